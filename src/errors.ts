@@ -1,0 +1,35 @@
+/**
+ * Errors hubwire throws at its users. Every one carries a stable `code`; docs/errors.md lists them
+ * all (a test keeps that table and this list in step).
+ */
+export const ErrorCodes = {
+  /** A class given to mapHub lacks the @HubClass() decorator. */
+  ERR_HUB_NOT_DECORATED: "ERR_HUB_NOT_DECORATED",
+  /** Two hub methods share a wire name (names are compared case-insensitively). */
+  ERR_HUB_DUPLICATE_METHOD: "ERR_HUB_DUPLICATE_METHOD",
+  /** @HubMethod() was put on something that is not a method, or on a lifecycle method. */
+  ERR_HUB_INVALID_METHOD: "ERR_HUB_INVALID_METHOD",
+  /** A hub class does not extend Hub. */
+  ERR_HUB_NOT_A_HUB: "ERR_HUB_NOT_A_HUB",
+  /** @Authorize names a policy the server has no function for. */
+  ERR_UNKNOWN_POLICY: "ERR_UNKNOWN_POLICY",
+  /** Two endpoints were mapped on the same path (paths are compared case-insensitively). */
+  ERR_PATH_IN_USE: "ERR_PATH_IN_USE",
+  /** An option has a value outside its range. */
+  ERR_INVALID_OPTION: "ERR_INVALID_OPTION",
+  /** The server was closed; it accepts no new work. */
+  ERR_SERVER_CLOSED: "ERR_SERVER_CLOSED",
+  /** A hub context was asked for a hub that was never mapped. */
+  ERR_HUB_NOT_MAPPED: "ERR_HUB_NOT_MAPPED",
+} as const;
+export type ErrorCode = keyof typeof ErrorCodes;
+
+export class HubwireError extends Error {
+  override name = "HubwireError";
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+  ) {
+    super(message);
+  }
+}
