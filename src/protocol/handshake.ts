@@ -1,0 +1,61 @@
+import { ProtocolError } from "./protocol-error.js";
+import { RECORD_SEPARATOR, RECORD_SEPARATOR_CODE } from "./text-framing.js";
+import { decodeUtf8 } from "./utf8.js";
+
+/** What the client asks for in its first message. */
+export interface HandshakeRequest {
+  protocol: string;
+  version: number;
+  /** Bytes that followed the handshake in the same payload: the first protocol messages. */
+  remaining?: string | Uint8Array;
+}
+
+/**
+ * Reads `{"protocol":"json","version":1}` + RS. The handshake is JSON whatever the protocol, and it
+ * may arrive in a text or a binary frame; whatever follows the separator is returned untouched.
+ */
+export function parseHandshakeRequest(input: string | Uint8Array): HandshakeRequest {
+  let json: string;
+  let remaining: string | Uint8Array | undefined;
+  if (typeof input === "string") {
+    const end = input.indexOf(RECORD_SEPARATOR);
+    if (end < 0) throw incomplete();
+    json = input.slice(0, end);
+    if (end + 1 < input.length) remaining = input.slice(end + 1);
+  } else {
+    const end = input.indexOf(RECORD_SEPARATOR_CODE);
+    if (end < 0) throw incomplete();
+    json = decodeUtf8(input.subarray(0, end));
+    if (end + 1 < input.length) remaining = input.subarray(end + 1);
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(json);
+  } catch (error) {
+    throw invalid(`The handshake is not valid JSON: ${(error as Error).message}`);
+  }
+  if (typeof value !== "object" || value === null || Array.isArray(value)) {
+    throw invalid("The handshake must be a JSON object.");
+  }
+  const { protocol, version } = value as Record<string, unknown>;
+  if (typeof protocol !== "string") throw invalid("Missing or invalid 'protocol' property in the handshake.");
+  if (typeof version !== "number" || !Number.isInteger(version)) {
+    throw invalid("Missing or invalid 'version' property in the handshake.");
+  }
+  return remaining === undefined ? { protocol, version } : { protocol, version, remaining };
+}
+
+const successResponse = `{}${RECORD_SEPARATOR}`;
+
+/** `{}` + RS on success (exactly, as .NET writes it), `{"error":"…"}` + RS on failure. */
+export function writeHandshakeResponse(error?: string): string {
+  return error === undefined ? successResponse : JSON.stringify({ error }) + RECORD_SEPARATOR;
+}
+
+function incomplete(): ProtocolError {
+  return new ProtocolError("ERR_HANDSHAKE_INVALID", "The handshake message is incomplete.");
+}
+
+function invalid(message: string): ProtocolError {
+  return new ProtocolError("ERR_HANDSHAKE_INVALID", message);
+}

@@ -1,0 +1,29 @@
+import type { HubMessage } from "./messages.js";
+
+export type TransferFormat = "Text" | "Binary";
+
+/** What a protocol's parser needs to know about the connection it reads for. */
+export interface ParseOptions {
+  /** Largest single message accepted, in bytes; `null` or absent means no limit. */
+  maximumMessageSize?: number | null;
+}
+
+/**
+ * Turns bytes into hub messages and back. Implementations are pure: no I/O, no Node APIs,
+ * so the same code runs in the server and in browsers.
+ */
+export interface HubProtocol {
+  /** The name a client asks for in its handshake: "json" or "messagepack". */
+  readonly name: string;
+  readonly version: number;
+  readonly transferFormat: TransferFormat;
+  /** Whether a client asking for `version` in its handshake can be served. */
+  isVersionSupported(version: number): boolean;
+  /**
+   * Parses every complete message in `input`. Throws a {@link ProtocolError} naming the fault
+   * when the input is malformed or incomplete; unknown message types are skipped.
+   */
+  parseMessages(input: string | Uint8Array, options?: ParseOptions): HubMessage[];
+  /** Serializes one message, framing included. */
+  writeMessage(message: HubMessage): string | Uint8Array;
+}

@@ -1,0 +1,7 @@
+export * from "./messages.js";
+export type { HubProtocol, ParseOptions, TransferFormat } from "./hub-protocol.js";
+export { ProtocolError, type ProtocolErrorCode } from "./protocol-error.js";
+export { SerializedHubMessage } from "./serialized-message.js";
+export { JsonHubProtocol, jsonHubProtocol } from "./json-protocol.js";
+export { parseHandshakeRequest, writeHandshakeResponse, type HandshakeRequest } from "./handshake.js";
+export { RECORD_SEPARATOR } from "./text-framing.js";

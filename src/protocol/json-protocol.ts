@@ -1,0 +1,271 @@
+import { bytesToBase64 } from "./base64.js";
+import type { HubProtocol, ParseOptions } from "./hub-protocol.js";
+import {
+  MessageType,
+  type CancelInvocationMessage,
+  type CompletionMessage,
+  type HubMessage,
+  type InvocationMessage,
+  type MessageHeaders,
+  type StreamInvocationMessage,
+  type StreamItemMessage,
+} from "./messages.js";
+import { ProtocolError } from "./protocol-error.js";
+import { RECORD_SEPARATOR, splitTextRecords } from "./text-framing.js";
+import { exceedsUtf8Bytes } from "./utf8.js";
+
+type JsonObject = Record<string, unknown>;
+
+/**
+ * The SignalR JSON hub protocol: one JSON object per message, each ended by RS (0x1E).
+ * Parsing validates every field the message type needs; writing follows .NET's conventions
+ * (`type` first, bytes as base64, dates without empty fractions).
+ */
+export class JsonHubProtocol implements HubProtocol {
+  readonly name = "json";
+  readonly version = 2;
+  readonly transferFormat = "Text" as const;
+
+  isVersionSupported(version: number): boolean {
+    return version >= 0 && version <= this.version;
+  }
+
+  parseMessages(input: string | Uint8Array, options?: ParseOptions): HubMessage[] {
+    if (typeof input !== "string") {
+      throw new ProtocolError("ERR_PROTOCOL_WRONG_INPUT_TYPE", "Invalid input for JSON hub protocol. Expected a string.");
+    }
+    const max = options?.maximumMessageSize ?? null;
+    const messages: HubMessage[] = [];
+    for (const record of splitTextRecords(input)) {
+      if (max !== null && exceedsUtf8Bytes(record, max)) {
+        throw new ProtocolError(
+          "ERR_PROTOCOL_MESSAGE_TOO_LARGE",
+          `The maximum message size of ${max}B was exceeded. The message size can be configured with the maximumReceiveMessageSize option.`,
+        );
+      }
+      const message = parseRecord(record);
+      if (message) messages.push(message);
+    }
+    return messages;
+  }
+
+  writeMessage(message: HubMessage): string {
+    return stringify(toWireObject(message)) + RECORD_SEPARATOR;
+  }
+}
+
+/** The shared instance: the protocol holds no state. */
+export const jsonHubProtocol = new JsonHubProtocol();
+
+const pingRecord = `{"type":6}`;
+
+function toWireObject(message: HubMessage): JsonObject | string {
+  // Objects are built with `type` first so output reads like .NET's; JSON.stringify keeps key order.
+  switch (message.type) {
+    case MessageType.Invocation:
+    case MessageType.StreamInvocation: {
+      const wire: JsonObject = { type: message.type };
+      if (message.headers) wire.headers = message.headers;
+      if (message.invocationId !== undefined) wire.invocationId = message.invocationId;
+      wire.target = message.target;
+      wire.arguments = message.arguments;
+      if (message.streamIds && message.streamIds.length > 0) wire.streamIds = message.streamIds;
+      return wire;
+    }
+    case MessageType.StreamItem:
+      return message.headers
+        ? { type: 2, headers: message.headers, invocationId: message.invocationId, item: message.item }
+        : { type: 2, invocationId: message.invocationId, item: message.item };
+    case MessageType.Completion: {
+      const wire: JsonObject = { type: 3 };
+      if (message.headers) wire.headers = message.headers;
+      wire.invocationId = message.invocationId;
+      if (message.error !== undefined) wire.error = message.error;
+      // `"result":null` means "returned null"; no key at all means "returned nothing".
+      else if (message.hasResult) wire.result = message.result === undefined ? null : message.result;
+      return wire;
+    }
+    case MessageType.CancelInvocation:
+      return message.headers
+        ? { type: 5, headers: message.headers, invocationId: message.invocationId }
+        : { type: 5, invocationId: message.invocationId };
+    case MessageType.Ping:
+      return pingRecord;
+    case MessageType.Close: {
+      const wire: JsonObject = { type: 7 };
+      if (message.error !== undefined) wire.error = message.error;
+      if (message.allowReconnect === true) wire.allowReconnect = true;
+      return wire;
+    }
+    case MessageType.Ack:
+    case MessageType.Sequence:
+      return { type: message.type, sequenceId: message.sequenceId };
+  }
+}
+
+function stringify(wire: JsonObject | string): string {
+  if (typeof wire === "string") return wire;
+  // Most payloads are plain JSON data; a replacer costs a call per value, so use it only when needed.
+  return needsDotNetConventions(wire) ? JSON.stringify(wire, dotNetReplacer) : JSON.stringify(wire);
+}
+
+/** Whether `value` holds a Date or binary data anywhere (objects are walked, at most a few levels deep). */
+function needsDotNetConventions(value: unknown, depth = 0): boolean {
+  if (typeof value !== "object" || value === null) return false;
+  if (value instanceof Date || ArrayBuffer.isView(value) || value instanceof ArrayBuffer) return true;
+  // Past this depth, assume the worst rather than walk a huge graph twice.
+  if (depth > 8) return true;
+  if (Array.isArray(value)) {
+    for (const item of value) if (needsDotNetConventions(item, depth + 1)) return true;
+    return false;
+  }
+  if (typeof (value as { toJSON?: unknown }).toJSON === "function") return false;
+  for (const key in value) {
+    if (needsDotNetConventions((value as JsonObject)[key], depth + 1)) return true;
+  }
+  return false;
+}
+
+function dotNetReplacer(this: unknown, key: string, value: unknown): unknown {
+  // Read the raw value: Date and Buffer have already been through their toJSON in `value`.
+  const raw = (this as JsonObject)[key];
+  if (raw instanceof Date) return dateToDotNetIso(raw);
+  if (ArrayBuffer.isView(raw)) return bytesToBase64(new Uint8Array(raw.buffer, raw.byteOffset, raw.byteLength));
+  if (raw instanceof ArrayBuffer) return bytesToBase64(new Uint8Array(raw));
+  return value;
+}
+
+/** ISO-8601 in UTC as .NET writes a DateTime: no fraction when it is zero, no trailing zeros. */
+export function dateToDotNetIso(date: Date): string | null {
+  if (Number.isNaN(date.getTime())) return null;
+  const iso = date.toISOString(); // 2000-01-01T00:00:00.120Z
+  const dot = iso.lastIndexOf(".");
+  let fraction = iso.slice(dot + 1, -1);
+  while (fraction.endsWith("0")) fraction = fraction.slice(0, -1);
+  return fraction ? `${iso.slice(0, dot)}.${fraction}Z` : `${iso.slice(0, dot)}Z`;
+}
+
+function parseRecord(record: string): HubMessage | undefined {
+  let value: unknown;
+  try {
+    value = JSON.parse(record);
+  } catch (error) {
+    throw invalid(`Error reading JSON: ${(error as Error).message}`);
+  }
+  if (typeof value !== "object" || value === null || Array.isArray(value)) {
+    throw invalid("Expected a JSON object for a hub message.");
+  }
+  const wire = value as JsonObject;
+  const type = wire.type;
+  if (type === undefined) throw invalid("Missing required property 'type'.");
+  if (typeof type !== "number") throw invalid("Expected 'type' to be of type Number.");
+  switch (type) {
+    case MessageType.Invocation:
+      return parseInvocation(wire, MessageType.Invocation);
+    case MessageType.StreamInvocation:
+      return parseInvocation(wire, MessageType.StreamInvocation);
+    case MessageType.StreamItem: {
+      if (!("item" in wire)) throw invalid("Missing required property 'item'.");
+      const item: StreamItemMessage = { type, invocationId: requiredId(wire), item: wire.item };
+      return withHeaders(item, wire);
+    }
+    case MessageType.Completion:
+      return parseCompletion(wire);
+    case MessageType.CancelInvocation:
+      const cancel: CancelInvocationMessage = { type, invocationId: requiredId(wire) };
+      return withHeaders(cancel, wire);
+    case MessageType.Ping:
+      return { type };
+    case MessageType.Close: {
+      const { error, allowReconnect } = wire;
+      if (error !== undefined && error !== null && typeof error !== "string") {
+        throw invalid("Expected 'error' to be of type String.");
+      }
+      if (allowReconnect !== undefined && typeof allowReconnect !== "boolean") {
+        throw invalid("Expected 'allowReconnect' to be of type Boolean.");
+      }
+      return {
+        type,
+        ...(typeof error === "string" ? { error } : {}),
+        ...(allowReconnect === true ? { allowReconnect } : {}),
+      };
+    }
+    case MessageType.Ack:
+    case MessageType.Sequence: {
+      const { sequenceId } = wire;
+      if (typeof sequenceId !== "number" || !Number.isInteger(sequenceId) || sequenceId < 0) {
+        throw invalid("Expected 'sequenceId' to be a non-negative integer.");
+      }
+      return { type, sequenceId };
+    }
+    default:
+      // Newer message types are skipped, as the official clients do.
+      return undefined;
+  }
+}
+
+function parseInvocation(
+  wire: JsonObject,
+  type: typeof MessageType.Invocation | typeof MessageType.StreamInvocation,
+): InvocationMessage | StreamInvocationMessage {
+  const { target, arguments: args, streamIds } = wire;
+  if (typeof target !== "string" || target.length === 0) {
+    throw invalid(target === undefined ? "Missing required property 'target'." : "Expected 'target' to be a non-empty string.");
+  }
+  if (!Array.isArray(args)) {
+    throw invalid(args === undefined ? "Missing required property 'arguments'." : "Expected 'arguments' to be of type Array.");
+  }
+  const message: InvocationMessage | StreamInvocationMessage =
+    type === MessageType.Invocation
+      ? { type, target, arguments: args }
+      : { type, invocationId: requiredId(wire), target, arguments: args };
+  if (type === MessageType.Invocation && wire.invocationId !== undefined && wire.invocationId !== null) {
+    message.invocationId = requiredId(wire);
+  }
+  if (streamIds !== undefined && streamIds !== null) {
+    if (!Array.isArray(streamIds) || !streamIds.every((id) => typeof id === "string")) {
+      throw invalid("Expected 'streamIds' to be an array of strings.");
+    }
+    if (streamIds.length > 0) message.streamIds = streamIds as string[];
+  }
+  return withHeaders(message, wire);
+}
+
+function parseCompletion(wire: JsonObject): CompletionMessage {
+  const invocationId = requiredId(wire);
+  const { error } = wire;
+  const hasResult = "result" in wire;
+  let message: CompletionMessage;
+  if (error !== undefined && error !== null) {
+    if (typeof error !== "string" || error.length === 0) throw invalid("Expected 'error' to be a non-empty string.");
+    if (hasResult) throw invalid("The 'error' and 'result' properties are mutually exclusive.");
+    message = { type: MessageType.Completion, invocationId, hasResult: false, error };
+  } else if (hasResult) {
+    message = { type: MessageType.Completion, invocationId, hasResult: true, result: wire.result };
+  } else {
+    message = { type: MessageType.Completion, invocationId, hasResult: false };
+  }
+  return withHeaders(message, wire);
+}
+
+function requiredId(wire: JsonObject): string {
+  const id = wire.invocationId;
+  if (id === undefined) throw invalid("Missing required property 'invocationId'.");
+  if (typeof id !== "string" || id.length === 0) throw invalid("Expected 'invocationId' to be a non-empty string.");
+  return id;
+}
+
+function withHeaders<T extends { headers?: MessageHeaders }>(message: T, wire: JsonObject): T {
+  const { headers } = wire;
+  if (headers === undefined || headers === null) return message;
+  if (typeof headers !== "object" || Array.isArray(headers)) throw invalid("Expected 'headers' to be an object.");
+  for (const key in headers) {
+    if (typeof (headers as JsonObject)[key] !== "string") throw invalid("Expected every header value to be a string.");
+  }
+  message.headers = headers as MessageHeaders;
+  return message;
+}
+
+function invalid(message: string): ProtocolError {
+  return new ProtocolError("ERR_PROTOCOL_INVALID_PAYLOAD", message);
+}

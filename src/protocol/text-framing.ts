@@ -1,0 +1,21 @@
+import { ProtocolError } from "./protocol-error.js";
+
+/** Ends every JSON record, the handshake included (ASCII 0x1E). */
+export const RECORD_SEPARATOR = "\u001e";
+export const RECORD_SEPARATOR_CODE = 0x1e;
+
+/**
+ * Splits a text payload into its records. A payload must end with the separator: a message is never
+ * split across frames or bodies, so a missing separator means the sender is broken.
+ */
+export function splitTextRecords(input: string): string[] {
+  if (input.length === 0 || input.charCodeAt(input.length - 1) !== RECORD_SEPARATOR_CODE) {
+    throw new ProtocolError("ERR_PROTOCOL_INCOMPLETE", "Message is incomplete.");
+  }
+  // The common case, one record per frame, needs no split.
+  const first = input.indexOf(RECORD_SEPARATOR);
+  if (first === input.length - 1) return [input.slice(0, -1)];
+  const records = input.split(RECORD_SEPARATOR);
+  records.pop();
+  return records;
+}
