@@ -1,0 +1,54 @@
+import { newConnectionId } from "./connection-ids.js";
+import { TransportConnection } from "./transport-connection.js";
+
+/**
+ * The connections of one endpoint, by token. A connection that never got a
+ * transport is dropped after `disconnectTimeoutMs` (checked once a second, as ASP.NET Core does).
+ */
+export class ConnectionRegistry {
+  private readonly byToken = new Map<string, TransportConnection>();
+  private sweeper: ReturnType<typeof setInterval> | undefined;
+
+  constructor(private readonly disconnectTimeoutMs: number) {}
+
+  get size(): number {
+    return this.byToken.size;
+  }
+
+  /** A new connection; negotiate v0 uses the id as the token, v1 a separate secret. */
+  create(separateToken: boolean): TransportConnection {
+    const id = newConnectionId();
+    const connection = new TransportConnection(id, separateToken ? newConnectionId() : id);
+    this.byToken.set(connection.connectionToken, connection);
+    connection.onClosed(() => this.byToken.delete(connection.connectionToken));
+    this.sweeper ??= setInterval(() => this.sweep(), 1000).unref();
+    return connection;
+  }
+
+  get(token: string): TransportConnection | undefined {
+    return this.byToken.get(token);
+  }
+
+  all(): IterableIterator<TransportConnection> {
+    return this.byToken.values();
+  }
+
+  /** Stops the sweeper and closes every connection. */
+  closeAll(): void {
+    clearInterval(this.sweeper);
+    this.sweeper = undefined;
+    for (const connection of [...this.byToken.values()]) connection.close();
+  }
+
+  private sweep(): void {
+    const cutoff = Date.now() - this.disconnectTimeoutMs;
+    for (const connection of this.byToken.values()) {
+      // Negotiated and never started, or an upgrade that failed before a transport existed.
+      if (connection.transport === undefined && connection.createdAt <= cutoff) connection.close();
+    }
+    if (this.byToken.size === 0) {
+      clearInterval(this.sweeper);
+      this.sweeper = undefined;
+    }
+  }
+}

@@ -1,0 +1,77 @@
+import type { IncomingHttpHeaders, IncomingMessage } from "node:http";
+
+/**
+ * What a connection keeps of the HTTP request that started it (the WebSocket upgrade, the SSE GET
+ * or the first poll). The request object itself is not kept, so an idle connection stays small;
+ * query and cookies are parsed on first use.
+ */
+export class ConnectionRequest {
+  readonly url: string;
+  readonly headers: IncomingHttpHeaders;
+  readonly remoteAddress: string | undefined;
+  private parsedQuery: URLSearchParams | undefined;
+  private parsedCookies: Record<string, string> | undefined;
+
+  constructor(request: IncomingMessage) {
+    this.url = request.url ?? "/";
+    this.headers = request.headers;
+    this.remoteAddress = request.socket?.remoteAddress;
+  }
+
+  /** The path, without the query string. */
+  get path(): string {
+    const q = this.url.indexOf("?");
+    return q === -1 ? this.url : this.url.slice(0, q);
+  }
+
+  get query(): URLSearchParams {
+    if (!this.parsedQuery) {
+      const q = this.url.indexOf("?");
+      this.parsedQuery = new URLSearchParams(q === -1 ? "" : this.url.slice(q + 1));
+    }
+    return this.parsedQuery;
+  }
+
+  get cookies(): Readonly<Record<string, string>> {
+    return (this.parsedCookies ??= parseCookieHeader(this.headers.cookie));
+  }
+
+  /** A header value, or undefined; several values are joined with ", ". */
+  header(name: string): string | undefined {
+    const value = this.headers[name.toLowerCase()];
+    return Array.isArray(value) ? value.join(", ") : value;
+  }
+}
+
+// Attribute names a cookie jar may (wrongly) replay inside a Cookie header.
+const cookieAttributes = new Set(["path", "domain", "expires", "max-age", "samesite", "secure", "httponly", "priority"]);
+
+/**
+ * Parses a Cookie header. Tolerates attributes mixed in (`a=b; Path=/`), as the Node SignalR
+ * client sends them; the first value of a name wins.
+ */
+export function parseCookieHeader(header: string | undefined): Record<string, string> {
+  const cookies: Record<string, string> = Object.create(null);
+  if (!header) return cookies;
+  for (const part of header.split(";")) {
+    const eq = part.indexOf("=");
+    const name = (eq === -1 ? part : part.slice(0, eq)).trim();
+    if (!name || cookieAttributes.has(name.toLowerCase()) || name in cookies) continue;
+    if (eq === -1) continue;
+    let value = part.slice(eq + 1).trim();
+    if (value.length >= 2 && value.startsWith('"') && value.endsWith('"')) value = value.slice(1, -1);
+    try {
+      cookies[name] = decodeURIComponent(value);
+    } catch {
+      cookies[name] = value;
+    }
+  }
+  return cookies;
+}
+
+/** The bearer token of a request: the Authorization header, else (where allowed) `access_token`. */
+export function bearerToken(request: ConnectionRequest, allowQuery: boolean): string | undefined {
+  const auth = request.header("authorization");
+  if (auth && /^bearer /i.test(auth)) return auth.slice(7).trim() || undefined;
+  return allowQuery ? (request.query.get("access_token") ?? undefined) : undefined;
+}

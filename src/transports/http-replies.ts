@@ -1,0 +1,34 @@
+import type { ServerResponse } from "node:http";
+import { STATUS_CODES } from "node:http";
+import type { Duplex } from "node:stream";
+
+/** Answers a plain HTTP request with a status and a text/plain body (possibly empty). */
+export function replyText(res: ServerResponse, status: number, body = "", headers: Record<string, string> = {}): void {
+  if (res.headersSent) {
+    res.end();
+    return;
+  }
+  res.writeHead(status, {
+    ...headers,
+    ...(body ? { "Content-Type": "text/plain; charset=utf-8" } : {}),
+    "Content-Length": Buffer.byteLength(body),
+  });
+  res.end(body);
+}
+
+/** Answers a JSON body with status 200. */
+export function replyJson(res: ServerResponse, body: string, headers: Record<string, string> = {}): void {
+  res.writeHead(200, { ...headers, "Content-Type": "application/json", "Content-Length": Buffer.byteLength(body) });
+  res.end(body);
+}
+
+/** Refuses a WebSocket upgrade with a plain HTTP response, then drops the socket. */
+export function rejectUpgrade(socket: Duplex, status: number, body = ""): void {
+  if (socket.destroyed) return;
+  const head =
+    `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ""}\r\n` +
+    "Connection: close\r\n" +
+    (body ? "Content-Type: text/plain; charset=utf-8\r\n" : "") +
+    `Content-Length: ${Buffer.byteLength(body)}\r\n\r\n`;
+  socket.end(head + body);
+}

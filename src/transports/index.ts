@@ -1,0 +1,4 @@
+export * from "./transport.js";
+export * from "./connection-request.js";
+export * from "./transport-connection.js";
+export * from "./connection-endpoint.js";

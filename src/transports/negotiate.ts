@@ -1,0 +1,50 @@
+import type { TransportName } from "./transport.js";
+
+const transferFormats: Record<TransportName, readonly string[]> = {
+  WebSockets: ["Text", "Binary"],
+  ServerSentEvents: ["Text"],
+  LongPolling: ["Text", "Binary"],
+};
+
+/** The highest negotiate version hubwire speaks. */
+export const latestNegotiateVersion = 1;
+
+export type NegotiateVersion = { version: number } | { error: string };
+
+/**
+ * Reads `negotiateVersion` from a negotiate query as ASP.NET Core does: absent means 0, a
+ * non-integer or a version below the minimum is an error (sent with HTTP 200), above 1 is lowered.
+ */
+export function negotiateVersion(query: URLSearchParams, minimumVersion: number): NegotiateVersion {
+  let raw: string | null = null;
+  for (const [key, value] of query) {
+    if (key.toLowerCase() === "negotiateversion") {
+      raw = value;
+      break;
+    }
+  }
+  if (raw === null) return minimumVersion > 0 ? versionTooLow(0) : { version: 0 };
+  if (!/^[+-]?\d+$/.test(raw.trim())) return { error: "The client requested a non-integer protocol version." };
+  const requested = Number.parseInt(raw, 10);
+  if (requested < minimumVersion) return versionTooLow(requested);
+  return { version: Math.min(requested, latestNegotiateVersion) };
+}
+
+function versionTooLow(version: number): NegotiateVersion {
+  return { error: `The client requested version '${version}', but the server does not support this version.` };
+}
+
+/** The JSON body of a successful negotiate: transports in fallback order with their formats. */
+export function negotiateResponse(
+  version: number,
+  connectionId: string,
+  connectionToken: string,
+  transports: readonly TransportName[],
+): string {
+  return JSON.stringify({
+    negotiateVersion: version,
+    connectionId,
+    ...(version >= 1 ? { connectionToken } : {}),
+    availableTransports: transports.map((transport) => ({ transport, transferFormats: transferFormats[transport] })),
+  });
+}

@@ -1,0 +1,68 @@
+import type { ConnectionRequest } from "./connection-request.js";
+import type { Transport, TransportName } from "./transport.js";
+
+/** Whoever consumes a connection's bytes: the hub dispatcher, or a raw connection handler. */
+export interface ConnectionReceiver {
+  onData(data: string | Uint8Array): void;
+  /** Called once, when the transport has ended; `error` says why when it ended abnormally. */
+  onClose(error?: Error): void;
+}
+
+export type ConnectionState = "negotiated" | "active" | "closed";
+
+/**
+ * One logical connection of an endpoint, from negotiate (or a skipNegotiation WebSocket) to close.
+ * It joins a transport to a receiver and knows nothing of what the bytes mean.
+ */
+export class TransportConnection {
+  state: ConnectionState = "negotiated";
+  /** Whatever the endpoint's admission check returned for the connection's request. */
+  user: unknown = undefined;
+  request: ConnectionRequest | undefined;
+  transport: Transport | undefined;
+  receiver: ConnectionReceiver | undefined;
+  readonly createdAt = Date.now();
+  private closeListeners: Array<() => void> | undefined;
+
+  constructor(
+    /** Public id: what hubs see and clients may share. */
+    readonly connectionId: string,
+    /** Secret token that authorizes the transport requests; equals the id for negotiate v0. */
+    readonly connectionToken: string,
+  ) {}
+
+  get transportName(): TransportName | undefined {
+    return this.transport?.name;
+  }
+
+  send(data: string | Uint8Array): void {
+    this.transport?.send(data);
+  }
+
+  /** Ends the connection gracefully; the receiver's onClose follows once the transport is down. */
+  close(): void {
+    if (this.state === "closed") return;
+    if (this.transport) this.transport.close();
+    else this.transportClosed();
+  }
+
+  /** For transports: bytes arrived. */
+  receive(data: string | Uint8Array): void {
+    this.receiver?.onData(data);
+  }
+
+  /** For transports: the transport is gone. Safe to call more than once. */
+  transportClosed(error?: Error): void {
+    if (this.state === "closed") return;
+    this.state = "closed";
+    this.receiver?.onClose(error);
+    const listeners = this.closeListeners;
+    this.closeListeners = undefined;
+    if (listeners) for (const listener of listeners) listener();
+  }
+
+  /** For the endpoint's bookkeeping (registry removal). */
+  onClosed(listener: () => void): void {
+    (this.closeListeners ??= []).push(listener);
+  }
+}

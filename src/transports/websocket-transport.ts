@@ -1,0 +1,42 @@
+import { WebSocket } from "ws";
+import type { Transport } from "./transport.js";
+import type { TransportConnection } from "./transport-connection.js";
+
+/**
+ * A connection's WebSocket: text frames become strings, binary frames bytes; a string is sent as a
+ * text frame and a Uint8Array as a binary one (JSON needs text frames, MessagePack binary).
+ */
+export class WebSocketTransport implements Transport {
+  readonly name = "WebSockets" as const;
+  private closeTimer: ReturnType<typeof setTimeout> | undefined;
+
+  constructor(
+    private readonly socket: WebSocket,
+    connection: TransportConnection,
+    private readonly closeTimeoutMs: number,
+  ) {
+    socket.on("message", (data: Buffer, isBinary: boolean) => {
+      connection.receive(isBinary ? data : data.toString("utf8"));
+    });
+    socket.on("close", (code: number) => {
+      clearTimeout(this.closeTimer);
+      // 1000 (normal) and 1005 (no status: how the SignalR client stops) are clean ends.
+      const clean = code === 1000 || code === 1005;
+      connection.transportClosed(clean ? undefined : new Error(`WebSocket closed with status code: ${code}.`));
+    });
+    // Errors (a bad frame, an oversized payload) are followed by a close event, which reports them.
+    socket.on("error", () => {});
+  }
+
+  send(data: string | Uint8Array): void {
+    if (this.socket.readyState === WebSocket.OPEN) this.socket.send(data);
+  }
+
+  close(): void {
+    if (this.socket.readyState >= WebSocket.CLOSING) return;
+    this.socket.close(1000);
+    // A peer that never answers the close handshake must not hold the connection open.
+    this.closeTimer = setTimeout(() => this.socket.terminate(), this.closeTimeoutMs);
+    this.closeTimer.unref();
+  }
+}
