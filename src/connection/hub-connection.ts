@@ -1,0 +1,147 @@
+import type { HubProtocol } from "../protocol/hub-protocol.js";
+import { MessageType, type CloseMessage, type HubMessage } from "../protocol/messages.js";
+import { SerializedHubMessage } from "../protocol/serialized-message.js";
+import type { ConnectionRequest } from "../transports/connection-request.js";
+import type { TransportName } from "../transports/transport.js";
+import type { ConnectionReceiver, TransportConnection } from "../transports/transport-connection.js";
+import type { Heartbeat, HeartbeatSubscriber } from "./heartbeat.js";
+
+export interface HubConnectionOptions {
+  /** Send a Ping after this long without sending anything (not on long polling). */
+  keepAliveIntervalMs: number;
+  /** Give up on a client that sent nothing for this long (not on long polling). */
+  clientTimeoutMs: number;
+  /** Give up on a client that has not completed its handshake after this long. */
+  handshakeTimeoutMs: number;
+}
+
+/** What the owner of a hub connection (the dispatcher) is told. */
+export interface HubConnectionEvents {
+  onData(connection: HubConnection, data: string | Uint8Array): void;
+  onClose(connection: HubConnection, error?: Error): void;
+  /** The handshake or the client went silent for too long. */
+  onTimeout(connection: HubConnection, reason: "handshake" | "client"): void;
+}
+
+const ping = new SerializedHubMessage({ type: MessageType.Ping });
+
+/**
+ * One hub connection's state: ids, user, negotiated protocol, keep-alive and timeouts, and the
+ * single ordered write path. Writes never throw into their caller: once the connection is
+ * closing they are dropped, and a failed transport reports itself through onClose.
+ */
+export class HubConnection implements ConnectionReceiver, HeartbeatSubscriber {
+  protocol: HubProtocol | undefined;
+  handshakeComplete = false;
+  /** The user id the user id provider gave, if any. */
+  userIdentifier: string | undefined;
+  private closing = false;
+  private lastSendAt: number;
+  private lastReceiveAt: number;
+  private readonly startedAt: number;
+  private abortController: AbortController | undefined;
+  private itemsMap: Map<unknown, unknown> | undefined;
+
+  constructor(
+    readonly transport: TransportConnection,
+    private readonly options: HubConnectionOptions,
+    private readonly heartbeat: Heartbeat,
+    private readonly events: HubConnectionEvents,
+  ) {
+    this.startedAt = this.lastSendAt = this.lastReceiveAt = heartbeat.now;
+    transport.receiver = this;
+    heartbeat.add(this);
+  }
+
+  get connectionId(): string {
+    return this.transport.connectionId;
+  }
+
+  get user(): unknown {
+    return this.transport.user;
+  }
+
+  get request(): ConnectionRequest | undefined {
+    return this.transport.request;
+  }
+
+  get transportName(): TransportName | undefined {
+    return this.transport.transportName;
+  }
+
+  get isClosing(): boolean {
+    return this.closing;
+  }
+
+  /** Per-connection storage that lives as long as the connection. */
+  get items(): Map<unknown, unknown> {
+    return (this.itemsMap ??= new Map());
+  }
+
+  /** Fires when the connection ends; created on first use so idle connections don't pay for it. */
+  get signal(): AbortSignal {
+    this.abortController ??= new AbortController();
+    if (this.transport.state === "closed") this.abortController.abort();
+    return this.abortController.signal;
+  }
+
+  /** Encodes and sends one message. The protocol must be known (after the handshake). */
+  write(message: HubMessage): void {
+    if (this.closing || !this.protocol) return;
+    this.send(this.protocol.writeMessage(message));
+  }
+
+  /** Sends a message encoded once for all its recipients. */
+  writeSerialized(message: SerializedHubMessage): void {
+    if (this.closing || !this.protocol) return;
+    this.send(message.payloadFor(this.protocol));
+  }
+
+  /** Sends bytes already framed (the handshake reply). */
+  send(payload: string | Uint8Array): void {
+    if (this.closing) return;
+    this.lastSendAt = this.heartbeat.now;
+    try {
+      this.transport.send(payload);
+    } catch (error) {
+      // A transport must not throw; if one does, it fails its own connection, never the caller.
+      this.closing = true;
+      this.transport.transportClosed(error instanceof Error ? error : new Error(String(error)));
+    }
+  }
+
+  /** Sends a Close message (when the handshake is done) and ends the transport. */
+  close(message?: CloseMessage): void {
+    if (this.closing) return;
+    if (message && this.handshakeComplete) this.write(message);
+    this.closing = true;
+    this.transport.close();
+  }
+
+  onData(data: string | Uint8Array): void {
+    this.lastReceiveAt = this.heartbeat.now;
+    this.events.onData(this, data);
+  }
+
+  onClose(error?: Error): void {
+    this.closing = true;
+    this.heartbeat.remove(this);
+    this.abortController?.abort();
+    this.events.onClose(this, error);
+  }
+
+  onHeartbeat(now: number): void {
+    if (this.closing) return;
+    if (!this.handshakeComplete) {
+      if (now - this.startedAt >= this.options.handshakeTimeoutMs) this.events.onTimeout(this, "handshake");
+      return;
+    }
+    // Long polling has its own liveness (poll cadence): no pings, no ping-based timeout.
+    if (this.transportName === "LongPolling") return;
+    if (now - this.lastReceiveAt >= this.options.clientTimeoutMs) {
+      this.events.onTimeout(this, "client");
+      return;
+    }
+    if (now - this.lastSendAt >= this.options.keepAliveIntervalMs) this.writeSerialized(ping);
+  }
+}
