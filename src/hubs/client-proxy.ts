@@ -1,0 +1,48 @@
+/**
+ * The typed views of "who receives a call". A hub's `TClient` interface lists the functions its
+ * clients handle; every target turns each of them into a function that sends it.
+ *
+ * `send` is reserved as the untyped escape hatch (and `then` is never a client method, so a
+ * target is not mistaken for a promise); a client function named `send` is called through it:
+ * `clients.all.send("send", text)`.
+ */
+
+type ClientFunctions<TClient> = {
+  [K in keyof TClient as K extends "send" | "then" ? never : TClient[K] extends (...args: never[]) => unknown ? K : never]:
+    TClient[K] extends (...args: infer A) => unknown ? (...args: A) => Promise<void> : never;
+};
+
+/** One or many clients: call a `TClient` function on them, resolved once the message is handed to the transports. */
+export type ClientProxy<TClient> = ClientFunctions<TClient> & {
+  /** Calls `method` on the target by name, untyped. */
+  send(method: string, ...args: unknown[]): Promise<void>;
+};
+
+/** The targets available anywhere (hub context included). */
+export interface HubClients<TClient> {
+  /** Every connection of the hub. */
+  readonly all: ClientProxy<TClient>;
+  allExcept(excludedConnectionIds: readonly string[]): ClientProxy<TClient>;
+  client(connectionId: string): ClientProxy<TClient>;
+  clients(connectionIds: readonly string[]): ClientProxy<TClient>;
+  group(groupName: string): ClientProxy<TClient>;
+  groups(groupNames: readonly string[]): ClientProxy<TClient>;
+  groupExcept(groupName: string, excludedConnectionIds: readonly string[]): ClientProxy<TClient>;
+  /** Every connection of one user. */
+  user(userId: string): ClientProxy<TClient>;
+  users(userIds: readonly string[]): ClientProxy<TClient>;
+}
+
+/** The targets inside a hub method, which also know the calling connection. */
+export interface HubCallerClients<TClient> extends HubClients<TClient> {
+  readonly caller: ClientProxy<TClient>;
+  /** Every connection but the caller. */
+  readonly others: ClientProxy<TClient>;
+  othersInGroup(groupName: string): ClientProxy<TClient>;
+}
+
+/** Group membership. Groups are created on first add; membership lasts as long as the connection. */
+export interface GroupManager {
+  addToGroup(connectionId: string, groupName: string): Promise<void>;
+  removeFromGroup(connectionId: string, groupName: string): Promise<void>;
+}

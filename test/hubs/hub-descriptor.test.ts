@@ -1,0 +1,87 @@
+import "reflect-metadata";
+import { describe, expect, it } from "vitest";
+import { Authorize, Hub, HubClass, HubMethod, HubwireError, describeHub } from "../../src/index.js";
+
+describe("describeHub", () => {
+  it("reads wire names, parameter counts and authorization once into a frozen descriptor", () => {
+    @Authorize()
+    @HubClass({ name: "Chat" })
+    class ChatHub extends Hub {
+      @HubMethod("Echo") echo(text: string) {
+        return text;
+      }
+      @Authorize("admin") @HubMethod() kick(connectionId: string, reason: string) {
+        return [connectionId, reason];
+      }
+      notExposed() {}
+    }
+    const d = describeHub(ChatHub);
+    expect(d.name).toBe("Chat");
+    expect(Object.isFrozen(d)).toBe(true);
+    expect([...d.methods.keys()].sort()).toEqual(["echo", "kick"]);
+    expect(d.methods.get("echo")).toMatchObject({ wireName: "Echo", propertyKey: "echo", parameterCount: 1, authorize: [] });
+    expect(d.methods.get("kick")).toMatchObject({ wireName: "kick", parameterCount: 2, authorize: [{ policy: "admin" }] });
+    expect(d.authorize).toEqual([{}]);
+    expect(d.methods.has("notexposed")).toBe(false);
+  });
+
+  it("inherits hub methods from a base hub class", () => {
+    class BaseHub extends Hub {
+      @HubMethod("Ping") ping() {
+        return "pong";
+      }
+    }
+    @HubClass()
+    class DerivedHub extends BaseHub {
+      @HubMethod("Own") own() {}
+    }
+    expect([...describeHub(DerivedHub).methods.keys()].sort()).toEqual(["own", "ping"]);
+  });
+
+  const rejects = (hubClass: unknown, code: string, text: RegExp) => {
+    let caught: unknown;
+    try {
+      describeHub(hubClass as never);
+    } catch (error) {
+      caught = error;
+    }
+    expect(caught).toBeInstanceOf(HubwireError);
+    expect((caught as HubwireError).code).toBe(code);
+    expect((caught as HubwireError).message).toMatch(text);
+  };
+
+  it("rejects a class without @HubClass()", () => {
+    class Plain extends Hub {}
+    rejects(Plain, "ERR_HUB_NOT_DECORATED", /Plain is not decorated with @HubClass\(\)/);
+  });
+
+  it("rejects a class that does not extend Hub", () => {
+    class NotAHub {}
+    rejects(NotAHub, "ERR_HUB_NOT_A_HUB", /NotAHub does not extend Hub/);
+  });
+
+  it("rejects two methods with one wire name, compared case-insensitively", () => {
+    @HubClass()
+    class Twice extends Hub {
+      @HubMethod("Send") a() {}
+      @HubMethod("SEND") b() {}
+    }
+    rejects(Twice, "ERR_HUB_DUPLICATE_METHOD", /'SEND' twice/);
+  });
+
+  it("rejects a lifecycle method exposed as a hub method", () => {
+    @HubClass()
+    class Lifecycle extends Hub {
+      @HubMethod() override onConnected() {}
+    }
+    rejects(Lifecycle, "ERR_HUB_INVALID_METHOD", /lifecycle method/);
+  });
+
+  it("rejects a blank wire name", () => {
+    @HubClass()
+    class Blank extends Hub {
+      @HubMethod(" ") a() {}
+    }
+    rejects(Blank, "ERR_HUB_INVALID_METHOD", /empty or blank/);
+  });
+});
