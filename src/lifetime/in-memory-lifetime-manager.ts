@@ -1,0 +1,113 @@
+import type { HubConnection } from "../connection/hub-connection.js";
+import { MessageType } from "../protocol/messages.js";
+import { SerializedHubMessage } from "../protocol/serialized-message.js";
+import type { HubLifetimeManager } from "./hub-lifetime-manager.js";
+import type { Target } from "./target.js";
+
+/** The lifetime manager of a single process. */
+export class InMemoryLifetimeManager implements HubLifetimeManager {
+  private readonly connections = new Map<string, HubConnection>();
+  private readonly groups = new Map<string, Set<HubConnection>>();
+  private readonly users = new Map<string, Set<HubConnection>>();
+  /** The groups of each connection, so a disconnect leaves no empty sets behind. */
+  private readonly membership = new Map<HubConnection, Set<string>>();
+
+  async onConnected(connection: HubConnection): Promise<void> {
+    this.connections.set(connection.connectionId, connection);
+    const userId = connection.userIdentifier;
+    if (userId !== undefined) addTo(this.users, userId, connection);
+  }
+
+  async onDisconnected(connection: HubConnection): Promise<void> {
+    if (this.connections.get(connection.connectionId) !== connection) return;
+    this.connections.delete(connection.connectionId);
+    const userId = connection.userIdentifier;
+    if (userId !== undefined) removeFrom(this.users, userId, connection);
+    const groups = this.membership.get(connection);
+    if (groups) {
+      for (const group of groups) removeFrom(this.groups, group, connection);
+      this.membership.delete(connection);
+    }
+  }
+
+  async addToGroup(connectionId: string, groupName: string): Promise<void> {
+    const connection = this.connections.get(connectionId);
+    if (!connection) return;
+    addTo(this.groups, groupName, connection);
+    let groups = this.membership.get(connection);
+    if (!groups) this.membership.set(connection, (groups = new Set()));
+    groups.add(groupName);
+  }
+
+  async removeFromGroup(connectionId: string, groupName: string): Promise<void> {
+    const connection = this.connections.get(connectionId);
+    if (!connection) return;
+    removeFrom(this.groups, groupName, connection);
+    const groups = this.membership.get(connection);
+    groups?.delete(groupName);
+    if (groups?.size === 0) this.membership.delete(connection);
+  }
+
+  async send(target: Target, method: string, args: readonly unknown[]): Promise<void> {
+    // Encoded at most once per protocol, whatever the number of recipients.
+    const message = new SerializedHubMessage({
+      type: MessageType.Invocation,
+      target: method,
+      arguments: args as unknown[],
+    });
+    for (const connection of this.recipients(target)) connection.writeSerialized(message);
+  }
+
+  /** The connections of a target, each once. */
+  private recipients(target: Target): Iterable<HubConnection> {
+    switch (target.kind) {
+      case "all": {
+        if (!target.except?.length) return this.connections.values();
+        const except = new Set(target.except);
+        return filter(this.connections.values(), (c) => !except.has(c.connectionId));
+      }
+      case "connections": {
+        const found = new Set<HubConnection>();
+        for (const id of target.ids) {
+          const connection = this.connections.get(id);
+          if (connection) found.add(connection);
+        }
+        return found;
+      }
+      case "groups": {
+        const except = target.except?.length ? new Set(target.except) : undefined;
+        if (target.names.length === 1 && !except) return this.groups.get(target.names[0]!) ?? [];
+        const found = new Set<HubConnection>();
+        for (const name of target.names) {
+          for (const connection of this.groups.get(name) ?? []) {
+            if (!except?.has(connection.connectionId)) found.add(connection);
+          }
+        }
+        return found;
+      }
+      case "users": {
+        if (target.ids.length === 1) return this.users.get(target.ids[0]!) ?? [];
+        const found = new Set<HubConnection>();
+        for (const id of target.ids) for (const connection of this.users.get(id) ?? []) found.add(connection);
+        return found;
+      }
+    }
+  }
+}
+
+function addTo<K, V>(map: Map<K, Set<V>>, key: K, value: V): void {
+  let set = map.get(key);
+  if (!set) map.set(key, (set = new Set()));
+  set.add(value);
+}
+
+function removeFrom<K, V>(map: Map<K, Set<V>>, key: K, value: V): void {
+  const set = map.get(key);
+  if (!set) return;
+  set.delete(value);
+  if (set.size === 0) map.delete(key);
+}
+
+function* filter<T>(items: Iterable<T>, keep: (item: T) => boolean): Iterable<T> {
+  for (const item of items) if (keep(item)) yield item;
+}

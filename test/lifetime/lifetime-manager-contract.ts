@@ -1,0 +1,164 @@
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import type { HubLifetimeManager } from "../../src/lifetime/hub-lifetime-manager.js";
+import type { HubProtocol } from "../../src/protocol/hub-protocol.js";
+import type { HubMessage } from "../../src/protocol/messages.js";
+import { jsonHubProtocol } from "../../src/protocol/json-protocol.js";
+import { loopbackConnection, type LoopbackConnection } from "../support/loopback-connection.js";
+
+export interface LifetimeManagerFixture {
+  create(): HubLifetimeManager | Promise<HubLifetimeManager>;
+  dispose?(manager: HubLifetimeManager): Promise<void> | void;
+  /** Waits until sends made so far have reached local connections (a backplane is asynchronous). */
+  settle?(): Promise<void>;
+}
+
+/** What a connection received, as [target, args] pairs of invocations. */
+function calls(client: LoopbackConnection): Array<[string, unknown[]]> {
+  return client
+    .messages()
+    .filter((m): m is Extract<HubMessage, { type: 1 }> => m.type === 1)
+    .map((m) => [m.target, m.arguments]);
+}
+
+/**
+ * The behaviour every HubLifetimeManager must have. Run it against each implementation:
+ * `runLifetimeManagerContract("in-memory", { create: () => new InMemoryLifetimeManager() })`.
+ */
+export function runLifetimeManagerContract(name: string, fixture: LifetimeManagerFixture): void {
+  describe(`HubLifetimeManager contract: ${name}`, () => {
+    let manager: HubLifetimeManager;
+    const settle = () => fixture.settle?.() ?? Promise.resolve();
+
+    beforeEach(async () => {
+      manager = await fixture.create();
+    });
+    afterEach(async () => {
+      await fixture.dispose?.(manager);
+    });
+
+    async function connect(userId?: string): Promise<LoopbackConnection> {
+      const client = loopbackConnection({ userId });
+      await manager.onConnected(client.connection);
+      return client;
+    }
+
+    it("sends to all connections, each once, with the method and arguments", async () => {
+      const [a, b] = [await connect(), await connect()];
+      await manager.send({ kind: "all" }, "hello", ["world", 1]);
+      await settle();
+      expect(calls(a)).toEqual([["hello", ["world", 1]]]);
+      expect(calls(b)).toEqual([["hello", ["world", 1]]]);
+    });
+
+    it("sends to all except the listed connections", async () => {
+      const [a, b, c] = [await connect(), await connect(), await connect()];
+      await manager.send({ kind: "all", except: [a.connection.connectionId, c.connection.connectionId] }, "m", []);
+      await settle();
+      expect([calls(a).length, calls(b).length, calls(c).length]).toEqual([0, 1, 0]);
+    });
+
+    it("sends to listed connections once each and ignores unknown ids", async () => {
+      const [a, b, c] = [await connect(), await connect(), await connect()];
+      const ids = [a.connection.connectionId, a.connection.connectionId, c.connection.connectionId, "nobody"];
+      await manager.send({ kind: "connections", ids }, "m", []);
+      await settle();
+      expect([calls(a).length, calls(b).length, calls(c).length]).toEqual([1, 0, 1]);
+    });
+
+    it("sends to group members only, and stops after removal", async () => {
+      const [a, b] = [await connect(), await connect()];
+      await manager.addToGroup(a.connection.connectionId, "ops");
+      await manager.send({ kind: "groups", names: ["ops"] }, "first", []);
+      await manager.removeFromGroup(a.connection.connectionId, "ops");
+      await manager.send({ kind: "groups", names: ["ops"] }, "second", []);
+      await settle();
+      expect(calls(a)).toEqual([["first", []]]);
+      expect(calls(b)).toEqual([]);
+    });
+
+    it("sends to several groups once per connection, honouring except", async () => {
+      const [a, b, c] = [await connect(), await connect(), await connect()];
+      for (const g of ["x", "y"]) {
+        await manager.addToGroup(a.connection.connectionId, g);
+        await manager.addToGroup(b.connection.connectionId, g);
+      }
+      await manager.addToGroup(c.connection.connectionId, "y");
+      await manager.send({ kind: "groups", names: ["x", "y"], except: [b.connection.connectionId] }, "m", []);
+      await settle();
+      expect([calls(a).length, calls(b).length, calls(c).length]).toEqual([1, 0, 1]);
+    });
+
+    it("treats an unknown group as empty and an unknown connection's membership as a no-op", async () => {
+      const a = await connect();
+      await manager.addToGroup("nobody", "g");
+      await manager.removeFromGroup("nobody", "g");
+      await manager.removeFromGroup(a.connection.connectionId, "never-joined");
+      await manager.send({ kind: "groups", names: ["g", "none"] }, "m", []);
+      await settle();
+      expect(calls(a)).toEqual([]);
+    });
+
+    it("sends to every connection of a user, and to several users", async () => {
+      const [a1, a2, b, anon] = [await connect("alice"), await connect("alice"), await connect("bob"), await connect()];
+      await manager.send({ kind: "users", ids: ["alice"] }, "one", []);
+      await manager.send({ kind: "users", ids: ["alice", "bob", "carol"] }, "many", []);
+      await settle();
+      expect(calls(a1).map(([t]) => t)).toEqual(["one", "many"]);
+      expect(calls(a2).map(([t]) => t)).toEqual(["one", "many"]);
+      expect(calls(b).map(([t]) => t)).toEqual(["many"]);
+      expect(calls(anon)).toEqual([]);
+    });
+
+    it("forgets a disconnected connection everywhere: all, groups, user", async () => {
+      const [a, b] = [await connect("alice"), await connect("bob")];
+      await manager.addToGroup(a.connection.connectionId, "g");
+      await manager.onDisconnected(a.connection);
+      await manager.send({ kind: "all" }, "all", []);
+      await manager.send({ kind: "groups", names: ["g"] }, "group", []);
+      await manager.send({ kind: "users", ids: ["alice"] }, "user", []);
+      await manager.send({ kind: "connections", ids: [a.connection.connectionId] }, "conn", []);
+      await settle();
+      expect(calls(a)).toEqual([]);
+      expect(calls(b).map(([t]) => t)).toEqual(["all"]);
+    });
+
+    it("a closed connection among recipients fails neither the send nor the others", async () => {
+      const [a, b, c] = [await connect(), await connect(), await connect()];
+      b.connection.close();
+      await expect(manager.send({ kind: "all" }, "m", [])).resolves.toBeUndefined();
+      await settle();
+      expect([calls(a).length, calls(c).length]).toEqual([1, 1]);
+    });
+
+    it("a socket that throws on send fails neither the send nor the others", async () => {
+      const [a, b, c] = [await connect(), await connect(), await connect()];
+      b.transport.failing = true;
+      await expect(manager.send({ kind: "all" }, "m", [])).resolves.toBeUndefined();
+      await manager.send({ kind: "all" }, "again", []);
+      await settle();
+      expect(calls(a).map(([t]) => t)).toEqual(["m", "again"]);
+      expect(calls(c).map(([t]) => t)).toEqual(["m", "again"]);
+      expect(b.transport.sent).toEqual([]);
+    });
+
+    it("encodes a broadcast once per protocol, not once per recipient", async () => {
+      let writes = 0;
+      const counting: HubProtocol = Object.assign(Object.create(jsonHubProtocol) as HubProtocol, {
+        writeMessage: (m: HubMessage) => {
+          writes++;
+          return jsonHubProtocol.writeMessage(m);
+        },
+      });
+      const clients: LoopbackConnection[] = [];
+      for (let i = 0; i < 20; i++) {
+        const client = loopbackConnection({ protocol: counting });
+        await manager.onConnected(client.connection);
+        clients.push(client);
+      }
+      await manager.send({ kind: "all" }, "m", ["payload"]);
+      await settle();
+      expect(writes).toBe(1);
+      expect(clients.every((c) => c.transport.sent.length === 1)).toBe(true);
+    });
+  });
+}
