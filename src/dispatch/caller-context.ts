@@ -1,0 +1,39 @@
+import type { HubConnection } from "../connection/hub-connection.js";
+import type { HubCallerContext, HubRequest } from "../hubs/hub-context-types.js";
+
+/** A hub's view of its connection. */
+export class CallerContext implements HubCallerContext {
+  constructor(private readonly connection: HubConnection) {}
+
+  get connectionId(): string {
+    return this.connection.connectionId;
+  }
+  get userIdentifier(): string | undefined {
+    return this.connection.userIdentifier;
+  }
+  get user(): unknown {
+    return this.connection.user;
+  }
+  get items(): Map<unknown, unknown> {
+    return this.connection.items;
+  }
+  get request(): HubRequest {
+    return this.connection.request!;
+  }
+  get transport(): string {
+    return this.connection.transportName ?? "";
+  }
+  get signal(): AbortSignal {
+    return this.connection.signal;
+  }
+  abort(): void {
+    this.connection.close({ type: 7 });
+  }
+  close(options: { error?: string; allowReconnect?: boolean } = {}): void {
+    this.connection.close({
+      type: 7,
+      ...(options.error ? { error: options.error } : {}),
+      ...(options.allowReconnect ? { allowReconnect: true } : {}),
+    });
+  }
+}

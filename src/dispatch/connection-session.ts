@@ -1,0 +1,238 @@
+import { HubConnection, type HubConnectionEvents } from "../connection/hub-connection.js";
+import type { Hub } from "../hubs/hub.js";
+import { parseHandshakeRequest, writeHandshakeResponse } from "../protocol/handshake.js";
+import {
+  MessageType,
+  type HubMessage,
+  type InvocationMessage,
+  type StreamInvocationMessage,
+} from "../protocol/messages.js";
+import { encodeUtf8, utf8ByteLength } from "../protocol/utf8.js";
+import type { TransportConnection } from "../transports/transport-connection.js";
+import { CallerContext } from "./caller-context.js";
+import { HubCallerClientsImpl } from "./client-targets.js";
+import { detailFor, errorTexts } from "./error-texts.js";
+import type { HubRuntime } from "./hub-runtime.js";
+import { invoke } from "./invoker.js";
+
+type HubInvocation = InvocationMessage | StreamInvocationMessage;
+
+/**
+ * One connection's life in a hub: handshake, onConnected, the message loop, onDisconnected.
+ * Invocations run in arrival order, at most `maximumParallelInvocationsPerClient` at once; other
+ * messages (pings, cancels, completions) are handled as they arrive so they never wait behind a
+ * busy invocation (a hub awaiting its caller's answer must not deadlock the connection).
+ */
+export class ConnectionSession implements HubConnectionEvents {
+  readonly connection: HubConnection;
+  readonly context: CallerContext;
+  readonly logFields: { hub: string; connectionId: string };
+  /** Settles once onDisconnected has run and the lifetime manager has forgotten the connection. */
+  readonly finished: Promise<void>;
+  private clientsOfCaller: HubCallerClientsImpl<unknown> | undefined;
+  private readonly pending: HubInvocation[] = [];
+  private running = 0;
+  private draining = false;
+  /** Invocations are held until onConnected has completed. */
+  private started = false;
+  private hubConnected = false;
+  private startup: Promise<void> | undefined;
+  private closeError: Error | undefined;
+  private resolveFinished!: () => void;
+
+  constructor(
+    private readonly runtime: HubRuntime,
+    transport: TransportConnection,
+  ) {
+    this.connection = new HubConnection(transport, runtime.connectionOptions, runtime.heartbeat, this);
+    this.context = new CallerContext(this.connection);
+    this.logFields = { hub: runtime.descriptor.name, connectionId: transport.connectionId };
+    this.finished = new Promise((resolve) => (this.resolveFinished = resolve));
+    this.connection.userIdentifier = runtime.options.userIdProvider(transport.user, transport.request!);
+  }
+
+  get clients(): HubCallerClientsImpl<unknown> {
+    return (this.clientsOfCaller ??= new HubCallerClientsImpl(this.runtime.lifetime, this.connection.connectionId));
+  }
+
+  onData(_connection: HubConnection, data: string | Uint8Array): void {
+    if (!this.connection.handshakeComplete) return this.handshake(data);
+    this.receive(data);
+  }
+
+  onTimeout(_connection: HubConnection, reason: "handshake" | "client"): void {
+    const { logger, options } = this.runtime;
+    if (reason === "handshake") {
+      logger.warn("Handshake timed out", this.logFields);
+      return this.failHandshake(errorTexts.handshakeCanceled);
+    }
+    const error = new Error(errorTexts.clientTimeout(options.clientTimeoutInterval));
+    error.name = "TimeoutException";
+    this.closeWithError(error, "Client timed out");
+  }
+
+  onClose(_connection: HubConnection, error?: Error): void {
+    this.runtime.sessions.delete(this);
+    this.pending.length = 0;
+    if (error) this.runtime.logger.warn("Connection closed with an error", { ...this.logFields, error });
+    void this.finish(this.closeError ?? error);
+  }
+
+  /** Closes the connection with a Close message that carries an error. */
+  closeWithError(error: unknown, logMessage: string): void {
+    const { logger, options } = this.runtime;
+    logger.warn(logMessage, { ...this.logFields, error });
+    this.closeError ??= error instanceof Error ? error : new Error(String(error));
+    const detail = detailFor(error, options.enableDetailedErrors);
+    this.connection.close({ type: MessageType.Close, error: errorTexts.connectionClosedWithError(detail) });
+  }
+
+  private handshake(data: string | Uint8Array): void {
+    const { runtime, connection } = this;
+    const max = runtime.options.maximumReceiveMessageSize;
+    if (max !== null && byteLength(data) > max) {
+      runtime.logger.warn("Handshake larger than the maximum message size", this.logFields);
+      return this.failHandshake(errorTexts.handshakeCanceled);
+    }
+    let request: ReturnType<typeof parseHandshakeRequest>;
+    try {
+      request = parseHandshakeRequest(data);
+    } catch (error) {
+      runtime.logger.warn("Malformed handshake", { ...this.logFields, error });
+      return this.failHandshake(errorTexts.handshakeFailed(detailFor(error, runtime.options.enableDetailedErrors)));
+    }
+    const protocol = runtime.protocols.get(request.protocol);
+    if (!protocol) return this.failHandshake(errorTexts.protocolNotSupported(request.protocol));
+    if (!protocol.isVersionSupported(request.version)) {
+      return this.failHandshake(errorTexts.versionNotSupported(request.version, request.protocol));
+    }
+    if (protocol.transferFormat === "Binary" && connection.transportName === "ServerSentEvents") {
+      return this.failHandshake(errorTexts.transferFormatNotSupported(request.protocol, "Binary"));
+    }
+    connection.protocol = protocol;
+    const reply = writeHandshakeResponse();
+    // A binary protocol's handshake reply goes out binary, as ASP.NET Core sends it.
+    connection.send(protocol.transferFormat === "Binary" ? encodeUtf8(reply) : reply);
+    connection.handshakeComplete = true;
+    if (request.remaining !== undefined) this.receive(request.remaining);
+    this.startup = this.start();
+  }
+
+  private failHandshake(error: string): void {
+    this.runtime.logger.warn("Handshake refused", { ...this.logFields, reason: error });
+    this.connection.send(writeHandshakeResponse(error));
+    this.connection.close();
+  }
+
+  private async start(): Promise<void> {
+    const { runtime, connection } = this;
+    try {
+      await runtime.lifetime.onConnected(connection);
+      if (connection.isClosing) return;
+      await this.createHub().onConnected();
+      this.hubConnected = true;
+    } catch (error) {
+      // Never with allowReconnect: a hub that cannot start will not start on a retry either.
+      return this.closeWithError(error, "onConnected failed");
+    }
+    if (connection.isClosing) return;
+    this.started = true;
+    this.drain();
+  }
+
+  private receive(data: string | Uint8Array): void {
+    const { runtime } = this;
+    let messages: HubMessage[];
+    try {
+      messages = this.connection.protocol!.parseMessages(data, {
+        maximumMessageSize: runtime.options.maximumReceiveMessageSize,
+      });
+    } catch (error) {
+      return this.closeWithError(error, "Invalid message from client");
+    }
+    for (const message of messages) {
+      if (this.connection.isClosing) return;
+      this.dispatch(message);
+    }
+  }
+
+  private dispatch(message: HubMessage): void {
+    switch (message.type) {
+      case MessageType.Invocation:
+      case MessageType.StreamInvocation:
+        if (this.started && this.pending.length === 0 && this.running < this.runtime.options.maximumParallelInvocationsPerClient) {
+          this.startInvocation(message);
+        } else {
+          this.pending.push(message);
+        }
+        return;
+      case MessageType.Close:
+        // The client is stopping; it expects no Close back.
+        this.connection.close();
+        return;
+      case MessageType.Ping:
+      case MessageType.Ack:
+      case MessageType.Sequence:
+        return; // Any message already reset the client timeout; stateful reconnect is not offered.
+      case MessageType.CancelInvocation:
+      case MessageType.StreamItem:
+      case MessageType.Completion:
+        // No upload stream or client result can be open yet: nothing is waiting for these.
+        this.runtime.logger.debug("Message for no open invocation ignored", {
+          ...this.logFields,
+          type: message.type,
+          invocationId: message.invocationId,
+        });
+        return;
+    }
+  }
+
+  private startInvocation(message: HubInvocation): void {
+    this.running++;
+    const pending = invoke(this.runtime, this, message);
+    if (pending) pending.then(this.invocationDone);
+    else this.invocationDone();
+  }
+
+  // One bound function per session, not a closure per invocation.
+  private readonly invocationDone = (): void => {
+    this.running--;
+    this.drain();
+  };
+
+  private drain(): void {
+    if (this.draining) return; // a synchronous invocation finished inside the loop below
+    this.draining = true;
+    const limit = this.runtime.options.maximumParallelInvocationsPerClient;
+    while (this.started && this.pending.length > 0 && this.running < limit && !this.connection.isClosing) {
+      this.startInvocation(this.pending.shift()!);
+    }
+    this.draining = false;
+  }
+
+  private async finish(error: Error | undefined): Promise<void> {
+    const { runtime, connection } = this;
+    await this.startup;
+    if (this.hubConnected) {
+      try {
+        await this.createHub().onDisconnected(error);
+      } catch (failure) {
+        runtime.logger.error("onDisconnected threw", { ...this.logFields, error: failure });
+      }
+    }
+    try {
+      await runtime.lifetime.onDisconnected(connection);
+    } catch (failure) {
+      runtime.logger.error("Lifetime manager failed to forget a connection", { ...this.logFields, error: failure });
+    }
+    this.resolveFinished();
+  }
+
+  private createHub(): Hub<unknown> {
+    return this.runtime.createHub(this);
+  }
+}
+
+function byteLength(data: string | Uint8Array): number {
+  return typeof data === "string" ? utf8ByteLength(data) : data.byteLength;
+}

@@ -1,0 +1,39 @@
+/**
+ * The error texts clients see, word for word as ASP.NET Core SignalR sends them (the official
+ * client's tests assert several of them). `detail` is ` <ErrorName>: <message>` or "".
+ */
+export const errorTexts = {
+  unknownMethod: (target: string) => `Unknown hub method '${target}'`,
+  bindingFailed: (target: string, detail: string) => `Failed to invoke '${target}' due to an error on the server.${detail}`,
+  argumentCount: (given: number, expected: number) =>
+    `Invocation provides ${given} argument(s) but target expects ${expected}.`,
+  methodThrew: (target: string, detail: string) => `An unexpected error occurred invoking '${target}' on the server.${detail}`,
+  unauthorized: (target: string) => `Failed to invoke '${target}' because user is unauthorized`,
+  streamingWithInvoke: (target: string) =>
+    `The client attempted to invoke the streaming '${target}' method with a non-streaming invocation.`,
+  nonStreamingWithStream: (target: string) =>
+    `The client attempted to invoke the non-streaming '${target}' method with a streaming invocation.`,
+  streamCountMismatch: (sent: number, expected: number) => `Client sent ${sent} stream(s), Hub method expects ${expected}.`,
+  invocationIdInUse: (id: string) => `Invocation ID '${id}' is already in use.`,
+  connectionClosedWithError: (detail: string) => `Connection closed with an error.${detail}`,
+  handshakeCanceled: "Handshake was canceled.",
+  handshakeFailed: (detail: string) => `An unexpected error occurred during connection handshake.${detail}`,
+  protocolNotSupported: (name: string) => `The protocol '${name}' is not supported.`,
+  versionNotSupported: (version: number, name: string) =>
+    `The server does not support version ${version} of the '${name}' protocol.`,
+  transferFormatNotSupported: (name: string, format: string) =>
+    `Cannot use the '${name}' protocol on the current transport. The transport does not support '${format}' transfer format.`,
+  clientTimeout: (ms: number) => `Client timeout (${ms}ms) elapsed without receiving a message from the client.`,
+} as const;
+
+/** ` <name>: <message>` for an error, as appended to texts when details may be shown. */
+export function errorDetail(error: unknown): string {
+  if (error instanceof Error) return ` ${error.name}: ${error.message}`;
+  return ` Error: ${String(error)}`;
+}
+
+/** Whether an error's text may reach the client: always for HubException, else only with detailed errors. */
+export function detailFor(error: unknown, detailedErrors: boolean): string {
+  const isHubException = error instanceof Error && error.name === "HubException";
+  return detailedErrors || isHubException ? errorDetail(error) : "";
+}

@@ -1,0 +1,121 @@
+import { HubwireError } from "../errors.js";
+import type { HubRequest } from "../hubs/hub-context-types.js";
+import type { HubLifetimeManager } from "../lifetime/hub-lifetime-manager.js";
+import type { TransportName } from "../transports/transport.js";
+
+/**
+ * Turns a connection's request (and its bearer token, from the Authorization header or, for
+ * WebSockets and SSE, the `access_token` query) into a user. Return `null` for anonymous; a bad
+ * or expired token should give `null` too (a hub that requires a user then answers 401).
+ */
+export type Authenticate = (request: HubRequest, token: string | undefined) => unknown | Promise<unknown>;
+
+/** Derives the user id that `clients.user(id)` targets. */
+export type UserIdProvider = (user: unknown, request: HubRequest) => string | undefined;
+
+/** A named authorization rule for `@Authorize("name")`; the user is never null here. */
+export type AuthorizationPolicy = (user: unknown, context: PolicyContext) => boolean | Promise<boolean>;
+
+export interface PolicyContext {
+  hub: string;
+  /** The wire name of the method called, absent when connecting. */
+  method?: string;
+  request: HubRequest;
+}
+
+/** Per-hub options; unset ones take the server's, then the defaults below. */
+export interface HubOptions {
+  /** Transports offered, in fallback order. Default: all the server supports. */
+  transports?: TransportName[];
+  /** Hub protocols accepted by name. Default: all the server has. */
+  protocols?: string[];
+  /** Send error texts of ordinary exceptions to clients (HubException texts always go). Default false. */
+  enableDetailedErrors?: boolean;
+  /** Largest incoming hub message in bytes; `null` for no limit. Default 32 768. */
+  maximumReceiveMessageSize?: number | null;
+  /** Invocations of one connection that may run at once. Default 1. */
+  maximumParallelInvocationsPerClient?: number;
+  /** Ping after this many ms without sending. Default 15 000. */
+  keepAliveInterval?: number;
+  /** Close a client silent for this many ms. Default 30 000. */
+  clientTimeoutInterval?: number;
+  /** Close a client that has not completed its handshake after this many ms. Default 15 000. */
+  handshakeTimeout?: number;
+  /** Drop a negotiated connection that never starts after this many ms. Default 15 000. */
+  disconnectTimeout?: number;
+  /** Origins allowed to open WebSockets (`"*"` for any). Default: any. */
+  allowedOrigins?: string[];
+  authenticate?: Authenticate;
+  userIdProvider?: UserIdProvider;
+  /** Who receives what; replace it to scale out. Default: in-memory. */
+  lifetimeManager?: HubLifetimeManager;
+}
+
+export type ResolvedHubOptions = Required<Omit<HubOptions, "authenticate" | "allowedOrigins" | "lifetimeManager">> &
+  Pick<HubOptions, "authenticate" | "allowedOrigins" | "lifetimeManager">;
+
+export const hubOptionDefaults = {
+  enableDetailedErrors: false,
+  maximumReceiveMessageSize: 32 * 1024,
+  maximumParallelInvocationsPerClient: 1,
+  keepAliveInterval: 15_000,
+  clientTimeoutInterval: 30_000,
+  handshakeTimeout: 15_000,
+  disconnectTimeout: 15_000,
+} satisfies Partial<HubOptions>;
+
+/** The default user id: `sub`, `id` or `name` of the user object (or the user, if it is a string). */
+export const defaultUserIdProvider: UserIdProvider = (user) => {
+  if (typeof user === "string") return user;
+  if (user && typeof user === "object") {
+    const { sub, id, name } = user as Record<string, unknown>;
+    for (const value of [sub, id, name]) if (typeof value === "string" || typeof value === "number") return String(value);
+  }
+  return undefined;
+};
+
+/** Merges hub, server and default options and checks their ranges. */
+export function resolveHubOptions(
+  hub: HubOptions,
+  server: HubOptions,
+  available: { transports: TransportName[]; protocols: string[] },
+): ResolvedHubOptions {
+  const merged = { ...hubOptionDefaults, ...stripUndefined(server), ...stripUndefined(hub) };
+  const resolved: ResolvedHubOptions = {
+    ...merged,
+    transports: merged.transports ?? available.transports,
+    protocols: merged.protocols ?? available.protocols,
+    userIdProvider: merged.userIdProvider ?? defaultUserIdProvider,
+  };
+  for (const t of resolved.transports) {
+    if (!available.transports.includes(t)) invalid(`transports: '${t}' is not supported (have ${available.transports.join(", ")})`);
+  }
+  for (const p of resolved.protocols) {
+    if (!available.protocols.includes(p)) invalid(`protocols: '${p}' is not supported (have ${available.protocols.join(", ")})`);
+  }
+  if (resolved.transports.length === 0) invalid("transports: at least one is needed");
+  if (resolved.protocols.length === 0) invalid("protocols: at least one is needed");
+  positive("maximumParallelInvocationsPerClient", resolved.maximumParallelInvocationsPerClient, true);
+  positive("keepAliveInterval", resolved.keepAliveInterval);
+  positive("clientTimeoutInterval", resolved.clientTimeoutInterval);
+  positive("handshakeTimeout", resolved.handshakeTimeout);
+  positive("disconnectTimeout", resolved.disconnectTimeout);
+  if (resolved.maximumReceiveMessageSize !== null) positive("maximumReceiveMessageSize", resolved.maximumReceiveMessageSize, true);
+  // Keep the transport order canonical: it is the fallback order clients walk.
+  resolved.transports = available.transports.filter((t) => resolved.transports.includes(t));
+  return resolved;
+}
+
+function positive(name: string, value: number, integer = false): void {
+  if (!(typeof value === "number" && value > 0 && (!integer || Number.isInteger(value)))) {
+    invalid(`${name} must be a positive ${integer ? "integer" : "number"}, got ${String(value)}`);
+  }
+}
+
+function invalid(message: string): never {
+  throw new HubwireError("ERR_INVALID_OPTION", `Invalid hub option ${message}.`);
+}
+
+function stripUndefined<T extends object>(value: T): Partial<T> {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
+}

@@ -1,0 +1,118 @@
+import { Heartbeat } from "../connection/heartbeat.js";
+import type { HubConnectionOptions } from "../connection/hub-connection.js";
+import type { Logger } from "../logger.js";
+import type { ClientOf, Hub } from "../hubs/hub.js";
+import type { GroupManager } from "../hubs/client-proxy.js";
+import type { HubDescriptor } from "../hubs/hub-descriptor.js";
+import type { HubLifetimeManager } from "../lifetime/hub-lifetime-manager.js";
+import type { HubProtocol } from "../protocol/hub-protocol.js";
+import type { HubRequest } from "../hubs/hub-context-types.js";
+import type { Admission } from "../transports/connection-endpoint.js";
+import type { TransportConnection } from "../transports/transport-connection.js";
+import { isAuthorized } from "./authorization.js";
+import { HubClientsImpl } from "./client-targets.js";
+import { ConnectionSession } from "./connection-session.js";
+import type { HubContext } from "./hub-context.js";
+import type { AuthorizationPolicy, ResolvedHubOptions } from "./hub-options.js";
+
+/** Makes hub instances; typedi's `Container` is one, and any container with `get` will do. */
+export interface HubActivator {
+  get<T>(type: new (...args: any[]) => T): T;
+}
+
+export interface HubRuntimeServices {
+  logger: Logger;
+  activator: HubActivator;
+  policies: Readonly<Record<string, AuthorizationPolicy>>;
+  lifetime: HubLifetimeManager;
+  /** The protocols this hub accepts. */
+  protocols: readonly HubProtocol[];
+}
+
+type MutableHub = { context: unknown; clients: unknown; groups: unknown };
+
+/** Everything one mapped hub needs at run time, and the sessions of its connections. */
+export class HubRuntime<THub extends Hub<any> = Hub<any>> {
+  readonly sessions = new Set<ConnectionSession>();
+  readonly heartbeat: Heartbeat;
+  readonly connectionOptions: HubConnectionOptions;
+  readonly protocols: ReadonlyMap<string, HubProtocol>;
+  readonly logger: Logger;
+  readonly lifetime: HubLifetimeManager;
+  readonly policies: Readonly<Record<string, AuthorizationPolicy>>;
+  readonly context: HubContext<ClientOf<THub>>;
+  private readonly activator: HubActivator;
+  private readonly groups: GroupManager;
+
+  constructor(
+    readonly descriptor: HubDescriptor,
+    readonly options: ResolvedHubOptions,
+    services: HubRuntimeServices,
+  ) {
+    this.logger = services.logger;
+    this.activator = services.activator;
+    this.policies = services.policies;
+    this.lifetime = services.lifetime;
+    this.protocols = new Map(services.protocols.map((p) => [p.name, p]));
+    this.connectionOptions = {
+      keepAliveIntervalMs: options.keepAliveInterval,
+      clientTimeoutMs: options.clientTimeoutInterval,
+      handshakeTimeoutMs: options.handshakeTimeout,
+    };
+    // Check every timer at a quarter of the shortest interval, at most once a second.
+    const shortest = Math.min(options.keepAliveInterval, options.clientTimeoutInterval, options.handshakeTimeout);
+    this.heartbeat = new Heartbeat(Math.max(10, Math.min(1000, shortest / 4)));
+    const lifetime = this.lifetime;
+    this.groups = {
+      addToGroup: (connectionId, groupName) => lifetime.addToGroup(connectionId, groupName),
+      removeFromGroup: (connectionId, groupName) => lifetime.removeFromGroup(connectionId, groupName),
+    };
+    this.context = Object.freeze({ clients: new HubClientsImpl<ClientOf<THub>>(lifetime), groups: this.groups });
+  }
+
+  /** The transport layer's hand-over: a connection whose transport now runs. */
+  onConnection(transport: TransportConnection): void {
+    this.sessions.add(new ConnectionSession(this, transport));
+  }
+
+  /** Authenticates a request and applies the hub-level @Authorize rules (401 / 403). */
+  async admit(request: HubRequest, token: string | undefined): Promise<Admission> {
+    let user: unknown = null;
+    if (this.options.authenticate) {
+      try {
+        user = (await this.options.authenticate(request, token)) ?? null;
+      } catch (error) {
+        this.logger.warn("authenticate threw; treating the request as anonymous", { hub: this.descriptor.name, error });
+      }
+    }
+    const rules = this.descriptor.authorize;
+    if (rules.length > 0) {
+      if (user === null) return { status: 401 };
+      let allowed = false;
+      try {
+        allowed = await isAuthorized(rules, user, this.policies, { hub: this.descriptor.name, request });
+      } catch (error) {
+        this.logger.error("Authorization policy threw", { hub: this.descriptor.name, error });
+      }
+      if (!allowed) return { status: 403 };
+    }
+    return { user };
+  }
+
+  /** A fresh hub instance wired to a connection. */
+  createHub(session: ConnectionSession): THub {
+    const hub = this.activator.get(this.descriptor.hubClass) as unknown as MutableHub;
+    hub.context = session.context;
+    hub.clients = session.clients;
+    hub.groups = this.groups;
+    return hub as unknown as THub;
+  }
+
+  /** Tells every connection the server is going away and waits for their onDisconnected. */
+  async closeAll(): Promise<void> {
+    const sessions = [...this.sessions];
+    for (const session of sessions) session.connection.close({ type: 7 });
+    await Promise.all(sessions.map((s) => s.finished));
+    this.heartbeat.stop();
+  }
+}

@@ -1,0 +1,3 @@
+export * from "./hub-options.js";
+export * from "./hub-context.js";
+export { type HubActivator } from "./hub-runtime.js";

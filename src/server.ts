@@ -1,0 +1,220 @@
+import "reflect-metadata";
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import type { Duplex } from "node:stream";
+import { Container } from "typedi";
+import { checkPolicies } from "./dispatch/authorization.js";
+import type { HubContext } from "./dispatch/hub-context.js";
+import { resolveHubOptions, type AuthorizationPolicy, type HubOptions } from "./dispatch/hub-options.js";
+import { HubRuntime, type HubActivator } from "./dispatch/hub-runtime.js";
+import { HubwireError } from "./errors.js";
+import type { ClientOf, Hub } from "./hubs/hub.js";
+import { describeHub, type HubClassType } from "./hubs/hub-descriptor.js";
+import { InMemoryLifetimeManager } from "./lifetime/in-memory-lifetime-manager.js";
+import { consoleLogger, type Logger } from "./logger.js";
+import type { HubProtocol } from "./protocol/hub-protocol.js";
+import { jsonHubProtocol } from "./protocol/json-protocol.js";
+import { ConnectionEndpoint } from "./transports/connection-endpoint.js";
+import type { TransportName } from "./transports/transport.js";
+
+export interface HubServerOptions extends HubOptions {
+  /** Where hubwire reports; default: warnings and errors to stderr. */
+  logger?: Logger;
+  /** Creates hub instances (and injects their dependencies). Default: typedi's global Container. */
+  container?: HubActivator;
+  /** Named policies for `@Authorize("name")`. */
+  policies?: Record<string, AuthorizationPolicy>;
+  /** How long a closing WebSocket may take to answer the close handshake. Default 5 000 ms. */
+  webSocketCloseTimeout?: number;
+}
+
+/** Where a listening server can be reached. */
+export interface ListenAddress {
+  host: string;
+  port: number;
+  /** `http://host:port` */
+  url: string;
+}
+
+const supportedTransports: TransportName[] = ["WebSockets"];
+const supportedProtocols: HubProtocol[] = [jsonHubProtocol];
+
+interface MappedEndpoint {
+  endpoint: ConnectionEndpoint;
+  runtime: HubRuntime;
+}
+
+/**
+ * A hubwire server: maps hubs on paths and serves their HTTP and WebSocket traffic, on its own
+ * HTTP server (`listen`), on one you have (`attach`), or behind a framework
+ * (`handleRequest` / `handleUpgrade`).
+ *
+ * @example
+ * const server = new HubServer();
+ * server.mapHub("/chat", ChatHub);
+ * const { url } = await server.listen(5000);
+ */
+export class HubServer {
+  private readonly endpoints = new Map<string, MappedEndpoint>();
+  private readonly runtimes = new Map<HubClassType, HubRuntime>();
+  private readonly logger: Logger;
+  private httpServer: Server | undefined;
+  private ownsHttpServer = false;
+  private closed = false;
+
+  constructor(private readonly options: HubServerOptions = {}) {
+    this.logger = options.logger ?? consoleLogger("warn");
+  }
+
+  /**
+   * Serves `hubClass` at `path` (matched case-insensitively). Fails here, at startup, for a badly
+   * declared hub or an invalid option. Returns the hub's context, for sends from outside the hub.
+   */
+  mapHub<THub extends Hub<any>>(path: string, hubClass: HubClassType<THub>, options: HubOptions = {}): HubContext<ClientOf<THub>> {
+    if (this.closed) throw new HubwireError("ERR_SERVER_CLOSED", "The server is closed.");
+    const key = normalizePath(path);
+    if (this.endpoints.has(key)) throw new HubwireError("ERR_PATH_IN_USE", `An endpoint is already mapped at '${path}'.`);
+    const descriptor = describeHub(hubClass);
+    const policies = this.options.policies ?? {};
+    checkPolicies(descriptor, policies);
+    const resolved = resolveHubOptions(options, this.options, {
+      transports: supportedTransports,
+      protocols: supportedProtocols.map((p) => p.name),
+    });
+    const runtime = new HubRuntime<THub>(descriptor, resolved, {
+      logger: this.logger,
+      activator: this.options.container ?? Container,
+      policies,
+      lifetime: resolved.lifetimeManager ?? new InMemoryLifetimeManager(),
+      protocols: supportedProtocols.filter((p) => resolved.protocols.includes(p.name)),
+    });
+    const maxMessage = resolved.maximumReceiveMessageSize;
+    const endpoint = new ConnectionEndpoint(
+      path,
+      {
+        transports: resolved.transports,
+        admit: (request, token) => runtime.admit(request, token),
+        allowedOrigins: resolved.allowedOrigins,
+        disconnectTimeoutMs: resolved.disconnectTimeout,
+        webSocketCloseTimeoutMs: this.options.webSocketCloseTimeout ?? 5000,
+        // A frame may hold several messages; the per-message limit is enforced when parsing.
+        maxWebSocketPayload: maxMessage === null ? 256 * 1024 * 1024 : Math.max(4 * maxMessage, 1024 * 1024),
+        minimumNegotiateVersion: 0,
+        logger: this.logger,
+      },
+      runtime,
+    );
+    this.endpoints.set(key, { endpoint, runtime });
+    if (!this.runtimes.has(hubClass)) this.runtimes.set(hubClass, runtime);
+    return runtime.context as HubContext<ClientOf<THub>>;
+  }
+
+  /** The clients and groups of a mapped hub, for code outside hub methods. */
+  hubContext<THub extends Hub<any>>(hubClass: HubClassType<THub>): HubContext<ClientOf<THub>> {
+    const runtime = this.runtimes.get(hubClass);
+    if (!runtime) throw new HubwireError("ERR_HUB_NOT_MAPPED", `${hubClass.name} is not mapped on this server.`);
+    return runtime.context as HubContext<ClientOf<THub>>;
+  }
+
+  /**
+   * Serves a request if it is for one of the mapped paths; returns false (and leaves the
+   * response alone) otherwise, so a framework can pass it on.
+   */
+  handleRequest(req: IncomingMessage, res: ServerResponse): boolean {
+    const match = this.match(req.url);
+    if (!match) return false;
+    match.mapped.endpoint.handleRequest(req, res, match.rest).catch((error: unknown) => {
+      this.logger.error("Request failed", { url: req.url, error });
+      if (!res.headersSent) res.writeHead(500).end();
+      else res.destroy();
+    });
+    return true;
+  }
+
+  /** Takes a WebSocket upgrade if it is for a mapped hub path; returns false otherwise. */
+  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): boolean {
+    const match = this.match(req.url);
+    if (!match || match.rest !== "") return false;
+    match.mapped.endpoint.handleUpgrade(req, socket, head);
+    return true;
+  }
+
+  /**
+   * Serves on an existing HTTP server. Requests for other paths still reach the server's own
+   * request listeners; an upgrade nobody else listens for is refused with 404.
+   */
+  attach(httpServer: Server): this {
+    const others = httpServer.listeners("request") as Array<(req: IncomingMessage, res: ServerResponse) => void>;
+    httpServer.removeAllListeners("request");
+    httpServer.on("request", (req: IncomingMessage, res: ServerResponse) => {
+      if (this.handleRequest(req, res)) return;
+      if (others.length === 0) {
+        res.writeHead(404, { "Content-Type": "text/plain; charset=utf-8" }).end("Not Found");
+        return;
+      }
+      for (const listener of others) listener.call(httpServer, req, res);
+    });
+    httpServer.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+      if (this.handleUpgrade(req, socket, head)) return;
+      if (httpServer.listenerCount("upgrade") === 1) socket.end("HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n");
+    });
+    this.httpServer = httpServer;
+    return this;
+  }
+
+  /** Starts an HTTP server of its own. `port` 0 picks a free port. */
+  async listen(port = 0, host = "127.0.0.1"): Promise<ListenAddress> {
+    if (this.closed) throw new HubwireError("ERR_SERVER_CLOSED", "The server is closed.");
+    const httpServer = createServer();
+    this.attach(httpServer);
+    this.ownsHttpServer = true;
+    await new Promise<void>((resolve, reject) => {
+      httpServer.once("error", reject);
+      httpServer.listen(port, host, () => {
+        httpServer.off("error", reject);
+        resolve();
+      });
+    });
+    const address = httpServer.address() as AddressInfo;
+    const shownHost = address.family === "IPv6" ? `[${address.address}]` : address.address;
+    return { host: address.address, port: address.port, url: `http://${shownHost}:${address.port}` };
+  }
+
+  /**
+   * Shuts down cleanly: every hub connection is sent a Close message and its transport closed,
+   * onDisconnected runs for each, timers stop, and an HTTP server started by `listen` closes.
+   */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    const mapped = [...this.endpoints.values()];
+    for (const { endpoint } of mapped) endpoint.close();
+    await Promise.all(mapped.map(({ runtime }) => runtime.closeAll()));
+    if (this.httpServer && this.ownsHttpServer) {
+      const httpServer = this.httpServer;
+      await new Promise<void>((resolve) => {
+        httpServer.close(() => resolve());
+        httpServer.closeAllConnections();
+      });
+    }
+  }
+
+  private match(url: string | undefined): { mapped: MappedEndpoint; rest: "" | "/negotiate" } | undefined {
+    if (!url) return undefined;
+    const q = url.indexOf("?");
+    const path = normalizePath(q === -1 ? url : url.slice(0, q));
+    const direct = this.endpoints.get(path);
+    if (direct) return { mapped: direct, rest: "" };
+    if (path.endsWith("/negotiate")) {
+      const mapped = this.endpoints.get(path.slice(0, -"/negotiate".length) || "/");
+      if (mapped) return { mapped, rest: "/negotiate" };
+    }
+    return undefined;
+  }
+}
+
+/** Lower case, no trailing slash: "/Chat/" and "/chat" are one path. */
+function normalizePath(path: string): string {
+  const lower = path.toLowerCase();
+  return lower.length > 1 && lower.endsWith("/") ? lower.slice(0, -1) : lower;
+}
