@@ -21,6 +21,12 @@ export const ErrorCodes = {
   ERR_SERVER_CLOSED: "ERR_SERVER_CLOSED",
   /** A hub context was asked for a hub that was never mapped. */
   ERR_HUB_NOT_MAPPED: "ERR_HUB_NOT_MAPPED",
+  /** A client stopped reading and the connection's unsent data passed `maxBufferedBytes`. */
+  ERR_SEND_BUFFER_FULL: "ERR_SEND_BUFFER_FULL",
+  /** A client vanished: its socket closed abnormally, or it stopped polling for the disconnect timeout. */
+  ERR_TRANSPORT_LOST: "ERR_TRANSPORT_LOST",
+  /** A POST send carried more bytes than the endpoint accepts in one request. */
+  ERR_REQUEST_TOO_LARGE: "ERR_REQUEST_TOO_LARGE",
 } as const;
 export type ErrorCode = keyof typeof ErrorCodes;
 

@@ -1,15 +1,20 @@
+import { HubwireError } from "../errors.js";
 import { newConnectionId } from "./connection-ids.js";
 import { TransportConnection } from "./transport-connection.js";
 
 /**
- * The connections of one endpoint, by token. A connection that never got a
- * transport is dropped after `disconnectTimeoutMs` (checked once a second, as ASP.NET Core does).
+ * The connections of one endpoint, by token. A connection that never got a transport, or whose
+ * long-polling client stopped polling, is dropped after `disconnectTimeoutMs` (checked once a
+ * second, as ASP.NET Core does).
  */
 export class ConnectionRegistry {
   private readonly byToken = new Map<string, TransportConnection>();
   private sweeper: ReturnType<typeof setInterval> | undefined;
 
-  constructor(private readonly disconnectTimeoutMs: number) {}
+  constructor(
+    private readonly disconnectTimeoutMs: number,
+    private readonly maxBufferedBytes: number,
+  ) {}
 
   get size(): number {
     return this.byToken.size;
@@ -18,11 +23,18 @@ export class ConnectionRegistry {
   /** A new connection; negotiate v0 uses the id as the token, v1 a separate secret. */
   create(separateToken: boolean): TransportConnection {
     const id = newConnectionId();
-    const connection = new TransportConnection(id, separateToken ? newConnectionId() : id);
+    const connection = new TransportConnection(id, separateToken ? newConnectionId() : id, this.maxBufferedBytes);
     this.byToken.set(connection.connectionToken, connection);
-    connection.onClosed(() => this.byToken.delete(connection.connectionToken));
+    connection.onClosed(() => {
+      if (!connection.transport?.lingering) this.byToken.delete(connection.connectionToken);
+    });
     this.sweeper ??= setInterval(() => this.sweep(), 1000).unref();
     return connection;
+  }
+
+  /** Forgets a closed connection that was kept for its client's last request. */
+  forget(connection: TransportConnection): void {
+    this.byToken.delete(connection.connectionToken);
   }
 
   get(token: string): TransportConnection | undefined {
@@ -43,8 +55,23 @@ export class ConnectionRegistry {
   private sweep(): void {
     const cutoff = Date.now() - this.disconnectTimeoutMs;
     for (const connection of this.byToken.values()) {
+      if (connection.state === "closed") {
+        // Kept for a final 204 that the client never came for.
+        const since = connection.transport?.detachedSince;
+        if (since === undefined || since <= cutoff || !connection.transport?.lingering) this.forget(connection);
+        continue;
+      }
       // Negotiated and never started, or an upgrade that failed before a transport existed.
-      if (connection.transport === undefined && connection.createdAt <= cutoff) connection.close();
+      if (connection.transport === undefined) {
+        if (connection.createdAt <= cutoff) connection.close();
+        continue;
+      }
+      const detachedSince = connection.transport.detachedSince;
+      if (detachedSince !== undefined && detachedSince <= cutoff) {
+        connection.abort(
+          new HubwireError("ERR_TRANSPORT_LOST", `The client has not polled for ${this.disconnectTimeoutMs} ms.`),
+        );
+      }
     }
     if (this.byToken.size === 0) {
       clearInterval(this.sweeper);

@@ -1,3 +1,4 @@
+import { HubwireError } from "../errors.js";
 import type { ConnectionRequest } from "./connection-request.js";
 import type { Transport, TransportName } from "./transport.js";
 
@@ -29,14 +30,38 @@ export class TransportConnection {
     readonly connectionId: string,
     /** Secret token that authorizes the transport requests; equals the id for negotiate v0. */
     readonly connectionToken: string,
+    /** Unsent bytes allowed to pile up for a client that does not read, before it is dropped. */
+    private readonly maxBufferedBytes: number = Number.POSITIVE_INFINITY,
   ) {}
+
+  get isClosed(): boolean {
+    return this.state === "closed";
+  }
 
   get transportName(): TransportName | undefined {
     return this.transport?.name;
   }
 
   send(data: string | Uint8Array): void {
-    this.transport?.send(data);
+    const transport = this.transport;
+    if (!transport || this.state === "closed") return;
+    // Checked before writing, so one large message into an empty buffer always goes.
+    if (transport.bufferedBytes > this.maxBufferedBytes) {
+      return this.abort(
+        new HubwireError(
+          "ERR_SEND_BUFFER_FULL",
+          `The client is not reading: more than ${this.maxBufferedBytes} bytes are waiting to be sent.`,
+        ),
+      );
+    }
+    transport.send(data);
+  }
+
+  /** Drops the connection at once and reports `error` as the reason. */
+  abort(error: Error): void {
+    if (this.state === "closed") return;
+    this.transportClosed(error);
+    this.transport?.abort();
   }
 
   /** Ends the connection gracefully; the receiver's onClose follows once the transport is down. */

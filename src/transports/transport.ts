@@ -9,6 +9,20 @@ export interface Transport {
   readonly name: TransportName;
   /** Queues data for the peer; never throws (a dead transport drops it and reports its close). */
   send(data: string | Uint8Array): void;
-  /** Ends the transport gracefully (WebSocket close 1000). */
+  /** Ends the transport gracefully, after what is queued has gone (WebSocket close 1000, SSE end, poll 204). */
   close(): void;
+  /** Drops the transport at once, queued data included. */
+  abort(): void;
+  /** Bytes queued for the peer and not yet handed to the network. */
+  readonly bufferedBytes: number;
+  /**
+   * Since when no request of the client is attached (ms timestamp), for transports whose client
+   * comes and goes (long polling); undefined while attached.
+   */
+  readonly detachedSince?: number | undefined;
+  /**
+   * True while a closed connection must stay findable by its token, so a returning client can
+   * still be told it is over (long polling's final 204).
+   */
+  readonly lingering?: boolean;
 }

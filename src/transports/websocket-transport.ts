@@ -1,4 +1,5 @@
 import { WebSocket } from "ws";
+import { HubwireError } from "../errors.js";
 import type { Transport } from "./transport.js";
 import type { TransportConnection } from "./transport-connection.js";
 
@@ -22,10 +23,16 @@ export class WebSocketTransport implements Transport {
       clearTimeout(this.closeTimer);
       // 1000 (normal) and 1005 (no status: how the SignalR client stops) are clean ends.
       const clean = code === 1000 || code === 1005;
-      connection.transportClosed(clean ? undefined : new Error(`WebSocket closed with status code: ${code}.`));
+      connection.transportClosed(
+        clean ? undefined : new HubwireError("ERR_TRANSPORT_LOST", `WebSocket closed with status code: ${code}.`),
+      );
     });
     // Errors (a bad frame, an oversized payload) are followed by a close event, which reports them.
     socket.on("error", () => {});
+  }
+
+  get bufferedBytes(): number {
+    return this.socket.bufferedAmount;
   }
 
   send(data: string | Uint8Array): void {
@@ -38,5 +45,9 @@ export class WebSocketTransport implements Transport {
     // A peer that never answers the close handshake must not hold the connection open.
     this.closeTimer = setTimeout(() => this.socket.terminate(), this.closeTimeoutMs);
     this.closeTimer.unref();
+  }
+
+  abort(): void {
+    this.socket.terminate();
   }
 }

@@ -14,6 +14,7 @@ export class RecordingTransport implements Transport {
   readonly sent: Array<string | Uint8Array> = [];
   /** When set, send throws (a broken socket that misbehaves). */
   failing = false;
+  bufferedBytes = 0;
 
   constructor(private readonly connection: TransportConnection) {}
 
@@ -23,6 +24,10 @@ export class RecordingTransport implements Transport {
   }
 
   close(): void {
+    this.connection.transportClosed();
+  }
+
+  abort(): void {
     this.connection.transportClosed();
   }
 }
