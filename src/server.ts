@@ -5,7 +5,12 @@ import type { Duplex } from "node:stream";
 import { Container } from "typedi";
 import { checkPolicies } from "./dispatch/authorization.js";
 import type { HubContext } from "./dispatch/hub-context.js";
-import { resolveHubOptions, type AuthorizationPolicy, type HubOptions } from "./dispatch/hub-options.js";
+import {
+  resolveHubOptions,
+  type AuthorizationPolicy,
+  type HubOptions,
+  type ResolvedHubOptions,
+} from "./dispatch/hub-options.js";
 import { HubRuntime, type HubActivator } from "./dispatch/hub-runtime.js";
 import { HubwireError } from "./errors.js";
 import type { ClientOf, Hub } from "./hubs/hub.js";
@@ -14,8 +19,9 @@ import { InMemoryLifetimeManager } from "./lifetime/in-memory-lifetime-manager.j
 import { consoleLogger, type Logger } from "./logger.js";
 import type { HubProtocol } from "./protocol/hub-protocol.js";
 import { jsonHubProtocol } from "./protocol/json-protocol.js";
-import { ConnectionEndpoint } from "./transports/connection-endpoint.js";
-import type { TransportName } from "./transports/transport.js";
+import { ConnectionEndpoint, type AdmissionCheck, type EndpointOptions } from "./transports/connection-endpoint.js";
+import { allTransports, type TransportName } from "./transports/transport.js";
+import { RawConnectionHandler, type RawConnectionListener } from "./transports/raw-connection.js";
 
 export interface HubServerOptions extends HubOptions {
   /** Where hubwire reports; default: warnings and errors to stderr. */
@@ -36,12 +42,25 @@ export interface ListenAddress {
   url: string;
 }
 
-const supportedTransports: TransportName[] = ["WebSockets"];
+const supportedTransports: TransportName[] = [...allTransports];
 const supportedProtocols: HubProtocol[] = [jsonHubProtocol];
+
+/** Options of a raw connection endpoint (`mapConnection`). */
+export type RawEndpointOptions = Pick<
+  HubOptions,
+  | "transports"
+  | "allowedOrigins"
+  | "authenticate"
+  | "disconnectTimeout"
+  | "pollTimeout"
+  | "maximumSendBufferSize"
+  | "maximumReceiveMessageSize"
+>;
 
 interface MappedEndpoint {
   endpoint: ConnectionEndpoint;
-  runtime: HubRuntime;
+  /** Absent for raw connection endpoints. */
+  runtime?: HubRuntime;
 }
 
 /**
@@ -71,9 +90,7 @@ export class HubServer {
    * declared hub or an invalid option. Returns the hub's context, for sends from outside the hub.
    */
   mapHub<THub extends Hub<any>>(path: string, hubClass: HubClassType<THub>, options: HubOptions = {}): HubContext<ClientOf<THub>> {
-    if (this.closed) throw new HubwireError("ERR_SERVER_CLOSED", "The server is closed.");
-    const key = normalizePath(path);
-    if (this.endpoints.has(key)) throw new HubwireError("ERR_PATH_IN_USE", `An endpoint is already mapped at '${path}'.`);
+    const key = this.claimPath(path);
     const descriptor = describeHub(hubClass);
     const policies = this.options.policies ?? {};
     checkPolicies(descriptor, policies);
@@ -88,25 +105,29 @@ export class HubServer {
       lifetime: resolved.lifetimeManager ?? new InMemoryLifetimeManager(),
       protocols: supportedProtocols.filter((p) => resolved.protocols.includes(p.name)),
     });
-    const maxMessage = resolved.maximumReceiveMessageSize;
-    const endpoint = new ConnectionEndpoint(
-      path,
-      {
-        transports: resolved.transports,
-        admit: (request, token) => runtime.admit(request, token),
-        allowedOrigins: resolved.allowedOrigins,
-        disconnectTimeoutMs: resolved.disconnectTimeout,
-        webSocketCloseTimeoutMs: this.options.webSocketCloseTimeout ?? 5000,
-        // A frame may hold several messages; the per-message limit is enforced when parsing.
-        maxWebSocketPayload: maxMessage === null ? 256 * 1024 * 1024 : Math.max(4 * maxMessage, 1024 * 1024),
-        minimumNegotiateVersion: 0,
-        logger: this.logger,
-      },
-      runtime,
-    );
+    const endpoint = new ConnectionEndpoint(path, this.endpointOptions(resolved, (request, token) => runtime.admit(request, token)), runtime);
     this.endpoints.set(key, { endpoint, runtime });
     if (!this.runtimes.has(hubClass)) this.runtimes.set(hubClass, runtime);
     return runtime.context as HubContext<ClientOf<THub>>;
+  }
+
+  /**
+   * Serves a raw connection endpoint at `path`: no handshake, no hub protocol, just bytes both
+   * ways over every transport (the official client's `HttpConnection` speaks to it).
+   *
+   * @example
+   * server.mapConnection("/echo", (connection) => connection.onData((data) => connection.send(data)));
+   */
+  mapConnection(path: string, listener: RawConnectionListener, options: RawEndpointOptions = {}): void {
+    const key = this.claimPath(path);
+    const resolved = resolveHubOptions(options, this.options, {
+      transports: supportedTransports,
+      protocols: supportedProtocols.map((p) => p.name),
+    });
+    const authenticate = resolved.authenticate;
+    const admit: AdmissionCheck | undefined = authenticate && (async (request, token) => ({ user: (await authenticate(request, token)) ?? null }));
+    const endpoint = new ConnectionEndpoint(path, this.endpointOptions(resolved, admit), new RawConnectionHandler(listener, this.logger));
+    this.endpoints.set(key, { endpoint });
   }
 
   /** The clients and groups of a mapped hub, for code outside hub methods. */
@@ -162,6 +183,30 @@ export class HubServer {
     return this;
   }
 
+  private claimPath(path: string): string {
+    if (this.closed) throw new HubwireError("ERR_SERVER_CLOSED", "The server is closed.");
+    const key = normalizePath(path);
+    if (this.endpoints.has(key)) throw new HubwireError("ERR_PATH_IN_USE", `An endpoint is already mapped at '${path}'.`);
+    return key;
+  }
+
+  private endpointOptions(resolved: ResolvedHubOptions, admit: AdmissionCheck | undefined): EndpointOptions {
+    const maxMessage = resolved.maximumReceiveMessageSize;
+    return {
+      transports: resolved.transports,
+      ...(admit ? { admit } : {}),
+      ...(resolved.allowedOrigins ? { allowedOrigins: resolved.allowedOrigins } : {}),
+      disconnectTimeoutMs: resolved.disconnectTimeout,
+      pollTimeoutMs: resolved.pollTimeout,
+      webSocketCloseTimeoutMs: this.options.webSocketCloseTimeout ?? 5000,
+      // A frame or POST may hold several messages; the per-message limit is enforced when parsing.
+      maxIncomingPayload: maxMessage === null ? 256 * 1024 * 1024 : Math.max(4 * maxMessage, 1024 * 1024),
+      maxBufferedBytes: resolved.maximumSendBufferSize,
+      minimumNegotiateVersion: 0,
+      logger: this.logger,
+    };
+  }
+
   /** Starts an HTTP server of its own. `port` 0 picks a free port. */
   async listen(port = 0, host = "127.0.0.1"): Promise<ListenAddress> {
     if (this.closed) throw new HubwireError("ERR_SERVER_CLOSED", "The server is closed.");
@@ -189,7 +234,7 @@ export class HubServer {
     this.closed = true;
     const mapped = [...this.endpoints.values()];
     for (const { endpoint } of mapped) endpoint.close();
-    await Promise.all(mapped.map(({ runtime }) => runtime.closeAll()));
+    await Promise.all(mapped.map(({ runtime }) => runtime?.closeAll()));
     if (this.httpServer && this.ownsHttpServer) {
       const httpServer = this.httpServer;
       await new Promise<void>((resolve) => {

@@ -41,9 +41,24 @@ export interface HubOptions {
   clientTimeoutInterval?: number;
   /** Close a client that has not completed its handshake after this many ms. Default 15 000. */
   handshakeTimeout?: number;
-  /** Drop a negotiated connection that never starts after this many ms. Default 15 000. */
+  /**
+   * Drop a negotiated connection that never starts, or a long-polling client that stops polling,
+   * after this many ms. Default 15 000.
+   */
   disconnectTimeout?: number;
-  /** Origins allowed to open WebSockets (`"*"` for any). Default: any. */
+  /** Hold a long poll this many ms when there is nothing to send. Default 90 000. */
+  pollTimeout?: number;
+  /**
+   * Unsent bytes a connection may pile up for a client that stops reading (no poll, a stalled
+   * stream or socket) before it is dropped. Default 4 MiB.
+   */
+  maximumSendBufferSize?: number;
+  /**
+   * Browser origins (`https://app.example.com`) allowed besides the server's own, for every
+   * transport: CORS for negotiate, SSE, polls and sends (with credentials), and the `Origin` check
+   * of WebSocket upgrades. `"*"` admits any origin, without credentials. Requests without an
+   * `Origin` (non-browser clients) always pass. Default: none.
+   */
   allowedOrigins?: string[];
   authenticate?: Authenticate;
   userIdProvider?: UserIdProvider;
@@ -62,6 +77,8 @@ export const hubOptionDefaults = {
   clientTimeoutInterval: 30_000,
   handshakeTimeout: 15_000,
   disconnectTimeout: 15_000,
+  pollTimeout: 90_000,
+  maximumSendBufferSize: 4 * 1024 * 1024,
 } satisfies Partial<HubOptions>;
 
 /** The default user id: `sub`, `id` or `name` of the user object (or the user, if it is a string). */
@@ -100,6 +117,8 @@ export function resolveHubOptions(
   positive("clientTimeoutInterval", resolved.clientTimeoutInterval);
   positive("handshakeTimeout", resolved.handshakeTimeout);
   positive("disconnectTimeout", resolved.disconnectTimeout);
+  positive("pollTimeout", resolved.pollTimeout);
+  positive("maximumSendBufferSize", resolved.maximumSendBufferSize, true);
   if (resolved.maximumReceiveMessageSize !== null) positive("maximumReceiveMessageSize", resolved.maximumReceiveMessageSize, true);
   // Keep the transport order canonical: it is the fallback order clients walk.
   resolved.transports = available.transports.filter((t) => resolved.transports.includes(t));

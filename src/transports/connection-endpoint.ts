@@ -4,8 +4,13 @@ import { WebSocketServer } from "ws";
 import type { Logger } from "../logger.js";
 import { ConnectionRegistry } from "./connection-registry.js";
 import { bearerToken, ConnectionRequest } from "./connection-request.js";
-import { rejectUpgrade, replyJson, replyText } from "./http-replies.js";
+import { HubwireError } from "../errors.js";
+import { rejectUpgrade, replyJson, replyPollStarted, replyText } from "./http-replies.js";
+import { LongPollingTransport } from "./long-polling-transport.js";
 import { negotiateResponse, negotiateVersion } from "./negotiate.js";
+import { isPreflight, OriginPolicy } from "./origin-policy.js";
+import { readBody } from "./request-body.js";
+import { ServerSentEventsTransport } from "./server-sent-events-transport.js";
 import type { TransportName } from "./transport.js";
 import type { TransportConnection } from "./transport-connection.js";
 import { WebSocketTransport } from "./websocket-transport.js";
@@ -25,12 +30,16 @@ export interface EndpointOptions {
   /** Transports offered, in fallback order. */
   transports: readonly TransportName[];
   admit?: AdmissionCheck;
-  /** Origins allowed to open WebSockets; requests without an Origin header (non-browsers) pass. */
+  /** Browser origins allowed besides the endpoint's own (`"*"`: any, without credentials). */
   allowedOrigins?: readonly string[];
   disconnectTimeoutMs: number;
+  /** How long a long poll is held when there is nothing to send. */
+  pollTimeoutMs: number;
   webSocketCloseTimeoutMs: number;
-  /** Largest WebSocket frame accepted before the socket is closed with 1009. */
-  maxWebSocketPayload: number;
+  /** Largest WebSocket frame or POST body accepted; a frame past it closes the socket with 1009. */
+  maxIncomingPayload: number;
+  /** Unsent bytes a connection may hold for a client that does not read before it is dropped. */
+  maxBufferedBytes: number;
   minimumNegotiateVersion: number;
   logger: Logger;
 }
@@ -38,12 +47,13 @@ export interface EndpointOptions {
 const anonymous: Admission = { user: null };
 
 /**
- * The HTTP surface of one endpoint (a hub or a raw connection handler): negotiate, the
- * WebSocket upgrade and the status codes of the SignalR transport protocol.
+ * The HTTP surface of one endpoint (a hub or a raw connection handler): negotiate, the three
+ * transports, sends and deletes, CORS, and the status codes of the SignalR transport protocol.
  */
 export class ConnectionEndpoint {
   private readonly registry: ConnectionRegistry;
   private readonly wss: WebSocketServer;
+  private readonly origins: OriginPolicy;
   private closed = false;
 
   constructor(
@@ -51,12 +61,13 @@ export class ConnectionEndpoint {
     private readonly options: EndpointOptions,
     private readonly handler: ConnectionHandler,
   ) {
-    this.registry = new ConnectionRegistry(options.disconnectTimeoutMs);
+    this.registry = new ConnectionRegistry(options.disconnectTimeoutMs, options.maxBufferedBytes);
+    this.origins = new OriginPolicy(options.allowedOrigins);
     this.wss = new WebSocketServer({
       noServer: true,
       clientTracking: false,
       perMessageDeflate: false,
-      maxPayload: options.maxWebSocketPayload,
+      maxPayload: options.maxIncomingPayload,
     });
   }
 
@@ -67,6 +78,13 @@ export class ConnectionEndpoint {
 
   /** `rest` is what follows the endpoint path: "" or "/negotiate". */
   async handleRequest(req: IncomingMessage, res: ServerResponse, rest: string): Promise<void> {
+    const verdict = this.origins.check(req);
+    if (isPreflight(req)) return this.origins.answerPreflight(req, res, verdict);
+    if (verdict === "refused") {
+      this.options.logger.warn("Request from a refused origin", { path: this.path, origin: req.headers.origin });
+      return replyText(res, 403, "Origin not allowed");
+    }
+    this.origins.applyCors(req, res, verdict);
     if (this.closed) return replyText(res, 503, "The server is shutting down.");
     if (rest === "/negotiate") {
       if (req.method !== "POST") return replyText(res, 405, "", { Allow: "POST" });
@@ -75,26 +93,12 @@ export class ConnectionEndpoint {
     const request = new ConnectionRequest(req);
     const token = request.query.get("id");
     switch (req.method) {
-      case "GET": {
-        const sse = (request.header("accept") ?? "").includes("text/event-stream");
-        const transport: TransportName = sse ? "ServerSentEvents" : "LongPolling";
-        return replyText(res, 404, `${transport} transport not supported by this end point type`);
-      }
-      case "POST": {
-        if (!token) return replyText(res, 400, "Connection ID required");
-        const connection = this.registry.get(token);
-        if (!connection) return replyText(res, 404, "No Connection with that ID");
-        if (connection.transportName === "WebSockets") {
-          return replyText(res, 405, "POST requests are not allowed for WebSocket connections.");
-        }
-        return replyText(res, 404, "No Connection with that ID");
-      }
-      case "DELETE": {
-        if (!token) return replyText(res, 400, "Connection ID required");
-        const connection = this.registry.get(token);
-        if (!connection) return replyText(res, 404, "No Connection with that ID");
-        return replyText(res, 400, "Cannot terminate this connection using the DELETE endpoint.");
-      }
+      case "GET":
+        return this.receive(res, request, token);
+      case "POST":
+        return this.send(req, res, token);
+      case "DELETE":
+        return this.delete(res, token);
       default:
         return replyText(res, 405, "", { Allow: "GET, POST, DELETE" });
     }
@@ -130,10 +134,8 @@ export class ConnectionEndpoint {
 
   private async upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
     if (this.closed) return rejectUpgrade(socket, 503, "The server is shutting down.");
-    const origin = req.headers.origin;
-    const allowed = this.options.allowedOrigins;
-    if (origin && allowed && !allowed.includes("*") && !allowed.includes(origin)) {
-      this.options.logger.warn("WebSocket origin refused", { path: this.path, origin });
+    if (this.origins.check(req) === "refused") {
+      this.options.logger.warn("WebSocket from a refused origin", { path: this.path, origin: req.headers.origin });
       return rejectUpgrade(socket, 403, "Origin not allowed");
     }
     if (!this.options.transports.includes("WebSockets")) {
@@ -162,6 +164,84 @@ export class ConnectionEndpoint {
       if (this.closed) return accepted.close();
       this.handler.onConnection(accepted);
     });
+  }
+
+  /** A GET: the SSE stream, or a long poll (the first one starts the connection). */
+  private async receive(res: ServerResponse, request: ConnectionRequest, token: string | null): Promise<void> {
+    const sse = (request.header("accept") ?? "").includes("text/event-stream");
+    const kind: TransportName = sse ? "ServerSentEvents" : "LongPolling";
+    if (!this.options.transports.includes(kind)) {
+      return replyText(res, 404, `${kind} transport not supported by this end point type`);
+    }
+    if (!token) return replyText(res, 400, "Connection ID required");
+    const connection = this.registry.get(token);
+    if (!connection) return replyText(res, 404, "No Connection with that ID");
+    if (connection.transport) {
+      if (connection.transportName !== kind) return replyText(res, 400, "Cannot change transports mid-connection");
+      if (sse) return replyText(res, 409, "A Server-Sent Events stream is already open for this connection.");
+      const over = (connection.transport as LongPollingTransport).attachPoll(res);
+      if (over) this.registry.forget(connection); // the client has been told: nothing more to keep
+      return;
+    }
+    if (connection.state !== "negotiated") return replyText(res, 404, "No Connection with that ID");
+    // Browsers cannot set headers on an EventSource, so SSE may carry its token in the query.
+    const admission = await this.admit(request, bearerToken(request, sse));
+    if ("status" in admission) return replyText(res, admission.status);
+    // A second first-request may have started the connection while this one was being admitted.
+    if (connection.transport || connection.state !== "negotiated") return replyText(res, 409);
+    connection.request = request;
+    connection.user = admission.user;
+    connection.state = "active";
+    if (sse) {
+      connection.transport = new ServerSentEventsTransport(res, connection);
+    } else {
+      const transport = new LongPollingTransport(connection, this.options.pollTimeoutMs);
+      connection.transport = transport;
+      // The first poll is answered at once: it tells the client the connection is up.
+      replyPollStarted(res);
+    }
+    this.handler.onConnection(connection);
+  }
+
+  /** A POST: client-to-server data for an SSE or long-polling connection. */
+  private async send(req: IncomingMessage, res: ServerResponse, token: string | null): Promise<void> {
+    if (!token) return replyText(res, 400, "Connection ID required");
+    const connection = this.registry.get(token);
+    if (!connection) return replyText(res, 404, "No Connection with that ID");
+    if (connection.transportName === "WebSockets") {
+      return replyText(res, 405, "POST requests are not allowed for WebSocket connections.");
+    }
+    if (!connection.transport || connection.state === "closed") return replyText(res, 404, "No Connection with that ID");
+    const result = await readBody(req, this.options.maxIncomingPayload);
+    if ("aborted" in result) return;
+    if ("tooLarge" in result) {
+      const error = new HubwireError(
+        "ERR_REQUEST_TOO_LARGE",
+        `A send carried more than ${this.options.maxIncomingPayload} bytes.`,
+      );
+      connection.abort(error);
+      return replyText(res, 413, error.message, { Connection: "close" });
+    }
+    // The connection may have ended while the body was arriving.
+    if (connection.isClosed) return replyText(res, 404, "No Connection with that ID");
+    const { body } = result;
+    // JSON is posted as text/plain, MessagePack as application/octet-stream.
+    const binary = (req.headers["content-type"] ?? "").includes("octet-stream");
+    connection.receive(binary ? body : body.toString("utf8"));
+    replyText(res, 200);
+  }
+
+  /** A DELETE: a long-polling client leaving. */
+  private delete(res: ServerResponse, token: string | null): void {
+    if (!token) return replyText(res, 400, "Connection ID required");
+    const connection = this.registry.get(token);
+    if (!connection) return replyText(res, 404, "No Connection with that ID");
+    if (connection.transportName !== "LongPolling") {
+      return replyText(res, 400, "Cannot terminate this connection using the DELETE endpoint.");
+    }
+    connection.transport!.abort(); // releases the pending poll with 204 and ends the connection
+    this.registry.forget(connection);
+    replyText(res, 202);
   }
 
   private async admit(request: ConnectionRequest, token: string | undefined): Promise<Admission> {

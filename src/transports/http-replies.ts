@@ -22,6 +22,18 @@ export function replyJson(res: ServerResponse, body: string, headers: Record<str
   res.end(body);
 }
 
+/** Answers the first long poll: 200, empty, at once. */
+export function replyPollStarted(res: ServerResponse): void {
+  res.writeHead(200, {
+    "Content-Type": "application/octet-stream",
+    "Content-Length": 0,
+    "Cache-Control": "no-cache, no-store",
+    Pragma: "no-cache",
+    Expires: "Thu, 01 Jan 1970 00:00:00 GMT",
+  });
+  res.end();
+}
+
 /** Refuses a WebSocket upgrade with a plain HTTP response, then drops the socket. */
 export function rejectUpgrade(socket: Duplex, status: number, body = ""): void {
   if (socket.destroyed) return;
