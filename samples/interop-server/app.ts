@@ -27,6 +27,9 @@ const negotiateCookies = [
 export async function startInteropServer(port = 0, options: HubServerOptions = {}): Promise<InteropServer> {
   const hubs = new HubServer({ enableDetailedErrors: true, ...options });
   hubs.mapHub("/testhub", TestHub);
+  hubs.mapHub("/testhub-nowebsockets", TestHub, { transports: ["ServerSentEvents", "LongPolling"] });
+  // A raw endpoint: no handshake, no hub protocol; every byte comes back as it came.
+  hubs.mapConnection("/echo", (connection) => connection.onData((data) => connection.send(data)));
   hubs.mapHub("/authorizedhub", AuthorizedHub, {
     authenticate: (_request, token) => {
       const subject = verifyToken(token);
