@@ -111,6 +111,13 @@ export class HubServer {
     return runtime.context as HubContext<ClientOf<THub>>;
   }
 
+  /** Connections the server holds across its endpoints (negotiated, running or closing). */
+  get connectionCount(): number {
+    let count = 0;
+    for (const { endpoint } of this.endpoints.values()) count += endpoint.connectionCount;
+    return count;
+  }
+
   /**
    * Serves a raw connection endpoint at `path`: no handshake, no hub protocol, just bytes both
    * ways over every transport (the official client's `HttpConnection` speaks to it).
