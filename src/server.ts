@@ -19,6 +19,7 @@ import { InMemoryLifetimeManager } from "./lifetime/in-memory-lifetime-manager.j
 import { consoleLogger, type Logger } from "./logger.js";
 import type { HubProtocol } from "./protocol/hub-protocol.js";
 import { jsonHubProtocol } from "./protocol/json-protocol.js";
+import { messagePackHubProtocol } from "./protocol/messagepack-protocol.js";
 import { ConnectionEndpoint, type AdmissionCheck, type EndpointOptions } from "./transports/connection-endpoint.js";
 import { allTransports, type TransportName } from "./transports/transport.js";
 import { RawConnectionHandler, type RawConnectionListener } from "./transports/raw-connection.js";
@@ -43,7 +44,7 @@ export interface ListenAddress {
 }
 
 const supportedTransports: TransportName[] = [...allTransports];
-const supportedProtocols: HubProtocol[] = [jsonHubProtocol];
+const supportedProtocols: HubProtocol[] = [jsonHubProtocol, messagePackHubProtocol];
 
 /** Options of a raw connection endpoint (`mapConnection`). */
 export type RawEndpointOptions = Pick<

@@ -5,3 +5,4 @@ export { SerializedHubMessage } from "./serialized-message.js";
 export { JsonHubProtocol, jsonHubProtocol } from "./json-protocol.js";
 export { parseHandshakeRequest, writeHandshakeResponse, type HandshakeRequest } from "./handshake.js";
 export { RECORD_SEPARATOR } from "./text-framing.js";
+export { MessagePackHubProtocol, messagePackHubProtocol } from "./messagepack-protocol.js";
