@@ -25,6 +25,12 @@ export const ErrorCodes = {
   ERR_SEND_BUFFER_FULL: "ERR_SEND_BUFFER_FULL",
   /** A client vanished: its socket closed abnormally, or it stopped polling for the disconnect timeout. */
   ERR_TRANSPORT_LOST: "ERR_TRANSPORT_LOST",
+  /** A client result did not arrive within its timeout. */
+  ERR_CLIENT_RESULT_TIMEOUT: "ERR_CLIENT_RESULT_TIMEOUT",
+  /** A client result was asked of a connection that does not exist (or not in this process). */
+  ERR_CONNECTION_NOT_FOUND: "ERR_CONNECTION_NOT_FOUND",
+  /** The connection ended while a client result was awaited. */
+  ERR_CONNECTION_CLOSED: "ERR_CONNECTION_CLOSED",
   /** A POST send carried more bytes than the endpoint accepts in one request. */
   ERR_REQUEST_TOO_LARGE: "ERR_REQUEST_TOO_LARGE",
 } as const;
@@ -38,4 +44,18 @@ export class HubwireError extends Error {
   ) {
     super(message);
   }
+}
+
+/**
+ * An error whose message is meant for the client. Thrown from a hub method, the caller sees
+ * `An unexpected error occurred invoking '<Method>' on the server. HubException: <message>`
+ * whether detailed errors are on or not; any other error's text stays on the server unless
+ * detailed errors are enabled. A client's error answer to a client result, and an upload stream
+ * the client ended with an error, arrive as HubExceptions too.
+ *
+ * @example
+ * if (!room) throw new HubException(`No room named ${name}`);
+ */
+export class HubException extends Error {
+  override name = "HubException";
 }

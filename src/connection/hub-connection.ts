@@ -1,9 +1,11 @@
 import type { HubProtocol } from "../protocol/hub-protocol.js";
-import { MessageType, type CloseMessage, type HubMessage } from "../protocol/messages.js";
+import { HubwireError } from "../errors.js";
+import { MessageType, type CloseMessage, type CompletionMessage, type HubMessage } from "../protocol/messages.js";
 import { SerializedHubMessage } from "../protocol/serialized-message.js";
 import type { ConnectionRequest } from "../transports/connection-request.js";
 import type { TransportName } from "../transports/transport.js";
 import type { ConnectionReceiver, TransportConnection } from "../transports/transport-connection.js";
+import { ClientResults, type ClientInvokeOptions } from "./client-results.js";
 import type { Heartbeat, HeartbeatSubscriber } from "./heartbeat.js";
 
 export interface HubConnectionOptions {
@@ -13,6 +15,8 @@ export interface HubConnectionOptions {
   clientTimeoutMs: number;
   /** Give up on a client that has not completed its handshake after this long. */
   handshakeTimeoutMs: number;
+  /** How long a client result is awaited unless the call says otherwise. */
+  clientResultTimeoutMs: number;
 }
 
 /** What the owner of a hub connection (the dispatcher) is told. */
@@ -41,6 +45,7 @@ export class HubConnection implements ConnectionReceiver, HeartbeatSubscriber {
   private readonly startedAt: number;
   private abortController: AbortController | undefined;
   private itemsMap: Map<unknown, unknown> | undefined;
+  private results: ClientResults | undefined;
 
   constructor(
     readonly transport: TransportConnection,
@@ -85,6 +90,25 @@ export class HubConnection implements ConnectionReceiver, HeartbeatSubscriber {
     return this.abortController.signal;
   }
 
+  /** Bytes written and not yet handed to the network; producers (streams) wait while it is high. */
+  get bufferedBytes(): number {
+    return this.transport.transport?.bufferedBytes ?? 0;
+  }
+
+  /** Calls `target` on this client and awaits its answer (a client result). */
+  invokeClient(target: string, args: unknown[], options?: ClientInvokeOptions): Promise<unknown> {
+    if (this.closing) {
+      return Promise.reject(new HubwireError("ERR_CONNECTION_CLOSED", `Connection '${this.connectionId}' is closed.`));
+    }
+    this.results ??= new ClientResults((message) => this.write(message), this.options.clientResultTimeoutMs);
+    return this.results.invoke(target, args, options);
+  }
+
+  /** Hands a Completion to the client result awaiting it; false when none is. */
+  completeClientResult(message: CompletionMessage): boolean {
+    return this.results?.complete(message) ?? false;
+  }
+
   /** Encodes and sends one message. The protocol must be known (after the handshake). */
   write(message: HubMessage): void {
     if (this.closing || !this.protocol) return;
@@ -127,6 +151,7 @@ export class HubConnection implements ConnectionReceiver, HeartbeatSubscriber {
     this.closing = true;
     this.heartbeat.remove(this);
     this.abortController?.abort();
+    this.results?.rejectAll(this.connectionId);
     this.events.onClose(this, error);
   }
 
@@ -138,7 +163,9 @@ export class HubConnection implements ConnectionReceiver, HeartbeatSubscriber {
     }
     // Long polling has its own liveness (poll cadence): no pings, no ping-based timeout.
     if (this.transportName === "LongPolling") return;
-    if (now - this.lastReceiveAt >= this.options.clientTimeoutMs) {
+    // While receiving is paused (an upload stream is full) the client's messages wait unread.
+    if (this.transport.receivingPaused) this.lastReceiveAt = now;
+    else if (now - this.lastReceiveAt >= this.options.clientTimeoutMs) {
       this.events.onTimeout(this, "client");
       return;
     }

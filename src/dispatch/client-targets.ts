@@ -1,10 +1,19 @@
-import type { ClientProxy, HubCallerClients, HubClients } from "../hubs/client-proxy.js";
+import type {
+  ClientInvokeOptions,
+  ClientProxy,
+  HubCallerClients,
+  HubClients,
+  SingleClientProxy,
+} from "../hubs/client-proxy.js";
 import type { HubLifetimeManager } from "../lifetime/hub-lifetime-manager.js";
 import type { Target } from "../lifetime/target.js";
 
 interface ProxyState {
   readonly manager: HubLifetimeManager;
   readonly target: Target;
+  /** Set for a single connection, which can also be invoked. */
+  readonly connectionId?: string;
+  readonly invokeOptions?: ClientInvokeOptions;
 }
 
 // One handler for every proxy: a property read becomes a function that sends that method name.
@@ -15,6 +24,16 @@ const handler: ProxyHandler<ProxyState> = {
     if (property === "send") {
       return (method: string, ...args: unknown[]) => state.manager.send(state.target, method, args);
     }
+    if (state.connectionId !== undefined) {
+      const connectionId = state.connectionId;
+      if (property === "invoke") {
+        return (method: string, ...args: unknown[]) =>
+          state.manager.invokeConnection(connectionId, method, args, state.invokeOptions);
+      }
+      if (property === "withOptions") {
+        return (options: ClientInvokeOptions) => singleClientProxy(state.manager, connectionId, options);
+      }
+    }
     return (...args: unknown[]) => state.manager.send(state.target, property, args);
   },
 };
@@ -22,6 +41,16 @@ const handler: ProxyHandler<ProxyState> = {
 /** A typed client proxy for one target. */
 export function clientProxy<TClient>(manager: HubLifetimeManager, target: Target): ClientProxy<TClient> {
   return new Proxy<ProxyState>({ manager, target }, handler) as unknown as ClientProxy<TClient>;
+}
+
+/** A typed proxy for one connection, which can also be asked for a result. */
+export function singleClientProxy<TClient>(
+  manager: HubLifetimeManager,
+  connectionId: string,
+  invokeOptions?: ClientInvokeOptions,
+): SingleClientProxy<TClient> {
+  const state: ProxyState = { manager, target: { kind: "connections", ids: [connectionId] }, connectionId, ...(invokeOptions ? { invokeOptions } : {}) };
+  return new Proxy<ProxyState>(state, handler) as unknown as SingleClientProxy<TClient>;
 }
 
 /** The targets usable from anywhere (hub contexts and hubs alike). */
@@ -35,8 +64,8 @@ export class HubClientsImpl<TClient> implements HubClients<TClient> {
   allExcept(excludedConnectionIds: readonly string[]): ClientProxy<TClient> {
     return clientProxy(this.manager, { kind: "all", except: [...excludedConnectionIds] });
   }
-  client(connectionId: string): ClientProxy<TClient> {
-    return clientProxy(this.manager, { kind: "connections", ids: [connectionId] });
+  client(connectionId: string): SingleClientProxy<TClient> {
+    return singleClientProxy(this.manager, connectionId);
   }
   clients(connectionIds: readonly string[]): ClientProxy<TClient> {
     return clientProxy(this.manager, { kind: "connections", ids: [...connectionIds] });
@@ -60,7 +89,7 @@ export class HubClientsImpl<TClient> implements HubClients<TClient> {
 
 /** The targets of a hub method, which also know the calling connection. */
 export class HubCallerClientsImpl<TClient> extends HubClientsImpl<TClient> implements HubCallerClients<TClient> {
-  readonly caller: ClientProxy<TClient>;
+  readonly caller: SingleClientProxy<TClient>;
   readonly others: ClientProxy<TClient>;
 
   constructor(
@@ -68,7 +97,7 @@ export class HubCallerClientsImpl<TClient> extends HubClientsImpl<TClient> imple
     private readonly connectionId: string,
   ) {
     super(manager);
-    this.caller = clientProxy(manager, { kind: "connections", ids: [connectionId] });
+    this.caller = singleClientProxy(manager, connectionId);
     this.others = clientProxy(manager, { kind: "all", except: [connectionId] });
   }
 

@@ -1,21 +1,16 @@
 import { HubConnection, type HubConnectionEvents } from "../connection/hub-connection.js";
 import type { Hub } from "../hubs/hub.js";
 import { parseHandshakeRequest, writeHandshakeResponse } from "../protocol/handshake.js";
-import {
-  MessageType,
-  type HubMessage,
-  type InvocationMessage,
-  type StreamInvocationMessage,
-} from "../protocol/messages.js";
+import { errorCompletion, MessageType, type CompletionMessage, type HubMessage } from "../protocol/messages.js";
 import { encodeUtf8, utf8ByteLength } from "../protocol/utf8.js";
 import type { TransportConnection } from "../transports/transport-connection.js";
 import { CallerContext } from "./caller-context.js";
 import { HubCallerClientsImpl } from "./client-targets.js";
 import { detailFor, errorTexts } from "./error-texts.js";
 import type { HubRuntime } from "./hub-runtime.js";
-import { invoke } from "./invoker.js";
-
-type HubInvocation = InvocationMessage | StreamInvocationMessage;
+import { ConnectionScope, InvocationScope } from "./invocation-scope.js";
+import { invoke, type HubInvocation, type InvocationWork } from "./invoker.js";
+import { UploadStream } from "./upload-stream.js";
 
 /**
  * One connection's life in a hub: handshake, onConnected, the message loop, onDisconnected.
@@ -30,7 +25,11 @@ export class ConnectionSession implements HubConnectionEvents {
   /** Settles once onDisconnected has run and the lifetime manager has forgotten the connection. */
   readonly finished: Promise<void>;
   private clientsOfCaller: HubCallerClientsImpl<unknown> | undefined;
-  private readonly pending: HubInvocation[] = [];
+  private readonly pending: InvocationWork[] = [];
+  /** Running or queued invocations that have an id, for CancelInvocation. */
+  private readonly scopes = new Map<string, InvocationScope>();
+  /** Open upload streams by stream id. */
+  private readonly uploads = new Map<string, UploadStream>();
   private running = 0;
   private draining = false;
   /** Invocations are held until onConnected has completed. */
@@ -73,7 +72,9 @@ export class ConnectionSession implements HubConnectionEvents {
 
   onClose(_connection: HubConnection, error?: Error): void {
     this.runtime.sessions.delete(this);
-    this.pending.length = 0;
+    for (const work of this.pending.splice(0)) this.release(work);
+    for (const upload of this.uploads.values()) upload.discard();
+    this.uploads.clear();
     if (error) this.runtime.logger.warn("Connection closed with an error", { ...this.logFields, error });
     void this.finish(this.closeError ?? error);
   }
@@ -160,12 +161,21 @@ export class ConnectionSession implements HubConnectionEvents {
     switch (message.type) {
       case MessageType.Invocation:
       case MessageType.StreamInvocation:
-        if (this.started && this.pending.length === 0 && this.running < this.runtime.options.maximumParallelInvocationsPerClient) {
-          this.startInvocation(message);
-        } else {
-          this.pending.push(message);
-        }
+        return this.accept(message);
+      case MessageType.StreamItem: {
+        const upload = this.uploads.get(message.invocationId);
+        if (upload) upload.push(message.item);
+        else this.ignored(message.type, message.invocationId);
         return;
+      }
+      case MessageType.Completion:
+        return this.completion(message);
+      case MessageType.CancelInvocation: {
+        const scope = this.scopes.get(message.invocationId);
+        if (scope) scope.cancel();
+        else this.ignored(message.type, message.invocationId);
+        return;
+      }
       case MessageType.Close:
         // The client is stopping; it expects no Close back.
         this.connection.close();
@@ -174,37 +184,84 @@ export class ConnectionSession implements HubConnectionEvents {
       case MessageType.Ack:
       case MessageType.Sequence:
         return; // Any message already reset the client timeout; stateful reconnect is not offered.
-      case MessageType.CancelInvocation:
-      case MessageType.StreamItem:
-      case MessageType.Completion:
-        // No upload stream or client result can be open yet: nothing is waiting for these.
-        this.runtime.logger.debug("Message for no open invocation ignored", {
-          ...this.logFields,
-          type: message.type,
-          invocationId: message.invocationId,
-        });
-        return;
     }
   }
 
-  private startInvocation(message: HubInvocation): void {
-    this.running++;
-    const pending = invoke(this.runtime, this, message);
-    if (pending) pending.then(this.invocationDone);
-    else this.invocationDone();
+  /** An invocation arrives: its scope and upload streams exist from now on, even while it waits its turn. */
+  private accept(message: HubInvocation): void {
+    const { connection } = this;
+    const id = message.invocationId;
+    if (id !== undefined && this.scopes.has(id)) {
+      connection.write(errorCompletion(id, errorTexts.invocationIdInUse(id)));
+      return;
+    }
+    const scope = new InvocationScope(connection, id);
+    if (id !== undefined) this.scopes.set(id, scope);
+    let uploads: UploadStream[] | undefined;
+    if (message.streamIds) {
+      const capacity = this.runtime.options.streamBufferCapacity;
+      uploads = message.streamIds.map((streamId) => {
+        const upload = new UploadStream(capacity, connection.transport);
+        this.uploads.get(streamId)?.discard();
+        this.uploads.set(streamId, upload);
+        return upload;
+      });
+    }
+    const background = message.type === MessageType.StreamInvocation || uploads !== undefined;
+    const work: InvocationWork = { message, scope, uploads, background };
+    if (this.started && this.pending.length === 0 && (background || this.running < this.runtime.options.maximumParallelInvocationsPerClient)) {
+      this.startInvocation(work);
+    } else {
+      this.pending.push(work);
+    }
   }
 
-  // One bound function per session, not a closure per invocation.
-  private readonly invocationDone = (): void => {
+  private completion(message: CompletionMessage): void {
+    if (this.connection.completeClientResult(message)) return;
+    const upload = this.uploads.get(message.invocationId);
+    if (!upload) return this.ignored(message.type, message.invocationId);
+    this.uploads.delete(message.invocationId);
+    upload.complete(message.error);
+  }
+
+  private ignored(type: number, invocationId: string): void {
+    this.runtime.logger.debug("Message for no open invocation ignored", { ...this.logFields, type, invocationId });
+  }
+
+  private startInvocation(work: InvocationWork): void {
+    if (!work.background) this.running++;
+    const pending = invoke(this.runtime, this, work);
+    if (pending) pending.then(() => this.invocationDone(work));
+    else this.invocationDone(work);
+  }
+
+  private invocationDone(work: InvocationWork): void {
+    this.release(work);
+    if (work.background) return;
     this.running--;
     this.drain();
-  };
+  }
+
+  /** Forgets an invocation's scope and completes the upload streams it left open. */
+  private release(work: InvocationWork): void {
+    const { message, scope, uploads } = work;
+    if (message.invocationId !== undefined && this.scopes.get(message.invocationId) === scope) {
+      this.scopes.delete(message.invocationId);
+    }
+    scope.dispose();
+    if (!uploads) return;
+    message.streamIds!.forEach((streamId, i) => {
+      if (this.uploads.get(streamId) === uploads[i]) this.uploads.delete(streamId);
+    });
+    for (const upload of uploads) upload.discard();
+  }
 
   private drain(): void {
     if (this.draining) return; // a synchronous invocation finished inside the loop below
     this.draining = true;
     const limit = this.runtime.options.maximumParallelInvocationsPerClient;
-    while (this.started && this.pending.length > 0 && this.running < limit && !this.connection.isClosing) {
+    while (this.started && this.pending.length > 0 && !this.connection.isClosing) {
+      if (!this.pending[0]!.background && this.running >= limit) break;
       this.startInvocation(this.pending.shift()!);
     }
     this.draining = false;
@@ -229,7 +286,7 @@ export class ConnectionSession implements HubConnectionEvents {
   }
 
   private createHub(): Hub<unknown> {
-    return this.runtime.createHub(this);
+    return this.runtime.createHub(this, new ConnectionScope(this.connection));
   }
 }
 

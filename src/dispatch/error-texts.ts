@@ -14,6 +14,9 @@ export const errorTexts = {
   nonStreamingWithStream: (target: string) =>
     `The client attempted to invoke the non-streaming '${target}' method with a streaming invocation.`,
   streamCountMismatch: (sent: number, expected: number) => `Client sent ${sent} stream(s), Hub method expects ${expected}.`,
+  streamFailed: (detail: string) => `An error occurred on the server while streaming results.${detail}`,
+  notAStream: (target: string) =>
+    `The value returned by the streaming method '${target}' is not a ChannelReader<> or IAsyncEnumerable<>.`,
   invocationIdInUse: (id: string) => `Invocation ID '${id}' is already in use.`,
   connectionClosedWithError: (detail: string) => `Connection closed with an error.${detail}`,
   handshakeCanceled: "Handshake was canceled.",

@@ -39,6 +39,10 @@ export interface HubOptions {
   keepAliveInterval?: number;
   /** Close a client silent for this many ms. Default 30 000. */
   clientTimeoutInterval?: number;
+  /** How long `invoke` on a client waits for its result, unless the call sets its own. Default 30 000. */
+  clientResultTimeout?: number;
+  /** Items buffered per upload stream before the connection stops reading (backpressure). Default 10. */
+  streamBufferCapacity?: number;
   /** Close a client that has not completed its handshake after this many ms. Default 15 000. */
   handshakeTimeout?: number;
   /**
@@ -76,6 +80,8 @@ export const hubOptionDefaults = {
   keepAliveInterval: 15_000,
   clientTimeoutInterval: 30_000,
   handshakeTimeout: 15_000,
+  clientResultTimeout: 30_000,
+  streamBufferCapacity: 10,
   disconnectTimeout: 15_000,
   pollTimeout: 90_000,
   maximumSendBufferSize: 4 * 1024 * 1024,
@@ -116,6 +122,8 @@ export function resolveHubOptions(
   positive("keepAliveInterval", resolved.keepAliveInterval);
   positive("clientTimeoutInterval", resolved.clientTimeoutInterval);
   positive("handshakeTimeout", resolved.handshakeTimeout);
+  positive("clientResultTimeout", resolved.clientResultTimeout);
+  positive("streamBufferCapacity", resolved.streamBufferCapacity, true);
   positive("disconnectTimeout", resolved.disconnectTimeout);
   positive("pollTimeout", resolved.pollTimeout);
   positive("maximumSendBufferSize", resolved.maximumSendBufferSize, true);

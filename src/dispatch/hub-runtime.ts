@@ -1,7 +1,7 @@
 import { Heartbeat } from "../connection/heartbeat.js";
 import type { HubConnectionOptions } from "../connection/hub-connection.js";
 import type { Logger } from "../logger.js";
-import type { ClientOf, Hub } from "../hubs/hub.js";
+import { invocationScopeKey, type ClientOf, type Hub, type InvocationScopeView } from "../hubs/hub.js";
 import type { GroupManager } from "../hubs/client-proxy.js";
 import type { HubDescriptor } from "../hubs/hub-descriptor.js";
 import type { HubLifetimeManager } from "../lifetime/hub-lifetime-manager.js";
@@ -29,7 +29,7 @@ export interface HubRuntimeServices {
   protocols: readonly HubProtocol[];
 }
 
-type MutableHub = { context: unknown; clients: unknown; groups: unknown };
+type MutableHub = { context: unknown; clients: unknown; groups: unknown; [invocationScopeKey]: InvocationScopeView };
 
 /** Everything one mapped hub needs at run time, and the sessions of its connections. */
 export class HubRuntime<THub extends Hub<any> = Hub<any>> {
@@ -58,6 +58,7 @@ export class HubRuntime<THub extends Hub<any> = Hub<any>> {
       keepAliveIntervalMs: options.keepAliveInterval,
       clientTimeoutMs: options.clientTimeoutInterval,
       handshakeTimeoutMs: options.handshakeTimeout,
+      clientResultTimeoutMs: options.clientResultTimeout,
     };
     // Check every timer at a quarter of the shortest interval, at most once a second.
     const shortest = Math.min(options.keepAliveInterval, options.clientTimeoutInterval, options.handshakeTimeout);
@@ -100,8 +101,9 @@ export class HubRuntime<THub extends Hub<any> = Hub<any>> {
   }
 
   /** A fresh hub instance wired to a connection. */
-  createHub(session: ConnectionSession): THub {
+  createHub(session: ConnectionSession, scope: InvocationScopeView): THub {
     const hub = this.activator.get(this.descriptor.hubClass) as unknown as MutableHub;
+    hub[invocationScopeKey] = scope;
     hub.context = session.context;
     hub.clients = session.clients;
     hub.groups = this.groups;

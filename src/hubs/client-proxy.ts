@@ -1,15 +1,43 @@
+import type { ClientInvokeOptions } from "../connection/client-results.js";
+
 /**
  * The typed views of "who receives a call". A hub's `TClient` interface lists the functions its
  * clients handle; every target turns each of them into a function that sends it.
  *
  * `send` is reserved as the untyped escape hatch (and `then` is never a client method, so a
  * target is not mistaken for a promise); a client function named `send` is called through it:
- * `clients.all.send("send", text)`.
+ * `clients.all.send("send", text)`. `invoke` and `withOptions` are reserved on single clients.
  */
 
+type ReservedName = "send" | "then" | "invoke" | "withOptions";
+
 type ClientFunctions<TClient> = {
-  [K in keyof TClient as K extends "send" | "then" ? never : TClient[K] extends (...args: never[]) => unknown ? K : never]:
+  [K in keyof TClient as K extends ReservedName ? never : TClient[K] extends (...args: never[]) => unknown ? K : never]:
     TClient[K] extends (...args: infer A) => unknown ? (...args: A) => Promise<void> : never;
+};
+
+/** Names of the `TClient` functions. */
+export type ClientMethodName<TClient> = {
+  [K in keyof TClient]: TClient[K] extends (...args: never[]) => unknown ? K : never;
+}[keyof TClient] &
+  string;
+
+export type { ClientInvokeOptions };
+
+/**
+ * One client. Besides sending, it can be asked for an answer: `invoke` calls a `TClient`
+ * function and resolves with what the client's handler returns (a client result).
+ *
+ * @example
+ * const ok = await this.clients.caller.invoke("confirm", "Delete everything?");
+ */
+export type SingleClientProxy<TClient> = ClientProxy<TClient> & {
+  invoke<K extends ClientMethodName<TClient>>(
+    method: K,
+    ...args: TClient[K] extends (...args: infer A) => unknown ? A : never
+  ): Promise<TClient[K] extends (...args: never[]) => infer R ? Awaited<R> : never>;
+  /** The same client, with a timeout or signal for `invoke`. */
+  withOptions(options: ClientInvokeOptions): SingleClientProxy<TClient>;
 };
 
 /** One or many clients: call a `TClient` function on them, resolved once the message is handed to the transports. */
@@ -23,7 +51,7 @@ export interface HubClients<TClient> {
   /** Every connection of the hub. */
   readonly all: ClientProxy<TClient>;
   allExcept(excludedConnectionIds: readonly string[]): ClientProxy<TClient>;
-  client(connectionId: string): ClientProxy<TClient>;
+  client(connectionId: string): SingleClientProxy<TClient>;
   clients(connectionIds: readonly string[]): ClientProxy<TClient>;
   group(groupName: string): ClientProxy<TClient>;
   groups(groupNames: readonly string[]): ClientProxy<TClient>;
@@ -35,7 +63,7 @@ export interface HubClients<TClient> {
 
 /** The targets inside a hub method, which also know the calling connection. */
 export interface HubCallerClients<TClient> extends HubClients<TClient> {
-  readonly caller: ClientProxy<TClient>;
+  readonly caller: SingleClientProxy<TClient>;
   /** Every connection but the caller. */
   readonly others: ClientProxy<TClient>;
   othersInGroup(groupName: string): ClientProxy<TClient>;

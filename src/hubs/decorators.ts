@@ -14,6 +14,11 @@ export interface HubClassOptions {
 export interface HubMethodOptions {
   /** The name clients call (defaults to the TypeScript method name). */
   name?: string;
+  /**
+   * The method streams its results: it returns an async iterable, and clients call it with
+   * `stream()`. An `async *` generator method is a stream without saying so.
+   */
+  stream?: boolean;
 }
 
 /** An `@Authorize` requirement: an authenticated user, and the policy when one is named. */
@@ -24,6 +29,7 @@ export interface AuthorizeRule {
 export interface RecordedHubMethod {
   propertyKey: string | symbol;
   wireName: string;
+  stream: boolean | undefined;
 }
 
 /**
@@ -52,7 +58,7 @@ export function HubMethod(nameOrOptions?: string | HubMethodOptions): MethodDeco
   return (target, propertyKey) => {
     const owner = target.constructor;
     const recorded: RecordedHubMethod[] = Reflect.getOwnMetadata(hubMethodsKey, owner) ?? [];
-    recorded.push({ propertyKey, wireName: options.name ?? String(propertyKey) });
+    recorded.push({ propertyKey, wireName: options.name ?? String(propertyKey), stream: options.stream });
     Reflect.defineMetadata(hubMethodsKey, recorded, owner);
   };
 }
@@ -77,4 +83,31 @@ export function Authorize(policy?: string): ClassDecorator & MethodDecorator {
 /** Where a method's @Authorize rules are kept (on the class, so inheritance works like methods). */
 export function methodAuthorizeKey(propertyKey: string | symbol): string {
   return `hubwire:authorize:${String(propertyKey)}`;
+}
+
+/** Where a method's upload-stream parameter indexes are kept (on the class, like @Authorize). */
+export function uploadStreamsKey(propertyKey: string | symbol): string {
+  return `hubwire:upload-streams:${String(propertyKey)}`;
+}
+
+/**
+ * Binds a parameter to a stream the client uploads: it receives an `AsyncIterable` of the items,
+ * ending when the client completes the stream. Clients send such arguments as streams (the
+ * official client: a `Subject`), never inline.
+ *
+ * @example
+ * @HubMethod() async sum(@UploadStream() numbers: AsyncIterable<number>) {
+ *   let total = 0;
+ *   for await (const n of numbers) total += n;
+ *   return total;
+ * }
+ */
+export function UploadStream(): ParameterDecorator {
+  return (target, propertyKey, parameterIndex) => {
+    if (propertyKey === undefined) return; // a constructor parameter: the descriptor reports nothing to bind
+    const owner = (target as { constructor: object }).constructor;
+    const key = uploadStreamsKey(propertyKey);
+    const indexes: number[] = Reflect.getOwnMetadata(key, owner) ?? [];
+    Reflect.defineMetadata(key, [...indexes, parameterIndex].sort((a, b) => a - b), owner);
+  };
 }

@@ -5,6 +5,7 @@ import {
   hubClassKey,
   hubMethodsKey,
   methodAuthorizeKey,
+  uploadStreamsKey,
   type AuthorizeRule,
   type RecordedHubMethod,
 } from "./decorators.js";
@@ -17,8 +18,14 @@ export interface HubMethodDescriptor {
   /** The name clients call, as declared. */
   readonly wireName: string;
   readonly propertyKey: string | symbol;
-  /** How many arguments a call must provide. */
+  /** How many parameters the method declares, upload streams included. */
   readonly parameterCount: number;
+  /** How many arguments a call must carry inline (the parameters that are not upload streams). */
+  readonly argumentCount: number;
+  /** The method returns an async iterable that is streamed to the client. */
+  readonly streaming: boolean;
+  /** Indexes of the parameters bound to upload streams, ascending. */
+  readonly uploadStreams: readonly number[];
   /** Method-level @Authorize rules (hub-level ones are checked when connecting). */
   readonly authorize: readonly AuthorizeRule[];
 }
@@ -94,12 +101,33 @@ function describeMethod(hubClass: HubClassType, recorded: RecordedHubMethod, cla
     throw new HubwireError("ERR_HUB_INVALID_METHOD", `${where} has an empty or blank hub method name.`);
   }
   const paramTypes: unknown[] | undefined = Reflect.getMetadata("design:paramtypes", hubClass.prototype, recorded.propertyKey);
+  const parameterCount = paramTypes ? paramTypes.length : (fn as (...args: unknown[]) => unknown).length;
+  const uploadStreams = uploadStreamIndexes(hubClass, recorded.propertyKey);
+  if (uploadStreams.some((index) => index >= parameterCount)) {
+    throw new HubwireError("ERR_HUB_INVALID_METHOD", `${where} binds an upload stream to a parameter it does not declare.`);
+  }
+  const isGenerator = (fn as { constructor?: { name?: string } }).constructor?.name === "AsyncGeneratorFunction";
+  if (recorded.stream === false && isGenerator) {
+    throw new HubwireError("ERR_HUB_INVALID_METHOD", `${where} is an async generator, so it always streams; remove stream: false.`);
+  }
   return Object.freeze({
     wireName: recorded.wireName,
     propertyKey: recorded.propertyKey,
-    parameterCount: paramTypes ? paramTypes.length : (fn as (...args: unknown[]) => unknown).length,
+    parameterCount,
+    argumentCount: parameterCount - uploadStreams.length,
+    streaming: recorded.stream ?? isGenerator,
+    uploadStreams: Object.freeze(uploadStreams),
     authorize: Object.freeze(classRules(hubClass, methodAuthorizeKey(recorded.propertyKey))),
   });
+}
+
+/** Upload-stream parameter indexes of a method, from the class that declares it (or an ancestor). */
+function uploadStreamIndexes(hubClass: HubClassType, propertyKey: string | symbol): number[] {
+  for (let c: object | null = hubClass; c && c !== Hub; c = Object.getPrototypeOf(c)) {
+    const indexes: number[] | undefined = Reflect.getOwnMetadata(uploadStreamsKey(propertyKey), c);
+    if (indexes) return [...new Set(indexes)];
+  }
+  return [];
 }
 
 /** @Authorize rules under `key` from the class and its ancestors. */

@@ -1,6 +1,14 @@
 import type { GroupManager, HubCallerClients } from "./client-proxy.js";
 import type { HubCallerContext } from "./hub-context-types.js";
 
+/** Where the dispatcher puts the running invocation's scope on a hub instance. */
+export const invocationScopeKey = Symbol.for("hubwire:invocation-scope");
+
+/** What a hub instance knows of the call it serves. */
+export interface InvocationScopeView {
+  readonly signal: AbortSignal;
+}
+
 /**
  * The base class of every hub. A new instance serves each invocation (and each onConnected /
  * onDisconnected), so keep state in services or in `context.items`, not in fields.
@@ -21,6 +29,19 @@ export abstract class Hub<TClient = Record<string, (...args: never[]) => unknown
   declare readonly context: HubCallerContext;
   declare readonly clients: HubCallerClients<TClient>;
   declare readonly groups: GroupManager;
+  declare readonly [invocationScopeKey]: InvocationScopeView;
+
+  /**
+   * Aborted when the client cancels this invocation (a stream's subscriber disposes, or a
+   * hubwire client cancels an `invoke`) or the connection ends. Pass it to whatever the method
+   * awaits; in onConnected / onDisconnected it is the connection's signal.
+   *
+   * @example
+   * @HubMethod() async *ticks() { while (!this.signal.aborted) { yield Date.now(); await sleep(1000, this.signal); } }
+   */
+  get signal(): AbortSignal {
+    return this[invocationScopeKey].signal;
+  }
 
   /** Runs when a connection has completed its handshake, before any of its invocations. */
   onConnected(): void | Promise<void> {}

@@ -1,3 +1,4 @@
+import type { ClientInvokeOptions } from "../connection/client-results.js";
 import type { HubConnection } from "../connection/hub-connection.js";
 import type { Target } from "./target.js";
 
@@ -17,4 +18,10 @@ export interface HubLifetimeManager {
   /** Adds a connection to a group; an unknown connection id is ignored. */
   addToGroup(connectionId: string, groupName: string): Promise<void>;
   removeFromGroup(connectionId: string, groupName: string): Promise<void>;
+  /**
+   * Calls `method` on one connection and resolves with its answer (a client result). Rejects with
+   * the client's error as a HubException, ERR_CONNECTION_NOT_FOUND, ERR_CONNECTION_CLOSED when it
+   * disconnects first, ERR_CLIENT_RESULT_TIMEOUT, or the signal's reason.
+   */
+  invokeConnection(connectionId: string, method: string, args: readonly unknown[], options?: ClientInvokeOptions): Promise<unknown>;
 }

@@ -1,4 +1,6 @@
+import type { ClientInvokeOptions } from "../connection/client-results.js";
 import type { HubConnection } from "../connection/hub-connection.js";
+import { HubwireError } from "../errors.js";
 import { MessageType } from "../protocol/messages.js";
 import { SerializedHubMessage } from "../protocol/serialized-message.js";
 import type { HubLifetimeManager } from "./hub-lifetime-manager.js";
@@ -56,6 +58,14 @@ export class InMemoryLifetimeManager implements HubLifetimeManager {
       arguments: args as unknown[],
     });
     for (const connection of this.recipients(target)) connection.writeSerialized(message);
+  }
+
+  invokeConnection(connectionId: string, method: string, args: readonly unknown[], options?: ClientInvokeOptions): Promise<unknown> {
+    const connection = this.connections.get(connectionId);
+    if (!connection) {
+      return Promise.reject(new HubwireError("ERR_CONNECTION_NOT_FOUND", `Connection '${connectionId}' does not exist.`));
+    }
+    return connection.invokeClient(method, args as unknown[], options);
   }
 
   /** The connections of a target, each once. */

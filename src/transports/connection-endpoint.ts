@@ -224,6 +224,9 @@ export class ConnectionEndpoint {
     }
     // The connection may have ended while the body was arriving.
     if (connection.isClosed) return replyText(res, 404, "No Connection with that ID");
+    // Backpressure: while a consumer is full, the client waits for this answer before its next send.
+    await connection.whenReceiving();
+    if (connection.isClosed) return replyText(res, 404, "No Connection with that ID");
     const { body } = result;
     // JSON is posted as text/plain, MessagePack as application/octet-stream.
     const binary = (req.headers["content-type"] ?? "").includes("octet-stream");

@@ -24,6 +24,8 @@ export class TransportConnection {
   receiver: ConnectionReceiver | undefined;
   readonly createdAt = Date.now();
   private closeListeners: Array<() => void> | undefined;
+  private pauses = 0;
+  private resumeWaiters: Array<() => void> | undefined;
 
   constructor(
     /** Public id: what hubs see and clients may share. */
@@ -71,6 +73,32 @@ export class TransportConnection {
     else this.transportClosed();
   }
 
+  get receivingPaused(): boolean {
+    return this.pauses > 0;
+  }
+
+  /**
+   * Stops reading from the client (backpressure: a consumer is full) until every pause has been
+   * matched by a resume. A WebSocket stops reading its socket; an HTTP send is answered later.
+   */
+  pauseReceiving(): void {
+    if (this.pauses++ === 0) this.transport?.pause?.();
+  }
+
+  resumeReceiving(): void {
+    if (this.pauses === 0 || --this.pauses > 0) return;
+    this.transport?.resume?.();
+    const waiters = this.resumeWaiters;
+    this.resumeWaiters = undefined;
+    if (waiters) for (const waiter of waiters) waiter();
+  }
+
+  /** Resolves once receiving is not paused (at once when it is not), or the connection closed. */
+  whenReceiving(): Promise<void> {
+    if (this.pauses === 0 || this.state === "closed") return Promise.resolve();
+    return new Promise((resolve) => (this.resumeWaiters ??= []).push(resolve));
+  }
+
   /** For transports: bytes arrived. */
   receive(data: string | Uint8Array): void {
     this.receiver?.onData(data);
@@ -80,6 +108,9 @@ export class TransportConnection {
   transportClosed(error?: Error): void {
     if (this.state === "closed") return;
     this.state = "closed";
+    const waiters = this.resumeWaiters;
+    this.resumeWaiters = undefined;
+    if (waiters) for (const waiter of waiters) waiter();
     this.receiver?.onClose(error);
     const listeners = this.closeListeners;
     this.closeListeners = undefined;

@@ -20,6 +20,9 @@ export interface Transport {
    * comes and goes (long polling); undefined while attached.
    */
   readonly detachedSince?: number | undefined;
+  /** Stops reading from the peer (where the transport reads by itself: WebSockets). */
+  pause?(): void;
+  resume?(): void;
   /**
    * True while a closed connection must stay findable by its token, so a returning client can
    * still be told it is over (long polling's final 204).

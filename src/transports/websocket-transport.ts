@@ -50,4 +50,12 @@ export class WebSocketTransport implements Transport {
   abort(): void {
     this.socket.terminate();
   }
+
+  pause(): void {
+    this.socket.pause();
+  }
+
+  resume(): void {
+    this.socket.resume();
+  }
 }

@@ -1,0 +1,89 @@
+import { HubException, HubwireError } from "../errors.js";
+import { MessageType, type CompletionMessage, type InvocationMessage } from "../protocol/messages.js";
+
+/** How one client result is awaited. */
+export interface ClientInvokeOptions {
+  /** Give up after this many ms (ERR_CLIENT_RESULT_TIMEOUT); default: the hub's `clientResultTimeout`. */
+  timeout?: number;
+  /** Give up when this aborts (rejects with its reason), e.g. the hub method's own `this.signal`. */
+  signal?: AbortSignal;
+}
+
+interface PendingResult {
+  resolve(value: unknown): void;
+  reject(error: unknown): void;
+  timer: ReturnType<typeof setTimeout> | undefined;
+  signal: AbortSignal | undefined;
+  onAbort: (() => void) | undefined;
+}
+
+/**
+ * The client results one connection awaits: the server sends an Invocation with an id of its
+ * own, the client answers with a Completion. Ids are the server's own counter, independent of
+ * the client's.
+ */
+export class ClientResults {
+  private readonly pending = new Map<string, PendingResult>();
+  private nextId = 0;
+
+  constructor(
+    private readonly write: (message: InvocationMessage) => void,
+    private readonly defaultTimeoutMs: number,
+  ) {}
+
+  get size(): number {
+    return this.pending.size;
+  }
+
+  invoke(target: string, args: unknown[], options: ClientInvokeOptions = {}): Promise<unknown> {
+    const { signal } = options;
+    if (signal?.aborted) return Promise.reject(signal.reason);
+    const invocationId = `s${++this.nextId}`;
+    return new Promise((resolve, reject) => {
+      const entry: PendingResult = { resolve, reject, timer: undefined, signal, onAbort: undefined };
+      const timeout = options.timeout ?? this.defaultTimeoutMs;
+      entry.timer = setTimeout(
+        () =>
+          this.settle(invocationId, undefined, new HubwireError(
+            "ERR_CLIENT_RESULT_TIMEOUT",
+            `The client did not answer '${target}' within ${timeout} ms.`,
+          )),
+        timeout,
+      );
+      if (signal) {
+        entry.onAbort = () => this.settle(invocationId, undefined, signal.reason);
+        signal.addEventListener("abort", entry.onAbort, { once: true });
+      }
+      this.pending.set(invocationId, entry);
+      this.write({ type: MessageType.Invocation, invocationId, target, arguments: args });
+    });
+  }
+
+  /** Takes a Completion from the client; false when it answers nothing this side asked. */
+  complete(message: CompletionMessage): boolean {
+    if (!this.pending.has(message.invocationId)) return false;
+    if (message.error !== undefined) this.settle(message.invocationId, undefined, new HubException(message.error));
+    else this.settle(message.invocationId, message.hasResult ? message.result : undefined);
+    return true;
+  }
+
+  /** The connection ended: every awaited result fails. */
+  rejectAll(connectionId: string): void {
+    for (const id of [...this.pending.keys()]) {
+      this.settle(id, undefined, new HubwireError(
+        "ERR_CONNECTION_CLOSED",
+        `Connection '${connectionId}' disconnected before it answered.`,
+      ));
+    }
+  }
+
+  private settle(invocationId: string, value: unknown, error?: unknown): void {
+    const entry = this.pending.get(invocationId);
+    if (!entry) return;
+    this.pending.delete(invocationId);
+    clearTimeout(entry.timer);
+    if (entry.onAbort) entry.signal!.removeEventListener("abort", entry.onAbort);
+    if (error !== undefined) entry.reject(error);
+    else entry.resolve(value);
+  }
+}

@@ -1,0 +1,52 @@
+import type { HubConnection } from "../connection/hub-connection.js";
+import type { InvocationScopeView } from "../hubs/hub.js";
+
+/**
+ * One invocation's cancellation. The AbortController is made only when a method reads its
+ * signal, so a call that never looks costs one small object; the signal also fires when the
+ * connection ends.
+ */
+export class InvocationScope implements InvocationScopeView {
+  private controller: AbortController | undefined;
+  private cancelled = false;
+  private readonly onConnectionEnd = (): void => this.controller?.abort();
+
+  constructor(
+    private readonly connection: HubConnection,
+    /** Absent for a non-blocking call. */
+    readonly invocationId: string | undefined,
+  ) {}
+
+  get signal(): AbortSignal {
+    if (!this.controller) {
+      this.controller = new AbortController();
+      const connectionSignal = this.connection.signal;
+      if (this.cancelled || connectionSignal.aborted) this.controller.abort();
+      else connectionSignal.addEventListener("abort", this.onConnectionEnd, { once: true });
+    }
+    return this.controller.signal;
+  }
+
+  get isCancelled(): boolean {
+    return this.cancelled || this.connection.isClosing;
+  }
+
+  /** CancelInvocation from the client. */
+  cancel(): void {
+    this.cancelled = true;
+    this.controller?.abort();
+  }
+
+  /** The invocation is over: let go of the connection's signal. */
+  dispose(): void {
+    if (this.controller) this.connection.signal.removeEventListener("abort", this.onConnectionEnd);
+  }
+}
+
+/** The scope of onConnected / onDisconnected: the connection's own signal. */
+export class ConnectionScope implements InvocationScopeView {
+  constructor(private readonly connection: HubConnection) {}
+  get signal(): AbortSignal {
+    return this.connection.signal;
+  }
+}

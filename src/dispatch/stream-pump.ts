@@ -1,0 +1,87 @@
+import type { HubConnection } from "../connection/hub-connection.js";
+import { errorCompletion, MessageType, voidCompletion } from "../protocol/messages.js";
+import { detailFor, errorTexts } from "./error-texts.js";
+import type { InvocationScope } from "./invocation-scope.js";
+
+/** Past this many unsent bytes a stream waits for the client to read; below the low mark it goes on. */
+const highWaterBytes = 64 * 1024;
+const lowWaterBytes = 16 * 1024;
+const drainCheckMs = 5;
+
+const aborted = Symbol("aborted");
+
+export interface StreamPumpContext {
+  connection: HubConnection;
+  scope: InvocationScope;
+  enableDetailedErrors: boolean;
+  /** Reports a stream that failed (the client gets the error Completion regardless). */
+  onError(error: unknown): void;
+}
+
+/**
+ * Sends a server-to-client stream: one StreamItem per value, then one Completion, with an error
+ * if the iterable threw. A cancel stops it between items (or while it waits for the next one),
+ * and still ends with a Completion without error, as ASP.NET Core does. A slow reader makes the
+ * stream wait rather than buffer without bound.
+ */
+export async function pumpStream(iterable: AsyncIterable<unknown>, invocationId: string, context: StreamPumpContext): Promise<void> {
+  const { connection, scope } = context;
+  const signal = scope.signal;
+  // One wake-up slot rather than racing a long-lived promise, which would gain a reaction per item.
+  let wake: ((value: typeof aborted) => void) | undefined;
+  const onAbort = (): void => wake?.(aborted);
+  signal.addEventListener("abort", onAbort, { once: true });
+  const iterator = iterable[Symbol.asyncIterator]();
+  let failure: unknown;
+  let cancelled = false;
+  try {
+    for (;;) {
+      if (signal.aborted) {
+        cancelled = true;
+        break;
+      }
+      const step = await new Promise<IteratorResult<unknown> | typeof aborted>((resolve, reject) => {
+        wake = resolve;
+        iterator.next().then(resolve, reject);
+      });
+      if (step === aborted) {
+        cancelled = true;
+        break;
+      }
+      if (step.done) break;
+      connection.write({ type: MessageType.StreamItem, invocationId, item: step.value });
+      if (connection.bufferedBytes > highWaterBytes && (await waitForDrain(connection, signal)) === aborted) {
+        cancelled = true;
+        break;
+      }
+    }
+  } catch (error) {
+    failure = error;
+  } finally {
+    wake = undefined;
+    signal.removeEventListener("abort", onAbort);
+  }
+  if (cancelled) {
+    // Let the producer run its finally blocks; it may be parked on an await we cannot interrupt.
+    // What it throws while being stopped (an AbortError, typically) is expected and dropped.
+    iterator.return?.().then(undefined, () => {});
+  }
+  if (failure !== undefined) {
+    context.onError(failure);
+    const detail = detailFor(failure, context.enableDetailedErrors);
+    connection.write(errorCompletion(invocationId, errorTexts.streamFailed(detail)));
+  } else {
+    connection.write(voidCompletion(invocationId));
+  }
+}
+
+function waitForDrain(connection: HubConnection, signal: AbortSignal): Promise<void | typeof aborted> {
+  return new Promise((resolve) => {
+    const check = (): void => {
+      if (signal.aborted) return resolve(aborted);
+      if (connection.isClosing || connection.bufferedBytes <= lowWaterBytes) return resolve();
+      setTimeout(check, drainCheckMs);
+    };
+    setTimeout(check, drainCheckMs);
+  });
+}
