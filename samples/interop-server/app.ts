@@ -26,7 +26,7 @@ const negotiateCookies = [
  */
 export async function startInteropServer(port = 0, options: HubServerOptions = {}): Promise<InteropServer> {
   const hubs = new HubServer({ enableDetailedErrors: true, ...options });
-  hubs.mapHub("/testhub", TestHub);
+  const testHub = hubs.mapHub("/testhub", TestHub);
   hubs.mapHub("/testhub-nowebsockets", TestHub, { transports: ["ServerSentEvents", "LongPolling"] });
   // A raw endpoint: no handshake, no hub protocol; every byte comes back as it came.
   hubs.mapConnection("/echo", (connection) => connection.onData((data) => connection.send(data)));
@@ -53,6 +53,15 @@ export async function startInteropServer(port = 0, options: HubServerOptions = {
     const path = url.pathname.toLowerCase();
     if (req.method === "GET" && path === "/generatejwttoken") {
       res.writeHead(200, { "Content-Type": "text/plain" }).end(signToken("testuser", 5));
+      return;
+    }
+    if (req.method === "GET" && path.startsWith("/clientresult/")) {
+      // Asks that connection's client for Result() and answers with its value or its error text.
+      const connectionId = decodeURIComponent(url.pathname.slice("/clientresult/".length));
+      testHub.clients.client(connectionId).invoke("Result").then(
+        (value) => res.writeHead(200, { "Content-Type": "text/plain" }).end(String(value)),
+        (error: Error) => res.writeHead(200, { "Content-Type": "text/plain" }).end(error.message),
+      );
       return;
     }
     if (path.startsWith("/redirect")) {

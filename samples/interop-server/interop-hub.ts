@@ -1,7 +1,9 @@
-import { Hub, HubClass, HubException, HubMethod } from "../../src/index.js";
+import { setTimeout as sleep } from "node:timers/promises";
+import { Hub, HubClass, HubException, HubMethod, UploadStream } from "../../src/index.js";
 
 export interface InteropClient {
   Received(route: string, message: unknown): void;
+  Result(): number;
 }
 
 const callCountKey = Symbol("callCount");
@@ -115,6 +117,40 @@ export class InteropHub extends Hub<InteropClient> {
   big(length: number): string {
     this.count();
     return "x".repeat(length);
+  }
+
+  @HubMethod("Counter")
+  async *counter(count: number, delayMs: number): AsyncGenerator<number> {
+    this.count();
+    for (let i = 0; i < count; i++) {
+      if (i > 0 && delayMs > 0) await sleep(delayMs, undefined, { signal: this.signal });
+      yield i;
+    }
+  }
+
+  @HubMethod("UploadSum")
+  async uploadSum(@UploadStream() numbers: AsyncIterable<number>): Promise<number> {
+    this.count();
+    let sum = 0;
+    for await (const n of numbers) sum += n;
+    return sum;
+  }
+
+  @HubMethod("UploadPair")
+  async uploadPair(@UploadStream() first: AsyncIterable<string>, @UploadStream() second: AsyncIterable<string>): Promise<string> {
+    this.count();
+    let text = "";
+    for await (const item of first) text += item;
+    text += "|";
+    for await (const item of second) text += item;
+    return text;
+  }
+
+  /** Awaits a result from its own caller inside the invocation: must not deadlock the connection. */
+  @HubMethod("AskCaller")
+  async askCaller(): Promise<number> {
+    this.count();
+    return this.clients.caller.withOptions({ signal: this.signal }).invoke("Result");
   }
 
   @HubMethod("CallCount")

@@ -1,8 +1,10 @@
-import { Hub, HubClass, HubMethod } from "../../src/index.js";
+import { Hub, HubClass, HubMethod, UploadStream } from "../../src/index.js";
 
 export interface TestClient {
   Message(text: string): void;
   CustomObject(obj: unknown): void;
+  StreamCanceled(): void;
+  Result(): number;
 }
 
 export interface ComplexObject {
@@ -51,6 +53,37 @@ export class TestHub extends Hub<TestClient> {
   @HubMethod("SendCustomObject")
   async sendCustomObject(obj: unknown): Promise<void> {
     await this.clients.caller.CustomObject(obj);
+  }
+
+  @HubMethod("Stream")
+  async *stream(): AsyncGenerator<string> {
+    yield "a";
+    yield "b";
+    yield "c";
+  }
+
+  @HubMethod("InfiniteStream")
+  async *infiniteStream(): AsyncGenerator<string> {
+    // Taken now: the callback below runs after this invocation has ended.
+    const caller = this.clients.caller;
+    await new Promise<void>((resolve) => this.signal.addEventListener("abort", () => resolve(), { once: true }));
+    await caller.StreamCanceled();
+  }
+
+  @HubMethod("StreamingConcat")
+  async streamingConcat(@UploadStream() source: AsyncIterable<string>): Promise<string> {
+    let text = "";
+    for await (const item of source) text += item;
+    return text;
+  }
+
+  @HubMethod("EmptyStream")
+  async *emptyStream(): AsyncGenerator<number> {}
+
+  /** Throws before returning its stream, so the caller gets the "invoking" error, not a stream error. */
+  @HubMethod({ name: "StreamThrowException", stream: true })
+  streamThrowException(message: string): AsyncIterable<string> {
+    throw invalidOperation(message);
   }
 
   @HubMethod("GetActiveTransportName")
