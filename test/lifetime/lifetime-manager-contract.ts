@@ -160,5 +160,55 @@ export function runLifetimeManagerContract(name: string, fixture: LifetimeManage
       expect(writes).toBe(1);
       expect(clients.every((c) => c.transport.sent.length === 1)).toBe(true);
     });
+
+    describe("client results", () => {
+      /** The invocation the client was sent, once it has arrived. */
+      async function sentInvocation(client: LoopbackConnection): Promise<Extract<HubMessage, { type: 1 }>> {
+        for (let i = 0; i < 100; i++) {
+          const found = client.messages().find((m): m is Extract<HubMessage, { type: 1 }> => m.type === 1);
+          if (found) return found;
+          await settle();
+          await new Promise((resolve) => setTimeout(resolve, 10));
+        }
+        throw new Error("the client was never asked");
+      }
+
+      it("resolves with the client's answer, null and falsy values included", async () => {
+        const client = await connect();
+        for (const answer of [42, null, 0, false]) {
+          client.transport.sent.length = 0;
+          const result = manager.invokeConnection(client.connection.connectionId, "Result", ["q"]);
+          const asked = await sentInvocation(client);
+          expect([asked.target, asked.arguments, typeof asked.invocationId]).toEqual(["Result", ["q"], "string"]);
+          client.connection.completeClientResult({ type: 3, invocationId: asked.invocationId!, hasResult: true, result: answer });
+          await expect(result).resolves.toBe(answer);
+        }
+      });
+
+      it("rejects with the client's error text as a HubException", async () => {
+        const client = await connect();
+        const result = manager.invokeConnection(client.connection.connectionId, "Result", []);
+        const asked = await sentInvocation(client);
+        client.connection.completeClientResult({ type: 3, invocationId: asked.invocationId!, hasResult: false, error: "Error: from callback" });
+        await expect(result).rejects.toMatchObject({ name: "HubException", message: "Error: from callback" });
+      });
+
+      it("rejects for an unknown connection, a timeout, an aborted signal and a disconnect", async () => {
+        await expect(manager.invokeConnection("nobody", "Result", [])).rejects.toMatchObject({ code: "ERR_CONNECTION_NOT_FOUND" });
+        const client = await connect();
+        const id = client.connection.connectionId;
+        await expect(manager.invokeConnection(id, "Result", [], { timeout: 20 })).rejects.toMatchObject({ code: "ERR_CLIENT_RESULT_TIMEOUT" });
+        const controller = new AbortController();
+        const aborted = manager.invokeConnection(id, "Result", [], { signal: controller.signal });
+        await sentInvocation(client);
+        controller.abort(new Error("no longer needed"));
+        await expect(aborted).rejects.toThrow("no longer needed");
+        const pending = manager.invokeConnection(id, "Result", []);
+        client.transport.sent.length = 0;
+        await settle();
+        client.connection.close();
+        await expect(pending).rejects.toMatchObject({ code: "ERR_CONNECTION_CLOSED" });
+      });
+    });
   });
 }
