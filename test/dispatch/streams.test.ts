@@ -1,0 +1,151 @@
+import { HubConnectionBuilder, LogLevel, Subject, type HubConnection } from "@microsoft/signalr";
+import { getEventListeners } from "node:events";
+import v8 from "node:v8";
+import { runInNewContext } from "node:vm";
+import { afterEach, describe, expect, it } from "vitest";
+import WebSocket from "ws";
+import { Hub, HubClass, HubMethod, HubServer, silentLogger, UploadStream } from "../../src/index.js";
+
+v8.setFlagsFromString("--expose_gc");
+const gc = runInNewContext("gc") as () => void;
+const RS = "\u001e";
+
+let produced = 0;
+
+@HubClass()
+class StreamingHub extends Hub {
+  @HubMethod("Forever")
+  async *forever(): AsyncGenerator<string> {
+    yield "ready";
+    // Then parks until cancelled, like a subscription that has nothing more to say.
+    await new Promise<void>((resolve) => this.signal.addEventListener("abort", () => resolve(), { once: true }));
+  }
+
+  @HubMethod("Firehose")
+  async *firehose(size: number): AsyncGenerator<string> {
+    const item = "x".repeat(size);
+    while (!this.signal.aborted) {
+      produced++;
+      yield item;
+    }
+  }
+
+  @HubMethod("Ignore")
+  ignore(@UploadStream() _items: AsyncIterable<string>): string {
+    return "ignored"; // never reads: the stream is completed for it when the method returns
+  }
+
+  @HubMethod("SlowSum")
+  async slowSum(@UploadStream() numbers: AsyncIterable<number>): Promise<number> {
+    let sum = 0;
+    for await (const n of numbers) {
+      sum += n;
+      await new Promise((resolve) => setTimeout(resolve, 1));
+    }
+    return sum;
+  }
+
+  @HubMethod("AbortListeners")
+  abortListeners(): number {
+    return getEventListeners(this.context.signal, "abort").length;
+  }
+}
+
+describe("streams", () => {
+  let server: HubServer | undefined;
+  const clients: HubConnection[] = [];
+  const sockets: WebSocket[] = [];
+  afterEach(async () => {
+    for (const socket of sockets.splice(0)) socket.terminate();
+    await Promise.all(clients.splice(0).map((c) => c.stop()));
+    await server?.close();
+  });
+
+  async function start(options: ConstructorParameters<typeof HubServer>[0] = {}): Promise<string> {
+    server = new HubServer({ logger: silentLogger, ...options });
+    server.mapHub("/streams", StreamingHub);
+    return `${(await server.listen()).url}/streams`;
+  }
+
+  async function connect(url: string): Promise<HubConnection> {
+    const client = new HubConnectionBuilder().withUrl(url).configureLogging(LogLevel.None).build();
+    await client.start();
+    clients.push(client);
+    return client;
+  }
+
+  function timers(): number {
+    return process.getActiveResourcesInfo().filter((r) => r === "Timeout").length;
+  }
+
+  it("leaves nothing behind after 1000 cancelled streams", async () => {
+    const client = await connect(await start());
+    const baselineListeners = await client.invoke<number>("AbortListeners");
+    gc();
+    const heapBefore = process.memoryUsage().heapUsed;
+    const timersBefore = timers();
+    for (let i = 0; i < 1000; i++) {
+      let ready!: () => void;
+      const started = new Promise<void>((resolve) => (ready = resolve));
+      const subscription = client.stream("Forever").subscribe({ next: () => ready(), complete() {}, error() {} });
+      await started; // the stream runs and waits on its signal
+      subscription.dispose(); // sends CancelInvocation
+    }
+    // Streams end asynchronously after their cancel: give the last one a moment.
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(await client.invoke("AbortListeners")).toBe(baselineListeners);
+    gc();
+    expect(timers()).toBeLessThanOrEqual(timersBefore);
+    expect(process.memoryUsage().heapUsed - heapBefore).toBeLessThan(4 * 1024 * 1024);
+  });
+
+  it("leaves nothing behind after 1000 abandoned uploads", async () => {
+    const client = await connect(await start());
+    const chunk = "y".repeat(10_000);
+    gc();
+    const heapBefore = process.memoryUsage().heapUsed;
+    for (let i = 0; i < 1000; i++) {
+      const subject = new Subject<string>();
+      const result = client.invoke("Ignore", subject);
+      subject.next(chunk); // arrives after the method has returned: dropped, not buffered
+      subject.next(chunk);
+      expect(await result).toBe("ignored");
+    }
+    // 20 MB of items were sent; none may be kept.
+    gc();
+    expect(process.memoryUsage().heapUsed - heapBefore).toBeLessThan(8 * 1024 * 1024);
+    expect(await client.invoke("AbortListeners")).toBe(0);
+  });
+
+  it("makes a fast upload wait for a slow reader and still delivers every item", async () => {
+    const client = await connect(await start({ streamBufferCapacity: 2 }));
+    const subject = new Subject<number>();
+    const result = client.invoke<number>("SlowSum", subject);
+    for (let i = 1; i <= 200; i++) subject.next(i);
+    subject.complete();
+    expect(await result).toBe(20_100);
+  });
+
+  it("does not buffer without bound for a client that stops reading a fast stream", async () => {
+    const url = await start();
+    const socket = new WebSocket(url.replace("http", "ws"));
+    sockets.push(socket);
+    await new Promise((resolve, reject) => socket.once("open", resolve).once("error", reject));
+    const handshake = new Promise((resolve) => socket.once("message", resolve));
+    socket.send(`{"protocol":"json","version":1}${RS}`);
+    await handshake;
+    produced = 0;
+    socket.send(`{"type":4,"invocationId":"1","target":"Firehose","arguments":[1024]}${RS}`);
+    (socket as unknown as { _socket: { pause(): void } })._socket.pause(); // stop reading
+    // The producer must come to a stop: kernel buffers plus the server's high-water mark, no more.
+    let last = -1;
+    for (let i = 0; i < 100 && produced !== last; i++) {
+      last = produced;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    expect(produced).toBe(last);
+    expect(produced).toBeGreaterThan(0);
+    expect(produced).toBeLessThan(20_000); // 20 MB of 1 KB items would mean it never waited
+    expect(server!.connectionCount).toBe(1); // paused, not dropped: it stayed under the send-buffer limit
+  });
+});
