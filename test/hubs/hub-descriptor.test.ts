@@ -1,6 +1,6 @@
 import "reflect-metadata";
 import { describe, expect, it } from "vitest";
-import { Authorize, Hub, HubClass, HubMethod, HubwireError, describeHub } from "../../src/index.js";
+import { Authorize, Hub, HubClass, HubMethod, HubwireError, UploadStream, describeHub } from "../../src/index.js";
 
 describe("describeHub", () => {
   it("reads wire names, parameter counts and authorization once into a frozen descriptor", () => {
@@ -83,5 +83,39 @@ describe("describeHub", () => {
       @HubMethod(" ") a() {}
     }
     rejects(Blank, "ERR_HUB_INVALID_METHOD", /empty or blank/);
+  });
+  it("knows streaming methods and upload-stream parameters", () => {
+    @HubClass()
+    class StreamsHub extends Hub {
+      @HubMethod() async *ticks(_count: number) {
+        yield 1;
+      }
+      @HubMethod({ stream: true }) feed(): AsyncIterable<number> {
+        return this.ticks(1);
+      }
+      @HubMethod() async merge(@UploadStream() _a: AsyncIterable<string>, _sep: string, @UploadStream() _b: AsyncIterable<string>) {
+        return "";
+      }
+      @HubMethod() plain(_x: number) {}
+    }
+    const { methods } = describeHub(StreamsHub);
+    const pick = (name: string) => {
+      const m = methods.get(name)!;
+      return [m.streaming, m.parameterCount, m.argumentCount, [...m.uploadStreams]];
+    };
+    expect(pick("ticks")).toEqual([true, 1, 1, []]);
+    expect(pick("feed")).toEqual([true, 0, 0, []]);
+    expect(pick("merge")).toEqual([false, 3, 1, [0, 2]]);
+    expect(pick("plain")).toEqual([false, 1, 1, []]);
+  });
+
+  it("rejects an async generator declared as not streaming", () => {
+    @HubClass()
+    class Confused extends Hub {
+      @HubMethod({ stream: false }) async *ticks() {
+        yield 1;
+      }
+    }
+    expect(() => describeHub(Confused)).toThrow(expect.objectContaining({ code: "ERR_HUB_INVALID_METHOD" }));
   });
 });

@@ -52,7 +52,7 @@ export function loopbackConnection(
   transportConnection.state = "active";
   const connection = new HubConnection(
     transportConnection,
-    { keepAliveIntervalMs: 60_000, clientTimeoutMs: 120_000, handshakeTimeoutMs: 60_000 },
+    { keepAliveIntervalMs: 60_000, clientTimeoutMs: 120_000, handshakeTimeoutMs: 60_000, clientResultTimeoutMs: 60_000 },
     heartbeat,
     { onData() {}, onClose() {}, onTimeout() {} },
   );

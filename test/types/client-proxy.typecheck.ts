@@ -5,6 +5,7 @@ import { Hub, HubClass, HubMethod, type HubContext } from "../../src/index.js";
 interface OpsClient {
   alert(message: string, level: number): void;
   reset(): void;
+  confirm(question: string): boolean;
 }
 
 @HubClass()
@@ -23,6 +24,17 @@ export class OpsHub extends Hub<OpsClient> {
     await this.clients.others.alert("x");
     // @ts-expect-error a target that takes a list given a single id
     await this.clients.clients("one-id").reset();
+
+    const ok: boolean = await this.clients.caller.invoke("confirm", "sure?");
+    const again: boolean = await this.clients.client("id").withOptions({ timeout: 1000, signal: this.signal }).invoke("confirm", "sure?");
+    void [ok, again];
+    // @ts-expect-error client results are asked of one client, not a group
+    await this.clients.group("ops").invoke("confirm", "sure?");
+    // @ts-expect-error a wrong argument type for a client result
+    await this.clients.caller.invoke("confirm", 1);
+    // @ts-expect-error the result has the client function's return type
+    const wrong: string = await this.clients.caller.invoke("confirm", "sure?");
+    void wrong;
   }
 }
 
