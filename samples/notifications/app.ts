@@ -1,0 +1,90 @@
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { fileURLToPath } from "node:url";
+import { Container } from "typedi";
+import { HubServer, type Logger } from "../../src/index.js";
+import { handleApi } from "./http-api.js";
+import { NotificationHub } from "./notification-hub.js";
+import { NotificationStore } from "./notification-store.js";
+import { Publisher } from "./publisher.js";
+import { verifyToken, type SampleUser } from "./sample-auth.js";
+
+export interface NotificationServerOptions {
+  port?: number;
+  host?: string;
+  logger?: Logger;
+}
+
+export interface NotificationServer {
+  url: string;
+  http: Server;
+  hubs: HubServer;
+  close(): Promise<void>;
+}
+
+export const hubPath = "/hubs/notifications";
+
+// The page's own files, and the compiled modules it imports (the client and the page script).
+const here = new URL(".", import.meta.url);
+const repoRoot = new URL(here.pathname.includes("/dist/") ? "../../../" : "../../", here);
+const publicDir = fileURLToPath(new URL("samples/notifications/public/", repoRoot));
+const distDir = fileURLToPath(new URL("dist/", repoRoot));
+
+let instances = 0;
+
+/** Starts the notification sample: the hub, the HTTP API and the page, all in memory. */
+export async function startNotificationServer(options: NotificationServerOptions = {}): Promise<NotificationServer> {
+  // A container of its own, so two servers in one process (a restart in a test) share nothing.
+  const containerId = `notifications-${++instances}`;
+  const container = Container.of(containerId);
+  const store = new NotificationStore();
+  container.set(NotificationStore, store);
+  const hubs = new HubServer({
+    container,
+    policies: { admin: (user) => (user as SampleUser).admin },
+    ...(options.logger ? { logger: options.logger } : {}),
+  });
+  const context = hubs.mapHub(hubPath, NotificationHub, {
+    // Browsers pass the token as ?access_token= on WebSockets and SSE, as a header on the rest.
+    authenticate: (_request, token) => verifyToken(token),
+    userIdProvider: (user) => (user as SampleUser | null)?.name,
+  });
+  const publisher = new Publisher(store, context);
+  container.set(Publisher, publisher);
+
+  const roots = {
+    "/dist/client/": `${distDir}client/`,
+    "/dist/src/protocol/": `${distDir}src/protocol/`,
+    "/dist/samples/notifications/web/": `${distDir}samples/notifications/web/`,
+    "/": publicDir,
+  };
+  const http = createServer((req, res) => {
+    if (hubs.handleRequest(req, res)) return;
+    handleApi(req, res, publisher, roots)
+      .then((handled) => {
+        if (!handled) res.writeHead(404, { "Content-Type": "text/plain" }).end("Not Found");
+      })
+      .catch(() => {
+        if (!res.headersSent) res.writeHead(500).end();
+      });
+  });
+  hubs.attach(http);
+  await new Promise<void>((resolve, reject) => {
+    http.once("error", reject);
+    http.listen(options.port ?? 0, options.host ?? "127.0.0.1", () => resolve());
+  });
+  const { port } = http.address() as AddressInfo;
+  return {
+    url: `http://${options.host ?? "127.0.0.1"}:${port}`,
+    http,
+    hubs,
+    async close() {
+      await hubs.close();
+      await new Promise<void>((resolve) => {
+        http.close(() => resolve());
+        http.closeAllConnections();
+      });
+      Container.reset(containerId);
+    },
+  };
+}

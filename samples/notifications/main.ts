@@ -1,0 +1,17 @@
+import { startNotificationServer } from "./app.js";
+
+// The main sample: `npm start`. PORT picks the port (0: any free one), HOST the interface.
+const server = await startNotificationServer({
+  port: Number(process.env.PORT ?? 3000),
+  host: process.env.HOST ?? "127.0.0.1",
+});
+process.stdout.write(`notifications sample: open ${server.url}\n`);
+
+let stopping = false;
+for (const signal of ["SIGINT", "SIGTERM"] as const) {
+  process.on(signal, () => {
+    if (stopping) return;
+    stopping = true;
+    server.close().then(() => process.exit(0), () => process.exit(1));
+  });
+}

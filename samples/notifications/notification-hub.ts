@@ -1,0 +1,86 @@
+import { Authorize, Hub, HubClass, HubException, HubMethod } from "../../src/index.js";
+import { NotificationStore } from "./notification-store.js";
+import {
+  availableTopics,
+  type Notification,
+  type NotificationClient,
+  type NotificationState,
+  type PublishRequest,
+} from "./notification-types.js";
+import { Publisher, topicGroup } from "./publisher.js";
+import type { SampleUser } from "./sample-auth.js";
+
+/**
+ * Notifications for signed-in users: personal ones, topics they subscribe to, and announcements
+ * to everyone. Subscriptions belong to the user, so every tab of theirs gets the topic.
+ */
+@Authorize()
+@HubClass()
+export class NotificationHub extends Hub<NotificationClient> {
+  constructor(
+    private readonly store: NotificationStore,
+    private readonly publisher: Publisher,
+  ) {
+    super();
+  }
+
+  private get user(): SampleUser {
+    return this.context.user as SampleUser;
+  }
+
+  override async onConnected(): Promise<void> {
+    const { name } = this.user;
+    this.store.connected(name, this.context.connectionId);
+    for (const topic of this.store.topicsOf(name)) await this.groups.addToGroup(this.context.connectionId, topicGroup(topic));
+  }
+
+  override onDisconnected(): void {
+    this.store.disconnected(this.user.name, this.context.connectionId);
+  }
+
+  /** Everything the page shows after (re)connecting. */
+  @HubMethod("GetState")
+  getState(): NotificationState {
+    const { name, admin } = this.user;
+    return {
+      user: name,
+      admin,
+      topics: this.store.topicsOf(name),
+      availableTopics,
+      notifications: this.store.recentFor(name),
+      unread: this.store.unreadOf(name),
+    };
+  }
+
+  /** Subscribes the user (all their tabs) to a topic; returns the topic's recent notifications. */
+  @HubMethod("Subscribe")
+  async subscribe(topic: string): Promise<Notification[]> {
+    if (!availableTopics.includes(topic)) throw new HubException(`Unknown topic '${topic}'.`);
+    const { name } = this.user;
+    this.store.subscribe(name, topic);
+    for (const id of this.store.connectionsOf(name)) await this.groups.addToGroup(id, topicGroup(topic));
+    return this.store.recentOfTopic(topic);
+  }
+
+  @HubMethod("Unsubscribe")
+  async unsubscribe(topic: string): Promise<void> {
+    const { name } = this.user;
+    this.store.unsubscribe(name, topic);
+    for (const id of this.store.connectionsOf(name)) await this.groups.removeFromGroup(id, topicGroup(topic));
+  }
+
+  @HubMethod("MarkAllRead")
+  async markAllRead(): Promise<void> {
+    this.store.markAllRead(this.user.name);
+    await this.publisher.sendUnread([this.user.name]);
+  }
+
+  /** The admin form: publishes to a user, a topic or everyone. */
+  @Authorize("admin")
+  @HubMethod("Publish")
+  async publish(request: PublishRequest): Promise<number> {
+    const result = await this.publisher.publish(request, this.user.name);
+    if (!result.ok) throw new HubException(result.error);
+    return result.recipients;
+  }
+}
