@@ -25,6 +25,10 @@ export const ErrorCodes = {
   ERR_SEND_BUFFER_FULL: "ERR_SEND_BUFFER_FULL",
   /** A client vanished: its socket closed abnormally, or it stopped polling for the disconnect timeout. */
   ERR_TRANSPORT_LOST: "ERR_TRANSPORT_LOST",
+  /** The code generator cannot read a hub (a missing file, an unnamed class, an unexported type). */
+  ERR_CODEGEN_INPUT: "ERR_CODEGEN_INPUT",
+  /** `hubwire codegen --check` found generated files that differ from what the hubs produce. */
+  ERR_CODEGEN_STALE: "ERR_CODEGEN_STALE",
   /** A client result did not arrive within its timeout. */
   ERR_CLIENT_RESULT_TIMEOUT: "ERR_CLIENT_RESULT_TIMEOUT",
   /** A client result was asked of a connection that does not exist (or not in this process). */
