@@ -230,7 +230,7 @@ export class ConnectionEndpoint {
     const { body } = result;
     // JSON is posted as text/plain, MessagePack as application/octet-stream.
     const binary = (req.headers["content-type"] ?? "").includes("octet-stream");
-    connection.receive(binary ? body : body.toString("utf8"));
+    connection.receive(binary ? new Uint8Array(body.buffer, body.byteOffset, body.byteLength) : body.toString("utf8"));
     replyText(res, 200);
   }
 

@@ -17,7 +17,9 @@ export class WebSocketTransport implements Transport {
     private readonly closeTimeoutMs: number,
   ) {
     socket.on("message", (data: Buffer, isBinary: boolean) => {
-      connection.receive(isBinary ? data : data.toString("utf8"));
+      // Binary arrives as a plain Uint8Array view, not a Buffer: what protocols decode from it
+      // (MessagePack bin values) then reaches hub methods as the same type a browser would send.
+      connection.receive(isBinary ? new Uint8Array(data.buffer, data.byteOffset, data.byteLength) : data.toString("utf8"));
     });
     socket.on("close", (code: number) => {
       clearTimeout(this.closeTimer);
