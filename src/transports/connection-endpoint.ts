@@ -85,7 +85,6 @@ export class ConnectionEndpoint {
       return replyText(res, 403, "Origin not allowed");
     }
     this.origins.applyCors(req, res, verdict);
-    if (this.closed) return replyText(res, 503, "The server is shutting down.");
     if (rest === "/negotiate") {
       if (req.method !== "POST") return replyText(res, 405, "", { Allow: "POST" });
       return this.negotiate(req, res);
@@ -120,6 +119,8 @@ export class ConnectionEndpoint {
   }
 
   private async negotiate(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    // While shutting down, connections that exist still poll and send (to hear their Close); new ones are refused.
+    if (this.closed) return replyText(res, 503, "The server is shutting down.");
     const request = new ConnectionRequest(req);
     const admission = await this.admit(request, bearerToken(request, false));
     if ("status" in admission) return replyText(res, admission.status);
@@ -184,6 +185,7 @@ export class ConnectionEndpoint {
       return;
     }
     if (connection.state !== "negotiated") return replyText(res, 404, "No Connection with that ID");
+    if (this.closed) return replyText(res, 503, "The server is shutting down.");
     // Browsers cannot set headers on an EventSource, so SSE may carry its token in the query.
     const admission = await this.admit(request, bearerToken(request, sse));
     if ("status" in admission) return replyText(res, admission.status);

@@ -1,0 +1,155 @@
+import { Subject } from "@microsoft/signalr";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { closed, collect, InteropHarness, nextCall, setups, within } from "./fixture.js";
+
+const complex = {
+  String: "hello world",
+  IntArray: [1, 2, 3],
+  ByteArray: new Uint8Array([1, 2, 3]),
+  Guid: "00010203-0405-0607-0706-050403020100",
+  DateTime: new Date(Date.UTC(2000, 0, 1)),
+};
+
+describe.each(setups)("TestHub with the official client over $name", (setup) => {
+  const harness = new InteropHarness();
+  beforeEach(() => harness.start());
+  afterEach(() => harness.stop());
+  const connect = () => harness.connect("/testhub", setup);
+
+  it("echoes, and knows its transport and connection id", async () => {
+    const client = await connect();
+    expect(await client.invoke("Echo", "hello")).toBe("hello");
+    expect(await client.invoke("echo", "case-insensitive")).toBe("case-insensitive");
+    expect(await client.invoke("GetActiveTransportName")).toBe(setup.transportName);
+    const id = await client.invoke<string>("GetCallerConnectionId");
+    expect(id).toMatch(/^[\w-]{22}$/);
+    if (!setup.skipNegotiation) expect(id).toBe(client.connectionId);
+  });
+
+  it("reports errors with the exact texts", async () => {
+    const client = await connect();
+    await expect(client.invoke("ThrowException", "An error occurred.")).rejects.toThrow(
+      "An unexpected error occurred invoking 'ThrowException' on the server. InvalidOperationException: An error occurred.",
+    );
+    await expect(client.invoke("NoSuchMethod")).rejects.toThrow("Unknown hub method 'NoSuchMethod'");
+    await expect(client.invoke("Echo", "a", "b")).rejects.toThrow(
+      "Failed to invoke 'Echo' due to an error on the server. InvalidDataException: Invocation provides 2 argument(s) but target expects 1.",
+    );
+    await expect(client.invoke("Stream")).rejects.toThrow(
+      "The client attempted to invoke the streaming 'Stream' method with a non-streaming invocation.",
+    );
+    await expect(collect(client.stream("Echo", "x"))).rejects.toThrow(
+      "The client attempted to invoke the non-streaming 'Echo' method with a streaming invocation.",
+    );
+    expect(await client.invoke("Echo", "still connected")).toBe("still connected");
+  });
+
+  it("calls the caller back, keeps null apart from void, and sends without waiting", async () => {
+    const client = await connect();
+    const message = nextCall(client, "Message");
+    expect(await client.invoke("InvokeWithString", "hi")).toBeUndefined();
+    expect(await message).toEqual(["hi"]);
+    const custom = nextCall(client, "CustomObject");
+    await client.invoke("SendCustomObject", { Name: "n", Value: 1 });
+    expect(await custom).toEqual([{ Name: "n", Value: 1 }]);
+    expect(await client.invoke("GetHeader", "x-not-sent")).toBeNull();
+    const viaSend = nextCall(client, "Message");
+    await client.send("InvokeWithString", "fire and forget");
+    expect(await viaSend).toEqual(["fire and forget"]);
+  });
+
+  it("carries dates and bytes the .NET way", async () => {
+    const client = await connect();
+    const sent = await client.invoke("SendComplexObject");
+    const echoed = await client.invoke("EchoComplexObject", complex);
+    if (setup.messagePack) {
+      expect(sent).toEqual(complex);
+      expect(echoed).toEqual(complex);
+    } else {
+      // Written by the server the .NET way; an echo is the client's own JSON coming back untyped.
+      expect(sent).toEqual({ ...complex, ByteArray: "AQID", DateTime: "2000-01-01T00:00:00Z" });
+      expect(echoed).toEqual(JSON.parse(JSON.stringify(complex)));
+    }
+  });
+
+  it("streams to the client: items, empty, an error before the stream", async () => {
+    const client = await connect();
+    expect(await collect(client.stream("Stream"))).toEqual(["a", "b", "c"]);
+    expect(await collect(client.stream("EmptyStream"))).toEqual([]);
+    await expect(collect(client.stream("StreamThrowException", "An error occurred."))).rejects.toThrow(
+      "An unexpected error occurred invoking 'StreamThrowException' on the server. InvalidOperationException: An error occurred.",
+    );
+  });
+
+  it("cancels a stream when its subscriber disposes", async () => {
+    const client = await connect();
+    const canceled = nextCall(client, "StreamCanceled");
+    const subscription = client.stream("InfiniteStream").subscribe({ next() {}, complete() {}, error() {} });
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    subscription.dispose();
+    expect(await canceled).toEqual([]);
+    expect(await client.invoke("Echo", "after cancel")).toBe("after cancel");
+  });
+
+  it("receives uploads, completed or failed", async () => {
+    const client = await connect();
+    const subject = new Subject<string>();
+    const result = client.invoke("StreamingConcat", subject);
+    for (const item of ["a", "b", "c"]) subject.next(item);
+    subject.complete();
+    expect(await result).toBe("abc");
+    const failing = new Subject<string>();
+    const failed = client.invoke("StreamingConcat", failing);
+    failing.next("x");
+    failing.error(new Error("Something bad"));
+    await expect(failed).rejects.toThrow(
+      "An unexpected error occurred invoking 'StreamingConcat' on the server. HubException: Something bad",
+    );
+  });
+
+  it("answers client results: a value, a thrown error, no handler", async () => {
+    const client = await connect();
+    const id = await client.invoke<string>("GetCallerConnectionId");
+    const ask = async () => (await fetch(`${harness.url}/clientresult/${id}`)).text();
+    expect(await ask()).toMatch(/didn't provide a result/);
+    client.on("Result", () => 10);
+    expect(await ask()).toBe("10");
+    client.off("Result");
+    client.on("Result", () => {
+      throw new Error("from callback");
+    });
+    expect(await ask()).toBe("Error: from callback");
+  });
+
+  it("is told when the server shuts down", async () => {
+    const client = await connect();
+    const end = closed(client);
+    await harness.server.close();
+    expect(await end).toBeUndefined();
+  });
+});
+
+describe.each(setups.filter((s) => !s.skipNegotiation))("negotiated connections over $name", (setup) => {
+  const harness = new InteropHarness();
+  beforeEach(() => harness.start());
+  afterEach(() => harness.stop());
+
+  it("see the cookies that negotiate set, on the connection's own request", async () => {
+    const client = await harness.connect("/testhub", setup);
+    expect(await client.invoke("GetCookie", "testCookie")).toBe("testValue");
+    expect(await client.invoke("GetCookie", "testCookie2")).toBe("testValue2");
+    expect(await client.invoke("GetCookie", "expiredCookie")).toBeNull();
+  });
+
+  it("delivers a one-megabyte result whole", async () => {
+    const client = await harness.connect("/interophub", setup);
+    const big = await within(client.invoke<string>("Big", 1_000_000), "Big(1000000)", 10_000);
+    expect(big.length).toBe(1_000_000);
+    expect(big).toBe("x".repeat(1_000_000));
+  });
+
+  it("stops promptly", async () => {
+    const client = await harness.connect("/interophub", setup);
+    await within(client.stop(), "stop() to complete");
+  });
+});
