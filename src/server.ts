@@ -241,8 +241,11 @@ export class HubServer {
     if (this.closed) return;
     this.closed = true;
     const mapped = [...this.endpoints.values()];
-    for (const { endpoint } of mapped) endpoint.close();
+    for (const { endpoint } of mapped) endpoint.stopAccepting();
+    // Hub connections first, so each is sent its Close message before its transport ends;
+    // then whatever is left (raw connections, connections negotiated but never started).
     await Promise.all(mapped.map(({ runtime }) => runtime?.closeAll()));
+    for (const { endpoint } of mapped) endpoint.close();
     if (this.httpServer && this.ownsHttpServer) {
       const httpServer = this.httpServer;
       await new Promise<void>((resolve) => {

@@ -112,7 +112,12 @@ export class ConnectionEndpoint {
     });
   }
 
-  /** Refuses new work and closes every connection this endpoint still holds. */
+  /** Refuses new connections; the ones that exist go on until they are closed. */
+  stopAccepting(): void {
+    this.closed = true;
+  }
+
+  /** Refuses new connections and closes every connection this endpoint still holds. */
   close(): void {
     this.closed = true;
     this.registry.closeAll();

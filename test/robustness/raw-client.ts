@@ -1,0 +1,77 @@
+import WebSocket from "ws";
+
+export const RS = "\u001e";
+
+/** A WebSocket that speaks the JSON hub protocol by hand, recording every frame it receives. */
+export class RawJsonClient {
+  readonly frames: string[] = [];
+  readonly binaryFrames: Buffer[] = [];
+  readonly closed: Promise<{ code: number; reason: string }>;
+  private waiters: Array<() => void> = [];
+
+  private constructor(readonly socket: WebSocket) {
+    socket.on("message", (data: Buffer, isBinary) => {
+      if (isBinary) this.binaryFrames.push(data);
+      else this.frames.push(data.toString());
+      for (const waiter of this.waiters.splice(0)) waiter();
+    });
+    this.closed = new Promise((resolve) =>
+      socket.once("close", (code, reason) => {
+        for (const waiter of this.waiters.splice(0)) waiter();
+        resolve({ code, reason: reason.toString() });
+      }),
+    );
+  }
+
+  /** Opens a socket to `url` (http form); `handshake` false leaves the handshake to the test. */
+  static async open(url: string, options: { handshake?: boolean; headers?: Record<string, string> } = {}): Promise<RawJsonClient> {
+    const socket = new WebSocket(url.replace(/^http/, "ws"), { headers: options.headers ?? {} });
+    await new Promise((resolve, reject) => socket.once("open", resolve).once("error", reject));
+    const client = new RawJsonClient(socket);
+    if (options.handshake !== false) {
+      socket.send(`{"protocol":"json","version":1}${RS}`);
+      await client.waitFor((frames) => frames.length > 0, "the handshake reply");
+      if (client.frames[0] !== `{}${RS}`) throw new Error(`handshake failed: ${client.frames[0]}`);
+    }
+    return client;
+  }
+
+  send(text: string): void {
+    this.socket.send(text);
+  }
+
+  /** Every message received after the handshake reply, parsed. */
+  messages(): Array<Record<string, unknown>> {
+    return this.frames
+      .slice(1)
+      .join("")
+      .split(RS)
+      .filter((record) => record.length > 0)
+      .map((record) => JSON.parse(record) as Record<string, unknown>);
+  }
+
+  async waitFor(condition: (frames: string[]) => boolean, what: string, ms = 5000): Promise<void> {
+    const deadline = Date.now() + ms;
+    while (!condition(this.frames)) {
+      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; got ${JSON.stringify(this.frames)}`);
+      await new Promise<void>((resolve) => {
+        this.waiters.push(resolve);
+        setTimeout(resolve, 50);
+      });
+    }
+  }
+
+  /** The first message matching `predicate`, waiting for it. */
+  async next(predicate: (message: Record<string, unknown>) => boolean, what: string): Promise<Record<string, unknown>> {
+    await this.waitFor(() => this.messages().some(predicate), what);
+    return this.messages().find(predicate)!;
+  }
+
+  completion(id: string): Promise<Record<string, unknown>> {
+    return this.next((m) => m.type === 3 && m.invocationId === id, `the completion of ${id}`);
+  }
+
+  terminate(): void {
+    this.socket.terminate();
+  }
+}
