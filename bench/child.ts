@@ -1,0 +1,54 @@
+import { fork, type ChildProcess } from "node:child_process";
+import { fileURLToPath } from "node:url";
+
+/** A child process of the bench (a target server or a loader), with typed waits on its messages. */
+export class Child<TEvent extends { kind: string }, TCommand> {
+  private readonly process: ChildProcess;
+  private readonly inbox: TEvent[] = [];
+  private waiter: (() => void) | undefined;
+  private exited = false;
+
+  constructor(script: string, args: string[], execArgv: string[]) {
+    this.process = fork(fileURLToPath(new URL(script, import.meta.url)), args, { execArgv, stdio: ["ignore", "inherit", "inherit", "ipc"] });
+    this.process.on("message", (event: TEvent) => {
+      this.inbox.push(event);
+      this.waiter?.();
+    });
+    this.process.on("exit", () => {
+      this.exited = true;
+      this.waiter?.();
+    });
+  }
+
+  send(command: TCommand): void {
+    this.process.send(command as never);
+  }
+
+  /** The next message of `kind`; fails if the process exits or `ms` pass first. */
+  async next<K extends TEvent["kind"]>(kind: K, ms: number): Promise<Extract<TEvent, { kind: K }>> {
+    const deadline = Date.now() + ms;
+    for (;;) {
+      const index = this.inbox.findIndex((e) => e.kind === kind || e.kind === "failed");
+      if (index >= 0) {
+        const [event] = this.inbox.splice(index, 1);
+        if (event!.kind === "failed") throw new Error((event as unknown as { error: string }).error);
+        return event as Extract<TEvent, { kind: K }>;
+      }
+      if (this.exited) throw new Error(`the child exited before sending '${kind}'`);
+      const left = deadline - Date.now();
+      if (left <= 0) throw new Error(`timed out waiting for '${kind}'`);
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, left);
+        this.waiter = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+      this.waiter = undefined;
+    }
+  }
+
+  kill(): void {
+    if (!this.exited) this.process.kill("SIGKILL");
+  }
+}

@@ -1,0 +1,131 @@
+import { nowMicros, type LoadConfig, type LoaderCommand, type LoaderEvent, type LoadResult, type TargetName } from "./protocol.js";
+import { Samples } from "./stats.js";
+import { HubwireHttpClient } from "./wire/hubwire-http-client.js";
+import { HubwireWsClient } from "./wire/hubwire-ws-client.js";
+import type { LeanClient } from "./wire/lean-client.js";
+import { OfficialClient } from "./wire/official-client.js";
+import { RawWsClient } from "./wire/raw-ws-client.js";
+import { SocketIoClient } from "./wire/socketio-client.js";
+
+// The load generator, in a process of its own so that its CPU is measured apart from the server's.
+
+const factories: Record<TargetName, (port: number) => LeanClient> = {
+  ws: (port) => new RawWsClient(port),
+  socketio: (port) => new SocketIoClient(port),
+  "hubwire-json": (port) => new HubwireWsClient(port, false),
+  "hubwire-msgpack": (port) => new HubwireWsClient(port, true),
+  "hubwire-sse": (port) => new HubwireHttpClient(port, "sse"),
+  "hubwire-lp": (port) => new HubwireHttpClient(port, "lp"),
+  "hubwire-official": (port) => new OfficialClient(port),
+};
+
+const send = (event: LoaderEvent) => process.send!(event);
+let config: LoadConfig;
+let clients: LeanClient[] = [];
+
+process.on("message", (command: LoaderCommand) => {
+  if (command.kind === "config") {
+    config = command.config;
+    prepare().then(
+      () => send({ kind: "connected" }),
+      (error: Error) => send({ kind: "failed", error: error.message }),
+    );
+  } else {
+    run().then(
+      (result) => send({ kind: "result", result }),
+      (error: Error) => send({ kind: "failed", error: error.message }),
+    );
+  }
+});
+process.on("disconnect", () => {
+  for (const client of clients) client.close();
+  process.exit(0);
+});
+
+/** Opens the connections (except for the idle scenario, where opening them is what is measured). */
+async function prepare(): Promise<void> {
+  if (config.scenario === "idle") return;
+  clients = await openAll(config.connections);
+  if (config.scenario === "groups") await Promise.all(clients.map((c, i) => c.join(`g${i % config.groups}`)));
+}
+
+async function openAll(count: number): Promise<LeanClient[]> {
+  const opened: LeanClient[] = [];
+  const batch = 100; // enough in parallel to find the accept rate, not so many that SYNs are dropped
+  for (let i = 0; i < count; i += batch) {
+    const next = Array.from({ length: Math.min(batch, count - i) }, () => factories[config.target](config.port));
+    await Promise.all(next.map((c) => c.connect()));
+    opened.push(...next);
+  }
+  return opened;
+}
+
+async function run(): Promise<LoadResult> {
+  const cpu = process.cpuUsage();
+  const started = performance.now();
+  const measured = await (config.scenario === "echo" ? echo() : config.scenario === "idle" ? idle() : ticks());
+  const elapsedMs = performance.now() - started;
+  const used = process.cpuUsage(cpu);
+  return { ...measured, elapsedMs: measured.elapsedMs ?? elapsedMs, loaderCpuPercent: ((used.user + used.system) / 1000 / elapsedMs) * 100 };
+}
+
+type Measured = Omit<LoadResult, "loaderCpuPercent" | "elapsedMs"> & { elapsedMs?: number };
+
+/** Each connection keeps `inFlight` calls outstanding for the duration. */
+function echo(): Promise<Measured> {
+  const samples = new Samples();
+  const payload = "x".repeat(config.payloadBytes);
+  let completed = 0;
+  let stopping = false;
+  let outstanding = 0;
+  return new Promise((resolve) => {
+    const finish = () => {
+      const [p50, p99, p999] = samples.percentiles(50, 99, 99.9);
+      resolve({ operations: completed, elapsedMs: config.durationMs, p50: p50!, p99: p99!, p999: p999!, errors: 0 });
+    };
+    const issue = (client: LeanClient): void => {
+      const sentAt = performance.now();
+      outstanding++;
+      client.call(payload, () => {
+        outstanding--;
+        if (stopping) {
+          if (outstanding === 0) finish();
+          return;
+        }
+        completed++;
+        samples.add((performance.now() - sentAt) * 1000);
+        issue(client);
+      });
+    };
+    for (const client of clients) for (let i = 0; i < config.inFlight; i++) issue(client);
+    setTimeout(() => {
+      stopping = true;
+      if (outstanding === 0) finish();
+    }, config.durationMs);
+  });
+}
+
+/** Counts broadcast or group messages delivered during the window, with their latency. */
+function ticks(): Promise<Measured> {
+  const samples = new Samples();
+  let delivered = 0;
+  const listener = (sentAt: number) => {
+    delivered++;
+    samples.add(nowMicros() - sentAt);
+  };
+  for (const client of clients) client.onTick(listener);
+  return new Promise((resolve) =>
+    setTimeout(() => {
+      for (const client of clients) client.onTick(() => {});
+      const [p50, p99, p999] = samples.percentiles(50, 99, 99.9);
+      resolve({ operations: delivered, p50: p50!, p99: p99!, p999: p999!, errors: 0 });
+    }, config.durationMs),
+  );
+}
+
+/** Opens `connections` connections as fast as the server accepts them, and keeps them open. */
+async function idle(): Promise<Measured> {
+  const started = performance.now();
+  clients = await openAll(config.connections);
+  return { operations: clients.length, elapsedMs: performance.now() - started, errors: 0 };
+}

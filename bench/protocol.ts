@@ -1,0 +1,59 @@
+/** Messages between the bench runner and its child processes (server targets and loaders), over IPC. */
+
+export type TargetName = "ws" | "socketio" | "hubwire-json" | "hubwire-msgpack" | "hubwire-sse" | "hubwire-lp" | "hubwire-official";
+
+/** Which server process a target runs against. */
+export const serverOf: Record<TargetName, "ws" | "socketio" | "hubwire"> = {
+  ws: "ws",
+  socketio: "socketio",
+  "hubwire-json": "hubwire",
+  "hubwire-msgpack": "hubwire",
+  "hubwire-sse": "hubwire",
+  "hubwire-lp": "hubwire",
+  "hubwire-official": "hubwire",
+};
+
+export type ServerCommand =
+  | { kind: "reset" }
+  | { kind: "report" }
+  /** Broadcast `count` messages to all, one per `intervalMs`. */
+  | { kind: "broadcast"; rate: number; durationMs: number }
+  /** Send to groups `0..groups-1` in turn, `rate` sends per second. */
+  | { kind: "groups"; groups: number; rate: number; durationMs: number };
+
+export type ServerEvent =
+  | { kind: "ready"; port: number }
+  | { kind: "report"; cpuMicros: number; rssBytes: number; heapBytes: number; connections: number }
+  | { kind: "done" };
+
+export interface LoadConfig {
+  target: TargetName;
+  scenario: "echo" | "broadcast" | "groups" | "idle";
+  port: number;
+  connections: number;
+  inFlight: number;
+  durationMs: number;
+  payloadBytes: number;
+  /** For groups: how many groups; each connection joins group `i % groups`. */
+  groups: number;
+}
+
+export interface LoadResult {
+  /** Operations completed in the measured window: calls, delivered messages, or connections. */
+  operations: number;
+  elapsedMs: number;
+  /** Latency percentiles in microseconds (absent for idle). */
+  p50?: number;
+  p99?: number;
+  p999?: number;
+  loaderCpuPercent: number;
+  errors: number;
+}
+
+export type LoaderEvent = { kind: "connected" } | { kind: "result"; result: LoadResult } | { kind: "failed"; error: string };
+export type LoaderCommand = { kind: "config"; config: LoadConfig } | { kind: "go" };
+
+/** A wall-clock timestamp in microseconds that two processes on one machine agree on. */
+export function nowMicros(): number {
+  return Math.round((performance.timeOrigin + performance.now()) * 1000);
+}

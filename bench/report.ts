@@ -1,0 +1,60 @@
+import type { CodecRow } from "./codec.js";
+import type { ScenarioRun } from "./scenarios.js";
+
+/** One target's figures in one scenario. */
+export interface Row {
+  scenario: string;
+  target: string;
+  operationsPerSecond: number;
+  p50Ms?: number;
+  p99Ms?: number;
+  p999Ms?: number;
+  serverCpuMicrosPerOp: number;
+  serverRssMb: number;
+  /** Idle only: server memory per open connection. */
+  kbPerConnection?: number;
+  loaderCpuPercent: number;
+  error?: string;
+}
+
+const fmt = (value: number | undefined, digits = 1) => (value === undefined || Number.isNaN(value) ? "-" : value.toFixed(digits));
+const ratio = (value: number | undefined, base: number | undefined) =>
+  value === undefined || base === undefined || !base || Number.isNaN(value) ? "-" : `${(value / base).toFixed(2)}x`;
+
+/** A Markdown table for one scenario, with ratios to the raw `ws` row. */
+export function scenarioTable(run: ScenarioRun, rows: Row[]): string {
+  const base = rows.find((r) => r.target === "ws" && !r.error);
+  const idle = run.scenario === "idle";
+  const head = idle
+    ? ["target", "conn/s", "x ws", "KB/conn", "x ws", "server us/conn", "loader CPU"]
+    : ["target", `${run.unit}s/s`, "x ws", "p50 ms", "p99 ms", "p99.9 ms", "server us/op", "x ws", "server MB", "loader CPU"];
+  const lines = rows.map((r) => {
+    if (r.error) return [r.target, `failed: ${r.error}`, ...head.slice(2).map(() => "")];
+    return idle
+      ? [r.target, fmt(r.operationsPerSecond, 0), ratio(r.operationsPerSecond, base?.operationsPerSecond), fmt(r.kbPerConnection), ratio(r.kbPerConnection, base?.kbPerConnection), fmt(r.serverCpuMicrosPerOp), `${fmt(r.loaderCpuPercent, 0)}%`]
+      : [r.target, fmt(r.operationsPerSecond, 0), ratio(r.operationsPerSecond, base?.operationsPerSecond), fmt(r.p50Ms, 2), fmt(r.p99Ms, 2), fmt(r.p999Ms, 2), fmt(r.serverCpuMicrosPerOp, 2), ratio(r.serverCpuMicrosPerOp, base?.serverCpuMicrosPerOp), fmt(r.serverRssMb, 0), `${fmt(r.loaderCpuPercent, 0)}%`];
+  });
+  const settings = idle
+    ? `${run.connections} connections`
+    : run.scenario === "echo"
+      ? `${run.connections} connections, ${run.durationMs / 1000} s`
+      : `${run.connections} connections, ${run.rate} sends/s, ${run.durationMs / 1000} s`;
+  return [`### ${run.title} (${settings})`, "", markdown(head, lines)].join("\n");
+}
+
+export function codecTable(rows: CodecRow[]): string {
+  return [
+    "### encode / decode per message (in process)",
+    "",
+    markdown(
+      ["message", "protocol", "bytes", "encode ns", "decode ns"],
+      rows.map((r) => [r.message, r.protocol, String(r.bytes), fmt(r.encodeNs, 0), fmt(r.decodeNs, 0)]),
+    ),
+  ].join("\n");
+}
+
+function markdown(head: string[], lines: string[][]): string {
+  const widths = head.map((h, i) => Math.max(h.length, ...lines.map((l) => (l[i] ?? "").length)));
+  const row = (cells: string[]) => `| ${cells.map((c, i) => c.padEnd(widths[i]!)).join(" | ")} |`;
+  return [row(head), `|${widths.map((w) => "-".repeat(w + 2)).join("|")}|`, ...lines.map(row)].join("\n");
+}

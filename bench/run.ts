@@ -1,0 +1,96 @@
+import { writeFileSync } from "node:fs";
+import { cpus } from "node:os";
+import { Child } from "./child.js";
+import { runCodec } from "./codec.js";
+import { serverOf, type LoaderCommand, type LoaderEvent, type ServerCommand, type ServerEvent, type TargetName } from "./protocol.js";
+import { codecTable, scenarioTable, type Row } from "./report.js";
+import { scenarioRuns, type ScenarioRun } from "./scenarios.js";
+
+// `npm run bench -- [--quick] [--scenario echo-1,idle,...] [--targets ws,hubwire-json,...]
+//                   [--duration <s>] [--connections <n>] [--json <file>]`
+
+const args = process.argv.slice(2);
+const option = (name: string) => {
+  const i = args.indexOf(`--${name}`);
+  return i >= 0 ? args[i + 1] : undefined;
+};
+const quick = args.includes("--quick");
+const onlyScenarios = option("scenario")?.split(",");
+const onlyTargets = option("targets")?.split(",") as TargetName[] | undefined;
+const seconds = option("duration") ? Number(option("duration")) : undefined;
+const connections = option("connections") ? Number(option("connections")) : undefined;
+const jsonFile = option("json");
+const payloadBytes = 32;
+
+// The whole run stops by itself, whatever happens.
+const hardDeadline = setTimeout(() => {
+  console.error("bench: hard time limit reached, stopping");
+  process.exit(2);
+}, (quick ? 4 : 30) * 60_000);
+hardDeadline.unref();
+
+const runs = scenarioRuns(quick, seconds, connections).filter((r) => !onlyScenarios || onlyScenarios.includes(r.id));
+const results: Record<string, Row[]> = {};
+const started = Date.now();
+console.log(`hubwire bench: ${quick ? "quick" : "full"} run, Node ${process.version}, ${cpus().length} cores (${cpus()[0]?.model.trim()})\n`);
+
+for (const run of runs) {
+  const rows: Row[] = [];
+  for (const target of run.targets.filter((t) => !onlyTargets || onlyTargets.includes(t))) {
+    rows.push(await measure(run, target));
+  }
+  results[run.id] = rows;
+  console.log(scenarioTable(run, rows) + "\n");
+}
+let codec: ReturnType<typeof runCodec> | undefined;
+if (!onlyScenarios || onlyScenarios.includes("codec")) {
+  codec = runCodec(quick ? 50_000 : 200_000);
+  console.log(codecTable(codec) + "\n");
+}
+console.log(
+  "x ws: ratio to the raw ws server in the same run (for server us/op and KB/conn, lower is better).\n" +
+    "server us/op: server CPU time (user + system) per operation; loader CPU: the load process's own use of one core.\n" +
+    `done in ${((Date.now() - started) / 1000).toFixed(0)} s`,
+);
+if (jsonFile) writeFileSync(jsonFile, JSON.stringify({ date: new Date().toISOString(), quick, results, codec }, null, 2));
+process.exit(0);
+
+/** One target in one scenario: its own server process and loader process, both killed after. */
+async function measure(run: ScenarioRun, target: TargetName): Promise<Row> {
+  const server = new Child<ServerEvent, ServerCommand>("./server-process.js", [serverOf[target]], ["--expose-gc"]);
+  const loader = new Child<LoaderEvent | { kind: "failed"; error: string }, LoaderCommand>("./loader-process.js", [], []);
+  const limit = run.durationMs + 60_000;
+  try {
+    const { port } = await server.next("ready", 15_000);
+    server.send({ kind: "report" });
+    const before = await server.next("report", 5_000);
+    loader.send({
+      kind: "config",
+      config: { target, scenario: run.scenario, port, connections: run.connections, inFlight: run.inFlight, durationMs: run.durationMs, payloadBytes, groups: run.groups },
+    });
+    await loader.next("connected", limit);
+    server.send({ kind: "reset" });
+    loader.send({ kind: "go" });
+    if (run.scenario === "broadcast") server.send({ kind: "broadcast", rate: run.rate, durationMs: run.durationMs });
+    if (run.scenario === "groups") server.send({ kind: "groups", groups: run.groups, rate: run.rate, durationMs: run.durationMs });
+    const { result } = await loader.next("result", limit);
+    server.send({ kind: "report" });
+    const after = await server.next("report", 5_000);
+    const operations = Math.max(result.operations, 1);
+    return {
+      scenario: run.id,
+      target,
+      operationsPerSecond: (result.operations / result.elapsedMs) * 1000,
+      ...(result.p50 !== undefined ? { p50Ms: result.p50 / 1000, p99Ms: result.p99! / 1000, p999Ms: result.p999! / 1000 } : {}),
+      serverCpuMicrosPerOp: after.cpuMicros / operations,
+      serverRssMb: after.rssBytes / 1024 / 1024,
+      ...(run.scenario === "idle" ? { kbPerConnection: (after.rssBytes - before.rssBytes) / 1024 / operations } : {}),
+      loaderCpuPercent: result.loaderCpuPercent,
+    };
+  } catch (error) {
+    return { scenario: run.id, target, operationsPerSecond: 0, serverCpuMicrosPerOp: 0, serverRssMb: 0, loaderCpuPercent: 0, error: (error as Error).message };
+  } finally {
+    loader.kill();
+    server.kill();
+  }
+}

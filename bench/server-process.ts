@@ -1,0 +1,68 @@
+import { nowMicros, type ServerCommand, type ServerEvent } from "./protocol.js";
+import { startHubwire } from "./targets/hubwire.js";
+import { startRawWs } from "./targets/raw-ws.js";
+import { startSocketIo } from "./targets/socketio.js";
+import type { TargetServer } from "./targets/target.js";
+
+// A target server in a process of its own, so its CPU time and memory are its alone.
+// Started by the runner with --expose-gc; driven over IPC.
+
+const starters: Record<string, () => Promise<TargetServer>> = {
+  ws: startRawWs,
+  socketio: startSocketIo,
+  hubwire: startHubwire,
+};
+
+const name = process.argv[2] ?? "";
+const start = starters[name];
+if (!start) throw new Error(`unknown server '${name}'`);
+const server = await start();
+const send = (event: ServerEvent): void => void process.send!(event);
+let cpuBaseline = process.cpuUsage();
+const gc = (globalThis as { gc?: () => void }).gc;
+
+process.on("message", (command: ServerCommand) => {
+  switch (command.kind) {
+    case "reset":
+      cpuBaseline = process.cpuUsage();
+      return;
+    case "report": {
+      const cpu = process.cpuUsage(cpuBaseline);
+      gc?.();
+      const memory = process.memoryUsage();
+      send({ kind: "report", cpuMicros: cpu.user + cpu.system, rssBytes: memory.rss, heapBytes: memory.heapUsed, connections: server.connections() });
+      return;
+    }
+    case "broadcast":
+      return pace(command.rate, command.durationMs, () => server.broadcast(nowMicros()));
+    case "groups": {
+      let next = 0;
+      return pace(command.rate, command.durationMs, () => server.sendToGroup(`g${next++ % command.groups}`, nowMicros()));
+    }
+  }
+});
+
+/** Calls `action` `rate` times a second for `durationMs`, in small batches, then reports done. */
+function pace(rate: number, durationMs: number, action: () => void): void {
+  const started = performance.now();
+  let sent = 0;
+  const tick = (): void => {
+    const elapsed = performance.now() - started;
+    if (elapsed >= durationMs) {
+      send({ kind: "done" });
+      return;
+    }
+    const due = Math.floor((elapsed / 1000) * rate);
+    while (sent < due) {
+      action();
+      sent++;
+    }
+    setTimeout(tick, 1);
+  };
+  tick();
+}
+
+process.on("disconnect", () => {
+  void server.close().finally(() => process.exit(0));
+});
+send({ kind: "ready", port: server.port });

@@ -1,0 +1,112 @@
+import { Agent, request, type IncomingMessage } from "node:http";
+import type { LeanClient } from "./lean-client.js";
+
+const RS = "\u001e";
+const agent = new Agent({ keepAlive: true, maxSockets: Number.POSITIVE_INFINITY });
+
+/**
+ * hubwire over Server-Sent Events or long polling, by hand: negotiate, the event stream or the
+ * poll loop, the handshake and calls by POST. Used where the issue asks for these transports:
+ * connection counts and broadcasts.
+ */
+export class HubwireHttpClient implements LeanClient {
+  private url = "";
+  private tickListener: ((sentAt: number) => void) | undefined;
+  private stream: IncomingMessage | undefined;
+  private closed = false;
+  private handshakeDone: (() => void) | undefined;
+  private buffer = "";
+
+  constructor(
+    private readonly port: number,
+    private readonly transport: "sse" | "lp",
+  ) {}
+
+  async connect(): Promise<void> {
+    const negotiated = JSON.parse(await this.http("POST", `/bench/negotiate?negotiateVersion=1`)) as { connectionToken: string };
+    this.url = `/bench?id=${negotiated.connectionToken}`;
+    const handshake = new Promise<void>((resolve) => (this.handshakeDone = resolve));
+    if (this.transport === "sse") await this.openStream();
+    else {
+      await this.http("GET", this.url); // the first poll starts the connection
+      void this.pollLoop();
+    }
+    await this.http("POST", this.url, `{"protocol":"json","version":1}${RS}`);
+    await handshake;
+  }
+
+  private openStream(): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const req = request({ host: "127.0.0.1", port: this.port, path: this.url, headers: { Accept: "text/event-stream" }, agent }, (res) => {
+        this.stream = res;
+        res.setEncoding("utf8");
+        res.on("data", (chunk: string) => this.onEventText(chunk));
+        res.on("error", () => {});
+        resolve();
+      });
+      req.on("error", reject);
+      req.end();
+    });
+  }
+
+  private onEventText(chunk: string): void {
+    this.buffer += chunk;
+    let end: number;
+    while ((end = this.buffer.indexOf("\r\n\r\n")) >= 0) {
+      const event = this.buffer.slice(0, end);
+      this.buffer = this.buffer.slice(end + 4);
+      for (const line of event.split("\r\n")) if (line.startsWith("data: ")) this.onRecords(line.slice(6));
+    }
+  }
+
+  private async pollLoop(): Promise<void> {
+    while (!this.closed) {
+      try {
+        const body = await this.http("GET", this.url);
+        if (body) this.onRecords(body);
+      } catch {
+        return;
+      }
+    }
+  }
+
+  private onRecords(text: string): void {
+    for (const record of text.split(RS)) {
+      if (!record) continue;
+      const message = JSON.parse(record) as { type?: number; target?: string; arguments?: unknown[] };
+      if (message.type === undefined) this.handshakeDone?.();
+      else if (message.type === 1 && message.target === "tick") this.tickListener?.(message.arguments![0] as number);
+    }
+  }
+
+  call(): void {
+    throw new Error("echo runs over WebSockets only in this bench");
+  }
+
+  onTick(listener: (sentAt: number) => void): void {
+    this.tickListener = listener;
+  }
+
+  async join(): Promise<void> {
+    throw new Error("groups run over WebSockets only in this bench");
+  }
+
+  close(): void {
+    this.closed = true;
+    this.stream?.destroy();
+    if (this.transport === "lp" && this.url) void this.http("DELETE", this.url).catch(() => {});
+  }
+
+  private http(method: string, path: string, body?: string): Promise<string> {
+    return new Promise((resolve, reject) => {
+      const req = request({ host: "127.0.0.1", port: this.port, method, path, agent, headers: body ? { "Content-Type": "text/plain;charset=UTF-8" } : {} }, (res) => {
+        let text = "";
+        res.setEncoding("utf8");
+        res.on("data", (chunk: string) => (text += chunk));
+        res.on("end", () => (res.statusCode! < 300 ? resolve(text) : reject(new Error(`HTTP ${res.statusCode}`))));
+      });
+      req.on("error", reject);
+      req.end(body);
+    });
+  }
+}
