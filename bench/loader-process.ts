@@ -63,7 +63,13 @@ async function openAll(count: number): Promise<LeanClient[]> {
 async function run(): Promise<LoadResult> {
   const cpu = process.cpuUsage();
   const started = performance.now();
-  const measured = await (config.scenario === "echo" ? echo() : config.scenario === "idle" ? idle() : ticks());
+  const measured = await (config.scenario === "echo"
+    ? echo()
+    : config.scenario === "echo-rate"
+      ? echoAtRate()
+      : config.scenario === "idle"
+        ? idle()
+        : ticks());
   const elapsedMs = performance.now() - started;
   const used = process.cpuUsage(cpu);
   return { ...measured, elapsedMs: measured.elapsedMs ?? elapsedMs, loaderCpuPercent: ((used.user + used.system) / 1000 / elapsedMs) * 100 };
@@ -102,6 +108,43 @@ function echo(): Promise<Measured> {
       stopping = true;
       if (outstanding === 0) finish();
     }, config.durationMs);
+  });
+}
+
+/**
+ * Calls at a fixed total rate, spread over the connections, on schedule whatever the replies do
+ * (open loop), so every target does the same work and latency includes any queueing.
+ */
+function echoAtRate(): Promise<Measured> {
+  const samples = new Samples();
+  const payload = "x".repeat(config.payloadBytes);
+  const started = performance.now();
+  let sent = 0;
+  let completed = 0;
+  let next = 0;
+  return new Promise((resolve) => {
+    const tick = (): void => {
+      const elapsed = performance.now() - started;
+      if (elapsed >= config.durationMs) {
+        // Give late replies a moment, then report what arrived.
+        setTimeout(() => {
+          const [p50, p99, p999] = samples.percentiles(50, 99, 99.9);
+          resolve({ operations: completed, elapsedMs: config.durationMs, p50: p50!, p99: p99!, p999: p999!, errors: sent - completed });
+        }, 200);
+        return;
+      }
+      const due = Math.floor((elapsed / 1000) * config.rate);
+      while (sent < due) {
+        const scheduledAt = started + (sent / config.rate) * 1000;
+        sent++;
+        clients[next++ % clients.length]!.call(payload, () => {
+          completed++;
+          samples.add((performance.now() - scheduledAt) * 1000);
+        });
+      }
+      setTimeout(tick, 1);
+    };
+    tick();
   });
 }
 

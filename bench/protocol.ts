@@ -28,7 +28,9 @@ export type ServerEvent =
 
 export interface LoadConfig {
   target: TargetName;
-  scenario: "echo" | "broadcast" | "groups" | "idle";
+  scenario: "echo" | "echo-rate" | "broadcast" | "groups" | "idle";
+  /** echo-rate: calls per second across all connections, sent on schedule whatever the replies do. */
+  rate: number;
   port: number;
   connections: number;
   inFlight: number;

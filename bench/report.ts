@@ -38,6 +38,8 @@ export function scenarioTable(run: ScenarioRun, rows: Row[]): string {
     ? `${run.connections} connections`
     : run.scenario === "echo"
       ? `${run.connections} connections, ${run.durationMs / 1000} s`
+      : run.scenario === "echo-rate"
+        ? `${run.connections} connections, ${run.durationMs / 1000} s`
       : `${run.connections} connections, ${run.rate} sends/s, ${run.durationMs / 1000} s`;
   return [`### ${run.title} (${settings})`, "", markdown(head, lines)].join("\n");
 }

@@ -143,6 +143,7 @@ export class ConnectionSession implements HubConnectionEvents {
 
   private receive(data: string | Uint8Array): void {
     const { runtime } = this;
+    this.connection.beginBatch();
     let messages: HubMessage[];
     try {
       messages = this.connection.protocol!.parseMessages(data, {
