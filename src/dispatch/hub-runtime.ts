@@ -110,10 +110,14 @@ export class HubRuntime<THub extends Hub<any> = Hub<any>> {
     return hub as unknown as THub;
   }
 
-  /** Tells every connection the server is going away and waits for their onDisconnected. */
+  /**
+   * Tells every connection the server is going away and waits for their onDisconnected. The
+   * Close allows reconnecting: the client did nothing wrong, and a restarted (or another)
+   * server can take it back.
+   */
   async closeAll(): Promise<void> {
     const sessions = [...this.sessions];
-    for (const session of sessions) session.connection.close({ type: 7 });
+    for (const session of sessions) session.connection.close({ type: 7, allowReconnect: true });
     await Promise.all(sessions.map((s) => s.finished));
     this.heartbeat.stop();
   }

@@ -174,7 +174,7 @@ describe("Server-Sent Events and long polling", () => {
       const last = send(`${hub}?id=${token}`, "GET");
       await new Promise((resolve) => setTimeout(resolve, 50));
       const closing = server!.close();
-      expect((await last).text).toBe(`{"type":7}${RS}`);
+      expect((await last).text).toBe(`{"type":7,"allowReconnect":true}${RS}`);
       await closing;
       expect(disconnected).toEqual([undefined]);
     });

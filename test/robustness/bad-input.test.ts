@@ -243,7 +243,7 @@ describe("bad input over WebSockets costs only the offending connection", () => 
     await server!.close();
     for (const client of [a, b]) {
       expect((await client.closed).code).toBe(1000);
-      expect(client.frames.at(-1)).toBe(`{"type":7}${RS}`);
+      expect(client.frames.at(-1)).toBe(`{"type":7,"allowReconnect":true}${RS}`);
     }
     expect(server!.connectionCount).toBe(0);
   });
