@@ -31,8 +31,8 @@ export interface HubServerOptions extends HubOptions {
   container?: HubActivator;
   /** Named policies for `@Authorize("name")`. */
   policies?: Record<string, AuthorizationPolicy>;
-  /** How long a closing WebSocket may take to answer the close handshake. Default 5 000 ms. */
-  webSocketCloseTimeout?: number;
+  /** How long a closing connection may take: a WebSocket's close handshake, a long-polling client's last poll. Default 5 000 ms. */
+  closeTimeout?: number;
 }
 
 /** Where a listening server can be reached. */
@@ -206,7 +206,7 @@ export class HubServer {
       ...(resolved.allowedOrigins ? { allowedOrigins: resolved.allowedOrigins } : {}),
       disconnectTimeoutMs: resolved.disconnectTimeout,
       pollTimeoutMs: resolved.pollTimeout,
-      webSocketCloseTimeoutMs: this.options.webSocketCloseTimeout ?? 5000,
+      closeTimeoutMs: this.options.closeTimeout ?? 5000,
       // A frame or POST may hold several messages; the per-message limit is enforced when parsing.
       maxIncomingPayload: maxMessage === null ? 256 * 1024 * 1024 : Math.max(4 * maxMessage, 1024 * 1024),
       maxBufferedBytes: resolved.maximumSendBufferSize,

@@ -35,7 +35,8 @@ export interface EndpointOptions {
   disconnectTimeoutMs: number;
   /** How long a long poll is held when there is nothing to send. */
   pollTimeoutMs: number;
-  webSocketCloseTimeoutMs: number;
+  /** How long a closing connection may take: a WebSocket's close handshake, a poller's last poll. */
+  closeTimeoutMs: number;
   /** Largest WebSocket frame or POST body accepted; a frame past it closes the socket with 1009. */
   maxIncomingPayload: number;
   /** Unsent bytes a connection may hold for a client that does not read before it is dropped. */
@@ -166,7 +167,7 @@ export class ConnectionEndpoint {
     this.wss.handleUpgrade(req, socket, head, (ws) => {
       accepted.request = request;
       accepted.user = admission.user;
-      accepted.transport = new WebSocketTransport(ws, accepted, this.options.webSocketCloseTimeoutMs);
+      accepted.transport = new WebSocketTransport(ws, accepted, this.options.closeTimeoutMs);
       if (this.closed) return accepted.close();
       this.handler.onConnection(accepted);
     });
@@ -202,7 +203,7 @@ export class ConnectionEndpoint {
     if (sse) {
       connection.transport = new ServerSentEventsTransport(res, connection);
     } else {
-      const transport = new LongPollingTransport(connection, this.options.pollTimeoutMs);
+      const transport = new LongPollingTransport(connection, this.options.pollTimeoutMs, this.options.closeTimeoutMs);
       connection.transport = transport;
       // The first poll is answered at once: it tells the client the connection is up.
       replyPollStarted(res);

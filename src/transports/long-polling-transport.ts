@@ -28,9 +28,13 @@ export class LongPollingTransport implements Transport {
   private lastDetachedAt: number | undefined = Date.now();
   private finalPollServed = false;
 
+  private closeTimer: ReturnType<typeof setTimeout> | undefined;
+
   constructor(
     private readonly connection: TransportConnection,
     private readonly pollTimeoutMs: number,
+    /** How long a closing connection waits for its client's next poll before it is dropped. */
+    private readonly closeTimeoutMs: number,
   ) {}
 
   get bufferedBytes(): number {
@@ -88,6 +92,11 @@ export class LongPollingTransport implements Transport {
       if (this.queue.length > 0) this.answer(200);
       else this.finish();
     }
+    // A client between polls comes back within moments; one that does not has gone.
+    if (this.connection.state !== "closed") {
+      this.closeTimer = setTimeout(() => this.abort(), this.closeTimeoutMs);
+      this.closeTimer.unref();
+    }
   }
 
   /** DELETE from the client, or a drop: release the pending poll with 204 and end now. */
@@ -107,6 +116,7 @@ export class LongPollingTransport implements Transport {
 
   /** Ends the connection: the pending poll (if any) and every later one get 204. */
   private finish(): void {
+    clearTimeout(this.closeTimer);
     if (this.poll) {
       this.answer(204);
       this.finalPollServed = true;
@@ -124,7 +134,10 @@ export class LongPollingTransport implements Transport {
     response.writeHead(200, { ...pollHeaders, "Content-Length": body.byteLength });
     response.end(body);
     // The last data of a closing connection is out: the connection is over (the next poll gets 204).
-    if (this.ending) this.connection.transportClosed();
+    if (this.ending) {
+      clearTimeout(this.closeTimer);
+      this.connection.transportClosed();
+    }
   }
 
   private detach(): void {
