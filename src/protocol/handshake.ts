@@ -59,3 +59,46 @@ function incomplete(): ProtocolError {
 function invalid(message: string): ProtocolError {
   return new ProtocolError("ERR_HANDSHAKE_INVALID", message);
 }
+
+/** The client's first message: `{"protocol":"json","version":1}` + RS. */
+export function writeHandshakeRequest(protocol: string, version: number): string {
+  return JSON.stringify({ protocol, version }) + RECORD_SEPARATOR;
+}
+
+export interface HandshakeResponse {
+  /** Set when the server refused the handshake. */
+  error?: string;
+  /** What followed the response in the same payload: the first hub messages. */
+  remaining?: string | Uint8Array;
+}
+
+/** Reads the server's `{}` + RS (or `{"error":"…"}` + RS) from text or bytes. */
+export function parseHandshakeResponse(input: string | Uint8Array): HandshakeResponse {
+  let json: string;
+  let remaining: string | Uint8Array | undefined;
+  if (typeof input === "string") {
+    const end = input.indexOf(RECORD_SEPARATOR);
+    if (end < 0) throw incomplete();
+    json = input.slice(0, end);
+    if (end + 1 < input.length) remaining = input.slice(end + 1);
+  } else {
+    const end = input.indexOf(RECORD_SEPARATOR_CODE);
+    if (end < 0) throw incomplete();
+    json = decodeUtf8(input.subarray(0, end));
+    if (end + 1 < input.length) remaining = input.subarray(end + 1);
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(json);
+  } catch (error) {
+    throw invalid(`The handshake response is not valid JSON: ${(error as Error).message}`);
+  }
+  if (typeof value !== "object" || value === null || "type" in value) {
+    throw invalid("Expected a handshake response from the server.");
+  }
+  const { error } = value as { error?: unknown };
+  return {
+    ...(typeof error === "string" ? { error } : {}),
+    ...(remaining !== undefined ? { remaining } : {}),
+  };
+}
