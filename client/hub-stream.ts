@@ -1,0 +1,84 @@
+/** What `subscribe` takes: the official client's observer shape. */
+export interface StreamObserver<T> {
+  next(item: T): void;
+  error?(error: Error): void;
+  complete?(): void;
+}
+
+export interface Subscription {
+  dispose(): void;
+}
+
+/**
+ * A stream of results from a hub method: read it with `for await`, or `subscribe` to it.
+ * Leaving the loop early (or disposing the subscription) cancels the stream on the server.
+ *
+ * @example
+ * for await (const price of connection.stream<number>("prices", "ACME")) show(price);
+ */
+export class HubStream<T> implements AsyncIterable<T> {
+  private readonly items: T[] = [];
+  private done = false;
+  private failure: Error | undefined;
+  private waiter: { resolve(result: IteratorResult<T>): void; reject(error: Error): void } | undefined;
+  private observer: StreamObserver<T> | undefined;
+
+  constructor(private readonly cancel: () => void) {}
+
+  /** @internal an item from the server */
+  push(item: T): void {
+    if (this.done) return;
+    if (this.observer) return this.observer.next(item);
+    if (this.waiter) {
+      const waiter = this.waiter;
+      this.waiter = undefined;
+      return waiter.resolve({ value: item, done: false });
+    }
+    this.items.push(item);
+  }
+
+  /** @internal the end of the stream, with an error or not */
+  end(error?: Error): void {
+    if (this.done) return;
+    this.done = true;
+    this.failure = error;
+    if (this.observer) return error ? this.observer.error?.(error) : this.observer.complete?.();
+    if (this.waiter) {
+      const waiter = this.waiter;
+      this.waiter = undefined;
+      if (error) waiter.reject(error);
+      else waiter.resolve({ value: undefined, done: true });
+    }
+  }
+
+  subscribe(observer: StreamObserver<T>): Subscription {
+    this.observer = observer;
+    for (const item of this.items.splice(0)) observer.next(item);
+    if (this.done) {
+      if (this.failure) observer.error?.(this.failure);
+      else observer.complete?.();
+    }
+    return { dispose: () => this.stop() };
+  }
+
+  [Symbol.asyncIterator](): AsyncIterator<T> {
+    return {
+      next: () => {
+        if (this.items.length > 0) return Promise.resolve({ value: this.items.shift()!, done: false });
+        if (this.done) return this.failure ? Promise.reject(this.failure) : Promise.resolve({ value: undefined, done: true });
+        return new Promise((resolve, reject) => (this.waiter = { resolve, reject }));
+      },
+      return: () => {
+        this.stop();
+        return Promise.resolve({ value: undefined, done: true });
+      },
+    };
+  }
+
+  private stop(): void {
+    if (this.done) return;
+    this.done = true;
+    this.items.length = 0;
+    this.cancel();
+  }
+}

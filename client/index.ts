@@ -1,0 +1,7 @@
+export { HubConnection, type ConnectionState, type HubConnectionOptions } from "./hub-connection.js";
+export { HubStream, type StreamObserver, type Subscription } from "./hub-stream.js";
+export { CallOptions, withSignal } from "./call-options.js";
+export { defaultRetryPolicy, noRetry, type RetryPolicy } from "./retry-policy.js";
+export { HubClientError, HubError, HttpError, type ClientErrorCode } from "./errors.js";
+export type { TransportKind } from "./transports/transport.js";
+export { createHubProxy, registerHandlers, type HubProxy, type HubMethods, type ClientHandlers, type MethodSpec, type ProxyMethod } from "./proxy.js";

@@ -1,0 +1,67 @@
+import { HubClientError, messages } from "./errors.js";
+import { send, withQuery, type HttpSettings } from "./http.js";
+import type { TransferFormat, TransportKind } from "./transports/transport.js";
+
+export interface NegotiateResult {
+  /** The hub URL transports use, `id=` included. */
+  url: string;
+  connectionId: string;
+  transports: Array<{ transport: TransportKind; transferFormats: TransferFormat[] }>;
+  /** The HTTP settings for this connection: a redirect may have given it its own token. */
+  http: HttpSettings;
+}
+
+interface NegotiateBody {
+  url?: string;
+  accessToken?: string;
+  error?: string;
+  connectionId?: string;
+  connectionToken?: string;
+  negotiateVersion?: number;
+  availableTransports?: Array<{ transport: TransportKind; transferFormats: TransferFormat[] }>;
+}
+
+const maxRedirects = 100;
+
+/**
+ * POSTs `{url}/negotiate?negotiateVersion=1`, following redirects (whose access token then
+ * replaces the configured one) and turning failures into the official client's texts.
+ */
+export async function negotiate(baseUrl: string, http: HttpSettings): Promise<NegotiateResult> {
+  let url = baseUrl;
+  let settings = http;
+  for (let hop = 0; hop <= maxRedirects; hop++) {
+    let body: NegotiateBody;
+    try {
+      const response = await send(settings, { method: "POST", url: negotiateUrl(url) });
+      body = JSON.parse(response.body as string) as NegotiateBody;
+    } catch (error) {
+      let text = messages.negotiateFailed(error);
+      if ((error as { statusCode?: number }).statusCode === 404) {
+        text += " Either this is not a SignalR endpoint or there is a proxy blocking the connection.";
+      }
+      throw new HubClientError("ERR_NEGOTIATE", text);
+    }
+    if (body.error) throw new HubClientError("ERR_NEGOTIATE", body.error);
+    if (body.url) {
+      url = body.url;
+      if (body.accessToken) {
+        const token = body.accessToken;
+        settings = { ...settings, token: async () => token };
+      }
+      continue;
+    }
+    const token = body.negotiateVersion && body.negotiateVersion >= 1 ? body.connectionToken : body.connectionId;
+    if (!token || !body.connectionId) throw new HubClientError("ERR_NEGOTIATE", "Invalid negotiation response received.");
+    return { url: withQuery(url, "id", token), connectionId: body.connectionId, transports: body.availableTransports ?? [], http: settings };
+  }
+  throw new HubClientError("ERR_NEGOTIATE", "Negotiate redirection limit exceeded.");
+}
+
+function negotiateUrl(url: string): string {
+  const [path, query] = url.split("?", 2) as [string, string | undefined];
+  const base = `${path}${path.endsWith("/") ? "" : "/"}negotiate`;
+  const params = new URLSearchParams(query ?? "");
+  if (!params.has("negotiateVersion")) params.set("negotiateVersion", "1");
+  return `${base}?${params.toString()}`;
+}

@@ -1,0 +1,70 @@
+import { HubClientError } from "./errors.js";
+import type { HttpSettings } from "./http.js";
+import { negotiate } from "./negotiate.js";
+import { LongPollingTransport } from "./transports/long-polling.js";
+import { ServerSentEventsTransport } from "./transports/server-sent-events.js";
+import type { ClientTransport, TransferFormat, TransportEvents, TransportKind } from "./transports/transport.js";
+import { WebSocketTransport } from "./transports/websocket.js";
+
+export interface StartedTransport {
+  transport: ClientTransport;
+  /** Null when negotiate was skipped. */
+  connectionId: string | null;
+}
+
+const factories: Record<TransportKind, (http: HttpSettings, events: TransportEvents) => ClientTransport> = {
+  WebSockets: (http, events) => new WebSocketTransport({ http, events }),
+  ServerSentEvents: (http, events) => new ServerSentEventsTransport({ http, events }),
+  LongPolling: (http, events) => new LongPollingTransport({ http, events }),
+};
+
+/**
+ * Negotiates and opens the first transport that works, in the server's order, skipping those
+ * this client disallows or that cannot carry `format`. As the official client does, a transport
+ * that fails to start costs a fresh negotiate before the next one is tried.
+ */
+export async function startTransport(
+  url: string,
+  http: HttpSettings,
+  allowed: readonly TransportKind[],
+  format: TransferFormat,
+  skipNegotiation: boolean,
+  events: TransportEvents,
+): Promise<StartedTransport> {
+  if (skipNegotiation) {
+    if (allowed.length !== 1 || allowed[0] !== "WebSockets") {
+      throw new HubClientError("ERR_NO_TRANSPORT", "Negotiation can only be skipped when using the WebSocket transport directly.");
+    }
+    const transport = factories.WebSockets(http, events);
+    await transport.connect(url, format);
+    return { transport, connectionId: null };
+  }
+  const failures: string[] = [];
+  let negotiated = await negotiate(url, http);
+  const offered = negotiated.transports.map((t) => t.transport);
+  for (const kind of offered) {
+    const entry = negotiated.transports.find((t) => t.transport === kind);
+    if (!allowed.includes(kind)) {
+      failures.push(`${kind} failed: Error: '${kind}' is disabled by the client.`);
+      continue;
+    }
+    if (!entry?.transferFormats.includes(format)) {
+      failures.push(`${kind} failed: Error: '${kind}' does not support ${format}.`);
+      continue;
+    }
+    const transport = factories[kind](negotiated.http, events);
+    try {
+      await transport.connect(negotiated.url, format);
+      return { transport, connectionId: negotiated.connectionId };
+    } catch (error) {
+      failures.push(`${kind} failed: ${String(error)}`);
+      negotiated = await negotiate(url, http); // one connection per attempt
+    }
+  }
+  throw new HubClientError(
+    "ERR_NO_TRANSPORT",
+    offered.length === 0
+      ? "None of the transports supported by the client are supported by the server."
+      : `Unable to connect to the server with any of the available transports. ${failures.join(" ")}`,
+  );
+}

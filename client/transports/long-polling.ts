@@ -1,0 +1,65 @@
+import { HttpError } from "../errors.js";
+import { send, withQuery } from "../http.js";
+import type { ClientTransport, TransferFormat, TransportContext } from "./transport.js";
+
+/** The client's own limit on a poll, past the server's 90 s hold. */
+const pollTimeoutMs = 100_000;
+
+/** Long polling: GETs held by the server bring data down, POSTs take it up, DELETE ends it. */
+export class LongPollingTransport implements ClientTransport {
+  readonly kind = "LongPolling" as const;
+  private url = "";
+  private binary = false;
+  private running = false;
+  private readonly abort = new AbortController();
+
+  constructor(private readonly context: TransportContext) {}
+
+  async connect(url: string, format: TransferFormat): Promise<void> {
+    this.url = url;
+    this.binary = format === "Binary";
+    // The first poll answers at once: it says the connection is up.
+    const first = await send(this.context.http, { method: "GET", url: withQuery(url, "_", String(Date.now())), signal: this.abort.signal, binary: this.binary });
+    if (first.status !== 200) throw new HttpError("Unexpected first poll answer", first.status);
+    this.running = true;
+    void this.poll();
+  }
+
+  private async poll(): Promise<void> {
+    let error: Error | undefined;
+    while (this.running) {
+      try {
+        const response = await send(this.context.http, {
+          method: "GET",
+          url: withQuery(this.url, "_", String(Date.now())),
+          signal: this.abort.signal,
+          binary: this.binary,
+          timeoutMs: pollTimeoutMs,
+        });
+        if (response.status === 204) break; // the server ended the connection
+        const body = response.body;
+        if (typeof body === "string" ? body.length > 0 : body.byteLength > 0) this.context.events.onData(body);
+      } catch (failure) {
+        if (!this.running) break;
+        if ((failure as Error).name === "TimeoutError") continue; // our own poll limit: poll again
+        error = failure as Error;
+        break;
+      }
+    }
+    this.running = false;
+    this.context.events.onClose(error);
+  }
+
+  async send(data: string | Uint8Array): Promise<void> {
+    await send(this.context.http, { method: "POST", url: this.url, body: data });
+  }
+
+  async stop(): Promise<void> {
+    const wasRunning = this.running;
+    this.running = false;
+    this.abort.abort();
+    // The server answers 202 and releases the poll; a 404 means it is already gone.
+    await send(this.context.http, { method: "DELETE", url: this.url }).catch(() => {});
+    if (!wasRunning) return;
+  }
+}

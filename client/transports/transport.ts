@@ -1,0 +1,25 @@
+import type { HttpSettings } from "../http.js";
+
+export type TransportKind = "WebSockets" | "ServerSentEvents" | "LongPolling";
+export type TransferFormat = "Text" | "Binary";
+
+/** What a transport tells its connection. */
+export interface TransportEvents {
+  onData(data: string | Uint8Array): void;
+  /** The transport ended; `error` when it was not asked to. Called once. */
+  onClose(error?: Error): void;
+}
+
+/** Moves a connection's bytes: started once, stopped once. */
+export interface ClientTransport {
+  readonly kind: TransportKind;
+  /** Opens the transport at `url` (the hub URL with `id=` when negotiated). */
+  connect(url: string, format: TransferFormat): Promise<void>;
+  send(data: string | Uint8Array): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export interface TransportContext {
+  http: HttpSettings;
+  events: TransportEvents;
+}

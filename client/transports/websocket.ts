@@ -1,0 +1,74 @@
+import { withQuery } from "../http.js";
+import type { ClientTransport, TransferFormat, TransportContext } from "./transport.js";
+
+type SocketLike = {
+  binaryType: string;
+  readyState: number;
+  send(data: string | Uint8Array): void;
+  close(code?: number): void;
+  onopen: ((event: unknown) => void) | null;
+  onmessage: ((event: { data: unknown }) => void) | null;
+  onclose: ((event: { code: number; reason: string; wasClean: boolean }) => void) | null;
+  onerror: ((event: unknown) => void) | null;
+};
+type SocketConstructor = new (url: string, protocols?: string[], options?: { headers: Record<string, string> }) => SocketLike;
+
+/** The browser's WebSocket, or `ws` on Node (imported only there, so bundles stay free of it). */
+async function socketConstructor(): Promise<{ Socket: SocketConstructor; canSetHeaders: boolean }> {
+  const native = (globalThis as { WebSocket?: SocketConstructor }).WebSocket;
+  if (native) return { Socket: native, canSetHeaders: false };
+  const ws = "ws"; // a variable, so bundlers leave this import alone
+  const module = (await import(ws)) as { default: SocketConstructor };
+  return { Socket: module.default, canSetHeaders: true };
+}
+
+/** WebSockets: full duplex; text frames for JSON, binary for MessagePack. */
+export class WebSocketTransport implements ClientTransport {
+  readonly kind = "WebSockets" as const;
+  private socket: SocketLike | undefined;
+  private stopping = false;
+
+  constructor(private readonly context: TransportContext) {}
+
+  async connect(url: string, format: TransferFormat): Promise<void> {
+    const { Socket, canSetHeaders } = await socketConstructor();
+    const token = await this.context.http.token();
+    let target = url.replace(/^http/, "ws");
+    // Browsers cannot set headers on a WebSocket: the token goes in the query, as the server allows.
+    if (token && !canSetHeaders) target = withQuery(target, "access_token", token);
+    const headers = { ...this.context.http.headers, ...(token ? { Authorization: `Bearer ${token}` } : {}) };
+    const socket = canSetHeaders ? new Socket(target, undefined, { headers }) : new Socket(target);
+    socket.binaryType = "arraybuffer";
+    this.socket = socket;
+    await new Promise<void>((resolve, reject) => {
+      socket.onopen = () => resolve();
+      socket.onerror = () => reject(new Error(`WebSocket failed to connect to ${url.split("?")[0]}.`));
+      socket.onclose = (event) => reject(new Error(`WebSocket closed with status code: ${event.code} (${event.reason || "no reason given"}).`));
+    });
+    socket.onerror = null;
+    socket.onmessage = (event) => {
+      const data = event.data;
+      this.context.events.onData(typeof data === "string" ? data : toBytes(data, format));
+    };
+    socket.onclose = (event) => {
+      const clean = this.stopping || (event.wasClean && event.code === 1000);
+      this.context.events.onClose(clean ? undefined : new Error(`WebSocket closed with status code: ${event.code} (${event.reason || "no reason given"}).`));
+    };
+  }
+
+  async send(data: string | Uint8Array): Promise<void> {
+    if (!this.socket || this.socket.readyState !== 1) throw new Error("WebSocket is not in the OPEN state");
+    this.socket.send(data);
+  }
+
+  async stop(): Promise<void> {
+    this.stopping = true;
+    this.socket?.close(1000);
+  }
+}
+
+function toBytes(data: unknown, _format: TransferFormat): Uint8Array {
+  if (data instanceof ArrayBuffer) return new Uint8Array(data);
+  if (ArrayBuffer.isView(data)) return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+  return new Uint8Array(0);
+}
