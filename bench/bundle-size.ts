@@ -1,0 +1,20 @@
+import { readFileSync } from "node:fs";
+import { gzipSync } from "node:zlib";
+
+// What a browser downloads for each client: minified, and gzipped as a server would send it.
+
+const root = new URL("../../", import.meta.url);
+// Read the published files directly: the packages' exports maps do not list them.
+const published = (path: string) => new URL(`node_modules/${path}`, root).pathname;
+const bundles: Array<[string, string]> = [
+  ["hubwire/client (JSON)", new URL("dist/browser/hubwire-client.min.js", root).pathname],
+  ["hubwire/client/msgpack (add-on)", new URL("dist/browser/hubwire-client-msgpack.min.js", root).pathname],
+  ["@microsoft/signalr", published("@microsoft/signalr/dist/browser/signalr.min.js")],
+  ["socket.io-client", published("socket.io-client/dist/socket.io.esm.min.js")],
+];
+
+console.log("| client | minified KB | gzipped KB |\n|---|---|---|");
+for (const [name, file] of bundles) {
+  const code = readFileSync(file);
+  console.log(`| ${name} | ${(code.length / 1024).toFixed(1)} | ${(gzipSync(code, { level: 9 }).length / 1024).toFixed(1)} |`);
+}
