@@ -31,6 +31,9 @@ export class ServerSentEventsTransport implements ClientTransport {
     const target = token ? withQuery(url, "access_token", token) : url;
     const Native = (globalThis as { EventSource?: EventSourceConstructor }).EventSource;
     if (Native) return this.openEventSource(new Native(target, { withCredentials: this.context.http.withCredentials }));
+    // The fetch reader stands in for EventSource on Node only; a browser without EventSource
+    // (or with it disabled) should fall back to long polling, as the official client does.
+    if (!isNode()) throw new Error("'ServerSentEvents' is not supported in your environment.");
     return this.openFetchStream(target);
   }
 
@@ -107,4 +110,8 @@ export class ServerSentEventsTransport implements ClientTransport {
     this.closed = true;
     this.context.events.onClose(this.stopped ? undefined : error);
   }
+}
+
+function isNode(): boolean {
+  return typeof process !== "undefined" && typeof process.versions?.node === "string";
 }
