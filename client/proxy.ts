@@ -60,7 +60,9 @@ export function createHubProxy<THub>(
     },
   );
   return new Proxy({} as HubProxy<THub>, {
-    get(_target, property) {
+    get(target, property) {
+      // Members added to the proxy (a generated client's `on`) win over wire names.
+      if (Object.prototype.hasOwnProperty.call(target, property)) return (target as Record<string | symbol, unknown>)[property];
       if (property === "send") return send;
       if (typeof property !== "string" || property === "then") return undefined;
       const spec = specs[property];

@@ -47,7 +47,7 @@ function readHub(node: ts.ClassDeclaration, source: ts.SourceFile, checker: ts.T
   let clientMethods: ClientMethodModel[] = [];
   let clientInterface: string | undefined;
   if (clientNode) {
-    imports.addTypeNode(clientNode);
+    // The interface itself is not named in generated code; the types its functions use are.
     clientInterface = ts.isTypeReferenceNode(clientNode) ? clientNode.getText(source) : undefined;
     clientMethods = readClientMethods(checker.getTypeFromTypeNode(clientNode), checker, imports);
   }

@@ -70,3 +70,20 @@ describe("the bench harness", () => {
     expect(report.codec.map((c) => c.protocol)).toContain("messagepack");
   }, 120_000);
 });
+
+describe("the codegen command", () => {
+  it("exits 0 when the generated clients are current and 1 with ERR_CODEGEN_STALE when not", async () => {
+    await promisify(execFile)("npm", ["run", "--silent", "build"], { cwd: root, timeout: 90_000 });
+    const cli = (args: string[]) =>
+      promisify(execFile)("node", ["dist/src/codegen/cli.js", "codegen", ...args], { cwd: root }).then(
+        ({ stdout }) => ({ code: 0, output: stdout }),
+        (error: { code: number; stderr: string }) => ({ code: error.code, output: error.stderr }),
+      );
+    const current = await cli(["samples/notifications/notification-hub.ts", "--out", "samples/notifications/web/generated", "--client-import", "../../../../client/index.js", "--check"]);
+    expect(current).toEqual({ code: 0, output: "generated clients are up to date\n" });
+    const empty = mkdtempSync(join(tmpdir(), "hubwire-codegen-"));
+    const stale = await cli(["samples/notifications/notification-hub.ts", "--out", empty, "--check"]);
+    expect(stale.code).toBe(1);
+    expect(stale.output).toMatch(/^ERR_CODEGEN_STALE: Generated clients are out of date: /);
+  }, 120_000);
+});
