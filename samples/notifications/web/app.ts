@@ -66,7 +66,12 @@ async function start(session: Session): Promise<void> {
   const sync = async () => {
     for (const topic of myTopics) await hub.subscribe(topic);
     const state = await hub.getState();
-    inbox.splice(0, inbox.length, ...state.notifications);
+    // Merge rather than replace: an in-memory server that restarted no longer has what this page
+    // already showed. Ids restart with the server, so a notification is known by id and time.
+    const key = (n: Notification) => `${n.id}@${n.at}`;
+    const known = new Set(inbox.map(key));
+    inbox.push(...state.notifications.filter((n) => !known.has(key(n))));
+    inbox.sort((a, b) => b.at.localeCompare(a.at) || b.id - a.id);
     render(state);
     document.body.dataset.syncs = String(Number(document.body.dataset.syncs ?? 0) + 1); // for tests and curious people
   };
