@@ -26,10 +26,10 @@ export class ConnectionSession implements HubConnectionEvents {
   readonly finished: Promise<void>;
   private clientsOfCaller: HubCallerClientsImpl<unknown> | undefined;
   private readonly pending: InvocationWork[] = [];
-  /** Running or queued invocations that have an id, for CancelInvocation. */
-  private readonly scopes = new Map<string, InvocationScope>();
-  /** Open upload streams by stream id. */
-  private readonly uploads = new Map<string, UploadStream>();
+  /** Running or queued invocations that have an id, for CancelInvocation (made on first use: idle connections stay small). */
+  private scopes: Map<string, InvocationScope> | undefined;
+  /** Open upload streams by stream id (made on first use). */
+  private uploads: Map<string, UploadStream> | undefined;
   private running = 0;
   private draining = false;
   /** Invocations are held until onConnected has completed. */
@@ -73,8 +73,8 @@ export class ConnectionSession implements HubConnectionEvents {
   onClose(_connection: HubConnection, error?: Error): void {
     this.runtime.sessions.delete(this);
     for (const work of this.pending.splice(0)) this.release(work);
-    for (const upload of this.uploads.values()) upload.discard();
-    this.uploads.clear();
+    if (this.uploads) for (const upload of this.uploads.values()) upload.discard();
+    this.uploads = undefined;
     if (error) this.runtime.logger.warn("Connection closed with an error", { ...this.logFields, error });
     void this.finish(this.closeError ?? error);
   }
@@ -164,7 +164,7 @@ export class ConnectionSession implements HubConnectionEvents {
       case MessageType.StreamInvocation:
         return this.accept(message);
       case MessageType.StreamItem: {
-        const upload = this.uploads.get(message.invocationId);
+        const upload = this.uploads?.get(message.invocationId);
         if (upload) upload.push(message.item);
         else this.ignored(message.type, message.invocationId);
         return;
@@ -172,7 +172,7 @@ export class ConnectionSession implements HubConnectionEvents {
       case MessageType.Completion:
         return this.completion(message);
       case MessageType.CancelInvocation: {
-        const scope = this.scopes.get(message.invocationId);
+        const scope = this.scopes?.get(message.invocationId);
         if (scope) scope.cancel();
         else this.ignored(message.type, message.invocationId);
         return;
@@ -192,19 +192,20 @@ export class ConnectionSession implements HubConnectionEvents {
   private accept(message: HubInvocation): void {
     const { connection } = this;
     const id = message.invocationId;
-    if (id !== undefined && this.scopes.has(id)) {
+    if (id !== undefined && this.scopes?.has(id)) {
       connection.write(errorCompletion(id, errorTexts.invocationIdInUse(id)));
       return;
     }
     const scope = new InvocationScope(connection, id);
-    if (id !== undefined) this.scopes.set(id, scope);
+    if (id !== undefined) (this.scopes ??= new Map()).set(id, scope);
     let uploads: UploadStream[] | undefined;
     if (message.streamIds) {
       const capacity = this.runtime.options.streamBufferCapacity;
       uploads = message.streamIds.map((streamId) => {
         const upload = new UploadStream(capacity, connection.transport);
-        this.uploads.get(streamId)?.discard();
-        this.uploads.set(streamId, upload);
+        const uploads = (this.uploads ??= new Map());
+        uploads.get(streamId)?.discard();
+        uploads.set(streamId, upload);
         return upload;
       });
     }
@@ -219,9 +220,9 @@ export class ConnectionSession implements HubConnectionEvents {
 
   private completion(message: CompletionMessage): void {
     if (this.connection.completeClientResult(message)) return;
-    const upload = this.uploads.get(message.invocationId);
+    const upload = this.uploads?.get(message.invocationId);
     if (!upload) return this.ignored(message.type, message.invocationId);
-    this.uploads.delete(message.invocationId);
+    this.uploads!.delete(message.invocationId);
     upload.complete(message.error);
   }
 
@@ -246,13 +247,13 @@ export class ConnectionSession implements HubConnectionEvents {
   /** Forgets an invocation's scope and completes the upload streams it left open. */
   private release(work: InvocationWork): void {
     const { message, scope, uploads } = work;
-    if (message.invocationId !== undefined && this.scopes.get(message.invocationId) === scope) {
+    if (message.invocationId !== undefined && this.scopes?.get(message.invocationId) === scope) {
       this.scopes.delete(message.invocationId);
     }
     scope.dispose();
     if (!uploads) return;
     message.streamIds!.forEach((streamId, i) => {
-      if (this.uploads.get(streamId) === uploads[i]) this.uploads.delete(streamId);
+      if (this.uploads?.get(streamId) === uploads[i]) this.uploads.delete(streamId);
     });
     for (const upload of uploads) upload.discard();
   }

@@ -14,7 +14,7 @@ export class ConnectionRequest {
 
   constructor(request: IncomingMessage) {
     this.url = request.url ?? "/";
-    this.headers = request.headers;
+    this.headers = withoutPlumbing(request.headers);
     this.remoteAddress = request.socket?.remoteAddress;
   }
 
@@ -74,4 +74,15 @@ export function bearerToken(request: ConnectionRequest, allowQuery: boolean): st
   const auth = request.header("authorization");
   if (auth && /^bearer /i.test(auth)) return auth.slice(7).trim() || undefined;
   return allowQuery ? (request.query.get("access_token") ?? undefined) : undefined;
+}
+
+// Headers that only served the HTTP exchange itself (the WebSocket upgrade); a connection that
+// lives for hours has no use for them, so it does not keep them.
+const plumbing = new Set(["connection", "upgrade", "sec-websocket-key", "sec-websocket-version", "sec-websocket-extensions"]);
+
+function withoutPlumbing(headers: IncomingHttpHeaders): IncomingHttpHeaders {
+  if (headers.upgrade === undefined) return headers;
+  const kept: IncomingHttpHeaders = {};
+  for (const name in headers) if (!plumbing.has(name)) kept[name] = headers[name];
+  return kept;
 }
