@@ -15,19 +15,7 @@ export interface HandshakeRequest {
  * may arrive in a text or a binary frame; whatever follows the separator is returned untouched.
  */
 export function parseHandshakeRequest(input: string | Uint8Array): HandshakeRequest {
-  let json: string;
-  let remaining: string | Uint8Array | undefined;
-  if (typeof input === "string") {
-    const end = input.indexOf(RECORD_SEPARATOR);
-    if (end < 0) throw incomplete();
-    json = input.slice(0, end);
-    if (end + 1 < input.length) remaining = input.slice(end + 1);
-  } else {
-    const end = input.indexOf(RECORD_SEPARATOR_CODE);
-    if (end < 0) throw incomplete();
-    json = decodeUtf8(input.subarray(0, end));
-    if (end + 1 < input.length) remaining = input.subarray(end + 1);
-  }
+  const { json, remaining } = splitFirstRecord(input);
   let value: unknown;
   try {
     value = JSON.parse(json);
@@ -52,6 +40,15 @@ export function writeHandshakeResponse(error?: string): string {
   return error === undefined ? successResponse : JSON.stringify({ error }) + RECORD_SEPARATOR;
 }
 
+/** The first RS-terminated record as text, and whatever follows it, untouched (text or bytes). */
+function splitFirstRecord(input: string | Uint8Array): { json: string; remaining?: string | Uint8Array } {
+  const end = typeof input === "string" ? input.indexOf(RECORD_SEPARATOR) : input.indexOf(RECORD_SEPARATOR_CODE);
+  if (end < 0) throw incomplete();
+  const json = typeof input === "string" ? input.slice(0, end) : decodeUtf8(input.subarray(0, end));
+  if (end + 1 >= input.length) return { json };
+  return { json, remaining: typeof input === "string" ? input.slice(end + 1) : input.subarray(end + 1) };
+}
+
 function incomplete(): ProtocolError {
   return new ProtocolError("ERR_HANDSHAKE_INVALID", "The handshake message is incomplete.");
 }
@@ -74,19 +71,7 @@ export interface HandshakeResponse {
 
 /** Reads the server's `{}` + RS (or `{"error":"…"}` + RS) from text or bytes. */
 export function parseHandshakeResponse(input: string | Uint8Array): HandshakeResponse {
-  let json: string;
-  let remaining: string | Uint8Array | undefined;
-  if (typeof input === "string") {
-    const end = input.indexOf(RECORD_SEPARATOR);
-    if (end < 0) throw incomplete();
-    json = input.slice(0, end);
-    if (end + 1 < input.length) remaining = input.slice(end + 1);
-  } else {
-    const end = input.indexOf(RECORD_SEPARATOR_CODE);
-    if (end < 0) throw incomplete();
-    json = decodeUtf8(input.subarray(0, end));
-    if (end + 1 < input.length) remaining = input.subarray(end + 1);
-  }
+  const { json, remaining } = splitFirstRecord(input);
   let value: unknown;
   try {
     value = JSON.parse(json);
