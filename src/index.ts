@@ -1,9 +1,11 @@
 import "reflect-metadata";
 
-export { HubServer, type HubServerOptions, type ListenAddress } from "./server.js";
+export { HubServer, type HubServerOptions, type ListenAddress, type RawEndpointOptions } from "./server.js";
 export * from "./hubs/index.js";
 export * from "./dispatch/index.js";
 export { type HubLifetimeManager, type Target, InMemoryLifetimeManager } from "./lifetime/index.js";
 export { type Logger, type LogLevel, type LogFields, consoleLogger, silentLogger } from "./logger.js";
 export { HubwireError, ErrorCodes, type ErrorCode } from "./errors.js";
 export type { TransportName } from "./transports/transport.js";
+export { RawConnection, type RawConnectionListener } from "./transports/raw-connection.js";
+export type { ConnectionRequest } from "./transports/connection-request.js";
