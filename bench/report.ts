@@ -11,8 +11,10 @@ export interface Row {
   p999Ms?: number;
   serverCpuMicrosPerOp: number;
   serverRssMb: number;
-  /** Idle only: server memory per open connection. */
+  /** Idle only: server memory (resident) per open connection. */
   kbPerConnection?: number;
+  /** Idle only: of that, JavaScript heap per open connection. */
+  heapKbPerConnection?: number;
   loaderCpuPercent: number;
   error?: string;
 }
@@ -26,12 +28,12 @@ export function scenarioTable(run: ScenarioRun, rows: Row[]): string {
   const base = rows.find((r) => r.target === "ws" && !r.error);
   const idle = run.scenario === "idle";
   const head = idle
-    ? ["target", "conn/s", "x ws", "KB/conn", "x ws", "server us/conn", "loader CPU"]
+    ? ["target", "conn/s", "x ws", "KB/conn", "x ws", "heap KB/conn", "server us/conn", "loader CPU"]
     : ["target", `${run.unit}s/s`, "x ws", "p50 ms", "p99 ms", "p99.9 ms", "server us/op", "x ws", "server MB", "loader CPU"];
   const lines = rows.map((r) => {
     if (r.error) return [r.target, `failed: ${r.error}`, ...head.slice(2).map(() => "")];
     return idle
-      ? [r.target, fmt(r.operationsPerSecond, 0), ratio(r.operationsPerSecond, base?.operationsPerSecond), fmt(r.kbPerConnection), ratio(r.kbPerConnection, base?.kbPerConnection), fmt(r.serverCpuMicrosPerOp), `${fmt(r.loaderCpuPercent, 0)}%`]
+      ? [r.target, fmt(r.operationsPerSecond, 0), ratio(r.operationsPerSecond, base?.operationsPerSecond), fmt(r.kbPerConnection), ratio(r.kbPerConnection, base?.kbPerConnection), fmt(r.heapKbPerConnection), fmt(r.serverCpuMicrosPerOp), `${fmt(r.loaderCpuPercent, 0)}%`]
       : [r.target, fmt(r.operationsPerSecond, 0), ratio(r.operationsPerSecond, base?.operationsPerSecond), fmt(r.p50Ms, 2), fmt(r.p99Ms, 2), fmt(r.p999Ms, 2), fmt(r.serverCpuMicrosPerOp, 2), ratio(r.serverCpuMicrosPerOp, base?.serverCpuMicrosPerOp), fmt(r.serverRssMb, 0), `${fmt(r.loaderCpuPercent, 0)}%`];
   });
   const settings = idle

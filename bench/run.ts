@@ -95,7 +95,9 @@ async function measure(run: ScenarioRun, target: TargetName): Promise<Row> {
       ...(result.p50 !== undefined ? { p50Ms: result.p50 / 1000, p99Ms: result.p99! / 1000, p999Ms: result.p999! / 1000 } : {}),
       serverCpuMicrosPerOp: after.cpuMicros / operations,
       serverRssMb: after.rssBytes / 1024 / 1024,
-      ...(run.scenario === "idle" ? { kbPerConnection: (after.rssBytes - before.rssBytes) / 1024 / operations } : {}),
+      ...(run.scenario === "idle"
+        ? { kbPerConnection: (after.rssBytes - before.rssBytes) / 1024 / operations, heapKbPerConnection: (after.heapBytes - before.heapBytes) / 1024 / operations }
+        : {}),
       loaderCpuPercent: result.loaderCpuPercent,
     };
   } catch (error) {

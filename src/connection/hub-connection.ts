@@ -143,10 +143,10 @@ export class HubConnection implements ConnectionReceiver, HeartbeatSubscriber {
   beginBatch(): void {
     if (this.batching) return;
     this.batching = true;
-    queueMicrotask(this.endBatch);
+    queueMicrotask(() => this.endBatch());
   }
 
-  private readonly endBatch = (): void => {
+  private endBatch(): void {
     this.batching = false;
     const batch = this.batch;
     if (!batch) return;
@@ -155,7 +155,7 @@ export class HubConnection implements ConnectionReceiver, HeartbeatSubscriber {
     if (batch.every((part) => typeof part === "string")) return this.sendNow(batch.join(""));
     if (batch.every((part) => typeof part !== "string")) return this.sendNow(concatBytes(batch as Uint8Array[]));
     for (const part of batch) this.sendNow(part); // a mix (never after the handshake): keep each as it is
-  };
+  }
 
   private sendNow(payload: string | Uint8Array): void {
     try {

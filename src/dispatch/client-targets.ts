@@ -55,10 +55,12 @@ export function singleClientProxy<TClient>(
 
 /** The targets usable from anywhere (hub contexts and hubs alike). */
 export class HubClientsImpl<TClient> implements HubClients<TClient> {
-  readonly all: ClientProxy<TClient>;
+  private allProxy: ClientProxy<TClient> | undefined;
 
-  constructor(protected readonly manager: HubLifetimeManager) {
-    this.all = clientProxy(manager, { kind: "all" });
+  constructor(protected readonly manager: HubLifetimeManager) {}
+
+  get all(): ClientProxy<TClient> {
+    return (this.allProxy ??= clientProxy<TClient>(this.manager, { kind: "all" }));
   }
 
   allExcept(excludedConnectionIds: readonly string[]): ClientProxy<TClient> {
@@ -89,16 +91,23 @@ export class HubClientsImpl<TClient> implements HubClients<TClient> {
 
 /** The targets of a hub method, which also know the calling connection. */
 export class HubCallerClientsImpl<TClient> extends HubClientsImpl<TClient> implements HubCallerClients<TClient> {
-  readonly caller: SingleClientProxy<TClient>;
-  readonly others: ClientProxy<TClient>;
+  // Made on first use: most connections never address `caller` or `others` by name.
+  private callerProxy: SingleClientProxy<TClient> | undefined;
+  private othersProxy: ClientProxy<TClient> | undefined;
 
   constructor(
     manager: HubLifetimeManager,
     private readonly connectionId: string,
   ) {
     super(manager);
-    this.caller = singleClientProxy(manager, connectionId);
-    this.others = clientProxy(manager, { kind: "all", except: [connectionId] });
+  }
+
+  get caller(): SingleClientProxy<TClient> {
+    return (this.callerProxy ??= singleClientProxy<TClient>(this.manager, this.connectionId));
+  }
+
+  get others(): ClientProxy<TClient> {
+    return (this.othersProxy ??= clientProxy<TClient>(this.manager, { kind: "all", except: [this.connectionId] }));
   }
 
   othersInGroup(groupName: string): ClientProxy<TClient> {

@@ -21,9 +21,9 @@ import { UploadStream } from "./upload-stream.js";
 export class ConnectionSession implements HubConnectionEvents {
   readonly connection: HubConnection;
   readonly context: CallerContext;
-  readonly logFields: { hub: string; connectionId: string };
-  /** Settles once onDisconnected has run and the lifetime manager has forgotten the connection. */
-  readonly finished: Promise<void>;
+  private fields: { hub: string; connectionId: string } | undefined;
+  private finishedPromise: Promise<void> | undefined;
+  private isFinished = false;
   private clientsOfCaller: HubCallerClientsImpl<unknown> | undefined;
   private readonly pending: InvocationWork[] = [];
   /** Running or queued invocations that have an id, for CancelInvocation (made on first use: idle connections stay small). */
@@ -37,7 +37,7 @@ export class ConnectionSession implements HubConnectionEvents {
   private hubConnected = false;
   private startup: Promise<void> | undefined;
   private closeError: Error | undefined;
-  private resolveFinished!: () => void;
+  private resolveFinished: (() => void) | undefined;
 
   constructor(
     private readonly runtime: HubRuntime,
@@ -45,9 +45,18 @@ export class ConnectionSession implements HubConnectionEvents {
   ) {
     this.connection = new HubConnection(transport, runtime.connectionOptions, runtime.heartbeat, this);
     this.context = new CallerContext(this.connection);
-    this.logFields = { hub: runtime.descriptor.name, connectionId: transport.connectionId };
-    this.finished = new Promise((resolve) => (this.resolveFinished = resolve));
     this.connection.userIdentifier = runtime.options.userIdProvider(transport.user, transport.request!);
+  }
+
+  /** What every log line about this connection carries (made when first logged: most never are). */
+  get logFields(): { hub: string; connectionId: string } {
+    return (this.fields ??= { hub: this.runtime.descriptor.name, connectionId: this.connection.connectionId });
+  }
+
+  /** Settles once onDisconnected has run and the lifetime manager has forgotten the connection. */
+  get finished(): Promise<void> {
+    if (this.isFinished) return Promise.resolve();
+    return (this.finishedPromise ??= new Promise((resolve) => (this.resolveFinished = resolve)));
   }
 
   get clients(): HubCallerClientsImpl<unknown> {
@@ -116,7 +125,11 @@ export class ConnectionSession implements HubConnectionEvents {
     connection.send(protocol.transferFormat === "Binary" ? encodeUtf8(reply) : reply);
     connection.handshakeComplete = true;
     if (request.remaining !== undefined) this.receive(request.remaining);
-    this.startup = this.start();
+    // Kept only while it runs: finish() must wait for it, an idle connection need not hold it.
+    const startup = this.start().finally(() => {
+      if (this.startup === startup) this.startup = undefined;
+    });
+    this.startup = startup;
   }
 
   private failHandshake(error: string): void {
@@ -284,7 +297,8 @@ export class ConnectionSession implements HubConnectionEvents {
     } catch (failure) {
       runtime.logger.error("Lifetime manager failed to forget a connection", { ...this.logFields, error: failure });
     }
-    this.resolveFinished();
+    this.isFinished = true;
+    this.resolveFinished?.();
   }
 
   private createHub(): Hub<unknown> {

@@ -91,7 +91,7 @@ export class ConnectionEndpoint {
       return this.negotiate(req, res);
     }
     const request = new ConnectionRequest(req);
-    const token = request.query.get("id");
+    const token = request.param("id");
     switch (req.method) {
       case "GET":
         return this.receive(res, request, token);
@@ -152,7 +152,7 @@ export class ConnectionEndpoint {
     const admission = await this.admit(request, bearerToken(request, true));
     if ("status" in admission) return rejectUpgrade(socket, admission.status);
 
-    const token = request.query.get("id");
+    const token = request.param("id");
     let connection: TransportConnection | undefined;
     if (token) {
       connection = this.registry.get(token);

@@ -25,11 +25,14 @@ export class ConnectionRegistry {
     const id = newConnectionId();
     const connection = new TransportConnection(id, separateToken ? newConnectionId() : id, this.maxBufferedBytes);
     this.byToken.set(connection.connectionToken, connection);
-    connection.onClosed(() => {
-      if (!connection.transport?.lingering) this.byToken.delete(connection.connectionToken);
-    });
+    connection.owner = this;
     this.sweeper ??= setInterval(() => this.sweep(), 1000).unref();
     return connection;
+  }
+
+  /** A connection has closed: forget it, unless its client must still be told (a final poll). */
+  connectionClosed(connection: TransportConnection): void {
+    if (!connection.transport?.lingering) this.byToken.delete(connection.connectionToken);
   }
 
   /** Forgets a closed connection that was kept for its client's last request. */

@@ -32,6 +32,16 @@ export class ConnectionRequest {
     return this.parsedQuery;
   }
 
+  /**
+   * One query parameter. Used while connecting (`id`, `access_token`); it does not keep the parsed
+   * query, so a connection whose hub never reads the query does not carry it.
+   */
+  param(name: string): string | null {
+    if (this.parsedQuery) return this.parsedQuery.get(name);
+    const q = this.url.indexOf("?");
+    return q === -1 ? null : new URLSearchParams(this.url.slice(q + 1)).get(name);
+  }
+
   get cookies(): Readonly<Record<string, string>> {
     return (this.parsedCookies ??= parseCookieHeader(this.headers.cookie));
   }
@@ -73,7 +83,7 @@ export function parseCookieHeader(header: string | undefined): Record<string, st
 export function bearerToken(request: ConnectionRequest, allowQuery: boolean): string | undefined {
   const auth = request.header("authorization");
   if (auth && /^bearer /i.test(auth)) return auth.slice(7).trim() || undefined;
-  return allowQuery ? (request.query.get("access_token") ?? undefined) : undefined;
+  return allowQuery ? (request.param("access_token") ?? undefined) : undefined;
 }
 
 // Headers that only served the HTTP exchange itself (the WebSocket upgrade); a connection that

@@ -23,7 +23,8 @@ export class TransportConnection {
   transport: Transport | undefined;
   receiver: ConnectionReceiver | undefined;
   readonly createdAt = Date.now();
-  private closeListeners: Array<() => void> | undefined;
+  /** Told when the connection has closed (the endpoint's registry); one field, no closure per connection. */
+  owner: { connectionClosed(connection: TransportConnection): void } | undefined;
   private pauses = 0;
   private resumeWaiters: Array<() => void> | undefined;
 
@@ -112,13 +113,6 @@ export class TransportConnection {
     this.resumeWaiters = undefined;
     if (waiters) for (const waiter of waiters) waiter();
     this.receiver?.onClose(error);
-    const listeners = this.closeListeners;
-    this.closeListeners = undefined;
-    if (listeners) for (const listener of listeners) listener();
-  }
-
-  /** For the endpoint's bookkeeping (registry removal). */
-  onClosed(listener: () => void): void {
-    (this.closeListeners ??= []).push(listener);
+    this.owner?.connectionClosed(this);
   }
 }

@@ -13,24 +13,25 @@ export class WebSocketTransport implements Transport {
 
   constructor(
     private readonly socket: WebSocket,
-    connection: TransportConnection,
+    readonly connection: TransportConnection,
     private readonly closeTimeoutMs: number,
   ) {
-    socket.on("message", (data: Buffer, isBinary: boolean) => {
-      // Binary arrives as a plain Uint8Array view, not a Buffer: what protocols decode from it
-      // (MessagePack bin values) then reaches hub methods as the same type a browser would send.
-      connection.receive(isBinary ? new Uint8Array(data.buffer, data.byteOffset, data.byteLength) : data.toString("utf8"));
-    });
-    socket.on("close", (code: number) => {
-      clearTimeout(this.closeTimer);
-      // 1000 (normal) and 1005 (no status: how the SignalR client stops) are clean ends.
-      const clean = code === 1000 || code === 1005;
-      connection.transportClosed(
-        clean ? undefined : new HubwireError("ERR_TRANSPORT_LOST", `WebSocket closed with status code: ${code}.`),
-      );
-    });
+    // Shared listeners find their transport on the socket: no closures per connection.
+    (socket as SocketWithTransport)[transportKey] = this;
+    socket.on("message", onMessage);
+    socket.on("close", onClose);
     // Errors (a bad frame, an oversized payload) are followed by a close event, which reports them.
-    socket.on("error", () => {});
+    socket.on("error", ignore);
+  }
+
+  /** @internal */
+  closed(code: number): void {
+    clearTimeout(this.closeTimer);
+    // 1000 (normal) and 1005 (no status: how the SignalR client stops) are clean ends.
+    const clean = code === 1000 || code === 1005;
+    this.connection.transportClosed(
+      clean ? undefined : new HubwireError("ERR_TRANSPORT_LOST", `WebSocket closed with status code: ${code}.`),
+    );
   }
 
   get bufferedBytes(): number {
@@ -61,3 +62,18 @@ export class WebSocketTransport implements Transport {
     this.socket.resume();
   }
 }
+
+const transportKey = Symbol("hubwire:transport");
+type SocketWithTransport = WebSocket & { [transportKey]: WebSocketTransport };
+
+function onMessage(this: WebSocket, data: Buffer, isBinary: boolean): void {
+  // Binary arrives as a plain Uint8Array view, not a Buffer: what protocols decode from it
+  // (MessagePack bin values) then reaches hub methods as the same type a browser would send.
+  (this as SocketWithTransport)[transportKey].connection.receive(isBinary ? new Uint8Array(data.buffer, data.byteOffset, data.byteLength) : data.toString("utf8"));
+}
+
+function onClose(this: WebSocket, code: number): void {
+  (this as SocketWithTransport)[transportKey].closed(code);
+}
+
+function ignore(): void {}
