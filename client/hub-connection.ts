@@ -2,46 +2,22 @@ import { parseHandshakeResponse, writeHandshakeRequest } from "../src/protocol/h
 import type { HubProtocol } from "../src/protocol/hub-protocol.js";
 import { jsonHubProtocol } from "../src/protocol/json-protocol.js";
 import { MessageType, type CompletionMessage, type HubMessage, type InvocationMessage } from "../src/protocol/messages.js";
-import { isUpload, splitOptions, type CallOptions } from "./call-options.js";
+import { splitOptions, type CallOptions } from "./call-options.js";
+import { ClientHandlers, type Handler } from "./client-handlers.js";
 import { HubClientError, HubError, messages } from "./errors.js";
 import type { HttpSettings } from "./http.js";
 import { HubStream } from "./hub-stream.js";
+import { KeepAlive } from "./keep-alive.js";
+import type { HubConnectionOptions } from "./connection-options.js";
 import { defaultRetryPolicy, noRetry, type RetryPolicy } from "./retry-policy.js";
 import { startTransport } from "./start-transport.js";
-import type { ClientTransport, TransportEvents, TransportKind } from "./transports/transport.js";
+import { bindUploads, pumpUploads } from "./uploads.js";
+import type { ClientTransport, TransportEvents } from "./transports/transport.js";
 
 export type ConnectionState = "Disconnected" | "Connecting" | "Connected" | "Reconnecting" | "Disconnecting";
+export type { HubConnectionOptions };
 
-export interface HubConnectionOptions {
-  /** The hub protocol; default JSON. MessagePack: `import { messagePack } from "hubwire/client/msgpack"`. */
-  protocol?: HubProtocol;
-  /** Transports this client may use, tried in the server's order. Default: all three. */
-  transports?: TransportKind[];
-  /** Open a WebSocket at once, without negotiate (requires `transports: ["WebSockets"]`). */
-  skipNegotiation?: boolean;
-  /** The bearer token, fetched for every connection attempt. */
-  accessTokenFactory?: () => string | undefined | Promise<string | undefined>;
-  headers?: Record<string, string>;
-  /** Send cookies cross-origin (browsers). Default true. */
-  withCredentials?: boolean;
-  /** Reconnect by itself, including a first start() that fails: true (default policy), a policy, or false. Default true. */
-  reconnect?: boolean | RetryPolicy;
-  /** Hold sends and calls made while reconnecting and deliver them, in order, once reconnected. Default true. */
-  bufferWhileReconnecting?: boolean;
-  /** At most this many held; past it a call fails with ERR_BUFFER_FULL. Default 1000. */
-  maxBufferedCalls?: number;
-  /** Ping after this long without sending (not on long polling). Default 15 000 ms. */
-  keepAliveIntervalMs?: number;
-  /** Give up on a server silent for this long (not on long polling). Default 30 000 ms. */
-  serverTimeoutMs?: number;
-  /**
-   * Supplies the transport instead of negotiating (custom transports, tests). It is called for
-   * every connection attempt and must return a transport not yet connected.
-   */
-  transportFactory?: (events: TransportEvents) => ClientTransport;
-}
 
-type Handler = (...args: any[]) => unknown;
 
 interface PendingCall {
   resolve(value: unknown): void;
@@ -71,7 +47,7 @@ export class HubConnection {
   private readonly protocol: HubProtocol;
   private readonly http: HttpSettings;
   private readonly retry: RetryPolicy;
-  private readonly handlers = new Map<string, Handler[]>();
+  private readonly handlers = new ClientHandlers();
   private readonly calls = new Map<string, PendingCall>();
   private readonly streams = new Map<string, HubStream<unknown>>();
   private readonly held: HeldCall[] = [];
@@ -80,9 +56,7 @@ export class HubConnection {
   private nextId = 0;
   private handshake: { resolve(): void; reject(error: Error): void } | undefined;
   private closeError: Error | undefined;
-  private keepAlive: ReturnType<typeof setInterval> | undefined;
-  private lastSent = 0;
-  private lastReceived = 0;
+  private readonly keepAlive: KeepAlive;
   private stopRequested = false;
   private wakeRetry: (() => void) | undefined;
 
@@ -94,6 +68,14 @@ export class HubConnection {
     const headers = options.headers ?? {};
     const factory = options.accessTokenFactory;
     this.http = { headers, withCredentials: options.withCredentials ?? true, token: async () => (factory ? await factory() : undefined) };
+    this.keepAlive = new KeepAlive(
+      {
+        ping: () => void this.sendMessage({ type: MessageType.Ping }).catch(() => {}),
+        timedOut: () => this.lose(new HubClientError("ERR_SERVER_TIMEOUT", messages.serverTimeout)),
+      },
+      options.keepAliveIntervalMs ?? 15_000,
+      options.serverTimeoutMs ?? 30_000,
+    );
     this.retry = options.reconnect === false ? noRetry : options.reconnect === true || options.reconnect === undefined ? defaultRetryPolicy() : options.reconnect;
   }
 
@@ -176,9 +158,10 @@ export class HubConnection {
         invocationId = this.newId();
         this.streams.set(invocationId, stream as HubStream<unknown>);
         this.cancelOn(options, invocationId, () => stream[Symbol.asyncIterator]().return?.());
-        const { uploads, streamIds, inline } = this.bindUploads(args);
-        void this.sendMessage({ type: MessageType.StreamInvocation, invocationId, target: method, arguments: inline, ...(streamIds ? { streamIds } : {}) }).then(
-          () => this.pumpUploads(uploads, streamIds),
+        const bound = bindUploads(args, () => this.newId());
+        const { streamIds } = bound;
+        void this.sendMessage({ type: MessageType.StreamInvocation, invocationId, target: method, arguments: bound.inline, ...(streamIds ? { streamIds } : {}) }).then(
+          () => pumpUploads(bound, (m) => this.sendMessage(m)),
           (error: Error) => stream.end(error),
         );
       },
@@ -189,19 +172,12 @@ export class HubConnection {
 
   /** Registers a function the server may call; its return value answers a client-result call. Names are case-insensitive. */
   on(method: string, handler: Handler): () => void {
-    const key = method.toLowerCase();
-    const list = this.handlers.get(key) ?? [];
-    list.push(handler);
-    this.handlers.set(key, list);
-    return () => this.off(method, handler);
+    this.handlers.add(method, handler);
+    return () => this.handlers.remove(method, handler);
   }
 
   off(method: string, handler?: Handler): void {
-    const key = method.toLowerCase();
-    if (!handler) return void this.handlers.delete(key);
-    const list = (this.handlers.get(key) ?? []).filter((h) => h !== handler);
-    if (list.length > 0) this.handlers.set(key, list);
-    else this.handlers.delete(key);
+    this.handlers.remove(method, handler);
   }
 
   onClose(listener: (error?: Error) => void): () => void {
@@ -250,12 +226,11 @@ export class HubConnection {
     }
     this.connectionId = started.connectionId;
     this.state = "Connected";
-    this.lastReceived = this.lastSent = Date.now();
-    this.startKeepAlive();
+    if (this.transport.kind !== "LongPolling") this.keepAlive.start(); // polls are their own keep-alive
   }
 
   private onData(data: string | Uint8Array): void {
-    this.lastReceived = Date.now();
+    this.keepAlive.received();
     if (this.handshake) {
       let response;
       try {
@@ -308,29 +283,8 @@ export class HubConnection {
 
   /** Runs the handlers of a server call; when the call has an id, the answer goes back as a Completion. */
   private async runHandlers(message: InvocationMessage): Promise<void> {
-    const handlers = this.handlers.get(message.target.toLowerCase()) ?? [];
-    let result: unknown;
-    let error: string | undefined;
-    let results = 0;
-    for (const handler of [...handlers]) {
-      try {
-        const value = await handler(...message.arguments);
-        if (value !== undefined) {
-          results++;
-          result = value;
-        }
-      } catch (failure) {
-        error ??= String(failure);
-      }
-    }
-    if (message.invocationId === undefined) return;
-    if (error === undefined && results === 0) error = messages.noResult;
-    if (error === undefined && results > 1) error = "Client provided multiple results.";
-    const completion: CompletionMessage =
-      error !== undefined
-        ? { type: MessageType.Completion, invocationId: message.invocationId, hasResult: false, error }
-        : { type: MessageType.Completion, invocationId: message.invocationId, hasResult: true, result };
-    await this.sendMessage(completion).catch(() => {});
+    const completion = await this.handlers.run(message);
+    if (completion) await this.sendMessage(completion).catch(() => {});
   }
 
   // ---- losing and regaining the connection ----
@@ -354,7 +308,7 @@ export class HubConnection {
   /** The connection broke: fail what was in flight, then reconnect (or close). */
   private lose(error?: Error): void {
     if (this.state !== "Connected") return;
-    this.stopKeepAlive();
+    this.keepAlive.stop();
     const transport = this.transport;
     this.transport = undefined;
     void transport?.stop().catch(() => {});
@@ -398,7 +352,7 @@ export class HubConnection {
 
   private closed(error: Error | undefined): void {
     if (this.state === "Disconnected") return;
-    this.stopKeepAlive();
+    this.keepAlive.stop();
     this.failInFlight(error);
     this.state = "Disconnected";
     this.transport = undefined;
@@ -423,40 +377,18 @@ export class HubConnection {
   }
 
   private sendInvocation(message: InvocationMessage, reject: (error: Error) => void, sent?: () => void): void {
-    const { uploads, streamIds, inline } = this.bindUploads(message.arguments);
-    const framed: InvocationMessage = { ...message, arguments: inline, ...(streamIds ? { streamIds } : {}) };
+    const bound = bindUploads(message.arguments, () => this.newId());
+    const framed: InvocationMessage = { ...message, arguments: bound.inline, ...(bound.streamIds ? { streamIds: bound.streamIds } : {}) };
     this.sendMessage(framed).then(() => {
       sent?.();
-      this.pumpUploads(uploads, streamIds);
+      pumpUploads(bound, (m) => this.sendMessage(m));
     }, reject);
-  }
-
-  /** Upload arguments become streams with ids of their own; the others stay inline. */
-  private bindUploads(args: unknown[]): { uploads: AsyncIterable<unknown>[]; streamIds: string[] | undefined; inline: unknown[] } {
-    const uploads: AsyncIterable<unknown>[] = [];
-    const inline: unknown[] = [];
-    for (const arg of args) (isUpload(arg) ? uploads : inline).push(arg as never);
-    return { uploads, streamIds: uploads.length > 0 ? uploads.map(() => this.newId()) : undefined, inline };
-  }
-
-  private pumpUploads(uploads: AsyncIterable<unknown>[], streamIds: string[] | undefined): void {
-    uploads.forEach(async (upload, i) => {
-      const invocationId = streamIds![i]!;
-      try {
-        for await (const item of upload) await this.sendMessage({ type: MessageType.StreamItem, invocationId, item });
-        await this.sendMessage({ type: MessageType.Completion, invocationId, hasResult: false });
-      } catch (error) {
-        // As the official client does: an upload's error travels as its message alone.
-        const text = error instanceof Error ? error.message : String(error);
-        await this.sendMessage({ type: MessageType.Completion, invocationId, hasResult: false, error: text }).catch(() => {});
-      }
-    });
   }
 
   private async sendMessage(message: HubMessage): Promise<void> {
     const transport = this.transport;
     if (!transport) throw new HubClientError("ERR_NOT_CONNECTED", messages.notConnected);
-    this.lastSent = Date.now();
+    this.keepAlive.sent();
     await transport.send(this.protocol.writeMessage(message));
   }
 
@@ -475,26 +407,7 @@ export class HubConnection {
     return String(this.nextId++);
   }
 
-  // ---- liveness ----
-
-  private startKeepAlive(): void {
-    this.stopKeepAlive();
-    if (this.transport?.kind === "LongPolling") return; // polls are their own keep-alive
-    const keepAliveMs = this.options.keepAliveIntervalMs ?? 15_000;
-    const timeoutMs = this.options.serverTimeoutMs ?? 30_000;
-    this.keepAlive = setInterval(() => {
-      const now = Date.now();
-      if (now - this.lastReceived >= timeoutMs) return this.lose(new HubClientError("ERR_SERVER_TIMEOUT", messages.serverTimeout));
-      if (now - this.lastSent >= keepAliveMs) void this.sendMessage({ type: MessageType.Ping }).catch(() => {});
-    }, Math.min(1000, keepAliveMs / 2, timeoutMs / 2));
-    (this.keepAlive as { unref?: () => void }).unref?.();
-  }
-
-  private stopKeepAlive(): void {
-    clearInterval(this.keepAlive);
-    this.keepAlive = undefined;
-  }
-
+  /** Waits `ms`, or less if stop() wakes it. */
   private sleep(ms: number): Promise<void> {
     return new Promise((resolve) => {
       const timer = setTimeout(done, ms);

@@ -1,0 +1,33 @@
+import type { HubProtocol } from "../src/protocol/hub-protocol.js";
+import type { RetryPolicy } from "./retry-policy.js";
+import type { ClientTransport, TransportEvents, TransportKind } from "./transports/transport.js";
+
+/** How a HubConnection connects, reconnects and stays alive. */
+export interface HubConnectionOptions {
+  /** The hub protocol; default JSON. MessagePack: `import { messagePack } from "hubwire/client/msgpack"`. */
+  protocol?: HubProtocol;
+  /** Transports this client may use, tried in the server's order. Default: all three. */
+  transports?: TransportKind[];
+  /** Open a WebSocket at once, without negotiate (requires `transports: ["WebSockets"]`). */
+  skipNegotiation?: boolean;
+  /** The bearer token, fetched for every connection attempt. */
+  accessTokenFactory?: () => string | undefined | Promise<string | undefined>;
+  headers?: Record<string, string>;
+  /** Send cookies cross-origin (browsers). Default true. */
+  withCredentials?: boolean;
+  /** Reconnect by itself, including a first start() that fails: true (default policy), a policy, or false. Default true. */
+  reconnect?: boolean | RetryPolicy;
+  /** Hold sends and calls made while reconnecting and deliver them, in order, once reconnected. Default true. */
+  bufferWhileReconnecting?: boolean;
+  /** At most this many held; past it a call fails with ERR_BUFFER_FULL. Default 1000. */
+  maxBufferedCalls?: number;
+  /** Ping after this long without sending (not on long polling). Default 15 000 ms. */
+  keepAliveIntervalMs?: number;
+  /** Give up on a server silent for this long (not on long polling). Default 30 000 ms. */
+  serverTimeoutMs?: number;
+  /**
+   * Supplies the transport instead of negotiating (custom transports, tests). It is called for
+   * every connection attempt and must return a transport not yet connected.
+   */
+  transportFactory?: (events: TransportEvents) => ClientTransport;
+}
