@@ -39,7 +39,9 @@ export class WebSocketTransport implements Transport {
   }
 
   send(data: string | Uint8Array): void {
-    if (this.socket.readyState === WebSocket.OPEN) this.socket.send(data);
+    if (this.socket.readyState !== WebSocket.OPEN) return;
+    if (typeof data === "string") this.socket.send(textBytes(data), textFrame);
+    else this.socket.send(data, binaryFrame);
   }
 
   close(): void {
@@ -77,3 +79,20 @@ function onClose(this: WebSocket, code: number): void {
 }
 
 function ignore(): void {}
+const textFrame = { binary: false };
+const binaryFrame = { binary: true };
+
+// Text is handed to ws as bytes: a string would be encoded inside the socket write, on a slower
+// path, and once per recipient. A broadcast passes the same string to every socket in a row, so
+// remembering the last one encodes it once.
+let lastText = "";
+let lastBytes = Buffer.alloc(0);
+
+function textBytes(text: string): Buffer {
+  if (text.length > 65_536) return Buffer.from(text, "utf8"); // not worth holding on to
+  if (text !== lastText) {
+    lastBytes = Buffer.from(text, "utf8");
+    lastText = text;
+  }
+  return lastBytes;
+}
