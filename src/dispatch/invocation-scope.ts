@@ -9,7 +9,7 @@ import type { InvocationScopeView } from "../hubs/hub.js";
 export class InvocationScope implements InvocationScopeView {
   private controller: AbortController | undefined;
   private cancelled = false;
-  private readonly onConnectionEnd = (): void => this.controller?.abort();
+  private onConnectionEnd: (() => void) | undefined;
 
   constructor(
     private readonly connection: HubConnection,
@@ -22,7 +22,11 @@ export class InvocationScope implements InvocationScopeView {
       this.controller = new AbortController();
       const connectionSignal = this.connection.signal;
       if (this.cancelled || connectionSignal.aborted) this.controller.abort();
-      else connectionSignal.addEventListener("abort", this.onConnectionEnd, { once: true });
+      else {
+        const controller = this.controller;
+        this.onConnectionEnd = () => controller.abort();
+        connectionSignal.addEventListener("abort", this.onConnectionEnd, { once: true });
+      }
     }
     return this.controller.signal;
   }
@@ -39,7 +43,7 @@ export class InvocationScope implements InvocationScopeView {
 
   /** The invocation is over: let go of the connection's signal. */
   dispose(): void {
-    if (this.controller) this.connection.signal.removeEventListener("abort", this.onConnectionEnd);
+    if (this.onConnectionEnd) this.connection.signal.removeEventListener("abort", this.onConnectionEnd);
   }
 }
 

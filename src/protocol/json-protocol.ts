@@ -50,6 +50,8 @@ export class JsonHubProtocol implements HubProtocol {
   }
 
   writeMessage(message: HubMessage): string {
+    // Completions are most of what a server writes: build them without an intermediate object.
+    if (message.type === MessageType.Completion && message.headers === undefined) return completionRecord(message);
     return stringify(toWireObject(message)) + RECORD_SEPARATOR;
   }
 }
@@ -103,10 +105,23 @@ function toWireObject(message: HubMessage): JsonObject | string {
   }
 }
 
+function completionRecord(message: CompletionMessage): string {
+  const head = `{"type":3,"invocationId":${JSON.stringify(message.invocationId)}`;
+  if (message.error !== undefined) return `${head},"error":${JSON.stringify(message.error)}}${RECORD_SEPARATOR}`;
+  // `"result":null` means "returned null"; no key at all means "returned nothing".
+  if (!message.hasResult) return `${head}}${RECORD_SEPARATOR}`;
+  const result = stringifyValue(message.result === undefined ? null : message.result);
+  // A value JSON cannot hold (a function) is left out, as it would be as an object's property.
+  return result === undefined ? `${head}}${RECORD_SEPARATOR}` : `${head},"result":${result}}${RECORD_SEPARATOR}`;
+}
+
 function stringify(wire: JsonObject | string): string {
-  if (typeof wire === "string") return wire;
+  return typeof wire === "string" ? wire : stringifyValue(wire)!;
+}
+
+function stringifyValue(value: unknown): string | undefined {
   // Most payloads are plain JSON data; a replacer costs a call per value, so use it only when needed.
-  return needsDotNetConventions(wire) ? JSON.stringify(wire, dotNetReplacer) : JSON.stringify(wire);
+  return needsDotNetConventions(value) ? JSON.stringify(value, dotNetReplacer) : JSON.stringify(value);
 }
 
 /** Whether `value` holds a Date or binary data anywhere (objects are walked, at most a few levels deep). */

@@ -79,6 +79,7 @@ function onClose(this: WebSocket, code: number): void {
 }
 
 function ignore(): void {}
+
 const textFrame = { binary: false };
 const binaryFrame = { binary: true };
 

@@ -52,6 +52,17 @@ describe("JSON protocol: writing", () => {
     expect(write(resultCompletion("2", undefined))).toBe(`{"type":3,"invocationId":"2","result":null}${RS}`);
   });
 
+  it("writes completions the same whatever the result: a date, headers, a value JSON cannot hold", () => {
+    expect(write(resultCompletion("3", new Date(Date.UTC(2000, 0, 1, 0, 0, 0, 500))))).toBe(
+      `{"type":3,"invocationId":"3","result":"2000-01-01T00:00:00.5Z"}${RS}`,
+    );
+    expect(write({ ...resultCompletion("4", [1]), headers: { a: "b" } })).toBe(
+      `{"type":3,"headers":{"a":"b"},"invocationId":"4","result":[1]}${RS}`,
+    );
+    expect(write(resultCompletion("5", () => 1))).toBe(`{"type":3,"invocationId":"5"}${RS}`);
+    expect(write(errorCompletion("6", 'say "no"'))).toBe(`{"type":3,"invocationId":"6","error":"say \\"no\\""}${RS}`);
+  });
+
   it("follows .NET conventions for dates and bytes, however deep", () => {
     const args = [
       new Date(Date.UTC(2000, 0, 1)),
