@@ -29,7 +29,7 @@ export function scenarioTable(run: ScenarioRun, rows: Row[]): string {
   const idle = run.scenario === "idle";
   const head = idle
     ? ["target", "conn/s", "x ws", "KB/conn", "x ws", "heap KB/conn", "server us/conn", "loader CPU"]
-    : ["target", `${run.unit}s/s`, "x ws", "p50 ms", "p99 ms", "p99.9 ms", "server us/op", "x ws", "server MB", "loader CPU"];
+    : ["target", `${plural(run.unit)}/s`, "x ws", "p50 ms", "p99 ms", "p99.9 ms", "server us/op", "x ws", "server MB", "loader CPU"];
   const lines = rows.map((r) => {
     if (r.error) return [r.target, `failed: ${r.error}`, ...head.slice(2).map(() => "")];
     return idle
@@ -61,4 +61,8 @@ function markdown(head: string[], lines: string[][]): string {
   const widths = head.map((h, i) => Math.max(h.length, ...lines.map((l) => (l[i] ?? "").length)));
   const row = (cells: string[]) => `| ${cells.map((c, i) => c.padEnd(widths[i]!)).join(" | ")} |`;
   return [row(head), `|${widths.map((w) => "-".repeat(w + 2)).join("|")}|`, ...lines.map(row)].join("\n");
+}
+
+function plural(unit: string): string {
+  return unit.endsWith("y") ? `${unit.slice(0, -1)}ies` : `${unit}s`;
 }
