@@ -1,9 +1,8 @@
 import { HubConnectionBuilder, LogLevel } from "@microsoft/signalr";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { HubConnection, withSignal, type HubConnectionOptions, type TransportKind } from "../../client/index.js";
 import { messagePack } from "../../client/msgpack.js";
-import { startInteropServer, type InteropServer } from "../../samples/interop-server/app.js";
-import { silentLogger } from "../../src/index.js";
+import { fixturePerTest } from "./fixture-per-test.js";
 
 interface Setup {
   name: string;
@@ -25,24 +24,16 @@ async function* items<T>(...values: T[]): AsyncGenerator<T> {
 }
 
 describe.each(setups)("hubwire/client over $name", (setup) => {
-  let server: InteropServer;
-  const connections: HubConnection[] = [];
-  beforeEach(async () => {
-    server = await startInteropServer(0, { logger: silentLogger });
-  });
-  afterEach(async () => {
-    await Promise.all(connections.splice(0).map((c) => c.stop()));
-    await server.close();
-  });
+  const fixture = fixturePerTest();
 
   async function connect(path: string, options: HubConnectionOptions = {}): Promise<HubConnection> {
-    const connection = new HubConnection(`${server.url}${path}`, {
+    const connection = new HubConnection(`${fixture.server.url}${path}`, {
       transports: setup.transports,
       reconnect: false,
       ...(setup.messagePack ? { protocol: messagePack } : {}),
       ...options,
     });
-    connections.push(connection);
+    fixture.track(connection);
     await connection.start();
     return connection;
   }
@@ -61,7 +52,7 @@ describe.each(setups)("hubwire/client over $name", (setup) => {
 
   it("reports hub errors with the official client's texts", async () => {
     const connection = await connect("/testhub");
-    const official = new HubConnectionBuilder().withUrl(`${server.url}/testhub`).configureLogging(LogLevel.None).build();
+    const official = new HubConnectionBuilder().withUrl(`${fixture.server.url}/testhub`).configureLogging(LogLevel.None).build();
     await official.start();
     try {
       for (const call of [["ThrowException", "An error occurred."], ["NoSuchMethod"], ["Echo", 1, 2]] as const) {
@@ -132,7 +123,7 @@ describe.each(setups)("hubwire/client over $name", (setup) => {
     expect(await connection.invoke("AskCaller")).toBe(42);
     const test = await connect("/testhub");
     const id = test.connectionId!;
-    const ask = async () => (await fetch(`${server.url}/clientresult/${id}`)).text();
+    const ask = async () => (await fetch(`${fixture.server.url}/clientresult/${id}`)).text();
     expect(await ask()).toBe("Client didn't provide a result.");
     test.on("Result", async () => 7);
     expect(await ask()).toBe("7");
@@ -144,10 +135,10 @@ describe.each(setups)("hubwire/client over $name", (setup) => {
   });
 
   it("authenticates with an access token factory", async () => {
-    const token = await (await fetch(`${server.url}/generateJwtToken`)).text();
+    const token = await (await fetch(`${fixture.server.url}/generateJwtToken`)).text();
     const connection = await connect("/authorizedhub", { accessTokenFactory: () => token });
     expect(await connection.invoke("GetUserIdentifier")).toBe("testuser");
-    const anonymous = new HubConnection(`${server.url}/authorizedhub`, { transports: setup.transports, reconnect: false });
+    const anonymous = new HubConnection(`${fixture.server.url}/authorizedhub`, { transports: setup.transports, reconnect: false });
     await expect(anonymous.start()).rejects.toThrow("Failed to complete negotiation with the server: Error: Unauthorized: Status code '401'");
   });
 
@@ -161,38 +152,30 @@ describe.each(setups)("hubwire/client over $name", (setup) => {
 });
 
 describe("hubwire/client negotiation", () => {
-  let server: InteropServer;
-  const connections: HubConnection[] = [];
-  beforeEach(async () => {
-    server = await startInteropServer(0, { logger: silentLogger });
-  });
-  afterEach(async () => {
-    await Promise.all(connections.splice(0).map((c) => c.stop()));
-    await server.close();
-  });
+  const fixture = fixturePerTest();
 
   it("falls back to Server-Sent Events where WebSockets are not offered", async () => {
-    const connection = new HubConnection(`${server.url}/testhub-nowebsockets`, { reconnect: false });
-    connections.push(connection);
+    const connection = new HubConnection(`${fixture.server.url}/testhub-nowebsockets`, { reconnect: false });
+    fixture.track(connection);
     await connection.start();
     expect(await connection.invoke("GetActiveTransportName")).toBe("ServerSentEvents");
   });
 
   it("follows redirects and connects without negotiate when asked", async () => {
-    const redirected = new HubConnection(`${server.url}/redirect?baseUrl=${encodeURIComponent(server.url)}`, { reconnect: false });
-    connections.push(redirected);
+    const redirected = new HubConnection(`${fixture.server.url}/redirect?baseUrl=${encodeURIComponent(fixture.server.url)}`, { reconnect: false });
+    fixture.track(redirected);
     await redirected.start();
     expect(await redirected.invoke("GetNumRedirects")).toBeGreaterThan(0);
-    const direct = new HubConnection(`${server.url}/testhub`, { reconnect: false, skipNegotiation: true, transports: ["WebSockets"] });
-    connections.push(direct);
+    const direct = new HubConnection(`${fixture.server.url}/testhub`, { reconnect: false, skipNegotiation: true, transports: ["WebSockets"] });
+    fixture.track(direct);
     await direct.start();
     expect(direct.connectionId).toBeNull();
     expect(await direct.invoke("Echo", "direct")).toBe("direct");
   });
 
   it("reports a refused handshake", async () => {
-    server.hubs.mapHub("/json-only", (await import("../../samples/interop-server/test-hub.js")).TestHub, { protocols: ["json"] });
-    const connection = new HubConnection(`${server.url}/json-only`, { reconnect: false, protocol: messagePack, transports: ["WebSockets"] });
+    fixture.server.hubs.mapHub("/json-only", (await import("../../samples/interop-server/test-hub.js")).TestHub, { protocols: ["json"] });
+    const connection = new HubConnection(`${fixture.server.url}/json-only`, { reconnect: false, protocol: messagePack, transports: ["WebSockets"] });
     await expect(connection.start()).rejects.toThrow("Server returned handshake error: The protocol 'messagepack' is not supported.");
   });
 });

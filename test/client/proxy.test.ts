@@ -1,23 +1,15 @@
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { createHubProxy, HubConnection, registerHandlers } from "../../client/index.js";
-import { startInteropServer, type InteropServer } from "../../samples/interop-server/app.js";
+import { fixturePerTest } from "./fixture-per-test.js";
 import type { InteropClient, InteropHub } from "../../samples/interop-server/interop-hub.js";
 import type { TestClient, TestHub } from "../../samples/interop-server/test-hub.js";
-import { silentLogger } from "../../src/index.js";
 
 describe("typed proxies at run time", () => {
-  let server: InteropServer;
+  const fixture = fixturePerTest();
   let connection: HubConnection;
-  beforeEach(async () => {
-    server = await startInteropServer(0, { logger: silentLogger });
-  });
-  afterEach(async () => {
-    await connection?.stop();
-    await server.close();
-  });
 
   it("calls, streams and fires-and-forgets through a hub's class type", async () => {
-    connection = new HubConnection(`${server.url}/testhub`, { reconnect: false });
+    connection = fixture.track(new HubConnection(`${fixture.server.url}/testhub`, { reconnect: false }));
     await connection.start();
     const hub = createHubProxy<TestHub>(connection, { stream: { name: "Stream", stream: true } });
     const messages: string[] = [];
@@ -33,7 +25,7 @@ describe("typed proxies at run time", () => {
   });
 
   it("registers handlers that answer client results", async () => {
-    connection = new HubConnection(`${server.url}/interophub`, { reconnect: false });
+    connection = fixture.track(new HubConnection(`${fixture.server.url}/interophub`, { reconnect: false }));
     await connection.start();
     registerHandlers<InteropClient>(connection, { Result: async () => 11 });
     const hub = createHubProxy<InteropHub>(connection);

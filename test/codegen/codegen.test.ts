@@ -1,11 +1,10 @@
 import { cpSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { HubConnection } from "../../client/index.js";
-import { startInteropServer, type InteropServer } from "../../samples/interop-server/app.js";
+import { fixturePerTest } from "../client/fixture-per-test.js";
 import { generate } from "../../src/codegen/generate.js";
-import { silentLogger } from "../../src/index.js";
 import { interopHub } from "./generated/interop-hub.client.js";
 import { testHub } from "./generated/test-hub.client.js";
 
@@ -62,22 +61,15 @@ describe("hubwire codegen", () => {
 });
 
 describe("generated clients at run time", () => {
-  let server: InteropServer;
+  const fixture = fixturePerTest();
   let connection: HubConnection;
-  beforeEach(async () => {
-    server = await startInteropServer(0, { logger: silentLogger });
-  });
-  afterEach(async () => {
-    await connection?.stop();
-    await server.close();
-  });
 
   async function* letters(...items: string[]) {
     yield* items;
   }
 
   it("calls, streams, uploads and answers client results through the generated module", async () => {
-    connection = new HubConnection(`${server.url}/interophub`, { reconnect: false });
+    connection = fixture.track(new HubConnection(`${fixture.server.url}/interophub`, { reconnect: false }));
     await connection.start();
     const hub = interopHub(connection);
     hub.on({ Result: () => 21 });
@@ -92,7 +84,7 @@ describe("generated clients at run time", () => {
   });
 
   it("maps TypeScript names to wire names", async () => {
-    connection = new HubConnection(`${server.url}/testhub`, { reconnect: false });
+    connection = fixture.track(new HubConnection(`${fixture.server.url}/testhub`, { reconnect: false }));
     await connection.start();
     const hub = testHub(connection);
     const got: string[] = [];

@@ -7,7 +7,8 @@ import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { describe, expect, it } from "vitest";
 import { closed, within } from "../interop/fixture.js";
-import { chromium, type Browser, type Page } from "playwright-core";
+import type { Browser, Page } from "playwright-core";
+import { launchChromium } from "../browser/chromium.js";
 import { afterAll, beforeAll } from "vitest";
 import { startNotificationServer, type NotificationServer } from "../../samples/notifications/app.js";
 import { silentLogger } from "../../src/index.js";
@@ -106,10 +107,7 @@ describe("the notification sample in a real browser", () => {
     await promisify(execFile)("npm", ["run", "--silent", "build"], { cwd: root, timeout: 90_000 });
     server = await startNotificationServer({ port: 0, logger: silentLogger });
     port = Number(new URL(server.url).port);
-    browser = await chromium.launch({
-      executablePath: "/usr/bin/chromium",
-      args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-    });
+    browser = await launchChromium();
   }, 90_000);
 
   afterAll(async () => {
