@@ -2,7 +2,6 @@ import "reflect-metadata";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { Duplex } from "node:stream";
-import { Container } from "typedi";
 import { checkPolicies } from "./dispatch/authorization.js";
 import type { HubContext } from "./dispatch/hub-context.js";
 import {
@@ -12,6 +11,7 @@ import {
   type ResolvedHubOptions,
 } from "./dispatch/hub-options.js";
 import { HubRuntime, type HubActivator } from "./dispatch/hub-runtime.js";
+import { typediActivator } from "./dispatch/typedi-activator.js";
 import { HubwireError } from "./errors.js";
 import type { ClientOf, Hub } from "./hubs/hub.js";
 import { describeHub, type HubClassType } from "./hubs/hub-descriptor.js";
@@ -101,7 +101,7 @@ export class HubServer {
     });
     const runtime = new HubRuntime<THub>(descriptor, resolved, {
       logger: this.logger,
-      activator: this.options.container ?? Container,
+      activator: this.options.container ?? typediActivator,
       policies,
       lifetime: resolved.lifetimeManager ?? new InMemoryLifetimeManager(),
       protocols: supportedProtocols.filter((p) => resolved.protocols.includes(p.name)),

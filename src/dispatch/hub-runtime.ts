@@ -18,6 +18,8 @@ import type { AuthorizationPolicy, ResolvedHubOptions } from "./hub-options.js";
 /** Makes hub instances; typedi's `Container` is one, and any container with `get` will do. */
 export interface HubActivator {
   get<T>(type: new (...args: any[]) => T): T;
+  /** A maker for one hub class, decided once when the hub is mapped (optional). */
+  factoryFor?<T>(type: new (...args: any[]) => T): () => T;
 }
 
 export interface HubRuntimeServices {
@@ -41,7 +43,7 @@ export class HubRuntime<THub extends Hub<any> = Hub<any>> {
   readonly lifetime: HubLifetimeManager;
   readonly policies: Readonly<Record<string, AuthorizationPolicy>>;
   readonly context: HubContext<ClientOf<THub>>;
-  private readonly activator: HubActivator;
+  private readonly makeHub: () => unknown;
   private readonly groups: GroupManager;
 
   constructor(
@@ -50,7 +52,9 @@ export class HubRuntime<THub extends Hub<any> = Hub<any>> {
     services: HubRuntimeServices,
   ) {
     this.logger = services.logger;
-    this.activator = services.activator;
+    const { activator } = services;
+    const hubClass = descriptor.hubClass;
+    this.makeHub = activator.factoryFor?.(hubClass) ?? (() => activator.get(hubClass));
     this.policies = services.policies;
     this.lifetime = services.lifetime;
     this.protocols = new Map(services.protocols.map((p) => [p.name, p]));
@@ -102,7 +106,7 @@ export class HubRuntime<THub extends Hub<any> = Hub<any>> {
 
   /** A fresh hub instance wired to a connection. */
   createHub(session: ConnectionSession, scope: InvocationScopeView): THub {
-    const hub = this.activator.get(this.descriptor.hubClass) as unknown as MutableHub;
+    const hub = this.makeHub() as MutableHub;
     hub[invocationScopeKey] = scope;
     hub.context = session.context;
     hub.clients = session.clients;

@@ -1,5 +1,5 @@
 import { HubConnectionBuilder, LogLevel, type HubConnection } from "@microsoft/signalr";
-import { Container, Service } from "typedi";
+import { Container, Inject, Service } from "typedi";
 import { afterEach, describe, expect, it } from "vitest";
 import { Hub, HubClass, HubMethod, HubServer, silentLogger } from "../../src/index.js";
 
@@ -28,6 +28,27 @@ class CountingHub extends Hub {
   }
 }
 
+@HubClass()
+class PropertyInjectedHub extends Hub {
+  @Inject()
+  private readonly counter!: Counter;
+
+  @HubMethod("Next")
+  next(): number {
+    return this.counter.next();
+  }
+}
+
+@HubClass()
+class PlainHub extends Hub {
+  private calls = 0;
+
+  @HubMethod("Calls")
+  countCalls(): number {
+    return ++this.calls;
+  }
+}
+
 describe("dependency injection", () => {
   let server: HubServer | undefined;
   let client: HubConnection | undefined;
@@ -36,9 +57,9 @@ describe("dependency injection", () => {
     await server?.close();
   });
 
-  async function connect(container?: { get<T>(type: new (...args: any[]) => T): T }): Promise<HubConnection> {
+  async function connect(container?: { get<T>(type: new (...args: any[]) => T): T }, hub: typeof CountingHub | typeof PropertyInjectedHub | typeof PlainHub = CountingHub): Promise<HubConnection> {
     server = new HubServer({ logger: silentLogger, ...(container ? { container } : {}) });
-    server.mapHub("/counting", CountingHub);
+    server.mapHub<Hub>("/counting", hub);
     const { url } = await server.listen();
     client = new HubConnectionBuilder().withUrl(`${url}/counting`).configureLogging(LogLevel.None).build();
     await client.start();
@@ -50,6 +71,18 @@ describe("dependency injection", () => {
     const first = await connection.invoke<number>("Next");
     expect(await connection.invoke("Next")).toBe(first + 1);
     expect(await connection.invoke("SameInstance")).toBe(true);
+  });
+
+  it("injects properties marked with @Inject", async () => {
+    const connection = await connect(undefined, PropertyInjectedHub);
+    const first = await connection.invoke<number>("Next");
+    expect(await connection.invoke("Next")).toBe(first + 1);
+  });
+
+  it("makes a hub without dependencies anew for every call", async () => {
+    const connection = await connect(undefined, PlainHub);
+    expect(await connection.invoke("Calls")).toBe(1);
+    expect(await connection.invoke("Calls")).toBe(1);
   });
 
   it("uses a container the application supplies", async () => {
