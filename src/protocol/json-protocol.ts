@@ -106,7 +106,7 @@ function toWireObject(message: HubMessage): JsonObject | string {
 }
 
 function completionRecord(message: CompletionMessage): string {
-  const head = `{"type":3,"invocationId":${JSON.stringify(message.invocationId)}`;
+  const head = `{"type":3,"invocationId":${quote(message.invocationId)}`;
   if (message.error !== undefined) return `${head},"error":${JSON.stringify(message.error)}}${RECORD_SEPARATOR}`;
   // `"result":null` means "returned null"; no key at all means "returned nothing".
   if (!message.hasResult) return `${head}}${RECORD_SEPARATOR}`;
@@ -120,8 +120,22 @@ function stringify(wire: JsonObject | string): string {
 }
 
 function stringifyValue(value: unknown): string | undefined {
+  if (typeof value === "string") return quote(value);
   // Most payloads are plain JSON data; a replacer costs a call per value, so use it only when needed.
   return needsDotNetConventions(value) ? JSON.stringify(value, dotNetReplacer) : JSON.stringify(value);
+}
+
+/**
+ * A string as JSON. Ids and short strings of printable ASCII need no escapes: quoting them here
+ * skips a call into the engine's serializer, which costs more than the scan for short text.
+ */
+function quote(text: string): string {
+  if (text.length > 64) return JSON.stringify(text);
+  for (let i = 0; i < text.length; i++) {
+    const code = text.charCodeAt(i);
+    if (code < 0x20 || code > 0x7e || code === 0x22 /* " */ || code === 0x5c /* \ */) return JSON.stringify(text);
+  }
+  return `"${text}"`;
 }
 
 /** Whether `value` holds a Date or binary data anywhere (objects are walked, at most a few levels deep). */

@@ -63,6 +63,14 @@ describe("JSON protocol: writing", () => {
     expect(write(errorCompletion("6", 'say "no"'))).toBe(`{"type":3,"invocationId":"6","error":"say \\"no\\""}${RS}`);
   });
 
+  it("writes string ids and results exactly as JSON.stringify does, escapes included", () => {
+    const texts = ["", "7", "plain text", 'say "no"', "back\\slash", "tab\there", "\u0000\u001f\u007f", "é ✓ 😀", "\ud800", "x".repeat(65) + '"'];
+    for (const text of texts) {
+      expect(write(resultCompletion(text || "1", text))).toBe(`{"type":3,"invocationId":${JSON.stringify(text || "1")},"result":${JSON.stringify(text)}}${RS}`);
+      expect(JSON.parse(write(resultCompletion(text || "1", text)).slice(0, -1)).result).toBe(text);
+    }
+  });
+
   it("follows .NET conventions for dates and bytes, however deep", () => {
     const args = [
       new Date(Date.UTC(2000, 0, 1)),
