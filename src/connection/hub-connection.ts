@@ -143,10 +143,11 @@ export class HubConnection implements ConnectionReceiver, HeartbeatSubscriber {
   beginBatch(): void {
     if (this.batching) return;
     this.batching = true;
-    queueMicrotask(() => this.endBatch());
+    endBatchSoon(this);
   }
 
-  private endBatch(): void {
+  /** Sends what a batch held (also called when the connection closes mid-batch). */
+  endBatch(): void {
     this.batching = false;
     const batch = this.batch;
     if (!batch) return;
@@ -205,6 +206,24 @@ export class HubConnection implements ConnectionReceiver, HeartbeatSubscriber {
     }
     if (now - this.lastSendAt >= this.options.keepAliveIntervalMs) this.writeSerialized(ping);
   }
+}
+
+/**
+ * Connections whose batch ends when the current task's microtasks run. One shared promise
+ * reaction ends them all: `queueMicrotask` would make an async resource and a bound function per
+ * received frame.
+ */
+let batchesToEnd: HubConnection[] = [];
+const settled = Promise.resolve();
+
+function endBatchSoon(connection: HubConnection): void {
+  if (batchesToEnd.push(connection) === 1) void settled.then(endBatches);
+}
+
+function endBatches(): void {
+  const connections = batchesToEnd;
+  batchesToEnd = [];
+  for (const connection of connections) connection.endBatch();
 }
 
 function concatBytes(parts: Uint8Array[]): Uint8Array {
