@@ -4,6 +4,8 @@ import { frameBinaryRecord, splitBinaryRecords } from "../../src/protocol/binary
 import { keepAliveMs, type LeanClient } from "./lean-client.js";
 
 const RS = "\u001e";
+/** How hubwire starts a Completion record (the ids this loader sends need no escapes). */
+const completionHead = `{"type":3,"invocationId":"`;
 
 /**
  * hubwire (the SignalR hub protocol) over WebSocket, JSON or MessagePack, by hand: handshake,
@@ -39,9 +41,15 @@ export class HubwireWsClient implements LeanClient {
   }
 
   private onText(text: string): void {
-    for (const record of text.split(RS)) {
-      if (!record) continue;
-      const message = JSON.parse(record) as { type: number; invocationId?: string; target?: string; arguments?: unknown[] };
+    for (let start = 0, end = text.indexOf(RS); end !== -1; start = end + 1, end = text.indexOf(RS, start)) {
+      // A completion is matched by its id alone, read without parsing the result: the Socket.IO
+      // loader reads its acks the same way.
+      if (text.startsWith(completionHead, start)) {
+        const idStart = start + completionHead.length;
+        this.complete(text.slice(idStart, text.indexOf('"', idStart)));
+        continue;
+      }
+      const message = JSON.parse(text.slice(start, end)) as { type: number; invocationId?: string; target?: string; arguments?: unknown[] };
       if (message.type === 3) this.complete(message.invocationId!);
       else if (message.type === 1 && message.target === "tick") this.tickListener?.(message.arguments![0] as number);
     }
