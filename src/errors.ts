@@ -35,6 +35,10 @@ export const ErrorCodes = {
   ERR_CONNECTION_NOT_FOUND: "ERR_CONNECTION_NOT_FOUND",
   /** The connection ended while a client result was awaited. */
   ERR_CONNECTION_CLOSED: "ERR_CONNECTION_CLOSED",
+  /** The scale-out backplane (Redis) could not be reached for an operation that needs another server. */
+  ERR_BACKPLANE_UNAVAILABLE: "ERR_BACKPLANE_UNAVAILABLE",
+  /** No server answered a group change for a connection on another server in time. */
+  ERR_BACKPLANE_TIMEOUT: "ERR_BACKPLANE_TIMEOUT",
   /** A POST send carried more bytes than the endpoint accepts in one request. */
   ERR_REQUEST_TOO_LARGE: "ERR_REQUEST_TOO_LARGE",
 } as const;

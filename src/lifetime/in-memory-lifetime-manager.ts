@@ -6,7 +6,10 @@ import { SerializedHubMessage } from "../protocol/serialized-message.js";
 import type { HubLifetimeManager } from "./hub-lifetime-manager.js";
 import type { Target } from "./target.js";
 
-/** The lifetime manager of a single process. */
+/**
+ * The lifetime manager of a single process. The scale-out manager keeps its local connections in
+ * one, so the queries and `deliver` below serve it.
+ */
 export class InMemoryLifetimeManager implements HubLifetimeManager {
   private readonly connections = new Map<string, HubConnection>();
   private readonly groups = new Map<string, Set<HubConnection>>();
@@ -51,13 +54,32 @@ export class InMemoryLifetimeManager implements HubLifetimeManager {
   }
 
   async send(target: Target, method: string, args: readonly unknown[]): Promise<void> {
-    // Encoded at most once per protocol, whatever the number of recipients.
-    const message = new SerializedHubMessage({
-      type: MessageType.Invocation,
-      target: method,
-      arguments: args as unknown[],
-    });
+    this.deliver(target, invocationOf(method, args));
+  }
+
+  /** Writes a message to the connections of `target` here, each once. */
+  deliver(target: Target, message: SerializedHubMessage): void {
     for (const connection of this.recipients(target)) connection.writeSerialized(message);
+  }
+
+  has(connectionId: string): boolean {
+    return this.connections.has(connectionId);
+  }
+
+  /** Whether any connection here is in the group. */
+  hasGroup(groupName: string): boolean {
+    return this.groups.has(groupName);
+  }
+
+  /** Whether any connection here belongs to the user. */
+  hasUser(userId: string): boolean {
+    return this.users.has(userId);
+  }
+
+  /** The groups a connection here is in. */
+  groupsOf(connectionId: string): string[] {
+    const connection = this.connections.get(connectionId);
+    return connection ? [...(this.membership.get(connection) ?? [])] : [];
   }
 
   invokeConnection(connectionId: string, method: string, args: readonly unknown[], options?: ClientInvokeOptions): Promise<unknown> {
@@ -103,6 +125,11 @@ export class InMemoryLifetimeManager implements HubLifetimeManager {
       }
     }
   }
+}
+
+/** A client invocation, encoded at most once per protocol whatever the number of recipients. */
+export function invocationOf(method: string, args: readonly unknown[]): SerializedHubMessage {
+  return new SerializedHubMessage({ type: MessageType.Invocation, target: method, arguments: args as unknown[] });
 }
 
 function addTo<K, V>(map: Map<K, Set<V>>, key: K, value: V): void {

@@ -12,20 +12,28 @@ export class SerializedHubMessage {
   private firstPayload: string | Uint8Array | undefined;
   private others: Map<HubProtocol, string | Uint8Array> | undefined;
 
-  constructor(readonly message: HubMessage) {}
+  /** `encoded`: payloads another server already made, by protocol name; used as they are. */
+  constructor(
+    readonly message: HubMessage,
+    private readonly encoded?: Readonly<Record<string, string | Uint8Array>>,
+  ) {}
 
   /** The framed bytes of this message in `protocol`, encoded on first use. */
   payloadFor(protocol: HubProtocol): string | Uint8Array {
     if (this.firstProtocol === protocol) return this.firstPayload!;
     if (this.firstProtocol === undefined) {
       this.firstProtocol = protocol;
-      return (this.firstPayload = protocol.writeMessage(this.message));
+      return (this.firstPayload = this.encode(protocol));
     }
     let payload = this.others?.get(protocol);
     if (payload === undefined) {
-      payload = protocol.writeMessage(this.message);
+      payload = this.encode(protocol);
       (this.others ??= new Map()).set(protocol, payload);
     }
     return payload;
+  }
+
+  private encode(protocol: HubProtocol): string | Uint8Array {
+    return this.encoded?.[protocol.name] ?? protocol.writeMessage(this.message);
   }
 }

@@ -1,0 +1,54 @@
+import { decode, encode } from "@msgpack/msgpack";
+import type { Target } from "./target.js";
+
+/** A send for the connections of `target` on every server, already encoded in each hub protocol. */
+export interface SendMessage {
+  kind: "send";
+  /** The server that sent it; it has served its own connections already. */
+  origin: string;
+  target: Target;
+  /** The framed invocation by protocol name (`json`, `messagepack`). */
+  payloads: Record<string, string | Uint8Array>;
+}
+
+/** Add or remove a connection that lives on another server to or from a group; acked. */
+export interface GroupMessage {
+  kind: "group";
+  origin: string;
+  ackId: number;
+  action: "add" | "remove";
+  connectionId: string;
+  group: string;
+}
+
+/** A client result asked of a connection that lives on another server. */
+export interface InvokeMessage {
+  kind: "invoke";
+  origin: string;
+  requestId: number;
+  connectionId: string;
+  method: string;
+  args: unknown[];
+  timeout?: number;
+}
+
+/** Answers, sent to the asking server's own channel. */
+export type ReplyMessage =
+  | { kind: "ack"; ackId: number }
+  | { kind: "result"; requestId: number; result: unknown }
+  | { kind: "failure"; requestId: number; name: string; message: string; code?: string };
+
+export type BackplaneMessage = SendMessage | GroupMessage | InvokeMessage | ReplyMessage;
+
+export function encodeBackplaneMessage(message: BackplaneMessage): Uint8Array {
+  return encode(message, { ignoreUndefined: true });
+}
+
+/** Throws on bytes that are not a backplane message; the caller logs and drops them. */
+export function decodeBackplaneMessage(payload: Uint8Array): BackplaneMessage {
+  const message = decode(payload) as BackplaneMessage | null;
+  if (typeof message !== "object" || message === null || typeof message.kind !== "string") {
+    throw new Error("not a hubwire backplane message");
+  }
+  return message;
+}

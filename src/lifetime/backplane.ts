@@ -1,0 +1,22 @@
+/**
+ * What a message engine must offer for several hubwire servers to act as one: plain pub/sub on
+ * named channels. The scale-out logic lives once, in ScaleOutLifetimeManager; a backplane only
+ * moves bytes. `hubwire/redis` provides one over Redis.
+ */
+export interface Backplane {
+  /**
+   * Sends `payload` to every subscriber of `channel`. Resolves with how many subscribers received
+   * it (0: nobody listens, e.g. a connection that exists on no server); rejects when the engine
+   * cannot be reached.
+   */
+  publish(channel: string, payload: Uint8Array): Promise<number>;
+  /**
+   * Hands every later message on `channel` to `onMessage` until unsubscribed. Resolves once the
+   * subscription is active; while the engine is unreachable it resolves at once and the
+   * subscription is made on reconnecting.
+   */
+  subscribe(channel: string, onMessage: (payload: Uint8Array) => void): Promise<void>;
+  unsubscribe(channel: string): Promise<void>;
+  /** Ends the engine connections. */
+  close(): Promise<void>;
+}

@@ -1,0 +1,337 @@
+import { randomUUID } from "node:crypto";
+import type { ClientInvokeOptions } from "../connection/client-results.js";
+import type { HubConnection } from "../connection/hub-connection.js";
+import { HubException, HubwireError, type ErrorCode } from "../errors.js";
+import type { Logger } from "../logger.js";
+import type { HubProtocol } from "../protocol/hub-protocol.js";
+import { SerializedHubMessage } from "../protocol/serialized-message.js";
+import type { Backplane } from "./backplane.js";
+import {
+  decodeBackplaneMessage,
+  encodeBackplaneMessage,
+  type BackplaneMessage,
+  type GroupMessage,
+  type InvokeMessage,
+  type SendMessage,
+} from "./backplane-messages.js";
+import type { HubLifetimeManager } from "./hub-lifetime-manager.js";
+import { InMemoryLifetimeManager, invocationOf } from "./in-memory-lifetime-manager.js";
+import type { Target } from "./target.js";
+
+export interface ScaleOutOptions {
+  /** Servers that share a hub name share its connections, groups and users. */
+  hubName: string;
+  backplane: Backplane;
+  /** The hub's protocols: a send is encoded once in each, here, for every server. */
+  protocols: readonly HubProtocol[];
+  logger: Logger;
+  /** The hub's client result timeout, for results asked of a connection on another server. */
+  clientResultTimeout: number;
+  /** How long a group change for a connection on another server waits for its ack. Default 10 000 ms. */
+  ackTimeout?: number;
+  /** Starts every channel name, so several applications can share one engine. Default `hubwire`. */
+  channelPrefix?: string;
+}
+
+interface Waiter {
+  resolve(value: unknown): void;
+  reject(error: unknown): void;
+}
+
+/** How long past its own timeout a remote client result may take to report back. */
+const replyGraceMs = 1_000;
+
+/**
+ * The lifetime manager of a hub served by several processes (ASP.NET Core's Redis backplane
+ * design). Connections live on one server; each server subscribes to the channels its own
+ * connections need: the hub's `all`, one per connection, and one per group and user it has
+ * members of. A send serves local connections at once and is published once for the others,
+ * already encoded in every protocol. Group changes and client results for a connection on
+ * another server go to that connection's channel and are answered on the asking server's own.
+ *
+ * A backplane outage never takes a send down: local connections still receive it, the other
+ * servers miss it (pub/sub delivers at most once), and the logger says so.
+ */
+export class ScaleOutLifetimeManager implements HubLifetimeManager {
+  private readonly local = new InMemoryLifetimeManager();
+  private readonly serverId = randomUUID();
+  private readonly waiting = new Map<number, Waiter>();
+  private nextId = 0;
+  private readonly prefix: string;
+  private readonly started: Promise<void>;
+
+  constructor(private readonly options: ScaleOutOptions) {
+    this.prefix = `${options.channelPrefix ?? "hubwire"}:${options.hubName}:`;
+    this.started = Promise.all([
+      this.subscribe(this.channel("all"), (message) => this.onSend(message)),
+      this.subscribe(this.channel("server", this.serverId), (message) => this.onReply(message)),
+    ]).then(() => undefined);
+  }
+
+  async onConnected(connection: HubConnection): Promise<void> {
+    await this.started;
+    const { connectionId, userIdentifier: userId } = connection;
+    const firstOfUser = userId !== undefined && !this.local.hasUser(userId);
+    await this.local.onConnected(connection);
+    await Promise.all([
+      this.subscribe(this.channel("connection", connectionId), (message) => this.onConnectionMessage(message)),
+      firstOfUser ? this.subscribe(this.channel("user", userId), (message) => this.onSend(message)) : undefined,
+    ]);
+  }
+
+  async onDisconnected(connection: HubConnection): Promise<void> {
+    const { connectionId, userIdentifier: userId } = connection;
+    if (!this.local.has(connectionId)) return;
+    const groups = this.local.groupsOf(connectionId);
+    await this.local.onDisconnected(connection);
+    const channels = [this.channel("connection", connectionId)];
+    for (const group of groups) if (!this.local.hasGroup(group)) channels.push(this.channel("group", group));
+    if (userId !== undefined && !this.local.hasUser(userId)) channels.push(this.channel("user", userId));
+    await Promise.all(channels.map((channel) => this.unsubscribe(channel)));
+  }
+
+  async send(target: Target, method: string, args: readonly unknown[]): Promise<void> {
+    const message = invocationOf(method, args);
+    this.local.deliver(target, message);
+    if (target.kind === "connections") {
+      const remote = [...new Set(target.ids)].filter((id) => !this.local.has(id));
+      if (remote.length === 0) return;
+      const payloads = this.payloads(message);
+      await Promise.all(
+        remote.map((id) => this.publishSend(this.channel("connection", id), { kind: "connections", ids: [id] }, payloads)),
+      );
+      return;
+    }
+    await this.publishSend(this.channelOf(target), target, this.payloads(message));
+  }
+
+  async addToGroup(connectionId: string, groupName: string): Promise<void> {
+    if (this.local.has(connectionId)) return this.addLocal(connectionId, groupName);
+    return this.changeRemoteGroup("add", connectionId, groupName);
+  }
+
+  async removeFromGroup(connectionId: string, groupName: string): Promise<void> {
+    if (this.local.has(connectionId)) return this.removeLocal(connectionId, groupName);
+    return this.changeRemoteGroup("remove", connectionId, groupName);
+  }
+
+  invokeConnection(connectionId: string, method: string, args: readonly unknown[], options: ClientInvokeOptions = {}): Promise<unknown> {
+    if (this.local.has(connectionId)) return this.local.invokeConnection(connectionId, method, args, options);
+    const { signal } = options;
+    if (signal?.aborted) return Promise.reject(signal.reason);
+    const requestId = this.nextId++;
+    const timeout = options.timeout ?? this.options.clientResultTimeout;
+    const reply = this.awaitReply(requestId, timeout + replyGraceMs, signal, () =>
+      new HubwireError("ERR_CLIENT_RESULT_TIMEOUT", `Timed out waiting for a client result from connection '${connectionId}'.`),
+    );
+    const request: InvokeMessage = { kind: "invoke", origin: this.serverId, requestId, connectionId, method, args: [...args], timeout };
+    this.publishRequest(requestId, this.channel("connection", connectionId), request).then(
+      (receivers) => {
+        if (receivers === 0) this.settle(requestId, new HubwireError("ERR_CONNECTION_NOT_FOUND", `Connection '${connectionId}' does not exist.`));
+      },
+      (error: unknown) => this.settle(requestId, error),
+    );
+    return reply;
+  }
+
+  private async addLocal(connectionId: string, group: string): Promise<void> {
+    const first = !this.local.hasGroup(group);
+    await this.local.addToGroup(connectionId, group);
+    if (first) await this.subscribe(this.channel("group", group), (message) => this.onSend(message));
+  }
+
+  private async removeLocal(connectionId: string, group: string): Promise<void> {
+    const hadMembers = this.local.hasGroup(group);
+    await this.local.removeFromGroup(connectionId, group);
+    if (hadMembers && !this.local.hasGroup(group)) await this.unsubscribe(this.channel("group", group));
+  }
+
+  /** A group change for a connection another server holds; resolves once that server acks it. */
+  private async changeRemoteGroup(action: GroupMessage["action"], connectionId: string, group: string): Promise<void> {
+    const ackId = this.nextId++;
+    const ack = this.awaitReply(ackId, this.options.ackTimeout ?? 10_000, undefined, () =>
+      new HubwireError("ERR_BACKPLANE_TIMEOUT", `No server acknowledged the group change for connection '${connectionId}'.`),
+    );
+    const request: GroupMessage = { kind: "group", origin: this.serverId, ackId, action, connectionId, group };
+    try {
+      const receivers = await this.publishRequest(ackId, this.channel("connection", connectionId), request);
+      // Nobody holds that connection: ignored, as in a single process.
+      if (receivers === 0) this.settle(ackId, undefined, true);
+    } catch (error) {
+      this.settle(ackId, error);
+    }
+    await ack;
+  }
+
+  /** A message on `all`, a group's or a user's channel: for this server's connections of its target. */
+  private onSend(message: BackplaneMessage): void {
+    if (message.kind !== "send" || message.origin === this.serverId) return;
+    this.deliverFromRemote(message);
+  }
+
+  /** A message on the channel of a connection this server holds. */
+  private onConnectionMessage(message: BackplaneMessage): void {
+    switch (message.kind) {
+      case "send":
+        return this.deliverFromRemote(message);
+      case "group":
+        return void this.applyRemoteGroupChange(message);
+      case "invoke":
+        return void this.answerRemoteInvoke(message);
+    }
+  }
+
+  private onReply(message: BackplaneMessage): void {
+    switch (message.kind) {
+      case "ack":
+        return this.settle(message.ackId, undefined, true);
+      case "result":
+        return this.settle(message.requestId, message.result, true);
+      case "failure":
+        return this.settle(message.requestId, remoteError(message.name, message.message, message.code));
+    }
+  }
+
+  private deliverFromRemote(message: SendMessage): void {
+    const serialized = this.messageFrom(message.payloads);
+    if (serialized) this.local.deliver(message.target, serialized);
+  }
+
+  private async applyRemoteGroupChange(message: GroupMessage): Promise<void> {
+    const { connectionId, group } = message;
+    // The connection may have left since; its channel then no longer reaches this server.
+    if (this.local.has(connectionId)) {
+      if (message.action === "add") await this.addLocal(connectionId, group);
+      else await this.removeLocal(connectionId, group);
+    }
+    await this.publish(this.channel("server", message.origin), { kind: "ack", ackId: message.ackId });
+  }
+
+  private async answerRemoteInvoke(message: InvokeMessage): Promise<void> {
+    const { requestId, origin } = message;
+    let reply: BackplaneMessage;
+    try {
+      const result = await this.local.invokeConnection(message.connectionId, message.method, message.args, { timeout: message.timeout });
+      reply = { kind: "result", requestId, result };
+    } catch (error) {
+      const { name, message: text, code } = error as { name?: string; message?: string; code?: string };
+      reply = { kind: "failure", requestId, name: name ?? "Error", message: text ?? String(error), code };
+    }
+    await this.publish(this.channel("server", origin), reply);
+  }
+
+  /** The invocation as every hub protocol encodes it (the local sends already made some of these). */
+  private payloads(message: SerializedHubMessage): Record<string, string | Uint8Array> {
+    const payloads: Record<string, string | Uint8Array> = {};
+    for (const protocol of this.options.protocols) payloads[protocol.name] = message.payloadFor(protocol);
+    return payloads;
+  }
+
+  /** A received send, ready for local connections; its message is decoded for protocols the sender lacked. */
+  private messageFrom(payloads: Record<string, string | Uint8Array>): SerializedHubMessage | undefined {
+    for (const protocol of this.options.protocols) {
+      const payload = payloads[protocol.name];
+      if (payload === undefined) continue;
+      try {
+        const [message] = protocol.parseMessages(payload);
+        if (message) return new SerializedHubMessage(message, payloads);
+      } catch (error) {
+        this.options.logger.warn("Undecodable message from the backplane dropped", { hub: this.options.hubName, error });
+        return undefined;
+      }
+    }
+    this.options.logger.warn("Message from the backplane in no protocol of this hub dropped", { hub: this.options.hubName });
+    return undefined;
+  }
+
+  private channelOf(target: Exclude<Target, { kind: "connections" }>): string {
+    // One group or user has a channel of its own; several go to every server, which dedupes.
+    if (target.kind === "groups" && target.names.length === 1) return this.channel("group", target.names[0]!);
+    if (target.kind === "users" && target.ids.length === 1) return this.channel("user", target.ids[0]!);
+    return this.channel("all");
+  }
+
+  private channel(kind: "all" | "server" | "connection" | "group" | "user", name?: string): string {
+    return name === undefined ? this.prefix + kind : `${this.prefix}${kind}:${name}`;
+  }
+
+  private awaitReply(id: number, timeoutMs: number, signal: AbortSignal | undefined, timedOut: () => Error): Promise<unknown> {
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => this.settle(id, timedOut()), timeoutMs);
+      timer.unref();
+      const onAbort = () => this.settle(id, signal!.reason);
+      signal?.addEventListener("abort", onAbort, { once: true });
+      const done = () => {
+        clearTimeout(timer);
+        signal?.removeEventListener("abort", onAbort);
+      };
+      this.waiting.set(id, {
+        resolve: (value) => (done(), resolve(value)),
+        reject: (error) => (done(), reject(error)),
+      });
+    });
+  }
+
+  /** Ends what waits on `id`: with `value` when `ok`, else with `value` as the error. Late replies are ignored. */
+  private settle(id: number, value: unknown, ok = false): void {
+    const waiter = this.waiting.get(id);
+    if (!waiter) return;
+    this.waiting.delete(id);
+    if (ok) waiter.resolve(value);
+    else waiter.reject(value);
+  }
+
+  private async publishSend(channel: string, target: Target, payloads: Record<string, string | Uint8Array>): Promise<void> {
+    await this.publish(channel, { kind: "send", origin: this.serverId, target, payloads });
+  }
+
+  /** Publishes a message that is answered; rejects (ERR_BACKPLANE_UNAVAILABLE) when it cannot go out. */
+  private async publishRequest(id: number, channel: string, message: BackplaneMessage): Promise<number> {
+    try {
+      return await this.options.backplane.publish(channel, encodeBackplaneMessage(message));
+    } catch (error) {
+      throw new HubwireError("ERR_BACKPLANE_UNAVAILABLE", `The backplane could not take message ${id}: ${(error as Error).message}`);
+    }
+  }
+
+  /** Publishes and never rejects: what cannot reach other servers is logged. */
+  private async publish(channel: string, message: BackplaneMessage): Promise<void> {
+    try {
+      await this.options.backplane.publish(channel, encodeBackplaneMessage(message));
+    } catch (error) {
+      this.options.logger.warn("Backplane publish failed; other servers miss this message", { hub: this.options.hubName, channel, error });
+    }
+  }
+
+  private async subscribe(channel: string, onMessage: (message: BackplaneMessage) => void): Promise<void> {
+    try {
+      await this.options.backplane.subscribe(channel, (payload) => {
+        let message: BackplaneMessage;
+        try {
+          message = decodeBackplaneMessage(payload);
+        } catch (error) {
+          this.options.logger.warn("Malformed backplane message dropped", { hub: this.options.hubName, channel, error });
+          return;
+        }
+        onMessage(message);
+      });
+    } catch (error) {
+      this.options.logger.warn("Backplane subscribe failed", { hub: this.options.hubName, channel, error });
+    }
+  }
+
+  private async unsubscribe(channel: string): Promise<void> {
+    try {
+      await this.options.backplane.unsubscribe(channel);
+    } catch (error) {
+      this.options.logger.warn("Backplane unsubscribe failed", { hub: this.options.hubName, channel, error });
+    }
+  }
+}
+
+/** The error a client result failed with on the server that holds the connection, as it was there. */
+function remoteError(name: string, message: string, code: string | undefined): Error {
+  if (name === "HubException") return new HubException(message);
+  if (code !== undefined) return new HubwireError(code as ErrorCode, message);
+  return new Error(message);
+}

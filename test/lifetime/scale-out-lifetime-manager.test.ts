@@ -1,0 +1,200 @@
+import { randomUUID } from "node:crypto";
+import { encode } from "@msgpack/msgpack";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { HubException } from "../../src/errors.js";
+import { silentLogger } from "../../src/logger.js";
+import type { Backplane } from "../../src/lifetime/backplane.js";
+import { ScaleOutLifetimeManager } from "../../src/lifetime/scale-out-lifetime-manager.js";
+import type { HubMessage } from "../../src/protocol/messages.js";
+import { jsonHubProtocol } from "../../src/protocol/json-protocol.js";
+import { messagePackHubProtocol } from "../../src/protocol/messagepack-protocol.js";
+import { RedisBackplane } from "../../src/redis/redis-backplane.js";
+import { loopbackConnection, type LoopbackConnection } from "../support/loopback-connection.js";
+import { redisUrl } from "../support/redis.js";
+import { runLifetimeManagerContract } from "./lifetime-manager-contract.js";
+
+/** One "server": its own Redis connections and manager, on channels shared by prefix. */
+interface Server {
+  backplane: RedisBackplane;
+  manager: ScaleOutLifetimeManager;
+  /** Resolves once everything published before it has reached this server. */
+  settle(): Promise<void>;
+}
+
+async function startServer(prefix: string): Promise<Server> {
+  const backplane = new RedisBackplane({ url: redisUrl, logger: silentLogger });
+  const manager = new ScaleOutLifetimeManager({
+    hubName: "TestHub",
+    backplane,
+    protocols: [jsonHubProtocol, messagePackHubProtocol],
+    logger: silentLogger,
+    clientResultTimeout: 5_000,
+    channelPrefix: prefix,
+  });
+  // Redis delivers one publisher's messages in order: a marker that arrived means all before it did.
+  const markers = new Map<string, () => void>();
+  const markerChannel = `${prefix}:marker:${randomUUID()}`;
+  await backplane.subscribe(markerChannel, (payload) => markers.get(Buffer.from(payload).toString())?.());
+  const settle = async () => {
+    const marker = randomUUID();
+    const arrived = new Promise<void>((resolve) => markers.set(marker, resolve));
+    await backplane.publish(markerChannel, Buffer.from(marker));
+    await arrived;
+  };
+  return { backplane, manager, settle };
+}
+
+let contractServer: Server | undefined;
+runLifetimeManagerContract("scale-out over Redis", {
+  create: async () => {
+    contractServer = await startServer(`test-${randomUUID()}`);
+    return contractServer.manager;
+  },
+  dispose: () => contractServer?.backplane.close(),
+  // Sends to other servers go through Redis; the ones this test cares about come back through it too.
+  settle: () => contractServer!.settle(),
+});
+
+function invocations(client: LoopbackConnection): Array<[string, unknown[]]> {
+  return client
+    .messages()
+    .filter((m): m is Extract<HubMessage, { type: 1 }> => m.type === 1)
+    .map((m) => [m.target, m.arguments]);
+}
+
+describe("scale-out over Redis: two servers", () => {
+  let a: Server;
+  let b: Server;
+  let prefix: string;
+  const settle = async () => {
+    await a.settle();
+    await b.settle();
+  };
+
+  beforeEach(async () => {
+    prefix = `test-${randomUUID()}`;
+    [a, b] = await Promise.all([startServer(prefix), startServer(prefix)]);
+  });
+  afterEach(async () => {
+    await Promise.all([a.backplane.close(), b.backplane.close()]);
+  });
+
+  async function connect(server: Server, options: { userId?: string; messagePack?: boolean } = {}): Promise<LoopbackConnection> {
+    const client = loopbackConnection({ userId: options.userId, ...(options.messagePack ? { protocol: messagePackHubProtocol } : {}) });
+    await server.manager.onConnected(client.connection);
+    return client;
+  }
+
+  it("sends to all connections of both servers once, honouring except, in either protocol", async () => {
+    const [a1, a2, b1, b2] = [await connect(a), await connect(a), await connect(b), await connect(b, { messagePack: true })];
+    await a.manager.send({ kind: "all", except: [a2.connection.connectionId, b1.connection.connectionId] }, "hello", ["world", 1]);
+    await settle();
+    expect(invocations(a1)).toEqual([["hello", ["world", 1]]]);
+    expect(invocations(b2)).toEqual([["hello", ["world", 1]]]);
+    expect([invocations(a2).length, invocations(b1).length]).toEqual([0, 0]);
+  });
+
+  it("sends to listed connections wherever they live, each once", async () => {
+    const [a1, b1, b2] = [await connect(a), await connect(b), await connect(b)];
+    const ids = [a1.connection.connectionId, b1.connection.connectionId, b1.connection.connectionId, "nobody"];
+    await a.manager.send({ kind: "connections", ids }, "m", []);
+    await settle();
+    expect([invocations(a1).length, invocations(b1).length, invocations(b2).length]).toEqual([1, 1, 0]);
+  });
+
+  it("adds and removes a connection of the other server to and from a group", async () => {
+    const [a1, b1] = [await connect(a), await connect(b)];
+    await a.manager.addToGroup(b1.connection.connectionId, "ops");
+    await a.manager.addToGroup(a1.connection.connectionId, "ops");
+    await a.manager.send({ kind: "groups", names: ["ops"] }, "first", []);
+    await settle();
+    await a.manager.removeFromGroup(b1.connection.connectionId, "ops");
+    await b.manager.send({ kind: "groups", names: ["ops"] }, "second", []);
+    await settle();
+    expect(invocations(a1).map(([t]) => t)).toEqual(["first", "second"]);
+    expect(invocations(b1).map(([t]) => t)).toEqual(["first"]);
+  });
+
+  it("ignores a group change for a connection no server holds", async () => {
+    await expect(a.manager.addToGroup("nobody", "g")).resolves.toBeUndefined();
+    await expect(a.manager.removeFromGroup("nobody", "g")).resolves.toBeUndefined();
+  });
+
+  it("sends to several groups and users once per connection across servers", async () => {
+    const [a1, b1, b2] = [await connect(a, { userId: "alice" }), await connect(b, { userId: "alice" }), await connect(b, { userId: "bob" })];
+    for (const group of ["x", "y"]) await b.manager.addToGroup(b1.connection.connectionId, group);
+    await a.manager.addToGroup(a1.connection.connectionId, "y");
+    await a.manager.send({ kind: "groups", names: ["x", "y"] }, "groups", []);
+    await a.manager.send({ kind: "users", ids: ["alice"] }, "alice", []);
+    await a.manager.send({ kind: "users", ids: ["alice", "bob"] }, "both", []);
+    await settle();
+    expect(invocations(a1).map(([t]) => t)).toEqual(["groups", "alice", "both"]);
+    expect(invocations(b1).map(([t]) => t)).toEqual(["groups", "alice", "both"]);
+    expect(invocations(b2).map(([t]) => t)).toEqual(["both"]);
+  });
+
+  it("stops sending to a connection of the other server once it disconnects", async () => {
+    const b1 = await connect(b, { userId: "carol" });
+    await a.manager.addToGroup(b1.connection.connectionId, "g");
+    await b.manager.onDisconnected(b1.connection);
+    await a.manager.send({ kind: "groups", names: ["g"] }, "group", []);
+    await a.manager.send({ kind: "users", ids: ["carol"] }, "user", []);
+    await a.manager.send({ kind: "connections", ids: [b1.connection.connectionId] }, "connection", []);
+    await settle();
+    expect(invocations(b1)).toEqual([]);
+  });
+
+  describe("client results from the other server", () => {
+    async function asked(client: LoopbackConnection): Promise<string> {
+      for (let i = 0; i < 200; i++) {
+        const found = client.messages().find((m): m is Extract<HubMessage, { type: 1 }> => m.type === 1);
+        if (found?.invocationId) return found.invocationId;
+        await new Promise((resolve) => setTimeout(resolve, 5));
+      }
+      throw new Error("the client was never asked");
+    }
+
+    it("resolves with the answer, binary data included", async () => {
+      const b1 = await connect(b);
+      const result = a.manager.invokeConnection(b1.connection.connectionId, "Result", ["q"]);
+      b1.connection.completeClientResult({ type: 3, invocationId: await asked(b1), hasResult: true, result: { n: 1, bytes: new Uint8Array([1, 2]) } });
+      await expect(result).resolves.toEqual({ n: 1, bytes: new Uint8Array([1, 2]) });
+    });
+
+    it("rejects with the client's error as a HubException", async () => {
+      const b1 = await connect(b);
+      const result = a.manager.invokeConnection(b1.connection.connectionId, "Result", []);
+      b1.connection.completeClientResult({ type: 3, invocationId: await asked(b1), hasResult: false, error: "Error: no" });
+      const error = await result.catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(HubException);
+      expect(error).toMatchObject({ message: "Error: no" });
+    });
+
+    it("rejects for an unknown connection, a timeout, an abort and a disconnect, with the same codes as in one process", async () => {
+      await expect(a.manager.invokeConnection("nobody", "Result", [])).rejects.toMatchObject({ code: "ERR_CONNECTION_NOT_FOUND" });
+      const b1 = await connect(b);
+      const id = b1.connection.connectionId;
+      await expect(a.manager.invokeConnection(id, "Result", [], { timeout: 30 })).rejects.toMatchObject({ code: "ERR_CLIENT_RESULT_TIMEOUT" });
+      const controller = new AbortController();
+      const aborted = a.manager.invokeConnection(id, "Result", [], { signal: controller.signal });
+      controller.abort(new Error("no longer needed"));
+      await expect(aborted).rejects.toThrow("no longer needed");
+      b1.transport.sent.length = 0;
+      const pending = a.manager.invokeConnection(id, "Result", []);
+      await asked(b1);
+      b1.connection.close();
+      await expect(pending).rejects.toMatchObject({ code: "ERR_CONNECTION_CLOSED" });
+    });
+  });
+
+  it("drops malformed backplane messages without harm", async () => {
+    const a1 = await connect(a);
+    const backplane: Backplane = a.backplane;
+    await backplane.publish(`${prefix}:TestHub:all`, new Uint8Array([0xc1]));
+    await backplane.publish(`${prefix}:TestHub:all`, new Uint8Array([0x93, 1, 2, 3]));
+    await backplane.publish(`${prefix}:TestHub:all`, encode({ kind: "send", origin: "x", target: { kind: "all" }, payloads: { json: "not json" } }));
+    await b.manager.send({ kind: "all" }, "after", []);
+    await settle();
+    expect(invocations(a1)).toEqual([["after", []]]);
+  });
+});
