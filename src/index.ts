@@ -3,7 +3,14 @@ import "reflect-metadata";
 export { HubServer, type HubServerOptions, type ListenAddress, type RawEndpointOptions } from "./server.js";
 export * from "./hubs/index.js";
 export * from "./dispatch/index.js";
-export { type HubLifetimeManager, type Target, InMemoryLifetimeManager } from "./lifetime/index.js";
+export {
+  type HubLifetimeManager,
+  type Target,
+  type Backplane,
+  type ScaleOutOptions,
+  InMemoryLifetimeManager,
+  ScaleOutLifetimeManager,
+} from "./lifetime/index.js";
 export { type Logger, type LogLevel, type LogFields, consoleLogger, silentLogger } from "./logger.js";
 export { HubwireError, ErrorCodes, type ErrorCode } from "./errors.js";
 export type { TransportName } from "./transports/transport.js";

@@ -15,7 +15,10 @@ import { typediActivator } from "./dispatch/typedi-activator.js";
 import { HubwireError } from "./errors.js";
 import type { ClientOf, Hub } from "./hubs/hub.js";
 import { describeHub, type HubClassType } from "./hubs/hub-descriptor.js";
+import type { Backplane } from "./lifetime/backplane.js";
+import type { HubLifetimeManager } from "./lifetime/hub-lifetime-manager.js";
 import { InMemoryLifetimeManager } from "./lifetime/in-memory-lifetime-manager.js";
+import { ScaleOutLifetimeManager } from "./lifetime/scale-out-lifetime-manager.js";
 import { consoleLogger, type Logger } from "./logger.js";
 import type { HubProtocol } from "./protocol/hub-protocol.js";
 import { jsonHubProtocol } from "./protocol/json-protocol.js";
@@ -31,6 +34,12 @@ export interface HubServerOptions extends HubOptions {
   container?: HubActivator;
   /** Named policies for `@Authorize("name")`. */
   policies?: Record<string, AuthorizationPolicy>;
+  /**
+   * Scale-out: hubs share connections, groups and users with every server on the same backplane
+   * (`new RedisBackplane({ url })` from `hubwire/redis`). The server closes it on `close()`.
+   * Default: none, one process.
+   */
+  backplane?: Backplane;
   /** How long a closing connection may take: a WebSocket's close handshake, a long-polling client's last poll. Default 5 000 ms. */
   closeTimeout?: number;
 }
@@ -99,17 +108,25 @@ export class HubServer {
       transports: supportedTransports,
       protocols: supportedProtocols.map((p) => p.name),
     });
+    const protocols = supportedProtocols.filter((p) => resolved.protocols.includes(p.name));
     const runtime = new HubRuntime<THub>(descriptor, resolved, {
       logger: this.logger,
       activator: this.options.container ?? typediActivator,
       policies,
-      lifetime: resolved.lifetimeManager ?? new InMemoryLifetimeManager(),
-      protocols: supportedProtocols.filter((p) => resolved.protocols.includes(p.name)),
+      lifetime: resolved.lifetimeManager ?? this.lifetimeFor(descriptor.name, resolved, protocols),
+      protocols,
     });
     const endpoint = new ConnectionEndpoint(path, this.endpointOptions(resolved, (request, token) => runtime.admit(request, token)), runtime);
     this.endpoints.set(key, { endpoint, runtime });
     if (!this.runtimes.has(hubClass)) this.runtimes.set(hubClass, runtime);
     return runtime.context as HubContext<ClientOf<THub>>;
+  }
+
+  /** A hub's default lifetime manager: in memory, or shared over the backplane under the hub's name. */
+  private lifetimeFor(hubName: string, options: ResolvedHubOptions, protocols: HubProtocol[]): HubLifetimeManager {
+    const { backplane } = this.options;
+    if (!backplane) return new InMemoryLifetimeManager();
+    return new ScaleOutLifetimeManager({ hubName, backplane, protocols, logger: this.logger, clientResultTimeout: options.clientResultTimeout });
   }
 
   /** Connections the server holds across its endpoints (negotiated, running or closing). */
@@ -246,6 +263,7 @@ export class HubServer {
     // then whatever is left (raw connections, connections negotiated but never started).
     await Promise.all(mapped.map(({ runtime }) => runtime?.closeAll()));
     for (const { endpoint } of mapped) endpoint.close();
+    await this.options.backplane?.close();
     if (this.httpServer && this.ownsHttpServer) {
       const httpServer = this.httpServer;
       await new Promise<void>((resolve) => {

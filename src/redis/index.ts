@@ -1,0 +1,2 @@
+export { RedisBackplane, type RedisBackplaneOptions } from "./redis-backplane.js";
+export type { Backplane } from "../lifetime/backplane.js";

@@ -1,0 +1,101 @@
+import { Redis, type RedisOptions } from "ioredis";
+import type { Backplane } from "../lifetime/backplane.js";
+import { consoleLogger, type Logger } from "../logger.js";
+
+/** How long a subscription made while first connecting waits for Redis before going on without it. */
+const startupWaitMs = 3_000;
+
+export interface RedisBackplaneOptions {
+  /** Where Redis is: `redis://[user:password@]host:port[/db]`. Default `redis://127.0.0.1:6379`. */
+  url?: string;
+  /** More ioredis options (TLS, a retry strategy, ...), for both connections. */
+  redis?: RedisOptions;
+  /** Where outages are reported. Default: warnings to stderr. */
+  logger?: Logger;
+}
+
+/**
+ * A backplane over Redis pub/sub, on two connections as Redis requires: one publishes, one
+ * subscribes. While Redis is away, publishing fails within one reconnect attempt (a send must
+ * not wait on it) and every subscription is made again once Redis is back.
+ *
+ * @example
+ * const server = new HubServer({ backplane: new RedisBackplane({ url: process.env.REDIS_URL }) });
+ */
+export class RedisBackplane implements Backplane {
+  private readonly publisher: Redis;
+  private readonly subscriber: Redis;
+  private readonly handlers = new Map<string, (payload: Uint8Array) => void>();
+  private readonly logger: Logger;
+  /** Settles when the subscriber is first connected with its channels subscribed. */
+  private readonly firstReady: Promise<void>;
+  private everReady = false;
+
+  constructor(options: RedisBackplaneOptions = {}) {
+    const url = options.url ?? "redis://127.0.0.1:6379";
+    this.logger = options.logger ?? consoleLogger();
+    // A publish made while disconnected fails at the next reconnect attempt instead of waiting.
+    this.publisher = new Redis(url, { ...options.redis, maxRetriesPerRequest: 0 });
+    // Subscriptions are remade from `handlers` on every (re)connect, however long the outage.
+    this.subscriber = new Redis(url, { ...options.redis, maxRetriesPerRequest: null, autoResubscribe: false });
+    let markReady: () => void;
+    this.firstReady = new Promise((resolve) => (markReady = resolve));
+    this.subscriber.on("ready", () => {
+      const channels = [...this.handlers.keys()];
+      const subscribed = channels.length > 0 ? this.subscriber.subscribe(...channels) : Promise.resolve();
+      subscribed.then(
+        () => {
+          this.everReady = true;
+          markReady();
+        },
+        (error: unknown) => this.logger.warn("Redis resubscribe failed", { error }),
+      );
+    });
+    this.subscriber.on("messageBuffer", (channel: Buffer, message: Buffer) => {
+      this.handlers.get(channel.toString())?.(new Uint8Array(message.buffer, message.byteOffset, message.byteLength));
+    });
+    this.reportOutages(this.publisher, "publisher");
+    this.reportOutages(this.subscriber, "subscriber");
+  }
+
+  async publish(channel: string, payload: Uint8Array): Promise<number> {
+    return this.publisher.publish(channel, Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength));
+  }
+
+  async subscribe(channel: string, onMessage: (payload: Uint8Array) => void): Promise<void> {
+    this.handlers.set(channel, onMessage);
+    // Starting up: wait for the first connection, briefly (it subscribes to every channel known then).
+    if (!this.everReady) await Promise.race([this.firstReady, delay(startupWaitMs)]);
+    // Subscribing twice is harmless; while Redis is away the channel is subscribed on reconnecting.
+    if (this.subscriber.status === "ready") await this.subscriber.subscribe(channel);
+  }
+
+  async unsubscribe(channel: string): Promise<void> {
+    if (!this.handlers.delete(channel)) return;
+    if (this.subscriber.status === "ready") await this.subscriber.unsubscribe(channel);
+  }
+
+  async close(): Promise<void> {
+    this.handlers.clear();
+    await Promise.all([this.publisher, this.subscriber].map((client) => (client.status === "ready" ? client.quit() : client.disconnect())));
+  }
+
+  /** One warning when Redis goes away, one line when it is back (ioredis reports every failed retry). */
+  private reportOutages(client: Redis, role: string): void {
+    let down = false;
+    client.on("error", (error: Error) => {
+      if (down) return;
+      down = true;
+      this.logger.warn("Redis unreachable; retrying", { role, error });
+    });
+    client.on("ready", () => {
+      if (!down) return;
+      down = false;
+      this.logger.info("Redis reachable again", { role });
+    });
+  }
+}
+
+function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms).unref());
+}
