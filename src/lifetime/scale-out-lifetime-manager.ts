@@ -306,14 +306,12 @@ export class ScaleOutLifetimeManager implements HubLifetimeManager {
   private async subscribe(channel: string, onMessage: (message: BackplaneMessage) => void): Promise<void> {
     try {
       await this.options.backplane.subscribe(channel, (payload) => {
-        let message: BackplaneMessage;
+        // Whatever arrives, a bad message costs only itself.
         try {
-          message = decodeBackplaneMessage(payload);
+          onMessage(decodeBackplaneMessage(payload));
         } catch (error) {
           this.options.logger.warn("Malformed backplane message dropped", { hub: this.options.hubName, channel, error });
-          return;
         }
-        onMessage(message);
       });
     } catch (error) {
       this.options.logger.warn("Backplane subscribe failed", { hub: this.options.hubName, channel, error });

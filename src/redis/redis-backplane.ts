@@ -52,7 +52,12 @@ export class RedisBackplane implements Backplane {
       );
     });
     this.subscriber.on("messageBuffer", (channel: Buffer, message: Buffer) => {
-      this.handlers.get(channel.toString())?.(new Uint8Array(message.buffer, message.byteOffset, message.byteLength));
+      try {
+        this.handlers.get(channel.toString())?.(new Uint8Array(message.buffer, message.byteOffset, message.byteLength));
+      } catch (error) {
+        // A throwing handler must not break the subscriber connection's reader.
+        this.logger.error("Backplane message handler threw", { channel: channel.toString(), error });
+      }
     });
     this.reportOutages(this.publisher, "publisher");
     this.reportOutages(this.subscriber, "subscriber");

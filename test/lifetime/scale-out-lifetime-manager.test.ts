@@ -193,6 +193,8 @@ describe("scale-out over Redis: two servers", () => {
     await backplane.publish(`${prefix}:TestHub:all`, new Uint8Array([0xc1]));
     await backplane.publish(`${prefix}:TestHub:all`, new Uint8Array([0x93, 1, 2, 3]));
     await backplane.publish(`${prefix}:TestHub:all`, encode({ kind: "send", origin: "x", target: { kind: "all" }, payloads: { json: "not json" } }));
+    await backplane.publish(`${prefix}:TestHub:all`, encode({ kind: "send", origin: "x", target: null, payloads: { json: '{"type":1,"target":"m","arguments":[]}\u001e' } }));
+    await backplane.publish(`${prefix}:TestHub:server:nobody`, encode({ kind: "result", requestId: 99, result: 1 }));
     await b.manager.send({ kind: "all" }, "after", []);
     await settle();
     expect(invocations(a1)).toEqual([["after", []]]);
