@@ -8,8 +8,13 @@ export class Child<TEvent extends { kind: string }, TCommand> {
   private waiter: (() => void) | undefined;
   private exited = false;
 
-  constructor(script: string, args: string[], execArgv: string[]) {
-    this.process = fork(fileURLToPath(new URL(script, import.meta.url)), args, { execArgv, stdio: ["ignore", "inherit", "inherit", "ipc"] });
+  /** `execPath`: run node through another program (valgrind), which gets `execArgv` first. */
+  constructor(script: string, args: string[], execArgv: string[], execPath?: string) {
+    this.process = fork(fileURLToPath(new URL(script, import.meta.url)), args, {
+      execArgv,
+      stdio: ["ignore", "inherit", "inherit", "ipc"],
+      ...(execPath ? { execPath } : {}),
+    });
     this.process.on("message", (event: TEvent) => {
       this.inbox.push(event);
       this.waiter?.();
@@ -46,6 +51,20 @@ export class Child<TEvent extends { kind: string }, TCommand> {
       });
       this.waiter = undefined;
     }
+  }
+
+  get pid(): number {
+    return this.process.pid!;
+  }
+
+  /** Lets the child end by itself (children exit when their IPC channel closes), killing it after `ms`. */
+  async stop(ms: number): Promise<void> {
+    if (this.exited) return;
+    const exited = new Promise<void>((resolve) => this.process.once("exit", () => resolve()));
+    this.process.disconnect();
+    const timer = setTimeout(() => this.kill(), ms);
+    await exited;
+    clearTimeout(timer);
   }
 
   kill(): void {

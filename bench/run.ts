@@ -3,11 +3,14 @@ import { cpus } from "node:os";
 import { Child } from "./child.js";
 import { runCodec } from "./codec.js";
 import { serverOf, type LoaderCommand, type LoaderEvent, type ServerCommand, type ServerEvent, type TargetName } from "./protocol.js";
+import { countInstructions, instructionsTable } from "./instructions.js";
 import { codecTable, scenarioTable, type Row } from "./report.js";
 import { scenarioRuns, type ScenarioRun } from "./scenarios.js";
 
 // `npm run bench -- [--quick] [--scenario echo-1,idle,...] [--targets ws,hubwire-json,...]
 //                   [--duration <s>] [--connections <n>] [--repeat <n>] [--json <file>]`
+// `npm run bench -- --instructions [--targets ...] [--duration <s>] [--connections <n>]`: server
+// instructions per echo call under valgrind instead of timings.
 
 const args = process.argv.slice(2);
 const option = (name: string) => {
@@ -31,6 +34,14 @@ const hardDeadline = setTimeout(() => {
   process.exit(2);
 }, (quick ? 4 : 30) * 60_000);
 hardDeadline.unref();
+
+if (args.includes("--instructions")) {
+  const targets = onlyTargets ?? ["ws", "socketio", "hubwire-json", "hubwire-msgpack"];
+  const rows = await countInstructions(targets, seconds ?? 20, connections ?? 20);
+  console.log(instructionsTable(rows));
+  if (jsonFile) writeFileSync(jsonFile, JSON.stringify({ date: new Date().toISOString(), instructions: rows }, null, 2));
+  process.exit(0);
+}
 
 const runs = scenarioRuns(quick, seconds, connections).filter((r) => !onlyScenarios || onlyScenarios.includes(r.id));
 const results: Record<string, Row[]> = {};

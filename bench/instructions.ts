@@ -1,0 +1,74 @@
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Child } from "./child.js";
+import { serverOf, type LoaderCommand, type LoaderEvent, type ServerCommand, type ServerEvent, type TargetName } from "./protocol.js";
+
+export interface InstructionRow {
+  target: TargetName;
+  /** Echo calls made while instructions were counted. */
+  calls: number;
+  instructionsPerCall: number;
+}
+
+/**
+ * Server instructions per echo call (one call in flight per connection), counted by valgrind's
+ * callgrind. Unlike CPU time the count does not move with what else the host is doing, so a 3 %
+ * change shows on a machine whose timings wander by 30 %. It covers what the server process
+ * executes in user space (the kernel's socket work is not counted) and starts after a warm-up of
+ * the same length, once the JIT has settled.
+ */
+export async function countInstructions(targets: TargetName[], seconds: number, connections: number): Promise<InstructionRow[]> {
+  try {
+    execFileSync("valgrind", ["--version"], { stdio: "ignore" });
+  } catch {
+    throw new Error("--instructions needs valgrind (apt-get install -y valgrind)");
+  }
+  const rows: InstructionRow[] = [];
+  for (const target of targets) rows.push(await countFor(target, seconds * 1000, connections));
+  return rows;
+}
+
+async function countFor(target: TargetName, durationMs: number, connections: number): Promise<InstructionRow> {
+  const dir = mkdtempSync(join(tmpdir(), "hubwire-callgrind-"));
+  const log = join(dir, "valgrind.log");
+  const valgrind = ["--tool=callgrind", "--instr-atstart=no", `--callgrind-out-file=${join(dir, "callgrind.out")}`, `--log-file=${log}`, process.execPath];
+  const server = new Child<ServerEvent, ServerCommand>("./server-process.js", [serverOf[target]], valgrind, "valgrind");
+  const loader = new Child<LoaderEvent | { kind: "failed"; error: string }, LoaderCommand>("./loader-process.js", [], []);
+  const slow = 120_000; // everything is slow under valgrind
+  try {
+    const { port } = await server.next("ready", slow);
+    loader.send({ kind: "config", config: { target, scenario: "echo", port, connections, inFlight: 1, durationMs, payloadBytes: 32, groups: 0, rate: 0 } });
+    await loader.next("connected", slow);
+    loader.send({ kind: "go" }); // the warm-up, not counted
+    await loader.next("result", durationMs + slow);
+    execFileSync("callgrind_control", ["--instr=on", String(server.pid)], { stdio: "ignore" });
+    loader.send({ kind: "go" });
+    const { result } = await loader.next("result", durationMs + slow);
+    execFileSync("callgrind_control", ["--instr=off", String(server.pid)], { stdio: "ignore" });
+    loader.kill();
+    await server.stop(slow); // callgrind writes its totals as the process exits
+    const collected = /Collected : (\d+)/.exec(readFileSync(log, "utf8"));
+    if (!collected) throw new Error(`callgrind reported no count for ${target}`);
+    const calls = Math.max(result.operations, 1);
+    return { target, calls, instructionsPerCall: Number(collected[1]) / calls };
+  } finally {
+    loader.kill();
+    server.kill();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** The table of a count: instructions per call and the ratio to raw ws. */
+export function instructionsTable(rows: InstructionRow[]): string {
+  const ws = rows.find((r) => r.target === "ws")?.instructionsPerCall;
+  const lines = [
+    "### server instructions per echo call, 1 call in flight (valgrind)",
+    "",
+    "| target | calls counted | instructions per call | x ws |",
+    "|---|---|---|---|",
+    ...rows.map((r) => `| ${r.target} | ${r.calls} | ${Math.round(r.instructionsPerCall)} | ${ws ? `${(r.instructionsPerCall / ws).toFixed(2)}x` : "-"} |`),
+  ];
+  return lines.join("\n");
+}
