@@ -1,7 +1,8 @@
 /**
  * What a message engine must offer for several hubwire servers to act as one: plain pub/sub on
  * named channels. The scale-out logic lives once, in ScaleOutLifetimeManager; a backplane only
- * moves bytes. `hubwire/redis` provides one over Redis.
+ * moves bytes, and keeps applications that share an engine apart (a channel prefix of its own).
+ * `hubwire/redis` provides one over Redis.
  */
 export interface Backplane {
   /**

@@ -29,8 +29,6 @@ export interface ScaleOutOptions {
   clientResultTimeout: number;
   /** How long a group change for a connection on another server waits for its ack. Default 10 000 ms. */
   ackTimeout?: number;
-  /** Starts every channel name, so several applications can share one engine. Default `hubwire`. */
-  channelPrefix?: string;
 }
 
 interface Waiter {
@@ -61,7 +59,7 @@ export class ScaleOutLifetimeManager implements HubLifetimeManager {
   private readonly started: Promise<void>;
 
   constructor(private readonly options: ScaleOutOptions) {
-    this.prefix = `${options.channelPrefix ?? "hubwire"}:${options.hubName}:`;
+    this.prefix = `${options.hubName}:`;
     this.started = Promise.all([
       this.subscribe(this.channel("all"), (message) => this.onSend(message)),
       this.subscribe(this.channel("server", this.serverId), (message) => this.onReply(message)),

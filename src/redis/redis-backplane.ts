@@ -10,6 +10,11 @@ export interface RedisBackplaneOptions {
   url?: string;
   /** More ioredis options (TLS, a retry strategy, ...), for both connections. */
   redis?: RedisOptions;
+  /**
+   * Starts every channel name. Redis pub/sub ignores the database number, so applications that
+   * share a Redis need prefixes of their own. Default `hubwire`.
+   */
+  channelPrefix?: string;
   /** Where outages are reported. Default: warnings to stderr. */
   logger?: Logger;
 }
@@ -27,6 +32,7 @@ export class RedisBackplane implements Backplane {
   private readonly subscriber: Redis;
   private readonly handlers = new Map<string, (payload: Uint8Array) => void>();
   private readonly logger: Logger;
+  private readonly prefix: string;
   /** Settles when the subscriber is first connected with its channels subscribed. */
   private readonly firstReady: Promise<void>;
   private everReady = false;
@@ -34,6 +40,7 @@ export class RedisBackplane implements Backplane {
   constructor(options: RedisBackplaneOptions = {}) {
     const url = options.url ?? "redis://127.0.0.1:6379";
     this.logger = options.logger ?? consoleLogger();
+    this.prefix = `${options.channelPrefix ?? "hubwire"}:`;
     // A publish made while disconnected fails at the next reconnect attempt instead of waiting.
     this.publisher = new Redis(url, { ...options.redis, maxRetriesPerRequest: 0 });
     // Subscriptions are remade from `handlers` on every (re)connect, however long the outage.
@@ -64,10 +71,11 @@ export class RedisBackplane implements Backplane {
   }
 
   async publish(channel: string, payload: Uint8Array): Promise<number> {
-    return this.publisher.publish(channel, Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength));
+    return this.publisher.publish(this.prefix + channel, Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength));
   }
 
-  async subscribe(channel: string, onMessage: (payload: Uint8Array) => void): Promise<void> {
+  async subscribe(name: string, onMessage: (payload: Uint8Array) => void): Promise<void> {
+    const channel = this.prefix + name;
     this.handlers.set(channel, onMessage);
     // Starting up: wait for the first connection, briefly (it subscribes to every channel known then).
     if (!this.everReady) await Promise.race([this.firstReady, delay(startupWaitMs)]);
@@ -75,7 +83,8 @@ export class RedisBackplane implements Backplane {
     if (this.subscriber.status === "ready") await this.subscriber.subscribe(channel);
   }
 
-  async unsubscribe(channel: string): Promise<void> {
+  async unsubscribe(name: string): Promise<void> {
+    const channel = this.prefix + name;
     if (!this.handlers.delete(channel)) return;
     if (this.subscriber.status === "ready") await this.subscriber.unsubscribe(channel);
   }

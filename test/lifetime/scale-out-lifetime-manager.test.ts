@@ -22,18 +22,17 @@ interface Server {
 }
 
 async function startServer(prefix: string): Promise<Server> {
-  const backplane = new RedisBackplane({ url: redisUrl, logger: silentLogger });
+  const backplane = new RedisBackplane({ url: redisUrl, channelPrefix: prefix, logger: silentLogger });
   const manager = new ScaleOutLifetimeManager({
     hubName: "TestHub",
     backplane,
     protocols: [jsonHubProtocol, messagePackHubProtocol],
     logger: silentLogger,
     clientResultTimeout: 5_000,
-    channelPrefix: prefix,
   });
   // Redis delivers one publisher's messages in order: a marker that arrived means all before it did.
   const markers = new Map<string, () => void>();
-  const markerChannel = `${prefix}:marker:${randomUUID()}`;
+  const markerChannel = `marker:${randomUUID()}`;
   await backplane.subscribe(markerChannel, (payload) => markers.get(Buffer.from(payload).toString())?.());
   const settle = async () => {
     const marker = randomUUID();
@@ -65,14 +64,13 @@ function invocations(client: LoopbackConnection): Array<[string, unknown[]]> {
 describe("scale-out over Redis: two servers", () => {
   let a: Server;
   let b: Server;
-  let prefix: string;
   const settle = async () => {
     await a.settle();
     await b.settle();
   };
 
   beforeEach(async () => {
-    prefix = `test-${randomUUID()}`;
+    const prefix = `test-${randomUUID()}`;
     [a, b] = await Promise.all([startServer(prefix), startServer(prefix)]);
   });
   afterEach(async () => {
@@ -187,14 +185,27 @@ describe("scale-out over Redis: two servers", () => {
     });
   });
 
+  it("keeps applications with different channel prefixes apart", async () => {
+    const other = await startServer(`test-${randomUUID()}`);
+    try {
+      const [a1, stranger] = [await connect(a), await connect(other)];
+      await a.manager.send({ kind: "all" }, "mine", []);
+      await settle();
+      await other.settle();
+      expect([invocations(a1).length, invocations(stranger).length]).toEqual([1, 0]);
+    } finally {
+      await other.backplane.close();
+    }
+  });
+
   it("drops malformed backplane messages without harm", async () => {
     const a1 = await connect(a);
     const backplane: Backplane = a.backplane;
-    await backplane.publish(`${prefix}:TestHub:all`, new Uint8Array([0xc1]));
-    await backplane.publish(`${prefix}:TestHub:all`, new Uint8Array([0x93, 1, 2, 3]));
-    await backplane.publish(`${prefix}:TestHub:all`, encode({ kind: "send", origin: "x", target: { kind: "all" }, payloads: { json: "not json" } }));
-    await backplane.publish(`${prefix}:TestHub:all`, encode({ kind: "send", origin: "x", target: null, payloads: { json: '{"type":1,"target":"m","arguments":[]}\u001e' } }));
-    await backplane.publish(`${prefix}:TestHub:server:nobody`, encode({ kind: "result", requestId: 99, result: 1 }));
+    await backplane.publish(`TestHub:all`, new Uint8Array([0xc1]));
+    await backplane.publish(`TestHub:all`, new Uint8Array([0x93, 1, 2, 3]));
+    await backplane.publish(`TestHub:all`, encode({ kind: "send", origin: "x", target: { kind: "all" }, payloads: { json: "not json" } }));
+    await backplane.publish(`TestHub:all`, encode({ kind: "send", origin: "x", target: null, payloads: { json: '{"type":1,"target":"m","arguments":[]}\u001e' } }));
+    await backplane.publish(`TestHub:server:nobody`, encode({ kind: "result", requestId: 99, result: 1 }));
     await b.manager.send({ kind: "all" }, "after", []);
     await settle();
     expect(invocations(a1)).toEqual([["after", []]]);
