@@ -3,7 +3,7 @@ import type { HubConnectionOptions } from "../connection/hub-connection.js";
 import type { Logger } from "../logger.js";
 import { invocationScopeKey, type ClientOf, type Hub, type InvocationScopeView } from "../hubs/hub.js";
 import type { GroupManager } from "../hubs/client-proxy.js";
-import type { HubDescriptor } from "../hubs/hub-descriptor.js";
+import type { HubDescriptor, HubMethodDescriptor } from "../hubs/hub-descriptor.js";
 import type { HubLifetimeManager } from "../lifetime/hub-lifetime-manager.js";
 import type { HubProtocol } from "../protocol/hub-protocol.js";
 import type { HubRequest } from "../hubs/hub-context-types.js";
@@ -45,6 +45,8 @@ export class HubRuntime<THub extends Hub<any> = Hub<any>> {
   readonly context: HubContext<ClientOf<THub>>;
   private readonly makeHub: () => unknown;
   private readonly groups: GroupManager;
+  /** Methods by the exact spelling clients call them; bounded, as a client may send any spelling. */
+  private readonly methodsBySpelling = new Map<string, HubMethodDescriptor>();
 
   constructor(
     readonly descriptor: HubDescriptor,
@@ -102,6 +104,16 @@ export class HubRuntime<THub extends Hub<any> = Hub<any>> {
       if (!allowed) return { status: 403 };
     }
     return { user };
+  }
+
+  /** The method a wire target names, matched case-insensitively as in ASP.NET Core. */
+  findMethod(target: string): HubMethodDescriptor | undefined {
+    let method = this.methodsBySpelling.get(target);
+    if (method === undefined) {
+      method = this.descriptor.methods.get(target.toLowerCase());
+      if (method && this.methodsBySpelling.size < 1024) this.methodsBySpelling.set(target, method);
+    }
+    return method;
   }
 
   /** A fresh hub instance wired to a connection. */

@@ -34,7 +34,7 @@ export interface InvocationWork {
  */
 export function invoke(runtime: HubRuntime, session: ConnectionSession, work: InvocationWork): Promise<void> | undefined {
   const { message } = work;
-  const method = runtime.descriptor.methods.get(message.target.toLowerCase());
+  const method = runtime.findMethod(message.target);
   if (!method) {
     runtime.logger.warn("Unknown hub method", { ...session.logFields, method: message.target });
     return fail(session, message, errorTexts.unknownMethod(message.target));
