@@ -14,32 +14,34 @@ export interface InstructionRow {
 
 /**
  * Server instructions per echo call (one call in flight per connection), counted by valgrind's
- * callgrind. Unlike CPU time the count does not move with what else the host is doing, so a 3 %
+ * callgrind. Unlike CPU time the count does not move with what else the host is doing, so a 1 %
  * change shows on a machine whose timings wander by 30 %. It covers what the server process
- * executes in user space (the kernel's socket work is not counted) and starts after a warm-up of
- * the same length, once the JIT has settled.
+ * executes in user space (the kernel's socket work is not counted), over `calls` calls made after
+ * as many uncounted ones: a warm-up counted in calls, not seconds, so that the JIT has reached the
+ * same point whatever the host's speed.
  */
-export async function countInstructions(targets: TargetName[], seconds: number, connections: number): Promise<InstructionRow[]> {
+export async function countInstructions(targets: TargetName[], calls: number, connections: number): Promise<InstructionRow[]> {
   try {
     execFileSync("valgrind", ["--version"], { stdio: "ignore" });
   } catch {
     throw new Error("--instructions needs valgrind (apt-get install -y valgrind)");
   }
   const rows: InstructionRow[] = [];
-  for (const target of targets) rows.push(await countFor(target, seconds * 1000, connections));
+  for (const target of targets) rows.push(await countFor(target, calls, connections));
   return rows;
 }
 
-async function countFor(target: TargetName, durationMs: number, connections: number): Promise<InstructionRow> {
+async function countFor(target: TargetName, maxCalls: number, connections: number): Promise<InstructionRow> {
   const dir = mkdtempSync(join(tmpdir(), "hubwire-callgrind-"));
   const log = join(dir, "valgrind.log");
   const valgrind = ["--tool=callgrind", "--instr-atstart=no", `--callgrind-out-file=${join(dir, "callgrind.out")}`, `--log-file=${log}`, process.execPath];
   const server = new Child<ServerEvent, ServerCommand>("./server-process.js", [serverOf[target]], valgrind, "valgrind");
   const loader = new Child<LoaderEvent | { kind: "failed"; error: string }, LoaderCommand>("./loader-process.js", [], []);
   const slow = 120_000; // everything is slow under valgrind
+  const durationMs = 600_000; // a cap: each phase ends after maxCalls calls
   try {
     const { port } = await server.next("ready", slow);
-    loader.send({ kind: "config", config: { target, scenario: "echo", port, connections, inFlight: 1, durationMs, payloadBytes: 32, groups: 0, rate: 0 } });
+    loader.send({ kind: "config", config: { target, scenario: "echo", port, connections, inFlight: 1, durationMs, maxCalls, payloadBytes: 32, groups: 0, rate: 0 } });
     await loader.next("connected", slow);
     loader.send({ kind: "go" }); // the warm-up, not counted
     await loader.next("result", durationMs + slow);

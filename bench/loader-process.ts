@@ -100,14 +100,18 @@ function echo(): Promise<Measured> {
         }
         completed++;
         samples.add((performance.now() - sentAt) * 1000);
-        issue(client);
+        if (completed === config.maxCalls) stop();
+        else issue(client);
       });
     };
-    for (const client of clients) for (let i = 0; i < config.inFlight; i++) issue(client);
-    setTimeout(() => {
+    const stop = () => {
+      if (stopping) return;
       stopping = true;
+      clearTimeout(timer);
       if (outstanding === 0) finish();
-    }, config.durationMs);
+    };
+    for (const client of clients) for (let i = 0; i < config.inFlight; i++) issue(client);
+    const timer = setTimeout(stop, config.durationMs);
   });
 }
 

@@ -35,6 +35,8 @@ export interface LoadConfig {
   connections: number;
   inFlight: number;
   durationMs: number;
+  /** echo: stop after this many calls even if `durationMs` has not passed. */
+  maxCalls?: number;
   payloadBytes: number;
   /** For groups: how many groups; each connection joins group `i % groups`. */
   groups: number;

@@ -9,7 +9,7 @@ import { scenarioRuns, type ScenarioRun } from "./scenarios.js";
 
 // `npm run bench -- [--quick] [--scenario echo-1,idle,...] [--targets ws,hubwire-json,...]
 //                   [--duration <s>] [--connections <n>] [--repeat <n>] [--json <file>]`
-// `npm run bench -- --instructions [--targets ...] [--duration <s>] [--connections <n>]`: server
+// `npm run bench -- --instructions [--targets ...] [--calls <n>] [--connections <n>]`: server
 // instructions per echo call under valgrind instead of timings.
 
 const args = process.argv.slice(2);
@@ -37,7 +37,7 @@ hardDeadline.unref();
 
 if (args.includes("--instructions")) {
   const targets = onlyTargets ?? ["ws", "socketio", "hubwire-json", "hubwire-msgpack"];
-  const rows = await countInstructions(targets, seconds ?? 20, connections ?? 20);
+  const rows = await countInstructions(targets, Number(option("calls") ?? 50_000), connections ?? 20);
   console.log(instructionsTable(rows));
   if (jsonFile) writeFileSync(jsonFile, JSON.stringify({ date: new Date().toISOString(), instructions: rows }, null, 2));
   process.exit(0);

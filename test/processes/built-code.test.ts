@@ -79,14 +79,14 @@ describe("the bench harness", () => {
   it("counts server instructions per call under valgrind (no count is asserted)", async () => {
     const out = join(mkdtempSync(join(tmpdir(), "hubwire-bench-")), "instructions.json");
     await promisify(execFile)("npm", ["run", "--silent", "build"], { cwd: root, timeout: 90_000 });
-    await promisify(execFile)("node", ["dist/bench/run.js", "--instructions", "--targets", "ws,hubwire-json", "--duration", "1", "--connections", "2", "--json", out], {
+    await promisify(execFile)("node", ["dist/bench/run.js", "--instructions", "--targets", "ws,hubwire-json", "--calls", "500", "--connections", "2", "--json", out], {
       cwd: root,
       timeout: 150_000,
     });
     const report = JSON.parse(readFileSync(out, "utf8")) as { instructions: Array<{ target: string; calls: number; instructionsPerCall: number }> };
     expect(report.instructions.map((r) => r.target)).toEqual(["ws", "hubwire-json"]);
     for (const row of report.instructions) {
-      expect(row.calls).toBeGreaterThan(0);
+      expect(row.calls).toBe(500);
       expect(row.instructionsPerCall).toBeGreaterThan(1000);
     }
   }, 180_000);
