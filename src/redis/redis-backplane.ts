@@ -70,8 +70,8 @@ export class RedisBackplane implements Backplane {
     this.reportOutages(this.subscriber, "subscriber");
   }
 
-  async publish(channel: string, payload: Uint8Array): Promise<number> {
-    return this.publisher.publish(this.prefix + channel, Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength));
+  async publish(name: string, payload: Uint8Array): Promise<number> {
+    return this.publisher.publish(this.prefix + name, Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength));
   }
 
   async subscribe(name: string, onMessage: (payload: Uint8Array) => void): Promise<void> {
