@@ -225,7 +225,10 @@ export class ScaleOutLifetimeManager implements HubLifetimeManager {
     return payloads;
   }
 
-  /** A received send, ready for local connections; its message is decoded for protocols the sender lacked. */
+  /**
+   * A received send, ready for local connections: the sender's payloads are written as they are;
+   * the message is decoded once per server (not per recipient) for a protocol the sender lacked.
+   */
   private messageFrom(payloads: Record<string, string | Uint8Array>): SerializedHubMessage | undefined {
     for (const protocol of this.options.protocols) {
       const payload = payloads[protocol.name];

@@ -107,7 +107,7 @@ function toWireObject(message: HubMessage): JsonObject | string {
 
 function completionRecord(message: CompletionMessage): string {
   const head = `{"type":3,"invocationId":${quote(message.invocationId)}`;
-  if (message.error !== undefined) return `${head},"error":${JSON.stringify(message.error)}}${RECORD_SEPARATOR}`;
+  if (message.error !== undefined) return `${head},"error":${quote(message.error)}}${RECORD_SEPARATOR}`;
   // `"result":null` means "returned null"; no key at all means "returned nothing".
   if (!message.hasResult) return `${head}}${RECORD_SEPARATOR}`;
   const result = stringifyValue(message.result === undefined ? null : message.result);
