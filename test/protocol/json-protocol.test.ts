@@ -64,7 +64,10 @@ describe("JSON protocol: writing", () => {
   });
 
   it("writes string ids and results exactly as JSON.stringify does, escapes included", () => {
-    const texts = ["", "7", "plain text", 'say "no"', "back\\slash", "tab\there", "\u0000\u001f\u007f", "é ✓ 😀", "\ud800", "x".repeat(65) + '"'];
+    const texts = ["", "7", "plain text", 'say "no"', "back\\slash", "tab\there", "\u0000\u001f\u007f", "é ✓ 😀", "\ud800", "x".repeat(65) + '"', "ends in a newline\n"];
+    // Every ASCII character, in runs short enough for the quick path.
+    for (let code = 0; code < 0x80; code += 32) texts.push(String.fromCharCode(...Array.from({ length: 32 }, (_, i) => code + i)));
+    for (let code = 0; code < 0x80; code++) texts.push(`a${String.fromCharCode(code)}b`);
     for (const text of texts) {
       expect(write(resultCompletion(text || "1", text))).toBe(`{"type":3,"invocationId":${JSON.stringify(text || "1")},"result":${JSON.stringify(text)}}${RS}`);
       expect(JSON.parse(write(resultCompletion(text || "1", text)).slice(0, -1)).result).toBe(text);
