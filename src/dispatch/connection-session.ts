@@ -26,7 +26,7 @@ export class ConnectionSession implements HubConnectionEvents {
   private isFinished = false;
   private clientsOfCaller: HubCallerClientsImpl<unknown> | undefined;
   private readonly pending: InvocationWork[] = [];
-  /** Running or queued invocations that have an id, for CancelInvocation (made on first use: idle connections stay small). */
+  /** Invocations with an id that are queued or still running, for CancelInvocation (made on first use: idle connections stay small). */
   private scopes: Map<string, InvocationScope> | undefined;
   /** Open upload streams by stream id (made on first use). */
   private uploads: Map<string, UploadStream> | undefined;
@@ -210,7 +210,6 @@ export class ConnectionSession implements HubConnectionEvents {
       return;
     }
     const scope = new InvocationScope(connection, id);
-    if (id !== undefined) (this.scopes ??= new Map()).set(id, scope);
     let uploads: UploadStream[] | undefined;
     if (message.streamIds) {
       const capacity = this.runtime.options.streamBufferCapacity;
@@ -227,8 +226,20 @@ export class ConnectionSession implements HubConnectionEvents {
     if (this.started && this.pending.length === 0 && (background || this.running < this.runtime.options.maximumParallelInvocationsPerClient)) {
       this.startInvocation(work);
     } else {
+      this.track(work);
       this.pending.push(work);
     }
+  }
+
+  /**
+   * Makes an invocation findable by its id, for CancelInvocation and the id-in-use check. Only
+   * invocations that wait or run past the message that started them need it: one that completes
+   * within `invoke` is over before the next message is read, and leaving it out saves a map
+   * insert and delete per call (a map that empties shrinks, and grows again on the next call).
+   */
+  private track(work: InvocationWork): void {
+    const id = work.message.invocationId;
+    if (id !== undefined) (this.scopes ??= new Map()).set(id, work.scope);
   }
 
   private completion(message: CompletionMessage): void {
@@ -246,8 +257,10 @@ export class ConnectionSession implements HubConnectionEvents {
   private startInvocation(work: InvocationWork): void {
     if (!work.background) this.running++;
     const pending = invoke(this.runtime, this, work);
-    if (pending) pending.then(() => this.invocationDone(work));
-    else this.invocationDone(work);
+    if (pending) {
+      this.track(work);
+      pending.then(() => this.invocationDone(work));
+    } else this.invocationDone(work);
   }
 
   private invocationDone(work: InvocationWork): void {

@@ -12,9 +12,15 @@ class WorkHub extends Hub {
   /** Runs until cancelled: hubwire lets a client cancel a plain invocation too. */
   @HubMethod("Work")
   async work(): Promise<string> {
-    await new Promise<void>((resolve) => this.signal.addEventListener("abort", () => resolve(), { once: true }));
+    const { signal } = this;
+    if (!signal.aborted) await new Promise<void>((resolve) => signal.addEventListener("abort", () => resolve(), { once: true }));
     cancelledCalls++;
     return "stopped";
+  }
+
+  @HubMethod("Echo")
+  echo(value: unknown): unknown {
+    return value;
   }
 
   @HubMethod("Count")
@@ -23,6 +29,13 @@ class WorkHub extends Hub {
     for await (const _ of items) n++;
     return n;
   }
+}
+
+/** The first `count` Completions a client received, in order. */
+async function completions(client: RawJsonClient, count: number): Promise<Array<Record<string, unknown>>> {
+  const all = () => client.messages().filter((m) => m.type === 3);
+  await client.waitFor(() => all().length >= count, `${count} completions`);
+  return all().slice(0, count);
 }
 
 describe("streams on the wire", () => {
@@ -95,6 +108,55 @@ describe("streams on the wire", () => {
     client.send(frame({ type: 5, invocationId: "1" }));
     expect(await client.completion("1")).toEqual({ type: 3, invocationId: "1", result: "stopped" });
     expect(cancelledCalls).toBe(1);
+  });
+
+  it("refuses an id that a running invocation holds, and frees it when the invocation ends", async () => {
+    server = new HubServer({ logger: silentLogger });
+    server.mapHub("/work", WorkHub);
+    const client = await open(`${(await server.listen()).url}/work`);
+    cancelledCalls = 0;
+    client.send(
+      frame(
+        // A method that returns at once is over before the next message: its id is free again.
+        { type: 1, invocationId: "1", target: "Echo", arguments: ["a"] },
+        { type: 1, invocationId: "1", target: "Echo", arguments: ["b"] },
+        { type: 1, invocationId: "2", target: "Work", arguments: [] },
+        { type: 1, invocationId: "2", target: "Echo", arguments: ["c"] },
+      ),
+    );
+    expect(await completions(client, 3)).toEqual([
+      { type: 3, invocationId: "1", result: "a" },
+      { type: 3, invocationId: "1", result: "b" },
+      { type: 3, invocationId: "2", error: "Invocation ID '2' is already in use." },
+    ]);
+    client.send(frame({ type: 5, invocationId: "2" }));
+    expect((await completions(client, 4))[3]).toEqual({ type: 3, invocationId: "2", result: "stopped" });
+    client.send(frame({ type: 1, invocationId: "2", target: "Echo", arguments: ["d"] }));
+    expect((await completions(client, 5))[4]).toEqual({ type: 3, invocationId: "2", result: "d" });
+  });
+
+  it("cancels an invocation still waiting for its turn, and refuses its id meanwhile", async () => {
+    server = new HubServer({ logger: silentLogger });
+    server.mapHub("/work", WorkHub); // one invocation at a time per client, the default
+    const client = await open(`${(await server.listen()).url}/work`);
+    cancelledCalls = 0;
+    client.send(
+      frame(
+        { type: 1, invocationId: "1", target: "Work", arguments: [] },
+        { type: 1, invocationId: "2", target: "Echo", arguments: ["queued"] },
+        { type: 1, invocationId: "2", target: "Echo", arguments: ["twice"] },
+        { type: 1, invocationId: "3", target: "Work", arguments: [] },
+        { type: 5, invocationId: "3" },
+      ),
+    );
+    expect(await completions(client, 1)).toEqual([{ type: 3, invocationId: "2", error: "Invocation ID '2' is already in use." }]);
+    client.send(frame({ type: 5, invocationId: "1" }));
+    expect((await completions(client, 4)).slice(1)).toEqual([
+      { type: 3, invocationId: "1", result: "stopped" },
+      { type: 3, invocationId: "2", result: "queued" },
+      { type: 3, invocationId: "3", result: "stopped" },
+    ]);
+    expect(cancelledCalls).toBe(2);
   });
 
   it("delivers every item of an upload through a two-item buffer", async () => {
