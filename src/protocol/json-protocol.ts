@@ -129,7 +129,7 @@ function stringifyValue(value: unknown): string | undefined {
  * A string as JSON. Ids and short strings of printable ASCII need no escapes: quoting them here
  * skips a call into the engine's serializer, which costs more than the check for short text. The
  * check is a regular expression because the engine compiles it to machine code; a loop over
- * `charCodeAt` costs several times as much.
+ * `charCodeAt` cost about twice as much for a 32-character string.
  */
 function quote(text: string): string {
   return text.length <= 64 && printableAscii.test(text) ? `"${text}"` : JSON.stringify(text);
