@@ -47,7 +47,15 @@ async function prepare(): Promise<void> {
   if (config.scenario === "idle") return;
   clients = await openAll(config.connections);
   if (config.scenario === "groups") await Promise.all(clients.map((c, i) => c.join(`g${i % config.groups}`)));
+  // Calls before the measured window, so that it finds the server's code compiled and its heap
+  // grown: the first thousands of calls run in the interpreter and compile on background threads.
+  if (config.warmUpMs && (config.scenario === "echo" || config.scenario === "echo-rate")) {
+    await echo(config.warmUpMs, warmUpCalls, Math.max(1, config.inFlight));
+  }
 }
+
+/** At most this many warm-up calls: enough for every target's hot code to be optimised. */
+const warmUpCalls = 20_000;
 
 async function openAll(count: number): Promise<LeanClient[]> {
   const opened: LeanClient[] = [];
@@ -78,7 +86,7 @@ async function run(): Promise<LoadResult> {
 type Measured = Omit<LoadResult, "loaderCpuPercent" | "elapsedMs"> & { elapsedMs?: number };
 
 /** Each connection keeps `inFlight` calls outstanding for the duration. */
-function echo(): Promise<Measured> {
+function echo(durationMs = config.durationMs, maxCalls = config.maxCalls, inFlight = config.inFlight): Promise<Measured> {
   const samples = new Samples();
   const payload = "x".repeat(config.payloadBytes);
   let completed = 0;
@@ -87,7 +95,7 @@ function echo(): Promise<Measured> {
   return new Promise((resolve) => {
     const finish = () => {
       const [p50, p99, p999] = samples.percentiles(50, 99, 99.9);
-      resolve({ operations: completed, elapsedMs: config.durationMs, p50: p50!, p99: p99!, p999: p999!, errors: 0 });
+      resolve({ operations: completed, elapsedMs: durationMs, p50: p50!, p99: p99!, p999: p999!, errors: 0 });
     };
     const issue = (client: LeanClient): void => {
       const sentAt = performance.now();
@@ -100,7 +108,7 @@ function echo(): Promise<Measured> {
         }
         completed++;
         samples.add((performance.now() - sentAt) * 1000);
-        if (completed === config.maxCalls) stop();
+        if (completed === maxCalls) stop();
         else issue(client);
       });
     };
@@ -110,8 +118,8 @@ function echo(): Promise<Measured> {
       clearTimeout(timer);
       if (outstanding === 0) finish();
     };
-    for (const client of clients) for (let i = 0; i < config.inFlight; i++) issue(client);
-    const timer = setTimeout(stop, config.durationMs);
+    for (const client of clients) for (let i = 0; i < inFlight; i++) issue(client);
+    const timer = setTimeout(stop, durationMs);
   });
 }
 

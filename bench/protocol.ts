@@ -35,6 +35,8 @@ export interface LoadConfig {
   connections: number;
   inFlight: number;
   durationMs: number;
+  /** echo, echo-rate: run echo calls for this long (or 20,000 calls) before the measured window. */
+  warmUpMs?: number;
   /** echo: stop after this many calls even if `durationMs` has not passed. */
   maxCalls?: number;
   payloadBytes: number;

@@ -7,6 +7,18 @@ const RS = "\u001e";
 /** How hubwire starts a Completion record (the ids this loader sends need no escapes). */
 const completionHead = `{"type":3,"invocationId":"`;
 
+/** An invocation's JSON after its id, record separator included. */
+function invocationTail(target: string, args: unknown[]): string {
+  return `"target":${JSON.stringify(target)},"arguments":${JSON.stringify(args)}}${RS}`;
+}
+
+/** The decimal id that starts at `start` (ids this loader sends are digits only). */
+function readId(text: string, start: number): number {
+  let id = 0;
+  for (let i = start, digit = text.charCodeAt(i) - 48; digit >= 0 && digit <= 9; digit = text.charCodeAt(++i) - 48) id = id * 10 + digit;
+  return id;
+}
+
 /**
  * hubwire (the SignalR hub protocol) over WebSocket, JSON or MessagePack, by hand: handshake,
  * invocations with ids, completions matched by id, server invocations of `tick`, a ping now and
@@ -15,7 +27,10 @@ const completionHead = `{"type":3,"invocationId":"`;
 export class HubwireWsClient implements LeanClient {
   private socket!: WebSocket;
   private nextId = 0;
-  private readonly pending = new Map<string, () => void>();
+  private readonly pending = new Map<number, () => void>();
+  /** The JSON after an echo call's id, the same for every call with the same payload. */
+  private echoTail = "";
+  private echoPayload: string | undefined;
   private tickListener: ((sentAt: number) => void) | undefined;
   private pinger: ReturnType<typeof setInterval> | undefined;
 
@@ -45,12 +60,11 @@ export class HubwireWsClient implements LeanClient {
       // A completion is matched by its id alone, read without parsing the result: the Socket.IO
       // loader reads its acks the same way.
       if (text.startsWith(completionHead, start)) {
-        const idStart = start + completionHead.length;
-        this.complete(text.slice(idStart, text.indexOf('"', idStart)));
+        this.complete(readId(text, start + completionHead.length));
         continue;
       }
       const message = JSON.parse(text.slice(start, end)) as { type: number; invocationId?: string; target?: string; arguments?: unknown[] };
-      if (message.type === 3) this.complete(message.invocationId!);
+      if (message.type === 3) this.complete(Number(message.invocationId));
       else if (message.type === 1 && message.target === "tick") this.tickListener?.(message.arguments![0] as number);
     }
   }
@@ -58,12 +72,12 @@ export class HubwireWsClient implements LeanClient {
   private onBinary(data: Buffer): void {
     for (const record of splitBinaryRecords(new Uint8Array(data.buffer, data.byteOffset, data.byteLength), null)) {
       const message = decode(record) as unknown[];
-      if (message[0] === 3) this.complete(message[2] as string);
+      if (message[0] === 3) this.complete(Number(message[2]));
       else if (message[0] === 1 && message[3] === "tick") this.tickListener?.((message[4] as number[])[0]!);
     }
   }
 
-  private complete(id: string): void {
+  private complete(id: number): void {
     const done = this.pending.get(id);
     this.pending.delete(id);
     done?.();
@@ -74,17 +88,23 @@ export class HubwireWsClient implements LeanClient {
   }
 
   private invoke(target: string, args: unknown[], done: () => void): void {
-    const id = String(this.nextId++);
+    this.send(this.messagePack ? frameBinaryRecord(encode([1, {}, this.track(done), target, args])) : `{"type":1,"invocationId":"${this.track(done)}",${invocationTail(target, args)}`);
+  }
+
+  /** Registers a call's callback under a new id, which the server's completion will carry. */
+  private track(done: () => void): string {
+    const id = this.nextId++;
     this.pending.set(id, done);
-    this.send(
-      this.messagePack
-        ? frameBinaryRecord(encode([1, {}, id, target, args]))
-        : `{"type":1,"invocationId":"${id}","target":"${target}","arguments":${JSON.stringify(args)}}${RS}`,
-    );
+    return String(id);
   }
 
   call(payload: string, done: () => void): void {
-    this.invoke("Echo", [payload], done);
+    if (this.messagePack) return this.invoke("Echo", [payload], done);
+    if (payload !== this.echoPayload) {
+      this.echoPayload = payload;
+      this.echoTail = invocationTail("Echo", [payload]);
+    }
+    this.send(`{"type":1,"invocationId":"${this.track(done)}",${this.echoTail}`);
   }
 
   onTick(listener: (sentAt: number) => void): void {
