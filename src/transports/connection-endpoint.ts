@@ -167,7 +167,7 @@ export class ConnectionEndpoint {
     this.wss.handleUpgrade(req, socket, head, (ws) => {
       accepted.request = request;
       accepted.user = admission.user;
-      accepted.transport = new WebSocketTransport(ws, accepted, this.options.closeTimeoutMs);
+      accepted.transport = new WebSocketTransport(ws, socket, accepted, this.options.closeTimeoutMs);
       if (this.closed) return accepted.close();
       this.handler.onConnection(accepted);
     });

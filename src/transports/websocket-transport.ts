@@ -1,11 +1,16 @@
+import type { Duplex } from "node:stream";
 import { WebSocket } from "ws";
 import { HubwireError } from "../errors.js";
 import type { Transport } from "./transport.js";
 import type { TransportConnection } from "./transport-connection.js";
+import { BINARY_OPCODE, binaryFrame, COPY_LIMIT, frameHeader, textFrame } from "./websocket-frames.js";
 
 /**
  * A connection's WebSocket: text frames become strings, binary frames bytes; a string is sent as a
  * text frame and a Uint8Array as a binary one (JSON needs text frames, MessagePack binary).
+ * `ws` reads the socket and handles control frames and the close handshake; data frames are
+ * written to the upgraded socket directly (see websocket-frames.ts), each whole in one write, so
+ * they never interleave with the control frames `ws` writes.
  */
 export class WebSocketTransport implements Transport {
   readonly name = "WebSockets" as const;
@@ -13,6 +18,8 @@ export class WebSocketTransport implements Transport {
 
   constructor(
     private readonly socket: WebSocket,
+    /** The upgraded connection `socket` runs on. */
+    private readonly stream: Duplex,
     readonly connection: TransportConnection,
     private readonly closeTimeoutMs: number,
   ) {
@@ -40,8 +47,15 @@ export class WebSocketTransport implements Transport {
 
   send(data: string | Uint8Array): void {
     if (this.socket.readyState !== WebSocket.OPEN) return;
-    if (typeof data === "string") this.socket.send(textBytes(data), textFrame);
-    else this.socket.send(data, binaryFrame);
+    if (typeof data === "string") this.stream.write(cachedTextFrame(data));
+    else if (data.byteLength <= COPY_LIMIT) this.stream.write(binaryFrame(data));
+    else {
+      // Too large to copy: the header and the payload as they are, in one writev.
+      this.stream.cork();
+      this.stream.write(frameHeader(BINARY_OPCODE, data.byteLength));
+      this.stream.write(data);
+      this.stream.uncork();
+    }
   }
 
   close(): void {
@@ -80,20 +94,16 @@ function onClose(this: WebSocket, code: number): void {
 
 function ignore(): void {}
 
-const textFrame = { binary: false };
-const binaryFrame = { binary: true };
-
-// Text is handed to ws as bytes: a string would be encoded inside the socket write, on a slower
-// path, and once per recipient. A broadcast passes the same string to every socket in a row, so
-// remembering the last one encodes it once.
+// A broadcast passes the same string to every socket in a row, so remembering the last frame
+// encodes it once.
 let lastText = "";
-let lastBytes = Buffer.alloc(0);
+let lastFrame = textFrame("");
 
-function textBytes(text: string): Buffer {
-  if (text.length > 65_536) return Buffer.from(text, "utf8"); // not worth holding on to
+function cachedTextFrame(text: string): Buffer {
+  if (text.length > 65_536) return textFrame(text); // not worth holding on to
   if (text !== lastText) {
-    lastBytes = Buffer.from(text, "utf8");
+    lastFrame = textFrame(text);
     lastText = text;
   }
-  return lastBytes;
+  return lastFrame;
 }

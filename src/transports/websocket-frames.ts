@@ -1,0 +1,59 @@
+/**
+ * Data frames from a server, as RFC 6455 §5.2 lays them out: FIN set, no extension bits (hubwire
+ * never negotiates compression), no mask (only clients mask), then a 7-bit, 16-bit or 64-bit
+ * payload length. Written here rather than through `ws`'s `send` because its per-message options
+ * object costs more than the rest of a small echo call's server work: each send builds an object
+ * literal with a computed key, which the engine defines property by property in its runtime.
+ */
+
+export const TEXT_OPCODE = 0x1;
+export const BINARY_OPCODE = 0x2;
+type DataOpcode = typeof TEXT_OPCODE | typeof BINARY_OPCODE;
+
+/** Payloads up to this size are copied behind their header and written as one buffer. */
+export const COPY_LIMIT = 16 * 1024;
+
+/** A text frame holding `text` in UTF-8, header and payload in one buffer. */
+export function textFrame(text: string): Buffer {
+  const length = Buffer.byteLength(text, "utf8");
+  const frame = Buffer.allocUnsafe(headerLength(length) + length);
+  frame.write(text, writeHeader(frame, TEXT_OPCODE, length), "utf8");
+  return frame;
+}
+
+/** A binary frame holding `payload`, header and payload in one buffer (a copy of the payload). */
+export function binaryFrame(payload: Uint8Array): Buffer {
+  const frame = Buffer.allocUnsafe(headerLength(payload.byteLength) + payload.byteLength);
+  frame.set(payload, writeHeader(frame, BINARY_OPCODE, payload.byteLength));
+  return frame;
+}
+
+/** Just the header of a frame whose payload is written after it (large payloads, not copied). */
+export function frameHeader(opcode: DataOpcode, length: number): Buffer {
+  const header = Buffer.allocUnsafe(headerLength(length));
+  writeHeader(header, opcode, length);
+  return header;
+}
+
+function headerLength(length: number): number {
+  return length < 126 ? 2 : length < 65_536 ? 4 : 10;
+}
+
+/** Writes the header at the start of `target`; returns where the payload starts. */
+function writeHeader(target: Buffer, opcode: DataOpcode, length: number): number {
+  target[0] = 0x80 | opcode;
+  if (length < 126) {
+    target[1] = length;
+    return 2;
+  }
+  if (length < 65_536) {
+    target[1] = 126;
+    target.writeUInt16BE(length, 2);
+    return 4;
+  }
+  target[1] = 127;
+  // 64 bits, written as two 32-bit halves: a payload never reaches 2^53 bytes.
+  target.writeUInt32BE(Math.floor(length / 2 ** 32), 2);
+  target.writeUInt32BE(length >>> 0, 6);
+  return 10;
+}
