@@ -8,7 +8,7 @@ import { codecTable, scenarioTable, type Row } from "./report.js";
 import { scenarioRuns, type ScenarioRun } from "./scenarios.js";
 
 // `npm run bench -- [--quick] [--scenario echo-1,idle,...] [--targets ws,hubwire-json,...]
-//                   [--duration <s>] [--connections <n>] [--repeat <n>] [--json <file>]`
+//                   [--duration <s>] [--connections <n>] [--echo-rate <calls/s>] [--repeat <n>] [--json <file>]`
 // `npm run bench -- --instructions [--targets ...] [--calls <n>] [--connections <n>]`: server
 // instructions per echo call under valgrind instead of timings.
 
@@ -22,6 +22,8 @@ const onlyScenarios = option("scenario")?.split(",");
 const onlyTargets = option("targets")?.split(",") as TargetName[] | undefined;
 const seconds = option("duration") ? Number(option("duration")) : undefined;
 const connections = option("connections") ? Number(option("connections")) : undefined;
+// Comparing servers at the same call rate: the rate of echo-rate, 10,000 calls/s unless given.
+const echoRate = option("echo-rate") ? Number(option("echo-rate")) : undefined;
 const jsonFile = option("json");
 // Measurements on a shared 2-core machine wander; a full run measures every target several times,
 // in rounds (so a noisy moment hits all targets alike), and keeps each target's median.
@@ -43,7 +45,7 @@ if (args.includes("--instructions")) {
   process.exit(0);
 }
 
-const runs = scenarioRuns(quick, seconds, connections).filter((r) => !onlyScenarios || onlyScenarios.includes(r.id));
+const runs = scenarioRuns(quick, seconds, connections, echoRate).filter((r) => !onlyScenarios || onlyScenarios.includes(r.id));
 const results: Record<string, Row[]> = {};
 const started = Date.now();
 console.log(`hubwire bench: ${quick ? "quick" : "full"} run, Node ${process.version}, ${cpus().length} cores (${cpus()[0]?.model.trim()}), median of ${repeat}\n`);
