@@ -88,7 +88,12 @@ export class HubwireWsClient implements LeanClient {
   }
 
   private invoke(target: string, args: unknown[], done: () => void): void {
-    this.send(this.messagePack ? frameBinaryRecord(encode([1, {}, this.track(done), target, args])) : `{"type":1,"invocationId":"${this.track(done)}",${invocationTail(target, args)}`);
+    const id = this.track(done);
+    this.send(
+      this.messagePack
+        ? frameBinaryRecord(encode([1, {}, id, target, args]))
+        : `{"type":1,"invocationId":"${id}",${invocationTail(target, args)}`,
+    );
   }
 
   /** Registers a call's callback under a new id, which the server's completion will carry. */
