@@ -14,8 +14,9 @@ export interface InstructionRow {
 
 /**
  * Server instructions per echo call (one call in flight per connection), counted by valgrind's
- * callgrind. Unlike CPU time the count does not move with what else the host is doing, so a 1 %
- * change shows on a machine whose timings wander by 30 %. It covers what the server process
+ * callgrind. Unlike CPU time the count does not move with what else the host is doing, only
+ * (by a few percent) between server processes, so the lowest of a few counts shows a change that
+ * timings wandering by 30 % would hide. It covers what the server process
  * executes in user space (the kernel's socket work is not counted), over `calls` calls made after
  * as many uncounted ones: a warm-up counted in calls, not seconds, so that the JIT has reached the
  * same point whatever the host's speed.
