@@ -143,7 +143,8 @@ export class ConnectionSession implements HubConnectionEvents {
     try {
       await runtime.lifetime.onConnected(connection);
       if (connection.isClosing) return;
-      await this.createHub().onConnected();
+      const hub = this.createHub();
+      await runtime.filters.connected({ hub, context: hub.context });
       this.hubConnected = true;
     } catch (error) {
       // Never with allowReconnect: a hub that cannot start will not start on a retry either.
@@ -300,7 +301,8 @@ export class ConnectionSession implements HubConnectionEvents {
     await this.startup;
     if (this.hubConnected) {
       try {
-        await this.createHub().onDisconnected(error);
+        const hub = this.createHub();
+        await runtime.filters.disconnected({ hub, context: hub.context }, error);
       } catch (failure) {
         runtime.logger.error("onDisconnected threw", { ...this.logFields, error: failure });
       }

@@ -2,6 +2,7 @@ import { HubwireError } from "../errors.js";
 import type { HubRequest } from "../hubs/hub-context-types.js";
 import type { HubLifetimeManager } from "../lifetime/hub-lifetime-manager.js";
 import type { TransportName } from "../transports/transport.js";
+import { checkFilters, type HubFilter } from "./hub-filter.js";
 
 /**
  * Turns a connection's request (and its bearer token, from the Authorization header or, for
@@ -68,6 +69,11 @@ export interface HubOptions {
   userIdProvider?: UserIdProvider;
   /** Who receives what; replace it to scale out. Default: in-memory. */
   lifetimeManager?: HubLifetimeManager;
+  /**
+   * Code around every method call, onConnected and onDisconnected (see `HubFilter`). The
+   * server's filters and a hub's both apply, the server's first. Default: none.
+   */
+  filters?: HubFilter[];
 }
 
 export type ResolvedHubOptions = Required<Omit<HubOptions, "authenticate" | "allowedOrigins" | "lifetimeManager">> &
@@ -109,6 +115,7 @@ export function resolveHubOptions(
     transports: merged.transports ?? available.transports,
     protocols: merged.protocols ?? available.protocols,
     userIdProvider: merged.userIdProvider ?? defaultUserIdProvider,
+    filters: [...checked(server.filters), ...checked(hub.filters)],
   };
   for (const t of resolved.transports) {
     if (!available.transports.includes(t)) invalid(`transports: '${t}' is not supported (have ${available.transports.join(", ")})`);
@@ -131,6 +138,12 @@ export function resolveHubOptions(
   // Keep the transport order canonical: it is the fallback order clients walk.
   resolved.transports = available.transports.filter((t) => resolved.transports.includes(t));
   return resolved;
+}
+
+function checked(filters: HubFilter[] | undefined): HubFilter[] {
+  if (filters === undefined) return [];
+  checkFilters(filters);
+  return filters;
 }
 
 function positive(name: string, value: number, integer = false): void {

@@ -13,6 +13,7 @@ import { isAuthorized } from "./authorization.js";
 import { HubClientsImpl } from "./client-targets.js";
 import { ConnectionSession } from "./connection-session.js";
 import type { HubContext } from "./hub-context.js";
+import { composeFilters, type FilterPipelines } from "./hub-filter.js";
 import type { AuthorizationPolicy, ResolvedHubOptions } from "./hub-options.js";
 
 /** Makes hub instances; typedi's `Container` is one, and any container with `get` will do. */
@@ -43,6 +44,8 @@ export class HubRuntime<THub extends Hub<any> = Hub<any>> {
   readonly lifetime: HubLifetimeManager;
   readonly policies: Readonly<Record<string, AuthorizationPolicy>>;
   readonly context: HubContext<ClientOf<THub>>;
+  /** The hub's filters around method calls and lifecycle events, composed once. */
+  readonly filters: FilterPipelines;
   private readonly makeHub: () => unknown;
   private readonly groups: GroupManager;
   /** Methods by the exact spelling clients call them; bounded, as a client may send any spelling. */
@@ -58,6 +61,7 @@ export class HubRuntime<THub extends Hub<any> = Hub<any>> {
     const hubClass = descriptor.hubClass;
     this.makeHub = activator.factoryFor?.(hubClass) ?? (() => activator.get(hubClass));
     this.policies = services.policies;
+    this.filters = composeFilters(options.filters);
     this.lifetime = services.lifetime;
     this.protocols = new Map(services.protocols.map((p) => [p.name, p]));
     this.connectionOptions = {

@@ -10,6 +10,7 @@ import {
 import { isAuthorized } from "./authorization.js";
 import type { ConnectionSession } from "./connection-session.js";
 import { detailFor, errorTexts } from "./error-texts.js";
+import { callHubMethod } from "./hub-filter.js";
 import type { HubRuntime } from "./hub-runtime.js";
 import type { InvocationScope } from "./invocation-scope.js";
 import { pumpStream } from "./stream-pump.js";
@@ -94,8 +95,10 @@ function run(
   const { message } = work;
   let result: unknown;
   try {
-    const hub = runtime.createHub(session, work.scope) as unknown as Record<string | symbol, (...args: unknown[]) => unknown>;
-    result = hub[method.propertyKey]!(...bindArguments(method, work));
+    const hub = runtime.createHub(session, work.scope);
+    const args = bindArguments(method, work);
+    const filtered = runtime.filters.invoke;
+    result = filtered ? filtered({ hub, context: hub.context, method, arguments: args }) : callHubMethod(hub, method, args);
   } catch (error) {
     return threw(runtime, session, message, error);
   }
