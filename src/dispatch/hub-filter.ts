@@ -88,16 +88,17 @@ export function composeFilters(filters: readonly HubFilter[]): FilterPipelines {
   return { invoke, connected, disconnected };
 }
 
+const filterMethods = ["invokeMethod", "onConnected", "onDisconnected"] as const;
+
 /** Fails at startup for a filter that is not an object with at least one filter method. */
 export function checkFilters(filters: unknown): asserts filters is HubFilter[] {
   if (!Array.isArray(filters)) throw invalidFilter("filters must be an array");
   filters.forEach((filter: unknown, i) => {
-    const methods = ["invokeMethod", "onConnected", "onDisconnected"] as const;
     const candidate = filter as Record<string, unknown> | null;
-    if (typeof candidate !== "object" || candidate === null || !methods.some((m) => typeof candidate[m] === "function")) {
+    if (typeof candidate !== "object" || candidate === null || !filterMethods.some((m) => typeof candidate[m] === "function")) {
       throw invalidFilter(`filters[${i}] must be an object with invokeMethod, onConnected or onDisconnected`);
     }
-    for (const m of methods) {
+    for (const m of filterMethods) {
       if (candidate[m] !== undefined && typeof candidate[m] !== "function") throw invalidFilter(`filters[${i}].${m} must be a function`);
     }
   });
