@@ -1,11 +1,14 @@
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { fileURLToPath } from "node:url";
-import { Container } from "typedi";
+import { Container, type Constructable } from "typedi";
 import { HubServer, type Logger } from "../../src/index.js";
+import { RedisBackplane } from "../../src/redis/index.js";
 import { handleApi } from "./http-api.js";
+import { MemoryNotificationStore } from "./memory-notification-store.js";
 import { NotificationHub } from "./notification-hub.js";
 import { NotificationStore } from "./notification-store.js";
+import { RedisNotificationStore } from "./redis-notification-store.js";
 import { Publisher } from "./publisher.js";
 import { verifyToken, type SampleUser } from "./sample-auth.js";
 
@@ -13,6 +16,12 @@ export interface NotificationServerOptions {
   port?: number;
   host?: string;
   logger?: Logger;
+  /**
+   * Share state and deliveries with other instances over this Redis; without it everything
+   * lives in this process. `prefix` starts the sample's keys and channels (default
+   * `hubwire-notifications`): instances with the same prefix are one application.
+   */
+  redis?: { url: string; prefix?: string };
 }
 
 export interface NotificationServer {
@@ -32,15 +41,20 @@ const distDir = fileURLToPath(new URL("dist/", repoRoot));
 
 let instances = 0;
 
-/** Starts the notification sample: the hub, the HTTP API and the page, all in memory. */
+/** Starts the notification sample: the hub, the HTTP API and the page, in memory or over Redis. */
 export async function startNotificationServer(options: NotificationServerOptions = {}): Promise<NotificationServer> {
   // A container of its own, so two servers in one process (a restart in a test) share nothing.
   const containerId = `notifications-${++instances}`;
   const container = Container.of(containerId);
-  const store = new NotificationStore();
-  container.set(NotificationStore, store);
+  const { redis } = options;
+  const prefix = redis?.prefix ?? "hubwire-notifications";
+  const store = redis ? new RedisNotificationStore(redis.url, `${prefix}:`) : new MemoryNotificationStore();
+  // The hub asks for a NotificationStore; typedi's types take no abstract class as a key, but
+  // at run time the class is the key its constructor's metadata names.
+  container.set(NotificationStore as unknown as Constructable<NotificationStore>, store);
   const hubs = new HubServer({
     container,
+    ...(redis ? { backplane: new RedisBackplane({ url: redis.url, channelPrefix: prefix, ...(options.logger ? { logger: options.logger } : {}) }) } : {}),
     policies: { admin: (user) => (user as SampleUser).admin },
     ...(options.logger ? { logger: options.logger } : {}),
   });
@@ -80,6 +94,7 @@ export async function startNotificationServer(options: NotificationServerOptions
     hubs,
     async close() {
       await hubs.close();
+      await store.close();
       await new Promise<void>((resolve) => {
         http.close(() => resolve());
         http.closeAllConnections();

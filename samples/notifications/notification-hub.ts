@@ -30,26 +30,20 @@ export class NotificationHub extends Hub<NotificationClient> {
 
   override async onConnected(): Promise<void> {
     const { name } = this.user;
-    this.store.connected(name, this.context.connectionId);
-    for (const topic of this.store.topicsOf(name)) await this.groups.addToGroup(this.context.connectionId, topicGroup(topic));
+    await this.store.connected(name, this.context.connectionId);
+    for (const topic of await this.store.topicsOf(name)) await this.groups.addToGroup(this.context.connectionId, topicGroup(topic));
   }
 
-  override onDisconnected(): void {
-    this.store.disconnected(this.user.name, this.context.connectionId);
+  override async onDisconnected(): Promise<void> {
+    await this.store.disconnected(this.user.name, this.context.connectionId);
   }
 
   /** Everything the page shows after (re)connecting. */
   @HubMethod("GetState")
-  getState(): NotificationState {
+  async getState(): Promise<NotificationState> {
     const { name, admin } = this.user;
-    return {
-      user: name,
-      admin,
-      topics: this.store.topicsOf(name),
-      availableTopics,
-      notifications: this.store.recentFor(name),
-      unread: this.store.unreadOf(name),
-    };
+    const [topics, notifications, unread] = await Promise.all([this.store.topicsOf(name), this.store.recentFor(name), this.store.unreadOf(name)]);
+    return { user: name, admin, topics, availableTopics, notifications, unread };
   }
 
   /** Subscribes the user (all their tabs) to a topic; returns the topic's recent notifications. */
@@ -57,21 +51,21 @@ export class NotificationHub extends Hub<NotificationClient> {
   async subscribe(topic: string): Promise<Notification[]> {
     if (!availableTopics.includes(topic)) throw new HubException(`Unknown topic '${topic}'.`);
     const { name } = this.user;
-    this.store.subscribe(name, topic);
-    for (const id of this.store.connectionsOf(name)) await this.groups.addToGroup(id, topicGroup(topic));
+    await this.store.subscribe(name, topic);
+    for (const id of await this.store.connectionsOf(name)) await this.groups.addToGroup(id, topicGroup(topic));
     return this.store.recentOfTopic(topic);
   }
 
   @HubMethod("Unsubscribe")
   async unsubscribe(topic: string): Promise<void> {
     const { name } = this.user;
-    this.store.unsubscribe(name, topic);
-    for (const id of this.store.connectionsOf(name)) await this.groups.removeFromGroup(id, topicGroup(topic));
+    await this.store.unsubscribe(name, topic);
+    for (const id of await this.store.connectionsOf(name)) await this.groups.removeFromGroup(id, topicGroup(topic));
   }
 
   @HubMethod("MarkAllRead")
   async markAllRead(): Promise<void> {
-    this.store.markAllRead(this.user.name);
+    await this.store.markAllRead(this.user.name);
     await this.publisher.sendUnread([this.user.name]);
   }
 

@@ -23,8 +23,8 @@ export class Publisher {
       case "personal": {
         const user = request.target?.trim();
         if (!user) return { ok: false, error: "A personal notification needs a user name." };
-        const notification = this.store.create("personal", { title, body, from });
-        this.store.record(notification, [user]);
+        const notification = await this.store.create("personal", { title, body, from });
+        await this.store.record(notification, [user]);
         await clients.user(user).notify(notification);
         await this.sendUnread([user]);
         return { ok: true, notification, recipients: 1 };
@@ -32,17 +32,17 @@ export class Publisher {
       case "topic": {
         const topic = request.target?.trim() ?? "";
         if (!availableTopics.includes(topic)) return { ok: false, error: `Unknown topic '${topic}'.` };
-        const notification = this.store.create("topic", { topic, title, body, from });
-        const subscribers = this.store.subscribersOf(topic);
-        this.store.record(notification, subscribers);
+        const notification = await this.store.create("topic", { topic, title, body, from });
+        const subscribers = await this.store.subscribersOf(topic);
+        await this.store.record(notification, subscribers);
         await clients.group(topicGroup(topic)).notify(notification);
         await this.sendUnread(subscribers);
         return { ok: true, notification, recipients: subscribers.length };
       }
       case "announcement": {
-        const notification = this.store.create("announcement", { title, body, from });
-        const everyone = this.store.knownUsers();
-        this.store.record(notification, everyone);
+        const notification = await this.store.create("announcement", { title, body, from });
+        const everyone = await this.store.knownUsers();
+        await this.store.record(notification, everyone);
         await clients.all.notify(notification);
         await this.sendUnread(everyone);
         return { ok: true, notification, recipients: everyone.length };
@@ -54,7 +54,7 @@ export class Publisher {
 
   /** Unread counts differ per user, so each gets its own. */
   async sendUnread(users: string[]): Promise<void> {
-    await Promise.all(users.map((user) => this.hub.clients.user(user).unreadChanged(this.store.unreadOf(user))));
+    await Promise.all(users.map(async (user) => this.hub.clients.user(user).unreadChanged(await this.store.unreadOf(user))));
   }
 }
 
