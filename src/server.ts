@@ -116,7 +116,8 @@ export class HubServer {
       lifetime: resolved.lifetimeManager ?? this.lifetimeFor(descriptor.name, resolved, protocols),
       protocols,
     });
-    const endpoint = new ConnectionEndpoint(path, this.endpointOptions(resolved, (request, token) => runtime.admit(request, token)), runtime);
+    const admit: AdmissionCheck = (request, token) => runtime.admit(request, token);
+    const endpoint = new ConnectionEndpoint(path, this.endpointOptions(resolved, admit, resolved.allowStatefulReconnects), runtime);
     this.endpoints.set(key, { endpoint, runtime });
     if (!this.runtimes.has(hubClass)) this.runtimes.set(hubClass, runtime);
     return runtime.context as HubContext<ClientOf<THub>>;
@@ -151,7 +152,7 @@ export class HubServer {
     });
     const authenticate = resolved.authenticate;
     const admit: AdmissionCheck | undefined = authenticate && (async (request, token) => ({ user: (await authenticate(request, token)) ?? null }));
-    const endpoint = new ConnectionEndpoint(path, this.endpointOptions(resolved, admit), new RawConnectionHandler(listener, this.logger));
+    const endpoint = new ConnectionEndpoint(path, this.endpointOptions(resolved, admit, false), new RawConnectionHandler(listener, this.logger));
     this.endpoints.set(key, { endpoint });
   }
 
@@ -215,7 +216,8 @@ export class HubServer {
     return key;
   }
 
-  private endpointOptions(resolved: ResolvedHubOptions, admit: AdmissionCheck | undefined): EndpointOptions {
+  /** `statefulReconnects`: hubs only; a raw connection has no messages to number and replay. */
+  private endpointOptions(resolved: ResolvedHubOptions, admit: AdmissionCheck | undefined, statefulReconnects: boolean): EndpointOptions {
     const maxMessage = resolved.maximumReceiveMessageSize;
     return {
       transports: resolved.transports,
@@ -228,6 +230,7 @@ export class HubServer {
       maxIncomingPayload: maxMessage === null ? 256 * 1024 * 1024 : Math.max(4 * maxMessage, 1024 * 1024),
       maxBufferedBytes: resolved.maximumSendBufferSize,
       minimumNegotiateVersion: 0,
+      allowStatefulReconnects: statefulReconnects,
       logger: this.logger,
     };
   }

@@ -7,6 +7,7 @@ import type { TransportName } from "../transports/transport.js";
 import type { ConnectionReceiver, TransportConnection } from "../transports/transport-connection.js";
 import { ClientResults, type ClientInvokeOptions } from "./client-results.js";
 import type { Heartbeat, HeartbeatSubscriber } from "./heartbeat.js";
+import { isTrackable, MessageBuffer } from "./message-buffer.js";
 
 export interface HubConnectionOptions {
   /** Send a Ping after this long without sending anything (not on long polling). */
@@ -49,6 +50,8 @@ export class HubConnection implements ConnectionReceiver, HeartbeatSubscriber {
   /** Writes held while a burst of received messages is handled; sent as one frame after. */
   private batch: Array<string | Uint8Array> | undefined;
   private batching = false;
+  /** Stateful reconnect's record of what was sent and received (only when the client asked for it). */
+  private buffer: MessageBuffer | undefined;
 
   constructor(
     readonly transport: TransportConnection,
@@ -115,13 +118,56 @@ export class HubConnection implements ConnectionReceiver, HeartbeatSubscriber {
   /** Encodes and sends one message. The protocol must be known (after the handshake). */
   write(message: HubMessage): void {
     if (this.closing || !this.protocol) return;
-    this.send(this.protocol.writeMessage(message));
+    const payload = this.protocol.writeMessage(message);
+    if (this.buffer && isTrackable(message.type)) this.keep(payload);
+    this.send(payload);
   }
 
   /** Sends a message encoded once for all its recipients. */
   writeSerialized(message: SerializedHubMessage): void {
     if (this.closing || !this.protocol) return;
-    this.send(message.payloadFor(this.protocol));
+    const payload = message.payloadFor(this.protocol);
+    if (this.buffer && isTrackable(message.message.type)) this.keep(payload);
+    this.send(payload);
+  }
+
+  /**
+   * Turns on stateful reconnect (the client asked at negotiate and in its handshake): trackable
+   * messages are numbered and kept until acknowledged, and a dropped WebSocket is waited for.
+   */
+  enableStatefulReconnect(bufferSize: number): void {
+    this.buffer = new MessageBuffer(bufferSize);
+    this.transport.resumable = true;
+  }
+
+  /** False for a trackable message the client sent again after a reconnect and that was already handled. */
+  receivedTrackable(): boolean {
+    return this.buffer?.receivedTrackable() ?? true;
+  }
+
+  /** The client's Ack: it has everything up to `sequenceId`. */
+  acknowledged(sequenceId: number): void {
+    this.buffer?.acknowledged(sequenceId);
+  }
+
+  /** The client's Sequence, first on a new transport; throws a ProtocolError for an id it cannot have sent. */
+  resequence(sequenceId: number): void {
+    this.buffer?.resequence(sequenceId);
+  }
+
+  /** Stateful reconnect: the client is back. Tell it where the replay starts, then send what it may have missed. */
+  onResumed(): void {
+    if (!this.buffer || !this.protocol || this.closing) return;
+    this.lastReceiveAt = this.heartbeat.now;
+    this.batch = undefined; // what a batch held is in the replay
+    const { sequenceId, payloads } = this.buffer.replay();
+    this.sendNow(this.protocol.writeMessage({ type: MessageType.Sequence, sequenceId }));
+    for (const payload of payloads) this.sendNow(payload);
+  }
+
+  private keep(payload: string | Uint8Array): void {
+    this.buffer!.sent(payload);
+    if (this.buffer!.overflowed && this.transport.resumable) this.transport.stopResuming();
   }
 
   /** Sends bytes already framed (the handshake reply). */
@@ -198,13 +244,16 @@ export class HubConnection implements ConnectionReceiver, HeartbeatSubscriber {
     }
     // Long polling has its own liveness (poll cadence): no pings, no ping-based timeout.
     if (this.transportName === "LongPolling") return;
-    // While receiving is paused (an upload stream is full) the client's messages wait unread.
-    if (this.transport.receivingPaused) this.lastReceiveAt = now;
+    // While receiving is paused (an upload stream is full) the client's messages wait unread;
+    // while a stateful connection is suspended its client is reconnecting.
+    if (this.transport.receivingPaused || this.transport.state === "suspended") this.lastReceiveAt = now;
     else if (now - this.lastReceiveAt >= this.options.clientTimeoutMs) {
       this.events.onTimeout(this, "client");
       return;
     }
     if (now - this.lastSendAt >= this.options.keepAliveIntervalMs) this.writeSerialized(ping);
+    const ack = this.buffer?.ackDue();
+    if (ack !== undefined) this.write({ type: MessageType.Ack, sequenceId: ack });
   }
 }
 

@@ -1,4 +1,5 @@
 import { HubConnection, type HubConnectionEvents } from "../connection/hub-connection.js";
+import { isTrackable } from "../connection/message-buffer.js";
 import type { Hub } from "../hubs/hub.js";
 import { parseHandshakeRequest, writeHandshakeResponse } from "../protocol/handshake.js";
 import { errorCompletion, MessageType, type CompletionMessage, type HubMessage } from "../protocol/messages.js";
@@ -120,6 +121,11 @@ export class ConnectionSession implements HubConnectionEvents {
       return this.failHandshake(errorTexts.transferFormatNotSupported(request.protocol, "Binary"));
     }
     connection.protocol = protocol;
+    // Stateful reconnect needs both: the client asked at negotiate, and speaks version 2 here.
+    const { transport } = connection;
+    if (transport.statefulReconnect && request.version >= 2 && transport.transportName === "WebSockets") {
+      connection.enableStatefulReconnect(runtime.options.statefulReconnectBufferSize);
+    }
     const reply = writeHandshakeResponse();
     // A binary protocol's handshake reply goes out binary, as ASP.NET Core sends it.
     connection.send(protocol.transferFormat === "Binary" ? encodeUtf8(reply) : reply);
@@ -173,6 +179,7 @@ export class ConnectionSession implements HubConnectionEvents {
   }
 
   private dispatch(message: HubMessage): void {
+    if (isTrackable(message.type) && !this.connection.receivedTrackable()) return; // sent again after a reconnect
     switch (message.type) {
       case MessageType.Invocation:
       case MessageType.StreamInvocation:
@@ -195,10 +202,16 @@ export class ConnectionSession implements HubConnectionEvents {
         // The client is stopping; it expects no Close back.
         this.connection.close();
         return;
-      case MessageType.Ping:
       case MessageType.Ack:
+        return this.connection.acknowledged(message.sequenceId);
       case MessageType.Sequence:
-        return; // Any message already reset the client timeout; stateful reconnect is not offered.
+        try {
+          return this.connection.resequence(message.sequenceId);
+        } catch (error) {
+          return this.closeWithError(error, "Invalid Sequence from client");
+        }
+      case MessageType.Ping:
+        return; // Any message already reset the client timeout.
     }
   }
 

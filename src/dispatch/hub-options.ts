@@ -44,11 +44,23 @@ export interface HubOptions {
   clientResultTimeout?: number;
   /** Items buffered per upload stream before the connection stops reading (backpressure). Default 10. */
   streamBufferCapacity?: number;
+  /**
+   * Let clients that ask for it (`withStatefulReconnect()` in the official client) keep their
+   * connection across a dropped WebSocket: they reconnect within `disconnectTimeout` and
+   * nothing sent either way is lost or handled twice. Default false.
+   */
+  allowStatefulReconnects?: boolean;
+  /**
+   * Bytes of sent messages kept per connection until the client acknowledges them, for stateful
+   * reconnect. A connection that goes past it can no longer resume, and ends on its next drop
+   * (its client then reconnects as a new connection). Default 100 000.
+   */
+  statefulReconnectBufferSize?: number;
   /** Close a client that has not completed its handshake after this many ms. Default 15 000. */
   handshakeTimeout?: number;
   /**
-   * Drop a negotiated connection that never starts, or a long-polling client that stops polling,
-   * after this many ms. Default 15 000.
+   * Drop a negotiated connection that never starts, a long-polling client that stops polling, or
+   * a stateful connection whose client does not reconnect, after this many ms. Default 15 000.
    */
   disconnectTimeout?: number;
   /** Hold a long poll this many ms when there is nothing to send. Default 90 000. */
@@ -91,6 +103,8 @@ export const hubOptionDefaults = {
   disconnectTimeout: 15_000,
   pollTimeout: 90_000,
   maximumSendBufferSize: 4 * 1024 * 1024,
+  allowStatefulReconnects: false,
+  statefulReconnectBufferSize: 100_000,
 } satisfies Partial<HubOptions>;
 
 /** The default user id: `sub`, `id` or `name` of the user object (or the user, if it is a string). */
@@ -134,6 +148,7 @@ export function resolveHubOptions(
   positive("disconnectTimeout", resolved.disconnectTimeout);
   positive("pollTimeout", resolved.pollTimeout);
   positive("maximumSendBufferSize", resolved.maximumSendBufferSize, true);
+  positive("statefulReconnectBufferSize", resolved.statefulReconnectBufferSize, true);
   if (resolved.maximumReceiveMessageSize !== null) positive("maximumReceiveMessageSize", resolved.maximumReceiveMessageSize, true);
   // Keep the transport order canonical: it is the fallback order clients walk.
   resolved.transports = available.transports.filter((t) => resolved.transports.includes(t));

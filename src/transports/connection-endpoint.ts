@@ -42,6 +42,8 @@ export interface EndpointOptions {
   /** Unsent bytes a connection may hold for a client that does not read before it is dropped. */
   maxBufferedBytes: number;
   minimumNegotiateVersion: number;
+  /** Offer stateful reconnect to clients that ask for it (WebSockets only). */
+  allowStatefulReconnects: boolean;
   logger: Logger;
 }
 
@@ -133,9 +135,10 @@ export class ConnectionEndpoint {
     const version = negotiateVersion(request.query, this.options.minimumNegotiateVersion);
     if ("error" in version) return replyJson(res, JSON.stringify({ error: version.error }));
     const connection = this.registry.create(version.version >= 1);
+    connection.statefulReconnect = this.options.allowStatefulReconnects && request.query.get("useStatefulReconnect") === "true";
     replyJson(
       res,
-      negotiateResponse(version.version, connection.connectionId, connection.connectionToken, this.options.transports),
+      negotiateResponse(version.version, connection.connectionId, connection.connectionToken, this.options.transports, connection.statefulReconnect),
     );
   }
 
@@ -157,6 +160,7 @@ export class ConnectionEndpoint {
     if (token) {
       connection = this.registry.get(token);
       if (!connection) return rejectUpgrade(socket, 404, "No Connection with that ID");
+      if (connection.claimSuspended()) return this.resume(connection, req, socket, head);
       if (connection.state !== "negotiated") return rejectUpgrade(socket, 409);
     } else {
       connection = this.registry.create(false); // skipNegotiation: the connection starts here
@@ -170,6 +174,15 @@ export class ConnectionEndpoint {
       accepted.transport = new WebSocketTransport(ws, socket, accepted, this.options.closeTimeoutMs);
       if (this.closed) return accepted.close();
       this.handler.onConnection(accepted);
+    });
+  }
+
+  /** Stateful reconnect: a suspended connection's client is back; its new socket takes over. */
+  private resume(connection: TransportConnection, req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    if (socket.destroyed) return connection.releaseClaim();
+    this.wss.handleUpgrade(req, socket, head, (ws) => {
+      if (connection.isClosed) return ws.terminate(); // timed out meanwhile
+      connection.resume(new WebSocketTransport(ws, socket, connection, this.options.closeTimeoutMs));
     });
   }
 

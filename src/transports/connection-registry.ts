@@ -3,9 +3,9 @@ import { newConnectionId } from "./connection-ids.js";
 import { TransportConnection } from "./transport-connection.js";
 
 /**
- * The connections of one endpoint, by token. A connection that never got a transport, or whose
- * long-polling client stopped polling, is dropped after `disconnectTimeoutMs` (checked once a
- * second, as ASP.NET Core does).
+ * The connections of one endpoint, by token. A connection that never got a transport, whose
+ * long-polling client stopped polling, or whose stateful WebSocket dropped and was not replaced,
+ * is dropped after `disconnectTimeoutMs` (checked once a second, as ASP.NET Core does).
  */
 export class ConnectionRegistry {
   private readonly byToken = new Map<string, TransportConnection>();
@@ -63,6 +63,13 @@ export class ConnectionRegistry {
         // Kept for a final 204 that the client never came for.
         const since = connection.transport?.detachedSince;
         if (since === undefined || since <= cutoff || !connection.transport?.lingering) this.forget(connection);
+        continue;
+      }
+      // A stateful WebSocket that dropped and whose client has not come back.
+      if (connection.suspendedSince !== undefined) {
+        if (connection.suspendedSince <= cutoff) {
+          connection.abort(new HubwireError("ERR_TRANSPORT_LOST", `The client did not reconnect within ${this.disconnectTimeoutMs} ms.`));
+        }
         continue;
       }
       // Negotiated and never started, or an upgrade that failed before a transport existed.

@@ -40,11 +40,14 @@ export function negotiateResponse(
   connectionId: string,
   connectionToken: string,
   transports: readonly TransportName[],
+  useStatefulReconnect = false,
 ): string {
   return JSON.stringify({
     negotiateVersion: version,
     connectionId,
     ...(version >= 1 ? { connectionToken } : {}),
     availableTransports: transports.map((transport) => ({ transport, transferFormats: transferFormats[transport] })),
+    // Only when the client asked: the official client fails a connection that did not.
+    ...(useStatefulReconnect ? { useStatefulReconnect: true } : {}),
   });
 }

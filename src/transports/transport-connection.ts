@@ -7,9 +7,12 @@ export interface ConnectionReceiver {
   onData(data: string | Uint8Array): void;
   /** Called once, when the transport has ended; `error` says why when it ended abnormally. */
   onClose(error?: Error): void;
+  /** Stateful reconnect: the client is back on a new transport; replay what it missed before anything else. */
+  onResumed?(): void;
 }
 
-export type ConnectionState = "negotiated" | "active" | "closed";
+/** `suspended`: a stateful connection whose WebSocket dropped, waiting for its client to come back. */
+export type ConnectionState = "negotiated" | "active" | "suspended" | "closed";
 
 /**
  * One logical connection of an endpoint, from negotiate (or a skipNegotiation WebSocket) to close.
@@ -25,6 +28,13 @@ export class TransportConnection {
   readonly createdAt = Date.now();
   /** Told when the connection has closed (the endpoint's registry); one field, no closure per connection. */
   owner: { connectionClosed(connection: TransportConnection): void } | undefined;
+  /** The client asked for stateful reconnect at negotiate and the endpoint allows it. */
+  statefulReconnect = false;
+  /** Set by the receiver while it can replay what a client missed: only then is a dropped WebSocket waited for. */
+  resumable = false;
+  /** When the connection was suspended (ms timestamp), until a new transport has taken over. */
+  suspendedSince: number | undefined;
+  private closeRequested = false;
   private pauses = 0;
   private resumeWaiters: Array<() => void> | undefined;
 
@@ -70,7 +80,8 @@ export class TransportConnection {
   /** Ends the connection gracefully; the receiver's onClose follows once the transport is down. */
   close(): void {
     if (this.state === "closed") return;
-    if (this.transport) this.transport.close();
+    this.closeRequested = true;
+    if (this.transport && this.state !== "suspended") this.transport.close();
     else this.transportClosed();
   }
 
@@ -103,6 +114,50 @@ export class TransportConnection {
   /** For transports: bytes arrived. */
   receive(data: string | Uint8Array): void {
     this.receiver?.onData(data);
+  }
+
+  /**
+   * For transports: the transport dropped without a clean close. A resumable connection is
+   * suspended and waits for its client to reconnect (the endpoint's disconnect timeout); any
+   * other is closed with `error`.
+   */
+  transportLost(transport: Transport, error: Error): void {
+    if (transport !== this.transport || this.state === "closed") return; // a replaced transport
+    if (this.state !== "active" || !this.resumable || this.closeRequested) return this.transportClosed(error);
+    this.state = "suspended";
+    this.suspendedSince = Date.now();
+  }
+
+  /**
+   * The receiver can no longer replay what the client missed: a drop now ends the connection,
+   * and a connection already waiting for its client ends at once.
+   */
+  stopResuming(): void {
+    this.resumable = false;
+    if (this.state === "suspended") {
+      this.transportClosed(new HubwireError("ERR_TRANSPORT_LOST", "The connection dropped and can no longer be resumed."));
+    }
+  }
+
+  /** Claims a suspended connection for a reconnecting client, so a second attempt racing it is refused. */
+  claimSuspended(): boolean {
+    if (this.state !== "suspended" || !this.resumable) return false;
+    this.state = "active";
+    return true;
+  }
+
+  /** Gives back a claim whose reconnect failed before a transport existed. */
+  releaseClaim(): void {
+    if (this.state === "active" && this.suspendedSince !== undefined) this.state = "suspended";
+  }
+
+  /** A reconnecting client's new transport takes over from the dropped one. */
+  resume(transport: Transport): void {
+    this.state = "active"; // also if the old socket's close was reported after the claim
+    this.transport = transport;
+    this.suspendedSince = undefined;
+    if (this.pauses > 0) transport.pause?.();
+    this.receiver?.onResumed?.();
   }
 
   /** For transports: the transport is gone. Safe to call more than once. */

@@ -34,11 +34,11 @@ export class WebSocketTransport implements Transport {
   /** @internal */
   closed(code: number): void {
     clearTimeout(this.closeTimer);
+    if (this.connection.transport !== this) return; // replaced by a reconnecting client's new socket
     // 1000 (normal) and 1005 (no status: how the SignalR client stops) are clean ends.
-    const clean = code === 1000 || code === 1005;
-    this.connection.transportClosed(
-      clean ? undefined : new HubwireError("ERR_TRANSPORT_LOST", `WebSocket closed with status code: ${code}.`),
-    );
+    if (code === 1000 || code === 1005) return this.connection.transportClosed();
+    // Otherwise a stateful connection may wait for its client to reconnect.
+    this.connection.transportLost(this, new HubwireError("ERR_TRANSPORT_LOST", `WebSocket closed with status code: ${code}.`));
   }
 
   get bufferedBytes(): number {
