@@ -1,7 +1,6 @@
 import type { HubCallerContext } from "../hubs/hub-context-types.js";
 import type { HubMethodDescriptor } from "../hubs/hub-descriptor.js";
 import type { Hub } from "../hubs/hub.js";
-import { HubwireError } from "../errors.js";
 
 /** One call on its way through the filters to its hub method. */
 export interface HubInvocationContext {
@@ -86,24 +85,4 @@ export function composeFilters(filters: readonly HubFilter[]): FilterPipelines {
     }
   }
   return { invoke, connected, disconnected };
-}
-
-const filterMethods = ["invokeMethod", "onConnected", "onDisconnected"] as const;
-
-/** Fails at startup for a filter that is not an object with at least one filter method. */
-export function checkFilters(filters: unknown): asserts filters is HubFilter[] {
-  if (!Array.isArray(filters)) throw invalidFilter("filters must be an array");
-  filters.forEach((filter: unknown, i) => {
-    const candidate = filter as Record<string, unknown> | null;
-    if (typeof candidate !== "object" || candidate === null || !filterMethods.some((m) => typeof candidate[m] === "function")) {
-      throw invalidFilter(`filters[${i}] must be an object with invokeMethod, onConnected or onDisconnected`);
-    }
-    for (const m of filterMethods) {
-      if (candidate[m] !== undefined && typeof candidate[m] !== "function") throw invalidFilter(`filters[${i}].${m} must be a function`);
-    }
-  });
-}
-
-function invalidFilter(message: string): HubwireError {
-  return new HubwireError("ERR_INVALID_OPTION", `Invalid hub option ${message}.`);
 }

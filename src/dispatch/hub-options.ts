@@ -2,7 +2,7 @@ import { HubwireError } from "../errors.js";
 import type { HubRequest } from "../hubs/hub-context-types.js";
 import type { HubLifetimeManager } from "../lifetime/hub-lifetime-manager.js";
 import type { TransportName } from "../transports/transport.js";
-import { checkFilters, type HubFilter } from "./hub-filter.js";
+import type { HubFilter } from "./hub-filter.js";
 
 /**
  * Turns a connection's request (and its bearer token, from the Authorization header or, for
@@ -155,10 +155,22 @@ export function resolveHubOptions(
   return resolved;
 }
 
-function checked(filters: HubFilter[] | undefined): HubFilter[] {
+const filterMethods = ["invokeMethod", "onConnected", "onDisconnected"] as const;
+
+/** The filters of one options object, each an object with at least one filter method. */
+function checked(filters: unknown): HubFilter[] {
   if (filters === undefined) return [];
-  checkFilters(filters);
-  return filters;
+  if (!Array.isArray(filters)) invalid("filters must be an array");
+  filters.forEach((filter: unknown, i) => {
+    const candidate = filter as Record<string, unknown> | null;
+    if (typeof candidate !== "object" || candidate === null || !filterMethods.some((m) => typeof candidate[m] === "function")) {
+      invalid(`filters[${i}] must be an object with invokeMethod, onConnected or onDisconnected`);
+    }
+    for (const m of filterMethods) {
+      if (candidate[m] !== undefined && typeof candidate[m] !== "function") invalid(`filters[${i}].${m} must be a function`);
+    }
+  });
+  return filters as HubFilter[];
 }
 
 function positive(name: string, value: number, integer = false): void {

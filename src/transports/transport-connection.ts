@@ -121,8 +121,8 @@ export class TransportConnection {
    * suspended and waits for its client to reconnect (the endpoint's disconnect timeout); any
    * other is closed with `error`.
    */
-  transportLost(transport: Transport, error: Error): void {
-    if (transport !== this.transport || this.state === "closed") return; // a replaced transport
+  transportLost(error: Error): void {
+    if (this.state === "closed") return;
     if (this.state !== "active" || !this.resumable || this.closeRequested) return this.transportClosed(error);
     this.state = "suspended";
     this.suspendedSince = Date.now();

@@ -38,7 +38,7 @@ export class WebSocketTransport implements Transport {
     // 1000 (normal) and 1005 (no status: how the SignalR client stops) are clean ends.
     if (code === 1000 || code === 1005) return this.connection.transportClosed();
     // Otherwise a stateful connection may wait for its client to reconnect.
-    this.connection.transportLost(this, new HubwireError("ERR_TRANSPORT_LOST", `WebSocket closed with status code: ${code}.`));
+    this.connection.transportLost(new HubwireError("ERR_TRANSPORT_LOST", `WebSocket closed with status code: ${code}.`));
   }
 
   get bufferedBytes(): number {
