@@ -10,6 +10,7 @@ import {
   type StreamInvocationMessage,
   type StreamItemMessage,
 } from "./messages.js";
+import { parsePlainInvocation } from "./json-plain-invocation.js";
 import { ProtocolError } from "./protocol-error.js";
 import { RECORD_SEPARATOR, splitTextRecords } from "./text-framing.js";
 import { exceedsUtf8Bytes } from "./utf8.js";
@@ -43,7 +44,7 @@ export class JsonHubProtocol implements HubProtocol {
           `The maximum message size of ${max}B was exceeded. The message size can be configured with the maximumReceiveMessageSize option.`,
         );
       }
-      const message = parseRecord(record);
+      const message = parsePlainInvocation(record) ?? parseRecord(record);
       if (message) messages.push(message);
     }
     return messages;
