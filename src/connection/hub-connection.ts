@@ -50,6 +50,8 @@ export class HubConnection implements ConnectionReceiver, HeartbeatSubscriber {
   /** Writes held while a burst of received messages is handled; sent as one frame after. */
   private batch: Array<string | Uint8Array> | undefined;
   private batching = false;
+  /** The batch began with a read of the transport (onReadStart) and ends with it. */
+  private batchEndsWithRead = false;
   /** Stateful reconnect's record of what was sent and received (only when the client asked for it). */
   private buffer: MessageBuffer | undefined;
 
@@ -184,12 +186,28 @@ export class HubConnection implements ConnectionReceiver, HeartbeatSubscriber {
   /**
    * Holds this connection's writes until the current task ends, then sends them in one frame
    * (the protocols allow several messages per frame). Called when messages arrive: the replies
-   * to a burst of calls cost one write instead of one each.
+   * to a burst of calls cost one write instead of one each. Does nothing inside a read's batch.
    */
   beginBatch(): void {
     if (this.batching) return;
     this.batching = true;
     endBatchSoon(this);
+  }
+
+  /**
+   * A read of the transport begins (WebSockets): writes are held until it ends. Replies to the
+   * calls one read held still go out in one write, and no microtask is needed to end the batch.
+   */
+  onReadStart(): void {
+    if (this.batching) return;
+    this.batching = true;
+    this.batchEndsWithRead = true;
+  }
+
+  onReadEnd(): void {
+    if (!this.batchEndsWithRead) return;
+    this.batchEndsWithRead = false;
+    this.endBatch();
   }
 
   /** Sends what a batch held (also called when the connection closes mid-batch). */

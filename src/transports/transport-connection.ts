@@ -9,6 +9,12 @@ export interface ConnectionReceiver {
   onClose(error?: Error): void;
   /** Stateful reconnect: the client is back on a new transport; replay what it missed before anything else. */
   onResumed?(): void;
+  /**
+   * For transports that see where each read from the network begins and ends (WebSockets): the
+   * data of one read arrives between these two calls, so replies can wait for the read's end.
+   */
+  onReadStart?(): void;
+  onReadEnd?(): void;
 }
 
 /** `suspended`: a stateful connection whose WebSocket dropped, waiting for its client to come back. */
@@ -114,6 +120,15 @@ export class TransportConnection {
   /** For transports: bytes arrived. */
   receive(data: string | Uint8Array): void {
     this.receiver?.onData(data);
+  }
+
+  /** For transports: a read from the network begins; what it holds arrives by `receive` before `readEnded`. */
+  readStarted(): void {
+    this.receiver?.onReadStart?.();
+  }
+
+  readEnded(): void {
+    this.receiver?.onReadEnd?.();
   }
 
   /**

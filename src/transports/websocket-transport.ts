@@ -29,6 +29,11 @@ export class WebSocketTransport implements Transport {
     socket.on("close", onClose);
     // Errors (a bad frame, an oversized payload) are followed by a close event, which reports them.
     socket.on("error", ignore);
+    // `ws` turns each chunk read from the network into messages synchronously, in its own "data"
+    // listener: listeners before and after it tell the connection where a read begins and ends.
+    (stream as StreamWithTransport)[transportKey] = this;
+    stream.prependListener("data", onReadStart);
+    stream.on("data", onReadEnd);
   }
 
   /** @internal */
@@ -81,11 +86,20 @@ export class WebSocketTransport implements Transport {
 
 const transportKey = Symbol("hubwire:transport");
 type SocketWithTransport = WebSocket & { [transportKey]: WebSocketTransport };
+type StreamWithTransport = Duplex & { [transportKey]: WebSocketTransport };
 
 function onMessage(this: WebSocket, data: Buffer, isBinary: boolean): void {
   // Binary arrives as a plain Uint8Array view, not a Buffer: what protocols decode from it
   // (MessagePack bin values) then reaches hub methods as the same type a browser would send.
   (this as SocketWithTransport)[transportKey].connection.receive(isBinary ? new Uint8Array(data.buffer, data.byteOffset, data.byteLength) : data.toString("utf8"));
+}
+
+function onReadStart(this: Duplex): void {
+  (this as StreamWithTransport)[transportKey].connection.readStarted();
+}
+
+function onReadEnd(this: Duplex): void {
+  (this as StreamWithTransport)[transportKey].connection.readEnded();
 }
 
 function onClose(this: WebSocket, code: number): void {

@@ -195,6 +195,15 @@ describe("bad input over WebSockets costs only the offending connection", () => 
       ]);
     });
 
+    it("answers calls that arrive in one read, each in its own frame, in one frame", async () => {
+      const client = await open(await start());
+      client.sendTogether([1, 2, 3].map((n) => `{"type":1,"invocationId":"${n}","target":"Fast","arguments":["${n}"]}${RS}`));
+      await client.completion("3");
+      expect(client.frames.slice(1)).toEqual([
+        `{"type":3,"invocationId":"1","result":"1"}${RS}{"type":3,"invocationId":"2","result":"2"}${RS}{"type":3,"invocationId":"3","result":"3"}${RS}`,
+      ]);
+    });
+
     it("answers an unknown method only when the call has an id", async () => {
       const client = await open(await start());
       client.send(`{"type":1,"target":"Nope","arguments":[]}${RS}{"type":1,"invocationId":"1","target":"Nope","arguments":[]}${RS}`);

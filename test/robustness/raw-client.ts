@@ -1,3 +1,4 @@
+import type { Socket } from "node:net";
 import WebSocket from "ws";
 
 export const RS = "\u001e";
@@ -38,6 +39,15 @@ export class RawJsonClient {
 
   send(text: string): void {
     this.socket.send(text);
+  }
+
+  /** Sends each text as its own frame, all in one TCP write, so the server reads them together. */
+  sendTogether(texts: string[]): void {
+    // `ws` keeps its TCP socket in `_socket`; corking it turns the frames' writes into one.
+    const tcp = (this.socket as unknown as { _socket: Socket })._socket;
+    tcp.cork();
+    for (const text of texts) this.socket.send(text);
+    tcp.uncork();
   }
 
   /** Every message received after the handshake reply, parsed. */
