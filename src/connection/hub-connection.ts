@@ -130,7 +130,7 @@ export class HubConnection implements ConnectionReceiver, HeartbeatSubscriber {
     if (this.closing || !this.protocol) return;
     const payload = message.payloadFor(this.protocol);
     if (this.buffer && isTrackable(message.message.type)) this.keep(payload);
-    this.send(payload);
+    this.send(payload, true);
   }
 
   /**
@@ -172,15 +172,15 @@ export class HubConnection implements ConnectionReceiver, HeartbeatSubscriber {
     if (this.buffer!.overflowed && this.transport.resumable) this.transport.stopResuming();
   }
 
-  /** Sends bytes already framed (the handshake reply). */
-  send(payload: string | Uint8Array): void {
+  /** Sends bytes already framed (the handshake reply); `shared`: see Transport.send. */
+  send(payload: string | Uint8Array, shared = false): void {
     if (this.closing) return;
     this.lastSendAt = this.heartbeat.now;
     if (this.batching) {
       (this.batch ??= []).push(payload);
       return;
     }
-    this.sendNow(payload);
+    this.sendNow(payload, shared);
   }
 
   /**
@@ -222,9 +222,9 @@ export class HubConnection implements ConnectionReceiver, HeartbeatSubscriber {
     for (const part of batch) this.sendNow(part); // a mix (never after the handshake): keep each as it is
   }
 
-  private sendNow(payload: string | Uint8Array): void {
+  private sendNow(payload: string | Uint8Array, shared = false): void {
     try {
-      this.transport.send(payload);
+      this.transport.send(payload, shared);
     } catch (error) {
       // A transport must not throw; if one does, it fails its own connection, never the caller.
       this.closing = true;

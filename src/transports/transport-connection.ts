@@ -61,7 +61,8 @@ export class TransportConnection {
     return this.transport?.name;
   }
 
-  send(data: string | Uint8Array): void {
+  /** `shared`: see Transport.send. */
+  send(data: string | Uint8Array, shared = false): void {
     const transport = this.transport;
     if (!transport || this.state === "closed") return;
     // Checked before writing, so one large message into an empty buffer always goes.
@@ -73,7 +74,7 @@ export class TransportConnection {
         ),
       );
     }
-    transport.send(data);
+    transport.send(data, shared);
   }
 
   /** Drops the connection at once and reports `error` as the reason. */

@@ -7,8 +7,12 @@ export const allTransports: readonly TransportName[] = ["WebSockets", "ServerSen
 /** Moves bytes for one connection. Text goes as text, a Uint8Array as binary where the transport can. */
 export interface Transport {
   readonly name: TransportName;
-  /** Queues data for the peer; never throws (a dead transport drops it and reports its close). */
-  send(data: string | Uint8Array): void;
+  /**
+   * Queues data for the peer; never throws (a dead transport drops it and reports its close).
+   * `shared`: the same data is being sent to many connections (a broadcast), so what the
+   * transport makes of it (a frame) is worth keeping for the next one.
+   */
+  send(data: string | Uint8Array, shared?: boolean): void;
   /** Ends the transport gracefully, after what is queued has gone (WebSocket close 1000, SSE end, poll 204). */
   close(): void;
   /** Drops the transport at once, queued data included. */

@@ -47,12 +47,13 @@ export class WebSocketTransport implements Transport {
   }
 
   get bufferedBytes(): number {
-    return this.socket.bufferedAmount;
+    // Data frames are written to the stream directly; `ws` queues nothing of them.
+    return this.stream.writableLength;
   }
 
-  send(data: string | Uint8Array): void {
+  send(data: string | Uint8Array, shared?: boolean): void {
     if (this.socket.readyState !== WebSocket.OPEN) return;
-    if (typeof data === "string") this.stream.write(cachedTextFrame(data));
+    if (typeof data === "string") this.stream.write(shared ? sharedTextFrame(data) : textFrame(data));
     else if (data.byteLength <= COPY_LIMIT) this.stream.write(binaryFrame(data));
     else {
       // Too large to copy: the header and the payload as they are, in one writev.
@@ -109,11 +110,12 @@ function onClose(this: WebSocket, code: number): void {
 function ignore(): void {}
 
 // A broadcast passes the same string to every socket in a row, so remembering the last frame
-// encodes it once.
+// encodes it once. Only for shared data: comparing every reply with the last one costs more than
+// a cache that never hits saves.
 let lastText = "";
 let lastFrame = textFrame("");
 
-function cachedTextFrame(text: string): Buffer {
+function sharedTextFrame(text: string): Buffer {
   if (text.length > 65_536) return textFrame(text); // not worth holding on to
   if (text !== lastText) {
     lastFrame = textFrame(text);
