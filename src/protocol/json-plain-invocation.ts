@@ -68,30 +68,35 @@ const BACKSLASH = 0x5c;
  * For `arguments` only the key is read: its value's start is recorded.
  */
 function readPair(record: string, at: number, fields: PlainFields): number {
-  if (record.startsWith('"type":1', at)) {
-    if (fields.type) return -1;
-    fields.type = true;
-    return at + 8;
+  // The key's second letter tells the four apart: one comparison per pair.
+  switch (record.charCodeAt(at + 2)) {
+    case 0x79: // "type"
+      if (fields.type || !record.startsWith('"type":1', at)) return -1;
+      fields.type = true;
+      return at + 8;
+    case 0x72: // "arguments"
+      if (!record.startsWith('"arguments":[', at)) return -1;
+      fields.argumentsAt = at + 12;
+      return at + 12;
+    case 0x6e: {
+      // "invocationId"
+      if (fields.invocationId !== undefined || !record.startsWith('"invocationId":"', at)) return -1;
+      const close = plainStringEnd(record, at + 16);
+      if (close <= at + 16) return -1; // not closed, or empty
+      fields.invocationId = record.slice(at + 16, close);
+      return close + 1;
+    }
+    case 0x61: {
+      // "target"
+      if (fields.target !== undefined || !record.startsWith('"target":"', at)) return -1;
+      const close = plainStringEnd(record, at + 10);
+      if (close <= at + 10) return -1; // not closed, or empty
+      fields.target = record.slice(at + 10, close);
+      return close + 1;
+    }
+    default:
+      return -1;
   }
-  if (record.startsWith('"arguments":[', at)) {
-    fields.argumentsAt = at + 12;
-    return at + 12;
-  }
-  if (record.startsWith('"invocationId":"', at)) {
-    if (fields.invocationId !== undefined) return -1;
-    const close = plainStringEnd(record, at + 16);
-    if (close <= at + 16) return -1; // not closed, or empty
-    fields.invocationId = record.slice(at + 16, close);
-    return close + 1;
-  }
-  if (record.startsWith('"target":"', at)) {
-    if (fields.target !== undefined) return -1;
-    const close = plainStringEnd(record, at + 10);
-    if (close <= at + 10) return -1; // not closed, or empty
-    fields.target = record.slice(at + 10, close);
-    return close + 1;
-  }
-  return -1;
 }
 
 /** Reads `,"key":value` ending just before `end`; returns where it begins, or -1. */
