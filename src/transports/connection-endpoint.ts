@@ -108,7 +108,7 @@ export class ConnectionEndpoint {
 
   handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
     // Until ws owns the socket, a reset must not surface as an unhandled 'error'.
-    socket.on("error", () => {});
+    socket.on("error", ignoreError);
     this.upgrade(req, socket, head).catch((error: unknown) => {
       this.options.logger.error("WebSocket upgrade failed", { path: this.path, error });
       rejectUpgrade(socket, 500);
@@ -169,6 +169,7 @@ export class ConnectionEndpoint {
     const accepted = connection;
     accepted.state = "active"; // claimed now, so a second upgrade racing this one gets 409
     this.wss.handleUpgrade(req, socket, head, (ws) => {
+      socket.removeListener("error", ignoreError); // ws has its own now
       accepted.request = request;
       accepted.user = admission.user;
       accepted.transport = new WebSocketTransport(ws, socket, accepted, this.options.closeTimeoutMs);
@@ -181,6 +182,7 @@ export class ConnectionEndpoint {
   private resume(connection: TransportConnection, req: IncomingMessage, socket: Duplex, head: Buffer): void {
     if (socket.destroyed) return connection.releaseClaim();
     this.wss.handleUpgrade(req, socket, head, (ws) => {
+      socket.removeListener("error", ignoreError); // ws has its own now
       if (connection.isClosed) return ws.terminate(); // timed out meanwhile
       connection.resume(new WebSocketTransport(ws, socket, connection, this.options.closeTimeoutMs));
     });
@@ -272,3 +274,6 @@ export class ConnectionEndpoint {
     return this.options.admit ? this.options.admit(request, token) : anonymous;
   }
 }
+
+/** A shared listener: one closure per socket would live as long as the socket. */
+function ignoreError(): void {}
