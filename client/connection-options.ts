@@ -21,6 +21,14 @@ export interface HubConnectionOptions {
   bufferWhileReconnecting?: boolean;
   /** At most this many held; past it a call fails with ERR_BUFFER_FULL. Default 1000. */
   maxBufferedCalls?: number;
+  /**
+   * Ask for stateful reconnect: when the WebSocket drops, a new one takes over the same
+   * connection (same id, groups and calls in flight) and what either side sent meanwhile is sent
+   * again. The server must allow it (`allowStatefulReconnects`). Default false.
+   */
+  statefulReconnect?: boolean;
+  /** Bytes of sent messages kept until the server acknowledges them; past it a drop ends the connection. Default 100 000. */
+  statefulReconnectBufferSize?: number;
   /** Ping after this long without sending (not on long polling). Default 15 000 ms. */
   keepAliveIntervalMs?: number;
   /** Give up on a server silent for this long (not on long polling). Default 30 000 ms. */

@@ -10,7 +10,8 @@ import { HubStream } from "./hub-stream.js";
 import { KeepAlive } from "./keep-alive.js";
 import type { HubConnectionOptions } from "./connection-options.js";
 import { defaultRetryPolicy, noRetry, type RetryPolicy } from "./retry-policy.js";
-import { startTransport } from "./start-transport.js";
+import { reattachWebSocket, startTransport, type StartedTransport } from "./start-transport.js";
+import { reattachDelaysMs, StatefulLink } from "./stateful-link.js";
 import { bindUploads, pumpUploads } from "./uploads.js";
 import type { ClientTransport, TransportEvents } from "./transports/transport.js";
 
@@ -59,6 +60,9 @@ export class HubConnection {
   private readonly keepAlive: KeepAlive;
   private stopRequested = false;
   private wakeRetry: (() => void) | undefined;
+  /** Stateful reconnect's bookkeeping, while the connection has it. */
+  private link: StatefulLink | undefined;
+  private ackTimer: ReturnType<typeof setInterval> | undefined;
 
   constructor(
     readonly url: string,
@@ -207,14 +211,23 @@ export class HubConnection {
     };
     const started = this.options.transportFactory
       ? await connectSupplied(this.options.transportFactory(events), this.url, this.protocol.transferFormat)
-      : await startTransport(this.url, this.http, allowed, this.protocol.transferFormat, this.options.skipNegotiation ?? false, events);
+      : await startTransport(
+          this.url,
+          this.http,
+          allowed,
+          this.protocol.transferFormat,
+          this.options.skipNegotiation ?? false,
+          events,
+          this.options.statefulReconnect ?? false,
+        );
     attempt.transport = started.transport;
     this.transport = started.transport;
     this.closeError = undefined;
     const handshakeDone = new Promise<void>((resolve, reject) => (this.handshake = { resolve, reject }));
     const timer = setTimeout(() => this.handshake?.reject(new HubClientError("ERR_HANDSHAKE", "Server timeout elapsed without receiving a handshake response.")), 15_000);
     try {
-      await this.transport.send(writeHandshakeRequest(this.protocol.name, 1));
+      // Version 2 of the hub protocols is the one with Ack and Sequence: it turns on the server's buffer.
+      await this.transport.send(writeHandshakeRequest(this.protocol.name, started.resumable ? 2 : 1));
       await handshakeDone;
     } catch (error) {
       await started.transport.stop().catch(() => {});
@@ -227,6 +240,23 @@ export class HubConnection {
     this.connectionId = started.connectionId;
     this.state = "Connected";
     if (this.transport.kind !== "LongPolling") this.keepAlive.start(); // polls are their own keep-alive
+    if (started.resumable) this.startLink(started.resumable.url, started.resumable.http);
+  }
+
+  private startLink(url: string, http: HttpSettings): void {
+    this.link = new StatefulLink(url, http, this.options.statefulReconnectBufferSize ?? 100_000);
+    // The server keeps what it sent until we acknowledge it: once a second, as the official client does.
+    this.ackTimer = setInterval(() => {
+      const sequenceId = this.link?.ackDue();
+      if (sequenceId !== undefined) void this.sendMessage({ type: MessageType.Ack, sequenceId }).catch(() => {});
+    }, 1000);
+    (this.ackTimer as { unref?: () => void }).unref?.();
+  }
+
+  private stopLink(): void {
+    clearInterval(this.ackTimer);
+    this.ackTimer = undefined;
+    this.link = undefined;
   }
 
   private onData(data: string | Uint8Array): void {
@@ -246,10 +276,10 @@ export class HubConnection {
     let received: HubMessage[];
     try {
       received = this.protocol.parseMessages(data);
+      for (const message of received) if (!this.link || this.link.received(message)) this.dispatch(message);
     } catch (error) {
       return this.lose(error as Error);
     }
-    for (const message of received) this.dispatch(message);
   }
 
   private dispatch(message: HubMessage): void {
@@ -302,13 +332,52 @@ export class HubConnection {
     if (this.handshake) return this.handshake.reject(error ?? new HubClientError("ERR_CONNECTION_LOST", "The connection closed during the handshake."));
     if (this.state !== "Connected" && this.state !== "Disconnecting") return;
     if (this.stopRequested || this.state === "Disconnecting") return this.closed(this.closeError ?? error);
+    if (error && this.link?.canReattach) return void this.reattach(this.link, error);
     this.lose(error);
+  }
+
+  /**
+   * Stateful reconnect: the WebSocket dropped, but the server keeps the connection for a while.
+   * A new socket takes it over, sends a Sequence and what the server may have missed, and the
+   * connection goes on as if nothing happened (calls in flight included). If no socket gets
+   * through, the connection is lost as any other.
+   */
+  private async reattach(link: StatefulLink, cause: Error): Promise<void> {
+    link.reattaching = true;
+    this.keepAlive.stop();
+    this.transport = undefined;
+    for (const delay of reattachDelaysMs) {
+      if (delay > 0) await this.sleep(delay);
+      if (this.link !== link || this.stopRequested) return; // lost or stopped meanwhile
+      if (!link.canReattach) break;
+      const attempt: { transport?: ClientTransport } = {};
+      let transport: ClientTransport;
+      try {
+        transport = await reattachWebSocket(link.url, link.http, this.protocol.transferFormat, {
+          onData: (data) => this.onData(data),
+          onClose: (error) => this.onTransportClosed(attempt, error),
+        });
+      } catch {
+        continue;
+      }
+      if (this.link !== link || this.stopRequested) return void transport.stop().catch(() => {});
+      attempt.transport = this.transport = transport;
+      // All of it in one go, before anything new can be sent: the order messages were made in
+      // holds. If the new socket drops too, its close starts another reattach and replay.
+      for (const payload of link.replay(this.protocol)) void transport.send(payload).catch(() => {});
+      link.reattaching = false;
+      this.keepAlive.start();
+      return;
+    }
+    link.reattaching = false;
+    this.lose(cause);
   }
 
   /** The connection broke: fail what was in flight, then reconnect (or close). */
   private lose(error?: Error): void {
     if (this.state !== "Connected") return;
     this.keepAlive.stop();
+    this.stopLink();
     const transport = this.transport;
     this.transport = undefined;
     void transport?.stop().catch(() => {});
@@ -353,6 +422,7 @@ export class HubConnection {
   private closed(error: Error | undefined): void {
     if (this.state === "Disconnected") return;
     this.keepAlive.stop();
+    this.stopLink();
     this.failInFlight(error);
     this.state = "Disconnected";
     this.transport = undefined;
@@ -386,6 +456,15 @@ export class HubConnection {
   }
 
   private async sendMessage(message: HubMessage): Promise<void> {
+    const link = this.link;
+    if (link) {
+      // With stateful reconnect a trackable message is kept until acknowledged: one that cannot
+      // go now, or whose socket is dying, goes with the replay on the next socket.
+      const payload = this.protocol.writeMessage(message);
+      if (!link.sending(message, payload) || !this.transport) return;
+      this.keepAlive.sent();
+      return this.transport.send(payload).catch(() => {});
+    }
     const transport = this.transport;
     if (!transport) throw new HubClientError("ERR_NOT_CONNECTED", messages.notConnected);
     this.keepAlive.sent();
@@ -420,7 +499,7 @@ export class HubConnection {
   }
 }
 
-async function connectSupplied(transport: ClientTransport, url: string, format: "Text" | "Binary") {
+async function connectSupplied(transport: ClientTransport, url: string, format: "Text" | "Binary"): Promise<StartedTransport> {
   await transport.connect(url, format);
   return { transport, connectionId: null };
 }

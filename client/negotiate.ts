@@ -9,6 +9,8 @@ export interface NegotiateResult {
   transports: Array<{ transport: TransportKind; transferFormats: TransferFormat[] }>;
   /** The HTTP settings for this connection: a redirect may have given it its own token. */
   http: HttpSettings;
+  /** The server agreed to stateful reconnect (only when the client asked). */
+  statefulReconnect: boolean;
 }
 
 interface NegotiateBody {
@@ -18,22 +20,24 @@ interface NegotiateBody {
   connectionId?: string;
   connectionToken?: string;
   negotiateVersion?: number;
+  useStatefulReconnect?: boolean;
   availableTransports?: Array<{ transport: TransportKind; transferFormats: TransferFormat[] }>;
 }
 
 const maxRedirects = 100;
 
 /**
- * POSTs `{url}/negotiate?negotiateVersion=1`, following redirects (whose access token then
- * replaces the configured one) and turning failures into the official client's texts.
+ * POSTs `{url}/negotiate?negotiateVersion=1` (and `useStatefulReconnect=true` when asked),
+ * following redirects (whose access token then replaces the configured one) and turning failures
+ * into the official client's texts.
  */
-export async function negotiate(baseUrl: string, http: HttpSettings): Promise<NegotiateResult> {
+export async function negotiate(baseUrl: string, http: HttpSettings, statefulReconnect = false): Promise<NegotiateResult> {
   let url = baseUrl;
   let settings = http;
   for (let hop = 0; hop <= maxRedirects; hop++) {
     let body: NegotiateBody;
     try {
-      const response = await send(settings, { method: "POST", url: negotiateUrl(url) });
+      const response = await send(settings, { method: "POST", url: negotiateUrl(url, statefulReconnect) });
       body = JSON.parse(response.body as string) as NegotiateBody;
     } catch (error) {
       let text = messages.negotiateFailed(error);
@@ -53,15 +57,22 @@ export async function negotiate(baseUrl: string, http: HttpSettings): Promise<Ne
     }
     const token = body.negotiateVersion && body.negotiateVersion >= 1 ? body.connectionToken : body.connectionId;
     if (!token || !body.connectionId) throw new HubClientError("ERR_NEGOTIATE", "Invalid negotiation response received.");
-    return { url: withQuery(url, "id", token), connectionId: body.connectionId, transports: body.availableTransports ?? [], http: settings };
+    return {
+      url: withQuery(url, "id", token),
+      connectionId: body.connectionId,
+      transports: body.availableTransports ?? [],
+      http: settings,
+      statefulReconnect: statefulReconnect && body.useStatefulReconnect === true,
+    };
   }
   throw new HubClientError("ERR_NEGOTIATE", "Negotiate redirection limit exceeded.");
 }
 
-function negotiateUrl(url: string): string {
+function negotiateUrl(url: string, statefulReconnect: boolean): string {
   const [path, query] = url.split("?", 2) as [string, string | undefined];
   const base = `${path}${path.endsWith("/") ? "" : "/"}negotiate`;
   const params = new URLSearchParams(query ?? "");
   if (!params.has("negotiateVersion")) params.set("negotiateVersion", "1");
+  if (statefulReconnect) params.set("useStatefulReconnect", "true");
   return `${base}?${params.toString()}`;
 }

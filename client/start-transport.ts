@@ -10,6 +10,18 @@ export interface StartedTransport {
   transport: ClientTransport;
   /** Null when negotiate was skipped. */
   connectionId: string | null;
+  /**
+   * Set when the connection may resume after its WebSocket drops (stateful reconnect, which only
+   * WebSockets do): where, and with what HTTP settings, a new socket reattaches.
+   */
+  resumable?: { url: string; http: HttpSettings };
+}
+
+/** A WebSocket for a connection that already exists (stateful reconnect: its new socket). */
+export async function reattachWebSocket(url: string, http: HttpSettings, format: TransferFormat, events: TransportEvents): Promise<ClientTransport> {
+  const transport = factories.WebSockets(http, events);
+  await transport.connect(url, format);
+  return transport;
 }
 
 const factories: Record<TransportKind, (http: HttpSettings, events: TransportEvents) => ClientTransport> = {
@@ -30,6 +42,7 @@ export async function startTransport(
   format: TransferFormat,
   skipNegotiation: boolean,
   events: TransportEvents,
+  statefulReconnect = false,
 ): Promise<StartedTransport> {
   if (skipNegotiation) {
     if (allowed.length !== 1 || allowed[0] !== "WebSockets") {
@@ -40,7 +53,7 @@ export async function startTransport(
     return { transport, connectionId: null };
   }
   const failures: string[] = [];
-  let negotiated = await negotiate(url, http);
+  let negotiated = await negotiate(url, http, statefulReconnect);
   const offered = negotiated.transports.map((t) => t.transport);
   for (const kind of offered) {
     const entry = negotiated.transports.find((t) => t.transport === kind);
@@ -55,10 +68,11 @@ export async function startTransport(
     const transport = factories[kind](negotiated.http, events);
     try {
       await transport.connect(negotiated.url, format);
-      return { transport, connectionId: negotiated.connectionId };
+      const resumable = negotiated.statefulReconnect && kind === "WebSockets" ? { url: negotiated.url, http: negotiated.http } : undefined;
+      return { transport, connectionId: negotiated.connectionId, ...(resumable ? { resumable } : {}) };
     } catch (error) {
       failures.push(`${kind} failed: ${String(error)}`);
-      negotiated = await negotiate(url, http); // one connection per attempt
+      negotiated = await negotiate(url, http, statefulReconnect); // one connection per attempt
     }
   }
   throw new HubClientError(

@@ -40,16 +40,18 @@ export class WebSocketTransport implements ClientTransport {
     const socket = canSetHeaders ? new Socket(target, undefined, { headers }) : new Socket(target);
     socket.binaryType = "arraybuffer";
     this.socket = socket;
+    // Set before the socket opens: a server may speak first (a resumed connection's Sequence), in
+    // the same packet as its upgrade reply.
+    socket.onmessage = (event) => {
+      const data = event.data;
+      this.context.events.onData(typeof data === "string" ? data : toBytes(data, format));
+    };
     await new Promise<void>((resolve, reject) => {
       socket.onopen = () => resolve();
       socket.onerror = () => reject(new Error(`WebSocket failed to connect to ${url.split("?")[0]}.`));
       socket.onclose = (event) => reject(new Error(`WebSocket closed with status code: ${event.code} (${event.reason || "no reason given"}).`));
     });
     socket.onerror = null;
-    socket.onmessage = (event) => {
-      const data = event.data;
-      this.context.events.onData(typeof data === "string" ? data : toBytes(data, format));
-    };
     socket.onclose = (event) => {
       const clean = this.stopping || (event.wasClean && event.code === 1000);
       this.context.events.onClose(clean ? undefined : new Error(`WebSocket closed with status code: ${event.code} (${event.reason || "no reason given"}).`));

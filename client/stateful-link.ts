@@ -1,0 +1,71 @@
+import { isTrackable, MessageBuffer } from "../src/connection/message-buffer.js";
+import type { HubProtocol } from "../src/protocol/hub-protocol.js";
+import { MessageType, type HubMessage } from "../src/protocol/messages.js";
+import type { HttpSettings } from "./http.js";
+
+/** The waits before each attempt to reattach a dropped WebSocket; after the last, the connection is lost. */
+export const reattachDelaysMs = [0, 1000, 2000, 5000];
+
+/**
+ * The client's half of stateful reconnect (the server's is the same MessageBuffer): it keeps what
+ * it sent until the server acknowledges it, counts what it received (acknowledged once a second,
+ * and used to drop what the server sends again after a reconnect), and knows where a new
+ * WebSocket reattaches to the connection.
+ */
+export class StatefulLink {
+  private readonly buffer: MessageBuffer;
+  /** From a drop until a new socket has taken over: trackable messages wait for the replay. */
+  reattaching = false;
+
+  constructor(
+    /** The connection's transport URL, `id=` included. */
+    readonly url: string,
+    readonly http: HttpSettings,
+    bufferSize: number,
+  ) {
+    this.buffer = new MessageBuffer(bufferSize);
+  }
+
+  /** False once more went unacknowledged than the buffer holds: a drop then loses the connection. */
+  get canReattach(): boolean {
+    return !this.buffer.overflowed;
+  }
+
+  /**
+   * A message is about to be sent. Trackable ones are kept for a replay; the answer says whether
+   * to send it now (not while reattaching: it goes with the replay, or is not needed, a ping).
+   */
+  sending(message: HubMessage, payload: string | Uint8Array): boolean {
+    if (isTrackable(message.type)) this.buffer.sent(payload);
+    return !this.reattaching;
+  }
+
+  /**
+   * A message arrived. Returns whether to handle it: Ack and Sequence are handled here, and a
+   * trackable message the server sent again after a reconnect is dropped. Throws a ProtocolError
+   * for a Sequence the server cannot have sent.
+   */
+  received(message: HubMessage): boolean {
+    switch (message.type) {
+      case MessageType.Ack:
+        this.buffer.acknowledged(message.sequenceId);
+        return false;
+      case MessageType.Sequence:
+        this.buffer.resequence(message.sequenceId);
+        return false;
+      default:
+        return !isTrackable(message.type) || this.buffer.receivedTrackable();
+    }
+  }
+
+  /** The id to acknowledge when trackable messages arrived since the last Ack. */
+  ackDue(): number | undefined {
+    return this.reattaching ? undefined : this.buffer.ackDue();
+  }
+
+  /** What a new socket sends first: a Sequence saying where the replay starts, then the replay. */
+  replay(protocol: HubProtocol): Array<string | Uint8Array> {
+    const { sequenceId, payloads } = this.buffer.replay();
+    return [protocol.writeMessage({ type: MessageType.Sequence, sequenceId }), ...payloads];
+  }
+}

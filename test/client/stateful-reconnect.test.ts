@@ -1,0 +1,143 @@
+import { afterEach, describe, expect, it } from "vitest";
+import { HubConnection, type HubConnectionOptions } from "../../client/index.js";
+import { messagePack } from "../../client/msgpack.js";
+import { Hub, HubClass, HubMethod, HubServer, silentLogger, type HubServerOptions } from "../../src/index.js";
+import { startTcpProxy, type TcpProxy } from "../support/tcp-proxy.js";
+
+/** What the hub saw, in order. */
+const events: string[] = [];
+let counted = 0;
+
+interface ResumeClient {
+  tick(n: number): void;
+  note(text: string): void;
+}
+
+@HubClass()
+class ResumeHub extends Hub<ResumeClient> {
+  override onConnected(): void {
+    events.push(`connected ${this.context.connectionId}`);
+  }
+
+  override onDisconnected(error?: Error): void {
+    events.push(`disconnected ${error ? "with an error" : "cleanly"}`);
+  }
+
+  @HubMethod("Id")
+  id(): string {
+    return this.context.connectionId;
+  }
+
+  @HubMethod("Echo")
+  echo(value: string): string {
+    return value;
+  }
+
+  @HubMethod("Count")
+  count(): void {
+    counted++;
+  }
+
+  @HubMethod("Slow")
+  async slow(ms: number): Promise<string> {
+    await new Promise((resolve) => setTimeout(resolve, ms));
+    return "done";
+  }
+}
+
+const eventually = async (check: () => unknown, expected: unknown, ms = 5_000) => {
+  const deadline = Date.now() + ms;
+  while (Date.now() < deadline && JSON.stringify(check()) !== JSON.stringify(expected)) await new Promise((resolve) => setTimeout(resolve, 10));
+  expect(check()).toEqual(expected);
+};
+
+describe("hubwire's client with stateful reconnect", () => {
+  let server: HubServer | undefined;
+  let proxy: TcpProxy | undefined;
+  let client: HubConnection | undefined;
+  afterEach(async () => {
+    await client?.stop();
+    await proxy?.close();
+    await server?.close();
+    client = proxy = server = undefined;
+    events.length = 0;
+    counted = 0;
+  });
+
+  /** A server behind a proxy that can cut its connections, and a client that asks for stateful reconnect. */
+  async function start(serverOptions: HubServerOptions = {}, clientOptions: HubConnectionOptions = {}): Promise<HubConnection> {
+    server = new HubServer({ logger: silentLogger, allowStatefulReconnects: true, ...serverOptions });
+    server.mapHub("/resume", ResumeHub);
+    const { port } = await server.listen();
+    proxy = await startTcpProxy(port);
+    client = new HubConnection(`${proxy.url}/resume`, {
+      transports: ["WebSockets"],
+      statefulReconnect: true,
+      reconnect: { nextDelay: (attempt) => (attempt > 20 ? null : 50) },
+      ...clientOptions,
+    });
+    return client;
+  }
+
+  it.each([
+    ["JSON", {}],
+    ["MessagePack", { protocol: messagePack }],
+  ])("keeps the connection across a dropped WebSocket: nothing is lost or handled twice (%s)", async (_name, options) => {
+    const connection = await start({}, options);
+    const ticks: number[] = [];
+    connection.on("tick", (n: number) => ticks.push(n));
+    let reconnecting = false;
+    connection.onReconnecting(() => (reconnecting = true));
+    await connection.start();
+    const id = await connection.invoke<string>("Id");
+    // Handled, and still in the client's buffer when the socket drops (acks go once a second):
+    // the client sends it again on the new socket, and the server must not run it twice.
+    await connection.send("Count");
+    await eventually(() => counted, 1);
+    const slow = connection.invoke<string>("Slow", 300);
+
+    proxy!.cut();
+    // Sent by the server while the socket is down, and by the client before it is back.
+    const hub = server!.hubContext(ResumeHub);
+    for (const n of [1, 2, 3]) await hub.clients.all.tick(n);
+    const during = connection.invoke<string>("Echo", "during");
+
+    expect(await slow).toBe("done");
+    expect(await during).toBe("during");
+    await eventually(() => ticks, [1, 2, 3]);
+    expect(await connection.invoke("Id")).toBe(id);
+    expect(counted).toBe(1);
+    expect(reconnecting).toBe(false);
+    expect(connection.state).toBe("Connected");
+    expect(events).toEqual([`connected ${id}`]);
+  });
+
+  it("reconnects as a new connection when the server does not allow stateful reconnect", async () => {
+    const connection = await start({ allowStatefulReconnects: false });
+    let reconnecting = false;
+    connection.onReconnecting(() => (reconnecting = true));
+    await connection.start();
+    const first = await connection.invoke<string>("Id");
+    proxy!.cut();
+    // Without stateful reconnect a drop is an ordinary reconnect: a new connection.
+    await eventually(() => reconnecting, true);
+    await eventually(() => connection.state, "Connected");
+    expect(await connection.invoke<string>("Id")).not.toBe(first);
+  });
+
+  it("reconnects as a new connection when the server has forgotten the old one", { timeout: 30_000 }, async () => {
+    const connection = await start({ statefulReconnectBufferSize: 200 });
+    let reconnecting = false;
+    connection.onReconnecting(() => (reconnecting = true));
+    await connection.start();
+    const first = await connection.invoke<string>("Id");
+    // The reply outgrows the server's buffer: the server ends the connection on the drop.
+    expect(await connection.invoke<string>("Echo", "x".repeat(500))).toHaveLength(500);
+    proxy!.cut();
+    // The new socket is refused (404) at every attempt to reattach, about 8 s, then it reconnects.
+    await eventually(() => reconnecting, true, 15_000);
+    await eventually(() => connection.state, "Connected");
+    expect(await connection.invoke<string>("Id")).not.toBe(first);
+    expect(events.slice(1, 2)).toEqual(["disconnected with an error"]);
+  });
+});
