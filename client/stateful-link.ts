@@ -1,4 +1,4 @@
-import { isTrackable, MessageBuffer } from "../src/connection/message-buffer.js";
+import { isTrackable, MessageBuffer } from "../src/protocol/message-buffer.js";
 import type { HubProtocol } from "../src/protocol/hub-protocol.js";
 import { MessageType, type HubMessage } from "../src/protocol/messages.js";
 import type { HttpSettings } from "./http.js";

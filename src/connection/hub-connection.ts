@@ -7,7 +7,7 @@ import type { TransportName } from "../transports/transport.js";
 import type { ConnectionReceiver, TransportConnection } from "../transports/transport-connection.js";
 import { ClientResults, type ClientInvokeOptions } from "./client-results.js";
 import type { Heartbeat, HeartbeatSubscriber } from "./heartbeat.js";
-import { isTrackable, MessageBuffer } from "./message-buffer.js";
+import { isTrackable, MessageBuffer } from "../protocol/message-buffer.js";
 
 export interface HubConnectionOptions {
   /** Send a Ping after this long without sending anything (not on long polling). */

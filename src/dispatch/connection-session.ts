@@ -1,5 +1,5 @@
 import { HubConnection, type HubConnectionEvents } from "../connection/hub-connection.js";
-import { isTrackable } from "../connection/message-buffer.js";
+import { isTrackable } from "../protocol/message-buffer.js";
 import type { Hub } from "../hubs/hub.js";
 import { parseHandshakeRequest, writeHandshakeResponse } from "../protocol/handshake.js";
 import { errorCompletion, MessageType, type CompletionMessage, type HubMessage } from "../protocol/messages.js";

@@ -1,4 +1,4 @@
-import { ProtocolError } from "../protocol/protocol-error.js";
+import { ProtocolError } from "./protocol-error.js";
 
 /** Invocation, StreamItem, Completion, StreamInvocation and CancelInvocation: the messages stateful reconnect numbers. */
 export function isTrackable(type: number): boolean {
