@@ -62,7 +62,6 @@ export class HubConnection {
   private wakeRetry: (() => void) | undefined;
   /** Stateful reconnect's bookkeeping, while the connection has it. */
   private link: StatefulLink | undefined;
-  private ackTimer: ReturnType<typeof setInterval> | undefined;
 
   constructor(
     readonly url: string,
@@ -209,17 +208,10 @@ export class HubConnection {
       onData: (data) => this.onData(data),
       onClose: (error) => this.onTransportClosed(attempt, error),
     };
+    const { skipNegotiation = false, statefulReconnect = false } = this.options;
     const started = this.options.transportFactory
       ? await connectSupplied(this.options.transportFactory(events), this.url, this.protocol.transferFormat)
-      : await startTransport(
-          this.url,
-          this.http,
-          allowed,
-          this.protocol.transferFormat,
-          this.options.skipNegotiation ?? false,
-          events,
-          this.options.statefulReconnect ?? false,
-        );
+      : await startTransport(this.url, this.http, allowed, this.protocol.transferFormat, skipNegotiation, events, statefulReconnect);
     attempt.transport = started.transport;
     this.transport = started.transport;
     this.closeError = undefined;
@@ -240,22 +232,14 @@ export class HubConnection {
     this.connectionId = started.connectionId;
     this.state = "Connected";
     if (this.transport.kind !== "LongPolling") this.keepAlive.start(); // polls are their own keep-alive
-    if (started.resumable) this.startLink(started.resumable.url, started.resumable.http);
-  }
-
-  private startLink(url: string, http: HttpSettings): void {
-    this.link = new StatefulLink(url, http, this.options.statefulReconnectBufferSize ?? 100_000);
-    // The server keeps what it sent until we acknowledge it: once a second, as the official client does.
-    this.ackTimer = setInterval(() => {
-      const sequenceId = this.link?.ackDue();
-      if (sequenceId !== undefined) void this.sendMessage({ type: MessageType.Ack, sequenceId }).catch(() => {});
-    }, 1000);
-    (this.ackTimer as { unref?: () => void }).unref?.();
+    if (!started.resumable) return;
+    const { url, http } = started.resumable;
+    const acknowledge = (sequenceId: number) => void this.sendMessage({ type: MessageType.Ack, sequenceId }).catch(() => {});
+    this.link = new StatefulLink(url, http, this.options.statefulReconnectBufferSize ?? 100_000, acknowledge);
   }
 
   private stopLink(): void {
-    clearInterval(this.ackTimer);
-    this.ackTimer = undefined;
+    this.link?.close();
     this.link = undefined;
   }
 

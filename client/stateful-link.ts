@@ -14,6 +14,7 @@ export const reattachDelaysMs = [0, 1000, 2000, 5000];
  */
 export class StatefulLink {
   private readonly buffer: MessageBuffer;
+  private readonly ackTimer: ReturnType<typeof setInterval>;
   /** From a drop until a new socket has taken over: trackable messages wait for the replay. */
   reattaching = false;
 
@@ -22,8 +23,20 @@ export class StatefulLink {
     readonly url: string,
     readonly http: HttpSettings,
     bufferSize: number,
+    /** Sends an Ack: the server keeps what it sent until then. Called once a second when due, as the official client does. */
+    acknowledge: (sequenceId: number) => void,
   ) {
     this.buffer = new MessageBuffer(bufferSize);
+    this.ackTimer = setInterval(() => {
+      const sequenceId = this.reattaching ? undefined : this.buffer.ackDue();
+      if (sequenceId !== undefined) acknowledge(sequenceId);
+    }, 1000);
+    (this.ackTimer as { unref?: () => void }).unref?.();
+  }
+
+  /** The connection is over: no more acknowledgements. */
+  close(): void {
+    clearInterval(this.ackTimer);
   }
 
   /** False once more went unacknowledged than the buffer holds: a drop then loses the connection. */
@@ -56,11 +69,6 @@ export class StatefulLink {
       default:
         return !isTrackable(message.type) || this.buffer.receivedTrackable();
     }
-  }
-
-  /** The id to acknowledge when trackable messages arrived since the last Ack. */
-  ackDue(): number | undefined {
-    return this.reattaching ? undefined : this.buffer.ackDue();
   }
 
   /** What a new socket sends first: a Sequence saying where the replay starts, then the replay. */

@@ -78,25 +78,23 @@ function readPair(record: string, at: number, fields: PlainFields): number {
       if (!record.startsWith('"arguments":[', at)) return -1;
       fields.argumentsAt = at + 12;
       return at + 12;
-    case 0x6e: {
-      // "invocationId"
+    case 0x6e: // "invocationId"
       if (fields.invocationId !== undefined || !record.startsWith('"invocationId":"', at)) return -1;
-      const close = plainStringEnd(record, at + 16);
-      if (close <= at + 16) return -1; // not closed, or empty
-      fields.invocationId = record.slice(at + 16, close);
-      return close + 1;
-    }
-    case 0x61: {
-      // "target"
+      return readStringValue(record, at + 16, fields, "invocationId");
+    case 0x61: // "target"
       if (fields.target !== undefined || !record.startsWith('"target":"', at)) return -1;
-      const close = plainStringEnd(record, at + 10);
-      if (close <= at + 10) return -1; // not closed, or empty
-      fields.target = record.slice(at + 10, close);
-      return close + 1;
-    }
+      return readStringValue(record, at + 10, fields, "target");
     default:
       return -1;
   }
+}
+
+/** Reads the plain, non-empty string that starts at `from` into `fields[key]`; returns the index after its closing quote, or -1. */
+function readStringValue(record: string, from: number, fields: PlainFields, key: "invocationId" | "target"): number {
+  const close = plainStringEnd(record, from);
+  if (close <= from) return -1; // not closed, or empty
+  fields[key] = record.slice(from, close);
+  return close + 1;
 }
 
 /** Reads `,"key":value` ending just before `end`; returns where it begins, or -1. */

@@ -1,55 +1,9 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { HubConnection, type HubConnectionOptions } from "../../client/index.js";
 import { messagePack } from "../../client/msgpack.js";
-import { Hub, HubClass, HubMethod, HubServer, silentLogger, type HubServerOptions } from "../../src/index.js";
+import { HubServer, silentLogger, type HubServerOptions } from "../../src/index.js";
+import { eventually, resetResumeLog, ResumeHub, resumeLog } from "../support/resume-hub.js";
 import { startTcpProxy, type TcpProxy } from "../support/tcp-proxy.js";
-
-/** What the hub saw, in order. */
-const events: string[] = [];
-let counted = 0;
-
-interface ResumeClient {
-  tick(n: number): void;
-  note(text: string): void;
-}
-
-@HubClass()
-class ResumeHub extends Hub<ResumeClient> {
-  override onConnected(): void {
-    events.push(`connected ${this.context.connectionId}`);
-  }
-
-  override onDisconnected(error?: Error): void {
-    events.push(`disconnected ${error ? "with an error" : "cleanly"}`);
-  }
-
-  @HubMethod("Id")
-  id(): string {
-    return this.context.connectionId;
-  }
-
-  @HubMethod("Echo")
-  echo(value: string): string {
-    return value;
-  }
-
-  @HubMethod("Count")
-  count(): void {
-    counted++;
-  }
-
-  @HubMethod("Slow")
-  async slow(ms: number): Promise<string> {
-    await new Promise((resolve) => setTimeout(resolve, ms));
-    return "done";
-  }
-}
-
-const eventually = async (check: () => unknown, expected: unknown, ms = 5_000) => {
-  const deadline = Date.now() + ms;
-  while (Date.now() < deadline && JSON.stringify(check()) !== JSON.stringify(expected)) await new Promise((resolve) => setTimeout(resolve, 10));
-  expect(check()).toEqual(expected);
-};
 
 describe("hubwire's client with stateful reconnect", () => {
   let server: HubServer | undefined;
@@ -60,8 +14,7 @@ describe("hubwire's client with stateful reconnect", () => {
     await proxy?.close();
     await server?.close();
     client = proxy = server = undefined;
-    events.length = 0;
-    counted = 0;
+    resetResumeLog();
   });
 
   /** A server behind a proxy that can cut its connections, and a client that asks for stateful reconnect. */
@@ -93,7 +46,7 @@ describe("hubwire's client with stateful reconnect", () => {
     // Handled, and still in the client's buffer when the socket drops (acks go once a second):
     // the client sends it again on the new socket, and the server must not run it twice.
     await connection.send("Count");
-    await eventually(() => counted, 1);
+    await eventually(() => resumeLog.counted, 1);
     const slow = connection.invoke<string>("Slow", 300);
 
     proxy!.cut();
@@ -106,10 +59,10 @@ describe("hubwire's client with stateful reconnect", () => {
     expect(await during).toBe("during");
     await eventually(() => ticks, [1, 2, 3]);
     expect(await connection.invoke("Id")).toBe(id);
-    expect(counted).toBe(1);
+    expect(resumeLog.counted).toBe(1);
     expect(reconnecting).toBe(false);
     expect(connection.state).toBe("Connected");
-    expect(events).toEqual([`connected ${id}`]);
+    expect(resumeLog.events).toEqual([`connected ${id}`]);
   });
 
   it("reconnects as a new connection when the server does not allow stateful reconnect", async () => {
@@ -138,6 +91,6 @@ describe("hubwire's client with stateful reconnect", () => {
     await eventually(() => reconnecting, true, 15_000);
     await eventually(() => connection.state, "Connected");
     expect(await connection.invoke<string>("Id")).not.toBe(first);
-    expect(events.slice(1, 2)).toEqual(["disconnected with an error"]);
+    expect(resumeLog.events.slice(1, 2)).toEqual(["disconnected with an error"]);
   });
 });

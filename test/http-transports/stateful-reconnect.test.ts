@@ -2,57 +2,11 @@ import { HttpTransportType, HubConnectionBuilder, HubConnectionState, LogLevel, 
 import { MessagePackHubProtocol } from "@microsoft/signalr-protocol-msgpack";
 import { afterEach, describe, expect, it } from "vitest";
 import WebSocket from "ws";
-import { Hub, HubClass, HubMethod, HubServer, silentLogger, type HubServerOptions } from "../../src/index.js";
+import { HubServer, silentLogger, type HubServerOptions } from "../../src/index.js";
+import { eventually, resetResumeLog, ResumeHub, resumeLog } from "../support/resume-hub.js";
 import { startTcpProxy, type TcpProxy } from "../support/tcp-proxy.js";
 
 const RS = "\u001e";
-/** What the hub saw, in order. */
-const events: string[] = [];
-let counted = 0;
-
-interface ResumeClient {
-  tick(n: number): void;
-  note(text: string): void;
-}
-
-@HubClass()
-class ResumeHub extends Hub<ResumeClient> {
-  override onConnected(): void {
-    events.push(`connected ${this.context.connectionId}`);
-  }
-
-  override onDisconnected(error?: Error): void {
-    events.push(`disconnected ${error ? "with an error" : "cleanly"}`);
-  }
-
-  @HubMethod("Id")
-  id(): string {
-    return this.context.connectionId;
-  }
-
-  @HubMethod("Echo")
-  echo(value: string): string {
-    return value;
-  }
-
-  @HubMethod("Count")
-  count(): void {
-    counted++;
-  }
-
-  @HubMethod("Slow")
-  async slow(ms: number): Promise<string> {
-    await new Promise((resolve) => setTimeout(resolve, ms));
-    return "done";
-  }
-}
-
-const eventually = async (check: () => unknown, expected: unknown) => {
-  const deadline = Date.now() + 5_000;
-  while (Date.now() < deadline && JSON.stringify(check()) !== JSON.stringify(expected)) await new Promise((resolve) => setTimeout(resolve, 10));
-  expect(check()).toEqual(expected);
-};
-
 describe("stateful reconnect", () => {
   let server: HubServer | undefined;
   let proxy: TcpProxy | undefined;
@@ -62,8 +16,7 @@ describe("stateful reconnect", () => {
     await proxy?.close();
     await server?.close();
     client = proxy = server = undefined;
-    events.length = 0;
-    counted = 0;
+    resetResumeLog();
   });
 
   /** A server behind a proxy that can cut its connections, and an official client that asks for stateful reconnect. */
@@ -108,7 +61,7 @@ describe("stateful reconnect", () => {
     // Handled, and still in the client's buffer when the socket drops (acks go once a second):
     // the client sends it again after reconnecting, and the server must not run it twice.
     await connection.send("Count");
-    await eventually(() => counted, 1);
+    await eventually(() => resumeLog.counted, 1);
     const slow = connection.invoke("Slow", 300);
 
     proxy!.cut();
@@ -120,10 +73,10 @@ describe("stateful reconnect", () => {
     await eventually(() => ticks, [1, 2, 3]);
     expect(await connection.invoke("Id")).toBe(id);
     expect(await connection.invoke("Echo", "after")).toBe("after");
-    expect(counted).toBe(1);
+    expect(resumeLog.counted).toBe(1);
     expect(reconnecting).toBe(false);
     expect(connection.state).toBe(HubConnectionState.Connected);
-    expect(events).toEqual([`connected ${id}`]);
+    expect(resumeLog.events).toEqual([`connected ${id}`]);
   });
 
   it("ends the connection when its client does not come back within the disconnect timeout", async () => {
@@ -133,7 +86,7 @@ describe("stateful reconnect", () => {
     proxy!.refuse(true);
     proxy!.cut();
     await closed;
-    await eventually(() => events.at(-1), "disconnected with an error");
+    await eventually(() => resumeLog.events.at(-1), "disconnected with an error");
   });
 
   it("ends instead of resuming once more than statefulReconnectBufferSize went unacknowledged", async () => {
@@ -143,7 +96,7 @@ describe("stateful reconnect", () => {
     expect(await connection.invoke("Echo", "x".repeat(500))).toHaveLength(500);
     proxy!.cut();
     await closed; // the server forgot the connection: the client's reconnect gets 404
-    await eventually(() => events.at(-1), "disconnected with an error");
+    await eventually(() => resumeLog.events.at(-1), "disconnected with an error");
     expect(connection.state).toBe(HubConnectionState.Disconnected);
   });
 
@@ -154,10 +107,10 @@ describe("stateful reconnect", () => {
     proxy!.refuse(true);
     proxy!.cut();
     await new Promise((resolve) => setTimeout(resolve, 100)); // the server sees the drop
-    expect(events).toHaveLength(1); // suspended, not ended
+    expect(resumeLog.events).toHaveLength(1); // suspended, not ended
     await server!.hubContext(ResumeHub).clients.all.note("x".repeat(500));
     // Long before the 15 s disconnect timeout: resuming would now leave a gap.
-    await eventually(() => events.at(-1), "disconnected with an error");
+    await eventually(() => resumeLog.events.at(-1), "disconnected with an error");
     await closed;
   });
 
