@@ -1,9 +1,9 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { HubConnection, type HubConnectionOptions } from "../../client/index.js";
 import { messagePack } from "../../client/msgpack.js";
-import { HubServer, silentLogger, type HubServerOptions } from "../../src/index.js";
-import { eventually, resetResumeLog, ResumeHub, resumeLog } from "../support/resume-hub.js";
-import { startTcpProxy, type TcpProxy } from "../support/tcp-proxy.js";
+import type { HubServer, HubServerOptions } from "../../src/index.js";
+import { eventually, resetResumeLog, ResumeHub, resumeLog, startResumeServer } from "../support/resume-hub.js";
+import type { TcpProxy } from "../support/tcp-proxy.js";
 
 describe("hubwire's client with stateful reconnect", () => {
   let server: HubServer | undefined;
@@ -19,10 +19,7 @@ describe("hubwire's client with stateful reconnect", () => {
 
   /** A server behind a proxy that can cut its connections, and a client that asks for stateful reconnect. */
   async function start(serverOptions: HubServerOptions = {}, clientOptions: HubConnectionOptions = {}): Promise<HubConnection> {
-    server = new HubServer({ logger: silentLogger, allowStatefulReconnects: true, ...serverOptions });
-    server.mapHub("/resume", ResumeHub);
-    const { port } = await server.listen();
-    proxy = await startTcpProxy(port);
+    ({ server, proxy } = await startResumeServer(serverOptions));
     client = new HubConnection(`${proxy.url}/resume`, {
       transports: ["WebSockets"],
       statefulReconnect: true,

@@ -3,8 +3,8 @@ import { MessagePackHubProtocol } from "@microsoft/signalr-protocol-msgpack";
 import { afterEach, describe, expect, it } from "vitest";
 import WebSocket from "ws";
 import { HubServer, silentLogger, type HubServerOptions } from "../../src/index.js";
-import { eventually, resetResumeLog, ResumeHub, resumeLog } from "../support/resume-hub.js";
-import { startTcpProxy, type TcpProxy } from "../support/tcp-proxy.js";
+import { eventually, resetResumeLog, ResumeHub, resumeLog, startResumeServer } from "../support/resume-hub.js";
+import type { TcpProxy } from "../support/tcp-proxy.js";
 
 const RS = "\u001e";
 describe("stateful reconnect", () => {
@@ -21,10 +21,7 @@ describe("stateful reconnect", () => {
 
   /** A server behind a proxy that can cut its connections, and an official client that asks for stateful reconnect. */
   async function start(options: HubServerOptions = {}, protocol?: IHubProtocol): Promise<HubConnection> {
-    server = new HubServer({ logger: silentLogger, allowStatefulReconnects: true, ...options });
-    server.mapHub("/resume", ResumeHub);
-    const { port } = await server.listen();
-    proxy = await startTcpProxy(port);
+    ({ server, proxy } = await startResumeServer(options));
     const builder = new HubConnectionBuilder()
       .withUrl(`${proxy.url}/resume`, { transport: HttpTransportType.WebSockets })
       .withStatefulReconnect()

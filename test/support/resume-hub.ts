@@ -1,5 +1,6 @@
 import { expect } from "vitest";
-import { Hub, HubClass, HubMethod } from "../../src/index.js";
+import { Hub, HubClass, HubMethod, HubServer, silentLogger, type HubServerOptions } from "../../src/index.js";
+import { startTcpProxy, type TcpProxy } from "./tcp-proxy.js";
 
 /** What ResumeHub saw: connects and disconnects in order, and how many times Count ran. */
 export const resumeLog = { events: [] as string[], counted: 0 };
@@ -52,4 +53,12 @@ export async function eventually(check: () => unknown, expected: unknown, ms = 5
   const deadline = Date.now() + ms;
   while (Date.now() < deadline && JSON.stringify(check()) !== JSON.stringify(expected)) await new Promise((resolve) => setTimeout(resolve, 10));
   expect(check()).toEqual(expected);
+}
+
+/** ResumeHub at `/resume` on a server that allows stateful reconnects, behind a proxy that can cut its connections. */
+export async function startResumeServer(options: HubServerOptions = {}): Promise<{ server: HubServer; proxy: TcpProxy }> {
+  const server = new HubServer({ logger: silentLogger, allowStatefulReconnects: true, ...options });
+  server.mapHub("/resume", ResumeHub);
+  const { port } = await server.listen();
+  return { server, proxy: await startTcpProxy(port) };
 }
