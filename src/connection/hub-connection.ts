@@ -22,7 +22,8 @@ export interface HubConnectionOptions {
 
 /** What the owner of a hub connection (the dispatcher) is told. */
 export interface HubConnectionEvents {
-  onData(connection: HubConnection, data: string | Uint8Array): void;
+  /** `utf8`: for text, the bytes it was decoded from, when the transport has them. */
+  onData(connection: HubConnection, data: string | Uint8Array, utf8?: Uint8Array): void;
   onClose(connection: HubConnection, error?: Error): void;
   /** The handshake or the client went silent for too long. */
   onTimeout(connection: HubConnection, reason: "handshake" | "client"): void;
@@ -241,9 +242,9 @@ export class HubConnection implements ConnectionReceiver, HeartbeatSubscriber {
     this.transport.close();
   }
 
-  onData(data: string | Uint8Array): void {
+  onData(data: string | Uint8Array, utf8?: Uint8Array): void {
     this.lastReceiveAt = this.heartbeat.now;
-    this.events.onData(this, data);
+    this.events.onData(this, data, utf8);
   }
 
   onClose(error?: Error): void {

@@ -64,9 +64,9 @@ export class ConnectionSession implements HubConnectionEvents {
     return (this.clientsOfCaller ??= new HubCallerClientsImpl(this.runtime.lifetime, this.connection.connectionId));
   }
 
-  onData(_connection: HubConnection, data: string | Uint8Array): void {
+  onData(_connection: HubConnection, data: string | Uint8Array, utf8?: Uint8Array): void {
     if (!this.connection.handshakeComplete) return this.handshake(data);
-    this.receive(data);
+    this.receive(data, utf8);
   }
 
   onTimeout(_connection: HubConnection, reason: "handshake" | "client"): void {
@@ -161,13 +161,14 @@ export class ConnectionSession implements HubConnectionEvents {
     this.drain();
   }
 
-  private receive(data: string | Uint8Array): void {
+  private receive(data: string | Uint8Array, utf8?: Uint8Array): void {
     const { runtime } = this;
     this.connection.beginBatch();
     let messages: HubMessage[];
     try {
       messages = this.connection.protocol!.parseMessages(data, {
         maximumMessageSize: runtime.options.maximumReceiveMessageSize,
+        utf8,
       });
     } catch (error) {
       return this.closeWithError(error, "Invalid message from client");

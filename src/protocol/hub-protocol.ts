@@ -6,6 +6,12 @@ export type TransferFormat = "Text" | "Binary";
 export interface ParseOptions {
   /** Largest single message accepted, in bytes; `null` or absent means no limit. */
   maximumMessageSize?: number | null;
+  /**
+   * For text input: the UTF-8 bytes it was decoded from, when the transport still has them. A
+   * parser may read structure from them, which is cheaper than reading a string; it returns the
+   * same messages as without them.
+   */
+  utf8?: Uint8Array;
 }
 
 /**

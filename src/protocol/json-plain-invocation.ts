@@ -2,46 +2,53 @@ import { MessageType, type InvocationMessage } from "./messages.js";
 
 /**
  * Reads the record nearly every call is, `{"type":1,"invocationId":"7","target":"Echo","arguments":[…]}`
- * with its keys in any order (the official JavaScript client puts `arguments` second), without
- * the engine's JSON.parse for the envelope: that parse looks up every key and short value in the
- * engine's string table, which costs more than the rest of reading a small call. Only the
- * arguments go through JSON.parse.
+ * with its keys in any order (the official JavaScript client puts `arguments` first), from the
+ * UTF-8 bytes the text was decoded from. The engine's JSON.parse of the envelope looks up every
+ * key and short value in its string table, and reading a string one character at a time costs
+ * several times more than reading bytes; so the structure is read from the bytes, and only the
+ * arguments go through JSON.parse, sliced from the text.
  *
- * Anything else (whitespace, escapes in the id or target, another key, a repeated key, another
- * message type) returns undefined and is read by the full parser, so both give the same message
- * for every record and the full parser alone reports errors.
+ * `text` and `bytes` hold the record at the same positions, `[start, end)`: callers pass them only
+ * when the text has one character per byte.
+ *
+ * Anything else (whitespace, escapes or non-ASCII in the id or target, another key, a repeated
+ * key, another message type) returns undefined and is read by the full parser, so both give the
+ * same message for every record and the full parser alone reports errors.
  */
-export function parsePlainInvocation(record: string): InvocationMessage | undefined {
-  if (record.charCodeAt(0) !== OPEN_BRACE || record.charCodeAt(record.length - 1) !== CLOSE_BRACE) return undefined;
+export function parsePlainInvocation(text: string, bytes: Uint8Array, start: number, end: number): InvocationMessage | undefined {
+  if (bytes[start] !== OPEN_BRACE || bytes[end - 1] !== CLOSE_BRACE) return undefined;
   const fields: PlainFields = { type: false, invocationId: undefined, target: undefined, argumentsAt: -1 };
 
   // From the front, up to the arguments (or the end).
-  let at = 1;
+  let at = start + 1;
   for (;;) {
-    const next = readPair(record, at, fields);
+    const next = readPair(text, bytes, at, end, fields);
     if (next < 0) return undefined;
     if (fields.argumentsAt >= 0) break;
-    if (record.charCodeAt(next) === CLOSE_BRACE) return undefined; // no arguments
-    if (record.charCodeAt(next) !== COMMA) return undefined;
+    if (bytes[next] !== COMMA) return undefined; // another key, or the end without arguments
     at = next + 1;
   }
 
   // From the back, the pairs after the arguments, down to the array's closing bracket.
-  let end = record.length - 1;
-  while (record.charCodeAt(end - 1) !== CLOSE_BRACKET) {
-    end = readPairBackwards(record, end, fields);
-    if (end < 0) return undefined;
+  let argumentsEnd = end - 1;
+  while (bytes[argumentsEnd - 1] !== CLOSE_BRACKET) {
+    argumentsEnd = readPairBackwards(text, bytes, argumentsEnd, fields);
+    if (argumentsEnd <= fields.argumentsAt) return undefined;
   }
 
   if (!fields.type || fields.target === undefined) return undefined;
-  let args: unknown;
-  try {
-    // One JSON value or an error: a slice that is not exactly the array leaves the fast path.
-    args = JSON.parse(record.slice(fields.argumentsAt, end));
-  } catch {
-    return undefined;
+  let args = readPlainArguments(text, bytes, fields.argumentsAt, argumentsEnd);
+  if (args === undefined) {
+    let parsed: unknown;
+    try {
+      // One JSON value or an error: a slice that is not exactly the array leaves the fast path.
+      parsed = JSON.parse(text.slice(fields.argumentsAt, argumentsEnd));
+    } catch {
+      return undefined;
+    }
+    if (!Array.isArray(parsed)) return undefined;
+    args = parsed;
   }
-  if (!Array.isArray(args)) return undefined;
   // The same shape as the full parser's message, so code that reads it sees one object layout.
   const message: InvocationMessage = { type: MessageType.Invocation, target: fields.target, arguments: args };
   if (fields.invocationId !== undefined) message.invocationId = fields.invocationId;
@@ -63,76 +70,155 @@ const COMMA = 0x2c;
 const QUOTE = 0x22;
 const BACKSLASH = 0x5c;
 
+const asciiBytes = (text: string) => Uint8Array.from(text, (c) => c.charCodeAt(0));
+const TYPE_PAIR = asciiBytes('"type":1');
+const ARGUMENTS_KEY = asciiBytes('"arguments":[');
+const INVOCATION_ID_KEY = asciiBytes('"invocationId":"');
+const TARGET_KEY = asciiBytes('"target":"');
+const TYPE_PAIR_AFTER_COMMA = asciiBytes(',"type":1');
+const INVOCATION_ID_KEY_AFTER_COMMA = asciiBytes(',"invocationId":');
+const TARGET_KEY_AFTER_COMMA = asciiBytes(',"target":');
+
+/** Whether `bytes` hold `literal` at `at` (a literal never holds the record separator, so it cannot match past a record's end). */
+function holds(bytes: Uint8Array, at: number, literal: Uint8Array): boolean {
+  if (at < 0) return false;
+  for (let i = 0; i < literal.length; i++) if (bytes[at + i] !== literal[i]) return false;
+  return true;
+}
+
 /**
  * Reads `"key":value` at `at`; returns the index after it, or -1 when it is not a plain pair.
  * For `arguments` only the key is read: its value's start is recorded.
  */
-function readPair(record: string, at: number, fields: PlainFields): number {
+function readPair(text: string, bytes: Uint8Array, at: number, end: number, fields: PlainFields): number {
   // The key's second letter tells the four apart: one comparison per pair.
-  switch (record.charCodeAt(at + 2)) {
+  switch (bytes[at + 2]) {
     case 0x79: // "type"
-      if (fields.type || !record.startsWith('"type":1', at)) return -1;
+      if (fields.type || !holds(bytes, at, TYPE_PAIR)) return -1;
       fields.type = true;
-      return at + 8;
+      return at + TYPE_PAIR.length;
     case 0x72: // "arguments"
-      if (!record.startsWith('"arguments":[', at)) return -1;
-      fields.argumentsAt = at + 12;
-      return at + 12;
-    case 0x6e: // "invocationId"
-      if (fields.invocationId !== undefined || !record.startsWith('"invocationId":"', at)) return -1;
-      return readStringValue(record, at + 16, fields, "invocationId");
-    case 0x61: // "target"
-      if (fields.target !== undefined || !record.startsWith('"target":"', at)) return -1;
-      return readStringValue(record, at + 10, fields, "target");
+      if (!holds(bytes, at, ARGUMENTS_KEY)) return -1;
+      fields.argumentsAt = at + ARGUMENTS_KEY.length - 1;
+      return fields.argumentsAt;
+    case 0x6e: {
+      // "invocationId"
+      if (fields.invocationId !== undefined || !holds(bytes, at, INVOCATION_ID_KEY)) return -1;
+      const from = at + INVOCATION_ID_KEY.length;
+      const close = plainStringEnd(bytes, from, end);
+      if (close <= from) return -1; // not closed, or empty
+      fields.invocationId = text.slice(from, close);
+      return close + 1;
+    }
+    case 0x61: {
+      // "target"
+      if (fields.target !== undefined || !holds(bytes, at, TARGET_KEY)) return -1;
+      const from = at + TARGET_KEY.length;
+      const close = plainStringEnd(bytes, from, end);
+      if (close <= from) return -1;
+      fields.target = text.slice(from, close);
+      return close + 1;
+    }
     default:
       return -1;
   }
 }
 
-/** Reads the plain, non-empty string that starts at `from` into `fields[key]`; returns the index after its closing quote, or -1. */
-function readStringValue(record: string, from: number, fields: PlainFields, key: "invocationId" | "target"): number {
-  const close = plainStringEnd(record, from);
-  if (close <= from) return -1; // not closed, or empty
-  fields[key] = record.slice(from, close);
-  return close + 1;
-}
-
 /** Reads `,"key":value` ending just before `end`; returns where it begins, or -1. */
-function readPairBackwards(record: string, end: number, fields: PlainFields): number {
-  let valueStart: number;
-  let key: "type" | "invocationId" | "target";
-  if (record.charCodeAt(end - 1) === QUOTE) {
-    const open = record.lastIndexOf('"', end - 2);
-    if (open < 0 || plainStringEnd(record, open + 1) !== end - 1) return -1;
-    valueStart = open;
-    if (record.startsWith(',"invocationId":', open - 16)) key = "invocationId";
-    else if (record.startsWith(',"target":', open - 10)) key = "target";
-    else return -1;
-  } else if (record.startsWith(',"type":1', end - 9)) {
-    valueStart = end - 1;
-    key = "type";
-  } else {
-    return -1;
-  }
-  const pairStart = valueStart - key.length - 4;
-  if (key === "type") {
-    if (fields.type) return -1;
+function readPairBackwards(text: string, bytes: Uint8Array, end: number, fields: PlainFields): number {
+  if (bytes[end - 1] !== QUOTE) {
+    const pairStart = end - TYPE_PAIR_AFTER_COMMA.length;
+    if (fields.type || !holds(bytes, pairStart, TYPE_PAIR_AFTER_COMMA)) return -1;
     fields.type = true;
-  } else {
-    if (fields[key] !== undefined) return -1;
-    const value = record.slice(valueStart + 1, end - 1);
-    if (value.length === 0) return -1;
-    fields[key] = value;
+    return pairStart;
   }
-  return pairStart;
+  let open = end - 2;
+  while (open >= 0 && bytes[open] !== QUOTE) open--;
+  // A value of at least one plain character, closed by the quote before `end`.
+  if (open < 0 || open + 1 === end - 1 || plainStringEnd(bytes, open + 1, end) !== end - 1) return -1;
+  if (holds(bytes, open - INVOCATION_ID_KEY_AFTER_COMMA.length, INVOCATION_ID_KEY_AFTER_COMMA)) {
+    if (fields.invocationId !== undefined) return -1;
+    fields.invocationId = text.slice(open + 1, end - 1);
+    return open - INVOCATION_ID_KEY_AFTER_COMMA.length;
+  }
+  if (holds(bytes, open - TARGET_KEY_AFTER_COMMA.length, TARGET_KEY_AFTER_COMMA)) {
+    if (fields.target !== undefined) return -1;
+    fields.target = text.slice(open + 1, end - 1);
+    return open - TARGET_KEY_AFTER_COMMA.length;
+  }
+  return -1;
 }
 
-/** The index of the quote closing a string that begins at `from`, or -1 if it holds an escape or a control character. */
-function plainStringEnd(record: string, from: number): number {
-  for (let i = from; i < record.length; i++) {
-    const code = record.charCodeAt(i);
-    if (code === QUOTE) return i;
-    if (code === BACKSLASH || code < 0x20) return -1;
+/**
+ * The arguments `[from, end)` when they are plain strings, small integers, booleans or null,
+ * read without JSON.parse (whose fixed cost is most of a short call's parse); otherwise
+ * undefined, and JSON.parse reads them.
+ */
+function readPlainArguments(text: string, bytes: Uint8Array, from: number, end: number): unknown[] | undefined {
+  const args: unknown[] = [];
+  let at = from + 1; // after the opening bracket
+  if (bytes[at] === CLOSE_BRACKET) return at + 1 === end ? args : undefined;
+  for (;;) {
+    const byte = bytes[at];
+    if (byte === QUOTE) {
+      const close = plainStringEnd(bytes, at + 1, end);
+      if (close < 0) return undefined;
+      args.push(text.slice(at + 1, close));
+      at = close + 1;
+    } else if (byte === 0x2d || (byte! >= 0x30 && byte! <= 0x39)) {
+      const after = readSmallInteger(bytes, at, args);
+      if (after < 0) return undefined;
+      at = after;
+    } else if (holds(bytes, at, TRUE)) {
+      args.push(true);
+      at += TRUE.length;
+    } else if (holds(bytes, at, FALSE)) {
+      args.push(false);
+      at += FALSE.length;
+    } else if (holds(bytes, at, NULL)) {
+      args.push(null);
+      at += NULL.length;
+    } else {
+      return undefined;
+    }
+    if (bytes[at] === CLOSE_BRACKET) return at + 1 === end ? args : undefined;
+    if (bytes[at] !== COMMA) return undefined;
+    at++;
+  }
+}
+
+const TRUE = asciiBytes("true");
+const FALSE = asciiBytes("false");
+const NULL = asciiBytes("null");
+
+/**
+ * Reads an integer of at most 15 digits at `at` (exact in a double, as JSON.parse would read it)
+ * into `args`; returns the index after it, or -1 for anything else (a fraction, an exponent, a
+ * leading zero, a longer number), which JSON.parse then reads or rejects.
+ */
+function readSmallInteger(bytes: Uint8Array, at: number, args: unknown[]): number {
+  const negative = bytes[at] === 0x2d;
+  let i = negative ? at + 1 : at;
+  const first = i;
+  let value = 0;
+  for (let digit = bytes[i]! - 0x30; digit >= 0 && digit <= 9; digit = bytes[++i]! - 0x30) value = value * 10 + digit;
+  const digits = i - first;
+  if (digits === 0 || digits > 15 || (digits > 1 && bytes[first] === 0x30)) return -1;
+  const next = bytes[i];
+  if (next === 0x2e || next === 0x65 || next === 0x45) return -1; // ".", "e", "E"
+  args.push(negative ? -value : value);
+  return i;
+}
+
+/**
+ * The index of the quote closing a string that begins at `from`, or -1 if there is none before
+ * `end` or the string holds an escape, a control character or a non-ASCII byte.
+ */
+function plainStringEnd(bytes: Uint8Array, from: number, end: number): number {
+  for (let i = from; i < end; i++) {
+    const byte = bytes[i]!;
+    if (byte === QUOTE) return i;
+    if (byte === BACKSLASH || byte < 0x20 || byte > 0x7e) return -1;
   }
   return -1;
 }

@@ -12,7 +12,7 @@ import {
 } from "./messages.js";
 import { parsePlainInvocation } from "./json-plain-invocation.js";
 import { ProtocolError } from "./protocol-error.js";
-import { RECORD_SEPARATOR, splitTextRecords } from "./text-framing.js";
+import { firstRecordEnd, RECORD_SEPARATOR, splitTextRecords } from "./text-framing.js";
 import { exceedsUtf8Bytes } from "./utf8.js";
 
 type JsonObject = Record<string, unknown>;
@@ -35,16 +35,14 @@ export class JsonHubProtocol implements HubProtocol {
     if (typeof input !== "string") {
       throw new ProtocolError("ERR_PROTOCOL_WRONG_INPUT_TYPE", "Invalid input for JSON hub protocol. Expected a string.");
     }
+    // With one character per byte, text and bytes hold each record at the same positions.
+    const bytes = options?.utf8?.length === input.length ? options.utf8 : undefined;
+    if (!bytes) return parseRecords(input, options?.maximumMessageSize ?? null);
     const max = options?.maximumMessageSize ?? null;
     const messages: HubMessage[] = [];
-    for (const record of splitTextRecords(input)) {
-      if (max !== null && exceedsUtf8Bytes(record, max)) {
-        throw new ProtocolError(
-          "ERR_PROTOCOL_MESSAGE_TOO_LARGE",
-          `The maximum message size of ${max}B was exceeded. The message size can be configured with the maximumReceiveMessageSize option.`,
-        );
-      }
-      const message = parsePlainInvocation(record) ?? parseRecord(record);
+    for (let start = 0, end = firstRecordEnd(input); end !== -1; start = end + 1, end = input.indexOf(RECORD_SEPARATOR, start)) {
+      if (max !== null && end - start > max) throw tooLarge(max);
+      const message = parsePlainInvocation(input, bytes, start, end) ?? parseRecord(input.slice(start, end));
       if (message) messages.push(message);
     }
     return messages;
@@ -55,6 +53,24 @@ export class JsonHubProtocol implements HubProtocol {
     if (message.type === MessageType.Completion && message.headers === undefined) return completionRecord(message);
     return stringify(toWireObject(message)) + RECORD_SEPARATOR;
   }
+}
+
+/** Records read from the text alone. */
+function parseRecords(input: string, max: number | null): HubMessage[] {
+  const messages: HubMessage[] = [];
+  for (const record of splitTextRecords(input)) {
+    if (max !== null && exceedsUtf8Bytes(record, max)) throw tooLarge(max);
+    const message = parseRecord(record);
+    if (message) messages.push(message);
+  }
+  return messages;
+}
+
+function tooLarge(max: number): ProtocolError {
+  return new ProtocolError(
+    "ERR_PROTOCOL_MESSAGE_TOO_LARGE",
+    `The maximum message size of ${max}B was exceeded. The message size can be configured with the maximumReceiveMessageSize option.`,
+  );
 }
 
 /** The shared instance: the protocol holds no state. */

@@ -9,13 +9,18 @@ export const RECORD_SEPARATOR_CODE = 0x1e;
  * split across frames or bodies, so a missing separator means the sender is broken.
  */
 export function splitTextRecords(input: string): string[] {
-  if (input.length === 0 || input.charCodeAt(input.length - 1) !== RECORD_SEPARATOR_CODE) {
-    throw new ProtocolError("ERR_PROTOCOL_INCOMPLETE", "Message is incomplete.");
-  }
   // The common case, one record per frame, needs no split.
-  const first = input.indexOf(RECORD_SEPARATOR);
+  const first = firstRecordEnd(input);
   if (first === input.length - 1) return [input.slice(0, -1)];
   const records = input.split(RECORD_SEPARATOR);
   records.pop();
   return records;
+}
+
+/** Where the first record ends (its separator); throws when the payload does not end with one. */
+export function firstRecordEnd(input: string): number {
+  if (input.length === 0 || input.charCodeAt(input.length - 1) !== RECORD_SEPARATOR_CODE) {
+    throw new ProtocolError("ERR_PROTOCOL_INCOMPLETE", "Message is incomplete.");
+  }
+  return input.indexOf(RECORD_SEPARATOR);
 }

@@ -253,7 +253,8 @@ export class ConnectionEndpoint {
     const { body } = result;
     // JSON is posted as text/plain, MessagePack as application/octet-stream.
     const binary = (req.headers["content-type"] ?? "").includes("octet-stream");
-    connection.receive(binary ? new Uint8Array(body.buffer, body.byteOffset, body.byteLength) : body.toString("utf8"));
+    if (binary) connection.receive(new Uint8Array(body.buffer, body.byteOffset, body.byteLength));
+    else connection.receive(body.toString("utf8"), body);
     replyText(res, 200);
   }
 

@@ -4,7 +4,11 @@ import type { Transport, TransportName } from "./transport.js";
 
 /** Whoever consumes a connection's bytes: the hub dispatcher, or a raw connection handler. */
 export interface ConnectionReceiver {
-  onData(data: string | Uint8Array): void;
+  /**
+   * A message arrived: text as a string, binary as bytes. For text, `utf8` is the bytes it was
+   * decoded from when the transport has them (parsers read them faster than the string).
+   */
+  onData(data: string | Uint8Array, utf8?: Uint8Array): void;
   /** Called once, when the transport has ended; `error` says why when it ended abnormally. */
   onClose(error?: Error): void;
   /** Stateful reconnect: the client is back on a new transport; replay what it missed before anything else. */
@@ -118,9 +122,9 @@ export class TransportConnection {
     return new Promise((resolve) => (this.resumeWaiters ??= []).push(resolve));
   }
 
-  /** For transports: bytes arrived. */
-  receive(data: string | Uint8Array): void {
-    this.receiver?.onData(data);
+  /** For transports: a message arrived; see {@link ConnectionReceiver.onData}. */
+  receive(data: string | Uint8Array, utf8?: Uint8Array): void {
+    this.receiver?.onData(data, utf8);
   }
 
   /** For transports: a read from the network begins; what it holds arrives by `receive` before `readEnded`. */

@@ -92,7 +92,9 @@ type StreamWithTransport = Duplex & { [transportKey]: WebSocketTransport };
 function onMessage(this: WebSocket, data: Buffer, isBinary: boolean): void {
   // Binary arrives as a plain Uint8Array view, not a Buffer: what protocols decode from it
   // (MessagePack bin values) then reaches hub methods as the same type a browser would send.
-  (this as SocketWithTransport)[transportKey].connection.receive(isBinary ? new Uint8Array(data.buffer, data.byteOffset, data.byteLength) : data.toString("utf8"));
+  const { connection } = (this as SocketWithTransport)[transportKey];
+  if (isBinary) connection.receive(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
+  else connection.receive(data.toString("utf8"), data);
 }
 
 function onReadStart(this: Duplex): void {
