@@ -90,7 +90,7 @@ async function measure(run: ScenarioRun, target: TargetName): Promise<Row> {
     const before = await server.next("report", 5_000);
     loader.send({
       kind: "config",
-      config: { target, scenario: run.scenario, port, connections: run.connections, inFlight: run.inFlight, durationMs: run.durationMs, warmUpMs: 1000, payloadBytes, groups: run.groups, rate: run.rate },
+      config: { target, scenario: run.scenario, port, connections: run.connections, inFlight: run.inFlight, durationMs: run.durationMs, warmUpMs: 2000, payloadBytes, groups: run.groups, rate: run.rate },
     });
     await loader.next("connected", limit);
     server.send({ kind: "reset" });
