@@ -35,10 +35,10 @@ export class JsonHubProtocol implements HubProtocol {
     if (typeof input !== "string") {
       throw new ProtocolError("ERR_PROTOCOL_WRONG_INPUT_TYPE", "Invalid input for JSON hub protocol. Expected a string.");
     }
+    const max = options?.maximumMessageSize ?? null;
     // With one character per byte, text and bytes hold each record at the same positions.
     const bytes = options?.utf8?.length === input.length ? options.utf8 : undefined;
-    if (!bytes) return parseRecords(input, options?.maximumMessageSize ?? null);
-    const max = options?.maximumMessageSize ?? null;
+    if (!bytes) return parseRecords(input, max);
     const messages: HubMessage[] = [];
     for (let start = 0, end = firstRecordEnd(input); end !== -1; start = end + 1, end = input.indexOf(RECORD_SEPARATOR, start)) {
       if (max !== null && end - start > max) throw tooLarge(max);
@@ -55,7 +55,7 @@ export class JsonHubProtocol implements HubProtocol {
   }
 }
 
-/** Records read from the text alone. */
+/** Records read from the text alone (text with multi-byte characters, or without its bytes). */
 function parseRecords(input: string, max: number | null): HubMessage[] {
   const messages: HubMessage[] = [];
   for (const record of splitTextRecords(input)) {
