@@ -1,5 +1,5 @@
 import { Decoder, Encoder } from "@msgpack/msgpack";
-import { frameBinaryRecord, splitBinaryRecords } from "./binary-framing.js";
+import { BinaryRecordCursor, frameBinaryRecord } from "./binary-framing.js";
 import type { HubProtocol, ParseOptions } from "./hub-protocol.js";
 import {
   MessageType,
@@ -11,6 +11,8 @@ import {
   type StreamInvocationMessage,
   type StreamItemMessage,
 } from "./messages.js";
+import { writePlainCompletion } from "./messagepack-plain-completion.js";
+import { readPlainInvocation } from "./messagepack-plain-invocation.js";
 import { ProtocolError } from "./protocol-error.js";
 
 /** Completion kinds: what follows the invocation id. */
@@ -48,8 +50,11 @@ export class MessagePackHubProtocol implements HubProtocol {
       );
     }
     const messages: HubMessage[] = [];
-    for (const record of splitBinaryRecords(input, options?.maximumMessageSize ?? null)) {
-      const message = readMessage(this.decodeRecord(record));
+    const records = new BinaryRecordCursor(input, options?.maximumMessageSize ?? null);
+    while (records.next()) {
+      const message =
+        readPlainInvocation(input, records.start, records.end) ??
+        readMessage(this.decodeRecord(input.subarray(records.start, records.end)));
       if (message) messages.push(message);
     }
     return messages;
@@ -57,6 +62,11 @@ export class MessagePackHubProtocol implements HubProtocol {
 
   writeMessage(message: HubMessage): Uint8Array {
     if (message.type === MessageType.Ping) return pingRecord;
+    // Completions are most of what a server writes.
+    if (message.type === MessageType.Completion && message.headers === undefined) {
+      const record = writePlainCompletion(message);
+      if (record) return record;
+    }
     return frameBinaryRecord(this.encoder.encodeSharedRef(toWireArray(message)));
   }
 
