@@ -1,6 +1,6 @@
 import { decode, encode } from "@msgpack/msgpack";
 import WebSocket from "ws";
-import { frameBinaryRecord, splitBinaryRecords } from "../../src/protocol/binary-framing.js";
+import { BinaryRecordCursor, frameBinaryRecord, lengthPrefixSize, writeLengthPrefix } from "../../src/protocol/binary-framing.js";
 import { keepAliveMs, type LeanClient } from "./lean-client.js";
 
 const RS = "\u001e";
@@ -19,6 +19,34 @@ function readId(text: string, start: number): number {
   return id;
 }
 
+/** How a MessagePack invocation starts before its id: six elements, type 1, no headers. */
+const INVOCATION_HEAD = [0x96, 0x01, 0x80];
+
+/** A MessagePack invocation with id `id` (digits, so a fixstr) and `tail`: target, arguments, stream ids. */
+function invocationRecord(id: string, tail: Uint8Array): Uint8Array {
+  const bodyLength = INVOCATION_HEAD.length + 1 + id.length + tail.length;
+  const record = new Uint8Array(lengthPrefixSize(bodyLength) + bodyLength);
+  let at = writeLengthPrefix(record, 0, bodyLength);
+  for (const byte of INVOCATION_HEAD) record[at++] = byte;
+  record[at++] = 0xa0 + id.length;
+  for (let i = 0; i < id.length; i++) record[at++] = id.charCodeAt(i);
+  record.set(tail, at);
+  return record;
+}
+
+/**
+ * The id of a MessagePack Completion record `[3, {}, "id", ...]` at `[start, end)`, read from
+ * its bytes without decoding the result; -1 when the record is something else.
+ */
+function completionId(bytes: Uint8Array, start: number, end: number): number {
+  if ((bytes[start] !== 0x94 && bytes[start] !== 0x95) || bytes[start + 1] !== 0x03 || bytes[start + 2] !== 0x80) return -1;
+  const length = bytes[start + 3]! - 0xa0;
+  if (length < 1 || length > 15 || start + 4 + length > end) return -1;
+  let id = 0;
+  for (let i = start + 4; i < start + 4 + length; i++) id = id * 10 + bytes[i]! - 48;
+  return id;
+}
+
 /**
  * hubwire (the SignalR hub protocol) over WebSocket, JSON or MessagePack, by hand: handshake,
  * invocations with ids, completions matched by id, server invocations of `tick`, a ping now and
@@ -30,6 +58,8 @@ export class HubwireWsClient implements LeanClient {
   private readonly pending = new Map<number, () => void>();
   /** The JSON after an echo call's id, the same for every call with the same payload. */
   private echoTail = "";
+  /** The same for MessagePack: the bytes after the id. */
+  private echoTailBytes = new Uint8Array(0);
   private echoPayload: string | undefined;
   private tickListener: ((sentAt: number) => void) | undefined;
   private pinger: ReturnType<typeof setInterval> | undefined;
@@ -70,8 +100,15 @@ export class HubwireWsClient implements LeanClient {
   }
 
   private onBinary(data: Buffer): void {
-    for (const record of splitBinaryRecords(new Uint8Array(data.buffer, data.byteOffset, data.byteLength), null)) {
-      const message = decode(record) as unknown[];
+    const records = new BinaryRecordCursor(data, null);
+    while (records.next()) {
+      // A completion is matched by its id alone, as in onText.
+      const id = completionId(data, records.start, records.end);
+      if (id >= 0) {
+        this.complete(id);
+        continue;
+      }
+      const message = decode(data.subarray(records.start, records.end)) as unknown[];
       if (message[0] === 3) this.complete(Number(message[2]));
       else if (message[0] === 1 && message[3] === "tick") this.tickListener?.((message[4] as number[])[0]!);
     }
@@ -104,12 +141,13 @@ export class HubwireWsClient implements LeanClient {
   }
 
   call(payload: string, done: () => void): void {
-    if (this.messagePack) return this.invoke("Echo", [payload], done);
     if (payload !== this.echoPayload) {
       this.echoPayload = payload;
       this.echoTail = invocationTail("Echo", [payload]);
+      this.echoTailBytes = encode(["Echo", [payload], []]).subarray(1); // the elements, without the array's head
     }
-    this.send(`{"type":1,"invocationId":"${this.track(done)}",${this.echoTail}`);
+    const id = this.track(done);
+    this.send(this.messagePack ? invocationRecord(id, this.echoTailBytes) : `{"type":1,"invocationId":"${id}",${this.echoTail}`);
   }
 
   onTick(listener: (sentAt: number) => void): void {
