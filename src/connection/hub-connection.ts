@@ -8,6 +8,7 @@ import type { ConnectionReceiver, TransportConnection } from "../transports/tran
 import { ClientResults, type ClientInvokeOptions } from "./client-results.js";
 import type { Heartbeat, HeartbeatSubscriber } from "./heartbeat.js";
 import { isTrackable, MessageBuffer } from "../protocol/message-buffer.js";
+import { allocBytes } from "../protocol/byte-pool.js";
 
 export interface HubConnectionOptions {
   /** Send a Ping after this long without sending anything (not on long polling). */
@@ -297,7 +298,7 @@ function endBatches(): void {
 function concatBytes(parts: Uint8Array[]): Uint8Array {
   let length = 0;
   for (const part of parts) length += part.byteLength;
-  const joined = new Uint8Array(length);
+  const joined = allocBytes(length);
   let offset = 0;
   for (const part of parts) {
     joined.set(part, offset);

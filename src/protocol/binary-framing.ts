@@ -1,3 +1,4 @@
+import { allocBytes } from "./byte-pool.js";
 import { ProtocolError } from "./protocol-error.js";
 
 /** The largest record a varint length prefix may announce (the official clients' limit). */
@@ -80,7 +81,7 @@ export function writeLengthPrefix(target: Uint8Array, at: number, length: number
 /** Prepends the varint length prefix to one encoded body. */
 export function frameBinaryRecord(body: Uint8Array): Uint8Array {
   const prefixBytes = lengthPrefixSize(body.length);
-  const framed = new Uint8Array(prefixBytes + body.length);
+  const framed = allocBytes(prefixBytes + body.length);
   writeLengthPrefix(framed, 0, body.length);
   framed.set(body, prefixBytes);
   return framed;

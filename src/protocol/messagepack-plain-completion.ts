@@ -1,4 +1,5 @@
 import { lengthPrefixSize, writeLengthPrefix } from "./binary-framing.js";
+import { allocBytes } from "./byte-pool.js";
 import type { CompletionMessage } from "./messages.js";
 
 /**
@@ -31,7 +32,7 @@ export function writePlainCompletion(message: CompletionMessage): Uint8Array | u
 
   const bodySize = 3 + idSize + 1 + valueSize; // array head, type, headers, id, kind, value
   const prefixSize = lengthPrefixSize(bodySize);
-  const record = new Uint8Array(prefixSize + bodySize);
+  const record = allocBytes(prefixSize + bodySize);
   let at = writeLengthPrefix(record, 0, bodySize);
   record[at++] = kind === VOID_RESULT ? 0x94 : 0x95;
   record[at++] = 3; // Completion
