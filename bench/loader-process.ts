@@ -22,6 +22,8 @@ const factories: Record<TargetName, (port: number) => LeanClient> = {
 const send = (event: LoaderEvent) => process.send!(event);
 let config: LoadConfig;
 let clients: LeanClient[] = [];
+/** Latencies of the measured windows since the config (a run may be measured in several). */
+let samples = new Samples();
 
 process.on("message", (command: LoaderCommand) => {
   if (command.kind === "config") {
@@ -30,8 +32,10 @@ process.on("message", (command: LoaderCommand) => {
       () => send({ kind: "connected" }),
       (error: Error) => send({ kind: "failed", error: error.message }),
     );
+  } else if (command.kind === "drain") {
+    drain?.(command.expected, command.timeoutMs);
   } else {
-    run().then(
+    run(command.partial === true).then(
       (result) => send({ kind: "result", result }),
       (error: Error) => send({ kind: "failed", error: error.message }),
     );
@@ -52,6 +56,7 @@ async function prepare(): Promise<void> {
   if (config.warmUpMs && (config.scenario === "echo" || config.scenario === "echo-rate")) {
     await echo(config.warmUpMs, warmUpCalls, Math.max(1, config.inFlight));
   }
+  samples = new Samples();
 }
 
 /**
@@ -72,7 +77,7 @@ async function openAll(count: number): Promise<LeanClient[]> {
   return opened;
 }
 
-async function run(): Promise<LoadResult> {
+async function run(partial: boolean): Promise<LoadResult> {
   const cpu = process.cpuUsage();
   const started = performance.now();
   const measured = await (config.scenario === "echo"
@@ -84,23 +89,25 @@ async function run(): Promise<LoadResult> {
         : ticks());
   const elapsedMs = performance.now() - started;
   const used = process.cpuUsage(cpu);
-  return { ...measured, elapsedMs: measured.elapsedMs ?? elapsedMs, loaderCpuPercent: ((used.user + used.system) / 1000 / elapsedMs) * 100 };
+  const latency = partial || samples.size === 0 ? {} : percentiles();
+  return { ...measured, ...latency, elapsedMs: measured.elapsedMs ?? elapsedMs, loaderCpuPercent: ((used.user + used.system) / 1000 / elapsedMs) * 100 };
 }
 
-type Measured = Omit<LoadResult, "loaderCpuPercent" | "elapsedMs"> & { elapsedMs?: number };
+type Measured = Omit<LoadResult, "loaderCpuPercent" | "elapsedMs" | "p50" | "p99" | "p999"> & { elapsedMs?: number };
+
+function percentiles(): Pick<LoadResult, "p50" | "p99" | "p999"> {
+  const [p50, p99, p999] = samples.percentiles(50, 99, 99.9);
+  return { p50: p50!, p99: p99!, p999: p999! };
+}
 
 /** Each connection keeps `inFlight` calls outstanding for the duration. */
 function echo(durationMs = config.durationMs, maxCalls = config.maxCalls, inFlight = config.inFlight): Promise<Measured> {
-  const samples = new Samples();
   const payload = "x".repeat(config.payloadBytes);
   let completed = 0;
   let stopping = false;
   let outstanding = 0;
   return new Promise((resolve) => {
-    const finish = () => {
-      const [p50, p99, p999] = samples.percentiles(50, 99, 99.9);
-      resolve({ operations: completed, elapsedMs: durationMs, p50: p50!, p99: p99!, p999: p999!, errors: 0 });
-    };
+    const finish = () => resolve({ operations: completed, elapsedMs: durationMs, errors: 0 });
     const issue = (client: LeanClient): void => {
       const sentAt = performance.now();
       outstanding++;
@@ -132,7 +139,6 @@ function echo(durationMs = config.durationMs, maxCalls = config.maxCalls, inFlig
  * (open loop), so every target does the same work and latency includes any queueing.
  */
 function echoAtRate(): Promise<Measured> {
-  const samples = new Samples();
   const payload = "x".repeat(config.payloadBytes);
   const started = performance.now();
   let sent = 0;
@@ -143,10 +149,7 @@ function echoAtRate(): Promise<Measured> {
       const elapsed = performance.now() - started;
       if (elapsed >= config.durationMs) {
         // Give late replies a moment, then report what arrived.
-        setTimeout(() => {
-          const [p50, p99, p999] = samples.percentiles(50, 99, 99.9);
-          resolve({ operations: completed, elapsedMs: config.durationMs, p50: p50!, p99: p99!, p999: p999!, errors: sent - completed });
-        }, 200);
+        setTimeout(() => resolve({ operations: completed, elapsedMs: config.durationMs, errors: sent - completed }), 200);
         return;
       }
       const due = Math.floor((elapsed / 1000) * config.rate);
@@ -164,22 +167,40 @@ function echoAtRate(): Promise<Measured> {
   });
 }
 
-/** Counts broadcast or group messages delivered during the window, with their latency. */
+/** Ends the current push window once `expected` deliveries have arrived, or after `timeoutMs`. */
+let drain: ((expected: number, timeoutMs: number) => void) | undefined;
+
+/**
+ * Counts broadcast or group messages delivered from `go` until all the server sent have arrived
+ * (it says how many by `drain`), with their latency. The window lasts until the last delivery,
+ * so a server whose clients lag shows a lower rate, not lost messages.
+ */
 function ticks(): Promise<Measured> {
-  const samples = new Samples();
+  const started = performance.now();
+  let lastAt = started;
   let delivered = 0;
-  const listener = (sentAt: number) => {
-    delivered++;
-    samples.add(nowMicros() - sentAt);
-  };
-  for (const client of clients) client.onTick(listener);
-  return new Promise((resolve) =>
-    setTimeout(() => {
+  let expected = Number.POSITIVE_INFINITY;
+  return new Promise((resolve) => {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const finish = () => {
+      clearTimeout(timer);
+      drain = undefined;
       for (const client of clients) client.onTick(() => {});
-      const [p50, p99, p999] = samples.percentiles(50, 99, 99.9);
-      resolve({ operations: delivered, p50: p50!, p99: p99!, p999: p999!, errors: 0 });
-    }, config.durationMs),
-  );
+      resolve({ operations: delivered, elapsedMs: lastAt - started, errors: Math.max(0, expected - delivered) });
+    };
+    const listener = (sentAt: number) => {
+      delivered++;
+      lastAt = performance.now();
+      samples.add(nowMicros() - sentAt);
+      if (delivered >= expected) finish();
+    };
+    for (const client of clients) client.onTick(listener);
+    drain = (count, timeoutMs) => {
+      expected = count;
+      if (delivered >= expected) finish();
+      else timer = setTimeout(finish, timeoutMs);
+    };
+  });
 }
 
 /** Opens `connections` connections as fast as the server accepts them, and keeps them open. */

@@ -24,7 +24,8 @@ export type ServerCommand =
 export type ServerEvent =
   | { kind: "ready"; port: number }
   | { kind: "report"; cpuMicros: number; rssBytes: number; heapBytes: number; connections: number }
-  | { kind: "done" };
+  /** The broadcasts or group sends are over: `sent` of them. */
+  | { kind: "done"; sent: number };
 
 export interface LoadConfig {
   target: TargetName;
@@ -57,7 +58,16 @@ export interface LoadResult {
 }
 
 export type LoaderEvent = { kind: "connected" } | { kind: "result"; result: LoadResult } | { kind: "failed"; error: string };
-export type LoaderCommand = { kind: "config"; config: LoadConfig } | { kind: "go" };
+/**
+ * `go` runs one measured window: `durationMs` of calls, or for broadcasts and group sends the
+ * deliveries from then until `drain` says how many to expect (and how long to wait at most).
+ * Latencies add up over the windows since the config; `partial` windows leave them out of their
+ * result, and the next full one reports them all.
+ */
+export type LoaderCommand =
+  | { kind: "config"; config: LoadConfig }
+  | { kind: "go"; partial?: boolean }
+  | { kind: "drain"; expected: number; timeoutMs: number };
 
 /** A wall-clock timestamp in microseconds that two processes on one machine agree on. */
 export function nowMicros(): number {

@@ -49,7 +49,7 @@ function pace(rate: number, durationMs: number, action: () => void): void {
   const tick = (): void => {
     const elapsed = performance.now() - started;
     if (elapsed >= durationMs) {
-      send({ kind: "done" });
+      send({ kind: "done", sent });
       return;
     }
     const due = Math.floor((elapsed / 1000) * rate);
