@@ -172,12 +172,13 @@ let drain: ((expected: number, timeoutMs: number) => void) | undefined;
 
 /**
  * Counts broadcast or group messages delivered from `go` until all the server sent have arrived
- * (it says how many by `drain`), with their latency. The window lasts until the last delivery,
- * so a server whose clients lag shows a lower rate, not lost messages.
+ * (it says how many by `drain`), with their latency. The rate is over the sending window, or
+ * over the time from first to last delivery when that is longer: a server whose clients fall
+ * behind shows a lower rate, not lost messages.
  */
 function ticks(): Promise<Measured> {
-  const started = performance.now();
-  let lastAt = started;
+  let firstAt = 0;
+  let lastAt = 0;
   let delivered = 0;
   let expected = Number.POSITIVE_INFINITY;
   return new Promise((resolve) => {
@@ -186,11 +187,11 @@ function ticks(): Promise<Measured> {
       clearTimeout(timer);
       drain = undefined;
       for (const client of clients) client.onTick(() => {});
-      resolve({ operations: delivered, elapsedMs: lastAt - started, errors: Math.max(0, expected - delivered) });
+      resolve({ operations: delivered, elapsedMs: Math.max(config.durationMs, lastAt - firstAt), errors: Math.max(0, expected - delivered) });
     };
     const listener = (sentAt: number) => {
-      delivered++;
       lastAt = performance.now();
+      if (delivered++ === 0) firstAt = lastAt;
       samples.add(nowMicros() - sentAt);
       if (delivered >= expected) finish();
     };
