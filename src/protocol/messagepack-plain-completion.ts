@@ -44,9 +44,10 @@ export function writePlainCompletion(message: CompletionMessage): Uint8Array | u
   return record;
 }
 
-const ERROR_RESULT = 1;
-const VOID_RESULT = 2;
-const NON_VOID_RESULT = 3;
+/** Completion kinds: what follows the invocation id. */
+export const ERROR_RESULT = 1;
+export const VOID_RESULT = 2;
+export const NON_VOID_RESULT = 3;
 
 /** Strings up to this many characters are written here; longer ones go to the general encoder. */
 const MAX_STRING = 255;

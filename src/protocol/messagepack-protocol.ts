@@ -11,14 +11,10 @@ import {
   type StreamInvocationMessage,
   type StreamItemMessage,
 } from "./messages.js";
-import { writePlainCompletion } from "./messagepack-plain-completion.js";
+import { ERROR_RESULT, NON_VOID_RESULT, VOID_RESULT, writePlainCompletion } from "./messagepack-plain-completion.js";
 import { readPlainInvocation } from "./messagepack-plain-invocation.js";
 import { ProtocolError } from "./protocol-error.js";
 
-/** Completion kinds: what follows the invocation id. */
-const ErrorResult = 1;
-const VoidResult = 2;
-const NonVoidResult = 3;
 
 // Ping never changes and is sent most often: the exact bytes .NET sends, framed.
 const pingRecord = new Uint8Array([0x02, 0x91, 0x06]);
@@ -108,9 +104,9 @@ function toWireArray(message: Exclude<HubMessage, { type: 6 }>): unknown[] {
     case MessageType.StreamItem:
       return [2, message.headers ?? emptyHeaders, message.invocationId, message.item];
     case MessageType.Completion:
-      if (message.error !== undefined) return [3, message.headers ?? emptyHeaders, message.invocationId, ErrorResult, message.error];
-      if (!message.hasResult) return [3, message.headers ?? emptyHeaders, message.invocationId, VoidResult];
-      return [3, message.headers ?? emptyHeaders, message.invocationId, NonVoidResult, message.result ?? null];
+      if (message.error !== undefined) return [3, message.headers ?? emptyHeaders, message.invocationId, ERROR_RESULT, message.error];
+      if (!message.hasResult) return [3, message.headers ?? emptyHeaders, message.invocationId, VOID_RESULT];
+      return [3, message.headers ?? emptyHeaders, message.invocationId, NON_VOID_RESULT, message.result ?? null];
     case MessageType.CancelInvocation:
       return [5, message.headers ?? emptyHeaders, message.invocationId];
     case MessageType.Close:
@@ -197,12 +193,12 @@ function readCompletion(wire: unknown[]): CompletionMessage {
   const invocationId = readId(wire[2], "Completion");
   const kind = wire[3];
   let message: CompletionMessage;
-  if (kind === VoidResult) {
+  if (kind === VOID_RESULT) {
     message = { type: MessageType.Completion, invocationId, hasResult: false };
-  } else if (kind === NonVoidResult) {
+  } else if (kind === NON_VOID_RESULT) {
     need(wire, 5, "Completion");
     message = { type: MessageType.Completion, invocationId, hasResult: true, result: wire[4] };
-  } else if (kind === ErrorResult) {
+  } else if (kind === ERROR_RESULT) {
     need(wire, 5, "Completion");
     const error = wire[4];
     if (typeof error !== "string") throw invalid("Invalid payload for Completion message: the error must be a string.");
