@@ -1,5 +1,5 @@
 import { Agent, request, type IncomingMessage } from "node:http";
-import type { LeanClient } from "./lean-client.js";
+import { keepAliveMs, type LeanClient } from "./lean-client.js";
 
 const RS = "\u001e";
 const agent = new Agent({ keepAlive: true, maxSockets: Number.POSITIVE_INFINITY });
@@ -16,6 +16,7 @@ export class HubwireHttpClient implements LeanClient {
   private closed = false;
   private handshakeDone: (() => void) | undefined;
   private buffer = "";
+  private pinger: ReturnType<typeof setInterval> | undefined;
 
   constructor(
     private readonly port: number,
@@ -33,6 +34,8 @@ export class HubwireHttpClient implements LeanClient {
     }
     await this.http("POST", this.url, `{"protocol":"json","version":1}${RS}`);
     await handshake;
+    // A client that only listens must still say it is there, as the official clients do.
+    this.pinger = setInterval(() => void this.http("POST", this.url, `{"type":6}${RS}`).catch(() => {}), keepAliveMs);
   }
 
   private openStream(): Promise<void> {
@@ -92,6 +95,7 @@ export class HubwireHttpClient implements LeanClient {
   }
 
   close(): void {
+    clearInterval(this.pinger);
     this.closed = true;
     this.stream?.destroy();
     if (this.transport === "lp" && this.url) void this.http("DELETE", this.url).catch(() => {});
