@@ -40,7 +40,7 @@ export function writePlainCompletion(message: CompletionMessage): Uint8Array | u
   at = writeAsciiString(record, at, invocationId);
   if (at < 0) return undefined;
   record[at++] = kind;
-  if (kind !== VOID_RESULT && !writePlainValue(record, at, value)) return undefined;
+  if (kind !== VOID_RESULT && !writePlainValue(record, at, value, valueSize)) return undefined;
   return record;
 }
 
@@ -85,10 +85,13 @@ function numberSize(value: number): number {
   return value >= -0x20 ? 1 : value >= -0x80 ? 2 : value >= -0x8000 ? 3 : value >= -0x80000000 ? 5 : 9;
 }
 
-/** Writes a value plainValueSize accepted; false if it was a string with a non-ASCII character. */
-function writePlainValue(record: Uint8Array, at: number, value: unknown): boolean {
+/**
+ * Writes a value plainValueSize accepted, in the `size` bytes it gave; false if it was a string
+ * with a non-ASCII character.
+ */
+function writePlainValue(record: Uint8Array, at: number, value: unknown, size: number): boolean {
   if (typeof value === "string") return writeAsciiString(record, at, value) >= 0;
-  if (typeof value === "number") writeNumber(record, at, value);
+  if (typeof value === "number") writeNumber(record, at, value, size);
   else record[at] = value === null ? 0xc0 : value === true ? 0xc3 : 0xc2;
   return true;
 }
@@ -109,8 +112,8 @@ function writeAsciiString(record: Uint8Array, at: number, text: string): number 
   return at;
 }
 
-function writeNumber(record: Uint8Array, at: number, value: number): void {
-  const size = numberSize(value);
+/** Writes a number in the `size` bytes numberSize gave for it. */
+function writeNumber(record: Uint8Array, at: number, value: number, size: number): void {
   if (size === 9) {
     record[at++] = 0xcb;
     float.setFloat64(0, value);
