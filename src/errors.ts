@@ -41,6 +41,8 @@ export const ErrorCodes = {
   ERR_BACKPLANE_TIMEOUT: "ERR_BACKPLANE_TIMEOUT",
   /** A POST send carried more bytes than the endpoint accepts in one request. */
   ERR_REQUEST_TOO_LARGE: "ERR_REQUEST_TOO_LARGE",
+  /** An optional part was used without the package it runs on (codegen: typescript6, hubwire/redis: ioredis). */
+  ERR_OPTIONAL_DEPENDENCY_MISSING: "ERR_OPTIONAL_DEPENDENCY_MISSING",
 } as const;
 export type ErrorCode = keyof typeof ErrorCodes;
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 import { relative } from "node:path";
 import { HubwireError } from "../errors.js";
-import { generate } from "./generate.js";
+import { asMissingDependency } from "../optional-dependency.js";
 
 // hubwire codegen <hub.ts ...> --out <dir> [--client-import <specifier>] [--check]
 
@@ -24,6 +24,10 @@ for (let i = 0; i < rest.length; i++) {
 if (!outDir || files.length === 0) fail(usage);
 
 try {
+  // The generator runs on typescript6, an optional peer dependency: say so if it is missing.
+  const { generate } = await import("./generate.js").catch((error: unknown) => {
+    throw asMissingDependency("typescript6", error);
+  });
   const result = generate({ files, outDir, check, ...(clientImport ? { clientImport } : {}) });
   const show = (file: string) => relative(process.cwd(), file);
   if (check) {

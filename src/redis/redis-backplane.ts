@@ -1,6 +1,7 @@
-import { Redis, type RedisOptions } from "ioredis";
+import type { Redis, RedisOptions } from "ioredis";
 import type { Backplane } from "../lifetime/backplane.js";
 import { consoleLogger, type Logger } from "../logger.js";
+import { requireOptional } from "../optional-dependency.js";
 
 /** How long a subscription made while first connecting waits for Redis before going on without it. */
 const startupWaitMs = 3_000;
@@ -41,10 +42,12 @@ export class RedisBackplane implements Backplane {
     const url = options.url ?? "redis://127.0.0.1:6379";
     this.logger = options.logger ?? consoleLogger();
     this.prefix = `${options.channelPrefix ?? "hubwire"}:`;
+    // ioredis is an optional peer dependency: loaded here, so only Redis users install it.
+    const { Redis: RedisClient } = requireOptional<typeof import("ioredis")>("ioredis");
     // A publish made while disconnected fails at the next reconnect attempt instead of waiting.
-    this.publisher = new Redis(url, { ...options.redis, maxRetriesPerRequest: 0 });
+    this.publisher = new RedisClient(url, { ...options.redis, maxRetriesPerRequest: 0 });
     // Subscriptions are remade from `handlers` on every (re)connect, however long the outage.
-    this.subscriber = new Redis(url, { ...options.redis, maxRetriesPerRequest: null, autoResubscribe: false });
+    this.subscriber = new RedisClient(url, { ...options.redis, maxRetriesPerRequest: null, autoResubscribe: false });
     let markReady: () => void;
     this.firstReady = new Promise((resolve) => (markReady = resolve));
     this.subscriber.on("ready", () => {
