@@ -9,6 +9,10 @@ export const ErrorCodes = {
   ERR_HUB_DUPLICATE_METHOD: "ERR_HUB_DUPLICATE_METHOD",
   /** @HubMethod() was put on something that is not a method, or on a lifecycle method. */
   ERR_HUB_INVALID_METHOD: "ERR_HUB_INVALID_METHOD",
+  /** A hubwire decorator was called as a standard (TC39) decorator: experimentalDecorators is off. */
+  ERR_STANDARD_DECORATOR: "ERR_STANDARD_DECORATOR",
+  /** A path given to mapHub or mapConnection does not start with "/". */
+  ERR_INVALID_PATH: "ERR_INVALID_PATH",
   /** A hub class does not extend Hub. */
   ERR_HUB_NOT_A_HUB: "ERR_HUB_NOT_A_HUB",
   /** @Authorize names a policy the server has no function for. */

@@ -102,6 +102,9 @@ export class HubServer {
   mapHub<THub extends Hub<any>>(path: string, hubClass: HubClassType<THub>, options: HubOptions = {}): HubContext<ClientOf<THub>> {
     const key = this.claimPath(path);
     const descriptor = describeHub(hubClass);
+    if (descriptor.methods.size === 0) {
+      this.logger.warn("Hub has no @HubMethod(): clients can connect but call nothing", { hub: descriptor.name, path });
+    }
     const policies = this.options.policies ?? {};
     checkPolicies(descriptor, policies);
     const resolved = resolveHubOptions(options, this.options, {
@@ -211,6 +214,10 @@ export class HubServer {
 
   private claimPath(path: string): string {
     if (this.closed) throw new HubwireError("ERR_SERVER_CLOSED", "The server is closed.");
+    // A path without its slash can never match a request's path: an endpoint nobody could reach.
+    if (typeof path !== "string" || !path.startsWith("/")) {
+      throw new HubwireError("ERR_INVALID_PATH", `Endpoint paths start with '/': '${String(path)}' does not.`);
+    }
     const key = normalizePath(path);
     if (this.endpoints.has(key)) throw new HubwireError("ERR_PATH_IN_USE", `An endpoint is already mapped at '${path}'.`);
     return key;

@@ -1,5 +1,6 @@
 import "reflect-metadata";
 import { Service } from "typedi";
+import { HubwireError } from "../errors.js";
 
 /** Metadata keys; decorators only record, hub-descriptor.ts reads them once at mapping time. */
 export const hubClassKey = Symbol.for("hubwire:hub-class");
@@ -41,7 +42,8 @@ export interface RecordedHubMethod {
  * class ChatHub extends Hub<ChatClient> { constructor(private readonly rooms: RoomService) { super(); } }
  */
 export function HubClass(options: HubClassOptions = {}): ClassDecorator {
-  return (target) => {
+  return (target, ...rest: unknown[]) => {
+    rejectStandardDecorator("@HubClass()", rest[0]);
     Reflect.defineMetadata(hubClassKey, { name: options.name ?? target.name }, target);
     Service({ transient: true })(target);
   };
@@ -56,6 +58,7 @@ export function HubClass(options: HubClassOptions = {}): ClassDecorator {
 export function HubMethod(nameOrOptions?: string | HubMethodOptions): MethodDecorator {
   const options = typeof nameOrOptions === "string" ? { name: nameOrOptions } : (nameOrOptions ?? {});
   return (target, propertyKey) => {
+    rejectStandardDecorator("@HubMethod()", propertyKey);
     const owner = target.constructor;
     const recorded: RecordedHubMethod[] = Reflect.getOwnMetadata(hubMethodsKey, owner) ?? [];
     recorded.push({ propertyKey, wireName: options.name ?? String(propertyKey), stream: options.stream });
@@ -73,11 +76,30 @@ export function HubMethod(nameOrOptions?: string | HubMethodOptions): MethodDeco
 export function Authorize(policy?: string): ClassDecorator & MethodDecorator {
   const rule: AuthorizeRule = policy === undefined ? {} : { policy };
   return ((target: object, propertyKey?: string | symbol) => {
+    rejectStandardDecorator("@Authorize()", propertyKey);
     const holder = propertyKey === undefined ? target : (target as { constructor: object }).constructor;
     const key = propertyKey === undefined ? authorizeKey : methodAuthorizeKey(propertyKey);
     const rules: AuthorizeRule[] = Reflect.getOwnMetadata(key, holder) ?? [];
     Reflect.defineMetadata(key, [...rules, rule], holder);
   }) as ClassDecorator & MethodDecorator;
+}
+
+/**
+ * hubwire's decorators are TypeScript's legacy decorators. Without `experimentalDecorators`,
+ * TypeScript (or a bundler) calls them as standard decorators, with a context object in place of
+ * the property key; recording nothing then would map a hub that answers every call with
+ * "Unknown hub method", so the mistake stops the program where the hub is declared.
+ */
+function rejectStandardDecorator(decorator: string, second: unknown): void {
+  if (typeof second !== "object" || second === null || !("kind" in second)) return;
+  const { kind, name } = second as { kind: unknown; name?: unknown };
+  const on = typeof name === "string" ? ` on ${String(kind)} '${name}'` : "";
+  throw new HubwireError(
+    "ERR_STANDARD_DECORATOR",
+    `${decorator} was called as a standard (TC39) decorator${on}. hubwire's decorators need TypeScript's legacy decorators: ` +
+      `set "experimentalDecorators": true and "emitDecoratorMetadata": true in tsconfig.json ` +
+      `(with another compiler or a bundler, turn on its legacy-decorator option).`,
+  );
 }
 
 /** Where a method's @Authorize rules are kept (on the class, so inheritance works like methods). */
