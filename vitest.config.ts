@@ -5,6 +5,7 @@ export default defineConfig({
   oxc: { decorator: { legacy: true, emitDecoratorMetadata: true } },
   test: {
     include: ["test/**/*.test.ts"],
+    globalSetup: ["test/support/build-dist.ts"],
     testTimeout: 20_000,
     hookTimeout: 20_000,
   },

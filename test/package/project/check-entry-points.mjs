@@ -1,0 +1,19 @@
+// Imports every entry point the installed package exports, and shows what a missing optional
+// peer dependency says.
+import { readFileSync } from "node:fs";
+
+const { exports } = JSON.parse(readFileSync(new URL("./node_modules/hubwire/package.json", import.meta.url), "utf8"));
+const loaded = {};
+for (const key of Object.keys(exports)) {
+  const specifier = `hubwire${key.slice(1)}`;
+  loaded[specifier] = Object.keys(await import(specifier)).sort();
+}
+let redis;
+try {
+  const { RedisBackplane } = await import("hubwire/redis");
+  new RedisBackplane();
+  redis = "constructed";
+} catch (error) {
+  redis = { code: error.code, message: error.message };
+}
+console.log(JSON.stringify({ loaded, redis }));

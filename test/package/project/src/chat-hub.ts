@@ -1,0 +1,24 @@
+import { Hub, HubClass, HubMethod } from "hubwire";
+
+export interface ChatClient {
+  message(from: string, text: string): void;
+}
+
+@HubClass()
+export class ChatHub extends Hub<ChatClient> {
+  @HubMethod("Greet")
+  greet(name: string): string {
+    return `hello ${name}`;
+  }
+
+  @HubMethod("Echo")
+  async echo(text: string): Promise<void> {
+    await this.clients.caller.message("server", text);
+  }
+
+  /** MessagePack carries bytes as bytes; JSON cannot, so this tells the protocols apart. */
+  @HubMethod("Bytes")
+  bytes(): Uint8Array {
+    return new Uint8Array([1, 2, 3]);
+  }
+}
