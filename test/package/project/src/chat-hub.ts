@@ -6,9 +6,12 @@ export interface ChatClient {
 
 @HubClass()
 export class ChatHub extends Hub<ChatClient> {
+  // A field with an initializer: hubs need no useDefineForClassFields setting.
+  private readonly salutation = "hello";
+
   @HubMethod("Greet")
   greet(name: string): string {
-    return `hello ${name}`;
+    return `${this.salutation} ${name}`;
   }
 
   @HubMethod("Echo")
