@@ -42,7 +42,8 @@ describe("Server-Sent Events and long polling", () => {
   });
 
   async function start(options: HubOptions = {}): Promise<void> {
-    server = new HubServer({ logger: silentLogger });
+    // These clients never poll after the test: closing need not wait the usual 5 s for them.
+    server = new HubServer({ logger: silentLogger, closeTimeout: 100 });
     server.mapHub("/echo", EchoHub, options);
     http = createServer();
     server.attach(http);
