@@ -5,7 +5,7 @@ import { runInNewContext } from "node:vm";
 import { afterEach, describe, expect, it } from "vitest";
 import WebSocket from "ws";
 import { Hub, HubClass, HubMethod, HubServer, silentLogger, UploadStream } from "../../src/index.js";
-import { eventually } from "../support/wait.js";
+import { eventually, waitFor } from "../support/wait.js";
 
 v8.setFlagsFromString("--expose_gc");
 const gc = runInNewContext("gc") as () => void;
@@ -137,7 +137,9 @@ describe("streams", () => {
     produced = 0;
     socket.send(`{"type":4,"invocationId":"1","target":"Firehose","arguments":[1024]}${RS}`);
     (socket as unknown as { _socket: { pause(): void } })._socket.pause(); // stop reading
+    await waitFor(() => produced > 0, "the stream to start");
     // The producer must come to a stop: kernel buffers plus the server's high-water mark, no more.
+    // (A stop is no event: it shows as a count that no longer moves.)
     let last = -1;
     for (let i = 0; i < 100 && produced !== last; i++) {
       last = produced;
