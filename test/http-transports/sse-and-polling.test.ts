@@ -35,8 +35,12 @@ describe("Server-Sent Events and long polling", () => {
   afterEach(async () => {
     for (const stream of streams.splice(0)) stream.abort();
     await server?.close();
-    http?.closeAllConnections();
-    await new Promise((resolve) => http?.close(resolve) ?? resolve(undefined));
+    if (http) {
+      const closing = new Promise((resolve) => http!.close(resolve));
+      http.closeAllConnections();
+      await closing;
+    }
+    server = http = undefined;
     disconnected.length = 0;
     taken.clear();
   });

@@ -50,14 +50,11 @@ export async function waitFor(
  * await eventually(() => log.at(-1), "disconnected with an error");
  */
 export async function eventually(check: () => unknown, expected: unknown, ms = defaultWaitMs): Promise<void> {
-  let actual: unknown;
-  const matches = async () => {
+  const deadline = Date.now() + ms;
+  let actual = await check();
+  while (JSON.stringify(actual) !== JSON.stringify(expected) && Date.now() <= deadline) {
+    await new Promise((resolve) => setTimeout(resolve, checkEveryMs));
     actual = await check();
-    return JSON.stringify(actual) === JSON.stringify(expected);
-  };
-  try {
-    await waitFor(matches, "a value", ms);
-  } catch {
-    expect(actual).toEqual(expected);
   }
+  expect(actual).toEqual(expected);
 }
