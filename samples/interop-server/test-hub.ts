@@ -62,12 +62,22 @@ export class TestHub extends Hub<TestClient> {
     yield "c";
   }
 
-  @HubMethod("InfiniteStream")
-  async *infiniteStream(): AsyncGenerator<string> {
+  @HubMethod({ name: "InfiniteStream", stream: true })
+  infiniteStream(): AsyncIterable<string> {
+    // Never yields; tells its caller StreamCanceled once cancelled. As with .NET's
+    // `token.Register`, that holds however early the cancel comes: even before the stream was
+    // first read, when a generator's body would not have run yet.
     // Taken now: the callback below runs after this invocation has ended.
     const caller = this.clients.caller;
-    await new Promise<void>((resolve) => this.signal.addEventListener("abort", () => resolve(), { once: true }));
-    await caller.StreamCanceled();
+    const { signal } = this;
+    const cancelled = signal.aborted
+      ? Promise.resolve()
+      : new Promise<void>((resolve) => signal.addEventListener("abort", () => resolve(), { once: true }));
+    // A caller that has gone (the cancel came from its disconnect) has nobody left to tell.
+    cancelled.then(() => caller.StreamCanceled()).catch(() => {});
+    return (async function* () {
+      await cancelled;
+    })();
   }
 
   @HubMethod("StreamingConcat")

@@ -3,6 +3,7 @@ import type { AddressInfo } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
 import { HubConnection, type RetryPolicy, type TransportKind } from "../../client/index.js";
 import { Hub, HubClass, HubMethod, HubServer, silentLogger } from "../../src/index.js";
+import { waitFor } from "../support/wait.js";
 
 const recorded: number[] = [];
 
@@ -22,10 +23,15 @@ const quickRetry: RetryPolicy = { nextDelay: (_attempt, elapsed) => (elapsed > 1
 class CuttableProxy {
   private readonly sockets = new Set<Socket>();
   private blocked = false;
+  /** Connections refused while blocked. */
+  refused = 0;
   readonly server: Server;
   constructor(private readonly targetPort: number) {
     this.server = createServer((client) => {
-      if (this.blocked) return client.destroy();
+      if (this.blocked) {
+        this.refused++;
+        return client.destroy();
+      }
       const upstream = new Socket();
       upstream.connect(this.targetPort, "127.0.0.1");
       for (const socket of [client, upstream]) {
@@ -82,7 +88,7 @@ describe.each([["WebSockets"], ["ServerSentEvents"], ["LongPolling"]] as Array<[
     expect(await connection.invoke("Record", 1)).toBe(1);
 
     await hubs.close(); // tells the client to come back (allowReconnect)
-    await until(() => connection!.state === "Reconnecting", "reconnecting");
+    await waitFor(() => connection!.state === "Reconnecting", "reconnecting");
     const during = [connection.invoke("Record", 2), connection.send("Record", 3), connection.invoke("Record", 4)];
     hubs = (await startHubs(first.port)).hubs;
     expect(await Promise.all(during)).toEqual([2, undefined, 4]);
@@ -102,9 +108,9 @@ describe.each([["WebSockets"], ["ServerSentEvents"], ["LongPolling"]] as Array<[
     await connection.start();
     await connection.invoke("Record", 1);
     proxy.cut(true); // sockets destroyed, no close frame; new connections refused for now
-    await until(() => connection!.state === "Reconnecting", "reconnecting");
+    await waitFor(() => connection!.state === "Reconnecting", "reconnecting");
     const held = connection.invoke("Record", 2);
-    await new Promise((resolve) => setTimeout(resolve, 200));
+    await waitFor(() => proxy!.refused > 0, "a reconnect attempt to be refused");
     proxy.unblock();
     expect(await held).toBe(2);
     expect(recorded).toEqual([1, 2]);
@@ -120,9 +126,16 @@ describe("reconnect policy", () => {
     const probe = await startHubs();
     const port = probe.port;
     await probe.hubs.close();
-    const connection = new HubConnection(`http://127.0.0.1:${port}/recorder`, { reconnect: quickRetry });
+    let retries = 0;
+    const counted: RetryPolicy = {
+      nextDelay(...args) {
+        retries++; // asked after each failed attempt
+        return quickRetry.nextDelay(...args);
+      },
+    };
+    const connection = new HubConnection(`http://127.0.0.1:${port}/recorder`, { reconnect: counted });
     const starting = connection.start();
-    await new Promise((resolve) => setTimeout(resolve, 200));
+    await waitFor(() => retries > 0, "a first attempt to fail");
     hubs = (await startHubs(port)).hubs;
     await starting;
     expect(await connection.invoke("Record", 5)).toBe(5);
@@ -140,7 +153,7 @@ describe("reconnect policy", () => {
     await connection.start();
     await hubs.close();
     hubs = undefined;
-    await until(() => connection.state === "Reconnecting", "reconnecting");
+    await waitFor(() => connection.state === "Reconnecting", "reconnecting");
     const held = connection.invoke("Record", 9);
     await closed;
     await expect(held).rejects.toThrow("Cannot send data if the connection is not in the 'Connected' State.");
@@ -157,18 +170,10 @@ describe("reconnect policy", () => {
     });
     await connection.start();
     await hubs.close();
-    await until(() => connection.state === "Reconnecting", "reconnecting");
+    await waitFor(() => connection.state === "Reconnecting", "reconnecting");
     await expect(connection.invoke("Record", 1)).rejects.toThrow("Cannot send data if the connection is not in the 'Connected' State.");
     hubs = (await startHubs(started.port)).hubs;
-    await until(() => connection.state === "Connected", "reconnected");
+    await waitFor(() => connection.state === "Connected", "reconnected");
     await connection.stop();
   });
 });
-
-async function until(condition: () => boolean, what: string, ms = 8000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}

@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { HubConnection, withSignal, type HubConnectionOptions } from "../../client/index.js";
 import type { ClientTransport, TransportEvents } from "../../client/transports/transport.js";
+import { waitFor } from "../support/wait.js";
 
 const RS = "\u001e";
 
@@ -56,7 +57,6 @@ describe("HubConnection state machine (fake transports)", () => {
   }
 
   const last = () => transports[transports.length - 1]!;
-  const tick = (ms = 0) => new Promise((resolve) => setTimeout(resolve, ms));
 
   it("handshakes, then matches completions to calls by id", async () => {
     const hub = connection();
@@ -67,7 +67,7 @@ describe("HubConnection state machine (fake transports)", () => {
     expect(last().sent[0]).toBe(`{"protocol":"json","version":1}${RS}`);
     const a = hub.invoke("A", 1);
     const b = hub.invoke("B");
-    await tick();
+    await waitFor(() => last().messages().length === 2, "both calls to be sent");
     expect(last().messages()).toEqual([
       { type: 1, invocationId: "0", target: "A", arguments: [1] },
       { type: 1, invocationId: "1", target: "B", arguments: [] },
@@ -87,8 +87,7 @@ describe("HubConnection state machine (fake transports)", () => {
     const hub = connection({ reconnect: false, keepAliveIntervalMs: 20, serverTimeoutMs: 200 });
     const closed = new Promise<Error | undefined>((resolve) => hub.onClose(resolve));
     await hub.start();
-    await tick(60);
-    expect(last().messages()).toContainEqual({ type: 6 });
+    await waitFor(() => last().messages().some((m) => m.type === 6), "a ping");
     expect((await closed)?.message).toBe("Server timeout elapsed without receiving a message from the server.");
   });
 
@@ -135,7 +134,7 @@ describe("HubConnection state machine (fake transports)", () => {
     await hub.start();
     hub.on("Confirm", (question: string) => question.length);
     last().server({ type: 1, invocationId: "s1", target: "confirm", arguments: ["sure?"] }, { type: 1, invocationId: "s2", target: "Missing", arguments: [] });
-    await tick(10);
+    await waitFor(() => last().messages().length === 2, "both answers");
     const answers = last().messages();
     expect(answers).toHaveLength(2);
     expect(answers).toContainEqual({ type: 3, invocationId: "s1", result: 5 });
@@ -147,7 +146,7 @@ describe("HubConnection state machine (fake transports)", () => {
     await hub.start();
     const controller = new AbortController();
     const call = hub.invoke("Work", withSignal(controller.signal));
-    await tick();
+    await waitFor(() => last().messages().length === 1, "the call to be sent");
     controller.abort(new Error("no longer needed"));
     await expect(call).rejects.toThrow("no longer needed");
     expect(last().messages()).toEqual([

@@ -2,24 +2,25 @@ import { afterEach, describe, expect, it } from "vitest";
 import { HubConnection, type HubConnectionOptions } from "../../client/index.js";
 import { messagePack } from "../../client/msgpack.js";
 import type { HubServer, HubServerOptions } from "../../src/index.js";
-import { eventually, resetResumeLog, ResumeHub, resumeLog, startResumeServer } from "../support/resume-hub.js";
+import { resetResumeLog, ResumeHub, resumeLog, startResumeServer, type ResumeServer } from "../support/resume-hub.js";
+import { eventually } from "../support/wait.js";
 import type { TcpProxy } from "../support/tcp-proxy.js";
 
 describe("hubwire's client with stateful reconnect", () => {
   let server: HubServer | undefined;
   let proxy: TcpProxy | undefined;
+  let running: ResumeServer | undefined;
   let client: HubConnection | undefined;
   afterEach(async () => {
     await client?.stop();
-    await proxy?.close();
-    await server?.close();
-    client = proxy = server = undefined;
+    await running?.close();
+    client = proxy = server = running = undefined;
     resetResumeLog();
   });
 
   /** A server behind a proxy that can cut its connections, and a client that asks for stateful reconnect. */
   async function start(serverOptions: HubServerOptions = {}, clientOptions: HubConnectionOptions = {}): Promise<HubConnection> {
-    ({ server, proxy } = await startResumeServer(serverOptions));
+    ({ server, proxy } = running = await startResumeServer(serverOptions));
     client = new HubConnection(`${proxy.url}/resume`, {
       transports: ["WebSockets"],
       statefulReconnect: true,

@@ -5,6 +5,7 @@ import { runInNewContext } from "node:vm";
 import { afterEach, describe, expect, it } from "vitest";
 import WebSocket from "ws";
 import { Hub, HubClass, HubMethod, HubServer, silentLogger, UploadStream } from "../../src/index.js";
+import { eventually, waitFor } from "../support/wait.js";
 
 v8.setFlagsFromString("--expose_gc");
 const gc = runInNewContext("gc") as () => void;
@@ -91,9 +92,8 @@ describe("streams", () => {
       await started; // the stream runs and waits on its signal
       subscription.dispose(); // sends CancelInvocation
     }
-    // Streams end asynchronously after their cancel: give the last one a moment.
-    await new Promise((resolve) => setTimeout(resolve, 50));
-    expect(await client.invoke("AbortListeners")).toBe(baselineListeners);
+    // Streams end asynchronously after their cancel: wait for the last one to let go.
+    await eventually(() => client.invoke("AbortListeners"), baselineListeners);
     gc();
     expect(timers()).toBeLessThanOrEqual(timersBefore);
     expect(process.memoryUsage().heapUsed - heapBefore).toBeLessThan(4 * 1024 * 1024);
@@ -137,7 +137,9 @@ describe("streams", () => {
     produced = 0;
     socket.send(`{"type":4,"invocationId":"1","target":"Firehose","arguments":[1024]}${RS}`);
     (socket as unknown as { _socket: { pause(): void } })._socket.pause(); // stop reading
+    await waitFor(() => produced > 0, "the stream to start");
     // The producer must come to a stop: kernel buffers plus the server's high-water mark, no more.
+    // (A stop is no event: it shows as a count that no longer moves.)
     let last = -1;
     for (let i = 0; i < 100 && produced !== last; i++) {
       last = produced;

@@ -4,6 +4,7 @@ import { HttpConnection } from "@microsoft/signalr/dist/esm/HttpConnection.js";
 import { afterEach, describe, expect, it } from "vitest";
 import WebSocket from "ws";
 import { Hub, HubClass, HubMethod, HubServer, silentLogger } from "../../src/index.js";
+import { waitFor } from "../support/wait.js";
 import { negotiate, send } from "./http-client.js";
 
 @HubClass()
@@ -120,7 +121,7 @@ describe("raw connection endpoints", () => {
     socket.send("hi");
     socket.send(Buffer.from([1, 2, 255]));
     const closed = new Promise<number>((resolve) => socket.once("close", resolve));
-    while (frames.length < 2) await new Promise((resolve) => setTimeout(resolve, 10));
+    await waitFor(() => frames.length === 2, "both echoes");
     expect(frames).toEqual([
       [false, Buffer.from("hi").toString("hex")],
       [true, "0102ff"],

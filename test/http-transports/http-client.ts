@@ -1,4 +1,5 @@
 import { Agent, request, type IncomingMessage } from "node:http";
+import { waitFor } from "../support/wait.js";
 
 export const RS = "\u001e";
 
@@ -94,12 +95,8 @@ export class EventStream {
       .filter((data) => data.length > 0);
   }
 
-  async waitFor(condition: () => boolean, what: string, ms = 5000): Promise<void> {
-    const deadline = Date.now() + ms;
-    while (!condition()) {
-      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; got ${JSON.stringify(this.text)}`);
-      await new Promise((resolve) => setTimeout(resolve, 10));
-    }
+  waitFor(condition: () => boolean, what: string, ms?: number): Promise<void> {
+    return waitFor(condition, () => `${what}; got ${JSON.stringify(this.text)}`, ms);
   }
 
   pause(): void {
@@ -109,13 +106,5 @@ export class EventStream {
   /** Drops the connection, as a browser tab that goes away. */
   abort(): void {
     this.req.destroy();
-  }
-}
-
-export async function until(condition: () => boolean, what: string, ms = 5000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
   }
 }

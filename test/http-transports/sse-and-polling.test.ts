@@ -1,6 +1,8 @@
+import { createServer, type Server } from "node:http";
 import { afterEach, describe, expect, it } from "vitest";
 import { Hub, HubClass, HubMethod, HubServer, silentLogger, type HubOptions } from "../../src/index.js";
-import { EventStream, negotiate, postText, RS, send, until } from "./http-client.js";
+import { waitFor } from "../support/wait.js";
+import { EventStream, negotiate, postText, RS, send } from "./http-client.js";
 
 const disconnected: Array<string | undefined> = [];
 
@@ -25,19 +27,41 @@ const handshake = `{"protocol":"json","version":1}${RS}`;
 
 describe("Server-Sent Events and long polling", () => {
   let server: HubServer | undefined;
+  let http: Server | undefined;
   let hub = "";
   const streams: EventStream[] = [];
+  /** The `_` query tags of the polls the server has taken. */
+  const taken = new Set<string>();
   afterEach(async () => {
     for (const stream of streams.splice(0)) stream.abort();
     await server?.close();
+    if (http) {
+      const closing = new Promise((resolve) => http!.close(resolve));
+      http.closeAllConnections();
+      await closing;
+    }
+    server = http = undefined;
     disconnected.length = 0;
+    taken.clear();
   });
 
   async function start(options: HubOptions = {}): Promise<void> {
-    server = new HubServer({ logger: silentLogger });
+    // These clients never poll after the test: closing need not wait the usual 5 s for them.
+    server = new HubServer({ logger: silentLogger, closeTimeout: 100 });
     server.mapHub("/echo", EchoHub, options);
-    hub = `${(await server.listen()).url}/echo`;
+    http = createServer();
+    server.attach(http);
+    // Runs after the hub's own listener, which takes a poll (holds or answers it) before it returns.
+    http.on("request", (req) => {
+      const tag = new URL(req.url!, "http://localhost").searchParams.get("_");
+      if (req.method === "GET" && tag) taken.add(tag);
+    });
+    await new Promise<void>((resolve) => http!.listen(0, "127.0.0.1", resolve));
+    hub = `http://127.0.0.1:${(http.address() as { port: number }).port}/echo`;
   }
+
+  /** Waits until the server holds the poll sent with `_=tag`. */
+  const held = (tag: string) => waitFor(() => taken.has(tag), `the server to hold poll ${tag}`);
 
   async function openStream(token: string): Promise<EventStream> {
     const stream = await EventStream.open(`${hub}?id=${token}`);
@@ -94,7 +118,7 @@ describe("Server-Sent Events and long polling", () => {
       await postText(`${hub}?id=${token}`, handshake);
       await stream.waitFor(() => stream.events().length > 0, "the handshake reply");
       stream.abort();
-      await until(() => disconnected.length === 1 && server!.connectionCount === 0, "the connection to end");
+      await waitFor(() => disconnected.length === 1 && server!.connectionCount === 0, "the connection to end");
       expect((await postText(`${hub}?id=${token}`, `{"type":6}${RS}`)).status).toBe(404);
     });
   });
@@ -140,8 +164,8 @@ describe("Server-Sent Events and long polling", () => {
       await start();
       const token = await negotiate(hub);
       await send(`${hub}?id=${token}`, "GET");
-      const older = send(`${hub}?id=${token}`, "GET");
-      await new Promise((resolve) => setTimeout(resolve, 50));
+      const older = send(`${hub}?id=${token}&_=older`, "GET");
+      await held("older");
       const newer = send(`${hub}?id=${token}`, "GET");
       expect((await older).status).toBe(204);
       await postText(`${hub}?id=${token}`, handshake);
@@ -155,11 +179,11 @@ describe("Server-Sent Events and long polling", () => {
       const poll = send(`${hub}?id=${token}`, "GET");
       await postText(`${hub}?id=${token}`, handshake);
       expect((await poll).text).toBe(`{}${RS}`);
-      const pending = send(`${hub}?id=${token}`, "GET");
-      await new Promise((resolve) => setTimeout(resolve, 50));
+      const pending = send(`${hub}?id=${token}&_=pending`, "GET");
+      await held("pending");
       expect((await send(`${hub}?id=${token}`, "DELETE")).status).toBe(202);
       expect((await pending).status).toBe(204);
-      await until(() => disconnected.length === 1, "onDisconnected");
+      await waitFor(() => disconnected.length === 1, "onDisconnected");
       expect((await postText(`${hub}?id=${token}`, `{"type":6}${RS}`)).status).toBe(404);
       expect(server!.connectionCount).toBe(0);
     });
@@ -171,8 +195,8 @@ describe("Server-Sent Events and long polling", () => {
       const poll = send(`${hub}?id=${token}`, "GET");
       await postText(`${hub}?id=${token}`, handshake);
       await poll;
-      const last = send(`${hub}?id=${token}`, "GET");
-      await new Promise((resolve) => setTimeout(resolve, 50));
+      const last = send(`${hub}?id=${token}&_=last`, "GET");
+      await held("last");
       const closing = server!.close();
       expect((await last).text).toBe(`{"type":7,"allowReconnect":true}${RS}`);
       await closing;
@@ -200,7 +224,7 @@ describe("Server-Sent Events and long polling", () => {
     }
     const big = await postText(`${hub}?id=${bad}`, "x".repeat(2 * 1024 * 1024));
     expect(big.status).toBe(413);
-    await until(() => disconnected.length === 1, "the oversized sender to be dropped");
+    await waitFor(() => disconnected.length === 1, "the oversized sender to be dropped");
     expect(disconnected[0]).toContain("A send carried more than");
     const poll = send(`${hub}?id=${good}`, "GET");
     await postText(`${hub}?id=${good}`, `{"type":1,"invocationId":"1","target":"Echo","arguments":[1]}${RS}`);

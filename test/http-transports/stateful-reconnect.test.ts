@@ -3,25 +3,26 @@ import { MessagePackHubProtocol } from "@microsoft/signalr-protocol-msgpack";
 import { afterEach, describe, expect, it } from "vitest";
 import WebSocket from "ws";
 import { HubServer, silentLogger, type HubServerOptions } from "../../src/index.js";
-import { eventually, resetResumeLog, ResumeHub, resumeLog, startResumeServer } from "../support/resume-hub.js";
+import { resetResumeLog, ResumeHub, resumeLog, startResumeServer, type ResumeServer } from "../support/resume-hub.js";
+import { eventually, waitFor } from "../support/wait.js";
 import type { TcpProxy } from "../support/tcp-proxy.js";
 
 const RS = "\u001e";
 describe("stateful reconnect", () => {
   let server: HubServer | undefined;
   let proxy: TcpProxy | undefined;
+  let running: ResumeServer | undefined;
   let client: HubConnection | undefined;
   afterEach(async () => {
     await client?.stop();
-    await proxy?.close();
-    await server?.close();
-    client = proxy = server = undefined;
+    await running?.close();
+    client = proxy = server = running = undefined;
     resetResumeLog();
   });
 
   /** A server behind a proxy that can cut its connections, and an official client that asks for stateful reconnect. */
   async function start(options: HubServerOptions = {}, protocol?: IHubProtocol): Promise<HubConnection> {
-    ({ server, proxy } = await startResumeServer(options));
+    ({ server, proxy } = running = await startResumeServer(options));
     const builder = new HubConnectionBuilder()
       .withUrl(`${proxy.url}/resume`, { transport: HttpTransportType.WebSockets })
       .withStatefulReconnect()
@@ -103,7 +104,8 @@ describe("stateful reconnect", () => {
     await connection.start();
     proxy!.refuse(true);
     proxy!.cut();
-    await new Promise((resolve) => setTimeout(resolve, 100)); // the server sees the drop
+    // Seen from a later turn than the sockets closed, when the server has handled the drop too.
+    await waitFor(() => running!.openSockets() === 0, "the server to see the drop");
     expect(resumeLog.events).toHaveLength(1); // suspended, not ended
     await server!.hubContext(ResumeHub).clients.all.note("x".repeat(500));
     // Long before the 15 s disconnect timeout: resuming would now leave a gap.

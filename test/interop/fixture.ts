@@ -9,6 +9,7 @@ import {
 import { MessagePackHubProtocol } from "@microsoft/signalr-protocol-msgpack";
 import { startInteropServer, type InteropServer } from "../../samples/interop-server/app.js";
 import { silentLogger } from "../../src/index.js";
+import { within } from "../support/wait.js";
 
 /** One way the official client can talk to the fixture. */
 export interface ClientSetup {
@@ -72,15 +73,6 @@ export class InteropHarness {
     await Promise.all(this.clients.splice(0).map((c) => c.stop().catch(() => {})));
     await this.server?.close();
   }
-}
-
-/** Settles with `promise`, or fails after `ms` naming what never happened. */
-export function within<T>(promise: Promise<T>, what: string, ms = 5000): Promise<T> {
-  let timer: ReturnType<typeof setTimeout>;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms waiting for ${what}`)), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
 /** Every item of a server stream, once it completes. */

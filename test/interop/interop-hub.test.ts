@@ -1,7 +1,8 @@
 import { HttpTransportType, Subject, type HubConnection } from "@microsoft/signalr";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { signToken } from "../../samples/interop-server/jwt.js";
-import { closed, collect, InteropHarness, setups, within } from "./fixture.js";
+import { waitFor, within } from "../support/wait.js";
+import { closed, collect, InteropHarness, setups } from "./fixture.js";
 
 const webSocketJson = setups[0]!;
 
@@ -33,12 +34,7 @@ describe.each(setups)("InteropHub over $name", (setup) => {
     expect(await collect(client.stream("Counter", 5, 0))).toEqual([0, 1, 2, 3, 4]);
     const seen: number[] = [];
     const subscription = client.stream<number>("Counter", 1000, 20).subscribe({ next: (n) => seen.push(n), complete() {}, error() {} });
-    await within(
-      (async () => {
-        while (seen.length < 2) await new Promise((resolve) => setTimeout(resolve, 10));
-      })(),
-      "two counter items",
-    );
+    await waitFor(() => seen.length >= 2, "two counter items");
     subscription.dispose();
     expect(await client.invoke("Add", 1, 1)).toBe(2);
     expect(seen.length).toBeLessThan(1000);
@@ -89,12 +85,7 @@ describe("InteropHub routing with several live connections", () => {
     for (const peer of all) peer.received.length = 0;
     await action();
     await all[0]!.client.invoke("SendToAll", "marker");
-    await within(
-      (async () => {
-        while (!all.every((p) => p.received.some((r) => r.endsWith(":marker")))) await new Promise((r) => setTimeout(r, 10));
-      })(),
-      "the marker to reach everyone",
-    );
+    await waitFor(() => all.every((p) => p.received.some((r) => r.endsWith(":marker"))), "the marker to reach everyone");
     return all.map((p) => p.received.filter((r) => !r.endsWith(":marker")).map((r) => r.split(":")[1]!));
   }
 

@@ -4,6 +4,7 @@ import type { HubProtocol } from "../../src/protocol/hub-protocol.js";
 import type { HubMessage } from "../../src/protocol/messages.js";
 import { jsonHubProtocol } from "../../src/protocol/json-protocol.js";
 import { loopbackConnection, type LoopbackConnection } from "../support/loopback-connection.js";
+import { waitFor } from "../support/wait.js";
 
 export interface LifetimeManagerFixture {
   create(): HubLifetimeManager | Promise<HubLifetimeManager>;
@@ -164,13 +165,13 @@ export function runLifetimeManagerContract(name: string, fixture: LifetimeManage
     describe("client results", () => {
       /** The invocation the client was sent, once it has arrived. */
       async function sentInvocation(client: LoopbackConnection): Promise<Extract<HubMessage, { type: 1 }>> {
-        for (let i = 0; i < 100; i++) {
-          const found = client.messages().find((m): m is Extract<HubMessage, { type: 1 }> => m.type === 1);
-          if (found) return found;
+        const found = () => client.messages().find((m): m is Extract<HubMessage, { type: 1 }> => m.type === 1);
+        const asked = async () => {
           await settle();
-          await new Promise((resolve) => setTimeout(resolve, 10));
-        }
-        throw new Error("the client was never asked");
+          return found() !== undefined;
+        };
+        await waitFor(asked, "the client to be asked");
+        return found()!;
       }
 
       it("resolves with the client's answer, null and falsy values included", async () => {

@@ -11,6 +11,7 @@ import { messagePackHubProtocol } from "../../src/protocol/messagepack-protocol.
 import { RedisBackplane } from "../../src/redis/redis-backplane.js";
 import { loopbackConnection, type LoopbackConnection } from "../support/loopback-connection.js";
 import { redisUrl } from "../support/redis.js";
+import { waitFor } from "../support/wait.js";
 import { runLifetimeManagerContract } from "./lifetime-manager-contract.js";
 
 /** One "server": its own Redis connections and manager, on channels shared by prefix. */
@@ -144,12 +145,9 @@ describe("scale-out over Redis: two servers", () => {
 
   describe("client results from the other server", () => {
     async function asked(client: LoopbackConnection): Promise<string> {
-      for (let i = 0; i < 200; i++) {
-        const found = client.messages().find((m): m is Extract<HubMessage, { type: 1 }> => m.type === 1);
-        if (found?.invocationId) return found.invocationId;
-        await new Promise((resolve) => setTimeout(resolve, 5));
-      }
-      throw new Error("the client was never asked");
+      const found = () => client.messages().find((m): m is Extract<HubMessage, { type: 1 }> => m.type === 1)?.invocationId;
+      await waitFor(() => found() !== undefined, "the client to be asked");
+      return found()!;
     }
 
     it("resolves with the answer, binary data included", async () => {

@@ -6,6 +6,7 @@ import WebSocket from "ws";
 import { Hub, HubClass, HubMethod, HubServer, silentLogger } from "../../src/index.js";
 import { frameBinaryRecord } from "../../src/protocol/binary-framing.js";
 import { messagePackHubProtocol } from "../../src/protocol/messagepack-protocol.js";
+import { waitFor } from "../support/wait.js";
 
 const RS = "\u001e";
 const handshake = `{"protocol":"messagepack","version":1}${RS}`;
@@ -32,7 +33,7 @@ class RawMessagePackSocket {
     await new Promise((resolve, reject) => socket.once("open", resolve).once("error", reject));
     const client = new RawMessagePackSocket(socket);
     socket.send(handshake);
-    await until(() => client.frames.length > 0);
+    await waitFor(() => client.frames.length > 0, "the handshake reply");
     return client;
   }
 
@@ -40,14 +41,6 @@ class RawMessagePackSocket {
   messages() {
     return this.frames.slice(1).flatMap((frame) => messagePackHubProtocol.parseMessages(new Uint8Array(frame as Buffer)));
   }
-}
-
-async function until(condition: () => boolean, what = "condition"): Promise<void> {
-  for (let i = 0; i < 250; i++) {
-    if (condition()) return;
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-  throw new Error(`timed out waiting for ${what}`);
 }
 
 describe("MessagePack: malformed input closes only the offending connection", () => {
@@ -85,7 +78,7 @@ describe("MessagePack: malformed input closes only the offending connection", ()
     expect(raw.frames[0]!.toString()).toBe(`{}${RS}`);
     const value = { when: new Date(Date.UTC(2000, 0, 1)), bytes: new Uint8Array([1, 2, 3]) };
     raw.socket.send(frameBinaryRecord(encode([1, {}, "1", "Echo", [value]])));
-    await until(() => raw.messages().length > 0, "the completion");
+    await waitFor(() => raw.messages().length > 0, "the completion");
     expect(raw.messages()).toEqual([{ type: 3, invocationId: "1", hasResult: true, result: value }]);
   });
 
@@ -114,7 +107,7 @@ describe("MessagePack: malformed input closes only the offending connection", ()
     const raw = await RawMessagePackSocket.open(url);
     sockets.push(raw.socket);
     raw.socket.send(Buffer.concat([frameBinaryRecord(encode([99, "future"])), frameBinaryRecord(encode([1, {}, "2", "Echo", [7]]))]));
-    await until(() => raw.messages().length > 0, "the completion");
+    await waitFor(() => raw.messages().length > 0, "the completion");
     expect(raw.messages()).toEqual([{ type: 3, invocationId: "2", hasResult: true, result: 7 }]);
   });
 

@@ -1,21 +1,21 @@
 import { HubConnectionBuilder, LogLevel } from "@microsoft/signalr";
 import { execFile, spawn } from "node:child_process";
-import { mkdtempSync, readFileSync } from "node:fs";
+import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
-import { describe, expect, it } from "vitest";
-import { closed, within } from "../interop/fixture.js";
 import type { Browser, Page } from "playwright-core";
-import { launchChromium } from "../browser/chromium.js";
-import { afterAll, beforeAll } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startNotificationServer, type NotificationServer } from "../../samples/notifications/app.js";
 import { silentLogger } from "../../src/index.js";
+import { launchChromium } from "../browser/chromium.js";
+import { closed } from "../interop/fixture.js";
+import { eventually, within } from "../support/wait.js";
 
-
-// These tests run built code from dist/ (processes, the page's modules), so they live in one file:
-// they run one after the other and never rebuild dist/ under each other's feet.
+// These tests run built code from dist/ (processes, the page's modules), built once for the whole
+// run by test/support/build-dist.ts. They live in one file, one after the other, because
+// `npm run sample:interop` builds dist/ again (as it does for a user) while it starts.
 
 const root = fileURLToPath(new URL("../..", import.meta.url));
 
@@ -53,59 +53,20 @@ describe("the interop sample as a process", () => {
   }, 120_000);
 });
 
-describe("the bench harness", () => {
-  it("runs a tiny configuration and reports figures for every target (no speed is asserted)", async () => {
-    const out = join(mkdtempSync(join(tmpdir(), "hubwire-bench-")), "result.json");
-    await promisify(execFile)("npm", ["run", "--silent", "build"], { cwd: root, timeout: 90_000 });
-    await promisify(execFile)(
-      "node",
-      ["dist/bench/run.js", "--quick", "--scenario", "echo-1,broadcast-1000,groups,codec", "--targets", "ws,socketio,hubwire-json,hubwire-msgpack,hubwire-lp", "--duration", "2", "--connections", "5", "--json", out],
-      { cwd: root, timeout: 90_000 },
-    );
-    type Row = { target: string; operationsPerSecond: number; serverCpuMicrosPerOp: number; p50Ms?: number; p99Ms?: number; error?: string };
-    const report = JSON.parse(readFileSync(out, "utf8")) as { results: Record<string, Row[]>; codec: Array<{ protocol: string; bytes: number }> };
-    expect(report.results["echo-1"]!.map((r) => r.target)).toEqual(["ws", "socketio", "hubwire-json", "hubwire-msgpack"]);
-    expect(report.results["broadcast-1000"]!.map((r) => r.target)).toEqual(["ws", "socketio", "hubwire-json", "hubwire-msgpack", "hubwire-lp"]);
-    expect(report.results.groups!.map((r) => r.target)).toEqual(["ws", "socketio", "hubwire-json", "hubwire-msgpack"]);
-    // Each target ran two one-second slices in turn with the others; latency covers both.
-    for (const row of [...report.results["echo-1"]!, ...report.results["broadcast-1000"]!, ...report.results.groups!]) {
-      expect(row.error, `${row.target}: ${row.error}`).toBeUndefined();
-      expect(row.operationsPerSecond).toBeGreaterThan(0);
-      expect(row.serverCpuMicrosPerOp).toBeGreaterThan(0);
-      expect(row.p50Ms).toBeGreaterThan(0);
-      expect(row.p99Ms).toBeGreaterThanOrEqual(row.p50Ms!);
-    }
-    expect(report.codec.map((c) => c.protocol)).toContain("messagepack");
-  }, 120_000);
-
-  it("counts server instructions per call under valgrind (no count is asserted)", async () => {
-    const out = join(mkdtempSync(join(tmpdir(), "hubwire-bench-")), "instructions.json");
-    await promisify(execFile)("npm", ["run", "--silent", "build"], { cwd: root, timeout: 90_000 });
-    await promisify(execFile)("node", ["dist/bench/run.js", "--instructions", "--targets", "ws,hubwire-json", "--calls", "500", "--connections", "2", "--json", out], {
-      cwd: root,
-      timeout: 150_000,
-    });
-    const report = JSON.parse(readFileSync(out, "utf8")) as { instructions: Array<{ target: string; calls: number; instructionsPerCall: number }> };
-    expect(report.instructions.map((r) => r.target)).toEqual(["ws", "hubwire-json"]);
-    for (const row of report.instructions) {
-      expect(row.calls).toBe(500);
-      expect(row.instructionsPerCall).toBeGreaterThan(1000);
-    }
-  }, 180_000);
-});
-
 describe("the codegen command", () => {
   it("exits 0 when the generated clients are current and 1 with ERR_CODEGEN_STALE when not", async () => {
-    await promisify(execFile)("npm", ["run", "--silent", "build"], { cwd: root, timeout: 90_000 });
     const cli = (args: string[]) =>
       promisify(execFile)("node", ["dist/src/codegen/cli.js", "codegen", ...args], { cwd: root }).then(
         ({ stdout }) => ({ code: 0, output: stdout }),
         (error: { code: number; stderr: string }) => ({ code: error.code, output: error.stderr }),
       );
-    const current = await cli(["samples/notifications/notification-hub.ts", "--out", "samples/notifications/web/generated", "--client-import", "../../../../client/index.js", "--check"]);
-    expect(current).toEqual({ code: 0, output: "generated clients are up to date\n" });
     const empty = mkdtempSync(join(tmpdir(), "hubwire-codegen-"));
-    const stale = await cli(["samples/notifications/notification-hub.ts", "--out", empty, "--check"]);
+    // Two processes at once: each spends seconds loading the TypeScript compiler.
+    const [current, stale] = await Promise.all([
+      cli(["samples/notifications/notification-hub.ts", "--out", "samples/notifications/web/generated", "--client-import", "../../../../client/index.js", "--check"]),
+      cli(["samples/notifications/notification-hub.ts", "--out", empty, "--check"]),
+    ]);
+    expect(current).toEqual({ code: 0, output: "generated clients are up to date\n" });
     expect(stale.code).toBe(1);
     expect(stale.output).toMatch(/^ERR_CODEGEN_STALE: Generated clients are out of date: /);
   }, 120_000);
@@ -121,7 +82,6 @@ describe("the notification sample in a real browser", () => {
 
   beforeAll(async () => {
     // The page runs compiled modules from dist/ (the client, the generated proxy, the page script).
-    await promisify(execFile)("npm", ["run", "--silent", "build"], { cwd: root, timeout: 90_000 });
     server = await startNotificationServer({ port: 0, logger: silentLogger });
     port = Number(new URL(server.url).port);
     browser = await launchChromium();
@@ -158,17 +118,6 @@ describe("the notification sample in a real browser", () => {
     });
     expect(response.status).toBe(200);
   }
-
-  const eventually = async (check: () => Promise<unknown>, expected: unknown) => {
-    const deadline = Date.now() + 10_000;
-    let actual: unknown;
-    while (Date.now() < deadline) {
-      actual = await check();
-      if (JSON.stringify(actual) === JSON.stringify(expected)) return;
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
-    expect(actual).toEqual(expected);
-  };
 
   it("routes personal, topic and everyone's notifications, and survives a server restart", async () => {
     const alice = await signIn("alice", true);

@@ -4,6 +4,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { Hub, HubClass, HubMethod, HubServer, silentLogger } from "../../src/index.js";
 import { RedisBackplane } from "../../src/redis/index.js";
 import { startOwnRedis, type OwnRedis } from "../support/redis.js";
+import { waitFor } from "../support/wait.js";
 
 interface ChatClient {
   message(text: string): void;
@@ -73,26 +74,18 @@ describe("scale-out over Redis, end to end with the official client", () => {
     return { connection, received, id: connection.connectionId! };
   }
 
-  async function until(condition: () => boolean, what: string, ms = 10_000): Promise<void> {
-    const deadline = Date.now() + ms;
-    while (!condition()) {
-      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
-  }
-
   it("delivers to clients of both servers, JSON and MessagePack, groups and client results across them", async () => {
     const [urlA, urlB] = [await startServer(), await startServer()];
     const a = await connect(urlA);
     const b = await connect(urlB, true);
 
     await a.connection.invoke("Broadcast", "hello");
-    await until(() => a.received.length === 1 && b.received.length === 1, "the broadcast on both servers");
+    await waitFor(() => a.received.length === 1 && b.received.length === 1, "the broadcast on both servers");
     expect([a.received, b.received]).toEqual([["hello"], ["hello"]]);
 
     await a.connection.invoke("AddToGroup", b.id, "ops");
     await a.connection.invoke("SendToGroup", "ops", "to ops");
-    await until(() => b.received.length === 2, "the group send on the other server");
+    await waitFor(() => b.received.length === 2, "the group send on the other server");
     expect(a.received).toEqual(["hello"]);
 
     expect(await a.connection.invoke("Ask", b.id, "why")).toBe("answer to why");
@@ -104,12 +97,12 @@ describe("scale-out over Redis, end to end with the official client", () => {
     const a = await connect(urlA);
     const b = await connect(urlB);
     await a.connection.invoke("Broadcast", "before");
-    await until(() => b.received.length === 1, "the first broadcast on the other server");
+    await waitFor(() => b.received.length === 1, "the first broadcast on the other server");
 
     await redis.stop();
     // Local clients are still served; the call does not fail; what needs the other server fails clearly.
     await a.connection.invoke("Broadcast", "during");
-    await until(() => a.received.includes("during"), "the local delivery during the outage");
+    await waitFor(() => a.received.includes("during"), "the local delivery during the outage");
     await expect(a.connection.invoke("AddToGroup", b.id, "ops")).rejects.toThrow("An unexpected error occurred invoking 'AddToGroup' on the server.");
     const c = await connect(urlA); // new connections are accepted while Redis is away
     expect(c.connection.state).toBe("Connected");
@@ -117,7 +110,7 @@ describe("scale-out over Redis, end to end with the official client", () => {
     await redis.start();
     // Each server reconnects on its own schedule: wait until each reaches the other.
     for (const [from, to] of [[a, b], [b, a]] as const) {
-      await until(
+      await waitFor(
         () => {
           void from.connection.invoke("Broadcast", "after").catch(() => undefined);
           return to.received.includes("after");

@@ -1,5 +1,6 @@
 import type { Socket } from "node:net";
 import WebSocket from "ws";
+import { waitFor } from "../support/wait.js";
 
 export const RS = "\u001e";
 
@@ -8,19 +9,14 @@ export class RawJsonClient {
   readonly frames: string[] = [];
   readonly binaryFrames: Buffer[] = [];
   readonly closed: Promise<{ code: number; reason: string }>;
-  private waiters: Array<() => void> = [];
 
   private constructor(readonly socket: WebSocket) {
     socket.on("message", (data: Buffer, isBinary) => {
       if (isBinary) this.binaryFrames.push(data);
       else this.frames.push(data.toString());
-      for (const waiter of this.waiters.splice(0)) waiter();
     });
     this.closed = new Promise((resolve) =>
-      socket.once("close", (code, reason) => {
-        for (const waiter of this.waiters.splice(0)) waiter();
-        resolve({ code, reason: reason.toString() });
-      }),
+      socket.once("close", (code, reason) => resolve({ code, reason: reason.toString() })),
     );
   }
 
@@ -60,15 +56,8 @@ export class RawJsonClient {
       .map((record) => JSON.parse(record) as Record<string, unknown>);
   }
 
-  async waitFor(condition: (frames: string[]) => boolean, what: string, ms = 5000): Promise<void> {
-    const deadline = Date.now() + ms;
-    while (!condition(this.frames)) {
-      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; got ${JSON.stringify(this.frames)}`);
-      await new Promise<void>((resolve) => {
-        this.waiters.push(resolve);
-        setTimeout(resolve, 50);
-      });
-    }
+  waitFor(condition: (frames: string[]) => boolean, what: string, ms?: number): Promise<void> {
+    return waitFor(() => condition(this.frames), () => `${what}; got ${JSON.stringify(this.frames)}`, ms);
   }
 
   /** The first message matching `predicate`, waiting for it. */

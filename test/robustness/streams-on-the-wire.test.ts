@@ -1,10 +1,12 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { startInteropServer, type InteropServer } from "../../samples/interop-server/app.js";
 import { Hub, HubClass, HubMethod, HubServer, silentLogger, UploadStream } from "../../src/index.js";
+import { waitFor } from "../support/wait.js";
 import { RawJsonClient, RS } from "./raw-client.js";
 
 const frame = (...messages: object[]) => messages.map((m) => JSON.stringify(m) + RS).join("");
 
+let startedCalls = 0;
 let cancelledCalls = 0;
 
 @HubClass()
@@ -13,6 +15,7 @@ class WorkHub extends Hub {
   @HubMethod("Work")
   async work(): Promise<string> {
     const { signal } = this;
+    startedCalls++;
     if (!signal.aborted) await new Promise<void>((resolve) => signal.addEventListener("abort", () => resolve(), { once: true }));
     cancelledCalls++;
     return "stopped";
@@ -102,9 +105,9 @@ describe("streams on the wire", () => {
     server = new HubServer({ logger: silentLogger });
     server.mapHub("/work", WorkHub);
     const client = await open(`${(await server.listen()).url}/work`);
-    cancelledCalls = 0;
+    startedCalls = cancelledCalls = 0;
     client.send(frame({ type: 1, invocationId: "1", target: "Work", arguments: [] }));
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    await waitFor(() => startedCalls === 1, "Work to start");
     client.send(frame({ type: 5, invocationId: "1" }));
     expect(await client.completion("1")).toEqual({ type: 3, invocationId: "1", result: "stopped" });
     expect(cancelledCalls).toBe(1);

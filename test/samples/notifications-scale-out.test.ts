@@ -7,6 +7,7 @@ import type { Notification } from "../../samples/notifications/notification-type
 import { notificationHub } from "../../samples/notifications/web/generated/notification-hub.client.js";
 import { silentLogger } from "../../src/index.js";
 import { redisUrl } from "../support/redis.js";
+import { eventually } from "../support/wait.js";
 
 /** A user's connection to one instance, with what it has received. */
 interface Session {
@@ -60,12 +61,6 @@ describe("the notification sample on two instances sharing Redis", () => {
     await connection.start();
     return session;
   }
-
-  const eventually = async (check: () => unknown, expected: unknown) => {
-    const deadline = Date.now() + 5_000;
-    while (Date.now() < deadline && JSON.stringify(check()) !== JSON.stringify(expected)) await new Promise((resolve) => setTimeout(resolve, 20));
-    expect(check()).toEqual(expected);
-  };
 
   it("delivers across instances and shows every instance the same notifications and unread counts", async () => {
     const [a, b] = instances as [NotificationServer, NotificationServer];

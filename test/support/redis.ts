@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { once } from "node:events";
 import { createServer } from "node:net";
 import { Redis } from "ioredis";
+import { waitFor } from "./wait.js";
 
 /** The shared Redis of the test environment (CI starts one on the default port). */
 export const redisUrl = process.env.REDIS_URL ?? "redis://127.0.0.1:6379";
@@ -37,7 +38,7 @@ export async function startOwnRedis(): Promise<OwnRedis> {
 }
 
 async function waitForPing(url: string, failed: () => Error | undefined): Promise<void> {
-  for (let attempt = 0; attempt < 100; attempt++) {
+  const answers = async () => {
     const error = failed();
     if (error) throw error;
     const client = new Redis(url, { lazyConnect: true, retryStrategy: () => null, maxRetriesPerRequest: 0 });
@@ -45,14 +46,14 @@ async function waitForPing(url: string, failed: () => Error | undefined): Promis
     try {
       await client.connect();
       await client.ping();
-      return;
+      return true;
     } catch {
-      await new Promise((resolve) => setTimeout(resolve, 50));
+      return false;
     } finally {
       client.disconnect();
     }
-  }
-  throw new Error(`redis-server at ${url} did not start`);
+  };
+  await waitFor(answers, `redis-server at ${url} to start`);
 }
 
 function freePort(): Promise<number> {

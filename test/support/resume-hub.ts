@@ -1,4 +1,5 @@
-import { expect } from "vitest";
+import { createServer } from "node:http";
+import type { AddressInfo, Socket } from "node:net";
 import { Hub, HubClass, HubMethod, HubServer, silentLogger, type HubServerOptions } from "../../src/index.js";
 import { startTcpProxy, type TcpProxy } from "./tcp-proxy.js";
 
@@ -48,17 +49,38 @@ export class ResumeHub extends Hub<ResumeClient> {
   }
 }
 
-/** Waits until `check()` gives `expected` (compared as JSON), failing after `ms`. */
-export async function eventually(check: () => unknown, expected: unknown, ms = 5_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (Date.now() < deadline && JSON.stringify(check()) !== JSON.stringify(expected)) await new Promise((resolve) => setTimeout(resolve, 10));
-  expect(check()).toEqual(expected);
+export interface ResumeServer {
+  server: HubServer;
+  proxy: TcpProxy;
+  /** Connections the server's side still holds; 0 once it has seen a cut of all of them. */
+  openSockets(): number;
+  /** Closes the proxy, the hub server and its HTTP server. */
+  close(): Promise<void>;
 }
 
 /** ResumeHub at `/resume` on a server that allows stateful reconnects, behind a proxy that can cut its connections. */
-export async function startResumeServer(options: HubServerOptions = {}): Promise<{ server: HubServer; proxy: TcpProxy }> {
+export async function startResumeServer(options: HubServerOptions = {}): Promise<ResumeServer> {
   const server = new HubServer({ logger: silentLogger, allowStatefulReconnects: true, ...options });
   server.mapHub("/resume", ResumeHub);
-  const { port } = await server.listen();
-  return { server, proxy: await startTcpProxy(port) };
+  // An HTTP server of the test's own, to see the server's side of each connection close.
+  const http = createServer();
+  server.attach(http);
+  const sockets = new Set<Socket>();
+  http.on("connection", (socket: Socket) => {
+    sockets.add(socket);
+    socket.once("close", () => sockets.delete(socket));
+  });
+  await new Promise<void>((resolve) => http.listen(0, "127.0.0.1", resolve));
+  const proxy = await startTcpProxy((http.address() as AddressInfo).port);
+  return {
+    server,
+    proxy,
+    openSockets: () => sockets.size,
+    async close() {
+      await proxy.close();
+      await server.close();
+      http.closeAllConnections();
+      await new Promise((resolve) => http.close(resolve));
+    },
+  };
 }

@@ -1,0 +1,50 @@
+import { execFile } from "node:child_process";
+import { mkdtempSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
+import { describe, expect, it } from "vitest";
+
+// Run by `npm run test:bench` (vitest.bench.config.ts), on dist/ built once by its global setup.
+
+const root = fileURLToPath(new URL("../..", import.meta.url));
+
+describe("the bench harness", () => {
+  it("runs a tiny configuration and reports figures for every target (no speed is asserted)", async () => {
+    const out = join(mkdtempSync(join(tmpdir(), "hubwire-bench-")), "result.json");
+    await promisify(execFile)(
+      "node",
+      ["dist/bench/run.js", "--quick", "--scenario", "echo-1,broadcast-1000,groups,codec", "--targets", "ws,socketio,hubwire-json,hubwire-msgpack,hubwire-lp", "--duration", "2", "--connections", "5", "--json", out],
+      { cwd: root, timeout: 90_000 },
+    );
+    type Row = { target: string; operationsPerSecond: number; serverCpuMicrosPerOp: number; p50Ms?: number; p99Ms?: number; error?: string };
+    const report = JSON.parse(readFileSync(out, "utf8")) as { results: Record<string, Row[]>; codec: Array<{ protocol: string; bytes: number }> };
+    expect(report.results["echo-1"]!.map((r) => r.target)).toEqual(["ws", "socketio", "hubwire-json", "hubwire-msgpack"]);
+    expect(report.results["broadcast-1000"]!.map((r) => r.target)).toEqual(["ws", "socketio", "hubwire-json", "hubwire-msgpack", "hubwire-lp"]);
+    expect(report.results.groups!.map((r) => r.target)).toEqual(["ws", "socketio", "hubwire-json", "hubwire-msgpack"]);
+    // Each target ran two one-second slices in turn with the others; latency covers both.
+    for (const row of [...report.results["echo-1"]!, ...report.results["broadcast-1000"]!, ...report.results.groups!]) {
+      expect(row.error, `${row.target}: ${row.error}`).toBeUndefined();
+      expect(row.operationsPerSecond).toBeGreaterThan(0);
+      expect(row.serverCpuMicrosPerOp).toBeGreaterThan(0);
+      expect(row.p50Ms).toBeGreaterThan(0);
+      expect(row.p99Ms).toBeGreaterThanOrEqual(row.p50Ms!);
+    }
+    expect(report.codec.map((c) => c.protocol)).toContain("messagepack");
+  }, 120_000);
+
+  it("counts server instructions per call under valgrind (no count is asserted)", async () => {
+    const out = join(mkdtempSync(join(tmpdir(), "hubwire-bench-")), "instructions.json");
+    await promisify(execFile)("node", ["dist/bench/run.js", "--instructions", "--targets", "ws,hubwire-json", "--calls", "500", "--connections", "2", "--json", out], {
+      cwd: root,
+      timeout: 150_000,
+    });
+    const report = JSON.parse(readFileSync(out, "utf8")) as { instructions: Array<{ target: string; calls: number; instructionsPerCall: number }> };
+    expect(report.instructions.map((r) => r.target)).toEqual(["ws", "hubwire-json"]);
+    for (const row of report.instructions) {
+      expect(row.calls).toBe(500);
+      expect(row.instructionsPerCall).toBeGreaterThan(1000);
+    }
+  }, 180_000);
+});
