@@ -1,7 +1,8 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Duplex } from "node:stream";
 import { WebSocketServer } from "ws";
-import type { Logger } from "../logger.js";
+import type { LogWriter } from "../logger.js";
+import { transportLog } from "./transport-log.js";
 import { ConnectionRegistry } from "./connection-registry.js";
 import { bearerToken, ConnectionRequest } from "./connection-request.js";
 import { HubwireError } from "../errors.js";
@@ -44,7 +45,7 @@ export interface EndpointOptions {
   minimumNegotiateVersion: number;
   /** Offer stateful reconnect to clients that ask for it (WebSockets only). */
   allowStatefulReconnects: boolean;
-  logger: Logger;
+  log: LogWriter;
 }
 
 const anonymous: Admission = { user: null };
@@ -84,7 +85,7 @@ export class ConnectionEndpoint {
     const verdict = this.origins.check(req);
     if (isPreflight(req)) return this.origins.answerPreflight(req, res, verdict);
     if (verdict === "refused") {
-      this.options.logger.warn("Request from a refused origin", { path: this.path, origin: req.headers.origin });
+      this.options.log.write(transportLog.refusedOrigin, { path: this.path, origin: req.headers.origin });
       return replyText(res, 403, "Origin not allowed");
     }
     this.origins.applyCors(req, res, verdict);
@@ -110,7 +111,7 @@ export class ConnectionEndpoint {
     // Until ws owns the socket, a reset must not surface as an unhandled 'error'.
     socket.on("error", ignoreError);
     this.upgrade(req, socket, head).catch((error: unknown) => {
-      this.options.logger.error("WebSocket upgrade failed", { path: this.path, error });
+      this.options.log.write(transportLog.upgradeFailed, { path: this.path, error });
       rejectUpgrade(socket, 500);
     });
   }
@@ -145,7 +146,7 @@ export class ConnectionEndpoint {
   private async upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
     if (this.closed) return rejectUpgrade(socket, 503, "The server is shutting down.");
     if (this.origins.check(req) === "refused") {
-      this.options.logger.warn("WebSocket from a refused origin", { path: this.path, origin: req.headers.origin });
+      this.options.log.write(transportLog.refusedOrigin, { path: this.path, origin: req.headers.origin, transport: "WebSockets" });
       return rejectUpgrade(socket, 403, "Origin not allowed");
     }
     if (!this.options.transports.includes("WebSockets")) {

@@ -45,8 +45,9 @@ describe("the logger", () => {
 
     client.send(`garbage${RS}`);
     await client.closed;
-    const closed = entries.find((e) => e.message === "Invalid message from client")!;
-    expect(closed.level).toBe("warn");
+    // A client's bad message is its own fault: debug, not a warning an operator must act on.
+    const closed = entries.find((e) => e.message === "Connection closed by the server for a fault")!;
+    expect(closed.level).toBe("debug");
     expect(closed.fields).toMatchObject({ hub: "FailingHub", connectionId: failed.fields!.connectionId });
     expect((closed.fields!.error as Error).name).toBe("InvalidDataException");
   });
