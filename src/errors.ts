@@ -39,7 +39,7 @@ export const ErrorCodes = {
   ERR_BACKPLANE_UNAVAILABLE: "ERR_BACKPLANE_UNAVAILABLE",
   /** No server answered a group change for a connection on another server in time. */
   ERR_BACKPLANE_TIMEOUT: "ERR_BACKPLANE_TIMEOUT",
-  /** A POST send carried more bytes than the endpoint accepts in one request. */
+  /** A raw connection's client sent more in one WebSocket message or POST than the endpoint reads. */
   ERR_REQUEST_TOO_LARGE: "ERR_REQUEST_TOO_LARGE",
 } as const;
 export type ErrorCode = keyof typeof ErrorCodes;

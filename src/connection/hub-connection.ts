@@ -26,6 +26,8 @@ export interface HubConnectionEvents {
   /** `utf8`: for text, the bytes it was decoded from, when the transport has them. */
   onData(connection: HubConnection, data: string | Uint8Array, utf8?: Uint8Array): void;
   onClose(connection: HubConnection, error?: Error): void;
+  /** The client sent more at once than the transport accepts (`limit` bytes); nothing of it was read. */
+  onTooLarge(connection: HubConnection, limit: number): void;
   /** The handshake or the client went silent for too long. */
   onTimeout(connection: HubConnection, reason: "handshake" | "client"): void;
 }
@@ -246,6 +248,10 @@ export class HubConnection implements ConnectionReceiver, HeartbeatSubscriber {
   onData(data: string | Uint8Array, utf8?: Uint8Array): void {
     this.lastReceiveAt = this.heartbeat.now;
     this.events.onData(this, data, utf8);
+  }
+
+  onTooLarge(limit: number): void {
+    if (!this.closing) this.events.onTooLarge(this, limit);
   }
 
   onClose(error?: Error): void {

@@ -8,6 +8,7 @@ import type { TransportConnection } from "../transports/transport-connection.js"
 import { CallerContext } from "./caller-context.js";
 import { HubCallerClientsImpl } from "./client-targets.js";
 import type { LogEvent, LogFields } from "../logger.js";
+import { messageTooLarge } from "../protocol/protocol-error.js";
 import { asError } from "../thrown-value.js";
 import { dispatchLog } from "./dispatch-log.js";
 import { detailFor, errorTexts } from "./error-texts.js";
@@ -78,6 +79,15 @@ export class ConnectionSession implements HubConnectionEvents {
     const error = new Error(errorTexts.clientTimeout(options.clientTimeoutInterval));
     error.name = "TimeoutException";
     this.closeWithError(error);
+  }
+
+  /**
+   * A WebSocket message or POST too large for the transport to take: the same end as a message
+   * over maximumReceiveMessageSize, whatever the size and the transport.
+   */
+  onTooLarge(_connection: HubConnection, limit: number): void {
+    if (!this.connection.handshakeComplete) return this.failHandshake(errorTexts.handshakeCanceled, `more than ${limit} bytes`);
+    this.closeWithError(messageTooLarge(this.runtime.options.maximumReceiveMessageSize ?? limit));
   }
 
   onClose(_connection: HubConnection, error?: Error): void {

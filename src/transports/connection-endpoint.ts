@@ -5,7 +5,6 @@ import type { LogWriter } from "../logger.js";
 import { transportLog } from "./transport-log.js";
 import { ConnectionRegistry } from "./connection-registry.js";
 import { bearerToken, ConnectionRequest } from "./connection-request.js";
-import { HubwireError } from "../errors.js";
 import { rejectUpgrade, replyJson, replyPollStarted, replyText } from "./http-replies.js";
 import { LongPollingTransport } from "./long-polling-transport.js";
 import { negotiateResponse, negotiateVersion } from "./negotiate.js";
@@ -38,7 +37,7 @@ export interface EndpointOptions {
   pollTimeoutMs: number;
   /** How long a closing connection may take: a WebSocket's close handshake, a poller's last poll. */
   closeTimeoutMs: number;
-  /** Largest WebSocket frame or POST body accepted; a frame past it closes the socket with 1009. */
+  /** Largest WebSocket message or POST body read; past it the connection ends (see TransportConnection.receiveTooLarge). */
   maxIncomingPayload: number;
   /** Unsent bytes a connection may hold for a client that does not read before it is dropped. */
   maxBufferedBytes: number;
@@ -173,7 +172,7 @@ export class ConnectionEndpoint {
       socket.removeListener("error", ignoreError); // ws has its own now
       accepted.request = request;
       accepted.user = admission.user;
-      accepted.transport = new WebSocketTransport(ws, socket, accepted, this.options.closeTimeoutMs);
+      accepted.transport = new WebSocketTransport(ws, socket, accepted, this.options.closeTimeoutMs, this.options.maxIncomingPayload);
       if (this.closed) return accepted.close();
       this.handler.onConnection(accepted);
     });
@@ -185,7 +184,7 @@ export class ConnectionEndpoint {
     this.wss.handleUpgrade(req, socket, head, (ws) => {
       socket.removeListener("error", ignoreError); // ws has its own now
       if (connection.isClosed) return ws.terminate(); // timed out meanwhile
-      connection.resume(new WebSocketTransport(ws, socket, connection, this.options.closeTimeoutMs));
+      connection.resume(new WebSocketTransport(ws, socket, connection, this.options.closeTimeoutMs, this.options.maxIncomingPayload));
     });
   }
 
@@ -239,12 +238,11 @@ export class ConnectionEndpoint {
     const result = await readBody(req, this.options.maxIncomingPayload);
     if ("aborted" in result) return;
     if ("tooLarge" in result) {
-      const error = new HubwireError(
-        "ERR_REQUEST_TOO_LARGE",
-        `A send carried more than ${this.options.maxIncomingPayload} bytes.`,
-      );
-      connection.abort(error);
-      return replyText(res, 413, error.message, { Connection: "close" });
+      // The connection ends as for a message over maximumReceiveMessageSize (a hub sends its
+      // Close message on the SSE stream or the pending poll); the rest of the body is not read.
+      const limit = this.options.maxIncomingPayload;
+      connection.receiveTooLarge(limit);
+      return replyText(res, 413, `A send carried more than ${limit} bytes.`, { Connection: "close" });
     }
     // The connection may have ended while the body was arriving.
     if (connection.isClosed) return replyText(res, 404, "No Connection with that ID");
