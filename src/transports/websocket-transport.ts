@@ -52,8 +52,9 @@ export class WebSocketTransport implements Transport {
   closed(code: number): void {
     clearTimeout(this.closeTimer);
     if (this.connection.transport !== this) return; // replaced by a reconnecting client's new socket
-    // 1000 (normal) and 1005 (no status: how the SignalR client stops) are clean ends.
-    if (code === 1000 || code === 1005) return this.connection.transportClosed();
+    // 1000 (normal), 1001 (going away: a browser tab closing) and 1005 (no status: how the
+    // SignalR client stops) are clean ends.
+    if (code === 1000 || code === 1001 || code === 1005) return this.connection.transportClosed();
     // Otherwise a stateful connection may wait for its client to reconnect.
     this.connection.transportLost(new HubwireError("ERR_TRANSPORT_LOST", `WebSocket closed with status code: ${code}.`));
   }
