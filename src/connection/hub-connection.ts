@@ -9,6 +9,7 @@ import { ClientResults, type ClientInvokeOptions } from "./client-results.js";
 import type { Heartbeat, HeartbeatSubscriber } from "./heartbeat.js";
 import { isTrackable, MessageBuffer } from "../protocol/message-buffer.js";
 import { allocBytes } from "../protocol/byte-pool.js";
+import { asError } from "../thrown-value.js";
 
 export interface HubConnectionOptions {
   /** Send a Ping after this long without sending anything (not on long polling). */
@@ -232,7 +233,7 @@ export class HubConnection implements ConnectionReceiver, HeartbeatSubscriber {
     } catch (error) {
       // A transport must not throw; if one does, it fails its own connection, never the caller.
       this.closing = true;
-      this.transport.transportClosed(error instanceof Error ? error : new Error(String(error)));
+      this.transport.transportClosed(asError(error));
     }
   }
 

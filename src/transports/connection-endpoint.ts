@@ -131,7 +131,10 @@ export class ConnectionEndpoint {
     if (this.closed) return replyText(res, 503, "The server is shutting down.");
     const request = new ConnectionRequest(req);
     const admission = await this.admit(request, bearerToken(request, false));
-    if ("status" in admission) return replyText(res, admission.status);
+    if ("status" in admission) {
+      this.refused(request, admission.status);
+      return replyText(res, admission.status);
+    }
     const version = negotiateVersion(request.query, this.options.minimumNegotiateVersion);
     if ("error" in version) return replyJson(res, JSON.stringify({ error: version.error }));
     const connection = this.registry.create(version.version >= 1);
@@ -153,7 +156,10 @@ export class ConnectionEndpoint {
     }
     const request = new ConnectionRequest(req);
     const admission = await this.admit(request, bearerToken(request, true));
-    if ("status" in admission) return rejectUpgrade(socket, admission.status);
+    if ("status" in admission) {
+      this.refused(request, admission.status);
+      return rejectUpgrade(socket, admission.status);
+    }
 
     const token = request.param("id");
     let connection: TransportConnection | undefined;
@@ -209,7 +215,10 @@ export class ConnectionEndpoint {
     if (this.closed) return replyText(res, 503, "The server is shutting down.");
     // Browsers cannot set headers on an EventSource, so SSE may carry its token in the query.
     const admission = await this.admit(request, bearerToken(request, sse));
-    if ("status" in admission) return replyText(res, admission.status);
+    if ("status" in admission) {
+      this.refused(request, admission.status);
+      return replyText(res, admission.status);
+    }
     // A second first-request may have started the connection while this one was being admitted.
     if (connection.transport || connection.state !== "negotiated") return replyText(res, 409);
     connection.request = request;
@@ -268,6 +277,11 @@ export class ConnectionEndpoint {
     connection.transport!.abort(); // releases the pending poll with 204 and ends the connection
     this.registry.forget(connection);
     replyText(res, 202);
+  }
+
+  /** 401: no user where the hub requires one; 403: a user its rules refuse. */
+  private refused(request: ConnectionRequest, status: 401 | 403): void {
+    this.options.log.write(transportLog.admissionRefused, { path: this.path, status, hasToken: bearerToken(request, true) !== undefined });
   }
 
   private async admit(request: ConnectionRequest, token: string | undefined): Promise<Admission> {

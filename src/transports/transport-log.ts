@@ -6,6 +6,7 @@ import { logEvents } from "../logger.js";
  */
 export const transportLog = logEvents({
   refusedOrigin: { level: "info", message: "Request from a refused origin" },
+  admissionRefused: { level: "debug", message: "Connection refused by the hub's authorization" },
   requestFailed: { level: "error", message: "Request failed" },
   upgradeFailed: { level: "error", message: "WebSocket upgrade failed" },
   rawListenerThrew: { level: "error", message: "Raw connection listener threw" },

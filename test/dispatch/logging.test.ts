@@ -41,6 +41,10 @@ class LoggedHub extends Hub {
   }
 }
 
+@HubClass()
+@Authorize()
+class MembersHub extends Hub {}
+
 type Entry = { level: string; message: string; fields: LogFields };
 
 function recordingLogger(entries: Entry[], level?: Logger["level"]): Logger {
@@ -196,6 +200,16 @@ describe("log levels", () => {
       level: "debug",
       fields: { hub: "LoggedHub", transport: "WebSockets", reason: "The protocol 'xml' is not supported." },
     });
+  });
+
+  it("tells at debug why a connection was refused", async () => {
+    await start({ logger: recordingLogger(entries) });
+    server!.mapHub("/members", MembersHub, { authenticate: () => null });
+    const refused = await fetch(`${url.replace("/logged", "/members")}/negotiate`, { method: "POST", headers: { Authorization: "Bearer expired" } });
+    expect(refused.status).toBe(401);
+    expect(entries).toEqual([
+      { level: "debug", message: "Connection refused by the hub's authorization", fields: { path: "/members", status: 401, hasToken: true } },
+    ]);
   });
 
   it("hands a logger that declares its level nothing below it", async () => {
