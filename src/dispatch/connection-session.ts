@@ -5,11 +5,11 @@ import { parseHandshakeRequest, writeHandshakeResponse } from "../protocol/hands
 import { errorCompletion, MessageType, type CompletionMessage, type HubMessage } from "../protocol/messages.js";
 import { encodeUtf8, utf8ByteLength } from "../protocol/utf8.js";
 import type { TransportConnection } from "../transports/transport-connection.js";
-import { CallerContext } from "./caller-context.js";
-import { HubCallerClientsImpl } from "./client-targets.js";
 import type { LogEvent, LogFields } from "../logger.js";
 import { messageTooLarge } from "../protocol/protocol-error.js";
 import { asError } from "../thrown-value.js";
+import { CallerContext } from "./caller-context.js";
+import { HubCallerClientsImpl } from "./client-targets.js";
 import { dispatchLog } from "./dispatch-log.js";
 import { detailFor, errorTexts } from "./error-texts.js";
 import type { HubRuntime } from "./hub-runtime.js";
