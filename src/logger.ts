@@ -11,7 +11,15 @@ export type LogLevel = "debug" | "info" | "warn" | "error" | "silent";
  * entries below it (without it, every entry is handed over and the logger filters).
  *
  * @example
- * const logger: Logger = { ...pino, level: "info", debug: (m, f) => pino.debug(f, m), ... };
+ * const log = pino({ level: "info" });
+ * const logger: Logger = {
+ *   level: "info",
+ *   debug: (message, fields) => log.debug(fields, message),
+ *   info: (message, fields) => log.info(fields, message),
+ *   warn: (message, fields) => log.warn(fields, message),
+ *   error: (message, fields) => log.error(fields, message),
+ * };
+ * new HubServer({ logger });
  */
 export interface Logger {
   debug(message: string, fields?: LogFields): void;

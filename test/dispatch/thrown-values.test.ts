@@ -101,6 +101,11 @@ class ThrowingHub extends Hub {
     throw thrown(kind);
   }
 
+  @HubMethod("UploadThrowsNow")
+  uploadThrowsNow(kind: string, @UploadStream() _items: AsyncIterable<number>): never {
+    throw thrown(kind);
+  }
+
   @HubMethod("Filtered")
   filtered(_kind: string, _when: string): string {
     return "not reached when the filter throws";
@@ -244,9 +249,12 @@ describe.each(loggers)("any thrown value fails only its call, with %s", (_name, 
     }
   });
 
-  it("answers an upload method that throws with the spec's text", async () => {
+  it("answers an upload method that throws with the spec's text, sync and async", async () => {
     const connection = await connect();
     for (const kind of kindNames) {
+      const unread = new Subject<number>();
+      await expect(connection.invoke("UploadThrowsNow", kind, unread), kind).rejects.toThrow(threwText("UploadThrowsNow"));
+      unread.complete();
       const items = new Subject<number>();
       const call = connection.invoke("UploadThenThrow", kind, items);
       items.next(1);
