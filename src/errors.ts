@@ -43,7 +43,7 @@ export const ErrorCodes = {
   ERR_BACKPLANE_UNAVAILABLE: "ERR_BACKPLANE_UNAVAILABLE",
   /** No server answered a group change for a connection on another server in time. */
   ERR_BACKPLANE_TIMEOUT: "ERR_BACKPLANE_TIMEOUT",
-  /** A POST send carried more bytes than the endpoint accepts in one request. */
+  /** A raw connection's client sent more in one WebSocket message or POST than the endpoint reads. */
   ERR_REQUEST_TOO_LARGE: "ERR_REQUEST_TOO_LARGE",
   /** An optional part was used without the package it runs on (codegen: typescript6, hubwire/redis: ioredis). */
   ERR_OPTIONAL_DEPENDENCY_MISSING: "ERR_OPTIONAL_DEPENDENCY_MISSING",

@@ -19,7 +19,8 @@ import type { Backplane } from "./lifetime/backplane.js";
 import type { HubLifetimeManager } from "./lifetime/hub-lifetime-manager.js";
 import { InMemoryLifetimeManager } from "./lifetime/in-memory-lifetime-manager.js";
 import { ScaleOutLifetimeManager } from "./lifetime/scale-out-lifetime-manager.js";
-import { consoleLogger, type Logger } from "./logger.js";
+import { consoleLogger, LogWriter, type Logger } from "./logger.js";
+import { loggablePath, transportLog } from "./transports/transport-log.js";
 import type { HubProtocol } from "./protocol/hub-protocol.js";
 import { jsonHubProtocol } from "./protocol/json-protocol.js";
 import { messagePackHubProtocol } from "./protocol/messagepack-protocol.js";
@@ -28,7 +29,10 @@ import { allTransports, type TransportName } from "./transports/transport.js";
 import { RawConnectionHandler, type RawConnectionListener } from "./transports/raw-connection.js";
 
 export interface HubServerOptions extends HubOptions {
-  /** Where hubwire reports; default: warnings and errors to stderr. */
+  /**
+   * Where hubwire reports. Default: `consoleLogger()`, warnings and errors to stderr, or from the
+   * level the `HUBWIRE_LOG` environment variable names (`HUBWIRE_LOG=debug`).
+   */
   logger?: Logger;
   /** Creates hub instances (and injects their dependencies). Default: typedi's global Container. */
   container?: HubActivator;
@@ -86,13 +90,14 @@ interface MappedEndpoint {
 export class HubServer {
   private readonly endpoints = new Map<string, MappedEndpoint>();
   private readonly runtimes = new Map<HubClassType, HubRuntime>();
-  private readonly logger: Logger;
+  private readonly log: LogWriter;
   private httpServer: Server | undefined;
   private ownsHttpServer = false;
   private closed = false;
 
   constructor(private readonly options: HubServerOptions = {}) {
-    this.logger = options.logger ?? consoleLogger("warn");
+    // Wrapped once: no logger, the application's included, can throw into the code that logs.
+    this.log = LogWriter.for(options.logger ?? consoleLogger());
   }
 
   /**
@@ -113,7 +118,7 @@ export class HubServer {
     });
     const protocols = supportedProtocols.filter((p) => resolved.protocols.includes(p.name));
     const runtime = new HubRuntime<THub>(descriptor, resolved, {
-      logger: this.logger,
+      log: this.log,
       activator: this.options.container ?? typediActivator,
       policies,
       lifetime: resolved.lifetimeManager ?? this.lifetimeFor(descriptor.name, resolved, protocols),
@@ -130,7 +135,7 @@ export class HubServer {
   private lifetimeFor(hubName: string, options: ResolvedHubOptions, protocols: HubProtocol[]): HubLifetimeManager {
     const { backplane } = this.options;
     if (!backplane) return new InMemoryLifetimeManager();
-    return new ScaleOutLifetimeManager({ hubName, backplane, protocols, logger: this.logger, clientResultTimeout: options.clientResultTimeout });
+    return new ScaleOutLifetimeManager({ hubName, backplane, protocols, logger: this.log, clientResultTimeout: options.clientResultTimeout });
   }
 
   /** Connections the server holds across its endpoints (negotiated, running or closing). */
@@ -155,7 +160,7 @@ export class HubServer {
     });
     const authenticate = resolved.authenticate;
     const admit: AdmissionCheck | undefined = authenticate && (async (request, token) => ({ user: (await authenticate(request, token)) ?? null }));
-    const endpoint = new ConnectionEndpoint(path, this.endpointOptions(resolved, admit, false), new RawConnectionHandler(listener, this.logger));
+    const endpoint = new ConnectionEndpoint(path, this.endpointOptions(resolved, admit, false), new RawConnectionHandler(listener, this.log));
     this.endpoints.set(key, { endpoint });
   }
 
@@ -174,7 +179,7 @@ export class HubServer {
     const match = this.match(req.url);
     if (!match) return false;
     match.mapped.endpoint.handleRequest(req, res, match.rest).catch((error: unknown) => {
-      this.logger.error("Request failed", { url: req.url, error });
+      this.log.write(transportLog.requestFailed, { path: loggablePath(req.url), error });
       if (!res.headersSent) res.writeHead(500).end();
       else res.destroy();
     });
@@ -238,7 +243,7 @@ export class HubServer {
       maxBufferedBytes: resolved.maximumSendBufferSize,
       minimumNegotiateVersion: 0,
       allowStatefulReconnects: statefulReconnects,
-      logger: this.logger,
+      log: this.log,
     };
   }
 

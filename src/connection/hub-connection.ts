@@ -9,6 +9,7 @@ import { ClientResults, type ClientInvokeOptions } from "./client-results.js";
 import type { Heartbeat, HeartbeatSubscriber } from "./heartbeat.js";
 import { isTrackable, MessageBuffer } from "../protocol/message-buffer.js";
 import { allocBytes } from "../protocol/byte-pool.js";
+import { asError } from "../thrown-value.js";
 
 export interface HubConnectionOptions {
   /** Send a Ping after this long without sending anything (not on long polling). */
@@ -26,6 +27,8 @@ export interface HubConnectionEvents {
   /** `utf8`: for text, the bytes it was decoded from, when the transport has them. */
   onData(connection: HubConnection, data: string | Uint8Array, utf8?: Uint8Array): void;
   onClose(connection: HubConnection, error?: Error): void;
+  /** The client sent more at once than the transport accepts (`limit` bytes); nothing of it was read. */
+  onTooLarge(connection: HubConnection, limit: number): void;
   /** The handshake or the client went silent for too long. */
   onTimeout(connection: HubConnection, reason: "handshake" | "client"): void;
 }
@@ -230,7 +233,7 @@ export class HubConnection implements ConnectionReceiver, HeartbeatSubscriber {
     } catch (error) {
       // A transport must not throw; if one does, it fails its own connection, never the caller.
       this.closing = true;
-      this.transport.transportClosed(error instanceof Error ? error : new Error(String(error)));
+      this.transport.transportClosed(asError(error));
     }
   }
 
@@ -246,6 +249,10 @@ export class HubConnection implements ConnectionReceiver, HeartbeatSubscriber {
   onData(data: string | Uint8Array, utf8?: Uint8Array): void {
     this.lastReceiveAt = this.heartbeat.now;
     this.events.onData(this, data, utf8);
+  }
+
+  onTooLarge(limit: number): void {
+    if (!this.closing) this.events.onTooLarge(this, limit);
   }
 
   onClose(error?: Error): void {

@@ -5,8 +5,12 @@ import { parseHandshakeRequest, writeHandshakeResponse } from "../protocol/hands
 import { errorCompletion, MessageType, type CompletionMessage, type HubMessage } from "../protocol/messages.js";
 import { encodeUtf8, utf8ByteLength } from "../protocol/utf8.js";
 import type { TransportConnection } from "../transports/transport-connection.js";
+import type { LogEvent, LogFields } from "../logger.js";
+import { messageTooLarge } from "../protocol/protocol-error.js";
+import { asError } from "../thrown-value.js";
 import { CallerContext } from "./caller-context.js";
 import { HubCallerClientsImpl } from "./client-targets.js";
+import { dispatchLog } from "./dispatch-log.js";
 import { detailFor, errorTexts } from "./error-texts.js";
 import type { HubRuntime } from "./hub-runtime.js";
 import { ConnectionScope, InvocationScope } from "./invocation-scope.js";
@@ -70,14 +74,20 @@ export class ConnectionSession implements HubConnectionEvents {
   }
 
   onTimeout(_connection: HubConnection, reason: "handshake" | "client"): void {
-    const { logger, options } = this.runtime;
-    if (reason === "handshake") {
-      logger.warn("Handshake timed out", this.logFields);
-      return this.failHandshake(errorTexts.handshakeCanceled);
-    }
+    const { options } = this.runtime;
+    if (reason === "handshake") return this.failHandshake(errorTexts.handshakeCanceled, "no handshake within handshakeTimeout");
     const error = new Error(errorTexts.clientTimeout(options.clientTimeoutInterval));
     error.name = "TimeoutException";
-    this.closeWithError(error, "Client timed out");
+    this.closeWithError(error);
+  }
+
+  /**
+   * A WebSocket message or POST too large for the transport to take: the same end as a message
+   * over maximumReceiveMessageSize, whatever the size and the transport.
+   */
+  onTooLarge(_connection: HubConnection, limit: number): void {
+    if (!this.connection.handshakeComplete) return this.failHandshake(errorTexts.handshakeCanceled, `more than ${limit} bytes`);
+    this.closeWithError(messageTooLarge(this.runtime.options.maximumReceiveMessageSize ?? limit));
   }
 
   onClose(_connection: HubConnection, error?: Error): void {
@@ -85,15 +95,19 @@ export class ConnectionSession implements HubConnectionEvents {
     for (const work of this.pending.splice(0)) this.release(work);
     if (this.uploads) for (const upload of this.uploads.values()) upload.discard();
     this.uploads = undefined;
-    if (error) this.runtime.logger.warn("Connection closed with an error", { ...this.logFields, error });
+    const { log } = this.runtime;
+    if (log.enabled(dispatchLog.connectionClosed)) {
+      const why = this.closeError ?? error;
+      log.write(dispatchLog.connectionClosed, why ? { ...this.logFields, error: why } : { ...this.logFields, reason: "ended normally" });
+    }
     void this.finish(this.closeError ?? error);
   }
 
-  /** Closes the connection with a Close message that carries an error. */
-  closeWithError(error: unknown, logMessage: string): void {
-    const { logger, options } = this.runtime;
-    logger.warn(logMessage, { ...this.logFields, error });
-    this.closeError ??= error instanceof Error ? error : new Error(String(error));
+  /** Closes the connection with a Close message that carries an error (any thrown value will do). */
+  closeWithError(error: unknown, event: LogEvent = dispatchLog.connectionFaulted): void {
+    const { log, options } = this.runtime;
+    log.write(event, { ...this.logFields, error });
+    this.closeError ??= asError(error);
     const detail = detailFor(error, options.enableDetailedErrors);
     this.connection.close({ type: MessageType.Close, error: errorTexts.connectionClosedWithError(detail) });
   }
@@ -102,15 +116,13 @@ export class ConnectionSession implements HubConnectionEvents {
     const { runtime, connection } = this;
     const max = runtime.options.maximumReceiveMessageSize;
     if (max !== null && byteLength(data) > max) {
-      runtime.logger.warn("Handshake larger than the maximum message size", this.logFields);
-      return this.failHandshake(errorTexts.handshakeCanceled);
+      return this.failHandshake(errorTexts.handshakeCanceled, `larger than maximumReceiveMessageSize (${max} bytes)`);
     }
     let request: ReturnType<typeof parseHandshakeRequest>;
     try {
       request = parseHandshakeRequest(data);
     } catch (error) {
-      runtime.logger.warn("Malformed handshake", { ...this.logFields, error });
-      return this.failHandshake(errorTexts.handshakeFailed(detailFor(error, runtime.options.enableDetailedErrors)));
+      return this.failHandshake(errorTexts.handshakeFailed(detailFor(error, runtime.options.enableDetailedErrors)), error);
     }
     const protocol = runtime.protocols.get(request.protocol);
     if (!protocol) return this.failHandshake(errorTexts.protocolNotSupported(request.protocol));
@@ -126,6 +138,15 @@ export class ConnectionSession implements HubConnectionEvents {
     if (transport.statefulReconnect && request.version >= 2 && transport.transportName === "WebSockets") {
       connection.enableStatefulReconnect(runtime.options.statefulReconnectBufferSize);
     }
+    if (runtime.log.debugEnabled) {
+      runtime.log.write(dispatchLog.connectionOpened, {
+        ...this.logFields,
+        transport: connection.transportName,
+        protocol: protocol.name,
+        version: request.version,
+        userIdentifier: connection.userIdentifier,
+      });
+    }
     const reply = writeHandshakeResponse();
     // A binary protocol's handshake reply goes out binary, as ASP.NET Core sends it.
     connection.send(protocol.transferFormat === "Binary" ? encodeUtf8(reply) : reply);
@@ -138,8 +159,11 @@ export class ConnectionSession implements HubConnectionEvents {
     this.startup = startup;
   }
 
-  private failHandshake(error: string): void {
-    this.runtime.logger.warn("Handshake refused", { ...this.logFields, reason: error });
+  /** `why`: what the log says when it knows more than the client is told. */
+  private failHandshake(error: string, why?: unknown): void {
+    const fields: LogFields = { ...this.logFields, transport: this.connection.transportName, reason: error };
+    if (why !== undefined) fields.error = why;
+    this.runtime.log.write(dispatchLog.handshakeFailed, fields);
     this.connection.send(writeHandshakeResponse(error));
     this.connection.close();
   }
@@ -154,7 +178,7 @@ export class ConnectionSession implements HubConnectionEvents {
       this.hubConnected = true;
     } catch (error) {
       // Never with allowReconnect: a hub that cannot start will not start on a retry either.
-      return this.closeWithError(error, "onConnected failed");
+      return this.closeWithError(error, dispatchLog.onConnectedFailed);
     }
     if (connection.isClosing) return;
     this.started = true;
@@ -171,7 +195,7 @@ export class ConnectionSession implements HubConnectionEvents {
         utf8,
       });
     } catch (error) {
-      return this.closeWithError(error, "Invalid message from client");
+      return this.closeWithError(error);
     }
     for (const message of messages) {
       if (this.connection.isClosing) return;
@@ -209,7 +233,7 @@ export class ConnectionSession implements HubConnectionEvents {
         try {
           return this.connection.resequence(message.sequenceId);
         } catch (error) {
-          return this.closeWithError(error, "Invalid Sequence from client");
+          return this.closeWithError(error);
         }
       case MessageType.Ping:
         return; // Any message already reset the client timeout.
@@ -266,7 +290,7 @@ export class ConnectionSession implements HubConnectionEvents {
   }
 
   private ignored(type: number, invocationId: string): void {
-    this.runtime.logger.debug("Message for no open invocation ignored", { ...this.logFields, type, invocationId });
+    this.runtime.log.write(dispatchLog.ignoredMessage, { ...this.logFields, type, invocationId });
   }
 
   private startInvocation(work: InvocationWork): void {
@@ -274,7 +298,15 @@ export class ConnectionSession implements HubConnectionEvents {
     const pending = invoke(this.runtime, this, work);
     if (pending) {
       this.track(work);
-      pending.then(() => this.invocationDone(work));
+      pending.then(
+        () => this.invocationDone(work),
+        (error: unknown) => {
+          // invoke() catches whatever a hub throws; this is a fault of hubwire's own, and the
+          // connection must go on serving its other calls all the same.
+          this.runtime.log.write(dispatchLog.invocationRejected, { ...this.logFields, method: work.message.target, error });
+          this.invocationDone(work);
+        },
+      );
     } else this.invocationDone(work);
   }
 
@@ -318,13 +350,13 @@ export class ConnectionSession implements HubConnectionEvents {
         const hub = this.createHub();
         await runtime.filters.disconnected({ hub, context: hub.context }, error);
       } catch (failure) {
-        runtime.logger.error("onDisconnected threw", { ...this.logFields, error: failure });
+        runtime.log.write(dispatchLog.onDisconnectedFailed, { ...this.logFields, error: failure });
       }
     }
     try {
       await runtime.lifetime.onDisconnected(connection);
     } catch (failure) {
-      runtime.logger.error("Lifetime manager failed to forget a connection", { ...this.logFields, error: failure });
+      runtime.log.write(dispatchLog.lifetimeForgetFailed, { ...this.logFields, error: failure });
     }
     this.isFinished = true;
     this.resolveFinished?.();

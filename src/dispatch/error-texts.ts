@@ -1,3 +1,5 @@
+import { errorParts, textOf } from "../thrown-value.js";
+
 /**
  * The error texts clients see, word for word as ASP.NET Core SignalR sends them (the official
  * client's tests assert several of them). `detail` is ` <ErrorName>: <message>` or "".
@@ -29,14 +31,18 @@ export const errorTexts = {
   clientTimeout: (ms: number) => `Client timeout (${ms}ms) elapsed without receiving a message from the client.`,
 } as const;
 
-/** ` <name>: <message>` for an error, as appended to texts when details may be shown. */
+/** ` <name>: <message>` for an error, as appended to texts when details may be shown; any thrown value will do. */
 export function errorDetail(error: unknown): string {
-  if (error instanceof Error) return ` ${error.name}: ${error.message}`;
-  return ` Error: ${String(error)}`;
+  const parts = errorParts(error);
+  return parts ? ` ${parts[0]}: ${parts[1]}` : ` Error: ${textOf(error)}`;
 }
 
-/** Whether an error's text may reach the client: always for HubException, else only with detailed errors. */
+/** Whether a thrown value is a HubException, whose text always reaches the client. */
+export function isHubException(error: unknown): boolean {
+  return errorParts(error)?.[0] === "HubException";
+}
+
+/** The detail a client may see: always for a HubException, else only with detailed errors. Never throws. */
 export function detailFor(error: unknown, detailedErrors: boolean): string {
-  const isHubException = error instanceof Error && error.name === "HubException";
-  return detailedErrors || isHubException ? errorDetail(error) : "";
+  return detailedErrors || isHubException(error) ? errorDetail(error) : "";
 }

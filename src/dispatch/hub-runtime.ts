@@ -1,6 +1,7 @@
 import { Heartbeat } from "../connection/heartbeat.js";
 import type { HubConnectionOptions } from "../connection/hub-connection.js";
-import type { Logger } from "../logger.js";
+import type { LogWriter } from "../logger.js";
+import { dispatchLog } from "./dispatch-log.js";
 import { invocationScopeKey, type ClientOf, type Hub, type InvocationScopeView } from "../hubs/hub.js";
 import type { GroupManager } from "../hubs/client-proxy.js";
 import type { HubDescriptor, HubMethodDescriptor } from "../hubs/hub-descriptor.js";
@@ -24,7 +25,7 @@ export interface HubActivator {
 }
 
 export interface HubRuntimeServices {
-  logger: Logger;
+  log: LogWriter;
   activator: HubActivator;
   policies: Readonly<Record<string, AuthorizationPolicy>>;
   lifetime: HubLifetimeManager;
@@ -40,7 +41,7 @@ export class HubRuntime<THub extends Hub<any> = Hub<any>> {
   readonly heartbeat: Heartbeat;
   readonly connectionOptions: HubConnectionOptions;
   readonly protocols: ReadonlyMap<string, HubProtocol>;
-  readonly logger: Logger;
+  readonly log: LogWriter;
   readonly lifetime: HubLifetimeManager;
   readonly policies: Readonly<Record<string, AuthorizationPolicy>>;
   readonly context: HubContext<ClientOf<THub>>;
@@ -56,7 +57,7 @@ export class HubRuntime<THub extends Hub<any> = Hub<any>> {
     readonly options: ResolvedHubOptions,
     services: HubRuntimeServices,
   ) {
-    this.logger = services.logger;
+    this.log = services.log;
     const { activator } = services;
     const hubClass = descriptor.hubClass;
     this.makeHub = activator.factoryFor?.(hubClass) ?? (() => activator.get(hubClass));
@@ -93,7 +94,7 @@ export class HubRuntime<THub extends Hub<any> = Hub<any>> {
       try {
         user = (await this.options.authenticate(request, token)) ?? null;
       } catch (error) {
-        this.logger.warn("authenticate threw; treating the request as anonymous", { hub: this.descriptor.name, error });
+        this.log.write(dispatchLog.authenticateThrew, { hub: this.descriptor.name, error });
       }
     }
     const rules = this.descriptor.authorize;
@@ -103,7 +104,7 @@ export class HubRuntime<THub extends Hub<any> = Hub<any>> {
       try {
         allowed = await isAuthorized(rules, user, this.policies, { hub: this.descriptor.name, request });
       } catch (error) {
-        this.logger.error("Authorization policy threw", { hub: this.descriptor.name, error });
+        this.log.write(dispatchLog.policyThrew, { hub: this.descriptor.name, error });
       }
       if (!allowed) return { status: 403 };
     }

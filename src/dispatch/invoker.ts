@@ -9,7 +9,8 @@ import {
 } from "../protocol/messages.js";
 import { isAuthorized } from "./authorization.js";
 import type { ConnectionSession } from "./connection-session.js";
-import { detailFor, errorTexts } from "./error-texts.js";
+import { dispatchLog } from "./dispatch-log.js";
+import { detailFor, errorTexts, isHubException } from "./error-texts.js";
 import { callHubMethod } from "./hub-filter.js";
 import type { HubRuntime } from "./hub-runtime.js";
 import type { InvocationScope } from "./invocation-scope.js";
@@ -29,36 +30,25 @@ export interface InvocationWork {
 }
 
 /**
- * Runs one invocation to its Completion: lookup, checks, a fresh hub instance, the call, and for
- * a streaming method the stream. Never throws; returns a promise only when there is something to
- * wait for, so a synchronous method costs no promise.
+ * Runs one invocation to its Completion: lookup, authorization, checks of the call's shape, a
+ * fresh hub instance, the call, and for a streaming method the stream. Authorization comes
+ * before any check of the shape, as in ASP.NET Core, so a denied caller learns nothing about
+ * the method but its name. Never throws, and a promise it returns never rejects, whatever the
+ * hub throws; it returns a promise only when there is something to wait for, so a synchronous
+ * method costs no promise.
  */
 export function invoke(runtime: HubRuntime, session: ConnectionSession, work: InvocationWork): Promise<void> | undefined {
   const { message } = work;
   const method = runtime.findMethod(message.target);
   if (!method) {
-    runtime.logger.warn("Unknown hub method", { ...session.logFields, method: message.target });
+    runtime.log.write(dispatchLog.unknownMethod, { ...session.logFields, method: message.target });
     return fail(session, message, errorTexts.unknownMethod(message.target));
   }
-  if (message.type === MessageType.StreamInvocation && !method.streaming) {
-    return fail(session, message, errorTexts.nonStreamingWithStream(message.target));
-  }
-  if (message.type === MessageType.Invocation && method.streaming) {
-    return fail(session, message, errorTexts.streamingWithInvoke(message.target));
-  }
-  const streams = message.streamIds?.length ?? 0;
-  if (streams !== method.uploadStreams.length) {
-    const detail = ` HubException: ${errorTexts.streamCountMismatch(streams, method.uploadStreams.length)}`;
-    return fail(session, message, errorTexts.methodThrew(message.target, detail));
-  }
-  if (message.arguments.length !== method.argumentCount) {
-    const reason = errorTexts.argumentCount(message.arguments.length, method.argumentCount);
-    runtime.logger.warn("Hub method called with the wrong argument count", { ...session.logFields, method: message.target, reason });
-    const detail = runtime.options.enableDetailedErrors ? ` InvalidDataException: ${reason}` : "";
-    return fail(session, message, errorTexts.bindingFailed(message.target, detail));
+  if (runtime.log.debugEnabled) {
+    runtime.log.write(dispatchLog.invocationStarted, { ...session.logFields, method: message.target, invocationId: message.invocationId });
   }
   if (method.authorize.length > 0) return authorizeThenRun(runtime, session, method, work);
-  return run(runtime, session, method, work);
+  return checkThenRun(runtime, session, method, work);
 }
 
 async function authorizeThenRun(
@@ -77,11 +67,42 @@ async function authorizeThenRun(
       request: connection.request!,
     });
   } catch (error) {
-    runtime.logger.error("Authorization policy threw", { ...session.logFields, method: message.target, error });
+    runtime.log.write(dispatchLog.policyThrew, { ...session.logFields, method: message.target, error });
   }
   if (!allowed) {
-    runtime.logger.warn("Hub method call denied", { ...session.logFields, method: message.target });
+    runtime.log.write(dispatchLog.callDenied, { ...session.logFields, method: message.target, userIdentifier: connection.userIdentifier });
     return fail(session, message, errorTexts.unauthorized(message.target));
+  }
+  return checkThenRun(runtime, session, method, work);
+}
+
+/** The call's shape against the method's: invocation mode, upload streams, arguments. */
+function checkThenRun(
+  runtime: HubRuntime,
+  session: ConnectionSession,
+  method: HubMethodDescriptor,
+  work: InvocationWork,
+): Promise<void> | undefined {
+  const { message } = work;
+  if (message.type === MessageType.StreamInvocation && !method.streaming) {
+    runtime.log.write(dispatchLog.invocationModeMismatch, { ...session.logFields, method: message.target });
+    return fail(session, message, errorTexts.nonStreamingWithStream(message.target));
+  }
+  if (message.type === MessageType.Invocation && method.streaming) {
+    runtime.log.write(dispatchLog.invocationModeMismatch, { ...session.logFields, method: message.target });
+    return fail(session, message, errorTexts.streamingWithInvoke(message.target));
+  }
+  const streams = message.streamIds?.length ?? 0;
+  if (streams !== method.uploadStreams.length) {
+    const reason = errorTexts.streamCountMismatch(streams, method.uploadStreams.length);
+    runtime.log.write(dispatchLog.streamCountMismatch, { ...session.logFields, method: message.target, reason });
+    return fail(session, message, errorTexts.methodThrew(message.target, ` HubException: ${reason}`));
+  }
+  if (message.arguments.length !== method.argumentCount) {
+    const reason = errorTexts.argumentCount(message.arguments.length, method.argumentCount);
+    runtime.log.write(dispatchLog.wrongArgumentCount, { ...session.logFields, method: message.target, reason });
+    const detail = runtime.options.enableDetailedErrors ? ` InvalidDataException: ${reason}` : "";
+    return fail(session, message, errorTexts.bindingFailed(message.target, detail));
   }
   return run(runtime, session, method, work);
 }
@@ -94,16 +115,19 @@ function run(
 ): Promise<void> | undefined {
   const { message } = work;
   let result: unknown;
+  let thenable: boolean;
   try {
     const hub = runtime.createHub(session, work.scope);
     const args = bindArguments(method, work);
     const filtered = runtime.filters.invoke;
     result = filtered ? filtered({ hub, context: hub.context, method, arguments: args }) : callHubMethod(hub, method, args);
+    // Inside the try: reading `then` of a returned Proxy may throw too.
+    thenable = !method.streaming && isThenable(result);
   } catch (error) {
     return threw(runtime, session, message, error);
   }
   if (method.streaming) return startStream(runtime, session, work, result);
-  if (isThenable(result)) {
+  if (thenable) {
     // Promise.resolve hands a native promise back as is; other thenables are adopted.
     return Promise.resolve(result).then(
       (value) => complete(runtime, session, message, value),
@@ -129,21 +153,26 @@ function bindArguments(method: HubMethodDescriptor, work: InvocationWork): unkno
 async function startStream(runtime: HubRuntime, session: ConnectionSession, work: InvocationWork, result: unknown): Promise<void> {
   const { message } = work;
   let iterable: unknown;
+  let streamable: boolean;
   try {
     iterable = await result; // a method may return a promise of its stream
+    streamable = isAsyncIterable(iterable);
   } catch (error) {
     return threw(runtime, session, message, error);
   }
-  if (!isAsyncIterable(iterable)) {
-    runtime.logger.error("Streaming hub method returned no async iterable", { ...session.logFields, method: message.target });
+  if (!streamable) {
+    runtime.log.write(dispatchLog.notAStream, { ...session.logFields, method: message.target });
     return fail(session, message, errorTexts.notAStream(message.target));
   }
   if (message.invocationId === undefined) return; // the streaming mismatch check makes this unreachable
-  await pumpStream(iterable, message.invocationId, {
+  await pumpStream(iterable as AsyncIterable<unknown>, message.invocationId, {
     connection: session.connection,
     scope: work.scope,
     enableDetailedErrors: runtime.options.enableDetailedErrors,
-    onError: (error) => runtime.logger.error("Hub stream failed", { ...session.logFields, method: message.target, error }),
+    onError: (error) => {
+      const event = isHubException(error) ? dispatchLog.hubExceptionThrown : dispatchLog.streamFailed;
+      runtime.log.write(event, { ...session.logFields, method: message.target, error });
+    },
   });
 }
 
@@ -160,8 +189,11 @@ function complete(runtime: HubRuntime, session: ConnectionSession, message: HubI
   return;
 }
 
+/** The call failed, whatever was thrown (an Error, a string, undefined, a Proxy that throws on every access). */
 function threw(runtime: HubRuntime, session: ConnectionSession, message: HubInvocation, error: unknown): undefined {
-  runtime.logger.error("Hub method threw", { ...session.logFields, method: message.target, error });
+  // A HubException is the hub answering its caller, not a fault to fix.
+  const event = isHubException(error) ? dispatchLog.hubExceptionThrown : dispatchLog.methodFailed;
+  runtime.log.write(event, { ...session.logFields, method: message.target, error });
   const detail = detailFor(error, runtime.options.enableDetailedErrors);
   return fail(session, message, errorTexts.methodThrew(message.target, detail));
 }

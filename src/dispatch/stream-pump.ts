@@ -31,10 +31,12 @@ export async function pumpStream(iterable: AsyncIterable<unknown>, invocationId:
   let wake: ((value: typeof aborted) => void) | undefined;
   const onAbort = (): void => wake?.(aborted);
   signal.addEventListener("abort", onAbort, { once: true });
-  const iterator = iterable[Symbol.asyncIterator]();
+  let iterator: AsyncIterator<unknown> | undefined;
+  let failed = false;
   let failure: unknown;
   let cancelled = false;
   try {
+    iterator = iterable[Symbol.asyncIterator]();
     for (;;) {
       if (signal.aborted) {
         cancelled = true;
@@ -42,7 +44,7 @@ export async function pumpStream(iterable: AsyncIterable<unknown>, invocationId:
       }
       const step = await new Promise<IteratorResult<unknown> | typeof aborted>((resolve, reject) => {
         wake = resolve;
-        iterator.next().then(resolve, reject);
+        iterator!.next().then(resolve, reject);
       });
       if (step === aborted) {
         cancelled = true;
@@ -56,6 +58,7 @@ export async function pumpStream(iterable: AsyncIterable<unknown>, invocationId:
       }
     }
   } catch (error) {
+    failed = true; // `undefined` may be what was thrown
     failure = error;
   } finally {
     wake = undefined;
@@ -64,9 +67,13 @@ export async function pumpStream(iterable: AsyncIterable<unknown>, invocationId:
   if (cancelled) {
     // Let the producer run its finally blocks; it may be parked on an await we cannot interrupt.
     // What it throws while being stopped (an AbortError, typically) is expected and dropped.
-    iterator.return?.().then(undefined, () => {});
+    try {
+      iterator?.return?.().then(undefined, () => {});
+    } catch {
+      // a producer that throws while being stopped has nothing more to say
+    }
   }
-  if (failure !== undefined) {
+  if (failed) {
     context.onError(failure);
     const detail = detailFor(failure, context.enableDetailedErrors);
     connection.write(errorCompletion(invocationId, errorTexts.streamFailed(detail)));

@@ -2,7 +2,8 @@ import { randomUUID } from "node:crypto";
 import type { ClientInvokeOptions } from "../connection/client-results.js";
 import type { HubConnection } from "../connection/hub-connection.js";
 import { HubException, HubwireError, type ErrorCode } from "../errors.js";
-import type { Logger } from "../logger.js";
+import { LogWriter, type Logger } from "../logger.js";
+import { lifetimeLog } from "./lifetime-log.js";
 import type { HubProtocol } from "../protocol/hub-protocol.js";
 import { SerializedHubMessage } from "../protocol/serialized-message.js";
 import type { Backplane } from "./backplane.js";
@@ -57,8 +58,10 @@ export class ScaleOutLifetimeManager implements HubLifetimeManager {
   private nextId = 0;
   private readonly prefix: string;
   private readonly started: Promise<void>;
+  private readonly log: LogWriter;
 
   constructor(private readonly options: ScaleOutOptions) {
+    this.log = LogWriter.for(options.logger);
     this.prefix = `${options.hubName}:`;
     this.started = Promise.all([
       this.subscribe(this.channel("all"), (message) => this.onSend(message)),
@@ -237,11 +240,11 @@ export class ScaleOutLifetimeManager implements HubLifetimeManager {
         const [message] = protocol.parseMessages(payload);
         if (message) return new SerializedHubMessage(message, payloads);
       } catch (error) {
-        this.options.logger.warn("Undecodable message from the backplane dropped", { hub: this.options.hubName, error });
+        this.log.write(lifetimeLog.undecodableMessage, { hub: this.options.hubName, error });
         return undefined;
       }
     }
-    this.options.logger.warn("Message from the backplane in no protocol of this hub dropped", { hub: this.options.hubName });
+    this.log.write(lifetimeLog.noProtocolForMessage, { hub: this.options.hubName });
     return undefined;
   }
 
@@ -300,7 +303,7 @@ export class ScaleOutLifetimeManager implements HubLifetimeManager {
     try {
       await this.options.backplane.publish(channel, encodeBackplaneMessage(message));
     } catch (error) {
-      this.options.logger.warn("Backplane publish failed; other servers miss this message", { hub: this.options.hubName, channel, error });
+      this.log.write(lifetimeLog.publishFailed, { hub: this.options.hubName, channel, error });
     }
   }
 
@@ -311,11 +314,11 @@ export class ScaleOutLifetimeManager implements HubLifetimeManager {
         try {
           onMessage(decodeBackplaneMessage(payload));
         } catch (error) {
-          this.options.logger.warn("Malformed backplane message dropped", { hub: this.options.hubName, channel, error });
+          this.log.write(lifetimeLog.malformedMessage, { hub: this.options.hubName, channel, error });
         }
       });
     } catch (error) {
-      this.options.logger.warn("Backplane subscribe failed", { hub: this.options.hubName, channel, error });
+      this.log.write(lifetimeLog.subscribeFailed, { hub: this.options.hubName, channel, error });
     }
   }
 
@@ -323,7 +326,7 @@ export class ScaleOutLifetimeManager implements HubLifetimeManager {
     try {
       await this.options.backplane.unsubscribe(channel);
     } catch (error) {
-      this.options.logger.warn("Backplane unsubscribe failed", { hub: this.options.hubName, channel, error });
+      this.log.write(lifetimeLog.unsubscribeFailed, { hub: this.options.hubName, channel, error });
     }
   }
 }

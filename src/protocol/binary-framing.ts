@@ -1,5 +1,5 @@
 import { allocBytes } from "./byte-pool.js";
-import { ProtocolError } from "./protocol-error.js";
+import { messageTooLarge, ProtocolError } from "./protocol-error.js";
 
 /** The largest record a varint length prefix may announce (the official clients' limit). */
 const MAX_RECORD_LENGTH = 0x7fffffff;
@@ -39,10 +39,7 @@ export class BinaryRecordCursor {
     } while (byte & 0x80);
     if (length > MAX_RECORD_LENGTH) throw tooLong();
     if (this.maxRecordLength !== null && length > this.maxRecordLength) {
-      throw new ProtocolError(
-        "ERR_PROTOCOL_MESSAGE_TOO_LARGE",
-        `The maximum message size of ${this.maxRecordLength}B was exceeded. The message size can be configured with the maximumReceiveMessageSize option.`,
-      );
+      throw messageTooLarge(this.maxRecordLength);
     }
     const start = offset + prefixBytes;
     if (start + length > input.length) throw incomplete();

@@ -11,7 +11,7 @@ import {
   type StreamItemMessage,
 } from "./messages.js";
 import { parsePlainInvocation } from "./json-plain-invocation.js";
-import { ProtocolError } from "./protocol-error.js";
+import { messageTooLarge, ProtocolError } from "./protocol-error.js";
 import { firstRecordEnd, RECORD_SEPARATOR, splitTextRecords } from "./text-framing.js";
 import { exceedsUtf8Bytes } from "./utf8.js";
 
@@ -41,7 +41,7 @@ export class JsonHubProtocol implements HubProtocol {
     if (!bytes) return parseRecords(input, max);
     const messages: HubMessage[] = [];
     for (let start = 0, end = firstRecordEnd(input); end !== -1; start = end + 1, end = input.indexOf(RECORD_SEPARATOR, start)) {
-      if (max !== null && end - start > max) throw tooLarge(max);
+      if (max !== null && end - start > max) throw messageTooLarge(max);
       const message = parsePlainInvocation(input, bytes, start, end) ?? parseRecord(input.slice(start, end));
       if (message) messages.push(message);
     }
@@ -59,19 +59,13 @@ export class JsonHubProtocol implements HubProtocol {
 function parseRecords(input: string, max: number | null): HubMessage[] {
   const messages: HubMessage[] = [];
   for (const record of splitTextRecords(input)) {
-    if (max !== null && exceedsUtf8Bytes(record, max)) throw tooLarge(max);
+    if (max !== null && exceedsUtf8Bytes(record, max)) throw messageTooLarge(max);
     const message = parseRecord(record);
     if (message) messages.push(message);
   }
   return messages;
 }
 
-function tooLarge(max: number): ProtocolError {
-  return new ProtocolError(
-    "ERR_PROTOCOL_MESSAGE_TOO_LARGE",
-    `The maximum message size of ${max}B was exceeded. The message size can be configured with the maximumReceiveMessageSize option.`,
-  );
-}
 
 /** The shared instance: the protocol holds no state. */
 export const jsonHubProtocol = new JsonHubProtocol();

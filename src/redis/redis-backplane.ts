@@ -1,7 +1,8 @@
 import type { Redis, RedisOptions } from "ioredis";
 import type { Backplane } from "../lifetime/backplane.js";
-import { consoleLogger, type Logger } from "../logger.js";
+import { consoleLogger, LogWriter, type Logger } from "../logger.js";
 import { requireOptional } from "../optional-dependency.js";
+import { redisLog } from "./redis-log.js";
 
 /** How long a subscription made while first connecting waits for Redis before going on without it. */
 const startupWaitMs = 3_000;
@@ -32,7 +33,7 @@ export class RedisBackplane implements Backplane {
   private readonly publisher: Redis;
   private readonly subscriber: Redis;
   private readonly handlers = new Map<string, (payload: Uint8Array) => void>();
-  private readonly logger: Logger;
+  private readonly log: LogWriter;
   private readonly prefix: string;
   /** Settles when the subscriber is first connected with its channels subscribed. */
   private readonly firstReady: Promise<void>;
@@ -40,7 +41,7 @@ export class RedisBackplane implements Backplane {
 
   constructor(options: RedisBackplaneOptions = {}) {
     const url = options.url ?? "redis://127.0.0.1:6379";
-    this.logger = options.logger ?? consoleLogger();
+    this.log = LogWriter.for(options.logger ?? consoleLogger());
     this.prefix = `${options.channelPrefix ?? "hubwire"}:`;
     // ioredis is an optional peer dependency: loaded here, so only Redis users install it.
     const { Redis: RedisClient } = requireOptional<typeof import("ioredis")>("ioredis");
@@ -58,7 +59,7 @@ export class RedisBackplane implements Backplane {
           this.everReady = true;
           markReady();
         },
-        (error: unknown) => this.logger.warn("Redis resubscribe failed", { error }),
+        (error: unknown) => this.log.write(redisLog.resubscribeFailed, { error }),
       );
     });
     this.subscriber.on("messageBuffer", (channel: Buffer, message: Buffer) => {
@@ -66,7 +67,7 @@ export class RedisBackplane implements Backplane {
         this.handlers.get(channel.toString())?.(new Uint8Array(message.buffer, message.byteOffset, message.byteLength));
       } catch (error) {
         // A throwing handler must not break the subscriber connection's reader.
-        this.logger.error("Backplane message handler threw", { channel: channel.toString(), error });
+        this.log.write(redisLog.handlerThrew, { channel: channel.toString(), error });
       }
     });
     this.reportOutages(this.publisher, "publisher");
@@ -103,12 +104,12 @@ export class RedisBackplane implements Backplane {
     client.on("error", (error: Error) => {
       if (down) return;
       down = true;
-      this.logger.warn("Redis unreachable; retrying", { role, error });
+      this.log.write(redisLog.unreachable, { role, error });
     });
     client.on("ready", () => {
       if (!down) return;
       down = false;
-      this.logger.info("Redis reachable again", { role });
+      this.log.write(redisLog.reachableAgain, { role });
     });
   }
 }

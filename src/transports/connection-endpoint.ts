@@ -1,10 +1,10 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Duplex } from "node:stream";
 import { WebSocketServer } from "ws";
-import type { Logger } from "../logger.js";
+import type { LogWriter } from "../logger.js";
+import { transportLog } from "./transport-log.js";
 import { ConnectionRegistry } from "./connection-registry.js";
 import { bearerToken, ConnectionRequest } from "./connection-request.js";
-import { HubwireError } from "../errors.js";
 import { rejectUpgrade, replyJson, replyPollStarted, replyText } from "./http-replies.js";
 import { LongPollingTransport } from "./long-polling-transport.js";
 import { negotiateResponse, negotiateVersion } from "./negotiate.js";
@@ -37,14 +37,14 @@ export interface EndpointOptions {
   pollTimeoutMs: number;
   /** How long a closing connection may take: a WebSocket's close handshake, a poller's last poll. */
   closeTimeoutMs: number;
-  /** Largest WebSocket frame or POST body accepted; a frame past it closes the socket with 1009. */
+  /** Largest WebSocket message or POST body read; past it the connection ends (see TransportConnection.receiveTooLarge). */
   maxIncomingPayload: number;
   /** Unsent bytes a connection may hold for a client that does not read before it is dropped. */
   maxBufferedBytes: number;
   minimumNegotiateVersion: number;
   /** Offer stateful reconnect to clients that ask for it (WebSockets only). */
   allowStatefulReconnects: boolean;
-  logger: Logger;
+  log: LogWriter;
 }
 
 const anonymous: Admission = { user: null };
@@ -84,7 +84,7 @@ export class ConnectionEndpoint {
     const verdict = this.origins.check(req);
     if (isPreflight(req)) return this.origins.answerPreflight(req, res, verdict);
     if (verdict === "refused") {
-      this.options.logger.warn("Request from a refused origin", { path: this.path, origin: req.headers.origin });
+      this.options.log.write(transportLog.refusedOrigin, { path: this.path, origin: req.headers.origin });
       return replyText(res, 403, "Origin not allowed");
     }
     this.origins.applyCors(req, res, verdict);
@@ -110,7 +110,7 @@ export class ConnectionEndpoint {
     // Until ws owns the socket, a reset must not surface as an unhandled 'error'.
     socket.on("error", ignoreError);
     this.upgrade(req, socket, head).catch((error: unknown) => {
-      this.options.logger.error("WebSocket upgrade failed", { path: this.path, error });
+      this.options.log.write(transportLog.upgradeFailed, { path: this.path, error });
       rejectUpgrade(socket, 500);
     });
   }
@@ -131,7 +131,10 @@ export class ConnectionEndpoint {
     if (this.closed) return replyText(res, 503, "The server is shutting down.");
     const request = new ConnectionRequest(req);
     const admission = await this.admit(request, bearerToken(request, false));
-    if ("status" in admission) return replyText(res, admission.status);
+    if ("status" in admission) {
+      this.refused(request, admission.status);
+      return replyText(res, admission.status);
+    }
     const version = negotiateVersion(request.query, this.options.minimumNegotiateVersion);
     if ("error" in version) return replyJson(res, JSON.stringify({ error: version.error }));
     const connection = this.registry.create(version.version >= 1);
@@ -145,7 +148,7 @@ export class ConnectionEndpoint {
   private async upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
     if (this.closed) return rejectUpgrade(socket, 503, "The server is shutting down.");
     if (this.origins.check(req) === "refused") {
-      this.options.logger.warn("WebSocket from a refused origin", { path: this.path, origin: req.headers.origin });
+      this.options.log.write(transportLog.refusedOrigin, { path: this.path, origin: req.headers.origin, transport: "WebSockets" });
       return rejectUpgrade(socket, 403, "Origin not allowed");
     }
     if (!this.options.transports.includes("WebSockets")) {
@@ -153,7 +156,10 @@ export class ConnectionEndpoint {
     }
     const request = new ConnectionRequest(req);
     const admission = await this.admit(request, bearerToken(request, true));
-    if ("status" in admission) return rejectUpgrade(socket, admission.status);
+    if ("status" in admission) {
+      this.refused(request, admission.status);
+      return rejectUpgrade(socket, admission.status);
+    }
 
     const token = request.param("id");
     let connection: TransportConnection | undefined;
@@ -172,7 +178,7 @@ export class ConnectionEndpoint {
       socket.removeListener("error", ignoreError); // ws has its own now
       accepted.request = request;
       accepted.user = admission.user;
-      accepted.transport = new WebSocketTransport(ws, socket, accepted, this.options.closeTimeoutMs);
+      accepted.transport = new WebSocketTransport(ws, socket, accepted, this.options.closeTimeoutMs, this.options.maxIncomingPayload);
       if (this.closed) return accepted.close();
       this.handler.onConnection(accepted);
     });
@@ -184,7 +190,7 @@ export class ConnectionEndpoint {
     this.wss.handleUpgrade(req, socket, head, (ws) => {
       socket.removeListener("error", ignoreError); // ws has its own now
       if (connection.isClosed) return ws.terminate(); // timed out meanwhile
-      connection.resume(new WebSocketTransport(ws, socket, connection, this.options.closeTimeoutMs));
+      connection.resume(new WebSocketTransport(ws, socket, connection, this.options.closeTimeoutMs, this.options.maxIncomingPayload));
     });
   }
 
@@ -209,7 +215,10 @@ export class ConnectionEndpoint {
     if (this.closed) return replyText(res, 503, "The server is shutting down.");
     // Browsers cannot set headers on an EventSource, so SSE may carry its token in the query.
     const admission = await this.admit(request, bearerToken(request, sse));
-    if ("status" in admission) return replyText(res, admission.status);
+    if ("status" in admission) {
+      this.refused(request, admission.status);
+      return replyText(res, admission.status);
+    }
     // A second first-request may have started the connection while this one was being admitted.
     if (connection.transport || connection.state !== "negotiated") return replyText(res, 409);
     connection.request = request;
@@ -238,12 +247,11 @@ export class ConnectionEndpoint {
     const result = await readBody(req, this.options.maxIncomingPayload);
     if ("aborted" in result) return;
     if ("tooLarge" in result) {
-      const error = new HubwireError(
-        "ERR_REQUEST_TOO_LARGE",
-        `A send carried more than ${this.options.maxIncomingPayload} bytes.`,
-      );
-      connection.abort(error);
-      return replyText(res, 413, error.message, { Connection: "close" });
+      // The connection ends as for a message over maximumReceiveMessageSize (a hub sends its
+      // Close message on the SSE stream or the pending poll); the rest of the body is not read.
+      const limit = this.options.maxIncomingPayload;
+      connection.receiveTooLarge(limit);
+      return replyText(res, 413, `A send carried more than ${limit} bytes.`, { Connection: "close" });
     }
     // The connection may have ended while the body was arriving.
     if (connection.isClosed) return replyText(res, 404, "No Connection with that ID");
@@ -269,6 +277,11 @@ export class ConnectionEndpoint {
     connection.transport!.abort(); // releases the pending poll with 204 and ends the connection
     this.registry.forget(connection);
     replyText(res, 202);
+  }
+
+  /** 401: no user where the hub requires one; 403: a user its rules refuse. */
+  private refused(request: ConnectionRequest, status: 401 | 403): void {
+    this.options.log.write(transportLog.admissionRefused, { path: this.path, status, hasToken: bearerToken(request, true) !== undefined });
   }
 
   private async admit(request: ConnectionRequest, token: string | undefined): Promise<Admission> {

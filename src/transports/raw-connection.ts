@@ -1,4 +1,6 @@
-import type { Logger } from "../logger.js";
+import type { LogWriter } from "../logger.js";
+import { asError } from "../thrown-value.js";
+import { transportLog } from "./transport-log.js";
 import type { ConnectionRequest } from "./connection-request.js";
 import type { ConnectionHandler } from "./connection-endpoint.js";
 import type { TransportName } from "./transport.js";
@@ -20,7 +22,7 @@ export class RawConnection {
 
   constructor(
     private readonly connection: TransportConnection,
-    logger: Logger,
+    log: LogWriter,
   ) {
     connection.receiver = {
       onData: (data) => {
@@ -28,8 +30,8 @@ export class RawConnection {
           this.dataListener?.(data);
         } catch (error) {
           // A throwing listener costs its own connection, never the transport's event loop.
-          logger.error("Raw connection listener threw", { connectionId: connection.connectionId, error });
-          connection.abort(error instanceof Error ? error : new Error(String(error)));
+          log.write(transportLog.rawListenerThrew, { connectionId: connection.connectionId, error });
+          connection.abort(asError(error));
         }
       },
       onClose: (error) => this.closeListener?.(error),
@@ -85,16 +87,16 @@ export class RawConnection {
 export class RawConnectionHandler implements ConnectionHandler {
   constructor(
     private readonly listener: RawConnectionListener,
-    private readonly logger: Logger,
+    private readonly log: LogWriter,
   ) {}
 
   onConnection(connection: TransportConnection): void {
-    const raw = new RawConnection(connection, this.logger);
+    const raw = new RawConnection(connection, this.log);
     try {
       this.listener(raw);
     } catch (error) {
-      this.logger.error("Raw connection listener threw", { connectionId: connection.connectionId, error });
-      connection.abort(error instanceof Error ? error : new Error(String(error)));
+      this.log.write(transportLog.rawListenerThrew, { connectionId: connection.connectionId, error });
+      connection.abort(asError(error));
     }
   }
 }

@@ -11,6 +11,12 @@ export interface ConnectionReceiver {
   onData(data: string | Uint8Array, utf8?: Uint8Array): void;
   /** Called once, when the transport has ended; `error` says why when it ended abnormally. */
   onClose(error?: Error): void;
+  /**
+   * The client sent more in one WebSocket message or POST than the endpoint accepts (`limit`
+   * bytes), so it was not read. The receiver ends the connection and tells its client why.
+   * Without this, the connection is dropped.
+   */
+  onTooLarge?(limit: number): void;
   /** Stateful reconnect: the client is back on a new transport; replay what it missed before anything else. */
   onResumed?(): void;
   /**
@@ -125,6 +131,13 @@ export class TransportConnection {
   /** For transports: a message arrived; see {@link ConnectionReceiver.onData}. */
   receive(data: string | Uint8Array, utf8?: Uint8Array): void {
     this.receiver?.onData(data, utf8);
+  }
+
+  /** For transports: the client sent more at once than `limit` bytes; see {@link ConnectionReceiver.onTooLarge}. */
+  receiveTooLarge(limit: number): void {
+    if (this.state === "closed") return;
+    if (this.receiver?.onTooLarge) return this.receiver.onTooLarge(limit);
+    this.abort(new HubwireError("ERR_REQUEST_TOO_LARGE", `The client sent more than ${limit} bytes in one message.`));
   }
 
   /** For transports: a read from the network begins; what it holds arrives by `receive` before `readEnded`. */

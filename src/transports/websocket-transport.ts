@@ -1,3 +1,4 @@
+import type { EventEmitter } from "node:events";
 import type { Duplex } from "node:stream";
 import { WebSocket } from "ws";
 import { HubwireError } from "../errors.js";
@@ -22,6 +23,8 @@ export class WebSocketTransport implements Transport {
     private readonly stream: Duplex,
     readonly connection: TransportConnection,
     private readonly closeTimeoutMs: number,
+    /** The largest message `ws` takes (its maxPayload). */
+    readonly maxPayload: number,
   ) {
     // Shared listeners find their transport on the socket: no closures per connection.
     (socket as SocketWithTransport)[transportKey] = this;
@@ -29,6 +32,15 @@ export class WebSocketTransport implements Transport {
     socket.on("close", onClose);
     // Errors (a bad frame, an oversized payload) are followed by a close event, which reports them.
     socket.on("error", ignore);
+    // Past maxPayload, ws refuses a message from its header, before buffering any of it, and at
+    // once closes the socket with 1009 and no reason. Its receiver reports the fault just before
+    // that close: listening there first lets the connection say why (a hub sends its Close
+    // message with the same error as for a message over maximumReceiveMessageSize).
+    const receiver = (socket as unknown as { _receiver?: ReceiverWithTransport })._receiver;
+    if (receiver) {
+      receiver[transportKey] = this;
+      receiver.prependListener("error", onReceiverError);
+    }
     // `ws` turns each chunk read from the network into messages synchronously, in its own "data"
     // listener: listeners before and after it tell the connection where a read begins and ends.
     (stream as StreamWithTransport)[transportKey] = this;
@@ -40,8 +52,9 @@ export class WebSocketTransport implements Transport {
   closed(code: number): void {
     clearTimeout(this.closeTimer);
     if (this.connection.transport !== this) return; // replaced by a reconnecting client's new socket
-    // 1000 (normal) and 1005 (no status: how the SignalR client stops) are clean ends.
-    if (code === 1000 || code === 1005) return this.connection.transportClosed();
+    // 1000 (normal), 1001 (going away: a browser tab closing) and 1005 (no status: how the
+    // SignalR client stops) are clean ends.
+    if (code === 1000 || code === 1001 || code === 1005) return this.connection.transportClosed();
     // Otherwise a stateful connection may wait for its client to reconnect.
     this.connection.transportLost(new HubwireError("ERR_TRANSPORT_LOST", `WebSocket closed with status code: ${code}.`));
   }
@@ -88,6 +101,13 @@ export class WebSocketTransport implements Transport {
 const transportKey = Symbol("hubwire:transport");
 type SocketWithTransport = WebSocket & { [transportKey]: WebSocketTransport };
 type StreamWithTransport = Duplex & { [transportKey]: WebSocketTransport };
+type ReceiverWithTransport = EventEmitter & { [transportKey]?: WebSocketTransport };
+
+function onReceiverError(this: ReceiverWithTransport, error: Error & { code?: string }): void {
+  const transport = this[transportKey];
+  if (error.code !== "WS_ERR_UNSUPPORTED_MESSAGE_LENGTH" || !transport) return;
+  if (transport.connection.transport === transport) transport.connection.receiveTooLarge(transport.maxPayload);
+}
 
 function onMessage(this: WebSocket, data: Buffer, isBinary: boolean): void {
   // Binary arrives as a plain Uint8Array view, not a Buffer: what protocols decode from it

@@ -213,7 +213,7 @@ describe("Server-Sent Events and long polling", () => {
     expect(stream.status).toBe(404);
   });
 
-  it("refuses a POST body over the limit with 413 and ends that connection only", async () => {
+  it("refuses a POST body over the limit with 413 and ends that connection only, with its Close message", async () => {
     await start({ maximumReceiveMessageSize: 1024 }); // POST limit: max(4 x 1 KiB, 1 MiB)
     const [bad, good] = [await negotiate(hub), await negotiate(hub)];
     for (const token of [bad, good]) {
@@ -224,8 +224,12 @@ describe("Server-Sent Events and long polling", () => {
     }
     const big = await postText(`${hub}?id=${bad}`, "x".repeat(2 * 1024 * 1024));
     expect(big.status).toBe(413);
+    // Told why on its next poll, as for a message over maximumReceiveMessageSize; then 204.
+    const told = await send(`${hub}?id=${bad}`, "GET");
+    expect(JSON.parse(told.text.slice(0, -1))).toEqual({ type: 7, error: "Connection closed with an error." });
+    expect((await send(`${hub}?id=${bad}`, "GET")).status).toBe(204);
     await waitFor(() => disconnected.length === 1, "the oversized sender to be dropped");
-    expect(disconnected[0]).toContain("A send carried more than");
+    expect(disconnected[0]).toContain("The maximum message size of 1024B was exceeded.");
     const poll = send(`${hub}?id=${good}`, "GET");
     await postText(`${hub}?id=${good}`, `{"type":1,"invocationId":"1","target":"Echo","arguments":[1]}${RS}`);
     expect((await poll).text).toBe(`{"type":3,"invocationId":"1","result":1}${RS}`);

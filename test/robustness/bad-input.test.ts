@@ -116,12 +116,16 @@ describe("bad input over WebSockets costs only the offending connection", () => 
     await neighbourStillWorks(neighbour);
   });
 
-  it("drops a socket whose frame passes the WebSocket payload limit", async () => {
+  it("closes a connection whose frame passes the WebSocket payload limit the same way", async () => {
     const url = await start({ maximumReceiveMessageSize: 1024 }); // frame limit: max(4 x 1 KiB, 1 MiB)
     const neighbour = await open(url);
     const bad = await open(url);
-    bad.send(`{"type":6}${RS}`.repeat(200_000)); // 2.2 MB in one frame
-    expect((await bad.closed).code).toBe(1009);
+    bad.send(`{"type":6}${RS}`.repeat(200_000)); // 2.2 MB in one frame: ws reads none of it
+    const close = await bad.next((m) => m.type === 7, "the Close message");
+    expect(close.error).toBe(
+      "Connection closed with an error. InvalidDataException: The maximum message size of 1024B was exceeded. The message size can be configured with the maximumReceiveMessageSize option.",
+    );
+    expect((await bad.closed).code).toBe(1000); // not ws's 1009 with no reason
     await neighbourStillWorks(neighbour);
   });
 

@@ -54,7 +54,7 @@ export function loopbackConnection(
     transportConnection,
     { keepAliveIntervalMs: 60_000, clientTimeoutMs: 120_000, handshakeTimeoutMs: 60_000, clientResultTimeoutMs: 60_000 },
     heartbeat,
-    { onData() {}, onClose() {}, onTimeout() {} },
+    { onData() {}, onClose() {}, onTimeout() {}, onTooLarge() {} },
   );
   const protocol = options.protocol ?? jsonHubProtocol;
   connection.protocol = protocol;

@@ -1,0 +1,32 @@
+import { logEvents } from "../logger.js";
+
+/**
+ * Every line the dispatcher logs, with its level. What a client causes (an unknown method, a
+ * denied call, a HubException, a bad message, a dropped socket) is debug: a server with many
+ * clients sees it all day and can do nothing about it. What the application or the operator
+ * must fix (a hub method or filter failing unexpectedly, onConnected or onDisconnected
+ * throwing, an authorization policy throwing) is error.
+ */
+export const dispatchLog = logEvents({
+  connectionOpened: { level: "debug", message: "Connection opened" },
+  connectionClosed: { level: "debug", message: "Connection closed" },
+  connectionFaulted: { level: "debug", message: "Connection closed by the server for a fault" },
+  handshakeFailed: { level: "debug", message: "Handshake failed" },
+  invocationStarted: { level: "debug", message: "Hub method call started" },
+  unknownMethod: { level: "debug", message: "Unknown hub method" },
+  wrongArgumentCount: { level: "debug", message: "Hub method called with the wrong argument count" },
+  invocationModeMismatch: { level: "debug", message: "Hub method called in the wrong invocation mode" },
+  streamCountMismatch: { level: "debug", message: "Hub method called with the wrong number of upload streams" },
+  callDenied: { level: "debug", message: "Hub method call denied" },
+  hubExceptionThrown: { level: "debug", message: "Hub method threw a HubException" },
+  methodFailed: { level: "error", message: "Hub method threw" },
+  streamFailed: { level: "error", message: "Hub stream failed" },
+  notAStream: { level: "error", message: "Streaming hub method returned no async iterable" },
+  policyThrew: { level: "error", message: "Authorization policy threw" },
+  authenticateThrew: { level: "warn", message: "authenticate threw; the request is treated as anonymous" },
+  onConnectedFailed: { level: "error", message: "onConnected failed" },
+  onDisconnectedFailed: { level: "error", message: "onDisconnected threw" },
+  lifetimeForgetFailed: { level: "error", message: "Lifetime manager failed to forget a connection" },
+  invocationRejected: { level: "error", message: "Invocation ended with an unexpected failure" },
+  ignoredMessage: { level: "debug", message: "Message for no open invocation ignored" },
+});

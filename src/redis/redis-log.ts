@@ -1,0 +1,9 @@
+import { logEvents } from "../logger.js";
+
+/** Every line the Redis backplane logs, with its level. */
+export const redisLog = logEvents({
+  resubscribeFailed: { level: "warn", message: "Redis resubscribe failed" },
+  handlerThrew: { level: "error", message: "Backplane message handler threw" },
+  unreachable: { level: "warn", message: "Redis unreachable; retrying" },
+  reachableAgain: { level: "info", message: "Redis reachable again" },
+});

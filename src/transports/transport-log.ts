@@ -1,0 +1,20 @@
+import { logEvents } from "../logger.js";
+
+/**
+ * Every line the transport layer logs, with its level. Lines name a request by its path only:
+ * its query may hold an `access_token` or a connection token (`id`), which never reach a log.
+ */
+export const transportLog = logEvents({
+  refusedOrigin: { level: "info", message: "Request from a refused origin" },
+  admissionRefused: { level: "debug", message: "Connection refused by the hub's authorization" },
+  requestFailed: { level: "error", message: "Request failed" },
+  upgradeFailed: { level: "error", message: "WebSocket upgrade failed" },
+  rawListenerThrew: { level: "error", message: "Raw connection listener threw" },
+});
+
+/** A request URL fit for a log line: its path, without the query (which may carry tokens). */
+export function loggablePath(url: string | undefined): string {
+  if (url === undefined) return "";
+  const q = url.indexOf("?");
+  return q === -1 ? url : url.slice(0, q);
+}
