@@ -2,7 +2,7 @@ import { parseHandshakeResponse, writeHandshakeRequest } from "../src/protocol/h
 import type { HubProtocol } from "../src/protocol/hub-protocol.js";
 import { jsonHubProtocol } from "../src/protocol/json-protocol.js";
 import { MessageType, type CompletionMessage, type HubMessage, type InvocationMessage } from "../src/protocol/messages.js";
-import { splitOptions, type CallOptions } from "./call-options.js";
+import { splitOptions } from "./call-options.js";
 import { ClientHandlers, type Handler } from "./client-handlers.js";
 import { HubClientError, HubError, messages } from "./errors.js";
 import type { HttpSettings } from "./http.js";
@@ -127,13 +127,21 @@ export class HubConnection {
     const { args, options } = splitOptions(rawArgs);
     return new Promise<T>((resolve, reject) => {
       this.whenConnected(() => {
+        const signal = options?.signal;
+        if (signal?.aborted) return reject(abortReason(signal)); // nothing was sent: nothing to cancel
         const invocationId = this.newId();
-        this.calls.set(invocationId, { resolve: resolve as (value: unknown) => void, reject });
-        this.cancelOn(options, invocationId, (error) => {
-          if (this.calls.delete(invocationId)) reject(error);
+        // The signal's listener lives as long as the call: one signal may serve many calls.
+        let release = () => {};
+        const call: PendingCall = {
+          resolve: (value) => (release(), resolve(value as T)),
+          reject: (error) => (release(), reject(error)),
+        };
+        this.calls.set(invocationId, call);
+        release = this.cancelOn(signal, invocationId, (error) => {
+          if (this.calls.delete(invocationId)) call.reject(error);
         });
         this.sendInvocation({ type: MessageType.Invocation, invocationId, target: method, arguments: args }, (error) => {
-          if (this.calls.delete(invocationId)) reject(error);
+          if (this.calls.delete(invocationId)) call.reject(error);
         });
       }, reject);
     });
@@ -158,9 +166,18 @@ export class HubConnection {
     });
     this.whenConnected(
       () => {
+        const signal = options?.signal;
+        if (signal?.aborted) return stream.end(abortReason(signal));
         invocationId = this.newId();
         this.streams.set(invocationId, stream as HubStream<unknown>);
-        this.cancelOn(options, invocationId, () => stream[Symbol.asyncIterator]().return?.());
+        // An abort ends the stream with the signal's reason, as it rejects an invoke (the
+        // CancelInvocation goes from cancelOn, once).
+        const id = invocationId;
+        stream.onFinished(
+          this.cancelOn(signal, id, (error) => {
+            if (this.streams.delete(id)) stream.end(error);
+          }),
+        );
         const bound = bindUploads(args, () => this.newId());
         const { streamIds } = bound;
         void this.sendMessage({ type: MessageType.StreamInvocation, invocationId, target: method, arguments: bound.inline, ...(streamIds ? { streamIds } : {}) }).then(
@@ -455,15 +472,19 @@ export class HubConnection {
     await transport.send(this.protocol.writeMessage(message));
   }
 
-  private cancelOn(options: CallOptions | undefined, invocationId: string, cancelled: (error: Error) => void): void {
-    const signal = options?.signal;
-    if (!signal) return;
+  /**
+   * Cancels call `invocationId` on the server when `signal` aborts. Returns what removes the
+   * listener, to be called when the call ends, so that a signal shared by many calls holds none
+   * of those that finished (and never cancels them).
+   */
+  private cancelOn(signal: AbortSignal | undefined, invocationId: string, cancelled: (error: Error) => void): () => void {
+    if (!signal) return () => {};
     const abort = () => {
       void this.sendMessage({ type: MessageType.CancelInvocation, invocationId }).catch(() => {});
-      cancelled(signal.reason instanceof Error ? signal.reason : new HubClientError("ERR_CANCELED", "The call was canceled."));
+      cancelled(abortReason(signal));
     };
-    if (signal.aborted) return abort();
     signal.addEventListener("abort", abort, { once: true });
+    return () => signal.removeEventListener("abort", abort);
   }
 
   private newId(): string {
@@ -481,6 +502,10 @@ export class HubConnection {
       this.wakeRetry = done;
     });
   }
+}
+
+function abortReason(signal: AbortSignal): Error {
+  return signal.reason instanceof Error ? signal.reason : new HubClientError("ERR_CANCELED", "The call was canceled.");
 }
 
 async function connectSupplied(transport: ClientTransport, url: string, format: "Text" | "Binary"): Promise<StartedTransport> {

@@ -22,8 +22,21 @@ export class HubStream<T> implements AsyncIterable<T> {
   private failure: Error | undefined;
   private waiter: { resolve(result: IteratorResult<T>): void; reject(error: Error): void } | undefined;
   private observer: StreamObserver<T> | undefined;
+  private finished: (() => void) | undefined;
 
   constructor(private readonly cancel: () => void) {}
+
+  /** @internal runs `callback` once, when the stream ends or is stopped (now, if it already has) */
+  onFinished(callback: () => void): void {
+    if (this.done) return callback();
+    this.finished = callback;
+  }
+
+  private finish(): void {
+    const callback = this.finished;
+    this.finished = undefined;
+    callback?.();
+  }
 
   /** @internal an item from the server */
   push(item: T): void {
@@ -42,6 +55,7 @@ export class HubStream<T> implements AsyncIterable<T> {
     if (this.done) return;
     this.done = true;
     this.failure = error;
+    this.finish();
     if (this.observer) return error ? this.observer.error?.(error) : this.observer.complete?.();
     if (this.waiter) {
       const waiter = this.waiter;
@@ -79,6 +93,7 @@ export class HubStream<T> implements AsyncIterable<T> {
     if (this.done) return;
     this.done = true;
     this.items.length = 0;
+    this.finish();
     this.cancel();
   }
 }
