@@ -10,7 +10,7 @@ import { HubStream } from "./hub-stream.js";
 import { KeepAlive } from "./keep-alive.js";
 import type { HubConnectionOptions } from "./connection-options.js";
 import { defaultRetryPolicy, noRetry, type RetryPolicy } from "./retry-policy.js";
-import { reattachWebSocket, startTransport, type StartedTransport } from "./start-transport.js";
+import { connectUnlessAborted, reattachWebSocket, startTransport, type StartedTransport } from "./start-transport.js";
 import { reattachDelaysMs, StatefulLink } from "./stateful-link.js";
 import { bindUploads, pumpUploads } from "./uploads.js";
 import type { ClientTransport, TransportEvents } from "./transports/transport.js";
@@ -60,6 +60,11 @@ export class HubConnection {
   private readonly keepAlive: KeepAlive;
   private stopRequested = false;
   private wakeRetry: (() => void) | undefined;
+  /** The attempts of start() or of a reconnect, while they run: stop() waits for them to end. */
+  private connecting: Promise<void> | undefined;
+  /** Aborts the connection attempt in progress (its negotiate, its transport's opening). */
+  private attemptAbort: AbortController | undefined;
+  private stopping: Promise<void> | undefined;
   /** Stateful reconnect's bookkeeping, while the connection has it. */
   private link: StatefulLink | undefined;
 
@@ -83,36 +88,63 @@ export class HubConnection {
   }
 
   /** Connects; with reconnection on, keeps trying per the retry policy before it gives up. */
+  /**
+   * Connects; with reconnection on, keeps trying per the retry policy before it gives up.
+   * Rejects with `ERR_CANCELED` if stop() is called before it has connected.
+   */
   async start(): Promise<void> {
     if (this.state !== "Disconnected") throw new HubClientError("ERR_NOT_CONNECTED", `Cannot start a connection that is not in the 'Disconnected' state.`);
     this.state = "Connecting";
     this.stopRequested = false;
+    const attempts = this.startAttempts();
+    this.connecting = attempts;
+    try {
+      await attempts;
+    } catch (error) {
+      this.state = "Disconnected";
+      throw error;
+    } finally {
+      if (this.connecting === attempts) this.connecting = undefined;
+    }
+  }
+
+  private async startAttempts(): Promise<void> {
     const began = Date.now();
     for (let attempt = 1; ; attempt++) {
       try {
-        await this.connectOnce();
-        return;
+        return await this.connectOnce();
       } catch (error) {
-        const delay = this.stopRequested ? null : this.retry.nextDelay(attempt, Date.now() - began, error as Error);
-        if (delay === null) {
-          this.state = "Disconnected";
-          throw error;
-        }
+        if (this.stopRequested) throw stoppedBeforeConnected();
+        const delay = this.retry.nextDelay(attempt, Date.now() - began, error as Error);
+        if (delay === null) throw error;
         await this.sleep(delay);
-        if (this.stopRequested) {
-          this.state = "Disconnected";
-          throw error;
-        }
+        if (this.stopRequested) throw stoppedBeforeConnected();
       }
     }
   }
 
-  /** Closes the connection; calls in flight fail, held calls are dropped. */
-  async stop(): Promise<void> {
+  /**
+   * Closes the connection; calls in flight fail, held calls are dropped. Called while start()
+   * or a reconnect is under way, it ends that attempt (start() rejects) and resolves once
+   * nothing is left open.
+   */
+  stop(): Promise<void> {
+    this.stopping ??= this.stopOnce().finally(() => (this.stopping = undefined));
+    return this.stopping;
+  }
+
+  private async stopOnce(): Promise<void> {
     this.stopRequested = true;
     this.wakeRetry?.();
     if (this.state === "Disconnected") return;
-    if (this.state === "Reconnecting" || this.state === "Connecting") return this.closed(undefined);
+    if (this.state === "Reconnecting" || this.state === "Connecting") {
+      const starting = this.state === "Connecting";
+      this.attemptAbort?.abort(stoppedBeforeConnected());
+      this.handshake?.reject(stoppedBeforeConnected());
+      await this.connecting?.catch(() => {});
+      if (!starting) this.closed(undefined); // a first start() reports by rejecting instead
+      return;
+    }
     this.state = "Disconnecting";
     const transport = this.transport;
     if (transport) {
@@ -226,18 +258,31 @@ export class HubConnection {
       onClose: (error) => this.onTransportClosed(attempt, error),
     };
     const { skipNegotiation = false, statefulReconnect = false } = this.options;
-    const started = this.options.transportFactory
-      ? await connectSupplied(this.options.transportFactory(events), this.url, this.protocol.transferFormat)
-      : await startTransport(this.url, this.http, allowed, this.protocol.transferFormat, skipNegotiation, events, statefulReconnect);
+    const abort = new AbortController();
+    this.attemptAbort = abort;
+    let started: StartedTransport;
+    try {
+      started = this.options.transportFactory
+        ? await connectSupplied(this.options.transportFactory(events), this.url, this.protocol.transferFormat, abort.signal)
+        : await startTransport(this.url, this.http, allowed, this.protocol.transferFormat, skipNegotiation, events, statefulReconnect, abort.signal);
+    } finally {
+      if (this.attemptAbort === abort) this.attemptAbort = undefined;
+    }
+    if (this.stopRequested) {
+      await started.transport.stop().catch(() => {});
+      throw stoppedBeforeConnected();
+    }
     attempt.transport = started.transport;
     this.transport = started.transport;
     this.closeError = undefined;
     const handshakeDone = new Promise<void>((resolve, reject) => (this.handshake = { resolve, reject }));
+    handshakeDone.catch(() => {}); // it may fail before it is awaited (a stop while the request goes out)
     const timer = setTimeout(() => this.handshake?.reject(new HubClientError("ERR_HANDSHAKE", "Server timeout elapsed without receiving a handshake response.")), 15_000);
     try {
       // Version 2 of the hub protocols is the one with Ack and Sequence: it turns on the server's buffer.
       await this.transport.send(writeHandshakeRequest(this.protocol.name, started.resumable ? 2 : 1));
       await handshakeDone;
+      if (this.stopRequested) throw stoppedBeforeConnected(); // stop() came with the handshake's answer
     } catch (error) {
       await started.transport.stop().catch(() => {});
       this.transport = undefined;
@@ -386,19 +431,24 @@ export class HubConnection {
     if (this.retry === noRetry || this.stopRequested) return this.closed(error);
     this.state = "Reconnecting";
     for (const listener of this.listeners.reconnecting) listener(error);
-    void this.reconnect(error);
+    const attempts = this.reconnect(error).finally(() => {
+      if (this.connecting === attempts) this.connecting = undefined;
+    });
+    this.connecting = attempts;
   }
 
   private async reconnect(cause: Error | undefined): Promise<void> {
     const began = Date.now();
     let lastError = cause;
     for (let attempt = 1; ; attempt++) {
+      // A stop ends the attempts; stop() then reports the close.
+      if (this.stopRequested) return;
       const delay = this.retry.nextDelay(attempt, Date.now() - began, lastError);
-      if (delay === null || this.stopRequested) return this.closed(lastError);
+      if (delay === null) return this.closed(lastError);
       await this.sleep(delay);
-      if (this.stopRequested || this.state !== "Reconnecting") return this.closed(lastError);
+      if (this.stopRequested) return;
+      if (this.state !== "Reconnecting") return this.closed(lastError);
       try {
-        this.state = "Reconnecting";
         await this.connectOnce();
       } catch (error) {
         this.state = "Reconnecting";
@@ -504,11 +554,15 @@ export class HubConnection {
   }
 }
 
+function stoppedBeforeConnected(): HubClientError {
+  return new HubClientError("ERR_CANCELED", "The connection was stopped before the hub handshake could complete.");
+}
+
 function abortReason(signal: AbortSignal): Error {
   return signal.reason instanceof Error ? signal.reason : new HubClientError("ERR_CANCELED", "The call was canceled.");
 }
 
-async function connectSupplied(transport: ClientTransport, url: string, format: "Text" | "Binary"): Promise<StartedTransport> {
-  await transport.connect(url, format);
+async function connectSupplied(transport: ClientTransport, url: string, format: "Text" | "Binary", signal: AbortSignal): Promise<StartedTransport> {
+  await connectUnlessAborted(transport, url, format, signal);
   return { transport, connectionId: null };
 }

@@ -31,13 +31,13 @@ const maxRedirects = 100;
  * following redirects (whose access token then replaces the configured one) and turning failures
  * into the official client's texts.
  */
-export async function negotiate(baseUrl: string, http: HttpSettings, statefulReconnect = false): Promise<NegotiateResult> {
+export async function negotiate(baseUrl: string, http: HttpSettings, statefulReconnect = false, signal?: AbortSignal): Promise<NegotiateResult> {
   let url = baseUrl;
   let settings = http;
   for (let hop = 0; hop <= maxRedirects; hop++) {
     let body: NegotiateBody;
     try {
-      const response = await send(settings, { method: "POST", url: negotiateUrl(url, statefulReconnect) });
+      const response = await send(settings, { method: "POST", url: negotiateUrl(url, statefulReconnect), ...(signal ? { signal } : {}) });
       body = JSON.parse(response.body as string) as NegotiateBody;
     } catch (error) {
       let text = messages.negotiateFailed(error);
