@@ -9,15 +9,20 @@ export type ClientErrorCode =
   | "ERR_BUFFER_FULL"
   | "ERR_NO_TRANSPORT"
   | "ERR_CANCELED"
+  | "ERR_UNAUTHORIZED"
   | "ERR_HUB";
 
 export class HubClientError extends Error {
   override name = "HubClientError";
+  /** The HTTP status that caused it, when one did (401 or 403 with `ERR_UNAUTHORIZED`). */
+  readonly statusCode: number | undefined;
   constructor(
     readonly code: ClientErrorCode,
     message: string,
+    statusCode?: number,
   ) {
     super(message);
+    this.statusCode = statusCode;
   }
 }
 
@@ -40,6 +45,11 @@ export class HubError extends HubClientError {
   constructor(message: string) {
     super("ERR_HUB", message);
   }
+}
+
+/** 401 or 403: the server refused the credentials. Trying again with the same ones cannot help. */
+export function isRefusal(statusCode: number | undefined): statusCode is 401 | 403 {
+  return statusCode === 401 || statusCode === 403;
 }
 
 export const messages = {

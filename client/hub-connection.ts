@@ -9,6 +9,8 @@ import type { HttpSettings } from "./http.js";
 import { HubStream } from "./hub-stream.js";
 import { KeepAlive } from "./keep-alive.js";
 import type { HubConnectionOptions } from "./connection-options.js";
+import { ConnectionEvents, type RetryEvent } from "./connection-events.js";
+import { consoleLogger, guardedLogger, type Logger } from "./logger.js";
 import { defaultRetryPolicy, noRetry, type RetryPolicy } from "./retry-policy.js";
 import { connectUnlessAborted, reattachWebSocket, startTransport, type StartedTransport } from "./start-transport.js";
 import { reattachDelaysMs, StatefulLink } from "./stateful-link.js";
@@ -48,11 +50,12 @@ export class HubConnection {
   private readonly protocol: HubProtocol;
   private readonly http: HttpSettings;
   private readonly retry: RetryPolicy;
-  private readonly handlers = new ClientHandlers();
+  private readonly handlers: ClientHandlers;
   private readonly calls = new Map<string, PendingCall>();
   private readonly streams = new Map<string, HubStream<unknown>>();
   private readonly held: HeldCall[] = [];
-  private readonly listeners = { close: new Set<(error?: Error) => void>(), reconnecting: new Set<(error?: Error) => void>(), reconnected: new Set<(id: string | null) => void>() };
+  private readonly log: Logger;
+  private readonly events: ConnectionEvents;
   private transport: ClientTransport | undefined;
   private nextId = 0;
   private handshake: { resolve(): void; reject(error: Error): void } | undefined;
@@ -72,13 +75,16 @@ export class HubConnection {
     readonly url: string,
     private readonly options: HubConnectionOptions = {},
   ) {
+    this.log = guardedLogger(options.logger ?? consoleLogger());
+    this.events = new ConnectionEvents(this.log);
+    this.handlers = new ClientHandlers(this.log);
     this.protocol = options.protocol ?? jsonHubProtocol;
     const headers = options.headers ?? {};
     const factory = options.accessTokenFactory;
     this.http = { headers, withCredentials: options.withCredentials ?? true, token: async () => (factory ? await factory() : undefined) };
     this.keepAlive = new KeepAlive(
       {
-        ping: () => void this.sendMessage({ type: MessageType.Ping }).catch(() => {}),
+        ping: () => void this.sendMessage({ type: MessageType.Ping }).catch(this.debug("Could not send a ping.")),
         timedOut: () => this.lose(new HubClientError("ERR_SERVER_TIMEOUT", messages.serverTimeout)),
       },
       options.keepAliveIntervalMs ?? 15_000,
@@ -115,8 +121,9 @@ export class HubConnection {
         return await this.connectOnce();
       } catch (error) {
         if (this.stopRequested) throw stoppedBeforeConnected();
-        const delay = this.retry.nextDelay(attempt, Date.now() - began, error as Error);
+        const delay = this.nextDelay(attempt, began, error as Error);
         if (delay === null) throw error;
+        this.retrying(attempt, error as Error, delay);
         await this.sleep(delay);
         if (this.stopRequested) throw stoppedBeforeConnected();
       }
@@ -141,15 +148,15 @@ export class HubConnection {
       const starting = this.state === "Connecting";
       this.attemptAbort?.abort(stoppedBeforeConnected());
       this.handshake?.reject(stoppedBeforeConnected());
-      await this.connecting?.catch(() => {});
+      await this.connecting?.catch(() => {}); // start() reports its own failure to its caller
       if (!starting) this.closed(undefined); // a first start() reports by rejecting instead
       return;
     }
     this.state = "Disconnecting";
     const transport = this.transport;
     if (transport) {
-      await this.sendMessage({ type: MessageType.Close }).catch(() => {});
-      await transport.stop();
+      await this.sendMessage({ type: MessageType.Close }).catch(this.debug("Could not send the Close message."));
+      await transport.stop().catch(this.debug("Could not stop the transport."));
     }
     this.closed(undefined);
   }
@@ -191,11 +198,14 @@ export class HubConnection {
   stream<T = unknown>(method: string, ...rawArgs: unknown[]): HubStream<T> {
     const { args, options } = splitOptions(rawArgs);
     let invocationId: string | undefined;
-    const stream = new HubStream<T>(() => {
-      if (invocationId === undefined) return;
-      this.streams.delete(invocationId);
-      void this.sendMessage({ type: MessageType.CancelInvocation, invocationId }).catch(() => {});
-    });
+    const stream = new HubStream<T>(
+      () => {
+        if (invocationId === undefined) return;
+        this.streams.delete(invocationId);
+        void this.sendMessage({ type: MessageType.CancelInvocation, invocationId }).catch(this.debug("Could not cancel a stream.", { invocationId }));
+      },
+      (error) => this.log.error(`A subscriber of the '${method}' stream threw.`, { error }),
+    );
     this.whenConnected(
       () => {
         const signal = options?.signal;
@@ -213,7 +223,7 @@ export class HubConnection {
         const bound = bindUploads(args, () => this.newId());
         const { streamIds } = bound;
         void this.sendMessage({ type: MessageType.StreamInvocation, invocationId, target: method, arguments: bound.inline, ...(streamIds ? { streamIds } : {}) }).then(
-          () => pumpUploads(bound, (m) => this.sendMessage(m)),
+          () => pumpUploads(bound, (m) => this.sendMessage(m), this.log),
           (error: Error) => stream.end(error),
         );
       },
@@ -232,19 +242,32 @@ export class HubConnection {
     this.handlers.remove(method, handler);
   }
 
+  /**
+   * The connection closed for good: stopped, or lost and not reconnected. `error` says why,
+   * when it was not stop(); an error with `statusCode` 401 or 403 (`ERR_UNAUTHORIZED`) means the
+   * server refused the credentials, so the user should sign in again.
+   */
   onClose(listener: (error?: Error) => void): () => void {
-    this.listeners.close.add(listener);
-    return () => this.listeners.close.delete(listener);
+    return this.events.add("close", listener);
   }
 
   onReconnecting(listener: (error?: Error) => void): () => void {
-    this.listeners.reconnecting.add(listener);
-    return () => this.listeners.reconnecting.delete(listener);
+    return this.events.add("reconnecting", listener);
   }
 
   onReconnected(listener: (connectionId: string | null) => void): () => void {
-    this.listeners.reconnected.add(listener);
-    return () => this.listeners.reconnected.delete(listener);
+    return this.events.add("reconnected", listener);
+  }
+
+  /**
+   * An attempt to connect failed and another will follow, during the first start() as during a
+   * reconnect: a page can show "retrying in 5 s".
+   *
+   * @example
+   * connection.onRetrying(({ attempt, delayMs }) => badge(`attempt ${attempt} failed, retrying in ${delayMs / 1000} s`));
+   */
+  onRetrying(listener: (retry: RetryEvent) => void): () => void {
+    return this.events.add("retrying", listener);
   }
 
   // ---- connecting ----
@@ -269,7 +292,7 @@ export class HubConnection {
       if (this.attemptAbort === abort) this.attemptAbort = undefined;
     }
     if (this.stopRequested) {
-      await started.transport.stop().catch(() => {});
+      await started.transport.stop().catch(this.debug("Could not stop the transport."));
       throw stoppedBeforeConnected();
     }
     attempt.transport = started.transport;
@@ -284,7 +307,7 @@ export class HubConnection {
       await handshakeDone;
       if (this.stopRequested) throw stoppedBeforeConnected(); // stop() came with the handshake's answer
     } catch (error) {
-      await started.transport.stop().catch(() => {});
+      await started.transport.stop().catch(this.debug("Could not stop the transport."));
       this.transport = undefined;
       throw error;
     } finally {
@@ -296,7 +319,7 @@ export class HubConnection {
     if (this.transport.kind !== "LongPolling") this.keepAlive.start(); // polls are their own keep-alive
     if (!started.resumable) return;
     const { url, http } = started.resumable;
-    const acknowledge = (sequenceId: number) => void this.sendMessage({ type: MessageType.Ack, sequenceId }).catch(() => {});
+    const acknowledge = (sequenceId: number) => void this.sendMessage({ type: MessageType.Ack, sequenceId }).catch(this.debug("Could not send an Ack."));
     this.link = new StatefulLink(url, http, this.options.statefulReconnectBufferSize ?? 100_000, acknowledge);
   }
 
@@ -360,7 +383,9 @@ export class HubConnection {
   /** Runs the handlers of a server call; when the call has an id, the answer goes back as a Completion. */
   private async runHandlers(message: InvocationMessage): Promise<void> {
     const completion = await this.handlers.run(message);
-    if (completion) await this.sendMessage(completion).catch(() => {});
+    if (completion) {
+      await this.sendMessage(completion).catch((error: unknown) => this.log.warn(`Could not send the answer to the server's '${message.target}' call.`, { error }));
+    }
   }
 
   // ---- losing and regaining the connection ----
@@ -403,14 +428,15 @@ export class HubConnection {
           onData: (data) => this.onData(data),
           onClose: (error) => this.onTransportClosed(attempt, error),
         });
-      } catch {
+      } catch (error) {
+        this.log.debug("Reattaching the WebSocket failed.", { error });
         continue;
       }
-      if (this.link !== link || this.stopRequested) return void transport.stop().catch(() => {});
+      if (this.link !== link || this.stopRequested) return void transport.stop().catch(this.debug("Could not stop the transport."));
       attempt.transport = this.transport = transport;
       // All of it in one go, before anything new can be sent: the order messages were made in
       // holds. If the new socket drops too, its close starts another reattach and replay.
-      for (const payload of link.replay(this.protocol)) void transport.send(payload).catch(() => {});
+      for (const payload of link.replay(this.protocol)) void transport.send(payload).catch(this.debug("Could not replay a message."));
       link.reattaching = false;
       this.keepAlive.start();
       return;
@@ -426,11 +452,12 @@ export class HubConnection {
     this.stopLink();
     const transport = this.transport;
     this.transport = undefined;
-    void transport?.stop().catch(() => {});
+    void transport?.stop().catch(this.debug("Could not stop the transport."));
     this.failInFlight(error);
     if (this.retry === noRetry || this.stopRequested) return this.closed(error);
     this.state = "Reconnecting";
-    for (const listener of this.listeners.reconnecting) listener(error);
+    this.log.warn("Connection lost; reconnecting.", { error });
+    this.events.emit("reconnecting", error);
     const attempts = this.reconnect(error).finally(() => {
       if (this.connecting === attempts) this.connecting = undefined;
     });
@@ -443,8 +470,9 @@ export class HubConnection {
     for (let attempt = 1; ; attempt++) {
       // A stop ends the attempts; stop() then reports the close.
       if (this.stopRequested) return;
-      const delay = this.retry.nextDelay(attempt, Date.now() - began, lastError);
+      const delay = this.nextDelay(attempt, began, lastError);
       if (delay === null) return this.closed(lastError);
+      if (attempt > 1) this.retrying(attempt - 1, lastError!, delay);
       await this.sleep(delay);
       if (this.stopRequested) return;
       if (this.state !== "Reconnecting") return this.closed(lastError);
@@ -455,10 +483,22 @@ export class HubConnection {
         lastError = error as Error;
         continue;
       }
-      for (const listener of this.listeners.reconnected) listener(this.connectionId);
+      this.log.info("Reconnected.", { connectionId: this.connectionId });
+      this.events.emit("reconnected", this.connectionId);
       for (const call of this.held.splice(0)) call.run(); // in the order they were made
       return;
     }
+  }
+
+  /** The retry policy's delay, or null: it gave up, or the server refused the credentials (no retry can help). */
+  private nextDelay(attempt: number, began: number, error: Error | undefined): number | null {
+    if (error instanceof HubClientError && error.code === "ERR_UNAUTHORIZED") return null;
+    return this.retry.nextDelay(attempt, Date.now() - began, error);
+  }
+
+  private retrying(attempt: number, error: Error, delayMs: number): void {
+    this.log.info(`Connecting failed (attempt ${attempt}); trying again in ${delayMs} ms.`, { error });
+    this.events.emit("retrying", { attempt, error, delayMs });
   }
 
   private failInFlight(error?: Error): void {
@@ -479,7 +519,8 @@ export class HubConnection {
     this.transport = undefined;
     const reason = new HubClientError("ERR_NOT_CONNECTED", messages.notConnected);
     for (const call of this.held.splice(0)) call.reject(reason);
-    for (const listener of this.listeners.close) listener(error);
+    if (error) this.log.error("Connection closed with an error.", { error });
+    this.events.emit("close", error);
   }
 
   // ---- sending ----
@@ -502,7 +543,7 @@ export class HubConnection {
     const framed: InvocationMessage = { ...message, arguments: bound.inline, ...(bound.streamIds ? { streamIds: bound.streamIds } : {}) };
     this.sendMessage(framed).then(() => {
       sent?.();
-      pumpUploads(bound, (m) => this.sendMessage(m));
+      pumpUploads(bound, (m) => this.sendMessage(m), this.log);
     }, reject);
   }
 
@@ -514,7 +555,8 @@ export class HubConnection {
       const payload = this.protocol.writeMessage(message);
       if (!link.sending(message, payload) || !this.transport) return;
       this.keepAlive.sent();
-      return this.transport.send(payload).catch(() => {});
+      // A failed send is replayed on the next socket: nothing is lost.
+      return this.transport.send(payload).catch(this.debug("A send failed; it will be replayed."));
     }
     const transport = this.transport;
     if (!transport) throw new HubClientError("ERR_NOT_CONNECTED", messages.notConnected);
@@ -530,11 +572,16 @@ export class HubConnection {
   private cancelOn(signal: AbortSignal | undefined, invocationId: string, cancelled: (error: Error) => void): () => void {
     if (!signal) return () => {};
     const abort = () => {
-      void this.sendMessage({ type: MessageType.CancelInvocation, invocationId }).catch(() => {});
+      void this.sendMessage({ type: MessageType.CancelInvocation, invocationId }).catch(this.debug("Could not cancel a call.", { invocationId }));
       cancelled(abortReason(signal));
     };
     signal.addEventListener("abort", abort, { once: true });
     return () => signal.removeEventListener("abort", abort);
+  }
+
+  /** A rejection handler for what may fail when the connection is going anyway: noted at debug. */
+  private debug(message: string, fields?: Record<string, unknown>): (error: unknown) => void {
+    return (error) => this.log.debug(message, { ...fields, error });
   }
 
   private newId(): string {

@@ -1,4 +1,4 @@
-import { HubClientError, messages } from "./errors.js";
+import { HubClientError, isRefusal, messages } from "./errors.js";
 import { send, withQuery, type HttpSettings } from "./http.js";
 import type { TransferFormat, TransportKind } from "./transports/transport.js";
 
@@ -41,10 +41,11 @@ export async function negotiate(baseUrl: string, http: HttpSettings, statefulRec
       body = JSON.parse(response.body as string) as NegotiateBody;
     } catch (error) {
       let text = messages.negotiateFailed(error);
-      if ((error as { statusCode?: number }).statusCode === 404) {
+      const statusCode = (error as { statusCode?: number }).statusCode;
+      if (statusCode === 404) {
         text += " Either this is not a SignalR endpoint or there is a proxy blocking the connection.";
       }
-      throw new HubClientError("ERR_NEGOTIATE", text);
+      throw new HubClientError(isRefusal(statusCode) ? "ERR_UNAUTHORIZED" : "ERR_NEGOTIATE", text, statusCode);
     }
     if (body.error) throw new HubClientError("ERR_NEGOTIATE", body.error);
     if (body.url) {

@@ -1,4 +1,4 @@
-import { HubClientError } from "./errors.js";
+import { HubClientError, isRefusal } from "./errors.js";
 import type { HttpSettings } from "./http.js";
 import { negotiate } from "./negotiate.js";
 import { LongPollingTransport } from "./transports/long-polling.js";
@@ -50,7 +50,11 @@ export async function startTransport(
       throw new HubClientError("ERR_NO_TRANSPORT", "Negotiation can only be skipped when using the WebSocket transport directly.");
     }
     const transport = factories.WebSockets(http, events);
-    await connectUnlessAborted(transport, url, format, signal);
+    try {
+      await connectUnlessAborted(transport, url, format, signal);
+    } catch (error) {
+      throw refusedOr(error);
+    }
     return { transport, connectionId: null };
   }
   const failures: string[] = [];
@@ -73,6 +77,8 @@ export async function startTransport(
       return { transport, connectionId: negotiated.connectionId, ...(resumable ? { resumable } : {}) };
     } catch (error) {
       if (signal?.aborted) throw signal.reason;
+      const refused = refusedOr(error);
+      if (refused !== error) throw refused; // the next transport would be refused too
       failures.push(`${kind} failed: ${String(error)}`);
       negotiated = await negotiate(url, http, statefulReconnect, signal); // one connection per attempt
     }
@@ -95,7 +101,7 @@ export async function connectUnlessAborted(transport: ClientTransport, url: stri
   let onAbort: (() => void) | undefined;
   const aborted = new Promise<never>((_, reject) => {
     onAbort = () => {
-      void transport.stop().catch(() => {});
+      void transport.stop().catch(() => {}); // the attempt fails with the abort's reason: that is what is reported
       reject(signal.reason);
     };
     signal.addEventListener("abort", onAbort, { once: true });
@@ -107,4 +113,11 @@ export async function connectUnlessAborted(transport: ClientTransport, url: stri
   } finally {
     signal.removeEventListener("abort", onAbort!);
   }
+}
+
+/** A transport refused with 401 or 403 becomes `ERR_UNAUTHORIZED`; any other error is returned as it is. */
+function refusedOr(error: unknown): unknown {
+  const statusCode = (error as { statusCode?: number }).statusCode;
+  if (!isRefusal(statusCode)) return error;
+  return new HubClientError("ERR_UNAUTHORIZED", `The server refused the connection: ${String(error)}`, statusCode);
 }
