@@ -1,10 +1,11 @@
 import { parseHandshakeResponse, writeHandshakeRequest } from "../src/protocol/handshake.js";
 import type { HubProtocol } from "../src/protocol/hub-protocol.js";
 import { jsonHubProtocol } from "../src/protocol/json-protocol.js";
-import { MessageType, type CompletionMessage, type HubMessage, type InvocationMessage } from "../src/protocol/messages.js";
+import { MessageType, type HubMessage, type InvocationMessage } from "../src/protocol/messages.js";
 import { splitOptions } from "./call-options.js";
 import { ClientHandlers, type Handler } from "./client-handlers.js";
-import { HubClientError, HubError, messages } from "./errors.js";
+import { CallsInFlight, HeldCalls, type PendingCall } from "./calls-in-flight.js";
+import { HubClientError, messages } from "./errors.js";
 import type { HttpSettings } from "./http.js";
 import { HubStream } from "./hub-stream.js";
 import { KeepAlive } from "./keep-alive.js";
@@ -20,18 +21,6 @@ import type { ClientTransport, TransportEvents } from "./transports/transport.js
 export type ConnectionState = "Disconnected" | "Connecting" | "Connected" | "Reconnecting" | "Disconnecting";
 export type { HubConnectionOptions };
 
-
-
-interface PendingCall {
-  resolve(value: unknown): void;
-  reject(error: Error): void;
-}
-
-/** A call made while reconnecting: run once the connection is back, or failed if it never is. */
-interface HeldCall {
-  run(): void;
-  reject(error: Error): void;
-}
 
 /**
  * A connection to a hub: calls, streams both ways, client functions the server calls, and
@@ -51,9 +40,8 @@ export class HubConnection {
   private readonly http: HttpSettings;
   private readonly retry: RetryPolicy;
   private readonly handlers: ClientHandlers;
-  private readonly calls = new Map<string, PendingCall>();
-  private readonly streams = new Map<string, HubStream<unknown>>();
-  private readonly held: HeldCall[] = [];
+  private readonly inFlight = new CallsInFlight();
+  private readonly held: HeldCalls;
   private readonly log: Logger;
   private readonly events: ConnectionEvents;
   private transport: ClientTransport | undefined;
@@ -78,6 +66,7 @@ export class HubConnection {
     this.log = guardedLogger(options.logger ?? consoleLogger());
     this.events = new ConnectionEvents(this.log);
     this.handlers = new ClientHandlers(this.log);
+    this.held = new HeldCalls(options.maxBufferedCalls ?? 1000);
     this.protocol = options.protocol ?? jsonHubProtocol;
     const headers = options.headers ?? {};
     const factory = options.accessTokenFactory;
@@ -175,12 +164,12 @@ export class HubConnection {
           resolve: (value) => (release(), resolve(value as T)),
           reject: (error) => (release(), reject(error)),
         };
-        this.calls.set(invocationId, call);
+        this.inFlight.addCall(invocationId, call);
         release = this.cancelOn(signal, invocationId, (error) => {
-          if (this.calls.delete(invocationId)) call.reject(error);
+          if (this.inFlight.removeCall(invocationId)) call.reject(error);
         });
         this.sendInvocation({ type: MessageType.Invocation, invocationId, target: method, arguments: args }, (error) => {
-          if (this.calls.delete(invocationId)) call.reject(error);
+          if (this.inFlight.removeCall(invocationId)) call.reject(error);
         });
       }, reject);
     });
@@ -201,7 +190,7 @@ export class HubConnection {
     const stream = new HubStream<T>(
       () => {
         if (invocationId === undefined) return;
-        this.streams.delete(invocationId);
+        this.inFlight.removeStream(invocationId);
         void this.sendMessage({ type: MessageType.CancelInvocation, invocationId }).catch(this.debug("Could not cancel a stream.", { invocationId }));
       },
       (error) => this.log.error(`A subscriber of the '${method}' stream threw.`, { error }),
@@ -211,13 +200,13 @@ export class HubConnection {
         const signal = options?.signal;
         if (signal?.aborted) return stream.end(abortReason(signal));
         invocationId = this.newId();
-        this.streams.set(invocationId, stream as HubStream<unknown>);
+        this.inFlight.addStream(invocationId, stream as HubStream<unknown>);
         // An abort ends the stream with the signal's reason, as it rejects an invoke (the
         // CancelInvocation goes from cancelOn, once).
         const id = invocationId;
         stream.onFinished(
           this.cancelOn(signal, id, (error) => {
-            if (this.streams.delete(id)) stream.end(error);
+            if (this.inFlight.removeStream(id)) stream.end(error);
           }),
         );
         const bound = bindUploads(args, () => this.newId());
@@ -356,28 +345,14 @@ export class HubConnection {
       case MessageType.Invocation:
         return void this.runHandlers(message);
       case MessageType.StreamItem:
-        return this.streams.get(message.invocationId)?.push(message.item);
+        return this.inFlight.item(message.invocationId, message.item);
       case MessageType.Completion:
-        return this.complete(message);
+        return this.inFlight.complete(message);
       case MessageType.Close:
         return this.serverClosed(message.error, message.allowReconnect === true);
       default:
         return; // Ping and anything newer need no answer
     }
-  }
-
-  private complete(message: CompletionMessage): void {
-    const error = message.error !== undefined ? new HubError(message.error) : undefined;
-    const stream = this.streams.get(message.invocationId);
-    if (stream) {
-      this.streams.delete(message.invocationId);
-      return stream.end(error);
-    }
-    const call = this.calls.get(message.invocationId);
-    if (!call) return;
-    this.calls.delete(message.invocationId);
-    if (error) call.reject(error);
-    else call.resolve(message.hasResult ? message.result : undefined);
   }
 
   /** Runs the handlers of a server call; when the call has an id, the answer goes back as a Completion. */
@@ -453,7 +428,7 @@ export class HubConnection {
     const transport = this.transport;
     this.transport = undefined;
     void transport?.stop().catch(this.debug("Could not stop the transport."));
-    this.failInFlight(error);
+    this.inFlight.failAll(error);
     if (this.retry === noRetry || this.stopRequested) return this.closed(error);
     this.state = "Reconnecting";
     this.log.warn("Connection lost; reconnecting.", { error });
@@ -485,7 +460,7 @@ export class HubConnection {
       }
       this.log.info("Reconnected.", { connectionId: this.connectionId });
       this.events.emit("reconnected", this.connectionId);
-      for (const call of this.held.splice(0)) call.run(); // in the order they were made
+      this.held.runAll(); // in the order they were made
       return;
     }
   }
@@ -501,24 +476,14 @@ export class HubConnection {
     this.events.emit("retrying", { attempt, error, delayMs });
   }
 
-  private failInFlight(error?: Error): void {
-    const reason = error ?? new HubClientError("ERR_CONNECTION_LOST", messages.connectionClosed);
-    const lost = new HubClientError("ERR_CONNECTION_LOST", error ? `${messages.connectionClosed} ${error.message}` : messages.connectionClosed);
-    for (const call of this.calls.values()) call.reject(error && error instanceof HubClientError && error.code === "ERR_CLOSED_BY_SERVER" ? reason : lost);
-    this.calls.clear();
-    for (const stream of this.streams.values()) stream.end(lost);
-    this.streams.clear();
-  }
-
   private closed(error: Error | undefined): void {
     if (this.state === "Disconnected") return;
     this.keepAlive.stop();
     this.stopLink();
-    this.failInFlight(error);
+    this.inFlight.failAll(error);
     this.state = "Disconnected";
     this.transport = undefined;
-    const reason = new HubClientError("ERR_NOT_CONNECTED", messages.notConnected);
-    for (const call of this.held.splice(0)) call.reject(reason);
+    this.held.rejectAll(new HubClientError("ERR_NOT_CONNECTED", messages.notConnected));
     if (error) this.log.error("Connection closed with an error.", { error });
     this.events.emit("close", error);
   }
@@ -528,13 +493,7 @@ export class HubConnection {
   /** Runs `action` now when connected, later when reconnecting (if buffering), else fails. */
   private whenConnected(action: () => void, reject: (error: Error) => void): void {
     if (this.state === "Connected") return action();
-    if (this.state === "Reconnecting" && (this.options.bufferWhileReconnecting ?? true)) {
-      if (this.held.length >= (this.options.maxBufferedCalls ?? 1000)) {
-        return reject(new HubClientError("ERR_BUFFER_FULL", "Too many calls are waiting for the connection to come back."));
-      }
-      this.held.push({ run: action, reject });
-      return;
-    }
+    if (this.state === "Reconnecting" && (this.options.bufferWhileReconnecting ?? true)) return this.held.hold(action, reject);
     reject(new HubClientError("ERR_NOT_CONNECTED", messages.notConnected));
   }
 
