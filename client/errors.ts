@@ -39,13 +39,28 @@ export class HttpError extends Error {
   }
 }
 
-/** What a hub method threw, as the server reported it (the Completion's error text). */
+/**
+ * What a hub method threw, as the server reported it: `message` is the Completion's error text,
+ * as the official client has it; `hubMessage` is the text of the hub's `HubException` alone,
+ * without the server's wrapper, ready to show a person.
+ *
+ * @example
+ * try { await connection.invoke("Send", room, text); }
+ * catch (error) { if (error instanceof HubError && error.hubMessage) alert(error.hubMessage); }
+ */
 export class HubError extends HubClientError {
   override name = "HubError";
+  /** The `HubException` text when the hub threw one (`"Empty message"`), else undefined. */
+  readonly hubMessage: string | undefined;
   constructor(message: string) {
     super("ERR_HUB", message);
+    this.hubMessage = hubExceptionText.exec(message)?.[1];
   }
 }
+
+// The server's wrappers around a HubException's text (ASP.NET Core's, which hubwire's server
+// writes too): a call that threw, and a stream that failed.
+const hubExceptionText = /^(?:An unexpected error occurred invoking '[^']*' on the server\.|An error occurred on the server while streaming results\.) HubException: ([\s\S]*)$/;
 
 /** 401 or 403: the server refused the credentials. Trying again with the same ones cannot help. */
 export function isRefusal(statusCode: number | undefined): statusCode is 401 | 403 {

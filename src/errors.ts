@@ -21,7 +21,7 @@ export const ErrorCodes = {
   ERR_SERVER_CLOSED: "ERR_SERVER_CLOSED",
   /** A hub context was asked for a hub that was never mapped. */
   ERR_HUB_NOT_MAPPED: "ERR_HUB_NOT_MAPPED",
-  /** A client stopped reading and the connection's unsent data passed `maxBufferedBytes`. */
+  /** A client stopped reading and the connection's unsent data passed `maximumSendBufferSize`. */
   ERR_SEND_BUFFER_FULL: "ERR_SEND_BUFFER_FULL",
   /** A client vanished: its socket closed abnormally, or it stopped polling for the disconnect timeout. */
   ERR_TRANSPORT_LOST: "ERR_TRANSPORT_LOST",
