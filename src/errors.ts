@@ -27,6 +27,10 @@ export const ErrorCodes = {
   ERR_TRANSPORT_LOST: "ERR_TRANSPORT_LOST",
   /** The code generator cannot read a hub (a missing file, an unnamed class, an unexported type). */
   ERR_CODEGEN_INPUT: "ERR_CODEGEN_INPUT",
+  /** A file given to the code generator declares no hub (no `@HubClass()`). */
+  ERR_CODEGEN_NO_HUBS: "ERR_CODEGEN_NO_HUBS",
+  /** A hub method's name in a generated client would clash with another member, and its wire name cannot stand in. */
+  ERR_CODEGEN_NAME_CLASH: "ERR_CODEGEN_NAME_CLASH",
   /** `hubwire codegen --check` found generated files that differ from what the hubs produce. */
   ERR_CODEGEN_STALE: "ERR_CODEGEN_STALE",
   /** A client result did not arrive within its timeout. */
