@@ -1,21 +1,21 @@
-import { parseHandshakeResponse, writeHandshakeRequest } from "../src/protocol/handshake.js";
+import { writeHandshakeRequest } from "../src/protocol/handshake.js";
 import type { HubProtocol } from "../src/protocol/hub-protocol.js";
 import { jsonHubProtocol } from "../src/protocol/json-protocol.js";
 import { MessageType, type HubMessage, type InvocationMessage } from "../src/protocol/messages.js";
-import { splitOptions } from "./call-options.js";
 import { ClientHandlers, type Handler } from "./client-handlers.js";
-import { CallsInFlight, HeldCalls, type PendingCall } from "./calls-in-flight.js";
+import { CallsInFlight, HeldCalls } from "./calls-in-flight.js";
 import { HubClientError, messages } from "./errors.js";
 import type { HttpSettings } from "./http.js";
-import { HubStream } from "./hub-stream.js";
+import { HandshakeWait } from "./handshake-wait.js";
+import { HubCalls } from "./hub-calls.js";
+import type { HubStream } from "./hub-stream.js";
 import { KeepAlive } from "./keep-alive.js";
 import type { HubConnectionOptions } from "./connection-options.js";
 import { ConnectionEvents, type RetryEvent } from "./connection-events.js";
 import { consoleLogger, guardedLogger, type Logger } from "./logger.js";
 import { defaultRetryPolicy, noRetry, type RetryPolicy } from "./retry-policy.js";
-import { connectUnlessAborted, reattachWebSocket, startTransport, type StartedTransport } from "./start-transport.js";
+import { connectSupplied, reattachWebSocket, startTransport, type StartedTransport } from "./start-transport.js";
 import { reattachDelaysMs, StatefulLink } from "./stateful-link.js";
-import { bindUploads, pumpUploads } from "./uploads.js";
 import type { ClientTransport, TransportEvents } from "./transports/transport.js";
 
 export type ConnectionState = "Disconnected" | "Connecting" | "Connected" | "Reconnecting" | "Disconnecting";
@@ -41,12 +41,13 @@ export class HubConnection {
   private readonly retry: RetryPolicy;
   private readonly handlers: ClientHandlers;
   private readonly inFlight = new CallsInFlight();
+  private readonly calls: HubCalls;
   private readonly held: HeldCalls;
   private readonly log: Logger;
   private readonly events: ConnectionEvents;
   private transport: ClientTransport | undefined;
   private nextId = 0;
-  private handshake: { resolve(): void; reject(error: Error): void } | undefined;
+  private handshake: HandshakeWait | undefined;
   private closeError: Error | undefined;
   private readonly keepAlive: KeepAlive;
   private stopRequested = false;
@@ -67,6 +68,13 @@ export class HubConnection {
     this.events = new ConnectionEvents(this.log);
     this.handlers = new ClientHandlers(this.log);
     this.held = new HeldCalls(options.maxBufferedCalls ?? 1000);
+    this.calls = new HubCalls({
+      whenConnected: (action, reject) => this.whenConnected(action, reject),
+      sendMessage: (message) => this.sendMessage(message),
+      newId: () => this.newId(),
+      inFlight: this.inFlight,
+      log: this.log,
+    });
     this.protocol = options.protocol ?? jsonHubProtocol;
     const headers = options.headers ?? {};
     const factory = options.accessTokenFactory;
@@ -136,7 +144,7 @@ export class HubConnection {
     if (this.state === "Reconnecting" || this.state === "Connecting") {
       const starting = this.state === "Connecting";
       this.attemptAbort?.abort(stoppedBeforeConnected());
-      this.handshake?.reject(stoppedBeforeConnected());
+      this.handshake?.fail(stoppedBeforeConnected());
       await this.connecting?.catch(() => {}); // start() reports its own failure to its caller
       if (!starting) this.closed(undefined); // a first start() reports by rejecting instead
       return;
@@ -151,74 +159,18 @@ export class HubConnection {
   }
 
   /** Calls a hub method and resolves with its result. A trailing `withSignal(signal)` makes it cancellable. */
-  invoke<T = unknown>(method: string, ...rawArgs: unknown[]): Promise<T> {
-    const { args, options } = splitOptions(rawArgs);
-    return new Promise<T>((resolve, reject) => {
-      this.whenConnected(() => {
-        const signal = options?.signal;
-        if (signal?.aborted) return reject(abortReason(signal)); // nothing was sent: nothing to cancel
-        const invocationId = this.newId();
-        // The signal's listener lives as long as the call: one signal may serve many calls.
-        let release = () => {};
-        const call: PendingCall = {
-          resolve: (value) => (release(), resolve(value as T)),
-          reject: (error) => (release(), reject(error)),
-        };
-        this.inFlight.addCall(invocationId, call);
-        release = this.cancelOn(signal, invocationId, (error) => {
-          if (this.inFlight.removeCall(invocationId)) call.reject(error);
-        });
-        this.sendInvocation({ type: MessageType.Invocation, invocationId, target: method, arguments: args }, (error) => {
-          if (this.inFlight.removeCall(invocationId)) call.reject(error);
-        });
-      }, reject);
-    });
+  invoke<T = unknown>(method: string, ...args: unknown[]): Promise<T> {
+    return this.calls.invoke<T>(method, args);
   }
 
   /** Calls a hub method without waiting for it (no result, no error). */
-  send(method: string, ...rawArgs: unknown[]): Promise<void> {
-    const { args } = splitOptions(rawArgs);
-    return new Promise((resolve, reject) => {
-      this.whenConnected(() => this.sendInvocation({ type: MessageType.Invocation, target: method, arguments: args }, reject, resolve), reject);
-    });
+  send(method: string, ...args: unknown[]): Promise<void> {
+    return this.calls.send(method, args);
   }
 
   /** Calls a streaming hub method; iterate the result, or subscribe to it. */
-  stream<T = unknown>(method: string, ...rawArgs: unknown[]): HubStream<T> {
-    const { args, options } = splitOptions(rawArgs);
-    let invocationId: string | undefined;
-    const stream = new HubStream<T>(
-      () => {
-        if (invocationId === undefined) return;
-        this.inFlight.removeStream(invocationId);
-        void this.sendMessage({ type: MessageType.CancelInvocation, invocationId }).catch(this.debug("Could not cancel a stream.", { invocationId }));
-      },
-      (error) => this.log.error(`A subscriber of the '${method}' stream threw.`, { error }),
-    );
-    this.whenConnected(
-      () => {
-        const signal = options?.signal;
-        if (signal?.aborted) return stream.end(abortReason(signal));
-        invocationId = this.newId();
-        this.inFlight.addStream(invocationId, stream as HubStream<unknown>);
-        // An abort ends the stream with the signal's reason, as it rejects an invoke (the
-        // CancelInvocation goes from cancelOn, once).
-        const id = invocationId;
-        stream.onFinished(
-          this.cancelOn(signal, id, (error) => {
-            if (this.inFlight.removeStream(id)) stream.end(error);
-          }),
-        );
-        const bound = bindUploads(args, () => this.newId());
-        const { streamIds } = bound;
-        void this.sendMessage({ type: MessageType.StreamInvocation, invocationId, target: method, arguments: bound.inline, ...(streamIds ? { streamIds } : {}) }).then(
-          () => pumpUploads(bound, (m) => this.sendMessage(m), this.log),
-          (error: Error) => stream.end(error),
-        );
-      },
-      (error) => stream.end(error),
-    );
-    return stream;
+  stream<T = unknown>(method: string, ...args: unknown[]): HubStream<T> {
+    return this.calls.stream<T>(method, args);
   }
 
   /** Registers a function the server may call; its return value answers a client-result call. Names are case-insensitive. */
@@ -287,21 +239,19 @@ export class HubConnection {
     attempt.transport = started.transport;
     this.transport = started.transport;
     this.closeError = undefined;
-    const handshakeDone = new Promise<void>((resolve, reject) => (this.handshake = { resolve, reject }));
-    handshakeDone.catch(() => {}); // it may fail before it is awaited (a stop while the request goes out)
-    const timer = setTimeout(() => this.handshake?.reject(new HubClientError("ERR_HANDSHAKE", "Server timeout elapsed without receiving a handshake response.")), 15_000);
+    const handshake = (this.handshake = new HandshakeWait());
     try {
       // Version 2 of the hub protocols is the one with Ack and Sequence: it turns on the server's buffer.
       await this.transport.send(writeHandshakeRequest(this.protocol.name, started.resumable ? 2 : 1));
-      await handshakeDone;
+      await handshake.done;
       if (this.stopRequested) throw stoppedBeforeConnected(); // stop() came with the handshake's answer
     } catch (error) {
+      handshake.fail(error as Error); // the request could not go: no timer left behind
       await started.transport.stop().catch(this.debug("Could not stop the transport."));
       this.transport = undefined;
       throw error;
     } finally {
-      clearTimeout(timer);
-      this.handshake = undefined;
+      if (this.handshake === handshake) this.handshake = undefined;
     }
     this.connectionId = started.connectionId;
     this.state = "Connected";
@@ -320,16 +270,9 @@ export class HubConnection {
   private onData(data: string | Uint8Array): void {
     this.keepAlive.received();
     if (this.handshake) {
-      let response;
-      try {
-        response = parseHandshakeResponse(data);
-      } catch (error) {
-        return this.handshake.reject(new HubClientError("ERR_HANDSHAKE", `Error parsing handshake response: ${String(error)}`));
-      }
-      if (response.error !== undefined) return this.handshake.reject(new HubClientError("ERR_HANDSHAKE", messages.handshakeError(response.error)));
-      this.handshake.resolve();
-      if (response.remaining === undefined) return;
-      data = response.remaining;
+      const rest = this.handshake.receive(data);
+      if (rest === undefined) return;
+      data = rest;
     }
     let received: HubMessage[];
     try {
@@ -375,7 +318,7 @@ export class HubConnection {
 
   private onTransportClosed(attempt: { transport?: ClientTransport }, error?: Error): void {
     if (!attempt.transport || attempt.transport !== this.transport) return; // still starting, or an old transport's late news
-    if (this.handshake) return this.handshake.reject(error ?? new HubClientError("ERR_CONNECTION_LOST", "The connection closed during the handshake."));
+    if (this.handshake) return this.handshake.fail(error ?? new HubClientError("ERR_CONNECTION_LOST", "The connection closed during the handshake."));
     if (this.state !== "Connected" && this.state !== "Disconnecting") return;
     if (this.stopRequested || this.state === "Disconnecting") return this.closed(this.closeError ?? error);
     if (error && this.link?.canReattach) return void this.reattach(this.link, error);
@@ -497,15 +440,6 @@ export class HubConnection {
     reject(new HubClientError("ERR_NOT_CONNECTED", messages.notConnected));
   }
 
-  private sendInvocation(message: InvocationMessage, reject: (error: Error) => void, sent?: () => void): void {
-    const bound = bindUploads(message.arguments, () => this.newId());
-    const framed: InvocationMessage = { ...message, arguments: bound.inline, ...(bound.streamIds ? { streamIds: bound.streamIds } : {}) };
-    this.sendMessage(framed).then(() => {
-      sent?.();
-      pumpUploads(bound, (m) => this.sendMessage(m), this.log);
-    }, reject);
-  }
-
   private async sendMessage(message: HubMessage): Promise<void> {
     const link = this.link;
     if (link) {
@@ -521,21 +455,6 @@ export class HubConnection {
     if (!transport) throw new HubClientError("ERR_NOT_CONNECTED", messages.notConnected);
     this.keepAlive.sent();
     await transport.send(this.protocol.writeMessage(message));
-  }
-
-  /**
-   * Cancels call `invocationId` on the server when `signal` aborts. Returns what removes the
-   * listener, to be called when the call ends, so that a signal shared by many calls holds none
-   * of those that finished (and never cancels them).
-   */
-  private cancelOn(signal: AbortSignal | undefined, invocationId: string, cancelled: (error: Error) => void): () => void {
-    if (!signal) return () => {};
-    const abort = () => {
-      void this.sendMessage({ type: MessageType.CancelInvocation, invocationId }).catch(this.debug("Could not cancel a call.", { invocationId }));
-      cancelled(abortReason(signal));
-    };
-    signal.addEventListener("abort", abort, { once: true });
-    return () => signal.removeEventListener("abort", abort);
   }
 
   /** A rejection handler for what may fail when the connection is going anyway: noted at debug. */
@@ -562,13 +481,4 @@ export class HubConnection {
 
 function stoppedBeforeConnected(): HubClientError {
   return new HubClientError("ERR_CANCELED", "The connection was stopped before the hub handshake could complete.");
-}
-
-function abortReason(signal: AbortSignal): Error {
-  return signal.reason instanceof Error ? signal.reason : new HubClientError("ERR_CANCELED", "The call was canceled.");
-}
-
-async function connectSupplied(transport: ClientTransport, url: string, format: "Text" | "Binary", signal: AbortSignal): Promise<StartedTransport> {
-  await connectUnlessAborted(transport, url, format, signal);
-  return { transport, connectionId: null };
 }

@@ -121,3 +121,9 @@ function refusedOr(error: unknown): unknown {
   if (!isRefusal(statusCode)) return error;
   return new HubClientError("ERR_UNAUTHORIZED", `The server refused the connection: ${String(error)}`, statusCode);
 }
+
+/** A transport the application supplied (`transportFactory`): opened as it is, no negotiate. */
+export async function connectSupplied(transport: ClientTransport, url: string, format: TransferFormat, signal: AbortSignal): Promise<StartedTransport> {
+  await connectUnlessAborted(transport, url, format, signal);
+  return { transport, connectionId: null };
+}
