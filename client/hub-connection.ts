@@ -90,7 +90,6 @@ export class HubConnection {
     this.retry = options.reconnect === false ? noRetry : options.reconnect === true || options.reconnect === undefined ? defaultRetryPolicy() : options.reconnect;
   }
 
-  /** Connects; with reconnection on, keeps trying per the retry policy before it gives up. */
   /**
    * Connects; with reconnection on, keeps trying per the retry policy before it gives up.
    * Rejects with `ERR_CANCELED` if stop() is called before it has connected.

@@ -24,7 +24,7 @@ export function memberNames(hub: HubModel): Map<MethodModel, string> {
       : reservedMemberNames.has(name)
         ? `${name} is the generated client's own`
         : !/^[A-Za-z_$][\w$]*$/.test(name)
-          ? `its wire name is no identifier`
+          ? `${name} is no identifier`
           : undefined;
     if (why) {
       throw new HubwireError(
