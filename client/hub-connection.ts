@@ -312,7 +312,7 @@ export class HubConnection {
     if (allowReconnect && this.retry !== noRetry) return this.lose(reason);
     this.closeError = reason;
     this.stopRequested = true;
-    void this.transport?.stop();
+    void this.transport?.stop().catch(this.debug("Could not stop the transport."));
   }
 
   private onTransportClosed(attempt: { transport?: ClientTransport }, error?: Error): void {
