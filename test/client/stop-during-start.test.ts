@@ -33,14 +33,19 @@ describe.each([["WebSockets"], ["ServerSentEvents"], ["LongPolling"]] as Array<[
     // Sockets the client's fetch keeps alive would hold close() for seconds.
     http?.closeAllConnections();
     await new Promise((resolve) => (http ? http.close(resolve) : resolve(undefined)));
+    http = undefined;
   });
 
-  async function startServer(): Promise<void> {
-    server = new HubServer({ logger: silentLogger });
+  async function startServer(port = 0): Promise<void> {
+    if (http) {
+      http.closeAllConnections();
+      await new Promise((resolve) => http!.close(resolve));
+    }
+    server = new HubServer({ logger: silentLogger, closeTimeout: 500 });
     server.mapHub("/lifecycle", LifecycleHub);
     http = createServer();
     server.attach(http);
-    await new Promise<void>((resolve) => http!.listen(0, "127.0.0.1", resolve));
+    await new Promise<void>((resolve) => http!.listen(port, "127.0.0.1", resolve));
     url = `http://127.0.0.1:${(http.address() as AddressInfo).port}/lifecycle`;
   }
 
@@ -85,6 +90,32 @@ describe.each([["WebSockets"], ["ServerSentEvents"], ["LongPolling"]] as Array<[
     expect(connection.state).toBe("Disconnected");
     await until(() => server!.connectionCount === 0, "the server to let the connection go");
     expect(connected).toBe(0);
+  });
+
+  it("during a reconnect's handshake: the connection closes once, and the server sees it end", async () => {
+    await startServer();
+    const connection = new HubConnection(url, { transports: [transport], reconnect: { nextDelay: () => 10 } });
+    await connection.start();
+    const closes: unknown[] = [];
+    connection.onClose((error) => closes.push(error));
+    const reconnecting = new Promise((resolve) => connection.onReconnecting(resolve));
+    let stopping: Promise<void> | undefined;
+    const serverSawEnd = new Promise<void>((resolve) => (lifecycle.disconnected = resolve));
+    lifecycle.connected = () => void (stopping ??= connection.stop());
+
+    // The server drops the connection and asks the client to come back: it reconnects.
+    const port = Number(new URL(url).port);
+    await server!.close();
+    await reconnecting;
+    await serverSawEnd; // the first connection's end
+    const ended = new Promise<void>((resolve) => (lifecycle.disconnected = resolve));
+    await startServer(port);
+    await until(() => stopping !== undefined, "the reconnect to reach the server");
+    await stopping;
+    expect(connection.state).toBe("Disconnected");
+    expect(closes).toEqual([undefined]);
+    await ended; // the reconnected one's
+    await until(() => server!.connectionCount === 0, "the server to let the connection go");
   });
 
   it("while negotiating: start() rejects and no transport is opened", async () => {
