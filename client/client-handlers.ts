@@ -1,5 +1,6 @@
 import { MessageType, type CompletionMessage, type InvocationMessage } from "../src/protocol/messages.js";
 import { messages } from "./errors.js";
+import type { Logger } from "./logger.js";
 
 export type Handler = (...args: any[]) => unknown;
 
@@ -9,6 +10,8 @@ export type Handler = (...args: any[]) => unknown;
  */
 export class ClientHandlers {
   private readonly byName = new Map<string, Handler[]>();
+
+  constructor(private readonly logger: Logger) {}
 
   add(method: string, handler: Handler): void {
     const key = method.toLowerCase();
@@ -26,6 +29,9 @@ export class ClientHandlers {
   /** Runs the handlers of a server call; resolves with the Completion to send back, if one is wanted. */
   async run(message: InvocationMessage): Promise<CompletionMessage | undefined> {
     const handlers = this.byName.get(message.target.toLowerCase()) ?? [];
+    const invocationId = message.invocationId;
+    // As the official client warns: a call nobody handles is most often a misspelled name.
+    if (handlers.length === 0) this.logger.warn(`No client method with the name '${message.target}' found.`);
     let result: unknown;
     let error: string | undefined;
     let results = 0;
@@ -38,9 +44,10 @@ export class ClientHandlers {
         }
       } catch (failure) {
         error ??= String(failure); // `Error: text`, as the official client answers
+        const answered = invocationId === undefined ? "" : " (the server is told)";
+        this.logger.error(`A handler for '${message.target}' threw${answered}.`, { error: failure });
       }
     }
-    const invocationId = message.invocationId;
     if (invocationId === undefined) return undefined;
     if (error === undefined && results === 0) error = messages.noResult;
     if (error === undefined && results > 1) error = "Client provided multiple results.";

@@ -1,4 +1,5 @@
 import type { HubProtocol } from "../src/protocol/hub-protocol.js";
+import type { Logger } from "./logger.js";
 import type { RetryPolicy } from "./retry-policy.js";
 import type { ClientTransport, TransportEvents, TransportKind } from "./transports/transport.js";
 
@@ -33,6 +34,12 @@ export interface HubConnectionOptions {
   keepAliveIntervalMs?: number;
   /** Give up on a server silent for this long (not on long polling). Default 30 000 ms. */
   serverTimeoutMs?: number;
+  /**
+   * Where the connection reports what happens: handlers and listeners that threw, connections
+   * lost, refused or retried; at debug, failures that cost nothing (a ping that could not go).
+   * Default: warnings and errors to the console. `silentLogger` for none.
+   */
+  logger?: Logger;
   /**
    * Supplies the transport instead of negotiating (custom transports, tests). It is called for
    * every connection attempt and must return a transport not yet connected.

@@ -9,15 +9,20 @@ export type ClientErrorCode =
   | "ERR_BUFFER_FULL"
   | "ERR_NO_TRANSPORT"
   | "ERR_CANCELED"
+  | "ERR_UNAUTHORIZED"
   | "ERR_HUB";
 
 export class HubClientError extends Error {
   override name = "HubClientError";
+  /** The HTTP status that caused it, when one did (401 or 403 with `ERR_UNAUTHORIZED`). */
+  readonly statusCode: number | undefined;
   constructor(
     readonly code: ClientErrorCode,
     message: string,
+    statusCode?: number,
   ) {
     super(message);
+    this.statusCode = statusCode;
   }
 }
 
@@ -34,12 +39,32 @@ export class HttpError extends Error {
   }
 }
 
-/** What a hub method threw, as the server reported it (the Completion's error text). */
+/**
+ * What a hub method threw, as the server reported it: `message` is the Completion's error text,
+ * as the official client has it; `hubMessage` is the text of the hub's `HubException` alone,
+ * without the server's wrapper, ready to show a person.
+ *
+ * @example
+ * try { await connection.invoke("Send", room, text); }
+ * catch (error) { if (error instanceof HubError && error.hubMessage) alert(error.hubMessage); }
+ */
 export class HubError extends HubClientError {
   override name = "HubError";
+  /** The `HubException` text when the hub threw one (`"Empty message"`), else undefined. */
+  readonly hubMessage: string | undefined;
   constructor(message: string) {
     super("ERR_HUB", message);
+    this.hubMessage = hubExceptionText.exec(message)?.[1];
   }
+}
+
+// The server's wrappers around a HubException's text (ASP.NET Core's, which hubwire's server
+// writes too): a call that threw, and a stream that failed.
+const hubExceptionText = /^(?:An unexpected error occurred invoking '[^']*' on the server\.|An error occurred on the server while streaming results\.) HubException: ([\s\S]*)$/;
+
+/** 401 or 403: the server refused the credentials. Trying again with the same ones cannot help. */
+export function isRefusal(statusCode: number | undefined): statusCode is 401 | 403 {
+  return statusCode === 401 || statusCode === 403;
 }
 
 export const messages = {

@@ -1,35 +1,26 @@
-import { parseHandshakeResponse, writeHandshakeRequest } from "../src/protocol/handshake.js";
+import { writeHandshakeRequest } from "../src/protocol/handshake.js";
 import type { HubProtocol } from "../src/protocol/hub-protocol.js";
 import { jsonHubProtocol } from "../src/protocol/json-protocol.js";
-import { MessageType, type CompletionMessage, type HubMessage, type InvocationMessage } from "../src/protocol/messages.js";
-import { splitOptions, type CallOptions } from "./call-options.js";
+import { MessageType, type HubMessage, type InvocationMessage } from "../src/protocol/messages.js";
 import { ClientHandlers, type Handler } from "./client-handlers.js";
-import { HubClientError, HubError, messages } from "./errors.js";
+import { CallsInFlight, HeldCalls } from "./calls-in-flight.js";
+import { HubClientError, messages } from "./errors.js";
 import type { HttpSettings } from "./http.js";
-import { HubStream } from "./hub-stream.js";
+import { HandshakeWait } from "./handshake-wait.js";
+import { HubCalls } from "./hub-calls.js";
+import type { HubStream } from "./hub-stream.js";
 import { KeepAlive } from "./keep-alive.js";
 import type { HubConnectionOptions } from "./connection-options.js";
+import { ConnectionEvents, type RetryEvent } from "./connection-events.js";
+import { consoleLogger, guardedLogger, type Logger } from "./logger.js";
 import { defaultRetryPolicy, noRetry, type RetryPolicy } from "./retry-policy.js";
-import { reattachWebSocket, startTransport, type StartedTransport } from "./start-transport.js";
+import { connectSupplied, reattachWebSocket, startTransport, type StartedTransport } from "./start-transport.js";
 import { reattachDelaysMs, StatefulLink } from "./stateful-link.js";
-import { bindUploads, pumpUploads } from "./uploads.js";
 import type { ClientTransport, TransportEvents } from "./transports/transport.js";
 
 export type ConnectionState = "Disconnected" | "Connecting" | "Connected" | "Reconnecting" | "Disconnecting";
 export type { HubConnectionOptions };
 
-
-
-interface PendingCall {
-  resolve(value: unknown): void;
-  reject(error: Error): void;
-}
-
-/** A call made while reconnecting: run once the connection is back, or failed if it never is. */
-interface HeldCall {
-  run(): void;
-  reject(error: Error): void;
-}
 
 /**
  * A connection to a hub: calls, streams both ways, client functions the server calls, and
@@ -48,18 +39,24 @@ export class HubConnection {
   private readonly protocol: HubProtocol;
   private readonly http: HttpSettings;
   private readonly retry: RetryPolicy;
-  private readonly handlers = new ClientHandlers();
-  private readonly calls = new Map<string, PendingCall>();
-  private readonly streams = new Map<string, HubStream<unknown>>();
-  private readonly held: HeldCall[] = [];
-  private readonly listeners = { close: new Set<(error?: Error) => void>(), reconnecting: new Set<(error?: Error) => void>(), reconnected: new Set<(id: string | null) => void>() };
+  private readonly handlers: ClientHandlers;
+  private readonly inFlight = new CallsInFlight();
+  private readonly calls: HubCalls;
+  private readonly held: HeldCalls;
+  private readonly log: Logger;
+  private readonly events: ConnectionEvents;
   private transport: ClientTransport | undefined;
   private nextId = 0;
-  private handshake: { resolve(): void; reject(error: Error): void } | undefined;
+  private handshake: HandshakeWait | undefined;
   private closeError: Error | undefined;
   private readonly keepAlive: KeepAlive;
   private stopRequested = false;
   private wakeRetry: (() => void) | undefined;
+  /** The attempts of start() or of a reconnect, while they run: stop() waits for them to end. */
+  private connecting: Promise<void> | undefined;
+  /** Aborts the connection attempt in progress (its negotiate, its transport's opening). */
+  private attemptAbort: AbortController | undefined;
+  private stopping: Promise<void> | undefined;
   /** Stateful reconnect's bookkeeping, while the connection has it. */
   private link: StatefulLink | undefined;
 
@@ -67,13 +64,24 @@ export class HubConnection {
     readonly url: string,
     private readonly options: HubConnectionOptions = {},
   ) {
+    this.log = guardedLogger(options.logger ?? consoleLogger());
+    this.events = new ConnectionEvents(this.log);
+    this.handlers = new ClientHandlers(this.log);
+    this.held = new HeldCalls(options.maxBufferedCalls ?? 1000);
+    this.calls = new HubCalls({
+      whenConnected: (action, reject) => this.whenConnected(action, reject),
+      sendMessage: (message) => this.sendMessage(message),
+      newId: () => this.newId(),
+      inFlight: this.inFlight,
+      log: this.log,
+    });
     this.protocol = options.protocol ?? jsonHubProtocol;
     const headers = options.headers ?? {};
     const factory = options.accessTokenFactory;
     this.http = { headers, withCredentials: options.withCredentials ?? true, token: async () => (factory ? await factory() : undefined) };
     this.keepAlive = new KeepAlive(
       {
-        ping: () => void this.sendMessage({ type: MessageType.Ping }).catch(() => {}),
+        ping: () => void this.sendMessage({ type: MessageType.Ping }).catch(this.debug("Could not send a ping.")),
         timedOut: () => this.lose(new HubClientError("ERR_SERVER_TIMEOUT", messages.serverTimeout)),
       },
       options.keepAliveIntervalMs ?? 15_000,
@@ -82,95 +90,86 @@ export class HubConnection {
     this.retry = options.reconnect === false ? noRetry : options.reconnect === true || options.reconnect === undefined ? defaultRetryPolicy() : options.reconnect;
   }
 
-  /** Connects; with reconnection on, keeps trying per the retry policy before it gives up. */
+  /**
+   * Connects; with reconnection on, keeps trying per the retry policy before it gives up.
+   * Rejects with `ERR_CANCELED` if stop() is called before it has connected.
+   */
   async start(): Promise<void> {
     if (this.state !== "Disconnected") throw new HubClientError("ERR_NOT_CONNECTED", `Cannot start a connection that is not in the 'Disconnected' state.`);
     this.state = "Connecting";
     this.stopRequested = false;
+    const attempts = this.startAttempts();
+    this.connecting = attempts;
+    try {
+      await attempts;
+    } catch (error) {
+      this.state = "Disconnected";
+      throw error;
+    } finally {
+      if (this.connecting === attempts) this.connecting = undefined;
+    }
+  }
+
+  private async startAttempts(): Promise<void> {
     const began = Date.now();
     for (let attempt = 1; ; attempt++) {
       try {
-        await this.connectOnce();
-        return;
+        return await this.connectOnce();
       } catch (error) {
-        const delay = this.stopRequested ? null : this.retry.nextDelay(attempt, Date.now() - began, error as Error);
-        if (delay === null) {
-          this.state = "Disconnected";
-          throw error;
-        }
+        if (this.stopRequested) throw stoppedBeforeConnected();
+        const delay = this.nextDelay(attempt, began, error as Error);
+        if (delay === null) throw error;
+        this.retrying(attempt, error as Error, delay);
         await this.sleep(delay);
-        if (this.stopRequested) {
-          this.state = "Disconnected";
-          throw error;
-        }
+        if (this.stopRequested) throw stoppedBeforeConnected();
       }
     }
   }
 
-  /** Closes the connection; calls in flight fail, held calls are dropped. */
-  async stop(): Promise<void> {
+  /**
+   * Closes the connection; calls in flight fail, held calls are dropped. Called while start()
+   * or a reconnect is under way, it ends that attempt (start() rejects) and resolves once
+   * nothing is left open.
+   */
+  stop(): Promise<void> {
+    this.stopping ??= this.stopOnce().finally(() => (this.stopping = undefined));
+    return this.stopping;
+  }
+
+  private async stopOnce(): Promise<void> {
     this.stopRequested = true;
     this.wakeRetry?.();
     if (this.state === "Disconnected") return;
-    if (this.state === "Reconnecting" || this.state === "Connecting") return this.closed(undefined);
+    if (this.state === "Reconnecting" || this.state === "Connecting") {
+      const starting = this.state === "Connecting";
+      this.attemptAbort?.abort(stoppedBeforeConnected());
+      this.handshake?.fail(stoppedBeforeConnected());
+      await this.connecting?.catch(() => {}); // start() reports its own failure to its caller
+      if (!starting) this.closed(undefined); // a first start() reports by rejecting instead
+      return;
+    }
     this.state = "Disconnecting";
     const transport = this.transport;
     if (transport) {
-      await this.sendMessage({ type: MessageType.Close }).catch(() => {});
-      await transport.stop();
+      await this.sendMessage({ type: MessageType.Close }).catch(this.debug("Could not send the Close message."));
+      await transport.stop().catch(this.debug("Could not stop the transport."));
     }
     this.closed(undefined);
   }
 
   /** Calls a hub method and resolves with its result. A trailing `withSignal(signal)` makes it cancellable. */
-  invoke<T = unknown>(method: string, ...rawArgs: unknown[]): Promise<T> {
-    const { args, options } = splitOptions(rawArgs);
-    return new Promise<T>((resolve, reject) => {
-      this.whenConnected(() => {
-        const invocationId = this.newId();
-        this.calls.set(invocationId, { resolve: resolve as (value: unknown) => void, reject });
-        this.cancelOn(options, invocationId, (error) => {
-          if (this.calls.delete(invocationId)) reject(error);
-        });
-        this.sendInvocation({ type: MessageType.Invocation, invocationId, target: method, arguments: args }, (error) => {
-          if (this.calls.delete(invocationId)) reject(error);
-        });
-      }, reject);
-    });
+  invoke<T = unknown>(method: string, ...args: unknown[]): Promise<T> {
+    return this.calls.invoke<T>(method, args);
   }
 
   /** Calls a hub method without waiting for it (no result, no error). */
-  send(method: string, ...rawArgs: unknown[]): Promise<void> {
-    const { args } = splitOptions(rawArgs);
-    return new Promise((resolve, reject) => {
-      this.whenConnected(() => this.sendInvocation({ type: MessageType.Invocation, target: method, arguments: args }, reject, resolve), reject);
-    });
+  send(method: string, ...args: unknown[]): Promise<void> {
+    return this.calls.send(method, args);
   }
 
   /** Calls a streaming hub method; iterate the result, or subscribe to it. */
-  stream<T = unknown>(method: string, ...rawArgs: unknown[]): HubStream<T> {
-    const { args, options } = splitOptions(rawArgs);
-    let invocationId: string | undefined;
-    const stream = new HubStream<T>(() => {
-      if (invocationId === undefined) return;
-      this.streams.delete(invocationId);
-      void this.sendMessage({ type: MessageType.CancelInvocation, invocationId }).catch(() => {});
-    });
-    this.whenConnected(
-      () => {
-        invocationId = this.newId();
-        this.streams.set(invocationId, stream as HubStream<unknown>);
-        this.cancelOn(options, invocationId, () => stream[Symbol.asyncIterator]().return?.());
-        const bound = bindUploads(args, () => this.newId());
-        const { streamIds } = bound;
-        void this.sendMessage({ type: MessageType.StreamInvocation, invocationId, target: method, arguments: bound.inline, ...(streamIds ? { streamIds } : {}) }).then(
-          () => pumpUploads(bound, (m) => this.sendMessage(m)),
-          (error: Error) => stream.end(error),
-        );
-      },
-      (error) => stream.end(error),
-    );
-    return stream;
+  stream<T = unknown>(method: string, ...args: unknown[]): HubStream<T> {
+    return this.calls.stream<T>(method, args);
   }
 
   /** Registers a function the server may call; its return value answers a client-result call. Names are case-insensitive. */
@@ -183,19 +182,32 @@ export class HubConnection {
     this.handlers.remove(method, handler);
   }
 
+  /**
+   * The connection closed for good: stopped, or lost and not reconnected. `error` says why,
+   * when it was not stop(); an error with `statusCode` 401 or 403 (`ERR_UNAUTHORIZED`) means the
+   * server refused the credentials, so the user should sign in again.
+   */
   onClose(listener: (error?: Error) => void): () => void {
-    this.listeners.close.add(listener);
-    return () => this.listeners.close.delete(listener);
+    return this.events.add("close", listener);
   }
 
   onReconnecting(listener: (error?: Error) => void): () => void {
-    this.listeners.reconnecting.add(listener);
-    return () => this.listeners.reconnecting.delete(listener);
+    return this.events.add("reconnecting", listener);
   }
 
   onReconnected(listener: (connectionId: string | null) => void): () => void {
-    this.listeners.reconnected.add(listener);
-    return () => this.listeners.reconnected.delete(listener);
+    return this.events.add("reconnected", listener);
+  }
+
+  /**
+   * An attempt to connect failed and another will follow, during the first start() as during a
+   * reconnect: a page can show "retrying in 5 s".
+   *
+   * @example
+   * connection.onRetrying(({ attempt, delayMs }) => badge(`attempt ${attempt} failed, retrying in ${delayMs / 1000} s`));
+   */
+  onRetrying(listener: (retry: RetryEvent) => void): () => void {
+    return this.events.add("retrying", listener);
   }
 
   // ---- connecting ----
@@ -209,32 +221,43 @@ export class HubConnection {
       onClose: (error) => this.onTransportClosed(attempt, error),
     };
     const { skipNegotiation = false, statefulReconnect = false } = this.options;
-    const started = this.options.transportFactory
-      ? await connectSupplied(this.options.transportFactory(events), this.url, this.protocol.transferFormat)
-      : await startTransport(this.url, this.http, allowed, this.protocol.transferFormat, skipNegotiation, events, statefulReconnect);
+    const abort = new AbortController();
+    this.attemptAbort = abort;
+    let started: StartedTransport;
+    try {
+      started = this.options.transportFactory
+        ? await connectSupplied(this.options.transportFactory(events), this.url, this.protocol.transferFormat, abort.signal)
+        : await startTransport(this.url, this.http, allowed, this.protocol.transferFormat, skipNegotiation, events, statefulReconnect, abort.signal);
+    } finally {
+      if (this.attemptAbort === abort) this.attemptAbort = undefined;
+    }
+    if (this.stopRequested) {
+      await started.transport.stop().catch(this.debug("Could not stop the transport."));
+      throw stoppedBeforeConnected();
+    }
     attempt.transport = started.transport;
     this.transport = started.transport;
     this.closeError = undefined;
-    const handshakeDone = new Promise<void>((resolve, reject) => (this.handshake = { resolve, reject }));
-    const timer = setTimeout(() => this.handshake?.reject(new HubClientError("ERR_HANDSHAKE", "Server timeout elapsed without receiving a handshake response.")), 15_000);
+    const handshake = (this.handshake = new HandshakeWait());
     try {
       // Version 2 of the hub protocols is the one with Ack and Sequence: it turns on the server's buffer.
       await this.transport.send(writeHandshakeRequest(this.protocol.name, started.resumable ? 2 : 1));
-      await handshakeDone;
+      await handshake.done;
+      if (this.stopRequested) throw stoppedBeforeConnected(); // stop() came with the handshake's answer
     } catch (error) {
-      await started.transport.stop().catch(() => {});
+      handshake.fail(error as Error); // the request could not go: no timer left behind
+      await started.transport.stop().catch(this.debug("Could not stop the transport."));
       this.transport = undefined;
       throw error;
     } finally {
-      clearTimeout(timer);
-      this.handshake = undefined;
+      if (this.handshake === handshake) this.handshake = undefined;
     }
     this.connectionId = started.connectionId;
     this.state = "Connected";
     if (this.transport.kind !== "LongPolling") this.keepAlive.start(); // polls are their own keep-alive
     if (!started.resumable) return;
     const { url, http } = started.resumable;
-    const acknowledge = (sequenceId: number) => void this.sendMessage({ type: MessageType.Ack, sequenceId }).catch(() => {});
+    const acknowledge = (sequenceId: number) => void this.sendMessage({ type: MessageType.Ack, sequenceId }).catch(this.debug("Could not send an Ack."));
     this.link = new StatefulLink(url, http, this.options.statefulReconnectBufferSize ?? 100_000, acknowledge);
   }
 
@@ -246,16 +269,9 @@ export class HubConnection {
   private onData(data: string | Uint8Array): void {
     this.keepAlive.received();
     if (this.handshake) {
-      let response;
-      try {
-        response = parseHandshakeResponse(data);
-      } catch (error) {
-        return this.handshake.reject(new HubClientError("ERR_HANDSHAKE", `Error parsing handshake response: ${String(error)}`));
-      }
-      if (response.error !== undefined) return this.handshake.reject(new HubClientError("ERR_HANDSHAKE", messages.handshakeError(response.error)));
-      this.handshake.resolve();
-      if (response.remaining === undefined) return;
-      data = response.remaining;
+      const rest = this.handshake.receive(data);
+      if (rest === undefined) return;
+      data = rest;
     }
     let received: HubMessage[];
     try {
@@ -271,9 +287,9 @@ export class HubConnection {
       case MessageType.Invocation:
         return void this.runHandlers(message);
       case MessageType.StreamItem:
-        return this.streams.get(message.invocationId)?.push(message.item);
+        return this.inFlight.item(message.invocationId, message.item);
       case MessageType.Completion:
-        return this.complete(message);
+        return this.inFlight.complete(message);
       case MessageType.Close:
         return this.serverClosed(message.error, message.allowReconnect === true);
       default:
@@ -281,24 +297,12 @@ export class HubConnection {
     }
   }
 
-  private complete(message: CompletionMessage): void {
-    const error = message.error !== undefined ? new HubError(message.error) : undefined;
-    const stream = this.streams.get(message.invocationId);
-    if (stream) {
-      this.streams.delete(message.invocationId);
-      return stream.end(error);
-    }
-    const call = this.calls.get(message.invocationId);
-    if (!call) return;
-    this.calls.delete(message.invocationId);
-    if (error) call.reject(error);
-    else call.resolve(message.hasResult ? message.result : undefined);
-  }
-
   /** Runs the handlers of a server call; when the call has an id, the answer goes back as a Completion. */
   private async runHandlers(message: InvocationMessage): Promise<void> {
     const completion = await this.handlers.run(message);
-    if (completion) await this.sendMessage(completion).catch(() => {});
+    if (completion) {
+      await this.sendMessage(completion).catch((error: unknown) => this.log.warn(`Could not send the answer to the server's '${message.target}' call.`, { error }));
+    }
   }
 
   // ---- losing and regaining the connection ----
@@ -308,12 +312,12 @@ export class HubConnection {
     if (allowReconnect && this.retry !== noRetry) return this.lose(reason);
     this.closeError = reason;
     this.stopRequested = true;
-    void this.transport?.stop();
+    void this.transport?.stop().catch(this.debug("Could not stop the transport."));
   }
 
   private onTransportClosed(attempt: { transport?: ClientTransport }, error?: Error): void {
     if (!attempt.transport || attempt.transport !== this.transport) return; // still starting, or an old transport's late news
-    if (this.handshake) return this.handshake.reject(error ?? new HubClientError("ERR_CONNECTION_LOST", "The connection closed during the handshake."));
+    if (this.handshake) return this.handshake.fail(error ?? new HubClientError("ERR_CONNECTION_LOST", "The connection closed during the handshake."));
     if (this.state !== "Connected" && this.state !== "Disconnecting") return;
     if (this.stopRequested || this.state === "Disconnecting") return this.closed(this.closeError ?? error);
     if (error && this.link?.canReattach) return void this.reattach(this.link, error);
@@ -341,14 +345,15 @@ export class HubConnection {
           onData: (data) => this.onData(data),
           onClose: (error) => this.onTransportClosed(attempt, error),
         });
-      } catch {
+      } catch (error) {
+        this.log.debug("Reattaching the WebSocket failed.", { error });
         continue;
       }
-      if (this.link !== link || this.stopRequested) return void transport.stop().catch(() => {});
+      if (this.link !== link || this.stopRequested) return void transport.stop().catch(this.debug("Could not stop the transport."));
       attempt.transport = this.transport = transport;
       // All of it in one go, before anything new can be sent: the order messages were made in
       // holds. If the new socket drops too, its close starts another reattach and replay.
-      for (const payload of link.replay(this.protocol)) void transport.send(payload).catch(() => {});
+      for (const payload of link.replay(this.protocol)) void transport.send(payload).catch(this.debug("Could not replay a message."));
       link.reattaching = false;
       this.keepAlive.start();
       return;
@@ -364,55 +369,65 @@ export class HubConnection {
     this.stopLink();
     const transport = this.transport;
     this.transport = undefined;
-    void transport?.stop().catch(() => {});
-    this.failInFlight(error);
+    void transport?.stop().catch(this.debug("Could not stop the transport."));
+    this.inFlight.failAll(error);
     if (this.retry === noRetry || this.stopRequested) return this.closed(error);
     this.state = "Reconnecting";
-    for (const listener of this.listeners.reconnecting) listener(error);
-    void this.reconnect(error);
+    this.log.warn("Connection lost; reconnecting.", { error });
+    this.events.emit("reconnecting", error);
+    const attempts = this.reconnect(error).finally(() => {
+      if (this.connecting === attempts) this.connecting = undefined;
+    });
+    this.connecting = attempts;
   }
 
   private async reconnect(cause: Error | undefined): Promise<void> {
     const began = Date.now();
     let lastError = cause;
     for (let attempt = 1; ; attempt++) {
-      const delay = this.retry.nextDelay(attempt, Date.now() - began, lastError);
-      if (delay === null || this.stopRequested) return this.closed(lastError);
+      // A stop ends the attempts; stop() then reports the close.
+      if (this.stopRequested) return;
+      const delay = this.nextDelay(attempt, began, lastError);
+      if (delay === null) return this.closed(lastError);
+      if (attempt > 1) this.retrying(attempt - 1, lastError!, delay);
       await this.sleep(delay);
-      if (this.stopRequested || this.state !== "Reconnecting") return this.closed(lastError);
+      if (this.stopRequested) return;
+      if (this.state !== "Reconnecting") return this.closed(lastError);
       try {
-        this.state = "Reconnecting";
         await this.connectOnce();
       } catch (error) {
         this.state = "Reconnecting";
         lastError = error as Error;
         continue;
       }
-      for (const listener of this.listeners.reconnected) listener(this.connectionId);
-      for (const call of this.held.splice(0)) call.run(); // in the order they were made
+      this.log.info("Reconnected.", { connectionId: this.connectionId });
+      this.events.emit("reconnected", this.connectionId);
+      this.held.runAll(); // in the order they were made
       return;
     }
   }
 
-  private failInFlight(error?: Error): void {
-    const reason = error ?? new HubClientError("ERR_CONNECTION_LOST", messages.connectionClosed);
-    const lost = new HubClientError("ERR_CONNECTION_LOST", error ? `${messages.connectionClosed} ${error.message}` : messages.connectionClosed);
-    for (const call of this.calls.values()) call.reject(error && error instanceof HubClientError && error.code === "ERR_CLOSED_BY_SERVER" ? reason : lost);
-    this.calls.clear();
-    for (const stream of this.streams.values()) stream.end(lost);
-    this.streams.clear();
+  /** The retry policy's delay, or null: it gave up, or the server refused the credentials (no retry can help). */
+  private nextDelay(attempt: number, began: number, error: Error | undefined): number | null {
+    if (error instanceof HubClientError && error.code === "ERR_UNAUTHORIZED") return null;
+    return this.retry.nextDelay(attempt, Date.now() - began, error);
+  }
+
+  private retrying(attempt: number, error: Error, delayMs: number): void {
+    this.log.info(`Connecting failed (attempt ${attempt}); trying again in ${delayMs} ms.`, { error });
+    this.events.emit("retrying", { attempt, error, delayMs });
   }
 
   private closed(error: Error | undefined): void {
     if (this.state === "Disconnected") return;
     this.keepAlive.stop();
     this.stopLink();
-    this.failInFlight(error);
+    this.inFlight.failAll(error);
     this.state = "Disconnected";
     this.transport = undefined;
-    const reason = new HubClientError("ERR_NOT_CONNECTED", messages.notConnected);
-    for (const call of this.held.splice(0)) call.reject(reason);
-    for (const listener of this.listeners.close) listener(error);
+    this.held.rejectAll(new HubClientError("ERR_NOT_CONNECTED", messages.notConnected));
+    if (error) this.log.error("Connection closed with an error.", { error });
+    this.events.emit("close", error);
   }
 
   // ---- sending ----
@@ -420,23 +435,8 @@ export class HubConnection {
   /** Runs `action` now when connected, later when reconnecting (if buffering), else fails. */
   private whenConnected(action: () => void, reject: (error: Error) => void): void {
     if (this.state === "Connected") return action();
-    if (this.state === "Reconnecting" && (this.options.bufferWhileReconnecting ?? true)) {
-      if (this.held.length >= (this.options.maxBufferedCalls ?? 1000)) {
-        return reject(new HubClientError("ERR_BUFFER_FULL", "Too many calls are waiting for the connection to come back."));
-      }
-      this.held.push({ run: action, reject });
-      return;
-    }
+    if (this.state === "Reconnecting" && (this.options.bufferWhileReconnecting ?? true)) return this.held.hold(action, reject);
     reject(new HubClientError("ERR_NOT_CONNECTED", messages.notConnected));
-  }
-
-  private sendInvocation(message: InvocationMessage, reject: (error: Error) => void, sent?: () => void): void {
-    const bound = bindUploads(message.arguments, () => this.newId());
-    const framed: InvocationMessage = { ...message, arguments: bound.inline, ...(bound.streamIds ? { streamIds: bound.streamIds } : {}) };
-    this.sendMessage(framed).then(() => {
-      sent?.();
-      pumpUploads(bound, (m) => this.sendMessage(m));
-    }, reject);
   }
 
   private async sendMessage(message: HubMessage): Promise<void> {
@@ -447,7 +447,8 @@ export class HubConnection {
       const payload = this.protocol.writeMessage(message);
       if (!link.sending(message, payload) || !this.transport) return;
       this.keepAlive.sent();
-      return this.transport.send(payload).catch(() => {});
+      // A failed send is replayed on the next socket: nothing is lost.
+      return this.transport.send(payload).catch(this.debug("A send failed; it will be replayed."));
     }
     const transport = this.transport;
     if (!transport) throw new HubClientError("ERR_NOT_CONNECTED", messages.notConnected);
@@ -455,15 +456,9 @@ export class HubConnection {
     await transport.send(this.protocol.writeMessage(message));
   }
 
-  private cancelOn(options: CallOptions | undefined, invocationId: string, cancelled: (error: Error) => void): void {
-    const signal = options?.signal;
-    if (!signal) return;
-    const abort = () => {
-      void this.sendMessage({ type: MessageType.CancelInvocation, invocationId }).catch(() => {});
-      cancelled(signal.reason instanceof Error ? signal.reason : new HubClientError("ERR_CANCELED", "The call was canceled."));
-    };
-    if (signal.aborted) return abort();
-    signal.addEventListener("abort", abort, { once: true });
+  /** A rejection handler for what may fail when the connection is going anyway: noted at debug. */
+  private debug(message: string, fields?: Record<string, unknown>): (error: unknown) => void {
+    return (error) => this.log.debug(message, { ...fields, error });
   }
 
   private newId(): string {
@@ -483,7 +478,6 @@ export class HubConnection {
   }
 }
 
-async function connectSupplied(transport: ClientTransport, url: string, format: "Text" | "Binary"): Promise<StartedTransport> {
-  await transport.connect(url, format);
-  return { transport, connectionId: null };
+function stoppedBeforeConnected(): HubClientError {
+  return new HubClientError("ERR_CANCELED", "The connection was stopped before the hub handshake could complete.");
 }

@@ -22,13 +22,30 @@ export class HubStream<T> implements AsyncIterable<T> {
   private failure: Error | undefined;
   private waiter: { resolve(result: IteratorResult<T>): void; reject(error: Error): void } | undefined;
   private observer: StreamObserver<T> | undefined;
+  private finished: (() => void) | undefined;
 
-  constructor(private readonly cancel: () => void) {}
+  constructor(
+    private readonly cancel: () => void,
+    /** Told when a subscriber's callback throws: it is reported, and the connection carries on. */
+    private readonly subscriberThrew: (error: unknown) => void,
+  ) {}
+
+  /** @internal runs `callback` once, when the stream ends or is stopped (now, if it already has) */
+  onFinished(callback: () => void): void {
+    if (this.done) return callback();
+    this.finished = callback;
+  }
+
+  private finish(): void {
+    const callback = this.finished;
+    this.finished = undefined;
+    callback?.();
+  }
 
   /** @internal an item from the server */
   push(item: T): void {
     if (this.done) return;
-    if (this.observer) return this.observer.next(item);
+    if (this.observer) return this.notify(() => this.observer!.next(item));
     if (this.waiter) {
       const waiter = this.waiter;
       this.waiter = undefined;
@@ -42,7 +59,9 @@ export class HubStream<T> implements AsyncIterable<T> {
     if (this.done) return;
     this.done = true;
     this.failure = error;
-    if (this.observer) return error ? this.observer.error?.(error) : this.observer.complete?.();
+    this.finish();
+    const observer = this.observer;
+    if (observer) return this.notify(() => (error ? observer.error?.(error) : observer.complete?.()));
     if (this.waiter) {
       const waiter = this.waiter;
       this.waiter = undefined;
@@ -53,12 +72,20 @@ export class HubStream<T> implements AsyncIterable<T> {
 
   subscribe(observer: StreamObserver<T>): Subscription {
     this.observer = observer;
-    for (const item of this.items.splice(0)) observer.next(item);
+    for (const item of this.items.splice(0)) this.notify(() => observer.next(item));
     if (this.done) {
-      if (this.failure) observer.error?.(this.failure);
-      else observer.complete?.();
+      const failure = this.failure;
+      this.notify(() => (failure ? observer.error?.(failure) : observer.complete?.()));
     }
     return { dispose: () => this.stop() };
+  }
+
+  private notify(callback: () => void): void {
+    try {
+      callback();
+    } catch (error) {
+      this.subscriberThrew(error);
+    }
   }
 
   [Symbol.asyncIterator](): AsyncIterator<T> {
@@ -79,6 +106,7 @@ export class HubStream<T> implements AsyncIterable<T> {
     if (this.done) return;
     this.done = true;
     this.items.length = 0;
+    this.finish();
     this.cancel();
   }
 }

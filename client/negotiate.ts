@@ -1,4 +1,4 @@
-import { HubClientError, messages } from "./errors.js";
+import { HubClientError, isRefusal, messages } from "./errors.js";
 import { send, withQuery, type HttpSettings } from "./http.js";
 import type { TransferFormat, TransportKind } from "./transports/transport.js";
 
@@ -31,20 +31,21 @@ const maxRedirects = 100;
  * following redirects (whose access token then replaces the configured one) and turning failures
  * into the official client's texts.
  */
-export async function negotiate(baseUrl: string, http: HttpSettings, statefulReconnect = false): Promise<NegotiateResult> {
+export async function negotiate(baseUrl: string, http: HttpSettings, statefulReconnect = false, signal?: AbortSignal): Promise<NegotiateResult> {
   let url = baseUrl;
   let settings = http;
   for (let hop = 0; hop <= maxRedirects; hop++) {
     let body: NegotiateBody;
     try {
-      const response = await send(settings, { method: "POST", url: negotiateUrl(url, statefulReconnect) });
+      const response = await send(settings, { method: "POST", url: negotiateUrl(url, statefulReconnect), ...(signal ? { signal } : {}) });
       body = JSON.parse(response.body as string) as NegotiateBody;
     } catch (error) {
       let text = messages.negotiateFailed(error);
-      if ((error as { statusCode?: number }).statusCode === 404) {
+      const statusCode = (error as { statusCode?: number }).statusCode;
+      if (statusCode === 404) {
         text += " Either this is not a SignalR endpoint or there is a proxy blocking the connection.";
       }
-      throw new HubClientError("ERR_NEGOTIATE", text);
+      throw new HubClientError(isRefusal(statusCode) ? "ERR_UNAUTHORIZED" : "ERR_NEGOTIATE", text, statusCode);
     }
     if (body.error) throw new HubClientError("ERR_NEGOTIATE", body.error);
     if (body.url) {

@@ -19,10 +19,17 @@ export type ProxyMethod<F> = F extends (...args: infer A) => infer R
     : (...args: WithOptions<A>) => Promise<Awaited<R>>
   : never;
 
+/**
+ * Names a proxy keeps for itself: `send` holds the fire-and-forget forms, and `then` is never
+ * there (a proxy is not a promise). A hub method with one of these names is not a call on the
+ * proxy (`connection.invoke` reaches it; generated clients name it by its wire name instead).
+ */
+export type ProxyOwnName = "send" | "then";
+
 /** Typed calls of a hub: `proxy.name(…)` awaits the result, `proxy.send.name(…)` fires and forgets. */
-export type HubProxy<THub> = { [K in keyof HubMethods<THub>]: ProxyMethod<HubMethods<THub>[K]> } & {
+export type HubProxy<THub> = { [K in Exclude<keyof HubMethods<THub>, ProxyOwnName>]: ProxyMethod<HubMethods<THub>[K]> } & {
   readonly send: {
-    [K in keyof HubMethods<THub>]: HubMethods<THub>[K] extends (...args: infer A) => unknown ? (...args: A) => Promise<void> : never;
+    [K in Exclude<keyof HubMethods<THub>, "then">]: HubMethods<THub>[K] extends (...args: infer A) => unknown ? (...args: A) => Promise<void> : never;
   };
 };
 
@@ -56,7 +63,7 @@ export function createHubProxy<THub>(
     {},
     {
       get: (_target, property) =>
-        typeof property === "string" ? (...args: unknown[]) => connection.send(specs[property]?.name ?? property, ...args) : undefined,
+        typeof property === "string" && property !== "then" ? (...args: unknown[]) => connection.send(specs[property]?.name ?? property, ...args) : undefined,
     },
   );
   return new Proxy({} as HubProxy<THub>, {

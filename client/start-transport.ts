@@ -1,4 +1,4 @@
-import { HubClientError } from "./errors.js";
+import { HubClientError, isRefusal } from "./errors.js";
 import type { HttpSettings } from "./http.js";
 import { negotiate } from "./negotiate.js";
 import { LongPollingTransport } from "./transports/long-polling.js";
@@ -43,17 +43,22 @@ export async function startTransport(
   skipNegotiation: boolean,
   events: TransportEvents,
   statefulReconnect = false,
+  signal?: AbortSignal,
 ): Promise<StartedTransport> {
   if (skipNegotiation) {
     if (allowed.length !== 1 || allowed[0] !== "WebSockets") {
       throw new HubClientError("ERR_NO_TRANSPORT", "Negotiation can only be skipped when using the WebSocket transport directly.");
     }
     const transport = factories.WebSockets(http, events);
-    await transport.connect(url, format);
+    try {
+      await connectUnlessAborted(transport, url, format, signal);
+    } catch (error) {
+      throw refusedOr(error);
+    }
     return { transport, connectionId: null };
   }
   const failures: string[] = [];
-  let negotiated = await negotiate(url, http, statefulReconnect);
+  let negotiated = await negotiate(url, http, statefulReconnect, signal);
   const offered = negotiated.transports.map((t) => t.transport);
   for (const kind of offered) {
     const entry = negotiated.transports.find((t) => t.transport === kind);
@@ -67,12 +72,15 @@ export async function startTransport(
     }
     const transport = factories[kind](negotiated.http, events);
     try {
-      await transport.connect(negotiated.url, format);
+      await connectUnlessAborted(transport, negotiated.url, format, signal);
       const resumable = negotiated.statefulReconnect && kind === "WebSockets" ? { url: negotiated.url, http: negotiated.http } : undefined;
       return { transport, connectionId: negotiated.connectionId, ...(resumable ? { resumable } : {}) };
     } catch (error) {
+      if (signal?.aborted) throw signal.reason;
+      const refused = refusedOr(error);
+      if (refused !== error) throw refused; // the next transport would be refused too
       failures.push(`${kind} failed: ${String(error)}`);
-      negotiated = await negotiate(url, http, statefulReconnect); // one connection per attempt
+      negotiated = await negotiate(url, http, statefulReconnect, signal); // one connection per attempt
     }
   }
   throw new HubClientError(
@@ -81,4 +89,41 @@ export async function startTransport(
       ? "None of the transports supported by the client are supported by the server."
       : `Unable to connect to the server with any of the available transports. ${failures.join(" ")}`,
   );
+}
+
+/**
+ * Opens `transport`, unless `signal` aborts first: then the transport is stopped (whatever it
+ * had opened is closed) and this rejects with the signal's reason.
+ */
+export async function connectUnlessAborted(transport: ClientTransport, url: string, format: TransferFormat, signal: AbortSignal | undefined): Promise<void> {
+  if (!signal) return transport.connect(url, format);
+  signal.throwIfAborted();
+  let onAbort: (() => void) | undefined;
+  const aborted = new Promise<never>((_, reject) => {
+    onAbort = () => {
+      void transport.stop().catch(() => {}); // the attempt fails with the abort's reason: that is what is reported
+      reject(signal.reason);
+    };
+    signal.addEventListener("abort", onAbort, { once: true });
+  });
+  const connecting = transport.connect(url, format);
+  connecting.catch(() => {}); // when the abort wins, the connect's own failure is of no interest
+  try {
+    await Promise.race([connecting, aborted]);
+  } finally {
+    signal.removeEventListener("abort", onAbort!);
+  }
+}
+
+/** A transport refused with 401 or 403 becomes `ERR_UNAUTHORIZED`; any other error is returned as it is. */
+function refusedOr(error: unknown): unknown {
+  const statusCode = (error as { statusCode?: number }).statusCode;
+  if (!isRefusal(statusCode)) return error;
+  return new HubClientError("ERR_UNAUTHORIZED", `The server refused the connection: ${String(error)}`, statusCode);
+}
+
+/** A transport the application supplied (`transportFactory`): opened as it is, no negotiate. */
+export async function connectSupplied(transport: ClientTransport, url: string, format: TransferFormat, signal: AbortSignal): Promise<StartedTransport> {
+  await connectUnlessAborted(transport, url, format, signal);
+  return { transport, connectionId: null };
 }

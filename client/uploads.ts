@@ -1,5 +1,6 @@
 import { MessageType, type HubMessage } from "../src/protocol/messages.js";
 import { isUpload } from "./call-options.js";
+import type { Logger } from "./logger.js";
 
 /** A call's arguments split: upload streams (each with an id of its own) and inline values. */
 export interface BoundUploads {
@@ -16,7 +17,7 @@ export function bindUploads(args: unknown[], newId: () => string): BoundUploads 
 }
 
 /** Sends each upload's items, then its end: a Completion, with the error's message if it threw. */
-export function pumpUploads(bound: BoundUploads, send: (message: HubMessage) => Promise<void>): void {
+export function pumpUploads(bound: BoundUploads, send: (message: HubMessage) => Promise<void>, logger: Logger): void {
   bound.uploads.forEach(async (upload, i) => {
     const invocationId = bound.streamIds![i]!;
     try {
@@ -25,7 +26,9 @@ export function pumpUploads(bound: BoundUploads, send: (message: HubMessage) => 
     } catch (error) {
       // As the official client does: an upload's error travels as its message alone.
       const text = error instanceof Error ? error.message : String(error);
-      await send({ type: MessageType.Completion, invocationId, hasResult: false, error: text }).catch(() => {});
+      await send({ type: MessageType.Completion, invocationId, hasResult: false, error: text }).catch((failure: unknown) =>
+        logger.debug("Could not end an upload stream with its error.", { invocationId, error: failure }),
+      );
     }
   });
 }

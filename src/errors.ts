@@ -25,12 +25,16 @@ export const ErrorCodes = {
   ERR_SERVER_CLOSED: "ERR_SERVER_CLOSED",
   /** A hub context was asked for a hub that was never mapped. */
   ERR_HUB_NOT_MAPPED: "ERR_HUB_NOT_MAPPED",
-  /** A client stopped reading and the connection's unsent data passed `maxBufferedBytes`. */
+  /** A client stopped reading and the connection's unsent data passed `maximumSendBufferSize`. */
   ERR_SEND_BUFFER_FULL: "ERR_SEND_BUFFER_FULL",
   /** A client vanished: its socket closed abnormally, or it stopped polling for the disconnect timeout. */
   ERR_TRANSPORT_LOST: "ERR_TRANSPORT_LOST",
   /** The code generator cannot read a hub (a missing file, an unnamed class, an unexported type). */
   ERR_CODEGEN_INPUT: "ERR_CODEGEN_INPUT",
+  /** A file given to the code generator declares no hub (no `@HubClass()`). */
+  ERR_CODEGEN_NO_HUBS: "ERR_CODEGEN_NO_HUBS",
+  /** A hub method's name in a generated client would clash with another member, and its wire name cannot stand in. */
+  ERR_CODEGEN_NAME_CLASH: "ERR_CODEGEN_NAME_CLASH",
   /** `hubwire codegen --check` found generated files that differ from what the hubs produce. */
   ERR_CODEGEN_STALE: "ERR_CODEGEN_STALE",
   /** A client result did not arrive within its timeout. */

@@ -1,3 +1,4 @@
+import { HttpError } from "../errors.js";
 import { send, withQuery } from "../http.js";
 import type { ClientTransport, TransferFormat, TransportContext } from "./transport.js";
 
@@ -60,7 +61,7 @@ export class ServerSentEventsTransport implements ClientTransport {
       headers: { Accept: "text/event-stream", "Cache-Control": "no-cache", ...this.context.http.headers },
       signal: this.abort.signal,
     });
-    if (response.status !== 200 || !response.body) throw new Error(`Server-Sent Events request failed: Status code '${response.status}'`);
+    if (response.status !== 200 || !response.body) throw new HttpError("Server-Sent Events request failed", response.status);
     this.reader = response.body.getReader();
     void this.readEvents(this.reader);
   }
@@ -100,7 +101,7 @@ export class ServerSentEventsTransport implements ClientTransport {
     this.source?.close();
     // Node's fetch can leave a pending read hanging after an abort: cancel the reader too, and
     // report the end here rather than wait for the read loop.
-    this.reader?.cancel().catch(() => {});
+    this.reader?.cancel().catch(() => {}); // fails when the abort below got there first: nothing to report
     this.abort?.abort();
     this.ended();
   }

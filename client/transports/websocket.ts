@@ -1,3 +1,4 @@
+import { HttpError } from "../errors.js";
 import { withQuery } from "../http.js";
 import type { ClientTransport, TransferFormat, TransportContext } from "./transport.js";
 
@@ -48,7 +49,12 @@ export class WebSocketTransport implements ClientTransport {
     };
     await new Promise<void>((resolve, reject) => {
       socket.onopen = () => resolve();
-      socket.onerror = () => reject(new Error(`WebSocket failed to connect to ${url.split("?")[0]}.`));
+      socket.onerror = (event) => {
+        // Only `ws` says why (browsers hide it): a refused upgrade carries its status.
+        const status = /Unexpected server response: (\d+)/.exec(String((event as { message?: unknown } | undefined)?.message))?.[1];
+        if (status) return reject(new HttpError("WebSocket upgrade refused", Number(status)));
+        reject(new Error(`WebSocket failed to connect to ${url.split("?")[0]}.`));
+      };
       socket.onclose = (event) => reject(new Error(`WebSocket closed with status code: ${event.code} (${event.reason || "no reason given"}).`));
     });
     socket.onerror = null;

@@ -1,5 +1,6 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join, relative, resolve } from "node:path";
+import { HubwireError } from "../errors.js";
 import { emitClientModule } from "./emit-client.js";
 import { readHubs } from "./read-hubs.js";
 
@@ -23,7 +24,13 @@ export interface GenerateResult {
 export function generate(options: GenerateOptions): GenerateResult {
   const outDir = resolve(options.outDir);
   const result: GenerateResult = { written: [], stale: [] };
-  for (const hub of readHubs(options.files)) {
+  const hubs = readHubs(options.files);
+  for (const file of options.files) {
+    if (!hubs.some((hub) => hub.sourceFile === resolve(file))) {
+      throw new HubwireError("ERR_CODEGEN_NO_HUBS", `${file} has no hub: no class decorated with @HubClass(). Is it the right file?`);
+    }
+  }
+  for (const hub of hubs) {
     const outFile = join(outDir, `${kebab(hub.className)}.client.ts`);
     const code = emitClientModule(hub, {
       outFile,

@@ -47,4 +47,11 @@ export function typeChecks(hub: ReturnType<typeof createHubProxy<InteropHub>>, c
   void wrong;
   // @ts-expect-error a handler with the wrong signature
   registerHandlers<InteropClient>(connection, { Received: (route: number) => void route });
+
+  // A hub method named send is no call on a proxy: `send` holds the fire-and-forget forms.
+  const chat = createHubProxy<{ send(room: string, text: string): Promise<void>; join(room: string): Promise<void> }>(connection);
+  // @ts-expect-error send is not the hub's send
+  void chat.send("lobby", "hi");
+  void chat.send.send("lobby", "hi");
+  void chat.join("lobby");
 }

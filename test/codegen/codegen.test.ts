@@ -13,7 +13,7 @@ const root = new URL("../../", import.meta.url).pathname;
 describe("hubwire codegen", () => {
   it("finds the committed clients up to date (--check)", () => {
     const fixture = generate({
-      files: [`${root}samples/interop-server/test-hub.ts`, `${root}samples/interop-server/interop-hub.ts`],
+      files: [`${root}samples/interop-server/test-hub.ts`, `${root}samples/interop-server/interop-hub.ts`, `${root}test/codegen/readme-chat-hub.ts`],
       outDir: `${root}test/codegen/generated`,
       clientImport: "../../../client/index.js",
       check: true,

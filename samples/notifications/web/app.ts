@@ -1,6 +1,6 @@
 // The notification sample's page: sign in, connect with hubwire/client and the generated proxy,
 // and keep the inbox, topics and connection status current.
-import { HubConnection } from "../../../client/index.js";
+import { HubConnection, type HubClientError } from "../../../client/index.js";
 import type { Notification, NotificationState } from "../notification-types.js";
 import { notificationHub } from "./generated/notification-hub.client.js";
 
@@ -15,13 +15,31 @@ const storageKey = "hubwire-notifications";
 const saved = (): Session | undefined => JSON.parse(localStorage.getItem(storageKey) ?? "null") ?? undefined;
 const topicsKey = (user: string) => `${storageKey}-topics-${user}`;
 
-function setStatus(status: "connecting" | "connected" | "reconnecting" | "offline"): void {
+type Status = "connecting" | "connected" | "reconnecting" | "offline" | "signed out";
+
+/** The connection badge, and beside it what is being tried ("attempt 3 failed, retrying in 5 s"). */
+function setStatus(status: Status, detail = ""): void {
   const badge = $("status");
   badge.textContent = status;
-  badge.className = `status ${status}`;
+  badge.className = `status ${status.replace(" ", "-")}`;
+  $("status-detail").textContent = detail;
+}
+
+/** The server refused the token (401/403): it will not take it again, so ask for a new sign-in. */
+function isSignedOut(error: unknown): boolean {
+  const { statusCode } = (error ?? {}) as Partial<HubClientError>;
+  return statusCode === 401 || statusCode === 403;
+}
+
+function signedOut(): void {
+  localStorage.removeItem(storageKey);
+  setStatus("signed out");
+  showSignIn();
+  $("signed-out").hidden = false;
 }
 
 function showSignIn(): void {
+  $("signed-out").hidden = true;
   $("sign-in").hidden = false;
   $("app").hidden = true;
   $("sign-out").hidden = true;
@@ -103,11 +121,15 @@ async function start(session: Session): Promise<void> {
   }
 
   connection.onReconnecting(() => setStatus("reconnecting"));
+  connection.onRetrying(({ attempt, delayMs }) => {
+    const status = connection.state === "Connecting" ? "connecting" : "reconnecting";
+    setStatus(status, `attempt ${attempt} failed, retrying ${delayMs < 500 ? "now" : `in ${Math.round(delayMs / 1000)} s`}`);
+  });
   connection.onReconnected(() => {
     setStatus("connected");
     void sync();
   });
-  connection.onClose(() => setStatus("offline"));
+  connection.onClose((error) => (isSignedOut(error) ? signedOut() : setStatus("offline")));
 
   $("mark-read").onclick = () => void hub.markAllRead();
   $("sign-out").onclick = async () => {
@@ -136,8 +158,8 @@ async function start(session: Session): Promise<void> {
   setStatus("connecting");
   try {
     await connection.start();
-  } catch {
-    return setStatus("offline");
+  } catch (error) {
+    return isSignedOut(error) ? signedOut() : setStatus("offline");
   }
   setStatus("connected");
   await sync();
