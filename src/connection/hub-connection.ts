@@ -105,6 +105,11 @@ export class HubConnection implements ConnectionReceiver, HeartbeatSubscriber {
     return this.transport.transport?.bufferedBytes ?? 0;
   }
 
+  /** Resolves once the transport has written out what it held, or the connection ended. */
+  whenDrained(): Promise<void> {
+    return this.transport.whenDrained();
+  }
+
   /** Calls `target` on this client and awaits its answer (a client result). */
   invokeClient(target: string, args: unknown[], options?: ClientInvokeOptions): Promise<unknown> {
     if (this.closing) {

@@ -3,10 +3,8 @@ import { errorCompletion, MessageType, voidCompletion } from "../protocol/messag
 import { detailFor, errorTexts } from "./error-texts.js";
 import type { InvocationScope } from "./invocation-scope.js";
 
-/** Past this many unsent bytes a stream waits for the client to read; below the low mark it goes on. */
+/** Past this many unsent bytes a stream waits until the transport has drained what it holds. */
 const highWaterBytes = 64 * 1024;
-const lowWaterBytes = 16 * 1024;
-const drainCheckMs = 5;
 
 const aborted = Symbol("aborted");
 
@@ -50,9 +48,16 @@ export async function pumpStream(iterable: AsyncIterable<unknown>, invocationId:
       }
       if (step.done) break;
       connection.write({ type: MessageType.StreamItem, invocationId, item: step.value });
-      if (connection.bufferedBytes > highWaterBytes && (await waitForDrain(connection, signal)) === aborted) {
-        cancelled = true;
-        break;
+      if (connection.bufferedBytes > highWaterBytes) {
+        // The same wake-up slot: a cancel while waiting stops the stream at once.
+        const woken = await new Promise<void | typeof aborted>((resolve) => {
+          wake = resolve;
+          connection.whenDrained().then(resolve);
+        });
+        if (woken === aborted) {
+          cancelled = true;
+          break;
+        }
       }
     }
   } catch (error) {
@@ -73,15 +78,4 @@ export async function pumpStream(iterable: AsyncIterable<unknown>, invocationId:
   } else {
     connection.write(voidCompletion(invocationId));
   }
-}
-
-function waitForDrain(connection: HubConnection, signal: AbortSignal): Promise<void | typeof aborted> {
-  return new Promise((resolve) => {
-    const check = (): void => {
-      if (signal.aborted) return resolve(aborted);
-      if (connection.isClosing || connection.bufferedBytes <= lowWaterBytes) return resolve();
-      setTimeout(check, drainCheckMs);
-    };
-    setTimeout(check, drainCheckMs);
-  });
 }
