@@ -7,6 +7,8 @@ import { HubSocket, invocation, RS, type WireMessage } from "./hub-socket.js";
 export interface ServerProbe {
   /** Heap and buffers in use after a full garbage collection, in bytes. */
   memory(): Promise<number>;
+  /** The process's resident set, in bytes. */
+  rss(): Promise<number>;
   /** The share of one core the server used over the next `ms`. */
   cpu(ms: number): Promise<number>;
   /** What the attack hub has seen (see hubStats). */
@@ -40,6 +42,8 @@ export interface AttackReport {
   facts: Record<string, number>;
   /** Growth of the server's heap and buffers while the attack holds, in bytes. */
   growth: number;
+  /** Growth of its resident set, in bytes. */
+  rssGrowth: number;
   canary: { calls: number; p99: number; max: number };
 }
 
@@ -47,12 +51,14 @@ export interface AttackReport {
 export async function measureAttack(attack: Attack, target: AttackTarget, size = attack.fullSize): Promise<AttackReport> {
   const canary = await Canary.start(target.url);
   const before = await target.probe.memory();
+  const rssBefore = await target.probe.rss();
   let run: AttackRun | undefined;
   try {
     run = await attack.run(target, size);
     const peak = await target.probe.memory();
+    const rssGrowth = (await target.probe.rss()) - rssBefore;
     const latencies = await canary.stop();
-    return { name: attack.name, size, facts: run.facts, growth: peak - before, canary: latencies };
+    return { name: attack.name, size, facts: run.facts, growth: peak - before, rssGrowth, canary: latencies };
   } finally {
     await canary.stop();
     await run?.end();

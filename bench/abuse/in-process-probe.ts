@@ -17,6 +17,9 @@ export const inProcessProbe: ServerProbe = {
     const { heapUsed, arrayBuffers } = process.memoryUsage();
     return heapUsed + arrayBuffers;
   },
+  async rss() {
+    return process.memoryUsage().rss;
+  },
   async cpu(ms) {
     const started = performance.now();
     const before = process.cpuUsage();
