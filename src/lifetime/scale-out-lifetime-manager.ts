@@ -61,8 +61,7 @@ export class ScaleOutLifetimeManager implements HubLifetimeManager {
   private readonly started: Promise<void>;
 
   constructor(private readonly options: ScaleOutOptions) {
-    const { maximumGroupsPerConnection } = options;
-    this.local = new InMemoryLifetimeManager(maximumGroupsPerConnection === undefined ? {} : { maximumGroupsPerConnection });
+    this.local = new InMemoryLifetimeManager({ maximumGroupsPerConnection: options.maximumGroupsPerConnection });
     this.prefix = `${options.hubName}:`;
     this.started = Promise.all([
       this.subscribe(this.channel("all"), (message) => this.onSend(message)),
