@@ -5,6 +5,26 @@ import type { InvocationScope } from "./invocation-scope.js";
 
 /** Past this many unsent bytes a stream waits until the transport has drained what it holds. */
 const highWaterBytes = 64 * 1024;
+/**
+ * Producers that always have their next item ready never leave the microtask queue, and other
+ * clients' I/O would wait for them. Past this many items sent by all streams in one turn of the
+ * event loop, each stream lets the loop turn before it sends its next.
+ */
+const itemsPerTurn = 256;
+let itemsThisTurn = 0;
+let turnResetScheduled = false;
+
+function yieldIfTurnIsOver(): Promise<void> | undefined {
+  if (++itemsThisTurn < itemsPerTurn) return undefined;
+  if (!turnResetScheduled) {
+    turnResetScheduled = true;
+    setImmediate(() => {
+      turnResetScheduled = false;
+      itemsThisTurn = 0;
+    });
+  }
+  return new Promise<void>((resolve) => setImmediate(resolve));
+}
 
 const aborted = Symbol("aborted");
 
@@ -48,6 +68,8 @@ export async function pumpStream(iterable: AsyncIterable<unknown>, invocationId:
       }
       if (step.done) break;
       connection.write({ type: MessageType.StreamItem, invocationId, item: step.value });
+      const turnOver = yieldIfTurnIsOver();
+      if (turnOver) await turnOver;
       if (connection.bufferedBytes > highWaterBytes) {
         // The same wake-up slot: a cancel while waiting stops the stream at once.
         const woken = await new Promise<void | typeof aborted>((resolve) => {
