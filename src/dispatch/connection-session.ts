@@ -29,10 +29,10 @@ export class ConnectionSession implements HubConnectionEvents {
   private isFinished = false;
   private clientsOfCaller: HubCallerClientsImpl<unknown> | undefined;
   /** Invocations waiting their turn, bounded (made on first use). */
-  private pending: InvocationQueue | undefined;
+  private pending: InvocationQueue | undefined = undefined;
   /** The data being read and how many messages it held: a queued invocation's size is its share. */
   private readingData: string | Uint8Array = "";
-  private readingUtf8: Uint8Array | undefined;
+  private readingUtf8: Uint8Array | undefined = undefined;
   private readingCount = 1;
   /** Invocations with an id that are queued or still running, for CancelInvocation (made on first use: idle connections stay small). */
   private scopes: Map<string, InvocationScope> | undefined;
