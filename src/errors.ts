@@ -51,6 +51,8 @@ export const ErrorCodes = {
   ERR_REQUEST_TOO_LARGE: "ERR_REQUEST_TOO_LARGE",
   /** An optional part was used without the package it runs on (codegen: typescript6, hubwire/redis: ioredis). */
   ERR_OPTIONAL_DEPENDENCY_MISSING: "ERR_OPTIONAL_DEPENDENCY_MISSING",
+  /** A group join would put a connection in more groups than `maximumGroupsPerConnection`. */
+  ERR_TOO_MANY_GROUPS: "ERR_TOO_MANY_GROUPS",
 } as const;
 export type ErrorCode = keyof typeof ErrorCodes;
 
@@ -76,4 +78,22 @@ export class HubwireError extends Error {
  */
 export class HubException extends Error {
   override name = "HubException";
+}
+
+/**
+ * A per-connection bound was reached (`maximumGroupsPerConnection`, ...). It is a HubException,
+ * so a hub method that lets it through fails with its text, which the caller sees; it also
+ * carries a `code`, for code that catches it.
+ *
+ * @example
+ * try { await this.groups.addToGroup(this.context.connectionId, room); }
+ * catch (error) { if ((error as LimitExceededError).code === "ERR_TOO_MANY_GROUPS") leaveOldest(); else throw error; }
+ */
+export class LimitExceededError extends HubException {
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+  ) {
+    super(message);
+  }
 }

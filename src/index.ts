@@ -12,7 +12,7 @@ export {
   ScaleOutLifetimeManager,
 } from "./lifetime/index.js";
 export { type Logger, type LogLevel, type LogFields, consoleLogger, silentLogger } from "./logger.js";
-export { HubwireError, ErrorCodes, type ErrorCode } from "./errors.js";
+export { HubwireError, LimitExceededError, ErrorCodes, type ErrorCode } from "./errors.js";
 export type { TransportName } from "./transports/transport.js";
 export { RawConnection, type RawConnectionListener } from "./transports/raw-connection.js";
 export type { ConnectionRequest } from "./transports/connection-request.js";

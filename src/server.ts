@@ -1,5 +1,5 @@
 import "reflect-metadata";
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { IncomingMessage, Server, ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { Duplex } from "node:stream";
 import { checkPolicies } from "./dispatch/authorization.js";
@@ -11,8 +11,10 @@ import {
   type ResolvedHubOptions,
 } from "./dispatch/hub-options.js";
 import { HubRuntime, type HubActivator } from "./dispatch/hub-runtime.js";
+import { dispatchLog } from "./dispatch/dispatch-log.js";
 import { typediActivator } from "./dispatch/typedi-activator.js";
 import { HubwireError } from "./errors.js";
+import { createLimitedServer, type HttpServerLimits } from "./http-server-limits.js";
 import type { ClientOf, Hub } from "./hubs/hub.js";
 import { describeHub, type HubClassType } from "./hubs/hub-descriptor.js";
 import type { Backplane } from "./lifetime/backplane.js";
@@ -28,7 +30,7 @@ import { ConnectionEndpoint, type AdmissionCheck, type EndpointOptions } from ".
 import { allTransports, type TransportName } from "./transports/transport.js";
 import { RawConnectionHandler, type RawConnectionListener } from "./transports/raw-connection.js";
 
-export interface HubServerOptions extends HubOptions {
+export interface HubServerOptions extends HubOptions, HttpServerLimits {
   /**
    * Where hubwire reports. Default: `consoleLogger()`, warnings and errors to stderr, or from the
    * level the `HUBWIRE_LOG` environment variable names (`HUBWIRE_LOG=debug`).
@@ -108,7 +110,7 @@ export class HubServer {
     const key = this.claimPath(path);
     const descriptor = describeHub(hubClass);
     if (descriptor.methods.size === 0) {
-      this.logger.warn("Hub has no @HubMethod(): clients can connect but call nothing", { hub: descriptor.name, path });
+      this.log.write(dispatchLog.hubWithoutMethods, { hub: descriptor.name, path });
     }
     const policies = this.options.policies ?? {};
     checkPolicies(descriptor, policies);
@@ -134,8 +136,16 @@ export class HubServer {
   /** A hub's default lifetime manager: in memory, or shared over the backplane under the hub's name. */
   private lifetimeFor(hubName: string, options: ResolvedHubOptions, protocols: HubProtocol[]): HubLifetimeManager {
     const { backplane } = this.options;
-    if (!backplane) return new InMemoryLifetimeManager();
-    return new ScaleOutLifetimeManager({ hubName, backplane, protocols, logger: this.log, clientResultTimeout: options.clientResultTimeout });
+    const { maximumGroupsPerConnection } = options;
+    if (!backplane) return new InMemoryLifetimeManager({ maximumGroupsPerConnection });
+    return new ScaleOutLifetimeManager({
+      hubName,
+      backplane,
+      protocols,
+      logger: this.log,
+      clientResultTimeout: options.clientResultTimeout,
+      maximumGroupsPerConnection,
+    });
   }
 
   /** Connections the server holds across its endpoints (negotiated, running or closing). */
@@ -247,10 +257,13 @@ export class HubServer {
     };
   }
 
-  /** Starts an HTTP server of its own. `port` 0 picks a free port. */
+  /**
+   * Starts an HTTP server of its own, with `headersTimeout` and `requestTimeout` (slow or stalled
+   * requests are ended within seconds). `port` 0 picks a free port.
+   */
   async listen(port = 0, host = "127.0.0.1"): Promise<ListenAddress> {
     if (this.closed) throw new HubwireError("ERR_SERVER_CLOSED", "The server is closed.");
-    const httpServer = createServer();
+    const httpServer = createLimitedServer(this.options);
     this.attach(httpServer);
     this.ownsHttpServer = true;
     await new Promise<void>((resolve, reject) => {

@@ -1,3 +1,4 @@
+import { setMaxListeners } from "node:events";
 import type { HubProtocol } from "../protocol/hub-protocol.js";
 import { HubwireError } from "../errors.js";
 import { MessageType, type CloseMessage, type CompletionMessage, type HubMessage } from "../protocol/messages.js";
@@ -98,7 +99,11 @@ export class HubConnection implements ConnectionReceiver, HeartbeatSubscriber {
 
   /** Fires when the connection ends; created on first use so idle connections don't pay for it. */
   get signal(): AbortSignal {
-    this.abortController ??= new AbortController();
+    if (!this.abortController) {
+      this.abortController = new AbortController();
+      // Every running call that reads its own signal listens here: thousands of streams are no leak.
+      setMaxListeners(0, this.abortController.signal);
+    }
     if (this.transport.state === "closed") this.abortController.abort();
     return this.abortController.signal;
   }
@@ -106,6 +111,11 @@ export class HubConnection implements ConnectionReceiver, HeartbeatSubscriber {
   /** Bytes written and not yet handed to the network; producers (streams) wait while it is high. */
   get bufferedBytes(): number {
     return this.transport.transport?.bufferedBytes ?? 0;
+  }
+
+  /** Resolves once the transport has written out what it held, or the connection ended. */
+  whenDrained(): Promise<void> {
+    return this.transport.whenDrained();
   }
 
   /** Calls `target` on this client and awaits its answer (a client result). */

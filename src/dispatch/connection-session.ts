@@ -14,7 +14,9 @@ import { dispatchLog } from "./dispatch-log.js";
 import { detailFor, errorTexts } from "./error-texts.js";
 import type { HubRuntime } from "./hub-runtime.js";
 import { ConnectionScope, InvocationScope } from "./invocation-scope.js";
+import { InvocationQueue } from "./invocation-queue.js";
 import { invoke, type HubInvocation, type InvocationWork } from "./invoker.js";
+import { limitTexts } from "./limit-texts.js";
 import { UploadStream } from "./upload-stream.js";
 
 /**
@@ -30,7 +32,12 @@ export class ConnectionSession implements HubConnectionEvents {
   private finishedPromise: Promise<void> | undefined;
   private isFinished = false;
   private clientsOfCaller: HubCallerClientsImpl<unknown> | undefined;
-  private readonly pending: InvocationWork[] = [];
+  /** Invocations waiting their turn, bounded (made on first use). */
+  private pending: InvocationQueue | undefined = undefined;
+  /** The data being read and how many messages it held: a queued invocation's size is its share. */
+  private readingData: string | Uint8Array = "";
+  private readingUtf8: Uint8Array | undefined = undefined;
+  private readingCount = 1;
   /** Invocations with an id that are queued or still running, for CancelInvocation (made on first use: idle connections stay small). */
   private scopes: Map<string, InvocationScope> | undefined;
   /** Open upload streams by stream id (made on first use). */
@@ -92,7 +99,7 @@ export class ConnectionSession implements HubConnectionEvents {
 
   onClose(_connection: HubConnection, error?: Error): void {
     this.runtime.sessions.delete(this);
-    for (const work of this.pending.splice(0)) this.release(work);
+    if (this.pending) for (const work of this.pending.clear()) this.release(work);
     if (this.uploads) for (const upload of this.uploads.values()) upload.discard();
     this.uploads = undefined;
     const { log } = this.runtime;
@@ -197,10 +204,15 @@ export class ConnectionSession implements HubConnectionEvents {
     } catch (error) {
       return this.closeWithError(error);
     }
+    this.readingData = data;
+    this.readingUtf8 = utf8;
+    this.readingCount = messages.length;
     for (const message of messages) {
-      if (this.connection.isClosing) return;
+      if (this.connection.isClosing) break;
       this.dispatch(message);
     }
+    this.readingData = "";
+    this.readingUtf8 = undefined;
   }
 
   private dispatch(message: HubMessage): void {
@@ -248,9 +260,10 @@ export class ConnectionSession implements HubConnectionEvents {
       connection.write(errorCompletion(id, errorTexts.invocationIdInUse(id)));
       return;
     }
-    const scope = new InvocationScope(connection, id);
     let uploads: UploadStream[] | undefined;
     if (message.streamIds) {
+      const { maximumUploadStreamsPerClient: maxUploads } = this.runtime.options;
+      if ((this.uploads?.size ?? 0) + message.streamIds.length > maxUploads) return this.refuseUploads(message, maxUploads);
       const capacity = this.runtime.options.streamBufferCapacity;
       uploads = message.streamIds.map((streamId) => {
         const upload = new UploadStream(capacity, connection.transport);
@@ -260,13 +273,34 @@ export class ConnectionSession implements HubConnectionEvents {
         return upload;
       });
     }
+    const scope = new InvocationScope(connection, id);
     const background = message.type === MessageType.StreamInvocation || uploads !== undefined;
     const work: InvocationWork = { message, scope, uploads, background };
-    if (this.started && this.pending.length === 0 && (background || this.running < this.runtime.options.maximumParallelInvocationsPerClient)) {
+    const { options } = this.runtime;
+    if (this.started && !this.pending?.length && (background || this.running < options.maximumParallelInvocationsPerClient)) {
       this.startInvocation(work);
     } else {
       this.track(work);
-      this.pending.push(work);
+      this.pending ??= new InvocationQueue(
+        options.maximumQueuedInvocationsPerClient,
+        options.maximumQueuedInvocationBytesPerClient,
+        connection.transport,
+      );
+      this.pending.push(work, this.readingShare());
+    }
+  }
+
+  /** The bytes a queued invocation stands for: its share of the data it arrived in. */
+  private readingShare(): number {
+    const bytes = this.readingUtf8 ? this.readingUtf8.byteLength : byteLength(this.readingData);
+    return Math.ceil(bytes / Math.max(1, this.readingCount));
+  }
+
+  /** An invocation that would open more upload streams than a connection may have fails alone; its items are ignored. */
+  private refuseUploads(message: HubInvocation, max: number): void {
+    this.runtime.log.write(dispatchLog.tooManyUploadStreams, { ...this.logFields, method: message.target });
+    if (message.invocationId !== undefined) {
+      this.connection.write(errorCompletion(message.invocationId, limitTexts.tooManyUploadStreams(message.target, max)));
     }
   }
 
@@ -335,9 +369,10 @@ export class ConnectionSession implements HubConnectionEvents {
     if (this.draining) return; // a synchronous invocation finished inside the loop below
     this.draining = true;
     const limit = this.runtime.options.maximumParallelInvocationsPerClient;
-    while (this.started && this.pending.length > 0 && !this.connection.isClosing) {
-      if (!this.pending[0]!.background && this.running >= limit) break;
-      this.startInvocation(this.pending.shift()!);
+    const pending = this.pending;
+    while (this.started && pending && pending.length > 0 && !this.connection.isClosing) {
+      if (!pending.peek()!.background && this.running >= limit) break;
+      this.startInvocation(pending.shift()!);
     }
     this.draining = false;
   }

@@ -18,6 +18,7 @@ export const dispatchLog = logEvents({
   invocationModeMismatch: { level: "debug", message: "Hub method called in the wrong invocation mode" },
   streamCountMismatch: { level: "debug", message: "Hub method called with the wrong number of upload streams" },
   callDenied: { level: "debug", message: "Hub method call denied" },
+  tooManyUploadStreams: { level: "debug", message: "Invocation refused: too many open upload streams" },
   hubExceptionThrown: { level: "debug", message: "Hub method threw a HubException" },
   methodFailed: { level: "error", message: "Hub method threw" },
   streamFailed: { level: "error", message: "Hub stream failed" },
@@ -28,5 +29,6 @@ export const dispatchLog = logEvents({
   onDisconnectedFailed: { level: "error", message: "onDisconnected threw" },
   lifetimeForgetFailed: { level: "error", message: "Lifetime manager failed to forget a connection" },
   invocationRejected: { level: "error", message: "Invocation ended with an unexpected failure" },
+  hubWithoutMethods: { level: "warn", message: "Hub has no @HubMethod(): clients can connect but call nothing" },
   ignoredMessage: { level: "debug", message: "Message for no open invocation ignored" },
 });

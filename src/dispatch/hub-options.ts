@@ -36,6 +36,20 @@ export interface HubOptions {
   maximumReceiveMessageSize?: number | null;
   /** Invocations of one connection that may run at once. Default 1. */
   maximumParallelInvocationsPerClient?: number;
+  /**
+   * Invocations of one connection that may wait for a free slot; when this many wait, the server
+   * stops reading from that client until half have started (backpressure). Default 64.
+   */
+  maximumQueuedInvocationsPerClient?: number;
+  /** The same bound in bytes: the size of the messages that wait. Default 1 MiB. */
+  maximumQueuedInvocationBytesPerClient?: number;
+  /** Upload streams one connection may have open; a call that would open more fails. Default 10. */
+  maximumUploadStreamsPerClient?: number;
+  /**
+   * Groups one connection may be in, with the built-in lifetime managers; a join past it throws a
+   * `LimitExceededError` (a HubException: the caller of the hub method sees its text). Default 1 000.
+   */
+  maximumGroupsPerConnection?: number;
   /** Ping after this many ms without sending. Default 15 000. */
   keepAliveInterval?: number;
   /** Close a client silent for this many ms. Default 30 000. */
@@ -95,6 +109,10 @@ export const hubOptionDefaults = {
   enableDetailedErrors: false,
   maximumReceiveMessageSize: 32 * 1024,
   maximumParallelInvocationsPerClient: 1,
+  maximumQueuedInvocationsPerClient: 64,
+  maximumQueuedInvocationBytesPerClient: 1024 * 1024,
+  maximumUploadStreamsPerClient: 10,
+  maximumGroupsPerConnection: 1000,
   keepAliveInterval: 15_000,
   clientTimeoutInterval: 30_000,
   handshakeTimeout: 15_000,
@@ -140,6 +158,10 @@ export function resolveHubOptions(
   if (resolved.transports.length === 0) invalid("transports: at least one is needed");
   if (resolved.protocols.length === 0) invalid("protocols: at least one is needed");
   positive("maximumParallelInvocationsPerClient", resolved.maximumParallelInvocationsPerClient, true);
+  positive("maximumQueuedInvocationsPerClient", resolved.maximumQueuedInvocationsPerClient, true);
+  positive("maximumQueuedInvocationBytesPerClient", resolved.maximumQueuedInvocationBytesPerClient, true);
+  positive("maximumUploadStreamsPerClient", resolved.maximumUploadStreamsPerClient, true);
+  positive("maximumGroupsPerConnection", resolved.maximumGroupsPerConnection, true);
   positive("keepAliveInterval", resolved.keepAliveInterval);
   positive("clientTimeoutInterval", resolved.clientTimeoutInterval);
   positive("handshakeTimeout", resolved.handshakeTimeout);

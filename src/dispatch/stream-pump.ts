@@ -3,10 +3,28 @@ import { errorCompletion, MessageType, voidCompletion } from "../protocol/messag
 import { detailFor, errorTexts } from "./error-texts.js";
 import type { InvocationScope } from "./invocation-scope.js";
 
-/** Past this many unsent bytes a stream waits for the client to read; below the low mark it goes on. */
+/** Past this many unsent bytes a stream waits until the transport has drained what it holds. */
 const highWaterBytes = 64 * 1024;
-const lowWaterBytes = 16 * 1024;
-const drainCheckMs = 5;
+/**
+ * Producers that always have their next item ready never leave the microtask queue, and other
+ * clients' I/O would wait for them. Past this many items sent by all streams in one turn of the
+ * event loop, each stream lets the loop turn before it sends its next.
+ */
+const itemsPerTurn = 256;
+let itemsThisTurn = 0;
+let turnResetScheduled = false;
+
+function yieldIfTurnIsOver(): Promise<void> | undefined {
+  if (++itemsThisTurn < itemsPerTurn) return undefined;
+  if (!turnResetScheduled) {
+    turnResetScheduled = true;
+    setImmediate(() => {
+      turnResetScheduled = false;
+      itemsThisTurn = 0;
+    });
+  }
+  return new Promise<void>((resolve) => setImmediate(resolve));
+}
 
 const aborted = Symbol("aborted");
 
@@ -52,9 +70,18 @@ export async function pumpStream(iterable: AsyncIterable<unknown>, invocationId:
       }
       if (step.done) break;
       connection.write({ type: MessageType.StreamItem, invocationId, item: step.value });
-      if (connection.bufferedBytes > highWaterBytes && (await waitForDrain(connection, signal)) === aborted) {
-        cancelled = true;
-        break;
+      const turnOver = yieldIfTurnIsOver();
+      if (turnOver) await turnOver;
+      if (connection.bufferedBytes > highWaterBytes) {
+        // The same wake-up slot: a cancel while waiting stops the stream at once.
+        const woken = await new Promise<void | typeof aborted>((resolve) => {
+          wake = resolve;
+          connection.whenDrained().then(resolve);
+        });
+        if (woken === aborted) {
+          cancelled = true;
+          break;
+        }
       }
     }
   } catch (error) {
@@ -80,15 +107,4 @@ export async function pumpStream(iterable: AsyncIterable<unknown>, invocationId:
   } else {
     connection.write(voidCompletion(invocationId));
   }
-}
-
-function waitForDrain(connection: HubConnection, signal: AbortSignal): Promise<void | typeof aborted> {
-  return new Promise((resolve) => {
-    const check = (): void => {
-      if (signal.aborted) return resolve(aborted);
-      if (connection.isClosing || connection.bufferedBytes <= lowWaterBytes) return resolve();
-      setTimeout(check, drainCheckMs);
-    };
-    setTimeout(check, drainCheckMs);
-  });
 }

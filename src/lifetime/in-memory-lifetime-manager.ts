@@ -1,21 +1,37 @@
 import type { ClientInvokeOptions } from "../connection/client-results.js";
 import type { HubConnection } from "../connection/hub-connection.js";
-import { HubwireError } from "../errors.js";
+import { HubwireError, LimitExceededError } from "../errors.js";
 import { MessageType } from "../protocol/messages.js";
 import { SerializedHubMessage } from "../protocol/serialized-message.js";
 import type { HubLifetimeManager } from "./hub-lifetime-manager.js";
 import type { Target } from "./target.js";
 
+export interface InMemoryLifetimeOptions {
+  /** Groups one connection may be in; a join past it throws a LimitExceededError. Default 1 000. */
+  maximumGroupsPerConnection?: number;
+}
+
+/** The default of `maximumGroupsPerConnection`. */
+export const defaultMaximumGroupsPerConnection = 1000;
+
 /**
  * The lifetime manager of a single process. The scale-out manager keeps its local connections in
  * one, so the queries and `deliver` below serve it.
+ *
+ * @example
+ * new HubServer({ lifetimeManager: new InMemoryLifetimeManager({ maximumGroupsPerConnection: 50 }) });
  */
 export class InMemoryLifetimeManager implements HubLifetimeManager {
+  private readonly maxGroups: number;
   private readonly connections = new Map<string, HubConnection>();
   private readonly groups = new Map<string, Set<HubConnection>>();
   private readonly users = new Map<string, Set<HubConnection>>();
   /** The groups of each connection, so a disconnect leaves no empty sets behind. */
   private readonly membership = new Map<HubConnection, Set<string>>();
+
+  constructor(options: InMemoryLifetimeOptions = {}) {
+    this.maxGroups = options.maximumGroupsPerConnection ?? defaultMaximumGroupsPerConnection;
+  }
 
   async onConnected(connection: HubConnection): Promise<void> {
     this.connections.set(connection.connectionId, connection);
@@ -38,8 +54,11 @@ export class InMemoryLifetimeManager implements HubLifetimeManager {
   async addToGroup(connectionId: string, groupName: string): Promise<void> {
     const connection = this.connections.get(connectionId);
     if (!connection) return;
-    addTo(this.groups, groupName, connection);
     let groups = this.membership.get(connection);
+    if (groups && groups.size >= this.maxGroups && !groups.has(groupName)) {
+      throw new LimitExceededError("ERR_TOO_MANY_GROUPS", `A connection may be in at most ${this.maxGroups} groups.`);
+    }
+    addTo(this.groups, groupName, connection);
     if (!groups) this.membership.set(connection, (groups = new Set()));
     groups.add(groupName);
   }

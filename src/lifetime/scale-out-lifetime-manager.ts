@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import type { ClientInvokeOptions } from "../connection/client-results.js";
 import type { HubConnection } from "../connection/hub-connection.js";
-import { HubException, HubwireError, type ErrorCode } from "../errors.js";
+import { HubException, HubwireError, LimitExceededError, type ErrorCode } from "../errors.js";
 import { LogWriter, type Logger } from "../logger.js";
 import { lifetimeLog } from "./lifetime-log.js";
 import type { HubProtocol } from "../protocol/hub-protocol.js";
@@ -30,6 +30,8 @@ export interface ScaleOutOptions {
   clientResultTimeout: number;
   /** How long a group change for a connection on another server waits for its ack. Default 10 000 ms. */
   ackTimeout?: number;
+  /** Groups one connection of this server may be in (see InMemoryLifetimeManager). Default 1 000. */
+  maximumGroupsPerConnection?: number;
 }
 
 interface Waiter {
@@ -52,7 +54,7 @@ const replyGraceMs = 1_000;
  * servers miss it (pub/sub delivers at most once), and the logger says so.
  */
 export class ScaleOutLifetimeManager implements HubLifetimeManager {
-  private readonly local = new InMemoryLifetimeManager();
+  private readonly local: InMemoryLifetimeManager;
   private readonly serverId = randomUUID();
   private readonly waiting = new Map<number, Waiter>();
   private nextId = 0;
@@ -62,6 +64,7 @@ export class ScaleOutLifetimeManager implements HubLifetimeManager {
 
   constructor(private readonly options: ScaleOutOptions) {
     this.log = LogWriter.for(options.logger);
+    this.local = new InMemoryLifetimeManager({ maximumGroupsPerConnection: options.maximumGroupsPerConnection });
     this.prefix = `${options.hubName}:`;
     this.started = Promise.all([
       this.subscribe(this.channel("all"), (message) => this.onSend(message)),
@@ -202,8 +205,15 @@ export class ScaleOutLifetimeManager implements HubLifetimeManager {
     const { connectionId, group } = message;
     // The connection may have left since; its channel then no longer reaches this server.
     if (this.local.has(connectionId)) {
-      if (message.action === "add") await this.addLocal(connectionId, group);
-      else await this.removeLocal(connectionId, group);
+      try {
+        if (message.action === "add") await this.addLocal(connectionId, group);
+        else await this.removeLocal(connectionId, group);
+      } catch (error) {
+        // A bound of this server (too many groups): the asking server's call fails with it.
+        const { name, message: text, code } = error as { name?: string; message?: string; code?: string };
+        const failure = { kind: "failure", requestId: message.ackId, name: name ?? "Error", message: text ?? String(error), code } as const;
+        return this.publish(this.channel("server", message.origin), failure);
+      }
     }
     await this.publish(this.channel("server", message.origin), { kind: "ack", ackId: message.ackId });
   }
@@ -333,7 +343,7 @@ export class ScaleOutLifetimeManager implements HubLifetimeManager {
 
 /** The error a client result failed with on the server that holds the connection, as it was there. */
 function remoteError(name: string, message: string, code: string | undefined): Error {
-  if (name === "HubException") return new HubException(message);
+  if (name === "HubException") return code !== undefined ? new LimitExceededError(code as ErrorCode, message) : new HubException(message);
   if (code !== undefined) return new HubwireError(code as ErrorCode, message);
   return new Error(message);
 }

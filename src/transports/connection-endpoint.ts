@@ -10,6 +10,7 @@ import { LongPollingTransport } from "./long-polling-transport.js";
 import { negotiateResponse, negotiateVersion } from "./negotiate.js";
 import { isPreflight, OriginPolicy } from "./origin-policy.js";
 import { readBody } from "./request-body.js";
+import { SendGate } from "./send-gate.js";
 import { ServerSentEventsTransport } from "./server-sent-events-transport.js";
 import type { TransportName } from "./transport.js";
 import type { TransportConnection } from "./transport-connection.js";
@@ -48,6 +49,12 @@ export interface EndpointOptions {
 }
 
 const anonymous: Admission = { user: null };
+
+/**
+ * POSTs of one connection that may wait, bodies unread, behind the one being read. Official
+ * clients send one at a time; a few more leave room for clients that do not wait for the answer.
+ */
+const maxWaitingSends = 8;
 
 /**
  * The HTTP surface of one endpoint (a hub or a raw connection handler): negotiate, the three
@@ -244,6 +251,23 @@ export class ConnectionEndpoint {
       return replyText(res, 405, "POST requests are not allowed for WebSocket connections.");
     }
     if (!connection.transport || connection.state === "closed") return replyText(res, 404, "No Connection with that ID");
+    const gate = (connection.sendGate ??= new SendGate(maxWaitingSends));
+    if (!(await gate.enter())) {
+      this.options.log.write(transportLog.tooManySends, { path: this.path, connectionId: connection.connectionId });
+      return replyText(res, 409, "Too many sends are waiting for this connection.", { Connection: "close" });
+    }
+    try {
+      await this.receiveSend(req, res, connection);
+    } finally {
+      gate.leave();
+    }
+  }
+
+  /** A POST whose turn it is: its body is read only once the connection takes data again. */
+  private async receiveSend(req: IncomingMessage, res: ServerResponse, connection: TransportConnection): Promise<void> {
+    // Backpressure: while a consumer is full the body stays unread, and the client waits.
+    await connection.whenReceiving();
+    if (connection.isClosed) return replyText(res, 404, "No Connection with that ID");
     const result = await readBody(req, this.options.maxIncomingPayload);
     if ("aborted" in result) return;
     if ("tooLarge" in result) {
@@ -254,9 +278,6 @@ export class ConnectionEndpoint {
       return replyText(res, 413, `A send carried more than ${limit} bytes.`, { Connection: "close" });
     }
     // The connection may have ended while the body was arriving.
-    if (connection.isClosed) return replyText(res, 404, "No Connection with that ID");
-    // Backpressure: while a consumer is full, the client waits for this answer before its next send.
-    await connection.whenReceiving();
     if (connection.isClosed) return replyText(res, 404, "No Connection with that ID");
     const { body } = result;
     // JSON is posted as text/plain, MessagePack as application/octet-stream.

@@ -133,6 +133,7 @@ export class LongPollingTransport implements Transport {
     const body = this.takeQueue();
     response.writeHead(200, { ...pollHeaders, "Content-Length": body.byteLength });
     response.end(body);
+    this.connection.drained();
     // The last data of a closing connection is out: the connection is over (the next poll gets 204).
     if (this.ending) {
       clearTimeout(this.closeTimer);

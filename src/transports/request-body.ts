@@ -9,6 +9,8 @@ export type BodyResult = { body: Buffer } | { tooLarge: true } | { aborted: true
 export function readBody(req: IncomingMessage, limit: number): Promise<BodyResult> {
   const declared = Number(req.headers["content-length"]);
   if (declared > limit) return Promise.resolve({ tooLarge: true });
+  // A request that waited its turn may have been dropped meanwhile: its events are over.
+  if (req.destroyed) return Promise.resolve({ aborted: true });
   return new Promise((resolve) => {
     const chunks: Buffer[] = [];
     let size = 0;

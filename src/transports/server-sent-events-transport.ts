@@ -33,6 +33,7 @@ export class ServerSentEventsTransport implements Transport {
       connection.transportClosed();
     });
     response.on("error", () => {}); // reported through "close"
+    response.on("drain", () => connection.drained());
     response.writeHead(200, serverSentEventsHeaders);
     response.flushHeaders();
     // Some EventSource implementations only fire `open` once they see bytes.

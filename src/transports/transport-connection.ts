@@ -1,5 +1,6 @@
 import { HubwireError } from "../errors.js";
 import type { ConnectionRequest } from "./connection-request.js";
+import type { SendGate } from "./send-gate.js";
 import type { Transport, TransportName } from "./transport.js";
 
 /** Whoever consumes a connection's bytes: the hub dispatcher, or a raw connection handler. */
@@ -53,6 +54,9 @@ export class TransportConnection {
   private closeRequested = false;
   private pauses = 0;
   private resumeWaiters: Array<() => void> | undefined;
+  private drainWaiters: Array<() => void> | undefined;
+  /** The client's POSTs (SSE, long polling), taken one at a time; made by the first one. */
+  sendGate: SendGate | undefined;
 
   constructor(
     /** Public id: what hubs see and clients may share. */
@@ -128,6 +132,24 @@ export class TransportConnection {
     return new Promise((resolve) => (this.resumeWaiters ??= []).push(resolve));
   }
 
+  /**
+   * Resolves once the transport has handed what it had queued to the network (a WebSocket or
+   * SSE response drained, a poll took the queue), or the connection closed. Producers that
+   * wait for a slow reader wait on this: no timers, so thousands of waiting streams cost nothing.
+   */
+  whenDrained(): Promise<void> {
+    if (this.state === "closed") return Promise.resolve();
+    return new Promise((resolve) => (this.drainWaiters ??= []).push(resolve));
+  }
+
+  /** For transports: what was queued for the peer has gone (see {@link whenDrained}). */
+  drained(): void {
+    const waiters = this.drainWaiters;
+    if (!waiters) return;
+    this.drainWaiters = undefined;
+    for (const waiter of waiters) waiter();
+  }
+
   /** For transports: a message arrived; see {@link ConnectionReceiver.onData}. */
   receive(data: string | Uint8Array, utf8?: Uint8Array): void {
     this.receiver?.onData(data, utf8);
@@ -191,6 +213,7 @@ export class TransportConnection {
     this.suspendedSince = undefined;
     if (this.pauses > 0) transport.pause?.();
     this.receiver?.onResumed?.();
+    this.drained(); // waiters of the dropped transport look again at the new one
   }
 
   /** For transports: the transport is gone. Safe to call more than once. */
@@ -200,6 +223,7 @@ export class TransportConnection {
     const waiters = this.resumeWaiters;
     this.resumeWaiters = undefined;
     if (waiters) for (const waiter of waiters) waiter();
+    this.drained();
     this.receiver?.onClose(error);
     this.owner?.connectionClosed(this);
   }

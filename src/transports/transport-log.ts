@@ -7,6 +7,7 @@ import { logEvents } from "../logger.js";
 export const transportLog = logEvents({
   refusedOrigin: { level: "info", message: "Request from a refused origin" },
   admissionRefused: { level: "debug", message: "Connection refused by the hub's authorization" },
+  tooManySends: { level: "debug", message: "Send refused: too many sends wait for this connection" },
   requestFailed: { level: "error", message: "Request failed" },
   upgradeFailed: { level: "error", message: "WebSocket upgrade failed" },
   rawListenerThrew: { level: "error", message: "Raw connection listener threw" },

@@ -17,14 +17,22 @@ export interface Transport {
   close(): void;
   /** Drops the transport at once, queued data included. */
   abort(): void;
-  /** Bytes queued for the peer and not yet handed to the network. */
+  /**
+   * Bytes queued for the peer and not yet handed to the network. When a transport has written
+   * out what it held, it calls its connection's `drained()`, which wakes producers waiting on
+   * `whenDrained()` (streams to a slow reader).
+   */
   readonly bufferedBytes: number;
   /**
    * Since when no request of the client is attached (ms timestamp), for transports whose client
    * comes and goes (long polling); undefined while attached.
    */
   readonly detachedSince?: number | undefined;
-  /** Stops reading from the peer (where the transport reads by itself: WebSockets). */
+  /**
+   * Stops reading from the peer (where the transport reads by itself: WebSockets). Transports
+   * whose data comes by POST leave the next POST's body unread instead (the endpoint waits on
+   * `TransportConnection.whenReceiving()` before reading it).
+   */
   pause?(): void;
   resume?(): void;
   /**

@@ -46,6 +46,8 @@ export class WebSocketTransport implements Transport {
     (stream as StreamWithTransport)[transportKey] = this;
     stream.prependListener("data", onReadStart);
     stream.on("data", onReadEnd);
+    // Streams waiting for a slow reader are woken when the socket has written what it held.
+    stream.on("drain", onDrain);
   }
 
   /** @internal */
@@ -123,6 +125,10 @@ function onReadStart(this: Duplex): void {
 
 function onReadEnd(this: Duplex): void {
   (this as StreamWithTransport)[transportKey].connection.readEnded();
+}
+
+function onDrain(this: Duplex): void {
+  (this as StreamWithTransport)[transportKey].connection.drained();
 }
 
 function onClose(this: WebSocket, code: number): void {

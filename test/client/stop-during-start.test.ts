@@ -3,6 +3,7 @@ import type { AddressInfo } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
 import { HubConnection, type TransportKind } from "../../client/index.js";
 import { Hub, HubClass, HubMethod, HubServer, silentLogger } from "../../src/index.js";
+import { waitFor } from "../support/wait.js";
 
 /** What the test does when the server sees a hub connection begin and end. */
 const lifecycle = { connected: () => {}, disconnected: () => {} };
@@ -63,7 +64,7 @@ describe.each([["WebSockets"], ["ServerSentEvents"], ["LongPolling"]] as Array<[
     await stopping;
     expect(connection.state).toBe("Disconnected");
     await serverSawEnd;
-    await until(() => server!.connectionCount === 0, "the server to let the connection go");
+    await waitFor(() => server!.connectionCount === 0, "the server to let the connection go");
     expect(closes).toEqual([]); // start() reported it; the connection never opened
 
     lifecycle.connected = () => {};
@@ -88,7 +89,7 @@ describe.each([["WebSockets"], ["ServerSentEvents"], ["LongPolling"]] as Array<[
     await expect(connection.start()).rejects.toMatchObject({ code: "ERR_CANCELED", message: stopped });
     await stopping;
     expect(connection.state).toBe("Disconnected");
-    await until(() => server!.connectionCount === 0, "the server to let the connection go");
+    await waitFor(() => server!.connectionCount === 0, "the server to let the connection go");
     expect(connected).toBe(0);
   });
 
@@ -110,12 +111,12 @@ describe.each([["WebSockets"], ["ServerSentEvents"], ["LongPolling"]] as Array<[
     await serverSawEnd; // the first connection's end
     const ended = new Promise<void>((resolve) => (lifecycle.disconnected = resolve));
     await startServer(port);
-    await until(() => stopping !== undefined, "the reconnect to reach the server");
+    await waitFor(() => stopping !== undefined, "the reconnect to reach the server");
     await stopping;
     expect(connection.state).toBe("Disconnected");
     expect(closes).toEqual([undefined]);
     await ended; // the reconnected one's
-    await until(() => server!.connectionCount === 0, "the server to let the connection go");
+    await waitFor(() => server!.connectionCount === 0, "the server to let the connection go");
   });
 
   it("while negotiating: start() rejects and no transport is opened", async () => {
@@ -144,10 +145,3 @@ describe.each([["WebSockets"], ["ServerSentEvents"], ["LongPolling"]] as Array<[
   });
 });
 
-async function until(condition: () => boolean, what: string, ms = 5000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}

@@ -13,6 +13,7 @@ import {
   type LogFields,
 } from "../../src/index.js";
 import { RawJsonClient, RS } from "../robustness/raw-client.js";
+import { waitFor } from "../support/wait.js";
 
 @HubClass()
 class LoggedHub extends Hub {
@@ -99,13 +100,6 @@ async function raw(query = "", handshake = true): Promise<RawJsonClient> {
   return client;
 }
 
-/** Waits for the server side of things the client has already seen (a close, a log line). */
-async function until(condition: () => boolean, what: string): Promise<void> {
-  for (let waited = 0; !condition(); waited += 10) {
-    if (waited > 5000) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
 
 afterEach(async () => {
   await Promise.all(connections.splice(0).map((c) => c.stop()));
@@ -132,7 +126,7 @@ describe("log levels", () => {
     const bad = await raw();
     bad.send(`garbage${RS}`);
     await bad.closed;
-    await until(() => named("Connection closed").length === 3, "three closes");
+    await waitFor(() => named("Connection closed").length === 3, "three closes");
 
     expect(entries.filter((e) => e.level !== "debug")).toEqual([]);
     for (const message of [
@@ -177,7 +171,7 @@ describe("log levels", () => {
       expect(await connection.invoke("Echo", 7)).toBe(7);
       const id = connection.connectionId!;
       await connection.stop();
-      await until(() => entries.some((e) => e.message === "Connection closed" && e.fields.connectionId === id), `${name} to close`);
+      await waitFor(() => entries.some((e) => e.message === "Connection closed" && e.fields.connectionId === id), `${name} to close`);
       const story = entries.filter((e) => e.fields.connectionId === id);
       expect(story.map((e) => [e.level, e.message])).toEqual([
         ["debug", "Connection opened"],
@@ -195,7 +189,7 @@ describe("log levels", () => {
     const client = await raw("", false);
     client.send(`{"protocol":"xml","version":1}${RS}`);
     await client.closed;
-    await until(() => named("Handshake failed").length === 1, "the handshake to fail");
+    await waitFor(() => named("Handshake failed").length === 1, "the handshake to fail");
     expect(named("Handshake failed")[0]).toMatchObject({
       level: "debug",
       fields: { hub: "LoggedHub", transport: "WebSockets", reason: "The protocol 'xml' is not supported." },
@@ -310,7 +304,7 @@ describe("secrets", () => {
       const negotiated = await fetch(`${url}/negotiate?negotiateVersion=1`, { method: "POST" });
       ({ connectionToken } = (await negotiated.json()) as { connectionToken: string });
       await fetch(`${url}?id=${connectionToken}&access_token=${secret}`);
-      await until(() => written().includes("Request failed"), "the failure to be logged");
+      await waitFor(() => written().includes("Request failed"), "the failure to be logged");
       await server!.close();
     });
     const failed = lines.find((line) => line.includes("Request failed"))!;

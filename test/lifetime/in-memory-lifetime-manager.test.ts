@@ -1,4 +1,4 @@
 import { InMemoryLifetimeManager } from "../../src/lifetime/in-memory-lifetime-manager.js";
 import { runLifetimeManagerContract } from "./lifetime-manager-contract.js";
 
-runLifetimeManagerContract("in-memory", { create: () => new InMemoryLifetimeManager() });
+runLifetimeManagerContract("in-memory", { create: (options) => new InMemoryLifetimeManager(options) });

@@ -7,7 +7,7 @@ import { loopbackConnection, type LoopbackConnection } from "../support/loopback
 import { waitFor } from "../support/wait.js";
 
 export interface LifetimeManagerFixture {
-  create(): HubLifetimeManager | Promise<HubLifetimeManager>;
+  create(options?: { maximumGroupsPerConnection?: number }): HubLifetimeManager | Promise<HubLifetimeManager>;
   dispose?(manager: HubLifetimeManager): Promise<void> | void;
   /** Waits until sends made so far have reached local connections (a backplane is asynchronous). */
   settle?(): Promise<void>;
@@ -42,6 +42,27 @@ export function runLifetimeManagerContract(name: string, fixture: LifetimeManage
       await manager.onConnected(client.connection);
       return client;
     }
+
+    it("refuses a join past maximumGroupsPerConnection with a LimitExceededError, and keeps the groups joined", async () => {
+      await fixture.dispose?.(manager);
+      manager = await fixture.create({ maximumGroupsPerConnection: 2 });
+      const a = await connect();
+      const id = a.connection.connectionId;
+      await manager.addToGroup(id, "g1");
+      await manager.addToGroup(id, "g2");
+      await manager.addToGroup(id, "g1"); // already a member: no new group
+      await expect(manager.addToGroup(id, "g3")).rejects.toMatchObject({
+        name: "HubException",
+        code: "ERR_TOO_MANY_GROUPS",
+        message: "A connection may be in at most 2 groups.",
+      });
+      await manager.removeFromGroup(id, "g1");
+      await manager.addToGroup(id, "g3");
+      await manager.send({ kind: "groups", names: ["g1"] }, "left", []);
+      await manager.send({ kind: "groups", names: ["g3"] }, "joined", []);
+      await settle();
+      expect(calls(a)).toEqual([["joined", []]]);
+    });
 
     it("sends to all connections, each once, with the method and arguments", async () => {
       const [a, b] = [await connect(), await connect()];

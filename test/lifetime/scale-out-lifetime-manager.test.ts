@@ -22,7 +22,7 @@ interface Server {
   settle(): Promise<void>;
 }
 
-async function startServer(prefix: string): Promise<Server> {
+async function startServer(prefix: string, options: { maximumGroupsPerConnection?: number } = {}): Promise<Server> {
   const backplane = new RedisBackplane({ url: redisUrl, channelPrefix: prefix, logger: silentLogger });
   const manager = new ScaleOutLifetimeManager({
     hubName: "TestHub",
@@ -30,6 +30,7 @@ async function startServer(prefix: string): Promise<Server> {
     protocols: [jsonHubProtocol, messagePackHubProtocol],
     logger: silentLogger,
     clientResultTimeout: 5_000,
+    ...options,
   });
   // Redis delivers one publisher's messages in order: a marker that arrived means all before it did.
   const markers = new Map<string, () => void>();
@@ -46,8 +47,8 @@ async function startServer(prefix: string): Promise<Server> {
 
 let contractServer: Server | undefined;
 runLifetimeManagerContract("scale-out over Redis", {
-  create: async () => {
-    contractServer = await startServer(`test-${randomUUID()}`);
+  create: async (options) => {
+    contractServer = await startServer(`test-${randomUUID()}`, options);
     return contractServer.manager;
   },
   dispose: () => contractServer?.backplane.close(),
@@ -112,6 +113,22 @@ describe("scale-out over Redis: two servers", () => {
     await settle();
     expect(invocations(a1).map(([t]) => t)).toEqual(["first", "second"]);
     expect(invocations(b1).map(([t]) => t)).toEqual(["first"]);
+  });
+
+  it("fails a join of a connection on the other server past that server's maximumGroupsPerConnection", async () => {
+    const prefix = `test-${randomUUID()}`;
+    const [c, d] = await Promise.all([startServer(prefix), startServer(prefix, { maximumGroupsPerConnection: 1 })]);
+    try {
+      const d1 = loopbackConnection({});
+      await d.manager.onConnected(d1.connection);
+      await c.manager.addToGroup(d1.connection.connectionId, "first");
+      await expect(c.manager.addToGroup(d1.connection.connectionId, "second")).rejects.toMatchObject({
+        name: "HubException",
+        code: "ERR_TOO_MANY_GROUPS",
+      });
+    } finally {
+      await Promise.all([c.backplane.close(), d.backplane.close()]);
+    }
   });
 
   it("ignores a group change for a connection no server holds", async () => {

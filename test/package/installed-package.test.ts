@@ -7,7 +7,7 @@ import { promisify } from "node:util";
 import type { Browser } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { launchChromium } from "../browser/chromium.js";
-import { within } from "../interop/fixture.js";
+import { within } from "../support/wait.js";
 import { redisUrl } from "../support/redis.js";
 
 // hubwire as a user gets it: the tarball `npm pack` makes of the built dist/ (built once before

@@ -3,6 +3,7 @@ import { MessagePackHubProtocol } from "@microsoft/signalr-protocol-msgpack";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Hub, HubClass, HubMethod, HubServer, silentLogger } from "../../src/index.js";
 import { RawJsonClient, RS } from "./raw-client.js";
+import { waitFor } from "../support/wait.js";
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
@@ -72,7 +73,7 @@ describe("a message over maximumReceiveMessageSize ends its connection the docum
       const before = endings.length;
       await expect(connection.invoke("Echo", "x".repeat(bytes))).rejects.toThrow();
       expect((await closed)?.message).toBe("Server returned an error on close: Connection closed with an error.");
-      await until(() => endings.length > before);
+      await waitFor(() => endings.length > before, "the server side of the close");
       expect(endings.at(-1)).toBe(
         `InvalidDataException: The maximum message size of ${limit}B was exceeded. The message size can be configured with the maximumReceiveMessageSize option.`,
       );
@@ -88,10 +89,3 @@ describe("a message over maximumReceiveMessageSize ends its connection the docum
   });
 });
 
-/** Waits for the server side of a close, which may come after the client has seen it. */
-async function until(condition: () => boolean): Promise<void> {
-  for (let waited = 0; !condition(); waited += 10) {
-    if (waited > 5000) throw new Error("timed out");
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}

@@ -1,0 +1,89 @@
+import { afterEach, describe, expect, it } from "vitest";
+import type { HubServer, HubServerOptions } from "../../src/index.js";
+import { startAbuseServer } from "../../bench/abuse/abuse-hub.js";
+import {
+  callFlood,
+  groupFlood,
+  measureAttack,
+  postFlood,
+  slowloris,
+  streamFlood,
+  uploadFlood,
+  type Attack,
+  type AttackReport,
+} from "../../bench/abuse/attacks.js";
+import { inProcessProbe } from "../../bench/abuse/in-process-probe.js";
+
+// One client attacks a server on loopback while a canary client on another connection calls it.
+// Each attack is smaller than in the bench (`npm run bench:abuse` runs them at full size) but
+// still offers far more than the bound it proves: without the bound the server would grow by
+// the figure in each test's comment. The server, the attacker and the canary share this process;
+// the attackers hold next to nothing themselves (they send only what the server takes).
+
+const MB = 1024 * 1024;
+/** The canary's calls, 99 in 100 of them, are answered within this (ms). */
+const canaryP99Ms = 1000;
+
+describe("abuse: one client cannot exhaust the server", () => {
+  let server: HubServer | undefined;
+  afterEach(async () => {
+    await server?.close();
+    server = undefined;
+  });
+
+  async function attack(run: Attack, size: number, options: HubServerOptions = {}): Promise<AttackReport> {
+    const started = await startAbuseServer(options);
+    server = started.server;
+    const report = await measureAttack(run, { url: started.url, probe: inProcessProbe }, size);
+    expect(report.canary.calls).toBeGreaterThan(0);
+    expect(report.canary.p99).toBeLessThan(canaryP99Ms);
+    return report;
+  }
+
+  it("a flood of 30 KB calls to a slow method stops being read once 1 MiB of calls wait", async () => {
+    // 3,000 calls offered: 90 MB if the server read them all.
+    const report = await attack(callFlood, 3000);
+    expect(report.facts.stalled).toBe(1); // the server stopped reading this client
+    expect(report.facts.sent).toBeLessThan(3000);
+    expect(report.growth).toBeLessThan(16 * MB);
+  }, 30_000);
+
+  it("concurrent 1 MB long-polling POSTs to a paused connection wait unread, or are refused", async () => {
+    // 60 POSTs of 1 MB: 60 MB if each body were read while it waits.
+    const report = await attack(postFlood, 60);
+    expect(report.facts.accepted).toBe(0); // none is taken while the connection is paused
+    expect(report.facts.refused).toBeGreaterThanOrEqual(51); // 1 in turn and 8 waiting; the rest 409
+    expect(report.growth).toBeLessThan(16 * MB);
+  }, 30_000);
+
+  it("upload streams past maximumUploadStreamsPerClient fail with a clear error, their items dropped", async () => {
+    // 200 uploads of 9 x 30 KB never completed: 54 MB if all were kept.
+    const report = await attack(uploadFlood, 200);
+    expect(report.facts.running).toBe(10);
+    expect(report.facts.refused).toBe(190);
+    expect(report.facts.textSeen).toBe(1);
+    expect(report.growth).toBeLessThan(16 * MB);
+  }, 30_000);
+
+  it("2,000 server streams to a client that never reads leave the server idle", async () => {
+    const report = await attack(streamFlood, 2000);
+    expect(report.facts.started).toBe(2000);
+    expect(report.facts.cpuPercent).toBeLessThan(10); // over one second, every stream waiting
+    expect(report.growth).toBeLessThan(40 * MB);
+  }, 30_000);
+
+  it("group joins past maximumGroupsPerConnection fail with a clear error", async () => {
+    // 20,000 joins: about 5 MB of groups if all were kept.
+    const report = await attack(groupFlood, 20_000);
+    expect(report.facts.joined).toBe(1000);
+    expect(report.facts.refused).toBe(19_000);
+    expect(report.growth).toBeLessThan(4 * MB);
+  }, 30_000);
+
+  it("slowloris sockets (partial headers, partial upgrade) are closed after headersTimeout", async () => {
+    // Node's own default would keep them for a minute.
+    const report = await attack(slowloris(4000), 200, { headersTimeout: 1000, requestTimeout: 2000 });
+    expect(report.facts.stillOpen).toBe(0);
+    expect(report.growth).toBeLessThan(16 * MB);
+  }, 30_000);
+});
