@@ -75,6 +75,11 @@ export class ConnectionSession implements HubConnectionEvents {
       logger.warn("Handshake timed out", this.logFields);
       return this.failHandshake(errorTexts.handshakeCanceled);
     }
+    // A stateful connection's socket went silent: drop it and wait for the client to come back.
+    if (this.connection.transport.displaceTransport()) {
+      logger.debug("Client silent; waiting for it to reconnect", this.logFields);
+      return;
+    }
     const error = new Error(errorTexts.clientTimeout(options.clientTimeoutInterval));
     error.name = "TimeoutException";
     this.closeWithError(error, "Client timed out");

@@ -160,6 +160,10 @@ export class ConnectionEndpoint {
     if (token) {
       connection = this.registry.get(token);
       if (!connection) return rejectUpgrade(socket, 404, "No Connection with that ID");
+      // A stateful connection's client is back while its old socket still looks open: that
+      // socket is dead on the client's side (a half-open drop). As in ASP.NET Core, the new
+      // socket takes over and the old one is dropped, instead of refusing the client with 409.
+      connection.displaceTransport();
       if (connection.claimSuspended()) return this.resume(connection, req, socket, head);
       if (connection.state !== "negotiated") return rejectUpgrade(socket, 409);
     } else {

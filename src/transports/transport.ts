@@ -24,6 +24,12 @@ export interface Transport {
    * comes and goes (long polling); undefined while attached.
    */
   readonly detachedSince?: number | undefined;
+  /**
+   * Drops the transport at once and never reports to its connection again (no message, no
+   * close): a newer transport takes over the connection. Only transports that can be resumed
+   * (WebSockets, for stateful reconnect) have it.
+   */
+  retire?(): void;
   /** Stops reading from the peer (where the transport reads by itself: WebSockets). */
   pause?(): void;
   resume?(): void;
