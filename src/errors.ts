@@ -41,6 +41,12 @@ export const ErrorCodes = {
   ERR_BACKPLANE_TIMEOUT: "ERR_BACKPLANE_TIMEOUT",
   /** A POST send carried more bytes than the endpoint accepts in one request. */
   ERR_REQUEST_TOO_LARGE: "ERR_REQUEST_TOO_LARGE",
+  /** A connection was closed because its user's authentication expired (closeOnAuthenticationExpiration). */
+  ERR_AUTHENTICATION_EXPIRED: "ERR_AUTHENTICATION_EXPIRED",
+  /** `authenticate` threw: the request was refused with 401. */
+  ERR_AUTHENTICATION_FAILED: "ERR_AUTHENTICATION_FAILED",
+  /** `userIdProvider` threw: the request was refused with 500. */
+  ERR_USER_ID_PROVIDER_FAILED: "ERR_USER_ID_PROVIDER_FAILED",
 } as const;
 export type ErrorCode = keyof typeof ErrorCodes;
 

@@ -2,6 +2,7 @@ import "reflect-metadata";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { Duplex } from "node:stream";
+import { authenticateRequest } from "./dispatch/authentication.js";
 import { checkPolicies } from "./dispatch/authorization.js";
 import type { HubContext } from "./dispatch/hub-context.js";
 import {
@@ -24,6 +25,7 @@ import type { HubProtocol } from "./protocol/hub-protocol.js";
 import { jsonHubProtocol } from "./protocol/json-protocol.js";
 import { messagePackHubProtocol } from "./protocol/messagepack-protocol.js";
 import { ConnectionEndpoint, type AdmissionCheck, type EndpointOptions } from "./transports/connection-endpoint.js";
+import { redactUrl } from "./transports/redact-url.js";
 import { allTransports, type TransportName } from "./transports/transport.js";
 import { RawConnectionHandler, type RawConnectionListener } from "./transports/raw-connection.js";
 
@@ -150,8 +152,9 @@ export class HubServer {
       transports: supportedTransports,
       protocols: supportedProtocols.map((p) => p.name),
     });
-    const authenticate = resolved.authenticate;
-    const admit: AdmissionCheck | undefined = authenticate && (async (request, token) => ({ user: (await authenticate(request, token)) ?? null }));
+    const { authenticate, userIdProvider } = resolved;
+    const admission = { authenticate, userIdProvider, logger: this.logger, endpoint: path };
+    const admit: AdmissionCheck | undefined = authenticate && ((request, token) => authenticateRequest(admission, request, token));
     const endpoint = new ConnectionEndpoint(path, this.endpointOptions(resolved, admit, false), new RawConnectionHandler(listener, this.logger));
     this.endpoints.set(key, { endpoint });
   }
@@ -171,7 +174,7 @@ export class HubServer {
     const match = this.match(req.url);
     if (!match) return false;
     match.mapped.endpoint.handleRequest(req, res, match.rest).catch((error: unknown) => {
-      this.logger.error("Request failed", { url: req.url, error });
+      this.logger.error("Request failed", { url: redactUrl(req.url), error });
       if (!res.headersSent) res.writeHead(500).end();
       else res.destroy();
     });

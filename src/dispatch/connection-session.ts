@@ -46,7 +46,7 @@ export class ConnectionSession implements HubConnectionEvents {
   ) {
     this.connection = new HubConnection(transport, runtime.connectionOptions, runtime.heartbeat, this);
     this.context = new CallerContext(this.connection);
-    this.connection.userIdentifier = runtime.options.userIdProvider(transport.user, transport.request!);
+    this.connection.userIdentifier = transport.userId; // derived when the request was authenticated
   }
 
   /** What every log line about this connection carries (made when first logged: most never are). */

@@ -32,6 +32,15 @@ export class TransportConnection {
   state: ConnectionState = "negotiated";
   /** Whatever the endpoint's admission check returned for the connection's request. */
   user: unknown = undefined;
+  /** The user id derived from `user`, if any. */
+  userId: string | undefined;
+  /**
+   * Who negotiated the connection (see Admission): every later request of it must authenticate
+   * as the same user, so a connection token alone never acts for its user.
+   */
+  identity: string | undefined;
+  /** When the user's authentication ends (ms since the epoch), if it is known. */
+  authExpiresAt: number | undefined;
   request: ConnectionRequest | undefined;
   transport: Transport | undefined;
   receiver: ConnectionReceiver | undefined;
