@@ -214,19 +214,20 @@ export class ConnectionEndpoint {
     if (!token) return replyText(res, 400, "Connection ID required");
     const connection = this.registry.get(token);
     if (!connection) return replyText(res, 404, "No Connection with that ID");
-    // Every request authenticates again, as its connection's user. Browsers cannot set headers
-    // on an EventSource, so SSE may carry its token in the query.
-    const admission = await this.readmit(connection, request, sse);
-    if ("status" in admission) return refuse(res, admission);
+    // Every request authenticates again, as its connection's user (a connection already over
+    // only hears so: its token may have expired, which is why). Browsers cannot set headers on
+    // an EventSource, so SSE may carry its token in the query.
+    const admission = connection.isClosed ? undefined : await this.readmit(connection, request, sse);
+    if (admission && "status" in admission) return refuse(res, admission);
     if (connection.transport) {
       if (connection.transportName !== kind) return replyText(res, 400, "Cannot change transports mid-connection");
       if (sse) return replyText(res, 409, "A Server-Sent Events stream is already open for this connection.");
-      if (!connection.isClosed) adopt(connection, admission); // a fresh token may extend the authentication
+      if (admission && !connection.isClosed) adopt(connection, admission); // a fresh token may extend the authentication
       const over = (connection.transport as LongPollingTransport).attachPoll(res);
       if (over) this.registry.forget(connection); // the client has been told: nothing more to keep
       return;
     }
-    if (connection.state !== "negotiated") return replyText(res, 404, "No Connection with that ID");
+    if (connection.state !== "negotiated" || !admission) return replyText(res, 404, "No Connection with that ID");
     if (this.closed) return replyText(res, 503, "The server is shutting down.");
     connection.request = request;
     adopt(connection, admission);
@@ -299,8 +300,11 @@ export class ConnectionEndpoint {
     if (connection.transportName !== "LongPolling") {
       return replyText(res, 400, "Cannot terminate this connection using the DELETE endpoint.");
     }
-    const admission = await this.readmit(connection, request, false);
-    if ("status" in admission) return refuse(res, admission);
+    // A connection already over is only forgotten: its client may no longer hold a valid token.
+    if (!connection.isClosed) {
+      const admission = await this.readmit(connection, request, false);
+      if ("status" in admission) return refuse(res, admission);
+    }
     connection.transport!.abort(); // releases the pending poll with 204 and ends the connection
     this.registry.forget(connection);
     replyText(res, 202);
