@@ -15,7 +15,7 @@ import { send, type Reply } from "../http-transports/http-client.js";
 /** What GuardedHub ran, as `<method> <user id>`, and the errors its connections ended with. */
 export const guardedLog = { connected: [] as string[], calls: [] as string[], disconnects: [] as Array<Error | undefined> };
 
-let disconnectWaiters: Array<() => void> = [];
+let disconnectWaiters: Array<() => boolean> = [];
 
 export function resetGuardedLog(): void {
   guardedLog.connected.length = 0;
@@ -27,7 +27,13 @@ export function resetGuardedLog(): void {
 /** Resolves once `count` GuardedHub connections have run onDisconnected. */
 export function disconnects(count: number): Promise<void> {
   if (guardedLog.disconnects.length >= count) return Promise.resolve();
-  return new Promise((resolve) => disconnectWaiters.push(() => guardedLog.disconnects.length >= count && (resolve(), true)));
+  return new Promise((resolve) =>
+    disconnectWaiters.push(() => {
+      if (guardedLog.disconnects.length < count) return false;
+      resolve();
+      return true;
+    }),
+  );
 }
 
 /** A hub for signed-in users, with one method for admins only. */
