@@ -67,7 +67,7 @@ export async function authenticateRequest(
       ({ user, expiresAt } = readAuthentication(await context.authenticate(request, token)));
     } catch (error) {
       const failure = new HubwireError("ERR_AUTHENTICATION_FAILED", "authenticate threw; the request is refused (401).");
-      context.logger.warn(failure.message, { endpoint: context.endpoint, code: failure.code, error: withoutSecrets(error, [token]) });
+      context.logger.warn(failure.message, { endpoint: context.endpoint, code: failure.code, error: withoutSecrets(error, secretsOf(request, token)) });
       return { status: 401, reason: "Authentication failed." };
     }
     // An expired authentication is none (a well-behaved authenticate returns null for it anyway).
@@ -81,7 +81,7 @@ export async function authenticateRequest(
     userId = context.userIdProvider(user, request);
   } catch (error) {
     const failure = new HubwireError("ERR_USER_ID_PROVIDER_FAILED", "userIdProvider threw; the request is refused (500).");
-    context.logger.error(failure.message, { endpoint: context.endpoint, code: failure.code, error: withoutSecrets(error, [token]) });
+    context.logger.error(failure.message, { endpoint: context.endpoint, code: failure.code, error: withoutSecrets(error, secretsOf(request, token)) });
     return { status: 500, reason: "The server could not identify the user." };
   }
   return { user, userId, identity: identityOf(user, userId), expiresAt };
@@ -104,11 +104,19 @@ export function identityOf(user: unknown, userId: string | undefined): string {
 const tokenClaims = new Set(["exp", "iat", "nbf", "jti", "auth_time"]);
 let unidentifiable = 0;
 
+/** What must not reach a log from a request: its bearer token and its connection token. */
+function secretsOf(request: HubRequest, token: string | undefined): Array<string | null | undefined> {
+  return [token, request.query.get("access_token"), request.query.get("id")];
+}
+
 /** An error as a log field, with any of `secrets` in its text replaced. */
 export function withoutSecrets(error: unknown, secrets: ReadonlyArray<string | null | undefined>): unknown {
   const scrub = (text: string | undefined) => {
     if (text === undefined) return undefined;
-    for (const secret of secrets) if (secret) text = text.split(secret).join("[redacted]");
+    for (const secret of secrets) {
+      // As given, and as it appears in a URL.
+      if (secret) for (const form of [secret, encodeURIComponent(secret)]) text = text.split(form).join("[redacted]");
+    }
     return text;
   };
   if (error instanceof Error) return { name: error.name, message: scrub(error.message), stack: scrub(error.stack) };

@@ -45,7 +45,10 @@ export interface HubOptions {
   maximumParallelInvocationsPerClient?: number;
   /** Ping after this many ms without sending. Default 15 000. */
   keepAliveInterval?: number;
-  /** Close a client silent for this many ms. Default 30 000. */
+  /**
+   * Close a client silent for this many ms; a stateful connection only drops the silent socket
+   * and waits for its client to reconnect. Default 30 000.
+   */
   clientTimeoutInterval?: number;
   /** How long `invoke` on a client waits for its result, unless the call sets its own. Default 30 000. */
   clientResultTimeout?: number;
