@@ -6,6 +6,11 @@ import type { ConnectionSession } from "./connection-session.js";
 /**
  * Why a connection was closed when its user's authentication expired. A HubException, so its
  * client sees the reason: `Connection closed with an error. HubException: Authentication expired.`
+ *
+ * @example
+ * override onDisconnected(error?: Error) {
+ *   if (error instanceof AuthenticationExpiredError) audit("session ended", this.context.userIdentifier);
+ * }
  */
 export class AuthenticationExpiredError extends HubException {
   readonly code = ErrorCodes.ERR_AUTHENTICATION_EXPIRED;

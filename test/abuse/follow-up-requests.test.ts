@@ -2,6 +2,7 @@ import { HttpTransportType, HubConnectionBuilder, LogLevel } from "@microsoft/si
 import { afterEach, describe, expect, it } from "vitest";
 import { Hub, HubClass, HubMethod, HubServer, silentLogger } from "../../src/index.js";
 import { EventStream, RS, send } from "../http-transports/http-client.js";
+import { startTcpProxy } from "../support/tcp-proxy.js";
 import {
   authenticateTestToken,
   bearer,
@@ -83,13 +84,37 @@ describe("follow-up requests authenticate as their connection's user", () => {
     }
   });
 
-  it("refuses a WebSocket for a negotiated connection, or a reconnect, as another user", async () => {
+  it("refuses a WebSocket for a negotiated connection as another user", async () => {
     let url: string;
     ({ server, url } = await startGuardedServer({ allowStatefulReconnects: true }));
     const id = await negotiateAs(url, alice);
     expect(await upgradeOutcome(`${url}?id=${id}`, bearer(mallory))).toEqual(otherUser);
     expect(await upgradeOutcome(`${url}?id=${id}`)).toEqual([401, ""]);
     expect(await upgradeOutcome(`${url}?id=${id}&access_token=${alice}`)).toEqual([101, ""]);
+  });
+
+  it("refuses a stateful reconnect with another user's token: the connection token alone cannot take it over", async () => {
+    let url: string;
+    ({ server, url } = await startGuardedServer({ allowStatefulReconnects: true }));
+    const proxy = await startTcpProxy(Number(new URL(url).port));
+    try {
+      let bearerToken = alice;
+      const client = new HubConnectionBuilder()
+        .withUrl(`${proxy.url}/guarded`, { transport: HttpTransportType.WebSockets, accessTokenFactory: () => bearerToken })
+        .withStatefulReconnect()
+        .configureLogging(LogLevel.None)
+        .build();
+      const closed = new Promise<Error | undefined>((resolve) => client.onclose(resolve));
+      await client.start();
+      expect(await client.invoke("Whoami")).toBe("alice");
+      bearerToken = mallory;
+      proxy.halfOpen(); // the client reconnects at once, now as mallory
+      expect(String(await closed)).toContain("WebSocket closed with status code: 1006");
+      expect(guardedLog.calls).toEqual(["whoami alice"]);
+      expect(server.connectionCount).toBe(1); // alice's connection still waits for alice
+    } finally {
+      await proxy.close();
+    }
   });
 
   it("on a hub open to anonymous users, the user of a connection cannot change either way", async () => {
