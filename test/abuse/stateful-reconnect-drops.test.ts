@@ -1,6 +1,7 @@
 import { HttpTransportType, HubConnectionBuilder, HubConnectionState, LogLevel, type HubConnection } from "@microsoft/signalr";
 import { afterEach, describe, expect, it } from "vitest";
 import { Hub, HubClass, HubMethod, HubServer, silentLogger, type HubServerOptions } from "../../src/index.js";
+import { HubConnection as HubwireConnection } from "../../client/index.js";
 import { startTcpProxy, type TcpProxy } from "../support/tcp-proxy.js";
 import { Tally } from "./tally.js";
 
@@ -103,6 +104,34 @@ describe("stateful reconnect after a drop the server does not see", () => {
     expect(await client.invoke("Id")).toBe(id);
     expect(life).toEqual(["connected"]);
     expect(server!.connectionCount).toBe(1);
+  });
+
+  it(`hubwire's client resumes after a half-open drop too: ${total} messages each way`, async () => {
+    server = new HubServer({ logger: silentLogger, allowStatefulReconnects: true });
+    server.mapHub("/count", CountingHub);
+    proxy = await startTcpProxy((await server.listen()).port);
+    const own = new HubwireConnection(`${proxy.url}/count`, { transports: ["WebSockets"], statefulReconnect: true, reconnect: false });
+    const downs = new Tally();
+    own.on("down", (n: number) => downs.record(n));
+    const closed = new Promise<Error | undefined>((resolve) => own.onClose(resolve));
+    await own.start();
+    try {
+      const hub = server.hubContext(CountingHub);
+      const id = await own.invoke<string>("Id");
+      const sends: Promise<unknown>[] = [];
+      for (let n = 1; n <= total; n++) {
+        if (n === total / 2 + 1) proxy.halfOpen();
+        sends.push(own.send("Up", n), hub.clients.all.down(n));
+      }
+      await allArrive(downs, closed);
+      await Promise.all(sends);
+      expect(ups.duplicates).toBe(0);
+      expect(downs.duplicates).toBe(0);
+      expect(await own.invoke("Id")).toBe(id);
+      expect(life).toEqual(["connected"]);
+    } finally {
+      await own.stop();
+    }
   });
 
   it(`resumes after a WebSocket dies without a close frame on either side: ${total} messages each way`, async () => {
