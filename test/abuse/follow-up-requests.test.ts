@@ -109,6 +109,9 @@ describe("follow-up requests authenticate as their connection's user", () => {
       expect(await client.invoke("Whoami")).toBe("alice");
       bearerToken = mallory;
       proxy.halfOpen(); // the client reconnects at once, now as mallory
+      // A call made meanwhile waits for the reconnect: it would be answered had the reconnect been let in.
+      const call = client.invoke("Whoami").then(() => "answered", () => "refused");
+      expect(await Promise.race([call, closed.then(() => "refused")])).toBe("refused");
       expect(String(await closed)).toContain("WebSocket closed with status code: 1006");
       expect(guardedLog.calls).toEqual(["whoami alice"]);
       expect(server.connectionCount).toBe(1); // alice's connection still waits for alice
