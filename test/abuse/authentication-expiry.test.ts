@@ -1,5 +1,6 @@
 import { HttpTransportType, HubConnectionBuilder, HubConnectionState, LogLevel, type HubConnection } from "@microsoft/signalr";
 import { afterEach, describe, expect, it } from "vitest";
+import { HubConnection as HubwireConnection } from "../../client/index.js";
 import type { HubServer } from "../../src/index.js";
 import { disconnects, guardedLog, resetGuardedLog, startGuardedServer, token } from "./guarded-hub.js";
 
@@ -65,5 +66,35 @@ describe.each([
       expect(client.state).toBe(HubConnectionState.Connected);
     }
     expect(guardedLog.calls).toEqual(["restart root"]);
+  });
+});
+
+describe("a long-polling client that sends a fresh token with each request (hubwire's client does)", () => {
+  let server: HubServer | undefined;
+  afterEach(async () => {
+    await server?.close();
+    server = undefined;
+    resetGuardedLog();
+  });
+
+  it("keeps its connection past the first token's expiry: the fresh token's expiry replaces it", async () => {
+    let url: string;
+    ({ server, url } = await startGuardedServer());
+    const firstExpiry = Date.now() + lifetimeMs;
+    let current = token("root", { role: "admin", expiresAt: firstExpiry });
+    const client = new HubwireConnection(url, { transports: ["LongPolling"], accessTokenFactory: () => current, reconnect: false });
+    let closed = false;
+    client.onClose(() => (closed = true));
+    await client.start();
+    try {
+      current = token("root", { role: "admin", expiresAt: Date.now() + 60_000 });
+      expect(await client.invoke("Whoami")).toBe("root"); // its send carries the fresh token
+      await reach(firstExpiry);
+      expect(await client.invoke("Restart")).toBe("restarted");
+      expect(closed).toBe(false);
+      expect(guardedLog.calls).toEqual(["whoami root", "restart root"]);
+    } finally {
+      await client.stop();
+    }
   });
 });
