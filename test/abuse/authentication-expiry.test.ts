@@ -4,8 +4,9 @@ import { HubConnection as HubwireConnection } from "../../client/index.js";
 import type { HubServer } from "../../src/index.js";
 import { disconnects, guardedLog, resetGuardedLog, startGuardedServer, token } from "./guarded-hub.js";
 
-// Long enough for the client to connect and make one call on a loaded machine.
-const lifetimeMs = 1500;
+// Long enough for a client to connect and make one call on a loaded machine: each token is made
+// when the client asks for it, so this counts from the request that carries it.
+const lifetimeMs = 2500;
 
 /** Resolves once `time` (ms since the epoch) has passed: the moment under test, not a guess. */
 function reach(time: number): Promise<void> {
@@ -28,14 +29,15 @@ describe.each([
   async function connectAdmin(options: { closeOnAuthenticationExpiration?: boolean } = {}) {
     let url: string;
     ({ server, url } = await startGuardedServer({}, options));
-    const expiresAt = Date.now() + lifetimeMs;
-    const admin = token("root", { role: "admin", expiresAt });
+    let expiresAt = 0;
+    const admin = () => token("root", { role: "admin", expiresAt: (expiresAt = Date.now() + lifetimeMs) });
     client = new HubConnectionBuilder()
-      .withUrl(url, { transport, accessTokenFactory: () => admin })
+      .withUrl(url, { transport, accessTokenFactory: admin })
       .configureLogging(LogLevel.None)
       .build();
     const closed = new Promise<Error | undefined>((resolve) => client!.onclose(resolve));
     await client.start();
+    // The expiry of the token the connection started with (the WebSocket's, or the one long polling keeps).
     return { client, closed, expiresAt };
   }
 
