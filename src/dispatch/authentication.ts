@@ -1,4 +1,4 @@
-import { HubwireError } from "../errors.js";
+import { ErrorCodes } from "../errors.js";
 import type { HubRequest } from "../hubs/hub-context-types.js";
 import type { Logger } from "../logger.js";
 import type { Admission } from "../transports/connection-endpoint.js";
@@ -66,8 +66,11 @@ export async function authenticateRequest(
     try {
       ({ user, expiresAt } = readAuthentication(await context.authenticate(request, token)));
     } catch (error) {
-      const failure = new HubwireError("ERR_AUTHENTICATION_FAILED", "authenticate threw; the request is refused (401).");
-      context.logger.warn(failure.message, { endpoint: context.endpoint, code: failure.code, error: withoutSecrets(error, secretsOf(request, token)) });
+      context.logger.warn("authenticate threw; the request is refused (401)", {
+        endpoint: context.endpoint,
+        code: ErrorCodes.ERR_AUTHENTICATION_FAILED,
+        error: withoutSecrets(error, secretsOf(request, token)),
+      });
       return { status: 401, reason: "Authentication failed." };
     }
     // An expired authentication is none (a well-behaved authenticate returns null for it anyway).
@@ -80,8 +83,11 @@ export async function authenticateRequest(
   try {
     userId = context.userIdProvider(user, request);
   } catch (error) {
-    const failure = new HubwireError("ERR_USER_ID_PROVIDER_FAILED", "userIdProvider threw; the request is refused (500).");
-    context.logger.error(failure.message, { endpoint: context.endpoint, code: failure.code, error: withoutSecrets(error, secretsOf(request, token)) });
+    context.logger.error("userIdProvider threw; the request is refused (500)", {
+      endpoint: context.endpoint,
+      code: ErrorCodes.ERR_USER_ID_PROVIDER_FAILED,
+      error: withoutSecrets(error, secretsOf(request, token)),
+    });
     return { status: 500, reason: "The server could not identify the user." };
   }
   return { user, userId, identity: identityOf(user, userId), expiresAt };

@@ -59,7 +59,8 @@ export function invoke(runtime: HubRuntime, session: ConnectionSession, work: In
     return fail(session, message, errorTexts.bindingFailed(message.target, detail));
   }
   // Past its user's authentication, a connection to an @Authorize hub has nobody to authorize.
-  const guarded = method.authorize.length > 0 || (runtime.descriptor.authorize.length > 0 && authenticationExpired(session.connection.transport));
+  const guarded =
+    method.authorize.length > 0 || (runtime.descriptor.authorize.length > 0 && authenticationExpired(session.connection.transport));
   if (guarded) return authorizeThenRun(runtime, session, method, work);
   return run(runtime, session, method, work);
 }

@@ -249,7 +249,8 @@ export class ConnectionEndpoint {
       this.handler.onConnection(connection);
       return true;
     } catch (error) {
-      this.options.logger.error("A new connection could not be started", { path: this.path, connectionId: connection.connectionId, error });
+      const fields = { path: this.path, connectionId: connection.connectionId, error };
+      this.options.logger.error("A new connection could not be started", fields);
       connection.abort(error instanceof Error ? error : new Error(String(error)));
       return false;
     }
