@@ -53,6 +53,12 @@ export const ErrorCodes = {
   ERR_OPTIONAL_DEPENDENCY_MISSING: "ERR_OPTIONAL_DEPENDENCY_MISSING",
   /** A group join would put a connection in more groups than `maximumGroupsPerConnection`. */
   ERR_TOO_MANY_GROUPS: "ERR_TOO_MANY_GROUPS",
+  /** A connection was closed because its user's authentication expired (closeOnAuthenticationExpiration). */
+  ERR_AUTHENTICATION_EXPIRED: "ERR_AUTHENTICATION_EXPIRED",
+  /** `authenticate` threw: the request was refused with 401 (the `code` of its log entry). */
+  ERR_AUTHENTICATION_FAILED: "ERR_AUTHENTICATION_FAILED",
+  /** `userIdProvider` threw: the request was refused with 500 (the `code` of its log entry). */
+  ERR_USER_ID_PROVIDER_FAILED: "ERR_USER_ID_PROVIDER_FAILED",
 } as const;
 export type ErrorCode = keyof typeof ErrorCodes;
 

@@ -2,6 +2,7 @@ import "reflect-metadata";
 import type { IncomingMessage, Server, ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { Duplex } from "node:stream";
+import { authenticateRequest } from "./dispatch/authentication.js";
 import { checkPolicies } from "./dispatch/authorization.js";
 import type { HubContext } from "./dispatch/hub-context.js";
 import {
@@ -168,8 +169,9 @@ export class HubServer {
       transports: supportedTransports,
       protocols: supportedProtocols.map((p) => p.name),
     });
-    const authenticate = resolved.authenticate;
-    const admit: AdmissionCheck | undefined = authenticate && (async (request, token) => ({ user: (await authenticate(request, token)) ?? null }));
+    const { authenticate, userIdProvider } = resolved;
+    const admission = { authenticate, userIdProvider, log: this.log, endpoint: path };
+    const admit: AdmissionCheck | undefined = authenticate && ((request, token) => authenticateRequest(admission, request, token));
     const endpoint = new ConnectionEndpoint(path, this.endpointOptions(resolved, admit, false), new RawConnectionHandler(listener, this.log));
     this.endpoints.set(key, { endpoint });
   }

@@ -57,7 +57,7 @@ export class ConnectionSession implements HubConnectionEvents {
   ) {
     this.connection = new HubConnection(transport, runtime.connectionOptions, runtime.heartbeat, this);
     this.context = new CallerContext(this.connection);
-    this.connection.userIdentifier = runtime.options.userIdProvider(transport.user, transport.request!);
+    this.connection.userIdentifier = transport.userId; // derived when the request was authenticated
   }
 
   /** What every log line about this connection carries (made when first logged: most never are). */
@@ -83,6 +83,11 @@ export class ConnectionSession implements HubConnectionEvents {
   onTimeout(_connection: HubConnection, reason: "handshake" | "client"): void {
     const { options } = this.runtime;
     if (reason === "handshake") return this.failHandshake(errorTexts.handshakeCanceled, "no handshake within handshakeTimeout");
+    // A stateful connection's socket went silent: drop it and wait for the client to come back.
+    if (this.connection.transport.displaceTransport()) {
+      this.runtime.log.write(dispatchLog.clientSilent, this.logFields);
+      return;
+    }
     const error = new Error(errorTexts.clientTimeout(options.clientTimeoutInterval));
     error.name = "TimeoutException";
     this.closeWithError(error);

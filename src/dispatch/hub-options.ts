@@ -5,13 +5,20 @@ import type { TransportName } from "../transports/transport.js";
 import type { HubFilter } from "./hub-filter.js";
 
 /**
- * Turns a connection's request (and its bearer token, from the Authorization header or, for
- * WebSockets and SSE, the `access_token` query) into a user. Return `null` for anonymous; a bad
- * or expired token should give `null` too (a hub that requires a user then answers 401).
+ * Turns a request (and its bearer token, from the Authorization header or, for WebSockets and
+ * SSE, the `access_token` query) into a user. It runs for negotiate and again for every later
+ * request of the connection (polls, sends, reconnects), which must give the same user (the same
+ * user id) or are refused with 403. Return `null` for anonymous; a bad or expired token should
+ * give `null` too (a hub that requires a user then answers 401). Wrap the user with
+ * `authenticated(user, { expiresAt })` when its authentication ends at a known time. A throw
+ * refuses the request with 401.
  */
 export type Authenticate = (request: HubRequest, token: string | undefined) => unknown | Promise<unknown>;
 
-/** Derives the user id that `clients.user(id)` targets. */
+/**
+ * Derives the user id that `clients.user(id)` targets, and that tells whether later requests of
+ * a connection are its user's. A throw refuses the request with 500.
+ */
 export type UserIdProvider = (user: unknown, request: HubRequest) => string | undefined;
 
 /** A named authorization rule for `@Authorize("name")`; the user is never null here. */
@@ -52,7 +59,10 @@ export interface HubOptions {
   maximumGroupsPerConnection?: number;
   /** Ping after this many ms without sending. Default 15 000. */
   keepAliveInterval?: number;
-  /** Close a client silent for this many ms. Default 30 000. */
+  /**
+   * Close a client silent for this many ms; a stateful connection only drops the silent socket
+   * and waits for its client to reconnect. Default 30 000.
+   */
   clientTimeoutInterval?: number;
   /** How long `invoke` on a client waits for its result, unless the call sets its own. Default 30 000. */
   clientResultTimeout?: number;
@@ -93,6 +103,13 @@ export interface HubOptions {
   allowedOrigins?: string[];
   authenticate?: Authenticate;
   userIdProvider?: UserIdProvider;
+  /**
+   * Close a connection when its user's authentication expires (an expiry `authenticate` gave
+   * with `authenticated(user, { expiresAt })`, or a JWT `exp` claim on the user), with a Close
+   * error the client sees. Off, the connection stays, but its user no longer passes
+   * `@Authorize`. Connections without a known expiry are never closed for it. Default true.
+   */
+  closeOnAuthenticationExpiration?: boolean;
   /** Who receives what; replace it to scale out. Default: in-memory. */
   lifetimeManager?: HubLifetimeManager;
   /**
@@ -123,6 +140,7 @@ export const hubOptionDefaults = {
   maximumSendBufferSize: 4 * 1024 * 1024,
   allowStatefulReconnects: false,
   statefulReconnectBufferSize: 100_000,
+  closeOnAuthenticationExpiration: true,
 } satisfies Partial<HubOptions>;
 
 /** The default user id: `sub`, `id` or `name` of the user object (or the user, if it is a string). */

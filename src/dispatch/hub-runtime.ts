@@ -10,6 +10,8 @@ import type { HubProtocol } from "../protocol/hub-protocol.js";
 import type { HubRequest } from "../hubs/hub-context-types.js";
 import type { Admission } from "../transports/connection-endpoint.js";
 import type { TransportConnection } from "../transports/transport-connection.js";
+import { authenticateRequest, type AdmissionContext } from "./authentication.js";
+import { closeOnExpiry } from "./authentication-expiry.js";
 import { isAuthorized } from "./authorization.js";
 import { HubClientsImpl } from "./client-targets.js";
 import { ConnectionSession } from "./connection-session.js";
@@ -48,6 +50,7 @@ export class HubRuntime<THub extends Hub<any> = Hub<any>> {
   /** The hub's filters around method calls and lifecycle events, composed once. */
   readonly filters: FilterPipelines;
   private readonly makeHub: () => unknown;
+  private readonly admission: AdmissionContext;
   private readonly groups: GroupManager;
   /** Methods by the exact spelling clients call them; bounded, as a client may send any spelling. */
   private readonly methodsBySpelling = new Map<string, HubMethodDescriptor>();
@@ -62,6 +65,12 @@ export class HubRuntime<THub extends Hub<any> = Hub<any>> {
     const hubClass = descriptor.hubClass;
     this.makeHub = activator.factoryFor?.(hubClass) ?? (() => activator.get(hubClass));
     this.policies = services.policies;
+    this.admission = {
+      authenticate: options.authenticate,
+      userIdProvider: options.userIdProvider,
+      log: services.log,
+      endpoint: descriptor.name,
+    };
     this.filters = composeFilters(options.filters);
     this.lifetime = services.lifetime;
     this.protocols = new Map(services.protocols.map((p) => [p.name, p]));
@@ -84,31 +93,30 @@ export class HubRuntime<THub extends Hub<any> = Hub<any>> {
 
   /** The transport layer's hand-over: a connection whose transport now runs. */
   onConnection(transport: TransportConnection): void {
-    this.sessions.add(new ConnectionSession(this, transport));
+    const session = new ConnectionSession(this, transport);
+    this.sessions.add(session);
+    if (this.options.closeOnAuthenticationExpiration) closeOnExpiry(session, transport);
   }
 
-  /** Authenticates a request and applies the hub-level @Authorize rules (401 / 403). */
+  /**
+   * Authenticates a request and applies the hub-level @Authorize rules (401 / 403); see
+   * authenticateRequest for how a throwing `authenticate` or `userIdProvider` is refused.
+   */
   async admit(request: HubRequest, token: string | undefined): Promise<Admission> {
-    let user: unknown = null;
-    if (this.options.authenticate) {
-      try {
-        user = (await this.options.authenticate(request, token)) ?? null;
-      } catch (error) {
-        this.log.write(dispatchLog.authenticateThrew, { hub: this.descriptor.name, error });
-      }
-    }
+    const admission = await authenticateRequest(this.admission, request, token);
+    if ("status" in admission) return admission;
     const rules = this.descriptor.authorize;
     if (rules.length > 0) {
-      if (user === null) return { status: 401 };
+      if (admission.user === null) return { status: 401 };
       let allowed = false;
       try {
-        allowed = await isAuthorized(rules, user, this.policies, { hub: this.descriptor.name, request });
+        allowed = await isAuthorized(rules, admission.user, this.policies, { hub: this.descriptor.name, request });
       } catch (error) {
         this.log.write(dispatchLog.policyThrew, { hub: this.descriptor.name, error });
       }
       if (!allowed) return { status: 403 };
     }
-    return { user };
+    return admission;
   }
 
   /** The method a wire target names, matched case-insensitively as in ASP.NET Core. */

@@ -7,6 +7,7 @@ import {
   type InvocationMessage,
   type StreamInvocationMessage,
 } from "../protocol/messages.js";
+import { authenticationExpired, currentUser } from "./authentication-expiry.js";
 import { isAuthorized } from "./authorization.js";
 import type { ConnectionSession } from "./connection-session.js";
 import { dispatchLog } from "./dispatch-log.js";
@@ -47,7 +48,10 @@ export function invoke(runtime: HubRuntime, session: ConnectionSession, work: In
   if (runtime.log.debugEnabled) {
     runtime.log.write(dispatchLog.invocationStarted, { ...session.logFields, method: message.target, invocationId: message.invocationId });
   }
-  if (method.authorize.length > 0) return authorizeThenRun(runtime, session, method, work);
+  // Past its user's authentication, a connection to an @Authorize hub has nobody to authorize.
+  const guarded =
+    method.authorize.length > 0 || (runtime.descriptor.authorize.length > 0 && authenticationExpired(session.connection.transport));
+  if (guarded) return authorizeThenRun(runtime, session, method, work);
   return checkThenRun(runtime, session, method, work);
 }
 
@@ -61,7 +65,9 @@ async function authorizeThenRun(
   const { message } = work;
   let allowed = false;
   try {
-    allowed = await isAuthorized(method.authorize, connection.user, runtime.policies, {
+    // Checked against a user whose authentication still holds: an expired one is nobody.
+    const rules = method.authorize.length > 0 ? method.authorize : runtime.descriptor.authorize;
+    allowed = await isAuthorized(rules, currentUser(connection.transport), runtime.policies, {
       hub: runtime.descriptor.name,
       method: method.wireName,
       request: connection.request!,

@@ -16,8 +16,16 @@ import type { TransportName } from "./transport.js";
 import type { TransportConnection } from "./transport-connection.js";
 import { WebSocketTransport } from "./websocket-transport.js";
 
-/** The verdict on a request: a user (anything, `null` for anonymous) or a refusal. */
-export type Admission = { user: unknown } | { status: 401 | 403 };
+/**
+ * The verdict on a request: a user (anything, `null` for anonymous) with its id, the identity
+ * every later request of the connection must match, and when its authentication ends; or a
+ * refusal with a reason for the client.
+ */
+export type Admission =
+  | { user: unknown; identity: string; userId?: string | undefined; expiresAt?: number | undefined }
+  | { status: 401 | 403 | 500; reason?: string };
+
+type Admitted = Exclude<Admission, { status: number }>;
 
 /** Decides who may connect, from the request and its bearer token. */
 export type AdmissionCheck = (request: ConnectionRequest, token: string | undefined) => Admission | Promise<Admission>;
@@ -48,7 +56,7 @@ export interface EndpointOptions {
   log: LogWriter;
 }
 
-const anonymous: Admission = { user: null };
+const anonymous: Admission = { user: null, identity: "anonymous" };
 
 /**
  * POSTs of one connection that may wait, bodies unread, behind the one being read. Official
@@ -105,9 +113,9 @@ export class ConnectionEndpoint {
       case "GET":
         return this.receive(res, request, token);
       case "POST":
-        return this.send(req, res, token);
+        return this.send(req, res, request, token);
       case "DELETE":
-        return this.delete(res, token);
+        return this.delete(res, request, token);
       default:
         return replyText(res, 405, "", { Allow: "GET, POST, DELETE" });
     }
@@ -138,13 +146,11 @@ export class ConnectionEndpoint {
     if (this.closed) return replyText(res, 503, "The server is shutting down.");
     const request = new ConnectionRequest(req);
     const admission = await this.admit(request, bearerToken(request, false));
-    if ("status" in admission) {
-      this.refused(request, admission.status);
-      return replyText(res, admission.status);
-    }
+    if ("status" in admission) return this.refuse(request, res, admission);
     const version = negotiateVersion(request.query, this.options.minimumNegotiateVersion);
     if ("error" in version) return replyJson(res, JSON.stringify({ error: version.error }));
     const connection = this.registry.create(version.version >= 1);
+    connection.identity = admission.identity;
     connection.statefulReconnect = this.options.allowStatefulReconnects && request.query.get("useStatefulReconnect") === "true";
     replyJson(
       res,
@@ -165,7 +171,7 @@ export class ConnectionEndpoint {
     const admission = await this.admit(request, bearerToken(request, true));
     if ("status" in admission) {
       this.refused(request, admission.status);
-      return rejectUpgrade(socket, admission.status);
+      return rejectUpgrade(socket, admission.status, admission.reason);
     }
 
     const token = request.param("id");
@@ -173,7 +179,13 @@ export class ConnectionEndpoint {
     if (token) {
       connection = this.registry.get(token);
       if (!connection) return rejectUpgrade(socket, 404, "No Connection with that ID");
-      if (connection.claimSuspended()) return this.resume(connection, req, socket, head);
+      const mismatch = this.otherUser(connection, admission);
+      if (mismatch) return rejectUpgrade(socket, mismatch.status, mismatch.reason);
+      // A stateful connection's client is back while its old socket still looks open: that
+      // socket is dead on the client's side (a half-open drop). As in ASP.NET Core, the new
+      // socket takes over and the old one is dropped, instead of refusing the client with 409.
+      connection.displaceTransport();
+      if (connection.claimSuspended()) return this.resume(connection, admission, req, socket, head);
       if (connection.state !== "negotiated") return rejectUpgrade(socket, 409);
     } else {
       connection = this.registry.create(false); // skipNegotiation: the connection starts here
@@ -184,19 +196,20 @@ export class ConnectionEndpoint {
     this.wss.handleUpgrade(req, socket, head, (ws) => {
       socket.removeListener("error", ignoreError); // ws has its own now
       accepted.request = request;
-      accepted.user = admission.user;
+      adopt(accepted, admission);
       accepted.transport = new WebSocketTransport(ws, socket, accepted, this.options.closeTimeoutMs, this.options.maxIncomingPayload);
       if (this.closed) return accepted.close();
-      this.handler.onConnection(accepted);
+      this.start(accepted);
     });
   }
 
   /** Stateful reconnect: a suspended connection's client is back; its new socket takes over. */
-  private resume(connection: TransportConnection, req: IncomingMessage, socket: Duplex, head: Buffer): void {
+  private resume(connection: TransportConnection, admission: Admitted, req: IncomingMessage, socket: Duplex, head: Buffer): void {
     if (socket.destroyed) return connection.releaseClaim();
     this.wss.handleUpgrade(req, socket, head, (ws) => {
       socket.removeListener("error", ignoreError); // ws has its own now
       if (connection.isClosed) return ws.terminate(); // timed out meanwhile
+      adopt(connection, admission);
       connection.resume(new WebSocketTransport(ws, socket, connection, this.options.closeTimeoutMs, this.options.maxIncomingPayload));
     });
   }
@@ -211,39 +224,50 @@ export class ConnectionEndpoint {
     if (!token) return replyText(res, 400, "Connection ID required");
     const connection = this.registry.get(token);
     if (!connection) return replyText(res, 404, "No Connection with that ID");
+    // Every request authenticates again, as its connection's user (a connection already over
+    // only hears so: its token may have expired, which is why). Browsers cannot set headers on
+    // an EventSource, so SSE may carry its token in the query.
+    const admission = connection.isClosed ? undefined : await this.readmit(connection, request, sse);
+    if (admission && "status" in admission) return this.refuse(request, res, admission);
     if (connection.transport) {
       if (connection.transportName !== kind) return replyText(res, 400, "Cannot change transports mid-connection");
       if (sse) return replyText(res, 409, "A Server-Sent Events stream is already open for this connection.");
+      if (admission && !connection.isClosed) adopt(connection, admission); // a fresh token may extend the authentication
       const over = (connection.transport as LongPollingTransport).attachPoll(res);
       if (over) this.registry.forget(connection); // the client has been told: nothing more to keep
       return;
     }
-    if (connection.state !== "negotiated") return replyText(res, 404, "No Connection with that ID");
+    if (connection.state !== "negotiated" || !admission) return replyText(res, 404, "No Connection with that ID");
     if (this.closed) return replyText(res, 503, "The server is shutting down.");
-    // Browsers cannot set headers on an EventSource, so SSE may carry its token in the query.
-    const admission = await this.admit(request, bearerToken(request, sse));
-    if ("status" in admission) {
-      this.refused(request, admission.status);
-      return replyText(res, admission.status);
-    }
-    // A second first-request may have started the connection while this one was being admitted.
-    if (connection.transport || connection.state !== "negotiated") return replyText(res, 409);
     connection.request = request;
-    connection.user = admission.user;
+    adopt(connection, admission);
     connection.state = "active";
     if (sse) {
       connection.transport = new ServerSentEventsTransport(res, connection);
     } else {
       const transport = new LongPollingTransport(connection, this.options.pollTimeoutMs, this.options.closeTimeoutMs);
       connection.transport = transport;
-      // The first poll is answered at once: it tells the client the connection is up.
-      replyPollStarted(res);
     }
-    this.handler.onConnection(connection);
+    if (!this.start(connection)) return replyText(res, 500, "The connection could not be started.");
+    // The first poll is answered at once: it tells the client the connection is up.
+    if (!sse) replyPollStarted(res);
+  }
+
+  /** Hands a connection whose transport runs to the handler; a handler that throws costs only that connection. */
+  private start(connection: TransportConnection): boolean {
+    try {
+      this.handler.onConnection(connection);
+      return true;
+    } catch (error) {
+      const fields = { path: this.path, connectionId: connection.connectionId, error };
+      this.options.log.write(transportLog.startFailed, fields);
+      connection.abort(error instanceof Error ? error : new Error(String(error)));
+      return false;
+    }
   }
 
   /** A POST: client-to-server data for an SSE or long-polling connection. */
-  private async send(req: IncomingMessage, res: ServerResponse, token: string | null): Promise<void> {
+  private async send(req: IncomingMessage, res: ServerResponse, request: ConnectionRequest, token: string | null): Promise<void> {
     if (!token) return replyText(res, 400, "Connection ID required");
     const connection = this.registry.get(token);
     if (!connection) return replyText(res, 404, "No Connection with that ID");
@@ -251,23 +275,27 @@ export class ConnectionEndpoint {
       return replyText(res, 405, "POST requests are not allowed for WebSocket connections.");
     }
     if (!connection.transport || connection.state === "closed") return replyText(res, 404, "No Connection with that ID");
+    // Authenticated before its body is read: a send that is not its connection's user costs nothing.
+    const admission = await this.readmit(connection, request, false);
+    if ("status" in admission) return this.refuse(request, res, admission, { Connection: "close" });
     const gate = (connection.sendGate ??= new SendGate(maxWaitingSends));
     if (!(await gate.enter())) {
       this.options.log.write(transportLog.tooManySends, { path: this.path, connectionId: connection.connectionId });
       return replyText(res, 409, "Too many sends are waiting for this connection.", { Connection: "close" });
     }
     try {
-      await this.receiveSend(req, res, connection);
+      await this.receiveSend(req, res, connection, admission);
     } finally {
       gate.leave();
     }
   }
 
   /** A POST whose turn it is: its body is read only once the connection takes data again. */
-  private async receiveSend(req: IncomingMessage, res: ServerResponse, connection: TransportConnection): Promise<void> {
+  private async receiveSend(req: IncomingMessage, res: ServerResponse, connection: TransportConnection, admission: Admitted): Promise<void> {
     // Backpressure: while a consumer is full the body stays unread, and the client waits.
     await connection.whenReceiving();
     if (connection.isClosed) return replyText(res, 404, "No Connection with that ID");
+    adopt(connection, admission);
     const result = await readBody(req, this.options.maxIncomingPayload);
     if ("aborted" in result) return;
     if ("tooLarge" in result) {
@@ -288,27 +316,64 @@ export class ConnectionEndpoint {
   }
 
   /** A DELETE: a long-polling client leaving. */
-  private delete(res: ServerResponse, token: string | null): void {
+  private async delete(res: ServerResponse, request: ConnectionRequest, token: string | null): Promise<void> {
     if (!token) return replyText(res, 400, "Connection ID required");
     const connection = this.registry.get(token);
     if (!connection) return replyText(res, 404, "No Connection with that ID");
     if (connection.transportName !== "LongPolling") {
       return replyText(res, 400, "Cannot terminate this connection using the DELETE endpoint.");
     }
+    // A connection already over is only forgotten: its client may no longer hold a valid token.
+    if (!connection.isClosed) {
+      const admission = await this.readmit(connection, request, false);
+      if ("status" in admission) return this.refuse(request, res, admission);
+    }
     connection.transport!.abort(); // releases the pending poll with 204 and ends the connection
     this.registry.forget(connection);
     replyText(res, 202);
   }
 
-  /** 401: no user where the hub requires one; 403: a user its rules refuse. */
-  private refused(request: ConnectionRequest, status: 401 | 403): void {
+  /** 401: no user where the hub requires one; 403: a user its rules refuse (or another user); 500: no user id. */
+  private refused(request: ConnectionRequest, status: number): void {
     this.options.log.write(transportLog.admissionRefused, { path: this.path, status, hasToken: bearerToken(request, true) !== undefined });
+  }
+
+  private refuse(request: ConnectionRequest, res: ServerResponse, refusal: Refusal, headers: Record<string, string> = {}): void {
+    this.refused(request, refusal.status);
+    replyText(res, refusal.status, refusal.reason ?? "", headers);
   }
 
   private async admit(request: ConnectionRequest, token: string | undefined): Promise<Admission> {
     return this.options.admit ? this.options.admit(request, token) : anonymous;
   }
+
+  /**
+   * Authenticates a later request of a connection: it must be the user who negotiated it (403
+   * otherwise), so a connection token alone never acts for its user.
+   */
+  private async readmit(connection: TransportConnection, request: ConnectionRequest, allowQueryToken: boolean): Promise<Admission> {
+    const admission = await this.admit(request, bearerToken(request, allowQueryToken));
+    if ("status" in admission) return admission;
+    return this.otherUser(connection, admission) ?? admission;
+  }
+
+  /** A refusal when `admission` is not the user `connection` belongs to. */
+  private otherUser(connection: TransportConnection, admission: Admitted): { status: 403; reason: string } | undefined {
+    if (connection.identity === undefined || connection.identity === admission.identity) return undefined;
+    this.options.log.write(transportLog.otherUser, { path: this.path, connectionId: connection.connectionId });
+    return { status: 403, reason: "The request is not authenticated as the connection's user." };
+  }
 }
+
+/** The admitted user becomes (or, with a fresh token, stays) the connection's. */
+function adopt(connection: TransportConnection, admission: Admitted): void {
+  connection.identity ??= admission.identity;
+  connection.user = admission.user;
+  connection.userId = admission.userId;
+  connection.authExpiresAt = admission.expiresAt;
+}
+
+type Refusal = { status: number; reason?: string };
 
 /** A shared listener: one closure per socket would live as long as the socket. */
 function ignoreError(): void {}

@@ -39,6 +39,15 @@ export class TransportConnection {
   state: ConnectionState = "negotiated";
   /** Whatever the endpoint's admission check returned for the connection's request. */
   user: unknown = undefined;
+  /** The user id derived from `user`, if any. */
+  userId: string | undefined;
+  /**
+   * Who negotiated the connection (see Admission): every later request of it must authenticate
+   * as the same user, so a connection token alone never acts for its user.
+   */
+  identity: string | undefined;
+  /** When the user's authentication ends (ms since the epoch), if it is known. */
+  authExpiresAt: number | undefined;
   request: ConnectionRequest | undefined;
   transport: Transport | undefined;
   receiver: ConnectionReceiver | undefined;
@@ -78,7 +87,8 @@ export class TransportConnection {
   /** `shared`: see Transport.send. */
   send(data: string | Uint8Array, shared = false): void {
     const transport = this.transport;
-    if (!transport || this.state === "closed") return;
+    // While suspended, what is sent waits in the receiver's replay buffer, not in a dead socket.
+    if (!transport || this.state !== "active") return;
     // Checked before writing, so one large message into an empty buffer always goes.
     if (transport.bufferedBytes > this.maxBufferedBytes) {
       return this.abort(
@@ -192,6 +202,21 @@ export class TransportConnection {
     if (this.state === "suspended") {
       this.transportClosed(new HubwireError("ERR_TRANSPORT_LOST", "The connection dropped and can no longer be resumed."));
     }
+  }
+
+  /**
+   * Suspends a resumable connection whose transport still looks alive but is not: its client is
+   * back on a new socket (a half-open drop), or has been silent past the client timeout. The old
+   * transport is dropped at once and reports nothing more, so it can neither deliver a late
+   * message nor end the connection. False when the connection cannot be resumed.
+   */
+  displaceTransport(): boolean {
+    const transport = this.transport;
+    if (this.state !== "active" || !this.resumable || this.closeRequested || !transport?.retire) return false;
+    this.state = "suspended";
+    this.suspendedSince = Date.now();
+    transport.retire();
+    return true;
   }
 
   /** Claims a suspended connection for a reconnecting client, so a second attempt racing it is refused. */

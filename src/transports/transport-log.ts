@@ -8,6 +8,8 @@ export const transportLog = logEvents({
   refusedOrigin: { level: "info", message: "Request from a refused origin" },
   admissionRefused: { level: "debug", message: "Connection refused by the hub's authorization" },
   tooManySends: { level: "debug", message: "Send refused: too many sends wait for this connection" },
+  otherUser: { level: "debug", message: "A request authenticated as another user than its connection's was refused" },
+  startFailed: { level: "error", message: "A new connection could not be started" },
   requestFailed: { level: "error", message: "Request failed" },
   upgradeFailed: { level: "error", message: "WebSocket upgrade failed" },
   rawListenerThrew: { level: "error", message: "Raw connection listener threw" },

@@ -29,6 +29,12 @@ export interface Transport {
    */
   readonly detachedSince?: number | undefined;
   /**
+   * Drops the transport at once and never reports to its connection again (no message, no
+   * close): a newer transport takes over the connection. Only transports that can be resumed
+   * (WebSockets, for stateful reconnect) have it.
+   */
+  retire?(): void;
+  /**
    * Stops reading from the peer (where the transport reads by itself: WebSockets). Transports
    * whose data comes by POST leave the next POST's body unread instead (the endpoint waits on
    * `TransportConnection.whenReceiving()` before reading it).

@@ -16,6 +16,8 @@ import { BINARY_OPCODE, binaryFrame, COPY_LIMIT, frameHeader, textFrame } from "
 export class WebSocketTransport implements Transport {
   readonly name = "WebSockets" as const;
   private closeTimer: ReturnType<typeof setTimeout> | undefined;
+  /** Replaced by a newer transport (stateful reconnect): what this socket still reads is dropped. */
+  retired = false;
 
   constructor(
     private readonly socket: WebSocket,
@@ -53,7 +55,7 @@ export class WebSocketTransport implements Transport {
   /** @internal */
   closed(code: number): void {
     clearTimeout(this.closeTimer);
-    if (this.connection.transport !== this) return; // replaced by a reconnecting client's new socket
+    if (this.retired || this.connection.transport !== this) return; // replaced by a reconnecting client's new socket
     // 1000 (normal), 1001 (going away: a browser tab closing) and 1005 (no status: how the
     // SignalR client stops) are clean ends.
     if (code === 1000 || code === 1001 || code === 1005) return this.connection.transportClosed();
@@ -91,6 +93,12 @@ export class WebSocketTransport implements Transport {
     this.socket.terminate();
   }
 
+  retire(): void {
+    this.retired = true;
+    clearTimeout(this.closeTimer);
+    this.socket.terminate();
+  }
+
   pause(): void {
     this.socket.pause();
   }
@@ -114,7 +122,9 @@ function onReceiverError(this: ReceiverWithTransport, error: Error & { code?: st
 function onMessage(this: WebSocket, data: Buffer, isBinary: boolean): void {
   // Binary arrives as a plain Uint8Array view, not a Buffer: what protocols decode from it
   // (MessagePack bin values) then reaches hub methods as the same type a browser would send.
-  const { connection } = (this as SocketWithTransport)[transportKey];
+  const { connection, retired } = (this as SocketWithTransport)[transportKey];
+  // ws hands over what a dropped socket had buffered unread: the client sends it again on its new socket.
+  if (retired) return;
   if (isBinary) connection.receive(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
   else connection.receive(data.toString("utf8"), data);
 }

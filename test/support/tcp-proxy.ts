@@ -7,39 +7,118 @@ export interface TcpProxy {
   url: string;
   /** Destroys every open connection (the peers see a reset, not a close handshake). */
   cut(): void;
+  /**
+   * Black-holes every open connection: from now on nothing is forwarded either way, and neither
+   * side is closed or told when the other closes (a network that silently drops everything).
+   * Connections made later are forwarded as usual.
+   */
+  blackHole(): BlackHole;
+  /**
+   * A half-open drop: black-holes every open connection and resets its client's side at once, so
+   * the client sees its connection gone while the server's side stays open and hears nothing.
+   */
+  halfOpen(): BlackHole;
   /** While refusing, new connections are destroyed as they arrive. */
   refuse(refusing: boolean): void;
   close(): Promise<void>;
 }
 
+/** The connections a black hole swallowed. */
+export interface BlackHole {
+  /**
+   * Resolves once the server has closed its side of each WebSocket among them (idle HTTP
+   * keep-alive connections close on their own schedule and are not waited for).
+   */
+  webSocketsClosedByServer: Promise<void>;
+  /** Bytes each side sent into the hole (lost on the way), counted as they arrive. */
+  readonly swallowed: { fromClients: number; fromServer: number };
+  /** Resets their client sides, as a client's network stack does when it notices the loss. */
+  resetClients(): void;
+}
+
+interface Pair {
+  client: Socket;
+  upstream: Socket;
+  /** Set when black-holed: where the bytes that are no longer forwarded are counted. */
+  holed: BlackHole["swallowed"] | undefined;
+  /** The client asked for a WebSocket upgrade on it. */
+  webSocket: boolean;
+}
+
 export async function startTcpProxy(targetPort: number): Promise<TcpProxy> {
-  const open = new Set<Socket>();
+  const pairs = new Set<Pair>();
+  const sockets = new Set<Socket>();
   let refusing = false;
   const server: Server = createServer((client) => {
     if (refusing) return client.destroy();
-    const upstream = connect(targetPort, "127.0.0.1");
-    for (const [from, to] of [[client, upstream], [upstream, client]] as const) {
-      open.add(from);
-      from.pipe(to);
-      from.on("error", () => to.destroy());
+    const pair: Pair = { client, upstream: connect(targetPort, "127.0.0.1"), holed: undefined, webSocket: false };
+    client.once("data", (chunk: Buffer) => {
+      pair.webSocket = /^upgrade: *websocket/im.test(chunk.toString("latin1"));
+    });
+    pairs.add(pair);
+    for (const [from, to] of [[client, pair.upstream], [pair.upstream, client]] as const) {
+      sockets.add(from);
+      // Forwarded by hand (not piped) so a black hole can swallow what arrives.
+      from.on("data", (chunk: Buffer) => {
+        if (pair.holed) {
+          if (from === client) pair.holed.fromClients += chunk.byteLength;
+          else pair.holed.fromServer += chunk.byteLength;
+          return;
+        }
+        if (!to.write(chunk)) {
+          from.pause();
+          to.once("drain", () => from.resume());
+        }
+      });
+      from.on("end", () => {
+        if (!pair.holed) to.end();
+      });
+      from.on("error", () => {
+        if (!pair.holed) to.destroy();
+      });
       from.on("close", () => {
-        open.delete(from);
-        to.destroy();
+        sockets.delete(from);
+        if (!pair.holed) to.destroy();
+        if (from === client) pairs.delete(pair);
       });
     }
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const blackHole = (): BlackHole => {
+    const holed = [...pairs];
+    const swallowed = { fromClients: 0, fromServer: 0 };
+    for (const pair of holed) {
+      pair.holed = swallowed;
+      // Whatever the sides send is read and dropped, so neither sees backpressure either.
+      pair.client.resume();
+      pair.upstream.resume();
+    }
+    const closes = holed.map(({ upstream, webSocket }) => (!webSocket || upstream.destroyed ? undefined : new Promise<void>((resolve) => upstream.once("close", () => resolve()))));
+    return {
+      swallowed,
+      webSocketsClosedByServer: Promise.all(closes).then(() => undefined),
+      resetClients: () => {
+        for (const { client } of holed) client.resetAndDestroy();
+      },
+    };
+  };
   return {
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
     cut: () => {
-      for (const socket of open) socket.resetAndDestroy();
+      for (const socket of sockets) socket.resetAndDestroy();
+    },
+    blackHole,
+    halfOpen: () => {
+      const hole = blackHole();
+      hole.resetClients();
+      return hole;
     },
     refuse: (value) => {
       refusing = value;
     },
     close: () =>
       new Promise<void>((resolve) => {
-        for (const socket of open) socket.destroy();
+        for (const socket of sockets) socket.destroy();
         server.close(() => resolve());
       }),
   };

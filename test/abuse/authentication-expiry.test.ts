@@ -1,0 +1,102 @@
+import { HttpTransportType, HubConnectionBuilder, HubConnectionState, LogLevel, type HubConnection } from "@microsoft/signalr";
+import { afterEach, describe, expect, it } from "vitest";
+import { HubConnection as HubwireConnection } from "../../client/index.js";
+import type { HubServer } from "../../src/index.js";
+import { disconnects, guardedLog, resetGuardedLog, startGuardedServer, token } from "./guarded-hub.js";
+
+// Long enough for a client to connect and make one call on a loaded machine: each token is made
+// when the client asks for it, so this counts from the request that carries it.
+const lifetimeMs = 2500;
+
+/** Resolves once `time` (ms since the epoch) has passed: the moment under test, not a guess. */
+function reach(time: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, Math.max(0, time - Date.now()) + 5));
+}
+
+describe.each([
+  ["WebSockets", HttpTransportType.WebSockets],
+  ["long polling", HttpTransportType.LongPolling],
+])("a token that expires while connected, over %s", (_name, transport) => {
+  let server: HubServer | undefined;
+  let client: HubConnection | undefined;
+  afterEach(async () => {
+    await client?.stop();
+    await server?.close();
+    client = server = undefined;
+    resetGuardedLog();
+  });
+
+  async function connectAdmin(options: { closeOnAuthenticationExpiration?: boolean } = {}) {
+    let url: string;
+    ({ server, url } = await startGuardedServer({}, options));
+    let expiresAt = 0;
+    const admin = () => token("root", { role: "admin", expiresAt: (expiresAt = Date.now() + lifetimeMs) });
+    client = new HubConnectionBuilder()
+      .withUrl(url, { transport, accessTokenFactory: admin })
+      .configureLogging(LogLevel.None)
+      .build();
+    const closed = new Promise<Error | undefined>((resolve) => client!.onclose(resolve));
+    await client.start();
+    // The expiry of the token the connection started with (the WebSocket's, or the one long polling keeps).
+    return { client, closed, expiresAt };
+  }
+
+  it("closes the connection when the authentication expires, with an error its client sees", async () => {
+    const { client, closed, expiresAt } = await connectAdmin();
+    expect(await client.invoke("Restart")).toBe("restarted");
+    const error = await closed;
+    expect(Date.now()).toBeGreaterThanOrEqual(expiresAt);
+    expect(error?.message).toBe("Server returned an error on close: Connection closed with an error. HubException: Authentication expired.");
+    await expect(client.invoke("Restart")).rejects.toThrow();
+    await disconnects(1);
+    expect(guardedLog.calls).toEqual(["restart root"]);
+    expect(guardedLog.disconnects.map((e) => (e as { code?: string } | undefined)?.code)).toEqual(["ERR_AUTHENTICATION_EXPIRED"]);
+    expect(server!.connectionCount).toBe(0);
+  });
+
+  it("refuses @Authorize calls after the expiry when the connection is kept open", async () => {
+    const { client, expiresAt } = await connectAdmin({ closeOnAuthenticationExpiration: false });
+    expect(await client.invoke("Restart")).toBe("restarted");
+    await reach(expiresAt);
+    // WebSockets: the call arrives and is refused. Long polling: its POST carries the expired token and is refused (401).
+    await expect(client.invoke("Restart")).rejects.toThrow(
+      transport === HttpTransportType.WebSockets ? "Failed to invoke 'Restart' because user is unauthorized" : "Unauthorized",
+    );
+    if (transport === HttpTransportType.WebSockets) {
+      // The hub itself requires a user: its other methods are refused too, and the connection stays.
+      await expect(client.invoke("Whoami")).rejects.toThrow("Failed to invoke 'Whoami' because user is unauthorized");
+      expect(client.state).toBe(HubConnectionState.Connected);
+    }
+    expect(guardedLog.calls).toEqual(["restart root"]);
+  });
+});
+
+describe("a long-polling client that sends a fresh token with each request (hubwire's client does)", () => {
+  let server: HubServer | undefined;
+  afterEach(async () => {
+    await server?.close();
+    server = undefined;
+    resetGuardedLog();
+  });
+
+  it("keeps its connection past the first token's expiry: the fresh token's expiry replaces it", async () => {
+    let url: string;
+    ({ server, url } = await startGuardedServer());
+    const firstExpiry = Date.now() + lifetimeMs;
+    let current = token("root", { role: "admin", expiresAt: firstExpiry });
+    const client = new HubwireConnection(url, { transports: ["LongPolling"], accessTokenFactory: () => current, reconnect: false });
+    let closed = false;
+    client.onClose(() => (closed = true));
+    await client.start();
+    try {
+      current = token("root", { role: "admin", expiresAt: Date.now() + 60_000 });
+      expect(await client.invoke("Whoami")).toBe("root"); // its send carries the fresh token
+      await reach(firstExpiry);
+      expect(await client.invoke("Restart")).toBe("restarted");
+      expect(closed).toBe(false);
+      expect(guardedLog.calls).toEqual(["whoami root", "restart root"]);
+    } finally {
+      await client.stop();
+    }
+  });
+});

@@ -1,0 +1,123 @@
+import WebSocket from "ws";
+import {
+  authenticated,
+  Authorize,
+  Hub,
+  HubClass,
+  HubMethod,
+  HubServer,
+  silentLogger,
+  type HubOptions,
+  type HubServerOptions,
+} from "../../src/index.js";
+import { send, type Reply } from "../http-transports/http-client.js";
+
+/** What GuardedHub ran, as `<method> <user id>`, and the errors its connections ended with. */
+export const guardedLog = { connected: [] as string[], calls: [] as string[], disconnects: [] as Array<Error | undefined> };
+
+let disconnectWaiters: Array<() => boolean> = [];
+
+export function resetGuardedLog(): void {
+  guardedLog.connected.length = 0;
+  guardedLog.calls.length = 0;
+  guardedLog.disconnects.length = 0;
+  disconnectWaiters = [];
+}
+
+/** Resolves once `count` GuardedHub connections have run onDisconnected. */
+export function disconnects(count: number): Promise<void> {
+  if (guardedLog.disconnects.length >= count) return Promise.resolve();
+  return new Promise((resolve) =>
+    disconnectWaiters.push(() => {
+      if (guardedLog.disconnects.length < count) return false;
+      resolve();
+      return true;
+    }),
+  );
+}
+
+/** A hub for signed-in users, with one method for admins only. */
+@HubClass()
+@Authorize()
+export class GuardedHub extends Hub {
+  override onConnected(): void {
+    guardedLog.connected.push(String(this.context.userIdentifier));
+  }
+
+  override onDisconnected(error?: Error): void {
+    guardedLog.disconnects.push(error);
+    disconnectWaiters = disconnectWaiters.filter((waiter) => !waiter());
+  }
+
+  @HubMethod("Whoami")
+  whoami(): string | undefined {
+    guardedLog.calls.push(`whoami ${this.context.userIdentifier}`);
+    return this.context.userIdentifier;
+  }
+
+  @HubMethod("Restart")
+  @Authorize("admin")
+  restart(): string {
+    guardedLog.calls.push(`restart ${this.context.userIdentifier}`);
+    return "restarted";
+  }
+}
+
+/** A test token: `<user>.<role>[.<expires at, ms>]` (no signature: these tests are about what happens after authentication). */
+export function token(user: string, options: { role?: string; expiresAt?: number } = {}): string {
+  return [user, options.role ?? "user", ...(options.expiresAt === undefined ? [] : [options.expiresAt])].join(".");
+}
+
+/** Reads a test token; anything else is anonymous. */
+export function authenticateTestToken(_request: unknown, bearer: string | undefined): unknown {
+  const [sub, role, expiresAt] = (bearer ?? "").split(".");
+  if (!sub || !role) return null;
+  const user = { sub, role };
+  return expiresAt === undefined ? user : authenticated(user, { expiresAt: Number(expiresAt) });
+}
+
+export const adminPolicy = { admin: (user: unknown) => (user as { role?: string }).role === "admin" };
+
+/** GuardedHub at `/guarded`, authenticated by test tokens. */
+export async function startGuardedServer(
+  serverOptions: HubServerOptions = {},
+  hubOptions: HubOptions = {},
+): Promise<{ server: HubServer; url: string }> {
+  // A short close timeout: a long-polling client a test abandons is not waited for long.
+  const server = new HubServer({ logger: silentLogger, policies: adminPolicy, closeTimeout: 200, ...serverOptions });
+  server.mapHub("/guarded", GuardedHub, { authenticate: authenticateTestToken, ...hubOptions });
+  const { url } = await server.listen();
+  return { server, url: `${url}/guarded` };
+}
+
+export const bearer = (value: string): Record<string, string> => ({ Authorization: `Bearer ${value}` });
+
+/** Negotiates as `user` (a token, or none) and returns the connection token. */
+export async function negotiateAs(hubUrl: string, user?: string): Promise<string> {
+  const reply = await send(`${hubUrl}/negotiate?negotiateVersion=1`, "POST", { headers: user ? bearer(user) : {} });
+  if (reply.status !== 200) throw new Error(`negotiate answered ${reply.status}`);
+  return (JSON.parse(reply.text) as { connectionToken: string }).connectionToken;
+}
+
+/** A request's status and body text. */
+export async function outcome(reply: Promise<Reply>): Promise<[number, string]> {
+  const { status, text } = await reply;
+  return [status, text];
+}
+
+/** The status a WebSocket upgrade is answered with (101 when it opens), and the body of a refusal. */
+export function upgradeOutcome(url: string, headers: Record<string, string> = {}): Promise<[number, string]> {
+  return new Promise((resolve) => {
+    const socket = new WebSocket(url.replace(/^http/, "ws"), { headers });
+    socket.on("unexpected-response", (_req, res) => {
+      let body = "";
+      res.on("data", (chunk: Buffer) => (body += chunk.toString()));
+      res.on("end", () => resolve([res.statusCode ?? 0, body]));
+    });
+    socket.on("open", () => {
+      resolve([101, ""]);
+      socket.terminate();
+    });
+    socket.on("error", () => {});
+  });
+}
