@@ -78,7 +78,7 @@ public sealed class TestHub(IHubContext<TestHub> hubContext) : Hub
         String = "hello world",
         IntArray = [1, 2, 3],
         ByteArray = [1, 2, 3],
-        Guid = new Guid([0, 1, 2, 3, 4, 5, 6, 7, 7, 6, 5, 4, 3, 2, 1, 0]),
+        Guid = Guid.Parse("00010203-0405-0607-0706-050403020100"),
         DateTime = new DateTime(2000, 1, 1, 0, 0, 0, DateTimeKind.Utc),
     };
 
