@@ -31,6 +31,12 @@ public sealed class Checks(string url, string proxyUrl, Combo combo) : IAsyncDis
 
     public IEnumerable<(string Name, Func<Task> Run)> All()
     {
+        if (combo.Transport == HttpTransportType.ServerSentEvents && combo.MessagePack)
+        {
+            // Server-Sent Events carry text only: the client must refuse MessagePack before connecting.
+            yield return ("refuses a binary protocol", RefusesBinaryProtocol);
+            yield break;
+        }
         yield return ("invoke", Invoke);
         yield return ("send", Send);
         yield return ("handlers", Handlers);
@@ -87,6 +93,33 @@ public sealed class Checks(string url, string proxyUrl, Combo combo) : IAsyncDis
         {
             subscription?.Dispose();
             received.TrySetResult(value);
+        });
+        return received.Task.WaitAsync(Wait);
+    }
+
+    private async Task RefusesBinaryProtocol()
+    {
+        var hub = Build(url, "/testhub");
+        try
+        {
+            await hub.StartAsync();
+        }
+        catch (Exception error) when (error.Message.Contains("Binary"))
+        {
+            return;
+        }
+        throw new Exception($"connected over {combo.Name}");
+    }
+
+    /// <summary>The route of the next Received(route, message) call.</summary>
+    private static Task<string> NextRoute(HubConnection connection)
+    {
+        var received = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
+        IDisposable? subscription = null;
+        subscription = connection.On<string, string>("Received", (route, _) =>
+        {
+            subscription?.Dispose();
+            received.TrySetResult(route);
         });
         return received.Task.WaitAsync(Wait);
     }
@@ -199,17 +232,9 @@ public sealed class Checks(string url, string proxyUrl, Combo combo) : IAsyncDis
         numbers.Writer.Complete();
         Expect(await sum, 5050.0, "UploadSum");
 
-        // Two upload streams in one call (the JavaScript client cannot do this).
-        var first = Channel.CreateUnbounded<string>();
-        var second = Channel.CreateUnbounded<string>();
-        var pair = hub.InvokeAsync<string>("UploadPair", first.Reader, second.Reader);
-        await second.Writer.WriteAsync("c");
-        await first.Writer.WriteAsync("a");
-        await first.Writer.WriteAsync("b");
-        first.Writer.Complete();
-        await second.Writer.WriteAsync("d");
-        second.Writer.Complete();
-        Expect(await pair, "ab|cd", "UploadPair");
+        // Not UploadPair: Microsoft.AspNetCore.SignalR.Client 10.0.15 fails a second upload stream in
+        // one call once the first completes (ObjectDisposedException of its shared token source),
+        // against ASP.NET Core as against hubwire.
     }
 
     private async Task Cancellation()
@@ -262,21 +287,20 @@ public sealed class Checks(string url, string proxyUrl, Combo combo) : IAsyncDis
     {
         var a = await Connect("/interophub");
         var b = await Connect("/interophub");
-        var received = Next<string>(b, "Received");
-        await a.InvokeAsync("AddToGroup", "dotnet-red");
-        await b.InvokeAsync("AddToGroup", "dotnet-red");
-        var atA = new List<string>();
-        a.On<string, string>("Received", (route, message) => { lock (atA) atA.Add($"{route}:{message}"); });
-        var atB = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
-        b.On<string, string>("Received", (route, message) => atB.TrySetResult($"{route}:{message}"));
-        await a.InvokeAsync("SendToOthersInGroup", "dotnet-red", "hello");
-        Expect(await atB.Task.WaitAsync(Wait), "othersInGroup:hello", "b's message from the group");
-        await b.InvokeAsync("RemoveFromGroup", "dotnet-red");
-        var again = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
-        a.On<string, string>("Received", (route, message) => again.TrySetResult($"{route}:{message}"));
-        await b.InvokeAsync("SendToGroup", "dotnet-red", "left");
-        Expect(await again.Task.WaitAsync(Wait), "group:left", "a's message from the group");
-        _ = received;
+        var group = $"red-{Guid.NewGuid():N}";
+        await a.InvokeAsync("AddToGroup", group);
+        await b.InvokeAsync("AddToGroup", group);
+        var atB = NextRoute(b);
+        await a.InvokeAsync("SendToOthersInGroup", group, "hello");
+        Expect(await atB, "othersInGroup", "b's route from the group");
+        await b.InvokeAsync("RemoveFromGroup", group);
+        var atA = NextRoute(a);
+        await b.InvokeAsync("SendToGroup", group, "left");
+        Expect(await atA, "group", "a's route from the group");
+        // b left the group: a marker sent to b alone after the group send arrives first at b.
+        var first = NextRoute(b);
+        await a.InvokeAsync("SendToConnection", b.ConnectionId, "marker");
+        Expect(await first, "connection", "b's next route after leaving the group");
     }
 
     private async Task Users()
@@ -285,8 +309,8 @@ public sealed class Checks(string url, string proxyUrl, Combo combo) : IAsyncDis
         var bob1 = await Connect("/interophub?user=dotnet-bob");
         var bob2 = await Connect("/interophub?user=dotnet-bob");
         Expect(await ann.InvokeAsync<string>("GetUserIdentifier"), "dotnet-ann", "GetUserIdentifier");
-        var toBob1 = Next<string>(bob1, "Received");
-        var toBob2 = Next<string>(bob2, "Received");
+        var toBob1 = NextRoute(bob1);
+        var toBob2 = NextRoute(bob2);
         await ann.InvokeAsync("SendToUser", "dotnet-bob", "hi bob");
         Expect(await toBob1, "user", "first bob connection's route");
         Expect(await toBob2, "user", "second bob connection's route");
