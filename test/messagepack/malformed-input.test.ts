@@ -150,7 +150,7 @@ describe("MessagePack: malformed input closes only the offending connection", ()
     await fetch(target, { method: "POST", body: Buffer.from(handshake) });
     expect((await reply).toString()).toBe(`{}${RS}`);
     const completion = fetch(target).then(async (r) => Buffer.from(await r.arrayBuffer()));
-    const post = await fetch(target, { method: "POST", body: frameBinaryRecord(encode([1, {}, "1", "Echo", [[1, 2, 3]]])) });
+    const post = await fetch(target, { method: "POST", body: Buffer.from(frameBinaryRecord(encode([1, {}, "1", "Echo", [[1, 2, 3]]]))) });
     expect(post.status).toBe(200);
     expect(messagePackHubProtocol.parseMessages(await completion)).toEqual([
       { type: 3, invocationId: "1", hasResult: true, result: [1, 2, 3] },
