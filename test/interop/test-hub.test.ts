@@ -123,8 +123,8 @@ describe.each(setups)("TestHub with the official client over $name", (setup) => 
     const end = closed(client);
     await harness.server.close();
     if (serverKind() === "aspnetcore" && setup.transportName === "WebSockets") {
-      // ASP.NET Core drops its WebSockets at shutdown without a close frame; hubwire closes them.
-      expect((await end)?.message).toBe("WebSocket closed with status code: 1006 (no reason given).");
+      // ASP.NET Core may end its WebSockets at shutdown without a close frame; hubwire closes them.
+      expect([undefined, "WebSocket closed with status code: 1006 (no reason given)."]).toContain((await end)?.message);
     } else {
       expect(await end).toBeUndefined();
     }
