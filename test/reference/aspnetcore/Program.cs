@@ -62,13 +62,19 @@ app.MapGet("/clientresult/{connectionId}", async (IHubContext<TestHub> hub, stri
     }
 });
 
-app.MapHub<TestHub>("/testhub");
+// Off by default, as in the hubwire fixture; ALLOW_STATEFUL_RECONNECTS=1 turns it on, as a test
+// passes allowStatefulReconnects to hubwire's.
+var stateful = Environment.GetEnvironmentVariable("ALLOW_STATEFUL_RECONNECTS") == "1";
+app.MapHub<TestHub>("/testhub", options => options.AllowStatefulReconnects = stateful);
 app.MapHub<TestHub>("/testhub-nowebsockets", options =>
-    options.Transports = HttpTransportType.ServerSentEvents | HttpTransportType.LongPolling);
+{
+    options.Transports = HttpTransportType.ServerSentEvents | HttpTransportType.LongPolling;
+    options.AllowStatefulReconnects = stateful;
+});
 app.MapConnectionHandler<EchoConnectionHandler>("/echo");
-app.MapHub<AuthorizedHub>("/authorizedhub");
-app.MapHub<UncreatableHub>("/uncreatable");
-app.MapHub<InteropHub>("/interophub");
+app.MapHub<AuthorizedHub>("/authorizedhub", options => options.AllowStatefulReconnects = stateful);
+app.MapHub<UncreatableHub>("/uncreatable", options => options.AllowStatefulReconnects = stateful);
+app.MapHub<InteropHub>("/interophub", options => options.AllowStatefulReconnects = stateful);
 
 await app.StartAsync();
 var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
