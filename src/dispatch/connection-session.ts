@@ -198,11 +198,15 @@ export class ConnectionSession implements HubConnectionEvents {
   }
 
   private receive(data: string | Uint8Array, utf8?: Uint8Array): void {
-    const { runtime } = this;
-    this.connection.beginBatch();
+    const { runtime, connection } = this;
+    const protocol = connection.protocol!;
+    // A long-polling POST has no frame type, and the .NET client names no Content-Type: its bytes
+    // are read by the protocol, as ASP.NET Core does.
+    const binaryPost = typeof data === "string" && utf8 && protocol.transferFormat === "Binary" && connection.transportName === "LongPolling";
+    connection.beginBatch();
     let messages: HubMessage[];
     try {
-      messages = this.connection.protocol!.parseMessages(data, {
+      messages = protocol.parseMessages(binaryPost ? utf8 : data, {
         maximumMessageSize: runtime.options.maximumReceiveMessageSize,
         utf8,
       });

@@ -5,7 +5,8 @@ import { errorParts, textOf } from "../thrown-value.js";
  * client's tests assert several of them). `detail` is ` <ErrorName>: <message>` or "".
  */
 export const errorTexts = {
-  unknownMethod: (target: string) => `Unknown hub method '${target}'`,
+  // Since ASP.NET Core 3.0 an unknown target fails argument binding, before any method lookup.
+  unknownMethod: (target: string) => `Failed to invoke '${target}' due to an error on the server. HubException: Method does not exist.`,
   bindingFailed: (target: string, detail: string) => `Failed to invoke '${target}' due to an error on the server.${detail}`,
   argumentCount: (given: number, expected: number) =>
     `Invocation provides ${given} argument(s) but target expects ${expected}.`,

@@ -88,7 +88,7 @@ export function Authorize(policy?: string): ClassDecorator & MethodDecorator {
  * hubwire's decorators are TypeScript's legacy decorators. Without `experimentalDecorators`,
  * TypeScript (or a bundler) calls them as standard decorators, with a context object in place of
  * the property key; recording nothing then would map a hub that answers every call with
- * "Unknown hub method", so the mistake stops the program where the hub is declared.
+ * "Method does not exist", so the mistake stops the program where the hub is declared.
  */
 function rejectStandardDecorator(decorator: string, second: unknown): void {
   if (typeof second !== "object" || second === null || !("kind" in second)) return;

@@ -7,9 +7,44 @@ import {
   type IStreamResult,
 } from "@microsoft/signalr";
 import { MessagePackHubProtocol } from "@microsoft/signalr-protocol-msgpack";
-import { startInteropServer, type InteropServer } from "../../samples/interop-server/app.js";
+import { startInteropServer } from "../../samples/interop-server/app.js";
 import { silentLogger } from "../../src/index.js";
 import { within } from "../support/wait.js";
+
+/** A running server of the interop fixture (interop-fixture.md): hubwire's, or another one. */
+export interface FixtureServer {
+  /** `http://127.0.0.1:<port>` */
+  url: string;
+  /** Shuts the server down, telling its clients. */
+  close(): Promise<void>;
+}
+
+/** Where the suites find the fixture server. */
+export interface FixtureTarget {
+  /** Which implementation: the few expectations where hubwire knowingly differs ask. */
+  kind: "hubwire" | "aspnetcore";
+  /** A server for one test. */
+  acquire(): Promise<FixtureServer>;
+  /** Done with it after the test (a shared server stays up; a closed one is started anew). */
+  release(server: FixtureServer): Promise<void>;
+}
+
+/** Default: a fresh hubwire fixture server per test, in this process. */
+let target: FixtureTarget = {
+  kind: "hubwire",
+  acquire: () => startInteropServer(0, { logger: silentLogger }),
+  release: (server) => server.close(),
+};
+
+/** Runs the suites imported after this call against another implementation of the fixture. */
+export function useFixtureTarget(other: FixtureTarget): void {
+  target = other;
+}
+
+/** The implementation the suites run against. */
+export function serverKind(): FixtureTarget["kind"] {
+  return target.kind;
+}
 
 /** One way the official client can talk to the fixture. */
 export interface ClientSetup {
@@ -38,11 +73,11 @@ export const setups: ClientSetup[] = [
 
 /** The fixture server and every client a test made, closed together. */
 export class InteropHarness {
-  server!: InteropServer;
+  server!: FixtureServer;
   private readonly clients: HubConnection[] = [];
 
   async start(): Promise<void> {
-    this.server = await startInteropServer(0, { logger: silentLogger });
+    this.server = await target.acquire();
   }
 
   get url(): string {
@@ -71,7 +106,7 @@ export class InteropHarness {
 
   async stop(): Promise<void> {
     await Promise.all(this.clients.splice(0).map((c) => c.stop().catch(() => {})));
-    await this.server?.close();
+    if (this.server) await target.release(this.server);
   }
 }
 

@@ -1,7 +1,7 @@
 import { Subject } from "@microsoft/signalr";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { within } from "../support/wait.js";
-import { closed, collect, InteropHarness, nextCall, setups } from "./fixture.js";
+import { closed, collect, InteropHarness, nextCall, serverKind, setups } from "./fixture.js";
 
 const complex = {
   String: "hello world",
@@ -32,7 +32,9 @@ describe.each(setups)("TestHub with the official client over $name", (setup) => 
     await expect(client.invoke("ThrowException", "An error occurred.")).rejects.toThrow(
       "An unexpected error occurred invoking 'ThrowException' on the server. InvalidOperationException: An error occurred.",
     );
-    await expect(client.invoke("NoSuchMethod")).rejects.toThrow("Unknown hub method 'NoSuchMethod'");
+    await expect(client.invoke("NoSuchMethod")).rejects.toThrow(
+      "Failed to invoke 'NoSuchMethod' due to an error on the server. HubException: Method does not exist.",
+    );
     await expect(client.invoke("Echo", "a", "b")).rejects.toThrow(
       "Failed to invoke 'Echo' due to an error on the server. InvalidDataException: Invocation provides 2 argument(s) but target expects 1.",
     );
@@ -48,7 +50,8 @@ describe.each(setups)("TestHub with the official client over $name", (setup) => 
   it("calls the caller back, keeps null apart from void, and sends without waiting", async () => {
     const client = await connect();
     const message = nextCall(client, "Message");
-    expect(await client.invoke("InvokeWithString", "hi")).toBeUndefined();
+    // hubwire completes a method that returns nothing with no result; ASP.NET Core with result null.
+    expect(await client.invoke("InvokeWithString", "hi")).toBe(serverKind() === "hubwire" ? undefined : null);
     expect(await message).toEqual(["hi"]);
     const custom = nextCall(client, "CustomObject");
     await client.invoke("SendCustomObject", { Name: "n", Value: 1 });
@@ -61,16 +64,10 @@ describe.each(setups)("TestHub with the official client over $name", (setup) => 
 
   it("carries dates and bytes the .NET way", async () => {
     const client = await connect();
-    const sent = await client.invoke("SendComplexObject");
-    const echoed = await client.invoke("EchoComplexObject", complex);
-    if (setup.messagePack) {
-      expect(sent).toEqual(complex);
-      expect(echoed).toEqual(complex);
-    } else {
-      // Written by the server the .NET way; an echo is the client's own JSON coming back untyped.
-      expect(sent).toEqual({ ...complex, ByteArray: "AQID", DateTime: "2000-01-01T00:00:00Z" });
-      expect(echoed).toEqual(JSON.parse(JSON.stringify(complex)));
-    }
+    // In JSON, bytes are base64 and dates ISO strings, as a typed .NET hub reads and writes them.
+    const expected = setup.messagePack ? complex : { ...complex, ByteArray: "AQID", DateTime: "2000-01-01T00:00:00Z" };
+    expect(await client.invoke("SendComplexObject")).toEqual(expected);
+    expect(await client.invoke("EchoComplexObject", expected)).toEqual(expected);
   });
 
   it("streams to the client: items, empty, an error before the stream", async () => {
@@ -125,7 +122,12 @@ describe.each(setups)("TestHub with the official client over $name", (setup) => 
     const client = await connect();
     const end = closed(client);
     await harness.server.close();
-    expect(await end).toBeUndefined();
+    if (serverKind() === "aspnetcore" && setup.transportName === "WebSockets") {
+      // ASP.NET Core may end its WebSockets at shutdown without a close frame; hubwire closes them.
+      expect([undefined, "WebSocket closed with status code: 1006 (no reason given)."]).toContain((await end)?.message);
+    } else {
+      expect(await end).toBeUndefined();
+    }
   });
 });
 

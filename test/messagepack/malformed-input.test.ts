@@ -133,6 +133,23 @@ describe("MessagePack: malformed input closes only the offending connection", ()
     expect(await neighbour.invoke("Echo", "still here")).toBe("still here");
   });
 
+  it("reads long-polling POSTs without a Content-Type as the protocol's bytes, as the .NET client sends them", async () => {
+    const url = await start();
+    const negotiated = (await (await fetch(`${url}/negotiate?negotiateVersion=1`, { method: "POST" })).json()) as { connectionToken: string };
+    const target = `${url}?id=${negotiated.connectionToken}`;
+    expect((await fetch(target)).status).toBe(200); // the first poll starts the connection
+    const reply = fetch(target).then(async (r) => Buffer.from(await r.arrayBuffer()));
+    // A Buffer body goes without a Content-Type, as Microsoft.AspNetCore.SignalR.Client posts.
+    await fetch(target, { method: "POST", body: Buffer.from(handshake) });
+    expect((await reply).toString()).toBe(`{}${RS}`);
+    const completion = fetch(target).then(async (r) => Buffer.from(await r.arrayBuffer()));
+    const post = await fetch(target, { method: "POST", body: Buffer.from(frameBinaryRecord(encode([1, {}, "1", "Echo", [[1, 2, 3]]]))) });
+    expect(post.status).toBe(200);
+    expect(messagePackHubProtocol.parseMessages(await completion)).toEqual([
+      { type: 3, invocationId: "1", hasResult: true, result: [1, 2, 3] },
+    ]);
+  });
+
   it("refuses MessagePack over Server-Sent Events at the handshake", async () => {
     const url = await start();
     const negotiated = (await (await fetch(`${url}/negotiate?negotiateVersion=1`, { method: "POST" })).json()) as { connectionToken: string };

@@ -211,7 +211,7 @@ describe("bad input over WebSockets costs only the offending connection", () => 
     it("answers an unknown method only when the call has an id", async () => {
       const client = await open(await start());
       client.send(`{"type":1,"target":"Nope","arguments":[]}${RS}{"type":1,"invocationId":"1","target":"Nope","arguments":[]}${RS}`);
-      expect(await client.completion("1")).toEqual({ type: 3, invocationId: "1", error: "Unknown hub method 'Nope'" });
+      expect(await client.completion("1")).toEqual({ type: 3, invocationId: "1", error: "Failed to invoke 'Nope' due to an error on the server. HubException: Method does not exist." });
       expect(client.messages()).toHaveLength(1);
     });
 

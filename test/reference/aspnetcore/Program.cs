@@ -1,0 +1,82 @@
+// The interop fixture (samples/interop-server, spec: interop-fixture.md) on ASP.NET Core SignalR:
+// the same hubs, paths and options, so one test suite can run against both servers.
+using Hubwire.Reference;
+using Microsoft.AspNetCore.Authentication;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Http.Connections;
+using Microsoft.AspNetCore.SignalR;
+
+var port = int.TryParse(Environment.GetEnvironmentVariable("PORT"), out var p) ? p : 0;
+var builder = WebApplication.CreateBuilder(args);
+builder.WebHost.UseUrls($"http://127.0.0.1:{port}");
+builder.Logging.ClearProviders();
+if (Environment.GetEnvironmentVariable("REFERENCE_LOG") is { Length: > 0 })
+{
+    builder.Logging.AddConsole().SetMinimumLevel(LogLevel.Debug);
+}
+
+builder.Services.AddSignalR(options => options.EnableDetailedErrors = true)
+    // Property names stay as written (the fixture's objects use PascalCase on the wire).
+    .AddJsonProtocol(options => options.PayloadSerializerOptions.PropertyNamingPolicy = null)
+    .AddMessagePackProtocol();
+builder.Services.AddSingleton<IUserIdProvider, FixtureUserIdProvider>();
+builder.Services.AddAuthentication(BearerTokenHandler.SchemeName)
+    .AddScheme<AuthenticationSchemeOptions, BearerTokenHandler>(BearerTokenHandler.SchemeName, null);
+builder.Services.AddAuthorization();
+
+var app = builder.Build();
+
+var redirects = 0;
+app.Use(async (context, next) =>
+{
+    var path = context.Request.Path.Value ?? "";
+    if (path.StartsWith("/redirect", StringComparison.OrdinalIgnoreCase))
+    {
+        var count = Interlocked.Increment(ref redirects);
+        await context.Response.WriteAsJsonAsync(new { url = $"{context.Request.Query["baseUrl"]}/testHub?numRedirects={count}" });
+        return;
+    }
+    if (path.EndsWith("/negotiate", StringComparison.OrdinalIgnoreCase))
+    {
+        context.Response.Cookies.Append("testCookie", "testValue");
+        context.Response.Cookies.Append("testCookie2", "testValue2");
+        context.Response.Cookies.Append("expiredCookie", "doesntmatter", new CookieOptions { Expires = DateTimeOffset.UnixEpoch });
+    }
+    await next(context);
+});
+app.UseAuthentication();
+app.UseAuthorization();
+
+app.MapGet("/generateJwtToken", () => Jwt.Sign("testuser", TimeSpan.FromSeconds(5)));
+app.MapGet("/clientresult/{connectionId}", async (IHubContext<TestHub> hub, string connectionId) =>
+{
+    try
+    {
+        var result = await hub.Clients.Client(connectionId).InvokeAsync<int>("Result", CancellationToken.None);
+        return result.ToString(System.Globalization.CultureInfo.InvariantCulture);
+    }
+    catch (Exception error)
+    {
+        return error.Message;
+    }
+});
+
+// Off by default, as in the hubwire fixture; ALLOW_STATEFUL_RECONNECTS=1 turns it on, as a test
+// passes allowStatefulReconnects to hubwire's.
+var stateful = Environment.GetEnvironmentVariable("ALLOW_STATEFUL_RECONNECTS") == "1";
+app.MapHub<TestHub>("/testhub", options => options.AllowStatefulReconnects = stateful);
+app.MapHub<TestHub>("/testhub-nowebsockets", options =>
+{
+    options.Transports = HttpTransportType.ServerSentEvents | HttpTransportType.LongPolling;
+    options.AllowStatefulReconnects = stateful;
+});
+app.MapConnectionHandler<EchoConnectionHandler>("/echo");
+app.MapHub<AuthorizedHub>("/authorizedhub", options => options.AllowStatefulReconnects = stateful);
+app.MapHub<UncreatableHub>("/uncreatable", options => options.AllowStatefulReconnects = stateful);
+app.MapHub<InteropHub>("/interophub", options => options.AllowStatefulReconnects = stateful);
+
+await app.StartAsync();
+var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+Console.WriteLine($"listening on {address}");
+await app.WaitForShutdownAsync();

@@ -1,0 +1,158 @@
+import { spawn, type ChildProcessWithoutNullStreams } from "node:child_process";
+import { createInterface } from "node:readline";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startInteropServer, type InteropServer } from "../../samples/interop-server/app.js";
+import { silentLogger } from "../../src/index.js";
+import { startTcpProxy, type TcpProxy } from "../support/tcp-proxy.js";
+import { buildProject, dotnetMissingReason, projects, startReferenceServer } from "./dotnet.mjs";
+
+// The official .NET client (Microsoft.AspNetCore.SignalR.Client, test/reference/dotnet-client)
+// against a hubwire server of the interop fixture: one process runs every check for every
+// transport and protocol and prints one JSON line per check; each test below asserts one line.
+// The same process then runs against ASP.NET Core SignalR, the checks' ground truth.
+
+const missing = dotnetMissingReason();
+if (missing && process.env.CI === "true") throw new Error(`CI must run the .NET client tests, but ${missing}`);
+
+const transports = ["WebSockets", "ServerSentEvents", "LongPolling"] as const;
+const combos = ["json", "messagepack"].flatMap((protocol) => transports.map((transport) => `${transport}:${protocol}`));
+
+const common = [
+  "invoke",
+  "send",
+  "handlers",
+  "stream to client: IAsyncEnumerable",
+  "stream to client: ChannelReader",
+  "stream from client: IAsyncEnumerable",
+  "stream from client: ChannelReader",
+  "cancellation",
+  "client results",
+  "groups",
+  "users",
+  "automatic reconnect",
+];
+
+/** The checks the app runs for a combination (as Checks.All() lists them). */
+function checksFor(combo: string): string[] {
+  if (combo === "ServerSentEvents:messagepack") return ["refuses a binary protocol"];
+  return combo.startsWith("WebSockets:") ? [...common, "stateful reconnect"] : common;
+}
+
+interface CheckResult {
+  ok: boolean;
+  error: string | null;
+}
+
+/** One promise per expected line, settled as the app prints it, or rejected when it exits first. */
+class Results {
+  private readonly pending = new Map<string, { promise: Promise<CheckResult>; resolve(r: CheckResult): void; reject(e: Error): void }>();
+
+  constructor() {
+    for (const combo of combos) {
+      for (const check of checksFor(combo)) {
+        let resolve!: (r: CheckResult) => void;
+        let reject!: (e: Error) => void;
+        const promise = new Promise<CheckResult>((res, rej) => ((resolve = res), (reject = rej)));
+        promise.catch(() => {});
+        this.pending.set(`${combo}|${check}`, { promise, resolve, reject });
+      }
+    }
+  }
+
+  get(combo: string, check: string): Promise<CheckResult> {
+    return this.pending.get(`${combo}|${check}`)!.promise;
+  }
+
+  settle(combo: string, check: string, result: CheckResult): void {
+    const entry = this.pending.get(`${combo}|${check}`);
+    if (!entry) throw new Error(`the app ran a check the test does not know: ${combo} ${check}`);
+    entry.resolve(result);
+  }
+
+  failAll(reason: string): void {
+    for (const entry of this.pending.values()) entry.reject(new Error(reason));
+  }
+}
+
+interface Server {
+  url: string;
+  close(): Promise<void>;
+}
+
+/**
+ * Runs the app against a server in one process, and asserts each of its lines. The same checks run
+ * against ASP.NET Core too: what they expect of hubwire is what the real server does.
+ */
+function describeChecks(title: string, startServer: () => Promise<Server>): void {
+  describe(title, () => {
+    let server: Server | undefined;
+    let proxy: TcpProxy | undefined;
+    let app: ChildProcessWithoutNullStreams | undefined;
+    const results = new Results();
+    const unknownLines: string[] = [];
+
+    beforeAll(async () => {
+      const assembly = await buildProject(projects.dotnetClient);
+      server = await startServer();
+      proxy = await startTcpProxy(Number(new URL(server.url).port));
+      const child = spawn("dotnet", [assembly, "--url", server.url, "--proxy", proxy.url, "--combos", combos.join(",")], {
+        env: { ...process.env, DOTNET_NOLOGO: "1" },
+      });
+      app = child;
+      let stderr = "";
+      child.stderr.setEncoding("utf8").on("data", (chunk: string) => (stderr += chunk));
+      createInterface({ input: child.stdout }).on("line", (line) => {
+        let message: { cut?: string; combo?: string; check?: string; ok?: boolean; error?: string | null };
+        try {
+          message = JSON.parse(line);
+        } catch {
+          unknownLines.push(line);
+          return;
+        }
+        if (message.cut) {
+          // The app waits for this line: its proxied connections are gone by then.
+          proxy!.cut();
+          child.stdin.write("cut\n");
+        } else if (message.combo && message.check) {
+          results.settle(message.combo, message.check, { ok: message.ok === true, error: message.error ?? null });
+        } else {
+          unknownLines.push(line);
+        }
+      });
+      child.on("error", (error) => results.failAll(`the .NET client did not start: ${error.message}`));
+      child.on("exit", (code, signal) =>
+        results.failAll(`the .NET client exited (${code ?? signal}) before this check; stderr:\n${stderr}\nother output:\n${unknownLines.join("\n")}`),
+      );
+    }, 600_000);
+
+    afterAll(async () => {
+      if (app && app.exitCode === null && app.signalCode === null) {
+        const exited = new Promise((resolve) => app!.once("exit", resolve));
+        app.kill("SIGTERM");
+        await exited;
+      }
+      await proxy?.close();
+      await server?.close();
+    });
+
+    describe.each(combos)("over %s", (combo) => {
+      it.each(checksFor(combo))("%s", async (check) => {
+        const result = await results.get(combo, check);
+        expect(result.error).toBeNull();
+        expect(result.ok).toBe(true);
+      }, 60_000);
+    });
+
+    it("printed nothing else", () => {
+      expect(unknownLines).toEqual([]);
+    });
+  });
+}
+
+describe.skipIf(missing)(`the official .NET client${missing ? ` (skipped: ${missing})` : ""}`, () => {
+  describeChecks("against hubwire", () => startInteropServer(0, { logger: silentLogger, allowStatefulReconnects: true }));
+  describeChecks("against ASP.NET Core SignalR, the same checks", async () => {
+    const reference = await startReferenceServer({ env: { ALLOW_STATEFUL_RECONNECTS: "1" } });
+    return { url: reference.url, close: () => reference.stop() };
+  });
+});
