@@ -53,7 +53,10 @@ describe("HubError", () => {
         "An unexpected error occurred invoking 'Crash' on the server.",
         undefined,
       ]);
-      expect(await connection.invoke("Nothing").catch((e: HubError) => [e.message, e.hubMessage])).toEqual(["Unknown hub method 'Nothing'", undefined]);
+      expect(await connection.invoke("Nothing").catch((e: HubError) => [e.message, e.hubMessage])).toEqual([
+        "Failed to invoke 'Nothing' due to an error on the server. HubException: Method does not exist.",
+        undefined,
+      ]);
     } finally {
       await connection.stop();
       await server.close();

@@ -44,7 +44,12 @@ class LoggedHub extends Hub {
 
 @HubClass()
 @Authorize()
-class MembersHub extends Hub {}
+class MembersHub extends Hub {
+  @HubMethod("Ping")
+  ping(): string {
+    return "pong";
+  }
+}
 
 type Entry = { level: string; message: string; fields: LogFields };
 
@@ -116,7 +121,7 @@ describe("log levels", () => {
   it("puts what a client causes at debug, never warn or error", async () => {
     await start({ logger: recordingLogger(entries) });
     const connection = await connect();
-    await expect(connection.invoke("Nope")).rejects.toThrow("Unknown hub method 'Nope'");
+    await expect(connection.invoke("Nope")).rejects.toThrow("Method does not exist.");
     await expect(connection.invoke("Echo", 1, 2)).rejects.toThrow("Failed to invoke 'Echo'");
     await expect(connection.invoke("Admin")).rejects.toThrow("because user is unauthorized");
     await expect(connection.invoke("Refuse")).rejects.toThrow("HubException: No such room");
@@ -276,17 +281,19 @@ describe("secrets", () => {
         await connection.stop();
       }
       // By hand: a long-polling connection whose token travels in every URL, and a bad message.
-      const negotiated = await fetch(`${url}/negotiate?negotiateVersion=1`, { method: "POST", headers: { Authorization: `Bearer ${secret}` } });
+      // Every request carries the token in its header (as the official client sends it) and in its URL.
+      const headers = { Authorization: `Bearer ${secret}` };
+      const negotiated = await fetch(`${url}/negotiate?negotiateVersion=1`, { method: "POST", headers });
       const { connectionToken } = (await negotiated.json()) as { connectionToken: string };
       connectionTokens.push(connectionToken);
       const at = `${url}?id=${connectionToken}&access_token=${secret}`;
-      await fetch(at);
-      const poll = fetch(at);
-      await fetch(at, { method: "POST", body: `{"protocol":"json","version":1}${RS}` });
+      await fetch(at, { headers });
+      const poll = fetch(at, { headers });
+      await fetch(at, { method: "POST", headers, body: `{"protocol":"json","version":1}${RS}` });
       await poll;
-      await fetch(at, { method: "POST", body: `{"type":1,"invocationId":"1","target":"Nope","arguments":[]}${RS}garbage${RS}` });
-      expect(await (await fetch(at)).text()).toBe(`{"type":7,"error":"Connection closed with an error."}${RS}`);
-      expect((await fetch(at)).status).toBe(204);
+      await fetch(at, { method: "POST", headers, body: `{"type":1,"invocationId":"1","target":"Nope","arguments":[]}${RS}garbage${RS}` });
+      expect(await (await fetch(at, { headers })).text()).toBe(`{"type":7,"error":"Connection closed with an error."}${RS}`);
+      expect((await fetch(at, { headers })).status).toBe(204);
       await server!.close();
     });
     expect(lines.length).toBeGreaterThan(10);
@@ -296,20 +303,23 @@ describe("secrets", () => {
     }
   });
 
-  it("never reach the line of a request that failed: it names the path alone", async () => {
+  it("never reach the line of a refusal, even when the hook's own error text holds them", async () => {
     const secret = "guest-token-5d1e";
-    let connectionToken = "";
     const lines = await capturingStderr(async (written) => {
-      await start({ logger: consoleLogger("error"), userIdProvider: () => { throw new Error("no user id today"); } });
-      const negotiated = await fetch(`${url}/negotiate?negotiateVersion=1`, { method: "POST" });
-      ({ connectionToken } = (await negotiated.json()) as { connectionToken: string });
-      await fetch(`${url}?id=${connectionToken}&access_token=${secret}`);
-      await waitFor(() => written().includes("Request failed"), "the failure to be logged");
+      await start({
+        logger: consoleLogger("error"),
+        userIdProvider: (_user, request) => {
+          throw new Error(`no user id for ${request.query.get("access_token")}`);
+        },
+      });
+      const refused = await fetch(`${url}/negotiate?negotiateVersion=1&access_token=${secret}`, { method: "POST" });
+      expect(refused.status).toBe(500);
+      await waitFor(() => written().includes("userIdProvider threw"), "the refusal to be logged");
       await server!.close();
     });
-    const failed = lines.find((line) => line.includes("Request failed"))!;
-    expect(failed).toContain(`"path":"/logged"`);
-    expect(failed).toContain("no user id today");
-    for (const line of lines) expect(line).not.toMatch(new RegExp(`${secret}|${connectionToken}`));
+    const failed = lines.find((line) => line.includes("userIdProvider threw"))!;
+    expect(failed).toContain(`"endpoint":"LoggedHub"`);
+    expect(failed).toContain("no user id for");
+    for (const line of lines) expect(line).not.toContain(secret);
   });
 });
