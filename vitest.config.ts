@@ -5,8 +5,8 @@ export default defineConfig({
   oxc: { decorator: { legacy: true, emitDecoratorMetadata: true } },
   test: {
     include: ["test/**/*.test.ts"],
-    // The benchmark smoke runs take minutes: `npm run test:bench` (vitest.bench.config.ts) runs them.
-    exclude: [...configDefaults.exclude, "test/bench/**"],
+    // The long checks (bench harness, .NET reference runs): `npm run test:long` (vitest.long.config.ts).
+    exclude: [...configDefaults.exclude, "test/bench/**", "test/reference/**"],
     globalSetup: ["test/support/build-dist.ts"],
     testTimeout: 20_000,
     hookTimeout: 20_000,

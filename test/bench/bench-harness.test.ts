@@ -6,7 +6,7 @@ import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { describe, expect, it } from "vitest";
 
-// Run by `npm run test:bench` (vitest.bench.config.ts), on dist/ built once by its global setup.
+// Run by `npm run test:long` (vitest.long.config.ts), on dist/ built once by its global setup.
 
 const root = fileURLToPath(new URL("../..", import.meta.url));
 

@@ -148,6 +148,7 @@ describe("MessagePack: malformed input closes only the offending connection", ()
     expect(messagePackHubProtocol.parseMessages(await completion)).toEqual([
       { type: 3, invocationId: "1", hasResult: true, result: [1, 2, 3] },
     ]);
+    expect((await fetch(target, { method: "DELETE" })).status).toBe(202); // ends it, as clients do
   });
 
   it("refuses MessagePack over Server-Sent Events at the handshake", async () => {
