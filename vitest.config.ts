@@ -1,14 +1,32 @@
 import { configDefaults, defineConfig } from "vitest/config";
 
+// Files that use dist/ (built once by the global setup) while `npm run sample:interop` in
+// built-code.test.ts builds it again: they run after the others, one at a time.
+const usesDist = ["test/processes/**/*.test.ts", "test/package/**/*.test.ts", "test/docs/readme-figures.test.ts"];
+
 export default defineConfig({
   // Hubs use TypeScript legacy decorators with emitted metadata (typedi reads constructor types).
   oxc: { decorator: { legacy: true, emitDecoratorMetadata: true } },
   test: {
-    include: ["test/**/*.test.ts"],
-    // The long checks (bench harness, .NET reference runs): `npm run test:long` (vitest.long.config.ts).
-    exclude: [...configDefaults.exclude, "test/bench/**", "test/reference/**"],
     globalSetup: ["test/support/build-dist.ts"],
     testTimeout: 20_000,
     hookTimeout: 20_000,
+    // Two files at a time: most tests wait on sockets, timers and child processes, not the CPU.
+    maxWorkers: 2,
+    projects: [
+      {
+        extends: true,
+        test: {
+          name: "hubwire",
+          include: ["test/**/*.test.ts"],
+          // The long checks (bench harness, .NET reference runs): `npm run test:long` (vitest.long.config.ts).
+          exclude: [...configDefaults.exclude, "test/bench/**", "test/reference/**", ...usesDist],
+        },
+      },
+      {
+        extends: true,
+        test: { name: "built", include: usesDist, fileParallelism: false, sequence: { groupOrder: 1 } },
+      },
+    ],
   },
 });

@@ -3,7 +3,7 @@ import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 
 /**
- * Vitest global setup: builds dist/ once, before any test file runs. The tests that run built
+ * Vitest global setup: builds dist/ once, before any test file runs (once for all projects). The tests that run built
  * code (processes, the browser page, the bench harness) share that build instead of each
  * rebuilding it under the others' feet.
  */
