@@ -14,8 +14,9 @@ import type { HubConnectionOptions } from "./connection-options.js";
 import { ConnectionEvents, type RetryEvent } from "./connection-events.js";
 import { consoleLogger, guardedLogger, type Logger } from "./logger.js";
 import { RetryLoop, type RetryHost } from "./retry-loop.js";
-import { connectSupplied, reattachWebSocket, startTransport, type StartedTransport } from "./start-transport.js";
-import { reattachDelaysMs, StatefulLink } from "./stateful-link.js";
+import { reattach, type ReattachHost } from "./reattach.js";
+import { connectSupplied, startTransport, type StartedTransport } from "./start-transport.js";
+import { StatefulLink } from "./stateful-link.js";
 import type { ClientTransport, TransportEvents } from "./transports/transport.js";
 
 export type ConnectionState = "Disconnected" | "Connecting" | "Connected" | "Reconnecting" | "Disconnecting";
@@ -57,6 +58,7 @@ export class HubConnection {
   private stopping: Promise<void> | undefined;
   /** Stateful reconnect's bookkeeping, while the connection has it. */
   private link: StatefulLink | undefined;
+  private readonly reattachHost: ReattachHost;
 
   constructor(
     readonly url: string,
@@ -85,6 +87,17 @@ export class HubConnection {
       options.keepAliveIntervalMs ?? 15_000,
       options.serverTimeoutMs ?? 30_000,
     );
+    this.reattachHost = {
+      protocol: this.protocol,
+      log: this.log,
+      keepAlive: this.keepAlive,
+      holds: (link) => this.link === link && !this.stopRequested,
+      sleep: (ms) => this.retries.sleep(ms),
+      setTransport: (transport) => (this.transport = transport),
+      transportEvents: (attempt) => this.transportEvents(attempt),
+      lose: (cause) => this.lose(cause),
+      debug: (message) => this.debug(message),
+    };
     const connection = this;
     const retryHost: RetryHost = {
       connectOnce: () => this.connectOnce(),
@@ -211,10 +224,7 @@ export class HubConnection {
     const allowed = this.options.transports ?? ["WebSockets", "ServerSentEvents", "LongPolling"];
     // Events name their attempt, so a transport that failed or was replaced cannot disturb the current one.
     const attempt: { transport?: ClientTransport } = {};
-    const events: TransportEvents = {
-      onData: (data) => this.onData(data),
-      onClose: (error) => this.onTransportClosed(attempt, error),
-    };
+    const events = this.transportEvents(attempt);
     const { skipNegotiation = false, statefulReconnect = false } = this.options;
     const abort = new AbortController();
     this.attemptAbort = abort;
@@ -310,51 +320,21 @@ export class HubConnection {
     void this.transport?.stop().catch(this.debug("Could not stop the transport."));
   }
 
+  /** The events of `attempt`'s transport. */
+  private transportEvents(attempt: { transport?: ClientTransport }): TransportEvents {
+    return {
+      onData: (data) => this.onData(data),
+      onClose: (error) => this.onTransportClosed(attempt, error),
+    };
+  }
+
   private onTransportClosed(attempt: { transport?: ClientTransport }, error?: Error): void {
     if (!attempt.transport || attempt.transport !== this.transport) return; // still starting, or an old transport's late news
     if (this.handshake) return this.handshake.fail(error ?? new HubClientError("ERR_CONNECTION_LOST", "The connection closed during the handshake."));
     if (this.state !== "Connected" && this.state !== "Disconnecting") return;
     if (this.stopRequested || this.state === "Disconnecting") return this.closed(this.closeError ?? error);
-    if (error && this.link?.canReattach) return void this.reattach(this.link, error);
+    if (error && this.link?.canReattach) return void reattach(this.reattachHost, this.link, error);
     this.lose(error);
-  }
-
-  /**
-   * Stateful reconnect: the WebSocket dropped, but the server keeps the connection for a while.
-   * A new socket takes it over, sends a Sequence and what the server may have missed, and the
-   * connection goes on as if nothing happened (calls in flight included). If no socket gets
-   * through, the connection is lost as any other.
-   */
-  private async reattach(link: StatefulLink, cause: Error): Promise<void> {
-    link.reattaching = true;
-    this.keepAlive.stop();
-    this.transport = undefined;
-    for (const delay of reattachDelaysMs) {
-      if (delay > 0) await this.retries.sleep(delay);
-      if (this.link !== link || this.stopRequested) return; // lost or stopped meanwhile
-      if (!link.canReattach) break;
-      const attempt: { transport?: ClientTransport } = {};
-      let transport: ClientTransport;
-      try {
-        transport = await reattachWebSocket(link.url, link.http, this.protocol.transferFormat, {
-          onData: (data) => this.onData(data),
-          onClose: (error) => this.onTransportClosed(attempt, error),
-        });
-      } catch (error) {
-        this.log.debug("Reattaching the WebSocket failed.", { error });
-        continue;
-      }
-      if (this.link !== link || this.stopRequested) return void transport.stop().catch(this.debug("Could not stop the transport."));
-      attempt.transport = this.transport = transport;
-      // All of it in one go, before anything new can be sent: the order messages were made in
-      // holds. If the new socket drops too, its close starts another reattach and replay.
-      for (const payload of link.replay(this.protocol)) void transport.send(payload).catch(this.debug("Could not replay a message."));
-      link.reattaching = false;
-      this.keepAlive.start();
-      return;
-    }
-    link.reattaching = false;
-    this.lose(cause);
   }
 
   /** The connection broke: fail what was in flight, then reconnect (or close). */
