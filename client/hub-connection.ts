@@ -15,7 +15,7 @@ import { ConnectionEvents, type RetryEvent } from "./connection-events.js";
 import { consoleLogger, guardedLogger, type Logger } from "./logger.js";
 import { RetryLoop, type RetryHost } from "./retry-loop.js";
 import { reattach, type ReattachHost } from "./reattach.js";
-import { connectSupplied, startTransport, type StartedTransport } from "./start-transport.js";
+import { openTransport, type StartedTransport } from "./start-transport.js";
 import { StatefulLink } from "./stateful-link.js";
 import type { ClientTransport, TransportEvents } from "./transports/transport.js";
 
@@ -221,18 +221,13 @@ export class HubConnection {
   // ---- connecting ----
 
   private async connectOnce(): Promise<void> {
-    const allowed = this.options.transports ?? ["WebSockets", "ServerSentEvents", "LongPolling"];
     // Events name their attempt, so a transport that failed or was replaced cannot disturb the current one.
     const attempt: { transport?: ClientTransport } = {};
-    const events = this.transportEvents(attempt);
-    const { skipNegotiation = false, statefulReconnect = false } = this.options;
     const abort = new AbortController();
     this.attemptAbort = abort;
     let started: StartedTransport;
     try {
-      started = this.options.transportFactory
-        ? await connectSupplied(this.options.transportFactory(events), this.url, this.protocol.transferFormat, abort.signal)
-        : await startTransport(this.url, this.http, allowed, this.protocol.transferFormat, skipNegotiation, events, statefulReconnect, abort.signal);
+      started = await openTransport(this.url, this.options, this.http, this.protocol.transferFormat, this.transportEvents(attempt), abort.signal);
     } finally {
       if (this.attemptAbort === abort) this.attemptAbort = undefined;
     }
