@@ -104,12 +104,9 @@ export class HubConnection {
       stopRequested: () => this.stopRequested,
       get state() { return connection.state; },
       set state(state) { connection.state = state; },
+      connectionId: () => this.connectionId,
       closed: (error) => this.closed(error),
-      reconnected: () => {
-        this.log.info("Reconnected.", { connectionId: this.connectionId });
-        this.events.emit("reconnected", this.connectionId);
-        this.held.runAll(); // in the order they were made
-      },
+      reconnected: () => this.held.runAll(), // in the order they were made
     };
     this.retries = new RetryLoop(options.reconnect, retryHost, this.events, this.log);
   }

@@ -13,15 +13,17 @@ export interface RetryHost {
   stopRequested(): boolean;
   /** A reconnect goes on only while the connection is Reconnecting, and a failed attempt leaves it so. */
   state: ConnectionState;
+  connectionId(): string | null;
   /** The reconnect is over without a connection: `error` is why the last attempt failed. */
   closed(error: Error | undefined): void;
-  /** A reconnect attempt connected. */
+  /** A reconnect attempt connected (and onReconnected was told): the calls held meanwhile may go. */
   reconnected(): void;
 }
 
 /**
  * The attempts to connect, of the first start() and of a reconnect: the retry policy's waits
- * between them (cut short by stop()), and each failed attempt reported to `onRetrying`.
+ * between them (cut short by stop()), each failed attempt reported to `onRetrying`, and a
+ * successful reconnect to `onReconnected`.
  */
 export class RetryLoop {
   private readonly policy: RetryPolicy;
@@ -81,6 +83,8 @@ export class RetryLoop {
         lastError = error as Error;
         continue;
       }
+      this.log.info("Reconnected.", { connectionId: host.connectionId() });
+      this.events.emit("reconnected", host.connectionId());
       return host.reconnected();
     }
   }
