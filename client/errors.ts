@@ -67,6 +67,11 @@ export function isRefusal(statusCode: number | undefined): statusCode is 401 | 4
   return statusCode === 401 || statusCode === 403;
 }
 
+/** stop() came before the connection was made: start() rejects with this. */
+export function stoppedBeforeConnected(): HubClientError {
+  return new HubClientError("ERR_CANCELED", "The connection was stopped before the hub handshake could complete.");
+}
+
 export const messages = {
   connectionClosed: "Invocation canceled due to the underlying connection being closed.",
   notConnected: "Cannot send data if the connection is not in the 'Connected' State.",

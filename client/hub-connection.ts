@@ -4,7 +4,7 @@ import { jsonHubProtocol } from "../src/protocol/json-protocol.js";
 import { MessageType, type HubMessage, type InvocationMessage } from "../src/protocol/messages.js";
 import { ClientHandlers, type Handler } from "./client-handlers.js";
 import { CallsInFlight, HeldCalls } from "./calls-in-flight.js";
-import { HubClientError, messages } from "./errors.js";
+import { HubClientError, messages, stoppedBeforeConnected } from "./errors.js";
 import type { HttpSettings } from "./http.js";
 import { HandshakeWait } from "./handshake-wait.js";
 import { HubCalls } from "./hub-calls.js";
@@ -13,14 +13,14 @@ import { KeepAlive } from "./keep-alive.js";
 import type { HubConnectionOptions } from "./connection-options.js";
 import { ConnectionEvents, type RetryEvent } from "./connection-events.js";
 import { consoleLogger, guardedLogger, type Logger } from "./logger.js";
-import { defaultRetryPolicy, noRetry, type RetryPolicy } from "./retry-policy.js";
-import { connectSupplied, reattachWebSocket, startTransport, type StartedTransport } from "./start-transport.js";
-import { reattachDelaysMs, StatefulLink } from "./stateful-link.js";
+import { RetryLoop, type RetryHost } from "./retry-loop.js";
+import { reattach, type ReattachHost } from "./reattach.js";
+import { openTransport, type StartedTransport } from "./start-transport.js";
+import { StatefulLink } from "./stateful-link.js";
 import type { ClientTransport, TransportEvents } from "./transports/transport.js";
 
 export type ConnectionState = "Disconnected" | "Connecting" | "Connected" | "Reconnecting" | "Disconnecting";
 export type { HubConnectionOptions };
-
 
 /**
  * A connection to a hub: calls, streams both ways, client functions the server calls, and
@@ -38,7 +38,7 @@ export class HubConnection {
   connectionId: string | null = null;
   private readonly protocol: HubProtocol;
   private readonly http: HttpSettings;
-  private readonly retry: RetryPolicy;
+  private readonly retries: RetryLoop;
   private readonly handlers: ClientHandlers;
   private readonly inFlight = new CallsInFlight();
   private readonly calls: HubCalls;
@@ -51,7 +51,6 @@ export class HubConnection {
   private closeError: Error | undefined;
   private readonly keepAlive: KeepAlive;
   private stopRequested = false;
-  private wakeRetry: (() => void) | undefined;
   /** The attempts of start() or of a reconnect, while they run: stop() waits for them to end. */
   private connecting: Promise<void> | undefined;
   /** Aborts the connection attempt in progress (its negotiate, its transport's opening). */
@@ -59,6 +58,7 @@ export class HubConnection {
   private stopping: Promise<void> | undefined;
   /** Stateful reconnect's bookkeeping, while the connection has it. */
   private link: StatefulLink | undefined;
+  private readonly reattachHost: ReattachHost;
 
   constructor(
     readonly url: string,
@@ -87,7 +87,28 @@ export class HubConnection {
       options.keepAliveIntervalMs ?? 15_000,
       options.serverTimeoutMs ?? 30_000,
     );
-    this.retry = options.reconnect === false ? noRetry : options.reconnect === true || options.reconnect === undefined ? defaultRetryPolicy() : options.reconnect;
+    this.reattachHost = {
+      protocol: this.protocol,
+      log: this.log,
+      keepAlive: this.keepAlive,
+      holds: (link) => this.link === link && !this.stopRequested,
+      sleep: (ms) => this.retries.sleep(ms),
+      setTransport: (transport) => (this.transport = transport),
+      transportEvents: (attempt) => this.transportEvents(attempt),
+      lose: (cause) => this.lose(cause),
+      debug: (message) => this.debug(message),
+    };
+    const connection = this;
+    const retryHost: RetryHost = {
+      connectOnce: () => this.connectOnce(),
+      stopRequested: () => this.stopRequested,
+      get state() { return connection.state; },
+      set state(state) { connection.state = state; },
+      connectionId: () => this.connectionId,
+      closed: (error) => this.closed(error),
+      reconnected: () => this.held.runAll(), // in the order they were made
+    };
+    this.retries = new RetryLoop(options.reconnect, retryHost, this.events, this.log);
   }
 
   /**
@@ -98,7 +119,7 @@ export class HubConnection {
     if (this.state !== "Disconnected") throw new HubClientError("ERR_NOT_CONNECTED", `Cannot start a connection that is not in the 'Disconnected' state.`);
     this.state = "Connecting";
     this.stopRequested = false;
-    const attempts = this.startAttempts();
+    const attempts = this.retries.start();
     this.connecting = attempts;
     try {
       await attempts;
@@ -107,22 +128,6 @@ export class HubConnection {
       throw error;
     } finally {
       if (this.connecting === attempts) this.connecting = undefined;
-    }
-  }
-
-  private async startAttempts(): Promise<void> {
-    const began = Date.now();
-    for (let attempt = 1; ; attempt++) {
-      try {
-        return await this.connectOnce();
-      } catch (error) {
-        if (this.stopRequested) throw stoppedBeforeConnected();
-        const delay = this.nextDelay(attempt, began, error as Error);
-        if (delay === null) throw error;
-        this.retrying(attempt, error as Error, delay);
-        await this.sleep(delay);
-        if (this.stopRequested) throw stoppedBeforeConnected();
-      }
     }
   }
 
@@ -138,7 +143,7 @@ export class HubConnection {
 
   private async stopOnce(): Promise<void> {
     this.stopRequested = true;
-    this.wakeRetry?.();
+    this.retries.wake();
     if (this.state === "Disconnected") return;
     if (this.state === "Reconnecting" || this.state === "Connecting") {
       const starting = this.state === "Connecting";
@@ -213,21 +218,13 @@ export class HubConnection {
   // ---- connecting ----
 
   private async connectOnce(): Promise<void> {
-    const allowed = this.options.transports ?? ["WebSockets", "ServerSentEvents", "LongPolling"];
     // Events name their attempt, so a transport that failed or was replaced cannot disturb the current one.
     const attempt: { transport?: ClientTransport } = {};
-    const events: TransportEvents = {
-      onData: (data) => this.onData(data),
-      onClose: (error) => this.onTransportClosed(attempt, error),
-    };
-    const { skipNegotiation = false, statefulReconnect = false } = this.options;
     const abort = new AbortController();
     this.attemptAbort = abort;
     let started: StartedTransport;
     try {
-      started = this.options.transportFactory
-        ? await connectSupplied(this.options.transportFactory(events), this.url, this.protocol.transferFormat, abort.signal)
-        : await startTransport(this.url, this.http, allowed, this.protocol.transferFormat, skipNegotiation, events, statefulReconnect, abort.signal);
+      started = await openTransport(this.url, this.options, this.http, this.protocol.transferFormat, this.transportEvents(attempt), abort.signal);
     } finally {
       if (this.attemptAbort === abort) this.attemptAbort = undefined;
     }
@@ -309,10 +306,18 @@ export class HubConnection {
 
   private serverClosed(error: string | undefined, allowReconnect: boolean): void {
     const reason = error !== undefined ? new HubClientError("ERR_CLOSED_BY_SERVER", messages.closeError(error)) : undefined;
-    if (allowReconnect && this.retry !== noRetry) return this.lose(reason);
+    if (allowReconnect && this.retries.reconnects) return this.lose(reason);
     this.closeError = reason;
     this.stopRequested = true;
     void this.transport?.stop().catch(this.debug("Could not stop the transport."));
+  }
+
+  /** The events of `attempt`'s transport. */
+  private transportEvents(attempt: { transport?: ClientTransport }): TransportEvents {
+    return {
+      onData: (data) => this.onData(data),
+      onClose: (error) => this.onTransportClosed(attempt, error),
+    };
   }
 
   private onTransportClosed(attempt: { transport?: ClientTransport }, error?: Error): void {
@@ -320,46 +325,8 @@ export class HubConnection {
     if (this.handshake) return this.handshake.fail(error ?? new HubClientError("ERR_CONNECTION_LOST", "The connection closed during the handshake."));
     if (this.state !== "Connected" && this.state !== "Disconnecting") return;
     if (this.stopRequested || this.state === "Disconnecting") return this.closed(this.closeError ?? error);
-    if (error && this.link?.canReattach) return void this.reattach(this.link, error);
+    if (error && this.link?.canReattach) return void reattach(this.reattachHost, this.link, error);
     this.lose(error);
-  }
-
-  /**
-   * Stateful reconnect: the WebSocket dropped, but the server keeps the connection for a while.
-   * A new socket takes it over, sends a Sequence and what the server may have missed, and the
-   * connection goes on as if nothing happened (calls in flight included). If no socket gets
-   * through, the connection is lost as any other.
-   */
-  private async reattach(link: StatefulLink, cause: Error): Promise<void> {
-    link.reattaching = true;
-    this.keepAlive.stop();
-    this.transport = undefined;
-    for (const delay of reattachDelaysMs) {
-      if (delay > 0) await this.sleep(delay);
-      if (this.link !== link || this.stopRequested) return; // lost or stopped meanwhile
-      if (!link.canReattach) break;
-      const attempt: { transport?: ClientTransport } = {};
-      let transport: ClientTransport;
-      try {
-        transport = await reattachWebSocket(link.url, link.http, this.protocol.transferFormat, {
-          onData: (data) => this.onData(data),
-          onClose: (error) => this.onTransportClosed(attempt, error),
-        });
-      } catch (error) {
-        this.log.debug("Reattaching the WebSocket failed.", { error });
-        continue;
-      }
-      if (this.link !== link || this.stopRequested) return void transport.stop().catch(this.debug("Could not stop the transport."));
-      attempt.transport = this.transport = transport;
-      // All of it in one go, before anything new can be sent: the order messages were made in
-      // holds. If the new socket drops too, its close starts another reattach and replay.
-      for (const payload of link.replay(this.protocol)) void transport.send(payload).catch(this.debug("Could not replay a message."));
-      link.reattaching = false;
-      this.keepAlive.start();
-      return;
-    }
-    link.reattaching = false;
-    this.lose(cause);
   }
 
   /** The connection broke: fail what was in flight, then reconnect (or close). */
@@ -371,51 +338,14 @@ export class HubConnection {
     this.transport = undefined;
     void transport?.stop().catch(this.debug("Could not stop the transport."));
     this.inFlight.failAll(error);
-    if (this.retry === noRetry || this.stopRequested) return this.closed(error);
+    if (!this.retries.reconnects || this.stopRequested) return this.closed(error);
     this.state = "Reconnecting";
     this.log.warn("Connection lost; reconnecting.", { error });
     this.events.emit("reconnecting", error);
-    const attempts = this.reconnect(error).finally(() => {
+    const attempts = this.retries.reconnect(error).finally(() => {
       if (this.connecting === attempts) this.connecting = undefined;
     });
     this.connecting = attempts;
-  }
-
-  private async reconnect(cause: Error | undefined): Promise<void> {
-    const began = Date.now();
-    let lastError = cause;
-    for (let attempt = 1; ; attempt++) {
-      // A stop ends the attempts; stop() then reports the close.
-      if (this.stopRequested) return;
-      const delay = this.nextDelay(attempt, began, lastError);
-      if (delay === null) return this.closed(lastError);
-      if (attempt > 1) this.retrying(attempt - 1, lastError!, delay);
-      await this.sleep(delay);
-      if (this.stopRequested) return;
-      if (this.state !== "Reconnecting") return this.closed(lastError);
-      try {
-        await this.connectOnce();
-      } catch (error) {
-        this.state = "Reconnecting";
-        lastError = error as Error;
-        continue;
-      }
-      this.log.info("Reconnected.", { connectionId: this.connectionId });
-      this.events.emit("reconnected", this.connectionId);
-      this.held.runAll(); // in the order they were made
-      return;
-    }
-  }
-
-  /** The retry policy's delay, or null: it gave up, or the server refused the credentials (no retry can help). */
-  private nextDelay(attempt: number, began: number, error: Error | undefined): number | null {
-    if (error instanceof HubClientError && error.code === "ERR_UNAUTHORIZED") return null;
-    return this.retry.nextDelay(attempt, Date.now() - began, error);
-  }
-
-  private retrying(attempt: number, error: Error, delayMs: number): void {
-    this.log.info(`Connecting failed (attempt ${attempt}); trying again in ${delayMs} ms.`, { error });
-    this.events.emit("retrying", { attempt, error, delayMs });
   }
 
   private closed(error: Error | undefined): void {
@@ -464,20 +394,4 @@ export class HubConnection {
   private newId(): string {
     return String(this.nextId++);
   }
-
-  /** Waits `ms`, or less if stop() wakes it. */
-  private sleep(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const timer = setTimeout(done, ms);
-      function done() {
-        clearTimeout(timer);
-        resolve();
-      }
-      this.wakeRetry = done;
-    });
-  }
-}
-
-function stoppedBeforeConnected(): HubClientError {
-  return new HubClientError("ERR_CANCELED", "The connection was stopped before the hub handshake could complete.");
 }

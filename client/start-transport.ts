@@ -1,3 +1,4 @@
+import type { HubConnectionOptions } from "./connection-options.js";
 import { HubClientError, isRefusal } from "./errors.js";
 import type { HttpSettings } from "./http.js";
 import { negotiate } from "./negotiate.js";
@@ -126,4 +127,12 @@ function refusedOr(error: unknown): unknown {
 export async function connectSupplied(transport: ClientTransport, url: string, format: TransferFormat, signal: AbortSignal): Promise<StartedTransport> {
   await connectUnlessAborted(transport, url, format, signal);
   return { transport, connectionId: null };
+}
+
+/** The transport `options` ask for: the one `transportFactory` supplies, or the first that works of those negotiate offers. */
+export async function openTransport(url: string, options: HubConnectionOptions, http: HttpSettings, format: TransferFormat, events: TransportEvents, signal: AbortSignal): Promise<StartedTransport> {
+  if (options.transportFactory) return connectSupplied(options.transportFactory(events), url, format, signal);
+  const allowed = options.transports ?? ["WebSockets", "ServerSentEvents", "LongPolling"];
+  const { skipNegotiation = false, statefulReconnect = false } = options;
+  return startTransport(url, http, allowed, format, skipNegotiation, events, statefulReconnect, signal);
 }

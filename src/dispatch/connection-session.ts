@@ -1,17 +1,17 @@
 import { HubConnection, type HubConnectionEvents } from "../connection/hub-connection.js";
 import { isTrackable } from "../protocol/message-buffer.js";
 import type { Hub } from "../hubs/hub.js";
-import { parseHandshakeRequest, writeHandshakeResponse } from "../protocol/handshake.js";
 import { errorCompletion, MessageType, type CompletionMessage, type HubMessage } from "../protocol/messages.js";
-import { encodeUtf8, utf8ByteLength } from "../protocol/utf8.js";
+import { byteLength } from "../protocol/utf8.js";
 import type { TransportConnection } from "../transports/transport-connection.js";
-import type { LogEvent, LogFields } from "../logger.js";
+import type { LogEvent } from "../logger.js";
 import { messageTooLarge } from "../protocol/protocol-error.js";
 import { asError } from "../thrown-value.js";
 import { CallerContext } from "./caller-context.js";
 import { HubCallerClientsImpl } from "./client-targets.js";
 import { dispatchLog } from "./dispatch-log.js";
 import { detailFor, errorTexts } from "./error-texts.js";
+import { answerHandshake, refuseHandshake } from "./handshake-answer.js";
 import type { HubRuntime } from "./hub-runtime.js";
 import { ConnectionScope, InvocationScope } from "./invocation-scope.js";
 import { InvocationQueue } from "./invocation-queue.js";
@@ -82,7 +82,7 @@ export class ConnectionSession implements HubConnectionEvents {
 
   onTimeout(_connection: HubConnection, reason: "handshake" | "client"): void {
     const { options } = this.runtime;
-    if (reason === "handshake") return this.failHandshake(errorTexts.handshakeCanceled, "no handshake within handshakeTimeout");
+    if (reason === "handshake") return void refuseHandshake(this.runtime, this, errorTexts.handshakeCanceled, "no handshake within handshakeTimeout");
     // A stateful connection's socket went silent: drop it and wait for the client to come back.
     if (this.connection.transport.displaceTransport()) {
       this.runtime.log.write(dispatchLog.clientSilent, this.logFields);
@@ -98,7 +98,7 @@ export class ConnectionSession implements HubConnectionEvents {
    * over maximumReceiveMessageSize, whatever the size and the transport.
    */
   onTooLarge(_connection: HubConnection, limit: number): void {
-    if (!this.connection.handshakeComplete) return this.failHandshake(errorTexts.handshakeCanceled, `more than ${limit} bytes`);
+    if (!this.connection.handshakeComplete) return void refuseHandshake(this.runtime, this, errorTexts.handshakeCanceled, `more than ${limit} bytes`);
     this.closeWithError(messageTooLarge(this.runtime.options.maximumReceiveMessageSize ?? limit));
   }
 
@@ -125,59 +125,14 @@ export class ConnectionSession implements HubConnectionEvents {
   }
 
   private handshake(data: string | Uint8Array): void {
-    const { runtime, connection } = this;
-    const max = runtime.options.maximumReceiveMessageSize;
-    if (max !== null && byteLength(data) > max) {
-      return this.failHandshake(errorTexts.handshakeCanceled, `larger than maximumReceiveMessageSize (${max} bytes)`);
-    }
-    let request: ReturnType<typeof parseHandshakeRequest>;
-    try {
-      request = parseHandshakeRequest(data);
-    } catch (error) {
-      return this.failHandshake(errorTexts.handshakeFailed(detailFor(error, runtime.options.enableDetailedErrors)), error);
-    }
-    const protocol = runtime.protocols.get(request.protocol);
-    if (!protocol) return this.failHandshake(errorTexts.protocolNotSupported(request.protocol));
-    if (!protocol.isVersionSupported(request.version)) {
-      return this.failHandshake(errorTexts.versionNotSupported(request.version, request.protocol));
-    }
-    if (protocol.transferFormat === "Binary" && connection.transportName === "ServerSentEvents") {
-      return this.failHandshake(errorTexts.transferFormatNotSupported(request.protocol, "Binary"));
-    }
-    connection.protocol = protocol;
-    // Stateful reconnect needs both: the client asked at negotiate, and speaks version 2 here.
-    const { transport } = connection;
-    if (transport.statefulReconnect && request.version >= 2 && transport.transportName === "WebSockets") {
-      connection.enableStatefulReconnect(runtime.options.statefulReconnectBufferSize);
-    }
-    if (runtime.log.debugEnabled) {
-      runtime.log.write(dispatchLog.connectionOpened, {
-        ...this.logFields,
-        transport: connection.transportName,
-        protocol: protocol.name,
-        version: request.version,
-        userIdentifier: connection.userIdentifier,
-      });
-    }
-    const reply = writeHandshakeResponse();
-    // A binary protocol's handshake reply goes out binary, as ASP.NET Core sends it.
-    connection.send(protocol.transferFormat === "Binary" ? encodeUtf8(reply) : reply);
-    connection.handshakeComplete = true;
-    if (request.remaining !== undefined) this.receive(request.remaining);
+    const answered = answerHandshake(this.runtime, this, data);
+    if (!answered) return;
+    if (answered.remaining !== undefined) this.receive(answered.remaining);
     // Kept only while it runs: finish() must wait for it, an idle connection need not hold it.
     const startup = this.start().finally(() => {
       if (this.startup === startup) this.startup = undefined;
     });
     this.startup = startup;
-  }
-
-  /** `why`: what the log says when it knows more than the client is told. */
-  private failHandshake(error: string, why?: unknown): void {
-    const fields: LogFields = { ...this.logFields, transport: this.connection.transportName, reason: error };
-    if (why !== undefined) fields.error = why;
-    this.runtime.log.write(dispatchLog.handshakeFailed, fields);
-    this.connection.send(writeHandshakeResponse(error));
-    this.connection.close();
   }
 
   private async start(): Promise<void> {
@@ -409,8 +364,4 @@ export class ConnectionSession implements HubConnectionEvents {
   private createHub(): Hub<unknown> {
     return this.runtime.createHub(this, new ConnectionScope(this.connection));
   }
-}
-
-function byteLength(data: string | Uint8Array): number {
-  return typeof data === "string" ? utf8ByteLength(data) : data.byteLength;
 }

@@ -36,3 +36,8 @@ export function encodeUtf8(text: string): Uint8Array {
 export function decodeUtf8(bytes: Uint8Array): string {
   return decoder.decode(bytes);
 }
+
+/** The size in bytes of data as it arrived: UTF-8 text, or binary. */
+export function byteLength(data: string | Uint8Array): number {
+  return typeof data === "string" ? utf8ByteLength(data) : data.byteLength;
+}
