@@ -1,7 +1,8 @@
 import { HttpTransportType, HubConnectionBuilder, HubConnectionState, LogLevel, type HubConnection } from "@microsoft/signalr";
 import { afterEach, describe, expect, it } from "vitest";
-import { HubConnection as HubwireConnection } from "../../client/index.js";
+import { HubConnection as HubwireConnection, silentLogger } from "../../client/index.js";
 import type { HubServer } from "../../src/index.js";
+import { within } from "../support/wait.js";
 import { disconnects, guardedLog, resetGuardedLog, startGuardedServer, token } from "./guarded-hub.js";
 
 // Long enough for a client to connect and make one call on a loaded machine: each token is made
@@ -77,6 +78,41 @@ describe("a long-polling client that sends a fresh token with each request (hubw
     await server?.close();
     server = undefined;
     resetGuardedLog();
+  });
+
+  /** Connects with `first`, then makes every later request carry `fresh`; a call brings it now. */
+  async function refreshTo(first: string, fresh: () => string) {
+    let url: string;
+    ({ server, url } = await startGuardedServer());
+    let current = first;
+    const client = new HubwireConnection(url, {
+      transports: ["LongPolling"],
+      accessTokenFactory: () => current,
+      reconnect: false,
+      logger: silentLogger, // the close it reports is what the test waits for
+    });
+    const closed = new Promise<Error | undefined>((resolve) => client.onClose(resolve));
+    await client.start();
+    current = fresh();
+    expect(await client.invoke("Whoami")).toBe("root"); // its send carries the fresh token
+    return { client, closed };
+  }
+
+  it.each([
+    ["where none was known", () => token("root", { role: "admin" })],
+    ["earlier than the first", () => token("root", { role: "admin", expiresAt: Date.now() + 60_000 })],
+  ])("closes the connection at an expiry a fresh token brings %s", async (_case, first) => {
+    let expiresAt = 0;
+    const { client, closed } = await refreshTo(first(), () => token("root", { role: "admin", expiresAt: (expiresAt = Date.now() + lifetimeMs) }));
+    try {
+      const error = await within(closed, "the connection to close at the fresh token's expiry");
+      expect(Date.now()).toBeGreaterThanOrEqual(expiresAt);
+      expect(error?.message).toBe("Server returned an error on close: Connection closed with an error. HubException: Authentication expired.");
+      await disconnects(1);
+      expect(guardedLog.disconnects.map((e) => (e as { code?: string } | undefined)?.code)).toEqual(["ERR_AUTHENTICATION_EXPIRED"]);
+    } finally {
+      await client.stop();
+    }
   });
 
   it("keeps its connection past the first token's expiry: the fresh token's expiry replaces it", async () => {
