@@ -13,6 +13,7 @@ import {
   type AttackReport,
 } from "../../bench/abuse/attacks.js";
 import { inProcessProbe } from "../../bench/abuse/in-process-probe.js";
+import { canaryP99Ms } from "./canary-beside.js";
 
 // One client attacks a server on loopback while a canary client on another connection calls it.
 // Each attack is smaller than in the bench (`npm run bench:abuse` runs them at full size) but
@@ -21,8 +22,6 @@ import { inProcessProbe } from "../../bench/abuse/in-process-probe.js";
 // the attackers hold next to nothing themselves (they send only what the server takes).
 
 const MB = 1024 * 1024;
-/** The canary's calls, 99 in 100 of them, are answered within this (ms). */
-const canaryP99Ms = 1000;
 
 describe("abuse: one client cannot exhaust the server", () => {
   let server: HubServer | undefined;
