@@ -179,25 +179,36 @@ export const uploadFlood: Attack = {
   },
 };
 
-/** Server-to-client streams to a client that never reads. */
+/**
+ * Server-to-client streams to a client that stops reading once each of its calls has been
+ * answered: started, or refused past maximumStreamsPerClient.
+ */
 export const streamFlood: Attack = {
-  name: "server streams to a client that never reads",
+  name: "server streams to a client that stops reading",
   fullSize: 5000,
   async run({ url, probe }, streams) {
     const socket = await HubSocket.open(url);
-    socket.stopReading();
+    let refused = 0;
+    let limitText = "";
+    socket.onMessage = (message: WireMessage) => {
+      if (message.type === 3 && message.error?.includes("server streams")) {
+        refused++;
+        limitText = message.error;
+      }
+    };
     for (let i = 0; i < streams; i += 500) {
       const batch = Array.from({ length: Math.min(500, streams - i) }, (_, j) =>
         JSON.stringify({ type: 4, invocationId: String(i + j), target: "Forever", arguments: [] }) + RS,
       );
       socket.send(batch.join(""));
     }
-    await until(async () => (await probe.stats()).streams >= streams, 15_000);
+    await until(async () => refused + (await probe.stats()).streams >= streams, 15_000);
+    socket.stopReading();
     // The streams fill the sockets' buffers (the kernel's grow for a while), then all wait.
     for (let i = 0; i < 10 && (await probe.cpu(500)) > 0.05; i++);
     const cpu = await probe.cpu(1000);
     return {
-      facts: { started: (await probe.stats()).streams, cpuPercent: Math.round(cpu * 1000) / 10 },
+      facts: { started: (await probe.stats()).streams, refused, textSeen: limitText ? 1 : 0, cpuPercent: Math.round(cpu * 1000) / 10 },
       async end() {
         socket.close();
         await socket.closed;

@@ -36,23 +36,28 @@ const longestDelay = 2 ** 31 - 1;
 
 /**
  * Closes a hub connection when its user's authentication expires. A later request with a fresh
- * token (long polling, a reconnect) may have moved the expiry on: the timer then waits again.
- * Connections without a known expiry pay nothing.
+ * token (long polling, SSE sends, a reconnect) may bring an expiry where none was known, a later
+ * one or an earlier one: the timer follows it. A connection without a known expiry holds no timer.
  */
 export function closeOnExpiry(session: ConnectionSession, transport: TransportConnection): void {
-  if (transport.authExpiresAt === undefined) return;
   let timer: ReturnType<typeof setTimeout> | undefined;
-  const check = (): void => {
+  let watched = false;
+  const schedule = (): void => {
+    clearTimeout(timer);
+    timer = undefined;
     const expiresAt = transport.authExpiresAt;
     if (transport.isClosed || expiresAt === undefined) return;
     const left = expiresAt - Date.now();
-    if (left > 0) {
-      timer = setTimeout(check, Math.min(left, longestDelay));
-      timer.unref();
-      return;
-    }
-    session.closeWithError(new AuthenticationExpiredError(), dispatchLog.authenticationExpired);
+    if (left <= 0) return session.closeWithError(new AuthenticationExpiredError(), dispatchLog.authenticationExpired);
+    timer = setTimeout(schedule, Math.min(left, longestDelay));
+    timer.unref();
+    if (watched) return;
+    watched = true; // only a connection that ever has a timer needs to drop it when it ends
+    void session.finished.then(() => {
+      clearTimeout(timer);
+      transport.authExpiryListener = undefined;
+    });
   };
-  check();
-  void session.finished.then(() => clearTimeout(timer));
+  transport.authExpiryListener = schedule;
+  schedule();
 }

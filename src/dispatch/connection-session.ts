@@ -42,6 +42,8 @@ export class ConnectionSession implements HubConnectionEvents {
   private scopes: Map<string, InvocationScope> | undefined;
   /** Open upload streams by stream id (made on first use). */
   private uploads: Map<string, UploadStream> | undefined;
+  /** Server streams accepted and not yet ended, against maximumStreamsPerClient. */
+  private streams = 0;
   private running = 0;
   private draining = false;
   /** Invocations are held until onConnected has completed. */
@@ -224,10 +226,17 @@ export class ConnectionSession implements HubConnectionEvents {
       connection.write(errorCompletion(id, errorTexts.invocationIdInUse(id)));
       return;
     }
+    const { options } = this.runtime;
+    const stream = message.type === MessageType.StreamInvocation;
+    if (stream && this.streams >= options.maximumStreamsPerClient) {
+      return this.refuse(message, dispatchLog.tooManyStreams, limitTexts.tooManyStreams(message.target, options.maximumStreamsPerClient));
+    }
     let uploads: UploadStream[] | undefined;
     if (message.streamIds) {
-      const { maximumUploadStreamsPerClient: maxUploads } = this.runtime.options;
-      if ((this.uploads?.size ?? 0) + message.streamIds.length > maxUploads) return this.refuseUploads(message, maxUploads);
+      const { maximumUploadStreamsPerClient: maxUploads } = options;
+      if ((this.uploads?.size ?? 0) + message.streamIds.length > maxUploads) {
+        return this.refuse(message, dispatchLog.tooManyUploadStreams, limitTexts.tooManyUploadStreams(message.target, maxUploads));
+      }
       const capacity = this.runtime.options.streamBufferCapacity;
       uploads = message.streamIds.map((streamId) => {
         const upload = new UploadStream(capacity, connection.transport);
@@ -237,10 +246,10 @@ export class ConnectionSession implements HubConnectionEvents {
         return upload;
       });
     }
+    if (stream) this.streams++;
     const scope = new InvocationScope(connection, id);
-    const background = message.type === MessageType.StreamInvocation || uploads !== undefined;
+    const background = stream || uploads !== undefined;
     const work: InvocationWork = { message, scope, uploads, background };
-    const { options } = this.runtime;
     if (this.started && !this.pending?.length && (background || this.running < options.maximumParallelInvocationsPerClient)) {
       this.startInvocation(work);
     } else {
@@ -260,12 +269,13 @@ export class ConnectionSession implements HubConnectionEvents {
     return Math.ceil(bytes / Math.max(1, this.readingCount));
   }
 
-  /** An invocation that would open more upload streams than a connection may have fails alone; its items are ignored. */
-  private refuseUploads(message: HubInvocation, max: number): void {
-    this.runtime.log.write(dispatchLog.tooManyUploadStreams, { ...this.logFields, method: message.target });
-    if (message.invocationId !== undefined) {
-      this.connection.write(errorCompletion(message.invocationId, limitTexts.tooManyUploadStreams(message.target, max)));
-    }
+  /**
+   * An invocation past one of the connection's bounds (server streams, upload streams) fails
+   * alone, with `text`; the items of its upload streams are ignored.
+   */
+  private refuse(message: HubInvocation, event: LogEvent, text: string): void {
+    this.runtime.log.write(event, { ...this.logFields, method: message.target });
+    if (message.invocationId !== undefined) this.connection.write(errorCompletion(message.invocationId, text));
   }
 
   /**
@@ -318,6 +328,7 @@ export class ConnectionSession implements HubConnectionEvents {
   /** Forgets an invocation's scope and completes the upload streams it left open. */
   private release(work: InvocationWork): void {
     const { message, scope, uploads } = work;
+    if (message.type === MessageType.StreamInvocation) this.streams--;
     if (message.invocationId !== undefined && this.scopes?.get(message.invocationId) === scope) {
       this.scopes.delete(message.invocationId);
     }

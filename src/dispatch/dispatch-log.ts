@@ -21,6 +21,7 @@ export const dispatchLog = logEvents({
   streamCountMismatch: { level: "debug", message: "Hub method called with the wrong number of upload streams" },
   callDenied: { level: "debug", message: "Hub method call denied" },
   tooManyUploadStreams: { level: "debug", message: "Invocation refused: too many open upload streams" },
+  tooManyStreams: { level: "debug", message: "Stream invocation refused: too many open server streams" },
   hubExceptionThrown: { level: "debug", message: "Hub method threw a HubException" },
   methodFailed: { level: "error", message: "Hub method threw" },
   streamFailed: { level: "error", message: "Hub stream failed" },

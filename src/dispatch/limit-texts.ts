@@ -8,4 +8,6 @@ import { errorTexts } from "./error-texts.js";
 export const limitTexts = {
   tooManyUploadStreams: (target: string, max: number) =>
     errorTexts.methodThrew(target, ` HubException: A connection may have at most ${max} upload streams open (maximumUploadStreamsPerClient).`),
+  tooManyStreams: (target: string, max: number) =>
+    errorTexts.methodThrew(target, ` HubException: A connection may have at most ${max} server streams open (maximumStreamsPerClient).`),
 } as const;

@@ -46,8 +46,23 @@ export class TransportConnection {
    * as the same user, so a connection token alone never acts for its user.
    */
   identity: string | undefined;
+  /**
+   * Told when `authExpiresAt` changes (a later request brought a fresh token): the hub's
+   * close-on-expiry timer follows it. One field, no event emitter per connection.
+   */
+  authExpiryListener: (() => void) | undefined;
+  private expiresAt: number | undefined;
+
   /** When the user's authentication ends (ms since the epoch), if it is known. */
-  authExpiresAt: number | undefined;
+  get authExpiresAt(): number | undefined {
+    return this.expiresAt;
+  }
+
+  set authExpiresAt(expiresAt: number | undefined) {
+    if (expiresAt === this.expiresAt) return;
+    this.expiresAt = expiresAt;
+    this.authExpiryListener?.();
+  }
   request: ConnectionRequest | undefined;
   transport: Transport | undefined;
   receiver: ConnectionReceiver | undefined;

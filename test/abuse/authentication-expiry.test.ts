@@ -1,7 +1,9 @@
 import { HttpTransportType, HubConnectionBuilder, HubConnectionState, LogLevel, type HubConnection } from "@microsoft/signalr";
 import { afterEach, describe, expect, it } from "vitest";
-import { HubConnection as HubwireConnection } from "../../client/index.js";
+import { HubConnection as HubwireConnection, silentLogger } from "../../client/index.js";
 import type { HubServer } from "../../src/index.js";
+import { within } from "../support/wait.js";
+import { expectCanaryAnswered, startCanary } from "./canary-beside.js";
 import { disconnects, guardedLog, resetGuardedLog, startGuardedServer, token } from "./guarded-hub.js";
 
 // Long enough for a client to connect and make one call on a loaded machine: each token is made
@@ -29,6 +31,7 @@ describe.each([
   async function connectAdmin(options: { closeOnAuthenticationExpiration?: boolean } = {}) {
     let url: string;
     ({ server, url } = await startGuardedServer({}, options));
+    const canary = await startCanary(url);
     let expiresAt = 0;
     const admin = () => token("root", { role: "admin", expiresAt: (expiresAt = Date.now() + lifetimeMs) });
     client = new HubConnectionBuilder()
@@ -38,11 +41,11 @@ describe.each([
     const closed = new Promise<Error | undefined>((resolve) => client!.onclose(resolve));
     await client.start();
     // The expiry of the token the connection started with (the WebSocket's, or the one long polling keeps).
-    return { client, closed, expiresAt };
+    return { client, closed, expiresAt, canary };
   }
 
   it("closes the connection when the authentication expires, with an error its client sees", async () => {
-    const { client, closed, expiresAt } = await connectAdmin();
+    const { client, closed, expiresAt, canary } = await connectAdmin();
     expect(await client.invoke("Restart")).toBe("restarted");
     const error = await closed;
     expect(Date.now()).toBeGreaterThanOrEqual(expiresAt);
@@ -51,11 +54,12 @@ describe.each([
     await disconnects(1);
     expect(guardedLog.calls).toEqual(["restart root"]);
     expect(guardedLog.disconnects.map((e) => (e as { code?: string } | undefined)?.code)).toEqual(["ERR_AUTHENTICATION_EXPIRED"]);
-    expect(server!.connectionCount).toBe(0);
+    expect(server!.connectionCount).toBe(1); // the canary's
+    await expectCanaryAnswered(canary);
   });
 
   it("refuses @Authorize calls after the expiry when the connection is kept open", async () => {
-    const { client, expiresAt } = await connectAdmin({ closeOnAuthenticationExpiration: false });
+    const { client, expiresAt, canary } = await connectAdmin({ closeOnAuthenticationExpiration: false });
     expect(await client.invoke("Restart")).toBe("restarted");
     await reach(expiresAt);
     // WebSockets: the call arrives and is refused. Long polling: its POST carries the expired token and is refused (401).
@@ -68,6 +72,7 @@ describe.each([
       expect(client.state).toBe(HubConnectionState.Connected);
     }
     expect(guardedLog.calls).toEqual(["restart root"]);
+    await expectCanaryAnswered(canary);
   });
 });
 
@@ -79,9 +84,47 @@ describe("a long-polling client that sends a fresh token with each request (hubw
     resetGuardedLog();
   });
 
+  /** Connects with `first`, then makes every later request carry `fresh`; a call brings it now. */
+  async function refreshTo(first: string, fresh: () => string) {
+    let url: string;
+    ({ server, url } = await startGuardedServer());
+    const canary = await startCanary(url);
+    let current = first;
+    const client = new HubwireConnection(url, {
+      transports: ["LongPolling"],
+      accessTokenFactory: () => current,
+      reconnect: false,
+      logger: silentLogger, // the close it reports is what the test waits for
+    });
+    const closed = new Promise<Error | undefined>((resolve) => client.onClose(resolve));
+    await client.start();
+    current = fresh();
+    expect(await client.invoke("Whoami")).toBe("root"); // its send carries the fresh token
+    return { client, closed, canary };
+  }
+
+  it.each([
+    ["where none was known", () => token("root", { role: "admin" })],
+    ["earlier than the first", () => token("root", { role: "admin", expiresAt: Date.now() + 60_000 })],
+  ])("closes the connection at an expiry a fresh token brings %s", async (_case, first) => {
+    let expiresAt = 0;
+    const { client, closed, canary } = await refreshTo(first(), () => token("root", { role: "admin", expiresAt: (expiresAt = Date.now() + lifetimeMs) }));
+    try {
+      const error = await within(closed, "the connection to close at the fresh token's expiry");
+      expect(Date.now()).toBeGreaterThanOrEqual(expiresAt);
+      expect(error?.message).toBe("Server returned an error on close: Connection closed with an error. HubException: Authentication expired.");
+      await disconnects(1);
+      expect(guardedLog.disconnects.map((e) => (e as { code?: string } | undefined)?.code)).toEqual(["ERR_AUTHENTICATION_EXPIRED"]);
+      await expectCanaryAnswered(canary);
+    } finally {
+      await client.stop();
+    }
+  });
+
   it("keeps its connection past the first token's expiry: the fresh token's expiry replaces it", async () => {
     let url: string;
     ({ server, url } = await startGuardedServer());
+    const canary = await startCanary(url);
     const firstExpiry = Date.now() + lifetimeMs;
     let current = token("root", { role: "admin", expiresAt: firstExpiry });
     const client = new HubwireConnection(url, { transports: ["LongPolling"], accessTokenFactory: () => current, reconnect: false });
@@ -95,6 +138,7 @@ describe("a long-polling client that sends a fresh token with each request (hubw
       expect(await client.invoke("Restart")).toBe("restarted");
       expect(closed).toBe(false);
       expect(guardedLog.calls).toEqual(["whoami root", "restart root"]);
+      await expectCanaryAnswered(canary);
     } finally {
       await client.stop();
     }

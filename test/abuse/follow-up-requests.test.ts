@@ -14,6 +14,7 @@ import {
   token,
   upgradeOutcome,
 } from "./guarded-hub.js";
+import { expectCanaryAnswered, startCanary } from "./canary-beside.js";
 
 const alice = token("alice");
 const mallory = token("mallory");
@@ -41,6 +42,7 @@ describe("follow-up requests authenticate as their connection's user", () => {
   it("refuses long-polling polls, sends and deletes without the connection's user, and runs nothing for them", async () => {
     let url: string;
     ({ server, url } = await startGuardedServer());
+    const canary = await startCanary(url);
     const id = await negotiateAs(url, alice);
     const at = `${url}?id=${id}`;
     expect((await send(at, "GET", { headers: bearer(alice) })).status).toBe(200); // the connection starts
@@ -62,12 +64,14 @@ describe("follow-up requests authenticate as their connection's user", () => {
     const poll = await send(at, "GET", { headers: bearer(alice) });
     expect(poll.text).toBe(`{"type":3,"invocationId":"stolen","result":"alice"}${RS}`);
     expect(guardedLog.calls).toEqual(["whoami alice"]);
-    expect(server.connectionCount).toBe(1);
+    expect(server.connectionCount).toBe(2); // and the canary's
+    await expectCanaryAnswered(canary);
   });
 
   it("refuses sends of a Server-Sent Events connection without its user", async () => {
     let url: string;
     ({ server, url } = await startGuardedServer());
+    const canary = await startCanary(url);
     const id = await negotiateAs(url, alice);
     const at = `${url}?id=${id}`;
     const stream = await EventStream.open(`${at}&access_token=${alice}`);
@@ -79,6 +83,7 @@ describe("follow-up requests authenticate as their connection's user", () => {
       // A second stream for the same connection is not a way in either.
       expect(await outcome(send(`${at}&access_token=${mallory}`, "GET", { headers: { Accept: "text/event-stream" } }))).toEqual(otherUser);
       expect(guardedLog.calls).toEqual([]);
+      await expectCanaryAnswered(canary);
     } finally {
       stream.abort();
     }
@@ -87,15 +92,18 @@ describe("follow-up requests authenticate as their connection's user", () => {
   it("refuses a WebSocket for a negotiated connection as another user", async () => {
     let url: string;
     ({ server, url } = await startGuardedServer({ allowStatefulReconnects: true }));
+    const canary = await startCanary(url);
     const id = await negotiateAs(url, alice);
     expect(await upgradeOutcome(`${url}?id=${id}`, bearer(mallory))).toEqual(otherUser);
     expect(await upgradeOutcome(`${url}?id=${id}`)).toEqual([401, ""]);
     expect(await upgradeOutcome(`${url}?id=${id}&access_token=${alice}`)).toEqual([101, ""]);
+    await expectCanaryAnswered(canary);
   });
 
   it("refuses a stateful reconnect with another user's token: the connection token alone cannot take it over", async () => {
     let url: string;
     ({ server, url } = await startGuardedServer({ allowStatefulReconnects: true }));
+    const canary = await startCanary(url);
     const proxy = await startTcpProxy(Number(new URL(url).port));
     try {
       let bearerToken = alice;
@@ -114,7 +122,8 @@ describe("follow-up requests authenticate as their connection's user", () => {
       expect(await Promise.race([call, closed.then(() => "refused")])).toBe("refused");
       expect(String(await closed)).toContain("WebSocket closed with status code: 1006");
       expect(guardedLog.calls).toEqual(["whoami alice"]);
-      expect(server.connectionCount).toBe(1); // alice's connection still waits for alice
+      expect(server.connectionCount).toBe(2); // alice's connection still waits for alice; the canary's
+      await expectCanaryAnswered(canary);
     } finally {
       await proxy.close();
     }

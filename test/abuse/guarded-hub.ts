@@ -11,6 +11,7 @@ import {
   type HubServerOptions,
 } from "../../src/index.js";
 import { send, type Reply } from "../http-transports/http-client.js";
+import { mapCanaryHub } from "./canary-beside.js";
 
 /** What GuardedHub ran, as `<method> <user id>`, and the errors its connections ended with. */
 export const guardedLog = { connected: [] as string[], calls: [] as string[], disconnects: [] as Array<Error | undefined> };
@@ -86,6 +87,7 @@ export async function startGuardedServer(
   // A short close timeout: a long-polling client a test abandons is not waited for long.
   const server = new HubServer({ logger: silentLogger, policies: adminPolicy, closeTimeout: 200, ...serverOptions });
   server.mapHub("/guarded", GuardedHub, { authenticate: authenticateTestToken, ...hubOptions });
+  mapCanaryHub(server);
   const { url } = await server.listen();
   return { server, url: `${url}/guarded` };
 }

@@ -3,6 +3,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { Hub, HubClass, HubMethod, HubServer, silentLogger, type HubServerOptions } from "../../src/index.js";
 import { HubConnection as HubwireConnection } from "../../client/index.js";
 import { startTcpProxy, type TcpProxy } from "../support/tcp-proxy.js";
+import { expectCanaryAnswered, mapCanaryHub, startCanary } from "./canary-beside.js";
 import { Tally } from "./tally.js";
 
 const total = 600;
@@ -52,7 +53,10 @@ describe("stateful reconnect after a drop the server does not see", () => {
   async function start(options: HubServerOptions = {}) {
     server = new HubServer({ logger: silentLogger, allowStatefulReconnects: true, ...options });
     server.mapHub("/count", CountingHub);
-    proxy = await startTcpProxy((await server.listen()).port);
+    mapCanaryHub(server);
+    const listening = await server.listen();
+    proxy = await startTcpProxy(listening.port);
+    const canary = await startCanary(listening.url); // on its own connection, past the proxy's drops
     client = new HubConnectionBuilder()
       .withUrl(`${proxy.url}/count`, { transport: HttpTransportType.WebSockets })
       .withStatefulReconnect()
@@ -62,7 +66,7 @@ describe("stateful reconnect after a drop the server does not see", () => {
     client.on("down", (n: number) => downs.record(n));
     const closed = new Promise<Error | undefined>((resolve) => client!.onclose(resolve));
     await client.start();
-    return { client, downs, closed, hub: server.hubContext(CountingHub) };
+    return { client, downs, closed, hub: server.hubContext(CountingHub), canary };
   }
 
   /** Sends messages `from`..`to` both ways without waiting for them to arrive. */
@@ -86,7 +90,7 @@ describe("stateful reconnect after a drop the server does not see", () => {
   }
 
   it(`resumes after a half-open drop: ${total} messages each way, none lost, none twice`, async () => {
-    const { client, downs, closed, hub } = await start();
+    const { client, downs, closed, hub, canary } = await start();
     const id = await client.invoke("Id");
     const first = exchange(client, hub, 1, total / 2);
     // The client's side is gone at once; the server's socket stays open and silent. The client
@@ -103,13 +107,17 @@ describe("stateful reconnect after a drop the server does not see", () => {
     expect(client.state).toBe(HubConnectionState.Connected);
     expect(await client.invoke("Id")).toBe(id);
     expect(life).toEqual(["connected"]);
-    expect(server!.connectionCount).toBe(1);
+    expect(server!.connectionCount).toBe(2); // and the canary's
+    await expectCanaryAnswered(canary);
   });
 
   it(`hubwire's client resumes after a half-open drop too: ${total} messages each way`, async () => {
     server = new HubServer({ logger: silentLogger, allowStatefulReconnects: true });
     server.mapHub("/count", CountingHub);
-    proxy = await startTcpProxy((await server.listen()).port);
+    mapCanaryHub(server);
+    const listening = await server.listen();
+    proxy = await startTcpProxy(listening.port);
+    const canary = await startCanary(listening.url);
     const own = new HubwireConnection(`${proxy.url}/count`, { transports: ["WebSockets"], statefulReconnect: true, reconnect: false });
     const downs = new Tally();
     own.on("down", (n: number) => downs.record(n));
@@ -129,6 +137,7 @@ describe("stateful reconnect after a drop the server does not see", () => {
       expect(downs.duplicates).toBe(0);
       expect(await own.invoke("Id")).toBe(id);
       expect(life).toEqual(["connected"]);
+      await expectCanaryAnswered(canary);
     } finally {
       await own.stop();
     }
@@ -137,7 +146,7 @@ describe("stateful reconnect after a drop the server does not see", () => {
   it(`resumes after a WebSocket dies without a close frame on either side: ${total} messages each way`, async () => {
     // The server notices the silence first (its client timeout) and waits for its client; the
     // client notices later (its network stack gives up on the socket) and comes back.
-    const { client, downs, closed, hub } = await start({ clientTimeoutInterval: 600, keepAliveInterval: 200 });
+    const { client, downs, closed, hub, canary } = await start({ clientTimeoutInterval: 600, keepAliveInterval: 200 });
     const id = await client.invoke("Id");
     const first = exchange(client, hub, 1, total / 2);
     const hole = proxy!.blackHole();
@@ -155,5 +164,6 @@ describe("stateful reconnect after a drop the server does not see", () => {
     expect(client.state).toBe(HubConnectionState.Connected);
     expect(await client.invoke("Id")).toBe(id);
     expect(life).toEqual(["connected"]);
+    await expectCanaryAnswered(canary);
   });
 });

@@ -3,6 +3,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import type { HubOptions, HubServer, Logger, LogFields } from "../../src/index.js";
 import { send } from "../http-transports/http-client.js";
 import { authenticateTestToken, bearer, guardedLog, negotiateAs, outcome, resetGuardedLog, startGuardedServer, token, upgradeOutcome } from "./guarded-hub.js";
+import { expectCanaryAnswered, startCanary } from "./canary-beside.js";
 
 const alice = token("alice-7f3a9c");
 
@@ -46,6 +47,7 @@ describe.each(cases)("a %s that throws", (_name, hubOptions, refusal) => {
     const lines: string[] = [];
     let url: string;
     ({ server, url } = await startGuardedServer({ logger: recordingLogger(lines) }, hubOptions));
+    const canary = await startCanary(url);
     const tokens: string[] = [];
     const negotiated = async () => {
       tokens.push(await negotiateAs(url, alice));
@@ -66,6 +68,7 @@ describe.each(cases)("a %s that throws", (_name, hubOptions, refusal) => {
       await expect(client.start()).rejects.toThrow();
     }
     expect(guardedLog.connected).toEqual([]);
+    await expectCanaryAnswered(canary);
 
     await server.close(); // nothing half-open keeps it waiting
     expect(server.connectionCount).toBe(0);

@@ -99,6 +99,28 @@ describe("streams", () => {
     expect(process.memoryUsage().heapUsed - heapBefore).toBeLessThan(4 * 1024 * 1024);
   });
 
+  it("fails a stream past maximumStreamsPerClient alone, and an ended stream frees its place", async () => {
+    const client = await connect(await start({ maximumStreamsPerClient: 2 }));
+    const baselineListeners = await client.invoke<number>("AbortListeners");
+    /** Opens a Forever stream: its first item, or the error it ends with. */
+    const open = () => {
+      let subscription!: { dispose(): void };
+      const first = new Promise<string>((resolve, reject) => {
+        subscription = client.stream<string>("Forever").subscribe({ next: resolve, complete() {}, error: reject });
+      });
+      return { first, subscription };
+    };
+    const [a, b] = [open(), open()];
+    expect(await Promise.all([a.first, b.first])).toEqual(["ready", "ready"]);
+    await expect(open().first).rejects.toThrow(
+      "An unexpected error occurred invoking 'Forever' on the server. HubException: A connection may have at most 2 server streams open (maximumStreamsPerClient).",
+    );
+    expect(await client.invoke<number>("AbortListeners")).toBeGreaterThan(baselineListeners); // the connection goes on
+    a.subscription.dispose();
+    await eventually(() => client.invoke("AbortListeners"), baselineListeners + 1); // a's stream has ended
+    expect(await open().first).toBe("ready");
+  });
+
   it("leaves nothing behind after 1000 abandoned uploads", async () => {
     const client = await connect(await start());
     const chunk = "y".repeat(10_000);
