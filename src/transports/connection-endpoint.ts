@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Duplex } from "node:stream";
 import { WebSocketServer } from "ws";
 import type { LogWriter } from "../logger.js";
+import { asError } from "../thrown-value.js";
 import { transportLog } from "./transport-log.js";
 import { ConnectionRegistry } from "./connection-registry.js";
 import { bearerToken, ConnectionRequest } from "./connection-request.js";
@@ -261,7 +262,7 @@ export class ConnectionEndpoint {
     } catch (error) {
       const fields = { path: this.path, connectionId: connection.connectionId, error };
       this.options.log.write(transportLog.startFailed, fields);
-      connection.abort(error instanceof Error ? error : new Error(String(error)));
+      connection.abort(asError(error));
       return false;
     }
   }
