@@ -27,6 +27,7 @@ export type Admission =
   | { status: 401 | 403 | 500; reason?: string };
 
 type Admitted = Exclude<Admission, { status: number }>;
+type Refusal = Extract<Admission, { status: number }>;
 
 /** Decides who may connect, from the request and its bearer token. */
 export type AdmissionCheck = (request: ConnectionRequest, token: string | undefined) => Admission | Promise<Admission>;
@@ -359,7 +360,7 @@ export class ConnectionEndpoint {
   }
 
   /** A refusal when `admission` is not the user `connection` belongs to. */
-  private otherUser(connection: TransportConnection, admission: Admitted): { status: 403; reason: string } | undefined {
+  private otherUser(connection: TransportConnection, admission: Admitted): Refusal | undefined {
     if (connection.identity === undefined || connection.identity === admission.identity) return undefined;
     this.options.log.write(transportLog.otherUser, { path: this.path, connectionId: connection.connectionId });
     return { status: 403, reason: "The request is not authenticated as the connection's user." };
@@ -373,8 +374,6 @@ function adopt(connection: TransportConnection, admission: Admitted): void {
   connection.userId = admission.userId;
   connection.authExpiresAt = admission.expiresAt;
 }
-
-type Refusal = { status: number; reason?: string };
 
 /** A shared listener: one closure per socket would live as long as the socket. */
 function ignoreError(): void {}
