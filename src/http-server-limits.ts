@@ -15,7 +15,7 @@ export interface HttpServerLimits {
   requestTimeout?: number;
 }
 
-export const httpServerLimitDefaults = { headersTimeout: 10_000, requestTimeout: 30_000 } as const;
+const httpServerLimitDefaults = { headersTimeout: 10_000, requestTimeout: 30_000 } as const;
 
 /**
  * How often Node looks for requests past their timeouts: its default (30 s) would let a socket

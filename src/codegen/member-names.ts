@@ -6,7 +6,7 @@ import type { HubModel, MethodModel } from "./hub-model.js";
  * (handlers), and `then`, which the runtime proxy leaves undefined so a client is never taken for
  * a promise.
  */
-export const reservedMemberNames: ReadonlySet<string> = new Set(["send", "on", "then"]);
+const reservedMemberNames: ReadonlySet<string> = new Set(["send", "on", "then"]);
 
 /**
  * The member each hub method gets in its generated client: its TypeScript name, or, when that is
