@@ -1,4 +1,4 @@
-import { MessageType, type HubMessage, type InvocationMessage } from "../src/protocol/messages.js";
+import { MessageType, type HubMessage, type InvocationMessage, type StreamInvocationMessage } from "../src/protocol/messages.js";
 import { splitOptions } from "./call-options.js";
 import type { CallsInFlight, PendingCall } from "./calls-in-flight.js";
 import { HubClientError } from "./errors.js";
@@ -77,22 +77,18 @@ export class HubCalls {
             if (host.inFlight.removeStream(id)) stream.end(error);
           }),
         );
-        const bound = bindUploads(args, () => host.newId());
-        const { streamIds } = bound;
-        void host.sendMessage({ type: MessageType.StreamInvocation, invocationId: id, target: method, arguments: bound.inline, ...(streamIds ? { streamIds } : {}) }).then(
-          () => pumpUploads(bound, (m) => host.sendMessage(m), host.log),
-          (error: Error) => stream.end(error),
-        );
+        this.sendInvocation({ type: MessageType.StreamInvocation, invocationId: id, target: method, arguments: args }, (error) => stream.end(error));
       },
       (error) => stream.end(error),
     );
     return stream;
   }
 
-  private sendInvocation(message: InvocationMessage, reject: (error: Error) => void, sent?: () => void): void {
+  /** Sends an invocation (a call's or a stream's) with its uploads bound, then pumps the uploads. */
+  private sendInvocation<M extends InvocationMessage | StreamInvocationMessage>(message: M, reject: (error: Error) => void, sent?: () => void): void {
     const { host } = this;
     const bound = bindUploads(message.arguments, () => host.newId());
-    const framed: InvocationMessage = { ...message, arguments: bound.inline, ...(bound.streamIds ? { streamIds: bound.streamIds } : {}) };
+    const framed: M = { ...message, arguments: bound.inline, ...(bound.streamIds ? { streamIds: bound.streamIds } : {}) };
     host.sendMessage(framed).then(() => {
       sent?.();
       pumpUploads(bound, (m) => host.sendMessage(m), host.log);

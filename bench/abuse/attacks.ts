@@ -98,11 +98,7 @@ export const callFlood: Attack = {
     }
     return {
       facts: { sent, stalled },
-      async end() {
-        socket.close();
-        await socket.closed;
-        await probe.release();
-      },
+      end: closing(socket, probe),
     };
   },
 };
@@ -170,11 +166,7 @@ export const uploadFlood: Attack = {
     const { uploads } = await probe.stats();
     return {
       facts: { refused, running: uploads, textSeen: limitText ? 1 : 0 },
-      async end() {
-        socket.close();
-        await socket.closed;
-        await probe.release();
-      },
+      end: closing(socket, probe),
     };
   },
 };
@@ -209,10 +201,7 @@ export const streamFlood: Attack = {
     const cpu = await probe.cpu(1000);
     return {
       facts: { started: (await probe.stats()).streams, refused, textSeen: limitText ? 1 : 0, cpuPercent: Math.round(cpu * 1000) / 10 },
-      async end() {
-        socket.close();
-        await socket.closed;
-      },
+      end: closing(socket),
     };
   },
 };
@@ -242,10 +231,7 @@ export const groupFlood: Attack = {
     }
     return {
       facts: { joined, refused },
-      async end() {
-        socket.close();
-        await socket.closed;
-      },
+      end: closing(socket),
     };
   },
 };
@@ -293,6 +279,15 @@ export function slowloris(closeWithinMs: number): Attack {
         },
       };
     },
+  };
+}
+
+/** An attack's end on one socket: closes it and waits until it is closed, then lets held calls finish. */
+function closing(socket: HubSocket, probe?: ServerProbe): () => Promise<void> {
+  return async () => {
+    socket.close();
+    await socket.closed;
+    await probe?.release();
   };
 }
 
