@@ -45,7 +45,7 @@ export class HubStream<T> implements AsyncIterable<T> {
   /** @internal an item from the server */
   push(item: T): void {
     if (this.done) return;
-    if (this.observer) return this.notify(() => this.observer!.next(item));
+    if (this.observer) return this.deliver(this.observer, item);
     if (this.waiter) {
       const waiter = this.waiter;
       this.waiter = undefined;
@@ -72,12 +72,21 @@ export class HubStream<T> implements AsyncIterable<T> {
 
   subscribe(observer: StreamObserver<T>): Subscription {
     this.observer = observer;
-    for (const item of this.items.splice(0)) this.notify(() => observer.next(item));
+    for (const item of this.items.splice(0)) this.deliver(observer, item);
     if (this.done) {
       const failure = this.failure;
       this.notify(() => (failure ? observer.error?.(failure) : observer.complete?.()));
     }
     return { dispose: () => this.stop() };
+  }
+
+  /** One item to a subscriber: per item, so no closure is made for it as `notify` would need. */
+  private deliver(observer: StreamObserver<T>, item: T): void {
+    try {
+      observer.next(item);
+    } catch (error) {
+      this.subscriberThrew(error);
+    }
   }
 
   private notify(callback: () => void): void {
