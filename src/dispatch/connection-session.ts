@@ -38,6 +38,8 @@ export class ConnectionSession implements HubConnectionEvents {
   private readingData: string | Uint8Array = "";
   private readingUtf8: Uint8Array | undefined = undefined;
   private readingCount = 1;
+  /** readingShare() of the data being read, once computed (-1 until then): text is measured once per read. */
+  private readingShareBytes = -1;
   /** Invocations with an id that are queued or still running, for CancelInvocation (made on first use: idle connections stay small). */
   private scopes: Map<string, InvocationScope> | undefined;
   /** Open upload streams by stream id (made on first use). */
@@ -173,12 +175,14 @@ export class ConnectionSession implements HubConnectionEvents {
     this.readingData = data;
     this.readingUtf8 = utf8;
     this.readingCount = messages.length;
+    this.readingShareBytes = -1;
     for (const message of messages) {
       if (this.connection.isClosing) break;
       this.dispatch(message);
     }
     this.readingData = "";
     this.readingUtf8 = undefined;
+    this.readingShareBytes = -1;
   }
 
   private dispatch(message: HubMessage): void {
@@ -265,8 +269,11 @@ export class ConnectionSession implements HubConnectionEvents {
 
   /** The bytes a queued invocation stands for: its share of the data it arrived in. */
   private readingShare(): number {
-    const bytes = this.readingUtf8 ? this.readingUtf8.byteLength : byteLength(this.readingData);
-    return Math.ceil(bytes / Math.max(1, this.readingCount));
+    if (this.readingShareBytes < 0) {
+      const bytes = this.readingUtf8 ? this.readingUtf8.byteLength : byteLength(this.readingData);
+      this.readingShareBytes = Math.ceil(bytes / Math.max(1, this.readingCount));
+    }
+    return this.readingShareBytes;
   }
 
   /**

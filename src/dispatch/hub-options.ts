@@ -1,6 +1,7 @@
 import { HubwireError } from "../errors.js";
 import type { HubRequest } from "../hubs/hub-context-types.js";
 import type { HubLifetimeManager } from "../lifetime/hub-lifetime-manager.js";
+import { defaultMaximumGroupsPerConnection } from "../lifetime/in-memory-lifetime-manager.js";
 import type { TransportName } from "../transports/transport.js";
 import type { HubFilter } from "./hub-filter.js";
 
@@ -138,7 +139,7 @@ export const hubOptionDefaults = {
   // keeps the transport busy: 100 is far more than a client needs for its subscriptions, and
   // keeps one client's streams under half a MB of heap.
   maximumStreamsPerClient: 100,
-  maximumGroupsPerConnection: 1000,
+  maximumGroupsPerConnection: defaultMaximumGroupsPerConnection,
   keepAliveInterval: 15_000,
   clientTimeoutInterval: 30_000,
   handshakeTimeout: 15_000,

@@ -90,13 +90,11 @@ function checkThenRun(
   work: InvocationWork,
 ): Promise<void> | undefined {
   const { message } = work;
-  if (message.type === MessageType.StreamInvocation && !method.streaming) {
+  const streamCall = message.type === MessageType.StreamInvocation;
+  if (streamCall !== method.streaming) {
     runtime.log.write(dispatchLog.invocationModeMismatch, { ...session.logFields, method: message.target });
-    return fail(session, message, errorTexts.nonStreamingWithStream(message.target));
-  }
-  if (message.type === MessageType.Invocation && method.streaming) {
-    runtime.log.write(dispatchLog.invocationModeMismatch, { ...session.logFields, method: message.target });
-    return fail(session, message, errorTexts.streamingWithInvoke(message.target));
+    const text = streamCall ? errorTexts.nonStreamingWithStream : errorTexts.streamingWithInvoke;
+    return fail(session, message, text(message.target));
   }
   const streams = message.streamIds?.length ?? 0;
   if (streams !== method.uploadStreams.length) {

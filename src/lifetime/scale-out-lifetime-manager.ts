@@ -210,9 +210,7 @@ export class ScaleOutLifetimeManager implements HubLifetimeManager {
         else await this.removeLocal(connectionId, group);
       } catch (error) {
         // A bound of this server (too many groups): the asking server's call fails with it.
-        const { name, message: text, code } = error as { name?: string; message?: string; code?: string };
-        const failure = { kind: "failure", requestId: message.ackId, name: name ?? "Error", message: text ?? String(error), code } as const;
-        return this.publish(this.channel("server", message.origin), failure);
+        return this.publish(this.channel("server", message.origin), failureReply(message.ackId, error));
       }
     }
     await this.publish(this.channel("server", message.origin), { kind: "ack", ackId: message.ackId });
@@ -225,8 +223,7 @@ export class ScaleOutLifetimeManager implements HubLifetimeManager {
       const result = await this.local.invokeConnection(message.connectionId, message.method, message.args, { timeout: message.timeout });
       reply = { kind: "result", requestId, result };
     } catch (error) {
-      const { name, message: text, code } = error as { name?: string; message?: string; code?: string };
-      reply = { kind: "failure", requestId, name: name ?? "Error", message: text ?? String(error), code };
+      reply = failureReply(requestId, error);
     }
     await this.publish(this.channel("server", origin), reply);
   }
@@ -339,6 +336,12 @@ export class ScaleOutLifetimeManager implements HubLifetimeManager {
       this.log.write(lifetimeLog.unsubscribeFailed, { hub: this.options.hubName, channel, error });
     }
   }
+}
+
+/** The reply that fails the asking server's request `requestId` with `error`, as it was here. */
+function failureReply(requestId: number, error: unknown): BackplaneMessage {
+  const { name, message, code } = error as { name?: string; message?: string; code?: string };
+  return { kind: "failure", requestId, name: name ?? "Error", message: message ?? String(error), code };
 }
 
 /** The error a client result failed with on the server that holds the connection, as it was there. */

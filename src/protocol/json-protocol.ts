@@ -66,7 +66,6 @@ function parseRecords(input: string, max: number | null): HubMessage[] {
   return messages;
 }
 
-
 /** The shared instance: the protocol holds no state. */
 export const jsonHubProtocol = new JsonHubProtocol();
 
