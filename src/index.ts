@@ -10,6 +10,8 @@ export {
   type ScaleOutOptions,
   InMemoryLifetimeManager,
   ScaleOutLifetimeManager,
+  AspNetCoreLifetimeManager,
+  type AspNetCoreLifetimeOptions,
 } from "./lifetime/index.js";
 export { type Logger, type LogLevel, type LogFields, consoleLogger, silentLogger } from "./logger.js";
 export { HubwireError, LimitExceededError, ErrorCodes, type ErrorCode } from "./errors.js";

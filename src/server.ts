@@ -139,14 +139,15 @@ export class HubServer {
     const { backplane } = this.options;
     const { maximumGroupsPerConnection } = options;
     if (!backplane) return new InMemoryLifetimeManager({ maximumGroupsPerConnection });
-    return new ScaleOutLifetimeManager({
+    const scaleOut = {
       hubName,
       backplane,
       protocols,
       logger: this.log,
       clientResultTimeout: options.clientResultTimeout,
       maximumGroupsPerConnection,
-    });
+    };
+    return backplane.lifetimeManagerFor?.(scaleOut) ?? new ScaleOutLifetimeManager(scaleOut);
   }
 
   /** Connections the server holds across its endpoints (negotiated, running or closing). */

@@ -1,3 +1,6 @@
+import type { HubLifetimeManager } from "./hub-lifetime-manager.js";
+import type { ScaleOutOptions } from "./scale-out-lifetime-manager.js";
+
 /**
  * What a message engine must offer for several hubwire servers to act as one: plain pub/sub on
  * named channels. The scale-out logic lives once, in ScaleOutLifetimeManager; a backplane only
@@ -20,4 +23,10 @@ export interface Backplane {
   unsubscribe(channel: string): Promise<void>;
   /** Ends the engine connections. */
   close(): Promise<void>;
+  /**
+   * The lifetime manager of each hub on this backplane, for a backplane that joins a cluster
+   * speaking another format (`AspNetCoreRedisBackplane` speaks ASP.NET Core's). Without it, hubs
+   * use ScaleOutLifetimeManager and hubwire's own format.
+   */
+  lifetimeManagerFor?(options: ScaleOutOptions): HubLifetimeManager;
 }

@@ -1,6 +1,7 @@
 import type { ClientInvokeOptions } from "../connection/client-results.js";
 import type { HubConnection } from "../connection/hub-connection.js";
 import { HubwireError, LimitExceededError } from "../errors.js";
+import type { HubProtocol } from "../protocol/hub-protocol.js";
 import { MessageType } from "../protocol/messages.js";
 import { SerializedHubMessage } from "../protocol/serialized-message.js";
 import type { HubLifetimeManager } from "./hub-lifetime-manager.js";
@@ -93,6 +94,11 @@ export class InMemoryLifetimeManager implements HubLifetimeManager {
   /** Whether any connection here belongs to the user. */
   hasUser(userId: string): boolean {
     return this.users.has(userId);
+  }
+
+  /** The hub protocol a connection here speaks (undefined before its handshake or when unknown). */
+  protocolOf(connectionId: string): HubProtocol | undefined {
+    return this.connections.get(connectionId)?.protocol;
   }
 
   /** The groups a connection here is in. */

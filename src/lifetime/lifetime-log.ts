@@ -8,4 +8,5 @@ export const lifetimeLog = logEvents({
   malformedMessage: { level: "warn", message: "Malformed backplane message dropped" },
   subscribeFailed: { level: "warn", message: "Backplane subscribe failed" },
   unsubscribeFailed: { level: "warn", message: "Backplane unsubscribe failed" },
+  remoteGroupChangeFailed: { level: "warn", message: "Group change asked by another server failed; not acknowledged" },
 });

@@ -39,10 +39,11 @@ export class RedisBackplane implements Backplane {
   private readonly firstReady: Promise<void>;
   private everReady = false;
 
-  constructor(options: RedisBackplaneOptions = {}) {
+  /** @param exactPrefix starts every channel as it is (ASP.NET Core adds no separator); internal. */
+  constructor(options: RedisBackplaneOptions = {}, exactPrefix?: string) {
     const url = options.url ?? "redis://127.0.0.1:6379";
     this.log = LogWriter.for(options.logger ?? consoleLogger());
-    this.prefix = `${options.channelPrefix ?? "hubwire"}:`;
+    this.prefix = exactPrefix ?? `${options.channelPrefix ?? "hubwire"}:`;
     // ioredis is an optional peer dependency: loaded here, so only Redis users install it.
     const { Redis: RedisClient } = requireOptional<typeof import("ioredis")>("ioredis");
     // A publish made while disconnected fails at the next reconnect attempt instead of waiting.

@@ -16,10 +16,19 @@ if (Environment.GetEnvironmentVariable("REFERENCE_LOG") is { Length: > 0 })
     builder.Logging.AddConsole().SetMinimumLevel(LogLevel.Debug);
 }
 
-builder.Services.AddSignalR(options => options.EnableDetailedErrors = true)
+var signalR = builder.Services.AddSignalR(options => options.EnableDetailedErrors = true)
     // Property names stay as written (the fixture's objects use PascalCase on the wire).
     .AddJsonProtocol(options => options.PayloadSerializerOptions.PropertyNamingPolicy = null)
     .AddMessagePackProtocol();
+// Off by default: REDIS_URL (redis://host:port) puts the hubs on ASP.NET Core's Redis backplane, with
+// REDIS_CHANNEL_PREFIX starting every channel, so hubwire nodes can join the cluster.
+if (Environment.GetEnvironmentVariable("REDIS_URL") is { Length: > 0 } redisUrl)
+{
+    var redis = new Uri(redisUrl);
+    var channelPrefix = Environment.GetEnvironmentVariable("REDIS_CHANNEL_PREFIX") ?? "";
+    signalR.AddStackExchangeRedis($"{redis.Host}:{redis.Port}", options =>
+        options.Configuration.ChannelPrefix = StackExchange.Redis.RedisChannel.Literal(channelPrefix));
+}
 builder.Services.AddSingleton<IUserIdProvider, FixtureUserIdProvider>();
 builder.Services.AddAuthentication(BearerTokenHandler.SchemeName)
     .AddScheme<AuthenticationSchemeOptions, BearerTokenHandler>(BearerTokenHandler.SchemeName, null);
@@ -54,6 +63,21 @@ app.MapGet("/clientresult/{connectionId}", async (IHubContext<TestHub> hub, stri
     try
     {
         var result = await hub.Clients.Client(connectionId).InvokeAsync<int>("Result", CancellationToken.None);
+        return result.ToString(System.Globalization.CultureInfo.InvariantCulture);
+    }
+    catch (Exception error)
+    {
+        return error.Message;
+    }
+});
+
+// A client result asked of any connection of the interop hub, on this server or, over the backplane,
+// on another.
+app.MapGet("/interophub/clientresult/{connectionId}", async (IHubContext<InteropHub> hub, string connectionId) =>
+{
+    try
+    {
+        var result = await hub.Clients.Client(connectionId).InvokeAsync<double>("Result", CancellationToken.None);
         return result.ToString(System.Globalization.CultureInfo.InvariantCulture);
     }
     catch (Exception error)
