@@ -86,6 +86,21 @@ app.MapGet("/interophub/clientresult/{connectionId}", async (IHubContext<Interop
     }
 });
 
+// Adds any connection of the interop hub to a group or removes it, wherever it is held.
+app.MapGet("/interophub/groups/{action}/{connectionId}/{group}", async (IHubContext<InteropHub> hub, string action, string connectionId, string group) =>
+{
+    try
+    {
+        if (action == "add") await hub.Groups.AddToGroupAsync(connectionId, group);
+        else await hub.Groups.RemoveFromGroupAsync(connectionId, group);
+        return "done";
+    }
+    catch (Exception error)
+    {
+        return error.Message;
+    }
+});
+
 // Off by default, as in the hubwire fixture; ALLOW_STATEFUL_RECONNECTS=1 turns it on, as a test
 // passes allowStatefulReconnects to hubwire's.
 var stateful = Environment.GetEnvironmentVariable("ALLOW_STATEFUL_RECONNECTS") == "1";
