@@ -138,6 +138,8 @@ export class AspNetCoreLifetimeManager implements HubLifetimeManager {
     const reply = this.results.wait(invocationId, timeout + replyGraceMs, () =>
       new HubwireError("ERR_CLIENT_RESULT_TIMEOUT", `Timed out waiting for a client result from connection '${connectionId}'.`),
     signal);
+    // It may end (aborted) while the request is still being published, before the caller holds it.
+    reply.catch(() => {});
     const payloads = this.framed({ type: MessageType.Invocation, invocationId, target: method, arguments: [...args] });
     const request = wire.writeInvocation({
       excluded: [],
@@ -176,6 +178,7 @@ export class AspNetCoreLifetimeManager implements HubLifetimeManager {
     const ack = this.acks.wait(id, this.options.ackTimeout ?? 10_000, () =>
       new HubwireError("ERR_BACKPLANE_TIMEOUT", `No server acknowledged the group change for connection '${connectionId}'.`),
     );
+    ack.catch(() => {}); // awaited below, after publishing
     const command = wire.writeGroupCommand({ id, serverName: this.serverName, action, group, connectionId });
     try {
       await this.options.backplane.publish(this.channel(":internal:groups"), command);
