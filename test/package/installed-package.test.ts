@@ -97,7 +97,7 @@ describe("the published package", () => {
     expect(Object.keys(loaded)).toEqual(Object.keys(repoPackage.exports).map((key) => `hubwire${key.slice(1)}`));
     expect(loaded.hubwire).toEqual(expect.arrayContaining(["HubServer", "Hub", "HubClass", "HubMethod", "HubwireError"]));
     expect(loaded["hubwire/protocol"]).toEqual(expect.arrayContaining(["JsonHubProtocol", "MessagePackHubProtocol"]));
-    expect(loaded["hubwire/redis"]).toEqual(["RedisBackplane"]);
+    expect(loaded["hubwire/redis"]).toEqual(["AspNetCoreRedisBackplane", "RedisBackplane"]);
     expect(loaded["hubwire/client"]).toEqual(expect.arrayContaining(["HubConnection", "createHubProxy", "registerHandlers"]));
     expect(loaded["hubwire/client/browser"]).toEqual(loaded["hubwire/client"]);
     expect(loaded["hubwire/client/msgpack"]).toEqual(expect.arrayContaining(["messagePack"]));
