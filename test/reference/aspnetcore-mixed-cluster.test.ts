@@ -69,7 +69,7 @@ describe.skipIf(missing)(`a mixed cluster of ASP.NET Core SignalR and hubwire on
   beforeAll(async () => {
     await buildProject(projects.aspnetcore);
     redis = await startOwnRedis();
-    dotnet = await startReferenceServer({ env: { REDIS_URL: redis.url, REDIS_CHANNEL_PREFIX: channelPrefix } });
+    dotnet = await startReferenceServer({ env: { REFERENCE_REDIS_URL: redis.url, REFERENCE_REDIS_CHANNEL_PREFIX: channelPrefix } });
     hubwire = await startInteropServer(0, {
       logger: silentLogger,
       backplane: new AspNetCoreRedisBackplane({ url: redis.url, channelPrefix, hubTypeNames, logger: silentLogger }),

@@ -20,12 +20,14 @@ var signalR = builder.Services.AddSignalR(options => options.EnableDetailedError
     // Property names stay as written (the fixture's objects use PascalCase on the wire).
     .AddJsonProtocol(options => options.PayloadSerializerOptions.PropertyNamingPolicy = null)
     .AddMessagePackProtocol();
-// Off by default: REDIS_URL (redis://host:port) puts the hubs on ASP.NET Core's Redis backplane, with
-// REDIS_CHANNEL_PREFIX starting every channel, so hubwire nodes can join the cluster.
-if (Environment.GetEnvironmentVariable("REDIS_URL") is { Length: > 0 } redisUrl)
+// Off by default: REFERENCE_REDIS_URL (redis://host:port) puts the hubs on ASP.NET Core's Redis
+// backplane, with REFERENCE_REDIS_CHANNEL_PREFIX starting every channel, so hubwire servers can join
+// the cluster. Not REDIS_URL: tests read that one for a shared Redis, which reference servers of
+// other tests must not join.
+if (Environment.GetEnvironmentVariable("REFERENCE_REDIS_URL") is { Length: > 0 } redisUrl)
 {
     var redis = new Uri(redisUrl);
-    var channelPrefix = Environment.GetEnvironmentVariable("REDIS_CHANNEL_PREFIX") ?? "";
+    var channelPrefix = Environment.GetEnvironmentVariable("REFERENCE_REDIS_CHANNEL_PREFIX") ?? "";
     signalR.AddStackExchangeRedis($"{redis.Host}:{redis.Port}", options =>
         options.Configuration.ChannelPrefix = StackExchange.Redis.RedisChannel.Literal(channelPrefix));
 }
