@@ -44,7 +44,15 @@ const maxAckId = 2 ** 31 - 1;
  *
  * Unlike ScaleOutLifetimeManager, a send to several groups or users is one message per group or
  * user (the format has no other way), so a connection in two of the groups receives it twice, as
- * it would from ASP.NET Core.
+ * it would from ASP.NET Core. docs/scale-out.md lists every difference.
+ *
+ * @example
+ * // AspNetCoreRedisBackplane makes one per hub; by hand, over any Backplane:
+ * const lifetimeManager = new AspNetCoreLifetimeManager({
+ *   hubName: "ChatHub", hubTypeName: "MyApp.Hubs.ChatHub", backplane,
+ *   protocols: [new JsonHubProtocol(), new MessagePackHubProtocol()], logger: consoleLogger(), clientResultTimeout: 30_000,
+ * });
+ * server.mapHub("/chat", ChatHub, { lifetimeManager });
  */
 export class AspNetCoreLifetimeManager implements HubLifetimeManager {
   private readonly local: InMemoryLifetimeManager;
@@ -93,11 +101,11 @@ export class AspNetCoreLifetimeManager implements HubLifetimeManager {
 
   async send(target: Target, method: string, args: readonly unknown[]): Promise<void> {
     const message = invocationOf(method, args);
-    const except = target.kind === "all" || target.kind === "groups" ? [...(target.except ?? [])] : [];
     switch (target.kind) {
       case "all":
-        return this.publishInvocation(this.channel(":all"), message, except, target);
+        return this.publishInvocation(this.channel(":all"), message, [...(target.except ?? [])], target);
       case "groups": {
+        const except = [...(target.except ?? [])];
         const names = [...new Set(target.names)];
         await Promise.all(names.map((name) => this.publishInvocation(this.channel(":group:", name), message, except, { kind: "groups", names: [name], except })));
         return;

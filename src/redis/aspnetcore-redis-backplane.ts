@@ -64,6 +64,7 @@ export class AspNetCoreRedisBackplane implements Backplane {
     return this.redis.close();
   }
 
+  /** The hub's lifetime manager, on the channels of its .NET hub type; throws ERR_INVALID_OPTION for a hub missing from hubTypeNames. */
   lifetimeManagerFor(options: ScaleOutOptions): HubLifetimeManager {
     const hubTypeName = this.options.hubTypeNames[options.hubName];
     if (!hubTypeName) {
