@@ -8,6 +8,7 @@ export {
   type Target,
   type Backplane,
   type ScaleOutOptions,
+  type ScaleOutSettings,
   InMemoryLifetimeManager,
   ScaleOutLifetimeManager,
 } from "./lifetime/index.js";

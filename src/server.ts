@@ -21,7 +21,7 @@ import { describeHub, type HubClassType } from "./hubs/hub-descriptor.js";
 import type { Backplane } from "./lifetime/backplane.js";
 import type { HubLifetimeManager } from "./lifetime/hub-lifetime-manager.js";
 import { InMemoryLifetimeManager } from "./lifetime/in-memory-lifetime-manager.js";
-import { ScaleOutLifetimeManager } from "./lifetime/scale-out-lifetime-manager.js";
+import { ScaleOutLifetimeManager, type ScaleOutSettings } from "./lifetime/scale-out-lifetime-manager.js";
 import { consoleLogger, LogWriter, type Logger } from "./logger.js";
 import { loggablePath, transportLog } from "./transports/transport-log.js";
 import type { HubProtocol } from "./protocol/hub-protocol.js";
@@ -47,6 +47,12 @@ export interface HubServerOptions extends HubOptions, HttpServerLimits {
    * Default: none, one process.
    */
   backplane?: Backplane;
+  /**
+   * With a backplane: the bounds of the outbox that holds messages for other servers while the
+   * backplane is away, and the heartbeat by which servers notice one that died
+   * (docs/scale-out.md). Every field has a default.
+   */
+  scaleOut?: ScaleOutSettings;
   /** How long a closing connection may take: a WebSocket's close handshake, a long-polling client's last poll. Default 5 000 ms. */
   closeTimeout?: number;
 }
@@ -93,6 +99,8 @@ interface MappedEndpoint {
 export class HubServer {
   private readonly endpoints = new Map<string, MappedEndpoint>();
   private readonly runtimes = new Map<HubClassType, HubRuntime>();
+  /** The lifetime managers this server made over the backplane, told to leave before it closes. */
+  private readonly scaleOutManagers: ScaleOutLifetimeManager[] = [];
   private readonly log: LogWriter;
   private httpServer: Server | undefined;
   private ownsHttpServer = false;
@@ -139,14 +147,17 @@ export class HubServer {
     const { backplane } = this.options;
     const { maximumGroupsPerConnection } = options;
     if (!backplane) return new InMemoryLifetimeManager({ maximumGroupsPerConnection });
-    return new ScaleOutLifetimeManager({
+    const manager = new ScaleOutLifetimeManager({
       hubName,
       backplane,
       protocols,
       logger: this.log,
       clientResultTimeout: options.clientResultTimeout,
       maximumGroupsPerConnection,
+      settings: this.options.scaleOut,
     });
+    this.scaleOutManagers.push(manager);
+    return manager;
   }
 
   /** Connections the server holds across its endpoints (negotiated, running or closing). */
@@ -293,6 +304,7 @@ export class HubServer {
     // then whatever is left (raw connections, connections negotiated but never started).
     await Promise.all(mapped.map(({ runtime }) => runtime?.closeAll()));
     for (const { endpoint } of mapped) endpoint.close();
+    await Promise.all(this.scaleOutManagers.map((manager) => manager.close()));
     await this.options.backplane?.close();
     if (this.httpServer && this.ownsHttpServer) {
       const httpServer = this.httpServer;

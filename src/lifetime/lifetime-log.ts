@@ -4,7 +4,10 @@ import { logEvents } from "../logger.js";
 export const lifetimeLog = logEvents({
   undecodableMessage: { level: "warn", message: "Undecodable message from the backplane dropped" },
   noProtocolForMessage: { level: "warn", message: "Message from the backplane in no protocol of this hub dropped" },
-  publishFailed: { level: "warn", message: "Backplane publish failed; other servers miss this message" },
+  outboxHolding: { level: "warn", message: "Backplane publish failed; messages for other servers wait in the outbox" },
+  outboxResumed: { level: "info", message: "Backplane reachable again; the outbox delivers what waited" },
+  outboxDropped: { level: "warn", message: "Backplane reachable again; the outbox dropped messages past its bounds, other servers miss them" },
+  serverGone: { level: "warn", message: "A server of this hub stopped announcing itself; it counts as gone" },
   malformedMessage: { level: "warn", message: "Malformed backplane message dropped" },
   subscribeFailed: { level: "warn", message: "Backplane subscribe failed" },
   unsubscribeFailed: { level: "warn", message: "Backplane unsubscribe failed" },
