@@ -46,6 +46,7 @@ export class BackplaneOutbox {
   constructor(
     private readonly publish: (channel: string, payload: Uint8Array) => Promise<number>,
     private readonly bounds: OutboxBounds,
+    /** The first failure while open: the outbox holds from now on. */
     private readonly onFailure: (error: unknown) => void,
   ) {}
 
@@ -65,6 +66,11 @@ export class BackplaneOutbox {
     // Open, the bytes bound still holds: a backplane that stalls without failing fills it too.
     if (this.holding || this.bytes > this.bounds.maxBytes) this.trim();
     this.pump();
+  }
+
+  /** Stops publishing (what is in flight still settles) until `open()`. */
+  hold(): void {
+    this.holding = true;
   }
 
   /** Publishes again, oldest first, what waited; returns what was dropped since the outage began. */

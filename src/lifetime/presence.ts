@@ -9,6 +9,8 @@ export interface PresenceEvents {
   publishHeartbeat(listening: boolean): Promise<unknown>;
   /** The server `serverId` sent no heartbeat for `timeout` while this one was listening, or said it leaves. */
   onServerGone(serverId: string): void;
+  /** This server stopped hearing itself, or could not publish its heartbeat. */
+  onDown(): void;
   /** After `awaitListeners()`: this server hears itself again, and every live peer hears too (or the wait ran out). */
   onListeners(): void;
 }
@@ -93,7 +95,9 @@ export class Presence {
 
   /** A publish failed: this server's path is down until it hears itself again. */
   down(): void {
+    if (!this.up) return;
     this.up = false;
+    this.events.onDown();
   }
 
   /** Calls `onListeners` once this server hears itself and its peers listen (or `timeout` after it hears itself). */
@@ -104,7 +108,7 @@ export class Presence {
 
   private tick(): void {
     const now = Date.now();
-    if (this.up && now - this.lastOwnHeartbeat > this.times.timeout) this.up = false;
+    if (this.up && now - this.lastOwnHeartbeat > this.times.timeout) this.down();
     if (this.up) {
       for (const [serverId, peer] of this.peers) {
         if (peer.deadline > now) continue;

@@ -84,7 +84,7 @@ export class ScaleOutLifetimeManager implements HubLifetimeManager {
     this.outbox = new BackplaneOutbox(
       (channel, payload) => backplane.publish(channel, payload),
       { maxAge: this.settings.outboxMaxAge, maxBytes: this.settings.outboxMaxBytes },
-      (error) => this.onOutboxFailure(error),
+      (error) => this.onPathDown(error),
     );
     this.presence = new Presence(
       this.serverId,
@@ -92,6 +92,7 @@ export class ScaleOutLifetimeManager implements HubLifetimeManager {
       {
         publishHeartbeat: (listening) => backplane.publish(this.channel("presence"), encodeBackplaneMessage({ kind: "alive", origin: this.serverId, listening })),
         onServerGone: (serverId) => this.onServerGone(serverId),
+        onDown: () => this.onPathDown(undefined),
         onListeners: () => this.onOutboxCanResume(),
       },
     );
@@ -252,15 +253,25 @@ export class ScaleOutLifetimeManager implements HubLifetimeManager {
   }
 
   private onServerGone(serverId: string): void {
-    this.lastSeq.delete(serverId);
+    // Its sequence is kept while a copy of its sends may still come (it may only have been cut off).
+    setTimeout(() => {
+      if (!this.presence.isAlive(serverId)) this.lastSeq.delete(serverId);
+    }, this.settings.outboxMaxAge + this.settings.serverTimeout).unref();
     this.log.write(lifetimeLog.serverGone, { hub: this.options.hubName, serverId, timeout: this.settings.serverTimeout });
     this.pending.failTakenBy(serverId, serverGone);
   }
 
-  /** A publish failed: hold what goes to other servers until this server and its peers hear again. */
-  private onOutboxFailure(error: unknown): void {
-    this.outageStart = Date.now();
-    this.log.write(lifetimeLog.outboxHolding, { hub: this.options.hubName, error });
+  /**
+   * A publish failed, or this server stopped hearing itself: hold what goes to other servers
+   * until this server and its peers hear again (a peer whose own link came back later would
+   * miss what went out before).
+   */
+  private onPathDown(error: unknown): void {
+    if (this.outageStart === undefined) {
+      this.outageStart = Date.now();
+      this.log.write(lifetimeLog.outboxHolding, { hub: this.options.hubName, error });
+    }
+    this.outbox.hold();
     this.presence.down();
     this.presence.awaitListeners();
   }
@@ -269,6 +280,7 @@ export class ScaleOutLifetimeManager implements HubLifetimeManager {
     const waited = this.outbox.size;
     const dropped = this.outbox.open();
     const fields = { hub: this.options.hubName, outageMs: Date.now() - (this.outageStart ?? Date.now()), messages: waited.messages };
+    this.outageStart = undefined;
     if (dropped.messages > 0) this.log.write(lifetimeLog.outboxDropped, { ...fields, dropped: dropped.messages, droppedBytes: dropped.bytes });
     else this.log.write(lifetimeLog.outboxResumed, fields);
   }

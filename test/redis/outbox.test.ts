@@ -1,0 +1,197 @@
+import { HttpTransportType, HubConnectionBuilder, LogLevel, type HubConnection } from "@microsoft/signalr";
+import { MessagePackHubProtocol } from "@microsoft/signalr-protocol-msgpack";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { Hub, HubClass, HubMethod, HubServer, silentLogger, type HubContext, type LogFields, type Logger, type ScaleOutSettings } from "../../src/index.js";
+import { RedisBackplane } from "../../src/redis/index.js";
+import { startOwnRedis, type OwnRedis } from "../support/redis.js";
+import { startTcpProxy, type TcpProxy } from "../support/tcp-proxy.js";
+import { waitFor } from "../support/wait.js";
+
+interface TickClient {
+  tick(n: number, padding: string): void;
+}
+
+@HubClass()
+class TickHub extends Hub<TickClient> {
+  @HubMethod("Tick")
+  tick(n: number): Promise<void> {
+    return this.clients.all.tick(n, "");
+  }
+
+  @HubMethod("Join")
+  join(group: string): Promise<void> {
+    return this.groups.addToGroup(this.context.connectionId, group);
+  }
+}
+
+/** A logger that keeps what the outbox reports. */
+function recordingLogger(): Logger & { lines: Array<{ message: string; fields?: LogFields }> } {
+  const lines: Array<{ message: string; fields?: LogFields }> = [];
+  const keep = (message: string, fields?: LogFields) => void lines.push({ message, fields });
+  return { lines, level: "info", debug: () => {}, info: keep, warn: keep, error: keep };
+}
+
+/** Ticks a client received, and how they arrived: each number once, in order. */
+function tally(received: number[], upTo: number) {
+  const seen = new Set(received);
+  let outOfOrder = 0;
+  for (let i = 1; i < received.length; i++) if (received[i]! <= received[i - 1]!) outOfOrder++;
+  let lost = 0;
+  for (let n = 1; n <= upTo; n++) if (!seen.has(n)) lost++;
+  return { lost, duplicated: received.length - seen.size, outOfOrder };
+}
+
+/**
+ * A hub on server A sends to clients on server B through a Redis of the test's own, which the
+ * test stops and starts (or whose link it black-holes) while A keeps sending.
+ */
+describe("the outbox: sends ride out a Redis outage", () => {
+  let redis: OwnRedis;
+  let servers: HubServer[] = [];
+  let clients: HubConnection[] = [];
+  let proxy: TcpProxy | undefined;
+
+  beforeEach(async () => {
+    redis = await startOwnRedis();
+  });
+  afterEach(async () => {
+    await Promise.all(clients.map((c) => c.stop()));
+    await Promise.all(servers.map((s) => s.close()));
+    await proxy?.close();
+    await redis.stop();
+    [clients, servers, proxy] = [[], [], undefined];
+  });
+
+  const fast: ScaleOutSettings = { heartbeatInterval: 100, serverTimeout: 1_500 };
+
+  async function startServer(options: { url?: string; logger?: Logger; scaleOut?: ScaleOutSettings } = {}) {
+    const logger = options.logger ?? silentLogger;
+    const backplane = new RedisBackplane({ url: options.url ?? redis.url, logger, publishTimeout: 500 });
+    const server = new HubServer({ logger, backplane, scaleOut: { ...fast, ...options.scaleOut } });
+    const context = server.mapHub("/ticks", TickHub);
+    servers.push(server);
+    return { context, url: (await server.listen()).url };
+  }
+
+  async function connect(url: string, messagePack = false): Promise<{ connection: HubConnection; received: number[] }> {
+    const builder = new HubConnectionBuilder()
+      .withUrl(`${url}/ticks`, { transport: HttpTransportType.WebSockets })
+      .configureLogging(LogLevel.None);
+    const connection = (messagePack ? builder.withHubProtocol(new MessagePackHubProtocol()) : builder).build();
+    const received: number[] = [];
+    connection.on("tick", (n: number) => received.push(n));
+    await connection.start();
+    clients.push(connection);
+    return { connection, received };
+  }
+
+  /** Sends numbered ticks from a hub context, one every few milliseconds, until stopped. */
+  function steadySends(context: HubContext<TickClient>) {
+    let sent = 0;
+    let running = true;
+    const done = (async () => {
+      while (running) {
+        await context.clients.all.tick(++sent, "");
+        await new Promise((resolve) => setTimeout(resolve, 3));
+      }
+    })();
+    return {
+      get sent() {
+        return sent;
+      },
+      stop: async () => {
+        running = false;
+        await done;
+        return sent;
+      },
+    };
+  }
+
+  /** Waits until each server hears the other: a tick from A reaches a client of B. */
+  async function untilLinked(from: HubContext<TickClient>, to: { received: number[] }) {
+    await waitFor(() => {
+      void from.clients.all.tick(0, "");
+      return to.received.includes(0);
+    }, "server B to hear server A");
+    // Ticks from one server arrive in order: once this one is in, so are the zeros sent before it.
+    void from.clients.all.tick(-1, "");
+    await waitFor(() => to.received.includes(-1), "the ticks sent while linking");
+    to.received.length = 0;
+  }
+
+  it("delivers every send made while Redis is down, once and in order, after it restarts", async () => {
+    const a = await startServer();
+    const b = await startServer();
+    const onB = [await connect(b.url), await connect(b.url, true)];
+    await untilLinked(a.context, onB[0]!);
+    await waitFor(() => onB[1]!.received.includes(-1), "the ticks sent while linking");
+    onB[1]!.received.length = 0;
+
+    const sends = steadySends(a.context);
+    await waitFor(() => onB.every((c) => c.received.length >= 20), "ticks on server B before the outage");
+    await redis.stop();
+    const sentAtStop = sends.sent;
+    await waitFor(() => sends.sent >= sentAtStop + 100, "sends during the outage");
+    // Server B heard none of them while Redis was down; it gets them all after.
+    const heardDuringOutage = Math.max(...onB.map((c) => c.received.length));
+    expect(heardDuringOutage).toBeLessThan(sentAtStop + 100);
+    await redis.start();
+    await waitFor(() => onB.every((c) => c.received.includes(sends.sent)), "ticks after Redis restarts", 15_000);
+    const last = await sends.stop();
+    await waitFor(() => onB.every((c) => c.received.includes(last)), "the last tick");
+
+    for (const client of onB) expect(tally(client.received, last)).toEqual({ lost: 0, duplicated: 0, outOfOrder: 0 });
+  });
+
+  it("returns from a hub method that sends while the publishing link is black-holed, and delivers once the link is made again", async () => {
+    proxy = await startTcpProxy(Number(new URL(redis.url).port));
+    const a = await startServer({ url: proxy.url.replace("http:", "redis:") });
+    const b = await startServer();
+    const caller = await connect(a.url);
+    const onB = await connect(b.url);
+    await untilLinked(a.context, onB);
+
+    // From now on, nothing on server A's Redis connections goes through, and nothing closes them.
+    proxy.blackHole();
+    for (let n = 1; n <= 5; n++) await caller.connection.invoke("Tick", n); // each returns without Redis
+    await waitFor(() => caller.received.includes(5), "the local deliveries");
+    expect(onB.received).toEqual([]);
+    // The publish times out, the link is made again through the proxy, and the outbox goes out in order.
+    await waitFor(() => onB.received.includes(5), "the ticks on server B after the link is remade", 15_000);
+    expect(tally(onB.received, 5)).toEqual({ lost: 0, duplicated: 0, outOfOrder: 0 });
+  });
+
+  it("past its byte bound drops the oldest sends, and says how many in one warning", async () => {
+    const logger = recordingLogger();
+    const a = await startServer({ logger, scaleOut: { outboxMaxBytes: 20_000 } });
+    const b = await startServer();
+    const onB = await connect(b.url);
+    await untilLinked(a.context, onB);
+
+    await redis.stop();
+    const total = 200;
+    // Each send is about 1 KB in the outbox (the text in JSON and MessagePack): 200 of them pass the bound.
+    for (let n = 1; n <= total; n++) await a.context.clients.all.tick(n, "x".repeat(400));
+    await redis.start();
+    await waitFor(() => onB.received.includes(total), "the newest ticks on server B", 15_000);
+
+    const drops = logger.lines.filter((line) => line.message.includes("dropped messages past its bounds"));
+    expect(drops).toHaveLength(1);
+    const dropped = drops[0]!.fields!.dropped as number;
+    expect(dropped).toBeGreaterThan(0);
+    // The oldest were dropped, the rest arrived once and in order: the count is exact.
+    expect(onB.received).toEqual(Array.from({ length: total - dropped }, (_, i) => dropped + 1 + i));
+  });
+
+  it("with Redis down at start, a new connection's calls and group joins do not wait for it", async () => {
+    await redis.stop();
+    const a = await startServer();
+    const started = Date.now();
+    const client = await connect(a.url);
+    await client.connection.invoke("Join", "ops");
+    await client.connection.invoke("Tick", 1);
+    // Before, each waited three seconds for Redis (the first subscription of a connection, a group's).
+    expect(Date.now() - started).toBeLessThan(2_000);
+    expect(client.received).toEqual([1]);
+  });
+});
