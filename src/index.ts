@@ -9,6 +9,7 @@ export {
   type Backplane,
   type ScaleOutOptions,
   type ScaleOutSettings,
+  type ScaleOutStats,
   InMemoryLifetimeManager,
   ScaleOutLifetimeManager,
 } from "./lifetime/index.js";

@@ -21,7 +21,7 @@ import { describeHub, type HubClassType } from "./hubs/hub-descriptor.js";
 import type { Backplane } from "./lifetime/backplane.js";
 import type { HubLifetimeManager } from "./lifetime/hub-lifetime-manager.js";
 import { InMemoryLifetimeManager } from "./lifetime/in-memory-lifetime-manager.js";
-import { ScaleOutLifetimeManager, type ScaleOutSettings } from "./lifetime/scale-out-lifetime-manager.js";
+import { ScaleOutLifetimeManager, type ScaleOutSettings, type ScaleOutStats } from "./lifetime/scale-out-lifetime-manager.js";
 import { consoleLogger, LogWriter, type Logger } from "./logger.js";
 import { loggablePath, transportLog } from "./transports/transport-log.js";
 import type { HubProtocol } from "./protocol/hub-protocol.js";
@@ -101,6 +101,8 @@ export class HubServer {
   private readonly runtimes = new Map<HubClassType, HubRuntime>();
   /** The lifetime managers this server made over the backplane, told to leave before it closes. */
   private readonly scaleOutManagers: ScaleOutLifetimeManager[] = [];
+  /** The first of them for each hub class, for `scaleOutStats`. */
+  private readonly scaleOutByHub = new Map<HubClassType, ScaleOutLifetimeManager>();
   private readonly log: LogWriter;
   private httpServer: Server | undefined;
   private ownsHttpServer = false;
@@ -132,7 +134,7 @@ export class HubServer {
       log: this.log,
       activator: this.options.container ?? typediActivator,
       policies,
-      lifetime: resolved.lifetimeManager ?? this.lifetimeFor(descriptor.name, resolved, protocols),
+      lifetime: resolved.lifetimeManager ?? this.lifetimeFor(hubClass, descriptor.name, resolved, protocols),
       protocols,
     });
     const admit: AdmissionCheck = (request, token) => runtime.admit(request, token);
@@ -143,7 +145,7 @@ export class HubServer {
   }
 
   /** A hub's default lifetime manager: in memory, or shared over the backplane under the hub's name. */
-  private lifetimeFor(hubName: string, options: ResolvedHubOptions, protocols: HubProtocol[]): HubLifetimeManager {
+  private lifetimeFor(hubClass: HubClassType, hubName: string, options: ResolvedHubOptions, protocols: HubProtocol[]): HubLifetimeManager {
     const { backplane } = this.options;
     const { maximumGroupsPerConnection } = options;
     if (!backplane) return new InMemoryLifetimeManager({ maximumGroupsPerConnection });
@@ -157,7 +159,20 @@ export class HubServer {
       settings: this.options.scaleOut,
     });
     this.scaleOutManagers.push(manager);
+    if (!this.scaleOutByHub.has(hubClass)) this.scaleOutByHub.set(hubClass, manager);
     return manager;
+  }
+
+  /**
+   * With a backplane: what this server sent the others for a hub (see ScaleOutStats), e.g. for a
+   * health check. Undefined for a hub mapped without the built-in scale-out lifetime manager.
+   *
+   * @example
+   * const stats = server.scaleOutStats(ChatHub);
+   * if (stats && stats.waiting.messages > 0) console.warn("Redis is away; sends are waiting");
+   */
+  scaleOutStats(hubClass: HubClassType): ScaleOutStats | undefined {
+    return this.scaleOutByHub.get(hubClass)?.stats;
   }
 
   /** Connections the server holds across its endpoints (negotiated, running or closing). */

@@ -12,10 +12,22 @@ export interface OutboxDrops {
   bytes: number;
 }
 
+/** What an outbox did since it was made. */
+export interface OutboxCounts {
+  /** Messages the backplane took. */
+  published: number;
+  /** Of those added with `expectReceiver`, taken by the backplane but received by no server. */
+  unreceived: number;
+  /** Messages dropped past the bounds, and their bytes. */
+  dropped: number;
+  droppedBytes: number;
+}
+
 interface Entry {
   readonly channel: string;
   readonly payload: Uint8Array;
   readonly at: number;
+  readonly expectReceiver: boolean;
   state: "waiting" | "in flight" | "done";
 }
 
@@ -42,6 +54,7 @@ export class BackplaneOutbox {
   /** `open()` came while publishes of the failed round were still in flight. */
   private reopen = false;
   private drops: OutboxDrops = { messages: 0, bytes: 0 };
+  private readonly counts: OutboxCounts = { published: 0, unreceived: 0, dropped: 0, droppedBytes: 0 };
 
   constructor(
     private readonly publish: (channel: string, payload: Uint8Array) => Promise<number>,
@@ -60,8 +73,14 @@ export class BackplaneOutbox {
     return { messages: this.queue.length - this.head, bytes: this.bytes };
   }
 
-  add(channel: string, payload: Uint8Array): void {
-    this.queue.push({ channel, payload, at: Date.now(), state: "waiting" });
+  /** Counts since the outbox was made. */
+  get totals(): Readonly<OutboxCounts> {
+    return this.counts;
+  }
+
+  /** Queues a message; `expectReceiver`: one that no server receives is counted as unreceived. */
+  add(channel: string, payload: Uint8Array, expectReceiver = false): void {
+    this.queue.push({ channel, payload, at: Date.now(), expectReceiver, state: "waiting" });
     this.bytes += payload.byteLength;
     // Open, the bytes bound still holds: a backplane that stalls without failing fills it too.
     if (this.holding || this.bytes > this.bounds.maxBytes) this.trim();
@@ -99,17 +118,19 @@ export class BackplaneOutbox {
         published = Promise.reject(error);
       }
       published.then(
-        () => this.settled(entry, true),
-        (error: unknown) => this.settled(entry, false, error),
+        (receivers) => this.settled(entry, true, receivers),
+        (error: unknown) => this.settled(entry, false, 0, error),
       );
     }
   }
 
-  private settled(entry: Entry, ok: boolean, error?: unknown): void {
+  private settled(entry: Entry, ok: boolean, receivers: number, error?: unknown): void {
     this.inFlight--;
     if (ok) {
       entry.state = "done";
       this.bytes -= entry.payload.byteLength;
+      this.counts.published++;
+      if (entry.expectReceiver && receivers === 0) this.counts.unreceived++;
     } else {
       entry.state = "waiting";
       if (!this.holding) {
@@ -145,6 +166,8 @@ export class BackplaneOutbox {
       this.bytes -= entry.payload.byteLength;
       this.drops.messages++;
       this.drops.bytes += entry.payload.byteLength;
+      this.counts.dropped++;
+      this.counts.droppedBytes += entry.payload.byteLength;
     }
     this.compact();
   }

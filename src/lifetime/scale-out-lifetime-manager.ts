@@ -15,7 +15,7 @@ import {
   type InvokeMessage,
   type SendMessage,
 } from "./backplane-messages.js";
-import { BackplaneOutbox } from "./backplane-outbox.js";
+import { BackplaneOutbox, type OutboxCounts } from "./backplane-outbox.js";
 import type { HubLifetimeManager } from "./hub-lifetime-manager.js";
 import { InMemoryLifetimeManager, invocationOf } from "./in-memory-lifetime-manager.js";
 import { PendingReplies } from "./pending-replies.js";
@@ -24,6 +24,12 @@ import { resolveSettings, type ScaleOutSettings } from "./scale-out-settings.js"
 import type { Target } from "./target.js";
 
 export type { ScaleOutSettings } from "./scale-out-settings.js";
+
+/** See ScaleOutLifetimeManager.stats. */
+export interface ScaleOutStats extends OutboxCounts {
+  /** Messages, and their bytes, waiting in the outbox or in flight. */
+  waiting: { messages: number; bytes: number };
+}
 
 export interface ScaleOutOptions {
   /** Servers that share a hub name share its connections, groups and users. */
@@ -111,9 +117,16 @@ export class ScaleOutLifetimeManager implements HubLifetimeManager {
       .catch(() => undefined); // the others then notice by the missing heartbeats
   }
 
-  /** What waits in the outbox now, for a server's health checks. */
-  get outboxSize(): { messages: number; bytes: number } {
-    return this.outbox.size;
+  /**
+   * What this hub's server sent to the others: what waits in the outbox now, what the backplane
+   * took, what went to a connection or user no server holds (a send to a connection that no
+   * longer exists is not delivered), and what the outbox dropped past its bounds.
+   *
+   * @example
+   * const { waiting, unreceived } = manager.stats;
+   */
+  get stats(): ScaleOutStats {
+    return { waiting: this.outbox.size, ...this.outbox.totals };
   }
 
   async onConnected(connection: HubConnection): Promise<void> {
@@ -363,7 +376,9 @@ export class ScaleOutLifetimeManager implements HubLifetimeManager {
   }
 
   private publishSend(channel: string, target: Target, payloads: Record<string, string | Uint8Array>): void {
-    this.publish(channel, { kind: "send", origin: this.serverId, target, payloads, seq: ++this.sendSeq });
+    const message: SendMessage = { kind: "send", origin: this.serverId, target, payloads, seq: ++this.sendSeq };
+    // A connection's or a user's own channel has a receiver only while some server holds it.
+    this.outbox.add(channel, encodeBackplaneMessage(message), target.kind === "connections" || (target.kind === "users" && target.ids.length === 1));
   }
 
   /** Publishes a message that is answered; rejects (ERR_BACKPLANE_UNAVAILABLE) when it cannot go out. */
