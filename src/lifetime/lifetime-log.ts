@@ -7,6 +7,7 @@ export const lifetimeLog = logEvents({
   outboxHolding: { level: "warn", message: "Backplane publish failed; messages for other servers wait in the outbox" },
   outboxResumed: { level: "info", message: "Backplane reachable again; the outbox delivers what waited" },
   outboxDropped: { level: "warn", message: "Backplane reachable again; the outbox dropped messages past its bounds, other servers miss them" },
+  outboxLost: { level: "warn", message: "Closing while the backplane is away; the messages waiting in the outbox are lost" },
   serverGone: { level: "warn", message: "A server of this hub stopped announcing itself; it counts as gone" },
   malformedMessage: { level: "warn", message: "Malformed backplane message dropped" },
   subscribeFailed: { level: "warn", message: "Backplane subscribe failed" },

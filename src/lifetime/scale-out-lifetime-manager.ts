@@ -112,9 +112,10 @@ export class ScaleOutLifetimeManager implements HubLifetimeManager {
   /** Stops the heartbeat and tells the other servers this one leaves (before the backplane closes). */
   async close(): Promise<void> {
     this.presence.stop();
-    await this.options.backplane
-      .publish(this.channel("presence"), encodeBackplaneMessage({ kind: "leaving", origin: this.serverId }))
-      .catch(() => undefined); // the others then notice by the missing heartbeats
+    // After the replies already in the outbox (the closed connections' failed client results).
+    this.publish(this.channel("presence"), { kind: "leaving", origin: this.serverId });
+    const { messages } = this.outbox.size;
+    if (!this.outbox.isOpen && messages > 0) this.log.write(lifetimeLog.outboxLost, { hub: this.options.hubName, messages });
   }
 
   /**
@@ -383,6 +384,8 @@ export class ScaleOutLifetimeManager implements HubLifetimeManager {
 
   /** Publishes a message that is answered; rejects (ERR_BACKPLANE_UNAVAILABLE) when it cannot go out. */
   private async publishRequest(id: number, channel: string, message: BackplaneMessage): Promise<number> {
+    // Held, the outbox knows the backplane is away (or not yet heard back from): fail at once.
+    if (!this.outbox.isOpen) throw new HubwireError("ERR_BACKPLANE_UNAVAILABLE", `The backplane could not take message ${id}: it is unreachable.`);
     try {
       return await this.options.backplane.publish(channel, encodeBackplaneMessage(message));
     } catch (error) {

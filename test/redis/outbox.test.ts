@@ -9,6 +9,16 @@ import { waitFor } from "../support/wait.js";
 
 interface TickClient {
   tick(n: number, padding: string): void;
+  answer(): Promise<string>;
+}
+
+/** What a call that needs another server ended with: its value, or its error's code. */
+async function outcome(call: Promise<unknown>): Promise<unknown> {
+  try {
+    return await call;
+  } catch (error) {
+    return (error as { code?: string }).code;
+  }
 }
 
 @HubClass()
@@ -21,6 +31,16 @@ class TickHub extends Hub<TickClient> {
   @HubMethod("Join")
   join(group: string): Promise<void> {
     return this.groups.addToGroup(this.context.connectionId, group);
+  }
+
+  @HubMethod("JoinOther")
+  joinOther(connectionId: string, group: string): Promise<unknown> {
+    return outcome(this.groups.addToGroup(connectionId, group).then(() => "joined"));
+  }
+
+  @HubMethod("Ask")
+  ask(connectionId: string): Promise<unknown> {
+    return outcome(this.clients.client(connectionId).invoke("answer"));
   }
 }
 
@@ -80,6 +100,7 @@ describe("the outbox: sends ride out a Redis outage", () => {
     const connection = (messagePack ? builder.withHubProtocol(new MessagePackHubProtocol()) : builder).build();
     const received: number[] = [];
     connection.on("tick", (n: number) => received.push(n));
+    connection.on("answer", () => "here");
     await connection.start();
     clients.push(connection);
     return { connection, received };
@@ -181,6 +202,22 @@ describe("the outbox: sends ride out a Redis outage", () => {
     expect(dropped).toBeGreaterThan(0);
     // The oldest were dropped, the rest arrived once and in order: the count is exact.
     expect(onB.received).toEqual(Array.from({ length: total - dropped }, (_, i) => dropped + 1 + i));
+  });
+
+  it("fails group changes and client results for a connection on another server at once while Redis is down, with their code", async () => {
+    const a = await startServer();
+    const b = await startServer();
+    const onA = await connect(a.url);
+    const onB = await connect(b.url);
+    await untilLinked(a.context, onB);
+    expect(await onA.connection.invoke("Ask", onB.connection.connectionId)).toBe("here");
+
+    await redis.stop();
+    // Both end while Redis is still down: nothing waits for it to come back.
+    expect(await onA.connection.invoke("JoinOther", onB.connection.connectionId, "ops")).toBe("ERR_BACKPLANE_UNAVAILABLE");
+    expect(await onA.connection.invoke("Ask", onB.connection.connectionId)).toBe("ERR_BACKPLANE_UNAVAILABLE");
+    await redis.start();
+    await waitFor(async () => (await onA.connection.invoke("JoinOther", onB.connection.connectionId, "ops")) === "joined", "the group change to go through again", 15_000);
   });
 
   it("with Redis down at start, a new connection's calls and group joins do not wait for it", async () => {
