@@ -45,7 +45,7 @@ describe("presence: a server killed with SIGKILL is noticed", () => {
     redis = await startOwnRedis();
   });
   afterEach(async () => {
-    child?.kill("SIGKILL");
+    child?.kill("SIGKILL"); // a stopped process too
     await Promise.all(clients.map((c) => c.stop()));
     await serverA?.close();
     await redis.stop();
@@ -81,7 +81,7 @@ describe("presence: a server killed with SIGKILL is noticed", () => {
     return connection;
   }
 
-  it("fails a client result pending on it with ERR_SERVER_GONE, and counts sends to its connections as unreceived", async () => {
+  async function startServerA(): Promise<string> {
     serverA = new HubServer({
       logger: silentLogger,
       backplane: new RedisBackplane({ url: redis.url, logger: silentLogger }),
@@ -89,7 +89,24 @@ describe("presence: a server killed with SIGKILL is noticed", () => {
       clientResultTimeout: 120_000,
     });
     serverA.mapHub("/chat", ChatHub);
-    const urlA = (await serverA.listen()).url;
+    return (await serverA.listen()).url;
+  }
+
+  it("fails a client result asked of a frozen server (SIGSTOP) that Redis still counts as a subscriber", async () => {
+    const urlA = await startServerA();
+    const onB = await connect(await startChild());
+    onB.on("answer", () => "here");
+    const onA = await connect(urlA);
+    // Server B subscribes to its client's channel just after telling the client it is connected.
+    await waitFor(async () => (await onA.invoke("Ask", onB.connectionId)) === "here", "a client result from server B");
+
+    // Frozen, its sockets stay open: Redis still delivers to it, and nothing ever comes back.
+    child!.kill("SIGSTOP");
+    expect(await within(onA.invoke("Ask", onB.connectionId), "the client result to fail", 15_000)).toBe("failed: ERR_SERVER_GONE");
+  });
+
+  it("fails a client result pending on it with ERR_SERVER_GONE, and counts sends to its connections as unreceived", async () => {
+    const urlA = await startServerA();
     const urlB = await startChild();
 
     const onB = await connect(urlB);
@@ -103,10 +120,15 @@ describe("presence: a server killed with SIGKILL is noticed", () => {
     });
     const onA = await connect(urlA);
 
-    // While B lives, a send to its connection is received.
-    await onA.invoke("Note", onB.connectionId, "hello");
-    await waitFor(() => notes.includes("hello"), "the note on server B");
-    expect(serverA.scaleOutStats(ChatHub)).toMatchObject({ unreceived: 0 });
+    // While B lives, a send to its connection is received. The client is told it is connected
+    // before server B subscribes to its channel (as with ASP.NET Core): sent until it arrives.
+    await waitFor(() => {
+      void onA.invoke("Note", onB.connectionId, "hello");
+      return notes.includes("hello");
+    }, "the note on server B");
+    const stats = () => serverA.scaleOutStats(ChatHub)!;
+    await waitFor(() => stats().waiting.messages === 0, "server A's outbox to empty");
+    const unreceivedBefore = stats().unreceived;
 
     const result = onA.invoke("Ask", onB.connectionId);
     await within(wasAsked, "the client on server B to be asked");
@@ -117,6 +139,6 @@ describe("presence: a server killed with SIGKILL is noticed", () => {
     // Its connection no longer exists anywhere, nor does one that never did: neither is delivered.
     await onA.invoke("Note", onB.connectionId, "anyone?");
     await onA.invoke("Note", "no-such-connection", "anyone?");
-    await waitFor(() => serverA.scaleOutStats(ChatHub)?.unreceived === 2, () => `2 unreceived sends, saw ${JSON.stringify(serverA.scaleOutStats(ChatHub))}`);
+    await waitFor(() => stats().unreceived === unreceivedBefore + 2, () => `2 more unreceived sends, saw ${JSON.stringify(stats())}`);
   });
 });

@@ -210,7 +210,8 @@ describe("the outbox: sends ride out a Redis outage", () => {
     const onA = await connect(a.url);
     const onB = await connect(b.url);
     await untilLinked(a.context, onB);
-    expect(await onA.connection.invoke("Ask", onB.connection.connectionId)).toBe("here");
+    // Server B subscribes to its client's channel just after telling the client it is connected.
+    await waitFor(async () => (await onA.connection.invoke("Ask", onB.connection.connectionId)) === "here", "a client result from server B");
 
     await redis.stop();
     // Both end while Redis is still down: nothing waits for it to come back.
