@@ -7,8 +7,8 @@ export interface PresenceTimes {
 export interface PresenceEvents {
   /** Publishes this server's heartbeat; `listening`: it hears its own, so it receives what is published. */
   publishHeartbeat(listening: boolean): Promise<unknown>;
-  /** The server `serverId` sent no heartbeat for `timeout` while this one was listening, or said it leaves. */
-  onServerGone(serverId: string): void;
+  /** The server `serverId` sent no heartbeat for `timeout` while this one was listening (`left`: it said it leaves). */
+  onServerGone(serverId: string, left: boolean): void;
   /** This server stopped hearing itself, or could not publish its heartbeat. */
   onDown(): void;
   /** After `awaitListeners()`: this server hears itself again, and every live peer hears too (or the wait ran out). */
@@ -89,7 +89,7 @@ export class Presence {
 
   /** A peer said it leaves (it closes). */
   left(serverId: string): void {
-    if (this.peers.delete(serverId)) this.events.onServerGone(serverId);
+    if (this.peers.delete(serverId)) this.events.onServerGone(serverId, true);
     this.checkListeners(Date.now());
   }
 
@@ -113,7 +113,7 @@ export class Presence {
       for (const [serverId, peer] of this.peers) {
         if (peer.deadline > now) continue;
         this.peers.delete(serverId);
-        this.events.onServerGone(serverId);
+        this.events.onServerGone(serverId, false);
       }
     }
     this.beat();

@@ -97,7 +97,7 @@ export class ScaleOutLifetimeManager implements HubLifetimeManager {
       { heartbeatInterval: this.settings.heartbeatInterval, timeout: this.settings.serverTimeout },
       {
         publishHeartbeat: (listening) => backplane.publish(this.channel("presence"), encodeBackplaneMessage({ kind: "alive", origin: this.serverId, listening })),
-        onServerGone: (serverId) => this.onServerGone(serverId),
+        onServerGone: (serverId, left) => this.onServerGone(serverId, left),
         onDown: () => this.onPathDown(undefined),
         onListeners: () => this.onOutboxCanResume(),
       },
@@ -266,12 +266,13 @@ export class ScaleOutLifetimeManager implements HubLifetimeManager {
     else if (message.kind === "leaving" && message.origin !== this.serverId) this.presence.left(message.origin);
   }
 
-  private onServerGone(serverId: string): void {
+  private onServerGone(serverId: string, left: boolean): void {
     // Its sequence is kept while a copy of its sends may still come (it may only have been cut off).
     setTimeout(() => {
       if (!this.presence.isAlive(serverId)) this.lastSeq.delete(serverId);
     }, this.settings.outboxMaxAge + this.settings.serverTimeout).unref();
-    this.log.write(lifetimeLog.serverGone, { hub: this.options.hubName, serverId, timeout: this.settings.serverTimeout });
+    if (left) this.log.write(lifetimeLog.serverLeft, { hub: this.options.hubName, serverId });
+    else this.log.write(lifetimeLog.serverGone, { hub: this.options.hubName, serverId, timeout: this.settings.serverTimeout });
     this.pending.failTakenBy(serverId, serverGone);
   }
 
