@@ -48,7 +48,6 @@ export interface ScaleOutOptions {
   settings?: ScaleOutSettings;
 }
 
-
 /** How long past its own timeout a remote client result may take to report back. */
 const replyGraceMs = 1_000;
 
@@ -96,7 +95,8 @@ export class ScaleOutLifetimeManager implements HubLifetimeManager {
       this.serverId,
       { heartbeatInterval: this.settings.heartbeatInterval, timeout: this.settings.serverTimeout },
       {
-        publishHeartbeat: (listening) => backplane.publish(this.channel("presence"), encodeBackplaneMessage({ kind: "alive", origin: this.serverId, listening })),
+        publishHeartbeat: (listening) =>
+          backplane.publish(this.channel("presence"), encodeBackplaneMessage({ kind: "alive", origin: this.serverId, listening })),
         onServerGone: (serverId, left) => this.onServerGone(serverId, left),
         onDown: () => this.onPathDown(undefined),
         onListeners: () => this.onOutboxCanResume(),
@@ -380,7 +380,8 @@ export class ScaleOutLifetimeManager implements HubLifetimeManager {
   private publishSend(channel: string, target: Target, payloads: Record<string, string | Uint8Array>): void {
     const message: SendMessage = { kind: "send", origin: this.serverId, target, payloads, seq: ++this.sendSeq };
     // A connection's or a user's own channel has a receiver only while some server holds it.
-    this.outbox.add(channel, encodeBackplaneMessage(message), target.kind === "connections" || (target.kind === "users" && target.ids.length === 1));
+    const ownChannel = target.kind === "connections" || (target.kind === "users" && target.ids.length === 1);
+    this.outbox.add(channel, encodeBackplaneMessage(message), ownChannel);
   }
 
   /** Publishes a message that is answered; rejects (ERR_BACKPLANE_UNAVAILABLE) when it cannot go out. */
@@ -426,7 +427,6 @@ export class ScaleOutLifetimeManager implements HubLifetimeManager {
 function serverGone(): Error {
   return new HubwireError("ERR_SERVER_GONE", "The server holding the connection is gone; its client result will not come.");
 }
-
 
 /** The reply that fails the asking server's request `requestId` with `error`, as it was here. */
 function failureReply(requestId: number, error: unknown): BackplaneMessage {

@@ -4,7 +4,6 @@ import { consoleLogger, LogWriter, type Logger } from "../logger.js";
 import { requireOptional } from "../optional-dependency.js";
 import { redisLog } from "./redis-log.js";
 
-
 export interface RedisBackplaneOptions {
   /** Where Redis is: `redis://[user:password@]host:port[/db]`. Default `redis://127.0.0.1:6379`. */
   url?: string;
@@ -66,10 +65,16 @@ export class RedisBackplane implements Backplane {
       commandTimeout: answerTimeout,
     });
     // Subscriptions are remade from `handlers` on every (re)connect, however long the outage.
-    this.subscriber = new RedisClient(url, { ...options.redis, maxRetriesPerRequest: null, autoResubscribe: false, commandTimeout: answerTimeout });
+    this.subscriber = new RedisClient(url, {
+      ...options.redis,
+      maxRetriesPerRequest: null,
+      autoResubscribe: false,
+      commandTimeout: answerTimeout,
+    });
     // A subscriber hears nothing on a link that silently drops everything: a PING finds out.
     this.linkCheck = setInterval(() => {
-      if (this.subscriber.status === "ready") this.subscriber.ping().catch((error: Error) => this.remakeIfSilent(this.subscriber, "subscriber", error));
+      if (this.subscriber.status !== "ready") return;
+      this.subscriber.ping().catch((error: Error) => this.remakeIfSilent(this.subscriber, "subscriber", error));
     }, answerTimeout);
     this.linkCheck.unref();
     // Starting up, publishes and subscriptions wait for the first connection attempt, and no longer.
@@ -85,7 +90,10 @@ export class RedisBackplane implements Backplane {
       const subscribed = channels.length > 0 ? this.subscriber.subscribe(...channels) : Promise.resolve();
       subscribed.then(
         () => subscriberUp(),
-        (error: unknown) => this.log.write(redisLog.resubscribeFailed, { error }),
+        (error: unknown) => {
+          this.log.write(redisLog.resubscribeFailed, { error });
+          subscriberUp(); // starting up, nobody waits longer for it
+        },
       );
     });
     this.subscriber.on("messageBuffer", (channel: Buffer, message: Buffer) => {
