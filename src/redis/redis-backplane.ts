@@ -1,4 +1,5 @@
 import type { Redis, RedisOptions } from "ioredis";
+import { HubwireError } from "../errors.js";
 import type { Backplane } from "../lifetime/backplane.js";
 import { consoleLogger, LogWriter, type Logger } from "../logger.js";
 import { requireOptional } from "../optional-dependency.js";
@@ -51,6 +52,9 @@ export class RedisBackplane implements Backplane {
   constructor(options: RedisBackplaneOptions = {}) {
     const url = options.url ?? "redis://127.0.0.1:6379";
     const answerTimeout = options.publishTimeout ?? 2_000;
+    if (!(answerTimeout > 0) || !Number.isFinite(answerTimeout)) {
+      throw new HubwireError("ERR_INVALID_OPTION", `publishTimeout must be a positive number; got ${String(answerTimeout)}.`);
+    }
     this.log = LogWriter.for(options.logger ?? consoleLogger());
     this.prefix = `${options.channelPrefix ?? "hubwire"}:`;
     // ioredis is an optional peer dependency: loaded here, so only Redis users install it.
