@@ -49,6 +49,8 @@ export class BackplaneOutbox {
   /** Index in `queue` of the next message to publish. */
   private next = 0;
   private inFlight = 0;
+  /** Messages and bytes not done: waiting or in flight. */
+  private messages = 0;
   private bytes = 0;
   private holding = false;
   /** `open()` came while publishes of the failed round were still in flight. */
@@ -70,7 +72,7 @@ export class BackplaneOutbox {
 
   /** Messages and bytes waiting or in flight. */
   get size(): { messages: number; bytes: number } {
-    return { messages: this.queue.length - this.head, bytes: this.bytes };
+    return { messages: this.messages, bytes: this.bytes };
   }
 
   /** Counts since the outbox was made. */
@@ -81,6 +83,7 @@ export class BackplaneOutbox {
   /** Queues a message; `expectReceiver`: one that no server receives is counted as unreceived. */
   add(channel: string, payload: Uint8Array, expectReceiver = false): void {
     this.queue.push({ channel, payload, at: Date.now(), expectReceiver, state: "waiting" });
+    this.messages++;
     this.bytes += payload.byteLength;
     // Open, the bytes bound still holds: a backplane that stalls without failing fills it too.
     if (this.holding || this.bytes > this.bounds.maxBytes) this.trim();
@@ -128,6 +131,7 @@ export class BackplaneOutbox {
     this.inFlight--;
     if (ok) {
       entry.state = "done";
+      this.messages--;
       this.bytes -= entry.payload.byteLength;
       this.counts.published++;
       if (entry.expectReceiver && receivers === 0) this.counts.unreceived++;
@@ -163,6 +167,7 @@ export class BackplaneOutbox {
       if (entry.state !== "waiting") continue;
       if (entry.at >= oldest && this.bytes <= this.bounds.maxBytes) break;
       entry.state = "done";
+      this.messages--;
       this.bytes -= entry.payload.byteLength;
       this.drops.messages++;
       this.drops.bytes += entry.payload.byteLength;
