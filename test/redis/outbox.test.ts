@@ -9,6 +9,7 @@ import { waitFor } from "../support/wait.js";
 
 interface TickClient {
   tick(n: number, padding: string): void;
+  announce(text: string): void;
   answer(): Promise<string>;
 }
 
@@ -26,6 +27,11 @@ class TickHub extends Hub<TickClient> {
   @HubMethod("Tick")
   tick(n: number): Promise<void> {
     return this.clients.all.tick(n, "");
+  }
+
+  @HubMethod("Announce")
+  announce(text: string): Promise<void> {
+    return this.clients.all.announce(text);
   }
 
   @HubMethod("Join")
@@ -93,7 +99,7 @@ describe("the outbox: sends ride out a Redis outage", () => {
     return { context, url: (await server.listen()).url };
   }
 
-  async function connect(url: string, messagePack = false): Promise<{ connection: HubConnection; received: number[] }> {
+  async function connect(url: string, messagePack = false): Promise<{ connection: HubConnection; received: number[]; announced: string[] }> {
     const builder = new HubConnectionBuilder()
       .withUrl(`${url}/ticks`, { transport: HttpTransportType.WebSockets })
       .configureLogging(LogLevel.None);
@@ -101,9 +107,11 @@ describe("the outbox: sends ride out a Redis outage", () => {
     const received: number[] = [];
     connection.on("tick", (n: number) => received.push(n));
     connection.on("answer", () => "here");
+    const announced: string[] = [];
+    connection.on("announce", (text: string) => announced.push(text));
     await connection.start();
     clients.push(connection);
-    return { connection, received };
+    return { connection, received, announced };
   }
 
   /** Sends numbered ticks from a hub context, one every few milliseconds, until stopped. */
@@ -143,6 +151,7 @@ describe("the outbox: sends ride out a Redis outage", () => {
   it("delivers every send made while Redis is down, once and in order, after it restarts", async () => {
     const a = await startServer();
     const b = await startServer();
+    const onA = await connect(a.url);
     const onB = [await connect(b.url), await connect(b.url, true)];
     await untilLinked(a.context, onB[0]!);
     await waitFor(() => onB[1]!.received.includes(-1), "the ticks sent while linking");
@@ -153,6 +162,9 @@ describe("the outbox: sends ride out a Redis outage", () => {
     await redis.stop();
     const sentAtStop = sends.sent;
     await waitFor(() => sends.sent >= sentAtStop + 100, "sends during the outage");
+    // A hub method that sends to all returns while Redis is still down: it never waits for it.
+    await onA.connection.invoke("Announce", "during the outage");
+    expect(onA.announced).toEqual(["during the outage"]);
     // Server B heard none of them while Redis was down; it gets them all after.
     const heardDuringOutage = Math.max(...onB.map((c) => c.received.length));
     expect(heardDuringOutage).toBeLessThan(sentAtStop + 100);
@@ -162,6 +174,7 @@ describe("the outbox: sends ride out a Redis outage", () => {
     await waitFor(() => onB.every((c) => c.received.includes(last)), "the last tick");
 
     for (const client of onB) expect(tally(client.received, last)).toEqual({ lost: 0, duplicated: 0, outOfOrder: 0 });
+    for (const client of onB) expect(client.announced).toEqual(["during the outage"]);
   });
 
   it("returns from a hub method that sends while the publishing link is black-holed, and delivers once the link is made again", async () => {
