@@ -217,6 +217,27 @@ describe("the outbox: sends ride out a Redis outage", () => {
     expect(onB.received).toEqual(Array.from({ length: total - dropped }, (_, i) => dropped + 1 + i));
   });
 
+  it("past its time bound drops the sends that waited too long, and says how many", async () => {
+    const logger = recordingLogger();
+    const a = await startServer({ logger, scaleOut: { outboxMaxAge: 300 } });
+    const b = await startServer();
+    const onB = await connect(b.url);
+    await untilLinked(a.context, onB);
+
+    await redis.stop();
+    for (let n = 1; n <= 5; n++) await a.context.clients.all.tick(n, "");
+    const sentAt = Date.now();
+    await waitFor(() => Date.now() - sentAt > 300, "the ticks to pass the outbox's time bound");
+    await redis.start();
+    const dropped = () => logger.lines.filter((line) => line.message.includes("dropped messages past its bounds"));
+    await waitFor(() => dropped().length > 0, "the outbox to open again", 15_000);
+    for (let n = 6; n <= 10; n++) await a.context.clients.all.tick(n, "");
+    await waitFor(() => onB.received.includes(10), "the ticks sent after on server B");
+
+    expect(onB.received).toEqual([6, 7, 8, 9, 10]);
+    expect(dropped().map((line) => line.fields!.dropped)).toEqual([5]);
+  });
+
   it("fails group changes and client results for a connection on another server at once while Redis is down, with their code", async () => {
     const a = await startServer();
     const b = await startServer();
