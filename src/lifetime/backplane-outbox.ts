@@ -63,6 +63,8 @@ export class BackplaneOutbox {
     private readonly bounds: OutboxBounds,
     /** The first failure while open: the outbox holds from now on. */
     private readonly onFailure: (error: unknown) => void,
+    /** It publishes again after holding; `waited`: what it kept, `drops`: what it dropped meanwhile. */
+    private readonly onResumed: (waited: number, drops: OutboxDrops) => void,
   ) {}
 
   /** Whether it publishes (false while it holds, after a failure and until `open()`). */
@@ -95,15 +97,11 @@ export class BackplaneOutbox {
     this.holding = true;
   }
 
-  /** Publishes again, oldest first, what waited; returns what was dropped since the outage began. */
-  open(): OutboxDrops {
-    const drops = this.drops;
-    this.drops = { messages: 0, bytes: 0 };
-    if (this.holding) {
-      if (this.inFlight > 0) this.reopen = true;
-      else this.resume();
-    }
-    return drops;
+  /** Publishes again, oldest first, what waited (once what is in flight has settled). */
+  open(): void {
+    if (!this.holding) return;
+    if (this.inFlight > 0) this.reopen = true;
+    else this.resume();
   }
 
   private pump(): void {
@@ -156,6 +154,9 @@ export class BackplaneOutbox {
     this.reopen = false;
     this.next = this.head;
     this.trim();
+    const drops = this.drops;
+    this.drops = { messages: 0, bytes: 0 };
+    this.onResumed(this.messages, drops);
     this.pump();
   }
 

@@ -15,7 +15,7 @@ import {
   type InvokeMessage,
   type SendMessage,
 } from "./backplane-messages.js";
-import { BackplaneOutbox, type OutboxCounts } from "./backplane-outbox.js";
+import { BackplaneOutbox, type OutboxCounts, type OutboxDrops } from "./backplane-outbox.js";
 import type { HubLifetimeManager } from "./hub-lifetime-manager.js";
 import { InMemoryLifetimeManager, invocationOf } from "./in-memory-lifetime-manager.js";
 import { PendingReplies } from "./pending-replies.js";
@@ -90,6 +90,7 @@ export class ScaleOutLifetimeManager implements HubLifetimeManager {
       (channel, payload) => backplane.publish(channel, payload),
       { maxAge: this.settings.outboxMaxAge, maxBytes: this.settings.outboxMaxBytes },
       (error) => this.onPathDown(error),
+      (waited, drops) => this.onOutboxResumed(waited, drops),
     );
     this.presence = new Presence(
       this.serverId,
@@ -99,7 +100,7 @@ export class ScaleOutLifetimeManager implements HubLifetimeManager {
           backplane.publish(this.channel("presence"), encodeBackplaneMessage({ kind: "alive", origin: this.serverId, listening })),
         onServerGone: (serverId, left) => this.onServerGone(serverId, left),
         onDown: () => this.onPathDown(undefined),
-        onListeners: () => this.onOutboxCanResume(),
+        onListeners: () => this.outbox.open(),
       },
     );
     this.started = Promise.all([
@@ -291,10 +292,9 @@ export class ScaleOutLifetimeManager implements HubLifetimeManager {
     this.presence.awaitListeners();
   }
 
-  private onOutboxCanResume(): void {
-    const waited = this.outbox.size;
-    const dropped = this.outbox.open();
-    const fields = { hub: this.options.hubName, outageMs: Date.now() - (this.outageStart ?? Date.now()), messages: waited.messages };
+  /** One line per outage, when it ends: a warning with the counts if the outbox dropped any. */
+  private onOutboxResumed(waited: number, dropped: OutboxDrops): void {
+    const fields = { hub: this.options.hubName, outageMs: Date.now() - (this.outageStart ?? Date.now()), messages: waited };
     this.outageStart = undefined;
     if (dropped.messages > 0) this.log.write(lifetimeLog.outboxDropped, { ...fields, dropped: dropped.messages, droppedBytes: dropped.bytes });
     else this.log.write(lifetimeLog.outboxResumed, fields);
