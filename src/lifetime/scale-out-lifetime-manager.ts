@@ -110,7 +110,10 @@ export class ScaleOutLifetimeManager implements HubLifetimeManager {
     ]).then(() => this.presence.start());
   }
 
-  /** Stops the heartbeat and tells the other servers this one leaves (before the backplane closes). */
+  /**
+   * Stops the heartbeat and tells the other servers this one leaves; call it before closing the
+   * backplane (`HubServer.close()` does, for the managers it made).
+   */
   async close(): Promise<void> {
     this.presence.stop();
     // After the replies already in the outbox (the closed connections' failed client results).
