@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import type { ClientInvokeOptions } from "../connection/client-results.js";
 import type { HubConnection } from "../connection/hub-connection.js";
-import { HubException, HubwireError, LimitExceededError, type ErrorCode } from "../errors.js";
+import { HubwireError } from "../errors.js";
 import { LogWriter, type Logger } from "../logger.js";
 import { lifetimeLog } from "./lifetime-log.js";
 import type { HubProtocol } from "../protocol/hub-protocol.js";
@@ -20,7 +20,9 @@ import type { HubLifetimeManager } from "./hub-lifetime-manager.js";
 import { InMemoryLifetimeManager, invocationOf } from "./in-memory-lifetime-manager.js";
 import { PendingReplies } from "./pending-replies.js";
 import { Presence } from "./presence.js";
+import { failureReply, remoteError, serverGone } from "./remote-errors.js";
 import { resolveSettings, type ScaleOutSettings } from "./scale-out-settings.js";
+import { SendSequences } from "./send-sequences.js";
 import type { Target } from "./target.js";
 
 export type { ScaleOutSettings } from "./scale-out-settings.js";
@@ -75,8 +77,7 @@ export class ScaleOutLifetimeManager implements HubLifetimeManager {
   private readonly presence: Presence;
   /** The number of this server's last send; see SendMessage.seq. */
   private sendSeq = 0;
-  /** The number of the last send delivered here, by origin server. */
-  private readonly lastSeq = new Map<string, number>();
+  private readonly delivered = new SendSequences();
   private outageStart: number | undefined;
   private readonly settings: Required<ScaleOutSettings>;
 
@@ -271,10 +272,8 @@ export class ScaleOutLifetimeManager implements HubLifetimeManager {
   }
 
   private onServerGone(serverId: string, left: boolean): void {
-    // Its sequence is kept while a copy of its sends may still come (it may only have been cut off).
-    setTimeout(() => {
-      if (!this.presence.isAlive(serverId)) this.lastSeq.delete(serverId);
-    }, this.settings.outboxMaxAge + this.settings.serverTimeout).unref();
+    const { outboxMaxAge, serverTimeout } = this.settings;
+    this.delivered.forgetLater(serverId, outboxMaxAge + serverTimeout, () => !this.presence.isAlive(serverId));
     if (left) this.log.write(lifetimeLog.serverLeft, { hub: this.options.hubName, serverId });
     else this.log.write(lifetimeLog.serverGone, { hub: this.options.hubName, serverId, timeout: this.settings.serverTimeout });
     this.pending.failTakenBy(serverId, serverGone);
@@ -304,11 +303,7 @@ export class ScaleOutLifetimeManager implements HubLifetimeManager {
   }
 
   private deliverFromRemote(message: SendMessage): void {
-    if (message.seq !== undefined) {
-      const last = this.lastSeq.get(message.origin);
-      if (last !== undefined && message.seq <= last) return; // a copy of one delivered already
-      this.lastSeq.set(message.origin, message.seq);
-    }
+    if (!this.delivered.accept(message.origin, message.seq)) return;
     const serialized = this.messageFrom(message.payloads);
     if (serialized) this.local.deliver(message.target, serialized);
   }
@@ -425,21 +420,4 @@ export class ScaleOutLifetimeManager implements HubLifetimeManager {
       this.log.write(lifetimeLog.unsubscribeFailed, { hub: this.options.hubName, channel, error });
     }
   }
-}
-
-function serverGone(): Error {
-  return new HubwireError("ERR_SERVER_GONE", "The server holding the connection is gone; its client result will not come.");
-}
-
-/** The reply that fails the asking server's request `requestId` with `error`, as it was here. */
-function failureReply(requestId: number, error: unknown): BackplaneMessage {
-  const { name, message, code } = error as { name?: string; message?: string; code?: string };
-  return { kind: "failure", requestId, name: name ?? "Error", message: message ?? String(error), code };
-}
-
-/** The error a client result failed with on the server that holds the connection, as it was there. */
-function remoteError(name: string, message: string, code: string | undefined): Error {
-  if (name === "HubException") return code !== undefined ? new LimitExceededError(code as ErrorCode, message) : new HubException(message);
-  if (code !== undefined) return new HubwireError(code as ErrorCode, message);
-  return new Error(message);
 }

@@ -195,6 +195,24 @@ describe("the outbox: sends ride out a Redis outage", () => {
     expect(tally(onB.received, 5)).toEqual({ lost: 0, duplicated: 0, outOfOrder: 0 });
   });
 
+  it("publishes again the sends whose answer from Redis was lost, and server B drops the copies", async () => {
+    proxy = await startTcpProxy(Number(new URL(redis.url).port));
+    const a = await startServer({ url: proxy.url.replace("http:", "redis:") });
+    const b = await startServer();
+    const onB = await connect(b.url);
+    await untilLinked(a.context, onB);
+
+    // Redis gets server A's publishes and delivers them; its answers to server A are lost.
+    proxy.blackHole({ only: "fromServer" });
+    for (let n = 1; n <= 5; n++) await a.context.clients.all.tick(n, "");
+    await waitFor(() => onB.received.includes(5), "the ticks on server B");
+    // No answer in time: server A remakes its links and publishes the five again.
+    await waitFor(() => servers[0]!.scaleOutStats(TickHub)!.waiting.messages === 0, "server A to publish them again", 15_000);
+    await a.context.clients.all.tick(6, "");
+    await waitFor(() => onB.received.includes(6), "the tick sent after");
+    expect(onB.received).toEqual([1, 2, 3, 4, 5, 6]);
+  });
+
   it("past its byte bound drops the oldest sends, and says how many in one warning", async () => {
     const logger = recordingLogger();
     const a = await startServer({ logger, scaleOut: { outboxMaxBytes: 20_000 } });
