@@ -37,6 +37,7 @@ export class Presence {
   private lastOwnHeartbeat = 0;
   private awaiting = false;
   private timer: ReturnType<typeof setInterval> | undefined;
+  private stopped = false;
 
   constructor(
     private readonly serverId: string,
@@ -45,12 +46,14 @@ export class Presence {
   ) {}
 
   start(): void {
+    if (this.stopped) return; // closed while still subscribing
     this.beat();
     this.timer = setInterval(() => this.tick(), this.times.heartbeatInterval);
     this.timer.unref();
   }
 
   stop(): void {
+    this.stopped = true;
     clearInterval(this.timer);
   }
 
