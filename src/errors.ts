@@ -47,6 +47,8 @@ export const ErrorCodes = {
   ERR_BACKPLANE_UNAVAILABLE: "ERR_BACKPLANE_UNAVAILABLE",
   /** No server answered a group change for a connection on another server in time. */
   ERR_BACKPLANE_TIMEOUT: "ERR_BACKPLANE_TIMEOUT",
+  /** The server holding a connection stopped announcing itself (it died or lost the backplane) while its client result was awaited. */
+  ERR_SERVER_GONE: "ERR_SERVER_GONE",
   /** A raw connection's client sent more in one WebSocket message or POST than the endpoint reads. */
   ERR_REQUEST_TOO_LARGE: "ERR_REQUEST_TOO_LARGE",
   /** An optional part was used without the package it runs on (codegen: typescript6, hubwire/redis: ioredis). */

@@ -8,6 +8,8 @@ export {
   type Target,
   type Backplane,
   type ScaleOutOptions,
+  type ScaleOutSettings,
+  type ScaleOutStats,
   InMemoryLifetimeManager,
   ScaleOutLifetimeManager,
   AspNetCoreLifetimeManager,

@@ -21,7 +21,7 @@ import { describeHub, type HubClassType } from "./hubs/hub-descriptor.js";
 import type { Backplane } from "./lifetime/backplane.js";
 import type { HubLifetimeManager } from "./lifetime/hub-lifetime-manager.js";
 import { InMemoryLifetimeManager } from "./lifetime/in-memory-lifetime-manager.js";
-import { ScaleOutLifetimeManager } from "./lifetime/scale-out-lifetime-manager.js";
+import { ScaleOutLifetimeManager, type ScaleOutSettings, type ScaleOutStats } from "./lifetime/scale-out-lifetime-manager.js";
 import { consoleLogger, LogWriter, type Logger } from "./logger.js";
 import { loggablePath, transportLog } from "./transports/transport-log.js";
 import type { HubProtocol } from "./protocol/hub-protocol.js";
@@ -47,6 +47,12 @@ export interface HubServerOptions extends HubOptions, HttpServerLimits {
    * Default: none, one process.
    */
   backplane?: Backplane;
+  /**
+   * With a backplane: the bounds of the outbox that holds messages for other servers while the
+   * backplane is away, and the heartbeat by which servers notice one that died
+   * (docs/scale-out.md). Every field has a default.
+   */
+  scaleOut?: ScaleOutSettings;
   /** How long a closing connection may take: a WebSocket's close handshake, a long-polling client's last poll. Default 5 000 ms. */
   closeTimeout?: number;
 }
@@ -93,6 +99,10 @@ interface MappedEndpoint {
 export class HubServer {
   private readonly endpoints = new Map<string, MappedEndpoint>();
   private readonly runtimes = new Map<HubClassType, HubRuntime>();
+  /** The lifetime managers this server made over the backplane, told to leave before it closes. */
+  private readonly scaleOutManagers: ScaleOutLifetimeManager[] = [];
+  /** The first of them for each hub class, for `scaleOutStats`. */
+  private readonly scaleOutByHub = new Map<HubClassType, ScaleOutLifetimeManager>();
   private readonly log: LogWriter;
   private httpServer: Server | undefined;
   private ownsHttpServer = false;
@@ -124,7 +134,7 @@ export class HubServer {
       log: this.log,
       activator: this.options.container ?? typediActivator,
       policies,
-      lifetime: resolved.lifetimeManager ?? this.lifetimeFor(descriptor.name, resolved, protocols),
+      lifetime: resolved.lifetimeManager ?? this.lifetimeFor(hubClass, descriptor.name, resolved, protocols),
       protocols,
     });
     const admit: AdmissionCheck = (request, token) => runtime.admit(request, token);
@@ -135,7 +145,7 @@ export class HubServer {
   }
 
   /** A hub's default lifetime manager: in memory, or shared over the backplane under the hub's name. */
-  private lifetimeFor(hubName: string, options: ResolvedHubOptions, protocols: HubProtocol[]): HubLifetimeManager {
+  private lifetimeFor(hubClass: HubClassType, hubName: string, options: ResolvedHubOptions, protocols: HubProtocol[]): HubLifetimeManager {
     const { backplane } = this.options;
     const { maximumGroupsPerConnection } = options;
     if (!backplane) return new InMemoryLifetimeManager({ maximumGroupsPerConnection });
@@ -146,8 +156,26 @@ export class HubServer {
       logger: this.log,
       clientResultTimeout: options.clientResultTimeout,
       maximumGroupsPerConnection,
+      settings: this.options.scaleOut,
     };
-    return backplane.lifetimeManagerFor?.(scaleOut) ?? new ScaleOutLifetimeManager(scaleOut);
+    const foreign = backplane.lifetimeManagerFor?.(scaleOut);
+    if (foreign) return foreign;
+    const manager = new ScaleOutLifetimeManager(scaleOut);
+    this.scaleOutManagers.push(manager);
+    if (!this.scaleOutByHub.has(hubClass)) this.scaleOutByHub.set(hubClass, manager);
+    return manager;
+  }
+
+  /**
+   * With a backplane: what this server sent the others for a hub (see ScaleOutStats), e.g. for a
+   * health check. Undefined for a hub mapped without the built-in scale-out lifetime manager.
+   *
+   * @example
+   * const stats = server.scaleOutStats(ChatHub);
+   * if (stats && stats.waiting.messages > 0) console.warn("Redis is away; sends are waiting");
+   */
+  scaleOutStats(hubClass: HubClassType): ScaleOutStats | undefined {
+    return this.scaleOutByHub.get(hubClass)?.stats;
   }
 
   /** Connections the server holds across its endpoints (negotiated, running or closing). */
@@ -294,6 +322,7 @@ export class HubServer {
     // then whatever is left (raw connections, connections negotiated but never started).
     await Promise.all(mapped.map(({ runtime }) => runtime?.closeAll()));
     for (const { endpoint } of mapped) endpoint.close();
+    await Promise.all(this.scaleOutManagers.map((manager) => manager.close()));
     await this.options.backplane?.close();
     if (this.httpServer && this.ownsHttpServer) {
       const httpServer = this.httpServer;

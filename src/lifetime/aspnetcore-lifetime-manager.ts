@@ -70,7 +70,7 @@ export class AspNetCoreLifetimeManager implements HubLifetimeManager {
     this.started = Promise.all([
       this.subscribe(this.channel(":all"), (bytes) => this.deliverInvocation(bytes, (except) => ({ kind: "all", except }))),
       this.subscribe(this.channel(":internal:groups"), (bytes) => void this.applyGroupCommand(wire.readGroupCommand(bytes))),
-      this.subscribe(this.ackChannel(this.serverName), (bytes) => this.acks.resolve(wire.readAck(bytes), undefined)),
+      this.subscribe(this.ackChannel(this.serverName), (bytes) => this.acks.settle(wire.readAck(bytes), undefined, true)),
       this.subscribe(this.channel(`:internal:return:${this.serverName}`), (bytes) => this.onCompletion(wire.readCompletion(bytes))),
     ]).then(() => undefined);
   }
@@ -143,9 +143,9 @@ export class AspNetCoreLifetimeManager implements HubLifetimeManager {
     // As ASP.NET Core makes them: unique across servers, 22 base64 characters.
     const invocationId = randomBytes(16).toString("base64").slice(0, 22);
     const timeout = options.timeout ?? this.options.clientResultTimeout;
-    const reply = this.results.wait(invocationId, timeout + replyGraceMs, () =>
+    const reply = this.results.wait(invocationId, timeout + replyGraceMs, signal, () =>
       new HubwireError("ERR_CLIENT_RESULT_TIMEOUT", `Timed out waiting for a client result from connection '${connectionId}'.`),
-    signal);
+    );
     // It may end (aborted) while the request is still being published, before the caller holds it.
     reply.catch(() => {});
     const payloads = this.framed({ type: MessageType.Invocation, invocationId, target: method, arguments: [...args] });
@@ -157,9 +157,9 @@ export class AspNetCoreLifetimeManager implements HubLifetimeManager {
     });
     try {
       const receivers = await this.options.backplane.publish(this.channel(":connection:", connectionId), request);
-      if (receivers === 0) this.results.reject(invocationId, new HubwireError("ERR_CONNECTION_NOT_FOUND", `Connection '${connectionId}' does not exist.`));
+      if (receivers === 0) this.results.settle(invocationId, new HubwireError("ERR_CONNECTION_NOT_FOUND", `Connection '${connectionId}' does not exist.`));
     } catch (error) {
-      this.results.reject(invocationId, unavailable(error));
+      this.results.settle(invocationId, unavailable(error));
     }
     return reply;
   }
@@ -183,7 +183,7 @@ export class AspNetCoreLifetimeManager implements HubLifetimeManager {
   private async changeRemoteGroup(action: "add" | "remove", connectionId: string, group: string): Promise<void> {
     const id = this.nextAckId;
     this.nextAckId = id === maxAckId ? 1 : id + 1;
-    const ack = this.acks.wait(id, this.options.ackTimeout ?? 10_000, () =>
+    const ack = this.acks.wait(id, this.options.ackTimeout ?? 10_000, undefined, () =>
       new HubwireError("ERR_BACKPLANE_TIMEOUT", `No server acknowledged the group change for connection '${connectionId}'.`),
     );
     ack.catch(() => {}); // awaited below, after publishing
@@ -191,7 +191,7 @@ export class AspNetCoreLifetimeManager implements HubLifetimeManager {
     try {
       await this.options.backplane.publish(this.channel(":internal:groups"), command);
     } catch (error) {
-      this.acks.reject(id, unavailable(error));
+      this.acks.settle(id, unavailable(error));
     }
     await ack;
   }
@@ -242,8 +242,8 @@ export class AspNetCoreLifetimeManager implements HubLifetimeManager {
     if (!protocol) return this.log.write(lifetimeLog.noProtocolForMessage, { hub: this.options.hubName });
     const [message] = protocol.parseMessages(inputFor(protocol, completion));
     if (message?.type !== MessageType.Completion) throw new Error("a client result answer holds no Completion");
-    if (message.error !== undefined) this.results.reject(message.invocationId, new HubException(message.error));
-    else this.results.resolve(message.invocationId, message.result);
+    if (message.error !== undefined) this.results.settle(message.invocationId, new HubException(message.error));
+    else this.results.settle(message.invocationId, message.result, true);
   }
 
   /** A send from the backplane, for this server's connections of the target its channel names. */

@@ -9,6 +9,11 @@ export interface SendMessage {
   target: Target;
   /** The framed invocation by protocol name (`json`, `messagepack`). */
   payloads: Record<string, string | Uint8Array>;
+  /**
+   * Counts the origin's sends: a receiver drops one numbered at or below the last it delivered
+   * from that origin (a copy published again after a publish that seemed to fail).
+   */
+  seq?: number;
 }
 
 /** Add or remove a connection that lives on another server to or from a group; acked. */
@@ -32,13 +37,20 @@ export interface InvokeMessage {
   timeout?: number;
 }
 
+/** A server announces itself on the hub's presence channel every heartbeat interval, or says it leaves. */
+export type PresenceMessage =
+  | { kind: "alive"; origin: string; listening: boolean }
+  | { kind: "leaving"; origin: string };
+
 /** Answers, sent to the asking server's own channel. */
 export type ReplyMessage =
   | { kind: "ack"; ackId: number }
+  /** The server holding the connection took the client result request: if it dies, the asker stops waiting. */
+  | { kind: "taken"; requestId: number; holder: string }
   | { kind: "result"; requestId: number; result: unknown }
   | { kind: "failure"; requestId: number; name: string; message: string; code?: string };
 
-export type BackplaneMessage = SendMessage | GroupMessage | InvokeMessage | ReplyMessage;
+export type BackplaneMessage = SendMessage | GroupMessage | InvokeMessage | ReplyMessage | PresenceMessage;
 
 export function encodeBackplaneMessage(message: BackplaneMessage): Uint8Array {
   return encode(message, { ignoreUndefined: true });

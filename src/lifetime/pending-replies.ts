@@ -1,21 +1,24 @@
 interface Waiter {
   resolve(value: unknown): void;
   reject(error: unknown): void;
+  /** The server that took the request, once it said so. */
+  holder?: string;
 }
 
 /**
- * Requests sent over a backplane that wait for another server's answer, by id: each ends once,
- * with its answer, its timeout, or its signal; a late answer finds nothing and is ignored.
+ * Requests this server sent to another over the backplane (group changes, client results) and
+ * are waiting for their answer, by id. Each ends once: answered, timed out, aborted, or failed
+ * because the server that took it is gone. Late answers are ignored.
  */
-export class PendingReplies<Id> {
+export class PendingReplies<Id = number> {
   private readonly waiting = new Map<Id, Waiter>();
 
-  /** Waits for the answer to `id`; `timedOut` makes the error after `timeoutMs`. */
-  wait(id: Id, timeoutMs: number, timedOut: () => Error, signal?: AbortSignal): Promise<unknown> {
+  /** Waits for the answer to `id`, failing with `timedOut()` after `timeoutMs` or with the signal's reason. */
+  wait(id: Id, timeoutMs: number, signal: AbortSignal | undefined, timedOut: () => Error): Promise<unknown> {
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => this.reject(id, timedOut()), timeoutMs);
+      const timer = setTimeout(() => this.settle(id, timedOut()), timeoutMs);
       timer.unref();
-      const onAbort = () => this.reject(id, signal!.reason);
+      const onAbort = () => this.settle(id, signal!.reason);
       signal?.addEventListener("abort", onAbort, { once: true });
       const done = () => {
         clearTimeout(timer);
@@ -28,17 +31,29 @@ export class PendingReplies<Id> {
     });
   }
 
-  resolve(id: Id, value: unknown): void {
-    this.take(id)?.resolve(value);
-  }
-
-  reject(id: Id, error: unknown): void {
-    this.take(id)?.reject(error);
-  }
-
-  private take(id: Id): Waiter | undefined {
+  /** Ends what waits on `id`: with `value` when `ok`, else with `value` as the error. */
+  settle(id: Id, value: unknown, ok = false): void {
     const waiter = this.waiting.get(id);
+    if (!waiter) return;
     this.waiting.delete(id);
-    return waiter;
+    if (ok) waiter.resolve(value);
+    else waiter.reject(value);
+  }
+
+  /** The server `serverId` took request `id`: if it goes, the request fails at once. */
+  takenBy(id: Id, serverId: string): void {
+    const waiter = this.waiting.get(id);
+    if (waiter) waiter.holder = serverId;
+  }
+
+  /** Whether request `id` still waits and no server said it took it. */
+  untaken(id: Id): boolean {
+    const waiter = this.waiting.get(id);
+    return waiter !== undefined && waiter.holder === undefined;
+  }
+
+  /** Fails every request the server `serverId` took, with `error()`. */
+  failTakenBy(serverId: string, error: () => Error): void {
+    for (const [id, waiter] of this.waiting) if (waiter.holder === serverId) this.settle(id, error());
   }
 }

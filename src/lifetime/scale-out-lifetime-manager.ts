@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import type { ClientInvokeOptions } from "../connection/client-results.js";
 import type { HubConnection } from "../connection/hub-connection.js";
-import { HubException, HubwireError, LimitExceededError, type ErrorCode } from "../errors.js";
+import { HubwireError } from "../errors.js";
 import { LogWriter, type Logger } from "../logger.js";
 import { lifetimeLog } from "./lifetime-log.js";
 import type { HubProtocol } from "../protocol/hub-protocol.js";
@@ -15,9 +15,23 @@ import {
   type InvokeMessage,
   type SendMessage,
 } from "./backplane-messages.js";
+import { BackplaneOutbox, type OutboxCounts, type OutboxDrops } from "./backplane-outbox.js";
 import type { HubLifetimeManager } from "./hub-lifetime-manager.js";
 import { InMemoryLifetimeManager, invocationOf } from "./in-memory-lifetime-manager.js";
+import { PendingReplies } from "./pending-replies.js";
+import { Presence } from "./presence.js";
+import { failureReply, remoteError, serverGone } from "./remote-errors.js";
+import { resolveSettings, type ScaleOutSettings } from "./scale-out-settings.js";
+import { SendSequences } from "./send-sequences.js";
 import type { Target } from "./target.js";
+
+export type { ScaleOutSettings } from "./scale-out-settings.js";
+
+/** See ScaleOutLifetimeManager.stats. */
+export interface ScaleOutStats extends OutboxCounts {
+  /** Messages, and their bytes, waiting in the outbox or in flight. */
+  waiting: { messages: number; bytes: number };
+}
 
 export interface ScaleOutOptions {
   /** Servers that share a hub name share its connections, groups and users. */
@@ -32,11 +46,8 @@ export interface ScaleOutOptions {
   ackTimeout?: number;
   /** Groups one connection of this server may be in (see InMemoryLifetimeManager). Default 1 000. */
   maximumGroupsPerConnection?: number;
-}
-
-interface Waiter {
-  resolve(value: unknown): void;
-  reject(error: unknown): void;
+  /** Bounds of the outbox and the presence heartbeat (see ScaleOutSettings). */
+  settings?: ScaleOutSettings;
 }
 
 /** How long past its own timeout a remote client result may take to report back. */
@@ -50,26 +61,79 @@ const replyGraceMs = 1_000;
  * already encoded in every protocol. Group changes and client results for a connection on
  * another server go to that connection's channel and are answered on the asking server's own.
  *
- * A backplane outage never takes a send down: local connections still receive it, the other
- * servers miss it (pub/sub delivers at most once), and the logger says so.
+ * A send never waits on the backplane: local connections receive it at once, and what other
+ * servers need goes through a bounded outbox that holds it, in order, while the backplane is
+ * away. Every server announces itself on the hub's presence channel, so the others notice
+ * when it dies. docs/scale-out.md describes both.
  */
 export class ScaleOutLifetimeManager implements HubLifetimeManager {
   private readonly local: InMemoryLifetimeManager;
   private readonly serverId = randomUUID();
-  private readonly waiting = new Map<number, Waiter>();
-  private nextId = 0;
+  private readonly pending = new PendingReplies();
+  private nextRequestId = 0;
   private readonly prefix: string;
   private readonly started: Promise<void>;
   private readonly log: LogWriter;
+  private readonly outbox: BackplaneOutbox;
+  private readonly presence: Presence;
+  /** The number of this server's last send; see SendMessage.seq. */
+  private sendSeq = 0;
+  private readonly delivered = new SendSequences();
+  private outageStart: number | undefined;
+  private readonly settings: Required<ScaleOutSettings>;
 
   constructor(private readonly options: ScaleOutOptions) {
     this.log = LogWriter.for(options.logger);
+    this.settings = resolveSettings(options.settings);
     this.local = new InMemoryLifetimeManager({ maximumGroupsPerConnection: options.maximumGroupsPerConnection });
     this.prefix = `${options.hubName}:`;
+    const { backplane } = options;
+    this.outbox = new BackplaneOutbox(
+      (channel, payload) => backplane.publish(channel, payload),
+      { maxAge: this.settings.outboxMaxAge, maxBytes: this.settings.outboxMaxBytes },
+      (error) => this.onPathDown(error),
+      (waited, drops) => this.onOutboxResumed(waited, drops),
+    );
+    this.presence = new Presence(
+      this.serverId,
+      { heartbeatInterval: this.settings.heartbeatInterval, timeout: this.settings.serverTimeout },
+      {
+        publishHeartbeat: (listening) =>
+          backplane.publish(this.channel("presence"), encodeBackplaneMessage({ kind: "alive", origin: this.serverId, listening })),
+        onServerGone: (serverId, left) => this.onServerGone(serverId, left),
+        onDown: () => this.onPathDown(undefined),
+        onListeners: () => this.outbox.open(),
+      },
+    );
     this.started = Promise.all([
       this.subscribe(this.channel("all"), (message) => this.onSend(message)),
       this.subscribe(this.channel("server", this.serverId), (message) => this.onReply(message)),
-    ]).then(() => undefined);
+      this.subscribe(this.channel("presence"), (message) => this.onPresence(message)),
+    ]).then(() => this.presence.start());
+  }
+
+  /**
+   * Stops the heartbeat and tells the other servers this one leaves; call it before closing the
+   * backplane (`HubServer.close()` does, for the managers it made).
+   */
+  async close(): Promise<void> {
+    this.presence.stop();
+    // After the replies already in the outbox (the closed connections' failed client results).
+    this.publish(this.channel("presence"), { kind: "leaving", origin: this.serverId });
+    const { messages } = this.outbox.size;
+    if (!this.outbox.isOpen && messages > 0) this.log.write(lifetimeLog.outboxLost, { hub: this.options.hubName, messages });
+  }
+
+  /**
+   * What this hub's server sent to the others: what waits in the outbox now, what the backplane
+   * took, what went to a connection or user no server holds (a send to a connection that no
+   * longer exists is not delivered), and what the outbox dropped past its bounds.
+   *
+   * @example
+   * const { waiting, unreceived } = manager.stats;
+   */
+  get stats(): ScaleOutStats {
+    return { waiting: this.outbox.size, ...this.outbox.totals };
   }
 
   async onConnected(connection: HubConnection): Promise<void> {
@@ -101,12 +165,10 @@ export class ScaleOutLifetimeManager implements HubLifetimeManager {
       const remote = [...new Set(target.ids)].filter((id) => !this.local.has(id));
       if (remote.length === 0) return;
       const payloads = this.payloads(message);
-      await Promise.all(
-        remote.map((id) => this.publishSend(this.channel("connection", id), { kind: "connections", ids: [id] }, payloads)),
-      );
+      for (const id of remote) this.publishSend(this.channel("connection", id), { kind: "connections", ids: [id] }, payloads);
       return;
     }
-    await this.publishSend(this.channelOf(target), target, this.payloads(message));
+    this.publishSend(this.channelOf(target), target, this.payloads(message));
   }
 
   async addToGroup(connectionId: string, groupName: string): Promise<void> {
@@ -123,17 +185,24 @@ export class ScaleOutLifetimeManager implements HubLifetimeManager {
     if (this.local.has(connectionId)) return this.local.invokeConnection(connectionId, method, args, options);
     const { signal } = options;
     if (signal?.aborted) return Promise.reject(signal.reason);
-    const requestId = this.nextId++;
+    const requestId = this.nextRequestId++;
     const timeout = options.timeout ?? this.options.clientResultTimeout;
-    const reply = this.awaitReply(requestId, timeout + replyGraceMs, signal, () =>
+    const reply = this.pending.wait(requestId, timeout + replyGraceMs, signal, () =>
       new HubwireError("ERR_CLIENT_RESULT_TIMEOUT", `Timed out waiting for a client result from connection '${connectionId}'.`),
     );
     const request: InvokeMessage = { kind: "invoke", origin: this.serverId, requestId, connectionId, method, args: [...args], timeout };
     this.publishRequest(requestId, this.channel("connection", connectionId), request).then(
       (receivers) => {
-        if (receivers === 0) this.settle(requestId, new HubwireError("ERR_CONNECTION_NOT_FOUND", `Connection '${connectionId}' does not exist.`));
+        if (receivers === 0) {
+          this.pending.settle(requestId, new HubwireError("ERR_CONNECTION_NOT_FOUND", `Connection '${connectionId}' does not exist.`));
+          return;
+        }
+        // A live holder says at once that it took the request; Redis may still count a dead one.
+        setTimeout(() => {
+          if (this.pending.untaken(requestId)) this.pending.settle(requestId, serverGone());
+        }, this.settings.serverTimeout).unref();
       },
-      (error: unknown) => this.settle(requestId, error),
+      (error: unknown) => this.pending.settle(requestId, error),
     );
     return reply;
   }
@@ -152,17 +221,17 @@ export class ScaleOutLifetimeManager implements HubLifetimeManager {
 
   /** A group change for a connection another server holds; resolves once that server acks it. */
   private async changeRemoteGroup(action: GroupMessage["action"], connectionId: string, group: string): Promise<void> {
-    const ackId = this.nextId++;
-    const ack = this.awaitReply(ackId, this.options.ackTimeout ?? 10_000, undefined, () =>
+    const ackId = this.nextRequestId++;
+    const ack = this.pending.wait(ackId, this.options.ackTimeout ?? 10_000, undefined, () =>
       new HubwireError("ERR_BACKPLANE_TIMEOUT", `No server acknowledged the group change for connection '${connectionId}'.`),
     );
     const request: GroupMessage = { kind: "group", origin: this.serverId, ackId, action, connectionId, group };
     try {
       const receivers = await this.publishRequest(ackId, this.channel("connection", connectionId), request);
       // Nobody holds that connection: ignored, as in a single process.
-      if (receivers === 0) this.settle(ackId, undefined, true);
+      if (receivers === 0) this.pending.settle(ackId, undefined, true);
     } catch (error) {
-      this.settle(ackId, error);
+      this.pending.settle(ackId, error);
     }
     await ack;
   }
@@ -188,15 +257,54 @@ export class ScaleOutLifetimeManager implements HubLifetimeManager {
   private onReply(message: BackplaneMessage): void {
     switch (message.kind) {
       case "ack":
-        return this.settle(message.ackId, undefined, true);
+        return this.pending.settle(message.ackId, undefined, true);
+      case "taken":
+        return this.pending.takenBy(message.requestId, message.holder);
       case "result":
-        return this.settle(message.requestId, message.result, true);
+        return this.pending.settle(message.requestId, message.result, true);
       case "failure":
-        return this.settle(message.requestId, remoteError(message.name, message.message, message.code));
+        return this.pending.settle(message.requestId, remoteError(message.name, message.message, message.code));
     }
   }
 
+  private onPresence(message: BackplaneMessage): void {
+    if (message.kind === "alive") this.presence.heard(message.origin, message.listening);
+    else if (message.kind === "leaving" && message.origin !== this.serverId) this.presence.left(message.origin);
+  }
+
+  private onServerGone(serverId: string, left: boolean): void {
+    const { outboxMaxAge, serverTimeout } = this.settings;
+    this.delivered.forgetLater(serverId, outboxMaxAge + serverTimeout, () => !this.presence.isAlive(serverId));
+    if (left) this.log.write(lifetimeLog.serverLeft, { hub: this.options.hubName, serverId });
+    else this.log.write(lifetimeLog.serverGone, { hub: this.options.hubName, serverId, timeout: this.settings.serverTimeout });
+    this.pending.failTakenBy(serverId, serverGone);
+  }
+
+  /**
+   * A publish failed, or this server stopped hearing itself: hold what goes to other servers
+   * until this server and its peers hear again (a peer whose own link came back later would
+   * miss what went out before).
+   */
+  private onPathDown(error: unknown): void {
+    if (this.outageStart === undefined) {
+      this.outageStart = Date.now();
+      this.log.write(lifetimeLog.outboxHolding, { hub: this.options.hubName, error });
+    }
+    this.outbox.hold();
+    this.presence.down();
+    this.presence.awaitListeners();
+  }
+
+  /** One line per outage, when it ends: a warning with the counts if the outbox dropped any. */
+  private onOutboxResumed(waited: number, dropped: OutboxDrops): void {
+    const fields = { hub: this.options.hubName, outageMs: Date.now() - (this.outageStart ?? Date.now()), messages: waited };
+    this.outageStart = undefined;
+    if (dropped.messages > 0) this.log.write(lifetimeLog.outboxDropped, { ...fields, dropped: dropped.messages, droppedBytes: dropped.bytes });
+    else this.log.write(lifetimeLog.outboxResumed, fields);
+  }
+
   private deliverFromRemote(message: SendMessage): void {
+    if (!this.delivered.accept(message.origin, message.seq)) return;
     const serialized = this.messageFrom(message.payloads);
     if (serialized) this.local.deliver(message.target, serialized);
   }
@@ -213,11 +321,13 @@ export class ScaleOutLifetimeManager implements HubLifetimeManager {
         return this.publish(this.channel("server", message.origin), failureReply(message.ackId, error));
       }
     }
-    await this.publish(this.channel("server", message.origin), { kind: "ack", ackId: message.ackId });
+    this.publish(this.channel("server", message.origin), { kind: "ack", ackId: message.ackId });
   }
 
   private async answerRemoteInvoke(message: InvokeMessage): Promise<void> {
     const { requestId, origin } = message;
+    // Only a connection held here is answered for; a connection that left has no channel here.
+    if (this.local.has(message.connectionId)) this.publish(this.channel("server", origin), { kind: "taken", requestId, holder: this.serverId });
     let reply: BackplaneMessage;
     try {
       const result = await this.local.invokeConnection(message.connectionId, message.method, message.args, { timeout: message.timeout });
@@ -225,7 +335,7 @@ export class ScaleOutLifetimeManager implements HubLifetimeManager {
     } catch (error) {
       reply = failureReply(requestId, error);
     }
-    await this.publish(this.channel("server", origin), reply);
+    this.publish(this.channel("server", origin), reply);
   }
 
   /** The invocation as every hub protocol encodes it (the local sends already made some of these). */
@@ -262,42 +372,21 @@ export class ScaleOutLifetimeManager implements HubLifetimeManager {
     return this.channel("all");
   }
 
-  private channel(kind: "all" | "server" | "connection" | "group" | "user", name?: string): string {
+  private channel(kind: "all" | "server" | "connection" | "group" | "user" | "presence", name?: string): string {
     return name === undefined ? this.prefix + kind : `${this.prefix}${kind}:${name}`;
   }
 
-  private awaitReply(id: number, timeoutMs: number, signal: AbortSignal | undefined, timedOut: () => Error): Promise<unknown> {
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => this.settle(id, timedOut()), timeoutMs);
-      timer.unref();
-      const onAbort = () => this.settle(id, signal!.reason);
-      signal?.addEventListener("abort", onAbort, { once: true });
-      const done = () => {
-        clearTimeout(timer);
-        signal?.removeEventListener("abort", onAbort);
-      };
-      this.waiting.set(id, {
-        resolve: (value) => (done(), resolve(value)),
-        reject: (error) => (done(), reject(error)),
-      });
-    });
-  }
-
-  /** Ends what waits on `id`: with `value` when `ok`, else with `value` as the error. Late replies are ignored. */
-  private settle(id: number, value: unknown, ok = false): void {
-    const waiter = this.waiting.get(id);
-    if (!waiter) return;
-    this.waiting.delete(id);
-    if (ok) waiter.resolve(value);
-    else waiter.reject(value);
-  }
-
-  private async publishSend(channel: string, target: Target, payloads: Record<string, string | Uint8Array>): Promise<void> {
-    await this.publish(channel, { kind: "send", origin: this.serverId, target, payloads });
+  private publishSend(channel: string, target: Target, payloads: Record<string, string | Uint8Array>): void {
+    const message: SendMessage = { kind: "send", origin: this.serverId, target, payloads, seq: ++this.sendSeq };
+    // A connection's or a user's own channel has a receiver only while some server holds it.
+    const ownChannel = target.kind === "connections" || (target.kind === "users" && target.ids.length === 1);
+    this.outbox.add(channel, encodeBackplaneMessage(message), ownChannel);
   }
 
   /** Publishes a message that is answered; rejects (ERR_BACKPLANE_UNAVAILABLE) when it cannot go out. */
   private async publishRequest(id: number, channel: string, message: BackplaneMessage): Promise<number> {
+    // Held, the outbox knows the backplane is away (or not yet heard back from): fail at once.
+    if (!this.outbox.isOpen) throw new HubwireError("ERR_BACKPLANE_UNAVAILABLE", `The backplane could not take message ${id}: it is unreachable.`);
     try {
       return await this.options.backplane.publish(channel, encodeBackplaneMessage(message));
     } catch (error) {
@@ -305,13 +394,9 @@ export class ScaleOutLifetimeManager implements HubLifetimeManager {
     }
   }
 
-  /** Publishes and never rejects: what cannot reach other servers is logged. */
-  private async publish(channel: string, message: BackplaneMessage): Promise<void> {
-    try {
-      await this.options.backplane.publish(channel, encodeBackplaneMessage(message));
-    } catch (error) {
-      this.log.write(lifetimeLog.publishFailed, { hub: this.options.hubName, channel, error });
-    }
+  /** Hands a message to the outbox, in order after the others: it never waits on the backplane. */
+  private publish(channel: string, message: BackplaneMessage): void {
+    this.outbox.add(channel, encodeBackplaneMessage(message));
   }
 
   private async subscribe(channel: string, onMessage: (message: BackplaneMessage) => void): Promise<void> {
@@ -336,17 +421,4 @@ export class ScaleOutLifetimeManager implements HubLifetimeManager {
       this.log.write(lifetimeLog.unsubscribeFailed, { hub: this.options.hubName, channel, error });
     }
   }
-}
-
-/** The reply that fails the asking server's request `requestId` with `error`, as it was here. */
-function failureReply(requestId: number, error: unknown): BackplaneMessage {
-  const { name, message, code } = error as { name?: string; message?: string; code?: string };
-  return { kind: "failure", requestId, name: name ?? "Error", message: message ?? String(error), code };
-}
-
-/** The error a client result failed with on the server that holds the connection, as it was there. */
-function remoteError(name: string, message: string, code: string | undefined): Error {
-  if (name === "HubException") return code !== undefined ? new LimitExceededError(code as ErrorCode, message) : new HubException(message);
-  if (code !== undefined) return new HubwireError(code as ErrorCode, message);
-  return new Error(message);
 }

@@ -1,11 +1,9 @@
 import type { Redis, RedisOptions } from "ioredis";
+import { HubwireError } from "../errors.js";
 import type { Backplane } from "../lifetime/backplane.js";
 import { consoleLogger, LogWriter, type Logger } from "../logger.js";
 import { requireOptional } from "../optional-dependency.js";
 import { redisLog } from "./redis-log.js";
-
-/** How long a subscription made while first connecting waits for Redis before going on without it. */
-const startupWaitMs = 3_000;
 
 export interface RedisBackplaneOptions {
   /** Where Redis is: `redis://[user:password@]host:port[/db]`. Default `redis://127.0.0.1:6379`. */
@@ -19,12 +17,20 @@ export interface RedisBackplaneOptions {
   channelPrefix?: string;
   /** Where outages are reported. Default: warnings to stderr. */
   logger?: Logger;
+  /**
+   * How long a publish waits for Redis to answer before it fails and the publishing connection
+   * is made again (a link that silently drops everything never closes by itself). The
+   * subscribing connection is checked as often, with a PING answered in as long. Default 2 000 ms.
+   */
+  publishTimeout?: number;
 }
 
 /**
  * A backplane over Redis pub/sub, on two connections as Redis requires: one publishes, one
- * subscribes. While Redis is away, publishing fails within one reconnect attempt (a send must
- * not wait on it) and every subscription is made again once Redis is back.
+ * subscribes. While the publishing connection is down, a publish fails at once (nothing waits
+ * on Redis: the scale-out manager holds what it could not publish), and one that gets no answer
+ * within `publishTimeout` fails and makes that connection again. Every subscription is made
+ * again once Redis is back.
  *
  * @example
  * const server = new HubServer({ backplane: new RedisBackplane({ url: process.env.REDIS_URL }) });
@@ -35,32 +41,64 @@ export class RedisBackplane implements Backplane {
   private readonly handlers = new Map<string, (payload: Uint8Array) => void>();
   private readonly log: LogWriter;
   private readonly prefix: string;
-  /** Settles when the subscriber is first connected with its channels subscribed. */
-  private readonly firstReady: Promise<void>;
-  private everReady = false;
+  /** Settles when the subscriber is first connected with its channels subscribed, or fails to connect. */
+  private readonly subscriberStarted: Promise<void>;
+  /** Settles when the publisher first connects or fails to. */
+  private readonly publisherStarted: Promise<void>;
+  private subscriberSettled = false;
+  private publisherSettled = false;
+  private readonly linkCheck: ReturnType<typeof setInterval>;
 
   /** @param exactPrefix starts every channel as it is (ASP.NET Core adds no separator); internal. */
   constructor(options: RedisBackplaneOptions = {}, exactPrefix?: string) {
     const url = options.url ?? "redis://127.0.0.1:6379";
+    const answerTimeout = options.publishTimeout ?? 2_000;
+    if (!(answerTimeout > 0) || !Number.isFinite(answerTimeout)) {
+      throw new HubwireError("ERR_INVALID_OPTION", `publishTimeout must be a positive number; got ${String(answerTimeout)}.`);
+    }
     this.log = LogWriter.for(options.logger ?? consoleLogger());
     this.prefix = exactPrefix ?? `${options.channelPrefix ?? "hubwire"}:`;
     // ioredis is an optional peer dependency: loaded here, so only Redis users install it.
     const { Redis: RedisClient } = requireOptional<typeof import("ioredis")>("ioredis");
-    // A publish made while disconnected fails at the next reconnect attempt instead of waiting.
-    this.publisher = new RedisClient(url, { ...options.redis, maxRetriesPerRequest: 0 });
+    // A publish while disconnected fails at once, and one in flight when the connection drops
+    // fails then, never sent again by ioredis: whoever publishes decides what to send again, in order.
+    this.publisher = new RedisClient(url, {
+      ...options.redis,
+      maxRetriesPerRequest: 0,
+      enableOfflineQueue: false,
+      autoResendUnfulfilledCommands: false,
+      commandTimeout: answerTimeout,
+    });
     // Subscriptions are remade from `handlers` on every (re)connect, however long the outage.
-    this.subscriber = new RedisClient(url, { ...options.redis, maxRetriesPerRequest: null, autoResubscribe: false });
-    let markReady: () => void;
-    this.firstReady = new Promise((resolve) => (markReady = resolve));
+    this.subscriber = new RedisClient(url, {
+      ...options.redis,
+      maxRetriesPerRequest: null,
+      autoResubscribe: false,
+      commandTimeout: answerTimeout,
+    });
+    // A subscriber hears nothing on a link that silently drops everything: a PING finds out.
+    this.linkCheck = setInterval(() => {
+      if (this.subscriber.status !== "ready") return;
+      this.subscriber.ping().catch((error: Error) => this.remakeIfSilent(this.subscriber, "subscriber", error));
+    }, answerTimeout);
+    this.linkCheck.unref();
+    // Starting up, publishes and subscriptions wait for the first connection attempt, and no longer.
+    let publisherUp: () => void;
+    this.publisherStarted = new Promise<void>((resolve) => (publisherUp = resolve)).then(() => void (this.publisherSettled = true));
+    this.publisher.once("ready", () => publisherUp());
+    this.publisher.once("error", () => publisherUp());
+    let subscriberUp: () => void;
+    this.subscriberStarted = new Promise<void>((resolve) => (subscriberUp = resolve)).then(() => void (this.subscriberSettled = true));
+    this.subscriber.once("error", () => subscriberUp());
     this.subscriber.on("ready", () => {
       const channels = [...this.handlers.keys()];
       const subscribed = channels.length > 0 ? this.subscriber.subscribe(...channels) : Promise.resolve();
       subscribed.then(
-        () => {
-          this.everReady = true;
-          markReady();
+        () => subscriberUp(),
+        (error: unknown) => {
+          this.log.write(redisLog.resubscribeFailed, { error });
+          subscriberUp(); // starting up, nobody waits longer for it
         },
-        (error: unknown) => this.log.write(redisLog.resubscribeFailed, { error }),
       );
     });
     this.subscriber.on("messageBuffer", (channel: Buffer, message: Buffer) => {
@@ -76,14 +114,20 @@ export class RedisBackplane implements Backplane {
   }
 
   async publish(name: string, payload: Uint8Array): Promise<number> {
-    return this.publisher.publish(this.prefix + name, Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength));
+    if (!this.publisherSettled) await this.publisherStarted;
+    try {
+      return await this.publisher.publish(this.prefix + name, Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength));
+    } catch (error) {
+      this.remakeIfSilent(this.publisher, "publisher", error as Error);
+      throw error;
+    }
   }
 
   async subscribe(name: string, onMessage: (payload: Uint8Array) => void): Promise<void> {
     const channel = this.prefix + name;
     this.handlers.set(channel, onMessage);
-    // Starting up: wait for the first connection, briefly (it subscribes to every channel known then).
-    if (!this.everReady) await Promise.race([this.firstReady, delay(startupWaitMs)]);
+    // Starting up: wait for the first connection attempt (it subscribes to every channel known then).
+    if (!this.subscriberSettled) await this.subscriberStarted;
     // Subscribing twice is harmless; while Redis is away the channel is subscribed on reconnecting.
     if (this.subscriber.status === "ready") await this.subscriber.subscribe(channel);
   }
@@ -95,8 +139,16 @@ export class RedisBackplane implements Backplane {
   }
 
   async close(): Promise<void> {
+    clearInterval(this.linkCheck);
     this.handlers.clear();
     await Promise.all([this.publisher, this.subscriber].map((client) => (client.status === "ready" ? client.quit() : client.disconnect())));
+  }
+
+  /** No answer in time: the link may drop everything without ever closing, so make it again. */
+  private remakeIfSilent(client: Redis, role: string, error: Error): void {
+    if (error.message !== "Command timed out" || client.status !== "ready") return;
+    this.log.write(redisLog.noAnswer, { role, error });
+    client.disconnect(true);
   }
 
   /** One warning when Redis goes away, one line when it is back (ioredis reports every failed retry). */
@@ -113,8 +165,4 @@ export class RedisBackplane implements Backplane {
       this.log.write(redisLog.reachableAgain, { role });
     });
   }
-}
-
-function delay(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms).unref());
 }

@@ -5,5 +5,6 @@ export const redisLog = logEvents({
   resubscribeFailed: { level: "warn", message: "Redis resubscribe failed" },
   handlerThrew: { level: "error", message: "Backplane message handler threw" },
   unreachable: { level: "warn", message: "Redis unreachable; retrying" },
+  noAnswer: { level: "warn", message: "Redis did not answer in time; reconnecting" },
   reachableAgain: { level: "info", message: "Redis reachable again" },
 });

@@ -51,7 +51,10 @@ runLifetimeManagerContract("scale-out over Redis", {
     contractServer = await startServer(`test-${randomUUID()}`, options);
     return contractServer.manager;
   },
-  dispose: () => contractServer?.backplane.close(),
+  dispose: async () => {
+    await contractServer?.manager.close();
+    await contractServer?.backplane.close();
+  },
   // Sends to other servers go through Redis; the ones this test cares about come back through it too.
   settle: () => contractServer!.settle(),
 });
@@ -76,6 +79,7 @@ describe("scale-out over Redis: two servers", () => {
     [a, b] = await Promise.all([startServer(prefix), startServer(prefix)]);
   });
   afterEach(async () => {
+    await Promise.all([a.manager.close(), b.manager.close()]);
     await Promise.all([a.backplane.close(), b.backplane.close()]);
   });
 

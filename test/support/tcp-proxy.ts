@@ -10,9 +10,11 @@ export interface TcpProxy {
   /**
    * Black-holes every open connection: from now on nothing is forwarded either way, and neither
    * side is closed or told when the other closes (a network that silently drops everything).
-   * Connections made later are forwarded as usual.
+   * Connections made later are forwarded as usual. With `only: "fromServer"`, what the clients
+   * send still reaches the server, and only its answers are swallowed (a request that arrives but
+   * whose answer is lost).
    */
-  blackHole(): BlackHole;
+  blackHole(options?: { only?: "fromServer" }): BlackHole;
   /**
    * A half-open drop: black-holes every open connection and resets its client's side at once, so
    * the client sees its connection gone while the server's side stays open and hears nothing.
@@ -41,6 +43,8 @@ interface Pair {
   upstream: Socket;
   /** Set when black-holed: where the bytes that are no longer forwarded are counted. */
   holed: BlackHole["swallowed"] | undefined;
+  /** Set when only the server's side is swallowed. */
+  holedFromServerOnly?: boolean;
   /** The client asked for a WebSocket upgrade on it. */
   webSocket: boolean;
 }
@@ -60,7 +64,7 @@ export async function startTcpProxy(targetPort: number): Promise<TcpProxy> {
       sockets.add(from);
       // Forwarded by hand (not piped) so a black hole can swallow what arrives.
       from.on("data", (chunk: Buffer) => {
-        if (pair.holed) {
+        if (pair.holed && !(pair.holedFromServerOnly && from === client)) {
           if (from === client) pair.holed.fromClients += chunk.byteLength;
           else pair.holed.fromServer += chunk.byteLength;
           return;
@@ -84,11 +88,12 @@ export async function startTcpProxy(targetPort: number): Promise<TcpProxy> {
     }
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const blackHole = (): BlackHole => {
+  const blackHole = (options: { only?: "fromServer" } = {}): BlackHole => {
     const holed = [...pairs];
     const swallowed = { fromClients: 0, fromServer: 0 };
     for (const pair of holed) {
       pair.holed = swallowed;
+      pair.holedFromServerOnly = options.only === "fromServer";
       // Whatever the sides send is read and dropped, so neither sees backpressure either.
       pair.client.resume();
       pair.upstream.resume();

@@ -1,0 +1,139 @@
+/** How often a server announces itself, and how long without a word before it counts as gone. */
+export interface PresenceTimes {
+  readonly heartbeatInterval: number;
+  readonly timeout: number;
+}
+
+export interface PresenceEvents {
+  /** Publishes this server's heartbeat; `listening`: it hears its own, so it receives what is published. */
+  publishHeartbeat(listening: boolean): Promise<unknown>;
+  /** The server `serverId` sent no heartbeat for `timeout` while this one was listening (`left`: it said it leaves). */
+  onServerGone(serverId: string, left: boolean): void;
+  /** This server stopped hearing itself, or could not publish its heartbeat. */
+  onDown(): void;
+  /** After `awaitListeners()`: this server hears itself again, and every live peer hears too (or the wait ran out). */
+  onListeners(): void;
+}
+
+interface Peer {
+  /** When it counts as gone, unless heard from first. */
+  deadline: number;
+  /** It said it listens, in a heartbeat heard since this server's own path came back. */
+  listening: boolean;
+}
+
+/**
+ * Who else serves this hub, from heartbeats on one backplane channel. A server publishes one
+ * every `heartbeatInterval` and hears its own: that is how it knows its path through the
+ * backplane works both ways. A peer not heard for `timeout` while this server hears itself is
+ * gone (a crash, or its own link lost); while this server hears nothing itself, it judges no one,
+ * and on hearing itself again it gives every peer a fresh `timeout`.
+ */
+export class Presence {
+  private readonly peers = new Map<string, Peer>();
+  /** This server heard its own heartbeat within `timeout`. */
+  private up = false;
+  private upAt = 0;
+  private lastOwnHeartbeat = 0;
+  private awaiting = false;
+  private timer: ReturnType<typeof setInterval> | undefined;
+  private stopped = false;
+
+  constructor(
+    private readonly serverId: string,
+    private readonly times: PresenceTimes,
+    private readonly events: PresenceEvents,
+  ) {}
+
+  start(): void {
+    if (this.stopped) return; // closed while still subscribing
+    this.beat();
+    this.timer = setInterval(() => this.tick(), this.times.heartbeatInterval);
+    this.timer.unref();
+  }
+
+  stop(): void {
+    this.stopped = true;
+    clearInterval(this.timer);
+  }
+
+  /** Whether `serverId` is a live peer (heard within `timeout`, or not judged while this server is deaf). */
+  isAlive(serverId: string): boolean {
+    return this.peers.has(serverId);
+  }
+
+  /** A heartbeat arrived (this server's own included). */
+  heard(serverId: string, listening: boolean): void {
+    const now = Date.now();
+    if (serverId === this.serverId) {
+      this.lastOwnHeartbeat = now;
+      if (!this.up) {
+        this.up = true;
+        this.upAt = now;
+        for (const peer of this.peers.values()) {
+          peer.deadline = now + this.times.timeout;
+          peer.listening = false;
+        }
+        // Tell the peers at once that this server listens again: they may be holding for it.
+        this.beat();
+      }
+    } else {
+      const peer = this.peers.get(serverId);
+      const listens = this.up && listening;
+      if (peer) {
+        peer.deadline = now + this.times.timeout;
+        peer.listening ||= listens;
+      } else {
+        this.peers.set(serverId, { deadline: now + this.times.timeout, listening: listens });
+      }
+    }
+    this.checkListeners(now);
+  }
+
+  /** A peer said it leaves (it closes). */
+  left(serverId: string): void {
+    if (this.peers.delete(serverId)) this.events.onServerGone(serverId, true);
+    this.checkListeners(Date.now());
+  }
+
+  /** A publish failed: this server's path is down until it hears itself again. */
+  down(): void {
+    if (!this.up) return;
+    this.up = false;
+    this.events.onDown();
+  }
+
+  /** Calls `onListeners` once this server hears itself and its peers listen (or `timeout` after it hears itself). */
+  awaitListeners(): void {
+    this.awaiting = true;
+    this.checkListeners(Date.now());
+  }
+
+  private tick(): void {
+    const now = Date.now();
+    if (this.up && now - this.lastOwnHeartbeat > this.times.timeout) this.down();
+    if (this.up) {
+      for (const [serverId, peer] of this.peers) {
+        if (peer.deadline > now) continue;
+        this.peers.delete(serverId);
+        this.events.onServerGone(serverId, false);
+      }
+    }
+    this.beat();
+    this.checkListeners(now);
+  }
+
+  private beat(): void {
+    this.events.publishHeartbeat(this.up).catch(() => this.down());
+  }
+
+  private checkListeners(now: number): void {
+    if (!this.awaiting || !this.up) return;
+    let all = true;
+    for (const peer of this.peers.values()) all &&= peer.listening;
+    // A peer that hears nothing itself is waited for at most `timeout`: it may never hear again.
+    if (!all && now - this.upAt < this.times.timeout) return;
+    this.awaiting = false;
+    this.events.onListeners();
+  }
+}

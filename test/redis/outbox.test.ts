@@ -1,0 +1,287 @@
+import { HttpTransportType, HubConnectionBuilder, LogLevel, type HubConnection } from "@microsoft/signalr";
+import { MessagePackHubProtocol } from "@microsoft/signalr-protocol-msgpack";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { Hub, HubClass, HubMethod, HubServer, silentLogger, type HubContext, type LogFields, type Logger, type ScaleOutSettings } from "../../src/index.js";
+import { RedisBackplane } from "../../src/redis/index.js";
+import { startOwnRedis, type OwnRedis } from "../support/redis.js";
+import { startTcpProxy, type TcpProxy } from "../support/tcp-proxy.js";
+import { waitFor } from "../support/wait.js";
+
+interface TickClient {
+  tick(n: number, padding: string): void;
+  announce(text: string): void;
+  answer(): Promise<string>;
+}
+
+/** What a call that needs another server ended with: its value, or its error's code. */
+async function outcome(call: Promise<unknown>): Promise<unknown> {
+  try {
+    return await call;
+  } catch (error) {
+    return (error as { code?: string }).code;
+  }
+}
+
+@HubClass()
+class TickHub extends Hub<TickClient> {
+  @HubMethod("Tick")
+  tick(n: number): Promise<void> {
+    return this.clients.all.tick(n, "");
+  }
+
+  @HubMethod("Announce")
+  announce(text: string): Promise<void> {
+    return this.clients.all.announce(text);
+  }
+
+  @HubMethod("Join")
+  join(group: string): Promise<void> {
+    return this.groups.addToGroup(this.context.connectionId, group);
+  }
+
+  @HubMethod("JoinOther")
+  joinOther(connectionId: string, group: string): Promise<unknown> {
+    return outcome(this.groups.addToGroup(connectionId, group).then(() => "joined"));
+  }
+
+  @HubMethod("Ask")
+  ask(connectionId: string): Promise<unknown> {
+    return outcome(this.clients.client(connectionId).invoke("answer"));
+  }
+}
+
+/** A logger that keeps what the outbox reports. */
+function recordingLogger(): Logger & { lines: Array<{ message: string; fields?: LogFields }> } {
+  const lines: Array<{ message: string; fields?: LogFields }> = [];
+  const keep = (message: string, fields?: LogFields) => void lines.push({ message, fields });
+  return { lines, level: "info", debug: () => {}, info: keep, warn: keep, error: keep };
+}
+
+/** Ticks a client received, and how they arrived: each number once, in order. */
+function tally(received: number[], upTo: number) {
+  const seen = new Set(received);
+  let outOfOrder = 0;
+  for (let i = 1; i < received.length; i++) if (received[i]! <= received[i - 1]!) outOfOrder++;
+  let lost = 0;
+  for (let n = 1; n <= upTo; n++) if (!seen.has(n)) lost++;
+  return { lost, duplicated: received.length - seen.size, outOfOrder };
+}
+
+/**
+ * A hub on server A sends to clients on server B through a Redis of the test's own, which the
+ * test stops and starts (or whose link it black-holes) while A keeps sending.
+ */
+describe("the outbox: sends ride out a Redis outage", () => {
+  let redis: OwnRedis;
+  let servers: HubServer[] = [];
+  let clients: HubConnection[] = [];
+  let proxy: TcpProxy | undefined;
+
+  beforeEach(async () => {
+    redis = await startOwnRedis();
+  });
+  afterEach(async () => {
+    await Promise.all(clients.map((c) => c.stop()));
+    await Promise.all(servers.map((s) => s.close()));
+    await proxy?.close();
+    await redis.stop();
+    [clients, servers, proxy] = [[], [], undefined];
+  });
+
+  const fast: ScaleOutSettings = { heartbeatInterval: 100, serverTimeout: 1_500 };
+
+  async function startServer(options: { url?: string; logger?: Logger; scaleOut?: ScaleOutSettings } = {}) {
+    const logger = options.logger ?? silentLogger;
+    const backplane = new RedisBackplane({ url: options.url ?? redis.url, logger, publishTimeout: 500 });
+    const server = new HubServer({ logger, backplane, scaleOut: { ...fast, ...options.scaleOut } });
+    const context = server.mapHub("/ticks", TickHub);
+    servers.push(server);
+    return { context, url: (await server.listen()).url };
+  }
+
+  async function connect(url: string, messagePack = false): Promise<{ connection: HubConnection; received: number[]; announced: string[] }> {
+    const builder = new HubConnectionBuilder()
+      .withUrl(`${url}/ticks`, { transport: HttpTransportType.WebSockets })
+      .configureLogging(LogLevel.None);
+    const connection = (messagePack ? builder.withHubProtocol(new MessagePackHubProtocol()) : builder).build();
+    const received: number[] = [];
+    connection.on("tick", (n: number) => received.push(n));
+    connection.on("answer", () => "here");
+    const announced: string[] = [];
+    connection.on("announce", (text: string) => announced.push(text));
+    await connection.start();
+    clients.push(connection);
+    return { connection, received, announced };
+  }
+
+  /** Sends numbered ticks from a hub context, one every few milliseconds, until stopped. */
+  function steadySends(context: HubContext<TickClient>) {
+    let sent = 0;
+    let running = true;
+    const done = (async () => {
+      while (running) {
+        await context.clients.all.tick(++sent, "");
+        await new Promise((resolve) => setTimeout(resolve, 3));
+      }
+    })();
+    return {
+      get sent() {
+        return sent;
+      },
+      stop: async () => {
+        running = false;
+        await done;
+        return sent;
+      },
+    };
+  }
+
+  /** Waits until each server hears the other: a tick from A reaches a client of B. */
+  async function untilLinked(from: HubContext<TickClient>, to: { received: number[] }) {
+    await waitFor(() => {
+      void from.clients.all.tick(0, "");
+      return to.received.includes(0);
+    }, "server B to hear server A");
+    // Ticks from one server arrive in order: once this one is in, so are the zeros sent before it.
+    void from.clients.all.tick(-1, "");
+    await waitFor(() => to.received.includes(-1), "the ticks sent while linking");
+    to.received.length = 0;
+  }
+
+  it("delivers every send made while Redis is down, once and in order, after it restarts", async () => {
+    const a = await startServer();
+    const b = await startServer();
+    const onA = await connect(a.url);
+    const onB = [await connect(b.url), await connect(b.url, true)];
+    await untilLinked(a.context, onB[0]!);
+    await waitFor(() => onB[1]!.received.includes(-1), "the ticks sent while linking");
+    onB[1]!.received.length = 0;
+
+    const sends = steadySends(a.context);
+    await waitFor(() => onB.every((c) => c.received.length >= 20), "ticks on server B before the outage");
+    await redis.stop();
+    const sentAtStop = sends.sent;
+    await waitFor(() => sends.sent >= sentAtStop + 100, "sends during the outage");
+    // A hub method that sends to all returns while Redis is still down: it never waits for it.
+    await onA.connection.invoke("Announce", "during the outage");
+    expect(onA.announced).toEqual(["during the outage"]);
+    // Server B heard none of them while Redis was down; it gets them all after.
+    const heardDuringOutage = Math.max(...onB.map((c) => c.received.length));
+    expect(heardDuringOutage).toBeLessThan(sentAtStop + 100);
+    await redis.start();
+    await waitFor(() => onB.every((c) => c.received.includes(sends.sent)), "ticks after Redis restarts", 15_000);
+    const last = await sends.stop();
+    await waitFor(() => onB.every((c) => c.received.includes(last)), "the last tick");
+
+    for (const client of onB) expect(tally(client.received, last)).toEqual({ lost: 0, duplicated: 0, outOfOrder: 0 });
+    for (const client of onB) expect(client.announced).toEqual(["during the outage"]);
+  });
+
+  it("returns from a hub method that sends while the publishing link is black-holed, and delivers once the link is made again", async () => {
+    proxy = await startTcpProxy(Number(new URL(redis.url).port));
+    const a = await startServer({ url: proxy.url.replace("http:", "redis:") });
+    const b = await startServer();
+    const caller = await connect(a.url);
+    const onB = await connect(b.url);
+    await untilLinked(a.context, onB);
+
+    // From now on, nothing on server A's Redis connections goes through, and nothing closes them.
+    proxy.blackHole();
+    for (let n = 1; n <= 5; n++) await caller.connection.invoke("Tick", n); // each returns without Redis
+    await waitFor(() => caller.received.includes(5), "the local deliveries");
+    expect(onB.received).toEqual([]);
+    // The publish times out, the link is made again through the proxy, and the outbox goes out in order.
+    await waitFor(() => onB.received.includes(5), "the ticks on server B after the link is remade", 15_000);
+    expect(tally(onB.received, 5)).toEqual({ lost: 0, duplicated: 0, outOfOrder: 0 });
+  });
+
+  it("publishes again the sends whose answer from Redis was lost, and server B drops the copies", async () => {
+    proxy = await startTcpProxy(Number(new URL(redis.url).port));
+    const a = await startServer({ url: proxy.url.replace("http:", "redis:") });
+    const b = await startServer();
+    const onB = await connect(b.url);
+    await untilLinked(a.context, onB);
+
+    // Redis gets server A's publishes and delivers them; its answers to server A are lost.
+    proxy.blackHole({ only: "fromServer" });
+    for (let n = 1; n <= 5; n++) await a.context.clients.all.tick(n, "");
+    await waitFor(() => onB.received.includes(5), "the ticks on server B");
+    // No answer in time: server A remakes its links and publishes the five again.
+    await waitFor(() => servers[0]!.scaleOutStats(TickHub)!.waiting.messages === 0, "server A to publish them again", 15_000);
+    await a.context.clients.all.tick(6, "");
+    await waitFor(() => onB.received.includes(6), "the tick sent after");
+    expect(onB.received).toEqual([1, 2, 3, 4, 5, 6]);
+  });
+
+  it("past its byte bound drops the oldest sends, and says how many in one warning", async () => {
+    const logger = recordingLogger();
+    const a = await startServer({ logger, scaleOut: { outboxMaxBytes: 20_000 } });
+    const b = await startServer();
+    const onB = await connect(b.url);
+    await untilLinked(a.context, onB);
+
+    await redis.stop();
+    const total = 200;
+    // Each send is about 1 KB in the outbox (the text in JSON and MessagePack): 200 of them pass the bound.
+    for (let n = 1; n <= total; n++) await a.context.clients.all.tick(n, "x".repeat(400));
+    await redis.start();
+    await waitFor(() => onB.received.includes(total), "the newest ticks on server B", 15_000);
+
+    const drops = logger.lines.filter((line) => line.message.includes("dropped messages past its bounds"));
+    expect(drops).toHaveLength(1);
+    const dropped = drops[0]!.fields!.dropped as number;
+    expect(dropped).toBeGreaterThan(0);
+    // The oldest were dropped, the rest arrived once and in order: the count is exact.
+    expect(onB.received).toEqual(Array.from({ length: total - dropped }, (_, i) => dropped + 1 + i));
+  });
+
+  it("past its time bound drops the sends that waited too long, and says how many", async () => {
+    const logger = recordingLogger();
+    const a = await startServer({ logger, scaleOut: { outboxMaxAge: 300 } });
+    const b = await startServer();
+    const onB = await connect(b.url);
+    await untilLinked(a.context, onB);
+
+    await redis.stop();
+    for (let n = 1; n <= 5; n++) await a.context.clients.all.tick(n, "");
+    const sentAt = Date.now();
+    await waitFor(() => Date.now() - sentAt > 300, "the ticks to pass the outbox's time bound");
+    await redis.start();
+    const dropped = () => logger.lines.filter((line) => line.message.includes("dropped messages past its bounds"));
+    await waitFor(() => dropped().length > 0, "the outbox to open again", 15_000);
+    for (let n = 6; n <= 10; n++) await a.context.clients.all.tick(n, "");
+    await waitFor(() => onB.received.includes(10), "the ticks sent after on server B");
+
+    expect(onB.received).toEqual([6, 7, 8, 9, 10]);
+    expect(dropped().map((line) => line.fields!.dropped)).toEqual([5]);
+  });
+
+  it("fails group changes and client results for a connection on another server at once while Redis is down, with their code", async () => {
+    const a = await startServer();
+    const b = await startServer();
+    const onA = await connect(a.url);
+    const onB = await connect(b.url);
+    await untilLinked(a.context, onB);
+    // Server B subscribes to its client's channel just after telling the client it is connected.
+    await waitFor(async () => (await onA.connection.invoke("Ask", onB.connection.connectionId)) === "here", "a client result from server B");
+
+    await redis.stop();
+    // Both end while Redis is still down: nothing waits for it to come back.
+    expect(await onA.connection.invoke("JoinOther", onB.connection.connectionId, "ops")).toBe("ERR_BACKPLANE_UNAVAILABLE");
+    expect(await onA.connection.invoke("Ask", onB.connection.connectionId)).toBe("ERR_BACKPLANE_UNAVAILABLE");
+    await redis.start();
+    await waitFor(async () => (await onA.connection.invoke("JoinOther", onB.connection.connectionId, "ops")) === "joined", "the group change to go through again", 15_000);
+  });
+
+  it("with Redis down at start, a new connection's calls and group joins do not wait for it", async () => {
+    await redis.stop();
+    const a = await startServer();
+    const started = Date.now();
+    const client = await connect(a.url);
+    await client.connection.invoke("Join", "ops");
+    await client.connection.invoke("Tick", 1);
+    // Before, each waited three seconds for Redis (the first subscription of a connection, a group's).
+    expect(Date.now() - started).toBeLessThan(2_000);
+    expect(client.received).toEqual([1]);
+  });
+});
