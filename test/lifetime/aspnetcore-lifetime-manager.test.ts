@@ -69,8 +69,6 @@ runLifetimeManagerContract("ASP.NET Core's Redis backplane format", {
       "the format has one message per group, so a member of two of them receives it twice, as from ASP.NET Core",
     "treats an unknown group as empty and an unknown connection's membership as a no-op":
       "a group change for a connection no server acks fails with ERR_BACKPLANE_TIMEOUT, as ASP.NET Core's is canceled",
-    "sends to group members only, and stops after removal":
-      "members here receive a send when it comes back from Redis, so a removal made right after it overtakes it, as in ASP.NET Core",
     "encodes a broadcast once per protocol, not once per recipient":
       "it is encoded once per protocol of the hub before publishing, and local clients get the bytes that come back",
   },
