@@ -11,6 +11,7 @@ import * as wire from "./aspnetcore-backplane-messages.js";
 import type { HubLifetimeManager } from "./hub-lifetime-manager.js";
 import { InMemoryLifetimeManager, invocationOf } from "./in-memory-lifetime-manager.js";
 import { lifetimeLog } from "./lifetime-log.js";
+import { LoggedSubscriptions } from "./logged-subscriptions.js";
 import { PendingReplies } from "./pending-replies.js";
 import type { ScaleOutOptions } from "./scale-out-lifetime-manager.js";
 import type { Target } from "./target.js";
@@ -63,9 +64,11 @@ export class AspNetCoreLifetimeManager implements HubLifetimeManager {
   private nextAckId = 1;
   private readonly started: Promise<void>;
   private readonly log: LogWriter;
+  private readonly subscriptions: LoggedSubscriptions;
 
   constructor(private readonly options: AspNetCoreLifetimeOptions) {
     this.log = LogWriter.for(options.logger);
+    this.subscriptions = new LoggedSubscriptions(options.backplane, this.log, options.hubName);
     this.local = new InMemoryLifetimeManager({ maximumGroupsPerConnection: options.maximumGroupsPerConnection });
     this.started = Promise.all([
       this.subscribe(this.channel(":all"), (bytes) => this.deliverInvocation(bytes, (except) => ({ kind: "all", except }))),
@@ -312,27 +315,12 @@ export class AspNetCoreLifetimeManager implements HubLifetimeManager {
     }
   }
 
-  private async subscribe(channel: string, onMessage: (bytes: Uint8Array) => void): Promise<void> {
-    try {
-      await this.options.backplane.subscribe(channel, (bytes) => {
-        // Whatever arrives, a bad message costs only itself.
-        try {
-          onMessage(bytes);
-        } catch (error) {
-          this.log.write(lifetimeLog.malformedMessage, { hub: this.options.hubName, channel, error });
-        }
-      });
-    } catch (error) {
-      this.log.write(lifetimeLog.subscribeFailed, { hub: this.options.hubName, channel, error });
-    }
+  private subscribe(channel: string, onMessage: (bytes: Uint8Array) => void): Promise<void> {
+    return this.subscriptions.subscribe(channel, onMessage);
   }
 
-  private async unsubscribe(channel: string): Promise<void> {
-    try {
-      await this.options.backplane.unsubscribe(channel);
-    } catch (error) {
-      this.log.write(lifetimeLog.unsubscribeFailed, { hub: this.options.hubName, channel, error });
-    }
+  private unsubscribe(channel: string): Promise<void> {
+    return this.subscriptions.unsubscribe(channel);
   }
 
   /** `{hub type}{suffix}{name}`: ASP.NET Core's channel names; the backplane adds the prefix. */

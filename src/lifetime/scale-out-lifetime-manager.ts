@@ -18,6 +18,7 @@ import {
 import { BackplaneOutbox, type OutboxCounts, type OutboxDrops } from "./backplane-outbox.js";
 import type { HubLifetimeManager } from "./hub-lifetime-manager.js";
 import { InMemoryLifetimeManager, invocationOf } from "./in-memory-lifetime-manager.js";
+import { LoggedSubscriptions } from "./logged-subscriptions.js";
 import { PendingReplies } from "./pending-replies.js";
 import { Presence } from "./presence.js";
 import { failureReply, remoteError, serverGone } from "./remote-errors.js";
@@ -74,6 +75,7 @@ export class ScaleOutLifetimeManager implements HubLifetimeManager {
   private readonly prefix: string;
   private readonly started: Promise<void>;
   private readonly log: LogWriter;
+  private readonly subscriptions: LoggedSubscriptions;
   private readonly outbox: BackplaneOutbox;
   private readonly presence: Presence;
   /** The number of this server's last send; see SendMessage.seq. */
@@ -84,6 +86,7 @@ export class ScaleOutLifetimeManager implements HubLifetimeManager {
 
   constructor(private readonly options: ScaleOutOptions) {
     this.log = LogWriter.for(options.logger);
+    this.subscriptions = new LoggedSubscriptions(options.backplane, this.log, options.hubName);
     this.settings = resolveSettings(options.settings);
     this.local = new InMemoryLifetimeManager({ maximumGroupsPerConnection: options.maximumGroupsPerConnection });
     this.prefix = `${options.hubName}:`;
@@ -399,26 +402,11 @@ export class ScaleOutLifetimeManager implements HubLifetimeManager {
     this.outbox.add(channel, encodeBackplaneMessage(message));
   }
 
-  private async subscribe(channel: string, onMessage: (message: BackplaneMessage) => void): Promise<void> {
-    try {
-      await this.options.backplane.subscribe(channel, (payload) => {
-        // Whatever arrives, a bad message costs only itself.
-        try {
-          onMessage(decodeBackplaneMessage(payload));
-        } catch (error) {
-          this.log.write(lifetimeLog.malformedMessage, { hub: this.options.hubName, channel, error });
-        }
-      });
-    } catch (error) {
-      this.log.write(lifetimeLog.subscribeFailed, { hub: this.options.hubName, channel, error });
-    }
+  private subscribe(channel: string, onMessage: (message: BackplaneMessage) => void): Promise<void> {
+    return this.subscriptions.subscribe(channel, (payload) => onMessage(decodeBackplaneMessage(payload)));
   }
 
-  private async unsubscribe(channel: string): Promise<void> {
-    try {
-      await this.options.backplane.unsubscribe(channel);
-    } catch (error) {
-      this.log.write(lifetimeLog.unsubscribeFailed, { hub: this.options.hubName, channel, error });
-    }
+  private unsubscribe(channel: string): Promise<void> {
+    return this.subscriptions.unsubscribe(channel);
   }
 }
