@@ -20,7 +20,7 @@ const echoTargets: TargetName[] = ["ws", "socketio", "hubwire-json", "hubwire-ms
 const pushTargets: TargetName[] = [...echoTargets, "hubwire-sse", "hubwire-lp", "aspnetcore-sse", "aspnetcore-lp"];
 const idleTargets: TargetName[] = ["ws", "socketio", "hubwire-json", "hubwire-sse", "hubwire-lp", "aspnetcore-json", "aspnetcore-sse", "aspnetcore-lp"];
 
-/** The scenarios of the full run, or of `--quick` (smaller and shorter, under two minutes in all). */
+/** The scenarios of the full run, or of `--quick` (smaller and shorter, a few minutes in all). */
 export function scenarioRuns(quick: boolean, seconds: number | undefined, connectionsOverride: number | undefined, echoRate = 10_000): ScenarioRun[] {
   const durationMs = (seconds ?? (quick ? 2 : 8)) * 1000;
   const n = (full: number, small: number) => connectionsOverride ?? (quick ? small : full);
