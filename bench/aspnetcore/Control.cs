@@ -75,10 +75,8 @@ public sealed partial class Control(IHubContext<BenchHub> hub, ConnectionCount c
         Send($$"""{"kind":"done","sent":{{sent}}}""");
     }
 
-    public void Send(string line)
-    {
-        lock (this) Console.Out.WriteLine(line);
-    }
+    /// <summary>One event line; Console.Out is synchronized, so pacing tasks may write at any time.</summary>
+    public void Send(string line) => Console.Out.WriteLine(line);
 
     /// <summary>Wall-clock µs since the epoch, as the bench's nowMicros() (the loader subtracts it from its own).</summary>
     private static long NowMicros() => (DateTime.UtcNow.Ticks - DateTime.UnixEpoch.Ticks) / 10;
