@@ -17,6 +17,11 @@ const factories: Record<TargetName, (port: number) => LeanClient> = {
   "hubwire-sse": (port) => new HubwireHttpClient(port, "sse"),
   "hubwire-lp": (port) => new HubwireHttpClient(port, "lp"),
   "hubwire-official": (port) => new OfficialClient(port),
+  // ASP.NET Core SignalR speaks the same protocol at the same path: the same clients drive it.
+  "aspnetcore-json": (port) => new HubwireWsClient(port, false),
+  "aspnetcore-msgpack": (port) => new HubwireWsClient(port, true),
+  "aspnetcore-sse": (port) => new HubwireHttpClient(port, "sse"),
+  "aspnetcore-lp": (port) => new HubwireHttpClient(port, "lp"),
 };
 
 const send = (event: LoaderEvent) => process.send!(event);

@@ -1,9 +1,20 @@
 /** Messages between the bench runner and its child processes (server targets and loaders), over IPC. */
 
-export type TargetName = "ws" | "socketio" | "hubwire-json" | "hubwire-msgpack" | "hubwire-sse" | "hubwire-lp" | "hubwire-official";
+export type TargetName =
+  | "ws"
+  | "socketio"
+  | "hubwire-json"
+  | "hubwire-msgpack"
+  | "hubwire-sse"
+  | "hubwire-lp"
+  | "hubwire-official"
+  | "aspnetcore-json"
+  | "aspnetcore-msgpack"
+  | "aspnetcore-sse"
+  | "aspnetcore-lp";
 
 /** Which server process a target runs against. */
-export const serverOf: Record<TargetName, "ws" | "socketio" | "hubwire"> = {
+export const serverOf: Record<TargetName, "ws" | "socketio" | "hubwire" | "aspnetcore"> = {
   ws: "ws",
   socketio: "socketio",
   "hubwire-json": "hubwire",
@@ -11,6 +22,10 @@ export const serverOf: Record<TargetName, "ws" | "socketio" | "hubwire"> = {
   "hubwire-sse": "hubwire",
   "hubwire-lp": "hubwire",
   "hubwire-official": "hubwire",
+  "aspnetcore-json": "aspnetcore",
+  "aspnetcore-msgpack": "aspnetcore",
+  "aspnetcore-sse": "aspnetcore",
+  "aspnetcore-lp": "aspnetcore",
 };
 
 export type ServerCommand =

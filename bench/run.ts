@@ -2,10 +2,13 @@ import { writeFileSync } from "node:fs";
 import { cpus } from "node:os";
 import { Child } from "./child.js";
 import { runCodec } from "./codec.js";
-import { serverOf, type LoadResult, type LoaderCommand, type LoaderEvent, type ServerCommand, type ServerEvent, type TargetName } from "./protocol.js";
+import { aspnetcoreComparison } from "./aspnetcore/compare.js";
+import { unavailableTargets } from "./aspnetcore/project.js";
+import { type LoadResult, type LoaderCommand, type LoaderEvent, type ServerCommand, type ServerEvent, type TargetName } from "./protocol.js";
 import { countInstructions, instructionsTable } from "./instructions.js";
 import { codecTable, scenarioTable, type Row } from "./report.js";
 import { scenarioRuns, type ScenarioRun } from "./scenarios.js";
+import { serverChild } from "./server-child.js";
 
 // `npm run bench -- [--quick] [--scenario echo-1,idle,...] [--targets ws,hubwire-json,...]
 //                   [--duration <s>] [--connections <n>] [--echo-rate <calls/s>] [--repeat <n>] [--json <file>]`
@@ -36,11 +39,12 @@ const sliceMs = 1000;
 const drainTimeoutMs = 5000;
 const payloadBytes = 32;
 
-// The whole run stops by itself, whatever happens.
+// The whole run stops by itself, whatever happens (with the ASP.NET Core targets a quick run
+// took more than four minutes on a busy 2-core host).
 const hardDeadline = setTimeout(() => {
   console.error("bench: hard time limit reached, stopping");
   process.exit(2);
-}, (quick ? 4 : 30) * 60_000);
+}, (quick ? 10 : 60) * 60_000);
 hardDeadline.unref();
 
 if (args.includes("--instructions")) {
@@ -58,9 +62,11 @@ console.log(
   `hubwire bench: ${quick ? "quick" : "full"} run, Node ${process.version}, ${cpus().length} cores (${cpus()[0]?.model.trim()}); ` +
     `targets in turn, ${repeat} x the duration in one-second slices; idle: median of ${repeat}\n`,
 );
+// ASP.NET Core's server is built now, before anything is measured; without .NET it is left out.
+const leftOut = await unavailableTargets([...new Set(runs.flatMap((r) => r.targets))].filter((t) => !onlyTargets || onlyTargets.includes(t)));
 
 for (const run of runs) {
-  const targets = run.targets.filter((t) => !onlyTargets || onlyTargets.includes(t));
+  const targets = run.targets.filter((t) => (!onlyTargets || onlyTargets.includes(t)) && !leftOut.targets.includes(t));
   let rows: Row[];
   if (run.scenario !== "idle") {
     rows = await measureInterleaved(run, targets, Math.max(1, Math.round((repeat * run.durationMs) / sliceMs)));
@@ -73,6 +79,8 @@ for (const run of runs) {
   }
   results[run.id] = rows;
   console.log(scenarioTable(run, rows) + "\n");
+  const versus = aspnetcoreComparison(run, rows);
+  if (versus) console.log(versus + "\n");
 }
 let codec: ReturnType<typeof runCodec> | undefined;
 if (!onlyScenarios || onlyScenarios.includes("codec")) {
@@ -81,10 +89,11 @@ if (!onlyScenarios || onlyScenarios.includes("codec")) {
 }
 console.log(
   "x ws: ratio to the raw ws server in the same run (for server us/op and KB/conn, lower is better).\n" +
+    "hubwire / ASP.NET Core: hubwire's figures as ratios to ASP.NET Core SignalR's on the same transport.\n" +
     "server us/op: server CPU time (user + system) per operation; loader CPU: the load process's own use of one core.\n" +
     `done in ${((Date.now() - started) / 1000).toFixed(0)} s`,
 );
-if (jsonFile) writeFileSync(jsonFile, JSON.stringify({ date: new Date().toISOString(), quick, results, codec }, null, 2));
+if (jsonFile) writeFileSync(jsonFile, JSON.stringify({ date: new Date().toISOString(), quick, results, codec, ...(leftOut.reason ? { leftOut } : {}) }, null, 2));
 process.exit(0);
 
 /** The run whose server CPU per operation is the median of a target's runs (failures last). */
@@ -95,7 +104,7 @@ function median(runs: Row[]): Row {
 
 /** One target in the idle scenario: its own server process and loader process, both killed after. */
 async function measure(run: ScenarioRun, target: TargetName): Promise<Row> {
-  const server = new Child<ServerEvent, ServerCommand>("./server-process.js", [serverOf[target]], ["--expose-gc"]);
+  const server = serverChild(target);
   const loader = new Child<LoaderEvent | { kind: "failed"; error: string }, LoaderCommand>("./loader-process.js", [], []);
   const limit = run.durationMs + 60_000;
   try {
@@ -159,7 +168,7 @@ async function measureInterleaved(run: ScenarioRun, targets: TargetName[], slice
     for (const target of targets) {
       const contender: Contender = {
         target,
-        server: new Child<ServerEvent, ServerCommand>("./server-process.js", [serverOf[target]], ["--expose-gc"]),
+        server: serverChild(target),
         loader: new Child("./loader-process.js", [], []),
         operations: 0,
         elapsedMs: 0,
