@@ -1,0 +1,41 @@
+// Masks what differs from run to run (connection ids and tokens, bearer tokens) so a transcript
+// compares equal across runs and servers. Dates, ports and timings never reach a transcript: the
+// recorded headers leave out Date, sends use fixed URLs, and reads wait on events, not clocks.
+
+export type SecretKind = "connectionId" | "connectionToken" | "jwt";
+
+export class Masker {
+  private readonly secrets: { text: string; hex: string; label: string }[] = [];
+  private readonly counts = new Map<SecretKind, number>();
+
+  /** Masks `text` from now on, as `<kind#n>` numbered by first appearance in the exchange. */
+  add(text: string | undefined, kind: SecretKind): void {
+    if (!text || this.secrets.some((s) => s.text === text)) return;
+    const n = (this.counts.get(kind) ?? 0) + 1;
+    this.counts.set(kind, n);
+    const secret = { text, hex: Buffer.from(text).toString("hex"), label: `<${kind}#${n}>` };
+    this.secrets.push(secret);
+    // Longest first: a token may contain an id.
+    this.secrets.sort((a, b) => b.text.length - a.text.length);
+  }
+
+  /** The line with every secret masked: as text, URL-encoded, and as hex (MessagePack bytes). */
+  apply(line: string): string {
+    let out = line;
+    for (const { text, hex, label } of this.secrets) {
+      out = out.split(text).join(label).split(encodeURIComponent(text)).join(label).split(hex).join(label);
+    }
+    return out;
+  }
+}
+
+/** Pulls the ids out of a negotiate reply so they get masked. */
+export function maskNegotiate(masker: Masker, body: string): void {
+  try {
+    const reply = JSON.parse(body) as { connectionId?: string; connectionToken?: string };
+    masker.add(reply.connectionToken, "connectionToken");
+    masker.add(reply.connectionId, "connectionId");
+  } catch {
+    // Not JSON: nothing to mask.
+  }
+}
