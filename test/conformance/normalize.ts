@@ -2,11 +2,12 @@
 // compares equal across runs and servers. Dates, ports and timings never reach a transcript: the
 // recorded headers leave out Date, sends use fixed URLs, and reads wait on events, not clocks.
 
-export type SecretKind = "connectionId" | "connectionToken" | "jwt";
+export type SecretKind = "connectionId" | "connectionToken" | "jwt" | "serverInvocationId";
 
 export class Masker {
   private readonly secrets: { text: string; hex: string; label: string }[] = [];
   private readonly counts = new Map<SecretKind, number>();
+  private readonly patterns: [string, string][] = [];
 
   /** Masks `text` from now on, as `<kind#n>` numbered by first appearance in the exchange. */
   add(text: string | undefined, kind: SecretKind): void {
@@ -19,12 +20,32 @@ export class Masker {
     this.secrets.sort((a, b) => b.text.length - a.text.length);
   }
 
+  /**
+   * Masks the invocation id of a server-to-client invocation (a client result): servers number
+   * them from counters shared by all connections. Only where it stands as an invocation id, as
+   * JSON text or as a MessagePack string, since it is a short number.
+   */
+  addInvocationId(id: string): void {
+    const n = (this.counts.get("serverInvocationId") ?? 0) + 1;
+    this.counts.set("serverInvocationId", n);
+    const label = `<serverInvocationId#${n}>`;
+    const bytes = Buffer.from(id);
+    const msgpackHex = Buffer.concat([Buffer.from([0xa0 | bytes.length]), bytes]).toString("hex");
+    this.patterns.push(
+      [`"invocationId":"${id}"`, `"invocationId":"${label}"`],
+      [`,"${id}",`, `,"${label}",`],
+    );
+    // [type, {}, id, ...]: an invocation (1) or its completion (3), in arrays of 4 to 6 items.
+    for (const size of [4, 5, 6]) for (const type of [1, 3]) this.patterns.push([`9${size}0${type}80${msgpackHex}`, `9${size}0${type}80${label}`]);
+  }
+
   /** The line with every secret masked: as text, URL-encoded, and as hex (MessagePack bytes). */
   apply(line: string): string {
     let out = line;
     for (const { text, hex, label } of this.secrets) {
       out = out.split(text).join(label).split(encodeURIComponent(text)).join(label).split(hex).join(label);
     }
+    for (const [from, to] of this.patterns) out = out.split(from).join(to);
     return out;
   }
 }

@@ -26,6 +26,10 @@ if (missing) {
 await buildProject(projects.aspnetcore);
 const variants = Object.keys(aspnetcoreEnv) as ServerVariant[];
 const servers = await Promise.all(variants.map((v) => startReferenceServer({ env: aspnetcoreEnv[v] })));
+// Stopped early, the servers stop too (they are processes of their own).
+for (const signal of ["SIGINT", "SIGTERM"] as const) {
+  process.once(signal, () => void Promise.all(servers.map((s) => s.stop())).then(() => process.exit(1)));
+}
 try {
   const urls = Object.fromEntries(variants.map((v, i) => [v, servers[i]!.url])) as Record<ServerVariant, string>;
   const transcripts = await runAll(urls);

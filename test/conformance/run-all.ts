@@ -25,7 +25,9 @@ export async function runAll(urls: Record<ServerVariant, string>, only?: (family
   const worker = async () => {
     while (next < jobs.length) {
       const { family, exchange } = jobs[next++]!;
+      const started = Date.now();
       out[family]![exchange.name] = await runExchange(urls[exchange.server ?? "default"], exchange);
+      if (process.env.CONFORMANCE_TRACE) console.log(`${Date.now() - started} ms ${family}/${exchange.name}`);
     }
   };
   await Promise.all(Array.from({ length: parallel }, worker));

@@ -39,7 +39,9 @@ export type Step =
   /** Reads messages until the channel's end, a keep-alive ping, a completion of an invocation id, or n messages. */
   | { read: "end" | "ping" | { completion: string } | { messages: number }; channel?: string }
   /** Closes the channel from the client side. */
-  | { close: true; channel?: string };
+  | { close: true; channel?: string }
+  /** Answers the last invocation the server sent (a client result) with this completion. */
+  | { reply: { result?: unknown; error?: string }; channel?: string };
 
 /** How long a read waits before it writes down that nothing came (never reached by a passing script). */
 const readLimitMs = 5000;
@@ -62,7 +64,7 @@ export async function runExchange(base: string, exchange: Exchange): Promise<str
     for (const step of exchange.steps) {
       if ("http" in step) {
         const req = { ...step.http, path: fill(step.http.path), headers: fillHeaders(step.http.headers, fill) };
-        const res = await sendHttp(base, req);
+        const res = await bounded(sendHttp(base, req), "an HTTP answer");
         const body = res.body.toString("utf8");
         if (/\/negotiate/i.test(req.path)) maskNegotiate(masker, body);
         if (/generatejwttoken/i.test(req.path) && res.status === 200) {
@@ -91,16 +93,17 @@ export async function runExchange(base: string, exchange: Exchange): Promise<str
           handshake: o.handshake ?? o.protocol !== "raw",
         });
         channels.set(name, channel);
-        write(`${name} open ${o.transport} ${path}`, ...(await channel.opened));
+        write(`${name} open ${o.transport} ${path}`, ...(await bounded(channel.opened, "the transport to open")));
       } else if ("send" in step) {
         const { name, channel } = channelOf(step);
         const data = typeof step.send === "string" || step.send instanceof Uint8Array ? step.send : msgpackFrame(step.send.msgpack);
-        write(`${name}> ${describeSent(data)}`, ...(await channel.send(data)));
+        write(`${name}> ${describeSent(data)}`, ...(await bounded(channel.send(data), "a send to be taken")));
       } else if ("read" in step) {
         const { name, channel } = channelOf(step);
         const until = step.read;
+        const deadline = Date.now() + readLimitMs;
         for (let count = 0; ; ) {
-          const event = await channel.next(readLimitMs);
+          const event = await channel.next(Math.max(0, deadline - Date.now()));
           if (!event) {
             write(`${name}< (nothing more within the read limit)`);
             break;
@@ -112,22 +115,50 @@ export async function runExchange(base: string, exchange: Exchange): Promise<str
             write(`${name}< ${event.line}`);
             break;
           }
+          if (event.kind === "message" && event.type === 1 && event.invocationId !== undefined) {
+            values.serverInvocation = event.invocationId;
+            masker.addInvocationId(event.invocationId);
+          }
           write(`${name}< ${event.line}`);
           if (event.kind === "end") break;
           count++;
           if (typeof until === "object" && "messages" in until && count >= until.messages) break;
           if (typeof until === "object" && "completion" in until && event.type === 3 && event.invocationId === until.completion) break;
         }
+      } else if ("reply" in step) {
+        const { name, channel } = channelOf(step);
+        const data = completionFor(channel.protocol, values.serverInvocation ?? "", step.reply);
+        write(`${name}> ${describeSent(data)}`, ...(await bounded(channel.send(data), "a send to be taken")));
       } else if ("close" in step) {
         const { name, channel } = channelOf(step);
-        await channel.close();
+        await bounded(channel.close(), "the close");
         write(`${name} closed by the client`);
       }
     }
+  } catch (error) {
+    write(`failed: ${(error as Error).message}`);
   } finally {
-    await Promise.all([...channels.values()].map((c) => (c.ended ? undefined : c.close().catch(() => undefined))));
+    await Promise.all([...channels.values()].map((c) => (c.ended ? undefined : bounded(c.close(), "the close").catch(() => undefined))));
   }
   return lines;
+}
+
+/** A step's promise, or a failure naming what never came (a script that waits on nothing wrong never sees it). */
+async function bounded<T>(promise: Promise<T>, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const limit = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no ${what} within ${readLimitMs} ms`)), readLimitMs);
+  });
+  try {
+    return await Promise.race([promise, limit]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+function completionFor(protocol: Channel["protocol"], id: string, outcome: { result?: unknown; error?: string }): string | Uint8Array {
+  if (protocol !== "msgpack") return `${JSON.stringify({ type: 3, invocationId: id, ...outcome })}\x1e`;
+  return msgpackFrame(outcome.error !== undefined ? [3, {}, id, 1, outcome.error] : [3, {}, id, 3, outcome.result]);
 }
 
 function fillHeaders(headers: Record<string, string> | undefined, fill: (t: string) => string) {

@@ -1,4 +1,4 @@
-import type { Protocol } from "../framing.js";
+import { msgpackFrame, type Protocol } from "../framing.js";
 import type { Payload, Step } from "../script.js";
 import type { TransportName } from "../transports.js";
 
@@ -104,6 +104,19 @@ export function sync(mode: Mode, hub: string, channel?: string): Step[] {
     { send: invocation(mode.protocol, "sync", target, args), channel },
     { read: { completion: "sync" }, channel },
   ];
+}
+
+/**
+ * Sends `bad` and the hub's marker call in one send, then reads up to the marker's completion or
+ * the connection's end: the server either survives the bad input (and answers the marker) or
+ * ends the connection before reading the marker, whichever way the send was framed.
+ */
+export function probe(mode: Mode, hub: string, bad: string | Uint8Array): Step[] {
+  const { target, args } = marker(hub);
+  const call = invocation(mode.protocol, "sync", target, args);
+  const marked = typeof call === "string" ? call : msgpackFrame(call instanceof Uint8Array ? call : call.msgpack);
+  const send = typeof bad === "string" && typeof marked === "string" ? bad + marked : Buffer.concat([Buffer.from(bad), Buffer.from(marked)]);
+  return [{ send }, { read: { completion: "sync" } }];
 }
 
 /** Invokes and reads up to the completion of that invocation. */
