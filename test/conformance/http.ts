@@ -56,9 +56,16 @@ export function headerLines(headers: RawResponse["headers"]): string[] {
   for (const name of recordedHeaders) {
     const value = headers[name];
     if (value === undefined) continue;
-    for (const v of Array.isArray(value) ? value : [value]) lines.push(`  ${name}: ${v}`);
+    for (const v of Array.isArray(value) ? value : [value]) lines.push(`  ${name}: ${name === "set-cookie" ? cookie(v) : v}`);
   }
   return lines;
+}
+
+/** A cookie with its attributes in one spelling and order: their names ignore case (RFC 6265). */
+function cookie(value: string): string {
+  const [pair, ...attributes] = value.split(/;\s*/);
+  const named = attributes.map((a) => a.replace(/^[^=]+/, (n) => n.toLowerCase())).sort();
+  return [pair, ...named].join("; ");
 }
 
 /** A body as one line: text when it is printable UTF-8, hex otherwise. */

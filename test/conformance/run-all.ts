@@ -7,7 +7,7 @@ import { runExchange, type Exchange, type ServerVariant } from "./script.js";
 export type Transcripts = Record<string, Record<string, string[]>>;
 
 /** At once: enough to keep a 2-core machine busy without starving the server under test. */
-const parallel = 8;
+const parallel = 16;
 
 export async function runAll(urls: Record<ServerVariant, string>, only?: (family: string, exchange: Exchange) => boolean): Promise<Transcripts> {
   const jobs: { family: string; exchange: Exchange }[] = [];
@@ -21,16 +21,20 @@ export async function runAll(urls: Record<ServerVariant, string>, only?: (family
   }
   const out: Transcripts = {};
   for (const family of Object.keys(families)) out[family] = {};
+  const shared = jobs.filter((j) => !j.exchange.exclusive);
+  const alone = jobs.filter((j) => j.exchange.exclusive);
   let next = 0;
-  const worker = async () => {
-    while (next < jobs.length) {
-      const { family, exchange } = jobs[next++]!;
+  const worker = async (queue: typeof jobs) => {
+    while (next < queue.length) {
+      const { family, exchange } = queue[next++]!;
       const started = Date.now();
       out[family]![exchange.name] = await runExchange(urls[exchange.server ?? "default"], exchange);
       if (process.env.CONFORMANCE_TRACE) console.log(`${Date.now() - started} ms ${family}/${exchange.name}`);
     }
   };
-  await Promise.all(Array.from({ length: parallel }, worker));
+  await Promise.all(Array.from({ length: parallel }, () => worker(shared)));
+  next = 0;
+  await worker(alone);
   // Recorded in the order written, whatever order they finished in.
   for (const family of Object.keys(out)) {
     const ordered: Record<string, string[]> = {};

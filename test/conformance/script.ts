@@ -14,6 +14,8 @@ export interface Exchange {
   /** Unique; the recording's key. */
   name: string;
   server?: ServerVariant;
+  /** Runs alone, after the others: it reaches every connection of its hub (a broadcast). */
+  exclusive?: boolean;
   steps: Step[];
 }
 

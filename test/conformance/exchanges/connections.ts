@@ -32,29 +32,36 @@ function authorized(mode: Mode): { name: string; steps: Step[] }[] {
   ];
 }
 
-const routes = (mode: Mode): { name: string; steps: Step[] }[] => {
+// Users and groups are named after the mode and the case, so exchanges running side by side
+// share none; a broadcast reaches everyone, so those exchanges run alone.
+const routes = (mode: Mode): { name: string; steps: Step[]; exclusive?: boolean }[] => {
   const p = mode.protocol;
-  const two = [...connect(mode, "/interophub", { channel: "a", query: "user=ann" }), ...connect(mode, "/interophub", { channel: "b", query: "user=bob" })];
-  const join = (channel: string, group: string, id: string) => call(mode, id, "AddToGroup", [group], channel);
+  const cases: { name: string; exclusive?: boolean; steps: (ann: string, bob: string, g: string) => Step[] }[] = [];
+  const add = (name: string, steps: (ann: string, bob: string, g: string) => Step[], exclusive?: boolean) => cases.push({ name, steps, exclusive });
+  const join = (channel: string, g: string, id: string) => call(mode, id, "AddToGroup", [g], channel);
   const send = (target: string, args: unknown[]): Step[] => [...call(mode, "x", target, args, "a"), ...sync(mode, "/interophub", "b")];
-  return [
-    { name: "send to all", steps: [...two, ...send("SendToAll", ["hi"])] },
-    { name: "send to others", steps: [...two, ...send("SendToOthers", ["hi"])] },
-    { name: "send to a group", steps: [...two, ...join("a", "g", "j1"), ...join("b", "g", "j2"), ...send("SendToGroup", ["g", "hi"])] },
-    { name: "send to others in a group", steps: [...two, ...join("a", "g", "j1"), ...join("b", "g", "j2"), ...send("SendToOthersInGroup", ["g", "hi"])] },
-    { name: "send to a group after leaving it", steps: [...two, ...join("b", "g", "j1"), ...call(mode, "l", "RemoveFromGroup", ["g"], "b"), ...send("SendToGroup", ["g", "hi"])] },
-    { name: "send to a group nobody is in", steps: [...two, ...send("SendToGroup", ["empty", "hi"])] },
-    { name: "send to a user", steps: [...two, ...send("SendToUser", ["bob", "hi"])] },
-    { name: "send to users", steps: [...two, ...send("SendToUsers", [["bob", "ann"], "hi"])] },
-    { name: "send to a user nobody is", steps: [...two, ...send("SendToUser", ["nobody", "hi"])] },
-    { name: "send to a connection that does not exist", steps: [...two, ...send("SendToConnection", ["nope", "hi"])] },
-    { name: "send an object to all", steps: [...two, ...send("SendToAll", [{ nested: [1, "two", null] }])] },
-    { name: "send null to all", steps: [...two, ...send("SendToAll", [null])] },
-    {
-      name: "fire and forget to all",
-      steps: [...two, { send: invocation(p, undefined, "SendToAll", ["quiet"]), channel: "a" }, ...sync(mode, "/interophub", "a"), ...sync(mode, "/interophub", "b")],
-    },
-  ];
+  add("send to all", () => send("SendToAll", ["hi"]), true);
+  add("send to others", () => send("SendToOthers", ["hi"]), true);
+  add("send to a group", (_a, _b, g) => [...join("a", g, "j1"), ...join("b", g, "j2"), ...send("SendToGroup", [g, "hi"])]);
+  add("send to others in a group", (_a, _b, g) => [...join("a", g, "j1"), ...join("b", g, "j2"), ...send("SendToOthersInGroup", [g, "hi"])]);
+  add("send to a group after leaving it", (_a, _b, g) => [...join("b", g, "j1"), ...call(mode, "l", "RemoveFromGroup", [g], "b"), ...send("SendToGroup", [g, "hi"])]);
+  add("send to a group nobody is in", (_a, _b, g) => send("SendToGroup", [g, "hi"]));
+  add("send to a user", (_a, bob) => send("SendToUser", [bob, "hi"]));
+  add("send to users", (ann, bob) => send("SendToUsers", [[bob, ann], "hi"]));
+  add("send to a user nobody is", () => send("SendToUser", ["nobody", "hi"]));
+  add("send to a connection that does not exist", () => send("SendToConnection", ["nope", "hi"]));
+  add("send an object to all", () => send("SendToAll", [{ nested: [1, "two", null] }]), true);
+  add("send null to all", () => send("SendToAll", [null]), true);
+  add(
+    "fire and forget to all",
+    () => [{ send: invocation(p, undefined, "SendToAll", ["quiet"]), channel: "a" }, ...sync(mode, "/interophub", "a"), ...sync(mode, "/interophub", "b")],
+    true,
+  );
+  return cases.map((c, k) => {
+    const [ann, bob, g] = ["ann", "bob", "g"].map((n) => `${n}-${modeName(mode)}-${k}`) as [string, string, string];
+    const two = [...connect(mode, "/interophub", { channel: "a", query: `user=${ann}` }), ...connect(mode, "/interophub", { channel: "b", query: `user=${bob}` })];
+    return { name: c.name, exclusive: c.exclusive, steps: [...two, ...c.steps(ann, bob, g)] };
+  });
 };
 
 const echo = (transport: Mode["transport"]): Exchange => ({
@@ -71,7 +78,7 @@ export const connectionExchanges: Exchange[] = [
   ...modes.flatMap((mode) => authorized(mode).map((c) => ({ name: `${modeName(mode)} authorized hub ${c.name}`, steps: c.steps }))),
   ...modes
     .filter((m) => m.transport === "ws" || m.protocol === "json")
-    .flatMap((mode) => routes(mode).map((c) => ({ name: `${modeName(mode)} ${c.name}`, steps: c.steps }))),
+    .flatMap((mode) => routes(mode).map((c) => ({ name: `${modeName(mode)} ${c.name}`, exclusive: c.exclusive, steps: c.steps }))),
   ...(["ws", "sse", "lp"] as const).map(echo),
   {
     name: "ws skipping negotiate",
