@@ -46,7 +46,8 @@ export class Masker {
       out = out.split(text).join(label).split(encodeURIComponent(text)).join(label).split(hex).join(label);
     }
     for (const [from, to] of this.patterns) out = out.split(from).join(to);
-    return out;
+    // A masked id changes the message's length, so its length prefix goes too.
+    return out.replace(/ [0-9a-f]{2}(9[4-6]0[13]80<serverInvocationId#)/, " ··$1");
   }
 }
 

@@ -156,6 +156,10 @@ class LongPollingChannel extends Channel {
           this.end("closed: refused");
           return;
         }
+      } else if (this.stopped) {
+        // After the client's DELETE the last poll gets 204, or 404 when it came after: timing.
+        this.end("closed: polling stopped");
+        return;
       } else if (res.status !== 200) {
         this.end(`closed: poll answered ${res.status}${res.body.length ? ` ${bodyLine(res.body).trim()}` : ""}`);
         return;
