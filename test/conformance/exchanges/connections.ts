@@ -10,9 +10,11 @@ function authorized(mode: Mode): { name: string; steps: Step[] }[] {
   return [
     {
       name: "with a token",
+      // As clients send it: a header for negotiate and polls, the query where browsers cannot set one.
       steps: [
         token,
-        ...connect(mode, "/authorizedhub", viaQuery ? { query: "access_token={jwt}" } : { headers: { Authorization: "Bearer {jwt}" } }),
+        { http: { method: "POST", path: "/authorizedhub/negotiate?negotiateVersion=1", headers: { Authorization: "Bearer {jwt}" } } },
+        ...connect(mode, "/authorizedhub", viaQuery ? { query: "access_token={jwt}" } : { headers: { Authorization: "Bearer {jwt}" } }).slice(1),
         ...call(mode, "1", "Echo", ["authorized"]),
         ...call(mode, "2", "GetUserIdentifier", []),
       ],
