@@ -76,7 +76,7 @@ export const differences: Difference[] = [
     rewrite: upToFirst(/^\S+> /),
   },
   {
-    exchanges: /msgpack (client result|Add|call count|upload of numbers|send an object to all)/,
+    exchanges: /msgpack (client result|Add|call count|upload of numbers|send an object to all)$/,
     reason:
       "A JavaScript number has one type: hubwire writes integral numbers as MessagePack integers, where .NET writes " +
       "a double for a double-typed result (or an int as a fixed-size integer). Every client reads the same number.",
@@ -128,14 +128,36 @@ export const differences: Difference[] = [
     rewrite: upToFirst(/ open (sse|lp) \/authorizedhub$/),
   },
   {
+    exchanges: /POST before the connection starts$/,
+    reason:
+      "hubwire takes sends for a connection once its transport has started (a client has no way to send before); " +
+      "ASP.NET Core buffers them. Either way nothing is lost for a client that follows the protocol.",
+    rewrite: (lines) =>
+      lines.map((l, i) => (l === "  200" && lines[i - 1]?.startsWith("POST /testhub?id=") ? "  404" : l === "  (empty body)" && lines[i - 2] === "  200" ? '  body "No Connection with that ID"' : l)),
+  },
+  {
+    exchanges: /WebSocket with an unknown id$|a second (SSE request|WebSocket) for one connection$/,
+    reason:
+      "Refusals of a connection request carry their text as text/plain in hubwire, always; ASP.NET Core leaves the " +
+      "type off a refused upgrade's 404, labels an empty 409 text/plain, and gives no text for a second SSE stream.",
+    rewrite: (lines) =>
+      lines.flatMap((l, i) => {
+        if (l === "  404 not upgraded" && lines[i + 1]?.startsWith("  body ")) return [l, "  content-type: text/plain"];
+        if (l === "  content-type: text/plain" && lines[i - 1] === "  409 not upgraded") return [];
+        if (l === "  (empty body)" && lines[i - 2] === "  409") return ['  body "A Server-Sent Events stream is already open for this connection."'];
+        return [l];
+      }),
+  },
+  {
     exchanges: /^timers\/a long poll held to the poll timeout$/,
     reason:
       "ASP.NET Core labels some empty 200 answers (a send's, a poll that timed out) text/plain; hubwire sends a send's " +
       "answer with no type and a timed-out poll as application/octet-stream, as its other polls. The body is empty.",
     rewrite: (lines) =>
-      lines
-        .map((l, i) => (l === "  content-type: text/plain" && lines[i - 1] === "  200" && lines[i - 2]?.startsWith("GET ") && i > 20 ? "  content-type: application/octet-stream" : l))
-        .filter((l, i, all) => !(l === "  content-type: text/plain" && all[i - 1] === "  200")),
+      lines.flatMap((l, i) => {
+        if (l !== "  content-type: text/plain" || lines[i - 1] !== "  200") return [l];
+        return lines[i - 2]?.startsWith("GET ") ? ["  content-type: application/octet-stream"] : [];
+      }),
   },
   {
     exchanges: /unknown message type$/,

@@ -6,7 +6,8 @@ import { call, connect, handshake, invocation, modeName, modes, sync, type Mode 
 
 function authorized(mode: Mode): { name: string; steps: Step[] }[] {
   const token: Step = { http: { method: "GET", path: "/generateJwtToken" } };
-  const viaQuery = mode.transport !== "lp";
+  // The official client sets the header wherever it can (Node's SSE included); browsers' WebSockets cannot.
+  const viaQuery = mode.transport === "ws";
   return [
     {
       name: "with a token",
