@@ -13,8 +13,8 @@ const open = (mode: Mode, hub = "/testhub"): Step[] => [
 const own = (mode: Mode) => (mode.protocol === "json" ? "json" : "messagepack");
 const other = (mode: Mode) => (mode.protocol === "json" ? "messagepack" : "json");
 
-/** A handshake that may fail: the reply, then the end of the connection or the marker's answer. */
-const failing = (mode: Mode, sent: string): Step[] => [...open(mode), { send: sent }, { read: { messages: 1 } }, ...sync(mode, "/testhub")];
+/** A handshake that fails: the reply, then the end of the connection (a send after it would race the end). */
+const failing = (mode: Mode, sent: string): Step[] => [...open(mode), { send: sent }, { read: "end" }];
 
 function variants(mode: Mode): { name: string; steps: Step[] }[] {
   const p = own(mode);
@@ -25,7 +25,7 @@ function variants(mode: Mode): { name: string; steps: Step[] }[] {
       steps: [...open(mode), { send: handshake(other(mode)) }, { read: { messages: 1 } }],
     },
     { name: "unknown protocol", steps: failing(mode, handshake("foo")) },
-    { name: "version 2", steps: failing(mode, handshake(p, 2)) },
+    { name: "version 2", steps: [...open(mode), { send: handshake(p, 2) }, { read: { messages: 1 } }, ...sync(mode, "/testhub")] },
     { name: "version 0", steps: [...open(mode), { send: handshake(p, 0) }, { read: { messages: 1 } }] },
     { name: "version as a string", steps: failing(mode, handshake(p, "1")) },
     { name: "without a version", steps: failing(mode, `{"protocol":"${p}"}\x1e`) },
