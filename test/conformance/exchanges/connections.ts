@@ -49,6 +49,11 @@ const routes = (mode: Mode): { name: string; steps: Step[]; exclusive?: boolean 
   add("send to others in a group", (_a, _b, g) => [...join("a", g, "j1"), ...join("b", g, "j2"), ...send("SendToOthersInGroup", [g, "hi"])]);
   add("send to a group after leaving it", (_a, _b, g) => [...join("b", g, "j1"), ...call(mode, "l", "RemoveFromGroup", [g], "b"), ...send("SendToGroup", [g, "hi"])]);
   add("send to a group nobody is in", (_a, _b, g) => send("SendToGroup", [g, "hi"]));
+  add("send to two groups of one connection", (_a, _b, g) => [
+    ...join("b", `${g}-1`, "j1"),
+    ...join("b", `${g}-2`, "j2"),
+    ...send("SendToGroups", [[`${g}-1`, `${g}-2`], "hi"]),
+  ]);
   add("send to a user", (_a, bob) => send("SendToUser", [bob, "hi"]));
   add("send to users", (ann, bob) => send("SendToUsers", [[bob, ann], "hi"]));
   add("send to a user nobody is", () => send("SendToUser", ["nobody", "hi"]));
