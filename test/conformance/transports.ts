@@ -1,4 +1,4 @@
-import { request, type ClientRequest } from "node:http";
+import { Agent, request, type ClientRequest } from "node:http";
 import WebSocket from "ws";
 import { Channel } from "./channel.js";
 import type { Protocol } from "./framing.js";
@@ -64,8 +64,8 @@ class WebSocketChannel extends Channel {
 }
 
 /** POSTs a send to an HTTP transport's connection and gives its status when it is not a plain 200. */
-async function post(options: OpenOptions, data: string | Uint8Array): Promise<string[]> {
-  const res = await sendHttp(options.base, { method: "POST", path: options.path, headers: options.headers, body: data });
+async function post(options: OpenOptions, data: string | Uint8Array, agent: Agent): Promise<string[]> {
+  const res = await sendHttp(options.base, { method: "POST", path: options.path, headers: options.headers, body: data }, agent);
   if (res.status === 200 && res.body.length === 0) return [];
   return [`  send answered ${res.status}`, ...headerLines(res.headers), bodyLine(res.body)];
 }
@@ -73,6 +73,8 @@ async function post(options: OpenOptions, data: string | Uint8Array): Promise<st
 class SseChannel extends Channel {
   readonly opened: Promise<string[]>;
   private readonly req: ClientRequest;
+  /** Sends reuse one connection, as a browser's would. */
+  private readonly sends = new Agent({ keepAlive: true, maxSockets: 1 });
 
   constructor(private readonly options: OpenOptions) {
     super(options.protocol, options.handshake);
@@ -118,17 +120,21 @@ class SseChannel extends Channel {
 
   async send(data: string | Uint8Array): Promise<string[]> {
     await this.opened;
-    return post(this.options, data);
+    return post(this.options, data, this.sends);
   }
 
   async close(): Promise<void> {
     this.req.destroy();
+    this.sends.destroy();
   }
 }
 
 class LongPollingChannel extends Channel {
   readonly opened: Promise<string[]>;
   private stopped = false;
+  /** Polls and sends each reuse a connection, as a browser's would. */
+  private readonly polls = new Agent({ keepAlive: true, maxSockets: 1 });
+  private readonly sends = new Agent({ keepAlive: true, maxSockets: 1 });
 
   constructor(private readonly options: OpenOptions) {
     super(options.protocol, options.handshake);
@@ -143,7 +149,7 @@ class LongPollingChannel extends Channel {
     while (!this.stopped) {
       let res;
       try {
-        res = await sendHttp(this.options.base, { method: "GET", path: this.options.path, headers: this.options.headers });
+        res = await sendHttp(this.options.base, { method: "GET", path: this.options.path, headers: this.options.headers }, this.polls);
       } catch (error) {
         if (opening) first([`  error ${(error as Error).message}`]);
         this.end("closed: poll failed");
@@ -170,11 +176,18 @@ class LongPollingChannel extends Channel {
 
   async send(data: string | Uint8Array): Promise<string[]> {
     await this.opened;
-    return post(this.options, data);
+    return post(this.options, data, this.sends);
   }
 
   async close(): Promise<void> {
     this.stopped = true;
     await sendHttp(this.options.base, { method: "DELETE", path: this.options.path, headers: this.options.headers }).catch(() => undefined);
+    this.sends.destroy();
+  }
+
+  protected override end(line: string): void {
+    super.end(line);
+    this.polls.destroy();
+    this.sends.destroy();
   }
 }
