@@ -38,6 +38,11 @@ export abstract class Channel {
   /** Ends the connection from the client side. */
   abstract close(): Promise<void>;
 
+  /** Drops the connection without a word (only WebSockets have something to drop). */
+  drop(): void {
+    throw new Error("only a WebSocket can be dropped");
+  }
+
   /** Text for the line that opened it (status and headers), once open. */
   abstract readonly opened: Promise<string[]>;
 

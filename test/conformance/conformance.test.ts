@@ -4,10 +4,10 @@ import { families } from "./exchanges/index.js";
 import { recorded, replay } from "./replay.js";
 
 // The conformance exchanges of the wire's edges (negotiate, requests, handshakes, routes, limits,
-// timers) replayed against hubwire; conformance-messages.test.ts has the rest, so that the two
+// timers, stateful reconnect) replayed against hubwire; conformance-messages.test.ts has the rest, so that the two
 // halves run side by side.
 describe("conformance with ASP.NET Core SignalR", () => {
-  replay(["negotiate", "connection-requests", "handshake", "connections", "limits", "timers"]);
+  replay(["negotiate", "connection-requests", "handshake", "connections", "limits", "timers", "stateful"]);
 
   it("every listed difference changes some recording", () => {
     const used = new Set<Difference>();

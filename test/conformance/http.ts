@@ -1,4 +1,4 @@
-import { request, type Agent } from "node:http";
+import { request } from "node:http";
 
 // Plain HTTP requests, one connection each (no agent: no reuse between steps), and the part of a
 // response a transcript keeps.
@@ -17,13 +17,13 @@ export interface RawRequest {
   body?: string | Uint8Array;
 }
 
-/** Sends one request (on a connection of its own unless an agent is given) and resolves with the whole response. */
-export function send(base: string, req: RawRequest, agent: Agent | false = false): Promise<RawResponse> {
+/** Sends one request on a connection of its own and resolves with the whole response. */
+export function send(base: string, req: RawRequest): Promise<RawResponse> {
   return new Promise((resolve, reject) => {
     const url = new URL(req.path, base);
     const headers: Record<string, string | number> = { ...req.headers };
     if (req.body !== undefined) headers["Content-Length"] = Buffer.byteLength(req.body);
-    const r = request(url, { method: req.method, headers, agent }, (res) => {
+    const r = request(url, { method: req.method, headers, agent: false }, (res) => {
       const chunks: Buffer[] = [];
       res.on("data", (chunk: Buffer) => chunks.push(chunk));
       res.on("end", () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }));

@@ -42,6 +42,8 @@ export type Step =
   | { read: "end" | "ping" | { completion: string } | { messages: number }; channel?: string }
   /** Closes the channel from the client side. */
   | { close: true; channel?: string }
+  /** Drops a WebSocket without a close frame, as a lost network does. */
+  | { drop: true; channel?: string }
   /** Answers the last invocation the server sent (a client result) with this completion. */
   | { reply: { result?: unknown; error?: string }; channel?: string };
 
@@ -110,8 +112,9 @@ export async function runExchange(base: string, exchange: Exchange): Promise<str
             write(`${name}< (nothing more within the read limit)`);
             break;
           }
-          // Keep-alive pings are the server's timer, not an answer: their number is timing. A
-          // script that waits for one writes down the first.
+          // Keep-alive pings and stateful reconnect's acks are the server's timers, not answers:
+          // their number is timing. A script that waits for a ping writes down the first.
+          if (event.kind === "message" && event.type === 8) continue;
           if (event.kind === "message" && event.type === 6) {
             if (until !== "ping") continue;
             write(`${name}< ${event.line}`);
@@ -131,6 +134,10 @@ export async function runExchange(base: string, exchange: Exchange): Promise<str
         const { name, channel } = channelOf(step);
         const data = completionFor(channel.protocol, values.serverInvocation ?? "", step.reply);
         write(`${name}> ${describeSent(data)}`, ...(await bounded(channel.send(data), "a send to be taken")));
+      } else if ("drop" in step) {
+        const { name, channel } = channelOf(step);
+        channel.drop();
+        write(`${name} dropped by the client`);
       } else if ("close" in step) {
         const { name, channel } = channelOf(step);
         await bounded(channel.close(), "the close");

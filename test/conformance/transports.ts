@@ -1,4 +1,4 @@
-import { Agent, request, type ClientRequest } from "node:http";
+import { request, type ClientRequest } from "node:http";
 import WebSocket from "ws";
 import { Channel } from "./channel.js";
 import type { Protocol } from "./framing.js";
@@ -61,11 +61,18 @@ class WebSocketChannel extends Channel {
   async close(): Promise<void> {
     this.socket.close(1000);
   }
+
+  override drop(): void {
+    this.ended = true; // what follows on this socket is no part of the exchange
+    this.socket.terminate();
+  }
 }
 
 /** POSTs a send to an HTTP transport's connection and gives its status when it is not a plain 200. */
-async function post(options: OpenOptions, data: string | Uint8Array, agent: Agent): Promise<string[]> {
-  const res = await sendHttp(options.base, { method: "POST", path: options.path, headers: options.headers, body: data }, agent);
+async function post(options: OpenOptions, data: string | Uint8Array): Promise<string[]> {
+  // A connection each: a server may drop one it answered on when it ends the hub connection,
+  // and a reused one would then fail by timing.
+  const res = await sendHttp(options.base, { method: "POST", path: options.path, headers: options.headers, body: data });
   if (res.status === 200 && res.body.length === 0) return [];
   return [`  send answered ${res.status}`, ...headerLines(res.headers), bodyLine(res.body)];
 }
@@ -73,8 +80,6 @@ async function post(options: OpenOptions, data: string | Uint8Array, agent: Agen
 class SseChannel extends Channel {
   readonly opened: Promise<string[]>;
   private readonly req: ClientRequest;
-  /** Sends reuse one connection, as a browser's would. */
-  private readonly sends = new Agent({ keepAlive: true, maxSockets: 1 });
 
   constructor(private readonly options: OpenOptions) {
     super(options.protocol, options.handshake);
@@ -120,21 +125,17 @@ class SseChannel extends Channel {
 
   async send(data: string | Uint8Array): Promise<string[]> {
     await this.opened;
-    return post(this.options, data, this.sends);
+    return post(this.options, data);
   }
 
   async close(): Promise<void> {
     this.req.destroy();
-    this.sends.destroy();
   }
 }
 
 class LongPollingChannel extends Channel {
   readonly opened: Promise<string[]>;
   private stopped = false;
-  /** Polls and sends each reuse a connection, as a browser's would. */
-  private readonly polls = new Agent({ keepAlive: true, maxSockets: 1 });
-  private readonly sends = new Agent({ keepAlive: true, maxSockets: 1 });
 
   constructor(private readonly options: OpenOptions) {
     super(options.protocol, options.handshake);
@@ -149,7 +150,7 @@ class LongPollingChannel extends Channel {
     while (!this.stopped) {
       let res;
       try {
-        res = await sendHttp(this.options.base, { method: "GET", path: this.options.path, headers: this.options.headers }, this.polls);
+        res = await sendHttp(this.options.base, { method: "GET", path: this.options.path, headers: this.options.headers });
       } catch (error) {
         if (opening) first([`  error ${(error as Error).message}`]);
         this.end("closed: poll failed");
@@ -176,18 +177,11 @@ class LongPollingChannel extends Channel {
 
   async send(data: string | Uint8Array): Promise<string[]> {
     await this.opened;
-    return post(this.options, data, this.sends);
+    return post(this.options, data);
   }
 
   async close(): Promise<void> {
     this.stopped = true;
     await sendHttp(this.options.base, { method: "DELETE", path: this.options.path, headers: this.options.headers }).catch(() => undefined);
-    this.sends.destroy();
-  }
-
-  protected override end(line: string): void {
-    super.end(line);
-    this.polls.destroy();
-    this.sends.destroy();
   }
 }

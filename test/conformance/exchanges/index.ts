@@ -6,6 +6,7 @@ import { handshakeExchanges } from "./handshake.js";
 import { limitExchanges, timerExchanges } from "./limits-and-timers.js";
 import { messageExchanges } from "./messages.js";
 import { negotiateExchanges } from "./negotiate.js";
+import { statefulExchanges } from "./stateful.js";
 
 /** Every exchange, by family: each family is recorded in recordings/<family>.json. */
 export const families: Record<string, Exchange[]> = {
@@ -17,4 +18,5 @@ export const families: Record<string, Exchange[]> = {
   connections: connectionExchanges,
   limits: limitExchanges,
   timers: timerExchanges,
+  stateful: statefulExchanges,
 };

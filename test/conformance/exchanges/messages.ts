@@ -1,5 +1,6 @@
 import type { Exchange, Step } from "../script.js";
 import {
+  ack,
   call,
   cancelInvocation,
   closeMessage,
@@ -9,6 +10,7 @@ import {
   modeName,
   modes,
   ping,
+  sequence,
   streamInvocation,
   streamItem,
   sync,
@@ -111,6 +113,8 @@ function cases(mode: Mode): { name: string; steps: Step[] }[] {
     { name: "completion for an unknown stream", steps: t([{ send: completion(p, "nope") }], sync(mode, "/testhub")) },
     { name: "completion with a result nobody asked for", steps: t([{ send: completion(p, "nope", { result: 1 }) }], sync(mode, "/testhub")) },
     { name: "ping from the client", steps: t([{ send: ping(p) }], sync(mode, "/testhub")) },
+    { name: "ack without stateful reconnect", steps: t([{ send: ack(p, 1) }], sync(mode, "/testhub")) },
+    { name: "sequence without stateful reconnect", steps: t([{ send: sequence(p, 1) }], sync(mode, "/testhub")) },
     { name: "close from the client", steps: t([{ send: closeMessage(p) }, { read: "end" }]) },
     { name: "close with an error from the client", steps: t([{ send: closeMessage(p, "client error", true) }, { read: "end" }]) },
     {
