@@ -17,7 +17,7 @@ if (Environment.GetEnvironmentVariable("REFERENCE_LOG") is { Length: > 0 })
 }
 
 // SHORT_TIMEOUTS=1 shortens every timer, as the conformance suite's "short" variant of the hubwire
-// fixture does (test/conformance/servers.ts), so timeouts are seen without long waits.
+// fixture does (test/conformance/variants.ts), so timeouts are seen without long waits.
 var shortTimeouts = Environment.GetEnvironmentVariable("SHORT_TIMEOUTS") == "1";
 builder.Services.AddSignalR(options =>
     {
