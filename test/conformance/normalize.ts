@@ -61,3 +61,11 @@ export function maskNegotiate(masker: Masker, body: string): void {
     // Not JSON: nothing to mask.
   }
 }
+
+/**
+ * A long run of one character, or of one byte in hex, written once with its count (`y⟨×32000⟩`),
+ * so that a large message keeps the transcript readable; the count keeps it exact.
+ */
+export function compactRuns(line: string): string {
+  return line.replace(/(.)\1{63,}/g, (run, c: string) => `${c}⟨×${run.length}⟩`).replace(/([0-9a-f]{2})\1{31,}/g, (run, pair: string) => `${pair}⟨×${run.length / 2}⟩`);
+}

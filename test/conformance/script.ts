@@ -1,7 +1,7 @@
 import type { Channel } from "./channel.js";
 import { msgpackFrame, renderMessage, type Protocol } from "./framing.js";
 import { bodyLine, headerLines, send as sendHttp } from "./http.js";
-import { Masker, maskNegotiate } from "./normalize.js";
+import { compactRuns, Masker, maskNegotiate } from "./normalize.js";
 import { openChannel, type TransportName } from "./transports.js";
 
 // An exchange is a list of steps; running it against a server gives its transcript, one line per
@@ -57,7 +57,7 @@ export async function runExchange(base: string, exchange: Exchange): Promise<str
   const channels = new Map<string, Channel>();
   const values: Record<string, string> = {};
   const fill = (text: string) => text.replace(/\{(token|id|jwt)\}/g, (_m, key: string) => values[key] ?? `{${key}}`);
-  const write = (...more: string[]) => lines.push(...more.map((l) => masker.apply(l)));
+  const write = (...more: string[]) => lines.push(...more.map((l) => compactRuns(masker.apply(l))));
   const channelOf = (step: { channel?: string }) => {
     const name = step.channel ?? [...channels.keys()].at(-1);
     const channel = name && channels.get(name);
