@@ -52,26 +52,26 @@ export async function startInteropServer(port = 0, options: HubServerOptions = {
     const url = new URL(req.url ?? "/", "http://localhost");
     const path = url.pathname.toLowerCase();
     if (req.method === "GET" && path === "/generatejwttoken") {
-      res.writeHead(200, { "Content-Type": "text/plain" }).end(signToken("testuser", 5));
+      res.writeHead(200, { "Content-Type": "text/plain; charset=utf-8" }).end(signToken("testuser", 5));
       return;
     }
     if (req.method === "GET" && path.startsWith("/clientresult/")) {
       // Asks that connection's client for Result() and answers with its value or its error text.
       const connectionId = decodeURIComponent(url.pathname.slice("/clientresult/".length));
       testHub.clients.client(connectionId).invoke("Result").then(
-        (value) => res.writeHead(200, { "Content-Type": "text/plain" }).end(String(value)),
-        (error: Error) => res.writeHead(200, { "Content-Type": "text/plain" }).end(error.message),
+        (value) => res.writeHead(200, { "Content-Type": "text/plain; charset=utf-8" }).end(String(value)),
+        (error: Error) => res.writeHead(200, { "Content-Type": "text/plain; charset=utf-8" }).end(error.message),
       );
       return;
     }
     if (path.startsWith("/redirect")) {
       redirects++;
       const body = JSON.stringify({ url: `${url.searchParams.get("baseUrl")}/testHub?numRedirects=${redirects}` });
-      res.writeHead(200, { "Content-Type": "application/json" }).end(body);
+      res.writeHead(200, { "Content-Type": "application/json; charset=utf-8" }).end(body);
       return;
     }
     if (path.endsWith("/negotiate")) res.setHeader("Set-Cookie", negotiateCookies);
-    if (!hubs.handleRequest(req, res)) res.writeHead(404, { "Content-Type": "text/plain" }).end("Not Found");
+    if (!hubs.handleRequest(req, res)) res.writeHead(404, { "Content-Length": 0 }).end();
   });
   http.on("upgrade", (req, socket, head) => {
     if (!hubs.handleUpgrade(req, socket, head)) socket.end("HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n");

@@ -2,7 +2,8 @@ import { HubConnection, type HubConnectionEvents } from "../connection/hub-conne
 import { isTrackable } from "../protocol/message-buffer.js";
 import type { Hub } from "../hubs/hub.js";
 import { errorCompletion, MessageType, type CompletionMessage, type HubMessage } from "../protocol/messages.js";
-import { byteLength } from "../protocol/utf8.js";
+import { RECORD_SEPARATOR, RECORD_SEPARATOR_CODE } from "../protocol/text-framing.js";
+import { byteLength, encodeUtf8 } from "../protocol/utf8.js";
 import type { TransportConnection } from "../transports/transport-connection.js";
 import type { LogEvent } from "../logger.js";
 import { messageTooLarge } from "../protocol/protocol-error.js";
@@ -52,6 +53,8 @@ export class ConnectionSession implements HubConnectionEvents {
   private started = false;
   private hubConnected = false;
   private startup: Promise<void> | undefined;
+  /** The start of a handshake whose record separator has not arrived yet (it may span frames or POSTs). */
+  private partialHandshake: string | Uint8Array | undefined;
   private closeError: Error | undefined;
   private resolveFinished: (() => void) | undefined;
 
@@ -128,7 +131,16 @@ export class ConnectionSession implements HubConnectionEvents {
     this.connection.close({ type: MessageType.Close, error: errorTexts.connectionClosedWithError(detail) });
   }
 
-  private handshake(data: string | Uint8Array): void {
+  private handshake(chunk: string | Uint8Array): void {
+    const data = this.partialHandshake === undefined ? chunk : joinData(this.partialHandshake, chunk);
+    this.partialHandshake = undefined;
+    const max = this.runtime.options.maximumReceiveMessageSize;
+    const whole = typeof data === "string" ? data.includes(RECORD_SEPARATOR) : data.includes(RECORD_SEPARATOR_CODE);
+    // Kept until its separator comes, as ASP.NET Core does; one past the size limit is refused below.
+    if (!whole && (max === null || byteLength(data) <= max)) {
+      this.partialHandshake = data;
+      return;
+    }
     const answered = answerHandshake(this.runtime, this, data);
     if (!answered) return;
     if (answered.remaining !== undefined) this.receive(answered.remaining);
@@ -206,8 +218,8 @@ export class ConnectionSession implements HubConnectionEvents {
         return;
       }
       case MessageType.Close:
-        // The client is stopping; it expects no Close back.
-        this.connection.close();
+        // The client is stopping: answered with a Close, as ASP.NET Core does (clients ignore it).
+        this.connection.close({ type: MessageType.Close });
         return;
       case MessageType.Ack:
         return this.connection.acknowledged(message.sequenceId);
@@ -382,4 +394,15 @@ export class ConnectionSession implements HubConnectionEvents {
   private createHub(): Hub<unknown> {
     return this.runtime.createHub(this, new ConnectionScope(this.connection));
   }
+}
+
+/** Two pieces of a payload as one: text when both are text, else bytes. */
+function joinData(first: string | Uint8Array, second: string | Uint8Array): string | Uint8Array {
+  if (typeof first === "string" && typeof second === "string") return first + second;
+  const a = typeof first === "string" ? encodeUtf8(first) : first;
+  const b = typeof second === "string" ? encodeUtf8(second) : second;
+  const joined = new Uint8Array(a.length + b.length);
+  joined.set(a);
+  joined.set(b, a.length);
+  return joined;
 }

@@ -30,7 +30,8 @@ export function answerHandshake(runtime: HubRuntime, party: HandshakeParty, data
   } catch (error) {
     return void refuseHandshake(runtime, party, errorTexts.handshakeFailed(detailFor(error, runtime.options.enableDetailedErrors)), error);
   }
-  const protocol = runtime.protocols.get(request.protocol);
+  // Names match whatever their case, as in ASP.NET Core.
+  const protocol = runtime.protocols.get(request.protocol.toLowerCase());
   if (!protocol) return void refuseHandshake(runtime, party, errorTexts.protocolNotSupported(request.protocol));
   if (!protocol.isVersionSupported(request.version)) {
     return void refuseHandshake(runtime, party, errorTexts.versionNotSupported(request.version, request.protocol));

@@ -73,7 +73,7 @@ export class HubRuntime<THub extends Hub<any> = Hub<any>> {
     };
     this.filters = composeFilters(options.filters);
     this.lifetime = services.lifetime;
-    this.protocols = new Map(services.protocols.map((p) => [p.name, p]));
+    this.protocols = new Map(services.protocols.map((p) => [p.name.toLowerCase(), p]));
     this.connectionOptions = {
       keepAliveIntervalMs: options.keepAliveInterval,
       clientTimeoutMs: options.clientTimeoutInterval,

@@ -3,7 +3,6 @@ import {
   errorCompletion,
   MessageType,
   resultCompletion,
-  voidCompletion,
   type InvocationMessage,
   type StreamInvocationMessage,
 } from "../protocol/messages.js";
@@ -184,8 +183,9 @@ function complete(runtime: HubRuntime, session: ConnectionSession, message: HubI
   const id = message.invocationId;
   if (id === undefined) return;
   try {
-    // undefined (no return) is a void completion; null is a result.
-    session.connection.write(value === undefined ? voidCompletion(id) : resultCompletion(id, value));
+    // A method that returns nothing completes with a null result, as ASP.NET Core's void methods
+    // do (`"result":null`; MessagePack: result kind 3, nil).
+    session.connection.write(resultCompletion(id, value === undefined ? null : value));
   } catch (error) {
     // The value could not be encoded (a cycle, a BigInt in JSON): the call fails, not the connection.
     threw(runtime, session, message, error);

@@ -188,7 +188,12 @@ export class ConnectionEndpoint {
       // socket takes over and the old one is dropped, instead of refusing the client with 409.
       connection.displaceTransport();
       if (connection.claimSuspended()) return this.resume(connection, admission, req, socket, head);
-      if (connection.state !== "negotiated") return rejectUpgrade(socket, 409);
+      if (connection.state !== "negotiated") {
+        // Taken by long polling or SSE: refused as ASP.NET Core refuses it; a second socket gets 409.
+        const other = connection.transportName;
+        if (other !== undefined && other !== "WebSockets") return rejectUpgrade(socket, 400, "Cannot change transports mid-connection");
+        return rejectUpgrade(socket, 409);
+      }
     } else {
       connection = this.registry.create(false); // skipNegotiation: the connection starts here
     }

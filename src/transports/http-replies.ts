@@ -10,7 +10,7 @@ export function replyText(res: ServerResponse, status: number, body = "", header
   }
   res.writeHead(status, {
     ...headers,
-    ...(body ? { "Content-Type": "text/plain; charset=utf-8" } : {}),
+    ...(body ? { "Content-Type": "text/plain" } : {}),
     "Content-Length": Buffer.byteLength(body),
   });
   res.end(body);
@@ -40,7 +40,7 @@ export function rejectUpgrade(socket: Duplex, status: number, body = ""): void {
   const head =
     `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ""}\r\n` +
     "Connection: close\r\n" +
-    (body ? "Content-Type: text/plain; charset=utf-8\r\n" : "") +
+    (body ? "Content-Type: text/plain\r\n" : "") +
     `Content-Length: ${Buffer.byteLength(body)}\r\n\r\n`;
   socket.end(head + body);
 }

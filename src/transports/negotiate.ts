@@ -43,11 +43,12 @@ export function negotiateResponse(
   useStatefulReconnect = false,
 ): string {
   return JSON.stringify({
+    // Only when the client asked: the official client fails a connection that did not. First,
+    // where ASP.NET Core writes it.
+    ...(useStatefulReconnect ? { useStatefulReconnect: true } : {}),
     negotiateVersion: version,
     connectionId,
     ...(version >= 1 ? { connectionToken } : {}),
     availableTransports: transports.map((transport) => ({ transport, transferFormats: transferFormats[transport] })),
-    // Only when the client asked: the official client fails a connection that did not.
-    ...(useStatefulReconnect ? { useStatefulReconnect: true } : {}),
   });
 }

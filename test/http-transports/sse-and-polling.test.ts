@@ -143,7 +143,7 @@ describe("Server-Sent Events and long polling", () => {
       const body = (await next).text;
       expect(body).toBe(
         `{"type":1,"target":"tick","arguments":[0]}${RS}{"type":1,"target":"tick","arguments":[1]}${RS}` +
-          `{"type":1,"target":"tick","arguments":[2]}${RS}{"type":3,"invocationId":"1"}${RS}`,
+          `{"type":1,"target":"tick","arguments":[2]}${RS}{"type":3,"invocationId":"1","result":null}${RS}`,
       );
     });
 

@@ -143,7 +143,6 @@ describe("bad input over WebSockets costs only the offending connection", () => 
       ["malformed JSON", `{"protocol":${RS}`, /^An unexpected error occurred during connection handshake\. InvalidDataException: The handshake is not valid JSON/],
       ["an unknown protocol", `{"protocol":"xml","version":1}${RS}`, /^The protocol 'xml' is not supported\.$/],
       ["an unsupported version", `{"protocol":"json","version":3}${RS}`, /^The server does not support version 3 of the 'json' protocol\.$/],
-      ["no record separator", `{"protocol":"json","version":1}`, /^An unexpected error occurred during connection handshake\. InvalidDataException: The handshake message is incomplete\.$/],
     ])("refuses %s with a handshake error, then closes", async (_name, frame, error) => {
       const url = await start();
       const client = await open(url, false);
@@ -151,6 +150,26 @@ describe("bad input over WebSockets costs only the offending connection", () => 
       await client.waitFor((frames) => frames.length > 0, "the handshake reply");
       expect(client.frames[0]!.endsWith(RS)).toBe(true);
       expect(JSON.parse(client.frames[0]!.slice(0, -1)).error).toMatch(error);
+      expect((await client.closed).code).toBe(1000);
+    });
+
+    it("waits for a handshake's record separator across frames, as ASP.NET Core does", async () => {
+      const url = await start();
+      const client = await open(url, false);
+      client.send(`{"protocol":"json",`);
+      client.send(`"version":1}`);
+      client.send(`${RS}{"type":1,"invocationId":"1","target":"Echo","arguments":[1]}${RS}`);
+      expect(await client.completion("1")).toEqual({ type: 3, invocationId: "1", result: 1 });
+      expect(client.frames[0]).toBe(`{}${RS}`);
+    });
+
+    it("refuses a handshake without its separator once it outgrows maximumReceiveMessageSize", async () => {
+      const url = await start({ maximumReceiveMessageSize: 1024 });
+      const client = await open(url, false);
+      client.send(`{"protocol":"json","version":1,"padding":"`);
+      client.send("x".repeat(1100));
+      await client.waitFor((frames) => frames.length > 0, "the handshake error");
+      expect(client.frames[0]).toBe(`{"error":"Handshake was canceled."}${RS}`);
       expect((await client.closed).code).toBe(1000);
     });
 
@@ -172,7 +191,7 @@ describe("bad input over WebSockets costs only the offending connection", () => 
   });
 
   describe("call semantics on the wire", () => {
-    it("writes void, null, dates and bytes as .NET does", async () => {
+    it("writes void (as null, like a .NET void method), null, dates and bytes as .NET does", async () => {
       const client = await open(await start());
       client.send(
         [
@@ -184,7 +203,7 @@ describe("bad input over WebSockets costs only the offending connection", () => 
       );
       await client.completion("4");
       const text = client.frames.slice(1).join("");
-      expect(text).toContain(`{"type":3,"invocationId":"1"}${RS}`);
+      expect(text).toContain(`{"type":3,"invocationId":"1","result":null}${RS}`);
       expect(text).toContain(`{"type":3,"invocationId":"2","result":null}${RS}`);
       expect(text).toContain(`{"type":3,"invocationId":"3","result":"2000-01-01T00:00:00Z"}${RS}`);
       expect(text).toContain(`{"type":3,"invocationId":"4","result":"AQID"}${RS}`);

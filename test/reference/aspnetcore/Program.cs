@@ -16,7 +16,19 @@ if (Environment.GetEnvironmentVariable("REFERENCE_LOG") is { Length: > 0 })
     builder.Logging.AddConsole().SetMinimumLevel(LogLevel.Debug);
 }
 
-var signalR = builder.Services.AddSignalR(options => options.EnableDetailedErrors = true)
+// SHORT_TIMEOUTS=1 shortens every timer, as the conformance suite's "short" variant of the hubwire
+// fixture does (test/conformance/variants.ts), so timeouts are seen without long waits.
+var shortTimeouts = Environment.GetEnvironmentVariable("SHORT_TIMEOUTS") == "1";
+var signalR = builder.Services.AddSignalR(options =>
+    {
+        options.EnableDetailedErrors = true;
+        if (shortTimeouts)
+        {
+            options.HandshakeTimeout = TimeSpan.FromMilliseconds(500);
+            options.KeepAliveInterval = TimeSpan.FromMilliseconds(300);
+            options.ClientTimeoutInterval = TimeSpan.FromMilliseconds(1000);
+        }
+    })
     // Property names stay as written (the fixture's objects use PascalCase on the wire).
     .AddJsonProtocol(options => options.PayloadSerializerOptions.PropertyNamingPolicy = null)
     .AddMessagePackProtocol();
@@ -106,7 +118,11 @@ app.MapGet("/interophub/groups/{action}/{connectionId}/{group}", async (IHubCont
 // Off by default, as in the hubwire fixture; ALLOW_STATEFUL_RECONNECTS=1 turns it on, as a test
 // passes allowStatefulReconnects to hubwire's.
 var stateful = Environment.GetEnvironmentVariable("ALLOW_STATEFUL_RECONNECTS") == "1";
-app.MapHub<TestHub>("/testhub", options => options.AllowStatefulReconnects = stateful);
+app.MapHub<TestHub>("/testhub", options =>
+{
+    options.AllowStatefulReconnects = stateful;
+    if (shortTimeouts) options.LongPolling.PollTimeout = TimeSpan.FromMilliseconds(500);
+});
 app.MapHub<TestHub>("/testhub-nowebsockets", options =>
 {
     options.Transports = HttpTransportType.ServerSentEvents | HttpTransportType.LongPolling;
