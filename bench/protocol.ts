@@ -1,10 +1,11 @@
 /** Messages between the bench runner and its child processes (server targets and loaders), over IPC. */
 
-export type TargetName = "ws" | "socketio" | "hubwire-json" | "hubwire-msgpack" | "hubwire-sse" | "hubwire-lp" | "hubwire-official";
+export type TargetName = "ws" | "ws-naive" | "socketio" | "hubwire-json" | "hubwire-msgpack" | "hubwire-sse" | "hubwire-lp" | "hubwire-official";
 
 /** Which server process a target runs against. */
-export const serverOf: Record<TargetName, "ws" | "socketio" | "hubwire"> = {
+export const serverOf: Record<TargetName, "ws" | "ws-naive" | "socketio" | "hubwire"> = {
   ws: "ws",
+  "ws-naive": "ws-naive",
   socketio: "socketio",
   "hubwire-json": "hubwire",
   "hubwire-msgpack": "hubwire",

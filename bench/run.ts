@@ -44,7 +44,7 @@ const hardDeadline = setTimeout(() => {
 hardDeadline.unref();
 
 if (args.includes("--instructions")) {
-  const targets = onlyTargets ?? ["ws", "socketio", "hubwire-json", "hubwire-msgpack"];
+  const targets = onlyTargets ?? ["ws", "ws-naive", "socketio", "hubwire-json", "hubwire-msgpack"];
   const rows = await countInstructions(targets, Number(option("calls") ?? 50_000), connections ?? 20);
   console.log(instructionsTable(rows));
   if (jsonFile) writeFileSync(jsonFile, JSON.stringify({ date: new Date().toISOString(), instructions: rows }, null, 2));

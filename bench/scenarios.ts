@@ -16,8 +16,8 @@ export interface ScenarioRun {
   unit: string;
 }
 
-const echoTargets: TargetName[] = ["ws", "socketio", "hubwire-json", "hubwire-msgpack"];
-const pushTargets: TargetName[] = ["ws", "socketio", "hubwire-json", "hubwire-msgpack", "hubwire-sse", "hubwire-lp"];
+const echoTargets: TargetName[] = ["ws", "ws-naive", "socketio", "hubwire-json", "hubwire-msgpack"];
+const pushTargets: TargetName[] = ["ws", "ws-naive", "socketio", "hubwire-json", "hubwire-msgpack", "hubwire-sse", "hubwire-lp"];
 
 /** The scenarios of the full run, or of `--quick` (smaller and shorter, under two minutes in all). */
 export function scenarioRuns(quick: boolean, seconds: number | undefined, connectionsOverride: number | undefined, echoRate = 10_000): ScenarioRun[] {
@@ -29,7 +29,7 @@ export function scenarioRuns(quick: boolean, seconds: number | undefined, connec
     { id: "echo-16", title: "echo RPC, 16 calls in flight per connection", scenario: "echo", targets: echoTargets, connections: n(100, 50), inFlight: 16, durationMs, rate: 0, groups: 0, unit: "call" },
     { id: "broadcast-1000", title: "broadcast to 1,000 connections", scenario: "broadcast", targets: pushTargets, connections: n(1000, 1000), inFlight: 0, durationMs, rate: 100, groups: 0, unit: "delivery" },
     { id: "groups", title: "group sends, 100 groups of 10", scenario: "groups", targets: echoTargets, connections: n(1000, 1000), inFlight: 0, durationMs, rate: 10_000, groups: 100, unit: "delivery" },
-    { id: "idle", title: "idle connections", scenario: "idle", targets: ["ws", "socketio", "hubwire-json", "hubwire-sse", "hubwire-lp"], connections: n(10_000, 2000), inFlight: 0, durationMs, rate: 0, groups: 0, unit: "connection" },
+    { id: "idle", title: "idle connections", scenario: "idle", targets: ["ws", "ws-naive", "socketio", "hubwire-json", "hubwire-sse", "hubwire-lp"], connections: n(10_000, 2000), inFlight: 0, durationMs, rate: 0, groups: 0, unit: "connection" },
   ];
   if (!quick) {
     runs.splice(3, 0, { id: "broadcast-5000", title: "broadcast to 5,000 connections", scenario: "broadcast", targets: pushTargets, connections: n(5000, 5000), inFlight: 0, durationMs, rate: 20, groups: 0, unit: "delivery" });
