@@ -13,32 +13,25 @@ import type { TargetServer } from "./target.js";
  *   is written to every socket.
  * Frames are written to the upgraded socket whole, in one write each, so they never interleave
  * with the control frames `ws` writes to it (no compression, so `ws` queues nothing).
- * Groups are plain Sets. Per connection: a few fields on the `ws` socket, shared listeners.
+ * Groups are plain Sets. Per connection: a few fields on the `ws` socket, shared listeners, made
+ * when it first sends.
  */
 export async function startRawWs(): Promise<TargetServer> {
   const wss = new WebSocketServer({ host: "127.0.0.1", port: 0, perMessageDeflate: false, clientTracking: true });
   const groups = new Map<string, Set<Peer>>();
-  wss.on("connection", (ws) => {
-    const peer = ws as Peer;
-    const stream = (ws as unknown as { _socket: Duplex })._socket as PeerStream;
-    peer[state] = { stream, replies: undefined, reading: false, group: undefined };
-    stream[state] = peer[state];
-    // ws turns one read into messages synchronously in its own "data" listener: listeners before
-    // and after it bracket the messages of one read.
-    stream.prependListener("data", onReadStart);
-    stream.on("data", onReadEnd);
-    ws.on("message", onMessage);
-    ws.on("close", onClose);
-  });
+  // An idle connection costs what ws's own costs plus one listener: its state and read listeners
+  // come with its first message.
+  wss.on("connection", (ws) => void ws.on("message", onMessage));
 
   function onMessage(this: WebSocket, data: Buffer, isBinary: boolean): void {
-    const peer = (this as Peer)[state];
+    const peer = (this as Peer)[state] ?? follow(this as Peer);
     // A frame starting with "j" joins a group; anything else is echoed.
     if (!isBinary && data[0] === 0x6a) {
       const name = data.toString("utf8", 1);
       let group = groups.get(name);
       if (!group) groups.set(name, (group = new Set()));
       group.add(this as Peer);
+      if (!peer.group) this.on("close", onClose);
       peer.group = group;
       return reply(peer, joined, false);
     }
@@ -46,12 +39,14 @@ export async function startRawWs(): Promise<TargetServer> {
   }
 
   function onClose(this: WebSocket): void {
-    (this as Peer)[state].group?.delete(this as Peer);
+    (this as Peer)[state]?.group?.delete(this as Peer);
   }
 
   await new Promise((resolve) => wss.once("listening", resolve));
   const writeToAll = (peers: Iterable<WebSocket>, frame: Buffer) => {
-    for (const peer of peers) if (peer.readyState === WebSocket.OPEN) (peer as Peer)[state].stream.write(frame);
+    for (const peer of peers) {
+      if (peer.readyState === WebSocket.OPEN) (peer as unknown as { _socket: Duplex })._socket.write(frame);
+    }
   };
   return {
     port: (wss.address() as { port: number }).port,
@@ -76,10 +71,24 @@ interface PeerState {
   reading: boolean;
   group: Set<Peer> | undefined;
 }
-type Peer = WebSocket & { [state]: PeerState };
+type Peer = WebSocket & { [state]?: PeerState };
 type PeerStream = Duplex & { [state]: PeerState };
 
 const joined = Buffer.from("joined");
+
+/**
+ * Starts following a connection's reads. ws turns one read into messages synchronously in its
+ * own "data" listener: listeners before and after it bracket the messages of one read. (The
+ * read under way, which brought the first message, is not bracketed: its replies go at once.)
+ */
+function follow(peer: Peer): PeerState {
+  const stream = (peer as unknown as { _socket: PeerStream })._socket;
+  const peerState: PeerState = { stream, replies: undefined, reading: false, group: undefined };
+  peer[state] = stream[state] = peerState;
+  stream.prependListener("data", onReadStart);
+  stream.on("data", onReadEnd);
+  return peerState;
+}
 
 function reply(peer: PeerState, payload: Buffer, isBinary: boolean): void {
   if (!peer.reading) return void peer.stream.write(frames([payload, isBinary]));
