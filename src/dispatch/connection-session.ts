@@ -7,6 +7,7 @@ import type { TransportConnection } from "../transports/transport-connection.js"
 import type { LogEvent } from "../logger.js";
 import { messageTooLarge } from "../protocol/protocol-error.js";
 import { asError } from "../thrown-value.js";
+import { ExpiryTimer } from "./authentication-expiry.js";
 import { CallerContext } from "./caller-context.js";
 import { HubCallerClientsImpl } from "./client-targets.js";
 import { dispatchLog } from "./dispatch-log.js";
@@ -54,6 +55,8 @@ export class ConnectionSession implements HubConnectionEvents {
   private startup: Promise<void> | undefined;
   private closeError: Error | undefined;
   private resolveFinished: (() => void) | undefined;
+  /** Made when the user's authentication expiry is first known (closeOnAuthenticationExpiration). */
+  private expiryTimer: ExpiryTimer | undefined;
 
   constructor(
     private readonly runtime: HubRuntime,
@@ -117,6 +120,11 @@ export class ConnectionSession implements HubConnectionEvents {
       log.write(dispatchLog.connectionClosed, why ? { ...this.logFields, error: why } : { ...this.logFields, reason: "ended normally" });
     }
     void this.finish(this.closeError ?? error);
+  }
+
+  /** The user's authentication expiry became known or changed (see closeOnExpiry). */
+  authExpiryChanged(): void {
+    (this.expiryTimer ??= new ExpiryTimer(this, this.connection.transport)).schedule();
   }
 
   /** Closes the connection with a Close message that carries an error (any thrown value will do). */

@@ -50,7 +50,7 @@ export class TransportConnection {
    * Told when `authExpiresAt` changes (a later request brought a fresh token): the hub's
    * close-on-expiry timer follows it. One field, no event emitter per connection.
    */
-  authExpiryListener: (() => void) | undefined;
+  authExpiryListener: { authExpiryChanged(): void } | undefined;
   private expiresAt: number | undefined;
 
   /** When the user's authentication ends (ms since the epoch), if it is known. */
@@ -61,7 +61,7 @@ export class TransportConnection {
   set authExpiresAt(expiresAt: number | undefined) {
     if (expiresAt === this.expiresAt) return;
     this.expiresAt = expiresAt;
-    this.authExpiryListener?.();
+    this.authExpiryListener?.authExpiryChanged();
   }
   request: ConnectionRequest | undefined;
   transport: Transport | undefined;
