@@ -32,7 +32,8 @@ export class ConnectionSession implements HubConnectionEvents {
   private fields: { hub: string; connectionId: string } | undefined;
   private finishedPromise: Promise<void> | undefined;
   private isFinished = false;
-  private clientsOfCaller: HubCallerClientsImpl<unknown> | undefined;
+  // Set for every connection that completes its handshake: defined here, in the object itself (see HubConnection).
+  private clientsOfCaller: HubCallerClientsImpl<unknown> | undefined = undefined;
   /** Invocations waiting their turn, bounded (made on first use). */
   private pending: InvocationQueue | undefined = undefined;
   /** The data being read and how many messages it held: a queued invocation's size is its share. */
@@ -52,7 +53,7 @@ export class ConnectionSession implements HubConnectionEvents {
   /** Invocations are held until onConnected has completed. */
   private started = false;
   private hubConnected = false;
-  private startup: Promise<void> | undefined;
+  private startup: Promise<void> | undefined = undefined;
   private closeError: Error | undefined;
   private resolveFinished: (() => void) | undefined;
   /** Made when the user's authentication expiry is first known (closeOnAuthenticationExpiration). */

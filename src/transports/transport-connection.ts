@@ -187,7 +187,10 @@ export class TransportConnection {
     this.abort(new HubwireError("ERR_REQUEST_TOO_LARGE", `The client sent more than ${limit} bytes in one message.`));
   }
 
-  /** For transports: a read from the network begins; what it holds arrives by `receive` before `readEnded`. */
+  /**
+   * For transports: a read from the network has begun (told before its first message, at the
+   * latest); what it holds arrives by `receive` before `readEnded`.
+   */
   readStarted(): void {
     this.receiver?.onReadStart?.();
   }
