@@ -80,7 +80,7 @@ if (!onlyScenarios || onlyScenarios.includes("codec")) {
   console.log(codecTable(codec) + "\n");
 }
 console.log(
-  "x ws: ratio to the raw ws server in the same run (for server us/op and KB/conn, lower is better).\n" +
+  "x ws: ratio to the raw ws server at its best (ws; ws-naive is the obvious one) in the same run (for server us/op and KB/conn, lower is better).\n" +
     "server us/op: server CPU time (user + system) per operation; loader CPU: the load process's own use of one core.\n" +
     `done in ${((Date.now() - started) / 1000).toFixed(0)} s`,
 );

@@ -65,6 +65,7 @@ export async function startRawWs(): Promise<TargetServer> {
 
 const state = Symbol("peer");
 interface PeerState {
+  socket: WebSocket;
   stream: Duplex;
   /** Replies to the read under way: payloads, and whether each is binary. */
   replies: Array<Buffer | boolean> | undefined;
@@ -83,7 +84,7 @@ const joined = Buffer.from("joined");
  */
 function follow(peer: Peer): PeerState {
   const stream = (peer as unknown as { _socket: PeerStream })._socket;
-  const peerState: PeerState = { stream, replies: undefined, reading: false, group: undefined };
+  const peerState: PeerState = { socket: peer, stream, replies: undefined, reading: false, group: undefined };
   peer[state] = stream[state] = peerState;
   stream.prependListener("data", onReadStart);
   stream.on("data", onReadEnd);
@@ -91,8 +92,8 @@ function follow(peer: Peer): PeerState {
 }
 
 function reply(peer: PeerState, payload: Buffer, isBinary: boolean): void {
-  if (!peer.reading) return void peer.stream.write(frames([payload, isBinary]));
-  (peer.replies ??= []).push(payload, isBinary);
+  if (peer.reading) (peer.replies ??= []).push(payload, isBinary);
+  else if (peer.socket.readyState === WebSocket.OPEN) peer.stream.write(frames([payload, isBinary]));
 }
 
 function onReadStart(this: PeerStream): void {
@@ -105,7 +106,8 @@ function onReadEnd(this: PeerStream): void {
   const replies = peer.replies;
   if (!replies) return;
   peer.replies = undefined;
-  this.write(frames(replies));
+  // A close frame read after the messages, or a close of ours: no data frames after it.
+  if (peer.socket.readyState === WebSocket.OPEN) this.write(frames(replies));
 }
 
 /** Frames for `replies` (payload, isBinary, payload, isBinary...), one after the other in one buffer. */
