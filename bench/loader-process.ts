@@ -11,6 +11,7 @@ import { SocketIoClient } from "./wire/socketio-client.js";
 
 const factories: Record<TargetName, (port: number) => LeanClient> = {
   ws: (port) => new RawWsClient(port),
+  "ws-naive": (port) => new RawWsClient(port),
   socketio: (port) => new SocketIoClient(port),
   "hubwire-json": (port) => new HubwireWsClient(port, false),
   "hubwire-msgpack": (port) => new HubwireWsClient(port, true),

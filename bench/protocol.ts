@@ -2,6 +2,7 @@
 
 export type TargetName =
   | "ws"
+  | "ws-naive"
   | "socketio"
   | "hubwire-json"
   | "hubwire-msgpack"
@@ -14,8 +15,9 @@ export type TargetName =
   | "aspnetcore-lp";
 
 /** Which server process a target runs against. */
-export const serverOf: Record<TargetName, "ws" | "socketio" | "hubwire" | "aspnetcore"> = {
+export const serverOf: Record<TargetName, "ws" | "ws-naive" | "socketio" | "hubwire" | "aspnetcore"> = {
   ws: "ws",
+  "ws-naive": "ws-naive",
   socketio: "socketio",
   "hubwire-json": "hubwire",
   "hubwire-msgpack": "hubwire",

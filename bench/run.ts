@@ -48,7 +48,7 @@ const hardDeadline = setTimeout(() => {
 hardDeadline.unref();
 
 if (args.includes("--instructions")) {
-  const targets = onlyTargets ?? ["ws", "socketio", "hubwire-json", "hubwire-msgpack"];
+  const targets = onlyTargets ?? ["ws", "ws-naive", "socketio", "hubwire-json", "hubwire-msgpack"];
   const rows = await countInstructions(targets, Number(option("calls") ?? 50_000), connections ?? 20);
   console.log(instructionsTable(rows));
   if (jsonFile) writeFileSync(jsonFile, JSON.stringify({ date: new Date().toISOString(), instructions: rows }, null, 2));
@@ -88,7 +88,7 @@ if (!onlyScenarios || onlyScenarios.includes("codec")) {
   console.log(codecTable(codec) + "\n");
 }
 console.log(
-  "x ws: ratio to the raw ws server in the same run (for server us/op and KB/conn, lower is better).\n" +
+  "x ws: ratio to the raw ws server at its best (ws; ws-naive is the obvious one) in the same run (for server us/op and KB/conn, lower is better).\n" +
     "hubwire / ASP.NET Core: hubwire's figures as ratios to ASP.NET Core SignalR's on the same transport.\n" +
     "server us/op: server CPU time (user + system) per operation; loader CPU: the load process's own use of one core.\n" +
     `done in ${((Date.now() - started) / 1000).toFixed(0)} s`,

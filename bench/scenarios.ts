@@ -16,8 +16,8 @@ export interface ScenarioRun {
   unit: string;
 }
 
-const echoTargets: TargetName[] = ["ws", "socketio", "hubwire-json", "hubwire-msgpack", "aspnetcore-json", "aspnetcore-msgpack"];
-const pushTargets: TargetName[] = [...echoTargets, "hubwire-sse", "hubwire-lp", "aspnetcore-sse", "aspnetcore-lp"];
+const echoTargets: TargetName[] = ["ws", "ws-naive", "socketio", "hubwire-json", "hubwire-msgpack", "aspnetcore-json", "aspnetcore-msgpack"];
+const pushTargets: TargetName[] = ["ws", "socketio", "hubwire-json", "hubwire-msgpack", "aspnetcore-json", "aspnetcore-msgpack", "hubwire-sse", "hubwire-lp", "aspnetcore-sse", "aspnetcore-lp"];
 const idleTargets: TargetName[] = ["ws", "socketio", "hubwire-json", "hubwire-sse", "hubwire-lp", "aspnetcore-json", "aspnetcore-sse", "aspnetcore-lp"];
 
 /** The scenarios of the full run, or of `--quick` (smaller and shorter, a few minutes in all). */

@@ -1,6 +1,7 @@
 import { nowMicros, type ServerCommand, type ServerEvent } from "./protocol.js";
 import { startHubwire } from "./targets/hubwire.js";
 import { startRawWs } from "./targets/raw-ws.js";
+import { startRawWsNaive } from "./targets/raw-ws-naive.js";
 import { startSocketIo } from "./targets/socketio.js";
 import type { TargetServer } from "./targets/target.js";
 
@@ -9,6 +10,7 @@ import type { TargetServer } from "./targets/target.js";
 
 const starters: Record<string, () => Promise<TargetServer>> = {
   ws: startRawWs,
+  "ws-naive": startRawWsNaive,
   socketio: startSocketIo,
   hubwire: startHubwire,
 };

@@ -42,10 +42,13 @@ const ping = new SerializedHubMessage({ type: MessageType.Ping });
  * closing they are dropped, and a failed transport reports itself through onClose.
  */
 export class HubConnection implements ConnectionReceiver, HeartbeatSubscriber {
-  protocol: HubProtocol | undefined;
+  // Fields every connection sets soon after it is made are defined here, in the object itself:
+  // added later, they would move to a separate property store (40 bytes more per connection) and
+  // give connections of different ages different shapes.
+  protocol: HubProtocol | undefined = undefined;
   handshakeComplete = false;
   /** The user id the user id provider gave, if any. */
-  userIdentifier: string | undefined;
+  userIdentifier: string | undefined = undefined;
   private closing = false;
   private lastSendAt: number;
   private lastReceiveAt: number;
@@ -54,7 +57,7 @@ export class HubConnection implements ConnectionReceiver, HeartbeatSubscriber {
   private itemsMap: Map<unknown, unknown> | undefined;
   private results: ClientResults | undefined;
   /** Writes held while a burst of received messages is handled; sent as one frame after. */
-  private batch: Array<string | Uint8Array> | undefined;
+  private batch: Array<string | Uint8Array> | undefined = undefined;
   private batching = false;
   /** The batch began with a read of the transport (onReadStart) and ends with it. */
   private batchEndsWithRead = false;

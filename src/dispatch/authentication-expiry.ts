@@ -37,27 +37,37 @@ const longestDelay = 2 ** 31 - 1;
 /**
  * Closes a hub connection when its user's authentication expires. A later request with a fresh
  * token (long polling, SSE sends, a reconnect) may bring an expiry where none was known, a later
- * one or an earlier one: the timer follows it. A connection without a known expiry holds no timer.
+ * one or an earlier one: the timer follows it. The session itself listens (no closure per
+ * connection), and only a connection whose expiry is ever known gets an {@link ExpiryTimer}.
  */
 export function closeOnExpiry(session: ConnectionSession, transport: TransportConnection): void {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  let watched = false;
-  const schedule = (): void => {
-    clearTimeout(timer);
-    timer = undefined;
-    const expiresAt = transport.authExpiresAt;
-    if (transport.isClosed || expiresAt === undefined) return;
-    const left = expiresAt - Date.now();
-    if (left <= 0) return session.closeWithError(new AuthenticationExpiredError(), dispatchLog.authenticationExpired);
-    timer = setTimeout(schedule, Math.min(left, longestDelay));
-    timer.unref();
-    if (watched) return;
-    watched = true; // only a connection that ever has a timer needs to drop it when it ends
+  transport.authExpiryListener = session;
+  if (transport.authExpiresAt !== undefined) session.authExpiryChanged();
+}
+
+/** The timer of a connection whose authentication expiry is known; see {@link closeOnExpiry}. */
+export class ExpiryTimer {
+  private timer: ReturnType<typeof setTimeout> | undefined;
+
+  constructor(
+    private readonly session: ConnectionSession,
+    private readonly transport: TransportConnection,
+  ) {
     void session.finished.then(() => {
-      clearTimeout(timer);
+      clearTimeout(this.timer);
       transport.authExpiryListener = undefined;
     });
-  };
-  transport.authExpiryListener = schedule;
-  schedule();
+  }
+
+  /** Sets the timer for the connection's expiry as it is now (none when it has none). */
+  schedule(): void {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    const expiresAt = this.transport.authExpiresAt;
+    if (this.transport.isClosed || expiresAt === undefined) return;
+    const left = expiresAt - Date.now();
+    if (left <= 0) return this.session.closeWithError(new AuthenticationExpiredError(), dispatchLog.authenticationExpired);
+    this.timer = setTimeout(() => this.schedule(), Math.min(left, longestDelay));
+    this.timer.unref();
+  }
 }

@@ -8,6 +8,7 @@ import type { TransportConnection } from "../transports/transport-connection.js"
 import type { LogEvent } from "../logger.js";
 import { messageTooLarge } from "../protocol/protocol-error.js";
 import { asError } from "../thrown-value.js";
+import { ExpiryTimer } from "./authentication-expiry.js";
 import { CallerContext } from "./caller-context.js";
 import { HubCallerClientsImpl } from "./client-targets.js";
 import { dispatchLog } from "./dispatch-log.js";
@@ -32,7 +33,8 @@ export class ConnectionSession implements HubConnectionEvents {
   private fields: { hub: string; connectionId: string } | undefined;
   private finishedPromise: Promise<void> | undefined;
   private isFinished = false;
-  private clientsOfCaller: HubCallerClientsImpl<unknown> | undefined;
+  // Set for every connection that completes its handshake: defined here, in the object itself (see HubConnection).
+  private clientsOfCaller: HubCallerClientsImpl<unknown> | undefined = undefined;
   /** Invocations waiting their turn, bounded (made on first use). */
   private pending: InvocationQueue | undefined = undefined;
   /** The data being read and how many messages it held: a queued invocation's size is its share. */
@@ -52,11 +54,13 @@ export class ConnectionSession implements HubConnectionEvents {
   /** Invocations are held until onConnected has completed. */
   private started = false;
   private hubConnected = false;
-  private startup: Promise<void> | undefined;
+  private startup: Promise<void> | undefined = undefined;
   /** The start of a handshake whose record separator has not arrived yet (it may span frames or POSTs). */
-  private partialHandshake: string | Uint8Array | undefined;
+  private partialHandshake: string | Uint8Array | undefined = undefined;
   private closeError: Error | undefined;
   private resolveFinished: (() => void) | undefined;
+  /** Made when the user's authentication expiry is first known (closeOnAuthenticationExpiration). */
+  private expiryTimer: ExpiryTimer | undefined;
 
   constructor(
     private readonly runtime: HubRuntime,
@@ -120,6 +124,11 @@ export class ConnectionSession implements HubConnectionEvents {
       log.write(dispatchLog.connectionClosed, why ? { ...this.logFields, error: why } : { ...this.logFields, reason: "ended normally" });
     }
     void this.finish(this.closeError ?? error);
+  }
+
+  /** The user's authentication expiry became known or changed (see closeOnExpiry). */
+  authExpiryChanged(): void {
+    (this.expiryTimer ??= new ExpiryTimer(this, this.connection.transport)).schedule();
   }
 
   /** Closes the connection with a Close message that carries an error (any thrown value will do). */

@@ -50,7 +50,7 @@ export class TransportConnection {
    * Told when `authExpiresAt` changes (a later request brought a fresh token): the hub's
    * close-on-expiry timer follows it. One field, no event emitter per connection.
    */
-  authExpiryListener: (() => void) | undefined;
+  authExpiryListener: { authExpiryChanged(): void } | undefined;
   private expiresAt: number | undefined;
 
   /** When the user's authentication ends (ms since the epoch), if it is known. */
@@ -61,7 +61,7 @@ export class TransportConnection {
   set authExpiresAt(expiresAt: number | undefined) {
     if (expiresAt === this.expiresAt) return;
     this.expiresAt = expiresAt;
-    this.authExpiryListener?.();
+    this.authExpiryListener?.authExpiryChanged();
   }
   request: ConnectionRequest | undefined;
   transport: Transport | undefined;
@@ -187,7 +187,10 @@ export class TransportConnection {
     this.abort(new HubwireError("ERR_REQUEST_TOO_LARGE", `The client sent more than ${limit} bytes in one message.`));
   }
 
-  /** For transports: a read from the network begins; what it holds arrives by `receive` before `readEnded`. */
+  /**
+   * For transports: a read from the network has begun (told before its first message, at the
+   * latest); what it holds arrives by `receive` before `readEnded`.
+   */
   readStarted(): void {
     this.receiver?.onReadStart?.();
   }
