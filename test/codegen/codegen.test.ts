@@ -10,7 +10,9 @@ import { testHub } from "./generated/test-hub.client.js";
 
 const root = new URL("../../", import.meta.url).pathname;
 
-describe("hubwire codegen", () => {
+// Each generate() builds a TypeScript program (seconds each on a busy 2-core machine), and one
+// test here makes five: the time limit is for the work, not a speed goal.
+describe("hubwire codegen", { timeout: 120_000 }, () => {
   it("finds the committed clients up to date (--check)", () => {
     const fixture = generate({
       files: [`${root}samples/interop-server/test-hub.ts`, `${root}samples/interop-server/interop-hub.ts`, `${root}test/codegen/readme-chat-hub.ts`],
