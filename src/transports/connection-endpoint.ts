@@ -6,11 +6,14 @@ import { asError } from "../thrown-value.js";
 import { transportLog } from "./transport-log.js";
 import { ConnectionRegistry } from "./connection-registry.js";
 import { bearerToken, ConnectionRequest } from "./connection-request.js";
-import { rejectUpgrade, replyJson, replyPollStarted, replyText } from "./http-replies.js";
+import { ConnectionRouter, type ForwardOutcome, type RouteChannels } from "./connection-router.js";
+import { ForwardedReply } from "./forwarded-reply.js";
+import { rejectUpgrade, replyJson, replyPollStarted, replyText, type HttpReply } from "./http-replies.js";
 import { LongPollingTransport } from "./long-polling-transport.js";
 import { negotiateResponse, negotiateVersion } from "./negotiate.js";
 import { isPreflight, OriginPolicy } from "./origin-policy.js";
-import { readBody } from "./request-body.js";
+import { readBody, type BodyResult } from "./request-body.js";
+import type { RoutedMethod, RoutedRequest } from "./routed-messages.js";
 import { SendGate } from "./send-gate.js";
 import { ServerSentEventsTransport } from "./server-sent-events-transport.js";
 import type { TransportName } from "./transport.js";
@@ -55,6 +58,11 @@ export interface EndpointOptions {
   minimumNegotiateVersion: number;
   /** Offer stateful reconnect to clients that ask for it (WebSockets only). */
   allowStatefulReconnects: boolean;
+  /**
+   * Set when the server shares a backplane with others: a request for a connection another
+   * server holds is served through it (see ConnectionRouter), so no sticky sessions are needed.
+   */
+  routeChannels?: RouteChannels | undefined;
   log: LogWriter;
 }
 
@@ -66,6 +74,12 @@ const anonymous: Admission = { user: null, identity: "anonymous" };
  */
 const maxWaitingSends = 8;
 
+/** Requests one endpoint may have forwarded to other servers and waiting for their answer. */
+const maxForwards = 10_000;
+
+/** How long past the poll timeout a forwarded request may wait for its answer. */
+const forwardGraceMs = 10_000;
+
 /**
  * The HTTP surface of one endpoint (a hub or a raw connection handler): negotiate, the three
  * transports, sends and deletes, CORS, and the status codes of the SignalR transport protocol.
@@ -74,6 +88,8 @@ export class ConnectionEndpoint {
   private readonly registry: ConnectionRegistry;
   private readonly wss: WebSocketServer;
   private readonly origins: OriginPolicy;
+  /** Only with a backplane: a single server has no other server to route to. */
+  private readonly router: ConnectionRouter | undefined;
   private closed = false;
 
   constructor(
@@ -89,6 +105,19 @@ export class ConnectionEndpoint {
       perMessageDeflate: false,
       maxPayload: options.maxIncomingPayload,
     });
+    if (options.routeChannels) {
+      const router = new ConnectionRouter({
+        channels: options.routeChannels,
+        path,
+        registry: this.registry,
+        serve: (connection, request, reply) => this.serveForwarded(connection, request, reply),
+        timeoutMs: options.pollTimeoutMs + forwardGraceMs,
+        maxForwards,
+        log: options.log,
+      });
+      this.registry.onForget = (connection) => router.release(connection);
+      this.router = router;
+    }
   }
 
   /** Connections negotiated or running on this endpoint. */
@@ -116,8 +145,11 @@ export class ConnectionEndpoint {
         return this.receive(res, request, token);
       case "POST":
         return this.send(req, res, request, token);
-      case "DELETE":
-        return this.delete(res, request, token);
+      case "DELETE": {
+        if (!token) return replyText(res, 400, "Connection ID required");
+        const connection = this.registry.get(token) ?? (await this.route(res, request, token, "DELETE"));
+        return connection && this.delete(res, request, connection);
+      }
       default:
         return replyText(res, 405, "", { Allow: "GET, POST, DELETE" });
     }
@@ -154,6 +186,8 @@ export class ConnectionEndpoint {
     const connection = this.registry.create(version.version >= 1);
     connection.identity = admission.identity;
     connection.statefulReconnect = this.options.allowStatefulReconnects && request.query.get("useStatefulReconnect") === "true";
+    // Findable from every server before the client hears of it: its next request may reach any.
+    await this.router?.hold(connection);
     replyJson(
       res,
       negotiateResponse(version.version, connection.connectionId, connection.connectionToken, this.options.transports, connection.statefulReconnect),
@@ -179,8 +213,8 @@ export class ConnectionEndpoint {
     const token = request.param("id");
     let connection: TransportConnection | undefined;
     if (token) {
-      connection = this.registry.get(token);
-      if (!connection) return rejectUpgrade(socket, 404, "No Connection with that ID");
+      connection = this.registry.get(token) ?? (await this.routeUpgrade(socket, request, token));
+      if (!connection) return;
       const mismatch = this.otherUser(connection, admission);
       if (mismatch) return rejectUpgrade(socket, mismatch.status, mismatch.reason);
       // A stateful connection's client is back while its old socket still looks open: that
@@ -224,8 +258,14 @@ export class ConnectionEndpoint {
       return replyText(res, 404, `${kind} transport not supported by this end point type`);
     }
     if (!token) return replyText(res, 400, "Connection ID required");
-    const connection = this.registry.get(token);
-    if (!connection) return replyText(res, 404, "No Connection with that ID");
+    const connection = this.registry.get(token) ?? (await this.route(res, request, token, "GET"));
+    if (!connection) return;
+    return this.receiveOn(res, request, connection, sse);
+  }
+
+  /** A GET of a connection this server holds; `res` is a ForwardedReply when another server received it. */
+  private async receiveOn(res: ServerResponse | ForwardedReply, request: ConnectionRequest, connection: TransportConnection, sse: boolean): Promise<void> {
+    const kind: TransportName = sse ? "ServerSentEvents" : "LongPolling";
     // Every request authenticates again, as its connection's user (a connection already over
     // only hears so: its token may have expired, which is why). Browsers cannot set headers on
     // an EventSource, so SSE may carry its token in the query.
@@ -239,7 +279,8 @@ export class ConnectionEndpoint {
       if (over) this.registry.forget(connection); // the client has been told: nothing more to keep
       return;
     }
-    if (connection.state !== "negotiated" || !admission) return replyText(res, 404, "No Connection with that ID");
+    // A forwarded request never starts a transport: the connection moves to its server instead.
+    if (connection.state !== "negotiated" || !admission || res instanceof ForwardedReply) return replyText(res, 404, "No Connection with that ID");
     if (this.closed) return replyText(res, 503, "The server is shutting down.");
     connection.request = request;
     adopt(connection, admission);
@@ -271,8 +312,23 @@ export class ConnectionEndpoint {
   /** A POST: client-to-server data for an SSE or long-polling connection. */
   private async send(req: IncomingMessage, res: ServerResponse, request: ConnectionRequest, token: string | null): Promise<void> {
     if (!token) return replyText(res, 400, "Connection ID required");
-    const connection = this.registry.get(token);
-    if (!connection) return replyText(res, 404, "No Connection with that ID");
+    const local = this.registry.get(token);
+    if (local) return this.sendOn(res, request, local, () => readBody(req, this.options.maxIncomingPayload));
+    if (!this.router) return replyText(res, 404, "No Connection with that ID");
+    // Forwarded with its body: read here (bounded as here), and answered once its connection's server took it.
+    const body = await readBody(req, this.options.maxIncomingPayload);
+    if ("aborted" in body) return;
+    const connection = await this.route(res, request, token, "POST", body);
+    if (connection) return this.sendOn(res, request, connection, () => Promise.resolve(body));
+  }
+
+  /** A POST of a connection this server holds; `readPayload` reads its body once it is its turn. */
+  private async sendOn(
+    res: HttpReply,
+    request: ConnectionRequest,
+    connection: TransportConnection,
+    readPayload: () => Promise<BodyResult>,
+  ): Promise<void> {
     if (connection.transportName === "WebSockets") {
       return replyText(res, 405, "POST requests are not allowed for WebSocket connections.");
     }
@@ -286,19 +342,25 @@ export class ConnectionEndpoint {
       return replyText(res, 409, "Too many sends are waiting for this connection.", { Connection: "close" });
     }
     try {
-      await this.receiveSend(req, res, connection, admission);
+      await this.receiveSend(res, request, connection, admission, readPayload);
     } finally {
       gate.leave();
     }
   }
 
   /** A POST whose turn it is: its body is read only once the connection takes data again. */
-  private async receiveSend(req: IncomingMessage, res: ServerResponse, connection: TransportConnection, admission: Admitted): Promise<void> {
+  private async receiveSend(
+    res: HttpReply,
+    request: ConnectionRequest,
+    connection: TransportConnection,
+    admission: Admitted,
+    readPayload: () => Promise<BodyResult>,
+  ): Promise<void> {
     // Backpressure: while a consumer is full the body stays unread, and the client waits.
     await connection.whenReceiving();
     if (connection.isClosed) return replyText(res, 404, "No Connection with that ID");
     adopt(connection, admission);
-    const result = await readBody(req, this.options.maxIncomingPayload);
+    const result = await readPayload();
     if ("aborted" in result) return;
     if ("tooLarge" in result) {
       // The connection ends as for a message over maximumReceiveMessageSize (a hub sends its
@@ -311,17 +373,14 @@ export class ConnectionEndpoint {
     if (connection.isClosed) return replyText(res, 404, "No Connection with that ID");
     const { body } = result;
     // JSON is posted as text/plain, MessagePack as application/octet-stream.
-    const binary = (req.headers["content-type"] ?? "").includes("octet-stream");
+    const binary = (request.header("content-type") ?? "").includes("octet-stream");
     if (binary) connection.receive(new Uint8Array(body.buffer, body.byteOffset, body.byteLength));
     else connection.receive(body.toString("utf8"), body);
     replyText(res, 200);
   }
 
   /** A DELETE: a long-polling client leaving. */
-  private async delete(res: ServerResponse, request: ConnectionRequest, token: string | null): Promise<void> {
-    if (!token) return replyText(res, 400, "Connection ID required");
-    const connection = this.registry.get(token);
-    if (!connection) return replyText(res, 404, "No Connection with that ID");
+  private async delete(res: HttpReply, request: ConnectionRequest, connection: TransportConnection): Promise<void> {
     if (connection.transportName !== "LongPolling") {
       return replyText(res, 400, "Cannot terminate this connection using the DELETE endpoint.");
     }
@@ -335,12 +394,90 @@ export class ConnectionEndpoint {
     replyText(res, 202);
   }
 
+  /**
+   * A request for a connection this server does not hold. The server that holds it serves it
+   * (its response is written here), or, for a request that starts the connection's transport,
+   * hands the connection over: it is returned then, to be served here. Without a router, 404
+   * (as ASP.NET Core answers without sticky sessions).
+   */
+  private async route(
+    res: ServerResponse,
+    request: ConnectionRequest,
+    token: string,
+    method: Exclude<RoutedMethod, "UPGRADE">,
+    body?: BodyResult,
+  ): Promise<TransportConnection | undefined> {
+    if (!this.router) return void replyText(res, 404, "No Connection with that ID");
+    const outcome = await this.router.forward(token, forwarded(request, method, body), res);
+    switch (outcome.kind) {
+      case "moved":
+        return this.adoptMoved(token, outcome);
+      case "reply":
+        res.writeHead(outcome.response.status, outcome.response.headers);
+        res.end(outcome.response.body);
+        return undefined;
+      case "unknown":
+        return void replyText(res, 404, "No Connection with that ID");
+      case "failed":
+        return void replyText(res, outcome.status, outcome.reason);
+      case "gone":
+        return undefined;
+    }
+  }
+
+  /** A WebSocket for a connection this server does not hold: it moves here if it has no transport yet. */
+  private async routeUpgrade(socket: Duplex, request: ConnectionRequest, token: string): Promise<TransportConnection | undefined> {
+    if (!this.router) return void rejectUpgrade(socket, 404, "No Connection with that ID");
+    const outcome = await this.router.forward(token, forwarded(request, "UPGRADE"), socket);
+    switch (outcome.kind) {
+      case "moved":
+        return this.adoptMoved(token, outcome);
+      case "reply":
+        return void rejectUpgrade(socket, outcome.response.status, Buffer.from(outcome.response.body).toString());
+      case "unknown":
+        return void rejectUpgrade(socket, 404, "No Connection with that ID");
+      case "failed":
+        return void rejectUpgrade(socket, outcome.status, outcome.reason);
+      case "gone":
+        return undefined;
+    }
+  }
+
+  /** A connection negotiated on another server, whose transport starts here: this server holds it from now on. */
+  private async adoptMoved(token: string, moved: Extract<ForwardOutcome, { kind: "moved" }>): Promise<TransportConnection> {
+    const racing = this.registry.get(token); // a second request of the same client, moved meanwhile
+    if (racing) return racing;
+    const connection = this.registry.adopt(moved.connectionId, token);
+    connection.identity = moved.identity;
+    connection.statefulReconnect = moved.statefulReconnect;
+    await this.router!.hold(connection);
+    return connection;
+  }
+
+  /** A request another server forwarded, for a connection this server holds. */
+  private async serveForwarded(connection: TransportConnection, routed: RoutedRequest, reply: ForwardedReply): Promise<void> {
+    const request = new ConnectionRequest({ url: routed.url, headers: routed.headers, socket: { remoteAddress: routed.remoteAddress } });
+    switch (routed.method) {
+      case "GET":
+        return this.receiveOn(reply, request, connection, (request.header("accept") ?? "").includes("text/event-stream"));
+      case "POST": {
+        const { body, tooLarge } = routed;
+        const payload: BodyResult = tooLarge ? { tooLarge } : { body: body ? Buffer.from(body.buffer, body.byteOffset, body.byteLength) : Buffer.alloc(0) };
+        return this.sendOn(reply, request, connection, () => Promise.resolve(payload));
+      }
+      case "DELETE":
+        return this.delete(reply, request, connection);
+      default:
+        return replyText(reply, 405, "");
+    }
+  }
+
   /** 401: no user where the hub requires one; 403: a user its rules refuse (or another user); 500: no user id. */
   private refused(request: ConnectionRequest, status: number): void {
     this.options.log.write(transportLog.admissionRefused, { path: this.path, status, hasToken: bearerToken(request, true) !== undefined });
   }
 
-  private refuse(request: ConnectionRequest, res: ServerResponse, refusal: Refusal, headers: Record<string, string> = {}): void {
+  private refuse(request: ConnectionRequest, res: HttpReply, refusal: Refusal, headers: Record<string, string> = {}): void {
     this.refused(request, refusal.status);
     replyText(res, refusal.status, refusal.reason ?? "", headers);
   }
@@ -365,6 +502,13 @@ export class ConnectionEndpoint {
     this.options.log.write(transportLog.otherUser, { path: this.path, connectionId: connection.connectionId });
     return { status: 403, reason: "The request is not authenticated as the connection's user." };
   }
+}
+
+/** A request of this server's client, as it is sent to the server that holds its connection. */
+function forwarded(request: ConnectionRequest, method: RoutedMethod, body?: BodyResult): Omit<RoutedRequest, "kind" | "from" | "id"> {
+  const { url, headers, remoteAddress } = request;
+  if (!body) return { method, url, headers, remoteAddress };
+  return "body" in body ? { method, url, headers, remoteAddress, body: body.body } : { method, url, headers, remoteAddress, tooLarge: true };
 }
 
 /** The admitted user becomes (or, with a fresh token, stays) the connection's. */
