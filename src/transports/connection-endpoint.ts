@@ -4,36 +4,25 @@ import { WebSocketServer } from "ws";
 import type { LogWriter } from "../logger.js";
 import { asError } from "../thrown-value.js";
 import { transportLog } from "./transport-log.js";
+import { adopt, ConnectionAdmission, type AdmissionCheck, type Admitted } from "./connection-admission.js";
 import { ConnectionRegistry } from "./connection-registry.js";
 import { bearerToken, ConnectionRequest } from "./connection-request.js";
-import { ConnectionRouter, type ForwardOutcome, type RouteChannels } from "./connection-router.js";
+import { ConnectionRouter, type RouteChannels } from "./connection-router.js";
 import { ForwardedReply } from "./forwarded-reply.js";
 import { rejectUpgrade, replyJson, replyPollStarted, replyText, type HttpReply } from "./http-replies.js";
 import { LongPollingTransport } from "./long-polling-transport.js";
 import { negotiateResponse, negotiateVersion } from "./negotiate.js";
 import { isPreflight, OriginPolicy } from "./origin-policy.js";
 import { readBody, type BodyResult } from "./request-body.js";
-import type { RoutedMethod, RoutedRequest } from "./routed-messages.js";
+import type { RoutedRequest } from "./routed-messages.js";
 import { SendGate } from "./send-gate.js";
 import { ServerSentEventsTransport } from "./server-sent-events-transport.js";
 import type { TransportName } from "./transport.js";
 import type { TransportConnection } from "./transport-connection.js";
 import { WebSocketTransport } from "./websocket-transport.js";
 
-/**
- * The verdict on a request: a user (anything, `null` for anonymous) with its id, the identity
- * every later request of the connection must match, and when its authentication ends; or a
- * refusal with a reason for the client.
- */
-export type Admission =
-  | { user: unknown; identity: string; userId?: string | undefined; expiresAt?: number | undefined }
-  | { status: 401 | 403 | 500; reason?: string };
+export type { Admission, AdmissionCheck } from "./connection-admission.js";
 
-type Admitted = Exclude<Admission, { status: number }>;
-type Refusal = Extract<Admission, { status: number }>;
-
-/** Decides who may connect, from the request and its bearer token. */
-export type AdmissionCheck = (request: ConnectionRequest, token: string | undefined) => Admission | Promise<Admission>;
 
 /** Takes a connection once its transport runs, and gives it a receiver. */
 export interface ConnectionHandler {
@@ -66,7 +55,6 @@ export interface EndpointOptions {
   log: LogWriter;
 }
 
-const anonymous: Admission = { user: null, identity: "anonymous" };
 
 /**
  * POSTs of one connection that may wait, bodies unread, behind the one being read. Official
@@ -88,6 +76,7 @@ export class ConnectionEndpoint {
   private readonly registry: ConnectionRegistry;
   private readonly wss: WebSocketServer;
   private readonly origins: OriginPolicy;
+  private readonly admission: ConnectionAdmission;
   /** Only with a backplane: a single server has no other server to route to. */
   private readonly router: ConnectionRouter | undefined;
   private closed = false;
@@ -99,6 +88,7 @@ export class ConnectionEndpoint {
   ) {
     this.registry = new ConnectionRegistry(options.disconnectTimeoutMs, options.maxBufferedBytes);
     this.origins = new OriginPolicy(options.allowedOrigins);
+    this.admission = new ConnectionAdmission(options.admit, path, options.log);
     this.wss = new WebSocketServer({
       noServer: true,
       clientTracking: false,
@@ -147,7 +137,7 @@ export class ConnectionEndpoint {
         return this.send(req, res, request, token);
       case "DELETE": {
         if (!token) return replyText(res, 400, "Connection ID required");
-        const connection = this.registry.get(token) ?? (await this.route(res, request, token, "DELETE"));
+        const connection = this.registry.get(token) ?? (await this.elsewhere(res, request, token, "DELETE"));
         return connection && this.delete(res, request, connection);
       }
       default:
@@ -179,8 +169,8 @@ export class ConnectionEndpoint {
     // While shutting down, connections that exist still poll and send (to hear their Close); new ones are refused.
     if (this.closed) return replyText(res, 503, "The server is shutting down.");
     const request = new ConnectionRequest(req);
-    const admission = await this.admit(request, bearerToken(request, false));
-    if ("status" in admission) return this.refuse(request, res, admission);
+    const admission = await this.admission.admit(request, bearerToken(request, false));
+    if ("status" in admission) return this.admission.refuse(request, res, admission);
     const version = negotiateVersion(request.query, this.options.minimumNegotiateVersion);
     if ("error" in version) return replyJson(res, JSON.stringify({ error: version.error }));
     const connection = this.registry.create(version.version >= 1);
@@ -204,18 +194,20 @@ export class ConnectionEndpoint {
       return rejectUpgrade(socket, 404, "WebSockets transport not supported by this end point type");
     }
     const request = new ConnectionRequest(req);
-    const admission = await this.admit(request, bearerToken(request, true));
+    const admission = await this.admission.admit(request, bearerToken(request, true));
     if ("status" in admission) {
-      this.refused(request, admission.status);
+      this.admission.refused(request, admission.status);
       return rejectUpgrade(socket, admission.status, admission.reason);
     }
 
     const token = request.param("id");
     let connection: TransportConnection | undefined;
     if (token) {
-      connection = this.registry.get(token) ?? (await this.routeUpgrade(socket, request, token));
+      connection = this.registry.get(token);
+      if (!connection && !this.router) return rejectUpgrade(socket, 404, "No Connection with that ID");
+      connection ??= await this.router!.upgradeElsewhere(socket, request, token); // answered there when undefined
       if (!connection) return;
-      const mismatch = this.otherUser(connection, admission);
+      const mismatch = this.admission.otherUser(connection, admission);
       if (mismatch) return rejectUpgrade(socket, mismatch.status, mismatch.reason);
       // A stateful connection's client is back while its old socket still looks open: that
       // socket is dead on the client's side (a half-open drop). As in ASP.NET Core, the new
@@ -258,7 +250,7 @@ export class ConnectionEndpoint {
       return replyText(res, 404, `${kind} transport not supported by this end point type`);
     }
     if (!token) return replyText(res, 400, "Connection ID required");
-    const connection = this.registry.get(token) ?? (await this.route(res, request, token, "GET"));
+    const connection = this.registry.get(token) ?? (await this.elsewhere(res, request, token, "GET"));
     if (!connection) return;
     return this.receiveOn(res, request, connection, sse);
   }
@@ -269,8 +261,8 @@ export class ConnectionEndpoint {
     // Every request authenticates again, as its connection's user (a connection already over
     // only hears so: its token may have expired, which is why). Browsers cannot set headers on
     // an EventSource, so SSE may carry its token in the query.
-    const admission = connection.isClosed ? undefined : await this.readmit(connection, request, sse);
-    if (admission && "status" in admission) return this.refuse(request, res, admission);
+    const admission = connection.isClosed ? undefined : await this.admission.readmit(connection, request, sse);
+    if (admission && "status" in admission) return this.admission.refuse(request, res, admission);
     if (connection.transport) {
       if (connection.transportName !== kind) return replyText(res, 400, "Cannot change transports mid-connection");
       if (sse) return replyText(res, 409, "A Server-Sent Events stream is already open for this connection.");
@@ -318,7 +310,7 @@ export class ConnectionEndpoint {
     // Forwarded with its body: read here (bounded as here), and answered once its connection's server took it.
     const body = await readBody(req, this.options.maxIncomingPayload);
     if ("aborted" in body) return;
-    const connection = await this.route(res, request, token, "POST", body);
+    const connection = await this.router.serveElsewhere(res, request, token, "POST", body);
     if (connection) return this.sendOn(res, request, connection, () => Promise.resolve(body));
   }
 
@@ -334,8 +326,8 @@ export class ConnectionEndpoint {
     }
     if (!connection.transport || connection.state === "closed") return replyText(res, 404, "No Connection with that ID");
     // Authenticated before its body is read: a send that is not its connection's user costs nothing.
-    const admission = await this.readmit(connection, request, false);
-    if ("status" in admission) return this.refuse(request, res, admission, { Connection: "close" });
+    const admission = await this.admission.readmit(connection, request, false);
+    if ("status" in admission) return this.admission.refuse(request, res, admission, { Connection: "close" });
     const gate = (connection.sendGate ??= new SendGate(maxWaitingSends));
     if (!(await gate.enter())) {
       this.options.log.write(transportLog.tooManySends, { path: this.path, connectionId: connection.connectionId });
@@ -386,8 +378,8 @@ export class ConnectionEndpoint {
     }
     // A connection already over is only forgotten: its client may no longer hold a valid token.
     if (!connection.isClosed) {
-      const admission = await this.readmit(connection, request, false);
-      if ("status" in admission) return this.refuse(request, res, admission);
+      const admission = await this.admission.readmit(connection, request, false);
+      if ("status" in admission) return this.admission.refuse(request, res, admission);
     }
     connection.transport!.abort(); // releases the pending poll with 204 and ends the connection
     this.registry.forget(connection);
@@ -395,63 +387,13 @@ export class ConnectionEndpoint {
   }
 
   /**
-   * A request for a connection this server does not hold. The server that holds it serves it
-   * (its response is written here), or, for a request that starts the connection's transport,
-   * hands the connection over: it is returned then, to be served here. Without a router, 404
-   * (as ASP.NET Core answers without sticky sessions).
+   * A request for a connection this server does not hold: with a router, the server that holds it
+   * answers (see ConnectionRouter.serveElsewhere); without, 404, as ASP.NET Core answers.
    */
-  private async route(
-    res: ServerResponse,
-    request: ConnectionRequest,
-    token: string,
-    method: Exclude<RoutedMethod, "UPGRADE">,
-    body?: BodyResult,
-  ): Promise<TransportConnection | undefined> {
-    if (!this.router) return void replyText(res, 404, "No Connection with that ID");
-    const outcome = await this.router.forward(token, forwarded(request, method, body), res);
-    switch (outcome.kind) {
-      case "moved":
-        return this.adoptMoved(token, outcome);
-      case "reply":
-        res.writeHead(outcome.response.status, outcome.response.headers);
-        res.end(outcome.response.body);
-        return undefined;
-      case "unknown":
-        return void replyText(res, 404, "No Connection with that ID");
-      case "failed":
-        return void replyText(res, outcome.status, outcome.reason);
-      case "gone":
-        return undefined;
-    }
-  }
-
-  /** A WebSocket for a connection this server does not hold: it moves here if it has no transport yet. */
-  private async routeUpgrade(socket: Duplex, request: ConnectionRequest, token: string): Promise<TransportConnection | undefined> {
-    if (!this.router) return void rejectUpgrade(socket, 404, "No Connection with that ID");
-    const outcome = await this.router.forward(token, forwarded(request, "UPGRADE"), socket);
-    switch (outcome.kind) {
-      case "moved":
-        return this.adoptMoved(token, outcome);
-      case "reply":
-        return void rejectUpgrade(socket, outcome.response.status, Buffer.from(outcome.response.body).toString());
-      case "unknown":
-        return void rejectUpgrade(socket, 404, "No Connection with that ID");
-      case "failed":
-        return void rejectUpgrade(socket, outcome.status, outcome.reason);
-      case "gone":
-        return undefined;
-    }
-  }
-
-  /** A connection negotiated on another server, whose transport starts here: this server holds it from now on. */
-  private async adoptMoved(token: string, moved: Extract<ForwardOutcome, { kind: "moved" }>): Promise<TransportConnection> {
-    const racing = this.registry.get(token); // a second request of the same client, moved meanwhile
-    if (racing) return racing;
-    const connection = this.registry.adopt(moved.connectionId, token);
-    connection.identity = moved.identity;
-    connection.statefulReconnect = moved.statefulReconnect;
-    await this.router!.hold(connection);
-    return connection;
+  private async elsewhere(res: ServerResponse, request: ConnectionRequest, token: string, method: "GET" | "DELETE"): Promise<TransportConnection | undefined> {
+    if (this.router) return this.router.serveElsewhere(res, request, token, method);
+    replyText(res, 404, "No Connection with that ID");
+    return undefined;
   }
 
   /** A request another server forwarded, for a connection this server holds. */
@@ -472,52 +414,8 @@ export class ConnectionEndpoint {
     }
   }
 
-  /** 401: no user where the hub requires one; 403: a user its rules refuse (or another user); 500: no user id. */
-  private refused(request: ConnectionRequest, status: number): void {
-    this.options.log.write(transportLog.admissionRefused, { path: this.path, status, hasToken: bearerToken(request, true) !== undefined });
-  }
-
-  private refuse(request: ConnectionRequest, res: HttpReply, refusal: Refusal, headers: Record<string, string> = {}): void {
-    this.refused(request, refusal.status);
-    replyText(res, refusal.status, refusal.reason ?? "", headers);
-  }
-
-  private async admit(request: ConnectionRequest, token: string | undefined): Promise<Admission> {
-    return this.options.admit ? this.options.admit(request, token) : anonymous;
-  }
-
-  /**
-   * Authenticates a later request of a connection: it must be the user who negotiated it (403
-   * otherwise), so a connection token alone never acts for its user.
-   */
-  private async readmit(connection: TransportConnection, request: ConnectionRequest, allowQueryToken: boolean): Promise<Admission> {
-    const admission = await this.admit(request, bearerToken(request, allowQueryToken));
-    if ("status" in admission) return admission;
-    return this.otherUser(connection, admission) ?? admission;
-  }
-
-  /** A refusal when `admission` is not the user `connection` belongs to. */
-  private otherUser(connection: TransportConnection, admission: Admitted): Refusal | undefined {
-    if (connection.identity === undefined || connection.identity === admission.identity) return undefined;
-    this.options.log.write(transportLog.otherUser, { path: this.path, connectionId: connection.connectionId });
-    return { status: 403, reason: "The request is not authenticated as the connection's user." };
-  }
 }
 
-/** A request of this server's client, as it is sent to the server that holds its connection. */
-function forwarded(request: ConnectionRequest, method: RoutedMethod, body?: BodyResult): Omit<RoutedRequest, "kind" | "from" | "id"> {
-  const { url, headers, remoteAddress } = request;
-  if (!body) return { method, url, headers, remoteAddress };
-  return "body" in body ? { method, url, headers, remoteAddress, body: body.body } : { method, url, headers, remoteAddress, tooLarge: true };
-}
-
-/** The admitted user becomes (or, with a fresh token, stays) the connection's. */
-function adopt(connection: TransportConnection, admission: Admitted): void {
-  connection.identity ??= admission.identity;
-  connection.user = admission.user;
-  connection.userId = admission.userId;
-  connection.authExpiresAt = admission.expiresAt;
-}
 
 /** A shared listener: one closure per socket would live as long as the socket. */
 function ignoreError(): void {}

@@ -25,11 +25,11 @@ export class ConnectionRegistry {
   /** A new connection; negotiate v0 uses the id as the token, v1 a separate secret. */
   create(separateToken: boolean): TransportConnection {
     const id = newConnectionId();
-    return this.adopt(id, separateToken ? newConnectionId() : id);
+    return this.take(id, separateToken ? newConnectionId() : id);
   }
 
   /** A connection negotiated elsewhere (on another server), under the id and token it was given there. */
-  adopt(connectionId: string, connectionToken: string): TransportConnection {
+  take(connectionId: string, connectionToken: string): TransportConnection {
     const connection = new TransportConnection(connectionId, connectionToken, this.maxBufferedBytes);
     this.byToken.set(connection.connectionToken, connection);
     connection.owner = this;

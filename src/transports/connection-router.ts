@@ -1,14 +1,19 @@
 import { createHash, randomUUID } from "node:crypto";
-import type { OutgoingHttpHeaders } from "node:http";
+import type { OutgoingHttpHeaders, ServerResponse } from "node:http";
+import type { Duplex } from "node:stream";
 import { HubwireError } from "../errors.js";
 import type { LogWriter } from "../logger.js";
 import type { ConnectionRegistry } from "./connection-registry.js";
+import type { ConnectionRequest } from "./connection-request.js";
 import { ForwardedReply, type ForwardedResponse } from "./forwarded-reply.js";
+import { rejectUpgrade, replyText } from "./http-replies.js";
+import type { BodyResult } from "./request-body.js";
 import {
   decodeRoutedMessage,
   encodeRoutedMessage,
   type RoutedAnswer,
   type RoutedMessage,
+  type RoutedMethod,
   type RoutedRequest,
 } from "./routed-messages.js";
 import { transportLog } from "./transport-log.js";
@@ -31,10 +36,10 @@ export interface RouteChannels {
 }
 
 /** A request of a connection this server does not hold, as it goes to the server that does. */
-export type ForwardedRequest = Omit<RoutedRequest, "kind" | "from" | "id">;
+type ForwardedRequest = Omit<RoutedRequest, "kind" | "from" | "id">;
 
 /** How a forwarded request ended. */
-export type ForwardOutcome =
+type ForwardOutcome =
   /** The holder served it: write this response. */
   | { kind: "reply"; response: ForwardedResponse }
   /** The request starts the connection's transport: the connection is now this server's. */
@@ -111,11 +116,74 @@ export class ConnectionRouter {
   }
 
   /**
+   * A request for a connection this server does not hold. The server that holds it serves it and
+   * its response is written to `res`; or, for a request that starts the connection's transport
+   * (a first poll, an SSE stream), the connection moves here and is returned, to be served here.
+   */
+  async serveElsewhere(
+    res: ServerResponse,
+    request: ConnectionRequest,
+    token: string,
+    method: Exclude<RoutedMethod, "UPGRADE">,
+    body?: BodyResult,
+  ): Promise<TransportConnection | undefined> {
+    const outcome = await this.forward(token, forwarded(request, method, body), res);
+    switch (outcome.kind) {
+      case "moved":
+        return this.takeMoved(token, outcome);
+      case "reply":
+        res.writeHead(outcome.response.status, outcome.response.headers);
+        res.end(outcome.response.body);
+        return undefined;
+      case "unknown":
+        replyText(res, 404, "No Connection with that ID");
+        return undefined;
+      case "failed":
+        replyText(res, outcome.status, outcome.reason);
+        return undefined;
+      case "gone":
+        return undefined;
+    }
+  }
+
+  /** A WebSocket upgrade for a connection this server does not hold: the connection moves here if it has no transport yet. */
+  async upgradeElsewhere(socket: Duplex, request: ConnectionRequest, token: string): Promise<TransportConnection | undefined> {
+    const outcome = await this.forward(token, forwarded(request, "UPGRADE"), socket);
+    switch (outcome.kind) {
+      case "moved":
+        return this.takeMoved(token, outcome);
+      case "reply":
+        rejectUpgrade(socket, outcome.response.status, Buffer.from(outcome.response.body).toString());
+        return undefined;
+      case "unknown":
+        rejectUpgrade(socket, 404, "No Connection with that ID");
+        return undefined;
+      case "failed":
+        rejectUpgrade(socket, outcome.status, outcome.reason);
+        return undefined;
+      case "gone":
+        return undefined;
+    }
+  }
+
+  /** A connection negotiated on another server, whose transport starts here: this server holds it from now on. */
+  private async takeMoved(token: string, moved: Extract<ForwardOutcome, { kind: "moved" }>): Promise<TransportConnection> {
+    const { registry } = this.options;
+    const racing = registry.get(token); // a second request of the same client, moved here meanwhile
+    if (racing) return racing;
+    const connection = registry.take(moved.connectionId, token);
+    connection.identity = moved.identity;
+    connection.statefulReconnect = moved.statefulReconnect;
+    await this.hold(connection);
+    return connection;
+  }
+
+  /**
    * Sends a request of connection `token` to the server that holds it and waits for the outcome.
    * Never rejects. `client` is the request's response or socket: if it closes first, the holder
    * is told to let go of the request.
    */
-  async forward(token: string, request: ForwardedRequest, client: { once(event: "close", listener: () => void): unknown }): Promise<ForwardOutcome> {
+  private async forward(token: string, request: ForwardedRequest, client: { once(event: "close", listener: () => void): unknown }): Promise<ForwardOutcome> {
     const { maxForwards, timeoutMs, path } = this.options;
     if (this.waiting.size >= maxForwards) {
       const error = new HubwireError("ERR_TOO_MANY_FORWARDS", `${maxForwards} forwarded requests are already waiting for an answer.`);
@@ -235,6 +303,13 @@ export class ConnectionRouter {
   private routeChannel(token: string): string {
     return this.prefix + "connection:" + createHash("sha256").update(token).digest("base64url").slice(0, 32);
   }
+}
+
+/** A request of this server's client, as it is sent to the server that holds its connection. */
+function forwarded(request: ConnectionRequest, method: RoutedMethod, body?: BodyResult): ForwardedRequest {
+  const { url, headers, remoteAddress } = request;
+  if (!body) return { method, url, headers, remoteAddress };
+  return "body" in body ? { method, url, headers, remoteAddress, body: body.body } : { method, url, headers, remoteAddress, tooLarge: true };
 }
 
 function textReply(id: number, status: number, text: string): RoutedAnswer {
