@@ -6,6 +6,7 @@ import { HubConnection, type TransportKind } from "../../client/index.js";
 import { messagePack } from "../../client/msgpack.js";
 import { Hub, HubClass, HubMethod, HubServer, silentLogger, UploadStream } from "../../src/index.js";
 import { RedisBackplane } from "../../src/redis/index.js";
+import { RS, send } from "../http-transports/http-client.js";
 import { redisUrl } from "../support/redis.js";
 import { startRoundRobinProxy, type ProxiedKind, type RoundRobinProxy } from "../support/round-robin-proxy.js";
 import { waitFor } from "../support/wait.js";
@@ -44,6 +45,14 @@ class RelayHub extends Hub<RelayClient> {
   }
 }
 
+@HubClass()
+class SignedInHub extends Hub {
+  @HubMethod("Whoami")
+  whoami(): string | undefined {
+    return this.context.userIdentifier;
+  }
+}
+
 interface Setup {
   name: string;
   transport: TransportKind;
@@ -60,16 +69,26 @@ const setups: Setup[] = [
 ];
 
 /** Three servers on one Redis behind a round-robin proxy: no request of a connection is pinned to a server. */
+/** Who sent a request: the bearer token is the user's name (these tests are about routing, not tokens). */
+function userOf(_request: unknown, bearer: string | undefined): unknown {
+  return bearer ? { sub: bearer } : null;
+}
+
 describe("no sticky sessions: three servers behind a round-robin proxy", () => {
   let servers: HubServer[];
+  let urls: string[];
   let proxy: RoundRobinProxy;
 
   beforeAll(async () => {
     // A channel prefix of this run's own: other tests and runs may share the Redis.
     const channelPrefix = `no-sticky-${randomUUID()}`;
     servers = [0, 1, 2].map(() => new HubServer({ logger: silentLogger, backplane: new RedisBackplane({ url: redisUrl, channelPrefix, logger: silentLogger }) }));
-    for (const server of servers) server.mapHub("/relay", RelayHub);
-    proxy = await startRoundRobinProxy(await Promise.all(servers.map(async (server) => (await server.listen()).url)));
+    for (const server of servers) {
+      server.mapHub("/relay", RelayHub);
+      server.mapHub("/signed-in", SignedInHub, { authenticate: userOf });
+    }
+    urls = await Promise.all(servers.map(async (server) => (await server.listen()).url));
+    proxy = await startRoundRobinProxy(urls);
   });
 
   afterAll(async () => {
@@ -177,6 +196,52 @@ describe("no sticky sessions: three servers behind a round-robin proxy", () => {
       });
       expectSpread(seen, setup.transport);
       await allConnectionsEnded();
+    });
+  });
+
+  describe("requests sent straight to each server", () => {
+    const as = (user: string, more: Record<string, string> = {}) => ({ Authorization: `Bearer ${user}`, ...more });
+    const text = { "Content-Type": "text/plain;charset=UTF-8" };
+
+    it("authenticates a forwarded request on its connection's server, as that connection's user", async () => {
+      const negotiated = await send(`${urls[0]}/signed-in/negotiate?negotiateVersion=1`, "POST", { headers: as("alice") });
+      const { connectionToken } = JSON.parse(negotiated.text) as { connectionToken: string };
+      const at = (server: number) => `${urls[server]}/signed-in?id=${connectionToken}`;
+
+      expect((await send(at(1), "GET", { headers: as("alice") })).status).toBe(200); // starts on server 1
+      // Server 2 forwards; server 1 refuses another user, as it would its own request.
+      const stolen = await send(at(2), "POST", { body: `{"protocol":"json","version":1}${RS}`, headers: as("mallory", text) });
+      expect([stolen.status, stolen.text]).toEqual([403, "The request is not authenticated as the connection's user."]);
+      expect((await send(at(2), "POST", { body: `{"protocol":"json","version":1}${RS}`, headers: as("alice", text) })).status).toBe(200);
+      expect((await send(at(0), "GET", { headers: as("alice") })).text).toBe(`{}${RS}`);
+      expect((await send(at(0), "GET", { headers: as("mallory") })).status).toBe(403);
+
+      const left = await send(at(0), "DELETE", { headers: as("alice") });
+      expect(left.status).toBe(202);
+      await allConnectionsEnded();
+    });
+
+    it("ends a connection whose forwarded send is too large, as its own server does", async () => {
+      const negotiated = await send(`${urls[0]}/relay/negotiate?negotiateVersion=1`, "POST");
+      const { connectionToken } = JSON.parse(negotiated.text) as { connectionToken: string };
+      const at = (server: number) => `${urls[server]}/relay?id=${connectionToken}`;
+      expect((await send(at(1), "GET")).status).toBe(200);
+      expect((await send(at(2), "POST", { body: `{"protocol":"json","version":1}${RS}`, headers: text })).status).toBe(200);
+      expect((await send(at(0), "GET")).text).toBe(`{}${RS}`);
+
+      // Over the endpoint's limit (1 MiB here): the body is not forwarded, its server is told.
+      const tooLarge = await send(at(2), "POST", { body: "x".repeat(1024 * 1024 + 1), headers: text });
+      expect(tooLarge.status).toBe(413);
+      const close = await send(at(0), "GET");
+      expect(JSON.parse(close.text.slice(0, -1))).toMatchObject({ type: 7 });
+      expect((await send(at(2), "GET")).status).toBe(204);
+      await allConnectionsEnded();
+    });
+
+    it("answers 404 for a connection no server holds", async () => {
+      for (const method of ["GET", "POST", "DELETE"]) {
+        expect(await send(`${urls[1]}/relay?id=nobody`, method).then((reply) => [reply.status, reply.text])).toEqual([404, "No Connection with that ID"]);
+      }
     });
   });
 });
