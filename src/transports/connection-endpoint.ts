@@ -65,6 +65,9 @@ const maxWaitingSends = 8;
 /** Requests one endpoint may have forwarded to other servers and waiting for their answer. */
 const maxForwards = 10_000;
 
+/** Bytes of POST bodies one endpoint may hold for other servers at once (read, and waiting to be taken there). */
+const maxForwardedBytes = 64 * 1024 * 1024;
+
 /** How long past the poll timeout a forwarded request may wait for its answer. */
 const forwardGraceMs = 10_000;
 
@@ -103,6 +106,7 @@ export class ConnectionEndpoint {
         serve: (connection, request, reply) => this.serveForwarded(connection, request, reply),
         timeoutMs: options.pollTimeoutMs + forwardGraceMs,
         maxForwards,
+        maxForwardedBytes,
         log: options.log,
       });
       this.registry.onForget = (connection) => router.release(connection);
@@ -163,6 +167,7 @@ export class ConnectionEndpoint {
   close(): void {
     this.closed = true;
     this.registry.closeAll();
+    this.router?.close();
   }
 
   private async negotiate(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -307,11 +312,7 @@ export class ConnectionEndpoint {
     const local = this.registry.get(token);
     if (local) return this.sendOn(res, request, local, () => readBody(req, this.options.maxIncomingPayload));
     if (!this.router) return replyText(res, 404, "No Connection with that ID");
-    // Forwarded with its body: read here (bounded as here), and answered once its connection's server took it.
-    const body = await readBody(req, this.options.maxIncomingPayload);
-    if ("aborted" in body) return;
-    const connection = await this.router.serveElsewhere(res, request, token, "POST", body);
-    if (connection) return this.sendOn(res, request, connection, () => Promise.resolve(body));
+    return this.router.sendElsewhere(req, res, request, token, this.options.maxIncomingPayload);
   }
 
   /** A POST of a connection this server holds; `readPayload` reads its body once it is its turn. */

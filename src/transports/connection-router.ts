@@ -1,5 +1,5 @@
 import { createHash, randomUUID } from "node:crypto";
-import type { OutgoingHttpHeaders, ServerResponse } from "node:http";
+import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from "node:http";
 import type { Duplex } from "node:stream";
 import { HubwireError } from "../errors.js";
 import type { LogWriter } from "../logger.js";
@@ -7,7 +7,7 @@ import type { ConnectionRegistry } from "./connection-registry.js";
 import type { ConnectionRequest } from "./connection-request.js";
 import { ForwardedReply, type ForwardedResponse } from "./forwarded-reply.js";
 import { rejectUpgrade, replyText } from "./http-replies.js";
-import type { BodyResult } from "./request-body.js";
+import { readBody, type BodyResult } from "./request-body.js";
 import {
   decodeRoutedMessage,
   encodeRoutedMessage,
@@ -62,6 +62,8 @@ export interface RouterOptions {
   timeoutMs: number;
   /** Requests this server may have forwarded and waiting at once. */
   maxForwards: number;
+  /** Bytes of POST bodies this server may hold at once for other servers (read, and waiting to be taken). */
+  maxForwardedBytes: number;
   log: LogWriter;
 }
 
@@ -90,6 +92,8 @@ export class ConnectionRouter {
   private readonly held = new Set<string>();
   private readonly ready: Promise<void>;
   private nextId = 0;
+  /** Bytes of forwarded POST bodies held now (see RouterOptions.maxForwardedBytes). */
+  private forwardedBytes = 0;
 
   constructor(private readonly options: RouterOptions) {
     this.prefix = `route:${options.path}:`;
@@ -113,6 +117,11 @@ export class ConnectionRouter {
     this.options.channels.unsubscribe(channel).catch((error: unknown) => {
       this.options.log.write(transportLog.routeUnsubscribeFailed, { path: this.options.path, error });
     });
+  }
+
+  /** The server is closing: requests waiting on other servers are answered 503 now, not at their timeout. */
+  close(): void {
+    for (const waiter of [...this.waiting.values()]) waiter.settle({ kind: "failed", status: 503, reason: "The server is shutting down." });
   }
 
   /**
@@ -143,6 +152,29 @@ export class ConnectionRouter {
         return undefined;
       case "gone":
         return undefined;
+    }
+  }
+
+  /**
+   * A POST for a connection this server does not hold. Its body is read here, up to `limit` bytes
+   * as for a local one, and forwarded; the client is answered once the connection's server has
+   * taken it (backpressure holds as for a local send). Past `maxForwardedBytes` of such bodies
+   * held at once, a POST is refused with 503 before its body is read.
+   */
+  async sendElsewhere(req: IncomingMessage, res: ServerResponse, request: ConnectionRequest, token: string, limit: number): Promise<void> {
+    const declared = Number(req.headers["content-length"]);
+    const reserved = Number.isInteger(declared) && declared >= 0 ? Math.min(declared, limit) : limit;
+    if (this.forwardedBytes + reserved > this.options.maxForwardedBytes) {
+      return this.refuseBusy(res, `${this.options.maxForwardedBytes} bytes of sends are already waiting for their connection's server.`);
+    }
+    this.forwardedBytes += reserved;
+    try {
+      const body = await readBody(req, limit);
+      if ("aborted" in body) return;
+      // A send never moves a connection (only a transport's first request does): none comes back.
+      await this.serveElsewhere(res, request, token, "POST", body);
+    } finally {
+      this.forwardedBytes -= reserved;
     }
   }
 
@@ -188,7 +220,7 @@ export class ConnectionRouter {
     if (this.waiting.size >= maxForwards) {
       const error = new HubwireError("ERR_TOO_MANY_FORWARDS", `${maxForwards} forwarded requests are already waiting for an answer.`);
       this.options.log.write(transportLog.forwardFailed, { path, error });
-      return { kind: "failed", status: 503, reason: "The server is too busy to reach the connection's server." };
+      return { kind: "failed", status: 503, reason: busy };
     }
     await this.ready;
     const id = this.nextId++;
@@ -226,6 +258,12 @@ export class ConnectionRouter {
         },
       );
     });
+  }
+
+  private refuseBusy(res: ServerResponse, message: string): void {
+    this.options.log.write(transportLog.forwardFailed, { path: this.options.path, error: new HubwireError("ERR_TOO_MANY_FORWARDS", message) });
+    // The body is left unread: the client's connection to this server ends with the answer.
+    replyText(res, 503, busy, { Connection: "close" });
   }
 
   /** A request forwarded by another server, for a connection this server holds (or held). */
@@ -304,6 +342,8 @@ export class ConnectionRouter {
     return this.prefix + "connection:" + createHash("sha256").update(token).digest("base64url").slice(0, 32);
   }
 }
+
+const busy = "The server is too busy to reach the connection's server.";
 
 /** A request of this server's client, as it is sent to the server that holds its connection. */
 function forwarded(request: ConnectionRequest, method: RoutedMethod, body?: BodyResult): ForwardedRequest {

@@ -45,7 +45,7 @@ describe("ConnectionRouter: forwarded requests and their bounds", () => {
     await redis.start();
   });
 
-  async function startPair(options: { serve: Serve; timeoutMs?: number; maxForwards?: number }) {
+  async function startPair(options: { serve: Serve; timeoutMs?: number; maxForwards?: number; maxForwardedBytes?: number }) {
     const codes: string[] = [];
     const log = LogWriter.for(recordingLogger(codes));
     const router = (backplane: RedisBackplane, registry: ConnectionRegistry, serve: Serve) =>
@@ -56,6 +56,7 @@ describe("ConnectionRouter: forwarded requests and their bounds", () => {
         serve,
         timeoutMs: options.timeoutMs ?? 10_000,
         maxForwards: options.maxForwards ?? 100,
+        maxForwardedBytes: options.maxForwardedBytes ?? 1024 * 1024,
         log,
       });
     const [backplaneA, backplaneB] = [0, 1].map(() => new RedisBackplane({ url: redis.url, logger: recordingLogger(codes) }));
@@ -69,7 +70,9 @@ describe("ConnectionRouter: forwarded requests and their bounds", () => {
 
     const server: Server = createServer((req, res) => {
       const request = new ConnectionRequest(req);
-      void routerA.serveElsewhere(res, request, request.param("id")!, req.method as "GET" | "POST" | "DELETE", { body: Buffer.alloc(0) });
+      const token = request.param("id")!;
+      if (req.method === "POST") void routerA.sendElsewhere(req, res, request, token, 1024);
+      else void routerA.serveElsewhere(res, request, token, req.method as "GET" | "DELETE");
     });
     await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
     cleanup.push(
@@ -116,6 +119,22 @@ describe("ConnectionRouter: forwarded requests and their bounds", () => {
     waiting.abort();
     expect(await first).toBe("aborted");
     await within(left[0]!, "the holder to let go of the request whose client left");
+  });
+
+  it("forwards a send with its body, and refuses one past the bytes of sends it may hold before reading it", async () => {
+    const bodies: string[] = [];
+    const { at, codes } = await startPair({
+      serve: async (_c, request, reply) => {
+        bodies.push(Buffer.from(request.body ?? []).toString());
+        replyText(reply, 200);
+      },
+      maxForwardedBytes: 100,
+    });
+    expect((await send(at, "POST", { body: "hello" })).status).toBe(200);
+    const refused = await send(at, "POST", { body: "x".repeat(101) });
+    expect([refused.status, refused.text, refused.headers.connection]).toEqual([503, "The server is too busy to reach the connection's server.", "close"]);
+    expect(bodies).toEqual(["hello"]);
+    expect(codes).toEqual(["ERR_TOO_MANY_FORWARDS"]);
   });
 
   it("answers 503 and logs ERR_BACKPLANE_UNAVAILABLE while Redis is away", async () => {
