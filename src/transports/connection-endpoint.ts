@@ -23,7 +23,6 @@ import { WebSocketTransport } from "./websocket-transport.js";
 
 export type { Admission, AdmissionCheck } from "./connection-admission.js";
 
-
 /** Takes a connection once its transport runs, and gives it a receiver. */
 export interface ConnectionHandler {
   onConnection(connection: TransportConnection): void;
@@ -54,7 +53,6 @@ export interface EndpointOptions {
   routeChannels?: RouteChannels | undefined;
   log: LogWriter;
 }
-
 
 /**
  * POSTs of one connection that may wait, bodies unread, behind the one being read. Official
@@ -414,9 +412,7 @@ export class ConnectionEndpoint {
         return replyText(reply, 405, "");
     }
   }
-
 }
-
 
 /** A shared listener: one closure per socket would live as long as the socket. */
 function ignoreError(): void {}

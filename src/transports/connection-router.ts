@@ -171,8 +171,9 @@ export class ConnectionRouter {
     try {
       const body = await readBody(req, limit);
       if ("aborted" in body) return;
-      // A send never moves a connection (only a transport's first request does): none comes back.
-      await this.serveElsewhere(res, request, token, "POST", body);
+      // Only a transport's first request moves a connection, never a send; a holder that says otherwise is not believed.
+      const moved = await this.serveElsewhere(res, request, token, "POST", body);
+      if (moved) replyText(res, 404, "No Connection with that ID");
     } finally {
       this.forwardedBytes -= reserved;
     }
