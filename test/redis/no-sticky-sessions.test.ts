@@ -68,12 +68,12 @@ const setups: Setup[] = [
   { name: "long polling + MessagePack", transport: "LongPolling", messagePack: true },
 ];
 
-/** Three servers on one Redis behind a round-robin proxy: no request of a connection is pinned to a server. */
 /** Who sent a request: the bearer token is the user's name (these tests are about routing, not tokens). */
 function userOf(_request: unknown, bearer: string | undefined): unknown {
   return bearer ? { sub: bearer } : null;
 }
 
+/** Three servers on one Redis behind a round-robin proxy: no request of a connection is pinned to a server. */
 describe("no sticky sessions: three servers behind a round-robin proxy", () => {
   let servers: HubServer[];
   let urls: string[];
