@@ -53,6 +53,22 @@ class SignedInHub extends Hub {
   }
 }
 
+/** Lets SlowHub's Consume read its upload; a new gate for each test that uses it. */
+let openConsume: () => void = () => {};
+let consumeGate = Promise.resolve();
+
+@HubClass()
+class SlowHub extends Hub {
+  /** Reads its upload only once the test opens the gate: meanwhile the upload's buffer is full. */
+  @HubMethod("Consume")
+  async consume(@UploadStream() items: AsyncIterable<string>): Promise<string> {
+    await consumeGate;
+    let text = "";
+    for await (const item of items) text += item;
+    return text;
+  }
+}
+
 interface Setup {
   name: string;
   transport: TransportKind;
@@ -86,6 +102,8 @@ describe("no sticky sessions: three servers behind a round-robin proxy", () => {
     for (const server of servers) {
       server.mapHub("/relay", RelayHub);
       server.mapHub("/signed-in", SignedInHub, { authenticate: userOf });
+      // One upload item fills a stream's buffer; an empty poll comes back after 300 ms.
+      server.mapHub("/slow", SlowHub, { streamBufferCapacity: 1, pollTimeout: 300 });
     }
     urls = await Promise.all(servers.map(async (server) => (await server.listen()).url));
     proxy = await startRoundRobinProxy(urls);
@@ -235,6 +253,34 @@ describe("no sticky sessions: three servers behind a round-robin proxy", () => {
       const close = await send(at(0), "GET");
       expect(JSON.parse(close.text.slice(0, -1))).toMatchObject({ type: 7 });
       expect((await send(at(2), "GET")).status).toBe(204);
+      await allConnectionsEnded();
+    });
+
+    it("answers a forwarded send only once its connection's server has taken it (backpressure)", async () => {
+      consumeGate = new Promise((resolve) => (openConsume = resolve));
+      const negotiated = await send(`${urls[0]}/slow/negotiate?negotiateVersion=1`, "POST");
+      const { connectionToken } = JSON.parse(negotiated.text) as { connectionToken: string };
+      const at = (server: number) => `${urls[server]}/slow?id=${connectionToken}`;
+      const post = (server: number, message: object) => send(at(server), "POST", { body: JSON.stringify(message) + RS, headers: text });
+      expect((await send(at(1), "GET")).status).toBe(200); // runs on server 1 from now on
+      expect((await send(at(2), "POST", { body: `{"protocol":"json","version":1}${RS}`, headers: text })).status).toBe(200);
+      expect((await send(at(0), "GET")).text).toBe(`{}${RS}`);
+      expect((await post(2, { type: 1, invocationId: "1", target: "Consume", arguments: [], streamIds: ["s"] })).status).toBe(200);
+      expect((await post(2, { type: 2, invocationId: "s", item: "a" })).status).toBe(200); // the buffer is full now
+
+      let answered = false;
+      const second = post(0, { type: 2, invocationId: "s", item: "b" }).then((reply) => ((answered = true), reply.status));
+      // A poll forwarded by the same server after the send: once it is back (empty, at the poll
+      // timeout), the send has long reached server 1, which holds it unanswered.
+      expect((await send(at(0), "GET")).text).toBe("");
+      expect(answered).toBe(false);
+
+      openConsume();
+      expect(await second).toBe(200);
+      expect((await post(2, { type: 3, invocationId: "s" })).status).toBe(200);
+      let results = "";
+      await waitFor(async () => (results += (await send(at(0), "GET")).text).includes(`"result":"ab"`), "the upload's result");
+      expect((await send(at(2), "DELETE")).status).toBe(202);
       await allConnectionsEnded();
     });
 
