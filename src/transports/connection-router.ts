@@ -67,6 +67,12 @@ export interface RouterOptions {
   log: LogWriter;
 }
 
+/** The client's side of a forwarded request: its response, or its socket for an upgrade. */
+interface ClientSide {
+  once(event: "close", listener: () => void): unknown;
+  off(event: "close", listener: () => void): unknown;
+}
+
 interface Waiter {
   settle(outcome: ForwardOutcome): void;
   /** "unknown" answers heard: the connection is unknown once every receiver has said so. */
@@ -216,7 +222,7 @@ export class ConnectionRouter {
    * Never rejects. `client` is the request's response or socket: if it closes first, the holder
    * is told to let go of the request.
    */
-  private async forward(token: string, request: ForwardedRequest, client: { once(event: "close", listener: () => void): unknown }): Promise<ForwardOutcome> {
+  private async forward(token: string, request: ForwardedRequest, client: ClientSide): Promise<ForwardOutcome> {
     const { maxForwards, timeoutMs, path } = this.options;
     if (this.waiting.size >= maxForwards) {
       const error = new HubwireError("ERR_TOO_MANY_FORWARDS", `${maxForwards} forwarded requests are already waiting for an answer.`);
@@ -238,15 +244,18 @@ export class ConnectionRouter {
         settled = true;
         clearTimeout(timer);
         this.waiting.delete(id);
+        // A WebSocket that moved here lives on: it must not keep this request's closures.
+        client.off("close", onClientClose);
         resolve(outcome);
       };
-      const waiter: Waiter = { settle, unknowns: 0, receivers: undefined };
-      this.waiting.set(id, waiter);
-      client.once("close", () => {
+      const onClientClose = () => {
         if (settled) return;
         settle({ kind: "gone" });
         this.publish(channel, { kind: "abandon", from: this.serverId, id });
-      });
+      };
+      const waiter: Waiter = { settle, unknowns: 0, receivers: undefined };
+      this.waiting.set(id, waiter);
+      client.once("close", onClientClose);
       this.options.channels.publish(channel, encodeRoutedMessage({ kind: "request", from: this.serverId, id, ...request })).then(
         (receivers) => {
           waiter.receivers = receivers;
