@@ -51,6 +51,10 @@ export const ErrorCodes = {
   ERR_SERVER_GONE: "ERR_SERVER_GONE",
   /** A raw connection's client sent more in one WebSocket message or POST than the endpoint reads. */
   ERR_REQUEST_TOO_LARGE: "ERR_REQUEST_TOO_LARGE",
+  /** A request forwarded to the server that holds its connection got no answer in time (the client gets 504). */
+  ERR_FORWARD_TIMEOUT: "ERR_FORWARD_TIMEOUT",
+  /** A server already waits on as many forwarded requests (or bytes of forwarded sends) as it allows (the client gets 503). */
+  ERR_TOO_MANY_FORWARDS: "ERR_TOO_MANY_FORWARDS",
   /** An optional part was used without the package it runs on (codegen: typescript6, hubwire/redis: ioredis). */
   ERR_OPTIONAL_DEPENDENCY_MISSING: "ERR_OPTIONAL_DEPENDENCY_MISSING",
   /** A group join would put a connection in more groups than `maximumGroupsPerConnection`. */

@@ -284,6 +284,8 @@ export class HubServer {
       maxBufferedBytes: resolved.maximumSendBufferSize,
       minimumNegotiateVersion: 0,
       allowStatefulReconnects: statefulReconnects,
+      // Servers on one backplane serve each other's connections' requests: no sticky sessions.
+      routeChannels: this.options.backplane,
       log: this.log,
     };
   }

@@ -20,6 +20,11 @@ export interface Backplane {
    * subscription is made on reconnecting.
    */
   subscribe(channel: string, onMessage: (payload: Uint8Array) => void): Promise<void>;
+  /**
+   * Stops the messages of `channel`. A message the engine delivered before the unsubscribe took
+   * effect, and counted in its publish's result, still reaches `onMessage`: a server that forwards
+   * a request to another counts on an answer from every receiver.
+   */
   unsubscribe(channel: string): Promise<void>;
   /** Ends the engine connections. */
   close(): Promise<void>;

@@ -134,8 +134,17 @@ export class RedisBackplane implements Backplane {
 
   async unsubscribe(name: string): Promise<void> {
     const channel = this.prefix + name;
-    if (!this.handlers.delete(channel)) return;
-    if (this.subscriber.status === "ready") await this.subscriber.unsubscribe(channel);
+    const handler = this.handlers.get(channel);
+    if (!handler) return;
+    // The handler hears what Redis delivers until the unsubscribe is done: a publish that counted
+    // this server as a receiver is never dropped here unheard (a forwarded request waits for its answer).
+    if (this.subscriber.status === "ready") await this.subscriber.unsubscribe(channel).finally(() => this.forget(channel, handler));
+    else this.forget(channel, handler);
+  }
+
+  /** Drops a channel's handler, unless the channel was subscribed again meanwhile. */
+  private forget(channel: string, handler: (payload: Uint8Array) => void): void {
+    if (this.handlers.get(channel) === handler) this.handlers.delete(channel);
   }
 
   async close(): Promise<void> {

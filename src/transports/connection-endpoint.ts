@@ -4,33 +4,24 @@ import { WebSocketServer } from "ws";
 import type { LogWriter } from "../logger.js";
 import { asError } from "../thrown-value.js";
 import { transportLog } from "./transport-log.js";
+import { adopt, ConnectionAdmission, type AdmissionCheck, type Admitted } from "./connection-admission.js";
 import { ConnectionRegistry } from "./connection-registry.js";
 import { bearerToken, ConnectionRequest } from "./connection-request.js";
-import { rejectUpgrade, replyJson, replyPollStarted, replyText } from "./http-replies.js";
+import { ConnectionRouter, type RouteChannels } from "./connection-router.js";
+import { ForwardedReply } from "./forwarded-reply.js";
+import { rejectUpgrade, replyJson, replyPollStarted, replyText, type HttpReply } from "./http-replies.js";
 import { LongPollingTransport } from "./long-polling-transport.js";
 import { negotiateResponse, negotiateVersion } from "./negotiate.js";
 import { isPreflight, OriginPolicy } from "./origin-policy.js";
-import { readBody } from "./request-body.js";
+import { readBody, type BodyResult } from "./request-body.js";
+import type { RoutedRequest } from "./routed-messages.js";
 import { SendGate } from "./send-gate.js";
 import { ServerSentEventsTransport } from "./server-sent-events-transport.js";
 import type { TransportName } from "./transport.js";
 import type { TransportConnection } from "./transport-connection.js";
 import { WebSocketTransport } from "./websocket-transport.js";
 
-/**
- * The verdict on a request: a user (anything, `null` for anonymous) with its id, the identity
- * every later request of the connection must match, and when its authentication ends; or a
- * refusal with a reason for the client.
- */
-export type Admission =
-  | { user: unknown; identity: string; userId?: string | undefined; expiresAt?: number | undefined }
-  | { status: 401 | 403 | 500; reason?: string };
-
-type Admitted = Exclude<Admission, { status: number }>;
-type Refusal = Extract<Admission, { status: number }>;
-
-/** Decides who may connect, from the request and its bearer token. */
-export type AdmissionCheck = (request: ConnectionRequest, token: string | undefined) => Admission | Promise<Admission>;
+export type { Admission, AdmissionCheck } from "./connection-admission.js";
 
 /** Takes a connection once its transport runs, and gives it a receiver. */
 export interface ConnectionHandler {
@@ -55,16 +46,28 @@ export interface EndpointOptions {
   minimumNegotiateVersion: number;
   /** Offer stateful reconnect to clients that ask for it (WebSockets only). */
   allowStatefulReconnects: boolean;
+  /**
+   * Set when the server shares a backplane with others: a request for a connection another
+   * server holds is served through it (see ConnectionRouter), so no sticky sessions are needed.
+   */
+  routeChannels?: RouteChannels | undefined;
   log: LogWriter;
 }
-
-const anonymous: Admission = { user: null, identity: "anonymous" };
 
 /**
  * POSTs of one connection that may wait, bodies unread, behind the one being read. Official
  * clients send one at a time; a few more leave room for clients that do not wait for the answer.
  */
 const maxWaitingSends = 8;
+
+/** Requests one endpoint may have forwarded to other servers and waiting for their answer. */
+const maxForwards = 10_000;
+
+/** Bytes of POST bodies one endpoint may hold for other servers at once (read, and waiting to be taken there). */
+const maxForwardedBytes = 64 * 1024 * 1024;
+
+/** How long past the poll timeout a forwarded request may wait for its answer. */
+const forwardGraceMs = 10_000;
 
 /**
  * The HTTP surface of one endpoint (a hub or a raw connection handler): negotiate, the three
@@ -74,6 +77,9 @@ export class ConnectionEndpoint {
   private readonly registry: ConnectionRegistry;
   private readonly wss: WebSocketServer;
   private readonly origins: OriginPolicy;
+  private readonly admission: ConnectionAdmission;
+  /** Only with a backplane: a single server has no other server to route to. */
+  private readonly router: ConnectionRouter | undefined;
   private closed = false;
 
   constructor(
@@ -83,12 +89,27 @@ export class ConnectionEndpoint {
   ) {
     this.registry = new ConnectionRegistry(options.disconnectTimeoutMs, options.maxBufferedBytes);
     this.origins = new OriginPolicy(options.allowedOrigins);
+    this.admission = new ConnectionAdmission(options.admit, path, options.log);
     this.wss = new WebSocketServer({
       noServer: true,
       clientTracking: false,
       perMessageDeflate: false,
       maxPayload: options.maxIncomingPayload,
     });
+    if (options.routeChannels) {
+      const router = new ConnectionRouter({
+        channels: options.routeChannels,
+        path,
+        registry: this.registry,
+        serve: (connection, request, reply) => this.serveForwarded(connection, request, reply),
+        timeoutMs: options.pollTimeoutMs + forwardGraceMs,
+        maxForwards,
+        maxForwardedBytes,
+        log: options.log,
+      });
+      this.registry.onForget = (connection) => router.release(connection);
+      this.router = router;
+    }
   }
 
   /** Connections negotiated or running on this endpoint. */
@@ -116,8 +137,11 @@ export class ConnectionEndpoint {
         return this.receive(res, request, token);
       case "POST":
         return this.send(req, res, request, token);
-      case "DELETE":
-        return this.delete(res, request, token);
+      case "DELETE": {
+        if (!token) return replyText(res, 400, "Connection ID required");
+        const connection = this.registry.get(token) ?? (await this.elsewhere(res, request, token, "DELETE"));
+        return connection && this.delete(res, request, connection);
+      }
       default:
         return replyText(res, 405, "", { Allow: "GET, POST, DELETE" });
     }
@@ -141,19 +165,22 @@ export class ConnectionEndpoint {
   close(): void {
     this.closed = true;
     this.registry.closeAll();
+    this.router?.close();
   }
 
   private async negotiate(req: IncomingMessage, res: ServerResponse): Promise<void> {
     // While shutting down, connections that exist still poll and send (to hear their Close); new ones are refused.
     if (this.closed) return replyText(res, 503, "The server is shutting down.");
     const request = new ConnectionRequest(req);
-    const admission = await this.admit(request, bearerToken(request, false));
-    if ("status" in admission) return this.refuse(request, res, admission);
+    const admission = await this.admission.admit(request, bearerToken(request, false));
+    if ("status" in admission) return this.admission.refuse(request, res, admission);
     const version = negotiateVersion(request.query, this.options.minimumNegotiateVersion);
     if ("error" in version) return replyJson(res, JSON.stringify({ error: version.error }));
     const connection = this.registry.create(version.version >= 1);
     connection.identity = admission.identity;
     connection.statefulReconnect = this.options.allowStatefulReconnects && request.query.get("useStatefulReconnect") === "true";
+    // Findable from every server before the client hears of it: its next request may reach any.
+    await this.router?.hold(connection);
     replyJson(
       res,
       negotiateResponse(version.version, connection.connectionId, connection.connectionToken, this.options.transports, connection.statefulReconnect),
@@ -170,9 +197,9 @@ export class ConnectionEndpoint {
       return rejectUpgrade(socket, 404, "WebSockets transport not supported by this end point type");
     }
     const request = new ConnectionRequest(req);
-    const admission = await this.admit(request, bearerToken(request, true));
+    const admission = await this.admission.admit(request, bearerToken(request, true));
     if ("status" in admission) {
-      this.refused(request, admission.status);
+      this.admission.refused(request, admission.status);
       return rejectUpgrade(socket, admission.status, admission.reason);
     }
 
@@ -180,8 +207,10 @@ export class ConnectionEndpoint {
     let connection: TransportConnection | undefined;
     if (token) {
       connection = this.registry.get(token);
-      if (!connection) return rejectUpgrade(socket, 404, "No Connection with that ID");
-      const mismatch = this.otherUser(connection, admission);
+      if (!connection && !this.router) return rejectUpgrade(socket, 404, "No Connection with that ID");
+      connection ??= await this.router!.upgradeElsewhere(socket, request, token); // answered there when undefined
+      if (!connection) return;
+      const mismatch = this.admission.otherUser(connection, admission);
       if (mismatch) return rejectUpgrade(socket, mismatch.status, mismatch.reason);
       // A stateful connection's client is back while its old socket still looks open: that
       // socket is dead on the client's side (a half-open drop). As in ASP.NET Core, the new
@@ -229,13 +258,19 @@ export class ConnectionEndpoint {
       return replyText(res, 404, `${kind} transport not supported by this end point type`);
     }
     if (!token) return replyText(res, 400, "Connection ID required");
-    const connection = this.registry.get(token);
-    if (!connection) return replyText(res, 404, "No Connection with that ID");
+    const connection = this.registry.get(token) ?? (await this.elsewhere(res, request, token, "GET"));
+    if (!connection) return;
+    return this.receiveOn(res, request, connection, sse);
+  }
+
+  /** A GET of a connection this server holds; `res` is a ForwardedReply when another server received it. */
+  private async receiveOn(res: ServerResponse | ForwardedReply, request: ConnectionRequest, connection: TransportConnection, sse: boolean): Promise<void> {
+    const kind: TransportName = sse ? "ServerSentEvents" : "LongPolling";
     // Every request authenticates again, as its connection's user (a connection already over
     // only hears so: its token may have expired, which is why). Browsers cannot set headers on
     // an EventSource, so SSE may carry its token in the query.
-    const admission = connection.isClosed ? undefined : await this.readmit(connection, request, sse);
-    if (admission && "status" in admission) return this.refuse(request, res, admission);
+    const admission = connection.isClosed ? undefined : await this.admission.readmit(connection, request, sse);
+    if (admission && "status" in admission) return this.admission.refuse(request, res, admission);
     if (connection.transport) {
       if (connection.transportName !== kind) return replyText(res, 400, "Cannot change transports mid-connection");
       if (sse) return replyText(res, 409, "A Server-Sent Events stream is already open for this connection.");
@@ -244,7 +279,8 @@ export class ConnectionEndpoint {
       if (over) this.registry.forget(connection); // the client has been told: nothing more to keep
       return;
     }
-    if (connection.state !== "negotiated" || !admission) return replyText(res, 404, "No Connection with that ID");
+    // A forwarded request never starts a transport: the connection moves to its server instead.
+    if (connection.state !== "negotiated" || !admission || res instanceof ForwardedReply) return replyText(res, 404, "No Connection with that ID");
     if (this.closed) return replyText(res, 503, "The server is shutting down.");
     connection.request = request;
     adopt(connection, admission);
@@ -276,34 +312,51 @@ export class ConnectionEndpoint {
   /** A POST: client-to-server data for an SSE or long-polling connection. */
   private async send(req: IncomingMessage, res: ServerResponse, request: ConnectionRequest, token: string | null): Promise<void> {
     if (!token) return replyText(res, 400, "Connection ID required");
-    const connection = this.registry.get(token);
-    if (!connection) return replyText(res, 404, "No Connection with that ID");
+    const local = this.registry.get(token);
+    if (local) return this.sendOn(res, request, local, () => readBody(req, this.options.maxIncomingPayload));
+    if (!this.router) return replyText(res, 404, "No Connection with that ID");
+    return this.router.sendElsewhere(req, res, request, token, this.options.maxIncomingPayload);
+  }
+
+  /** A POST of a connection this server holds; `readPayload` reads its body once it is its turn. */
+  private async sendOn(
+    res: HttpReply,
+    request: ConnectionRequest,
+    connection: TransportConnection,
+    readPayload: () => Promise<BodyResult>,
+  ): Promise<void> {
     if (connection.transportName === "WebSockets") {
       return replyText(res, 405, "POST requests are not allowed for WebSocket connections.");
     }
     if (!connection.transport || connection.state === "closed") return replyText(res, 404, "No Connection with that ID");
     // Authenticated before its body is read: a send that is not its connection's user costs nothing.
-    const admission = await this.readmit(connection, request, false);
-    if ("status" in admission) return this.refuse(request, res, admission, { Connection: "close" });
+    const admission = await this.admission.readmit(connection, request, false);
+    if ("status" in admission) return this.admission.refuse(request, res, admission, { Connection: "close" });
     const gate = (connection.sendGate ??= new SendGate(maxWaitingSends));
     if (!(await gate.enter())) {
       this.options.log.write(transportLog.tooManySends, { path: this.path, connectionId: connection.connectionId });
       return replyText(res, 409, "Too many sends are waiting for this connection.", { Connection: "close" });
     }
     try {
-      await this.receiveSend(req, res, connection, admission);
+      await this.receiveSend(res, request, connection, admission, readPayload);
     } finally {
       gate.leave();
     }
   }
 
   /** A POST whose turn it is: its body is read only once the connection takes data again. */
-  private async receiveSend(req: IncomingMessage, res: ServerResponse, connection: TransportConnection, admission: Admitted): Promise<void> {
+  private async receiveSend(
+    res: HttpReply,
+    request: ConnectionRequest,
+    connection: TransportConnection,
+    admission: Admitted,
+    readPayload: () => Promise<BodyResult>,
+  ): Promise<void> {
     // Backpressure: while a consumer is full the body stays unread, and the client waits.
     await connection.whenReceiving();
     if (connection.isClosed) return replyText(res, 404, "No Connection with that ID");
     adopt(connection, admission);
-    const result = await readBody(req, this.options.maxIncomingPayload);
+    const result = await readPayload();
     if ("aborted" in result) return;
     if ("tooLarge" in result) {
       // The connection ends as for a message over maximumReceiveMessageSize (a hub sends its
@@ -316,68 +369,54 @@ export class ConnectionEndpoint {
     if (connection.isClosed) return replyText(res, 404, "No Connection with that ID");
     const { body } = result;
     // JSON is posted as text/plain, MessagePack as application/octet-stream.
-    const binary = (req.headers["content-type"] ?? "").includes("octet-stream");
+    const binary = (request.header("content-type") ?? "").includes("octet-stream");
     if (binary) connection.receive(new Uint8Array(body.buffer, body.byteOffset, body.byteLength));
     else connection.receive(body.toString("utf8"), body);
     replyText(res, 200);
   }
 
   /** A DELETE: a long-polling client leaving. */
-  private async delete(res: ServerResponse, request: ConnectionRequest, token: string | null): Promise<void> {
-    if (!token) return replyText(res, 400, "Connection ID required");
-    const connection = this.registry.get(token);
-    if (!connection) return replyText(res, 404, "No Connection with that ID");
+  private async delete(res: HttpReply, request: ConnectionRequest, connection: TransportConnection): Promise<void> {
     if (connection.transportName !== "LongPolling") {
       return replyText(res, 400, "Cannot terminate this connection using the DELETE endpoint.");
     }
     // A connection already over is only forgotten: its client may no longer hold a valid token.
     if (!connection.isClosed) {
-      const admission = await this.readmit(connection, request, false);
-      if ("status" in admission) return this.refuse(request, res, admission);
+      const admission = await this.admission.readmit(connection, request, false);
+      if ("status" in admission) return this.admission.refuse(request, res, admission);
     }
     connection.transport!.abort(); // releases the pending poll with 204 and ends the connection
     this.registry.forget(connection);
     replyText(res, 202);
   }
 
-  /** 401: no user where the hub requires one; 403: a user its rules refuse (or another user); 500: no user id. */
-  private refused(request: ConnectionRequest, status: number): void {
-    this.options.log.write(transportLog.admissionRefused, { path: this.path, status, hasToken: bearerToken(request, true) !== undefined });
-  }
-
-  private refuse(request: ConnectionRequest, res: ServerResponse, refusal: Refusal, headers: Record<string, string> = {}): void {
-    this.refused(request, refusal.status);
-    replyText(res, refusal.status, refusal.reason ?? "", headers);
-  }
-
-  private async admit(request: ConnectionRequest, token: string | undefined): Promise<Admission> {
-    return this.options.admit ? this.options.admit(request, token) : anonymous;
-  }
-
   /**
-   * Authenticates a later request of a connection: it must be the user who negotiated it (403
-   * otherwise), so a connection token alone never acts for its user.
+   * A request for a connection this server does not hold: with a router, the server that holds it
+   * answers (see ConnectionRouter.serveElsewhere); without, 404, as ASP.NET Core answers.
    */
-  private async readmit(connection: TransportConnection, request: ConnectionRequest, allowQueryToken: boolean): Promise<Admission> {
-    const admission = await this.admit(request, bearerToken(request, allowQueryToken));
-    if ("status" in admission) return admission;
-    return this.otherUser(connection, admission) ?? admission;
+  private async elsewhere(res: ServerResponse, request: ConnectionRequest, token: string, method: "GET" | "DELETE"): Promise<TransportConnection | undefined> {
+    if (this.router) return this.router.serveElsewhere(res, request, token, method);
+    replyText(res, 404, "No Connection with that ID");
+    return undefined;
   }
 
-  /** A refusal when `admission` is not the user `connection` belongs to. */
-  private otherUser(connection: TransportConnection, admission: Admitted): Refusal | undefined {
-    if (connection.identity === undefined || connection.identity === admission.identity) return undefined;
-    this.options.log.write(transportLog.otherUser, { path: this.path, connectionId: connection.connectionId });
-    return { status: 403, reason: "The request is not authenticated as the connection's user." };
+  /** A request another server forwarded, for a connection this server holds. */
+  private async serveForwarded(connection: TransportConnection, routed: RoutedRequest, reply: ForwardedReply): Promise<void> {
+    const request = new ConnectionRequest({ url: routed.url, headers: routed.headers, socket: { remoteAddress: routed.remoteAddress } });
+    switch (routed.method) {
+      case "GET":
+        return this.receiveOn(reply, request, connection, (request.header("accept") ?? "").includes("text/event-stream"));
+      case "POST": {
+        const { body, tooLarge } = routed;
+        const payload: BodyResult = tooLarge ? { tooLarge } : { body: body ? Buffer.from(body.buffer, body.byteOffset, body.byteLength) : Buffer.alloc(0) };
+        return this.sendOn(reply, request, connection, () => Promise.resolve(payload));
+      }
+      case "DELETE":
+        return this.delete(reply, request, connection);
+      default:
+        return replyText(reply, 405, "");
+    }
   }
-}
-
-/** The admitted user becomes (or, with a fresh token, stays) the connection's. */
-function adopt(connection: TransportConnection, admission: Admitted): void {
-  connection.identity ??= admission.identity;
-  connection.user = admission.user;
-  connection.userId = admission.userId;
-  connection.authExpiresAt = admission.expiresAt;
 }
 
 /** A shared listener: one closure per socket would live as long as the socket. */

@@ -10,6 +10,8 @@ import { TransportConnection } from "./transport-connection.js";
 export class ConnectionRegistry {
   private readonly byToken = new Map<string, TransportConnection>();
   private sweeper: ReturnType<typeof setInterval> | undefined;
+  /** Told when a connection is forgotten (the router lets go of its route channel); none on a single server. */
+  onForget: ((connection: TransportConnection) => void) | undefined;
 
   constructor(
     private readonly disconnectTimeoutMs: number,
@@ -23,7 +25,12 @@ export class ConnectionRegistry {
   /** A new connection; negotiate v0 uses the id as the token, v1 a separate secret. */
   create(separateToken: boolean): TransportConnection {
     const id = newConnectionId();
-    const connection = new TransportConnection(id, separateToken ? newConnectionId() : id, this.maxBufferedBytes);
+    return this.take(id, separateToken ? newConnectionId() : id);
+  }
+
+  /** A connection negotiated elsewhere (on another server), under the id and token it was given there. */
+  take(connectionId: string, connectionToken: string): TransportConnection {
+    const connection = new TransportConnection(connectionId, connectionToken, this.maxBufferedBytes);
     this.byToken.set(connection.connectionToken, connection);
     connection.owner = this;
     this.sweeper ??= setInterval(() => this.sweep(), 1000).unref();
@@ -32,12 +39,14 @@ export class ConnectionRegistry {
 
   /** A connection has closed: forget it, unless its client must still be told (a final poll). */
   connectionClosed(connection: TransportConnection): void {
-    if (!connection.transport?.lingering) this.byToken.delete(connection.connectionToken);
+    if (!connection.transport?.lingering) this.forget(connection);
   }
 
-  /** Forgets a closed connection that was kept for its client's last request. */
+  /** Forgets a closed connection that was kept for its client's last request, or one that moved to another server. */
   forget(connection: TransportConnection): void {
+    if (this.byToken.get(connection.connectionToken) !== connection) return;
     this.byToken.delete(connection.connectionToken);
+    this.onForget?.(connection);
   }
 
   get(token: string): TransportConnection | undefined {

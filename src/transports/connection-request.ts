@@ -1,4 +1,11 @@
-import type { IncomingHttpHeaders, IncomingMessage } from "node:http";
+import type { IncomingHttpHeaders } from "node:http";
+
+/** What a ConnectionRequest is made from: an IncomingMessage, or a request another server forwarded. */
+export interface RequestSource {
+  url?: string | undefined;
+  headers: IncomingHttpHeaders;
+  socket?: { remoteAddress?: string | undefined } | null | undefined;
+}
 
 /**
  * What a connection keeps of the HTTP request that started it (the WebSocket upgrade, the SSE GET
@@ -12,7 +19,7 @@ export class ConnectionRequest {
   private parsedQuery: URLSearchParams | undefined;
   private parsedCookies: Record<string, string> | undefined;
 
-  constructor(request: IncomingMessage) {
+  constructor(request: RequestSource) {
     this.url = request.url ?? "/";
     this.headers = withoutPlumbing(request.headers);
     this.remoteAddress = request.socket?.remoteAddress;

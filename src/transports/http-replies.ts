@@ -1,9 +1,22 @@
-import type { ServerResponse } from "node:http";
+import type { OutgoingHttpHeaders, ServerResponse } from "node:http";
 import { STATUS_CODES } from "node:http";
 import type { Duplex } from "node:stream";
 
+/**
+ * What the endpoint writes a connection's request's answer to: a ServerResponse, or the answer to
+ * a request another server forwarded (see ForwardedReply).
+ */
+export interface HttpReply {
+  readonly headersSent: boolean;
+  readonly destroyed: boolean;
+  writeHead(status: number, headers?: OutgoingHttpHeaders): unknown;
+  end(body?: string | Uint8Array): unknown;
+  /** The request ended, answered or not (its client may have gone). */
+  on(event: "close", listener: () => void): unknown;
+}
+
 /** Answers a plain HTTP request with a status and a text/plain body (possibly empty). */
-export function replyText(res: ServerResponse, status: number, body = "", headers: Record<string, string> = {}): void {
+export function replyText(res: HttpReply, status: number, body = "", headers: Record<string, string> = {}): void {
   if (res.headersSent) {
     res.end();
     return;
@@ -23,7 +36,7 @@ export function replyJson(res: ServerResponse, body: string, headers: Record<str
 }
 
 /** Answers the first long poll: 200, empty, at once. */
-export function replyPollStarted(res: ServerResponse): void {
+export function replyPollStarted(res: HttpReply): void {
   res.writeHead(200, {
     "Content-Type": "application/octet-stream",
     "Content-Length": 0,

@@ -1,4 +1,4 @@
-import type { ServerResponse } from "node:http";
+import type { HttpReply } from "./http-replies.js";
 import type { Transport } from "./transport.js";
 import type { TransportConnection } from "./transport-connection.js";
 
@@ -20,7 +20,7 @@ export class LongPollingTransport implements Transport {
   readonly name = "LongPolling" as const;
   private readonly queue: Array<string | Uint8Array> = [];
   private queuedBytes = 0;
-  private poll: ServerResponse | undefined;
+  private poll: HttpReply | undefined;
   private pollTimer: ReturnType<typeof setTimeout> | undefined;
   private flushScheduled = false;
   /** close() was called: answer what is queued, then 204. */
@@ -54,7 +54,7 @@ export class LongPollingTransport implements Transport {
    * Serves a poll: answers at once when data is queued or the connection is over, else holds it.
    * Returns true when this poll was told (204) that the connection is over.
    */
-  attachPoll(response: ServerResponse): boolean {
+  attachPoll(response: HttpReply): boolean {
     // A newer poll replaces a pending one, which the client no longer waits for.
     if (this.poll) this.answer(204);
     if (this.connection.state === "closed") {
@@ -160,7 +160,7 @@ function toBytes(data: string | Uint8Array): Uint8Array {
   return typeof data === "string" ? textEncoder.encode(data) : data;
 }
 
-function endPoll(response: ServerResponse, status: 200 | 204): void {
+function endPoll(response: HttpReply, status: 200 | 204): void {
   if (response.headersSent || response.destroyed) return;
   response.writeHead(status, status === 200 ? { ...pollHeaders, "Content-Length": 0 } : pollHeaders);
   response.end();

@@ -13,6 +13,11 @@ export const transportLog = logEvents({
   requestFailed: { level: "error", message: "Request failed" },
   upgradeFailed: { level: "error", message: "WebSocket upgrade failed" },
   rawListenerThrew: { level: "error", message: "Raw connection listener threw" },
+  forwardFailed: { level: "warn", message: "A request for a connection on another server could not be forwarded" },
+  routePublishFailed: { level: "warn", message: "An answer to a forwarded request could not be published" },
+  routeSubscribeFailed: { level: "warn", message: "Backplane subscribe failed; this connection is reached only by requests to this server" },
+  routeUnsubscribeFailed: { level: "warn", message: "Backplane unsubscribe failed" },
+  malformedRoutedMessage: { level: "warn", message: "Malformed forwarded request dropped" },
 });
 
 /** A request URL fit for a log line: its path, without the query (which may carry tokens). */

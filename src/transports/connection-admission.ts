@@ -1,0 +1,73 @@
+import type { LogWriter } from "../logger.js";
+import { bearerToken, type ConnectionRequest } from "./connection-request.js";
+import { replyText, type HttpReply } from "./http-replies.js";
+import { transportLog } from "./transport-log.js";
+import type { TransportConnection } from "./transport-connection.js";
+
+/**
+ * The verdict on a request: a user (anything, `null` for anonymous) with its id, the identity
+ * every later request of the connection must match, and when its authentication ends; or a
+ * refusal with a reason for the client.
+ */
+export type Admission =
+  | { user: unknown; identity: string; userId?: string | undefined; expiresAt?: number | undefined }
+  | { status: 401 | 403 | 500; reason?: string };
+
+export type Admitted = Exclude<Admission, { status: number }>;
+export type Refusal = Extract<Admission, { status: number }>;
+
+/** Decides who may connect, from the request and its bearer token. */
+export type AdmissionCheck = (request: ConnectionRequest, token: string | undefined) => Admission | Promise<Admission>;
+
+const anonymous: Admission = { user: null, identity: "anonymous" };
+
+/**
+ * Who may use an endpoint: every request is authenticated, and every request of a connection
+ * after the first must be its connection's user.
+ */
+export class ConnectionAdmission {
+  constructor(
+    private readonly check: AdmissionCheck | undefined,
+    private readonly path: string,
+    private readonly log: LogWriter,
+  ) {}
+
+  /** 401: no user where the hub requires one; 403: a user its rules refuse (or another user); 500: no user id. */
+  refused(request: ConnectionRequest, status: number): void {
+    this.log.write(transportLog.admissionRefused, { path: this.path, status, hasToken: bearerToken(request, true) !== undefined });
+  }
+
+  refuse(request: ConnectionRequest, res: HttpReply, refusal: Refusal, headers: Record<string, string> = {}): void {
+    this.refused(request, refusal.status);
+    replyText(res, refusal.status, refusal.reason ?? "", headers);
+  }
+
+  async admit(request: ConnectionRequest, token: string | undefined): Promise<Admission> {
+    return this.check ? this.check(request, token) : anonymous;
+  }
+
+  /**
+   * Authenticates a later request of a connection: it must be the user who negotiated it (403
+   * otherwise), so a connection token alone never acts for its user.
+   */
+  async readmit(connection: TransportConnection, request: ConnectionRequest, allowQueryToken: boolean): Promise<Admission> {
+    const admission = await this.admit(request, bearerToken(request, allowQueryToken));
+    if ("status" in admission) return admission;
+    return this.otherUser(connection, admission) ?? admission;
+  }
+
+  /** A refusal when `admission` is not the user `connection` belongs to. */
+  otherUser(connection: TransportConnection, admission: Admitted): Refusal | undefined {
+    if (connection.identity === undefined || connection.identity === admission.identity) return undefined;
+    this.log.write(transportLog.otherUser, { path: this.path, connectionId: connection.connectionId });
+    return { status: 403, reason: "The request is not authenticated as the connection's user." };
+  }
+}
+
+/** The admitted user becomes (or, with a fresh token, stays) the connection's. */
+export function adopt(connection: TransportConnection, admission: Admitted): void {
+  connection.identity ??= admission.identity;
+  connection.user = admission.user;
+  connection.userId = admission.userId;
+  connection.authExpiresAt = admission.expiresAt;
+}

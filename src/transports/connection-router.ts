@@ -1,0 +1,368 @@
+import { createHash, randomUUID } from "node:crypto";
+import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from "node:http";
+import type { Duplex } from "node:stream";
+import { HubwireError } from "../errors.js";
+import type { LogWriter } from "../logger.js";
+import type { ConnectionRegistry } from "./connection-registry.js";
+import type { ConnectionRequest } from "./connection-request.js";
+import { ForwardedReply, type ForwardedResponse } from "./forwarded-reply.js";
+import { rejectUpgrade, replyText } from "./http-replies.js";
+import { readBody, type BodyResult } from "./request-body.js";
+import {
+  decodeRoutedMessage,
+  encodeRoutedMessage,
+  type RoutedAnswer,
+  type RoutedMessage,
+  type RoutedMethod,
+  type RoutedRequest,
+} from "./routed-messages.js";
+import { transportLog } from "./transport-log.js";
+import type { TransportConnection } from "./transport-connection.js";
+
+/**
+ * Pub/sub between the servers of a cluster: what the router needs of a backplane (every
+ * `Backplane` of `hubwire/redis` is one).
+ */
+export interface RouteChannels {
+  /** Resolves with how many subscribers received the payload; rejects when the engine is unreachable. */
+  publish(channel: string, payload: Uint8Array): Promise<number>;
+  subscribe(channel: string, onMessage: (payload: Uint8Array) => void): Promise<void>;
+  /**
+   * Stops the messages of `channel`. What was published before (and counted as received by this
+   * server) still reaches its handler: the asker of a forwarded request counts on an answer from
+   * every receiver.
+   */
+  unsubscribe(channel: string): Promise<void>;
+}
+
+/** A request of a connection this server does not hold, as it goes to the server that does. */
+type ForwardedRequest = Omit<RoutedRequest, "kind" | "from" | "id">;
+
+/** How a forwarded request ended. */
+type ForwardOutcome =
+  /** The holder served it: write this response. */
+  | { kind: "reply"; response: ForwardedResponse }
+  /** The request starts the connection's transport: the connection is now this server's. */
+  | { kind: "moved"; connectionId: string; identity: string | undefined; statefulReconnect: boolean }
+  /** No server holds the connection. */
+  | { kind: "unknown" }
+  /** The backplane could not carry it (503), the holder did not answer in time (504), or this server has too many in flight (503). */
+  | { kind: "failed"; status: 503 | 504; reason: string }
+  /** The client went away before the answer came. */
+  | { kind: "gone" };
+
+export interface RouterOptions {
+  channels: RouteChannels;
+  /** The endpoint's path: each endpoint routes on channels of its own. */
+  path: string;
+  registry: ConnectionRegistry;
+  /** Serves a request another server forwarded, for a connection this server holds. */
+  serve(connection: TransportConnection, request: RoutedRequest, reply: ForwardedReply): Promise<void>;
+  /** How long a forwarded request may wait for its answer (a long poll is held up to the poll timeout). */
+  timeoutMs: number;
+  /** Requests this server may have forwarded and waiting at once. */
+  maxForwards: number;
+  /** Bytes of POST bodies this server may hold at once for other servers (read, and waiting to be taken). */
+  maxForwardedBytes: number;
+  log: LogWriter;
+}
+
+/** The client's side of a forwarded request: its response, or its socket for an upgrade. */
+interface ClientSide {
+  once(event: "close", listener: () => void): unknown;
+  off(event: "close", listener: () => void): unknown;
+}
+
+interface Waiter {
+  settle(outcome: ForwardOutcome): void;
+  /** "unknown" answers heard: the connection is unknown once every receiver has said so. */
+  unknowns: number;
+  receivers: number | undefined;
+}
+
+/**
+ * Lets any server of a cluster serve any request of any connection (no sticky sessions). A
+ * server subscribes a route channel for each connection it negotiated or runs. A request for a
+ * connection this server does not hold is published on that channel; the holder either serves it
+ * and sends back the response (polls, sends, deletes), or, when the request starts the
+ * connection's transport (the first poll, the SSE stream, the WebSocket), hands the connection
+ * over, and this server runs it from then on. Requests that reach the holder cost nothing more.
+ */
+export class ConnectionRouter {
+  private readonly serverId = randomUUID();
+  private readonly prefix: string;
+  private readonly waiting = new Map<number, Waiter>();
+  /** Forwarded requests this server is serving, by asking server and id: a poll may be abandoned. */
+  private readonly serving = new Map<string, ForwardedReply>();
+  /** Route channels this server subscribed, one per connection it holds. */
+  private readonly held = new Set<string>();
+  private readonly ready: Promise<void>;
+  private nextId = 0;
+  /** Bytes of forwarded POST bodies held now (see RouterOptions.maxForwardedBytes). */
+  private forwardedBytes = 0;
+
+  constructor(private readonly options: RouterOptions) {
+    this.prefix = `route:${options.path}:`;
+    this.ready = this.subscribe(this.prefix + "server:" + this.serverId, (message) => this.onAnswer(message));
+  }
+
+  /**
+   * Makes a connection findable from every server: resolves once its route channel is subscribed,
+   * so a request for it that reaches another server right after negotiate finds it.
+   */
+  async hold(connection: TransportConnection): Promise<void> {
+    const channel = this.routeChannel(connection.connectionToken);
+    this.held.add(channel);
+    await this.subscribe(channel, (message) => this.onRouted(connection, message));
+  }
+
+  /** The connection is no longer this server's (ended, or moved to another server). */
+  release(connection: TransportConnection): void {
+    const channel = this.routeChannel(connection.connectionToken);
+    if (!this.held.delete(channel)) return;
+    this.options.channels.unsubscribe(channel).catch((error: unknown) => {
+      this.options.log.write(transportLog.routeUnsubscribeFailed, { path: this.options.path, error });
+    });
+  }
+
+  /** The server is closing: requests waiting on other servers are answered 503 now, not at their timeout. */
+  close(): void {
+    for (const waiter of [...this.waiting.values()]) waiter.settle({ kind: "failed", status: 503, reason: "The server is shutting down." });
+  }
+
+  /**
+   * A request for a connection this server does not hold. The server that holds it serves it and
+   * its response is written to `res`; or, for a request that starts the connection's transport
+   * (a first poll, an SSE stream), the connection moves here and is returned, to be served here.
+   */
+  async serveElsewhere(
+    res: ServerResponse,
+    request: ConnectionRequest,
+    token: string,
+    method: Exclude<RoutedMethod, "UPGRADE">,
+    body?: BodyResult,
+  ): Promise<TransportConnection | undefined> {
+    const outcome = await this.forward(token, forwarded(request, method, body), res);
+    switch (outcome.kind) {
+      case "moved":
+        return this.takeMoved(token, outcome);
+      case "reply":
+        res.writeHead(outcome.response.status, outcome.response.headers);
+        res.end(outcome.response.body);
+        return undefined;
+      case "unknown":
+        replyText(res, 404, "No Connection with that ID");
+        return undefined;
+      case "failed":
+        replyText(res, outcome.status, outcome.reason);
+        return undefined;
+      case "gone":
+        return undefined;
+    }
+  }
+
+  /**
+   * A POST for a connection this server does not hold. Its body is read here, up to `limit` bytes
+   * as for a local one, and forwarded; the client is answered once the connection's server has
+   * taken it (backpressure holds as for a local send). Past `maxForwardedBytes` of such bodies
+   * held at once, a POST is refused with 503 before its body is read.
+   */
+  async sendElsewhere(req: IncomingMessage, res: ServerResponse, request: ConnectionRequest, token: string, limit: number): Promise<void> {
+    const declared = Number(req.headers["content-length"]);
+    const reserved = Number.isInteger(declared) && declared >= 0 ? Math.min(declared, limit) : limit;
+    if (this.forwardedBytes + reserved > this.options.maxForwardedBytes) {
+      return this.refuseBusy(res, `${this.options.maxForwardedBytes} bytes of sends are already waiting for their connection's server.`);
+    }
+    this.forwardedBytes += reserved;
+    try {
+      const body = await readBody(req, limit);
+      if ("aborted" in body) return;
+      // Only a transport's first request moves a connection, never a send; a holder that says otherwise is not believed.
+      const moved = await this.serveElsewhere(res, request, token, "POST", body);
+      if (moved) replyText(res, 404, "No Connection with that ID");
+    } finally {
+      this.forwardedBytes -= reserved;
+    }
+  }
+
+  /** A WebSocket upgrade for a connection this server does not hold: the connection moves here if it has no transport yet. */
+  async upgradeElsewhere(socket: Duplex, request: ConnectionRequest, token: string): Promise<TransportConnection | undefined> {
+    const outcome = await this.forward(token, forwarded(request, "UPGRADE"), socket);
+    switch (outcome.kind) {
+      case "moved":
+        return this.takeMoved(token, outcome);
+      case "reply":
+        rejectUpgrade(socket, outcome.response.status, Buffer.from(outcome.response.body).toString());
+        return undefined;
+      case "unknown":
+        rejectUpgrade(socket, 404, "No Connection with that ID");
+        return undefined;
+      case "failed":
+        rejectUpgrade(socket, outcome.status, outcome.reason);
+        return undefined;
+      case "gone":
+        return undefined;
+    }
+  }
+
+  /** A connection negotiated on another server, whose transport starts here: this server holds it from now on. */
+  private async takeMoved(token: string, moved: Extract<ForwardOutcome, { kind: "moved" }>): Promise<TransportConnection> {
+    const { registry } = this.options;
+    const racing = registry.get(token); // a second request of the same client, moved here meanwhile
+    if (racing) return racing;
+    const connection = registry.take(moved.connectionId, token);
+    connection.identity = moved.identity;
+    connection.statefulReconnect = moved.statefulReconnect;
+    await this.hold(connection);
+    return connection;
+  }
+
+  /**
+   * Sends a request of connection `token` to the server that holds it and waits for the outcome.
+   * Never rejects. `client` is the request's response or socket: if it closes first, the holder
+   * is told to let go of the request.
+   */
+  private async forward(token: string, request: ForwardedRequest, client: ClientSide): Promise<ForwardOutcome> {
+    const { maxForwards, timeoutMs, path } = this.options;
+    if (this.waiting.size >= maxForwards) {
+      const error = new HubwireError("ERR_TOO_MANY_FORWARDS", `${maxForwards} forwarded requests are already waiting for an answer.`);
+      this.options.log.write(transportLog.forwardFailed, { path, error });
+      return { kind: "failed", status: 503, reason: busy };
+    }
+    await this.ready;
+    const id = this.nextId++;
+    const channel = this.routeChannel(token);
+    return new Promise<ForwardOutcome>((resolve) => {
+      let settled = false;
+      const timer = setTimeout(() => {
+        const error = new HubwireError("ERR_FORWARD_TIMEOUT", `The connection's server did not answer within ${timeoutMs} ms.`);
+        this.options.log.write(transportLog.forwardFailed, { path, error });
+        settle({ kind: "failed", status: 504, reason: "The connection's server did not answer in time." });
+      }, timeoutMs);
+      const settle = (outcome: ForwardOutcome) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        this.waiting.delete(id);
+        // A WebSocket that moved here lives on: it must not keep this request's closures.
+        client.off("close", onClientClose);
+        resolve(outcome);
+      };
+      const onClientClose = () => {
+        if (settled) return;
+        settle({ kind: "gone" });
+        this.publish(channel, { kind: "abandon", from: this.serverId, id });
+      };
+      const waiter: Waiter = { settle, unknowns: 0, receivers: undefined };
+      this.waiting.set(id, waiter);
+      client.once("close", onClientClose);
+      this.options.channels.publish(channel, encodeRoutedMessage({ kind: "request", from: this.serverId, id, ...request })).then(
+        (receivers) => {
+          waiter.receivers = receivers;
+          if (waiter.unknowns >= receivers) settle({ kind: "unknown" });
+        },
+        (cause: unknown) => {
+          const error = new HubwireError("ERR_BACKPLANE_UNAVAILABLE", `The request could not be forwarded: ${(cause as Error).message}`);
+          this.options.log.write(transportLog.forwardFailed, { path, error });
+          settle({ kind: "failed", status: 503, reason: "The connection's server cannot be reached." });
+        },
+      );
+    });
+  }
+
+  private refuseBusy(res: ServerResponse, message: string): void {
+    this.options.log.write(transportLog.forwardFailed, { path: this.options.path, error: new HubwireError("ERR_TOO_MANY_FORWARDS", message) });
+    // The body is left unread: the client's connection to this server ends with the answer.
+    replyText(res, 503, busy, { Connection: "close" });
+  }
+
+  /** A request forwarded by another server, for a connection this server holds (or held). */
+  private onRouted(connection: TransportConnection, message: RoutedMessage): void {
+    if (message.kind === "abandon") return this.serving.get(`${message.from}:${message.id}`)?.abandon();
+    if (message.kind !== "request") return;
+    const { from, id } = message;
+    // Moved or ended meanwhile: another server may hold it now, and answers for itself.
+    if (this.options.registry.get(connection.connectionToken) !== connection) return this.answer(from, { kind: "unknown", id });
+    const starts = message.method === "GET" || message.method === "UPGRADE";
+    if (starts && connection.state === "negotiated" && !connection.transport) {
+      this.options.registry.forget(connection); // releases its route channel too
+      const { connectionId, identity, statefulReconnect } = connection;
+      return this.answer(from, { kind: "moved", id, connectionId, identity, statefulReconnect });
+    }
+    if (message.method === "UPGRADE") {
+      // Its transport runs here (or a stateful one waits here for its client): it cannot move.
+      return this.answer(from, textReply(id, 409, "The connection's transport runs on another server."));
+    }
+    const key = `${from}:${id}`;
+    const reply = new ForwardedReply((response) => {
+      this.serving.delete(key);
+      this.answer(from, { kind: "reply", id, ...response });
+    });
+    this.serving.set(key, reply);
+    this.options.serve(connection, message, reply).catch((error: unknown) => {
+      this.options.log.write(transportLog.requestFailed, { path: this.options.path, error });
+      if (!reply.headersSent) reply.writeHead(500);
+      reply.end();
+    });
+  }
+
+  private onAnswer(message: RoutedMessage): void {
+    if (message.kind === "request" || message.kind === "abandon") return;
+    const waiter = this.waiting.get(message.id);
+    if (!waiter) return; // answered already, timed out, or its client left
+    switch (message.kind) {
+      case "reply":
+        return waiter.settle({ kind: "reply", response: { status: message.status, headers: message.headers, body: message.body } });
+      case "moved":
+        return waiter.settle({ kind: "moved", connectionId: message.connectionId, identity: message.identity, statefulReconnect: message.statefulReconnect });
+      case "unknown":
+        // Another subscriber (the server the connection moved to) may still answer.
+        if (++waiter.unknowns >= (waiter.receivers ?? Number.POSITIVE_INFINITY)) waiter.settle({ kind: "unknown" });
+    }
+  }
+
+  private answer(server: string, answer: RoutedAnswer): void {
+    this.publish(this.prefix + "server:" + server, answer);
+  }
+
+  /** Publishes and never rejects: the asking server's wait ends with its timeout. */
+  private publish(channel: string, message: RoutedMessage): void {
+    this.options.channels.publish(channel, encodeRoutedMessage(message)).catch((error: unknown) => {
+      this.options.log.write(transportLog.routePublishFailed, { path: this.options.path, error });
+    });
+  }
+
+  private async subscribe(channel: string, onMessage: (message: RoutedMessage) => void): Promise<void> {
+    try {
+      await this.options.channels.subscribe(channel, (payload) => {
+        try {
+          onMessage(decodeRoutedMessage(payload));
+        } catch (error) {
+          this.options.log.write(transportLog.malformedRoutedMessage, { path: this.options.path, error });
+        }
+      });
+    } catch (error) {
+      // The connection is still served by requests that reach this server.
+      this.options.log.write(transportLog.routeSubscribeFailed, { path: this.options.path, error });
+    }
+  }
+
+  /** A connection's route channel: named after a hash of its token, so channel names never reveal a token. */
+  private routeChannel(token: string): string {
+    return this.prefix + "connection:" + createHash("sha256").update(token).digest("base64url").slice(0, 32);
+  }
+}
+
+const busy = "The server is too busy to reach the connection's server.";
+
+/** A request of this server's client, as it is sent to the server that holds its connection. */
+function forwarded(request: ConnectionRequest, method: RoutedMethod, body?: BodyResult): ForwardedRequest {
+  const { url, headers, remoteAddress } = request;
+  if (!body) return { method, url, headers, remoteAddress };
+  return "body" in body ? { method, url, headers, remoteAddress, body: body.body } : { method, url, headers, remoteAddress, tooLarge: true };
+}
+
+function textReply(id: number, status: number, text: string): RoutedAnswer {
+  const headers: OutgoingHttpHeaders = { "Content-Type": "text/plain; charset=utf-8" };
+  return { kind: "reply", id, status, headers, body: Buffer.from(text) };
+}

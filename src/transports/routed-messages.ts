@@ -1,0 +1,57 @@
+import { decode, encode } from "@msgpack/msgpack";
+import type { IncomingHttpHeaders, OutgoingHttpHeaders } from "node:http";
+
+/** The HTTP methods a forwarded request may have; `UPGRADE` is a WebSocket upgrade (it only ever moves a connection). */
+export type RoutedMethod = "GET" | "POST" | "DELETE" | "UPGRADE";
+
+/**
+ * A request of a connection that reached a server which does not hold it, sent on the
+ * connection's route channel to the server that does. A POST carries its body, already read
+ * (and bounded) by the server that received it, or `tooLarge` when it was over the limit.
+ */
+export interface RoutedRequest {
+  kind: "request";
+  /** The asking server: answers go to its own channel. */
+  from: string;
+  id: number;
+  method: RoutedMethod;
+  url: string;
+  headers: IncomingHttpHeaders;
+  remoteAddress?: string | undefined;
+  body?: Uint8Array | undefined;
+  tooLarge?: true | undefined;
+}
+
+/** The client of a forwarded request went away before its answer: the holder lets go of it (a pending poll). */
+export interface RoutedAbandon {
+  kind: "abandon";
+  from: string;
+  id: number;
+}
+
+/** What the server holding a connection answers, on the asking server's channel. */
+export type RoutedAnswer =
+  /** The request was served: this is its HTTP response. */
+  | { kind: "reply"; id: number; status: number; headers: OutgoingHttpHeaders; body: Uint8Array }
+  /**
+   * The request starts the connection's transport (the first poll, the SSE stream, the WebSocket):
+   * the connection moves to the asking server, which serves it from now on.
+   */
+  | { kind: "moved"; id: number; connectionId: string; identity?: string | undefined; statefulReconnect: boolean }
+  /** The connection ended on the way: as if no server held it. */
+  | { kind: "unknown"; id: number };
+
+export type RoutedMessage = RoutedRequest | RoutedAbandon | RoutedAnswer;
+
+export function encodeRoutedMessage(message: RoutedMessage): Uint8Array {
+  return encode(message, { ignoreUndefined: true });
+}
+
+/** Throws on bytes that are not a routed message; the caller logs and drops them. */
+export function decodeRoutedMessage(payload: Uint8Array): RoutedMessage {
+  const message = decode(payload) as RoutedMessage | null;
+  if (typeof message !== "object" || message === null || typeof message.kind !== "string" || typeof message.id !== "number") {
+    throw new Error("not a hubwire routed request");
+  }
+  return message;
+}

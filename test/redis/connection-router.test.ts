@@ -1,0 +1,147 @@
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { LogWriter, type LogFields, type Logger } from "../../src/logger.js";
+import { RedisBackplane } from "../../src/redis/index.js";
+import { ConnectionRegistry } from "../../src/transports/connection-registry.js";
+import { ConnectionRequest } from "../../src/transports/connection-request.js";
+import { ConnectionRouter } from "../../src/transports/connection-router.js";
+import type { ForwardedReply } from "../../src/transports/forwarded-reply.js";
+import { replyText } from "../../src/transports/http-replies.js";
+import type { RoutedRequest } from "../../src/transports/routed-messages.js";
+import type { TransportConnection } from "../../src/transports/transport-connection.js";
+import { send } from "../http-transports/http-client.js";
+import { startOwnRedis, type OwnRedis } from "../support/redis.js";
+import { waitFor, within } from "../support/wait.js";
+
+type Serve = (connection: TransportConnection, request: RoutedRequest, reply: ForwardedReply) => Promise<void>;
+
+/** The codes of the errors logged, in order. */
+function recordingLogger(codes: string[]): Logger {
+  const record = (_message: string, fields?: LogFields) => {
+    const code = (fields?.error as { code?: string } | undefined)?.code;
+    if (code) codes.push(code);
+  };
+  return { debug: record, info: record, warn: record, error: record };
+}
+
+/**
+ * Two servers' routers on a Redis of the test's own: server A's HTTP requests are for a
+ * connection that server B holds, so each is forwarded to B, which serves it with `serve`.
+ */
+describe("ConnectionRouter: forwarded requests and their bounds", () => {
+  let redis: OwnRedis;
+  let cleanup: Array<() => Promise<void> | void> = [];
+
+  beforeAll(async () => {
+    redis = await startOwnRedis();
+  });
+  afterAll(async () => {
+    await redis.stop();
+  });
+  afterEach(async () => {
+    for (const step of cleanup.reverse()) await step();
+    cleanup = [];
+    await redis.start();
+  });
+
+  async function startPair(options: { serve: Serve; timeoutMs?: number; maxForwards?: number; maxForwardedBytes?: number }) {
+    const codes: string[] = [];
+    const log = LogWriter.for(recordingLogger(codes));
+    const router = (backplane: RedisBackplane, registry: ConnectionRegistry, serve: Serve) =>
+      new ConnectionRouter({
+        channels: backplane,
+        path: "/hub",
+        registry,
+        serve,
+        timeoutMs: options.timeoutMs ?? 10_000,
+        maxForwards: options.maxForwards ?? 100,
+        maxForwardedBytes: options.maxForwardedBytes ?? 1024 * 1024,
+        log,
+      });
+    const [backplaneA, backplaneB] = [0, 1].map(() => new RedisBackplane({ url: redis.url, logger: recordingLogger(codes) }));
+    const [registryA, registryB] = [new ConnectionRegistry(60_000, Infinity), new ConnectionRegistry(60_000, Infinity)];
+    const routerA = router(backplaneA!, registryA, () => Promise.reject(new Error("A holds nothing")));
+    const routerB = router(backplaneB!, registryB, options.serve);
+    registryB.onForget = (connection) => routerB.release(connection);
+    const held = registryB.create(true);
+    held.state = "active"; // its transport runs on B: requests are served there, never moved
+    await routerB.hold(held);
+
+    const server: Server = createServer((req, res) => {
+      const request = new ConnectionRequest(req);
+      const token = request.param("id")!;
+      if (req.method === "POST") void routerA.sendElsewhere(req, res, request, token, 1024);
+      else void routerA.serveElsewhere(res, request, token, req.method as "GET" | "DELETE");
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    cleanup.push(
+      () =>
+        new Promise<void>((resolve) => {
+          server.close(() => resolve());
+          server.closeAllConnections();
+        }),
+      () => backplaneA!.close(),
+      () => backplaneB!.close(),
+      () => held.close(),
+    );
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/hub?id=`;
+    return { at: url + held.connectionToken, nobody: url + "nobody", codes };
+  }
+
+  it("writes the response of the server that holds the connection, and 404 at once when no server holds it", async () => {
+    const { at, nobody } = await startPair({ serve: async (_c, request, reply) => replyText(reply, 200, `served ${request.method}`) });
+    for (const method of ["GET", "POST", "DELETE"]) expect((await send(at, method)).text).toBe(`served ${method}`);
+    expect((await send(nobody, "GET")).status).toBe(404);
+  });
+
+  it("answers 504 and logs ERR_FORWARD_TIMEOUT when the holder does not answer in time", async () => {
+    const { at, codes } = await startPair({ serve: () => new Promise(() => {}), timeoutMs: 300 });
+    const reply = await send(at, "POST");
+    expect([reply.status, reply.text]).toEqual([504, "The connection's server did not answer in time."]);
+    expect(codes).toEqual(["ERR_FORWARD_TIMEOUT"]);
+  });
+
+  it("answers 503 past its bound of requests in flight, and tells the holder when a client leaves", async () => {
+    const left: Array<Promise<void>> = [];
+    const { at, codes } = await startPair({
+      serve: async (_c, _request, reply) => void left.push(new Promise((resolve) => reply.on("close", resolve))),
+      maxForwards: 1,
+    });
+    const waiting = new AbortController();
+    const first = fetch(at, { signal: waiting.signal }).catch(() => "aborted");
+    await waitFor(() => left.length === 1, "the first request to reach its holder");
+
+    const refused = await send(at, "GET");
+    expect([refused.status, refused.text]).toEqual([503, "The server is too busy to reach the connection's server."]);
+    expect(codes).toEqual(["ERR_TOO_MANY_FORWARDS"]);
+
+    waiting.abort();
+    expect(await first).toBe("aborted");
+    await within(left[0]!, "the holder to let go of the request whose client left");
+  });
+
+  it("forwards a send with its body, and refuses one past the bytes of sends it may hold before reading it", async () => {
+    const bodies: string[] = [];
+    const { at, codes } = await startPair({
+      serve: async (_c, request, reply) => {
+        bodies.push(Buffer.from(request.body ?? []).toString());
+        replyText(reply, 200);
+      },
+      maxForwardedBytes: 100,
+    });
+    expect((await send(at, "POST", { body: "hello" })).status).toBe(200);
+    const refused = await send(at, "POST", { body: "x".repeat(101) });
+    expect([refused.status, refused.text, refused.headers.connection]).toEqual([503, "The server is too busy to reach the connection's server.", "close"]);
+    expect(bodies).toEqual(["hello"]);
+    expect(codes).toEqual(["ERR_TOO_MANY_FORWARDS"]);
+  });
+
+  it("answers 503 and logs ERR_BACKPLANE_UNAVAILABLE while Redis is away", async () => {
+    const { at, codes } = await startPair({ serve: async (_c, _request, reply) => replyText(reply, 200, "served") });
+    await redis.stop();
+    const reply = await send(at, "GET");
+    expect([reply.status, reply.text]).toEqual([503, "The connection's server cannot be reached."]);
+    expect(codes).toContain("ERR_BACKPLANE_UNAVAILABLE");
+  });
+});

@@ -1,0 +1,293 @@
+import { randomUUID } from "node:crypto";
+import { HttpTransportType, HubConnectionBuilder, LogLevel, type HubConnection as OfficialConnection } from "@microsoft/signalr";
+import { MessagePackHubProtocol } from "@microsoft/signalr-protocol-msgpack";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { HubConnection, type TransportKind } from "../../client/index.js";
+import { messagePack } from "../../client/msgpack.js";
+import { Hub, HubClass, HubMethod, HubServer, silentLogger, UploadStream } from "../../src/index.js";
+import { RedisBackplane } from "../../src/redis/index.js";
+import { RS, send } from "../http-transports/http-client.js";
+import { redisUrl } from "../support/redis.js";
+import { startRoundRobinProxy, type ProxiedKind, type RoundRobinProxy } from "../support/round-robin-proxy.js";
+import { waitFor } from "../support/wait.js";
+
+interface RelayClient {
+  message(text: string): void;
+}
+
+@HubClass()
+class RelayHub extends Hub<RelayClient> {
+  @HubMethod("Echo")
+  echo(text: string): string {
+    return text;
+  }
+
+  @HubMethod("Broadcast")
+  broadcast(text: string): Promise<void> {
+    return this.clients.all.message(text);
+  }
+
+  @HubMethod("Transport")
+  transport(): string {
+    return this.context.transport;
+  }
+
+  @HubMethod("Counter")
+  async *counter(count: number): AsyncGenerator<number> {
+    for (let i = 0; i < count; i++) yield i;
+  }
+
+  @HubMethod("Concat")
+  async concat(@UploadStream() parts: AsyncIterable<string>): Promise<string> {
+    let text = "";
+    for await (const part of parts) text += part;
+    return text;
+  }
+}
+
+@HubClass()
+class SignedInHub extends Hub {
+  @HubMethod("Whoami")
+  whoami(): string | undefined {
+    return this.context.userIdentifier;
+  }
+}
+
+/** Lets SlowHub's Consume read its upload; a new gate for each test that uses it. */
+let openConsume: () => void = () => {};
+let consumeGate = Promise.resolve();
+
+@HubClass()
+class SlowHub extends Hub {
+  /** Reads its upload only once the test opens the gate: meanwhile the upload's buffer is full. */
+  @HubMethod("Consume")
+  async consume(@UploadStream() items: AsyncIterable<string>): Promise<string> {
+    await consumeGate;
+    let text = "";
+    for await (const item of items) text += item;
+    return text;
+  }
+}
+
+interface Setup {
+  name: string;
+  transport: TransportKind;
+  messagePack: boolean;
+}
+
+// Server-Sent Events carry text only: negotiate offers them no binary format, so no MessagePack.
+const setups: Setup[] = [
+  { name: "WebSockets + JSON", transport: "WebSockets", messagePack: false },
+  { name: "WebSockets + MessagePack", transport: "WebSockets", messagePack: true },
+  { name: "Server-Sent Events + JSON", transport: "ServerSentEvents", messagePack: false },
+  { name: "long polling + JSON", transport: "LongPolling", messagePack: false },
+  { name: "long polling + MessagePack", transport: "LongPolling", messagePack: true },
+];
+
+/** Who sent a request: the bearer token is the user's name (these tests are about routing, not tokens). */
+function userOf(_request: unknown, bearer: string | undefined): unknown {
+  return bearer ? { sub: bearer } : null;
+}
+
+/** Three servers on one Redis behind a round-robin proxy: no request of a connection is pinned to a server. */
+describe("no sticky sessions: three servers behind a round-robin proxy", () => {
+  let servers: HubServer[];
+  let urls: string[];
+  let proxy: RoundRobinProxy;
+
+  beforeAll(async () => {
+    // A channel prefix of this run's own: other tests and runs may share the Redis.
+    const channelPrefix = `no-sticky-${randomUUID()}`;
+    servers = [0, 1, 2].map(() => new HubServer({ logger: silentLogger, backplane: new RedisBackplane({ url: redisUrl, channelPrefix, logger: silentLogger }) }));
+    for (const server of servers) {
+      server.mapHub("/relay", RelayHub);
+      server.mapHub("/signed-in", SignedInHub, { authenticate: userOf });
+      // One upload item fills a stream's buffer; an empty poll comes back after 300 ms.
+      server.mapHub("/slow", SlowHub, { streamBufferCapacity: 1, pollTimeout: 300 });
+    }
+    urls = await Promise.all(servers.map(async (server) => (await server.listen()).url));
+    proxy = await startRoundRobinProxy(urls);
+  });
+
+  afterAll(async () => {
+    await proxy.close();
+    await Promise.all(servers.map((server) => server.close()));
+  });
+
+  /** What reached each server while `run` ran. */
+  async function served(run: () => Promise<void>): Promise<ProxiedKind[][]> {
+    const before = proxy.seen.map((kinds) => kinds.length);
+    await run();
+    return proxy.seen.map((kinds, i) => kinds.slice(before[i]));
+  }
+
+  /** The servers (by index) that `kind` reached. */
+  function serversThat(seen: ProxiedKind[][], kind: ProxiedKind): number[] {
+    return seen.flatMap((kinds, i) => (kinds.includes(kind) ? [i] : []));
+  }
+
+  async function allConnectionsEnded(): Promise<void> {
+    await waitFor(
+      () => servers.every((server) => server.connectionCount === 0),
+      () => `every connection to end (left: ${servers.map((server) => server.connectionCount).join(", ")})`,
+    );
+  }
+
+  /** Where the requests went: the transports' follow-up requests must have reached every server. */
+  function expectSpread(seen: ProxiedKind[][], transport: TransportKind): void {
+    // Negotiated on one server, the transport started on another (clients start one at a time).
+    const start: ProxiedKind = transport === "WebSockets" ? "upgrade" : "GET";
+    expect(new Set([...serversThat(seen, "negotiate"), ...serversThat(seen, start)]).size).toBeGreaterThan(1);
+    if (transport === "WebSockets") return;
+    // Sends (and long polls) reached every server, not only the one that runs their connection.
+    expect(serversThat(seen, "POST")).toEqual([0, 1, 2]);
+    if (transport === "LongPolling") expect(serversThat(seen, "GET")).toEqual([0, 1, 2]);
+  }
+
+  describe.each(setups)("the official client over $name", (setup) => {
+    function official(): OfficialConnection {
+      const builder = new HubConnectionBuilder()
+        .withUrl(`${proxy.url}/relay`, { transport: HttpTransportType[setup.transport], skipNegotiation: false })
+        .configureLogging(LogLevel.None);
+      return (setup.messagePack ? builder.withHubProtocol(new MessagePackHubProtocol()) : builder).build();
+    }
+
+    it("connects, invokes, receives sends and streams, and stops, whichever server each request reaches", async () => {
+      const seen = await served(async () => {
+        const clients = [official(), official(), official()];
+        const received: string[][] = clients.map(() => []);
+        clients.forEach((client, i) => client.on("message", (text: string) => void received[i]!.push(text)));
+        for (const client of clients) await client.start(); // one at a time: negotiate and transport on two servers
+
+        for (const client of clients) {
+          expect(await client.invoke("Transport")).toBe(setup.transport);
+          for (let i = 0; i < 6; i++) expect(await client.invoke("Echo", `echo ${i}`)).toBe(`echo ${i}`);
+        }
+        await clients[0]!.invoke("Broadcast", "to all");
+        await waitFor(() => received.every((texts) => texts.includes("to all")), "the broadcast to reach every client");
+
+        const items: number[] = [];
+        await new Promise<void>((resolve, reject) =>
+          clients[1]!.stream<number>("Counter", 20).subscribe({ next: (n) => items.push(n), complete: resolve, error: reject }),
+        );
+        expect(items).toEqual([...Array(20).keys()]);
+
+        await Promise.all(clients.map((client) => client.stop()));
+        expect(clients.map((client) => client.state)).toEqual(["Disconnected", "Disconnected", "Disconnected"]);
+        expect(received).toEqual([["to all"], ["to all"], ["to all"]]);
+      });
+      expectSpread(seen, setup.transport);
+      await allConnectionsEnded();
+    });
+  });
+
+  describe.each(setups)("hubwire's client over $name", (setup) => {
+    it("connects, invokes, receives sends, streams both ways, and stops, whichever server each request reaches", async () => {
+      const seen = await served(async () => {
+        const client = new HubConnection(`${proxy.url}/relay`, {
+          transports: [setup.transport],
+          reconnect: false,
+          ...(setup.messagePack ? { protocol: messagePack } : {}),
+        });
+        const received: string[] = [];
+        client.on("message", (text: string) => void received.push(text));
+        await client.start();
+        try {
+          expect(await client.invoke("Transport")).toBe(setup.transport);
+          for (let i = 0; i < 6; i++) expect(await client.invoke("Echo", `echo ${i}`)).toBe(`echo ${i}`);
+          await client.send("Broadcast", "pushed");
+          await waitFor(() => received.includes("pushed"), "the send to come back");
+
+          const items: number[] = [];
+          for await (const n of client.stream<number>("Counter", 20)) items.push(n);
+          expect(items).toEqual([...Array(20).keys()]);
+          async function* parts(): AsyncGenerator<string> {
+            yield "a";
+            yield "b";
+            yield "c";
+          }
+          expect(await client.invoke("Concat", parts())).toBe("abc");
+        } finally {
+          await client.stop();
+        }
+        expect(client.state).toBe("Disconnected");
+      });
+      expectSpread(seen, setup.transport);
+      await allConnectionsEnded();
+    });
+  });
+
+  describe("requests sent straight to each server", () => {
+    const as = (user: string, more: Record<string, string> = {}) => ({ Authorization: `Bearer ${user}`, ...more });
+    const text = { "Content-Type": "text/plain;charset=UTF-8" };
+
+    it("authenticates a forwarded request on its connection's server, as that connection's user", async () => {
+      const negotiated = await send(`${urls[0]}/signed-in/negotiate?negotiateVersion=1`, "POST", { headers: as("alice") });
+      const { connectionToken } = JSON.parse(negotiated.text) as { connectionToken: string };
+      const at = (server: number) => `${urls[server]}/signed-in?id=${connectionToken}`;
+
+      expect((await send(at(1), "GET", { headers: as("alice") })).status).toBe(200); // starts on server 1
+      // Server 2 forwards; server 1 refuses another user, as it would its own request.
+      const stolen = await send(at(2), "POST", { body: `{"protocol":"json","version":1}${RS}`, headers: as("mallory", text) });
+      expect([stolen.status, stolen.text]).toEqual([403, "The request is not authenticated as the connection's user."]);
+      expect((await send(at(2), "POST", { body: `{"protocol":"json","version":1}${RS}`, headers: as("alice", text) })).status).toBe(200);
+      expect((await send(at(0), "GET", { headers: as("alice") })).text).toBe(`{}${RS}`);
+      expect((await send(at(0), "GET", { headers: as("mallory") })).status).toBe(403);
+
+      const left = await send(at(0), "DELETE", { headers: as("alice") });
+      expect(left.status).toBe(202);
+      await allConnectionsEnded();
+    });
+
+    it("ends a connection whose forwarded send is too large, as its own server does", async () => {
+      const negotiated = await send(`${urls[0]}/relay/negotiate?negotiateVersion=1`, "POST");
+      const { connectionToken } = JSON.parse(negotiated.text) as { connectionToken: string };
+      const at = (server: number) => `${urls[server]}/relay?id=${connectionToken}`;
+      expect((await send(at(1), "GET")).status).toBe(200);
+      expect((await send(at(2), "POST", { body: `{"protocol":"json","version":1}${RS}`, headers: text })).status).toBe(200);
+      expect((await send(at(0), "GET")).text).toBe(`{}${RS}`);
+
+      // Over the endpoint's limit (1 MiB here): the body is not forwarded, its server is told.
+      const tooLarge = await send(at(2), "POST", { body: "x".repeat(1024 * 1024 + 1), headers: text });
+      expect(tooLarge.status).toBe(413);
+      const close = await send(at(0), "GET");
+      expect(JSON.parse(close.text.slice(0, -1))).toMatchObject({ type: 7 });
+      expect((await send(at(2), "GET")).status).toBe(204);
+      await allConnectionsEnded();
+    });
+
+    it("answers a forwarded send only once its connection's server has taken it (backpressure)", async () => {
+      consumeGate = new Promise((resolve) => (openConsume = resolve));
+      const negotiated = await send(`${urls[0]}/slow/negotiate?negotiateVersion=1`, "POST");
+      const { connectionToken } = JSON.parse(negotiated.text) as { connectionToken: string };
+      const at = (server: number) => `${urls[server]}/slow?id=${connectionToken}`;
+      const post = (server: number, message: object) => send(at(server), "POST", { body: JSON.stringify(message) + RS, headers: text });
+      expect((await send(at(1), "GET")).status).toBe(200); // runs on server 1 from now on
+      expect((await send(at(2), "POST", { body: `{"protocol":"json","version":1}${RS}`, headers: text })).status).toBe(200);
+      expect((await send(at(0), "GET")).text).toBe(`{}${RS}`);
+      expect((await post(2, { type: 1, invocationId: "1", target: "Consume", arguments: [], streamIds: ["s"] })).status).toBe(200);
+      expect((await post(2, { type: 2, invocationId: "s", item: "a" })).status).toBe(200); // the buffer is full now
+
+      let answered = false;
+      const second = post(0, { type: 2, invocationId: "s", item: "b" }).then((reply) => ((answered = true), reply.status));
+      // A poll forwarded by the same server after the send: once it is back (empty, at the poll
+      // timeout), the send has long reached server 1, which holds it unanswered.
+      expect((await send(at(0), "GET")).text).toBe("");
+      expect(answered).toBe(false);
+
+      openConsume();
+      expect(await second).toBe(200);
+      expect((await post(2, { type: 3, invocationId: "s" })).status).toBe(200);
+      let results = "";
+      await waitFor(async () => (results += (await send(at(0), "GET")).text).includes(`"result":"ab"`), "the upload's result");
+      expect((await send(at(2), "DELETE")).status).toBe(202);
+      await allConnectionsEnded();
+    });
+
+    it("answers 404 for a connection no server holds", async () => {
+      for (const method of ["GET", "POST", "DELETE"]) {
+        expect(await send(`${urls[1]}/relay?id=nobody`, method).then((reply) => [reply.status, reply.text])).toEqual([404, "No Connection with that ID"]);
+      }
+    });
+  });
+});
