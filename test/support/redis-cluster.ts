@@ -23,6 +23,10 @@ export interface OwnRedisCluster {
   readonly startupNodes: Array<{ host: string; port: number }>;
   /** Runs redis-cli against one node, e.g. `["PUBSUB", "SHARDCHANNELS"]`; its output, trimmed. */
   cli(port: number, args: string[]): Promise<string>;
+  /** The index in `nodes` of the master that owns `channel`'s hash slot. */
+  shardOf(channel: string): Promise<number>;
+  /** The shard channels subscribed on node `index` (PUBSUB SHARDCHANNELS). */
+  shardChannels(index: number): Promise<string[]>;
   /** Waits until every node says `cluster_state:ok`. */
   waitUntilOk(): Promise<void>;
   /** Stops every node and removes their files. */
@@ -47,6 +51,20 @@ export async function startOwnRedisCluster(masters = 3): Promise<OwnRedisCluster
     nodes,
     startupNodes: nodes.map(({ port }) => ({ host: "127.0.0.1", port })),
     cli,
+    async shardOf(channel) {
+      const slot = Number(await cli(nodes[0]!.port, ["CLUSTER", "KEYSLOT", channel]));
+      for (const [index, node] of nodes.entries()) {
+        // Each line of CLUSTER NODES: id address flags ... slot ranges; "myself" marks the node asked.
+        const own = (await cli(node.port, ["CLUSTER", "NODES"])).split("\n").find((line) => line.includes("myself"))!;
+        const ranges = own.split(" ").slice(8).map((range) => range.split("-").map(Number));
+        if (ranges.some(([from, to = from]) => slot >= from! && slot <= to!)) return index;
+      }
+      throw new Error(`no node owns slot ${slot} of ${channel}`);
+    },
+    async shardChannels(index) {
+      const out = await cli(nodes[index]!.port, ["PUBSUB", "SHARDCHANNELS"]);
+      return out === "" ? [] : out.split("\n");
+    },
     async waitUntilOk() {
       const ok = async () => (await Promise.all(nodes.map((n) => cli(n.port, ["CLUSTER", "INFO"]).catch(() => "")))).every((info) => info.includes("cluster_state:ok"));
       await waitFor(ok, "the Redis Cluster to say cluster_state:ok", 30_000);
