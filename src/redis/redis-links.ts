@@ -69,9 +69,15 @@ export function singleRedisLinks(url: string, options: RedisOptions | undefined,
 export function clusterLinks({ nodes, options }: RedisClusterOptions, { answerTimeout }: LinkSettings): RedisLinks {
   const { Cluster: ClusterClient } = requireOptional<typeof import("ioredis")>("ioredis");
   const redisOptions = { ...options?.redisOptions, commandTimeout: answerTimeout };
+  // A publish that fails is not tried again by ioredis (after a delay, through a random node:
+  // out of order), it fails: the outbox sends it again, in order. MOVED is still followed at once.
   const publisher = new ClusterClient(nodes, {
     ...options,
     enableOfflineQueue: false,
+    retryDelayOnFailover: 0,
+    retryDelayOnClusterDown: 0,
+    retryDelayOnTryAgain: 0,
+    retryDelayOnMoved: 0,
     redisOptions: { ...redisOptions, maxRetriesPerRequest: 0, autoResendUnfulfilledCommands: false },
   });
   const subscriber = new ClusterClient(nodes, {
