@@ -4,6 +4,7 @@ import type { Backplane } from "../lifetime/backplane.js";
 import { consoleLogger, LogWriter, type Logger } from "../logger.js";
 import { clusterLinks, singleRedisLinks, type RedisClusterOptions, type RedisLinks } from "./redis-links.js";
 import { redisLog } from "./redis-log.js";
+import { ResubscribeGuard } from "./resubscribe-guard.js";
 
 export type { RedisClusterOptions } from "./redis-links.js";
 
@@ -67,6 +68,8 @@ export class RedisBackplane implements Backplane {
   private subscriberSettled = false;
   private publisherSettled = false;
   private readonly linkCheck: ReturnType<typeof setInterval>;
+  /** On a cluster: holds publishes after a shard's outage until its subscribers are back. */
+  private readonly guard: ResubscribeGuard | undefined;
 
   /** @param exactPrefix starts every channel as it is (ASP.NET Core adds no separator); internal. */
   constructor(options: RedisBackplaneOptions = {}, exactPrefix?: string) {
@@ -82,6 +85,7 @@ export class RedisBackplane implements Backplane {
       ? clusterLinks(options.cluster, { answerTimeout })
       : singleRedisLinks(url, options.redis, { answerTimeout });
     ({ publisher: this.publisher, subscriber: this.subscriber } = this.links);
+    this.guard = options.cluster ? new ResubscribeGuard() : undefined;
     // A subscriber hears nothing on a link that silently drops everything: a PING finds out.
     // (A cluster's shard subscribers are ioredis's own: they are remade when their shard drops.)
     this.linkCheck = setInterval(() => {
@@ -118,8 +122,14 @@ export class RedisBackplane implements Backplane {
   async publish(name: string, payload: Uint8Array): Promise<number> {
     if (!this.publisherSettled) await this.publisherStarted;
     try {
-      return await this.links.publish(this.prefix + name, Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength));
+      const channel = this.prefix + name;
+      const receivers = await this.links.publish(channel, Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength));
+      if (this.guard?.missesReceivers(channel, receivers)) {
+        throw new HubwireError("ERR_BACKPLANE_UNAVAILABLE", `Channel '${channel}' has ${receivers} subscribers of the ones it had before its shard went away: not all are back.`);
+      }
+      return receivers;
     } catch (error) {
+      this.guard?.failed();
       this.remakeIfSilent(this.publisher, "publisher", error as Error);
       throw error;
     }
