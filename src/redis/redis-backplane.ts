@@ -117,6 +117,7 @@ export class RedisBackplane implements Backplane {
     });
     this.reportOutages(this.publisher, "publisher");
     this.reportOutages(this.subscriber, "subscriber");
+    if (options.cluster) this.reportShardOutages();
   }
 
   async publish(name: string, payload: Uint8Array): Promise<number> {
@@ -188,6 +189,28 @@ export class RedisBackplane implements Backplane {
     if (error.message !== "Command timed out" || client.status !== "ready") return;
     this.log.write(redisLog.noAnswer, { role, error });
     client.disconnect(true);
+  }
+
+  /**
+   * On a cluster, one shard may go while the cluster client stays ready: one warning per shard
+   * when it goes, one line when the publisher reaches it again or the subscribers are all back.
+   */
+  private reportShardOutages(): void {
+    const down = new Set<string>();
+    const report = (role: string) => (error: Error, node: string) => {
+      if (down.has(`${role} ${node}`)) return;
+      down.add(`${role} ${node}`);
+      this.log.write(redisLog.unreachable, { role, node, error });
+    };
+    const back = (role: string, node: string) => {
+      if (down.delete(`${role} ${node}`)) this.log.write(redisLog.reachableAgain, { role, node });
+    };
+    this.publisher.on("node error", report("publisher"));
+    this.subscriber.on("nodeError", report("subscriber"));
+    this.publisher.on("+node", (redis: Redis) => redis.once("ready", () => back("publisher", `${redis.options.host}:${redis.options.port}`)));
+    this.subscriber.on("subscribersReady", () => {
+      for (const key of down) if (key.startsWith("subscriber ")) back("subscriber", key.slice("subscriber ".length));
+    });
   }
 
   /** One warning when Redis goes away, one line when it is back (ioredis reports every failed retry). */

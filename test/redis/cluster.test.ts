@@ -1,7 +1,7 @@
 import { HttpTransportType, HubConnectionBuilder, LogLevel, type HubConnection } from "@microsoft/signalr";
 import { MessagePackHubProtocol } from "@microsoft/signalr-protocol-msgpack";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { Hub, HubClass, HubMethod, HubServer, silentLogger, consoleLogger, type ScaleOutSettings } from "../../src/index.js";
+import { Hub, HubClass, HubMethod, HubServer, silentLogger, type LogFields, type Logger, type ScaleOutSettings } from "../../src/index.js";
 import { RedisBackplane } from "../../src/redis/index.js";
 import { startOwnRedisCluster, type OwnRedisCluster } from "../support/redis-cluster.js";
 import { waitFor } from "../support/wait.js";
@@ -84,6 +84,13 @@ function tally(ticks: number[], upTo: number, sign = 1) {
   return { lost, duplicated: ticks.filter((n) => Math.sign(n) === sign).length - seen.size };
 }
 
+/** A logger that keeps what the backplane reports. */
+function recordingLogger(): Logger & { lines: Array<{ message: string; fields?: LogFields }> } {
+  const lines: Array<{ message: string; fields?: LogFields }> = [];
+  const keep = (message: string, fields?: LogFields) => void lines.push({ message, fields });
+  return { lines, level: "info", debug: () => {}, info: keep, warn: keep, error: keep };
+}
+
 const channelOf = (kind: string, name: string) => `hubwire:ChatHub:${kind}:${name}`;
 
 /**
@@ -115,11 +122,10 @@ describe("scale-out over a Redis Cluster with sharded pub/sub", () => {
     await cluster.waitUntilOk();
   });
 
-  async function startServer(scaleOut?: ScaleOutSettings): Promise<string> {
+  async function startServer(scaleOut?: ScaleOutSettings, logger: Logger = silentLogger): Promise<string> {
     const server = new HubServer({
       logger: silentLogger,
-      backplane: new RedisBackplane({ cluster: { nodes: cluster.startupNodes }, logger: process.env.DBG ? consoleLogger("debug") : silentLogger }),
-      ...(process.env.DBG ? { logger: consoleLogger("debug") } : {}),
+      backplane: new RedisBackplane({ cluster: { nodes: cluster.startupNodes }, logger }),
       userIdProvider: (_user, request) => request.query.get("user") ?? undefined,
       scaleOut,
     });
@@ -197,7 +203,8 @@ describe("scale-out over a Redis Cluster with sharded pub/sub", () => {
 
   it("resumes delivery after a shard restarts, losing and doubling nothing within the outbox's bounds", async () => {
     const scaleOut = { heartbeatInterval: 100, serverTimeout: 3_000 };
-    const urls = [await startServer(scaleOut), await startServer(scaleOut), await startServer(scaleOut)];
+    const log = recordingLogger();
+    const urls = [await startServer(scaleOut, log), await startServer(scaleOut), await startServer(scaleOut)];
     const [a, b, c] = [await connect(urls[0]!, "ann"), await connect(urls[1]!, "bob"), await connect(urls[2]!, "cy", true)];
     // The restarted shard holds the group's channel; c's own channel is on another shard, so c
     // gets a's sends through two shards, in whichever order they come.
@@ -236,6 +243,11 @@ describe("scale-out over a Redis Cluster with sharded pub/sub", () => {
     for (let i = 0; i < 20; i++) await tick();
     await waitFor(heard, "the last ticks");
 
+    // The outage of that one shard is reported, and its end.
+    const node = `127.0.0.1:${cluster.nodes[restarted]!.port}`;
+    const about = (message: string) => log.lines.filter((line) => line.message === message && line.fields?.node === node).map((line) => line.fields?.role);
+    expect(about("Redis unreachable; retrying")).toContain("publisher");
+    await waitFor(() => about("Redis reachable again").includes("publisher"), "the publisher to report the shard back");
     const none = { lost: 0, duplicated: 0 };
     expect({ b: tally(b.ticks, sent), c: tally(c.ticks, sent), cDirect: tally(c.ticks, sent, -1) }).toEqual({ b: none, c: none, cDirect: none });
   }, 90_000);
