@@ -2,7 +2,7 @@ import { HttpTransportType, HubConnectionBuilder, LogLevel, type HubConnection }
 import { MessagePackHubProtocol } from "@microsoft/signalr-protocol-msgpack";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { Hub, HubClass, HubMethod, HubServer, silentLogger, type LogFields, type Logger, type ScaleOutSettings } from "../../src/index.js";
-import { RedisBackplane } from "../../src/redis/index.js";
+import { AspNetCoreRedisBackplane, RedisBackplane } from "../../src/redis/index.js";
 import { startOwnRedisCluster, type OwnRedisCluster } from "../support/redis-cluster.js";
 import { waitFor } from "../support/wait.js";
 
@@ -251,4 +251,9 @@ describe("scale-out over a Redis Cluster with sharded pub/sub", () => {
     const none = { lost: 0, duplicated: 0 };
     expect({ b: tally(b.ticks, sent), c: tally(c.ticks, sent), cDirect: tally(c.ticks, sent, -1) }).toEqual({ b: none, c: none, cDirect: none });
   }, 90_000);
+
+  it("is not offered to ASP.NET Core's format, whose backplane uses classic pub/sub", () => {
+    const options = { cluster: { nodes: cluster.startupNodes }, hubTypeNames: {} };
+    expect(() => new AspNetCoreRedisBackplane(options as never)).toThrow(expect.objectContaining({ code: "ERR_INVALID_OPTION" }));
+  });
 });
