@@ -122,18 +122,20 @@ export class RedisBackplane implements Backplane {
 
   async publish(name: string, payload: Uint8Array): Promise<number> {
     if (!this.publisherSettled) await this.publisherStarted;
+    const channel = this.prefix + name;
+    let receivers: number;
     try {
-      const channel = this.prefix + name;
-      const receivers = await this.links.publish(channel, Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength));
-      if (this.guard?.missesReceivers(channel, receivers)) {
-        throw new HubwireError("ERR_BACKPLANE_UNAVAILABLE", `Channel '${channel}' has ${receivers} subscribers of the ones it had before its shard went away: not all are back.`);
-      }
-      return receivers;
+      receivers = await this.links.publish(channel, Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength));
     } catch (error) {
       this.guard?.failed();
       this.remakeIfSilent(this.publisher, "publisher", error as Error);
       throw error;
     }
+    // Not a failure of Redis: it must not lengthen the grace, or a server that really left would hold it for ever.
+    if (this.guard?.missesReceivers(channel, receivers)) {
+      throw new HubwireError("ERR_BACKPLANE_UNAVAILABLE", `Channel '${channel}' reached ${receivers} subscribers, fewer than before its shard went away: not all are back.`);
+    }
+    return receivers;
   }
 
   async subscribe(name: string, onMessage: (payload: Uint8Array) => void): Promise<void> {
