@@ -118,7 +118,7 @@ describe("scale-out over a Redis Cluster with sharded pub/sub", () => {
     await Promise.all(clients.map((c) => c.stop()));
     await Promise.all(servers.map((s) => s.close()));
     [clients, servers] = [[], []];
-    await Promise.all(cluster.nodes.map((node) => node.start())); // a test that stopped a node leaves it running
+    await Promise.all(cluster.nodes.map((node) => node.start())); // a node a test stopped runs again
     await cluster.waitUntilOk();
   });
 
