@@ -109,7 +109,7 @@ export class ScaleOutLifetimeManager implements HubLifetimeManager {
       },
     );
     this.started = Promise.all([
-      this.subscribe(this.channel("all"), (message) => this.onSend(message)),
+      this.subscribe(this.channel("all"), (message, channel) => this.onSend(message, channel)),
       this.subscribe(this.channel("server", this.serverId), (message) => this.onReply(message)),
       this.subscribe(this.channel("presence"), (message) => this.onPresence(message)),
     ]).then(() => this.presence.start());
@@ -145,8 +145,8 @@ export class ScaleOutLifetimeManager implements HubLifetimeManager {
     const firstOfUser = userId !== undefined && !this.local.hasUser(userId);
     await this.local.onConnected(connection);
     await Promise.all([
-      this.subscribe(this.channel("connection", connectionId), (message) => this.onConnectionMessage(message)),
-      firstOfUser ? this.subscribe(this.channel("user", userId), (message) => this.onSend(message)) : undefined,
+      this.subscribe(this.channel("connection", connectionId), (message, channel) => this.onConnectionMessage(message, channel)),
+      firstOfUser ? this.subscribe(this.channel("user", userId), (message, channel) => this.onSend(message, channel)) : undefined,
     ]);
   }
 
@@ -213,7 +213,7 @@ export class ScaleOutLifetimeManager implements HubLifetimeManager {
   private async addLocal(connectionId: string, group: string): Promise<void> {
     const first = !this.local.hasGroup(group);
     await this.local.addToGroup(connectionId, group);
-    if (first) await this.subscribe(this.channel("group", group), (message) => this.onSend(message));
+    if (first) await this.subscribe(this.channel("group", group), (message, channel) => this.onSend(message, channel));
   }
 
   private async removeLocal(connectionId: string, group: string): Promise<void> {
@@ -240,16 +240,16 @@ export class ScaleOutLifetimeManager implements HubLifetimeManager {
   }
 
   /** A message on `all`, a group's or a user's channel: for this server's connections of its target. */
-  private onSend(message: BackplaneMessage): void {
+  private onSend(message: BackplaneMessage, channel: string): void {
     if (message.kind !== "send" || message.origin === this.serverId) return;
-    this.deliverFromRemote(message);
+    this.deliverFromRemote(message, channel);
   }
 
   /** A message on the channel of a connection this server holds. */
-  private onConnectionMessage(message: BackplaneMessage): void {
+  private onConnectionMessage(message: BackplaneMessage, channel: string): void {
     switch (message.kind) {
       case "send":
-        return this.deliverFromRemote(message);
+        return this.deliverFromRemote(message, channel);
       case "group":
         return void this.applyRemoteGroupChange(message);
       case "invoke":
@@ -306,8 +306,8 @@ export class ScaleOutLifetimeManager implements HubLifetimeManager {
     else this.log.write(lifetimeLog.outboxResumed, fields);
   }
 
-  private deliverFromRemote(message: SendMessage): void {
-    if (!this.delivered.accept(message.origin, message.seq)) return;
+  private deliverFromRemote(message: SendMessage, channel: string): void {
+    if (!this.delivered.accept(message.origin, channel, message.seq)) return;
     const serialized = this.messageFrom(message.payloads);
     if (serialized) this.local.deliver(message.target, serialized);
   }
@@ -402,11 +402,12 @@ export class ScaleOutLifetimeManager implements HubLifetimeManager {
     this.outbox.add(channel, encodeBackplaneMessage(message));
   }
 
-  private subscribe(channel: string, onMessage: (message: BackplaneMessage) => void): Promise<void> {
-    return this.subscriptions.subscribe(channel, (payload) => onMessage(decodeBackplaneMessage(payload)));
+  private subscribe(channel: string, onMessage: (message: BackplaneMessage, channel: string) => void): Promise<void> {
+    return this.subscriptions.subscribe(channel, (payload) => onMessage(decodeBackplaneMessage(payload), channel));
   }
 
   private unsubscribe(channel: string): Promise<void> {
+    this.delivered.forgetChannel(channel);
     return this.subscriptions.unsubscribe(channel);
   }
 }

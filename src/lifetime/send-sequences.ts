@@ -1,18 +1,43 @@
+/** The sends remembered per server and channel; past it the oldest are forgotten. */
+const remembered = 1_024;
+
+/** What one channel received from one server. */
+interface Received {
+  /** Sequence numbers received, oldest first (mostly rising). */
+  readonly seen: Set<number>;
+  /** The highest number forgotten: anything at or below it counts as a copy. */
+  floor: number;
+}
+
 /**
- * The last send delivered here from each other server, by its sequence number (SendMessage.seq).
- * Redis keeps one publisher's messages in order, so a number at or below the last is a copy: a
- * message its server published again after a publish that seemed to fail but did not.
+ * The sends delivered here from each other server on each channel, by their sequence numbers
+ * (SendMessage.seq), so a copy is dropped: a message its server published again after a publish
+ * that seemed to fail but did not. A number not seen before is delivered even when it is below
+ * the highest one: on a Redis Cluster a publish that failed on one shard connection may be sent
+ * again after a later one got through on a new connection. Per channel, because with sharded
+ * pub/sub each channel comes through its own shard's connection. The last `remembered` numbers
+ * per server and channel are kept; older ones are taken for copies.
  */
 export class SendSequences {
-  private readonly last = new Map<string, number>();
+  /** origin -> channel -> what it received. */
+  private readonly received = new Map<string, Map<string, Received>>();
 
-  /** Whether send `seq` of server `origin` is new here (and is then the last delivered). */
-  accept(origin: string, seq: number | undefined): boolean {
+  /** Whether send `seq` of server `origin` on `channel` is new here (it is then remembered). */
+  accept(origin: string, channel: string, seq: number | undefined): boolean {
     if (seq === undefined) return true;
-    const last = this.last.get(origin);
-    if (last !== undefined && seq <= last) return false;
-    this.last.set(origin, seq);
+    let channels = this.received.get(origin);
+    if (!channels) this.received.set(origin, (channels = new Map()));
+    let received = channels.get(channel);
+    if (!received) channels.set(channel, (received = { seen: new Set(), floor: -Infinity }));
+    if (seq <= received.floor || received.seen.has(seq)) return false;
+    received.seen.add(seq);
+    if (received.seen.size > remembered) this.forgetOldest(received);
     return true;
+  }
+
+  /** Forgets a channel this server no longer subscribes to (a connection's that left, a group's emptied). */
+  forgetChannel(channel: string): void {
+    for (const channels of this.received.values()) channels.delete(channel);
   }
 
   /**
@@ -21,7 +46,15 @@ export class SendSequences {
    */
   forgetLater(origin: string, ms: number, stillGone: () => boolean): void {
     setTimeout(() => {
-      if (stillGone()) this.last.delete(origin);
+      if (stillGone()) this.received.delete(origin);
     }, ms).unref();
+  }
+
+  /** Keeps the newer half; the floor rises to the highest number forgotten. */
+  private forgetOldest(received: Received): void {
+    const numbers = [...received.seen].sort((a, b) => a - b);
+    const forgotten = numbers.slice(0, numbers.length - remembered / 2);
+    received.floor = Math.max(received.floor, forgotten.at(-1)!);
+    for (const seq of forgotten) received.seen.delete(seq);
   }
 }

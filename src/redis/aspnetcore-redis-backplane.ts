@@ -5,7 +5,8 @@ import type { HubLifetimeManager } from "../lifetime/hub-lifetime-manager.js";
 import type { ScaleOutOptions } from "../lifetime/scale-out-lifetime-manager.js";
 import { RedisBackplane, type RedisBackplaneOptions } from "./redis-backplane.js";
 
-export interface AspNetCoreRedisBackplaneOptions extends Omit<RedisBackplaneOptions, "channelPrefix"> {
+/** As RedisBackplane's, without `cluster`: ASP.NET Core's backplane uses classic pub/sub, which sharded channels do not reach. */
+export interface AspNetCoreRedisBackplaneOptions extends Omit<RedisBackplaneOptions, "channelPrefix" | "cluster"> {
   /**
    * The .NET app's `RedisOptions.Configuration.ChannelPrefix`, exactly: it starts every channel
    * name with no separator added. Default none, as in ASP.NET Core.
@@ -44,6 +45,9 @@ export class AspNetCoreRedisBackplane implements Backplane {
   private readonly redis: RedisBackplane;
 
   constructor(private readonly options: AspNetCoreRedisBackplaneOptions) {
+    if ("cluster" in options) {
+      throw new HubwireError("ERR_INVALID_OPTION", "AspNetCoreRedisBackplane does not take 'cluster': ASP.NET Core's backplane uses classic pub/sub, which sharded channels do not reach.");
+    }
     const { channelPrefix, hubTypeNames: _, ackTimeout: __, ...redisOptions } = options;
     this.redis = new RedisBackplane(redisOptions, channelPrefix ?? "");
   }

@@ -1,15 +1,25 @@
-import type { Redis, RedisOptions } from "ioredis";
+import type { Cluster, Redis, RedisOptions } from "ioredis";
 import { HubwireError } from "../errors.js";
 import type { Backplane } from "../lifetime/backplane.js";
 import { consoleLogger, LogWriter, type Logger } from "../logger.js";
-import { requireOptional } from "../optional-dependency.js";
+import { clusterLinks, singleRedisLinks, type RedisClusterOptions, type RedisLinks } from "./redis-links.js";
 import { redisLog } from "./redis-log.js";
+import { ResubscribeGuard } from "./resubscribe-guard.js";
+
+export type { RedisClusterOptions } from "./redis-links.js";
 
 export interface RedisBackplaneOptions {
   /** Where Redis is: `redis://[user:password@]host:port[/db]`. Default `redis://127.0.0.1:6379`. */
   url?: string;
   /** More ioredis options (TLS, a retry strategy, ...), for both connections. */
   redis?: RedisOptions;
+  /**
+   * A Redis Cluster instead of one Redis (`url` and `redis` are then ignored): channels use
+   * sharded pub/sub (Redis 7 SPUBLISH, SSUBSCRIBE), so each lives on the shard that owns its
+   * hash slot and a send to a group or a connection touches that one shard. docs/scale-out.md
+   * says what is sharded and what it costs.
+   */
+  cluster?: RedisClusterOptions;
   /**
    * Starts every channel name. Redis pub/sub ignores the database number, so applications that
    * share a Redis need prefixes of their own. Default `hubwire`.
@@ -32,12 +42,22 @@ export interface RedisBackplaneOptions {
  * within `publishTimeout` fails and makes that connection again. Every subscription is made
  * again once Redis is back.
  *
+ * Given `cluster`, it works on a Redis Cluster with sharded pub/sub: the publishing side is a
+ * cluster client that sends each message to its channel's shard, the subscribing side holds a
+ * connection per shard; a shard that restarts, fails over or hands its slots on gets its
+ * subscriptions again.
+ *
  * @example
  * const server = new HubServer({ backplane: new RedisBackplane({ url: process.env.REDIS_URL }) });
+ * // On a Redis Cluster, with sharded pub/sub:
+ * const sharded = new RedisBackplane({ cluster: { nodes: [{ host: "10.0.0.5", port: 7000 }, { host: "10.0.0.6", port: 7000 }] } });
  */
 export class RedisBackplane implements Backplane {
-  private readonly publisher: Redis;
-  private readonly subscriber: Redis;
+  private readonly links: RedisLinks;
+  private readonly publisher: Redis | Cluster;
+  private readonly subscriber: Redis | Cluster;
+  /** Channels with a handler whose subscription Redis has not confirmed: made on the next (re)connect. */
+  private readonly unconfirmed = new Set<string>();
   private readonly handlers = new Map<string, (payload: Uint8Array) => void>();
   private readonly log: LogWriter;
   private readonly prefix: string;
@@ -48,6 +68,8 @@ export class RedisBackplane implements Backplane {
   private subscriberSettled = false;
   private publisherSettled = false;
   private readonly linkCheck: ReturnType<typeof setInterval>;
+  /** On a cluster: holds publishes after a shard's outage until its subscribers are back. */
+  private readonly guard: ResubscribeGuard | undefined;
 
   /** @param exactPrefix starts every channel as it is (ASP.NET Core adds no separator); internal. */
   constructor(options: RedisBackplaneOptions = {}, exactPrefix?: string) {
@@ -58,27 +80,16 @@ export class RedisBackplane implements Backplane {
     }
     this.log = LogWriter.for(options.logger ?? consoleLogger());
     this.prefix = exactPrefix ?? `${options.channelPrefix ?? "hubwire"}:`;
-    // ioredis is an optional peer dependency: loaded here, so only Redis users install it.
-    const { Redis: RedisClient } = requireOptional<typeof import("ioredis")>("ioredis");
-    // A publish while disconnected fails at once, and one in flight when the connection drops
-    // fails then, never sent again by ioredis: whoever publishes decides what to send again, in order.
-    this.publisher = new RedisClient(url, {
-      ...options.redis,
-      maxRetriesPerRequest: 0,
-      enableOfflineQueue: false,
-      autoResendUnfulfilledCommands: false,
-      commandTimeout: answerTimeout,
-    });
-    // Subscriptions are remade from `handlers` on every (re)connect, however long the outage.
-    this.subscriber = new RedisClient(url, {
-      ...options.redis,
-      maxRetriesPerRequest: null,
-      autoResubscribe: false,
-      commandTimeout: answerTimeout,
-    });
+    // ioredis is an optional peer dependency, loaded by the links: only Redis users install it.
+    this.links = options.cluster
+      ? clusterLinks(options.cluster, { answerTimeout })
+      : singleRedisLinks(url, options.redis, { answerTimeout });
+    ({ publisher: this.publisher, subscriber: this.subscriber } = this.links);
+    this.guard = options.cluster ? new ResubscribeGuard() : undefined;
     // A subscriber hears nothing on a link that silently drops everything: a PING finds out.
+    // (A cluster's shard subscribers are ioredis's own: they are remade when their shard drops.)
     this.linkCheck = setInterval(() => {
-      if (this.subscriber.status !== "ready") return;
+      if (this.subscriber.status !== "ready" || this.links.resubscribesItself) return;
       this.subscriber.ping().catch((error: Error) => this.remakeIfSilent(this.subscriber, "subscriber", error));
     }, answerTimeout);
     this.linkCheck.unref();
@@ -91,17 +102,12 @@ export class RedisBackplane implements Backplane {
     this.subscriberStarted = new Promise<void>((resolve) => (subscriberUp = resolve)).then(() => void (this.subscriberSettled = true));
     this.subscriber.once("error", () => subscriberUp());
     this.subscriber.on("ready", () => {
-      const channels = [...this.handlers.keys()];
-      const subscribed = channels.length > 0 ? this.subscriber.subscribe(...channels) : Promise.resolve();
-      subscribed.then(
-        () => subscriberUp(),
-        (error: unknown) => {
-          this.log.write(redisLog.resubscribeFailed, { error });
-          subscriberUp(); // starting up, nobody waits longer for it
-        },
-      );
+      this.resubscribe().then(() => subscriberUp()); // starting up, nobody waits longer for it
     });
-    this.subscriber.on("messageBuffer", (channel: Buffer, message: Buffer) => {
+    // A cluster's shard subscribers are back (a shard restarted, its slots moved): ioredis made
+    // again what it knew; what never got through is made now.
+    if (this.links.resubscribesItself) this.subscriber.on("subscribersReady", () => void this.resubscribe());
+    this.subscriber.on(this.links.messageEvent, (channel: Buffer, message: Buffer) => {
       try {
         this.handlers.get(channel.toString())?.(new Uint8Array(message.buffer, message.byteOffset, message.byteLength));
       } catch (error) {
@@ -111,16 +117,25 @@ export class RedisBackplane implements Backplane {
     });
     this.reportOutages(this.publisher, "publisher");
     this.reportOutages(this.subscriber, "subscriber");
+    if (options.cluster) this.reportShardOutages();
   }
 
   async publish(name: string, payload: Uint8Array): Promise<number> {
     if (!this.publisherSettled) await this.publisherStarted;
+    const channel = this.prefix + name;
+    let receivers: number;
     try {
-      return await this.publisher.publish(this.prefix + name, Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength));
+      receivers = await this.links.publish(channel, Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength));
     } catch (error) {
+      this.guard?.failed();
       this.remakeIfSilent(this.publisher, "publisher", error as Error);
       throw error;
     }
+    // Not a failure of Redis: it must not lengthen the grace, or a server that really left would hold it for ever.
+    if (this.guard?.missesReceivers(channel, receivers)) {
+      throw new HubwireError("ERR_BACKPLANE_UNAVAILABLE", `Channel '${channel}' reached ${receivers} subscribers, fewer than before its shard went away: not all are back.`);
+    }
+    return receivers;
   }
 
   async subscribe(name: string, onMessage: (payload: Uint8Array) => void): Promise<void> {
@@ -129,16 +144,26 @@ export class RedisBackplane implements Backplane {
     // Starting up: wait for the first connection attempt (it subscribes to every channel known then).
     if (!this.subscriberSettled) await this.subscriberStarted;
     // Subscribing twice is harmless; while Redis is away the channel is subscribed on reconnecting.
-    if (this.subscriber.status === "ready") await this.subscriber.subscribe(channel);
+    if (this.subscriber.status !== "ready") {
+      this.unconfirmed.add(channel);
+      return;
+    }
+    try {
+      await this.links.subscribe([channel]);
+    } catch (error) {
+      this.unconfirmed.add(channel);
+      throw error;
+    }
   }
 
   async unsubscribe(name: string): Promise<void> {
     const channel = this.prefix + name;
+    this.unconfirmed.delete(channel);
     const handler = this.handlers.get(channel);
     if (!handler) return;
     // The handler hears what Redis delivers until the unsubscribe is done: a publish that counted
     // this server as a receiver is never dropped here unheard (a forwarded request waits for its answer).
-    if (this.subscriber.status === "ready") await this.subscriber.unsubscribe(channel).finally(() => this.forget(channel, handler));
+    if (this.subscriber.status === "ready") await this.links.unsubscribe(channel).finally(() => this.forget(channel, handler));
     else this.forget(channel, handler);
   }
 
@@ -150,18 +175,57 @@ export class RedisBackplane implements Backplane {
   async close(): Promise<void> {
     clearInterval(this.linkCheck);
     this.handlers.clear();
+    this.unconfirmed.clear();
     await Promise.all([this.publisher, this.subscriber].map((client) => (client.status === "ready" ? client.quit() : client.disconnect())));
   }
 
+  /**
+   * Subscribes what the subscriber does not remake itself: every channel on one Redis, the
+   * unconfirmed ones on a cluster. Failures are logged; the channels stay for the next try.
+   */
+  private async resubscribe(): Promise<void> {
+    const channels = this.links.resubscribesItself ? [...this.unconfirmed] : [...this.handlers.keys()];
+    if (channels.length === 0) return;
+    for (const channel of channels) this.unconfirmed.delete(channel);
+    try {
+      await this.links.subscribe(channels);
+    } catch (error) {
+      for (const channel of channels) if (this.handlers.has(channel)) this.unconfirmed.add(channel);
+      this.log.write(redisLog.resubscribeFailed, { error });
+    }
+  }
+
   /** No answer in time: the link may drop everything without ever closing, so make it again. */
-  private remakeIfSilent(client: Redis, role: string, error: Error): void {
+  private remakeIfSilent(client: Redis | Cluster, role: string, error: Error): void {
     if (error.message !== "Command timed out" || client.status !== "ready") return;
     this.log.write(redisLog.noAnswer, { role, error });
     client.disconnect(true);
   }
 
+  /**
+   * On a cluster, one shard may go while the cluster client stays ready: one warning per shard
+   * when it goes, one line when the publisher reaches it again or the subscribers are all back.
+   */
+  private reportShardOutages(): void {
+    const down = new Set<string>();
+    const report = (role: string) => (error: Error, node: string) => {
+      if (down.has(`${role} ${node}`)) return;
+      down.add(`${role} ${node}`);
+      this.log.write(redisLog.unreachable, { role, node, error });
+    };
+    const back = (role: string, node: string) => {
+      if (down.delete(`${role} ${node}`)) this.log.write(redisLog.reachableAgain, { role, node });
+    };
+    this.publisher.on("node error", report("publisher"));
+    this.subscriber.on("nodeError", report("subscriber"));
+    this.publisher.on("+node", (redis: Redis) => redis.once("ready", () => back("publisher", `${redis.options.host}:${redis.options.port}`)));
+    this.subscriber.on("subscribersReady", () => {
+      for (const key of down) if (key.startsWith("subscriber ")) back("subscriber", key.slice("subscriber ".length));
+    });
+  }
+
   /** One warning when Redis goes away, one line when it is back (ioredis reports every failed retry). */
-  private reportOutages(client: Redis, role: string): void {
+  private reportOutages(client: Redis | Cluster, role: string): void {
     let down = false;
     client.on("error", (error: Error) => {
       if (down) return;

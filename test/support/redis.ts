@@ -56,7 +56,8 @@ async function waitForPing(url: string, failed: () => Error | undefined): Promis
   await waitFor(answers, `redis-server at ${url} to start`);
 }
 
-function freePort(): Promise<number> {
+/** A port no one listens on now, on loopback. */
+export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
     server.once("error", reject);

@@ -1,0 +1,259 @@
+import { HttpTransportType, HubConnectionBuilder, LogLevel, type HubConnection } from "@microsoft/signalr";
+import { MessagePackHubProtocol } from "@microsoft/signalr-protocol-msgpack";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { Hub, HubClass, HubMethod, HubServer, silentLogger, type LogFields, type Logger, type ScaleOutSettings } from "../../src/index.js";
+import { AspNetCoreRedisBackplane, RedisBackplane } from "../../src/redis/index.js";
+import { startOwnRedisCluster, type OwnRedisCluster } from "../support/redis-cluster.js";
+import { waitFor } from "../support/wait.js";
+
+interface ChatClient {
+  message(text: string): void;
+  tick(n: number): void;
+  answer(question: string): Promise<string>;
+}
+
+/** What a call that needs another server ended with: its value, or its error's code. */
+async function outcome(call: Promise<unknown>): Promise<unknown> {
+  try {
+    return await call;
+  } catch (error) {
+    return (error as { code?: string }).code;
+  }
+}
+
+@HubClass({ name: "ChatHub" })
+class ChatHub extends Hub<ChatClient> {
+  @HubMethod("Broadcast")
+  broadcast(text: string): Promise<void> {
+    return this.clients.all.message(text);
+  }
+
+  @HubMethod("Join")
+  join(group: string): Promise<void> {
+    return this.groups.addToGroup(this.context.connectionId, group);
+  }
+
+  @HubMethod("AddToGroup")
+  addToGroup(connectionId: string, group: string): Promise<unknown> {
+    return outcome(this.groups.addToGroup(connectionId, group).then(() => "added"));
+  }
+
+  @HubMethod("SendToGroup")
+  sendToGroup(group: string, text: string): Promise<void> {
+    return this.clients.group(group).message(text);
+  }
+
+  @HubMethod("SendToUser")
+  sendToUser(user: string, text: string): Promise<void> {
+    return this.clients.user(user).message(text);
+  }
+
+  @HubMethod("SendToConnection")
+  sendToConnection(connectionId: string, text: string): Promise<void> {
+    return this.clients.client(connectionId).message(text);
+  }
+
+  @HubMethod("TickGroup")
+  tickGroup(group: string, n: number): Promise<void> {
+    return this.clients.group(group).tick(n);
+  }
+
+  @HubMethod("TickConnection")
+  tickConnection(connectionId: string, n: number): Promise<void> {
+    return this.clients.client(connectionId).tick(n);
+  }
+
+  @HubMethod("Ask")
+  ask(connectionId: string, question: string): Promise<unknown> {
+    return outcome(this.clients.client(connectionId).invoke("answer", question));
+  }
+}
+
+interface Client {
+  connection: HubConnection;
+  id: string;
+  received: string[];
+  ticks: number[];
+}
+
+/** Ticks a client received, and how they arrived: each number once. */
+function tally(ticks: number[], upTo: number, sign = 1) {
+  const seen = new Set(ticks.filter((n) => Math.sign(n) === sign));
+  let lost = 0;
+  for (let n = 1; n <= upTo; n++) if (!seen.has(sign * n)) lost++;
+  return { lost, duplicated: ticks.filter((n) => Math.sign(n) === sign).length - seen.size };
+}
+
+/** A logger that keeps what the backplane reports. */
+function recordingLogger(): Logger & { lines: Array<{ message: string; fields?: LogFields }> } {
+  const lines: Array<{ message: string; fields?: LogFields }> = [];
+  const keep = (message: string, fields?: LogFields) => void lines.push({ message, fields });
+  return { lines, level: "info", debug: () => {}, info: keep, warn: keep, error: keep };
+}
+
+const channelOf = (kind: string, name: string) => `hubwire:ChatHub:${kind}:${name}`;
+
+/**
+ * Three hubwire servers on a 3-shard Redis Cluster of the test's own, with sharded pub/sub,
+ * and official clients on each.
+ */
+describe("scale-out over a Redis Cluster with sharded pub/sub", () => {
+  let cluster: OwnRedisCluster;
+  let servers: HubServer[] = [];
+  let clients: HubConnection[] = [];
+  /** Group names whose channels land on shard 0, 1 and 2. */
+  const groupOnShard: string[] = [];
+
+  beforeAll(async () => {
+    cluster = await startOwnRedisCluster(3);
+    for (let i = 0; groupOnShard.filter(Boolean).length < 3; i++) {
+      const shard = await cluster.shardOf(channelOf("group", `g${i}`));
+      groupOnShard[shard] ??= `g${i}`;
+    }
+  }, 60_000);
+  afterAll(async () => {
+    await cluster?.stop();
+  });
+  afterEach(async () => {
+    await Promise.all(clients.map((c) => c.stop()));
+    await Promise.all(servers.map((s) => s.close()));
+    [clients, servers] = [[], []];
+    await Promise.all(cluster.nodes.map((node) => node.start())); // a node a test stopped runs again
+    await cluster.waitUntilOk();
+  });
+
+  async function startServer(scaleOut?: ScaleOutSettings, logger: Logger = silentLogger): Promise<string> {
+    const server = new HubServer({
+      logger: silentLogger,
+      backplane: new RedisBackplane({ cluster: { nodes: cluster.startupNodes }, logger }),
+      userIdProvider: (_user, request) => request.query.get("user") ?? undefined,
+      scaleOut,
+    });
+    server.mapHub("/chat", ChatHub);
+    servers.push(server);
+    return (await server.listen()).url;
+  }
+
+  async function connect(url: string, user: string, messagePack = false): Promise<Client> {
+    const builder = new HubConnectionBuilder()
+      .withUrl(`${url}/chat?user=${user}`, { transport: HttpTransportType.WebSockets })
+      .configureLogging(LogLevel.None);
+    const connection = (messagePack ? builder.withHubProtocol(new MessagePackHubProtocol()) : builder).build();
+    const client: Client = { connection, id: "", received: [], ticks: [] };
+    connection.on("message", (text: string) => client.received.push(text));
+    connection.on("tick", (n: number) => client.ticks.push(n));
+    connection.on("answer", (question: string) => `answer to ${question}`);
+    await connection.start();
+    clients.push(connection);
+    client.id = connection.connectionId!;
+    return client;
+  }
+
+  it("delivers sends to all, groups on every shard, users and connections across servers, once each", async () => {
+    const urls = [await startServer(), await startServer(), await startServer()];
+    const [a, b, c] = [await connect(urls[0]!, "ann"), await connect(urls[1]!, "bob", true), await connect(urls[2]!, "bob")];
+
+    await a.connection.invoke("Broadcast", "to all");
+    await waitFor(() => [a, b, c].every((x) => x.received.length === 1), "the broadcast on the three servers");
+
+    // One group per shard, each with members on two servers: b on server 1, c on server 2.
+    for (const group of groupOnShard) {
+      await b.connection.invoke("Join", group);
+      expect(await a.connection.invoke("AddToGroup", c.id, group)).toBe("added");
+    }
+    // Each group's channel is subscribed on the shard that owns its slot, and on that one only.
+    for (const [shard, group] of groupOnShard.entries()) {
+      for (const node of [0, 1, 2]) {
+        expect((await cluster.shardChannels(node)).includes(channelOf("group", group!)), `${group} on node ${node}`).toBe(node === shard);
+      }
+    }
+    for (const group of groupOnShard) await a.connection.invoke("SendToGroup", group, `to ${group}`);
+    const groupTexts = groupOnShard.map((group) => `to ${group}`);
+    await waitFor(() => b.received.length === 4 && c.received.length === 4, "the group sends on servers 1 and 2");
+
+    await a.connection.invoke("SendToUser", "bob", "to bob");
+    await c.connection.invoke("SendToConnection", a.id, "to a");
+    await waitFor(() => b.received.length === 5 && c.received.length === 5 && a.received.length === 2, "the user and connection sends");
+
+    // Each once; sends on channels of different shards may arrive in either order.
+    const sorted = (texts: string[]) => [...texts].sort();
+    expect(sorted(a.received)).toEqual(sorted(["to all", "to a"]));
+    expect(sorted(b.received)).toEqual(sorted(["to all", ...groupTexts, "to bob"]));
+    expect(sorted(c.received)).toEqual(sorted(["to all", ...groupTexts, "to bob"]));
+  });
+
+  it("asks client results of connections on other servers, and knows the servers alive", async () => {
+    const urls = [await startServer(), await startServer(), await startServer()];
+    const [a, b, c] = [await connect(urls[0]!, "ann"), await connect(urls[1]!, "bob", true), await connect(urls[2]!, "cy")];
+
+    expect(await a.connection.invoke("Ask", b.id, "why")).toBe("answer to why");
+    expect(await b.connection.invoke("Ask", c.id, "how")).toBe("answer to how");
+    expect(await c.connection.invoke("Ask", "nobody", "who")).toBe("ERR_CONNECTION_NOT_FOUND");
+
+    // Presence: every server hears the others' heartbeats on the hub's presence channel (one shard).
+    const presence = channelOf("presence", "").slice(0, -1);
+    const shard = await cluster.shardOf(presence);
+    expect(await cluster.shardChannels(shard)).toContain(presence);
+    // A server that closes is forgotten: a send to its connection counts as unreceived.
+    await servers[2]!.close();
+    const before = servers[0]!.scaleOutStats(ChatHub)!.unreceived;
+    await a.connection.invoke("SendToConnection", c.id, "gone");
+    await waitFor(() => servers[0]!.scaleOutStats(ChatHub)!.unreceived === before + 1, "the send to a closed server's connection to count as unreceived");
+  });
+
+  it("resumes delivery after a shard restarts, losing and doubling nothing within the outbox's bounds", async () => {
+    const scaleOut = { heartbeatInterval: 100, serverTimeout: 3_000 };
+    const log = recordingLogger();
+    const urls = [await startServer(scaleOut, log), await startServer(scaleOut), await startServer(scaleOut)];
+    const [a, b, c] = [await connect(urls[0]!, "ann"), await connect(urls[1]!, "bob"), await connect(urls[2]!, "cy", true)];
+    // The restarted shard holds the group's channel; c's own channel is on another shard, so c
+    // gets a's sends through two shards, in whichever order they come.
+    const restarted = ((await cluster.shardOf(channelOf("connection", c.id))) + 1) % 3;
+    const group = groupOnShard[restarted]!;
+    await b.connection.invoke("Join", group);
+    await c.connection.invoke("Join", group);
+
+    let sent = 0;
+    let lastTickAt = 0;
+    // Each tick goes to the group, then to c's own channel (negated).
+    const tick = async () => {
+      sent++;
+      lastTickAt = Date.now();
+      await a.connection.invoke("TickGroup", group, sent);
+      await a.connection.invoke("TickConnection", c.id, -sent);
+    };
+    const heard = () => b.ticks.includes(sent) && c.ticks.includes(sent) && c.ticks.includes(-sent);
+    for (let i = 0; i < 20; i++) await tick();
+    await waitFor(heard, "the first ticks");
+
+    await cluster.nodes[restarted]!.stop();
+    for (let i = 0; i < 20; i++) await tick(); // the sender is not slowed; the outbox holds these
+    await cluster.nodes[restarted]!.start();
+    await cluster.waitUntilOk();
+    // Tick now and then until both receivers hear again, then a last batch.
+    await waitFor(
+      async () => {
+        if (heard()) return true;
+        if (Date.now() - lastTickAt > 200) await tick();
+        return false;
+      },
+      () => `delivery to resume (b has ${b.ticks.length}, c has ${c.ticks.length} of ${sent})`,
+      30_000,
+    );
+    for (let i = 0; i < 20; i++) await tick();
+    await waitFor(heard, "the last ticks");
+
+    // The outage of that one shard is reported, and its end.
+    const node = `127.0.0.1:${cluster.nodes[restarted]!.port}`;
+    const about = (message: string) => log.lines.filter((line) => line.message === message && line.fields?.node === node).map((line) => line.fields?.role);
+    expect(about("Redis unreachable; retrying")).toContain("publisher");
+    await waitFor(() => about("Redis reachable again").includes("publisher"), "the publisher to report the shard back");
+    const none = { lost: 0, duplicated: 0 };
+    expect({ b: tally(b.ticks, sent), c: tally(c.ticks, sent), cDirect: tally(c.ticks, sent, -1) }).toEqual({ b: none, c: none, cDirect: none });
+  }, 90_000);
+
+  it("is not offered to ASP.NET Core's format, whose backplane uses classic pub/sub", () => {
+    const options = { cluster: { nodes: cluster.startupNodes }, hubTypeNames: {} };
+    expect(() => new AspNetCoreRedisBackplane(options as never)).toThrow(expect.objectContaining({ code: "ERR_INVALID_OPTION" }));
+  });
+});

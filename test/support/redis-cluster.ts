@@ -1,0 +1,119 @@
+import { execFile, spawn, type ChildProcess } from "node:child_process";
+import { once } from "node:events";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import { freePort } from "./redis.js";
+import { waitFor } from "./wait.js";
+
+const run = promisify(execFile);
+
+/** One master of a test's own Redis Cluster, which the test may stop and start again. */
+export interface ClusterNode {
+  readonly port: number;
+  stop(): Promise<void>;
+  start(): Promise<void>;
+}
+
+/** A Redis Cluster of a test's own on loopback: masters only, no replicas. */
+export interface OwnRedisCluster {
+  readonly nodes: readonly ClusterNode[];
+  /** For `RedisBackplane`'s `cluster.nodes`. */
+  readonly startupNodes: Array<{ host: string; port: number }>;
+  /** Runs redis-cli against one node, e.g. `["PUBSUB", "SHARDCHANNELS"]`; its output, trimmed. */
+  cli(port: number, args: string[]): Promise<string>;
+  /** The index in `nodes` of the master that owns `channel`'s hash slot. */
+  shardOf(channel: string): Promise<number>;
+  /** The shard channels subscribed on node `index` (PUBSUB SHARDCHANNELS). */
+  shardChannels(index: number): Promise<string[]>;
+  /** Waits until every node says `cluster_state:ok`. */
+  waitUntilOk(): Promise<void>;
+  /** Stops every node and removes their files. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts `masters` redis-servers in cluster mode on free ports, joins them with
+ * `redis-cli --cluster create` (the slots split evenly) and waits for `cluster_state:ok`. A
+ * stopped node restarts from its cluster config file, so it keeps its id and its slots.
+ *
+ * @example
+ * const cluster = await startOwnRedisCluster();
+ * new RedisBackplane({ cluster: { nodes: cluster.startupNodes } });
+ */
+export async function startOwnRedisCluster(masters = 3): Promise<OwnRedisCluster> {
+  const dir = await mkdtemp(join(tmpdir(), "hubwire-cluster-"));
+  const nodes: Array<ClusterNode & { running(): boolean }> = [];
+  for (let i = 0; i < masters; i++) nodes.push(clusterNode(await freePort(), await freePort(), dir));
+  const cli = async (port: number, args: string[]) => (await run("redis-cli", ["-h", "127.0.0.1", "-p", String(port), ...args])).stdout.trim();
+  const cluster: OwnRedisCluster = {
+    nodes,
+    startupNodes: nodes.map(({ port }) => ({ host: "127.0.0.1", port })),
+    cli,
+    async shardOf(channel) {
+      const slot = Number(await cli(nodes[0]!.port, ["CLUSTER", "KEYSLOT", channel]));
+      for (const [index, node] of nodes.entries()) {
+        // Each line of CLUSTER NODES: id address flags ... slot ranges; "myself" marks the node asked.
+        const own = (await cli(node.port, ["CLUSTER", "NODES"])).split("\n").find((line) => line.includes("myself"))!;
+        const ranges = own.split(" ").slice(8).map((range) => range.split("-").map(Number));
+        if (ranges.some(([from, to = from]) => slot >= from! && slot <= to!)) return index;
+      }
+      throw new Error(`no node owns slot ${slot} of ${channel}`);
+    },
+    async shardChannels(index) {
+      const out = await cli(nodes[index]!.port, ["PUBSUB", "SHARDCHANNELS"]);
+      return out === "" ? [] : out.split("\n");
+    },
+    async waitUntilOk() {
+      const ok = async () => (await Promise.all(nodes.map((n) => cli(n.port, ["CLUSTER", "INFO"]).catch(() => "")))).every((info) => info.includes("cluster_state:ok"));
+      await waitFor(ok, "the Redis Cluster to say cluster_state:ok", 30_000);
+    },
+    async stop() {
+      await Promise.all(nodes.map((n) => n.stop()));
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+  try {
+    await Promise.all(nodes.map((n) => n.start()));
+    const addresses = nodes.map(({ port }) => `127.0.0.1:${port}`);
+    await run("redis-cli", ["--cluster", "create", ...addresses, "--cluster-replicas", "0", "--cluster-yes"]);
+    await cluster.waitUntilOk();
+  } catch (error) {
+    await cluster.stop();
+    throw error;
+  }
+  return cluster;
+}
+
+function clusterNode(port: number, busPort: number, dir: string): ClusterNode & { running(): boolean } {
+  let child: ChildProcess | undefined;
+  const running = () => child !== undefined && child.exitCode === null && child.signalCode === null;
+  const args = [
+    "--port", String(port), "--cluster-port", String(busPort), "--bind", "127.0.0.1", "--cluster-enabled", "yes",
+    "--cluster-config-file", join(dir, `nodes-${port}.conf`), "--dir", dir,
+    "--save", "", "--appendonly", "no", "--cluster-node-timeout", "2000",
+    // The other shards keep serving while one is down, as a sharded backplane expects.
+    "--cluster-require-full-coverage", "no",
+  ];
+  return {
+    port,
+    running,
+    async start() {
+      if (running()) return;
+      child = spawn("redis-server", args, { stdio: "ignore" });
+      let failed: Error | undefined;
+      child.once("error", (error) => (failed = error)); // no redis-server installed: fail, never skip
+      await waitFor(async () => {
+        if (failed) throw failed;
+        return (await run("redis-cli", ["-h", "127.0.0.1", "-p", String(port), "PING"]).catch(() => ({ stdout: "" }))).stdout.trim() === "PONG";
+      }, `redis-server on port ${port} to start`);
+    },
+    async stop() {
+      if (!child || !running()) return;
+      const exited = once(child, "exit");
+      child.kill("SIGKILL");
+      await exited;
+    },
+  };
+}
