@@ -1,3 +1,4 @@
+import { append } from "./append.js";
 import { MessageType, type InvocationMessage } from "./messages.js";
 
 /**
@@ -69,13 +70,13 @@ class PlainReader {
   arguments(): unknown[] | undefined {
     const head = this.next();
     if (head < 0x90 || head > 0x9f) return undefined;
-    const args: unknown[] = [];
+    let args: unknown[] | undefined;
     for (let i = head - 0x90; i > 0; i--) {
       const value = this.value();
       if (value === undefined) return undefined;
-      args.push(value);
+      args = append(args, value);
     }
-    return args;
+    return args ?? [];
   }
 
   string(): string | undefined {

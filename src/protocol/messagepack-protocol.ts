@@ -1,4 +1,5 @@
 import { Decoder, Encoder } from "@msgpack/msgpack";
+import { append } from "./append.js";
 import { BinaryRecordCursor, frameBinaryRecord } from "./binary-framing.js";
 import type { HubProtocol, ParseOptions } from "./hub-protocol.js";
 import {
@@ -45,15 +46,15 @@ export class MessagePackHubProtocol implements HubProtocol {
         "Invalid input for MessagePack hub protocol. Expected binary data.",
       );
     }
-    const messages: HubMessage[] = [];
+    let messages: HubMessage[] | undefined;
     const records = new BinaryRecordCursor(input, options?.maximumMessageSize ?? null);
     while (records.next()) {
       const message =
         readPlainInvocation(input, records.start, records.end) ??
         readMessage(this.decodeRecord(input.subarray(records.start, records.end)));
-      if (message) messages.push(message);
+      if (message) messages = append(messages, message);
     }
-    return messages;
+    return messages ?? [];
   }
 
   writeMessage(message: HubMessage): Uint8Array {
