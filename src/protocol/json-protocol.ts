@@ -266,13 +266,11 @@ function parseInvocation(
   if (!Array.isArray(args)) {
     throw invalid(args === undefined ? "Missing required property 'arguments'." : "Expected 'arguments' to be of type Array.");
   }
-  const message: InvocationMessage | StreamInvocationMessage =
-    type === MessageType.Invocation
-      ? { type, target, arguments: args }
-      : { type, invocationId: requiredId(wire), target, arguments: args };
-  if (type === MessageType.Invocation && wire.invocationId !== undefined && wire.invocationId !== null) {
-    message.invocationId = requiredId(wire);
-  }
+  // A non-blocking invocation has no id; made with or without it, so that no field is added later.
+  const blocking = type === MessageType.StreamInvocation || (wire.invocationId !== undefined && wire.invocationId !== null);
+  const message: InvocationMessage | StreamInvocationMessage = blocking
+    ? { type, invocationId: requiredId(wire), target, arguments: args }
+    : { type, target, arguments: args };
   if (streamIds !== undefined && streamIds !== null) {
     if (!Array.isArray(streamIds) || !streamIds.every((id) => typeof id === "string")) {
       throw invalid("Expected 'streamIds' to be an array of strings.");
