@@ -10,6 +10,7 @@ import { ClientResults, type ClientInvokeOptions } from "./client-results.js";
 import type { Heartbeat, HeartbeatSubscriber } from "./heartbeat.js";
 import { isTrackable, MessageBuffer } from "../protocol/message-buffer.js";
 import { allocBytes } from "../protocol/byte-pool.js";
+import { append } from "../protocol/append.js";
 import { asError } from "../thrown-value.js";
 
 export interface HubConnectionOptions {
@@ -195,7 +196,7 @@ export class HubConnection implements ConnectionReceiver, HeartbeatSubscriber {
     if (this.closing) return;
     this.lastSendAt = this.heartbeat.now;
     if (this.batching) {
-      (this.batch ??= []).push(payload);
+      this.batch = append(this.batch, payload);
       return;
     }
     this.sendNow(payload, shared);

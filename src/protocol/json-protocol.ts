@@ -1,3 +1,4 @@
+import { append } from "./append.js";
 import { bytesToBase64 } from "./base64.js";
 import type { HubProtocol, ParseOptions } from "./hub-protocol.js";
 import {
@@ -39,13 +40,13 @@ export class JsonHubProtocol implements HubProtocol {
     // With one character per byte, text and bytes hold each record at the same positions.
     const bytes = options?.utf8?.length === input.length ? options.utf8 : undefined;
     if (!bytes) return parseRecords(input, max);
-    const messages: HubMessage[] = [];
+    let messages: HubMessage[] | undefined;
     for (let start = 0, end = firstRecordEnd(input); end !== -1; start = end + 1, end = input.indexOf(RECORD_SEPARATOR, start)) {
       if (max !== null && end - start > max) throw messageTooLarge(max);
       const message = parsePlainInvocation(input, bytes, start, end) ?? parseRecord(input.slice(start, end));
-      if (message) messages.push(message);
+      if (message) messages = append(messages, message);
     }
-    return messages;
+    return messages ?? [];
   }
 
   writeMessage(message: HubMessage): string {
@@ -57,13 +58,13 @@ export class JsonHubProtocol implements HubProtocol {
 
 /** Records read from the text alone (text with multi-byte characters, or without its bytes). */
 function parseRecords(input: string, max: number | null): HubMessage[] {
-  const messages: HubMessage[] = [];
+  let messages: HubMessage[] | undefined;
   for (const record of splitTextRecords(input)) {
     if (max !== null && exceedsUtf8Bytes(record, max)) throw messageTooLarge(max);
     const message = parseRecord(record);
-    if (message) messages.push(message);
+    if (message) messages = append(messages, message);
   }
-  return messages;
+  return messages ?? [];
 }
 
 /** The shared instance: the protocol holds no state. */
@@ -265,13 +266,11 @@ function parseInvocation(
   if (!Array.isArray(args)) {
     throw invalid(args === undefined ? "Missing required property 'arguments'." : "Expected 'arguments' to be of type Array.");
   }
-  const message: InvocationMessage | StreamInvocationMessage =
-    type === MessageType.Invocation
-      ? { type, target, arguments: args }
-      : { type, invocationId: requiredId(wire), target, arguments: args };
-  if (type === MessageType.Invocation && wire.invocationId !== undefined && wire.invocationId !== null) {
-    message.invocationId = requiredId(wire);
-  }
+  // A non-blocking invocation has no id; made with or without it, so that no field is added later.
+  const blocking = type === MessageType.StreamInvocation || (wire.invocationId !== undefined && wire.invocationId !== null);
+  const message: InvocationMessage | StreamInvocationMessage = blocking
+    ? { type, invocationId: requiredId(wire), target, arguments: args }
+    : { type, target, arguments: args };
   if (streamIds !== undefined && streamIds !== null) {
     if (!Array.isArray(streamIds) || !streamIds.every((id) => typeof id === "string")) {
       throw invalid("Expected 'streamIds' to be an array of strings.");

@@ -1,4 +1,5 @@
 import { Decoder, Encoder } from "@msgpack/msgpack";
+import { append } from "./append.js";
 import { BinaryRecordCursor, frameBinaryRecord } from "./binary-framing.js";
 import type { HubProtocol, ParseOptions } from "./hub-protocol.js";
 import {
@@ -45,15 +46,15 @@ export class MessagePackHubProtocol implements HubProtocol {
         "Invalid input for MessagePack hub protocol. Expected binary data.",
       );
     }
-    const messages: HubMessage[] = [];
+    let messages: HubMessage[] | undefined;
     const records = new BinaryRecordCursor(input, options?.maximumMessageSize ?? null);
     while (records.next()) {
       const message =
         readPlainInvocation(input, records.start, records.end) ??
         readMessage(this.decodeRecord(input.subarray(records.start, records.end)));
-      if (message) messages.push(message);
+      if (message) messages = append(messages, message);
     }
-    return messages;
+    return messages ?? [];
   }
 
   writeMessage(message: HubMessage): Uint8Array {
@@ -174,11 +175,11 @@ function readInvocation(
     throw invalid(`Invalid payload for ${kind} message: the target must be a non-empty string.`);
   }
   if (!Array.isArray(args)) throw invalid(`Invalid payload for ${kind} message: the arguments must be an array.`);
-  const message: InvocationMessage | StreamInvocationMessage =
-    type === MessageType.Invocation
-      ? { type, target, arguments: args }
-      : { type, invocationId: readId(id, kind), target, arguments: args };
-  if (type === MessageType.Invocation && id !== null && id !== undefined) message.invocationId = readId(id, kind);
+  // A non-blocking invocation has no id; made with or without it, so that no field is added later.
+  const blocking = type === MessageType.StreamInvocation || (id !== null && id !== undefined);
+  const message: InvocationMessage | StreamInvocationMessage = blocking
+    ? { type, invocationId: readId(id, kind), target, arguments: args }
+    : { type, target, arguments: args };
   if (streamIds !== undefined && streamIds !== null) {
     if (!Array.isArray(streamIds) || !streamIds.every((s) => typeof s === "string")) {
       throw invalid(`Invalid payload for ${kind} message: the stream ids must be strings.`);
