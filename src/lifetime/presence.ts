@@ -13,8 +13,8 @@ export interface PresenceEvents {
   onDown(): void;
   /**
    * Its heartbeats go out, yet it has not heard one of them for `timeout`: its subscription may
-   * be lost (the backplane believes it made it, Redis does not have it). Called every `timeout`
-   * while so, to make the subscriptions again.
+   * be lost (the backplane believes it made it, Redis does not have it). Called then, and again
+   * after twice as long each time while so, to make the subscriptions again.
    */
   onUnheard(): void;
   /**
@@ -48,7 +48,8 @@ export class Presence {
   private awaiting = false;
   /** Since when its heartbeats go out while it hears none of them (0: it hears itself, or a publish failed since). */
   private unheardSince = 0;
-  private lastUnheardCall = 0;
+  /** `onUnheard` calls since `unheardSince`: the next waits twice as long (each call costs a subscribe per channel). */
+  private unheardCalls = 0;
   private timer: ReturnType<typeof setInterval> | undefined;
   private stopped = false;
 
@@ -84,6 +85,7 @@ export class Presence {
         this.up = true;
         this.upAt = now;
         this.unheardSince = 0;
+        this.unheardCalls = 0;
         for (const peer of this.peers.values()) {
           peer.deadline = now + this.times.timeout;
           peer.listening = false;
@@ -112,7 +114,9 @@ export class Presence {
 
   /** A publish failed: this server's path is down until it hears itself again. */
   down(): void {
-    this.unheardSince = 0; // it is unheard for lack of a path out, not of a subscription
+    // It is unheard for lack of a path out, not of a subscription.
+    this.unheardSince = 0;
+    this.unheardCalls = 0;
     if (!this.up) return;
     this.up = false;
     this.events.onDown();
@@ -128,8 +132,9 @@ export class Presence {
     const now = Date.now();
     if (this.up && now - this.lastOwnHeartbeat > this.times.timeout) this.down();
     const { timeout } = this.times;
-    if (!this.up && this.unheardSince > 0 && now - this.unheardSince >= timeout && now - this.lastUnheardCall >= timeout) {
-      this.lastUnheardCall = now;
+    // After timeout, 3, 7, 15... timeouts.
+    if (!this.up && this.unheardSince > 0 && now - this.unheardSince >= timeout * (2 ** (this.unheardCalls + 1) - 1)) {
+      this.unheardCalls++;
       this.events.onUnheard();
     }
     if (this.up) {

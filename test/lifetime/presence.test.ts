@@ -52,7 +52,14 @@ describe("Presence", () => {
     await vi.advanceTimersByTimeAsync(times.timeout + times.heartbeatInterval);
     expect(calls).toEqual(["unheard"]);
     await vi.advanceTimersByTimeAsync(times.timeout);
-    expect(calls).toEqual(["unheard", "unheard", "listeners"]);
+    expect(calls).toEqual(["unheard", "listeners"]);
+    // Asked again after twice as long each time: 3 timeouts, then 7.
+    await vi.advanceTimersByTimeAsync(times.timeout);
+    expect(calls).toEqual(["unheard", "listeners", "unheard"]);
+    await vi.advanceTimersByTimeAsync(3 * times.timeout);
+    expect(calls).toEqual(["unheard", "listeners", "unheard"]);
+    await vi.advanceTimersByTimeAsync(times.timeout);
+    expect(calls).toEqual(["unheard", "listeners", "unheard", "unheard"]);
     presence.stop();
   });
 
