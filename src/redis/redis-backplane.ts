@@ -182,6 +182,10 @@ export class RedisBackplane implements Backplane {
   /**
    * Subscribes again every channel with a handler: on a cluster, ioredis remakes a restarted
    * shard's subscriptions itself and drops a failure silently, so one may be lost for good.
+   * ScaleOutLifetimeManager calls it when its server stops hearing its own heartbeats.
+   *
+   * @example
+   * await backplane.resubscribeAll(); // harmless when every subscription is in place
    */
   async resubscribeAll(): Promise<void> {
     if (this.subscriber.status === "ready") await this.resubscribe(true);
