@@ -26,6 +26,12 @@ export interface Backplane {
    * a request to another counts on an answer from every receiver.
    */
   unsubscribe(channel: string): Promise<void>;
+  /**
+   * Makes every subscription again, for one the engine may have lost while this side believes
+   * it made: the scale-out manager calls it when its own heartbeats stop coming back although
+   * they go out. Optional: without it, the manager subscribes to its server channels again.
+   */
+  resubscribeAll?(): Promise<void>;
   /** Ends the engine connections. */
   close(): Promise<void>;
   /**

@@ -11,7 +11,17 @@ export interface PresenceEvents {
   onServerGone(serverId: string, left: boolean): void;
   /** This server stopped hearing itself, or could not publish its heartbeat. */
   onDown(): void;
-  /** After `awaitListeners()`: this server hears itself again, and every live peer hears too (or the wait ran out). */
+  /**
+   * Its heartbeats go out, yet it has not heard one of them for `timeout`: its subscription may
+   * be lost (the backplane believes it made it, Redis does not have it). Called then, and again
+   * after twice as long each time while so, to make the subscriptions again.
+   */
+  onUnheard(): void;
+  /**
+   * After `awaitListeners()`: this server hears itself again, and every live peer hears too (or
+   * the wait ran out), or it has heard nothing of itself for two `timeout`s while its heartbeats
+   * went out (a subscription that cannot be made again must not hold the outbox for ever).
+   */
   onListeners(): void;
 }
 
@@ -36,6 +46,10 @@ export class Presence {
   private upAt = 0;
   private lastOwnHeartbeat = 0;
   private awaiting = false;
+  /** Since when its heartbeats go out while it hears none of them (0: it hears itself, or a publish failed since). */
+  private unheardSince = 0;
+  /** `onUnheard` calls since `unheardSince`: the next waits twice as long (each call costs a subscribe per channel). */
+  private unheardCalls = 0;
   private timer: ReturnType<typeof setInterval> | undefined;
   private stopped = false;
 
@@ -70,6 +84,8 @@ export class Presence {
       if (!this.up) {
         this.up = true;
         this.upAt = now;
+        this.unheardSince = 0;
+        this.unheardCalls = 0;
         for (const peer of this.peers.values()) {
           peer.deadline = now + this.times.timeout;
           peer.listening = false;
@@ -98,6 +114,9 @@ export class Presence {
 
   /** A publish failed: this server's path is down until it hears itself again. */
   down(): void {
+    // It is unheard for lack of a path out, not of a subscription.
+    this.unheardSince = 0;
+    this.unheardCalls = 0;
     if (!this.up) return;
     this.up = false;
     this.events.onDown();
@@ -112,6 +131,12 @@ export class Presence {
   private tick(): void {
     const now = Date.now();
     if (this.up && now - this.lastOwnHeartbeat > this.times.timeout) this.down();
+    const { timeout } = this.times;
+    // After timeout, 3, 7, 15... timeouts.
+    if (!this.up && this.unheardSince > 0 && now - this.unheardSince >= timeout * (2 ** (this.unheardCalls + 1) - 1)) {
+      this.unheardCalls++;
+      this.events.onUnheard();
+    }
     if (this.up) {
       for (const [serverId, peer] of this.peers) {
         if (peer.deadline > now) continue;
@@ -124,11 +149,24 @@ export class Presence {
   }
 
   private beat(): void {
-    this.events.publishHeartbeat(this.up).catch(() => this.down());
+    this.events.publishHeartbeat(this.up).then(
+      () => {
+        if (!this.up && this.unheardSince === 0) this.unheardSince = Date.now();
+      },
+      () => this.down(),
+    );
   }
 
   private checkListeners(now: number): void {
-    if (!this.awaiting || !this.up) return;
+    if (!this.awaiting) return;
+    if (!this.up) {
+      // Its heartbeats go out but never come back, even with its subscriptions made again: what
+      // waits would only age past its bounds, so it goes out to whoever listens.
+      if (this.unheardSince === 0 || now - this.unheardSince < 2 * this.times.timeout) return;
+      this.awaiting = false;
+      this.events.onListeners();
+      return;
+    }
     let all = true;
     for (const peer of this.peers.values()) all &&= peer.listening;
     // A peer that hears nothing itself is waited for at most `timeout`: it may never hear again.

@@ -105,14 +105,20 @@ export class ScaleOutLifetimeManager implements HubLifetimeManager {
           backplane.publish(this.channel("presence"), encodeBackplaneMessage({ kind: "alive", origin: this.serverId, listening })),
         onServerGone: (serverId, left) => this.onServerGone(serverId, left),
         onDown: () => this.onPathDown(undefined),
+        onUnheard: () => this.onUnheard(),
         onListeners: () => this.outbox.open(),
       },
     );
-    this.started = Promise.all([
+    this.started = this.subscribeServerChannels().then(() => this.presence.start());
+  }
+
+  /** The channels every server of the hub listens on, whatever its connections. */
+  private async subscribeServerChannels(): Promise<void> {
+    await Promise.all([
       this.subscribe(this.channel("all"), (message, channel) => this.onSend(message, channel)),
       this.subscribe(this.channel("server", this.serverId), (message) => this.onReply(message)),
       this.subscribe(this.channel("presence"), (message) => this.onPresence(message)),
-    ]).then(() => this.presence.start());
+    ]);
   }
 
   /**
@@ -296,6 +302,18 @@ export class ScaleOutLifetimeManager implements HubLifetimeManager {
     this.outbox.hold();
     this.presence.down();
     this.presence.awaitListeners();
+  }
+
+  /**
+   * Its heartbeats go out but none comes back: the backplane may have lost a subscription it
+   * believes made (on a Redis Cluster, ioredis remakes a restarted shard's subscriptions and
+   * drops a failure silently). Subscribing again is harmless; without it this server would not
+   * hear itself again, and its outbox would hold until Presence stops waiting.
+   */
+  private onUnheard(): void {
+    this.log.write(lifetimeLog.unheard, { hub: this.options.hubName, timeout: this.settings.serverTimeout });
+    const { backplane } = this.options;
+    void (backplane.resubscribeAll ? backplane.resubscribeAll() : this.subscribeServerChannels());
   }
 
   /** One line per outage, when it ends: a warning with the counts if the outbox dropped any. */

@@ -180,11 +180,24 @@ export class RedisBackplane implements Backplane {
   }
 
   /**
-   * Subscribes what the subscriber does not remake itself: every channel on one Redis, the
-   * unconfirmed ones on a cluster. Failures are logged; the channels stay for the next try.
+   * Subscribes again every channel with a handler: on a cluster, ioredis remakes a restarted
+   * shard's subscriptions itself and drops a failure silently, so one may be lost for good.
+   * ScaleOutLifetimeManager calls it when its server stops hearing its own heartbeats.
+   *
+   * @example
+   * await backplane.resubscribeAll(); // harmless when every subscription is in place
    */
-  private async resubscribe(): Promise<void> {
-    const channels = this.links.resubscribesItself ? [...this.unconfirmed] : [...this.handlers.keys()];
+  async resubscribeAll(): Promise<void> {
+    if (this.subscriber.status === "ready") await this.resubscribe(true);
+  }
+
+  /**
+   * Subscribes what the subscriber does not remake itself: every channel on one Redis (or when
+   * asked for `all`), the unconfirmed ones on a cluster. Failures are logged; the channels stay
+   * for the next try.
+   */
+  private async resubscribe(all = !this.links.resubscribesItself): Promise<void> {
+    const channels = all ? [...this.handlers.keys()] : [...this.unconfirmed];
     if (channels.length === 0) return;
     for (const channel of channels) this.unconfirmed.delete(channel);
     try {

@@ -1,10 +1,11 @@
 import { randomUUID } from "node:crypto";
 import { encode } from "@msgpack/msgpack";
+import type { Redis } from "ioredis";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { HubException } from "../../src/errors.js";
-import { silentLogger } from "../../src/logger.js";
+import { silentLogger, type LogFields, type Logger } from "../../src/logger.js";
 import type { Backplane } from "../../src/lifetime/backplane.js";
-import { ScaleOutLifetimeManager } from "../../src/lifetime/scale-out-lifetime-manager.js";
+import { ScaleOutLifetimeManager, type ScaleOutOptions } from "../../src/lifetime/scale-out-lifetime-manager.js";
 import type { HubMessage } from "../../src/protocol/messages.js";
 import { jsonHubProtocol } from "../../src/protocol/json-protocol.js";
 import { messagePackHubProtocol } from "../../src/protocol/messagepack-protocol.js";
@@ -22,7 +23,7 @@ interface Server {
   settle(): Promise<void>;
 }
 
-async function startServer(prefix: string, options: { maximumGroupsPerConnection?: number } = {}): Promise<Server> {
+async function startServer(prefix: string, options: Partial<Pick<ScaleOutOptions, "maximumGroupsPerConnection" | "settings" | "logger">> = {}): Promise<Server> {
   const backplane = new RedisBackplane({ url: redisUrl, channelPrefix: prefix, logger: silentLogger });
   const manager = new ScaleOutLifetimeManager({
     hubName: "TestHub",
@@ -228,5 +229,34 @@ describe("scale-out over Redis: two servers", () => {
     await b.manager.send({ kind: "all" }, "after", []);
     await settle();
     expect(invocations(a1)).toEqual([["after", []]]);
+  });
+});
+
+describe("scale-out over Redis: a subscription lost beneath the backplane", () => {
+  it("subscribes again when a server's heartbeats stop coming back, and its outbox delivers what waited", async () => {
+    const prefix = `test-${randomUUID()}`;
+    const lines: string[] = [];
+    const keep = (message: string, _fields?: LogFields) => void lines.push(message);
+    const logger: Logger = { level: "info", debug: () => {}, info: keep, warn: keep, error: keep };
+    const settings = { heartbeatInterval: 50, serverTimeout: 300 };
+    const [a, b] = [await startServer(prefix, { settings, logger }), await startServer(prefix, { settings })];
+    try {
+      const b1 = loopbackConnection();
+      await b.manager.onConnected(b1.connection);
+      await a.manager.send({ kind: "all" }, "before", []);
+      await waitFor(() => invocations(b1).length === 1, "the first send");
+      // Redis drops A's presence subscription while A's backplane believes it made (as ioredis
+      // may on a Redis Cluster, when a shard restarts). A stops hearing itself, and holds.
+      const subscriber = (a.backplane as unknown as { subscriber: Redis }).subscriber;
+      await subscriber.unsubscribe(`${prefix}:TestHub:presence`);
+      await waitFor(() => lines.some((line) => line.includes("wait in the outbox")), "A to hold its outbox");
+      await a.manager.send({ kind: "all" }, "held", []);
+      await waitFor(() => invocations(b1).length === 2, "the held send to reach B", 10_000);
+      expect(invocations(b1)).toEqual([["before", []], ["held", []]]);
+      expect(lines.some((line) => line.includes("hears none of them"))).toBe(true);
+    } finally {
+      await Promise.all([a.manager.close(), b.manager.close()]);
+      await Promise.all([a.backplane.close(), b.backplane.close()]);
+    }
   });
 });

@@ -106,6 +106,7 @@ function clusterNode(port: number, busPort: number, dir: string): ClusterNode & 
       child.once("error", (error) => (failed = error)); // no redis-server installed: fail, never skip
       await waitFor(async () => {
         if (failed) throw failed;
+        if (!running()) throw new Error(`redis-server on port ${port} exited at start (its port or bus port ${busPort} taken?)`);
         return (await run("redis-cli", ["-h", "127.0.0.1", "-p", String(port), "PING"]).catch(() => ({ stdout: "" }))).stdout.trim() === "PONG";
       }, `redis-server on port ${port} to start`);
     },

@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { once } from "node:events";
+import { readFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { Redis } from "ioredis";
 import { waitFor } from "./wait.js";
@@ -24,6 +25,7 @@ export async function startOwnRedis(): Promise<OwnRedis> {
       child = spawn("redis-server", ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"], { stdio: "ignore" });
       let failed: Error | undefined;
       child.once("error", (error) => (failed = error)); // no redis-server installed: fail, never skip
+      child.once("exit", () => (failed ??= new Error(`redis-server on port ${port} exited at start (its port taken?)`)));
       await waitForPing(own.url, () => failed);
     },
     async stop() {
@@ -56,14 +58,37 @@ async function waitForPing(url: string, failed: () => Error | undefined): Promis
   await waitFor(answers, `redis-server at ${url} to start`);
 }
 
-/** A port no one listens on now, on loopback. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
+/**
+ * A port no one listens on now, on loopback, below the kernel's ephemeral range. A Redis that a
+ * test stops and starts again must get its port back: a port from the ephemeral range (what
+ * listening on port 0 gives) may meanwhile be handed to another test's port 0, or be the local
+ * end of an outgoing connection (a client retrying that very port may even connect to itself).
+ */
+export async function freePort(): Promise<number> {
+  const lowest = 10_000;
+  const [ephemeralFrom] = ephemeralPorts();
+  for (let attempt = 0; attempt < 100; attempt++) {
+    const port = lowest + Math.floor(Math.random() * (ephemeralFrom - lowest));
+    if (await listenable(port)) return port;
+  }
+  throw new Error(`no free port found between ${lowest} and ${ephemeralFrom}`);
+}
+
+/** The range the kernel picks ports from for port 0 and outgoing connections (Linux; else IANA's). */
+function ephemeralPorts(): [number, number] {
+  try {
+    const [from, to] = readFileSync("/proc/sys/net/ipv4/ip_local_port_range", "utf8").trim().split(/\s+/).map(Number);
+    if (from! > 11_000 && to! >= from!) return [from!, to!];
+  } catch {
+    // not Linux
+  }
+  return [49_152, 65_535];
+}
+
+function listenable(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
     const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
+    server.once("error", () => resolve(false));
+    server.listen(port, "127.0.0.1", () => server.close(() => resolve(true)));
   });
 }

@@ -1,0 +1,93 @@
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { Presence, type PresenceEvents } from "../../src/lifetime/presence.js";
+
+/**
+ * Presence alone, on fake timers: its events are the seam to the backplane. A server that
+ * publishes its heartbeats but never hears them (a subscription lost beneath the backplane) must
+ * not keep its outbox waiting for ever.
+ */
+describe("Presence", () => {
+  const times = { heartbeatInterval: 100, timeout: 300 };
+  let calls: string[];
+  let publishing: "ok" | "failing";
+  let events: PresenceEvents;
+
+  beforeEach(() => {
+    vi.useFakeTimers();
+    calls = [];
+    publishing = "ok";
+    events = {
+      publishHeartbeat: () => (publishing === "ok" ? Promise.resolve(1) : Promise.reject(new Error("unreachable"))),
+      onServerGone: (id) => void calls.push(`gone ${id}`),
+      onDown: () => void calls.push("down"),
+      onUnheard: () => void calls.push("unheard"),
+      onListeners: () => void calls.push("listeners"),
+    };
+  });
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  /** A presence that heard itself once, then went down (a publish failed) and awaits listeners. */
+  async function downAndAwaiting(): Promise<Presence> {
+    const presence = new Presence("me", times, events);
+    presence.start();
+    presence.heard("me", false);
+    presence.down();
+    presence.awaitListeners();
+    await vi.advanceTimersByTimeAsync(0);
+    calls = calls.filter((call) => call !== "down");
+    return presence;
+  }
+
+  it("resumes at once when it hears itself and nobody else serves the hub", async () => {
+    const presence = await downAndAwaiting();
+    presence.heard("me", false);
+    expect(calls).toEqual(["listeners"]);
+    presence.stop();
+  });
+
+  it("asks for its subscriptions again when its heartbeats go out but never come back, then stops waiting", async () => {
+    const presence = await downAndAwaiting();
+    await vi.advanceTimersByTimeAsync(times.timeout + times.heartbeatInterval);
+    expect(calls).toEqual(["unheard"]);
+    await vi.advanceTimersByTimeAsync(times.timeout);
+    expect(calls).toEqual(["unheard", "listeners"]);
+    // Asked again after twice as long each time: 3 timeouts, then 7.
+    await vi.advanceTimersByTimeAsync(times.timeout);
+    expect(calls).toEqual(["unheard", "listeners", "unheard"]);
+    await vi.advanceTimersByTimeAsync(3 * times.timeout);
+    expect(calls).toEqual(["unheard", "listeners", "unheard"]);
+    await vi.advanceTimersByTimeAsync(times.timeout);
+    expect(calls).toEqual(["unheard", "listeners", "unheard", "unheard"]);
+    presence.stop();
+  });
+
+  it("keeps waiting while its heartbeats cannot be published: the backplane is away, not a subscription", async () => {
+    publishing = "failing";
+    const presence = await downAndAwaiting();
+    await vi.advanceTimersByTimeAsync(10 * times.timeout);
+    expect(calls).toEqual([]);
+    // The backplane is back: the clock starts with the first heartbeat that goes out.
+    publishing = "ok";
+    await vi.advanceTimersByTimeAsync(times.timeout);
+    expect(calls).toEqual([]);
+    await vi.advanceTimersByTimeAsync(2 * times.timeout);
+    expect(calls).toContain("listeners");
+    presence.stop();
+  });
+
+  it("waits again after a later publish fails", async () => {
+    const presence = await downAndAwaiting();
+    await vi.advanceTimersByTimeAsync(2 * times.timeout + times.heartbeatInterval);
+    expect(calls).toContain("listeners");
+    calls = [];
+    presence.down(); // what it sent once it stopped waiting failed
+    presence.awaitListeners();
+    await vi.advanceTimersByTimeAsync(times.heartbeatInterval);
+    expect(calls).toEqual([]);
+    presence.heard("me", false);
+    expect(calls).toEqual(["listeners"]);
+    presence.stop();
+  });
+});
