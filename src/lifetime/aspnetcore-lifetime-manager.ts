@@ -92,13 +92,10 @@ export class AspNetCoreLifetimeManager implements HubLifetimeManager {
   }
 
   async onDisconnected(connection: HubConnection): Promise<void> {
-    const { connectionId, userIdentifier: userId } = connection;
-    if (!this.local.has(connectionId)) return;
-    const groups = this.local.groupsOf(connectionId);
-    await this.local.onDisconnected(connection);
-    const channels = [this.channel(":connection:", connectionId)];
-    for (const group of groups) if (!this.local.hasGroup(group)) channels.push(this.channel(":group:", group));
-    if (userId !== undefined && !this.local.hasUser(userId)) channels.push(this.channel(":user:", userId));
+    const left = this.local.leave(connection);
+    if (!left) return;
+    const channels = [this.channel(":connection:", connection.connectionId), ...left.groups.map((group) => this.channel(":group:", group))];
+    if (left.user !== undefined) channels.push(this.channel(":user:", left.user));
     await Promise.all(channels.map((channel) => this.unsubscribe(channel)));
   }
 

@@ -41,15 +41,29 @@ export class InMemoryLifetimeManager implements HubLifetimeManager {
   }
 
   async onDisconnected(connection: HubConnection): Promise<void> {
-    if (this.connections.get(connection.connectionId) !== connection) return;
+    this.leave(connection);
+  }
+
+  /**
+   * Forgets a connection, as onDisconnected does, and says what no connection here is in any
+   * more: the groups it left empty and its user, if it was the user's last. Undefined when the
+   * connection was not here. A scale-out manager unsubscribes their channels.
+   */
+  leave(connection: HubConnection): { groups: string[]; user: string | undefined } | undefined {
+    if (this.connections.get(connection.connectionId) !== connection) return undefined;
     this.connections.delete(connection.connectionId);
     const userId = connection.userIdentifier;
     if (userId !== undefined) removeFrom(this.users, userId, connection);
+    const emptied: string[] = [];
     const groups = this.membership.get(connection);
     if (groups) {
-      for (const group of groups) removeFrom(this.groups, group, connection);
+      for (const group of groups) {
+        removeFrom(this.groups, group, connection);
+        if (!this.groups.has(group)) emptied.push(group);
+      }
       this.membership.delete(connection);
     }
+    return { groups: emptied, user: userId !== undefined && !this.users.has(userId) ? userId : undefined };
   }
 
   async addToGroup(connectionId: string, groupName: string): Promise<void> {
@@ -99,12 +113,6 @@ export class InMemoryLifetimeManager implements HubLifetimeManager {
   /** The hub protocol a connection here speaks (undefined before its handshake or when unknown). */
   protocolOf(connectionId: string): HubProtocol | undefined {
     return this.connections.get(connectionId)?.protocol;
-  }
-
-  /** The groups a connection here is in. */
-  groupsOf(connectionId: string): string[] {
-    const connection = this.connections.get(connectionId);
-    return connection ? [...(this.membership.get(connection) ?? [])] : [];
   }
 
   invokeConnection(connectionId: string, method: string, args: readonly unknown[], options?: ClientInvokeOptions): Promise<unknown> {

@@ -39,6 +39,12 @@ export interface RouteChannels {
 type ForwardedRequest = Omit<RoutedRequest, "kind" | "from" | "id">;
 
 /** How a forwarded request ended. */
+/** How a forward's end reaches the client: the holder's response, or a refusal of this server's own. */
+interface ForwardAnswer {
+  reply(response: ForwardedResponse): void;
+  refuse(status: number, reason: string): void;
+}
+
 type ForwardOutcome =
   /** The holder served it: write this response. */
   | { kind: "reply"; response: ForwardedResponse }
@@ -143,22 +149,13 @@ export class ConnectionRouter {
     body?: BodyResult,
   ): Promise<TransportConnection | undefined> {
     const outcome = await this.forward(token, forwarded(request, method, body), res);
-    switch (outcome.kind) {
-      case "moved":
-        return this.takeMoved(token, outcome);
-      case "reply":
-        res.writeHead(outcome.response.status, outcome.response.headers);
-        res.end(outcome.response.body);
-        return undefined;
-      case "unknown":
-        replyText(res, 404, "No Connection with that ID");
-        return undefined;
-      case "failed":
-        replyText(res, outcome.status, outcome.reason);
-        return undefined;
-      case "gone":
-        return undefined;
-    }
+    return this.conclude(token, outcome, {
+      reply: (response) => {
+        res.writeHead(response.status, response.headers);
+        res.end(response.body);
+      },
+      refuse: (status, reason) => replyText(res, status, reason),
+    });
   }
 
   /**
@@ -188,17 +185,28 @@ export class ConnectionRouter {
   /** A WebSocket upgrade for a connection this server does not hold: the connection moves here if it has no transport yet. */
   async upgradeElsewhere(socket: Duplex, request: ConnectionRequest, token: string): Promise<TransportConnection | undefined> {
     const outcome = await this.forward(token, forwarded(request, "UPGRADE"), socket);
+    return this.conclude(token, outcome, {
+      reply: (response) => rejectUpgrade(socket, response.status, Buffer.from(response.body).toString()),
+      refuse: (status, reason) => rejectUpgrade(socket, status, reason),
+    });
+  }
+
+  /**
+   * Ends a forward, over HTTP or a WebSocket upgrade alike: a moved connection is taken here and
+   * returned; anything else is told to the client through `answer`.
+   */
+  private async conclude(token: string, outcome: ForwardOutcome, answer: ForwardAnswer): Promise<TransportConnection | undefined> {
     switch (outcome.kind) {
       case "moved":
         return this.takeMoved(token, outcome);
       case "reply":
-        rejectUpgrade(socket, outcome.response.status, Buffer.from(outcome.response.body).toString());
+        answer.reply(outcome.response);
         return undefined;
       case "unknown":
-        rejectUpgrade(socket, 404, "No Connection with that ID");
+        answer.refuse(404, "No Connection with that ID");
         return undefined;
       case "failed":
-        rejectUpgrade(socket, outcome.status, outcome.reason);
+        answer.refuse(outcome.status, outcome.reason);
         return undefined;
       case "gone":
         return undefined;
