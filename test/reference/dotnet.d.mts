@@ -2,6 +2,7 @@ import type { ChildProcess } from "node:child_process";
 
 export declare const projects: { aspnetcore: string; dotnetClient: string };
 export declare function dotnetMissingReason(): string | undefined;
+export declare function dotnetMissingFor(what: string): string | undefined;
 export declare function assemblyPath(projectDir: string): string;
 export declare function buildProject(projectDir: string): Promise<string>;
 

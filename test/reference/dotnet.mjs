@@ -23,6 +23,16 @@ export function dotnetMissingReason() {
   return undefined;
 }
 
+/**
+ * Why the .NET tests of `what` cannot run here, or undefined when they can. Under CI=true a
+ * missing SDK is an error instead: CI must run them, never skip them.
+ */
+export function dotnetMissingFor(what) {
+  const missing = dotnetMissingReason();
+  if (missing && process.env.CI === "true") throw new Error(`CI must run ${what}, but ${missing}`);
+  return missing;
+}
+
 /** The Release build's entry assembly of a project folder. */
 export function assemblyPath(projectDir) {
   const csproj = readdirSync(projectDir).find((name) => name.endsWith(".csproj"));
