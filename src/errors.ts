@@ -49,6 +49,10 @@ export const ErrorCodes = {
   ERR_BACKPLANE_TIMEOUT: "ERR_BACKPLANE_TIMEOUT",
   /** The server holding a connection stopped announcing itself (it died or lost the backplane) while its client result was awaited. */
   ERR_SERVER_GONE: "ERR_SERVER_GONE",
+  /** A connection could not move to the server its client reconnected through; it stays where it was, and the client gets 503. */
+  ERR_CONNECTION_MOVE_FAILED: "ERR_CONNECTION_MOVE_FAILED",
+  /** A client result was awaited from a connection that moved to another server meanwhile. */
+  ERR_CONNECTION_MOVED: "ERR_CONNECTION_MOVED",
   /** A raw connection's client sent more in one WebSocket message or POST than the endpoint reads. */
   ERR_REQUEST_TOO_LARGE: "ERR_REQUEST_TOO_LARGE",
   /** A request forwarded to the server that holds its connection got no answer in time (the client gets 504). */

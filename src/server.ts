@@ -335,6 +335,35 @@ export class HubServer {
     }
   }
 
+  /**
+   * Leaves a cluster without losing what its clients hold: call it on SIGTERM in a rolling deploy.
+   * The HTTP server started by `listen` stops listening (a load balancer then sends clients to
+   * the other servers) and negotiations get 503. Connections with stateful reconnect on
+   * WebSockets drop their socket: each client reconnects through another server, and its
+   * connection moves there with its id, user, groups and every message it has not acknowledged
+   * (docs/scale-out.md). Every other connection is sent a Close that allows reconnecting.
+   * Resolves once all have moved or ended, or after `timeout` ms (default 30 000), then closes
+   * as `close()` does. Without a backplane there is nowhere to move: it is `close()`.
+   *
+   * @example
+   * process.once("SIGTERM", () => void server.drain().then(() => process.exit(0)));
+   */
+  async drain(options: { timeout?: number } = {}): Promise<void> {
+    if (this.closed) return;
+    if (!this.options.backplane) return this.close();
+    if (this.httpServer && this.ownsHttpServer) {
+      this.httpServer.close();
+      this.httpServer.closeIdleConnections();
+    }
+    const mapped = [...this.endpoints.values()];
+    for (const { endpoint } of mapped) endpoint.stopAccepting();
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const timedOut = new Promise<void>((resolve) => (timer = setTimeout(resolve, options.timeout ?? 30_000)));
+    await Promise.race([Promise.all(mapped.map(({ runtime }) => runtime?.handOver())), timedOut]);
+    clearTimeout(timer);
+    await this.close();
+  }
+
   private match(url: string | undefined): { mapped: MappedEndpoint; rest: "" | "/negotiate" } | undefined {
     if (!url) return undefined;
     const q = url.indexOf("?");

@@ -67,13 +67,11 @@ export class ClientResults {
     return true;
   }
 
-  /** The connection ended: every awaited result fails. */
-  rejectAll(connectionId: string): void {
+  /** The connection ended (or moved to another server: ERR_CONNECTION_MOVED) before answering. */
+  rejectAll(connectionId: string, code: "ERR_CONNECTION_CLOSED" | "ERR_CONNECTION_MOVED" = "ERR_CONNECTION_CLOSED"): void {
+    const why = code === "ERR_CONNECTION_MOVED" ? "moved to another server" : "disconnected";
     for (const id of [...this.pending.keys()]) {
-      this.settle(id, undefined, new HubwireError(
-        "ERR_CONNECTION_CLOSED",
-        `Connection '${connectionId}' disconnected before it answered.`,
-      ));
+      this.settle(id, undefined, new HubwireError(code, `Connection '${connectionId}' ${why} before it answered.`));
     }
   }
 

@@ -8,7 +8,7 @@ import type { TransportName } from "../transports/transport.js";
 import type { ConnectionReceiver, TransportConnection } from "../transports/transport-connection.js";
 import { ClientResults, type ClientInvokeOptions } from "./client-results.js";
 import type { Heartbeat, HeartbeatSubscriber } from "./heartbeat.js";
-import { isTrackable, MessageBuffer } from "../protocol/message-buffer.js";
+import { isTrackable, MessageBuffer, type MessageBufferState } from "../protocol/message-buffer.js";
 import { allocBytes } from "../protocol/byte-pool.js";
 import { append } from "../protocol/append.js";
 import { asError } from "../thrown-value.js";
@@ -158,6 +158,37 @@ export class HubConnection implements ConnectionReceiver, HeartbeatSubscriber {
    */
   enableStatefulReconnect(bufferSize: number): void {
     this.buffer = new MessageBuffer(bufferSize);
+    this.transport.resumable = true;
+  }
+
+  /** Whether the connection can move to another server: a stateful one whose buffer still holds all the client may miss. */
+  get movable(): boolean {
+    return this.handshakeComplete && !this.closing && this.buffer !== undefined && !this.buffer.overflowed && this.protocol !== undefined;
+  }
+
+  /**
+   * The connection moves to another server: returns what that server needs to go on (its
+   * protocol and stateful reconnect's buffer) and ends here without a word to the client.
+   * Client results awaited here fail with ERR_CONNECTION_MOVED.
+   */
+  moveAway(): { protocol: string; buffer: MessageBufferState } {
+    const handoff = { protocol: this.protocol!.name, buffer: this.buffer!.state };
+    this.closing = true;
+    this.batch = undefined;
+    this.heartbeat.remove(this);
+    this.abortController?.abort();
+    this.results?.rejectAll(this.connectionId, "ERR_CONNECTION_MOVED");
+    return handoff;
+  }
+
+  /**
+   * A connection that moved here from another server: its handshake is done, and stateful
+   * reconnect goes on from the other server's buffer.
+   */
+  movedIn(protocol: HubProtocol, buffer: MessageBufferState, bufferSize: number): void {
+    this.protocol = protocol;
+    this.handshakeComplete = true;
+    this.buffer = MessageBuffer.from(bufferSize, buffer);
     this.transport.resumable = true;
   }
 

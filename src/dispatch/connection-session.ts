@@ -1,4 +1,8 @@
 import { HubConnection, type HubConnectionEvents } from "../connection/hub-connection.js";
+import { HubwireError } from "../errors.js";
+import type { HandoffPlan, LifetimeHandoff } from "../lifetime/connection-handoff.js";
+import type { LifetimeMoves } from "../lifetime/hub-lifetime-manager.js";
+import type { MessageBufferState } from "../protocol/message-buffer.js";
 import { isTrackable } from "../protocol/message-buffer.js";
 import type { Hub } from "../hubs/hub.js";
 import { errorCompletion, MessageType, type CompletionMessage, type HubMessage } from "../protocol/messages.js";
@@ -20,6 +24,13 @@ import { InvocationQueue } from "./invocation-queue.js";
 import { invoke, type HubInvocation, type InvocationWork } from "./invoker.js";
 import { limitTexts } from "./limit-texts.js";
 import { UploadStream } from "./upload-stream.js";
+
+/** What a connection takes with it to the server it moves to. */
+export interface SessionHandoff {
+  protocol: string;
+  buffer: MessageBufferState;
+  lifetime: LifetimeHandoff;
+}
 
 /**
  * One connection's life in a hub: handshake, onConnected, the message loop, onDisconnected.
@@ -61,6 +72,8 @@ export class ConnectionSession implements HubConnectionEvents {
   private resolveFinished: (() => void) | undefined;
   /** Made when the user's authentication expiry is first known (closeOnAuthenticationExpiration). */
   private expiryTimer: ExpiryTimer | undefined;
+  /** Told when the last invocation ends (a connection about to move waits for it). */
+  private idleWaiter: (() => void) | undefined;
 
   constructor(
     private readonly runtime: HubRuntime,
@@ -69,6 +82,69 @@ export class ConnectionSession implements HubConnectionEvents {
     this.connection = new HubConnection(transport, runtime.connectionOptions, runtime.heartbeat, this);
     this.context = new CallerContext(this.connection);
     this.connection.userIdentifier = transport.userId; // derived when the request was authenticated
+  }
+
+  /**
+   * A connection that moved here from another server (see moveAway there): its hub has run
+   * onConnected already, and onDisconnected runs here when it ends.
+   */
+  static movedIn(runtime: HubRuntime, transport: TransportConnection, moved: SessionHandoff, moves: LifetimeMoves): ConnectionSession {
+    const protocol = runtime.protocols.get(moved.protocol.toLowerCase());
+    if (!protocol) throw new HubwireError("ERR_CONNECTION_MOVE_FAILED", `The hub does not speak protocol '${moved.protocol}' here.`);
+    const session = new ConnectionSession(runtime, transport);
+    const { connection } = session;
+    connection.movedIn(protocol, moved.buffer, runtime.options.statefulReconnectBufferSize);
+    moves.adopt(connection, moved.lifetime);
+    session.started = true;
+    session.hubConnected = true;
+    return session;
+  }
+
+  /** Whether the connection can move to another server (see HubConnection.movable). */
+  get movable(): boolean {
+    return this.started && this.connection.movable;
+  }
+
+  /**
+   * Hands the connection over to another server that prepared for it (see LifetimeMoves). Its
+   * calls still running may finish first (up to `settleMs`, then they are cancelled), so their
+   * results go with it; then, once the backplane is fenced, it ends here with no onDisconnected.
+   */
+  async moveAway(plan: HandoffPlan, moves: LifetimeMoves, settleMs: number): Promise<SessionHandoff> {
+    if (!(await this.idle(settleMs))) {
+      for (const scope of this.scopes?.values() ?? []) scope.cancel();
+      await this.idle(settleMs);
+    }
+    await moves.fence(this.connection, plan);
+    if (!this.movable) throw new HubwireError("ERR_CONNECTION_MOVE_FAILED", "The connection ended while it moved.");
+    // From here to the return, nothing may wait: what the lifetime manager and the buffer hand over is one moment.
+    const lifetime = moves.release(this.connection, plan);
+    const { protocol, buffer } = this.connection.moveAway();
+    this.runtime.sessions.delete(this.connection.transport);
+    if (this.pending) for (const work of this.pending.clear()) this.release(work);
+    if (this.uploads) for (const upload of this.uploads.values()) upload.discard();
+    this.uploads = undefined;
+    this.isFinished = true;
+    this.resolveFinished?.();
+    return { protocol, buffer, lifetime };
+  }
+
+  /** Resolves true once no invocation runs or waits, false if that takes more than `ms`. */
+  private idle(ms: number): Promise<boolean> {
+    const busy = () => this.running > 0 || this.streams > 0 || (this.uploads?.size ?? 0) > 0 || (this.pending?.length ?? 0) > 0;
+    if (!busy()) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.idleWaiter = undefined;
+        resolve(false);
+      }, ms);
+      this.idleWaiter = () => {
+        if (busy()) return;
+        clearTimeout(timer);
+        this.idleWaiter = undefined;
+        resolve(true);
+      };
+    });
   }
 
   /** What every log line about this connection carries (made when first logged: most never are). */
@@ -114,7 +190,7 @@ export class ConnectionSession implements HubConnectionEvents {
   }
 
   onClose(_connection: HubConnection, error?: Error): void {
-    this.runtime.sessions.delete(this);
+    this.runtime.sessions.delete(this.connection.transport);
     if (this.pending) for (const work of this.pending.clear()) this.release(work);
     if (this.uploads) for (const upload of this.uploads.values()) upload.discard();
     this.uploads = undefined;
@@ -348,9 +424,11 @@ export class ConnectionSession implements HubConnectionEvents {
 
   private invocationDone(work: InvocationWork): void {
     this.release(work);
-    if (work.background) return;
-    this.running--;
-    this.drain();
+    if (!work.background) {
+      this.running--;
+      this.drain();
+    }
+    this.idleWaiter?.();
   }
 
   /** Forgets an invocation's scope and completes the upload streams it left open. */

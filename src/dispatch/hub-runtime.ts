@@ -15,6 +15,7 @@ import { closeOnExpiry } from "./authentication-expiry.js";
 import { isAuthorized } from "./authorization.js";
 import { HubClientsImpl } from "./client-targets.js";
 import { ConnectionSession } from "./connection-session.js";
+import { HubMoves } from "./hub-moves.js";
 import type { HubContext } from "./hub-context.js";
 import { composeFilters, type FilterPipelines } from "./hub-filter.js";
 import type { AuthorizationPolicy, ResolvedHubOptions } from "./hub-options.js";
@@ -39,7 +40,10 @@ type MutableHub = { context: unknown; clients: unknown; groups: unknown; [invoca
 
 /** Everything one mapped hub needs at run time, and the sessions of its connections. */
 export class HubRuntime<THub extends Hub<any> = Hub<any>> {
-  readonly sessions = new Set<ConnectionSession>();
+  /** The sessions of the hub's connections here, by their transport connection. */
+  readonly sessions = new Map<TransportConnection, ConnectionSession>();
+  /** For the transport layer: stateful connections move between servers when the lifetime manager can move them. */
+  readonly moves: HubMoves | undefined;
   readonly heartbeat: Heartbeat;
   readonly connectionOptions: HubConnectionOptions;
   readonly protocols: ReadonlyMap<string, HubProtocol>;
@@ -89,12 +93,18 @@ export class HubRuntime<THub extends Hub<any> = Hub<any>> {
       removeFromGroup: (connectionId, groupName) => lifetime.removeFromGroup(connectionId, groupName),
     };
     this.context = Object.freeze({ clients: new HubClientsImpl<ClientOf<THub>>(lifetime), groups: this.groups });
+    this.moves = lifetime.moves ? new HubMoves(this, lifetime.moves) : undefined;
   }
 
   /** The transport layer's hand-over: a connection whose transport now runs. */
   onConnection(transport: TransportConnection): void {
-    const session = new ConnectionSession(this, transport);
-    this.sessions.add(session);
+    this.adopt(new ConnectionSession(this, transport));
+  }
+
+  /** A session starts here: a new connection's, or one that moved here from another server. */
+  adopt(session: ConnectionSession): void {
+    const { transport } = session.connection;
+    this.sessions.set(transport, session);
     if (this.options.closeOnAuthenticationExpiration) closeOnExpiry(session, transport);
   }
 
@@ -140,12 +150,28 @@ export class HubRuntime<THub extends Hub<any> = Hub<any>> {
   }
 
   /**
+   * The server leaves its cluster (HubServer.drain). A stateful WebSocket connection that can
+   * move drops its socket: its client reconnects through another server, and the connection
+   * moves there with its state. Every other connection is sent a Close that allows
+   * reconnecting. Resolves once each has moved away or ended (a client that never comes back
+   * ends at the disconnect timeout).
+   */
+  async handOver(): Promise<void> {
+    const sessions = [...this.sessions.values()];
+    for (const session of sessions) {
+      if (this.moves && session.movable && session.connection.transport.displaceTransport()) continue;
+      session.connection.close({ type: 7, allowReconnect: true });
+    }
+    await Promise.all(sessions.map((s) => s.finished));
+  }
+
+  /**
    * Tells every connection the server is going away and waits for their onDisconnected. The
    * Close allows reconnecting: the client did nothing wrong, and a restarted (or another)
    * server can take it back.
    */
   async closeAll(): Promise<void> {
-    const sessions = [...this.sessions];
+    const sessions = [...this.sessions.values()];
     for (const session of sessions) session.connection.close({ type: 7, allowReconnect: true });
     await Promise.all(sessions.map((s) => s.finished));
     this.heartbeat.stop();

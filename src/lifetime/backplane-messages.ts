@@ -37,6 +37,16 @@ export interface InvokeMessage {
   timeout?: number;
 }
 
+/**
+ * A server moving a connection to another publishes one on each of the connection's channels and
+ * waits to hear it back on all: it has then heard every send published on them before.
+ */
+export interface FenceMessage {
+  kind: "fence";
+  origin: string;
+  fenceId: number;
+}
+
 /** A server announces itself on the hub's presence channel every heartbeat interval, or says it leaves. */
 export type PresenceMessage =
   | { kind: "alive"; origin: string; listening: boolean }
@@ -50,7 +60,7 @@ export type ReplyMessage =
   | { kind: "result"; requestId: number; result: unknown }
   | { kind: "failure"; requestId: number; name: string; message: string; code?: string };
 
-export type BackplaneMessage = SendMessage | GroupMessage | InvokeMessage | ReplyMessage | PresenceMessage;
+export type BackplaneMessage = SendMessage | GroupMessage | InvokeMessage | ReplyMessage | PresenceMessage | FenceMessage;
 
 export function encodeBackplaneMessage(message: BackplaneMessage): Uint8Array {
   return encode(message, { ignoreUndefined: true });

@@ -1,5 +1,6 @@
 import type { ClientInvokeOptions } from "../connection/client-results.js";
 import type { HubConnection } from "../connection/hub-connection.js";
+import type { HandoffPlan, LifetimeHandoff } from "./connection-handoff.js";
 import type { Target } from "./target.js";
 
 /**
@@ -24,4 +25,27 @@ export interface HubLifetimeManager {
    * disconnects first, ERR_CLIENT_RESULT_TIMEOUT, or the signal's reason.
    */
   invokeConnection(connectionId: string, method: string, args: readonly unknown[], options?: ClientInvokeOptions): Promise<unknown>;
+  /** Present when connections can move between servers (a manager over a backplane). */
+  readonly moves?: LifetimeMoves;
+}
+
+/**
+ * Moving a live connection from the server that holds it (the old one) to another (the new one)
+ * with nothing sent to it lost or delivered twice (docs/scale-out.md, "Connections survive a
+ * server's end"). The steps, in order: `plan` on the old server, `prepare` on the new one,
+ * `fence` then at once `release` on the old one, `adopt` (or `abandon`) on the new one.
+ */
+export interface LifetimeMoves {
+  /** Old server: what the new server must listen to for the connection. */
+  plan(connection: HubConnection): HandoffPlan;
+  /** New server: listens for the connection and keeps what is sent to it until it arrives. */
+  prepare(connectionId: string, plan: HandoffPlan): Promise<void>;
+  /** Old server: resolves once it has heard every send made before the new server listened. */
+  fence(connection: HubConnection, plan: HandoffPlan): Promise<void>;
+  /** Old server, with no wait after `fence`: forgets the connection and says what it had delivered. */
+  release(connection: HubConnection, plan: HandoffPlan): LifetimeHandoff;
+  /** New server: the connection is here; what was kept for it and not delivered there is written to it. */
+  adopt(connection: HubConnection, handoff: LifetimeHandoff): void;
+  /** New server: the move failed; it stops listening for the connection. */
+  abandon(connectionId: string): void;
 }

@@ -100,6 +100,12 @@ export class InMemoryLifetimeManager implements HubLifetimeManager {
     return this.connections.has(connectionId);
   }
 
+  /** The groups a connection here is in. */
+  groupsOf(connectionId: string): string[] {
+    const connection = this.connections.get(connectionId);
+    return connection ? [...(this.membership.get(connection) ?? [])] : [];
+  }
+
   /** Whether any connection here is in the group. */
   hasGroup(groupName: string): boolean {
     return this.groups.has(groupName);

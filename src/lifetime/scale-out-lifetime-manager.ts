@@ -22,6 +22,7 @@ import { LoggedSubscriptions } from "./logged-subscriptions.js";
 import { PendingReplies } from "./pending-replies.js";
 import { Presence } from "./presence.js";
 import { failureReply, remoteError, serverGone } from "./remote-errors.js";
+import { ScaleOutMoves } from "./scale-out-moves.js";
 import { resolveSettings, type ScaleOutSettings } from "./scale-out-settings.js";
 import { SendSequences } from "./send-sequences.js";
 import type { Target } from "./target.js";
@@ -83,6 +84,8 @@ export class ScaleOutLifetimeManager implements HubLifetimeManager {
   private readonly delivered = new SendSequences();
   private outageStart: number | undefined;
   private readonly settings: Required<ScaleOutSettings>;
+  /** Connections moving here from other servers, or away (see LifetimeMoves). */
+  readonly moves: ScaleOutMoves;
 
   constructor(private readonly options: ScaleOutOptions) {
     this.log = LogWriter.for(options.logger);
@@ -110,6 +113,24 @@ export class ScaleOutLifetimeManager implements HubLifetimeManager {
       },
     );
     this.started = this.subscribeServerChannels().then(() => this.presence.start());
+    this.moves = new ScaleOutMoves({
+      serverId: this.serverId,
+      local: this.local,
+      leave: (connection) => this.leave(connection),
+      delivered: this.delivered,
+      lastSeq: () => this.sendSeq,
+      reachable: () => this.outbox.isOpen,
+      connectionChannel: (id) => this.channel("connection", id),
+      userChannel: (id) => this.channel("user", id),
+      groupChannel: (group) => this.channel("group", group),
+      allChannel: () => this.channel("all"),
+      subscribeConnection: (id) => this.subscribe(this.channel("connection", id), (message, channel) => this.onConnectionMessage(message, channel)),
+      subscribeUser: (id) => this.subscribe(this.channel("user", id), (message, channel) => this.onSend(message, channel)),
+      subscribeGroup: (group) => this.subscribe(this.channel("group", group), (message, channel) => this.onSend(message, channel)),
+      unsubscribe: (channel) => this.unsubscribe(channel),
+      publishFence: (channel, fenceId) => backplane.publish(channel, encodeBackplaneMessage({ kind: "fence", origin: this.serverId, fenceId })),
+      fenceTimeout: this.settings.serverTimeout,
+    });
   }
 
   /** The channels every server of the hub listens on, whatever its connections. */
@@ -148,7 +169,7 @@ export class ScaleOutLifetimeManager implements HubLifetimeManager {
   async onConnected(connection: HubConnection): Promise<void> {
     await this.started;
     const { connectionId, userIdentifier: userId } = connection;
-    const firstOfUser = userId !== undefined && !this.local.hasUser(userId);
+    const firstOfUser = userId !== undefined && !this.local.hasUser(userId) && !this.moves.incoming.hasUser(userId);
     await this.local.onConnected(connection);
     await Promise.all([
       this.subscribe(this.channel("connection", connectionId), (message, channel) => this.onConnectionMessage(message, channel)),
@@ -157,11 +178,18 @@ export class ScaleOutLifetimeManager implements HubLifetimeManager {
   }
 
   async onDisconnected(connection: HubConnection): Promise<void> {
+    await Promise.all(this.leave(connection).map((channel) => this.unsubscribe(channel)));
+  }
+
+  /** Forgets a connection here; returns the channels no connection here, arrived or moving here, needs now. */
+  private leave(connection: HubConnection): string[] {
     const left = this.local.leave(connection);
-    if (!left) return;
-    const channels = [this.channel("connection", connection.connectionId), ...left.groups.map((group) => this.channel("group", group))];
-    if (left.user !== undefined) channels.push(this.channel("user", left.user));
-    await Promise.all(channels.map((channel) => this.unsubscribe(channel)));
+    if (!left) return [];
+    const { incoming } = this.moves;
+    const channels = [this.channel("connection", connection.connectionId)];
+    for (const group of left.groups) if (!incoming.hasGroup(group)) channels.push(this.channel("group", group));
+    if (left.user !== undefined && !incoming.hasUser(left.user)) channels.push(this.channel("user", left.user));
+    return channels;
   }
 
   async send(target: Target, method: string, args: readonly unknown[]): Promise<void> {
@@ -171,10 +199,20 @@ export class ScaleOutLifetimeManager implements HubLifetimeManager {
       const remote = [...new Set(target.ids)].filter((id) => !this.local.has(id));
       if (remote.length === 0) return;
       const payloads = this.payloads(message);
-      for (const id of remote) this.publishSend(this.channel("connection", id), { kind: "connections", ids: [id] }, payloads);
+      for (const id of remote) {
+        const channel = this.channel("connection", id);
+        const one: Target = { kind: "connections", ids: [id] };
+        const seq = this.publishSend(channel, one, payloads);
+        // Moving here: kept now, as it is sent, and its copy coming back through the backplane
+        // dropped, or a send made once it has arrived would overtake it.
+        if (this.moves.incoming.get(id) && this.delivered.accept(this.serverId, channel, seq)) this.moves.incoming.capture(one, message, this.serverId, channel, seq);
+      }
       return;
     }
-    this.publishSend(this.channelOf(target), target, this.payloads(message));
+    const channel = this.channelOf(target);
+    const seq = this.publishSend(channel, target, this.payloads(message));
+    // This server does not hear its own sends back: a connection moving here keeps them now.
+    if (this.moves.incoming.size > 0) this.moves.incoming.capture(target, message, this.serverId, channel, seq);
   }
 
   async addToGroup(connectionId: string, groupName: string): Promise<void> {
@@ -214,7 +252,7 @@ export class ScaleOutLifetimeManager implements HubLifetimeManager {
   }
 
   private async addLocal(connectionId: string, group: string): Promise<void> {
-    const first = !this.local.hasGroup(group);
+    const first = !this.local.hasGroup(group) && !this.moves.incoming.hasGroup(group);
     await this.local.addToGroup(connectionId, group);
     if (first) await this.subscribe(this.channel("group", group), (message, channel) => this.onSend(message, channel));
   }
@@ -222,7 +260,7 @@ export class ScaleOutLifetimeManager implements HubLifetimeManager {
   private async removeLocal(connectionId: string, group: string): Promise<void> {
     const hadMembers = this.local.hasGroup(group);
     await this.local.removeFromGroup(connectionId, group);
-    if (hadMembers && !this.local.hasGroup(group)) await this.unsubscribe(this.channel("group", group));
+    if (hadMembers && !this.local.hasGroup(group) && !this.moves.incoming.hasGroup(group)) await this.unsubscribe(this.channel("group", group));
   }
 
   /** A group change for a connection another server holds; resolves once that server acks it. */
@@ -244,6 +282,7 @@ export class ScaleOutLifetimeManager implements HubLifetimeManager {
 
   /** A message on `all`, a group's or a user's channel: for this server's connections of its target. */
   private onSend(message: BackplaneMessage, channel: string): void {
+    if (message.kind === "fence") return this.moves.fenceHeard(message.origin, message.fenceId, channel);
     if (message.kind !== "send" || message.origin === this.serverId) return;
     this.deliverFromRemote(message, channel);
   }
@@ -257,6 +296,8 @@ export class ScaleOutLifetimeManager implements HubLifetimeManager {
         return void this.applyRemoteGroupChange(message);
       case "invoke":
         return void this.answerRemoteInvoke(message);
+      case "fence":
+        return this.moves.fenceHeard(message.origin, message.fenceId, channel);
     }
   }
 
@@ -324,13 +365,21 @@ export class ScaleOutLifetimeManager implements HubLifetimeManager {
   private deliverFromRemote(message: SendMessage, channel: string): void {
     if (!this.delivered.accept(message.origin, channel, message.seq)) return;
     const serialized = this.messageFrom(message.payloads);
-    if (serialized) this.local.deliver(message.target, serialized);
+    if (!serialized) return;
+    this.local.deliver(message.target, serialized);
+    if (this.moves.incoming.size > 0) this.moves.incoming.capture(message.target, serialized, message.origin, channel, message.seq);
   }
 
   private async applyRemoteGroupChange(message: GroupMessage): Promise<void> {
     const { connectionId, group } = message;
-    // The connection may have left since; its channel then no longer reaches this server.
-    if (this.local.has(connectionId)) {
+    const incoming = this.moves.incoming.get(connectionId);
+    if (incoming) {
+      // Moving here: kept, and applied over its old server's groups when it arrives.
+      const subscribe = message.action === "add" && !this.local.hasGroup(group) && !this.moves.incoming.hasGroup(group);
+      incoming.groupChanged(message.action, group);
+      if (subscribe) await this.subscribe(this.channel("group", group), (sent, channel) => this.onSend(sent, channel));
+    } else if (this.local.has(connectionId)) {
+      // The connection may have left since; its channel then no longer reaches this server.
       try {
         if (message.action === "add") await this.addLocal(connectionId, group);
         else await this.removeLocal(connectionId, group);
@@ -344,6 +393,8 @@ export class ScaleOutLifetimeManager implements HubLifetimeManager {
 
   private async answerRemoteInvoke(message: InvokeMessage): Promise<void> {
     const { requestId, origin } = message;
+    // Its old server answers; one that let go already leaves the asker to its server timeout.
+    if (this.moves.incoming.get(message.connectionId)) return;
     // Only a connection held here is answered for; a connection that left has no channel here.
     if (this.local.has(message.connectionId)) this.publish(this.channel("server", origin), { kind: "taken", requestId, holder: this.serverId });
     let reply: BackplaneMessage;
@@ -394,11 +445,13 @@ export class ScaleOutLifetimeManager implements HubLifetimeManager {
     return name === undefined ? this.prefix + kind : `${this.prefix}${kind}:${name}`;
   }
 
-  private publishSend(channel: string, target: Target, payloads: Record<string, string | Uint8Array>): void {
+  /** Returns the send's number. */
+  private publishSend(channel: string, target: Target, payloads: Record<string, string | Uint8Array>): number {
     const message: SendMessage = { kind: "send", origin: this.serverId, target, payloads, seq: ++this.sendSeq };
     // A connection's or a user's own channel has a receiver only while some server holds it.
     const ownChannel = target.kind === "connections" || (target.kind === "users" && target.ids.length === 1);
     this.outbox.add(channel, encodeBackplaneMessage(message), ownChannel);
+    return message.seq!;
   }
 
   /** Publishes a message that is answered; rejects (ERR_BACKPLANE_UNAVAILABLE) when it cannot go out. */

@@ -1,3 +1,5 @@
+import type { DeliveredRecord } from "./connection-handoff.js";
+
 /** The sends remembered per server and channel; past it the oldest are forgotten. */
 const remembered = 1_024;
 
@@ -33,6 +35,21 @@ export class SendSequences {
     received.seen.add(seq);
     if (received.seen.size > remembered) this.forgetOldest(received);
     return true;
+  }
+
+  /**
+   * What was delivered on `channels`, from every server: handed to the server a connection moves
+   * to, which delivers only what is not in it (at most `remembered` numbers per server and channel).
+   */
+  records(channels: readonly string[]): DeliveredRecord[] {
+    const records: DeliveredRecord[] = [];
+    for (const [origin, byChannel] of this.received) {
+      for (const channel of channels) {
+        const received = byChannel.get(channel);
+        if (received) records.push([origin, channel, received.floor, [...received.seen]]);
+      }
+    }
+    return records;
   }
 
   /** Forgets a channel this server no longer subscribes to (a connection's that left, a group's emptied). */

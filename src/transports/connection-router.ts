@@ -3,6 +3,7 @@ import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from "node:
 import type { Duplex } from "node:stream";
 import { HubwireError } from "../errors.js";
 import type { LogWriter } from "../logger.js";
+import type { ConnectionMoves } from "./connection-endpoint.js";
 import type { ConnectionRegistry } from "./connection-registry.js";
 import type { ConnectionRequest } from "./connection-request.js";
 import { ForwardedReply, type ForwardedResponse } from "./forwarded-reply.js";
@@ -48,8 +49,10 @@ interface ForwardAnswer {
 type ForwardOutcome =
   /** The holder served it: write this response. */
   | { kind: "reply"; response: ForwardedResponse }
-  /** The request starts the connection's transport: the connection is now this server's. */
-  | { kind: "moved"; connectionId: string; identity: string | undefined; statefulReconnect: boolean }
+  /** The request starts the connection's transport: the connection is now this server's (with its state, for one that ran elsewhere). */
+  | { kind: "moved"; connectionId: string; identity: string | undefined; statefulReconnect: boolean; state?: unknown }
+  /** A suspended stateful connection will move here once this server has prepared for it. */
+  | { kind: "moving"; id: number; holder: string; connectionId: string; identity: string | undefined; plan: unknown }
   /** No server holds the connection. */
   | { kind: "unknown" }
   /** The backplane could not carry it (503), the holder did not answer in time (504), or this server has too many in flight (503). */
@@ -62,6 +65,8 @@ export interface RouterOptions {
   /** The endpoint's path: each endpoint routes on channels of its own. */
   path: string;
   registry: ConnectionRegistry;
+  /** Moves suspended stateful connections between servers; without it they stay where they are (409). */
+  moves?: ConnectionMoves | undefined;
   /** Serves a request another server forwarded, for a connection this server holds. */
   serve(connection: TransportConnection, request: RoutedRequest, reply: ForwardedReply): Promise<void>;
   /** How long a forwarded request may wait for its answer (a long poll is held up to the poll timeout). */
@@ -106,6 +111,8 @@ export class ConnectionRouter {
   private nextId = 0;
   /** Bytes of forwarded POST bodies held now (see RouterOptions.maxForwardedBytes). */
   private forwardedBytes = 0;
+  /** Connections this server answered `moving` for, by asking server and request id, until its `ready`. */
+  private readonly leaving = new Map<string, { connection: TransportConnection; plan: unknown; timer: ReturnType<typeof setTimeout> }>();
 
   constructor(private readonly options: RouterOptions) {
     this.prefix = `route:${options.path}:`;
@@ -149,7 +156,7 @@ export class ConnectionRouter {
     body?: BodyResult,
   ): Promise<TransportConnection | undefined> {
     const outcome = await this.forward(token, forwarded(request, method, body), res);
-    return this.conclude(token, outcome, {
+    return this.conclude(token, outcome, res, {
       reply: (response) => {
         res.writeHead(response.status, response.headers);
         res.end(response.body);
@@ -185,7 +192,7 @@ export class ConnectionRouter {
   /** A WebSocket upgrade for a connection this server does not hold: the connection moves here if it has no transport yet. */
   async upgradeElsewhere(socket: Duplex, request: ConnectionRequest, token: string): Promise<TransportConnection | undefined> {
     const outcome = await this.forward(token, forwarded(request, "UPGRADE"), socket);
-    return this.conclude(token, outcome, {
+    return this.conclude(token, outcome, socket, {
       reply: (response) => rejectUpgrade(socket, response.status, Buffer.from(response.body).toString()),
       refuse: (status, reason) => rejectUpgrade(socket, status, reason),
     });
@@ -195,10 +202,12 @@ export class ConnectionRouter {
    * Ends a forward, over HTTP or a WebSocket upgrade alike: a moved connection is taken here and
    * returned; anything else is told to the client through `answer`.
    */
-  private async conclude(token: string, outcome: ForwardOutcome, answer: ForwardAnswer): Promise<TransportConnection | undefined> {
+  private async conclude(token: string, outcome: ForwardOutcome, client: ClientSide, answer: ForwardAnswer): Promise<TransportConnection | undefined> {
     switch (outcome.kind) {
       case "moved":
         return this.takeMoved(token, outcome);
+      case "moving":
+        return this.moveHere(token, outcome, answer, client);
       case "reply":
         answer.reply(outcome.response);
         return undefined;
@@ -226,11 +235,110 @@ export class ConnectionRouter {
   }
 
   /**
+   * A suspended stateful connection's client came back through this server: the connection
+   * moves here with its state (see ConnectionMoves). This server takes it under its token and
+   * listens for it, says `ready`, and gets the state in the holder's `moved`. Returned suspended,
+   * for the client's socket to take over; on failure the client is answered and nothing stays.
+   */
+  private async moveHere(
+    token: string,
+    moving: Extract<ForwardOutcome, { kind: "moving" }>,
+    answer: ForwardAnswer,
+    client: ClientSide,
+  ): Promise<TransportConnection | undefined> {
+    const { registry, moves } = this.options;
+    // Another attempt of the same client got here first; the holder forgets this one after its timeout.
+    if (!moves || registry.get(token)) return void answer.refuse(409, "The connection is already moving to this server.");
+    const connection = registry.take(moving.connectionId, token);
+    connection.identity = moving.identity;
+    connection.statefulReconnect = true;
+    connection.movedIn();
+    let prepared = false;
+    try {
+      await this.hold(connection);
+      await moves.prepare(connection, moving.plan);
+      prepared = true;
+      const holder = this.prefix + "server:" + moving.holder;
+      const outcome = await this.ask(holder, (id) => ({ kind: "ready", from: this.serverId, id, moving: moving.id }), client);
+      if (outcome.kind === "moved" && outcome.state !== undefined && connection.state === "suspended") {
+        moves.complete(connection, moving.plan, outcome.state);
+        return connection;
+      }
+      this.dropArrival(connection, moving.plan, prepared);
+      if (outcome.kind === "reply") answer.reply(outcome.response);
+      else if (outcome.kind === "failed") answer.refuse(outcome.status, outcome.reason);
+      else if (outcome.kind !== "gone") answer.refuse(404, "No Connection with that ID");
+    } catch (error) {
+      this.options.log.write(transportLog.moveFailed, { path: this.options.path, connectionId: connection.connectionId, error });
+      this.dropArrival(connection, moving.plan, prepared);
+      answer.refuse(503, "The connection could not move to this server.");
+    }
+    return undefined;
+  }
+
+  /** A connection that was to move here and did not: nothing of it stays. */
+  private dropArrival(connection: TransportConnection, plan: unknown, prepared: boolean): void {
+    if (prepared) this.options.moves!.abandon(connection, plan);
+    connection.movedAway();
+    this.options.registry.forget(connection); // releases its route channel too
+  }
+
+  /**
+   * Holder: the client of a suspended stateful connection came back through server `from`. Says
+   * `moving` with what that server must prepare, and keeps the connection from resuming here
+   * until its `ready` (or the forward timeout). False when the connection cannot move.
+   */
+  private offerMove(connection: TransportConnection, from: string, id: number): boolean {
+    const { moves, timeoutMs } = this.options;
+    if (!moves || connection.state !== "suspended" || !connection.resumable) return false;
+    const plan = moves.plan(connection);
+    if (plan === undefined) return false;
+    const key = `${from}:${id}`;
+    connection.resumable = false; // a second attempt, here or elsewhere, is refused meanwhile
+    const timer = setTimeout(() => {
+      if (this.leaving.delete(key) && connection.state === "suspended") connection.resumable = true;
+    }, timeoutMs);
+    timer.unref();
+    this.leaving.set(key, { connection, plan, timer });
+    const { connectionId, identity } = connection;
+    this.answer(from, { kind: "moving", id, holder: this.serverId, connectionId, identity, plan });
+    return true;
+  }
+
+  /** Holder: server `from` is ready for the connection it was answered `moving` for: it goes there now. */
+  private async moveAway(from: string, movingId: number, answerId: number): Promise<void> {
+    const key = `${from}:${movingId}`;
+    const leaving = this.leaving.get(key);
+    if (!leaving) return this.answer(from, { kind: "unknown", id: answerId });
+    this.leaving.delete(key);
+    clearTimeout(leaving.timer);
+    const { connection, plan } = leaving;
+    const { connectionId, identity, statefulReconnect } = connection;
+    let state: unknown;
+    try {
+      if (connection.state !== "suspended") throw new HubwireError("ERR_CONNECTION_MOVE_FAILED", "The connection ended before it could move.");
+      state = await this.options.moves!.cut(connection, plan);
+    } catch (error) {
+      this.options.log.write(transportLog.moveFailed, { path: this.options.path, connectionId, error });
+      if (connection.state === "suspended") connection.resumable = true;
+      return this.answer(from, textReply(answerId, 503, "The connection could not move to this server."));
+    }
+    connection.movedAway();
+    this.options.registry.forget(connection); // releases its route channel too
+    this.answer(from, { kind: "moved", id: answerId, connectionId, identity, statefulReconnect, state });
+  }
+
+  /**
    * Sends a request of connection `token` to the server that holds it and waits for the outcome.
    * Never rejects. `client` is the request's response or socket: if it closes first, the holder
    * is told to let go of the request.
    */
-  private async forward(token: string, request: ForwardedRequest, client: ClientSide): Promise<ForwardOutcome> {
+  private forward(token: string, request: ForwardedRequest, client: ClientSide): Promise<ForwardOutcome> {
+    return this.ask(this.routeChannel(token), (id) => ({ kind: "request", from: this.serverId, id, ...request }), client);
+  }
+
+  /** Publishes the message `build` makes for a fresh id on `channel`, and waits for its answer as `forward` does. */
+  private async ask(channel: string, build: (id: number) => RoutedMessage, client: ClientSide): Promise<ForwardOutcome> {
     const { maxForwards, timeoutMs, path } = this.options;
     if (this.waiting.size >= maxForwards) {
       const error = new HubwireError("ERR_TOO_MANY_FORWARDS", `${maxForwards} forwarded requests are already waiting for an answer.`);
@@ -239,7 +347,6 @@ export class ConnectionRouter {
     }
     await this.ready;
     const id = this.nextId++;
-    const channel = this.routeChannel(token);
     return new Promise<ForwardOutcome>((resolve) => {
       let settled = false;
       const timer = setTimeout(() => {
@@ -264,7 +371,7 @@ export class ConnectionRouter {
       const waiter: Waiter = { settle, unknowns: 0, receivers: undefined };
       this.waiting.set(id, waiter);
       client.once("close", onClientClose);
-      this.options.channels.publish(channel, encodeRoutedMessage({ kind: "request", from: this.serverId, id, ...request })).then(
+      this.options.channels.publish(channel, encodeRoutedMessage(build(id))).then(
         (receivers) => {
           waiter.receivers = receivers;
           if (waiter.unknowns >= receivers) settle({ kind: "unknown" });
@@ -298,7 +405,9 @@ export class ConnectionRouter {
       return this.answer(from, { kind: "moved", id, connectionId, identity, statefulReconnect });
     }
     if (message.method === "UPGRADE") {
-      // Its transport runs here (or a stateful one waits here for its client): it cannot move.
+      // A stateful connection waiting here for its client moves to the server the client came back through.
+      if (this.offerMove(connection, from, id)) return;
+      // Its transport runs here: it cannot move.
       return this.answer(from, textReply(id, 409, "The connection's transport runs on another server."));
     }
     const key = `${from}:${id}`;
@@ -316,13 +425,20 @@ export class ConnectionRouter {
 
   private onAnswer(message: RoutedMessage): void {
     if (message.kind === "request" || message.kind === "abandon") return;
+    if (message.kind === "ready") return void this.moveAway(message.from, message.moving, message.id);
     const waiter = this.waiting.get(message.id);
     if (!waiter) return; // answered already, timed out, or its client left
     switch (message.kind) {
       case "reply":
         return waiter.settle({ kind: "reply", response: { status: message.status, headers: message.headers, body: message.body } });
-      case "moved":
-        return waiter.settle({ kind: "moved", connectionId: message.connectionId, identity: message.identity, statefulReconnect: message.statefulReconnect });
+      case "moved": {
+        const { connectionId, identity, statefulReconnect, state } = message;
+        return waiter.settle({ kind: "moved", connectionId, identity, statefulReconnect, state });
+      }
+      case "moving": {
+        const { id, holder, connectionId, identity, plan } = message;
+        return waiter.settle({ kind: "moving", id, holder, connectionId, identity, plan });
+      }
       case "unknown":
         // Another subscriber (the server the connection moved to) may still answer.
         if (++waiter.unknowns >= (waiter.receivers ?? Number.POSITIVE_INFINITY)) waiter.settle({ kind: "unknown" });

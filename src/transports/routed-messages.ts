@@ -29,6 +29,18 @@ export interface RoutedAbandon {
   id: number;
 }
 
+/**
+ * The server a suspended connection moves to has prepared for it: the holder may let go of it
+ * now, and answers `moved` (to `id`). Sent to the holder's own channel; `moving` is the id of the
+ * request the holder answered `moving`.
+ */
+export interface RoutedReady {
+  kind: "ready";
+  from: string;
+  id: number;
+  moving: number;
+}
+
 /** What the server holding a connection answers, on the asking server's channel. */
 export type RoutedAnswer =
   /** The request was served: this is its HTTP response. */
@@ -37,11 +49,25 @@ export type RoutedAnswer =
    * The request starts the connection's transport (the first poll, the SSE stream, the WebSocket):
    * the connection moves to the asking server, which serves it from now on.
    */
-  | { kind: "moved"; id: number; connectionId: string; identity?: string | undefined; statefulReconnect: boolean }
+  | { kind: "moved"; id: number; connectionId: string; identity?: string | undefined; statefulReconnect: boolean; state?: unknown }
+  /**
+   * A suspended stateful connection's client reconnected through the asking server: the
+   * connection will move there. The asker prepares (`plan`) and says `ready`; the holder then
+   * answers `moved` with the connection's state.
+   */
+  | {
+      kind: "moving";
+      id: number;
+      /** The holder's id: `ready` goes to its own channel. */
+      holder: string;
+      connectionId: string;
+      identity?: string | undefined;
+      plan: unknown;
+    }
   /** The connection ended on the way: as if no server held it. */
   | { kind: "unknown"; id: number };
 
-export type RoutedMessage = RoutedRequest | RoutedAbandon | RoutedAnswer;
+export type RoutedMessage = RoutedRequest | RoutedAbandon | RoutedReady | RoutedAnswer;
 
 export function encodeRoutedMessage(message: RoutedMessage): Uint8Array {
   return encode(message, { ignoreUndefined: true });

@@ -259,6 +259,26 @@ export class TransportConnection {
     this.drained(); // waiters of the dropped transport look again at the new one
   }
 
+  /**
+   * The connection moved to another server: it is over here, without a word to its receiver
+   * (which handed its state over) or its client (who is on the other server already).
+   */
+  movedAway(): void {
+    if (this.state === "closed") return;
+    this.state = "closed";
+    this.receiver = undefined;
+    const waiters = this.resumeWaiters;
+    this.resumeWaiters = undefined;
+    if (waiters) for (const waiter of waiters) waiter();
+    this.drained();
+  }
+
+  /** Arrived from another server, waiting for its client's new socket (see ConnectionMoves). */
+  movedIn(): void {
+    this.state = "suspended";
+    this.suspendedSince = Date.now();
+  }
+
   /** For transports: the transport is gone. Safe to call more than once. */
   transportClosed(error?: Error): void {
     if (this.state === "closed") return;

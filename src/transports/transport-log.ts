@@ -17,6 +17,7 @@ export const transportLog = logEvents({
   routePublishFailed: { level: "warn", message: "An answer to a forwarded request could not be published" },
   routeSubscribeFailed: { level: "warn", message: "Backplane subscribe failed; this connection is reached only by requests to this server" },
   routeUnsubscribeFailed: { level: "warn", message: "Backplane unsubscribe failed" },
+  moveFailed: { level: "warn", message: "A stateful connection could not move to the server its client reconnected through" },
   malformedRoutedMessage: { level: "warn", message: "Malformed forwarded request dropped" },
 });
 

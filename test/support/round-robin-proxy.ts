@@ -8,13 +8,15 @@ export type ProxiedKind = "negotiate" | "upgrade" | "GET" | "POST" | "DELETE" | 
 /**
  * A round-robin load balancer on loopback with no sticky sessions: each HTTP request and each
  * WebSocket upgrade goes to the next backend in turn, whatever connection it came on (keep-alive
- * from the client does not pin it to a backend).
+ * from the client does not pin it to a backend). A backend that refuses connections is skipped.
  */
 export interface RoundRobinProxy {
   /** `http://127.0.0.1:<proxy port>` */
   url: string;
   /** Per backend (in the order given), what reached it. */
   readonly seen: ProxiedKind[][];
+  /** Drops every WebSocket proxied now, as a network does (the client sees its socket gone). */
+  cutWebSockets(): void;
   close(): Promise<void>;
 }
 
@@ -22,52 +24,81 @@ export async function startRoundRobinProxy(backendUrls: readonly string[]): Prom
   const backends = backendUrls.map((url) => new URL(url));
   const seen: ProxiedKind[][] = backends.map(() => []);
   const sockets = new Set<Duplex>();
+  /** Client sides of the WebSockets proxied now (see cutWebSockets). */
+  const webSockets = new Set<Duplex>();
   let next = 0;
-  const pick = (req: IncomingMessage, upgrade: boolean) => {
+  const pick = () => {
     const index = next++ % backends.length;
+    return { index, url: backends[index]! };
+  };
+  const record = (index: number, req: IncomingMessage, upgrade: boolean) => {
     const path = (req.url ?? "").split("?")[0]!;
     seen[index]!.push(upgrade ? "upgrade" : path.endsWith("/negotiate") ? "negotiate" : (req.method as ProxiedKind));
-    return backends[index]!;
   };
 
   const server: Server = createServer((req, res) => {
-    const backend = pick(req, false);
-    // A fresh connection per request (no agent): nothing ties two requests to one backend.
-    const upstream = httpRequest(
-      { host: backend.hostname, port: backend.port, method: req.method, path: req.url, headers: req.headers, agent: false },
-      (answer) => {
-        res.writeHead(answer.statusCode ?? 502, answer.headers);
-        answer.pipe(res);
-        // The client left (an aborted poll, a stopped SSE stream): the backend hears it too.
-        res.on("close", () => answer.destroy());
-      },
-    );
-    upstream.on("error", () => {
-      if (!res.headersSent) res.writeHead(502).end();
-      else res.destroy();
-    });
-    req.on("aborted", () => upstream.destroy());
-    req.pipe(upstream);
+    // A backend that refuses connections (it stopped listening: a rolling restart) is skipped
+    // for the next one, as load balancers do; the request's body is read only once one took it.
+    const forward = (attempt: number) => {
+      const backend = pick();
+      let connected = false;
+      // A fresh connection per request (no agent): nothing ties two requests to one backend.
+      const upstream = httpRequest(
+        { host: backend.url.hostname, port: backend.url.port, method: req.method, path: req.url, headers: req.headers, agent: false },
+        (answer) => {
+          res.writeHead(answer.statusCode ?? 502, answer.headers);
+          answer.pipe(res);
+          // The client left (an aborted poll, a stopped SSE stream): the backend hears it too.
+          res.on("close", () => answer.destroy());
+        },
+      );
+      upstream.on("socket", (socket) =>
+        socket.once("connect", () => {
+          connected = true;
+          record(backend.index, req, false);
+          req.pipe(upstream);
+        }),
+      );
+      upstream.on("error", (error: NodeJS.ErrnoException) => {
+        if (!connected && error.code === "ECONNREFUSED" && attempt + 1 < backends.length) return forward(attempt + 1);
+        if (!res.headersSent) res.writeHead(502).end();
+        else res.destroy();
+      });
+      req.on("aborted", () => upstream.destroy());
+    };
+    forward(0);
   });
 
   server.on("upgrade", (req: IncomingMessage, client: Duplex, head: Buffer) => {
-    const backend = pick(req, true);
-    const upstream: Socket = connect(Number(backend.port), backend.hostname);
-    for (const socket of [client, upstream]) {
-      sockets.add(socket);
-      socket.on("error", () => {});
-      socket.on("close", () => sockets.delete(socket));
-    }
-    upstream.on("connect", () => {
-      let head0 = `${req.method} ${req.url} HTTP/1.1\r\n`;
-      for (let i = 0; i < req.rawHeaders.length; i += 2) head0 += `${req.rawHeaders[i]}: ${req.rawHeaders[i + 1]}\r\n`;
-      upstream.write(head0 + "\r\n");
-      if (head.length > 0) upstream.write(head);
-      upstream.pipe(client);
-      client.pipe(upstream);
-    });
-    upstream.on("close", () => client.destroy());
-    client.on("close", () => upstream.destroy());
+    sockets.add(client);
+    client.on("error", () => {});
+    client.on("close", () => sockets.delete(client));
+    const forward = (attempt: number) => {
+      const backend = pick();
+      const upstream: Socket = connect(Number(backend.url.port), backend.url.hostname);
+      let connected = false;
+      upstream.on("error", (error: NodeJS.ErrnoException) => {
+        if (!connected && error.code === "ECONNREFUSED" && attempt + 1 < backends.length) return forward(attempt + 1);
+        client.destroy();
+      });
+      upstream.on("connect", () => {
+        connected = true;
+        record(backend.index, req, true);
+        sockets.add(upstream);
+        webSockets.add(client);
+        upstream.on("close", () => sockets.delete(upstream));
+        client.on("close", () => webSockets.delete(client));
+        let head0 = `${req.method} ${req.url} HTTP/1.1\r\n`;
+        for (let i = 0; i < req.rawHeaders.length; i += 2) head0 += `${req.rawHeaders[i]}: ${req.rawHeaders[i + 1]}\r\n`;
+        upstream.write(head0 + "\r\n");
+        if (head.length > 0) upstream.write(head);
+        upstream.pipe(client);
+        client.pipe(upstream);
+        upstream.on("close", () => client.destroy());
+        client.on("close", () => upstream.destroy());
+      });
+    };
+    forward(0);
   });
 
   server.on("connection", (socket) => {
@@ -78,6 +109,9 @@ export async function startRoundRobinProxy(backendUrls: readonly string[]): Prom
   return {
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
     seen,
+    cutWebSockets: () => {
+      for (const socket of webSockets) socket.destroy();
+    },
     close: () =>
       new Promise<void>((resolve) => {
         for (const socket of sockets) socket.destroy();

@@ -1,0 +1,73 @@
+import { HubwireError } from "../errors.js";
+import type { HandoffPlan } from "../lifetime/connection-handoff.js";
+import type { LifetimeMoves } from "../lifetime/hub-lifetime-manager.js";
+import type { ConnectionMoves } from "../transports/connection-endpoint.js";
+import type { TransportConnection } from "../transports/transport-connection.js";
+import { ConnectionSession, type SessionHandoff } from "./connection-session.js";
+import type { HubRuntime } from "./hub-runtime.js";
+
+/** How long a moving connection's calls may go on before they are cancelled (their results move with it). */
+const settleMs = 5_000;
+
+/**
+ * A hub's side of moving a stateful connection between servers (ConnectionMoves for the
+ * transport layer): the session and its buffer here, the groups and sends in the lifetime
+ * manager. The plan and the handoff cross the backplane, which is as trusted as the servers;
+ * their shape is checked all the same, so a stray message fails the move and nothing else.
+ */
+export class HubMoves implements ConnectionMoves {
+  constructor(
+    private readonly runtime: HubRuntime,
+    private readonly lifetime: LifetimeMoves,
+  ) {}
+
+  plan(transport: TransportConnection): HandoffPlan | undefined {
+    const session = this.runtime.sessions.get(transport);
+    return session?.movable ? this.lifetime.plan(session.connection) : undefined;
+  }
+
+  async prepare(transport: TransportConnection, plan: unknown): Promise<void> {
+    const { userId, groups } = handoffPlan(plan);
+    transport.userId = userId;
+    await this.lifetime.prepare(transport.connectionId, { userId, groups });
+  }
+
+  async cut(transport: TransportConnection, plan: unknown): Promise<SessionHandoff> {
+    const session = this.runtime.sessions.get(transport);
+    if (!session?.movable) throw new HubwireError("ERR_CONNECTION_MOVE_FAILED", "The connection ended before it could move.");
+    return session.moveAway(handoffPlan(plan), this.lifetime, settleMs);
+  }
+
+  complete(transport: TransportConnection, _plan: unknown, state: unknown): void {
+    const session = ConnectionSession.movedIn(this.runtime, transport, sessionHandoff(state), this.lifetime);
+    this.runtime.adopt(session);
+  }
+
+  abandon(transport: TransportConnection): void {
+    this.lifetime.abandon(transport.connectionId);
+  }
+}
+
+function handoffPlan(value: unknown): HandoffPlan {
+  const plan = value as Partial<HandoffPlan> | null;
+  const groups = plan?.groups;
+  const userId = plan?.userId ?? undefined;
+  if (!Array.isArray(groups) || !groups.every((group) => typeof group === "string") || (userId !== undefined && typeof userId !== "string")) {
+    throw malformed();
+  }
+  return { userId, groups };
+}
+
+function sessionHandoff(value: unknown): SessionHandoff {
+  const state = value as Partial<SessionHandoff> | null;
+  const buffer = state?.buffer;
+  const lifetime = state?.lifetime;
+  if (typeof state?.protocol !== "string" || !Array.isArray(buffer?.unacked) || typeof lifetime?.origin !== "string" || !Array.isArray(lifetime.delivered)) {
+    throw malformed();
+  }
+  return state as SessionHandoff;
+}
+
+function malformed(): HubwireError {
+  return new HubwireError("ERR_CONNECTION_MOVE_FAILED", "The connection's old server sent a handoff hubwire cannot read.");
+}

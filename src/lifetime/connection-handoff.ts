@@ -1,0 +1,162 @@
+import type { SerializedHubMessage } from "../protocol/serialized-message.js";
+import type { Target } from "./target.js";
+
+/**
+ * What the server taking over a connection is told first (see HubLifetimeManager.moves): what the
+ * connection listens to, so it can subscribe before the old server lets go.
+ */
+export interface HandoffPlan {
+  userId?: string | undefined;
+  groups: string[];
+}
+
+/** What the old server delivered on one channel from one server: see SendSequences. */
+export type DeliveredRecord = [origin: string, channel: string, floor: number, seen: number[]];
+
+/**
+ * What the old server hands over when it lets go of a connection: the connection's groups then,
+ * and what it had delivered to it, so the new server delivers each send it captured meanwhile
+ * exactly once.
+ */
+export interface LifetimeHandoff {
+  /** The old server's id: its own sends up to `lastSeq` are in the connection's buffer already. */
+  origin: string;
+  lastSeq: number;
+  groups: string[];
+  delivered: DeliveredRecord[];
+}
+
+/** Sends one incoming connection may collect while it moves; past it, the move fails rather than hold more. */
+const maxCaptured = 10_000;
+
+/** A send captured for an incoming connection, with what identifies it. */
+interface Captured {
+  origin: string;
+  channel: string;
+  seq: number | undefined;
+  message: SerializedHubMessage;
+}
+
+/** A connection another server still holds, that this server is taking over. */
+export class IncomingConnection {
+  readonly groups: Set<string>;
+  /** Sends to it heard since this server subscribed for it, in order. */
+  readonly captured: Captured[] = [];
+  /**
+   * Group changes for it heard meanwhile, in order. Applied again over the old server's groups
+   * at the cut, they give the right membership: a change is idempotent, and those the old
+   * server applied too are a prefix the later ones override.
+   */
+  readonly groupChanges: Array<["add" | "remove", string]> = [];
+  /** The groups subscribed for it here: every group it was in since the plan. */
+  readonly subscribed: Set<string>;
+  /** More was sent to it than a move may hold (maxCaptured): the move fails. */
+  overflowed = false;
+
+  constructor(
+    readonly connectionId: string,
+    readonly userId: string | undefined,
+    groups: readonly string[],
+  ) {
+    this.groups = new Set(groups);
+    this.subscribed = new Set(groups);
+  }
+
+  /** A group change heard for it (its old server applies it too, if it holds it still). */
+  groupChanged(action: "add" | "remove", group: string): void {
+    this.groupChanges.push([action, group]);
+    if (action === "add") {
+      this.groups.add(group);
+      this.subscribed.add(group);
+    } else this.groups.delete(group);
+  }
+
+  /** Whether a send to `target` reaches this connection. */
+  isIn(target: Target): boolean {
+    switch (target.kind) {
+      case "all":
+        return !target.except?.includes(this.connectionId);
+      case "connections":
+        return target.ids.includes(this.connectionId);
+      case "groups":
+        return !target.except?.includes(this.connectionId) && target.names.some((name) => this.groups.has(name));
+      case "users":
+        return this.userId !== undefined && target.ids.includes(this.userId);
+    }
+  }
+
+  /** The captured sends the old server had not delivered, in the order they were heard. */
+  undelivered(handoff: LifetimeHandoff): SerializedHubMessage[] {
+    const records = new Map(handoff.delivered.map(([origin, channel, floor, seen]) => [`${origin}\n${channel}`, { floor, seen: new Set(seen) }]));
+    const messages: SerializedHubMessage[] = [];
+    for (const { origin, channel, seq, message } of this.captured) {
+      if (seq !== undefined) {
+        if (origin === handoff.origin) {
+          // Sent by the old server: what it numbered up to the cut reached the connection there.
+          if (seq <= handoff.lastSeq) continue;
+        } else {
+          const record = records.get(`${origin}\n${channel}`);
+          if (record && (seq <= record.floor || record.seen.has(seq))) continue;
+        }
+      }
+      messages.push(message);
+    }
+    return messages;
+  }
+
+  /** The membership at the cut: the old server's, with the changes heard here applied again. */
+  groupsAfter(handoff: LifetimeHandoff): Set<string> {
+    const groups = new Set(handoff.groups);
+    for (const [action, group] of this.groupChanges) {
+      if (action === "add") groups.add(group);
+      else groups.delete(group);
+    }
+    return groups;
+  }
+}
+
+/** The connections this server is taking over from others, by id. */
+export class IncomingConnections {
+  private readonly byId = new Map<string, IncomingConnection>();
+
+  get size(): number {
+    return this.byId.size;
+  }
+
+  add(connectionId: string, plan: HandoffPlan): IncomingConnection {
+    const incoming = new IncomingConnection(connectionId, plan.userId, plan.groups);
+    this.byId.set(connectionId, incoming);
+    return incoming;
+  }
+
+  get(connectionId: string): IncomingConnection | undefined {
+    return this.byId.get(connectionId);
+  }
+
+  /** Forgets it: it arrived, or its move failed. */
+  take(connectionId: string): IncomingConnection | undefined {
+    const incoming = this.byId.get(connectionId);
+    this.byId.delete(connectionId);
+    return incoming;
+  }
+
+  /** Whether a group's channel is subscribed for an incoming connection. */
+  hasGroup(group: string): boolean {
+    for (const incoming of this.byId.values()) if (incoming.subscribed.has(group)) return true;
+    return false;
+  }
+
+  hasUser(userId: string): boolean {
+    for (const incoming of this.byId.values()) if (incoming.userId === userId) return true;
+    return false;
+  }
+
+  /** A send heard on `channel` (or made here): kept for every incoming connection it reaches. */
+  capture(target: Target, message: SerializedHubMessage, origin: string, channel: string, seq: number | undefined): void {
+    for (const incoming of this.byId.values()) {
+      if (incoming.overflowed || !incoming.isIn(target)) continue;
+      if (incoming.captured.length >= maxCaptured) incoming.overflowed = true;
+      else incoming.captured.push({ origin, channel, seq, message });
+    }
+  }
+}

@@ -1,0 +1,158 @@
+import type { HubConnection } from "../connection/hub-connection.js";
+import { HubwireError } from "../errors.js";
+import { IncomingConnections, type HandoffPlan, type LifetimeHandoff } from "./connection-handoff.js";
+import type { LifetimeMoves } from "./hub-lifetime-manager.js";
+import type { InMemoryLifetimeManager } from "./in-memory-lifetime-manager.js";
+import type { SendSequences } from "./send-sequences.js";
+
+/** What ScaleOutMoves needs of the scale-out manager it serves. */
+export interface MovesHost {
+  readonly serverId: string;
+  readonly local: InMemoryLifetimeManager;
+  /** Forgets a connection here; returns the channels nothing here needs any more. */
+  leave(connection: HubConnection): string[];
+  readonly delivered: SendSequences;
+  /** The number of this server's last send. */
+  lastSeq(): number;
+  /** Whether the backplane takes messages now (the outbox is open). */
+  reachable(): boolean;
+  connectionChannel(connectionId: string): string;
+  userChannel(userId: string): string;
+  groupChannel(group: string): string;
+  allChannel(): string;
+  subscribeConnection(connectionId: string): Promise<void>;
+  subscribeUser(userId: string): Promise<void>;
+  subscribeGroup(group: string): Promise<void>;
+  unsubscribe(channel: string): Promise<void>;
+  /** Publishes a fence of this server on `channel`. */
+  publishFence(channel: string, fenceId: number): Promise<unknown>;
+  /** How long a fence may take to come back. */
+  readonly fenceTimeout: number;
+}
+
+/** A fence this server published and waits to hear back on every channel. */
+interface Fence {
+  channels: Set<string>;
+  resolve(): void;
+}
+
+/**
+ * Moves connections between the servers of a hub (see LifetimeMoves). The new server subscribes
+ * the connection's channels and keeps every send to it. The old server then publishes a fence on
+ * each of those channels and waits to hear them all back: a channel delivers in order, so by then
+ * it has heard every send made before the new server listened. At once, with no wait, it lets go
+ * and hands over what it delivered from each server on each channel (their send numbers, see
+ * SendSequences). The new server delivers what it kept that is not in that record; its own sends
+ * and the old server's count by their numbers too. Each send thus reaches the connection once.
+ */
+export class ScaleOutMoves implements LifetimeMoves {
+  readonly incoming = new IncomingConnections();
+  private readonly fences = new Map<number, Fence>();
+  private nextFence = 0;
+
+  constructor(private readonly host: MovesHost) {}
+
+  plan(connection: HubConnection): HandoffPlan {
+    return { userId: connection.userIdentifier, groups: this.host.local.groupsOf(connection.connectionId) };
+  }
+
+  async prepare(connectionId: string, plan: HandoffPlan): Promise<void> {
+    const { host, incoming } = this;
+    if (!host.reachable()) throw unreachable();
+    const { userId } = plan;
+    const user = userId !== undefined && !host.local.hasUser(userId) && !incoming.hasUser(userId);
+    const groups = plan.groups.filter((group) => !host.local.hasGroup(group) && !incoming.hasGroup(group));
+    incoming.add(connectionId, plan);
+    await Promise.all([
+      host.subscribeConnection(connectionId),
+      user ? host.subscribeUser(userId) : undefined,
+      ...groups.map((group) => host.subscribeGroup(group)),
+    ]);
+  }
+
+  async fence(connection: HubConnection, plan: HandoffPlan): Promise<void> {
+    const { host } = this;
+    const channels = this.channelsOf(connection.connectionId, plan.userId, plan.groups);
+    const fenceId = this.nextFence++;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    try {
+      await new Promise<void>((resolve, reject) => {
+        this.fences.set(fenceId, { channels: new Set(channels), resolve });
+        timer = setTimeout(() => reject(new HubwireError("ERR_BACKPLANE_TIMEOUT", `A fence did not come back within ${host.fenceTimeout} ms.`)), host.fenceTimeout);
+        for (const channel of channels) host.publishFence(channel, fenceId).catch(() => reject(unreachable()));
+      });
+    } finally {
+      clearTimeout(timer);
+      this.fences.delete(fenceId);
+    }
+  }
+
+  /** A fence heard on `channel`; only this server's own count. */
+  fenceHeard(origin: string, fenceId: number, channel: string): void {
+    if (origin !== this.host.serverId) return;
+    const fence = this.fences.get(fenceId);
+    if (fence?.channels.delete(channel) && fence.channels.size === 0) fence.resolve();
+  }
+
+  release(connection: HubConnection, plan: HandoffPlan): LifetimeHandoff {
+    const { host } = this;
+    const { connectionId } = connection;
+    const groups = host.local.groupsOf(connectionId);
+    // A group joined since the plan was not fenced, and the new server does not listen to it.
+    const unplanned = groups.find((group) => !plan.groups.includes(group));
+    if (unplanned !== undefined) throw new HubwireError("ERR_CONNECTION_MOVE_FAILED", `The connection joined group '${unplanned}' while it moved.`);
+    const channels = this.channelsOf(connectionId, connection.userIdentifier, groups);
+    const handoff: LifetimeHandoff = { origin: host.serverId, lastSeq: host.lastSeq(), groups, delivered: host.delivered.records(channels) };
+    for (const channel of host.leave(connection)) void host.unsubscribe(channel);
+    return handoff;
+  }
+
+  adopt(connection: HubConnection, handoff: LifetimeHandoff): void {
+    const { host } = this;
+    const { connectionId } = connection;
+    const incoming = this.incoming.get(connectionId);
+    if (!incoming) throw new HubwireError("ERR_CONNECTION_MOVE_FAILED", `Connection '${connectionId}' was not prepared for.`);
+    if (incoming.overflowed) {
+      this.abandon(connectionId);
+      throw new HubwireError("ERR_CONNECTION_MOVE_FAILED", `Too much was sent to connection '${connectionId}' while it moved.`);
+    }
+    const groups = incoming.groupsAfter(handoff);
+    this.incoming.take(connectionId);
+    void host.local.onConnected(connection);
+    for (const group of groups) {
+      if (!incoming.subscribed.has(group) && !host.local.hasGroup(group) && !this.incoming.hasGroup(group)) void host.subscribeGroup(group);
+      host.local.addToGroup(connectionId, group).catch(() => {}); // within the old server's bound already
+    }
+    this.unsubscribeUnused(incoming.subscribed);
+    for (const message of incoming.undelivered(handoff)) connection.writeSerialized(message);
+  }
+
+  abandon(connectionId: string): void {
+    const incoming = this.incoming.take(connectionId);
+    if (!incoming) return;
+    const { host } = this;
+    if (!host.local.has(connectionId)) void host.unsubscribe(host.connectionChannel(connectionId));
+    const { userId } = incoming;
+    if (userId !== undefined && !host.local.hasUser(userId) && !this.incoming.hasUser(userId)) void host.unsubscribe(host.userChannel(userId));
+    this.unsubscribeUnused(incoming.subscribed);
+  }
+
+  /** Lets go of the channels of `groups` that no connection here, arrived or incoming, is in. */
+  private unsubscribeUnused(groups: Iterable<string>): void {
+    const { host } = this;
+    for (const group of groups) {
+      if (!host.local.hasGroup(group) && !this.incoming.hasGroup(group)) void host.unsubscribe(host.groupChannel(group));
+    }
+  }
+
+  private channelsOf(connectionId: string, userId: string | undefined, groups: readonly string[]): string[] {
+    const { host } = this;
+    const channels = [host.allChannel(), host.connectionChannel(connectionId), ...groups.map((group) => host.groupChannel(group))];
+    if (userId !== undefined) channels.push(host.userChannel(userId));
+    return channels;
+  }
+}
+
+function unreachable(): HubwireError {
+  return new HubwireError("ERR_BACKPLANE_UNAVAILABLE", "The backplane is unreachable: the connection cannot move now.");
+}

@@ -1,0 +1,231 @@
+import { randomUUID } from "node:crypto";
+import { HttpTransportType, HubConnectionBuilder, LogLevel, type HubConnection as OfficialConnection } from "@microsoft/signalr";
+import { MessagePackHubProtocol } from "@microsoft/signalr-protocol-msgpack";
+import { afterEach, describe, expect, it } from "vitest";
+import { HubConnection } from "../../client/index.js";
+import { messagePack } from "../../client/msgpack.js";
+import { Hub, HubClass, HubMethod, HubServer, silentLogger } from "../../src/index.js";
+import { RedisBackplane } from "../../src/redis/index.js";
+import { redisUrl } from "../support/redis.js";
+import { startRoundRobinProxy, type RoundRobinProxy } from "../support/round-robin-proxy.js";
+import { waitFor } from "../support/wait.js";
+
+interface StreamClient {
+  /** Message `n` of stream `stream` (each stream numbers its messages 1, 2, 3, ...). */
+  message(stream: string, n: number): void;
+}
+
+/** What the hub saw of its connections' lives, across servers. */
+const lives = { connected: 0, disconnected: 0 };
+
+@HubClass()
+class MovesHub extends Hub<StreamClient> {
+  override onConnected(): void {
+    lives.connected++;
+  }
+
+  override onDisconnected(): void {
+    lives.disconnected++;
+  }
+
+  @HubMethod("Id")
+  id(): string {
+    return this.context.connectionId;
+  }
+
+  @HubMethod("Whoami")
+  whoami(): string | undefined {
+    return this.context.userIdentifier;
+  }
+
+  @HubMethod("Join")
+  join(group: string): Promise<void> {
+    return this.groups.addToGroup(this.context.connectionId, group);
+  }
+
+  @HubMethod("ToAll")
+  toAll(stream: string, n: number): Promise<void> {
+    return this.clients.all.message(stream, n);
+  }
+
+  @HubMethod("ToGroup")
+  toGroup(group: string, stream: string, n: number): Promise<void> {
+    return this.clients.group(group).message(stream, n);
+  }
+
+  @HubMethod("ToConnection")
+  toConnection(connectionId: string, stream: string, n: number): Promise<void> {
+    return this.clients.client(connectionId).message(stream, n);
+  }
+}
+
+/** The bearer token is the user's name (these tests are about moving, not tokens). */
+function userOf(_request: unknown, bearer: string | undefined): unknown {
+  return bearer ? { sub: bearer } : null;
+}
+
+/** Every message a client received, by stream, in order. */
+class Received {
+  readonly streams = new Map<string, number[]>();
+
+  record = (stream: string, n: number): void => {
+    let numbers = this.streams.get(stream);
+    if (!numbers) this.streams.set(stream, (numbers = []));
+    numbers.push(n);
+  };
+
+  last(stream: string): number {
+    return this.streams.get(stream)?.at(-1) ?? 0;
+  }
+
+  /** Lost, duplicated and out-of-order counts of a stream that should hold exactly 1..`sent`. */
+  faults(stream: string, sent: number): { lost: number; duplicated: number; outOfOrder: number } {
+    const numbers = this.streams.get(stream) ?? [];
+    const distinct = new Set(numbers);
+    let outOfOrder = 0;
+    for (let i = 1; i < numbers.length; i++) if (numbers[i]! <= numbers[i - 1]!) outOfOrder++;
+    let lost = 0;
+    for (let n = 1; n <= sent; n++) if (!distinct.has(n)) lost++;
+    return { lost, duplicated: numbers.length - distinct.size, outOfOrder };
+  }
+}
+
+interface Client {
+  name: string;
+  user: string;
+  received: Received;
+  invoke<T>(method: string, ...args: unknown[]): Promise<T>;
+  /** Times the client had to start a new connection (its state lost): must stay 0. */
+  restarts(): number;
+  stop(): Promise<void>;
+}
+
+async function officialClient(url: string, user: string, binary: boolean): Promise<Client> {
+  const received = new Received();
+  let builder = new HubConnectionBuilder()
+    .withUrl(url, { transport: HttpTransportType.WebSockets, accessTokenFactory: () => user })
+    .withStatefulReconnect()
+    .withAutomaticReconnect([0, 100, 200, 500])
+    .configureLogging(LogLevel.None);
+  if (binary) builder = builder.withHubProtocol(new MessagePackHubProtocol());
+  const connection: OfficialConnection = builder.build();
+  let restarts = 0;
+  connection.onreconnecting(() => restarts++);
+  connection.on("message", received.record);
+  await connection.start();
+  return {
+    name: `official ${binary ? "MessagePack" : "JSON"}`,
+    user,
+    received,
+    invoke: (method, ...args) => connection.invoke(method, ...args),
+    restarts: () => restarts,
+    stop: () => connection.stop(),
+  };
+}
+
+async function hubwireClient(url: string, user: string, binary: boolean): Promise<Client> {
+  const received = new Received();
+  const connection = new HubConnection(url, {
+    transports: ["WebSockets"],
+    statefulReconnect: true,
+    accessTokenFactory: () => user,
+    reconnect: { nextDelay: (attempt) => (attempt > 20 ? null : 100) },
+    ...(binary ? { protocol: messagePack } : {}),
+  });
+  let restarts = 0;
+  connection.onReconnecting(() => restarts++);
+  connection.on("message", received.record);
+  await connection.start();
+  return {
+    name: `hubwire ${binary ? "MessagePack" : "JSON"}`,
+    user,
+    received,
+    invoke: (method, ...args) => connection.invoke(method, ...args),
+    restarts: () => restarts,
+    stop: () => connection.stop(),
+  };
+}
+
+describe("connections move between servers with their state", () => {
+  let channelPrefix: string;
+  let servers: HubServer[] = [];
+  let proxy: RoundRobinProxy | undefined;
+  let clients: Client[] = [];
+
+  function newServer(): HubServer {
+    const server = new HubServer({
+      logger: silentLogger,
+      allowStatefulReconnects: true,
+      backplane: new RedisBackplane({ url: redisUrl, channelPrefix, logger: silentLogger }),
+    });
+    server.mapHub("/moves", MovesHub, { authenticate: userOf });
+    return server;
+  }
+
+  async function startCluster(count: number): Promise<string[]> {
+    // A channel prefix of this test's own: other tests and runs may share the Redis.
+    channelPrefix = `moves-${randomUUID()}`;
+    lives.connected = lives.disconnected = 0;
+    servers = Array.from({ length: count }, newServer);
+    const urls = await Promise.all(servers.map(async (server) => (await server.listen()).url));
+    proxy = await startRoundRobinProxy(urls);
+    return urls;
+  }
+
+  afterEach(async () => {
+    await Promise.all(clients.map((client) => client.stop().catch(() => {})));
+    clients = [];
+    await proxy?.close();
+    await Promise.all(servers.map((server) => server.close()));
+  });
+
+  it.each([
+    ["the official client, JSON", (url: string) => officialClient(url, "ada", false)],
+    ["the official client, MessagePack", (url: string) => officialClient(url, "ada", true)],
+    ["hubwire's client, JSON", (url: string) => hubwireClient(url, "ada", false)],
+    ["hubwire's client, MessagePack", (url: string) => hubwireClient(url, "ada", true)],
+  ])("a dropped WebSocket that comes back through another server moves there: same id, user and groups, nothing lost or doubled (%s)", async (_name, connect) => {
+    await startCluster(2);
+    // Negotiated on server 0, its WebSocket on server 1 (round robin): server 1 holds it.
+    const client = await connect(`${proxy!.url}/moves`);
+    clients.push(client);
+    const id = await client.invoke<string>("Id");
+    await client.invoke("Join", "room");
+    await waitFor(() => servers[1]!.connectionCount === 1 && servers[0]!.connectionCount === 0, "server 1 to hold the connection");
+
+    // Both servers send on every target while the socket drops and the client comes back
+    // through server 0 (the next in turn), which takes the connection over from server 1.
+    const hubs = servers.map((server) => server.hubContext(MovesHub));
+    const sent = new Map<string, number>();
+    let sending = true;
+    const senders = hubs.map(async (hub, origin) => {
+      for (let n = 1; sending; n++) {
+        await Promise.all([
+          hub.clients.all.message(`all from ${origin}`, n),
+          hub.clients.group("room").message(`group from ${origin}`, n),
+          hub.clients.user("ada").message(`user from ${origin}`, n),
+          hub.clients.client(id).message(`connection from ${origin}`, n),
+        ]);
+        for (const target of ["all", "group", "user", "connection"]) sent.set(`${target} from ${origin}`, n);
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+    });
+    await waitFor(() => client.received.last("all from 1") >= 20, "messages before the drop");
+    proxy!.cutWebSockets();
+    await waitFor(() => servers[0]!.connectionCount === 1 && servers[1]!.connectionCount === 0, "the connection to move to server 0");
+    const arrived = client.received.last("all from 0");
+    await waitFor(() => client.received.last("all from 0") >= arrived + 20, "messages after the move");
+    sending = false;
+    await Promise.all(senders);
+    await waitFor(() => [...sent].every(([stream, n]) => client.received.last(stream) >= n), "every message sent to arrive");
+
+    for (const [stream, n] of sent) expect({ stream, ...client.received.faults(stream, n) }).toEqual({ stream, lost: 0, duplicated: 0, outOfOrder: 0 });
+    expect(await client.invoke("Id")).toBe(id);
+    expect(await client.invoke("Whoami")).toBe("ada");
+    expect(client.restarts()).toBe(0);
+    expect(lives).toEqual({ connected: 1, disconnected: 0 });
+    // Still in its group, on the server it moved to.
+    await servers[0]!.hubContext(MovesHub).clients.group("room").message("after", 1);
+    await waitFor(() => client.received.last("after") === 1, "a group send after the move");
+  });
+});
