@@ -337,8 +337,8 @@ export class HubServer {
 
   /**
    * Leaves a cluster without losing what its clients hold: call it on SIGTERM in a rolling deploy.
-   * The HTTP server started by `listen` stops listening (a load balancer then sends clients to
-   * the other servers) and negotiations get 503. Connections with stateful reconnect on
+   * The HTTP server (started by `listen`, or given to `attach`) stops listening, so a load
+   * balancer sends clients to the other servers, and negotiations get 503. Connections with stateful reconnect on
    * WebSockets drop their socket: each client reconnects through another server, and its
    * connection moves there with its id, user, groups and every message it has not acknowledged
    * (docs/scale-out.md). Every other connection is sent a Close that allows reconnecting.
@@ -351,10 +351,9 @@ export class HubServer {
   async drain(options: { timeout?: number } = {}): Promise<void> {
     if (this.closed) return;
     if (!this.options.backplane) return this.close();
-    if (this.httpServer && this.ownsHttpServer) {
-      this.httpServer.close();
-      this.httpServer.closeIdleConnections();
-    }
+    // Also a server of the application's (attach): the process is leaving, so is its listener.
+    this.httpServer?.close();
+    this.httpServer?.closeIdleConnections();
     const mapped = [...this.endpoints.values()];
     for (const { endpoint } of mapped) endpoint.stopAccepting();
     let timer: ReturnType<typeof setTimeout> | undefined;

@@ -228,4 +228,60 @@ describe("connections move between servers with their state", () => {
     await servers[0]!.hubContext(MovesHub).clients.group("room").message("after", 1);
     await waitFor(() => client.received.last("after") === 1, "a group send after the move");
   });
+
+  it("a rolling restart of three servers under steady traffic loses, doubles and reorders nothing, for every client", async () => {
+    const urls = await startCluster(3);
+    const url = `${proxy!.url}/moves`;
+    clients = await Promise.all([
+      officialClient(url, "ada", false),
+      officialClient(url, "bob", true),
+      hubwireClient(url, "cy", false),
+      hubwireClient(url, "dee", true),
+    ]);
+    const receivers = [...clients];
+    const ids = await Promise.all(receivers.map((client) => client.invoke<string>("Id")));
+    await Promise.all(receivers.map((client) => client.invoke("Join", "room")));
+    const sender = await hubwireClient(url, "sender", false);
+    clients.push(sender);
+
+    // The sender calls one hub method at a time: to all, to the group, then to each receiver in turn.
+    const sent = { all: 0, group: 0, direct: 0 };
+    let sending = true;
+    const sending$ = (async () => {
+      for (let n = 1; sending; n++) {
+        await sender.invoke("ToAll", "all", n);
+        sent.all = n;
+        await sender.invoke("ToGroup", "room", "group", n);
+        sent.group = n;
+        await Promise.all(ids.map((id) => sender.invoke("ToConnection", id, "direct", n)));
+        sent.direct = n;
+      }
+    })();
+    const flowing = async (what: string) => {
+      const from = sent.direct;
+      await waitFor(() => sent.direct >= from + 10 && receivers.every((client) => client.received.last("direct") >= from + 10), `traffic ${what}`);
+    };
+
+    await flowing("before the restarts");
+    for (let i = 0; i < servers.length; i++) {
+      const held = servers[i]!.connectionCount;
+      await servers[i]!.drain({ timeout: 20_000 });
+      servers[i] = newServer();
+      await servers[i]!.listen(Number(new URL(urls[i]!).port));
+      await flowing(`after server ${i} restarted (it held ${held} connections)`);
+    }
+    sending = false;
+    await sending$;
+    await waitFor(() => receivers.every((client) => (["all", "group", "direct"] as const).every((stream) => client.received.last(stream) >= sent[stream])), "every message to arrive");
+
+    for (const client of receivers) {
+      for (const stream of ["all", "group", "direct"] as const) {
+        expect({ client: client.name, stream, ...client.received.faults(stream, sent[stream]) }).toEqual({ client: client.name, stream, lost: 0, duplicated: 0, outOfOrder: 0 });
+      }
+      expect({ client: client.name, restarts: client.restarts() }).toEqual({ client: client.name, restarts: 0 });
+    }
+    expect(await Promise.all(receivers.map((client) => client.invoke("Id")))).toEqual(ids);
+    expect(await Promise.all(receivers.map((client) => client.invoke("Whoami")))).toEqual(["ada", "bob", "cy", "dee"]);
+    expect(lives).toEqual({ connected: 5, disconnected: 0 });
+  });
 });
