@@ -4,6 +4,9 @@ import { configDefaults, defineConfig } from "vitest/config";
 // built-code.test.ts builds it again: they run after the others, one at a time.
 const usesDist = ["test/processes/**/*.test.ts", "test/package/**/*.test.ts", "test/docs/readme-figures.test.ts"];
 
+// Checks of built server processes that take tens of seconds: in the long suite.
+export const longChecks = ["test/processes/rolling-restart.test.ts"];
+
 export default defineConfig({
   // Hubs use TypeScript legacy decorators with emitted metadata (typedi reads constructor types).
   oxc: { decorator: { legacy: true, emitDecoratorMetadata: true } },
@@ -19,13 +22,14 @@ export default defineConfig({
         test: {
           name: "hubwire",
           include: ["test/**/*.test.ts"],
-          // The long checks (bench harness, .NET reference runs): `npm run test:long` (vitest.long.config.ts).
-          exclude: [...configDefaults.exclude, "test/bench/**", "test/reference/**", ...usesDist],
+          // The long checks (bench harness, .NET reference runs, the rolling restart of server
+          // processes): `npm run test:long` (vitest.long.config.ts).
+          exclude: [...configDefaults.exclude, "test/bench/**", "test/reference/**", ...longChecks, ...usesDist],
         },
       },
       {
         extends: true,
-        test: { name: "built", include: usesDist, fileParallelism: false, sequence: { groupOrder: 1 } },
+        test: { name: "built", include: usesDist, exclude: [...configDefaults.exclude, ...longChecks], fileParallelism: false, sequence: { groupOrder: 1 } },
       },
     ],
   },

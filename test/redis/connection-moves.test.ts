@@ -1,13 +1,10 @@
 import { randomUUID } from "node:crypto";
-import { HttpTransportType, HubConnectionBuilder, LogLevel, type HubConnection as OfficialConnection } from "@microsoft/signalr";
-import { MessagePackHubProtocol } from "@microsoft/signalr-protocol-msgpack";
 import { afterEach, describe, expect, it } from "vitest";
-import { HubConnection } from "../../client/index.js";
-import { messagePack } from "../../client/msgpack.js";
 import { Hub, HubClass, HubMethod, HubServer, silentLogger } from "../../src/index.js";
 import { RedisBackplane } from "../../src/redis/index.js";
 import { redisUrl } from "../support/redis.js";
 import { startRoundRobinProxy, type RoundRobinProxy } from "../support/round-robin-proxy.js";
+import { hubwireClient, officialClient, Traffic, type StreamClient as Client } from "../support/stream-clients.js";
 import { waitFor } from "../support/wait.js";
 
 interface StreamClient {
@@ -62,88 +59,6 @@ class MovesHub extends Hub<StreamClient> {
 /** The bearer token is the user's name (these tests are about moving, not tokens). */
 function userOf(_request: unknown, bearer: string | undefined): unknown {
   return bearer ? { sub: bearer } : null;
-}
-
-/** Every message a client received, by stream, in order. */
-class Received {
-  readonly streams = new Map<string, number[]>();
-
-  record = (stream: string, n: number): void => {
-    let numbers = this.streams.get(stream);
-    if (!numbers) this.streams.set(stream, (numbers = []));
-    numbers.push(n);
-  };
-
-  last(stream: string): number {
-    return this.streams.get(stream)?.at(-1) ?? 0;
-  }
-
-  /** Lost, duplicated and out-of-order counts of a stream that should hold exactly 1..`sent`. */
-  faults(stream: string, sent: number): { lost: number; duplicated: number; outOfOrder: number } {
-    const numbers = this.streams.get(stream) ?? [];
-    const distinct = new Set(numbers);
-    let outOfOrder = 0;
-    for (let i = 1; i < numbers.length; i++) if (numbers[i]! <= numbers[i - 1]!) outOfOrder++;
-    let lost = 0;
-    for (let n = 1; n <= sent; n++) if (!distinct.has(n)) lost++;
-    return { lost, duplicated: numbers.length - distinct.size, outOfOrder };
-  }
-}
-
-interface Client {
-  name: string;
-  user: string;
-  received: Received;
-  invoke<T>(method: string, ...args: unknown[]): Promise<T>;
-  /** Times the client had to start a new connection (its state lost): must stay 0. */
-  restarts(): number;
-  stop(): Promise<void>;
-}
-
-async function officialClient(url: string, user: string, binary: boolean): Promise<Client> {
-  const received = new Received();
-  let builder = new HubConnectionBuilder()
-    .withUrl(url, { transport: HttpTransportType.WebSockets, accessTokenFactory: () => user })
-    .withStatefulReconnect()
-    .withAutomaticReconnect([0, 100, 200, 500])
-    .configureLogging(LogLevel.None);
-  if (binary) builder = builder.withHubProtocol(new MessagePackHubProtocol());
-  const connection: OfficialConnection = builder.build();
-  let restarts = 0;
-  connection.onreconnecting(() => restarts++);
-  connection.on("message", received.record);
-  await connection.start();
-  return {
-    name: `official ${binary ? "MessagePack" : "JSON"}`,
-    user,
-    received,
-    invoke: (method, ...args) => connection.invoke(method, ...args),
-    restarts: () => restarts,
-    stop: () => connection.stop(),
-  };
-}
-
-async function hubwireClient(url: string, user: string, binary: boolean): Promise<Client> {
-  const received = new Received();
-  const connection = new HubConnection(url, {
-    transports: ["WebSockets"],
-    statefulReconnect: true,
-    accessTokenFactory: () => user,
-    reconnect: { nextDelay: (attempt) => (attempt > 20 ? null : 100) },
-    ...(binary ? { protocol: messagePack } : {}),
-  });
-  let restarts = 0;
-  connection.onReconnecting(() => restarts++);
-  connection.on("message", received.record);
-  await connection.start();
-  return {
-    name: `hubwire ${binary ? "MessagePack" : "JSON"}`,
-    user,
-    received,
-    invoke: (method, ...args) => connection.invoke(method, ...args),
-    restarts: () => restarts,
-    stop: () => connection.stop(),
-  };
 }
 
 describe("connections move between servers with their state", () => {
@@ -244,42 +159,19 @@ describe("connections move between servers with their state", () => {
     const sender = await hubwireClient(url, "sender", false);
     clients.push(sender);
 
-    // The sender calls one hub method at a time: to all, to the group, then to each receiver in turn.
-    const sent = { all: 0, group: 0, direct: 0 };
-    let sending = true;
-    const sending$ = (async () => {
-      for (let n = 1; sending; n++) {
-        await sender.invoke("ToAll", "all", n);
-        sent.all = n;
-        await sender.invoke("ToGroup", "room", "group", n);
-        sent.group = n;
-        await Promise.all(ids.map((id) => sender.invoke("ToConnection", id, "direct", n)));
-        sent.direct = n;
-      }
-    })();
-    const flowing = async (what: string) => {
-      const from = sent.direct;
-      await waitFor(() => sent.direct >= from + 10 && receivers.every((client) => client.received.last("direct") >= from + 10), `traffic ${what}`);
-    };
-
-    await flowing("before the restarts");
+    const traffic = new Traffic(sender, receivers, ids, "room");
+    await traffic.flowing("before the restarts");
     for (let i = 0; i < servers.length; i++) {
       const held = servers[i]!.connectionCount;
       await servers[i]!.drain({ timeout: 20_000 });
       servers[i] = newServer();
       await servers[i]!.listen(Number(new URL(urls[i]!).port));
-      await flowing(`after server ${i} restarted (it held ${held} connections)`);
+      await traffic.flowing(`after server ${i} restarted (it held ${held} connections)`);
     }
-    sending = false;
-    await sending$;
-    await waitFor(() => receivers.every((client) => (["all", "group", "direct"] as const).every((stream) => client.received.last(stream) >= sent[stream])), "every message to arrive");
+    await traffic.stop();
 
-    for (const client of receivers) {
-      for (const stream of ["all", "group", "direct"] as const) {
-        expect({ client: client.name, stream, ...client.received.faults(stream, sent[stream]) }).toEqual({ client: client.name, stream, lost: 0, duplicated: 0, outOfOrder: 0 });
-      }
-      expect({ client: client.name, restarts: client.restarts() }).toEqual({ client: client.name, restarts: 0 });
-    }
+    expect(traffic.faults().filter((fault) => fault.lost + fault.duplicated + fault.outOfOrder > 0)).toEqual([]);
+    expect(receivers.map((client) => [client.name, client.restarts()])).toEqual(receivers.map((client) => [client.name, 0]));
     expect(await Promise.all(receivers.map((client) => client.invoke("Id")))).toEqual(ids);
     expect(await Promise.all(receivers.map((client) => client.invoke("Whoami")))).toEqual(["ada", "bob", "cy", "dee"]);
     expect(lives).toEqual({ connected: 5, disconnected: 0 });

@@ -1,17 +1,53 @@
-// A hubwire server in a process of its own, for tests that kill it: it serves the hub "ChatHub"
-// at /chat over the Redis at REDIS_URL, with the scale-out settings in SCALE_OUT (JSON), and
-// prints "listening on <url>". It runs the built code in dist/.
-import { Hub, HubClass, HubServer, silentLogger } from "../../dist/src/index.js";
+// A hubwire server in a process of its own, for tests that kill or restart it: it serves the hub
+// "ChatHub" at /chat over the Redis at REDIS_URL, with the scale-out settings in SCALE_OUT (JSON),
+// on PORT (default: any free port), and prints "listening on <url>". The bearer token names the
+// user; clients may ask for stateful reconnect. On SIGTERM it drains (its stateful connections
+// move to the other servers) and exits. It runs the built code in dist/.
+import { Hub, HubClass, HubMethod, HubServer, silentLogger } from "../../dist/src/index.js";
 import { RedisBackplane } from "../../dist/src/redis/index.js";
 
-class ChatHub extends Hub {}
+class ChatHub extends Hub {
+  id() {
+    return this.context.connectionId;
+  }
+
+  whoami() {
+    return this.context.userIdentifier;
+  }
+
+  join(group) {
+    return this.groups.addToGroup(this.context.connectionId, group);
+  }
+
+  toAll(stream, n) {
+    return this.clients.all.message(stream, n);
+  }
+
+  toGroup(group, stream, n) {
+    return this.clients.group(group).message(stream, n);
+  }
+
+  toConnection(connectionId, stream, n) {
+    return this.clients.client(connectionId).message(stream, n);
+  }
+}
+for (const [name, method] of [["Id", "id"], ["Whoami", "whoami"], ["Join", "join"], ["ToAll", "toAll"], ["ToGroup", "toGroup"], ["ToConnection", "toConnection"]]) {
+  HubMethod(name)(ChatHub.prototype, method, Object.getOwnPropertyDescriptor(ChatHub.prototype, method));
+}
 HubClass({ name: "ChatHub" })(ChatHub);
 
 const server = new HubServer({
   logger: silentLogger,
-  backplane: new RedisBackplane({ url: process.env.REDIS_URL, logger: silentLogger }),
+  allowStatefulReconnects: true,
+  backplane: new RedisBackplane({ url: process.env.REDIS_URL, channelPrefix: process.env.CHANNEL_PREFIX, logger: silentLogger }),
   scaleOut: JSON.parse(process.env.SCALE_OUT ?? "{}"),
 });
-server.mapHub("/chat", ChatHub);
-const { url } = await server.listen(0);
+server.mapHub("/chat", ChatHub, { authenticate: (_request, bearer) => (bearer ? { sub: bearer } : null) });
+const { url } = await server.listen(Number(process.env.PORT ?? 0));
 process.stdout.write(`listening on ${url}\n`);
+process.once("SIGTERM", () => {
+  server.drain().then(
+    () => process.exit(0),
+    () => process.exit(1),
+  );
+});

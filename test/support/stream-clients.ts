@@ -1,0 +1,144 @@
+import { HttpTransportType, HubConnectionBuilder, LogLevel, type HubConnection as OfficialConnection } from "@microsoft/signalr";
+import { MessagePackHubProtocol } from "@microsoft/signalr-protocol-msgpack";
+import { HubConnection } from "../../client/index.js";
+import { messagePack } from "../../client/msgpack.js";
+import { waitFor } from "./wait.js";
+
+// Clients for tests that count messages across moves, restarts and outages: each records the
+// "message" calls it receives (stream, number), connects over WebSockets with stateful reconnect
+// and a bearer token that names its user, and counts the times it had to start a new connection.
+
+/** Every message a client received, by stream, in order. */
+export class Received {
+  readonly streams = new Map<string, number[]>();
+
+  record = (stream: string, n: number): void => {
+    let numbers = this.streams.get(stream);
+    if (!numbers) this.streams.set(stream, (numbers = []));
+    numbers.push(n);
+  };
+
+  last(stream: string): number {
+    return this.streams.get(stream)?.at(-1) ?? 0;
+  }
+
+  /** Lost, duplicated and out-of-order counts of a stream that should hold exactly 1..`sent`. */
+  faults(stream: string, sent: number): { lost: number; duplicated: number; outOfOrder: number } {
+    const numbers = this.streams.get(stream) ?? [];
+    const distinct = new Set(numbers);
+    let outOfOrder = 0;
+    for (let i = 1; i < numbers.length; i++) if (numbers[i]! <= numbers[i - 1]!) outOfOrder++;
+    let lost = 0;
+    for (let n = 1; n <= sent; n++) if (!distinct.has(n)) lost++;
+    return { lost, duplicated: numbers.length - distinct.size, outOfOrder };
+  }
+}
+
+/** A client that records what it receives, over the official client or hubwire's. */
+export interface StreamClient {
+  name: string;
+  user: string;
+  received: Received;
+  invoke<T>(method: string, ...args: unknown[]): Promise<T>;
+  /** Times the client had to start a new connection (its state lost): must stay 0. */
+  restarts(): number;
+  stop(): Promise<void>;
+}
+
+export async function officialClient(url: string, user: string, binary: boolean): Promise<StreamClient> {
+  const received = new Received();
+  let builder = new HubConnectionBuilder()
+    .withUrl(url, { transport: HttpTransportType.WebSockets, accessTokenFactory: () => user })
+    .withStatefulReconnect()
+    .withAutomaticReconnect([0, 100, 200, 500])
+    .configureLogging(LogLevel.None);
+  if (binary) builder = builder.withHubProtocol(new MessagePackHubProtocol());
+  const connection: OfficialConnection = builder.build();
+  let restarts = 0;
+  connection.onreconnecting(() => restarts++);
+  connection.on("message", received.record);
+  await connection.start();
+  return {
+    name: `official ${binary ? "MessagePack" : "JSON"}`,
+    user,
+    received,
+    invoke: (method, ...args) => connection.invoke(method, ...args),
+    restarts: () => restarts,
+    stop: () => connection.stop(),
+  };
+}
+
+export async function hubwireClient(url: string, user: string, binary: boolean): Promise<StreamClient> {
+  const received = new Received();
+  const connection = new HubConnection(url, {
+    transports: ["WebSockets"],
+    statefulReconnect: true,
+    accessTokenFactory: () => user,
+    reconnect: { nextDelay: (attempt) => (attempt > 20 ? null : 100) },
+    ...(binary ? { protocol: messagePack } : {}),
+  });
+  let restarts = 0;
+  connection.onReconnecting(() => restarts++);
+  connection.on("message", received.record);
+  await connection.start();
+  return {
+    name: `hubwire ${binary ? "MessagePack" : "JSON"}`,
+    user,
+    received,
+    invoke: (method, ...args) => connection.invoke(method, ...args),
+    restarts: () => restarts,
+    stop: () => connection.stop(),
+  };
+}
+
+/** The streams a sender's traffic numbers: to all, to one group, and to each receiver. */
+export const trafficStreams = ["all", "group", "direct"] as const;
+
+/**
+ * Steady traffic from one client, one hub call at a time (ToAll, ToGroup, then ToConnection to
+ * each receiver): what it sent is counted once each call has returned.
+ */
+export class Traffic {
+  readonly sent = { all: 0, group: 0, direct: 0 };
+  private sending = true;
+  private readonly done: Promise<void>;
+
+  constructor(
+    sender: StreamClient,
+    private readonly receivers: readonly StreamClient[],
+    receiverIds: readonly string[],
+    group: string,
+  ) {
+    this.done = (async () => {
+      for (let n = 1; this.sending; n++) {
+        await sender.invoke("ToAll", "all", n);
+        this.sent.all = n;
+        await sender.invoke("ToGroup", group, "group", n);
+        this.sent.group = n;
+        await Promise.all(receiverIds.map((id) => sender.invoke("ToConnection", id, "direct", n)));
+        this.sent.direct = n;
+      }
+    })();
+  }
+
+  /** Resolves once ten more rounds have been sent and received by every receiver. */
+  async flowing(what: string): Promise<void> {
+    const from = this.sent.direct;
+    await waitFor(() => this.sent.direct >= from + 10 && this.receivers.every((client) => client.received.last("direct") >= from + 10), `traffic ${what}`);
+  }
+
+  /** Stops sending, and resolves once every receiver has all that was sent. */
+  async stop(): Promise<void> {
+    this.sending = false;
+    await this.done;
+    const arrived = () => this.receivers.every((client) => trafficStreams.every((stream) => client.received.last(stream) >= this.sent[stream]));
+    await waitFor(arrived, "every message sent to arrive");
+  }
+
+  /** Per receiver and stream: what was lost, duplicated and out of order. */
+  faults(): Array<{ client: string; stream: string; lost: number; duplicated: number; outOfOrder: number }> {
+    return this.receivers.flatMap((client) =>
+      trafficStreams.map((stream) => ({ client: client.name, stream, ...client.received.faults(stream, this.sent[stream]) })),
+    );
+  }
+}
