@@ -5,7 +5,6 @@ import { HubwireError } from "../errors.js";
 import { LogWriter, type Logger } from "../logger.js";
 import { lifetimeLog } from "./lifetime-log.js";
 import type { HubProtocol } from "../protocol/hub-protocol.js";
-import { SerializedHubMessage } from "../protocol/serialized-message.js";
 import type { Backplane } from "./backplane.js";
 import {
   decodeBackplaneMessage,
@@ -23,6 +22,7 @@ import { PendingReplies } from "./pending-replies.js";
 import { Presence } from "./presence.js";
 import { failureReply, remoteError, serverGone } from "./remote-errors.js";
 import { ScaleOutMoves } from "./scale-out-moves.js";
+import { SendCodec } from "./send-codec.js";
 import { resolveSettings, type ScaleOutSettings } from "./scale-out-settings.js";
 import { SendSequences } from "./send-sequences.js";
 import type { Target } from "./target.js";
@@ -84,6 +84,7 @@ export class ScaleOutLifetimeManager implements HubLifetimeManager {
   private readonly delivered = new SendSequences();
   private outageStart: number | undefined;
   private readonly settings: Required<ScaleOutSettings>;
+  private readonly codec: SendCodec;
   /** Connections moving here from other servers, or away (see LifetimeMoves). */
   readonly moves: ScaleOutMoves;
 
@@ -91,6 +92,7 @@ export class ScaleOutLifetimeManager implements HubLifetimeManager {
     this.log = LogWriter.for(options.logger);
     this.subscriptions = new LoggedSubscriptions(options.backplane, this.log, options.hubName);
     this.settings = resolveSettings(options.settings);
+    this.codec = new SendCodec(options.protocols, this.log, options.hubName);
     this.local = new InMemoryLifetimeManager({ maximumGroupsPerConnection: options.maximumGroupsPerConnection });
     this.prefix = `${options.hubName}:`;
     const { backplane } = options;
@@ -120,13 +122,9 @@ export class ScaleOutLifetimeManager implements HubLifetimeManager {
       delivered: this.delivered,
       lastSeq: () => this.sendSeq,
       reachable: () => this.outbox.isOpen,
-      connectionChannel: (id) => this.channel("connection", id),
-      userChannel: (id) => this.channel("user", id),
-      groupChannel: (group) => this.channel("group", group),
-      allChannel: () => this.channel("all"),
-      subscribeConnection: (id) => this.subscribe(this.channel("connection", id), (message, channel) => this.onConnectionMessage(message, channel)),
-      subscribeUser: (id) => this.subscribe(this.channel("user", id), (message, channel) => this.onSend(message, channel)),
-      subscribeGroup: (group) => this.subscribe(this.channel("group", group), (message, channel) => this.onSend(message, channel)),
+      channel: (kind, name) => this.channel(kind, name),
+      subscribeConnection: (id) => this.subscribeConnection(id),
+      subscribeMembers: (kind, name) => this.subscribeMembers(kind, name),
       unsubscribe: (channel) => this.unsubscribe(channel),
       publishFence: (channel, fenceId) => backplane.publish(channel, encodeBackplaneMessage({ kind: "fence", origin: this.serverId, fenceId })),
       fenceTimeout: this.settings.serverTimeout,
@@ -172,8 +170,8 @@ export class ScaleOutLifetimeManager implements HubLifetimeManager {
     const firstOfUser = userId !== undefined && !this.local.hasUser(userId) && !this.moves.incoming.hasUser(userId);
     await this.local.onConnected(connection);
     await Promise.all([
-      this.subscribe(this.channel("connection", connectionId), (message, channel) => this.onConnectionMessage(message, channel)),
-      firstOfUser ? this.subscribe(this.channel("user", userId), (message, channel) => this.onSend(message, channel)) : undefined,
+      this.subscribeConnection(connectionId),
+      firstOfUser ? this.subscribeMembers("user", userId) : undefined,
     ]);
   }
 
@@ -198,7 +196,7 @@ export class ScaleOutLifetimeManager implements HubLifetimeManager {
     if (target.kind === "connections") {
       const remote = [...new Set(target.ids)].filter((id) => !this.local.has(id));
       if (remote.length === 0) return;
-      const payloads = this.payloads(message);
+      const payloads = this.codec.encode(message);
       for (const id of remote) {
         const channel = this.channel("connection", id);
         const one: Target = { kind: "connections", ids: [id] };
@@ -210,7 +208,7 @@ export class ScaleOutLifetimeManager implements HubLifetimeManager {
       return;
     }
     const channel = this.channelOf(target);
-    const seq = this.publishSend(channel, target, this.payloads(message));
+    const seq = this.publishSend(channel, target, this.codec.encode(message));
     // This server does not hear its own sends back: a connection moving here keeps them now.
     if (this.moves.incoming.size > 0) this.moves.incoming.capture(target, message, this.serverId, channel, seq);
   }
@@ -254,7 +252,7 @@ export class ScaleOutLifetimeManager implements HubLifetimeManager {
   private async addLocal(connectionId: string, group: string): Promise<void> {
     const first = !this.local.hasGroup(group) && !this.moves.incoming.hasGroup(group);
     await this.local.addToGroup(connectionId, group);
-    if (first) await this.subscribe(this.channel("group", group), (message, channel) => this.onSend(message, channel));
+    if (first) await this.subscribeMembers("group", group);
   }
 
   private async removeLocal(connectionId: string, group: string): Promise<void> {
@@ -364,7 +362,7 @@ export class ScaleOutLifetimeManager implements HubLifetimeManager {
 
   private deliverFromRemote(message: SendMessage, channel: string): void {
     if (!this.delivered.accept(message.origin, channel, message.seq)) return;
-    const serialized = this.messageFrom(message.payloads);
+    const serialized = this.codec.decode(message.payloads);
     if (!serialized) return;
     this.local.deliver(message.target, serialized);
     if (this.moves.incoming.size > 0) this.moves.incoming.capture(message.target, serialized, message.origin, channel, message.seq);
@@ -377,7 +375,7 @@ export class ScaleOutLifetimeManager implements HubLifetimeManager {
       // Moving here: kept, and applied over its old server's groups when it arrives.
       const subscribe = message.action === "add" && !this.local.hasGroup(group) && !this.moves.incoming.hasGroup(group);
       incoming.groupChanged(message.action, group);
-      if (subscribe) await this.subscribe(this.channel("group", group), (sent, channel) => this.onSend(sent, channel));
+      if (subscribe) await this.subscribeMembers("group", group);
     } else if (this.local.has(connectionId)) {
       // The connection may have left since; its channel then no longer reaches this server.
       try {
@@ -405,33 +403,6 @@ export class ScaleOutLifetimeManager implements HubLifetimeManager {
       reply = failureReply(requestId, error);
     }
     this.publish(this.channel("server", origin), reply);
-  }
-
-  /** The invocation as every hub protocol encodes it (the local sends already made some of these). */
-  private payloads(message: SerializedHubMessage): Record<string, string | Uint8Array> {
-    const payloads: Record<string, string | Uint8Array> = {};
-    for (const protocol of this.options.protocols) payloads[protocol.name] = message.payloadFor(protocol);
-    return payloads;
-  }
-
-  /**
-   * A received send, ready for local connections: the sender's payloads are written as they are;
-   * the message is decoded once per server (not per recipient) for a protocol the sender lacked.
-   */
-  private messageFrom(payloads: Record<string, string | Uint8Array>): SerializedHubMessage | undefined {
-    for (const protocol of this.options.protocols) {
-      const payload = payloads[protocol.name];
-      if (payload === undefined) continue;
-      try {
-        const [message] = protocol.parseMessages(payload);
-        if (message) return new SerializedHubMessage(message, payloads);
-      } catch (error) {
-        this.log.write(lifetimeLog.undecodableMessage, { hub: this.options.hubName, error });
-        return undefined;
-      }
-    }
-    this.log.write(lifetimeLog.noProtocolForMessage, { hub: this.options.hubName });
-    return undefined;
   }
 
   private channelOf(target: Exclude<Target, { kind: "connections" }>): string {
@@ -468,6 +439,15 @@ export class ScaleOutLifetimeManager implements HubLifetimeManager {
   /** Hands a message to the outbox, in order after the others: it never waits on the backplane. */
   private publish(channel: string, message: BackplaneMessage): void {
     this.outbox.add(channel, encodeBackplaneMessage(message));
+  }
+
+  private subscribeConnection(connectionId: string): Promise<void> {
+    return this.subscribe(this.channel("connection", connectionId), (message, channel) => this.onConnectionMessage(message, channel));
+  }
+
+  /** A group's or a user's channel: sends for the members this server holds. */
+  private subscribeMembers(kind: "group" | "user", name: string): Promise<void> {
+    return this.subscribe(this.channel(kind, name), (message, channel) => this.onSend(message, channel));
   }
 
   private subscribe(channel: string, onMessage: (message: BackplaneMessage, channel: string) => void): Promise<void> {

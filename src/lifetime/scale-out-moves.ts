@@ -16,13 +16,10 @@ export interface MovesHost {
   lastSeq(): number;
   /** Whether the backplane takes messages now (the outbox is open). */
   reachable(): boolean;
-  connectionChannel(connectionId: string): string;
-  userChannel(userId: string): string;
-  groupChannel(group: string): string;
-  allChannel(): string;
+  channel(kind: "all" | "connection" | "group" | "user", name?: string): string;
   subscribeConnection(connectionId: string): Promise<void>;
-  subscribeUser(userId: string): Promise<void>;
-  subscribeGroup(group: string): Promise<void>;
+  /** A group's or a user's channel. */
+  subscribeMembers(kind: "group" | "user", name: string): Promise<void>;
   unsubscribe(channel: string): Promise<void>;
   /** Publishes a fence of this server on `channel`. */
   publishFence(channel: string, fenceId: number): Promise<unknown>;
@@ -65,8 +62,8 @@ export class ScaleOutMoves implements LifetimeMoves {
     incoming.add(connectionId, plan);
     await Promise.all([
       host.subscribeConnection(connectionId),
-      user ? host.subscribeUser(userId) : undefined,
-      ...groups.map((group) => host.subscribeGroup(group)),
+      user ? host.subscribeMembers("user", userId) : undefined,
+      ...groups.map((group) => host.subscribeMembers("group", group)),
     ]);
   }
 
@@ -120,7 +117,7 @@ export class ScaleOutMoves implements LifetimeMoves {
     this.incoming.take(connectionId);
     void host.local.onConnected(connection);
     for (const group of groups) {
-      if (!incoming.subscribed.has(group) && !host.local.hasGroup(group) && !this.incoming.hasGroup(group)) void host.subscribeGroup(group);
+      if (!incoming.subscribed.has(group) && !host.local.hasGroup(group) && !this.incoming.hasGroup(group)) void host.subscribeMembers("group", group);
       host.local.addToGroup(connectionId, group).catch(() => {}); // within the old server's bound already
     }
     this.unsubscribeUnused(incoming.subscribed);
@@ -131,9 +128,9 @@ export class ScaleOutMoves implements LifetimeMoves {
     const incoming = this.incoming.take(connectionId);
     if (!incoming) return;
     const { host } = this;
-    if (!host.local.has(connectionId)) void host.unsubscribe(host.connectionChannel(connectionId));
+    if (!host.local.has(connectionId)) void host.unsubscribe(host.channel("connection", connectionId));
     const { userId } = incoming;
-    if (userId !== undefined && !host.local.hasUser(userId) && !this.incoming.hasUser(userId)) void host.unsubscribe(host.userChannel(userId));
+    if (userId !== undefined && !host.local.hasUser(userId) && !this.incoming.hasUser(userId)) void host.unsubscribe(host.channel("user", userId));
     this.unsubscribeUnused(incoming.subscribed);
   }
 
@@ -141,14 +138,14 @@ export class ScaleOutMoves implements LifetimeMoves {
   private unsubscribeUnused(groups: Iterable<string>): void {
     const { host } = this;
     for (const group of groups) {
-      if (!host.local.hasGroup(group) && !this.incoming.hasGroup(group)) void host.unsubscribe(host.groupChannel(group));
+      if (!host.local.hasGroup(group) && !this.incoming.hasGroup(group)) void host.unsubscribe(host.channel("group", group));
     }
   }
 
   private channelsOf(connectionId: string, userId: string | undefined, groups: readonly string[]): string[] {
     const { host } = this;
-    const channels = [host.allChannel(), host.connectionChannel(connectionId), ...groups.map((group) => host.groupChannel(group))];
-    if (userId !== undefined) channels.push(host.userChannel(userId));
+    const channels = [host.channel("all"), host.channel("connection", connectionId), ...groups.map((group) => host.channel("group", group))];
+    if (userId !== undefined) channels.push(host.channel("user", userId));
     return channels;
   }
 }

@@ -1,5 +1,5 @@
 import { createHash, randomUUID } from "node:crypto";
-import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from "node:http";
+import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Duplex } from "node:stream";
 import { HubwireError } from "../errors.js";
 import type { LogWriter } from "../logger.js";
@@ -12,11 +12,13 @@ import { readBody, type BodyResult } from "./request-body.js";
 import {
   decodeRoutedMessage,
   encodeRoutedMessage,
+  textReply,
   type RoutedAnswer,
   type RoutedMessage,
   type RoutedMethod,
   type RoutedRequest,
 } from "./routed-messages.js";
+import { MovingConnections } from "./moving-connections.js";
 import { transportLog } from "./transport-log.js";
 import type { TransportConnection } from "./transport-connection.js";
 
@@ -41,12 +43,12 @@ type ForwardedRequest = Omit<RoutedRequest, "kind" | "from" | "id">;
 
 /** How a forwarded request ended. */
 /** How a forward's end reaches the client: the holder's response, or a refusal of this server's own. */
-interface ForwardAnswer {
+export interface ForwardAnswer {
   reply(response: ForwardedResponse): void;
   refuse(status: number, reason: string): void;
 }
 
-type ForwardOutcome =
+export type ForwardOutcome =
   /** The holder served it: write this response. */
   | { kind: "reply"; response: ForwardedResponse }
   /** The request starts the connection's transport: the connection is now this server's (with its state, for one that ran elsewhere). */
@@ -79,7 +81,7 @@ export interface RouterOptions {
 }
 
 /** The client's side of a forwarded request: its response, or its socket for an upgrade. */
-interface ClientSide {
+export interface ClientSide {
   once(event: "close", listener: () => void): unknown;
   off(event: "close", listener: () => void): unknown;
 }
@@ -111,12 +113,23 @@ export class ConnectionRouter {
   private nextId = 0;
   /** Bytes of forwarded POST bodies held now (see RouterOptions.maxForwardedBytes). */
   private forwardedBytes = 0;
-  /** Connections this server answered `moving` for, by asking server and request id, until its `ready`. */
-  private readonly leaving = new Map<string, { connection: TransportConnection; plan: unknown; timer: ReturnType<typeof setTimeout> }>();
+  /** Moves suspended stateful connections to and from this server (only when the endpoint can move them). */
+  private readonly moving: MovingConnections | undefined;
 
   constructor(private readonly options: RouterOptions) {
     this.prefix = `route:${options.path}:`;
     this.ready = this.subscribe(this.prefix + "server:" + this.serverId, (message) => this.onAnswer(message));
+    const { moves } = options;
+    this.moving = moves && new MovingConnections(moves, {
+      serverId: this.serverId,
+      path: options.path,
+      registry: options.registry,
+      timeoutMs: options.timeoutMs,
+      log: options.log,
+      hold: (connection) => this.hold(connection),
+      answer: (server, answer) => this.answer(server, answer),
+      askServer: (server, build, client) => this.ask(this.prefix + "server:" + server, build, client),
+    });
   }
 
   /**
@@ -207,7 +220,7 @@ export class ConnectionRouter {
       case "moved":
         return this.takeMoved(token, outcome);
       case "moving":
-        return this.moveHere(token, outcome, answer, client);
+        return this.moving ? this.moving.arrive(token, outcome, answer, client) : void answer.refuse(409, "The connection cannot move to this server.");
       case "reply":
         answer.reply(outcome.response);
         return undefined;
@@ -232,100 +245,6 @@ export class ConnectionRouter {
     connection.statefulReconnect = moved.statefulReconnect;
     await this.hold(connection);
     return connection;
-  }
-
-  /**
-   * A suspended stateful connection's client came back through this server: the connection
-   * moves here with its state (see ConnectionMoves). This server takes it under its token and
-   * listens for it, says `ready`, and gets the state in the holder's `moved`. Returned suspended,
-   * for the client's socket to take over; on failure the client is answered and nothing stays.
-   */
-  private async moveHere(
-    token: string,
-    moving: Extract<ForwardOutcome, { kind: "moving" }>,
-    answer: ForwardAnswer,
-    client: ClientSide,
-  ): Promise<TransportConnection | undefined> {
-    const { registry, moves } = this.options;
-    // Another attempt of the same client got here first; the holder forgets this one after its timeout.
-    if (!moves || registry.get(token)) return void answer.refuse(409, "The connection is already moving to this server.");
-    const connection = registry.take(moving.connectionId, token);
-    connection.identity = moving.identity;
-    connection.statefulReconnect = true;
-    connection.movedIn();
-    let prepared = false;
-    try {
-      await this.hold(connection);
-      await moves.prepare(connection, moving.plan);
-      prepared = true;
-      const holder = this.prefix + "server:" + moving.holder;
-      const outcome = await this.ask(holder, (id) => ({ kind: "ready", from: this.serverId, id, moving: moving.id }), client);
-      if (outcome.kind === "moved" && outcome.state !== undefined && connection.state === "suspended") {
-        moves.complete(connection, moving.plan, outcome.state);
-        return connection;
-      }
-      this.dropArrival(connection, moving.plan, prepared);
-      if (outcome.kind === "reply") answer.reply(outcome.response);
-      else if (outcome.kind === "failed") answer.refuse(outcome.status, outcome.reason);
-      else if (outcome.kind !== "gone") answer.refuse(404, "No Connection with that ID");
-    } catch (error) {
-      this.options.log.write(transportLog.moveFailed, { path: this.options.path, connectionId: connection.connectionId, error });
-      this.dropArrival(connection, moving.plan, prepared);
-      answer.refuse(503, "The connection could not move to this server.");
-    }
-    return undefined;
-  }
-
-  /** A connection that was to move here and did not: nothing of it stays. */
-  private dropArrival(connection: TransportConnection, plan: unknown, prepared: boolean): void {
-    if (prepared) this.options.moves!.abandon(connection, plan);
-    connection.movedAway();
-    this.options.registry.forget(connection); // releases its route channel too
-  }
-
-  /**
-   * Holder: the client of a suspended stateful connection came back through server `from`. Says
-   * `moving` with what that server must prepare, and keeps the connection from resuming here
-   * until its `ready` (or the forward timeout). False when the connection cannot move.
-   */
-  private offerMove(connection: TransportConnection, from: string, id: number): boolean {
-    const { moves, timeoutMs } = this.options;
-    if (!moves || connection.state !== "suspended" || !connection.resumable) return false;
-    const plan = moves.plan(connection);
-    if (plan === undefined) return false;
-    const key = `${from}:${id}`;
-    connection.resumable = false; // a second attempt, here or elsewhere, is refused meanwhile
-    const timer = setTimeout(() => {
-      if (this.leaving.delete(key) && connection.state === "suspended") connection.resumable = true;
-    }, timeoutMs);
-    timer.unref();
-    this.leaving.set(key, { connection, plan, timer });
-    const { connectionId, identity } = connection;
-    this.answer(from, { kind: "moving", id, holder: this.serverId, connectionId, identity, plan });
-    return true;
-  }
-
-  /** Holder: server `from` is ready for the connection it was answered `moving` for: it goes there now. */
-  private async moveAway(from: string, movingId: number, answerId: number): Promise<void> {
-    const key = `${from}:${movingId}`;
-    const leaving = this.leaving.get(key);
-    if (!leaving) return this.answer(from, { kind: "unknown", id: answerId });
-    this.leaving.delete(key);
-    clearTimeout(leaving.timer);
-    const { connection, plan } = leaving;
-    const { connectionId, identity, statefulReconnect } = connection;
-    let state: unknown;
-    try {
-      if (connection.state !== "suspended") throw new HubwireError("ERR_CONNECTION_MOVE_FAILED", "The connection ended before it could move.");
-      state = await this.options.moves!.cut(connection, plan);
-    } catch (error) {
-      this.options.log.write(transportLog.moveFailed, { path: this.options.path, connectionId, error });
-      if (connection.state === "suspended") connection.resumable = true;
-      return this.answer(from, textReply(answerId, 503, "The connection could not move to this server."));
-    }
-    connection.movedAway();
-    this.options.registry.forget(connection); // releases its route channel too
-    this.answer(from, { kind: "moved", id: answerId, connectionId, identity, statefulReconnect, state });
   }
 
   /**
@@ -406,7 +325,7 @@ export class ConnectionRouter {
     }
     if (message.method === "UPGRADE") {
       // A stateful connection waiting here for its client moves to the server the client came back through.
-      if (this.offerMove(connection, from, id)) return;
+      if (this.moving?.offer(connection, from, id)) return;
       // Its transport runs here: it cannot move.
       return this.answer(from, textReply(id, 409, "The connection's transport runs on another server."));
     }
@@ -425,7 +344,11 @@ export class ConnectionRouter {
 
   private onAnswer(message: RoutedMessage): void {
     if (message.kind === "request" || message.kind === "abandon") return;
-    if (message.kind === "ready") return void this.moveAway(message.from, message.moving, message.id);
+    if (message.kind === "ready") {
+      if (this.moving) void this.moving.leave(message.from, message.moving, message.id);
+      else this.answer(message.from, { kind: "unknown", id: message.id });
+      return;
+    }
     const waiter = this.waiting.get(message.id);
     if (!waiter) return; // answered already, timed out, or its client left
     switch (message.kind) {
@@ -484,9 +407,4 @@ function forwarded(request: ConnectionRequest, method: RoutedMethod, body?: Body
   const { url, headers, remoteAddress } = request;
   if (!body) return { method, url, headers, remoteAddress };
   return "body" in body ? { method, url, headers, remoteAddress, body: body.body } : { method, url, headers, remoteAddress, tooLarge: true };
-}
-
-function textReply(id: number, status: number, text: string): RoutedAnswer {
-  const headers: OutgoingHttpHeaders = { "Content-Type": "text/plain; charset=utf-8" };
-  return { kind: "reply", id, status, headers, body: Buffer.from(text) };
 }

@@ -69,6 +69,12 @@ export type RoutedAnswer =
 
 export type RoutedMessage = RoutedRequest | RoutedAbandon | RoutedReady | RoutedAnswer;
 
+/** A plain-text HTTP answer to forwarded request `id`. */
+export function textReply(id: number, status: number, text: string): RoutedAnswer {
+  const headers: OutgoingHttpHeaders = { "Content-Type": "text/plain; charset=utf-8" };
+  return { kind: "reply", id, status, headers, body: Buffer.from(text) };
+}
+
 export function encodeRoutedMessage(message: RoutedMessage): Uint8Array {
   return encode(message, { ignoreUndefined: true });
 }

@@ -1,0 +1,134 @@
+import { HubwireError } from "../errors.js";
+import type { LogWriter } from "../logger.js";
+import type { ConnectionMoves } from "./connection-endpoint.js";
+import type { ConnectionRegistry } from "./connection-registry.js";
+import type { ClientSide, ForwardAnswer, ForwardOutcome } from "./connection-router.js";
+import { textReply, type RoutedAnswer, type RoutedMessage } from "./routed-messages.js";
+import { transportLog } from "./transport-log.js";
+import type { TransportConnection } from "./transport-connection.js";
+
+/** What MovingConnections needs of the router it serves. */
+export interface MoveRoutes {
+  readonly serverId: string;
+  readonly path: string;
+  readonly registry: ConnectionRegistry;
+  /** How long a move may wait for the other server's next step. */
+  readonly timeoutMs: number;
+  readonly log: LogWriter;
+  /** Subscribes the connection's route channel: requests for it reach this server from now on. */
+  hold(connection: TransportConnection): Promise<void>;
+  answer(server: string, answer: RoutedAnswer): void;
+  /** Publishes the message `build` makes on `server`'s own channel and waits for its answer. */
+  askServer(server: string, build: (id: number) => RoutedMessage, client: ClientSide): Promise<ForwardOutcome>;
+}
+
+/**
+ * Both sides of moving a suspended stateful connection to the server its client came back
+ * through (see ConnectionMoves for what the hub does at each step). The holder answers the
+ * forwarded upgrade `moving` and keeps the connection from resuming elsewhere; the new server
+ * prepares and says `ready`; the holder lets go and answers `moved` with the state; the new
+ * server completes the move and the client's socket takes over.
+ */
+export class MovingConnections {
+  /** Connections this server answered `moving` for, by asking server and request id, until its `ready`. */
+  private readonly leaving = new Map<string, { connection: TransportConnection; plan: unknown; timer: ReturnType<typeof setTimeout> }>();
+
+  constructor(
+    private readonly moves: ConnectionMoves,
+    private readonly router: MoveRoutes,
+  ) {}
+
+  /**
+   * A suspended stateful connection's client came back through this server: the connection
+   * moves here with its state (see ConnectionMoves). This server takes it under its token and
+   * listens for it, says `ready`, and gets the state in the holder's `moved`. Returned suspended,
+   * for the client's socket to take over; on failure the client is answered and nothing stays.
+   */
+  async arrive(
+    token: string,
+    moving: Extract<ForwardOutcome, { kind: "moving" }>,
+    answer: ForwardAnswer,
+    client: ClientSide,
+  ): Promise<TransportConnection | undefined> {
+    const { registry } = this.router;
+    const { moves } = this;
+    // Another attempt of the same client got here first; the holder forgets this one after its timeout.
+    if (registry.get(token)) return void answer.refuse(409, "The connection is already moving to this server.");
+    const connection = registry.take(moving.connectionId, token);
+    connection.identity = moving.identity;
+    connection.statefulReconnect = true;
+    connection.movedIn();
+    let prepared = false;
+    try {
+      await this.router.hold(connection);
+      await moves.prepare(connection, moving.plan);
+      prepared = true;
+      const ready = (id: number): RoutedMessage => ({ kind: "ready", from: this.router.serverId, id, moving: moving.id });
+      const outcome = await this.router.askServer(moving.holder, ready, client);
+      if (outcome.kind === "moved" && outcome.state !== undefined && connection.state === "suspended") {
+        moves.complete(connection, moving.plan, outcome.state);
+        return connection;
+      }
+      this.dropArrival(connection, moving.plan, prepared);
+      if (outcome.kind === "reply") answer.reply(outcome.response);
+      else if (outcome.kind === "failed") answer.refuse(outcome.status, outcome.reason);
+      else if (outcome.kind !== "gone") answer.refuse(404, "No Connection with that ID");
+    } catch (error) {
+      this.router.log.write(transportLog.moveFailed, { path: this.router.path, connectionId: connection.connectionId, error });
+      this.dropArrival(connection, moving.plan, prepared);
+      answer.refuse(503, "The connection could not move to this server.");
+    }
+    return undefined;
+  }
+
+  /** A connection that was to move here and did not: nothing of it stays. */
+  private dropArrival(connection: TransportConnection, plan: unknown, prepared: boolean): void {
+    if (prepared) this.moves.abandon(connection, plan);
+    connection.movedAway();
+    this.router.registry.forget(connection); // releases its route channel too
+  }
+
+  /**
+   * Holder: the client of a suspended stateful connection came back through server `from`. Says
+   * `moving` with what that server must prepare, and keeps the connection from resuming here
+   * until its `ready` (or the forward timeout). False when the connection cannot move.
+   */
+  offer(connection: TransportConnection, from: string, id: number): boolean {
+    if (connection.state !== "suspended" || !connection.resumable) return false;
+    const plan = this.moves.plan(connection);
+    if (plan === undefined) return false;
+    const key = `${from}:${id}`;
+    connection.resumable = false; // a second attempt, here or elsewhere, is refused meanwhile
+    const timer = setTimeout(() => {
+      if (this.leaving.delete(key) && connection.state === "suspended") connection.resumable = true;
+    }, this.router.timeoutMs);
+    timer.unref();
+    this.leaving.set(key, { connection, plan, timer });
+    const { connectionId, identity } = connection;
+    this.router.answer(from, { kind: "moving", id, holder: this.router.serverId, connectionId, identity, plan });
+    return true;
+  }
+
+  /** Holder: server `from` is ready for the connection it was answered `moving` for: it goes there now. */
+  async leave(from: string, movingId: number, answerId: number): Promise<void> {
+    const key = `${from}:${movingId}`;
+    const leaving = this.leaving.get(key);
+    if (!leaving) return this.router.answer(from, { kind: "unknown", id: answerId });
+    this.leaving.delete(key);
+    clearTimeout(leaving.timer);
+    const { connection, plan } = leaving;
+    const { connectionId, identity, statefulReconnect } = connection;
+    let state: unknown;
+    try {
+      if (connection.state !== "suspended") throw new HubwireError("ERR_CONNECTION_MOVE_FAILED", "The connection ended before it could move.");
+      state = await this.moves.cut(connection, plan);
+    } catch (error) {
+      this.router.log.write(transportLog.moveFailed, { path: this.router.path, connectionId, error });
+      if (connection.state === "suspended") connection.resumable = true;
+      return this.router.answer(from, textReply(answerId, 503, "The connection could not move to this server."));
+    }
+    connection.movedAway();
+    this.router.registry.forget(connection); // releases its route channel too
+    this.router.answer(from, { kind: "moved", id: answerId, connectionId, identity, statefulReconnect, state });
+  }
+}
