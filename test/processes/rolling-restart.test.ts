@@ -5,7 +5,7 @@ import { fileURLToPath } from "node:url";
 import { afterEach, describe, expect, it } from "vitest";
 import { redisUrl } from "../support/redis.js";
 import { startRoundRobinProxy, type RoundRobinProxy } from "../support/round-robin-proxy.js";
-import { hubwireClient, officialClient, Traffic, trafficStreams, type StreamClient } from "../support/stream-clients.js";
+import { receiversAndSender, receiverUsers, Traffic, trafficStreams, type StreamClient } from "../support/stream-clients.js";
 import { within } from "../support/wait.js";
 
 const nodeScript = fileURLToPath(new URL("../support/scale-out-node.mjs", import.meta.url));
@@ -49,18 +49,7 @@ describe("a rolling restart of three server processes", () => {
     const nodes = await Promise.all([0, 1, 2].map(() => startNode(channelPrefix)));
     proxy = await startRoundRobinProxy(nodes.map((node) => node.url));
     const url = `${proxy.url}/chat`;
-    const receivers = await Promise.all([
-      officialClient(url, "ada", false),
-      officialClient(url, "bob", true),
-      hubwireClient(url, "cy", false),
-      hubwireClient(url, "dee", true),
-    ]);
-    clients.push(...receivers);
-    const ids = await Promise.all(receivers.map((client) => client.invoke<string>("Id")));
-    await Promise.all(receivers.map((client) => client.invoke("Join", "room")));
-    const sender = await hubwireClient(url, "sender", false);
-    clients.push(sender);
-
+    const { receivers, ids, sender } = await receiversAndSender(url, "room", clients);
     const traffic = new Traffic(sender, receivers, ids, "room");
     await traffic.flowing("before the restarts");
     for (let i = 0; i < nodes.length; i++) {
@@ -86,6 +75,6 @@ describe("a rolling restart of three server processes", () => {
     expect(faults.filter((fault) => fault.lost + fault.duplicated + fault.outOfOrder > 0)).toEqual([]);
     expect(receivers.map((client) => [client.name, client.restarts()])).toEqual(receivers.map((client) => [client.name, 0]));
     expect(await Promise.all(receivers.map((client) => client.invoke("Id")))).toEqual(ids);
-    expect(await Promise.all(receivers.map((client) => client.invoke("Whoami")))).toEqual(["ada", "bob", "cy", "dee"]);
+    expect(await Promise.all(receivers.map((client) => client.invoke("Whoami")))).toEqual(receiverUsers);
   });
 });

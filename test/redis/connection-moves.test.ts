@@ -4,7 +4,7 @@ import { Hub, HubClass, HubMethod, HubServer, silentLogger } from "../../src/ind
 import { RedisBackplane } from "../../src/redis/index.js";
 import { redisUrl } from "../support/redis.js";
 import { startRoundRobinProxy, type RoundRobinProxy } from "../support/round-robin-proxy.js";
-import { hubwireClient, officialClient, Traffic, type StreamClient as Client } from "../support/stream-clients.js";
+import { hubwireClient, officialClient, receiversAndSender, receiverUsers, Traffic, type StreamClient as Client } from "../support/stream-clients.js";
 import { waitFor } from "../support/wait.js";
 
 interface StreamClient {
@@ -147,18 +147,7 @@ describe("connections move between servers with their state", () => {
   it("a rolling restart of three servers under steady traffic loses, doubles and reorders nothing, for every client", async () => {
     const urls = await startCluster(3);
     const url = `${proxy!.url}/moves`;
-    clients = await Promise.all([
-      officialClient(url, "ada", false),
-      officialClient(url, "bob", true),
-      hubwireClient(url, "cy", false),
-      hubwireClient(url, "dee", true),
-    ]);
-    const receivers = [...clients];
-    const ids = await Promise.all(receivers.map((client) => client.invoke<string>("Id")));
-    await Promise.all(receivers.map((client) => client.invoke("Join", "room")));
-    const sender = await hubwireClient(url, "sender", false);
-    clients.push(sender);
-
+    const { receivers, ids, sender } = await receiversAndSender(url, "room", clients);
     const traffic = new Traffic(sender, receivers, ids, "room");
     await traffic.flowing("before the restarts");
     for (let i = 0; i < servers.length; i++) {
@@ -173,7 +162,7 @@ describe("connections move between servers with their state", () => {
     expect(traffic.faults().filter((fault) => fault.lost + fault.duplicated + fault.outOfOrder > 0)).toEqual([]);
     expect(receivers.map((client) => [client.name, client.restarts()])).toEqual(receivers.map((client) => [client.name, 0]));
     expect(await Promise.all(receivers.map((client) => client.invoke("Id")))).toEqual(ids);
-    expect(await Promise.all(receivers.map((client) => client.invoke("Whoami")))).toEqual(["ada", "bob", "cy", "dee"]);
+    expect(await Promise.all(receivers.map((client) => client.invoke("Whoami")))).toEqual(receiverUsers);
     expect(lives).toEqual({ connected: 5, disconnected: 0 });
   });
 });

@@ -91,6 +91,29 @@ export async function hubwireClient(url: string, user: string, binary: boolean):
   };
 }
 
+/** The users of `receiversOf`'s clients, in order. */
+export const receiverUsers = ["ada", "bob", "cy", "dee"];
+
+/**
+ * Four receivers at `url` (the official client and hubwire's, JSON and MessagePack), each in
+ * group `group`, and a sender (hubwire's client): what Traffic needs. `clients` gets each as it
+ * connects, for the test to stop.
+ */
+export async function receiversAndSender(url: string, group: string, clients: StreamClient[]): Promise<{ receivers: StreamClient[]; ids: string[]; sender: StreamClient }> {
+  const receivers = await Promise.all([
+    officialClient(url, receiverUsers[0]!, false),
+    officialClient(url, receiverUsers[1]!, true),
+    hubwireClient(url, receiverUsers[2]!, false),
+    hubwireClient(url, receiverUsers[3]!, true),
+  ]);
+  clients.push(...receivers);
+  const ids = await Promise.all(receivers.map((client) => client.invoke<string>("Id")));
+  await Promise.all(receivers.map((client) => client.invoke("Join", group)));
+  const sender = await hubwireClient(url, "sender", false);
+  clients.push(sender);
+  return { receivers, ids, sender };
+}
+
 /** The streams a sender's traffic numbers: to all, to one group, and to each receiver. */
 export const trafficStreams = ["all", "group", "direct"] as const;
 
