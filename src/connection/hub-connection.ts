@@ -169,7 +169,6 @@ export class HubConnection implements ConnectionReceiver, HeartbeatSubscriber {
   /**
    * The connection moves to another server: returns what that server needs to go on (its
    * protocol and stateful reconnect's buffer) and ends here without a word to the client.
-   * Client results awaited here fail with ERR_CONNECTION_MOVED.
    */
   moveAway(): { protocol: string; buffer: MessageBufferState } {
     const handoff = { protocol: this.protocol!.name, buffer: this.buffer!.state };
@@ -177,8 +176,16 @@ export class HubConnection implements ConnectionReceiver, HeartbeatSubscriber {
     this.batch = undefined;
     this.heartbeat.remove(this);
     this.abortController?.abort();
-    this.results?.rejectAll(this.connectionId, "ERR_CONNECTION_MOVED");
+    this.failClientResults();
     return handoff;
+  }
+
+  /**
+   * The connection is moving: the client results awaited here fail with ERR_CONNECTION_MOVED
+   * (the client's answer would reach the other server), so the calls that await them can end.
+   */
+  failClientResults(): void {
+    this.results?.rejectAll(this.connectionId, "ERR_CONNECTION_MOVED");
   }
 
   /**

@@ -111,6 +111,7 @@ export class ConnectionSession implements HubConnectionEvents {
    * results go with it; then, once the backplane is fenced, it ends here with no onDisconnected.
    */
   async moveAway(plan: HandoffPlan, moves: LifetimeMoves, settleMs: number): Promise<SessionHandoff> {
+    this.connection.failClientResults();
     if (!(await this.idle(settleMs))) {
       for (const scope of this.scopes?.values() ?? []) scope.cancel();
       await this.idle(settleMs);

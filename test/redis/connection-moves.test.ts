@@ -1,4 +1,5 @@
 import { randomUUID } from "node:crypto";
+import { HttpTransportType, HubConnectionBuilder, LogLevel } from "@microsoft/signalr";
 import { afterEach, describe, expect, it } from "vitest";
 import { Hub, HubClass, HubMethod, HubServer, silentLogger } from "../../src/index.js";
 import { RedisBackplane } from "../../src/redis/index.js";
@@ -10,6 +11,8 @@ import { waitFor } from "../support/wait.js";
 interface StreamClient {
   /** Message `n` of stream `stream` (each stream numbers its messages 1, 2, 3, ...). */
   message(stream: string, n: number): void;
+  /** A client result. */
+  answer(): Promise<string>;
 }
 
 /** What the hub saw of its connections' lives, across servers. */
@@ -164,5 +167,64 @@ describe("connections move between servers with their state", () => {
     expect(await Promise.all(receivers.map((client) => client.invoke("Id")))).toEqual(ids);
     expect(await Promise.all(receivers.map((client) => client.invoke("Whoami")))).toEqual(receiverUsers);
     expect(lives).toEqual({ connected: 5, disconnected: 0 });
+  });
+
+  it("fails a client result awaited on the old server with ERR_CONNECTION_MOVED, and the connection goes on there", async () => {
+    await startCluster(2);
+    const connection = new HubConnectionBuilder()
+      .withUrl(`${proxy!.url}/moves`, { transport: HttpTransportType.WebSockets, accessTokenFactory: () => "ada" })
+      .withStatefulReconnect()
+      .configureLogging(LogLevel.None)
+      .build();
+    let asked = 0;
+    connection.on("answer", () => {
+      asked++;
+      return new Promise(() => {}); // answers only after the move, if ever
+    });
+    await connection.start();
+    clients.push({ stop: () => connection.stop() } as Client);
+    const id = await connection.invoke<string>("Id");
+    await waitFor(() => servers[1]!.connectionCount === 1, "server 1 to hold the connection");
+
+    const outcome = servers[1]!.hubContext(MovesHub).clients.client(id).invoke("answer").then(
+      () => "answered",
+      (error: { code?: string }) => error.code,
+    );
+    await waitFor(() => asked === 1, "the client to be asked");
+    proxy!.cutWebSockets();
+    expect(await outcome).toBe("ERR_CONNECTION_MOVED");
+    await waitFor(() => servers[0]!.connectionCount === 1 && servers[1]!.connectionCount === 0, "the connection to move to server 0");
+    expect(await connection.invoke("Id")).toBe(id);
+  });
+
+  it("tells connections without stateful reconnect to reconnect when their server drains: they start anew on another", async () => {
+    await startCluster(2);
+    const connection = new HubConnectionBuilder()
+      .withUrl(`${proxy!.url}/moves`, { transport: HttpTransportType.LongPolling, accessTokenFactory: () => "ada" })
+      .withAutomaticReconnect([0, 100, 200, 500])
+      .configureLogging(LogLevel.None)
+      .build();
+    const reconnected = new Promise<string | undefined>((resolve) => connection.onreconnected(resolve));
+    await connection.start();
+    clients.push({ stop: () => connection.stop() } as Client);
+    const id = await connection.invoke<string>("Id");
+    const holder = servers.findIndex((server) => server.connectionCount === 1);
+    await servers[holder]!.drain({ timeout: 10_000 });
+    const newId = await reconnected;
+    expect(newId).not.toBe(id);
+    expect(await connection.invoke("Id")).toBe(newId);
+    expect(servers[1 - holder]!.connectionCount).toBe(1);
+  });
+
+  it("drains a server without a backplane as close() closes it", async () => {
+    const server = new HubServer({ logger: silentLogger, allowStatefulReconnects: true });
+    server.mapHub("/moves", MovesHub);
+    servers = [server];
+    const { url } = await server.listen();
+    const client = await hubwireClient(`${url}/moves`, "ada", false);
+    clients.push(client);
+    await server.drain();
+    expect(server.connectionCount).toBe(0);
+    await expect(server.listen()).rejects.toThrow("The server is closed.");
   });
 });

@@ -27,8 +27,9 @@ export async function startRoundRobinProxy(backendUrls: readonly string[]): Prom
   /** Client sides of the WebSockets proxied now (see cutWebSockets). */
   const webSockets = new Set<Duplex>();
   let next = 0;
-  const pick = () => {
-    const index = next++ % backends.length;
+  /** The backend for a request's attempt `attempt` (0 first): the next in turn, then the ones after it. */
+  const pick = (first: number, attempt: number) => {
+    const index = (first + attempt) % backends.length;
     return { index, url: backends[index]! };
   };
   const record = (index: number, req: IncomingMessage, upgrade: boolean) => {
@@ -39,8 +40,9 @@ export async function startRoundRobinProxy(backendUrls: readonly string[]): Prom
   const server: Server = createServer((req, res) => {
     // A backend that refuses connections (it stopped listening: a rolling restart) is skipped
     // for the next one, as load balancers do; the request's body is read only once one took it.
+    const first = next++;
     const forward = (attempt: number) => {
-      const backend = pick();
+      const backend = pick(first, attempt);
       let connected = false;
       // A fresh connection per request (no agent): nothing ties two requests to one backend.
       const upstream = httpRequest(
@@ -73,8 +75,9 @@ export async function startRoundRobinProxy(backendUrls: readonly string[]): Prom
     sockets.add(client);
     client.on("error", () => {});
     client.on("close", () => sockets.delete(client));
+    const first = next++;
     const forward = (attempt: number) => {
-      const backend = pick();
+      const backend = pick(first, attempt);
       const upstream: Socket = connect(Number(backend.url.port), backend.url.hostname);
       let connected = false;
       upstream.on("error", (error: NodeJS.ErrnoException) => {
