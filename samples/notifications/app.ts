@@ -29,6 +29,12 @@ export interface NotificationServer {
   http: Server;
   hubs: HubServer;
   close(): Promise<void>;
+  /**
+   * Leaves the other instances sharing its Redis without losing a page's connection: each moves,
+   * with its groups and unread deliveries, to the instance the page reconnects through
+   * (HubServer.drain). Alone, it is close().
+   */
+  drain(): Promise<void>;
 }
 
 export const hubPath = "/hubs/notifications";
@@ -56,6 +62,8 @@ export async function startNotificationServer(options: NotificationServerOptions
     container,
     ...(redis ? { backplane: new RedisBackplane({ url: redis.url, channelPrefix: prefix, ...(options.logger ? { logger: options.logger } : {}) }) } : {}),
     policies: { admin: (user) => (user as SampleUser).admin },
+    // Pages ask for it: a dropped WebSocket resumes where it stopped, on this instance or another.
+    allowStatefulReconnects: true,
     ...(options.logger ? { logger: options.logger } : {}),
   });
   const context = hubs.mapHub(hubPath, NotificationHub, {
@@ -88,18 +96,23 @@ export async function startNotificationServer(options: NotificationServerOptions
     http.listen(options.port ?? 0, options.host ?? "127.0.0.1", () => resolve());
   });
   const { port } = http.address() as AddressInfo;
-  return {
-    url: `http://${options.host ?? "127.0.0.1"}:${port}`,
-    http,
-    hubs,
-    async close() {
-      await hubs.close();
+  /** Ends the hubs (`end`: close or drain), the store, the HTTP server and the container, once. */
+  let stopped: Promise<void> | undefined;
+  const stop = (end: () => Promise<void>) =>
+    (stopped ??= (async () => {
+      await end();
       await store.close();
       await new Promise<void>((resolve) => {
         http.close(() => resolve());
         http.closeAllConnections();
       });
       Container.reset(containerId);
-    },
+    })());
+  return {
+    url: `http://${options.host ?? "127.0.0.1"}:${port}`,
+    http,
+    hubs,
+    close: () => stop(() => hubs.close()),
+    drain: () => stop(() => hubs.drain()),
   };
 }

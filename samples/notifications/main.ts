@@ -15,6 +15,8 @@ for (const signal of ["SIGINT", "SIGTERM"] as const) {
   process.on(signal, () => {
     if (stopping) return;
     stopping = true;
-    server.close().then(() => process.exit(0), () => process.exit(1));
+    // SIGTERM is a deploy: with other instances on the Redis, pages move to them (drain).
+    const stop = signal === "SIGTERM" ? server.drain() : server.close();
+    stop.then(() => process.exit(0), () => process.exit(1));
   });
 }

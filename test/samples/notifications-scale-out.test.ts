@@ -7,6 +7,7 @@ import type { Notification } from "../../samples/notifications/notification-type
 import { notificationHub } from "../../samples/notifications/web/generated/notification-hub.client.js";
 import { silentLogger } from "../../src/index.js";
 import { redisUrl } from "../support/redis.js";
+import { startRoundRobinProxy } from "../support/round-robin-proxy.js";
 import { eventually } from "../support/wait.js";
 
 /** A user's connection to one instance, with what it has received. */
@@ -92,5 +93,32 @@ describe("the notification sample on two instances sharing Redis", () => {
     await eventually(() => aliceOnA.unread.at(-1), 0);
     expect((await aliceOnA.hub.getState()).unread).toBe(0);
     expect((await bobOnB.hub.getState()).unread).toBe(2);
+  });
+
+  it("moves a page's connection to the other instance when its instance drains for a deploy: nothing lost, no new connection", async () => {
+    const proxy = await startRoundRobinProxy(instances.map((instance) => instance.url));
+    try {
+      const login = await token(instances[0]!, "bob");
+      const connection = new HubConnection(`${proxy.url}/hubs/notifications`, { accessTokenFactory: () => login, statefulReconnect: true, transports: ["WebSockets"] });
+      connections.push(connection);
+      let restarts = 0;
+      connection.onReconnecting(() => restarts++);
+      const hub = notificationHub(connection);
+      const received: string[] = [];
+      hub.on({ notify: (notification: Notification) => void received.push(notification.title), unreadChanged: () => {} });
+      await connection.start();
+      await hub.subscribe("incidents");
+
+      const holder = instances.findIndex((instance) => instance.hubs.connectionCount === 1);
+      const other = instances[1 - holder]!;
+      expect(await publish(other, "topic", "incidents", "before")).toBe(1);
+      await instances[holder]!.drain();
+      expect(await publish(other, "topic", "incidents", "after")).toBe(1);
+      await eventually(() => received, ["before", "after"]);
+      expect(other.hubs.connectionCount).toBe(1);
+      expect(restarts).toBe(0);
+    } finally {
+      await proxy.close();
+    }
   });
 });

@@ -66,7 +66,8 @@ async function start(session: Session): Promise<void> {
   $("admin").hidden = !session.user.admin;
   $("whoami").textContent = `${session.user.name}${session.user.admin ? " (admin)" : ""}`;
 
-  const connection = new HubConnection("/hubs/notifications", { accessTokenFactory: () => session.token });
+  // Stateful reconnect: a dropped WebSocket (or a deploy of the server) resumes without losing a notification.
+  const connection = new HubConnection("/hubs/notifications", { accessTokenFactory: () => session.token, statefulReconnect: true });
   const hub = notificationHub(connection);
   const inbox: Notification[] = [];
   let myTopics: string[] = JSON.parse(localStorage.getItem(topicsKey(session.user.name)) ?? "[]");
