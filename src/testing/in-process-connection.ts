@@ -1,5 +1,6 @@
 import { HttpError, HubClientError } from "../../client/errors.js";
 import type { HubConnection } from "../../client/hub-connection.js";
+import type { ConnectionSession } from "../dispatch/connection-session.js";
 import type { HubRuntime } from "../dispatch/hub-runtime.js";
 import type { HubDescriptor, HubMethodDescriptor } from "../hubs/hub-descriptor.js";
 import { asError } from "../thrown-value.js";
@@ -34,9 +35,10 @@ export function inProcessRequest(path: string, parts: RequestParts): ConnectionR
  * request is admitted by the hub's own check (`authenticate`, the user id, hub-level
  * `@Authorize`), and the connection, its transport running, is handed to the hub stack, which
  * does the rest (handshake, onConnected, the message loop) as for any transport. A refusal
- * rejects as hubwire's client rejects a refused connection.
+ * rejects as hubwire's client rejects a refused connection. Resolves with the connection's
+ * session in the hub.
  */
-export async function startInProcess(runtime: HubRuntime, request: ConnectionRequest, link: InMemoryLink): Promise<void> {
+export async function startInProcess(runtime: HubRuntime, request: ConnectionRequest, link: InMemoryLink): Promise<ConnectionSession | undefined> {
   const admission = await runtime.admit(request, bearerToken(request, true));
   if ("status" in admission) {
     const { status, reason } = admission;
@@ -54,6 +56,9 @@ export async function startInProcess(runtime: HubRuntime, request: ConnectionReq
     connection.abort(asError(error));
     throw error;
   }
+  // The session the hub made for it, so a test can wait for its end (onDisconnected).
+  for (const session of runtime.sessions) if (session.connection.transport === connection) return session;
+  return undefined;
 }
 
 /**

@@ -63,8 +63,9 @@ export class TestClient<THub extends Hub<any>> {
     readonly connectionId: string,
     private readonly messages: ReceivedMessages,
     /**
-     * Settles when the connection has ended: with the error the client was given (the hub or
-     * the host closed it with an error), or undefined for a clean end.
+     * Settles when the connection has ended and the hub has run its onDisconnected: with the
+     * error the client was given (the hub or the host closed it with an error), or undefined for
+     * a clean end.
      */
     readonly closed: Promise<Error | undefined>,
   ) {
@@ -109,8 +110,12 @@ export class TestClient<THub extends Hub<any>> {
     return this.connection.on(method, answer as (...args: unknown[]) => unknown);
   }
 
-  /** Ends the connection as a client that stops would: the hub's onDisconnected runs without an error. */
+  /**
+   * Ends the connection as a client that stops would, and resolves once the hub's onDisconnected
+   * (which gets no error) has run.
+   */
   async stop(): Promise<void> {
     await this.connection.stop();
+    await this.closed;
   }
 }

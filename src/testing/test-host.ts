@@ -1,6 +1,7 @@
 import "reflect-metadata";
 import { HubConnection } from "../../client/hub-connection.js";
 import { silentLogger, type Logger as ClientLogger } from "../../client/logger.js";
+import type { ConnectionSession } from "../dispatch/connection-session.js";
 import type { HubContext } from "../dispatch/hub-context.js";
 import type { HubOptions } from "../dispatch/hub-options.js";
 import { HubwireError } from "../errors.js";
@@ -125,19 +126,37 @@ export class TestHost {
     const protocol = options.protocol === "messagepack" ? messagePackHubProtocol : jsonHubProtocol;
     const messages = new ReceivedMessages(protocol, options.name ?? `client ${++this.connected}`);
     // The first transport the hub offers is the one its connections see by name (`context.transport`).
-    const link = new InMemoryLink(runtime.options.transports[0]!, (l) => startInProcess(runtime, request, l));
+    let session: ConnectionSession | undefined;
+    const link = new InMemoryLink(runtime.options.transports[0]!, async (l) => {
+      session = await startInProcess(runtime, request, l);
+    });
     const connection = new HubConnection(path, {
       protocol,
       reconnect: false,
       logger: options.logger ?? silentLogger,
       transportFactory: (events) => link.clientEnd(messages.tap(events)),
     });
-    const closed = new Promise<Error | undefined>((resolve) => connection.onClose(resolve));
+    const heard = new Promise<Error | undefined>((resolve) => connection.onClose(resolve));
     await connection.start();
+    // Over once both sides are: the client has heard the end, and the hub has run onDisconnected
+    // and forgotten the connection (its groups included), so a test can look at either after it.
+    const closed = Promise.all([heard, session?.finished]).then(([error]) => error);
     const client = new TestClient<THub>(connection, hubCalls(runtime.descriptor, connection), link.connection!.connectionId, messages, closed);
     this.clients.add(client);
     void closed.then(() => this.clients.delete(client));
     return client;
+  }
+
+  /**
+   * Stops every test client connected so far, each as `TestClient.stop` does, so that one host
+   * can serve a whole test file with nothing carried from one test to the next (groups belong to
+   * connections, so they go too).
+   *
+   * @example
+   * afterEach(() => host.disconnectAll());
+   */
+  async disconnectAll(): Promise<void> {
+    await Promise.all([...this.clients].map((client) => client.stop()));
   }
 
   /**

@@ -131,8 +131,7 @@ describe("TestHost: users and authorization", () => {
     const client = await host.connect(ChatHub, { user: authenticated({ sub: "ann", roles: [] }, { expiresAt: Date.now() + 200 }) });
     const error = await client.closed;
     expect(error?.message).toBe("Server returned an error on close: Connection closed with an error. HubException: Authentication expired.");
-    await waitFor(() => events.length === 2, () => `onDisconnected; saw ${events.join(", ")}`);
-    expect(events[1]).toBe("disconnected ann (Authentication expired.)");
+    expect(events).toEqual(["connected ann", "disconnected ann (Authentication expired.)"]);
   });
 });
 
@@ -263,7 +262,8 @@ describe("TestHost: connections", () => {
     const client = await host.connect(ChatHub, { user: { sub: "ann" } });
     await client.hub.kick().catch(() => {});
     expect((await client.closed)?.message).toBe("Server returned an error on close: Kicked out.");
-    await waitFor(() => events.includes("disconnected ann"), () => `onDisconnected; saw ${events.join(", ")}`);
+    // `closed` waits for the hub's side of the end too.
+    expect(events).toEqual(["connected ann", "disconnected ann"]);
   });
 
   it("runs onDisconnected without an error when a client stops, and for every client when the host closes", async () => {
@@ -272,11 +272,25 @@ describe("TestHost: connections", () => {
     const bob = await host.connect(ChatHub, { user: { sub: "bob" } });
     await ann.stop();
     expect(await ann.closed).toBeUndefined();
-    await waitFor(() => events.includes("disconnected ann"), () => `ann's onDisconnected; saw ${events.join(", ")}`);
+    expect(events).toEqual(["connected ann", "connected bob", "disconnected ann"]);
     await host.close();
     expect(events).toContain("disconnected bob");
     expect(await bob.closed).toBeUndefined();
     expect(bob.connection.state).toBe("Disconnected");
+  });
+
+  it("disconnects every client between tests, with their groups, and connects new ones after", async () => {
+    start();
+    const ann = await host.connect(ChatHub, { user: { sub: "ann" } });
+    await ann.hub.join("lobby");
+    await host.disconnectAll();
+    expect(events).toEqual(["connected ann", "disconnected ann"]);
+    expect(ann.connection.state).toBe("Disconnected");
+    const bob = await host.connect(ChatHub, { user: { sub: "bob" } });
+    await bob.hub.send("lobby", "anyone?");
+    await host.hubContext(ChatHub).clients.all.notice("end");
+    await bob.next("notice");
+    expect(bob.received).toEqual([{ method: "notice", args: ["end"] }]);
   });
 
   it("refuses a hub that is not mapped, and any connection once closed", async () => {
