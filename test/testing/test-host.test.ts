@@ -1,5 +1,5 @@
 import { Container } from "typedi";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { authenticated, silentLogger, type HubOptions } from "../../src/index.js";
 import { HubClientError, HubError, TestHost, withSignal, type TestHostOptions } from "../../src/testing/index.js";
 import { waitFor } from "../support/wait.js";
@@ -298,6 +298,19 @@ describe("TestHost: connections", () => {
     await expect(host.connect("/nowhere")).rejects.toMatchObject({ code: "ERR_HUB_NOT_MAPPED" });
     await host.close();
     await expect(host.connect(ChatHub)).rejects.toMatchObject({ code: "ERR_SERVER_CLOSED" });
+  });
+
+  it("delivers messages while the test's timers are fake", async () => {
+    start();
+    vi.useFakeTimers();
+    try {
+      const client = await host.connect(ChatHub, { user: { sub: "ann" } });
+      expect(await client.hub.greet("ann")).toBe("hello ann");
+      await host.hubContext(ChatHub).clients.all.notice("tick");
+      expect(await client.next("notice")).toEqual(["tick"]);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it("gives each connection the id the hub sees", async () => {
