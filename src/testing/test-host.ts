@@ -128,6 +128,8 @@ export class TestHost {
     // The first transport the hub offers is the one its connections see by name (`context.transport`).
     let session: ConnectionSession | undefined;
     const link = new InMemoryLink(runtime.options.transports[0]!, async (l) => {
+      // A host closing meanwhile has already closed the connections it had: take no more.
+      if (this.closed) throw new HubwireError("ERR_SERVER_CLOSED", "The test host is closed.");
       session = await startInProcess(runtime, request, l);
     });
     const connection = new HubConnection(path, {

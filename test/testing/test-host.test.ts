@@ -293,6 +293,15 @@ describe("TestHost: connections", () => {
     expect(bob.received).toEqual([{ method: "notice", args: ["end"] }]);
   });
 
+  it("fails to connect, as hubwire's client does, with a protocol the hub does not take", async () => {
+    start({}, { protocols: ["json"] });
+    await expect(host.connect(ChatHub, { protocol: "messagepack" })).rejects.toMatchObject({
+      code: "ERR_HANDSHAKE",
+      message: "Server returned handshake error: The protocol 'messagepack' is not supported.",
+    });
+    expect(events).toEqual([]);
+  });
+
   it("refuses a hub that is not mapped, and any connection once closed", async () => {
     start();
     await expect(host.connect("/nowhere")).rejects.toMatchObject({ code: "ERR_HUB_NOT_MAPPED" });
