@@ -262,7 +262,9 @@ describe.each(loggers)("any thrown value fails only its call, with %s", (_name, 
   it("answers an upload method that throws with the spec's text, sync and async", async () => {
     const connection = await connect();
     for (const kind of kindNames) {
-      await expect(connection.invoke("UploadThrowsNow", kind, upload()), kind).rejects.toThrow(threwText("UploadThrowsNow"));
+      const unread = openUpload();
+      await expect(connection.invoke("UploadThrowsNow", kind, unread), kind).rejects.toThrow(threwText("UploadThrowsNow"));
+      unread.end();
       const call = connection.invoke("UploadThenThrow", kind, upload(1));
       await expect(call, kind).rejects.toThrow(threwText("UploadThenThrow"));
       expect(await connection.invoke("Echo", kind)).toBe(kind);
@@ -334,6 +336,18 @@ describe("detailed errors show any thrown value without failing", () => {
 /** An upload stream of `items`, ended once they have gone. */
 async function* upload(...items: number[]): AsyncGenerator<number> {
   yield* items;
+}
+
+/** An upload stream without items that stays open until `end()`. */
+function openUpload(): AsyncIterable<number> & { end(): void } {
+  let end!: () => void;
+  const ended = new Promise<void>((resolve) => (end = resolve));
+  return {
+    end,
+    async *[Symbol.asyncIterator]() {
+      await ended;
+    },
+  };
 }
 
 async function collect(connection: HubConnection, method: string, kind: string): Promise<{ items: number[]; error: string | undefined }> {
