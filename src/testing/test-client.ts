@@ -113,6 +113,10 @@ export class TestClient<THub extends Hub<any>> {
   /**
    * Ends the connection as a client that stops would, and resolves once the hub's onDisconnected
    * (which gets no error) has run.
+   *
+   * @example
+   * await alice.stop();
+   * expect(presence.online()).not.toContain("alice");
    */
   async stop(): Promise<void> {
     await this.connection.stop();

@@ -97,7 +97,12 @@ export class TestHost {
     return context;
   }
 
-  /** The clients and groups of a mapped hub, for code outside hub methods (as `HubServer.hubContext`). */
+  /**
+   * The clients and groups of a mapped hub, for code outside hub methods (as `HubServer.hubContext`).
+   *
+   * @example
+   * await host.hubContext(ChatHub).clients.user("bob").message("system", "welcome");
+   */
   hubContext<THub extends Hub<any>>(hubClass: HubClassType<THub>): HubContext<ClientOf<THub>> {
     return this.server.hubContext(hubClass);
   }
@@ -163,7 +168,10 @@ export class TestHost {
 
   /**
    * Closes every connection as a server that shuts down does (each hub's onDisconnected runs),
-   * and waits until every test client has heard it.
+   * and waits until every test client has heard it. A closed host connects no one.
+   *
+   * @example
+   * afterAll(() => host.close());
    */
   async close(): Promise<void> {
     if (this.closed) return;

@@ -127,6 +127,16 @@ export class MembersHub extends Hub<ChatClient> {
   }
 }
 
+/** A hub only users the "admin" policy admits may connect to. */
+@HubClass()
+@Authorize("admin")
+export class AdminHub extends Hub<ChatClient> {
+  @HubMethod("Ping")
+  ping(): string {
+    return "pong";
+  }
+}
+
 /** Logs around every call, and refuses `Greet` for "mallory" before the hub runs. */
 export const auditFilter: HubFilter = {
   async invokeMethod(invocation, next) {

@@ -3,7 +3,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { authenticated, silentLogger, type HubOptions } from "../../src/index.js";
 import { HubClientError, HubError, TestHost, withSignal, type TestHostOptions } from "../../src/testing/index.js";
 import { waitFor } from "../support/wait.js";
-import { auditFilter, ChatHub, events, Greeter, MembersHub } from "./chat-hub.js";
+import { AdminHub, auditFilter, ChatHub, events, Greeter, MembersHub } from "./chat-hub.js";
 
 const tokens: Record<string, { sub: string; roles: string[] }> = {
   "token-of-ann": { sub: "ann", roles: ["admin"] },
@@ -16,6 +16,7 @@ function start(options: TestHostOptions = {}, hubOptions: HubOptions = {}): Test
   host = new TestHost({ logger: silentLogger, policies: { admin: (user) => (user as { roles: string[] }).roles.includes("admin") }, ...options });
   host.mapHub("/chat", ChatHub, hubOptions);
   host.mapHub("/members", MembersHub);
+  host.mapHub("/admin", AdminHub);
   return host;
 }
 
@@ -116,6 +117,13 @@ describe("TestHost: users and authorization", () => {
     }
     const member = await host.connect(MembersHub, { token: "token-of-bob" });
     expect(await member.hub.ping()).toBe("pong");
+  });
+
+  it("refuses a hub-level @Authorize policy's refusal with 403", async () => {
+    start();
+    await expect(host.connect(AdminHub, { user: { sub: "bob", roles: [] } })).rejects.toMatchObject({ code: "ERR_UNAUTHORIZED", statusCode: 403 });
+    const admin = await host.connect(AdminHub, { user: { sub: "ann", roles: ["admin"] } });
+    expect(await admin.hub.ping()).toBe("pong");
   });
 
   it("applies a method's @Authorize policy per call", async () => {
