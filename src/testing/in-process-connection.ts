@@ -66,7 +66,7 @@ export async function startInProcess(runtime: HubRuntime, request: ConnectionReq
  * (the hub's descriptor knows both, and which stream): invoked or streamed in `hub`, sent in
  * `send`. A name the hub does not have is undefined, as on the class.
  */
-export function hubCalls(descriptor: HubDescriptor, connection: HubConnection): { hub: any; send: any } {
+export function hubCalls(descriptor: HubDescriptor, connection: HubConnection): { hub: object; send: object } {
   const methods = new Map<string, HubMethodDescriptor>();
   for (const method of descriptor.methods.values()) if (typeof method.propertyKey === "string") methods.set(method.propertyKey, method);
   const calls = (make: (method: HubMethodDescriptor) => (...args: unknown[]) => unknown) =>
@@ -74,7 +74,8 @@ export function hubCalls(descriptor: HubDescriptor, connection: HubConnection): 
       {},
       {
         get: (_target, property) => {
-          const method = typeof property === "string" ? methods.get(property) : undefined;
+          // Never `then`: the object must not pass for a promise, whatever the hub names its methods.
+          const method = typeof property === "string" && property !== "then" ? methods.get(property) : undefined;
           return method && make(method);
         },
       },

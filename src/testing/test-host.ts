@@ -15,7 +15,7 @@ import { HubServer, type HubServerOptions } from "../server.js";
 import { InMemoryLink } from "./in-memory-link.js";
 import { hubCalls, inProcessRequest, startInProcess } from "./in-process-connection.js";
 import { ReceivedMessages } from "./received-messages.js";
-import { TestClient } from "./test-client.js";
+import { TestClient, type TestHubCalls, type TestHubSends } from "./test-client.js";
 
 /** A `HubServer`'s options, less those of an HTTP server: a test host has none. */
 export type TestHostOptions = Omit<HubServerOptions, keyof HttpServerLimits | "closeTimeout">;
@@ -148,7 +148,8 @@ export class TestHost {
     // Over once both sides are: the client has heard the end, and the hub has run onDisconnected
     // and forgotten the connection (its groups included), so a test can look at either after it.
     const closed = Promise.all([heard, session?.finished]).then(([error]) => error);
-    const client = new TestClient<THub>(connection, hubCalls(runtime.descriptor, connection), link.connection!.connectionId, messages, closed);
+    const calls = hubCalls(runtime.descriptor, connection) as { hub: TestHubCalls<THub>; send: TestHubSends<THub> };
+    const client = new TestClient<THub>(connection, calls, link.connection!.connectionId, messages, closed);
     this.clients.add(client);
     void closed.then(() => this.clients.delete(client));
     return client;
