@@ -69,6 +69,8 @@ export const ErrorCodes = {
   ERR_AUTHENTICATION_FAILED: "ERR_AUTHENTICATION_FAILED",
   /** `userIdProvider` threw: the request was refused with 500 (the `code` of its log entry). */
   ERR_USER_ID_PROVIDER_FAILED: "ERR_USER_ID_PROVIDER_FAILED",
+  /** hubwire/testing: a test client's `next` ended without the message it awaited (its timeout passed, or the connection closed). */
+  ERR_NOT_RECEIVED: "ERR_NOT_RECEIVED",
 } as const;
 export type ErrorCode = keyof typeof ErrorCodes;
 

@@ -213,6 +213,14 @@ export class HubServer {
   }
 
   /**
+   * @internal The hub stack mapped at `path`, or undefined: what an in-process transport
+   * (hubwire/testing) hands its connections to, in place of the HTTP endpoint.
+   */
+  hubRuntimeAt(path: string): HubRuntime | undefined {
+    return this.endpoints.get(normalizePath(path))?.runtime;
+  }
+
+  /**
    * Serves a request if it is for one of the mapped paths; returns false (and leaves the
    * response alone) otherwise, so a framework can pass it on.
    */

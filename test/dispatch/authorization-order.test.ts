@@ -1,6 +1,7 @@
-import { HttpTransportType, HubConnectionBuilder, LogLevel, Subject, type HubConnection } from "@microsoft/signalr";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { Authorize, Hub, HubClass, HubMethod, HubServer, silentLogger, UploadStream } from "../../src/index.js";
+import type { HubConnection } from "../../client/index.js";
+import { Authorize, Hub, HubClass, HubMethod, silentLogger, UploadStream } from "../../src/index.js";
+import { TestHost } from "../../src/testing/index.js";
 
 @HubClass()
 class GuardedHub extends Hub {
@@ -47,7 +48,7 @@ const calls: Array<[string, string, (c: HubConnection) => Promise<unknown>, stri
   [
     "an upload stream the method does not take",
     "Plain",
-    (c) => c.invoke("Plain", 1, new Subject<number>()),
+    (c) => c.invoke("Plain", 1, noItems()),
     "An unexpected error occurred invoking 'Plain' on the server. HubException: Client sent 1 stream(s), Hub method expects 0.",
   ],
   [
@@ -59,47 +60,40 @@ const calls: Array<[string, string, (c: HubConnection) => Promise<unknown>, stri
 ];
 
 describe("authorization comes before any check of a call's shape", () => {
-  let server: HubServer;
-  let url: string;
-  const connections: HubConnection[] = [];
+  // In process: authorization is the dispatcher's business, not the network's.
+  let host: TestHost;
 
-  beforeAll(async () => {
-    server = new HubServer({ logger: silentLogger, policies: { admins: (user) => (user as { admin: boolean }).admin } });
-    server.mapHub("/guarded", GuardedHub, { authenticate: (_request, token) => (token ? (users[token] ?? null) : null) });
-    url = `${(await server.listen()).url}/guarded`;
+  beforeAll(() => {
+    host = new TestHost({ logger: silentLogger, policies: { admins: (user) => (user as { admin: boolean }).admin } });
+    host.mapHub("/guarded", GuardedHub, { authenticate: (_request, token) => (token ? (users[token] ?? null) : null) });
   });
 
   afterAll(async () => {
-    await Promise.all(connections.map((c) => c.stop()));
-    await server.close();
+    await host.close();
   });
 
   async function connect(token?: string): Promise<HubConnection> {
-    const connection = new HubConnectionBuilder()
-      .withUrl(url, { transport: HttpTransportType.WebSockets, ...(token ? { accessTokenFactory: () => token } : {}) })
-      .configureLogging(LogLevel.None)
-      .build();
-    connections.push(connection);
-    await connection.start();
-    return connection;
+    return (await host.connect(GuardedHub, token ? { token } : {})).connection;
   }
 
   it.each(calls)("a caller the policy denies learns nothing from %s", async (_shape, method, call) => {
     for (const connection of [await connect("guest"), await connect()]) {
-      await expect(call(connection)).rejects.toThrow(new Error(`Failed to invoke '${method}' because user is unauthorized`));
+      await expect(call(connection)).rejects.toMatchObject({ message: `Failed to invoke '${method}' because user is unauthorized` });
     }
   });
 
   it.each(calls)("an allowed caller is told what is wrong with %s", async (_shape, _method, call, outcome) => {
     const connection = await connect("admin");
     if (typeof outcome === "number") expect(await call(connection)).toBe(outcome);
-    else await expect(call(connection)).rejects.toThrow(new Error(outcome));
+    else await expect(call(connection)).rejects.toMatchObject({ message: outcome });
   });
 });
 
-function collect(connection: HubConnection, method: string, ...args: unknown[]): Promise<unknown[]> {
+async function collect(connection: HubConnection, method: string, ...args: unknown[]): Promise<unknown[]> {
   const items: unknown[] = [];
-  return new Promise((resolve, reject) => {
-    connection.stream(method, ...args).subscribe({ next: (item) => items.push(item), error: reject, complete: () => resolve(items) });
-  });
+  for await (const item of connection.stream(method, ...args)) items.push(item);
+  return items;
 }
+
+/** An upload stream that ends without an item. */
+async function* noItems(): AsyncGenerator<number> {}

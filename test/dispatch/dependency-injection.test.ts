@@ -1,7 +1,8 @@
-import { HubConnectionBuilder, LogLevel, type HubConnection } from "@microsoft/signalr";
 import { Container, Inject, Service } from "typedi";
 import { afterEach, describe, expect, it } from "vitest";
-import { Hub, HubClass, HubMethod, HubServer, silentLogger } from "../../src/index.js";
+import { Hub, HubClass, HubMethod, silentLogger } from "../../src/index.js";
+import { TestHost } from "../../src/testing/index.js";
+import type { HubConnection } from "../../client/index.js";
 
 @Service()
 class Counter {
@@ -50,20 +51,16 @@ class PlainHub extends Hub {
 }
 
 describe("dependency injection", () => {
-  let server: HubServer | undefined;
-  let client: HubConnection | undefined;
+  // In process: how hubs are made is the hub stack's business, not the network's.
+  let host: TestHost | undefined;
   afterEach(async () => {
-    await client?.stop();
-    await server?.close();
+    await host?.close();
   });
 
   async function connect(container?: { get<T>(type: new (...args: any[]) => T): T }, hub: typeof CountingHub | typeof PropertyInjectedHub | typeof PlainHub = CountingHub): Promise<HubConnection> {
-    server = new HubServer({ logger: silentLogger, ...(container ? { container } : {}) });
-    server.mapHub<Hub>("/counting", hub);
-    const { url } = await server.listen();
-    client = new HubConnectionBuilder().withUrl(`${url}/counting`).configureLogging(LogLevel.None).build();
-    await client.start();
-    return client;
+    host = new TestHost({ logger: silentLogger, ...(container ? { container } : {}) });
+    host.mapHub<Hub>("/counting", hub);
+    return (await host.connect<Hub>("/counting")).connection;
   }
 
   it("injects a hub's constructor dependencies from typedi, a new hub per call", async () => {

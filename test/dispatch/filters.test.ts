@@ -1,4 +1,3 @@
-import { HubConnectionBuilder, LogLevel, type HubConnection } from "@microsoft/signalr";
 import { afterEach, describe, expect, it } from "vitest";
 import {
   Hub,
@@ -11,6 +10,7 @@ import {
   type HubFilter,
   type HubOptions,
 } from "../../src/index.js";
+import { TestHost, type TestClient } from "../../src/testing/index.js";
 
 /** What the hub and the filters did, in order. */
 const log: string[] = [];
@@ -73,28 +73,24 @@ function tracing(name: string): HubFilter {
 }
 
 describe("hub filters", () => {
-  let server: HubServer | undefined;
-  let client: HubConnection | undefined;
+  // In process: what filters do is the hub stack's business, not the network's.
+  let host: TestHost | undefined;
   afterEach(async () => {
-    await client?.stop();
-    await server?.close();
-    client = server = undefined;
+    await host?.close();
+    host = undefined;
     log.length = 0;
   });
 
-  async function connect(serverFilters: HubFilter[], hubOptions: HubOptions = {}): Promise<HubConnection> {
-    server = new HubServer({ logger: silentLogger, filters: serverFilters });
-    server.mapHub("/filtered", FilteredHub, hubOptions);
-    const { url } = await server.listen();
-    client = new HubConnectionBuilder().withUrl(`${url}/filtered`).configureLogging(LogLevel.None).build();
-    await client.start();
-    return client;
+  async function connect(serverFilters: HubFilter[], hubOptions: HubOptions = {}): Promise<TestClient<FilteredHub>> {
+    host = new TestHost({ logger: silentLogger, filters: serverFilters });
+    host.mapHub("/filtered", FilteredHub, hubOptions);
+    return host.connect(FilteredHub);
   }
 
   it("runs the server's filters, then the hub's, around calls and lifecycle events", async () => {
     const connection = await connect([tracing("server")], { filters: [tracing("hub 1"), tracing("hub 2")] });
-    expect(await connection.invoke("Add", 2, 3)).toBe(5);
-    const id = connection.connectionId!;
+    expect(await connection.hub.add(2, 3)).toBe(5);
+    const id = connection.connectionId;
     expect(log).toEqual([
       "server connected",
       "hub 1 connected",
@@ -110,7 +106,7 @@ describe("hub filters", () => {
     ]);
     log.length = 0;
     await connection.stop();
-    await server!.close();
+    await host!.close();
     expect(log).toEqual(["server disconnected", "hub 1 disconnected", "hub 2 disconnected", "hub disconnected cleanly"]);
   });
 
@@ -125,7 +121,7 @@ describe("hub filters", () => {
         },
       },
     ]);
-    expect(await connection.invoke("Add", 2, 3)).toBe("result: 10");
+    expect(await connection.connection.invoke("Add", 2, 3)).toBe("result: 10");
     expect(methodLog()).toEqual(["Add(4, 6)"]);
     expect(seen).toEqual([connection.connectionId, "true"]);
   });
@@ -141,13 +137,13 @@ describe("hub filters", () => {
         },
       },
     ]);
-    await expect(connection.invoke("Secret")).rejects.toThrow(
+    await expect(connection.hub.secret()).rejects.toThrow(
       "An unexpected error occurred invoking 'Secret' on the server. HubException: Not for you.",
     );
-    const hidden = connection.invoke("Add", 13, 1);
+    const hidden = connection.hub.add(13, 1);
     await expect(hidden).rejects.toThrow("An unexpected error occurred invoking 'Add' on the server.");
     await expect(hidden).rejects.not.toThrow(/internals/);
-    expect(await connection.invoke("Add", 1, 1)).toBe(2);
+    expect(await connection.hub.add(1, 1)).toBe(2);
     expect(methodLog()).toEqual(["Add(1, 1)"]);
   });
 
@@ -156,8 +152,8 @@ describe("hub filters", () => {
     const connection = await connect([
       { invokeMethod: (invocation, next) => (cached.has(invocation.method.wireName) ? cached.get(invocation.method.wireName) : next(invocation)) },
     ]);
-    expect(await connection.invoke("Secret")).toBe("from the cache");
-    expect(await connection.invoke("Add", 1, 2)).toBe(3);
+    expect(await connection.hub.secret()).toBe("from the cache");
+    expect(await connection.hub.add(1, 2)).toBe(3);
     expect(methodLog()).toEqual(["Add(1, 2)"]);
   });
 
@@ -172,21 +168,18 @@ describe("hub filters", () => {
       },
     ]);
     const items: number[] = [];
-    await new Promise<void>((resolve, reject) => {
-      connection.stream<number>("Count", 3).subscribe({ next: (n) => items.push(n), complete: resolve, error: reject });
-    });
+    for await (const n of connection.hub.count(3)) items.push(n);
     expect(items).toEqual([1, 2, 3]);
-    const { Subject } = await import("@microsoft/signalr");
-    const numbers = new Subject<number>();
-    const sum = connection.invoke("Sum", numbers);
-    for (const n of [1, 2, 3, 4]) numbers.next(n);
-    numbers.complete();
+    async function* numbers() {
+      for (const n of [1, 2, 3, 4]) yield n;
+    }
+    const sum = connection.hub.sum(numbers());
     expect(await sum).toBe(10);
     expect(kinds).toEqual(["Count: streaming, 0 uploads", "Sum: call, 1 uploads"]);
   });
 
   it("closes the connection with an error when an onConnected filter throws", async () => {
-    server = new HubServer({
+    host = new TestHost({
       logger: silentLogger,
       filters: [
         {
@@ -196,12 +189,9 @@ describe("hub filters", () => {
         },
       ],
     });
-    server.mapHub("/filtered", FilteredHub);
-    const { url } = await server.listen();
-    client = new HubConnectionBuilder().withUrl(`${url}/filtered`).configureLogging(LogLevel.None).build();
-    // The Close may come before start settles (start fails with it) or after (onclose gets it).
-    const closed = new Promise<Error | undefined>((resolve) => client!.onclose(resolve));
-    const error = await client.start().then(() => closed, (failure: Error) => failure);
+    host.mapHub("/filtered", FilteredHub);
+    // The Close may come before connect settles (it fails with it) or after (`closed` gets it).
+    const error = await host.connect(FilteredHub).then((client) => client.closed, (failure: Error) => failure);
     expect(error?.message).toContain("HubException: Closed for maintenance.");
     expect(log).toEqual([]);
   });

@@ -1,6 +1,6 @@
-import { HubConnectionBuilder, LogLevel, type HubConnection } from "@microsoft/signalr";
 import { afterEach, describe, expect, it } from "vitest";
-import { Hub, HubClass, HubMethod, HubServer, silentLogger } from "../../src/index.js";
+import { Hub, HubClass, HubMethod, silentLogger } from "../../src/index.js";
+import { TestHost } from "../../src/testing/index.js";
 
 @HubClass()
 class SpellingHub extends Hub {
@@ -16,21 +16,18 @@ function spelling(name: string, mask: number): string {
 }
 
 describe("method lookup", () => {
-  let server: HubServer | undefined;
-  let client: HubConnection | undefined;
+  // In process: method lookup is the dispatcher's business, not the network's.
+  let host: TestHost | undefined;
   afterEach(async () => {
-    await client?.stop();
-    await server?.close();
+    await host?.close();
   });
 
   it("finds a method by any spelling of its name, also past the spellings a hub remembers", async () => {
-    server = new HubServer({ logger: silentLogger });
-    server.mapHub("/spelling", SpellingHub);
-    const { url } = await server.listen();
-    client = new HubConnectionBuilder().withUrl(`${url}/spelling`).configureLogging(LogLevel.None).build();
-    await client.start();
+    host = new TestHost({ logger: silentLogger });
+    host.mapHub("/spelling", SpellingHub);
+    const client = (await host.connect(SpellingHub)).connection;
     const names = Array.from({ length: 1100 }, (_, mask) => spelling("countcharacters", mask));
-    const lengths = await Promise.all(names.map((name) => client!.invoke<number>(name, "abc")));
+    const lengths = await Promise.all(names.map((name) => client.invoke<number>(name, "abc")));
     expect(lengths.every((length) => length === 3)).toBe(true);
     await expect(client.invoke("CountCharacter", "abc")).rejects.toThrow(
       "Failed to invoke 'CountCharacter' due to an error on the server. HubException: Method does not exist.",

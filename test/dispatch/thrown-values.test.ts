@@ -1,5 +1,6 @@
-import { HttpTransportType, HubConnectionBuilder, LogLevel, Subject, type HubConnection } from "@microsoft/signalr";
+import { HttpTransportType, HubConnectionBuilder, LogLevel, type HubConnection as OfficialConnection } from "@microsoft/signalr";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import type { HubConnection } from "../../client/index.js";
 import {
   consoleLogger,
   Hub,
@@ -11,6 +12,7 @@ import {
   type HubOptions,
   type Logger,
 } from "../../src/index.js";
+import { TestHost } from "../../src/testing/index.js";
 import { RawJsonClient, RS } from "../robustness/raw-client.js";
 
 /** What JavaScript lets a hub throw besides an Error, each made fresh for every throw. */
@@ -173,12 +175,15 @@ const loggers: Array<[string, () => { logger: Logger; restore(): void }]> = [
 ];
 
 describe.each(loggers)("any thrown value fails only its call, with %s", (_name, makeLogger) => {
+  // Calls and lifecycle events run in process (what a thrown value does is the hub stack's
+  // business); the Close a failed onConnected sends is checked on the wire, where it is seen.
+  let host: TestHost;
   let server: HubServer;
   let url: string;
   let restoreLogger: () => void;
   const crashes: unknown[] = [];
   const onCrash = (error: unknown): void => void crashes.push(error);
-  const connections: HubConnection[] = [];
+  const connections: OfficialConnection[] = [];
   const raws: RawJsonClient[] = [];
 
   beforeAll(async () => {
@@ -186,29 +191,34 @@ describe.each(loggers)("any thrown value fails only its call, with %s", (_name, 
     process.on("unhandledRejection", onCrash);
     const { logger, restore } = makeLogger();
     restoreLogger = restore;
+    host = new TestHost({ logger, filters: [throwingFilter] });
+    host.mapHub("/throwing", ThrowingHub);
     server = new HubServer({ logger, filters: [throwingFilter] });
     server.mapHub("/throwing", ThrowingHub);
     url = `${(await server.listen()).url}/throwing`;
   });
 
   afterEach(async () => {
+    await host.disconnectAll();
     await Promise.all(connections.splice(0).map((c) => c.stop()));
     for (const raw of raws.splice(0)) raw.terminate();
     expect(crashes).toEqual([]);
   });
 
   afterAll(async () => {
+    await host.close();
     await server.close();
     restoreLogger();
     process.off("uncaughtException", onCrash);
     process.off("unhandledRejection", onCrash);
   });
 
-  async function connect(query = ""): Promise<HubConnection> {
-    const connection = new HubConnectionBuilder()
-      .withUrl(`${url}${query}`, { transport: HttpTransportType.WebSockets })
-      .configureLogging(LogLevel.None)
-      .build();
+  async function connect(query: Record<string, string> = {}): Promise<HubConnection> {
+    return (await host.connect(ThrowingHub, { query })).connection;
+  }
+
+  async function connectOverWebSocket(): Promise<OfficialConnection> {
+    const connection = new HubConnectionBuilder().withUrl(url, { transport: HttpTransportType.WebSockets }).configureLogging(LogLevel.None).build();
     connections.push(connection);
     await connection.start();
     return connection;
@@ -252,13 +262,10 @@ describe.each(loggers)("any thrown value fails only its call, with %s", (_name, 
   it("answers an upload method that throws with the spec's text, sync and async", async () => {
     const connection = await connect();
     for (const kind of kindNames) {
-      const unread = new Subject<number>();
+      const unread = openUpload();
       await expect(connection.invoke("UploadThrowsNow", kind, unread), kind).rejects.toThrow(threwText("UploadThrowsNow"));
-      unread.complete();
-      const items = new Subject<number>();
-      const call = connection.invoke("UploadThenThrow", kind, items);
-      items.next(1);
-      items.complete();
+      unread.end();
+      const call = connection.invoke("UploadThenThrow", kind, upload(1));
       await expect(call, kind).rejects.toThrow(threwText("UploadThenThrow"));
       expect(await connection.invoke("Echo", kind)).toBe(kind);
     }
@@ -274,7 +281,7 @@ describe.each(loggers)("any thrown value fails only its call, with %s", (_name, 
   });
 
   it.each(["connected", "filter-connected"])("closes only the connection whose %s throws, with the spec's Close", async (when) => {
-    const neighbour = await connect();
+    const neighbour = await connectOverWebSocket();
     for (const kind of kindNames) {
       const client = await raw(`?kind=${encodeURIComponent(kind)}&when=${when}`);
       const close = await client.next((m) => m.type === 7, `the Close message (${kind})`);
@@ -286,13 +293,12 @@ describe.each(loggers)("any thrown value fails only its call, with %s", (_name, 
   it.each(["disconnected", "filter-disconnected"])("survives a throwing %s", async (when) => {
     const neighbour = await connect();
     for (const kind of kindNames) {
-      const client = await raw(`?kind=${encodeURIComponent(kind)}&when=${when}`);
-      client.send(`{"type":7}${RS}`);
-      await client.closed;
+      // A client that stops sends its Close; stop() resolves once onDisconnected has run (and thrown).
+      const client = await host.connect(ThrowingHub, { query: { kind, when } });
+      await client.stop();
       // A new connection after each: onDisconnected has run, thrown, and left the server serving.
-      const next = await raw("");
-      next.send(`{"type":1,"invocationId":"1","target":"Echo","arguments":[${JSON.stringify(kind)}]}${RS}`);
-      expect((await next.completion("1")).result).toBe(kind);
+      const next = await connect();
+      expect(await next.invoke("Echo", kind)).toBe(kind);
       expect(await neighbour.invoke("Echo", kind)).toBe(kind);
     }
   });
@@ -326,6 +332,23 @@ describe("detailed errors show any thrown value without failing", () => {
     }
   });
 });
+
+/** An upload stream of `items`, ended once they have gone. */
+async function* upload(...items: number[]): AsyncGenerator<number> {
+  yield* items;
+}
+
+/** An upload stream without items that stays open until `end()`. */
+function openUpload(): AsyncIterable<number> & { end(): void } {
+  let end!: () => void;
+  const ended = new Promise<void>((resolve) => (end = resolve));
+  return {
+    end,
+    async *[Symbol.asyncIterator]() {
+      await ended;
+    },
+  };
+}
 
 async function collect(connection: HubConnection, method: string, kind: string): Promise<{ items: number[]; error: string | undefined }> {
   const items: number[] = [];

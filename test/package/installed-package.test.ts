@@ -98,6 +98,7 @@ describe("the published package", () => {
     expect(loaded.hubwire).toEqual(expect.arrayContaining(["HubServer", "Hub", "HubClass", "HubMethod", "HubwireError"]));
     expect(loaded["hubwire/protocol"]).toEqual(expect.arrayContaining(["JsonHubProtocol", "MessagePackHubProtocol"]));
     expect(loaded["hubwire/redis"]).toEqual(["AspNetCoreRedisBackplane", "RedisBackplane"]);
+    expect(loaded["hubwire/testing"]).toEqual(expect.arrayContaining(["TestClient", "TestHost", "withSignal"]));
     expect(loaded["hubwire/client"]).toEqual(expect.arrayContaining(["HubConnection", "createHubProxy", "registerHandlers"]));
     expect(loaded["hubwire/client/browser"]).toEqual(loaded["hubwire/client"]);
     expect(loaded["hubwire/client/msgpack"]).toEqual(expect.arrayContaining(["messagePack"]));
@@ -128,6 +129,12 @@ describe("the published package", () => {
     });
     expect(existsSync(join(project, "dist/generated/chat-hub.client.js"))).toBe(true);
   }, 300_000);
+
+  it("runs the project's hub in process with hubwire/testing, no server listening", async () => {
+    expect(existsSync(join(project, "dist/in-process.js")), "the project compiled by the previous test").toBe(true);
+    const { stdout } = await inProject("node", ["dist/in-process.js"]);
+    expect(JSON.parse(stdout)).toEqual({ greeting: "hello ann", from: "server", text: "hi" });
+  }, 60_000);
 
   it("runs a hub server from the package that hubwire/client (JSON and MessagePack) and @microsoft/signalr call", async () => {
     server = spawn("node", ["dist/server.js"], { cwd: project, env: userEnv, stdio: ["ignore", "pipe", "inherit"] });

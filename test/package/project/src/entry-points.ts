@@ -2,10 +2,12 @@
 import { HubServer, HubwireError } from "hubwire";
 import { JsonHubProtocol, MessagePackHubProtocol } from "hubwire/protocol";
 import { RedisBackplane, type RedisBackplaneOptions } from "hubwire/redis";
+import { TestHost, type TestClient } from "hubwire/testing";
 import { HubConnection } from "hubwire/client";
 import { messagePack } from "hubwire/client/msgpack";
 import * as browser from "hubwire/client/browser";
 import * as browserMessagePack from "hubwire/client/browser/msgpack";
 
 const redisOptions: RedisBackplaneOptions = { channelPrefix: "app" };
-export const entryPoints = [HubServer, HubwireError, JsonHubProtocol, MessagePackHubProtocol, RedisBackplane, redisOptions, HubConnection, messagePack, browser.HubConnection, browserMessagePack.messagePack];
+export type AnyTestClient = TestClient<never>;
+export const entryPoints = [HubServer, HubwireError, JsonHubProtocol, MessagePackHubProtocol, RedisBackplane, redisOptions, TestHost, HubConnection, messagePack, browser.HubConnection, browserMessagePack.messagePack];
