@@ -57,8 +57,7 @@ export async function startInProcess(runtime: HubRuntime, request: ConnectionReq
     throw error;
   }
   // The session the hub made for it, so a test can wait for its end (onDisconnected).
-  for (const session of runtime.sessions) if (session.connection.transport === connection) return session;
-  return undefined;
+  return runtime.sessions.get(connection);
 }
 
 /**
