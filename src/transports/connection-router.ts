@@ -204,7 +204,9 @@ export class ConnectionRouter {
 
   /** A WebSocket upgrade for a connection this server does not hold: the connection moves here if it has no transport yet. */
   async upgradeElsewhere(socket: Duplex, request: ConnectionRequest, token: string): Promise<TransportConnection | undefined> {
-    const outcome = await this.forward(token, forwarded(request, "UPGRADE"), socket);
+    const upgrade = forwarded(request, "UPGRADE");
+    if (this.moving) upgrade.movesState = true;
+    const outcome = await this.forward(token, upgrade, socket);
     return this.conclude(token, outcome, socket, {
       reply: (response) => rejectUpgrade(socket, response.status, Buffer.from(response.body).toString()),
       refuse: (status, reason) => rejectUpgrade(socket, status, reason),
@@ -325,7 +327,7 @@ export class ConnectionRouter {
     }
     if (message.method === "UPGRADE") {
       // A stateful connection waiting here for its client moves to the server the client came back through.
-      if (this.moving?.offer(connection, from, id)) return;
+      if (message.movesState && this.moving?.offer(connection, from, id)) return;
       // Its transport runs here: it cannot move.
       return this.answer(from, textReply(id, 409, "The connection's transport runs on another server."));
     }

@@ -20,6 +20,11 @@ export interface RoutedRequest {
   remoteAddress?: string | undefined;
   body?: Uint8Array | undefined;
   tooLarge?: true | undefined;
+  /**
+   * The asking server can take a suspended stateful connection with its state (a `moving`
+   * answer). One that does not say so (an older hubwire, mid-deploy) is answered 409 as before.
+   */
+  movesState?: true | undefined;
 }
 
 /** The client of a forwarded request went away before its answer: the holder lets go of it (a pending poll). */

@@ -17,6 +17,8 @@ interface StreamClient {
 
 /** What the hub saw of its connections' lives, across servers. */
 const lives = { connected: 0, disconnected: 0 };
+/** Calls of Slow that have started. */
+let slowCalls = 0;
 
 @HubClass()
 class MovesHub extends Hub<StreamClient> {
@@ -41,6 +43,13 @@ class MovesHub extends Hub<StreamClient> {
   @HubMethod("Join")
   join(group: string): Promise<void> {
     return this.groups.addToGroup(this.context.connectionId, group);
+  }
+
+  @HubMethod("Slow")
+  async slow(ms: number): Promise<string> {
+    slowCalls++;
+    await new Promise((resolve) => setTimeout(resolve, ms));
+    return "done";
   }
 
   @HubMethod("ToAll")
@@ -226,5 +235,20 @@ describe("connections move between servers with their state", () => {
     await server.drain();
     expect(server.connectionCount).toBe(0);
     await expect(server.listen()).rejects.toThrow("The server is closed.");
+  });
+
+  it("lets a call running on the old server finish there, and its result reaches the client on the new one", async () => {
+    await startCluster(2);
+    const client = await officialClient(`${proxy!.url}/moves`, "ada", false);
+    clients.push(client);
+    const id = await client.invoke<string>("Id");
+    await waitFor(() => servers[1]!.connectionCount === 1, "server 1 to hold the connection");
+    const before = slowCalls;
+    const running = client.invoke<string>("Slow", 300);
+    await waitFor(() => slowCalls === before + 1, "the call to start on server 1");
+    proxy!.cutWebSockets();
+    expect(await running).toBe("done");
+    expect(servers.map((server) => server.connectionCount)).toEqual([1, 0]);
+    expect(await client.invoke("Id")).toBe(id);
   });
 });
