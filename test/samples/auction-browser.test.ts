@@ -1,4 +1,3 @@
-import { build } from "esbuild";
 import { randomUUID } from "node:crypto";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -11,6 +10,7 @@ import { silentLogger } from "../../src/index.js";
 import { launchChromium } from "../browser/chromium.js";
 import { redisUrl } from "../support/redis.js";
 import { startRoundRobinProxy, type RoundRobinProxy } from "../support/round-robin-proxy.js";
+import { bid, bundleAuctionPage, history, historyHas, openLot, signIn, watch } from "./auction-page.js";
 
 const root = fileURLToPath(new URL("../..", import.meta.url));
 // The README shows docs/auction.png; set HUBWIRE_SCREENSHOT=1 to refresh it from this run.
@@ -18,8 +18,7 @@ const screenshot = process.env.HUBWIRE_SCREENSHOT ? `${root}docs/auction.png` : 
 const antiSnipingMs = 3000;
 
 // Two instances sharing Redis behind a round-robin balancer without sticky sessions; each
-// bidder's page lands on one or the other. The page's script is bundled in memory (no dist/
-// build) and served in place of the compiled one.
+// person's page lands on one or the other.
 describe("the auction sample in a real browser, on two servers", () => {
   let browser: Browser;
   let servers: AuctionServer[];
@@ -28,16 +27,7 @@ describe("the auction sample in a real browser, on two servers", () => {
   const prefix = `test-auction-${randomUUID()}`;
 
   beforeAll(async () => {
-    const { outputFiles } = await build({
-      entryPoints: [`${root}/samples/auction/web/app.ts`],
-      bundle: true,
-      format: "esm",
-      platform: "browser",
-      target: "es2022",
-      write: false,
-      logLevel: "error",
-    });
-    bundle = outputFiles[0]!.contents;
+    bundle = await bundleAuctionPage();
     servers = await Promise.all([0, 1].map(() => startAuctionServer({ logger: silentLogger, redis: { url: redisUrl, prefix }, rules: { antiSnipingMs } })));
     proxy = await startRoundRobinProxy(servers.map((server) => server.url));
     browser = await launchChromium();
@@ -53,51 +43,17 @@ describe("the auction sample in a real browser, on two servers", () => {
     await redis.quit();
   });
 
-  async function signIn(name: string): Promise<Page> {
-    const context = await browser.newContext({ viewport: { width: 1100, height: 720 } });
-    await context.route("**/dist/samples/auction/web/app.js", (route) => route.fulfill({ contentType: "text/javascript", body: Buffer.from(bundle) }));
-    const page = await context.newPage();
-    await page.goto(proxy.url);
-    await page.fill("input[name=name]", name);
-    await page.click("#sign-in-form button");
-    await page.waitForFunction(() => Number(document.body.dataset.syncs ?? 0) >= 1, undefined, { timeout: 20_000 });
-    return page;
-  }
-
-  /** Bids from the page's form; resolves with the answer it shows (class accepted or refused, and the text). */
-  async function bid(page: Page, amount: number, confirm?: boolean): Promise<string> {
-    await page.evaluate(() => (document.querySelector("#bid-result")!.className = "result"));
-    await page.fill("#amount", String(amount));
-    await page.click("#bid-form button");
-    if (confirm !== undefined) {
-      await page.waitForSelector("#confirm[open]");
-      await page.click(confirm ? "#confirm-yes" : "#confirm-no");
-    }
-    await page.waitForSelector("#bid-result.accepted, #bid-result.refused", { timeout: 10_000 });
-    return `${await page.getAttribute("#bid-result", "class")}: ${await page.textContent("#bid-result")}`;
-  }
-
-  const history = (page: Page) => page.$$eval("#history li", (items) => items.map((item) => item.textContent));
   const notices = (page: Page) => page.$$eval("#notices li", (items) => items.map((item) => item.textContent));
-  const historyHas = (page: Page, count: number) =>
-    page.waitForFunction((n) => Number(document.querySelector("#history")?.getAttribute("data-count")) === n, count, { timeout: 10_000 });
   const endsAt = async (page: Page) => Number(await page.getAttribute("#countdown", "data-ends-at"));
 
   it("lets three bidders at once have one winner, the same history, outbid notices, and an end moved by a late bid", async () => {
-    const [sam, ann, bob, cat] = await Promise.all(["sam", "ann", "bob", "cat"].map(signIn)) as [Page, Page, Page, Page];
+    const [sam, ann, bob, cat] = (await Promise.all(["sam", "ann", "bob", "cat"].map((name) => signIn(browser, bundle, proxy.url, name)))) as [Page, Page, Page, Page];
+    const everyone = [sam, ann, bob, cat];
 
     // The seller opens a lot from the form; every page lists it and the bidders watch it.
-    await sam.fill("#sell-form input[name=title]", "Brass clock");
-    await sam.fill("#sell-form input[name=startingPrice]", "20");
-    await sam.fill("#sell-form input[name=durationSeconds]", "12");
-    await sam.click("#sell-form button");
+    await openLot(sam, "Brass clock", 20, 12);
     const bidders = { ann, bob, cat };
-    await Promise.all(
-      Object.values(bidders).map(async (page) => {
-        await page.click("#lots li:has-text('Brass clock')");
-        await page.waitForSelector("#countdown[data-remaining-ms]");
-      }),
-    );
+    await Promise.all(Object.values(bidders).map((page) => watch(page, "Brass clock")));
 
     // Three equal bids at the same moment: one is accepted, two refused.
     const first = await Promise.all(Object.values(bidders).map((page) => bid(page, 20)));
@@ -111,7 +67,7 @@ describe("the auction sample in a real browser, on two servers", () => {
     expect(await bid(page(second), 21)).toMatch(/^result accepted/);
     expect(await bid(page(third), 500, false)).toBe("result refused: You did not confirm the bid.");
     expect(await bid(page(third), 50, true)).toMatch(/^result accepted/);
-    await Promise.all([sam, ann, bob, cat].map((p) => historyHas(p, 3)));
+    await Promise.all(everyone.map((p) => historyHas(p, 3)));
 
     // A late bid, within the anti-sniping window, moves the end for everyone.
     await page(leader).waitForFunction((ms) => Number(document.querySelector("#countdown")?.getAttribute("data-remaining-ms")) < ms - 500, antiSnipingMs, {
@@ -119,17 +75,17 @@ describe("the auction sample in a real browser, on two servers", () => {
     });
     const before = await endsAt(page(leader));
     expect(await bid(page(leader), 60)).toMatch(/^result accepted/);
-    await Promise.all([sam, ann, bob, cat].map((p) => p.waitForFunction((t) => Number(document.querySelector("#countdown")?.getAttribute("data-ends-at")) > t, before)));
-    for (const p of [ann, bob, cat]) expect(await p.isVisible("#extended")).toBe(true);
+    await Promise.all(everyone.map((p) => p.waitForFunction((t) => Number(document.querySelector("#countdown")?.getAttribute("data-ends-at")) > t, before)));
+    for (const p of Object.values(bidders)) expect(await p.isVisible("#extended")).toBe(true);
     await page(leader).screenshot({ path: screenshot });
 
     // It closes: the winner is told on their page, and every page shows it closed.
-    await Promise.all([sam, ann, bob, cat].map((p) => p.waitForSelector("#countdown.closed", { timeout: 20_000 })));
+    await Promise.all(everyone.map((p) => p.waitForSelector("#countdown.closed", { timeout: 20_000 })));
     await page(leader).waitForSelector("#notices li.won");
-    for (const p of [sam, ann, bob, cat]) expect(await p.textContent("#bid-result")).toBe(`Sold to ${leader} for 60.`);
+    for (const p of everyone) expect(await p.textContent("#bid-result")).toBe(`Sold to ${leader} for 60.`);
 
     const expected = [`#4${leader}60`, `#3${third}50`, `#2${second}21`, `#1${leader}20`];
-    for (const p of [sam, ann, bob, cat]) expect(await history(p)).toEqual(expected);
+    for (const p of everyone) expect(await history(p)).toEqual(expected);
     expect(await notices(page(leader))).toEqual(["You won Brass clock for 60.", `Outbid on Brass clock: ${second} bid 21.`]);
     expect(await notices(page(second))).toEqual([`Outbid on Brass clock: ${third} bid 50.`]);
     expect(await notices(page(third))).toEqual([`Outbid on Brass clock: ${leader} bid 60.`]);
