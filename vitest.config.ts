@@ -19,8 +19,8 @@ export default defineConfig({
         test: {
           name: "hubwire",
           include: ["test/**/*.test.ts"],
-          // The long checks (bench harness, .NET reference runs): `npm run test:long` (vitest.long.config.ts).
-          exclude: [...configDefaults.exclude, "test/bench/**", "test/reference/**", ...usesDist],
+          // The long checks (bench harness, .NET reference runs, load tests): `npm run test:long` (vitest.long.config.ts).
+          exclude: [...configDefaults.exclude, "test/bench/**", "test/reference/**", "test/load/**", ...usesDist],
         },
       },
       {

@@ -4,12 +4,12 @@ import { defineConfig } from "vitest/config";
 // leaves them out; CI (.ci/run) runs both and counts both. The bench harness run for real (a
 // tiny configuration, one run under valgrind; no speed is asserted), and test/reference: the
 // official .NET client against hubwire and ASP.NET Core SignalR itself (skipped, and said so,
-// where `dotnet` is missing; failing under CI=true).
+// where `dotnet` is missing; failing under CI=true), and test/load: samples under many clients.
 export default defineConfig({
   // Hubs use TypeScript legacy decorators with emitted metadata, as in vitest.config.ts.
   oxc: { decorator: { legacy: true, emitDecoratorMetadata: true } },
   test: {
-    include: ["test/bench/**/*.test.ts", "test/reference/**/*.test.ts"],
+    include: ["test/bench/**/*.test.ts", "test/reference/**/*.test.ts", "test/load/**/*.test.ts"],
     globalSetup: ["test/support/build-dist.ts"],
     testTimeout: 180_000,
     hookTimeout: 180_000,
