@@ -71,7 +71,7 @@ export async function startAuctionServer(options: AuctionServerOptions = {}): Pr
   const roots = {
     "/dist/client/": `${distDir}client/`,
     "/dist/src/protocol/": `${distDir}src/protocol/`,
-    "/dist/samples/auction/": `${distDir}samples/auction/`,
+    "/dist/samples/auction/web/": `${distDir}samples/auction/web/`,
     "/": publicDir,
   };
   const http = createServer((req, res) => {
