@@ -82,7 +82,7 @@ async function start(session: Session): Promise<void> {
     const details = await hub.watch(lotId);
     if (!watched || watched.lot.id !== lotId) watched = new WatchedLot(details.lot);
     watched.add(details.bids, details.lot);
-    if (!watched.lot.closed) startCountdown(lotId);
+    if (!watched.closed) startCountdown(lotId);
     renderLots();
     renderLot(true);
   }
@@ -159,7 +159,7 @@ async function start(session: Session): Promise<void> {
     const amount = $<HTMLInputElement>("amount");
     const minimum = lot.seq === 0 ? lot.startingPrice : lot.price + lot.increment;
     if (fresh || document.activeElement !== amount) amount.value = String(minimum);
-    $<HTMLButtonElement>("bid-form").querySelector("button")!.disabled = lot.closed;
+    $<HTMLButtonElement>("bid-form").querySelector("button")!.disabled = watched.closed;
     $("history").replaceChildren(...watched.bids.map(historyItem));
     $("history").dataset.count = String(watched.bids.length);
     if (fresh) result("", "");
@@ -183,11 +183,11 @@ async function start(session: Session): Promise<void> {
     if (!watched) return;
     const clock = $("countdown");
     const remaining = watched.remainingMs();
-    clock.dataset.endsAt = String(watched.lot.endsAt);
+    clock.dataset.endsAt = String(watched.endsAt);
     clock.dataset.remainingMs = String(remaining);
-    clock.textContent = watched.lot.closed ? "closed" : formatRemaining(remaining);
-    clock.className = `countdown ${watched.lot.closed ? "closed" : remaining < 10_000 ? "ending" : ""}`;
-    $("extended").hidden = !watched.extended || watched.lot.closed;
+    clock.textContent = watched.closed ? "closed" : formatRemaining(remaining);
+    clock.className = `countdown ${watched.closed ? "closed" : remaining < 10_000 ? "ending" : ""}`;
+    $("extended").hidden = !watched.extended || watched.closed;
   }
   // Between the server's ticks, count down on its clock.
   setInterval(renderCountdown, 250);

@@ -6,8 +6,13 @@ export class WatchedLot {
   private readonly bySeq = new Map<number, Bid>();
   /** Server time minus this page's time, from the last countdown tick. */
   private clockOffset = 0;
+  /** The end time of the last tick: the stream reads the store, so it may be ahead of the pushes or behind them. */
+  private tickedEndsAt = 0;
+  private tickedClosed = false;
+  /** A bid moved the end while this page watched (anti-sniping). */
   extended = false;
 
+  /** `lot` changes only with bids (pushes and answers, newest seq wins) and with the close. */
   constructor(public lot: Lot) {}
 
   /** Every bid, newest first: the same list on every page, since the store numbered them. */
@@ -15,7 +20,15 @@ export class WatchedLot {
     return [...this.bySeq.values()].sort((a, b) => b.seq - a.seq);
   }
 
-  /** Adds bids (a push, or the answer to Watch); the lot's state is taken from the newest seq seen. Returns whether anything was new. */
+  get endsAt(): number {
+    return Math.max(this.lot.endsAt, this.tickedEndsAt);
+  }
+
+  get closed(): boolean {
+    return this.lot.closed || this.tickedClosed;
+  }
+
+  /** Adds bids (a push, or the answer to Watch). Returns whether anything was new. */
   add(bids: Bid[], lot: Lot): boolean {
     let added = false;
     for (const bid of bids) {
@@ -23,8 +36,8 @@ export class WatchedLot {
       this.bySeq.set(bid.seq, bid);
       added = true;
     }
-    if (lot.seq >= this.lot.seq) {
-      if (lot.endsAt > this.lot.endsAt && lot.seq > this.lot.seq) this.extended = true;
+    if (lot.seq > this.lot.seq) {
+      if (lot.endsAt > this.lot.endsAt) this.extended = true;
       this.lot = { ...lot, closed: lot.closed || this.lot.closed };
     }
     return added;
@@ -32,8 +45,8 @@ export class WatchedLot {
 
   tick(countdown: Countdown): void {
     this.clockOffset = countdown.endsAt - countdown.remainingMs - Date.now();
-    // The stream reads the store: its end time is current unless a push brought a later one.
-    if (countdown.endsAt > this.lot.endsAt || countdown.closed) this.lot = { ...this.lot, endsAt: Math.max(countdown.endsAt, this.lot.endsAt), closed: this.lot.closed || countdown.closed };
+    this.tickedEndsAt = countdown.endsAt;
+    this.tickedClosed ||= countdown.closed;
   }
 
   close(lot: Lot): void {
@@ -42,7 +55,7 @@ export class WatchedLot {
 
   /** Milliseconds left on the server's clock. */
   remainingMs(): number {
-    return Math.max(0, this.lot.endsAt - (Date.now() + this.clockOffset));
+    return Math.max(0, this.endsAt - (Date.now() + this.clockOffset));
   }
 }
 
