@@ -5,6 +5,7 @@ import { openLotsPerSeller } from "../../samples/auction/auction-hub.js";
 import type { Countdown } from "../../samples/auction/auction-types.js";
 import { issueToken } from "../../samples/auction/sample-auth.js";
 import { auctionHub } from "../../samples/auction/web/generated/auction-hub.client.js";
+import { generate } from "../../src/codegen/generate.js";
 import { silentLogger } from "../../src/index.js";
 import { eventually } from "../support/wait.js";
 
@@ -26,6 +27,17 @@ describe("the auction hub", () => {
     await connection.start();
     return auctionHub(connection);
   }
+
+  it("has its generated client up to date (the page and these tests use it)", { timeout: 120_000 }, () => {
+    const root = new URL("../../", import.meta.url).pathname;
+    const { stale } = generate({
+      files: [`${root}samples/auction/auction-hub.ts`],
+      outDir: `${root}samples/auction/web/generated`,
+      clientImport: "../../../../client/index.js",
+      check: true,
+    });
+    expect(stale).toEqual([]);
+  });
 
   it("refuses a connection without a token", async () => {
     const connection = new HubConnection(`${server.url}/hubs/auction`, { reconnect: false, logger: clientSilent });
