@@ -38,16 +38,16 @@ export abstract class AuctionStore {
 
 export type ValidLotRequest = Required<OpenLotRequest>;
 
-/** The seller's form checked: a title, whole positive amounts, 5 s to 24 h (1 s allowed for tests). */
+/** The seller's form checked: a title, whole positive amounts, 1 s to 24 h. */
 export function validLotRequest(request: OpenLotRequest): ValidLotRequest | string {
   const title = typeof request?.title === "string" ? request.title.trim() : "";
   const increment = request?.increment ?? 1;
   if (!title || title.length > 80) return "A title of 1-80 characters is required.";
-  if (!isWholeAmount(request.startingPrice)) return "The starting price must be a whole number from 1 to 1 000 000 000.";
+  if (!isWholeAmount(request?.startingPrice)) return "The starting price must be a whole number from 1 to 1 000 000 000.";
   if (!isWholeAmount(increment)) return "The increment must be a whole number from 1 to 1 000 000 000.";
-  const duration = request.durationSeconds;
+  const duration = request?.durationSeconds;
   if (!Number.isInteger(duration) || duration < 1 || duration > 86_400) return "The duration must be 1 to 86 400 seconds.";
-  return { title, startingPrice: request.startingPrice, increment, durationSeconds: duration };
+  return { title, startingPrice: request.startingPrice, increment, durationSeconds: duration as number };
 }
 
 export function isWholeAmount(value: unknown): value is number {

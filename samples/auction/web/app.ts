@@ -159,7 +159,7 @@ async function start(session: Session): Promise<void> {
     const amount = $<HTMLInputElement>("amount");
     const minimum = lot.seq === 0 ? lot.startingPrice : lot.price + lot.increment;
     if (fresh || document.activeElement !== amount) amount.value = String(minimum);
-    $<HTMLButtonElement>("bid-form").querySelector("button")!.disabled = watched.closed;
+    $<HTMLFormElement>("bid-form").querySelector("button")!.disabled = watched.closed;
     $("history").replaceChildren(...watched.bids.map(historyItem));
     $("history").dataset.count = String(watched.bids.length);
     if (fresh) result("", "");
@@ -220,7 +220,7 @@ async function start(session: Session): Promise<void> {
         durationSeconds: Number(form.get("durationSeconds")),
       });
       $("sell-result").textContent = `Lot ${lot.id} is open.`;
-      $<HTMLInputElement>("sell-form").querySelector<HTMLInputElement>("input[name=title]")!.value = "";
+      $<HTMLFormElement>("sell-form").querySelector<HTMLInputElement>("input[name=title]")!.value = "";
       await watch(lot.id);
     } catch (error) {
       $("sell-result").textContent = (error as Error).message;
