@@ -57,7 +57,7 @@ describe("the auction sample as processes sharing Redis", () => {
     return auctionHub(connection);
   }
 
-  it("shares lots and bids between two instances, and stops cleanly on SIGTERM", async () => {
+  it("shares lots, bids and outbid notices between two instances, and stops cleanly on SIGTERM", async () => {
     const [one, two] = [start(), start()];
     const [urlOne, urlTwo] = await Promise.all([one.url, two.url]);
     const seller = await connect(urlOne, "sam");
@@ -70,6 +70,14 @@ describe("the auction sample as processes sharing Redis", () => {
     expect((await watcher.watch(lot.id)).lot.title).toBe("Globe");
     expect(await bidder.placeBid(lot.id, 4, "first")).toMatchObject({ accepted: true, bid: { seq: 1 } });
     await eventually(() => seen.map((bid) => `${bid.seq} ${bid.bidder} ${bid.amount}`), ["1 ben 4"]);
+
+    // ben's tabs on both instances hear that wendy outbid him.
+    const bensOtherTab = await connect(urlTwo, "ben");
+    const outbid: string[] = [];
+    bidder.on({ outbid: (_, bid) => void outbid.push(`first tab: ${bid.bidder} ${bid.amount}`) });
+    bensOtherTab.on({ outbid: (_, bid) => void outbid.push(`other tab: ${bid.bidder} ${bid.amount}`) });
+    expect(await watcher.placeBid(lot.id, 5, "second")).toMatchObject({ accepted: true, bid: { seq: 2 } });
+    await eventually(() => [...outbid].sort(), ["first tab: wendy 5", "other tab: wendy 5"]);
 
     one.child.kill("SIGTERM");
     two.child.kill("SIGTERM");
