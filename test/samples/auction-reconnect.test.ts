@@ -6,7 +6,7 @@ import { launchChromium } from "../browser/chromium.js";
 import { startTcpProxy, type TcpProxy } from "../support/tcp-proxy.js";
 import { answer, bid, bundleAuctionPage, history, historyHas, openLot, signIn, synced, watch } from "./auction-page.js";
 
-describe("the auction page when its connection drops during a bid", () => {
+describe("the auction page when connecting goes wrong", () => {
   let browser: Browser;
   let server: AuctionServer;
   let proxy: TcpProxy;
@@ -49,4 +49,23 @@ describe("the auction page when its connection drops during a bid", () => {
     expect(await bid(ann, 9)).toBe("result refused: You are leading already.");
     expect(await history(sam)).toEqual(["#1ann7"]);
   }, 60_000);
+
+  it("asks to sign in again when the server refuses the token it saved", async () => {
+    const context = await browser.newContext();
+    try {
+      await context.route("**/dist/samples/auction/web/app.js", (route) => route.fulfill({ contentType: "text/javascript", body: Buffer.from(bundle) }));
+      await context.addInitScript(() => {
+        if (sessionStorage.getItem("seeded")) return;
+        sessionStorage.setItem("seeded", "1");
+        localStorage.setItem("hubwire-auction", JSON.stringify({ token: "eyJuYW1lIjoibWFsbG9yeSJ9.forged", user: { name: "mallory" } }));
+      });
+      const page = await context.newPage();
+      await page.goto(server.url);
+      await page.waitForSelector("#sign-in-form", { state: "visible" });
+      expect(await page.evaluate(() => localStorage.getItem("hubwire-auction"))).toBeNull();
+      expect(await page.textContent("#status")).toBe("offline");
+    } finally {
+      await context.close();
+    }
+  });
 });

@@ -19,6 +19,18 @@ function setStatus(status: "connecting" | "connected" | "reconnecting" | "offlin
   $("status").className = `status ${status}`;
 }
 
+/** The server refused the token (401/403, a token signed with another secret): ask for a new sign-in. */
+function isSignedOut(error: unknown): boolean {
+  const { statusCode } = (error ?? {}) as Partial<HubClientError>;
+  return statusCode === 401 || statusCode === 403;
+}
+
+function signedOut(): void {
+  localStorage.removeItem(storageKey);
+  setStatus("offline");
+  showSignIn();
+}
+
 function showSignIn(): void {
   $("sign-in").hidden = false;
   $("app").hidden = true;
@@ -197,7 +209,7 @@ async function start(session: Session): Promise<void> {
     setStatus("connected");
     void sync();
   });
-  connection.onClose(() => setStatus("offline"));
+  connection.onClose((error) => (isSignedOut(error) ? signedOut() : setStatus("offline")));
 
   $("sign-out").onclick = async () => {
     localStorage.removeItem(storageKey);
@@ -230,8 +242,8 @@ async function start(session: Session): Promise<void> {
   setStatus("connecting");
   try {
     await connection.start();
-  } catch {
-    return setStatus("offline");
+  } catch (error) {
+    return isSignedOut(error) ? signedOut() : setStatus("offline");
   }
   setStatus("connected");
   await sync();
