@@ -4,8 +4,9 @@ import { configDefaults, defineConfig } from "vitest/config";
 // built-code.test.ts builds it again: they run after the others, one at a time.
 const usesDist = ["test/processes/**/*.test.ts", "test/package/**/*.test.ts", "test/docs/readme-figures.test.ts"];
 
-// Checks of built server processes that take tens of seconds: in the long suite.
-export const longChecks = ["test/processes/rolling-restart.test.ts"];
+// Checks that take tens of seconds (server processes restarted in turn, samples under many
+// clients): in the long suite.
+export const longChecks = ["test/processes/rolling-restart.test.ts", "test/load/**/*.test.ts"];
 
 export default defineConfig({
   // Hubs use TypeScript legacy decorators with emitted metadata (typedi reads constructor types).
@@ -22,8 +23,8 @@ export default defineConfig({
         test: {
           name: "hubwire",
           include: ["test/**/*.test.ts"],
-          // The long checks (bench harness, .NET reference runs, the rolling restart of server
-          // processes): `npm run test:long` (vitest.long.config.ts).
+          // The long checks (bench harness, .NET reference runs, longChecks): `npm run test:long`
+          // (vitest.long.config.ts).
           exclude: [...configDefaults.exclude, "test/bench/**", "test/reference/**", ...longChecks, ...usesDist],
         },
       },

@@ -5,7 +5,8 @@ import { longChecks } from "./vitest.config.js";
 // leaves them out; CI (.ci/run) runs both and counts both. The bench harness run for real (a
 // tiny configuration, one run under valgrind; no speed is asserted), and test/reference: the
 // official .NET client against hubwire and ASP.NET Core SignalR itself (skipped, and said so,
-// where `dotnet` is missing; failing under CI=true), and the slow checks of server processes.
+// where `dotnet` is missing; failing under CI=true), and longChecks: server processes restarted
+// in turn, samples under many clients.
 export default defineConfig({
   // Hubs use TypeScript legacy decorators with emitted metadata, as in vitest.config.ts.
   oxc: { decorator: { legacy: true, emitDecoratorMetadata: true } },
