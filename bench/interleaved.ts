@@ -174,7 +174,11 @@ async function recipients(servers: Child<ServerEvent, ServerCommand>[], connecti
       server.send({ kind: "ids" });
       held.push((await server.next("ids", 5_000)).ids);
     }
-    if (held.flat().length >= connections) return held.map((own, k) => (servers.length === 1 ? own : held.filter((_, j) => j !== k).flat()));
+    if (held.flat().length >= connections) {
+      const whom = held.map((own, k) => (servers.length === 1 ? own : held.filter((_, j) => j !== k).flat()));
+      if (whom.some((ids) => ids.length === 0)) throw new Error(`direct sends need connections on every server's peers: ${held.map((ids) => ids.length).join(", ")} held`);
+      return whom;
+    }
     if (Date.now() > deadline) throw new Error(`the servers hold ${held.flat().length} of ${connections} connections`);
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
