@@ -113,15 +113,24 @@ export class HubwireHttpClient implements LeanClient {
     if (this.transport === "lp" && this.url) void this.http("DELETE", this.url).catch(() => {});
   }
 
-  private http(method: string, path: string, body?: string): Promise<string> {
+  /**
+   * One request, sent again once if its keep-alive socket was reset before any answer came: the
+   * server (or a proxy) closed it as it was being reused, so the request never reached anyone.
+   */
+  private http(method: string, path: string, body?: string, again = true): Promise<string> {
     return new Promise((resolve, reject) => {
+      let answered = false;
       const req = request({ host: "127.0.0.1", port: this.port, method, path, agent, headers: body ? { "Content-Type": "text/plain;charset=UTF-8" } : {} }, (res) => {
+        answered = true;
         let text = "";
         res.setEncoding("utf8");
         res.on("data", (chunk: string) => (text += chunk));
         res.on("end", () => (res.statusCode! < 300 ? resolve(text) : reject(new Error(`HTTP ${res.statusCode}`))));
       });
-      req.on("error", reject);
+      req.on("error", (error: NodeJS.ErrnoException) => {
+        if (again && !answered && req.reusedSocket && error.code === "ECONNRESET") resolve(this.http(method, path, body, false));
+        else reject(error);
+      });
       req.end(body);
     });
   }
