@@ -45,7 +45,7 @@ export type ServerCommand =
 export type ServerEvent =
   | { kind: "ready"; port: number }
   | { kind: "report"; cpuMicros: number; rssBytes: number; heapBytes: number; connections: number }
-  /** The broadcasts or group sends are over: `sent` of them. */
+  /** The broadcasts, group sends or direct sends are over: `sent` of them. */
   | { kind: "done"; sent: number }
   | { kind: "ids"; ids: string[] };
 
