@@ -41,9 +41,9 @@ export function scenarioRuns(quick: boolean, seconds: number | undefined, connec
   // and calls whose requests (over long polling) reach another node than their connection's.
   const nodes = [1, 2, 3];
   runs.push(
-    { id: "nodes-broadcast", title: "cluster: broadcast to all", scenario: "broadcast", targets: ["hubwire-json"], nodes, connections: n(1000, 1000), inFlight: 0, durationMs, rate: 50, groups: 0, unit: "delivery" },
-    { id: "nodes-groups", title: "cluster: group sends to 100 groups", scenario: "groups", targets: ["hubwire-json"], nodes, connections: n(1000, 1000), inFlight: 0, durationMs, rate: 1000, groups: 100, unit: "delivery" },
-    { id: "nodes-direct", title: "cluster: sends to one connection, held by another node", scenario: "direct", targets: ["hubwire-json"], nodes, connections: n(1000, 1000), inFlight: 0, durationMs, rate: 1000, groups: 0, unit: "delivery" },
+    { id: "nodes-broadcast", title: "cluster: broadcast to all", scenario: "broadcast", targets: ["hubwire-json"], nodes, connections: n(1000, 500), inFlight: 0, durationMs, rate: 50, groups: 0, unit: "delivery" },
+    { id: "nodes-groups", title: "cluster: group sends to 100 groups", scenario: "groups", targets: ["hubwire-json"], nodes, connections: n(1000, 500), inFlight: 0, durationMs, rate: 1000, groups: 100, unit: "delivery" },
+    { id: "nodes-direct", title: "cluster: sends to one connection, held by another node", scenario: "direct", targets: ["hubwire-json"], nodes, connections: n(1000, 500), inFlight: 0, durationMs, rate: 1000, groups: 0, unit: "delivery" },
     { id: "nodes-routed", title: "cluster: echo RPC over long polling, requests to any node", scenario: "echo", targets: ["hubwire-lp"], nodes, connections: n(20, 20), inFlight: 1, durationMs, rate: 0, groups: 0, unit: "call" },
   );
   if (!quick) {
