@@ -36,17 +36,23 @@ export type ServerCommand =
   /** Broadcast `count` messages to all, one per `intervalMs`. */
   | { kind: "broadcast"; rate: number; durationMs: number }
   /** Send to groups `0..groups-1` in turn, `rate` sends per second. */
-  | { kind: "groups"; groups: number; rate: number; durationMs: number };
+  | { kind: "groups"; groups: number; rate: number; durationMs: number }
+  /** Send to the connections `ids` in turn (each its own send), `rate` sends per second. */
+  | { kind: "direct"; ids: string[]; rate: number; durationMs: number }
+  /** Which connections this server holds. */
+  | { kind: "ids" };
 
 export type ServerEvent =
   | { kind: "ready"; port: number }
   | { kind: "report"; cpuMicros: number; rssBytes: number; heapBytes: number; connections: number }
-  /** The broadcasts or group sends are over: `sent` of them. */
-  | { kind: "done"; sent: number };
+  /** The broadcasts, group sends or direct sends are over: `sent` of them. */
+  | { kind: "done"; sent: number }
+  | { kind: "ids"; ids: string[] };
 
 export interface LoadConfig {
   target: TargetName;
-  scenario: "echo" | "echo-rate" | "broadcast" | "groups" | "idle";
+  /** direct: the server sends to one connection at a time (pushes, like broadcast and groups). */
+  scenario: "echo" | "echo-rate" | "broadcast" | "groups" | "direct" | "idle";
   /** echo-rate: calls per second across all connections, sent on schedule whatever the replies do. */
   rate: number;
   port: number;

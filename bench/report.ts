@@ -10,6 +10,8 @@ export interface Row {
   p99Ms?: number;
   p999Ms?: number;
   serverCpuMicrosPerOp: number;
+  /** Runs on a cluster: the CPU of the Redis its nodes share, per operation. */
+  sharedCpuMicrosPerOp?: number;
   serverRssMb: number;
   /** Idle only: server memory (resident) per open connection. */
   kbPerConnection?: number;
@@ -23,18 +25,32 @@ const fmt = (value: number | undefined, digits = 1) => (value === undefined || N
 const ratio = (value: number | undefined, base: number | undefined) =>
   value === undefined || base === undefined || !base || Number.isNaN(value) ? "-" : `${(value / base).toFixed(2)}x`;
 
-/** A Markdown table for one scenario, with ratios to the raw `ws` row. */
+/** A Markdown table for one scenario, with ratios to the raw `ws` row (to one node's, in a cluster run). */
 export function scenarioTable(run: ScenarioRun, rows: Row[]): string {
-  const base = rows.find((r) => r.target === "ws" && !r.error);
+  const baseline = run.nodes ? "1 node" : "ws";
+  const base = rows.find((r) => r.target === baseline && !r.error);
   const idle = run.scenario === "idle";
+  const versus = `x ${baseline}`;
   const head = idle
-    ? ["target", "conn/s", "x ws", "KB/conn", "x ws", "heap KB/conn", "server us/conn", "loader CPU"]
-    : ["target", `${plural(run.unit)}/s`, "x ws", "p50 ms", "p99 ms", "p99.9 ms", "server us/op", "x ws", "server MB", "loader CPU"];
+    ? ["target", "conn/s", versus, "KB/conn", versus, "heap KB/conn", "server us/conn", "loader CPU"]
+    : ["target", `${plural(run.unit)}/s`, versus, "p50 ms", "p99 ms", "p99.9 ms", "server us/op", versus, ...(run.nodes ? ["redis us/op"] : []), "server MB", "loader CPU"];
   const lines = rows.map((r) => {
     if (r.error) return [r.target, `failed: ${r.error}`, ...head.slice(2).map(() => "")];
     return idle
       ? [r.target, fmt(r.operationsPerSecond, 0), ratio(r.operationsPerSecond, base?.operationsPerSecond), fmt(r.kbPerConnection), ratio(r.kbPerConnection, base?.kbPerConnection), fmt(r.heapKbPerConnection), fmt(r.serverCpuMicrosPerOp), `${fmt(r.loaderCpuPercent, 0)}%`]
-      : [r.target, fmt(r.operationsPerSecond, 0), ratio(r.operationsPerSecond, base?.operationsPerSecond), fmt(r.p50Ms, 2), fmt(r.p99Ms, 2), fmt(r.p999Ms, 2), fmt(r.serverCpuMicrosPerOp, 2), ratio(r.serverCpuMicrosPerOp, base?.serverCpuMicrosPerOp), fmt(r.serverRssMb, 0), `${fmt(r.loaderCpuPercent, 0)}%`];
+      : [
+          r.target,
+          fmt(r.operationsPerSecond, 0),
+          ratio(r.operationsPerSecond, base?.operationsPerSecond),
+          fmt(r.p50Ms, 2),
+          fmt(r.p99Ms, 2),
+          fmt(r.p999Ms, 2),
+          fmt(r.serverCpuMicrosPerOp, 2),
+          ratio(r.serverCpuMicrosPerOp, base?.serverCpuMicrosPerOp),
+          ...(run.nodes ? [fmt(r.sharedCpuMicrosPerOp, 2)] : []),
+          fmt(r.serverRssMb, 0),
+          `${fmt(r.loaderCpuPercent, 0)}%`,
+        ];
   });
   const settings = idle
     ? `${run.connections} connections`

@@ -1,17 +1,20 @@
 import { writeFileSync } from "node:fs";
 import { cpus } from "node:os";
 import { Child } from "./child.js";
+import { clusterSetup, SharedRedis } from "./cluster-setup.js";
 import { runCodec } from "./codec.js";
 import { aspnetcoreComparison } from "./aspnetcore/compare.js";
 import { unavailableTargets } from "./aspnetcore/project.js";
-import { type LoadResult, type LoaderCommand, type LoaderEvent, type ServerCommand, type ServerEvent, type TargetName } from "./protocol.js";
+import { measureInterleaved, targetSetup, type MeasureSettings } from "./interleaved.js";
+import { type LoaderCommand, type LoaderEvent, type TargetName } from "./protocol.js";
 import { countInstructions, instructionsTable } from "./instructions.js";
 import { codecTable, scenarioTable, type Row } from "./report.js";
 import { scenarioRuns, type ScenarioRun } from "./scenarios.js";
 import { serverChild } from "./server-child.js";
 
 // `npm run bench -- [--quick] [--scenario echo-1,idle,...] [--targets ws,hubwire-json,...]
-//                   [--duration <s>] [--connections <n>] [--echo-rate <calls/s>] [--repeat <n>] [--json <file>]`
+//                   [--duration <s>] [--connections <n>] [--echo-rate <calls/s>] [--repeat <n>] [--json <file>]
+//                   [--nodes 1,2,3]`
 // `npm run bench -- --instructions [--targets ...] [--calls <n>] [--connections <n>]`: server
 // instructions per echo call under valgrind instead of timings.
 
@@ -28,6 +31,8 @@ const connections = option("connections") ? Number(option("connections")) : unde
 // Comparing servers at the same call rate: the rate of echo-rate, 10,000 calls/s unless given.
 const echoRate = option("echo-rate") ? Number(option("echo-rate")) : undefined;
 const jsonFile = option("json");
+// Cluster runs: which numbers of nodes (1, 2 and 3 unless given).
+const onlyNodes = option("nodes")?.split(",").map(Number);
 // Measurements on a shared 2-core machine wander, within minutes. Targets take turns: every
 // target's server and loader run side by side, and each target is measured for one-second slices
 // in turn, `repeat` times its duration in all, so that a slow spell of the host falls on all
@@ -38,6 +43,7 @@ const sliceMs = 1000;
 /** How long a slice of pushes waits for its last deliveries: longer only for a client far behind. */
 const drainTimeoutMs = 5000;
 const payloadBytes = 32;
+const measureSettings: MeasureSettings = { sliceMs, warmUpMs: quick ? 1000 : 2000, drainTimeoutMs, payloadBytes };
 
 // The whole run stops by itself, whatever happens (with the ASP.NET Core targets a quick run
 // took more than four minutes on a busy 2-core host).
@@ -55,6 +61,10 @@ if (args.includes("--instructions")) {
   process.exit(0);
 }
 
+// The cluster runs' Redis, of the bench's own; stopped however the run ends.
+const redis = new SharedRedis();
+process.on("exit", () => void redis.stop());
+
 const runs = scenarioRuns(quick, seconds, connections, echoRate).filter((r) => !onlyScenarios || onlyScenarios.includes(r.id));
 const results: Record<string, Row[]> = {};
 const started = Date.now();
@@ -68,8 +78,11 @@ const leftOut = await unavailableTargets([...new Set(runs.flatMap((r) => r.targe
 for (const run of runs) {
   const targets = run.targets.filter((t) => (!onlyTargets || onlyTargets.includes(t)) && !leftOut.targets.includes(t));
   let rows: Row[];
-  if (run.scenario !== "idle") {
-    rows = await measureInterleaved(run, targets, Math.max(1, Math.round((repeat * run.durationMs) / sliceMs)));
+  if (run.nodes) {
+    const setups = targets.length > 0 ? run.nodes.filter((n) => !onlyNodes || onlyNodes.includes(n)).map((n) => clusterSetup(n, targets[0]!, redis)) : [];
+    rows = await measureInterleaved(run, setups, Math.max(1, Math.round((repeat * run.durationMs) / sliceMs)), measureSettings);
+  } else if (run.scenario !== "idle") {
+    rows = await measureInterleaved(run, targets.map(targetSetup), Math.max(1, Math.round((repeat * run.durationMs) / sliceMs)), measureSettings);
   } else {
     const rounds: Row[][] = targets.map(() => []);
     for (let round = 0; round < repeat; round++) {
@@ -91,9 +104,11 @@ console.log(
   "x ws: ratio to the raw ws server at its best (ws; ws-naive is the obvious one) in the same run (for server us/op and KB/conn, lower is better).\n" +
     "hubwire / ASP.NET Core: hubwire's figures as ratios to ASP.NET Core SignalR's on the same transport.\n" +
     "server us/op: server CPU time (user + system) per operation; loader CPU: the load process's own use of one core.\n" +
+    "cluster runs: server us/op sums every node's CPU, redis us/op is the shared Redis's, x 1 node is the ratio to one node alone (no backplane) behind the same proxy.\n" +
     `done in ${((Date.now() - started) / 1000).toFixed(0)} s`,
 );
 if (jsonFile) writeFileSync(jsonFile, JSON.stringify({ date: new Date().toISOString(), quick, results, codec, ...(leftOut.reason ? { leftOut } : {}) }, null, 2));
+await redis.stop();
 process.exit(0);
 
 /** The run whose server CPU per operation is the median of a target's runs (failures last). */
@@ -113,7 +128,7 @@ async function measure(run: ScenarioRun, target: TargetName): Promise<Row> {
     const before = await server.next("report", 5_000);
     loader.send({
       kind: "config",
-      config: { target, scenario: run.scenario, port, connections: run.connections, inFlight: run.inFlight, durationMs: run.durationMs, warmUpMs: quick ? 1000 : 2000, payloadBytes, groups: run.groups, rate: run.rate },
+      config: { target, scenario: run.scenario, port, connections: run.connections, inFlight: run.inFlight, durationMs: run.durationMs, warmUpMs: measureSettings.warmUpMs, payloadBytes, groups: run.groups, rate: run.rate },
     });
     await loader.next("connected", limit);
     server.send({ kind: "reset" });
@@ -140,127 +155,4 @@ async function measure(run: ScenarioRun, target: TargetName): Promise<Row> {
     loader.kill();
     server.kill();
   }
-}
-
-/** A target's server and loader, kept for a whole interleaved run, and what its slices add up to. */
-interface Contender {
-  target: TargetName;
-  server: Child<ServerEvent, ServerCommand>;
-  loader: Child<LoaderEvent | { kind: "failed"; error: string }, LoaderCommand>;
-  operations: number;
-  elapsedMs: number;
-  cpuMicros: number;
-  loaderCpuMs: number;
-  last?: LoadResult;
-  rssBytes: number;
-  error?: string;
-}
-
-/**
- * Measures `targets` in turn: all start (and warm up) first, then each runs one slice of
- * `sliceMs` while the others idle, the order rotating every time, `slices` times. Totals make the
- * row: server CPU per operation over all of a target's slices, latency over all its calls.
- */
-async function measureInterleaved(run: ScenarioRun, targets: TargetName[], slices: number): Promise<Row[]> {
-  const contenders: Contender[] = [];
-  const limit = sliceMs + 60_000;
-  try {
-    for (const target of targets) {
-      const contender: Contender = {
-        target,
-        server: serverChild(target),
-        loader: new Child("./loader-process.js", [], []),
-        operations: 0,
-        elapsedMs: 0,
-        cpuMicros: 0,
-        loaderCpuMs: 0,
-        rssBytes: 0,
-      };
-      contenders.push(contender);
-      await step(contender, async ({ server, loader }) => {
-        const { port } = await server.next("ready", 15_000);
-        loader.send({
-          kind: "config",
-          config: { target, scenario: run.scenario, port, connections: run.connections, inFlight: run.inFlight, durationMs: sliceMs, warmUpMs: quick ? 1000 : 2000, payloadBytes, groups: run.groups, rate: run.rate },
-        });
-        await loader.next("connected", limit);
-      });
-    }
-    for (let slice = 0; slice < slices; slice++) {
-      const last = slice === slices - 1;
-      for (let i = 0; i < contenders.length; i++) {
-        await step(contenders[(slice + i) % contenders.length]!, async (c) => {
-          c.server.send({ kind: "reset" });
-          c.loader.send({ kind: "go", partial: !last });
-          if (run.scenario === "broadcast" || run.scenario === "groups") {
-            c.server.send(
-              run.scenario === "broadcast"
-                ? { kind: "broadcast", rate: run.rate, durationMs: sliceMs }
-                : { kind: "groups", groups: run.groups, rate: run.rate, durationMs: sliceMs },
-            );
-            const { sent } = await c.server.next("done", limit);
-            const expected = run.scenario === "broadcast" ? sent * run.connections : groupDeliveries(sent, run.connections, run.groups);
-            c.loader.send({ kind: "drain", expected, timeoutMs: drainTimeoutMs });
-          }
-          const { result } = await c.loader.next("result", limit);
-          c.server.send({ kind: "report" });
-          const report = await c.server.next("report", 5_000);
-          c.operations += result.operations;
-          c.elapsedMs += result.elapsedMs;
-          c.cpuMicros += report.cpuMicros;
-          c.loaderCpuMs += (result.loaderCpuPercent / 100) * result.elapsedMs;
-          c.rssBytes = report.rssBytes;
-          c.last = result;
-        });
-      }
-    }
-  } finally {
-    for (const { server, loader } of contenders) {
-      loader.kill();
-      server.kill();
-    }
-  }
-  return contenders.map((c): Row => {
-    if (c.error || !c.last) {
-      return { scenario: run.id, target: c.target, operationsPerSecond: 0, serverCpuMicrosPerOp: 0, serverRssMb: 0, loaderCpuPercent: 0, error: c.error ?? "not measured" };
-    }
-    const operations = Math.max(c.operations, 1);
-    return {
-      scenario: run.id,
-      target: c.target,
-      operationsPerSecond: (c.operations / c.elapsedMs) * 1000,
-      p50Ms: c.last.p50! / 1000,
-      p99Ms: c.last.p99! / 1000,
-      p999Ms: c.last.p999! / 1000,
-      serverCpuMicrosPerOp: c.cpuMicros / operations,
-      serverRssMb: c.rssBytes / 1024 / 1024,
-      loaderCpuPercent: (c.loaderCpuMs / c.elapsedMs) * 100,
-    };
-  });
-}
-
-/** Runs one step of a contender's run; a failure takes it out of the run (its row says why), not the others. */
-async function step(contender: Contender, action: (contender: Contender) => Promise<void>): Promise<void> {
-  if (contender.error) return;
-  try {
-    await action(contender);
-  } catch (error) {
-    contender.error = (error as Error).message;
-    contender.loader.kill();
-    contender.server.kill();
-  }
-}
-
-/**
- * Deliveries of `sent` group sends, made to groups 0, 1, 2, ... in turn, where connection `i`
- * is in group `i % groups`.
- */
-function groupDeliveries(sent: number, connections: number, groups: number): number {
-  let total = 0;
-  for (let group = 0; group < groups; group++) {
-    const members = Math.floor(connections / groups) + (group < connections % groups ? 1 : 0);
-    const sends = Math.floor(sent / groups) + (group < sent % groups ? 1 : 0);
-    total += members * sends;
-  }
-  return total;
 }

@@ -14,6 +14,11 @@ export interface ScenarioRun {
   groups: number;
   /** What one operation is, for the table. */
   unit: string;
+  /**
+   * A cluster run: hubwire with each of these numbers of nodes (one Redis, a round-robin proxy in
+   * front; one node has no backplane) takes the place of the targets, speaking `targets[0]`.
+   */
+  nodes?: number[];
 }
 
 const echoTargets: TargetName[] = ["ws", "ws-naive", "socketio", "hubwire-json", "hubwire-msgpack", "aspnetcore-json", "aspnetcore-msgpack"];
@@ -32,6 +37,15 @@ export function scenarioRuns(quick: boolean, seconds: number | undefined, connec
     { id: "groups", title: "group sends, 100 groups of 10", scenario: "groups", targets: echoTargets, connections: n(1000, 1000), inFlight: 0, durationMs, rate: 10_000, groups: 100, unit: "delivery" },
     { id: "idle", title: "idle connections", scenario: "idle", targets: idleTargets, connections: n(10_000, 2000), inFlight: 0, durationMs, rate: 0, groups: 0, unit: "connection" },
   ];
+  // Scale-out: the same pushes spread over the nodes of a cluster, each node sending its share,
+  // and calls whose requests (over long polling) reach another node than their connection's.
+  const nodes = [1, 2, 3];
+  runs.push(
+    { id: "nodes-broadcast", title: "cluster: broadcast to all", scenario: "broadcast", targets: ["hubwire-json"], nodes, connections: n(1000, 500), inFlight: 0, durationMs, rate: 50, groups: 0, unit: "delivery" },
+    { id: "nodes-groups", title: "cluster: group sends to 100 groups", scenario: "groups", targets: ["hubwire-json"], nodes, connections: n(1000, 500), inFlight: 0, durationMs, rate: 1000, groups: 100, unit: "delivery" },
+    { id: "nodes-direct", title: "cluster: sends to one connection, held by another node", scenario: "direct", targets: ["hubwire-json"], nodes, connections: n(1000, 500), inFlight: 0, durationMs, rate: 1000, groups: 0, unit: "delivery" },
+    { id: "nodes-routed", title: "cluster: echo RPC over long polling, requests to any node", scenario: "echo", targets: ["hubwire-lp"], nodes, connections: n(20, 20), inFlight: 1, durationMs, rate: 0, groups: 0, unit: "call" },
+  );
   if (!quick) {
     runs.splice(3, 0, { id: "broadcast-5000", title: "broadcast to 5,000 connections", scenario: "broadcast", targets: pushTargets, connections: n(5000, 5000), inFlight: 0, durationMs, rate: 20, groups: 0, unit: "delivery" });
   }

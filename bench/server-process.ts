@@ -1,5 +1,6 @@
 import { nowMicros, type ServerCommand, type ServerEvent } from "./protocol.js";
 import { startHubwire } from "./targets/hubwire.js";
+import { startHubwireNode } from "./targets/hubwire-node.js";
 import { startRawWs } from "./targets/raw-ws.js";
 import { startRawWsNaive } from "./targets/raw-ws-naive.js";
 import { startSocketIo } from "./targets/socketio.js";
@@ -13,6 +14,8 @@ const starters: Record<string, () => Promise<TargetServer>> = {
   "ws-naive": startRawWsNaive,
   socketio: startSocketIo,
   hubwire: startHubwire,
+  // A node of a cluster: the Redis URL (none for a lone node) and the cluster's channel prefix follow.
+  "hubwire-node": () => startHubwireNode(process.argv[3] || undefined, process.argv[4] ?? "bench"),
 };
 
 const name = process.argv[2] ?? "";
@@ -41,10 +44,22 @@ process.on("message", (command: ServerCommand) => {
       let next = 0;
       return pace(command.rate, command.durationMs, () => server.sendToGroup(`g${next++ % command.groups}`, nowMicros()));
     }
+    case "direct": {
+      let next = 0;
+      return pace(command.rate, command.durationMs, () => server.sendToConnection!(command.ids[next++ % command.ids.length]!, nowMicros()));
+    }
+    case "ids":
+      send({ kind: "ids", ids: server.connectionIds!() });
+      return;
   }
 });
 
-/** Calls `action` `rate` times a second for `durationMs`, in small batches, then reports done. */
+/**
+ * Calls `action` `rate` times a second for `durationMs`, in small batches, then reports done.
+ * It wakes when the next call is due (every millisecond at most): a timer every millisecond
+ * whatever the rate would cost a slow sender more than its sends, and a cluster's nodes, each
+ * sending its share, would pay it once per node.
+ */
 function pace(rate: number, durationMs: number, action: () => void): void {
   const started = performance.now();
   let sent = 0;
@@ -59,7 +74,8 @@ function pace(rate: number, durationMs: number, action: () => void): void {
       action();
       sent++;
     }
-    setTimeout(tick, 1);
+    const nextDue = ((sent + 1) / rate) * 1000;
+    setTimeout(tick, Math.max(1, Math.min(nextDue, durationMs) - (performance.now() - started)));
   };
   tick();
 }

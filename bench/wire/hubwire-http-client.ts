@@ -17,6 +17,8 @@ export class HubwireHttpClient implements LeanClient {
   private handshakeDone: (() => void) | undefined;
   private buffer = "";
   private pinger: ReturnType<typeof setInterval> | undefined;
+  private nextId = 0;
+  private readonly pending = new Map<number, () => void>();
 
   constructor(
     private readonly port: number,
@@ -76,14 +78,24 @@ export class HubwireHttpClient implements LeanClient {
   private onRecords(text: string): void {
     for (const record of text.split(RS)) {
       if (!record) continue;
-      const message = JSON.parse(record) as { type?: number; target?: string; arguments?: unknown[] };
+      const message = JSON.parse(record) as { type?: number; invocationId?: string; target?: string; arguments?: unknown[] };
       if (message.type === undefined) this.handshakeDone?.();
+      else if (message.type === 3) this.complete(Number(message.invocationId));
       else if (message.type === 1 && message.target === "tick") this.tickListener?.(message.arguments![0] as number);
     }
   }
 
-  call(): void {
-    throw new Error("echo runs over WebSockets only in this bench");
+  /** An echo call by POST; its Completion comes back on the event stream or a poll. */
+  call(payload: string, done: () => void): void {
+    const id = this.nextId++;
+    this.pending.set(id, done);
+    void this.http("POST", this.url, `{"type":1,"invocationId":"${id}","target":"Echo","arguments":[${JSON.stringify(payload)}]}${RS}`).catch(() => {});
+  }
+
+  private complete(id: number): void {
+    const done = this.pending.get(id);
+    this.pending.delete(id);
+    done?.();
   }
 
   onTick(listener: (sentAt: number) => void): void {
@@ -101,15 +113,24 @@ export class HubwireHttpClient implements LeanClient {
     if (this.transport === "lp" && this.url) void this.http("DELETE", this.url).catch(() => {});
   }
 
-  private http(method: string, path: string, body?: string): Promise<string> {
+  /**
+   * One request, sent again once if its keep-alive socket was reset before any answer came: the
+   * server (or a proxy) closed it as it was being reused, so the request never reached anyone.
+   */
+  private http(method: string, path: string, body?: string, again = true): Promise<string> {
     return new Promise((resolve, reject) => {
+      let answered = false;
       const req = request({ host: "127.0.0.1", port: this.port, method, path, agent, headers: body ? { "Content-Type": "text/plain;charset=UTF-8" } : {} }, (res) => {
+        answered = true;
         let text = "";
         res.setEncoding("utf8");
         res.on("data", (chunk: string) => (text += chunk));
         res.on("end", () => (res.statusCode! < 300 ? resolve(text) : reject(new Error(`HTTP ${res.statusCode}`))));
       });
-      req.on("error", reject);
+      req.on("error", (error: NodeJS.ErrnoException) => {
+        if (again && !answered && req.reusedSocket && error.code === "ECONNRESET") resolve(this.http(method, path, body, false));
+        else reject(error);
+      });
       req.end(body);
     });
   }

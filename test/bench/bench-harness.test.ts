@@ -35,6 +35,32 @@ describe("the bench harness", () => {
     expect(report.codec.map((c) => c.protocol)).toContain("messagepack");
   }, 150_000);
 
+  it("runs the cluster scenarios tiny: 1, 2 and 3 nodes with server CPU summed over the nodes and the shared Redis's", async () => {
+    const out = join(mkdtempSync(join(tmpdir(), "hubwire-bench-")), "nodes.json");
+    const scenarios = ["nodes-broadcast", "nodes-groups", "nodes-direct", "nodes-routed"];
+    await promisify(execFile)("node", ["dist/bench/run.js", "--quick", "--scenario", scenarios.join(","), "--duration", "1", "--connections", "6", "--json", out], {
+      cwd: root,
+      timeout: 150_000,
+    });
+    type Row = { target: string; operationsPerSecond: number; serverCpuMicrosPerOp: number; sharedCpuMicrosPerOp?: number; p50Ms?: number; p99Ms?: number; error?: string };
+    const report = JSON.parse(readFileSync(out, "utf8")) as { results: Record<string, Row[]> };
+    expect(Object.keys(report.results)).toEqual(scenarios);
+    for (const scenario of scenarios) {
+      const rows = report.results[scenario]!;
+      expect(rows.map((r) => r.target)).toEqual(["1 node", "2 nodes", "3 nodes"]);
+      for (const row of rows) {
+        expect(row.error, `${scenario}, ${row.target}: ${row.error}`).toBeUndefined();
+        expect(row.operationsPerSecond).toBeGreaterThan(0);
+        expect(row.serverCpuMicrosPerOp).toBeGreaterThan(0);
+        expect(row.p50Ms).toBeGreaterThan(0);
+        expect(row.p99Ms).toBeGreaterThanOrEqual(row.p50Ms!);
+        // One node runs without a backplane; a cluster's Redis is measured with it.
+        if (row.target === "1 node") expect(row.sharedCpuMicrosPerOp).toBeUndefined();
+        else expect(row.sharedCpuMicrosPerOp).toBeGreaterThanOrEqual(0);
+      }
+    }
+  }, 180_000);
+
   it("counts server instructions per call under valgrind (no count is asserted)", async () => {
     const out = join(mkdtempSync(join(tmpdir(), "hubwire-bench-")), "instructions.json");
     await promisify(execFile)("node", ["dist/bench/run.js", "--instructions", "--targets", "ws,hubwire-json", "--calls", "500", "--connections", "2", "--json", out], {

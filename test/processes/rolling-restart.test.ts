@@ -4,7 +4,7 @@ import { once } from "node:events";
 import { fileURLToPath } from "node:url";
 import { afterEach, describe, expect, it } from "vitest";
 import { redisUrl } from "../support/redis.js";
-import { startRoundRobinProxy, type RoundRobinProxy } from "../support/round-robin-proxy.js";
+import { startRoundRobinProxy, type RoundRobinProxy } from "../../bench/round-robin-proxy.js";
 import { receiversAndSender, receiverUsers, Traffic, trafficStreams, type StreamClient } from "../support/stream-clients.js";
 import { within } from "../support/wait.js";
 

@@ -4,7 +4,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { Hub, HubClass, HubMethod, HubServer, silentLogger } from "../../src/index.js";
 import { RedisBackplane } from "../../src/redis/index.js";
 import { redisUrl } from "../support/redis.js";
-import { startRoundRobinProxy, type RoundRobinProxy } from "../support/round-robin-proxy.js";
+import { startRoundRobinProxy, type RoundRobinProxy } from "../../bench/round-robin-proxy.js";
 import { hubwireClient, officialClient, receiversAndSender, receiverUsers, Traffic, type StreamClient as Client } from "../support/stream-clients.js";
 import { waitFor } from "../support/wait.js";
 

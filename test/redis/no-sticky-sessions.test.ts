@@ -8,7 +8,7 @@ import { Hub, HubClass, HubMethod, HubServer, silentLogger, UploadStream } from 
 import { RedisBackplane } from "../../src/redis/index.js";
 import { RS, send } from "../http-transports/http-client.js";
 import { redisUrl } from "../support/redis.js";
-import { startRoundRobinProxy, type ProxiedKind, type RoundRobinProxy } from "../support/round-robin-proxy.js";
+import { startRoundRobinProxy, type ProxiedKind, type RoundRobinProxy } from "../../bench/round-robin-proxy.js";
 import { waitFor } from "../support/wait.js";
 
 interface RelayClient {

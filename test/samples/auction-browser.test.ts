@@ -9,7 +9,7 @@ import { startAuctionServer, type AuctionServer } from "../../samples/auction/ap
 import { silentLogger } from "../../src/index.js";
 import { launchChromium } from "../browser/chromium.js";
 import { redisUrl } from "../support/redis.js";
-import { startRoundRobinProxy, type RoundRobinProxy } from "../support/round-robin-proxy.js";
+import { startRoundRobinProxy, type RoundRobinProxy } from "../../bench/round-robin-proxy.js";
 import { eventually } from "../support/wait.js";
 import { bid, bundleAuctionPage, history, historyHas, openLot, signIn, watch } from "./auction-page.js";
 

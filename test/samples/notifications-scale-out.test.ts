@@ -7,7 +7,7 @@ import type { Notification } from "../../samples/notifications/notification-type
 import { notificationHub } from "../../samples/notifications/web/generated/notification-hub.client.js";
 import { silentLogger } from "../../src/index.js";
 import { redisUrl } from "../support/redis.js";
-import { startRoundRobinProxy } from "../support/round-robin-proxy.js";
+import { startRoundRobinProxy } from "../../bench/round-robin-proxy.js";
 import { eventually } from "../support/wait.js";
 
 /** A user's connection to one instance, with what it has received. */
