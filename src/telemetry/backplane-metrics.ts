@@ -22,6 +22,9 @@ export class BackplaneMetrics {
       .createObservableCounter(m.backplanePublished, { unit: "{message}", description: "Messages this server published to the other servers (the backplane took them)." })
       .addCallback(each((s) => s.published));
     meter
+      .createObservableCounter(m.backplaneReceived, { unit: "{message}", description: "Messages this server received from the other servers (heartbeats not included)." })
+      .addCallback(each((s) => s.received));
+    meter
       .createObservableCounter(m.backplaneUnreceived, { unit: "{message}", description: "Published messages for a connection or user no server holds." })
       .addCallback(each((s) => s.unreceived));
     meter
@@ -33,6 +36,9 @@ export class BackplaneMetrics {
     meter
       .createObservableGauge(m.outboxBytes, { unit: "By", description: "Bytes of the messages waiting in the outbox or in flight to the backplane." })
       .addCallback(each((s) => s.waiting.bytes));
+    meter
+      .createObservableGauge(m.outboxLag, { unit: "s", description: "How long the oldest message waiting or in flight to the backplane has waited." })
+      .addCallback(each((s) => s.lagMs / 1000));
   }
 
   /** Reports `stats` of the scale-out hub named `hub` from now on. */

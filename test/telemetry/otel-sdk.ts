@@ -22,10 +22,24 @@ export interface OpenTelemetrySdk {
   shutdown(): Promise<void>;
 }
 
+/** A meter provider of its own, with a reader the test collects from. */
+export function startMeter(): Pick<OpenTelemetrySdk, "meterProvider" | "metrics"> {
+  const reader = new CollectingReader();
+  return {
+    meterProvider: new MeterProvider({ readers: [reader] }),
+    async metrics() {
+      const { resourceMetrics, errors } = await reader.collect();
+      if (errors.length > 0) throw errors[0];
+      const byName = new Map<string, MetricData>();
+      for (const scope of resourceMetrics.scopeMetrics) for (const metric of scope.metrics) byName.set(metric.descriptor.name, metric);
+      return byName;
+    },
+  };
+}
+
 /** A meter provider and a tracer provider, with the context manager and W3C propagator made global. */
 export function startSdk(): OpenTelemetrySdk {
-  const reader = new CollectingReader();
-  const meterProvider = new MeterProvider({ readers: [reader] });
+  const { meterProvider, metrics } = startMeter();
   const spans = new InMemorySpanExporter();
   const tracerProvider = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(spans)] });
   const contextManager = new AsyncLocalStorageContextManager().enable();
@@ -35,13 +49,7 @@ export function startSdk(): OpenTelemetrySdk {
     meterProvider,
     tracerProvider,
     spans,
-    async metrics() {
-      const { resourceMetrics, errors } = await reader.collect();
-      if (errors.length > 0) throw errors[0];
-      const byName = new Map<string, MetricData>();
-      for (const scope of resourceMetrics.scopeMetrics) for (const metric of scope.metrics) byName.set(metric.descriptor.name, metric);
-      return byName;
-    },
+    metrics,
     async shutdown() {
       await meterProvider.shutdown();
       await tracerProvider.shutdown();
