@@ -83,7 +83,7 @@ export class HubRuntime<THub extends Hub<any> = Hub<any>> {
     this.telemetry = telemetry;
     this.filters = composeFilters(telemetry ? [telemetryFilter(telemetry, descriptor.name), ...options.filters] : options.filters);
     this.lifetime = services.lifetime;
-    this.sends = telemetry ? tracedSends(telemetry, services.lifetime) : services.lifetime;
+    this.sends = telemetry?.tracer ? tracedSends(telemetry, services.lifetime) : services.lifetime;
     this.protocols = new Map(services.protocols.map((p) => [p.name.toLowerCase(), p]));
     this.connectionOptions = {
       keepAliveIntervalMs: options.keepAliveInterval,

@@ -68,7 +68,8 @@ export function telemetryFilter(telemetry: HubTelemetry, hub: string): HubFilter
       const started = performance.now();
       const { method } = invocation;
       // As in ASP.NET Core, a call's parent comes only from the client: without headers it starts a trace.
-      const parent = invocation.headers ? api.propagation.extract(api.ROOT_CONTEXT, invocation.headers, headerGetter) : api.ROOT_CONTEXT;
+      const { headers } = invocation;
+      const parent = tracer && headers ? api.propagation.extract(api.ROOT_CONTEXT, headers, headerGetter) : api.ROOT_CONTEXT;
       const span = startSpan(method.wireName, api.SpanKind.SERVER, parent);
       const uploads = method.uploadStreams.length;
       if (uploads > 0) telemetry.activeUploads.add(uploads, hubAttributes);

@@ -94,7 +94,8 @@ describe("the published package", () => {
     expect(readdirSync(join(project, "node_modules/hubwire/dist"))).toEqual(["browser", "client", "src"]);
 
     const { stdout } = await inProject("node", ["check-entry-points.mjs"]);
-    const { loaded, redis } = JSON.parse(stdout) as { loaded: Record<string, string[]>; redis: { code: string; message: string } };
+    const { loaded, redis, server: started } = JSON.parse(stdout) as { loaded: Record<string, string[]>; redis: { code: string; message: string }; server: string };
+    expect(started).toBe("ran");
     expect(Object.keys(loaded)).toEqual(Object.keys(repoPackage.exports).map((key) => `hubwire${key.slice(1)}`));
     expect(loaded.hubwire).toEqual(expect.arrayContaining(["HubServer", "Hub", "HubClass", "HubMethod", "HubwireError"]));
     expect(loaded["hubwire/protocol"]).toEqual(expect.arrayContaining(["JsonHubProtocol", "MessagePackHubProtocol"]));

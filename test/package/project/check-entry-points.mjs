@@ -20,4 +20,9 @@ try {
 } catch (error) {
   redis = { code: error.code, message: error.message };
 }
-console.log(JSON.stringify({ loaded, redis }));
+// Without @opentelemetry/api a server starts and stops as ever (it reports no metrics).
+const { HubServer } = await import("hubwire");
+const server = new HubServer();
+await server.listen(0);
+await server.close();
+console.log(JSON.stringify({ loaded, redis, server: "ran" }));
