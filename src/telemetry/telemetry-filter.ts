@@ -85,10 +85,10 @@ export function telemetryFilter(telemetry: HubTelemetry, hub: string): HubFilter
           return result;
         }
         telemetry.activeStreams.add(1, hubAttributes);
-        return measuredStream(result, (error) => {
+        return measuredStream(result, (failure) => {
           telemetry.activeStreams.add(-1, hubAttributes);
-          if (error === undefined) return end("ok");
-          const { outcome, type } = failed(span, error);
+          if (!failure) return end("ok");
+          const { outcome, type } = failed(span, failure.error);
           end(outcome, type);
         });
       } catch (error) {
@@ -106,17 +106,38 @@ export function telemetryFilter(telemetry: HubTelemetry, hub: string): HubFilter
   };
 }
 
-/** `stream` as is to its reader, calling `ended` once when it ends, fails or is cancelled. */
-async function* measuredStream<T>(stream: AsyncIterable<T>, ended: (error?: unknown) => void): AsyncGenerator<T> {
-  let error: unknown;
-  try {
-    yield* stream;
-  } catch (thrown) {
-    error = thrown ?? new Error("The stream failed.");
-    throw thrown;
-  } finally {
-    ended(error);
-  }
+/**
+ * `stream` as is to its reader, calling `ended` once: when it ends, fails, or its reader stops it
+ * (even before it started, or while the producer is parked on an await).
+ */
+function measuredStream<T>(stream: AsyncIterable<T>, ended: (failure?: { error: unknown }) => void): AsyncIterable<T> {
+  let over = false;
+  const finish = (failure?: { error: unknown }) => {
+    if (over) return;
+    over = true;
+    ended(failure);
+  };
+  return {
+    [Symbol.asyncIterator](): AsyncIterator<T> {
+      const inner = stream[Symbol.asyncIterator]();
+      return {
+        async next() {
+          try {
+            const step = await inner.next();
+            if (step.done) finish();
+            return step;
+          } catch (error) {
+            finish({ error });
+            throw error;
+          }
+        },
+        async return(value?: unknown) {
+          finish();
+          return (await inner.return?.(value)) ?? { done: true, value: undefined };
+        },
+      };
+    },
+  };
 }
 
 function isAsyncIterable(value: unknown): value is AsyncIterable<unknown> {

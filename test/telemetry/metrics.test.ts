@@ -132,6 +132,14 @@ describe("metrics", () => {
     releaseHeld();
     await waitFor(async () => valueOf(await metric("hubwire.server.active_streams"), streams) === 0, "the stream to end");
 
+    // Stopped by its reader while the producer waits: over for the server at once.
+    const parked = new Promise<{ dispose(): void }>((resolve, reject) => {
+      const subscription = client.stream("Held").subscribe({ next: () => resolve(subscription), complete: () => {}, error: reject });
+    });
+    (await within(parked, "the second held stream's first item")).dispose();
+    await waitFor(async () => valueOf(await metric("hubwire.server.active_streams"), streams) === 0, "the cancelled stream to end");
+    await new Promise<void>((resolve) => client.stream("Broken").subscribe({ next: () => {}, complete: resolve, error: () => resolve() }));
+
     const numbers = new Subject<number>();
     const sum = client.invoke<number>("Sum", numbers);
     numbers.next(1);
@@ -154,10 +162,11 @@ describe("metrics", () => {
     expect(call("Fail", "error", "TypeError")?.count).toBe(1);
     expect(call("Refuse", "hub_exception", "HubException")?.count).toBe(1);
     expect(call("Count", "ok")?.count).toBe(1);
-    expect(call("Held", "ok")?.count).toBe(1);
+    expect(call("Held", "ok")?.count).toBe(2);
+    expect(call("Broken", "error", "RangeError")?.count).toBe(1);
     expect(call("Sum", "ok")?.count).toBe(1);
     expect(call("Echo", "ok")!.buckets.boundaries).toEqual([0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10]);
-    expect(duration!.dataPoints).toHaveLength(6);
+    expect(duration!.dataPoints).toHaveLength(7);
   });
 
   it("counts connections dropped for a message too large and for a full send buffer", async () => {

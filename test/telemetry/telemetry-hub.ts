@@ -41,6 +41,12 @@ export class TelemetryHub extends Hub<TelemetryClient> {
     await new Promise<void>((resolve) => gates.push(resolve));
   }
 
+  @HubMethod("Broken")
+  async *broken(): AsyncGenerator<number> {
+    yield 1;
+    throw new RangeError("the stream broke");
+  }
+
   @HubMethod("Firehose")
   async *firehose(size: number): AsyncGenerator<string> {
     const item = "x".repeat(size);
