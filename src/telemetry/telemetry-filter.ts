@@ -85,10 +85,10 @@ export function telemetryFilter(telemetry: HubTelemetry, hub: string): HubFilter
           return result;
         }
         telemetry.activeStreams.add(1, hubAttributes);
-        return measuredStream(result, (failure) => {
+        return measuredStream(result, (fault) => {
           telemetry.activeStreams.add(-1, hubAttributes);
-          if (!failure) return end("ok");
-          const { outcome, type } = failed(span, failure.error);
+          if (!fault) return end("ok");
+          const { outcome, type } = failed(span, fault.error);
           end(outcome, type);
         });
       } catch (error) {
@@ -110,12 +110,12 @@ export function telemetryFilter(telemetry: HubTelemetry, hub: string): HubFilter
  * `stream` as is to its reader, calling `ended` once: when it ends, fails, or its reader stops it
  * (even before it started, or while the producer is parked on an await).
  */
-function measuredStream<T>(stream: AsyncIterable<T>, ended: (failure?: { error: unknown }) => void): AsyncIterable<T> {
+function measuredStream<T>(stream: AsyncIterable<T>, ended: (fault?: { error: unknown }) => void): AsyncIterable<T> {
   let over = false;
-  const finish = (failure?: { error: unknown }) => {
+  const finish = (fault?: { error: unknown }) => {
     if (over) return;
     over = true;
-    ended(failure);
+    ended(fault);
   };
   return {
     [Symbol.asyncIterator](): AsyncIterator<T> {
