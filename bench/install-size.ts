@@ -17,11 +17,13 @@ try {
   const tarball = join(work, packed[packed.length - 1]!);
   const typescript6 = `typescript6@${dev.typescript6}`;
   const ioredis = `ioredis@${dev.ioredis}`;
+  const openTelemetry = `@opentelemetry/api@${dev["@opentelemetry/api"]}`;
   const installs: Array<[label: string, extra: string[]]> = [
     ["`npm install hubwire` (a server, the clients)", []],
     ["+ `hubwire codegen`: `typescript6`", [typescript6]],
     ["+ `hubwire/redis`: `ioredis`", [ioredis]],
     ["+ both", [typescript6, ioredis]],
+    ["+ metrics and traces: `@opentelemetry/api`", [openTelemetry]],
   ];
   console.log("| install | packages | node_modules MB |\n|---|---|---|");
   installs.forEach(([label, extra], i) => {

@@ -13,7 +13,14 @@ export interface HubConnectionOptions {
   skipNegotiation?: boolean;
   /** The bearer token, fetched for every connection attempt. */
   accessTokenFactory?: () => string | undefined | Promise<string | undefined>;
+  /** HTTP headers of every request (negotiate, polls, sends; not WebSockets in browsers). */
   headers?: Record<string, string>;
+  /**
+   * Headers for each invocation message (calls, sends and streams), asked at the moment of the
+   * call. `traceContext` from `hubwire/client/opentelemetry` sends the caller's active trace, so
+   * the server's span of the call joins it.
+   */
+  invocationHeaders?: () => Record<string, string> | undefined;
   /** Send cookies cross-origin (browsers). Default true. */
   withCredentials?: boolean;
   /** Reconnect by itself, including a first start() that fails: true (default policy), a policy, or false. Default true. */

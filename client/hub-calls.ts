@@ -12,6 +12,8 @@ export interface CallHost {
   whenConnected(action: () => void, reject: (error: Error) => void): void;
   sendMessage(message: HubMessage): Promise<void>;
   newId(): string;
+  /** Headers for an invocation, asked when it is made (see HubConnectionOptions.invocationHeaders). */
+  readonly invocationHeaders?: (() => Record<string, string> | undefined) | undefined;
   readonly inFlight: CallsInFlight;
   readonly log: Logger;
 }
@@ -23,6 +25,7 @@ export class HubCalls {
   invoke<T>(method: string, rawArgs: unknown[]): Promise<T> {
     const { host } = this;
     const { args, options } = splitOptions(rawArgs);
+    const headers = this.headers();
     return new Promise<T>((resolve, reject) => {
       host.whenConnected(() => {
         const signal = options?.signal;
@@ -38,7 +41,7 @@ export class HubCalls {
         release = this.cancelOn(signal, invocationId, (error) => {
           if (host.inFlight.removeCall(invocationId)) call.reject(error);
         });
-        this.sendInvocation({ type: MessageType.Invocation, invocationId, target: method, arguments: args }, (error) => {
+        this.sendInvocation({ type: MessageType.Invocation, invocationId, target: method, arguments: args, headers }, (error) => {
           if (host.inFlight.removeCall(invocationId)) call.reject(error);
         });
       }, reject);
@@ -47,14 +50,16 @@ export class HubCalls {
 
   send(method: string, rawArgs: unknown[]): Promise<void> {
     const { args } = splitOptions(rawArgs);
+    const headers = this.headers();
     return new Promise((resolve, reject) => {
-      this.host.whenConnected(() => this.sendInvocation({ type: MessageType.Invocation, target: method, arguments: args }, reject, resolve), reject);
+      this.host.whenConnected(() => this.sendInvocation({ type: MessageType.Invocation, target: method, arguments: args, headers }, reject, resolve), reject);
     });
   }
 
   stream<T>(method: string, rawArgs: unknown[]): HubStream<T> {
     const { host } = this;
     const { args, options } = splitOptions(rawArgs);
+    const headers = this.headers();
     let invocationId: string | undefined;
     const stream = new HubStream<T>(
       () => {
@@ -77,11 +82,20 @@ export class HubCalls {
             if (host.inFlight.removeStream(id)) stream.end(error);
           }),
         );
-        this.sendInvocation({ type: MessageType.StreamInvocation, invocationId: id, target: method, arguments: args }, (error) => stream.end(error));
+        this.sendInvocation({ type: MessageType.StreamInvocation, invocationId: id, target: method, arguments: args, headers }, (error) => stream.end(error));
       },
       (error) => stream.end(error),
     );
     return stream;
+  }
+
+  /**
+   * The headers an invocation made now carries: asked at the call, so they describe its caller
+   * (its trace) even when the message goes later, after a reconnect. None when empty.
+   */
+  private headers(): Record<string, string> | undefined {
+    const headers = this.host.invocationHeaders?.();
+    return headers && Object.keys(headers).length > 0 ? headers : undefined;
   }
 
   /** Sends an invocation (a call's or a stream's) with its uploads bound, then pumps the uploads. */

@@ -72,6 +72,7 @@ export class HubConnection {
       whenConnected: (action, reject) => this.whenConnected(action, reject),
       sendMessage: (message) => this.sendMessage(message),
       newId: () => this.newId(),
+      invocationHeaders: options.invocationHeaders,
       inFlight: this.inFlight,
       log: this.log,
     });

@@ -1,6 +1,7 @@
 import "reflect-metadata";
 
 export { HubServer, type HubServerOptions, type ListenAddress, type RawEndpointOptions } from "./server.js";
+export type { TelemetryOptions } from "./telemetry/create-telemetry.js";
 export * from "./hubs/index.js";
 export * from "./dispatch/index.js";
 export {

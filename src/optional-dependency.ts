@@ -8,6 +8,7 @@ import { HubwireError } from "./errors.js";
 const optionalPackages = {
   typescript6: { neededBy: "hubwire codegen (it reads hubs with the TypeScript 6 compiler API)", install: "npm install --save-dev typescript6@npm:typescript@^6.0.3" },
   ioredis: { neededBy: "hubwire/redis", install: "npm install ioredis" },
+  "@opentelemetry/api": { neededBy: "hubwire's metrics and traces", install: "npm install @opentelemetry/api" },
 } as const;
 
 export type OptionalPackage = keyof typeof optionalPackages;
@@ -24,6 +25,19 @@ export function requireOptional<T>(name: OptionalPackage): T {
     return require(name) as T;
   } catch (error) {
     throw asMissingDependency(name, error);
+  }
+}
+
+/**
+ * Loads an optional package that hubwire uses only when it is there (OpenTelemetry): undefined
+ * when it is not installed, any other failure thrown.
+ */
+export function requireIfInstalled<T>(name: OptionalPackage): T | undefined {
+  try {
+    return require(name) as T;
+  } catch (error) {
+    if (asMissingDependency(name, error) !== error) return undefined;
+    throw error;
   }
 }
 

@@ -30,6 +30,8 @@ import { messagePackHubProtocol } from "./protocol/messagepack-protocol.js";
 import { ConnectionEndpoint, type AdmissionCheck, type EndpointOptions } from "./transports/connection-endpoint.js";
 import { allTransports, type TransportName } from "./transports/transport.js";
 import { RawConnectionHandler, type RawConnectionListener } from "./transports/raw-connection.js";
+import { createTelemetry, type TelemetryOptions } from "./telemetry/create-telemetry.js";
+import type { HubTelemetry } from "./telemetry/hub-telemetry.js";
 
 export interface HubServerOptions extends HubOptions, HttpServerLimits {
   /**
@@ -55,6 +57,12 @@ export interface HubServerOptions extends HubOptions, HttpServerLimits {
   scaleOut?: ScaleOutSettings;
   /** How long a closing connection may take: a WebSocket's close handshake, a long-polling client's last poll. Default 5 000 ms. */
   closeTimeout?: number;
+  /**
+   * OpenTelemetry metrics and traces (docs/observability.md), through `@opentelemetry/api` when it
+   * is installed: by default to the providers registered when the server is made; `false` for
+   * none. Without the package, or with no SDK registered, hubwire does no work for them.
+   */
+  telemetry?: TelemetryOptions | false;
 }
 
 /** Where a listening server can be reached. */
@@ -104,6 +112,7 @@ export class HubServer {
   /** The first of them for each hub class, for `scaleOutStats`. */
   private readonly scaleOutByHub = new Map<HubClassType, ScaleOutLifetimeManager>();
   private readonly log: LogWriter;
+  private readonly telemetry: HubTelemetry | undefined;
   private httpServer: Server | undefined;
   private ownsHttpServer = false;
   private closed = false;
@@ -111,6 +120,7 @@ export class HubServer {
   constructor(private readonly options: HubServerOptions = {}) {
     // Wrapped once: no logger, the application's included, can throw into the code that logs.
     this.log = LogWriter.for(options.logger ?? consoleLogger());
+    this.telemetry = createTelemetry(options.telemetry);
   }
 
   /**
@@ -136,6 +146,7 @@ export class HubServer {
       policies,
       lifetime: resolved.lifetimeManager ?? this.lifetimeFor(hubClass, descriptor.name, resolved, protocols),
       protocols,
+      telemetry: this.telemetry,
     });
     const admit: AdmissionCheck = (request, token) => runtime.admit(request, token);
     const endpoint = new ConnectionEndpoint(path, this.endpointOptions(resolved, admit, resolved.allowStatefulReconnects), runtime);
@@ -163,6 +174,7 @@ export class HubServer {
     const manager = new ScaleOutLifetimeManager(scaleOut);
     this.scaleOutManagers.push(manager);
     if (!this.scaleOutByHub.has(hubClass)) this.scaleOutByHub.set(hubClass, manager);
+    this.telemetry?.observeScaleOut(hubName, () => manager.stats);
     return manager;
   }
 
@@ -328,6 +340,7 @@ export class HubServer {
     this.closed = true;
     const mapped = [...this.endpoints.values()];
     for (const { endpoint } of mapped) endpoint.stopAccepting();
+    this.telemetry?.shutdown();
     // Hub connections first, so each is sent its Close message before its transport ends;
     // then whatever is left (raw connections, connections negotiated but never started).
     await Promise.all(mapped.map(({ runtime }) => runtime?.closeAll()));

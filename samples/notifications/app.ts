@@ -1,6 +1,8 @@
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { fileURLToPath } from "node:url";
+import { PrometheusExporter } from "@opentelemetry/exporter-prometheus";
+import { MeterProvider } from "@opentelemetry/sdk-metrics";
 import { Container, type Constructable } from "typedi";
 import { HubServer, type Logger } from "../../src/index.js";
 import { RedisBackplane } from "../../src/redis/index.js";
@@ -58,8 +60,13 @@ export async function startNotificationServer(options: NotificationServerOptions
   // The hub asks for a NotificationStore; typedi's types take no abstract class as a key, but
   // at run time the class is the key its constructor's metadata names.
   container.set(NotificationStore as unknown as Constructable<NotificationStore>, store);
+  // hubwire's metrics in the Prometheus text format on GET /metrics, through the OpenTelemetry
+  // SDK's exporter, served by the sample's own HTTP server rather than one of the exporter's.
+  const prometheus = new PrometheusExporter({ preventServerStart: true });
+  const meterProvider = new MeterProvider({ readers: [prometheus] });
   const hubs = new HubServer({
     container,
+    telemetry: { meterProvider },
     ...(redis ? { backplane: new RedisBackplane({ url: redis.url, channelPrefix: prefix, ...(options.logger ? { logger: options.logger } : {}) }) } : {}),
     policies: { admin: (user) => (user as SampleUser).admin },
     // Pages ask for it: a dropped WebSocket resumes where it stopped, on this instance or another.
@@ -82,6 +89,7 @@ export async function startNotificationServer(options: NotificationServerOptions
   };
   const http = createServer((req, res) => {
     if (hubs.handleRequest(req, res)) return;
+    if (req.method === "GET" && req.url === "/metrics") return prometheus.getMetricsRequestHandler(req, res);
     handleApi(req, res, publisher, roots)
       .then((handled) => {
         if (!handled) res.writeHead(404, { "Content-Type": "text/plain" }).end("Not Found");
@@ -102,6 +110,7 @@ export async function startNotificationServer(options: NotificationServerOptions
     (stopped ??= (async () => {
       await end();
       await store.close();
+      await meterProvider.shutdown();
       await new Promise<void>((resolve) => {
         http.close(() => resolve());
         http.closeAllConnections();

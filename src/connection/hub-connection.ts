@@ -22,6 +22,8 @@ export interface HubConnectionOptions {
   handshakeTimeoutMs: number;
   /** How long a client result is awaited unless the call says otherwise. */
   clientResultTimeoutMs: number;
+  /** Told of every message written, when metrics are on. */
+  telemetry?: { sent(protocol: string, payload: string | Uint8Array): void } | undefined;
 }
 
 /** What the owner of a hub connection (the dispatcher) is told. */
@@ -140,6 +142,7 @@ export class HubConnection implements ConnectionReceiver, HeartbeatSubscriber {
   write(message: HubMessage): void {
     if (this.closing || !this.protocol) return;
     const payload = this.protocol.writeMessage(message);
+    this.options.telemetry?.sent(this.protocol.name, payload);
     if (this.buffer && isTrackable(message.type)) this.keep(payload);
     this.send(payload);
   }
@@ -148,6 +151,7 @@ export class HubConnection implements ConnectionReceiver, HeartbeatSubscriber {
   writeSerialized(message: SerializedHubMessage): void {
     if (this.closing || !this.protocol) return;
     const payload = message.payloadFor(this.protocol);
+    this.options.telemetry?.sent(this.protocol.name, payload);
     if (this.buffer && isTrackable(message.message.type)) this.keep(payload);
     this.send(payload, true);
   }

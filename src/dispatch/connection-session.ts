@@ -160,7 +160,7 @@ export class ConnectionSession implements HubConnectionEvents {
   }
 
   get clients(): HubCallerClientsImpl<unknown> {
-    return (this.clientsOfCaller ??= new HubCallerClientsImpl(this.runtime.lifetime, this.connection.connectionId));
+    return (this.clientsOfCaller ??= new HubCallerClientsImpl(this.runtime.sends, this.connection.connectionId));
   }
 
   onData(_connection: HubConnection, data: string | Uint8Array, utf8?: Uint8Array): void {
@@ -200,6 +200,7 @@ export class ConnectionSession implements HubConnectionEvents {
       const why = this.closeError ?? error;
       log.write(dispatchLog.connectionClosed, why ? { ...this.logFields, error: why } : { ...this.logFields, reason: "ended normally" });
     }
+    this.runtime.telemetry?.connectionClosed(this.connection.transport, this.closeError ?? error);
     void this.finish(this.closeError ?? error);
   }
 
@@ -270,6 +271,7 @@ export class ConnectionSession implements HubConnectionEvents {
     } catch (error) {
       return this.closeWithError(error);
     }
+    runtime.telemetry?.received(protocol.name, data, utf8, messages.length);
     this.readingData = data;
     this.readingUtf8 = utf8;
     this.readingCount = messages.length;

@@ -12,6 +12,8 @@ export interface HubInvocationContext {
   readonly method: HubMethodDescriptor;
   /** What the method is called with, upload streams in their parameter positions. */
   readonly arguments: readonly unknown[];
+  /** The invocation message's headers, as the client sent them (W3C trace context, for one). */
+  readonly headers?: Readonly<Record<string, string>>;
 }
 
 /** A connection's onConnected or onDisconnected on its way through the filters. */

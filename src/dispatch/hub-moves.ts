@@ -35,12 +35,15 @@ export class HubMoves implements ConnectionMoves {
   async cut(transport: TransportConnection, plan: unknown): Promise<SessionHandoff> {
     const session = this.runtime.sessions.get(transport);
     if (!session?.movable) throw new HubwireError("ERR_CONNECTION_MOVE_FAILED", "The connection ended before it could move.");
-    return session.moveAway(handoffPlan(plan), this.lifetime, settleMs);
+    const handoff = await session.moveAway(handoffPlan(plan), this.lifetime, settleMs);
+    this.runtime.telemetry?.connectionMoved(false);
+    return handoff;
   }
 
   complete(transport: TransportConnection, _plan: unknown, state: unknown): void {
     const session = ConnectionSession.movedIn(this.runtime, transport, sessionHandoff(state), this.lifetime);
     this.runtime.adopt(session);
+    this.runtime.telemetry?.connectionMoved(true);
   }
 
   abandon(transport: TransportConnection): void {

@@ -7,6 +7,9 @@ import type { GroupManager } from "../hubs/client-proxy.js";
 import type { HubDescriptor, HubMethodDescriptor } from "../hubs/hub-descriptor.js";
 import type { HubLifetimeManager } from "../lifetime/hub-lifetime-manager.js";
 import type { HubProtocol } from "../protocol/hub-protocol.js";
+import { tracedSends } from "../telemetry/create-telemetry.js";
+import type { HubTelemetry } from "../telemetry/hub-telemetry.js";
+import { telemetryFilter } from "../telemetry/telemetry-filter.js";
 import type { HubRequest } from "../hubs/hub-context-types.js";
 import type { Admission } from "../transports/connection-endpoint.js";
 import type { TransportConnection } from "../transports/transport-connection.js";
@@ -34,6 +37,8 @@ export interface HubRuntimeServices {
   lifetime: HubLifetimeManager;
   /** The protocols this hub accepts. */
   protocols: readonly HubProtocol[];
+  /** Metrics and traces, when there is somewhere to report them. */
+  telemetry?: HubTelemetry;
 }
 
 type MutableHub = { context: unknown; clients: unknown; groups: unknown; [invocationScopeKey]: InvocationScopeView };
@@ -49,6 +54,9 @@ export class HubRuntime<THub extends Hub<any> = Hub<any>> {
   readonly protocols: ReadonlyMap<string, HubProtocol>;
   readonly log: LogWriter;
   readonly lifetime: HubLifetimeManager;
+  /** The lifetime manager as hubs' `clients` reach it: with telemetry, sends become span events. */
+  readonly sends: HubLifetimeManager;
+  readonly telemetry: HubTelemetry | undefined;
   readonly policies: Readonly<Record<string, AuthorizationPolicy>>;
   readonly context: HubContext<ClientOf<THub>>;
   /** The hub's filters around method calls and lifecycle events, composed once. */
@@ -75,14 +83,18 @@ export class HubRuntime<THub extends Hub<any> = Hub<any>> {
       log: services.log,
       endpoint: descriptor.name,
     };
-    this.filters = composeFilters(options.filters);
+    const { telemetry } = services;
+    this.telemetry = telemetry;
+    this.filters = composeFilters(telemetry ? [telemetryFilter(telemetry, descriptor.name), ...options.filters] : options.filters);
     this.lifetime = services.lifetime;
+    this.sends = telemetry?.tracer ? tracedSends(telemetry, services.lifetime) : services.lifetime;
     this.protocols = new Map(services.protocols.map((p) => [p.name.toLowerCase(), p]));
     this.connectionOptions = {
       keepAliveIntervalMs: options.keepAliveInterval,
       clientTimeoutMs: options.clientTimeoutInterval,
       handshakeTimeoutMs: options.handshakeTimeout,
       clientResultTimeoutMs: options.clientResultTimeout,
+      telemetry,
     };
     // Check every timer at a quarter of the shortest interval, at most once a second.
     const shortest = Math.min(options.keepAliveInterval, options.clientTimeoutInterval, options.handshakeTimeout);
@@ -92,12 +104,13 @@ export class HubRuntime<THub extends Hub<any> = Hub<any>> {
       addToGroup: (connectionId, groupName) => lifetime.addToGroup(connectionId, groupName),
       removeFromGroup: (connectionId, groupName) => lifetime.removeFromGroup(connectionId, groupName),
     };
-    this.context = Object.freeze({ clients: new HubClientsImpl<ClientOf<THub>>(lifetime), groups: this.groups });
+    this.context = Object.freeze({ clients: new HubClientsImpl<ClientOf<THub>>(this.sends), groups: this.groups });
     this.moves = lifetime.moves ? new HubMoves(this, lifetime.moves) : undefined;
   }
 
   /** The transport layer's hand-over: a connection whose transport now runs. */
   onConnection(transport: TransportConnection): void {
+    this.telemetry?.connectionOpened(transport);
     this.adopt(new ConnectionSession(this, transport));
   }
 

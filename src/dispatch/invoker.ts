@@ -123,7 +123,7 @@ function run(
     const hub = runtime.createHub(session, work.scope);
     const args = bindArguments(method, work);
     const filtered = runtime.filters.invoke;
-    result = filtered ? filtered({ hub, context: hub.context, method, arguments: args }) : callHubMethod(hub, method, args);
+    result = filtered ? filtered({ hub, context: hub.context, method, arguments: args, headers: work.message.headers }) : callHubMethod(hub, method, args);
     // Inside the try: reading `then` of a returned Proxy may throw too.
     thenable = !method.streaming && isThenable(result);
   } catch (error) {

@@ -77,6 +77,11 @@ export class BackplaneOutbox {
     return { messages: this.messages, bytes: this.bytes };
   }
 
+  /** When the oldest message waiting or in flight was added (ms since the epoch), if any. */
+  get oldestAt(): number | undefined {
+    return this.head < this.queue.length ? this.queue[this.head]!.at : undefined;
+  }
+
   /** Counts since the outbox was made. */
   get totals(): Readonly<OutboxCounts> {
     return this.counts;

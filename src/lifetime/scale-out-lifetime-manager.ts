@@ -33,6 +33,10 @@ export type { ScaleOutSettings } from "./scale-out-settings.js";
 export interface ScaleOutStats extends OutboxCounts {
   /** Messages, and their bytes, waiting in the outbox or in flight. */
   waiting: { messages: number; bytes: number };
+  /** How long the oldest of them has waited, in ms (0 when none waits): the outbox's delivery lag. */
+  lagMs: number;
+  /** Messages received from the other servers (their heartbeats not included). */
+  received: number;
 }
 
 export interface ScaleOutOptions {
@@ -81,6 +85,7 @@ export class ScaleOutLifetimeManager implements HubLifetimeManager {
   private readonly presence: Presence;
   /** The number of this server's last send; see SendMessage.seq. */
   private sendSeq = 0;
+  private received = 0;
   private readonly delivered = new SendSequences();
   private outageStart: number | undefined;
   private readonly settings: Required<ScaleOutSettings>;
@@ -161,7 +166,8 @@ export class ScaleOutLifetimeManager implements HubLifetimeManager {
    * const { waiting, unreceived } = manager.stats;
    */
   get stats(): ScaleOutStats {
-    return { waiting: this.outbox.size, ...this.outbox.totals };
+    const oldest = this.outbox.oldestAt;
+    return { waiting: this.outbox.size, lagMs: oldest === undefined ? 0 : Date.now() - oldest, received: this.received, ...this.outbox.totals };
   }
 
   async onConnected(connection: HubConnection): Promise<void> {
@@ -451,7 +457,13 @@ export class ScaleOutLifetimeManager implements HubLifetimeManager {
   }
 
   private subscribe(channel: string, onMessage: (message: BackplaneMessage, channel: string) => void): Promise<void> {
-    return this.subscriptions.subscribe(channel, (payload) => onMessage(decodeBackplaneMessage(payload), channel));
+    // Heartbeats are not counted, nor this server's own sends that come back on shared channels.
+    const counted = channel !== this.channel("presence");
+    return this.subscriptions.subscribe(channel, (payload) => {
+      const message = decodeBackplaneMessage(payload);
+      if (counted && (!("origin" in message) || message.origin !== this.serverId)) this.received++;
+      onMessage(message, channel);
+    });
   }
 
   private unsubscribe(channel: string): Promise<void> {

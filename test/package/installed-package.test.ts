@@ -87,13 +87,15 @@ describe("the published package", () => {
     expect(packed.filter((file) => !/^(dist\/(src|client|browser)\/|LICENSE$|README\.md$|package\.json$)/.test(file))).toEqual([]);
   });
 
-  it("installs for a server without typescript6 or ioredis; every entry point imports; optional parts say what to install", async () => {
+  it("installs for a server without typescript6, ioredis or @opentelemetry/api; every entry point imports; optional parts say what to install", async () => {
     expect(existsSync(join(project, "node_modules/typescript6"))).toBe(false);
     expect(existsSync(join(project, "node_modules/ioredis"))).toBe(false);
+    expect(existsSync(join(project, "node_modules/@opentelemetry/api"))).toBe(false);
     expect(readdirSync(join(project, "node_modules/hubwire/dist"))).toEqual(["browser", "client", "src"]);
 
     const { stdout } = await inProject("node", ["check-entry-points.mjs"]);
-    const { loaded, redis } = JSON.parse(stdout) as { loaded: Record<string, string[]>; redis: { code: string; message: string } };
+    const { loaded, redis, server: started } = JSON.parse(stdout) as { loaded: Record<string, string[]>; redis: { code: string; message: string }; server: string };
+    expect(started).toBe("ran");
     expect(Object.keys(loaded)).toEqual(Object.keys(repoPackage.exports).map((key) => `hubwire${key.slice(1)}`));
     expect(loaded.hubwire).toEqual(expect.arrayContaining(["HubServer", "Hub", "HubClass", "HubMethod", "HubwireError"]));
     expect(loaded["hubwire/protocol"]).toEqual(expect.arrayContaining(["JsonHubProtocol", "MessagePackHubProtocol"]));
@@ -103,6 +105,9 @@ describe("the published package", () => {
     expect(loaded["hubwire/client/browser"]).toEqual(loaded["hubwire/client"]);
     expect(loaded["hubwire/client/msgpack"]).toEqual(expect.arrayContaining(["messagePack"]));
     expect(loaded["hubwire/client/browser/msgpack"]).toEqual(loaded["hubwire/client/msgpack"]);
+    // The one entry point that is nothing but its optional peer: an application imports it only
+    // with @opentelemetry/api installed (hubwire's server looks for the package, and goes on without).
+    expect(loaded["hubwire/client/opentelemetry"]).toEqual({ code: "ERR_MODULE_NOT_FOUND", message: expect.stringContaining("'@opentelemetry/api'") });
     expect(redis).toEqual({ code: "ERR_OPTIONAL_DEPENDENCY_MISSING", message: expect.stringContaining("Install it with: npm install ioredis") });
 
     const codegen = await inProject("npx", ["--no", "hubwire", "codegen", "src/chat-hub.ts", "--out", "src/generated"]).then(
@@ -115,8 +120,10 @@ describe("the published package", () => {
 
   it("with its optional peers installed, generates a typed client with `npx hubwire codegen`, and tsc compiles the project against the package", async () => {
     const dev = repoPackage.devDependencies;
-    await npmInstall(`typescript6@${dev.typescript6}`, `ioredis@${dev.ioredis}`);
+    await npmInstall(`typescript6@${dev.typescript6}`, `ioredis@${dev.ioredis}`, `@opentelemetry/api@${dev["@opentelemetry/api"]}`);
     expect((await inProject("node", ["check-redis.mjs", redisUrl])).stdout.trim()).toBe("pong");
+    const traceContext = await inProject("node", ["--input-type=module", "-e", 'console.log(Object.keys(await import("hubwire/client/opentelemetry")).join())']);
+    expect(traceContext.stdout.trim()).toBe("traceContext");
     const { stdout } = await inProject("npx", ["--no", "hubwire", "codegen", "src/chat-hub.ts", "--out", "src/generated"]);
     expect(stdout).toContain("wrote src/generated/chat-hub.client.ts");
     expect(readFileSync(join(project, "src/generated/chat-hub.client.ts"), "utf8")).toContain('from "hubwire/client"');

@@ -69,4 +69,16 @@ describe("the notification sample's API", () => {
     expect((await hub.getState()).unread).toBe(0);
     expect(unread).toEqual([1, 2, 0]);
   });
+
+  it("serves hubwire's metrics in the Prometheus text format on /metrics", async () => {
+    const { hub } = await connect("carol");
+    await hub.getState();
+    const response = await fetch(`${server.url}/metrics`);
+    expect(response.status).toBe(200);
+    expect(response.headers.get("content-type")).toMatch(/^text\/plain/);
+    const text = await response.text();
+    expect(text).toContain("# TYPE signalr_server_active_connections gauge");
+    expect(text).toMatch(/^signalr_server_active_connections\{signalr_transport="web_sockets",otel_scope_name="hubwire"\} 1$/m);
+    expect(text).toMatch(/^hubwire_server_invocation_duration_count\{rpc_service="NotificationHub",rpc_method="GetState",hubwire_invocation_outcome="ok",otel_scope_name="hubwire"\} 1$/m);
+  });
 });

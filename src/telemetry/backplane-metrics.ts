@@ -1,0 +1,48 @@
+import type { ScaleOutStats } from "../lifetime/scale-out-lifetime-manager.js";
+import type { Attributes, Meter, ObservableResult } from "./otel-api.js";
+import { attributeNames as a, metricNames as m } from "./telemetry-names.js";
+
+interface ObservedHub {
+  readonly attributes: Attributes;
+  readonly stats: () => ScaleOutStats;
+}
+
+/**
+ * Observable instruments over the scale-out figures of a server's hubs (what `scaleOutStats`
+ * returns), read only when the SDK collects: nothing is counted on the send path for them.
+ */
+export class BackplaneMetrics {
+  private readonly hubs: ObservedHub[] = [];
+
+  constructor(meter: Meter) {
+    const each = (read: (stats: ScaleOutStats) => number) => (result: ObservableResult) => {
+      for (const hub of this.hubs) result.observe(read(hub.stats()), hub.attributes);
+    };
+    meter
+      .createObservableCounter(m.backplanePublished, { unit: "{message}", description: "Messages this server published to the other servers (the backplane took them)." })
+      .addCallback(each((s) => s.published));
+    meter
+      .createObservableCounter(m.backplaneReceived, { unit: "{message}", description: "Messages this server received from the other servers (heartbeats not included)." })
+      .addCallback(each((s) => s.received));
+    meter
+      .createObservableCounter(m.backplaneUnreceived, { unit: "{message}", description: "Published messages for a connection or user no server holds." })
+      .addCallback(each((s) => s.unreceived));
+    meter
+      .createObservableCounter(m.backplaneDropped, { unit: "{message}", description: "Messages the outbox dropped past its bounds while the backplane was away." })
+      .addCallback(each((s) => s.dropped));
+    meter
+      .createObservableGauge(m.outboxMessages, { unit: "{message}", description: "Messages waiting in the outbox or in flight to the backplane." })
+      .addCallback(each((s) => s.waiting.messages));
+    meter
+      .createObservableGauge(m.outboxBytes, { unit: "By", description: "Bytes of the messages waiting in the outbox or in flight to the backplane." })
+      .addCallback(each((s) => s.waiting.bytes));
+    meter
+      .createObservableGauge(m.outboxLag, { unit: "s", description: "How long the oldest message waiting or in flight to the backplane has waited." })
+      .addCallback(each((s) => s.lagMs / 1000));
+  }
+
+  /** Reports `stats` of the scale-out hub named `hub` from now on. */
+  observe(hub: string, stats: () => ScaleOutStats): void {
+    this.hubs.push({ attributes: { [a.hub]: hub }, stats });
+  }
+}

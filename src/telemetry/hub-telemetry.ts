@@ -1,0 +1,160 @@
+import type { TransportConnection } from "../transports/transport-connection.js";
+import type { TransportName } from "../transports/transport.js";
+import { byteLength } from "../protocol/utf8.js";
+import { isHubException } from "../dispatch/error-texts.js";
+import type { ScaleOutStats } from "../lifetime/scale-out-lifetime-manager.js";
+import { BackplaneMetrics } from "./backplane-metrics.js";
+import type { Attributes, Counter, Histogram, Meter, OpenTelemetryApi, Tracer } from "./otel-api.js";
+import {
+  attributeNames as a,
+  connectionDurationBuckets,
+  invocationDurationBuckets,
+  metricNames as m,
+  transportValues,
+  type ConnectionStatus,
+  type InvocationOutcome,
+} from "./telemetry-names.js";
+
+/**
+ * The instruments of one HubServer and what records into them. Made only when
+ * `@opentelemetry/api` is installed and an SDK listens (see createTelemetry): otherwise the
+ * layers hold `undefined` and pay one check where they would report.
+ */
+export class HubTelemetry {
+  /** Undefined when no tracer provider is registered: then no span is made. */
+  readonly tracer: Tracer | undefined;
+  readonly invocationDuration: Histogram;
+  readonly activeStreams: Counter;
+  readonly activeUploads: Counter;
+  private readonly connectionDuration: Histogram;
+  private readonly activeConnections: Counter;
+  private readonly messagesReceived: Counter;
+  private readonly messagesSent: Counter;
+  private readonly bytesReceived: Counter;
+  private readonly bytesSent: Counter;
+  private readonly connectionsDropped: Counter;
+  private shuttingDown = false;
+  private backplane: BackplaneMetrics | undefined;
+  // Attribute sets are made once and reused: recording allocates nothing of hubwire's.
+  private readonly byTransport = new Map<string, Attributes>();
+  private readonly byProtocol = new Map<string, Attributes>();
+  private readonly byClose = new Map<string, Attributes>();
+
+  constructor(
+    readonly api: OpenTelemetryApi,
+    readonly meter: Meter,
+    tracer: Tracer | undefined,
+  ) {
+    this.tracer = tracer;
+    this.connectionDuration = meter.createHistogram(m.connectionDuration, {
+      unit: "s",
+      description: "The duration of connections on the server.",
+      advice: { explicitBucketBoundaries: connectionDurationBuckets },
+    });
+    this.activeConnections = meter.createUpDownCounter(m.activeConnections, {
+      unit: "{connection}",
+      description: "Number of connections that are currently active on the server.",
+    });
+    this.invocationDuration = meter.createHistogram(m.invocationDuration, {
+      unit: "s",
+      description: "The duration of hub method invocations, by hub, method and outcome (its count is the number of calls).",
+      advice: { explicitBucketBoundaries: invocationDurationBuckets },
+    });
+    this.messagesReceived = meter.createCounter(m.messagesReceived, { unit: "{message}", description: "Hub messages received from clients." });
+    this.messagesSent = meter.createCounter(m.messagesSent, { unit: "{message}", description: "Hub messages written to clients." });
+    this.bytesReceived = meter.createCounter(m.bytesReceived, { unit: "By", description: "Bytes of the hub messages received from clients." });
+    this.bytesSent = meter.createCounter(m.bytesSent, { unit: "By", description: "Bytes of the hub messages written to clients." });
+    this.connectionsDropped = meter.createCounter(m.connectionsDropped, {
+      unit: "{connection}",
+      description: "Connections the server dropped for a limit: a full send buffer, a message too large.",
+    });
+    this.activeStreams = meter.createUpDownCounter(m.activeStreams, { unit: "{stream}", description: "Server-to-client streams running." });
+    this.activeUploads = meter.createUpDownCounter(m.activeUploads, { unit: "{stream}", description: "Client-to-server (upload) streams open." });
+  }
+
+  /** A connection's transport runs and its hub takes it. */
+  connectionOpened(transport: TransportConnection): void {
+    this.activeConnections.add(1, this.transportAttributes(transport.transportName));
+  }
+
+  /**
+   * A stateful WebSocket connection moved between servers: active here (`arrived`) or no longer
+   * (it left, and ends on the other server). Its duration is recorded where it ends.
+   */
+  connectionMoved(arrived: boolean): void {
+    this.activeConnections.add(arrived ? 1 : -1, this.transportAttributes("WebSockets"));
+  }
+
+  /** The connection ended; `error` is why, when it ended abnormally. */
+  connectionClosed(transport: TransportConnection, error: Error | undefined): void {
+    const transportName = transport.transportName;
+    this.activeConnections.add(-1, this.transportAttributes(transportName));
+    const status: ConnectionStatus = this.shuttingDown ? "app_shutdown" : error?.name === "TimeoutException" ? "timeout" : "normal_closure";
+    this.connectionDuration.record((Date.now() - transport.createdAt) / 1000, this.closeAttributes(transportName, status));
+    const reason = dropReason(error);
+    if (reason) this.connectionsDropped.add(1, this.closeAttributes(transportName, reason, a.dropReason));
+  }
+
+  /** Reports a scale-out hub's backplane figures (see BackplaneMetrics). */
+  observeScaleOut(hub: string, stats: () => ScaleOutStats): void {
+    (this.backplane ??= new BackplaneMetrics(this.meter)).observe(hub, stats);
+  }
+
+  /** The server is closing: connections that end from now on end for that (`app_shutdown`). */
+  shutdown(): void {
+    this.shuttingDown = true;
+  }
+
+  /** `count` messages arrived in `data` (`utf8`: its bytes, when the transport has them). */
+  received(protocol: string, data: string | Uint8Array, utf8: Uint8Array | undefined, count: number): void {
+    const attributes = this.protocolAttributes(protocol);
+    this.messagesReceived.add(count, attributes);
+    this.bytesReceived.add(utf8 ? utf8.byteLength : typeof data === "string" ? byteLength(data) : data.byteLength, attributes);
+  }
+
+  /** One message was written to a client. */
+  sent(protocol: string, payload: string | Uint8Array): void {
+    const attributes = this.protocolAttributes(protocol);
+    this.messagesSent.add(1, attributes);
+    this.bytesSent.add(typeof payload === "string" ? byteLength(payload) : payload.byteLength, attributes);
+  }
+
+  private transportAttributes(transport: TransportName | undefined): Attributes {
+    const key = transport ?? "";
+    let attributes = this.byTransport.get(key);
+    if (!attributes) this.byTransport.set(key, (attributes = transport ? { [a.transport]: transportValues[transport] } : {}));
+    return attributes;
+  }
+
+  private closeAttributes(transport: TransportName | undefined, value: string, name: string = a.connectionStatus): Attributes {
+    const key = `${transport}:${name}:${value}`;
+    let attributes = this.byClose.get(key);
+    if (!attributes) this.byClose.set(key, (attributes = { ...this.transportAttributes(transport), [name]: value }));
+    return attributes;
+  }
+
+  private protocolAttributes(protocol: string): Attributes {
+    let attributes = this.byProtocol.get(protocol);
+    if (!attributes) this.byProtocol.set(protocol, (attributes = { [a.protocol]: protocol }));
+    return attributes;
+  }
+}
+
+/** Why a connection was dropped for one of the server's limits, from the error it ended with. */
+function dropReason(error: Error | undefined): string | undefined {
+  switch ((error as { code?: unknown } | undefined)?.code) {
+    case "ERR_SEND_BUFFER_FULL":
+      return "send_buffer_full";
+    case "ERR_PROTOCOL_MESSAGE_TOO_LARGE":
+    case "ERR_REQUEST_TOO_LARGE":
+      return "message_too_large";
+    default:
+      return undefined;
+  }
+}
+
+/** `hubwire.invocation.outcome` of a call that threw `error`, and its `error.type`. */
+export function failure(error: unknown): { outcome: InvocationOutcome; type: string } {
+  const type = error instanceof Error ? error.name : "_OTHER";
+  return { outcome: isHubException(error) ? "hub_exception" : "error", type };
+}

@@ -1,0 +1,145 @@
+import type { HubFilter, HubInvocationContext, HubLifetimeContext } from "../dispatch/hub-filter.js";
+import type { HubMethodDescriptor } from "../hubs/hub-descriptor.js";
+import { failure, type HubTelemetry } from "./hub-telemetry.js";
+import type { Attributes, Context, Span, TextMapGetter } from "./otel-api.js";
+import { attributeNames as a, lifecycleMethods, type InvocationOutcome } from "./telemetry-names.js";
+
+const headerGetter: TextMapGetter = {
+  keys: (carrier) => Object.keys(carrier),
+  get: (carrier, key) => carrier[key],
+};
+
+/**
+ * The outermost filter of a hub when telemetry is on: a span per method call (its parent the
+ * trace context the client sent in the invocation's headers), `onConnected` and
+ * `onDisconnected`, as ASP.NET Core makes them, and each call's duration and outcome. A filter
+ * sees every call that reaches its method, streams and uploads included, and nothing else of
+ * the hot path changes.
+ */
+export function telemetryFilter(telemetry: HubTelemetry, hub: string): HubFilter {
+  const { api, tracer } = telemetry;
+  const hubAttributes: Attributes = { [a.hub]: hub };
+  // Per method and outcome, made once.
+  const outcomes = new Map<HubMethodDescriptor, Map<string, Attributes>>();
+  const attributesOf = (method: HubMethodDescriptor, outcome: InvocationOutcome, type?: string): Attributes => {
+    let byOutcome = outcomes.get(method);
+    if (!byOutcome) outcomes.set(method, (byOutcome = new Map()));
+    const key = type === undefined ? outcome : `${outcome}:${type}`;
+    let attributes = byOutcome.get(key);
+    if (!attributes) {
+      attributes = { [a.rpcService]: hub, [a.rpcMethod]: method.wireName, [a.outcome]: outcome };
+      if (type !== undefined) attributes[a.errorType] = type;
+      byOutcome.set(key, attributes);
+    }
+    return attributes;
+  };
+
+  const startSpan = (method: string, kind: number, parent: Context): Span | undefined =>
+    tracer?.startSpan(
+      `${hub}/${method}`,
+      { kind, attributes: { [a.rpcSystem]: "signalr", [a.rpcService]: hub, [a.rpcMethod]: method } },
+      parent,
+    );
+
+  const failed = (span: Span | undefined, error: unknown): { outcome: InvocationOutcome; type: string } => {
+    const result = failure(error);
+    if (span) {
+      span.setAttribute(a.errorType, result.type);
+      span.setStatus({ code: api.SpanStatusCode.ERROR });
+    }
+    return result;
+  };
+
+  const around = async <R>(method: string, run: () => Promise<R>): Promise<R> => {
+    const active = api.context.active();
+    const span = startSpan(method, api.SpanKind.INTERNAL, active);
+    try {
+      return await (span ? api.context.with(api.trace.setSpan(active, span), run) : run());
+    } catch (error) {
+      failed(span, error);
+      throw error;
+    } finally {
+      span?.end();
+    }
+  };
+
+  return {
+    async invokeMethod(invocation: HubInvocationContext, next) {
+      const started = performance.now();
+      const { method } = invocation;
+      // As in ASP.NET Core, a call's parent comes only from the client: without headers it starts a trace.
+      const { headers } = invocation;
+      const parent = tracer && headers ? api.propagation.extract(api.ROOT_CONTEXT, headers, headerGetter) : api.ROOT_CONTEXT;
+      const span = startSpan(method.wireName, api.SpanKind.SERVER, parent);
+      const uploads = method.uploadStreams.length;
+      if (uploads > 0) telemetry.activeUploads.add(uploads, hubAttributes);
+      const end = (outcome: InvocationOutcome, type?: string) => {
+        if (uploads > 0) telemetry.activeUploads.add(-uploads, hubAttributes);
+        span?.end();
+        telemetry.invocationDuration.record((performance.now() - started) / 1000, attributesOf(method, outcome, type));
+      };
+      try {
+        const result = await (span ? api.context.with(api.trace.setSpan(parent, span), () => next(invocation)) : next(invocation));
+        if (!method.streaming || !isAsyncIterable(result)) {
+          end("ok");
+          return result;
+        }
+        telemetry.activeStreams.add(1, hubAttributes);
+        return measuredStream(result, (fault) => {
+          telemetry.activeStreams.add(-1, hubAttributes);
+          if (!fault) return end("ok");
+          const { outcome, type } = failed(span, fault.error);
+          end(outcome, type);
+        });
+      } catch (error) {
+        const { outcome, type } = failed(span, error);
+        end(outcome, type);
+        throw error;
+      }
+    },
+    onConnected(context: HubLifetimeContext, next) {
+      return around(lifecycleMethods.connected, () => next(context));
+    },
+    onDisconnected(context: HubLifetimeContext, error, next) {
+      return around(lifecycleMethods.disconnected, () => next(context, error));
+    },
+  };
+}
+
+/**
+ * `stream` as is to its reader, calling `ended` once: when it ends, fails, or its reader stops it
+ * (even before it started, or while the producer is parked on an await).
+ */
+function measuredStream<T>(stream: AsyncIterable<T>, ended: (fault?: { error: unknown }) => void): AsyncIterable<T> {
+  let over = false;
+  const finish = (fault?: { error: unknown }) => {
+    if (over) return;
+    over = true;
+    ended(fault);
+  };
+  return {
+    [Symbol.asyncIterator](): AsyncIterator<T> {
+      const inner = stream[Symbol.asyncIterator]();
+      return {
+        async next() {
+          try {
+            const step = await inner.next();
+            if (step.done) finish();
+            return step;
+          } catch (error) {
+            finish({ error });
+            throw error;
+          }
+        },
+        async return(value?: unknown) {
+          finish();
+          return (await inner.return?.(value)) ?? { done: true, value: undefined };
+        },
+      };
+    },
+  };
+}
+
+function isAsyncIterable(value: unknown): value is AsyncIterable<unknown> {
+  return value !== null && typeof value === "object" && typeof (value as AsyncIterable<unknown>)[Symbol.asyncIterator] === "function";
+}
