@@ -8,7 +8,8 @@ import type { TransportName } from "../transports/transport.js";
 import type { ConnectionReceiver, TransportConnection } from "../transports/transport-connection.js";
 import { ClientResults, type ClientInvokeOptions } from "./client-results.js";
 import type { Heartbeat, HeartbeatSubscriber } from "./heartbeat.js";
-import { isTrackable, MessageBuffer, type MessageBufferState } from "../protocol/message-buffer.js";
+import { isTrackable } from "../protocol/message-buffer.js";
+import { MovableMessageBuffer, type MessageBufferState } from "./movable-message-buffer.js";
 import { allocBytes } from "../protocol/byte-pool.js";
 import { append } from "../protocol/append.js";
 import { asError } from "../thrown-value.js";
@@ -65,7 +66,7 @@ export class HubConnection implements ConnectionReceiver, HeartbeatSubscriber {
   /** The batch began with a read of the transport (onReadStart) and ends with it. */
   private batchEndsWithRead = false;
   /** Stateful reconnect's record of what was sent and received (only when the client asked for it). */
-  private buffer: MessageBuffer | undefined;
+  private buffer: MovableMessageBuffer | undefined;
 
   constructor(
     readonly transport: TransportConnection,
@@ -161,7 +162,7 @@ export class HubConnection implements ConnectionReceiver, HeartbeatSubscriber {
    * messages are numbered and kept until acknowledged, and a dropped WebSocket is waited for.
    */
   enableStatefulReconnect(bufferSize: number): void {
-    this.buffer = new MessageBuffer(bufferSize);
+    this.buffer = new MovableMessageBuffer(bufferSize);
     this.transport.resumable = true;
   }
 
@@ -199,7 +200,7 @@ export class HubConnection implements ConnectionReceiver, HeartbeatSubscriber {
   movedIn(protocol: HubProtocol, buffer: MessageBufferState, bufferSize: number): void {
     this.protocol = protocol;
     this.handshakeComplete = true;
-    this.buffer = MessageBuffer.from(bufferSize, buffer);
+    this.buffer = MovableMessageBuffer.from(bufferSize, buffer);
     this.transport.resumable = true;
   }
 

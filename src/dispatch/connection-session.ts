@@ -2,7 +2,7 @@ import { HubConnection, type HubConnectionEvents } from "../connection/hub-conne
 import { HubwireError } from "../errors.js";
 import type { HandoffPlan, LifetimeHandoff } from "../lifetime/connection-handoff.js";
 import type { LifetimeMoves } from "../lifetime/hub-lifetime-manager.js";
-import type { MessageBufferState } from "../protocol/message-buffer.js";
+import type { MessageBufferState } from "../connection/movable-message-buffer.js";
 import { isTrackable } from "../protocol/message-buffer.js";
 import type { Hub } from "../hubs/hub.js";
 import { errorCompletion, MessageType, type CompletionMessage, type HubMessage } from "../protocol/messages.js";

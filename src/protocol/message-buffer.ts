@@ -5,15 +5,6 @@ export function isTrackable(type: number): boolean {
   return type >= 1 && type <= 5;
 }
 
-/** A MessageBuffer as it moves to another server with its connection (see MessageBuffer.state). */
-export interface MessageBufferState {
-  unacked: Array<[id: number, payload: string | Uint8Array]>;
-  lastSentId: number;
-  received: number;
-  lastAcked: number;
-  duplicates: number;
-}
-
 /**
  * Both directions' bookkeeping of stateful reconnect (ASP.NET Core's MessageBuffer): the
  * trackable messages sent and not yet acknowledged, kept to be sent again after the transport
@@ -22,13 +13,13 @@ export interface MessageBufferState {
  * the connection.
  */
 export class MessageBuffer {
-  private readonly unacked: Array<{ id: number; payload: string | Uint8Array }> = [];
-  private bytes = 0;
-  private lastSentId = 0;
-  private received = 0;
-  private lastAcked = 0;
+  protected readonly unacked: Array<{ id: number; payload: string | Uint8Array }> = [];
+  protected bytes = 0;
+  protected lastSentId = 0;
+  protected received = 0;
+  protected lastAcked = 0;
   /** Messages the client is sending again that were already handled: dropped as they arrive. */
-  private duplicates = 0;
+  protected duplicates = 0;
 
   /**
    * More than `limit` bytes went unacknowledged, so what the client missed can no longer be
@@ -38,26 +29,6 @@ export class MessageBuffer {
 
   /** `limit`: bytes of unacknowledged messages held; past it the buffer gives up (see `overflowed`). */
   constructor(private readonly limit: number) {}
-
-  /** What another server needs to go on where this one stops (a connection that moves). */
-  get state(): MessageBufferState {
-    const { lastSentId, received, lastAcked, duplicates } = this;
-    return { unacked: this.unacked.map(({ id, payload }) => [id, payload]), lastSentId, received, lastAcked, duplicates };
-  }
-
-  /** A buffer that goes on from `state`, taken from another server. */
-  static from(limit: number, state: MessageBufferState): MessageBuffer {
-    const buffer = new MessageBuffer(limit);
-    for (const [id, payload] of state.unacked) {
-      buffer.unacked.push({ id, payload });
-      buffer.bytes += typeof payload === "string" ? payload.length : payload.byteLength;
-    }
-    buffer.lastSentId = state.lastSentId;
-    buffer.received = state.received;
-    buffer.lastAcked = state.lastAcked;
-    buffer.duplicates = state.duplicates;
-    return buffer;
-  }
 
   /** Keeps a trackable message just sent, until the client acknowledges it. */
   sent(payload: string | Uint8Array): void {
