@@ -5,7 +5,7 @@ import type { LifetimeMoves } from "../lifetime/hub-lifetime-manager.js";
 import type { MessageBufferState } from "../connection/movable-message-buffer.js";
 import { isTrackable } from "../protocol/message-buffer.js";
 import type { Hub } from "../hubs/hub.js";
-import { errorCompletion, MessageType, type CompletionMessage, type HubMessage } from "../protocol/messages.js";
+import { MessageType, type HubMessage } from "../protocol/messages.js";
 import { RECORD_SEPARATOR, RECORD_SEPARATOR_CODE } from "../protocol/text-framing.js";
 import { byteLength, encodeUtf8 } from "../protocol/utf8.js";
 import type { TransportConnection } from "../transports/transport-connection.js";
@@ -19,11 +19,8 @@ import { dispatchLog } from "./dispatch-log.js";
 import { detailFor, errorTexts } from "./error-texts.js";
 import { answerHandshake, refuseHandshake } from "./handshake-answer.js";
 import type { HubRuntime } from "./hub-runtime.js";
-import { ConnectionScope, InvocationScope } from "./invocation-scope.js";
-import { InvocationQueue } from "./invocation-queue.js";
-import { invoke, type HubInvocation, type InvocationWork } from "./invoker.js";
-import { limitTexts } from "./limit-texts.js";
-import { UploadStream } from "./upload-stream.js";
+import { ConnectionScope } from "./invocation-scope.js";
+import { InvocationRunner } from "./invocation-runner.js";
 
 /** What a connection takes with it to the server it moves to. */
 export interface SessionHandoff {
@@ -46,22 +43,8 @@ export class ConnectionSession implements HubConnectionEvents {
   private isFinished = false;
   // Set for every connection that completes its handshake: defined here, in the object itself (see HubConnection).
   private clientsOfCaller: HubCallerClientsImpl<unknown> | undefined = undefined;
-  /** Invocations waiting their turn, bounded (made on first use). */
-  private pending: InvocationQueue | undefined = undefined;
-  /** The data being read and how many messages it held: a queued invocation's size is its share. */
-  private readingData: string | Uint8Array = "";
-  private readingUtf8: Uint8Array | undefined = undefined;
-  private readingCount = 1;
-  /** readingShare() of the data being read, once computed (-1 until then): text is measured once per read. */
-  private readingShareBytes = -1;
-  /** Invocations with an id that are queued or still running, for CancelInvocation (made on first use: idle connections stay small). */
-  private scopes: Map<string, InvocationScope> | undefined;
-  /** Open upload streams by stream id (made on first use). */
-  private uploads: Map<string, UploadStream> | undefined;
-  /** Server streams accepted and not yet ended, against maximumStreamsPerClient. */
-  private streams = 0;
-  private running = 0;
-  private draining = false;
+  /** The connection's calls (made on its first message after the handshake: idle connections stay small). */
+  private calls: InvocationRunner | undefined = undefined;
   /** Invocations are held until onConnected has completed. */
   private started = false;
   private hubConnected = false;
@@ -72,8 +55,6 @@ export class ConnectionSession implements HubConnectionEvents {
   private resolveFinished: (() => void) | undefined;
   /** Made when the user's authentication expiry is first known (closeOnAuthenticationExpiration). */
   private expiryTimer: ExpiryTimer | undefined;
-  /** Told when the last invocation ends (a connection about to move waits for it). */
-  private idleWaiter: (() => void) | undefined;
 
   constructor(
     private readonly runtime: HubRuntime,
@@ -112,9 +93,9 @@ export class ConnectionSession implements HubConnectionEvents {
    */
   async moveAway(plan: HandoffPlan, moves: LifetimeMoves, settleMs: number): Promise<SessionHandoff> {
     this.connection.failClientResults();
-    if (!(await this.idle(settleMs))) {
-      for (const scope of this.scopes?.values() ?? []) scope.cancel();
-      await this.idle(settleMs);
+    if (this.calls && !(await this.calls.idle(settleMs))) {
+      this.calls.cancelAll();
+      await this.calls.idle(settleMs);
     }
     await moves.fence(this.connection, plan);
     if (!this.movable) throw new HubwireError("ERR_CONNECTION_MOVE_FAILED", "The connection ended while it moved.");
@@ -122,30 +103,10 @@ export class ConnectionSession implements HubConnectionEvents {
     const lifetime = moves.release(this.connection, plan);
     const { protocol, buffer } = this.connection.moveAway();
     this.runtime.sessions.delete(this.connection.transport);
-    if (this.pending) for (const work of this.pending.clear()) this.release(work);
-    if (this.uploads) for (const upload of this.uploads.values()) upload.discard();
-    this.uploads = undefined;
+    this.calls?.clear();
     this.isFinished = true;
     this.resolveFinished?.();
     return { protocol, buffer, lifetime };
-  }
-
-  /** Resolves true once no invocation runs or waits, false if that takes more than `ms`. */
-  private idle(ms: number): Promise<boolean> {
-    const busy = () => this.running > 0 || this.streams > 0 || (this.uploads?.size ?? 0) > 0 || (this.pending?.length ?? 0) > 0;
-    if (!busy()) return Promise.resolve(true);
-    return new Promise((resolve) => {
-      const timer = setTimeout(() => {
-        this.idleWaiter = undefined;
-        resolve(false);
-      }, ms);
-      this.idleWaiter = () => {
-        if (busy()) return;
-        clearTimeout(timer);
-        this.idleWaiter = undefined;
-        resolve(true);
-      };
-    });
   }
 
   /** What every log line about this connection carries (made when first logged: most never are). */
@@ -192,9 +153,7 @@ export class ConnectionSession implements HubConnectionEvents {
 
   onClose(_connection: HubConnection, error?: Error): void {
     this.runtime.sessions.delete(this.connection.transport);
-    if (this.pending) for (const work of this.pending.clear()) this.release(work);
-    if (this.uploads) for (const upload of this.uploads.values()) upload.discard();
-    this.uploads = undefined;
+    this.calls?.clear();
     const { log } = this.runtime;
     if (log.enabled(dispatchLog.connectionClosed)) {
       const why = this.closeError ?? error;
@@ -252,7 +211,7 @@ export class ConnectionSession implements HubConnectionEvents {
     }
     if (connection.isClosing) return;
     this.started = true;
-    this.drain();
+    this.calls?.start();
   }
 
   private receive(data: string | Uint8Array, utf8?: Uint8Array): void {
@@ -272,39 +231,32 @@ export class ConnectionSession implements HubConnectionEvents {
       return this.closeWithError(error);
     }
     runtime.telemetry?.received(protocol.name, data, utf8, messages.length);
-    this.readingData = data;
-    this.readingUtf8 = utf8;
-    this.readingCount = messages.length;
-    this.readingShareBytes = -1;
+    // Made for the first read that holds a call: a connection that only pings stays small.
+    const calls = this.calls ?? (messages.some(isInvocation) ? (this.calls = new InvocationRunner(runtime, this, this.started)) : undefined);
+    calls?.beginRead(data, utf8, messages.length);
     for (const message of messages) {
       if (this.connection.isClosing) break;
-      this.dispatch(message);
+      this.dispatch(message, calls);
     }
-    this.readingData = "";
-    this.readingUtf8 = undefined;
-    this.readingShareBytes = -1;
+    calls?.endRead();
   }
 
-  private dispatch(message: HubMessage): void {
+  /** `calls` is there whenever `message` is an invocation. */
+  private dispatch(message: HubMessage, calls: InvocationRunner | undefined): void {
     if (isTrackable(message.type) && !this.connection.receivedTrackable()) return; // sent again after a reconnect
     switch (message.type) {
       case MessageType.Invocation:
       case MessageType.StreamInvocation:
-        return this.accept(message);
-      case MessageType.StreamItem: {
-        const upload = this.uploads?.get(message.invocationId);
-        if (upload) upload.push(message.item);
-        else this.ignored(message.type, message.invocationId);
+        return calls!.accept(message);
+      case MessageType.StreamItem:
+        if (!calls?.streamItem(message.invocationId, message.item)) this.ignored(message.type, message.invocationId);
         return;
-      }
       case MessageType.Completion:
-        return this.completion(message);
-      case MessageType.CancelInvocation: {
-        const scope = this.scopes?.get(message.invocationId);
-        if (scope) scope.cancel();
-        else this.ignored(message.type, message.invocationId);
+        if (!this.connection.completeClientResult(message) && !calls?.completeUpload(message)) this.ignored(message.type, message.invocationId);
         return;
-      }
+      case MessageType.CancelInvocation:
+        if (!calls?.cancel(message.invocationId)) this.ignored(message.type, message.invocationId);
+        return;
       case MessageType.Close:
         // The client is stopping: answered with a Close, as ASP.NET Core does (clients ignore it).
         this.connection.close({ type: MessageType.Close });
@@ -322,143 +274,9 @@ export class ConnectionSession implements HubConnectionEvents {
     }
   }
 
-  /** An invocation arrives: its scope and upload streams exist from now on, even while it waits its turn. */
-  private accept(message: HubInvocation): void {
-    const { connection } = this;
-    const id = message.invocationId;
-    if (id !== undefined && this.scopes?.has(id)) {
-      connection.write(errorCompletion(id, errorTexts.invocationIdInUse(id)));
-      return;
-    }
-    const { options } = this.runtime;
-    const stream = message.type === MessageType.StreamInvocation;
-    if (stream && this.streams >= options.maximumStreamsPerClient) {
-      return this.refuse(message, dispatchLog.tooManyStreams, limitTexts.tooManyStreams(message.target, options.maximumStreamsPerClient));
-    }
-    let uploads: UploadStream[] | undefined;
-    if (message.streamIds) {
-      const { maximumUploadStreamsPerClient: maxUploads } = options;
-      if ((this.uploads?.size ?? 0) + message.streamIds.length > maxUploads) {
-        return this.refuse(message, dispatchLog.tooManyUploadStreams, limitTexts.tooManyUploadStreams(message.target, maxUploads));
-      }
-      const capacity = this.runtime.options.streamBufferCapacity;
-      uploads = message.streamIds.map((streamId) => {
-        const upload = new UploadStream(capacity, connection.transport);
-        const uploads = (this.uploads ??= new Map());
-        uploads.get(streamId)?.discard();
-        uploads.set(streamId, upload);
-        return upload;
-      });
-    }
-    if (stream) this.streams++;
-    const scope = new InvocationScope(connection, id);
-    const background = stream || uploads !== undefined;
-    const work: InvocationWork = { message, scope, uploads, background };
-    if (this.started && !this.pending?.length && (background || this.running < options.maximumParallelInvocationsPerClient)) {
-      this.startInvocation(work);
-    } else {
-      this.track(work);
-      this.pending ??= new InvocationQueue(
-        options.maximumQueuedInvocationsPerClient,
-        options.maximumQueuedInvocationBytesPerClient,
-        connection.transport,
-      );
-      this.pending.push(work, this.readingShare());
-    }
-  }
-
-  /** The bytes a queued invocation stands for: its share of the data it arrived in. */
-  private readingShare(): number {
-    if (this.readingShareBytes < 0) {
-      const bytes = this.readingUtf8 ? this.readingUtf8.byteLength : byteLength(this.readingData);
-      this.readingShareBytes = Math.ceil(bytes / Math.max(1, this.readingCount));
-    }
-    return this.readingShareBytes;
-  }
-
-  /**
-   * An invocation past one of the connection's bounds (server streams, upload streams) fails
-   * alone, with `text`; the items of its upload streams are ignored.
-   */
-  private refuse(message: HubInvocation, event: LogEvent, text: string): void {
-    this.runtime.log.write(event, { ...this.logFields, method: message.target });
-    if (message.invocationId !== undefined) this.connection.write(errorCompletion(message.invocationId, text));
-  }
-
-  /**
-   * Makes an invocation findable by its id, for CancelInvocation and the id-in-use check. Only
-   * invocations that wait or run past the message that started them need it: one that completes
-   * within `invoke` is over before the next message is read, and leaving it out saves a map
-   * insert and delete per call (a map that empties shrinks, and grows again on the next call).
-   */
-  private track(work: InvocationWork): void {
-    const id = work.message.invocationId;
-    if (id !== undefined) (this.scopes ??= new Map()).set(id, work.scope);
-  }
-
-  private completion(message: CompletionMessage): void {
-    if (this.connection.completeClientResult(message)) return;
-    const upload = this.uploads?.get(message.invocationId);
-    if (!upload) return this.ignored(message.type, message.invocationId);
-    this.uploads!.delete(message.invocationId);
-    upload.complete(message.error);
-  }
-
+  /** A message for an invocation or upload this connection does not have (over, or never made). */
   private ignored(type: number, invocationId: string): void {
     this.runtime.log.write(dispatchLog.ignoredMessage, { ...this.logFields, type, invocationId });
-  }
-
-  private startInvocation(work: InvocationWork): void {
-    if (!work.background) this.running++;
-    const pending = invoke(this.runtime, this, work);
-    if (pending) {
-      this.track(work);
-      pending.then(
-        () => this.invocationDone(work),
-        (error: unknown) => {
-          // invoke() catches whatever a hub throws; this is a fault of hubwire's own, and the
-          // connection must go on serving its other calls all the same.
-          this.runtime.log.write(dispatchLog.invocationRejected, { ...this.logFields, method: work.message.target, error });
-          this.invocationDone(work);
-        },
-      );
-    } else this.invocationDone(work);
-  }
-
-  private invocationDone(work: InvocationWork): void {
-    this.release(work);
-    if (!work.background) {
-      this.running--;
-      this.drain();
-    }
-    this.idleWaiter?.();
-  }
-
-  /** Forgets an invocation's scope and completes the upload streams it left open. */
-  private release(work: InvocationWork): void {
-    const { message, scope, uploads } = work;
-    if (message.type === MessageType.StreamInvocation) this.streams--;
-    if (message.invocationId !== undefined && this.scopes?.get(message.invocationId) === scope) {
-      this.scopes.delete(message.invocationId);
-    }
-    scope.dispose();
-    if (!uploads) return;
-    message.streamIds!.forEach((streamId, i) => {
-      if (this.uploads?.get(streamId) === uploads[i]) this.uploads.delete(streamId);
-    });
-    for (const upload of uploads) upload.discard();
-  }
-
-  private drain(): void {
-    if (this.draining) return; // a synchronous invocation finished inside the loop below
-    this.draining = true;
-    const limit = this.runtime.options.maximumParallelInvocationsPerClient;
-    const pending = this.pending;
-    while (this.started && pending && pending.length > 0 && !this.connection.isClosing) {
-      if (!pending.peek()!.background && this.running >= limit) break;
-      this.startInvocation(pending.shift()!);
-    }
-    this.draining = false;
   }
 
   private async finish(error: Error | undefined): Promise<void> {
@@ -484,6 +302,10 @@ export class ConnectionSession implements HubConnectionEvents {
   private createHub(): Hub<unknown> {
     return this.runtime.createHub(this, new ConnectionScope(this.connection));
   }
+}
+
+function isInvocation(message: HubMessage): boolean {
+  return message.type === MessageType.Invocation || message.type === MessageType.StreamInvocation;
 }
 
 /** Two pieces of a payload as one: text when both are text, else bytes. */
