@@ -1,43 +1,20 @@
-import { createHmac, timingSafeEqual } from "node:crypto";
+import { sampleTokens } from "../shared/sample-tokens.js";
 
-/**
- * SAMPLE-GRADE sign-in: anyone may claim any name. A token is the user's name and admin flag,
- * signed with HMAC so the server can trust what it issued. A real application signs users in
- * with its identity provider and verifies that provider's tokens in `authenticate`.
- */
+/** A signed-in user of the sample: a name anyone may claim (see sampleTokens), and whether an admin. */
 export interface SampleUser {
   name: string;
   admin: boolean;
 }
 
 // Fixed unless configured, so tokens survive a restart of the sample (its browser test restarts it).
-const secret = process.env.NOTIFICATIONS_SECRET ?? "hubwire-notifications-sample-secret";
+const tokens = sampleTokens<SampleUser>(process.env.NOTIFICATIONS_SECRET ?? "hubwire-notifications-sample-secret", ({ name, admin }) =>
+  typeof name === "string" && name ? { name, admin: admin === true } : null,
+);
 
 export function issueToken(user: SampleUser): string {
-  const payload = Buffer.from(JSON.stringify({ name: user.name, admin: user.admin })).toString("base64url");
-  return `${payload}.${sign(payload)}`;
+  return tokens.issue({ name: user.name, admin: user.admin });
 }
 
 export function verifyToken(token: string | undefined): SampleUser | null {
-  if (!token) return null;
-  const [payload, signature] = token.split(".");
-  if (!payload || !signature) return null;
-  const expected = Buffer.from(sign(payload));
-  const given = Buffer.from(signature);
-  if (expected.length !== given.length || !timingSafeEqual(expected, given)) return null;
-  try {
-    const { name, admin } = JSON.parse(Buffer.from(payload, "base64url").toString("utf8")) as SampleUser;
-    return typeof name === "string" && name ? { name, admin: admin === true } : null;
-  } catch {
-    return null;
-  }
-}
-
-/** A display name is 1-32 letters, digits, spaces, dots, dashes or underscores. */
-export function isValidName(name: unknown): name is string {
-  return typeof name === "string" && /^[\p{L}\p{N} ._-]{1,32}$/u.test(name.trim()) && name.trim().length > 0;
-}
-
-function sign(payload: string): string {
-  return createHmac("sha256", secret).update(payload).digest("base64url");
+  return tokens.verify(token);
 }
