@@ -1,7 +1,7 @@
 import { HubwireError } from "../errors.js";
 import type { HandoffPlan } from "../lifetime/connection-handoff.js";
 import type { LifetimeMoves } from "../lifetime/hub-lifetime-manager.js";
-import type { ConnectionMoves } from "../transports/connection-endpoint.js";
+import type { ConnectionMoves } from "../transports/connection-moves.js";
 import type { TransportConnection } from "../transports/transport-connection.js";
 import { ConnectionSession, type SessionHandoff } from "./connection-session.js";
 import type { HubRuntime } from "./hub-runtime.js";

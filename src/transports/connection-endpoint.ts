@@ -5,6 +5,7 @@ import type { LogWriter } from "../logger.js";
 import { asError } from "../thrown-value.js";
 import { transportLog } from "./transport-log.js";
 import { adopt, ConnectionAdmission, type AdmissionCheck, type Admitted } from "./connection-admission.js";
+import type { ConnectionMoves } from "./connection-moves.js";
 import { ConnectionRegistry } from "./connection-registry.js";
 import { bearerToken, ConnectionRequest } from "./connection-request.js";
 import { ConnectionRouter, type RouteChannels } from "./connection-router.js";
@@ -28,24 +29,6 @@ export interface ConnectionHandler {
   onConnection(connection: TransportConnection): void;
   /** Present when its connections can move between servers (a hub over a backplane). */
   readonly moves?: ConnectionMoves | undefined;
-}
-
-/**
- * Moving a suspended stateful connection to the server its client reconnected through, in the
- * order of the calls below (see ConnectionRouter). `plan` and the state `cut` returns cross the
- * backplane: plain data, encodable as MessagePack.
- */
-export interface ConnectionMoves {
-  /** Old server: what the new server must know first; undefined when the connection cannot move. */
-  plan(connection: TransportConnection): unknown;
-  /** New server: gets ready to receive for the connection (it listens for it from now on). */
-  prepare(connection: TransportConnection, plan: unknown): Promise<void>;
-  /** Old server: lets go of the connection and returns everything the new server needs to go on. */
-  cut(connection: TransportConnection, plan: unknown): Promise<unknown>;
-  /** New server: the connection is here, suspended until its client's new socket takes over. */
-  complete(connection: TransportConnection, plan: unknown, state: unknown): void;
-  /** New server: the move failed after `prepare`. */
-  abandon(connection: TransportConnection, plan: unknown): void;
 }
 
 export interface EndpointOptions {

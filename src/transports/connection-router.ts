@@ -3,7 +3,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Duplex } from "node:stream";
 import { HubwireError } from "../errors.js";
 import type { LogWriter } from "../logger.js";
-import type { ConnectionMoves } from "./connection-endpoint.js";
+import type { ConnectionMoves } from "./connection-moves.js";
 import type { ConnectionRegistry } from "./connection-registry.js";
 import type { ConnectionRequest } from "./connection-request.js";
 import { ForwardedReply, type ForwardedResponse } from "./forwarded-reply.js";

@@ -1,6 +1,6 @@
 import { HubwireError } from "../errors.js";
 import type { LogWriter } from "../logger.js";
-import type { ConnectionMoves } from "./connection-endpoint.js";
+import type { ConnectionMoves } from "./connection-moves.js";
 import type { ConnectionRegistry } from "./connection-registry.js";
 import type { ClientSide, ForwardAnswer, ForwardOutcome } from "./connection-router.js";
 import { textReply, type RoutedAnswer, type RoutedMessage } from "./routed-messages.js";
