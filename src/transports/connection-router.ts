@@ -169,7 +169,7 @@ export class ConnectionRouter {
     body?: BodyResult,
   ): Promise<TransportConnection | undefined> {
     const outcome = await this.forward(token, forwarded(request, method, body), res);
-    return this.conclude(token, outcome, res, {
+    return this.conclude(token, outcome, {
       reply: (response) => {
         res.writeHead(response.status, response.headers);
         res.end(response.body);
@@ -207,7 +207,7 @@ export class ConnectionRouter {
     const upgrade = forwarded(request, "UPGRADE");
     if (this.moving) upgrade.movesState = true;
     const outcome = await this.forward(token, upgrade, socket);
-    return this.conclude(token, outcome, socket, {
+    return this.conclude(token, outcome, {
       reply: (response) => rejectUpgrade(socket, response.status, Buffer.from(response.body).toString()),
       refuse: (status, reason) => rejectUpgrade(socket, status, reason),
     });
@@ -217,12 +217,12 @@ export class ConnectionRouter {
    * Ends a forward, over HTTP or a WebSocket upgrade alike: a moved connection is taken here and
    * returned; anything else is told to the client through `answer`.
    */
-  private async conclude(token: string, outcome: ForwardOutcome, client: ClientSide, answer: ForwardAnswer): Promise<TransportConnection | undefined> {
+  private async conclude(token: string, outcome: ForwardOutcome, answer: ForwardAnswer): Promise<TransportConnection | undefined> {
     switch (outcome.kind) {
       case "moved":
         return this.takeMoved(token, outcome);
       case "moving":
-        return this.moving ? this.moving.arrive(token, outcome, answer, client) : void answer.refuse(409, "The connection cannot move to this server.");
+        return this.moving ? this.moving.arrive(token, outcome, answer) : void answer.refuse(409, "The connection cannot move to this server.");
       case "reply":
         answer.reply(outcome.response);
         return undefined;

@@ -48,7 +48,6 @@ export class MovingConnections {
     token: string,
     moving: Extract<ForwardOutcome, { kind: "moving" }>,
     answer: ForwardAnswer,
-    client: ClientSide,
   ): Promise<TransportConnection | undefined> {
     const { registry } = this.router;
     const { moves } = this;
@@ -64,10 +63,12 @@ export class MovingConnections {
       await moves.prepare(connection, moving.plan);
       prepared = true;
       const ready = (id: number): RoutedMessage => ({ kind: "ready", from: this.router.serverId, id, moving: moving.id });
-      const outcome = await this.router.askServer(moving.holder, ready, client);
+      // Not given up when the client leaves meanwhile: the holder may have let go already, and
+      // the connection then waits here, suspended, for the client's next attempt.
+      const outcome = await this.router.askServer(moving.holder, ready, stays);
       if (outcome.kind === "moved" && outcome.state !== undefined && connection.state === "suspended") {
         moves.complete(connection, moving.plan, outcome.state);
-        return connection;
+        return connection; // a client that left meanwhile finds it here on its next attempt
       }
       this.dropArrival(connection, moving.plan, prepared);
       if (outcome.kind === "reply") answer.reply(outcome.response);
@@ -132,3 +133,6 @@ export class MovingConnections {
     this.router.answer(from, { kind: "moved", id: answerId, connectionId, identity, statefulReconnect, state });
   }
 }
+
+/** The client side of a wait that goes on whether or not the client stays. */
+const stays: ClientSide = { once: () => stays, off: () => stays };
