@@ -191,11 +191,15 @@ export class HubServer {
     if (typeof authorize !== "function" && typeof authorize !== "string") {
       throw new HubwireError("ERR_INVALID_OPTION", "mapDashboard needs authorize: a policy function, or the name of one of the server's policies.");
     }
-    const key = this.claimPath(path);
-    const dashboard = new Dashboard(key, options, this.options.backplane, this.log);
     const policies = { ...this.options.policies };
+    if (typeof authorize === "string" && !Object.hasOwn(policies, authorize)) {
+      throw new HubwireError("ERR_UNKNOWN_POLICY", `mapDashboard names the policy "${authorize}", but the server has no policy of that name.`);
+    }
     const policy = typeof authorize === "string" ? authorize : "hubwire.dashboard";
     if (typeof authorize === "function") policies[policy] = authorize;
+    const key = this.claimPath(path);
+    this.claimPath(`${key}/hub`);
+    const dashboard = new Dashboard(key, options, this.options.backplane, this.log);
     const { runtime } = this.mapHubWith(`${key}/hub`, dashboardHubClass(dashboard, policy), {
       ...(options.authenticate ? { authenticate: options.authenticate } : {}),
       ...(options.userIdProvider ? { userIdProvider: options.userIdProvider } : {}),
