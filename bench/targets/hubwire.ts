@@ -1,4 +1,5 @@
 import { Hub, HubClass, HubMethod, HubServer, silentLogger, type HubClassType } from "../../src/index.js";
+import { HubConnection } from "../../client/index.js";
 import type { TargetServer } from "./target.js";
 
 export interface BenchClient {
@@ -18,9 +19,28 @@ export class BenchHub extends Hub<BenchClient> {
   }
 }
 
-/** hubwire with defaults, every transport and both protocols: what a user gets out of the box. */
-export function startHubwire(): Promise<TargetServer> {
-  return serveBenchHub(new HubServer({ logger: silentLogger }), BenchHub);
+/**
+ * hubwire with defaults, every transport and both protocols: what a user gets out of the box.
+ * With HUBWIRE_BENCH_DASHBOARD=1, the dashboard is mounted too and one viewer, in this process,
+ * takes its updates: what watching a server costs it.
+ */
+export async function startHubwire(): Promise<TargetServer> {
+  const server = new HubServer({ logger: silentLogger });
+  if (process.env.HUBWIRE_BENCH_DASHBOARD !== "1") return serveBenchHub(server, BenchHub);
+  server.mapDashboard("/hubwire", { authenticate: () => ({ name: "bench" }), authorize: () => true });
+  const target = await serveBenchHub(server, BenchHub);
+  const viewer = new HubConnection(`http://127.0.0.1:${target.port}/hubwire/hub`, { reconnect: false });
+  let updates = 0;
+  viewer.on("Update", () => void updates++);
+  await viewer.start();
+  return {
+    ...target,
+    close: async () => {
+      await viewer.stop();
+      if (updates === 0) console.error("bench: the dashboard viewer had no update");
+      await target.close();
+    },
+  };
 }
 
 /** Serves `hubClass` (BenchHub or one that extends it) at /bench on `server`, listening on a free port. */
