@@ -32,7 +32,7 @@ import { allTransports, type TransportName } from "./transports/transport.js";
 import { RawConnectionHandler, type RawConnectionListener } from "./transports/raw-connection.js";
 import { createTelemetry, type TelemetryOptions } from "./telemetry/create-telemetry.js";
 import type { HubTelemetry } from "./telemetry/hub-telemetry.js";
-import { Dashboard, type DashboardOptions } from "./dashboard/dashboard.js";
+import { checkDashboardOptions, Dashboard, type DashboardOptions } from "./dashboard/dashboard.js";
 import { dashboardHubClass } from "./dashboard/dashboard-hub.js";
 
 export interface HubServerOptions extends HubOptions, HttpServerLimits {
@@ -191,6 +191,7 @@ export class HubServer {
     if (typeof authorize !== "function" && typeof authorize !== "string") {
       throw new HubwireError("ERR_INVALID_OPTION", "mapDashboard needs authorize: a policy function, or the name of one of the server's policies.");
     }
+    checkDashboardOptions(options);
     const policies = { ...this.options.policies };
     if (typeof authorize === "string" && !Object.hasOwn(policies, authorize)) {
       throw new HubwireError("ERR_UNKNOWN_POLICY", `mapDashboard names the policy "${authorize}", but the server has no policy of that name.`);

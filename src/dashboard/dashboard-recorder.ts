@@ -77,6 +77,18 @@ export class DashboardRecorder {
     return this.methods.get(hub)?.values() ?? [];
   }
 
+  private ended(hub: string, figures: MethodFigures, connectionId: string, started: number, outcome: RecentCall["outcome"]): void {
+    const ms = performance.now() - started;
+    const at = Date.now();
+    figures.calls++;
+    if (outcome === "hub_exception") figures.hubExceptions++;
+    else if (outcome === "error") figures.errors++;
+    figures.latency.record(ms, at);
+    const call: RecentCall = { hub, method: figures.name, connectionId, at, ms, outcome };
+    this.recentCalls.push(call);
+    this.callsByConnection.record(call);
+  }
+
   /** The filter that records the calls and connections of the hub named `hub`. */
   filterFor(hub: string): HubFilter {
     let byMethod = this.methods.get(hub);
@@ -89,32 +101,24 @@ export class DashboardRecorder {
     const event = (kind: ConnectionEvent["kind"], context: { connectionId: string; userIdentifier: string | undefined; transport: string }) =>
       this.recentConnections.push({ kind, hub, connectionId: context.connectionId, user: context.userIdentifier, transport: context.transport, at: Date.now() });
     return {
-      invokeMethod: async (invocation, next) => {
+      // Not an async function: one promise less per call (the composed filter chain makes its own).
+      invokeMethod: (invocation, next) => {
         const started = performance.now();
         const { method } = invocation;
         const { connectionId } = invocation.context;
-        const end = (outcome: RecentCall["outcome"]) => {
-          const ms = performance.now() - started;
-          const figures = figuresOf(method);
-          figures.calls++;
-          if (outcome === "hub_exception") figures.hubExceptions++;
-          else if (outcome === "error") figures.errors++;
-          figures.latency.record(ms);
-          const call: RecentCall = { hub, method: method.wireName, connectionId, at: Date.now(), ms, outcome };
-          this.recentCalls.push(call);
-          this.callsByConnection.record(call);
-        };
-        try {
-          const result = await next(invocation);
-          if (!method.streaming || !isAsyncIterable(result)) {
-            end("ok");
-            return result;
-          }
-          return measuredStream(result, (fault) => end(fault ? failure(fault.error).outcome : "ok"));
-        } catch (error) {
-          end(failure(error).outcome);
-          throw error;
-        }
+        return next(invocation).then(
+          (result) => {
+            if (!method.streaming || !isAsyncIterable(result)) {
+              this.ended(hub, figuresOf(method), connectionId, started, "ok");
+              return result;
+            }
+            return measuredStream(result, (fault) => this.ended(hub, figuresOf(method), connectionId, started, fault ? failure(fault.error).outcome : "ok"));
+          },
+          (error: unknown) => {
+            this.ended(hub, figuresOf(method), connectionId, started, failure(error).outcome);
+            throw error;
+          },
+        );
       },
       onConnected: async (context, next) => {
         await next(context);

@@ -7,6 +7,7 @@ import type { HubRuntime } from "../dispatch/hub-runtime.js";
 import type { Authenticate, AuthorizationPolicy, UserIdProvider } from "../dispatch/hub-options.js";
 import type { Backplane } from "../lifetime/backplane.js";
 import { ScaleOutLifetimeManager } from "../lifetime/scale-out-lifetime-manager.js";
+import { HubwireError } from "../errors.js";
 import type { LogWriter } from "../logger.js";
 import { searchConnections, maxSearchResults, type ConnectionDetails } from "./connection-search.js";
 import type { DashboardClient, DashboardService, DashboardView } from "./dashboard-hub.js";
@@ -41,6 +42,22 @@ export interface DashboardOptions {
   limits?: Partial<DashboardLimits>;
 }
 
+/** The interval and limits of `options`, checked: a bad one fails at startup, naming it. */
+export function checkDashboardOptions(options: DashboardOptions): { intervalMs: number; limits: DashboardLimits } {
+  const intervalMs = options.interval ?? 1000;
+  if (!(intervalMs >= 10) || !Number.isFinite(intervalMs)) invalid(`interval must be at least 10 ms (got ${String(intervalMs)})`);
+  const limits = { ...defaultDashboardLimits, ...options.limits };
+  for (const [name, value] of Object.entries(limits)) {
+    if (!Number.isInteger(value) || value < 0 || value > 1_000_000) invalid(`limits.${name} must be an integer from 0 to 1 000 000 (got ${String(value)})`);
+  }
+  if (limits.latencyWindow < 1) invalid("limits.latencyWindow must be at least 1 ms");
+  return { intervalMs, limits };
+}
+
+function invalid(message: string): never {
+  throw new HubwireError("ERR_INVALID_OPTION", `mapDashboard: ${message}.`);
+}
+
 const bundleCandidates = [
   // dist/src/dashboard/ in a built package, src/dashboard/ in the repository.
   new URL("../../browser/hubwire-client.min.js", import.meta.url),
@@ -68,8 +85,9 @@ export class Dashboard implements DashboardService {
     backplane: Backplane | undefined,
     private readonly log: LogWriter,
   ) {
-    this.intervalMs = options.interval ?? 1000;
-    this.recorder = new DashboardRecorder({ ...defaultDashboardLimits, ...options.limits });
+    const { intervalMs, limits } = checkDashboardOptions(options);
+    this.intervalMs = intervalMs;
+    this.recorder = new DashboardRecorder(limits);
     this.summaries = new ServerSummaries(this.id, () => this.hubs, this.recorder);
     this.peers = backplane && new DashboardPeers(this.id, backplane, this.intervalMs, log, (query) => this.searchHere(query));
     this.page = dashboardPage(path, options.title ?? "hubwire");

@@ -58,6 +58,8 @@ describe("the dashboard's authorization", () => {
     const other = new HubServer({ logger: silentLogger });
     expect(() => other.mapDashboard("/ops", {} as never)).toThrow(expect.objectContaining({ code: "ERR_INVALID_OPTION" }));
     expect(() => other.mapDashboard("/ops", { authorize: "missing" })).toThrow(expect.objectContaining({ code: "ERR_UNKNOWN_POLICY" }));
+    expect(() => other.mapDashboard("/ops", { authorize: () => true, interval: 0 })).toThrow(expect.objectContaining({ code: "ERR_INVALID_OPTION" }));
+    expect(() => other.mapDashboard("/ops", { authorize: () => true, limits: { topGroups: -1 } })).toThrow(/limits\.topGroups/);
     await other.close();
   });
 });
