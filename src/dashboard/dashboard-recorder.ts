@@ -1,4 +1,5 @@
-import type { HubFilter } from "../dispatch/hub-filter.js";
+import { callHubMethod, type FilterPipelines, type HubInvocationContext } from "../dispatch/hub-filter.js";
+import type { HubObserver } from "../dispatch/hub-runtime.js";
 import type { HubMethodDescriptor } from "../hubs/hub-descriptor.js";
 import { failure } from "../telemetry/hub-telemetry.js";
 import { isAsyncIterable, measuredStream } from "../telemetry/measured-stream.js";
@@ -55,9 +56,9 @@ export interface ConnectionEvent {
 }
 
 /**
- * What the dashboard learns from calls and connection events: a hub filter (the seam
- * telemetry uses too) added to each hub once a dashboard is mounted, so a server without one
- * pays nothing. Everything it keeps is bounded by DashboardLimits and by the hubs' methods.
+ * What the dashboard learns from calls and connection events, through the filter pipeline
+ * (HubRuntime.observe) of each hub once a dashboard is mounted, so a server without one pays
+ * nothing. Everything it keeps is bounded by DashboardLimits and by the hubs' methods.
  */
 export class DashboardRecorder {
   readonly recentCalls: Ring<RecentCall>;
@@ -89,8 +90,13 @@ export class DashboardRecorder {
     this.callsByConnection.record(call);
   }
 
-  /** The filter that records the calls and connections of the hub named `hub`. */
-  filterFor(hub: string): HubFilter {
+  /**
+   * What records the calls and connections of the hub named `hub`: a wrapper of its method
+   * calls that keeps a synchronous call synchronous (no promise, no microtask: the reply still
+   * leaves with the read that brought the call), and a filter around onConnected and
+   * onDisconnected.
+   */
+  observerFor(hub: string): HubObserver {
     let byMethod = this.methods.get(hub);
     if (!byMethod) this.methods.set(hub, (byMethod = new Map()));
     const figuresOf = (method: HubMethodDescriptor): MethodFigures => {
@@ -100,38 +106,58 @@ export class DashboardRecorder {
     };
     const event = (kind: ConnectionEvent["kind"], context: { connectionId: string; userIdentifier: string | undefined; transport: string }) =>
       this.recentConnections.push({ kind, hub, connectionId: context.connectionId, user: context.userIdentifier, transport: context.transport, at: Date.now() });
+    const wrapInvoke = (inner: FilterPipelines["invoke"]) => (invocation: HubInvocationContext): unknown => {
+      const started = performance.now();
+      const { method } = invocation;
+      let result: unknown;
+      try {
+        result = inner ? inner(invocation) : callHubMethod(invocation.hub, method, invocation.arguments);
+      } catch (error) {
+        this.ended(hub, figuresOf(method), invocation.context.connectionId, started, failure(error).outcome);
+        throw error;
+      }
+      if (!method.streaming && !isThenable(result)) {
+        // The common case, kept free of closures and promises.
+        this.ended(hub, figuresOf(method), invocation.context.connectionId, started, "ok");
+        return result;
+      }
+      const { connectionId } = invocation.context;
+      const ended = (outcome: RecentCall["outcome"]) => this.ended(hub, figuresOf(method), connectionId, started, outcome);
+      const failed = (error: unknown): never => {
+        ended(failure(error).outcome);
+        throw error;
+      };
+      if (method.streaming) {
+        // A stream is over when its reader is done with it; a method may return a promise of its stream.
+        const measured = (value: unknown) =>
+          isAsyncIterable(value) ? measuredStream(value, (fault) => ended(fault ? failure(fault.error).outcome : "ok")) : value;
+        return isThenable(result) ? Promise.resolve(result).then(measured, failed) : measured(result);
+      }
+      return Promise.resolve(result).then((value) => {
+        ended("ok");
+        return value;
+      }, failed);
+    };
     return {
-      // Not an async function: one promise less per call (the composed filter chain makes its own).
-      invokeMethod: (invocation, next) => {
-        const started = performance.now();
-        const { method } = invocation;
-        const { connectionId } = invocation.context;
-        return next(invocation).then(
-          (result) => {
-            if (!method.streaming || !isAsyncIterable(result)) {
-              this.ended(hub, figuresOf(method), connectionId, started, "ok");
-              return result;
-            }
-            return measuredStream(result, (fault) => this.ended(hub, figuresOf(method), connectionId, started, fault ? failure(fault.error).outcome : "ok"));
-          },
-          (error: unknown) => {
-            this.ended(hub, figuresOf(method), connectionId, started, failure(error).outcome);
-            throw error;
-          },
-        );
-      },
-      onConnected: async (context, next) => {
-        await next(context);
-        event("connected", context.context);
-      },
-      onDisconnected: async (context, error, next) => {
-        try {
-          await next(context, error);
-        } finally {
-          this.callsByConnection.forget(context.context.connectionId);
-          event("disconnected", context.context);
-        }
+      wrapInvoke,
+      lifecycle: {
+        onConnected: async (context, next) => {
+          await next(context);
+          event("connected", context.context);
+        },
+        onDisconnected: async (context, error, next) => {
+          try {
+            await next(context, error);
+          } finally {
+            this.callsByConnection.forget(context.context.connectionId);
+            event("disconnected", context.context);
+          }
+        },
       },
     };
   }
+}
+
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return value !== null && typeof value === "object" && typeof (value as PromiseLike<unknown>).then === "function";
 }

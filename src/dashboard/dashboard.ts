@@ -107,7 +107,7 @@ export class Dashboard implements DashboardService {
     const scaleOut =
       lifetime instanceof ScaleOutLifetimeManager ? { stats: () => lifetime.stats, peers: () => lifetime.peers } : undefined;
     this.hubs.push({ name, path, runtime, ...(scaleOut ? { scaleOut } : {}) });
-    runtime.observe(this.recorder.filterFor(name));
+    runtime.observe(this.recorder.observerFor(name));
   }
 
   view(): DashboardView {

@@ -41,6 +41,12 @@ export interface HubRuntimeServices {
   telemetry?: HubTelemetry;
 }
 
+/** What HubRuntime.observe takes. */
+export interface HubObserver {
+  readonly lifecycle: HubFilter;
+  wrapInvoke(inner: FilterPipelines["invoke"]): NonNullable<FilterPipelines["invoke"]>;
+}
+
 type MutableHub = { context: unknown; clients: unknown; groups: unknown; [invocationScopeKey]: InvocationScopeView };
 
 /** Everything one mapped hub needs at run time, and the sessions of its connections. */
@@ -111,12 +117,16 @@ export class HubRuntime<THub extends Hub<any> = Hub<any>> {
   }
 
   /**
-   * Puts `filter` outermost from the next call on: how a dashboard mounted after the hub sees its
-   * calls, while a hub without one keeps its filters as they were.
+   * Observes the hub from the next call on, as a mounted dashboard does: `lifecycle` goes
+   * outermost around onConnected and onDisconnected, and `wrapInvoke` around the method-call
+   * pipeline. Unlike a filter's, the wrapper's answer to a synchronous method may be its result
+   * as is, so such a call still completes without a promise. A hub nobody observes keeps its
+   * filters as they were.
    */
-  observe(filter: HubFilter): void {
-    this.filterList = [filter, ...this.filterList];
-    this.filters = composeFilters(this.filterList);
+  observe(observer: HubObserver): void {
+    this.filterList = [observer.lifecycle, ...this.filterList];
+    const composed = composeFilters(this.filterList);
+    this.filters = { ...composed, invoke: observer.wrapInvoke(composed.invoke) };
   }
 
   /** The transport layer's hand-over: a connection whose transport now runs. */
