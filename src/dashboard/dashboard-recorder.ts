@@ -4,7 +4,7 @@ import type { HubMethodDescriptor } from "../hubs/hub-descriptor.js";
 import { failure } from "../telemetry/hub-telemetry.js";
 import { isAsyncIterable, measuredStream } from "../telemetry/measured-stream.js";
 import { WindowedHistogram } from "./latency-histogram.js";
-import { RecentCallsByConnection, Ring, type RecentCall } from "./recent-calls.js";
+import { CallRing, RecentCallsByConnection, Ring, type RecentCall } from "./recent-calls.js";
 
 /** How much the dashboard remembers; every field bounds a structure, whatever the traffic. */
 export interface DashboardLimits {
@@ -61,14 +61,14 @@ export interface ConnectionEvent {
  * nothing. Everything it keeps is bounded by DashboardLimits and by the hubs' methods.
  */
 export class DashboardRecorder {
-  readonly recentCalls: Ring<RecentCall>;
+  readonly recentCalls: CallRing;
   readonly callsByConnection: RecentCallsByConnection;
   readonly recentConnections: Ring<ConnectionEvent>;
   /** By hub name, then by method (the descriptor's own, so a client's spelling adds nothing). */
   private readonly methods = new Map<string, Map<HubMethodDescriptor, MethodFigures>>();
 
   constructor(readonly limits: DashboardLimits) {
-    this.recentCalls = new Ring(limits.recentCalls);
+    this.recentCalls = new CallRing(limits.recentCalls);
     this.callsByConnection = new RecentCallsByConnection(limits.trackedConnections, limits.callsPerConnection);
     this.recentConnections = new Ring(limits.recentConnections);
   }
@@ -85,9 +85,8 @@ export class DashboardRecorder {
     if (outcome === "hub_exception") figures.hubExceptions++;
     else if (outcome === "error") figures.errors++;
     figures.latency.record(ms, at);
-    const call: RecentCall = { hub, method: figures.name, connectionId, at, ms, outcome };
-    this.recentCalls.push(call);
-    this.callsByConnection.record(call);
+    this.recentCalls.record(hub, figures.name, connectionId, at, ms, outcome);
+    this.callsByConnection.record(hub, figures.name, connectionId, at, ms, outcome);
   }
 
   /**

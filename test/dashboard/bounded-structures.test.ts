@@ -1,9 +1,9 @@
 import { describe, expect, it } from "vitest";
 import { LatencyHistogram, WindowedHistogram } from "../../src/dashboard/latency-histogram.js";
-import { RecentCallsByConnection, Ring, type RecentCall } from "../../src/dashboard/recent-calls.js";
+import { CallRing, RecentCallsByConnection, Ring, type RecentCall } from "../../src/dashboard/recent-calls.js";
 import { TopN } from "../../src/dashboard/top-n.js";
 
-const call = (connectionId: string, method = "Send"): RecentCall => ({ hub: "Chat", method, connectionId, at: 0, ms: 1, outcome: "ok" });
+const call = (connectionId: string, method = "Send") => ["Chat", method, connectionId, 0, 1, "ok"] as const;
 
 describe("LatencyHistogram", () => {
   it("keeps the same buckets however many calls it records", () => {
@@ -77,22 +77,43 @@ describe("Ring", () => {
   });
 });
 
+describe("CallRing", () => {
+  it("writes over records made once, and hands out copies, newest first", () => {
+    const ring = new CallRing(2);
+    ring.record(...call("a", "One"));
+    const first: RecentCall = ring.toArray()[0]!;
+    ring.record(...call("a", "Two"));
+    ring.record(...call("a", "Three"));
+    expect(ring.toArray().map((c) => c.method)).toEqual(["Three", "Two"]);
+    expect(first.method).toBe("One");
+    expect(ring.size).toBe(2);
+  });
+});
+
 describe("RecentCallsByConnection", () => {
   it("keeps calls for a bounded number of connections, those that called last", () => {
     const calls = new RecentCallsByConnection(2, 3);
-    calls.record(call("a"));
-    calls.record(call("b"));
-    calls.record(call("a", "Again")); // a called last: b is the one to make way
-    calls.record(call("c"));
+    calls.record(...call("a"));
+    calls.record(...call("b"));
+    calls.record(...call("a", "Again")); // a called last: b is the one to make way
+    calls.record(...call("c"));
     expect(calls.size).toBe(2);
     expect(calls.of("b")).toEqual([]);
     expect(calls.of("a").map((c) => c.method)).toEqual(["Again", "Send"]);
     expect(calls.of("c")).toHaveLength(1);
   });
 
+  it("reuses the records of the connection that makes way, however many connections call", () => {
+    const calls = new RecentCallsByConnection(4, 2);
+    for (let i = 0; i < 1000; i++) calls.record(...call(`c${i}`));
+    expect(calls.size).toBe(4);
+    expect(calls.of("c999").map((c) => c.connectionId)).toEqual(["c999"]);
+    expect(calls.of("c0")).toEqual([]);
+  });
+
   it("keeps a bounded number of calls per connection and forgets a connection that ended", () => {
     const calls = new RecentCallsByConnection(10, 3);
-    for (let i = 0; i < 100; i++) calls.record(call("a", `M${i}`));
+    for (let i = 0; i < 100; i++) calls.record(...call("a", `M${i}`));
     expect(calls.of("a").map((c) => c.method)).toEqual(["M99", "M98", "M97"]);
     calls.forget("a");
     expect(calls.size).toBe(0);
