@@ -1,3 +1,5 @@
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -5,7 +7,10 @@ import { silentLogger, type HubServer } from "../../src/index.js";
 import { launchChromium } from "../browser/chromium.js";
 import { clientOf, dashboardServer } from "./dashboard-fixture.js";
 
-const screenshot = fileURLToPath(new URL("../../docs/dashboard.png", import.meta.url));
+// The README shows docs/dashboard.png; set HUBWIRE_SCREENSHOT=1 to refresh it from this run.
+const screenshot = process.env.HUBWIRE_SCREENSHOT
+  ? fileURLToPath(new URL("../../docs/dashboard.png", import.meta.url))
+  : join(tmpdir(), "hubwire-dashboard.png");
 
 /** Waits until the page's element `selector` shows `text`. */
 async function shows(page: Page, selector: string, text: string): Promise<void> {
