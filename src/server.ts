@@ -32,6 +32,8 @@ import { allTransports, type TransportName } from "./transports/transport.js";
 import { RawConnectionHandler, type RawConnectionListener } from "./transports/raw-connection.js";
 import { createTelemetry, type TelemetryOptions } from "./telemetry/create-telemetry.js";
 import type { HubTelemetry } from "./telemetry/hub-telemetry.js";
+import { checkDashboardOptions, Dashboard, type DashboardOptions } from "./dashboard/dashboard.js";
+import { dashboardHubClass } from "./dashboard/dashboard-hub.js";
 
 export interface HubServerOptions extends HubOptions, HttpServerLimits {
   /**
@@ -106,6 +108,8 @@ interface MappedEndpoint {
  */
 export class HubServer {
   private readonly endpoints = new Map<string, MappedEndpoint>();
+  /** Paths of pages the server serves (a dashboard's). */
+  private readonly pages = new Set<string>();
   private readonly runtimes = new Map<HubClassType, HubRuntime>();
   /** The lifetime managers this server made over the backplane, told to leave before it closes. */
   private readonly scaleOutManagers: ScaleOutLifetimeManager[] = [];
@@ -113,6 +117,8 @@ export class HubServer {
   private readonly scaleOutByHub = new Map<HubClassType, ScaleOutLifetimeManager>();
   private readonly log: LogWriter;
   private readonly telemetry: HubTelemetry | undefined;
+  /** Absent unless mounted: then every hub's calls pass through its recorder. */
+  private dashboard: Dashboard | undefined;
   private httpServer: Server | undefined;
   private ownsHttpServer = false;
   private closed = false;
@@ -128,12 +134,22 @@ export class HubServer {
    * declared hub or an invalid option. Returns the hub's context, for sends from outside the hub.
    */
   mapHub<THub extends Hub<any>>(path: string, hubClass: HubClassType<THub>, options: HubOptions = {}): HubContext<ClientOf<THub>> {
+    const { runtime } = this.mapHubWith(path, hubClass, options, this.options.policies ?? {});
+    this.dashboard?.observe(path, runtime);
+    return runtime.context as HubContext<ClientOf<THub>>;
+  }
+
+  private mapHubWith<THub extends Hub<any>>(
+    path: string,
+    hubClass: HubClassType<THub>,
+    options: HubOptions,
+    policies: Record<string, AuthorizationPolicy>,
+  ): { runtime: HubRuntime<THub> } {
     const key = this.claimPath(path);
     const descriptor = describeHub(hubClass);
     if (descriptor.methods.size === 0) {
       this.log.write(dispatchLog.hubWithoutMethods, { hub: descriptor.name, path });
     }
-    const policies = this.options.policies ?? {};
     checkPolicies(descriptor, policies);
     const resolved = resolveHubOptions(options, this.options, {
       transports: supportedTransports,
@@ -152,7 +168,49 @@ export class HubServer {
     const endpoint = new ConnectionEndpoint(path, this.endpointOptions(resolved, admit, resolved.allowStatefulReconnects), runtime);
     this.endpoints.set(key, { endpoint, runtime });
     if (!this.runtimes.has(hubClass)) this.runtimes.set(hubClass, runtime);
-    return runtime.context as HubContext<ClientOf<THub>>;
+    return { runtime };
+  }
+
+  /**
+   * Mounts a live dashboard (docs/observability.md): a page at `path` and its hub at
+   * `${path}/hub`, showing this server's hubs, connections, groups, calls and backplane, and
+   * every server of the cluster that mounts one too. Only users that `authorize` accepts get
+   * any figure; the page itself is a shell with no data. Off unless mounted: a server without
+   * it records nothing. A bearer token can be handed to the page in the address's fragment:
+   * `/hubwire#access_token=…`.
+   *
+   * @example
+   * server.mapDashboard("/hubwire", {
+   *   authenticate: (request, token) => verify(token),
+   *   authorize: (user) => (user as { admin: boolean }).admin,
+   * });
+   */
+  mapDashboard(path: string, options: DashboardOptions): void {
+    if (this.dashboard) throw new HubwireError("ERR_PATH_IN_USE", `A dashboard is already mounted at '${this.dashboard.path}'.`);
+    const { authorize } = options ?? {};
+    if (typeof authorize !== "function" && typeof authorize !== "string") {
+      throw new HubwireError("ERR_INVALID_OPTION", "mapDashboard needs authorize: a policy function, or the name of one of the server's policies.");
+    }
+    checkDashboardOptions(options);
+    const policies = { ...this.options.policies };
+    if (typeof authorize === "string" && !Object.hasOwn(policies, authorize)) {
+      throw new HubwireError("ERR_UNKNOWN_POLICY", `mapDashboard names the policy "${authorize}", but the server has no policy of that name.`);
+    }
+    const policy = typeof authorize === "string" ? authorize : "hubwire.dashboard";
+    if (typeof authorize === "function") policies[policy] = authorize;
+    const key = this.claimPath(path);
+    this.claimPath(`${key}/hub`);
+    const dashboard = new Dashboard(key, options, this.options.backplane, this.log);
+    const { runtime } = this.mapHubWith(`${key}/hub`, dashboardHubClass(dashboard, policy), {
+      ...(options.authenticate ? { authenticate: options.authenticate } : {}),
+      ...(options.userIdProvider ? { userIdProvider: options.userIdProvider } : {}),
+      // Each server's viewers are its own; the servers share summaries on a channel of their own.
+      lifetimeManager: new InMemoryLifetimeManager(),
+    }, policies);
+    dashboard.attachViewers(runtime, runtime.context);
+    for (const [path, mapped] of this.endpoints) if (mapped.runtime && mapped.runtime !== runtime) dashboard.observe(path, mapped.runtime);
+    this.pages.add(key);
+    this.dashboard = dashboard;
   }
 
   /** A hub's default lifetime manager: in memory, or shared over the backplane under the hub's name. */
@@ -237,6 +295,7 @@ export class HubServer {
    * response alone) otherwise, so a framework can pass it on.
    */
   handleRequest(req: IncomingMessage, res: ServerResponse): boolean {
+    if (this.dashboard && req.url && this.dashboard.handlePage(req, res, pathOf(req.url))) return true;
     const match = this.match(req.url);
     if (!match) return false;
     match.mapped.endpoint.handleRequest(req, res, match.rest).catch((error: unknown) => {
@@ -285,7 +344,7 @@ export class HubServer {
       throw new HubwireError("ERR_INVALID_PATH", `Endpoint paths start with '/': '${String(path)}' does not.`);
     }
     const key = normalizePath(path);
-    if (this.endpoints.has(key)) throw new HubwireError("ERR_PATH_IN_USE", `An endpoint is already mapped at '${path}'.`);
+    if (this.endpoints.has(key) || this.pages.has(key)) throw new HubwireError("ERR_PATH_IN_USE", `An endpoint is already mapped at '${path}'.`);
     return key;
   }
 
@@ -341,6 +400,7 @@ export class HubServer {
     const mapped = [...this.endpoints.values()];
     for (const { endpoint } of mapped) endpoint.stopAccepting();
     this.telemetry?.shutdown();
+    await this.dashboard?.close();
     // Hub connections first, so each is sent its Close message before its transport ends;
     // then whatever is left (raw connections, connections negotiated but never started).
     await Promise.all(mapped.map(({ runtime }) => runtime?.closeAll()));
@@ -386,8 +446,7 @@ export class HubServer {
 
   private match(url: string | undefined): { mapped: MappedEndpoint; rest: "" | "/negotiate" } | undefined {
     if (!url) return undefined;
-    const q = url.indexOf("?");
-    const path = normalizePath(q === -1 ? url : url.slice(0, q));
+    const path = pathOf(url);
     const direct = this.endpoints.get(path);
     if (direct) return { mapped: direct, rest: "" };
     if (path.endsWith("/negotiate")) {
@@ -396,6 +455,12 @@ export class HubServer {
     }
     return undefined;
   }
+}
+
+/** A request URL's path, normalized. */
+function pathOf(url: string): string {
+  const q = url.indexOf("?");
+  return normalizePath(q === -1 ? url : url.slice(0, q));
 }
 
 /** Lower case, no trailing slash: "/Chat/" and "/chat" are one path. */

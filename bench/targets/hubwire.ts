@@ -1,4 +1,6 @@
 import { Hub, HubClass, HubMethod, HubServer, silentLogger, type HubClassType } from "../../src/index.js";
+import { fork } from "node:child_process";
+import { fileURLToPath } from "node:url";
 import type { TargetServer } from "./target.js";
 
 export interface BenchClient {
@@ -18,9 +20,28 @@ export class BenchHub extends Hub<BenchClient> {
   }
 }
 
-/** hubwire with defaults, every transport and both protocols: what a user gets out of the box. */
-export function startHubwire(): Promise<TargetServer> {
-  return serveBenchHub(new HubServer({ logger: silentLogger }), BenchHub);
+/**
+ * hubwire with defaults, every transport and both protocols: what a user gets out of the box.
+ * With HUBWIRE_BENCH_DASHBOARD=1, the dashboard is mounted too and one viewer, in a process of
+ * its own, takes its updates: what watching a server costs it.
+ */
+export async function startHubwire(): Promise<TargetServer> {
+  const server = new HubServer({ logger: silentLogger });
+  if (process.env.HUBWIRE_BENCH_DASHBOARD !== "1") return serveBenchHub(server, BenchHub);
+  server.mapDashboard("/hubwire", { authenticate: (_request, token) => token ?? null, authorize: () => true });
+  const target = await serveBenchHub(server, BenchHub);
+  const viewer = fork(fileURLToPath(new URL("../dashboard-viewer.js", import.meta.url)), [`http://127.0.0.1:${target.port}/hubwire/hub`]);
+  await new Promise<void>((resolve, reject) => {
+    viewer.once("message", () => resolve());
+    viewer.once("exit", (code) => reject(new Error(`the dashboard viewer exited (${code}) before its first update`)));
+  });
+  return {
+    ...target,
+    close: async () => {
+      viewer.disconnect();
+      await target.close();
+    },
+  };
 }
 
 /** Serves `hubClass` (BenchHub or one that extends it) at /bench on `server`, listening on a free port. */

@@ -40,6 +40,7 @@ export interface NotificationServer {
 }
 
 export const hubPath = "/hubs/notifications";
+export const dashboardPath = "/hubwire";
 
 // The page's own files, and the compiled modules it imports (the client and the page script).
 const here = new URL(".", import.meta.url);
@@ -77,6 +78,13 @@ export async function startNotificationServer(options: NotificationServerOptions
     // Browsers pass the token as ?access_token= on WebSockets and SSE, as a header on the rest.
     authenticate: (_request, token) => verifyToken(token),
     userIdProvider: (user) => (user as SampleUser | null)?.name,
+  });
+  // hubwire's live dashboard, for admins only: the page's link hands it the admin's token.
+  hubs.mapDashboard(dashboardPath, {
+    title: "hubwire notifications",
+    authenticate: (_request, token) => verifyToken(token),
+    userIdProvider: (user) => (user as SampleUser | null)?.name,
+    authorize: "admin",
   });
   const publisher = new Publisher(store, context);
   container.set(Publisher, publisher);

@@ -57,7 +57,8 @@ export interface HubFilter {
 /** The filters of a hub composed once, when it is mapped. */
 export interface FilterPipelines {
   /** Absent when no filter wraps invocations: the method is then called directly, with no promise. */
-  readonly invoke: ((invocation: HubInvocationContext) => Promise<unknown>) | undefined;
+  /** A promise from filters; an observer's wrapper (HubRuntime.observe) may give a synchronous method's result as is. */
+  readonly invoke: ((invocation: HubInvocationContext) => unknown) | undefined;
   readonly connected: (context: HubLifetimeContext) => Promise<void>;
   readonly disconnected: (context: HubLifetimeContext, error: Error | undefined) => Promise<void>;
 }
@@ -69,7 +70,7 @@ export function callHubMethod(hub: Hub<any>, method: HubMethodDescriptor, args: 
 
 /** Composes `filters` (the first outermost). Each step is async, so a filter's synchronous throw rejects its `next`. */
 export function composeFilters(filters: readonly HubFilter[]): FilterPipelines {
-  let invoke: FilterPipelines["invoke"];
+  let invoke: ((invocation: HubInvocationContext) => Promise<unknown>) | undefined;
   let connected: FilterPipelines["connected"] = async (context) => context.hub.onConnected();
   let disconnected: FilterPipelines["disconnected"] = async (context, error) => context.hub.onDisconnected(error);
   for (const filter of [...filters].reverse()) {

@@ -20,7 +20,7 @@ import { HubClientsImpl } from "./client-targets.js";
 import { ConnectionSession } from "./connection-session.js";
 import { HubMoves } from "./hub-moves.js";
 import type { HubContext } from "./hub-context.js";
-import { composeFilters, type FilterPipelines } from "./hub-filter.js";
+import { composeFilters, type FilterPipelines, type HubFilter } from "./hub-filter.js";
 import type { AuthorizationPolicy, ResolvedHubOptions } from "./hub-options.js";
 
 /** Makes hub instances; typedi's `Container` is one, and any container with `get` will do. */
@@ -41,6 +41,12 @@ export interface HubRuntimeServices {
   telemetry?: HubTelemetry;
 }
 
+/** What HubRuntime.observe takes. */
+export interface HubObserver {
+  readonly lifecycle: HubFilter;
+  wrapInvoke(inner: FilterPipelines["invoke"]): NonNullable<FilterPipelines["invoke"]>;
+}
+
 type MutableHub = { context: unknown; clients: unknown; groups: unknown; [invocationScopeKey]: InvocationScopeView };
 
 /** Everything one mapped hub needs at run time, and the sessions of its connections. */
@@ -59,8 +65,9 @@ export class HubRuntime<THub extends Hub<any> = Hub<any>> {
   readonly telemetry: HubTelemetry | undefined;
   readonly policies: Readonly<Record<string, AuthorizationPolicy>>;
   readonly context: HubContext<ClientOf<THub>>;
-  /** The hub's filters around method calls and lifecycle events, composed once. */
-  readonly filters: FilterPipelines;
+  /** The hub's filters around method calls and lifecycle events, composed once (again for each `observe`). */
+  filters: FilterPipelines;
+  private filterList: readonly HubFilter[];
   private readonly makeHub: () => unknown;
   private readonly admission: AdmissionContext;
   private readonly groups: GroupManager;
@@ -85,7 +92,8 @@ export class HubRuntime<THub extends Hub<any> = Hub<any>> {
     };
     const { telemetry } = services;
     this.telemetry = telemetry;
-    this.filters = composeFilters(telemetry ? [telemetryFilter(telemetry, descriptor.name), ...options.filters] : options.filters);
+    this.filterList = telemetry ? [telemetryFilter(telemetry, descriptor.name), ...options.filters] : options.filters;
+    this.filters = composeFilters(this.filterList);
     this.lifetime = services.lifetime;
     this.sends = telemetry?.tracer ? tracedSends(telemetry, services.lifetime) : services.lifetime;
     this.protocols = new Map(services.protocols.map((p) => [p.name.toLowerCase(), p]));
@@ -106,6 +114,19 @@ export class HubRuntime<THub extends Hub<any> = Hub<any>> {
     };
     this.context = Object.freeze({ clients: new HubClientsImpl<ClientOf<THub>>(this.sends), groups: this.groups });
     this.moves = lifetime.moves ? new HubMoves(this, lifetime.moves) : undefined;
+  }
+
+  /**
+   * Observes the hub from the next call on, as a mounted dashboard does: `lifecycle` goes
+   * outermost around onConnected and onDisconnected, and `wrapInvoke` around the method-call
+   * pipeline. Unlike a filter's, the wrapper's answer to a synchronous method may be its result
+   * as is, so such a call still completes without a promise. A hub nobody observes keeps its
+   * filters as they were.
+   */
+  observe(observer: HubObserver): void {
+    this.filterList = [observer.lifecycle, ...this.filterList];
+    const composed = composeFilters(this.filterList);
+    this.filters = { ...composed, invoke: observer.wrapInvoke(composed.invoke) };
   }
 
   /** The transport layer's hand-over: a connection whose transport now runs. */

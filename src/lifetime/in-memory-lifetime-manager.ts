@@ -12,6 +12,15 @@ export interface InMemoryLifetimeOptions {
   maximumGroupsPerConnection?: number;
 }
 
+/** A read-only view of who a lifetime manager holds on this server, for a dashboard. */
+export interface LocalMembership {
+  readonly userCount: number;
+  readonly groupCount: number;
+  /** Visits each group with its size here, without copying anything. */
+  forEachGroup(visit: (name: string, size: number) => void): void;
+  groupsOf(connectionId: string): string[];
+}
+
 /** The default of `maximumGroupsPerConnection`. */
 export const defaultMaximumGroupsPerConnection = 1000;
 
@@ -22,7 +31,7 @@ export const defaultMaximumGroupsPerConnection = 1000;
  * @example
  * new HubServer({ lifetimeManager: new InMemoryLifetimeManager({ maximumGroupsPerConnection: 50 }) });
  */
-export class InMemoryLifetimeManager implements HubLifetimeManager {
+export class InMemoryLifetimeManager implements HubLifetimeManager, LocalMembership {
   private readonly maxGroups: number;
   private readonly connections = new Map<string, HubConnection>();
   private readonly groups = new Map<string, Set<HubConnection>>();
@@ -104,6 +113,23 @@ export class InMemoryLifetimeManager implements HubLifetimeManager {
   groupsOf(connectionId: string): string[] {
     const connection = this.connections.get(connectionId);
     return connection ? [...(this.membership.get(connection) ?? [])] : [];
+  }
+
+  /** This manager's connections, users and groups, read-only. */
+  get localMembership(): LocalMembership {
+    return this;
+  }
+
+  get userCount(): number {
+    return this.users.size;
+  }
+
+  get groupCount(): number {
+    return this.groups.size;
+  }
+
+  forEachGroup(visit: (name: string, size: number) => void): void {
+    for (const [name, members] of this.groups) visit(name, members.size);
   }
 
   /** Whether any connection here is in the group. */

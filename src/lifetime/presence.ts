@@ -71,6 +71,16 @@ export class Presence {
     clearInterval(this.timer);
   }
 
+  /** Live peers, as isAlive judges them. */
+  get peerCount(): number {
+    return this.peers.size;
+  }
+
+  /** This server hears its own heartbeats: its path through the backplane works both ways. */
+  get hearsItself(): boolean {
+    return this.up;
+  }
+
   /** Whether `serverId` is a live peer (heard within `timeout`, or not judged while this server is deaf). */
   isAlive(serverId: string): boolean {
     return this.peers.has(serverId);

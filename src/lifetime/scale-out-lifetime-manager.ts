@@ -16,7 +16,7 @@ import {
 } from "./backplane-messages.js";
 import { BackplaneOutbox, type OutboxCounts, type OutboxDrops } from "./backplane-outbox.js";
 import type { HubLifetimeManager } from "./hub-lifetime-manager.js";
-import { InMemoryLifetimeManager, invocationOf } from "./in-memory-lifetime-manager.js";
+import { InMemoryLifetimeManager, invocationOf, type LocalMembership } from "./in-memory-lifetime-manager.js";
 import { LoggedSubscriptions } from "./logged-subscriptions.js";
 import { PendingReplies } from "./pending-replies.js";
 import { Presence } from "./presence.js";
@@ -168,6 +168,16 @@ export class ScaleOutLifetimeManager implements HubLifetimeManager {
   get stats(): ScaleOutStats {
     const oldest = this.outbox.oldestAt;
     return { waiting: this.outbox.size, lagMs: oldest === undefined ? 0 : Date.now() - oldest, received: this.received, ...this.outbox.totals };
+  }
+
+  /** This server's own connections, users and groups, read-only. */
+  get localMembership(): LocalMembership {
+    return this.local;
+  }
+
+  /** The other servers of the hub heard lately, and whether this server hears itself through the backplane. */
+  get peers(): { count: number; connected: boolean } {
+    return { count: this.presence.peerCount, connected: this.presence.hearsItself };
   }
 
   async onConnected(connection: HubConnection): Promise<void> {

@@ -1,6 +1,7 @@
 import type { HubFilter, HubInvocationContext, HubLifetimeContext } from "../dispatch/hub-filter.js";
 import type { HubMethodDescriptor } from "../hubs/hub-descriptor.js";
 import { failure, type HubTelemetry } from "./hub-telemetry.js";
+import { isAsyncIterable, measuredStream } from "./measured-stream.js";
 import type { Attributes, Context, Span, TextMapGetter } from "./otel-api.js";
 import { attributeNames as a, lifecycleMethods, type InvocationOutcome } from "./telemetry-names.js";
 
@@ -104,42 +105,4 @@ export function telemetryFilter(telemetry: HubTelemetry, hub: string): HubFilter
       return around(lifecycleMethods.disconnected, () => next(context, error));
     },
   };
-}
-
-/**
- * `stream` as is to its reader, calling `ended` once: when it ends, fails, or its reader stops it
- * (even before it started, or while the producer is parked on an await).
- */
-function measuredStream<T>(stream: AsyncIterable<T>, ended: (fault?: { error: unknown }) => void): AsyncIterable<T> {
-  let over = false;
-  const finish = (fault?: { error: unknown }) => {
-    if (over) return;
-    over = true;
-    ended(fault);
-  };
-  return {
-    [Symbol.asyncIterator](): AsyncIterator<T> {
-      const inner = stream[Symbol.asyncIterator]();
-      return {
-        async next() {
-          try {
-            const step = await inner.next();
-            if (step.done) finish();
-            return step;
-          } catch (error) {
-            finish({ error });
-            throw error;
-          }
-        },
-        async return(value?: unknown) {
-          finish();
-          return (await inner.return?.(value)) ?? { done: true, value: undefined };
-        },
-      };
-    },
-  };
-}
-
-function isAsyncIterable(value: unknown): value is AsyncIterable<unknown> {
-  return value !== null && typeof value === "object" && typeof (value as AsyncIterable<unknown>)[Symbol.asyncIterator] === "function";
 }

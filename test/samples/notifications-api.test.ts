@@ -70,6 +70,19 @@ describe("the notification sample's API", () => {
     expect(unread).toEqual([1, 2, 0]);
   });
 
+  it("mounts hubwire's dashboard for admins only, showing the notification hub", async () => {
+    const viewer = (name: string, admin: boolean) =>
+      new HubConnection(`${server.url}/hubwire/hub`, { accessTokenFactory: () => token(name, admin), reconnect: false });
+    await expect(viewer("eve", false).start()).rejects.toMatchObject({ statusCode: 403 });
+    await connect("ada");
+    const ops = viewer("ops", true);
+    connections.push(ops);
+    await ops.start();
+    const view = (await ops.invoke("Snapshot")) as { servers: Array<{ hubs: Array<{ name: string; users: number }> }> };
+    expect(view.servers[0]!.hubs).toMatchObject([{ name: "NotificationHub", users: 1 }]);
+    expect((await fetch(`${server.url}/hubwire`)).headers.get("content-type")).toMatch(/text\/html/);
+  });
+
   it("serves hubwire's metrics in the Prometheus text format on /metrics", async () => {
     const { hub } = await connect("carol");
     await hub.getState();

@@ -64,6 +64,8 @@ async function start(session: Session): Promise<void> {
   $("app").hidden = false;
   $("sign-out").hidden = false;
   $("admin").hidden = !session.user.admin;
+  // The fragment never reaches the server in the address; the dashboard keeps the token for its tab.
+  $<HTMLAnchorElement>("dashboard-link").href = `/hubwire#access_token=${encodeURIComponent(session.token)}`;
   $("whoami").textContent = `${session.user.name}${session.user.admin ? " (admin)" : ""}`;
 
   // Stateful reconnect: a dropped WebSocket (or a deploy of the server) resumes without losing a notification.
