@@ -1,23 +1,19 @@
 import { Decoder, Encoder } from "@msgpack/msgpack";
 import type { Target } from "./target.js";
 
-/**
- * A send for the connections of `target` on every server, already encoded in each hub protocol.
- * Its fields are written in this order: a receiver reads `kind`, `origin` and `seq` first (see
- * readBackplaneHead) and decodes the rest only for a send it delivers.
- */
+/** A send for the connections of `target` on every server, already encoded in each hub protocol. */
 export interface SendMessage {
   kind: "send";
   /** The server that sent it; it has served its own connections already. */
   origin: string;
+  target: Target;
+  /** The framed invocation by protocol name (`json`, `messagepack`). */
+  payloads: Record<string, string | Uint8Array>;
   /**
    * Counts the origin's sends: a receiver drops one numbered at or below the last it delivered
    * from that origin (a copy published again after a publish that seemed to fail).
    */
   seq?: number;
-  target: Target;
-  /** The framed invocation by protocol name (`json`, `messagepack`). */
-  payloads: Record<string, string | Uint8Array>;
 }
 
 /** Add or remove a connection that lives on another server to or from a group; acked. */
@@ -66,11 +62,13 @@ export type ReplyMessage =
 
 export type BackplaneMessage = SendMessage | GroupMessage | InvokeMessage | ReplyMessage | PresenceMessage | FenceMessage;
 
-// One of each for every message: `encode` and `decode` would make a new one, with a 2 KiB buffer, per call.
+// One of each for every message. `encode()` would make an encoder per call, and return a view
+// of its 2 KiB buffer: the outbox, which counts a message's bytes against its bound, would hold
+// ten times as much memory as it counts for a small send.
 const encoder = new Encoder({ ignoreUndefined: true });
 const decoder = new Decoder();
 
-/** A map's fields in the order the message has them (a SendMessage's `kind`, `origin` and `seq` first). */
+/** The message's bytes, in a buffer of their own. */
 export function encodeBackplaneMessage(message: BackplaneMessage): Uint8Array {
   return encoder.encode(message);
 }

@@ -14,7 +14,6 @@ import {
   type InvokeMessage,
   type SendMessage,
 } from "./backplane-messages.js";
-import { readBackplaneHead } from "./backplane-head.js";
 import { BackplaneOutbox, type OutboxCounts, type OutboxDrops } from "./backplane-outbox.js";
 import type { HubLifetimeManager } from "./hub-lifetime-manager.js";
 import { InMemoryLifetimeManager, invocationOf } from "./in-memory-lifetime-manager.js";
@@ -140,7 +139,7 @@ export class ScaleOutLifetimeManager implements HubLifetimeManager {
   /** The channels every server of the hub listens on, whatever its connections. */
   private async subscribeServerChannels(): Promise<void> {
     await Promise.all([
-      this.subscribe(this.channel("all"), (message, channel, accepted) => this.onSend(message, channel, accepted), true),
+      this.subscribe(this.channel("all"), (message, channel) => this.onSend(message, channel)),
       this.subscribe(this.channel("server", this.serverId), (message) => this.onReply(message)),
       this.subscribe(this.channel("presence"), (message) => this.onPresence(message)),
     ]);
@@ -285,21 +284,18 @@ export class ScaleOutLifetimeManager implements HubLifetimeManager {
     await ack;
   }
 
-  /**
-   * A message on `all`, a group's or a user's channel: for this server's connections of its
-   * target. `accepted`: its send number was read and found new before it was decoded.
-   */
-  private onSend(message: BackplaneMessage, channel: string, accepted: boolean): void {
+  /** A message on `all`, a group's or a user's channel: for this server's connections of its target. */
+  private onSend(message: BackplaneMessage, channel: string): void {
     if (message.kind === "fence") return this.moves.fenceHeard(message.origin, message.fenceId, channel);
     if (message.kind !== "send" || message.origin === this.serverId) return;
-    this.deliverFromRemote(message, channel, accepted);
+    this.deliverFromRemote(message, channel);
   }
 
   /** A message on the channel of a connection this server holds. */
-  private onConnectionMessage(message: BackplaneMessage, channel: string, accepted: boolean): void {
+  private onConnectionMessage(message: BackplaneMessage, channel: string): void {
     switch (message.kind) {
       case "send":
-        return this.deliverFromRemote(message, channel, accepted);
+        return this.deliverFromRemote(message, channel);
       case "group":
         return void this.applyRemoteGroupChange(message);
       case "invoke":
@@ -370,8 +366,8 @@ export class ScaleOutLifetimeManager implements HubLifetimeManager {
     else this.log.write(lifetimeLog.outboxResumed, fields);
   }
 
-  private deliverFromRemote(message: SendMessage, channel: string, accepted: boolean): void {
-    if (!accepted && !this.delivered.accept(message.origin, channel, message.seq)) return;
+  private deliverFromRemote(message: SendMessage, channel: string): void {
+    if (!this.delivered.accept(message.origin, channel, message.seq)) return;
     const serialized = this.codec.decode(message.payloads);
     if (!serialized) return;
     this.local.deliver(message.target, serialized);
@@ -428,8 +424,7 @@ export class ScaleOutLifetimeManager implements HubLifetimeManager {
 
   /** Returns the send's number. */
   private publishSend(channel: string, target: Target, payloads: Record<string, string | Uint8Array>): number {
-    // In this order: receivers read the first three fields before the rest (see readBackplaneHead).
-    const message: SendMessage = { kind: "send", origin: this.serverId, seq: ++this.sendSeq, target, payloads };
+    const message: SendMessage = { kind: "send", origin: this.serverId, target, payloads, seq: ++this.sendSeq };
     // A connection's or a user's own channel has a receiver only while some server holds it.
     const ownChannel = target.kind === "connections" || (target.kind === "users" && target.ids.length === 1);
     this.outbox.add(channel, encodeBackplaneMessage(message), ownChannel);
@@ -453,39 +448,21 @@ export class ScaleOutLifetimeManager implements HubLifetimeManager {
   }
 
   private subscribeConnection(connectionId: string): Promise<void> {
-    return this.subscribe(this.channel("connection", connectionId), (message, channel, accepted) => this.onConnectionMessage(message, channel, accepted), false);
+    return this.subscribe(this.channel("connection", connectionId), (message, channel) => this.onConnectionMessage(message, channel));
   }
 
   /** A group's or a user's channel: sends for the members this server holds. */
   private subscribeMembers(kind: "group" | "user", name: string): Promise<void> {
-    return this.subscribe(this.channel(kind, name), (message, channel, accepted) => this.onSend(message, channel, accepted), true);
+    return this.subscribe(this.channel(kind, name), (message, channel) => this.onSend(message, channel));
   }
 
-  /**
-   * `shared`: a channel this server's own sends come back on (`all`, a group's, a user's). A send
-   * is looked at before it is decoded: this server's own on such a channel, and a copy of one
-   * delivered already, are dropped unread; `onMessage` hears whether its number was accepted so.
-   */
-  private subscribe(
-    channel: string,
-    onMessage: (message: BackplaneMessage, channel: string, accepted: boolean) => void,
-    shared = false,
-  ): Promise<void> {
+  private subscribe(channel: string, onMessage: (message: BackplaneMessage, channel: string) => void): Promise<void> {
     // Heartbeats are not counted, nor this server's own sends that come back on shared channels.
     const counted = channel !== this.channel("presence");
     return this.subscriptions.subscribe(channel, (payload) => {
-      const head = readBackplaneHead(payload);
-      if (head?.kind === "send" && head.origin !== undefined) {
-        const own = head.origin === this.serverId;
-        if (counted && !own) this.received++;
-        if (own && shared) return;
-        const accepted = head.seq !== undefined;
-        if (accepted && !this.delivered.accept(head.origin, channel, head.seq)) return;
-        return onMessage(decodeBackplaneMessage(payload), channel, accepted);
-      }
       const message = decodeBackplaneMessage(payload);
       if (counted && (!("origin" in message) || message.origin !== this.serverId)) this.received++;
-      onMessage(message, channel, false);
+      onMessage(message, channel);
     });
   }
 
