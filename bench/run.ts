@@ -14,7 +14,7 @@ import { serverChild } from "./server-child.js";
 
 // `npm run bench -- [--quick] [--scenario echo-1,idle,...] [--targets ws,hubwire-json,...]
 //                   [--duration <s>] [--connections <n>] [--echo-rate <calls/s>] [--repeat <n>] [--json <file>]
-//                   [--nodes 1,2,3] [--rate <sends/s>]`
+//                   [--nodes 1,2,3] [--rate <sends/s>] [--against <built checkout>]`
 // `npm run bench -- --instructions [--targets ...] [--calls <n>] [--connections <n>]`: server
 // instructions per echo call under valgrind instead of timings.
 
@@ -35,6 +35,8 @@ const jsonFile = option("json");
 const onlyNodes = option("nodes")?.split(",").map(Number);
 // Cluster runs that push (broadcast, groups, direct): sends per second over all nodes, instead of the scenario's.
 const clusterRate = option("rate") ? Number(option("rate")) : undefined;
+// Cluster runs: each size also runs the nodes of another built checkout, in the same turns.
+const against = option("against");
 // Measurements on a shared 2-core machine wander, within minutes. Targets take turns: every
 // target's server and loader run side by side, and each target is measured for one-second slices
 // in turn, `repeat` times its duration in all, so that a slow spell of the host falls on all
@@ -83,7 +85,7 @@ for (const run of runs) {
   const targets = run.targets.filter((t) => (!onlyTargets || onlyTargets.includes(t)) && !leftOut.targets.includes(t));
   let rows: Row[];
   if (run.nodes) {
-    const setups = targets.length > 0 ? run.nodes.filter((n) => !onlyNodes || onlyNodes.includes(n)).map((n) => clusterSetup(n, targets[0]!, redis)) : [];
+    const setups = targets.length > 0 ? run.nodes.filter((n) => !onlyNodes || onlyNodes.includes(n)).flatMap((n) => [clusterSetup(n, targets[0]!, redis), ...(against ? [clusterSetup(n, targets[0]!, redis, against)] : [])]) : [];
     rows = await measureInterleaved(run, setups, Math.max(1, Math.round((repeat * run.durationMs) / sliceMs)), measureSettings);
   } else if (run.scenario !== "idle") {
     rows = await measureInterleaved(run, targets.map(targetSetup), Math.max(1, Math.round((repeat * run.durationMs) / sliceMs)), measureSettings);
