@@ -172,11 +172,12 @@ export class RedisBackplane implements Backplane {
 
   /**
    * Holds the publisher's writes (Node's cork) until the end of this event-loop turn: the
-   * publishes made meanwhile (a burst of sends, the replies to a batch of requests) reach Redis in
-   * one socket write instead of one each, and Redis answers them, and writes them on to the other
-   * servers, in fewer writes too. Every write costs a system call and wakes the reader, whatever
-   * its size. No publish waits longer: the turn ends as soon as the code running now returns. A
-   * socket that drops meanwhile fails them as it would have failed them one by one.
+   * publishes made meanwhile (a burst of sends, the replies to the messages of one read) reach
+   * Redis in one socket write instead of one each, and Redis reads them, and writes them on to
+   * the other servers, in fewer system calls too. Every write costs one and wakes the reader,
+   * whatever its size. A publish waits for the rest of the turn's callbacks, never for a timer
+   * (until the running code returns only, a microtask, gathered far fewer: docs/scale-out.md).
+   * A socket that drops meanwhile fails them as it would have failed them one by one.
    */
   private gatherWrites(): void {
     if (this.corked) return;

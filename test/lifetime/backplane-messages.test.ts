@@ -9,7 +9,7 @@ describe("backplane messages", () => {
     expect(decodeBackplaneMessage(bytes)).toEqual(send);
   });
 
-  it("decode one inside another's handler, and leave out undefined fields", () => {
+  it("decode one after another with one decoder, and leave out undefined fields", () => {
     const inner = encodeBackplaneMessage({ kind: "ack", ackId: 2 });
     const outer = encodeBackplaneMessage({ kind: "alive", origin: "b", listening: true });
     expect([decodeBackplaneMessage(outer), decodeBackplaneMessage(inner)]).toEqual([
