@@ -1,3 +1,4 @@
+import { resolve } from "node:path";
 import { Redis } from "ioredis";
 import { Child } from "./child.js";
 import type { Setup } from "./interleaved.js";
@@ -7,15 +8,19 @@ import { startOwnRedis, type OwnRedis } from "./redis-server.js";
 /**
  * `nodes` hubwire servers sharing the Redis at `redis` (each cluster under a channel prefix of its
  * own), behind a round-robin proxy that the loader connects to. One node runs without a
- * backplane: a lone server, the baseline a cluster is compared with.
+ * backplane: a lone server, the baseline a cluster is compared with. `against`: the root of
+ * another built checkout of hubwire whose nodes run instead (its `dist/bench/server-process.js`),
+ * to compare two versions in one run.
  */
-export function clusterSetup(nodes: number, target: TargetName, redis: SharedRedis): Setup {
+export function clusterSetup(nodes: number, target: TargetName, redis: SharedRedis, against?: string): Setup {
+  const script = against ? resolve(against, "dist/bench/server-process.js") : "./server-process.js";
+  const name = `${nodes} node${nodes === 1 ? "" : "s"}${against ? " (against)" : ""}`;
   return {
-    label: `${nodes} node${nodes === 1 ? "" : "s"}`,
+    label: name,
     target,
     async start(own) {
       const url = nodes > 1 ? (await redis.get()).url : "";
-      const servers = Array.from({ length: nodes }, () => new Child<ServerEvent, ServerCommand>("./server-process.js", ["hubwire-node", url, `bench-${nodes}-nodes`], ["--expose-gc"]));
+      const servers = Array.from({ length: nodes }, () => new Child<ServerEvent, ServerCommand>(script, ["hubwire-node", url, `bench-${name.replace(/\W+/g, "-")}`], ["--expose-gc"]));
       servers.forEach(own);
       const ports: number[] = [];
       for (const server of servers) ports.push((await server.next("ready", 15_000)).port);

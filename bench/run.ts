@@ -14,7 +14,7 @@ import { serverChild } from "./server-child.js";
 
 // `npm run bench -- [--quick] [--scenario echo-1,idle,...] [--targets ws,hubwire-json,...]
 //                   [--duration <s>] [--connections <n>] [--echo-rate <calls/s>] [--repeat <n>] [--json <file>]
-//                   [--nodes 1,2,3]`
+//                   [--nodes 1,2,3] [--rate <sends/s>] [--against <built checkout>]`
 // `npm run bench -- --instructions [--targets ...] [--calls <n>] [--connections <n>]`: server
 // instructions per echo call under valgrind instead of timings.
 
@@ -33,6 +33,10 @@ const echoRate = option("echo-rate") ? Number(option("echo-rate")) : undefined;
 const jsonFile = option("json");
 // Cluster runs: which numbers of nodes (1, 2 and 3 unless given).
 const onlyNodes = option("nodes")?.split(",").map(Number);
+// Cluster runs that push (broadcast, groups, direct): sends per second over all nodes, instead of the scenario's.
+const clusterRate = option("rate") ? Number(option("rate")) : undefined;
+// Cluster runs: each size also runs the nodes of another built checkout, in the same turns.
+const against = option("against");
 // Measurements on a shared 2-core machine wander, within minutes. Targets take turns: every
 // target's server and loader run side by side, and each target is measured for one-second slices
 // in turn, `repeat` times its duration in all, so that a slow spell of the host falls on all
@@ -65,7 +69,9 @@ if (args.includes("--instructions")) {
 const redis = new SharedRedis();
 process.on("exit", () => void redis.stop());
 
-const runs = scenarioRuns(quick, seconds, connections, echoRate).filter((r) => !onlyScenarios || onlyScenarios.includes(r.id));
+const runs = scenarioRuns(quick, seconds, connections, echoRate)
+  .filter((r) => !onlyScenarios || onlyScenarios.includes(r.id))
+  .map((r) => (clusterRate !== undefined && r.nodes && r.rate > 0 ? { ...r, rate: clusterRate } : r));
 const results: Record<string, Row[]> = {};
 const started = Date.now();
 console.log(
@@ -79,7 +85,7 @@ for (const run of runs) {
   const targets = run.targets.filter((t) => (!onlyTargets || onlyTargets.includes(t)) && !leftOut.targets.includes(t));
   let rows: Row[];
   if (run.nodes) {
-    const setups = targets.length > 0 ? run.nodes.filter((n) => !onlyNodes || onlyNodes.includes(n)).map((n) => clusterSetup(n, targets[0]!, redis)) : [];
+    const setups = targets.length > 0 ? run.nodes.filter((n) => !onlyNodes || onlyNodes.includes(n)).flatMap((n) => [clusterSetup(n, targets[0]!, redis), ...(against ? [clusterSetup(n, targets[0]!, redis, against)] : [])]) : [];
     rows = await measureInterleaved(run, setups, Math.max(1, Math.round((repeat * run.durationMs) / sliceMs)), measureSettings);
   } else if (run.scenario !== "idle") {
     rows = await measureInterleaved(run, targets.map(targetSetup), Math.max(1, Math.round((repeat * run.durationMs) / sliceMs)), measureSettings);

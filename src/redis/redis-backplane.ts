@@ -70,6 +70,8 @@ export class RedisBackplane implements Backplane {
   private readonly linkCheck: ReturnType<typeof setInterval>;
   /** On a cluster: holds publishes after a shard's outage until its subscribers are back. */
   private readonly guard: ResubscribeGuard | undefined;
+  /** The publisher's socket while it gathers the writes of one event-loop turn (see gatherWrites). */
+  private corked: { uncork(): void } | undefined;
 
   /** @param exactPrefix starts every channel as it is (ASP.NET Core adds no separator); internal. */
   constructor(options: RedisBackplaneOptions = {}, exactPrefix?: string) {
@@ -123,6 +125,7 @@ export class RedisBackplane implements Backplane {
   async publish(name: string, payload: Uint8Array): Promise<number> {
     if (!this.publisherSettled) await this.publisherStarted;
     const channel = this.prefix + name;
+    this.gatherWrites();
     let receivers: number;
     try {
       receivers = await this.links.publish(channel, Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength));
@@ -165,6 +168,27 @@ export class RedisBackplane implements Backplane {
     // this server as a receiver is never dropped here unheard (a forwarded request waits for its answer).
     if (this.subscriber.status === "ready") await this.links.unsubscribe(channel).finally(() => this.forget(channel, handler));
     else this.forget(channel, handler);
+  }
+
+  /**
+   * Holds the publisher's writes (Node's cork) until the end of this event-loop turn: the
+   * publishes made meanwhile (a burst of sends, the replies to the messages of one read) reach
+   * Redis in one socket write instead of one each, and Redis reads them, and writes them on to
+   * the other servers, in fewer system calls too. Every write costs one and wakes the reader,
+   * whatever its size. A publish waits for the rest of the turn's callbacks, never for a timer
+   * (until the running code returns only, a microtask, gathered far fewer: docs/scale-out.md).
+   * A socket that drops meanwhile fails them as it would have failed them one by one.
+   */
+  private gatherWrites(): void {
+    if (this.corked) return;
+    const socket = this.links.publisherSocket();
+    if (!socket) return;
+    socket.cork();
+    this.corked = socket;
+    setImmediate(() => {
+      this.corked = undefined;
+      socket.uncork();
+    });
   }
 
   /** Drops a channel's handler, unless the channel was subscribed again meanwhile. */

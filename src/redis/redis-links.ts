@@ -23,6 +23,8 @@ export interface RedisLinks {
   /** Whether a subscriber back from an outage remakes the subscriptions itself (ioredis's Cluster does, per shard). */
   readonly resubscribesItself: boolean;
   publish(channel: string, message: Buffer): Promise<number>;
+  /** The publisher's socket while it is ready, for gathering writes; none on a cluster (a socket per shard). */
+  publisherSocket(): { cork(): void; uncork(): void } | undefined;
   /** One command per channel on a cluster (SSUBSCRIBE takes channels of one slot only). */
   subscribe(channels: string[]): Promise<unknown>;
   unsubscribe(channel: string): Promise<unknown>;
@@ -54,6 +56,7 @@ export function singleRedisLinks(url: string, options: RedisOptions | undefined,
     messageEvent: "messageBuffer",
     resubscribesItself: false,
     publish: (channel, message) => publisher.publish(channel, message),
+    publisherSocket: () => (publisher.status === "ready" ? (publisher as unknown as { stream?: { cork(): void; uncork(): void } }).stream : undefined),
     subscribe: (channels) => subscriber.subscribe(...channels),
     unsubscribe: (channel) => subscriber.unsubscribe(channel),
   };
@@ -91,6 +94,7 @@ export function clusterLinks({ nodes, options }: RedisClusterOptions, { answerTi
     messageEvent: "smessageBuffer",
     resubscribesItself: true,
     publish: (channel, message) => publisher.spublish(channel, message) as Promise<number>,
+    publisherSocket: () => undefined,
     subscribe: (channels) => Promise.all(channels.map((channel) => subscriber.ssubscribe(channel))),
     unsubscribe: (channel) => subscriber.sunsubscribe(channel),
   };
