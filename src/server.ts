@@ -13,7 +13,7 @@ import {
 } from "./dispatch/hub-options.js";
 import { HubRuntime, type HubActivator } from "./dispatch/hub-runtime.js";
 import { dispatchLog } from "./dispatch/dispatch-log.js";
-import { typediActivator } from "./dispatch/typedi-activator.js";
+import { containerActivator, typediActivator } from "./dispatch/typedi-activator.js";
 import { HubwireError } from "./errors.js";
 import { createLimitedServer, type HttpServerLimits } from "./http-server-limits.js";
 import type { ClientOf, Hub } from "./hubs/hub.js";
@@ -158,7 +158,7 @@ export class HubServer {
     const protocols = supportedProtocols.filter((p) => resolved.protocols.includes(p.name));
     const runtime = new HubRuntime<THub>(descriptor, resolved, {
       log: this.log,
-      activator: this.options.container ?? typediActivator,
+      activator: this.options.container ? containerActivator(this.options.container) : typediActivator,
       policies,
       lifetime: resolved.lifetimeManager ?? this.lifetimeFor(hubClass, descriptor.name, resolved, protocols),
       protocols,

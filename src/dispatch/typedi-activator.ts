@@ -30,3 +30,28 @@ function needsInjection(type: HubType): boolean {
       (handler.object.constructor === type || type.prototype instanceof (handler.object.constructor as HubType)),
   );
 }
+
+/** What hubwire uses of a typedi container of the application's own (`Container.of(id)`). */
+interface ScopedContainer {
+  get<T>(type: new (...args: any[]) => T): T;
+  has?(id: unknown): boolean;
+  set?(options: { id: unknown; type: HubType; transient: boolean }): unknown;
+}
+
+/**
+ * An activator over a container the application supplies. typedi's scoped containers keep the
+ * first instance of a service registered globally, even a transient one (HubClass registers every
+ * hub so): one hub object would serve every call, and a call would see another connection's
+ * context after an await. So each hub class is registered in the container itself as transient
+ * before its first use, and every call gets a hub of its own, as with the global container.
+ * Another kind of container (anything with `get`) is used as it is.
+ */
+export function containerActivator(container: ScopedContainer): HubActivator {
+  return {
+    get: (type) => container.get(type),
+    factoryFor<T>(type: new (...args: any[]) => T): () => T {
+      if (container.set && container.has && !container.has(type)) container.set({ id: type, type, transient: true });
+      return () => container.get(type);
+    },
+  };
+}

@@ -27,7 +27,17 @@ class CountingHub extends Hub {
   sameInstance(): boolean {
     return this.counter === Container.get(Counter);
   }
+
+  /** Whether the previous call ran on this very hub object. */
+  @HubMethod("SameHubAsBefore")
+  sameHubAsBefore(): boolean {
+    const same = lastCountingHub === this;
+    lastCountingHub = this;
+    return same;
+  }
 }
+
+let lastCountingHub: CountingHub | undefined;
 
 @HubClass()
 class PropertyInjectedHub extends Hub {
@@ -90,5 +100,21 @@ describe("dependency injection", () => {
     expect(await connection.invoke("Next")).toBe(1);
     expect(await connection.invoke("Next")).toBe(2);
     expect(counter.next()).toBe(3);
+  });
+
+  it("makes a hub anew for every call from a container the application supplies too", async () => {
+    const scoped = Container.of("dependency-injection-fresh-hubs");
+    scoped.set(Counter, new Counter());
+    host = new TestHost({ logger: silentLogger, container: scoped });
+    host.mapHub<Hub>("/counting", PlainHub);
+    host.mapHub<Hub>("/counting-injected", CountingHub);
+    const plain = (await host.connect<Hub>("/counting")).connection;
+    expect(await plain.invoke("Calls")).toBe(1);
+    expect(await plain.invoke("Calls")).toBe(1);
+    // typedi's scoped containers keep the first instance of a service registered globally: a hub
+    // shared by calls would show each call another connection's context after an await.
+    const injected = (await host.connect<Hub>("/counting-injected")).connection;
+    expect(await injected.invoke("SameHubAsBefore")).toBe(false);
+    expect(await injected.invoke("SameHubAsBefore")).toBe(false);
   });
 });
