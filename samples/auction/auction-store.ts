@@ -50,6 +50,12 @@ export function validLotRequest(request: OpenLotRequest): ValidLotRequest | stri
   return { title, startingPrice: request.startingPrice, increment, durationSeconds: duration as number };
 }
 
+/** A lot just opened: no bids, its price the starting price, ending `durationSeconds` after `nowMs`. */
+export function newLot(id: string, seller: string, request: ValidLotRequest, nowMs: number): Lot {
+  const { title, startingPrice, increment, durationSeconds } = request;
+  return { id, title, seller, startingPrice, increment, endsAt: nowMs + durationSeconds * 1000, price: startingPrice, leader: null, seq: 0, closed: false };
+}
+
 export function isWholeAmount(value: unknown): value is number {
   return Number.isInteger(value) && (value as number) >= 1 && (value as number) <= 1_000_000_000;
 }

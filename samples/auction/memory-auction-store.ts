@@ -1,4 +1,4 @@
-import { AuctionStore, defaultRules, listedLots, minimumBid, needsConfirmation, refusalTexts, type AuctionRules, type ValidLotRequest } from "./auction-store.js";
+import { AuctionStore, defaultRules, listedLots, minimumBid, newLot, needsConfirmation, refusalTexts, type AuctionRules, type ValidLotRequest } from "./auction-store.js";
 import type { Bid, BidOutcome, Lot, LotDetails, LotResult, RefusalReason } from "./auction-types.js";
 
 interface LotState {
@@ -19,18 +19,7 @@ export class MemoryAuctionStore extends AuctionStore {
 
   async openLot(seller: string, request: ValidLotRequest): Promise<Lot> {
     const id = String(++this.nextId);
-    const lot: Lot = {
-      id,
-      title: request.title,
-      seller,
-      startingPrice: request.startingPrice,
-      increment: request.increment,
-      endsAt: Date.now() + request.durationSeconds * 1000,
-      price: request.startingPrice,
-      leader: null,
-      seq: 0,
-      closed: false,
-    };
+    const lot = newLot(id, seller, request, Date.now());
     this.lotsById.set(id, { lot, bids: [], bidIds: new Map() });
     return { ...lot };
   }

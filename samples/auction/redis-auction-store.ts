@@ -1,5 +1,5 @@
 import { Redis } from "ioredis";
-import { AuctionStore, confirmationFactor, defaultRules, listedLots, refusalTexts, type AuctionRules, type ValidLotRequest } from "./auction-store.js";
+import { AuctionStore, confirmationFactor, defaultRules, listedLots, newLot, refusalTexts, type AuctionRules, type ValidLotRequest } from "./auction-store.js";
 import type { Bid, BidOutcome, Lot, LotDetails, LotResult, RefusalReason } from "./auction-types.js";
 import { bidScript, closeScript } from "./redis-auction-scripts.js";
 
@@ -27,18 +27,7 @@ export class RedisAuctionStore extends AuctionStore {
   async openLot(seller: string, request: ValidLotRequest): Promise<Lot> {
     const id = String(await this.redis.incr("lot-ids"));
     const [seconds, micros] = await this.redis.time();
-    const lot: Lot = {
-      id,
-      title: request.title,
-      seller,
-      startingPrice: request.startingPrice,
-      increment: request.increment,
-      endsAt: Number(seconds) * 1000 + Math.floor(Number(micros) / 1000) + request.durationSeconds * 1000,
-      price: request.startingPrice,
-      leader: null,
-      seq: 0,
-      closed: false,
-    };
+    const lot = newLot(id, seller, request, Number(seconds) * 1000 + Math.floor(Number(micros) / 1000));
     const fields = { ...lot, leader: "", closed: "0" };
     const replies = await this.redis.multi().hset(`lot:${id}`, fields).zadd("lots", id, id).zadd("open", lot.endsAt, id).exec();
     for (const [error] of replies ?? []) if (error) throw error;

@@ -1,23 +1,11 @@
-import { build } from "esbuild";
-import { fileURLToPath } from "node:url";
 import type { Browser, Page } from "playwright-core";
+import { bundlePage } from "../support/page-bundle.js";
 
 // What the auction's browser tests do with its page, as a person would: sign in, bid from the form.
 
-const root = fileURLToPath(new URL("../..", import.meta.url));
-
-/** The page's script bundled in memory (no dist/ build), served in place of the compiled one. */
-export async function bundleAuctionPage(): Promise<Uint8Array> {
-  const { outputFiles } = await build({
-    entryPoints: [`${root}/samples/auction/web/app.ts`],
-    bundle: true,
-    format: "esm",
-    platform: "browser",
-    target: "es2022",
-    write: false,
-    logLevel: "error",
-  });
-  return outputFiles[0]!.contents;
+/** The auction page's script bundled in memory (no dist/ build), served in place of the compiled one. */
+export function bundleAuctionPage(): Promise<Uint8Array> {
+  return bundlePage("auction");
 }
 
 /** A new browser context on `url`, signed in as `name` and synchronised once. */

@@ -1,12 +1,9 @@
-import { build } from "esbuild";
-import { fileURLToPath } from "node:url";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startNotificationServer, type NotificationServer } from "../../samples/notifications/app.js";
 import { silentLogger } from "../../src/index.js";
 import { launchChromium } from "../browser/chromium.js";
-
-const root = fileURLToPath(new URL("../..", import.meta.url));
+import { bundlePage } from "../support/page-bundle.js";
 
 // The page's script bundled in memory (no dist/ build) and served in place of the compiled one.
 describe("the notification sample's page, when connecting goes wrong", () => {
@@ -15,16 +12,7 @@ describe("the notification sample's page, when connecting goes wrong", () => {
   let bundle: Uint8Array;
 
   beforeAll(async () => {
-    const { outputFiles } = await build({
-      entryPoints: [`${root}/samples/notifications/web/app.ts`],
-      bundle: true,
-      format: "esm",
-      platform: "browser",
-      target: "es2022",
-      write: false,
-      logLevel: "error",
-    });
-    bundle = outputFiles[0]!.contents;
+    bundle = await bundlePage("notifications");
     server = await startNotificationServer({ port: 0, logger: silentLogger });
     browser = await launchChromium();
   }, 60_000);
