@@ -101,7 +101,7 @@ function describeChecks(title: string, startServer: () => Promise<Server>): void
       let stderr = "";
       child.stderr.setEncoding("utf8").on("data", (chunk: string) => (stderr += chunk));
       createInterface({ input: child.stdout }).on("line", (line) => {
-        let message: { cut?: string; combo?: string; check?: string; ok?: boolean; error?: string | null };
+        let message: { cut?: string; refuseNew?: boolean; reconnecting?: string; combo?: string; check?: string; ok?: boolean; error?: string | null };
         try {
           message = JSON.parse(line);
         } catch {
@@ -109,10 +109,16 @@ function describeChecks(title: string, startServer: () => Promise<Server>): void
           return;
         }
         if (message.cut) {
-          // The app waits for this line: its proxied connections are gone by then.
+          // The app waits for this line: its proxied connections are gone by then. When asked, new
+          // connections are refused until the app says it is reconnecting, so that a request the
+          // client sends again at once cannot slip through and hide the cut.
+          if (message.refuseNew) proxy!.refuse(true);
           proxy!.cut();
           child.stdin.write("cut\n");
+        } else if (message.reconnecting) {
+          proxy!.refuse(false);
         } else if (message.combo && message.check) {
+          proxy!.refuse(false); // in case a check ended before saying it was reconnecting
           results.settle(message.combo, message.check, { ok: message.ok === true, error: message.error ?? null });
         } else {
           unknownLines.push(line);

@@ -316,28 +316,53 @@ public sealed class Checks(string url, string proxyUrl, Combo combo) : IAsyncDis
         Expect(await toBob2, "user", "second bob connection's route");
     }
 
-    /// <summary>Asks the driver to cut every proxied connection, and waits until it has.</summary>
-    private async Task Cut()
+    /// <summary>
+    /// Asks the driver to cut every proxied connection, and waits until it has. With
+    /// <paramref name="refuseNew"/>, the driver also refuses new connections until the app prints
+    /// that it is reconnecting: a long poll sent again on a fresh connection at the moment of the
+    /// cut would otherwise carry the connection on as if nothing had happened.
+    /// </summary>
+    private async Task Cut(bool refuseNew = false)
     {
-        Console.WriteLine(JsonSerializer.Serialize(new { cut = combo.Name }));
+        Console.WriteLine(JsonSerializer.Serialize(new { cut = combo.Name, refuseNew }));
         if (await Console.In.ReadLineAsync() is null) throw new Exception("the driver closed stdin instead of cutting");
     }
 
     private async Task AutomaticReconnect()
     {
-        var hub = Build(proxyUrl, "/interophub", b => b.WithAutomaticReconnect([TimeSpan.Zero, TimeSpan.FromMilliseconds(200), TimeSpan.FromSeconds(1)]));
+        // Attempts keep coming after the first ones, which the driver may still refuse.
+        var delays = new[] { TimeSpan.Zero, TimeSpan.FromMilliseconds(200) }.Concat(Enumerable.Repeat(TimeSpan.FromSeconds(1), 20)).ToArray();
+        var hub = Build(proxyUrl, "/interophub", b => b.WithAutomaticReconnect(delays));
         var reconnecting = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var reconnected = new TaskCompletionSource<string?>(TaskCreationOptions.RunContinuationsAsynchronously);
-        hub.Reconnecting += _ => { reconnecting.TrySetResult(); return Task.CompletedTask; };
+        hub.Reconnecting += _ =>
+        {
+            Console.WriteLine(JsonSerializer.Serialize(new { reconnecting = combo.Name }));
+            reconnecting.TrySetResult();
+            return Task.CompletedTask;
+        };
         hub.Reconnected += id => { reconnected.TrySetResult(id); return Task.CompletedTask; };
         await hub.StartAsync();
         var before = hub.ConnectionId;
-        await Cut();
-        await reconnecting.Task.WaitAsync(Wait);
-        var after = await reconnected.Task.WaitAsync(Wait);
+        await Cut(refuseNew: true);
+        await Step(reconnecting.Task, "the Reconnecting event");
+        var after = await Step(reconnected.Task, "the Reconnected event");
         if (after is null || after == before) throw new Exception($"reconnected as {Show(after)} after {Show(before)}: expected a new connection");
         Expect(await hub.InvokeAsync<double>("Add", 20, 22), 42.0, "Add after reconnecting");
         Expect(await hub.InvokeAsync<int>("CallCount"), 2, "CallCount of the new connection");
+    }
+
+    /// <summary>Waits for a step of a check, and says which one when it does not come.</summary>
+    private static async Task<T> Step<T>(Task<T> step, string what)
+    {
+        try { return await step.WaitAsync(Wait); }
+        catch (TimeoutException) { throw new TimeoutException($"no {what} within {Wait.TotalSeconds} s"); }
+    }
+
+    private static async Task Step(Task step, string what)
+    {
+        try { await step.WaitAsync(Wait); }
+        catch (TimeoutException) { throw new TimeoutException($"no {what} within {Wait.TotalSeconds} s"); }
     }
 
     private async Task StatefulReconnect()

@@ -3,7 +3,8 @@
 //   DotnetClient --url http://127.0.0.1:PORT --proxy http://127.0.0.1:PROXYPORT --combos WebSockets:json,LongPolling:messagepack
 // Prints one JSON line per check: {"combo":"WebSockets:json","check":"invoke","ok":true}, or with
 // "ok":false and "error". The reconnect checks connect through --proxy, print {"cut":"<combo>"} and
-// wait for a line on stdin once the driver has cut the proxied connections.
+// wait for a line on stdin once the driver has cut the proxied connections; the automatic reconnect
+// check asks it to refuse new connections until it prints {"reconnecting":"<combo>"}.
 using System.Text.Json;
 using Hubwire.DotnetClient;
 using Microsoft.AspNetCore.Http.Connections;
