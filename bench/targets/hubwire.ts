@@ -22,14 +22,18 @@ export class BenchHub extends Hub<BenchClient> {
 
 /**
  * hubwire with defaults, every transport and both protocols: what a user gets out of the box.
- * With HUBWIRE_BENCH_DASHBOARD=1, the dashboard is mounted too and one viewer, in a process of
- * its own, takes its updates: what watching a server costs it.
+ * HUBWIRE_BENCH_DASHBOARD=1 mounts the dashboard too, with one viewer in a process of its own
+ * taking its updates (what watching a server costs it); `=mounted` mounts it with no viewer.
+ * HUBWIRE_BENCH_DASHBOARD_INTERVAL sets its update interval in ms (default 1 000).
  */
 export async function startHubwire(): Promise<TargetServer> {
   const server = new HubServer({ logger: silentLogger });
-  if (process.env.HUBWIRE_BENCH_DASHBOARD !== "1") return serveBenchHub(server, BenchHub);
-  server.mapDashboard("/hubwire", { authenticate: (_request, token) => token ?? null, authorize: () => true });
+  const dashboard = process.env.HUBWIRE_BENCH_DASHBOARD;
+  if (!dashboard) return serveBenchHub(server, BenchHub);
+  const interval = Number(process.env.HUBWIRE_BENCH_DASHBOARD_INTERVAL ?? 1000);
+  server.mapDashboard("/hubwire", { authenticate: (_request, token) => token ?? null, authorize: () => true, interval });
   const target = await serveBenchHub(server, BenchHub);
+  if (dashboard === "mounted") return target;
   const viewer = fork(fileURLToPath(new URL("../dashboard-viewer.js", import.meta.url)), [`http://127.0.0.1:${target.port}/hubwire/hub`]);
   await new Promise<void>((resolve, reject) => {
     viewer.once("message", () => resolve());
