@@ -1,0 +1,269 @@
+import { HubwireError } from "../errors.js";
+import type { LogWriter } from "../logger.js";
+import {
+  readControl,
+  readEnvelopes,
+  writeBinaryEnvelope,
+  writeControl,
+  writeTextEnvelope,
+  controlChannel,
+  type ControlMessage,
+} from "../protocol/multiplex-frames.js";
+import { asError } from "../thrown-value.js";
+import { adopt, type AdmissionCheck } from "./connection-admission.js";
+import type { ConnectionHandler } from "./connection-endpoint.js";
+import { newConnectionId } from "./connection-ids.js";
+import { bearerToken } from "./connection-request.js";
+import { HubChannel } from "./hub-channel.js";
+import { multiplexLog } from "./multiplex-log.js";
+import type { TransportName } from "./transport.js";
+import { TransportConnection, type ConnectionReceiver } from "./transport-connection.js";
+
+/** A hub endpoint as a multiplexed connection opens it: the same admission and handler as its own HTTP endpoint. */
+export interface ChannelEndpoint {
+  admit: AdmissionCheck;
+  handler: ConnectionHandler;
+  transports: readonly TransportName[];
+  maxBufferedBytes: number;
+}
+
+/** What every multiplexed connection of an endpoint shares. */
+export interface MultiplexSettings {
+  /** The hub mapped at a path, or undefined. */
+  resolve(path: string): ChannelEndpoint | undefined;
+  maximumHubsPerConnection: number;
+  keepAliveIntervalMs: number;
+  clientTimeoutMs: number;
+  log: LogWriter;
+}
+
+/**
+ * One physical connection that carries several hubs (docs/multiplexing.md). It reads the
+ * envelopes of what its client sends, opens and closes hubs on the client's request, and hands
+ * each hub's bytes to that hub's own `TransportConnection`, which the hub stack takes as any
+ * other: its own handshake, protocol, id, user, groups and limits.
+ */
+export class MultiplexedConnection implements ConnectionReceiver {
+  private readonly channels = new Map<number, HubChannel>();
+  /** Channels only grow: a number at or below it that is not open was closed, and what is late for it is dropped. */
+  private highestChannel = 0;
+  /** Opens still awaiting their hub's admission, counted against the hub limit. */
+  private opening = 0;
+  private readonly binary: boolean;
+  /** Channels that received data in the current read of the network, told when it ends. */
+  private readonly inRead: HubChannel[] = [];
+  private reading = false;
+  private lastReceiveAt = Date.now();
+  private lastSendAt = Date.now();
+  private failed = false;
+
+  constructor(
+    readonly physical: TransportConnection,
+    private readonly settings: MultiplexSettings,
+    private readonly owner: { closed(connection: MultiplexedConnection): void },
+  ) {
+    // The client chose the format when it negotiated (`transferFormat=Binary` stays in its URL);
+    // Server-Sent Events carry text only.
+    this.binary = physical.transportName !== "ServerSentEvents" && physical.request?.query.get("transferFormat") === "Binary";
+    physical.receiver = this;
+  }
+
+  get transportName(): TransportName {
+    return this.physical.transportName!;
+  }
+
+  get bufferedBytes(): number {
+    return this.physical.transport?.bufferedBytes ?? 0;
+  }
+
+  /** Hubs open on this connection. */
+  get hubCount(): number {
+    return this.channels.size;
+  }
+
+  pauseReceiving(): void {
+    this.physical.pauseReceiving();
+  }
+
+  resumeReceiving(): void {
+    this.physical.resumeReceiving();
+  }
+
+  // ---- from the client ----
+
+  onData(data: string | Uint8Array): void {
+    this.lastReceiveAt = Date.now();
+    const ownRead = !this.reading;
+    if (ownRead) this.reading = true;
+    try {
+      readEnvelopes(data, this.route);
+    } catch (error) {
+      this.fail(asError(error));
+    } finally {
+      if (ownRead) this.endRead();
+    }
+  }
+
+  private readonly route = (channel: number, payload: string | Uint8Array): void => {
+    if (this.failed) return;
+    if (channel === controlChannel) return this.control(readControl(payload));
+    const hub = this.channels.get(channel);
+    if (!hub) {
+      // Late data for a hub that closed meanwhile is dropped; a channel never opened is a fault.
+      if (channel > this.highestChannel) throw new HubwireError("ERR_MUX_UNKNOWN_CHANNEL", `Data arrived on channel ${channel}, which was never opened.`);
+      return;
+    }
+    if (hub.connection.isClosed) return;
+    if (this.reading && !this.inRead.includes(hub)) {
+      this.inRead.push(hub);
+      hub.connection.readStarted();
+    }
+    hub.connection.receive(payload);
+  };
+
+  onReadStart(): void {
+    this.reading = true;
+  }
+
+  onReadEnd(): void {
+    this.endRead();
+  }
+
+  private endRead(): void {
+    this.reading = false;
+    if (this.inRead.length === 0) return;
+    const hubs = this.inRead.splice(0);
+    for (const hub of hubs) hub.connection.readEnded();
+  }
+
+  private control(message: ControlMessage | null): void {
+    if (message === null) return; // a ping: its arrival is all it says
+    switch (message.type) {
+      case "open":
+        return void this.open(message.channel, message.path);
+      case "close": {
+        const hub = this.channels.get(message.channel);
+        if (!hub) return; // closed by the server meanwhile
+        this.channels.delete(message.channel);
+        hub.physicalClosed(undefined);
+        return;
+      }
+      default:
+        throw new HubwireError("ERR_MUX_MALFORMED_FRAME", `A client may not send '${message.type}'.`);
+    }
+  }
+
+  /** Opens a hub on `channel`: admitted by the hub's own check, as a request to its own endpoint would be. */
+  private open(channel: number, path: string): void {
+    if (channel <= this.highestChannel) {
+      throw new HubwireError("ERR_MUX_MALFORMED_FRAME", `Channel ${channel} was already used; each hub opens on a new, higher channel.`);
+    }
+    this.highestChannel = channel;
+    const { settings } = this;
+    if (this.channels.size + this.opening >= settings.maximumHubsPerConnection) {
+      const message = `A connection may have at most ${settings.maximumHubsPerConnection} hubs open (maximumHubsPerConnection).`;
+      return this.refuse(channel, path, "ERR_MUX_TOO_MANY_HUBS", message, 429);
+    }
+    const endpoint = settings.resolve(path);
+    if (!endpoint) return this.refuse(channel, path, "ERR_MUX_UNKNOWN_HUB", `No hub is mapped at '${path}'.`, 404);
+    if (!endpoint.transports.includes(this.transportName)) {
+      return this.refuse(channel, path, "ERR_MUX_UNKNOWN_HUB", `The hub at '${path}' does not allow ${this.transportName}.`, 404);
+    }
+    this.opening++;
+    this.admitAndOpen(channel, path, endpoint)
+      .catch((error: unknown) => this.refuse(channel, path, "ERR_MUX_HUB_REFUSED", asError(error).message, 500))
+      .finally(() => this.opening--);
+  }
+
+  private async admitAndOpen(channel: number, path: string, endpoint: ChannelEndpoint): Promise<void> {
+    const request = this.physical.request!;
+    const admission = await endpoint.admit(request, bearerToken(request, this.transportName !== "LongPolling"));
+    if (this.physical.isClosed) return;
+    if ("status" in admission) {
+      return this.refuse(channel, path, "ERR_MUX_HUB_REFUSED", admission.reason || `The hub at '${path}' refused the user.`, admission.status);
+    }
+    const connection = new TransportConnection(newConnectionId(), newConnectionId(), endpoint.maxBufferedBytes);
+    connection.request = request;
+    adopt(connection, admission);
+    const hub = new HubChannel(this, channel, connection);
+    connection.transport = hub;
+    connection.state = "active";
+    this.channels.set(channel, hub);
+    this.sendControl({ type: "opened", channel, connectionId: connection.connectionId });
+    try {
+      endpoint.handler.onConnection(connection);
+    } catch (error) {
+      connection.abort(asError(error));
+    }
+  }
+
+  private refuse(channel: number, path: string, code: string, message: string, statusCode: number): void {
+    this.settings.log.write(multiplexLog.hubRefused, { connectionId: this.physical.connectionId, path, code });
+    this.sendControl({ type: "refused", channel, code, message, statusCode });
+  }
+
+  // ---- to the client ----
+
+  sendOn(channel: number, data: string | Uint8Array): void {
+    if (this.physical.state !== "active") return;
+    this.lastSendAt = Date.now();
+    if (this.binary) return this.physical.send(writeBinaryEnvelope(channel, data));
+    if (typeof data === "string") return this.physical.send(writeTextEnvelope(channel, data));
+    // A hub that chose a binary protocol on a text connection: only that hub ends.
+    const error = new HubwireError("ERR_MUX_FORMAT", "A hub with a binary protocol cannot send on a text connection.");
+    this.channels.get(channel)?.connection.abort(error);
+  }
+
+  private sendControl(message: ControlMessage | null): void {
+    if (this.physical.state !== "active") return;
+    this.lastSendAt = Date.now();
+    this.physical.send(writeControl(message, this.binary));
+  }
+
+  /** A hub's connection ended on the server's side: its client is told; the others go on. */
+  closeChannel(hub: HubChannel): void {
+    if (this.channels.get(hub.channel) !== hub) return hub.connection.transportClosed();
+    this.channels.delete(hub.channel);
+    this.sendControl({ type: "close", channel: hub.channel });
+    hub.connection.transportClosed();
+  }
+
+  /** A fault of the client's: it is told why, and its physical connection (every hub on it) ends. */
+  private fail(error: Error): void {
+    if (this.failed) return;
+    this.failed = true;
+    const code = (error as { code?: string }).code ?? "ERR_MUX_MALFORMED_FRAME";
+    this.settings.log.write(multiplexLog.malformedFrame, { connectionId: this.physical.connectionId, code, error });
+    this.sendControl({ type: "error", code, message: error.message });
+    this.closeAll(error);
+    this.physical.close();
+  }
+
+  onDrained(): void {
+    for (const hub of this.channels.values()) hub.connection.drained();
+  }
+
+  onClose(error?: Error): void {
+    this.closeAll(error);
+    this.owner.closed(this);
+  }
+
+  private closeAll(error: Error | undefined): void {
+    const hubs = [...this.channels.values()];
+    this.channels.clear();
+    for (const hub of hubs) hub.physicalClosed(error);
+  }
+
+  /** Pings a client it has not written to for a while, and closes one silent past the client timeout. */
+  onHeartbeat(now: number): void {
+    if (this.physical.state !== "active" || this.transportName === "LongPolling") return;
+    if (this.physical.receivingPaused) this.lastReceiveAt = now;
+    else if (now - this.lastReceiveAt >= this.settings.clientTimeoutMs) {
+      this.settings.log.write(multiplexLog.clientTimeout, { connectionId: this.physical.connectionId });
+      const error = new HubwireError("ERR_TRANSPORT_LOST", "The client was silent past the client timeout.");
+      this.closeAll(error);
+      return this.physical.close();
+    }
+    if (now - this.lastSendAt >= this.settings.keepAliveIntervalMs) this.sendControl(null);
+  }
+}
