@@ -252,7 +252,8 @@ export class HubConnection {
     }
     this.connectionId = started.connectionId;
     this.state = "Connected";
-    if (this.transport.kind !== "LongPolling") this.keepAlive.start(); // polls are their own keep-alive
+    // Polls are their own keep-alive; a hub on a shared connection has the multiplexer's.
+    if (this.transport.kind !== "LongPolling" && !this.transport.keepsAlive) this.keepAlive.start();
     if (!started.resumable) return;
     const { url, http } = started.resumable;
     const acknowledge = (sequenceId: number) => void this.sendMessage({ type: MessageType.Ack, sequenceId }).catch(this.debug("Could not send an Ack."));

@@ -126,7 +126,7 @@ function refusedOr(error: unknown): unknown {
 /** A transport the application supplied (`transportFactory`): opened as it is, no negotiate. */
 export async function connectSupplied(transport: ClientTransport, url: string, format: TransferFormat, signal: AbortSignal): Promise<StartedTransport> {
   await connectUnlessAborted(transport, url, format, signal);
-  return { transport, connectionId: null };
+  return { transport, connectionId: transport.connectionId ?? null };
 }
 
 /** The transport `options` ask for: the one `transportFactory` supplies, or the first that works of those negotiate offers. */
