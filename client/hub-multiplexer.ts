@@ -311,7 +311,7 @@ export class HubMultiplexer implements ChannelHost {
     if (!physical) throw new HubClientError("ERR_CONNECTION_LOST", "The shared connection closed.");
     const number = physical.nextChannel++;
     const opened = new Promise<string>((resolve, reject) => this.pending.set(number, { channel, resolve, reject }));
-    await this.sendControl({ type: "open", channel: number, path });
+    await this.sendControl({ type: "open", channel: number, path, format });
     return { channel: number, connectionId: await opened };
   }
 

@@ -24,8 +24,11 @@ export const controlChannel = 0;
 
 /** A control message of channel 0. */
 export type ControlMessage =
-  /** Client: open `path`'s hub on `channel` (greater than any channel this connection has used). */
-  | { type: "open"; channel: number; path: string }
+  /**
+   * Client: open `path`'s hub on `channel` (greater than any channel this connection has used).
+   * `format` is the hub protocol's: a text hub's payloads on a binary connection are UTF-8.
+   */
+  | { type: "open"; channel: number; path: string; format?: "Text" | "Binary" }
   /** Server: the hub is open; its connection id is the hub's `this.context.connectionId`. */
   | { type: "opened"; channel: number; connectionId: string }
   /** Server: the hub was not opened; `statusCode` as an HTTP endpoint would have answered. */

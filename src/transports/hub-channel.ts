@@ -15,6 +15,8 @@ export class HubChannel implements Transport {
     private readonly physical: MultiplexedConnection,
     readonly channel: number,
     readonly connection: TransportConnection,
+    /** The hub's protocol is a text one (JSON), as its client said when it opened the hub. */
+    readonly text: boolean,
   ) {}
 
   get name(): TransportName {

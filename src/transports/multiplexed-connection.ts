@@ -9,6 +9,7 @@ import {
   controlChannel,
   type ControlMessage,
 } from "../protocol/multiplex-frames.js";
+import { decodeUtf8 } from "../protocol/utf8.js";
 import { asError } from "../thrown-value.js";
 import { adopt, type AdmissionCheck } from "./connection-admission.js";
 import type { ConnectionHandler } from "./connection-endpoint.js";
@@ -118,7 +119,9 @@ export class MultiplexedConnection implements ConnectionReceiver {
       this.inRead.push(hub);
       hub.connection.readStarted();
     }
-    hub.connection.receive(payload);
+    // A text hub on a binary connection: its protocol reads text, as from a text frame.
+    if (hub.text && typeof payload !== "string") hub.connection.receive(decodeUtf8(payload), payload);
+    else hub.connection.receive(payload);
   };
 
   onReadStart(): void {
@@ -140,7 +143,7 @@ export class MultiplexedConnection implements ConnectionReceiver {
     if (message === null) return; // a ping: its arrival is all it says
     switch (message.type) {
       case "open":
-        return void this.open(message.channel, message.path);
+        return void this.open(message.channel, message.path, message.format !== "Binary");
       case "close": {
         const hub = this.channels.get(message.channel);
         if (!hub) return; // closed by the server meanwhile
@@ -154,7 +157,7 @@ export class MultiplexedConnection implements ConnectionReceiver {
   }
 
   /** Opens a hub on `channel`: admitted by the hub's own check, as a request to its own endpoint would be. */
-  private open(channel: number, path: string): void {
+  private open(channel: number, path: string, text: boolean): void {
     if (channel <= this.highestChannel) {
       throw new HubwireError("ERR_MUX_MALFORMED_FRAME", `Channel ${channel} was already used; each hub opens on a new, higher channel.`);
     }
@@ -170,12 +173,12 @@ export class MultiplexedConnection implements ConnectionReceiver {
       return this.refuse(channel, path, "ERR_MUX_UNKNOWN_HUB", `The hub at '${path}' does not allow ${this.transportName}.`, 404);
     }
     this.opening++;
-    this.admitAndOpen(channel, path, endpoint)
+    this.admitAndOpen(channel, path, text, endpoint)
       .catch((error: unknown) => this.refuse(channel, path, "ERR_MUX_HUB_REFUSED", asError(error).message, 500))
       .finally(() => this.opening--);
   }
 
-  private async admitAndOpen(channel: number, path: string, endpoint: ChannelEndpoint): Promise<void> {
+  private async admitAndOpen(channel: number, path: string, text: boolean, endpoint: ChannelEndpoint): Promise<void> {
     const request = this.physical.request!;
     const admission = await endpoint.admit(request, bearerToken(request, this.transportName !== "LongPolling"));
     if (this.physical.isClosed) return;
@@ -185,7 +188,7 @@ export class MultiplexedConnection implements ConnectionReceiver {
     const connection = new TransportConnection(newConnectionId(), newConnectionId(), endpoint.maxBufferedBytes);
     connection.request = request;
     adopt(connection, admission);
-    const hub = new HubChannel(this, channel, connection);
+    const hub = new HubChannel(this, channel, connection, text);
     connection.transport = hub;
     connection.state = "active";
     this.channels.set(channel, hub);
