@@ -1,12 +1,17 @@
 import { decodeUtf8 } from "../src/protocol/utf8.js";
-import type { ClientTransport, TransferFormat, TransportEvents, TransportKind } from "./transports/transport.js";
+import type { ClientTransport, Resumable, TransferFormat, TransportEvents, TransportKind } from "./transports/transport.js";
 
 /** What a hub's channel needs of its multiplexer. */
 export interface ChannelHost {
   /** The shared connection's transport, once it runs. */
   readonly transportKind: TransportKind | undefined;
-  /** Connects the shared connection if need be, opens `path`'s hub on a new channel and resolves once the server has. */
-  open(path: string, format: TransferFormat, channel: HubChannelTransport): Promise<{ channel: number; connectionId: string }>;
+  /**
+   * Connects the shared connection if need be, opens `path`'s hub on a new channel and resolves
+   * once the server has; `resumable` when the hub may resume after the shared socket drops.
+   */
+  open(path: string, format: TransferFormat, channel: HubChannelTransport): Promise<{ channel: number; connectionId: string; resumable: boolean }>;
+  /** Stateful reconnect: the channel's transport on the shared connection's new socket, once it has one. */
+  reopen(channel: number, events: TransportEvents): Promise<ClientTransport>;
   sendOn(channel: number, data: string | Uint8Array): Promise<void>;
   closeChannel(channel: number): void;
 }
@@ -19,15 +24,26 @@ export interface ChannelHost {
 export class HubChannelTransport implements ClientTransport {
   readonly keepsAlive = true;
   connectionId: string | undefined;
+  resumable: Resumable | undefined;
   private channel = 0;
-  private text = true;
   private ended = false;
+  /** What arrived before the hub took this transport over (a resumed channel's replay). */
+  private early: Array<string | Uint8Array> | undefined;
 
   constructor(
     private readonly host: ChannelHost,
     private readonly path: string,
-    private readonly events: TransportEvents,
+    private events: TransportEvents | undefined,
+    private text = true,
   ) {}
+
+  /** A resumed channel's transport, made when the shared connection's new socket is up, before its hub takes it. */
+  static resumed(host: ChannelHost, path: string, channel: number, text: boolean): HubChannelTransport {
+    const transport = new HubChannelTransport(host, path, undefined, text);
+    transport.channel = channel;
+    transport.early = [];
+    return transport;
+  }
 
   get kind(): TransportKind {
     return this.host.transportKind ?? "WebSockets";
@@ -37,11 +53,38 @@ export class HubChannelTransport implements ClientTransport {
     return this.ended;
   }
 
+  get number(): number {
+    return this.channel;
+  }
+
+  get hubPath(): string {
+    return this.path;
+  }
+
+  get isText(): boolean {
+    return this.text;
+  }
+
+  /** A resumed channel no hub has taken over yet. */
+  get awaitingHub(): boolean {
+    return this.early !== undefined;
+  }
+
   async connect(_url: string, format: TransferFormat): Promise<void> {
     this.text = format === "Text";
     const opened = await this.host.open(this.path, format, this);
     this.channel = opened.channel;
     this.connectionId = opened.connectionId;
+    if (opened.resumable) this.resumable = { reopen: (events) => this.host.reopen(this.channel, events) };
+  }
+
+  /** The hub takes over a resumed channel: what arrived meanwhile is handed over after this turn. */
+  adopt(events: TransportEvents, resumable: Resumable | undefined): void {
+    this.events = events;
+    this.resumable = resumable;
+    const early = this.early;
+    this.early = undefined;
+    if (early && early.length > 0) queueMicrotask(() => early.forEach((payload) => this.deliver(payload)));
   }
 
   send(data: string | Uint8Array): Promise<void> {
@@ -56,13 +99,14 @@ export class HubChannelTransport implements ClientTransport {
   /** What the server's hub sent; a text hub on a binary connection gets its UTF-8 back as text. */
   deliver(payload: string | Uint8Array): void {
     if (this.ended) return;
-    this.events.onData(this.text && typeof payload !== "string" ? decodeUtf8(payload) : payload);
+    if (this.early) return void this.early.push(payload.slice()); // a view into a frame: kept as a copy
+    this.events?.onData(this.text && typeof payload !== "string" ? decodeUtf8(payload) : payload);
   }
 
   /** The hub's connection is over: closed by the server, or the shared connection was lost. */
   closed(error: Error | undefined): void {
     if (this.ended) return;
     this.ended = true;
-    this.events.onClose(error);
+    this.events?.onClose(error);
   }
 }

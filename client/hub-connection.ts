@@ -255,9 +255,8 @@ export class HubConnection {
     // Polls are their own keep-alive; a hub on a shared connection has the multiplexer's.
     if (this.transport.kind !== "LongPolling" && !this.transport.keepsAlive) this.keepAlive.start();
     if (!started.resumable) return;
-    const { url, http } = started.resumable;
     const acknowledge = (sequenceId: number) => void this.sendMessage({ type: MessageType.Ack, sequenceId }).catch(this.debug("Could not send an Ack."));
-    this.link = new StatefulLink(url, http, this.options.statefulReconnectBufferSize ?? 100_000, acknowledge);
+    this.link = new StatefulLink(started.resumable, this.options.statefulReconnectBufferSize ?? 100_000, acknowledge);
   }
 
   private stopLink(): void {

@@ -18,12 +18,13 @@ import { KeepAlive } from "./keep-alive.js";
 import { consoleLogger, guardedLogger, type Logger } from "./logger.js";
 import { defaultRetryPolicy, noRetry, type RetryPolicy } from "./retry-policy.js";
 import { startTransport } from "./start-transport.js";
-import type { ClientTransport, TransferFormat, TransportEvents, TransportKind } from "./transports/transport.js";
+import { reattachDelaysMs } from "./stateful-link.js";
+import type { ClientTransport, Resumable, TransferFormat, TransportEvents, TransportKind } from "./transports/transport.js";
 
 /** How a `HubMultiplexer` connects, reconnects and stays alive; every hub on it shares these. */
 export type HubMultiplexerOptions = Pick<
   HubConnectionOptions,
-  "transports" | "accessTokenFactory" | "headers" | "withCredentials" | "reconnect" | "keepAliveIntervalMs" | "serverTimeoutMs" | "logger"
+  "transports" | "accessTokenFactory" | "headers" | "withCredentials" | "reconnect" | "keepAliveIntervalMs" | "serverTimeoutMs" | "logger" | "statefulReconnect"
 > & {
   /**
    * The hubs' protocol unless a hub names its own. A binary one (MessagePack) makes the shared
@@ -33,14 +34,28 @@ export type HubMultiplexerOptions = Pick<
   protocol?: HubProtocol;
 };
 
-/** What one hub of a multiplexer may choose for itself. */
-export type MultiplexedHubOptions = Pick<HubConnectionOptions, "protocol" | "invocationHeaders" | "bufferWhileReconnecting" | "maxBufferedCalls">;
+/**
+ * What one hub of a multiplexer may choose for itself. `statefulReconnect` (default: the
+ * multiplexer's) lets a hub of a stateful multiplexer go without: it then starts anew after a drop.
+ */
+export type MultiplexedHubOptions = Pick<
+  HubConnectionOptions,
+  "protocol" | "invocationHeaders" | "bufferWhileReconnecting" | "maxBufferedCalls" | "statefulReconnect" | "statefulReconnectBufferSize"
+>;
 
 interface Physical {
   transport: ClientTransport;
   kind: TransportKind;
-  /** Channels are numbered anew on each physical connection. */
+  /** Channels are numbered anew on each physical connection (a resumed one keeps counting). */
   nextChannel: number;
+  /** With stateful reconnect on WebSockets: how a new socket takes the connection over. */
+  resumable: Resumable | undefined;
+}
+
+/** One transport's life on the shared connection; what arrives before it is the current one waits. */
+interface Attempt {
+  transport?: ClientTransport;
+  early?: Array<string | Uint8Array>;
 }
 
 interface PendingOpen {
@@ -81,6 +96,10 @@ export class HubMultiplexer implements ChannelHost {
   private readonly pending = new Map<number, PendingOpen>();
   private physical: Physical | undefined;
   private connecting: Promise<void> | undefined;
+  /** Stateful reconnect: a dropped socket's connection being taken over by a new one. */
+  private resuming: Promise<void> | undefined;
+  /** Hubs that go without stateful reconnect on a stateful multiplexer. */
+  private readonly notResumable = new WeakSet<HubChannelTransport>();
   private attemptAbort: AbortController | undefined;
   private wakeSleep: (() => void) | undefined;
   private stopping = false;
@@ -132,14 +151,17 @@ export class HubMultiplexer implements ChannelHost {
             // The shared connection's loop does the waiting: a hub's attempt waits for it.
             nextDelay: (attempt, elapsedMs, error) => (error && final.has(error) ? null : attempt === 1 ? 0 : this.policy.nextDelay(attempt, elapsedMs, error)),
           };
+    const { protocol, statefulReconnect, ...rest } = options;
     const hub = new HubConnection(path, {
-      protocol: options.protocol ?? this.protocol,
+      ...rest,
+      protocol: protocol ?? this.protocol,
       logger: this.log,
       reconnect: hubReconnect,
-      ...(options.invocationHeaders ? { invocationHeaders: options.invocationHeaders } : {}),
-      ...(options.bufferWhileReconnecting !== undefined ? { bufferWhileReconnecting: options.bufferWhileReconnecting } : {}),
-      ...(options.maxBufferedCalls !== undefined ? { maxBufferedCalls: options.maxBufferedCalls } : {}),
-      transportFactory: (events: TransportEvents) => new HubChannelTransport(this, path, events),
+      transportFactory: (events: TransportEvents) => {
+        const channel = new HubChannelTransport(this, path, events);
+        if (statefulReconnect === false) this.notResumable.add(channel);
+        return channel;
+      },
     });
     this.hubs.add(hub);
     return hub;
@@ -169,6 +191,8 @@ export class HubMultiplexer implements ChannelHost {
   private ready(): Promise<void> {
     if (this.stopping) return Promise.reject(stoppedBeforeConnected());
     if (this.physical) return Promise.resolve();
+    // A resume that fails leaves the hubs to connect anew.
+    if (this.resuming) return this.resuming.then(() => this.ready(), () => this.ready());
     this.connecting ??= this.connectLoop().finally(() => (this.connecting = undefined));
     return this.connecting;
   }
@@ -203,42 +227,59 @@ export class HubMultiplexer implements ChannelHost {
   private async connectOnce(): Promise<void> {
     const abort = new AbortController();
     this.attemptAbort = abort;
-    const attempt: { transport?: ClientTransport } = {};
+    const attempt: Attempt = {};
     const format: TransferFormat = this.binary ? "Binary" : "Text";
     // The format rides in the URL, so every request of the connection (and the server) knows it.
     const url = this.binary ? withQuery(this.url, "transferFormat", "Binary") : this.url;
     const allowed = this.options.transports ?? ["WebSockets", "ServerSentEvents", "LongPolling"];
     try {
-      const started = await startTransport(url, this.http, allowed, format, false, this.events(attempt), false, abort.signal);
+      const stateful = this.options.statefulReconnect ?? false;
+      const started = await startTransport(url, this.http, allowed, format, false, this.events(attempt), stateful, abort.signal);
       if (this.stopping) {
         await started.transport.stop().catch(() => {});
         throw stoppedBeforeConnected();
       }
-      attempt.transport = started.transport;
-      this.physical = { transport: started.transport, kind: started.transport.kind, nextChannel: 1 };
+      this.physical = { transport: started.transport, kind: started.transport.kind, nextChannel: 1, resumable: started.resumable };
       this.serverError = undefined;
+      this.takeOver(attempt, started.transport);
       if (started.transport.kind !== "LongPolling") this.keepAlive.start(); // polls are their own keep-alive
     } finally {
       if (this.attemptAbort === abort) this.attemptAbort = undefined;
     }
   }
 
+  /** `attempt`'s transport is the shared connection's now: what it received meanwhile is read. */
+  private takeOver(attempt: Attempt, transport: ClientTransport): void {
+    attempt.transport = transport;
+    const early = attempt.early;
+    attempt.early = undefined;
+    if (early) for (const data of early) this.received(attempt, data);
+  }
+
+  private received(attempt: Attempt, data: string | Uint8Array): void {
+    if (!attempt.transport || attempt.transport !== this.physical?.transport) return;
+    this.keepAlive.received();
+    try {
+      readEnvelopes(data, this.route);
+    } catch (error) {
+      const failure = new HubClientError("ERR_MUX_PROTOCOL", `The server sent a frame hubwire cannot read: ${(error as Error).message}`);
+      this.dropPhysical(failure);
+      void attempt.transport.stop().catch(() => {});
+    }
+  }
+
   /** The events of `attempt`'s transport: a replaced one's late news is ignored. */
-  private events(attempt: { transport?: ClientTransport }): TransportEvents {
+  private events(attempt: Attempt): TransportEvents {
     return {
       onData: (data) => {
-        if (!attempt.transport || attempt.transport !== this.physical?.transport) return;
-        this.keepAlive.received();
-        try {
-          readEnvelopes(data, this.route);
-        } catch (error) {
-          const failure = new HubClientError("ERR_MUX_PROTOCOL", `The server sent a frame hubwire cannot read: ${(error as Error).message}`);
-          this.dropPhysical(failure);
-          void attempt.transport.stop().catch(() => {});
-        }
+        // A resumed connection's server speaks first, maybe before the socket is taken over.
+        if (!attempt.transport) return void (attempt.early ??= []).push(data);
+        if (attempt.transport !== this.physical?.transport) return;
+        this.received(attempt, data);
       },
       onClose: (error) => {
         if (!attempt.transport || attempt.transport !== this.physical?.transport) return;
+        if (error && !this.serverError && !this.stopping && this.physical.resumable) return this.suspendPhysical(error);
         this.dropPhysical(this.serverError ?? error ?? new HubClientError("ERR_CONNECTION_LOST", "The shared connection closed."));
       },
     };
@@ -298,9 +339,59 @@ export class HubMultiplexer implements ChannelHost {
     for (const channel of channels) channel.closed(error);
   }
 
+  /**
+   * Stateful reconnect: the socket dropped, but the server keeps the connection and its hubs for
+   * a while. Every hub hears of the drop; a stateful one reattaches (`reopen`) once a new socket
+   * has taken the connection over, and replays what the server may have missed, as on a
+   * connection of its own. The others, and all of them if no socket gets through, start anew.
+   */
+  private suspendPhysical(cause: Error): void {
+    const physical = this.physical!;
+    this.physical = undefined;
+    this.keepAlive.stop();
+    for (const open of this.pending.values()) open.reject(cause);
+    this.pending.clear();
+    const channels = [...this.channels.values()];
+    this.channels.clear();
+    const resuming = this.reattachPhysical(physical, channels.filter((channel) => channel.resumable !== undefined), cause);
+    this.resuming = resuming.finally(() => (this.resuming = undefined));
+    this.resuming.catch(() => {}); // each hub hears of a failure through its own reopen
+    for (const channel of channels) channel.closed(cause);
+  }
+
+  private async reattachPhysical(physical: Physical, channels: HubChannelTransport[], cause: Error): Promise<void> {
+    for (const delay of reattachDelaysMs) {
+      if (delay > 0) await new Promise((resolve) => setTimeout(resolve, delay));
+      if (this.stopping) throw stoppedBeforeConnected();
+      const attempt: Attempt = {};
+      let transport: ClientTransport;
+      try {
+        transport = await physical.resumable!.reopen(this.events(attempt));
+      } catch (error) {
+        this.log.debug("Reattaching the shared connection's socket failed.", { error });
+        continue;
+      }
+      this.physical = { ...physical, transport };
+      // Registered before the server's replays are read: each waits for its hub to take it.
+      for (const channel of channels) this.channels.set(channel.number, HubChannelTransport.resumed(this, channel.hubPath, channel.number, channel.isText));
+      this.takeOver(attempt, transport);
+      this.keepAlive.start();
+      return;
+    }
+    throw cause;
+  }
+
+  async reopen(channel: number, events: TransportEvents): Promise<ClientTransport> {
+    await this.resuming;
+    const transport = this.channels.get(channel);
+    if (!transport || transport.isClosed || !transport.awaitingHub) throw new HubClientError("ERR_CONNECTION_LOST", "The hub's channel could not be resumed.");
+    transport.adopt(events, { reopen: (next) => this.reopen(channel, next) });
+    return transport;
+  }
+
   // ---- ChannelHost ----
 
-  async open(path: string, format: TransferFormat, channel: HubChannelTransport): Promise<{ channel: number; connectionId: string }> {
+  async open(path: string, format: TransferFormat, channel: HubChannelTransport): Promise<{ channel: number; connectionId: string; resumable: boolean }> {
     if (format === "Binary" && !this.binary) {
       const error = new HubClientError("ERR_MUX_FORMAT", "A hub with a binary protocol needs a multiplexer whose protocol is binary (MessagePack).");
       final.add(error);
@@ -312,7 +403,8 @@ export class HubMultiplexer implements ChannelHost {
     const number = physical.nextChannel++;
     const opened = new Promise<string>((resolve, reject) => this.pending.set(number, { channel, resolve, reject }));
     await this.sendControl({ type: "open", channel: number, path, format });
-    return { channel: number, connectionId: await opened };
+    const connectionId = await opened;
+    return { channel: number, connectionId, resumable: physical.resumable !== undefined && !this.notResumable.has(channel) };
   }
 
   sendOn(channel: number, data: string | Uint8Array): Promise<void> {

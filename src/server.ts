@@ -322,7 +322,8 @@ export class HubServer {
       clientTimeoutMs: resolved.clientTimeoutInterval,
       log: this.log,
     });
-    this.endpoints.set(key, { endpoint: new ConnectionEndpoint(path, this.endpointOptions(resolved, undefined, false), handler) });
+    // Stateful reconnect is each hub's to allow: the connection only waits for its client's new socket.
+    this.endpoints.set(key, { endpoint: new ConnectionEndpoint(path, this.endpointOptions(resolved, undefined, true), handler) });
   }
 
   /** The hub mapped at `path` as a multiplexed connection opens it. */
@@ -334,6 +335,7 @@ export class HubServer {
       handler: runtime,
       transports: runtime.options.transports,
       maxBufferedBytes: runtime.options.maximumSendBufferSize,
+      allowStatefulReconnects: runtime.options.allowStatefulReconnects,
     };
   }
 

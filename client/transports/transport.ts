@@ -24,6 +24,14 @@ export interface ClientTransport {
    * `HubMultiplexer` pings for all its hubs), so the hub connection runs no keep-alive of its own.
    */
   readonly keepsAlive?: boolean;
+  /** Set when the connection may go on over a new transport after this one drops (stateful reconnect). */
+  readonly resumable?: Resumable | undefined;
+}
+
+/** How a dropped transport's connection is taken over by a new transport (stateful reconnect). */
+export interface Resumable {
+  /** Opens the new transport of the same connection, whose events are `events`. */
+  reopen(events: TransportEvents): Promise<ClientTransport>;
 }
 
 export interface TransportContext {

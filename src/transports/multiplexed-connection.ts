@@ -26,6 +26,8 @@ export interface ChannelEndpoint {
   handler: ConnectionHandler;
   transports: readonly TransportName[];
   maxBufferedBytes: number;
+  /** The hub keeps what it sends for a replay when its client asked for stateful reconnect. */
+  allowStatefulReconnects: boolean;
 }
 
 /** What every multiplexed connection of an endpoint shares. */
@@ -66,6 +68,9 @@ export class MultiplexedConnection implements ConnectionReceiver {
     // The client chose the format when it negotiated (`transferFormat=Binary` stays in its URL);
     // Server-Sent Events carry text only.
     this.binary = physical.transportName !== "ServerSentEvents" && physical.request?.query.get("transferFormat") === "Binary";
+    // With stateful reconnect a dropped socket suspends the connection, and its hubs with it,
+    // until the client's new socket takes over (see onResumed).
+    physical.resumable = physical.statefulReconnect && physical.transportName === "WebSockets";
     physical.receiver = this;
   }
 
@@ -187,6 +192,7 @@ export class MultiplexedConnection implements ConnectionReceiver {
     }
     const connection = new TransportConnection(newConnectionId(), newConnectionId(), endpoint.maxBufferedBytes);
     connection.request = request;
+    connection.statefulReconnect = this.physical.resumable && endpoint.allowStatefulReconnects;
     adopt(connection, admission);
     const hub = new HubChannel(this, channel, connection, text);
     connection.transport = hub;
@@ -240,6 +246,22 @@ export class MultiplexedConnection implements ConnectionReceiver {
     this.sendControl({ type: "error", code, message: error.message });
     this.closeAll(error);
     this.physical.close();
+  }
+
+  /**
+   * Stateful reconnect: the client's new socket took over. Each hub that kept what it sent
+   * replays it (its Sequence first) on its channel; a hub that could not keep it all ends.
+   */
+  onResumed(): void {
+    for (const hub of [...this.channels.values()]) {
+      if (hub.connection.resumable) {
+        hub.connection.resume(hub);
+        continue;
+      }
+      this.channels.delete(hub.channel);
+      this.sendControl({ type: "close", channel: hub.channel });
+      hub.physicalClosed(new HubwireError("ERR_TRANSPORT_LOST", "The connection dropped and this hub could no longer be resumed."));
+    }
   }
 
   onDrained(): void {

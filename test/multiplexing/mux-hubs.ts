@@ -1,6 +1,6 @@
 // Hubs and a server for the multiplexing tests: three hubs any user may open, one for admins
 // only, and the README's ChatHub (whose generated client the proxy test uses).
-import { Authorize, Hub, HubClass, HubMethod, HubServer, silentLogger, type MultiplexerOptions } from "../../src/index.js";
+import { Authorize, Hub, HubClass, HubMethod, HubServer, silentLogger, type HubOptions, type MultiplexerOptions } from "../../src/index.js";
 import { ChatHub } from "../codegen/readme-chat-hub.js";
 
 /** What the hubs saw, in order: `<hub> connected <user>` and `<hub> disconnected <user>`. */
@@ -94,17 +94,17 @@ export interface MuxServer {
  * A server with the hubs at /news, /presence, /game, /admin (admins only) and /chat, and
  * multiplexing at /hubs; a request's bearer token is its user's name ("admin" is an admin).
  */
-export async function startMuxServer(options: MultiplexerOptions = {}): Promise<MuxServer> {
+export async function startMuxServer(options: MultiplexerOptions = {}, hubOptions: HubOptions = {}): Promise<MuxServer> {
   const server = new HubServer({
     logger: silentLogger,
     authenticate: (_request, token) => (token ? { sub: token } : null),
     policies: { admins: (user) => (user as { sub: string }).sub === "admin" },
   });
-  server.mapHub("/news", NewsHub);
-  server.mapHub("/presence", PresenceHub);
-  server.mapHub("/game", GameHub);
-  server.mapHub("/admin", AdminHub);
-  server.mapHub("/chat", ChatHub);
+  server.mapHub("/news", NewsHub, hubOptions);
+  server.mapHub("/presence", PresenceHub, hubOptions);
+  server.mapHub("/game", GameHub, hubOptions);
+  server.mapHub("/admin", AdminHub, hubOptions);
+  server.mapHub("/chat", ChatHub, hubOptions);
   server.mapMultiplexer("/hubs", options);
   const { url } = await server.listen(0);
   return { server, url };
