@@ -1,5 +1,6 @@
 import { createServer, connect, type Server } from "node:net";
-import { HubConnection, HubMultiplexer, silentLogger, type TransportKind } from "../client/index.js";
+import { HubConnection, silentLogger, type TransportKind } from "../client/index.js";
+import { HubMultiplexer } from "../client/multiplex.js";
 import { Child } from "./child.js";
 import type { ServerCommand, ServerEvent } from "./protocol.js";
 import { Samples } from "./stats.js";

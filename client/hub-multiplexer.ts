@@ -75,6 +75,8 @@ const final = new WeakSet<Error>();
  * `HubConnection` works unchanged. The server maps the extension with `mapMultiplexer`.
  *
  * @example
+ * import { HubMultiplexer } from "hubwire/client/multiplex";
+ *
  * const hubs = new HubMultiplexer("https://example.com/hubs", { accessTokenFactory: () => token });
  * const chat = hubs.hub("/chat");
  * const presence = hubs.hub("/presence");

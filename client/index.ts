@@ -7,4 +7,3 @@ export { consoleLogger, silentLogger, type Logger, type LogLevel, type LogFields
 export type { RetryEvent } from "./connection-events.js";
 export type { TransportKind } from "./transports/transport.js";
 export { createHubProxy, registerHandlers, type HubProxy, type HubMethods, type ClientHandlers, type MethodSpec, type ProxyMethod } from "./proxy.js";
-export { HubMultiplexer, type HubMultiplexerOptions, type MultiplexedHubOptions } from "./hub-multiplexer.js";

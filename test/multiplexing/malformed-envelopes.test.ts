@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { HubMultiplexer, silentLogger } from "../../client/index.js";
+import { silentLogger } from "../../client/index.js";
+import { HubMultiplexer } from "../../client/multiplex.js";
 import { writeBinaryEnvelope, writeTextEnvelope } from "../../src/protocol/multiplex-frames.js";
 import { waitFor, within } from "../support/wait.js";
 import { lifecycle, startMuxServer, type MuxServer } from "./mux-hubs.js";

@@ -1,6 +1,7 @@
 import { HubConnectionBuilder, LogLevel } from "@microsoft/signalr";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { HubClientError, HubMultiplexer, silentLogger, type HubConnection, type HubMultiplexerOptions, type TransportKind } from "../../client/index.js";
+import { HubClientError, silentLogger, type HubConnection, type TransportKind } from "../../client/index.js";
+import { HubMultiplexer, type HubMultiplexerOptions } from "../../client/multiplex.js";
 import { messagePack } from "../../client/msgpack.js";
 import { jsonHubProtocol } from "../../src/protocol/json-protocol.js";
 import { chatHub } from "../codegen/generated/chat-hub.client.js";

@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { HubMultiplexer, silentLogger } from "../../client/index.js";
+import { silentLogger } from "../../client/index.js";
+import { HubMultiplexer } from "../../client/multiplex.js";
 import { messagePack } from "../../client/msgpack.js";
 import { startTcpProxy, type TcpProxy } from "../support/tcp-proxy.js";
 import { waitFor, within } from "../support/wait.js";
