@@ -64,39 +64,50 @@ export function writeControl(message: ControlMessage | null, binary: boolean): s
   return binary ? writeBinaryEnvelope(controlChannel, payload) : writeTextEnvelope(controlChannel, payload);
 }
 
-/** Called for each envelope of a frame, in order. A binary payload is a view into the frame. */
-export type EnvelopeVisitor = (channel: number, payload: string | Uint8Array) => void;
+/**
+ * Called for each envelope of a frame, in order. A binary payload is a view into the frame; a
+ * text payload comes with its UTF-8 bytes (a view) when the frame's were given and are ASCII.
+ */
+export type EnvelopeVisitor = (channel: number, payload: string | Uint8Array, utf8?: Uint8Array) => void;
 
 /**
  * Reads every envelope of one physical message; throws a {@link MultiplexFrameError} for a
- * malformed or truncated one (envelopes never span messages).
+ * malformed or truncated one (envelopes never span messages). `utf8`: a text message's bytes,
+ * when the transport has them.
  */
-export function readEnvelopes(input: string | Uint8Array, visit: EnvelopeVisitor): void {
-  if (typeof input === "string") readTextEnvelopes(input, visit);
+export function readEnvelopes(input: string | Uint8Array, visit: EnvelopeVisitor, utf8?: Uint8Array): void {
+  if (typeof input === "string") readTextEnvelopes(input, visit, utf8);
   else readBinaryEnvelopes(input, visit);
 }
 
-function readTextEnvelopes(input: string, visit: EnvelopeVisitor): void {
+function readTextEnvelopes(input: string, visit: EnvelopeVisitor, utf8: Uint8Array | undefined): void {
+  // An ASCII frame's characters are its bytes: each payload's bytes are a view at the same
+  // offsets, and a hub's parser reads those faster than the string.
+  const bytes = utf8 !== undefined && utf8.length === input.length ? utf8 : undefined;
   let at = 0;
   while (at < input.length) {
-    const comma = readDecimal(input, at, 44 /* , */);
-    const semicolon = readDecimal(input, comma.next, 59 /* ; */);
-    const end = semicolon.next + semicolon.value;
+    const channel = readDecimal(input, at, 44 /* , */);
+    const length = readDecimal(input, decimalEnd, 59 /* ; */);
+    const start = decimalEnd;
+    const end = start + length;
     if (end > input.length) throw malformed("An envelope is longer than its frame.");
-    visit(comma.value, input.slice(semicolon.next, end));
+    visit(channel, input.slice(start, end), bytes?.subarray(start, end));
     at = end;
   }
 }
 
-/** Reads a decimal number at `at` that ends with the character `terminator`. */
-function readDecimal(input: string, at: number, terminator: number): { value: number; next: number } {
+/** Where the last {@link readDecimal} ended (after its terminator): no object per number read. */
+let decimalEnd = 0;
+
+/** Reads a decimal number at `at` that ends with the character `terminator`; sets `decimalEnd`. */
+function readDecimal(input: string, at: number, terminator: number): number {
   let value = 0;
-  let i = at;
-  for (; i < input.length && i - at <= 10; i++) {
+  for (let i = at; i < input.length && i - at <= 10; i++) {
     const code = input.charCodeAt(i);
     if (code === terminator) {
       if (i === at) break;
-      return { value, next: i + 1 };
+      decimalEnd = i + 1;
+      return value;
     }
     if (code < 48 || code > 57) break;
     value = value * 10 + (code - 48);
@@ -108,20 +119,28 @@ function readBinaryEnvelopes(input: Uint8Array, visit: EnvelopeVisitor): void {
   let at = 0;
   while (at < input.length) {
     const channel = readVarint(input, at);
-    const length = readVarint(input, channel.next);
-    const end = length.next + length.value;
+    const length = readVarint(input, varintEnd);
+    const start = varintEnd;
+    const end = start + length;
     if (end > input.length) throw malformed("An envelope is longer than its frame.");
-    visit(channel.value, input.subarray(length.next, end));
+    visit(channel, input.subarray(start, end));
     at = end;
   }
 }
 
-function readVarint(input: Uint8Array, at: number): { value: number; next: number } {
+/** Where the last {@link readVarint} ended. */
+let varintEnd = 0;
+
+/** Reads a varint of at most 5 bytes at `at`; sets `varintEnd`. */
+function readVarint(input: Uint8Array, at: number): number {
   let value = 0;
   for (let i = 0; i < 5 && at + i < input.length; i++) {
     const byte = input[at + i]!;
     value += (byte & 0x7f) * 2 ** (7 * i);
-    if ((byte & 0x80) === 0) return { value, next: at + i + 1 };
+    if ((byte & 0x80) === 0) {
+      varintEnd = at + i + 1;
+      return value;
+    }
   }
   throw malformed("An envelope's header is not two varints.");
 }

@@ -97,12 +97,12 @@ export class MultiplexedConnection implements ConnectionReceiver {
 
   // ---- from the client ----
 
-  onData(data: string | Uint8Array): void {
+  onData(data: string | Uint8Array, utf8?: Uint8Array): void {
     this.lastReceiveAt = Date.now();
     const ownRead = !this.reading;
     if (ownRead) this.reading = true;
     try {
-      readEnvelopes(data, this.route);
+      readEnvelopes(data, this.route, utf8);
     } catch (error) {
       this.fail(asError(error));
     } finally {
@@ -110,7 +110,7 @@ export class MultiplexedConnection implements ConnectionReceiver {
     }
   }
 
-  private readonly route = (channel: number, payload: string | Uint8Array): void => {
+  private readonly route = (channel: number, payload: string | Uint8Array, utf8?: Uint8Array): void => {
     if (this.failed) return;
     if (channel === controlChannel) return this.control(readControl(payload));
     const hub = this.channels.get(channel);
@@ -126,7 +126,7 @@ export class MultiplexedConnection implements ConnectionReceiver {
     }
     // A text hub on a binary connection: its protocol reads text, as from a text frame.
     if (hub.text && typeof payload !== "string") hub.connection.receive(decodeUtf8(payload), payload);
-    else hub.connection.receive(payload);
+    else hub.connection.receive(payload, utf8);
   };
 
   onReadStart(): void {
