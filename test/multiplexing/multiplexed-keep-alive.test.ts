@@ -42,3 +42,39 @@ describe("the keep-alive of a multiplexed connection", () => {
     await waitFor(() => lifecycle.filter((e) => e.includes("disconnected mallory")).length === 2, "both hubs' onDisconnected");
   });
 });
+
+describe("the send buffer of a multiplexed connection", () => {
+  let mux: MuxServer;
+
+  beforeEach(async () => {
+    lifecycle.length = 0;
+    mux = await startMuxServer({}, { maximumSendBufferSize: 64 * 1024 });
+  });
+
+  afterEach(async () => {
+    await mux.server.close();
+  });
+
+  it("fails the hub that writes to a client that stopped reading, and nobody else's", async () => {
+    const client = await rawClient(mux, false);
+    await client.open(1, "/news");
+    await client.open(2, "/game");
+    const bystander = await rawClient(mux, false, "bob");
+    await bystander.open(1, "/news");
+    client.socket.pause(); // the client stops reading: what the server sends piles up
+    const text = "x".repeat(16 * 1024);
+    const sendFrame = (n: number) => `{"type":1,"invocationId":"${n}","target":"TellUser","arguments":["mallory","${text}"]}\u001e`;
+    let sent = 0;
+    // The bystander's calls fill the paused client's buffer until its news hub is dropped.
+    while (!lifecycle.includes("news disconnected mallory")) {
+      if (sent > 10_000) throw new Error("the send buffer never filled");
+      bystander.send(`1,${sendFrame(sent).length};${sendFrame(sent)}`);
+      sent++;
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    expect(lifecycle).not.toContain("game disconnected mallory"); // it wrote nothing: it goes on
+    expect(lifecycle.filter((e) => e.includes("disconnected"))).toEqual(["news disconnected mallory"]);
+    client.socket.terminate();
+    bystander.socket.close();
+  });
+});

@@ -4,14 +4,14 @@ import { waitFor } from "../support/wait.js";
 import type { MuxServer } from "./mux-hubs.js";
 
 /** A client of the multiplexing endpoint that speaks the envelope by hand, to break its rules. */
-export async function rawClient(mux: MuxServer, binary: boolean) {
+export async function rawClient(mux: MuxServer, binary: boolean, user = "mallory") {
   const query = binary ? "?transferFormat=Binary" : "";
   const negotiated = await fetch(`${mux.url}/hubs/negotiate?negotiateVersion=1${binary ? "&transferFormat=Binary" : ""}`, {
     method: "POST",
-    headers: { Authorization: "Bearer mallory" },
+    headers: { Authorization: `Bearer ${user}` },
   });
   const { connectionToken } = (await negotiated.json()) as { connectionToken: string };
-  const socket = new WebSocket(`${mux.url.replace("http", "ws")}/hubs${query}${query ? "&" : "?"}id=${connectionToken}`, { headers: { Authorization: "Bearer mallory" } });
+  const socket = new WebSocket(`${mux.url.replace("http", "ws")}/hubs${query}${query ? "&" : "?"}id=${connectionToken}`, { headers: { Authorization: `Bearer ${user}` } });
   const controls: ControlMessage[] = [];
   const data: Array<{ channel: number; payload: string }> = [];
   let pings = 0;
