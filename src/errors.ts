@@ -81,7 +81,7 @@ export const ErrorCodes = {
   ERR_MUX_UNKNOWN_HUB: "ERR_MUX_UNKNOWN_HUB",
   /** A hub was not opened on a multiplexed connection: its authentication or authorization refused the user (or threw). */
   ERR_MUX_HUB_REFUSED: "ERR_MUX_HUB_REFUSED",
-  /** A hub chose a binary protocol (MessagePack) on a multiplexed connection that carries text; that hub ends. */
+  /** A hub with a binary protocol (MessagePack) on a multiplexed connection that carries text: its open is refused, or it ends alone. */
   ERR_MUX_FORMAT: "ERR_MUX_FORMAT",
 } as const;
 export type ErrorCode = keyof typeof ErrorCodes;

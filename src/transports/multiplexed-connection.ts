@@ -172,6 +172,10 @@ export class MultiplexedConnection implements ConnectionReceiver {
       const message = `A connection may have at most ${settings.maximumHubsPerConnection} hubs open (maximumHubsPerConnection).`;
       return this.refuse(channel, path, "ERR_MUX_TOO_MANY_HUBS", message, 429);
     }
+    if (!text && !this.binary) {
+      // As SignalR refuses MessagePack over Server-Sent Events: a text connection carries text hubs.
+      return this.refuse(channel, path, "ERR_MUX_FORMAT", "A hub with a binary protocol cannot open on a connection that carries text.", 400);
+    }
     const endpoint = settings.resolve(path);
     if (!endpoint) return this.refuse(channel, path, "ERR_MUX_UNKNOWN_HUB", `No hub is mapped at '${path}'.`, 404);
     if (!endpoint.transports.includes(this.transportName)) {

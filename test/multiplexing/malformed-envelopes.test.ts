@@ -45,6 +45,15 @@ describe("a multiplexed connection that breaks the envelope's rules", () => {
     expect(await bystander.hub("/game").start().then(() => "opened")).toBe("opened");
   });
 
+  it("refuses a binary hub on a text connection, alone", async () => {
+    const client = await rawClient(mux, false);
+    client.send(writeTextEnvelope(0, '{"type":"open","channel":1,"path":"/news","format":"Binary"}'));
+    await waitFor(() => client.controls.length > 0, "the answer to the open");
+    expect(client.controls[0]).toMatchObject({ type: "refused", channel: 1, code: "ERR_MUX_FORMAT", statusCode: 400 });
+    await client.open(2, "/news"); // the connection goes on
+    client.socket.close();
+  });
+
   it("drops late data for a channel that was closed, without a fault", async () => {
     const client = await rawClient(mux, false);
     await client.open(1, "/news");
