@@ -56,15 +56,17 @@ export class MultiplexedConnection implements ConnectionReceiver {
   /** Channels that received data in the current read of the network, told when it ends. */
   private readonly inRead: HubChannel[] = [];
   private reading = false;
-  private lastReceiveAt = Date.now();
-  private lastSendAt = Date.now();
+  private lastReceiveAt: number;
+  private lastSendAt: number;
   private failed = false;
 
   constructor(
     readonly physical: TransportConnection,
     private readonly settings: MultiplexSettings,
-    private readonly owner: { closed(connection: MultiplexedConnection): void },
+    /** Its endpoint's handler, whose coarse clock (`now`, moved on by its timer) saves a Date.now() per message. */
+    private readonly owner: { readonly now: number; closed(connection: MultiplexedConnection): void },
   ) {
+    this.lastReceiveAt = this.lastSendAt = owner.now;
     // The client chose the format when it negotiated (`transferFormat=Binary` stays in its URL);
     // Server-Sent Events carry text only.
     this.binary = physical.transportName !== "ServerSentEvents" && physical.request?.query.get("transferFormat") === "Binary";
@@ -98,7 +100,7 @@ export class MultiplexedConnection implements ConnectionReceiver {
   // ---- from the client ----
 
   onData(data: string | Uint8Array, utf8?: Uint8Array): void {
-    this.lastReceiveAt = Date.now();
+    this.lastReceiveAt = this.owner.now;
     const ownRead = !this.reading;
     if (ownRead) this.reading = true;
     try {
@@ -219,7 +221,7 @@ export class MultiplexedConnection implements ConnectionReceiver {
 
   sendOn(channel: number, data: string | Uint8Array): void {
     if (this.physical.state !== "active") return;
-    this.lastSendAt = Date.now();
+    this.lastSendAt = this.owner.now;
     if (this.binary) return this.physical.send(writeBinaryEnvelope(channel, data));
     if (typeof data === "string") return this.physical.send(writeTextEnvelope(channel, data));
     // A hub that chose a binary protocol on a text connection: only that hub ends.
@@ -229,7 +231,7 @@ export class MultiplexedConnection implements ConnectionReceiver {
 
   private sendControl(message: ControlMessage | null): void {
     if (this.physical.state !== "active") return;
-    this.lastSendAt = Date.now();
+    this.lastSendAt = this.owner.now;
     this.physical.send(writeControl(message, this.binary));
   }
 
