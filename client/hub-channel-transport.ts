@@ -6,10 +6,11 @@ export interface ChannelHost {
   /** The shared connection's transport, once it runs. */
   readonly transportKind: TransportKind | undefined;
   /**
-   * Connects the shared connection if need be, opens `path`'s hub on a new channel and resolves
-   * once the server has; `resumable` when the hub may resume after the shared socket drops.
+   * Connects the shared connection if need be and opens `path`'s hub on a new channel (the
+   * connection id follows with the server's `opened`); `resumable` when the hub may resume after
+   * the shared socket drops.
    */
-  open(path: string, format: TransferFormat, channel: HubChannelTransport): Promise<{ channel: number; connectionId: string; resumable: boolean }>;
+  open(path: string, format: TransferFormat, channel: HubChannelTransport): Promise<{ channel: number; resumable: boolean }>;
   /** Stateful reconnect: the channel's transport on the shared connection's new socket, once it has one. */
   reopen(channel: number, events: TransportEvents): Promise<ClientTransport>;
   sendOn(channel: number, data: string | Uint8Array): Promise<void>;
@@ -27,6 +28,7 @@ export class HubChannelTransport implements ClientTransport {
   resumable: Resumable | undefined;
   private channel = 0;
   private ended = false;
+  private endError: Error | undefined;
   /** What arrived before the hub took this transport over (a resumed channel's replay). */
   private early: Array<string | Uint8Array> | undefined;
 
@@ -74,7 +76,8 @@ export class HubChannelTransport implements ClientTransport {
     this.text = format === "Text";
     const opened = await this.host.open(this.path, format, this);
     this.channel = opened.channel;
-    this.connectionId = opened.connectionId;
+    // Refused (or lost) while the open was being sent: its hub has not taken the transport yet.
+    if (this.ended) throw this.endError ?? new Error("The hub's channel closed while it was opened.");
     if (opened.resumable) this.resumable = { reopen: (events) => this.host.reopen(this.channel, events) };
   }
 
@@ -107,6 +110,7 @@ export class HubChannelTransport implements ClientTransport {
   closed(error: Error | undefined): void {
     if (this.ended) return;
     this.ended = true;
+    this.endError = error;
     this.events?.onClose(error);
   }
 }

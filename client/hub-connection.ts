@@ -250,7 +250,8 @@ export class HubConnection {
     } finally {
       if (this.handshake === handshake) this.handshake = undefined;
     }
-    this.connectionId = started.connectionId;
+    // A hub on a shared connection learns its id while its handshake is under way.
+    this.connectionId = started.connectionId ?? this.transport.connectionId ?? null;
     this.state = "Connected";
     // Polls are their own keep-alive; a hub on a shared connection has the multiplexer's.
     if (this.transport.kind !== "LongPolling" && !this.transport.keepsAlive) this.keepAlive.start();

@@ -58,12 +58,6 @@ interface Attempt {
   early?: Array<string | Uint8Array>;
 }
 
-interface PendingOpen {
-  channel: HubChannelTransport;
-  resolve(connectionId: string): void;
-  reject(error: Error): void;
-}
-
 /** Errors after which a hub's own reconnect attempts stop: the shared connection's retry policy has given up already, or the server refused. */
 const final = new WeakSet<Error>();
 
@@ -95,7 +89,8 @@ export class HubMultiplexer implements ChannelHost {
   private readonly keepAlive: KeepAlive;
   private readonly hubs = new Set<HubConnection>();
   private readonly channels = new Map<number, HubChannelTransport>();
-  private readonly pending = new Map<number, PendingOpen>();
+  /** Channels whose `opened` (or `refused`) has not come yet; they are in `channels` too. */
+  private readonly pending = new Map<number, HubChannelTransport>();
   private physical: Physical | undefined;
   private connecting: Promise<void> | undefined;
   /** Stateful reconnect: a dropped socket's connection being taken over by a new one. */
@@ -296,22 +291,23 @@ export class HubMultiplexer implements ChannelHost {
     if (message === null) return; // the server's ping
     switch (message.type) {
       case "opened": {
-        const open = this.pending.get(message.channel);
-        if (!open) return;
+        const channel = this.pending.get(message.channel);
+        if (!channel) return;
         this.pending.delete(message.channel);
-        if (open.channel.isClosed) return this.closeChannel(message.channel); // stopped while opening
-        this.channels.set(message.channel, open.channel);
-        return open.resolve(message.connectionId);
+        if (channel.isClosed) return this.closeChannel(message.channel); // stopped while opening
+        channel.connectionId = message.connectionId;
+        return;
       }
       case "refused": {
-        const open = this.pending.get(message.channel);
+        const channel = this.pending.get(message.channel);
         this.pending.delete(message.channel);
+        this.channels.delete(message.channel);
         const { statusCode } = message;
         const error = isRefusal(statusCode)
           ? new HubClientError("ERR_UNAUTHORIZED", `The server refused the hub: ${message.message}`, statusCode)
           : new HubClientError("ERR_MUX_REFUSED", `The server did not open the hub (${message.code}): ${message.message}`, statusCode);
         final.add(error);
-        return open?.reject(error);
+        return channel?.closed(error); // fails its hub's handshake: start() rejects with it
       }
       case "close": {
         const channel = this.channels.get(message.channel);
@@ -333,8 +329,6 @@ export class HubMultiplexer implements ChannelHost {
     this.physical = undefined;
     this.keepAlive.stop();
     if (error) void physical.transport.stop().catch(() => {});
-    const lost = error ?? new HubClientError("ERR_CONNECTION_LOST", "The shared connection closed.");
-    for (const open of this.pending.values()) open.reject(lost);
     this.pending.clear();
     const channels = [...this.channels.values()];
     this.channels.clear();
@@ -351,11 +345,12 @@ export class HubMultiplexer implements ChannelHost {
     const physical = this.physical!;
     this.physical = undefined;
     this.keepAlive.stop();
-    for (const open of this.pending.values()) open.reject(cause);
-    this.pending.clear();
     const channels = [...this.channels.values()];
+    // A hub still opening never was a connection on the server: it opens anew.
+    const resumed = channels.filter((channel) => channel.resumable !== undefined && !this.pending.has(channel.number));
+    this.pending.clear();
     this.channels.clear();
-    const resuming = this.reattachPhysical(physical, channels.filter((channel) => channel.resumable !== undefined), cause);
+    const resuming = this.reattachPhysical(physical, resumed, cause);
     this.resuming = resuming.finally(() => (this.resuming = undefined));
     this.resuming.catch(() => {}); // each hub hears of a failure through its own reopen
     for (const channel of channels) channel.closed(cause);
@@ -393,7 +388,11 @@ export class HubMultiplexer implements ChannelHost {
 
   // ---- ChannelHost ----
 
-  async open(path: string, format: TransferFormat, channel: HubChannelTransport): Promise<{ channel: number; connectionId: string; resumable: boolean }> {
+  /**
+   * Sends the open and resolves: the hub's handshake follows at once, and the server hands it to
+   * the hub once open (one round trip for both). A refusal fails the handshake.
+   */
+  async open(path: string, format: TransferFormat, channel: HubChannelTransport): Promise<{ channel: number; resumable: boolean }> {
     if (format === "Binary" && !this.binary) {
       const error = new HubClientError("ERR_MUX_FORMAT", "A hub with a binary protocol needs a multiplexer whose protocol is binary (MessagePack).");
       final.add(error);
@@ -403,10 +402,10 @@ export class HubMultiplexer implements ChannelHost {
     const physical = this.physical;
     if (!physical) throw new HubClientError("ERR_CONNECTION_LOST", "The shared connection closed.");
     const number = physical.nextChannel++;
-    const opened = new Promise<string>((resolve, reject) => this.pending.set(number, { channel, resolve, reject }));
+    this.channels.set(number, channel);
+    this.pending.set(number, channel);
     await this.sendControl({ type: "open", channel: number, path, format });
-    const connectionId = await opened;
-    return { channel: number, connectionId, resumable: physical.resumable !== undefined && !this.notResumable.has(channel) };
+    return { channel: number, resumable: physical.resumable !== undefined && !this.notResumable.has(channel) };
   }
 
   sendOn(channel: number, data: string | Uint8Array): Promise<void> {

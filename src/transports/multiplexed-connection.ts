@@ -20,6 +20,9 @@ import { multiplexLog } from "./multiplex-log.js";
 import type { TransportName } from "./transport.js";
 import { TransportConnection, type ConnectionReceiver } from "./transport-connection.js";
 
+/** Messages a client may send on a channel before its hub is open: its handshake, with room to spare. */
+const maxEarlyMessages = 8;
+
 /** A hub endpoint as a multiplexed connection opens it: the same admission and handler as its own HTTP endpoint. */
 export interface ChannelEndpoint {
   admit: AdmissionCheck;
@@ -52,6 +55,11 @@ export class MultiplexedConnection implements ConnectionReceiver {
   private highestChannel = 0;
   /** Opens still awaiting their hub's admission, counted against the hub limit. */
   private opening = 0;
+  /**
+   * What the client sent on a channel whose hub is being opened (its handshake, sent without
+   * waiting for `opened`): handed to the hub once it is open.
+   */
+  private readonly early = new Map<number, Array<[string | Uint8Array, Uint8Array | undefined]>>();
   private readonly binary: boolean;
   /** Channels that received data in the current read of the network, told when it ends. */
   private readonly inRead: HubChannel[] = [];
@@ -117,6 +125,13 @@ export class MultiplexedConnection implements ConnectionReceiver {
     if (channel === controlChannel) return this.control(readControl(payload));
     const hub = this.channels.get(channel);
     if (!hub) {
+      const waiting = this.early.get(channel);
+      if (waiting) {
+        if (waiting.length === maxEarlyMessages) throw new HubwireError("ERR_MUX_MALFORMED_FRAME", `More than ${maxEarlyMessages} messages arrived on channel ${channel} before its hub was open.`);
+        // Views into a frame whose buffer the transport may reuse: kept as copies.
+        waiting.push(typeof payload === "string" ? [payload, utf8?.slice()] : [payload.slice(), undefined]);
+        return;
+      }
       // Late data for a hub that closed meanwhile is dropped; a channel never opened is a fault.
       if (channel > this.highestChannel) throw new HubwireError("ERR_MUX_UNKNOWN_CHANNEL", `Data arrived on channel ${channel}, which was never opened.`);
       return;
@@ -184,6 +199,7 @@ export class MultiplexedConnection implements ConnectionReceiver {
       return this.refuse(channel, path, "ERR_MUX_UNKNOWN_HUB", `The hub at '${path}' does not allow ${this.transportName}.`, 404);
     }
     this.opening++;
+    this.early.set(channel, []);
     this.admitAndOpen(channel, path, text, endpoint)
       .catch((error: unknown) => this.refuse(channel, path, "ERR_MUX_HUB_REFUSED", asError(error).message, 500))
       .finally(() => this.opening--);
@@ -210,9 +226,13 @@ export class MultiplexedConnection implements ConnectionReceiver {
     } catch (error) {
       connection.abort(asError(error));
     }
+    const waiting = this.early.get(channel);
+    this.early.delete(channel);
+    if (waiting) for (const [payload, utf8] of waiting) this.route(channel, payload, utf8);
   }
 
   private refuse(channel: number, path: string, code: string, message: string, statusCode: number): void {
+    this.early.delete(channel);
     this.settings.log.write(multiplexLog.hubRefused, { connectionId: this.physical.connectionId, path, code });
     this.sendControl({ type: "refused", channel, code, message, statusCode });
   }

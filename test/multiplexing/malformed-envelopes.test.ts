@@ -45,6 +45,17 @@ describe("a multiplexed connection that breaks the envelope's rules", () => {
     expect(await bystander.hub("/game").start().then(() => "opened")).toBe("opened");
   });
 
+  it("takes a hub's handshake sent before its open was answered, but not a flood", async () => {
+    const client = await rawClient(mux, false);
+    const open = (channel: number) => writeTextEnvelope(0, `{"type":"open","channel":${channel},"path":"/news"}`);
+    const handshake = (channel: number) => writeTextEnvelope(channel, '{"protocol":"json","version":1}\u001e');
+    client.send(open(1) + handshake(1)); // one frame: the handshake is held until the hub is open
+    await waitFor(() => client.data.some((d) => d.channel === 1 && d.payload === "{}\u001e"), "the handshake's answer");
+    client.send(open(2) + handshake(2).repeat(9));
+    expect(await within(client.closed, "the server to close the connection")).toBe(1000);
+    expect(client.controls.at(-1)).toMatchObject({ type: "error", code: "ERR_MUX_MALFORMED_FRAME" });
+  });
+
   it("refuses a binary hub on a text connection, alone", async () => {
     const client = await rawClient(mux, false);
     client.send(writeTextEnvelope(0, '{"type":"open","channel":1,"path":"/news","format":"Binary"}'));
