@@ -100,6 +100,8 @@ export class HubMultiplexer implements ChannelHost {
   private attemptAbort: AbortController | undefined;
   private wakeSleep: (() => void) | undefined;
   private stopping = false;
+  /** Envelopes of this turn, sent together at its end. */
+  private outbox: Outbox | undefined;
   /** The server's reason, when it ended the connection for a fault of ours. */
   private serverError: Error | undefined;
 
@@ -411,10 +413,9 @@ export class HubMultiplexer implements ChannelHost {
   sendOn(channel: number, data: string | Uint8Array): Promise<void> {
     const physical = this.physical;
     if (!physical) return Promise.reject(new HubClientError("ERR_NOT_CONNECTED", messages.notConnected));
-    this.keepAlive.sent();
-    if (this.binary) return physical.transport.send(writeBinaryEnvelope(channel, data));
+    if (this.binary) return this.enqueue(physical, writeBinaryEnvelope(channel, data));
     if (typeof data !== "string") return Promise.reject(new HubClientError("ERR_MUX_FORMAT", "A text connection carries text only."));
-    return physical.transport.send(writeTextEnvelope(channel, data));
+    return this.enqueue(physical, writeTextEnvelope(channel, data));
   }
 
   closeChannel(channel: number): void {
@@ -426,7 +427,48 @@ export class HubMultiplexer implements ChannelHost {
   private sendControl(message: ControlMessage | null): Promise<void> {
     const physical = this.physical;
     if (!physical) return Promise.reject(new HubClientError("ERR_NOT_CONNECTED", messages.notConnected));
-    this.keepAlive.sent();
-    return physical.transport.send(writeControl(message, this.binary));
+    return this.enqueue(physical, writeControl(message, this.binary));
   }
+
+  /**
+   * Sends an envelope with the others of this turn, in one message: hubs opened together, or
+   * calls made together on several hubs, cost one frame (one POST on long polling, where sends
+   * of a connection go one at a time).
+   */
+  private enqueue(physical: Physical, envelope: string | Uint8Array): Promise<void> {
+    this.keepAlive.sent();
+    let outbox = this.outbox;
+    if (!outbox || outbox.physical !== physical) {
+      outbox = this.outbox = { physical, envelopes: [], sent: Promise.resolve().then(() => this.flush(outbox!)) };
+    }
+    outbox.envelopes.push(envelope);
+    return outbox.sent;
+  }
+
+  private flush(outbox: Outbox): Promise<void> {
+    if (this.outbox === outbox) this.outbox = undefined;
+    const { envelopes, physical } = outbox;
+    if (this.physical !== physical) return Promise.reject(new HubClientError("ERR_NOT_CONNECTED", messages.notConnected));
+    const frame = envelopes.length === 1 ? envelopes[0]! : this.binary ? concatBytes(envelopes as Uint8Array[]) : envelopes.join("");
+    return physical.transport.send(frame);
+  }
+}
+
+/** Envelopes waiting for the end of the turn, and the promise of their send. */
+interface Outbox {
+  physical: Physical;
+  envelopes: Array<string | Uint8Array>;
+  sent: Promise<void>;
+}
+
+function concatBytes(parts: Uint8Array[]): Uint8Array {
+  let length = 0;
+  for (const part of parts) length += part.length;
+  const joined = new Uint8Array(length);
+  let at = 0;
+  for (const part of parts) {
+    joined.set(part, at);
+    at += part.length;
+  }
+  return joined;
 }
