@@ -12,12 +12,14 @@ import {
 import type { HubConnectionOptions } from "./connection-options.js";
 import { HubClientError, isRefusal, messages, stoppedBeforeConnected } from "./errors.js";
 import { withQuery, type HttpSettings } from "./http.js";
+import { EnvelopeOutbox } from "./envelope-outbox.js";
 import { HubChannelTransport, type ChannelHost } from "./hub-channel-transport.js";
 import { HubConnection } from "./hub-connection.js";
 import { KeepAlive } from "./keep-alive.js";
 import { consoleLogger, guardedLogger, type Logger } from "./logger.js";
 import { defaultRetryPolicy, noRetry, type RetryPolicy } from "./retry-policy.js";
 import { startTransport } from "./start-transport.js";
+import { connectWithRetries } from "./shared-connection-retries.js";
 import { reattachDelaysMs } from "./stateful-link.js";
 import type { ClientTransport, Resumable, TransferFormat, TransportEvents, TransportKind } from "./transports/transport.js";
 
@@ -50,6 +52,8 @@ interface Physical {
   nextChannel: number;
   /** With stateful reconnect on WebSockets: how a new socket takes the connection over. */
   resumable: Resumable | undefined;
+  /** Sends the envelopes of one turn together, on this transport. */
+  outbox: EnvelopeOutbox;
 }
 
 /** One transport's life on the shared connection; what arrives before it is the current one waits. */
@@ -100,8 +104,6 @@ export class HubMultiplexer implements ChannelHost {
   private attemptAbort: AbortController | undefined;
   private wakeSleep: (() => void) | undefined;
   private stopping = false;
-  /** Envelopes of this turn, sent together at its end. */
-  private outbox: Outbox | undefined;
   /** The server's reason, when it ended the connection for a fault of ours. */
   private serverError: Error | undefined;
 
@@ -196,31 +198,15 @@ export class HubMultiplexer implements ChannelHost {
     return this.connecting;
   }
 
-  private async connectLoop(): Promise<void> {
-    const began = Date.now();
-    for (let attempt = 1; ; attempt++) {
-      try {
-        return await this.connectOnce();
-      } catch (error) {
-        const failure = error as Error;
-        if (this.stopping) throw stoppedBeforeConnected();
-        const refused = failure instanceof HubClientError && failure.code === "ERR_UNAUTHORIZED";
-        const delay = refused ? null : this.policy.nextDelay(attempt, Date.now() - began, failure);
-        if (delay === null) {
-          final.add(failure);
-          throw failure;
-        }
-        this.log.info(`Connecting the shared connection failed (attempt ${attempt}); trying again in ${delay} ms.`, { error });
-        await new Promise<void>((resolve) => {
-          const timer = setTimeout(resolve, delay);
-          this.wakeSleep = () => {
-            clearTimeout(timer);
-            resolve();
-          };
-        });
-        this.wakeSleep = undefined;
-      }
-    }
+  private connectLoop(): Promise<void> {
+    return connectWithRetries({
+      policy: this.policy,
+      connectOnce: () => this.connectOnce(),
+      stopping: () => this.stopping,
+      gaveUp: (error) => void final.add(error),
+      log: this.log,
+      setWake: (wake) => (this.wakeSleep = wake),
+    });
   }
 
   private async connectOnce(): Promise<void> {
@@ -238,7 +224,8 @@ export class HubMultiplexer implements ChannelHost {
         await started.transport.stop().catch(() => {});
         throw stoppedBeforeConnected();
       }
-      this.physical = { transport: started.transport, kind: started.transport.kind, nextChannel: 1, resumable: started.resumable };
+      const { transport, resumable } = started;
+      this.physical = { transport, kind: transport.kind, nextChannel: 1, resumable, outbox: new EnvelopeOutbox(transport, this.binary) };
       this.serverError = undefined;
       this.takeOver(attempt, started.transport);
       if (started.transport.kind !== "LongPolling") this.keepAlive.start(); // polls are their own keep-alive
@@ -370,7 +357,7 @@ export class HubMultiplexer implements ChannelHost {
         this.log.debug("Reattaching the shared connection's socket failed.", { error });
         continue;
       }
-      this.physical = { ...physical, transport };
+      this.physical = { ...physical, transport, outbox: new EnvelopeOutbox(transport, this.binary) };
       // Registered before the server's replays are read: each waits for its hub to take it.
       for (const channel of channels) this.channels.set(channel.number, HubChannelTransport.resumed(this, channel.hubPath, channel.number, channel.isText));
       this.takeOver(attempt, transport);
@@ -413,9 +400,10 @@ export class HubMultiplexer implements ChannelHost {
   sendOn(channel: number, data: string | Uint8Array): Promise<void> {
     const physical = this.physical;
     if (!physical) return Promise.reject(new HubClientError("ERR_NOT_CONNECTED", messages.notConnected));
-    if (this.binary) return this.enqueue(physical, writeBinaryEnvelope(channel, data));
+    this.keepAlive.sent();
+    if (this.binary) return physical.outbox.send(writeBinaryEnvelope(channel, data));
     if (typeof data !== "string") return Promise.reject(new HubClientError("ERR_MUX_FORMAT", "A text connection carries text only."));
-    return this.enqueue(physical, writeTextEnvelope(channel, data));
+    return physical.outbox.send(writeTextEnvelope(channel, data));
   }
 
   closeChannel(channel: number): void {
@@ -427,48 +415,7 @@ export class HubMultiplexer implements ChannelHost {
   private sendControl(message: ControlMessage | null): Promise<void> {
     const physical = this.physical;
     if (!physical) return Promise.reject(new HubClientError("ERR_NOT_CONNECTED", messages.notConnected));
-    return this.enqueue(physical, writeControl(message, this.binary));
-  }
-
-  /**
-   * Sends an envelope with the others of this turn, in one message: hubs opened together, or
-   * calls made together on several hubs, cost one frame (one POST on long polling, where sends
-   * of a connection go one at a time).
-   */
-  private enqueue(physical: Physical, envelope: string | Uint8Array): Promise<void> {
     this.keepAlive.sent();
-    let outbox = this.outbox;
-    if (!outbox || outbox.physical !== physical) {
-      outbox = this.outbox = { physical, envelopes: [], sent: Promise.resolve().then(() => this.flush(outbox!)) };
-    }
-    outbox.envelopes.push(envelope);
-    return outbox.sent;
+    return physical.outbox.send(writeControl(message, this.binary));
   }
-
-  private flush(outbox: Outbox): Promise<void> {
-    if (this.outbox === outbox) this.outbox = undefined;
-    const { envelopes, physical } = outbox;
-    if (this.physical !== physical) return Promise.reject(new HubClientError("ERR_NOT_CONNECTED", messages.notConnected));
-    const frame = envelopes.length === 1 ? envelopes[0]! : this.binary ? concatBytes(envelopes as Uint8Array[]) : envelopes.join("");
-    return physical.transport.send(frame);
-  }
-}
-
-/** Envelopes waiting for the end of the turn, and the promise of their send. */
-interface Outbox {
-  physical: Physical;
-  envelopes: Array<string | Uint8Array>;
-  sent: Promise<void>;
-}
-
-function concatBytes(parts: Uint8Array[]): Uint8Array {
-  let length = 0;
-  for (const part of parts) length += part.length;
-  const joined = new Uint8Array(length);
-  let at = 0;
-  for (const part of parts) {
-    joined.set(part, at);
-    at += part.length;
-  }
-  return joined;
 }
