@@ -28,8 +28,8 @@ export class HubChannel implements Transport {
     return this.physical.bufferedBytes;
   }
 
-  send(data: string | Uint8Array): void {
-    this.physical.sendOn(this.channel, data);
+  send(data: string | Uint8Array, shared?: boolean): void {
+    this.physical.sendOn(this.channel, data, shared);
   }
 
   close(): void {

@@ -1,5 +1,5 @@
 import type { ConnectionHandler } from "./connection-endpoint.js";
-import { MultiplexedConnection, type MultiplexSettings } from "./multiplexed-connection.js";
+import { MultiplexedConnection, type MultiplexSettings, type SharedEnvelope } from "./multiplexed-connection.js";
 import type { TransportConnection } from "./transport-connection.js";
 
 /**
@@ -12,6 +12,7 @@ export class MultiplexHandler implements ConnectionHandler {
   private timer: ReturnType<typeof setInterval> | undefined;
   /** The time of the last beat (ms): close enough for keep-alives, and cheaper to read per message than Date.now(). */
   now = Date.now();
+  readonly shared: SharedEnvelope = { data: undefined, channel: 0, binary: false, envelope: "" };
 
   constructor(private readonly settings: MultiplexSettings) {}
 

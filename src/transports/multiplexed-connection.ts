@@ -33,6 +33,17 @@ export interface ChannelEndpoint {
   allowStatefulReconnects: boolean;
 }
 
+/**
+ * The envelope of the last broadcast: pages that open their hubs in the same order have each
+ * hub on the same channel, so a broadcast to a hub wraps its message once for all of them.
+ */
+export interface SharedEnvelope {
+  data: string | Uint8Array | undefined;
+  channel: number;
+  binary: boolean;
+  envelope: string | Uint8Array;
+}
+
 /** What every multiplexed connection of an endpoint shares. */
 export interface MultiplexSettings {
   /** The hub mapped at a path, or undefined. */
@@ -72,7 +83,7 @@ export class MultiplexedConnection implements ConnectionReceiver {
     readonly physical: TransportConnection,
     private readonly settings: MultiplexSettings,
     /** Its endpoint's handler, whose coarse clock (`now`, moved on by its timer) saves a Date.now() per message. */
-    private readonly owner: { readonly now: number; closed(connection: MultiplexedConnection): void },
+    private readonly owner: { readonly now: number; readonly shared: SharedEnvelope; closed(connection: MultiplexedConnection): void },
   ) {
     this.lastReceiveAt = this.lastSendAt = owner.now;
     // The client chose the format when it negotiated (`transferFormat=Binary` stays in its URL);
@@ -239,14 +250,25 @@ export class MultiplexedConnection implements ConnectionReceiver {
 
   // ---- to the client ----
 
-  sendOn(channel: number, data: string | Uint8Array): void {
+  /** `shared`: see Transport.send; a broadcast's envelope is made once for every hub on the same channel. */
+  sendOn(channel: number, data: string | Uint8Array, shared = false): void {
     if (this.physical.state !== "active") return;
     this.lastSendAt = this.owner.now;
-    if (this.binary) return this.physical.send(writeBinaryEnvelope(channel, data));
-    if (typeof data === "string") return this.physical.send(writeTextEnvelope(channel, data));
-    // A hub that chose a binary protocol on a text connection: only that hub ends.
-    const error = new HubwireError("ERR_MUX_FORMAT", "A hub with a binary protocol cannot send on a text connection.");
-    this.channels.get(channel)?.connection.abort(error);
+    if (!this.binary && typeof data !== "string") {
+      // A hub that chose a binary protocol on a text connection: only that hub ends.
+      const error = new HubwireError("ERR_MUX_FORMAT", "A hub with a binary protocol cannot send on a text connection.");
+      return this.channels.get(channel)?.connection.abort(error);
+    }
+    if (!shared) return this.physical.send(this.binary ? writeBinaryEnvelope(channel, data) : writeTextEnvelope(channel, data as string));
+    const cache = this.owner.shared;
+    if (cache.data !== data || cache.channel !== channel || cache.binary !== this.binary) {
+      cache.envelope = this.binary ? writeBinaryEnvelope(channel, data) : writeTextEnvelope(channel, data as string);
+      cache.data = data;
+      cache.channel = channel;
+      cache.binary = this.binary;
+    }
+    // The same envelope object for each: the transport's frame of it is made once too.
+    this.physical.send(cache.envelope, true);
   }
 
   private sendControl(message: ControlMessage | null): void {

@@ -98,6 +98,25 @@ describe.each(setups)("several hubs over one connection, $name", (setup) => {
     expect(heard.sort()).toEqual(["game: game to alice in game", "news: news hello room"]);
   });
 
+  it("delivers a broadcast to the same hub on whatever channel each connection has it", async () => {
+    const first = multiplexer("kim");
+    const second = multiplexer("lee");
+    const kimNews = first.hub("/news"); // channel 1
+    const leeGame = second.hub("/game");
+    await started(kimNews, leeGame);
+    const leeNews = second.hub("/news"); // channel 2
+    await leeNews.start();
+    const heard: string[] = [];
+    for (const [who, hub] of [["kim", kimNews], ["lee", leeNews], ["lee's game", leeGame]] as const) hub.on("said", (_hub: string, text: string) => void heard.push(`${who}: ${text}`));
+    await kimNews.invoke("Join", "all");
+    await leeNews.invoke("Join", "all");
+    await leeGame.invoke("Join", "all");
+    await kimNews.invoke("TellGroup", "all", "one");
+    await kimNews.invoke("TellGroup", "all", "two");
+    await waitFor(() => heard.length >= 4, () => `four messages, got ${JSON.stringify(heard)}`);
+    expect(heard.sort()).toEqual(["kim: one", "kim: two", "lee: one", "lee: two"]);
+  });
+
   it("runs onConnected and onDisconnected per hub, and opens and closes hubs on a live connection", async () => {
     const hubs = multiplexer("carol");
     const news = hubs.hub("/news");
