@@ -168,8 +168,9 @@ export class MultiplexedConnection implements ConnectionReceiver {
   private endRead(): void {
     this.reading = false;
     if (this.inRead.length === 0) return;
-    const hubs = this.inRead.splice(0);
-    for (const hub of hubs) hub.connection.readEnded();
+    // Ending a hub's read sends its replies; it never reads, so the list stays as it is meanwhile.
+    for (const hub of this.inRead) hub.connection.readEnded();
+    this.inRead.length = 0;
   }
 
   private control(message: ControlMessage | null): void {
