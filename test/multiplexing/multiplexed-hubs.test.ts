@@ -208,6 +208,31 @@ describe.each(setups)("several hubs over one connection, $name", (setup) => {
     await proxy.close();
   });
 
+  it("closes every hub once the shared connection's retry policy gives up, and each hub only once", async () => {
+    const proxy = await startTcpProxy(Number(new URL(mux.url).port));
+    const attempts: number[] = [];
+    const policy = { nextDelay: (attempt: number) => (attempts.push(attempt), attempt > 2 ? null : 10) };
+    const hubs = multiplexer("mia", { reconnect: policy }, proxy.url);
+    const news = hubs.hub("/news");
+    const game = hubs.hub("/game");
+    await started(news, game);
+    const closes: string[] = [];
+    const closed = Promise.all(
+      [["news", news], ["game", game]].map(([name, hub]) => new Promise<void>((resolve) => (hub as HubConnection).onClose(() => (closes.push(name as string), resolve())))),
+    );
+    proxy.refuse(true); // no new connection gets through
+    proxy.cut();
+    await within(closed, "both hubs to close");
+    expect(closes.sort()).toEqual(["game", "news"]);
+    expect(attempts).toEqual([1, 2, 3]); // one loop for the connection, not one per hub
+    expect([news.state, game.state]).toEqual(["Disconnected", "Disconnected"]);
+    proxy.refuse(false);
+    await news.start(); // a hub started later connects the connection again
+    expect(await news.invoke("Echo", "back")).toBe("back");
+    await hubs.stop();
+    await proxy.close();
+  });
+
   it("leaves the official client unaffected: it connects to the same hubs on their own paths", async () => {
     const hubs = multiplexer("heidi");
     const news = hubs.hub("/news");
