@@ -18,6 +18,9 @@ const factories: Record<TargetName, (port: number) => LeanClient> = {
   "hubwire-sse": (port) => new HubwireHttpClient(port, "sse"),
   "hubwire-lp": (port) => new HubwireHttpClient(port, "lp"),
   "hubwire-official": (port) => new OfficialClient(port),
+  // The bench hub as one hub of a multiplexed connection (docs/multiplexing.md).
+  "hubwire-mux-json": (port) => new HubwireWsClient(port, false, true),
+  "hubwire-mux-msgpack": (port) => new HubwireWsClient(port, true, true),
   // ASP.NET Core SignalR speaks the same protocol at the same path: the same clients drive it.
   "aspnetcore-json": (port) => new HubwireWsClient(port, false),
   "aspnetcore-msgpack": (port) => new HubwireWsClient(port, true),

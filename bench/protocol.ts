@@ -9,6 +9,8 @@ export type TargetName =
   | "hubwire-sse"
   | "hubwire-lp"
   | "hubwire-official"
+  | "hubwire-mux-json"
+  | "hubwire-mux-msgpack"
   | "aspnetcore-json"
   | "aspnetcore-msgpack"
   | "aspnetcore-sse"
@@ -24,6 +26,8 @@ export const serverOf: Record<TargetName, "ws" | "ws-naive" | "socketio" | "hubw
   "hubwire-sse": "hubwire",
   "hubwire-lp": "hubwire",
   "hubwire-official": "hubwire",
+  "hubwire-mux-json": "hubwire",
+  "hubwire-mux-msgpack": "hubwire",
   "aspnetcore-json": "aspnetcore",
   "aspnetcore-msgpack": "aspnetcore",
   "aspnetcore-sse": "aspnetcore",

@@ -23,6 +23,8 @@ export interface ScenarioRun {
 
 const echoTargets: TargetName[] = ["ws", "ws-naive", "socketio", "hubwire-json", "hubwire-msgpack", "aspnetcore-json", "aspnetcore-msgpack"];
 const pushTargets: TargetName[] = ["ws", "socketio", "hubwire-json", "hubwire-msgpack", "aspnetcore-json", "aspnetcore-msgpack", "hubwire-sse", "hubwire-lp", "aspnetcore-sse", "aspnetcore-lp"];
+/** The bench hub as one hub of a multiplexed connection: within noise of a plain one is the goal. */
+const muxTargets: TargetName[] = ["hubwire-mux-json", "hubwire-mux-msgpack"];
 const idleTargets: TargetName[] = ["ws", "socketio", "hubwire-json", "hubwire-sse", "hubwire-lp", "aspnetcore-json", "aspnetcore-sse", "aspnetcore-lp"];
 
 /** The scenarios of the full run, or of `--quick` (smaller and shorter, a few minutes in all). */
@@ -30,10 +32,10 @@ export function scenarioRuns(quick: boolean, seconds: number | undefined, connec
   const durationMs = (seconds ?? (quick ? 2 : 8)) * 1000;
   const n = (full: number, small: number) => connectionsOverride ?? (quick ? small : full);
   const runs: ScenarioRun[] = [
-    { id: "echo-1", title: "echo RPC, 1 call in flight per connection", scenario: "echo", targets: [...echoTargets, "hubwire-official"], connections: n(100, 50), inFlight: 1, durationMs, rate: 0, groups: 0, unit: "call" },
+    { id: "echo-1", title: "echo RPC, 1 call in flight per connection", scenario: "echo", targets: [...echoTargets, "hubwire-official", ...muxTargets], connections: n(100, 50), inFlight: 1, durationMs, rate: 0, groups: 0, unit: "call" },
     { id: "echo-rate", title: `echo RPC at a fixed ${echoRate.toLocaleString("en-US")} calls/s`, scenario: "echo-rate", targets: echoTargets, connections: n(100, 50), inFlight: 0, durationMs, rate: echoRate, groups: 0, unit: "call" },
     { id: "echo-16", title: "echo RPC, 16 calls in flight per connection", scenario: "echo", targets: echoTargets, connections: n(100, 50), inFlight: 16, durationMs, rate: 0, groups: 0, unit: "call" },
-    { id: "broadcast-1000", title: "broadcast to 1,000 connections", scenario: "broadcast", targets: pushTargets, connections: n(1000, 1000), inFlight: 0, durationMs, rate: 100, groups: 0, unit: "delivery" },
+    { id: "broadcast-1000", title: "broadcast to 1,000 connections", scenario: "broadcast", targets: [...pushTargets, ...muxTargets], connections: n(1000, 1000), inFlight: 0, durationMs, rate: 100, groups: 0, unit: "delivery" },
     { id: "groups", title: "group sends, 100 groups of 10", scenario: "groups", targets: echoTargets, connections: n(1000, 1000), inFlight: 0, durationMs, rate: 10_000, groups: 100, unit: "delivery" },
     { id: "idle", title: "idle connections", scenario: "idle", targets: idleTargets, connections: n(10_000, 2000), inFlight: 0, durationMs, rate: 0, groups: 0, unit: "connection" },
   ];

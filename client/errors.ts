@@ -10,7 +10,10 @@ export type ClientErrorCode =
   | "ERR_NO_TRANSPORT"
   | "ERR_CANCELED"
   | "ERR_UNAUTHORIZED"
-  | "ERR_HUB";
+  | "ERR_HUB"
+  | "ERR_MUX_REFUSED"
+  | "ERR_MUX_PROTOCOL"
+  | "ERR_MUX_FORMAT";
 
 export class HubClientError extends Error {
   override name = "HubClientError";

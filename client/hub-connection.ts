@@ -250,13 +250,14 @@ export class HubConnection {
     } finally {
       if (this.handshake === handshake) this.handshake = undefined;
     }
-    this.connectionId = started.connectionId;
+    // A hub on a shared connection learns its id while its handshake is under way.
+    this.connectionId = started.connectionId ?? this.transport.connectionId ?? null;
     this.state = "Connected";
-    if (this.transport.kind !== "LongPolling") this.keepAlive.start(); // polls are their own keep-alive
+    // Polls are their own keep-alive; a hub on a shared connection has the multiplexer's.
+    if (this.transport.kind !== "LongPolling" && !this.transport.keepsAlive) this.keepAlive.start();
     if (!started.resumable) return;
-    const { url, http } = started.resumable;
     const acknowledge = (sequenceId: number) => void this.sendMessage({ type: MessageType.Ack, sequenceId }).catch(this.debug("Could not send an Ack."));
-    this.link = new StatefulLink(url, http, this.options.statefulReconnectBufferSize ?? 100_000, acknowledge);
+    this.link = new StatefulLink(started.resumable, this.options.statefulReconnectBufferSize ?? 100_000, acknowledge);
   }
 
   private stopLink(): void {

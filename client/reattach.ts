@@ -1,7 +1,6 @@
 import type { HubProtocol } from "../src/protocol/hub-protocol.js";
 import type { KeepAlive } from "./keep-alive.js";
 import type { Logger } from "./logger.js";
-import { reattachWebSocket } from "./start-transport.js";
 import { reattachDelaysMs, type StatefulLink } from "./stateful-link.js";
 import type { ClientTransport, TransportEvents } from "./transports/transport.js";
 
@@ -41,7 +40,7 @@ export async function reattach(host: ReattachHost, link: StatefulLink, cause: Er
     const attempt: { transport?: ClientTransport } = {};
     let transport: ClientTransport;
     try {
-      transport = await reattachWebSocket(link.url, link.http, host.protocol.transferFormat, host.transportEvents(attempt));
+      transport = await link.resumable.reopen(host.transportEvents(attempt));
     } catch (error) {
       host.log.debug("Reattaching the WebSocket failed.", { error });
       continue;
@@ -53,7 +52,7 @@ export async function reattach(host: ReattachHost, link: StatefulLink, cause: Er
     // holds. If the new socket drops too, its close starts another reattach and replay.
     for (const payload of link.replay(host.protocol)) void transport.send(payload).catch(host.debug("Could not replay a message."));
     link.reattaching = false;
-    host.keepAlive.start();
+    if (!transport.keepsAlive) host.keepAlive.start();
     return;
   }
   link.reattaching = false;

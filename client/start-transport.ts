@@ -4,7 +4,7 @@ import type { HttpSettings } from "./http.js";
 import { negotiate } from "./negotiate.js";
 import { LongPollingTransport } from "./transports/long-polling.js";
 import { ServerSentEventsTransport } from "./transports/server-sent-events.js";
-import type { ClientTransport, TransferFormat, TransportEvents, TransportKind } from "./transports/transport.js";
+import type { ClientTransport, Resumable, TransferFormat, TransportEvents, TransportKind } from "./transports/transport.js";
 import { WebSocketTransport } from "./transports/websocket.js";
 
 export interface StartedTransport {
@@ -13,9 +13,9 @@ export interface StartedTransport {
   connectionId: string | null;
   /**
    * Set when the connection may resume after its WebSocket drops (stateful reconnect, which only
-   * WebSockets do): where, and with what HTTP settings, a new socket reattaches.
+   * WebSockets do): how a new socket reattaches.
    */
-  resumable?: { url: string; http: HttpSettings };
+  resumable?: Resumable;
 }
 
 /** A WebSocket for a connection that already exists (stateful reconnect: its new socket). */
@@ -74,7 +74,9 @@ export async function startTransport(
     const transport = factories[kind](negotiated.http, events);
     try {
       await connectUnlessAborted(transport, negotiated.url, format, signal);
-      const resumable = negotiated.statefulReconnect && kind === "WebSockets" ? { url: negotiated.url, http: negotiated.http } : undefined;
+      const { url: resumeUrl, http: resumeHttp } = negotiated;
+      const resumable: Resumable | undefined =
+        negotiated.statefulReconnect && kind === "WebSockets" ? { reopen: (events) => reattachWebSocket(resumeUrl, resumeHttp, format, events) } : undefined;
       return { transport, connectionId: negotiated.connectionId, ...(resumable ? { resumable } : {}) };
     } catch (error) {
       if (signal?.aborted) throw signal.reason;
@@ -126,7 +128,8 @@ function refusedOr(error: unknown): unknown {
 /** A transport the application supplied (`transportFactory`): opened as it is, no negotiate. */
 export async function connectSupplied(transport: ClientTransport, url: string, format: TransferFormat, signal: AbortSignal): Promise<StartedTransport> {
   await connectUnlessAborted(transport, url, format, signal);
-  return { transport, connectionId: null };
+  const { resumable } = transport;
+  return { transport, connectionId: transport.connectionId ?? null, ...(resumable ? { resumable } : {}) };
 }
 
 /** The transport `options` ask for: the one `transportFactory` supplies, or the first that works of those negotiate offers. */

@@ -1,7 +1,7 @@
 import { isTrackable, MessageBuffer } from "../src/protocol/message-buffer.js";
 import type { HubProtocol } from "../src/protocol/hub-protocol.js";
 import { MessageType, type HubMessage } from "../src/protocol/messages.js";
-import type { HttpSettings } from "./http.js";
+import type { Resumable } from "./transports/transport.js";
 
 /** The waits before each attempt to reattach a dropped WebSocket; after the last, the connection is lost. */
 export const reattachDelaysMs = [0, 1000, 2000, 5000];
@@ -9,8 +9,8 @@ export const reattachDelaysMs = [0, 1000, 2000, 5000];
 /**
  * The client's half of stateful reconnect (the server's is the same MessageBuffer): it keeps what
  * it sent until the server acknowledges it, counts what it received (acknowledged once a second,
- * and used to drop what the server sends again after a reconnect), and knows where a new
- * WebSocket reattaches to the connection.
+ * and used to drop what the server sends again after a reconnect), and knows how a new
+ * WebSocket (or a hub's channel on a multiplexer's new one) reattaches to the connection.
  */
 export class StatefulLink {
   private readonly buffer: MessageBuffer;
@@ -19,9 +19,8 @@ export class StatefulLink {
   reattaching = false;
 
   constructor(
-    /** The connection's transport URL, `id=` included. */
-    readonly url: string,
-    readonly http: HttpSettings,
+    /** Opens the connection's next transport. */
+    readonly resumable: Resumable,
     bufferSize: number,
     /** Sends an Ack: the server keeps what it sent until then. Called once a second when due, as the official client does. */
     acknowledge: (sequenceId: number) => void,

@@ -71,6 +71,18 @@ export const ErrorCodes = {
   ERR_USER_ID_PROVIDER_FAILED: "ERR_USER_ID_PROVIDER_FAILED",
   /** hubwire/testing: a test client's `next` ended without the message it awaited (its timeout passed, or the connection closed). */
   ERR_NOT_RECEIVED: "ERR_NOT_RECEIVED",
+  /** A multiplexed connection's client sent a frame that breaks the envelope's rules (docs/multiplexing.md); its connection ends. */
+  ERR_MUX_MALFORMED_FRAME: "ERR_MUX_MALFORMED_FRAME",
+  /** A multiplexed connection's client sent data on a channel it never opened; its connection ends. */
+  ERR_MUX_UNKNOWN_CHANNEL: "ERR_MUX_UNKNOWN_CHANNEL",
+  /** A hub was not opened on a multiplexed connection that has `maximumHubsPerConnection` open already. */
+  ERR_MUX_TOO_MANY_HUBS: "ERR_MUX_TOO_MANY_HUBS",
+  /** A hub was not opened on a multiplexed connection: no hub is mapped at its path, or it does not allow the connection's transport. */
+  ERR_MUX_UNKNOWN_HUB: "ERR_MUX_UNKNOWN_HUB",
+  /** A hub was not opened on a multiplexed connection: its authentication or authorization refused the user (or threw). */
+  ERR_MUX_HUB_REFUSED: "ERR_MUX_HUB_REFUSED",
+  /** A hub with a binary protocol (MessagePack) on a multiplexed connection that carries text: its open is refused, or it ends alone. */
+  ERR_MUX_FORMAT: "ERR_MUX_FORMAT",
 } as const;
 export type ErrorCode = keyof typeof ErrorCodes;
 

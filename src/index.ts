@@ -1,6 +1,6 @@
 import "reflect-metadata";
 
-export { HubServer, type HubServerOptions, type ListenAddress, type RawEndpointOptions } from "./server.js";
+export { HubServer, type HubServerOptions, type ListenAddress, type MultiplexerOptions, type RawEndpointOptions } from "./server.js";
 export type { TelemetryOptions } from "./telemetry/create-telemetry.js";
 export type { DashboardOptions } from "./dashboard/dashboard.js";
 export type { DashboardLimits } from "./dashboard/dashboard-recorder.js";

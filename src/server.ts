@@ -30,6 +30,8 @@ import { messagePackHubProtocol } from "./protocol/messagepack-protocol.js";
 import { ConnectionEndpoint, type AdmissionCheck, type EndpointOptions } from "./transports/connection-endpoint.js";
 import { allTransports, type TransportName } from "./transports/transport.js";
 import { RawConnectionHandler, type RawConnectionListener } from "./transports/raw-connection.js";
+import { MultiplexHandler } from "./transports/multiplex-handler.js";
+import type { ChannelEndpoint } from "./transports/multiplexed-connection.js";
 import { createTelemetry, type TelemetryOptions } from "./telemetry/create-telemetry.js";
 import type { HubTelemetry } from "./telemetry/hub-telemetry.js";
 import { checkDashboardOptions, Dashboard, type DashboardOptions } from "./dashboard/dashboard.js";
@@ -89,6 +91,22 @@ export type RawEndpointOptions = Pick<
   | "maximumSendBufferSize"
   | "maximumReceiveMessageSize"
 >;
+
+/** Options of a multiplexing endpoint (`mapMultiplexer`); the hubs it opens keep their own. */
+export type MultiplexerOptions = Pick<
+  HubOptions,
+  | "transports"
+  | "allowedOrigins"
+  | "disconnectTimeout"
+  | "pollTimeout"
+  | "keepAliveInterval"
+  | "clientTimeoutInterval"
+  | "maximumSendBufferSize"
+  | "maximumReceiveMessageSize"
+> & {
+  /** Hubs one connection may have open at once; an open past it is refused with `ERR_MUX_TOO_MANY_HUBS`. Default 16. */
+  maximumHubsPerConnection?: number;
+};
 
 interface MappedEndpoint {
   endpoint: ConnectionEndpoint;
@@ -273,6 +291,52 @@ export class HubServer {
     const admit: AdmissionCheck | undefined = authenticate && ((request, token) => authenticateRequest(admission, request, token));
     const endpoint = new ConnectionEndpoint(path, this.endpointOptions(resolved, admit, false), new RawConnectionHandler(listener, this.log));
     this.endpoints.set(key, { endpoint });
+  }
+
+  /**
+   * Serves hubwire's multiplexing extension at `path` (docs/multiplexing.md): one connection of
+   * hubwire's client carries several of this server's hubs, each a connection of its own to its
+   * hub (own handshake, protocol, id, user, groups, limits, authorization), opened and closed
+   * while the connection lives. The hubs stay mapped at their own paths for every other client.
+   *
+   * @example
+   * server.mapHub("/chat", ChatHub);
+   * server.mapHub("/presence", PresenceHub);
+   * server.mapMultiplexer("/hubs", { maximumHubsPerConnection: 8 });
+   * // client: new HubMultiplexer(`${url}/hubs`).hub("/chat")
+   */
+  mapMultiplexer(path: string, options: MultiplexerOptions = {}): void {
+    const { maximumHubsPerConnection = 16, ...endpointOptions } = options;
+    if (!Number.isInteger(maximumHubsPerConnection) || maximumHubsPerConnection < 1) {
+      throw new HubwireError("ERR_INVALID_OPTION", `maximumHubsPerConnection must be a positive integer, not ${String(maximumHubsPerConnection)}.`);
+    }
+    const key = this.claimPath(path);
+    const resolved = resolveHubOptions(endpointOptions, this.options, {
+      transports: supportedTransports,
+      protocols: supportedProtocols.map((p) => p.name),
+    });
+    const handler = new MultiplexHandler({
+      resolve: (hubPath) => this.channelEndpoint(hubPath),
+      maximumHubsPerConnection,
+      keepAliveIntervalMs: resolved.keepAliveInterval,
+      clientTimeoutMs: resolved.clientTimeoutInterval,
+      log: this.log,
+    });
+    // Stateful reconnect is each hub's to allow: the connection only waits for its client's new socket.
+    this.endpoints.set(key, { endpoint: new ConnectionEndpoint(path, this.endpointOptions(resolved, undefined, true), handler) });
+  }
+
+  /** The hub mapped at `path` as a multiplexed connection opens it. */
+  private channelEndpoint(path: string): ChannelEndpoint | undefined {
+    const runtime = this.endpoints.get(normalizePath(path))?.runtime;
+    if (!runtime) return undefined;
+    return {
+      admit: (request, token) => runtime.admit(request, token),
+      handler: runtime,
+      transports: runtime.options.transports,
+      maxBufferedBytes: runtime.options.maximumSendBufferSize,
+      allowStatefulReconnects: runtime.options.allowStatefulReconnects,
+    };
   }
 
   /** The clients and groups of a mapped hub, for code outside hub methods. */

@@ -51,6 +51,7 @@ export async function startHubwire(): Promise<TargetServer> {
 /** Serves `hubClass` (BenchHub or one that extends it) at /bench on `server`, listening on a free port. */
 export async function serveBenchHub(server: HubServer, hubClass: HubClassType<BenchHub>): Promise<TargetServer> {
   const hub = server.mapHub("/bench", hubClass);
+  server.mapMultiplexer("/hubs"); // the hubwire-mux-* targets' connections
   const { port } = await server.listen(0);
   return {
     port,

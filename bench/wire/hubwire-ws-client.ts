@@ -1,6 +1,7 @@
 import { decode, encode } from "@msgpack/msgpack";
 import WebSocket from "ws";
 import { BinaryRecordCursor, frameBinaryRecord, lengthPrefixSize, writeLengthPrefix } from "../../src/protocol/binary-framing.js";
+import { readControl, readEnvelopes, writeBinaryEnvelope, writeTextEnvelope } from "../../src/protocol/multiplex-frames.js";
 import { keepAliveMs, type LeanClient } from "./lean-client.js";
 
 const RS = "\u001e";
@@ -50,7 +51,9 @@ function completionId(bytes: Uint8Array, start: number, end: number): number {
 /**
  * hubwire (the SignalR hub protocol) over WebSocket, JSON or MessagePack, by hand: handshake,
  * invocations with ids, completions matched by id, server invocations of `tick`, a ping now and
- * then. It connects without negotiate (skipNegotiation), as the official client can.
+ * then. It connects without negotiate (skipNegotiation), as the official client can; or,
+ * `multiplexed`, to the multiplexing endpoint, where it opens the bench hub on channel 1 and
+ * wraps and unwraps each frame in the channel's envelope (docs/multiplexing.md).
  */
 export class HubwireWsClient implements LeanClient {
   private socket!: WebSocket;
@@ -67,9 +70,11 @@ export class HubwireWsClient implements LeanClient {
   constructor(
     private readonly port: number,
     private readonly messagePack: boolean,
+    private readonly multiplexed = false,
   ) {}
 
   connect(): Promise<void> {
+    if (this.multiplexed) return this.connectMultiplexed();
     this.socket = new WebSocket(`ws://127.0.0.1:${this.port}/bench`, { perMessageDeflate: false });
     return new Promise((resolve, reject) => {
       this.socket.once("error", reject);
@@ -82,6 +87,38 @@ export class HubwireWsClient implements LeanClient {
         this.pinger = setInterval(() => this.send(this.messagePack ? frameBinaryRecord(encode([6])) : `{"type":6}${RS}`), keepAliveMs);
         resolve();
       });
+    });
+  }
+
+  /** Negotiates a multiplexed connection, opens /bench on channel 1 and completes its handshake. */
+  private async connectMultiplexed(): Promise<void> {
+    const format = this.messagePack ? "?transferFormat=Binary" : "";
+    const response = await fetch(`http://127.0.0.1:${this.port}/hubs/negotiate${format || "?"}${format ? "&" : ""}negotiateVersion=1`, { method: "POST" });
+    const { connectionToken } = (await response.json()) as { connectionToken: string };
+    this.socket = new WebSocket(`ws://127.0.0.1:${this.port}/hubs${format || "?"}${format ? "&" : ""}id=${connectionToken}`, { perMessageDeflate: false });
+    const wrap = (channel: number, payload: string) => (this.messagePack ? writeBinaryEnvelope(channel, payload) : writeTextEnvelope(channel, payload));
+    await new Promise<void>((resolve, reject) => {
+      this.socket.once("error", reject);
+      this.socket.once("open", () => {
+        this.socket.send(wrap(0, JSON.stringify({ type: "open", channel: 1, path: "/bench", format: this.messagePack ? "Binary" : "Text" })));
+      });
+      let handshook = false;
+      this.socket.on("message", (data: Buffer, isBinary) =>
+        readEnvelopes(isBinary ? new Uint8Array(data.buffer, data.byteOffset, data.byteLength) : data.toString(), (channel, payload) => {
+          if (channel === 0) {
+            // The hub is open: its handshake may go (a ping is all else that comes here).
+            if (readControl(payload)?.type === "opened") this.socket.send(wrap(1, `{"protocol":"${this.messagePack ? "messagepack" : "json"}","version":1}${RS}`));
+            return;
+          }
+          if (!handshook) {
+            handshook = true; // the handshake reply; everything after it is hub messages
+            this.pinger = setInterval(() => this.socket.send(wrap(0, "")), keepAliveMs);
+            return resolve();
+          }
+          if (typeof payload === "string") this.onText(payload);
+          else this.onBinary(Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength));
+        }),
+      );
     });
   }
 
@@ -121,7 +158,9 @@ export class HubwireWsClient implements LeanClient {
   }
 
   private send(data: string | Uint8Array): void {
-    if (this.socket.readyState === WebSocket.OPEN) this.socket.send(data);
+    if (this.socket.readyState !== WebSocket.OPEN) return;
+    if (!this.multiplexed) return this.socket.send(data);
+    this.socket.send(typeof data === "string" && !this.messagePack ? writeTextEnvelope(1, data) : writeBinaryEnvelope(1, data));
   }
 
   private invoke(target: string, args: unknown[], done: () => void): void {

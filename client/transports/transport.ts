@@ -17,6 +17,21 @@ export interface ClientTransport {
   connect(url: string, format: TransferFormat): Promise<void>;
   send(data: string | Uint8Array): Promise<void>;
   stop(): Promise<void>;
+  /** The connection id the server gave, for transports that learn it themselves (a hub on a shared connection). */
+  readonly connectionId?: string | undefined;
+  /**
+   * True when something else keeps the connection alive (a hub on a shared connection: the
+   * `HubMultiplexer` pings for all its hubs), so the hub connection runs no keep-alive of its own.
+   */
+  readonly keepsAlive?: boolean;
+  /** Set when the connection may go on over a new transport after this one drops (stateful reconnect). */
+  readonly resumable?: Resumable | undefined;
+}
+
+/** How a dropped transport's connection is taken over by a new transport (stateful reconnect). */
+export interface Resumable {
+  /** Opens the new transport of the same connection, whose events are `events`. */
+  reopen(events: TransportEvents): Promise<ClientTransport>;
 }
 
 export interface TransportContext {

@@ -327,7 +327,7 @@ export class HubConnection implements ConnectionReceiver, HeartbeatSubscriber {
       return;
     }
     // Long polling has its own liveness (poll cadence): no pings, no ping-based timeout.
-    if (this.transportName === "LongPolling") return;
+    if (this.transportName === "LongPolling" || this.transport.transport?.keepsAlive) return;
     // While receiving is paused (an upload stream is full) the client's messages wait unread;
     // while a stateful connection is suspended its client is reconnecting.
     if (this.transport.receivingPaused || this.transport.state === "suspended") this.lastReceiveAt = now;

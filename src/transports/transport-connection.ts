@@ -26,6 +26,8 @@ export interface ConnectionReceiver {
    */
   onReadStart?(): void;
   onReadEnd?(): void;
+  /** What was queued for the peer has gone (see TransportConnection.drained): a multiplexed connection wakes its hubs' writers. */
+  onDrained?(): void;
 }
 
 /** `suspended`: a stateful connection whose WebSocket dropped, waiting for its client to come back. */
@@ -169,6 +171,7 @@ export class TransportConnection {
 
   /** For transports: what was queued for the peer has gone (see {@link whenDrained}). */
   drained(): void {
+    this.receiver?.onDrained?.();
     const waiters = this.drainWaiters;
     if (!waiters) return;
     this.drainWaiters = undefined;

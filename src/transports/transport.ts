@@ -46,4 +46,10 @@ export interface Transport {
    * still be told it is over (long polling's final 204).
    */
   readonly lingering?: boolean;
+  /**
+   * True when something other than the hub keeps the connection alive and notices a silent
+   * client (a hub inside a multiplexed connection: the physical connection pings for all its
+   * hubs), so the hub sends no pings of its own and times out no client.
+   */
+  readonly keepsAlive?: boolean;
 }

@@ -1,0 +1,46 @@
+import type { ClientTransport } from "./transports/transport.js";
+
+/**
+ * Sends the envelopes of one turn of the event loop in one message of a shared connection's
+ * transport (a frame holds any number of envelopes): hubs opened together, or calls made together
+ * on several hubs, cost one frame, and one POST on long polling, where the sends of a connection
+ * go one at a time.
+ */
+export class EnvelopeOutbox {
+  private envelopes: Array<string | Uint8Array> | undefined;
+  private sent: Promise<void> | undefined;
+
+  constructor(
+    private readonly transport: ClientTransport,
+    private readonly binary: boolean,
+  ) {}
+
+  /** Resolves once the message holding `envelope` has gone, as the transport's send does. */
+  send(envelope: string | Uint8Array): Promise<void> {
+    if (!this.envelopes) {
+      this.envelopes = [];
+      this.sent = Promise.resolve().then(() => this.flush());
+    }
+    this.envelopes.push(envelope);
+    return this.sent!;
+  }
+
+  private flush(): Promise<void> {
+    const envelopes = this.envelopes!;
+    this.envelopes = undefined;
+    if (envelopes.length === 1) return this.transport.send(envelopes[0]!);
+    return this.transport.send(this.binary ? concatBytes(envelopes as Uint8Array[]) : envelopes.join(""));
+  }
+}
+
+function concatBytes(parts: Uint8Array[]): Uint8Array {
+  let length = 0;
+  for (const part of parts) length += part.length;
+  const joined = new Uint8Array(length);
+  let at = 0;
+  for (const part of parts) {
+    joined.set(part, at);
+    at += part.length;
+  }
+  return joined;
+}

@@ -1,0 +1,70 @@
+import type { MultiplexedConnection } from "./multiplexed-connection.js";
+import type { Transport, TransportName } from "./transport.js";
+import type { TransportConnection } from "./transport-connection.js";
+
+/**
+ * The transport of one hub inside a multiplexed connection: what the hub sends goes, in an
+ * envelope of its channel, over the physical connection's transport. To the hub stack it is a
+ * transport like any other; the physical connection keeps it alive (`keepsAlive`).
+ */
+export class HubChannel implements Transport {
+  readonly keepsAlive = true;
+  private paused = false;
+
+  constructor(
+    private readonly physical: MultiplexedConnection,
+    readonly channel: number,
+    readonly connection: TransportConnection,
+    /** The hub's protocol is a text one (JSON), as its client said when it opened the hub. */
+    readonly text: boolean,
+  ) {}
+
+  get name(): TransportName {
+    return this.physical.transportName;
+  }
+
+  /** The physical transport's: every hub of the connection shares its buffer. */
+  get bufferedBytes(): number {
+    return this.physical.bufferedBytes;
+  }
+
+  send(data: string | Uint8Array, shared?: boolean): void {
+    this.physical.sendOn(this.channel, data, shared);
+  }
+
+  close(): void {
+    this.end();
+  }
+
+  abort(): void {
+    this.end();
+  }
+
+  /**
+   * A hub that cannot take more (an upload stream is full) stops the physical connection's
+   * reading: its other hubs wait too, but nothing queues without bound.
+   */
+  pause(): void {
+    if (this.paused) return;
+    this.paused = true;
+    this.physical.pauseReceiving();
+  }
+
+  resume(): void {
+    if (!this.paused) return;
+    this.paused = false;
+    this.physical.resumeReceiving();
+  }
+
+  /** Ends the hub's connection: its client is told, the physical connection goes on. */
+  private end(): void {
+    this.resume();
+    this.physical.closeChannel(this);
+  }
+
+  /** The physical connection ended: so does the hub's. */
+  physicalClosed(error: Error | undefined): void {
+    this.resume();
+    this.connection.transportClosed(error);
+  }
+}

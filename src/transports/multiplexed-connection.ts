@@ -1,0 +1,343 @@
+import { HubwireError } from "../errors.js";
+import type { LogWriter } from "../logger.js";
+import {
+  readControl,
+  readEnvelopes,
+  writeBinaryEnvelope,
+  writeControl,
+  writeTextEnvelope,
+  controlChannel,
+  type ControlMessage,
+} from "../protocol/multiplex-frames.js";
+import { decodeUtf8 } from "../protocol/utf8.js";
+import { asError } from "../thrown-value.js";
+import { adopt, type AdmissionCheck } from "./connection-admission.js";
+import type { ConnectionHandler } from "./connection-endpoint.js";
+import { newConnectionId } from "./connection-ids.js";
+import { bearerToken } from "./connection-request.js";
+import { HubChannel } from "./hub-channel.js";
+import { multiplexLog } from "./multiplex-log.js";
+import type { TransportName } from "./transport.js";
+import { TransportConnection, type ConnectionReceiver } from "./transport-connection.js";
+
+/** Messages a client may send on a channel before its hub is open: its handshake, with room to spare. */
+const maxEarlyMessages = 8;
+
+/** A hub endpoint as a multiplexed connection opens it: the same admission and handler as its own HTTP endpoint. */
+export interface ChannelEndpoint {
+  admit: AdmissionCheck;
+  handler: ConnectionHandler;
+  transports: readonly TransportName[];
+  maxBufferedBytes: number;
+  /** The hub keeps what it sends for a replay when its client asked for stateful reconnect. */
+  allowStatefulReconnects: boolean;
+}
+
+/**
+ * The envelope of the last broadcast: pages that open their hubs in the same order have each
+ * hub on the same channel, so a broadcast to a hub wraps its message once for all of them.
+ */
+export interface SharedEnvelope {
+  data: string | Uint8Array | undefined;
+  channel: number;
+  binary: boolean;
+  envelope: string | Uint8Array;
+}
+
+/** What every multiplexed connection of an endpoint shares. */
+export interface MultiplexSettings {
+  /** The hub mapped at a path, or undefined. */
+  resolve(path: string): ChannelEndpoint | undefined;
+  maximumHubsPerConnection: number;
+  keepAliveIntervalMs: number;
+  clientTimeoutMs: number;
+  log: LogWriter;
+}
+
+/**
+ * One physical connection that carries several hubs (docs/multiplexing.md). It reads the
+ * envelopes of what its client sends, opens and closes hubs on the client's request, and hands
+ * each hub's bytes to that hub's own `TransportConnection`, which the hub stack takes as any
+ * other: its own handshake, protocol, id, user, groups and limits.
+ */
+export class MultiplexedConnection implements ConnectionReceiver {
+  private readonly channels = new Map<number, HubChannel>();
+  /** Channels only grow: a number at or below it that is not open was closed, and what is late for it is dropped. */
+  private highestChannel = 0;
+  /** Opens still awaiting their hub's admission, counted against the hub limit. */
+  private opening = 0;
+  /**
+   * What the client sent on a channel whose hub is being opened (its handshake, sent without
+   * waiting for `opened`): handed to the hub once it is open.
+   */
+  private readonly early = new Map<number, Array<[string | Uint8Array, Uint8Array | undefined]>>();
+  private readonly binary: boolean;
+  /** Channels that received data in the current read of the network, told when it ends. */
+  private readonly inRead: HubChannel[] = [];
+  private reading = false;
+  private lastReceiveAt: number;
+  private lastSendAt: number;
+  private failed = false;
+
+  constructor(
+    readonly physical: TransportConnection,
+    private readonly settings: MultiplexSettings,
+    /** Its endpoint's handler, whose coarse clock (`now`, moved on by its timer) saves a Date.now() per message. */
+    private readonly owner: { readonly now: number; readonly shared: SharedEnvelope; closed(connection: MultiplexedConnection): void },
+  ) {
+    this.lastReceiveAt = this.lastSendAt = owner.now;
+    // The client chose the format when it negotiated (`transferFormat=Binary` stays in its URL);
+    // Server-Sent Events carry text only.
+    this.binary = physical.transportName !== "ServerSentEvents" && physical.request?.query.get("transferFormat") === "Binary";
+    // With stateful reconnect a dropped socket suspends the connection, and its hubs with it,
+    // until the client's new socket takes over (see onResumed).
+    physical.resumable = physical.statefulReconnect && physical.transportName === "WebSockets";
+    physical.receiver = this;
+  }
+
+  get transportName(): TransportName {
+    return this.physical.transportName!;
+  }
+
+  get bufferedBytes(): number {
+    return this.physical.transport?.bufferedBytes ?? 0;
+  }
+
+  /** Hubs open on this connection. */
+  get hubCount(): number {
+    return this.channels.size;
+  }
+
+  pauseReceiving(): void {
+    this.physical.pauseReceiving();
+  }
+
+  resumeReceiving(): void {
+    this.physical.resumeReceiving();
+  }
+
+  // ---- from the client ----
+
+  onData(data: string | Uint8Array, utf8?: Uint8Array): void {
+    this.lastReceiveAt = this.owner.now;
+    const ownRead = !this.reading;
+    if (ownRead) this.reading = true;
+    try {
+      readEnvelopes(data, this.route, utf8);
+    } catch (error) {
+      this.fail(asError(error));
+    } finally {
+      if (ownRead) this.endRead();
+    }
+  }
+
+  private readonly route = (channel: number, payload: string | Uint8Array, utf8?: Uint8Array): void => {
+    if (this.failed) return;
+    if (channel === controlChannel) return this.control(readControl(payload));
+    const hub = this.channels.get(channel);
+    if (!hub) {
+      const waiting = this.early.get(channel);
+      if (waiting) {
+        if (waiting.length === maxEarlyMessages) throw new HubwireError("ERR_MUX_MALFORMED_FRAME", `More than ${maxEarlyMessages} messages arrived on channel ${channel} before its hub was open.`);
+        // Views into a frame whose buffer the transport may reuse: kept as copies.
+        waiting.push(typeof payload === "string" ? [payload, utf8?.slice()] : [payload.slice(), undefined]);
+        return;
+      }
+      // Late data for a hub that closed meanwhile is dropped; a channel never opened is a fault.
+      if (channel > this.highestChannel) throw new HubwireError("ERR_MUX_UNKNOWN_CHANNEL", `Data arrived on channel ${channel}, which was never opened.`);
+      return;
+    }
+    if (hub.connection.isClosed) return;
+    if (this.reading && !this.inRead.includes(hub)) {
+      this.inRead.push(hub);
+      hub.connection.readStarted();
+    }
+    // A text hub on a binary connection: its protocol reads text, as from a text frame.
+    if (hub.text && typeof payload !== "string") hub.connection.receive(decodeUtf8(payload), payload);
+    else hub.connection.receive(payload, utf8);
+  };
+
+  onReadStart(): void {
+    this.reading = true;
+  }
+
+  onReadEnd(): void {
+    this.endRead();
+  }
+
+  private endRead(): void {
+    this.reading = false;
+    if (this.inRead.length === 0) return;
+    // Ending a hub's read sends its replies; it never reads, so the list stays as it is meanwhile.
+    for (const hub of this.inRead) hub.connection.readEnded();
+    this.inRead.length = 0;
+  }
+
+  private control(message: ControlMessage | null): void {
+    if (message === null) return; // a ping: its arrival is all it says
+    switch (message.type) {
+      case "open":
+        return void this.open(message.channel, message.path, message.format !== "Binary");
+      case "close": {
+        const hub = this.channels.get(message.channel);
+        if (!hub) return; // closed by the server meanwhile
+        this.channels.delete(message.channel);
+        hub.physicalClosed(undefined);
+        return;
+      }
+      default:
+        throw new HubwireError("ERR_MUX_MALFORMED_FRAME", `A client may not send '${message.type}'.`);
+    }
+  }
+
+  /** Opens a hub on `channel`: admitted by the hub's own check, as a request to its own endpoint would be. */
+  private open(channel: number, path: string, text: boolean): void {
+    if (channel <= this.highestChannel) {
+      throw new HubwireError("ERR_MUX_MALFORMED_FRAME", `Channel ${channel} was already used; each hub opens on a new, higher channel.`);
+    }
+    this.highestChannel = channel;
+    const { settings } = this;
+    if (this.channels.size + this.opening >= settings.maximumHubsPerConnection) {
+      const message = `A connection may have at most ${settings.maximumHubsPerConnection} hubs open (maximumHubsPerConnection).`;
+      return this.refuse(channel, path, "ERR_MUX_TOO_MANY_HUBS", message, 429);
+    }
+    if (!text && !this.binary) {
+      // As SignalR refuses MessagePack over Server-Sent Events: a text connection carries text hubs.
+      return this.refuse(channel, path, "ERR_MUX_FORMAT", "A hub with a binary protocol cannot open on a connection that carries text.", 400);
+    }
+    const endpoint = settings.resolve(path);
+    if (!endpoint) return this.refuse(channel, path, "ERR_MUX_UNKNOWN_HUB", `No hub is mapped at '${path}'.`, 404);
+    if (!endpoint.transports.includes(this.transportName)) {
+      return this.refuse(channel, path, "ERR_MUX_UNKNOWN_HUB", `The hub at '${path}' does not allow ${this.transportName}.`, 404);
+    }
+    this.opening++;
+    this.early.set(channel, []);
+    this.admitAndOpen(channel, path, text, endpoint)
+      .catch((error: unknown) => this.refuse(channel, path, "ERR_MUX_HUB_REFUSED", asError(error).message, 500))
+      .finally(() => this.opening--);
+  }
+
+  private async admitAndOpen(channel: number, path: string, text: boolean, endpoint: ChannelEndpoint): Promise<void> {
+    const request = this.physical.request!;
+    const admission = await endpoint.admit(request, bearerToken(request, this.transportName !== "LongPolling"));
+    if (this.physical.isClosed) return;
+    if ("status" in admission) {
+      return this.refuse(channel, path, "ERR_MUX_HUB_REFUSED", admission.reason || `The hub at '${path}' refused the user.`, admission.status);
+    }
+    const connection = new TransportConnection(newConnectionId(), newConnectionId(), endpoint.maxBufferedBytes);
+    connection.request = request;
+    connection.statefulReconnect = this.physical.resumable && endpoint.allowStatefulReconnects;
+    adopt(connection, admission);
+    const hub = new HubChannel(this, channel, connection, text);
+    connection.transport = hub;
+    connection.state = "active";
+    this.channels.set(channel, hub);
+    this.sendControl({ type: "opened", channel, connectionId: connection.connectionId });
+    try {
+      endpoint.handler.onConnection(connection);
+    } catch (error) {
+      connection.abort(asError(error));
+    }
+    const waiting = this.early.get(channel);
+    this.early.delete(channel);
+    if (waiting) for (const [payload, utf8] of waiting) this.route(channel, payload, utf8);
+  }
+
+  private refuse(channel: number, path: string, code: string, message: string, statusCode: number): void {
+    this.early.delete(channel);
+    this.settings.log.write(multiplexLog.hubRefused, { connectionId: this.physical.connectionId, path, code });
+    this.sendControl({ type: "refused", channel, code, message, statusCode });
+  }
+
+  // ---- to the client ----
+
+  /** `shared`: see Transport.send; a broadcast's envelope is made once for every hub on the same channel. */
+  sendOn(channel: number, data: string | Uint8Array, shared = false): void {
+    if (this.physical.state !== "active") return;
+    this.lastSendAt = this.owner.now;
+    if (!this.binary && typeof data !== "string") {
+      // A hub that chose a binary protocol on a text connection: only that hub ends.
+      const error = new HubwireError("ERR_MUX_FORMAT", "A hub with a binary protocol cannot send on a text connection.");
+      return this.channels.get(channel)?.connection.abort(error);
+    }
+    if (!shared) return this.physical.send(this.binary ? writeBinaryEnvelope(channel, data) : writeTextEnvelope(channel, data as string));
+    const cache = this.owner.shared;
+    if (cache.data !== data || cache.channel !== channel || cache.binary !== this.binary) {
+      cache.envelope = this.binary ? writeBinaryEnvelope(channel, data) : writeTextEnvelope(channel, data as string);
+      cache.data = data;
+      cache.channel = channel;
+      cache.binary = this.binary;
+    }
+    // The same envelope object for each: the transport's frame of it is made once too.
+    this.physical.send(cache.envelope, true);
+  }
+
+  private sendControl(message: ControlMessage | null): void {
+    if (this.physical.state !== "active") return;
+    this.lastSendAt = this.owner.now;
+    this.physical.send(writeControl(message, this.binary));
+  }
+
+  /** A hub's connection ended on the server's side: its client is told; the others go on. */
+  closeChannel(hub: HubChannel): void {
+    if (this.channels.get(hub.channel) !== hub) return hub.connection.transportClosed();
+    this.channels.delete(hub.channel);
+    this.sendControl({ type: "close", channel: hub.channel });
+    hub.connection.transportClosed();
+  }
+
+  /** A fault of the client's: it is told why, and its physical connection (every hub on it) ends. */
+  private fail(error: Error): void {
+    if (this.failed) return;
+    this.failed = true;
+    const code = (error as { code?: string }).code ?? "ERR_MUX_MALFORMED_FRAME";
+    this.settings.log.write(multiplexLog.malformedFrame, { connectionId: this.physical.connectionId, code, error });
+    this.sendControl({ type: "error", code, message: error.message });
+    this.closeAll(error);
+    this.physical.close();
+  }
+
+  /**
+   * Stateful reconnect: the client's new socket took over. Each hub that kept what it sent
+   * replays it (its Sequence first) on its channel; a hub that could not keep it all ends.
+   */
+  onResumed(): void {
+    for (const hub of [...this.channels.values()]) {
+      if (hub.connection.resumable) {
+        hub.connection.resume(hub);
+        continue;
+      }
+      this.channels.delete(hub.channel);
+      this.sendControl({ type: "close", channel: hub.channel });
+      hub.physicalClosed(new HubwireError("ERR_TRANSPORT_LOST", "The connection dropped and this hub could no longer be resumed."));
+    }
+  }
+
+  onDrained(): void {
+    for (const hub of this.channels.values()) hub.connection.drained();
+  }
+
+  onClose(error?: Error): void {
+    this.closeAll(error);
+    this.owner.closed(this);
+  }
+
+  private closeAll(error: Error | undefined): void {
+    const hubs = [...this.channels.values()];
+    this.channels.clear();
+    for (const hub of hubs) hub.physicalClosed(error);
+  }
+
+  /** Pings a client it has not written to for a while, and closes one silent past the client timeout. */
+  onHeartbeat(now: number): void {
+    if (this.physical.state !== "active" || this.transportName === "LongPolling") return;
+    if (this.physical.receivingPaused) this.lastReceiveAt = now;
+    else if (now - this.lastReceiveAt >= this.settings.clientTimeoutMs) {
+      this.settings.log.write(multiplexLog.clientTimeout, { connectionId: this.physical.connectionId });
+      const error = new HubwireError("ERR_TRANSPORT_LOST", "The client was silent past the client timeout.");
+      this.closeAll(error);
+      return this.physical.close();
+    }
+    if (now - this.lastSendAt >= this.settings.keepAliveIntervalMs) this.sendControl(null);
+  }
+}

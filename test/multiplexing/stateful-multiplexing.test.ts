@@ -1,0 +1,66 @@
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { silentLogger } from "../../client/index.js";
+import { HubMultiplexer } from "../../client/multiplex.js";
+import { messagePack } from "../../client/msgpack.js";
+import { startTcpProxy, type TcpProxy } from "../support/tcp-proxy.js";
+import { waitFor, within } from "../support/wait.js";
+import { lifecycle, startMuxServer, type MuxServer } from "./mux-hubs.js";
+
+describe.each([
+  { name: "JSON", binary: false },
+  { name: "MessagePack", binary: true },
+])("stateful reconnect of a multiplexed connection, $name", ({ binary }) => {
+  let mux: MuxServer;
+  let proxy: TcpProxy;
+  let hubs: HubMultiplexer;
+  let other: HubMultiplexer;
+
+  beforeEach(async () => {
+    lifecycle.length = 0;
+    mux = await startMuxServer({}, { allowStatefulReconnects: true });
+    proxy = await startTcpProxy(Number(new URL(mux.url).port));
+    const options = { transports: ["WebSockets" as const], logger: silentLogger, ...(binary ? { protocol: messagePack } : {}) };
+    hubs = new HubMultiplexer(`${proxy.url}/hubs`, { ...options, accessTokenFactory: () => "rosa", statefulReconnect: true });
+    other = new HubMultiplexer(`${mux.url}/hubs`, { ...options, accessTokenFactory: () => "sam" });
+  });
+
+  afterEach(async () => {
+    await hubs.stop();
+    await other.stop();
+    await proxy.close();
+    await mux.server.close();
+  });
+
+  it("resumes every stateful hub on the new socket, with what was sent meanwhile; a hub without it starts anew", async () => {
+    const news = hubs.hub("/news");
+    const presence = hubs.hub("/presence");
+    const game = hubs.hub("/game", { statefulReconnect: false });
+    const sender = other.hub("/news");
+    await Promise.all([news.start(), presence.start(), game.start(), sender.start()]);
+    const ids = [news.connectionId, presence.connectionId, game.connectionId];
+    const heard: string[] = [];
+    news.on("said", (_hub: string, text: string) => void heard.push(text));
+    const gameBack = new Promise((resolve) => game.onReconnected(resolve));
+    const statefulReconnected = new Promise((resolve) => news.onReconnected(resolve));
+
+    const holed = proxy.halfOpen(); // the client sees its socket gone; the server's side hears nothing
+    holed.resetClients();
+    await sender.invoke("TellUser", "rosa", "sent while the socket was down");
+    // Stateful: no reconnect at all, the same connection goes on.
+    expect(await within(news.invoke("Echo", "after"), "a call on the resumed hub")).toBe("after");
+    expect(await presence.invoke("Echo", "after")).toBe("after");
+    await waitFor(() => heard.length === 1, "the message sent during the drop");
+    expect(heard).toEqual(["sent while the socket was down"]);
+    expect([news.connectionId, presence.connectionId]).toEqual(ids.slice(0, 2));
+    expect(lifecycle.filter((e) => e.startsWith("news")).sort()).toEqual(["news connected rosa", "news connected sam"]); // no second onConnected
+    // The hub that did not ask for it reconnected as a new connection.
+    await within(gameBack, "the game hub to reconnect");
+    expect(game.connectionId).not.toBe(ids[2]);
+    expect(await game.invoke("Echo", "again")).toBe("again");
+    let reconnectedEvent = false;
+    void statefulReconnected.then(() => (reconnectedEvent = true));
+    await Promise.resolve();
+    expect(reconnectedEvent).toBe(false);
+    expect(mux.server.connectionCount).toBe(2);
+  });
+});
