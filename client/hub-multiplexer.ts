@@ -9,7 +9,6 @@ import {
   controlChannel,
   type ControlMessage,
 } from "../src/protocol/multiplex-frames.js";
-import type { HubConnectionOptions } from "./connection-options.js";
 import { HubClientError, isRefusal, messages, stoppedBeforeConnected } from "./errors.js";
 import { withQuery, type HttpSettings } from "./http.js";
 import { EnvelopeOutbox } from "./envelope-outbox.js";
@@ -17,33 +16,12 @@ import { HubChannelTransport, type ChannelHost } from "./hub-channel-transport.j
 import { HubConnection } from "./hub-connection.js";
 import { KeepAlive } from "./keep-alive.js";
 import { consoleLogger, guardedLogger, type Logger } from "./logger.js";
+import type { HubMultiplexerOptions, MultiplexedHubOptions } from "./multiplexer-options.js";
 import { defaultRetryPolicy, noRetry, type RetryPolicy } from "./retry-policy.js";
 import { startTransport } from "./start-transport.js";
 import { connectWithRetries } from "./shared-connection-retries.js";
 import { reattachDelaysMs } from "./stateful-link.js";
 import type { ClientTransport, Resumable, TransferFormat, TransportEvents, TransportKind } from "./transports/transport.js";
-
-/** How a `HubMultiplexer` connects, reconnects and stays alive; every hub on it shares these. */
-export type HubMultiplexerOptions = Pick<
-  HubConnectionOptions,
-  "transports" | "accessTokenFactory" | "headers" | "withCredentials" | "reconnect" | "keepAliveIntervalMs" | "serverTimeoutMs" | "logger" | "statefulReconnect"
-> & {
-  /**
-   * The hubs' protocol unless a hub names its own. A binary one (MessagePack) makes the shared
-   * connection binary, which carries hubs of either protocol (not on Server-Sent Events, which
-   * carry text); a text one (JSON, the default) carries JSON hubs only.
-   */
-  protocol?: HubProtocol;
-};
-
-/**
- * What one hub of a multiplexer may choose for itself. `statefulReconnect` (default: the
- * multiplexer's) lets a hub of a stateful multiplexer go without: it then starts anew after a drop.
- */
-export type MultiplexedHubOptions = Pick<
-  HubConnectionOptions,
-  "protocol" | "invocationHeaders" | "bufferWhileReconnecting" | "maxBufferedCalls" | "statefulReconnect" | "statefulReconnectBufferSize"
->;
 
 interface Physical {
   transport: ClientTransport;
