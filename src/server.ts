@@ -11,18 +11,17 @@ import {
   type HubOptions,
   type ResolvedHubOptions,
 } from "./dispatch/hub-options.js";
-import { HubRuntime, type HubActivator } from "./dispatch/hub-runtime.js";
+import { HubRuntime } from "./dispatch/hub-runtime.js";
 import { dispatchLog } from "./dispatch/dispatch-log.js";
 import { containerActivator, typediActivator } from "./dispatch/typedi-activator.js";
 import { HubwireError } from "./errors.js";
-import { createLimitedServer, type HttpServerLimits } from "./http-server-limits.js";
+import { createLimitedServer } from "./http-server-limits.js";
 import type { ClientOf, Hub } from "./hubs/hub.js";
 import { describeHub, type HubClassType } from "./hubs/hub-descriptor.js";
-import type { Backplane } from "./lifetime/backplane.js";
 import type { HubLifetimeManager } from "./lifetime/hub-lifetime-manager.js";
 import { InMemoryLifetimeManager } from "./lifetime/in-memory-lifetime-manager.js";
-import { ScaleOutLifetimeManager, type ScaleOutSettings, type ScaleOutStats } from "./lifetime/scale-out-lifetime-manager.js";
-import { consoleLogger, LogWriter, type Logger } from "./logger.js";
+import { ScaleOutLifetimeManager, type ScaleOutStats } from "./lifetime/scale-out-lifetime-manager.js";
+import { consoleLogger, LogWriter } from "./logger.js";
 import { loggablePath, transportLog } from "./transports/transport-log.js";
 import type { HubProtocol } from "./protocol/hub-protocol.js";
 import { jsonHubProtocol } from "./protocol/json-protocol.js";
@@ -32,81 +31,16 @@ import { allTransports, type TransportName } from "./transports/transport.js";
 import { RawConnectionHandler, type RawConnectionListener } from "./transports/raw-connection.js";
 import { MultiplexHandler } from "./transports/multiplex-handler.js";
 import type { ChannelEndpoint } from "./transports/multiplexed-connection.js";
-import { createTelemetry, type TelemetryOptions } from "./telemetry/create-telemetry.js";
+import { createTelemetry } from "./telemetry/create-telemetry.js";
 import type { HubTelemetry } from "./telemetry/hub-telemetry.js";
 import { checkDashboardOptions, Dashboard, type DashboardOptions } from "./dashboard/dashboard.js";
 import { dashboardHubClass } from "./dashboard/dashboard-hub.js";
+import type { HubServerOptions, ListenAddress, MultiplexerOptions, RawEndpointOptions } from "./server-options.js";
 
-export interface HubServerOptions extends HubOptions, HttpServerLimits {
-  /**
-   * Where hubwire reports. Default: `consoleLogger()`, warnings and errors to stderr, or from the
-   * level the `HUBWIRE_LOG` environment variable names (`HUBWIRE_LOG=debug`).
-   */
-  logger?: Logger;
-  /** Creates hub instances (and injects their dependencies). Default: typedi's global Container. */
-  container?: HubActivator;
-  /** Named policies for `@Authorize("name")`. */
-  policies?: Record<string, AuthorizationPolicy>;
-  /**
-   * Scale-out: hubs share connections, groups and users with every server on the same backplane
-   * (`new RedisBackplane({ url })` from `hubwire/redis`). The server closes it on `close()`.
-   * Default: none, one process.
-   */
-  backplane?: Backplane;
-  /**
-   * With a backplane: the bounds of the outbox that holds messages for other servers while the
-   * backplane is away, and the heartbeat by which servers notice one that died
-   * (docs/scale-out.md). Every field has a default.
-   */
-  scaleOut?: ScaleOutSettings;
-  /** How long a closing connection may take: a WebSocket's close handshake, a long-polling client's last poll. Default 5 000 ms. */
-  closeTimeout?: number;
-  /**
-   * OpenTelemetry metrics and traces (docs/observability.md), through `@opentelemetry/api` when it
-   * is installed: by default to the providers registered when the server is made; `false` for
-   * none. Without the package, or with no SDK registered, hubwire does no work for them.
-   */
-  telemetry?: TelemetryOptions | false;
-}
-
-/** Where a listening server can be reached. */
-export interface ListenAddress {
-  host: string;
-  port: number;
-  /** `http://host:port` */
-  url: string;
-}
+export type { HubServerOptions, ListenAddress, MultiplexerOptions, RawEndpointOptions } from "./server-options.js";
 
 const supportedTransports: TransportName[] = [...allTransports];
 const supportedProtocols: HubProtocol[] = [jsonHubProtocol, messagePackHubProtocol];
-
-/** Options of a raw connection endpoint (`mapConnection`). */
-export type RawEndpointOptions = Pick<
-  HubOptions,
-  | "transports"
-  | "allowedOrigins"
-  | "authenticate"
-  | "disconnectTimeout"
-  | "pollTimeout"
-  | "maximumSendBufferSize"
-  | "maximumReceiveMessageSize"
->;
-
-/** Options of a multiplexing endpoint (`mapMultiplexer`); the hubs it opens keep their own. */
-export type MultiplexerOptions = Pick<
-  HubOptions,
-  | "transports"
-  | "allowedOrigins"
-  | "disconnectTimeout"
-  | "pollTimeout"
-  | "keepAliveInterval"
-  | "clientTimeoutInterval"
-  | "maximumSendBufferSize"
-  | "maximumReceiveMessageSize"
-> & {
-  /** Hubs one connection may have open at once; an open past it is refused with `ERR_MUX_TOO_MANY_HUBS`. Default 16. */
-  maximumHubsPerConnection?: number;
-};
 
 interface MappedEndpoint {
   endpoint: ConnectionEndpoint;

@@ -1,0 +1,75 @@
+import type { HubActivator } from "./dispatch/hub-runtime.js";
+import type { AuthorizationPolicy, HubOptions } from "./dispatch/hub-options.js";
+import type { HttpServerLimits } from "./http-server-limits.js";
+import type { Backplane } from "./lifetime/backplane.js";
+import type { ScaleOutSettings } from "./lifetime/scale-out-lifetime-manager.js";
+import type { Logger } from "./logger.js";
+import type { TelemetryOptions } from "./telemetry/create-telemetry.js";
+
+export interface HubServerOptions extends HubOptions, HttpServerLimits {
+  /**
+   * Where hubwire reports. Default: `consoleLogger()`, warnings and errors to stderr, or from the
+   * level the `HUBWIRE_LOG` environment variable names (`HUBWIRE_LOG=debug`).
+   */
+  logger?: Logger;
+  /** Creates hub instances (and injects their dependencies). Default: typedi's global Container. */
+  container?: HubActivator;
+  /** Named policies for `@Authorize("name")`. */
+  policies?: Record<string, AuthorizationPolicy>;
+  /**
+   * Scale-out: hubs share connections, groups and users with every server on the same backplane
+   * (`new RedisBackplane({ url })` from `hubwire/redis`). The server closes it on `close()`.
+   * Default: none, one process.
+   */
+  backplane?: Backplane;
+  /**
+   * With a backplane: the bounds of the outbox that holds messages for other servers while the
+   * backplane is away, and the heartbeat by which servers notice one that died
+   * (docs/scale-out.md). Every field has a default.
+   */
+  scaleOut?: ScaleOutSettings;
+  /** How long a closing connection may take: a WebSocket's close handshake, a long-polling client's last poll. Default 5 000 ms. */
+  closeTimeout?: number;
+  /**
+   * OpenTelemetry metrics and traces (docs/observability.md), through `@opentelemetry/api` when it
+   * is installed: by default to the providers registered when the server is made; `false` for
+   * none. Without the package, or with no SDK registered, hubwire does no work for them.
+   */
+  telemetry?: TelemetryOptions | false;
+}
+
+/** Where a listening server can be reached. */
+export interface ListenAddress {
+  host: string;
+  port: number;
+  /** `http://host:port` */
+  url: string;
+}
+
+/** Options of a raw connection endpoint (`mapConnection`). */
+export type RawEndpointOptions = Pick<
+  HubOptions,
+  | "transports"
+  | "allowedOrigins"
+  | "authenticate"
+  | "disconnectTimeout"
+  | "pollTimeout"
+  | "maximumSendBufferSize"
+  | "maximumReceiveMessageSize"
+>;
+
+/** Options of a multiplexing endpoint (`mapMultiplexer`); the hubs it opens keep their own. */
+export type MultiplexerOptions = Pick<
+  HubOptions,
+  | "transports"
+  | "allowedOrigins"
+  | "disconnectTimeout"
+  | "pollTimeout"
+  | "keepAliveInterval"
+  | "clientTimeoutInterval"
+  | "maximumSendBufferSize"
+  | "maximumReceiveMessageSize"
+> & {
+  /** Hubs one connection may have open at once; an open past it is refused with `ERR_MUX_TOO_MANY_HUBS`. Default 16. */
+  maximumHubsPerConnection?: number;
+};
