@@ -72,8 +72,13 @@ export class MultiplexedConnection implements ConnectionReceiver {
    */
   private readonly early = new Map<number, Array<[string | Uint8Array, Uint8Array | undefined]>>();
   private readonly binary: boolean;
-  /** Channels that received data in the current read of the network, told when it ends. */
-  private readonly inRead: HubChannel[] = [];
+  /**
+   * The hubs that received data in the current read of the network, told when it ends: the
+   * first in a field (a read almost always holds one hub's messages), any others in a list made
+   * only for them.
+   */
+  private readHub: HubChannel | undefined = undefined;
+  private otherReadHubs: HubChannel[] | undefined = undefined;
   private reading = false;
   private lastReceiveAt: number;
   private lastSendAt: number;
@@ -148,8 +153,9 @@ export class MultiplexedConnection implements ConnectionReceiver {
       return;
     }
     if (hub.connection.isClosed) return;
-    if (this.reading && !this.inRead.includes(hub)) {
-      this.inRead.push(hub);
+    if (this.reading && this.readHub !== hub && !this.otherReadHubs?.includes(hub)) {
+      if (this.readHub === undefined) this.readHub = hub;
+      else (this.otherReadHubs ??= []).push(hub);
       hub.connection.readStarted();
     }
     // A text hub on a binary connection: its protocol reads text, as from a text frame.
@@ -167,11 +173,16 @@ export class MultiplexedConnection implements ConnectionReceiver {
 
   private endRead(): void {
     this.reading = false;
-    if (this.inRead.length === 0) return;
-    // Ending a hub's read sends its replies; it never reads, so the list stays as it is meanwhile.
-    for (const hub of this.inRead) hub.connection.readEnded();
-    this.inRead.length = 0;
+    const first = this.readHub;
+    if (first === undefined) return;
+    const others = this.otherReadHubs;
+    this.readHub = undefined;
+    this.otherReadHubs = undefined;
+    // Ending a hub's read sends its replies.
+    first.connection.readEnded();
+    if (others) for (const hub of others) hub.connection.readEnded();
   }
+
 
   private control(message: ControlMessage | null): void {
     if (message === null) return; // a ping: its arrival is all it says
