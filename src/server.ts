@@ -22,6 +22,7 @@ import type { Backplane } from "./lifetime/backplane.js";
 import type { HubLifetimeManager } from "./lifetime/hub-lifetime-manager.js";
 import { InMemoryLifetimeManager } from "./lifetime/in-memory-lifetime-manager.js";
 import { ScaleOutLifetimeManager, type ScaleOutSettings, type ScaleOutStats } from "./lifetime/scale-out-lifetime-manager.js";
+import { recoveryWait } from "./lifetime/scale-out-settings.js";
 import { consoleLogger, LogWriter, type Logger } from "./logger.js";
 import { loggablePath, transportLog } from "./transports/transport-log.js";
 import type { HubProtocol } from "./protocol/hub-protocol.js";
@@ -365,6 +366,7 @@ export class HubServer {
       allowStatefulReconnects: statefulReconnects,
       // Servers on one backplane serve each other's connections' requests: no sticky sessions.
       routeChannels: this.options.backplane,
+      recoveryWaitMs: this.options.backplane && statefulReconnects ? recoveryWait(this.options.scaleOut) : undefined,
       log: this.log,
     };
   }
