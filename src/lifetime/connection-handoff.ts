@@ -24,6 +24,11 @@ export interface LifetimeHandoff {
   lastSeq: number;
   groups: string[];
   delivered: DeliveredRecord[];
+  /**
+   * Crash recovery only: empty Completions written before the kept sends, so that none of them
+   * takes a sequence id the client already had from the dead server (see ConnectionRecovery).
+   */
+  gap?: number;
 }
 
 /** Sends one incoming connection may collect while it moves; past it, the move fails rather than hold more. */

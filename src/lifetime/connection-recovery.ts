@@ -57,6 +57,8 @@ interface Kept {
   checkpointsSince: number;
   /** When its last checkpoint came. */
   heardAt: number;
+  /** The most messages its holder wrote to it between two checkpoints, lately (see `promote`). */
+  burst: number;
 }
 
 /** See ScaleOutStats.recovery. */
@@ -196,7 +198,7 @@ export class ConnectionRecovery {
       try {
         const prepared = host.moves.prepare(connectionId, { userId: checkpoint.userId, groups: checkpoint.groups }, this.times.maxMessages);
         const incoming = host.moves.incoming.get(connectionId)!;
-        kept = { holder: origin, incoming, checkpoint: undefined, listening: false, checkpointsSince: 0, heardAt: Date.now() };
+        kept = { holder: origin, incoming, checkpoint: undefined, listening: false, checkpointsSince: 0, heardAt: Date.now(), burst: 0 };
         this.kept.set(connectionId, kept);
         await prepared;
         kept.listening = true;
@@ -209,6 +211,9 @@ export class ConnectionRecovery {
     kept.holder = origin;
     kept.heardAt = Date.now();
     if (listened) kept.checkpointsSince++;
+    const written = checkpoint.buffer.lastSentId - (kept.checkpoint?.buffer.lastSentId ?? checkpoint.buffer.lastSentId);
+    // Forgets a past burst by halves, so one busy second does not pad every later recovery.
+    kept.burst = Math.max(written, Math.floor(kept.burst / 2));
     kept.checkpoint = checkpoint;
     void host.moves.subscribeGroups(connectionId, checkpoint.groups);
     kept.incoming.rebase(lifetimeOf(checkpoint));
@@ -232,7 +237,14 @@ export class ConnectionRecovery {
       return;
     }
     const { token, identity, userId, protocol, buffer } = checkpoint!;
-    this.reviver!({ connectionId, token, identity, userId, protocol, buffer, lifetime: lifetimeOf(checkpoint!) }).then(
+    // The client dropped its old socket having had messages numbered past the checkpoint's, and
+    // drops any message numbered at or below the last it had. Those numbers are unknown here:
+    // what the dead server wrote since the checkpoint is at most what was kept since (some of it
+    // after its death) and what it wrote that was not published (its own sends to the
+    // connection, the results of its calls), taken as two bursts. Filling them with empty
+    // Completions, which clients ignore, lets every kept message through: some of them twice.
+    const gap = incoming.captured.length + 2 * kept.burst;
+    this.reviver!({ connectionId, token, identity, userId, protocol, buffer, lifetime: { ...lifetimeOf(checkpoint!), gap } }).then(
       () => {
         this.recovered++;
         host.log.write(lifetimeLog.recovered, { hub, connectionId, holder: kept.holder, kept: incoming.captured.length });

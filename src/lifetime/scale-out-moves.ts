@@ -1,4 +1,6 @@
 import type { HubConnection } from "../connection/hub-connection.js";
+import { MessageType } from "../protocol/messages.js";
+import { SerializedHubMessage } from "../protocol/serialized-message.js";
 import { HubwireError } from "../errors.js";
 import { IncomingConnections, type HandoffPlan, type LifetimeHandoff } from "./connection-handoff.js";
 import type { LifetimeMoves } from "./hub-lifetime-manager.js";
@@ -129,6 +131,7 @@ export class ScaleOutMoves implements LifetimeMoves {
       host.local.addToGroup(connectionId, group).catch(() => {}); // within the old server's bound already
     }
     this.unsubscribeUnused(incoming.subscribed);
+    for (let i = 0; i < (handoff.gap ?? 0); i++) connection.writeSerialized(gapFiller);
     for (const message of incoming.undelivered(handoff)) connection.writeSerialized(message);
   }
 
@@ -167,6 +170,12 @@ export class ScaleOutMoves implements LifetimeMoves {
     return channels;
   }
 }
+
+/**
+ * A Completion of no call: clients ignore it, but count it as a message of stateful reconnect's
+ * sequence (see LifetimeHandoff.gap). Client invocation ids are numbers; this one never is.
+ */
+const gapFiller = new SerializedHubMessage({ type: MessageType.Completion, invocationId: "gap", hasResult: false });
 
 function unreachable(): HubwireError {
   return new HubwireError("ERR_BACKPLANE_UNAVAILABLE", "The backplane is unreachable: the connection cannot move now.");
