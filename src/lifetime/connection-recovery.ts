@@ -211,6 +211,9 @@ export class ConnectionRecovery {
     kept.holder = origin;
     kept.heardAt = Date.now();
     if (listened) kept.checkpointsSince++;
+    // Sends refused past the bound may be missing from what is kept: only a checkpoint made
+    // surely after them (the second from now) covers them again.
+    if (kept.incoming.overflowed) kept.checkpointsSince = 0;
     const written = checkpoint.buffer.lastSentId - (kept.checkpoint?.buffer.lastSentId ?? checkpoint.buffer.lastSentId);
     // Forgets a past burst by halves, so one busy second does not pad every later recovery.
     kept.burst = Math.max(written, Math.floor(kept.burst / 2));
@@ -227,8 +230,8 @@ export class ConnectionRecovery {
     const hub = host.hubName;
     let reason: string | undefined;
     if (!this.reviver) reason = "the hub cannot rebuild connections here";
-    else if (!checkpoint || kept.checkpointsSince < 2) reason = "it had no checkpoint made since this server listened for it";
     else if (incoming.overflowed) reason = `more than ${this.times.maxMessages} sends to it were kept since its last checkpoint`;
+    else if (!checkpoint || kept.checkpointsSince < 2) reason = "no checkpoint of it was made surely after this server listened for it, or refused sends past its bound";
     if (reason !== undefined) {
       this.lost++;
       host.moves.abandon(connectionId);
