@@ -79,10 +79,11 @@ function resolveRecovery(recovery: ScaleOutSettings["recovery"]): Required<Recov
 
 /**
  * With recovery on, how long a reconnect for a connection no server holds waits for a standby to
- * take it over: until a dead server is noticed (`serverTimeout` and a heartbeat) and one more
- * heartbeat. Undefined with recovery off: such a reconnect gets 404 at once.
+ * take it over: a dead server is noticed within `serverTimeout` and a heartbeat interval, and
+ * as much again leaves room for timers late on a busy server. Undefined with recovery off: such
+ * a reconnect gets 404 at once.
  */
 export function recoveryWait(settings: ScaleOutSettings | undefined): number | undefined {
   const resolved = resolveSettings(settings);
-  return resolved.recovery ? resolved.serverTimeout + 2 * resolved.heartbeatInterval : undefined;
+  return resolved.recovery ? 2 * (resolved.serverTimeout + resolved.heartbeatInterval) : undefined;
 }
