@@ -247,10 +247,12 @@ export class ConnectionRecovery {
     // connection, the results of its calls), taken as two bursts. Filling them with empty
     // Completions, which clients ignore, lets every kept message through: some of them twice.
     const gap = incoming.captured.length + 2 * kept.burst;
-    this.reviver!({ connectionId, token, identity, userId, protocol, buffer, lifetime: { ...lifetimeOf(checkpoint!), gap } }).then(
+    const recovered = { ...buffer, recovered: true };
+    this.reviver!({ connectionId, token, identity, userId, protocol, buffer: recovered, lifetime: { ...lifetimeOf(checkpoint!), gap } }).then(
       () => {
         this.recovered++;
-        host.log.write(lifetimeLog.recovered, { hub, connectionId, holder: kept.holder, kept: incoming.captured.length });
+        const checkpointAgeMs = Date.now() - kept.heardAt;
+        host.log.write(lifetimeLog.recovered, { hub, connectionId, holder: kept.holder, kept: incoming.captured.length, gap, checkpointAgeMs, lastSentId: buffer.lastSentId, lastAcked: buffer.lastAcked });
       },
       (cause: unknown) => {
         this.lost++;
