@@ -48,14 +48,11 @@ const timings = { heartbeatInterval: 100, serverTimeout: 1_000 };
 /** Warnings logged, by message, with their fields. */
 class Warnings implements Logger {
   readonly lines: Array<{ message: string; fields: Record<string, unknown> | undefined }> = [];
-  readonly level = process.env.DEBUG_RECOVERY ? ("info" as const) : ("warn" as const);
+  readonly level = "warn" as const;
   debug(): void {}
-  info(message: string, fields?: Record<string, unknown>): void {
-    if (process.env.DEBUG_RECOVERY) console.log(Date.now() % 100000, message, fields);
-  }
+  info(): void {}
   warn(message: string, fields?: Record<string, unknown>): void {
     this.lines.push({ message, fields });
-    if (process.env.DEBUG_RECOVERY) console.log(Date.now() % 100000, message, fields);
   }
   error(): void {}
 }
