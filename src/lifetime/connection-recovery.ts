@@ -247,8 +247,8 @@ export class ConnectionRecovery {
     // connection, the results of its calls), taken as two bursts. Filling them with empty
     // Completions, which clients ignore, lets every kept message through: some of them twice.
     const gap = incoming.captured.length + 2 * kept.burst;
-    const recovered = { ...buffer, recovered: true };
-    this.reviver!({ connectionId, token, identity, userId, protocol, buffer: recovered, lifetime: { ...lifetimeOf(checkpoint!), gap } }).then(
+    const rebuilt = { ...buffer, recovered: true };
+    this.reviver!({ connectionId, token, identity, userId, protocol, buffer: rebuilt, lifetime: { ...lifetimeOf(checkpoint!), gap } }).then(
       () => {
         this.recovered++;
         const checkpointAgeMs = Date.now() - kept.heardAt;
