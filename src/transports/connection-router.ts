@@ -341,6 +341,9 @@ export class ConnectionRouter {
       return this.answer(from, { kind: "moved", id, connectionId, identity, statefulReconnect });
     }
     if (message.method === "UPGRADE") {
+      // This server's own reconnect, waiting for a dead server's connection that was just
+      // recovered here (see upgradeElsewhere): it takes the connection from the registry itself.
+      if (from === this.serverId) return this.answer(from, { kind: "unknown", id });
       // A stateful connection waiting here for its client moves to the server the client came back through.
       if (message.movesState && this.moving?.offer(connection, from, id)) return;
       // Its transport runs here: it cannot move.
