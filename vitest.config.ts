@@ -6,7 +6,7 @@ const usesDist = ["test/processes/**/*.test.ts", "test/package/**/*.test.ts", "t
 
 // Checks that take tens of seconds (server processes restarted in turn, samples under many
 // clients): in the long suite.
-export const longChecks = ["test/processes/rolling-restart.test.ts", "test/load/**/*.test.ts"];
+export const longChecks = ["test/processes/rolling-restart.test.ts", "test/processes/crash-recovery.test.ts", "test/load/**/*.test.ts"];
 
 export default defineConfig({
   // Hubs use TypeScript legacy decorators with emitted metadata (typedi reads constructor types).

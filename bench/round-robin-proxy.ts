@@ -15,8 +15,8 @@ export interface RoundRobinProxy {
   url: string;
   /** Per backend (in the order given), what reached it. */
   readonly seen: ProxiedKind[][];
-  /** Drops every WebSocket proxied now, as a network does (the client sees its socket gone). */
-  cutWebSockets(): void;
+  /** Drops every WebSocket proxied now (or only those to backend `backend`), as a network does (the client sees its socket gone). */
+  cutWebSockets(backend?: number): void;
   close(): Promise<void>;
 }
 
@@ -25,7 +25,7 @@ export async function startRoundRobinProxy(backendUrls: readonly string[]): Prom
   const seen: ProxiedKind[][] = backends.map(() => []);
   const sockets = new Set<Duplex>();
   /** Client sides of the WebSockets proxied now (see cutWebSockets). */
-  const webSockets = new Set<Duplex>();
+  const webSockets = new Map<Duplex, number>();
   let next = 0;
   /** The backend for a request's attempt `attempt` (0 first): the next in turn, then the ones after it. */
   const pick = (first: number, attempt: number) => {
@@ -88,7 +88,7 @@ export async function startRoundRobinProxy(backendUrls: readonly string[]): Prom
         connected = true;
         record(backend.index, req, true);
         sockets.add(upstream);
-        webSockets.add(client);
+        webSockets.set(client, backend.index);
         upstream.on("close", () => sockets.delete(upstream));
         client.on("close", () => webSockets.delete(client));
         let head0 = `${req.method} ${req.url} HTTP/1.1\r\n`;
@@ -112,8 +112,8 @@ export async function startRoundRobinProxy(backendUrls: readonly string[]): Prom
   return {
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
     seen,
-    cutWebSockets: () => {
-      for (const socket of webSockets) socket.destroy();
+    cutWebSockets: (backend?: number) => {
+      for (const [socket, index] of webSockets) if (backend === undefined || index === backend) socket.destroy();
     },
     close: () =>
       new Promise<void>((resolve) => {

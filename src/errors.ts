@@ -51,6 +51,8 @@ export const ErrorCodes = {
   ERR_SERVER_GONE: "ERR_SERVER_GONE",
   /** A connection could not move to the server its client reconnected through; it stays where it was, and the client gets 503. */
   ERR_CONNECTION_MOVE_FAILED: "ERR_CONNECTION_MOVE_FAILED",
+  /** A stateful connection of a server that died could not be taken over by its standby (recovery's bounds, or no checkpoint yet): logged; its client starts a new connection. */
+  ERR_CONNECTION_NOT_RECOVERED: "ERR_CONNECTION_NOT_RECOVERED",
   /** A client result was awaited from a connection that moved to another server meanwhile. */
   ERR_CONNECTION_MOVED: "ERR_CONNECTION_MOVED",
   /** A raw connection's client sent more in one WebSocket message or POST than the endpoint reads. */

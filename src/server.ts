@@ -21,6 +21,7 @@ import { describeHub, type HubClassType } from "./hubs/hub-descriptor.js";
 import type { HubLifetimeManager } from "./lifetime/hub-lifetime-manager.js";
 import { InMemoryLifetimeManager } from "./lifetime/in-memory-lifetime-manager.js";
 import { ScaleOutLifetimeManager, type ScaleOutStats } from "./lifetime/scale-out-lifetime-manager.js";
+import { recoveryWait } from "./lifetime/scale-out-settings.js";
 import { consoleLogger, LogWriter } from "./logger.js";
 import { loggablePath, transportLog } from "./transports/transport-log.js";
 import type { HubProtocol } from "./protocol/hub-protocol.js";
@@ -363,6 +364,7 @@ export class HubServer {
       allowStatefulReconnects: statefulReconnects,
       // Servers on one backplane serve each other's connections' requests: no sticky sessions.
       routeChannels: this.options.backplane,
+      recoveryWaitMs: this.options.backplane && statefulReconnects ? recoveryWait(this.options.scaleOut) : undefined,
       log: this.log,
     };
   }

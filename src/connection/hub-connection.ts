@@ -171,6 +171,11 @@ export class HubConnection implements ConnectionReceiver, HeartbeatSubscriber {
     return this.handshakeComplete && !this.closing && this.buffer !== undefined && !this.buffer.overflowed && this.protocol !== undefined;
   }
 
+  /** What another server needs to rebuild the connection if this one dies (see ConnectionRecovery); undefined when it cannot move. */
+  checkpoint(): { protocol: string; buffer: MessageBufferState } | undefined {
+    return this.movable ? { protocol: this.protocol!.name, buffer: this.buffer!.state } : undefined;
+  }
+
   /**
    * The connection moves to another server: returns what that server needs to go on (its
    * protocol and stateful reconnect's buffer) and ends here without a word to the client.

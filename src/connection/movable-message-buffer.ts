@@ -7,6 +7,11 @@ export interface MessageBufferState {
   received: number;
   lastAcked: number;
   duplicates: number;
+  /**
+   * Rebuilt from a checkpoint after its server died (crash recovery): the client may have had
+   * acks for later messages from that server, and say so in its Sequence.
+   */
+  recovered?: boolean;
 }
 
 /**
@@ -14,10 +19,26 @@ export interface MessageBufferState {
  * from MessageBuffer, which the client bundles too.
  */
 export class MovableMessageBuffer extends MessageBuffer {
+  /** See MessageBufferState.recovered. */
+  private recovered = false;
+
   /** What another server needs to go on where this one stops. */
   get state(): MessageBufferState {
     const { lastSentId, received, lastAcked, duplicates } = this;
-    return { unacked: this.unacked.map(({ id, payload }) => [id, payload]), lastSentId, received, lastAcked, duplicates };
+    const state: MessageBufferState = { unacked: this.unacked.map(({ id, payload }) => [id, payload]), lastSentId, received, lastAcked, duplicates };
+    if (this.recovered) state.recovered = true; // moving on before its client came back
+    return state;
+  }
+
+  /**
+   * The client's Sequence. After a crash recovery, one past what the checkpoint counted means
+   * the dead server received and acknowledged those messages after its checkpoint: they were
+   * handled there, and the count goes on from the client's.
+   */
+  override resequence(sequenceId: number): void {
+    if (this.recovered && sequenceId > this.received + 1) this.received = sequenceId - 1;
+    this.recovered = false;
+    super.resequence(sequenceId);
   }
 
   /** A buffer that goes on from `state`, taken from another server. */
@@ -31,6 +52,7 @@ export class MovableMessageBuffer extends MessageBuffer {
     buffer.received = state.received;
     buffer.lastAcked = state.lastAcked;
     buffer.duplicates = state.duplicates;
+    buffer.recovered = state.recovered === true;
     return buffer;
   }
 }

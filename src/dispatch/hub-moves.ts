@@ -1,7 +1,8 @@
 import { HubwireError } from "../errors.js";
 import type { HandoffPlan } from "../lifetime/connection-handoff.js";
 import type { LifetimeMoves } from "../lifetime/hub-lifetime-manager.js";
-import type { ConnectionMoves } from "../transports/connection-moves.js";
+import type { RecoveredConnection } from "../lifetime/connection-recovery.js";
+import type { ConnectionMoves, ConnectionRevival } from "../transports/connection-moves.js";
 import type { TransportConnection } from "../transports/transport-connection.js";
 import { ConnectionSession, type SessionHandoff } from "./connection-session.js";
 import type { HubRuntime } from "./hub-runtime.js";
@@ -48,6 +49,21 @@ export class HubMoves implements ConnectionMoves {
 
   abandon(transport: TransportConnection): void {
     this.lifetime.abandon(transport.connectionId);
+  }
+
+  attach(revival: ConnectionRevival): void {
+    const { recovery } = this.lifetime;
+    if (recovery) recovery.reviver = (recovered) => this.revive(revival, recovered);
+  }
+
+  /** Crash recovery: a connection of a dead server, rebuilt here from its last checkpoint. */
+  private revive(revival: ConnectionRevival, recovered: RecoveredConnection): Promise<void> {
+    const { connectionId, token, identity, userId, protocol, buffer, lifetime } = recovered;
+    return revival.revive(connectionId, token, identity, (transport) => {
+      transport.userId = userId;
+      const session = ConnectionSession.movedIn(this.runtime, transport, sessionHandoff({ protocol, buffer, lifetime }), this.lifetime);
+      this.runtime.adopt(session);
+    });
   }
 }
 

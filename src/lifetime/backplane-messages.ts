@@ -1,4 +1,6 @@
 import { Decoder, Encoder } from "@msgpack/msgpack";
+import type { MessageBufferState } from "../connection/movable-message-buffer.js";
+import type { DeliveredRecord } from "./connection-handoff.js";
 import type { Target } from "./target.js";
 
 /** A send for the connections of `target` on every server, already encoded in each hub protocol. */
@@ -60,7 +62,43 @@ export type ReplyMessage =
   | { kind: "result"; requestId: number; result: unknown }
   | { kind: "failure"; requestId: number; name: string; message: string; code?: string };
 
-export type BackplaneMessage = SendMessage | GroupMessage | InvokeMessage | ReplyMessage | PresenceMessage | FenceMessage;
+/**
+ * A stateful connection's state, sent by the server that holds it to the connection's standby
+ * every heartbeat interval when recovery is on (see ConnectionRecovery): what the standby needs
+ * to take the connection over if its server dies.
+ */
+export interface CheckpointMessage {
+  kind: "checkpoint";
+  origin: string;
+  connectionId: string;
+  /** The connection token: the client comes back with it. */
+  token: string;
+  identity?: string | undefined;
+  userId?: string | undefined;
+  protocol: string;
+  buffer: MessageBufferState;
+  groups: string[];
+  /** The holder's last send number, and what it had delivered on the connection's channels (see LifetimeHandoff). */
+  lastSeq: number;
+  delivered: DeliveredRecord[];
+}
+
+/** The connection ended or moved, or its checkpoints go to another standby now: the standby forgets it. */
+export interface ReleasedMessage {
+  kind: "released";
+  origin: string;
+  connectionId: string;
+}
+
+export type BackplaneMessage =
+  | SendMessage
+  | GroupMessage
+  | InvokeMessage
+  | ReplyMessage
+  | PresenceMessage
+  | FenceMessage
+  | CheckpointMessage
+  | ReleasedMessage;
 
 // One of each for every message. `encode()` would make an encoder per call, and return a view
 // of its 2 KiB buffer: the outbox, which counts a message's bytes against its bound, would hold

@@ -24,6 +24,11 @@ export interface LifetimeHandoff {
   lastSeq: number;
   groups: string[];
   delivered: DeliveredRecord[];
+  /**
+   * Crash recovery only: empty Completions written before the kept sends, so that none of them
+   * takes a sequence id the client already had from the dead server (see ConnectionRecovery).
+   */
+  gap?: number;
 }
 
 /** Sends one incoming connection may collect while it moves; past it, the move fails rather than hold more. */
@@ -50,13 +55,14 @@ export class IncomingConnection {
   readonly groupChanges: Array<["add" | "remove", string]> = [];
   /** The groups subscribed for it here: every group it was in since the plan. */
   readonly subscribed: Set<string>;
-  /** More was sent to it than a move may hold (maxCaptured): the move fails. */
+  /** More was sent to it than it may hold (`limit`): the move (or its recovery) fails. */
   overflowed = false;
 
   constructor(
     readonly connectionId: string,
     readonly userId: string | undefined,
     groups: readonly string[],
+    readonly limit = maxCaptured,
   ) {
     this.groups = new Set(groups);
     this.subscribed = new Set(groups);
@@ -87,21 +93,35 @@ export class IncomingConnection {
 
   /** The captured sends the old server had not delivered, in the order they were heard. */
   undelivered(handoff: LifetimeHandoff): SerializedHubMessage[] {
-    const records = new Map(handoff.delivered.map(([origin, channel, floor, seen]) => [`${origin}\n${channel}`, { floor, seen: new Set(seen) }]));
-    const messages: SerializedHubMessage[] = [];
-    for (const { origin, channel, seq, message } of this.captured) {
-      if (seq !== undefined) {
-        if (origin === handoff.origin) {
-          // Sent by the old server: what it numbered up to the cut reached the connection there.
-          if (seq <= handoff.lastSeq) continue;
-        } else {
-          const record = records.get(`${origin}\n${channel}`);
-          if (record && (seq <= record.floor || record.seen.has(seq))) continue;
-        }
-      }
-      messages.push(message);
+    return this.notDelivered(handoff).map(({ message }) => message);
+  }
+
+  /**
+   * A checkpoint of the connection's server (see ConnectionRecovery): forgets what it says was
+   * delivered there, and takes its groups as they were then.
+   */
+  rebase(checkpoint: LifetimeHandoff): void {
+    const kept = this.notDelivered(checkpoint);
+    this.captured.length = 0;
+    this.captured.push(...kept);
+    this.groupChanges.length = 0;
+    this.groups.clear();
+    for (const group of checkpoint.groups) {
+      this.groups.add(group);
+      this.subscribed.add(group);
     }
-    return messages;
+    if (this.captured.length < this.limit) this.overflowed = false;
+  }
+
+  private notDelivered(handoff: LifetimeHandoff): Captured[] {
+    const records = new Map(handoff.delivered.map(([origin, channel, floor, seen]) => [`${origin}\n${channel}`, { floor, seen: new Set(seen) }]));
+    return this.captured.filter(({ origin, channel, seq }) => {
+      if (seq === undefined) return true;
+      // Sent by the old server: what it numbered up to the cut reached the connection there.
+      if (origin === handoff.origin) return seq > handoff.lastSeq;
+      const record = records.get(`${origin}\n${channel}`);
+      return !(record && (seq <= record.floor || record.seen.has(seq)));
+    });
   }
 
   /** The membership at the cut: the old server's, with the changes heard here applied again. */
@@ -123,8 +143,9 @@ export class IncomingConnections {
     return this.byId.size;
   }
 
-  add(connectionId: string, plan: HandoffPlan): IncomingConnection {
-    const incoming = new IncomingConnection(connectionId, plan.userId, plan.groups);
+  /** `limit`: sends it may collect (default: a move's bound, 10 000). */
+  add(connectionId: string, plan: HandoffPlan, limit?: number): IncomingConnection {
+    const incoming = new IncomingConnection(connectionId, plan.userId, plan.groups, limit);
     this.byId.set(connectionId, incoming);
     return incoming;
   }
@@ -155,7 +176,7 @@ export class IncomingConnections {
   capture(target: Target, message: SerializedHubMessage, origin: string, channel: string, seq: number | undefined): void {
     for (const incoming of this.byId.values()) {
       if (incoming.overflowed || !incoming.isIn(target)) continue;
-      if (incoming.captured.length >= maxCaptured) incoming.overflowed = true;
+      if (incoming.captured.length >= incoming.limit) incoming.overflowed = true;
       else incoming.captured.push({ origin, channel, seq, message });
     }
   }

@@ -1,6 +1,7 @@
 import type { ClientInvokeOptions } from "../connection/client-results.js";
 import type { HubConnection } from "../connection/hub-connection.js";
 import type { HandoffPlan, LifetimeHandoff } from "./connection-handoff.js";
+import type { RecoveredConnection } from "./connection-recovery.js";
 import type { Target } from "./target.js";
 
 /**
@@ -48,4 +49,9 @@ export interface LifetimeMoves {
   adopt(connection: HubConnection, handoff: LifetimeHandoff): void;
   /** New server: the move failed; it stops listening for the connection. */
   abandon(connectionId: string): void;
+  /**
+   * Present when crash recovery is on (ScaleOutSettings.recovery): the hub sets its `reviver`,
+   * which rebuilds a connection of a dead server here, suspended, for its client to come back to.
+   */
+  readonly recovery?: { reviver: ((connection: RecoveredConnection) => Promise<void>) | undefined } | undefined;
 }

@@ -105,6 +105,11 @@ export class InMemoryLifetimeManager implements HubLifetimeManager, LocalMembers
     for (const connection of this.recipients(target)) connection.writeSerialized(message);
   }
 
+  /** The connections here. */
+  allConnections(): IterableIterator<HubConnection> {
+    return this.connections.values();
+  }
+
   has(connectionId: string): boolean {
     return this.connections.has(connectionId);
   }

@@ -76,6 +76,11 @@ export class Presence {
     return this.peers.size;
   }
 
+  /** The live peers' ids. */
+  peerIds(): IterableIterator<string> {
+    return this.peers.keys();
+  }
+
   /** This server hears its own heartbeats: its path through the backplane works both ways. */
   get hearsItself(): boolean {
     return this.up;

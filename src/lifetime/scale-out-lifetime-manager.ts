@@ -14,6 +14,7 @@ import {
   type InvokeMessage,
   type SendMessage,
 } from "./backplane-messages.js";
+import { ConnectionRecovery, type RecoveryCounts } from "./connection-recovery.js";
 import { BackplaneOutbox, type OutboxCounts, type OutboxDrops } from "./backplane-outbox.js";
 import type { HubLifetimeManager } from "./hub-lifetime-manager.js";
 import { InMemoryLifetimeManager, invocationOf, type LocalMembership } from "./in-memory-lifetime-manager.js";
@@ -23,7 +24,7 @@ import { Presence } from "./presence.js";
 import { failureReply, remoteError, serverGone } from "./remote-errors.js";
 import { ScaleOutMoves } from "./scale-out-moves.js";
 import { SendCodec } from "./send-codec.js";
-import { resolveSettings, type ScaleOutSettings } from "./scale-out-settings.js";
+import { resolveSettings, type ResolvedSettings, type ScaleOutSettings } from "./scale-out-settings.js";
 import { SendSequences } from "./send-sequences.js";
 import type { Target } from "./target.js";
 
@@ -37,6 +38,8 @@ export interface ScaleOutStats extends OutboxCounts {
   lagMs: number;
   /** Messages received from the other servers (their heartbeats not included). */
   received: number;
+  /** With `recovery` on: the connections of other servers kept here, and those of dead servers recovered here or not. */
+  recovery?: RecoveryCounts;
 }
 
 export interface ScaleOutOptions {
@@ -88,10 +91,12 @@ export class ScaleOutLifetimeManager implements HubLifetimeManager {
   private received = 0;
   private readonly delivered = new SendSequences();
   private outageStart: number | undefined;
-  private readonly settings: Required<ScaleOutSettings>;
+  private readonly settings: ResolvedSettings;
   private readonly codec: SendCodec;
   /** Connections moving here from other servers, or away (see LifetimeMoves). */
   readonly moves: ScaleOutMoves;
+  /** Crash recovery of stateful connections, when the settings turn it on. */
+  private readonly recovery: ConnectionRecovery | undefined;
 
   constructor(private readonly options: ScaleOutOptions) {
     this.log = LogWriter.for(options.logger);
@@ -134,6 +139,26 @@ export class ScaleOutLifetimeManager implements HubLifetimeManager {
       publishFence: (channel, fenceId) => backplane.publish(channel, encodeBackplaneMessage({ kind: "fence", origin: this.serverId, fenceId })),
       fenceTimeout: this.settings.serverTimeout,
     });
+    const { recovery } = this.settings;
+    if (recovery) {
+      this.recovery = new ConnectionRecovery(
+        {
+          serverId: this.serverId,
+          hubName: options.hubName,
+          local: this.local,
+          moves: this.moves,
+          delivered: this.delivered,
+          log: this.log,
+          lastSeq: () => this.sendSeq,
+          peers: () => this.presence.peerIds(),
+          channel: (kind, name) => this.channel(kind, name),
+          publish: (channel, message) => this.publish(channel, message),
+        },
+        { interval: this.settings.heartbeatInterval, serverTimeout: this.settings.serverTimeout, maxMessages: recovery.maxMessages },
+      );
+      this.moves.recovery = this.recovery;
+      void this.started.then(() => this.recovery?.start());
+    }
   }
 
   /** The channels every server of the hub listens on, whatever its connections. */
@@ -151,6 +176,7 @@ export class ScaleOutLifetimeManager implements HubLifetimeManager {
    */
   async close(): Promise<void> {
     this.presence.stop();
+    this.recovery?.stop();
     // After the replies already in the outbox (the closed connections' failed client results).
     this.publish(this.channel("presence"), { kind: "leaving", origin: this.serverId });
     const { messages } = this.outbox.size;
@@ -167,7 +193,9 @@ export class ScaleOutLifetimeManager implements HubLifetimeManager {
    */
   get stats(): ScaleOutStats {
     const oldest = this.outbox.oldestAt;
-    return { waiting: this.outbox.size, lagMs: oldest === undefined ? 0 : Date.now() - oldest, received: this.received, ...this.outbox.totals };
+    const stats: ScaleOutStats = { waiting: this.outbox.size, lagMs: oldest === undefined ? 0 : Date.now() - oldest, received: this.received, ...this.outbox.totals };
+    if (this.recovery) stats.recovery = this.recovery.counts;
+    return stats;
   }
 
   /** This server's own connections, users and groups, read-only. */
@@ -199,6 +227,7 @@ export class ScaleOutLifetimeManager implements HubLifetimeManager {
   private leave(connection: HubConnection): string[] {
     const left = this.local.leave(connection);
     if (!left) return [];
+    this.recovery?.released(connection.connectionId);
     const { incoming } = this.moves;
     const channels = [this.channel("connection", connection.connectionId)];
     for (const group of left.groups) if (!incoming.hasGroup(group)) channels.push(this.channel("group", group));
@@ -325,6 +354,9 @@ export class ScaleOutLifetimeManager implements HubLifetimeManager {
         return this.pending.settle(message.requestId, message.result, true);
       case "failure":
         return this.pending.settle(message.requestId, remoteError(message.name, message.message, message.code));
+      case "checkpoint":
+      case "released":
+        return this.recovery?.onMessage(message);
     }
   }
 
@@ -339,6 +371,7 @@ export class ScaleOutLifetimeManager implements HubLifetimeManager {
     if (left) this.log.write(lifetimeLog.serverLeft, { hub: this.options.hubName, serverId });
     else this.log.write(lifetimeLog.serverGone, { hub: this.options.hubName, serverId, timeout: this.settings.serverTimeout });
     this.pending.failTakenBy(serverId, serverGone);
+    this.recovery?.serverGone(serverId, left);
   }
 
   /**

@@ -1,8 +1,11 @@
 import type { HubConnection } from "../connection/hub-connection.js";
+import { MessageType } from "../protocol/messages.js";
+import { SerializedHubMessage } from "../protocol/serialized-message.js";
 import { HubwireError } from "../errors.js";
 import { IncomingConnections, type HandoffPlan, type LifetimeHandoff } from "./connection-handoff.js";
 import type { LifetimeMoves } from "./hub-lifetime-manager.js";
 import type { InMemoryLifetimeManager } from "./in-memory-lifetime-manager.js";
+import type { ConnectionRecovery } from "./connection-recovery.js";
 import type { SendSequences } from "./send-sequences.js";
 
 /** What ScaleOutMoves needs of the scale-out manager it serves. */
@@ -44,6 +47,8 @@ interface Fence {
  */
 export class ScaleOutMoves implements LifetimeMoves {
   readonly incoming = new IncomingConnections();
+  /** Crash recovery, when on: the hub sets its `reviver`. */
+  recovery: ConnectionRecovery | undefined;
   private readonly fences = new Map<number, Fence>();
   private nextFence = 0;
 
@@ -53,13 +58,18 @@ export class ScaleOutMoves implements LifetimeMoves {
     return { userId: connection.userIdentifier, groups: this.host.local.groupsOf(connection.connectionId) };
   }
 
-  async prepare(connectionId: string, plan: HandoffPlan): Promise<void> {
+  /** `limit`: sends it may collect meanwhile (a move's bound by default). */
+  async prepare(connectionId: string, plan: HandoffPlan, limit?: number): Promise<void> {
     const { host, incoming } = this;
     if (!host.reachable()) throw unreachable();
     const { userId } = plan;
     const user = userId !== undefined && !host.local.hasUser(userId) && !incoming.hasUser(userId);
     const groups = plan.groups.filter((group) => !host.local.hasGroup(group) && !incoming.hasGroup(group));
-    incoming.add(connectionId, plan);
+    // Kept here for recovery (see ConnectionRecovery) and now moving here: the move's record
+    // replaces that one, and lets go of its channels once it arrives or fails.
+    const kept = incoming.get(connectionId);
+    const added = incoming.add(connectionId, plan, limit);
+    if (kept) for (const group of kept.subscribed) added.subscribed.add(group);
     await Promise.all([
       host.subscribeConnection(connectionId),
       user ? host.subscribeMembers("user", userId) : undefined,
@@ -121,6 +131,7 @@ export class ScaleOutMoves implements LifetimeMoves {
       host.local.addToGroup(connectionId, group).catch(() => {}); // within the old server's bound already
     }
     this.unsubscribeUnused(incoming.subscribed);
+    for (let i = 0; i < (handoff.gap ?? 0); i++) connection.writeSerialized(gapFiller);
     for (const message of incoming.undelivered(handoff)) connection.writeSerialized(message);
   }
 
@@ -132,6 +143,16 @@ export class ScaleOutMoves implements LifetimeMoves {
     const { userId } = incoming;
     if (userId !== undefined && !host.local.hasUser(userId) && !this.incoming.hasUser(userId)) void host.unsubscribe(host.channel("user", userId));
     this.unsubscribeUnused(incoming.subscribed);
+  }
+
+  /** Subscribes the channels of `groups` that nothing here listens to yet, for an incoming connection that is in them now. */
+  async subscribeGroups(connectionId: string, groups: readonly string[]): Promise<void> {
+    const incoming = this.incoming.get(connectionId);
+    if (!incoming) return;
+    const { host } = this;
+    const fresh = groups.filter((group) => !incoming.subscribed.has(group) && !host.local.hasGroup(group) && !this.incoming.hasGroup(group));
+    for (const group of groups) incoming.subscribed.add(group);
+    await Promise.all(fresh.map((group) => host.subscribeMembers("group", group)));
   }
 
   /** Lets go of the channels of `groups` that no connection here, arrived or incoming, is in. */
@@ -149,6 +170,12 @@ export class ScaleOutMoves implements LifetimeMoves {
     return channels;
   }
 }
+
+/**
+ * A Completion of no call: clients ignore it, but count it as a message of stateful reconnect's
+ * sequence (see LifetimeHandoff.gap). Client invocation ids are numbers; this one never is.
+ */
+const gapFiller = new SerializedHubMessage({ type: MessageType.Completion, invocationId: "gap", hasResult: false });
 
 function unreachable(): HubwireError {
   return new HubwireError("ERR_BACKPLANE_UNAVAILABLE", "The backplane is unreachable: the connection cannot move now.");

@@ -22,9 +22,31 @@ export interface ScaleOutSettings {
    * fail with ERR_SERVER_GONE. More than two heartbeat intervals. Default 3 000 ms.
    */
   serverTimeout?: number;
+  /**
+   * Crash recovery of stateful connections (off by default): each one's state is kept by a
+   * standby server, which takes it over if its server dies, so its client comes back with the
+   * same id, user and groups and gets what was sent to it meanwhile. `true` for the defaults.
+   * docs/scale-out.md tells what it costs and what can still be lost.
+   */
+  recovery?: boolean | RecoverySettings;
 }
 
-const defaultSettings: Required<ScaleOutSettings> = {
+/** See ScaleOutSettings.recovery. */
+export interface RecoverySettings {
+  /**
+   * Sends one standby keeps for one connection beyond its last checkpoint; past it, that
+   * connection's recovery is given up (counted and logged) until its next checkpoint. Default 10 000.
+   */
+  maxMessages?: number;
+}
+
+/** The numeric settings; `recovery` is resolved apart. */
+type Timings = Omit<ScaleOutSettings, "recovery">;
+
+/** ScaleOutSettings with every default applied. */
+export type ResolvedSettings = Required<Timings> & { recovery: Required<RecoverySettings> | undefined };
+
+const defaultSettings: Required<Timings> = {
   outboxMaxAge: 30_000,
   outboxMaxBytes: 16 * 1024 * 1024,
   heartbeatInterval: 1_000,
@@ -32,9 +54,9 @@ const defaultSettings: Required<ScaleOutSettings> = {
 };
 
 /** The settings with their defaults; throws ERR_INVALID_OPTION, at startup, for one out of range. */
-export function resolveSettings(settings: ScaleOutSettings = {}): Required<ScaleOutSettings> {
-  const resolved = { ...defaultSettings };
-  for (const key of Object.keys(defaultSettings) as Array<keyof ScaleOutSettings>) {
+export function resolveSettings(settings: ScaleOutSettings = {}): ResolvedSettings {
+  const resolved: ResolvedSettings = { ...defaultSettings, recovery: resolveRecovery(settings.recovery) };
+  for (const key of Object.keys(defaultSettings) as Array<keyof Timings>) {
     const value = settings[key];
     if (value === undefined) continue;
     if (!Number.isFinite(value) || value <= 0) throw new HubwireError("ERR_INVALID_OPTION", `scaleOut.${key} must be a positive number; got ${String(value)}.`);
@@ -44,4 +66,24 @@ export function resolveSettings(settings: ScaleOutSettings = {}): Required<Scale
     throw new HubwireError("ERR_INVALID_OPTION", "scaleOut.serverTimeout must be more than two heartbeat intervals.");
   }
   return resolved;
+}
+
+function resolveRecovery(recovery: ScaleOutSettings["recovery"]): Required<RecoverySettings> | undefined {
+  if (recovery === undefined || recovery === false) return undefined;
+  const maxMessages = recovery === true ? undefined : recovery.maxMessages;
+  if (maxMessages !== undefined && !(Number.isInteger(maxMessages) && maxMessages > 0)) {
+    throw new HubwireError("ERR_INVALID_OPTION", `scaleOut.recovery.maxMessages must be a positive integer; got ${String(maxMessages)}.`);
+  }
+  return { maxMessages: maxMessages ?? 10_000 };
+}
+
+/**
+ * With recovery on, how long a reconnect for a connection no server holds waits for a standby to
+ * take it over: a dead server is noticed within `serverTimeout` and a heartbeat interval, and
+ * as much again leaves room for timers late on a busy server. Undefined with recovery off: such
+ * a reconnect gets 404 at once.
+ */
+export function recoveryWait(settings: ScaleOutSettings | undefined): number | undefined {
+  const resolved = resolveSettings(settings);
+  return resolved.recovery ? 2 * (resolved.serverTimeout + resolved.heartbeatInterval) : undefined;
 }

@@ -54,6 +54,8 @@ export interface EndpointOptions {
    * server holds is served through it (see ConnectionRouter), so no sticky sessions are needed.
    */
   routeChannels?: RouteChannels | undefined;
+  /** With crash recovery on: see RouterOptions.recoveryWaitMs. */
+  recoveryWaitMs?: number | undefined;
   log: LogWriter;
 }
 
@@ -106,6 +108,7 @@ export class ConnectionEndpoint {
         registry: this.registry,
         serve: (connection, request, reply) => this.serveForwarded(connection, request, reply),
         moves: handler.moves,
+        recoveryWaitMs: options.recoveryWaitMs,
         timeoutMs: options.pollTimeoutMs + forwardGraceMs,
         maxForwards,
         maxForwardedBytes,

@@ -16,4 +16,16 @@ export interface ConnectionMoves {
   complete(connection: TransportConnection, plan: unknown, state: unknown): void;
   /** New server: the move failed after `prepare`. */
   abandon(connection: TransportConnection, plan: unknown): void;
+  /** Given once by the router: how the hub takes over here a connection whose server died (crash recovery). */
+  attach?(revival: ConnectionRevival): void;
+}
+
+/** The router's side of crash recovery (see ConnectionMoves.attach). */
+export interface ConnectionRevival {
+  /**
+   * Holds the connection `connectionId` of a server that died here, under its token, suspended
+   * as a connection that moved here is; `rebuild` gives it its hub session. It is then findable
+   * from every server, for its client's reconnect. Rejects if it is here already.
+   */
+  revive(connectionId: string, token: string, identity: string | undefined, rebuild: (connection: TransportConnection) => void): Promise<void>;
 }

@@ -73,6 +73,11 @@ export interface RouterOptions {
   serve(connection: TransportConnection, request: RoutedRequest, reply: ForwardedReply): Promise<void>;
   /** How long a forwarded request may wait for its answer (a long poll is held up to the poll timeout). */
   timeoutMs: number;
+  /**
+   * With crash recovery on: how long a WebSocket reconnect for a connection no server holds is
+   * tried again, while a dead server's standby may not have taken the connection over yet.
+   */
+  recoveryWaitMs?: number | undefined;
   /** Requests this server may have forwarded and waiting at once. */
   maxForwards: number;
   /** Bytes of POST bodies this server may hold at once for other servers (read, and waiting to be taken). */
@@ -130,6 +135,8 @@ export class ConnectionRouter {
       answer: (server, answer) => this.answer(server, answer),
       askServer: (server, build, client) => this.ask(this.prefix + "server:" + server, build, client),
     });
+    const moving = this.moving;
+    if (moving) moves?.attach?.({ revive: (id, token, identity, rebuild) => moving.revive(id, token, identity, rebuild) });
   }
 
   /**
@@ -206,7 +213,15 @@ export class ConnectionRouter {
   async upgradeElsewhere(socket: Duplex, request: ConnectionRequest, token: string): Promise<TransportConnection | undefined> {
     const upgrade = forwarded(request, "UPGRADE");
     if (this.moving) upgrade.movesState = true;
-    const outcome = await this.forward(token, upgrade, socket);
+    let outcome = await this.forward(token, upgrade, socket);
+    // Its server may have died, and its standby not have taken it over yet (presence takes a few seconds).
+    const deadline = Date.now() + (this.options.recoveryWaitMs ?? 0);
+    while (outcome.kind === "unknown" && Date.now() < deadline && !socket.destroyed) {
+      await new Promise((resolve) => setTimeout(resolve, recoveryRetryMs));
+      const here = this.options.registry.get(token);
+      if (here) return here;
+      outcome = await this.forward(token, upgrade, socket);
+    }
     return this.conclude(token, outcome, {
       reply: (response) => rejectUpgrade(socket, response.status, Buffer.from(response.body).toString()),
       refuse: (status, reason) => rejectUpgrade(socket, status, reason),
@@ -326,6 +341,9 @@ export class ConnectionRouter {
       return this.answer(from, { kind: "moved", id, connectionId, identity, statefulReconnect });
     }
     if (message.method === "UPGRADE") {
+      // This server's own reconnect, waiting for a dead server's connection that was just
+      // recovered here (see upgradeElsewhere): it takes the connection from the registry itself.
+      if (from === this.serverId) return this.answer(from, { kind: "unknown", id });
       // A stateful connection waiting here for its client moves to the server the client came back through.
       if (message.movesState && this.moving?.offer(connection, from, id)) return;
       // Its transport runs here: it cannot move.
@@ -403,6 +421,9 @@ export class ConnectionRouter {
 }
 
 const busy = "The server is too busy to reach the connection's server.";
+
+/** How often a reconnect waiting for a recovered connection asks again (see RouterOptions.recoveryWaitMs). */
+const recoveryRetryMs = 200;
 
 /** A request of this server's client, as it is sent to the server that holds its connection. */
 function forwarded(request: ConnectionRequest, method: RoutedMethod, body?: BodyResult): ForwardedRequest {

@@ -82,6 +82,25 @@ export class MovingConnections {
     return undefined;
   }
 
+  /** See ConnectionRevival.revive. */
+  async revive(connectionId: string, token: string, identity: string | undefined, rebuild: (connection: TransportConnection) => void): Promise<void> {
+    const { registry } = this.router;
+    if (registry.get(token)) throw new HubwireError("ERR_CONNECTION_MOVE_FAILED", `Connection '${connectionId}' is here already.`);
+    const connection = registry.take(connectionId, token);
+    connection.identity = identity;
+    connection.statefulReconnect = true;
+    connection.movedIn();
+    try {
+      rebuild(connection);
+    } catch (error) {
+      connection.movedAway();
+      registry.forget(connection);
+      throw error;
+    }
+    // Its client may reach this server first: it finds the connection in the registry meanwhile.
+    await this.router.hold(connection);
+  }
+
   /** A connection that was to move here and did not: nothing of it stays. */
   private dropArrival(connection: TransportConnection, plan: unknown, prepared: boolean): void {
     if (prepared) this.moves.abandon(connection, plan);

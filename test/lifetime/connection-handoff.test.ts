@@ -73,3 +73,25 @@ describe("a connection moving here: what it is sent meanwhile reaches it once", 
     expect(incoming.captured).toHaveLength(10_000);
   });
 });
+
+describe("a connection kept by its standby for crash recovery", () => {
+  it("forgets at each checkpoint what the holder had delivered, and takes the checkpoint's groups", () => {
+    const connections = new IncomingConnections();
+    const kept = connections.add("c1", { groups: ["a"] }, 3);
+    connections.capture({ kind: "all" }, send("holder 4"), "holder", "hub:all", 4);
+    connections.capture({ kind: "all" }, send("peer 1"), "peer", "hub:all", 1);
+    kept.groupChanged("add", "b");
+    connections.capture({ kind: "all" }, send("holder 6"), "holder", "hub:all", 6);
+    connections.capture({ kind: "all" }, send("peer 2"), "peer", "hub:all", 2);
+    expect(kept.overflowed).toBe(true); // three kept, a fourth refused
+    kept.rebase({ origin: "holder", lastSeq: 5, groups: ["a", "c"], delivered: [["peer", "hub:all", -Infinity, [1]]] });
+    expect(names(kept.captured.map(({ message }) => message))).toEqual(["holder 6"]);
+    // Room again below the bound: keeping goes on.
+    expect(kept.overflowed).toBe(false);
+    connections.capture({ kind: "groups", names: ["c"] }, send("to c"), "peer", "hub:group:c", 3);
+    expect(names(kept.captured.map(({ message }) => message))).toEqual(["holder 6", "to c"]);
+    // The changes heard before the checkpoint are in it: none is applied again over it.
+    expect([...kept.groupsAfter({ origin: "holder", lastSeq: 6, groups: ["a", "c"], delivered: [] })].sort()).toEqual(["a", "c"]);
+    expect([...kept.subscribed].sort()).toEqual(["a", "b", "c"]);
+  });
+});

@@ -15,6 +15,11 @@ class ChatHub extends Hub {
     return this.context.userIdentifier;
   }
 
+  /** The process that runs the call: the server that holds the caller's connection. */
+  serverPid() {
+    return process.pid;
+  }
+
   join(group) {
     return this.groups.addToGroup(this.context.connectionId, group);
   }
@@ -31,7 +36,7 @@ class ChatHub extends Hub {
     return this.clients.client(connectionId).message(stream, n);
   }
 }
-for (const [name, method] of [["Id", "id"], ["Whoami", "whoami"], ["Join", "join"], ["ToAll", "toAll"], ["ToGroup", "toGroup"], ["ToConnection", "toConnection"]]) {
+for (const [name, method] of [["Id", "id"], ["Whoami", "whoami"], ["ServerPid", "serverPid"], ["Join", "join"], ["ToAll", "toAll"], ["ToGroup", "toGroup"], ["ToConnection", "toConnection"]]) {
   HubMethod(name)(ChatHub.prototype, method, Object.getOwnPropertyDescriptor(ChatHub.prototype, method));
 }
 HubClass({ name: "ChatHub" })(ChatHub);

@@ -1,0 +1,295 @@
+import { createHash } from "node:crypto";
+import type { MessageBufferState } from "../connection/movable-message-buffer.js";
+import type { HubConnection } from "../connection/hub-connection.js";
+import { HubwireError } from "../errors.js";
+import type { LogWriter } from "../logger.js";
+import type { BackplaneMessage, CheckpointMessage, ReleasedMessage } from "./backplane-messages.js";
+import type { IncomingConnection, LifetimeHandoff } from "./connection-handoff.js";
+import type { InMemoryLifetimeManager } from "./in-memory-lifetime-manager.js";
+import { lifetimeLog } from "./lifetime-log.js";
+import type { ScaleOutMoves } from "./scale-out-moves.js";
+import type { SendSequences } from "./send-sequences.js";
+
+/** A connection whose server died, as its standby rebuilds it (see LifetimeMoves.reviver). */
+export interface RecoveredConnection {
+  connectionId: string;
+  token: string;
+  identity: string | undefined;
+  userId: string | undefined;
+  protocol: string;
+  buffer: MessageBufferState;
+  /** What the dead server had delivered at its last checkpoint; the standby writes what it kept beyond it. */
+  lifetime: LifetimeHandoff;
+}
+
+/** What ConnectionRecovery needs of the scale-out manager it serves. */
+export interface RecoveryHost {
+  readonly serverId: string;
+  readonly hubName: string;
+  readonly local: InMemoryLifetimeManager;
+  readonly moves: ScaleOutMoves;
+  readonly delivered: SendSequences;
+  readonly log: LogWriter;
+  /** The number of this server's last send. */
+  lastSeq(): number;
+  /** The other live servers of the hub. */
+  peers(): Iterable<string>;
+  channel(kind: "all" | "connection" | "group" | "user" | "server", name?: string): string;
+  /** Publishes through the outbox, in order after this server's sends. */
+  publish(channel: string, message: BackplaneMessage): void;
+}
+
+/** How recovery runs: the heartbeat interval, and the sends one standby keeps per connection. */
+export interface RecoveryTimes {
+  readonly interval: number;
+  readonly serverTimeout: number;
+  readonly maxMessages: number;
+}
+
+/** What the standby keeps of one connection of another server. */
+interface Kept {
+  holder: string;
+  incoming: IncomingConnection;
+  checkpoint: CheckpointMessage | undefined;
+  /** Its channels are subscribed here. */
+  listening: boolean;
+  /** Checkpoints heard since then: the second is the first one surely made after this server listened. */
+  checkpointsSince: number;
+  /** When its last checkpoint came. */
+  heardAt: number;
+  /** The most messages its holder wrote to it between two checkpoints, lately (see `promote`). */
+  burst: number;
+}
+
+/** See ScaleOutStats.recovery. */
+export interface RecoveryCounts {
+  /** Connections of other servers this server keeps now, as their standby. */
+  kept: number;
+  /** Connections of dead servers this server took over. */
+  recovered: number;
+  /** Connections of dead servers that could not be recovered (past the bounds, or not checkpointed yet). */
+  lost: number;
+}
+
+/**
+ * Crash recovery of stateful connections (docs/scale-out.md, "A crashed server"). Every
+ * heartbeat interval, the server that holds a stateful connection sends a checkpoint of it
+ * (protocol, stateful reconnect's buffer, user, groups, and what it delivered on the
+ * connection's channels, see SendSequences) to one other live server, its standby, chosen by
+ * rendezvous hashing of the connection id. The standby subscribes the connection's channels and
+ * keeps every send to it, as a server does for a connection moving to it (IncomingConnection),
+ * and forgets, at each checkpoint, what the checkpoint says was delivered. When presence
+ * declares the holder dead, the standby rebuilds the connection from the last checkpoint,
+ * suspended, and writes after its buffer what it kept: the client's reconnect, through any
+ * server, finds it there and resumes or moves as after a drain.
+ */
+export class ConnectionRecovery {
+  /** Connections of other servers kept here, by id. */
+  private readonly kept = new Map<string, Kept>();
+  /** The standby each connection of this server was checkpointed to last. */
+  private readonly standbys = new Map<string, string>();
+  private timer: ReturnType<typeof setInterval> | undefined;
+  private recovered = 0;
+  private lost = 0;
+  /** Set by the hub: rebuilds a recovered connection and holds it for its client. */
+  reviver: ((connection: RecoveredConnection) => Promise<void>) | undefined;
+
+  constructor(
+    private readonly host: RecoveryHost,
+    private readonly times: RecoveryTimes,
+  ) {}
+
+  start(): void {
+    this.timer ??= setInterval(() => this.tick(), this.times.interval);
+    this.timer.unref();
+  }
+
+  stop(): void {
+    clearInterval(this.timer);
+  }
+
+  get counts(): RecoveryCounts {
+    return { kept: this.kept.size, recovered: this.recovered, lost: this.lost };
+  }
+
+  /** Holder: a connection of this server ended or moved away; its standby forgets it. */
+  released(connectionId: string): void {
+    const standby = this.standbys.get(connectionId);
+    if (standby === undefined) return;
+    this.standbys.delete(connectionId);
+    this.sendReleased(standby, connectionId);
+  }
+
+  /** A message on this server's own channel, for recovery. */
+  onMessage(message: CheckpointMessage | ReleasedMessage): void {
+    if (message.kind === "checkpoint") return void this.onCheckpoint(message);
+    const kept = this.kept.get(message.connectionId);
+    if (kept && kept.holder === message.origin) this.forget(message.connectionId);
+  }
+
+  /** A server of the hub is gone: the connections kept for it are taken over if it died, forgotten if it left. */
+  serverGone(serverId: string, left: boolean): void {
+    for (const [connectionId, kept] of [...this.kept]) {
+      if (kept.holder !== serverId) continue;
+      if (left) this.forget(connectionId);
+      else this.promote(connectionId, kept);
+    }
+  }
+
+  private tick(): void {
+    this.checkpointAll();
+    // Kept for a holder that stopped sending checkpoints while alive (it chose another standby
+    // and its `released` was lost, or the connection moved): not recoverable here any more.
+    const stale = Date.now() - 2 * this.times.serverTimeout;
+    for (const [connectionId, kept] of [...this.kept]) if (kept.heardAt < stale) this.forget(connectionId);
+  }
+
+  /** Holder: a checkpoint of every stateful connection of this server to its standby. */
+  private checkpointAll(): void {
+    const { host } = this;
+    const peers = [...host.peers()];
+    for (const connection of host.local.allConnections()) {
+      const { connectionId } = connection;
+      const previous = this.standbys.get(connectionId);
+      const state = connection.transport.statefulReconnect ? connection.checkpoint() : undefined;
+      const standby = state && standbyOf(connectionId, peers);
+      if (previous !== undefined && previous !== standby) this.released(connectionId);
+      if (!state || standby === undefined) continue;
+      this.standbys.set(connectionId, standby);
+      host.publish(host.channel("server", standby), this.checkpointOf(connection, state));
+    }
+  }
+
+  private checkpointOf(connection: HubConnection, state: { protocol: string; buffer: MessageBufferState }): CheckpointMessage {
+    const { host } = this;
+    const { connectionId, userIdentifier: userId, transport } = connection;
+    const groups = host.local.groupsOf(connectionId);
+    const channels = [host.channel("all"), host.channel("connection", connectionId), ...groups.map((group) => host.channel("group", group))];
+    if (userId !== undefined) channels.push(host.channel("user", userId));
+    return {
+      kind: "checkpoint",
+      origin: host.serverId,
+      connectionId,
+      token: transport.connectionToken,
+      identity: transport.identity,
+      userId,
+      protocol: state.protocol,
+      buffer: state.buffer,
+      groups,
+      lastSeq: host.lastSeq(),
+      delivered: host.delivered.records(channels),
+    };
+  }
+
+  /** Standby: the holder's latest state of one of its connections. */
+  private async onCheckpoint(checkpoint: CheckpointMessage): Promise<void> {
+    const { host } = this;
+    const { connectionId, origin } = checkpoint;
+    if (host.local.has(connectionId)) return; // it is this server's now (it moved here)
+    let kept = this.kept.get(connectionId);
+    const listened = kept?.listening ?? false;
+    // Moving here meanwhile, or its record abandoned: kept afresh.
+    if (kept && host.moves.incoming.get(connectionId) !== kept.incoming) {
+      this.kept.delete(connectionId);
+      kept = undefined;
+    }
+    if (!kept) {
+      if (host.moves.incoming.get(connectionId)) return; // moving here: the move carries its state
+      try {
+        const prepared = host.moves.prepare(connectionId, { userId: checkpoint.userId, groups: checkpoint.groups }, this.times.maxMessages);
+        const incoming = host.moves.incoming.get(connectionId)!;
+        kept = { holder: origin, incoming, checkpoint: undefined, listening: false, checkpointsSince: 0, heardAt: Date.now(), burst: 0 };
+        this.kept.set(connectionId, kept);
+        await prepared;
+        kept.listening = true;
+      } catch {
+        // The backplane is away: tried again at the next checkpoint.
+        if (this.kept.get(connectionId) === kept) this.forget(connectionId);
+        return;
+      }
+    }
+    kept.holder = origin;
+    kept.heardAt = Date.now();
+    if (listened) kept.checkpointsSince++;
+    // Sends refused past the bound may be missing from what is kept: only a checkpoint made
+    // surely after them (the second from now) covers them again.
+    if (kept.incoming.overflowed) kept.checkpointsSince = 0;
+    const written = checkpoint.buffer.lastSentId - (kept.checkpoint?.buffer.lastSentId ?? checkpoint.buffer.lastSentId);
+    // Forgets a past burst by halves, so one busy second does not pad every later recovery.
+    kept.burst = Math.max(written, Math.floor(kept.burst / 2));
+    kept.checkpoint = checkpoint;
+    void host.moves.subscribeGroups(connectionId, checkpoint.groups);
+    kept.incoming.rebase(lifetimeOf(checkpoint));
+  }
+
+  /** Standby: the holder died; the connection is rebuilt here from its last checkpoint. */
+  private promote(connectionId: string, kept: Kept): void {
+    const { host } = this;
+    const { checkpoint, incoming } = kept;
+    this.kept.delete(connectionId);
+    const hub = host.hubName;
+    let reason: string | undefined;
+    if (!this.reviver) reason = "the hub cannot rebuild connections here";
+    else if (incoming.overflowed) reason = `more than ${this.times.maxMessages} sends to it were kept since its last checkpoint`;
+    else if (!checkpoint || kept.checkpointsSince < 2) reason = "no checkpoint of it was made surely after this server listened for it, or refused sends past its bound";
+    if (reason !== undefined) {
+      this.lost++;
+      host.moves.abandon(connectionId);
+      const error = new HubwireError("ERR_CONNECTION_NOT_RECOVERED", `Connection '${connectionId}' of a dead server cannot be recovered: ${reason}.`);
+      host.log.write(lifetimeLog.notRecovered, { hub, connectionId, error });
+      return;
+    }
+    const { token, identity, userId, protocol, buffer } = checkpoint!;
+    // The client dropped its old socket having had messages numbered past the checkpoint's, and
+    // drops any message numbered at or below the last it had. Those numbers are unknown here:
+    // what the dead server wrote since the checkpoint is at most what was kept since (some of it
+    // after its death) and what it wrote that was not published (its own sends to the
+    // connection, the results of its calls), taken as two bursts. Filling them with empty
+    // Completions, which clients ignore, lets every kept message through: some of them twice.
+    const gap = incoming.captured.length + 2 * kept.burst;
+    const rebuilt = { ...buffer, recovered: true };
+    this.reviver!({ connectionId, token, identity, userId, protocol, buffer: rebuilt, lifetime: { ...lifetimeOf(checkpoint!), gap } }).then(
+      () => {
+        this.recovered++;
+        const checkpointAgeMs = Date.now() - kept.heardAt;
+        host.log.write(lifetimeLog.recovered, { hub, connectionId, holder: kept.holder, kept: incoming.captured.length, gap, checkpointAgeMs, lastSentId: buffer.lastSentId, lastAcked: buffer.lastAcked });
+      },
+      (cause: unknown) => {
+        this.lost++;
+        host.moves.abandon(connectionId);
+        const error = new HubwireError("ERR_CONNECTION_NOT_RECOVERED", `Connection '${connectionId}' of a dead server cannot be recovered: ${(cause as Error).message}`);
+        host.log.write(lifetimeLog.notRecovered, { hub, connectionId, error });
+      },
+    );
+  }
+
+  private forget(connectionId: string): void {
+    const kept = this.kept.get(connectionId);
+    if (!kept) return;
+    this.kept.delete(connectionId);
+    if (this.host.moves.incoming.get(connectionId) === kept.incoming) this.host.moves.abandon(connectionId);
+  }
+
+  private sendReleased(standby: string, connectionId: string): void {
+    const { host } = this;
+    host.publish(host.channel("server", standby), { kind: "released", origin: host.serverId, connectionId });
+  }
+}
+
+function lifetimeOf(checkpoint: CheckpointMessage): LifetimeHandoff {
+  return { origin: checkpoint.origin, lastSeq: checkpoint.lastSeq, groups: checkpoint.groups, delivered: checkpoint.delivered };
+}
+
+/** The live peer with the highest hash of itself and the connection id (rendezvous hashing): servers that come and go move few standbys. */
+function standbyOf(connectionId: string, peers: readonly string[]): string | undefined {
+  let best: string | undefined;
+  let bestScore = "";
+  for (const peer of peers) {
+    const score = createHash("sha1").update(peer).update(connectionId).digest("hex");
+    if (score > bestScore) {
+      best = peer;
+      bestScore = score;
+    }
+  }
+  return best;
+}

@@ -1,0 +1,89 @@
+import { spawn, type ChildProcess } from "node:child_process";
+import { randomUUID } from "node:crypto";
+import { once } from "node:events";
+import { fileURLToPath } from "node:url";
+import { afterEach, describe, expect, it } from "vitest";
+import { redisUrl } from "../support/redis.js";
+import { startRoundRobinProxy, type RoundRobinProxy } from "../../bench/round-robin-proxy.js";
+import { receiversAndSender, receiverUsers, Traffic, trafficStreams, type StreamClient } from "../support/stream-clients.js";
+import { within } from "../support/wait.js";
+
+const nodeScript = fileURLToPath(new URL("../support/scale-out-node.mjs", import.meta.url));
+
+/** Presence as tests shorten it, and crash recovery on. */
+const scaleOut = { heartbeatInterval: 100, serverTimeout: 1_000, recovery: true };
+
+/** Three hubwire servers, each a process of its own, behind a round-robin proxy; one is killed with SIGKILL under traffic. */
+describe("a server process killed under traffic, with crash recovery on", () => {
+  const children = new Set<ChildProcess>();
+  let proxy: RoundRobinProxy | undefined;
+  let clients: StreamClient[] = [];
+
+  afterEach(async () => {
+    await Promise.all(clients.map((client) => client.stop().catch(() => {})));
+    clients = [];
+    await proxy?.close();
+    for (const child of children) child.kill("SIGKILL");
+    children.clear();
+  });
+
+  /** Starts a server process and resolves with its URL once it listens. */
+  function startNode(channelPrefix: string): Promise<{ child: ChildProcess; url: string }> {
+    const child = spawn(process.execPath, [nodeScript], {
+      env: { ...process.env, REDIS_URL: redisUrl, CHANNEL_PREFIX: channelPrefix, PORT: "0", SCALE_OUT: JSON.stringify(scaleOut) },
+      stdio: ["ignore", "pipe", "inherit"],
+    });
+    children.add(child);
+    child.once("exit", () => children.delete(child));
+    let output = "";
+    const listening = new Promise<{ child: ChildProcess; url: string }>((resolve) => {
+      child.stdout!.on("data", (chunk: Buffer) => {
+        output += chunk.toString();
+        const match = /^listening on (http:\/\/127\.0\.0\.1:\d+)$/m.exec(output);
+        if (match) resolve({ child, url: match[1]! });
+      });
+    });
+    return within(listening, "a server process to listen", 30_000);
+  }
+
+  it("its stateful clients come back on the others with their id, user and groups, and get what was sent meanwhile", async () => {
+    // A channel prefix of this test's own: other tests and runs may share the Redis.
+    const channelPrefix = `crash-${randomUUID()}`;
+    const nodes = await Promise.all([0, 1, 2].map(() => startNode(channelPrefix)));
+    proxy = await startRoundRobinProxy(nodes.map((node) => node.url));
+    const url = `${proxy.url}/chat`;
+    const { receivers, ids, sender } = await receiversAndSender(url, "room", clients);
+    const traffic = new Traffic(sender, receivers, ids, "room");
+    // Long enough for every connection's standby to hold two checkpoints.
+    await traffic.flowing("before the crash");
+    await traffic.flowing("before the crash, still");
+    // The server that holds the most receivers dies.
+    const pids = await Promise.all(receivers.map((client) => client.invoke<number>("ServerPid")));
+    const victim = nodes.map((node) => node.child).sort((a, b) => pids.filter((pid) => pid === b.pid).length - pids.filter((pid) => pid === a.pid).length)[0]!;
+    const held = receivers.filter((_, i) => pids[i] === victim.pid);
+    const child = victim;
+    const exited = once(child, "exit");
+    child.kill("SIGKILL");
+    await exited;
+    await within(traffic.flowing("after the crash"), "traffic after the crash", 30_000);
+    await traffic.stop();
+
+    const faults = traffic.faults();
+    const received = receivers.reduce((sum, client) => sum + trafficStreams.reduce((n, stream) => n + (client.received.streams.get(stream)?.length ?? 0), 0), 0);
+    const total = (key: "lost" | "duplicated" | "outOfOrder") => faults.reduce((sum, fault) => sum + fault[key], 0);
+    // The figures docs/scale-out.md quotes.
+    console.log(
+      `kill -9 of 1 of 3 server processes, recovery on: ${receivers.length + 1} clients (${held.length} receivers on the killed one), ${received} messages received, ` +
+        `${total("lost")} lost, ${total("duplicated")} duplicated, ${total("outOfOrder")} out of order, ` +
+        `${[...receivers, sender].reduce((sum, client) => sum + client.restarts(), 0)} new connections; ` +
+        JSON.stringify(faults.filter((fault) => fault.lost + fault.duplicated + fault.outOfOrder > 0)),
+    );
+    expect([...receivers, sender].map((client) => [client.name, client.restarts()])).toEqual([...receivers, sender].map((client) => [client.name, 0]));
+    expect(await Promise.all(receivers.map((client) => client.invoke("Id")))).toEqual(ids);
+    expect(await Promise.all(receivers.map((client) => client.invoke("Whoami")))).toEqual(receiverUsers);
+    // Those it held run on the others now, with their ids and groups (the group stream went on).
+    expect(held.length).toBeGreaterThan(0);
+    for (const client of held) expect(await client.invoke("ServerPid")).not.toBe(victim.pid);
+    expect(faults.filter((fault) => fault.lost > 0)).toEqual([]);
+  });
+});

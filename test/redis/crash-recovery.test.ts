@@ -1,0 +1,261 @@
+import { randomUUID } from "node:crypto";
+import { HttpTransportType, HubConnectionBuilder, LogLevel, type HubConnection } from "@microsoft/signalr";
+import { afterEach, describe, expect, it } from "vitest";
+import { Hub, HubClass, HubMethod, HubServer, silentLogger, type Logger, type ScaleOutSettings } from "../../src/index.js";
+import { RedisBackplane } from "../../src/redis/index.js";
+import { redisUrl } from "../support/redis.js";
+import { startRoundRobinProxy, type RoundRobinProxy } from "../../bench/round-robin-proxy.js";
+import { hubwireClient, officialClient, type StreamClient as Client } from "../support/stream-clients.js";
+import { waitFor } from "../support/wait.js";
+
+interface StreamClient {
+  message(stream: string, n: number): void;
+}
+
+/** onDisconnected runs (on any server). */
+let disconnects = 0;
+
+@HubClass()
+class RecoveryHub extends Hub<StreamClient> {
+  override onDisconnected(): void {
+    disconnects++;
+  }
+
+  @HubMethod("Id")
+  id(): string {
+    return this.context.connectionId;
+  }
+
+  @HubMethod("Whoami")
+  whoami(): string | undefined {
+    return this.context.userIdentifier;
+  }
+
+  @HubMethod("Join")
+  join(group: string): Promise<void> {
+    return this.groups.addToGroup(this.context.connectionId, group);
+  }
+}
+
+/** The bearer token is the user's name. */
+function userOf(_request: unknown, bearer: string | undefined): unknown {
+  return bearer ? { sub: bearer } : null;
+}
+
+/** Presence as tests shorten it: a dead server is noticed within about a second. */
+const timings = { heartbeatInterval: 100, serverTimeout: 1_000 };
+
+/** Warnings logged, by message, with their fields. */
+class Warnings implements Logger {
+  readonly lines: Array<{ message: string; fields: Record<string, unknown> | undefined }> = [];
+  readonly level = "warn" as const;
+  debug(): void {}
+  info(): void {}
+  warn(message: string, fields?: Record<string, unknown>): void {
+    this.lines.push({ message, fields });
+  }
+  error(): void {}
+}
+
+describe("crash recovery of stateful connections", () => {
+  let channelPrefix: string;
+  let servers: HubServer[] = [];
+  let backplanes: RedisBackplane[] = [];
+  let proxy: RoundRobinProxy | undefined;
+  let clients: Client[] = [];
+  let warnings: Warnings;
+
+  /** `disconnectTimeouts`: per server, the default 15 s where not given. */
+  async function startCluster(count: number, scaleOut: ScaleOutSettings, disconnectTimeouts: number[] = []): Promise<void> {
+    // A channel prefix of this test's own: other tests and runs may share the Redis.
+    channelPrefix = `crash-${randomUUID()}`;
+    warnings = new Warnings();
+    disconnects = 0;
+    backplanes = [];
+    servers = Array.from({ length: count }, (_, index) => {
+      const disconnectTimeout = disconnectTimeouts[index] ?? 15_000;
+      const backplane = new RedisBackplane({ url: redisUrl, channelPrefix, logger: silentLogger });
+      backplanes.push(backplane);
+      // A buffer that holds what a recovered connection is written at this test's send rates: the
+      // unacknowledged messages, the empty Completions and the kept sends (see docs/scale-out.md).
+      const statefulReconnectBufferSize = 1_000_000;
+      const server = new HubServer({ logger: warnings, allowStatefulReconnects: true, statefulReconnectBufferSize, disconnectTimeout, backplane, scaleOut });
+      server.mapHub("/recovery", RecoveryHub, { authenticate: userOf });
+      return server;
+    });
+    const urls = await Promise.all(servers.map(async (server) => (await server.listen()).url));
+    proxy = await startRoundRobinProxy(urls);
+  }
+
+  /**
+   * Server `index` stops as a killed process does, with no goodbye: its heartbeats stop, its
+   * Redis connections close (Redis drops its subscriptions), it takes no new TCP connection, and
+   * its clients' sockets drop.
+   */
+  async function crash(index: number): Promise<void> {
+    const server = servers[index]!;
+    for (const manager of server["scaleOutManagers"]) {
+      manager["presence"].stop();
+      manager["recovery"]?.stop();
+    }
+    server["httpServer"]!.close();
+    await backplanes[index]!.close();
+    proxy?.cutWebSockets(index);
+  }
+
+  /** Server `index` keeps connection `id` and can recover it: it has two checkpoints made since it listened for it. */
+  function recoverable(index: number, id: string): Promise<void> {
+    const recovery = servers[index]!["scaleOutManagers"][0]!["recovery"]!;
+    return waitFor(() => (recovery["kept"].get(id)?.checkpointsSince ?? 0) >= 2, `server ${index} to be able to recover the connection`);
+  }
+
+  /** The official client with stateful reconnect; `reconnected` settles with the id of the new connection it had to start. */
+  async function statefulClient(url: string): Promise<{ connection: HubConnection; reconnected: Promise<string | undefined> }> {
+    const connection = new HubConnectionBuilder()
+      .withUrl(url, { transport: HttpTransportType.WebSockets, accessTokenFactory: () => "ada" })
+      .withStatefulReconnect()
+      .withAutomaticReconnect([0, 100, 200, 500])
+      .configureLogging(LogLevel.None)
+      .build();
+    const reconnected = new Promise<string | undefined>((resolve) => connection.onreconnected(resolve));
+    await connection.start();
+    clients.push({ stop: () => connection.stop() } as Client);
+    return { connection, reconnected };
+  }
+
+  afterEach(async () => {
+    await Promise.all(clients.map((client) => client.stop().catch(() => {})));
+    clients = [];
+    await proxy?.close();
+    await Promise.all(servers.map((server) => server.close().catch(() => {})));
+  });
+
+  it.each([
+    ["the official client, JSON", (url: string) => officialClient(url, "ada", false)],
+    ["the official client, MessagePack", (url: string) => officialClient(url, "ada", true)],
+    ["hubwire's client, JSON", (url: string) => hubwireClient(url, "ada", false)],
+    ["hubwire's client, MessagePack", (url: string) => hubwireClient(url, "ada", true)],
+  ])("a client whose server crashed comes back on its standby with its id, user and groups, and gets what was sent meanwhile (%s)", async (name, connect) => {
+    await startCluster(2, { ...timings, recovery: true });
+    // Negotiated on server 0, its WebSocket on server 1 (round robin): server 1 holds it, server 0 is its standby.
+    const client = await connect(`${proxy!.url}/recovery`);
+    clients.push(client);
+    const id = await client.invoke<string>("Id");
+    await client.invoke("Join", "room");
+    await waitFor(() => servers[1]!.connectionCount === 1 && servers[0]!.connectionCount === 0, "server 1 to hold the connection");
+    await recoverable(0, id);
+
+    // Both servers send on every target; server 1 crashes; server 0 goes on sending while the
+    // client comes back, through server 0, and after.
+    const hubs = servers.map((server) => server.hubContext(RecoveryHub));
+    const sent = new Map<string, number>();
+    let sending = [true, true];
+    const senders = hubs.map(async (hub, origin) => {
+      for (let n = 1; sending[origin]; n++) {
+        await Promise.all([
+          hub.clients.all.message(`all from ${origin}`, n),
+          hub.clients.group("room").message(`group from ${origin}`, n),
+          hub.clients.user("ada").message(`user from ${origin}`, n),
+          hub.clients.client(id).message(`connection from ${origin}`, n),
+        ]);
+        for (const target of ["all", "group", "user", "connection"]) sent.set(`${target} from ${origin}`, n);
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+    });
+    // Two checkpoints at least, with traffic: the standby trims what it keeps at each.
+    await waitFor(() => client.received.last("all from 1") >= 40, "messages before the crash");
+    sending[1] = false;
+    await crash(1);
+    await waitFor(() => servers[0]!.connectionCount === 1, "server 0 to take the connection over", 15_000);
+    const arrived = client.received.last("all from 0");
+    await waitFor(() => client.received.last("all from 0") >= arrived + 20, "messages after the recovery");
+    sending = [false, false];
+    await Promise.all(senders);
+
+    // What the surviving server sent (through the backplane while the client was away): nothing lost.
+    for (const target of ["all", "group", "user", "connection"]) {
+      const stream = `${target} from 0`;
+      await waitFor(() => client.received.last(stream) >= sent.get(stream)!, `every message of '${stream}' to arrive`);
+      expect({ stream, lost: client.received.faults(stream, sent.get(stream)!).lost }).toEqual({ stream, lost: 0 });
+    }
+    expect(await client.invoke("Id")).toBe(id);
+    expect(await client.invoke("Whoami")).toBe("ada");
+    expect(client.restarts()).toBe(0);
+    expect(servers[0]!.scaleOutStats(RecoveryHub)?.recovery).toMatchObject({ recovered: 1, lost: 0 });
+    // Still in its group, on the server that took it over.
+    await hubs[0]!.clients.group("room").message("after", 1);
+    await waitFor(() => client.received.last("after") === 1, "a group send after the recovery");
+    const faults = [...sent].map(([stream, n]) => ({ stream, ...client.received.faults(stream, n) }));
+    console.log(`crash of the holder (${name}): ${JSON.stringify(faults.filter((fault) => fault.lost + fault.duplicated + fault.outOfOrder > 0))}`);
+  });
+
+  it("without recovery, a client whose server crashed starts a new connection", async () => {
+    await startCluster(2, timings);
+    const { connection, reconnected } = await statefulClient(`${proxy!.url}/recovery`);
+    const id = await connection.invoke<string>("Id");
+    await waitFor(() => servers[1]!.connectionCount === 1, "server 1 to hold the connection");
+    await crash(1);
+    const newId = await reconnected;
+    expect(newId).not.toBe(id);
+    expect(await connection.invoke("Id")).toBe(newId);
+  });
+
+  it("gives a connection up when more was sent to it since its last checkpoint than its standby keeps: counted, logged, a new connection", async () => {
+    await startCluster(2, { ...timings, recovery: { maxMessages: 20 } });
+    const { connection, reconnected } = await statefulClient(`${proxy!.url}/recovery`);
+    const id = await connection.invoke<string>("Id");
+    await waitFor(() => servers[1]!.connectionCount === 1, "server 1 to hold the connection");
+    await recoverable(0, id);
+    await crash(1);
+    // Before server 0 can notice the crash (a second): more than the standby keeps.
+    const hub = servers[0]!.hubContext(RecoveryHub);
+    for (let n = 1; n <= 30; n++) await hub.clients.client(id).message("meanwhile", n);
+    await waitFor(() => servers[0]!.scaleOutStats(RecoveryHub)?.recovery?.lost === 1, "the recovery to be given up");
+    const errors = warnings.lines.map((line) => line.fields?.error as { code?: string; message: string } | undefined);
+    expect(errors).toContainEqual(expect.objectContaining({ code: "ERR_CONNECTION_NOT_RECOVERED", message: expect.stringContaining("more than 20 sends") }));
+    const newId = await reconnected;
+    expect(newId).not.toBe(id);
+    expect(await connection.invoke("Id")).toBe(newId);
+    expect(servers[0]!.scaleOutStats(RecoveryHub)?.recovery?.recovered).toBe(0);
+  });
+
+  it("ends a recovered connection whose client does not come back within the disconnect timeout, with onDisconnected on its new server", async () => {
+    // The crashed server would end its own copy after its disconnect timeout: not within the test.
+    await startCluster(2, { ...timings, recovery: true }, [1_500, 60_000]);
+    const client = await hubwireClient(`${proxy!.url}/recovery`, "ada", false);
+    clients.push(client);
+    const id = await client.invoke<string>("Id");
+    await waitFor(() => servers[1]!.connectionCount === 1, "server 1 to hold the connection");
+    await recoverable(0, id);
+    // The client cannot come back: the proxy is gone with the crash.
+    await proxy!.close();
+    proxy = undefined;
+    await crash(1);
+    await waitFor(() => servers[0]!.scaleOutStats(RecoveryHub)?.recovery?.recovered === 1, "server 0 to take the connection over");
+    expect(servers[0]!.connectionCount).toBe(1);
+    await waitFor(() => servers[0]!.connectionCount === 0, "the recovered connection to end");
+    await waitFor(() => disconnects === 1, "onDisconnected to run");
+  });
+
+  it("checkpoints to a new standby when the standby dies first, and that one recovers the connection", async () => {
+    await startCluster(3, { ...timings, recovery: true });
+    const client = await officialClient(`${proxy!.url}/recovery`, "ada", true);
+    clients.push(client);
+    const id = await client.invoke<string>("Id");
+    await client.invoke("Join", "room");
+    const kept = (index: number) => servers[index]!.scaleOutStats(RecoveryHub)?.recovery?.kept ?? 0;
+    await waitFor(() => servers.filter((server) => server.connectionCount === 1).length === 1 && kept(0) + kept(1) + kept(2) === 1, "a holder and a standby");
+    const holder = servers.findIndex((server) => server.connectionCount === 1);
+    const standby = [0, 1, 2].find((index) => kept(index) === 1)!;
+    const next = [0, 1, 2].find((index) => index !== holder && index !== standby)!;
+    await crash(standby);
+    await waitFor(() => kept(next) === 1, "the third server to be the standby now", 15_000);
+    await recoverable(next, id);
+    await crash(holder);
+    await waitFor(() => servers[next]!.connectionCount === 1, "the new standby to take the connection over", 15_000);
+    expect(await client.invoke("Id")).toBe(id);
+    expect(client.restarts()).toBe(0);
+    await servers[next]!.hubContext(RecoveryHub).clients.group("room").message("after", 1);
+    await waitFor(() => client.received.last("after") === 1, "a group send after the recovery");
+  });
+});
