@@ -24,7 +24,7 @@ describe("docs/errors.md", () => {
 
   it("names only options that exist", () => {
     const optionsOf = (source: string) => [...source.matchAll(/^\s+(\w+)\?:/gm)].map((m) => m[1]!);
-    const options = new Set(["src/dispatch/hub-options.ts", "src/server.ts", "client/connection-options.ts"].flatMap((path) => optionsOf(read(path))));
+    const options = new Set(["src/dispatch/hub-options.ts", "src/server-options.ts", "client/connection-options.ts"].flatMap((path) => optionsOf(read(path))));
     // Names shaped like limits and timeouts are options; each must be one.
     const named = [...doc.matchAll(/`((?:max|maximum)[A-Z]\w*|\w+(?:Timeout|Size|Ms))`/g)].map((m) => m[1]!);
     expect(named.length).toBeGreaterThan(0);
