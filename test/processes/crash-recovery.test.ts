@@ -1,21 +1,17 @@
-import { spawn, type ChildProcess } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import { once } from "node:events";
-import { fileURLToPath } from "node:url";
 import { afterEach, describe, expect, it } from "vitest";
-import { redisUrl } from "../support/redis.js";
 import { startRoundRobinProxy, type RoundRobinProxy } from "../../bench/round-robin-proxy.js";
+import { ScaleOutProcesses } from "../support/scale-out-processes.js";
 import { receiversAndSender, receiverUsers, Traffic, trafficStreams, type StreamClient } from "../support/stream-clients.js";
 import { within } from "../support/wait.js";
-
-const nodeScript = fileURLToPath(new URL("../support/scale-out-node.mjs", import.meta.url));
 
 /** Presence as tests shorten it, and crash recovery on. */
 const scaleOut = { heartbeatInterval: 100, serverTimeout: 1_000, recovery: true };
 
 /** Three hubwire servers, each a process of its own, behind a round-robin proxy; one is killed with SIGKILL under traffic. */
 describe("a server process killed under traffic, with crash recovery on", () => {
-  const children = new Set<ChildProcess>();
+  const servers = new ScaleOutProcesses();
   let proxy: RoundRobinProxy | undefined;
   let clients: StreamClient[] = [];
 
@@ -23,33 +19,13 @@ describe("a server process killed under traffic, with crash recovery on", () => 
     await Promise.all(clients.map((client) => client.stop().catch(() => {})));
     clients = [];
     await proxy?.close();
-    for (const child of children) child.kill("SIGKILL");
-    children.clear();
+    servers.killAll();
   });
-
-  /** Starts a server process and resolves with its URL once it listens. */
-  function startNode(channelPrefix: string): Promise<{ child: ChildProcess; url: string }> {
-    const child = spawn(process.execPath, [nodeScript], {
-      env: { ...process.env, REDIS_URL: redisUrl, CHANNEL_PREFIX: channelPrefix, PORT: "0", SCALE_OUT: JSON.stringify(scaleOut) },
-      stdio: ["ignore", "pipe", "inherit"],
-    });
-    children.add(child);
-    child.once("exit", () => children.delete(child));
-    let output = "";
-    const listening = new Promise<{ child: ChildProcess; url: string }>((resolve) => {
-      child.stdout!.on("data", (chunk: Buffer) => {
-        output += chunk.toString();
-        const match = /^listening on (http:\/\/127\.0\.0\.1:\d+)$/m.exec(output);
-        if (match) resolve({ child, url: match[1]! });
-      });
-    });
-    return within(listening, "a server process to listen", 30_000);
-  }
 
   it("its stateful clients come back on the others with their id, user and groups, and get what was sent meanwhile", async () => {
     // A channel prefix of this test's own: other tests and runs may share the Redis.
     const channelPrefix = `crash-${randomUUID()}`;
-    const nodes = await Promise.all([0, 1, 2].map(() => startNode(channelPrefix)));
+    const nodes = await Promise.all([0, 1, 2].map(() => servers.start(channelPrefix, { scaleOut })));
     proxy = await startRoundRobinProxy(nodes.map((node) => node.url));
     const url = `${proxy.url}/chat`;
     const { receivers, ids, sender } = await receiversAndSender(url, "room", clients);

@@ -1,18 +1,14 @@
-import { spawn, type ChildProcess } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import { once } from "node:events";
-import { fileURLToPath } from "node:url";
 import { afterEach, describe, expect, it } from "vitest";
-import { redisUrl } from "../support/redis.js";
 import { startRoundRobinProxy, type RoundRobinProxy } from "../../bench/round-robin-proxy.js";
+import { ScaleOutProcesses } from "../support/scale-out-processes.js";
 import { receiversAndSender, receiverUsers, Traffic, trafficStreams, type StreamClient } from "../support/stream-clients.js";
 import { within } from "../support/wait.js";
 
-const nodeScript = fileURLToPath(new URL("../support/scale-out-node.mjs", import.meta.url));
-
 /** Three hubwire servers, each a process of its own, behind a round-robin proxy; a deploy restarts each in turn with SIGTERM. */
 describe("a rolling restart of three server processes", () => {
-  const children = new Set<ChildProcess>();
+  const servers = new ScaleOutProcesses();
   let proxy: RoundRobinProxy | undefined;
   let clients: StreamClient[] = [];
 
@@ -20,33 +16,13 @@ describe("a rolling restart of three server processes", () => {
     await Promise.all(clients.map((client) => client.stop().catch(() => {})));
     clients = [];
     await proxy?.close();
-    for (const child of children) child.kill("SIGKILL");
-    children.clear();
+    servers.killAll();
   });
-
-  /** Starts a server process on `port` (0: any) and resolves with its URL once it listens. */
-  function startNode(channelPrefix: string, port = 0): Promise<{ child: ChildProcess; url: string }> {
-    const child = spawn(process.execPath, [nodeScript], {
-      env: { ...process.env, REDIS_URL: redisUrl, CHANNEL_PREFIX: channelPrefix, PORT: String(port) },
-      stdio: ["ignore", "pipe", "inherit"],
-    });
-    children.add(child);
-    child.once("exit", () => children.delete(child));
-    let output = "";
-    const listening = new Promise<{ child: ChildProcess; url: string }>((resolve) => {
-      child.stdout!.on("data", (chunk: Buffer) => {
-        output += chunk.toString();
-        const match = /^listening on (http:\/\/127\.0\.0\.1:\d+)$/m.exec(output);
-        if (match) resolve({ child, url: match[1]! });
-      });
-    });
-    return within(listening, "a server process to listen", 30_000);
-  }
 
   it("moves every stateful connection on SIGTERM: nothing lost, doubled or out of order, per client", async () => {
     // A channel prefix of this test's own: other tests and runs may share the Redis.
     const channelPrefix = `rolling-${randomUUID()}`;
-    const nodes = await Promise.all([0, 1, 2].map(() => startNode(channelPrefix)));
+    const nodes = await Promise.all([0, 1, 2].map(() => servers.start(channelPrefix)));
     proxy = await startRoundRobinProxy(nodes.map((node) => node.url));
     const url = `${proxy.url}/chat`;
     const { receivers, ids, sender } = await receiversAndSender(url, "room", clients);
@@ -58,7 +34,7 @@ describe("a rolling restart of three server processes", () => {
       child.kill("SIGTERM");
       const [code] = (await within(exited, `server ${i} to drain and exit`, 30_000)) as [number | null];
       expect(code).toBe(0);
-      nodes[i] = await startNode(channelPrefix, Number(new URL(nodeUrl).port));
+      nodes[i] = await servers.start(channelPrefix, { port: Number(new URL(nodeUrl).port) });
       await traffic.flowing(`after server ${i} restarted`);
     }
     await traffic.stop();

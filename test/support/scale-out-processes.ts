@@ -1,0 +1,46 @@
+import { spawn, type ChildProcess } from "node:child_process";
+import { fileURLToPath } from "node:url";
+import { redisUrl } from "./redis.js";
+import { within } from "./wait.js";
+
+const nodeScript = fileURLToPath(new URL("./scale-out-node.mjs", import.meta.url));
+
+export interface ScaleOutProcess {
+  child: ChildProcess;
+  /** `http://127.0.0.1:<port>` */
+  url: string;
+}
+
+/**
+ * Hubwire servers of test/support/scale-out-node.mjs, each a process of its own on the test
+ * Redis; a test kills whatever is left with `killAll()` when it ends.
+ */
+export class ScaleOutProcesses {
+  private readonly children = new Set<ChildProcess>();
+
+  /**
+   * Starts a server on `port` (0: any) and resolves with its URL once it listens. `channelPrefix`
+   * keeps a test's servers apart from other tests'; `scaleOut`: the servers' ScaleOutSettings.
+   */
+  start(channelPrefix: string, options: { port?: number; scaleOut?: object } = {}): Promise<ScaleOutProcess> {
+    const env: NodeJS.ProcessEnv = { ...process.env, REDIS_URL: redisUrl, CHANNEL_PREFIX: channelPrefix, PORT: String(options.port ?? 0) };
+    if (options.scaleOut) env.SCALE_OUT = JSON.stringify(options.scaleOut);
+    const child = spawn(process.execPath, [nodeScript], { env, stdio: ["ignore", "pipe", "inherit"] });
+    this.children.add(child);
+    child.once("exit", () => this.children.delete(child));
+    let output = "";
+    const listening = new Promise<ScaleOutProcess>((resolve) => {
+      child.stdout!.on("data", (chunk: Buffer) => {
+        output += chunk.toString();
+        const match = /^listening on (http:\/\/127\.0\.0\.1:\d+)$/m.exec(output);
+        if (match) resolve({ child, url: match[1]! });
+      });
+    });
+    return within(listening, "a server process to listen", 30_000);
+  }
+
+  killAll(): void {
+    for (const child of this.children) child.kill("SIGKILL");
+    this.children.clear();
+  }
+}
