@@ -14,8 +14,9 @@ const starters: Record<string, () => Promise<TargetServer>> = {
   "ws-naive": startRawWsNaive,
   socketio: startSocketIo,
   hubwire: startHubwire,
-  // A node of a cluster: the Redis URL (none for a lone node) and the cluster's channel prefix follow.
-  "hubwire-node": () => startHubwireNode(process.argv[3] || undefined, process.argv[4] ?? "bench"),
+  // A node of a cluster: the Redis URL (none for a lone node), the cluster's channel prefix and,
+  // optionally, its scale-out settings as JSON follow.
+  "hubwire-node": () => startHubwireNode(process.argv[3] || undefined, process.argv[4] ?? "bench", process.argv[5] ? JSON.parse(process.argv[5]) : undefined),
 };
 
 const name = process.argv[2] ?? "";
