@@ -1,10 +1,11 @@
+import { writeFileSync } from "node:fs";
 import { Redis } from "ioredis";
 import { HubConnection, silentLogger } from "../client/index.js";
 import { Child } from "./child.js";
 import type { ServerCommand, ServerEvent } from "./protocol.js";
 import { startOwnRedis, type OwnRedis } from "./redis-server.js";
 
-// `npm run bench:recovery [-- --connections 1000 --seconds 10 --rounds 2]`: what crash recovery
+// `npm run bench:recovery [-- --connections 1000 --seconds 10 --rounds 2 --json <file>]`: what crash recovery
 // (`scaleOut.recovery`) costs a cluster at rest. Two hubwire nodes share a Redis of the bench's
 // own; `connections` stateful WebSocket connections of hubwire's client, all held by the first
 // node, stay idle while the nodes' and Redis's CPU time is measured for `seconds`, with recovery
@@ -19,6 +20,7 @@ const option = (name: string) => {
 const connections = Number(option("connections") ?? 1000);
 const seconds = Number(option("seconds") ?? 10);
 const rounds = Number(option("rounds") ?? 2);
+const jsonFile = option("json");
 /** The default heartbeat: every stateful connection is checkpointed once an interval. */
 const heartbeatMs = 1000;
 
@@ -44,6 +46,7 @@ try {
   await redis.stop();
 }
 console.log(table(rows));
+if (jsonFile) writeFileSync(jsonFile, JSON.stringify({ date: new Date().toISOString(), connections, seconds, turns: rows }, null, 2));
 
 async function measure(redis: OwnRedis, recovery: boolean, channelPrefix: string): Promise<Measured> {
   const scaleOut = JSON.stringify({ recovery, heartbeatInterval: heartbeatMs });

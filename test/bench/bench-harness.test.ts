@@ -61,6 +61,17 @@ describe("the bench harness", () => {
     }
   }, 180_000);
 
+  it("measures crash recovery at rest: checkpoints flow into Redis only with recovery on (no speed is asserted)", async () => {
+    const out = join(mkdtempSync(join(tmpdir(), "hubwire-bench-")), "recovery.json");
+    await promisify(execFile)("node", ["dist/bench/recovery-cost.js", "--connections", "20", "--seconds", "2", "--rounds", "1", "--json", out], { cwd: root, timeout: 120_000 });
+    type Turn = { recovery: boolean; holderMs: number; standbyMs: number; redisMs: number; redisInBytes: number };
+    const { turns } = JSON.parse(readFileSync(out, "utf8")) as { turns: Turn[] };
+    expect(turns.map((t) => t.recovery)).toEqual([false, true]);
+    for (const turn of turns) expect(turn.holderMs).toBeGreaterThan(0);
+    // 20 connections checkpointed once a second, each a publish of a few hundred bytes.
+    expect(turns[1]!.redisInBytes).toBeGreaterThan(turns[0]!.redisInBytes + 20 * 100);
+  }, 150_000);
+
   it("counts server instructions per call under valgrind (no count is asserted)", async () => {
     const out = join(mkdtempSync(join(tmpdir(), "hubwire-bench-")), "instructions.json");
     await promisify(execFile)("node", ["dist/bench/run.js", "--instructions", "--targets", "ws,hubwire-json", "--calls", "500", "--connections", "2", "--json", out], {
