@@ -1,7 +1,6 @@
 import { randomUUID } from "node:crypto";
 import type { ClientInvokeOptions } from "../connection/client-results.js";
 import type { HubConnection } from "../connection/hub-connection.js";
-import { HubwireError } from "../errors.js";
 import { LogWriter, type Logger } from "../logger.js";
 import { lifetimeLog } from "./lifetime-log.js";
 import type { HubProtocol } from "../protocol/hub-protocol.js";
@@ -11,7 +10,6 @@ import {
   encodeBackplaneMessage,
   type BackplaneMessage,
   type GroupMessage,
-  type InvokeMessage,
   type SendMessage,
 } from "./backplane-messages.js";
 import { ConnectionRecovery, type RecoveryCounts } from "./connection-recovery.js";
@@ -19,9 +17,9 @@ import { BackplaneOutbox, type OutboxCounts, type OutboxDrops } from "./backplan
 import type { HubLifetimeManager } from "./hub-lifetime-manager.js";
 import { InMemoryLifetimeManager, invocationOf, type LocalMembership } from "./in-memory-lifetime-manager.js";
 import { LoggedSubscriptions } from "./logged-subscriptions.js";
-import { PendingReplies } from "./pending-replies.js";
+import { ConnectionRequests } from "./connection-requests.js";
 import { Presence } from "./presence.js";
-import { failureReply, remoteError, serverGone } from "./remote-errors.js";
+import { failureReply } from "./remote-errors.js";
 import { ScaleOutMoves } from "./scale-out-moves.js";
 import { SendCodec } from "./send-codec.js";
 import { resolveSettings, type ResolvedSettings, type ScaleOutSettings } from "./scale-out-settings.js";
@@ -59,9 +57,6 @@ export interface ScaleOutOptions {
   settings?: ScaleOutSettings;
 }
 
-/** How long past its own timeout a remote client result may take to report back. */
-const replyGraceMs = 1_000;
-
 /**
  * The lifetime manager of a hub served by several processes (ASP.NET Core's Redis backplane
  * design). Connections live on one server; each server subscribes to the channels its own
@@ -78,8 +73,6 @@ const replyGraceMs = 1_000;
 export class ScaleOutLifetimeManager implements HubLifetimeManager {
   private readonly local: InMemoryLifetimeManager;
   private readonly serverId = randomUUID();
-  private readonly pending = new PendingReplies();
-  private nextRequestId = 0;
   private readonly prefix: string;
   private readonly started: Promise<void>;
   private readonly log: LogWriter;
@@ -95,6 +88,8 @@ export class ScaleOutLifetimeManager implements HubLifetimeManager {
   private readonly codec: SendCodec;
   /** Connections moving here from other servers, or away (see LifetimeMoves). */
   readonly moves: ScaleOutMoves;
+  /** Group changes and client results for connections other servers hold, and answers for ours. */
+  private readonly requests: ConnectionRequests;
   /** Crash recovery of stateful connections, when the settings turn it on. */
   private readonly recovery: ConnectionRecovery | undefined;
 
@@ -138,6 +133,18 @@ export class ScaleOutLifetimeManager implements HubLifetimeManager {
       unsubscribe: (channel) => this.unsubscribe(channel),
       publishFence: (channel, fenceId) => backplane.publish(channel, encodeBackplaneMessage({ kind: "fence", origin: this.serverId, fenceId })),
       fenceTimeout: this.settings.serverTimeout,
+    });
+    this.requests = new ConnectionRequests({
+      serverId: this.serverId,
+      local: this.local,
+      isMovingHere: (connectionId) => this.moves.incoming.get(connectionId) !== undefined,
+      channel: (kind, name) => this.channel(kind, name),
+      publish: (channel, message) => this.publish(channel, message),
+      reachable: () => this.outbox.isOpen,
+      publishNow: (channel, message) => backplane.publish(channel, encodeBackplaneMessage(message)),
+      clientResultTimeout: options.clientResultTimeout,
+      ackTimeout: options.ackTimeout ?? 10_000,
+      serverTimeout: this.settings.serverTimeout,
     });
     const { recovery } = this.settings;
     if (recovery) {
@@ -260,39 +267,19 @@ export class ScaleOutLifetimeManager implements HubLifetimeManager {
 
   async addToGroup(connectionId: string, groupName: string): Promise<void> {
     if (this.local.has(connectionId)) return this.addLocal(connectionId, groupName);
-    return this.changeRemoteGroup("add", connectionId, groupName);
+    return this.requests.changeGroup("add", connectionId, groupName);
   }
 
   async removeFromGroup(connectionId: string, groupName: string): Promise<void> {
     if (this.local.has(connectionId)) return this.removeLocal(connectionId, groupName);
-    return this.changeRemoteGroup("remove", connectionId, groupName);
+    return this.requests.changeGroup("remove", connectionId, groupName);
   }
 
   invokeConnection(connectionId: string, method: string, args: readonly unknown[], options: ClientInvokeOptions = {}): Promise<unknown> {
     if (this.local.has(connectionId)) return this.local.invokeConnection(connectionId, method, args, options);
-    const { signal } = options;
-    if (signal?.aborted) return Promise.reject(signal.reason);
-    const requestId = this.nextRequestId++;
-    const timeout = options.timeout ?? this.options.clientResultTimeout;
-    const reply = this.pending.wait(requestId, timeout + replyGraceMs, signal, () =>
-      new HubwireError("ERR_CLIENT_RESULT_TIMEOUT", `Timed out waiting for a client result from connection '${connectionId}'.`),
-    );
-    const request: InvokeMessage = { kind: "invoke", origin: this.serverId, requestId, connectionId, method, args: [...args], timeout };
-    this.publishRequest(requestId, this.channel("connection", connectionId), request).then(
-      (receivers) => {
-        if (receivers === 0) {
-          this.pending.settle(requestId, new HubwireError("ERR_CONNECTION_NOT_FOUND", `Connection '${connectionId}' does not exist.`));
-          return;
-        }
-        // A live holder says at once that it took the request; Redis may still count a dead one.
-        setTimeout(() => {
-          if (this.pending.untaken(requestId)) this.pending.settle(requestId, serverGone());
-        }, this.settings.serverTimeout).unref();
-      },
-      (error: unknown) => this.pending.settle(requestId, error),
-    );
-    return reply;
+    return this.requests.invoke(connectionId, method, args, options);
   }
+
 
   private async addLocal(connectionId: string, group: string): Promise<void> {
     const first = !this.local.hasGroup(group) && !this.moves.incoming.hasGroup(group);
@@ -306,22 +293,6 @@ export class ScaleOutLifetimeManager implements HubLifetimeManager {
     if (hadMembers && !this.local.hasGroup(group) && !this.moves.incoming.hasGroup(group)) await this.unsubscribe(this.channel("group", group));
   }
 
-  /** A group change for a connection another server holds; resolves once that server acks it. */
-  private async changeRemoteGroup(action: GroupMessage["action"], connectionId: string, group: string): Promise<void> {
-    const ackId = this.nextRequestId++;
-    const ack = this.pending.wait(ackId, this.options.ackTimeout ?? 10_000, undefined, () =>
-      new HubwireError("ERR_BACKPLANE_TIMEOUT", `No server acknowledged the group change for connection '${connectionId}'.`),
-    );
-    const request: GroupMessage = { kind: "group", origin: this.serverId, ackId, action, connectionId, group };
-    try {
-      const receivers = await this.publishRequest(ackId, this.channel("connection", connectionId), request);
-      // Nobody holds that connection: ignored, as in a single process.
-      if (receivers === 0) this.pending.settle(ackId, undefined, true);
-    } catch (error) {
-      this.pending.settle(ackId, error);
-    }
-    await ack;
-  }
 
   /** A message on `all`, a group's or a user's channel: for this server's connections of its target. */
   private onSend(message: BackplaneMessage, channel: string): void {
@@ -338,27 +309,17 @@ export class ScaleOutLifetimeManager implements HubLifetimeManager {
       case "group":
         return void this.applyRemoteGroupChange(message);
       case "invoke":
-        return void this.answerRemoteInvoke(message);
+        return void this.requests.answerInvoke(message);
       case "fence":
         return this.moves.fenceHeard(message.origin, message.fenceId, channel);
     }
   }
 
   private onReply(message: BackplaneMessage): void {
-    switch (message.kind) {
-      case "ack":
-        return this.pending.settle(message.ackId, undefined, true);
-      case "taken":
-        return this.pending.takenBy(message.requestId, message.holder);
-      case "result":
-        return this.pending.settle(message.requestId, message.result, true);
-      case "failure":
-        return this.pending.settle(message.requestId, remoteError(message.name, message.message, message.code));
-      case "checkpoint":
-      case "released":
-        return this.recovery?.onMessage(message);
-    }
+    if (this.requests.onAnswer(message)) return;
+    if (message.kind === "checkpoint" || message.kind === "released") this.recovery?.onMessage(message);
   }
+
 
   private onPresence(message: BackplaneMessage): void {
     if (message.kind === "alive") this.presence.heard(message.origin, message.listening);
@@ -370,7 +331,7 @@ export class ScaleOutLifetimeManager implements HubLifetimeManager {
     this.delivered.forgetLater(serverId, outboxMaxAge + serverTimeout, () => !this.presence.isAlive(serverId));
     if (left) this.log.write(lifetimeLog.serverLeft, { hub: this.options.hubName, serverId });
     else this.log.write(lifetimeLog.serverGone, { hub: this.options.hubName, serverId, timeout: this.settings.serverTimeout });
-    this.pending.failTakenBy(serverId, serverGone);
+    this.requests.serverGone(serverId);
     this.recovery?.serverGone(serverId, left);
   }
 
@@ -438,21 +399,6 @@ export class ScaleOutLifetimeManager implements HubLifetimeManager {
     this.publish(this.channel("server", message.origin), { kind: "ack", ackId: message.ackId });
   }
 
-  private async answerRemoteInvoke(message: InvokeMessage): Promise<void> {
-    const { requestId, origin } = message;
-    // Its old server answers; one that let go already leaves the asker to its server timeout.
-    if (this.moves.incoming.get(message.connectionId)) return;
-    // Only a connection held here is answered for; a connection that left has no channel here.
-    if (this.local.has(message.connectionId)) this.publish(this.channel("server", origin), { kind: "taken", requestId, holder: this.serverId });
-    let reply: BackplaneMessage;
-    try {
-      const result = await this.local.invokeConnection(message.connectionId, message.method, message.args, { timeout: message.timeout });
-      reply = { kind: "result", requestId, result };
-    } catch (error) {
-      reply = failureReply(requestId, error);
-    }
-    this.publish(this.channel("server", origin), reply);
-  }
 
   private channelOf(target: Exclude<Target, { kind: "connections" }>): string {
     // One group or user has a channel of its own; several go to every server, which dedupes.
@@ -474,16 +420,6 @@ export class ScaleOutLifetimeManager implements HubLifetimeManager {
     return message.seq!;
   }
 
-  /** Publishes a message that is answered; rejects (ERR_BACKPLANE_UNAVAILABLE) when it cannot go out. */
-  private async publishRequest(id: number, channel: string, message: BackplaneMessage): Promise<number> {
-    // Held, the outbox knows the backplane is away (or not yet heard back from): fail at once.
-    if (!this.outbox.isOpen) throw new HubwireError("ERR_BACKPLANE_UNAVAILABLE", `The backplane could not take message ${id}: it is unreachable.`);
-    try {
-      return await this.options.backplane.publish(channel, encodeBackplaneMessage(message));
-    } catch (error) {
-      throw new HubwireError("ERR_BACKPLANE_UNAVAILABLE", `The backplane could not take message ${id}: ${(error as Error).message}`);
-    }
-  }
 
   /** Hands a message to the outbox, in order after the others: it never waits on the backplane. */
   private publish(channel: string, message: BackplaneMessage): void {

@@ -1,0 +1,143 @@
+import type { ClientInvokeOptions } from "../connection/client-results.js";
+import { HubwireError } from "../errors.js";
+import type { BackplaneMessage, GroupMessage, InvokeMessage } from "./backplane-messages.js";
+import type { InMemoryLifetimeManager } from "./in-memory-lifetime-manager.js";
+import { PendingReplies } from "./pending-replies.js";
+import { failureReply, remoteError, serverGone } from "./remote-errors.js";
+
+/** How long past its own timeout a remote client result may take to report back. */
+const replyGraceMs = 1_000;
+
+/** What ConnectionRequests needs of its lifetime manager. */
+export interface ConnectionRequestsHost {
+  serverId: string;
+  local: InMemoryLifetimeManager;
+  /** Whether `connectionId` is moving here: its old server answers for it until it arrives. */
+  isMovingHere(connectionId: string): boolean;
+  /** The channel of a connection, or of a server (where its answers go). */
+  channel(kind: "connection" | "server", name: string): string;
+  /** Hands a message to the outbox: it never waits on the backplane. */
+  publish(channel: string, message: BackplaneMessage): void;
+  /** Whether the backplane takes messages now (the outbox holds none back). */
+  reachable(): boolean;
+  /** Publishes at once; resolves with how many servers listen on `channel`. */
+  publishNow(channel: string, message: BackplaneMessage): Promise<number>;
+  /** The hub's client result timeout, for results asked of a connection on another server. */
+  clientResultTimeout: number;
+  /** How long a group change for a connection on another server waits for its ack. */
+  ackTimeout: number;
+  /** How long a live holder may take to say it took a client result request. */
+  serverTimeout: number;
+}
+
+/**
+ * What a server asks of the server that holds a connection, over the connection's channel: a
+ * group change (acknowledged) and a client result (the holder says it took it, then answers);
+ * and, as the holder, its answers to the client results others ask of its connections. Answers
+ * come on the asking server's own channel. Each request ends once: answered, timed out, or
+ * failed because the server that took it is gone.
+ */
+export class ConnectionRequests {
+  private readonly pending = new PendingReplies();
+  private nextRequestId = 0;
+
+  constructor(private readonly host: ConnectionRequestsHost) {}
+
+  /** A client result from a connection another server holds. */
+  invoke(connectionId: string, method: string, args: readonly unknown[], options: ClientInvokeOptions): Promise<unknown> {
+    const { host } = this;
+    const { signal } = options;
+    if (signal?.aborted) return Promise.reject(signal.reason);
+    const requestId = this.nextRequestId++;
+    const timeout = options.timeout ?? host.clientResultTimeout;
+    const reply = this.pending.wait(requestId, timeout + replyGraceMs, signal, () =>
+      new HubwireError("ERR_CLIENT_RESULT_TIMEOUT", `Timed out waiting for a client result from connection '${connectionId}'.`),
+    );
+    const request: InvokeMessage = { kind: "invoke", origin: host.serverId, requestId, connectionId, method, args: [...args], timeout };
+    this.request(requestId, host.channel("connection", connectionId), request).then(
+      (receivers) => {
+        if (receivers === 0) {
+          this.pending.settle(requestId, new HubwireError("ERR_CONNECTION_NOT_FOUND", `Connection '${connectionId}' does not exist.`));
+          return;
+        }
+        // A live holder says at once that it took the request; Redis may still count a dead one.
+        setTimeout(() => {
+          if (this.pending.untaken(requestId)) this.pending.settle(requestId, serverGone());
+        }, host.serverTimeout).unref();
+      },
+      (error: unknown) => this.pending.settle(requestId, error),
+    );
+    return reply;
+  }
+
+  /** A group change for a connection another server holds; resolves once that server acks it. */
+  async changeGroup(action: GroupMessage["action"], connectionId: string, group: string): Promise<void> {
+    const ackId = this.nextRequestId++;
+    const ack = this.pending.wait(ackId, this.host.ackTimeout, undefined, () =>
+      new HubwireError("ERR_BACKPLANE_TIMEOUT", `No server acknowledged the group change for connection '${connectionId}'.`),
+    );
+    const request: GroupMessage = { kind: "group", origin: this.host.serverId, ackId, action, connectionId, group };
+    try {
+      const receivers = await this.request(ackId, this.host.channel("connection", connectionId), request);
+      // Nobody holds that connection: ignored, as in a single process.
+      if (receivers === 0) this.pending.settle(ackId, undefined, true);
+    } catch (error) {
+      this.pending.settle(ackId, error);
+    }
+    await ack;
+  }
+
+  /** An answer on this server's own channel; false for a message that is not one. */
+  onAnswer(message: BackplaneMessage): boolean {
+    switch (message.kind) {
+      case "ack":
+        this.pending.settle(message.ackId, undefined, true);
+        return true;
+      case "taken":
+        this.pending.takenBy(message.requestId, message.holder);
+        return true;
+      case "result":
+        this.pending.settle(message.requestId, message.result, true);
+        return true;
+      case "failure":
+        this.pending.settle(message.requestId, remoteError(message.name, message.message, message.code));
+        return true;
+      default:
+        return false;
+    }
+  }
+
+  /** A server died or left: what it took fails at once. */
+  serverGone(serverId: string): void {
+    this.pending.failTakenBy(serverId, serverGone);
+  }
+
+  /** As the holder: a client result another server asks of a connection here. */
+  async answerInvoke(message: InvokeMessage): Promise<void> {
+    const { host } = this;
+    const { requestId, origin } = message;
+    // Its old server answers; one that let go already leaves the asker to its server timeout.
+    if (host.isMovingHere(message.connectionId)) return;
+    // Only a connection held here is answered for; a connection that left has no channel here.
+    if (host.local.has(message.connectionId)) host.publish(host.channel("server", origin), { kind: "taken", requestId, holder: host.serverId });
+    let reply: BackplaneMessage;
+    try {
+      const result = await host.local.invokeConnection(message.connectionId, message.method, message.args, { timeout: message.timeout });
+      reply = { kind: "result", requestId, result };
+    } catch (error) {
+      reply = failureReply(requestId, error);
+    }
+    host.publish(host.channel("server", origin), reply);
+  }
+
+  /** Publishes a request that is answered; rejects (ERR_BACKPLANE_UNAVAILABLE) when it cannot go out. */
+  private async request(id: number, channel: string, message: BackplaneMessage): Promise<number> {
+    // Held, the outbox knows the backplane is away (or not yet heard back from): fail at once.
+    if (!this.host.reachable()) throw new HubwireError("ERR_BACKPLANE_UNAVAILABLE", `The backplane could not take message ${id}: it is unreachable.`);
+    try {
+      return await this.host.publishNow(channel, message);
+    } catch (error) {
+      throw new HubwireError("ERR_BACKPLANE_UNAVAILABLE", `The backplane could not take message ${id}: ${(error as Error).message}`);
+    }
+  }
+}
