@@ -1,6 +1,6 @@
 // Hubs and a server for the multiplexing tests: three hubs any user may open, one for admins
 // only, and the README's ChatHub (whose generated client the proxy test uses).
-import { Authorize, Hub, HubClass, HubMethod, HubServer, silentLogger, type HubOptions, type MultiplexerOptions } from "../../src/index.js";
+import { Authorize, Hub, HubClass, HubMethod, HubServer, silentLogger, type HubOptions, type HubServerOptions, type MultiplexerOptions } from "../../src/index.js";
 import { ChatHub } from "../codegen/readme-chat-hub.js";
 
 /** What the hubs saw, in order: `<hub> connected <user>` and `<hub> disconnected <user>`. */
@@ -93,9 +93,11 @@ export interface MuxServer {
 /**
  * A server with the hubs at /news, /presence, /game, /admin (admins only) and /chat, and
  * multiplexing at /hubs; a request's bearer token is its user's name ("admin" is an admin).
+ * `serverOptions`: more of the server's own (a backplane).
  */
-export async function startMuxServer(options: MultiplexerOptions = {}, hubOptions: HubOptions = {}): Promise<MuxServer> {
+export async function startMuxServer(options: MultiplexerOptions = {}, hubOptions: HubOptions = {}, serverOptions: HubServerOptions = {}): Promise<MuxServer> {
   const server = new HubServer({
+    ...serverOptions,
     logger: silentLogger,
     authenticate: (_request, token) => (token ? { sub: token } : null),
     policies: { admins: (user) => (user as { sub: string }).sub === "admin" },
