@@ -47,6 +47,8 @@ interface MappedEndpoint {
   endpoint: ConnectionEndpoint;
   /** Absent for raw connection endpoints. */
   runtime?: HubRuntime;
+  /** A multiplexing endpoint's connections. */
+  multiplexer?: MultiplexHandler;
 }
 
 /**
@@ -258,7 +260,7 @@ export class HubServer {
       log: this.log,
     });
     // Stateful reconnect is each hub's to allow: the connection only waits for its client's new socket.
-    this.endpoints.set(key, { endpoint: new ConnectionEndpoint(path, this.endpointOptions(resolved, undefined, true), handler) });
+    this.endpoints.set(key, { endpoint: new ConnectionEndpoint(path, this.endpointOptions(resolved, undefined, true), handler), multiplexer: handler });
   }
 
   /** The hub mapped at `path` as a multiplexed connection opens it. */
@@ -422,7 +424,8 @@ export class HubServer {
    * balancer sends clients to the other servers, and negotiations get 503. Connections with stateful reconnect on
    * WebSockets drop their socket: each client reconnects through another server, and its
    * connection moves there with its id, user, groups and every message it has not acknowledged
-   * (docs/scale-out.md). Every other connection is sent a Close that allows reconnecting.
+   * (docs/scale-out.md). Every other connection is sent a Close that allows reconnecting, and
+   * multiplexed connections end after their hubs were sent theirs.
    * Resolves once all have moved or ended, or after `timeout` ms (default 30 000), then closes
    * as `close()` does. Without a backplane there is nowhere to move: it is `close()`.
    *
@@ -439,7 +442,11 @@ export class HubServer {
     for (const { endpoint } of mapped) endpoint.stopAccepting();
     let timer: ReturnType<typeof setTimeout> | undefined;
     const timedOut = new Promise<void>((resolve) => (timer = setTimeout(resolve, options.timeout ?? 30_000)));
-    await Promise.race([Promise.all(mapped.map(({ runtime }) => runtime?.handOver())), timedOut]);
+    const handedOver = Promise.all(mapped.map(({ runtime }) => runtime?.handOver()));
+    // Their hubs have just been told to reconnect: a multiplexed connection ends with them, so
+    // its client reopens them on a new connection through another server, not on this one.
+    for (const { multiplexer } of mapped) multiplexer?.endAll();
+    await Promise.race([handedOver, timedOut]);
     clearTimeout(timer);
     await this.close();
   }

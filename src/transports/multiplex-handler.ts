@@ -28,6 +28,15 @@ export class MultiplexHandler implements ConnectionHandler {
     this.timer.unref();
   }
 
+  /**
+   * The server leaves its cluster (HubServer.drain): every connection ends, after what its hubs
+   * were sent (their Close, which allows reconnecting), so that its client reconnects, and
+   * reopens its hubs, through another server.
+   */
+  endAll(): void {
+    for (const connection of this.connections) connection.end();
+  }
+
   /** A multiplexed connection ended. */
   closed(connection: MultiplexedConnection): void {
     this.connections.delete(connection);

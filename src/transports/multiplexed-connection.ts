@@ -297,6 +297,11 @@ export class MultiplexedConnection implements ConnectionReceiver {
     hub.connection.transportClosed();
   }
 
+  /** Ends the connection gracefully: what was sent goes first; its hubs end with it. */
+  end(): void {
+    this.physical.close();
+  }
+
   /** A fault of the client's: it is told why, and its physical connection (every hub on it) ends. */
   private fail(error: Error): void {
     if (this.failed) return;

@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { silentLogger, type TransportKind } from "../../client/index.js";
+import { HubConnection, silentLogger, type TransportKind } from "../../client/index.js";
 import { HubMultiplexer } from "../../client/multiplex.js";
 import { RedisBackplane } from "../../src/redis/index.js";
 import { startRoundRobinProxy, type RoundRobinProxy } from "../../bench/round-robin-proxy.js";
@@ -60,6 +60,36 @@ describe("several hubs over one connection, three servers on one Redis behind a 
       if (transport !== "WebSockets") expect(proxy.seen.map((kinds, i) => kinds.length - before[i]!).every((n) => n > 0)).toBe(true);
     } finally {
       await Promise.all([ann.stop(), bob.stop()]);
+    }
+  });
+
+  it("a draining server ends its multiplexed connections once their hubs were told: they reopen through another server while it drains", async () => {
+    const hubs = new HubMultiplexer(`${proxy.url}/hubs`, { transports: ["WebSockets"], accessTokenFactory: () => "cy", logger: silentLogger });
+    let stateful: HubConnection | undefined;
+    try {
+      const [news, game] = [hubs.hub("/news"), hubs.hub("/game")];
+      await Promise.all([news.start(), game.start()]);
+      const before = (await news.invoke("Whoami")) as { connectionId: string };
+      const reconnects = { news: 0, game: 0 };
+      news.onReconnected(() => void reconnects.news++);
+      game.onReconnected(() => void reconnects.game++);
+      const holder = servers.find((s) => s.server.connectionCount > 0)!;
+      const others = servers.filter((s) => s !== holder);
+      // A stateful connection straight to the holder, whose client cannot come back (the holder
+      // stops listening): the drain waits for it until its timeout, long enough to look.
+      stateful = new HubConnection(`${holder.url}/news`, { transports: ["WebSockets"], statefulReconnect: true, accessTokenFactory: () => "dee", logger: silentLogger });
+      await stateful.start();
+      const draining = holder.server.drain({ timeout: 5_000 });
+      await waitFor(() => reconnects.news > 0 && reconnects.game > 0, "both hubs to reconnect");
+      // Reopened on another server while the holder still drains, not on the holder.
+      expect(others.some((s) => s.server.connectionCount > 0)).toBe(true);
+      expect(await news.invoke("Echo", "after")).toBe("after");
+      expect(await game.invoke("Echo", "after")).toBe("after");
+      expect(((await news.invoke("Whoami")) as { connectionId: string }).connectionId).not.toBe(before.connectionId);
+      expect(reconnects).toEqual({ news: 1, game: 1 });
+      await draining;
+    } finally {
+      await Promise.all([hubs.stop(), stateful?.stop()]);
     }
   });
 });
