@@ -65,6 +65,8 @@ interface Kept {
 export interface RecoveryCounts {
   /** Connections of other servers this server keeps now, as their standby. */
   kept: number;
+  /** Of those, the ones it could take over now if their server died: it holds a checkpoint made surely after it listened. */
+  recoverable: number;
   /** Connections of dead servers this server took over. */
   recovered: number;
   /** Connections of dead servers that could not be recovered (past the bounds, or not checkpointed yet). */
@@ -109,7 +111,9 @@ export class ConnectionRecovery {
   }
 
   get counts(): RecoveryCounts {
-    return { kept: this.kept.size, recovered: this.recovered, lost: this.lost };
+    let recoverable = 0;
+    for (const kept of this.kept.values()) if (kept.checkpoint && kept.checkpointsSince >= 2) recoverable++;
+    return { kept: this.kept.size, recoverable, recovered: this.recovered, lost: this.lost };
   }
 
   /** Holder: a connection of this server ended or moved away; its standby forgets it. */

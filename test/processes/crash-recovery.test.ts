@@ -3,8 +3,8 @@ import { once } from "node:events";
 import { afterEach, describe, expect, it } from "vitest";
 import { startRoundRobinProxy, type RoundRobinProxy } from "../../bench/round-robin-proxy.js";
 import { ScaleOutProcesses } from "../support/scale-out-processes.js";
-import { receiversAndSender, receiverUsers, Traffic, trafficStreams, type StreamClient } from "../support/stream-clients.js";
-import { within } from "../support/wait.js";
+import { hubwireClient, receiversAndSender, receiverUsers, Traffic, trafficStreams, type StreamClient } from "../support/stream-clients.js";
+import { waitFor, within } from "../support/wait.js";
 
 /** Presence as tests shorten it, and crash recovery on. */
 const scaleOut = { heartbeatInterval: 100, serverTimeout: 1_000, recovery: true };
@@ -30,8 +30,15 @@ describe("a server process killed under traffic, with crash recovery on", () => 
     const url = `${proxy.url}/chat`;
     const { receivers, ids, sender } = await receiversAndSender(url, "room", clients);
     const traffic = new Traffic(sender, receivers, ids, "room");
-    // Long enough for every connection's standby to hold two checkpoints.
     await traffic.flowing("before the crash");
+    // Every connection's standby can take it over: a checkpoint made after it listened has come.
+    const probes = await Promise.all(nodes.map((node) => hubwireClient(`${node.url}/chat`, "probe", false)));
+    clients.push(...probes);
+    const recoverable = async () => (await Promise.all(probes.map((probe) => probe.invoke<number>("Recoverable")))).reduce((a, b) => a + b, 0);
+    // Every client here asks for stateful reconnect: the sender's and the probes' connections count too.
+    const stateful = receivers.length + 1 + probes.length;
+    await waitFor(async () => (await recoverable()) >= stateful, "every connection to be recoverable by its standby");
+    await Promise.all(probes.map((probe) => probe.stop()));
     await traffic.flowing("before the crash, still");
     // The server that holds the most receivers dies.
     const pids = await Promise.all(receivers.map((client) => client.invoke<number>("ServerPid")));

@@ -20,6 +20,11 @@ class ChatHub extends Hub {
     return process.pid;
   }
 
+  /** The connections of other servers this one could recover now (see ScaleOutStats.recovery). */
+  recoverable() {
+    return server.scaleOutStats(ChatHub)?.recovery?.recoverable ?? 0;
+  }
+
   join(group) {
     return this.groups.addToGroup(this.context.connectionId, group);
   }
@@ -36,7 +41,7 @@ class ChatHub extends Hub {
     return this.clients.client(connectionId).message(stream, n);
   }
 }
-for (const [name, method] of [["Id", "id"], ["Whoami", "whoami"], ["ServerPid", "serverPid"], ["Join", "join"], ["ToAll", "toAll"], ["ToGroup", "toGroup"], ["ToConnection", "toConnection"]]) {
+for (const [name, method] of [["Id", "id"], ["Whoami", "whoami"], ["ServerPid", "serverPid"], ["Recoverable", "recoverable"], ["Join", "join"], ["ToAll", "toAll"], ["ToGroup", "toGroup"], ["ToConnection", "toConnection"]]) {
   HubMethod(name)(ChatHub.prototype, method, Object.getOwnPropertyDescriptor(ChatHub.prototype, method));
 }
 HubClass({ name: "ChatHub" })(ChatHub);
