@@ -44,7 +44,8 @@ interface Captured {
 
 /** A connection another server still holds, that this server is taking over. */
 export class IncomingConnection {
-  readonly groups: Set<string>;
+  /** Its groups now; changed only through `join` and `leave`, which keep the index's lookup right. */
+  readonly groups = new Set<string>();
   /** Sends to it heard since this server subscribed for it, in order. */
   readonly captured: Captured[] = [];
   /**
@@ -63,18 +64,31 @@ export class IncomingConnection {
     readonly userId: string | undefined,
     groups: readonly string[],
     readonly limit = maxCaptured,
+    /** The collection it belongs to, told when its groups change. */
+    private readonly index?: GroupIndex,
   ) {
-    this.groups = new Set(groups);
+    for (const group of groups) this.join(group);
     this.subscribed = new Set(groups);
+  }
+
+  private join(group: string): void {
+    if (this.groups.has(group)) return;
+    this.groups.add(group);
+    this.index?.joined(this, group);
+  }
+
+  private leave(group: string): void {
+    if (!this.groups.delete(group)) return;
+    this.index?.left(this, group);
   }
 
   /** A group change heard for it (its old server applies it too, if it holds it still). */
   groupChanged(action: "add" | "remove", group: string): void {
     this.groupChanges.push([action, group]);
     if (action === "add") {
-      this.groups.add(group);
+      this.join(group);
       this.subscribed.add(group);
-    } else this.groups.delete(group);
+    } else this.leave(group);
   }
 
   /** Whether a send to `target` reaches this connection. */
@@ -105,9 +119,9 @@ export class IncomingConnection {
     this.captured.length = 0;
     this.captured.push(...kept);
     this.groupChanges.length = 0;
-    this.groups.clear();
+    for (const group of [...this.groups]) if (!checkpoint.groups.includes(group)) this.leave(group);
     for (const group of checkpoint.groups) {
-      this.groups.add(group);
+      this.join(group);
       this.subscribed.add(group);
     }
     if (this.captured.length < this.limit) this.overflowed = false;
@@ -135,9 +149,21 @@ export class IncomingConnection {
   }
 }
 
-/** The connections this server is taking over from others, by id. */
-export class IncomingConnections {
+/** Told by an IncomingConnection when its groups change. */
+interface GroupIndex {
+  joined(incoming: IncomingConnection, group: string): void;
+  left(incoming: IncomingConnection, group: string): void;
+}
+
+/**
+ * The connections this server is taking over from others (moving here, or kept by a standby
+ * for crash recovery, which may be thousands), by id, and by user and group: a send looks only
+ * at the connections it may reach.
+ */
+export class IncomingConnections implements GroupIndex {
   private readonly byId = new Map<string, IncomingConnection>();
+  private readonly byUser = new Map<string, Set<IncomingConnection>>();
+  private readonly byGroup = new Map<string, Set<IncomingConnection>>();
 
   get size(): number {
     return this.byId.size;
@@ -145,8 +171,11 @@ export class IncomingConnections {
 
   /** `limit`: sends it may collect (default: a move's bound, 10 000). */
   add(connectionId: string, plan: HandoffPlan, limit?: number): IncomingConnection {
-    const incoming = new IncomingConnection(connectionId, plan.userId, plan.groups, limit);
+    this.take(connectionId); // one kept here for crash recovery, replaced by its move
+    const incoming = new IncomingConnection(connectionId, plan.userId, plan.groups, limit, this);
     this.byId.set(connectionId, incoming);
+    if (plan.userId !== undefined) addTo(this.byUser, plan.userId, incoming);
+    for (const group of incoming.groups) addTo(this.byGroup, group, incoming);
     return incoming;
   }
 
@@ -157,7 +186,10 @@ export class IncomingConnections {
   /** Forgets it: it arrived, or its move failed. */
   take(connectionId: string): IncomingConnection | undefined {
     const incoming = this.byId.get(connectionId);
+    if (!incoming) return undefined;
     this.byId.delete(connectionId);
+    if (incoming.userId !== undefined) removeFrom(this.byUser, incoming.userId, incoming);
+    for (const group of incoming.groups) removeFrom(this.byGroup, group, incoming);
     return incoming;
   }
 
@@ -168,16 +200,50 @@ export class IncomingConnections {
   }
 
   hasUser(userId: string): boolean {
-    for (const incoming of this.byId.values()) if (incoming.userId === userId) return true;
-    return false;
+    return this.byUser.has(userId);
+  }
+
+  joined(incoming: IncomingConnection, group: string): void {
+    // Not while it is being made (add indexes it then), nor once it was taken.
+    if (this.byId.get(incoming.connectionId) === incoming) addTo(this.byGroup, group, incoming);
+  }
+
+  left(incoming: IncomingConnection, group: string): void {
+    removeFrom(this.byGroup, group, incoming);
   }
 
   /** A send heard on `channel` (or made here): kept for every incoming connection it reaches. */
   capture(target: Target, message: SerializedHubMessage, origin: string, channel: string, seq: number | undefined): void {
-    for (const incoming of this.byId.values()) {
+    for (const incoming of this.reachable(target)) {
       if (incoming.overflowed || !incoming.isIn(target)) continue;
       if (incoming.captured.length >= incoming.limit) incoming.overflowed = true;
       else incoming.captured.push({ origin, channel, seq, message });
     }
   }
+
+  /** The connections a send to `target` may reach, each once (`isIn` then checks the rest). */
+  private reachable(target: Target): Iterable<IncomingConnection> {
+    switch (target.kind) {
+      case "all":
+        return this.byId.values();
+      case "connections":
+        return new Set(target.ids.map((id) => this.byId.get(id)).filter((incoming) => incoming !== undefined));
+      case "users":
+        return target.ids.length === 1 ? (this.byUser.get(target.ids[0]!) ?? []) : new Set(target.ids.flatMap((id) => [...(this.byUser.get(id) ?? [])]));
+      case "groups":
+        return target.names.length === 1 ? (this.byGroup.get(target.names[0]!) ?? []) : new Set(target.names.flatMap((name) => [...(this.byGroup.get(name) ?? [])]));
+    }
+  }
+}
+
+function addTo<K, V>(index: Map<K, Set<V>>, key: K, value: V): void {
+  let set = index.get(key);
+  if (!set) index.set(key, (set = new Set()));
+  set.add(value);
+}
+
+function removeFrom<K, V>(index: Map<K, Set<V>>, key: K, value: V): void {
+  const set = index.get(key);
+  if (!set?.delete(value)) return;
+  if (set.size === 0) index.delete(key);
 }
