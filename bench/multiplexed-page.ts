@@ -4,6 +4,7 @@ import { HubMultiplexer } from "../client/multiplex.js";
 import { Child } from "./child.js";
 import type { ServerCommand, ServerEvent } from "./protocol.js";
 import { Samples } from "./stats.js";
+import { option } from "./args.js";
 
 // `npm run bench:pages -- [--pages <n>] [--idle <s>]`: a page that uses three hubs, over three
 // connections (a HubConnection each, as SignalR's clients do) against one (a HubMultiplexer):
@@ -11,11 +12,6 @@ import { Samples } from "./stats.js";
 // an idle page. hubwire's own client, in this process; the server (the bench's hubwire target,
 // the bench hub at /bench and multiplexing at /hubs) in a process of its own, with default options.
 
-const args = process.argv.slice(2);
-const option = (name: string) => {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 ? args[i + 1] : undefined;
-};
 const pages = Number(option("pages") ?? 200);
 /** Idle seconds over which keep-alive bytes are counted: two of the default 15 s intervals. */
 const idleSeconds = Number(option("idle") ?? 31);

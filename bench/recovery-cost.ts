@@ -4,6 +4,7 @@ import { HubConnection, silentLogger } from "../client/index.js";
 import { Child } from "./child.js";
 import type { ServerCommand, ServerEvent } from "./protocol.js";
 import { startOwnRedis, type OwnRedis } from "./redis-server.js";
+import { option } from "./args.js";
 
 // `npm run bench:recovery [-- --connections 1000 --seconds 10 --rounds 2 --json <file>]`: what crash recovery
 // (`scaleOut.recovery`) costs a cluster at rest. Two hubwire nodes share a Redis of the bench's
@@ -12,11 +13,6 @@ import { startOwnRedis, type OwnRedis } from "./redis-server.js";
 // off and on in turns, `rounds` times. The difference is what the checkpoints cost: the holder's,
 // its standby's (the other node) and Redis's.
 
-const args = process.argv.slice(2);
-const option = (name: string) => {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 ? args[i + 1] : undefined;
-};
 const connections = Number(option("connections") ?? 1000);
 const seconds = Number(option("seconds") ?? 10);
 const rounds = Number(option("rounds") ?? 2);

@@ -11,6 +11,7 @@ import { countInstructions, instructionsTable } from "./instructions.js";
 import { codecTable, scenarioTable, type Row } from "./report.js";
 import { scenarioRuns, type ScenarioRun } from "./scenarios.js";
 import { serverChild } from "./server-child.js";
+import { flag, option } from "./args.js";
 
 // `npm run bench -- [--quick] [--scenario echo-1,idle,...] [--targets ws,hubwire-json,...]
 //                   [--duration <s>] [--connections <n>] [--echo-rate <calls/s>] [--repeat <n>] [--json <file>]
@@ -18,12 +19,7 @@ import { serverChild } from "./server-child.js";
 // `npm run bench -- --instructions [--targets ...] [--calls <n>] [--connections <n>]`: server
 // instructions per echo call under valgrind instead of timings.
 
-const args = process.argv.slice(2);
-const option = (name: string) => {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 ? args[i + 1] : undefined;
-};
-const quick = args.includes("--quick");
+const quick = flag("quick");
 const onlyScenarios = option("scenario")?.split(",");
 const onlyTargets = option("targets")?.split(",") as TargetName[] | undefined;
 const seconds = option("duration") ? Number(option("duration")) : undefined;
@@ -57,7 +53,7 @@ const hardDeadline = setTimeout(() => {
 }, (quick ? 10 : 60) * 60_000);
 hardDeadline.unref();
 
-if (args.includes("--instructions")) {
+if (flag("instructions")) {
   const targets = onlyTargets ?? ["ws", "ws-naive", "socketio", "hubwire-json", "hubwire-msgpack"];
   const rows = await countInstructions(targets, Number(option("calls") ?? 50_000), connections ?? 20);
   console.log(instructionsTable(rows));
