@@ -3,6 +3,7 @@ import { HubClientError, isRefusal } from "./errors.js";
 import type { HttpSettings } from "./http.js";
 import { negotiate } from "./negotiate.js";
 import { LongPollingTransport } from "./transports/long-polling.js";
+import { runsHere } from "./transports/environment.js";
 import { ServerSentEventsTransport } from "./transports/server-sent-events.js";
 import type { ClientTransport, Resumable, TransferFormat, TransportEvents, TransportKind } from "./transports/transport.js";
 import { WebSocketTransport } from "./transports/websocket.js";
@@ -69,6 +70,10 @@ export async function startTransport(
     }
     if (!entry?.transferFormats.includes(format)) {
       failures.push(`${kind} failed: Error: '${kind}' does not support ${format}.`);
+      continue;
+    }
+    if (!runsHere(kind)) {
+      failures.push(`${kind} failed: Error: '${kind}' is not supported in your environment.`);
       continue;
     }
     const transport = factories[kind](negotiated.http, events);

@@ -1,5 +1,6 @@
 import { HttpError } from "../errors.js";
 import { send, withQuery } from "../http.js";
+import { isNode } from "./environment.js";
 import type { ClientTransport, TransferFormat, TransportContext } from "./transport.js";
 
 type EventSourceLike = {
@@ -113,6 +114,3 @@ export class ServerSentEventsTransport implements ClientTransport {
   }
 }
 
-function isNode(): boolean {
-  return typeof process !== "undefined" && typeof process.versions?.node === "string";
-}

@@ -32,6 +32,8 @@ const page = `<!doctype html><meta charset="utf-8"><title>hubwire in a browser</
     for await (const item of test.stream("Stream")) result.stream.push(item);
     await chat.stop();
     await test.stop();
+    // A transport the browser lacks is passed over without a negotiate of its own.
+    result.negotiated = performance.getEntriesByType("resource").map((entry) => new URL(entry.name).pathname).filter((path) => path.endsWith("/negotiate")).sort();
     return result;
   };
   window.ready = true;
@@ -91,6 +93,7 @@ describe("hubwire/client in a real browser", () => {
         echo: "from the browser",
         broadcast: "all:hello everyone",
         stream: ["a", "b", "c"],
+        negotiated: ["/interophub/negotiate", "/testhub/negotiate"],
       });
     } finally {
       await tab.close();
