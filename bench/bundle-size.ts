@@ -11,6 +11,7 @@ const version = (name: string) => (JSON.parse(readFileSync(published(`${name}/pa
 const bundles: Array<[string, string]> = [
   ["hubwire/client (JSON)", new URL("dist/browser/hubwire-client.min.js", root).pathname],
   ["hubwire/client/msgpack (add-on)", new URL("dist/browser/hubwire-client-msgpack.min.js", root).pathname],
+  ["hubwire/client with the multiplexer (JSON)", new URL("dist/browser/hubwire-client-multiplex.min.js", root).pathname],
   [`@microsoft/signalr ${version("@microsoft/signalr")}`, published("@microsoft/signalr/dist/browser/signalr.min.js")],
   [`socket.io-client ${version("socket.io-client")}`, published("socket.io-client/dist/socket.io.esm.min.js")],
 ];

@@ -7,3 +7,5 @@ export { consoleLogger, silentLogger, type Logger, type LogLevel, type LogFields
 export type { RetryEvent } from "./connection-events.js";
 export type { TransportKind } from "./transports/transport.js";
 export { createHubProxy, registerHandlers, type HubProxy, type HubMethods, type ClientHandlers, type MethodSpec, type ProxyMethod } from "./proxy.js";
+// The default protocol, for naming it: a JSON hub on a MessagePack multiplexer says `protocol: json`.
+export { jsonHubProtocol as json } from "../src/protocol/json-protocol.js";

@@ -105,6 +105,7 @@ describe("the published package", () => {
     expect(loaded["hubwire/client/browser"]).toEqual(loaded["hubwire/client"]);
     expect(loaded["hubwire/client/msgpack"]).toEqual(expect.arrayContaining(["messagePack"]));
     expect(loaded["hubwire/client/browser/msgpack"]).toEqual(loaded["hubwire/client/msgpack"]);
+    expect(loaded["hubwire/client/browser/multiplex"]).toEqual([...loaded["hubwire/client"]!, ...loaded["hubwire/client/multiplex"]!].sort());
     // The one entry point that is nothing but its optional peer: an application imports it only
     // with @opentelemetry/api installed (hubwire's server looks for the package, and goes on without).
     expect(loaded["hubwire/client/opentelemetry"]).toEqual({ code: "ERR_MODULE_NOT_FOUND", message: expect.stringContaining("'@opentelemetry/api'") });
@@ -177,6 +178,7 @@ describe("the published package", () => {
     expect(results).toEqual({
       json: { greeting: "hello browser", bytesAreBytes: false },
       messagepack: { greeting: "hello browser", bytesAreBytes: true },
+      multiplexed: { greeting: "hello browser" },
     });
   }, 60_000);
 });

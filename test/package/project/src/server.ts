@@ -10,6 +10,7 @@ const files: Record<string, [type: string, body: string]> = {
   "/": ["text/html", readFileSync(new URL("../page.html", import.meta.url), "utf8")],
   "/hubwire-client.min.js": ["text/javascript", readFileSync(fileURLToPath(import.meta.resolve("hubwire/client/browser")), "utf8")],
   "/hubwire-client-msgpack.min.js": ["text/javascript", readFileSync(fileURLToPath(import.meta.resolve("hubwire/client/browser/msgpack")), "utf8")],
+  "/hubwire-client-multiplex.min.js": ["text/javascript", readFileSync(fileURLToPath(import.meta.resolve("hubwire/client/browser/multiplex")), "utf8")],
 };
 
 const http = createServer((req, res) => {
@@ -19,6 +20,7 @@ const http = createServer((req, res) => {
 });
 const hubs = new HubServer();
 hubs.mapHub("/chat", ChatHub);
+hubs.mapMultiplexer("/hubs");
 hubs.attach(http);
 http.listen(0, "127.0.0.1", () => console.log(`http://127.0.0.1:${(http.address() as AddressInfo).port}`));
 process.once("SIGTERM", () => void hubs.close().then(() => http.close()));
