@@ -48,12 +48,15 @@ export class ConnectionAdmission {
 
   /**
    * Authenticates a later request of a connection: it must be the user who negotiated it (403
-   * otherwise), so a connection token alone never acts for its user.
+   * otherwise), so a connection token alone never acts for its user. A connection whose receiver
+   * admits users of its own (a multiplexed connection's hubs) has it authenticated there too.
    */
   async readmit(connection: TransportConnection, request: ConnectionRequest, allowQueryToken: boolean): Promise<Admission> {
-    const admission = await this.admit(request, bearerToken(request, allowQueryToken));
+    const token = bearerToken(request, allowQueryToken);
+    const admission = await this.admit(request, token);
     if ("status" in admission) return admission;
-    return this.otherUser(connection, admission) ?? admission;
+    const refusal = this.otherUser(connection, admission) ?? (await connection.receiver?.reauthenticate?.(request, token));
+    return refusal ?? admission;
   }
 
   /** A refusal when `admission` is not the user `connection` belongs to. */

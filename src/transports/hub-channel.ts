@@ -1,3 +1,4 @@
+import type { AdmissionCheck } from "./connection-admission.js";
 import type { MultiplexedConnection } from "./multiplexed-connection.js";
 import type { Transport, TransportName } from "./transport.js";
 import type { TransportConnection } from "./transport-connection.js";
@@ -17,6 +18,8 @@ export class HubChannel implements Transport {
     readonly connection: TransportConnection,
     /** The hub's protocol is a text one (JSON), as its client said when it opened the hub. */
     readonly text: boolean,
+    /** The hub's own admission check, which a fresh token of the connection goes through again. */
+    readonly admit: AdmissionCheck,
   ) {}
 
   get name(): TransportName {

@@ -1,4 +1,5 @@
 import { HubwireError } from "../errors.js";
+import type { Refusal } from "./connection-admission.js";
 import type { ConnectionRequest } from "./connection-request.js";
 import type { SendGate } from "./send-gate.js";
 import type { Transport, TransportName } from "./transport.js";
@@ -28,6 +29,12 @@ export interface ConnectionReceiver {
   onReadEnd?(): void;
   /** What was queued for the peer has gone (see TransportConnection.drained): a multiplexed connection wakes its hubs' writers. */
   onDrained?(): void;
+  /**
+   * A later request of the connection (a long poll, a send, a DELETE) carries `token`: a receiver
+   * that admits users of its own (a multiplexed connection, for its hubs) authenticates it again
+   * and refuses it as an endpoint would; its users' authentication follows a fresh token.
+   */
+  reauthenticate?(request: ConnectionRequest, token: string | undefined): Promise<Refusal | undefined>;
 }
 
 /** `suspended`: a stateful connection whose WebSocket dropped, waiting for its client to come back. */
