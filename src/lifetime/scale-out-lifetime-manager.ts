@@ -1,61 +1,32 @@
 import { randomUUID } from "node:crypto";
 import type { ClientInvokeOptions } from "../connection/client-results.js";
 import type { HubConnection } from "../connection/hub-connection.js";
-import { LogWriter, type Logger } from "../logger.js";
+import { LogWriter } from "../logger.js";
 import { lifetimeLog } from "./lifetime-log.js";
-import type { HubProtocol } from "../protocol/hub-protocol.js";
-import type { Backplane } from "./backplane.js";
 import {
-  decodeBackplaneMessage,
   encodeBackplaneMessage,
   type BackplaneMessage,
   type GroupMessage,
   type SendMessage,
 } from "./backplane-messages.js";
-import { ConnectionRecovery, type RecoveryCounts } from "./connection-recovery.js";
-import { BackplaneOutbox, type OutboxCounts, type OutboxDrops } from "./backplane-outbox.js";
+import { ConnectionRecovery } from "./connection-recovery.js";
+import { BackplaneOutbox, type OutboxDrops } from "./backplane-outbox.js";
 import type { HubLifetimeManager } from "./hub-lifetime-manager.js";
 import { InMemoryLifetimeManager, invocationOf, type LocalMembership } from "./in-memory-lifetime-manager.js";
-import { LoggedSubscriptions } from "./logged-subscriptions.js";
+import { HubChannels } from "./hub-channels.js";
 import { ConnectionRequests } from "./connection-requests.js";
 import { Presence } from "./presence.js";
 import { failureReply } from "./remote-errors.js";
 import { ScaleOutMoves } from "./scale-out-moves.js";
 import { SendCodec } from "./send-codec.js";
-import { resolveSettings, type ResolvedSettings, type ScaleOutSettings } from "./scale-out-settings.js";
+import { resolveSettings, type ResolvedSettings } from "./scale-out-settings.js";
 import { SendSequences } from "./send-sequences.js";
 import type { Target } from "./target.js";
 
+import type { ScaleOutOptions, ScaleOutStats } from "./scale-out-options.js";
+
 export type { ScaleOutSettings } from "./scale-out-settings.js";
-
-/** See ScaleOutLifetimeManager.stats. */
-export interface ScaleOutStats extends OutboxCounts {
-  /** Messages, and their bytes, waiting in the outbox or in flight. */
-  waiting: { messages: number; bytes: number };
-  /** How long the oldest of them has waited, in ms (0 when none waits): the outbox's delivery lag. */
-  lagMs: number;
-  /** Messages received from the other servers (their heartbeats not included). */
-  received: number;
-  /** With `recovery` on: the connections of other servers kept here, and those of dead servers recovered here or not. */
-  recovery?: RecoveryCounts;
-}
-
-export interface ScaleOutOptions {
-  /** Servers that share a hub name share its connections, groups and users. */
-  hubName: string;
-  backplane: Backplane;
-  /** The hub's protocols: a send is encoded once in each, here, for every server. */
-  protocols: readonly HubProtocol[];
-  logger: Logger;
-  /** The hub's client result timeout, for results asked of a connection on another server. */
-  clientResultTimeout: number;
-  /** How long a group change for a connection on another server waits for its ack. Default 10 000 ms. */
-  ackTimeout?: number;
-  /** Groups one connection of this server may be in (see InMemoryLifetimeManager). Default 1 000. */
-  maximumGroupsPerConnection?: number;
-  /** Bounds of the outbox and the presence heartbeat (see ScaleOutSettings). */
-  settings?: ScaleOutSettings;
-}
+export type { ScaleOutOptions, ScaleOutStats } from "./scale-out-options.js";
 
 /**
  * The lifetime manager of a hub served by several processes (ASP.NET Core's Redis backplane
@@ -73,15 +44,13 @@ export interface ScaleOutOptions {
 export class ScaleOutLifetimeManager implements HubLifetimeManager {
   private readonly local: InMemoryLifetimeManager;
   private readonly serverId = randomUUID();
-  private readonly prefix: string;
   private readonly started: Promise<void>;
   private readonly log: LogWriter;
-  private readonly subscriptions: LoggedSubscriptions;
+  private readonly channels: HubChannels;
   private readonly outbox: BackplaneOutbox;
   private readonly presence: Presence;
   /** The number of this server's last send; see SendMessage.seq. */
   private sendSeq = 0;
-  private received = 0;
   private readonly delivered = new SendSequences();
   private outageStart: number | undefined;
   private readonly settings: ResolvedSettings;
@@ -95,11 +64,10 @@ export class ScaleOutLifetimeManager implements HubLifetimeManager {
 
   constructor(private readonly options: ScaleOutOptions) {
     this.log = LogWriter.for(options.logger);
-    this.subscriptions = new LoggedSubscriptions(options.backplane, this.log, options.hubName);
     this.settings = resolveSettings(options.settings);
     this.codec = new SendCodec(options.protocols, this.log, options.hubName);
     this.local = new InMemoryLifetimeManager({ maximumGroupsPerConnection: options.maximumGroupsPerConnection });
-    this.prefix = `${options.hubName}:`;
+    this.channels = new HubChannels(options.backplane, this.log, options.hubName, this.serverId, this.delivered);
     const { backplane } = options;
     this.outbox = new BackplaneOutbox(
       (channel, payload) => backplane.publish(channel, payload),
@@ -112,7 +80,7 @@ export class ScaleOutLifetimeManager implements HubLifetimeManager {
       { heartbeatInterval: this.settings.heartbeatInterval, timeout: this.settings.serverTimeout },
       {
         publishHeartbeat: (listening) =>
-          backplane.publish(this.channel("presence"), encodeBackplaneMessage({ kind: "alive", origin: this.serverId, listening })),
+          backplane.publish(this.channels.name("presence"), encodeBackplaneMessage({ kind: "alive", origin: this.serverId, listening })),
         onServerGone: (serverId, left) => this.onServerGone(serverId, left),
         onDown: () => this.onPathDown(undefined),
         onUnheard: () => this.onUnheard(),
@@ -127,10 +95,10 @@ export class ScaleOutLifetimeManager implements HubLifetimeManager {
       delivered: this.delivered,
       lastSeq: () => this.sendSeq,
       reachable: () => this.outbox.isOpen,
-      channel: (kind, name) => this.channel(kind, name),
+      channel: (kind, name) => this.channels.name(kind, name),
       subscribeConnection: (id) => this.subscribeConnection(id),
       subscribeMembers: (kind, name) => this.subscribeMembers(kind, name),
-      unsubscribe: (channel) => this.unsubscribe(channel),
+      unsubscribe: (channel) => this.channels.unsubscribe(channel),
       publishFence: (channel, fenceId) => backplane.publish(channel, encodeBackplaneMessage({ kind: "fence", origin: this.serverId, fenceId })),
       fenceTimeout: this.settings.serverTimeout,
     });
@@ -138,7 +106,7 @@ export class ScaleOutLifetimeManager implements HubLifetimeManager {
       serverId: this.serverId,
       local: this.local,
       isMovingHere: (connectionId) => this.moves.incoming.get(connectionId) !== undefined,
-      channel: (kind, name) => this.channel(kind, name),
+      channel: (kind, name) => this.channels.name(kind, name),
       publish: (channel, message) => this.publish(channel, message),
       reachable: () => this.outbox.isOpen,
       publishNow: (channel, message) => backplane.publish(channel, encodeBackplaneMessage(message)),
@@ -158,7 +126,7 @@ export class ScaleOutLifetimeManager implements HubLifetimeManager {
           log: this.log,
           lastSeq: () => this.sendSeq,
           peers: () => this.presence.peerIds(),
-          channel: (kind, name) => this.channel(kind, name),
+          channel: (kind, name) => this.channels.name(kind, name),
           publish: (channel, message) => this.publish(channel, message),
         },
         { interval: this.settings.heartbeatInterval, serverTimeout: this.settings.serverTimeout, maxMessages: recovery.maxMessages },
@@ -171,9 +139,9 @@ export class ScaleOutLifetimeManager implements HubLifetimeManager {
   /** The channels every server of the hub listens on, whatever its connections. */
   private async subscribeServerChannels(): Promise<void> {
     await Promise.all([
-      this.subscribe(this.channel("all"), (message, channel) => this.onSend(message, channel)),
-      this.subscribe(this.channel("server", this.serverId), (message) => this.onReply(message)),
-      this.subscribe(this.channel("presence"), (message) => this.onPresence(message)),
+      this.channels.subscribe(this.channels.name("all"), (message, channel) => this.onSend(message, channel)),
+      this.channels.subscribe(this.channels.name("server", this.serverId), (message) => this.onReply(message)),
+      this.channels.subscribe(this.channels.name("presence"), (message) => this.onPresence(message)),
     ]);
   }
 
@@ -185,7 +153,7 @@ export class ScaleOutLifetimeManager implements HubLifetimeManager {
     this.presence.stop();
     this.recovery?.stop();
     // After the replies already in the outbox (the closed connections' failed client results).
-    this.publish(this.channel("presence"), { kind: "leaving", origin: this.serverId });
+    this.publish(this.channels.name("presence"), { kind: "leaving", origin: this.serverId });
     const { messages } = this.outbox.size;
     if (!this.outbox.isOpen && messages > 0) this.log.write(lifetimeLog.outboxLost, { hub: this.options.hubName, messages });
   }
@@ -200,7 +168,7 @@ export class ScaleOutLifetimeManager implements HubLifetimeManager {
    */
   get stats(): ScaleOutStats {
     const oldest = this.outbox.oldestAt;
-    const stats: ScaleOutStats = { waiting: this.outbox.size, lagMs: oldest === undefined ? 0 : Date.now() - oldest, received: this.received, ...this.outbox.totals };
+    const stats: ScaleOutStats = { waiting: this.outbox.size, lagMs: oldest === undefined ? 0 : Date.now() - oldest, received: this.channels.received, ...this.outbox.totals };
     if (this.recovery) stats.recovery = this.recovery.counts;
     return stats;
   }
@@ -227,7 +195,7 @@ export class ScaleOutLifetimeManager implements HubLifetimeManager {
   }
 
   async onDisconnected(connection: HubConnection): Promise<void> {
-    await Promise.all(this.leave(connection).map((channel) => this.unsubscribe(channel)));
+    await Promise.all(this.leave(connection).map((channel) => this.channels.unsubscribe(channel)));
   }
 
   /** Forgets a connection here; returns the channels no connection here, arrived or moving here, needs now. */
@@ -236,10 +204,10 @@ export class ScaleOutLifetimeManager implements HubLifetimeManager {
     if (!left) return [];
     this.recovery?.released(connection.connectionId);
     const { incoming } = this.moves;
-    const channels = [this.channel("connection", connection.connectionId)];
-    for (const group of left.groups) if (!incoming.hasGroup(group)) channels.push(this.channel("group", group));
-    if (left.user !== undefined && !incoming.hasUser(left.user)) channels.push(this.channel("user", left.user));
-    return channels;
+    const unneeded = [this.channels.name("connection", connection.connectionId)];
+    for (const group of left.groups) if (!incoming.hasGroup(group)) unneeded.push(this.channels.name("group", group));
+    if (left.user !== undefined && !incoming.hasUser(left.user)) unneeded.push(this.channels.name("user", left.user));
+    return unneeded;
   }
 
   async send(target: Target, method: string, args: readonly unknown[]): Promise<void> {
@@ -250,7 +218,7 @@ export class ScaleOutLifetimeManager implements HubLifetimeManager {
       if (remote.length === 0) return;
       const payloads = this.codec.encode(message);
       for (const id of remote) {
-        const channel = this.channel("connection", id);
+        const channel = this.channels.name("connection", id);
         const one: Target = { kind: "connections", ids: [id] };
         const seq = this.publishSend(channel, one, payloads);
         // Moving here: kept now, as it is sent, and its copy coming back through the backplane
@@ -259,7 +227,7 @@ export class ScaleOutLifetimeManager implements HubLifetimeManager {
       }
       return;
     }
-    const channel = this.channelOf(target);
+    const channel = this.channels.of(target);
     const seq = this.publishSend(channel, target, this.codec.encode(message));
     // This server does not hear its own sends back: a connection moving here keeps them now.
     if (this.moves.incoming.size > 0) this.moves.incoming.capture(target, message, this.serverId, channel, seq);
@@ -290,7 +258,7 @@ export class ScaleOutLifetimeManager implements HubLifetimeManager {
   private async removeLocal(connectionId: string, group: string): Promise<void> {
     const hadMembers = this.local.hasGroup(group);
     await this.local.removeFromGroup(connectionId, group);
-    if (hadMembers && !this.local.hasGroup(group) && !this.moves.incoming.hasGroup(group)) await this.unsubscribe(this.channel("group", group));
+    if (hadMembers && !this.local.hasGroup(group) && !this.moves.incoming.hasGroup(group)) await this.channels.unsubscribe(this.channels.name("group", group));
   }
 
 
@@ -393,23 +361,12 @@ export class ScaleOutLifetimeManager implements HubLifetimeManager {
         else await this.removeLocal(connectionId, group);
       } catch (error) {
         // A bound of this server (too many groups): the asking server's call fails with it.
-        return this.publish(this.channel("server", message.origin), failureReply(message.ackId, error));
+        return this.publish(this.channels.name("server", message.origin), failureReply(message.ackId, error));
       }
     }
-    this.publish(this.channel("server", message.origin), { kind: "ack", ackId: message.ackId });
+    this.publish(this.channels.name("server", message.origin), { kind: "ack", ackId: message.ackId });
   }
 
-
-  private channelOf(target: Exclude<Target, { kind: "connections" }>): string {
-    // One group or user has a channel of its own; several go to every server, which dedupes.
-    if (target.kind === "groups" && target.names.length === 1) return this.channel("group", target.names[0]!);
-    if (target.kind === "users" && target.ids.length === 1) return this.channel("user", target.ids[0]!);
-    return this.channel("all");
-  }
-
-  private channel(kind: "all" | "server" | "connection" | "group" | "user" | "presence", name?: string): string {
-    return name === undefined ? this.prefix + kind : `${this.prefix}${kind}:${name}`;
-  }
 
   /** Returns the send's number. */
   private publishSend(channel: string, target: Target, payloads: Record<string, string | Uint8Array>): number {
@@ -427,26 +384,11 @@ export class ScaleOutLifetimeManager implements HubLifetimeManager {
   }
 
   private subscribeConnection(connectionId: string): Promise<void> {
-    return this.subscribe(this.channel("connection", connectionId), (message, channel) => this.onConnectionMessage(message, channel));
+    return this.channels.subscribe(this.channels.name("connection", connectionId), (message, channel) => this.onConnectionMessage(message, channel));
   }
 
   /** A group's or a user's channel: sends for the members this server holds. */
   private subscribeMembers(kind: "group" | "user", name: string): Promise<void> {
-    return this.subscribe(this.channel(kind, name), (message, channel) => this.onSend(message, channel));
-  }
-
-  private subscribe(channel: string, onMessage: (message: BackplaneMessage, channel: string) => void): Promise<void> {
-    // Heartbeats are not counted, nor this server's own sends that come back on shared channels.
-    const counted = channel !== this.channel("presence");
-    return this.subscriptions.subscribe(channel, (payload) => {
-      const message = decodeBackplaneMessage(payload);
-      if (counted && (!("origin" in message) || message.origin !== this.serverId)) this.received++;
-      onMessage(message, channel);
-    });
-  }
-
-  private unsubscribe(channel: string): Promise<void> {
-    this.delivered.forgetChannel(channel);
-    return this.subscriptions.unsubscribe(channel);
+    return this.channels.subscribe(this.channels.name(kind, name), (message, channel) => this.onSend(message, channel));
   }
 }

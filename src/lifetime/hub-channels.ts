@@ -1,0 +1,58 @@
+import type { LogWriter } from "../logger.js";
+import type { Backplane } from "./backplane.js";
+import { decodeBackplaneMessage, type BackplaneMessage } from "./backplane-messages.js";
+import { LoggedSubscriptions } from "./logged-subscriptions.js";
+import type { SendSequences } from "./send-sequences.js";
+import type { Target } from "./target.js";
+
+/** The kinds of a hub's backplane channels (see docs/scale-out.md). */
+export type ChannelKind = "all" | "server" | "connection" | "group" | "user" | "presence";
+
+/**
+ * The backplane channels of one hub on one server: their names, and subscriptions that decode
+ * what arrives and count what the other servers sent.
+ */
+export class HubChannels {
+  private readonly prefix: string;
+  private readonly subscriptions: LoggedSubscriptions;
+  /** Messages received from the other servers (their heartbeats not included). */
+  received = 0;
+
+  constructor(
+    backplane: Backplane,
+    log: LogWriter,
+    hubName: string,
+    private readonly serverId: string,
+    /** Forgets a channel's send numbers when this server stops listening there. */
+    private readonly delivered: SendSequences,
+  ) {
+    this.prefix = `${hubName}:`;
+    this.subscriptions = new LoggedSubscriptions(backplane, log, hubName);
+  }
+
+  name(kind: ChannelKind, name?: string): string {
+    return name === undefined ? this.prefix + kind : `${this.prefix}${kind}:${name}`;
+  }
+
+  /** Where a send to `target` is published: one group or user has a channel of its own; several go to every server, which dedupes. */
+  of(target: Exclude<Target, { kind: "connections" }>): string {
+    if (target.kind === "groups" && target.names.length === 1) return this.name("group", target.names[0]!);
+    if (target.kind === "users" && target.ids.length === 1) return this.name("user", target.ids[0]!);
+    return this.name("all");
+  }
+
+  subscribe(channel: string, onMessage: (message: BackplaneMessage, channel: string) => void): Promise<void> {
+    // Heartbeats are not counted, nor this server's own sends that come back on shared channels.
+    const counted = channel !== this.name("presence");
+    return this.subscriptions.subscribe(channel, (payload) => {
+      const message = decodeBackplaneMessage(payload);
+      if (counted && (!("origin" in message) || message.origin !== this.serverId)) this.received++;
+      onMessage(message, channel);
+    });
+  }
+
+  unsubscribe(channel: string): Promise<void> {
+    this.delivered.forgetChannel(channel);
+    return this.subscriptions.unsubscribe(channel);
+  }
+}
