@@ -8,7 +8,8 @@ import { adopt, ConnectionAdmission, type AdmissionCheck, type Admitted } from "
 import type { ConnectionMoves } from "./connection-moves.js";
 import { ConnectionRegistry } from "./connection-registry.js";
 import { bearerToken, ConnectionRequest } from "./connection-request.js";
-import { ConnectionRouter, type RouteChannels } from "./connection-router.js";
+import { ConnectionRouter } from "./connection-router.js";
+import type { RouteChannels } from "./connection-router-types.js";
 import { ForwardedReply } from "./forwarded-reply.js";
 import { rejectUpgrade, replyJson, replyPollStarted, replyText, type HttpReply } from "./http-replies.js";
 import { LongPollingTransport } from "./long-polling-transport.js";
@@ -16,7 +17,7 @@ import { negotiateResponse, negotiateVersion } from "./negotiate.js";
 import { isPreflight, OriginPolicy } from "./origin-policy.js";
 import { readBody, type BodyResult } from "./request-body.js";
 import type { RoutedRequest } from "./routed-messages.js";
-import { SendGate } from "./send-gate.js";
+import { receiveSend, type SendContext } from "./connection-sends.js";
 import { ServerSentEventsTransport } from "./server-sent-events-transport.js";
 import type { TransportName } from "./transport.js";
 import type { TransportConnection } from "./transport-connection.js";
@@ -59,12 +60,6 @@ export interface EndpointOptions {
   log: LogWriter;
 }
 
-/**
- * POSTs of one connection that may wait, bodies unread, behind the one being read. Official
- * clients send one at a time; a few more leave room for clients that do not wait for the answer.
- */
-const maxWaitingSends = 8;
-
 /** Requests one endpoint may have forwarded to other servers and waiting for their answer. */
 const maxForwards = 10_000;
 
@@ -83,6 +78,7 @@ export class ConnectionEndpoint {
   private readonly wss: WebSocketServer;
   private readonly origins: OriginPolicy;
   private readonly admission: ConnectionAdmission;
+  private readonly sends: SendContext;
   /** Only with a backplane: a single server has no other server to route to. */
   private readonly router: ConnectionRouter | undefined;
   private closed = false;
@@ -95,6 +91,7 @@ export class ConnectionEndpoint {
     this.registry = new ConnectionRegistry(options.disconnectTimeoutMs, options.maxBufferedBytes);
     this.origins = new OriginPolicy(options.allowedOrigins);
     this.admission = new ConnectionAdmission(options.admit, path, options.log);
+    this.sends = { path, admission: this.admission, maxIncomingPayload: options.maxIncomingPayload, log: options.log };
     this.wss = new WebSocketServer({
       noServer: true,
       clientTracking: false,
@@ -320,66 +317,9 @@ export class ConnectionEndpoint {
   private async send(req: IncomingMessage, res: ServerResponse, request: ConnectionRequest, token: string | null): Promise<void> {
     if (!token) return replyText(res, 400, "Connection ID required");
     const local = this.registry.get(token);
-    if (local) return this.sendOn(res, request, local, () => readBody(req, this.options.maxIncomingPayload));
+    if (local) return receiveSend(this.sends, res, request, local, () => readBody(req, this.options.maxIncomingPayload));
     if (!this.router) return replyText(res, 404, "No Connection with that ID");
     return this.router.sendElsewhere(req, res, request, token, this.options.maxIncomingPayload);
-  }
-
-  /** A POST of a connection this server holds; `readPayload` reads its body once it is its turn. */
-  private async sendOn(
-    res: HttpReply,
-    request: ConnectionRequest,
-    connection: TransportConnection,
-    readPayload: () => Promise<BodyResult>,
-  ): Promise<void> {
-    if (connection.transportName === "WebSockets") {
-      return replyText(res, 405, "POST requests are not allowed for WebSocket connections.");
-    }
-    if (!connection.transport || connection.state === "closed") return replyText(res, 404, "No Connection with that ID");
-    // Authenticated before its body is read: a send that is not its connection's user costs nothing.
-    const admission = await this.admission.readmit(connection, request, false);
-    if ("status" in admission) return this.admission.refuse(request, res, admission, { Connection: "close" });
-    const gate = (connection.sendGate ??= new SendGate(maxWaitingSends));
-    if (!(await gate.enter())) {
-      this.options.log.write(transportLog.tooManySends, { path: this.path, connectionId: connection.connectionId });
-      return replyText(res, 409, "Too many sends are waiting for this connection.", { Connection: "close" });
-    }
-    try {
-      await this.receiveSend(res, request, connection, admission, readPayload);
-    } finally {
-      gate.leave();
-    }
-  }
-
-  /** A POST whose turn it is: its body is read only once the connection takes data again. */
-  private async receiveSend(
-    res: HttpReply,
-    request: ConnectionRequest,
-    connection: TransportConnection,
-    admission: Admitted,
-    readPayload: () => Promise<BodyResult>,
-  ): Promise<void> {
-    // Backpressure: while a consumer is full the body stays unread, and the client waits.
-    await connection.whenReceiving();
-    if (connection.isClosed) return replyText(res, 404, "No Connection with that ID");
-    adopt(connection, admission);
-    const result = await readPayload();
-    if ("aborted" in result) return;
-    if ("tooLarge" in result) {
-      // The connection ends as for a message over maximumReceiveMessageSize (a hub sends its
-      // Close message on the SSE stream or the pending poll); the rest of the body is not read.
-      const limit = this.options.maxIncomingPayload;
-      connection.receiveTooLarge(limit);
-      return replyText(res, 413, `A send carried more than ${limit} bytes.`, { Connection: "close" });
-    }
-    // The connection may have ended while the body was arriving.
-    if (connection.isClosed) return replyText(res, 404, "No Connection with that ID");
-    const { body } = result;
-    // JSON is posted as text/plain, MessagePack as application/octet-stream.
-    const binary = (request.header("content-type") ?? "").includes("octet-stream");
-    if (binary) connection.receive(new Uint8Array(body.buffer, body.byteOffset, body.byteLength));
-    else connection.receive(body.toString("utf8"), body);
-    replyText(res, 200);
   }
 
   /** A DELETE: a long-polling client leaving. */
@@ -416,7 +356,7 @@ export class ConnectionEndpoint {
       case "POST": {
         const { body, tooLarge } = routed;
         const payload: BodyResult = tooLarge ? { tooLarge } : { body: body ? Buffer.from(body.buffer, body.byteOffset, body.byteLength) : Buffer.alloc(0) };
-        return this.sendOn(reply, request, connection, () => Promise.resolve(payload));
+        return receiveSend(this.sends, reply, request, connection, () => Promise.resolve(payload));
       }
       case "DELETE":
         return this.delete(reply, request, connection);

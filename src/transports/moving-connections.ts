@@ -2,7 +2,7 @@ import { HubwireError } from "../errors.js";
 import type { LogWriter } from "../logger.js";
 import type { ConnectionMoves } from "./connection-moves.js";
 import type { ConnectionRegistry } from "./connection-registry.js";
-import type { ClientSide, ForwardAnswer, ForwardOutcome } from "./connection-router.js";
+import type { ClientSide, ForwardAnswer, ForwardOutcome } from "./connection-router-types.js";
 import { textReply, type RoutedAnswer, type RoutedMessage } from "./routed-messages.js";
 import { transportLog } from "./transport-log.js";
 import type { TransportConnection } from "./transport-connection.js";

@@ -1,0 +1,86 @@
+import type { LogWriter } from "../logger.js";
+import { adopt, type Admitted, type ConnectionAdmission } from "./connection-admission.js";
+import type { ConnectionRequest } from "./connection-request.js";
+import { replyText, type HttpReply } from "./http-replies.js";
+import type { BodyResult } from "./request-body.js";
+import { SendGate } from "./send-gate.js";
+import type { TransportConnection } from "./transport-connection.js";
+import { transportLog } from "./transport-log.js";
+
+/** What taking a client's POST needs of its endpoint. */
+export interface SendContext {
+  readonly path: string;
+  readonly admission: ConnectionAdmission;
+  /** Largest POST body read; past it the connection ends (see TransportConnection.receiveTooLarge). */
+  readonly maxIncomingPayload: number;
+  readonly log: LogWriter;
+}
+
+/**
+ * POSTs of one connection that may wait, bodies unread, behind the one being read. Official
+ * clients send one at a time; a few more leave room for clients that do not wait for the answer.
+ */
+const maxWaitingSends = 8;
+
+/**
+ * A POST (client-to-server data of an SSE or long-polling connection) of a connection this
+ * server holds, received here or forwarded by another server; `readPayload` reads its body once
+ * it is its turn.
+ */
+export async function receiveSend(
+  context: SendContext,
+  res: HttpReply,
+  request: ConnectionRequest,
+  connection: TransportConnection,
+  readPayload: () => Promise<BodyResult>,
+): Promise<void> {
+  if (connection.transportName === "WebSockets") {
+    return replyText(res, 405, "POST requests are not allowed for WebSocket connections.");
+  }
+  if (!connection.transport || connection.state === "closed") return replyText(res, 404, "No Connection with that ID");
+  // Authenticated before its body is read: a send that is not its connection's user costs nothing.
+  const admission = await context.admission.readmit(connection, request, false);
+  if ("status" in admission) return context.admission.refuse(request, res, admission, { Connection: "close" });
+  const gate = (connection.sendGate ??= new SendGate(maxWaitingSends));
+  if (!(await gate.enter())) {
+    context.log.write(transportLog.tooManySends, { path: context.path, connectionId: connection.connectionId });
+    return replyText(res, 409, "Too many sends are waiting for this connection.", { Connection: "close" });
+  }
+  try {
+    await receiveInTurn(context, res, request, connection, admission, readPayload);
+  } finally {
+    gate.leave();
+  }
+}
+
+/** A POST whose turn it is: its body is read only once the connection takes data again. */
+async function receiveInTurn(
+  context: SendContext,
+  res: HttpReply,
+  request: ConnectionRequest,
+  connection: TransportConnection,
+  admission: Admitted,
+  readPayload: () => Promise<BodyResult>,
+): Promise<void> {
+  // Backpressure: while a consumer is full the body stays unread, and the client waits.
+  await connection.whenReceiving();
+  if (connection.isClosed) return replyText(res, 404, "No Connection with that ID");
+  adopt(connection, admission);
+  const result = await readPayload();
+  if ("aborted" in result) return;
+  if ("tooLarge" in result) {
+    // The connection ends as for a message over maximumReceiveMessageSize (a hub sends its
+    // Close message on the SSE stream or the pending poll); the rest of the body is not read.
+    const limit = context.maxIncomingPayload;
+    connection.receiveTooLarge(limit);
+    return replyText(res, 413, `A send carried more than ${limit} bytes.`, { Connection: "close" });
+  }
+  // The connection may have ended while the body was arriving.
+  if (connection.isClosed) return replyText(res, 404, "No Connection with that ID");
+  const { body } = result;
+  // JSON is posted as text/plain, MessagePack as application/octet-stream.
+  const binary = (request.header("content-type") ?? "").includes("octet-stream");
+  if (binary) connection.receive(new Uint8Array(body.buffer, body.byteOffset, body.byteLength));
+  else connection.receive(body.toString("utf8"), body);
+  replyText(res, 200);
+}
