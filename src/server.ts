@@ -9,7 +9,6 @@ import {
   resolveHubOptions,
   type AuthorizationPolicy,
   type HubOptions,
-  type ResolvedHubOptions,
 } from "./dispatch/hub-options.js";
 import { HubRuntime } from "./dispatch/hub-runtime.js";
 import { dispatchLog } from "./dispatch/dispatch-log.js";
@@ -18,16 +17,14 @@ import { HubwireError } from "./errors.js";
 import { createLimitedServer } from "./http-server-limits.js";
 import type { ClientOf, Hub } from "./hubs/hub.js";
 import { describeHub, type HubClassType } from "./hubs/hub-descriptor.js";
-import type { HubLifetimeManager } from "./lifetime/hub-lifetime-manager.js";
 import { InMemoryLifetimeManager } from "./lifetime/in-memory-lifetime-manager.js";
-import { ScaleOutLifetimeManager, type ScaleOutStats } from "./lifetime/scale-out-lifetime-manager.js";
-import { recoveryWait } from "./lifetime/scale-out-settings.js";
+import type { ScaleOutStats } from "./lifetime/scale-out-lifetime-manager.js";
 import { consoleLogger, LogWriter } from "./logger.js";
 import { loggablePath, transportLog } from "./transports/transport-log.js";
 import type { HubProtocol } from "./protocol/hub-protocol.js";
 import { jsonHubProtocol } from "./protocol/json-protocol.js";
 import { messagePackHubProtocol } from "./protocol/messagepack-protocol.js";
-import { ConnectionEndpoint, type AdmissionCheck, type EndpointOptions } from "./transports/connection-endpoint.js";
+import { ConnectionEndpoint, type AdmissionCheck } from "./transports/connection-endpoint.js";
 import { allTransports, type TransportName } from "./transports/transport.js";
 import { RawConnectionHandler, type RawConnectionListener } from "./transports/raw-connection.js";
 import { MultiplexHandler } from "./transports/multiplex-handler.js";
@@ -37,19 +34,14 @@ import type { HubTelemetry } from "./telemetry/hub-telemetry.js";
 import { checkDashboardOptions, Dashboard, type DashboardOptions } from "./dashboard/dashboard.js";
 import { dashboardHubClass } from "./dashboard/dashboard-hub.js";
 import type { HubServerOptions, ListenAddress, MultiplexerOptions, RawEndpointOptions } from "./server-options.js";
+import { ServerScaleOut } from "./server-scale-out.js";
+import { EndpointPaths, pathOf } from "./endpoint-paths.js";
+import { endpointOptionsFor } from "./endpoint-options.js";
 
 export type { HubServerOptions, ListenAddress, MultiplexerOptions, RawEndpointOptions } from "./server-options.js";
 
 const supportedTransports: TransportName[] = [...allTransports];
 const supportedProtocols: HubProtocol[] = [jsonHubProtocol, messagePackHubProtocol];
-
-interface MappedEndpoint {
-  endpoint: ConnectionEndpoint;
-  /** Absent for raw connection endpoints. */
-  runtime?: HubRuntime;
-  /** A multiplexing endpoint's connections. */
-  multiplexer?: MultiplexHandler;
-}
 
 /**
  * A hubwire server: maps hubs on paths and serves their HTTP and WebSocket traffic, on its own
@@ -62,14 +54,10 @@ interface MappedEndpoint {
  * const { url } = await server.listen(5000);
  */
 export class HubServer {
-  private readonly endpoints = new Map<string, MappedEndpoint>();
-  /** Paths of pages the server serves (a dashboard's). */
-  private readonly pages = new Set<string>();
+  private readonly endpoints = new EndpointPaths();
   private readonly runtimes = new Map<HubClassType, HubRuntime>();
-  /** The lifetime managers this server made over the backplane, told to leave before it closes. */
-  private readonly scaleOutManagers: ScaleOutLifetimeManager[] = [];
-  /** The first of them for each hub class, for `scaleOutStats`. */
-  private readonly scaleOutByHub = new Map<HubClassType, ScaleOutLifetimeManager>();
+  /** With a backplane: its hubs' lifetime managers. */
+  private readonly scaleOut: ServerScaleOut | undefined;
   private readonly log: LogWriter;
   private readonly telemetry: HubTelemetry | undefined;
   /** Absent unless mounted: then every hub's calls pass through its recorder. */
@@ -82,6 +70,7 @@ export class HubServer {
     // Wrapped once: no logger, the application's included, can throw into the code that logs.
     this.log = LogWriter.for(options.logger ?? consoleLogger());
     this.telemetry = createTelemetry(options.telemetry);
+    if (options.backplane) this.scaleOut = new ServerScaleOut(options.backplane, options.scaleOut, this.log, this.telemetry);
   }
 
   /**
@@ -115,12 +104,16 @@ export class HubServer {
       log: this.log,
       activator: this.options.container ? containerActivator(this.options.container) : typediActivator,
       policies,
-      lifetime: resolved.lifetimeManager ?? this.lifetimeFor(hubClass, descriptor.name, resolved, protocols),
+      // In memory, or shared over the backplane under the hub's name.
+      lifetime:
+        resolved.lifetimeManager ??
+        this.scaleOut?.lifetimeFor(hubClass, descriptor.name, resolved, protocols) ??
+        new InMemoryLifetimeManager({ maximumGroupsPerConnection: resolved.maximumGroupsPerConnection }),
       protocols,
       telemetry: this.telemetry,
     });
     const admit: AdmissionCheck = (request, token) => runtime.admit(request, token);
-    const endpoint = new ConnectionEndpoint(path, this.endpointOptions(resolved, admit, resolved.allowStatefulReconnects), runtime);
+    const endpoint = new ConnectionEndpoint(path, endpointOptionsFor(this.options, this.log, resolved, admit, resolved.allowStatefulReconnects), runtime);
     this.endpoints.set(key, { endpoint, runtime });
     if (!this.runtimes.has(hubClass)) this.runtimes.set(hubClass, runtime);
     return { runtime };
@@ -163,32 +156,9 @@ export class HubServer {
       lifetimeManager: new InMemoryLifetimeManager(),
     }, policies);
     dashboard.attachViewers(runtime, runtime.context);
-    for (const [path, mapped] of this.endpoints) if (mapped.runtime && mapped.runtime !== runtime) dashboard.observe(path, mapped.runtime);
-    this.pages.add(key);
+    for (const [path, mapped] of this.endpoints.entries()) if (mapped.runtime && mapped.runtime !== runtime) dashboard.observe(path, mapped.runtime);
+    this.endpoints.addPage(key);
     this.dashboard = dashboard;
-  }
-
-  /** A hub's default lifetime manager: in memory, or shared over the backplane under the hub's name. */
-  private lifetimeFor(hubClass: HubClassType, hubName: string, options: ResolvedHubOptions, protocols: HubProtocol[]): HubLifetimeManager {
-    const { backplane } = this.options;
-    const { maximumGroupsPerConnection } = options;
-    if (!backplane) return new InMemoryLifetimeManager({ maximumGroupsPerConnection });
-    const scaleOut = {
-      hubName,
-      backplane,
-      protocols,
-      logger: this.log,
-      clientResultTimeout: options.clientResultTimeout,
-      maximumGroupsPerConnection,
-      settings: this.options.scaleOut,
-    };
-    const foreign = backplane.lifetimeManagerFor?.(scaleOut);
-    if (foreign) return foreign;
-    const manager = new ScaleOutLifetimeManager(scaleOut);
-    this.scaleOutManagers.push(manager);
-    if (!this.scaleOutByHub.has(hubClass)) this.scaleOutByHub.set(hubClass, manager);
-    this.telemetry?.observeScaleOut(hubName, () => manager.stats);
-    return manager;
   }
 
   /**
@@ -200,7 +170,7 @@ export class HubServer {
    * if (stats && stats.waiting.messages > 0) console.warn("Redis is away; sends are waiting");
    */
   scaleOutStats(hubClass: HubClassType): ScaleOutStats | undefined {
-    return this.scaleOutByHub.get(hubClass)?.stats;
+    return this.scaleOut?.stats(hubClass);
   }
 
   /** Connections the server holds across its endpoints (negotiated, running or closing). */
@@ -226,7 +196,7 @@ export class HubServer {
     const { authenticate, userIdProvider } = resolved;
     const admission = { authenticate, userIdProvider, log: this.log, endpoint: path };
     const admit: AdmissionCheck | undefined = authenticate && ((request, token) => authenticateRequest(admission, request, token));
-    const endpoint = new ConnectionEndpoint(path, this.endpointOptions(resolved, admit, false), new RawConnectionHandler(listener, this.log));
+    const endpoint = new ConnectionEndpoint(path, endpointOptionsFor(this.options, this.log, resolved, admit, false), new RawConnectionHandler(listener, this.log));
     this.endpoints.set(key, { endpoint });
   }
 
@@ -260,12 +230,12 @@ export class HubServer {
       log: this.log,
     });
     // Stateful reconnect is each hub's to allow: the connection only waits for its client's new socket.
-    this.endpoints.set(key, { endpoint: new ConnectionEndpoint(path, this.endpointOptions(resolved, undefined, true), handler), multiplexer: handler });
+    this.endpoints.set(key, { endpoint: new ConnectionEndpoint(path, endpointOptionsFor(this.options, this.log, resolved, undefined, true), handler), multiplexer: handler });
   }
 
   /** The hub mapped at `path` as a multiplexed connection opens it. */
   private channelEndpoint(path: string): ChannelEndpoint | undefined {
-    const runtime = this.endpoints.get(normalizePath(path))?.runtime;
+    const runtime = this.endpoints.get(path)?.runtime;
     if (!runtime) return undefined;
     return {
       admit: (request, token) => runtime.admit(request, token),
@@ -288,7 +258,7 @@ export class HubServer {
    * (hubwire/testing) hands its connections to, in place of the HTTP endpoint.
    */
   hubRuntimeAt(path: string): HubRuntime | undefined {
-    return this.endpoints.get(normalizePath(path))?.runtime;
+    return this.endpoints.get(path)?.runtime;
   }
 
   /**
@@ -297,7 +267,7 @@ export class HubServer {
    */
   handleRequest(req: IncomingMessage, res: ServerResponse): boolean {
     if (this.dashboard && req.url && this.dashboard.handlePage(req, res, pathOf(req.url))) return true;
-    const match = this.match(req.url);
+    const match = this.endpoints.match(req.url);
     if (!match) return false;
     match.mapped.endpoint.handleRequest(req, res, match.rest).catch((error: unknown) => {
       this.log.write(transportLog.requestFailed, { path: loggablePath(req.url), error });
@@ -309,7 +279,7 @@ export class HubServer {
 
   /** Takes a WebSocket upgrade if it is for a mapped hub path; returns false otherwise. */
   handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): boolean {
-    const match = this.match(req.url);
+    const match = this.endpoints.match(req.url);
     if (!match || match.rest !== "") return false;
     match.mapped.endpoint.handleUpgrade(req, socket, head);
     return true;
@@ -340,35 +310,7 @@ export class HubServer {
 
   private claimPath(path: string): string {
     if (this.closed) throw new HubwireError("ERR_SERVER_CLOSED", "The server is closed.");
-    // A path without its slash can never match a request's path: an endpoint nobody could reach.
-    if (typeof path !== "string" || !path.startsWith("/")) {
-      throw new HubwireError("ERR_INVALID_PATH", `Endpoint paths start with '/': '${String(path)}' does not.`);
-    }
-    const key = normalizePath(path);
-    if (this.endpoints.has(key) || this.pages.has(key)) throw new HubwireError("ERR_PATH_IN_USE", `An endpoint is already mapped at '${path}'.`);
-    return key;
-  }
-
-  /** `statefulReconnects`: hubs only; a raw connection has no messages to number and replay. */
-  private endpointOptions(resolved: ResolvedHubOptions, admit: AdmissionCheck | undefined, statefulReconnects: boolean): EndpointOptions {
-    const maxMessage = resolved.maximumReceiveMessageSize;
-    return {
-      transports: resolved.transports,
-      ...(admit ? { admit } : {}),
-      ...(resolved.allowedOrigins ? { allowedOrigins: resolved.allowedOrigins } : {}),
-      disconnectTimeoutMs: resolved.disconnectTimeout,
-      pollTimeoutMs: resolved.pollTimeout,
-      closeTimeoutMs: this.options.closeTimeout ?? 5000,
-      // A frame or POST may hold several messages; the per-message limit is enforced when parsing.
-      maxIncomingPayload: maxMessage === null ? 256 * 1024 * 1024 : Math.max(4 * maxMessage, 1024 * 1024),
-      maxBufferedBytes: resolved.maximumSendBufferSize,
-      minimumNegotiateVersion: 0,
-      allowStatefulReconnects: statefulReconnects,
-      // Servers on one backplane serve each other's connections' requests: no sticky sessions.
-      routeChannels: this.options.backplane,
-      recoveryWaitMs: this.options.backplane && statefulReconnects ? recoveryWait(this.options.scaleOut) : undefined,
-      log: this.log,
-    };
+    return this.endpoints.claim(path);
   }
 
   /**
@@ -407,8 +349,7 @@ export class HubServer {
     // then whatever is left (raw connections, connections negotiated but never started).
     await Promise.all(mapped.map(({ runtime }) => runtime?.closeAll()));
     for (const { endpoint } of mapped) endpoint.close();
-    await Promise.all(this.scaleOutManagers.map((manager) => manager.close()));
-    await this.options.backplane?.close();
+    await this.scaleOut?.close();
     if (this.httpServer && this.ownsHttpServer) {
       const httpServer = this.httpServer;
       await new Promise<void>((resolve) => {
@@ -450,28 +391,4 @@ export class HubServer {
     clearTimeout(timer);
     await this.close();
   }
-
-  private match(url: string | undefined): { mapped: MappedEndpoint; rest: "" | "/negotiate" } | undefined {
-    if (!url) return undefined;
-    const path = pathOf(url);
-    const direct = this.endpoints.get(path);
-    if (direct) return { mapped: direct, rest: "" };
-    if (path.endsWith("/negotiate")) {
-      const mapped = this.endpoints.get(path.slice(0, -"/negotiate".length) || "/");
-      if (mapped) return { mapped, rest: "/negotiate" };
-    }
-    return undefined;
-  }
-}
-
-/** A request URL's path, normalized. */
-function pathOf(url: string): string {
-  const q = url.indexOf("?");
-  return normalizePath(q === -1 ? url : url.slice(0, q));
-}
-
-/** Lower case, no trailing slash: "/Chat/" and "/chat" are one path. */
-function normalizePath(path: string): string {
-  const lower = path.toLowerCase();
-  return lower.length > 1 && lower.endsWith("/") ? lower.slice(0, -1) : lower;
 }

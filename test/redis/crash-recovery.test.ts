@@ -94,7 +94,7 @@ describe("crash recovery of stateful connections", () => {
    */
   async function crash(index: number): Promise<void> {
     const server = servers[index]!;
-    for (const manager of server["scaleOutManagers"]) {
+    for (const manager of server["scaleOut"]!["managers"]) {
       manager["presence"].stop();
       manager["recovery"]?.stop();
     }
@@ -105,7 +105,7 @@ describe("crash recovery of stateful connections", () => {
 
   /** Server `index` keeps connection `id` and can recover it: it has two checkpoints made since it listened for it. */
   function recoverable(index: number, id: string): Promise<void> {
-    const recovery = servers[index]!["scaleOutManagers"][0]!["recovery"]!;
+    const recovery = servers[index]!["scaleOut"]!["managers"][0]!["recovery"]!;
     return waitFor(() => (recovery["kept"].get(id)?.checkpointsSince ?? 0) >= 2, `server ${index} to be able to recover the connection`);
   }
 

@@ -1,0 +1,37 @@
+import type { ResolvedHubOptions } from "./dispatch/hub-options.js";
+import { recoveryWait } from "./lifetime/scale-out-settings.js";
+import type { LogWriter } from "./logger.js";
+import type { HubServerOptions } from "./server-options.js";
+import type { AdmissionCheck, EndpointOptions } from "./transports/connection-endpoint.js";
+
+/**
+ * What an endpoint of the server runs with, from its hub's (or raw endpoint's) resolved options
+ * and the server's. `statefulReconnects`: hubs only; a raw connection has no messages to number
+ * and replay.
+ */
+export function endpointOptionsFor(
+  server: HubServerOptions,
+  log: LogWriter,
+  resolved: ResolvedHubOptions,
+  admit: AdmissionCheck | undefined,
+  statefulReconnects: boolean,
+): EndpointOptions {
+  const maxMessage = resolved.maximumReceiveMessageSize;
+  return {
+    transports: resolved.transports,
+    ...(admit ? { admit } : {}),
+    ...(resolved.allowedOrigins ? { allowedOrigins: resolved.allowedOrigins } : {}),
+    disconnectTimeoutMs: resolved.disconnectTimeout,
+    pollTimeoutMs: resolved.pollTimeout,
+    closeTimeoutMs: server.closeTimeout ?? 5000,
+    // A frame or POST may hold several messages; the per-message limit is enforced when parsing.
+    maxIncomingPayload: maxMessage === null ? 256 * 1024 * 1024 : Math.max(4 * maxMessage, 1024 * 1024),
+    maxBufferedBytes: resolved.maximumSendBufferSize,
+    minimumNegotiateVersion: 0,
+    allowStatefulReconnects: statefulReconnects,
+    // Servers on one backplane serve each other's connections' requests: no sticky sessions.
+    routeChannels: server.backplane,
+    recoveryWaitMs: server.backplane && statefulReconnects ? recoveryWait(server.scaleOut) : undefined,
+    log,
+  };
+}

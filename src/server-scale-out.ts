@@ -1,0 +1,58 @@
+import type { ResolvedHubOptions } from "./dispatch/hub-options.js";
+import type { HubClassType } from "./hubs/hub-descriptor.js";
+import type { Backplane } from "./lifetime/backplane.js";
+import type { HubLifetimeManager } from "./lifetime/hub-lifetime-manager.js";
+import { ScaleOutLifetimeManager, type ScaleOutSettings, type ScaleOutStats } from "./lifetime/scale-out-lifetime-manager.js";
+import type { LogWriter } from "./logger.js";
+import type { HubProtocol } from "./protocol/hub-protocol.js";
+import type { HubTelemetry } from "./telemetry/hub-telemetry.js";
+
+/**
+ * A server's hubs on its backplane: each hub's lifetime manager shares its connections, groups
+ * and users with the other servers under the hub's name, and leaves the cluster when the server
+ * closes.
+ */
+export class ServerScaleOut {
+  /** The lifetime managers made here, told to leave before the server closes. */
+  private readonly managers: ScaleOutLifetimeManager[] = [];
+  /** The first of them for each hub class, for `stats`. */
+  private readonly byHub = new Map<HubClassType, ScaleOutLifetimeManager>();
+
+  constructor(
+    private readonly backplane: Backplane,
+    private readonly settings: ScaleOutSettings | undefined,
+    private readonly log: LogWriter,
+    private readonly telemetry: HubTelemetry | undefined,
+  ) {}
+
+  /** A hub's lifetime manager over the backplane: the backplane's own kind, if it makes one, or hubwire's. */
+  lifetimeFor(hubClass: HubClassType, hubName: string, options: ResolvedHubOptions, protocols: HubProtocol[]): HubLifetimeManager {
+    const scaleOut = {
+      hubName,
+      backplane: this.backplane,
+      protocols,
+      logger: this.log,
+      clientResultTimeout: options.clientResultTimeout,
+      maximumGroupsPerConnection: options.maximumGroupsPerConnection,
+      settings: this.settings,
+    };
+    const foreign = this.backplane.lifetimeManagerFor?.(scaleOut);
+    if (foreign) return foreign;
+    const manager = new ScaleOutLifetimeManager(scaleOut);
+    this.managers.push(manager);
+    if (!this.byHub.has(hubClass)) this.byHub.set(hubClass, manager);
+    this.telemetry?.observeScaleOut(hubName, () => manager.stats);
+    return manager;
+  }
+
+  /** What this server sent the others for a hub; undefined for a hub without hubwire's manager. */
+  stats(hubClass: HubClassType): ScaleOutStats | undefined {
+    return this.byHub.get(hubClass)?.stats;
+  }
+
+  /** Every hub leaves the cluster (see ScaleOutLifetimeManager.close); then the backplane closes. */
+  async close(): Promise<void> {
+    await Promise.all(this.managers.map((manager) => manager.close()));
+    await this.backplane.close();
+  }
+}
