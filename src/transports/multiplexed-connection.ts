@@ -11,10 +11,11 @@ import {
 } from "../protocol/multiplex-frames.js";
 import { decodeUtf8 } from "../protocol/utf8.js";
 import { asError } from "../thrown-value.js";
-import { adopt, type Admission, type AdmissionCheck, type Admitted, type Refusal } from "./connection-admission.js";
+import { adopt, type AdmissionCheck, type Refusal } from "./connection-admission.js";
 import type { ConnectionHandler } from "./connection-endpoint.js";
 import { newConnectionId } from "./connection-ids.js";
 import { bearerToken, type ConnectionRequest } from "./connection-request.js";
+import { HubAdmissions } from "./hub-admissions.js";
 import { HubChannel } from "./hub-channel.js";
 import { multiplexLog } from "./multiplex-log.js";
 import type { TransportName } from "./transport.js";
@@ -83,15 +84,8 @@ export class MultiplexedConnection implements ConnectionReceiver {
   private lastReceiveAt: number;
   private lastSendAt: number;
   private failed = false;
-  /**
-   * The latest request that authenticated the connection, and its token: hubs open with it, so
-   * that a token refreshed on later long polls or sends reaches hubs opened afterwards.
-   */
-  private request: ConnectionRequest;
-  private token: string | undefined;
-  /** Requests authenticated again, counted as they came, and the latest one applied. */
-  private reauthentications = 0;
-  private latestAuthentication = 0;
+  /** Who its hubs are: each hub's admission on the connection's latest request. */
+  private readonly admissions: HubAdmissions;
 
   constructor(
     readonly physical: TransportConnection,
@@ -107,9 +101,8 @@ export class MultiplexedConnection implements ConnectionReceiver {
     // until the client's new socket takes over (see onResumed).
     physical.resumable = physical.statefulReconnect && physical.transportName === "WebSockets";
     physical.receiver = this;
-    this.request = physical.request!;
     // Long polling's first GET, like its later requests, carries its token in a header only.
-    this.token = bearerToken(this.request, physical.transportName !== "LongPolling");
+    this.admissions = new HubAdmissions(physical.request!, bearerToken(physical.request!, physical.transportName !== "LongPolling"));
   }
 
   get transportName(): TransportName {
@@ -241,8 +234,8 @@ export class MultiplexedConnection implements ConnectionReceiver {
   }
 
   private async admitAndOpen(channel: number, path: string, text: boolean, endpoint: ChannelEndpoint): Promise<void> {
-    const { request } = this;
-    const admission = await endpoint.admit(request, this.token);
+    const { request, token } = this.admissions;
+    const admission = await endpoint.admit(request, token);
     if (this.physical.isClosed) return;
     if ("status" in admission) {
       return this.refuse(channel, path, "ERR_MUX_HUB_REFUSED", admission.reason || `The hub at '${path}' refused the user.`, admission.status);
@@ -266,29 +259,9 @@ export class MultiplexedConnection implements ConnectionReceiver {
     if (waiting) for (const [payload, utf8] of waiting) this.route(channel, payload, utf8);
   }
 
-  /**
-   * A long poll, a send or a DELETE of the connection: each open hub authenticates it again with
-   * its own check, as a plain connection's endpoint does every request, so the connection token
-   * alone never acts for its hubs' users. Refused when a hub refuses its token or it is another
-   * user's; otherwise each hub's authentication (its expiry) follows it, and hubs opened later
-   * are admitted with it.
-   */
-  async reauthenticate(request: ConnectionRequest, token: string | undefined): Promise<Refusal | undefined> {
-    const order = ++this.reauthentications;
-    const hubs = [...this.channels.values()];
-    const admissions = await Promise.all(hubs.map((hub) => admitted(hub.admit, request, token)));
-    for (const [i, admission] of admissions.entries()) {
-      if ("status" in admission) return admission;
-      const { identity } = hubs[i]!.connection;
-      if (identity !== undefined && identity !== admission.identity) return otherUser;
-    }
-    // Requests of one connection overlap (a poll and a send): an older one finishing late changes nothing.
-    if (order < this.latestAuthentication) return undefined;
-    this.latestAuthentication = order;
-    this.request = request;
-    this.token = token;
-    for (const [i, hub] of hubs.entries()) if (!hub.connection.isClosed) adopt(hub.connection, admissions[i] as Admitted);
-    return undefined;
+  /** A long poll, a send or a DELETE of the connection: see HubAdmissions. */
+  reauthenticate(request: ConnectionRequest, token: string | undefined): Promise<Refusal | undefined> {
+    return this.admissions.reauthenticate([...this.channels.values()], request, token);
   }
 
   private refuse(channel: number, path: string, code: string, message: string, statusCode: number): void {
@@ -394,14 +367,3 @@ export class MultiplexedConnection implements ConnectionReceiver {
     if (now - this.lastSendAt >= this.settings.keepAliveIntervalMs) this.sendControl(null);
   }
 }
-
-/** A hub's verdict on a request; a check that throws admits nobody. */
-async function admitted(admit: AdmissionCheck, request: ConnectionRequest, token: string | undefined): Promise<Admission> {
-  try {
-    return await admit(request, token);
-  } catch {
-    return { status: 500 };
-  }
-}
-
-const otherUser: Refusal = { status: 403, reason: "The request is not authenticated as the connection's user." };
