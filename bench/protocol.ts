@@ -44,14 +44,17 @@ export type ServerCommand =
   /** Send to the connections `ids` in turn (each its own send), `rate` sends per second. */
   | { kind: "direct"; ids: string[]; rate: number; durationMs: number }
   /** Which connections this server holds. */
-  | { kind: "ids" };
+  | { kind: "ids" }
+  /** Writes a heap snapshot (after a full collection) to `path`. */
+  | { kind: "snapshot"; path: string };
 
 export type ServerEvent =
   | { kind: "ready"; port: number }
   | { kind: "report"; cpuMicros: number; rssBytes: number; heapBytes: number; connections: number }
   /** The broadcasts, group sends or direct sends are over: `sent` of them. */
   | { kind: "done"; sent: number }
-  | { kind: "ids"; ids: string[] };
+  | { kind: "ids"; ids: string[] }
+  | { kind: "snapshot"; path: string };
 
 export interface LoadConfig {
   target: TargetName;
