@@ -189,6 +189,7 @@ export class ConnectionSession implements HubConnectionEvents {
     }
     const answered = answerHandshake(this.runtime, this, data);
     if (!answered) return;
+    this.connection.transport.transport?.settle?.();
     if (answered.remaining !== undefined) this.receive(answered.remaining);
     // Kept only while it runs: finish() must wait for it, an idle connection need not hold it.
     const startup = this.start().finally(() => {

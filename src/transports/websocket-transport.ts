@@ -110,6 +110,13 @@ export class WebSocketTransport implements Transport {
   resume(): void {
     this.socket.resume();
   }
+
+  settle(): void {
+    // ws queues each chunk read in an array; the first push grows it to 16 slots (144 bytes),
+    // which it keeps after the chunk is consumed. An empty one in its place holds no slots.
+    const receiver = (this.socket as unknown as { _receiver?: { _buffers?: unknown[] } })._receiver;
+    if (receiver?._buffers?.length === 0) receiver._buffers = [];
+  }
 }
 
 const transportKey = Symbol("hubwire:transport");
