@@ -67,6 +67,79 @@ async function countFor(target: TargetName, maxCalls: number, connections: numbe
   }
 }
 
+export interface AcceptRow {
+  target: TargetName;
+  /** Connections opened while instructions were counted. */
+  accepts: number;
+  instructionsPerAccept: number;
+  /** The loader's own CPU time per connection it opened (µs), to see that it does no more for one target than the protocol asks. */
+  loaderMicrosPerAccept: number;
+}
+
+/**
+ * Server instructions per accepted connection (idle scenario): the WebSocket upgrade and, for a
+ * hub, its handshake and onConnected. The loader opens `connections` connections uncounted (the
+ * warm-up), then as many more while callgrind counts; all stay open.
+ */
+export async function countAcceptInstructions(targets: TargetName[], connections: number): Promise<AcceptRow[]> {
+  try {
+    execFileSync("valgrind", ["--version"], { stdio: "ignore" });
+  } catch {
+    throw new Error("--instructions needs valgrind (apt-get install -y valgrind)");
+  }
+  const rows: AcceptRow[] = [];
+  for (const target of targets) rows.push(await countAcceptsFor(target, connections));
+  return rows;
+}
+
+async function countAcceptsFor(target: TargetName, connections: number): Promise<AcceptRow> {
+  const dir = mkdtempSync(join(tmpdir(), "hubwire-callgrind-"));
+  const log = join(dir, "valgrind.log");
+  const keep = process.env.HUBWIRE_CALLGRIND_KEEP; // a folder: the count's callgrind file is kept there, for callgrind_annotate
+  const out = keep ? join(keep, `callgrind.out.accept-${target}`) : join(dir, "callgrind.out");
+  const valgrind = ["--tool=callgrind", "--instr-atstart=no", `--callgrind-out-file=${out}`, `--log-file=${log}`, process.execPath];
+  const server = new Child<ServerEvent, ServerCommand>("./server-process.js", [serverOf[target]], valgrind, "valgrind");
+  const loader = new Child<LoaderEvent | { kind: "failed"; error: string }, LoaderCommand>("./loader-process.js", [], []);
+  const slow = 600_000; // everything is slow under valgrind
+  try {
+    const { port } = await server.next("ready", 120_000);
+    loader.send({ kind: "config", config: { target, scenario: "idle", port, connections, inFlight: 0, durationMs: 0, payloadBytes: 32, groups: 0, rate: 0 } });
+    await loader.next("connected", slow);
+    loader.send({ kind: "go" }); // the warm-up, not counted
+    await loader.next("result", slow);
+    execFileSync("callgrind_control", ["--instr=on", String(server.pid)], { stdio: "ignore" });
+    loader.send({ kind: "go" });
+    const { result } = await loader.next("result", slow);
+    execFileSync("callgrind_control", ["--instr=off", String(server.pid)], { stdio: "ignore" });
+    loader.kill();
+    await server.stop(slow); // callgrind writes its totals as the process exits
+    const collected = /Collected : (\d+)/.exec(readFileSync(log, "utf8"));
+    if (!collected) throw new Error(`callgrind reported no count for ${target}`);
+    const accepts = Math.max(result.operations, 1);
+    const loaderMicros = (result.loaderCpuPercent / 100) * result.elapsedMs * 1000;
+    return { target, accepts, instructionsPerAccept: Number(collected[1]) / accepts, loaderMicrosPerAccept: loaderMicros / accepts };
+  } finally {
+    loader.kill();
+    server.kill();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** The table of a count of accepts: instructions per accepted connection and the ratio to raw ws. */
+export function acceptInstructionsTable(rows: AcceptRow[]): string {
+  const ws = rows.find((r) => r.target === "ws");
+  return [
+    "### server instructions per accepted connection (valgrind)",
+    "",
+    "| target | accepts counted | instructions per accept | x ws | loader µs per connection | x ws |",
+    "|---|---|---|---|---|---|",
+    ...rows.map(
+      (r) =>
+        `| ${r.target} | ${r.accepts} | ${Math.round(r.instructionsPerAccept)} | ${ws ? `${(r.instructionsPerAccept / ws.instructionsPerAccept).toFixed(2)}x` : "-"} | ${r.loaderMicrosPerAccept.toFixed(0)} | ${ws ? `${(r.loaderMicrosPerAccept / ws.loaderMicrosPerAccept).toFixed(2)}x` : "-"} |`,
+    ),
+  ].join("\n");
+}
+
 /** The table of a count: instructions per call and the ratio to raw ws. */
 export function instructionsTable(rows: InstructionRow[]): string {
   const ws = rows.find((r) => r.target === "ws")?.instructionsPerCall;
