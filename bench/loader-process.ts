@@ -41,6 +41,9 @@ process.on("message", (command: LoaderCommand) => {
       () => send({ kind: "connected" }),
       (error: Error) => send({ kind: "failed", error: error.message }),
     );
+  } else if (command.kind === "close") {
+    for (const client of clients.splice(0)) client.close();
+    send({ kind: "closed" });
   } else if (command.kind === "drain") {
     drain?.(command.expected, command.timeoutMs);
   } else {

@@ -87,7 +87,7 @@ export interface LoadResult {
   errors: number;
 }
 
-export type LoaderEvent = { kind: "connected" } | { kind: "result"; result: LoadResult } | { kind: "failed"; error: string };
+export type LoaderEvent = { kind: "connected" } | { kind: "result"; result: LoadResult } | { kind: "closed" } | { kind: "failed"; error: string };
 /**
  * `go` runs one measured window: `durationMs` of calls, or for broadcasts and group sends the
  * deliveries from then until `drain` says how many to expect (and how long to wait at most).
@@ -97,7 +97,9 @@ export type LoaderEvent = { kind: "connected" } | { kind: "result"; result: Load
 export type LoaderCommand =
   | { kind: "config"; config: LoadConfig }
   | { kind: "go"; partial?: boolean }
-  | { kind: "drain"; expected: number; timeoutMs: number };
+  | { kind: "drain"; expected: number; timeoutMs: number }
+  /** Closes every connection the loader holds. */
+  | { kind: "close" };
 
 /** A wall-clock timestamp in microseconds that two processes on one machine agree on. */
 export function nowMicros(): number {
