@@ -71,10 +71,7 @@ export interface AcceptRow {
   target: TargetName;
   /** Connections opened while instructions were counted. */
   accepts: number;
-  /** Instructions while they were opened, less those of as long a time with no new connection, per accept. */
   instructionsPerAccept: number;
-  /** What that idle time took (the connections' keep-alive), per accept, as subtracted. */
-  idleInstructionsPerAccept: number;
   /** How long the accepts took under valgrind, in ms. */
   countedMs: number;
 }
@@ -82,10 +79,10 @@ export interface AcceptRow {
 /**
  * Server instructions per accepted connection (idle scenario): the WebSocket upgrade and, for a
  * hub, its handshake and onConnected. The loader opens three times `connections` connections
- * uncounted (the warm-up) and closes them, then opens `connections` more while callgrind counts.
- * Under valgrind that takes half a minute or more, in which a hub's open connections exchange
- * keep-alive pings: a second count over as long a time with no new connection measures those
- * (an upper bound: all the connections are open all that time), and is subtracted.
+ * uncounted (the warm-up) and closes them, then opens `connections` more, sending no keep-alive
+ * pings, while callgrind counts the server's main thread. Keep `connections` small enough that
+ * this takes less than the server's keep-alive interval (15 s for hubwire) under valgrind, so no
+ * ping is counted: 500 take some 10 s.
  */
 export async function countAcceptInstructions(targets: TargetName[], connections: number): Promise<AcceptRow[]> {
   try {
@@ -101,7 +98,7 @@ export async function countAcceptInstructions(targets: TargetName[], connections
 async function countAcceptsFor(target: TargetName, connections: number): Promise<AcceptRow> {
   const dir = mkdtempSync(join(tmpdir(), "hubwire-callgrind-"));
   const log = join(dir, "valgrind.log");
-  // HUBWIRE_CALLGRIND_KEEP names a folder where the accepts' count is kept, for callgrind_annotate.
+  // HUBWIRE_CALLGRIND_KEEP names a folder where the count is kept, for callgrind_annotate.
   const keep = process.env.HUBWIRE_CALLGRIND_KEEP;
   const out = join(dir, "callgrind.out");
   // Each thread counted apart: the engine's optimising compiler, which goes on compiling the accept
@@ -112,29 +109,10 @@ async function countAcceptsFor(target: TargetName, connections: number): Promise
   const loader = new Child<LoaderEvent | { kind: "failed"; error: string }, LoaderCommand>("./loader-process.js", [], []);
   const slow = 600_000; // everything is slow under valgrind
   const control = (...args: string[]) => execFileSync("callgrind_control", [...args, String(server.pid)], { stdio: "ignore" });
-  /** Counts what runs during `phase`, and returns it (from the dump callgrind writes after it). */
-  const counted = async (phase: () => Promise<void>, name: string): Promise<number> => {
-    control("--zero");
-    control("--instr=on");
-    await phase();
-    control("--instr=off");
-    const before = new Set(readdirSync(dir));
-    control(`--dump=${name}`);
-    // The main thread's dump: "-01" ends its name.
-    const dump = readdirSync(dir).find((file) => file.startsWith("callgrind.out") && file.endsWith("-01") && !before.has(file));
-    if (!dump) throw new Error(`callgrind wrote no dump for ${target}`);
-    const text = readFileSync(join(dir, dump), "utf8");
-    if (keep && name === "accepts") copyFileSync(join(dir, dump), join(keep, `callgrind.out.accept-${target}`));
-    // The totals line ends the dump ("summary" at its head reads 0 after --zero).
-    const totals = /^totals: (\d+)/m.exec(text);
-    if (!totals) throw new Error(`callgrind's dump for ${target} has no totals`);
-    return Number(totals[1]);
-  };
   try {
     const { port } = await server.next("ready", 120_000);
     const config = { target, scenario: "idle", port, connections, inFlight: 0, durationMs: 0, payloadBytes: 32, groups: 0, rate: 0 } as const;
-    // The warm-up, not counted: three times as many, since the engine's optimising compiler goes on
-    // compiling the accept path (on threads of its own, also counted) well after the first thousand.
+    // The warm-up, not counted: three times as many, so that the accept path runs compiled.
     loader.send({ kind: "config", config: { ...config, connections: 3 * connections } });
     await loader.next("connected", slow);
     loader.send({ kind: "go" });
@@ -143,24 +121,25 @@ async function countAcceptsFor(target: TargetName, connections: number): Promise
     loader.send({ kind: "close" });
     await loader.next("closed", slow);
     await until(() => server.send({ kind: "report" }), async () => (await server.next("report", slow)).connections === 0, slow);
-    loader.send({ kind: "config", config });
+    loader.send({ kind: "config", config: { ...config, keepAlive: false } });
     await loader.next("connected", slow);
-    let accepts = 0;
-    let countedMs = 0;
-    const whileAccepting = await counted(async () => {
-      const started = performance.now();
-      loader.send({ kind: "go" });
-      accepts = Math.max((await loader.next("result", slow)).result.operations, 1);
-      countedMs = performance.now() - started;
-    }, "accepts");
-    const whileIdle = await counted(() => new Promise((resolve) => setTimeout(resolve, countedMs)), "idle");
-    return {
-      target,
-      accepts,
-      instructionsPerAccept: (whileAccepting - whileIdle) / accepts,
-      idleInstructionsPerAccept: whileIdle / accepts,
-      countedMs,
-    };
+    control("--zero");
+    control("--instr=on");
+    const started = performance.now();
+    loader.send({ kind: "go" });
+    const accepts = Math.max((await loader.next("result", slow)).result.operations, 1);
+    const countedMs = performance.now() - started;
+    control("--instr=off");
+    const before = new Set(readdirSync(dir));
+    control("--dump=accepts");
+    // The main thread's dump: "-01" ends its name.
+    const dump = readdirSync(dir).find((file) => file.startsWith("callgrind.out") && file.endsWith("-01") && !before.has(file));
+    if (!dump) throw new Error(`callgrind wrote no dump for ${target}`);
+    if (keep) copyFileSync(join(dir, dump), join(keep, `callgrind.out.accept-${target}`));
+    // The totals line ends the dump ("summary" at its head reads 0 after --zero).
+    const totals = /^totals: (\d+)/m.exec(readFileSync(join(dir, dump), "utf8"));
+    if (!totals) throw new Error(`callgrind's dump for ${target} has no totals`);
+    return { target, accepts, instructionsPerAccept: Number(totals[1]) / accepts, countedMs };
   } finally {
     loader.kill();
     server.kill();
@@ -172,13 +151,13 @@ async function countAcceptsFor(target: TargetName, connections: number): Promise
 export function acceptInstructionsTable(rows: AcceptRow[]): string {
   const ws = rows.find((r) => r.target === "ws");
   return [
-    "### server instructions per accepted connection (valgrind)",
+    "### server instructions per accepted connection, main thread (valgrind)",
     "",
-    "| target | accepts counted | counted for (s) | instructions per accept | x ws | keep-alive subtracted, per accept |",
-    "|---|---|---|---|---|---|",
+    "| target | accepts counted | counted for (s) | instructions per accept | x ws |",
+    "|---|---|---|---|---|",
     ...rows.map(
       (r) =>
-        `| ${r.target} | ${r.accepts} | ${(r.countedMs / 1000).toFixed(1)} | ${Math.round(r.instructionsPerAccept)} | ${ws ? `${(r.instructionsPerAccept / ws.instructionsPerAccept).toFixed(2)}x` : "-"} | ${Math.round(r.idleInstructionsPerAccept)} |`,
+        `| ${r.target} | ${r.accepts} | ${(r.countedMs / 1000).toFixed(1)} | ${Math.round(r.instructionsPerAccept)} | ${ws ? `${(r.instructionsPerAccept / ws.instructionsPerAccept).toFixed(2)}x` : "-"} |`,
     ),
   ].join("\n");
 }

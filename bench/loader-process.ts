@@ -2,7 +2,7 @@ import { nowMicros, type LoadConfig, type LoaderCommand, type LoaderEvent, type 
 import { Samples } from "./stats.js";
 import { HubwireHttpClient } from "./wire/hubwire-http-client.js";
 import { HubwireWsClient } from "./wire/hubwire-ws-client.js";
-import type { LeanClient } from "./wire/lean-client.js";
+import { withoutKeepAlive, type LeanClient } from "./wire/lean-client.js";
 import { OfficialClient } from "./wire/official-client.js";
 import { RawWsClient } from "./wire/raw-ws-client.js";
 import { SocketIoClient } from "./wire/socketio-client.js";
@@ -37,6 +37,7 @@ let samples = new Samples();
 process.on("message", (command: LoaderCommand) => {
   if (command.kind === "config") {
     config = command.config;
+    if (config.keepAlive === false) withoutKeepAlive();
     prepare().then(
       () => send({ kind: "connected" }),
       (error: Error) => send({ kind: "failed", error: error.message }),

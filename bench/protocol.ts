@@ -73,6 +73,8 @@ export interface LoadConfig {
   payloadBytes: number;
   /** For groups: how many groups; each connection joins group `i % groups`. */
   groups: number;
+  /** False: connections opened from this config on send no keep-alive pings. */
+  keepAlive?: boolean;
 }
 
 export interface LoadResult {

@@ -18,7 +18,7 @@ import { flag, option } from "./args.js";
 //                   [--nodes 1,2,3] [--rate <sends/s>] [--against <built checkout>]`
 // `npm run bench -- --instructions [--targets ...] [--calls <n>] [--connections <n>]`: server
 // instructions per echo call under valgrind instead of timings; with `--scenario idle`, per
-// accepted connection (`--connections`, 2,000 unless given, counted after as many uncounted).
+// accepted connection (`--connections`, 500 unless given, counted after three times as many).
 
 const quick = flag("quick");
 const onlyScenarios = option("scenario")?.split(",");
@@ -55,7 +55,7 @@ const hardDeadline = setTimeout(() => {
 hardDeadline.unref();
 
 if (flag("instructions") && onlyScenarios?.includes("idle")) {
-  const rows = await countAcceptInstructions(onlyTargets ?? ["ws", "hubwire-json"], connections ?? 2000);
+  const rows = await countAcceptInstructions(onlyTargets ?? ["ws", "hubwire-json"], connections ?? 500);
   console.log(acceptInstructionsTable(rows));
   if (jsonFile) writeFileSync(jsonFile, JSON.stringify({ date: new Date().toISOString(), acceptInstructions: rows }, null, 2));
   process.exit(0);
