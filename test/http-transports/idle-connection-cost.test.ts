@@ -66,6 +66,29 @@ describe("an idle WebSocket connection", () => {
     expect(client.frames.slice(1)).toEqual([`{"type":3,"invocationId":"1","result":"1"}${RS}{"type":3,"invocationId":"2","result":"2"}${RS}`]);
   });
 
+  it("lets go of the read queue ws grew for the handshake, once the handshake is answered", async () => {
+    http = createServer();
+    const sockets: Duplex[] = [];
+    http.on("upgrade", (_req, socket: Duplex) => sockets.push(socket));
+    server = new HubServer({ logger: silentLogger }).attach(http);
+    server.mapHub("/echo", EchoHub);
+    await new Promise<void>((resolve) => http!.listen(0, "127.0.0.1", resolve));
+    const { port } = http.address() as { port: number };
+    const client = await RawJsonClient.open(`http://127.0.0.1:${port}/echo`, { handshake: false });
+    clients.push(client);
+    // ws refers the upgraded socket to its WebSocket under a symbol of its own.
+    const key = Object.getOwnPropertySymbols(sockets[0]!).find((symbol) => symbol.description === "websocket")!;
+    const receiver = () => (sockets[0] as unknown as Record<symbol, { _receiver: { _buffers: unknown[] } }>)[key]!._receiver;
+    const grown = receiver()._buffers; // the first chunk read grows it to 16 slots, kept after it is consumed
+    client.send(`{"protocol":"json","version":1}${RS}`);
+    await client.waitFor((frames) => frames.length > 0, "the handshake reply");
+    expect(receiver()._buffers).not.toBe(grown);
+    expect(receiver()._buffers).toHaveLength(0);
+    // And it reads on as before.
+    client.send(`{"type":1,"invocationId":"1","target":"Echo","arguments":["a"]}${RS}`);
+    expect(await client.completion("1")).toMatchObject({ result: "a" });
+  });
+
   it("keeps the peer's address without the socket caching it, and hubs still read address, headers and URL to the end", async () => {
     http = createServer();
     const sockets: Duplex[] = [];
