@@ -78,7 +78,6 @@ export class HubConnection implements ConnectionReceiver, HeartbeatSubscriber {
   ) {
     this.startedAt = this.lastSendAt = this.lastReceiveAt = heartbeat.now;
     transport.receiver = this;
-    heartbeat.add(this);
   }
 
   get connectionId(): string {
@@ -186,7 +185,6 @@ export class HubConnection implements ConnectionReceiver, HeartbeatSubscriber {
     const handoff = { protocol: this.protocol!.name, buffer: this.buffer!.state };
     this.closing = true;
     this.batch = undefined;
-    this.heartbeat.remove(this);
     this.abortController?.abort();
     this.failClientResults();
     return handoff;
@@ -321,7 +319,6 @@ export class HubConnection implements ConnectionReceiver, HeartbeatSubscriber {
 
   onClose(error?: Error): void {
     this.closing = true;
-    this.heartbeat.remove(this);
     this.abortController?.abort();
     this.results?.rejectAll(this.connectionId);
     this.events.onClose(this, error);

@@ -106,7 +106,7 @@ export class HubRuntime<THub extends Hub<any> = Hub<any>> {
     };
     // Check every timer at a quarter of the shortest interval, at most once a second.
     const shortest = Math.min(options.keepAliveInterval, options.clientTimeoutInterval, options.handshakeTimeout);
-    this.heartbeat = new Heartbeat(Math.max(10, Math.min(1000, shortest / 4)));
+    this.heartbeat = new Heartbeat(this.sessions, Math.max(10, Math.min(1000, shortest / 4)));
     const lifetime = this.lifetime;
     this.groups = {
       addToGroup: (connectionId, groupName) => lifetime.addToGroup(connectionId, groupName),
@@ -139,7 +139,14 @@ export class HubRuntime<THub extends Hub<any> = Hub<any>> {
   adopt(session: ConnectionSession): void {
     const { transport } = session.connection;
     this.sessions.set(transport, session);
+    this.heartbeat.added();
     if (this.options.closeOnAuthenticationExpiration) closeOnExpiry(session, transport);
+  }
+
+  /** A session is over here (its connection closed, or moved to another server). */
+  forget(session: ConnectionSession): void {
+    this.sessions.delete(session.connection.transport);
+    this.heartbeat.removed();
   }
 
   /**
