@@ -1,5 +1,5 @@
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { copyFileSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Child } from "./child.js";
@@ -67,6 +67,101 @@ async function countFor(target: TargetName, maxCalls: number, connections: numbe
   }
 }
 
+export interface AcceptRow {
+  target: TargetName;
+  /** Connections opened while instructions were counted. */
+  accepts: number;
+  instructionsPerAccept: number;
+  /** How long the accepts took under valgrind, in ms. */
+  countedMs: number;
+}
+
+/**
+ * Server instructions per accepted connection (idle scenario): the WebSocket upgrade and, for a
+ * hub, its handshake and onConnected. The loader opens three times `connections` connections
+ * uncounted (the warm-up) and closes them, then opens `connections` more, sending no keep-alive
+ * pings, while callgrind counts the server's main thread. Keep `connections` small enough that
+ * this takes less than the server's keep-alive interval (15 s for hubwire) under valgrind, so no
+ * ping is counted: 500 take some 10 s.
+ */
+export async function countAcceptInstructions(targets: TargetName[], connections: number): Promise<AcceptRow[]> {
+  try {
+    execFileSync("valgrind", ["--version"], { stdio: "ignore" });
+  } catch {
+    throw new Error("--instructions needs valgrind (apt-get install -y valgrind)");
+  }
+  const rows: AcceptRow[] = [];
+  for (const target of targets) rows.push(await countAcceptsFor(target, connections));
+  return rows;
+}
+
+async function countAcceptsFor(target: TargetName, connections: number): Promise<AcceptRow> {
+  const dir = mkdtempSync(join(tmpdir(), "hubwire-callgrind-"));
+  const log = join(dir, "valgrind.log");
+  // HUBWIRE_CALLGRIND_KEEP names a folder where the count is kept, for callgrind_annotate.
+  const keep = process.env.HUBWIRE_CALLGRIND_KEEP;
+  const out = join(dir, "callgrind.out");
+  // Each thread counted apart: the engine's optimising compiler, which goes on compiling the accept
+  // path on threads of its own well after thousands of accepts (half of all counted then, and not
+  // the same half from one run to the next), is left out; the main thread does the accepting.
+  const valgrind = ["--tool=callgrind", "--instr-atstart=no", "--separate-threads=yes", `--callgrind-out-file=${out}`, `--log-file=${log}`, process.execPath];
+  const server = new Child<ServerEvent, ServerCommand>("./server-process.js", [serverOf[target]], valgrind, "valgrind");
+  const loader = new Child<LoaderEvent | { kind: "failed"; error: string }, LoaderCommand>("./loader-process.js", [], []);
+  const slow = 600_000; // everything is slow under valgrind
+  const control = (...args: string[]) => execFileSync("callgrind_control", [...args, String(server.pid)], { stdio: "ignore" });
+  try {
+    const { port } = await server.next("ready", 120_000);
+    const config = { target, scenario: "idle", port, connections, inFlight: 0, durationMs: 0, payloadBytes: 32, groups: 0, rate: 0 } as const;
+    // The warm-up, not counted: three times as many, so that the accept path runs compiled.
+    loader.send({ kind: "config", config: { ...config, connections: 3 * connections } });
+    await loader.next("connected", slow);
+    loader.send({ kind: "go" });
+    await loader.next("result", slow);
+    // Those connections go before the count: their keep-alive pings would be counted with it.
+    loader.send({ kind: "close" });
+    await loader.next("closed", slow);
+    await until(() => server.send({ kind: "report" }), async () => (await server.next("report", slow)).connections === 0, slow);
+    loader.send({ kind: "config", config: { ...config, keepAlive: false } });
+    await loader.next("connected", slow);
+    control("--zero");
+    control("--instr=on");
+    const started = performance.now();
+    loader.send({ kind: "go" });
+    const accepts = Math.max((await loader.next("result", slow)).result.operations, 1);
+    const countedMs = performance.now() - started;
+    control("--instr=off");
+    const before = new Set(readdirSync(dir));
+    control("--dump=accepts");
+    // The main thread's dump: "-01" ends its name.
+    const dump = readdirSync(dir).find((file) => file.startsWith("callgrind.out") && file.endsWith("-01") && !before.has(file));
+    if (!dump) throw new Error(`callgrind wrote no dump for ${target}`);
+    if (keep) copyFileSync(join(dir, dump), join(keep, `callgrind.out.accept-${target}`));
+    // The totals line ends the dump ("summary" at its head reads 0 after --zero).
+    const totals = /^totals: (\d+)/m.exec(readFileSync(join(dir, dump), "utf8"));
+    if (!totals) throw new Error(`callgrind's dump for ${target} has no totals`);
+    return { target, accepts, instructionsPerAccept: Number(totals[1]) / accepts, countedMs };
+  } finally {
+    loader.kill();
+    server.kill();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** The table of a count of accepts: instructions per accepted connection and the ratio to raw ws. */
+export function acceptInstructionsTable(rows: AcceptRow[]): string {
+  const ws = rows.find((r) => r.target === "ws");
+  return [
+    "### server instructions per accepted connection, main thread (valgrind)",
+    "",
+    "| target | accepts counted | counted for (s) | instructions per accept | x ws |",
+    "|---|---|---|---|---|",
+    ...rows.map(
+      (r) =>
+        `| ${r.target} | ${r.accepts} | ${(r.countedMs / 1000).toFixed(1)} | ${Math.round(r.instructionsPerAccept)} | ${ws ? `${(r.instructionsPerAccept / ws.instructionsPerAccept).toFixed(2)}x` : "-"} |`,
+    ),
+  ].join("\n");
+}
+
 /** The table of a count: instructions per call and the ratio to raw ws. */
 export function instructionsTable(rows: InstructionRow[]): string {
   const ws = rows.find((r) => r.target === "ws")?.instructionsPerCall;
@@ -81,4 +176,15 @@ export function instructionsTable(rows: InstructionRow[]): string {
     ),
   ];
   return lines.join("\n");
+}
+
+/** Asks (`ask`) until `done` says yes, for at most `ms`. */
+async function until(ask: () => void, done: () => Promise<boolean>, ms: number): Promise<void> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    ask();
+    if (await done()) return;
+    if (Date.now() > deadline) throw new Error("the server kept its connections");
+    await new Promise((resolve) => setTimeout(resolve, 500));
+  }
 }

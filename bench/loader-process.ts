@@ -2,7 +2,7 @@ import { nowMicros, type LoadConfig, type LoaderCommand, type LoaderEvent, type 
 import { Samples } from "./stats.js";
 import { HubwireHttpClient } from "./wire/hubwire-http-client.js";
 import { HubwireWsClient } from "./wire/hubwire-ws-client.js";
-import type { LeanClient } from "./wire/lean-client.js";
+import { withoutKeepAlive, type LeanClient } from "./wire/lean-client.js";
 import { OfficialClient } from "./wire/official-client.js";
 import { RawWsClient } from "./wire/raw-ws-client.js";
 import { SocketIoClient } from "./wire/socketio-client.js";
@@ -37,10 +37,14 @@ let samples = new Samples();
 process.on("message", (command: LoaderCommand) => {
   if (command.kind === "config") {
     config = command.config;
+    if (config.keepAlive === false) withoutKeepAlive();
     prepare().then(
       () => send({ kind: "connected" }),
       (error: Error) => send({ kind: "failed", error: error.message }),
     );
+  } else if (command.kind === "close") {
+    for (const client of clients.splice(0)) client.close();
+    send({ kind: "closed" });
   } else if (command.kind === "drain") {
     drain?.(command.expected, command.timeoutMs);
   } else {
@@ -213,9 +217,13 @@ function ticks(): Promise<Measured> {
   });
 }
 
-/** Opens `connections` connections as fast as the server accepts them, and keeps them open. */
+/**
+ * Opens `connections` connections as fast as the server accepts them, and keeps them open with
+ * those opened before (a count of instructions per accept opens a second set, counted, after the first).
+ */
 async function idle(): Promise<Measured> {
   const started = performance.now();
-  clients = await openAll(config.connections);
-  return { operations: clients.length, elapsedMs: performance.now() - started, errors: 0 };
+  const opened = await openAll(config.connections);
+  clients.push(...opened);
+  return { operations: opened.length, elapsedMs: performance.now() - started, errors: 0 };
 }

@@ -44,14 +44,17 @@ export type ServerCommand =
   /** Send to the connections `ids` in turn (each its own send), `rate` sends per second. */
   | { kind: "direct"; ids: string[]; rate: number; durationMs: number }
   /** Which connections this server holds. */
-  | { kind: "ids" };
+  | { kind: "ids" }
+  /** Writes a heap snapshot (after a full collection) to `path`. */
+  | { kind: "snapshot"; path: string };
 
 export type ServerEvent =
   | { kind: "ready"; port: number }
   | { kind: "report"; cpuMicros: number; rssBytes: number; heapBytes: number; connections: number }
   /** The broadcasts, group sends or direct sends are over: `sent` of them. */
   | { kind: "done"; sent: number }
-  | { kind: "ids"; ids: string[] };
+  | { kind: "ids"; ids: string[] }
+  | { kind: "snapshot"; path: string };
 
 export interface LoadConfig {
   target: TargetName;
@@ -70,6 +73,8 @@ export interface LoadConfig {
   payloadBytes: number;
   /** For groups: how many groups; each connection joins group `i % groups`. */
   groups: number;
+  /** False: connections opened from this config on send no keep-alive pings. */
+  keepAlive?: boolean;
 }
 
 export interface LoadResult {
@@ -84,7 +89,7 @@ export interface LoadResult {
   errors: number;
 }
 
-export type LoaderEvent = { kind: "connected" } | { kind: "result"; result: LoadResult } | { kind: "failed"; error: string };
+export type LoaderEvent = { kind: "connected" } | { kind: "result"; result: LoadResult } | { kind: "closed" } | { kind: "failed"; error: string };
 /**
  * `go` runs one measured window: `durationMs` of calls, or for broadcasts and group sends the
  * deliveries from then until `drain` says how many to expect (and how long to wait at most).
@@ -94,7 +99,9 @@ export type LoaderEvent = { kind: "connected" } | { kind: "result"; result: Load
 export type LoaderCommand =
   | { kind: "config"; config: LoadConfig }
   | { kind: "go"; partial?: boolean }
-  | { kind: "drain"; expected: number; timeoutMs: number };
+  | { kind: "drain"; expected: number; timeoutMs: number }
+  /** Closes every connection the loader holds. */
+  | { kind: "close" };
 
 /** A wall-clock timestamp in microseconds that two processes on one machine agree on. */
 export function nowMicros(): number {

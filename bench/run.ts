@@ -7,7 +7,7 @@ import { aspnetcoreComparison } from "./aspnetcore/compare.js";
 import { unavailableTargets } from "./aspnetcore/project.js";
 import { measureInterleaved, targetSetup, type MeasureSettings } from "./interleaved.js";
 import { type LoaderCommand, type LoaderEvent, type TargetName } from "./protocol.js";
-import { countInstructions, instructionsTable } from "./instructions.js";
+import { acceptInstructionsTable, countAcceptInstructions, countInstructions, instructionsTable } from "./instructions.js";
 import { codecTable, scenarioTable, type Row } from "./report.js";
 import { scenarioRuns, type ScenarioRun } from "./scenarios.js";
 import { serverChild } from "./server-child.js";
@@ -17,7 +17,8 @@ import { flag, option } from "./args.js";
 //                   [--duration <s>] [--connections <n>] [--echo-rate <calls/s>] [--repeat <n>] [--json <file>]
 //                   [--nodes 1,2,3] [--rate <sends/s>] [--against <built checkout>]`
 // `npm run bench -- --instructions [--targets ...] [--calls <n>] [--connections <n>]`: server
-// instructions per echo call under valgrind instead of timings.
+// instructions per echo call under valgrind instead of timings; with `--scenario idle`, per
+// accepted connection (`--connections`, 500 unless given, counted after three times as many).
 
 const quick = flag("quick");
 const onlyScenarios = option("scenario")?.split(",");
@@ -53,6 +54,12 @@ const hardDeadline = setTimeout(() => {
 }, (quick ? 10 : 60) * 60_000);
 hardDeadline.unref();
 
+if (flag("instructions") && onlyScenarios?.includes("idle")) {
+  const rows = await countAcceptInstructions(onlyTargets ?? ["ws", "hubwire-json"], connections ?? 500);
+  console.log(acceptInstructionsTable(rows));
+  if (jsonFile) writeFileSync(jsonFile, JSON.stringify({ date: new Date().toISOString(), acceptInstructions: rows }, null, 2));
+  process.exit(0);
+}
 if (flag("instructions")) {
   const targets = onlyTargets ?? ["ws", "ws-naive", "socketio", "hubwire-json", "hubwire-msgpack"];
   const rows = await countInstructions(targets, Number(option("calls") ?? 50_000), connections ?? 20);

@@ -1,3 +1,4 @@
+import { writeHeapSnapshot } from "node:v8";
 import { nowMicros, type ServerCommand, type ServerEvent } from "./protocol.js";
 import { startHubwire } from "./targets/hubwire.js";
 import { startHubwireNode } from "./targets/hubwire-node.js";
@@ -51,6 +52,10 @@ process.on("message", (command: ServerCommand) => {
     }
     case "ids":
       send({ kind: "ids", ids: server.connectionIds!() });
+      return;
+    case "snapshot":
+      gc?.();
+      send({ kind: "snapshot", path: writeHeapSnapshot(command.path) });
       return;
   }
 });

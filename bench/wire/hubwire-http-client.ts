@@ -1,5 +1,5 @@
 import { Agent, request, type IncomingMessage } from "node:http";
-import { keepAliveMs, type LeanClient } from "./lean-client.js";
+import { keepAlive, type LeanClient } from "./lean-client.js";
 
 const RS = "\u001e";
 const agent = new Agent({ keepAlive: true, maxSockets: Number.POSITIVE_INFINITY });
@@ -37,7 +37,7 @@ export class HubwireHttpClient implements LeanClient {
     await this.http("POST", this.url, `{"protocol":"json","version":1}${RS}`);
     await handshake;
     // A client that only listens must still say it is there, as the official clients do.
-    this.pinger = setInterval(() => void this.http("POST", this.url, `{"type":6}${RS}`).catch(() => {}), keepAliveMs);
+    this.pinger = keepAlive(() => void this.http("POST", this.url, `{"type":6}${RS}`).catch(() => {}));
   }
 
   private openStream(): Promise<void> {

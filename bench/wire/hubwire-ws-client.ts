@@ -2,7 +2,7 @@ import { decode, encode } from "@msgpack/msgpack";
 import WebSocket from "ws";
 import { BinaryRecordCursor, frameBinaryRecord, lengthPrefixSize, writeLengthPrefix } from "../../src/protocol/binary-framing.js";
 import { readControl, readEnvelopes, writeBinaryEnvelope, writeTextEnvelope } from "../../src/protocol/multiplex-frames.js";
-import { keepAliveMs, type LeanClient } from "./lean-client.js";
+import { keepAlive, type LeanClient } from "./lean-client.js";
 
 const RS = "\u001e";
 /** How hubwire starts a Completion record (the ids this loader sends need no escapes). */
@@ -84,7 +84,7 @@ export class HubwireWsClient implements LeanClient {
       this.socket.once("message", () => {
         // The handshake reply; everything after it is hub messages.
         this.socket.on("message", (data: Buffer, isBinary) => (isBinary ? this.onBinary(data) : this.onText(data.toString())));
-        this.pinger = setInterval(() => this.send(this.messagePack ? frameBinaryRecord(encode([6])) : `{"type":6}${RS}`), keepAliveMs);
+        this.pinger = keepAlive(() => this.send(this.messagePack ? frameBinaryRecord(encode([6])) : `{"type":6}${RS}`));
         resolve();
       });
     });
@@ -112,7 +112,7 @@ export class HubwireWsClient implements LeanClient {
           }
           if (!handshook) {
             handshook = true; // the handshake reply; everything after it is hub messages
-            this.pinger = setInterval(() => this.socket.send(wrap(0, "")), keepAliveMs);
+            this.pinger = keepAlive(() => this.socket.send(wrap(0, "")));
             return resolve();
           }
           if (typeof payload === "string") this.onText(payload);

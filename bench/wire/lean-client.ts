@@ -11,4 +11,18 @@ export interface LeanClient {
 }
 
 /** Keeps a connection from looking idle to a server with a client timeout. */
-export const keepAliveMs = 10_000;
+export let keepAliveMs = 10_000;
+
+/**
+ * Connections opened from now on send no keep-alive pings (a count of instructions per accept
+ * must not count the pings of the connections already open); they must then close within the
+ * server's client timeout.
+ */
+export function withoutKeepAlive(): void {
+  keepAliveMs = 0;
+}
+
+/** Calls `ping` every keep-alive interval, unless keep-alive is off. */
+export function keepAlive(ping: () => void): ReturnType<typeof setInterval> | undefined {
+  return keepAliveMs > 0 ? setInterval(ping, keepAliveMs) : undefined;
+}

@@ -7,7 +7,7 @@ import type { ConnectionRequest } from "../transports/connection-request.js";
 import type { TransportName } from "../transports/transport.js";
 import type { ConnectionReceiver, TransportConnection } from "../transports/transport-connection.js";
 import { ClientResults, type ClientInvokeOptions } from "./client-results.js";
-import type { Heartbeat, HeartbeatSubscriber } from "./heartbeat.js";
+import { unstamped, type Heartbeat, type HeartbeatSubscriber } from "./heartbeat.js";
 import { isTrackable } from "../protocol/message-buffer.js";
 import { MovableMessageBuffer, type MessageBufferState } from "./movable-message-buffer.js";
 import { allocBytes } from "../protocol/byte-pool.js";
@@ -54,9 +54,11 @@ export class HubConnection implements ConnectionReceiver, HeartbeatSubscriber {
   /** The user id the user id provider gave, if any. */
   userIdentifier: string | undefined = undefined;
   private closing = false;
-  private lastSendAt: number;
-  private lastReceiveAt: number;
-  private readonly startedAt: number;
+  // Stamped from the heartbeat's clock: starting as undefined, they refer to its number instead of
+  // boxing one each (see unstamped).
+  private lastSendAt = unstamped;
+  private lastReceiveAt = unstamped;
+  private readonly startedAt: number = unstamped;
   private abortController: AbortController | undefined;
   private itemsMap: Map<unknown, unknown> | undefined;
   private results: ClientResults | undefined;
@@ -76,7 +78,6 @@ export class HubConnection implements ConnectionReceiver, HeartbeatSubscriber {
   ) {
     this.startedAt = this.lastSendAt = this.lastReceiveAt = heartbeat.now;
     transport.receiver = this;
-    heartbeat.add(this);
   }
 
   get connectionId(): string {
@@ -184,7 +185,6 @@ export class HubConnection implements ConnectionReceiver, HeartbeatSubscriber {
     const handoff = { protocol: this.protocol!.name, buffer: this.buffer!.state };
     this.closing = true;
     this.batch = undefined;
-    this.heartbeat.remove(this);
     this.abortController?.abort();
     this.failClientResults();
     return handoff;
@@ -319,7 +319,6 @@ export class HubConnection implements ConnectionReceiver, HeartbeatSubscriber {
 
   onClose(error?: Error): void {
     this.closing = true;
-    this.heartbeat.remove(this);
     this.abortController?.abort();
     this.results?.rejectAll(this.connectionId);
     this.events.onClose(this, error);

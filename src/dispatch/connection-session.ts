@@ -1,4 +1,5 @@
 import { HubConnection, type HubConnectionEvents } from "../connection/hub-connection.js";
+import type { HeartbeatSubscriber } from "../connection/heartbeat.js";
 import { HubwireError } from "../errors.js";
 import type { HandoffPlan, LifetimeHandoff } from "../lifetime/connection-handoff.js";
 import type { LifetimeMoves } from "../lifetime/hub-lifetime-manager.js";
@@ -35,7 +36,7 @@ export interface SessionHandoff {
  * messages (pings, cancels, completions) are handled as they arrive so they never wait behind a
  * busy invocation (a hub awaiting its caller's answer must not deadlock the connection).
  */
-export class ConnectionSession implements HubConnectionEvents {
+export class ConnectionSession implements HubConnectionEvents, HeartbeatSubscriber {
   readonly connection: HubConnection;
   readonly context: CallerContext;
   private fields: { hub: string; connectionId: string } | undefined;
@@ -102,7 +103,7 @@ export class ConnectionSession implements HubConnectionEvents {
     // From here to the return, nothing may wait: what the lifetime manager and the buffer hand over is one moment.
     const lifetime = moves.release(this.connection, plan);
     const { protocol, buffer } = this.connection.moveAway();
-    this.runtime.sessions.delete(this.connection.transport);
+    this.runtime.forget(this);
     this.calls?.clear();
     this.isFinished = true;
     this.resolveFinished?.();
@@ -129,6 +130,11 @@ export class ConnectionSession implements HubConnectionEvents {
     this.receive(data, utf8);
   }
 
+  /** The hub's heartbeat checks its sessions (see HubRuntime): the connection's keep-alive and timeouts. */
+  onHeartbeat(now: number): void {
+    this.connection.onHeartbeat(now);
+  }
+
   onTimeout(_connection: HubConnection, reason: "handshake" | "client"): void {
     const { options } = this.runtime;
     if (reason === "handshake") return void refuseHandshake(this.runtime, this, errorTexts.handshakeCanceled, "no handshake within handshakeTimeout");
@@ -152,7 +158,7 @@ export class ConnectionSession implements HubConnectionEvents {
   }
 
   onClose(_connection: HubConnection, error?: Error): void {
-    this.runtime.sessions.delete(this.connection.transport);
+    this.runtime.forget(this);
     this.calls?.clear();
     const { log } = this.runtime;
     if (log.enabled(dispatchLog.connectionClosed)) {
@@ -189,6 +195,7 @@ export class ConnectionSession implements HubConnectionEvents {
     }
     const answered = answerHandshake(this.runtime, this, data);
     if (!answered) return;
+    this.connection.transport.transport?.settle?.();
     if (answered.remaining !== undefined) this.receive(answered.remaining);
     // Kept only while it runs: finish() must wait for it, an idle connection need not hold it.
     const startup = this.start().finally(() => {

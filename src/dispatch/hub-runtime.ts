@@ -2,7 +2,7 @@ import { Heartbeat } from "../connection/heartbeat.js";
 import type { HubConnectionOptions } from "../connection/hub-connection.js";
 import type { LogWriter } from "../logger.js";
 import { dispatchLog } from "./dispatch-log.js";
-import { invocationScopeKey, type ClientOf, type Hub, type InvocationScopeView } from "../hubs/hub.js";
+import { callerKey, invocationScopeKey, type CallerView, type ClientOf, type Hub, type InvocationScopeView } from "../hubs/hub.js";
 import type { GroupManager } from "../hubs/client-proxy.js";
 import type { HubDescriptor, HubMethodDescriptor } from "../hubs/hub-descriptor.js";
 import type { HubLifetimeManager } from "../lifetime/hub-lifetime-manager.js";
@@ -47,7 +47,7 @@ export interface HubObserver {
   wrapInvoke(inner: FilterPipelines["invoke"]): NonNullable<FilterPipelines["invoke"]>;
 }
 
-type MutableHub = { context: unknown; clients: unknown; groups: unknown; [invocationScopeKey]: InvocationScopeView };
+type MutableHub = { context: unknown; groups: unknown; [invocationScopeKey]: InvocationScopeView; [callerKey]: CallerView };
 
 /** Everything one mapped hub needs at run time, and the sessions of its connections. */
 export class HubRuntime<THub extends Hub<any> = Hub<any>> {
@@ -106,7 +106,7 @@ export class HubRuntime<THub extends Hub<any> = Hub<any>> {
     };
     // Check every timer at a quarter of the shortest interval, at most once a second.
     const shortest = Math.min(options.keepAliveInterval, options.clientTimeoutInterval, options.handshakeTimeout);
-    this.heartbeat = new Heartbeat(Math.max(10, Math.min(1000, shortest / 4)));
+    this.heartbeat = new Heartbeat(this.sessions, Math.max(10, Math.min(1000, shortest / 4)));
     const lifetime = this.lifetime;
     this.groups = {
       addToGroup: (connectionId, groupName) => lifetime.addToGroup(connectionId, groupName),
@@ -139,7 +139,14 @@ export class HubRuntime<THub extends Hub<any> = Hub<any>> {
   adopt(session: ConnectionSession): void {
     const { transport } = session.connection;
     this.sessions.set(transport, session);
+    this.heartbeat.added();
     if (this.options.closeOnAuthenticationExpiration) closeOnExpiry(session, transport);
+  }
+
+  /** A session is over here (its connection closed, or moved to another server). */
+  forget(session: ConnectionSession): void {
+    this.sessions.delete(session.connection.transport);
+    this.heartbeat.removed();
   }
 
   /**
@@ -178,7 +185,7 @@ export class HubRuntime<THub extends Hub<any> = Hub<any>> {
     const hub = this.makeHub() as MutableHub;
     hub[invocationScopeKey] = scope;
     hub.context = session.context;
-    hub.clients = session.clients;
+    hub[callerKey] = session;
     hub.groups = this.groups;
     return hub as unknown as THub;
   }

@@ -9,6 +9,14 @@ export interface InvocationScopeView {
   readonly signal: AbortSignal;
 }
 
+/** Where the dispatcher puts the connection's side of things (its `clients`) on a hub instance. */
+export const callerKey = Symbol.for("hubwire:caller");
+
+/** What a hub instance reads its `clients` from: made on first use, so a connection whose hub never sends holds none. */
+export interface CallerView {
+  readonly clients: unknown;
+}
+
 /**
  * The base class of every hub. A new instance serves each invocation (and each onConnected /
  * onDisconnected), so keep state in services or in `context.items`, not in fields.
@@ -27,9 +35,14 @@ export interface InvocationScopeView {
 export abstract class Hub<TClient = Record<string, (...args: never[]) => unknown>> {
   // Set by the dispatcher before any method runs; `declare` keeps class-field semantics from resetting them.
   declare readonly context: HubCallerContext;
-  declare readonly clients: HubCallerClients<TClient>;
   declare readonly groups: GroupManager;
   declare readonly [invocationScopeKey]: InvocationScopeView;
+  declare readonly [callerKey]: CallerView;
+
+  /** The caller, all clients, the others, groups and users: whom a message can go to. */
+  get clients(): HubCallerClients<TClient> {
+    return this[callerKey].clients as HubCallerClients<TClient>;
+  }
 
   /**
    * Aborted when the client cancels this invocation (a stream's subscriber disposes, or a

@@ -1,10 +1,18 @@
 import type { IncomingHttpHeaders } from "node:http";
+import { sharedString } from "./shared-strings.js";
 
 /** What a ConnectionRequest is made from: an IncomingMessage, or a request another server forwarded. */
 export interface RequestSource {
   url?: string | undefined;
   headers: IncomingHttpHeaders;
   socket?: { remoteAddress?: string | undefined } | null | undefined;
+}
+
+/** What Node's net.Socket has inside: the handle that asks the system for the peer's address. */
+interface SocketWithHandle {
+  remoteAddress?: string | undefined;
+  connecting?: boolean;
+  _handle?: { getpeername?(out: { address?: string }): number } | null;
 }
 
 /**
@@ -20,9 +28,11 @@ export class ConnectionRequest {
   private parsedCookies: Record<string, string> | undefined;
 
   constructor(request: RequestSource) {
-    this.url = request.url ?? "/";
+    const url = request.url ?? "/";
+    // A URL without a query (a WebSocket that skipped negotiate) is the hub's path, the same for all.
+    this.url = url.includes("?") ? url : sharedString(url);
     this.headers = withoutPlumbing(request.headers);
-    this.remoteAddress = request.socket?.remoteAddress;
+    this.remoteAddress = request.socket ? peerAddress(request.socket) : undefined;
   }
 
   /** The path, without the query string. */
@@ -97,9 +107,31 @@ export function bearerToken(request: ConnectionRequest, allowQuery: boolean): st
 // lives for hours has no use for them, so it does not keep them.
 const plumbing = new Set(["connection", "upgrade", "sec-websocket-key", "sec-websocket-version", "sec-websocket-extensions"]);
 
+// Headers whose values many connections share: kept once (see sharedString).
+const repeated = new Set(["host", "origin", "user-agent", "accept-language", "accept-encoding", "pragma", "cache-control"]);
+
 function withoutPlumbing(headers: IncomingHttpHeaders): IncomingHttpHeaders {
   if (headers.upgrade === undefined) return headers;
   const kept: IncomingHttpHeaders = {};
-  for (const name in headers) if (!plumbing.has(name)) kept[name] = headers[name];
+  for (const name in headers) {
+    if (plumbing.has(name)) continue;
+    const value = headers[name];
+    kept[name] = typeof value === "string" && repeated.has(name) ? sharedString(value) : value;
+  }
   return kept;
+}
+
+/**
+ * The peer's address. `socket.remoteAddress` keeps what it read on the socket (an object of
+ * address, family and port, and a property more: some 80 bytes for the socket's life); asking
+ * the socket's handle directly keeps only the address, shared with other connections from it.
+ * Read now, not when a hub asks: a closed socket no longer knows its peer.
+ */
+function peerAddress(socket: SocketWithHandle): string | undefined {
+  const handle = socket._handle;
+  if (handle && typeof handle.getpeername === "function" && !socket.connecting) {
+    const out: { address?: string } = {};
+    if (handle.getpeername(out) === 0 && typeof out.address === "string") return sharedString(out.address);
+  }
+  return sharedString(socket.remoteAddress);
 }

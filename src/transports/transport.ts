@@ -42,6 +42,12 @@ export interface Transport {
   pause?(): void;
   resume?(): void;
   /**
+   * The connection's opening exchange (the hub handshake) is over and it may now sit idle for
+   * hours: the transport lets go of what reading it grew (a WebSocket's read queue), so an idle
+   * connection holds no more than one that never received anything.
+   */
+  settle?(): void;
+  /**
    * True while a closed connection must stay findable by its token, so a returning client can
    * still be told it is over (long polling's final 204).
    */

@@ -85,4 +85,29 @@ describe("the bench harness", () => {
       expect(row.instructionsPerCall).toBeGreaterThan(1000);
     }
   }, 180_000);
+
+  it("counts server instructions per accepted connection under valgrind (no count is asserted)", async () => {
+    const out = join(mkdtempSync(join(tmpdir(), "hubwire-bench-")), "accepts.json");
+    await promisify(execFile)("node", ["dist/bench/run.js", "--instructions", "--scenario", "idle", "--targets", "ws,hubwire-json", "--connections", "50", "--json", out], {
+      cwd: root,
+      timeout: 150_000,
+    });
+    const report = JSON.parse(readFileSync(out, "utf8")) as { acceptInstructions: Array<{ target: string; accepts: number; instructionsPerAccept: number }> };
+    expect(report.acceptInstructions.map((r) => r.target)).toEqual(["ws", "hubwire-json"]);
+    for (const row of report.acceptInstructions) {
+      expect(row.accepts).toBe(50);
+      expect(row.instructionsPerAccept).toBeGreaterThan(10_000);
+    }
+  }, 180_000);
+
+  it("names what an idle connection holds in the heap, by kind (no size is asserted)", async () => {
+    const { stdout } = await promisify(execFile)("node", ["dist/bench/idle-heap.js", "--targets", "ws,hubwire-json", "--connections", "200", "--top", "40"], {
+      cwd: root,
+      timeout: 150_000,
+    });
+    expect(stdout).toMatch(/### ws: \d+ bytes of JavaScript heap per idle connection/);
+    expect(stdout).toMatch(/### hubwire-json: \d+ bytes of JavaScript heap per idle connection/);
+    // hubwire's own objects are named, one of each per connection.
+    expect(stdout).toMatch(/\| object \| HubConnection \| 1\.00 \|/);
+  }, 180_000);
 });

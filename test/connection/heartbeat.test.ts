@@ -1,0 +1,50 @@
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { Heartbeat, type HeartbeatSubscriber } from "../../src/connection/heartbeat.js";
+
+// The heartbeat checks the collection its owner keeps (a hub's sessions), not one of its own, so
+// that an idle connection is an entry in one collection fewer.
+
+describe("Heartbeat", () => {
+  afterEach(() => void vi.useRealTimers());
+
+  it("beats every subscriber of its owner's collection while it holds any, and stops once it is empty", () => {
+    vi.useFakeTimers();
+    const beats: Array<[string, number]> = [];
+    const subscriber = (name: string): HeartbeatSubscriber => ({ onHeartbeat: (now) => beats.push([name, now]) });
+    const owned = new Map<string, HeartbeatSubscriber>();
+    const heartbeat = new Heartbeat(owned, 100);
+
+    vi.advanceTimersByTime(300);
+    expect(beats).toEqual([]); // no subscriber told of yet: no timer
+
+    owned.set("a", subscriber("a"));
+    heartbeat.added();
+    owned.set("b", subscriber("b"));
+    heartbeat.added(); // one timer, whatever the number of subscribers
+    vi.advanceTimersByTime(100);
+    expect(beats.map(([name]) => name)).toEqual(["a", "b"]);
+    expect(beats[0]![1]).toBe(heartbeat.now);
+
+    owned.delete("a");
+    heartbeat.removed();
+    vi.advanceTimersByTime(100);
+    expect(beats.map(([name]) => name)).toEqual(["a", "b", "b"]);
+
+    owned.delete("b");
+    heartbeat.removed();
+    expect(vi.getTimerCount()).toBe(0);
+  });
+
+  it("lets a subscriber leave the collection while it is beaten (a connection that times out)", () => {
+    vi.useFakeTimers();
+    const owned = new Map<string, HeartbeatSubscriber>();
+    const heartbeat = new Heartbeat(owned, 100);
+    const seen: string[] = [];
+    owned.set("a", { onHeartbeat: () => (seen.push("a"), owned.delete("a"), heartbeat.removed()) });
+    owned.set("b", { onHeartbeat: () => void seen.push("b") });
+    heartbeat.added();
+    vi.advanceTimersByTime(200);
+    expect(seen).toEqual(["a", "b", "b"]);
+    heartbeat.stop();
+  });
+});
