@@ -41,18 +41,16 @@ export class WebSocketTransport implements Transport {
     // that close: listening there first lets the connection say why (a hub sends its Close
     // message with the same error as for a message over maximumReceiveMessageSize).
     const receiver = (socket as unknown as { _receiver?: ReceiverWithTransport })._receiver;
-    if (receiver) receiver.prependListener("error", onReceiverError);
+    if (receiver) {
+      receiver[transportKey] = this;
+      receiver.prependListener("error", onReceiverError);
+    }
     // `ws` turns each chunk read from the network into messages synchronously, in its own "data"
     // listener (no compression, so no message waits for an inflate): the first message of a read
     // tells the connection a read has begun, and a listener after ws's tells it where the read
     // ends. (No listener before ws's: a third listener on the socket grows its array by 16 slots,
     // 136 bytes more per idle connection, and is called on every read.)
-    // The stream and the receiver find the transport through the socket ws refers them to: a
-    // property of our own on the stream would grow its property store (24 bytes per connection).
-    if (socketKeyOf(stream) === ownSocketKey) {
-      (stream as unknown as ReceiverWithTransport)[ownSocketKey] = socket as SocketWithTransport;
-      if (receiver) receiver[ownSocketKey] = socket as SocketWithTransport;
-    }
+    (stream as StreamWithTransport)[transportKey] = this;
     stream.on("data", onReadEnd);
     // Streams waiting for a slow reader are woken when the socket has written what it held.
     stream.on("drain", onDrain);
@@ -123,27 +121,11 @@ export class WebSocketTransport implements Transport {
 
 const transportKey = Symbol("hubwire:transport");
 type SocketWithTransport = WebSocket & { [transportKey]: WebSocketTransport };
-type ReceiverWithTransport = EventEmitter & { [key: symbol]: SocketWithTransport | undefined };
-
-/**
- * The key under which ws refers the upgraded stream and its receiver to their WebSocket (its
- * `kWebSocket`, which it does not export); found on the first stream, the same for all.
- */
-let socketKey: symbol | undefined;
-/** Where the transport puts that reference itself, should a version of ws not have one. */
-const ownSocketKey = Symbol("hubwire:socket");
-
-function socketKeyOf(stream: Duplex): symbol {
-  return (socketKey ??= Object.getOwnPropertySymbols(stream).find((key) => key.description === "websocket") ?? ownSocketKey);
-}
-
-/** The transport of a stream or receiver of ws (undefined once ws has let go of it, at close). */
-function transportOf(holder: object): WebSocketTransport | undefined {
-  return (holder as ReceiverWithTransport)[socketKey!]?.[transportKey];
-}
+type StreamWithTransport = Duplex & { [transportKey]: WebSocketTransport };
+type ReceiverWithTransport = EventEmitter & { [transportKey]?: WebSocketTransport };
 
 function onReceiverError(this: ReceiverWithTransport, error: Error & { code?: string }): void {
-  const transport = transportOf(this);
+  const transport = this[transportKey];
   if (error.code !== "WS_ERR_UNSUPPORTED_MESSAGE_LENGTH" || !transport) return;
   if (transport.connection.transport === transport) transport.connection.receiveTooLarge(transport.maxPayload);
 }
@@ -164,14 +146,14 @@ function onMessage(this: WebSocket, data: Buffer, isBinary: boolean): void {
 }
 
 function onReadEnd(this: Duplex): void {
-  const transport = transportOf(this);
-  if (!transport?.reading) return;
+  const transport = (this as StreamWithTransport)[transportKey];
+  if (!transport.reading) return;
   transport.reading = false;
   transport.connection.readEnded();
 }
 
 function onDrain(this: Duplex): void {
-  transportOf(this)?.connection.drained();
+  (this as StreamWithTransport)[transportKey].connection.drained();
 }
 
 function onClose(this: WebSocket, code: number): void {
