@@ -51,11 +51,56 @@ export function writeTextEnvelope(channel: number, payload: string): string {
 /** The binary envelope of `payload` on `channel`; a string is carried as its UTF-8 bytes. */
 export function writeBinaryEnvelope(channel: number, payload: string | Uint8Array): Uint8Array {
   const bytes = typeof payload === "string" ? encodeUtf8(payload) : payload;
-  const header = lengthPrefixSize(channel) + lengthPrefixSize(bytes.length);
+  const header = binaryEnvelopeHeaderSize(channel, bytes.length);
   const frame = new Uint8Array(header + bytes.length);
-  writeLengthPrefix(frame, writeLengthPrefix(frame, 0, channel), bytes.length);
+  writeBinaryEnvelopeHeader(frame, 0, channel, bytes.length);
   frame.set(bytes, header);
   return frame;
+}
+
+/** How many bytes the text envelope header `<channel>,<length>;` takes (ASCII: one byte a character). */
+export function textEnvelopeHeaderSize(channel: number, length: number): number {
+  return decimalDigits(channel) + decimalDigits(length) + 2;
+}
+
+/**
+ * Writes the text envelope header of a `length`-character payload on `channel` as ASCII bytes
+ * at `at` (where a transport frames the payload's bytes after it); returns where the payload starts.
+ */
+export function writeTextEnvelopeHeader(target: Uint8Array, at: number, channel: number, length: number): number {
+  at = writeDecimal(target, at, channel);
+  target[at++] = 44; // ,
+  at = writeDecimal(target, at, length);
+  target[at++] = 59; // ;
+  return at;
+}
+
+/** How many bytes the binary envelope header of a `length`-byte payload on `channel` takes. */
+export function binaryEnvelopeHeaderSize(channel: number, length: number): number {
+  return lengthPrefixSize(channel) + lengthPrefixSize(length);
+}
+
+/** Writes the binary envelope header (two varints) at `at`; returns where the payload starts. */
+export function writeBinaryEnvelopeHeader(target: Uint8Array, at: number, channel: number, length: number): number {
+  return writeLengthPrefix(target, writeLengthPrefix(target, at, channel), length);
+}
+
+function decimalDigits(value: number): number {
+  let digits = 1;
+  while (value >= 10) {
+    value = Math.floor(value / 10);
+    digits++;
+  }
+  return digits;
+}
+
+function writeDecimal(target: Uint8Array, at: number, value: number): number {
+  const end = at + decimalDigits(value);
+  for (let i = end - 1; i >= at; i--) {
+    target[i] = 48 + (value % 10);
+    value = Math.floor(value / 10);
+  }
+  return end;
 }
 
 /** The envelope of a control message, text or binary as the physical connection is. */
@@ -91,7 +136,8 @@ function readTextEnvelopes(input: string, visit: EnvelopeVisitor, utf8: Uint8Arr
     const start = decimalEnd;
     const end = start + length;
     if (end > input.length) throw malformed("An envelope is longer than its frame.");
-    visit(channel, input.slice(start, end), bytes?.subarray(start, end));
+    // A view made directly: a Buffer's subarray would construct through Buffer's species, in JavaScript.
+    visit(channel, input.slice(start, end), bytes === undefined ? undefined : new Uint8Array(bytes.buffer, bytes.byteOffset + start, length));
     at = end;
   }
 }

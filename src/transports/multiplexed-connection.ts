@@ -271,6 +271,8 @@ export class MultiplexedConnection implements ConnectionReceiver {
       const error = new HubwireError("ERR_MUX_FORMAT", "A hub with a binary protocol cannot send on a text connection.");
       return this.channels.get(channel)?.connection.abort(error);
     }
+    // A WebSocket frames the envelope itself, header and payload in one buffer.
+    if (this.physical.framesEnvelopes) return this.physical.sendEnvelope(channel, data, this.binary, shared);
     if (!shared) return this.physical.send(this.binary ? writeBinaryEnvelope(channel, data) : writeTextEnvelope(channel, data as string));
     const cache = this.owner.shared;
     if (cache.data !== data || cache.channel !== channel || cache.binary !== this.binary) {
