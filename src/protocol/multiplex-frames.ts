@@ -110,7 +110,7 @@ export function writeControl(message: ControlMessage | null, binary: boolean): s
 }
 
 /**
- * Called for each envelope of a frame, in order. A binary payload is a view into the frame; a
+ * Called for each envelope of a frame, in order. A binary payload is a view (a plain Uint8Array) into the frame; a
  * text payload comes with its UTF-8 bytes (a view) when the frame's were given and are ASCII.
  */
 export type EnvelopeVisitor = (channel: number, payload: string | Uint8Array, utf8?: Uint8Array) => void;
@@ -169,7 +169,9 @@ function readBinaryEnvelopes(input: Uint8Array, visit: EnvelopeVisitor): void {
     const start = varintEnd;
     const end = start + length;
     if (end > input.length) throw malformed("An envelope is longer than its frame.");
-    visit(channel, input.subarray(start, end));
+    // A plain view even of a Buffer (a transport's own): hubs get what a browser would send, and
+    // a Buffer's subarray would construct through Buffer's species, in JavaScript.
+    visit(channel, new Uint8Array(input.buffer, input.byteOffset + start, length));
     at = end;
   }
 }

@@ -98,6 +98,8 @@ export class MultiplexedConnection implements ConnectionReceiver {
     // until the client's new socket takes over (see onResumed).
     physical.resumable = physical.statefulReconnect && physical.transportName === "WebSockets";
     physical.receiver = this;
+    // Binary envelopes are cut from the WebSocket's Buffer directly: one view a message, as on a plain connection.
+    physical.receivesBuffers = true;
   }
 
   get transportName(): TransportName {

@@ -75,6 +75,12 @@ export class TransportConnection {
   statefulReconnect = false;
   /** Set by the receiver while it can replay what a client missed: only then is a dropped WebSocket waited for. */
   resumable = false;
+  /**
+   * Set by a receiver that takes a WebSocket's binary messages as the transport's own Buffer and
+   * hands on views of its own (a multiplexed connection, one view per envelope's payload): the
+   * transport then makes no view of the whole message first.
+   */
+  receivesBuffers = false;
   /** When the connection was suspended (ms timestamp), until a new transport has taken over. */
   suspendedSince: number | undefined;
   private closeRequested = false;

@@ -156,7 +156,7 @@ function onMessage(this: WebSocket, data: Buffer, isBinary: boolean): void {
     transport.reading = true;
     connection.readStarted();
   }
-  if (isBinary) connection.receive(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
+  if (isBinary) connection.receive(connection.receivesBuffers ? data : new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
   else connection.receive(data.toString("utf8"), data);
 }
 
