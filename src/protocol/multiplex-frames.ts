@@ -85,21 +85,22 @@ export function writeBinaryEnvelopeHeader(target: Uint8Array, at: number, channe
   return writeLengthPrefix(target, writeLengthPrefix(target, at, channel), length);
 }
 
+/** Digits of a channel or a length: both below 2^31, so integer steps will do. */
 function decimalDigits(value: number): number {
   let digits = 1;
-  while (value >= 10) {
-    value = Math.floor(value / 10);
-    digits++;
-  }
+  for (let rest = value; rest >= 10; rest = (rest / 10) | 0) digits++;
   return digits;
 }
 
 function writeDecimal(target: Uint8Array, at: number, value: number): number {
   const end = at + decimalDigits(value);
-  for (let i = end - 1; i >= at; i--) {
-    target[i] = 48 + (value % 10);
-    value = Math.floor(value / 10);
-  }
+  let i = end;
+  do {
+    // Integer division: a double's `%` is a call into the engine's runtime.
+    const rest = (value / 10) | 0;
+    target[--i] = 48 + value - rest * 10;
+    value = rest;
+  } while (value > 0);
   return end;
 }
 
@@ -136,8 +137,7 @@ function readTextEnvelopes(input: string, visit: EnvelopeVisitor, utf8: Uint8Arr
     const start = decimalEnd;
     const end = start + length;
     if (end > input.length) throw malformed("An envelope is longer than its frame.");
-    // A view made directly: a Buffer's subarray would construct through Buffer's species, in JavaScript.
-    visit(channel, input.slice(start, end), bytes === undefined ? undefined : new Uint8Array(bytes.buffer, bytes.byteOffset + start, length));
+    visit(channel, input.slice(start, end), bytes === undefined ? undefined : viewOf(bytes, start, length));
     at = end;
   }
 }
@@ -169,11 +169,24 @@ function readBinaryEnvelopes(input: Uint8Array, visit: EnvelopeVisitor): void {
     const start = varintEnd;
     const end = start + length;
     if (end > input.length) throw malformed("An envelope is longer than its frame.");
-    // A plain view even of a Buffer (a transport's own): hubs get what a browser would send, and
-    // a Buffer's subarray would construct through Buffer's species, in JavaScript.
-    visit(channel, new Uint8Array(input.buffer, input.byteOffset + start, length));
+    visit(channel, viewOf(input, start, length));
     at = end;
   }
+}
+
+// The getters of every typed array's `buffer` and `byteOffset`, called directly: read as
+// properties of a Buffer they take the engine's generic property lookup each time.
+const typedArrayPrototype = Object.getPrototypeOf(Uint8Array.prototype) as object;
+const bufferOf = Object.getOwnPropertyDescriptor(typedArrayPrototype, "buffer")!.get!;
+const byteOffsetOf = Object.getOwnPropertyDescriptor(typedArrayPrototype, "byteOffset")!.get!;
+
+/**
+ * A plain Uint8Array view of `bytes[start, start + length)`, also of a Buffer (a WebSocket's
+ * message): hubs get what a browser would send, and a Buffer's own subarray would construct
+ * through Buffer's species, in JavaScript.
+ */
+function viewOf(bytes: Uint8Array, start: number, length: number): Uint8Array {
+  return new Uint8Array(bufferOf.call(bytes) as ArrayBufferLike, (byteOffsetOf.call(bytes) as number) + start, length);
 }
 
 /** Where the last {@link readVarint} ended. */
