@@ -111,8 +111,9 @@ export function writeControl(message: ControlMessage | null, binary: boolean): s
 }
 
 /**
- * Called for each envelope of a frame, in order. A binary payload is a view (a plain Uint8Array) into the frame; a
- * text payload comes with its UTF-8 bytes (a view) when the frame's were given and are ASCII.
+ * Called for each envelope of a frame, in order. A binary payload is a view (a plain Uint8Array)
+ * into the frame; a text payload comes with its UTF-8 bytes (a view) when the frame's were given
+ * and are ASCII.
  */
 export type EnvelopeVisitor = (channel: number, payload: string | Uint8Array, utf8?: Uint8Array) => void;
 

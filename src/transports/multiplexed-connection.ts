@@ -36,6 +36,8 @@ export interface ChannelEndpoint {
 /**
  * The envelope of the last broadcast: pages that open their hubs in the same order have each
  * hub on the same channel, so a broadcast to a hub wraps its message once for all of them.
+ * For transports that take envelopes as data (Server-Sent Events, long polling); a WebSocket
+ * keeps the last broadcast's whole frame itself.
  */
 export interface SharedEnvelope {
   data: string | Uint8Array | undefined;
@@ -264,7 +266,10 @@ export class MultiplexedConnection implements ConnectionReceiver {
 
   // ---- to the client ----
 
-  /** `shared`: see Transport.send; a broadcast's envelope is made once for every hub on the same channel. */
+  /**
+   * `shared`: see Transport.send; a broadcast's envelope (over a WebSocket, its frame) is made
+   * once for every hub on the same channel.
+   */
   sendOn(channel: number, data: string | Uint8Array, shared = false): void {
     if (this.physical.state !== "active") return;
     this.lastSendAt = this.owner.now;
