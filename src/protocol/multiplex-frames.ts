@@ -51,11 +51,57 @@ export function writeTextEnvelope(channel: number, payload: string): string {
 /** The binary envelope of `payload` on `channel`; a string is carried as its UTF-8 bytes. */
 export function writeBinaryEnvelope(channel: number, payload: string | Uint8Array): Uint8Array {
   const bytes = typeof payload === "string" ? encodeUtf8(payload) : payload;
-  const header = lengthPrefixSize(channel) + lengthPrefixSize(bytes.length);
+  const header = binaryEnvelopeHeaderSize(channel, bytes.length);
   const frame = new Uint8Array(header + bytes.length);
-  writeLengthPrefix(frame, writeLengthPrefix(frame, 0, channel), bytes.length);
+  writeBinaryEnvelopeHeader(frame, 0, channel, bytes.length);
   frame.set(bytes, header);
   return frame;
+}
+
+/** How many bytes the text envelope header `<channel>,<length>;` takes (ASCII: one byte a character). */
+export function textEnvelopeHeaderSize(channel: number, length: number): number {
+  return decimalDigits(channel) + decimalDigits(length) + 2;
+}
+
+/**
+ * Writes the text envelope header of a `length`-character payload on `channel` as ASCII bytes
+ * at `at` (where a transport frames the payload's bytes after it); returns where the payload starts.
+ */
+export function writeTextEnvelopeHeader(target: Uint8Array, at: number, channel: number, length: number): number {
+  at = writeDecimal(target, at, channel);
+  target[at++] = 44; // ,
+  at = writeDecimal(target, at, length);
+  target[at++] = 59; // ;
+  return at;
+}
+
+/** How many bytes the binary envelope header of a `length`-byte payload on `channel` takes. */
+export function binaryEnvelopeHeaderSize(channel: number, length: number): number {
+  return lengthPrefixSize(channel) + lengthPrefixSize(length);
+}
+
+/** Writes the binary envelope header (two varints) at `at`; returns where the payload starts. */
+export function writeBinaryEnvelopeHeader(target: Uint8Array, at: number, channel: number, length: number): number {
+  return writeLengthPrefix(target, writeLengthPrefix(target, at, channel), length);
+}
+
+/** Digits of a channel or a length: both below 2^31, so integer steps will do. */
+function decimalDigits(value: number): number {
+  let digits = 1;
+  for (let rest = value; rest >= 10; rest = (rest / 10) | 0) digits++;
+  return digits;
+}
+
+function writeDecimal(target: Uint8Array, at: number, value: number): number {
+  const end = at + decimalDigits(value);
+  let i = end;
+  do {
+    // Integer division: a double's `%` is a call into the engine's runtime.
+    const rest = (value / 10) | 0;
+    target[--i] = 48 + value - rest * 10;
+    value = rest;
+  } while (value > 0);
+  return end;
 }
 
 /** The envelope of a control message, text or binary as the physical connection is. */
@@ -65,8 +111,9 @@ export function writeControl(message: ControlMessage | null, binary: boolean): s
 }
 
 /**
- * Called for each envelope of a frame, in order. A binary payload is a view into the frame; a
- * text payload comes with its UTF-8 bytes (a view) when the frame's were given and are ASCII.
+ * Called for each envelope of a frame, in order. A binary payload is a view (a plain Uint8Array)
+ * into the frame; a text payload comes with its UTF-8 bytes (a view) when the frame's were given
+ * and are ASCII.
  */
 export type EnvelopeVisitor = (channel: number, payload: string | Uint8Array, utf8?: Uint8Array) => void;
 
@@ -91,7 +138,7 @@ function readTextEnvelopes(input: string, visit: EnvelopeVisitor, utf8: Uint8Arr
     const start = decimalEnd;
     const end = start + length;
     if (end > input.length) throw malformed("An envelope is longer than its frame.");
-    visit(channel, input.slice(start, end), bytes?.subarray(start, end));
+    visit(channel, input.slice(start, end), bytes === undefined ? undefined : viewOf(bytes, start, length));
     at = end;
   }
 }
@@ -123,9 +170,24 @@ function readBinaryEnvelopes(input: Uint8Array, visit: EnvelopeVisitor): void {
     const start = varintEnd;
     const end = start + length;
     if (end > input.length) throw malformed("An envelope is longer than its frame.");
-    visit(channel, input.subarray(start, end));
+    visit(channel, viewOf(input, start, length));
     at = end;
   }
+}
+
+// The getters of every typed array's `buffer` and `byteOffset`, called directly: read as
+// properties of a Buffer they take the engine's generic property lookup each time.
+const typedArrayPrototype = Object.getPrototypeOf(Uint8Array.prototype) as object;
+const bufferOf = Object.getOwnPropertyDescriptor(typedArrayPrototype, "buffer")!.get!;
+const byteOffsetOf = Object.getOwnPropertyDescriptor(typedArrayPrototype, "byteOffset")!.get!;
+
+/**
+ * A plain Uint8Array view of `bytes[start, start + length)`, also of a Buffer (a WebSocket's
+ * message): hubs get what a browser would send, and a Buffer's own subarray would construct
+ * through Buffer's species, in JavaScript.
+ */
+function viewOf(bytes: Uint8Array, start: number, length: number): Uint8Array {
+  return new Uint8Array(bufferOf.call(bytes) as ArrayBufferLike, (byteOffsetOf.call(bytes) as number) + start, length);
 }
 
 /** Where the last {@link readVarint} ended. */

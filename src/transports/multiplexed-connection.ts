@@ -37,6 +37,8 @@ export interface ChannelEndpoint {
 /**
  * The envelope of the last broadcast: pages that open their hubs in the same order have each
  * hub on the same channel, so a broadcast to a hub wraps its message once for all of them.
+ * For transports that take envelopes as data (Server-Sent Events, long polling); a WebSocket
+ * keeps the last broadcast's whole frame itself.
  */
 export interface SharedEnvelope {
   data: string | Uint8Array | undefined;
@@ -101,6 +103,8 @@ export class MultiplexedConnection implements ConnectionReceiver {
     // until the client's new socket takes over (see onResumed).
     physical.resumable = physical.statefulReconnect && physical.transportName === "WebSockets";
     physical.receiver = this;
+    // Binary envelopes are cut from the WebSocket's Buffer directly: one view a message, as on a plain connection.
+    physical.receivesBuffers = true;
     // Long polling's first GET, like its later requests, carries its token in a header only.
     this.admissions = new HubAdmissions(physical.request!, bearerToken(physical.request!, physical.transportName !== "LongPolling"));
   }
@@ -272,7 +276,10 @@ export class MultiplexedConnection implements ConnectionReceiver {
 
   // ---- to the client ----
 
-  /** `shared`: see Transport.send; a broadcast's envelope is made once for every hub on the same channel. */
+  /**
+   * `shared`: see Transport.send; a broadcast's envelope (over a WebSocket, its frame) is made
+   * once for every hub on the same channel.
+   */
   sendOn(channel: number, data: string | Uint8Array, shared = false): void {
     if (this.physical.state !== "active") return;
     this.lastSendAt = this.owner.now;
@@ -281,6 +288,8 @@ export class MultiplexedConnection implements ConnectionReceiver {
       const error = new HubwireError("ERR_MUX_FORMAT", "A hub with a binary protocol cannot send on a text connection.");
       return this.channels.get(channel)?.connection.abort(error);
     }
+    // A WebSocket frames the envelope itself, header and payload in one buffer.
+    if (this.physical.framesEnvelopes) return this.physical.sendEnvelope(channel, data, this.binary, shared);
     if (!shared) return this.physical.send(this.binary ? writeBinaryEnvelope(channel, data) : writeTextEnvelope(channel, data as string));
     const cache = this.owner.shared;
     if (cache.data !== data || cache.channel !== channel || cache.binary !== this.binary) {

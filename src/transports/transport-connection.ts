@@ -82,6 +82,12 @@ export class TransportConnection {
   statefulReconnect = false;
   /** Set by the receiver while it can replay what a client missed: only then is a dropped WebSocket waited for. */
   resumable = false;
+  /**
+   * Set by a receiver that takes a WebSocket's binary messages as the transport's own Buffer and
+   * hands on views of its own (a multiplexed connection, one view per envelope's payload): the
+   * transport then makes no view of the whole message first.
+   */
+  receivesBuffers = false;
   /** When the connection was suspended (ms timestamp), until a new transport has taken over. */
   suspendedSince: number | undefined;
   private closeRequested = false;
@@ -114,15 +120,27 @@ export class TransportConnection {
     // While suspended, what is sent waits in the receiver's replay buffer, not in a dead socket.
     if (!transport || this.state !== "active") return;
     // Checked before writing, so one large message into an empty buffer always goes.
-    if (transport.bufferedBytes > this.maxBufferedBytes) {
-      return this.abort(
-        new HubwireError(
-          "ERR_SEND_BUFFER_FULL",
-          `The client is not reading: more than ${this.maxBufferedBytes} bytes are waiting to be sent.`,
-        ),
-      );
-    }
+    if (transport.bufferedBytes > this.maxBufferedBytes) return this.bufferFull();
     transport.send(data, shared);
+  }
+
+  /** Whether the transport frames multiplexing envelopes itself (see Transport.sendEnvelope). */
+  get framesEnvelopes(): boolean {
+    return this.transport?.sendEnvelope !== undefined;
+  }
+
+  /** As {@link send}, for `data` in the envelope of `channel`; only while {@link framesEnvelopes}. */
+  sendEnvelope(channel: number, data: string | Uint8Array, binary: boolean, shared = false): void {
+    const transport = this.transport;
+    if (!transport || this.state !== "active") return;
+    if (transport.bufferedBytes > this.maxBufferedBytes) return this.bufferFull();
+    transport.sendEnvelope!(channel, data, binary, shared);
+  }
+
+  private bufferFull(): void {
+    this.abort(
+      new HubwireError("ERR_SEND_BUFFER_FULL", `The client is not reading: more than ${this.maxBufferedBytes} bytes are waiting to be sent.`),
+    );
   }
 
   /** Drops the connection at once and reports `error` as the reason. */

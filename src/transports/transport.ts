@@ -13,6 +13,13 @@ export interface Transport {
    * transport makes of it (a frame) is worth keeping for the next one.
    */
   send(data: string | Uint8Array, shared?: boolean): void;
+  /**
+   * Sends `data` in the multiplexing envelope of `channel` (docs/multiplexing.md), binary or
+   * text as `binary` says, written straight into the transport's own framing: one buffer, the
+   * payload copied once. Only transports that can (WebSockets) have it; a multiplexed
+   * connection sends the others the envelope with `send`. `shared`: as for `send`.
+   */
+  sendEnvelope?(channel: number, data: string | Uint8Array, binary: boolean, shared?: boolean): void;
   /** Ends the transport gracefully, after what is queued has gone (WebSocket close 1000, SSE end, poll 204). */
   close(): void;
   /** Drops the transport at once, queued data included. */

@@ -8,6 +8,8 @@
  * and payload in one buffer (one write, not a corked writev) and, for a broadcast, once for all.
  */
 
+import { binaryEnvelopeHeaderSize, textEnvelopeHeaderSize, writeBinaryEnvelopeHeader, writeTextEnvelopeHeader } from "../protocol/multiplex-frames.js";
+
 export const TEXT_OPCODE = 0x1;
 export const BINARY_OPCODE = 0x2;
 type DataOpcode = typeof TEXT_OPCODE | typeof BINARY_OPCODE;
@@ -28,6 +30,42 @@ export function binaryFrame(payload: Uint8Array): Buffer {
   const frame = Buffer.allocUnsafe(headerLength(payload.byteLength) + payload.byteLength);
   frame.set(payload, writeHeader(frame, BINARY_OPCODE, payload.byteLength));
   return frame;
+}
+
+/**
+ * A text frame holding the text envelope of `text` on `channel` (docs/multiplexing.md): frame
+ * header, envelope header and the text's UTF-8 written into one buffer, with no envelope string
+ * joined first.
+ */
+export function textEnvelopeFrame(channel: number, text: string): Buffer {
+  const length = textEnvelopeHeaderSize(channel, text.length) + Buffer.byteLength(text, "utf8");
+  const frame = Buffer.allocUnsafe(headerLength(length) + length);
+  frame.write(text, writeTextEnvelopeHeader(frame, writeHeader(frame, TEXT_OPCODE, length), channel, text.length), "utf8");
+  return frame;
+}
+
+/**
+ * A binary frame holding the binary envelope of `payload` on `channel`, in one buffer: the
+ * payload copied once (a string written as its UTF-8). Up to {@link COPY_LIMIT} bytes; past it,
+ * see {@link binaryEnvelopeFrameHeader}.
+ */
+export function binaryEnvelopeFrame(channel: number, payload: string | Uint8Array): Buffer {
+  const text = typeof payload === "string";
+  const bytes = text ? Buffer.byteLength(payload, "utf8") : payload.byteLength;
+  const length = binaryEnvelopeHeaderSize(channel, bytes) + bytes;
+  const frame = Buffer.allocUnsafe(headerLength(length) + length);
+  const at = writeBinaryEnvelopeHeader(frame, writeHeader(frame, BINARY_OPCODE, length), channel, bytes);
+  if (text) frame.write(payload, at, "utf8");
+  else frame.set(payload, at);
+  return frame;
+}
+
+/** The frame header and envelope header of a binary envelope whose `bytes`-byte payload is written after them (not copied). */
+export function binaryEnvelopeFrameHeader(channel: number, bytes: number): Buffer {
+  const length = binaryEnvelopeHeaderSize(channel, bytes) + bytes;
+  const header = Buffer.allocUnsafe(headerLength(length) + length - bytes);
+  writeBinaryEnvelopeHeader(header, writeHeader(header, BINARY_OPCODE, length), channel, bytes);
+  return header;
 }
 
 /** Just the header of a frame whose payload is written after it (large payloads, not copied). */

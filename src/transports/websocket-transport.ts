@@ -4,7 +4,16 @@ import { WebSocket } from "ws";
 import { HubwireError } from "../errors.js";
 import type { Transport } from "./transport.js";
 import type { TransportConnection } from "./transport-connection.js";
-import { BINARY_OPCODE, binaryFrame, COPY_LIMIT, frameHeader, textFrame } from "./websocket-frames.js";
+import {
+  BINARY_OPCODE,
+  binaryEnvelopeFrame,
+  binaryEnvelopeFrameHeader,
+  binaryFrame,
+  COPY_LIMIT,
+  frameHeader,
+  textEnvelopeFrame,
+  textFrame,
+} from "./websocket-frames.js";
 
 /**
  * A connection's WebSocket: text frames become strings, binary frames bytes; a string is sent as a
@@ -85,6 +94,19 @@ export class WebSocketTransport implements Transport {
     }
   }
 
+  sendEnvelope(channel: number, data: string | Uint8Array, binary: boolean, shared?: boolean): void {
+    if (this.socket.readyState !== WebSocket.OPEN) return;
+    if (shared) this.stream.write(sharedEnvelopeFrame(channel, data, binary));
+    else if (!binary) this.stream.write(textEnvelopeFrame(channel, data as string));
+    else if (typeof data === "string" || data.byteLength <= COPY_LIMIT) this.stream.write(binaryEnvelopeFrame(channel, data));
+    else {
+      this.stream.cork();
+      this.stream.write(binaryEnvelopeFrameHeader(channel, data.byteLength));
+      this.stream.write(data);
+      this.stream.uncork();
+    }
+  }
+
   close(): void {
     if (this.socket.readyState >= WebSocket.CLOSING) return;
     this.socket.close(1000);
@@ -141,7 +163,7 @@ function onMessage(this: WebSocket, data: Buffer, isBinary: boolean): void {
     transport.reading = true;
     connection.readStarted();
   }
-  if (isBinary) connection.receive(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
+  if (isBinary) connection.receive(connection.receivesBuffers ? data : new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
   else connection.receive(data.toString("utf8"), data);
 }
 
@@ -175,4 +197,22 @@ function sharedTextFrame(text: string): Buffer {
     lastText = text;
   }
   return lastFrame;
+}
+
+// The same for a broadcast to a hub that pages opened on the same channel: its frame is made
+// once, binary ones included. Holding on to the data keeps the comparison by identity sound.
+let lastEnvelopeData: string | Uint8Array = "";
+let lastEnvelopeChannel = -1;
+let lastEnvelopeBinary = false;
+let lastEnvelopeFrame = textFrame("");
+
+function sharedEnvelopeFrame(channel: number, data: string | Uint8Array, binary: boolean): Buffer {
+  if (data === lastEnvelopeData && channel === lastEnvelopeChannel && binary === lastEnvelopeBinary) return lastEnvelopeFrame;
+  const frame = binary ? binaryEnvelopeFrame(channel, data) : textEnvelopeFrame(channel, data as string);
+  if ((typeof data === "string" ? data.length : data.byteLength) > 65_536) return frame; // not worth holding on to
+  lastEnvelopeData = data;
+  lastEnvelopeChannel = channel;
+  lastEnvelopeBinary = binary;
+  lastEnvelopeFrame = frame;
+  return frame;
 }

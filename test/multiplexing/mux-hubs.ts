@@ -33,6 +33,24 @@ abstract class RoomHub extends Hub<Client> {
     return value;
   }
 
+  /** `count` copies of `unit`: replies larger than a client may send. */
+  @HubMethod("Repeat")
+  repeat(unit: string, count: number): string {
+    return unit.repeat(count);
+  }
+
+  /** `length` bytes counting up from 0 (mod 256). */
+  @HubMethod("Bytes")
+  bytes(length: number): Uint8Array {
+    return Uint8Array.from({ length }, (_, i) => i & 0xff);
+  }
+
+  /** Tells every client of the hub `count` copies of `unit` (a broadcast, made once for all). */
+  @HubMethod("Shout")
+  async shout(unit: string, count: number): Promise<void> {
+    await this.clients.all.said(this.hubName, unit.repeat(count));
+  }
+
   @HubMethod("Count")
   async *count(n: number): AsyncGenerator<number> {
     for (let i = 0; i < n; i++) yield i;
