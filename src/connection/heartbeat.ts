@@ -41,6 +41,14 @@ export class Heartbeat {
     this.now = Date.now();
   }
 
+  /**
+   * The time, for a connection being made: `now` while the clock runs, and read afresh while it
+   * is stopped (no connection for a while), so that the new connection's timeouts count from now.
+   */
+  current(): number {
+    return this.timer ? this.now : (this.now = Date.now());
+  }
+
   /** A subscriber was added: the clock runs. */
   added(): void {
     if (this.timer) return;

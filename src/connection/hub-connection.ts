@@ -76,7 +76,7 @@ export class HubConnection implements ConnectionReceiver, HeartbeatSubscriber {
     private readonly heartbeat: Heartbeat,
     private readonly events: HubConnectionEvents,
   ) {
-    this.startedAt = this.lastSendAt = this.lastReceiveAt = heartbeat.now;
+    this.startedAt = this.lastSendAt = this.lastReceiveAt = heartbeat.current();
     transport.receiver = this;
   }
 

@@ -1,5 +1,7 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { Heartbeat, type HeartbeatSubscriber } from "../../src/connection/heartbeat.js";
+import { HubConnection } from "../../src/connection/hub-connection.js";
+import { TransportConnection } from "../../src/transports/transport-connection.js";
 
 // The heartbeat checks the collection its owner keeps (a hub's sessions), not one of its own, so
 // that an idle connection is an entry in one collection fewer.
@@ -45,6 +47,29 @@ describe("Heartbeat", () => {
     heartbeat.added();
     vi.advanceTimersByTime(200);
     expect(seen).toEqual(["a", "b", "b"]);
+    heartbeat.stop();
+  });
+
+  it("times a connection made while it was stopped from now, not from when it stopped", () => {
+    vi.useFakeTimers();
+    const owned = new Map<string, HeartbeatSubscriber>();
+    const heartbeat = new Heartbeat(owned, 100);
+    vi.advanceTimersByTime(60_000); // a server without connections for a minute
+    const timeouts: string[] = [];
+    const connection = new HubConnection(
+      new TransportConnection("id", "token"),
+      { keepAliveIntervalMs: 15_000, clientTimeoutMs: 30_000, handshakeTimeoutMs: 15_000, clientResultTimeoutMs: 30_000 },
+      heartbeat,
+      { onData: () => {}, onClose: () => {}, onTooLarge: () => {}, onTimeout: (_connection, reason) => void timeouts.push(reason) },
+    );
+    owned.set("a", connection);
+    heartbeat.added();
+    vi.advanceTimersByTime(100); // its first beat, before its handshake came
+    expect(timeouts).toEqual([]);
+    vi.advanceTimersByTime(14_800);
+    expect(timeouts).toEqual([]);
+    vi.advanceTimersByTime(100); // 15 s after it was made
+    expect(timeouts).toEqual(["handshake"]);
     heartbeat.stop();
   });
 });
