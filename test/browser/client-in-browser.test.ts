@@ -1,15 +1,8 @@
-import { build } from "esbuild";
-import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
-import { fileURLToPath } from "node:url";
 import type { Browser } from "playwright-core";
-import { launchChromium } from "./chromium.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { InteropHub } from "../../samples/interop-server/interop-hub.js";
-import { TestHub } from "../../samples/interop-server/test-hub.js";
-import { HubServer, silentLogger } from "../../src/index.js";
-
-const root = fileURLToPath(new URL("../..", import.meta.url));
+import { launchChromium } from "./chromium.js";
+import { browserBundle } from "../support/page-bundle.js";
+import { servePage } from "./page-server.js";
 
 // The page: the browser bundle, and one function the test calls with options for the run.
 const page = `<!doctype html><meta charset="utf-8"><title>hubwire in a browser</title>
@@ -41,41 +34,18 @@ const page = `<!doctype html><meta charset="utf-8"><title>hubwire in a browser</
 
 describe("hubwire/client in a real browser", () => {
   let browser: Browser;
-  let http: Server;
-  let hubs: HubServer;
+  let server: Awaited<ReturnType<typeof servePage>> | undefined;
   let url: string;
 
   beforeAll(async () => {
-    // The same bundle as `npm run build:browser`, built in memory so no other test's files are touched.
-    const { outputFiles } = await build({
-      entryPoints: [`${root}/client/index.ts`],
-      bundle: true,
-      format: "esm",
-      minify: true,
-      platform: "browser",
-      target: "es2020",
-      write: false,
-      logLevel: "error",
-    });
-    const bundle = outputFiles[0]!.contents;
-    hubs = new HubServer({ logger: silentLogger });
-    hubs.mapHub("/testhub", TestHub);
-    hubs.mapHub("/interophub", InteropHub);
-    http = createServer((req, res) => {
-      if (req.url === "/") return void res.writeHead(200, { "Content-Type": "text/html" }).end(page);
-      if (req.url === "/hubwire-client.min.js") return void res.writeHead(200, { "Content-Type": "text/javascript" }).end(bundle);
-      res.writeHead(404).end();
-    });
-    hubs.attach(http);
-    await new Promise<void>((resolve) => http.listen(0, "127.0.0.1", resolve));
-    url = `http://127.0.0.1:${(http.address() as AddressInfo).port}/`;
+    server = await servePage(page, { "/hubwire-client.min.js": await browserBundle("index.ts") });
+    url = server.url;
     browser = await launchChromium();
   }, 60_000);
 
   afterAll(async () => {
     await browser?.close();
-    await hubs?.close();
-    await new Promise<void>((resolve) => (http ? http.close(() => resolve()) : resolve()));
+    await server?.close();
   });
 
   it.each([

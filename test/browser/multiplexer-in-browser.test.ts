@@ -1,15 +1,8 @@
-import { build } from "esbuild";
-import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
-import { fileURLToPath } from "node:url";
 import type { Browser } from "playwright-core";
-import { launchChromium } from "./chromium.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { InteropHub } from "../../samples/interop-server/interop-hub.js";
-import { TestHub } from "../../samples/interop-server/test-hub.js";
-import { HubServer, silentLogger } from "../../src/index.js";
-
-const root = fileURLToPath(new URL("../..", import.meta.url));
+import { launchChromium } from "./chromium.js";
+import { browserBundle } from "../support/page-bundle.js";
+import { servePage } from "./page-server.js";
 
 // The page: the multiplexer's bundle and the MessagePack add-on, two hubs over one connection
 // (a JSON one and a MessagePack one where the transport carries binary: not Server-Sent Events),
@@ -44,52 +37,24 @@ const page = `<!doctype html><meta charset="utf-8"><title>hubwire's multiplexer 
   window.ready = true;
 </script>`;
 
-/** The bundles as `npm run build:browser` makes them, built in memory so no other test's files are touched. */
-async function bundle(entry: string): Promise<Uint8Array> {
-  const { outputFiles } = await build({
-    entryPoints: [`${root}/client/${entry}`],
-    bundle: true,
-    format: "esm",
-    minify: true,
-    platform: "browser",
-    target: "es2020",
-    write: false,
-    logLevel: "error",
-  });
-  return outputFiles[0]!.contents;
-}
-
 describe("hubwire/client/browser/multiplex in a real browser", () => {
   let browser: Browser;
-  let http: Server;
-  let hubs: HubServer;
+  let server: Awaited<ReturnType<typeof servePage>> | undefined;
   let url: string;
 
   beforeAll(async () => {
-    const files: Record<string, Uint8Array> = {
-      "/hubwire-client-multiplex.min.js": await bundle("browser-multiplex.ts"),
-      "/hubwire-client-msgpack.min.js": await bundle("msgpack.ts"),
+    const scripts = {
+      "/hubwire-client-multiplex.min.js": await browserBundle("browser-multiplex.ts"),
+      "/hubwire-client-msgpack.min.js": await browserBundle("msgpack.ts"),
     };
-    hubs = new HubServer({ logger: silentLogger });
-    hubs.mapHub("/testhub", TestHub);
-    hubs.mapHub("/interophub", InteropHub);
-    hubs.mapMultiplexer("/hubs");
-    http = createServer((req, res) => {
-      if (req.url === "/") return void res.writeHead(200, { "Content-Type": "text/html" }).end(page);
-      const file = files[req.url ?? ""];
-      if (file) return void res.writeHead(200, { "Content-Type": "text/javascript" }).end(file);
-      res.writeHead(404).end();
-    });
-    hubs.attach(http);
-    await new Promise<void>((resolve) => http.listen(0, "127.0.0.1", resolve));
-    url = `http://127.0.0.1:${(http.address() as AddressInfo).port}/`;
+    server = await servePage(page, scripts, (hubs) => hubs.mapMultiplexer("/hubs"));
+    url = server.url;
     browser = await launchChromium();
   }, 60_000);
 
   afterAll(async () => {
     await browser?.close();
-    await hubs?.close();
-    await new Promise<void>((resolve) => (http ? http.close(() => resolve()) : resolve()));
+    await server?.close();
   });
 
   it.each([
