@@ -3,7 +3,7 @@
 // on PORT (default: any free port), and prints "listening on <url>". The bearer token names the
 // user; clients may ask for stateful reconnect. On SIGTERM it drains (its stateful connections
 // move to the other servers) and exits. It runs the built code in dist/.
-import { Hub, HubClass, HubMethod, HubServer, silentLogger } from "../../dist/src/index.js";
+import { consoleLogger, Hub, HubClass, HubMethod, HubServer } from "../../dist/src/index.js";
 import { RedisBackplane } from "../../dist/src/redis/index.js";
 
 class ChatHub extends Hub {
@@ -46,10 +46,13 @@ for (const [name, method] of [["Id", "id"], ["Whoami", "whoami"], ["ServerPid", 
 }
 HubClass({ name: "ChatHub" })(ChatHub);
 
+// Warnings and errors on stderr: what a test that fails must show of why.
+const logger = consoleLogger("warn");
+
 const server = new HubServer({
-  logger: silentLogger,
+  logger,
   allowStatefulReconnects: true,
-  backplane: new RedisBackplane({ url: process.env.REDIS_URL, channelPrefix: process.env.CHANNEL_PREFIX, logger: silentLogger }),
+  backplane: new RedisBackplane({ url: process.env.REDIS_URL, channelPrefix: process.env.CHANNEL_PREFIX, logger }),
   scaleOut: JSON.parse(process.env.SCALE_OUT ?? "{}"),
 });
 server.mapHub("/chat", ChatHub, { authenticate: (_request, bearer) => (bearer ? { sub: bearer } : null) });

@@ -125,6 +125,8 @@ export class Traffic {
   readonly sent = { all: 0, group: 0, direct: 0 };
   private sending = true;
   private readonly done: Promise<void>;
+  /** The sender's call that failed, which ended the traffic: what a wait then fails with. */
+  private failure: Error | undefined;
 
   constructor(
     sender: StreamClient,
@@ -141,21 +143,30 @@ export class Traffic {
         await Promise.all(receiverIds.map((id) => sender.invoke("ToConnection", id, "direct", n)));
         this.sent.direct = n;
       }
-    })();
+    })().catch((error: unknown) => {
+      this.failure = new Error(`the sender's call failed after ${this.sent.direct} rounds`, { cause: error });
+    });
   }
 
   /** Resolves once ten more rounds have been sent and received by every receiver. */
   async flowing(what: string): Promise<void> {
     const from = this.sent.direct;
-    await waitFor(() => this.sent.direct >= from + 10 && this.receivers.every((client) => client.received.last("direct") >= from + 10), `traffic ${what}`);
+    await waitFor(() => this.flowed(from + 10), `traffic ${what}`);
   }
 
   /** Stops sending, and resolves once every receiver has all that was sent. */
   async stop(): Promise<void> {
     this.sending = false;
     await this.done;
+    if (this.failure) throw this.failure;
     const arrived = () => this.receivers.every((client) => trafficStreams.every((stream) => client.received.last(stream) >= this.sent[stream]));
     await waitFor(arrived, "every message sent to arrive");
+  }
+
+  /** Whether round `round` was sent and every receiver has it; throws once the sender has failed. */
+  private flowed(round: number): boolean {
+    if (this.failure) throw this.failure;
+    return this.sent.direct >= round && this.receivers.every((client) => client.received.last("direct") >= round);
   }
 
   /** Per receiver and stream: what was lost, duplicated and out of order. */
