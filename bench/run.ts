@@ -8,6 +8,7 @@ import { unavailableTargets } from "./aspnetcore/project.js";
 import { measureInterleaved, targetSetup, type MeasureSettings } from "./interleaved.js";
 import { type LoaderCommand, type LoaderEvent, type TargetName } from "./protocol.js";
 import { acceptInstructionsTable, countAcceptInstructions, countInstructions, instructionsTable } from "./instructions.js";
+import { countDeliveryInstructions, deliveryInstructionsTable } from "./delivery-instructions.js";
 import { codecTable, scenarioTable, type Row } from "./report.js";
 import { scenarioRuns, type ScenarioRun } from "./scenarios.js";
 import { serverChild } from "./server-child.js";
@@ -18,7 +19,8 @@ import { flag, option } from "./args.js";
 //                   [--nodes 1,2,3] [--rate <sends/s>] [--against <built checkout>]`
 // `npm run bench -- --instructions [--targets ...] [--calls <n>] [--connections <n>]`: server
 // instructions per echo call under valgrind instead of timings; with `--scenario idle`, per
-// accepted connection (`--connections`, 500 unless given, counted after three times as many).
+// accepted connection (`--connections`, 500 unless given, counted after three times as many);
+// with `--scenario broadcast-1000`, per broadcast delivery (to `--connections`, 1,000 unless given).
 
 const quick = flag("quick");
 const onlyScenarios = option("scenario")?.split(",");
@@ -58,6 +60,13 @@ if (flag("instructions") && onlyScenarios?.includes("idle")) {
   const rows = await countAcceptInstructions(onlyTargets ?? ["ws", "hubwire-json"], connections ?? 500);
   console.log(acceptInstructionsTable(rows));
   if (jsonFile) writeFileSync(jsonFile, JSON.stringify({ date: new Date().toISOString(), acceptInstructions: rows }, null, 2));
+  process.exit(0);
+}
+if (flag("instructions") && onlyScenarios?.includes("broadcast-1000")) {
+  const targets = onlyTargets ?? ["ws", "ws-naive", "hubwire-json", "hubwire-msgpack", "hubwire-mux-json", "hubwire-mux-msgpack"];
+  const rows = await countDeliveryInstructions(targets, connections ?? 1000);
+  console.log(deliveryInstructionsTable(rows));
+  if (jsonFile) writeFileSync(jsonFile, JSON.stringify({ date: new Date().toISOString(), deliveryInstructions: rows }, null, 2));
   process.exit(0);
 }
 if (flag("instructions")) {

@@ -100,6 +100,23 @@ describe("the bench harness", () => {
     }
   }, 180_000);
 
+  it("counts server instructions per broadcast delivery under valgrind (no count is asserted)", async () => {
+    const out = join(mkdtempSync(join(tmpdir(), "hubwire-bench-")), "deliveries.json");
+    const targets = ["ws", "hubwire-json", "hubwire-mux-msgpack"];
+    await promisify(execFile)("node", ["dist/bench/run.js", "--instructions", "--scenario", "broadcast-1000", "--targets", targets.join(","), "--connections", "20", "--json", out], {
+      cwd: root,
+      timeout: 150_000,
+    });
+    const report = JSON.parse(readFileSync(out, "utf8")) as { deliveryInstructions: Array<{ target: string; deliveries: number; instructionsPerDelivery: number }> };
+    expect(report.deliveryInstructions.map((r) => r.target)).toEqual(targets);
+    for (const row of report.deliveryInstructions) {
+      // Every broadcast of the counted phase reached every connection: whole broadcasts.
+      expect(row.deliveries % 20).toBe(0);
+      expect(row.deliveries).toBeGreaterThan(0);
+      expect(row.instructionsPerDelivery).toBeGreaterThan(500);
+    }
+  }, 180_000);
+
   it("names what an idle connection holds in the heap, by kind (no size is asserted)", async () => {
     const { stdout } = await promisify(execFile)("node", ["dist/bench/idle-heap.js", "--targets", "ws,hubwire-json", "--connections", "200", "--top", "40"], {
       cwd: root,
