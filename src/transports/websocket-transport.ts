@@ -84,7 +84,7 @@ export class WebSocketTransport implements Transport {
   send(data: string | Uint8Array, shared?: boolean): void {
     if (this.socket.readyState !== WebSocket.OPEN) return;
     if (typeof data === "string") this.stream.write(shared ? sharedTextFrame(data) : textFrame(data));
-    else if (data.byteLength <= COPY_LIMIT) this.stream.write(binaryFrame(data));
+    else if (data.byteLength <= COPY_LIMIT) this.stream.write(shared ? sharedBinaryFrame(data) : binaryFrame(data));
     else {
       // Too large to copy: the header and the payload as they are, in one writev.
       this.stream.cork();
@@ -197,6 +197,20 @@ function sharedTextFrame(text: string): Buffer {
     lastText = text;
   }
   return lastFrame;
+}
+
+// The same for binary data (up to COPY_LIMIT bytes; larger is written as it is, not copied): a
+// broadcast's MessagePack is one array for every connection. Holding on to it keeps the
+// comparison by identity sound.
+let lastBytes: Uint8Array = new Uint8Array(0);
+let lastBytesFrame = binaryFrame(lastBytes);
+
+function sharedBinaryFrame(bytes: Uint8Array): Buffer {
+  if (bytes !== lastBytes) {
+    lastBytesFrame = binaryFrame(bytes);
+    lastBytes = bytes;
+  }
+  return lastBytesFrame;
 }
 
 // The same for a broadcast to a hub that pages opened on the same channel: its frame is made

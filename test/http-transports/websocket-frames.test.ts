@@ -109,4 +109,20 @@ describe("WebSocket data frames", () => {
     await expect.poll(() => seen.map((values) => values.length)).toEqual([4, 4, 4]);
     for (const values of seen) expect(values).toEqual(sent);
   });
+
+  it("hands one binary broadcast frame to every MessagePack recipient, and the next broadcast a new one", async () => {
+    await start();
+    const clients = [await official(true), await official(true), await official(false), await official(true)];
+    const seen = clients.map(() => [] as string[]);
+    clients.forEach((client, i) => client.on("text", (value: string) => seen[i]!.push(value)));
+    // Same lengths with other bytes, then on either side of the copy limit, then the first again;
+    // a reply of the recipients' own between broadcasts.
+    const sent = ["first", "frist", "a".repeat(16_370), "b".repeat(16_370), "c".repeat(16_400), "first"];
+    for (const value of sent) {
+      await context.clients.all.text(value);
+      await expect(clients[0]!.invoke("Text", "r", value.length)).resolves.toBe("r".repeat(value.length));
+    }
+    await expect.poll(() => seen.map((values) => values.length)).toEqual(clients.map(() => sent.length));
+    for (const values of seen) expect(values).toEqual(sent);
+  });
 });
