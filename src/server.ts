@@ -228,7 +228,7 @@ export class HubServer {
       keepAliveIntervalMs: resolved.keepAliveInterval,
       clientTimeoutMs: resolved.clientTimeoutInterval,
       log: this.log,
-    });
+    }, this.options.backplane !== undefined);
     // Stateful reconnect is each hub's to allow: the connection only waits for its client's new socket.
     this.endpoints.set(key, { endpoint: new ConnectionEndpoint(path, endpointOptionsFor(this.options, this.log, resolved, undefined, true), handler), multiplexer: handler });
   }
@@ -243,6 +243,7 @@ export class HubServer {
       transports: runtime.options.transports,
       maxBufferedBytes: runtime.options.maximumSendBufferSize,
       allowStatefulReconnects: runtime.options.allowStatefulReconnects,
+      moves: runtime.moves,
     };
   }
 
@@ -365,8 +366,9 @@ export class HubServer {
    * balancer sends clients to the other servers, and negotiations get 503. Connections with stateful reconnect on
    * WebSockets drop their socket: each client reconnects through another server, and its
    * connection moves there with its id, user, groups and every message it has not acknowledged
-   * (docs/scale-out.md). Every other connection is sent a Close that allows reconnecting, and
-   * multiplexed connections end after their hubs were sent theirs.
+   * (docs/scale-out.md), and so does a multiplexed connection with its stateful hubs. Every
+   * other connection is sent a Close that allows reconnecting, and the other multiplexed
+   * connections end after their hubs were sent theirs.
    * Resolves once all have moved or ended, or after `timeout` ms (default 30 000), then closes
    * as `close()` does. Without a backplane there is nowhere to move: it is `close()`.
    *
@@ -384,8 +386,9 @@ export class HubServer {
     let timer: ReturnType<typeof setTimeout> | undefined;
     const timedOut = new Promise<void>((resolve) => (timer = setTimeout(resolve, options.timeout ?? 30_000)));
     const handedOver = Promise.all(mapped.map(({ runtime }) => runtime?.handOver()));
-    // Their hubs have just been told to reconnect: a multiplexed connection ends with them, so
-    // its client reopens them on a new connection through another server, not on this one.
+    // Their hubs have just been told to reconnect, or dropped its socket to move: a multiplexed
+    // connection that does not move ends with them, so its client reopens them on a new
+    // connection through another server, not on this one.
     for (const { multiplexer } of mapped) multiplexer?.endAll();
     await Promise.race([handedOver, timedOut]);
     clearTimeout(timer);

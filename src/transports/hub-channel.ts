@@ -20,6 +20,8 @@ export class HubChannel implements Transport {
     readonly text: boolean,
     /** The hub's own admission check, which a fresh token of the connection goes through again. */
     readonly admit: AdmissionCheck,
+    /** Where the hub is mapped: a server the connection moves to opens the same hub. */
+    readonly path: string,
   ) {}
 
   get name(): TransportName {
@@ -57,6 +59,16 @@ export class HubChannel implements Transport {
     if (!this.paused) return;
     this.paused = false;
     this.physical.resumeReceiving();
+  }
+
+  /**
+   * The hub's connection is to move to another server (HubServer.drain): it cannot move alone,
+   * so the physical connection drops its socket (once, for all its hubs) and waits, suspended,
+   * for its client's next one; a stateful hub waits with it (see MultiplexMoves). The channel
+   * stays the hub's transport: the physical connection's next socket takes it over.
+   */
+  retire(): void {
+    this.physical.physical.displaceTransport();
   }
 
   /** Ends the hub's connection: its client is told, the physical connection goes on. */

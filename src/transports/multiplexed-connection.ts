@@ -13,6 +13,7 @@ import { decodeUtf8 } from "../protocol/utf8.js";
 import { asError } from "../thrown-value.js";
 import { adopt, type AdmissionCheck, type Refusal } from "./connection-admission.js";
 import type { ConnectionHandler } from "./connection-endpoint.js";
+import type { ConnectionMoves } from "./connection-moves.js";
 import { newConnectionId } from "./connection-ids.js";
 import { bearerToken, type ConnectionRequest } from "./connection-request.js";
 import { HubAdmissions } from "./hub-admissions.js";
@@ -32,6 +33,19 @@ export interface ChannelEndpoint {
   maxBufferedBytes: number;
   /** The hub keeps what it sends for a replay when its client asked for stateful reconnect. */
   allowStatefulReconnects: boolean;
+  /** Present when the hub's connections can move between servers (a hub over a backplane). */
+  moves?: ConnectionMoves | undefined;
+}
+
+/**
+ * A multiplexed connection that moved here from another server (see MultiplexMoves): its
+ * format and channel count, and the channels its client had open there that did not come with it.
+ */
+export interface MovedMultiplex {
+  binary: boolean;
+  highestChannel: number;
+  /** Told `close` once the client's socket is back, so their hubs reopen anew. */
+  dropped: number[];
 }
 
 /**
@@ -86,31 +100,76 @@ export class MultiplexedConnection implements ConnectionReceiver {
   private lastReceiveAt: number;
   private lastSendAt: number;
   private failed = false;
-  /** Who its hubs are: each hub's admission on the connection's latest request. */
-  private readonly admissions: HubAdmissions;
+  /**
+   * Who its hubs are: each hub's admission on the connection's latest request. A connection that
+   * moved here has none until its client's socket is back (see reauthenticate).
+   */
+  private admissions: HubAdmissions | undefined;
+  /** Moved here: channels to close on the client's side once its socket is back. */
+  private dropped: number[] | undefined;
 
   constructor(
     readonly physical: TransportConnection,
     private readonly settings: MultiplexSettings,
     /** Its endpoint's handler, whose coarse clock (`now`, moved on by its timer) saves a Date.now() per message. */
     private readonly owner: { readonly now: number; readonly shared: SharedEnvelope; closed(connection: MultiplexedConnection): void },
+    moved?: MovedMultiplex,
   ) {
     this.lastReceiveAt = this.lastSendAt = owner.now;
+    physical.receiver = this;
+    // Binary envelopes are cut from the WebSocket's Buffer directly: one view a message, as on a plain connection.
+    physical.receivesBuffers = true;
+    if (moved) {
+      // Suspended, for its client's new socket: stateful, over WebSockets, as it was on its old server.
+      this.binary = moved.binary;
+      this.highestChannel = moved.highestChannel;
+      this.dropped = moved.dropped;
+      physical.resumable = true;
+      return;
+    }
     // The client chose the format when it negotiated (`transferFormat=Binary` stays in its URL);
     // Server-Sent Events carry text only.
     this.binary = physical.transportName !== "ServerSentEvents" && physical.request?.query.get("transferFormat") === "Binary";
     // With stateful reconnect a dropped socket suspends the connection, and its hubs with it,
     // until the client's new socket takes over (see onResumed).
     physical.resumable = physical.statefulReconnect && physical.transportName === "WebSockets";
-    physical.receiver = this;
-    // Binary envelopes are cut from the WebSocket's Buffer directly: one view a message, as on a plain connection.
-    physical.receivesBuffers = true;
     // Long polling's first GET, like its later requests, carries its token in a header only.
     this.admissions = new HubAdmissions(physical.request!, bearerToken(physical.request!, physical.transportName !== "LongPolling"));
   }
 
+  /** A connection that moved here waits for its socket: only WebSockets move. */
   get transportName(): TransportName {
-    return this.physical.transportName!;
+    return this.physical.transportName ?? "WebSockets";
+  }
+
+  /** Whether the bytes it carries are binary envelopes (a connection keeps its format when it moves). */
+  get isBinary(): boolean {
+    return this.binary;
+  }
+
+  /** The highest channel its client has used: a connection that moves keeps counting from it. */
+  get channelsUsed(): number {
+    return this.highestChannel;
+  }
+
+  /** Its open hubs. */
+  hubs(): IterableIterator<HubChannel> {
+    return this.channels.values();
+  }
+
+  /** A hub that moved here with the connection (see MultiplexMoves), on the channel it had. */
+  addMoved(hub: HubChannel): void {
+    this.channels.set(hub.channel, hub);
+  }
+
+  /**
+   * The connection moved to another server: it is over here without a word to its client (who
+   * is on the other server already). Hubs that did not move with it end here.
+   */
+  movedAway(error: Error): void {
+    for (const hub of this.channels.values()) if (!hub.connection.isClosed) hub.physicalClosed(error);
+    this.channels.clear();
+    this.owner.closed(this);
   }
 
   get bufferedBytes(): number {
@@ -238,7 +297,8 @@ export class MultiplexedConnection implements ConnectionReceiver {
   }
 
   private async admitAndOpen(channel: number, path: string, text: boolean, endpoint: ChannelEndpoint): Promise<void> {
-    const { request, token } = this.admissions;
+    // Data comes only through a socket, which a moved connection's re-admission precedes (see reauthenticate).
+    const { request, token } = this.admissions!;
     const admission = await endpoint.admit(request, token);
     if (this.physical.isClosed) return;
     if ("status" in admission) {
@@ -248,7 +308,7 @@ export class MultiplexedConnection implements ConnectionReceiver {
     connection.request = request;
     connection.statefulReconnect = this.physical.resumable && endpoint.allowStatefulReconnects;
     adopt(connection, admission);
-    const hub = new HubChannel(this, channel, connection, text, endpoint.admit);
+    const hub = new HubChannel(this, channel, connection, text, endpoint.admit, path);
     connection.transport = hub;
     connection.state = "active";
     this.channels.set(channel, hub);
@@ -265,6 +325,8 @@ export class MultiplexedConnection implements ConnectionReceiver {
 
   /** A long poll, a send or a DELETE of the connection: see HubAdmissions. */
   reauthenticate(request: ConnectionRequest, token: string | undefined): Promise<Refusal | undefined> {
+    // Moved here: the hubs came with their identities, and are admitted again here with the client's new socket.
+    this.admissions ??= new HubAdmissions(request, token);
     return this.admissions.reauthenticate([...this.channels.values()], request, token);
   }
 
@@ -337,6 +399,9 @@ export class MultiplexedConnection implements ConnectionReceiver {
    * replays it (its Sequence first) on its channel; a hub that could not keep it all ends.
    */
   onResumed(): void {
+    const dropped = this.dropped;
+    this.dropped = undefined;
+    if (dropped) for (const channel of dropped) this.sendControl({ type: "close", channel });
     for (const hub of [...this.channels.values()]) {
       if (hub.connection.resumable) {
         hub.connection.resume(hub);
