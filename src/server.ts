@@ -28,7 +28,7 @@ import { ConnectionEndpoint, type AdmissionCheck } from "./transports/connection
 import { allTransports, type TransportName } from "./transports/transport.js";
 import { RawConnectionHandler, type RawConnectionListener } from "./transports/raw-connection.js";
 import { MultiplexHandler } from "./transports/multiplex-handler.js";
-import type { ChannelEndpoint } from "./transports/multiplexed-connection.js";
+import type { ChannelEndpoint } from "./transports/multiplex-settings.js";
 import { createTelemetry } from "./telemetry/create-telemetry.js";
 import type { HubTelemetry } from "./telemetry/hub-telemetry.js";
 import { checkDashboardOptions, Dashboard, type DashboardOptions } from "./dashboard/dashboard.js";

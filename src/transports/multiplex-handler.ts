@@ -1,5 +1,6 @@
 import type { ConnectionHandler } from "./connection-endpoint.js";
-import { MultiplexedConnection, type MovedMultiplex, type MultiplexSettings, type SharedEnvelope } from "./multiplexed-connection.js";
+import { MultiplexedConnection } from "./multiplexed-connection.js";
+import type { MovedMultiplex, MultiplexSettings, SharedEnvelope } from "./multiplex-settings.js";
 import { MultiplexMoves } from "./multiplex-moves.js";
 import type { TransportConnection } from "./transport-connection.js";
 

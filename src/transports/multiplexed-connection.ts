@@ -1,5 +1,4 @@
 import { HubwireError } from "../errors.js";
-import type { LogWriter } from "../logger.js";
 import {
   readControl,
   readEnvelopes,
@@ -11,65 +10,18 @@ import {
 } from "../protocol/multiplex-frames.js";
 import { decodeUtf8 } from "../protocol/utf8.js";
 import { asError } from "../thrown-value.js";
-import { adopt, type AdmissionCheck, type Refusal } from "./connection-admission.js";
-import type { ConnectionHandler } from "./connection-endpoint.js";
-import type { ConnectionMoves } from "./connection-moves.js";
+import { adopt, type Refusal } from "./connection-admission.js";
 import { newConnectionId } from "./connection-ids.js";
 import { bearerToken, type ConnectionRequest } from "./connection-request.js";
 import { HubAdmissions } from "./hub-admissions.js";
 import { HubChannel } from "./hub-channel.js";
 import { multiplexLog } from "./multiplex-log.js";
+import type { ChannelEndpoint, MovedMultiplex, MultiplexSettings, SharedEnvelope } from "./multiplex-settings.js";
 import type { TransportName } from "./transport.js";
 import { TransportConnection, type ConnectionReceiver } from "./transport-connection.js";
 
 /** Messages a client may send on a channel before its hub is open: its handshake, with room to spare. */
 const maxEarlyMessages = 8;
-
-/** A hub endpoint as a multiplexed connection opens it: the same admission and handler as its own HTTP endpoint. */
-export interface ChannelEndpoint {
-  admit: AdmissionCheck;
-  handler: ConnectionHandler;
-  transports: readonly TransportName[];
-  maxBufferedBytes: number;
-  /** The hub keeps what it sends for a replay when its client asked for stateful reconnect. */
-  allowStatefulReconnects: boolean;
-  /** Present when the hub's connections can move between servers (a hub over a backplane). */
-  moves?: ConnectionMoves | undefined;
-}
-
-/**
- * A multiplexed connection that moved here from another server (see MultiplexMoves): its
- * format and channel count, and the channels its client had open there that did not come with it.
- */
-export interface MovedMultiplex {
-  binary: boolean;
-  highestChannel: number;
-  /** Told `close` once the client's socket is back, so their hubs reopen anew. */
-  dropped: number[];
-}
-
-/**
- * The envelope of the last broadcast: pages that open their hubs in the same order have each
- * hub on the same channel, so a broadcast to a hub wraps its message once for all of them.
- * For transports that take envelopes as data (Server-Sent Events, long polling); a WebSocket
- * keeps the last broadcast's whole frame itself.
- */
-export interface SharedEnvelope {
-  data: string | Uint8Array | undefined;
-  channel: number;
-  binary: boolean;
-  envelope: string | Uint8Array;
-}
-
-/** What every multiplexed connection of an endpoint shares. */
-export interface MultiplexSettings {
-  /** The hub mapped at a path, or undefined. */
-  resolve(path: string): ChannelEndpoint | undefined;
-  maximumHubsPerConnection: number;
-  keepAliveIntervalMs: number;
-  clientTimeoutMs: number;
-  log: LogWriter;
-}
 
 /**
  * One physical connection that carries several hubs (docs/multiplexing.md). It reads the
