@@ -3,12 +3,12 @@ import { afterEach, describe, expect, it } from "vitest";
 import { json, silentLogger, type HubConnection } from "../../client/index.js";
 import { HubMultiplexer } from "../../client/multiplex.js";
 import { messagePack } from "../../client/msgpack.js";
-import { Hub, HubClass, HubMethod, HubServer, silentLogger as serverSilent, type HubClassType } from "../../src/index.js";
+import { Hub, HubClass, HubMethod, HubServer, silentLogger as serverSilent, type HubClassType, type Logger } from "../../src/index.js";
 import { RedisBackplane } from "../../src/redis/index.js";
 import { startRoundRobinProxy, type RoundRobinProxy } from "../../bench/round-robin-proxy.js";
 import { redisUrl } from "../support/redis.js";
 import { Received } from "../support/stream-clients.js";
-import { waitFor } from "../support/wait.js";
+import { waitFor, within } from "../support/wait.js";
 
 // A multiplexed connection whose hubs are stateful moves, as a plain stateful connection does,
 // to the server its client's next socket reaches when its server drains (docs/multiplexing.md).
@@ -76,15 +76,16 @@ describe("a multiplexed connection with stateful hubs moves when its server drai
   let proxy: RoundRobinProxy | undefined;
   let hubs: HubMultiplexer | undefined;
 
-  function newServer(): HubServer {
+  /** `jsonOnly`: /pack speaks JSON alone there (a deploy that dropped MessagePack). */
+  function newServer(logger: Logger = serverSilent, jsonOnly = false): HubServer {
     const server = new HubServer({
-      logger: serverSilent,
+      logger,
       allowStatefulReconnects: true,
       authenticate: (_request, token) => (token ? { sub: token } : null),
       backplane: new RedisBackplane({ url: redisUrl, channelPrefix, logger: serverSilent }),
     });
     server.mapHub("/text", TextHub);
-    server.mapHub("/pack", PackHub);
+    server.mapHub("/pack", PackHub, jsonOnly ? { protocols: ["json"] } : {});
     server.mapHub("/plain", PlainHub);
     server.mapMultiplexer("/hubs");
     return server;
@@ -222,4 +223,33 @@ describe("a multiplexed connection with stateful hubs moves when its server drai
     expect(await plain.invoke("Echo", "still here")).toBe("still here");
     expect(await plain.invoke("Id")).not.toBe(plainId);
   }, 90_000);
+
+  it("starts a hub anew, alone, when the server its connection moves to cannot take its state, and logs why", async () => {
+    channelPrefix = `mux-moves-${randomUUID()}`;
+    const warnings: string[] = [];
+    const logger: Logger = { ...serverSilent, level: "warn", warn: (_message, fields) => void warnings.push(String((fields?.error as { code?: string } | undefined)?.code)) };
+    // Negotiated on server 0, the socket on server 1 (round robin): server 1 holds the
+    // connection, and it moves to server 0, whose /pack no longer speaks MessagePack.
+    servers = [newServer(logger, true), newServer()];
+    const urls = await Promise.all(servers.map(async (server) => (await server.listen()).url));
+    proxy = await startRoundRobinProxy(urls);
+    hubs = new HubMultiplexer(`${proxy.url}/hubs`, { transports: ["WebSockets"], protocol: messagePack, statefulReconnect: true, accessTokenFactory: () => "ann", logger: silentLogger });
+    const text = hubs.hub("/text", { protocol: json });
+    const pack = hubs.hub("/pack");
+    const lost = new Promise<void>((resolve) => pack.onReconnecting(() => resolve()));
+    await Promise.all([text.start(), pack.start()]);
+    const id = await text.invoke<string>("Id");
+    await text.invoke("Join", "room");
+    expect(servers[1]!.connectionCount).toBe(1);
+
+    await servers[1]!.drain({ timeout: 20_000 });
+    // Told its channel closed once the socket is back, it reconnects as a new connection (which
+    // server 0 refuses); its client learns so when its attempts to reattach run out.
+    await within(lost, "the hub that could not move to start anew", 20_000);
+    expect(warnings).toContain("ERR_CONNECTION_MOVE_FAILED");
+    expect(await text.invoke("Id")).toBe(id);
+    const heard = new Promise<number>((resolve) => text.on("message", (_stream: string, n: number) => resolve(n)));
+    await servers[0]!.hubContext(TextHub).clients.group("room").message("after", 1);
+    expect(await heard).toBe(1);
+  }, 60_000);
 });
