@@ -68,7 +68,7 @@ export class HubChannel implements Transport {
    * stays the hub's transport: the physical connection's next socket takes it over.
    */
   retire(): void {
-    this.physical.physical.displaceTransport();
+    this.physical.suspend();
   }
 
   /** Ends the hub's connection: its client is told, the physical connection goes on. */

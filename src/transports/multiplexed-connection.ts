@@ -330,6 +330,14 @@ export class MultiplexedConnection implements ConnectionReceiver {
     hub.connection.transportClosed();
   }
 
+  /**
+   * Drops the socket of a stateful connection (HubServer.drain): it waits, suspended, for its
+   * client's next one, which moves it to the server it reaches (see MultiplexMoves).
+   */
+  suspend(): void {
+    this.physical.displaceTransport();
+  }
+
   /** Ends the connection gracefully: what was sent goes first; its hubs end with it. */
   end(): void {
     this.physical.close();

@@ -38,7 +38,8 @@ export interface Transport {
   /**
    * Drops the transport at once and never reports to its connection again (no message, no
    * close): a newer transport takes over the connection. Only transports that can be resumed
-   * (WebSockets, for stateful reconnect) have it.
+   * (WebSockets, for stateful reconnect) have it. A multiplexed hub's channel cannot be dropped
+   * alone: its physical connection drops its socket instead, and the channel waits with it.
    */
   retire?(): void;
   /**
