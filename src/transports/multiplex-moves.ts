@@ -73,7 +73,12 @@ export class MultiplexMoves implements ConnectionMoves {
     const arrivals: Arrival[] = [];
     for (const hub of multiplexPlan(plan)) {
       const endpoint = this.settings.resolve(hub.path);
-      if (!endpoint?.moves) throw moveFailed(`No hub that can take a moving connection is mapped at '${hub.path}' here.`);
+      if (!endpoint?.moves) {
+        // That hub alone starts anew (see complete); the others move.
+        const error = moveFailed(`No hub that can take a moving connection is mapped at '${hub.path}' here.`);
+        this.settings.log.write(transportLog.moveFailed, { path: hub.path, connectionId: hub.connectionId, error });
+        continue;
+      }
       const connection = new TransportConnection(hub.connectionId, newConnectionId(), endpoint.maxBufferedBytes);
       connection.identity = hub.identity;
       connection.statefulReconnect = true;
@@ -128,6 +133,8 @@ export class MultiplexMoves implements ConnectionMoves {
     this.arriving.delete(physical);
     const states = new Map(moved.hubs.map(({ channel, state: hubState }) => [channel, hubState]));
     const dropped = [...moved.dropped];
+    // Hubs it handed over that this server did not prepare for (see prepare) start anew.
+    for (const { channel } of moved.hubs) if (!arrivals.some(({ hub }) => hub.channel === channel)) dropped.push(channel);
     const multiplexed = this.handler.movedIn(physical, { binary: moved.binary, highestChannel: moved.highestChannel, dropped });
     for (const { hub, endpoint, connection } of arrivals) {
       try {
