@@ -252,4 +252,47 @@ describe("a multiplexed connection with stateful hubs moves when its server drai
     await servers[0]!.hubContext(TextHub).clients.group("room").message("after", 1);
     expect(await heard).toBe(1);
   }, 60_000);
+
+  it("moves a connection whose socket dropped to the server its client comes back through, while both servers send", async () => {
+    channelPrefix = `mux-moves-${randomUUID()}`;
+    connected.clear();
+    // Negotiated on server 0, the socket on server 1 (round robin): server 1 holds the connection.
+    servers = [newServer(), newServer()];
+    const urls = await Promise.all(servers.map(async (server) => (await server.listen()).url));
+    proxy = await startRoundRobinProxy(urls);
+    hubs = new HubMultiplexer(`${proxy.url}/hubs`, { transports: ["WebSockets"], protocol: messagePack, statefulReconnect: true, accessTokenFactory: () => "ann", logger: silentLogger });
+    const text = hubs.hub("/text", { protocol: json });
+    const streams = new Received();
+    text.on("message", streams.record);
+    let reconnects = 0;
+    text.onReconnecting(() => void reconnects++);
+    await text.start();
+    const id = await text.invoke<string>("Id");
+    await text.invoke("Join", "room");
+    expect(servers.map((server) => server.connectionCount)).toEqual([0, 1]);
+
+    const sent = new Map<string, number>();
+    let sending = true;
+    const senders = servers.map(async (server, origin) => {
+      const { clients } = server.hubContext(TextHub);
+      for (let n = 1; sending; n++) {
+        await Promise.all([clients.all, clients.group("room"), clients.user("ann"), clients.client(id)].map((to, i) => to.message(`${targets[i]} from ${origin}`, n)));
+        for (const target of targets) sent.set(`${target} from ${origin}`, n);
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+    });
+    await waitFor(() => streams.last("all from 1") >= 20, "messages before the drop");
+    proxy.cutWebSockets();
+    await waitFor(() => servers[0]!.connectionCount === 1 && servers[1]!.connectionCount === 0, "the connection to move to server 0");
+    const arrived = streams.last("all from 0");
+    await waitFor(() => streams.last("all from 0") >= arrived + 20, "messages after the move");
+    sending = false;
+    await Promise.all(senders);
+    await waitFor(() => [...sent].every(([stream, n]) => streams.last(stream) >= n), "every message sent to arrive");
+
+    for (const [stream, n] of sent) expect({ stream, ...streams.faults(stream, n) }).toEqual({ stream, lost: 0, duplicated: 0, outOfOrder: 0 });
+    expect(await text.invoke("Id")).toBe(id);
+    expect(reconnects).toBe(0);
+    expect(connected.get("text")).toBe(1);
+  }, 60_000);
 });
