@@ -359,6 +359,7 @@ export class MultiplexedConnection implements ConnectionReceiver {
    * replays it (its Sequence first) on its channel; a hub that could not keep it all ends.
    */
   onResumed(): void {
+    this.lastReceiveAt = this.owner.now; // the client's new socket: its silence is counted from now
     const dropped = this.dropped;
     this.dropped = undefined;
     if (dropped) for (const channel of dropped) this.sendControl({ type: "close", channel });
