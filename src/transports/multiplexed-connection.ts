@@ -275,7 +275,7 @@ export class MultiplexedConnection implements ConnectionReceiver {
     if (waiting) for (const [payload, utf8] of waiting) this.route(channel, payload, utf8);
   }
 
-  /** A long poll, a send or a DELETE of the connection: see HubAdmissions. */
+  /** A long poll, a send or a DELETE of the connection, or the WebSocket that resumes it: see HubAdmissions. */
   reauthenticate(request: ConnectionRequest, token: string | undefined): Promise<Refusal | undefined> {
     // Moved here: the hubs came with their identities, and are admitted again here with the client's new socket.
     this.admissions ??= new HubAdmissions(request, token);
