@@ -37,6 +37,12 @@ abstract class StreamHub extends Hub<StreamClient> {
     return this.context.userIdentifier;
   }
 
+  /** The user its last admission gave it (a moved hub is admitted again by its client's new socket). */
+  @HubMethod("User")
+  user(): unknown {
+    return this.context.user;
+  }
+
   @HubMethod("Join")
   join(group: string): Promise<void> {
     return this.groups.addToGroup(this.context.connectionId, group);
@@ -292,6 +298,7 @@ describe("a multiplexed connection with stateful hubs moves when its server drai
 
     for (const [stream, n] of sent) expect({ stream, ...streams.faults(stream, n) }).toEqual({ stream, lost: 0, duplicated: 0, outOfOrder: 0 });
     expect(await text.invoke("Id")).toBe(id);
+    expect(await text.invoke("User")).toEqual({ sub: "ann" });
     expect(reconnects).toBe(0);
     expect(connected.get("text")).toBe(1);
   }, 60_000);
