@@ -2,9 +2,7 @@ import { HubwireError } from "../errors.js";
 import {
   readControl,
   readEnvelopes,
-  writeBinaryEnvelope,
   writeControl,
-  writeTextEnvelope,
   controlChannel,
   type ControlMessage,
 } from "../protocol/multiplex-frames.js";
@@ -15,6 +13,7 @@ import { newConnectionId } from "./connection-ids.js";
 import { bearerToken, type ConnectionRequest } from "./connection-request.js";
 import { HubAdmissions } from "./hub-admissions.js";
 import { HubChannel } from "./hub-channel.js";
+import { sendEnvelope } from "./envelope-sends.js";
 import { multiplexLog } from "./multiplex-log.js";
 import type { ChannelEndpoint, MovedMultiplex, MultiplexSettings, SharedEnvelope } from "./multiplex-settings.js";
 import type { TransportName } from "./transport.js";
@@ -302,18 +301,7 @@ export class MultiplexedConnection implements ConnectionReceiver {
       const error = new HubwireError("ERR_MUX_FORMAT", "A hub with a binary protocol cannot send on a text connection.");
       return this.channels.get(channel)?.connection.abort(error);
     }
-    // A WebSocket frames the envelope itself, header and payload in one buffer.
-    if (this.physical.framesEnvelopes) return this.physical.sendEnvelope(channel, data, this.binary, shared);
-    if (!shared) return this.physical.send(this.binary ? writeBinaryEnvelope(channel, data) : writeTextEnvelope(channel, data as string));
-    const cache = this.owner.shared;
-    if (cache.data !== data || cache.channel !== channel || cache.binary !== this.binary) {
-      cache.envelope = this.binary ? writeBinaryEnvelope(channel, data) : writeTextEnvelope(channel, data as string);
-      cache.data = data;
-      cache.channel = channel;
-      cache.binary = this.binary;
-    }
-    // The same envelope object for each: the transport's frame of it is made once too.
-    this.physical.send(cache.envelope, true);
+    sendEnvelope(this.physical, this.binary, this.owner.shared, channel, data, shared);
   }
 
   private sendControl(message: ControlMessage | null): void {
