@@ -28,6 +28,7 @@ import { ConnectionEndpoint, type AdmissionCheck } from "./transports/connection
 import { allTransports, type TransportName } from "./transports/transport.js";
 import { RawConnectionHandler, type RawConnectionListener } from "./transports/raw-connection.js";
 import { MultiplexHandler } from "./transports/multiplex-handler.js";
+import { carriedRevival } from "./transports/multiplex-revival.js";
 import type { ChannelEndpoint } from "./transports/multiplex-settings.js";
 import { createTelemetry } from "./telemetry/create-telemetry.js";
 import type { HubTelemetry } from "./telemetry/hub-telemetry.js";
@@ -112,6 +113,8 @@ export class HubServer {
       protocols,
       telemetry: this.telemetry,
     });
+    // Crash recovery rebuilds a hub's connection that travelled in a multiplexed one at the multiplexing endpoint.
+    runtime.moves?.attachCarriers(carriedRevival((muxPath) => this.endpoints.get(muxPath)?.multiplexer?.moves?.revival));
     const admit: AdmissionCheck = (request, token) => runtime.admit(request, token);
     const endpoint = new ConnectionEndpoint(path, endpointOptionsFor(this.options, this.log, resolved, admit, resolved.allowStatefulReconnects), runtime);
     this.endpoints.set(key, { endpoint, runtime });
@@ -222,7 +225,10 @@ export class HubServer {
       transports: supportedTransports,
       protocols: supportedProtocols.map((p) => p.name),
     });
+    const endpointSettings = endpointOptionsFor(this.options, this.log, resolved, undefined, true);
     const handler = new MultiplexHandler({
+      path: key,
+      recoveryWaitMs: endpointSettings.recoveryWaitMs,
       resolve: (hubPath) => this.channelEndpoint(hubPath),
       maximumHubsPerConnection,
       keepAliveIntervalMs: resolved.keepAliveInterval,
@@ -230,7 +236,7 @@ export class HubServer {
       log: this.log,
     }, this.options.backplane !== undefined);
     // Stateful reconnect is each hub's to allow: the connection only waits for its client's new socket.
-    this.endpoints.set(key, { endpoint: new ConnectionEndpoint(path, endpointOptionsFor(this.options, this.log, resolved, undefined, true), handler), multiplexer: handler });
+    this.endpoints.set(key, { endpoint: new ConnectionEndpoint(path, endpointSettings, handler), multiplexer: handler });
   }
 
   /** The hub mapped at `path` as a multiplexed connection opens it. */

@@ -1,5 +1,6 @@
 import type { AdmissionCheck } from "./connection-admission.js";
 import type { MultiplexedConnection } from "./multiplexed-connection.js";
+import type { CarriedHub } from "./multiplex-settings.js";
 import type { Transport, TransportName } from "./transport.js";
 import type { TransportConnection } from "./transport-connection.js";
 
@@ -23,6 +24,29 @@ export class HubChannel implements Transport {
     /** Where the hub is mapped: a server the connection moves to opens the same hub. */
     readonly path: string,
   ) {}
+
+  get carrierId(): string {
+    return this.physical.physical.connectionId;
+  }
+
+  /** See Transport.carried. */
+  carried(): CarriedHub {
+    const { physical } = this;
+    const { connectionId, connectionToken: token, identity } = physical.physical;
+    const stateful = [...physical.hubs()].filter((hub) => hub.connection.resumable).map((hub) => hub.channel);
+    return {
+      path: physical.endpointPath,
+      connectionId,
+      token,
+      ...(identity !== undefined ? { identity } : {}),
+      binary: physical.isBinary,
+      highestChannel: physical.channelsUsed,
+      channel: this.channel,
+      hubPath: this.path,
+      text: this.text,
+      stateful,
+    };
+  }
 
   get name(): TransportName {
     return this.physical.transportName;

@@ -1,11 +1,12 @@
 import { HubwireError } from "../errors.js";
 import { asError } from "../thrown-value.js";
-import type { ConnectionMoves } from "./connection-moves.js";
+import type { ConnectionMoves, ConnectionRevival } from "./connection-moves.js";
 import { newConnectionId } from "./connection-ids.js";
 import { HubChannel } from "./hub-channel.js";
 import { MultiplexedConnection } from "./multiplexed-connection.js";
 import type { ChannelEndpoint, MultiplexSettings } from "./multiplex-settings.js";
 import type { MultiplexHandler } from "./multiplex-handler.js";
+import { MultiplexRevival } from "./multiplex-revival.js";
 import { transportLog } from "./transport-log.js";
 import { TransportConnection } from "./transport-connection.js";
 
@@ -48,11 +49,19 @@ interface Arrival {
 export class MultiplexMoves implements ConnectionMoves {
   /** New server: the hubs prepared for, by the physical connection moving here. */
   private readonly arriving = new Map<TransportConnection, Arrival[]>();
+  /** Crash recovery: a dead server's connections rebuilt here from their hubs' checkpoints. */
+  readonly revival: MultiplexRevival;
 
   constructor(
     private readonly handler: MultiplexHandler,
     private readonly settings: MultiplexSettings,
-  ) {}
+  ) {
+    this.revival = new MultiplexRevival(handler, settings);
+  }
+
+  attach(revival: ConnectionRevival): void {
+    this.revival.revival = revival;
+  }
 
   plan(physical: TransportConnection): { hubs: HubPlan[] } | undefined {
     const multiplexed = physical.receiver;

@@ -27,6 +27,8 @@ export interface MovedMultiplex {
   highestChannel: number;
   /** Told `close` once the client's socket is back, so their hubs reopen anew. */
   dropped: number[];
+  /** Rebuilt by crash recovery: a hub its client opened after the last checkpoint is told `close` too. */
+  recovered?: boolean;
 }
 
 /**
@@ -44,10 +46,37 @@ export interface SharedEnvelope {
 
 /** What every multiplexed connection of an endpoint shares. */
 export interface MultiplexSettings {
+  /** The endpoint's path (a dead server's connection is rebuilt at the same one elsewhere). */
+  path: string;
+  /**
+   * With crash recovery: how long a standby waits for every stateful hub of a dead server's
+   * multiplexed connection before it holds the connection with those that came.
+   */
+  recoveryWaitMs?: number | undefined;
   /** The hub mapped at a path, or undefined. */
   resolve(path: string): ChannelEndpoint | undefined;
   maximumHubsPerConnection: number;
   keepAliveIntervalMs: number;
   clientTimeoutMs: number;
   log: LogWriter;
+}
+
+/**
+ * What crash recovery keeps of a multiplexed connection with each of its stateful hubs'
+ * checkpoints (see Transport.carried): the standby rebuilds the connection from them.
+ */
+export interface CarriedHub {
+  /** The multiplexing endpoint's path. */
+  path: string;
+  connectionId: string;
+  token: string;
+  identity?: string;
+  binary: boolean;
+  highestChannel: number;
+  /** This hub's channel, path and format. */
+  channel: number;
+  hubPath: string;
+  text: boolean;
+  /** The channels of the connection's stateful hubs then: the standby waits for each. */
+  stateful: number[];
 }

@@ -58,6 +58,8 @@ export class MultiplexedConnection implements ConnectionReceiver {
   private admissions: HubAdmissions | undefined;
   /** Moved here: channels to close on the client's side once its socket is back. */
   private dropped: number[] | undefined;
+  /** Rebuilt by crash recovery: its client may have opened hubs after the last checkpoint. */
+  private recovered = false;
 
   constructor(
     readonly physical: TransportConnection,
@@ -75,6 +77,7 @@ export class MultiplexedConnection implements ConnectionReceiver {
       this.binary = moved.binary;
       this.highestChannel = moved.highestChannel;
       this.dropped = moved.dropped;
+      this.recovered = moved.recovered ?? false;
       physical.resumable = true;
       return;
     }
@@ -91,6 +94,11 @@ export class MultiplexedConnection implements ConnectionReceiver {
   /** A connection that moved here waits for its socket: only WebSockets move. */
   get transportName(): TransportName {
     return this.physical.transportName ?? "WebSockets";
+  }
+
+  /** Its endpoint's path. */
+  get endpointPath(): string {
+    return this.settings.path;
   }
 
   /** Whether the bytes it carries are binary envelopes (a connection keeps its format when it moves). */
@@ -168,7 +176,11 @@ export class MultiplexedConnection implements ConnectionReceiver {
         return;
       }
       // Late data for a hub that closed meanwhile is dropped; a channel never opened is a fault.
-      if (channel > this.highestChannel) throw new HubwireError("ERR_MUX_UNKNOWN_CHANNEL", `Data arrived on channel ${channel}, which was never opened.`);
+      if (channel <= this.highestChannel) return;
+      if (!this.recovered) throw new HubwireError("ERR_MUX_UNKNOWN_CHANNEL", `Data arrived on channel ${channel}, which was never opened.`);
+      // Rebuilt from checkpoints made before its client opened this hub: the hub starts anew.
+      this.highestChannel = channel;
+      this.sendControl({ type: "close", channel });
       return;
     }
     if (hub.connection.isClosed) return;
