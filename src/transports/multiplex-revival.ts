@@ -12,6 +12,8 @@ interface Rebuilding {
   hubs: Array<{ carried: CarriedHub; connection: TransportConnection }>;
   /** The stateful hubs' channels its checkpoints named: it is held once each came, or at the wait's end. */
   expected: Set<number>;
+  /** The channels whose hubs came (rebuilt or failed). */
+  came: Set<number>;
   timer: ReturnType<typeof setTimeout>;
   held: Promise<void>;
   settle(error?: Error): void;
@@ -48,6 +50,9 @@ export class MultiplexRevival implements CarriedRevival {
     const endpoint: ChannelEndpoint | undefined = this.settings.resolve(carried.hubPath);
     if (!endpoint || !this.revival) return Promise.reject(notRecovered(`No hub is mapped at '${carried.hubPath}' of the multiplexing endpoint here.`));
     const rebuilding = this.rebuilding.get(carried.connectionId) ?? this.start(carried);
+    // Its hubs' checkpoints were made at different moments: a hub opened in between is waited for too.
+    for (const channel of carried.stateful) if (!rebuilding.came.has(channel)) rebuilding.expected.add(channel);
+    rebuilding.came.add(carried.channel);
     try {
       const connection = new TransportConnection(connectionId, newConnectionId(), endpoint.maxBufferedBytes);
       connection.identity = identity;
@@ -68,7 +73,7 @@ export class MultiplexRevival implements CarriedRevival {
     let settle!: (error?: Error) => void;
     const held = new Promise<void>((resolve, reject) => (settle = (error) => (error ? reject(error) : resolve())));
     held.catch(() => {}); // each hub's recovery hears of a failure through its own wait
-    const rebuilding: Rebuilding = { carried, hubs: [], expected: new Set(carried.stateful), timer: undefined!, held, settle };
+    const rebuilding: Rebuilding = { carried, hubs: [], expected: new Set(carried.stateful), came: new Set(), timer: undefined!, held, settle };
     rebuilding.timer = setTimeout(() => this.hold(rebuilding), this.settings.recoveryWaitMs ?? 0);
     rebuilding.timer.unref();
     this.rebuilding.set(carried.connectionId, rebuilding);
@@ -82,8 +87,8 @@ export class MultiplexRevival implements CarriedRevival {
     clearTimeout(rebuilding.timer);
     const { carried, hubs } = rebuilding;
     if (hubs.length === 0) return rebuilding.settle(notRecovered(`No hub of multiplexed connection '${carried.connectionId}' could be rebuilt here.`));
-    const came = new Set(hubs.map((hub) => hub.carried.channel));
-    const dropped = [...new Set(hubs.flatMap((hub) => hub.carried.stateful))].filter((channel) => !came.has(channel));
+    const rebuilt = new Set(hubs.map((hub) => hub.carried.channel));
+    const dropped = [...new Set(hubs.flatMap((hub) => hub.carried.stateful))].filter((channel) => !rebuilt.has(channel));
     const highestChannel = Math.max(...hubs.map((hub) => hub.carried.highestChannel));
     this.revival!.revive(carried.connectionId, carried.token, carried.identity, (physical) => {
       const multiplexed = this.handler.movedIn(physical, { binary: carried.binary, highestChannel, dropped, recovered: true });
