@@ -78,7 +78,7 @@ export class HubChannelTransport implements ClientTransport {
     this.channel = opened.channel;
     // Refused (or lost) while the open was being sent: its hub has not taken the transport yet.
     if (this.ended) throw this.endError ?? new Error("The hub's channel closed while it was opened.");
-    if (opened.resumable) this.resumable = { reopen: (events) => this.host.reopen(this.channel, events) };
+    if (opened.resumable) this.resumable = { reopen: (events) => this.host.reopen(this.channel, events), retriesItself: true };
   }
 
   /** The hub takes over a resumed channel: what arrived meanwhile is handed over after this turn. */

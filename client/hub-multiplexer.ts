@@ -349,7 +349,7 @@ export class HubMultiplexer implements ChannelHost {
     await this.resuming;
     const transport = this.channels.get(channel);
     if (!transport || transport.isClosed || !transport.awaitingHub) throw new HubClientError("ERR_CONNECTION_LOST", "The hub's channel could not be resumed.");
-    transport.adopt(events, { reopen: (next) => this.reopen(channel, next) });
+    transport.adopt(events, { reopen: (next) => this.reopen(channel, next), retriesItself: true });
     return transport;
   }
 

@@ -43,6 +43,8 @@ export async function reattach(host: ReattachHost, link: StatefulLink, cause: Er
       transport = await link.resumable.reopen(host.transportEvents(attempt));
     } catch (error) {
       host.log.debug("Reattaching the WebSocket failed.", { error });
+      // A multiplexed hub whose channel did not come back (closed by the server): no use waiting.
+      if (link.resumable.retriesItself) break;
       continue;
     }
     if (!host.holds(link)) return void transport.stop().catch(host.debug("Could not stop the transport."));

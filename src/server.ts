@@ -28,7 +28,8 @@ import { ConnectionEndpoint, type AdmissionCheck } from "./transports/connection
 import { allTransports, type TransportName } from "./transports/transport.js";
 import { RawConnectionHandler, type RawConnectionListener } from "./transports/raw-connection.js";
 import { MultiplexHandler } from "./transports/multiplex-handler.js";
-import type { ChannelEndpoint } from "./transports/multiplexed-connection.js";
+import { carriedRevival } from "./transports/multiplex-revival.js";
+import type { ChannelEndpoint } from "./transports/multiplex-settings.js";
 import { createTelemetry } from "./telemetry/create-telemetry.js";
 import type { HubTelemetry } from "./telemetry/hub-telemetry.js";
 import { checkDashboardOptions, Dashboard, type DashboardOptions } from "./dashboard/dashboard.js";
@@ -112,6 +113,8 @@ export class HubServer {
       protocols,
       telemetry: this.telemetry,
     });
+    // Crash recovery rebuilds a hub's connection that travelled in a multiplexed one at the multiplexing endpoint.
+    runtime.moves?.attachCarriers(carriedRevival((muxPath) => this.endpoints.get(muxPath)?.multiplexer?.moves?.revival));
     const admit: AdmissionCheck = (request, token) => runtime.admit(request, token);
     const endpoint = new ConnectionEndpoint(path, endpointOptionsFor(this.options, this.log, resolved, admit, resolved.allowStatefulReconnects), runtime);
     this.endpoints.set(key, { endpoint, runtime });
@@ -222,15 +225,18 @@ export class HubServer {
       transports: supportedTransports,
       protocols: supportedProtocols.map((p) => p.name),
     });
+    const endpointSettings = endpointOptionsFor(this.options, this.log, resolved, undefined, true);
     const handler = new MultiplexHandler({
+      path: key,
+      recoveryWaitMs: endpointSettings.recoveryWaitMs,
       resolve: (hubPath) => this.channelEndpoint(hubPath),
       maximumHubsPerConnection,
       keepAliveIntervalMs: resolved.keepAliveInterval,
       clientTimeoutMs: resolved.clientTimeoutInterval,
       log: this.log,
-    });
+    }, this.options.backplane !== undefined);
     // Stateful reconnect is each hub's to allow: the connection only waits for its client's new socket.
-    this.endpoints.set(key, { endpoint: new ConnectionEndpoint(path, endpointOptionsFor(this.options, this.log, resolved, undefined, true), handler), multiplexer: handler });
+    this.endpoints.set(key, { endpoint: new ConnectionEndpoint(path, endpointSettings, handler), multiplexer: handler });
   }
 
   /** The hub mapped at `path` as a multiplexed connection opens it. */
@@ -243,6 +249,7 @@ export class HubServer {
       transports: runtime.options.transports,
       maxBufferedBytes: runtime.options.maximumSendBufferSize,
       allowStatefulReconnects: runtime.options.allowStatefulReconnects,
+      moves: runtime.moves,
     };
   }
 
@@ -365,8 +372,9 @@ export class HubServer {
    * balancer sends clients to the other servers, and negotiations get 503. Connections with stateful reconnect on
    * WebSockets drop their socket: each client reconnects through another server, and its
    * connection moves there with its id, user, groups and every message it has not acknowledged
-   * (docs/scale-out.md). Every other connection is sent a Close that allows reconnecting, and
-   * multiplexed connections end after their hubs were sent theirs.
+   * (docs/scale-out.md), and so does a multiplexed connection with its stateful hubs. Every
+   * other connection is sent a Close that allows reconnecting, and the other multiplexed
+   * connections end after their hubs were sent theirs.
    * Resolves once all have moved or ended, or after `timeout` ms (default 30 000), then closes
    * as `close()` does. Without a backplane there is nowhere to move: it is `close()`.
    *
@@ -384,8 +392,9 @@ export class HubServer {
     let timer: ReturnType<typeof setTimeout> | undefined;
     const timedOut = new Promise<void>((resolve) => (timer = setTimeout(resolve, options.timeout ?? 30_000)));
     const handedOver = Promise.all(mapped.map(({ runtime }) => runtime?.handOver()));
-    // Their hubs have just been told to reconnect: a multiplexed connection ends with them, so
-    // its client reopens them on a new connection through another server, not on this one.
+    // Their hubs have just been told to reconnect, or dropped its socket to move: a multiplexed
+    // connection that does not move ends with them, so its client reopens them on a new
+    // connection through another server, not on this one.
     for (const { multiplexer } of mapped) multiplexer?.endAll();
     await Promise.race([handedOver, timedOut]);
     clearTimeout(timer);

@@ -32,6 +32,12 @@ export interface ClientTransport {
 export interface Resumable {
   /** Opens the new transport of the same connection, whose events are `events`. */
   reopen(events: TransportEvents): Promise<ClientTransport>;
+  /**
+   * `reopen` waits by itself for the connection to be taken over (a multiplexed hub's waits for
+   * its shared connection's own attempts), so one failure is final: reattaching stops there
+   * instead of trying again, and the connection is lost (its hub then starts anew).
+   */
+  readonly retriesItself?: boolean;
 }
 
 export interface TransportContext {

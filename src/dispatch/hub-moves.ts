@@ -2,7 +2,7 @@ import { HubwireError } from "../errors.js";
 import type { HandoffPlan } from "../lifetime/connection-handoff.js";
 import type { LifetimeMoves } from "../lifetime/hub-lifetime-manager.js";
 import type { RecoveredConnection } from "../lifetime/connection-recovery.js";
-import type { ConnectionMoves, ConnectionRevival } from "../transports/connection-moves.js";
+import type { CarriedRevival, ConnectionMoves, ConnectionRevival } from "../transports/connection-moves.js";
 import type { TransportConnection } from "../transports/transport-connection.js";
 import { ConnectionSession, type SessionHandoff } from "./connection-session.js";
 import type { HubRuntime } from "./hub-runtime.js";
@@ -17,6 +17,9 @@ const settleMs = 5_000;
  * their shape is checked all the same, so a stray message fails the move and nothing else.
  */
 export class HubMoves implements ConnectionMoves {
+  /** The server's multiplexing endpoints, which rebuild the hub's connections that travelled in a dead server's multiplexed connection. */
+  private carriers: CarriedRevival | undefined;
+
   constructor(
     private readonly runtime: HubRuntime,
     private readonly lifetime: LifetimeMoves,
@@ -56,14 +59,24 @@ export class HubMoves implements ConnectionMoves {
     if (recovery) recovery.reviver = (recovered) => this.revive(revival, recovered);
   }
 
+  attachCarriers(carriers: CarriedRevival): void {
+    this.carriers = carriers;
+  }
+
   /** Crash recovery: a connection of a dead server, rebuilt here from its last checkpoint. */
   private revive(revival: ConnectionRevival, recovered: RecoveredConnection): Promise<void> {
-    const { connectionId, token, identity, userId, protocol, buffer, lifetime } = recovered;
-    return revival.revive(connectionId, token, identity, (transport) => {
+    const { connectionId, token, identity, userId, protocol, buffer, lifetime, carrier } = recovered;
+    const rebuild = (transport: TransportConnection): void => {
       transport.userId = userId;
       const session = ConnectionSession.movedIn(this.runtime, transport, sessionHandoff({ protocol, buffer, lifetime }), this.lifetime);
       this.runtime.adopt(session);
-    });
+    };
+    // A hub of a multiplexed connection: its client comes back to that connection, not to the hub's own endpoint.
+    if (carrier !== undefined) {
+      if (!this.carriers) return Promise.reject(new HubwireError("ERR_CONNECTION_NOT_RECOVERED", "No multiplexing endpoint is mapped here."));
+      return this.carriers.reviveHub(carrier, connectionId, identity, rebuild);
+    }
+    return revival.revive(connectionId, token, identity, rebuild);
   }
 }
 

@@ -81,6 +81,8 @@ export interface CheckpointMessage {
   /** The holder's last send number, and what it had delivered on the connection's channels (see LifetimeHandoff). */
   lastSeq: number;
   delivered: DeliveredRecord[];
+  /** A hub of a multiplexed connection: what rebuilding that connection needs (transport data, see Transport.carried). */
+  carrier?: unknown;
 }
 
 /** The connection ended or moved, or its checkpoints go to another standby now: the standby forgets it. */

@@ -20,6 +20,8 @@ export interface RecoveredConnection {
   buffer: MessageBufferState;
   /** What the dead server had delivered at its last checkpoint; the standby writes what it kept beyond it. */
   lifetime: LifetimeHandoff;
+  /** A hub of a multiplexed connection: see CheckpointMessage.carrier. */
+  carrier?: unknown;
 }
 
 /** What ConnectionRecovery needs of the scale-out manager it serves. */
@@ -155,8 +157,10 @@ export class ConnectionRecovery {
     for (const connection of host.local.allConnections()) {
       const { connectionId } = connection;
       const previous = this.standbys.get(connectionId);
-      const state = connection.transport.statefulReconnect ? connection.checkpoint() : undefined;
-      const standby = state && standbyOf(connectionId, peers);
+      const { transport } = connection;
+      const state = transport.statefulReconnect ? connection.checkpoint() : undefined;
+      // The hubs of a multiplexed connection share its standby: it rebuilds them together.
+      const standby = state && standbyOf(transport.transport?.carrierId ?? connectionId, peers);
       if (previous !== undefined && previous !== standby) this.released(connectionId);
       if (!state || standby === undefined) continue;
       this.standbys.set(connectionId, standby);
@@ -182,6 +186,7 @@ export class ConnectionRecovery {
       groups,
       lastSeq: host.lastSeq(),
       delivered: host.delivered.records(channels),
+      carrier: transport.transport?.carried?.(),
     };
   }
 
@@ -252,7 +257,8 @@ export class ConnectionRecovery {
     // Completions, which clients ignore, lets every kept message through: some of them twice.
     const gap = incoming.captured.length + 2 * kept.burst;
     const rebuilt = { ...buffer, recovered: true };
-    this.reviver!({ connectionId, token, identity, userId, protocol, buffer: rebuilt, lifetime: { ...lifetimeOf(checkpoint!), gap } }).then(
+    const { carrier } = checkpoint!;
+    this.reviver!({ connectionId, token, identity, userId, protocol, buffer: rebuilt, lifetime: { ...lifetimeOf(checkpoint!), gap }, carrier }).then(
       () => {
         this.recovered++;
         const checkpointAgeMs = Date.now() - kept.heardAt;

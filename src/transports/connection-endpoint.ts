@@ -216,6 +216,12 @@ export class ConnectionEndpoint {
       if (!connection) return;
       const mismatch = this.admission.otherUser(connection, admission);
       if (mismatch) return rejectUpgrade(socket, mismatch.status, mismatch.reason);
+      // A stateful connection whose receiver admits users of its own (a multiplexed
+      // connection's hubs, maybe just moved here) has them admitted again by its new socket.
+      if (connection.resumable && connection.receiver?.reauthenticate) {
+        const refusal = await connection.receiver.reauthenticate(request, bearerToken(request, true));
+        if (refusal) return rejectUpgrade(socket, refusal.status, refusal.reason);
+      }
       // A stateful connection's client is back while its old socket still looks open: that
       // socket is dead on the client's side (a half-open drop). As in ASP.NET Core, the new
       // socket takes over and the old one is dropped, instead of refusing the client with 409.

@@ -18,6 +18,18 @@ export interface ConnectionMoves {
   abandon(connection: TransportConnection, plan: unknown): void;
   /** Given once by the router: how the hub takes over here a connection whose server died (crash recovery). */
   attach?(revival: ConnectionRevival): void;
+  /** Given once by the server: how the hub takes over here a hub connection of a dead server's multiplexed connection. */
+  attachCarriers?(carriers: CarriedRevival): void;
+}
+
+/** A multiplexing endpoint's side of crash recovery: it rebuilds a dead server's multiplexed connection from its hubs. */
+export interface CarriedRevival {
+  /**
+   * Rebuilds one hub of the multiplexed connection `carrier` says (what its checkpoint held of
+   * it, see Transport.carried): `rebuild` gives the hub's connection its session. Resolves once
+   * the multiplexed connection is held here, with its other hubs, for its client's reconnect.
+   */
+  reviveHub(carrier: unknown, connectionId: string, identity: string | undefined, rebuild: (connection: TransportConnection) => void): Promise<void>;
 }
 
 /** The router's side of crash recovery (see ConnectionMoves.attach). */

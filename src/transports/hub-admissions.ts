@@ -37,7 +37,11 @@ export class HubAdmissions {
     this.latestApplied = order;
     this.request = request;
     this.token = token;
-    for (const [i, hub] of hubs.entries()) if (!hub.connection.isClosed) adopt(hub.connection, admissions[i] as Admitted);
+    for (const [i, hub] of hubs.entries()) {
+      if (hub.connection.isClosed) continue;
+      adopt(hub.connection, admissions[i] as Admitted);
+      hub.connection.request ??= request; // a hub that moved here from another server had none here
+    }
     return undefined;
   }
 }

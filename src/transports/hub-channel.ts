@@ -1,5 +1,6 @@
 import type { AdmissionCheck } from "./connection-admission.js";
 import type { MultiplexedConnection } from "./multiplexed-connection.js";
+import type { CarriedHub } from "./multiplex-settings.js";
 import type { Transport, TransportName } from "./transport.js";
 import type { TransportConnection } from "./transport-connection.js";
 
@@ -20,7 +21,32 @@ export class HubChannel implements Transport {
     readonly text: boolean,
     /** The hub's own admission check, which a fresh token of the connection goes through again. */
     readonly admit: AdmissionCheck,
+    /** Where the hub is mapped: a server the connection moves to opens the same hub. */
+    readonly path: string,
   ) {}
+
+  get carrierId(): string {
+    return this.physical.physical.connectionId;
+  }
+
+  /** See Transport.carried. */
+  carried(): CarriedHub {
+    const { physical } = this;
+    const { connectionId, connectionToken: token, identity } = physical.physical;
+    const stateful = [...physical.hubs()].filter((hub) => hub.connection.resumable).map((hub) => hub.channel);
+    return {
+      path: physical.endpointPath,
+      connectionId,
+      token,
+      ...(identity !== undefined ? { identity } : {}),
+      binary: physical.isBinary,
+      highestChannel: physical.channelsUsed,
+      channel: this.channel,
+      hubPath: this.path,
+      text: this.text,
+      stateful,
+    };
+  }
 
   get name(): TransportName {
     return this.physical.transportName;
@@ -57,6 +83,16 @@ export class HubChannel implements Transport {
     if (!this.paused) return;
     this.paused = false;
     this.physical.resumeReceiving();
+  }
+
+  /**
+   * The hub's connection is to move to another server (HubServer.drain): it cannot move alone,
+   * so the physical connection drops its socket (once, for all its hubs) and waits, suspended,
+   * for its client's next one; a stateful hub waits with it (see MultiplexMoves). The channel
+   * stays the hub's transport: the physical connection's next socket takes it over.
+   */
+  retire(): void {
+    this.physical.suspend();
   }
 
   /** Ends the hub's connection: its client is told, the physical connection goes on. */

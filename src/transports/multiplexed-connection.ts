@@ -1,61 +1,26 @@
 import { HubwireError } from "../errors.js";
-import type { LogWriter } from "../logger.js";
 import {
   readControl,
   readEnvelopes,
-  writeBinaryEnvelope,
   writeControl,
-  writeTextEnvelope,
   controlChannel,
   type ControlMessage,
 } from "../protocol/multiplex-frames.js";
 import { decodeUtf8 } from "../protocol/utf8.js";
 import { asError } from "../thrown-value.js";
-import { adopt, type AdmissionCheck, type Refusal } from "./connection-admission.js";
-import type { ConnectionHandler } from "./connection-endpoint.js";
+import { adopt, type Refusal } from "./connection-admission.js";
 import { newConnectionId } from "./connection-ids.js";
 import { bearerToken, type ConnectionRequest } from "./connection-request.js";
 import { HubAdmissions } from "./hub-admissions.js";
 import { HubChannel } from "./hub-channel.js";
+import { sendEnvelope } from "./envelope-sends.js";
 import { multiplexLog } from "./multiplex-log.js";
+import type { ChannelEndpoint, MovedMultiplex, MultiplexSettings, SharedEnvelope } from "./multiplex-settings.js";
 import type { TransportName } from "./transport.js";
 import { TransportConnection, type ConnectionReceiver } from "./transport-connection.js";
 
 /** Messages a client may send on a channel before its hub is open: its handshake, with room to spare. */
 const maxEarlyMessages = 8;
-
-/** A hub endpoint as a multiplexed connection opens it: the same admission and handler as its own HTTP endpoint. */
-export interface ChannelEndpoint {
-  admit: AdmissionCheck;
-  handler: ConnectionHandler;
-  transports: readonly TransportName[];
-  maxBufferedBytes: number;
-  /** The hub keeps what it sends for a replay when its client asked for stateful reconnect. */
-  allowStatefulReconnects: boolean;
-}
-
-/**
- * The envelope of the last broadcast: pages that open their hubs in the same order have each
- * hub on the same channel, so a broadcast to a hub wraps its message once for all of them.
- * For transports that take envelopes as data (Server-Sent Events, long polling); a WebSocket
- * keeps the last broadcast's whole frame itself.
- */
-export interface SharedEnvelope {
-  data: string | Uint8Array | undefined;
-  channel: number;
-  binary: boolean;
-  envelope: string | Uint8Array;
-}
-
-/** What every multiplexed connection of an endpoint shares. */
-export interface MultiplexSettings {
-  /** The hub mapped at a path, or undefined. */
-  resolve(path: string): ChannelEndpoint | undefined;
-  maximumHubsPerConnection: number;
-  keepAliveIntervalMs: number;
-  clientTimeoutMs: number;
-  log: LogWriter;
-}
 
 /**
  * One physical connection that carries several hubs (docs/multiplexing.md). It reads the
@@ -86,31 +51,84 @@ export class MultiplexedConnection implements ConnectionReceiver {
   private lastReceiveAt: number;
   private lastSendAt: number;
   private failed = false;
-  /** Who its hubs are: each hub's admission on the connection's latest request. */
-  private readonly admissions: HubAdmissions;
+  /**
+   * Who its hubs are: each hub's admission on the connection's latest request. A connection that
+   * moved here has none until its client's socket is back (see reauthenticate).
+   */
+  private admissions: HubAdmissions | undefined;
+  /** Moved here: channels to close on the client's side once its socket is back. */
+  private dropped: number[] | undefined;
+  /** Rebuilt by crash recovery: its client may have opened hubs after the last checkpoint. */
+  private recovered = false;
 
   constructor(
     readonly physical: TransportConnection,
     private readonly settings: MultiplexSettings,
     /** Its endpoint's handler, whose coarse clock (`now`, moved on by its timer) saves a Date.now() per message. */
     private readonly owner: { readonly now: number; readonly shared: SharedEnvelope; closed(connection: MultiplexedConnection): void },
+    moved?: MovedMultiplex,
   ) {
     this.lastReceiveAt = this.lastSendAt = owner.now;
+    physical.receiver = this;
+    // Binary envelopes are cut from the WebSocket's Buffer directly: one view a message, as on a plain connection.
+    physical.receivesBuffers = true;
+    if (moved) {
+      // Suspended, for its client's new socket: stateful, over WebSockets, as it was on its old server.
+      this.binary = moved.binary;
+      this.highestChannel = moved.highestChannel;
+      this.dropped = moved.dropped;
+      this.recovered = moved.recovered ?? false;
+      physical.resumable = true;
+      return;
+    }
     // The client chose the format when it negotiated (`transferFormat=Binary` stays in its URL);
     // Server-Sent Events carry text only.
     this.binary = physical.transportName !== "ServerSentEvents" && physical.request?.query.get("transferFormat") === "Binary";
     // With stateful reconnect a dropped socket suspends the connection, and its hubs with it,
     // until the client's new socket takes over (see onResumed).
     physical.resumable = physical.statefulReconnect && physical.transportName === "WebSockets";
-    physical.receiver = this;
-    // Binary envelopes are cut from the WebSocket's Buffer directly: one view a message, as on a plain connection.
-    physical.receivesBuffers = true;
     // Long polling's first GET, like its later requests, carries its token in a header only.
     this.admissions = new HubAdmissions(physical.request!, bearerToken(physical.request!, physical.transportName !== "LongPolling"));
   }
 
+  /** A connection that moved here waits for its socket: only WebSockets move. */
   get transportName(): TransportName {
-    return this.physical.transportName!;
+    return this.physical.transportName ?? "WebSockets";
+  }
+
+  /** Its endpoint's path. */
+  get endpointPath(): string {
+    return this.settings.path;
+  }
+
+  /** Whether the bytes it carries are binary envelopes (a connection keeps its format when it moves). */
+  get isBinary(): boolean {
+    return this.binary;
+  }
+
+  /** The highest channel its client has used: a connection that moves keeps counting from it. */
+  get channelsUsed(): number {
+    return this.highestChannel;
+  }
+
+  /** Its open hubs. */
+  hubs(): IterableIterator<HubChannel> {
+    return this.channels.values();
+  }
+
+  /** A hub that moved here with the connection (see MultiplexMoves), on the channel it had. */
+  addMoved(hub: HubChannel): void {
+    this.channels.set(hub.channel, hub);
+  }
+
+  /**
+   * The connection moved to another server: it is over here without a word to its client (who
+   * is on the other server already). Hubs that did not move with it end here.
+   */
+  movedAway(error: Error): void {
+    for (const hub of this.channels.values()) if (!hub.connection.isClosed) hub.physicalClosed(error);
+    this.channels.clear();
+    this.owner.closed(this);
   }
 
   get bufferedBytes(): number {
@@ -158,7 +176,11 @@ export class MultiplexedConnection implements ConnectionReceiver {
         return;
       }
       // Late data for a hub that closed meanwhile is dropped; a channel never opened is a fault.
-      if (channel > this.highestChannel) throw new HubwireError("ERR_MUX_UNKNOWN_CHANNEL", `Data arrived on channel ${channel}, which was never opened.`);
+      if (channel <= this.highestChannel) return;
+      if (!this.recovered) throw new HubwireError("ERR_MUX_UNKNOWN_CHANNEL", `Data arrived on channel ${channel}, which was never opened.`);
+      // Rebuilt from checkpoints made before its client opened this hub: the hub starts anew.
+      this.highestChannel = channel;
+      this.sendControl({ type: "close", channel });
       return;
     }
     if (hub.connection.isClosed) return;
@@ -238,7 +260,8 @@ export class MultiplexedConnection implements ConnectionReceiver {
   }
 
   private async admitAndOpen(channel: number, path: string, text: boolean, endpoint: ChannelEndpoint): Promise<void> {
-    const { request, token } = this.admissions;
+    // Data comes only through a socket, which a moved connection's re-admission precedes (see reauthenticate).
+    const { request, token } = this.admissions!;
     const admission = await endpoint.admit(request, token);
     if (this.physical.isClosed) return;
     if ("status" in admission) {
@@ -248,7 +271,7 @@ export class MultiplexedConnection implements ConnectionReceiver {
     connection.request = request;
     connection.statefulReconnect = this.physical.resumable && endpoint.allowStatefulReconnects;
     adopt(connection, admission);
-    const hub = new HubChannel(this, channel, connection, text, endpoint.admit);
+    const hub = new HubChannel(this, channel, connection, text, endpoint.admit, path);
     connection.transport = hub;
     connection.state = "active";
     this.channels.set(channel, hub);
@@ -263,8 +286,10 @@ export class MultiplexedConnection implements ConnectionReceiver {
     if (waiting) for (const [payload, utf8] of waiting) this.route(channel, payload, utf8);
   }
 
-  /** A long poll, a send or a DELETE of the connection: see HubAdmissions. */
+  /** A long poll, a send or a DELETE of the connection, or the WebSocket that resumes it: see HubAdmissions. */
   reauthenticate(request: ConnectionRequest, token: string | undefined): Promise<Refusal | undefined> {
+    // Moved here: the hubs came with their identities, and are admitted again here with the client's new socket.
+    this.admissions ??= new HubAdmissions(request, token);
     return this.admissions.reauthenticate([...this.channels.values()], request, token);
   }
 
@@ -288,18 +313,7 @@ export class MultiplexedConnection implements ConnectionReceiver {
       const error = new HubwireError("ERR_MUX_FORMAT", "A hub with a binary protocol cannot send on a text connection.");
       return this.channels.get(channel)?.connection.abort(error);
     }
-    // A WebSocket frames the envelope itself, header and payload in one buffer.
-    if (this.physical.framesEnvelopes) return this.physical.sendEnvelope(channel, data, this.binary, shared);
-    if (!shared) return this.physical.send(this.binary ? writeBinaryEnvelope(channel, data) : writeTextEnvelope(channel, data as string));
-    const cache = this.owner.shared;
-    if (cache.data !== data || cache.channel !== channel || cache.binary !== this.binary) {
-      cache.envelope = this.binary ? writeBinaryEnvelope(channel, data) : writeTextEnvelope(channel, data as string);
-      cache.data = data;
-      cache.channel = channel;
-      cache.binary = this.binary;
-    }
-    // The same envelope object for each: the transport's frame of it is made once too.
-    this.physical.send(cache.envelope, true);
+    sendEnvelope(this.physical, this.binary, this.owner.shared, channel, data, shared);
   }
 
   private sendControl(message: ControlMessage | null): void {
@@ -314,6 +328,14 @@ export class MultiplexedConnection implements ConnectionReceiver {
     this.channels.delete(hub.channel);
     this.sendControl({ type: "close", channel: hub.channel });
     hub.connection.transportClosed();
+  }
+
+  /**
+   * Drops the socket of a stateful connection (HubServer.drain): it waits, suspended, for its
+   * client's next one, which moves it to the server it reaches (see MultiplexMoves).
+   */
+  suspend(): void {
+    this.physical.displaceTransport();
   }
 
   /** Ends the connection gracefully: what was sent goes first; its hubs end with it. */
@@ -337,6 +359,10 @@ export class MultiplexedConnection implements ConnectionReceiver {
    * replays it (its Sequence first) on its channel; a hub that could not keep it all ends.
    */
   onResumed(): void {
+    this.lastReceiveAt = this.owner.now; // the client's new socket: its silence is counted from now
+    const dropped = this.dropped;
+    this.dropped = undefined;
+    if (dropped) for (const channel of dropped) this.sendControl({ type: "close", channel });
     for (const hub of [...this.channels.values()]) {
       if (hub.connection.resumable) {
         hub.connection.resume(hub);

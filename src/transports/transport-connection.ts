@@ -30,9 +30,10 @@ export interface ConnectionReceiver {
   /** What was queued for the peer has gone (see TransportConnection.drained): a multiplexed connection wakes its hubs' writers. */
   onDrained?(): void;
   /**
-   * A later request of the connection (a long poll, a send, a DELETE) carries `token`: a receiver
-   * that admits users of its own (a multiplexed connection, for its hubs) authenticates it again
-   * and refuses it as an endpoint would; its users' authentication follows a fresh token.
+   * A later request of the connection (a long poll, a send, a DELETE, the WebSocket that resumes
+   * a stateful one) carries `token`: a receiver that admits users of its own (a multiplexed
+   * connection, for its hubs) authenticates it again and refuses it as an endpoint would; its
+   * users' authentication follows a fresh token.
    */
   reauthenticate?(request: ConnectionRequest, token: string | undefined): Promise<Refusal | undefined>;
 }

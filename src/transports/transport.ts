@@ -20,6 +20,13 @@ export interface Transport {
    * connection sends the others the envelope with `send`. `shared`: as for `send`.
    */
   sendEnvelope?(channel: number, data: string | Uint8Array, binary: boolean, shared?: boolean): void;
+  /**
+   * A multiplexed hub's channel: crash recovery keeps the hub on the standby of the multiplexed
+   * connection it travels in (`carrierId`, that connection's id), so all of its hubs come back
+   * on one server, with what rebuilding that connection needs (`carried()`, plain data).
+   */
+  readonly carrierId?: string;
+  carried?(): unknown;
   /** Ends the transport gracefully, after what is queued has gone (WebSocket close 1000, SSE end, poll 204). */
   close(): void;
   /** Drops the transport at once, queued data included. */
@@ -38,7 +45,8 @@ export interface Transport {
   /**
    * Drops the transport at once and never reports to its connection again (no message, no
    * close): a newer transport takes over the connection. Only transports that can be resumed
-   * (WebSockets, for stateful reconnect) have it.
+   * (WebSockets, for stateful reconnect) have it. A multiplexed hub's channel cannot be dropped
+   * alone: its physical connection drops its socket instead, and the channel waits with it.
    */
   retire?(): void;
   /**
