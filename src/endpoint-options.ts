@@ -1,8 +1,10 @@
 import type { ResolvedHubOptions } from "./dispatch/hub-options.js";
+import type { HubRuntime } from "./dispatch/hub-runtime.js";
 import { recoveryWait } from "./lifetime/scale-out-settings.js";
 import type { LogWriter } from "./logger.js";
 import type { HubServerOptions } from "./server-options.js";
 import type { AdmissionCheck, EndpointOptions } from "./transports/connection-endpoint.js";
+import type { ChannelEndpoint } from "./transports/multiplex-settings.js";
 
 /**
  * What an endpoint of the server runs with, from its hub's (or raw endpoint's) resolved options
@@ -33,5 +35,18 @@ export function endpointOptionsFor(
     routeChannels: server.backplane,
     recoveryWaitMs: server.backplane && statefulReconnects ? recoveryWait(server.scaleOut) : undefined,
     log,
+  };
+}
+
+/** A mapped hub as a multiplexed connection opens it: the same admission and handler as its own endpoint. */
+export function channelEndpointOf(runtime: HubRuntime | undefined): ChannelEndpoint | undefined {
+  if (!runtime) return undefined;
+  return {
+    admit: (request, token) => runtime.admit(request, token),
+    handler: runtime,
+    transports: runtime.options.transports,
+    maxBufferedBytes: runtime.options.maximumSendBufferSize,
+    allowStatefulReconnects: runtime.options.allowStatefulReconnects,
+    moves: runtime.moves,
   };
 }

@@ -29,7 +29,6 @@ import { allTransports, type TransportName } from "./transports/transport.js";
 import { RawConnectionHandler, type RawConnectionListener } from "./transports/raw-connection.js";
 import { MultiplexHandler } from "./transports/multiplex-handler.js";
 import { carriedRevival } from "./transports/multiplex-revival.js";
-import type { ChannelEndpoint } from "./transports/multiplex-settings.js";
 import { createTelemetry } from "./telemetry/create-telemetry.js";
 import type { HubTelemetry } from "./telemetry/hub-telemetry.js";
 import { checkDashboardOptions, Dashboard, type DashboardOptions } from "./dashboard/dashboard.js";
@@ -37,7 +36,7 @@ import { dashboardHubClass } from "./dashboard/dashboard-hub.js";
 import type { HubServerOptions, ListenAddress, MultiplexerOptions, RawEndpointOptions } from "./server-options.js";
 import { ServerScaleOut } from "./server-scale-out.js";
 import { EndpointPaths, pathOf } from "./endpoint-paths.js";
-import { endpointOptionsFor } from "./endpoint-options.js";
+import { channelEndpointOf, endpointOptionsFor } from "./endpoint-options.js";
 
 export type { HubServerOptions, ListenAddress, MultiplexerOptions, RawEndpointOptions } from "./server-options.js";
 
@@ -229,7 +228,7 @@ export class HubServer {
     const handler = new MultiplexHandler({
       path: key,
       recoveryWaitMs: endpointSettings.recoveryWaitMs,
-      resolve: (hubPath) => this.channelEndpoint(hubPath),
+      resolve: (hubPath) => channelEndpointOf(this.endpoints.get(hubPath)?.runtime),
       maximumHubsPerConnection,
       keepAliveIntervalMs: resolved.keepAliveInterval,
       clientTimeoutMs: resolved.clientTimeoutInterval,
@@ -237,20 +236,6 @@ export class HubServer {
     }, this.options.backplane !== undefined);
     // Stateful reconnect is each hub's to allow: the connection only waits for its client's new socket.
     this.endpoints.set(key, { endpoint: new ConnectionEndpoint(path, endpointSettings, handler), multiplexer: handler });
-  }
-
-  /** The hub mapped at `path` as a multiplexed connection opens it. */
-  private channelEndpoint(path: string): ChannelEndpoint | undefined {
-    const runtime = this.endpoints.get(path)?.runtime;
-    if (!runtime) return undefined;
-    return {
-      admit: (request, token) => runtime.admit(request, token),
-      handler: runtime,
-      transports: runtime.options.transports,
-      maxBufferedBytes: runtime.options.maximumSendBufferSize,
-      allowStatefulReconnects: runtime.options.allowStatefulReconnects,
-      moves: runtime.moves,
-    };
   }
 
   /** The clients and groups of a mapped hub, for code outside hub methods. */

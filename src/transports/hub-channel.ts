@@ -34,13 +34,14 @@ export class HubChannel implements Transport {
     const { physical } = this;
     const { connectionId, connectionToken: token, identity } = physical.physical;
     const stateful = [...physical.hubs()].filter((hub) => hub.connection.resumable).map((hub) => hub.channel);
+    const { path, binary, highestChannel } = physical.layout;
     return {
-      path: physical.endpointPath,
+      path,
       connectionId,
       token,
       ...(identity !== undefined ? { identity } : {}),
-      binary: physical.isBinary,
-      highestChannel: physical.channelsUsed,
+      binary,
+      highestChannel,
       channel: this.channel,
       hubPath: this.path,
       text: this.text,

@@ -131,7 +131,8 @@ export class MultiplexMoves implements ConnectionMoves {
     const hubs = cuts.map((outcome) => (outcome as PromiseFulfilledResult<{ channel: number; state: unknown }>).value);
     const moved = new Set(hubs.map(({ channel }) => channel));
     const dropped = [...open.keys()].filter((channel) => !moved.has(channel));
-    const state: MultiplexState = { binary: multiplexed.isBinary, highestChannel: multiplexed.channelsUsed, hubs, dropped };
+    const { binary, highestChannel } = multiplexed.layout;
+    const state: MultiplexState = { binary, highestChannel, hubs, dropped };
     multiplexed.movedAway(new HubwireError("ERR_TRANSPORT_LOST", "The connection moved to another server without this hub, which has no state to move."));
     return state;
   }

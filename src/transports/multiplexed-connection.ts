@@ -96,19 +96,12 @@ export class MultiplexedConnection implements ConnectionReceiver {
     return this.physical.transportName ?? "WebSockets";
   }
 
-  /** Its endpoint's path. */
-  get endpointPath(): string {
-    return this.settings.path;
-  }
-
-  /** Whether the bytes it carries are binary envelopes (a connection keeps its format when it moves). */
-  get isBinary(): boolean {
-    return this.binary;
-  }
-
-  /** The highest channel its client has used: a connection that moves keeps counting from it. */
-  get channelsUsed(): number {
-    return this.highestChannel;
+  /**
+   * What a move or a checkpoint keeps of it besides its hubs: its endpoint's path, its format
+   * (binary envelopes or text) and the highest channel its client used, to go on counting from.
+   */
+  get layout(): { path: string; binary: boolean; highestChannel: number } {
+    return { path: this.settings.path, binary: this.binary, highestChannel: this.highestChannel };
   }
 
   /** Its open hubs. */
