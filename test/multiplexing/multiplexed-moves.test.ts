@@ -3,71 +3,16 @@ import { afterEach, describe, expect, it } from "vitest";
 import { json, silentLogger, type HubConnection } from "../../client/index.js";
 import { HubMultiplexer } from "../../client/multiplex.js";
 import { messagePack } from "../../client/msgpack.js";
-import { Hub, HubClass, HubMethod, HubServer, silentLogger as serverSilent, type HubClassType, type Logger } from "../../src/index.js";
+import { HubServer, silentLogger as serverSilent, type HubClassType, type Logger } from "../../src/index.js";
 import { RedisBackplane } from "../../src/redis/index.js";
 import { startRoundRobinProxy, type RoundRobinProxy } from "../../bench/round-robin-proxy.js";
 import { redisUrl } from "../support/redis.js";
 import { Received } from "../support/stream-clients.js";
 import { waitFor, within } from "../support/wait.js";
+import { connected, PackHub, PlainHub, TextHub, type StreamHub } from "./stream-hubs.js";
 
 // A multiplexed connection whose hubs are stateful moves, as a plain stateful connection does,
 // to the server its client's next socket reaches when its server drains (docs/multiplexing.md).
-
-interface StreamClient {
-  message(stream: string, n: number): void;
-}
-
-/** onConnected runs per hub, across servers. */
-const connected = new Map<string, number>();
-
-abstract class StreamHub extends Hub<StreamClient> {
-  protected abstract readonly hubName: string;
-
-  override onConnected(): void {
-    connected.set(this.hubName, (connected.get(this.hubName) ?? 0) + 1);
-  }
-
-  @HubMethod("Id")
-  id(): string {
-    return this.context.connectionId;
-  }
-
-  @HubMethod("Whoami")
-  whoami(): string | undefined {
-    return this.context.userIdentifier;
-  }
-
-  /** The user its last admission gave it (a moved hub is admitted again by its client's new socket). */
-  @HubMethod("User")
-  user(): unknown {
-    return this.context.user;
-  }
-
-  @HubMethod("Join")
-  join(group: string): Promise<void> {
-    return this.groups.addToGroup(this.context.connectionId, group);
-  }
-
-  @HubMethod("Echo")
-  echo(value: unknown): unknown {
-    return value;
-  }
-}
-
-@HubClass()
-class TextHub extends StreamHub {
-  protected readonly hubName = "text";
-}
-
-@HubClass()
-class PackHub extends StreamHub {
-  protected readonly hubName = "pack";
-}
-
-@HubClass()
-class PlainHub extends StreamHub {
-  protected readonly hubName = "plain";
-}
 
 /** The stateful hubs the client opens, with the server's class of each. */
 const stateful: Array<{ path: string; hubClass: HubClassType<StreamHub> }> = [

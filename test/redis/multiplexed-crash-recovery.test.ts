@@ -3,55 +3,16 @@ import { afterEach, describe, expect, it } from "vitest";
 import { json, silentLogger, type HubConnection } from "../../client/index.js";
 import { HubMultiplexer } from "../../client/multiplex.js";
 import { messagePack } from "../../client/msgpack.js";
-import { Hub, HubClass, HubMethod, HubServer, silentLogger as serverSilent, type HubClassType } from "../../src/index.js";
+import { HubServer, silentLogger as serverSilent, type HubClassType } from "../../src/index.js";
 import { RedisBackplane } from "../../src/redis/index.js";
 import { startRoundRobinProxy, type RoundRobinProxy } from "../../bench/round-robin-proxy.js";
 import { redisUrl } from "../support/redis.js";
 import { Received } from "../support/stream-clients.js";
 import { waitFor } from "../support/wait.js";
+import { connected, LateHub, PackHub, TextHub, type StreamHub } from "../multiplexing/stream-hubs.js";
 
 // Crash recovery of a multiplexed connection (docs/scale-out.md, "A crashed server"): its
 // stateful hubs are checkpointed to one standby, which rebuilds the connection with them.
-
-interface StreamClient {
-  message(stream: string, n: number): void;
-}
-
-/** onConnected runs per hub, across servers. */
-const connected = new Map<string, number>();
-
-abstract class StreamHub extends Hub<StreamClient> {
-  protected abstract readonly hubName: string;
-
-  override onConnected(): void {
-    connected.set(this.hubName, (connected.get(this.hubName) ?? 0) + 1);
-  }
-
-  @HubMethod("Id")
-  id(): string {
-    return this.context.connectionId;
-  }
-
-  @HubMethod("Join")
-  join(group: string): Promise<void> {
-    return this.groups.addToGroup(this.context.connectionId, group);
-  }
-}
-
-@HubClass()
-class TextHub extends StreamHub {
-  protected readonly hubName = "text";
-}
-
-@HubClass()
-class PackHub extends StreamHub {
-  protected readonly hubName = "pack";
-}
-
-@HubClass()
-class LateHub extends StreamHub {
-  protected readonly hubName = "late";
-}
 
 const hubClasses: Record<string, HubClassType<StreamHub>> = { "/text": TextHub, "/pack": PackHub };
 const targets = ["all", "group", "user", "connection"] as const;
