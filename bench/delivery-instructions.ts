@@ -1,8 +1,9 @@
 import { execFileSync } from "node:child_process";
-import { copyFileSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Child } from "./child.js";
+import { mainThreadCount, requireValgrind } from "./instructions.js";
 import { serverOf, type LoaderCommand, type LoaderEvent, type ServerCommand, type ServerEvent, type TargetName } from "./protocol.js";
 
 export interface DeliveryRow {
@@ -28,11 +29,7 @@ const phaseMs = 5_000;
  * most of a delivery's CPU time, is not counted, so the ratios here are larger than CPU times'.
  */
 export async function countDeliveryInstructions(targets: TargetName[], connections: number): Promise<DeliveryRow[]> {
-  try {
-    execFileSync("valgrind", ["--version"], { stdio: "ignore" });
-  } catch {
-    throw new Error("--instructions needs valgrind (apt-get install -y valgrind)");
-  }
+  requireValgrind();
   const rows: DeliveryRow[] = [];
   for (const target of targets) rows.push(await countDeliveriesFor(target, connections));
   return rows;
@@ -41,8 +38,6 @@ export async function countDeliveryInstructions(targets: TargetName[], connectio
 async function countDeliveriesFor(target: TargetName, connections: number): Promise<DeliveryRow> {
   const dir = mkdtempSync(join(tmpdir(), "hubwire-callgrind-"));
   const log = join(dir, "valgrind.log");
-  // HUBWIRE_CALLGRIND_KEEP names a folder where the count is kept, for callgrind_annotate.
-  const keep = process.env.HUBWIRE_CALLGRIND_KEEP;
   const valgrind = ["--tool=callgrind", "--instr-atstart=no", "--separate-threads=yes", `--callgrind-out-file=${join(dir, "callgrind.out")}`, `--log-file=${log}`, process.execPath];
   const server = new Child<ServerEvent, ServerCommand>("./server-process.js", [serverOf[target]], valgrind, "valgrind");
   const loader = new Child<LoaderEvent | { kind: "failed"; error: string }, LoaderCommand>("./loader-process.js", [], []);
@@ -72,15 +67,8 @@ async function countDeliveriesFor(target: TargetName, connections: number): Prom
     const deliveries = await broadcasts();
     const countedMs = performance.now() - started;
     control("--instr=off");
-    const before = new Set(readdirSync(dir));
-    control("--dump=deliveries");
-    // The main thread's dump: "-01" ends its name.
-    const dump = readdirSync(dir).find((file) => file.startsWith("callgrind.out") && file.endsWith("-01") && !before.has(file));
-    if (!dump) throw new Error(`callgrind wrote no dump for ${target}`);
-    if (keep) copyFileSync(join(dir, dump), join(keep, `callgrind.out.broadcast-${target}`));
-    const totals = /^totals: (\d+)/m.exec(readFileSync(join(dir, dump), "utf8"));
-    if (!totals) throw new Error(`callgrind's dump for ${target} has no totals`);
-    return { target, deliveries, countedMs, instructionsPerDelivery: Number(totals[1]) / Math.max(deliveries, 1) };
+    const instructions = mainThreadCount(dir, () => control("--dump=deliveries"), `broadcast-${target}`);
+    return { target, deliveries, countedMs, instructionsPerDelivery: instructions / Math.max(deliveries, 1) };
   } finally {
     loader.kill();
     server.kill();

@@ -24,11 +24,7 @@ export interface InstructionRow {
  * same point whatever the host's speed.
  */
 export async function countInstructions(targets: TargetName[], calls: number, connections: number): Promise<InstructionRow[]> {
-  try {
-    execFileSync("valgrind", ["--version"], { stdio: "ignore" });
-  } catch {
-    throw new Error("--instructions needs valgrind (apt-get install -y valgrind)");
-  }
+  requireValgrind();
   const rows: InstructionRow[] = [];
   for (const target of targets) rows.push(await countFor(target, calls, connections));
   return rows;
@@ -85,11 +81,7 @@ export interface AcceptRow {
  * ping is counted: 500 take some 10 s.
  */
 export async function countAcceptInstructions(targets: TargetName[], connections: number): Promise<AcceptRow[]> {
-  try {
-    execFileSync("valgrind", ["--version"], { stdio: "ignore" });
-  } catch {
-    throw new Error("--instructions needs valgrind (apt-get install -y valgrind)");
-  }
+  requireValgrind();
   const rows: AcceptRow[] = [];
   for (const target of targets) rows.push(await countAcceptsFor(target, connections));
   return rows;
@@ -98,8 +90,6 @@ export async function countAcceptInstructions(targets: TargetName[], connections
 async function countAcceptsFor(target: TargetName, connections: number): Promise<AcceptRow> {
   const dir = mkdtempSync(join(tmpdir(), "hubwire-callgrind-"));
   const log = join(dir, "valgrind.log");
-  // HUBWIRE_CALLGRIND_KEEP names a folder where the count is kept, for callgrind_annotate.
-  const keep = process.env.HUBWIRE_CALLGRIND_KEEP;
   const out = join(dir, "callgrind.out");
   // Each thread counted apart: the engine's optimising compiler, which goes on compiling the accept
   // path on threads of its own well after thousands of accepts (half of all counted then, and not
@@ -130,16 +120,8 @@ async function countAcceptsFor(target: TargetName, connections: number): Promise
     const accepts = Math.max((await loader.next("result", slow)).result.operations, 1);
     const countedMs = performance.now() - started;
     control("--instr=off");
-    const before = new Set(readdirSync(dir));
-    control("--dump=accepts");
-    // The main thread's dump: "-01" ends its name.
-    const dump = readdirSync(dir).find((file) => file.startsWith("callgrind.out") && file.endsWith("-01") && !before.has(file));
-    if (!dump) throw new Error(`callgrind wrote no dump for ${target}`);
-    if (keep) copyFileSync(join(dir, dump), join(keep, `callgrind.out.accept-${target}`));
-    // The totals line ends the dump ("summary" at its head reads 0 after --zero).
-    const totals = /^totals: (\d+)/m.exec(readFileSync(join(dir, dump), "utf8"));
-    if (!totals) throw new Error(`callgrind's dump for ${target} has no totals`);
-    return { target, accepts, instructionsPerAccept: Number(totals[1]) / accepts, countedMs };
+    const instructions = mainThreadCount(dir, () => control("--dump=accepts"), `accept-${target}`);
+    return { target, accepts, instructionsPerAccept: instructions / accepts, countedMs };
   } finally {
     loader.kill();
     server.kill();
@@ -187,4 +169,33 @@ async function until(ask: () => void, done: () => Promise<boolean>, ms: number):
     if (Date.now() > deadline) throw new Error("the server kept its connections");
     await new Promise((resolve) => setTimeout(resolve, 500));
   }
+}
+
+/** Fails with what to install where valgrind is missing. */
+export function requireValgrind(): void {
+  try {
+    execFileSync("valgrind", ["--version"], { stdio: "ignore" });
+  } catch {
+    throw new Error("--instructions needs valgrind (apt-get install -y valgrind)");
+  }
+}
+
+/**
+ * The instructions of the server's main thread since its count was zeroed, from the dump that
+ * `dump` has callgrind write into `dir` (run with --separate-threads=yes). With
+ * HUBWIRE_CALLGRIND_KEEP naming a folder, the dump is kept there as `callgrind.out.<name>`, for
+ * callgrind_annotate.
+ */
+export function mainThreadCount(dir: string, dump: () => void, name: string): number {
+  const before = new Set(readdirSync(dir));
+  dump();
+  // The main thread's dump: "-01" ends its name.
+  const file = readdirSync(dir).find((f) => f.startsWith("callgrind.out") && f.endsWith("-01") && !before.has(f));
+  if (!file) throw new Error(`callgrind wrote no dump for ${name}`);
+  const keep = process.env.HUBWIRE_CALLGRIND_KEEP;
+  if (keep) copyFileSync(join(dir, file), join(keep, `callgrind.out.${name}`));
+  // The totals line ends the dump ("summary" at its head reads 0 after --zero).
+  const totals = /^totals: (\d+)/m.exec(readFileSync(join(dir, file), "utf8"));
+  if (!totals) throw new Error(`callgrind's dump for ${name} has no totals`);
+  return Number(totals[1]);
 }
