@@ -188,7 +188,7 @@ async function recipients(servers: Child<ServerEvent, ServerCommand>[], connecti
  * Deliveries of `sent` group sends, made to groups 0, 1, 2, ... in turn, where connection `i`
  * is in group `i % groups`.
  */
-function groupDeliveries(sent: number, connections: number, groups: number): number {
+export function groupDeliveries(sent: number, connections: number, groups: number): number {
   let total = 0;
   for (let group = 0; group < groups; group++) {
     const members = Math.floor(connections / groups) + (group < connections % groups ? 1 : 0);

@@ -20,7 +20,8 @@ import { flag, option } from "./args.js";
 // `npm run bench -- --instructions [--targets ...] [--calls <n>] [--connections <n>]`: server
 // instructions per echo call under valgrind instead of timings; with `--scenario idle`, per
 // accepted connection (`--connections`, 500 unless given, counted after three times as many);
-// with `--scenario broadcast-1000`, per broadcast delivery (to `--connections`, 1,000 unless given).
+// with `--scenario broadcast-1000` or `groups`, per delivery of a broadcast or of a send to a
+// group of ten (to `--connections`, 1,000 unless given).
 
 const quick = flag("quick");
 const onlyScenarios = option("scenario")?.split(",");
@@ -62,10 +63,11 @@ if (flag("instructions") && onlyScenarios?.includes("idle")) {
   if (jsonFile) writeFileSync(jsonFile, JSON.stringify({ date: new Date().toISOString(), acceptInstructions: rows }, null, 2));
   process.exit(0);
 }
-if (flag("instructions") && onlyScenarios?.includes("broadcast-1000")) {
+const pushCount = onlyScenarios?.includes("broadcast-1000") ? "broadcast" : onlyScenarios?.includes("groups") ? "groups" : undefined;
+if (flag("instructions") && pushCount) {
   const targets = onlyTargets ?? ["ws", "ws-naive", "hubwire-json", "hubwire-msgpack", "hubwire-mux-json", "hubwire-mux-msgpack"];
-  const rows = await countDeliveryInstructions(targets, connections ?? 1000);
-  console.log(deliveryInstructionsTable(rows));
+  const rows = await countDeliveryInstructions(pushCount, targets, connections ?? 1000);
+  console.log(deliveryInstructionsTable(pushCount, rows));
   if (jsonFile) writeFileSync(jsonFile, JSON.stringify({ date: new Date().toISOString(), deliveryInstructions: rows }, null, 2));
   process.exit(0);
 }
