@@ -33,6 +33,21 @@ export function binaryFrame(payload: Uint8Array): Buffer {
 }
 
 /**
+ * A text frame holding `utf8`, text already encoded, of `length` bytes, header and payload in
+ * one buffer (a copy of the bytes).
+ */
+export function utf8Frame(utf8: Uint8Array, length: number): Buffer {
+  const frame = Buffer.allocUnsafe(headerLength(length) + length);
+  copyInto.call(frame, utf8, writeHeader(frame, TEXT_OPCODE, length));
+  return frame;
+}
+
+// The typed arrays' `byteLength` and `set` called directly: read as properties of a Buffer (a
+// JSON Completion's bytes), they take the engine's generic property lookup each time.
+export const byteLengthOf = Object.getOwnPropertyDescriptor(Object.getPrototypeOf(Uint8Array.prototype) as object, "byteLength")!.get!;
+const copyInto = Uint8Array.prototype.set;
+
+/**
  * A text frame holding the text envelope of `text` on `channel` (docs/multiplexing.md): frame
  * header, envelope header and the text's UTF-8 written into one buffer, with no envelope string
  * joined first.
