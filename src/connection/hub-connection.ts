@@ -378,14 +378,18 @@ function toUtf8(part: string | Uint8Array): Uint8Array {
   return typeof part === "string" ? encodeUtf8(part) : part;
 }
 
+// The typed arrays' `byteLength` getter called directly: read as a property of a Buffer (a JSON
+// Completion's bytes), it takes the engine's generic property lookup each time.
+const byteLengthOf = Object.getOwnPropertyDescriptor(Object.getPrototypeOf(Uint8Array.prototype) as object, "byteLength")!.get!;
+
 function concatBytes(parts: Uint8Array[]): Uint8Array {
   let length = 0;
-  for (const part of parts) length += part.byteLength;
+  for (const part of parts) length += byteLengthOf.call(part) as number;
   const joined = allocBytes(length);
   let offset = 0;
   for (const part of parts) {
     joined.set(part, offset);
-    offset += part.byteLength;
+    offset += byteLengthOf.call(part) as number;
   }
   return joined;
 }
