@@ -45,7 +45,7 @@ export function writePlainCompletionUtf8(message: CompletionMessage): Buffer | u
   if (key !== undefined) {
     switch (typeof value) {
       case "string":
-        if (value.length > MAX_STRING) return undefined;
+        if (value.length > MAX_STRING || !printableAscii.test(value)) return undefined;
         text = value;
         quoted = true;
         break;
@@ -73,7 +73,6 @@ export function writePlainCompletionUtf8(message: CompletionMessage): Buffer | u
     copyInto.call(record, key, at);
     at += keyLength;
     if (quoted) {
-      if (!printableAscii.test(text!)) return undefined;
       record[at++] = QUOTE;
       at += record.write(text!, at, "latin1");
       record[at++] = QUOTE;
@@ -110,13 +109,13 @@ const copyInto = Uint8Array.prototype.set;
 /** `}` and RS. */
 const TAIL_LENGTH = 2;
 
-/** Printable ASCII but `"` and `\\`: the characters JSON writes as they are (as the text writer checks). */
+/** Printable ASCII but `"` and `\`: the characters JSON writes as they are (the text writer's check). */
 const printableAscii = /^[\x20\x21\x23-\x5b\x5d-\x7e]*$/;
 
 /**
- * Writes `text` (an id: a few characters) if every character is printable ASCII but `"` and `\` (what JSON writes as it
- * is); returns the index after it, or -1 at the first other character. Checked while writing,
- * to read the string once.
+ * Writes `text` (an id: a few characters) if every character is printable ASCII but `"` and
+ * `\` (what JSON writes as it is); returns the index after it, or -1 at the first other
+ * character. Checked while writing, to read the string once.
  */
 function writePrintable(record: Uint8Array, at: number, text: string): number {
   for (let i = 0; i < text.length; i++) {
