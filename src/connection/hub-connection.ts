@@ -11,7 +11,11 @@ import { unstamped, type Heartbeat, type HeartbeatSubscriber } from "./heartbeat
 import { isTrackable } from "../protocol/message-buffer.js";
 import { MovableMessageBuffer, type MessageBufferState } from "./movable-message-buffer.js";
 import { allocBytes } from "../protocol/byte-pool.js";
+import { encodeUtf8 } from "../protocol/utf8.js";
+import { JsonHubProtocol } from "../protocol/json-protocol.js";
+import { writeJsonMessageUtf8 } from "./json-completion-bytes.js";
 import { append } from "../protocol/append.js";
+import { byteLengthOf } from "../protocol/typed-array-access.js";
 import { asError } from "../thrown-value.js";
 
 export interface HubConnectionOptions {
@@ -142,9 +146,13 @@ export class HubConnection implements ConnectionReceiver, HeartbeatSubscriber {
 
   /** Encodes and sends one message. The protocol must be known (after the handshake). */
   write(message: HubMessage): void {
-    if (this.closing || !this.protocol) return;
-    const payload = this.protocol.writeMessage(message);
-    this.options.telemetry?.sent(this.protocol.name, payload);
+    const protocol = this.protocol;
+    if (this.closing || !protocol) return;
+    // JSON's plain Completions are written as UTF-8 bytes when the transport takes them as text:
+    // no string is built, then flattened, measured and encoded again for the frame.
+    const payload =
+      (protocol instanceof JsonHubProtocol && this.transport.takesUtf8 && writeJsonMessageUtf8(message)) || protocol.writeMessage(message);
+    this.options.telemetry?.sent(protocol.name, payload);
     if (this.buffer && isTrackable(message.type)) this.keep(payload);
     this.send(payload);
   }
@@ -286,12 +294,16 @@ export class HubConnection implements ConnectionReceiver, HeartbeatSubscriber {
     if (batch.length === 1) return this.sendNow(batch[0]!);
     if (batch.every((part) => typeof part === "string")) return this.sendNow(batch.join(""));
     if (batch.every((part) => typeof part !== "string")) return this.sendNow(concatBytes(batch as Uint8Array[]));
-    for (const part of batch) this.sendNow(part); // a mix (never after the handshake): keep each as it is
+    // A text protocol's mix of text and UTF-8 bytes is all text: one frame, as if all were strings.
+    if (this.protocol?.transferFormat === "Text") return this.sendNow(concatBytes(batch.map(toUtf8)));
+    for (const part of batch) this.sendNow(part); // a binary protocol's mix (never after the handshake): keep each as it is
   }
 
   private sendNow(payload: string | Uint8Array, shared = false): void {
     try {
-      this.transport.send(payload, shared);
+      // Bytes of a text protocol are its text in UTF-8 (see write), sent as text.
+      if (typeof payload !== "string" && this.protocol?.transferFormat === "Text") this.transport.sendUtf8(payload);
+      else this.transport.send(payload, shared);
     } catch (error) {
       // A transport must not throw; if one does, it fails its own connection, never the caller.
       this.closing = true;
@@ -363,14 +375,19 @@ function endBatches(): void {
   for (const connection of connections) connection.endBatch();
 }
 
+function toUtf8(part: string | Uint8Array): Uint8Array {
+  return typeof part === "string" ? encodeUtf8(part) : part;
+}
+
+
 function concatBytes(parts: Uint8Array[]): Uint8Array {
   let length = 0;
-  for (const part of parts) length += part.byteLength;
+  for (const part of parts) length += byteLengthOf.call(part) as number;
   const joined = allocBytes(length);
   let offset = 0;
   for (const part of parts) {
     joined.set(part, offset);
-    offset += part.byteLength;
+    offset += byteLengthOf.call(part) as number;
   }
   return joined;
 }

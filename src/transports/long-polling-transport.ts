@@ -85,6 +85,11 @@ export class LongPollingTransport implements Transport {
     }
   }
 
+  /** A poll's body is bytes: text already encoded is queued as it is. */
+  sendUtf8(utf8: Uint8Array): void {
+    this.send(utf8);
+  }
+
   close(): void {
     if (this.ending) return;
     this.ending = true;

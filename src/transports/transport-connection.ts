@@ -1,4 +1,5 @@
 import { HubwireError } from "../errors.js";
+import { decodeUtf8 } from "../protocol/utf8.js";
 import type { Refusal } from "./connection-admission.js";
 import type { ConnectionRequest } from "./connection-request.js";
 import type { SendGate } from "./send-gate.js";
@@ -123,6 +124,23 @@ export class TransportConnection {
     // Checked before writing, so one large message into an empty buffer always goes.
     if (transport.bufferedBytes > this.maxBufferedBytes) return this.bufferFull();
     transport.send(data, shared);
+  }
+
+  /** Whether the transport takes text as UTF-8 bytes (see Transport.sendUtf8): then {@link sendUtf8} costs no decoding. */
+  get takesUtf8(): boolean {
+    return this.transport?.sendUtf8 !== undefined;
+  }
+
+  /**
+   * As {@link send}, for text already encoded as UTF-8: sent as text. A transport that does not
+   * take bytes for text (SSE, a hub's channel in a multiplexed connection) is sent it decoded.
+   */
+  sendUtf8(utf8: Uint8Array): void {
+    const transport = this.transport;
+    if (!transport || this.state !== "active") return;
+    if (transport.bufferedBytes > this.maxBufferedBytes) return this.bufferFull();
+    if (transport.sendUtf8) transport.sendUtf8(utf8);
+    else transport.send(decodeUtf8(utf8));
   }
 
   /** Whether the transport frames multiplexing envelopes itself (see Transport.sendEnvelope). */

@@ -14,6 +14,12 @@ export interface Transport {
    */
   send(data: string | Uint8Array, shared?: boolean): void;
   /**
+   * As `send`, for text already encoded: `utf8` goes as text (a WebSocket's text frame, the
+   * bytes copied behind its header once). Only transports that take text as bytes this cheaply
+   * have it (WebSockets, long polling); for the others a connection sends the text decoded.
+   */
+  sendUtf8?(utf8: Uint8Array): void;
+  /**
    * Sends `data` in the multiplexing envelope of `channel` (docs/multiplexing.md), binary or
    * text as `binary` says, written straight into the transport's own framing: one buffer, the
    * payload copied once. Only transports that can (WebSockets) have it; a multiplexed

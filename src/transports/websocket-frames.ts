@@ -8,6 +8,7 @@
  * and payload in one buffer (one write, not a corked writev) and, for a broadcast, once for all.
  */
 
+import { copyInto } from "../protocol/typed-array-access.js";
 import { binaryEnvelopeHeaderSize, textEnvelopeHeaderSize, writeBinaryEnvelopeHeader, writeTextEnvelopeHeader } from "../protocol/multiplex-frames.js";
 
 export const TEXT_OPCODE = 0x1;
@@ -31,6 +32,17 @@ export function binaryFrame(payload: Uint8Array): Buffer {
   frame.set(payload, writeHeader(frame, BINARY_OPCODE, payload.byteLength));
   return frame;
 }
+
+/**
+ * A text frame holding `utf8`, text already encoded, of `length` bytes, header and payload in
+ * one buffer (a copy of the bytes).
+ */
+export function utf8Frame(utf8: Uint8Array, length: number): Buffer {
+  const frame = Buffer.allocUnsafe(headerLength(length) + length);
+  copyInto.call(frame, utf8, writeHeader(frame, TEXT_OPCODE, length));
+  return frame;
+}
+
 
 /**
  * A text frame holding the text envelope of `text` on `channel` (docs/multiplexing.md): frame

@@ -2,6 +2,7 @@ import type { EventEmitter } from "node:events";
 import type { Duplex } from "node:stream";
 import { WebSocket } from "ws";
 import { HubwireError } from "../errors.js";
+import { byteLengthOf } from "../protocol/typed-array-access.js";
 import type { Transport } from "./transport.js";
 import type { TransportConnection } from "./transport-connection.js";
 import {
@@ -12,12 +13,15 @@ import {
   COPY_LIMIT,
   frameHeader,
   textEnvelopeFrame,
+  TEXT_OPCODE,
   textFrame,
+  utf8Frame,
 } from "./websocket-frames.js";
 
 /**
  * A connection's WebSocket: text frames become strings, binary frames bytes; a string is sent as a
- * text frame and a Uint8Array as a binary one (JSON needs text frames, MessagePack binary).
+ * text frame and a Uint8Array as a binary one (JSON needs text frames, MessagePack binary), or as
+ * a text frame by `sendUtf8` when it is text already encoded.
  * `ws` reads the socket and handles control frames and the close handshake; data frames are
  * written to the upgraded socket directly (see websocket-frames.ts), each whole in one write, so
  * they never interleave with the control frames `ws` writes.
@@ -90,6 +94,18 @@ export class WebSocketTransport implements Transport {
       this.stream.cork();
       this.stream.write(frameHeader(BINARY_OPCODE, data.byteLength));
       this.stream.write(data);
+      this.stream.uncork();
+    }
+  }
+
+  sendUtf8(utf8: Uint8Array): void {
+    if (this.socket.readyState !== WebSocket.OPEN) return;
+    const length = byteLengthOf.call(utf8) as number;
+    if (length <= COPY_LIMIT) this.stream.write(utf8Frame(utf8, length));
+    else {
+      this.stream.cork();
+      this.stream.write(frameHeader(TEXT_OPCODE, length));
+      this.stream.write(utf8);
       this.stream.uncork();
     }
   }
