@@ -379,7 +379,6 @@ function toUtf8(part: string | Uint8Array): Uint8Array {
   return typeof part === "string" ? encodeUtf8(part) : part;
 }
 
-
 function concatBytes(parts: Uint8Array[]): Uint8Array {
   let length = 0;
   for (const part of parts) length += byteLengthOf.call(part) as number;

@@ -54,9 +54,7 @@ export class MovingConnections {
     // Another attempt of the same client got here first; the holder forgets this one after its timeout.
     if (registry.get(token)) return void answer.refuse(409, "The connection is already moving to this server.");
     const connection = registry.take(moving.connectionId, token);
-    connection.identity = moving.identity;
-    connection.statefulReconnect = true;
-    connection.movedIn();
+    connection.movedIn(moving.identity);
     let prepared = false;
     try {
       await this.router.hold(connection);
@@ -87,9 +85,7 @@ export class MovingConnections {
     const { registry } = this.router;
     if (registry.get(token)) throw new HubwireError("ERR_CONNECTION_MOVE_FAILED", `Connection '${connectionId}' is here already.`);
     const connection = registry.take(connectionId, token);
-    connection.identity = identity;
-    connection.statefulReconnect = true;
-    connection.movedIn();
+    connection.movedIn(identity);
     try {
       rebuild(connection);
     } catch (error) {

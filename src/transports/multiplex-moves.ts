@@ -89,9 +89,7 @@ export class MultiplexMoves implements ConnectionMoves {
         continue;
       }
       const connection = new TransportConnection(hub.connectionId, newConnectionId(), endpoint.maxBufferedBytes);
-      connection.identity = hub.identity;
-      connection.statefulReconnect = true;
-      connection.movedIn();
+      connection.movedIn(hub.identity);
       arrivals.push({ hub, endpoint: endpoint as Arrival["endpoint"], connection });
     }
     const prepared = await Promise.allSettled(arrivals.map(({ endpoint, connection, hub }) => endpoint.moves.prepare(connection, hub.plan)));

@@ -55,9 +55,7 @@ export class MultiplexRevival implements CarriedRevival {
     rebuilding.came.add(carried.channel);
     try {
       const connection = new TransportConnection(connectionId, newConnectionId(), endpoint.maxBufferedBytes);
-      connection.identity = identity;
-      connection.statefulReconnect = true;
-      connection.movedIn();
+      connection.movedIn(identity);
       rebuild(connection); // its session is written to from now on: into its buffer, while suspended
       rebuilding.hubs.push({ carried, connection });
       return rebuilding.held;

@@ -320,8 +320,13 @@ export class TransportConnection {
     this.drained();
   }
 
-  /** Arrived from another server, waiting for its client's new socket (see ConnectionMoves). */
-  movedIn(): void {
+  /**
+   * Arrived from another server (a move, or crash recovery) as a stateful connection of the user
+   * `identity` names, waiting for its client's new socket (see ConnectionMoves).
+   */
+  movedIn(identity: string | undefined): void {
+    this.identity = identity;
+    this.statefulReconnect = true;
     this.state = "suspended";
     this.suspendedSince = Date.now();
   }

@@ -8,12 +8,12 @@
  * and payload in one buffer (one write, not a corked writev) and, for a broadcast, once for all.
  */
 
-import { copyInto } from "../protocol/typed-array-access.js";
+import { byteLengthOf, copyInto } from "../protocol/typed-array-access.js";
 import { binaryEnvelopeHeaderSize, textEnvelopeHeaderSize, writeBinaryEnvelopeHeader, writeTextEnvelopeHeader } from "../protocol/multiplex-frames.js";
 
 export const TEXT_OPCODE = 0x1;
 export const BINARY_OPCODE = 0x2;
-type DataOpcode = typeof TEXT_OPCODE | typeof BINARY_OPCODE;
+export type DataOpcode = typeof TEXT_OPCODE | typeof BINARY_OPCODE;
 
 /** Payloads up to this size are copied behind their header and written as one buffer. */
 export const COPY_LIMIT = 16 * 1024;
@@ -28,21 +28,18 @@ export function textFrame(text: string): Buffer {
 
 /** A binary frame holding `payload`, header and payload in one buffer (a copy of the payload). */
 export function binaryFrame(payload: Uint8Array): Buffer {
-  const frame = Buffer.allocUnsafe(headerLength(payload.byteLength) + payload.byteLength);
-  frame.set(payload, writeHeader(frame, BINARY_OPCODE, payload.byteLength));
-  return frame;
+  return bytesFrame(BINARY_OPCODE, payload, byteLengthOf.call(payload) as number);
 }
 
 /**
- * A text frame holding `utf8`, text already encoded, of `length` bytes, header and payload in
- * one buffer (a copy of the bytes).
+ * A frame of `opcode` holding `bytes` (`length` of them: a binary payload, or text already
+ * encoded as UTF-8), header and payload in one buffer (a copy of the bytes).
  */
-export function utf8Frame(utf8: Uint8Array, length: number): Buffer {
+export function bytesFrame(opcode: DataOpcode, bytes: Uint8Array, length: number): Buffer {
   const frame = Buffer.allocUnsafe(headerLength(length) + length);
-  copyInto.call(frame, utf8, writeHeader(frame, TEXT_OPCODE, length));
+  copyInto.call(frame, bytes, writeHeader(frame, opcode, length));
   return frame;
 }
-
 
 /**
  * A text frame holding the text envelope of `text` on `channel` (docs/multiplexing.md): frame

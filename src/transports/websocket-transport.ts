@@ -10,12 +10,13 @@ import {
   binaryEnvelopeFrame,
   binaryEnvelopeFrameHeader,
   binaryFrame,
+  bytesFrame,
   COPY_LIMIT,
+  type DataOpcode,
   frameHeader,
   textEnvelopeFrame,
   TEXT_OPCODE,
   textFrame,
-  utf8Frame,
 } from "./websocket-frames.js";
 
 /**
@@ -88,26 +89,24 @@ export class WebSocketTransport implements Transport {
   send(data: string | Uint8Array, shared?: boolean): void {
     if (this.socket.readyState !== WebSocket.OPEN) return;
     if (typeof data === "string") this.stream.write(shared ? sharedTextFrame(data) : textFrame(data));
-    else if (data.byteLength <= COPY_LIMIT) this.stream.write(shared ? sharedBinaryFrame(data) : binaryFrame(data));
-    else {
-      // Too large to copy: the header and the payload as they are, in one writev.
-      this.stream.cork();
-      this.stream.write(frameHeader(BINARY_OPCODE, data.byteLength));
-      this.stream.write(data);
-      this.stream.uncork();
-    }
+    else if (shared && data.byteLength <= COPY_LIMIT) this.stream.write(sharedBinaryFrame(data));
+    else this.writeBytes(BINARY_OPCODE, data);
   }
 
   sendUtf8(utf8: Uint8Array): void {
     if (this.socket.readyState !== WebSocket.OPEN) return;
-    const length = byteLengthOf.call(utf8) as number;
-    if (length <= COPY_LIMIT) this.stream.write(utf8Frame(utf8, length));
-    else {
-      this.stream.cork();
-      this.stream.write(frameHeader(TEXT_OPCODE, length));
-      this.stream.write(utf8);
-      this.stream.uncork();
-    }
+    this.writeBytes(TEXT_OPCODE, utf8);
+  }
+
+  /** A frame of `bytes`: copied behind its header up to COPY_LIMIT, else header and bytes as they are. */
+  private writeBytes(opcode: DataOpcode, bytes: Uint8Array): void {
+    const length = byteLengthOf.call(bytes) as number;
+    if (length <= COPY_LIMIT) return void this.stream.write(bytesFrame(opcode, bytes, length));
+    // Too large to copy: the header and the payload as they are, in one writev.
+    this.stream.cork();
+    this.stream.write(frameHeader(opcode, length));
+    this.stream.write(bytes);
+    this.stream.uncork();
   }
 
   sendEnvelope(channel: number, data: string | Uint8Array, binary: boolean, shared?: boolean): void {
