@@ -4,7 +4,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { startRoundRobinProxy, type RoundRobinProxy } from "../../bench/round-robin-proxy.js";
 import { ScaleOutProcesses } from "../support/scale-out-processes.js";
 import { hubwireClient, receiversAndSender, receiverUsers, Traffic, trafficStreams, type StreamClient } from "../support/stream-clients.js";
-import { waitFor, within } from "../support/wait.js";
+import { waitFor } from "../support/wait.js";
 
 /** Presence as tests shorten it, and crash recovery on. */
 const scaleOut = { heartbeatInterval: 100, serverTimeout: 1_000, recovery: true };
@@ -48,7 +48,8 @@ describe("a server process killed under traffic, with crash recovery on", () => 
     const exited = once(child, "exit");
     child.kill("SIGKILL");
     await exited;
-    await within(traffic.flowing("after the crash"), "traffic after the crash", 30_000);
+    // Noticing the death and the clients' reattach take seconds; on a loaded machine, more.
+    await traffic.flowing("after the crash", 30_000);
     await traffic.stop();
 
     const faults = traffic.faults();

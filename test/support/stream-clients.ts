@@ -148,10 +148,10 @@ export class Traffic {
     });
   }
 
-  /** Resolves once ten more rounds have been sent and received by every receiver. */
-  async flowing(what: string): Promise<void> {
+  /** Resolves once ten more rounds have been sent and received by every receiver, within `ms`. */
+  async flowing(what: string, ms?: number): Promise<void> {
     const from = this.sent.direct;
-    await waitFor(() => this.flowed(from + 10), `traffic ${what}`);
+    await waitFor(() => this.flowed(from + 10), `traffic ${what}`, ms);
   }
 
   /** Stops sending, and resolves once every receiver has all that was sent. */
