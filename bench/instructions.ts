@@ -52,6 +52,7 @@ async function countFor(target: TargetName, maxCalls: number, connections: numbe
     const countedMs = performance.now() - countingSince;
     loader.kill();
     await server.stop(slow); // callgrind writes its totals as the process exits
+    keepDump(join(dir, "callgrind.out"), target);
     const collected = /Collected : (\d+)/.exec(readFileSync(log, "utf8"));
     if (!collected) throw new Error(`callgrind reported no count for ${target}`);
     const calls = Math.max(result.operations, 1);
@@ -182,9 +183,7 @@ export function requireValgrind(): void {
 
 /**
  * The instructions of the server's main thread since its count was zeroed, from the dump that
- * `dump` has callgrind write into `dir` (run with --separate-threads=yes). With
- * HUBWIRE_CALLGRIND_KEEP naming a folder, the dump is kept there as `callgrind.out.<name>`, for
- * callgrind_annotate.
+ * `dump` has callgrind write into `dir` (run with --separate-threads=yes).
  */
 export function mainThreadCount(dir: string, dump: () => void, name: string): number {
   const before = new Set(readdirSync(dir));
@@ -192,10 +191,19 @@ export function mainThreadCount(dir: string, dump: () => void, name: string): nu
   // The main thread's dump: "-01" ends its name.
   const file = readdirSync(dir).find((f) => f.startsWith("callgrind.out") && f.endsWith("-01") && !before.has(f));
   if (!file) throw new Error(`callgrind wrote no dump for ${name}`);
-  const keep = process.env.HUBWIRE_CALLGRIND_KEEP;
-  if (keep) copyFileSync(join(dir, file), join(keep, `callgrind.out.${name}`));
+  keepDump(join(dir, file), name);
   // The totals line ends the dump ("summary" at its head reads 0 after --zero).
   const totals = /^totals: (\d+)/m.exec(readFileSync(join(dir, file), "utf8"));
   if (!totals) throw new Error(`callgrind's dump for ${name} has no totals`);
   return Number(totals[1]);
+}
+
+/**
+ * With HUBWIRE_CALLGRIND_KEEP naming a folder, a count's dump is kept there as
+ * `callgrind.out.<name>`, for callgrind_annotate (with NODE_OPTIONS=--perf-basic-prof, node's
+ * /tmp/perf-<pid>.map names the JIT code's addresses).
+ */
+function keepDump(file: string, name: string): void {
+  const keep = process.env.HUBWIRE_CALLGRIND_KEEP;
+  if (keep) copyFileSync(file, join(keep, `callgrind.out.${name}`));
 }

@@ -11,6 +11,12 @@ import type { TransportConnection } from "./transport-connection.js";
  */
 export class HubChannel implements Transport {
   readonly keepsAlive = true;
+  /**
+   * See Transport.sendUtf8: a text hub's messages already encoded go as they are where its
+   * connection carries them so (a WebSocket frames them, a binary connection's envelopes hold
+   * UTF-8); elsewhere (SSE, text long polling) the hub writes text.
+   */
+  readonly sendUtf8: ((this: HubChannel, utf8: Uint8Array) => void) | undefined;
   private paused = false;
 
   constructor(
@@ -23,7 +29,10 @@ export class HubChannel implements Transport {
     readonly admit: AdmissionCheck,
     /** Where the hub is mapped: a server the connection moves to opens the same hub. */
     readonly path: string,
-  ) {}
+  ) {
+    const { binary } = physical.layout;
+    this.sendUtf8 = text && (binary || physical.transportName === "WebSockets") ? HubChannel.sendUtf8OnChannel : undefined;
+  }
 
   get carrierId(): string {
     return this.physical.physical.connectionId;
@@ -60,6 +69,11 @@ export class HubChannel implements Transport {
 
   send(data: string | Uint8Array, shared?: boolean): void {
     this.physical.sendOn(this.channel, data, shared);
+  }
+
+  /** One function for every channel that takes bytes, called as its method: no closure per hub. */
+  private static sendUtf8OnChannel(this: HubChannel, utf8: Uint8Array): void {
+    this.physical.sendOn(this.channel, utf8, false, true);
   }
 
   close(): void {

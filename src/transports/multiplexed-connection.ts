@@ -207,7 +207,6 @@ export class MultiplexedConnection implements ConnectionReceiver {
     if (others) for (const hub of others) hub.connection.readEnded();
   }
 
-
   private control(message: ControlMessage | null): void {
     if (message === null) return; // a ping: its arrival is all it says
     switch (message.type) {
@@ -296,12 +295,13 @@ export class MultiplexedConnection implements ConnectionReceiver {
 
   /**
    * `shared`: see Transport.send; a broadcast's envelope (over a WebSocket, its frame) is made
-   * once for every hub on the same channel.
+   * once for every hub on the same channel. `utf8`: `data` is a text hub's message already
+   * encoded (see HubChannel.sendUtf8).
    */
-  sendOn(channel: number, data: string | Uint8Array, shared = false): void {
+  sendOn(channel: number, data: string | Uint8Array, shared = false, utf8 = false): void {
     if (this.physical.state !== "active") return;
     this.lastSendAt = this.owner.now;
-    if (!this.binary && typeof data !== "string") {
+    if (!this.binary && typeof data !== "string" && !utf8) {
       // A hub that chose a binary protocol on a text connection: only that hub ends.
       const error = new HubwireError("ERR_MUX_FORMAT", "A hub with a binary protocol cannot send on a text connection.");
       return this.channels.get(channel)?.connection.abort(error);

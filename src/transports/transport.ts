@@ -16,14 +16,18 @@ export interface Transport {
   /**
    * As `send`, for text already encoded: `utf8` goes as text (a WebSocket's text frame, the
    * bytes copied behind its header once). Only transports that take text as bytes this cheaply
-   * have it (WebSockets, long polling); for the others a connection sends the text decoded.
+   * have it (WebSockets, long polling, a text hub's channel where its multiplexed connection
+   * does); for the others a connection sends the text decoded. The only text hubwire sends as
+   * bytes is JSON it wrote itself of printable ASCII (json-completion-bytes.ts): its length in
+   * bytes is its length in characters, which a text envelope's header counts.
    */
   sendUtf8?(utf8: Uint8Array): void;
   /**
    * Sends `data` in the multiplexing envelope of `channel` (docs/multiplexing.md), binary or
    * text as `binary` says, written straight into the transport's own framing: one buffer, the
-   * payload copied once. Only transports that can (WebSockets) have it; a multiplexed
-   * connection sends the others the envelope with `send`. `shared`: as for `send`.
+   * payload copied once. A text envelope's `data` is a string, or its bytes as `sendUtf8` takes
+   * them (ASCII). Only transports that can (WebSockets) have it; a multiplexed connection sends
+   * the others the envelope with `send`. `shared`: as for `send`.
    */
   sendEnvelope?(channel: number, data: string | Uint8Array, binary: boolean, shared?: boolean): void;
   /**

@@ -44,12 +44,21 @@ export function bytesFrame(opcode: DataOpcode, bytes: Uint8Array, length: number
 /**
  * A text frame holding the text envelope of `text` on `channel` (docs/multiplexing.md): frame
  * header, envelope header and the text's UTF-8 written into one buffer, with no envelope string
- * joined first.
+ * joined first. `text` may come as its bytes already, if ASCII (see Transport.sendUtf8): its
+ * length in characters, which the envelope's header gives, is then its length in bytes.
  */
-export function textEnvelopeFrame(channel: number, text: string): Buffer {
+export function textEnvelopeFrame(channel: number, text: string | Uint8Array): Buffer {
+  if (typeof text !== "string") return asciiEnvelopeFrame(channel, text, byteLengthOf.call(text) as number);
   const length = textEnvelopeHeaderSize(channel, text.length) + Buffer.byteLength(text, "utf8");
   const frame = Buffer.allocUnsafe(headerLength(length) + length);
   frame.write(text, writeTextEnvelopeHeader(frame, writeHeader(frame, TEXT_OPCODE, length), channel, text.length), "utf8");
+  return frame;
+}
+
+function asciiEnvelopeFrame(channel: number, ascii: Uint8Array, characters: number): Buffer {
+  const length = textEnvelopeHeaderSize(channel, characters) + characters;
+  const frame = Buffer.allocUnsafe(headerLength(length) + length);
+  copyInto.call(frame, ascii, writeTextEnvelopeHeader(frame, writeHeader(frame, TEXT_OPCODE, length), channel, characters));
   return frame;
 }
 

@@ -112,7 +112,7 @@ export class WebSocketTransport implements Transport {
   sendEnvelope(channel: number, data: string | Uint8Array, binary: boolean, shared?: boolean): void {
     if (this.socket.readyState !== WebSocket.OPEN) return;
     if (shared) this.stream.write(sharedEnvelopeFrame(channel, data, binary));
-    else if (!binary) this.stream.write(textEnvelopeFrame(channel, data as string));
+    else if (!binary) this.stream.write(textEnvelopeFrame(channel, data));
     else if (typeof data === "string" || data.byteLength <= COPY_LIMIT) this.stream.write(binaryEnvelopeFrame(channel, data));
     else {
       this.stream.cork();
@@ -237,7 +237,7 @@ let lastEnvelopeFrame = textFrame("");
 
 function sharedEnvelopeFrame(channel: number, data: string | Uint8Array, binary: boolean): Buffer {
   if (data === lastEnvelopeData && channel === lastEnvelopeChannel && binary === lastEnvelopeBinary) return lastEnvelopeFrame;
-  const frame = binary ? binaryEnvelopeFrame(channel, data) : textEnvelopeFrame(channel, data as string);
+  const frame = binary ? binaryEnvelopeFrame(channel, data) : textEnvelopeFrame(channel, data);
   if ((typeof data === "string" ? data.length : data.byteLength) > 65_536) return frame; // not worth holding on to
   lastEnvelopeData = data;
   lastEnvelopeChannel = channel;

@@ -4,6 +4,7 @@ import { HubMultiplexer } from "../../client/multiplex.js";
 import { messagePack } from "../../client/msgpack.js";
 import { jsonHubProtocol } from "../../src/protocol/json-protocol.js";
 import { writeBinaryEnvelope, writeTextEnvelope } from "../../src/protocol/multiplex-frames.js";
+import { textEnvelopeFrame } from "../../src/transports/websocket-frames.js";
 import { waitFor } from "../support/wait.js";
 import { startMuxServer, type MuxServer } from "./mux-hubs.js";
 import { rawClient } from "./raw-mux-client.js";
@@ -51,6 +52,15 @@ describe("multiplexing envelopes in WebSocket frames", () => {
       }
     }
     client.socket.close();
+  });
+
+  it("frames a text payload given as its ASCII bytes (a JSON hub's replies written as bytes) exactly as the same text", () => {
+    for (const channel of [1, 9, 10, 300, 123_456]) {
+      for (const length of [0, 1, ...around(115, 15), ...around(65_520, 20)]) {
+        const text = Array.from({ length }, (_, i) => String.fromCharCode(0x20 + (i % 95))).join("");
+        expect(textEnvelopeFrame(channel, Buffer.from(text, "latin1")).equals(textEnvelopeFrame(channel, text))).toBe(true);
+      }
+    }
   });
 
   it("frames a MessagePack hub's replies across every header form and the copy limit", async () => {
