@@ -35,7 +35,10 @@ export interface HubConnectionOptions {
    * again. The server must allow it (`allowStatefulReconnects`). Default false.
    */
   statefulReconnect?: boolean;
-  /** Bytes of sent messages kept until the server acknowledges them; past it a drop ends the connection. Default 100 000. */
+  /**
+   * Bytes of sent messages kept until the server acknowledges them (once a second); past it,
+   * calls and sends wait for acknowledgements before they go. Default 100 000.
+   */
   statefulReconnectBufferSize?: number;
   /** Ping after this long without sending (not on long polling). Default 15 000 ms. */
   keepAliveIntervalMs?: number;

@@ -77,8 +77,7 @@ export class HubConnection {
       log: this.log,
     });
     this.protocol = options.protocol ?? jsonHubProtocol;
-    const headers = options.headers ?? {};
-    const factory = options.accessTokenFactory;
+    const { headers = {}, accessTokenFactory: factory } = options;
     this.http = { headers, withCredentials: options.withCredentials ?? true, token: async () => (factory ? await factory() : undefined) };
     this.keepAlive = new KeepAlive(
       {
@@ -260,8 +259,8 @@ export class HubConnection {
     this.link = new StatefulLink(started.resumable, this.options.statefulReconnectBufferSize ?? 100_000, acknowledge);
   }
 
-  private stopLink(): void {
-    this.link?.close();
+  private stopLink(error?: Error): void {
+    this.link?.close(error);
     this.link = undefined;
   }
 
@@ -327,7 +326,7 @@ export class HubConnection {
     if (this.handshake) return this.handshake.fail(error ?? new HubClientError("ERR_CONNECTION_LOST", "The connection closed during the handshake."));
     if (this.state !== "Connected" && this.state !== "Disconnecting") return;
     if (this.stopRequested || this.state === "Disconnecting") return this.closed(this.closeError ?? error);
-    if (error && this.link?.canReattach) return void reattach(this.reattachHost, this.link, error);
+    if (error && this.link) return void reattach(this.reattachHost, this.link, error);
     this.lose(error);
   }
 
@@ -335,7 +334,7 @@ export class HubConnection {
   private lose(error?: Error): void {
     if (this.state !== "Connected") return;
     this.keepAlive.stop();
-    this.stopLink();
+    this.stopLink(error);
     const transport = this.transport;
     this.transport = undefined;
     void transport?.stop().catch(this.debug("Could not stop the transport."));
@@ -353,7 +352,7 @@ export class HubConnection {
   private closed(error: Error | undefined): void {
     if (this.state === "Disconnected") return;
     this.keepAlive.stop();
-    this.stopLink();
+    this.stopLink(error);
     this.inFlight.failAll(error);
     this.state = "Disconnected";
     this.transport = undefined;
@@ -374,9 +373,10 @@ export class HubConnection {
   private async sendMessage(message: HubMessage): Promise<void> {
     const link = this.link;
     if (link) {
-      // With stateful reconnect a trackable message is kept until acknowledged: one that cannot
-      // go now, or whose socket is dying, goes with the replay on the next socket.
-      const payload = this.protocol.writeMessage(message);
+      // With stateful reconnect a trackable message is kept until acknowledged (held back while
+      // the buffer is full): one that cannot go now, or whose socket is dying, goes with the replay.
+      const payload = this.protocol.writeMessage(message); // a message that cannot be written never waits
+      await link.room(message);
       if (!link.sending(message, payload) || !this.transport) return;
       this.keepAlive.sent();
       // A failed send is replayed on the next socket: nothing is lost.

@@ -36,7 +36,6 @@ export async function reattach(host: ReattachHost, link: StatefulLink, cause: Er
   for (const delay of reattachDelaysMs) {
     if (delay > 0) await host.sleep(delay);
     if (!host.holds(link)) return; // lost or stopped meanwhile
-    if (!link.canReattach) break;
     const attempt: { transport?: ClientTransport } = {};
     let transport: ClientTransport;
     try {

@@ -1,6 +1,7 @@
 import { isTrackable, MessageBuffer } from "../src/protocol/message-buffer.js";
 import type { HubProtocol } from "../src/protocol/hub-protocol.js";
 import { MessageType, type HubMessage } from "../src/protocol/messages.js";
+import { HubClientError, messages } from "./errors.js";
 import type { Resumable } from "./transports/transport.js";
 
 /** The waits before each attempt to reattach a dropped WebSocket; after the last, the connection is lost. */
@@ -13,19 +14,24 @@ export const reattachDelaysMs = [0, 1000, 2000, 5000];
  * WebSocket (or a hub's channel on a multiplexer's new one) reattaches to the connection.
  */
 export class StatefulLink {
-  private readonly buffer: MessageBuffer;
+  /** Never gives up on its own (no limit): `room` keeps it near `bufferSize` by holding sends back. */
+  private readonly buffer = new MessageBuffer(Number.POSITIVE_INFINITY);
   private readonly ackTimer: ReturnType<typeof setInterval>;
   /** From a drop until a new socket has taken over: trackable messages wait for the replay. */
   reattaching = false;
+  /** Trackable sends held back until acknowledgements make room, in the order they came. */
+  private readonly waiting: Array<{ go: () => void; fail: (error: Error) => void }> = [];
+  /** A send let through from `waiting` that has not reached `sending` yet: the next waits for it. */
+  private passing = false;
 
   constructor(
     /** Opens the connection's next transport. */
     readonly resumable: Resumable,
-    bufferSize: number,
+    /** Bytes of unacknowledged messages past which trackable sends wait (statefulReconnectBufferSize). */
+    private readonly bufferSize: number,
     /** Sends an Ack: the server keeps what it sent until then. Called once a second when due, as the official client does. */
     acknowledge: (sequenceId: number) => void,
   ) {
-    this.buffer = new MessageBuffer(bufferSize);
     this.ackTimer = setInterval(() => {
       const sequenceId = this.reattaching ? undefined : this.buffer.ackDue();
       if (sequenceId !== undefined) acknowledge(sequenceId);
@@ -33,14 +39,24 @@ export class StatefulLink {
     (this.ackTimer as { unref?: () => void }).unref?.();
   }
 
-  /** The connection is over: no more acknowledgements. */
-  close(): void {
+  /** The connection is over: no more acknowledgements; sends still held back fail (`error`: why it ended). */
+  close(error?: Error): void {
     clearInterval(this.ackTimer);
+    if (this.waiting.length === 0) return;
+    const lost = new HubClientError("ERR_CONNECTION_LOST", error ? `${messages.connectionClosed} ${error.message}` : messages.connectionClosed);
+    for (const { fail } of this.waiting.splice(0)) fail(lost);
   }
 
-  /** False once more went unacknowledged than the buffer holds: a drop then loses the connection. */
-  get canReattach(): boolean {
-    return !this.buffer.overflowed;
+  /**
+   * Undefined when `message` may be sent now; for a trackable message while the buffer is full
+   * (or others wait), a promise that resolves once the server's acknowledgements have made room
+   * and those before it have gone. A client that sends faster than its server acknowledges is so
+   * slowed, as the official client's sends are, and never loses what a reattach replays: the
+   * buffer holds at most its size and one message.
+   */
+  room(message: HubMessage): Promise<void> | undefined {
+    if (!isTrackable(message.type) || (this.waiting.length === 0 && !this.passing && !this.full)) return undefined;
+    return new Promise((go, fail) => this.waiting.push({ go, fail }));
   }
 
   /**
@@ -48,8 +64,25 @@ export class StatefulLink {
    * to send it now (not while reattaching: it goes with the replay, or is not needed, a ping).
    */
   sending(message: HubMessage, payload: string | Uint8Array): boolean {
-    if (isTrackable(message.type)) this.buffer.sent(payload);
+    if (isTrackable(message.type)) {
+      this.buffer.sent(payload);
+      this.passing = false;
+      this.letThrough();
+    }
     return !this.reattaching;
+  }
+
+  /** Lets the first waiting send go, while the buffer has room: one at a time, in order. */
+  private letThrough(): void {
+    if (this.passing || this.waiting.length === 0 || this.full) return;
+    this.passing = true;
+    this.waiting.shift()!.go();
+  }
+
+  /** Whether trackable sends must wait; never while nothing is unacknowledged, whatever the size. */
+  private get full(): boolean {
+    const held = this.buffer.heldBytes;
+    return held > 0 && held >= this.bufferSize;
   }
 
   /**
@@ -61,6 +94,7 @@ export class StatefulLink {
     switch (message.type) {
       case MessageType.Ack:
         this.buffer.acknowledged(message.sequenceId);
+        this.letThrough();
         return false;
       case MessageType.Sequence:
         this.buffer.resequence(message.sequenceId);

@@ -30,6 +30,11 @@ export class MessageBuffer {
   /** `limit`: bytes of unacknowledged messages held; past it the buffer gives up (see `overflowed`). */
   constructor(private readonly limit: number) {}
 
+  /** Bytes of the messages kept (UTF-16 code units of text). */
+  get heldBytes(): number {
+    return this.bytes;
+  }
+
   /** Keeps a trackable message just sent, until the client acknowledges it. */
   sent(payload: string | Uint8Array): void {
     const id = ++this.lastSentId;
