@@ -3,7 +3,7 @@ import { once } from "node:events";
 import { afterEach, describe, expect, it } from "vitest";
 import { startRoundRobinProxy, type RoundRobinProxy } from "../../bench/round-robin-proxy.js";
 import { ScaleOutProcesses } from "../support/scale-out-processes.js";
-import { receiversAndSender, receiverUsers, Traffic, trafficStreams, type StreamClient } from "../support/stream-clients.js";
+import { receiversAndSender, Traffic, trafficStreams, type StreamClient } from "../support/stream-clients.js";
 import { within } from "../support/wait.js";
 
 /** Three hubwire servers, each a process of its own, behind a round-robin proxy; a deploy restarts each in turn with SIGTERM. */
@@ -25,7 +25,7 @@ describe("a rolling restart of three server processes", () => {
     const nodes = await Promise.all([0, 1, 2].map(() => servers.start(channelPrefix)));
     proxy = await startRoundRobinProxy(nodes.map((node) => node.url));
     const url = `${proxy.url}/chat`;
-    const { receivers, ids, sender } = await receiversAndSender(url, "room", clients);
+    const { receivers, ids, sender, users } = await receiversAndSender(url, "room", clients, "/hubs");
     const traffic = new Traffic(sender, receivers, ids, "room");
     await traffic.flowing("before the restarts");
     for (let i = 0; i < nodes.length; i++) {
@@ -51,6 +51,6 @@ describe("a rolling restart of three server processes", () => {
     expect(faults.filter((fault) => fault.lost + fault.duplicated + fault.outOfOrder > 0)).toEqual([]);
     expect(receivers.map((client) => [client.name, client.restarts()])).toEqual(receivers.map((client) => [client.name, 0]));
     expect(await Promise.all(receivers.map((client) => client.invoke("Id")))).toEqual(ids);
-    expect(await Promise.all(receivers.map((client) => client.invoke("Whoami")))).toEqual(receiverUsers);
+    expect(await Promise.all(receivers.map((client) => client.invoke("Whoami")))).toEqual(users);
   });
 });

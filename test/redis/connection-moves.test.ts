@@ -5,7 +5,7 @@ import { Hub, HubClass, HubMethod, HubServer, silentLogger } from "../../src/ind
 import { RedisBackplane } from "../../src/redis/index.js";
 import { redisUrl } from "../support/redis.js";
 import { startRoundRobinProxy, type RoundRobinProxy } from "../../bench/round-robin-proxy.js";
-import { hubwireClient, officialClient, receiversAndSender, receiverUsers, Traffic, type StreamClient as Client } from "../support/stream-clients.js";
+import { hubwireClient, officialClient, receiversAndSender, Traffic, type StreamClient as Client } from "../support/stream-clients.js";
 import { waitFor } from "../support/wait.js";
 
 interface StreamClient {
@@ -86,6 +86,7 @@ describe("connections move between servers with their state", () => {
       backplane: new RedisBackplane({ url: redisUrl, channelPrefix, logger: silentLogger }),
     });
     server.mapHub("/moves", MovesHub, { authenticate: userOf });
+    server.mapMultiplexer("/hubs");
     return server;
   }
 
@@ -159,7 +160,7 @@ describe("connections move between servers with their state", () => {
   it("a rolling restart of three servers under steady traffic loses, doubles and reorders nothing, for every client", async () => {
     const urls = await startCluster(3);
     const url = `${proxy!.url}/moves`;
-    const { receivers, ids, sender } = await receiversAndSender(url, "room", clients);
+    const { receivers, ids, sender, users } = await receiversAndSender(url, "room", clients, "/hubs");
     const traffic = new Traffic(sender, receivers, ids, "room");
     await traffic.flowing("before the restarts");
     for (let i = 0; i < servers.length; i++) {
@@ -174,8 +175,8 @@ describe("connections move between servers with their state", () => {
     expect(traffic.faults().filter((fault) => fault.lost + fault.duplicated + fault.outOfOrder > 0)).toEqual([]);
     expect(receivers.map((client) => [client.name, client.restarts()])).toEqual(receivers.map((client) => [client.name, 0]));
     expect(await Promise.all(receivers.map((client) => client.invoke("Id")))).toEqual(ids);
-    expect(await Promise.all(receivers.map((client) => client.invoke("Whoami")))).toEqual(receiverUsers);
-    expect(lives).toEqual({ connected: 5, disconnected: 0 });
+    expect(await Promise.all(receivers.map((client) => client.invoke("Whoami")))).toEqual(users);
+    expect(lives).toEqual({ connected: 7, disconnected: 0 });
   });
 
   it("fails a client result awaited on the old server with ERR_CONNECTION_MOVED, and the connection goes on there", async () => {

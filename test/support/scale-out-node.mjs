@@ -1,8 +1,9 @@
 // A hubwire server in a process of its own, for tests that kill or restart it: it serves the hub
-// "ChatHub" at /chat over the Redis at REDIS_URL, with the scale-out settings in SCALE_OUT (JSON),
-// on PORT (default: any free port), and prints "listening on <url>". The bearer token names the
-// user; clients may ask for stateful reconnect. On SIGTERM it drains (its stateful connections
-// move to the other servers) and exits. It runs the built code in dist/.
+// "ChatHub" at /chat (also through its multiplexer at /hubs) over the Redis at REDIS_URL, with
+// the scale-out settings in SCALE_OUT (JSON), on PORT (default: any free port), and prints
+// "listening on <url>". The bearer token names the user; clients may ask for stateful
+// reconnect. On SIGTERM it drains (its stateful connections move to the other servers) and
+// exits. It runs the built code in dist/.
 import { consoleLogger, Hub, HubClass, HubMethod, HubServer } from "../../dist/src/index.js";
 import { RedisBackplane } from "../../dist/src/redis/index.js";
 
@@ -56,6 +57,7 @@ const server = new HubServer({
   scaleOut: JSON.parse(process.env.SCALE_OUT ?? "{}"),
 });
 server.mapHub("/chat", ChatHub, { authenticate: (_request, bearer) => (bearer ? { sub: bearer } : null) });
+server.mapMultiplexer("/hubs");
 const { url } = await server.listen(Number(process.env.PORT ?? 0));
 process.stdout.write(`listening on ${url}\n`);
 process.once("SIGTERM", () => {

@@ -1,6 +1,7 @@
 import { HttpTransportType, HubConnectionBuilder, LogLevel, type HubConnection as OfficialConnection } from "@microsoft/signalr";
 import { MessagePackHubProtocol } from "@microsoft/signalr-protocol-msgpack";
 import { HubConnection } from "../../client/index.js";
+import { HubMultiplexer } from "../../client/multiplex.js";
 import { messagePack } from "../../client/msgpack.js";
 import { waitFor } from "./wait.js";
 
@@ -91,27 +92,64 @@ export async function hubwireClient(url: string, user: string, binary: boolean):
   };
 }
 
-/** The users of `receiversOf`'s clients, in order. */
-export const receiverUsers = ["ada", "bob", "cy", "dee"];
+/**
+ * hubwire's client with the hub at `url` on a multiplexed connection of its own, at `multiplexer`
+ * (a path of the same server), JSON or MessagePack: what moves or is recovered is the physical
+ * connection, carrying the hub.
+ */
+export async function multiplexedClient(url: string, multiplexer: string, user: string, binary: boolean): Promise<StreamClient> {
+  const received = new Received();
+  const { origin, pathname } = new URL(url);
+  const hubs = new HubMultiplexer(`${origin}${multiplexer}`, {
+    transports: ["WebSockets"],
+    statefulReconnect: true,
+    accessTokenFactory: () => user,
+    reconnect: { nextDelay: (attempt) => (attempt > 20 ? null : 100) },
+    ...(binary ? { protocol: messagePack } : {}),
+  });
+  const hub = hubs.hub(pathname);
+  let restarts = 0;
+  hub.onReconnecting(() => restarts++);
+  hub.on("message", received.record);
+  await hub.start();
+  return {
+    name: `hubwire multiplexed ${binary ? "MessagePack" : "JSON"}`,
+    user,
+    received,
+    invoke: (method, ...args) => hub.invoke(method, ...args),
+    restarts: () => restarts,
+    stop: () => hubs.stop(),
+  };
+}
+
+/** The users of `receiversAndSender`'s clients, in order; the last two only with a multiplexer. */
+const receiverUsers = ["ada", "bob", "cy", "dee", "eve", "fay"];
 
 /**
- * Four receivers at `url` (the official client and hubwire's, JSON and MessagePack), each in
- * group `group`, and a sender (hubwire's client): what Traffic needs. `clients` gets each as it
- * connects, for the test to stop.
+ * Receivers at `url` (the official client and hubwire's, JSON and MessagePack; with
+ * `multiplexer`, the path where the server multiplexes, hubwire's multiplexed client too), each
+ * in group `group`, and a sender (hubwire's client): what Traffic needs. `clients` gets each as
+ * it connects, for the test to stop.
  */
-export async function receiversAndSender(url: string, group: string, clients: StreamClient[]): Promise<{ receivers: StreamClient[]; ids: string[]; sender: StreamClient }> {
+export async function receiversAndSender(
+  url: string,
+  group: string,
+  clients: StreamClient[],
+  multiplexer?: string,
+): Promise<{ receivers: StreamClient[]; ids: string[]; sender: StreamClient; users: string[] }> {
   const receivers = await Promise.all([
     officialClient(url, receiverUsers[0]!, false),
     officialClient(url, receiverUsers[1]!, true),
     hubwireClient(url, receiverUsers[2]!, false),
     hubwireClient(url, receiverUsers[3]!, true),
+    ...(multiplexer ? [multiplexedClient(url, multiplexer, receiverUsers[4]!, false), multiplexedClient(url, multiplexer, receiverUsers[5]!, true)] : []),
   ]);
   clients.push(...receivers);
   const ids = await Promise.all(receivers.map((client) => client.invoke<string>("Id")));
   await Promise.all(receivers.map((client) => client.invoke("Join", group)));
   const sender = await hubwireClient(url, "sender", false);
   clients.push(sender);
-  return { receivers, ids, sender };
+  return { receivers, ids, sender, users: receiverUsers.slice(0, receivers.length) };
 }
 
 /** The streams a sender's traffic numbers: to all, to one group, and to each receiver. */
