@@ -41,13 +41,14 @@ describe("crash recovery of a multiplexed connection", () => {
     proxy?.cutWebSockets(index);
   }
 
-  it("brings a connection whose server crashed back on its standby, with every stateful hub's id, group and what was sent meanwhile", async () => {
+  it("brings a connection whose server crashed back on its standby, with every stateful hub's id, group and what was sent meanwhile; it then moves on as any", async () => {
     const channelPrefix = `mux-crash-${randomUUID()}`;
     connected.clear();
     backplanes = [];
-    servers = [0, 1].map(() => {
+    /** Server `index` (a new one in its place, if there was one). */
+    const newServer = (index: number): HubServer => {
       const backplane = new RedisBackplane({ url: redisUrl, channelPrefix, logger: serverSilent });
-      backplanes.push(backplane);
+      backplanes[index] = backplane;
       const server = new HubServer({
         logger: serverSilent,
         allowStatefulReconnects: true,
@@ -62,7 +63,8 @@ describe("crash recovery of a multiplexed connection", () => {
       server.mapHub("/late", LateHub);
       server.mapMultiplexer("/hubs");
       return server;
-    });
+    };
+    servers = [newServer(0), newServer(1)];
     const urls = await Promise.all(servers.map(async (server) => (await server.listen()).url));
     proxy = await startRoundRobinProxy(urls);
 
@@ -142,5 +144,18 @@ describe("crash recovery of a multiplexed connection", () => {
     expect(servers[0]!.scaleOutStats(PackHub)?.recovery).toMatchObject({ recovered: 1, lost: 0 });
     await servers[0]!.hubContext(PackHub).clients.group("room").message("after", 1);
     await waitFor(() => received.get("/pack")!.last("after") === 1, "a group send after the recovery");
+
+    // The recovered connection moves on as any stateful one: server 1 is back (a new server on
+    // its port), and server 0 drains; the client's next socket reaches server 1.
+    servers[1] = newServer(1);
+    await servers[1].listen(Number(new URL(urls[1]!).port));
+    await servers[0]!.drain({ timeout: 20_000 });
+    await waitFor(() => servers[1]!.connectionCount === 1, "the recovered connection to move to server 1");
+    for (const [path, hub] of opened) expect(await hub.invoke("Id")).toBe(ids.get(path));
+    expect(await late.invoke("Id")).toBe(await lateAnew);
+    expect(reconnects).toBe(0);
+    expect(Object.fromEntries(connected)).toEqual({ text: 1, pack: 1, late: 2 });
+    await servers[1].hubContext(TextHub).clients.group("room").message("moved", 1);
+    await waitFor(() => received.get("/text")!.last("moved") === 1, "a group send after the move");
   }, 60_000);
 });
