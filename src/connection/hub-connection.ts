@@ -33,8 +33,8 @@ export interface HubConnectionOptions {
 
 /** What the owner of a hub connection (the dispatcher) is told. */
 export interface HubConnectionEvents {
-  /** `utf8`: for text, the bytes it was decoded from, when the transport has them. */
-  onData(connection: HubConnection, data: string | Uint8Array, utf8?: Uint8Array): void;
+  /** `utf8`, `start` and `end`: see ConnectionReceiver.onData. */
+  onData(connection: HubConnection, data: string | Uint8Array, utf8?: Uint8Array, start?: number, end?: number): void;
   onClose(connection: HubConnection, error?: Error): void;
   /** The client sent more at once than the transport accepts (`limit` bytes); nothing of it was read. */
   onTooLarge(connection: HubConnection, limit: number): void;
@@ -320,9 +320,9 @@ export class HubConnection implements ConnectionReceiver, HeartbeatSubscriber {
     this.transport.close();
   }
 
-  onData(data: string | Uint8Array, utf8?: Uint8Array): void {
+  onData(data: string | Uint8Array, utf8?: Uint8Array, start?: number, end?: number): void {
     this.lastReceiveAt = this.heartbeat.now;
-    this.events.onData(this, data, utf8);
+    this.events.onData(this, data, utf8, start, end);
   }
 
   onTooLarge(limit: number): void {

@@ -7,7 +7,9 @@ import type { MessageBufferState } from "../connection/movable-message-buffer.js
 import { isTrackable } from "../protocol/message-buffer.js";
 import type { Hub } from "../hubs/hub.js";
 import { MessageType, type HubMessage } from "../protocol/messages.js";
+import { JsonHubProtocol } from "../protocol/json-protocol.js";
 import { RECORD_SEPARATOR, RECORD_SEPARATOR_CODE } from "../protocol/text-framing.js";
+import { viewOf } from "../protocol/typed-array-access.js";
 import { byteLength, encodeUtf8 } from "../protocol/utf8.js";
 import type { TransportConnection } from "../transports/transport-connection.js";
 import type { LogEvent } from "../logger.js";
@@ -125,9 +127,14 @@ export class ConnectionSession implements HubConnectionEvents, HeartbeatSubscrib
     return (this.clientsOfCaller ??= new HubCallerClientsImpl(this.runtime.sends, this.connection.connectionId));
   }
 
-  onData(_connection: HubConnection, data: string | Uint8Array, utf8?: Uint8Array): void {
-    if (!this.connection.handshakeComplete) return this.handshake(data);
-    this.receive(data, utf8);
+  onData(connection: HubConnection, data: string | Uint8Array, utf8?: Uint8Array, start?: number, end?: number): void {
+    // A multiplexed hub's envelope in its frame (see ConnectionReceiver.onData): the JSON
+    // protocol reads it in place; the handshake and any other protocol get it alone.
+    if (start !== undefined && !(connection.handshakeComplete && connection.protocol instanceof JsonHubProtocol)) {
+      return this.onData(connection, (data as string).slice(start, end), viewOf(utf8!, start, end! - start));
+    }
+    if (!connection.handshakeComplete) return this.handshake(data);
+    this.receive(data, utf8, start, end);
   }
 
   /** The hub's heartbeat checks its sessions (see HubRuntime): the connection's keep-alive and timeouts. */
@@ -221,7 +228,7 @@ export class ConnectionSession implements HubConnectionEvents, HeartbeatSubscrib
     this.calls?.start();
   }
 
-  private receive(data: string | Uint8Array, utf8?: Uint8Array): void {
+  private receive(data: string | Uint8Array, utf8?: Uint8Array, start?: number, end?: number): void {
     const { runtime, connection } = this;
     const protocol = connection.protocol!;
     // A long-polling POST has no frame type, and the .NET client names no Content-Type: its bytes
@@ -233,14 +240,18 @@ export class ConnectionSession implements HubConnectionEvents, HeartbeatSubscrib
       messages = protocol.parseMessages(binaryPost ? utf8 : data, {
         maximumMessageSize: runtime.options.maximumReceiveMessageSize,
         utf8,
+        start,
+        end,
       });
     } catch (error) {
       return this.closeWithError(error);
     }
-    runtime.telemetry?.received(protocol.name, data, utf8, messages.length);
+    // A part's bytes are its characters (see ConnectionReceiver.onData).
+    const length = start === undefined ? -1 : end! - start;
+    runtime.telemetry?.received(protocol.name, length >= 0 ? length : receivedBytes(data, utf8), messages.length);
     // Made for the first read that holds a call: a connection that only pings stays small.
     const calls = this.calls ?? (messages.some(isInvocation) ? (this.calls = new InvocationRunner(runtime, this, this.started)) : undefined);
-    calls?.beginRead(data, utf8, messages.length);
+    calls?.beginRead(data, utf8, messages.length, length);
     for (const message of messages) {
       if (this.connection.isClosing) break;
       this.dispatch(message, calls);
@@ -324,4 +335,9 @@ function joinData(first: string | Uint8Array, second: string | Uint8Array): stri
   joined.set(a);
   joined.set(b, a.length);
   return joined;
+}
+
+/** Bytes a client sent in one message: text counted in UTF-8. */
+function receivedBytes(data: string | Uint8Array, utf8: Uint8Array | undefined): number {
+  return utf8 ? utf8.byteLength : typeof data === "string" ? byteLength(data) : data.byteLength;
 }

@@ -51,12 +51,15 @@ export class InvocationRunner {
     this.drain();
   }
 
-  /** The messages of one read are dispatched between this and endRead: `count` of them came in `data`. */
-  beginRead(data: string | Uint8Array, utf8: Uint8Array | undefined, count: number): void {
+  /**
+   * The messages of one read are dispatched between this and endRead: `count` of them came in
+   * `data`, or in `length` bytes of it where given (a multiplexed hub's envelope in its frame).
+   */
+  beginRead(data: string | Uint8Array, utf8: Uint8Array | undefined, count: number, length = -1): void {
     this.readingData = data;
     this.readingUtf8 = utf8;
     this.readingCount = count;
-    this.readingShareBytes = -1;
+    this.readingShareBytes = length >= 0 ? Math.ceil(length / Math.max(1, count)) : -1;
   }
 
   endRead(): void {

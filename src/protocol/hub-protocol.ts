@@ -12,6 +12,14 @@ export interface ParseOptions {
    * same messages as without them.
    */
   utf8?: Uint8Array;
+  /**
+   * For text input with its `utf8` bytes, one byte a character: the message is only
+   * `input[start, end)`, a part of a larger one (a multiplexed hub's envelope), and `utf8` holds
+   * the larger one's bytes. Only the JSON protocol is given a part so (see ConnectionSession);
+   * others are given the part alone.
+   */
+  start?: number;
+  end?: number;
 }
 
 /**

@@ -37,11 +37,14 @@ export class JsonHubProtocol implements HubProtocol {
       throw new ProtocolError("ERR_PROTOCOL_WRONG_INPUT_TYPE", "Invalid input for JSON hub protocol. Expected a string.");
     }
     const max = options?.maximumMessageSize ?? null;
+    // The part of the input that is the message: all of it, but for a multiplexed hub's envelope.
+    const first = options?.start ?? 0;
+    const last = options?.end ?? input.length;
     // With one character per byte, text and bytes hold each record at the same positions.
     const bytes = options?.utf8?.length === input.length ? options.utf8 : undefined;
-    if (!bytes) return parseRecords(input, max);
+    if (!bytes) return parseRecords(first === 0 && last === input.length ? input : input.slice(first, last), max);
     let messages: HubMessage[] | undefined;
-    for (let start = 0, end = firstRecordEnd(input); end !== -1; start = end + 1, end = input.indexOf(RECORD_SEPARATOR, start)) {
+    for (let start = first, end = firstRecordEnd(input, first, last); end !== -1 && end < last; start = end + 1, end = input.indexOf(RECORD_SEPARATOR, start)) {
       if (max !== null && end - start > max) throw messageTooLarge(max);
       const message = parsePlainInvocation(input, bytes, start, end) ?? parseRecord(input.slice(start, end));
       if (message) messages = append(messages, message);

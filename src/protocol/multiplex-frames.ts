@@ -1,4 +1,5 @@
 import { lengthPrefixSize, writeLengthPrefix } from "./binary-framing.js";
+import { viewOf } from "./typed-array-access.js";
 import { decodeUtf8, encodeUtf8 } from "./utf8.js";
 
 /**
@@ -112,10 +113,11 @@ export function writeControl(message: ControlMessage | null, binary: boolean): s
 
 /**
  * Called for each envelope of a frame, in order. A binary payload is a view (a plain Uint8Array)
- * into the frame; a text payload comes with its UTF-8 bytes (a view) when the frame's were given
- * and are ASCII.
+ * into the frame. A text payload is a string of its own, or, when the frame's UTF-8 bytes were
+ * given and are ASCII, the frame's text itself with those bytes, `start` and `end` saying where
+ * the payload is (see ConnectionReceiver.onData): a hub reads it in place.
  */
-export type EnvelopeVisitor = (channel: number, payload: string | Uint8Array, utf8?: Uint8Array) => void;
+export type EnvelopeVisitor = (channel: number, payload: string | Uint8Array, utf8?: Uint8Array, start?: number, end?: number) => void;
 
 /**
  * Reads every envelope of one physical message; throws a {@link MultiplexFrameError} for a
@@ -128,8 +130,8 @@ export function readEnvelopes(input: string | Uint8Array, visit: EnvelopeVisitor
 }
 
 function readTextEnvelopes(input: string, visit: EnvelopeVisitor, utf8: Uint8Array | undefined): void {
-  // An ASCII frame's characters are its bytes: each payload's bytes are a view at the same
-  // offsets, and a hub's parser reads those faster than the string.
+  // An ASCII frame's characters are its bytes, at the same offsets: a hub's parser reads those
+  // faster than the string, and in place (no string and no view cut for each payload).
   const bytes = utf8 !== undefined && utf8.length === input.length ? utf8 : undefined;
   let at = 0;
   while (at < input.length) {
@@ -138,9 +140,26 @@ function readTextEnvelopes(input: string, visit: EnvelopeVisitor, utf8: Uint8Arr
     const start = decimalEnd;
     const end = start + length;
     if (end > input.length) throw malformed("An envelope is longer than its frame.");
-    visit(channel, input.slice(start, end), bytes === undefined ? undefined : viewOf(bytes, start, length));
+    if (bytes === undefined) visit(channel, input.slice(start, end));
+    else visit(channel, input, bytes, start, end);
     at = end;
   }
+}
+
+/**
+ * A payload the visitor was given, as its own: a copy of what a frame whose buffer the transport
+ * may reuse held (a text payload as its text alone, and its bytes, if given).
+ */
+export function ownPayload(
+  payload: string | Uint8Array,
+  utf8: Uint8Array | undefined,
+  start: number | undefined,
+  end: number | undefined,
+): [string | Uint8Array, Uint8Array | undefined] {
+  // Copied by Uint8Array's constructor: a Buffer's `slice` would be a view.
+  if (typeof payload !== "string") return [new Uint8Array(payload), undefined];
+  if (start === undefined) return [payload, utf8 && new Uint8Array(utf8)];
+  return [payload.slice(start, end), new Uint8Array(viewOf(utf8!, start, end! - start))];
 }
 
 /** Where the last {@link readDecimal} ended (after its terminator): no object per number read. */
@@ -173,21 +192,6 @@ function readBinaryEnvelopes(input: Uint8Array, visit: EnvelopeVisitor): void {
     visit(channel, viewOf(input, start, length));
     at = end;
   }
-}
-
-// The getters of every typed array's `buffer` and `byteOffset`, called directly: read as
-// properties of a Buffer they take the engine's generic property lookup each time.
-const typedArrayPrototype = Object.getPrototypeOf(Uint8Array.prototype) as object;
-const bufferOf = Object.getOwnPropertyDescriptor(typedArrayPrototype, "buffer")!.get!;
-const byteOffsetOf = Object.getOwnPropertyDescriptor(typedArrayPrototype, "byteOffset")!.get!;
-
-/**
- * A plain Uint8Array view of `bytes[start, start + length)`, also of a Buffer (a WebSocket's
- * message): hubs get what a browser would send, and a Buffer's own subarray would construct
- * through Buffer's species, in JavaScript.
- */
-function viewOf(bytes: Uint8Array, start: number, length: number): Uint8Array {
-  return new Uint8Array(bufferOf.call(bytes) as ArrayBufferLike, (byteOffsetOf.call(bytes) as number) + start, length);
 }
 
 /** Where the last {@link readVarint} ended. */

@@ -17,10 +17,13 @@ export function splitTextRecords(input: string): string[] {
   return records;
 }
 
-/** Where the first record ends (its separator); throws when the payload does not end with one. */
-export function firstRecordEnd(input: string): number {
-  if (input.length === 0 || input.charCodeAt(input.length - 1) !== RECORD_SEPARATOR_CODE) {
+/**
+ * Where the first record of `input[start, end)` ends (its separator); throws when that payload
+ * does not end with one.
+ */
+export function firstRecordEnd(input: string, start = 0, end = input.length): number {
+  if (end <= start || input.charCodeAt(end - 1) !== RECORD_SEPARATOR_CODE) {
     throw new ProtocolError("ERR_PROTOCOL_INCOMPLETE", "Message is incomplete.");
   }
-  return input.indexOf(RECORD_SEPARATOR);
+  return input.indexOf(RECORD_SEPARATOR, start);
 }

@@ -105,11 +105,11 @@ export class HubTelemetry {
     this.shuttingDown = true;
   }
 
-  /** `count` messages arrived in `data` (`utf8`: its bytes, when the transport has them). */
-  received(protocol: string, data: string | Uint8Array, utf8: Uint8Array | undefined, count: number): void {
+  /** `count` messages arrived, `bytes` of them in all. */
+  received(protocol: string, bytes: number, count: number): void {
     const attributes = this.protocolAttributes(protocol);
     this.messagesReceived.add(count, attributes);
-    this.bytesReceived.add(utf8 ? utf8.byteLength : typeof data === "string" ? byteLength(data) : data.byteLength, attributes);
+    this.bytesReceived.add(bytes, attributes);
   }
 
   /** One message was written to a client. */

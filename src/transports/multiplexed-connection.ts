@@ -1,5 +1,6 @@
 import { HubwireError } from "../errors.js";
 import {
+  ownPayload,
   readControl,
   readEnvelopes,
   writeControl,
@@ -156,16 +157,16 @@ export class MultiplexedConnection implements ConnectionReceiver {
     }
   }
 
-  private readonly route = (channel: number, payload: string | Uint8Array, utf8?: Uint8Array): void => {
+  /** See EnvelopeVisitor: a text payload may come as its frame's text and bytes, from `start` to `end`. */
+  private readonly route = (channel: number, payload: string | Uint8Array, utf8?: Uint8Array, start?: number, end?: number): void => {
     if (this.failed) return;
-    if (channel === controlChannel) return this.control(readControl(payload));
+    if (channel === controlChannel) return this.control(readControl(start === undefined ? payload : (payload as string).slice(start, end)));
     const hub = this.channels.get(channel);
     if (!hub) {
       const waiting = this.early.get(channel);
       if (waiting) {
         if (waiting.length === maxEarlyMessages) throw new HubwireError("ERR_MUX_MALFORMED_FRAME", `More than ${maxEarlyMessages} messages arrived on channel ${channel} before its hub was open.`);
-        // Views into a frame whose buffer the transport may reuse: kept as copies.
-        waiting.push(typeof payload === "string" ? [payload, utf8?.slice()] : [payload.slice(), undefined]);
+        waiting.push(ownPayload(payload, utf8, start, end));
         return;
       }
       // Late data for a hub that closed meanwhile is dropped; a channel never opened is a fault.
@@ -184,7 +185,7 @@ export class MultiplexedConnection implements ConnectionReceiver {
     }
     // A text hub on a binary connection: its protocol reads text, as from a text frame.
     if (hub.text && typeof payload !== "string") hub.connection.receive(decodeUtf8(payload), payload);
-    else hub.connection.receive(payload, utf8);
+    else hub.connection.receive(payload, utf8, start, end);
   };
 
   onReadStart(): void {

@@ -9,9 +9,12 @@ import type { Transport, TransportName } from "./transport.js";
 export interface ConnectionReceiver {
   /**
    * A message arrived: text as a string, binary as bytes. For text, `utf8` is the bytes it was
-   * decoded from when the transport has them (parsers read them faster than the string).
+   * decoded from when the transport has them (parsers read them faster than the string). With
+   * `start` and `end`, the message is only `data[start, end)`, its bytes at the same positions
+   * of `utf8` (one byte a character): a multiplexed hub's envelope, handed over in its frame
+   * rather than cut out of it. Only a hub's channel gives them, and a hub's connection reads them.
    */
-  onData(data: string | Uint8Array, utf8?: Uint8Array): void;
+  onData(data: string | Uint8Array, utf8?: Uint8Array, start?: number, end?: number): void;
   /** Called once, when the transport has ended; `error` says why when it ended abnormally. */
   onClose(error?: Error): void;
   /**
@@ -223,8 +226,8 @@ export class TransportConnection {
   }
 
   /** For transports: a message arrived; see {@link ConnectionReceiver.onData}. */
-  receive(data: string | Uint8Array, utf8?: Uint8Array): void {
-    this.receiver?.onData(data, utf8);
+  receive(data: string | Uint8Array, utf8?: Uint8Array, start?: number, end?: number): void {
+    this.receiver?.onData(data, utf8, start, end);
   }
 
   /** For transports: the client sent more at once than `limit` bytes; see {@link ConnectionReceiver.onTooLarge}. */

@@ -96,6 +96,19 @@ describe("the plain invocation fast path", () => {
     expect(() => jsonHubProtocol.parseMessages(record, { utf8: Buffer.from(record) })).toThrow(/incomplete/);
   });
 
+  it("reads only the part of a larger text it is given (a multiplexed hub's envelope in its frame)", () => {
+    const records = common.filter(ascii).map((record) => record + RS).join("");
+    // The part between two envelope headers, as a multiplexed text frame holds it.
+    const frame = `1,9;{"type":6}${RS}2,${records.length};${records}3,11;{"type":6}${RS}`;
+    const start = frame.indexOf(records);
+    const end = start + records.length;
+    const utf8 = Buffer.from(frame);
+    expect(jsonHubProtocol.parseMessages(frame, { utf8, start, end })).toEqual(jsonHubProtocol.parseMessages(records));
+    // Framing and size rules hold for the part: it must end with RS, and each record is measured.
+    expect(() => jsonHubProtocol.parseMessages(frame, { utf8, start, end: end - 1 })).toThrow(/incomplete/);
+    expect(() => jsonHubProtocol.parseMessages(frame, { utf8, start, end, maximumMessageSize: 20 })).toThrow(/maximum message size/);
+  });
+
   it("leaves every other record to the full parser", () => {
     const others = [
       `{"type":1,"target":"Echo","arguments":["x"],"streamIds":["1"]}`,
