@@ -11,7 +11,7 @@ import { unstamped, type Heartbeat, type HeartbeatSubscriber } from "./heartbeat
 import { isTrackable } from "../protocol/message-buffer.js";
 import { MovableMessageBuffer, type MessageBufferState } from "./movable-message-buffer.js";
 import { allocBytes } from "../protocol/byte-pool.js";
-import { encodeUtf8 } from "../protocol/utf8.js";
+import { decodeUtf8 } from "../protocol/utf8.js";
 import { JsonHubProtocol } from "../protocol/json-protocol.js";
 import { writeJsonMessageUtf8 } from "./json-completion-bytes.js";
 import { append } from "../protocol/append.js";
@@ -294,8 +294,9 @@ export class HubConnection implements ConnectionReceiver, HeartbeatSubscriber {
     if (batch.length === 1) return this.sendNow(batch[0]!);
     if (batch.every((part) => typeof part === "string")) return this.sendNow(batch.join(""));
     if (batch.every((part) => typeof part !== "string")) return this.sendNow(concatBytes(batch as Uint8Array[]));
-    // A text protocol's mix of text and UTF-8 bytes is all text: one frame, as if all were strings.
-    if (this.protocol?.transferFormat === "Text") return this.sendNow(concatBytes(batch.map(toUtf8)));
+    // A text protocol's mix of text and UTF-8 bytes is all text: one frame of the strings joined.
+    // (Not of the bytes joined: text sent as bytes is ASCII only, see Transport.sendUtf8.)
+    if (this.protocol?.transferFormat === "Text") return this.sendNow(batch.map(toText).join(""));
     for (const part of batch) this.sendNow(part); // a binary protocol's mix (never after the handshake): keep each as it is
   }
 
@@ -375,8 +376,8 @@ function endBatches(): void {
   for (const connection of connections) connection.endBatch();
 }
 
-function toUtf8(part: string | Uint8Array): Uint8Array {
-  return typeof part === "string" ? encodeUtf8(part) : part;
+function toText(part: string | Uint8Array): string {
+  return typeof part === "string" ? part : decodeUtf8(part);
 }
 
 function concatBytes(parts: Uint8Array[]): Uint8Array {

@@ -76,6 +76,22 @@ describe("a multiplexed connection that breaks the envelope's rules", () => {
     client.socket.close();
   });
 
+  it("frames replies of one read, some written as bytes and some as text outside ASCII, in one envelope its client reads", async () => {
+    const client = await rawClient(mux, false);
+    await client.open(1, "/news");
+    const call = (id: string, arg: string) => `{"type":1,"invocationId":"${id}","target":"Repeat","arguments":["${arg}",2]}\u001e`;
+    client.send(writeTextEnvelope(1, call("a", "x") + call("b", "é") + call("c", "😀") + call("d", "y")));
+    const replies = () => client.data.flatMap((d) => d.payload.split("\u001e").filter((r) => r.startsWith('{"type":3')));
+    await waitFor(() => replies().length === 4, "the four replies");
+    expect(replies().map((r) => JSON.parse(r) as unknown)).toEqual([
+      { type: 3, invocationId: "a", result: "xx" },
+      { type: 3, invocationId: "b", result: "éé" },
+      { type: 3, invocationId: "c", result: "😀😀" },
+      { type: 3, invocationId: "d", result: "yy" },
+    ]);
+    client.socket.close();
+  });
+
   it("refuses a binary hub on a text connection, alone", async () => {
     const client = await rawClient(mux, false);
     client.send(writeTextEnvelope(0, '{"type":"open","channel":1,"path":"/news","format":"Binary"}'));
