@@ -56,42 +56,6 @@ describe("a multiplexed connection that breaks the envelope's rules", () => {
     expect(client.controls.at(-1)).toMatchObject({ type: "error", code: "ERR_MUX_MALFORMED_FRAME" });
   });
 
-  it("reads several envelopes of one frame in order, each hub's calls in place, whatever comes between", async () => {
-    const client = await rawClient(mux, false);
-    await client.open(1, "/news");
-    await client.open(2, "/news");
-    const call = (id: string, arg: string) => `{"type":1,"invocationId":"${id}","target":"Repeat","arguments":["${arg}",2]}\u001e`;
-    // One frame: two calls of hub 1 in one envelope, a ping on the connection, a call of hub 2, another of hub 1.
-    client.send(writeTextEnvelope(1, call("a", "x") + call("b", "y")) + writeTextEnvelope(0, "") + writeTextEnvelope(2, call("c", "z")) + writeTextEnvelope(1, call("d", "w")));
-    // Each hub's replies to one read go in one envelope, sent when the read ends.
-    const replies = () => client.data.flatMap((d) => d.payload.split("\u001e").filter((r) => r.startsWith('{"type":3')).map((r) => [d.channel, r]));
-    await waitFor(() => replies().length === 4, "the four replies");
-    const reply = (id: string, result: string) => `{"type":3,"invocationId":"${id}","result":"${result}"}`;
-    expect(replies()).toEqual([
-      [1, reply("a", "xx")],
-      [1, reply("b", "yy")],
-      [1, reply("d", "ww")],
-      [2, reply("c", "zz")],
-    ]);
-    client.socket.close();
-  });
-
-  it("frames replies of one read, some written as bytes and some as text outside ASCII, in one envelope its client reads", async () => {
-    const client = await rawClient(mux, false);
-    await client.open(1, "/news");
-    const call = (id: string, arg: string) => `{"type":1,"invocationId":"${id}","target":"Repeat","arguments":["${arg}",2]}\u001e`;
-    client.send(writeTextEnvelope(1, call("a", "x") + call("b", "é") + call("c", "😀") + call("d", "y")));
-    const replies = () => client.data.flatMap((d) => d.payload.split("\u001e").filter((r) => r.startsWith('{"type":3')));
-    await waitFor(() => replies().length === 4, "the four replies");
-    expect(replies().map((r) => JSON.parse(r) as unknown)).toEqual([
-      { type: 3, invocationId: "a", result: "xx" },
-      { type: 3, invocationId: "b", result: "éé" },
-      { type: 3, invocationId: "c", result: "😀😀" },
-      { type: 3, invocationId: "d", result: "yy" },
-    ]);
-    client.socket.close();
-  });
-
   it("refuses a binary hub on a text connection, alone", async () => {
     const client = await rawClient(mux, false);
     client.send(writeTextEnvelope(0, '{"type":"open","channel":1,"path":"/news","format":"Binary"}'));
