@@ -376,8 +376,8 @@ export class HubConnection {
       // With stateful reconnect a trackable message is kept until acknowledged (held back while
       // the buffer is full): one that cannot go now, or whose socket is dying, goes with the replay.
       const payload = this.protocol.writeMessage(message); // a message that cannot be written never waits
-      await link.room(message);
-      if (!link.sending(message, payload) || !this.transport) return;
+      await link.keep(message, payload);
+      if (link.reattaching || !this.transport) return;
       this.keepAlive.sent();
       // A failed send is replayed on the next socket: nothing is lost.
       return this.transport.send(payload).catch(this.debug("A send failed; it will be replayed."));

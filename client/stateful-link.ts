@@ -19,10 +19,8 @@ export class StatefulLink {
   private readonly ackTimer: ReturnType<typeof setInterval>;
   /** From a drop until a new socket has taken over: trackable messages wait for the replay. */
   reattaching = false;
-  /** Trackable sends held back until acknowledgements make room, in the order they came. */
-  private readonly waiting: Array<{ go: () => void; fail: (error: Error) => void }> = [];
-  /** A send let through from `waiting` that has not reached `sending` yet: the next waits for it. */
-  private passing = false;
+  /** Trackable messages held back until acknowledgements make room, in the order they came. */
+  private readonly waiting: Array<{ payload: string | Uint8Array; go: () => void; fail: (error: Error) => void }> = [];
 
   constructor(
     /** Opens the connection's next transport. */
@@ -48,35 +46,27 @@ export class StatefulLink {
   }
 
   /**
-   * Undefined when `message` may be sent now; for a trackable message while the buffer is full
-   * (or others wait), a promise that resolves once the server's acknowledgements have made room
-   * and those before it have gone. A client that sends faster than its server acknowledges is so
-   * slowed, as the official client's sends are, and never loses what a reattach replays: the
-   * buffer holds at most its size and one message.
+   * A message is about to be sent (`payload`, written). A trackable one is kept for a replay, in
+   * the order it is to be sent: at once, and the answer is undefined, while the buffer has room
+   * and nothing waits; otherwise the answer is a promise that resolves once the server's
+   * acknowledgements have made room and it is kept (after those that waited before it), and
+   * rejects if the connection ends first. A client that sends faster than its server
+   * acknowledges is so slowed, as the official client's sends are, and never loses what a
+   * reattach replays: the buffer holds at most its size and one message. Other messages never wait.
    */
-  room(message: HubMessage): Promise<void> | undefined {
-    if (!isTrackable(message.type) || (this.waiting.length === 0 && !this.passing && !this.full)) return undefined;
-    return new Promise((go, fail) => this.waiting.push({ go, fail }));
+  keep(message: HubMessage, payload: string | Uint8Array): Promise<void> | undefined {
+    if (!isTrackable(message.type)) return undefined;
+    if (this.waiting.length === 0 && !this.full) return void this.buffer.sent(payload);
+    return new Promise((go, fail) => this.waiting.push({ payload, go, fail }));
   }
 
-  /**
-   * A message is about to be sent. Trackable ones are kept for a replay; the answer says whether
-   * to send it now (not while reattaching: it goes with the replay, or is not needed, a ping).
-   */
-  sending(message: HubMessage, payload: string | Uint8Array): boolean {
-    if (isTrackable(message.type)) {
-      this.buffer.sent(payload);
-      this.passing = false;
-      this.letThrough();
-    }
-    return !this.reattaching;
-  }
-
-  /** Lets the first waiting send go, while the buffer has room: one at a time, in order. */
+  /** Keeps the messages that wait while the buffer has room, in order, and lets their sends go. */
   private letThrough(): void {
-    if (this.passing || this.waiting.length === 0 || this.full) return;
-    this.passing = true;
-    this.waiting.shift()!.go();
+    while (this.waiting.length > 0 && !this.full) {
+      const { payload, go } = this.waiting.shift()!;
+      this.buffer.sent(payload);
+      go();
+    }
   }
 
   /** Whether trackable sends must wait; never while nothing is unacknowledged, whatever the size. */

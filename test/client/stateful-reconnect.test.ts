@@ -64,19 +64,19 @@ describe("hubwire's client with stateful reconnect", () => {
   });
 
   it("holds calls back while more than its buffer went unacknowledged, and resumes with all of them across a drop", async () => {
-    // 20 calls of about 60 bytes, a buffer of 400: most wait for the server's acknowledgements
+    // 12 calls of about 60 bytes, a buffer of 300: half wait for the server's acknowledgements
     // (once a second) when the socket drops, and none may be lost or the connection given up.
-    const connection = await start({}, { statefulReconnectBufferSize: 400 });
+    const connection = await start({}, { statefulReconnectBufferSize: 300 });
     let reconnecting = false;
     connection.onReconnecting(() => (reconnecting = true));
     await connection.start();
     const id = await connection.invoke<string>("Id");
     const replies: string[] = [];
-    const calls = Array.from({ length: 20 }, (_, i) => connection.invoke<string>("Echo", `call ${i}`).then((reply) => void replies.push(reply)));
+    const calls = Array.from({ length: 12 }, (_, i) => connection.invoke<string>("Echo", `call ${i}`).then((reply) => void replies.push(reply)));
     await eventually(() => replies.length >= 3, true);
     proxy!.cut();
     await Promise.all(calls);
-    expect(replies).toEqual(Array.from({ length: 20 }, (_, i) => `call ${i}`));
+    expect(replies).toEqual(Array.from({ length: 12 }, (_, i) => `call ${i}`));
     expect(reconnecting).toBe(false);
     expect(await connection.invoke("Id")).toBe(id);
   });
