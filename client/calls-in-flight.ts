@@ -1,5 +1,5 @@
 import type { CompletionMessage } from "../src/protocol/messages.js";
-import { HubClientError, HubError, messages } from "./errors.js";
+import { connectionLost, HubClientError, HubError, messages } from "./errors.js";
 import type { HubStream } from "./hub-stream.js";
 
 export interface PendingCall {
@@ -52,7 +52,7 @@ export class CallsInFlight {
   /** The connection is gone: every call and stream fails (with the server's reason if it closed us). */
   failAll(error?: Error): void {
     const reason = error ?? new HubClientError("ERR_CONNECTION_LOST", messages.connectionClosed);
-    const lost = new HubClientError("ERR_CONNECTION_LOST", error ? `${messages.connectionClosed} ${error.message}` : messages.connectionClosed);
+    const lost = connectionLost(error);
     const byServer = error instanceof HubClientError && error.code === "ERR_CLOSED_BY_SERVER";
     const calls = [...this.calls.values()];
     const streams = [...this.streams.values()];

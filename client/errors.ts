@@ -70,6 +70,11 @@ export function isRefusal(statusCode: number | undefined): statusCode is 401 | 4
   return statusCode === 401 || statusCode === 403;
 }
 
+/** What a call or send in flight fails with when its connection ends (`cause`: why, if known). */
+export function connectionLost(cause?: Error): HubClientError {
+  return new HubClientError("ERR_CONNECTION_LOST", cause ? `${messages.connectionClosed} ${cause.message}` : messages.connectionClosed);
+}
+
 /** stop() came before the connection was made: start() rejects with this. */
 export function stoppedBeforeConnected(): HubClientError {
   return new HubClientError("ERR_CANCELED", "The connection was stopped before the hub handshake could complete.");

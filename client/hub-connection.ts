@@ -376,7 +376,8 @@ export class HubConnection {
       // With stateful reconnect a trackable message is kept until acknowledged (held back while
       // the buffer is full): one that cannot go now, or whose socket is dying, goes with the replay.
       const payload = this.protocol.writeMessage(message); // a message that cannot be written never waits
-      await link.keep(message, payload);
+      const held = link.keep(message, payload);
+      if (held) await held; // most go at once, in the same turn, as without a link
       if (link.reattaching || !this.transport) return;
       this.keepAlive.sent();
       // A failed send is replayed on the next socket: nothing is lost.

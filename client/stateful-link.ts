@@ -1,7 +1,7 @@
 import { isTrackable, MessageBuffer } from "../src/protocol/message-buffer.js";
 import type { HubProtocol } from "../src/protocol/hub-protocol.js";
 import { MessageType, type HubMessage } from "../src/protocol/messages.js";
-import { HubClientError, messages } from "./errors.js";
+import { connectionLost } from "./errors.js";
 import type { Resumable } from "./transports/transport.js";
 
 /** The waits before each attempt to reattach a dropped WebSocket; after the last, the connection is lost. */
@@ -41,7 +41,7 @@ export class StatefulLink {
   close(error?: Error): void {
     clearInterval(this.ackTimer);
     if (this.waiting.length === 0) return;
-    const lost = new HubClientError("ERR_CONNECTION_LOST", error ? `${messages.connectionClosed} ${error.message}` : messages.connectionClosed);
+    const lost = connectionLost(error);
     for (const { fail } of this.waiting.splice(0)) fail(lost);
   }
 

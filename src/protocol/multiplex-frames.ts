@@ -158,7 +158,7 @@ export function ownPayload(
 ): [string | Uint8Array, Uint8Array | undefined] {
   // Copied by Uint8Array's constructor: a Buffer's `slice` would be a view.
   if (typeof payload !== "string") return [new Uint8Array(payload), undefined];
-  if (start === undefined) return [payload, utf8 && new Uint8Array(utf8)];
+  if (start === undefined) return [payload, undefined]; // a text payload of its own comes without bytes
   return [payload.slice(start, end), new Uint8Array(viewOf(utf8!, start, end! - start))];
 }
 
