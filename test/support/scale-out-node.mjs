@@ -53,6 +53,9 @@ const logger = consoleLogger("warn");
 const server = new HubServer({
   logger,
   allowStatefulReconnects: true,
+  // The tests' sender calls without pause, and the client acknowledges once a second: a second
+  // of its replies can pass the default 100 000 bytes, past which its connection could not move.
+  statefulReconnectBufferSize: 1_000_000,
   backplane: new RedisBackplane({ url: process.env.REDIS_URL, channelPrefix: process.env.CHANNEL_PREFIX, logger }),
   scaleOut: JSON.parse(process.env.SCALE_OUT ?? "{}"),
 });
