@@ -1,3 +1,4 @@
+import { Buffer } from "node:buffer";
 import { MessageType, type CompletionMessage, type HubMessage } from "../protocol/messages.js";
 import { RECORD_SEPARATOR_CODE } from "../protocol/text-framing.js";
 import { copyInto } from "../protocol/typed-array-access.js";

@@ -1,3 +1,4 @@
+import { performance } from "node:perf_hooks";
 import { callHubMethod, type FilterPipelines, type HubInvocationContext } from "../dispatch/hub-filter.js";
 import type { HubObserver } from "../dispatch/hub-runtime.js";
 import type { HubMethodDescriptor } from "../hubs/hub-descriptor.js";

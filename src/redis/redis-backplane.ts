@@ -1,3 +1,4 @@
+import { Buffer } from "node:buffer";
 import type { Cluster, Redis, RedisOptions } from "ioredis";
 import { HubwireError } from "../errors.js";
 import type { Backplane } from "../lifetime/backplane.js";

@@ -1,3 +1,4 @@
+import { performance } from "node:perf_hooks";
 import type { HubFilter, HubInvocationContext, HubLifetimeContext } from "../dispatch/hub-filter.js";
 import type { HubMethodDescriptor } from "../hubs/hub-descriptor.js";
 import { failure, type HubTelemetry } from "./hub-telemetry.js";

@@ -1,3 +1,4 @@
+import { Buffer } from "node:buffer";
 import type { ClientTransport, TransportEvents, TransportKind } from "../../client/transports/transport.js";
 import { HubwireError } from "../errors.js";
 import type { Transport, TransportName } from "../transports/transport.js";

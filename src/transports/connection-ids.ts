@@ -1,3 +1,4 @@
+import { Buffer } from "node:buffer";
 import { randomFillSync } from "node:crypto";
 
 // Random bytes are drawn a few kilobytes at a time (as crypto.randomUUID does): one call per

@@ -1,3 +1,4 @@
+import { Buffer } from "node:buffer";
 import type { OutgoingHttpHeaders } from "node:http";
 import type { HttpReply } from "./http-replies.js";
 

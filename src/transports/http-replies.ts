@@ -1,3 +1,4 @@
+import { Buffer } from "node:buffer";
 import type { OutgoingHttpHeaders, ServerResponse } from "node:http";
 import { STATUS_CODES } from "node:http";
 import type { Duplex } from "node:stream";

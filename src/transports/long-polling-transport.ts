@@ -1,3 +1,4 @@
+import { Buffer } from "node:buffer";
 import type { HttpReply } from "./http-replies.js";
 import type { Transport } from "./transport.js";
 import type { TransportConnection } from "./transport-connection.js";

@@ -1,3 +1,4 @@
+import { Buffer } from "node:buffer";
 import type { IncomingMessage } from "node:http";
 
 export type BodyResult = { body: Buffer } | { tooLarge: true } | { aborted: true };

@@ -1,3 +1,4 @@
+import { Buffer } from "node:buffer";
 import { decode, encode } from "@msgpack/msgpack";
 import type { IncomingHttpHeaders, OutgoingHttpHeaders } from "node:http";
 
