@@ -70,6 +70,15 @@ export function isRefusal(statusCode: number | undefined): statusCode is 401 | 4
   return statusCode === 401 || statusCode === 403;
 }
 
+/**
+ * A reattaching socket's failure that says the server no longer holds the connection (404: it
+ * let the connection go): no later attempt can resume it. Only Node's WebSocket shows the
+ * status; in a browser a refused socket says nothing, so every attempt of the schedule is made.
+ */
+export function resumeRefused(error: unknown): boolean {
+  return error instanceof HttpError && error.statusCode === 404;
+}
+
 /** What a call or send in flight fails with when its connection ends (`cause`: why, if known). */
 export function connectionLost(cause?: Error): HubClientError {
   return new HubClientError("ERR_CONNECTION_LOST", cause ? `${messages.connectionClosed} ${cause.message}` : messages.connectionClosed);

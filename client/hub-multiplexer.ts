@@ -9,7 +9,7 @@ import {
   controlChannel,
   type ControlMessage,
 } from "../src/protocol/multiplex-frames.js";
-import { HubClientError, isRefusal, messages, stoppedBeforeConnected } from "./errors.js";
+import { HubClientError, isRefusal, messages, resumeRefused, stoppedBeforeConnected } from "./errors.js";
 import { withQuery, type HttpSettings } from "./http.js";
 import { EnvelopeOutbox } from "./envelope-outbox.js";
 import { HubChannelTransport, type ChannelHost } from "./hub-channel-transport.js";
@@ -333,6 +333,7 @@ export class HubMultiplexer implements ChannelHost {
         transport = await physical.resumable!.reopen(this.events(attempt));
       } catch (error) {
         this.log.debug("Reattaching the shared connection's socket failed.", { error });
+        if (resumeRefused(error)) break; // the server let it go: its hubs start anew at once
         continue;
       }
       this.physical = { ...physical, transport, outbox: new EnvelopeOutbox(transport, this.binary) };

@@ -1,4 +1,5 @@
 import type { HubProtocol } from "../src/protocol/hub-protocol.js";
+import { resumeRefused } from "./errors.js";
 import type { KeepAlive } from "./keep-alive.js";
 import type { Logger } from "./logger.js";
 import { reattachDelaysMs, type StatefulLink } from "./stateful-link.js";
@@ -42,8 +43,9 @@ export async function reattach(host: ReattachHost, link: StatefulLink, cause: Er
       transport = await link.resumable.reopen(host.transportEvents(attempt));
     } catch (error) {
       host.log.debug("Reattaching the WebSocket failed.", { error });
-      // A multiplexed hub whose channel did not come back (closed by the server): no use waiting.
-      if (link.resumable.retriesItself) break;
+      // A multiplexed hub whose channel did not come back (closed by the server), or a server
+      // that let the connection go: no use waiting.
+      if (link.resumable.retriesItself || resumeRefused(error)) break;
       continue;
     }
     if (!host.holds(link)) return void transport.stop().catch(host.debug("Could not stop the transport."));

@@ -64,3 +64,50 @@ describe.each([
     expect(mux.server.connectionCount).toBe(2);
   });
 });
+
+describe("a multiplexed connection that its server let go while its client was away", () => {
+  let mux: MuxServer;
+  let proxy: TcpProxy;
+  let hubs: HubMultiplexer;
+
+  afterEach(async () => {
+    await hubs.stop();
+    await proxy.close();
+    await mux.server.close();
+  });
+
+  it("is known from the refused reattach: its hubs start anew at once", async () => {
+    lifecycle.length = 0;
+    // A suspended connection is let go once no socket came back within the disconnect timeout.
+    mux = await startMuxServer({ disconnectTimeout: 200 }, { allowStatefulReconnects: true });
+    proxy = await startTcpProxy(Number(new URL(mux.url).port));
+    hubs = new HubMultiplexer(`${proxy.url}/hubs`, {
+      transports: ["WebSockets"],
+      logger: silentLogger,
+      accessTokenFactory: () => "rosa",
+      statefulReconnect: true,
+    });
+    const news = hubs.hub("/news");
+    const presence = hubs.hub("/presence");
+    await Promise.all([news.start(), presence.start()]);
+    const ids = [news.connectionId, presence.connectionId];
+    const [oldUpgrade] = proxy.upgrades;
+    const reconnected = Promise.all([news, presence].map((hub) => new Promise((resolve) => hub.onReconnected(resolve))));
+
+    // The client's attempts to reattach fail without an answer until the server has let go.
+    proxy.refuse(true);
+    proxy.cut();
+    await waitFor(() => lifecycle.includes("news disconnected rosa") && lifecycle.includes("presence disconnected rosa"), "the server to let go");
+    const upgradesBefore = proxy.upgrades.length;
+    proxy.refuse(false);
+
+    await within(reconnected, "both hubs to reconnect");
+    expect(news.connectionId).not.toBe(ids[0]);
+    expect(presence.connectionId).not.toBe(ids[1]);
+    expect(await news.invoke("Echo", "anew")).toBe("anew");
+    // One attempt reached the server and was refused (404); the client did not wait out the
+    // rest of its reattach schedule (1, 2 and 5 s) before opening a new connection.
+    const reattaches = proxy.upgrades.slice(upgradesBefore).filter((target) => target === oldUpgrade);
+    expect(reattaches).toHaveLength(1);
+  });
+});

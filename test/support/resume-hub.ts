@@ -1,4 +1,4 @@
-import { createServer } from "node:http";
+import { createServer, type IncomingMessage } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
 import { Hub, HubClass, HubMethod, HubServer, silentLogger, type HubServerOptions } from "../../src/index.js";
 import { startTcpProxy, type TcpProxy } from "./tcp-proxy.js";
@@ -54,6 +54,8 @@ export interface ResumeServer {
   proxy: TcpProxy;
   /** Connections the server's side still holds; 0 once it has seen a cut of all of them. */
   openSockets(): number;
+  /** Every request the server received, in order: "negotiate", or "upgrade" with the connection token it named, if any. */
+  readonly requests: string[];
   /** Closes the proxy, the hub server and its HTTP server. */
   close(): Promise<void>;
 }
@@ -65,6 +67,14 @@ export async function startResumeServer(options: HubServerOptions = {}): Promise
   // An HTTP server of the test's own, to see the server's side of each connection close.
   const http = createServer();
   server.attach(http);
+  const requests: string[] = [];
+  http.prependListener("request", (req: IncomingMessage) => {
+    if (req.url?.includes("/negotiate")) requests.push("negotiate");
+  });
+  http.prependListener("upgrade", (req: IncomingMessage) => {
+    const token = new URL(req.url ?? "/", "http://localhost").searchParams.get("id");
+    requests.push(token ? `upgrade ${token}` : "upgrade");
+  });
   const sockets = new Set<Socket>();
   http.on("connection", (socket: Socket) => {
     sockets.add(socket);
@@ -76,6 +86,7 @@ export async function startResumeServer(options: HubServerOptions = {}): Promise
     server,
     proxy,
     openSockets: () => sockets.size,
+    requests,
     async close() {
       await proxy.close();
       await server.close();

@@ -20,6 +20,8 @@ export interface TcpProxy {
    * the client sees its connection gone while the server's side stays open and hears nothing.
    */
   halfOpen(): BlackHole;
+  /** The request target (path and query) of each WebSocket upgrade forwarded, in order. */
+  readonly upgrades: string[];
   /** While refusing, new connections are destroyed as they arrive. */
   refuse(refusing: boolean): void;
   close(): Promise<void>;
@@ -53,11 +55,14 @@ export async function startTcpProxy(targetPort: number): Promise<TcpProxy> {
   const pairs = new Set<Pair>();
   const sockets = new Set<Socket>();
   let refusing = false;
+  const upgrades: string[] = [];
   const server: Server = createServer((client) => {
     if (refusing) return client.destroy();
     const pair: Pair = { client, upstream: connect(targetPort, "127.0.0.1"), holed: undefined, webSocket: false };
     client.once("data", (chunk: Buffer) => {
-      pair.webSocket = /^upgrade: *websocket/im.test(chunk.toString("latin1"));
+      const head = chunk.toString("latin1");
+      pair.webSocket = /^upgrade: *websocket/im.test(head);
+      if (pair.webSocket) upgrades.push(head.split(" ", 2)[1] ?? "");
     });
     pairs.add(pair);
     for (const [from, to] of [[client, pair.upstream], [pair.upstream, client]] as const) {
@@ -113,6 +118,7 @@ export async function startTcpProxy(targetPort: number): Promise<TcpProxy> {
       for (const socket of sockets) socket.resetAndDestroy();
     },
     blackHole,
+    upgrades,
     halfOpen: () => {
       const hole = blackHole();
       hole.resetClients();
