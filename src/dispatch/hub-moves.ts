@@ -54,6 +54,10 @@ export class HubMoves implements ConnectionMoves {
     this.lifetime.abandon(transport.connectionId);
   }
 
+  handedOver(connectionId: string): void {
+    this.lifetime.handedOver?.(connectionId);
+  }
+
   attach(revival: ConnectionRevival): void {
     const { recovery } = this.lifetime;
     if (recovery) recovery.reviver = (recovered) => this.revive(revival, recovered);

@@ -82,6 +82,14 @@ export class IncomingConnection {
     this.index?.left(this, group);
   }
 
+  /** Listens for it in `groups` too (a move's plan), with no change of membership recorded. */
+  listenTo(groups: readonly string[]): void {
+    for (const group of groups) {
+      this.join(group);
+      this.subscribed.add(group);
+    }
+  }
+
   /** A group change heard for it (its old server applies it too, if it holds it still). */
   groupChanged(action: "add" | "remove", group: string): void {
     this.groupChanges.push([action, group]);

@@ -90,6 +90,8 @@ export interface RecoveryCounts {
 export class ConnectionRecovery {
   /** Connections of other servers kept here, by id. */
   private readonly kept = new Map<string, Kept>();
+  /** Connections being rebuilt here now: their records stay until the rebuilt connection takes them. */
+  private readonly reviving = new Set<string>();
   /** The standby each connection of this server was checkpointed to last. */
   private readonly standbys = new Map<string, string>();
   private timer: ReturnType<typeof setInterval> | undefined;
@@ -116,6 +118,22 @@ export class ConnectionRecovery {
     let recoverable = 0;
     for (const kept of this.kept.values()) if (kept.checkpoint && kept.checkpointsSince >= 2) recoverable++;
     return { kept: this.kept.size, recoverable, recovered: this.recovered, lost: this.lost };
+  }
+
+  /**
+   * Whether the connection's record of sends (its IncomingConnection) is this recovery's: kept
+   * for its holder's death, or being rebuilt from it. A move to this server shares it, and one
+   * that fails leaves it here (see ScaleOutMoves.prepare).
+   */
+  keeps(connectionId: string): boolean {
+    const kept = this.kept.get(connectionId);
+    if (kept) return this.host.moves.incoming.get(connectionId) === kept.incoming;
+    return this.reviving.has(connectionId);
+  }
+
+  /** The connection arrived here (moved, or rebuilt) and took the record: nothing of it is kept any more. */
+  arrived(connectionId: string): void {
+    this.kept.delete(connectionId);
   }
 
   /** Holder: a connection of this server ended or moved away; its standby forgets it. */
@@ -205,7 +223,7 @@ export class ConnectionRecovery {
     if (!kept) {
       if (host.moves.incoming.get(connectionId)) return; // moving here: the move carries its state
       try {
-        const prepared = host.moves.prepare(connectionId, { userId: checkpoint.userId, groups: checkpoint.groups }, this.times.maxMessages);
+        const prepared = host.moves.keep(connectionId, { userId: checkpoint.userId, groups: checkpoint.groups }, this.times.maxMessages);
         const incoming = host.moves.incoming.get(connectionId)!;
         kept = { holder: origin, incoming, checkpoint: undefined, listening: false, checkpointsSince: 0, heardAt: Date.now(), burst: 0 };
         this.kept.set(connectionId, kept);
@@ -236,6 +254,7 @@ export class ConnectionRecovery {
     const { host } = this;
     const { checkpoint, incoming } = kept;
     this.kept.delete(connectionId);
+    this.reviving.add(connectionId);
     const hub = host.hubName;
     let reason: string | undefined;
     if (!this.reviver) reason = "the hub cannot rebuild connections here";
@@ -243,6 +262,7 @@ export class ConnectionRecovery {
     else if (!checkpoint || kept.checkpointsSince < 2) reason = "no checkpoint of it was made surely after this server listened for it, or refused sends past its bound";
     if (reason !== undefined) {
       this.lost++;
+      this.reviving.delete(connectionId);
       host.moves.abandon(connectionId);
       const error = new HubwireError("ERR_CONNECTION_NOT_RECOVERED", `Connection '${connectionId}' of a dead server cannot be recovered: ${reason}.`);
       host.log.write(lifetimeLog.notRecovered, { hub, connectionId, error });
@@ -260,12 +280,14 @@ export class ConnectionRecovery {
     const { carrier } = checkpoint!;
     this.reviver!({ connectionId, token, identity, userId, protocol, buffer: rebuilt, lifetime: { ...lifetimeOf(checkpoint!), gap }, carrier }).then(
       () => {
+        this.reviving.delete(connectionId);
         this.recovered++;
         const checkpointAgeMs = Date.now() - kept.heardAt;
         host.log.write(lifetimeLog.recovered, { hub, connectionId, holder: kept.holder, kept: incoming.captured.length, gap, checkpointAgeMs, lastSentId: buffer.lastSentId, lastAcked: buffer.lastAcked });
       },
       (cause: unknown) => {
         this.lost++;
+        this.reviving.delete(connectionId);
         host.moves.abandon(connectionId);
         const error = new HubwireError("ERR_CONNECTION_NOT_RECOVERED", `Connection '${connectionId}' of a dead server cannot be recovered: ${(cause as Error).message}`);
         host.log.write(lifetimeLog.notRecovered, { hub, connectionId, error });
@@ -277,7 +299,8 @@ export class ConnectionRecovery {
     const kept = this.kept.get(connectionId);
     if (!kept) return;
     this.kept.delete(connectionId);
-    if (this.host.moves.incoming.get(connectionId) === kept.incoming) this.host.moves.abandon(connectionId);
+    // A move here shares the record: the move lets go of it when it arrives or fails.
+    if (this.host.moves.incoming.get(connectionId) === kept.incoming && !this.host.moves.isMovingHere(connectionId)) this.host.moves.abandon(connectionId);
   }
 
   private sendReleased(standby: string, connectionId: string): void {

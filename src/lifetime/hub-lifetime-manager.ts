@@ -49,6 +49,8 @@ export interface LifetimeMoves {
   adopt(connection: HubConnection, handoff: LifetimeHandoff): void;
   /** New server: the move failed; it stops listening for the connection. */
   abandon(connectionId: string): void;
+  /** Old server: the new server was sent the state `release` made (crash recovery's standby may forget the connection now). */
+  handedOver?(connectionId: string): void;
   /**
    * Present when crash recovery is on (ScaleOutSettings.recovery): the hub sets its `reviver`,
    * which rebuilds a connection of a dead server here, suspended, for its client to come back to.

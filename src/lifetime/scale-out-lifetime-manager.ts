@@ -91,7 +91,8 @@ export class ScaleOutLifetimeManager implements HubLifetimeManager {
     this.moves = new ScaleOutMoves({
       serverId: this.serverId,
       local: this.local,
-      leave: (connection) => this.leave(connection),
+      leave: (connection, movedAway) => this.leave(connection, movedAway),
+      released: (connectionId) => this.recovery?.released(connectionId),
       delivered: this.delivered,
       lastSeq: () => this.sendSeq,
       reachable: () => this.outbox.isOpen,
@@ -198,11 +199,15 @@ export class ScaleOutLifetimeManager implements HubLifetimeManager {
     await Promise.all(this.leave(connection).map((channel) => this.channels.unsubscribe(channel)));
   }
 
-  /** Forgets a connection here; returns the channels no connection here, arrived or moving here, needs now. */
-  private leave(connection: HubConnection): string[] {
+  /**
+   * Forgets a connection here; returns the channels no connection here, arrived or moving here,
+   * needs now. One that `movedAway` keeps its standby's checkpoint until the new server has its
+   * state (see ScaleOutMoves.handedOver): if this server dies before, the standby recovers it.
+   */
+  private leave(connection: HubConnection, movedAway = false): string[] {
     const left = this.local.leave(connection);
     if (!left) return [];
-    this.recovery?.released(connection.connectionId);
+    if (!movedAway) this.recovery?.released(connection.connectionId);
     const { incoming } = this.moves;
     const unneeded = [this.channels.name("connection", connection.connectionId)];
     for (const group of left.groups) if (!incoming.hasGroup(group)) unneeded.push(this.channels.name("group", group));

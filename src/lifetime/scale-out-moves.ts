@@ -12,8 +12,10 @@ import type { SendSequences } from "./send-sequences.js";
 export interface MovesHost {
   readonly serverId: string;
   readonly local: InMemoryLifetimeManager;
-  /** Forgets a connection here; returns the channels nothing here needs any more. */
-  leave(connection: HubConnection): string[];
+  /** Forgets a connection here; returns the channels nothing here needs any more. `movedAway`: see handedOver. */
+  leave(connection: HubConnection, movedAway?: boolean): string[];
+  /** Its standby (crash recovery) may forget the connection: it is another server's now. */
+  released(connectionId: string): void;
   readonly delivered: SendSequences;
   /** The number of this server's last send. */
   lastSeq(): number;
@@ -47,6 +49,8 @@ interface Fence {
  */
 export class ScaleOutMoves implements LifetimeMoves {
   readonly incoming = new IncomingConnections();
+  /** Connections prepared for here and not yet arrived or abandoned: their records are the moves'. */
+  private readonly movingHere = new Set<string>();
   /** Crash recovery, when on: the hub sets its `reviver`. */
   recovery: ConnectionRecovery | undefined;
   private readonly fences = new Map<number, Fence>();
@@ -58,21 +62,45 @@ export class ScaleOutMoves implements LifetimeMoves {
     return { userId: connection.userIdentifier, groups: this.host.local.groupsOf(connection.connectionId) };
   }
 
-  /** `limit`: sends it may collect meanwhile (a move's bound by default). */
-  async prepare(connectionId: string, plan: HandoffPlan, limit?: number): Promise<void> {
+  /** New server: a move of the connection here begins. */
+  async prepare(connectionId: string, plan: HandoffPlan): Promise<void> {
+    const subscribe = this.unheard(plan);
+    this.movingHere.add(connectionId);
+    const kept = this.incoming.get(connectionId);
+    if (kept && this.recovery?.keeps(connectionId)) {
+      // Kept here for crash recovery (see ConnectionRecovery) and now moving here: the move
+      // shares that record (the sends it holds since the last checkpoint count for the move
+      // too), so a move that fails because the holder died leaves the connection recoverable.
+      kept.listenTo(plan.groups);
+    } else {
+      const added = this.incoming.add(connectionId, plan);
+      if (kept) for (const group of kept.subscribed) added.subscribed.add(group);
+    }
+    await this.listen(connectionId, subscribe);
+  }
+
+  /** Crash recovery's standby: keeps the sends to another server's connection, up to `limit` (see ConnectionRecovery). */
+  async keep(connectionId: string, plan: HandoffPlan, limit: number): Promise<void> {
+    const subscribe = this.unheard(plan);
+    this.incoming.add(connectionId, plan, limit);
+    await this.listen(connectionId, subscribe);
+  }
+
+  /** The user and groups of `plan` whose channels nothing here listens to yet; throws while the backplane is away. */
+  private unheard(plan: HandoffPlan): { userId: string | undefined; groups: string[] } {
     const { host, incoming } = this;
     if (!host.reachable()) throw unreachable();
     const { userId } = plan;
     const user = userId !== undefined && !host.local.hasUser(userId) && !incoming.hasUser(userId);
     const groups = plan.groups.filter((group) => !host.local.hasGroup(group) && !incoming.hasGroup(group));
-    // Kept here for recovery (see ConnectionRecovery) and now moving here: the move's record
-    // replaces that one, and lets go of its channels once it arrives or fails.
-    const kept = incoming.get(connectionId);
-    const added = incoming.add(connectionId, plan, limit);
-    if (kept) for (const group of kept.subscribed) added.subscribed.add(group);
+    return { userId: user ? userId : undefined, groups };
+  }
+
+  private async listen(connectionId: string, { userId, groups }: { userId: string | undefined; groups: string[] }): Promise<void> {
+    const { host } = this;
     await Promise.all([
       host.subscribeConnection(connectionId),
-      user ? host.subscribeMembers("user", userId) : undefined,
+      userId !== undefined ? host.subscribeMembers("user", userId) : undefined,
       ...groups.map((group) => host.subscribeMembers("group", group)),
     ]);
   }
@@ -110,8 +138,18 @@ export class ScaleOutMoves implements LifetimeMoves {
     if (unplanned !== undefined) throw new HubwireError("ERR_CONNECTION_MOVE_FAILED", `The connection joined group '${unplanned}' while it moved.`);
     const channels = this.channelsOf(connectionId, connection.userIdentifier, groups);
     const handoff: LifetimeHandoff = { origin: host.serverId, lastSeq: host.lastSeq(), groups, delivered: host.delivered.records(channels) };
-    for (const channel of host.leave(connection)) void host.unsubscribe(channel);
+    for (const channel of host.leave(connection, true)) void host.unsubscribe(channel);
     return handoff;
+  }
+
+  /** Whether a move of the connection to this server is under way (its record is the move's to let go of). */
+  isMovingHere(connectionId: string): boolean {
+    return this.movingHere.has(connectionId);
+  }
+
+  /** Old server: the new server was sent the state `release` made; the connection's standby may forget it now. */
+  handedOver(connectionId: string): void {
+    this.host.released(connectionId);
   }
 
   adopt(connection: HubConnection, handoff: LifetimeHandoff): void {
@@ -124,7 +162,9 @@ export class ScaleOutMoves implements LifetimeMoves {
       throw new HubwireError("ERR_CONNECTION_MOVE_FAILED", `Too much was sent to connection '${connectionId}' while it moved.`);
     }
     const groups = incoming.groupsAfter(handoff);
+    this.movingHere.delete(connectionId);
     this.incoming.take(connectionId);
+    this.recovery?.arrived(connectionId);
     void host.local.onConnected(connection);
     for (const group of groups) {
       if (!incoming.subscribed.has(group) && !host.local.hasGroup(group) && !this.incoming.hasGroup(group)) void host.subscribeMembers("group", group);
@@ -136,6 +176,9 @@ export class ScaleOutMoves implements LifetimeMoves {
   }
 
   abandon(connectionId: string): void {
+    this.movingHere.delete(connectionId);
+    // A record recovery shares (see prepare) stays, listening, for a recovery of the connection.
+    if (this.recovery?.keeps(connectionId)) return;
     const incoming = this.incoming.take(connectionId);
     if (!incoming) return;
     const { host } = this;

@@ -16,6 +16,12 @@ export interface ConnectionMoves {
   complete(connection: TransportConnection, plan: unknown, state: unknown): void;
   /** New server: the move failed after `prepare`. */
   abandon(connection: TransportConnection, plan: unknown): void;
+  /**
+   * Old server: the new server was sent what `cut` returned. Until then the connection's crash
+   * recovery standby keeps it: a server that dies while it lets go loses nothing it had
+   * checkpointed.
+   */
+  handedOver?(connectionId: string, plan: unknown): void;
   /** Given once by the router: how the hub takes over here a connection whose server died (crash recovery). */
   attach?(revival: ConnectionRevival): void;
   /** Given once by the server: how the hub takes over here a hub connection of a dead server's multiplexed connection. */

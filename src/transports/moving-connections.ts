@@ -1,3 +1,4 @@
+import { EventEmitter } from "node:events";
 import { HubwireError } from "../errors.js";
 import type { LogWriter } from "../logger.js";
 import type { ConnectionMoves } from "./connection-moves.js";
@@ -30,6 +31,8 @@ export interface MoveRoutes {
  * server completes the move and the client's socket takes over.
  */
 export class MovingConnections {
+  /** Connections moving here, by token, until their move completes or fails. */
+  private readonly arriving = new Map<string, ArrivalWait>();
   /** Connections this server answered `moving` for, by asking server and request id, until its `ready`. */
   private readonly leaving = new Map<string, { connection: TransportConnection; plan: unknown; timer: ReturnType<typeof setTimeout> }>();
 
@@ -56,26 +59,39 @@ export class MovingConnections {
     const connection = registry.take(moving.connectionId, token);
     connection.movedIn(moving.identity);
     let prepared = false;
+    // Not given up when the client leaves meanwhile: the holder may have let go already, and
+    // the connection then waits here, suspended, for the client's next attempt. Only a crash
+    // recovery of the connection here ends the wait (see revive).
+    const wait = new ArrivalWait();
+    this.arriving.set(token, wait);
     try {
       await this.router.hold(connection);
       await moves.prepare(connection, moving.plan);
       prepared = true;
+      if (wait.ended) throw new HubwireError("ERR_CONNECTION_MOVE_FAILED", "The connection's server died before it moved.");
       const ready = (id: number): RoutedMessage => ({ kind: "ready", from: this.router.serverId, id, moving: moving.id });
-      // Not given up when the client leaves meanwhile: the holder may have let go already, and
-      // the connection then waits here, suspended, for the client's next attempt.
-      const outcome = await this.router.askServer(moving.holder, ready, stays);
+      const outcome = await this.router.askServer(moving.holder, ready, wait);
       if (outcome.kind === "moved" && outcome.state !== undefined && connection.state === "suspended") {
         moves.complete(connection, moving.plan, outcome.state);
         return connection; // a client that left meanwhile finds it here on its next attempt
       }
       this.dropArrival(connection, moving.plan, prepared);
-      if (outcome.kind === "reply") answer.reply(outcome.response);
+      if (wait.ended) {
+        // Its server died while it moved: the client's socket takes the recovered connection instead.
+        wait.settled();
+        const recovered = await wait.recovered;
+        if (recovered) return recovered;
+        answer.refuse(503, "The connection could not move to this server.");
+      } else if (outcome.kind === "reply") answer.reply(outcome.response);
       else if (outcome.kind === "failed") answer.refuse(outcome.status, outcome.reason);
       else if (outcome.kind !== "gone") answer.refuse(404, "No Connection with that ID");
     } catch (error) {
       this.router.log.write(transportLog.moveFailed, { path: this.router.path, connectionId: connection.connectionId, error });
       this.dropArrival(connection, moving.plan, prepared);
       answer.refuse(503, "The connection could not move to this server.");
+    } finally {
+      this.arriving.delete(token);
+      wait.settled();
     }
     return undefined;
   }
@@ -83,18 +99,28 @@ export class MovingConnections {
   /** See ConnectionRevival.revive. */
   async revive(connectionId: string, token: string, identity: string | undefined, rebuild: (connection: TransportConnection) => void): Promise<void> {
     const { registry } = this.router;
-    if (registry.get(token)) throw new HubwireError("ERR_CONNECTION_MOVE_FAILED", `Connection '${connectionId}' is here already.`);
-    const connection = registry.take(connectionId, token);
-    connection.movedIn(identity);
+    // Its server died while it moved here: the move will not complete, and the recovery takes
+    // its place (the socket that waited for the move takes the recovered connection).
+    const arrival = this.arriving.get(token);
+    await arrival?.end();
+    let held: TransportConnection | undefined;
     try {
-      rebuild(connection);
-    } catch (error) {
-      connection.movedAway();
-      registry.forget(connection);
-      throw error;
+      if (registry.get(token)) throw new HubwireError("ERR_CONNECTION_MOVE_FAILED", `Connection '${connectionId}' is here already.`);
+      const connection = registry.take(connectionId, token);
+      connection.movedIn(identity);
+      try {
+        rebuild(connection);
+      } catch (error) {
+        connection.movedAway();
+        registry.forget(connection);
+        throw error;
+      }
+      // Its client may reach this server first: it finds the connection in the registry meanwhile.
+      await this.router.hold(connection);
+      held = connection;
+    } finally {
+      arrival?.recover(held);
     }
-    // Its client may reach this server first: it finds the connection in the registry meanwhile.
-    await this.router.hold(connection);
   }
 
   /** A connection that was to move here and did not: nothing of it stays. */
@@ -146,8 +172,39 @@ export class MovingConnections {
     connection.movedAway();
     this.router.registry.forget(connection); // releases its route channel too
     this.router.answer(from, { kind: "moved", id: answerId, connectionId, identity, statefulReconnect, state });
+    this.moves.handedOver?.(connectionId, plan);
   }
 }
 
-/** The client side of a wait that goes on whether or not the client stays. */
-const stays: ClientSide = { once: () => stays, off: () => stays };
+/**
+ * The client side of a move's wait for its holder: it goes on whether or not the client stays,
+ * and ends only when a crash recovery of the connection here takes the move's place.
+ */
+class ArrivalWait extends EventEmitter implements ClientSide {
+  ended = false;
+  private onSettled: (() => void) | undefined;
+  private readonly whenSettled = new Promise<void>((resolve) => (this.onSettled = resolve));
+  /** Once ended: the connection the recovery rebuilt here, or undefined if it could not. */
+  recover: (connection: TransportConnection | undefined) => void = () => {};
+  readonly recovered = new Promise<TransportConnection | undefined>((resolve) => (this.recover = resolve));
+
+  /** A wait that ended before the router listened for its end ends at once. */
+  override once(event: string | symbol, listener: () => void): this {
+    if (event === "close" && this.ended) {
+      listener();
+      return this;
+    }
+    return super.once(event, listener);
+  }
+
+  /** Ends the wait; resolves once the move has let go of the connection. */
+  end(): Promise<void> {
+    this.ended = true;
+    this.emit("close");
+    return this.whenSettled;
+  }
+
+  settled(): void {
+    this.onSettled?.();
+  }
+}

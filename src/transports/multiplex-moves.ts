@@ -160,6 +160,11 @@ export class MultiplexMoves implements ConnectionMoves {
     }
   }
 
+  /** Each hub that moved: see ConnectionMoves.handedOver. */
+  handedOver(_connectionId: string, plan: unknown): void {
+    for (const hub of multiplexPlan(plan)) this.settings.resolve(hub.path)?.moves?.handedOver?.(hub.connectionId, hub.plan);
+  }
+
   abandon(physical: TransportConnection): void {
     const arrivals = this.arriving.get(physical);
     this.arriving.delete(physical);

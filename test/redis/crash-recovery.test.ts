@@ -189,6 +189,60 @@ describe("crash recovery of stateful connections", () => {
     console.log(`crash of the holder (${name}): ${JSON.stringify(faults.filter((fault) => fault.lost + fault.duplicated + fault.outOfOrder > 0))}`);
   });
 
+  it.each([
+    ["the official client, JSON", (url: string) => officialClient(url, "ada", false)],
+    ["hubwire's client, MessagePack", (url: string) => hubwireClient(url, "ada", true)],
+  ])("a client whose server dies after letting go of it in a move comes back on its standby, with nothing lost (%s)", async (_name, connect) => {
+    await startCluster(2, { ...timings, recovery: true });
+    const client = await connect(`${proxy!.url}/recovery`);
+    clients.push(client);
+    const id = await client.invoke<string>("Id");
+    await client.invoke("Join", "room");
+    await waitFor(() => servers[1]!.connectionCount === 1 && servers[0]!.connectionCount === 0, "server 1 to hold the connection");
+    await recoverable(0, id);
+    // Server 1 dies the moment its hub has let go of the moving connection, before it answers
+    // with the state: what it had checkpointed to server 0 must bring the connection back there.
+    const moves = servers[1]!["endpoints"].get("/recovery")!.endpoint["router"]!["moving"]!["moves"];
+    const cut = moves.cut.bind(moves);
+    let hubLetGo!: () => void;
+    const letGo = new Promise<void>((resolve) => (hubLetGo = resolve));
+    moves.cut = async (connection, plan) => {
+      await cut(connection, plan);
+      hubLetGo();
+      return new Promise(() => {});
+    };
+    const hub = servers[0]!.hubContext(RecoveryHub);
+    const sent = new Map<string, number>();
+    let sending = true;
+    const sender = (async () => {
+      for (let n = 1; sending; n++) {
+        await Promise.all([
+          hub.clients.all.message("all from 0", n),
+          hub.clients.group("room").message("group from 0", n),
+          hub.clients.user("ada").message("user from 0", n),
+          hub.clients.client(id).message("connection from 0", n),
+        ]);
+        for (const target of ["all", "group", "user", "connection"]) sent.set(`${target} from 0`, n);
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+    })();
+    await waitFor(() => client.received.last("all from 0") >= 20, "messages before the move");
+    void servers[1]!.drain({ timeout: 20_000 }).catch(() => {});
+    await letGo;
+    await crash(1);
+    const before = client.received.last("all from 0");
+    await waitFor(() => client.received.last("all from 0") >= before + 20, "messages after the recovery");
+    sending = false;
+    await sender;
+    for (const [stream, n] of sent) {
+      await waitFor(() => client.received.last(stream) >= n, `every message of '${stream}' to arrive`);
+      expect({ stream, lost: client.received.faults(stream, n).lost }).toEqual({ stream, lost: 0 });
+    }
+    expect(await client.invoke("Id")).toBe(id);
+    expect(client.restarts()).toBe(0);
+    expect(servers[0]!.scaleOutStats(RecoveryHub)?.recovery).toMatchObject({ recovered: 1, lost: 0 });
+  });
+
   it("without recovery, a client whose server crashed starts a new connection", async () => {
     await startCluster(2, timings);
     const { connection, reconnected } = await statefulClient(`${proxy!.url}/recovery`);

@@ -41,46 +41,49 @@ describe("crash recovery of a multiplexed connection", () => {
     proxy?.cutWebSockets(index);
   }
 
-  it("brings a connection whose server crashed back on its standby, with every stateful hub's id, group and what was sent meanwhile; it then moves on as any", async () => {
-    const channelPrefix = `mux-crash-${randomUUID()}`;
+  /** Server `index` (a new one in its place, if there was one), on Redis channels under `channelPrefix`. */
+  function newServer(index: number, channelPrefix: string): HubServer {
+    const backplane = new RedisBackplane({ url: redisUrl, channelPrefix, logger: serverSilent });
+    backplanes[index] = backplane;
+    const server = new HubServer({
+      logger: serverSilent,
+      allowStatefulReconnects: true,
+      // Room for what a recovered hub is written: its unacknowledged messages, the empty Completions and the kept sends.
+      statefulReconnectBufferSize: 1_000_000,
+      authenticate: (_request, token) => (token ? { sub: token } : null),
+      backplane,
+      scaleOut: { heartbeatInterval: 100, serverTimeout: 1_000, recovery: true },
+    });
+    server.mapHub("/text", TextHub);
+    server.mapHub("/pack", PackHub);
+    server.mapHub("/late", LateHub);
+    server.mapMultiplexer("/hubs");
+    return server;
+  }
+
+  /**
+   * Two servers behind the round-robin proxy, and ann's multiplexed connection with a JSON and a
+   * MessagePack hub, each in group "room": negotiated on server 0, its socket on server 1
+   * (round robin), so server 1 holds it and server 0 is its standby, able to recover every hub.
+   */
+  async function connectAnn(channelPrefix: string) {
     connected.clear();
     backplanes = [];
-    /** Server `index` (a new one in its place, if there was one). */
-    const newServer = (index: number): HubServer => {
-      const backplane = new RedisBackplane({ url: redisUrl, channelPrefix, logger: serverSilent });
-      backplanes[index] = backplane;
-      const server = new HubServer({
-        logger: serverSilent,
-        allowStatefulReconnects: true,
-        // Room for what a recovered hub is written: its unacknowledged messages, the empty Completions and the kept sends.
-        statefulReconnectBufferSize: 1_000_000,
-        authenticate: (_request, token) => (token ? { sub: token } : null),
-        backplane,
-        scaleOut: { heartbeatInterval: 100, serverTimeout: 1_000, recovery: true },
-      });
-      server.mapHub("/text", TextHub);
-      server.mapHub("/pack", PackHub);
-      server.mapHub("/late", LateHub);
-      server.mapMultiplexer("/hubs");
-      return server;
-    };
-    servers = [newServer(0), newServer(1)];
+    servers = [newServer(0, channelPrefix), newServer(1, channelPrefix)];
     const urls = await Promise.all(servers.map(async (server) => (await server.listen()).url));
     proxy = await startRoundRobinProxy(urls);
-
-    // Negotiated on server 0, the socket on server 1 (round robin): server 1 holds it, server 0 is its standby.
     hubs = new HubMultiplexer(`${proxy.url}/hubs`, { transports: ["WebSockets"], protocol: messagePack, statefulReconnect: true, accessTokenFactory: () => "ann", logger: silentLogger });
     const opened = new Map<string, HubConnection>([
       ["/text", hubs.hub("/text", { protocol: json })],
       ["/pack", hubs.hub("/pack")],
     ]);
     const received = new Map<string, Received>();
-    let reconnects = 0;
+    const counts = { reconnects: 0 };
     for (const [path, hub] of opened) {
       const streams = new Received();
       received.set(path, streams);
       hub.on("message", streams.record);
-      hub.onReconnecting(() => void reconnects++);
+      hub.onReconnecting(() => void counts.reconnects++);
     }
     await Promise.all([...opened.values()].map((hub) => hub.start()));
     const ids = new Map<string, string>();
@@ -89,33 +92,54 @@ describe("crash recovery of a multiplexed connection", () => {
       await hub.invoke("Join", "room");
     }
     expect(servers.map((server) => server.connectionCount)).toEqual([0, 1]);
-    // Each hub can be recovered on server 0: two checkpoints of it made since it listened.
     const managers = servers[0]!["scaleOut"]!["managers"];
     await waitFor(
       () => [...ids.values()].every((id) => managers.some((manager) => (manager["recovery"]?.["kept"].get(id)?.checkpointsSince ?? 0) >= 2)),
       "server 0 to be able to recover every hub",
     );
+    return { urls, opened, received, ids, counts };
+  }
+
+  /** Sends from server `origin` to both hubs on every target, numbered, until `sending[origin]` is false; `sent` has the last numbers. */
+  async function sendFrom(origin: number, ids: Map<string, string>, sending: boolean[], sent: Map<string, number>): Promise<void> {
+    for (let n = 1; sending[origin]; n++) {
+      const server = servers[origin]!;
+      await Promise.all(
+        [...ids].flatMap(([path, id]) => {
+          const { clients } = server.hubContext(hubClasses[path]!);
+          return [clients.all, clients.group("room"), clients.user("ann"), clients.client(id)].map((to, i) => to.message(`${targets[i]} from ${origin}`, n));
+        }),
+      );
+      for (const path of ids.keys()) for (const target of targets) sent.set(`${path} ${target} from ${origin}`, n);
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+  }
+
+  /** Nothing server `origin` sent is missing from what each hub received. */
+  async function expectNoneLost(origin: number, received: Map<string, Received>, sent: Map<string, number>): Promise<void> {
+    for (const [path, streams] of received) {
+      for (const target of targets) {
+        const stream = `${target} from ${origin}`;
+        const n = sent.get(`${path} ${stream}`)!;
+        await waitFor(() => streams.last(stream) >= n, `every message of '${path} ${stream}' to arrive`);
+        expect({ path, stream, lost: streams.faults(stream, n).lost }).toEqual({ path, stream, lost: 0 });
+      }
+    }
+  }
+
+  it("brings a connection whose server crashed back on its standby, with every stateful hub's id, group and what was sent meanwhile; it then moves on as any", async () => {
+    const channelPrefix = `mux-crash-${randomUUID()}`;
+    const { urls, opened, received, ids, counts } = await connectAnn(channelPrefix);
 
     // Both servers send to both hubs on every target; server 1 crashes; server 0 goes on.
     const sent = new Map<string, number>();
     const sending = [true, true];
-    const senders = servers.map(async (server, origin) => {
-      for (let n = 1; sending[origin]; n++) {
-        await Promise.all(
-          [...ids].flatMap(([path, id]) => {
-            const { clients } = server.hubContext(hubClasses[path]!);
-            return [clients.all, clients.group("room"), clients.user("ann"), clients.client(id)].map((to, i) => to.message(`${targets[i]} from ${origin}`, n));
-          }),
-        );
-        for (const path of ids.keys()) for (const target of targets) sent.set(`${path} ${target} from ${origin}`, n);
-        await new Promise((resolve) => setTimeout(resolve, 10));
-      }
-    });
+    const senders = [sendFrom(0, ids, sending, sent), sendFrom(1, ids, sending, sent)];
     await waitFor(() => [...received.values()].every((streams) => streams.last("all from 1") >= 40), "messages before the crash");
     sending[1] = false;
     // A stateful hub opened after server 1's last checkpoint: server 0 cannot know it, and it starts anew.
     for (const manager of servers[1]!["scaleOut"]!["managers"]) manager["recovery"]?.stop();
-    const late = hubs.hub("/late", { protocol: json });
+    const late = hubs!.hub("/late", { protocol: json });
     await late.start();
     const lateId = await late.invoke<string>("Id");
     const lateAnew = new Promise<string | null>((resolve) => late.onReconnected(resolve));
@@ -127,16 +151,9 @@ describe("crash recovery of a multiplexed connection", () => {
     await Promise.all(senders);
 
     // What the surviving server sent (through the backplane while the client was away): nothing lost, per hub.
-    for (const [path, streams] of received) {
-      for (const target of targets) {
-        const stream = `${target} from 0`;
-        const n = sent.get(`${path} ${stream}`)!;
-        await waitFor(() => streams.last(stream) >= n, `every message of '${path} ${stream}' to arrive`);
-        expect({ path, stream, lost: streams.faults(stream, n).lost }).toEqual({ path, stream, lost: 0 });
-      }
-    }
+    await expectNoneLost(0, received, sent);
     for (const [path, hub] of opened) expect(await hub.invoke("Id")).toBe(ids.get(path));
-    expect(reconnects).toBe(0);
+    expect(counts.reconnects).toBe(0);
     expect(await lateAnew).not.toBe(lateId);
     expect(await late.invoke("Id")).not.toBe(lateId);
     expect(Object.fromEntries(connected)).toEqual({ text: 1, pack: 1, late: 2 });
@@ -147,15 +164,46 @@ describe("crash recovery of a multiplexed connection", () => {
 
     // The recovered connection moves on as any stateful one: server 1 is back (a new server on
     // its port), and server 0 drains; the client's next socket reaches server 1.
-    servers[1] = newServer(1);
+    servers[1] = newServer(1, channelPrefix);
     await servers[1].listen(Number(new URL(urls[1]!).port));
     await servers[0]!.drain({ timeout: 20_000 });
     await waitFor(() => servers[1]!.connectionCount === 1, "the recovered connection to move to server 1");
     for (const [path, hub] of opened) expect(await hub.invoke("Id")).toBe(ids.get(path));
     expect(await late.invoke("Id")).toBe(await lateAnew);
-    expect(reconnects).toBe(0);
+    expect(counts.reconnects).toBe(0);
     expect(Object.fromEntries(connected)).toEqual({ text: 1, pack: 1, late: 2 });
     await servers[1].hubContext(TextHub).clients.group("room").message("moved", 1);
     await waitFor(() => received.get("/text")!.last("moved") === 1, "a group send after the move");
+  }, 60_000);
+
+  it("brings a connection back on its standby when its server dies after its hubs let go of it in a move", async () => {
+    const { opened, received, ids, counts } = await connectAnn(`mux-crash-move-${randomUUID()}`);
+    // Server 1 dies the moment its hubs have let go of the moving connection, before it answers
+    // with their state: what it had checkpointed to server 0 must bring the connection back there.
+    const multiplexMoves = servers[1]!["endpoints"].get("/hubs")!.multiplexer!.moves!;
+    const cut = multiplexMoves.cut.bind(multiplexMoves);
+    let hubsLetGo!: () => void;
+    const letGo = new Promise<void>((resolve) => (hubsLetGo = resolve));
+    multiplexMoves.cut = async (physical, plan) => {
+      await cut(physical, plan);
+      hubsLetGo();
+      return new Promise(() => {});
+    };
+    const sent = new Map<string, number>();
+    const sending = [true, false];
+    const sender = sendFrom(0, ids, sending, sent);
+    await waitFor(() => [...received.values()].every((streams) => streams.last("all from 0") >= 20), "messages before the move");
+    void servers[1]!.drain({ timeout: 20_000 }).catch(() => {});
+    await letGo;
+    await crash(1);
+    const before = [...received.values()].map((streams) => streams.last("all from 0"));
+    await waitFor(() => [...received.values()].every((streams, i) => streams.last("all from 0") >= before[i]! + 20), "messages after the recovery");
+    sending[0] = false;
+    await sender;
+    await expectNoneLost(0, received, sent);
+    for (const [path, hub] of opened) expect(await hub.invoke("Id")).toBe(ids.get(path));
+    expect(counts.reconnects).toBe(0);
+    expect(Object.fromEntries(connected)).toEqual({ text: 1, pack: 1 });
+    expect(servers[0]!.scaleOutStats(PackHub)?.recovery).toMatchObject({ recovered: 1, lost: 0 });
   }, 60_000);
 });
