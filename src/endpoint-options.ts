@@ -17,6 +17,8 @@ export function endpointOptionsFor(
   resolved: ResolvedHubOptions,
   admit: AdmissionCheck | undefined,
   statefulReconnects: boolean,
+  /** This server's id in the cluster (see ScaleOutOptions.serverId), with a backplane. */
+  serverId: string | undefined,
 ): EndpointOptions {
   const maxMessage = resolved.maximumReceiveMessageSize;
   return {
@@ -33,6 +35,7 @@ export function endpointOptionsFor(
     allowStatefulReconnects: statefulReconnects,
     // Servers on one backplane serve each other's connections' requests: no sticky sessions.
     routeChannels: server.backplane,
+    serverId,
     recoveryWaitMs: server.backplane && statefulReconnects ? recoveryWait(server.scaleOut) : undefined,
     log,
   };

@@ -1,3 +1,4 @@
+import { randomUUID } from "node:crypto";
 import type { ResolvedHubOptions } from "./dispatch/hub-options.js";
 import type { HubClassType } from "./hubs/hub-descriptor.js";
 import type { Backplane } from "./lifetime/backplane.js";
@@ -13,6 +14,8 @@ import type { HubTelemetry } from "./telemetry/hub-telemetry.js";
  * closes.
  */
 export class ServerScaleOut {
+  /** This server's id in the cluster: its hubs' and its endpoints' routes' alike (see ScaleOutOptions.serverId). */
+  readonly serverId = randomUUID();
   /** The lifetime managers made here, told to leave before the server closes. */
   private readonly managers: ScaleOutLifetimeManager[] = [];
   /** The first of them for each hub class, for `stats`. */
@@ -35,6 +38,7 @@ export class ServerScaleOut {
       clientResultTimeout: options.clientResultTimeout,
       maximumGroupsPerConnection: options.maximumGroupsPerConnection,
       settings: this.settings,
+      serverId: this.serverId,
     };
     const foreign = this.backplane.lifetimeManagerFor?.(scaleOut);
     if (foreign) return foreign;

@@ -115,7 +115,7 @@ export class HubServer {
     // Crash recovery rebuilds a hub's connection that travelled in a multiplexed one at the multiplexing endpoint.
     runtime.moves?.attachCarriers(carriedRevival((muxPath) => this.endpoints.get(muxPath)?.multiplexer?.moves?.revival));
     const admit: AdmissionCheck = (request, token) => runtime.admit(request, token);
-    const endpoint = new ConnectionEndpoint(path, endpointOptionsFor(this.options, this.log, resolved, admit, resolved.allowStatefulReconnects), runtime);
+    const endpoint = new ConnectionEndpoint(path, endpointOptionsFor(this.options, this.log, resolved, admit, resolved.allowStatefulReconnects, this.scaleOut?.serverId), runtime);
     this.endpoints.set(key, { endpoint, runtime });
     if (!this.runtimes.has(hubClass)) this.runtimes.set(hubClass, runtime);
     return { runtime };
@@ -198,7 +198,7 @@ export class HubServer {
     const { authenticate, userIdProvider } = resolved;
     const admission = { authenticate, userIdProvider, log: this.log, endpoint: path };
     const admit: AdmissionCheck | undefined = authenticate && ((request, token) => authenticateRequest(admission, request, token));
-    const endpoint = new ConnectionEndpoint(path, endpointOptionsFor(this.options, this.log, resolved, admit, false), new RawConnectionHandler(listener, this.log));
+    const endpoint = new ConnectionEndpoint(path, endpointOptionsFor(this.options, this.log, resolved, admit, false, this.scaleOut?.serverId), new RawConnectionHandler(listener, this.log));
     this.endpoints.set(key, { endpoint });
   }
 
@@ -224,7 +224,7 @@ export class HubServer {
       transports: supportedTransports,
       protocols: supportedProtocols.map((p) => p.name),
     });
-    const endpointSettings = endpointOptionsFor(this.options, this.log, resolved, undefined, true);
+    const endpointSettings = endpointOptionsFor(this.options, this.log, resolved, undefined, true, this.scaleOut?.serverId);
     const handler = new MultiplexHandler({
       path: key,
       recoveryWaitMs: endpointSettings.recoveryWaitMs,

@@ -58,6 +58,10 @@ export class HubMoves implements ConnectionMoves {
     this.lifetime.handedOver?.(connectionId);
   }
 
+  holderAlive(holder: string): boolean {
+    return this.lifetime.isAlive?.(holder) ?? true;
+  }
+
   attach(revival: ConnectionRevival): void {
     const { recovery } = this.lifetime;
     if (recovery) recovery.reviver = (recovered) => this.revive(revival, recovered);

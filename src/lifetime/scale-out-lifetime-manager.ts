@@ -43,7 +43,7 @@ export type { ScaleOutOptions, ScaleOutStats } from "./scale-out-options.js";
  */
 export class ScaleOutLifetimeManager implements HubLifetimeManager {
   private readonly local: InMemoryLifetimeManager;
-  private readonly serverId = randomUUID();
+  private readonly serverId: string;
   private readonly started: Promise<void>;
   private readonly log: LogWriter;
   private readonly channels: HubChannels;
@@ -63,6 +63,7 @@ export class ScaleOutLifetimeManager implements HubLifetimeManager {
   private readonly recovery: ConnectionRecovery | undefined;
 
   constructor(private readonly options: ScaleOutOptions) {
+    this.serverId = options.serverId ?? randomUUID();
     this.log = LogWriter.for(options.logger);
     this.settings = resolveSettings(options.settings);
     this.codec = new SendCodec(options.protocols, this.log, options.hubName);
@@ -93,6 +94,7 @@ export class ScaleOutLifetimeManager implements HubLifetimeManager {
       local: this.local,
       leave: (connection, movedAway) => this.leave(connection, movedAway),
       released: (connectionId) => this.recovery?.released(connectionId),
+      isAlive: (serverId) => this.presence.isAlive(serverId),
       delivered: this.delivered,
       lastSeq: () => this.sendSeq,
       reachable: () => this.outbox.isOpen,

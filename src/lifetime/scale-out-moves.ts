@@ -16,6 +16,8 @@ export interface MovesHost {
   leave(connection: HubConnection, movedAway?: boolean): string[];
   /** Its standby (crash recovery) may forget the connection: it is another server's now. */
   released(connectionId: string): void;
+  /** Whether presence counts `serverId` among the live servers. */
+  isAlive(serverId: string): boolean;
   readonly delivered: SendSequences;
   /** The number of this server's last send. */
   lastSeq(): number;
@@ -145,6 +147,11 @@ export class ScaleOutMoves implements LifetimeMoves {
   /** Whether a move of the connection to this server is under way (its record is the move's to let go of). */
   isMovingHere(connectionId: string): boolean {
     return this.movingHere.has(connectionId);
+  }
+
+  /** New server: whether the server the connection moves from is alive still, as presence judges it. */
+  isAlive(serverId: string): boolean {
+    return this.host.isAlive(serverId);
   }
 
   /** Old server: the new server was sent the state `release` made; the connection's standby may forget it now. */

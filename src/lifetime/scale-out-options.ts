@@ -32,4 +32,10 @@ export interface ScaleOutOptions {
   maximumGroupsPerConnection?: number;
   /** Bounds of the outbox and the presence heartbeat (see ScaleOutSettings). */
   settings?: ScaleOutSettings;
+  /**
+   * This server's id in the cluster, the same for all its hubs and endpoints (a multiplexed
+   * connection's hubs pick one standby by it, and a move asks presence about its old server by
+   * it). Random when absent.
+   */
+  serverId?: string;
 }

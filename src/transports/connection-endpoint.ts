@@ -56,6 +56,8 @@ export interface EndpointOptions {
    * server holds is served through it (see ConnectionRouter), so no sticky sessions are needed.
    */
   routeChannels?: RouteChannels | undefined;
+  /** This server's id on the route channels: the one its hubs use on the backplane (ScaleOutOptions.serverId). */
+  serverId?: string | undefined;
   /** With crash recovery on: see RouterOptions.recoveryWaitMs. */
   recoveryWaitMs?: number | undefined;
   log: LogWriter;
@@ -102,6 +104,7 @@ export class ConnectionEndpoint {
     if (options.routeChannels) {
       const router = new ConnectionRouter({
         channels: options.routeChannels,
+        serverId: options.serverId,
         path,
         registry: this.registry,
         serve: (connection, request, reply) => this.serveForwarded(connection, request, reply),

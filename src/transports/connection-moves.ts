@@ -22,6 +22,8 @@ export interface ConnectionMoves {
    * checkpointed.
    */
   handedOver?(connectionId: string, plan: unknown): void;
+  /** New server: false once the old server, `holder`, is known to have died (presence); its answer will not come. */
+  holderAlive?(holder: string, plan: unknown): boolean;
   /** Given once by the router: how the hub takes over here a connection whose server died (crash recovery). */
   attach?(revival: ConnectionRevival): void;
   /** Given once by the server: how the hub takes over here a hub connection of a dead server's multiplexed connection. */

@@ -49,6 +49,8 @@ export type ForwardOutcome =
 
 export interface RouterOptions {
   channels: RouteChannels;
+  /** This server's id (see ScaleOutOptions.serverId); random when absent. */
+  serverId?: string | undefined;
   /** The endpoint's path: each endpoint routes on channels of its own. */
   path: string;
   registry: ConnectionRegistry;

@@ -16,7 +16,7 @@ import {
   type RoutedMethod,
 } from "./routed-messages.js";
 import type { ClientSide, ForwardAnswer, ForwardedRequest, ForwardOutcome, RouterOptions } from "./connection-router-types.js";
-import { MovingConnections } from "./moving-connections.js";
+import { holderDied, MovingConnections } from "./moving-connections.js";
 import { transportLog } from "./transport-log.js";
 import type { TransportConnection } from "./transport-connection.js";
 
@@ -36,7 +36,7 @@ interface Waiter {
  * over, and this server runs it from then on. Requests that reach the holder cost nothing more.
  */
 export class ConnectionRouter {
-  private readonly serverId = randomUUID();
+  private readonly serverId: string;
   private readonly prefix: string;
   private readonly waiting = new Map<number, Waiter>();
   /** Forwarded requests this server is serving, by asking server and id: a poll may be abandoned. */
@@ -51,6 +51,7 @@ export class ConnectionRouter {
   private readonly moving: MovingConnections | undefined;
 
   constructor(private readonly options: RouterOptions) {
+    this.serverId = options.serverId ?? randomUUID();
     this.prefix = `route:${options.path}:`;
     this.ready = this.subscribe(this.prefix + "server:" + this.serverId, (message) => this.onAnswer(message));
     const { moves } = options;
@@ -105,13 +106,16 @@ export class ConnectionRouter {
     body?: BodyResult,
   ): Promise<TransportConnection | undefined> {
     const outcome = await this.forward(token, forwarded(request, method, body), res);
-    return this.conclude(token, outcome, {
+    const concluded = await this.conclude(token, outcome, {
       reply: (response) => {
         res.writeHead(response.status, response.headers);
         res.end(response.body);
       },
       refuse: (status, reason) => replyText(res, status, reason),
     });
+    if (concluded !== holderDied) return concluded;
+    replyText(res, 503, "The connection's server died while it moved here.");
+    return undefined;
   }
 
   /**
@@ -142,26 +146,32 @@ export class ConnectionRouter {
   async upgradeElsewhere(socket: Duplex, request: ConnectionRequest, token: string): Promise<TransportConnection | undefined> {
     const upgrade = forwarded(request, "UPGRADE");
     if (this.moving) upgrade.movesState = true;
-    let outcome = await this.forward(token, upgrade, socket);
-    // Its server may have died, and its standby not have taken it over yet (presence takes a few seconds).
-    const deadline = Date.now() + (this.options.recoveryWaitMs ?? 0);
-    while (outcome.kind === "unknown" && Date.now() < deadline && !socket.destroyed) {
-      await new Promise((resolve) => setTimeout(resolve, recoveryRetryMs));
-      const here = this.options.registry.get(token);
-      if (here) return here;
-      outcome = await this.forward(token, upgrade, socket);
-    }
-    return this.conclude(token, outcome, {
+    const answer: ForwardAnswer = {
       reply: (response) => rejectUpgrade(socket, response.status, Buffer.from(response.body).toString()),
       refuse: (status, reason) => rejectUpgrade(socket, status, reason),
-    });
+    };
+    for (;;) {
+      let outcome = await this.forward(token, upgrade, socket);
+      // Its server may have died, and its standby not have taken it over yet (presence takes a few seconds).
+      const deadline = Date.now() + (this.options.recoveryWaitMs ?? 0);
+      while (outcome.kind === "unknown" && Date.now() < deadline && !socket.destroyed) {
+        await new Promise((resolve) => setTimeout(resolve, recoveryRetryMs));
+        const here = this.options.registry.get(token);
+        if (here) return here;
+        outcome = await this.forward(token, upgrade, socket);
+      }
+      const concluded = await this.conclude(token, outcome, answer);
+      if (concluded !== holderDied) return concluded;
+      // Its server died while it moved here: its standby is taking it over, so it is asked for again.
+      if (socket.destroyed) return undefined;
+    }
   }
 
   /**
    * Ends a forward, over HTTP or a WebSocket upgrade alike: a moved connection is taken here and
    * returned; anything else is told to the client through `answer`.
    */
-  private async conclude(token: string, outcome: ForwardOutcome, answer: ForwardAnswer): Promise<TransportConnection | undefined> {
+  private async conclude(token: string, outcome: ForwardOutcome, answer: ForwardAnswer): Promise<TransportConnection | undefined | typeof holderDied> {
     switch (outcome.kind) {
       case "moved":
         return this.takeMoved(token, outcome);

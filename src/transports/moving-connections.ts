@@ -51,7 +51,7 @@ export class MovingConnections {
     token: string,
     moving: Extract<ForwardOutcome, { kind: "moving" }>,
     answer: ForwardAnswer,
-  ): Promise<TransportConnection | undefined> {
+  ): Promise<TransportConnection | undefined | typeof holderDied> {
     const { registry } = this.router;
     const { moves } = this;
     // Another attempt of the same client got here first; the holder forgets this one after its timeout.
@@ -60,15 +60,20 @@ export class MovingConnections {
     connection.movedIn(moving.identity);
     let prepared = false;
     // Not given up when the client leaves meanwhile: the holder may have let go already, and
-    // the connection then waits here, suspended, for the client's next attempt. Only a crash
-    // recovery of the connection here ends the wait (see revive).
+    // the connection then waits here, suspended, for the client's next attempt. Only the
+    // holder's death ends the wait: seen by presence, or by a crash recovery of the connection
+    // here (see revive).
     const wait = new ArrivalWait();
     this.arriving.set(token, wait);
+    const watch = setInterval(() => {
+      if (moves.holderAlive?.(moving.holder, moving.plan) === false) void wait.end("holder died");
+    }, holderCheckMs);
+    watch.unref();
     try {
       await this.router.hold(connection);
       await moves.prepare(connection, moving.plan);
       prepared = true;
-      if (wait.ended) throw new HubwireError("ERR_CONNECTION_MOVE_FAILED", "The connection's server died before it moved.");
+      if (wait.endedBy !== undefined) throw new HubwireError("ERR_CONNECTION_MOVE_FAILED", "The connection's server died before it moved.");
       const ready = (id: number): RoutedMessage => ({ kind: "ready", from: this.router.serverId, id, moving: moving.id });
       const outcome = await this.router.askServer(moving.holder, ready, wait);
       if (outcome.kind === "moved" && outcome.state !== undefined && connection.state === "suspended") {
@@ -76,8 +81,10 @@ export class MovingConnections {
         return connection; // a client that left meanwhile finds it here on its next attempt
       }
       this.dropArrival(connection, moving.plan, prepared);
-      if (wait.ended) {
-        // Its server died while it moved: the client's socket takes the recovered connection instead.
+      // Its server died while it moved: the client's socket takes the connection recovered here
+      // instead, or asks again for it (its standby elsewhere is taking it over).
+      if (wait.endedBy === "holder died") return holderDied;
+      if (wait.endedBy === "recovered here") {
         wait.settled();
         const recovered = await wait.recovered;
         if (recovered) return recovered;
@@ -90,6 +97,7 @@ export class MovingConnections {
       this.dropArrival(connection, moving.plan, prepared);
       answer.refuse(503, "The connection could not move to this server.");
     } finally {
+      clearInterval(watch);
       this.arriving.delete(token);
       wait.settled();
     }
@@ -102,7 +110,7 @@ export class MovingConnections {
     // Its server died while it moved here: the move will not complete, and the recovery takes
     // its place (the socket that waited for the move takes the recovered connection).
     const arrival = this.arriving.get(token);
-    await arrival?.end();
+    await arrival?.end("recovered here");
     let held: TransportConnection | undefined;
     try {
       if (registry.get(token)) throw new HubwireError("ERR_CONNECTION_MOVE_FAILED", `Connection '${connectionId}' is here already.`);
@@ -176,12 +184,19 @@ export class MovingConnections {
   }
 }
 
+/** How often a move's wait looks whether presence has seen its holder die. */
+const holderCheckMs = 200;
+
+/** What `arrive` returns when the holder died while the connection moved: its reconnect asks again for it. */
+export const holderDied: unique symbol = Symbol("hubwire:holder-died");
+
 /**
  * The client side of a move's wait for its holder: it goes on whether or not the client stays,
  * and ends only when a crash recovery of the connection here takes the move's place.
  */
 class ArrivalWait extends EventEmitter implements ClientSide {
-  ended = false;
+  /** What ended it (the first of them). */
+  endedBy: "recovered here" | "holder died" | undefined;
   private onSettled: (() => void) | undefined;
   private readonly whenSettled = new Promise<void>((resolve) => (this.onSettled = resolve));
   /** Once ended: the connection the recovery rebuilt here, or undefined if it could not. */
@@ -190,7 +205,7 @@ class ArrivalWait extends EventEmitter implements ClientSide {
 
   /** A wait that ended before the router listened for its end ends at once. */
   override once(event: string | symbol, listener: () => void): this {
-    if (event === "close" && this.ended) {
+    if (event === "close" && this.endedBy !== undefined) {
       listener();
       return this;
     }
@@ -198,9 +213,11 @@ class ArrivalWait extends EventEmitter implements ClientSide {
   }
 
   /** Ends the wait; resolves once the move has let go of the connection. */
-  end(): Promise<void> {
-    this.ended = true;
-    this.emit("close");
+  end(by: "recovered here" | "holder died"): Promise<void> {
+    if (this.endedBy === undefined) {
+      this.endedBy = by;
+      this.emit("close");
+    }
     return this.whenSettled;
   }
 

@@ -165,6 +165,12 @@ export class MultiplexMoves implements ConnectionMoves {
     for (const hub of multiplexPlan(plan)) this.settings.resolve(hub.path)?.moves?.handedOver?.(hub.connectionId, hub.plan);
   }
 
+  /** As its first hub's presence judges it: every hub of a server runs its own. */
+  holderAlive(holder: string, plan: unknown): boolean {
+    const [hub] = multiplexPlan(plan);
+    return hub === undefined || (this.settings.resolve(hub.path)?.moves?.holderAlive?.(holder, hub.plan) ?? true);
+  }
+
   abandon(physical: TransportConnection): void {
     const arrivals = this.arriving.get(physical);
     this.arriving.delete(physical);

@@ -190,19 +190,30 @@ describe("crash recovery of stateful connections", () => {
   });
 
   it.each([
-    ["the official client, JSON", (url: string) => officialClient(url, "ada", false)],
-    ["hubwire's client, MessagePack", (url: string) => hubwireClient(url, "ada", true)],
-  ])("a client whose server dies after letting go of it in a move comes back on its standby, with nothing lost (%s)", async (_name, connect) => {
-    await startCluster(2, { ...timings, recovery: true });
+    ["the official client, JSON; to its standby", (url: string) => officialClient(url, "ada", false), 2],
+    ["hubwire's client, MessagePack; to its standby", (url: string) => hubwireClient(url, "ada", true), 2],
+    ["the official client, JSON; to a third server", (url: string) => officialClient(url, "ada", false), 3],
+    ["hubwire's client, MessagePack; to a third server", (url: string) => hubwireClient(url, "ada", true), 3],
+  ])("a client whose server dies after letting go of it in a move comes back through its standby, with nothing lost (%s)", async (_name, connect, count) => {
+    await startCluster(count, { ...timings, recovery: true });
     const client = await connect(`${proxy!.url}/recovery`);
     clients.push(client);
     const id = await client.invoke<string>("Id");
     await client.invoke("Join", "room");
-    await waitFor(() => servers[1]!.connectionCount === 1 && servers[0]!.connectionCount === 0, "server 1 to hold the connection");
-    await recoverable(0, id);
-    // Server 1 dies the moment its hub has let go of the moving connection, before it answers
-    // with the state: what it had checkpointed to server 0 must bring the connection back there.
-    const moves = servers[1]!["endpoints"].get("/recovery")!.endpoint["router"]!["moving"]!["moves"];
+    await waitFor(() => servers.filter((server) => server.connectionCount === 1).length === 1, "one server to hold the connection");
+    const holder = servers.findIndex((server) => server.connectionCount === 1);
+    const keeps = (index: number) => (servers[index]!["scaleOut"]!["managers"][0]!["recovery"]!["kept"].get(id)?.checkpointsSince ?? 0) >= 2;
+    await waitFor(() => servers.some((_server, index) => index !== holder && keeps(index)), "a standby able to recover the connection");
+    const standby = servers.findIndex((_server, index) => index !== holder && keeps(index));
+    // The client's next socket goes to the next server in turn: with three, the one that is neither.
+    const destination = count === 2 ? standby : [0, 1, 2].find((index) => index !== holder && index !== standby)!;
+    const turn = () => proxy!.seen.reduce((requests, seen) => requests + seen.length, 0) % count;
+    while (turn() !== destination) await fetch(`${proxy!.url}/turn`);
+    const upgradesThere = () => proxy!.seen[destination]!.filter((kind) => kind === "upgrade").length;
+    const upgradedBefore = upgradesThere();
+    // The holder dies the moment its hub has let go of the moving connection, before it answers
+    // with the state: what it had checkpointed to the standby must bring the connection back.
+    const moves = servers[holder]!["endpoints"].get("/recovery")!.endpoint["router"]!["moving"]!["moves"];
     const cut = moves.cut.bind(moves);
     let hubLetGo!: () => void;
     const letGo = new Promise<void>((resolve) => (hubLetGo = resolve));
@@ -211,27 +222,27 @@ describe("crash recovery of stateful connections", () => {
       hubLetGo();
       return new Promise(() => {});
     };
-    const hub = servers[0]!.hubContext(RecoveryHub);
+    const hub = servers[destination]!.hubContext(RecoveryHub);
     const sent = new Map<string, number>();
     let sending = true;
     const sender = (async () => {
       for (let n = 1; sending; n++) {
         await Promise.all([
-          hub.clients.all.message("all from 0", n),
-          hub.clients.group("room").message("group from 0", n),
-          hub.clients.user("ada").message("user from 0", n),
-          hub.clients.client(id).message("connection from 0", n),
+          hub.clients.all.message("all", n),
+          hub.clients.group("room").message("group", n),
+          hub.clients.user("ada").message("user", n),
+          hub.clients.client(id).message("connection", n),
         ]);
-        for (const target of ["all", "group", "user", "connection"]) sent.set(`${target} from 0`, n);
+        for (const target of ["all", "group", "user", "connection"]) sent.set(target, n);
         await new Promise((resolve) => setTimeout(resolve, 10));
       }
     })();
-    await waitFor(() => client.received.last("all from 0") >= 20, "messages before the move");
-    void servers[1]!.drain({ timeout: 20_000 }).catch(() => {});
+    await waitFor(() => client.received.last("all") >= 20, "messages before the move");
+    void servers[holder]!.drain({ timeout: 20_000 }).catch(() => {});
     await letGo;
-    await crash(1);
-    const before = client.received.last("all from 0");
-    await waitFor(() => client.received.last("all from 0") >= before + 20, "messages after the recovery");
+    await crash(holder);
+    const before = client.received.last("all");
+    await waitFor(() => client.received.last("all") >= before + 20, "messages after the recovery", 15_000);
     sending = false;
     await sender;
     for (const [stream, n] of sent) {
@@ -240,7 +251,8 @@ describe("crash recovery of stateful connections", () => {
     }
     expect(await client.invoke("Id")).toBe(id);
     expect(client.restarts()).toBe(0);
-    expect(servers[0]!.scaleOutStats(RecoveryHub)?.recovery).toMatchObject({ recovered: 1, lost: 0 });
+    expect(servers[standby]!.scaleOutStats(RecoveryHub)?.recovery).toMatchObject({ recovered: 1, lost: 0 });
+    expect(upgradesThere()).toBeGreaterThan(upgradedBefore); // the move went where it was meant to
   });
 
   it("without recovery, a client whose server crashed starts a new connection", async () => {

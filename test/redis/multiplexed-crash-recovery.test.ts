@@ -62,14 +62,14 @@ describe("crash recovery of a multiplexed connection", () => {
   }
 
   /**
-   * Two servers behind the round-robin proxy, and ann's multiplexed connection with a JSON and a
-   * MessagePack hub, each in group "room": negotiated on server 0, its socket on server 1
-   * (round robin), so server 1 holds it and server 0 is its standby, able to recover every hub.
+   * `count` servers behind the round-robin proxy, and ann's multiplexed connection with a JSON
+   * and a MessagePack hub, each in group "room": negotiated on server 0, its socket on server 1
+   * (round robin), so server 1 holds it; `standby`, another, can recover every hub.
    */
-  async function connectAnn(channelPrefix: string) {
+  async function connectAnn(channelPrefix: string, count = 2) {
     connected.clear();
     backplanes = [];
-    servers = [newServer(0, channelPrefix), newServer(1, channelPrefix)];
+    servers = Array.from({ length: count }, (_, index) => newServer(index, channelPrefix));
     const urls = await Promise.all(servers.map(async (server) => (await server.listen()).url));
     proxy = await startRoundRobinProxy(urls);
     hubs = new HubMultiplexer(`${proxy.url}/hubs`, { transports: ["WebSockets"], protocol: messagePack, statefulReconnect: true, accessTokenFactory: () => "ann", logger: silentLogger });
@@ -91,13 +91,12 @@ describe("crash recovery of a multiplexed connection", () => {
       ids.set(path, await hub.invoke<string>("Id"));
       await hub.invoke("Join", "room");
     }
-    expect(servers.map((server) => server.connectionCount)).toEqual([0, 1]);
-    const managers = servers[0]!["scaleOut"]!["managers"];
-    await waitFor(
-      () => [...ids.values()].every((id) => managers.some((manager) => (manager["recovery"]?.["kept"].get(id)?.checkpointsSince ?? 0) >= 2)),
-      "server 0 to be able to recover every hub",
-    );
-    return { urls, opened, received, ids, counts };
+    expect(servers.map((server) => server.connectionCount)).toEqual(servers.map((_server, index) => (index === 1 ? 1 : 0)));
+    const recovers = (server: HubServer) =>
+      [...ids.values()].every((id) => server["scaleOut"]!["managers"].some((manager) => (manager["recovery"]?.["kept"].get(id)?.checkpointsSince ?? 0) >= 2));
+    await waitFor(() => servers.some(recovers), "a standby able to recover every hub");
+    const standby = servers.findIndex(recovers);
+    return { urls, opened, received, ids, counts, standby };
   }
 
   /** Sends from server `origin` to both hubs on every target, numbered, until `sending[origin]` is false; `sent` has the last numbers. */
@@ -176,10 +175,19 @@ describe("crash recovery of a multiplexed connection", () => {
     await waitFor(() => received.get("/text")!.last("moved") === 1, "a group send after the move");
   }, 60_000);
 
-  it("brings a connection back on its standby when its server dies after its hubs let go of it in a move", async () => {
-    const { opened, received, ids, counts } = await connectAnn(`mux-crash-move-${randomUUID()}`);
+  it.each([
+    ["to its standby", 2],
+    ["to a third server", 3],
+  ])("brings a connection back through its standby when its server dies after its hubs let go of it in a move %s", async (_name, count) => {
+    const { opened, received, ids, counts, standby } = await connectAnn(`mux-crash-move-${randomUUID()}`, count);
+    // The client's next socket goes to the next server in turn: with three, the one that is neither.
+    const destination = count === 2 ? standby : [0, 2].find((index) => index !== standby)!;
+    const turn = () => proxy!.seen.reduce((requests, seen) => requests + seen.length, 0) % count;
+    while (turn() !== destination) await fetch(`${proxy!.url}/turn`);
+    const upgradesThere = () => proxy!.seen[destination]!.filter((kind) => kind === "upgrade").length;
+    const upgradedBefore = upgradesThere();
     // Server 1 dies the moment its hubs have let go of the moving connection, before it answers
-    // with their state: what it had checkpointed to server 0 must bring the connection back there.
+    // with their state: what it had checkpointed to the standby must bring the connection back.
     const multiplexMoves = servers[1]!["endpoints"].get("/hubs")!.multiplexer!.moves!;
     const cut = multiplexMoves.cut.bind(multiplexMoves);
     let hubsLetGo!: () => void;
@@ -190,20 +198,22 @@ describe("crash recovery of a multiplexed connection", () => {
       return new Promise(() => {});
     };
     const sent = new Map<string, number>();
-    const sending = [true, false];
-    const sender = sendFrom(0, ids, sending, sent);
-    await waitFor(() => [...received.values()].every((streams) => streams.last("all from 0") >= 20), "messages before the move");
+    const sending = servers.map((_server, index) => index === destination);
+    const sender = sendFrom(destination, ids, sending, sent);
+    const last = (streams: Received) => streams.last(`all from ${destination}`);
+    await waitFor(() => [...received.values()].every((streams) => last(streams) >= 20), "messages before the move");
     void servers[1]!.drain({ timeout: 20_000 }).catch(() => {});
     await letGo;
     await crash(1);
-    const before = [...received.values()].map((streams) => streams.last("all from 0"));
-    await waitFor(() => [...received.values()].every((streams, i) => streams.last("all from 0") >= before[i]! + 20), "messages after the recovery");
-    sending[0] = false;
+    const before = [...received.values()].map(last);
+    await waitFor(() => [...received.values()].every((streams, i) => last(streams) >= before[i]! + 20), "messages after the recovery", 15_000);
+    sending[destination] = false;
     await sender;
-    await expectNoneLost(0, received, sent);
+    await expectNoneLost(destination, received, sent);
     for (const [path, hub] of opened) expect(await hub.invoke("Id")).toBe(ids.get(path));
     expect(counts.reconnects).toBe(0);
     expect(Object.fromEntries(connected)).toEqual({ text: 1, pack: 1 });
-    expect(servers[0]!.scaleOutStats(PackHub)?.recovery).toMatchObject({ recovered: 1, lost: 0 });
+    expect(servers[standby]!.scaleOutStats(PackHub)?.recovery).toMatchObject({ recovered: 1, lost: 0 });
+    expect(upgradesThere()).toBeGreaterThan(upgradedBefore); // the move went where it was meant to
   }, 60_000);
 });
