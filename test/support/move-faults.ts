@@ -1,0 +1,31 @@
+import type { RoundRobinProxy } from "../../bench/round-robin-proxy.js";
+import type { HubServer } from "../../src/index.js";
+
+/**
+ * Makes `server` die, as far as a move from it goes, the moment it has let go of a connection
+ * moving away from its endpoint at `path`: the hubs let go (the cut runs), and the state is
+ * never sent. Resolves once a cut has run; the test then crashes the server.
+ */
+export function hangAfterLettingGo(server: HubServer, path: string): Promise<void> {
+  const moves = server["endpoints"].get(path)!.endpoint["router"]!["moving"]!["moves"];
+  const cut = moves.cut.bind(moves);
+  return new Promise<void>((letGo) => {
+    moves.cut = async (connection, plan) => {
+      await cut(connection, plan);
+      letGo();
+      return new Promise(() => {});
+    };
+  });
+}
+
+/**
+ * Sends requests through the round-robin proxy until the next one goes to `backend`, of
+ * `count`; returns a count of the upgrades that reached `backend` since.
+ */
+export async function steerTo(proxy: RoundRobinProxy, backend: number, count: number): Promise<() => number> {
+  const turn = () => proxy.seen.reduce((requests, seen) => requests + seen.length, 0) % count;
+  while (turn() !== backend) await fetch(`${proxy.url}/turn`);
+  const upgrades = () => proxy.seen[backend]!.filter((kind) => kind === "upgrade").length;
+  const before = upgrades();
+  return () => upgrades() - before;
+}
