@@ -33,7 +33,7 @@ export function scenarioRuns(quick: boolean, seconds: number | undefined, connec
   const n = (full: number, small: number) => connectionsOverride ?? (quick ? small : full);
   const runs: ScenarioRun[] = [
     { id: "echo-1", title: "echo RPC, 1 call in flight per connection", scenario: "echo", targets: [...echoTargets, "hubwire-official", ...muxTargets], connections: n(100, 50), inFlight: 1, durationMs, rate: 0, groups: 0, unit: "call" },
-    { id: "echo-rate", title: `echo RPC at a fixed ${echoRate.toLocaleString("en-US")} calls/s`, scenario: "echo-rate", targets: echoTargets, connections: n(100, 50), inFlight: 0, durationMs, rate: echoRate, groups: 0, unit: "call" },
+    { id: "echo-rate", title: `echo RPC at a fixed ${echoRate.toLocaleString("en-US")} calls/s`, scenario: "echo-rate", targets: [...echoTargets, ...muxTargets], connections: n(100, 50), inFlight: 0, durationMs, rate: echoRate, groups: 0, unit: "call" },
     { id: "echo-16", title: "echo RPC, 16 calls in flight per connection", scenario: "echo", targets: echoTargets, connections: n(100, 50), inFlight: 16, durationMs, rate: 0, groups: 0, unit: "call" },
     { id: "broadcast-1000", title: "broadcast to 1,000 connections", scenario: "broadcast", targets: [...pushTargets, ...muxTargets], connections: n(1000, 1000), inFlight: 0, durationMs, rate: 100, groups: 0, unit: "delivery" },
     { id: "groups", title: "group sends, 100 groups of 10", scenario: "groups", targets: echoTargets, connections: n(1000, 1000), inFlight: 0, durationMs, rate: 10_000, groups: 100, unit: "delivery" },
