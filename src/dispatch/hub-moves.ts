@@ -58,8 +58,8 @@ export class HubMoves implements ConnectionMoves {
     this.lifetime.handedOver?.(connectionId);
   }
 
-  holderAlive(holder: string): boolean {
-    return this.lifetime.isAlive?.(holder) ?? true;
+  holderDied(holder: string): boolean {
+    return this.lifetime.hasDied?.(holder) ?? false;
   }
 
   attach(revival: ConnectionRevival): void {

@@ -51,8 +51,8 @@ export interface LifetimeMoves {
   abandon(connectionId: string): void;
   /** Old server: the new server was sent the state `release` made (crash recovery's standby may forget the connection now). */
   handedOver?(connectionId: string): void;
-  /** New server: whether the server the connection moves from is alive still, as presence judges it. */
-  isAlive?(serverId: string): boolean;
+  /** New server: whether the server the connection moves from has died, as presence judges it. */
+  hasDied?(serverId: string): boolean;
   /**
    * Present when crash recovery is on (ScaleOutSettings.recovery): the hub sets its `reviver`,
    * which rebuilds a connection of a dead server here, suspended, for its client to come back to.

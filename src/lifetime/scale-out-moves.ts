@@ -16,8 +16,8 @@ export interface MovesHost {
   leave(connection: HubConnection, movedAway?: boolean): string[];
   /** Its standby (crash recovery) may forget the connection: it is another server's now. */
   released(connectionId: string): void;
-  /** Whether presence counts `serverId` among the live servers. */
-  isAlive(serverId: string): boolean;
+  /** Whether presence declared `serverId` dead and has not heard it since (one never heard, or that left, has not died). */
+  hasDied(serverId: string): boolean;
   readonly delivered: SendSequences;
   /** The number of this server's last send. */
   lastSeq(): number;
@@ -149,9 +149,9 @@ export class ScaleOutMoves implements LifetimeMoves {
     return this.movingHere.has(connectionId);
   }
 
-  /** New server: whether the server the connection moves from is alive still, as presence judges it. */
-  isAlive(serverId: string): boolean {
-    return this.host.isAlive(serverId);
+  /** New server: whether the server the connection moves from has died, as presence judges it. */
+  hasDied(serverId: string): boolean {
+    return this.host.hasDied(serverId);
   }
 
   /** Old server: the new server was sent the state `release` made; the connection's standby may forget it now. */

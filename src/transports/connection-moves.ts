@@ -22,8 +22,11 @@ export interface ConnectionMoves {
    * checkpointed.
    */
   handedOver?(connectionId: string, plan: unknown): void;
-  /** New server: false once the old server, `holder`, is known to have died (presence); its answer will not come. */
-  holderAlive?(holder: string, plan: unknown): boolean;
+  /**
+   * New server: true once presence declared the old server, `holder`, dead: its answer will not
+   * come. A server that left, or that this one has not heard yet (it just started), has not died.
+   */
+  holderDied?(holder: string, plan: unknown): boolean;
   /** Given once by the router: how the hub takes over here a connection whose server died (crash recovery). */
   attach?(revival: ConnectionRevival): void;
   /** Given once by the server: how the hub takes over here a hub connection of a dead server's multiplexed connection. */

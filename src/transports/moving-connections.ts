@@ -66,7 +66,7 @@ export class MovingConnections {
     const wait = new ArrivalWait();
     this.arriving.set(token, wait);
     const watch = setInterval(() => {
-      if (moves.holderAlive?.(moving.holder, moving.plan) === false) void wait.end("holder died");
+      if (moves.holderDied?.(moving.holder, moving.plan)) void wait.end("holder died");
     }, holderCheckMs);
     watch.unref();
     try {
@@ -184,7 +184,7 @@ export class MovingConnections {
   }
 }
 
-/** How often a move's wait looks whether presence has seen its holder die. */
+/** How often a move's wait looks whether presence has declared its holder dead. */
 const holderCheckMs = 200;
 
 /** What `arrive` returns when the holder died while the connection moved: its reconnect asks again for it. */

@@ -166,9 +166,9 @@ export class MultiplexMoves implements ConnectionMoves {
   }
 
   /** As its first hub's presence judges it: every hub of a server runs its own. */
-  holderAlive(holder: string, plan: unknown): boolean {
+  holderDied(holder: string, plan: unknown): boolean {
     const [hub] = multiplexPlan(plan);
-    return hub === undefined || (this.settings.resolve(hub.path)?.moves?.holderAlive?.(holder, hub.plan) ?? true);
+    return hub !== undefined && (this.settings.resolve(hub.path)?.moves?.holderDied?.(holder, hub.plan) ?? false);
   }
 
   abandon(physical: TransportConnection): void {
