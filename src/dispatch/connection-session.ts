@@ -7,7 +7,6 @@ import type { MessageBufferState } from "../connection/movable-message-buffer.js
 import { isTrackable } from "../protocol/message-buffer.js";
 import type { Hub } from "../hubs/hub.js";
 import { MessageType, type HubMessage } from "../protocol/messages.js";
-import { JsonHubProtocol } from "../protocol/json-protocol.js";
 import { RECORD_SEPARATOR, RECORD_SEPARATOR_CODE } from "../protocol/text-framing.js";
 import { viewOf } from "../protocol/typed-array-access.js";
 import { byteLength, encodeUtf8 } from "../protocol/utf8.js";
@@ -128,9 +127,9 @@ export class ConnectionSession implements HubConnectionEvents, HeartbeatSubscrib
   }
 
   onData(connection: HubConnection, data: string | Uint8Array, utf8?: Uint8Array, start?: number, end?: number): void {
-    // A multiplexed hub's envelope in its frame (see ConnectionReceiver.onData): the JSON
-    // protocol reads it in place; the handshake and any other protocol get it alone.
-    if (start !== undefined && !(connection.handshakeComplete && connection.protocol instanceof JsonHubProtocol)) {
+    // A multiplexed hub's envelope in its frame (see ConnectionReceiver.onData): a protocol that
+    // reads parts reads it in place; the handshake and any other protocol get it alone.
+    if (start !== undefined && !(connection.handshakeComplete && connection.protocol?.readsParts)) {
       return this.onData(connection, (data as string).slice(start, end), viewOf(utf8!, start, end! - start));
     }
     if (!connection.handshakeComplete) return this.handshake(data);
@@ -247,11 +246,11 @@ export class ConnectionSession implements HubConnectionEvents, HeartbeatSubscrib
       return this.closeWithError(error);
     }
     // A part's bytes are its characters (see ConnectionReceiver.onData).
-    const length = start === undefined ? -1 : end! - start;
-    runtime.telemetry?.received(protocol.name, length >= 0 ? length : receivedBytes(data, utf8), messages.length);
+    const partBytes = start === undefined ? undefined : end! - start;
+    runtime.telemetry?.received(protocol.name, partBytes ?? receivedBytes(data, utf8), messages.length);
     // Made for the first read that holds a call: a connection that only pings stays small.
     const calls = this.calls ?? (messages.some(isInvocation) ? (this.calls = new InvocationRunner(runtime, this, this.started)) : undefined);
-    calls?.beginRead(data, utf8, messages.length, length);
+    calls?.beginRead(data, utf8, messages.length, partBytes);
     for (const message of messages) {
       if (this.connection.isClosing) break;
       this.dispatch(message, calls);

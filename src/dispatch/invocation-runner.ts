@@ -53,13 +53,13 @@ export class InvocationRunner {
 
   /**
    * The messages of one read are dispatched between this and endRead: `count` of them came in
-   * `data`, or in `length` bytes of it where given (a multiplexed hub's envelope in its frame).
+   * `data`, or in `partBytes` of it where given (a multiplexed hub's envelope in its frame).
    */
-  beginRead(data: string | Uint8Array, utf8: Uint8Array | undefined, count: number, length = -1): void {
+  beginRead(data: string | Uint8Array, utf8: Uint8Array | undefined, count: number, partBytes?: number): void {
     this.readingData = data;
     this.readingUtf8 = utf8;
     this.readingCount = count;
-    this.readingShareBytes = length >= 0 ? Math.ceil(length / Math.max(1, count)) : -1;
+    this.readingShareBytes = partBytes === undefined ? -1 : Math.ceil(partBytes / Math.max(1, count));
   }
 
   endRead(): void {

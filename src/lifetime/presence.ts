@@ -41,6 +41,8 @@ interface Peer {
  */
 export class Presence {
   private readonly peers = new Map<string, Peer>();
+  /** Peers declared dead (they missed their heartbeats; not those that left) and not heard since. */
+  private readonly dead = new Set<string>();
   /** This server heard its own heartbeat within `timeout`. */
   private up = false;
   private upAt = 0;
@@ -91,6 +93,11 @@ export class Presence {
     return this.peers.has(serverId);
   }
 
+  /** Whether `serverId` was declared dead and has not been heard since (one that left, or never heard, has not died). */
+  hasDied(serverId: string): boolean {
+    return this.dead.has(serverId);
+  }
+
   /** A heartbeat arrived (this server's own included). */
   heard(serverId: string, listening: boolean): void {
     const now = Date.now();
@@ -109,6 +116,7 @@ export class Presence {
         this.beat();
       }
     } else {
+      this.dead.delete(serverId);
       const peer = this.peers.get(serverId);
       const listens = this.up && listening;
       if (peer) {
@@ -156,6 +164,7 @@ export class Presence {
       for (const [serverId, peer] of this.peers) {
         if (peer.deadline > now) continue;
         this.peers.delete(serverId);
+        this.dead.add(serverId);
         this.events.onServerGone(serverId, false);
       }
     }

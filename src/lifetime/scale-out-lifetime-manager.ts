@@ -44,8 +44,6 @@ export type { ScaleOutOptions, ScaleOutStats } from "./scale-out-options.js";
 export class ScaleOutLifetimeManager implements HubLifetimeManager {
   private readonly local: InMemoryLifetimeManager;
   private readonly serverId: string;
-  /** Servers presence declared dead (they missed their heartbeats; not those that left): see ScaleOutMoves.hasDied. */
-  private readonly died = new Set<string>();
   private readonly started: Promise<void>;
   private readonly log: LogWriter;
   private readonly channels: HubChannels;
@@ -96,7 +94,7 @@ export class ScaleOutLifetimeManager implements HubLifetimeManager {
       local: this.local,
       leave: (connection, movedAway) => this.leave(connection, movedAway),
       released: (connectionId) => this.recovery?.released(connectionId),
-      hasDied: (serverId) => this.died.has(serverId) && !this.presence.isAlive(serverId),
+      hasDied: (serverId) => this.presence.hasDied(serverId),
       delivered: this.delivered,
       lastSeq: () => this.sendSeq,
       reachable: () => this.outbox.isOpen,
@@ -308,7 +306,6 @@ export class ScaleOutLifetimeManager implements HubLifetimeManager {
     this.delivered.forgetLater(serverId, outboxMaxAge + serverTimeout, () => !this.presence.isAlive(serverId));
     if (left) this.log.write(lifetimeLog.serverLeft, { hub: this.options.hubName, serverId });
     else this.log.write(lifetimeLog.serverGone, { hub: this.options.hubName, serverId, timeout: this.settings.serverTimeout });
-    if (!left) this.died.add(serverId);
     this.requests.serverGone(serverId);
     this.recovery?.serverGone(serverId, left);
   }

@@ -15,8 +15,8 @@ export interface ParseOptions {
   /**
    * For text input with its `utf8` bytes, one byte a character: the message is only
    * `input[start, end)`, a part of a larger one (a multiplexed hub's envelope), and `utf8` holds
-   * the larger one's bytes. Only the JSON protocol is given a part so (see ConnectionSession);
-   * others are given the part alone.
+   * the larger one's bytes. Only a protocol that `readsParts` is given a part so (see
+   * ConnectionSession); others are given the part alone.
    */
   start?: number;
   end?: number;
@@ -31,6 +31,8 @@ export interface HubProtocol {
   readonly name: string;
   readonly version: number;
   readonly transferFormat: TransferFormat;
+  /** `parseMessages` reads a part of its input in place (ParseOptions.start and end). */
+  readonly readsParts?: boolean;
   /** Whether a client asking for `version` in its handshake can be served. */
   isVersionSupported(version: number): boolean;
   /**

@@ -27,6 +27,7 @@ export class JsonHubProtocol implements HubProtocol {
   readonly name = "json";
   readonly version = 2;
   readonly transferFormat = "Text" as const;
+  readonly readsParts = true;
 
   isVersionSupported(version: number): boolean {
     return version >= 0 && version <= this.version;
