@@ -72,8 +72,9 @@ export function isRefusal(statusCode: number | undefined): statusCode is 401 | 4
 
 /**
  * A reattaching socket's failure that says the server no longer holds the connection (404: it
- * let the connection go): no later attempt can resume it. Only Node's WebSocket shows the
- * status; in a browser a refused socket says nothing, so every attempt of the schedule is made.
+ * let the connection go): no later attempt can resume it. A hubwire server says so in band (the
+ * socket opens and closes with code 4404), which a browser can read; from another server only
+ * Node's WebSocket shows the status, and in a browser every attempt of the schedule is made.
  */
 export function resumeRefused(error: unknown): boolean {
   return error instanceof HttpError && error.statusCode === 404;

@@ -4,7 +4,7 @@ import { jsonHubProtocol } from "../src/protocol/json-protocol.js";
 import { MessageType, type HubMessage, type InvocationMessage } from "../src/protocol/messages.js";
 import { ClientHandlers, type Handler } from "./client-handlers.js";
 import { CallsInFlight, HeldCalls } from "./calls-in-flight.js";
-import { HubClientError, messages, stoppedBeforeConnected } from "./errors.js";
+import { HubClientError, messages, resumeRefused, stoppedBeforeConnected } from "./errors.js";
 import type { HttpSettings } from "./http.js";
 import { HandshakeWait } from "./handshake-wait.js";
 import { HubCalls } from "./hub-calls.js";
@@ -326,7 +326,8 @@ export class HubConnection {
     if (this.handshake) return this.handshake.fail(error ?? new HubClientError("ERR_CONNECTION_LOST", "The connection closed during the handshake."));
     if (this.state !== "Connected" && this.state !== "Disconnecting") return;
     if (this.stopRequested || this.state === "Disconnecting") return this.closed(this.closeError ?? error);
-    if (error && this.link) return void reattach(this.reattachHost, this.link, error);
+    // A socket refused in band (the server let the connection go) ends it: no use reattaching.
+    if (error && this.link && !resumeRefused(error)) return void reattach(this.reattachHost, this.link, error);
     this.lose(error);
   }
 

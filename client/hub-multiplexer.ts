@@ -243,7 +243,8 @@ export class HubMultiplexer implements ChannelHost {
       },
       onClose: (error) => {
         if (!attempt.transport || attempt.transport !== this.physical?.transport) return;
-        if (error && !this.serverError && !this.stopping && this.physical.resumable) return this.suspendPhysical(error);
+        // A socket refused in band (the server let the connection go) ends it: its hubs start anew.
+        if (error && !this.serverError && !this.stopping && this.physical.resumable && !resumeRefused(error)) return this.suspendPhysical(error);
         this.dropPhysical(this.serverError ?? error ?? new HubClientError("ERR_CONNECTION_LOST", "The shared connection closed."));
       },
     };

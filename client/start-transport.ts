@@ -1,6 +1,7 @@
 import type { HubConnectionOptions } from "./connection-options.js";
 import { HubClientError, isRefusal } from "./errors.js";
-import type { HttpSettings } from "./http.js";
+import { inBandRefusalParameter, inBandRefusalValue } from "../src/protocol/upgrade-refusal.js";
+import { withQuery, type HttpSettings } from "./http.js";
 import { negotiate } from "./negotiate.js";
 import { LongPollingTransport } from "./transports/long-polling.js";
 import { runsHere } from "./transports/environment.js";
@@ -22,7 +23,8 @@ export interface StartedTransport {
 /** A WebSocket for a connection that already exists (stateful reconnect: its new socket). */
 export async function reattachWebSocket(url: string, http: HttpSettings, format: TransferFormat, events: TransportEvents): Promise<ClientTransport> {
   const transport = factories.WebSockets(http, events);
-  await transport.connect(url, format);
+  // A refusal (the server let the connection go) is to be heard in a browser too: in band.
+  await transport.connect(withQuery(url, inBandRefusalParameter, inBandRefusalValue), format);
   return transport;
 }
 

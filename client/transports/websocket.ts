@@ -1,4 +1,5 @@
 import { HttpError } from "../errors.js";
+import { refusalStatus } from "../../src/protocol/upgrade-refusal.js";
 import { withQuery } from "../http.js";
 import type { ClientTransport, TransferFormat, TransportContext } from "./transport.js";
 
@@ -60,7 +61,7 @@ export class WebSocketTransport implements ClientTransport {
     socket.onerror = null;
     socket.onclose = (event) => {
       const clean = this.stopping || (event.wasClean && event.code === 1000);
-      this.context.events.onClose(clean ? undefined : new Error(`WebSocket closed with status code: ${event.code} (${event.reason || "no reason given"}).`));
+      this.context.events.onClose(clean ? undefined : closeError(event));
     };
   }
 
@@ -73,6 +74,16 @@ export class WebSocketTransport implements ClientTransport {
     this.stopping = true;
     this.socket?.close(1000);
   }
+}
+
+/**
+ * Why a socket that had opened closed. An upgrade refused in band (asked for by a resuming
+ * client: protocol/upgrade-refusal.ts) carries its HTTP status in the close code.
+ */
+function closeError(event: { code: number; reason: string }): Error {
+  const status = refusalStatus(event.code);
+  if (status !== undefined) return new HttpError(`WebSocket upgrade refused (${event.reason})`, status);
+  return new Error(`WebSocket closed with status code: ${event.code} (${event.reason || "no reason given"}).`);
 }
 
 function toBytes(data: unknown, _format: TransferFormat): Uint8Array {

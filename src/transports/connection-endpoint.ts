@@ -3,6 +3,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Duplex } from "node:stream";
 import { WebSocketServer } from "ws";
 import type { LogWriter } from "../logger.js";
+import { closeReason, inBandRefusalParameter, inBandRefusalValue, refusalCloseCode } from "../protocol/upgrade-refusal.js";
 import { asError } from "../thrown-value.js";
 import { transportLog } from "./transport-log.js";
 import { adopt, ConnectionAdmission, type AdmissionCheck, type Admitted } from "./connection-admission.js";
@@ -215,9 +216,12 @@ export class ConnectionEndpoint {
     let connection: TransportConnection | undefined;
     if (token) {
       connection = this.registry.get(token);
-      if (!connection && !this.router) return rejectUpgrade(socket, 404, "No Connection with that ID");
-      connection ??= await this.router!.upgradeElsewhere(socket, request, token); // answered there when undefined
-      if (!connection) return;
+      if (!connection) {
+        const upgrade: Upgrade = { req, socket, head, request };
+        if (!this.router) return this.refuseUpgrade(upgrade, 404, "No Connection with that ID");
+        connection = await this.router.upgradeElsewhere(socket, request, token, (status, reason) => this.refuseUpgrade(upgrade, status, reason));
+        if (!connection) return; // answered there
+      }
       const mismatch = this.admission.otherUser(connection, admission);
       if (mismatch) return rejectUpgrade(socket, mismatch.status, mismatch.reason);
       // A stateful connection whose receiver admits users of its own (a multiplexed
@@ -250,6 +254,22 @@ export class ConnectionEndpoint {
       accepted.transport = new WebSocketTransport(ws, socket, accepted, this.options.closeTimeoutMs, this.options.maxIncomingPayload);
       if (this.closed) return accepted.close();
       this.start(accepted);
+    });
+  }
+
+  /**
+   * Refuses an upgrade with `status`, as an HTTP answer. A 404 (no such connection) goes in band
+   * to a client that asked for it (protocol/upgrade-refusal.ts): the socket opens and closes at
+   * once with code 4404, which a browser reads where it cannot read an HTTP status.
+   */
+  private refuseUpgrade({ req, socket, head, request }: Upgrade, status: number, reason: string): void {
+    if (status !== 404 || request.param(inBandRefusalParameter) !== inBandRefusalValue || socket.destroyed) return rejectUpgrade(socket, status, reason);
+    this.wss.handleUpgrade(req, socket, head, (ws) => {
+      socket.removeListener("error", ignoreError); // ws has its own now
+      ws.close(refusalCloseCode(status), closeReason(reason));
+      // A client that does not answer the close is not waited for longer than any other.
+      const timer = setTimeout(() => ws.terminate(), this.options.closeTimeoutMs);
+      ws.once("close", () => clearTimeout(timer));
     });
   }
 
@@ -378,3 +398,11 @@ export class ConnectionEndpoint {
 
 /** A shared listener: one closure per socket would live as long as the socket. */
 function ignoreError(): void {}
+
+/** A WebSocket upgrade being answered: what refusing it needs (see refuseUpgrade). */
+interface Upgrade {
+  req: IncomingMessage;
+  socket: Duplex;
+  head: Buffer;
+  request: ConnectionRequest;
+}

@@ -5,7 +5,7 @@ import type { Duplex } from "node:stream";
 import { HubwireError } from "../errors.js";
 import type { ConnectionRequest } from "./connection-request.js";
 import { ForwardedReply } from "./forwarded-reply.js";
-import { rejectUpgrade, replyText } from "./http-replies.js";
+import { replyText } from "./http-replies.js";
 import { readBody, type BodyResult } from "./request-body.js";
 import {
   decodeRoutedMessage,
@@ -142,14 +142,20 @@ export class ConnectionRouter {
     }
   }
 
-  /** A WebSocket upgrade for a connection this server does not hold: the connection moves here if it has no transport yet. */
-  async upgradeElsewhere(socket: Duplex, request: ConnectionRequest, token: string): Promise<TransportConnection | undefined> {
+  /**
+   * A WebSocket upgrade for a connection this server does not hold: the connection moves here if
+   * it has no transport yet. Anything else is answered through `refuse` (see the endpoint's
+   * refuseUpgrade).
+   */
+  async upgradeElsewhere(
+    socket: Duplex,
+    request: ConnectionRequest,
+    token: string,
+    refuse: (status: number, reason: string) => void,
+  ): Promise<TransportConnection | undefined> {
     const upgrade = forwarded(request, "UPGRADE");
     if (this.moving) upgrade.movesState = true;
-    const answer: ForwardAnswer = {
-      reply: (response) => rejectUpgrade(socket, response.status, Buffer.from(response.body).toString()),
-      refuse: (status, reason) => rejectUpgrade(socket, status, reason),
-    };
+    const answer: ForwardAnswer = { reply: (response) => refuse(response.status, Buffer.from(response.body).toString()), refuse };
     for (;;) {
       let outcome = await this.forward(token, upgrade, socket);
       // Its server may have died, and its standby not have taken it over yet (presence takes a few seconds).

@@ -12,7 +12,7 @@ export async function servePage(
   page: string,
   scripts: Record<string, Uint8Array>,
   map: (hubs: HubServer) => void = () => {},
-): Promise<{ url: string; close(): Promise<void> }> {
+): Promise<{ url: string; hubs: HubServer; close(): Promise<void> }> {
   const hubs = new HubServer({ logger: silentLogger });
   hubs.mapHub("/testhub", TestHub);
   hubs.mapHub("/interophub", InteropHub);
@@ -27,6 +27,7 @@ export async function servePage(
   await new Promise<void>((resolve) => http.listen(0, "127.0.0.1", resolve));
   return {
     url: `http://127.0.0.1:${(http.address() as AddressInfo).port}/`,
+    hubs,
     async close() {
       await hubs.close();
       await new Promise<void>((resolve) => http.close(() => resolve()));

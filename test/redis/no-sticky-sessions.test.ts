@@ -9,6 +9,7 @@ import { RedisBackplane } from "../../src/redis/index.js";
 import { RS, send } from "../http-transports/http-client.js";
 import { redisUrl } from "../support/redis.js";
 import { startRoundRobinProxy, type ProxiedKind, type RoundRobinProxy } from "../../bench/round-robin-proxy.js";
+import { inBandRefusal } from "../support/upgrade-refusal.js";
 import { waitFor } from "../support/wait.js";
 
 interface RelayClient {
@@ -288,6 +289,8 @@ describe("no sticky sessions: three servers behind a round-robin proxy", () => {
       for (const method of ["GET", "POST", "DELETE"]) {
         expect(await send(`${urls[1]}/relay?id=nobody`, method).then((reply) => [reply.status, reply.text])).toEqual([404, "No Connection with that ID"]);
       }
+      // A resuming client of hubwire's hears it in band, once every server has said so.
+      expect(await inBandRefusal(`${urls[1]}/relay?id=nobody`)).toEqual({ code: 4404, reason: "No Connection with that ID", received: 0 });
     });
   });
 });

@@ -2,6 +2,7 @@ import { request } from "node:http";
 import { afterEach, describe, expect, it } from "vitest";
 import WebSocket from "ws";
 import { Authorize, Hub, HubClass, HubMethod, HubServer, silentLogger, type HubOptions } from "../../src/index.js";
+import { inBandRefusal } from "../support/upgrade-refusal.js";
 import { RawJsonClient, RS } from "./raw-client.js";
 
 @HubClass()
@@ -124,10 +125,14 @@ describe("the HTTP surface of a hub endpoint", () => {
   it("answers requests for unknown, busy or mismatched connections with the spec's codes", async () => {
     await start();
     expect(await upgradeStatus(`${base}/hub?id=unknown`)).toBe(404);
+    // hubwire's client, resuming, asks to hear the 404 in band (a browser cannot read a status).
+    expect(await inBandRefusal(`${base}/hub?id=unknown`)).toEqual({ code: 4404, reason: "No Connection with that ID", received: 0 });
     const { connectionToken } = JSON.parse((await http(`${base}/hub/negotiate?negotiateVersion=1`, "POST")).body);
     const first = await RawJsonClient.open(`${base}/hub?id=${connectionToken}`);
     sockets.push(first);
     expect(await upgradeStatus(`${base}/hub?id=${connectionToken}`)).toBe(409);
+    // Only the 404 goes in band: any other refusal is one failed attempt of a resume, as ever.
+    expect(await inBandRefusal(`${base}/hub?id=${connectionToken}`)).toEqual({ status: 409 });
     const post = await http(`${base}/hub?id=${connectionToken}`, "POST");
     expect([post.status, post.body]).toEqual([405, "POST requests are not allowed for WebSocket connections."]);
     const del = await http(`${base}/hub?id=${connectionToken}`, "DELETE");
