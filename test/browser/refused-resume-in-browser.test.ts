@@ -3,7 +3,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { TestHub } from "../../samples/interop-server/test-hub.js";
 import { launchChromium } from "./chromium.js";
 import { browserBundle } from "../support/page-bundle.js";
-import { startTcpProxy, type TcpProxy } from "../support/tcp-proxy.js";
+import { startTcpProxy, upgradeId, type TcpProxy } from "../support/tcp-proxy.js";
 import { waitFor } from "../support/wait.js";
 import { servePage } from "./page-server.js";
 
@@ -78,11 +78,7 @@ describe("hubwire's client in a real browser, resuming a connection its server l
     expect((result as { connectionId: string }).connectionId).not.toBe(first);
     // One attempt reached the server, which refused it in band (a browser cannot read a 404);
     // the client did not make the rest of its reattach schedule (1, 2 and 5 s) first.
-    const reattaches = proxy.upgrades.slice(upgradesBefore).filter((target) => idOf(target) === idOf(connect!));
+    const reattaches = proxy.upgrades.slice(upgradesBefore).filter((target) => upgradeId(target) === upgradeId(connect!));
     expect(reattaches).toHaveLength(1);
   });
 });
-
-function idOf(target: string): string | null {
-  return new URL(target, "http://upgrade").searchParams.get("id");
-}

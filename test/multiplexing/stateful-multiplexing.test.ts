@@ -2,7 +2,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { silentLogger } from "../../client/index.js";
 import { HubMultiplexer } from "../../client/multiplex.js";
 import { messagePack } from "../../client/msgpack.js";
-import { startTcpProxy, type TcpProxy } from "../support/tcp-proxy.js";
+import { startTcpProxy, upgradeId, type TcpProxy } from "../support/tcp-proxy.js";
 import { waitFor, within } from "../support/wait.js";
 import { lifecycle, startMuxServer, type MuxServer } from "./mux-hubs.js";
 
@@ -107,11 +107,7 @@ describe("a multiplexed connection that its server let go while its client was a
     expect(await news.invoke("Echo", "anew")).toBe("anew");
     // One attempt reached the server and was refused (404, in band); the client did not wait out the
     // rest of its reattach schedule (1, 2 and 5 s) before opening a new connection.
-    const reattaches = proxy.upgrades.slice(upgradesBefore).filter((target) => idOf(target) === idOf(oldUpgrade!));
+    const reattaches = proxy.upgrades.slice(upgradesBefore).filter((target) => upgradeId(target) === upgradeId(oldUpgrade!));
     expect(reattaches).toHaveLength(1);
   });
 });
-
-function idOf(target: string): string | null {
-  return new URL(target, "http://upgrade").searchParams.get("id");
-}

@@ -51,6 +51,11 @@ interface Pair {
   webSocket: boolean;
 }
 
+/** The connection token (`id`) of an upgrade's request target, as `TcpProxy.upgrades` records it. */
+export function upgradeId(target: string): string | null {
+  return new URL(target, "http://upgrade").searchParams.get("id");
+}
+
 export async function startTcpProxy(targetPort: number): Promise<TcpProxy> {
   const pairs = new Set<Pair>();
   const sockets = new Set<Socket>();
