@@ -32,7 +32,7 @@ interface Entry {
 }
 
 /** Publishes past this many unanswered at once wait their turn (Redis pipelines them on one socket). */
-const maxInFlight = 256;
+export const maxInFlight = 256;
 
 /**
  * The messages of one server for the others, in the order they were sent. A send hands its

@@ -1,13 +1,21 @@
+import { maxInFlight } from "./backplane-outbox.js";
 import type { DeliveredRecord } from "./connection-handoff.js";
 
-/** The sends remembered per server and channel; past it the oldest are forgotten. */
-const remembered = 1_024;
+/**
+ * How far below the newest number a channel had from a server a send of it can still arrive.
+ * Each channel's sends come in the order their server published them, but for copies: a copy is
+ * a send published again after a publish that seemed to fail, and only publishes in flight at
+ * a failure are, at most `maxInFlight`, each numbered within that many of the newest the server
+ * had sent. Four times that is remembered; anything older is taken for a copy.
+ */
+export const copyWindow = 4 * maxInFlight;
 
 /** What one channel received from one server. */
 interface Received {
-  /** Sequence numbers received, oldest first (mostly rising). */
-  readonly seen: Set<number>;
-  /** The highest number forgotten: anything at or below it counts as a copy. */
+  /** The numbers received above the floor, ascending, from index `head` on (those before are forgotten). */
+  seen: number[];
+  head: number;
+  /** Anything at or below it counts as a copy: `copyWindow` below the newest number. */
   floor: number;
 }
 
@@ -17,8 +25,11 @@ interface Received {
  * that seemed to fail but did not. A number not seen before is delivered even when it is below
  * the highest one: on a Redis Cluster a publish that failed on one shard connection may be sent
  * again after a later one got through on a new connection. Per channel, because with sharded
- * pub/sub each channel comes through its own shard's connection. The last `remembered` numbers
- * per server and channel are kept; older ones are taken for copies.
+ * pub/sub each channel comes through its own shard's connection.
+ *
+ * Only the numbers within `copyWindow` of a channel's newest are kept: a connection's channel,
+ * which gets a few of its server's sends, remembers a few numbers however long it lives (a set
+ * of its last thousand cost some 40 KB per connection and server).
  */
 export class SendSequences {
   /** origin -> channel -> what it received. */
@@ -30,23 +41,31 @@ export class SendSequences {
     let channels = this.received.get(origin);
     if (!channels) this.received.set(origin, (channels = new Map()));
     let received = channels.get(channel);
-    if (!received) channels.set(channel, (received = { seen: new Set(), floor: -Infinity }));
-    if (seq <= received.floor || received.seen.has(seq)) return false;
-    received.seen.add(seq);
-    if (received.seen.size > remembered) this.forgetOldest(received);
+    if (!received) channels.set(channel, (received = { seen: [], head: 0, floor: -Infinity }));
+    if (seq <= received.floor) return false;
+    const { seen } = received;
+    if (seen.length === received.head || seq > seen[seen.length - 1]!) {
+      seen.push(seq);
+      forgetBelow(received, seq - copyWindow);
+      return true;
+    }
+    // Below the newest: a copy, or a send published again after a failure that never arrived.
+    const at = firstAtOrAbove(seen, received.head, seq);
+    if (seen[at] === seq) return false;
+    seen.splice(at, 0, seq);
     return true;
   }
 
   /**
    * What was delivered on `channels`, from every server: handed to the server a connection moves
-   * to, which delivers only what is not in it (at most `remembered` numbers per server and channel).
+   * to, which delivers only what is not in it.
    */
   records(channels: readonly string[]): DeliveredRecord[] {
     const records: DeliveredRecord[] = [];
     for (const [origin, byChannel] of this.received) {
       for (const channel of channels) {
         const received = byChannel.get(channel);
-        if (received) records.push([origin, channel, received.floor, [...received.seen]]);
+        if (received) records.push([origin, channel, received.floor, received.seen.slice(received.head)]);
       }
     }
     return records;
@@ -66,12 +85,33 @@ export class SendSequences {
       if (stillGone()) this.received.delete(origin);
     }, ms).unref();
   }
+}
 
-  /** Keeps the newer half; the floor rises to the highest number forgotten. */
-  private forgetOldest(received: Received): void {
-    const numbers = [...received.seen].sort((a, b) => a - b);
-    const forgotten = numbers.slice(0, numbers.length - remembered / 2);
-    received.floor = Math.max(received.floor, forgotten.at(-1)!);
-    for (const seq of forgotten) received.seen.delete(seq);
+/**
+ * Raises the floor to `floor`, forgetting the numbers at or below it. The array is cut once half
+ * of it is forgotten: a busy channel's on every so many sends, not on each.
+ */
+function forgetBelow(received: Received, floor: number): void {
+  if (floor <= received.floor) return;
+  received.floor = floor;
+  const { seen } = received;
+  let head = received.head;
+  while (head < seen.length && seen[head]! <= floor) head++;
+  if (head > 0 && head * 2 >= seen.length) {
+    seen.splice(0, head);
+    head = 0;
   }
+  received.head = head;
+}
+
+/** The index of the first number in `seen[from..]` (ascending) at or above `seq`. */
+function firstAtOrAbove(seen: readonly number[], from: number, seq: number): number {
+  let low = from;
+  let high = seen.length;
+  while (low < high) {
+    const middle = (low + high) >>> 1;
+    if (seen[middle]! < seq) low = middle + 1;
+    else high = middle;
+  }
+  return low;
 }
