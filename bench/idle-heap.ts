@@ -1,42 +1,56 @@
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { option } from "./args.js";
+import { flag, option } from "./args.js";
 import { Child } from "./child.js";
-import type { LoaderCommand, LoaderEvent, TargetName } from "./protocol.js";
+import { serverOf, type LoaderCommand, type LoaderEvent, type ServerCommand, type ServerEvent, type TargetName } from "./protocol.js";
+import { startOwnRedis, type OwnRedis } from "./redis-server.js";
 import { serverChild } from "./server-child.js";
 
-// `npm run bench:heap -- [--targets ws,hubwire-json] [--connections 5000] [--top 30]`: what an idle
-// connection holds in the server's JavaScript heap. A heap snapshot is taken (after a full
-// collection) before and after the loader opens the connections; the objects of the second that
-// the first did not have are summed by kind and name, per connection. Unlike memory read from the
-// process, this does not move with the host's load, and it names what the bytes are.
+// `npm run bench:heap -- [--targets ws,hubwire-json] [--connections 5000] [--top 30] [--scale-out]`:
+// what an idle connection holds in the server's JavaScript heap. A heap snapshot is taken (after
+// a full collection) before and after the loader opens the connections; the objects of the second
+// that the first did not have are summed by kind and name, per connection. Unlike memory read from
+// the process, this does not move with the host's load, and it names what the bytes are.
+// `--scale-out`: hubwire's targets run as a node of a cluster, on a Redis this starts (each
+// connection then has its channel there).
 
 const targets = (option("targets")?.split(",") ?? ["ws", "hubwire-json"]) as TargetName[];
 const connections = Number(option("connections") ?? 5000);
 const top = Number(option("top") ?? 30);
 /** Keeps the snapshots in this folder (before-<target> and after-<target>), for a closer look in DevTools. */
 const keep = option("keep");
+const redis: OwnRedis | undefined = flag("scale-out") ? await startOwnRedis() : undefined;
 
-for (const target of targets) {
-  const { perConnection, groups } = await measure(target);
-  const outside = groups.filter((g) => !inHeap(g.type)).reduce((sum, g) => sum + g.bytes, 0) / connections;
-  console.log(
-    `### ${target}: ${Math.round(perConnection - outside)} bytes of JavaScript heap per idle connection, ` +
-      `${Math.round(perConnection)} with what the snapshot counts of Node's native objects (${connections} connections)\n`,
-  );
-  console.log("| kind | name | count per connection | bytes per connection |");
-  console.log("|---|---|---|---|");
-  for (const g of groups.slice(0, top)) {
-    console.log(`| ${g.type} | ${g.name.slice(0, 60).replaceAll("|", "\\|").replaceAll("\n", " ")} | ${(g.count / connections).toFixed(2)} | ${(g.bytes / connections).toFixed(1)} |`);
+try {
+  for (const target of targets) {
+    const { perConnection, groups } = await measure(target);
+    const outside = groups.filter((g) => !inHeap(g.type)).reduce((sum, g) => sum + g.bytes, 0) / connections;
+    console.log(
+      `### ${target}${redis && serverOf[target] === "hubwire" ? " (a cluster's node)" : ""}: ${Math.round(perConnection - outside)} bytes of JavaScript heap per idle connection, ` +
+        `${Math.round(perConnection)} with what the snapshot counts of Node's native objects (${connections} connections)\n`,
+    );
+    console.log("| kind | name | count per connection | bytes per connection |");
+    console.log("|---|---|---|---|");
+    for (const g of groups.slice(0, top)) {
+      console.log(`| ${g.type} | ${g.name.slice(0, 60).replaceAll("|", "\\|").replaceAll("\n", " ")} | ${(g.count / connections).toFixed(2)} | ${(g.bytes / connections).toFixed(1)} |`);
+    }
+    console.log("");
   }
-  console.log("");
+} finally {
+  await redis?.stop(); // a redis-server must not outlive the run
 }
 process.exit(0);
 
+/** The target's server: hubwire's, with `--scale-out`, as a cluster's node on `redis`. */
+function startServer(target: TargetName): Child<ServerEvent, ServerCommand> {
+  if (!redis || serverOf[target] !== "hubwire") return serverChild(target);
+  return new Child("./server-process.js", ["hubwire-node", redis.url, "heap"], ["--expose-gc"]);
+}
+
 async function measure(target: TargetName): Promise<{ perConnection: number; groups: Group[] }> {
   const dir = keep ?? mkdtempSync(join(tmpdir(), "hubwire-heap-"));
-  const server = serverChild(target);
+  const server = startServer(target);
   const loader = new Child<LoaderEvent | { kind: "failed"; error: string }, LoaderCommand>("./loader-process.js", [], []);
   try {
     const { port } = await server.next("ready", 15_000);

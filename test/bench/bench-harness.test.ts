@@ -130,4 +130,13 @@ describe("the bench harness", () => {
     // hubwire's own objects are named, one of each per connection.
     expect(stdout).toMatch(/\| object \| HubConnection \| 1\.00 \|/);
   }, 180_000);
+
+  it("does so on a node of a cluster, on a Redis of its own, with --scale-out", async () => {
+    const { stdout } = await promisify(execFile)("node", ["dist/bench/idle-heap.js", "--targets", "hubwire-json", "--connections", "200", "--top", "40", "--scale-out"], {
+      cwd: root,
+      timeout: 150_000,
+    });
+    expect(stdout).toMatch(/### hubwire-json \(a cluster's node\): \d+ bytes of JavaScript heap per idle connection/);
+    expect(stdout).toMatch(/\| object \| HubConnection \| 1\.00 \|/);
+  }, 180_000);
 });
