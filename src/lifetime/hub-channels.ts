@@ -15,6 +15,7 @@ export type ChannelKind = "all" | "server" | "connection" | "group" | "user" | "
 export class HubChannels {
   private readonly prefix: string;
   private readonly subscriptions: LoggedSubscriptions;
+  private readonly presenceChannel: string;
   /** Messages received from the other servers (their heartbeats not included). */
   received = 0;
 
@@ -27,6 +28,7 @@ export class HubChannels {
     private readonly delivered: SendSequences,
   ) {
     this.prefix = `${hubName}:`;
+    this.presenceChannel = this.name("presence");
     this.subscriptions = new LoggedSubscriptions(backplane, log, hubName);
   }
 
@@ -41,14 +43,20 @@ export class HubChannels {
     return this.name("all");
   }
 
-  subscribe(channel: string, onMessage: (message: BackplaneMessage, channel: string) => void): Promise<void> {
+  /**
+   * `onPayload` reads what arrives with {@link decode}. Give one handler for all channels of a
+   * kind, not one made per channel: a connection's channel would hold its own.
+   */
+  subscribe(channel: string, onPayload: (payload: Uint8Array, channel: string) => void): Promise<void> {
+    return this.subscriptions.subscribe(channel, onPayload);
+  }
+
+  /** A message that arrived on `channel`; throws for bytes that are not one (the subscription logs and drops them). */
+  decode(payload: Uint8Array, channel: string): BackplaneMessage {
+    const message = decodeBackplaneMessage(payload);
     // Heartbeats are not counted, nor this server's own sends that come back on shared channels.
-    const counted = channel !== this.name("presence");
-    return this.subscriptions.subscribe(channel, (payload) => {
-      const message = decodeBackplaneMessage(payload);
-      if (counted && (!("origin" in message) || message.origin !== this.serverId)) this.received++;
-      onMessage(message, channel);
-    });
+    if (channel !== this.presenceChannel && (!("origin" in message) || message.origin !== this.serverId)) this.received++;
+    return message;
   }
 
   unsubscribe(channel: string): Promise<void> {

@@ -14,17 +14,24 @@ export class LoggedSubscriptions {
     private readonly hubName: string,
   ) {}
 
-  async subscribe(channel: string, onPayload: (payload: Uint8Array) => void): Promise<void> {
+  /**
+   * `onPayload` is told the channel too, so that one handler can serve every channel of a kind:
+   * the closure made here is then all a subscription holds (a connection's channel is one per
+   * connection).
+   */
+  async subscribe(channel: string, onPayload: (payload: Uint8Array, channel: string) => void): Promise<void> {
     try {
-      await this.backplane.subscribe(channel, (payload) => {
-        try {
-          onPayload(payload);
-        } catch (error) {
-          this.log.write(lifetimeLog.malformedMessage, { hub: this.hubName, channel, error });
-        }
-      });
+      await this.backplane.subscribe(channel, (payload) => this.deliver(onPayload, payload, channel));
     } catch (error) {
       this.log.write(lifetimeLog.subscribeFailed, { hub: this.hubName, channel, error });
+    }
+  }
+
+  private deliver(onPayload: (payload: Uint8Array, channel: string) => void, payload: Uint8Array, channel: string): void {
+    try {
+      onPayload(payload, channel);
+    } catch (error) {
+      this.log.write(lifetimeLog.malformedMessage, { hub: this.hubName, channel, error });
     }
   }
 

@@ -61,6 +61,9 @@ export class ScaleOutLifetimeManager implements HubLifetimeManager {
   private readonly requests: ConnectionRequests;
   /** Crash recovery of stateful connections, when the settings turn it on. */
   private readonly recovery: ConnectionRecovery | undefined;
+  /** What arrives on connections' channels, and on `all`, groups' and users': one handler each for all (see HubChannels.subscribe). */
+  private readonly onConnectionPayload = (payload: Uint8Array, channel: string): void => this.onConnectionMessage(this.channels.decode(payload, channel), channel);
+  private readonly onSendPayload = (payload: Uint8Array, channel: string): void => this.onSend(this.channels.decode(payload, channel), channel);
 
   constructor(private readonly options: ScaleOutOptions) {
     this.serverId = options.serverId ?? randomUUID();
@@ -142,9 +145,9 @@ export class ScaleOutLifetimeManager implements HubLifetimeManager {
   /** The channels every server of the hub listens on, whatever its connections. */
   private async subscribeServerChannels(): Promise<void> {
     await Promise.all([
-      this.channels.subscribe(this.channels.name("all"), (message, channel) => this.onSend(message, channel)),
-      this.channels.subscribe(this.channels.name("server", this.serverId), (message) => this.onReply(message)),
-      this.channels.subscribe(this.channels.name("presence"), (message) => this.onPresence(message)),
+      this.channels.subscribe(this.channels.name("all"), this.onSendPayload),
+      this.channels.subscribe(this.channels.name("server", this.serverId), (payload, channel) => this.onReply(this.channels.decode(payload, channel))),
+      this.channels.subscribe(this.channels.name("presence"), (payload, channel) => this.onPresence(this.channels.decode(payload, channel))),
     ]);
   }
 
@@ -391,11 +394,11 @@ export class ScaleOutLifetimeManager implements HubLifetimeManager {
   }
 
   private subscribeConnection(connectionId: string): Promise<void> {
-    return this.channels.subscribe(this.channels.name("connection", connectionId), (message, channel) => this.onConnectionMessage(message, channel));
+    return this.channels.subscribe(this.channels.name("connection", connectionId), this.onConnectionPayload);
   }
 
   /** A group's or a user's channel: sends for the members this server holds. */
   private subscribeMembers(kind: "group" | "user", name: string): Promise<void> {
-    return this.channels.subscribe(this.channels.name(kind, name), (message, channel) => this.onSend(message, channel));
+    return this.channels.subscribe(this.channels.name(kind, name), this.onSendPayload);
   }
 }
