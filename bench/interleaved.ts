@@ -114,7 +114,7 @@ export async function measureInterleaved(run: ScenarioRun, setups: Setup[], slic
           const { result } = await c.loader.next("result", limit);
           c.rssBytes = 0;
           for (const server of c.servers) {
-            server.send({ kind: "report" });
+            server.send({ kind: "report", collect: last }); // memory is read from the last slice only
             const report = await server.next("report", 5_000);
             c.cpuMicros += report.cpuMicros;
             c.rssBytes += report.rssBytes;

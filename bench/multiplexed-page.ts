@@ -53,7 +53,7 @@ async function countingRelay(port: number): Promise<{ url: string; bytes: { up: 
 }
 
 async function report(server: Child<ServerEvent, ServerCommand>): Promise<Extract<ServerEvent, { kind: "report" }>> {
-  server.send({ kind: "report" });
+  server.send({ kind: "report", collect: true });
   return server.next("report", 30_000);
 }
 

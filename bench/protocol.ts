@@ -36,7 +36,13 @@ export const serverOf: Record<TargetName, "ws" | "ws-naive" | "socketio" | "hubw
 
 export type ServerCommand =
   | { kind: "reset" }
-  | { kind: "report" }
+  /**
+   * CPU time since the last reset, and memory. `collect`: after a full garbage collection, for
+   * memory figures. Only then: a collection forced every slice of a CPU measurement costs the
+   * next slice its aftermath (sweeping on helper threads, code deoptimised as the object layouts
+   * it knew are collected, then compiled again), more for a server with more heap and code.
+   */
+  | { kind: "report"; collect?: boolean }
   /** Broadcast `count` messages to all, one per `intervalMs`. */
   | { kind: "broadcast"; rate: number; durationMs: number }
   /** Send to groups `0..groups-1` in turn, `rate` sends per second. */

@@ -144,7 +144,7 @@ async function measure(run: ScenarioRun, target: TargetName): Promise<Row> {
   const limit = run.durationMs + 60_000;
   try {
     const { port } = await server.next("ready", 15_000);
-    server.send({ kind: "report" });
+    server.send({ kind: "report", collect: true });
     const before = await server.next("report", 5_000);
     loader.send({
       kind: "config",
@@ -154,7 +154,7 @@ async function measure(run: ScenarioRun, target: TargetName): Promise<Row> {
     server.send({ kind: "reset" });
     loader.send({ kind: "go" });
     const { result } = await loader.next("result", limit);
-    server.send({ kind: "report" });
+    server.send({ kind: "report", collect: true });
     const after = await server.next("report", 5_000);
     const operations = Math.max(result.operations, 1);
     return {

@@ -35,7 +35,7 @@ process.on("message", (command: ServerCommand) => {
       return;
     case "report": {
       const cpu = process.cpuUsage(cpuBaseline);
-      gc?.();
+      if (command.collect) gc?.();
       const memory = process.memoryUsage();
       send({ kind: "report", cpuMicros: cpu.user + cpu.system, rssBytes: memory.rss, heapBytes: memory.heapUsed, connections: server.connections() });
       return;

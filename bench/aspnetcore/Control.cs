@@ -30,7 +30,7 @@ public sealed partial class Control(IHubContext<BenchHub> hub, ConnectionCount c
                     cpuBaseline = CpuMicros();
                     break;
                 case "report":
-                    Report();
+                    Report(root.TryGetProperty("collect", out var collect) && collect.GetBoolean());
                     break;
                 case "broadcast":
                     _ = PaceAsync(root.GetProperty("rate").GetDouble(), root.GetProperty("durationMs").GetDouble(), _ => hub.Clients.All);
@@ -43,10 +43,11 @@ public sealed partial class Control(IHubContext<BenchHub> hub, ConnectionCount c
         }
     }
 
-    private void Report()
+    /// <summary>CPU time since the last reset, and memory; `collect`: after a full collection (see bench/protocol.ts).</summary>
+    private void Report(bool collect)
     {
         var cpu = CpuMicros() - cpuBaseline;
-        GC.Collect(GC.MaxGeneration, GCCollectionMode.Forced, blocking: true, compacting: true);
+        if (collect) GC.Collect(GC.MaxGeneration, GCCollectionMode.Forced, blocking: true, compacting: true);
         Send(string.Create(CultureInfo.InvariantCulture,
             $$"""{"kind":"report","cpuMicros":{{cpu}},"rssBytes":{{ResidentBytes()}},"heapBytes":{{GC.GetTotalMemory(false)}},"connections":{{count.Value}}}"""));
     }
