@@ -1,5 +1,8 @@
 import { append } from "./append.js";
+import { lengthPrefixSize, writeLengthPrefix } from "./binary-framing.js";
+import { allocBytes } from "./byte-pool.js";
 import { MessageType, type InvocationMessage } from "./messages.js";
+import { asciiStringSize, plainValueSize, writeAsciiString, writePlainValue } from "./messagepack-plain-values.js";
 
 /**
  * Reads the record nearly every call is, `[1, {}, "7", "Echo", [...]]` (five elements, or six
@@ -40,6 +43,51 @@ export function readPlainInvocation(bytes: Uint8Array, start: number, end: numbe
     ? { type: MessageType.Invocation, invocationId, target, arguments: args }
     : { type: MessageType.Invocation, target, arguments: args };
 }
+
+/**
+ * Writes the record a hub's call of a client function is, an Invocation without headers or
+ * stream ids whose target is ASCII and whose arguments (at most 15) are nil, booleans, numbers or
+ * short ASCII strings, framed, byte for byte as the general encoder writes it: `[1, {}, id or nil,
+ * target, [...], []]` (six elements, as .NET writes them). A send to one connection is encoded
+ * for it alone, so its encoding is part of every such send.
+ *
+ * Returns undefined for anything else, which the general encoder writes.
+ */
+export function writePlainInvocation(message: InvocationMessage): Uint8Array | undefined {
+  const { invocationId, target, arguments: args } = message;
+  if ((message.streamIds !== undefined && message.streamIds.length > 0) || args.length > MAX_FIXARRAY) return undefined;
+  const idSize = invocationId === undefined ? 1 : asciiStringSize(invocationId);
+  const targetSize = asciiStringSize(target);
+  if (idSize < 0 || targetSize < 0) return undefined;
+  let argsSize = 1;
+  for (const arg of args) {
+    const size = plainValueSize(arg);
+    if (size < 0) return undefined;
+    argsSize += size;
+  }
+
+  const bodySize = 3 + idSize + targetSize + argsSize + 1; // array head, type, headers, ..., stream ids
+  const prefixSize = lengthPrefixSize(bodySize);
+  const record = allocBytes(prefixSize + bodySize);
+  let at = writeLengthPrefix(record, 0, bodySize);
+  record[at++] = FIXARRAY_6;
+  record[at++] = MessageType.Invocation;
+  record[at++] = EMPTY_MAP; // no headers, as .NET writes them
+  if (invocationId === undefined) record[at++] = NIL;
+  else if ((at = writeAsciiString(record, at, invocationId)) < 0) return undefined;
+  if ((at = writeAsciiString(record, at, target)) < 0) return undefined;
+  record[at++] = EMPTY_ARRAY + args.length;
+  for (const arg of args) {
+    const size = plainValueSize(arg);
+    if (!writePlainValue(record, at, arg, size)) return undefined;
+    at += size;
+  }
+  record[at] = EMPTY_ARRAY; // no stream ids
+  return record;
+}
+
+/** Arguments past a fixarray's 15 go to the general encoder. */
+const MAX_FIXARRAY = 15;
 
 const FIXARRAY_5 = 0x95;
 const FIXARRAY_6 = 0x96;

@@ -13,7 +13,7 @@ import {
   type StreamItemMessage,
 } from "./messages.js";
 import { ERROR_RESULT, NON_VOID_RESULT, VOID_RESULT, writePlainCompletion } from "./messagepack-plain-completion.js";
-import { readPlainInvocation } from "./messagepack-plain-invocation.js";
+import { readPlainInvocation, writePlainInvocation } from "./messagepack-plain-invocation.js";
 import { ProtocolError } from "./protocol-error.js";
 
 
@@ -59,9 +59,12 @@ export class MessagePackHubProtocol implements HubProtocol {
 
   writeMessage(message: HubMessage): Uint8Array {
     if (message.type === MessageType.Ping) return pingRecord;
-    // Completions are most of what a server writes.
+    // Completions are most of what a server writes; then its calls of client functions.
     if (message.type === MessageType.Completion && message.headers === undefined) {
       const record = writePlainCompletion(message);
+      if (record) return record;
+    } else if (message.type === MessageType.Invocation && message.headers === undefined) {
+      const record = writePlainInvocation(message);
       if (record) return record;
     }
     return frameBinaryRecord(this.encoder.encodeSharedRef(toWireArray(message)));

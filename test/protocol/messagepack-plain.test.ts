@@ -2,9 +2,9 @@ import { decode, encode } from "@msgpack/msgpack";
 import { describe, expect, it } from "vitest";
 import { frameBinaryRecord } from "../../src/protocol/binary-framing.js";
 import { writePlainCompletion } from "../../src/protocol/messagepack-plain-completion.js";
-import { readPlainInvocation } from "../../src/protocol/messagepack-plain-invocation.js";
+import { readPlainInvocation, writePlainInvocation } from "../../src/protocol/messagepack-plain-invocation.js";
 import { messagePackHubProtocol as msgpack } from "../../src/protocol/messagepack-protocol.js";
-import type { CompletionMessage } from "../../src/protocol/messages.js";
+import type { CompletionMessage, InvocationMessage } from "../../src/protocol/messages.js";
 
 const PING = Uint8Array.of(0x02, 0x91, 0x06);
 const body = (value: unknown) => encode(value, { useBigInt64: true });
@@ -182,6 +182,56 @@ describe("the MessagePack plain completion writer", () => {
     for (const message of others) {
       expect(writePlainCompletion(message), String(message.result)).toBeUndefined();
       expect(Buffer.from(msgpack.writeMessage(message)).toString("hex")).toBe(Buffer.from(generalRecord(message)).toString("hex"));
+    }
+  });
+});
+
+/** An invocation as the general encoder writes it: six elements, as `toWireArray` builds them, framed. */
+function generalInvocation(message: InvocationMessage): Uint8Array {
+  const wire = [1, {}, message.invocationId ?? null, message.target, message.arguments, message.streamIds ?? []];
+  return frameBinaryRecord(encode(wire, { useBigInt64: true, ignoreUndefined: false }));
+}
+
+describe("the MessagePack plain invocation writer", () => {
+  const plain = plainArguments.filter((value) => typeof value !== "string" || /^[\x00-\x7f]{0,255}$/.test(value));
+
+  it("writes a hub's calls of client functions byte for byte as the general encoder does", () => {
+    const messages: InvocationMessage[] = [
+      ...plain.map((value): InvocationMessage => ({ type: 1, target: "tick", arguments: [value] })),
+      { type: 1, target: "ReceiveMessage", arguments: ["alice", "hello there", 3, null, true] },
+      { type: 1, target: "none", arguments: [] },
+      { type: 1, target: "many", arguments: plain.slice(0, 15) },
+      { type: 1, target: longText(31), arguments: [1] },
+      { type: 1, target: longText(255), arguments: [longText(255)] },
+      { type: 1, invocationId: "7", target: "GetAnswer", arguments: ["question"] }, // a client result
+      { type: 1, invocationId: longText(32), target: "GetAnswer", arguments: [], streamIds: [] },
+    ];
+    for (const message of messages) {
+      const written = writePlainInvocation(message);
+      expect(written, JSON.stringify(message.arguments)).toBeDefined();
+      expect(Buffer.from(written!).toString("hex"), String(message.arguments[0])).toBe(Buffer.from(generalInvocation(message)).toString("hex"));
+      expect(msgpack.writeMessage(message)).toEqual(written);
+    }
+  });
+
+  it("leaves other invocations to the general encoder", () => {
+    const others: InvocationMessage[] = [
+      { type: 1, target: "tick", arguments: ["é"] },
+      { type: 1, target: "tick", arguments: [longText(256)] },
+      { type: 1, target: "tick", arguments: [{ a: 1 }] },
+      { type: 1, target: "tick", arguments: [[1]] },
+      { type: 1, target: "tick", arguments: [new Uint8Array([1])] },
+      { type: 1, target: "tick", arguments: [new Date(0)] },
+      { type: 1, target: "tick", arguments: [BigInt(1)] },
+      { type: 1, target: "tick", arguments: [undefined] },
+      { type: 1, target: "many", arguments: plain.slice(0, 16) },
+      { type: 1, target: "Grüße", arguments: [] },
+      { type: 1, invocationId: "ü", target: "tick", arguments: [] },
+      { type: 1, target: "Upload", arguments: [], streamIds: ["1"] },
+    ];
+    for (const message of others) {
+      expect(writePlainInvocation(message), JSON.stringify(message.target)).toBeUndefined();
+      expect(Buffer.from(msgpack.writeMessage(message)).toString("hex")).toBe(Buffer.from(generalInvocation(message)).toString("hex"));
     }
   });
 });
