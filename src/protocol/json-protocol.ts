@@ -54,8 +54,13 @@ export class JsonHubProtocol implements HubProtocol {
   }
 
   writeMessage(message: HubMessage): string {
-    // Completions are most of what a server writes: build them without an intermediate object.
+    // Completions are most of what a server writes, then its calls of client functions: build
+    // them without an intermediate object.
     if (message.type === MessageType.Completion && message.headers === undefined) return completionRecord(message);
+    if (message.type === MessageType.Invocation && message.headers === undefined) {
+      const record = plainInvocationRecord(message);
+      if (record !== undefined) return record;
+    }
     return stringify(toWireObject(message)) + RECORD_SEPARATOR;
   }
 }
@@ -128,6 +133,39 @@ function completionRecord(message: CompletionMessage): string {
   const result = stringifyValue(message.result === undefined ? null : message.result);
   // A value JSON cannot hold (a function) is left out, as it would be as an object's property.
   return result === undefined ? `${head}}${RECORD_SEPARATOR}` : `${head},"result":${result}}${RECORD_SEPARATOR}`;
+}
+
+/**
+ * An Invocation without stream ids whose arguments are strings, numbers, booleans or null, as
+ * `toWireObject` and JSON.stringify would write it (the same keys in the same order), built
+ * directly: a send to one connection is encoded for it alone. Undefined for other arguments,
+ * which the general path writes (objects, dates and binary data by .NET's conventions).
+ */
+function plainInvocationRecord(message: InvocationMessage): string | undefined {
+  if (message.streamIds !== undefined && message.streamIds.length > 0) return undefined;
+  const args = message.arguments;
+  let list = "";
+  for (let i = 0; i < args.length; i++) {
+    const value = plainValue(args[i]);
+    if (value === undefined) return undefined;
+    list = i === 0 ? value : `${list},${value}`;
+  }
+  const id = message.invocationId === undefined ? "" : `,"invocationId":${quote(message.invocationId)}`;
+  return `{"type":1${id},"target":${quote(message.target)},"arguments":[${list}]}${RECORD_SEPARATOR}`;
+}
+
+/** A string, number, boolean or null as JSON.stringify writes it; undefined for anything else. */
+function plainValue(value: unknown): string | undefined {
+  switch (typeof value) {
+    case "string":
+      return quote(value);
+    case "number":
+      return Number.isFinite(value) ? String(value) : "null";
+    case "boolean":
+      return value ? "true" : "false";
+    default:
+      return value === null ? "null" : undefined;
+  }
 }
 
 function stringify(wire: JsonObject | string): string {

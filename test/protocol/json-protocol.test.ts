@@ -38,6 +38,37 @@ describe("JSON protocol: writing", () => {
     expect(write({ type: MessageType.Ack, sequenceId: 3 })).toBe(`{"type":8,"sequenceId":3}${RS}`);
   });
 
+  it("writes a hub's calls of client functions as JSON.stringify writes their wire object, whatever the arguments", () => {
+    const values: unknown[] = [
+      0, -0, 1, -1, 0.1, 1e21, 1e-7, 5e-324, 2 ** 53, Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY,
+      true, false, null, "", "a", "quote \" and \\ backslash", "line\nbreak", "tab\t", "\u0000", "é", "日本語", "😀", "\ud800",
+      "x".repeat(64), "x".repeat(65), `${"x".repeat(70)}"`,
+      // Left to the general path: .NET's conventions, objects, and what JSON cannot hold.
+      undefined, { a: 1 }, [1, "b"], new Date(Date.UTC(2000, 0, 1)), Uint8Array.of(1, 2), () => 1, { toJSON: () => "j" },
+    ];
+    const general = (message: { invocationId?: string; target: string; arguments: unknown[] }) =>
+      JSON.stringify({ type: 1, ...(message.invocationId !== undefined ? { invocationId: message.invocationId } : {}), target: message.target, arguments: message.arguments }) + RS;
+    for (const value of values) {
+      if (value instanceof Date || value instanceof Uint8Array) continue; // .NET's conventions: tested apart
+      for (const message of [
+        { target: "tick", arguments: [value] },
+        { target: "tick", arguments: [1, value, "z"] },
+        { invocationId: "7", target: "Get \"answer\"", arguments: [value] },
+      ]) {
+        expect(write({ type: MessageType.Invocation, ...message }), String(value)).toBe(general(message));
+      }
+    }
+    expect(write({ type: MessageType.Invocation, target: "at", arguments: [new Date(Date.UTC(2000, 0, 1))] })).toBe(
+      `{"type":1,"target":"at","arguments":["2000-01-01T00:00:00Z"]}${RS}`,
+    );
+    expect(write({ type: MessageType.Invocation, target: "Upload", arguments: [], streamIds: ["1"] })).toBe(
+      `{"type":1,"target":"Upload","arguments":[],"streamIds":["1"]}${RS}`,
+    );
+    expect(write({ type: MessageType.Invocation, headers: { a: "b" }, target: "h", arguments: [1] })).toBe(
+      `{"type":1,"headers":{"a":"b"},"target":"h","arguments":[1]}${RS}`,
+    );
+  });
+
   it("writes allowReconnect only when it is true", () => {
     expect(write({ type: MessageType.Close })).toBe(`{"type":7}${RS}`);
     expect(write({ type: MessageType.Close, error: "Connection closed with an error.", allowReconnect: false })).toBe(
