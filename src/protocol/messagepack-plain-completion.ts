@@ -41,7 +41,7 @@ export function writePlainCompletion(message: CompletionMessage): Uint8Array | u
   at = writeAsciiString(record, at, invocationId);
   if (at < 0) return undefined;
   record[at++] = kind;
-  if (kind !== VOID_RESULT && !writePlainValue(record, at, value, valueSize)) return undefined;
+  if (kind !== VOID_RESULT && writePlainValue(record, at, value) < 0) return undefined;
   return record;
 }
 

@@ -77,11 +77,7 @@ export function writePlainInvocation(message: InvocationMessage): Uint8Array | u
   else if ((at = writeAsciiString(record, at, invocationId)) < 0) return undefined;
   if ((at = writeAsciiString(record, at, target)) < 0) return undefined;
   record[at++] = EMPTY_ARRAY + args.length;
-  for (const arg of args) {
-    const size = plainValueSize(arg);
-    if (!writePlainValue(record, at, arg, size)) return undefined;
-    at += size;
-  }
+  for (const arg of args) if ((at = writePlainValue(record, at, arg)) < 0) return undefined;
   record[at] = EMPTY_ARRAY; // no stream ids
   return record;
 }

@@ -41,14 +41,18 @@ function numberSize(value: number): number {
 }
 
 /**
- * Writes a value plainValueSize accepted, in the `size` bytes it gave; false if it was a string
- * with a non-ASCII character.
+ * Writes a value plainValueSize accepted, in the bytes it gave; returns the index after it, or
+ * -1 if it was a string with a non-ASCII character.
  */
-export function writePlainValue(record: Uint8Array, at: number, value: unknown, size: number): boolean {
-  if (typeof value === "string") return writeAsciiString(record, at, value) >= 0;
-  if (typeof value === "number") writeNumber(record, at, value, size);
-  else record[at] = value === null ? 0xc0 : value === true ? 0xc3 : 0xc2;
-  return true;
+export function writePlainValue(record: Uint8Array, at: number, value: unknown): number {
+  if (typeof value === "string") return writeAsciiString(record, at, value);
+  if (typeof value !== "number") {
+    record[at] = value === null ? 0xc0 : value === true ? 0xc3 : 0xc2;
+    return at + 1;
+  }
+  const size = numberSize(value);
+  writeNumber(record, at, value, size);
+  return at + size;
 }
 
 /** Writes a string as fixstr or str 8; returns the index after it, or -1 at a non-ASCII character. */
