@@ -3,6 +3,7 @@ import type { Duplex } from "node:stream";
 import { WebSocket } from "ws";
 import { HubwireError } from "../errors.js";
 import { byteLengthOf } from "../protocol/typed-array-access.js";
+import { JoinedListener } from "./joined-listener.js";
 import type { Transport } from "./transport.js";
 import type { TransportConnection } from "./transport-connection.js";
 import {
@@ -54,18 +55,17 @@ export class WebSocketTransport implements Transport {
     // once closes the socket with 1009 and no reason. Its receiver reports the fault just before
     // that close: listening there first lets the connection say why (a hub sends its Close
     // message with the same error as for a message over maximumReceiveMessageSize).
-    const receiver = (socket as unknown as { _receiver?: ReceiverWithTransport })._receiver;
+    const receiver = (socket as unknown as { _receiver?: EventEmitter })._receiver;
     if (receiver) {
-      receiver[transportKey] = this;
-      receiver.prependListener("error", onReceiverError);
+      linkToSocket(receiver, socket);
+      beforeReceiverError.attach(receiver, "error");
     }
     // `ws` turns each chunk read from the network into messages synchronously, in its own "data"
     // listener (no compression, so no message waits for an inflate): the first message of a read
     // tells the connection a read has begun, and a listener after ws's tells it where the read
-    // ends. (No listener before ws's: a third listener on the socket grows its array by 16 slots,
-    // 136 bytes more per idle connection, and is called on every read.)
-    (stream as StreamWithTransport)[transportKey] = this;
-    stream.on("data", onReadEnd);
+    // ends. Both are joined to ws's one listener (see JoinedListener).
+    linkToSocket(stream, socket);
+    afterSocketData.attach(stream, "data");
     // Streams waiting for a slow reader are woken when the socket has written what it held.
     stream.on("drain", onDrain);
   }
@@ -157,20 +157,41 @@ export class WebSocketTransport implements Transport {
 }
 
 const transportKey = Symbol("hubwire:transport");
-type SocketWithTransport = WebSocket & { [transportKey]: WebSocketTransport };
-type StreamWithTransport = Duplex & { [transportKey]: WebSocketTransport };
-type ReceiverWithTransport = EventEmitter & { [transportKey]?: WebSocketTransport };
+type SocketWithTransport = WebSocket & { [transportKey]?: WebSocketTransport };
+type HolderOfSocket = object & Record<symbol, SocketWithTransport | undefined>;
 
-function onReceiverError(this: ReceiverWithTransport, error: Error & { code?: string }): void {
-  const transport = this[transportKey];
+/**
+ * The key under which the upgraded stream and ws's receiver refer to their WebSocket: `ws`'s own
+ * (a symbol it does not export, found on the first connection by what it refers to), so that
+ * their shared listeners find the transport with no property of hubwire's on every stream (the
+ * stream's property store is full: one more costs it 48 bytes). Ours, should `ws` keep none.
+ */
+let socketKey: symbol | undefined;
+const ownSocketKey = Symbol("hubwire:socket");
+
+function linkToSocket(holder: object, socket: WebSocket): void {
+  const linked = holder as HolderOfSocket;
+  socketKey ??= Object.getOwnPropertySymbols(linked).find((key) => linked[key] === socket) ?? ownSocketKey;
+  if (linked[socketKey] !== socket) linked[socketKey] = socket;
+}
+
+/** The transport of the WebSocket that `holder` (the upgraded stream, ws's receiver) belongs to, while it has one. */
+function transportOf(holder: object): WebSocketTransport | undefined {
+  return socketKey === undefined ? undefined : (holder as HolderOfSocket)[socketKey]?.[transportKey];
+}
+
+function onReceiverError(this: EventEmitter, error: Error & { code?: string }): void {
+  const transport = transportOf(this);
   if (error.code !== "WS_ERR_UNSUPPORTED_MESSAGE_LENGTH" || !transport) return;
   if (transport.connection.transport === transport) transport.connection.receiveTooLarge(transport.maxPayload);
 }
 
+const beforeReceiverError = new JoinedListener(onReceiverError as (this: unknown, argument: unknown) => void, true);
+
 function onMessage(this: WebSocket, data: Buffer, isBinary: boolean): void {
   // Binary arrives as a plain Uint8Array view, not a Buffer: what protocols decode from it
   // (MessagePack bin values) then reaches hub methods as the same type a browser would send.
-  const transport = (this as SocketWithTransport)[transportKey];
+  const transport = (this as SocketWithTransport)[transportKey]!;
   const { connection } = transport;
   // ws hands over what a dropped socket had buffered unread: the client sends it again on its new socket.
   if (transport.retired) return;
@@ -183,18 +204,20 @@ function onMessage(this: WebSocket, data: Buffer, isBinary: boolean): void {
 }
 
 function onReadEnd(this: Duplex): void {
-  const transport = (this as StreamWithTransport)[transportKey];
-  if (!transport.reading) return;
+  const transport = transportOf(this);
+  if (!transport?.reading) return;
   transport.reading = false;
   transport.connection.readEnded();
 }
 
+const afterSocketData = new JoinedListener(onReadEnd as (this: unknown, argument: unknown) => void, false);
+
 function onDrain(this: Duplex): void {
-  (this as StreamWithTransport)[transportKey].connection.drained();
+  transportOf(this)?.connection.drained();
 }
 
 function onClose(this: WebSocket, code: number): void {
-  (this as SocketWithTransport)[transportKey].closed(code);
+  (this as SocketWithTransport)[transportKey]!.closed(code);
 }
 
 function ignore(): void {}

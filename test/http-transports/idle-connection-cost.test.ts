@@ -6,8 +6,8 @@ import { RawJsonClient, RS } from "../robustness/raw-client.js";
 import { waitFor } from "../support/wait.js";
 
 // What an idle WebSocket connection holds beyond ws's own is what bounds memory per connection
-// (docs/benchmarks.md): hubwire adds one listener to the upgraded socket. A second one costs more
-// than its own size: a socket's third listener for an event grows the listener array by 16 slots.
+// (docs/benchmarks.md): hubwire listens where ws does ("data" on the upgraded socket, "error" on
+// ws's receiver) joined to ws's one listener, since a second one turns it into an array of two.
 
 @HubClass()
 class EchoHub extends Hub {
@@ -48,7 +48,7 @@ describe("an idle WebSocket connection", () => {
     http?.close();
   });
 
-  it("adds one 'data' listener to its socket, and still answers the calls of one read in one frame", async () => {
+  it("adds no second 'data' listener to its socket, and still answers the calls of one read in one frame", async () => {
     http = createServer();
     const sockets: Duplex[] = [];
     http.on("upgrade", (_req, socket: Duplex) => sockets.push(socket)); // before hubwire's: sees every upgrade
@@ -59,11 +59,21 @@ describe("an idle WebSocket connection", () => {
     const client = await RawJsonClient.open(`http://127.0.0.1:${port}/echo`);
     clients.push(client);
     expect(sockets).toHaveLength(1);
-    expect(sockets[0]!.listenerCount("data")).toBe(2); // ws's, then hubwire's read end
+    const socket = sockets[0]!;
+    // One function, joined to ws's: listeners() still names ws's, which ws removes by that name.
+    expect(socket.rawListeners("data")).toHaveLength(1);
+    const [wsData] = socket.listeners("data");
+    expect(socket.rawListeners("data")[0]).not.toBe(wsData);
+    const key = Object.getOwnPropertySymbols(socket).find((symbol) => symbol.description === "websocket")!;
+    const receiver = (socket as unknown as Record<symbol, { _receiver: Duplex }>)[key]!._receiver;
+    expect(receiver.rawListeners("error")).toHaveLength(1);
 
     client.sendTogether([1, 2].map((n) => `{"type":1,"invocationId":"${n}","target":"Echo","arguments":["${n}"]}${RS}`));
     await client.completion("2");
     expect(client.frames.slice(1)).toEqual([`{"type":3,"invocationId":"1","result":"1"}${RS}{"type":3,"invocationId":"2","result":"2"}${RS}`]);
+    // When the socket closes, ws removes its listener, and the joined one goes with it.
+    client.terminate();
+    await waitFor(() => socket.listenerCount("data") === 0, () => `the 'data' listeners to go; left ${socket.listenerCount("data")}`);
   });
 
   it("lets go of the read queue ws grew for the handshake, once the handshake is answered", async () => {
