@@ -79,11 +79,23 @@ async function prepare(): Promise<void> {
  */
 const warmUpCalls = 100_000;
 
+/**
+ * The first connections a loader opens go one at a time. The engine fixes how much room objects
+ * of a kind get (Node's sockets and their stream states) after the first few are made, from the
+ * properties those have by then: a burst of accepts fixes it before any socket has finished its
+ * upgrade or written, a race with the server's cold code that a slower first upgrade loses, and
+ * then every connection after carries a separate property store (about 100 bytes). Servers whose
+ * first clients come one by one all get the same room.
+ */
+const oneByOne = 10;
+
 async function openAll(count: number): Promise<LeanClient[]> {
   const opened: LeanClient[] = [];
   const batch = 100; // enough in parallel to find the accept rate, not so many that SYNs are dropped
-  for (let i = 0; i < count; i += batch) {
-    const next = Array.from({ length: Math.min(batch, count - i) }, () => factories[config.target](config.port));
+  for (let i = 0; i < count; ) {
+    const size = clients.length + i < oneByOne ? 1 : Math.min(batch, count - i);
+    const next = Array.from({ length: size }, () => factories[config.target](config.port));
+    i += size;
     await Promise.all(next.map((c) => c.connect()));
     opened.push(...next);
   }

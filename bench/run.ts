@@ -131,10 +131,19 @@ if (jsonFile) writeFileSync(jsonFile, JSON.stringify({ date: new Date().toISOStr
 await redis.stop();
 process.exit(0);
 
-/** The run whose server CPU per operation is the median of a target's runs (failures last). */
+/**
+ * The run whose server CPU per operation is the median of a target's runs (failures last), with
+ * each memory figure the median of its own: a round's memory does not move with its CPU time.
+ */
 function median(runs: Row[]): Row {
   const ok = runs.filter((r) => !r.error).sort((a, b) => a.serverCpuMicrosPerOp - b.serverCpuMicrosPerOp);
-  return ok.length > 0 ? ok[Math.floor((ok.length - 1) / 2)]! : runs[0]!;
+  if (ok.length === 0) return runs[0]!;
+  const middle = <T>(values: T[]): T => values[Math.floor((values.length - 1) / 2)]!;
+  const row = { ...middle(ok) };
+  const memory = (pick: (r: Row) => number | undefined) => middle(ok.map(pick).filter((v) => v !== undefined).sort((a, b) => a - b));
+  if (row.kbPerConnection !== undefined) row.kbPerConnection = memory((r) => r.kbPerConnection);
+  if (row.heapKbPerConnection !== undefined) row.heapKbPerConnection = memory((r) => r.heapKbPerConnection);
+  return row;
 }
 
 /** One target in the idle scenario: its own server process and loader process, both killed after. */
