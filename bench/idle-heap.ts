@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { flag, option } from "./args.js";
@@ -49,7 +49,7 @@ function startServer(target: TargetName): Child<ServerEvent, ServerCommand> {
 }
 
 async function measure(target: TargetName): Promise<{ perConnection: number; groups: Group[] }> {
-  const dir = keep ?? mkdtempSync(join(tmpdir(), "hubwire-heap-"));
+  const dir = keep ? (mkdirSync(keep, { recursive: true }), keep) : mkdtempSync(join(tmpdir(), "hubwire-heap-"));
   const server = startServer(target);
   const loader = new Child<LoaderEvent | { kind: "failed"; error: string }, LoaderCommand>("./loader-process.js", [], []);
   try {
