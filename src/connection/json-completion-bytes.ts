@@ -1,4 +1,5 @@
 import { Buffer } from "node:buffer";
+import { printableAscii } from "../protocol/json-protocol.js";
 import { MessageType, type CompletionMessage, type HubMessage } from "../protocol/messages.js";
 import { RECORD_SEPARATOR_CODE } from "../protocol/text-framing.js";
 import { copyInto } from "../protocol/typed-array-access.js";
@@ -108,9 +109,6 @@ const RESULT_KEY_LENGTH = RESULT_KEY.length;
 const ERROR_KEY_LENGTH = ERROR_KEY.length;
 /** `}` and RS. */
 const TAIL_LENGTH = 2;
-
-/** Printable ASCII but `"` and `\`: the characters JSON writes as they are (the text writer's check). */
-const printableAscii = /^[\x20\x21\x23-\x5b\x5d-\x7e]*$/;
 
 /**
  * Writes `text` (an id: a few characters) if every character is printable ASCII but `"` and

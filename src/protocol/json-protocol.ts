@@ -200,7 +200,7 @@ function isPrintableAscii(text: string): boolean {
 }
 
 /** Printable ASCII but `"` and `\`: the characters JSON writes as they are. */
-const printableAscii = /^[\x20\x21\x23-\x5b\x5d-\x7e]*$/;
+export const printableAscii = /^[\x20\x21\x23-\x5b\x5d-\x7e]*$/;
 
 /** Whether `value` holds a Date or binary data anywhere (objects are walked, at most a few levels deep). */
 function needsDotNetConventions(value: unknown, depth = 0): boolean {
