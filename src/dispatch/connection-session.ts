@@ -6,6 +6,7 @@ import type { LifetimeMoves } from "../lifetime/hub-lifetime-manager.js";
 import type { MessageBufferState } from "../connection/movable-message-buffer.js";
 import { isTrackable } from "../protocol/message-buffer.js";
 import type { Hub } from "../hubs/hub.js";
+import type { HubCallerContext } from "../hubs/hub-context-types.js";
 import { MessageType, type HubMessage } from "../protocol/messages.js";
 import { RECORD_SEPARATOR, RECORD_SEPARATOR_CODE } from "../protocol/text-framing.js";
 import { viewOf } from "../protocol/typed-array-access.js";
@@ -20,6 +21,7 @@ import { HubCallerClientsImpl } from "./client-targets.js";
 import { dispatchLog } from "./dispatch-log.js";
 import { detailFor, errorTexts } from "./error-texts.js";
 import { answerHandshake, refuseHandshake } from "./handshake-answer.js";
+import type { HubLifetimeContext } from "./hub-filter.js";
 import type { HubRuntime } from "./hub-runtime.js";
 import { ConnectionScope } from "./invocation-scope.js";
 import { InvocationRunner } from "./invocation-runner.js";
@@ -39,12 +41,12 @@ export interface SessionHandoff {
  */
 export class ConnectionSession implements HubConnectionEvents, HeartbeatSubscriber {
   readonly connection: HubConnection;
-  readonly context: CallerContext;
   private fields: { hub: string; connectionId: string } | undefined;
   private finishedPromise: Promise<void> | undefined;
   private isFinished = false;
   // Set for every connection that completes its handshake: defined here, in the object itself (see HubConnection).
   private clientsOfCaller: HubCallerClientsImpl<unknown> | undefined = undefined;
+  private callerContext: CallerContext | undefined = undefined;
   /** The connection's calls (made on its first message after the handshake: idle connections stay small). */
   private calls: InvocationRunner | undefined = undefined;
   /** Invocations are held until onConnected has completed. */
@@ -63,7 +65,6 @@ export class ConnectionSession implements HubConnectionEvents, HeartbeatSubscrib
     transport: TransportConnection,
   ) {
     this.connection = new HubConnection(transport, runtime.connectionOptions, runtime.heartbeat, this);
-    this.context = new CallerContext(this.connection);
     this.connection.userIdentifier = transport.userId; // derived when the request was authenticated
   }
 
@@ -109,6 +110,11 @@ export class ConnectionSession implements HubConnectionEvents, HeartbeatSubscrib
     this.isFinished = true;
     this.resolveFinished?.();
     return { protocol, buffer, lifetime };
+  }
+
+  /** The hub's view of the connection (see CallerView): made when a hub or a filter first reads it. */
+  get context(): CallerContext {
+    return (this.callerContext ??= new CallerContext(this.connection));
   }
 
   /** What every log line about this connection carries (made when first logged: most never are). */
@@ -216,7 +222,7 @@ export class ConnectionSession implements HubConnectionEvents, HeartbeatSubscrib
       await runtime.lifetime.onConnected(connection);
       if (connection.isClosing) return;
       const hub = this.createHub();
-      await runtime.filters.connected({ hub, context: hub.context });
+      await runtime.filters.connected(lifetimeCall(hub));
       this.hubConnected = true;
     } catch (error) {
       // Never with allowReconnect: a hub that cannot start will not start on a retry either.
@@ -302,7 +308,7 @@ export class ConnectionSession implements HubConnectionEvents, HeartbeatSubscrib
     if (this.hubConnected) {
       try {
         const hub = this.createHub();
-        await runtime.filters.disconnected({ hub, context: hub.context }, error);
+        await runtime.filters.disconnected(lifetimeCall(hub), error);
       } catch (failure) {
         runtime.log.write(dispatchLog.onDisconnectedFailed, { ...this.logFields, error: failure });
       }
@@ -339,4 +345,17 @@ function joinData(first: string | Uint8Array, second: string | Uint8Array): stri
 /** Bytes a client sent in one message: text counted in UTF-8. */
 function receivedBytes(data: string | Uint8Array, utf8: Uint8Array | undefined): number {
   return utf8 ? utf8.byteLength : typeof data === "string" ? byteLength(data) : data.byteLength;
+}
+
+/**
+ * What the lifetime filters are given: the caller's context is made only if one of them reads it
+ * (an own property, so that a filter's `{ ...context }` keeps it).
+ */
+function lifetimeCall(hub: Hub<unknown>): HubLifetimeContext {
+  return {
+    hub,
+    get context(): HubCallerContext {
+      return hub.context;
+    },
+  };
 }

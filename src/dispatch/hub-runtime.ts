@@ -47,7 +47,7 @@ export interface HubObserver {
   wrapInvoke(inner: FilterPipelines["invoke"]): NonNullable<FilterPipelines["invoke"]>;
 }
 
-type MutableHub = { context: unknown; groups: unknown; [invocationScopeKey]: InvocationScopeView; [callerKey]: CallerView };
+type MutableHub = { groups: unknown; [invocationScopeKey]: InvocationScopeView; [callerKey]: CallerView };
 
 /** Everything one mapped hub needs at run time, and the sessions of its connections. */
 export class HubRuntime<THub extends Hub<any> = Hub<any>> {
@@ -184,7 +184,6 @@ export class HubRuntime<THub extends Hub<any> = Hub<any>> {
   createHub(session: ConnectionSession, scope: InvocationScopeView): THub {
     const hub = this.makeHub() as MutableHub;
     hub[invocationScopeKey] = scope;
-    hub.context = session.context;
     hub[callerKey] = session;
     hub.groups = this.groups;
     return hub as unknown as THub;

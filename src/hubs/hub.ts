@@ -12,9 +12,13 @@ export interface InvocationScopeView {
 /** Where the dispatcher puts the connection's side of things (its `clients`) on a hub instance. */
 export const callerKey = Symbol.for("hubwire:caller");
 
-/** What a hub instance reads its `clients` from: made on first use, so a connection whose hub never sends holds none. */
+/**
+ * What a hub instance reads its `clients` and `context` from: each made on first use, so a
+ * connection whose hub never sends, or never reads its context, holds none.
+ */
 export interface CallerView {
   readonly clients: unknown;
+  readonly context: HubCallerContext;
 }
 
 /**
@@ -34,10 +38,14 @@ export interface CallerView {
  */
 export abstract class Hub<TClient = Record<string, (...args: never[]) => unknown>> {
   // Set by the dispatcher before any method runs; `declare` keeps class-field semantics from resetting them.
-  declare readonly context: HubCallerContext;
   declare readonly groups: GroupManager;
   declare readonly [invocationScopeKey]: InvocationScopeView;
   declare readonly [callerKey]: CallerView;
+
+  /** The caller's connection: its id, user, request, items; the same object in every call of the connection. */
+  get context(): HubCallerContext {
+    return this[callerKey].context;
+  }
 
   /** The caller, all clients, the others, groups and users: whom a message can go to. */
   get clients(): HubCallerClients<TClient> {
