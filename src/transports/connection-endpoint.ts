@@ -251,7 +251,7 @@ export class ConnectionEndpoint {
       socket.removeListener("error", ignoreError); // ws has its own now
       accepted.request = request;
       adopt(accepted, admission);
-      accepted.transport = new WebSocketTransport(ws, socket, accepted, this.options.closeTimeoutMs, this.options.maxIncomingPayload);
+      accepted.transport = new WebSocketTransport(ws, socket, accepted, this.options);
       if (this.closed) return accepted.close();
       this.start(accepted);
     });
@@ -280,7 +280,7 @@ export class ConnectionEndpoint {
       socket.removeListener("error", ignoreError); // ws has its own now
       if (connection.isClosed) return ws.terminate(); // timed out meanwhile
       adopt(connection, admission);
-      connection.resume(new WebSocketTransport(ws, socket, connection, this.options.closeTimeoutMs, this.options.maxIncomingPayload));
+      connection.resume(new WebSocketTransport(ws, socket, connection, this.options));
     });
   }
 

@@ -29,7 +29,6 @@ import {
  * they never interleave with the control frames `ws` writes.
  */
 export class WebSocketTransport implements Transport {
-  readonly name = "WebSockets" as const;
   private closeTimer: ReturnType<typeof setTimeout> | undefined;
   /** Replaced by a newer transport (stateful reconnect): what this socket still reads is dropped. */
   retired = false;
@@ -41,9 +40,8 @@ export class WebSocketTransport implements Transport {
     /** The upgraded connection `socket` runs on. */
     private readonly stream: Duplex,
     readonly connection: TransportConnection,
-    private readonly closeTimeoutMs: number,
-    /** The largest message `ws` takes (its maxPayload). */
-    readonly maxPayload: number,
+    /** Its endpoint's, shared by all its sockets (not copied into each). */
+    private readonly limits: WebSocketLimits,
   ) {
     // Shared listeners find their transport on the socket: no closures per connection.
     (socket as SocketWithTransport)[transportKey] = this;
@@ -68,6 +66,15 @@ export class WebSocketTransport implements Transport {
     afterSocketData.attach(stream, "data");
     // Streams waiting for a slow reader are woken when the socket has written what it held.
     stream.on("drain", onDrain);
+  }
+
+  get name(): "WebSockets" {
+    return "WebSockets";
+  }
+
+  /** The largest message `ws` takes (its maxPayload). */
+  get maxPayload(): number {
+    return this.limits.maxIncomingPayload;
   }
 
   /** @internal */
@@ -126,7 +133,7 @@ export class WebSocketTransport implements Transport {
     if (this.socket.readyState >= WebSocket.CLOSING) return;
     this.socket.close(1000);
     // A peer that never answers the close handshake must not hold the connection open.
-    this.closeTimer = setTimeout(() => this.socket.terminate(), this.closeTimeoutMs);
+    this.closeTimer = setTimeout(() => this.socket.terminate(), this.limits.closeTimeoutMs);
     this.closeTimer.unref();
   }
 
@@ -154,6 +161,14 @@ export class WebSocketTransport implements Transport {
     const receiver = (this.socket as unknown as { _receiver?: { _buffers?: unknown[] } })._receiver;
     if (receiver?._buffers?.length === 0) receiver._buffers = [];
   }
+}
+
+/** What a WebSocket transport takes from its endpoint's options. */
+export interface WebSocketLimits {
+  /** How long a peer has to answer the close handshake before its socket is dropped. */
+  readonly closeTimeoutMs: number;
+  /** The largest message taken (ws's maxPayload). */
+  readonly maxIncomingPayload: number;
 }
 
 const transportKey = Symbol("hubwire:transport");
