@@ -101,6 +101,8 @@ export class ConnectionEndpoint {
       clientTracking: false,
       perMessageDeflate: false,
       maxPayload: options.maxIncomingPayload,
+      // The transport answers pings itself (see WebSocketTransport): ws's answer keeps a closure on every socket.
+      autoPong: false,
     });
     if (options.routeChannels) {
       const router = new ConnectionRouter({

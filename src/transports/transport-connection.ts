@@ -159,6 +159,16 @@ export class TransportConnection {
     transport.sendEnvelope!(channel, data, binary, shared);
   }
 
+  /**
+   * The transport queued something of its own for the client (a WebSocket pong): past the send
+   * buffer's bound the client is dropped, as for a send, so that what a client provokes by
+   * itself cannot pile up either.
+   */
+  controlQueued(): void {
+    const transport = this.transport;
+    if (transport && transport.bufferedBytes > this.maxBufferedBytes) this.bufferFull();
+  }
+
   private bufferFull(): void {
     this.abort(
       new HubwireError("ERR_SEND_BUFFER_FULL", `The client is not reading: more than ${this.maxBufferedBytes} bytes are waiting to be sent.`),

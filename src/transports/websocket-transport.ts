@@ -57,6 +57,7 @@ export class WebSocketTransport implements Transport {
     if (receiver) {
       linkToSocket(receiver, socket);
       beforeReceiverError.attach(receiver, "error");
+      afterReceiverPing.attach(receiver, "ping");
     }
     // `ws` turns each chunk read from the network into messages synchronously, in its own "data"
     // listener (no compression, so no message waits for an inflate): the first message of a read
@@ -190,9 +191,14 @@ function linkToSocket(holder: object, socket: WebSocket): void {
   if (linked[socketKey] !== socket) linked[socketKey] = socket;
 }
 
-/** The transport of the WebSocket that `holder` (the upgraded stream, ws's receiver) belongs to, while it has one. */
+/** The WebSocket that `holder` (the upgraded stream, ws's receiver) belongs to, while it has one. */
+function socketOf(holder: object): SocketWithTransport | undefined {
+  return socketKey === undefined ? undefined : (holder as HolderOfSocket)[socketKey];
+}
+
+/** The transport of the WebSocket that `holder` belongs to, while it has one. */
 function transportOf(holder: object): WebSocketTransport | undefined {
-  return socketKey === undefined ? undefined : (holder as HolderOfSocket)[socketKey]?.[transportKey];
+  return socketOf(holder)?.[transportKey];
 }
 
 function onReceiverError(this: EventEmitter, error: Error & { code?: string }): void {
@@ -202,6 +208,24 @@ function onReceiverError(this: EventEmitter, error: Error & { code?: string }): 
 }
 
 const beforeReceiverError = new JoinedListener(onReceiverError as (this: unknown, argument: unknown) => void, true);
+
+/**
+ * A ping is answered with a pong of the same data, as ws would do itself (autoPong): its own
+ * answer keeps a closure, its context and four fields on every socket (128 bytes) to count the
+ * pongs not yet written. Here the pongs waiting to be written count against the connection's send
+ * buffer bound instead, so a client that pings and never reads is dropped as one that never reads
+ * what it is sent. Joined to ws's listener on its receiver: one on the WebSocket would grow its
+ * table of events.
+ */
+function onReceiverPing(this: EventEmitter, data: Buffer): void {
+  const socket = socketOf(this);
+  const transport = socket?.[transportKey];
+  if (!transport || socket.readyState !== WebSocket.OPEN) return;
+  socket.pong(data, false);
+  if (transport.connection.transport === transport) transport.connection.controlQueued();
+}
+
+const afterReceiverPing = new JoinedListener(onReceiverPing as (this: unknown, argument: unknown) => void, false);
 
 function onMessage(this: WebSocket, data: Buffer, isBinary: boolean): void {
   // Binary arrives as a plain Uint8Array view, not a Buffer: what protocols decode from it

@@ -67,6 +67,7 @@ describe("an idle WebSocket connection", () => {
     const key = Object.getOwnPropertySymbols(socket).find((symbol) => symbol.description === "websocket")!;
     const receiver = (socket as unknown as Record<symbol, { _receiver: Duplex }>)[key]!._receiver;
     expect(receiver.rawListeners("error")).toHaveLength(1);
+    expect(receiver.rawListeners("ping")).toHaveLength(1); // pings answered by the transport, joined to ws's listener
 
     client.sendTogether([1, 2].map((n) => `{"type":1,"invocationId":"${n}","target":"Echo","arguments":["${n}"]}${RS}`));
     await client.completion("2");
