@@ -24,9 +24,10 @@ import {
  * A connection's WebSocket: text frames become strings, binary frames bytes; a string is sent as a
  * text frame and a Uint8Array as a binary one (JSON needs text frames, MessagePack binary), or as
  * a text frame by `sendUtf8` when it is text already encoded.
- * `ws` reads the socket and handles control frames and the close handshake; data frames are
- * written to the upgraded socket directly (see websocket-frames.ts), each whole in one write, so
- * they never interleave with the control frames `ws` writes.
+ * `ws` reads the socket and handles control frames and the close handshake (pings are answered
+ * here, see onReceiverPing, with pongs `ws` writes); data frames are written to the upgraded
+ * socket directly (see websocket-frames.ts), each whole in one write, so they never interleave
+ * with the control frames `ws` writes.
  */
 export class WebSocketTransport implements Transport {
   private closeTimer: ReturnType<typeof setTimeout> | undefined;
@@ -211,7 +212,7 @@ const beforeReceiverError = new JoinedListener(onReceiverError as (this: unknown
 
 /**
  * A ping is answered with a pong of the same data, as ws would do itself (autoPong): its own
- * answer keeps a closure, its context and four fields on every socket (128 bytes) to count the
+ * answer keeps a closure, its context and four fields on every socket (126 bytes) to count the
  * pongs not yet written. Here the pongs waiting to be written count against the connection's send
  * buffer bound instead, so a client that pings and never reads is dropped as one that never reads
  * what it is sent. Joined to ws's listener on its receiver: one on the WebSocket would grow its
