@@ -49,7 +49,8 @@ function startServer(target: TargetName): Child<ServerEvent, ServerCommand> {
 }
 
 async function measure(target: TargetName): Promise<{ perConnection: number; groups: Group[] }> {
-  const dir = keep ? (mkdirSync(keep, { recursive: true }), keep) : mkdtempSync(join(tmpdir(), "hubwire-heap-"));
+  if (keep) mkdirSync(keep, { recursive: true });
+  const dir = keep ?? mkdtempSync(join(tmpdir(), "hubwire-heap-"));
   const server = startServer(target);
   const loader = new Child<LoaderEvent | { kind: "failed"; error: string }, LoaderCommand>("./loader-process.js", [], []);
   try {

@@ -6,8 +6,9 @@ type Listener = (this: unknown, argument: unknown) => void;
 /**
  * Adds a listener to an event that already has exactly one, as a single function that calls
  * both, in a set order. An emitter keeps one listener as the function itself and two as an
- * array (64 bytes), and a WebSocket transport would add a second listener to two events of every
- * connection that `ws` listens to once: a joined function costs nothing per connection.
+ * array (64 bytes), and a WebSocket transport listens to three events of every connection that
+ * `ws` listens to once (a read's end, an oversized message, a ping): a joined function costs
+ * nothing per connection.
  *
  * The joined function carries the one it replaced as its `listener`, as `once()`'s wrappers do,
  * so whoever added that one still removes it (with the joined function) by the function it
