@@ -54,6 +54,8 @@ interface Contender {
   operations: number;
   elapsedMs: number;
   cpuMicros: number;
+  /** The servers' event-loop wakeups; undefined once a server has not counted them. */
+  wakeups: number | undefined;
   sharedCpuMicros: number;
   loaderCpuMs: number;
   last?: LoadResult;
@@ -73,7 +75,7 @@ export async function measureInterleaved(run: ScenarioRun, setups: Setup[], slic
   try {
     for (const setup of setups) {
       const loader = new Child<LoaderEvent | { kind: "failed"; error: string }, LoaderCommand>("./loader-process.js", [], []);
-      const contender: Contender = { setup, servers: [], loader, owned: [loader], recipients: [], operations: 0, elapsedMs: 0, cpuMicros: 0, sharedCpuMicros: 0, loaderCpuMs: 0, rssBytes: 0 };
+      const contender: Contender = { setup, servers: [], loader, owned: [loader], recipients: [], operations: 0, elapsedMs: 0, cpuMicros: 0, wakeups: 0, sharedCpuMicros: 0, loaderCpuMs: 0, rssBytes: 0 };
       contenders.push(contender);
       await step(contender, async (c) => {
         const { servers, port } = await setup.start((child) => c.owned.push(child));
@@ -117,6 +119,7 @@ export async function measureInterleaved(run: ScenarioRun, setups: Setup[], slic
             server.send({ kind: "report", collect: last }); // memory is read from the last slice only
             const report = await server.next("report", 5_000);
             c.cpuMicros += report.cpuMicros;
+            c.wakeups = c.wakeups === undefined || report.wakeups === undefined ? undefined : c.wakeups + report.wakeups;
             c.rssBytes += report.rssBytes;
           }
           if (sharedBefore !== undefined) c.sharedCpuMicros += (await c.setup.sharedCpuMicros!()) - sharedBefore;
@@ -145,6 +148,7 @@ export async function measureInterleaved(run: ScenarioRun, setups: Setup[], slic
       p999Ms: c.last.p999! / 1000,
       serverCpuMicrosPerOp: c.cpuMicros / operations,
       ...(c.setup.sharedCpuMicros ? { sharedCpuMicrosPerOp: c.sharedCpuMicros / operations } : {}),
+      ...(c.wakeups !== undefined ? { serverWakeupsPerOp: c.wakeups / operations } : {}),
       serverRssMb: c.rssBytes / 1024 / 1024,
       loaderCpuPercent: (c.loaderCpuMs / c.elapsedMs) * 100,
     };

@@ -56,7 +56,8 @@ export type ServerCommand =
 
 export type ServerEvent =
   | { kind: "ready"; port: number }
-  | { kind: "report"; cpuMicros: number; rssBytes: number; heapBytes: number; connections: number }
+  /** `wakeups`: how many times the event loop slept and woke since the reset (see eventLoopWakeups); absent where not counted. */
+  | { kind: "report"; cpuMicros: number; wakeups?: number | undefined; rssBytes: number; heapBytes: number; connections: number }
   /** The broadcasts, group sends or direct sends are over: `sent` of them. */
   | { kind: "done"; sent: number }
   | { kind: "ids"; ids: string[] }

@@ -10,6 +10,8 @@ export interface Row {
   p99Ms?: number;
   p999Ms?: number;
   serverCpuMicrosPerOp: number;
+  /** How many times the servers' event loops slept and woke, per operation (summed over a cluster's nodes). */
+  serverWakeupsPerOp?: number;
   /** Runs on a cluster: the CPU of the Redis its nodes share, per operation. */
   sharedCpuMicrosPerOp?: number;
   serverRssMb: number;
@@ -33,7 +35,7 @@ export function scenarioTable(run: ScenarioRun, rows: Row[]): string {
   const versus = `x ${baseline}`;
   const head = idle
     ? ["target", "conn/s", versus, "KB/conn", versus, "heap KB/conn", "server us/conn", "loader CPU"]
-    : ["target", `${plural(run.unit)}/s`, versus, "p50 ms", "p99 ms", "p99.9 ms", "server us/op", versus, ...(run.nodes ? ["redis us/op"] : []), "server MB", "loader CPU"];
+    : ["target", `${plural(run.unit)}/s`, versus, "p50 ms", "p99 ms", "p99.9 ms", "server us/op", versus, ...(run.nodes ? ["wakeups/op", "redis us/op"] : []), "server MB", "loader CPU"];
   const lines = rows.map((r) => {
     if (r.error) return [r.target, `failed: ${r.error}`, ...head.slice(2).map(() => "")];
     return idle
@@ -47,7 +49,7 @@ export function scenarioTable(run: ScenarioRun, rows: Row[]): string {
           fmt(r.p999Ms, 2),
           fmt(r.serverCpuMicrosPerOp, 2),
           ratio(r.serverCpuMicrosPerOp, base?.serverCpuMicrosPerOp),
-          ...(run.nodes ? [fmt(r.sharedCpuMicrosPerOp, 2)] : []),
+          ...(run.nodes ? [fmt(r.serverWakeupsPerOp, 2), fmt(r.sharedCpuMicrosPerOp, 2)] : []),
           fmt(r.serverRssMb, 0),
           `${fmt(r.loaderCpuPercent, 0)}%`,
         ];

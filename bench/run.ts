@@ -13,6 +13,7 @@ import { codecTable, scenarioTable, type Row } from "./report.js";
 import { scenarioRuns, type ScenarioRun } from "./scenarios.js";
 import { serverChild } from "./server-child.js";
 import { flag, option } from "./args.js";
+import { wakeupCostMicros } from "./wakeups.js";
 
 // `npm run bench -- [--quick] [--scenario echo-1,idle,...] [--targets ws,hubwire-json,...]
 //                   [--duration <s>] [--connections <n>] [--echo-rate <calls/s>] [--repeat <n>] [--json <file>]
@@ -88,9 +89,12 @@ const runs = scenarioRuns(quick, seconds, connections, echoRate)
   .map((r) => (clusterRate !== undefined && r.nodes && r.rate > 0 ? { ...r, rate: clusterRate } : r));
 const results: Record<string, Row[]> = {};
 const started = Date.now();
+// Measured before anything else runs, on a quiet machine.
+const wakeupCost = await wakeupCostMicros();
 console.log(
   `hubwire bench: ${quick ? "quick" : "full"} run, Node ${process.version}, ${cpus().length} cores (${cpus()[0]?.model.trim()}); ` +
-    `targets in turn, ${repeat} x the duration in one-second slices; idle: median of ${repeat}\n`,
+    `targets in turn, ${repeat} x the duration in one-second slices; idle: median of ${repeat}\n` +
+    `a wakeup of an idle Node process costs ${wakeupCost.toFixed(1)} us of CPU on this host (an empty 1 ms timer)\n`,
 );
 // ASP.NET Core's server is built now, before anything is measured; without .NET it is left out.
 const leftOut = await unavailableTargets([...new Set(runs.flatMap((r) => r.targets))].filter((t) => !onlyTargets || onlyTargets.includes(t)));
@@ -124,10 +128,10 @@ console.log(
   "x ws: ratio to the raw ws server at its best (ws; ws-naive is the obvious one) in the same run (for server us/op and KB/conn, lower is better).\n" +
     "hubwire / ASP.NET Core: hubwire's figures as ratios to ASP.NET Core SignalR's on the same transport.\n" +
     "server us/op: server CPU time (user + system) per operation; loader CPU: the load process's own use of one core.\n" +
-    "cluster runs: server us/op sums every node's CPU, redis us/op is the shared Redis's, x 1 node is the ratio to one node alone (no backplane) behind the same proxy.\n" +
+    "cluster runs: server us/op sums every node's CPU, wakeups/op the times their event loops slept and woke, redis us/op is the shared Redis's, x 1 node is the ratio to one node alone (no backplane) behind the same proxy.\n" +
     `done in ${((Date.now() - started) / 1000).toFixed(0)} s`,
 );
-if (jsonFile) writeFileSync(jsonFile, JSON.stringify({ date: new Date().toISOString(), quick, results, codec, ...(leftOut.reason ? { leftOut } : {}) }, null, 2));
+if (jsonFile) writeFileSync(jsonFile, JSON.stringify({ date: new Date().toISOString(), quick, wakeupCostMicros: wakeupCost, results, codec, ...(leftOut.reason ? { leftOut } : {}) }, null, 2));
 await redis.stop();
 process.exit(0);
 

@@ -6,6 +6,7 @@ import { startRawWs } from "./targets/raw-ws.js";
 import { startRawWsNaive } from "./targets/raw-ws-naive.js";
 import { startSocketIo } from "./targets/socketio.js";
 import type { TargetServer } from "./targets/target.js";
+import { eventLoopWakeups } from "./wakeups.js";
 
 // A target server in a process of its own, so its CPU time and memory are its alone.
 // Started by the runner with --expose-gc; driven over IPC.
@@ -26,18 +27,21 @@ if (!start) throw new Error(`unknown server '${name}'`);
 const server = await start();
 const send = (event: ServerEvent): void => void process.send!(event);
 let cpuBaseline = process.cpuUsage();
+let wakeupsBaseline = eventLoopWakeups();
 const gc = (globalThis as { gc?: () => void }).gc;
 
 process.on("message", (command: ServerCommand) => {
   switch (command.kind) {
     case "reset":
       cpuBaseline = process.cpuUsage();
+      wakeupsBaseline = eventLoopWakeups();
       return;
     case "report": {
       const cpu = process.cpuUsage(cpuBaseline);
       if (command.collect) gc?.();
       const memory = process.memoryUsage();
-      send({ kind: "report", cpuMicros: cpu.user + cpu.system, rssBytes: memory.rss, heapBytes: memory.heapUsed, connections: server.connections() });
+      const wakeups = eventLoopWakeups();
+      send({ kind: "report", cpuMicros: cpu.user + cpu.system, wakeups: wakeups === undefined || wakeupsBaseline === undefined ? undefined : wakeups - wakeupsBaseline, rssBytes: memory.rss, heapBytes: memory.heapUsed, connections: server.connections() });
       return;
     }
     case "broadcast":
