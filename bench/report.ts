@@ -34,12 +34,12 @@ export function scenarioTable(run: ScenarioRun, rows: Row[]): string {
   const idle = run.scenario === "idle";
   const versus = `x ${baseline}`;
   const head = idle
-    ? ["target", "conn/s", versus, "KB/conn", versus, "heap KB/conn", "server us/conn", "loader CPU"]
+    ? ["target", "conn/s", versus, "KB/conn", versus, "heap KB/conn", "server us/conn", "wakeups/conn", "loader CPU"]
     : ["target", `${plural(run.unit)}/s`, versus, "p50 ms", "p99 ms", "p99.9 ms", "server us/op", versus, ...(run.nodes ? ["wakeups/op", "redis us/op"] : []), "server MB", "loader CPU"];
   const lines = rows.map((r) => {
     if (r.error) return [r.target, `failed: ${r.error}`, ...head.slice(2).map(() => "")];
     return idle
-      ? [r.target, fmt(r.operationsPerSecond, 0), ratio(r.operationsPerSecond, base?.operationsPerSecond), fmt(r.kbPerConnection), ratio(r.kbPerConnection, base?.kbPerConnection), fmt(r.heapKbPerConnection), fmt(r.serverCpuMicrosPerOp), `${fmt(r.loaderCpuPercent, 0)}%`]
+      ? [r.target, fmt(r.operationsPerSecond, 0), ratio(r.operationsPerSecond, base?.operationsPerSecond), fmt(r.kbPerConnection), ratio(r.kbPerConnection, base?.kbPerConnection), fmt(r.heapKbPerConnection), fmt(r.serverCpuMicrosPerOp), fmt(r.serverWakeupsPerOp, 2), `${fmt(r.loaderCpuPercent, 0)}%`]
       : [
           r.target,
           fmt(r.operationsPerSecond, 0),

@@ -128,7 +128,8 @@ console.log(
   "x ws: ratio to the raw ws server at its best (ws; ws-naive is the obvious one) in the same run (for server us/op and KB/conn, lower is better).\n" +
     "hubwire / ASP.NET Core: hubwire's figures as ratios to ASP.NET Core SignalR's on the same transport.\n" +
     "server us/op: server CPU time (user + system) per operation; loader CPU: the load process's own use of one core.\n" +
-    "cluster runs: server us/op sums every node's CPU, wakeups/op the times their event loops slept and woke, redis us/op is the shared Redis's, x 1 node is the ratio to one node alone (no backplane) behind the same proxy.\n" +
+    "wakeups/op (or /conn): the times the server's event loop slept and woke, per operation.\n" +
+    "cluster runs: server us/op and wakeups/op sum every node's, redis us/op is the shared Redis's, x 1 node is the ratio to one node alone (no backplane) behind the same proxy.\n" +
     `done in ${((Date.now() - started) / 1000).toFixed(0)} s`,
 );
 if (jsonFile) writeFileSync(jsonFile, JSON.stringify({ date: new Date().toISOString(), quick, wakeupCostMicros: wakeupCost, results, codec, ...(leftOut.reason ? { leftOut } : {}) }, null, 2));
@@ -176,6 +177,7 @@ async function measure(run: ScenarioRun, target: TargetName): Promise<Row> {
       operationsPerSecond: (result.operations / result.elapsedMs) * 1000,
       ...(result.p50 !== undefined ? { p50Ms: result.p50 / 1000, p99Ms: result.p99! / 1000, p999Ms: result.p999! / 1000 } : {}),
       serverCpuMicrosPerOp: after.cpuMicros / operations,
+      ...(after.wakeups !== undefined ? { serverWakeupsPerOp: after.wakeups / operations } : {}),
       serverRssMb: after.rssBytes / 1024 / 1024,
       ...(run.scenario === "idle"
         ? { kbPerConnection: (after.rssBytes - before.rssBytes) / 1024 / operations, heapKbPerConnection: (after.heapBytes - before.heapBytes) / 1024 / operations }

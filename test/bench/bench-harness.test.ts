@@ -64,6 +64,25 @@ describe("the bench harness", () => {
     }
   }, 180_000);
 
+  it("opens idle connections and reports their rate, memory and the server's CPU and wakeups per connection (no figure is asserted)", async () => {
+    const out = join(mkdtempSync(join(tmpdir(), "hubwire-bench-")), "idle.json");
+    await promisify(execFile)("node", ["dist/bench/run.js", "--scenario", "idle", "--targets", "ws,hubwire-json", "--connections", "40", "--repeat", "1", "--json", out], {
+      cwd: root,
+      timeout: 120_000,
+    });
+    type Row = { target: string; operationsPerSecond: number; serverCpuMicrosPerOp: number; serverWakeupsPerOp?: number; kbPerConnection?: number; heapKbPerConnection?: number; error?: string };
+    const report = JSON.parse(readFileSync(out, "utf8")) as { results: { idle: Row[] } };
+    expect(report.results.idle.map((r) => r.target)).toEqual(["ws", "hubwire-json"]);
+    for (const row of report.results.idle) {
+      expect(row.error, `${row.target}: ${row.error}`).toBeUndefined();
+      expect(row.operationsPerSecond).toBeGreaterThan(0);
+      expect(row.serverCpuMicrosPerOp).toBeGreaterThan(0);
+      expect(row.serverWakeupsPerOp).toBeGreaterThan(0);
+      expect(row.kbPerConnection).toBeTypeOf("number");
+      expect(row.heapKbPerConnection).toBeTypeOf("number");
+    }
+  }, 150_000);
+
   it("measures crash recovery at rest: checkpoints flow into Redis only with recovery on (no speed is asserted)", async () => {
     const out = join(mkdtempSync(join(tmpdir(), "hubwire-bench-")), "recovery.json");
     await promisify(execFile)("node", ["dist/bench/recovery-cost.js", "--connections", "20", "--seconds", "2", "--rounds", "1", "--json", out], { cwd: root, timeout: 120_000 });
