@@ -89,7 +89,7 @@ const runs = scenarioRuns(quick, seconds, connections, echoRate)
   .map((r) => (clusterRate !== undefined && r.nodes && r.rate > 0 ? { ...r, rate: clusterRate } : r));
 const results: Record<string, Row[]> = {};
 const started = Date.now();
-// Measured before anything else runs, on a quiet machine.
+// Measured first, before any server or loader of the run is started.
 const wakeupCost = await wakeupCostMicros();
 console.log(
   `hubwire bench: ${quick ? "quick" : "full"} run, Node ${process.version}, ${cpus().length} cores (${cpus()[0]?.model.trim()}); ` +

@@ -3,7 +3,8 @@ import { readFileSync } from "node:fs";
 // A server at a few thousand messages a second sleeps between them: each message that arrives on
 // its own wakes the event loop, and waking has a price of its own, before any work, that depends
 // on the host (on a virtual machine, switching a sleeping thread back in is dear). These two
-// measures let the bench's cluster runs say how much of their cost is waking.
+// measures let the bench say how much of a run's cost is waking (its cluster and idle tables
+// count the wakeups; its first line gives the price of one).
 
 /**
  * How many times this process's event loop has gone to sleep and been woken since it started:
