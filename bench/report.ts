@@ -24,6 +24,8 @@ export interface Row {
 }
 
 const fmt = (value: number | undefined, digits = 1) => (value === undefined || Number.isNaN(value) ? "-" : value.toFixed(digits));
+/** A count per operation that may be far below one (a broadcast's wakeups per delivery): two significant digits there. */
+const fmtCount = (value: number | undefined) => (value !== undefined && value > 0 && value < 0.1 ? value.toPrecision(2) : fmt(value, 2));
 const ratio = (value: number | undefined, base: number | undefined) =>
   value === undefined || base === undefined || !base || Number.isNaN(value) ? "-" : `${(value / base).toFixed(2)}x`;
 
@@ -39,7 +41,7 @@ export function scenarioTable(run: ScenarioRun, rows: Row[]): string {
   const lines = rows.map((r) => {
     if (r.error) return [r.target, `failed: ${r.error}`, ...head.slice(2).map(() => "")];
     return idle
-      ? [r.target, fmt(r.operationsPerSecond, 0), ratio(r.operationsPerSecond, base?.operationsPerSecond), fmt(r.kbPerConnection), ratio(r.kbPerConnection, base?.kbPerConnection), fmt(r.heapKbPerConnection), fmt(r.serverCpuMicrosPerOp), fmt(r.serverWakeupsPerOp, 2), `${fmt(r.loaderCpuPercent, 0)}%`]
+      ? [r.target, fmt(r.operationsPerSecond, 0), ratio(r.operationsPerSecond, base?.operationsPerSecond), fmt(r.kbPerConnection), ratio(r.kbPerConnection, base?.kbPerConnection), fmt(r.heapKbPerConnection), fmt(r.serverCpuMicrosPerOp), fmtCount(r.serverWakeupsPerOp), `${fmt(r.loaderCpuPercent, 0)}%`]
       : [
           r.target,
           fmt(r.operationsPerSecond, 0),
@@ -49,7 +51,7 @@ export function scenarioTable(run: ScenarioRun, rows: Row[]): string {
           fmt(r.p999Ms, 2),
           fmt(r.serverCpuMicrosPerOp, 2),
           ratio(r.serverCpuMicrosPerOp, base?.serverCpuMicrosPerOp),
-          ...(run.nodes ? [fmt(r.serverWakeupsPerOp, 2), fmt(r.sharedCpuMicrosPerOp, 2)] : []),
+          ...(run.nodes ? [fmtCount(r.serverWakeupsPerOp), fmt(r.sharedCpuMicrosPerOp, 2)] : []),
           fmt(r.serverRssMb, 0),
           `${fmt(r.loaderCpuPercent, 0)}%`,
         ];
