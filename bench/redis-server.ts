@@ -2,7 +2,6 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { once } from "node:events";
 import { readFileSync } from "node:fs";
 import { createServer } from "node:net";
-import { Redis } from "ioredis";
 
 /** A Redis of one's own (a test's or a bench run's), on a free loopback port, that may be stopped and started again. */
 export interface OwnRedis {
@@ -11,19 +10,34 @@ export interface OwnRedis {
   start(): Promise<void>;
 }
 
-export async function startOwnRedis(): Promise<OwnRedis> {
-  const port = await freePort();
+/**
+ * Starts a redis-server on a free port (`pickPort`'s). A port found free may be taken before the
+ * server binds it (another test or run picked it too): the server then starts again on another,
+ * twice at most.
+ */
+export async function startOwnRedis(pickPort: () => Promise<number> = freePort): Promise<OwnRedis> {
+  for (let attempt = 1; ; attempt++) {
+    const own = ownRedis(await pickPort());
+    try {
+      await own.start();
+      return own;
+    } catch (error) {
+      await own.stop(); // one that did not start in time may still run
+      if (!(error instanceof PortTakenError) || attempt === 3) throw error;
+    }
+  }
+}
+
+function ownRedis(port: number): OwnRedis {
   let child: ChildProcess | undefined;
   const running = () => child !== undefined && child.exitCode === null && child.signalCode === null;
-  const own: OwnRedis = {
+  return {
     url: `redis://127.0.0.1:${port}`,
     async start() {
       if (running()) return;
-      child = spawn("redis-server", ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"], { stdio: "ignore" });
-      let failed: Error | undefined;
-      child.once("error", (error) => (failed = error)); // no redis-server installed: fail, never skip
-      child.once("exit", () => (failed ??= new Error(`redis-server on port ${port} exited at start (its port taken?)`)));
-      await waitForPing(own.url, () => failed);
+      const started = spawnRedis(["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]);
+      child = started;
+      await started.ready;
     },
     async stop() {
       if (!running()) return;
@@ -32,32 +46,43 @@ export async function startOwnRedis(): Promise<OwnRedis> {
       await exited;
     },
   };
-  await own.start();
-  return own;
 }
 
-/** Waits until the Redis at `url` answers a PING, checking every 10 ms for 10 s at most. */
-async function waitForPing(url: string, failed: () => Error | undefined): Promise<void> {
-  const answers = async () => {
-    const error = failed();
-    if (error) throw error;
-    const client = new Redis(url, { lazyConnect: true, retryStrategy: () => null, maxRetriesPerRequest: 0 });
-    client.on("error", () => {});
-    try {
-      await client.connect();
-      await client.ping();
-      return true;
-    } catch {
-      return false;
-    } finally {
-      client.disconnect();
-    }
-  };
-  const deadline = Date.now() + 10_000;
-  while (!(await answers())) {
-    if (Date.now() > deadline) throw new Error(`timed out after 10000 ms waiting for redis-server at ${url} to start`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
+/** A redis-server that exited at start because its port (or its cluster bus port) was in use. */
+export class PortTakenError extends Error {}
+
+/**
+ * Spawns redis-server with `args`. `ready` resolves once the server says it accepts connections
+ * (its own words, not a PING: a PING would be answered by whatever holds the port), and rejects
+ * if it exits first or cannot be run (no redis-server installed: a failure, never a skip), with a
+ * PortTakenError where it could not bind a port, or after 10 s. What it logs (to standard output)
+ * is read all along, so that it never blocks on a full pipe.
+ */
+export function spawnRedis(args: string[]): ChildProcess & { ready: Promise<void> } {
+  const child = spawn("redis-server", args, { stdio: ["ignore", "pipe", "ignore"] });
+  const what = `redis-server (${args.slice(0, 2).join(" ")})`;
+  let log = "";
+  const ready = new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${what} did not start in 10 s`)), 10_000);
+    const settle = (error?: Error) => {
+      clearTimeout(timer);
+      if (error) reject(error);
+      else resolve();
+    };
+    child.stdout!.setEncoding("utf8").on("data", (text: string) => {
+      log = (log + text).slice(-2000);
+      if (/Ready to accept connections/.test(log)) settle();
+    });
+    child.once("error", settle);
+    child.once("exit", () => {
+      const lines = log.trim().split("\n");
+      const why = lines.find((line) => /address already in use/i.test(line)) ?? lines.pop() ?? "";
+      const reason = `${what} exited at start${why ? `: ${why.replace(/^\d+:\w \d+ \w+ \d+ [\d:.]+ . /, "")}` : ""}`;
+      settle(/address already in use/i.test(why) ? new PortTakenError(reason) : new Error(reason));
+    });
+  });
+  ready.catch(() => {}); // read by whoever starts it; a late exit after `ready` is not an error here
+  return Object.assign(child, { ready });
 }
 
 /**

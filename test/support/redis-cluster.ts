@@ -1,10 +1,10 @@
-import { execFile, spawn, type ChildProcess } from "node:child_process";
+import { execFile, type ChildProcess } from "node:child_process";
 import { once } from "node:events";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
-import { freePort } from "./redis.js";
+import { freePort, PortTakenError, spawnRedis } from "./redis.js";
 import { waitFor } from "./wait.js";
 
 const run = promisify(execFile);
@@ -36,13 +36,25 @@ export interface OwnRedisCluster {
 /**
  * Starts `masters` redis-servers in cluster mode on free ports, joins them with
  * `redis-cli --cluster create` (the slots split evenly) and waits for `cluster_state:ok`. A
- * stopped node restarts from its cluster config file, so it keeps its id and its slots.
+ * stopped node restarts from its cluster config file, so it keeps its id and its slots. A port
+ * found free may be taken before its server binds it (another test picked it too): the cluster
+ * is then made again on other ports, twice at most.
  *
  * @example
  * const cluster = await startOwnRedisCluster();
  * new RedisBackplane({ cluster: { nodes: cluster.startupNodes } });
  */
 export async function startOwnRedisCluster(masters = 3): Promise<OwnRedisCluster> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await makeCluster(masters);
+    } catch (error) {
+      if (!(error instanceof PortTakenError) || attempt === 3) throw error;
+    }
+  }
+}
+
+async function makeCluster(masters: number): Promise<OwnRedisCluster> {
   const dir = await mkdtemp(join(tmpdir(), "hubwire-cluster-"));
   const nodes: Array<ClusterNode & { running(): boolean }> = [];
   for (let i = 0; i < masters; i++) nodes.push(clusterNode(await freePort(), await freePort(), dir));
@@ -101,14 +113,9 @@ function clusterNode(port: number, busPort: number, dir: string): ClusterNode & 
     running,
     async start() {
       if (running()) return;
-      child = spawn("redis-server", args, { stdio: "ignore" });
-      let failed: Error | undefined;
-      child.once("error", (error) => (failed = error)); // no redis-server installed: fail, never skip
-      await waitFor(async () => {
-        if (failed) throw failed;
-        if (!running()) throw new Error(`redis-server on port ${port} exited at start (its port or bus port ${busPort} taken?)`);
-        return (await run("redis-cli", ["-h", "127.0.0.1", "-p", String(port), "PING"]).catch(() => ({ stdout: "" }))).stdout.trim() === "PONG";
-      }, `redis-server on port ${port} to start`);
+      const started = spawnRedis(args);
+      child = started;
+      await started.ready;
     },
     async stop() {
       if (!child || !running()) return;
