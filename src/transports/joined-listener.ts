@@ -2,6 +2,8 @@ import type { EventEmitter } from "node:events";
 
 /** A listener of an event with one argument (a "data" chunk, an error): all this is used for. */
 type Listener = (this: unknown, argument: unknown) => void;
+/** Any such listener, whatever it takes its emitter and argument to be. */
+type AnyListener = (this: never, argument: never) => void;
 
 /**
  * Adds a listener to an event that already has exactly one, as a single function that calls
@@ -16,14 +18,17 @@ type Listener = (this: unknown, argument: unknown) => void;
  * replaced (the same function of `ws` for every connection), the last one kept.
  */
 export class JoinedListener {
+  private readonly own: Listener;
   private replaced: Listener | undefined;
   private joined: Listener | undefined;
 
   /** `first`: `own` runs before the listener it joins, else after it. */
   constructor(
-    private readonly own: Listener,
+    own: AnyListener,
     private readonly first: boolean,
-  ) {}
+  ) {
+    this.own = own as Listener;
+  }
 
   /** Listens with `own` to `event` of `emitter`: joined to its one listener, or added beside others. */
   attach(emitter: EventEmitter, event: string): void {

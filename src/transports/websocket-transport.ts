@@ -208,7 +208,7 @@ function onReceiverError(this: EventEmitter, error: Error & { code?: string }): 
   if (transport.connection.transport === transport) transport.connection.receiveTooLarge(transport.maxPayload);
 }
 
-const beforeReceiverError = new JoinedListener(onReceiverError as (this: unknown, argument: unknown) => void, true);
+const beforeReceiverError = new JoinedListener(onReceiverError, true);
 
 /**
  * A ping is answered with a pong of the same data, as ws would do itself (autoPong): its own
@@ -226,7 +226,7 @@ function onReceiverPing(this: EventEmitter, data: Buffer): void {
   if (transport.connection.transport === transport) transport.connection.controlQueued();
 }
 
-const afterReceiverPing = new JoinedListener(onReceiverPing as (this: unknown, argument: unknown) => void, false);
+const afterReceiverPing = new JoinedListener(onReceiverPing, false);
 
 function onMessage(this: WebSocket, data: Buffer, isBinary: boolean): void {
   // Binary arrives as a plain Uint8Array view, not a Buffer: what protocols decode from it
@@ -250,7 +250,7 @@ function onReadEnd(this: Duplex): void {
   transport.connection.readEnded();
 }
 
-const afterSocketData = new JoinedListener(onReadEnd as (this: unknown, argument: unknown) => void, false);
+const afterSocketData = new JoinedListener(onReadEnd, false);
 
 function onDrain(this: Duplex): void {
   transportOf(this)?.connection.drained();

@@ -14,8 +14,8 @@ describe("JoinedListener", () => {
 
   it("joins an event's one listener into one function, in the order asked, called on the emitter", () => {
     calls.length = 0;
-    const after = new JoinedListener(own as never, false);
-    const before = new JoinedListener(own as never, true);
+    const after = new JoinedListener(own, false);
+    const before = new JoinedListener(own, true);
     const a = named("a");
     const b = named("b");
     a.on("data", theirs);
@@ -30,7 +30,7 @@ describe("JoinedListener", () => {
   });
 
   it("makes one joined function for every emitter whose listener is the same function", () => {
-    const joint = new JoinedListener(own as never, false);
+    const joint = new JoinedListener(own, false);
     const emitters = [named("a"), named("b")];
     for (const emitter of emitters) {
       emitter.on("data", theirs);
@@ -48,7 +48,7 @@ describe("JoinedListener", () => {
     calls.length = 0;
     const emitter = named("a");
     emitter.on("data", theirs);
-    new JoinedListener(own as never, false).attach(emitter, "data");
+    new JoinedListener(own, false).attach(emitter, "data");
     emitter.removeListener("data", theirs);
     expect(emitter.listenerCount("data")).toBe(0);
     emitter.emit("data", 1);
@@ -58,18 +58,18 @@ describe("JoinedListener", () => {
   it("adds its own listener beside others where there is not exactly one plain listener", () => {
     calls.length = 0;
     const none = named("none");
-    new JoinedListener(own as never, false).attach(none, "data");
+    new JoinedListener(own, false).attach(none, "data");
     expect(none.rawListeners("data")).toEqual([own]);
 
     const two = named("two");
     const first = (): void => void calls.push("first");
     two.on("data", first).on("data", theirs);
-    new JoinedListener(own as never, true).attach(two, "data");
+    new JoinedListener(own, true).attach(two, "data");
     expect(two.rawListeners("data")).toEqual([own, first, theirs]);
 
     const once = named("once");
     once.once("data", theirs);
-    new JoinedListener(own as never, false).attach(once, "data");
+    new JoinedListener(own, false).attach(once, "data");
     once.emit("data", 1);
     once.emit("data", 2);
     expect(calls).toEqual(["theirs once 1", "own once 1", "own once 2"]);
