@@ -20,8 +20,9 @@ type JsonObject = Record<string, unknown>;
 
 /**
  * The SignalR JSON hub protocol: one JSON object per message, each ended by RS (0x1E).
- * Parsing validates every field the message type needs; writing follows .NET's conventions
- * (`type` first, bytes as base64, dates without empty fractions).
+ * Parsing checks every property the protocol knows, whatever the message's type, and every
+ * field the type needs; writing follows .NET's conventions (`type` first, bytes as base64, dates
+ * without empty fractions).
  */
 export class JsonHubProtocol implements HubProtocol {
   readonly name = "json";
@@ -252,6 +253,8 @@ function parseRecord(record: string): HubMessage | undefined {
   const type = wire.type;
   if (type === undefined) throw invalid("Missing required property 'type'.");
   if (typeof type !== "number") throw invalid("Expected 'type' to be of type Number.");
+  if (!isInt32(type)) throw invalid("Expected 'type' to be a 32-bit integer.");
+  checkKnownProperties(wire);
   switch (type) {
     case MessageType.Invocation:
       return parseInvocation(wire, MessageType.Invocation);
@@ -271,12 +274,6 @@ function parseRecord(record: string): HubMessage | undefined {
       return { type };
     case MessageType.Close: {
       const { error, allowReconnect } = wire;
-      if (error !== undefined && error !== null && typeof error !== "string") {
-        throw invalid("Expected 'error' to be of type String.");
-      }
-      if (allowReconnect !== undefined && typeof allowReconnect !== "boolean") {
-        throw invalid("Expected 'allowReconnect' to be of type Boolean.");
-      }
       return {
         type,
         ...(typeof error === "string" ? { error } : {}),
@@ -286,15 +283,47 @@ function parseRecord(record: string): HubMessage | undefined {
     case MessageType.Ack:
     case MessageType.Sequence: {
       const { sequenceId } = wire;
-      if (typeof sequenceId !== "number" || !Number.isInteger(sequenceId) || sequenceId < 0) {
-        throw invalid("Expected 'sequenceId' to be a non-negative integer.");
-      }
-      return { type, sequenceId };
+      if (sequenceId === undefined) throw invalid("Expected 'sequenceId' to be a non-negative integer.");
+      return { type, sequenceId: sequenceId as number };
     }
     default:
       // Newer message types are skipped, as the official clients do.
       return undefined;
   }
+}
+
+/**
+ * Checks the type of every property the protocol knows, whatever the message's type uses: a
+ * message with one of the wrong type is malformed (ASP.NET Core refuses it so, reading each
+ * property as it comes), even where its type would not have read it.
+ */
+function checkKnownProperties(wire: JsonObject): void {
+  const { invocationId, target, error, arguments: args, streamIds, headers, allowReconnect, sequenceId } = wire;
+  if (!isStringOrNull(invocationId)) throw invalid("Expected 'invocationId' to be a non-empty string.");
+  if (!isStringOrNull(target)) throw invalid("Expected 'target' to be a non-empty string.");
+  if (!isStringOrNull(error)) throw invalid("Expected 'error' to be of type String.");
+  if (args !== undefined && !Array.isArray(args)) throw invalid("Expected 'arguments' to be of type Array.");
+  if (streamIds !== undefined && (!Array.isArray(streamIds) || !streamIds.every((id) => typeof id === "string"))) {
+    throw invalid("Expected 'streamIds' to be an array of strings.");
+  }
+  if (headers !== undefined) {
+    if (typeof headers !== "object" || headers === null || Array.isArray(headers)) throw invalid("Expected 'headers' to be an object.");
+    for (const key in headers) {
+      if (typeof (headers as JsonObject)[key] !== "string") throw invalid("Expected every header value to be a string.");
+    }
+  }
+  if (allowReconnect !== undefined && typeof allowReconnect !== "boolean") throw invalid("Expected 'allowReconnect' to be of type Boolean.");
+  if (sequenceId !== undefined && (typeof sequenceId !== "number" || !Number.isSafeInteger(sequenceId) || sequenceId < 0)) {
+    throw invalid("Expected 'sequenceId' to be a non-negative integer.");
+  }
+}
+
+function isStringOrNull(value: unknown): boolean {
+  return value === undefined || value === null || typeof value === "string";
+}
+
+function isInt32(value: number): boolean {
+  return (value | 0) === value;
 }
 
 function parseInvocation(
@@ -313,12 +342,8 @@ function parseInvocation(
   const message: InvocationMessage | StreamInvocationMessage = blocking
     ? { type, invocationId: requiredId(wire), target, arguments: args }
     : { type, target, arguments: args };
-  if (streamIds !== undefined && streamIds !== null) {
-    if (!Array.isArray(streamIds) || !streamIds.every((id) => typeof id === "string")) {
-      throw invalid("Expected 'streamIds' to be an array of strings.");
-    }
-    if (streamIds.length > 0) message.streamIds = streamIds as string[];
-  }
+  // Checked by checkKnownProperties.
+  if (streamIds !== undefined && (streamIds as string[]).length > 0) message.streamIds = streamIds as string[];
   return withHeaders(message, wire);
 }
 
@@ -346,14 +371,9 @@ function requiredId(wire: JsonObject): string {
   return id;
 }
 
+/** The message with the record's headers, checked by checkKnownProperties. */
 function withHeaders<T extends { headers?: MessageHeaders }>(message: T, wire: JsonObject): T {
-  const { headers } = wire;
-  if (headers === undefined || headers === null) return message;
-  if (typeof headers !== "object" || Array.isArray(headers)) throw invalid("Expected 'headers' to be an object.");
-  for (const key in headers) {
-    if (typeof (headers as JsonObject)[key] !== "string") throw invalid("Expected every header value to be a string.");
-  }
-  message.headers = headers as MessageHeaders;
+  if (wire.headers !== undefined) message.headers = wire.headers as MessageHeaders;
   return message;
 }
 

@@ -124,6 +124,7 @@ function toWireArray(message: Exclude<HubMessage, { type: 6 }>): unknown[] {
 function readMessage(wire: unknown[]): HubMessage | undefined {
   const type = wire[0];
   if (typeof type !== "number") throw invalid("Invalid payload: the message type must be a number.");
+  if ((type | 0) !== type) throw invalid("Invalid payload: the message type must be a 32-bit integer.");
   switch (type) {
     case MessageType.Invocation:
     case MessageType.StreamInvocation:
@@ -146,6 +147,9 @@ function readMessage(wire: unknown[]): HubMessage | undefined {
       const [, error, allowReconnect] = wire;
       if (error !== null && error !== undefined && typeof error !== "string") {
         throw invalid("Invalid payload for Close message: the error must be a string or nil.");
+      }
+      if (allowReconnect !== undefined && typeof allowReconnect !== "boolean") {
+        throw invalid("Invalid payload for Close message: allowReconnect must be a boolean.");
       }
       return {
         type,
@@ -184,8 +188,8 @@ function readInvocation(
     ? { type, invocationId: readId(id, kind), target, arguments: args }
     : { type, target, arguments: args };
   if (streamIds !== undefined && streamIds !== null) {
-    if (!Array.isArray(streamIds) || !streamIds.every((s) => typeof s === "string")) {
-      throw invalid(`Invalid payload for ${kind} message: the stream ids must be strings.`);
+    if (!Array.isArray(streamIds) || !streamIds.every((s) => typeof s === "string" && s.length > 0)) {
+      throw invalid(`Invalid payload for ${kind} message: the stream ids must be non-empty strings.`);
     }
     if (streamIds.length > 0) message.streamIds = streamIds as string[];
   }
@@ -231,9 +235,10 @@ function withHeaders<T extends { headers?: MessageHeaders }>(message: T, headers
   }
   let any = false;
   for (const key in headers) {
-    if (typeof (headers as Record<string, unknown>)[key] !== "string") {
-      throw invalid(`Invalid payload for ${kind} message: header values must be strings.`);
-    }
+    const value = (headers as Record<string, unknown>)[key];
+    if (typeof value !== "string") throw invalid(`Invalid payload for ${kind} message: header values must be strings.`);
+    // As .NET reads them: a header without a name or a value is malformed.
+    if (key.length === 0 || value.length === 0) throw invalid(`Invalid payload for ${kind} message: a header's name and value must not be empty.`);
     any = true;
   }
   if (any) message.headers = headers as MessageHeaders;

@@ -192,6 +192,18 @@ describe("JSON protocol: parsing", () => {
     ["an empty error", `{"type":3,"invocationId":"1","error":""}${RS}`, "ERR_PROTOCOL_INVALID_PAYLOAD", "Expected 'error' to be a non-empty string."],
     ["a numeric header", `{"type":5,"invocationId":"1","headers":{"a":1}}${RS}`, "ERR_PROTOCOL_INVALID_PAYLOAD", "Expected every header value to be a string."],
     ["a bad sequence id", `{"type":8,"sequenceId":"x"}${RS}`, "ERR_PROTOCOL_INVALID_PAYLOAD", "Expected 'sequenceId' to be a non-negative integer."],
+    ["a type beyond 32 bits", `{"type":2147483648}${RS}`, "ERR_PROTOCOL_INVALID_PAYLOAD", "Expected 'type' to be a 32-bit integer."],
+    ["a fractional type", `{"type":1.5}${RS}`, "ERR_PROTOCOL_INVALID_PAYLOAD", "Expected 'type' to be a 32-bit integer."],
+    // Every property the protocol knows is checked, also on a message whose type does not use it.
+    ["a ping with a numeric error", `{"type":6,"error":5}${RS}`, "ERR_PROTOCOL_INVALID_PAYLOAD", "Expected 'error' to be of type String."],
+    ["a ping with null headers", `{"type":6,"headers":null}${RS}`, "ERR_PROTOCOL_INVALID_PAYLOAD", "Expected 'headers' to be an object."],
+    ["a ping with allowReconnect null", `{"type":6,"allowReconnect":null}${RS}`, "ERR_PROTOCOL_INVALID_PAYLOAD", "Expected 'allowReconnect' to be of type Boolean."],
+    ["an invocation with a boolean error", `{"type":1,"target":"A","arguments":[],"error":false}${RS}`, "ERR_PROTOCOL_INVALID_PAYLOAD", "Expected 'error' to be of type String."],
+    ["an invocation with null stream ids", `{"type":1,"target":"A","arguments":[],"streamIds":null}${RS}`, "ERR_PROTOCOL_INVALID_PAYLOAD", "Expected 'streamIds' to be an array of strings."],
+    ["a cancel with a fractional sequence id", `{"type":5,"invocationId":"1","sequenceId":1.5}${RS}`, "ERR_PROTOCOL_INVALID_PAYLOAD", "Expected 'sequenceId' to be a non-negative integer."],
+    ["a completion with a numeric target", `{"type":3,"invocationId":"1","target":5}${RS}`, "ERR_PROTOCOL_INVALID_PAYLOAD", "Expected 'target' to be a non-empty string."],
+    ["an unknown type with arguments that are not an array", `{"type":99,"arguments":1}${RS}`, "ERR_PROTOCOL_INVALID_PAYLOAD", "Expected 'arguments' to be of type Array."],
+    ["text after the object", `{"type":6}x${RS}`, "ERR_PROTOCOL_INVALID_PAYLOAD", /^Error reading JSON: /],
   ])("rejects %s", (_name, input, code, text) => {
     const error = parseError(input);
     expect(error.code).toBe(code);

@@ -134,6 +134,13 @@ describe("MessagePack protocol: malformed input", () => {
     ["numeric headers", record([5, { a: 1 }, "1"]), "ERR_PROTOCOL_INVALID_PAYLOAD", "Invalid payload for CancelInvocation message: header values must be strings."],
     ["an unknown completion kind", record([3, {}, "1", 9]), "ERR_PROTOCOL_INVALID_PAYLOAD", "Invalid payload for Completion message: unknown result kind."],
     ["a completion without its result", record([3, {}, "1", 3]), "ERR_PROTOCOL_INVALID_PAYLOAD", "Invalid payload for Completion message: expected at least 5 elements."],
+    ["a type beyond 32 bits", record([2 ** 31]), "ERR_PROTOCOL_INVALID_PAYLOAD", "Invalid payload: the message type must be a 32-bit integer."],
+    ["a fractional type", record([1.5]), "ERR_PROTOCOL_INVALID_PAYLOAD", "Invalid payload: the message type must be a 32-bit integer."],
+    ["a close with a numeric allowReconnect", record([7, null, 1]), "ERR_PROTOCOL_INVALID_PAYLOAD", "Invalid payload for Close message: allowReconnect must be a boolean."],
+    ["an empty header value", record([5, { a: "" }, "1"]), "ERR_PROTOCOL_INVALID_PAYLOAD", "Invalid payload for CancelInvocation message: a header's name and value must not be empty."],
+    ["an empty header name", record([5, { "": "b" }, "1"]), "ERR_PROTOCOL_INVALID_PAYLOAD", "Invalid payload for CancelInvocation message: a header's name and value must not be empty."],
+    ["an empty stream id", record([1, {}, "1", "A", [], [""]]), "ERR_PROTOCOL_INVALID_PAYLOAD", "Invalid payload for Invocation message: the stream ids must be non-empty strings."],
+    ["bytes after the array", frameBinaryRecord(new Uint8Array([0x91, 0x06, 0xc0])), "ERR_PROTOCOL_INVALID_PAYLOAD", /^Invalid MessagePack: Extra /],
   ])("rejects %s", (_name, input, code, text) => {
     const error = parseError(input);
     expect(error.code).toBe(code);
