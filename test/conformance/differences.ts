@@ -113,6 +113,22 @@ export const differences: Difference[] = [
     rewrite: upToFirst(/^\S+> bytes /),
   },
   {
+    exchanges: /json text after the message$|msgpack bytes after the message$/,
+    reason:
+      "A record with text or bytes after its message's JSON object or MessagePack array is malformed to hubwire, " +
+      "which closes the connection as for any message it cannot read; ASP.NET Core reads the object or array and " +
+      "ignores the rest of the record.",
+    rewrite: upToFirst(/^\S+> (\{"type":6\}xyz|bytes undecodable)/),
+  },
+  {
+    exchanges: /negative sequence id$/,
+    reason:
+      "Sequence ids count messages from 1: hubwire closes a connection that sends a negative one, stateful or not. " +
+      "ASP.NET Core reads any 64-bit integer and, on a connection without stateful reconnect, ignores Ack and " +
+      "Sequence messages.",
+    rewrite: upToFirst(/^\S+> \{"type":9,"sequenceId":-1\}/),
+  },
+  {
     exchanges: /authorized hub with a token in the query$/,
     reason:
       "hubwire takes a bearer token from the access_token query only where browsers cannot send a header (the " +

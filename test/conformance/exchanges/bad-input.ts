@@ -108,6 +108,18 @@ function jsonOnly(mode: Mode): { name: string; steps: Step[] }[] {
     fatal("stream ids not an array", `{"type":1,"invocationId":"1","target":"Echo","arguments":["x"],"streamIds":"u"}`),
     fatal("close with a numeric error", `{"type":7,"error":5}`),
     fatal("text that is not UTF-8 JSON", `\u0000\u0001`),
+    fatal("type beyond 32 bits", `{"type":2147483648}`),
+    fatal("type with a fraction", `{"type":1.5}`),
+    // Every property the protocol knows is checked whatever the message's type.
+    fatal("ping with a numeric error", `{"type":6,"error":5}`),
+    fatal("ping with allowReconnect null", `{"type":6,"allowReconnect":null}`),
+    fatal("ping with headers null", `{"type":6,"headers":null}`),
+    fatal("invocation with a boolean error", `{"type":1,"invocationId":"1","target":"Echo","arguments":["x"],"error":false}`),
+    fatal("invocation with stream ids null", `{"type":1,"invocationId":"1","target":"Echo","arguments":["x"],"streamIds":null}`),
+    fatal("cancel with a fractional sequence id", `{"type":5,"invocationId":"1","sequenceId":1.5}`),
+    fatal("completion with a numeric target", `{"type":3,"invocationId":"u","target":5}`),
+    fatal("text after the message", `{"type":6}xyz`),
+    fatal("negative sequence id", `{"type":9,"sequenceId":-1}`),
     fatal("an empty message", ``),
     {
       name: "unknown properties are ignored",
@@ -156,6 +168,14 @@ function msgpackOnly(mode: Mode): { name: string; steps: Step[] }[] {
     fatal("completion with an unknown result kind", msgpackFrame([3, {}, "u", 9])),
     fatal("an empty message", Uint8Array.from([0x00])),
     fatal("length prefix over five bytes", Uint8Array.from([0xff, 0xff, 0xff, 0xff, 0xff, 0x01])),
+    fatal("type beyond 32 bits", msgpackFrame([2147483648])),
+    fatal("type as a float", msgpackFrame([1.5])),
+    fatal("close with a numeric allowReconnect", msgpackFrame([7, null, 1])),
+    fatal("empty header value", msgpackFrame([1, { a: "" }, "1", "Echo", ["x"]])),
+    fatal("empty header name", msgpackFrame([1, { "": "b" }, "1", "Echo", ["x"]])),
+    fatal("empty stream id", msgpackFrame([1, {}, "1", "StreamingConcat", [], [""]])),
+    // A ping, [6], then nil, in one length-prefixed message.
+    fatal("bytes after the message", msgpackFrame(Uint8Array.from([0x91, 0x06, 0xc0]))),
     {
       name: "unknown trailing items are ignored",
       steps: t({ send: msgpackFrame([1, {}, "1", "Echo", ["x"], [], "extra"]) }, { read: { completion: "1" } }),
