@@ -337,8 +337,10 @@ function parseInvocation(
   if (!Array.isArray(args)) {
     throw invalid(args === undefined ? "Missing required property 'arguments'." : "Expected 'arguments' to be of type Array.");
   }
-  // A non-blocking invocation has no id; made with or without it, so that no field is added later.
-  const blocking = type === MessageType.StreamInvocation || (wire.invocationId !== undefined && wire.invocationId !== null);
+  // A non-blocking invocation has no id (or an empty one, as .NET reads it); made with or
+  // without it, so that no field is added later.
+  const id = wire.invocationId;
+  const blocking = type === MessageType.StreamInvocation || (id !== undefined && id !== null && id !== "");
   const message: InvocationMessage | StreamInvocationMessage = blocking
     ? { type, invocationId: requiredId(wire), target, arguments: args }
     : { type, target, arguments: args };

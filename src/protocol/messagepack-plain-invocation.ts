@@ -20,7 +20,7 @@ export function readPlainInvocation(bytes: Uint8Array, start: number, end: numbe
   const head = bytes[start];
   if ((head !== FIXARRAY_5 && head !== FIXARRAY_6) || bytes[start + 1] !== MessageType.Invocation) return undefined;
   const headers = bytes[start + 2];
-  if (headers !== EMPTY_MAP && headers !== NIL) return undefined;
+  if (headers !== EMPTY_MAP) return undefined;
 
   const reader = new PlainReader(bytes, start + 3, end);
   let invocationId: string | undefined;
@@ -32,7 +32,7 @@ export function readPlainInvocation(bytes: Uint8Array, start: number, end: numbe
   if (args === undefined) return undefined;
   if (head === FIXARRAY_6) {
     const streamIds = reader.next();
-    if (streamIds !== EMPTY_ARRAY && streamIds !== NIL) return undefined;
+    if (streamIds !== EMPTY_ARRAY) return undefined;
   }
   if (reader.at !== end) return undefined;
 

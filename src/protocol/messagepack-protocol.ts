@@ -161,7 +161,7 @@ function readMessage(wire: unknown[]): HubMessage | undefined {
     case MessageType.Sequence: {
       need(wire, 2, type === MessageType.Ack ? "Ack" : "Sequence");
       const sequenceId = wire[1];
-      if (typeof sequenceId !== "number" || !Number.isInteger(sequenceId) || sequenceId < 0) {
+      if (typeof sequenceId !== "number" || !Number.isSafeInteger(sequenceId) || sequenceId < 0) {
         throw invalid("Invalid payload: the sequence id must be a non-negative integer.");
       }
       return { type, sequenceId };
@@ -182,14 +182,15 @@ function readInvocation(
     throw invalid(`Invalid payload for ${kind} message: the target must be a non-empty string.`);
   }
   if (!Array.isArray(args)) throw invalid(`Invalid payload for ${kind} message: the arguments must be an array.`);
-  // A non-blocking invocation has no id; made with or without it, so that no field is added later.
-  const blocking = type === MessageType.StreamInvocation || (id !== null && id !== undefined);
+  // A non-blocking invocation has no id (nil, or an empty string, as .NET reads it); made with or
+  // without it, so that no field is added later.
+  const blocking = type === MessageType.StreamInvocation || (id !== null && id !== undefined && id !== "");
   const message: InvocationMessage | StreamInvocationMessage = blocking
     ? { type, invocationId: readId(id, kind), target, arguments: args }
     : { type, target, arguments: args };
-  if (streamIds !== undefined && streamIds !== null) {
+  if (streamIds !== undefined) {
     if (!Array.isArray(streamIds) || !streamIds.every((s) => typeof s === "string" && s.length > 0)) {
-      throw invalid(`Invalid payload for ${kind} message: the stream ids must be non-empty strings.`);
+      throw invalid(`Invalid payload for ${kind} message: the stream ids must be an array of non-empty strings.`);
     }
     if (streamIds.length > 0) message.streamIds = streamIds as string[];
   }
@@ -229,8 +230,8 @@ function readId(id: unknown, kind: string): string {
 }
 
 function withHeaders<T extends { headers?: MessageHeaders }>(message: T, headers: unknown, kind: string): T {
-  if (headers === null || headers === undefined) return message;
-  if (typeof headers !== "object" || Array.isArray(headers) || headers instanceof Uint8Array) {
+  // Always there, a map (nil too is refused, as .NET reads it): `need` counted it.
+  if (typeof headers !== "object" || headers === null || Array.isArray(headers) || headers instanceof Uint8Array) {
     throw invalid(`Invalid payload for ${kind} message: the headers must be a map.`);
   }
   let any = false;

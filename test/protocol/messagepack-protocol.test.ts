@@ -139,7 +139,7 @@ describe("MessagePack protocol: malformed input", () => {
     ["a close with a numeric allowReconnect", record([7, null, 1]), "ERR_PROTOCOL_INVALID_PAYLOAD", "Invalid payload for Close message: allowReconnect must be a boolean."],
     ["an empty header value", record([5, { a: "" }, "1"]), "ERR_PROTOCOL_INVALID_PAYLOAD", "Invalid payload for CancelInvocation message: a header's name and value must not be empty."],
     ["an empty header name", record([5, { "": "b" }, "1"]), "ERR_PROTOCOL_INVALID_PAYLOAD", "Invalid payload for CancelInvocation message: a header's name and value must not be empty."],
-    ["an empty stream id", record([1, {}, "1", "A", [], [""]]), "ERR_PROTOCOL_INVALID_PAYLOAD", "Invalid payload for Invocation message: the stream ids must be non-empty strings."],
+    ["an empty stream id", record([1, {}, "1", "A", [], [""]]), "ERR_PROTOCOL_INVALID_PAYLOAD", "Invalid payload for Invocation message: the stream ids must be an array of non-empty strings."],
     ["bytes after the array", frameBinaryRecord(new Uint8Array([0x91, 0x06, 0xc0])), "ERR_PROTOCOL_INVALID_PAYLOAD", /^Invalid MessagePack: Extra /],
   ])("rejects %s", (_name, input, code, text) => {
     const error = parseError(input);

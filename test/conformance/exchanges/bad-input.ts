@@ -120,6 +120,8 @@ function jsonOnly(mode: Mode): { name: string; steps: Step[] }[] {
     fatal("completion with a numeric target", `{"type":3,"invocationId":"u","target":5}`),
     fatal("text after the message", `{"type":6}xyz`),
     fatal("negative sequence id", `{"type":9,"sequenceId":-1}`),
+    fatal("ack with a huge sequence id", `{"type":8,"sequenceId":1e308}`),
+    fatal("invocation with an empty id", `{"type":1,"invocationId":"","target":"Echo","arguments":["x"]}`),
     fatal("an empty message", ``),
     {
       name: "unknown properties are ignored",
@@ -174,6 +176,10 @@ function msgpackOnly(mode: Mode): { name: string; steps: Step[] }[] {
     fatal("empty header value", msgpackFrame([1, { a: "" }, "1", "Echo", ["x"]])),
     fatal("empty header name", msgpackFrame([1, { "": "b" }, "1", "Echo", ["x"]])),
     fatal("empty stream id", msgpackFrame([1, {}, "1", "StreamingConcat", [], [""]])),
+    fatal("headers nil", msgpackFrame([5, null, "1"])),
+    fatal("invocation with an empty id", msgpackFrame([1, {}, "", "Echo", ["x"]])),
+    fatal("stream ids nil", msgpackFrame([1, {}, "1", "Echo", ["x"], null])),
+    fatal("ack with a huge sequence id", msgpackFrame([8, 1e308])),
     // A ping, [6], then nil, in one length-prefixed message.
     fatal("bytes after the message", msgpackFrame(Uint8Array.from([0x91, 0x06, 0xc0]))),
     {
