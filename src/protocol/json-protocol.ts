@@ -299,9 +299,10 @@ function parseRecord(record: string): HubMessage | undefined {
  */
 function checkKnownProperties(wire: JsonObject): void {
   const { invocationId, target, error, arguments: args, streamIds, headers, allowReconnect, sequenceId } = wire;
-  if (!isStringOrNull(invocationId)) throw invalid("Expected 'invocationId' to be a non-empty string.");
-  if (!isStringOrNull(target)) throw invalid("Expected 'target' to be a non-empty string.");
-  if (!isStringOrNull(error)) throw invalid("Expected 'error' to be of type String.");
+  // A string where present: null too is refused, as .NET reads them.
+  if (!isStringIfPresent(invocationId)) throw invalid("Expected 'invocationId' to be a non-empty string.");
+  if (!isStringIfPresent(target)) throw invalid("Expected 'target' to be a non-empty string.");
+  if (!isStringIfPresent(error)) throw invalid("Expected 'error' to be of type String.");
   if (args !== undefined && !Array.isArray(args)) throw invalid("Expected 'arguments' to be of type Array.");
   if (streamIds !== undefined && (!Array.isArray(streamIds) || !streamIds.every((id) => typeof id === "string"))) {
     throw invalid("Expected 'streamIds' to be an array of strings.");
@@ -318,8 +319,8 @@ function checkKnownProperties(wire: JsonObject): void {
   }
 }
 
-function isStringOrNull(value: unknown): boolean {
-  return value === undefined || value === null || typeof value === "string";
+function isStringIfPresent(value: unknown): boolean {
+  return value === undefined || typeof value === "string";
 }
 
 function isInt32(value: number): boolean {
@@ -340,7 +341,7 @@ function parseInvocation(
   // A non-blocking invocation has no id (or an empty one, as .NET reads it); made with or
   // without it, so that no field is added later.
   const id = wire.invocationId;
-  const blocking = type === MessageType.StreamInvocation || (id !== undefined && id !== null && id !== "");
+  const blocking = type === MessageType.StreamInvocation || (id !== undefined && id !== "");
   const message: InvocationMessage | StreamInvocationMessage = blocking
     ? { type, invocationId: requiredId(wire), target, arguments: args }
     : { type, target, arguments: args };
@@ -354,7 +355,7 @@ function parseCompletion(wire: JsonObject): CompletionMessage {
   const { error } = wire;
   const hasResult = "result" in wire;
   let message: CompletionMessage;
-  if (error !== undefined && error !== null) {
+  if (error !== undefined) {
     if (typeof error !== "string" || error.length === 0) throw invalid("Expected 'error' to be a non-empty string.");
     if (hasResult) throw invalid("The 'error' and 'result' properties are mutually exclusive.");
     message = { type: MessageType.Completion, invocationId, hasResult: false, error };

@@ -195,6 +195,7 @@ describe("JSON protocol: parsing", () => {
     ["a type beyond 32 bits", `{"type":2147483648}${RS}`, "ERR_PROTOCOL_INVALID_PAYLOAD", "Expected 'type' to be a 32-bit integer."],
     ["a fractional type", `{"type":1.5}${RS}`, "ERR_PROTOCOL_INVALID_PAYLOAD", "Expected 'type' to be a 32-bit integer."],
     // Every property the protocol knows is checked, also on a message whose type does not use it.
+    ["a null invocation id", `{"type":1,"invocationId":null,"target":"A","arguments":[]}${RS}`, "ERR_PROTOCOL_INVALID_PAYLOAD", "Expected 'invocationId' to be a non-empty string."],
     ["a ping with a numeric error", `{"type":6,"error":5}${RS}`, "ERR_PROTOCOL_INVALID_PAYLOAD", "Expected 'error' to be of type String."],
     ["a ping with null headers", `{"type":6,"headers":null}${RS}`, "ERR_PROTOCOL_INVALID_PAYLOAD", "Expected 'headers' to be an object."],
     ["a ping with allowReconnect null", `{"type":6,"allowReconnect":null}${RS}`, "ERR_PROTOCOL_INVALID_PAYLOAD", "Expected 'allowReconnect' to be of type Boolean."],

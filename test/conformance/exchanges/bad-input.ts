@@ -122,6 +122,8 @@ function jsonOnly(mode: Mode): { name: string; steps: Step[] }[] {
     fatal("negative sequence id", `{"type":9,"sequenceId":-1}`),
     fatal("ack with a huge sequence id", `{"type":8,"sequenceId":1e308}`),
     fatal("invocation with an empty id", `{"type":1,"invocationId":"","target":"Echo","arguments":["x"]}`),
+    fatal("invocation with a null id", `{"type":1,"invocationId":null,"target":"Echo","arguments":["x"]}`),
+    fatal("completion with a null error", `{"type":3,"invocationId":"u","error":null}`),
     fatal("an empty message", ``),
     {
       name: "unknown properties are ignored",
