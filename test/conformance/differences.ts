@@ -121,6 +121,23 @@ export const differences: Difference[] = [
     rewrite: upToFirst(/^\S+> (\{"type":6\}xyz|bytes undecodable)/),
   },
   {
+    exchanges: /json stream item (of an unknown stream with a numeric header|without a type)$|msgpack (stream item without its item|unknown method with stream ids that are not an array)$/,
+    reason:
+      "ASP.NET Core reads a message field by field and stops at the first that fails to bind (the item of a stream " +
+      "it does not know, the arguments of a method it does not have), leaving the rest unchecked, in JSON even " +
+      "before it has read the type. hubwire reads the whole message first and closes the connection over what is " +
+      "malformed in it.",
+    rewrite: upToFirst(/^\S+> (\{"type":2,"invocationId":"u"|\{"invocationId":"u"|bytes )/),
+  },
+  {
+    exchanges: /msgpack a header named __proto__$/,
+    reason:
+      "hubwire's MessagePack decoder refuses a map key `__proto__` (as a JavaScript object's key it would set the " +
+      "object's prototype), so the message is malformed to hubwire; ASP.NET Core reads it as any other key. JSON " +
+      "keeps such a key as an ordinary property on both.",
+    rewrite: upToFirst(/^\S+> bytes /),
+  },
+  {
     exchanges: /negative sequence id$/,
     reason:
       "Sequence ids count messages from 1: hubwire closes a connection that sends a negative one, stateful or not. " +

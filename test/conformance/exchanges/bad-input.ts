@@ -124,6 +124,8 @@ function jsonOnly(mode: Mode): { name: string; steps: Step[] }[] {
     fatal("invocation with an empty id", `{"type":1,"invocationId":"","target":"Echo","arguments":["x"]}`),
     fatal("invocation with a null id", `{"type":1,"invocationId":null,"target":"Echo","arguments":["x"]}`),
     fatal("completion with a null error", `{"type":3,"invocationId":"u","error":null}`),
+    fatal("stream item of an unknown stream with a numeric header", `{"type":2,"invocationId":"u","item":"x","headers":{"a":1}}`),
+    fatal("stream item without a type", `{"invocationId":"u","item":"x"}`),
     fatal("an empty message", ``),
     {
       name: "unknown properties are ignored",
@@ -182,6 +184,9 @@ function msgpackOnly(mode: Mode): { name: string; steps: Step[] }[] {
     fatal("invocation with an empty id", msgpackFrame([1, {}, "", "Echo", ["x"]])),
     fatal("stream ids nil", msgpackFrame([1, {}, "1", "Echo", ["x"], null])),
     fatal("ack with a huge sequence id", msgpackFrame([8, 1e308])),
+    fatal("stream item without its item", msgpackFrame([2, {}, "u"])),
+    fatal("unknown method with stream ids that are not an array", msgpackFrame([1, {}, "1", "NoSuchMethod", [], 5])),
+    fatal("a header named __proto__", msgpackFrame([1, JSON.parse(`{"__proto__":"x"}`) as object, "1", "Echo", ["x"]])),
     // A ping, [6], then nil, in one length-prefixed message.
     fatal("bytes after the message", msgpackFrame(Uint8Array.from([0x91, 0x06, 0xc0]))),
     {
