@@ -108,7 +108,7 @@ export class FuzzSocket {
   }
 
   /** Waits until `condition` holds, checked whenever a message arrives or the socket closes. */
-  until(condition: () => boolean, what: () => string): Promise<void> {
+  until(condition: () => boolean, what: () => string, ms?: number): Promise<void> {
     if (condition()) return Promise.resolve();
     const held = new Promise<void>((resolve) => {
       this.changed = () => {
@@ -117,7 +117,7 @@ export class FuzzSocket {
         resolve();
       };
     });
-    return within(held, what());
+    return within(held, what(), ms);
   }
 
   /**
@@ -125,10 +125,10 @@ export class FuzzSocket {
    * or the connection is over. An answer other than the probe's own value throws: a broken frame
    * must not change a later call.
    */
-  async costOf(frame: string | Uint8Array, probe: string, what: string): Promise<Outcome> {
+  async costOf(frame: string | Uint8Array, probe: string, what: string, ms?: number): Promise<Outcome> {
     this.send(frame);
     this.echo(probe, probe);
-    await this.until(() => this.closed || this.completion(probe) !== undefined, () => `an answer or the end after ${what}`);
+    await this.until(() => this.closed || this.completion(probe) !== undefined, () => `an answer or the end after ${what}`, ms);
     if (!this.closed) {
       const answer = this.completion(probe)!;
       if (answer.type !== MessageType.Completion || answer.result !== probe) throw new Error(`${what}: Echo answered ${JSON.stringify(answer)}`);

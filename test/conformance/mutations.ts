@@ -1,0 +1,108 @@
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { pathToFileURL } from "node:url";
+import { MessageType, type HubMessage } from "@microsoft/signalr";
+import { decodeMulti } from "@msgpack/msgpack";
+import { startInteropServer } from "../../samples/interop-server/app.js";
+import { silentLogger } from "../../src/index.js";
+import { describeFrame, FuzzSocket, wireFormats } from "../robustness/fuzz-socket.js";
+import { pick, seededRandom, splitLengthPrefixed } from "../robustness/mutations.js";
+
+// `npm run conformance:mutations [cases] [seed] [out]`: sends ASP.NET Core SignalR (the reference
+// server) and hubwire the same mutated frames (test/robustness/mutations.ts), each on a fresh
+// connection followed by an Echo, and compares what each frame cost: the Echo answered, the
+// connection closed with an error, closed by the client's own Close, or no answer (ASP.NET Core
+// waits for more after a message of an unknown type). It prints how often each pair of outcomes
+// came and writes the frames whose outcomes differ to `out` (JSON), to be read and turned into
+// recorded exchanges (exchanges/bad-input.ts): fixed in hubwire, or listed in differences.ts.
+
+const cases = Number(process.argv[2] ?? 1000);
+const seed = Number(process.argv[3] ?? 1);
+const out = process.argv[4] ?? "mutation-differences.json";
+
+/** How long a frame's Echo may wait before its connection counts as stalled. */
+const stalledAfterMs = 1500;
+
+/** Well-formed messages of every type a client sends, for the fixture's TestHub. */
+const seedMessages: HubMessage[] = [
+  { type: MessageType.Invocation, invocationId: "1", target: "Echo", arguments: ["hello"], headers: {} },
+  { type: MessageType.Invocation, target: "Echo", arguments: ["x"], headers: {} },
+  { type: MessageType.Invocation, invocationId: "3", target: "Nope", arguments: [], headers: {} },
+  { type: MessageType.StreamInvocation, invocationId: "4", target: "Stream", arguments: [], headers: {} },
+  { type: MessageType.CancelInvocation, invocationId: "4", headers: {} },
+  { type: MessageType.StreamItem, invocationId: "6", item: "item", headers: {} },
+  { type: MessageType.Completion, invocationId: "6", headers: {} },
+  { type: MessageType.Completion, invocationId: "7", result: 1, headers: {} },
+  { type: MessageType.Ping },
+  { type: MessageType.Close, error: "bye", allowReconnect: true },
+  { type: MessageType.Ack, sequenceId: 1 },
+  { type: MessageType.Sequence, sequenceId: 1 },
+];
+
+/** What a frame cost on one server, with the Close error that said why. */
+async function costOn(url: string, format: (typeof wireFormats)[number], frame: string | Uint8Array, n: number): Promise<string> {
+  const socket = await FuzzSocket.open(url, format);
+  try {
+    const outcome = await socket.costOf(frame, `probe ${n}`, `case ${n}`, stalledAfterMs);
+    const close = socket.received.find((m) => m.type === MessageType.Close);
+    return close?.error ? `${outcome}: ${close.error}` : outcome;
+  } catch (error) {
+    const { message } = error as Error;
+    if (/timed out/.test(message)) return "no answer";
+    // The client's Close, read by the server although the frame's record is malformed after it.
+    if (/without a Close error/.test(message)) return "closed without an error";
+    return `failed: ${message}`;
+  } finally {
+    socket.terminate();
+  }
+}
+
+/** A MessagePack frame as its values, for a person to read; JSON frames read as they are. */
+function decoded(frame: string | Uint8Array): unknown {
+  if (typeof frame === "string") return frame;
+  try {
+    return [...decodeMulti(splitLengthPrefixed(frame)[0]!)];
+  } catch (error) {
+    return `not MessagePack: ${(error as Error).message}`;
+  }
+}
+
+const root = process.cwd();
+const { buildProject, dotnetMissingReason, projects, startReferenceServer } = (await import(
+  pathToFileURL(join(root, "test", "reference", "dotnet.mjs")).href
+)) as typeof import("../reference/dotnet.mjs");
+const missing = dotnetMissingReason();
+if (missing) {
+  console.error(`cannot compare: ${missing}`);
+  process.exit(1);
+}
+await buildProject(projects.aspnetcore);
+const reference = await startReferenceServer();
+const hubwire = await startInteropServer(0, { logger: silentLogger });
+const differing: unknown[] = [];
+try {
+  for (const format of wireFormats) {
+    const random = seededRandom(seed);
+    const seeds = seedMessages.map(format.frame);
+    const pairs = new Map<string, number>();
+    for (let n = 0; n < cases; n++) {
+      const frame = format.mutate(pick(random, seeds), random);
+      const aspnetcore = await costOn(`${reference.url}/testhub`, format, frame, n);
+      const ours = await costOn(`${hubwire.url}/testhub`, format, frame, n);
+      const kind = (outcome: string) => outcome.split(":")[0]!;
+      const pair = `ASP.NET Core ${kind(aspnetcore)}, hubwire ${kind(ours)}`;
+      pairs.set(pair, (pairs.get(pair) ?? 0) + 1);
+      if (kind(aspnetcore) !== kind(ours)) differing.push({ protocol: format.name, case: n, frame: describeFrame(frame), decoded: decoded(frame), aspnetcore, hubwire: ours });
+    }
+    console.log(`${format.name}, ${cases} frames (seed ${seed}):`);
+    for (const [pair, count] of [...pairs].sort((a, b) => b[1] - a[1])) console.log(`  ${String(count).padStart(6)}  ${pair}`);
+  }
+  // MessagePack's 64-bit integers and bytes, written as text.
+  const readable = (_key: string, value: unknown) =>
+    typeof value === "bigint" ? `${value}n` : value instanceof Uint8Array ? `bytes ${Buffer.from(value).toString("hex")}` : value;
+  writeFileSync(out, `${JSON.stringify(differing, readable, 2)}\n`);
+  console.log(`${differing.length} frames with different outcomes: ${out}`);
+} finally {
+  await hubwire.close();
+  await reference.stop();
+}
