@@ -27,7 +27,8 @@ export function parseHandshakeRequest(input: string | Uint8Array): HandshakeRequ
   }
   const { protocol, version } = value as Record<string, unknown>;
   if (typeof protocol !== "string") throw invalid("Missing or invalid 'protocol' property in the handshake.");
-  if (typeof version !== "number" || !Number.isInteger(version)) {
+  // A 32-bit integer, as .NET reads it.
+  if (typeof version !== "number" || (version | 0) !== version) {
     throw invalid("Missing or invalid 'version' property in the handshake.");
   }
   return remaining === undefined ? { protocol, version } : { protocol, version, remaining };

@@ -30,8 +30,9 @@ export class JsonHubProtocol implements HubProtocol {
   readonly transferFormat = "Text" as const;
   readonly readsParts = true;
 
+  /** Every version up to its own, as .NET's protocols answer (0 and below included). */
   isVersionSupported(version: number): boolean {
-    return version >= 0 && version <= this.version;
+    return version <= this.version;
   }
 
   parseMessages(input: string | Uint8Array, options?: ParseOptions): HubMessage[] {

@@ -35,8 +35,9 @@ export class MessagePackHubProtocol implements HubProtocol {
   private readonly decoder = new Decoder();
   private readonly bigIntDecoder = new Decoder({ useBigInt64: true });
 
+  /** Every version up to its own, as .NET's protocols answer (0 and below included). */
   isVersionSupported(version: number): boolean {
-    return version >= 0 && version <= this.version;
+    return version <= this.version;
   }
 
   parseMessages(input: string | Uint8Array, options?: ParseOptions): HubMessage[] {

@@ -113,12 +113,12 @@ export const differences: Difference[] = [
     rewrite: upToFirst(/^\S+> bytes /),
   },
   {
-    exchanges: /json text after the message$|msgpack bytes after the message$/,
+    exchanges: /json text after the message$|msgpack bytes after the message$|handshake text after the request$/,
     reason:
-      "A record with text or bytes after its message's JSON object or MessagePack array is malformed to hubwire, " +
-      "which closes the connection as for any message it cannot read; ASP.NET Core reads the object or array and " +
-      "ignores the rest of the record.",
-    rewrite: upToFirst(/^\S+> (\{"type":6\}xyz|bytes undecodable)/),
+      "A record with text or bytes after its message's JSON object or MessagePack array, or after the handshake " +
+      "request's object, is malformed to hubwire, which refuses it as any message it cannot read; ASP.NET Core " +
+      "reads the object or array and ignores the rest of the record.",
+    rewrite: upToFirst(/^\S+> (\{"type":6\}xyz|bytes undecodable|\{"protocol":"\w+","version":1\}x)/),
   },
   {
     exchanges: /json stream item (of an unknown stream with a numeric header|without a type)$|msgpack (stream item without its item|unknown method with stream ids that are not an array)$/,

@@ -3,10 +3,12 @@ import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { MessageType, type HubMessage } from "@microsoft/signalr";
 import { decodeMulti } from "@msgpack/msgpack";
+import WebSocket from "ws";
 import { startInteropServer } from "../../samples/interop-server/app.js";
 import { silentLogger } from "../../src/index.js";
 import { describeFrame, FuzzSocket, wireFormats } from "../robustness/fuzz-socket.js";
-import { pick, seededRandom, splitLengthPrefixed } from "../robustness/mutations.js";
+import { mutateText, mutateValue, pick, seededRandom, splitLengthPrefixed } from "../robustness/mutations.js";
+import { within } from "../support/wait.js";
 
 // `npm run conformance:mutations [cases] [seed] [out]`: sends ASP.NET Core SignalR (the reference
 // server) and hubwire the same mutated frames (test/robustness/mutations.ts), each on a fresh
@@ -57,6 +59,29 @@ async function costOn(url: string, format: (typeof wireFormats)[number], frame: 
   }
 }
 
+/** What a mutated handshake request got: accepted, refused with an error, the end, or nothing. */
+async function handshakeOn(url: string, request: string): Promise<string> {
+  const socket = new WebSocket(url.replace(/^http/, "ws"));
+  try {
+    await within(new Promise((resolve, reject) => socket.once("open", resolve).once("error", reject)), `a WebSocket to ${url}`);
+    const answer = new Promise<string>((resolve) => {
+      socket.once("message", (data: Buffer) => {
+        const text = data.toString();
+        if (text === "{}\u001e") return resolve("accepted");
+        const error = (/"error":"((?:[^"\\]|\\.)*)"/.exec(text) ?? [])[1];
+        resolve(error === undefined ? `answered ${text}` : `refused: ${error}`);
+      });
+      socket.once("close", () => resolve("closed"));
+    });
+    socket.send(request);
+    return await within(answer, "the handshake's answer", stalledAfterMs);
+  } catch (error) {
+    return /timed out/.test((error as Error).message) ? "no answer" : `failed: ${(error as Error).message}`;
+  } finally {
+    socket.terminate();
+  }
+}
+
 /** A MessagePack frame as its values, for a person to read; JSON frames read as they are. */
 function decoded(frame: string | Uint8Array): unknown {
   if (typeof frame === "string") return frame;
@@ -97,6 +122,22 @@ try {
     console.log(`${format.name}, ${cases} frames (seed ${seed}):`);
     for (const [pair, count] of [...pairs].sort((a, b) => b[1] - a[1])) console.log(`  ${String(count).padStart(6)}  ${pair}`);
   }
+  // Handshake requests, mutated as JSON messages are (the record separator kept at the end).
+  const random = seededRandom(seed);
+  const requests = ['{"protocol":"json","version":1}', '{"protocol":"messagepack","version":1}'];
+  const pairs = new Map<string, number>();
+  for (let n = 0; n < cases; n++) {
+    const text = pick(random, requests);
+    const request = (random(2) === 0 ? mutateText(text, random) : JSON.stringify(mutateValue(JSON.parse(text), random))) + "\u001e";
+    const aspnetcore = await handshakeOn(`${reference.url}/testhub`, request);
+    const ours = await handshakeOn(`${hubwire.url}/testhub`, request);
+    const kind = (outcome: string) => outcome.split(":")[0]!;
+    const pair = `ASP.NET Core ${kind(aspnetcore)}, hubwire ${kind(ours)}`;
+    pairs.set(pair, (pairs.get(pair) ?? 0) + 1);
+    if (kind(aspnetcore) !== kind(ours)) differing.push({ protocol: "handshake", case: n, frame: JSON.stringify(request), aspnetcore, hubwire: ours });
+  }
+  console.log(`handshakes, ${cases} requests (seed ${seed}):`);
+  for (const [pair, count] of [...pairs].sort((a, b) => b[1] - a[1])) console.log(`  ${String(count).padStart(6)}  ${pair}`);
   // MessagePack's 64-bit integers and bytes, written as text.
   const readable = (_key: string, value: unknown) =>
     typeof value === "bigint" ? `${value}n` : value instanceof Uint8Array ? `bytes ${Buffer.from(value).toString("hex")}` : value;

@@ -33,6 +33,7 @@ describe("handshake", () => {
     ["an array", `[]${RS}`, "The handshake must be a JSON object."],
     ["no protocol", `{"version":1}${RS}`, "Missing or invalid 'protocol' property in the handshake."],
     ["a string version", `{"protocol":"json","version":"1"}${RS}`, "Missing or invalid 'version' property in the handshake."],
+    ["a version beyond 32 bits", `{"protocol":"json","version":4294967296}${RS}`, "Missing or invalid 'version' property in the handshake."],
   ])("rejects %s", (_name, input, text) => {
     let error: unknown;
     try {
