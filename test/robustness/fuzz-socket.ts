@@ -2,6 +2,7 @@ import { JsonHubProtocol, MessageType, NullLogger, type HubMessage, type IHubPro
 import { MessagePackHubProtocol } from "@microsoft/signalr-protocol-msgpack";
 import { decode, encode } from "@msgpack/msgpack";
 import WebSocket from "ws";
+import type { Logger } from "../../src/index.js";
 import { within } from "../support/wait.js";
 import { lengthPrefixed, mutateBytes, mutateText, mutateValue, splitLengthPrefixed, type Random } from "./mutations.js";
 
@@ -162,4 +163,11 @@ function holdsClose(frame: string | Uint8Array, protocol: IHubProtocol): boolean
 /** A frame as a failure names it: its text, or its bytes in hex. */
 export function describeFrame(frame: string | Uint8Array): string {
   return typeof frame === "string" ? JSON.stringify(frame) : Buffer.from(frame).toString("hex");
+}
+
+/** A logger that keeps what the server reports at `error`: an unexpected failure, never broken input. */
+export function errorsKept(): Logger & { errors: string[] } {
+  const errors: string[] = [];
+  const ignore = () => {};
+  return { level: "error", debug: ignore, info: ignore, warn: ignore, error: (message, fields) => errors.push(`${message} ${JSON.stringify(fields)}`), errors };
 }

@@ -1,10 +1,10 @@
 import { JsonHubProtocol, MessageType, NullLogger, type HubMessage } from "@microsoft/signalr";
 import { afterEach, describe, expect, it } from "vitest";
 import WebSocket from "ws";
-import { Hub, HubClass, HubMethod, HubServer, type Logger } from "../../src/index.js";
+import { Hub, HubClass, HubMethod, HubServer } from "../../src/index.js";
 import { readControl, readEnvelopes, writeBinaryEnvelope, writeTextEnvelope, type ControlMessage } from "../../src/protocol/multiplex-frames.js";
 import { waitFor, within } from "../support/wait.js";
-import { describeFrame } from "./fuzz-socket.js";
+import { describeFrame, errorsKept } from "./fuzz-socket.js";
 import { mutateBytes, mutateText, mutateValue, pick, seededRandom, type Random } from "./mutations.js";
 
 // Mutated frames on a multiplexed connection (docs/multiplexing.md): the envelopes, the control
@@ -177,12 +177,6 @@ function mutatedFrame(socket: MuxFuzzSocket, random: Random): string | Uint8Arra
       return socket.envelope(channel, JSON.stringify(mutateValue(JSON.parse(body), random)) + (body === payload ? "" : RS));
     }
   }
-}
-
-function errorsKept(): Logger & { errors: string[] } {
-  const errors: string[] = [];
-  const ignore = () => {};
-  return { level: "error", debug: ignore, info: ignore, warn: ignore, error: (message, fields) => errors.push(`${message} ${JSON.stringify(fields)}`), errors };
 }
 
 describe("mutated frames on a multiplexed connection cost at most that connection", () => {

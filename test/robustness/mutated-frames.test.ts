@@ -1,8 +1,8 @@
 import { MessageType, type HubMessage } from "@microsoft/signalr";
 import { afterEach, describe, expect, it } from "vitest";
-import { Hub, HubClass, HubMethod, HubServer, type Logger } from "../../src/index.js";
+import { Hub, HubClass, HubMethod, HubServer } from "../../src/index.js";
 import { waitFor } from "../support/wait.js";
-import { describeFrame, FuzzSocket, wireFormats, type Outcome } from "./fuzz-socket.js";
+import { describeFrame, errorsKept, FuzzSocket, wireFormats, type Outcome } from "./fuzz-socket.js";
 import { pick, seededRandom } from "./mutations.js";
 
 // Broken input of every shape, made by mutating well-formed messages of every type, thrown at a
@@ -52,13 +52,6 @@ const seedMessages: HubMessage[] = [
   { type: MessageType.Ack, sequenceId: 1 },
   { type: MessageType.Sequence, sequenceId: 1 },
 ];
-
-/** A logger that keeps what the server reports at `error`: an unexpected failure, never broken input. */
-function errorsKept(): Logger & { errors: string[] } {
-  const errors: string[] = [];
-  const ignore = () => {};
-  return { level: "error", debug: ignore, info: ignore, warn: ignore, error: (message, fields) => errors.push(`${message} ${JSON.stringify(fields)}`), errors };
-}
 
 describe("mutated frames cost at most their own connection", () => {
   let server: HubServer | undefined;
