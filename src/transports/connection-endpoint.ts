@@ -138,7 +138,7 @@ export class ConnectionEndpoint {
     }
     this.origins.applyCors(req, res, verdict);
     if (rest === "/negotiate") {
-      if (req.method !== "POST") return replyText(res, 405, "", { Allow: "POST" });
+      if (req.method !== "POST") return this.refuseMethod(req, res, "POST");
       return this.negotiate(req, res);
     }
     const request = new ConnectionRequest(req);
@@ -154,8 +154,19 @@ export class ConnectionEndpoint {
         return connection && this.delete(res, request, connection);
       }
       default:
-        return replyText(res, 405, "", { Allow: "GET, POST, DELETE" });
+        return this.refuseMethod(req, res, "GET, POST, DELETE");
     }
+  }
+
+  /**
+   * A method the path does not take: 405, once the hub's admission has let the request through
+   * (a hub that refuses the user answers 401 or 403 first, as ASP.NET Core's authorization does).
+   */
+  private async refuseMethod(req: IncomingMessage, res: ServerResponse, allow: string): Promise<void> {
+    const request = new ConnectionRequest(req);
+    const admission = await this.admission.admit(request, bearerToken(request, false));
+    if ("status" in admission) return this.admission.refuse(request, res, admission);
+    replyText(res, 405, "", { Allow: allow });
   }
 
   handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {

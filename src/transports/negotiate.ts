@@ -13,7 +13,8 @@ export type NegotiateVersion = { version: number } | { error: string };
 
 /**
  * Reads `negotiateVersion` from a negotiate query as ASP.NET Core does: absent means 0, a
- * non-integer or a version below the minimum is an error (sent with HTTP 200), above 1 is lowered.
+ * non-integer (or one beyond 32 bits) or a version below the minimum is an error (sent with HTTP
+ * 200), above 1 is lowered.
  */
 export function negotiateVersion(query: URLSearchParams, minimumVersion: number): NegotiateVersion {
   let raw: string | null = null;
@@ -24,8 +25,9 @@ export function negotiateVersion(query: URLSearchParams, minimumVersion: number)
     }
   }
   if (raw === null) return minimumVersion > 0 ? versionTooLow(0) : { version: 0 };
-  if (!/^[+-]?\d+$/.test(raw.trim())) return { error: "The client requested a non-integer protocol version." };
   const requested = Number.parseInt(raw, 10);
+  // A 32-bit integer, as .NET parses it: anything else is no integer to it.
+  if (!/^[+-]?\d+$/.test(raw.trim()) || (requested | 0) !== requested) return { error: "The client requested a non-integer protocol version." };
   if (requested < minimumVersion) return versionTooLow(requested);
   return { version: Math.min(requested, latestNegotiateVersion) };
 }

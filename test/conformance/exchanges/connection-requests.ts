@@ -15,6 +15,7 @@ export const connectionRequestExchanges: Exchange[] = [
   { name: "POST to a hub without an id", steps: [{ http: { method: "POST", path: "/testhub", body: "x" } }] },
   { name: "DELETE of a hub without an id", steps: [{ http: { method: "DELETE", path: "/testhub" } }] },
   { name: "PUT to a hub", steps: [{ http: { method: "PUT", path: "/testhub?id=abc" } }] },
+  { name: "PUT to the authorized hub without a token", steps: [{ http: { method: "PUT", path: "/authorizedhub?id=abc" } }] },
   { name: "GET with an unknown id", steps: [{ http: { method: "GET", path: "/testhub?id=unknown" } }] },
   { name: "SSE GET with an unknown id", steps: [{ http: { method: "GET", path: "/testhub?id=unknown", headers: sse } }] },
   { name: "POST with an unknown id", steps: [{ http: { method: "POST", path: "/testhub?id=unknown", body: "x" } }] },

@@ -20,6 +20,7 @@ export const negotiateExchanges: Exchange[] = [
   { name: "negotiate version -1", steps: post("/testhub/negotiate?negotiateVersion=-1") },
   { name: "negotiate version that is not a number", steps: post("/testhub/negotiate?negotiateVersion=abc") },
   { name: "negotiate version empty", steps: post("/testhub/negotiate?negotiateVersion=") },
+  { name: "negotiate version beyond 32 bits", steps: post("/testhub/negotiate?negotiateVersion=99999999999") },
   { name: "negotiate with a body", steps: post("/testhub/negotiate?negotiateVersion=1", { "Content-Type": "text/plain" }, "hello") },
   { name: "negotiate with a JSON body", steps: post("/testhub/negotiate?negotiateVersion=1", { "Content-Type": "application/json" }, "{}") },
   { name: "negotiate asking for stateful reconnect where it is off", steps: post("/testhub/negotiate?negotiateVersion=1&useStatefulReconnect=true") },
@@ -44,6 +45,10 @@ export const negotiateExchanges: Exchange[] = [
   { name: "redirect negotiate", steps: post("/redirect/negotiate?negotiateVersion=1&baseUrl=http://example.test") },
   { name: "a JWT from the fixture", steps: [{ http: { method: "GET", path: "/generateJwtToken" } }] },
   { name: "negotiate of the authorized hub without a token", steps: post("/authorizedhub/negotiate?negotiateVersion=1") },
+  {
+    name: "negotiate of the authorized hub with GET and without a token",
+    steps: [{ http: { method: "GET", path: "/authorizedhub/negotiate?negotiateVersion=1" } }],
+  },
   {
     name: "negotiate of the authorized hub with a bad token",
     steps: post("/authorizedhub/negotiate?negotiateVersion=1", { Authorization: "Bearer not.a.token" }),
