@@ -17,12 +17,10 @@ export type NegotiateVersion = { version: number } | { error: string };
  * 200), above 1 is lowered.
  */
 export function negotiateVersion(query: URLSearchParams, minimumVersion: number): NegotiateVersion {
+  // Given twice, its values are read joined by commas, as .NET reads a repeated query key: no integer.
   let raw: string | null = null;
   for (const [key, value] of query) {
-    if (key.toLowerCase() === "negotiateversion") {
-      raw = value;
-      break;
-    }
+    if (key.toLowerCase() === "negotiateversion") raw = raw === null ? value : `${raw},${value}`;
   }
   if (raw === null) return minimumVersion > 0 ? versionTooLow(0) : { version: 0 };
   const requested = Number.parseInt(raw, 10);

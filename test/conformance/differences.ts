@@ -214,6 +214,19 @@ export const differences: Difference[] = [
     rewrite: (lines) => lines.filter((l, i) => !(/^\S+< (\{"type":7\}␞|\[7,null,false\])/.test(l) && /^\S+< (\{"type":7|\[7,)/.test(lines[i - 1] ?? ""))),
   },
   {
+    exchanges: /authorized hub (without an id or a token|with an unknown id and no token)$/,
+    reason:
+      "A request to a hub's path without a connection id, or with one no server holds, is answered 400 or 404 by " +
+      "hubwire before it authenticates: what the request lacks is a connection, and a connection's requests are " +
+      "authenticated against the connection's user. ASP.NET Core's authorization answers 401 before the id is read.",
+    rewrite: (lines) =>
+      lines[1] !== "  401"
+        ? lines
+        : /^GET /.test(lines[0]!)
+          ? [lines[0]!, "  400", "  content-type: text/plain", '  body "Connection ID required"']
+          : [lines[0]!, "  404", "  content-type: text/plain", '  body "No Connection with that ID"'],
+  },
+  {
     exchanges: /negotiate with (GET|PUT|DELETE|PATCH)$|PUT to a hub$/,
     reason: "hubwire answers 405 with the Allow header HTTP asks for and no body type; ASP.NET Core with an empty text/plain.",
     rewrite: (lines) => lines.map((l, i) => (l === "  content-type: text/plain" && lines[i - 1] === "  405" ? `  allow: ${/^PUT \/testhub\?/.test(lines[0] ?? "") ? "GET, POST, DELETE" : "POST"}` : l)),

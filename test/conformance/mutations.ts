@@ -11,12 +11,14 @@ import { mutateText, mutateValue, pick, seededRandom, splitLengthPrefixed } from
 import { within } from "../support/wait.js";
 
 // `npm run conformance:mutations [cases] [seed] [out]`: sends ASP.NET Core SignalR (the reference
-// server) and hubwire the same mutated frames (test/robustness/mutations.ts), each on a fresh
-// connection followed by an Echo, and compares what each frame cost: the Echo answered, the
-// connection closed with an error, closed by the client's own Close, or no answer (ASP.NET Core
-// waits for more after a message of an unknown type). It prints how often each pair of outcomes
-// came and writes the frames whose outcomes differ to `out` (JSON), to be read and turned into
-// recorded exchanges (exchanges/bad-input.ts): fixed in hubwire, or listed in differences.ts.
+// server) and hubwire the same mutated input and compares what each got. Hub messages
+// (test/robustness/mutations.ts), each on a fresh connection followed by an Echo: the Echo
+// answered, the connection closed with an error, closed by the client's own Close, or no answer
+// (ASP.NET Core waits for more after a message of an unknown type). Handshake requests: accepted,
+// refused, closed or no answer. Negotiate and connection requests with odd paths, methods and
+// query values: status and body. It prints how often each pair of outcomes came and writes the
+// inputs whose outcomes differ to `out` (JSON), to be read and turned into recorded exchanges
+// (exchanges/): fixed in hubwire, or listed in differences.ts.
 
 const cases = Number(process.argv[2] ?? 1000);
 const seed = Number(process.argv[3] ?? 1);
@@ -82,6 +84,28 @@ async function handshakeOn(url: string, request: string): Promise<string> {
   }
 }
 
+/** A request to a hub's paths: its status, and its body with the ids masked. */
+async function requestOn(base: string, method: string, path: string, body: string | undefined): Promise<string> {
+  try {
+    const res = await fetch(base + path, { method, body: method === "GET" || method === "HEAD" ? undefined : body });
+    const text = (await res.text()).replace(/"connection(Id|Token)":"[^"]*"/g, '"connection$1":"…"');
+    return `${res.status} ${text}`;
+  } catch (error) {
+    return `failed: ${(error as Error).message}`;
+  }
+}
+
+/** Negotiate and connection requests made of the parts clients send, in odd mixes and with odd values. */
+function mutatedRequest(random: (n: number) => number): { method: string; path: string; body: string | undefined } {
+  const names = ["negotiateVersion", "useStatefulReconnect", "transferFormat", "id", "access_token", "requestedTransport"];
+  const values = ["0", "1", "2", "-1", "x", "", "1.5", "99999999999", "true", "false", "1e3", " 1", "01", "%00", "Binary", "Text"];
+  const paths = ["/testhub/negotiate", "/testhub/negotiate/", "/testhub/Negotiate", "/TESTHUB/negotiate", "/testhub/negotiatex", "/testhub//negotiate", "/testhub", "/testhub-nowebsockets/negotiate", "/authorizedhub/negotiate", "/authorizedhub"];
+  const methods = ["POST", "POST", "POST", "GET", "PUT", "OPTIONS", "DELETE", "HEAD"];
+  const query = Array.from({ length: random(4) }, () => `${pick(random, names)}=${pick(random, values)}`);
+  const path = pick(random, paths) + (query.length > 0 ? `?${query.join("&")}` : "");
+  return { method: pick(random, methods), path, body: random(4) === 0 ? pick(random, ["{}", "x", ""]) : undefined };
+}
+
 /** A MessagePack frame as its values, for a person to read; JSON frames read as they are. */
 function decoded(frame: string | Uint8Array): unknown {
   if (typeof frame === "string") return frame;
@@ -138,6 +162,17 @@ try {
   }
   console.log(`handshakes, ${cases} requests (seed ${seed}):`);
   for (const [pair, count] of [...pairs].sort((a, b) => b[1] - a[1])) console.log(`  ${String(count).padStart(6)}  ${pair}`);
+  // HTTP requests to the hubs' paths, compared by status and body.
+  const requestRandom = seededRandom(seed);
+  let sameRequests = 0;
+  for (let n = 0; n < cases; n++) {
+    const { method, path, body } = mutatedRequest(requestRandom);
+    const aspnetcore = await requestOn(reference.url, method, path, body);
+    const ours = await requestOn(hubwire.url, method, path, body);
+    if (aspnetcore === ours) sameRequests++;
+    else differing.push({ protocol: "http", case: n, frame: `${method} ${path}${body === undefined ? "" : ` (body '${body}')`}`, aspnetcore, hubwire: ours });
+  }
+  console.log(`requests, ${cases} (seed ${seed}): ${sameRequests} answered alike, ${cases - sameRequests} not`);
   // MessagePack's 64-bit integers and bytes, written as text.
   const readable = (_key: string, value: unknown) =>
     typeof value === "bigint" ? `${value}n` : value instanceof Uint8Array ? `bytes ${Buffer.from(value).toString("hex")}` : value;

@@ -16,6 +16,8 @@ export const connectionRequestExchanges: Exchange[] = [
   { name: "DELETE of a hub without an id", steps: [{ http: { method: "DELETE", path: "/testhub" } }] },
   { name: "PUT to a hub", steps: [{ http: { method: "PUT", path: "/testhub?id=abc" } }] },
   { name: "PUT to the authorized hub without a token", steps: [{ http: { method: "PUT", path: "/authorizedhub?id=abc" } }] },
+  { name: "GET of the authorized hub without an id or a token", steps: [{ http: { method: "GET", path: "/authorizedhub" } }] },
+  { name: "POST to the authorized hub with an unknown id and no token", steps: [{ http: { method: "POST", path: "/authorizedhub?id=unknown", body: "x" } }] },
   { name: "GET with an unknown id", steps: [{ http: { method: "GET", path: "/testhub?id=unknown" } }] },
   { name: "SSE GET with an unknown id", steps: [{ http: { method: "GET", path: "/testhub?id=unknown", headers: sse } }] },
   { name: "POST with an unknown id", steps: [{ http: { method: "POST", path: "/testhub?id=unknown", body: "x" } }] },

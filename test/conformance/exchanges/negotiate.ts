@@ -21,6 +21,7 @@ export const negotiateExchanges: Exchange[] = [
   { name: "negotiate version that is not a number", steps: post("/testhub/negotiate?negotiateVersion=abc") },
   { name: "negotiate version empty", steps: post("/testhub/negotiate?negotiateVersion=") },
   { name: "negotiate version beyond 32 bits", steps: post("/testhub/negotiate?negotiateVersion=99999999999") },
+  { name: "negotiate version given twice", steps: post("/testhub/negotiate?negotiateVersion=1&negotiateVersion=1") },
   { name: "negotiate with a body", steps: post("/testhub/negotiate?negotiateVersion=1", { "Content-Type": "text/plain" }, "hello") },
   { name: "negotiate with a JSON body", steps: post("/testhub/negotiate?negotiateVersion=1", { "Content-Type": "application/json" }, "{}") },
   { name: "negotiate asking for stateful reconnect where it is off", steps: post("/testhub/negotiate?negotiateVersion=1&useStatefulReconnect=true") },
