@@ -284,7 +284,7 @@ function parseRecord(record: string): HubMessage | undefined {
     case MessageType.Ack:
     case MessageType.Sequence: {
       const { sequenceId } = wire;
-      if (sequenceId === undefined) throw invalid("Expected 'sequenceId' to be a non-negative integer.");
+      if (sequenceId === undefined || sequenceId === null) throw invalid("Missing required property 'sequenceId'.");
       return { type, sequenceId: sequenceId as number };
     }
     default:
@@ -315,7 +315,8 @@ function checkKnownProperties(wire: JsonObject): void {
     }
   }
   if (allowReconnect !== undefined && typeof allowReconnect !== "boolean") throw invalid("Expected 'allowReconnect' to be of type Boolean.");
-  if (sequenceId !== undefined && (typeof sequenceId !== "number" || !Number.isSafeInteger(sequenceId) || sequenceId < 0)) {
+  // Null is no sequence id (.NET reads it as a nullable integer), which only Ack and Sequence need.
+  if (sequenceId !== undefined && sequenceId !== null && (typeof sequenceId !== "number" || !Number.isSafeInteger(sequenceId) || sequenceId < 0)) {
     throw invalid("Expected 'sequenceId' to be a non-negative integer.");
   }
 }

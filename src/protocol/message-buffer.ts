@@ -73,7 +73,8 @@ export class MessageBuffer {
     if (sequenceId > this.received + 1) {
       throw new ProtocolError("ERR_PROTOCOL_INVALID_PAYLOAD", "Sequence ID greater than amount of messages we've received.");
     }
-    this.duplicates = this.received + 1 - sequenceId;
+    // Before any message arrived none can come again, whatever id the client starts from (as .NET counts).
+    this.duplicates = this.received === 0 ? 0 : this.received + 1 - sequenceId;
   }
 
   /** The id to acknowledge when trackable messages arrived since the last Ack, else undefined. */

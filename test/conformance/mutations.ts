@@ -8,6 +8,7 @@ import { startInteropServer } from "../../samples/interop-server/app.js";
 import { silentLogger } from "../../src/index.js";
 import { describeFrame, FuzzSocket, wireFormats } from "../robustness/fuzz-socket.js";
 import { mutateText, mutateValue, pick, seededRandom, splitLengthPrefixed } from "../robustness/mutations.js";
+import { aspnetcoreEnv, hubwireOptions } from "./variants.js";
 import { within } from "../support/wait.js";
 
 // `npm run conformance:mutations [cases] [seed] [out]`: sends ASP.NET Core SignalR (the reference
@@ -40,12 +41,14 @@ const seedMessages: HubMessage[] = [
   { type: MessageType.Ping },
   { type: MessageType.Close, error: "bye", allowReconnect: true },
   { type: MessageType.Ack, sequenceId: 1 },
+  { type: MessageType.Ack, sequenceId: 0 },
   { type: MessageType.Sequence, sequenceId: 1 },
+  { type: MessageType.Sequence, sequenceId: 5 },
 ];
 
 /** What a frame cost on one server, with the Close error that said why. */
-async function costOn(url: string, format: (typeof wireFormats)[number], frame: string | Uint8Array, n: number): Promise<string> {
-  const socket = await FuzzSocket.open(url, format);
+async function costOn(url: string, format: (typeof wireFormats)[number], frame: string | Uint8Array, n: number, stateful: boolean): Promise<string> {
+  const socket = await FuzzSocket.open(url, format, stateful);
   try {
     const outcome = await socket.costOf(frame, `probe ${n}`, `case ${n}`, stalledAfterMs);
     const close = socket.received.find((m) => m.type === MessageType.Close);
@@ -126,25 +129,34 @@ if (missing) {
   process.exit(1);
 }
 await buildProject(projects.aspnetcore);
-const reference = await startReferenceServer();
-const hubwire = await startInteropServer(0, { logger: silentLogger });
+// Each server as the fixture is, and with stateful reconnect allowed (where Ack and Sequence mean something).
+const references = await Promise.all([startReferenceServer(), startReferenceServer({ env: aspnetcoreEnv.stateful })]);
+const hubwires = await Promise.all([
+  startInteropServer(0, { logger: silentLogger }),
+  startInteropServer(0, { logger: silentLogger, ...hubwireOptions.stateful }),
+]);
+const [reference, hubwire] = [references[0], hubwires[0]];
 const differing: unknown[] = [];
 try {
-  for (const format of wireFormats) {
-    const random = seededRandom(seed);
-    const seeds = seedMessages.map(format.frame);
-    const pairs = new Map<string, number>();
-    for (let n = 0; n < cases; n++) {
-      const frame = format.mutate(pick(random, seeds), random);
-      const aspnetcore = await costOn(`${reference.url}/testhub`, format, frame, n);
-      const ours = await costOn(`${hubwire.url}/testhub`, format, frame, n);
-      const kind = (outcome: string) => outcome.split(":")[0]!;
-      const pair = `ASP.NET Core ${kind(aspnetcore)}, hubwire ${kind(ours)}`;
-      pairs.set(pair, (pairs.get(pair) ?? 0) + 1);
-      if (kind(aspnetcore) !== kind(ours)) differing.push({ protocol: format.name, case: n, frame: describeFrame(frame), decoded: decoded(frame), aspnetcore, hubwire: ours });
+  for (const stateful of [false, true]) {
+    for (const format of wireFormats) {
+      const random = seededRandom(seed);
+      const seeds = seedMessages.map(format.frame);
+      const pairs = new Map<string, number>();
+      const on = stateful ? 1 : 0;
+      for (let n = 0; n < cases; n++) {
+        const frame = format.mutate(pick(random, seeds), random);
+        const aspnetcore = await costOn(`${references[on]!.url}/testhub`, format, frame, n, stateful);
+        const ours = await costOn(`${hubwires[on]!.url}/testhub`, format, frame, n, stateful);
+        const kind = (outcome: string) => outcome.split(":")[0]!;
+        const pair = `ASP.NET Core ${kind(aspnetcore)}, hubwire ${kind(ours)}`;
+        pairs.set(pair, (pairs.get(pair) ?? 0) + 1);
+        const name = stateful ? `${format.name}, stateful` : format.name;
+        if (kind(aspnetcore) !== kind(ours)) differing.push({ protocol: name, case: n, frame: describeFrame(frame), decoded: decoded(frame), aspnetcore, hubwire: ours });
+      }
+      console.log(`${format.name}${stateful ? " with stateful reconnect" : ""}, ${cases} frames (seed ${seed}):`);
+      for (const [pair, count] of [...pairs].sort((a, b) => b[1] - a[1])) console.log(`  ${String(count).padStart(6)}  ${pair}`);
     }
-    console.log(`${format.name}, ${cases} frames (seed ${seed}):`);
-    for (const [pair, count] of [...pairs].sort((a, b) => b[1] - a[1])) console.log(`  ${String(count).padStart(6)}  ${pair}`);
   }
   // Handshake requests, mutated as JSON messages are (the record separator kept at the end).
   const random = seededRandom(seed);
@@ -179,6 +191,5 @@ try {
   writeFileSync(out, `${JSON.stringify(differing, readable, 2)}\n`);
   console.log(`${differing.length} frames with different outcomes: ${out}`);
 } finally {
-  await hubwire.close();
-  await reference.stop();
+  await Promise.all([...hubwires.map((server) => server.close()), ...references.map((server) => server.stop())]);
 }

@@ -192,6 +192,7 @@ describe("JSON protocol: parsing", () => {
     ["an empty error", `{"type":3,"invocationId":"1","error":""}${RS}`, "ERR_PROTOCOL_INVALID_PAYLOAD", "Expected 'error' to be a non-empty string."],
     ["a numeric header", `{"type":5,"invocationId":"1","headers":{"a":1}}${RS}`, "ERR_PROTOCOL_INVALID_PAYLOAD", "Expected every header value to be a string."],
     ["a bad sequence id", `{"type":8,"sequenceId":"x"}${RS}`, "ERR_PROTOCOL_INVALID_PAYLOAD", "Expected 'sequenceId' to be a non-negative integer."],
+    ["an ack with a null sequence id", `{"type":8,"sequenceId":null}${RS}`, "ERR_PROTOCOL_INVALID_PAYLOAD", "Missing required property 'sequenceId'."],
     ["a type beyond 32 bits", `{"type":2147483648}${RS}`, "ERR_PROTOCOL_INVALID_PAYLOAD", "Expected 'type' to be a 32-bit integer."],
     ["a fractional type", `{"type":1.5}${RS}`, "ERR_PROTOCOL_INVALID_PAYLOAD", "Expected 'type' to be a 32-bit integer."],
     // Every property the protocol knows is checked, also on a message whose type does not use it.

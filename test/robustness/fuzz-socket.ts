@@ -81,11 +81,21 @@ export class FuzzSocket {
   }
 
   /** Opens a socket to the hub at `url` and makes the handshake. */
-  static async open(url: string, format: WireFormat): Promise<FuzzSocket> {
-    const socket = new WebSocket(url.replace(/^http/, "ws"));
+  /**
+   * Opens a socket to the hub at `url` and makes the handshake; `stateful`: negotiates stateful
+   * reconnect first and makes the handshake of version 2, which turns it on.
+   */
+  static async open(url: string, format: WireFormat, stateful = false): Promise<FuzzSocket> {
+    let socketUrl = url.replace(/^http/, "ws");
+    if (stateful) {
+      const negotiated = await fetch(`${url}/negotiate?negotiateVersion=1&useStatefulReconnect=true`, { method: "POST" });
+      const { connectionToken } = (await negotiated.json()) as { connectionToken: string };
+      socketUrl += `?id=${connectionToken}`;
+    }
+    const socket = new WebSocket(socketUrl);
     await within(new Promise((resolve, reject) => socket.once("open", resolve).once("error", reject)), `a WebSocket to ${url}`);
     const client = new FuzzSocket(socket, format);
-    socket.send(`{"protocol":"${format.protocol.name}","version":1}${RS}`);
+    socket.send(`{"protocol":"${format.protocol.name}","version":${stateful ? 2 : 1}}${RS}`);
     await client.until(() => client.handshakeAnswer !== undefined, () => "the handshake's answer");
     if (client.handshakeAnswer !== `{}${RS}`) throw new Error(`the handshake failed: ${client.handshakeAnswer}`);
     return client;

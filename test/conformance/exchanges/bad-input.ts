@@ -121,6 +121,8 @@ function jsonOnly(mode: Mode): { name: string; steps: Step[] }[] {
     fatal("text after the message", `{"type":6}xyz`),
     fatal("negative sequence id", `{"type":9,"sequenceId":-1}`),
     fatal("ack with a huge sequence id", `{"type":8,"sequenceId":1e308}`),
+    fatal("ack with a null sequence id", `{"type":8,"sequenceId":null}`),
+    fatal("invocation with a null sequence id", `{"type":1,"invocationId":"1","target":"Echo","arguments":["x"],"sequenceId":null}`),
     fatal("invocation with an empty id", `{"type":1,"invocationId":"","target":"Echo","arguments":["x"]}`),
     fatal("invocation with a null id", `{"type":1,"invocationId":null,"target":"Echo","arguments":["x"]}`),
     fatal("completion with a null error", `{"type":3,"invocationId":"u","error":null}`),

@@ -23,6 +23,12 @@ function cases(mode: Mode): { name: string; steps: Step[] }[] {
     { name: "handshake version 2 and a call", steps: [...start(mode), ...call(mode, "1", "Echo", ["stateful"], "a")] },
     { name: "handshake version 1 keeps it off", steps: [...start(mode, 1), ...call(mode, "1", "Echo", ["plain"], "a")] },
     { name: "an ack from the client", steps: [...start(mode), ...call(mode, "1", "Echo", ["x"], "a"), { send: ack(p, 1), channel: "a" }, ...sync(mode, hub, "a")] },
+    // A sequence message on a socket that did not drop: from the next message on, the client counts from it.
+    { name: "sequence 0 on the first socket, then a call", steps: [...start(mode), { send: sequence(p, 0), channel: "a" }, ...call(mode, "1", "Echo", ["x"], "a")] },
+    { name: "sequence 1 on the first socket, then a call", steps: [...start(mode), { send: sequence(p, 1), channel: "a" }, ...call(mode, "1", "Echo", ["x"], "a")] },
+    { name: "sequence 5 on the first socket, then a call", steps: [...start(mode), { send: sequence(p, 5), channel: "a" }, ...call(mode, "1", "Echo", ["x"], "a")] },
+    { name: "an ack of 0", steps: [...start(mode), { send: ack(p, 0), channel: "a" }, ...sync(mode, hub, "a")] },
+    { name: "an ack beyond what was sent", steps: [...start(mode), { send: ack(p, 99), channel: "a" }, ...sync(mode, hub, "a")] },
     {
       name: "dropped and taken up again: what was not acknowledged comes again",
       steps: [
