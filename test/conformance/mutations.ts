@@ -13,7 +13,8 @@ import { within } from "../support/wait.js";
 
 // `npm run conformance:mutations [cases] [seed] [out]`: sends ASP.NET Core SignalR (the reference
 // server) and hubwire the same mutated input and compares what each got. Hub messages
-// (test/robustness/mutations.ts), each on a fresh connection followed by an Echo: the Echo
+// (test/robustness/mutations.ts), each on a fresh connection (stateful reconnect off, then on)
+// followed by an Echo: the Echo
 // answered, the connection closed with an error, closed by the client's own Close, or no answer
 // (ASP.NET Core waits for more after a message of an unknown type). Handshake requests: accepted,
 // refused, closed or no answer. Negotiate and connection requests with odd paths, methods and
