@@ -315,10 +315,15 @@ function checkKnownProperties(wire: JsonObject): void {
     }
   }
   if (allowReconnect !== undefined && typeof allowReconnect !== "boolean") throw invalid("Expected 'allowReconnect' to be of type Boolean.");
-  // Null is no sequence id (.NET reads it as a nullable integer), which only Ack and Sequence need.
-  if (sequenceId !== undefined && sequenceId !== null && (typeof sequenceId !== "number" || !Number.isSafeInteger(sequenceId) || sequenceId < 0)) {
+  // Null is no sequence id (.NET reads it as a nullable 64-bit integer), which only Ack and Sequence need.
+  if (sequenceId !== undefined && sequenceId !== null && !isSequenceId(sequenceId)) {
     throw invalid("Expected 'sequenceId' to be a non-negative integer.");
   }
+}
+
+/** A non-negative integer below 2^63 (.NET's Int64); beyond 2^53 the number is rounded, which an id to acknowledge up to tolerates. */
+function isSequenceId(value: unknown): boolean {
+  return typeof value === "number" && Number.isInteger(value) && value >= 0 && value < 2 ** 63;
 }
 
 function isStringIfPresent(value: unknown): boolean {

@@ -122,6 +122,7 @@ function jsonOnly(mode: Mode): { name: string; steps: Step[] }[] {
     fatal("negative sequence id", `{"type":9,"sequenceId":-1}`),
     fatal("ack with a huge sequence id", `{"type":8,"sequenceId":1e308}`),
     fatal("ack with a null sequence id", `{"type":8,"sequenceId":null}`),
+    fatal("ack with a sequence id beyond 2^53", `{"type":8,"sequenceId":9007199254740993}`),
     fatal("invocation with a null sequence id", `{"type":1,"invocationId":"1","target":"Echo","arguments":["x"],"sequenceId":null}`),
     fatal("invocation with an empty id", `{"type":1,"invocationId":"","target":"Echo","arguments":["x"]}`),
     fatal("invocation with a null id", `{"type":1,"invocationId":null,"target":"Echo","arguments":["x"]}`),
