@@ -12,15 +12,18 @@ import { aspnetcoreEnv, hubwireOptions } from "./variants.js";
 import { within } from "../support/wait.js";
 
 // `npm run conformance:mutations [cases] [seed] [out]`: sends ASP.NET Core SignalR (the reference
-// server) and hubwire the same mutated input and compares what each got. Hub messages
-// (test/robustness/mutations.ts), each on a fresh connection (stateful reconnect off, then on)
-// followed by an Echo: the Echo
-// answered, the connection closed with an error, closed by the client's own Close, or no answer
-// (ASP.NET Core waits for more after a message of an unknown type). Handshake requests: accepted,
-// refused, closed or no answer. Negotiate and connection requests with odd paths, methods and
-// query values: status and body. It prints how often each pair of outcomes came and writes the
-// inputs whose outcomes differ to `out` (JSON), to be read and turned into recorded exchanges
-// (exchanges/): fixed in hubwire, or listed in differences.ts.
+// server) and hubwire the same mutated input and compares what each got.
+//
+// - Hub messages (test/robustness/mutations.ts), each on a fresh connection (stateful reconnect
+//   off, then on) followed by an Echo: the Echo answered, the connection closed with an error,
+//   closed by the client's own Close, or no answer (ASP.NET Core waits for more after a message
+//   of an unknown type).
+// - Handshake requests: accepted, refused, closed or no answer.
+// - Negotiate and connection requests with odd paths, methods and query values: status and body.
+//
+// It prints how often each pair of outcomes came and writes the inputs whose outcomes differ to
+// `out` (JSON), to be read and turned into recorded exchanges (exchanges/): fixed in hubwire, or
+// listed in differences.ts.
 
 const cases = Number(process.argv[2] ?? 1000);
 const seed = Number(process.argv[3] ?? 1);
