@@ -159,7 +159,7 @@ export class HubConnection {
       await this.sendMessage({ type: MessageType.Close }).catch(this.debug("Could not send the Close message."));
       await transport.stop().catch(this.debug("Could not stop the transport."));
     }
-    this.closed(undefined);
+    this.closed(this.closeError); // the server's reason, when it had closed the connection first
   }
 
   /** Calls a hub method and resolves with its result. A trailing `withSignal(signal)` makes it cancellable. */
@@ -310,6 +310,8 @@ export class HubConnection {
     if (allowReconnect && this.retries.reconnects) return this.lose(reason);
     this.closeError = reason;
     this.stopRequested = true;
+    // Calls made while the socket closes fail at once with ERR_NOT_CONNECTED, as after stop().
+    if (this.state === "Connected") this.state = "Disconnecting";
     void this.transport?.stop().catch(this.debug("Could not stop the transport."));
   }
 

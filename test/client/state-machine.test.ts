@@ -129,6 +129,19 @@ describe("HubConnection state machine (fake transports)", () => {
     expect(hub.state).toBe("Disconnected");
   });
 
+  it("after a Close it may not reconnect on, fails new calls at once while the socket closes, and reports the server's error", async () => {
+    const hub = connection({ reconnect: false });
+    await hub.start();
+    const closed = new Promise<Error | undefined>((resolve) => hub.onClose(resolve));
+    last().server({ type: 7, error: "Connection closed with an error.", allowReconnect: true });
+    expect(hub.state).toBe("Disconnecting");
+    await expect(hub.invoke("Echo", 1)).rejects.toMatchObject({ code: "ERR_NOT_CONNECTED" });
+    expect(last().messages()).toEqual([]); // nothing went to the closing socket
+    await hub.stop(); // before the socket is down: the server's reason still reaches onClose
+    expect((await closed)?.message).toBe("Server returned an error on close: Connection closed with an error.");
+    expect(hub.state).toBe("Disconnected");
+  });
+
   it("answers server calls that want a result", async () => {
     const hub = connection();
     await hub.start();
