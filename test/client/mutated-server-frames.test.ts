@@ -64,6 +64,9 @@ async function brokenServer(format: (typeof wireFormats)[number], frames: () => 
   return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/hub`, server };
 }
 
+/** Each protocol, with stateful reconnect off and on. */
+const variants = wireFormats.flatMap((format) => [false, true].map((stateful) => ({ format, stateful, name: `${format.name}${stateful ? ", stateful" : ""}` })));
+
 /** Whether a frame holds a well-formed Sequence message. */
 function holdsSequence(frame: string | Uint8Array, format: (typeof wireFormats)[number]): boolean {
   try {
@@ -85,9 +88,7 @@ describe("hubwire's client takes broken frames from a server without breaking", 
     }
   });
 
-  it.each(wireFormats.flatMap((format) => [false, true].map((stateful) => ({ format, stateful, name: `${format.name}${stateful ? ", stateful" : ""}` }))))(
-    "$name: every call settles, and a connection that ends says why",
-    async ({ format, stateful }) => {
+  it.each(variants)("$name: every call settles, and a connection that ends says why", async ({ format, stateful }) => {
     const random = seededRandom(seed);
     const seeds = seedMessages.map(format.frame);
     let sent: string | Uint8Array = "";
@@ -142,6 +143,5 @@ describe("hubwire's client takes broken frames from a server without breaking", 
 
     expect(tally.answered, JSON.stringify(tally)).toBeGreaterThan(cases / 10);
     expect(tally.failed, JSON.stringify(tally)).toBeGreaterThan(cases / 10);
-    },
-  );
+  });
 });
