@@ -6,7 +6,7 @@ import { silentLogger, type HubConnection } from "../../client/index.js";
 import { HubMultiplexer } from "../../client/multiplex.js";
 import { readControl, readEnvelopes, writeBinaryEnvelope, writeTextEnvelope } from "../../src/protocol/multiplex-frames.js";
 import { describeFrame } from "../robustness/fuzz-socket.js";
-import { mutateBytes, mutateText, mutateValue, pick, seededRandom, type Random } from "../robustness/mutations.js";
+import { mutatedEnvelope, pick, seededRandom } from "../robustness/mutations.js";
 import { within } from "../support/wait.js";
 
 // hubwire's multiplexer client against a server that sends broken envelopes: the server's
@@ -36,25 +36,6 @@ const seedEnvelopes: Array<[number, string]> = [
   [0, JSON.stringify({ type: "close", channel: hubChannel })],
   [0, JSON.stringify({ type: "error", code: "ERR_MUX_MALFORMED_FRAME", message: "bad" })],
 ];
-
-/** A seed envelope broken one of three ways: the whole frame, its payload's text, or its payload's values. */
-function brokenEnvelope(binary: boolean, random: Random): string | Uint8Array {
-  const [channel, payload] = pick(random, seedEnvelopes);
-  const envelope = (text: string) => (binary ? writeBinaryEnvelope(channel, text) : writeTextEnvelope(channel, text));
-  switch (random(3)) {
-    case 0: {
-      const whole = envelope(payload);
-      return typeof whole === "string" ? mutateText(whole, random) : mutateBytes(whole, random);
-    }
-    case 1:
-      return envelope(mutateText(payload, random));
-    default: {
-      if (payload === "") return envelope(payload);
-      const body = payload.endsWith(RS) ? payload.slice(0, -1) : payload;
-      return envelope(JSON.stringify(mutateValue(JSON.parse(body), random)) + (body === payload ? "" : RS));
-    }
-  }
-}
 
 /**
  * A multiplexing server by hand: it opens every hub the client asks for, answers its handshake,
@@ -104,7 +85,10 @@ describe("hubwire's multiplexer client takes broken envelopes from a server with
   it("every call settles, answered or failed with an error code", async () => {
     const random = seededRandom(seed);
     let sent: string | Uint8Array = "";
-    const { url, server } = await brokenServer((binary) => (sent = brokenEnvelope(binary, random)));
+    const { url, server } = await brokenServer((binary) => {
+      const [channel, payload] = pick(random, seedEnvelopes);
+      return (sent = mutatedEnvelope(channel, payload, binary, random));
+    });
     servers.push(server);
     const open = async (): Promise<HubConnection> => {
       const hubs = new HubMultiplexer(url, { transports: ["WebSockets"], reconnect: false, logger: silentLogger });

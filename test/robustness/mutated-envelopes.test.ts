@@ -5,7 +5,7 @@ import { Hub, HubClass, HubMethod, HubServer } from "../../src/index.js";
 import { readControl, readEnvelopes, writeBinaryEnvelope, writeTextEnvelope, type ControlMessage } from "../../src/protocol/multiplex-frames.js";
 import { waitFor, within } from "../support/wait.js";
 import { describeFrame, errorsKept } from "./fuzz-socket.js";
-import { mutateBytes, mutateText, mutateValue, pick, seededRandom, type Random } from "./mutations.js";
+import { mutatedEnvelope, pick, seededRandom } from "./mutations.js";
 
 // Mutated frames on a multiplexed connection (docs/multiplexing.md): the envelopes, the control
 // messages and the hub messages inside them, broken as mutated-frames.test.ts breaks plain ones.
@@ -161,24 +161,6 @@ function closesHub(frame: string | Uint8Array): boolean {
   return found;
 }
 
-/** A seed envelope broken one of three ways: the whole frame, its payload's text, or its payload's values. */
-function mutatedFrame(socket: MuxFuzzSocket, random: Random): string | Uint8Array {
-  const [channel, payload] = pick(random, seedEnvelopes);
-  switch (random(3)) {
-    case 0: {
-      const frame = socket.envelope(channel, payload);
-      return typeof frame === "string" ? mutateText(frame, random) : mutateBytes(frame, random);
-    }
-    case 1:
-      return socket.envelope(channel, mutateText(payload, random));
-    default: {
-      if (payload === "") return socket.envelope(channel, payload);
-      const body = payload.endsWith(RS) ? payload.slice(0, -1) : payload;
-      return socket.envelope(channel, JSON.stringify(mutateValue(JSON.parse(body), random)) + (body === payload ? "" : RS));
-    }
-  }
-}
-
 describe("mutated frames on a multiplexed connection cost at most that connection", () => {
   let server: HubServer | undefined;
   const sockets: MuxFuzzSocket[] = [];
@@ -207,7 +189,8 @@ describe("mutated frames on a multiplexed connection cost at most that connectio
     let socket = await open();
 
     for (let n = 0; n < cases; n++) {
-      const frame = mutatedFrame(socket, random);
+      const [channel, payload] = pick(random, seedEnvelopes);
+      const frame = mutatedEnvelope(channel, payload, binary, random);
       const outcome = await socket.costOf(frame, `probe-${n}`, `case ${n} (seed ${seed}): ${describeFrame(frame)}`);
       tally[outcome]++;
       if (outcome === "answered") continue;

@@ -1,6 +1,9 @@
+import { writeBinaryEnvelope, writeTextEnvelope } from "../../src/protocol/multiplex-frames.js";
+
 // Seeded mutations of well-formed frames, for the tests that throw broken input at a live server
-// (mutated-frames.test.ts). The same seed gives the same cases, so a failure names a case that
-// runs again as it failed.
+// or client (test/robustness/mutated-*.test.ts, test/client/mutated-*.test.ts) and for `npm run
+// conformance:mutations`. The same seed gives the same cases, so a failure names a case that runs
+// again as it failed.
 
 /** A random integer in [0, n), from a seeded generator (mulberry32). */
 export type Random = (n: number) => number;
@@ -212,4 +215,26 @@ export function splitLengthPrefixed(frame: Uint8Array): Uint8Array[] {
     at += length;
   }
   return messages;
+}
+
+/**
+ * A multiplexing envelope (docs/multiplexing.md) of `payload` on `channel`, broken one of three
+ * ways: the whole frame, its payload's text, or its payload's values (a JSON payload, ended by the
+ * record separator or not, stays well-formed JSON).
+ */
+export function mutatedEnvelope(channel: number, payload: string, binary: boolean, random: Random): string | Uint8Array {
+  const envelope = (text: string) => (binary ? writeBinaryEnvelope(channel, text) : writeTextEnvelope(channel, text));
+  switch (random(3)) {
+    case 0: {
+      const whole = envelope(payload);
+      return typeof whole === "string" ? mutateText(whole, random) : mutateBytes(whole, random);
+    }
+    case 1:
+      return envelope(mutateText(payload, random));
+    default: {
+      if (payload === "") return envelope(payload);
+      const body = payload.endsWith("\u001e") ? payload.slice(0, -1) : payload;
+      return envelope(JSON.stringify(mutateValue(JSON.parse(body), random)) + (body === payload ? "" : "\u001e"));
+    }
+  }
 }
