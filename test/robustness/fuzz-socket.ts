@@ -6,9 +6,10 @@ import type { Logger } from "../../src/index.js";
 import { within } from "../support/wait.js";
 import { lengthPrefixed, mutateBytes, mutateText, mutateValue, splitLengthPrefixed, type Random } from "./mutations.js";
 
-// A client that throws broken frames at a hub over a WebSocket and says what each cost: the
-// frames are well-formed messages of every type, mutated (mutations.ts); after each, the client
-// calls Echo and sees whether the call is answered or the connection ended, and how.
+// The hub protocols' frames as the official client writes and reads them, mutated
+// (`wireFormats`, mutations.ts), and a client that throws them at a hub over a WebSocket and says
+// what each cost (`FuzzSocket`): after each, it calls Echo and sees whether the call is answered or
+// the connection ended, and how. The mutation tests and `npm run conformance:mutations` use them.
 
 const RS = "\u001e";
 
