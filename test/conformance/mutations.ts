@@ -27,7 +27,8 @@ import { within } from "../support/wait.js";
 
 const cases = Number(process.argv[2] ?? 1000);
 const seed = Number(process.argv[3] ?? 1);
-const out = process.argv[4] ?? "mutation-differences.json";
+/** Where the differing inputs go: beside the built tool (dist/ is not committed) unless given. */
+const out = process.argv[4] ?? join(process.cwd(), "dist", "conformance", "mutation-differences.json");
 
 /** How long a frame's Echo may wait before its connection counts as stalled. */
 const stalledAfterMs = 1500;
