@@ -151,9 +151,15 @@ export class FuzzSocket {
       if (!/^Connection closed with an error\. \w+: ./.test(close.error)) throw new Error(`${what}: closed with '${close.error}'`);
       return "closed with an error";
     }
-    if (holdsClose(frame, this.format.protocol)) return "closed by the client";
+    if (holds(frame, this.format.protocol, MessageType.Close)) return "closed by the client";
     if (this.closeCode === 1007) return "closed by the WebSocket";
     throw new Error(`${what}: closed (${this.closeCode}) without a Close error`);
+  }
+
+  /** Ends the connection as a client does: its Close message, then the socket's close. */
+  end(): void {
+    this.send(this.format.frame({ type: MessageType.Close }));
+    this.socket.close(1000);
   }
 
   terminate(): void {
@@ -161,11 +167,14 @@ export class FuzzSocket {
   }
 }
 
-/** Whether a frame holds a well-formed Close message: the client's own way to end its connection. */
-function holdsClose(frame: string | Uint8Array, protocol: IHubProtocol): boolean {
+/**
+ * Whether a frame holds a well-formed message of `type`, as the official client's protocol reads
+ * it: a Close is the client's own way to end its connection; a Sequence rewinds a stateful link.
+ */
+export function holds(frame: string | Uint8Array, protocol: IHubProtocol, type: MessageType): boolean {
   try {
     const input = typeof frame === "string" ? frame : frame.slice().buffer;
-    return protocol.parseMessages(input as string & ArrayBuffer, NullLogger.instance).some((m) => m.type === MessageType.Close);
+    return protocol.parseMessages(input as string & ArrayBuffer, NullLogger.instance).some((m) => m.type === type);
   } catch {
     return false;
   }
