@@ -339,7 +339,9 @@ function parseInvocation(
   type: typeof MessageType.Invocation | typeof MessageType.StreamInvocation,
 ): InvocationMessage | StreamInvocationMessage {
   const { target, arguments: args, streamIds } = wire;
-  if (typeof target !== "string" || target.length === 0) {
+  // An empty target is read as .NET reads it: a method that does not exist, so the call fails
+  // alone (when it has arguments: without, the message is malformed).
+  if (typeof target !== "string" || (target.length === 0 && !Array.isArray(args))) {
     throw invalid(target === undefined ? "Missing required property 'target'." : "Expected 'target' to be a non-empty string.");
   }
   if (!Array.isArray(args)) {

@@ -142,7 +142,7 @@ export class ConnectionEndpoint {
       return this.negotiate(req, res);
     }
     const request = new ConnectionRequest(req);
-    const token = request.param("id");
+    const token = request.connectionToken();
     switch (req.method) {
       case "GET":
         return this.receive(res, request, token);
@@ -225,7 +225,7 @@ export class ConnectionEndpoint {
       return rejectUpgrade(socket, admission.status, admission.reason);
     }
 
-    const token = request.param("id");
+    const token = request.connectionToken();
     let connection: TransportConnection | undefined;
     if (token) {
       connection = this.registry.get(token);

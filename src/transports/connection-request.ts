@@ -50,13 +50,23 @@ export class ConnectionRequest {
   }
 
   /**
-   * One query parameter. Used while connecting (`id`, `access_token`); it does not keep the parsed
-   * query, so a connection whose hub never reads the query does not carry it.
+   * One query parameter, its first value. Used while connecting (`access_token`); it does not
+   * keep the parsed query, so a connection whose hub never reads the query does not carry it.
    */
   param(name: string): string | null {
     if (this.parsedQuery) return this.parsedQuery.get(name);
     const q = this.url.indexOf("?");
     return q === -1 ? null : new URLSearchParams(this.url.slice(q + 1)).get(name);
+  }
+
+  /**
+   * The connection token of a request to a connection (`id`). Given more than once, its values
+   * are joined by commas, as ASP.NET Core reads a repeated key: a token no connection has.
+   */
+  connectionToken(): string | null {
+    const q = this.url.indexOf("?");
+    const ids = (this.parsedQuery ?? new URLSearchParams(q === -1 ? "" : this.url.slice(q + 1))).getAll("id");
+    return ids.length === 0 ? null : ids.join(",");
   }
 
   get cookies(): Readonly<Record<string, string>> {

@@ -129,6 +129,8 @@ function jsonOnly(mode: Mode): { name: string; steps: Step[] }[] {
     fatal("completion with a null error", `{"type":3,"invocationId":"u","error":null}`),
     fatal("stream item of an unknown stream with a numeric header", `{"type":2,"invocationId":"u","item":"x","headers":{"a":1}}`),
     fatal("stream item without a type", `{"invocationId":"u","item":"x"}`),
+    fatal("invocation with an empty target", `{"type":1,"invocationId":"1","target":"","arguments":["x"]}`),
+    fatal("stream invocation with an empty target", `{"type":4,"invocationId":"1","target":"","arguments":[]}`),
     fatal("an empty message", ``),
     {
       name: "unknown properties are ignored",
@@ -188,6 +190,7 @@ function msgpackOnly(mode: Mode): { name: string; steps: Step[] }[] {
     fatal("stream ids nil", msgpackFrame([1, {}, "1", "Echo", ["x"], null])),
     fatal("ack with a huge sequence id", msgpackFrame([8, 1e308])),
     fatal("stream item without its item", msgpackFrame([2, {}, "u"])),
+    fatal("invocation with an empty target", msgpackFrame([1, {}, "1", "", ["x"]])),
     fatal("unknown method with stream ids that are not an array", msgpackFrame([1, {}, "1", "NoSuchMethod", [], 5])),
     fatal("a header named __proto__", msgpackFrame([1, JSON.parse(`{"__proto__":"x"}`) as object, "1", "Echo", ["x"]])),
     // A ping, [6], then nil, in one length-prefixed message.

@@ -15,6 +15,7 @@ export const connectionRequestExchanges: Exchange[] = [
   { name: "POST to a hub without an id", steps: [{ http: { method: "POST", path: "/testhub", body: "x" } }] },
   { name: "DELETE of a hub without an id", steps: [{ http: { method: "DELETE", path: "/testhub" } }] },
   { name: "PUT to a hub", steps: [{ http: { method: "PUT", path: "/testhub?id=abc" } }] },
+  { name: "POST with the id given twice, the first empty", steps: [{ http: { method: "POST", path: "/testhub?id=&id=abc", body: "x" } }] },
   { name: "PUT to the authorized hub without a token", steps: [{ http: { method: "PUT", path: "/authorizedhub?id=abc" } }] },
   { name: "GET of the authorized hub without an id or a token", steps: [{ http: { method: "GET", path: "/authorizedhub" } }] },
   { name: "POST to the authorized hub with an unknown id and no token", steps: [{ http: { method: "POST", path: "/authorizedhub?id=unknown", body: "x" } }] },
