@@ -15,14 +15,28 @@ export interface OwnRedis {
  * server binds it (another test or run picked it too): the server then starts again on another,
  * twice at most.
  */
-export async function startOwnRedis(pickPort: () => Promise<number> = freePort): Promise<OwnRedis> {
-  for (let attempt = 1; ; attempt++) {
+export function startOwnRedis(pickPort: () => Promise<number> = freePort): Promise<OwnRedis> {
+  return onFreePorts(async () => {
     const own = ownRedis(await pickPort());
     try {
       await own.start();
       return own;
     } catch (error) {
       await own.stop(); // one that did not start in time may still run
+      throw error;
+    }
+  });
+}
+
+/**
+ * Runs `start`, which starts servers on ports found free, again while it fails with a
+ * PortTakenError (a port taken meanwhile by another test or run), twice at most.
+ */
+export async function onFreePorts<T>(start: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await start();
+    } catch (error) {
       if (!(error instanceof PortTakenError) || attempt === 3) throw error;
     }
   }

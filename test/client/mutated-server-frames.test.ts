@@ -5,7 +5,7 @@ import type { AddressInfo } from "node:net";
 import { WebSocketServer, type WebSocket } from "ws";
 import { HubConnection, silentLogger } from "../../client/index.js";
 import { messagePack } from "../../client/msgpack.js";
-import { describeFrame, holds, wireFormats } from "../robustness/fuzz-socket.js";
+import { describeFrame, holds, statefulVariants, wireFormats } from "../robustness/fuzz-socket.js";
 import { pick, seededRandom } from "../robustness/mutations.js";
 import { within } from "../support/wait.js";
 
@@ -64,9 +64,6 @@ async function brokenServer(format: (typeof wireFormats)[number], frames: () => 
   return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/hub`, server };
 }
 
-/** Each protocol, with stateful reconnect off and on. */
-const variants = wireFormats.flatMap((format) => [false, true].map((stateful) => ({ format, stateful, name: `${format.name}${stateful ? ", stateful" : ""}` })));
-
 describe("hubwire's client takes broken frames from a server without breaking", () => {
   const servers: Server[] = [];
   const clients: HubConnection[] = [];
@@ -78,7 +75,7 @@ describe("hubwire's client takes broken frames from a server without breaking", 
     }
   });
 
-  it.each(variants)("$name: every call settles, and a connection that ends says why", async ({ format, stateful }) => {
+  it.each(statefulVariants)("$name: every call settles, and a connection that ends says why", async ({ format, stateful }) => {
     const random = seededRandom(seed);
     const seeds = seedMessages.map(format.frame);
     let sent: string | Uint8Array = "";

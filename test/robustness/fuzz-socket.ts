@@ -48,6 +48,11 @@ export const wireFormats: WireFormat[] = [
   },
 ];
 
+/** Each protocol, with stateful reconnect off and on: the mutation tests' cases. */
+export const statefulVariants = wireFormats.flatMap((format) =>
+  [false, true].map((stateful) => ({ format, stateful, name: `${format.name}${stateful ? ", stateful" : ""}` })),
+);
+
 /**
  * What a broken frame cost: nothing (the Echo after it was answered), or the connection, ended by
  * the server with the protocol's Close error, or by the client's own Close message in the frame,

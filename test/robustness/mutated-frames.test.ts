@@ -2,7 +2,7 @@ import { MessageType, type HubMessage } from "@microsoft/signalr";
 import { afterEach, describe, expect, it } from "vitest";
 import { Hub, HubClass, HubMethod, HubServer } from "../../src/index.js";
 import { waitFor } from "../support/wait.js";
-import { describeFrame, errorsKept, FuzzSocket, holds, wireFormats, type Outcome } from "./fuzz-socket.js";
+import { describeFrame, errorsKept, FuzzSocket, holds, statefulVariants, type Outcome } from "./fuzz-socket.js";
 import { pick, seededRandom } from "./mutations.js";
 
 // Broken input of every shape, made by mutating well-formed messages of every type, thrown at a
@@ -53,9 +53,6 @@ const seedMessages: HubMessage[] = [
   { type: MessageType.Sequence, sequenceId: 1 },
 ];
 
-/** Each protocol, with stateful reconnect off and on. */
-const variants = wireFormats.flatMap((format) => [false, true].map((stateful) => ({ format, stateful, name: `${format.name}${stateful ? ", stateful" : ""}` })));
-
 describe("mutated frames cost at most their own connection", () => {
   let server: HubServer | undefined;
   const sockets: FuzzSocket[] = [];
@@ -64,7 +61,7 @@ describe("mutated frames cost at most their own connection", () => {
     await server?.close();
   });
 
-  it.each(variants)("$name over WebSockets: every call after a broken frame is answered, or the connection closed with a Close error", async ({ format, stateful }) => {
+  it.each(statefulVariants)("$name over WebSockets: every call after a broken frame is answered, or the connection closed with a Close error", async ({ format, stateful }) => {
     const logger = errorsKept();
     server = new HubServer({ logger, enableDetailedErrors: true, maximumReceiveMessageSize: 4096, maximumParallelInvocationsPerClient: 4 });
     server.mapHub("/target", TargetHub, { allowStatefulReconnects: stateful });

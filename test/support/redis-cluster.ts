@@ -4,7 +4,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
-import { freePort, PortTakenError, spawnRedis } from "./redis.js";
+import { freePort, onFreePorts, spawnRedis } from "./redis.js";
 import { waitFor } from "./wait.js";
 
 const run = promisify(execFile);
@@ -44,14 +44,8 @@ export interface OwnRedisCluster {
  * const cluster = await startOwnRedisCluster();
  * new RedisBackplane({ cluster: { nodes: cluster.startupNodes } });
  */
-export async function startOwnRedisCluster(masters = 3): Promise<OwnRedisCluster> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await makeCluster(masters);
-    } catch (error) {
-      if (!(error instanceof PortTakenError) || attempt === 3) throw error;
-    }
-  }
+export function startOwnRedisCluster(masters = 3): Promise<OwnRedisCluster> {
+  return onFreePorts(() => makeCluster(masters));
 }
 
 async function makeCluster(masters: number): Promise<OwnRedisCluster> {
