@@ -5,7 +5,7 @@ import { WebSocketServer, type WebSocket } from "ws";
 import { silentLogger, type HubConnection } from "../../client/index.js";
 import { HubMultiplexer } from "../../client/multiplex.js";
 import { readControl, readEnvelopes, writeBinaryEnvelope, writeTextEnvelope } from "../../src/protocol/multiplex-frames.js";
-import { describeFrame } from "../robustness/fuzz-socket.js";
+import { describeFrame } from "../robustness/wire-formats.js";
 import { mutatedEnvelope, pick, seededRandom } from "../robustness/mutations.js";
 import { within } from "../support/wait.js";
 

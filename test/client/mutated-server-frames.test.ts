@@ -5,7 +5,7 @@ import type { AddressInfo } from "node:net";
 import { WebSocketServer, type WebSocket } from "ws";
 import { HubConnection, silentLogger } from "../../client/index.js";
 import { messagePack } from "../../client/msgpack.js";
-import { describeFrame, holds, statefulVariants, wireFormats } from "../robustness/fuzz-socket.js";
+import { describeFrame, holds, statefulVariants, wireFormats } from "../robustness/wire-formats.js";
 import { pick, seededRandom } from "../robustness/mutations.js";
 import { within } from "../support/wait.js";
 

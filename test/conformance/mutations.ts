@@ -6,7 +6,10 @@ import { decodeMulti } from "@msgpack/msgpack";
 import WebSocket from "ws";
 import { startInteropServer } from "../../samples/interop-server/app.js";
 import { silentLogger } from "../../src/index.js";
-import { describeFrame, FuzzSocket, wireFormats } from "../robustness/fuzz-socket.js";
+import type { FuzzClient } from "../robustness/fuzz-client.js";
+import { FuzzHttp } from "../robustness/fuzz-http.js";
+import { FuzzSocket } from "../robustness/fuzz-socket.js";
+import { describeFrame, mutatedPostBody, wireFormats, type WireFormat } from "../robustness/wire-formats.js";
 import { mutateText, mutateValue, pick, seededRandom, splitLengthPrefixed } from "../robustness/mutations.js";
 import { aspnetcoreEnv, hubwireOptions } from "./variants.js";
 import { within } from "../support/wait.js";
@@ -14,10 +17,11 @@ import { within } from "../support/wait.js";
 // `npm run conformance:mutations [cases] [seed] [out]`: sends ASP.NET Core SignalR (the reference
 // server) and hubwire the same mutated input and compares what each got.
 //
-// - Hub messages (test/robustness/mutations.ts), each on a fresh connection (stateful reconnect
-//   off, then on) followed by an Echo: the Echo answered, the connection closed with an error,
-//   closed by the client's own Close, or no answer (ASP.NET Core waits for more after a message
-//   of an unknown type).
+// - Hub messages (test/robustness/mutations.ts), each on a fresh connection followed by an Echo:
+//   over WebSockets with stateful reconnect off and on, and POSTed over long polling (where JSON
+//   bodies that are not UTF-8 come too). The Echo answered, the connection closed with an error,
+//   closed by the client's own Close, or no answer (ASP.NET Core waits for more after a message of
+//   an unknown type).
 // - Handshake requests: accepted, refused, closed or no answer.
 // - Negotiate and connection requests with odd paths, methods and query values: status and body.
 //
@@ -51,12 +55,40 @@ const seedMessages: HubMessage[] = [
   { type: MessageType.Sequence, sequenceId: 5 },
 ];
 
+/** A way to send the hub mutated messages: a protocol over a transport, stateful reconnect on or off. */
+interface MessageVariant {
+  name: string;
+  format: WireFormat;
+  stateful: boolean;
+  open(url: string): Promise<FuzzClient>;
+  mutate(frame: string | Uint8Array, random: (n: number) => number): string | Uint8Array;
+}
+
+const messageVariants: MessageVariant[] = [
+  ...[false, true].flatMap((stateful) =>
+    wireFormats.map((format) => ({
+      name: `${format.name}${stateful ? ", stateful" : ""}`,
+      format,
+      stateful,
+      open: (url: string) => FuzzSocket.open(url, format, stateful),
+      mutate: format.mutate,
+    })),
+  ),
+  ...wireFormats.map((format) => ({
+    name: `${format.name} over long polling`,
+    format,
+    stateful: false,
+    open: (url: string) => FuzzHttp.open(url, format, "LongPolling"),
+    mutate: (frame: string | Uint8Array, random: (n: number) => number) => mutatedPostBody(format, frame, random),
+  })),
+];
+
 /** What a frame cost on one server, with the Close error that said why. */
-async function costOn(url: string, format: (typeof wireFormats)[number], frame: string | Uint8Array, n: number, stateful: boolean): Promise<string> {
-  const socket = await FuzzSocket.open(url, format, stateful);
+async function costOn(url: string, variant: MessageVariant, frame: string | Uint8Array, n: number): Promise<string> {
+  const client = await variant.open(url);
   try {
-    const outcome = await socket.costOf(frame, `probe ${n}`, `case ${n}`, stalledAfterMs);
-    const close = socket.received.find((m) => m.type === MessageType.Close);
+    const outcome = await client.costOf(frame, `probe ${n}`, `case ${n}`, stalledAfterMs);
+    const close = client.received.find((m) => m.type === MessageType.Close);
     return close?.error ? `${outcome}: ${close.error}` : outcome;
   } catch (error) {
     const { message } = error as Error;
@@ -65,7 +97,7 @@ async function costOn(url: string, format: (typeof wireFormats)[number], frame: 
     if (/without a Close error/.test(message)) return "closed without an error";
     return `failed: ${message}`;
   } finally {
-    socket.terminate();
+    client.terminate();
   }
 }
 
@@ -143,25 +175,22 @@ const hubwires = await Promise.all([
 const [reference, hubwire] = [references[0], hubwires[0]];
 const differing: unknown[] = [];
 try {
-  for (const stateful of [false, true]) {
-    for (const format of wireFormats) {
-      const random = seededRandom(seed);
-      const seeds = seedMessages.map(format.frame);
-      const pairs = new Map<string, number>();
-      const on = stateful ? 1 : 0;
-      for (let n = 0; n < cases; n++) {
-        const frame = format.mutate(pick(random, seeds), random);
-        const aspnetcore = await costOn(`${references[on]!.url}/testhub`, format, frame, n, stateful);
-        const ours = await costOn(`${hubwires[on]!.url}/testhub`, format, frame, n, stateful);
-        const kind = (outcome: string) => outcome.split(":")[0]!;
-        const pair = `ASP.NET Core ${kind(aspnetcore)}, hubwire ${kind(ours)}`;
-        pairs.set(pair, (pairs.get(pair) ?? 0) + 1);
-        const name = stateful ? `${format.name}, stateful` : format.name;
-        if (kind(aspnetcore) !== kind(ours)) differing.push({ protocol: name, case: n, frame: describeFrame(frame), decoded: decoded(frame), aspnetcore, hubwire: ours });
-      }
-      console.log(`${format.name}${stateful ? " with stateful reconnect" : ""}, ${cases} frames (seed ${seed}):`);
-      for (const [pair, count] of [...pairs].sort((a, b) => b[1] - a[1])) console.log(`  ${String(count).padStart(6)}  ${pair}`);
+  for (const variant of messageVariants) {
+    const random = seededRandom(seed);
+    const seeds = seedMessages.map(variant.format.frame);
+    const pairs = new Map<string, number>();
+    const on = variant.stateful ? 1 : 0;
+    for (let n = 0; n < cases; n++) {
+      const frame = variant.mutate(pick(random, seeds), random);
+      const aspnetcore = await costOn(`${references[on]!.url}/testhub`, variant, frame, n);
+      const ours = await costOn(`${hubwires[on]!.url}/testhub`, variant, frame, n);
+      const kind = (outcome: string) => outcome.split(":")[0]!;
+      const pair = `ASP.NET Core ${kind(aspnetcore)}, hubwire ${kind(ours)}`;
+      pairs.set(pair, (pairs.get(pair) ?? 0) + 1);
+      if (kind(aspnetcore) !== kind(ours)) differing.push({ protocol: variant.name, case: n, frame: describeFrame(frame), decoded: decoded(frame), aspnetcore, hubwire: ours });
     }
+    console.log(`${variant.name}, ${cases} frames (seed ${seed}):`);
+    for (const [pair, count] of [...pairs].sort((a, b) => b[1] - a[1])) console.log(`  ${String(count).padStart(6)}  ${pair}`);
   }
   // Handshake requests, mutated as JSON messages are (the record separator kept at the end).
   const random = seededRandom(seed);

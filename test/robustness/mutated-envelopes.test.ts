@@ -4,7 +4,8 @@ import WebSocket from "ws";
 import { Hub, HubClass, HubMethod, HubServer } from "../../src/index.js";
 import { readControl, readEnvelopes, writeBinaryEnvelope, writeTextEnvelope, type ControlMessage } from "../../src/protocol/multiplex-frames.js";
 import { waitFor, within } from "../support/wait.js";
-import { describeFrame, errorsKept } from "./fuzz-socket.js";
+import { errorsKept } from "./fuzz-client.js";
+import { describeFrame } from "./wire-formats.js";
 import { mutatedEnvelope, pick, seededRandom } from "./mutations.js";
 
 // Mutated frames on a multiplexed connection (docs/multiplexing.md): the envelopes, the control
