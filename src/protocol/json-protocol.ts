@@ -36,8 +36,9 @@ export class JsonHubProtocol implements HubProtocol {
   }
 
   parseMessages(input: string | Uint8Array, options?: ParseOptions): HubMessage[] {
+    // Bytes: a binary WebSocket message, or a POST whose body is not UTF-8 (see connection-sends.ts).
     if (typeof input !== "string") {
-      throw new ProtocolError("ERR_PROTOCOL_WRONG_INPUT_TYPE", "Invalid input for JSON hub protocol. Expected a string.");
+      throw new ProtocolError("ERR_PROTOCOL_WRONG_INPUT_TYPE", "Invalid input for JSON hub protocol. Expected UTF-8 text.");
     }
     const max = options?.maximumMessageSize ?? null;
     // The part of the input that is the message: all of it, but for a multiplexed hub's envelope.

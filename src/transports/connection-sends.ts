@@ -1,3 +1,4 @@
+import { isUtf8 } from "node:buffer";
 import type { LogWriter } from "../logger.js";
 import { adopt, type Admitted, type ConnectionAdmission } from "./connection-admission.js";
 import type { ConnectionRequest } from "./connection-request.js";
@@ -78,9 +79,11 @@ async function receiveInTurn(
   // The connection may have ended while the body was arriving.
   if (connection.isClosed) return replyText(res, 404, "No Connection with that ID");
   const { body } = result;
-  // JSON is posted as text/plain, MessagePack as application/octet-stream.
+  // JSON is posted as text/plain, MessagePack as application/octet-stream (the .NET client names
+  // neither). A body is text only if it is UTF-8, as a WebSocket's text frame must be (one that
+  // is not closes with 1007): other bytes arrive as bytes, which a text protocol refuses.
   const binary = (request.header("content-type") ?? "").includes("octet-stream");
-  if (binary) connection.receive(new Uint8Array(body.buffer, body.byteOffset, body.byteLength));
+  if (binary || !isUtf8(body)) connection.receive(new Uint8Array(body.buffer, body.byteOffset, body.byteLength));
   else connection.receive(body.toString("utf8"), body);
   replyText(res, 200);
 }

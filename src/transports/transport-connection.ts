@@ -8,7 +8,8 @@ import type { Transport, TransportName } from "./transport.js";
 /** Whoever consumes a connection's bytes: the hub dispatcher, or a raw connection handler. */
 export interface ConnectionReceiver {
   /**
-   * A message arrived: text as a string, binary as bytes. For text, `utf8` is the bytes it was
+   * A message arrived: text as a string, binary as bytes (a POST's body is text only when it is
+   * UTF-8, as a WebSocket's text frame must be). For text, `utf8` is the bytes it was
    * decoded from when the transport has them (parsers read them faster than the string). With
    * `start` and `end`, the message is only `data[start, end)`, its bytes at the same positions
    * of `utf8` (one byte a character): a multiplexed hub's envelope, handed over in its frame

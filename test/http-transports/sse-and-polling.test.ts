@@ -234,4 +234,31 @@ describe("Server-Sent Events and long polling", () => {
     await postText(`${hub}?id=${good}`, `{"type":1,"invocationId":"1","target":"Echo","arguments":[1]}${RS}`);
     expect((await poll).text).toBe(`{"type":3,"invocationId":"1","result":1}${RS}`);
   });
+
+  it("reads a POST that is not UTF-8 as bytes: JSON refuses them, closing that connection only; MessagePack takes them without a Content-Type", async () => {
+    await start({ enableDetailedErrors: true });
+    const [bad, good, binary] = [await negotiate(hub), await negotiate(hub), await negotiate(hub)];
+    const handshakes = { [bad]: handshake, [good]: handshake, [binary]: `{"protocol":"messagepack","version":1}${RS}` };
+    for (const token of [bad, good, binary]) {
+      await send(`${hub}?id=${token}`, "GET");
+      const poll = send(`${hub}?id=${token}`, "GET");
+      await postText(`${hub}?id=${token}`, handshakes[token]!);
+      await poll;
+    }
+    // An Echo whose argument holds a byte UTF-8 never has, posted as text.
+    const notUtf8 = Buffer.concat([Buffer.from(`{"type":1,"invocationId":"1","target":"Echo","arguments":["a`), Buffer.from([0xff]), Buffer.from(`"]}${RS}`)]);
+    expect((await send(`${hub}?id=${bad}`, "POST", { body: notUtf8, headers: { "Content-Type": "text/plain;charset=UTF-8" } })).status).toBe(200);
+    const told = await send(`${hub}?id=${bad}`, "GET");
+    expect(JSON.parse(told.text.slice(0, -1))).toEqual({ type: 7, error: "Connection closed with an error. InvalidDataException: Invalid input for JSON hub protocol. Expected UTF-8 text." });
+    expect((await send(`${hub}?id=${bad}`, "GET")).status).toBe(204);
+    const poll = send(`${hub}?id=${good}`, "GET");
+    await postText(`${hub}?id=${good}`, `{"type":1,"invocationId":"1","target":"Echo","arguments":["still here"]}${RS}`);
+    expect((await poll).text).toBe(`{"type":3,"invocationId":"1","result":"still here"}${RS}`);
+    // As the .NET client posts MessagePack: no Content-Type. [1, {}, "1", "Echo", [255]] with its length prefix; 0xcc 0xff is not UTF-8.
+    const invocation = Uint8Array.from([0x0d, 0x95, 0x01, 0x80, 0xa1, 0x31, 0xa4, 0x45, 0x63, 0x68, 0x6f, 0x91, 0xcc, 0xff]);
+    const answer = send(`${hub}?id=${binary}`, "GET");
+    expect((await send(`${hub}?id=${binary}`, "POST", { body: invocation })).status).toBe(200);
+    // A Completion [3, {}, "1", 3, 255].
+    expect([...(await answer).body]).toEqual([0x08, 0x95, 0x03, 0x80, 0xa1, 0x31, 0x03, 0xcc, 0xff]);
+  });
 });

@@ -217,7 +217,7 @@ describe("JSON protocol: parsing", () => {
   it("rejects binary input", () => {
     const error = parseError(new TextEncoder().encode(`{"type":6}${RS}`));
     expect(error.code).toBe("ERR_PROTOCOL_WRONG_INPUT_TYPE");
-    expect(error.message).toBe("Invalid input for JSON hub protocol. Expected a string.");
+    expect(error.message).toBe("Invalid input for JSON hub protocol. Expected UTF-8 text.");
   });
 
   it("limits each message by its UTF-8 size, not the whole frame", () => {

@@ -99,7 +99,7 @@ describe("bad input over WebSockets costs only the offending connection", () => 
     bad.socket.send(Buffer.from(`{"type":6}${RS}`));
     const close = await bad.next((m) => m.type === 7, "the Close message");
     expect(close.error).toBe(
-      "Connection closed with an error. InvalidDataException: Invalid input for JSON hub protocol. Expected a string.",
+      "Connection closed with an error. InvalidDataException: Invalid input for JSON hub protocol. Expected UTF-8 text.",
     );
     await neighbourStillWorks(neighbour);
   });

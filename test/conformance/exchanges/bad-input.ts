@@ -7,6 +7,9 @@ import { call, completion, connect, invocation, modeName, modes, probe, streamIn
 
 const json = (text: string) => `${text}\x1e`;
 
+/** A JSON record with a byte that UTF-8 never has (0xff) between `before` and `after`. */
+const notUtf8 = (before: string, after: string) => Buffer.concat([Buffer.from(before), Buffer.from([0xff]), Buffer.from(json(after))]);
+
 function common(mode: Mode): { name: string; steps: Step[] }[] {
   const p = mode.protocol;
   const t = (...steps: Step[][]) => [...connect(mode, "/testhub"), ...steps.flat()];
@@ -86,7 +89,7 @@ function common(mode: Mode): { name: string; steps: Step[] }[] {
 
 function jsonOnly(mode: Mode): { name: string; steps: Step[] }[] {
   const t = (...steps: Step[]) => [...connect(mode, "/testhub"), ...steps];
-  const fatal = (name: string, text: string) => ({ name, steps: t(...probe(mode, "/testhub", json(text))) });
+  const fatal = (name: string, text: string | Uint8Array) => ({ name, steps: t(...probe(mode, "/testhub", typeof text === "string" ? json(text) : text)) });
   return [
     fatal("malformed JSON", `{"type":1,`),
     fatal("not an object", `[1,2]`),
@@ -132,6 +135,15 @@ function jsonOnly(mode: Mode): { name: string; steps: Step[] }[] {
     fatal("invocation with an empty target", `{"type":1,"invocationId":"1","target":"","arguments":["x"]}`),
     fatal("stream invocation with an empty target", `{"type":4,"invocationId":"1","target":"","arguments":[]}`),
     fatal("an empty message", ``),
+    // A POST is bytes, which no WebSocket layer has checked for UTF-8 (both servers close a
+    // WebSocket on a text frame that is not, with 1007).
+    ...(mode.transport === "ws"
+      ? []
+      : [
+          fatal("bytes that are not UTF-8 in an argument", notUtf8(`{"type":1,"invocationId":"1","target":"Echo","arguments":["a`, `b"]}`)),
+          fatal("bytes that are not UTF-8 in a header value", notUtf8(`{"type":1,"invocationId":"1","target":"Echo","headers":{"a":"`, `"},"arguments":["a"]}`)),
+          fatal("bytes that are not UTF-8 in an unknown property", notUtf8(`{"type":6,"x":"`, `"}`)),
+        ]),
     {
       name: "unknown properties are ignored",
       steps: t({ send: json(`{"type":1,"invocationId":"1","target":"Echo","arguments":["x"],"extra":{"a":[1]}}`) }, { read: { completion: "1" } }),
