@@ -1,23 +1,22 @@
-import { MessageType, NullLogger, type HubMessage } from "@microsoft/signalr";
+import { MessageType, type HubMessage } from "@microsoft/signalr";
+import type { Server } from "node:http";
 import { afterEach, describe, expect, it } from "vitest";
-import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
-import { WebSocketServer, type WebSocket } from "ws";
 import { HubConnection, silentLogger } from "../../client/index.js";
+import type { TransportKind } from "../../client/transports/transport.js";
 import { messagePack } from "../../client/msgpack.js";
 import { describeFrame, holds, statefulVariants, wireFormats } from "../robustness/wire-formats.js";
 import { pick, seededRandom } from "../robustness/mutations.js";
 import { within } from "../support/wait.js";
+import { brokenServer } from "./broken-server.js";
 
 // hubwire's client against a server that sends broken frames: well-formed server messages of
 // every type, mutated (test/robustness/mutations.ts), each sent just before the answer to the
-// client's call. Whatever a frame holds, the call settles (answered, or failed with the
+// client's call, over every transport (broken-server.ts). Whatever a frame holds, the call settles (answered, or failed with the
 // connection), a connection that ends tells its onClose why, and nothing escapes as an uncaught
 // exception or unhandled rejection (vitest fails the run on either).
 
 const cases = Number(process.env.HUBWIRE_FUZZ_CASES ?? 200);
 const seed = Number(process.env.HUBWIRE_FUZZ_SEED ?? 20261205);
-const RS = "\u001e";
 
 /** Well-formed messages of every type a server sends; `1` is the id of the client's call. */
 const seedMessages: HubMessage[] = [
@@ -34,35 +33,12 @@ const seedMessages: HubMessage[] = [
   { type: MessageType.Sequence, sequenceId: 1 },
 ];
 
-/**
- * A server that answers the handshake, then each call with a broken frame and the call's answer.
- * It negotiates too, offering stateful reconnect, for a client that asks for it.
- */
-async function brokenServer(format: (typeof wireFormats)[number], frames: () => string | Uint8Array): Promise<{ url: string; server: Server }> {
-  const server = createServer((req, res) => {
-    const negotiated = { negotiateVersion: 1, connectionId: "c", connectionToken: "t", useStatefulReconnect: true };
-    const transports = [{ transport: "WebSockets", transferFormats: ["Text", "Binary"] }];
-    res.writeHead(200, { "Content-Type": "application/json" }).end(JSON.stringify({ ...negotiated, availableTransports: transports }));
-  });
-  const sockets = new WebSocketServer({ server });
-  sockets.on("connection", (socket: WebSocket) => {
-    let handshaken = false;
-    socket.on("message", (data: Buffer, isBinary) => {
-      if (!handshaken) {
-        handshaken = true;
-        return socket.send(`{}${RS}`);
-      }
-      const input = isBinary ? data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength) : data.toString();
-      for (const message of format.protocol.parseMessages(input as string & ArrayBuffer, NullLogger.instance)) {
-        if (message.type !== MessageType.Invocation || message.invocationId === undefined) continue;
-        socket.send(frames());
-        socket.send(format.frame({ type: MessageType.Completion, invocationId: message.invocationId, result: message.arguments[0], headers: {} }));
-      }
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/hub`, server };
-}
+/** The transports' variants: WebSockets with stateful reconnect off and on, long polling, Server-Sent Events (text only). */
+const variants = [
+  ...statefulVariants.map((variant) => ({ ...variant, transport: "WebSockets" as TransportKind })),
+  ...wireFormats.map((format) => ({ format, stateful: false, transport: "LongPolling" as TransportKind, name: `${format.name} over long polling` })),
+  { format: wireFormats[0]!, stateful: false, transport: "ServerSentEvents" as TransportKind, name: "JSON over Server-Sent Events" },
+];
 
 describe("hubwire's client takes broken frames from a server without breaking", () => {
   const servers: Server[] = [];
@@ -75,7 +51,7 @@ describe("hubwire's client takes broken frames from a server without breaking", 
     }
   });
 
-  it.each(statefulVariants)("$name: every call settles, and a connection that ends says why", async ({ format, stateful }) => {
+  it.each(variants)("$name: every call settles, and a connection that ends says why", async ({ format, stateful, transport }) => {
     const random = seededRandom(seed);
     const seeds = seedMessages.map(format.frame);
     let sent: string | Uint8Array = "";
@@ -86,13 +62,18 @@ describe("hubwire's client takes broken frames from a server without breaking", 
       while (stateful && holds(sent, format.protocol, MessageType.Sequence)) sent = format.mutate(pick(random, seeds), random);
       return sent;
     };
-    const { url, server } = await brokenServer(format, broken);
+    // Each call is answered with a broken frame, then its own answer.
+    const { url, server, used } = await brokenServer(format, (message) =>
+      message.type === MessageType.Invocation && message.invocationId !== undefined
+        ? [broken(), format.frame({ type: MessageType.Completion, invocationId: message.invocationId, result: message.arguments[0], headers: {} })]
+        : [],
+    );
     servers.push(server);
     const tally = { answered: 0, failed: 0 };
     const open = async () => {
       const client = new HubConnection(url, {
-        transports: ["WebSockets"],
-        skipNegotiation: !stateful,
+        transports: [transport],
+        skipNegotiation: transport === "WebSockets" && !stateful,
         statefulReconnect: stateful,
         reconnect: false,
         logger: silentLogger,
@@ -130,5 +111,6 @@ describe("hubwire's client takes broken frames from a server without breaking", 
 
     expect(tally.answered, JSON.stringify(tally)).toBeGreaterThan(cases / 10);
     expect(tally.failed, JSON.stringify(tally)).toBeGreaterThan(cases / 10);
+    expect([...used]).toEqual([transport]);
   });
 });
