@@ -111,9 +111,9 @@ export function identityOf(user: unknown, userId: string | undefined): string {
 const tokenClaims = new Set(["exp", "iat", "nbf", "jti", "auth_time"]);
 let unidentifiable = 0;
 
-/** What must not reach a log from a request: its bearer token and its connection token. */
+/** What must not reach a log from a request: its bearer token and its connection token (every value, whatever the key's case). */
 function secretsOf(request: HubRequest, token: string | undefined): Array<string | null | undefined> {
-  return [token, request.query.get("access_token"), request.query.get("id")];
+  return [token, ...[...request.query].filter(([key]) => /^(access_token|id)$/i.test(key)).map(([, value]) => value)];
 }
 
 /** An error as a log field, with any of `secrets` in its text replaced. */

@@ -196,11 +196,11 @@ export class ConnectionEndpoint {
     const request = new ConnectionRequest(req);
     const admission = await this.admission.admit(request, bearerToken(request, false));
     if ("status" in admission) return this.admission.refuse(request, res, admission);
-    const version = negotiateVersion(request.query, this.options.minimumNegotiateVersion);
+    const version = negotiateVersion(request.queryValue("negotiateVersion"), this.options.minimumNegotiateVersion);
     if ("error" in version) return replyJson(res, JSON.stringify({ error: version.error }));
     const connection = this.registry.create(version.version >= 1);
     connection.identity = admission.identity;
-    connection.statefulReconnect = this.options.allowStatefulReconnects && request.query.get("useStatefulReconnect") === "true";
+    connection.statefulReconnect = this.options.allowStatefulReconnects && request.queryIsTrue("useStatefulReconnect");
     // Findable from every server before the client hears of it: its next request may reach any.
     await this.router?.hold(connection);
     replyJson(

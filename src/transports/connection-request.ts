@@ -60,13 +60,29 @@ export class ConnectionRequest {
   }
 
   /**
-   * The connection token of a request to a connection (`id`). Given more than once, its values
-   * are joined by commas, as ASP.NET Core reads a repeated key: a token no connection has.
+   * A query key's value as ASP.NET Core reads it: the key whatever its case, and a key given more
+   * than once as its values that are not empty joined by commas (.NET's StringValues); null when
+   * the key is absent. So clients' requests find the same connection and options on both servers.
    */
-  connectionToken(): string | null {
+  queryValue(name: string): string | null {
     const q = this.url.indexOf("?");
-    const ids = (this.parsedQuery ?? new URLSearchParams(q === -1 ? "" : this.url.slice(q + 1))).getAll("id");
-    return ids.length === 0 ? null : ids.join(",");
+    const query = this.parsedQuery ?? new URLSearchParams(q === -1 ? "" : this.url.slice(q + 1));
+    let value: string | null = null;
+    for (const [key, each] of query) {
+      if (key.length !== name.length || key.toUpperCase() !== name.toUpperCase()) continue;
+      value = value === null || value === "" ? each : each === "" ? value : `${value},${each}`;
+    }
+    return value;
+  }
+
+  /** Whether a query key's value (see queryValue) is `true` as .NET's bool.TryParse reads it: in any case, blanks and NULs around it. */
+  queryIsTrue(name: string): boolean {
+    return this.queryValue(name)?.replace(/^[\s\0]+|[\s\0]+$/g, "").toLowerCase() === "true";
+  }
+
+  /** The connection token of a request to a connection (`id`, see queryValue): repeated, no connection's. */
+  connectionToken(): string | null {
+    return this.queryValue("id");
   }
 
   get cookies(): Readonly<Record<string, string>> {

@@ -12,16 +12,11 @@ export const latestNegotiateVersion = 1;
 export type NegotiateVersion = { version: number } | { error: string };
 
 /**
- * Reads `negotiateVersion` from a negotiate query as ASP.NET Core does: absent means 0, a
- * non-integer (or one beyond 32 bits) or a version below the minimum is an error (sent with HTTP
- * 200), above 1 is lowered.
+ * Reads `negotiateVersion` (its query value, see ConnectionRequest.queryValue) as ASP.NET Core
+ * does: absent means 0, a non-integer (or one beyond 32 bits, or values given twice) or a version
+ * below the minimum is an error (sent with HTTP 200), above 1 is lowered.
  */
-export function negotiateVersion(query: URLSearchParams, minimumVersion: number): NegotiateVersion {
-  // Given twice, its values are read joined by commas, as .NET reads a repeated query key: no integer.
-  let raw: string | null = null;
-  for (const [key, value] of query) {
-    if (key.toLowerCase() === "negotiateversion") raw = raw === null ? value : `${raw},${value}`;
-  }
+export function negotiateVersion(raw: string | null, minimumVersion: number): NegotiateVersion {
   if (raw === null) return minimumVersion > 0 ? versionTooLow(0) : { version: 0 };
   const requested = Number.parseInt(raw, 10);
   // A 32-bit integer, as .NET parses it: anything else is no integer to it.

@@ -16,6 +16,10 @@ export const connectionRequestExchanges: Exchange[] = [
   { name: "DELETE of a hub without an id", steps: [{ http: { method: "DELETE", path: "/testhub" } }] },
   { name: "PUT to a hub", steps: [{ http: { method: "PUT", path: "/testhub?id=abc" } }] },
   { name: "POST with the id given twice, the first empty", steps: [{ http: { method: "POST", path: "/testhub?id=&id=abc", body: "x" } }] },
+  // A query key matches whatever its case; given twice, its empty values are left out.
+  { name: "poll with the id's key in capitals", steps: [negotiate(), { http: { method: "GET", path: "/testhub?ID={token}" } }] },
+  { name: "poll with the id given twice, once empty", steps: [negotiate(), { http: { method: "GET", path: "/testhub?id={token}&id=" } }] },
+  { name: "poll with the id given twice", steps: [negotiate(), { http: { method: "GET", path: "/testhub?id={token}&id={token}" } }] },
   { name: "PUT to the authorized hub without a token", steps: [{ http: { method: "PUT", path: "/authorizedhub?id=abc" } }] },
   { name: "GET of the authorized hub without an id or a token", steps: [{ http: { method: "GET", path: "/authorizedhub" } }] },
   { name: "POST to the authorized hub with an unknown id and no token", steps: [{ http: { method: "POST", path: "/authorizedhub?id=unknown", body: "x" } }] },

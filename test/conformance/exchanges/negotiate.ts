@@ -22,6 +22,10 @@ export const negotiateExchanges: Exchange[] = [
   { name: "negotiate version empty", steps: post("/testhub/negotiate?negotiateVersion=") },
   { name: "negotiate version beyond 32 bits", steps: post("/testhub/negotiate?negotiateVersion=99999999999") },
   { name: "negotiate version given twice", steps: post("/testhub/negotiate?negotiateVersion=1&negotiateVersion=1") },
+  // A query key matches whatever its case; given twice, its empty values are left out.
+  { name: "negotiate version given twice, once empty", steps: post("/testhub/negotiate?negotiateVersion=&negotiateVersion=1") },
+  { name: "negotiate version given twice, both empty", steps: post("/testhub/negotiate?negotiateVersion=&negotiateVersion=") },
+  { name: "negotiate version with its key in capitals", steps: post("/testhub/negotiate?NEGOTIATEVERSION=1") },
   { name: "negotiate with a body", steps: post("/testhub/negotiate?negotiateVersion=1", { "Content-Type": "text/plain" }, "hello") },
   { name: "negotiate with a JSON body", steps: post("/testhub/negotiate?negotiateVersion=1", { "Content-Type": "application/json" }, "{}") },
   { name: "negotiate asking for stateful reconnect where it is off", steps: post("/testhub/negotiate?negotiateVersion=1&useStatefulReconnect=true") },
@@ -31,6 +35,18 @@ export const negotiateExchanges: Exchange[] = [
     steps: post("/testhub/negotiate?negotiateVersion=1&useStatefulReconnect=true"),
   },
   { name: "negotiate where stateful reconnect is on, not asked", server: "stateful", steps: post("/testhub/negotiate?negotiateVersion=1") },
+  ...[
+    ["in capitals", "useStatefulReconnect=TRUE"],
+    ["with blanks around", "useStatefulReconnect=%20true%20"],
+    ["with its key in capitals", "USESTATEFULRECONNECT=true"],
+    ["twice, once empty", "useStatefulReconnect=true&useStatefulReconnect="],
+    ["twice", "useStatefulReconnect=true&useStatefulReconnect=true"],
+    ["as 1", "useStatefulReconnect=1"],
+  ].map(([how, query]) => ({
+    name: `negotiate asking for stateful reconnect ${how}`,
+    server: "stateful" as const,
+    steps: post(`/testhub/negotiate?negotiateVersion=1&${query}`),
+  })),
   {
     name: "negotiate version 0 asking for stateful reconnect",
     server: "stateful",
