@@ -4,9 +4,10 @@ import type { AddressInfo } from "node:net";
 import { WebSocketServer, type WebSocket } from "ws";
 import type { WireFormat } from "../robustness/wire-formats.js";
 
-// A server that speaks just enough SignalR for a client's tests to hand it frames of their own,
-// broken ones included, over WebSockets, long polling or Server-Sent Events: it negotiates
-// (offering stateful reconnect), answers the handshake, and gives each message the client sends to
+// Servers that speak just enough SignalR for a client's tests to hand it frames of their own,
+// broken ones included, over WebSockets, long polling or Server-Sent Events. `rawServer`
+// negotiates (offering stateful reconnect) and carries each connection's messages both ways;
+// `brokenServer` also answers the handshake and gives each hub message the client sends to
 // `answer`, which returns the frames to send back, in order.
 
 const RS = "\u001e";
@@ -14,7 +15,7 @@ const RS = "\u001e";
 /** The frames to send back for a message from the client (none for most). */
 export type Answer = (message: HubMessage) => Array<string | Uint8Array>;
 
-/** One client connection, whatever its transport: what it sent is read, what goes back is queued. */
+/** One hub connection, whatever its transport: the handshake answered, each message given to `answer`. */
 class Peer {
   private handshaken = false;
 
@@ -69,16 +70,23 @@ class Polling {
 }
 
 /** `used`: the transports clients have opened. */
-export async function brokenServer(format: WireFormat, answer: Answer): Promise<{ url: string; server: Server; used: Set<string> }> {
+/**
+ * For each connection the client opens: given how to send it a frame, what to do with each
+ * message it sends (text, or bytes: a binary WebSocket message or an octet-stream POST).
+ */
+export type Connect = (send: (frame: string | Uint8Array) => void) => (data: string | Uint8Array) => void;
+
+/** A server of `connect`'s connections on every transport; `used`: the transports clients have opened. */
+export async function rawServer(connect: Connect, path = "/hub"): Promise<{ url: string; server: Server; used: Set<string> }> {
   const used = new Set<string>();
-  const peers = new Map<string, Peer>();
+  const receivers = new Map<string, (data: string | Uint8Array) => void>();
   const polls = new Map<string, Polling>();
   let connections = 0;
   const server = createServer((req, res) => {
     const url = new URL(req.url!, "http://localhost");
     if (url.pathname.endsWith("/negotiate")) return negotiate(res, `c${++connections}`);
     const token = url.searchParams.get("id") ?? "";
-    if (req.method === "POST") return void posted(req, res, peers.get(token));
+    if (req.method === "POST") return void posted(req, res, receivers.get(token));
     if (req.method === "DELETE") {
       polls.get(token)?.end();
       return void res.writeHead(202).end();
@@ -87,14 +95,14 @@ export async function brokenServer(format: WireFormat, answer: Answer): Promise<
       used.add("ServerSentEvents");
       res.writeHead(200, { "Content-Type": "text/event-stream", "Cache-Control": "no-cache" }).write(":\r\n");
       // Each frame one event, every line of it a `data:` line.
-      peers.set(token, new Peer(format, answer, (frame) => res.write(`${String(frame).split(/\r\n|\r|\n/).map((line) => `data: ${line}\r\n`).join("")}\r\n`)));
+      receivers.set(token, connect((frame) => res.write(`${String(frame).split(/\r\n|\r|\n/).map((line) => `data: ${line}\r\n`).join("")}\r\n`)));
       return;
     }
     let polling = polls.get(token);
     if (!polling) {
       used.add("LongPolling");
       polls.set(token, (polling = new Polling()));
-      peers.set(token, new Peer(format, answer, (frame) => polling!.push(frame)));
+      receivers.set(token, connect((frame) => polling!.push(frame)));
     }
     if (polling.ended) return void res.writeHead(204).end();
     // The first poll comes back at once: the connection is open.
@@ -107,11 +115,19 @@ export async function brokenServer(format: WireFormat, answer: Answer): Promise<
   const sockets = new WebSocketServer({ server });
   sockets.on("connection", (socket: WebSocket) => {
     used.add("WebSockets");
-    const peer = new Peer(format, answer, (frame) => socket.send(frame));
-    socket.on("message", (data: Buffer, isBinary) => peer.receive(isBinary ? new Uint8Array(data) : data.toString()));
+    const receive = connect((frame) => socket.send(frame));
+    socket.on("message", (data: Buffer, isBinary) => receive(isBinary ? new Uint8Array(data) : data.toString()));
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/hub`, server, used };
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}${path}`, server, used };
+}
+
+/** A server of hub connections that answers each handshake and gives every hub message to `answer`. */
+export function brokenServer(format: WireFormat, answer: Answer): ReturnType<typeof rawServer> {
+  return rawServer((send) => {
+    const peer = new Peer(format, answer, send);
+    return (data) => peer.receive(data);
+  });
 }
 
 function negotiate(res: ServerResponse, token: string): void {
@@ -124,12 +140,12 @@ function negotiate(res: ServerResponse, token: string): void {
   res.writeHead(200, { "Content-Type": "application/json" }).end(JSON.stringify(negotiated));
 }
 
-/** A send of an SSE or long-polling connection: read as the connection's format, then answered 200. */
-async function posted(req: IncomingMessage, res: ServerResponse, peer: Peer | undefined): Promise<void> {
+/** A send of an SSE or long-polling connection: read as its Content-Type says, then answered 200. */
+async function posted(req: IncomingMessage, res: ServerResponse, receive: ((data: string | Uint8Array) => void) | undefined): Promise<void> {
   const chunks: Buffer[] = [];
   for await (const chunk of req) chunks.push(chunk as Buffer);
-  if (!peer) return void res.writeHead(404).end();
+  if (!receive) return void res.writeHead(404).end();
   const body = Buffer.concat(chunks);
   res.writeHead(200).end();
-  peer.receive((req.headers["content-type"] ?? "").includes("octet-stream") ? new Uint8Array(body) : body.toString());
+  receive((req.headers["content-type"] ?? "").includes("octet-stream") ? new Uint8Array(body) : body.toString());
 }

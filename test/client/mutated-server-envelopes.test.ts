@@ -1,19 +1,20 @@
-import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
+import type { Server } from "node:http";
 import { afterEach, describe, expect, it } from "vitest";
-import { WebSocketServer, type WebSocket } from "ws";
 import { silentLogger, type HubConnection } from "../../client/index.js";
 import { HubMultiplexer } from "../../client/multiplex.js";
+import type { TransportKind } from "../../client/transports/transport.js";
 import { readControl, readEnvelopes, writeBinaryEnvelope, writeTextEnvelope } from "../../src/protocol/multiplex-frames.js";
 import { describeFrame } from "../robustness/wire-formats.js";
 import { mutatedEnvelope, pick, seededRandom } from "../robustness/mutations.js";
 import { within } from "../support/wait.js";
+import { rawServer } from "./broken-server.js";
 
 // hubwire's multiplexer client against a server that sends broken envelopes: the server's
 // control messages and a JSON hub's server messages in their envelopes, mutated whole or in their
 // payload (test/robustness/mutations.ts), each sent just before the answer to the client's call.
 // Whatever an envelope holds, the call settles (answered, or failed with a code), and nothing
-// escapes as an uncaught exception or unhandled rejection (vitest fails the run on either).
+// escapes as an uncaught exception or unhandled rejection (vitest fails the run on either). Over
+// every transport.
 
 const cases = Number(process.env.HUBWIRE_FUZZ_CASES ?? 200);
 const seed = Number(process.env.HUBWIRE_FUZZ_SEED ?? 20261205);
@@ -38,37 +39,33 @@ const seedEnvelopes: Array<[number, string]> = [
 ];
 
 /**
- * A multiplexing server by hand: it opens every hub the client asks for, answers its handshake,
- * then each call with `broken()` and the call's answer.
+ * A multiplexing server by hand (on broken-server.ts's transports): it opens every hub the client
+ * asks for, answers its handshake, then each call with `broken()` and the call's answer.
  */
-async function brokenServer(broken: (binary: boolean) => string | Uint8Array): Promise<{ url: string; server: Server }> {
-  const server = createServer((_req, res) => {
-    const transports = [{ transport: "WebSockets", transferFormats: ["Text", "Binary"] }];
-    res.writeHead(200, { "Content-Type": "application/json" }).end(JSON.stringify({ negotiateVersion: 1, connectionId: "c", connectionToken: "t", availableTransports: transports }));
-  });
-  new WebSocketServer({ server }).on("connection", (socket: WebSocket) => {
-    socket.on("message", (data: Buffer, binary: boolean) => {
+function brokenMultiplexer(broken: (binary: boolean) => string | Uint8Array): ReturnType<typeof rawServer> {
+  return rawServer(
+    (send) => (data) => {
+      const binary = typeof data !== "string";
       const envelope = (channel: number, text: string) => (binary ? writeBinaryEnvelope(channel, text) : writeTextEnvelope(channel, text));
-      readEnvelopes(binary ? new Uint8Array(data) : data.toString("utf8"), (channel, payload) => {
+      readEnvelopes(data, (channel, payload) => {
         const text = typeof payload === "string" ? payload : Buffer.from(payload).toString("utf8");
         if (channel === 0) {
           const control = readControl(text);
-          if (control?.type === "open") socket.send(envelope(0, JSON.stringify({ type: "opened", channel: control.channel, connectionId: `hub-${control.channel}` })));
+          if (control?.type === "open") send(envelope(0, JSON.stringify({ type: "opened", channel: control.channel, connectionId: `hub-${control.channel}` })));
           return;
         }
         for (const record of text.split(RS).filter((r) => r.length > 0)) {
           const message = JSON.parse(record) as { protocol?: string; type?: number; invocationId?: string; arguments?: unknown[] };
-          if (message.protocol !== undefined) socket.send(envelope(channel, `{}${RS}`));
+          if (message.protocol !== undefined) send(envelope(channel, `{}${RS}`));
           else if (message.type === 1 && message.invocationId !== undefined) {
-            socket.send(broken(binary));
-            socket.send(envelope(channel, `${JSON.stringify({ type: 3, invocationId: message.invocationId, result: message.arguments?.[0] })}${RS}`));
+            send(broken(binary));
+            send(envelope(channel, `${JSON.stringify({ type: 3, invocationId: message.invocationId, result: message.arguments?.[0] })}${RS}`));
           }
         }
       });
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/hubs`, server };
+    },
+    "/hubs",
+  );
 }
 
 describe("hubwire's multiplexer client takes broken envelopes from a server without breaking", () => {
@@ -82,16 +79,16 @@ describe("hubwire's multiplexer client takes broken envelopes from a server with
     }
   });
 
-  it("every call settles, answered or failed with an error code", async () => {
+  it.each(["WebSockets", "LongPolling", "ServerSentEvents"] as TransportKind[])("over %s: every call settles, answered or failed with an error code", async (transport) => {
     const random = seededRandom(seed);
     let sent: string | Uint8Array = "";
-    const { url, server } = await brokenServer((binary) => {
+    const { url, server, used } = await brokenMultiplexer((binary) => {
       const [channel, payload] = pick(random, seedEnvelopes);
       return (sent = mutatedEnvelope(channel, payload, binary, random));
     });
     servers.push(server);
     const open = async (): Promise<HubConnection> => {
-      const hubs = new HubMultiplexer(url, { transports: ["WebSockets"], reconnect: false, logger: silentLogger });
+      const hubs = new HubMultiplexer(url, { transports: [transport], reconnect: false, logger: silentLogger });
       multiplexers.push(hubs);
       const hub = hubs.hub("/target");
       hub.on("notify", () => {});
@@ -123,5 +120,6 @@ describe("hubwire's multiplexer client takes broken envelopes from a server with
 
     expect(tally.answered, JSON.stringify(tally)).toBeGreaterThan(cases / 10);
     expect(tally.failed, JSON.stringify(tally)).toBeGreaterThan(cases / 10);
+    expect([...used]).toEqual([transport]);
   });
 });
