@@ -22,7 +22,7 @@ class Peer {
   constructor(
     private readonly format: WireFormat,
     private readonly answer: Answer,
-    readonly send: (frame: string | Uint8Array) => void,
+    private readonly send: (frame: string | Uint8Array) => void,
   ) {}
 
   receive(data: string | Uint8Array): void {
@@ -69,7 +69,6 @@ class Polling {
   }
 }
 
-/** `used`: the transports clients have opened. */
 /**
  * For each connection the client opens: given how to send it a frame, what to do with each
  * message it sends (text, or bytes: a binary WebSocket message or an octet-stream POST).
