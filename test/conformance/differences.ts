@@ -98,13 +98,6 @@ export const differences: Difference[] = [
     rewrite: upToFirst(/^\S+> (bytes undecodable|\{"type":1,"invocationId":"1",$)/),
   },
   {
-    exchanges: /lp-msgpack handshake followed by a message in the same send$/,
-    reason:
-      "A long-polling POST that holds the handshake and a binary message together is read as text by hubwire (its " +
-      "handshake part is); clients send the handshake on its own.",
-    rewrite: upToFirst(/^lp> bytes /),
-  },
-  {
     exchanges: /msgpack (arguments not an array|invocation too short)$/,
     reason:
       "A MessagePack invocation too short or with arguments that are not an array is a message hubwire cannot read, " +
