@@ -149,6 +149,11 @@ function jsonOnly(mode: Mode): { name: string; steps: Step[] }[] {
       steps: t({ send: json(`{"type":1,"invocationId":"1","target":"Echo","arguments":["x"],"extra":{"a":[1]}}`) }, { read: { completion: "1" } }),
     },
     {
+      name: "a property given twice, both well-formed",
+      steps: t({ send: json(`{"type":1,"invocationId":"1","target":"Nope","target":"Echo","arguments":["a"],"arguments":["b"]}`) }, { read: { completion: "1" } }),
+    },
+    fatal("a property given twice, the first of the wrong type", `{"type":1,"invocationId":1,"invocationId":"1","target":"Echo","arguments":["x"]}`),
+    {
       name: "properties in another order",
       steps: t({ send: json(`{"arguments":["x"],"target":"Echo","invocationId":"1","type":1}`) }, { read: { completion: "1" } }),
     },
