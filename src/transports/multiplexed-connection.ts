@@ -149,6 +149,8 @@ export class MultiplexedConnection implements ConnectionReceiver {
     const ownRead = !this.reading;
     if (ownRead) this.reading = true;
     try {
+      // Bytes on a text connection: a binary WebSocket message, or a POST that is not UTF-8.
+      if (!this.binary && typeof data !== "string") throw new HubwireError("ERR_MUX_MALFORMED_FRAME", "A text connection's message is not UTF-8 text.");
       readEnvelopes(data, this.route, utf8);
     } catch (error) {
       this.fail(asError(error));

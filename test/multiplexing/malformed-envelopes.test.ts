@@ -29,6 +29,8 @@ describe("a multiplexed connection that breaks the envelope's rules", () => {
     { name: "a control message of the server's", binary: false, frame: writeTextEnvelope(0, '{"type":"opened","channel":9,"connectionId":"x"}'), code: "ERR_MUX_MALFORMED_FRAME" },
     { name: "data on a channel never opened", binary: false, frame: writeTextEnvelope(7, "{}\u001e"), code: "ERR_MUX_UNKNOWN_CHANNEL" },
     { name: "a truncated binary header", binary: true, frame: new Uint8Array([0x85]), code: "ERR_MUX_MALFORMED_FRAME" },
+    // As a long-polling POST that is not UTF-8 comes to a text connection.
+    { name: "a binary frame on a text connection", binary: false, frame: writeBinaryEnvelope(1, new TextEncoder().encode('{"type":6}\u001e')), code: "ERR_MUX_MALFORMED_FRAME" },
     { name: "binary data on a channel never opened", binary: true, frame: writeBinaryEnvelope(3, new Uint8Array([1])), code: "ERR_MUX_UNKNOWN_CHANNEL" },
     { name: "a channel opened twice", binary: false, frame: writeTextEnvelope(0, '{"type":"open","channel":1,"path":"/game"}'), code: "ERR_MUX_MALFORMED_FRAME" },
   ];
