@@ -18,10 +18,10 @@ import { within } from "../support/wait.js";
 // server) and hubwire the same mutated input and compares what each got.
 //
 // - Hub messages (test/robustness/mutations.ts), each on a fresh connection followed by an Echo:
-//   over WebSockets with stateful reconnect off and on, and POSTed over long polling (where JSON
-//   bodies that are not UTF-8 come too). The Echo answered, the connection closed with an error,
-//   closed by the client's own Close, or no answer (ASP.NET Core waits for more after a message of
-//   an unknown type).
+//   over WebSockets with stateful reconnect off and on, and POSTed over long polling and (JSON)
+//   Server-Sent Events, where JSON bodies that are not UTF-8 come too. The Echo answered, the
+//   connection closed with an error, closed by the client's own Close, or no answer (ASP.NET Core
+//   waits for more after a message of an unknown type).
 // - Handshake requests: accepted, refused, closed or no answer.
 // - Negotiate and connection requests with odd paths, methods and query values: status and body.
 //
@@ -81,6 +81,13 @@ const messageVariants: MessageVariant[] = [
     open: (url: string) => FuzzHttp.open(url, format, "LongPolling"),
     mutate: (frame: string | Uint8Array, random: (n: number) => number) => mutatedPostBody(format, frame, random),
   })),
+  {
+    name: "JSON over Server-Sent Events",
+    format: wireFormats[0]!,
+    stateful: false,
+    open: (url: string) => FuzzHttp.open(url, wireFormats[0]!, "ServerSentEvents"),
+    mutate: (frame: string | Uint8Array, random: (n: number) => number) => mutatedPostBody(wireFormats[0]!, frame, random),
+  },
 ];
 
 /** What a frame cost on one server, with the Close error that said why. */
