@@ -11,7 +11,8 @@ export type RawConnectionListener = (connection: RawConnection) => void;
 
 /**
  * A connection of a raw endpoint: bytes in, bytes out, over any transport, with no handshake and
- * no hub protocol. What a client sends as text arrives as a string, binary as a Uint8Array.
+ * no hub protocol. What a client sends as text arrives as a string, binary as a Uint8Array (and
+ * so does a long-polling or SSE send that is not UTF-8: its bytes as they came).
  *
  * @example
  * server.mapConnection("/echo", (connection) => connection.onData((data) => connection.send(data)));

@@ -130,6 +130,15 @@ describe("raw connection endpoints", () => {
     expect(await closed).toBe(1000);
   });
 
+  it("hands on a long-polling send that is not UTF-8 as its bytes", async () => {
+    await start();
+    const url = `${base}/echo?id=${await negotiate(`${base}/echo`)}`;
+    await send(url, "GET"); // the first poll comes back at once
+    const poll = send(url, "GET");
+    await send(url, "POST", { body: Buffer.from([0x68, 0xff, 0x69]), headers: { "Content-Type": "text/plain;charset=UTF-8" } });
+    expect((await poll).body.toString("hex")).toBe("68ff69");
+  });
+
   it("costs a throwing listener only its own connection", async () => {
     await start();
     const bad = new WebSocket(`${base.replace("http", "ws")}/throws`);
