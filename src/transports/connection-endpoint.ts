@@ -138,7 +138,7 @@ export class ConnectionEndpoint {
     }
     this.origins.applyCors(req, res, verdict);
     if (rest === "/negotiate") {
-      if (req.method !== "POST") return this.refuseMethod(req, res, "POST");
+      if (req.method !== "POST") return this.refuseMethod(new ConnectionRequest(req), res, "POST");
       return this.negotiate(req, res);
     }
     const request = new ConnectionRequest(req);
@@ -154,7 +154,7 @@ export class ConnectionEndpoint {
         return connection && this.delete(res, request, connection);
       }
       default:
-        return this.refuseMethod(req, res, "GET, POST, DELETE");
+        return this.refuseMethod(request, res, "GET, POST, DELETE");
     }
   }
 
@@ -162,8 +162,7 @@ export class ConnectionEndpoint {
    * A method the path does not take: 405, once the hub's admission has let the request through
    * (a hub that refuses the user answers 401 or 403 first, as ASP.NET Core's authorization does).
    */
-  private async refuseMethod(req: IncomingMessage, res: ServerResponse, allow: string): Promise<void> {
-    const request = new ConnectionRequest(req);
+  private async refuseMethod(request: ConnectionRequest, res: ServerResponse, allow: string): Promise<void> {
     const admission = await this.admission.admit(request, bearerToken(request, false));
     if ("status" in admission) return this.admission.refuse(request, res, admission);
     replyText(res, 405, "", { Allow: allow });

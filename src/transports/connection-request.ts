@@ -42,21 +42,22 @@ export class ConnectionRequest {
   }
 
   get query(): URLSearchParams {
-    if (!this.parsedQuery) {
-      const q = this.url.indexOf("?");
-      this.parsedQuery = new URLSearchParams(q === -1 ? "" : this.url.slice(q + 1));
-    }
-    return this.parsedQuery;
+    return (this.parsedQuery ??= this.parseQuery());
   }
 
   /**
-   * One query parameter, its first value. Used while connecting (`access_token`); it does not
-   * keep the parsed query, so a connection whose hub never reads the query does not carry it.
+   * The query for a read while connecting: the kept one if a hub has read it, else parsed and not
+   * kept, so a connection whose hub never reads the query does not carry it.
    */
-  param(name: string): string | null {
-    if (this.parsedQuery) return this.parsedQuery.get(name);
+  private parseQuery(): URLSearchParams {
+    if (this.parsedQuery) return this.parsedQuery;
     const q = this.url.indexOf("?");
-    return q === -1 ? null : new URLSearchParams(this.url.slice(q + 1)).get(name);
+    return new URLSearchParams(q === -1 ? "" : this.url.slice(q + 1));
+  }
+
+  /** One query parameter, its first value (`access_token`); see parseQuery. */
+  param(name: string): string | null {
+    return this.parseQuery().get(name);
   }
 
   /**
@@ -65,10 +66,8 @@ export class ConnectionRequest {
    * the key is absent. So clients' requests find the same connection and options on both servers.
    */
   queryValue(name: string): string | null {
-    const q = this.url.indexOf("?");
-    const query = this.parsedQuery ?? new URLSearchParams(q === -1 ? "" : this.url.slice(q + 1));
     let value: string | null = null;
-    for (const [key, each] of query) {
+    for (const [key, each] of this.parseQuery()) {
       if (key.length !== name.length || key.toUpperCase() !== name.toUpperCase()) continue;
       value = value === null || value === "" ? each : each === "" ? value : `${value},${each}`;
     }

@@ -1,5 +1,5 @@
 import { NullLogger, type HubMessage } from "@microsoft/signalr";
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { WebSocketServer, type WebSocket } from "ws";
 import type { WireFormat } from "../robustness/wire-formats.js";
@@ -75,8 +75,15 @@ class Polling {
  */
 export type Connect = (send: (frame: string | Uint8Array) => void) => (data: string | Uint8Array) => void;
 
-/** A server of `connect`'s connections on every transport; `used`: the transports clients have opened. */
-export async function rawServer(connect: Connect, path = "/hub"): Promise<{ url: string; server: Server; used: Set<string> }> {
+/** A server the test holds: where it listens, the transports clients have opened, and its end (every connection dropped). */
+export interface RawServer {
+  url: string;
+  used: Set<string>;
+  close(): void;
+}
+
+/** A server of `connect`'s connections on every transport. */
+export async function rawServer(connect: Connect, path = "/hub"): Promise<RawServer> {
   const used = new Set<string>();
   const receivers = new Map<string, (data: string | Uint8Array) => void>();
   const polls = new Map<string, Polling>();
@@ -118,11 +125,15 @@ export async function rawServer(connect: Connect, path = "/hub"): Promise<{ url:
     socket.on("message", (data: Buffer, isBinary) => receive(isBinary ? new Uint8Array(data) : data.toString()));
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}${path}`, server, used };
+  const close = () => {
+    server.closeAllConnections();
+    server.close();
+  };
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}${path}`, used, close };
 }
 
 /** A server of hub connections that answers each handshake and gives every hub message to `answer`. */
-export function brokenServer(format: WireFormat, answer: Answer): ReturnType<typeof rawServer> {
+export function brokenServer(format: WireFormat, answer: Answer): Promise<RawServer> {
   return rawServer((send) => {
     const peer = new Peer(format, answer, send);
     return (data) => peer.receive(data);

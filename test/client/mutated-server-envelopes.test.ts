@@ -1,4 +1,3 @@
-import type { Server } from "node:http";
 import { afterEach, describe, expect, it } from "vitest";
 import { silentLogger, type HubConnection } from "../../client/index.js";
 import { HubMultiplexer } from "../../client/multiplex.js";
@@ -7,7 +6,7 @@ import { readControl, readEnvelopes, writeBinaryEnvelope, writeTextEnvelope } fr
 import { describeFrame } from "../robustness/wire-formats.js";
 import { mutatedEnvelope, pick, seededRandom } from "../robustness/mutations.js";
 import { within } from "../support/wait.js";
-import { rawServer } from "./broken-server.js";
+import { rawServer, type RawServer } from "./broken-server.js";
 
 // hubwire's multiplexer client against a server that sends broken envelopes: the server's
 // control messages and a JSON hub's server messages in their envelopes, mutated whole or in their
@@ -42,7 +41,7 @@ const seedEnvelopes: Array<[number, string]> = [
  * A multiplexing server by hand (on broken-server.ts's transports): it opens every hub the client
  * asks for, answers its handshake, then each call with `broken()` and the call's answer.
  */
-function brokenMultiplexer(broken: (binary: boolean) => string | Uint8Array): ReturnType<typeof rawServer> {
+function brokenMultiplexer(broken: (binary: boolean) => string | Uint8Array): Promise<RawServer> {
   return rawServer(
     (send) => (data) => {
       const binary = typeof data !== "string";
@@ -69,24 +68,22 @@ function brokenMultiplexer(broken: (binary: boolean) => string | Uint8Array): Re
 }
 
 describe("hubwire's multiplexer client takes broken envelopes from a server without breaking", () => {
-  const servers: Server[] = [];
+  const servers: RawServer[] = [];
   const multiplexers: HubMultiplexer[] = [];
   afterEach(async () => {
     await Promise.all(multiplexers.splice(0).map((hubs) => hubs.stop()));
-    for (const server of servers.splice(0)) {
-      server.closeAllConnections();
-      server.close();
-    }
+    for (const server of servers.splice(0)) server.close();
   });
 
   it.each(["WebSockets", "LongPolling", "ServerSentEvents"] as TransportKind[])("over %s: every call settles, answered or failed with an error code", async (transport) => {
     const random = seededRandom(seed);
     let sent: string | Uint8Array = "";
-    const { url, server, used } = await brokenMultiplexer((binary) => {
+    const server = await brokenMultiplexer((binary) => {
       const [channel, payload] = pick(random, seedEnvelopes);
       return (sent = mutatedEnvelope(channel, payload, binary, random));
     });
     servers.push(server);
+    const { url, used } = server;
     const open = async (): Promise<HubConnection> => {
       const hubs = new HubMultiplexer(url, { transports: [transport], reconnect: false, logger: silentLogger });
       multiplexers.push(hubs);

@@ -43,18 +43,11 @@ export class FuzzHttp extends FuzzClient {
     return this.format.protocol.name === "messagepack";
   }
 
-  /** Polls until the server ends the connection; resolves once the first poll is answered (it comes back at once). */
   private poll(): Promise<void> {
-    return new Promise((opened) => {
-      void (async () => {
-        while (!this.closed && !this.dropped) {
-          const reply = await send(this.connectionUrl, "GET", { agent: this.agent }).catch((error: Error) => error);
-          opened();
-          if (reply instanceof Error) return this.dropped ? undefined : this.finish(`a poll failed: ${reply.message}`);
-          if (reply.status !== 200) return this.finish(`a poll answered ${reply.status}`);
-          if (reply.body.length > 0) this.receive(this.binary ? new Uint8Array(reply.body) : reply.text);
-        }
-      })();
+    return pollUntilEnded(this.connectionUrl, this.agent, {
+      body: (body) => this.receive(this.binary ? new Uint8Array(body) : body.toString()),
+      ended: (how) => this.finish(how),
+      dropped: () => this.dropped,
     });
   }
 
@@ -114,4 +107,24 @@ export class FuzzHttp extends FuzzClient {
     this.dropped = true;
     this.agent.destroy();
   }
+}
+
+/**
+ * Polls a long-polling connection at `url` until the server ends it (any answer but 200) or the
+ * client drops it, handing on each body that holds something; resolves once the first poll is
+ * answered (it comes back at once: the connection is open).
+ */
+export function pollUntilEnded(url: string, agent: Agent, on: { body(body: Buffer): void; ended(how: string): void; dropped(): boolean }): Promise<void> {
+  return new Promise((opened) => {
+    void (async () => {
+      for (;;) {
+        const reply = await send(url, "GET", { agent }).catch((error: Error) => error);
+        opened();
+        if (on.dropped()) return;
+        if (reply instanceof Error) return on.ended(`a poll failed: ${reply.message}`);
+        if (reply.status !== 200) return on.ended(`a poll answered ${reply.status}`);
+        if (reply.body.length > 0) on.body(reply.body);
+      }
+    })();
+  });
 }

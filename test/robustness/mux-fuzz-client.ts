@@ -5,6 +5,7 @@ import WebSocket from "ws";
 import { readControl, readEnvelopes, writeBinaryEnvelope, writeTextEnvelope, type ControlMessage } from "../../src/protocol/multiplex-frames.js";
 import { send } from "../http-transports/http-client.js";
 import { within } from "../support/wait.js";
+import { pollUntilEnded } from "./fuzz-http.js";
 
 // A multiplexed connection (docs/multiplexing.md) with one hub open, framed by hand, over a
 // WebSocket or long polling, that throws frames at the server and says what each cost: the
@@ -65,15 +66,11 @@ export class MuxFuzzClient {
   private async polling(url: string): Promise<Link> {
     const agent = new Agent({ keepAlive: true });
     let dropped = false;
-    await send(url, "GET", { agent }); // the first poll comes back at once
-    void (async () => {
-      while (!this.closed && !dropped) {
-        const reply = await send(url, "GET", { agent }).catch(() => undefined);
-        if (dropped) return;
-        if (reply?.status !== 200) return this.ended();
-        if (reply.body.length > 0) this.receive(this.binary ? new Uint8Array(reply.body) : reply.text);
-      }
-    })();
+    await pollUntilEnded(url, agent, {
+      body: (body) => this.receive(this.binary ? new Uint8Array(body) : body.toString("utf8")),
+      ended: () => this.ended(),
+      dropped: () => dropped,
+    });
     const type = this.binary ? "application/octet-stream" : "text/plain;charset=UTF-8";
     return {
       async send(frame) {
