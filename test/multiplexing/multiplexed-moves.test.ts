@@ -7,7 +7,7 @@ import { HubServer, silentLogger as serverSilent, type HubClassType, type Logger
 import { RedisBackplane } from "../../src/redis/index.js";
 import { startRoundRobinProxy, type RoundRobinProxy } from "../../bench/round-robin-proxy.js";
 import { redisUrl } from "../support/redis.js";
-import { Received } from "../support/stream-clients.js";
+import { Received, steadySendBufferSize, steadySendPauseMs } from "../support/stream-clients.js";
 import { waitFor, within } from "../support/wait.js";
 import { connected, PackHub, PlainHub, TextHub, type StreamHub } from "./stream-hubs.js";
 
@@ -32,6 +32,7 @@ describe("a multiplexed connection with stateful hubs moves when its server drai
     const server = new HubServer({
       logger,
       allowStatefulReconnects: true,
+      statefulReconnectBufferSize: steadySendBufferSize,
       authenticate: (_request, token) => (token ? { sub: token } : null),
       backplane: new RedisBackplane({ url: redisUrl, channelPrefix, logger: serverSilent }),
     });
@@ -112,7 +113,7 @@ describe("a multiplexed connection with stateful hubs moves when its server drai
         );
         for (const { path } of stateful) for (const target of targets) sent.set(`${path} ${target} from ${origin}`, n);
         rounds[from]!++;
-        await new Promise((resolve) => setImmediate(resolve));
+        await new Promise((resolve) => setTimeout(resolve, steadySendPauseMs));
       }
     })();
     /** Messages received by a hub, over every stream to its connection. */
@@ -229,7 +230,7 @@ describe("a multiplexed connection with stateful hubs moves when its server drai
       for (let n = 1; sending; n++) {
         await Promise.all([clients.all, clients.group("room"), clients.user("ann"), clients.client(id)].map((to, i) => to.message(`${targets[i]} from ${origin}`, n)));
         for (const target of targets) sent.set(`${target} from ${origin}`, n);
-        await new Promise((resolve) => setImmediate(resolve));
+        await new Promise((resolve) => setTimeout(resolve, steadySendPauseMs));
       }
     });
     await waitFor(() => streams.last("all from 1") >= 20, "messages before the drop");
@@ -239,7 +240,10 @@ describe("a multiplexed connection with stateful hubs moves when its server drai
     await waitFor(() => streams.last("all from 0") >= arrived + 20, "messages after the move");
     sending = false;
     await Promise.all(senders);
-    await waitFor(() => [...sent].every(([stream, n]) => streams.last(stream) >= n), "every message sent to arrive");
+    await waitFor(
+      () => [...sent].every(([stream, n]) => streams.last(stream) >= n),
+      () => `every message sent to arrive (${streams.behind(sent)})`,
+    );
 
     for (const [stream, n] of sent) expect({ stream, ...streams.faults(stream, n) }).toEqual({ stream, lost: 0, duplicated: 0, outOfOrder: 0 });
     expect(await text.invoke("Id")).toBe(id);

@@ -5,7 +5,7 @@ import { Hub, HubClass, HubMethod, HubServer, silentLogger } from "../../src/ind
 import { RedisBackplane } from "../../src/redis/index.js";
 import { redisUrl } from "../support/redis.js";
 import { startRoundRobinProxy, type RoundRobinProxy } from "../../bench/round-robin-proxy.js";
-import { hubwireClient, officialClient, receiversAndSender, Traffic, type StreamClient as Client } from "../support/stream-clients.js";
+import { hubwireClient, officialClient, receiversAndSender, steadySendBufferSize, steadySendPauseMs, Traffic, type StreamClient as Client } from "../support/stream-clients.js";
 import { waitFor } from "../support/wait.js";
 
 interface StreamClient {
@@ -83,6 +83,7 @@ describe("connections move between servers with their state", () => {
     const server = new HubServer({
       logger: silentLogger,
       allowStatefulReconnects: true,
+      statefulReconnectBufferSize: steadySendBufferSize,
       backplane: new RedisBackplane({ url: redisUrl, channelPrefix, logger: silentLogger }),
     });
     server.mapHub("/moves", MovesHub, { authenticate: userOf });
@@ -135,7 +136,7 @@ describe("connections move between servers with their state", () => {
           hub.clients.client(id).message(`connection from ${origin}`, n),
         ]);
         for (const target of ["all", "group", "user", "connection"]) sent.set(`${target} from ${origin}`, n);
-        await new Promise((resolve) => setImmediate(resolve));
+        await new Promise((resolve) => setTimeout(resolve, steadySendPauseMs));
       }
     });
     await waitFor(() => client.received.last("all from 1") >= 20, "messages before the drop");
@@ -145,7 +146,10 @@ describe("connections move between servers with their state", () => {
     await waitFor(() => client.received.last("all from 0") >= arrived + 20, "messages after the move");
     sending = false;
     await Promise.all(senders);
-    await waitFor(() => [...sent].every(([stream, n]) => client.received.last(stream) >= n), "every message sent to arrive");
+    await waitFor(
+      () => [...sent].every(([stream, n]) => client.received.last(stream) >= n),
+      () => `every message sent to arrive (${client.received.behind(sent)})`,
+    );
 
     for (const [stream, n] of sent) expect({ stream, ...client.received.faults(stream, n) }).toEqual({ stream, lost: 0, duplicated: 0, outOfOrder: 0 });
     expect(await client.invoke("Id")).toBe(id);

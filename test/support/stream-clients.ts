@@ -9,6 +9,18 @@ import { waitFor } from "./wait.js";
 // "message" calls it receives (stream, number), connects over WebSockets with stateful reconnect
 // and a bearer token that names its user, and counts the times it had to start a new connection.
 
+/**
+ * The pause between two rounds of a test's steady sends. A connection that is away, or moving,
+ * holds what is sent to it meanwhile in its stateful reconnect buffer, and the server it moves to
+ * keeps at most 10,000 sends for it: a sender with no pause fills them when a move is slow (a
+ * loaded machine) and the connection then starts anew, as it should, which is not what such a
+ * test is about.
+ */
+export const steadySendPauseMs = 5;
+
+/** The stateful reconnect buffer of a test that moves connections under steady sends: seconds of them at that pace. */
+export const steadySendBufferSize = 1_000_000;
+
 /** Every message a client received, by stream, in order. */
 export class Received {
   readonly streams = new Map<string, number[]>();
@@ -21,6 +33,12 @@ export class Received {
 
   last(stream: string): number {
     return this.streams.get(stream)?.at(-1) ?? 0;
+  }
+
+  /** The streams whose last message is not yet the last sent (`sent`: stream -> number), with what arrived last. */
+  behind(sent: ReadonlyMap<string, number>): string {
+    const behind = [...sent].filter(([stream, n]) => this.last(stream) < n);
+    return behind.map(([stream, n]) => `${stream}: sent up to ${n}, last ${JSON.stringify(this.streams.get(stream)?.slice(-3) ?? [])}`).join("; ");
   }
 
   /** Lost, duplicated and out-of-order counts of a stream that should hold exactly 1..`sent`. */
