@@ -8,6 +8,7 @@ import { RedisBackplane } from "../../src/redis/index.js";
 import { startRoundRobinProxy, type RoundRobinProxy } from "../../bench/round-robin-proxy.js";
 import { redisUrl } from "../support/redis.js";
 import { Received, steadySendBufferSize, steadySendPauseMs } from "../support/stream-clients.js";
+import { startTcpProxy, type TcpProxy } from "../support/tcp-proxy.js";
 import { waitFor, within } from "../support/wait.js";
 import { connected, PackHub, PlainHub, TextHub, type StreamHub } from "./stream-hubs.js";
 
@@ -26,6 +27,9 @@ describe("a multiplexed connection with stateful hubs moves when its server drai
   let servers: HubServer[] = [];
   let proxy: RoundRobinProxy | undefined;
   let hubs: HubMultiplexer | undefined;
+  /** Where the servers reach Redis: the shared one, or a slow network in front of it. */
+  let backplaneUrl = redisUrl;
+  let redisProxy: TcpProxy | undefined;
 
   /** `pack`: how /pack is mapped there (a deploy may drop MessagePack, or the hub). */
   function newServer(logger: Logger = serverSilent, pack: "mapped" | "json only" | "not mapped" = "mapped"): HubServer {
@@ -34,7 +38,7 @@ describe("a multiplexed connection with stateful hubs moves when its server drai
       allowStatefulReconnects: true,
       statefulReconnectBufferSize: steadySendBufferSize,
       authenticate: (_request, token) => (token ? { sub: token } : null),
-      backplane: new RedisBackplane({ url: redisUrl, channelPrefix, logger: serverSilent }),
+      backplane: new RedisBackplane({ url: backplaneUrl, channelPrefix, logger: serverSilent }),
     });
     server.mapHub("/text", TextHub);
     if (pack !== "not mapped") server.mapHub("/pack", PackHub, pack === "json only" ? { protocols: ["json"] } : {});
@@ -47,6 +51,9 @@ describe("a multiplexed connection with stateful hubs moves when its server drai
     await hubs?.stop();
     await proxy?.close();
     await Promise.all(servers.map((server) => server.close()));
+    await redisProxy?.close();
+    redisProxy = undefined;
+    backplaneUrl = redisUrl;
   });
 
   it("keeps every stateful hub's id, user and group through a rolling restart of three servers, and loses, doubles and reorders nothing; a hub without stateful reconnect starts anew", async () => {
@@ -205,7 +212,15 @@ describe("a multiplexed connection with stateful hubs moves when its server drai
     expect(await heard).toBe(1);
   }, 60_000);
 
-  it("moves a connection whose socket dropped to the server its client comes back through, while both servers send", async () => {
+  it.each([
+    ["Redis as it is", 0],
+    ["Redis slow and uneven: a third of its packets held up to 20 ms", 20],
+  ])("moves a connection whose socket dropped to the server its client comes back through, while both servers send (%s)", async (_name, redisDelayMs) => {
+    if (redisDelayMs > 0) {
+      redisProxy = await startTcpProxy(Number(new URL(redisUrl).port || 6379));
+      redisProxy.slow(redisDelayMs);
+      backplaneUrl = redisProxy.url.replace("http:", "redis:");
+    }
     channelPrefix = `mux-moves-${randomUUID()}`;
     connected.clear();
     // Negotiated on server 0, the socket on server 1 (round robin): server 1 holds the connection.

@@ -6,6 +6,7 @@ import { RedisBackplane } from "../../src/redis/index.js";
 import { redisUrl } from "../support/redis.js";
 import { startRoundRobinProxy, type RoundRobinProxy } from "../../bench/round-robin-proxy.js";
 import { hubwireClient, officialClient, receiversAndSender, steadySendBufferSize, steadySendPauseMs, Traffic, type StreamClient as Client } from "../support/stream-clients.js";
+import { startTcpProxy, type TcpProxy } from "../support/tcp-proxy.js";
 import { waitFor } from "../support/wait.js";
 
 interface StreamClient {
@@ -78,13 +79,16 @@ describe("connections move between servers with their state", () => {
   let servers: HubServer[] = [];
   let proxy: RoundRobinProxy | undefined;
   let clients: Client[] = [];
+  /** Where the servers reach Redis: the shared one, or a slow network in front of it. */
+  let backplaneUrl = redisUrl;
+  let redisProxy: TcpProxy | undefined;
 
   function newServer(): HubServer {
     const server = new HubServer({
       logger: silentLogger,
       allowStatefulReconnects: true,
       statefulReconnectBufferSize: steadySendBufferSize,
-      backplane: new RedisBackplane({ url: redisUrl, channelPrefix, logger: silentLogger }),
+      backplane: new RedisBackplane({ url: backplaneUrl, channelPrefix, logger: silentLogger }),
     });
     server.mapHub("/moves", MovesHub, { authenticate: userOf });
     server.mapMultiplexer("/hubs");
@@ -106,14 +110,17 @@ describe("connections move between servers with their state", () => {
     clients = [];
     await proxy?.close();
     await Promise.all(servers.map((server) => server.close()));
+    await redisProxy?.close();
+    redisProxy = undefined;
+    backplaneUrl = redisUrl;
   });
 
-  it.each([
-    ["the official client, JSON", (url: string) => officialClient(url, "ada", false)],
-    ["the official client, MessagePack", (url: string) => officialClient(url, "ada", true)],
-    ["hubwire's client, JSON", (url: string) => hubwireClient(url, "ada", false)],
-    ["hubwire's client, MessagePack", (url: string) => hubwireClient(url, "ada", true)],
-  ])("a dropped WebSocket that comes back through another server moves there: same id, user and groups, nothing lost or doubled (%s)", async (_name, connect) => {
+  /**
+   * A client's WebSocket drops while both servers send to it on every target, and comes back
+   * through the server that does not hold it: the connection moves there with its id, user and
+   * group, and every message arrives once, in order.
+   */
+  async function dropAndComeBack(connect: (url: string) => Promise<Client>): Promise<void> {
     await startCluster(2);
     // Negotiated on server 0, its WebSocket on server 1 (round robin): server 1 holds it.
     const client = await connect(`${proxy!.url}/moves`);
@@ -159,6 +166,22 @@ describe("connections move between servers with their state", () => {
     // Still in its group, on the server it moved to.
     await servers[0]!.hubContext(MovesHub).clients.group("room").message("after", 1);
     await waitFor(() => client.received.last("after") === 1, "a group send after the move");
+  }
+
+  it.each([
+    ["the official client, JSON", (url: string) => officialClient(url, "ada", false)],
+    ["the official client, MessagePack", (url: string) => officialClient(url, "ada", true)],
+    ["hubwire's client, JSON", (url: string) => hubwireClient(url, "ada", false)],
+    ["hubwire's client, MessagePack", (url: string) => hubwireClient(url, "ada", true)],
+  ])("a dropped WebSocket that comes back through another server moves there: same id, user and groups, nothing lost or doubled (%s)", async (_name, connect) => {
+    await dropAndComeBack(connect);
+  });
+
+  it("moves it as well when Redis is slow and uneven: a third of its packets held up to 20 ms", async () => {
+    redisProxy = await startTcpProxy(Number(new URL(redisUrl).port || 6379));
+    redisProxy.slow(20);
+    backplaneUrl = redisProxy.url.replace("http:", "redis:");
+    await dropAndComeBack((url) => hubwireClient(url, "ada", true));
   });
 
   it("a rolling restart of three servers under steady traffic loses, doubles and reorders nothing, for every client", async () => {

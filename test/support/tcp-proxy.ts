@@ -22,6 +22,12 @@ export interface TcpProxy {
   halfOpen(): BlackHole;
   /** The request target (path and query) of each WebSocket upgrade forwarded, in order. */
   readonly upgrades: string[];
+  /**
+   * A slow, uneven network from now on: a third of what arrives either way, at random, is held
+   * up to `maxDelayMs` before it is forwarded, and what comes after it waits its turn (order is
+   * kept, as TCP keeps it). 0 forwards at once again.
+   */
+  slow(maxDelayMs: number): void;
   /** While refusing, new connections are destroyed as they arrive. */
   refuse(refusing: boolean): void;
   close(): Promise<void>;
@@ -51,6 +57,57 @@ interface Pair {
   webSocket: boolean;
 }
 
+/**
+ * Forwards chunks `to` a socket at their times, in order: each no earlier than the one before
+ * it (see TcpProxy.slow).
+ */
+class DelayedWrites {
+  private readonly waiting: Array<{ chunk: Buffer; at: number }> = [];
+  private timer: ReturnType<typeof setTimeout> | undefined;
+  private lastAt = 0;
+  /** What to do to `to` once what waits was written: end it, or destroy it. */
+  private then: "end" | "destroy" | undefined;
+
+  constructor(private readonly to: Socket) {}
+
+  get idle(): boolean {
+    return this.waiting.length === 0;
+  }
+
+  push(chunk: Buffer, delayMs: number): void {
+    this.lastAt = Math.max(this.lastAt, performance.now() + delayMs);
+    this.waiting.push({ chunk, at: this.lastAt });
+    this.timer ??= setTimeout(this.flush, Math.max(0, this.lastAt - performance.now()));
+  }
+
+  private readonly flush = (): void => {
+    this.timer = undefined;
+    const now = performance.now();
+    while (this.waiting.length > 0 && this.waiting[0]!.at <= now) {
+      const { chunk } = this.waiting.shift()!;
+      if (!this.to.destroyed) this.to.write(chunk);
+    }
+    if (this.waiting.length > 0) this.timer = setTimeout(this.flush, Math.max(1, this.waiting[0]!.at - now));
+    else this.finish();
+  };
+
+  /** Ends or destroys `to` once what waits was written, as its peer's end or close would. */
+  after(action: "end" | "destroy"): void {
+    if (this.then !== "destroy") this.then = action;
+    if (this.idle) this.finish();
+  }
+
+  private finish(): void {
+    if (this.then === "end") this.to.end();
+    else if (this.then === "destroy") this.to.destroy();
+  }
+
+  clear(): void {
+    clearTimeout(this.timer);
+    this.waiting.length = 0;
+  }
+}
+
 /** The connection token (`id`) of an upgrade's request target, as `TcpProxy.upgrades` records it. */
 export function upgradeId(target: string): string | null {
   return new URL(target, "http://upgrade").searchParams.get("id");
@@ -60,6 +117,7 @@ export async function startTcpProxy(targetPort: number): Promise<TcpProxy> {
   const pairs = new Set<Pair>();
   const sockets = new Set<Socket>();
   let refusing = false;
+  let maxDelayMs = 0;
   const upgrades: string[] = [];
   const server: Server = createServer((client) => {
     if (refusing) return client.destroy();
@@ -72,6 +130,8 @@ export async function startTcpProxy(targetPort: number): Promise<TcpProxy> {
     pairs.add(pair);
     for (const [from, to] of [[client, pair.upstream], [pair.upstream, client]] as const) {
       sockets.add(from);
+      const delayed = new DelayedWrites(to);
+      to.once("close", () => delayed.clear());
       // Forwarded by hand (not piped) so a black hole can swallow what arrives.
       from.on("data", (chunk: Buffer) => {
         if (pair.holed && !(pair.holedFromServerOnly && from === client)) {
@@ -79,20 +139,21 @@ export async function startTcpProxy(targetPort: number): Promise<TcpProxy> {
           else pair.holed.fromServer += chunk.byteLength;
           return;
         }
+        if (maxDelayMs > 0 || !delayed.idle) return delayed.push(chunk, Math.random() < 1 / 3 ? Math.random() * maxDelayMs : 0);
         if (!to.write(chunk)) {
           from.pause();
           to.once("drain", () => from.resume());
         }
       });
       from.on("end", () => {
-        if (!pair.holed) to.end();
+        if (!pair.holed) delayed.after("end");
       });
       from.on("error", () => {
         if (!pair.holed) to.destroy();
       });
       from.on("close", () => {
         sockets.delete(from);
-        if (!pair.holed) to.destroy();
+        if (!pair.holed) delayed.after("destroy");
         if (from === client) pairs.delete(pair);
       });
     }
@@ -128,6 +189,9 @@ export async function startTcpProxy(targetPort: number): Promise<TcpProxy> {
       const hole = blackHole();
       hole.resetClients();
       return hole;
+    },
+    slow: (ms) => {
+      maxDelayMs = ms;
     },
     refuse: (value) => {
       refusing = value;
