@@ -244,7 +244,7 @@ export class HubConnection implements ConnectionReceiver, HeartbeatSubscriber {
 
   private keep(payload: string | Uint8Array): void {
     this.buffer!.sent(payload);
-    if (this.buffer!.overflowed && this.transport.resumable) this.transport.stopResuming();
+    if (this.buffer!.overflowed && this.transport.resumable) this.transport.stopResuming(bufferOutgrown());
   }
 
   /** Sends bytes already framed (the handshake reply); `shared`: see Transport.send. */
@@ -390,4 +390,12 @@ function concatBytes(parts: Uint8Array[]): Uint8Array {
     offset += byteLengthOf.call(part) as number;
   }
   return joined;
+}
+
+/** Why a connection waiting for its client ends at once (see keep). */
+function bufferOutgrown(): HubwireError {
+  return new HubwireError(
+    "ERR_TRANSPORT_LOST",
+    "More was sent to the connection while its client was away than its stateful reconnect buffer holds (statefulReconnectBufferSize): it can no longer be resumed.",
+  );
 }

@@ -274,13 +274,11 @@ export class TransportConnection {
 
   /**
    * The receiver can no longer replay what the client missed: a drop now ends the connection,
-   * and a connection already waiting for its client ends at once.
+   * and a connection already waiting for its client ends at once, with `why`.
    */
-  stopResuming(): void {
+  stopResuming(why: Error): void {
     this.resumable = false;
-    if (this.state === "suspended") {
-      this.transportClosed(new HubwireError("ERR_TRANSPORT_LOST", "The connection dropped and can no longer be resumed."));
-    }
+    if (this.state === "suspended") this.transportClosed(why);
   }
 
   /**

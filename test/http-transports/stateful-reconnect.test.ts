@@ -110,6 +110,7 @@ describe("stateful reconnect", () => {
     await server!.hubContext(ResumeHub).clients.all.note("x".repeat(500));
     // Long before the 15 s disconnect timeout: resuming would now leave a gap.
     await eventually(() => resumeLog.events.at(-1), "disconnected with an error");
+    expect(resumeLog.lastError?.message).toContain("than its stateful reconnect buffer holds (statefulReconnectBufferSize)");
     await closed;
   });
 

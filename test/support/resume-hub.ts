@@ -4,11 +4,12 @@ import { Hub, HubClass, HubMethod, HubServer, silentLogger, type HubServerOption
 import { startTcpProxy, type TcpProxy } from "./tcp-proxy.js";
 
 /** What ResumeHub saw: connects and disconnects in order, and how many times Count ran. */
-export const resumeLog = { events: [] as string[], counted: 0 };
+export const resumeLog = { events: [] as string[], counted: 0, lastError: undefined as Error | undefined };
 
 export function resetResumeLog(): void {
   resumeLog.events.length = 0;
   resumeLog.counted = 0;
+  resumeLog.lastError = undefined;
 }
 
 export interface ResumeClient {
@@ -25,6 +26,7 @@ export class ResumeHub extends Hub<ResumeClient> {
 
   override onDisconnected(error?: Error): void {
     resumeLog.events.push(`disconnected ${error ? "with an error" : "cleanly"}`);
+    resumeLog.lastError = error;
   }
 
   @HubMethod("Id")
