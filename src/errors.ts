@@ -29,6 +29,8 @@ export const ErrorCodes = {
   ERR_SEND_BUFFER_FULL: "ERR_SEND_BUFFER_FULL",
   /** A client vanished: its socket closed abnormally, or it stopped polling for the disconnect timeout. */
   ERR_TRANSPORT_LOST: "ERR_TRANSPORT_LOST",
+  /** A stateful connection waiting for its client was sent more than `statefulReconnectBufferSize` holds: it cannot resume, and ends. */
+  ERR_STATEFUL_BUFFER_FULL: "ERR_STATEFUL_BUFFER_FULL",
   /** The code generator cannot read a hub (a missing file, an unnamed class, an unexported type). */
   ERR_CODEGEN_INPUT: "ERR_CODEGEN_INPUT",
   /** A file given to the code generator declares no hub (no `@HubClass()`). */

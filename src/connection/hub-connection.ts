@@ -395,7 +395,7 @@ function concatBytes(parts: Uint8Array[]): Uint8Array {
 /** Why a connection waiting for its client ends at once (see keep). */
 function bufferOutgrown(): HubwireError {
   return new HubwireError(
-    "ERR_TRANSPORT_LOST",
+    "ERR_STATEFUL_BUFFER_FULL",
     "More was sent to the connection while its client was away than its stateful reconnect buffer holds (statefulReconnectBufferSize): it can no longer be resumed.",
   );
 }

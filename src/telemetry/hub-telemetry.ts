@@ -66,7 +66,7 @@ export class HubTelemetry {
     this.bytesSent = meter.createCounter(m.bytesSent, { unit: "By", description: "Bytes of the hub messages written to clients." });
     this.connectionsDropped = meter.createCounter(m.connectionsDropped, {
       unit: "{connection}",
-      description: "Connections the server dropped for a limit: a full send buffer, a message too large.",
+      description: "Connections the server dropped for a limit: a full send buffer, a message too large, a full stateful reconnect buffer.",
     });
     this.activeStreams = meter.createUpDownCounter(m.activeStreams, { unit: "{stream}", description: "Server-to-client streams running." });
     this.activeUploads = meter.createUpDownCounter(m.activeUploads, { unit: "{stream}", description: "Client-to-server (upload) streams open." });
@@ -145,6 +145,8 @@ function dropReason(error: Error | undefined): string | undefined {
   switch ((error as { code?: unknown } | undefined)?.code) {
     case "ERR_SEND_BUFFER_FULL":
       return "send_buffer_full";
+    case "ERR_STATEFUL_BUFFER_FULL":
+      return "stateful_buffer_full";
     case "ERR_PROTOCOL_MESSAGE_TOO_LARGE":
     case "ERR_REQUEST_TOO_LARGE":
       return "message_too_large";

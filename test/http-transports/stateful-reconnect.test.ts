@@ -5,6 +5,7 @@ import WebSocket from "ws";
 import { HubServer, silentLogger, type HubServerOptions } from "../../src/index.js";
 import { resetResumeLog, ResumeHub, resumeLog, startResumeServer, type ResumeServer } from "../support/resume-hub.js";
 import { eventually, waitFor } from "../support/wait.js";
+import { startMeter, valueOf } from "../telemetry/otel-sdk.js";
 import type { TcpProxy } from "../support/tcp-proxy.js";
 
 const RS = "\u001e";
@@ -98,8 +99,9 @@ describe("stateful reconnect", () => {
     expect(connection.state).toBe(HubConnectionState.Disconnected);
   });
 
-  it("ends a waiting connection at once when what its client missed outgrows the buffer", async () => {
-    const connection = await start({ statefulReconnectBufferSize: 200 });
+  it("ends a waiting connection at once when what its client missed outgrows the buffer, and counts it as dropped for that", async () => {
+    const meter = startMeter();
+    const connection = await start({ statefulReconnectBufferSize: 200, telemetry: { meterProvider: meter.meterProvider } });
     const closed = new Promise<Error | undefined>((resolve) => connection.onclose(resolve));
     await connection.start();
     proxy!.refuse(true);
@@ -110,7 +112,10 @@ describe("stateful reconnect", () => {
     await server!.hubContext(ResumeHub).clients.all.note("x".repeat(500));
     // Long before the 15 s disconnect timeout: resuming would now leave a gap.
     await eventually(() => resumeLog.events.at(-1), "disconnected with an error");
+    expect(resumeLog.lastError).toMatchObject({ code: "ERR_STATEFUL_BUFFER_FULL" });
     expect(resumeLog.lastError?.message).toContain("than its stateful reconnect buffer holds (statefulReconnectBufferSize)");
+    const dropped = (await meter.metrics()).get("hubwire.server.connections.dropped");
+    expect(valueOf(dropped, { "hubwire.drop.reason": "stateful_buffer_full", "signalr.transport": "web_sockets" })).toBe(1);
     await closed;
   });
 
