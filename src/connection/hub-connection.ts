@@ -244,7 +244,10 @@ export class HubConnection implements ConnectionReceiver, HeartbeatSubscriber {
 
   private keep(payload: string | Uint8Array): void {
     this.buffer!.sent(payload);
-    if (this.buffer!.overflowed && this.transport.resumable) this.transport.stopResuming(bufferOutgrown());
+    // Suspended and not resumable: its client came back through another server and the
+    // connection is moving there, which it can no longer do either.
+    const couldResume = this.transport.resumable || this.transport.state === "suspended";
+    if (this.buffer!.overflowed && couldResume) this.transport.stopResuming(bufferOutgrown());
   }
 
   /** Sends bytes already framed (the handshake reply); `shared`: see Transport.send. */

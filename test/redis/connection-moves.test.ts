@@ -6,6 +6,7 @@ import { RedisBackplane } from "../../src/redis/index.js";
 import { redisUrl } from "../support/redis.js";
 import { startRoundRobinProxy, type RoundRobinProxy } from "../../bench/round-robin-proxy.js";
 import { hubwireClient, officialClient, receiversAndSender, steadySendBufferSize, steadySendPauseMs, Traffic, type StreamClient as Client } from "../support/stream-clients.js";
+import { beforeLettingGo } from "../support/move-faults.js";
 import { startTcpProxy, type TcpProxy } from "../support/tcp-proxy.js";
 import { waitFor } from "../support/wait.js";
 
@@ -18,6 +19,8 @@ interface StreamClient {
 
 /** What the hub saw of its connections' lives, across servers. */
 const lives = { connected: 0, disconnected: 0 };
+/** Why the last connection that ended abnormally ended. */
+let lastDisconnectError: Error | undefined;
 /** Calls of Slow that have started. */
 let slowCalls = 0;
 
@@ -27,8 +30,9 @@ class MovesHub extends Hub<StreamClient> {
     lives.connected++;
   }
 
-  override onDisconnected(): void {
+  override onDisconnected(error?: Error): void {
     lives.disconnected++;
+    if (error) lastDisconnectError = error;
   }
 
   @HubMethod("Id")
@@ -182,6 +186,25 @@ describe("connections move between servers with their state", () => {
     redisProxy.slow(20);
     backplaneUrl = redisProxy.url.replace("http:", "redis:");
     await dropAndComeBack((url) => hubwireClient(url, "ada", true));
+  });
+
+  it("ends a connection sent more than its stateful buffer holds while it moves: the move fails, and it cannot resume where it was", async () => {
+    await startCluster(2);
+    lastDisconnectError = undefined;
+    const client = await hubwireClient(`${proxy!.url}/moves`, "ada", false);
+    clients.push(client);
+    const id = await client.invoke<string>("Id");
+    await waitFor(() => servers[1]!.connectionCount === 1, "server 1 to hold the connection");
+
+    // Server 1 sends it more than its buffer holds once server 0 is ready for it, before it lets go.
+    beforeLettingGo(servers[1]!, "/moves", () => void servers[1]!.hubContext(MovesHub).clients.client(id).message("x".repeat(steadySendBufferSize), 1));
+    proxy!.cutWebSockets();
+    await waitFor(() => lives.disconnected === 1, "the connection to end on server 1");
+    expect(lastDisconnectError).toMatchObject({ code: "ERR_STATEFUL_BUFFER_FULL" });
+    expect(servers[1]!.connectionCount).toBe(0);
+    // Its client starts anew, with a new id, and is served.
+    await waitFor(() => client.restarts() === 1, "the client to start a new connection");
+    expect(await client.invoke("Id")).not.toBe(id);
   });
 
   it("a rolling restart of three servers under steady traffic loses, doubles and reorders nothing, for every client", async () => {

@@ -19,6 +19,20 @@ export function hangAfterLettingGo(server: HubServer, path: string): Promise<voi
 }
 
 /**
+ * Runs `meanwhile` on `server` when it is about to let go of a connection moving away from its
+ * endpoint at `path` (after the new server said it is ready, before the cut), once.
+ */
+export function beforeLettingGo(server: HubServer, path: string, meanwhile: () => void): void {
+  const moves = server["endpoints"].get(path)!.endpoint["router"]!["moving"]!["moves"];
+  const cut = moves.cut.bind(moves);
+  moves.cut = (connection, plan) => {
+    moves.cut = cut;
+    meanwhile();
+    return cut(connection, plan);
+  };
+}
+
+/**
  * Sends requests through the round-robin proxy until the next one goes to `backend`, of
  * `count`; returns a count of the upgrades that reached `backend` since.
  */
