@@ -113,6 +113,9 @@ export class MultiplexMoves implements ConnectionMoves {
         const hub = open.get(channel);
         const moves = this.settings.resolve(path)?.moves;
         if (!hub || hub.connection.connectionId !== connectionId || !moves) throw moveFailed(`The hub on channel ${channel} ended before it could move.`);
+        // It can no longer move (sent more than its stateful buffer holds since the plan): it
+        // ends here and its client opens it anew, as a hub left out of the plan does.
+        if (moves.plan(hub.connection) === undefined) return undefined;
         const state = await moves.cut(hub.connection, hubPlan);
         hub.connection.movedAway(); // its session is the new server's now: nothing of it ends here
         return { channel, state };
@@ -126,7 +129,7 @@ export class MultiplexMoves implements ConnectionMoves {
       physical.abort(error);
       throw error;
     }
-    const hubs = cuts.map((outcome) => (outcome as PromiseFulfilledResult<{ channel: number; state: unknown }>).value);
+    const hubs = cuts.flatMap((outcome) => (outcome as PromiseFulfilledResult<{ channel: number; state: unknown } | undefined>).value ?? []);
     const moved = new Set(hubs.map(({ channel }) => channel));
     const dropped = [...open.keys()].filter((channel) => !moved.has(channel));
     const { binary, highestChannel } = multiplexed.layout;
@@ -145,6 +148,10 @@ export class MultiplexMoves implements ConnectionMoves {
     for (const { channel } of moved.hubs) if (!arrivals.some(({ hub }) => hub.channel === channel)) dropped.push(channel);
     const multiplexed = this.handler.movedIn(physical, { binary: moved.binary, highestChannel: moved.highestChannel, dropped });
     for (const { hub, endpoint, connection } of arrivals) {
+      if (moved.dropped.includes(hub.channel)) {
+        endpoint.moves.abandon(connection, hub.plan); // it ended on the old server (see cut)
+        continue;
+      }
       try {
         if (!states.has(hub.channel)) throw moveFailed(`The hub on channel ${hub.channel} did not move.`);
         const channel = new HubChannel(multiplexed, hub.channel, connection, hub.text, endpoint.admit, hub.path);

@@ -8,6 +8,7 @@ import { RedisBackplane } from "../../src/redis/index.js";
 import { startRoundRobinProxy, type RoundRobinProxy } from "../../bench/round-robin-proxy.js";
 import { redisUrl } from "../support/redis.js";
 import { Received, steadySendBufferSize, steadySendPauseMs } from "../support/stream-clients.js";
+import { beforeLettingGo } from "../support/move-faults.js";
 import { startTcpProxy, type TcpProxy } from "../support/tcp-proxy.js";
 import { waitFor, within } from "../support/wait.js";
 import { connected, PackHub, PlainHub, TextHub, type StreamHub } from "./stream-hubs.js";
@@ -211,6 +212,32 @@ describe("a multiplexed connection with stateful hubs moves when its server drai
     await servers[0]!.hubContext(TextHub).clients.group("room").message("after", 1);
     expect(await heard).toBe(1);
   }, 60_000);
+
+  it("starts a hub anew, alone, when it was sent more than its stateful buffer holds while its connection moved; the others move", async () => {
+    channelPrefix = `mux-moves-${randomUUID()}`;
+    // Negotiated on server 0, the socket on server 1 (round robin): server 1 holds the connection.
+    servers = [newServer(), newServer()];
+    const urls = await Promise.all(servers.map(async (server) => (await server.listen()).url));
+    proxy = await startRoundRobinProxy(urls);
+    hubs = new HubMultiplexer(`${proxy.url}/hubs`, { transports: ["WebSockets"], protocol: messagePack, statefulReconnect: true, accessTokenFactory: () => "ann", logger: silentLogger });
+    const text = hubs.hub("/text", { protocol: json });
+    const pack = hubs.hub("/pack");
+    const packLost = new Promise<void>((resolve) => pack.onReconnecting(() => resolve()));
+    let textReconnects = 0;
+    text.onReconnecting(() => void textReconnects++);
+    await Promise.all([text.start(), pack.start()]);
+    const [textId, packId] = await Promise.all([text.invoke<string>("Id"), pack.invoke<string>("Id")]);
+    expect(servers[1]!.connectionCount).toBe(1);
+
+    // Server 1 sends the MessagePack hub more than its buffer holds once server 0 is ready for the connection.
+    beforeLettingGo(servers[1]!, "/hubs", () => void servers[1]!.hubContext(PackHub).clients.client(packId).message("x".repeat(steadySendBufferSize), 1));
+    proxy.cutWebSockets();
+    await within(packLost, "the hub that could not move to start anew");
+    await waitFor(() => servers[0]!.connectionCount === 1 && servers[1]!.connectionCount === 0, "the connection to move to server 0");
+    expect(await text.invoke("Id")).toBe(textId);
+    expect(textReconnects).toBe(0);
+    await waitFor(async () => (await pack.invoke<string>("Id").catch(() => packId)) !== packId, "the hub to open anew with a new id");
+  });
 
   it.each([
     ["Redis as it is", 0],
