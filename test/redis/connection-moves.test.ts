@@ -103,6 +103,7 @@ describe("connections move between servers with their state", () => {
     // A channel prefix of this test's own: other tests and runs may share the Redis.
     channelPrefix = `moves-${randomUUID()}`;
     lives.connected = lives.disconnected = 0;
+    lastDisconnectError = undefined;
     servers = Array.from({ length: count }, newServer);
     const urls = await Promise.all(servers.map(async (server) => (await server.listen()).url));
     proxy = await startRoundRobinProxy(urls);
@@ -190,7 +191,6 @@ describe("connections move between servers with their state", () => {
 
   it("ends a connection sent more than its stateful buffer holds while it moves: the move fails, and it cannot resume where it was", async () => {
     await startCluster(2);
-    lastDisconnectError = undefined;
     const client = await hubwireClient(`${proxy!.url}/moves`, "ada", false);
     clients.push(client);
     const id = await client.invoke<string>("Id");
