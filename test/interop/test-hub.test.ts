@@ -125,6 +125,10 @@ describe.each(setups)("TestHub with the official client over $name", (setup) => 
     if (serverKind() === "aspnetcore" && setup.transportName === "WebSockets") {
       // ASP.NET Core may end its WebSockets at shutdown without a close frame; hubwire closes them.
       expect([undefined, "WebSocket closed with status code: 1006 (no reason given)."]).toContain((await end)?.message);
+    } else if (serverKind() === "aspnetcore" && setup.transportName === "LongPolling") {
+      // ASP.NET Core may forget the connection at shutdown before its client's next poll
+      // arrives, which then gets 404; hubwire answers the poll that is waiting and ends it.
+      expect([undefined, "Not Found: Status code '404'"]).toContain((await end)?.message);
     } else {
       expect(await end).toBeUndefined();
     }
