@@ -6,10 +6,9 @@ import { messagePack } from "../../client/msgpack.js";
 import { HubServer, silentLogger as serverSilent, type HubClassType, type Logger } from "../../src/index.js";
 import { RedisBackplane } from "../../src/redis/index.js";
 import { startRoundRobinProxy, type RoundRobinProxy } from "../../bench/round-robin-proxy.js";
-import { redisUrl } from "../support/redis.js";
+import { redisUrl, slowRedis, type SlowRedis } from "../support/redis.js";
 import { Received, steadySendBufferSize, steadySendPauseMs } from "../support/stream-clients.js";
 import { beforeLettingGo } from "../support/move-faults.js";
-import { startTcpProxy, type TcpProxy } from "../support/tcp-proxy.js";
 import { waitFor, within } from "../support/wait.js";
 import { connected, PackHub, PlainHub, TextHub, type StreamHub } from "./stream-hubs.js";
 
@@ -28,9 +27,8 @@ describe("a multiplexed connection with stateful hubs moves when its server drai
   let servers: HubServer[] = [];
   let proxy: RoundRobinProxy | undefined;
   let hubs: HubMultiplexer | undefined;
-  /** Where the servers reach Redis: the shared one, or a slow network in front of it. */
-  let backplaneUrl = redisUrl;
-  let redisProxy: TcpProxy | undefined;
+  /** A slow network in front of the shared Redis, when a test puts its servers behind one. */
+  let slowNetwork: SlowRedis | undefined;
 
   /** `pack`: how /pack is mapped there (a deploy may drop MessagePack, or the hub). */
   function newServer(logger: Logger = serverSilent, pack: "mapped" | "json only" | "not mapped" = "mapped"): HubServer {
@@ -39,7 +37,7 @@ describe("a multiplexed connection with stateful hubs moves when its server drai
       allowStatefulReconnects: true,
       statefulReconnectBufferSize: steadySendBufferSize,
       authenticate: (_request, token) => (token ? { sub: token } : null),
-      backplane: new RedisBackplane({ url: backplaneUrl, channelPrefix, logger: serverSilent }),
+      backplane: new RedisBackplane({ url: slowNetwork?.url ?? redisUrl, channelPrefix, logger: serverSilent }),
     });
     server.mapHub("/text", TextHub);
     if (pack !== "not mapped") server.mapHub("/pack", PackHub, pack === "json only" ? { protocols: ["json"] } : {});
@@ -48,36 +46,37 @@ describe("a multiplexed connection with stateful hubs moves when its server drai
     return server;
   }
 
+  /**
+   * Starts `list` behind the round-robin proxy, and hubwire's multiplexer through it: a binary
+   * connection with stateful reconnect, as user "ann" (not yet started).
+   */
+  async function behindProxy(list: HubServer[]): Promise<{ urls: string[]; multiplexer: HubMultiplexer }> {
+    servers = list;
+    const urls = await Promise.all(list.map(async (server) => (await server.listen()).url));
+    proxy = await startRoundRobinProxy(urls);
+    hubs = new HubMultiplexer(`${proxy.url}/hubs`, { transports: ["WebSockets"], protocol: messagePack, statefulReconnect: true, accessTokenFactory: () => "ann", logger: silentLogger });
+    return { urls, multiplexer: hubs };
+  }
+
   afterEach(async () => {
     await hubs?.stop();
     await proxy?.close();
     await Promise.all(servers.map((server) => server.close()));
-    await redisProxy?.close();
-    redisProxy = undefined;
-    backplaneUrl = redisUrl;
+    await slowNetwork?.close();
+    slowNetwork = undefined;
   });
 
   it("keeps every stateful hub's id, user and group through a rolling restart of three servers, and loses, doubles and reorders nothing; a hub without stateful reconnect starts anew", async () => {
     // A channel prefix of this test's own: other tests and runs may share the Redis.
     channelPrefix = `mux-moves-${randomUUID()}`;
     connected.clear();
-    servers = [newServer(), newServer(), newServer()];
-    const urls = await Promise.all(servers.map(async (server) => (await server.listen()).url));
-    proxy = await startRoundRobinProxy(urls);
-
+    const { urls, multiplexer } = await behindProxy([newServer(), newServer(), newServer()]);
     // A binary connection: a JSON hub and a MessagePack hub, both stateful, and one that is not.
-    hubs = new HubMultiplexer(`${proxy.url}/hubs`, {
-      transports: ["WebSockets"],
-      protocol: messagePack,
-      statefulReconnect: true,
-      accessTokenFactory: () => "ann",
-      logger: silentLogger,
-    });
     const opened = new Map<string, HubConnection>([
-      ["/text", hubs.hub("/text", { protocol: json })],
-      ["/pack", hubs.hub("/pack")],
+      ["/text", multiplexer.hub("/text", { protocol: json })],
+      ["/pack", multiplexer.hub("/pack")],
     ]);
-    const plain = hubs.hub("/plain", { statefulReconnect: false });
+    const plain = multiplexer.hub("/plain", { statefulReconnect: false });
     const received = new Map<string, Received>();
     const reconnecting = new Map<string, number>();
     for (const [path, hub] of opened) {
@@ -190,12 +189,9 @@ describe("a multiplexed connection with stateful hubs moves when its server drai
     const logger: Logger = { ...serverSilent, level: "warn", warn: (_message, fields) => void warnings.push(String((fields?.error as { code?: string } | undefined)?.code)) };
     // Negotiated on server 0, the socket on server 1 (round robin): server 1 holds the
     // connection, and it moves to server 0, whose /pack cannot take the MessagePack hub.
-    servers = [newServer(logger, packThere), newServer()];
-    const urls = await Promise.all(servers.map(async (server) => (await server.listen()).url));
-    proxy = await startRoundRobinProxy(urls);
-    hubs = new HubMultiplexer(`${proxy.url}/hubs`, { transports: ["WebSockets"], protocol: messagePack, statefulReconnect: true, accessTokenFactory: () => "ann", logger: silentLogger });
-    const text = hubs.hub("/text", { protocol: json });
-    const pack = hubs.hub("/pack");
+    const { multiplexer } = await behindProxy([newServer(logger, packThere), newServer()]);
+    const text = multiplexer.hub("/text", { protocol: json });
+    const pack = multiplexer.hub("/pack");
     const lost = new Promise<void>((resolve) => pack.onReconnecting(() => resolve()));
     await Promise.all([text.start(), pack.start()]);
     const id = await text.invoke<string>("Id");
@@ -216,12 +212,9 @@ describe("a multiplexed connection with stateful hubs moves when its server drai
   it("starts a hub anew, alone, when it was sent more than its stateful buffer holds while its connection moved; the others move", async () => {
     channelPrefix = `mux-moves-${randomUUID()}`;
     // Negotiated on server 0, the socket on server 1 (round robin): server 1 holds the connection.
-    servers = [newServer(), newServer()];
-    const urls = await Promise.all(servers.map(async (server) => (await server.listen()).url));
-    proxy = await startRoundRobinProxy(urls);
-    hubs = new HubMultiplexer(`${proxy.url}/hubs`, { transports: ["WebSockets"], protocol: messagePack, statefulReconnect: true, accessTokenFactory: () => "ann", logger: silentLogger });
-    const text = hubs.hub("/text", { protocol: json });
-    const pack = hubs.hub("/pack");
+    const { multiplexer } = await behindProxy([newServer(), newServer()]);
+    const text = multiplexer.hub("/text", { protocol: json });
+    const pack = multiplexer.hub("/pack");
     const packLost = new Promise<void>((resolve) => pack.onReconnecting(() => resolve()));
     let textReconnects = 0;
     text.onReconnecting(() => void textReconnects++);
@@ -231,7 +224,7 @@ describe("a multiplexed connection with stateful hubs moves when its server drai
 
     // Server 1 sends the MessagePack hub more than its buffer holds once server 0 is ready for the connection.
     beforeLettingGo(servers[1]!, "/hubs", () => void servers[1]!.hubContext(PackHub).clients.client(packId).message("x".repeat(steadySendBufferSize), 1));
-    proxy.cutWebSockets();
+    proxy!.cutWebSockets();
     await within(packLost, "the hub that could not move to start anew");
     await waitFor(() => servers[0]!.connectionCount === 1 && servers[1]!.connectionCount === 0, "the connection to move to server 0");
     expect(await text.invoke("Id")).toBe(textId);
@@ -244,18 +237,13 @@ describe("a multiplexed connection with stateful hubs moves when its server drai
     ["Redis slow and uneven: a third of its packets held up to 20 ms", 20],
   ])("moves a connection whose socket dropped to the server its client comes back through, while both servers send (%s)", async (_name, redisDelayMs) => {
     if (redisDelayMs > 0) {
-      redisProxy = await startTcpProxy(Number(new URL(redisUrl).port || 6379));
-      redisProxy.slow(redisDelayMs);
-      backplaneUrl = redisProxy.url.replace("http:", "redis:");
+      slowNetwork = await slowRedis(redisDelayMs);
     }
     channelPrefix = `mux-moves-${randomUUID()}`;
     connected.clear();
     // Negotiated on server 0, the socket on server 1 (round robin): server 1 holds the connection.
-    servers = [newServer(), newServer()];
-    const urls = await Promise.all(servers.map(async (server) => (await server.listen()).url));
-    proxy = await startRoundRobinProxy(urls);
-    hubs = new HubMultiplexer(`${proxy.url}/hubs`, { transports: ["WebSockets"], protocol: messagePack, statefulReconnect: true, accessTokenFactory: () => "ann", logger: silentLogger });
-    const text = hubs.hub("/text", { protocol: json });
+    const { multiplexer } = await behindProxy([newServer(), newServer()]);
+    const text = multiplexer.hub("/text", { protocol: json });
     const streams = new Received();
     text.on("message", streams.record);
     let reconnects = 0;
@@ -276,7 +264,7 @@ describe("a multiplexed connection with stateful hubs moves when its server drai
       }
     });
     await waitFor(() => streams.last("all from 1") >= 20, "messages before the drop");
-    proxy.cutWebSockets();
+    proxy!.cutWebSockets();
     await waitFor(() => servers[0]!.connectionCount === 1 && servers[1]!.connectionCount === 0, "the connection to move to server 0");
     const arrived = streams.last("all from 0");
     await waitFor(() => streams.last("all from 0") >= arrived + 20, "messages after the move");

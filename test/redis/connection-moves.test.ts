@@ -3,11 +3,10 @@ import { HttpTransportType, HubConnectionBuilder, LogLevel } from "@microsoft/si
 import { afterEach, describe, expect, it } from "vitest";
 import { Hub, HubClass, HubMethod, HubServer, silentLogger } from "../../src/index.js";
 import { RedisBackplane } from "../../src/redis/index.js";
-import { redisUrl } from "../support/redis.js";
+import { redisUrl, slowRedis, type SlowRedis } from "../support/redis.js";
 import { startRoundRobinProxy, type RoundRobinProxy } from "../../bench/round-robin-proxy.js";
 import { hubwireClient, officialClient, receiversAndSender, steadySendBufferSize, steadySendPauseMs, Traffic, type StreamClient as Client } from "../support/stream-clients.js";
 import { beforeLettingGo } from "../support/move-faults.js";
-import { startTcpProxy, type TcpProxy } from "../support/tcp-proxy.js";
 import { waitFor } from "../support/wait.js";
 
 interface StreamClient {
@@ -83,16 +82,15 @@ describe("connections move between servers with their state", () => {
   let servers: HubServer[] = [];
   let proxy: RoundRobinProxy | undefined;
   let clients: Client[] = [];
-  /** Where the servers reach Redis: the shared one, or a slow network in front of it. */
-  let backplaneUrl = redisUrl;
-  let redisProxy: TcpProxy | undefined;
+  /** A slow network in front of the shared Redis, when a test puts its servers behind one. */
+  let slowNetwork: SlowRedis | undefined;
 
   function newServer(): HubServer {
     const server = new HubServer({
       logger: silentLogger,
       allowStatefulReconnects: true,
       statefulReconnectBufferSize: steadySendBufferSize,
-      backplane: new RedisBackplane({ url: backplaneUrl, channelPrefix, logger: silentLogger }),
+      backplane: new RedisBackplane({ url: slowNetwork?.url ?? redisUrl, channelPrefix, logger: silentLogger }),
     });
     server.mapHub("/moves", MovesHub, { authenticate: userOf });
     server.mapMultiplexer("/hubs");
@@ -115,10 +113,22 @@ describe("connections move between servers with their state", () => {
     clients = [];
     await proxy?.close();
     await Promise.all(servers.map((server) => server.close()));
-    await redisProxy?.close();
-    redisProxy = undefined;
-    backplaneUrl = redisUrl;
+    await slowNetwork?.close();
+    slowNetwork = undefined;
   });
+
+  /**
+   * Two servers, and a client connected through the proxy: negotiated on server 0, its WebSocket
+   * on server 1 (round robin), which holds it. Returns the client and its connection id.
+   */
+  async function heldByServer1(connect: (url: string) => Promise<Client>): Promise<{ client: Client; id: string }> {
+    await startCluster(2);
+    const client = await connect(`${proxy!.url}/moves`);
+    clients.push(client);
+    const id = await client.invoke<string>("Id");
+    await waitFor(() => servers[1]!.connectionCount === 1 && servers[0]!.connectionCount === 0, "server 1 to hold the connection");
+    return { client, id };
+  }
 
   /**
    * A client's WebSocket drops while both servers send to it on every target, and comes back
@@ -126,13 +136,8 @@ describe("connections move between servers with their state", () => {
    * group, and every message arrives once, in order.
    */
   async function dropAndComeBack(connect: (url: string) => Promise<Client>): Promise<void> {
-    await startCluster(2);
-    // Negotiated on server 0, its WebSocket on server 1 (round robin): server 1 holds it.
-    const client = await connect(`${proxy!.url}/moves`);
-    clients.push(client);
-    const id = await client.invoke<string>("Id");
+    const { client, id } = await heldByServer1(connect);
     await client.invoke("Join", "room");
-    await waitFor(() => servers[1]!.connectionCount === 1 && servers[0]!.connectionCount === 0, "server 1 to hold the connection");
 
     // Both servers send on every target while the socket drops and the client comes back
     // through server 0 (the next in turn), which takes the connection over from server 1.
@@ -183,18 +188,12 @@ describe("connections move between servers with their state", () => {
   });
 
   it("moves it as well when Redis is slow and uneven: a third of its packets held up to 20 ms", async () => {
-    redisProxy = await startTcpProxy(Number(new URL(redisUrl).port || 6379));
-    redisProxy.slow(20);
-    backplaneUrl = redisProxy.url.replace("http:", "redis:");
+    slowNetwork = await slowRedis(20);
     await dropAndComeBack((url) => hubwireClient(url, "ada", true));
   });
 
   it("ends a connection sent more than its stateful buffer holds while it moves: the move fails, and it cannot resume where it was", async () => {
-    await startCluster(2);
-    const client = await hubwireClient(`${proxy!.url}/moves`, "ada", false);
-    clients.push(client);
-    const id = await client.invoke<string>("Id");
-    await waitFor(() => servers[1]!.connectionCount === 1, "server 1 to hold the connection");
+    const { client, id } = await heldByServer1((url) => hubwireClient(url, "ada", false));
 
     // Server 1 sends it more than its buffer holds once server 0 is ready for it, before it lets go.
     beforeLettingGo(servers[1]!, "/moves", () => void servers[1]!.hubContext(MovesHub).clients.client(id).message("x".repeat(steadySendBufferSize), 1));
@@ -289,11 +288,7 @@ describe("connections move between servers with their state", () => {
   });
 
   it("lets a call running on the old server finish there, and its result reaches the client on the new one", async () => {
-    await startCluster(2);
-    const client = await officialClient(`${proxy!.url}/moves`, "ada", false);
-    clients.push(client);
-    const id = await client.invoke<string>("Id");
-    await waitFor(() => servers[1]!.connectionCount === 1, "server 1 to hold the connection");
+    const { client, id } = await heldByServer1((url) => officialClient(url, "ada", false));
     const before = slowCalls;
     const running = client.invoke<string>("Slow", 300);
     await waitFor(() => slowCalls === before + 1, "the call to start on server 1");

@@ -1,13 +1,18 @@
 import type { RoundRobinProxy } from "../../bench/round-robin-proxy.js";
 import type { HubServer } from "../../src/index.js";
 
+/** The moves (ConnectionMoves) of `server`'s endpoint at `path`, whose steps a test may wrap. */
+function movesOf(server: HubServer, path: string) {
+  return server["endpoints"].get(path)!.endpoint["router"]!["moving"]!["moves"];
+}
+
 /**
  * Makes `server` die, as far as a move from it goes, the moment it has let go of a connection
  * moving away from its endpoint at `path`: the hubs let go (the cut runs), and the state is
  * never sent. Resolves once a cut has run; the test then crashes the server.
  */
 export function hangAfterLettingGo(server: HubServer, path: string): Promise<void> {
-  const moves = server["endpoints"].get(path)!.endpoint["router"]!["moving"]!["moves"];
+  const moves = movesOf(server, path);
   const cut = moves.cut.bind(moves);
   return new Promise<void>((letGo) => {
     moves.cut = async (connection, plan) => {
@@ -23,7 +28,7 @@ export function hangAfterLettingGo(server: HubServer, path: string): Promise<voi
  * endpoint at `path` (after the new server said it is ready, before the cut), once.
  */
 export function beforeLettingGo(server: HubServer, path: string, meanwhile: () => void): void {
-  const moves = server["endpoints"].get(path)!.endpoint["router"]!["moving"]!["moves"];
+  const moves = movesOf(server, path);
   const cut = moves.cut.bind(moves);
   moves.cut = (connection, plan) => {
     moves.cut = cut;
