@@ -331,6 +331,9 @@ export class MultiplexedConnection implements ConnectionReceiver {
    * client's next one, which moves it to the server it reaches (see MultiplexMoves).
    */
   suspend(): void {
+    // A hub that cannot wait for its client's next socket ends with the drain, as nothing went
+    // wrong (see onSuspended for a dropped socket); its client opens it anew on its next socket.
+    for (const hub of [...this.channels.values()]) if (!hub.connection.resumable) hub.connection.transportClosed();
     this.physical.displaceTransport();
   }
 
@@ -351,8 +354,21 @@ export class MultiplexedConnection implements ConnectionReceiver {
   }
 
   /**
+   * Stateful reconnect: the socket dropped. Each hub waits, suspended, as a plain connection
+   * would: one that keeps what it sends for its client goes on keeping it (and ends at once if
+   * that outgrows its buffer); any other ends now. A hub already suspended is the one a drain
+   * began with (see HubChannel.retire).
+   */
+  onSuspended(error: Error | undefined): void {
+    for (const hub of [...this.channels.values()]) {
+      if (hub.connection.state === "active") hub.connection.transportLost(error ?? new HubwireError("ERR_TRANSPORT_LOST", "The connection's socket was dropped."));
+    }
+  }
+
+  /**
    * Stateful reconnect: the client's new socket took over. Each hub that kept what it sent
-   * replays it (its Sequence first) on its channel; a hub that could not keep it all ends.
+   * replays it (its Sequence first) on its channel; a hub that ended meanwhile (see onSuspended)
+   * is closed on the client's side too, which opens it anew.
    */
   onResumed(): void {
     this.lastReceiveAt = this.owner.now; // the client's new socket: its silence is counted from now
@@ -360,7 +376,7 @@ export class MultiplexedConnection implements ConnectionReceiver {
     this.dropped = undefined;
     if (dropped) for (const channel of dropped) this.sendControl({ type: "close", channel });
     for (const hub of [...this.channels.values()]) {
-      if (hub.connection.resumable) {
+      if (hub.connection.resumable && !hub.connection.isClosed) {
         hub.connection.resume(hub);
         continue;
       }

@@ -24,6 +24,11 @@ export interface ConnectionReceiver {
    * Without this, the connection is dropped.
    */
   onTooLarge?(limit: number): void;
+  /**
+   * Stateful reconnect: the transport dropped (`error` says how, when known) and the connection
+   * waits, suspended, for its client to come back. A multiplexed connection suspends its hubs.
+   */
+  onSuspended?(error: Error | undefined): void;
   /** Stateful reconnect: the client is back on a new transport; replay what it missed before anything else. */
   onResumed?(): void;
   /**
@@ -270,6 +275,7 @@ export class TransportConnection {
     if (this.state !== "active" || !this.resumable || this.closeRequested) return this.transportClosed(error);
     this.state = "suspended";
     this.suspendedSince = Date.now();
+    this.receiver?.onSuspended?.(error);
   }
 
   /**
@@ -285,14 +291,17 @@ export class TransportConnection {
    * Suspends a resumable connection whose transport still looks alive but is not: its client is
    * back on a new socket (a half-open drop), or has been silent past the client timeout. The old
    * transport is dropped at once and reports nothing more, so it can neither deliver a late
-   * message nor end the connection. False when the connection cannot be resumed.
+   * message nor end the connection. True too for one suspended already (a hub of a multiplexed
+   * connection whose socket another hub dropped); false when the connection cannot be resumed.
    */
   displaceTransport(): boolean {
     const transport = this.transport;
+    if (this.state === "suspended" && this.resumable) return true;
     if (this.state !== "active" || !this.resumable || this.closeRequested || !transport?.retire) return false;
     this.state = "suspended";
     this.suspendedSince = Date.now();
     transport.retire();
+    this.receiver?.onSuspended?.(undefined);
     return true;
   }
 

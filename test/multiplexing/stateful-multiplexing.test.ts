@@ -1,9 +1,11 @@
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it } from "vitest";
 import { silentLogger } from "../../client/index.js";
 import { HubMultiplexer } from "../../client/multiplex.js";
 import { messagePack } from "../../client/msgpack.js";
+import type { HubOptions, HubServerOptions } from "../../src/index.js";
 import { startTcpProxy, upgradeId, type TcpProxy } from "../support/tcp-proxy.js";
 import { waitFor, within } from "../support/wait.js";
+import { startMeter, valueOf } from "../telemetry/otel-sdk.js";
 import { lifecycle, startMuxServer, type MuxServer } from "./mux-hubs.js";
 
 describe.each([
@@ -15,14 +17,15 @@ describe.each([
   let hubs: HubMultiplexer;
   let other: HubMultiplexer;
 
-  beforeEach(async () => {
+  /** Rosa's connection goes through a proxy that can drop it; Sam's does not. */
+  async function start(hubOptions: HubOptions = {}, serverOptions: HubServerOptions = {}): Promise<void> {
     lifecycle.length = 0;
-    mux = await startMuxServer({}, { allowStatefulReconnects: true });
+    mux = await startMuxServer({}, { allowStatefulReconnects: true, ...hubOptions }, serverOptions);
     proxy = await startTcpProxy(Number(new URL(mux.url).port));
     const options = { transports: ["WebSockets" as const], logger: silentLogger, ...(binary ? { protocol: messagePack } : {}) };
     hubs = new HubMultiplexer(`${proxy.url}/hubs`, { ...options, accessTokenFactory: () => "rosa", statefulReconnect: true });
     other = new HubMultiplexer(`${mux.url}/hubs`, { ...options, accessTokenFactory: () => "sam" });
-  });
+  }
 
   afterEach(async () => {
     await hubs.stop();
@@ -32,6 +35,7 @@ describe.each([
   });
 
   it("resumes every stateful hub on the new socket, with what was sent meanwhile; a hub without it starts anew", async () => {
+    await start();
     const news = hubs.hub("/news");
     const presence = hubs.hub("/presence");
     const game = hubs.hub("/game", { statefulReconnect: false });
@@ -62,6 +66,37 @@ describe.each([
     await Promise.resolve();
     expect(reconnectedEvent).toBe(false);
     expect(mux.server.connectionCount).toBe(2);
+  });
+
+  it("ends a hub at once when what its client misses outgrows its buffer, and a hub without stateful reconnect when the socket drops; the others resume", async () => {
+    const meter = startMeter();
+    await start({ statefulReconnectBufferSize: 2_000 }, { telemetry: { meterProvider: meter.meterProvider } });
+    const news = hubs.hub("/news");
+    const presence = hubs.hub("/presence");
+    const game = hubs.hub("/game", { statefulReconnect: false });
+    const sender = other.hub("/news");
+    await Promise.all([news.start(), presence.start(), game.start(), sender.start()]);
+    const [newsId, presenceId] = [news.connectionId, presence.connectionId];
+    const newsBack = new Promise((resolve) => news.onReconnected(resolve));
+
+    proxy.refuse(true); // no socket comes back until the test allows it
+    proxy.cut();
+    // As a plain connection that cannot resume: it ends when its socket drops, not when its client is back.
+    await waitFor(() => lifecycle.includes("game disconnected rosa"), "the hub without stateful reconnect to end");
+    expect(lifecycle).not.toContain("news disconnected rosa");
+    await sender.invoke("TellUser", "rosa", "x".repeat(5_000));
+    // Long before the disconnect timeout: resuming it would leave a gap.
+    await waitFor(() => lifecycle.includes("news disconnected rosa"), "the hub that missed too much to end");
+    expect(lifecycle).not.toContain("presence disconnected rosa");
+    const dropped = (await meter.metrics()).get("hubwire.server.connections.dropped");
+    expect(valueOf(dropped, { "hubwire.drop.reason": "stateful_buffer_full", "signalr.transport": "web_sockets" })).toBe(1);
+
+    proxy.refuse(false);
+    await within(newsBack, "the hub that ended to open anew");
+    expect(news.connectionId).not.toBe(newsId);
+    expect(await presence.invoke("Echo", "after")).toBe("after");
+    expect(presence.connectionId).toBe(presenceId);
+    expect(lifecycle.filter((event) => event.startsWith("presence"))).toEqual(["presence connected rosa"]);
   });
 });
 
