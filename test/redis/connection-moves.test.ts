@@ -6,7 +6,8 @@ import { RedisBackplane } from "../../src/redis/index.js";
 import { redisUrl, slowRedis, type SlowRedis } from "../support/redis.js";
 import { startRoundRobinProxy, type RoundRobinProxy } from "../../bench/round-robin-proxy.js";
 import { hubwireClient, officialClient, receiversAndSender, steadySendBufferSize, steadySendPauseMs, Traffic, type StreamClient as Client } from "../support/stream-clients.js";
-import { beforeLettingGo } from "../support/move-faults.js";
+import { beforeLettingGo, steerTo } from "../support/move-faults.js";
+import { startTcpProxy } from "../support/tcp-proxy.js";
 import { waitFor } from "../support/wait.js";
 
 interface StreamClient {
@@ -254,6 +255,35 @@ describe("connections move between servers with their state", () => {
     expect(await outcome).toBe("ERR_CONNECTION_MOVED");
     await waitFor(() => servers[0]!.connectionCount === 1 && servers[1]!.connectionCount === 0, "the connection to move to server 0");
     expect(await connection.invoke("Id")).toBe(id);
+  });
+
+  it("moves a connection whose client is away when its server drains, once the client comes back through another server", async () => {
+    await startCluster(2);
+    // The client reaches the round-robin proxy through one that can refuse its reconnects.
+    const front = await startTcpProxy(Number(new URL(proxy!.url).port));
+    try {
+      const client = await hubwireClient(`${front.url}/moves`, "ada", false);
+      clients.push(client);
+      const id = await client.invoke<string>("Id");
+      await client.invoke("Join", "room");
+      await waitFor(() => servers[1]!.connectionCount === 1, "server 1 to hold the connection");
+      front.refuse(true);
+      front.cut();
+      const held = [...servers[1]!.hubRuntimeAt("/moves")!.sessions.keys()].find((connection) => connection.connectionId === id)!;
+      await waitFor(() => held.state === "suspended", "server 1 to see the drop");
+
+      const drained = servers[1]!.drain({ timeout: 20_000 });
+      await steerTo(proxy!, 0, 2);
+      front.refuse(false); // the client's next attempt (1 s after its first) goes to server 0
+      await drained;
+      expect(servers.map((server) => server.connectionCount)).toEqual([1, 0]);
+      expect(await client.invoke("Id")).toBe(id);
+      expect(client.restarts()).toBe(0);
+      await servers[0]!.hubContext(MovesHub).clients.group("room").message("after", 1);
+      await waitFor(() => client.received.last("after") === 1, "a group send after the move");
+    } finally {
+      await front.close();
+    }
   });
 
   it("tells connections without stateful reconnect to reconnect when their server drains: they start anew on another", async () => {
