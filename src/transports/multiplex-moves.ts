@@ -116,7 +116,14 @@ export class MultiplexMoves implements ConnectionMoves {
         // It can no longer move (sent more than its stateful buffer holds since the plan): it
         // ends here and its client opens it anew, as a hub left out of the plan does.
         if (moves.plan(hub.connection) === undefined) return undefined;
-        const state = await moves.cut(hub.connection, hubPlan);
+        let state: unknown;
+        try {
+          state = await moves.cut(hub.connection, hubPlan);
+        } catch (error) {
+          // Ended here while it waited to let go (it outgrew its buffer): as above, it did not let go.
+          if (hub.connection.isClosed) return undefined;
+          throw error;
+        }
         hub.connection.movedAway(); // its session is the new server's now: nothing of it ends here
         return { channel, state };
       }),

@@ -38,6 +38,21 @@ export function beforeLettingGo(server: HubServer, path: string, meanwhile: () =
 }
 
 /**
+ * Runs `meanwhile` on `server` once it has begun to let go of a connection moving away from its
+ * endpoint at `path` (the cut has begun and waits for the backplane's fence), once.
+ */
+export function whileLettingGo(server: HubServer, path: string, meanwhile: () => void): void {
+  const moves = movesOf(server, path);
+  const cut = moves.cut.bind(moves);
+  moves.cut = (connection, plan) => {
+    moves.cut = cut;
+    const cutting = cut(connection, plan);
+    meanwhile();
+    return cutting;
+  };
+}
+
+/**
  * Sends requests through the round-robin proxy until the next one goes to `backend`, of
  * `count`; returns a count of the upgrades that reached `backend` since.
  */
