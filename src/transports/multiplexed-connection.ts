@@ -401,11 +401,20 @@ export class MultiplexedConnection implements ConnectionReceiver {
     for (const hub of hubs) hub.physicalClosed(error);
   }
 
-  /** Pings a client it has not written to for a while, and closes one silent past the client timeout. */
+  /**
+   * Pings a client it has not written to for a while; one silent past the client timeout is
+   * suspended when stateful, else closed.
+   */
   onHeartbeat(now: number): void {
     if (this.physical.state !== "active" || this.transportName === "LongPolling") return;
     if (this.physical.receivingPaused) this.lastReceiveAt = now;
     else if (now - this.lastReceiveAt >= this.settings.clientTimeoutMs) {
+      // Stateful: its socket is dropped and it waits for its client, whose network may have gone
+      // without a word (a half-open socket), as a plain stateful connection does.
+      if (this.physical.displaceTransport()) {
+        this.settings.log.write(multiplexLog.clientSilent, { connectionId: this.physical.connectionId });
+        return;
+      }
       this.settings.log.write(multiplexLog.clientTimeout, { connectionId: this.physical.connectionId });
       const error = new HubwireError("ERR_TRANSPORT_LOST", "The client was silent past the client timeout.");
       this.closeAll(error);

@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { silentLogger } from "../../client/index.js";
 import { HubMultiplexer } from "../../client/multiplex.js";
 import { messagePack } from "../../client/msgpack.js";
-import type { HubOptions, HubServerOptions } from "../../src/index.js";
+import type { HubOptions, HubServerOptions, MultiplexerOptions } from "../../src/index.js";
 import { startTcpProxy, upgradeId, type TcpProxy } from "../support/tcp-proxy.js";
 import { waitFor, within } from "../support/wait.js";
 import { startMeter, valueOf } from "../telemetry/otel-sdk.js";
@@ -18,11 +18,12 @@ describe.each([
   let other: HubMultiplexer;
 
   /** Rosa's connection goes through a proxy that can drop it; Sam's does not. */
-  async function start(hubOptions: HubOptions = {}, serverOptions: HubServerOptions = {}): Promise<void> {
+  async function start(hubOptions: HubOptions = {}, serverOptions: HubServerOptions = {}, multiplexerOptions: MultiplexerOptions = {}): Promise<void> {
     lifecycle.length = 0;
-    mux = await startMuxServer({}, { allowStatefulReconnects: true, ...hubOptions }, serverOptions);
+    mux = await startMuxServer(multiplexerOptions, { allowStatefulReconnects: true, ...hubOptions }, serverOptions);
     proxy = await startTcpProxy(Number(new URL(mux.url).port));
-    const options = { transports: ["WebSockets" as const], logger: silentLogger, ...(binary ? { protocol: messagePack } : {}) };
+    // Pings often enough for a short client timeout.
+    const options = { transports: ["WebSockets" as const], logger: silentLogger, keepAliveIntervalMs: 100, ...(binary ? { protocol: messagePack } : {}) };
     hubs = new HubMultiplexer(`${proxy.url}/hubs`, { ...options, accessTokenFactory: () => "rosa", statefulReconnect: true });
     other = new HubMultiplexer(`${mux.url}/hubs`, { ...options, accessTokenFactory: () => "sam" });
   }
@@ -97,6 +98,32 @@ describe.each([
     expect(await presence.invoke("Echo", "after")).toBe("after");
     expect(presence.connectionId).toBe(presenceId);
     expect(lifecycle.filter((event) => event.startsWith("presence"))).toEqual(["presence connected rosa"]);
+  });
+
+  it("waits for a client silent past the client timeout (its socket half-open), and resumes every stateful hub when it comes back", async () => {
+    await start({}, {}, { keepAliveInterval: 100, clientTimeoutInterval: 600 });
+    const news = hubs.hub("/news");
+    const presence = hubs.hub("/presence");
+    const game = hubs.hub("/game", { statefulReconnect: false });
+    const sender = other.hub("/news");
+    await Promise.all([news.start(), presence.start(), game.start(), sender.start()]);
+    const ids = [news.connectionId, presence.connectionId];
+    const heard: string[] = [];
+    news.on("said", (_hub: string, text: string) => void heard.push(text));
+
+    const hole = proxy.blackHole(); // nothing gets through either way, and neither side is told
+    await within(hole.webSocketsClosedByServer, "the server to drop the silent socket");
+    expect(lifecycle).toContain("game disconnected rosa");
+    expect(lifecycle).not.toContain("news disconnected rosa");
+    await sender.invoke("TellUser", "rosa", "sent while the client was silent");
+    hole.resetClients(); // the client's network gives up on the socket: it comes back
+
+    expect(await within(news.invoke("Echo", "after"), "a call on the resumed hub")).toBe("after");
+    await waitFor(() => heard.length === 1, "the message sent while the client was silent");
+    expect(heard).toEqual(["sent while the client was silent"]);
+    expect([news.connectionId, presence.connectionId]).toEqual(ids);
+    expect(await presence.invoke("Echo", "after")).toBe("after");
+    expect(lifecycle.filter((event) => !event.startsWith("game")).sort()).toEqual(["news connected rosa", "news connected sam", "presence connected rosa"]);
   });
 });
 
