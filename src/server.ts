@@ -112,6 +112,7 @@ export class HubServer {
       protocols,
       telemetry: this.telemetry,
     });
+    this.telemetry?.observeSuspended(descriptor.name, () => runtime.suspendedConnections);
     // Crash recovery rebuilds a hub's connection that travelled in a multiplexed one at the multiplexing endpoint.
     runtime.moves?.attachCarriers(carriedRevival((muxPath) => this.endpoints.get(muxPath)?.multiplexer?.moves?.revival));
     const admit: AdmissionCheck = (request, token) => runtime.admit(request, token);

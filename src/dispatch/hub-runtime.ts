@@ -143,6 +143,17 @@ export class HubRuntime<THub extends Hub<any> = Hub<any>> {
     if (this.options.closeOnAuthenticationExpiration) closeOnExpiry(session, transport);
   }
 
+  /**
+   * Its stateful connections whose client is away here, waiting for it to come back (a
+   * dropped or displaced socket, a drain's hand-over, one moved here before its socket): counted
+   * when asked, nothing on the connection path.
+   */
+  get suspendedConnections(): number {
+    let count = 0;
+    for (const transport of this.sessions.keys()) if (transport.state === "suspended") count++;
+    return count;
+  }
+
   /** A session is over here (its connection closed, or moved to another server). */
   forget(session: ConnectionSession): void {
     this.sessions.delete(session.connection.transport);

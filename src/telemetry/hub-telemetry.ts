@@ -35,6 +35,8 @@ export class HubTelemetry {
   private readonly connectionsDropped: Counter;
   private shuttingDown = false;
   private backplane: BackplaneMetrics | undefined;
+  /** The hubs whose waiting connections are observed (see observeSuspended). */
+  private suspended: Array<{ attributes: Attributes; count: () => number }> | undefined;
   // Attribute sets are made once and reused: recording allocates nothing of hubwire's.
   private readonly byTransport = new Map<string, Attributes>();
   private readonly byProtocol = new Map<string, Attributes>();
@@ -93,6 +95,22 @@ export class HubTelemetry {
     this.connectionDuration.record((Date.now() - transport.createdAt) / 1000, this.closeAttributes(transportName, status));
     const reason = dropReason(error);
     if (reason) this.connectionsDropped.add(1, this.closeAttributes(transportName, reason, a.dropReason));
+  }
+
+  /** Reports how many of a hub's connections wait for their client, read when the SDK collects. */
+  observeSuspended(hub: string, count: () => number): void {
+    if (!this.suspended) {
+      const hubs = (this.suspended = [] as Array<{ attributes: Attributes; count: () => number }>);
+      this.meter
+        .createObservableGauge(m.suspendedConnections, {
+          unit: "{connection}",
+          description: "Stateful connections whose client is away, waiting for it to reconnect (counted in the active connections too).",
+        })
+        .addCallback((result) => {
+          for (const each of hubs) result.observe(each.count(), each.attributes);
+        });
+    }
+    this.suspended.push({ attributes: { [a.hub]: hub }, count });
   }
 
   /** Reports a scale-out hub's backplane figures (see BackplaneMetrics). */

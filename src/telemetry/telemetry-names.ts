@@ -19,6 +19,7 @@ export const metricNames = {
   connectionsDropped: "hubwire.server.connections.dropped",
   activeStreams: "hubwire.server.active_streams",
   activeUploads: "hubwire.server.active_uploads",
+  suspendedConnections: "hubwire.server.suspended_connections",
   backplanePublished: "hubwire.backplane.messages.published",
   backplaneReceived: "hubwire.backplane.messages.received",
   backplaneUnreceived: "hubwire.backplane.messages.unreceived",

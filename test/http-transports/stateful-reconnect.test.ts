@@ -101,6 +101,7 @@ describe("stateful reconnect", () => {
 
   it("ends a waiting connection at once when what its client missed outgrows the buffer, and counts it as dropped for that", async () => {
     const meter = startMeter();
+    const waiting = async () => valueOf((await meter.metrics()).get("hubwire.server.suspended_connections"), { "hubwire.hub": "ResumeHub" });
     const connection = await start({ statefulReconnectBufferSize: 200, telemetry: { meterProvider: meter.meterProvider } });
     const closed = new Promise<Error | undefined>((resolve) => connection.onclose(resolve));
     await connection.start();
@@ -109,9 +110,11 @@ describe("stateful reconnect", () => {
     // Seen from a later turn than the sockets closed, when the server has handled the drop too.
     await waitFor(() => running!.openSockets() === 0, "the server to see the drop");
     expect(resumeLog.events).toHaveLength(1); // suspended, not ended
+    expect(await waiting()).toBe(1);
     await server!.hubContext(ResumeHub).clients.all.note("x".repeat(500));
     // Long before the 15 s disconnect timeout: resuming would now leave a gap.
     await eventually(() => resumeLog.events.at(-1), "disconnected with an error");
+    expect(await waiting()).toBe(0);
     expect(resumeLog.lastError).toMatchObject({ code: "ERR_STATEFUL_BUFFER_FULL" });
     expect(resumeLog.lastError?.message).toContain("than its stateful reconnect buffer holds (statefulReconnectBufferSize)");
     const dropped = (await meter.metrics()).get("hubwire.server.connections.dropped");

@@ -89,8 +89,11 @@ describe.each([
     // Long before the disconnect timeout: resuming it would leave a gap.
     await waitFor(() => lifecycle.includes("news disconnected rosa"), "the hub that missed too much to end");
     expect(lifecycle).not.toContain("presence disconnected rosa");
-    const dropped = (await meter.metrics()).get("hubwire.server.connections.dropped");
-    expect(valueOf(dropped, { "hubwire.drop.reason": "stateful_buffer_full", "signalr.transport": "web_sockets" })).toBe(1);
+    const metrics = await meter.metrics();
+    expect(valueOf(metrics.get("hubwire.server.connections.dropped"), { "hubwire.drop.reason": "stateful_buffer_full", "signalr.transport": "web_sockets" })).toBe(1);
+    // Rosa's presence hub waits for her; her news hub ended, and Sam's never left.
+    const waiting = metrics.get("hubwire.server.suspended_connections");
+    expect([valueOf(waiting, { "hubwire.hub": "PresenceHub" }), valueOf(waiting, { "hubwire.hub": "NewsHub" })]).toEqual([1, 0]);
 
     proxy.refuse(false);
     await within(newsBack, "the hub that ended to open anew");
@@ -98,6 +101,7 @@ describe.each([
     expect(await presence.invoke("Echo", "after")).toBe("after");
     expect(presence.connectionId).toBe(presenceId);
     expect(lifecycle.filter((event) => event.startsWith("presence"))).toEqual(["presence connected rosa"]);
+    expect(valueOf((await meter.metrics()).get("hubwire.server.suspended_connections"), { "hubwire.hub": "PresenceHub" })).toBe(0);
   });
 
   it("waits for a client silent past the client timeout (its socket half-open), and resumes every stateful hub when it comes back", async () => {
