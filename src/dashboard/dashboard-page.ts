@@ -77,8 +77,8 @@ function render(view) {
   fill($("servers"), ["server", "id", "up since", "connections", "transports", "protocols"],
     servers.map((s) => [s.name, short(s.id), time(s.startedAt), s.connections, counts(s.byTransport), counts(s.byProtocol)]));
   const hubs = servers.flatMap((s) => s.hubs.map((h) => [s, h]));
-  fill($("hubs"), [...serverHead, "hub", "path", "connections", "users", "groups"],
-    hubs.map(([s, h]) => [...on(s), h.name, h.path, h.connections, h.users, h.groups]));
+  fill($("hubs"), [...serverHead, "hub", "path", "connections", "users", "groups", "waiting for client"],
+    hubs.map(([s, h]) => [...on(s), h.name, h.path, h.connections, h.users, h.groups, h.waiting]));
   fill($("groups"), [...serverHead, "hub", "group", "members"],
     hubs.flatMap(([s, h]) => h.topGroups.map((g) => [...on(s), h.name, g.name, g.size])));
   fill($("methods"), [...serverHead, "hub", "method", "calls", "calls/s", "errors", "p50", "p95", "p99"],

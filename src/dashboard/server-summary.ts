@@ -34,6 +34,8 @@ export interface HubSummary {
   name: string;
   path: string;
   connections: number;
+  /** Of its connections, the stateful ones whose client is away, waiting for it to reconnect. */
+  waiting: number;
   users: number;
   groups: number;
   topGroups: Array<{ name: string; size: number }>;
@@ -79,16 +81,18 @@ export class ServerSummaries {
     const hubs: HubSummary[] = [];
     for (const hub of this.hubs()) {
       let count = 0;
+      let waiting = 0;
       for (const session of hub.runtime.sessions.values()) {
         const { connection } = session;
         const transport = connection.transportName ?? "none";
         byTransport[transport] = (byTransport[transport] ?? 0) + 1;
         const protocol = connection.protocol?.name ?? "handshaking";
         byProtocol[protocol] = (byProtocol[protocol] ?? 0) + 1;
+        if (connection.transport.state === "suspended") waiting++;
         count++;
       }
       connections += count;
-      hubs.push(this.hubSummary(hub, count, now));
+      hubs.push(this.hubSummary(hub, count, waiting, now));
     }
     return {
       id: this.id,
@@ -104,7 +108,7 @@ export class ServerSummaries {
     };
   }
 
-  private hubSummary(hub: ObservedHub, connections: number, now: number): HubSummary {
+  private hubSummary(hub: ObservedHub, connections: number, waiting: number, now: number): HubSummary {
     const membership = membershipOf(hub.runtime);
     const top = new TopN(this.recorder.limits.topGroups);
     membership?.forEachGroup((name, size) => top.offer(name, size));
@@ -135,6 +139,7 @@ export class ServerSummaries {
       name: hub.name,
       path: hub.path,
       connections,
+      waiting,
       users: membership?.userCount ?? 0,
       groups: membership?.groupCount ?? 0,
       topGroups: top.result(),
