@@ -358,7 +358,8 @@ export class HubServer {
    * balancer sends clients to the other servers, and negotiations get 503. Connections with stateful reconnect on
    * WebSockets drop their socket: each client reconnects through another server, and its
    * connection moves there with its id, user, groups and every message it has not acknowledged
-   * (docs/scale-out.md), and so does a multiplexed connection with its stateful hubs. Every
+   * (docs/scale-out.md), and so does a multiplexed connection with its stateful hubs; one whose
+   * client is away already waits for it and moves the same way. Every
    * other connection is sent a Close that allows reconnecting, and the other multiplexed
    * connections end after their hubs were sent theirs.
    * Resolves once all have moved or ended, or after `timeout` ms (default 30 000), then closes

@@ -203,7 +203,8 @@ export class HubRuntime<THub extends Hub<any> = Hub<any>> {
   /**
    * The server leaves its cluster (HubServer.drain). A stateful WebSocket connection that can
    * move drops its socket: its client reconnects through another server, and the connection
-   * moves there with its state. Every other connection is sent a Close that allows
+   * moves there with its state; one whose socket had dropped already waits for its client the
+   * same way. Every other connection is sent a Close that allows
    * reconnecting. Resolves once each has moved away or ended (a client that never comes back
    * ends at the disconnect timeout).
    */

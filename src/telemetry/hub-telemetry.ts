@@ -15,6 +15,12 @@ import {
   type InvocationOutcome,
 } from "./telemetry-names.js";
 
+/** A hub's figure an observable instrument reads when the SDK collects. */
+interface ObservedCount {
+  readonly attributes: Attributes;
+  readonly count: () => number;
+}
+
 /**
  * The instruments of one HubServer and what records into them. Made only when
  * `@opentelemetry/api` is installed and an SDK listens (see createTelemetry): otherwise the
@@ -36,7 +42,7 @@ export class HubTelemetry {
   private shuttingDown = false;
   private backplane: BackplaneMetrics | undefined;
   /** The hubs whose waiting connections are observed (see observeSuspended). */
-  private suspended: Array<{ attributes: Attributes; count: () => number }> | undefined;
+  private suspended: ObservedCount[] | undefined;
   // Attribute sets are made once and reused: recording allocates nothing of hubwire's.
   private readonly byTransport = new Map<string, Attributes>();
   private readonly byProtocol = new Map<string, Attributes>();
@@ -100,7 +106,7 @@ export class HubTelemetry {
   /** Reports how many of a hub's connections wait for their client, read when the SDK collects. */
   observeSuspended(hub: string, count: () => number): void {
     if (!this.suspended) {
-      const hubs = (this.suspended = [] as Array<{ attributes: Attributes; count: () => number }>);
+      const hubs: ObservedCount[] = (this.suspended = []);
       this.meter
         .createObservableGauge(m.suspendedConnections, {
           unit: "{connection}",

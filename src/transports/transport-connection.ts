@@ -291,8 +291,9 @@ export class TransportConnection {
    * Suspends a resumable connection whose transport still looks alive but is not: its client is
    * back on a new socket (a half-open drop), or has been silent past the client timeout. The old
    * transport is dropped at once and reports nothing more, so it can neither deliver a late
-   * message nor end the connection. True too for one suspended already (a hub of a multiplexed
-   * connection whose socket another hub dropped); false when the connection cannot be resumed.
+   * message nor end the connection. True too for one suspended already (its socket dropped
+   * before, or, for a hub of a multiplexed connection, another hub dropped it); false when the
+   * connection cannot be resumed.
    */
   displaceTransport(): boolean {
     const transport = this.transport;
