@@ -20,6 +20,7 @@ import { describeHub, type HubClassType } from "./hubs/hub-descriptor.js";
 import { InMemoryLifetimeManager } from "./lifetime/in-memory-lifetime-manager.js";
 import type { ScaleOutStats } from "./lifetime/scale-out-lifetime-manager.js";
 import { consoleLogger, LogWriter } from "./logger.js";
+import { serverLog } from "./server-log.js";
 import { loggablePath, transportLog } from "./transports/transport-log.js";
 import type { HubProtocol } from "./protocol/hub-protocol.js";
 import { jsonHubProtocol } from "./protocol/json-protocol.js";
@@ -376,15 +377,19 @@ export class HubServer {
     this.httpServer?.closeIdleConnections();
     const mapped = [...this.endpoints.values()];
     for (const { endpoint } of mapped) endpoint.stopAccepting();
+    const timeout = options.timeout ?? 30_000;
+    this.log.write(serverLog.draining, { connections: this.connectionCount, timeout });
     let timer: ReturnType<typeof setTimeout> | undefined;
-    const timedOut = new Promise<void>((resolve) => (timer = setTimeout(resolve, options.timeout ?? 30_000)));
-    const handedOver = Promise.all(mapped.map(({ runtime }) => runtime?.handOver()));
+    const timedOut = new Promise<false>((resolve) => (timer = setTimeout(resolve, timeout, false)));
+    const handedOver = Promise.all(mapped.map(({ runtime }) => runtime?.handOver())).then(() => true as const);
     // Their hubs have just been told to reconnect, or dropped its socket to move: a multiplexed
     // connection that does not move ends with them, so its client reopens them on a new
     // connection through another server, not on this one.
     for (const { multiplexer } of mapped) multiplexer?.endAll();
-    await Promise.race([handedOver, timedOut]);
+    const done = await Promise.race([handedOver, timedOut]);
     clearTimeout(timer);
+    if (done) this.log.write(serverLog.drained);
+    else this.log.write(serverLog.drainTimedOut, { connections: this.connectionCount, timeout });
     await this.close();
   }
 }

@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { HttpTransportType, HubConnectionBuilder, LogLevel } from "@microsoft/signalr";
 import { afterEach, describe, expect, it } from "vitest";
-import { Hub, HubClass, HubMethod, HubServer, silentLogger } from "../../src/index.js";
+import { Hub, HubClass, HubMethod, HubServer, silentLogger, type Logger } from "../../src/index.js";
 import { RedisBackplane } from "../../src/redis/index.js";
 import { redisUrl, slowRedis, type SlowRedis } from "../support/redis.js";
 import { startRoundRobinProxy, type RoundRobinProxy } from "../../bench/round-robin-proxy.js";
@@ -86,9 +86,9 @@ describe("connections move between servers with their state", () => {
   /** A slow network in front of the shared Redis, when a test puts its servers behind one. */
   let slowNetwork: SlowRedis | undefined;
 
-  function newServer(): HubServer {
+  function newServer(logger: Logger = silentLogger): HubServer {
     const server = new HubServer({
-      logger: silentLogger,
+      logger,
       allowStatefulReconnects: true,
       statefulReconnectBufferSize: steadySendBufferSize,
       backplane: new RedisBackplane({ url: slowNetwork?.url ?? redisUrl, channelPrefix, logger: silentLogger }),
@@ -284,6 +284,38 @@ describe("connections move between servers with their state", () => {
     } finally {
       await front.close();
     }
+  });
+
+  it("logs a drain, and one that times out says how many connections it leaves to close", async () => {
+    channelPrefix = `moves-${randomUUID()}`;
+    const lines: string[] = [];
+    // The drain's own lines (a shared Redis may have the servers log about it too).
+    const record = (level: string) => (message: string, fields?: Record<string, unknown>) => {
+      if (message.startsWith("Drain")) lines.push(`${level} ${message} ${JSON.stringify(fields ?? {})}`);
+    };
+    const logger: Logger = { level: "info", debug: () => {}, info: record("info"), warn: record("warn"), error: record("error") };
+    servers = [newServer(logger), newServer(logger)];
+    const [{ url }] = await Promise.all(servers.map((server) => server.listen()));
+    // A stateful client whose reconnects never get through: its connection waits past the drain.
+    const front = await startTcpProxy(Number(new URL(url).port));
+    try {
+      const client = await hubwireClient(`${front.url}/moves`, "ada", false);
+      clients.push(client);
+      front.refuse(true);
+      front.cut();
+      const held = [...servers[0]!.hubRuntimeAt("/moves")!.sessions.keys()][0]!;
+      await waitFor(() => held.state === "suspended", "the server to see the drop");
+      await servers[0]!.drain({ timeout: 300 });
+      expect(lines).toEqual([
+        `info Draining: stateful connections move to other servers, the others are told to reconnect {"connections":1,"timeout":300}`,
+        `warn Drain timed out: the connections left are closed, and their clients start anew {"connections":1,"timeout":300}`,
+      ]);
+    } finally {
+      await front.close();
+    }
+    lines.length = 0;
+    await servers[1]!.drain();
+    expect(lines).toEqual([`info Draining: stateful connections move to other servers, the others are told to reconnect {"connections":0,"timeout":30000}`, "info Drained: every connection moved or ended {}"]);
   });
 
   it("tells connections without stateful reconnect to reconnect when their server drains: they start anew on another", async () => {
