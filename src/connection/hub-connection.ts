@@ -40,6 +40,10 @@ export interface HubConnectionEvents {
   onTooLarge(connection: HubConnection, limit: number): void;
   /** The handshake or the client went silent for too long. */
   onTimeout(connection: HubConnection, reason: "handshake" | "client"): void;
+  /** Stateful reconnect: the transport dropped (`error`: how, when known); the connection waits for its client. */
+  onSuspended?(connection: HubConnection, error: Error | undefined): void;
+  /** Stateful reconnect: the client is back on a new transport, and what it missed was sent again. */
+  onResumed?(connection: HubConnection): void;
 }
 
 const ping = new SerializedHubMessage({ type: MessageType.Ping });
@@ -232,6 +236,11 @@ export class HubConnection implements ConnectionReceiver, HeartbeatSubscriber {
     this.buffer?.resequence(sequenceId);
   }
 
+  /** Stateful reconnect: the transport dropped; what is sent meanwhile waits in the buffer (see keep). */
+  onSuspended(error: Error | undefined): void {
+    this.events.onSuspended?.(this, error);
+  }
+
   /** Stateful reconnect: the client is back. Tell it where the replay starts, then send what it may have missed. */
   onResumed(): void {
     if (!this.buffer || !this.protocol || this.closing) return;
@@ -240,6 +249,7 @@ export class HubConnection implements ConnectionReceiver, HeartbeatSubscriber {
     const { sequenceId, payloads } = this.buffer.replay();
     this.sendNow(this.protocol.writeMessage({ type: MessageType.Sequence, sequenceId }));
     for (const payload of payloads) this.sendNow(payload);
+    this.events.onResumed?.(this);
   }
 
   private keep(payload: string | Uint8Array): void {

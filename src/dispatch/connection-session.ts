@@ -181,6 +181,14 @@ export class ConnectionSession implements HubConnectionEvents, HeartbeatSubscrib
     void this.finish(this.closeError ?? error);
   }
 
+  onSuspended(_connection: HubConnection, error: Error | undefined): void {
+    this.runtime.log.write(dispatchLog.connectionSuspended, error ? { ...this.logFields, error } : this.logFields);
+  }
+
+  onResumed(_connection: HubConnection): void {
+    this.runtime.log.write(dispatchLog.connectionResumed, this.logFields);
+  }
+
   /** The user's authentication expiry became known or changed (see closeOnExpiry). */
   authExpiryChanged(): void {
     (this.expiryTimer ??= new ExpiryTimer(this, this.connection.transport)).schedule();

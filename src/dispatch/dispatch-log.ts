@@ -12,6 +12,8 @@ export const dispatchLog = logEvents({
   connectionClosed: { level: "debug", message: "Connection closed" },
   connectionFaulted: { level: "debug", message: "Connection closed by the server for a fault" },
   clientSilent: { level: "debug", message: "Client silent; waiting for it to reconnect" },
+  connectionSuspended: { level: "debug", message: "Connection suspended: its transport dropped; waiting for its client to reconnect" },
+  connectionResumed: { level: "debug", message: "Connection resumed on its client's new transport" },
   authenticationExpired: { level: "debug", message: "Connection closed: its authentication expired" },
   handshakeFailed: { level: "debug", message: "Handshake failed" },
   invocationStarted: { level: "debug", message: "Hub method call started" },

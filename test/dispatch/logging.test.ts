@@ -13,6 +13,7 @@ import {
   type LogFields,
 } from "../../src/index.js";
 import { RawJsonClient, RS } from "../robustness/raw-client.js";
+import { startTcpProxy } from "../support/tcp-proxy.js";
 import { waitFor } from "../support/wait.js";
 
 @HubClass()
@@ -186,6 +187,29 @@ describe("log levels", () => {
       expect(story[0]!.fields).toEqual({ hub: "LoggedHub", connectionId: id, transport: name, protocol: "json", version: 1, userIdentifier: "gus" });
       expect(story[1]!.fields).toMatchObject({ method: "Echo", invocationId: expect.any(String) });
       expect(story[2]!.fields).toMatchObject({ reason: "ended normally" });
+    }
+  });
+
+  it("tells at debug when a stateful connection waits for its client, and when the client is back", async () => {
+    await start({ logger: recordingLogger(entries), allowStatefulReconnects: true });
+    const proxy = await startTcpProxy(Number(new URL(url).port));
+    try {
+      const connection = new HubConnectionBuilder()
+        .withUrl(`${proxy.url}/logged`, { transport: HttpTransportType.WebSockets, accessTokenFactory: () => "guest-token-5d1e" })
+        .withStatefulReconnect()
+        .configureLogging(LogLevel.None)
+        .build();
+      connections.push(connection);
+      await connection.start();
+      const id = connection.connectionId!;
+      proxy.cut(); // the client comes back at once, on a new socket
+      await waitFor(() => named("Connection resumed on its client's new transport").length === 1, "the connection to resume");
+      expect(await connection.invoke("Echo", 8)).toBe(8);
+      const story = entries.filter((e) => e.fields.connectionId === id).map((e) => e.message);
+      expect(story).toEqual(["Connection opened", "Connection suspended: its transport dropped; waiting for its client to reconnect", "Connection resumed on its client's new transport", "Hub method call started"]);
+      expect(named("Connection resumed on its client's new transport")[0]!.fields).toEqual({ hub: "LoggedHub", connectionId: id });
+    } finally {
+      await proxy.close();
     }
   });
 
