@@ -40,6 +40,12 @@ export interface HubConnectionOptions {
    * calls and sends wait for acknowledgements before they go. Default 100 000.
    */
   statefulReconnectBufferSize?: number;
+  /**
+   * With stateful reconnect: how long after a drop the client tries to reattach the dropped
+   * WebSocket (attempts 0, 1 and 2 s apart, then every 5 s) before it starts a new connection.
+   * Set it to the server's `disconnectTimeout`. Default 15 000 ms, the server's default.
+   */
+  reattachWindowMs?: number;
   /** Ping after this long without sending (not on long polling). Default 15 000 ms. */
   keepAliveIntervalMs?: number;
   /** Give up on a server silent for this long (not on long polling). Default 30 000 ms. */

@@ -20,7 +20,7 @@ import type { HubMultiplexerOptions, MultiplexedHubOptions } from "./multiplexer
 import { defaultRetryPolicy, noRetry, type RetryPolicy } from "./retry-policy.js";
 import { startTransport } from "./start-transport.js";
 import { connectWithRetries } from "./shared-connection-retries.js";
-import { reattachDelaysMs } from "./stateful-link.js";
+import { defaultReattachWindowMs, reattachDelaysMs } from "./stateful-link.js";
 import type { ClientTransport, Resumable, TransferFormat, TransportEvents, TransportKind } from "./transports/transport.js";
 
 interface Physical {
@@ -325,7 +325,7 @@ export class HubMultiplexer implements ChannelHost {
   }
 
   private async reattachPhysical(physical: Physical, channels: HubChannelTransport[], cause: Error): Promise<void> {
-    for (const delay of reattachDelaysMs) {
+    for (const delay of reattachDelaysMs(this.options.reattachWindowMs ?? defaultReattachWindowMs)) {
       if (delay > 0) await new Promise((resolve) => setTimeout(resolve, delay));
       if (this.stopping) throw stoppedBeforeConnected();
       const attempt: Attempt = {};

@@ -4,8 +4,22 @@ import { MessageType, type HubMessage } from "../src/protocol/messages.js";
 import { connectionLost } from "./errors.js";
 import type { Resumable } from "./transports/transport.js";
 
-/** The waits before each attempt to reattach a dropped WebSocket; after the last, the connection is lost. */
-export const reattachDelaysMs = [0, 1000, 2000, 5000];
+/** How long a server keeps a stateful connection whose client is away, by default (its `disconnectTimeout`, hubwire's and ASP.NET Core's). */
+export const defaultReattachWindowMs = 15_000;
+
+/**
+ * The waits before each attempt to reattach a dropped WebSocket: 0, 1 and 2 s, then 5 s, as long
+ * as the next attempt comes within `windowMs` of the drop. After the last, the connection is lost.
+ */
+export function reattachDelaysMs(windowMs: number): number[] {
+  const delays = [0];
+  for (let at = 0, i = 1; ; i++) {
+    const delay = i === 1 ? 1000 : i === 2 ? 2000 : 5000;
+    if (at + delay >= windowMs) return delays;
+    at += delay;
+    delays.push(delay);
+  }
+}
 
 /**
  * The client's half of stateful reconnect (the server's is the same MessageBuffer): it keeps what

@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from "vitest";
-import { HubConnection, type HubConnectionOptions } from "../../client/index.js";
+import { HubConnection, silentLogger, type HubConnectionOptions } from "../../client/index.js";
+import { reattachDelaysMs } from "../../client/stateful-link.js";
 import { messagePack } from "../../client/msgpack.js";
 import type { HubServer, HubServerOptions } from "../../src/index.js";
 import { resetResumeLog, ResumeHub, resumeLog, startResumeServer, type ResumeServer } from "../support/resume-hub.js";
@@ -92,6 +93,42 @@ describe("hubwire's client with stateful reconnect", () => {
     await eventually(() => reconnecting, true);
     await eventually(() => connection.state, "Connected");
     expect(await connection.invoke<string>("Id")).not.toBe(first);
+  });
+
+  it("tries to reattach a dropped socket within reattachWindowMs, then starts anew", async () => {
+    // By default the last attempt comes 13 s after the drop: within a server's default 15 s.
+    expect(reattachDelaysMs(15_000)).toEqual([0, 1000, 2000, 5000, 5000]);
+    expect(reattachDelaysMs(4_000)).toEqual([0, 1000, 2000]);
+    expect(reattachDelaysMs(500)).toEqual([0]);
+
+    /** Cuts the socket and refuses the attempts at 0 and 1 s; the next (at 3 s) would get through. */
+    const outage = async (connection: HubConnection) => {
+      await connection.start();
+      const id = await connection.invoke<string>("Id");
+      let reconnecting = false;
+      connection.onReconnecting(() => (reconnecting = true));
+      proxy!.refuse(true);
+      proxy!.cut();
+      await eventually(() => proxy!.refused, 2);
+      proxy!.refuse(false);
+      return { id, reconnecting: () => reconnecting };
+    };
+
+    // A window of 4 s: the attempt at 3 s resumes the connection.
+    const within4s = await start({}, { reattachWindowMs: 4_000, logger: silentLogger });
+    const resumed = await outage(within4s);
+    expect(await within4s.invoke<string>("Id")).toBe(resumed.id); // held until the socket is back
+    expect(resumed.reconnecting()).toBe(false);
+    await within4s.stop();
+    await running!.close();
+    resetResumeLog();
+
+    // A window of 1.5 s: no attempt after the one at 1 s, so the client starts a new connection.
+    const within1s = await start({}, { reattachWindowMs: 1_500, logger: silentLogger });
+    const started = await outage(within1s);
+    await eventually(() => started.reconnecting(), true);
+    await eventually(() => within1s.state, "Connected");
+    expect(await within1s.invoke<string>("Id")).not.toBe(started.id);
   });
 
   it("reconnects as a new connection at once when the server has forgotten the old one", async () => {

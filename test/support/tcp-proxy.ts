@@ -30,6 +30,8 @@ export interface TcpProxy {
   slow(maxDelayMs: number): void;
   /** While refusing, new connections are destroyed as they arrive. */
   refuse(refusing: boolean): void;
+  /** How many connections were refused so far. */
+  readonly refused: number;
   close(): Promise<void>;
 }
 
@@ -117,10 +119,14 @@ export async function startTcpProxy(targetPort: number): Promise<TcpProxy> {
   const pairs = new Set<Pair>();
   const sockets = new Set<Socket>();
   let refusing = false;
+  let refused = 0;
   let maxDelayMs = 0;
   const upgrades: string[] = [];
   const server: Server = createServer((client) => {
-    if (refusing) return client.destroy();
+    if (refusing) {
+      refused++;
+      return client.destroy();
+    }
     const pair: Pair = { client, upstream: connect(targetPort, "127.0.0.1"), holed: undefined, webSocket: false };
     client.once("data", (chunk: Buffer) => {
       const head = chunk.toString("latin1");
@@ -195,6 +201,9 @@ export async function startTcpProxy(targetPort: number): Promise<TcpProxy> {
     },
     refuse: (value) => {
       refusing = value;
+    },
+    get refused() {
+      return refused;
     },
     close: () =>
       new Promise<void>((resolve) => {
