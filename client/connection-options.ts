@@ -43,7 +43,8 @@ export interface HubConnectionOptions {
   /**
    * With stateful reconnect: how long after a drop the client tries to reattach the dropped
    * WebSocket (attempts 0, 1 and 2 s apart, then every 5 s) before it starts a new connection.
-   * Set it to the server's `disconnectTimeout`. Default 15 000 ms, the server's default.
+   * Set it to the server's `disconnectTimeout` (`Infinity`: until `stop()`). Default 15 000 ms, the
+   * server's default.
    */
   reattachWindowMs?: number;
   /** Ping after this long without sending (not on long polling). Default 15 000 ms. */

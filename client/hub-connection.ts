@@ -16,7 +16,7 @@ import { consoleLogger, guardedLogger, type Logger } from "./logger.js";
 import { RetryLoop, type RetryHost } from "./retry-loop.js";
 import { reattach, type ReattachHost } from "./reattach.js";
 import { openTransport, type StartedTransport } from "./start-transport.js";
-import { defaultReattachWindowMs, reattachDelaysMs, StatefulLink } from "./stateful-link.js";
+import { defaultReattachWindowMs, StatefulLink } from "./stateful-link.js";
 import type { ClientTransport, TransportEvents } from "./transports/transport.js";
 
 export type ConnectionState = "Disconnected" | "Connecting" | "Connected" | "Reconnecting" | "Disconnecting";
@@ -88,7 +88,7 @@ export class HubConnection {
       options.serverTimeoutMs ?? 30_000,
     );
     this.reattachHost = {
-      reattachDelaysMs: reattachDelaysMs(options.reattachWindowMs ?? defaultReattachWindowMs),
+      reattachWindowMs: options.reattachWindowMs ?? defaultReattachWindowMs,
       protocol: this.protocol,
       log: this.log,
       keepAlive: this.keepAlive,

@@ -2,7 +2,7 @@ import type { HubProtocol } from "../src/protocol/hub-protocol.js";
 import { resumeRefused } from "./errors.js";
 import type { KeepAlive } from "./keep-alive.js";
 import type { Logger } from "./logger.js";
-import type { StatefulLink } from "./stateful-link.js";
+import { reattachDelaysMs, type StatefulLink } from "./stateful-link.js";
 import type { ClientTransport, TransportEvents } from "./transports/transport.js";
 
 /** What reattaching needs of its connection. */
@@ -10,8 +10,8 @@ export interface ReattachHost {
   readonly protocol: HubProtocol;
   readonly log: Logger;
   readonly keepAlive: KeepAlive;
-  /** The waits before each attempt (see reattachDelaysMs). */
-  readonly reattachDelaysMs: readonly number[];
+  /** How long after a drop it tries to reattach (see reattachDelaysMs). */
+  readonly reattachWindowMs: number;
   /** The connection still has `link`: false once it was lost or stopped meanwhile. */
   holds(link: StatefulLink): boolean;
   /** Waits `ms`, or less if stop() wakes it. */
@@ -36,7 +36,7 @@ export async function reattach(host: ReattachHost, link: StatefulLink, cause: Er
   link.reattaching = true;
   host.keepAlive.stop();
   host.setTransport(undefined);
-  for (const delay of host.reattachDelaysMs) {
+  for (const delay of reattachDelaysMs(host.reattachWindowMs)) {
     if (delay > 0) await host.sleep(delay);
     if (!host.holds(link)) return; // lost or stopped meanwhile
     const attempt: { transport?: ClientTransport } = {};

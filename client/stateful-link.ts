@@ -9,15 +9,16 @@ export const defaultReattachWindowMs = 15_000;
 
 /**
  * The waits before each attempt to reattach a dropped WebSocket: 0, 1 and 2 s, then 5 s, as long
- * as the next attempt comes within `windowMs` of the drop. After the last, the connection is lost.
+ * as the next attempt comes within `windowMs` of the drop (for ever when it is infinite). After
+ * the last, the connection is lost.
  */
-export function reattachDelaysMs(windowMs: number): number[] {
-  const delays = [0];
+export function* reattachDelaysMs(windowMs: number): Generator<number, void> {
+  yield 0;
   for (let at = 0, i = 1; ; i++) {
     const delay = i === 1 ? 1000 : i === 2 ? 2000 : 5000;
-    if (at + delay >= windowMs) return delays;
+    if (!(at + delay < windowMs)) return; // NaN too: one attempt
     at += delay;
-    delays.push(delay);
+    yield delay;
   }
 }
 

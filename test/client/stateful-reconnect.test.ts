@@ -97,9 +97,12 @@ describe("hubwire's client with stateful reconnect", () => {
 
   it("tries to reattach a dropped socket within reattachWindowMs, then starts anew", async () => {
     // By default the last attempt comes 13 s after the drop: within a server's default 15 s.
-    expect(reattachDelaysMs(15_000)).toEqual([0, 1000, 2000, 5000, 5000]);
-    expect(reattachDelaysMs(4_000)).toEqual([0, 1000, 2000]);
-    expect(reattachDelaysMs(500)).toEqual([0]);
+    expect([...reattachDelaysMs(15_000)]).toEqual([0, 1000, 2000, 5000, 5000]);
+    expect([...reattachDelaysMs(4_000)]).toEqual([0, 1000, 2000]);
+    expect([...reattachDelaysMs(500)]).toEqual([0]);
+    expect([...reattachDelaysMs(Number.NaN)]).toEqual([0]);
+    const forever = reattachDelaysMs(Number.POSITIVE_INFINITY);
+    expect(Array.from({ length: 6 }, () => forever.next().value)).toEqual([0, 1000, 2000, 5000, 5000, 5000]);
 
     /** Cuts the socket and refuses the attempts at 0 and 1 s; the next (at 3 s) would get through. */
     const outage = async (connection: HubConnection) => {
