@@ -113,15 +113,14 @@ export class MultiplexMoves implements ConnectionMoves {
         const hub = open.get(channel);
         const moves = this.settings.resolve(path)?.moves;
         if (!hub || hub.connection.connectionId !== connectionId || !moves) throw moveFailed(`The hub on channel ${channel} ended before it could move.`);
-        // It can no longer move (sent more than its stateful buffer holds since the plan): it
-        // ends here and its client opens it anew, as a hub left out of the plan does.
-        if (moves.plan(hub.connection) === undefined) return undefined;
         let state: unknown;
         try {
           state = await moves.cut(hub.connection, hubPlan);
         } catch (error) {
-          // Ended here while it waited to let go (it outgrew its buffer): as above, it did not let go.
-          if (hub.connection.isClosed) return undefined;
+          // It can no longer move and did not let go: sent more than its stateful buffer holds
+          // since the plan or while it waited for its fence, it ended here. Its client opens it
+          // anew, as a hub left out of the plan does.
+          if (moves.plan(hub.connection) === undefined) return undefined;
           throw error;
         }
         hub.connection.movedAway(); // its session is the new server's now: nothing of it ends here

@@ -8,7 +8,7 @@ import { RedisBackplane } from "../../src/redis/index.js";
 import { startRoundRobinProxy, type RoundRobinProxy } from "../../bench/round-robin-proxy.js";
 import { redisUrl, slowRedis, type SlowRedis } from "../support/redis.js";
 import { Received, steadySendBufferSize, steadySendPauseMs } from "../support/stream-clients.js";
-import { beforeLettingGo, whileLettingGo } from "../support/move-faults.js";
+import { whenLettingGo } from "../support/move-faults.js";
 import { waitFor, within } from "../support/wait.js";
 import { connected, PackHub, PlainHub, TextHub, type StreamHub } from "./stream-hubs.js";
 
@@ -210,9 +210,9 @@ describe("a multiplexed connection with stateful hubs moves when its server drai
   }, 60_000);
 
   it.each([
-    ["before the old server lets go of the connection", beforeLettingGo, "/hubs"],
-    ["while the hub lets go there", whileLettingGo, "/pack"],
-  ] as const)("starts a hub anew, alone, when it was sent more than its stateful buffer holds while its connection moved (%s); the others move", async (_when, fault, faultPath) => {
+    ["before the old server lets go of the connection", "before", "/hubs"],
+    ["while the hub lets go there", "while", "/pack"],
+  ] as const)("starts a hub anew, alone, when it was sent more than its stateful buffer holds while its connection moved (%s); the others move", async (_when, at, faultPath) => {
     channelPrefix = `mux-moves-${randomUUID()}`;
     // Negotiated on server 0, the socket on server 1 (round robin): server 1 holds the connection.
     const { multiplexer } = await behindProxy([newServer(), newServer()]);
@@ -226,7 +226,7 @@ describe("a multiplexed connection with stateful hubs moves when its server drai
     expect(servers[1]!.connectionCount).toBe(1);
 
     // Server 1 sends the MessagePack hub more than its buffer holds once server 0 is ready for the connection.
-    fault(servers[1]!, faultPath, () => void servers[1]!.hubContext(PackHub).clients.client(packId).message("x".repeat(steadySendBufferSize), 1));
+    whenLettingGo(servers[1]!, faultPath, at, () => void servers[1]!.hubContext(PackHub).clients.client(packId).message("x".repeat(steadySendBufferSize), 1));
     proxy!.cutWebSockets();
     await within(packLost, "the hub that could not move to start anew");
     await waitFor(() => servers[0]!.connectionCount === 1 && servers[1]!.connectionCount === 0, "the connection to move to server 0");

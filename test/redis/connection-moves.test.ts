@@ -6,8 +6,8 @@ import { RedisBackplane } from "../../src/redis/index.js";
 import { redisUrl, slowRedis, type SlowRedis } from "../support/redis.js";
 import { startRoundRobinProxy, type RoundRobinProxy } from "../../bench/round-robin-proxy.js";
 import { hubwireClient, officialClient, receiversAndSender, steadySendBufferSize, steadySendPauseMs, Traffic, type StreamClient as Client } from "../support/stream-clients.js";
-import { beforeLettingGo } from "../support/move-faults.js";
-import { startTcpProxy } from "../support/tcp-proxy.js";
+import { whenLettingGo } from "../support/move-faults.js";
+import { startTcpProxy, type TcpProxy } from "../support/tcp-proxy.js";
 import { waitFor } from "../support/wait.js";
 
 interface StreamClient {
@@ -85,6 +85,8 @@ describe("connections move between servers with their state", () => {
   let clients: Client[] = [];
   /** A slow network in front of the shared Redis, when a test puts its servers behind one. */
   let slowNetwork: SlowRedis | undefined;
+  /** A proxy between a client and its server that can cut it off and refuse its reconnects (see clientBehindFront). */
+  let front: TcpProxy | undefined;
 
   function newServer(logger: Logger = silentLogger): HubServer {
     const server = new HubServer({
@@ -103,7 +105,7 @@ describe("connections move between servers with their state", () => {
     channelPrefix = `moves-${randomUUID()}`;
     lives.connected = lives.disconnected = 0;
     lastDisconnectError = undefined;
-    servers = Array.from({ length: count }, newServer);
+    servers = Array.from({ length: count }, () => newServer());
     const urls = await Promise.all(servers.map(async (server) => (await server.listen()).url));
     proxy = await startRoundRobinProxy(urls);
     return urls;
@@ -112,6 +114,8 @@ describe("connections move between servers with their state", () => {
   afterEach(async () => {
     await Promise.all(clients.map((client) => client.stop().catch(() => {})));
     clients = [];
+    await front?.close();
+    front = undefined;
     await proxy?.close();
     await Promise.all(servers.map((server) => server.close()));
     await slowNetwork?.close();
@@ -129,6 +133,22 @@ describe("connections move between servers with their state", () => {
     const id = await client.invoke<string>("Id");
     await waitFor(() => servers[1]!.connectionCount === 1 && servers[0]!.connectionCount === 0, "server 1 to hold the connection");
     return { client, id };
+  }
+
+  /** A stateful hubwire client (user ada) of the server or proxy at `url`, through `front`. */
+  async function clientBehindFront(url: string): Promise<{ client: Client; id: string }> {
+    front = await startTcpProxy(Number(new URL(url).port));
+    const client = await hubwireClient(`${front.url}/moves`, "ada", false);
+    clients.push(client);
+    return { client, id: await client.invoke<string>("Id") };
+  }
+
+  /** Cuts the client behind `front` off, its reconnects refused until `front.refuse(false)`; resolves once `holder` has seen the drop. */
+  async function cutOff(holder: HubServer, id: string): Promise<void> {
+    front!.refuse(true);
+    front!.cut();
+    const held = [...holder.hubRuntimeAt("/moves")!.sessions.keys()].find((connection) => connection.connectionId === id)!;
+    await waitFor(() => held.state === "suspended", "the server to see the drop");
   }
 
   /**
@@ -197,7 +217,7 @@ describe("connections move between servers with their state", () => {
     const { client, id } = await heldByServer1((url) => hubwireClient(url, "ada", false));
 
     // Server 1 sends it more than its buffer holds once server 0 is ready for it, before it lets go.
-    beforeLettingGo(servers[1]!, "/moves", () => void servers[1]!.hubContext(MovesHub).clients.client(id).message("x".repeat(steadySendBufferSize), 1));
+    whenLettingGo(servers[1]!, "/moves", "before", () => void servers[1]!.hubContext(MovesHub).clients.client(id).message("x".repeat(steadySendBufferSize), 1));
     proxy!.cutWebSockets();
     await waitFor(() => lives.disconnected === 1, "the connection to end on server 1");
     expect(lastDisconnectError).toMatchObject({ code: "ERR_STATEFUL_BUFFER_FULL" });
@@ -259,31 +279,21 @@ describe("connections move between servers with their state", () => {
 
   it("moves a connection whose client is away when its server drains, once the client comes back through another server", async () => {
     await startCluster(2);
-    // The client reaches the round-robin proxy through one that can refuse its reconnects.
-    const front = await startTcpProxy(Number(new URL(proxy!.url).port));
-    try {
-      const client = await hubwireClient(`${front.url}/moves`, "ada", false);
-      clients.push(client);
-      const id = await client.invoke<string>("Id");
-      await client.invoke("Join", "room");
-      await waitFor(() => servers[1]!.connectionCount === 1, "server 1 to hold the connection");
-      front.refuse(true);
-      front.cut();
-      const held = [...servers[1]!.hubRuntimeAt("/moves")!.sessions.keys()].find((connection) => connection.connectionId === id)!;
-      await waitFor(() => held.state === "suspended", "server 1 to see the drop");
+    // The client reaches the round-robin proxy through `front`.
+    const { client, id } = await clientBehindFront(proxy!.url);
+    await client.invoke("Join", "room");
+    await waitFor(() => servers[1]!.connectionCount === 1, "server 1 to hold the connection");
+    await cutOff(servers[1]!, id);
 
-      // Server 1 stops listening: the client's next attempt (1 s after its first) reaches server 0.
-      const drained = servers[1]!.drain({ timeout: 20_000 });
-      front.refuse(false);
-      await drained;
-      expect(servers.map((server) => server.connectionCount)).toEqual([1, 0]);
-      expect(await client.invoke("Id")).toBe(id);
-      expect(client.restarts()).toBe(0);
-      await servers[0]!.hubContext(MovesHub).clients.group("room").message("after", 1);
-      await waitFor(() => client.received.last("after") === 1, "a group send after the move");
-    } finally {
-      await front.close();
-    }
+    // Server 1 stops listening: the client's next attempt (1 s after its first) reaches server 0.
+    const drained = servers[1]!.drain({ timeout: 20_000 });
+    front!.refuse(false);
+    await drained;
+    expect(servers.map((server) => server.connectionCount)).toEqual([1, 0]);
+    expect(await client.invoke("Id")).toBe(id);
+    expect(client.restarts()).toBe(0);
+    await servers[0]!.hubContext(MovesHub).clients.group("room").message("after", 1);
+    await waitFor(() => client.received.last("after") === 1, "a group send after the move");
   });
 
   it("logs a drain, and one that times out says how many connections it leaves to close", async () => {
@@ -297,22 +307,13 @@ describe("connections move between servers with their state", () => {
     servers = [newServer(logger), newServer(logger)];
     const [{ url }] = await Promise.all(servers.map((server) => server.listen()));
     // A stateful client whose reconnects never get through: its connection waits past the drain.
-    const front = await startTcpProxy(Number(new URL(url).port));
-    try {
-      const client = await hubwireClient(`${front.url}/moves`, "ada", false);
-      clients.push(client);
-      front.refuse(true);
-      front.cut();
-      const held = [...servers[0]!.hubRuntimeAt("/moves")!.sessions.keys()][0]!;
-      await waitFor(() => held.state === "suspended", "the server to see the drop");
-      await servers[0]!.drain({ timeout: 300 });
-      expect(lines).toEqual([
-        `info Draining: stateful connections move to other servers, the others are told to reconnect {"connections":1,"timeout":300}`,
-        `warn Drain timed out: the connections left are closed, and their clients start anew {"connections":1,"timeout":300}`,
-      ]);
-    } finally {
-      await front.close();
-    }
+    const { id } = await clientBehindFront(url);
+    await cutOff(servers[0]!, id);
+    await servers[0]!.drain({ timeout: 300 });
+    expect(lines).toEqual([
+      `info Draining: stateful connections move to other servers, the others are told to reconnect {"connections":1,"timeout":300}`,
+      `warn Drain timed out: the connections left are closed, and their clients start anew {"connections":1,"timeout":300}`,
+    ]);
     lines.length = 0;
     await servers[1]!.drain();
     expect(lines).toEqual([`info Draining: stateful connections move to other servers, the others are told to reconnect {"connections":0,"timeout":30000}`, "info Drained: every connection moved or ended {}"]);

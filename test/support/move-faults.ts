@@ -24,30 +24,18 @@ export function hangAfterLettingGo(server: HubServer, path: string): Promise<voi
 }
 
 /**
- * Runs `meanwhile` on `server` when it is about to let go of a connection moving away from its
- * endpoint at `path` (after the new server said it is ready, before the cut), once.
+ * Runs `meanwhile` on `server`, once, as it lets go of a connection moving away from its endpoint
+ * at `path`: `before` the cut (the new server said it is ready), or `while` the cut waits for the
+ * backplane's fence.
  */
-export function beforeLettingGo(server: HubServer, path: string, meanwhile: () => void): void {
+export function whenLettingGo(server: HubServer, path: string, at: "before" | "while", meanwhile: () => void): void {
   const moves = movesOf(server, path);
   const cut = moves.cut.bind(moves);
   moves.cut = (connection, plan) => {
     moves.cut = cut;
-    meanwhile();
-    return cut(connection, plan);
-  };
-}
-
-/**
- * Runs `meanwhile` on `server` once it has begun to let go of a connection moving away from its
- * endpoint at `path` (the cut has begun and waits for the backplane's fence), once.
- */
-export function whileLettingGo(server: HubServer, path: string, meanwhile: () => void): void {
-  const moves = movesOf(server, path);
-  const cut = moves.cut.bind(moves);
-  moves.cut = (connection, plan) => {
-    moves.cut = cut;
+    if (at === "before") meanwhile();
     const cutting = cut(connection, plan);
-    meanwhile();
+    if (at === "while") meanwhile();
     return cutting;
   };
 }
