@@ -20,6 +20,9 @@ export interface CallHost {
 
 /** The calls a client makes of its hub: invoke, send and stream, uploads and cancellation included. */
 export class HubCalls {
+  /** The calls running with each signal, and the one abort listener that cancels them. */
+  private readonly callsBySignal = new WeakMap<AbortSignal, { calls: Set<() => void>; onAbort: () => void }>();
+
   constructor(private readonly host: CallHost) {}
 
   invoke<T>(method: string, rawArgs: unknown[]): Promise<T> {
@@ -110,18 +113,35 @@ export class HubCalls {
   }
 
   /**
-   * Cancels call `invocationId` on the server when `signal` aborts. Returns what removes the
-   * listener, to be called when the call ends, so that a signal shared by many calls holds none
-   * of those that finished (and never cancels them).
+   * Cancels call `invocationId` on the server when `signal` aborts. Returns what lets go of the
+   * call, to be called when it ends, so that a signal shared by many calls holds none of those
+   * that finished (and never cancels them). A signal gets one listener however many calls share
+   * it: Node warns of a leak past ten listeners on one signal.
    */
   private cancelOn(signal: AbortSignal | undefined, invocationId: string, cancelled: (error: Error) => void): () => void {
     if (!signal) return () => {};
-    const abort = () => {
+    const cancel = () => {
       void this.host.sendMessage({ type: MessageType.CancelInvocation, invocationId }).catch((error: unknown) => this.host.log.debug("Could not cancel a call.", { invocationId, error }));
       cancelled(abortReason(signal));
     };
-    signal.addEventListener("abort", abort, { once: true });
-    return () => signal.removeEventListener("abort", abort);
+    let sharing = this.callsBySignal.get(signal);
+    if (!sharing) {
+      const calls = new Set<() => void>();
+      const onAbort = () => {
+        this.callsBySignal.delete(signal);
+        for (const cancelCall of calls) cancelCall();
+      };
+      sharing = { calls, onAbort };
+      this.callsBySignal.set(signal, sharing);
+      signal.addEventListener("abort", onAbort, { once: true });
+    }
+    const { calls, onAbort } = sharing;
+    calls.add(cancel);
+    return () => {
+      if (!calls.delete(cancel) || calls.size > 0) return;
+      this.callsBySignal.delete(signal);
+      signal.removeEventListener("abort", onAbort);
+    };
   }
 }
 

@@ -86,6 +86,30 @@ describe("calls sharing one AbortSignal", () => {
     expect(await connection.invoke("Add", 2, 2)).toBe(4);
   });
 
+  it("gives a signal one listener however many running calls share it, and cancels each when it aborts", async () => {
+    const { connection, sent } = await recordedConnection();
+    const { controller, listeners } = countedSignal();
+    const options = withSignal(controller.signal);
+    let streamsCanceled = 0;
+    const allCanceled = new Promise<void>((resolve) =>
+      connection.on("StreamCanceled", () => {
+        if (++streamsCanceled === 20) resolve();
+      }),
+    );
+
+    // Never yields until cancelled: all 20 run at once (Node warns past 10 listeners on one signal).
+    const ends = Array.from({ length: 20 }, () => connection.stream<string>("InfiniteStream", options)[Symbol.asyncIterator]().next());
+    expect(listeners.size).toBe(1);
+
+    controller.abort(new Error("page closed"));
+    for (const end of ends) await expect(end).rejects.toThrow("page closed");
+    await allCanceled; // the server cancelled each one
+    expect(listeners.size).toBe(0);
+    const started = sent.filter((m) => m.type === 4).map((m) => m.invocationId);
+    expect(sent.filter((m) => m.type === 5).map((m) => m.invocationId)).toEqual(started);
+    expect(started).toHaveLength(20);
+  });
+
   it("sends nothing for a call whose signal was aborted before it started", async () => {
     const { connection, sent } = await recordedConnection();
     const before = sent.length;
