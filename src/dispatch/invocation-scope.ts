@@ -1,3 +1,4 @@
+import { setMaxListeners } from "node:events";
 import type { HubConnection } from "../connection/hub-connection.js";
 import type { InvocationScopeView } from "../hubs/hub.js";
 
@@ -20,6 +21,9 @@ export class InvocationScope implements InvocationScopeView {
   get signal(): AbortSignal {
     if (!this.controller) {
       this.controller = new AbortController();
+      // A method may hand its signal to any number of operations at once (a client result per
+      // client, say): each adds a listener, and that is no leak for Node to warn of.
+      setMaxListeners(0, this.controller.signal);
       const connectionSignal = this.connection.signal;
       if (this.cancelled || connectionSignal.aborted) this.controller.abort();
       else {

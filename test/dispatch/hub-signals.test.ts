@@ -1,0 +1,41 @@
+import { afterEach, expect, it } from "vitest";
+import { Hub, HubClass, HubMethod, silentLogger } from "../../src/index.js";
+import { TestHost } from "../../src/testing/index.js";
+
+interface VoterClient {
+  vote(question: string): Promise<boolean>;
+}
+
+@HubClass()
+class PollHub extends Hub<VoterClient> {
+  /** Asks every voter at once, each client result cancelled with the call (one signal, many listeners). */
+  @HubMethod("Poll")
+  async poll(voters: string[]): Promise<number> {
+    const votes = await Promise.all(voters.map((id) => this.clients.client(id).withOptions({ signal: this.signal }).invoke("vote", "lunch?")));
+    return votes.filter(Boolean).length;
+  }
+}
+
+let host: TestHost | undefined;
+afterEach(async () => {
+  await host?.close();
+  host = undefined;
+});
+
+it("lets a call's signal serve any number of listeners without Node's leak warning", async () => {
+  const warnings: Error[] = [];
+  const onWarning = (warning: Error) => warnings.push(warning);
+  process.on("warning", onWarning);
+  try {
+    host = new TestHost({ logger: silentLogger });
+    host.mapHub("/poll", PollHub);
+    const voters = await Promise.all(Array.from({ length: 12 }, () => host!.connect(PollHub)));
+    voters.forEach((voter, i) => voter.answer("vote", () => i % 3 === 0));
+    expect(await voters[0]!.hub.poll(voters.map((v) => v.connectionId))).toBe(4);
+    // Node emits the warning on the next turn of the event loop after the listener that passed ten.
+    await new Promise((resolve) => setImmediate(resolve));
+  } finally {
+    process.off("warning", onWarning);
+  }
+  expect(warnings.filter((w) => w.name === "MaxListenersExceededWarning")).toEqual([]);
+});
