@@ -61,6 +61,11 @@ export class MultiplexedConnection implements ConnectionReceiver {
   private dropped: number[] | undefined;
   /** Rebuilt by crash recovery: its client may have opened hubs after the last checkpoint. */
   private recovered = false;
+  /**
+   * How often its socket dropped: an open whose admission spans a drop is void, as its client
+   * forgot it with the socket and opens the hub anew on the next one.
+   */
+  private drops = 0;
 
   constructor(
     readonly physical: TransportConnection,
@@ -257,8 +262,10 @@ export class MultiplexedConnection implements ConnectionReceiver {
   private async admitAndOpen(channel: number, path: string, text: boolean, endpoint: ChannelEndpoint): Promise<void> {
     // Data comes only through a socket, which a moved connection's re-admission precedes (see reauthenticate).
     const { request, token } = this.admissions!;
+    const drops = this.drops;
     const admission = await endpoint.admit(request, token);
     if (this.physical.isClosed) return;
+    if (this.drops !== drops) return void this.early.delete(channel);
     if ("status" in admission) {
       return this.refuse(channel, path, "ERR_MUX_HUB_REFUSED", admission.reason || `The hub at '${path}' refused the user.`, admission.status);
     }
@@ -360,6 +367,7 @@ export class MultiplexedConnection implements ConnectionReceiver {
    * began with (see HubChannel.retire).
    */
   onSuspended(error: Error | undefined): void {
+    this.drops++;
     for (const hub of [...this.channels.values()]) {
       if (hub.connection.state === "active") hub.connection.transportLost(error ?? new HubwireError("ERR_TRANSPORT_LOST", "The connection's socket was dropped."));
     }

@@ -177,3 +177,80 @@ describe("a multiplexed connection that its server let go while its client was a
     expect(reattaches).toHaveLength(1);
   });
 });
+
+/** A hub's authentication that holds the request it sees next, once asked to, until let go: a slow identity service. */
+function heldAuthentication() {
+  let held: { entered: () => void; released: Promise<void> } | undefined;
+  return {
+    authenticate: async (_request: unknown, token: string | undefined) => {
+      const hold = held;
+      held = undefined;
+      if (hold) {
+        hold.entered();
+        await hold.released;
+      }
+      return token ? { sub: token } : null;
+    },
+    /** Resolves once the next admission has begun, with what lets it go on. */
+    holdNext(): Promise<() => void> {
+      return new Promise((begun) => {
+        let release!: () => void;
+        const released = new Promise<void>((resolve) => (release = resolve));
+        held = { entered: () => begun(release), released };
+      });
+    },
+  };
+}
+
+describe.each([
+  { when: "while its client is away", refuseReattach: true },
+  { when: "after its client is back", refuseReattach: false },
+])("a hub whose admission ends after its connection's socket dropped ($when)", ({ refuseReattach }) => {
+  let mux: MuxServer;
+  let proxy: TcpProxy;
+  let hubs: HubMultiplexer;
+
+  afterEach(async () => {
+    await hubs.stop();
+    await proxy.close();
+    await mux.server.close();
+  });
+
+  it("is not opened: its client dropped the open with the socket, and opens the hub anew", async () => {
+    lifecycle.length = 0;
+    const meter = startMeter();
+    const auth = heldAuthentication();
+    mux = await startMuxServer({}, { allowStatefulReconnects: true, authenticate: auth.authenticate }, { telemetry: { meterProvider: meter.meterProvider } });
+    proxy = await startTcpProxy(Number(new URL(mux.url).port));
+    hubs = new HubMultiplexer(`${proxy.url}/hubs`, { transports: ["WebSockets"], logger: silentLogger, accessTokenFactory: () => "rosa", statefulReconnect: true });
+    const news = hubs.hub("/news");
+    await news.start();
+    const newsId = news.connectionId;
+
+    const admissionBegun = auth.holdNext();
+    const presence = hubs.hub("/presence");
+    const firstStart = presence.start().then(
+      () => undefined,
+      (error: unknown) => error,
+    );
+    const letGo = await within(admissionBegun, "the presence hub's admission to begin");
+    if (refuseReattach) proxy.refuse(true);
+    proxy.cut();
+    if (refuseReattach) {
+      const newsWaits = async () => valueOf((await meter.metrics()).get("hubwire.server.suspended_connections"), { "hubwire.hub": "NewsHub" }) === 1;
+      await waitFor(newsWaits, "the server to see the socket drop");
+    } else {
+      expect(await within(news.invoke("Echo", "back"), "the news hub to resume")).toBe("back");
+    }
+    letGo();
+    if (refuseReattach) proxy.refuse(false);
+
+    // The open the client sent before the drop failed on its side; it opens the hub again.
+    if ((await within(firstStart, "the first start to end")) !== undefined) await presence.start();
+    expect(await presence.invoke("Echo", "open")).toBe("open");
+    expect(await news.invoke("Echo", "after")).toBe("after");
+    expect(news.connectionId).toBe(newsId);
+    // One presence hub on the server, the one the client uses: none left over from the dropped open.
+    expect(lifecycle.filter((event) => event.startsWith("presence"))).toEqual(["presence connected rosa"]);
+  });
+});
