@@ -1,3 +1,4 @@
+import { onAbort } from "../src/protocol/abort-callbacks.js";
 import { MessageType, type HubMessage, type InvocationMessage, type StreamInvocationMessage } from "../src/protocol/messages.js";
 import { splitOptions } from "./call-options.js";
 import type { CallsInFlight, PendingCall } from "./calls-in-flight.js";
@@ -20,9 +21,6 @@ export interface CallHost {
 
 /** The calls a client makes of its hub: invoke, send and stream, uploads and cancellation included. */
 export class HubCalls {
-  /** The calls running with each signal, and the one abort listener that cancels them. */
-  private readonly callsBySignal = new WeakMap<AbortSignal, { calls: Set<() => void>; onAbort: () => void }>();
-
   constructor(private readonly host: CallHost) {}
 
   invoke<T>(method: string, rawArgs: unknown[]): Promise<T> {
@@ -115,33 +113,14 @@ export class HubCalls {
   /**
    * Cancels call `invocationId` on the server when `signal` aborts. Returns what lets go of the
    * call, to be called when it ends, so that a signal shared by many calls holds none of those
-   * that finished (and never cancels them). A signal gets one listener however many calls share
-   * it: Node warns of a leak past ten listeners on one signal.
+   * that finished (and never cancels them); the signal has one listener for them all.
    */
   private cancelOn(signal: AbortSignal | undefined, invocationId: string, cancelled: (error: Error) => void): () => void {
     if (!signal) return () => {};
-    const cancel = () => {
+    return onAbort(signal, () => {
       void this.host.sendMessage({ type: MessageType.CancelInvocation, invocationId }).catch((error: unknown) => this.host.log.debug("Could not cancel a call.", { invocationId, error }));
       cancelled(abortReason(signal));
-    };
-    let sharing = this.callsBySignal.get(signal);
-    if (!sharing) {
-      const calls = new Set<() => void>();
-      const onAbort = () => {
-        this.callsBySignal.delete(signal);
-        for (const cancelCall of calls) cancelCall();
-      };
-      sharing = { calls, onAbort };
-      this.callsBySignal.set(signal, sharing);
-      signal.addEventListener("abort", onAbort, { once: true });
-    }
-    const { calls, onAbort } = sharing;
-    calls.add(cancel);
-    return () => {
-      if (!calls.delete(cancel) || calls.size > 0) return;
-      this.callsBySignal.delete(signal);
-      signal.removeEventListener("abort", onAbort);
-    };
+    });
   }
 }
 

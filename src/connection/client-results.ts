@@ -1,4 +1,5 @@
 import { HubException, HubwireError } from "../errors.js";
+import { onAbort } from "../protocol/abort-callbacks.js";
 import { MessageType, type CompletionMessage, type InvocationMessage } from "../protocol/messages.js";
 
 /** How one client result is awaited. */
@@ -13,8 +14,8 @@ interface PendingResult {
   resolve(value: unknown): void;
   reject(error: unknown): void;
   timer: ReturnType<typeof setTimeout> | undefined;
-  signal: AbortSignal | undefined;
-  onAbort: (() => void) | undefined;
+  /** Lets go of the call's signal (see onAbort). */
+  release: (() => void) | undefined;
 }
 
 /**
@@ -40,7 +41,7 @@ export class ClientResults {
     if (signal?.aborted) return Promise.reject(signal.reason);
     const invocationId = `s${++this.nextId}`;
     return new Promise((resolve, reject) => {
-      const entry: PendingResult = { resolve, reject, timer: undefined, signal, onAbort: undefined };
+      const entry: PendingResult = { resolve, reject, timer: undefined, release: undefined };
       const timeout = options.timeout ?? this.defaultTimeoutMs;
       entry.timer = setTimeout(
         () =>
@@ -50,10 +51,7 @@ export class ClientResults {
           )),
         timeout,
       );
-      if (signal) {
-        entry.onAbort = () => this.settle(invocationId, undefined, signal.reason);
-        signal.addEventListener("abort", entry.onAbort, { once: true });
-      }
+      if (signal) entry.release = onAbort(signal, () => this.settle(invocationId, undefined, signal.reason));
       this.pending.set(invocationId, entry);
       this.write({ type: MessageType.Invocation, invocationId, target, arguments: args });
     });
@@ -80,7 +78,7 @@ export class ClientResults {
     if (!entry) return;
     this.pending.delete(invocationId);
     clearTimeout(entry.timer);
-    if (entry.onAbort) entry.signal!.removeEventListener("abort", entry.onAbort);
+    entry.release?.();
     if (error !== undefined) entry.reject(error);
     else entry.resolve(value);
   }

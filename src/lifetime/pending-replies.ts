@@ -1,3 +1,5 @@
+import { onAbort } from "../protocol/abort-callbacks.js";
+
 interface Waiter {
   resolve(value: unknown): void;
   reject(error: unknown): void;
@@ -18,11 +20,10 @@ export class PendingReplies<Id = number> {
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => this.settle(id, timedOut()), timeoutMs);
       timer.unref();
-      const onAbort = () => this.settle(id, signal!.reason);
-      signal?.addEventListener("abort", onAbort, { once: true });
+      const release = signal ? onAbort(signal, () => this.settle(id, signal.reason)) : undefined;
       const done = () => {
         clearTimeout(timer);
-        signal?.removeEventListener("abort", onAbort);
+        release?.();
       };
       this.waiting.set(id, {
         resolve: (value) => (done(), resolve(value)),
