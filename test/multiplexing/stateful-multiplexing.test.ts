@@ -131,28 +131,34 @@ describe.each([
   });
 });
 
-describe("a multiplexed connection that its server let go while its client was away", () => {
-  let mux: MuxServer;
-  let proxy: TcpProxy;
-  let hubs: HubMultiplexer;
-
+/**
+ * A server and Rosa's stateful multiplexer, whose socket goes through a proxy that can drop it;
+ * all three closed after each test.
+ */
+function rosaBehindProxy(): (multiplexerOptions: MultiplexerOptions, hubOptions: HubOptions, serverOptions?: HubServerOptions) => Promise<{ mux: MuxServer; proxy: TcpProxy; hubs: HubMultiplexer }> {
+  let running: { mux: MuxServer; proxy: TcpProxy; hubs: HubMultiplexer } | undefined;
   afterEach(async () => {
-    await hubs.stop();
-    await proxy.close();
-    await mux.server.close();
+    await running?.hubs.stop();
+    await running?.proxy.close();
+    await running?.mux.server.close();
+    running = undefined;
   });
+  return async (multiplexerOptions, hubOptions, serverOptions = {}) => {
+    lifecycle.length = 0;
+    const mux = await startMuxServer(multiplexerOptions, { allowStatefulReconnects: true, ...hubOptions }, serverOptions);
+    const proxy = await startTcpProxy(Number(new URL(mux.url).port));
+    const hubs = new HubMultiplexer(`${proxy.url}/hubs`, { transports: ["WebSockets"], logger: silentLogger, accessTokenFactory: () => "rosa", statefulReconnect: true });
+    running = { mux, proxy, hubs };
+    return running;
+  };
+}
+
+describe("a multiplexed connection that its server let go while its client was away", () => {
+  const start = rosaBehindProxy();
 
   it("is known from the refused reattach: its hubs start anew at once", async () => {
-    lifecycle.length = 0;
     // A suspended connection is let go once no socket came back within the disconnect timeout.
-    mux = await startMuxServer({ disconnectTimeout: 200 }, { allowStatefulReconnects: true });
-    proxy = await startTcpProxy(Number(new URL(mux.url).port));
-    hubs = new HubMultiplexer(`${proxy.url}/hubs`, {
-      transports: ["WebSockets"],
-      logger: silentLogger,
-      accessTokenFactory: () => "rosa",
-      statefulReconnect: true,
-    });
+    const { proxy, hubs } = await start({ disconnectTimeout: 200 }, {});
     const news = hubs.hub("/news");
     const presence = hubs.hub("/presence");
     await Promise.all([news.start(), presence.start()]);
@@ -206,23 +212,12 @@ describe.each([
   { when: "while its client is away", refuseReattach: true },
   { when: "after its client is back", refuseReattach: false },
 ])("a hub whose admission ends after its connection's socket dropped ($when)", ({ refuseReattach }) => {
-  let mux: MuxServer;
-  let proxy: TcpProxy;
-  let hubs: HubMultiplexer;
-
-  afterEach(async () => {
-    await hubs.stop();
-    await proxy.close();
-    await mux.server.close();
-  });
+  const start = rosaBehindProxy();
 
   it("is not opened: its client dropped the open with the socket, and opens the hub anew", async () => {
-    lifecycle.length = 0;
     const meter = startMeter();
     const auth = heldAuthentication();
-    mux = await startMuxServer({}, { allowStatefulReconnects: true, authenticate: auth.authenticate }, { telemetry: { meterProvider: meter.meterProvider } });
-    proxy = await startTcpProxy(Number(new URL(mux.url).port));
-    hubs = new HubMultiplexer(`${proxy.url}/hubs`, { transports: ["WebSockets"], logger: silentLogger, accessTokenFactory: () => "rosa", statefulReconnect: true });
+    const { proxy, hubs } = await start({}, { authenticate: auth.authenticate }, { telemetry: { meterProvider: meter.meterProvider } });
     const news = hubs.hub("/news");
     await news.start();
     const newsId = news.connectionId;
