@@ -85,6 +85,24 @@ export function connectionLost(cause?: Error): HubClientError {
   return new HubClientError("ERR_CONNECTION_LOST", cause ? `${messages.connectionClosed} ${cause.message}` : messages.connectionClosed);
 }
 
+const finalErrors = new WeakSet<Error>();
+
+/**
+ * Marks `error` as one after which no attempt to connect can help: the server closed the
+ * connection and did not allow a reconnect, or a shared connection's retry policy gave up.
+ * A retry loop that meets it gives up too.
+ */
+export function markFinal<E extends Error>(error: E): E {
+  finalErrors.add(error);
+  return error;
+}
+
+/** See markFinal; a refusal of the credentials (ERR_UNAUTHORIZED) is final too. */
+export function isFinal(error: Error | undefined): boolean {
+  if (error === undefined) return false;
+  return finalErrors.has(error) || (error instanceof HubClientError && error.code === "ERR_UNAUTHORIZED");
+}
+
 /** stop() came before the connection was made: start() rejects with this. */
 export function stoppedBeforeConnected(): HubClientError {
   return new HubClientError("ERR_CANCELED", "The connection was stopped before the hub handshake could complete.");

@@ -6,6 +6,8 @@ export class HandshakeWait {
   readonly done: Promise<void>;
   private settle!: { resolve(): void; reject(error: Error): void };
   private settled = false;
+  private failed = false;
+  private arrived: Array<string | Uint8Array> | undefined;
   private readonly timer: ReturnType<typeof setTimeout>;
 
   constructor(timeoutMs = 15_000) {
@@ -15,29 +17,41 @@ export class HandshakeWait {
   }
 
   /**
-   * Data from the server. Until the answer has come it is the answer: returns what follows it in
-   * the same frame (messages), if anything. After that, data passes through.
+   * Data from the server. Until the answer has come it is the answer; what follows it (in the
+   * same frame, or later while the attempt is being set up) is kept for `takeArrived`.
    */
-  receive(data: string | Uint8Array): string | Uint8Array | undefined {
-    if (this.settled) return data;
+  receive(data: string | Uint8Array): void {
+    if (this.settled) return this.keep(data);
     let response;
     try {
       response = parseHandshakeResponse(data);
     } catch (error) {
-      this.fail(new HubClientError("ERR_HANDSHAKE", `Error parsing handshake response: ${String(error)}`));
-      return undefined;
+      return this.fail(new HubClientError("ERR_HANDSHAKE", `Error parsing handshake response: ${String(error)}`));
     }
-    if (response.error !== undefined) {
-      this.fail(new HubClientError("ERR_HANDSHAKE", messages.handshakeError(response.error)));
-      return undefined;
-    }
+    if (response.error !== undefined) return this.fail(new HubClientError("ERR_HANDSHAKE", messages.handshakeError(response.error)));
     this.end();
     this.settle.resolve();
-    return response.remaining;
+    if (response.remaining !== undefined) this.keep(response.remaining);
+  }
+
+  /**
+   * What came after the answer: messages the connection handles once it is set up (connected,
+   * with its stateful link), so that their handlers may call the server and each is counted.
+   */
+  takeArrived(): Array<string | Uint8Array> {
+    const arrived = this.arrived ?? [];
+    this.arrived = undefined;
+    return arrived;
+  }
+
+  private keep(data: string | Uint8Array): void {
+    if (this.failed || data.length === 0) return;
+    (this.arrived ??= []).push(data);
   }
 
   fail(error: Error): void {
     if (this.settled) return;
+    this.failed = true;
     this.end();
     this.settle.reject(error);
   }

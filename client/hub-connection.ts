@@ -4,7 +4,7 @@ import { jsonHubProtocol } from "../src/protocol/json-protocol.js";
 import { MessageType, type HubMessage, type InvocationMessage } from "../src/protocol/messages.js";
 import { ClientHandlers, type Handler } from "./client-handlers.js";
 import { CallsInFlight, HeldCalls } from "./calls-in-flight.js";
-import { HubClientError, messages, resumeRefused, stoppedBeforeConnected } from "./errors.js";
+import { HubClientError, markFinal, messages, resumeRefused, stoppedBeforeConnected } from "./errors.js";
 import type { HttpSettings } from "./http.js";
 import { HandshakeWait } from "./handshake-wait.js";
 import { HubCalls } from "./hub-calls.js";
@@ -237,11 +237,13 @@ export class HubConnection {
     this.transport = started.transport;
     this.closeError = undefined;
     const handshake = (this.handshake = new HandshakeWait());
+    let arrived: HubMessage[];
     try {
       // Version 2 of the hub protocols is the one with Ack and Sequence: it turns on the server's buffer.
       await this.transport.send(writeHandshakeRequest(this.protocol.name, started.resumable ? 2 : 1));
       await handshake.done;
       if (this.stopRequested) throw stoppedBeforeConnected(); // stop() came with the handshake's answer
+      arrived = this.messagesWithAnswer(handshake.takeArrived());
     } catch (error) {
       handshake.fail(error as Error); // the request could not go: no timer left behind
       await started.transport.stop().catch(this.debug("Could not stop the transport."));
@@ -255,9 +257,25 @@ export class HubConnection {
     this.state = "Connected";
     // Polls are their own keep-alive; a hub on a shared connection has the multiplexer's.
     if (this.transport.kind !== "LongPolling" && !this.transport.keepsAlive) this.keepAlive.start();
-    if (!started.resumable) return;
-    const acknowledge = (sequenceId: number) => void this.sendMessage({ type: MessageType.Ack, sequenceId }).catch(this.debug("Could not send an Ack."));
-    this.link = new StatefulLink(started.resumable, this.options.statefulReconnectBufferSize ?? 100_000, acknowledge);
+    if (started.resumable) {
+      const acknowledge = (sequenceId: number) => void this.sendMessage({ type: MessageType.Ack, sequenceId }).catch(this.debug("Could not send an Ack."));
+      this.link = new StatefulLink(started.resumable, this.options.statefulReconnectBufferSize ?? 100_000, acknowledge);
+    }
+    this.handle(arrived);
+  }
+
+  /**
+   * The messages that came with the handshake's answer (what the hub's onConnected sent), to be
+   * handled once the connection is set up. A Close among them ends this attempt with the
+   * server's reason instead, as the official client's start() fails: no further attempt follows
+   * unless the server allows a reconnect.
+   */
+  private messagesWithAnswer(arrived: Array<string | Uint8Array>): HubMessage[] {
+    const received = arrived.flatMap((data) => this.protocol.parseMessages(data));
+    const close = received.find((message) => message.type === MessageType.Close);
+    if (close === undefined) return received;
+    const reason = new HubClientError("ERR_CLOSED_BY_SERVER", close.error !== undefined ? messages.closeError(close.error) : "The server closed the connection as it began.");
+    throw close.allowReconnect === true ? reason : markFinal(reason);
   }
 
   private stopLink(error?: Error): void {
@@ -267,17 +285,22 @@ export class HubConnection {
 
   private onData(data: string | Uint8Array): void {
     this.keepAlive.received();
-    if (this.handshake) {
-      const rest = this.handshake.receive(data);
-      if (rest === undefined) return;
-      data = rest;
-    }
+    // Until the attempt has taken the answer, what comes is the handshake's (see HandshakeWait.receive).
+    if (this.handshake) return this.handshake.receive(data);
     let received: HubMessage[];
     try {
       received = this.protocol.parseMessages(data);
-      for (const message of received) if (!this.link || this.link.received(message)) this.dispatch(message);
     } catch (error) {
       return this.lose(error as Error);
+    }
+    this.handle(received);
+  }
+
+  private handle(received: HubMessage[]): void {
+    try {
+      for (const message of received) if (!this.link || this.link.received(message)) this.dispatch(message);
+    } catch (error) {
+      this.lose(error as Error);
     }
   }
 

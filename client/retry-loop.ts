@@ -1,6 +1,6 @@
 import type { ConnectionEvents } from "./connection-events.js";
 import type { HubConnectionOptions } from "./connection-options.js";
-import { HubClientError, stoppedBeforeConnected } from "./errors.js";
+import { isFinal, stoppedBeforeConnected } from "./errors.js";
 import type { ConnectionState } from "./hub-connection.js";
 import type { Logger } from "./logger.js";
 import { defaultRetryPolicy, noRetry, type RetryPolicy } from "./retry-policy.js";
@@ -106,9 +106,9 @@ export class RetryLoop {
     this.wakeRetry?.();
   }
 
-  /** The retry policy's delay, or null: it gave up, or the server refused the credentials (no retry can help). */
+  /** The retry policy's delay, or null: it gave up, or no retry can help (see isFinal: the server refused the credentials, or closed the connection for good). */
   private nextDelay(attempt: number, began: number, error: Error | undefined): number | null {
-    if (error instanceof HubClientError && error.code === "ERR_UNAUTHORIZED") return null;
+    if (isFinal(error)) return null;
     return this.policy.nextDelay(attempt, Date.now() - began, error);
   }
 
