@@ -9,7 +9,7 @@ import {
   controlChannel,
   type ControlMessage,
 } from "../src/protocol/multiplex-frames.js";
-import { HubClientError, isRefusal, messages, resumeRefused, stoppedBeforeConnected } from "./errors.js";
+import { HubClientError, isFinal, isRefusal, markFinal, messages, resumeRefused, stoppedBeforeConnected } from "./errors.js";
 import { withQuery, type HttpSettings } from "./http.js";
 import { EnvelopeOutbox } from "./envelope-outbox.js";
 import { HubChannelTransport, type ChannelHost } from "./hub-channel-transport.js";
@@ -19,7 +19,7 @@ import { consoleLogger, guardedLogger, type Logger } from "./logger.js";
 import type { HubMultiplexerOptions, MultiplexedHubOptions } from "./multiplexer-options.js";
 import { defaultRetryPolicy, noRetry, type RetryPolicy } from "./retry-policy.js";
 import { startTransport } from "./start-transport.js";
-import { connectWithRetries } from "./shared-connection-retries.js";
+import { connectWithRetries, wakeableSleep } from "./shared-connection-retries.js";
 import { defaultReattachWindowMs, reattachDelaysMs } from "./stateful-link.js";
 import type { ClientTransport, Resumable, TransferFormat, TransportEvents, TransportKind } from "./transports/transport.js";
 
@@ -39,9 +39,6 @@ interface Attempt {
   transport?: ClientTransport;
   early?: Array<string | Uint8Array>;
 }
-
-/** Errors after which a hub's own reconnect attempts stop: the shared connection's retry policy has given up already, or the server refused. */
-const final = new WeakSet<Error>();
 
 /**
  * Several hubs over one connection (hubwire's multiplexing, docs/multiplexing.md): one
@@ -128,7 +125,7 @@ export class HubMultiplexer implements ChannelHost {
         ? false
         : {
             // The shared connection's loop does the waiting: a hub's attempt waits for it.
-            nextDelay: (attempt, elapsedMs, error) => (error && final.has(error) ? null : attempt === 1 ? 0 : this.policy.nextDelay(attempt, elapsedMs, error)),
+            nextDelay: (attempt, elapsedMs, error) => (isFinal(error) ? null : attempt === 1 ? 0 : this.policy.nextDelay(attempt, elapsedMs, error)),
           };
     const { protocol, statefulReconnect, ...rest } = options;
     const hub = new HubConnection(path, {
@@ -154,6 +151,7 @@ export class HubMultiplexer implements ChannelHost {
       this.attemptAbort?.abort(stoppedBeforeConnected());
       await Promise.all([...this.hubs].map((hub) => hub.stop()));
       await this.connecting?.catch(() => {});
+      await this.resuming?.catch(() => {});
       const physical = this.physical;
       if (physical) {
         this.dropPhysical(undefined);
@@ -181,7 +179,7 @@ export class HubMultiplexer implements ChannelHost {
       policy: this.policy,
       connectOnce: () => this.connectOnce(),
       stopping: () => this.stopping,
-      gaveUp: (error) => void final.add(error),
+      gaveUp: (error) => void markFinal(error),
       log: this.log,
       setWake: (wake) => (this.wakeSleep = wake),
     });
@@ -274,7 +272,7 @@ export class HubMultiplexer implements ChannelHost {
         const error = isRefusal(statusCode)
           ? new HubClientError("ERR_UNAUTHORIZED", `The server refused the hub: ${message.message}`, statusCode)
           : new HubClientError("ERR_MUX_REFUSED", `The server did not open the hub (${message.code}): ${message.message}`, statusCode);
-        final.add(error);
+        markFinal(error);
         return channel?.closed(error); // fails its hub's handshake: start() rejects with it
       }
       case "close": {
@@ -326,7 +324,7 @@ export class HubMultiplexer implements ChannelHost {
 
   private async reattachPhysical(physical: Physical, channels: HubChannelTransport[], cause: Error): Promise<void> {
     for (const delay of reattachDelaysMs(this.options.reattachWindowMs ?? defaultReattachWindowMs)) {
-      if (delay > 0) await new Promise((resolve) => setTimeout(resolve, delay));
+      if (delay > 0) await wakeableSleep(delay, (wake) => (this.wakeSleep = wake));
       if (this.stopping) throw stoppedBeforeConnected();
       const attempt: Attempt = {};
       let transport: ClientTransport;
@@ -336,6 +334,11 @@ export class HubMultiplexer implements ChannelHost {
         this.log.debug("Reattaching the shared connection's socket failed.", { error });
         if (resumeRefused(error)) break; // the server let it go: its hubs start anew at once
         continue;
+      }
+      if (this.stopping) {
+        // stop() came while the socket was reopened: it must not outlive the multiplexer's stop.
+        await transport.stop().catch(() => {});
+        throw stoppedBeforeConnected();
       }
       this.physical = { ...physical, transport, outbox: new EnvelopeOutbox(transport, this.binary) };
       // Registered before the server's replays are read: each waits for its hub to take it.
@@ -364,7 +367,7 @@ export class HubMultiplexer implements ChannelHost {
   async open(path: string, format: TransferFormat, channel: HubChannelTransport): Promise<{ channel: number; resumable: boolean }> {
     if (format === "Binary" && !this.binary) {
       const error = new HubClientError("ERR_MUX_FORMAT", "A hub with a binary protocol needs a multiplexer whose protocol is binary (MessagePack).");
-      final.add(error);
+      markFinal(error);
       throw error;
     }
     await this.ready();

@@ -1,4 +1,4 @@
-import { HubClientError, stoppedBeforeConnected } from "./errors.js";
+import { isFinal, stoppedBeforeConnected } from "./errors.js";
 import type { Logger } from "./logger.js";
 import type { RetryPolicy } from "./retry-policy.js";
 
@@ -29,21 +29,27 @@ export async function connectWithRetries(retries: SharedConnectionRetries): Prom
     } catch (error) {
       const failure = error as Error;
       if (retries.stopping()) throw stoppedBeforeConnected();
-      const refused = failure instanceof HubClientError && failure.code === "ERR_UNAUTHORIZED";
-      const delay = refused ? null : retries.policy.nextDelay(attempt, Date.now() - began, failure);
+      const delay = isFinal(failure) ? null : retries.policy.nextDelay(attempt, Date.now() - began, failure);
       if (delay === null) {
         retries.gaveUp(failure);
         throw failure;
       }
       retries.log.info(`Connecting the shared connection failed (attempt ${attempt}); trying again in ${delay} ms.`, { error });
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, delay);
-        retries.setWake(() => {
-          clearTimeout(timer);
-          resolve();
-        });
-      });
-      retries.setWake(undefined);
+      await wakeableSleep(delay, retries.setWake);
+      if (retries.stopping()) throw stoppedBeforeConnected(); // woken by stop(): no attempt follows
     }
   }
+}
+
+/** Waits `ms`, or until the function handed to `setWake` is called (by stop()). */
+export function wakeableSleep(ms: number, setWake: (wake: (() => void) | undefined) => void): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const wake = () => {
+      clearTimeout(timer);
+      setWake(undefined);
+      resolve();
+    };
+    const timer = setTimeout(wake, ms);
+    setWake(wake);
+  });
 }
