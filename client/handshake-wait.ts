@@ -1,7 +1,12 @@
 import { parseHandshakeResponse } from "../src/protocol/handshake.js";
-import { HubClientError, messages } from "./errors.js";
+import type { HubProtocol } from "../src/protocol/hub-protocol.js";
+import { MessageType, type HubMessage } from "../src/protocol/messages.js";
+import { HubClientError, markFinal, messages } from "./errors.js";
 
-/** A connection attempt's wait for the server's handshake answer: the answer, a failure, or a timeout. */
+/**
+ * A connection attempt's wait for the server's handshake answer: the answer, a failure, or a
+ * timeout; and what follows the answer, until the attempt takes it.
+ */
 export class HandshakeWait {
   readonly done: Promise<void>;
   private settle!: { resolve(): void; reject(error: Error): void };
@@ -35,13 +40,20 @@ export class HandshakeWait {
   }
 
   /**
-   * What came after the answer: messages the connection handles once it is set up (connected,
-   * with its stateful link), so that their handlers may call the server and each is counted.
+   * The messages that came after the answer (what the hub's onConnected sent), for the
+   * connection to handle once it is set up (connected, with its stateful link), so that their
+   * handlers may call the server and each is counted. A Close among them ends the attempt
+   * instead, with the server's reason, as the official client's start() fails: final unless the
+   * server allows a reconnect.
    */
-  takeArrived(): Array<string | Uint8Array> {
+  takeArrived(protocol: HubProtocol): HubMessage[] {
     const arrived = this.arrived ?? [];
     this.arrived = undefined;
-    return arrived;
+    const received = arrived.flatMap((data) => protocol.parseMessages(data));
+    const close = received.find((message) => message.type === MessageType.Close);
+    if (close === undefined) return received;
+    const reason = new HubClientError("ERR_CLOSED_BY_SERVER", close.error !== undefined ? messages.closeError(close.error) : "The server closed the connection as it began.");
+    throw close.allowReconnect === true ? reason : markFinal(reason);
   }
 
   private keep(data: string | Uint8Array): void {

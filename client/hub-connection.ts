@@ -4,7 +4,7 @@ import { jsonHubProtocol } from "../src/protocol/json-protocol.js";
 import { MessageType, type HubMessage, type InvocationMessage } from "../src/protocol/messages.js";
 import { ClientHandlers, type Handler } from "./client-handlers.js";
 import { CallsInFlight, HeldCalls } from "./calls-in-flight.js";
-import { HubClientError, markFinal, messages, resumeRefused, stoppedBeforeConnected } from "./errors.js";
+import { HubClientError, messages, resumeRefused, stoppedBeforeConnected } from "./errors.js";
 import type { HttpSettings } from "./http.js";
 import { HandshakeWait } from "./handshake-wait.js";
 import { HubCalls } from "./hub-calls.js";
@@ -243,7 +243,7 @@ export class HubConnection {
       await this.transport.send(writeHandshakeRequest(this.protocol.name, started.resumable ? 2 : 1));
       await handshake.done;
       if (this.stopRequested) throw stoppedBeforeConnected(); // stop() came with the handshake's answer
-      arrived = this.messagesWithAnswer(handshake.takeArrived());
+      arrived = handshake.takeArrived(this.protocol);
     } catch (error) {
       handshake.fail(error as Error); // the request could not go: no timer left behind
       await started.transport.stop().catch(this.debug("Could not stop the transport."));
@@ -262,20 +262,6 @@ export class HubConnection {
       this.link = new StatefulLink(started.resumable, this.options.statefulReconnectBufferSize ?? 100_000, acknowledge);
     }
     this.handle(arrived);
-  }
-
-  /**
-   * The messages that came with the handshake's answer (what the hub's onConnected sent), to be
-   * handled once the connection is set up. A Close among them ends this attempt with the
-   * server's reason instead, as the official client's start() fails: no further attempt follows
-   * unless the server allows a reconnect.
-   */
-  private messagesWithAnswer(arrived: Array<string | Uint8Array>): HubMessage[] {
-    const received = arrived.flatMap((data) => this.protocol.parseMessages(data));
-    const close = received.find((message) => message.type === MessageType.Close);
-    if (close === undefined) return received;
-    const reason = new HubClientError("ERR_CLOSED_BY_SERVER", close.error !== undefined ? messages.closeError(close.error) : "The server closed the connection as it began.");
-    throw close.allowReconnect === true ? reason : markFinal(reason);
   }
 
   private stopLink(error?: Error): void {
