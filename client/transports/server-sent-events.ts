@@ -30,6 +30,8 @@ export class ServerSentEventsTransport implements ClientTransport {
     if (format === "Binary") throw new Error("'ServerSentEvents' does not support Binary.");
     this.url = url;
     const token = await this.context.http.token();
+    // Stopped while the token came (a stop() during start()): no stream may outlive the stop.
+    if (this.stopped) throw new Error("Server-Sent Events were stopped before they connected.");
     const target = token ? withQuery(url, "access_token", token) : url;
     const Native = (globalThis as { EventSource?: EventSourceConstructor }).EventSource;
     if (Native) return this.openEventSource(new Native(target, { withCredentials: this.context.http.withCredentials }));

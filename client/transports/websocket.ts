@@ -35,6 +35,8 @@ export class WebSocketTransport implements ClientTransport {
   async connect(url: string, format: TransferFormat): Promise<void> {
     const { Socket, canSetHeaders } = await socketConstructor();
     const token = await this.context.http.token();
+    // Stopped while the token came (a stop() during start()): no socket may outlive the stop.
+    if (this.stopping) throw new Error("The WebSocket was stopped before it connected.");
     let target = url.replace(/^http/, "ws");
     // Browsers cannot set headers on a WebSocket: the token goes in the query, as the server allows.
     if (token && !canSetHeaders) target = withQuery(target, "access_token", token);

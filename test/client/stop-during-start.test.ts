@@ -119,6 +119,40 @@ describe.each([["WebSockets"], ["ServerSentEvents"], ["LongPolling"]] as Array<[
     await waitFor(() => server!.connectionCount === 0, "the server to let the connection go");
   });
 
+  it("while the transport waits for its access token: start() rejects, and no transport opens once the token comes", async () => {
+    await startServer();
+    // The first token (negotiate's) comes at once; the transport's comes when the test gives it.
+    let tokens = 0;
+    let giveToken = () => {};
+    let transportAsked = () => {};
+    const transportAsks = new Promise<void>((resolve) => (transportAsked = resolve));
+    const accessTokenFactory = () => {
+      if (++tokens !== 2) return "token";
+      transportAsked();
+      return new Promise<string>((resolve) => (giveToken = () => resolve("token")));
+    };
+    const connection = new HubConnection(url, { transports: [transport], accessTokenFactory, headers: { "x-test-client": "stopped" } });
+    // What opens a transport (an upgrade, a stream, a poll), not the DELETE that ends it.
+    const transportRequests: string[] = [];
+    const record = (request: IncomingMessage) => {
+      if (request.method === "GET" && request.url?.includes("id=") && request.headers["x-test-client"] === "stopped") transportRequests.push(request.url);
+    };
+    http!.on("upgrade", record);
+    http!.on("request", record);
+
+    const starting = connection.start();
+    await transportAsks;
+    const stopping = connection.stop();
+    await expect(starting).rejects.toMatchObject({ code: "ERR_CANCELED", message: stopped });
+    giveToken();
+    await stopping;
+    // Anything the stopped client sent would reach the server before this other client's requests.
+    const other = new HubConnection(url, { transports: [transport], reconnect: false });
+    await other.start();
+    await other.stop();
+    expect(transportRequests).toEqual([]);
+  });
+
   it("while negotiating: start() rejects and no transport is opened", async () => {
     await startServer();
     const connection = new HubConnection(url, { transports: [transport], headers: { "x-test-client": "stopped" } });
