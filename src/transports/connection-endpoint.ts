@@ -317,6 +317,10 @@ export class ConnectionEndpoint {
     // an EventSource, so SSE may carry its token in the query.
     const admission = connection.isClosed ? undefined : await this.admission.readmit(connection, request, sse);
     if (admission && "status" in admission) return this.admission.refuse(request, res, admission);
+    // Its client left while it was authenticated (or routed here): the response has told its
+    // "close" already, so a stream or poll on it would never end and what it took would be lost.
+    // The connection stays as it was: one that never got its transport is dropped by the sweeper.
+    if (res.destroyed) return;
     if (connection.transport) {
       if (connection.transportName !== kind) return replyText(res, 400, "Cannot change transports mid-connection");
       if (sse) return replyText(res, 409, "A Server-Sent Events stream is already open for this connection.");
