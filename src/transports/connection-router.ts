@@ -39,7 +39,7 @@ export class ConnectionRouter {
   private readonly serverId: string;
   private readonly prefix: string;
   private readonly waiting = new Map<number, Waiter>();
-  /** Forwarded requests this server is serving, by asking server and id: a poll may be abandoned. */
+  /** Forwarded requests this server is serving, by asking server and id, until answered or abandoned. */
   private readonly serving = new Map<string, ForwardedReply>();
   /** Route channels this server subscribed, one per connection it holds. */
   private readonly held = new Set<string>();
@@ -86,6 +86,11 @@ export class ConnectionRouter {
     this.options.channels.unsubscribe(channel).catch((error: unknown) => {
       this.options.log.write(transportLog.routeUnsubscribeFailed, { path: this.options.path, error });
     });
+  }
+
+  /** Requests other servers forwarded that this server is serving now (answered or abandoned ones are let go). */
+  get servingForOthers(): number {
+    return this.serving.size;
   }
 
   /** The server is closing: requests waiting on other servers are answered 503 now, not at their timeout. */
@@ -274,7 +279,7 @@ export class ConnectionRouter {
 
   /** A request forwarded by another server, for a connection this server holds (or held). */
   private onRouted(connection: TransportConnection, message: RoutedMessage): void {
-    if (message.kind === "abandon") return this.serving.get(`${message.from}:${message.id}`)?.abandon();
+    if (message.kind === "abandon") return this.abandon(`${message.from}:${message.id}`);
     if (message.kind !== "request") return;
     const { from, id } = message;
     // Moved or ended meanwhile: another server may hold it now, and answers for itself.
@@ -305,6 +310,17 @@ export class ConnectionRouter {
       if (!reply.headersSent) reply.writeHead(500);
       reply.end();
     });
+  }
+
+  /**
+   * The client of a request this server serves left the server that forwarded it: the request
+   * ends as a dropped one would, and is let go here, as an abandoned reply is never answered.
+   */
+  private abandon(key: string): void {
+    const reply = this.serving.get(key);
+    if (!reply) return;
+    this.serving.delete(key);
+    reply.abandon();
   }
 
   private onAnswer(message: RoutedMessage): void {

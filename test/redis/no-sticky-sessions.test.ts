@@ -285,6 +285,28 @@ describe("no sticky sessions: three servers behind a round-robin proxy", () => {
       await allConnectionsEnded();
     });
 
+    it("lets go of a forwarded poll whose client left, on its connection's server", async () => {
+      const servingForOthers = (server: number) => servers[server]!["endpoints"].get("/relay")!.endpoint["router"]!.servingForOthers;
+      const negotiated = await send(`${urls[0]}/relay/negotiate?negotiateVersion=1`, "POST");
+      const { connectionToken } = JSON.parse(negotiated.text) as { connectionToken: string };
+      const at = (server: number) => `${urls[server]}/relay?id=${connectionToken}`;
+      expect((await send(at(1), "GET")).status).toBe(200); // runs on server 1 from now on
+      expect((await send(at(1), "POST", { body: `{"protocol":"json","version":1}${RS}`, headers: text })).status).toBe(200);
+      expect((await send(at(1), "GET")).text).toBe(`{}${RS}`);
+
+      // A poll through server 2, held on server 1 for want of data, that its client gives up.
+      const leaving = new AbortController();
+      const poll = fetch(at(2), { signal: leaving.signal }).catch(() => "aborted");
+      await waitFor(() => servingForOthers(1) === 1, "server 1 to hold the poll server 2 forwarded");
+      leaving.abort();
+      expect(await poll).toBe("aborted");
+      await waitFor(() => servingForOthers(1) === 0, () => `server 1 to let go of the abandoned poll (${servingForOthers(1)} held)`);
+
+      expect((await send(at(2), "DELETE")).status).toBe(202);
+      await allConnectionsEnded();
+      expect([0, 1, 2].map(servingForOthers)).toEqual([0, 0, 0]);
+    });
+
     it("answers 404 for a connection no server holds", async () => {
       for (const method of ["GET", "POST", "DELETE"]) {
         expect(await send(`${urls[1]}/relay?id=nobody`, method).then((reply) => [reply.status, reply.text])).toEqual([404, "No Connection with that ID"]);
