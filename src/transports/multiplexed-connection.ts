@@ -265,6 +265,10 @@ export class MultiplexedConnection implements ConnectionReceiver {
     const drops = this.drops;
     const admission = await endpoint.admit(request, token);
     if (this.physical.isClosed) return;
+    // Ending meanwhile (a drain, the server closing, a fault of the client's): its WebSocket is open
+    // until its close handshake is done, but no hub may start on it now (the server may have
+    // closed its hubs' connections already, and would not wait for this one's onDisconnected).
+    if (this.failed || this.physical.isClosing) return void this.early.delete(channel);
     if (this.drops !== drops) return void this.early.delete(channel);
     if ("status" in admission) {
       return this.refuse(channel, path, "ERR_MUX_HUB_REFUSED", admission.reason || `The hub at '${path}' refused the user.`, admission.status);

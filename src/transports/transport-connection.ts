@@ -121,6 +121,14 @@ export class TransportConnection {
     return this.state === "closed";
   }
 
+  /**
+   * close() was called and the transport is still ending (a WebSocket until its close handshake
+   * is done, a poller until its last poll): it is still "active", but nothing new may start on it.
+   */
+  get isClosing(): boolean {
+    return this.closeRequested && this.state !== "closed";
+  }
+
   get transportName(): TransportName | undefined {
     return this.transport?.name;
   }

@@ -3,6 +3,7 @@ import { createServer, request, type Server, type ServerResponse } from "node:ht
 import { afterEach, describe, expect, it } from "vitest";
 import { Hub, HubClass, HubServer, silentLogger, type HubContext } from "../../src/index.js";
 import type { TransportName } from "../../src/transports/transport.js";
+import { heldAuthentication } from "../support/held-authentication.js";
 import { waitFor, within } from "../support/wait.js";
 import { negotiate, postText, RS, send } from "./http-client.js";
 
@@ -32,8 +33,7 @@ describe("a GET whose client left while it was being authenticated", () => {
   let context: HubContext<NoticeClient>;
   /** The response of the latest GET the server took. */
   let latestGet: ServerResponse | undefined;
-  /** Set by holdNext: the next authentication waits for `released`. */
-  let held: { entered: () => void; released: Promise<void> } | undefined;
+  let auth: ReturnType<typeof heldAuthentication>;
 
   afterEach(async () => {
     await server?.close();
@@ -42,26 +42,19 @@ describe("a GET whose client left while it was being authenticated", () => {
       http.closeAllConnections();
       await closing;
     }
-    server = http = latestGet = held = undefined;
+    server = http = latestGet = undefined;
     connected.length = 0;
   });
 
   async function start(transports: TransportName[]): Promise<void> {
     server = new HubServer({ logger: silentLogger, closeTimeout: 100 });
+    auth = heldAuthentication();
     context = server.mapHub("/notices", NoticeHub, {
       transports,
       disconnectTimeout: 300,
       // A poll that gets nothing comes back empty soon, rather than after 90 s.
       pollTimeout: 2000,
-      authenticate: async () => {
-        const hold = held;
-        held = undefined;
-        if (hold) {
-          hold.entered();
-          await hold.released;
-        }
-        return { sub: "ann" };
-      },
+      authenticate: auth.authenticate,
     });
     http = createServer();
     server.attach(http);
@@ -73,18 +66,9 @@ describe("a GET whose client left while it was being authenticated", () => {
     hub = `http://127.0.0.1:${(http.address() as { port: number }).port}/notices`;
   }
 
-  /** Resolves once the next authentication has begun, with what lets it go on. */
-  function holdNext(): Promise<() => void> {
-    return new Promise((begun) => {
-      let release!: () => void;
-      const released = new Promise<void>((resolve) => (release = resolve));
-      held = { entered: () => begun(release), released };
-    });
-  }
-
   /** A GET whose client leaves while the server authenticates it; resolves once the server has seen it leave, and let its authentication end. */
   async function getAndLeave(url: string, headers: Record<string, string> = {}): Promise<void> {
-    const entered = holdNext();
+    const entered = auth.holdNext();
     const req = request(url, { headers });
     req.on("error", () => {}); // it is destroyed below, on purpose
     req.end();

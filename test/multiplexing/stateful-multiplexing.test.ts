@@ -3,6 +3,7 @@ import { silentLogger } from "../../client/index.js";
 import { HubMultiplexer } from "../../client/multiplex.js";
 import { messagePack } from "../../client/msgpack.js";
 import type { HubOptions, HubServerOptions, MultiplexerOptions } from "../../src/index.js";
+import { heldAuthentication } from "../support/held-authentication.js";
 import { startTcpProxy, upgradeId, type TcpProxy } from "../support/tcp-proxy.js";
 import { waitFor, within } from "../support/wait.js";
 import { startMeter, valueOf } from "../telemetry/otel-sdk.js";
@@ -183,30 +184,6 @@ describe("a multiplexed connection that its server let go while its client was a
     expect(reattaches).toHaveLength(1);
   });
 });
-
-/** A hub's authentication that holds the request it sees next, once asked to, until let go: a slow identity service. */
-function heldAuthentication() {
-  let held: { entered: () => void; released: Promise<void> } | undefined;
-  return {
-    authenticate: async (_request: unknown, token: string | undefined) => {
-      const hold = held;
-      held = undefined;
-      if (hold) {
-        hold.entered();
-        await hold.released;
-      }
-      return token ? { sub: token } : null;
-    },
-    /** Resolves once the next admission has begun, with what lets it go on. */
-    holdNext(): Promise<() => void> {
-      return new Promise((begun) => {
-        let release!: () => void;
-        const released = new Promise<void>((resolve) => (release = resolve));
-        held = { entered: () => begun(release), released };
-      });
-    },
-  };
-}
 
 describe.each([
   { when: "while its client is away", refuseReattach: true },
