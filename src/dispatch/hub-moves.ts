@@ -78,6 +78,8 @@ export class HubMoves implements ConnectionMoves {
       transport.userId = userId;
       const session = ConnectionSession.movedIn(this.runtime, transport, sessionHandoff({ protocol, buffer, lifetime }), this.lifetime);
       this.runtime.adopt(session);
+      // Active here from now on, as one that moved here is: it ends here, and is counted out here.
+      this.runtime.telemetry?.connectionMoved(true);
     };
     // A hub of a multiplexed connection: its client comes back to that connection, not to the hub's own endpoint.
     if (carrier !== undefined) {

@@ -86,8 +86,9 @@ export class HubTelemetry {
   }
 
   /**
-   * A stateful WebSocket connection moved between servers: active here (`arrived`) or no longer
-   * (it left, and ends on the other server). Its duration is recorded where it ends.
+   * A stateful WebSocket connection moved between servers, or was rebuilt here by crash recovery:
+   * active here (`arrived`) or no longer (it left, and ends on the other server). Its duration
+   * is recorded where it ends.
    */
   connectionMoved(arrived: boolean): void {
     this.activeConnections.add(arrived ? 1 : -1, this.transportAttributes("WebSockets"));
@@ -95,7 +96,9 @@ export class HubTelemetry {
 
   /** The connection ended; `error` is why, when it ended abnormally. */
   connectionClosed(transport: TransportConnection, error: Error | undefined): void {
-    const transportName = transport.transportName;
+    // One that arrived here (a move, crash recovery) and ended before its client's socket came
+    // back has no transport yet: it was counted in as what only moves, a stateful WebSocket.
+    const transportName = transport.transportName ?? "WebSockets";
     this.activeConnections.add(-1, this.transportAttributes(transportName));
     const status: ConnectionStatus = this.shuttingDown ? "app_shutdown" : error?.name === "TimeoutException" ? "timeout" : "normal_closure";
     this.connectionDuration.record((Date.now() - transport.createdAt) / 1000, this.closeAttributes(transportName, status));

@@ -1,4 +1,5 @@
 import { randomUUID } from "node:crypto";
+import type { MeterProvider } from "@opentelemetry/sdk-metrics";
 import { HttpTransportType, HubConnectionBuilder, LogLevel, type HubConnection } from "@microsoft/signalr";
 import { afterEach, describe, expect, it } from "vitest";
 import { Hub, HubClass, HubMethod, HubServer, silentLogger, type Logger, type ScaleOutSettings } from "../../src/index.js";
@@ -8,6 +9,7 @@ import { startRoundRobinProxy, type RoundRobinProxy } from "../../bench/round-ro
 import { hubwireClient, officialClient, type StreamClient as Client } from "../support/stream-clients.js";
 import { hangAfterLettingGo, steerTo } from "../support/move-faults.js";
 import { waitFor } from "../support/wait.js";
+import { startMeter } from "../telemetry/otel-sdk.js";
 
 interface StreamClient {
   message(stream: string, n: number): void;
@@ -66,8 +68,8 @@ describe("crash recovery of stateful connections", () => {
   let clients: Client[] = [];
   let warnings: Warnings;
 
-  /** `disconnectTimeouts`: per server, the default 15 s where not given. */
-  async function startCluster(count: number, scaleOut: ScaleOutSettings, disconnectTimeouts: number[] = []): Promise<void> {
+  /** `disconnectTimeouts`: per server, the default 15 s where not given; `meters`: per server, none where not given. */
+  async function startCluster(count: number, scaleOut: ScaleOutSettings, disconnectTimeouts: number[] = [], meters: Array<MeterProvider | undefined> = []): Promise<void> {
     // A channel prefix of this test's own: other tests and runs may share the Redis.
     channelPrefix = `crash-${randomUUID()}`;
     warnings = new Warnings();
@@ -80,7 +82,9 @@ describe("crash recovery of stateful connections", () => {
       // A buffer that holds what a recovered connection is written at this test's send rates: the
       // unacknowledged messages, the empty Completions and the kept sends (see docs/scale-out.md).
       const statefulReconnectBufferSize = 1_000_000;
-      const server = new HubServer({ logger: warnings, allowStatefulReconnects: true, statefulReconnectBufferSize, disconnectTimeout, backplane, scaleOut });
+      const meterProvider = meters[index];
+      const telemetry = meterProvider ? { telemetry: { meterProvider } } : {};
+      const server = new HubServer({ logger: warnings, allowStatefulReconnects: true, statefulReconnectBufferSize, disconnectTimeout, backplane, scaleOut, ...telemetry });
       server.mapHub("/recovery", RecoveryHub, { authenticate: userOf });
       return server;
     });
@@ -277,7 +281,10 @@ describe("crash recovery of stateful connections", () => {
 
   it("ends a recovered connection whose client does not come back within the disconnect timeout, with onDisconnected on its new server", async () => {
     // The crashed server would end its own copy after its disconnect timeout: not within the test.
-    await startCluster(2, { ...timings, recovery: true }, [1_500, 60_000]);
+    const meter = startMeter();
+    await startCluster(2, { ...timings, recovery: true }, [1_500, 60_000], [meter.meterProvider]);
+    /** Server 0's active connections, by transport; a connection that never got a socket there counts as what it was, a WebSocket. */
+    const active = async () => (await meter.metrics()).get("signalr.server.active_connections")?.dataPoints.map((point) => [point.attributes, point.value]) ?? [];
     const client = await hubwireClient(`${proxy!.url}/recovery`, "ada", false);
     clients.push(client);
     const id = await client.invoke<string>("Id");
@@ -289,8 +296,10 @@ describe("crash recovery of stateful connections", () => {
     await crash(1);
     await waitFor(() => servers[0]!.scaleOutStats(RecoveryHub)?.recovery?.recovered === 1, "server 0 to take the connection over");
     expect(servers[0]!.connectionCount).toBe(1);
+    expect(await active()).toEqual([[{ "signalr.transport": "web_sockets" }, 1]]);
     await waitFor(() => servers[0]!.connectionCount === 0, "the recovered connection to end");
     await waitFor(() => disconnects === 1, "onDisconnected to run");
+    expect(await active()).toEqual([[{ "signalr.transport": "web_sockets" }, 0]]);
   });
 
   it("checkpoints to a new standby when the standby dies first, and that one recovers the connection", async () => {
