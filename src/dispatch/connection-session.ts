@@ -69,7 +69,7 @@ export class ConnectionSession implements HubConnectionEvents, HeartbeatSubscrib
   }
 
   /**
-   * A connection that moved here from another server (see moveAway there): its hub has run
+   * A connection that moved here from another server (see letGo there): its hub has run
    * onConnected already, and onDisconnected runs here when it ends.
    */
   static movedIn(runtime: HubRuntime, transport: TransportConnection, moved: SessionHandoff, moves: LifetimeMoves): ConnectionSession {
@@ -90,18 +90,34 @@ export class ConnectionSession implements HubConnectionEvents, HeartbeatSubscrib
   }
 
   /**
-   * Hands the connection over to another server that prepared for it (see LifetimeMoves). Its
-   * calls still running may finish first (up to `settleMs`, then they are cancelled), so their
-   * results go with it; then, once the backplane is fenced, it ends here with no onDisconnected.
+   * Gets the connection ready to be handed over to another server that prepared for it (see
+   * LifetimeMoves): its calls still running may finish first (up to `settleMs`, then they are
+   * cancelled), so their results go with it; then the backplane is fenced. Nothing is let go
+   * yet (see letGo).
    */
-  async moveAway(plan: HandoffPlan, moves: LifetimeMoves, settleMs: number): Promise<SessionHandoff> {
+  async readyToMove(plan: HandoffPlan, moves: LifetimeMoves, settleMs: number): Promise<void> {
     this.connection.failClientResults();
     if (this.calls && !(await this.calls.idle(settleMs))) {
       this.calls.cancelAll();
       await this.calls.idle(settleMs);
     }
     await moves.fence(this.connection, plan);
-    if (!this.movable) throw new HubwireError("ERR_CONNECTION_MOVE_FAILED", "The connection ended while it moved.");
+  }
+
+  /** Why letGo would fail now (the connection ended, or joined a group the plan did not name), or undefined. */
+  cannotLetGo(plan: HandoffPlan, moves: LifetimeMoves): Error | undefined {
+    if (!this.movable) return new HubwireError("ERR_CONNECTION_MOVE_FAILED", "The connection ended while it moved.");
+    return moves.cannotRelease(this.connection, plan);
+  }
+
+  /**
+   * A move's last step, after readyToMove: the connection ends here with no onDisconnected (it
+   * runs where the connection arrives) and what goes with it is returned. Throws, having
+   * changed nothing, for what cannotLetGo tells.
+   */
+  letGo(plan: HandoffPlan, moves: LifetimeMoves): SessionHandoff {
+    const refusal = this.cannotLetGo(plan, moves);
+    if (refusal) throw refusal;
     // From here to the return, nothing may wait: what the lifetime manager and the buffer hand over is one moment.
     const lifetime = moves.release(this.connection, plan);
     const { protocol, buffer } = this.connection.moveAway();

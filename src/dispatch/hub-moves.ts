@@ -2,7 +2,7 @@ import { HubwireError } from "../errors.js";
 import type { HandoffPlan } from "../lifetime/connection-handoff.js";
 import type { LifetimeMoves } from "../lifetime/hub-lifetime-manager.js";
 import type { RecoveredConnection } from "../lifetime/connection-recovery.js";
-import type { CarriedRevival, ConnectionMoves, ConnectionRevival } from "../transports/connection-moves.js";
+import type { CarriedRevival, ConnectionRevival, JointMoves } from "../transports/connection-moves.js";
 import type { TransportConnection } from "../transports/transport-connection.js";
 import { ConnectionSession, type SessionHandoff } from "./connection-session.js";
 import type { HubRuntime } from "./hub-runtime.js";
@@ -16,7 +16,7 @@ const settleMs = 5_000;
  * manager. The plan and the handoff cross the backplane, which is as trusted as the servers;
  * their shape is checked all the same, so a stray message fails the move and nothing else.
  */
-export class HubMoves implements ConnectionMoves {
+export class HubMoves implements JointMoves {
   /** The server's multiplexing endpoints, which rebuild the hub's connections that travelled in a dead server's multiplexed connection. */
   private carriers: CarriedRevival | undefined;
 
@@ -37,11 +37,31 @@ export class HubMoves implements ConnectionMoves {
   }
 
   async cut(transport: TransportConnection, plan: unknown): Promise<SessionHandoff> {
+    await this.fence(transport, plan);
+    return this.letGo(transport, plan);
+  }
+
+  async fence(transport: TransportConnection, plan: unknown): Promise<void> {
+    await this.movableSession(transport).readyToMove(handoffPlan(plan), this.lifetime, settleMs);
+  }
+
+  cannotLetGo(transport: TransportConnection, plan: unknown): Error | undefined {
     const session = this.runtime.sessions.get(transport);
-    if (!session?.movable) throw new HubwireError("ERR_CONNECTION_MOVE_FAILED", "The connection ended before it could move.");
-    const handoff = await session.moveAway(handoffPlan(plan), this.lifetime, settleMs);
+    return session ? session.cannotLetGo(handoffPlan(plan), this.lifetime) : ended();
+  }
+
+  letGo(transport: TransportConnection, plan: unknown): SessionHandoff {
+    const session = this.runtime.sessions.get(transport);
+    if (!session) throw ended();
+    const handoff = session.letGo(handoffPlan(plan), this.lifetime);
     this.runtime.telemetry?.connectionMoved(false);
     return handoff;
+  }
+
+  private movableSession(transport: TransportConnection): ConnectionSession {
+    const session = this.runtime.sessions.get(transport);
+    if (!session?.movable) throw new HubwireError("ERR_CONNECTION_MOVE_FAILED", "The connection ended before it could move.");
+    return session;
   }
 
   complete(transport: TransportConnection, _plan: unknown, state: unknown): void {
@@ -108,6 +128,10 @@ function sessionHandoff(value: unknown): SessionHandoff {
     throw malformed();
   }
   return state as SessionHandoff;
+}
+
+function ended(): HubwireError {
+  return new HubwireError("ERR_CONNECTION_MOVE_FAILED", "The connection ended while it moved.");
 }
 
 function malformed(): HubwireError {

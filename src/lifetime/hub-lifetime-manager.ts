@@ -43,7 +43,13 @@ export interface LifetimeMoves {
   prepare(connectionId: string, plan: HandoffPlan): Promise<void>;
   /** Old server: resolves once it has heard every send made before the new server listened. */
   fence(connection: HubConnection, plan: HandoffPlan): Promise<void>;
-  /** Old server, with no wait after `fence`: forgets the connection and says what it had delivered. */
+  /** Old server: why `release` would throw now (a group joined that the plan did not name), or undefined. */
+  cannotRelease(connection: HubConnection, plan: HandoffPlan): Error | undefined;
+  /**
+   * Old server, after `fence` (for hubs that move together, once every one is fenced): forgets
+   * the connection and says what it had delivered; throws, having changed nothing, for what
+   * `cannotRelease` tells.
+   */
   release(connection: HubConnection, plan: HandoffPlan): LifetimeHandoff;
   /** New server: the connection is here; what was kept for it and not delivered there is written to it. */
   adopt(connection: HubConnection, handoff: LifetimeHandoff): void;

@@ -131,13 +131,18 @@ export class ScaleOutMoves implements LifetimeMoves {
     if (fence?.channels.delete(channel) && fence.channels.size === 0) fence.resolve();
   }
 
+  cannotRelease(connection: HubConnection, plan: HandoffPlan): HubwireError | undefined {
+    // A group joined since the plan was not fenced, and the new server does not listen to it.
+    const unplanned = this.host.local.groupsOf(connection.connectionId).find((group) => !plan.groups.includes(group));
+    return unplanned === undefined ? undefined : new HubwireError("ERR_CONNECTION_MOVE_FAILED", `The connection joined group '${unplanned}' while it moved.`);
+  }
+
   release(connection: HubConnection, plan: HandoffPlan): LifetimeHandoff {
+    const refusal = this.cannotRelease(connection, plan);
+    if (refusal) throw refusal;
     const { host } = this;
     const { connectionId } = connection;
     const groups = host.local.groupsOf(connectionId);
-    // A group joined since the plan was not fenced, and the new server does not listen to it.
-    const unplanned = groups.find((group) => !plan.groups.includes(group));
-    if (unplanned !== undefined) throw new HubwireError("ERR_CONNECTION_MOVE_FAILED", `The connection joined group '${unplanned}' while it moved.`);
     const channels = this.channelsOf(connectionId, connection.userIdentifier, groups);
     const handoff: LifetimeHandoff = { origin: host.serverId, lastSeq: host.lastSeq(), groups, delivered: host.delivered.records(channels) };
     for (const channel of host.leave(connection, true)) void host.unsubscribe(channel);

@@ -33,6 +33,21 @@ export interface ConnectionMoves {
   attachCarriers?(carriers: CarriedRevival): void;
 }
 
+/**
+ * The moves of connections that move together, in one move (a multiplexed connection's hubs):
+ * `cut` in its steps, so that none lets go unless every one can. A connection let go ends on the
+ * old server with no onDisconnected, which runs where it arrives: one let go in a move that
+ * failed would run it nowhere.
+ */
+export interface JointMoves extends ConnectionMoves {
+  /** Old server: gets the connection ready to let go (its calls settle, the backplane is fenced); lets go of nothing. */
+  fence(connection: TransportConnection, plan: unknown): Promise<void>;
+  /** Old server: why `letGo` would fail now, or undefined. */
+  cannotLetGo(connection: TransportConnection, plan: unknown): Error | undefined;
+  /** Old server, after `fence`, with no wait since `cannotLetGo`: lets go of the connection, and returns what `cut` would. */
+  letGo(connection: TransportConnection, plan: unknown): unknown;
+}
+
 /** A multiplexing endpoint's side of crash recovery: it rebuilds a dead server's multiplexed connection from its hubs. */
 export interface CarriedRevival {
   /**

@@ -1,6 +1,6 @@
 import { HubwireError } from "../errors.js";
 import { asError } from "../thrown-value.js";
-import type { ConnectionMoves, ConnectionRevival } from "./connection-moves.js";
+import type { ConnectionMoves, ConnectionRevival, JointMoves } from "./connection-moves.js";
 import { newConnectionId } from "./connection-ids.js";
 import { HubChannel } from "./hub-channel.js";
 import { MultiplexedConnection } from "./multiplexed-connection.js";
@@ -19,6 +19,13 @@ interface HubPlan {
   connectionId: string;
   identity?: string;
   /** The hub's own plan (its ConnectionMoves'). */
+  plan: unknown;
+}
+
+/** A hub of a moving connection on the old server, fenced and ready to let go. */
+interface ReadyHub {
+  channel: HubChannel;
+  moves: JointMoves;
   plan: unknown;
 }
 
@@ -44,7 +51,8 @@ interface Arrival {
  * move, by the hub's ConnectionMoves, keyed by its channel. So each hub keeps its id, user,
  * groups and replay exactly as a plain stateful connection does, and the connection its
  * channels. A hub that cannot move ends on the old server and its client opens it anew; a hub
- * that fails to let go there fails the whole move, and the client starts anew.
+ * that fails to let go there fails the whole move, and the client starts anew: no hub lets go
+ * unless every one can.
  */
 export class MultiplexMoves implements ConnectionMoves {
   /** New server: the hubs prepared for, by the physical connection moving here. */
@@ -105,43 +113,57 @@ export class MultiplexMoves implements ConnectionMoves {
   async cut(physical: TransportConnection, plan: unknown): Promise<MultiplexState> {
     const multiplexed = physical.receiver;
     if (!(multiplexed instanceof MultiplexedConnection)) throw moveFailed("The connection ended before it could move.");
-    const planned = multiplexPlan(plan);
     const open = new Map([...multiplexed.hubs()].map((hub) => [hub.channel, hub]));
-    // Every hub lets go at once: each waits for its own calls and fences, not for the others'.
-    const cuts = await Promise.allSettled(
-      planned.map(async ({ channel, connectionId, path, plan: hubPlan }) => {
-        const hub = open.get(channel);
-        const moves = this.settings.resolve(path)?.moves;
-        if (!hub || hub.connection.connectionId !== connectionId || !moves) throw moveFailed(`The hub on channel ${channel} ended before it could move.`);
-        let state: unknown;
-        try {
-          state = await moves.cut(hub.connection, hubPlan);
-        } catch (error) {
-          // It can no longer move and did not let go: sent more than its stateful buffer holds
-          // since the plan or while it waited for its fence, it ended here. Its client opens it
-          // anew, as a hub left out of the plan does.
-          if (moves.plan(hub.connection) === undefined) return undefined;
-          throw error;
-        }
-        hub.connection.movedAway(); // its session is the new server's now: nothing of it ends here
-        return { channel, state };
-      }),
-    );
-    const failure = cuts.find((outcome) => outcome.status === "rejected");
-    const error = failure ? asError(failure.reason) : physical.state !== "suspended" ? moveFailed("The connection ended while it moved.") : undefined;
+    // Every hub gets ready at once: each waits for its own calls and fences, not for the others'.
+    const fenced = await Promise.allSettled(multiplexPlan(plan).map((hub) => this.readyToLetGo(open, hub)));
+    const failure = fenced.find((outcome) => outcome.status === "rejected");
+    let error = failure ? asError(failure.reason) : undefined;
+    const ready = fenced.flatMap((outcome) => (outcome as PromiseFulfilledResult<ReadyHub | undefined>).value ?? []);
+    // Then, with no wait, every hub lets go or none does: one let go runs its onDisconnected only
+    // where it arrives, so one let go in a move that fails would run it nowhere.
+    const moving: ReadyHub[] = [];
+    for (const hub of ready) {
+      if (error) break;
+      const refusal = hub.moves.cannotLetGo(hub.channel.connection, hub.plan);
+      // One that ended here meanwhile (see readyToLetGo) starts anew on its client's side.
+      if (!refusal) moving.push(hub);
+      else if (hub.moves.plan(hub.channel.connection) !== undefined) error = refusal;
+    }
+    error ??= physical.state !== "suspended" ? moveFailed("The connection ended while it moved.") : undefined;
     if (error) {
-      // Hubs that let go cannot come back: the connection ends here, and its client, refused
-      // on the other server, starts anew (the other hubs run onDisconnected here).
+      // None let go: the connection ends here, its hubs run onDisconnected here, and its client,
+      // refused on the other server, starts anew.
       physical.abort(error);
       throw error;
     }
-    const hubs = cuts.flatMap((outcome) => (outcome as PromiseFulfilledResult<{ channel: number; state: unknown } | undefined>).value ?? []);
+    const hubs = moving.map(({ channel, moves, plan: hubPlan }) => {
+      const state = moves.letGo(channel.connection, hubPlan);
+      channel.connection.movedAway(); // its session is the new server's now: nothing of it ends here
+      return { channel: channel.channel, state };
+    });
     const moved = new Set(hubs.map(({ channel }) => channel));
     const dropped = [...open.keys()].filter((channel) => !moved.has(channel));
     const { binary, highestChannel } = multiplexed.layout;
     const state: MultiplexState = { binary, highestChannel, hubs, dropped };
     multiplexed.movedAway(new HubwireError("ERR_TRANSPORT_LOST", "The connection moved to another server without this hub, which has no state to move."));
     return state;
+  }
+
+  /** Gets one hub of a moving connection ready to let go; undefined when it can no longer move and ended here. */
+  private async readyToLetGo(open: Map<number, HubChannel>, { channel, connectionId, path, plan }: HubPlan): Promise<ReadyHub | undefined> {
+    const hub = open.get(channel);
+    const moves = this.settings.resolve(path)?.moves;
+    if (!hub || hub.connection.connectionId !== connectionId || !moves) throw moveFailed(`The hub on channel ${channel} ended before it could move.`);
+    try {
+      await moves.fence(hub.connection, plan);
+    } catch (error) {
+      // It can no longer move: sent more than its stateful buffer holds since the plan or while
+      // it waited for its fence, it ended here. Its client opens it anew, as a hub left out of
+      // the plan does.
+      if (moves.plan(hub.connection) === undefined) return undefined;
+      throw error;
+    }
+    return { channel: hub, moves, plan };
   }
 
   complete(physical: TransportConnection, _plan: unknown, state: unknown): void {

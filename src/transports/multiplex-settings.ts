@@ -1,7 +1,7 @@
 import type { LogWriter } from "../logger.js";
 import type { AdmissionCheck } from "./connection-admission.js";
 import type { ConnectionHandler } from "./connection-endpoint.js";
-import type { ConnectionMoves } from "./connection-moves.js";
+import type { JointMoves } from "./connection-moves.js";
 import type { TransportName } from "./transport.js";
 
 // What the multiplexed connections of an endpoint are given and share (see MultiplexedConnection).
@@ -15,7 +15,7 @@ export interface ChannelEndpoint {
   /** The hub keeps what it sends for a replay when its client asked for stateful reconnect. */
   allowStatefulReconnects: boolean;
   /** Present when the hub's connections can move between servers (a hub over a backplane). */
-  moves?: ConnectionMoves | undefined;
+  moves?: JointMoves | undefined;
 }
 
 /**

@@ -10,7 +10,7 @@ import { redisUrl, slowRedis, type SlowRedis } from "../support/redis.js";
 import { Received, steadySendBufferSize, steadySendPauseMs } from "../support/stream-clients.js";
 import { whenLettingGo } from "../support/move-faults.js";
 import { waitFor, within } from "../support/wait.js";
-import { connected, PackHub, PlainHub, TextHub, type StreamHub } from "./stream-hubs.js";
+import { connected, disconnected, PackHub, PlainHub, TextHub, type StreamHub } from "./stream-hubs.js";
 
 // A multiplexed connection whose hubs are stateful moves, as a plain stateful connection does,
 // to the server its client's next socket reaches when its server drains (docs/multiplexing.md).
@@ -233,6 +233,32 @@ describe("a multiplexed connection with stateful hubs moves when its server drai
     expect(await text.invoke("Id")).toBe(textId);
     expect(textReconnects).toBe(0);
     await waitFor(async () => (await pack.invoke<string>("Id").catch(() => packId)) !== packId, "the hub to open anew with a new id");
+  });
+
+  it("lets go of no hub when one cannot let go: each ends on the old server, with its onDisconnected, and its client starts anew", async () => {
+    channelPrefix = `mux-moves-${randomUUID()}`;
+    disconnected.clear();
+    // Negotiated on server 0, the socket on server 1 (round robin): server 1 holds the connection.
+    const { multiplexer } = await behindProxy([newServer(), newServer()]);
+    const text = multiplexer.hub("/text", { protocol: json });
+    const pack = multiplexer.hub("/pack");
+    const startedAnew = Promise.all([text, pack].map((hub) => new Promise((resolve) => hub.onReconnected(resolve))));
+    await Promise.all([text.start(), pack.start()]);
+    const [textId, packId] = await Promise.all([text.invoke<string>("Id"), pack.invoke<string>("Id")]);
+    expect(servers[1]!.connectionCount).toBe(1);
+
+    // While its move fences, the MessagePack hub joins a group the move did not plan for: it
+    // cannot let go (the new server does not listen to that group), and the JSON hub could.
+    whenLettingGo(servers[1]!, "/pack", "while", () => void servers[1]!.hubContext(PackHub).groups.addToGroup(packId, "late"));
+    proxy!.cutWebSockets();
+    await within(startedAnew, "both hubs to start anew", 20_000);
+    expect(await text.invoke("Id")).not.toBe(textId);
+    expect(await pack.invoke("Id")).not.toBe(packId);
+    await waitFor(
+      () => disconnected.has(textId) && disconnected.has(packId),
+      () => `each hub's onDisconnected (ran for: ${[...disconnected.keys()].join(", ")})`,
+    );
+    expect([disconnected.get(textId), disconnected.get(packId)]).toEqual([1, 1]);
   });
 
   it.each([

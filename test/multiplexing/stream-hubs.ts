@@ -1,7 +1,8 @@
 import { Hub, HubClass, HubMethod } from "../../src/index.js";
 
 // Hubs for tests that count what multiplexed hubs receive while their connection moves between
-// servers or is recovered after a crash: each records its onConnected, per hub, across servers.
+// servers or is recovered after a crash: each records its onConnected, per hub, and its
+// onDisconnected, per connection, across servers.
 
 export interface StreamClient {
   message(stream: string, n: number): void;
@@ -10,11 +11,19 @@ export interface StreamClient {
 /** How many times onConnected ran, by hub name; a test clears it. */
 export const connected = new Map<string, number>();
 
+/** How many times onDisconnected ran, by connection id; a test clears it. */
+export const disconnected = new Map<string, number>();
+
 export abstract class StreamHub extends Hub<StreamClient> {
   protected abstract readonly hubName: string;
 
   override onConnected(): void {
     connected.set(this.hubName, (connected.get(this.hubName) ?? 0) + 1);
+  }
+
+  override onDisconnected(): void {
+    const id = this.context.connectionId;
+    disconnected.set(id, (disconnected.get(id) ?? 0) + 1);
   }
 
   @HubMethod("Id")

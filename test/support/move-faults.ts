@@ -1,5 +1,6 @@
 import type { RoundRobinProxy } from "../../bench/round-robin-proxy.js";
 import type { HubServer } from "../../src/index.js";
+import type { JointMoves } from "../../src/transports/connection-moves.js";
 
 /** The moves (ConnectionMoves) of `server`'s endpoint at `path`, whose steps a test may wrap. */
 function movesOf(server: HubServer, path: string) {
@@ -26,10 +27,21 @@ export function hangAfterLettingGo(server: HubServer, path: string): Promise<voi
 /**
  * Runs `meanwhile` on `server`, once, as it lets go of a connection moving away from its endpoint
  * at `path`: `before` the cut (the new server said it is ready), or `while` the cut waits for the
- * backplane's fence.
+ * backplane's fence (a hub's: in its own cut, or in its multiplexed connection's).
  */
 export function whenLettingGo(server: HubServer, path: string, at: "before" | "while", meanwhile: () => void): void {
   const moves = movesOf(server, path);
+  if (at === "while" && "fence" in moves) {
+    const joint = moves as JointMoves;
+    const fence = joint.fence.bind(joint);
+    joint.fence = (connection, plan) => {
+      joint.fence = fence;
+      const fencing = fence(connection, plan);
+      meanwhile();
+      return fencing;
+    };
+    return;
+  }
   const cut = moves.cut.bind(moves);
   moves.cut = (connection, plan) => {
     moves.cut = cut;
