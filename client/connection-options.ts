@@ -23,6 +23,11 @@ export interface HubConnectionOptions {
   invocationHeaders?: () => Record<string, string> | undefined;
   /** Send cookies cross-origin (browsers). Default true. */
   withCredentials?: boolean;
+  /**
+   * How long an HTTP request (negotiate, a send over SSE or long polling) may take before it
+   * fails; a long poll has its own limit. Default 100 000 ms, as the official client's `timeout`.
+   */
+  requestTimeoutMs?: number;
   /** Reconnect by itself, including a first start() that fails: true (default policy), a policy, or false. Default true. */
   reconnect?: boolean | RetryPolicy;
   /** Hold sends and calls made while reconnecting and deliver them, in order, once reconnected. Default true. */

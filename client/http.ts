@@ -1,12 +1,17 @@
 import { HttpError } from "./errors.js";
 
-/** How every HTTP request of a connection is made: headers, token, credentials. */
+/** How every HTTP request of a connection is made: headers, token, credentials, time allowed. */
 export interface HttpSettings {
   headers: Record<string, string>;
   /** Resolves the bearer token, or undefined for none. */
   token(): Promise<string | undefined>;
   withCredentials: boolean;
+  /** How long a request may take unless it says otherwise (a long poll does); see HubConnectionOptions.requestTimeoutMs. */
+  timeoutMs: number;
 }
+
+/** The official client's default for its HTTP requests' `timeout`. */
+export const defaultRequestTimeoutMs = 100_000;
 
 export interface HttpRequest {
   method: "GET" | "POST" | "DELETE";
@@ -31,7 +36,10 @@ export async function send(settings: HttpSettings, request: HttpRequest): Promis
   if (request.body !== undefined) {
     headers["Content-Type"] = typeof request.body === "string" ? "text/plain;charset=UTF-8" : "application/octet-stream";
   }
-  const timeout = request.timeoutMs ? AbortSignal.timeout(request.timeoutMs) : undefined;
+  // fetch has no time limit of its own: a server (or proxy) that never answers would hold a
+  // negotiate, and so start(), for good.
+  const timeoutMs = request.timeoutMs ?? settings.timeoutMs;
+  const timeout = Number.isFinite(timeoutMs) ? AbortSignal.timeout(timeoutMs) : undefined;
   const signal = request.signal && timeout ? AbortSignal.any([request.signal, timeout]) : (request.signal ?? timeout);
   const response = await fetch(request.url, {
     method: request.method,

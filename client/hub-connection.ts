@@ -5,7 +5,7 @@ import { MessageType, type HubMessage, type InvocationMessage } from "../src/pro
 import { ClientHandlers, type Handler } from "./client-handlers.js";
 import { CallsInFlight, HeldCalls } from "./calls-in-flight.js";
 import { HubClientError, messages, resumeRefused, stoppedBeforeConnected } from "./errors.js";
-import type { HttpSettings } from "./http.js";
+import { defaultRequestTimeoutMs, type HttpSettings } from "./http.js";
 import { HandshakeWait } from "./handshake-wait.js";
 import { HubCalls } from "./hub-calls.js";
 import type { HubStream } from "./hub-stream.js";
@@ -78,7 +78,7 @@ export class HubConnection {
     });
     this.protocol = options.protocol ?? jsonHubProtocol;
     const { headers = {}, accessTokenFactory: factory } = options;
-    this.http = { headers, withCredentials: options.withCredentials ?? true, token: async () => (factory ? await factory() : undefined) };
+    this.http = { headers, withCredentials: options.withCredentials ?? true, token: async () => (factory ? await factory() : undefined), timeoutMs: options.requestTimeoutMs ?? defaultRequestTimeoutMs };
     this.keepAlive = new KeepAlive(
       {
         ping: () => void this.sendMessage({ type: MessageType.Ping }).catch(this.debug("Could not send a ping.")),

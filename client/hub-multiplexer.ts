@@ -10,7 +10,7 @@ import {
   type ControlMessage,
 } from "../src/protocol/multiplex-frames.js";
 import { HubClientError, isFinal, isRefusal, markFinal, messages, resumeRefused, stoppedBeforeConnected } from "./errors.js";
-import { withQuery, type HttpSettings } from "./http.js";
+import { defaultRequestTimeoutMs, withQuery, type HttpSettings } from "./http.js";
 import { EnvelopeOutbox } from "./envelope-outbox.js";
 import { HubChannelTransport, type ChannelHost } from "./hub-channel-transport.js";
 import { HubConnection } from "./hub-connection.js";
@@ -91,7 +91,7 @@ export class HubMultiplexer implements ChannelHost {
     this.protocol = options.protocol ?? jsonHubProtocol;
     this.binary = this.protocol.transferFormat === "Binary";
     const factory = options.accessTokenFactory;
-    this.http = { headers: options.headers ?? {}, withCredentials: options.withCredentials ?? true, token: async () => (factory ? await factory() : undefined) };
+    this.http = { headers: options.headers ?? {}, withCredentials: options.withCredentials ?? true, token: async () => (factory ? await factory() : undefined), timeoutMs: options.requestTimeoutMs ?? defaultRequestTimeoutMs };
     const reconnect = options.reconnect;
     this.policy = reconnect === false ? noRetry : reconnect === true || reconnect === undefined ? defaultRetryPolicy() : reconnect;
     this.keepAlive = new KeepAlive(

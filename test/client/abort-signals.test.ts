@@ -32,7 +32,7 @@ describe("calls sharing one AbortSignal", () => {
     const connection = new HubConnection(`${fixture.server.url}${path}`, {
       reconnect: false,
       transportFactory: (events) => {
-        const transport = new WebSocketTransport({ http: { headers: {}, withCredentials: true, token: async () => undefined }, events });
+        const transport = new WebSocketTransport({ http: { headers: {}, withCredentials: true, token: async () => undefined, timeoutMs: 10_000 }, events });
         const send = transport.send.bind(transport);
         transport.send = (data) => {
           for (const record of (data as string).split(RS).filter(Boolean)) sent.push(JSON.parse(record) as Record<string, unknown>);
