@@ -1,5 +1,6 @@
 import { append } from "./append.js";
 import { MessageType, type InvocationMessage } from "./messages.js";
+import { decodeUtf8 } from "./utf8.js";
 
 /**
  * Reads the record nearly every call is, `{"type":1,"invocationId":"7","target":"Echo","arguments":[…]}`
@@ -111,7 +112,7 @@ function readPair(text: string, bytes: Uint8Array, at: number, end: number, fiel
       const from = at + INVOCATION_ID_KEY.length;
       const close = plainStringEnd(bytes, from, end);
       if (close <= from) return -1; // not closed, or empty
-      fields.invocationId = text.slice(from, close);
+      fields.invocationId = ownString(text, bytes, from, close);
       return close + 1;
     }
     case 0x61: {
@@ -120,7 +121,7 @@ function readPair(text: string, bytes: Uint8Array, at: number, end: number, fiel
       const from = at + TARGET_KEY.length;
       const close = plainStringEnd(bytes, from, end);
       if (close <= from) return -1;
-      fields.target = text.slice(from, close);
+      fields.target = ownString(text, bytes, from, close);
       return close + 1;
     }
     default:
@@ -142,12 +143,12 @@ function readPairBackwards(text: string, bytes: Uint8Array, end: number, fields:
   if (open < 0 || open + 1 === end - 1 || plainStringEnd(bytes, open + 1, end) !== end - 1) return -1;
   if (holds(bytes, open - INVOCATION_ID_KEY_AFTER_COMMA.length, INVOCATION_ID_KEY_AFTER_COMMA)) {
     if (fields.invocationId !== undefined) return -1;
-    fields.invocationId = text.slice(open + 1, end - 1);
+    fields.invocationId = ownString(text, bytes, open + 1, end - 1);
     return open - INVOCATION_ID_KEY_AFTER_COMMA.length;
   }
   if (holds(bytes, open - TARGET_KEY_AFTER_COMMA.length, TARGET_KEY_AFTER_COMMA)) {
     if (fields.target !== undefined) return -1;
-    fields.target = text.slice(open + 1, end - 1);
+    fields.target = ownString(text, bytes, open + 1, end - 1);
     return open - TARGET_KEY_AFTER_COMMA.length;
   }
   return -1;
@@ -168,7 +169,7 @@ function readPlainArguments(text: string, bytes: Uint8Array, from: number, end: 
     if (byte === QUOTE) {
       const close = plainStringEnd(bytes, at + 1, end);
       if (close < 0) return undefined;
-      value = text.slice(at + 1, close);
+      value = ownString(text, bytes, at + 1, close);
       at = close + 1;
     } else if (byte === 0x2d || (byte! >= 0x30 && byte! <= 0x39)) {
       const after = smallIntegerEnd(bytes, at);
@@ -193,6 +194,19 @@ function readPlainArguments(text: string, bytes: Uint8Array, from: number, end: 
     at++;
   }
 }
+
+/**
+ * `text[from, to)` as a string a hub may keep. In V8 a slice of 13 characters or more is a view
+ * of the whole text: kept (a chat message in a room's history, a group name), it would keep the
+ * frame it came in alive, up to a megabyte for a few bytes. Past a small frame the string is
+ * made anew from its bytes; in a small one a view costs no more than the frame.
+ */
+function ownString(text: string, bytes: Uint8Array, from: number, to: number): string {
+  return text.length <= smallFrame ? text.slice(from, to) : decodeUtf8(bytes.subarray(from, to));
+}
+
+/** Characters of a frame whose strings may stay views of it. */
+const smallFrame = 1024;
 
 const TRUE = asciiBytes("true");
 const FALSE = asciiBytes("false");

@@ -159,7 +159,9 @@ export function ownPayload(
   // Copied by Uint8Array's constructor: a Buffer's `slice` would be a view.
   if (typeof payload !== "string") return [new Uint8Array(payload), undefined];
   if (start === undefined) return [payload, undefined]; // a text payload of its own comes without bytes
-  return [payload.slice(start, end), new Uint8Array(viewOf(utf8!, start, end! - start))];
+  // The text made anew from the copied bytes: a slice would be a view that keeps the whole frame.
+  const bytes = new Uint8Array(viewOf(utf8!, start, end! - start));
+  return [decodeUtf8(bytes), bytes];
 }
 
 /** Where the last {@link readDecimal} ended (after its terminator): no object per number read. */
