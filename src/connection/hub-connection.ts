@@ -16,7 +16,7 @@ import { JsonHubProtocol } from "../protocol/json-protocol.js";
 import { writeJsonMessageUtf8 } from "./json-completion-bytes.js";
 import { append } from "../protocol/append.js";
 import { byteLengthOf } from "../protocol/typed-array-access.js";
-import { asError } from "../thrown-value.js";
+import { asError } from "../protocol/thrown-value.js";
 
 export interface HubConnectionOptions {
   /** Send a Ping after this long without sending anything (not on long polling). */

@@ -14,7 +14,7 @@ import { byteLength, encodeUtf8 } from "../protocol/utf8.js";
 import type { TransportConnection } from "../transports/transport-connection.js";
 import type { LogEvent } from "../logger.js";
 import { messageTooLarge } from "../protocol/protocol-error.js";
-import { asError } from "../thrown-value.js";
+import { asError } from "../protocol/thrown-value.js";
 import { ExpiryTimer } from "./authentication-expiry.js";
 import { CallerContext } from "./caller-context.js";
 import { HubCallerClientsImpl } from "./client-targets.js";

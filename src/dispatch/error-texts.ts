@@ -1,4 +1,4 @@
-import { errorParts, textOf } from "../thrown-value.js";
+import { errorParts, textOf } from "../protocol/thrown-value.js";
 
 /**
  * The error texts clients see, word for word as ASP.NET Core SignalR sends them (the official

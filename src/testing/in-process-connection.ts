@@ -3,7 +3,7 @@ import type { HubConnection } from "../../client/hub-connection.js";
 import type { ConnectionSession } from "../dispatch/connection-session.js";
 import type { HubRuntime } from "../dispatch/hub-runtime.js";
 import type { HubDescriptor, HubMethodDescriptor } from "../hubs/hub-descriptor.js";
-import { asError } from "../thrown-value.js";
+import { asError } from "../protocol/thrown-value.js";
 import { adopt } from "../transports/connection-admission.js";
 import { newConnectionId } from "../transports/connection-ids.js";
 import { bearerToken, ConnectionRequest } from "../transports/connection-request.js";

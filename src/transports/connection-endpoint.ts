@@ -4,7 +4,7 @@ import type { Duplex } from "node:stream";
 import { WebSocketServer } from "ws";
 import type { LogWriter } from "../logger.js";
 import { closeReason, inBandRefusalParameter, inBandRefusalValue, refusalCloseCode } from "../protocol/upgrade-refusal.js";
-import { asError } from "../thrown-value.js";
+import { asError } from "../protocol/thrown-value.js";
 import { transportLog } from "./transport-log.js";
 import { adopt, ConnectionAdmission, type AdmissionCheck, type Admitted } from "./connection-admission.js";
 import type { ConnectionMoves } from "./connection-moves.js";

@@ -1,5 +1,5 @@
 import { HubwireError } from "../errors.js";
-import { asError } from "../thrown-value.js";
+import { asError } from "../protocol/thrown-value.js";
 import type { ConnectionMoves, ConnectionRevival, JointMoves } from "./connection-moves.js";
 import { newConnectionId } from "./connection-ids.js";
 import { HubChannel } from "./hub-channel.js";

@@ -8,7 +8,7 @@ import {
   type ControlMessage,
 } from "../protocol/multiplex-frames.js";
 import { decodeUtf8 } from "../protocol/utf8.js";
-import { asError } from "../thrown-value.js";
+import { asError } from "../protocol/thrown-value.js";
 import { adopt, type Refusal } from "./connection-admission.js";
 import { newConnectionId } from "./connection-ids.js";
 import { bearerToken, type ConnectionRequest } from "./connection-request.js";

@@ -1,5 +1,5 @@
 import type { LogWriter } from "../logger.js";
-import { asError } from "../thrown-value.js";
+import { asError } from "../protocol/thrown-value.js";
 import { transportLog } from "./transport-log.js";
 import type { ConnectionRequest } from "./connection-request.js";
 import type { ConnectionHandler } from "./connection-endpoint.js";
