@@ -1,3 +1,4 @@
+import { onRejection } from "../src/protocol/thrown-value.js";
 import type { Logger } from "./logger.js";
 
 /** What `onRetrying` listeners get: an attempt to connect failed, and another follows. */
@@ -42,10 +43,11 @@ export class ConnectionEvents {
 
   emit<K extends keyof EventArguments>(event: K, argument: EventArguments[K]): void {
     for (const listener of [...(this.listeners[event] as Set<Listener<EventArguments[K]>>)]) {
+      const threw = (error: unknown) => this.logger.error(`An on${event[0]!.toUpperCase()}${event.slice(1)} listener threw.`, { error });
       try {
-        listener(argument);
+        onRejection(listener(argument), threw); // an async listener's rejection is its throw
       } catch (error) {
-        this.logger.error(`An on${event[0]!.toUpperCase()}${event.slice(1)} listener threw.`, { error });
+        threw(error);
       }
     }
   }

@@ -1,3 +1,5 @@
+import { onRejection } from "../src/protocol/thrown-value.js";
+
 /** Structured fields attached to a log line (method, error, ...). */
 export type LogFields = Record<string, unknown>;
 
@@ -41,7 +43,7 @@ export const silentLogger: Logger = consoleLogger("silent");
 export function guardedLogger(logger: Logger): Logger {
   const guard = (lvl: keyof Logger) => (message: string, fields?: LogFields) => {
     try {
-      logger[lvl](message, fields);
+      onRejection(logger[lvl](message, fields), () => {});
     } catch {
       // A logger that fails has nowhere left to report it.
     }

@@ -1,3 +1,4 @@
+import { onRejection } from "./protocol/thrown-value.js";
 import { HubwireError } from "./errors.js";
 
 /** Structured fields attached to a log line (connection id, hub, method, error, ...). */
@@ -130,7 +131,7 @@ export class LogWriter implements Logger {
 
   private call(level: Exclude<LogLevel, "silent">, message: string, fields: LogFields | undefined): void {
     try {
-      this.logger[level](message, fields);
+      onRejection(this.logger[level](message, fields), () => {}); // an async logger's rejection is its throw
     } catch {
       // A logger that throws loses its line; the call, connection or process it was about goes on.
     }

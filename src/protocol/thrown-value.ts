@@ -31,3 +31,15 @@ export function asError(value: unknown): Error {
   }
   return new Error(textOf(value));
 }
+
+/**
+ * What user code returned, when it may be a promise (an async logger or listener): its rejection
+ * goes to `handle`, as a throw would, instead of becoming an unhandled rejection.
+ */
+export function onRejection(result: unknown, handle: (error: unknown) => void): void {
+  try {
+    if (typeof (result as PromiseLike<unknown> | undefined)?.then === "function") (result as PromiseLike<unknown>).then(undefined, handle);
+  } catch (error) {
+    handle(error); // a `then` that throws
+  }
+}

@@ -164,6 +164,13 @@ const loggers: Array<[string, () => { logger: Logger; restore(): void }]> = [
     },
   ],
   [
+    "an async logger whose every line rejects",
+    () => {
+      const reject = () => Promise.reject(new Error("logger down"));
+      return { logger: { debug: reject, info: reject, warn: reject, error: reject } as unknown as Logger, restore: () => {} };
+    },
+  ],
+  [
     "a logger that throws what it was given",
     () => {
       const rethrow = (_message: string, fields?: Record<string, unknown>): never => {
