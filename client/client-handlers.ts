@@ -1,4 +1,5 @@
 import { MessageType, type CompletionMessage, type InvocationMessage } from "../src/protocol/messages.js";
+import { textOf } from "../src/protocol/thrown-value.js";
 import { messages } from "./errors.js";
 import type { Logger } from "./logger.js";
 
@@ -43,7 +44,7 @@ export class ClientHandlers {
           result = value;
         }
       } catch (failure) {
-        error ??= String(failure); // `Error: text`, as the official client answers
+        error ??= textOf(failure); // `Error: text`, as the official client answers
         const answered = invocationId === undefined ? "" : " (the server is told)";
         this.logger.error(`A handler for '${message.target}' threw${answered}.`, { error: failure });
       }

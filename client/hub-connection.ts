@@ -1,4 +1,5 @@
 import { writeHandshakeRequest } from "../src/protocol/handshake.js";
+import { textOf } from "../src/protocol/thrown-value.js";
 import type { HubProtocol } from "../src/protocol/hub-protocol.js";
 import { jsonHubProtocol } from "../src/protocol/json-protocol.js";
 import { MessageType, type HubMessage, type InvocationMessage } from "../src/protocol/messages.js";
@@ -308,8 +309,15 @@ export class HubConnection {
   /** Runs the handlers of a server call; when the call has an id, the answer goes back as a Completion. */
   private async runHandlers(message: InvocationMessage): Promise<void> {
     const completion = await this.handlers.run(message);
-    if (completion) {
-      await this.sendMessage(completion).catch((error: unknown) => this.log.warn(`Could not send the answer to the server's '${message.target}' call.`, { error }));
+    if (!completion) return;
+    try {
+      await this.sendMessage(completion);
+    } catch (error) {
+      this.log.warn(`Could not send the answer to the server's '${message.target}' call.`, { error });
+      // A result the protocol cannot carry (a BigInt in JSON): the server hears why, not its timeout.
+      if (!completion.hasResult) return;
+      const { invocationId } = completion;
+      await this.sendMessage({ type: MessageType.Completion, invocationId, hasResult: false, error: `The client's result could not be sent: ${textOf(error)}` }).catch(() => {});
     }
   }
 

@@ -3,7 +3,7 @@ import type { HubConnectionOptions } from "./connection-options.js";
 import { isFinal, stoppedBeforeConnected } from "./errors.js";
 import type { ConnectionState } from "./hub-connection.js";
 import type { Logger } from "./logger.js";
-import { defaultRetryPolicy, noRetry, type RetryPolicy } from "./retry-policy.js";
+import { defaultRetryPolicy, delayFrom, noRetry, type RetryPolicy } from "./retry-policy.js";
 
 /** What the retry loop needs of its connection. */
 export interface RetryHost {
@@ -109,7 +109,7 @@ export class RetryLoop {
   /** The retry policy's delay, or null: it gave up, or no retry can help (see isFinal: the server refused the credentials, or closed the connection for good). */
   private nextDelay(attempt: number, began: number, error: Error | undefined): number | null {
     if (isFinal(error)) return null;
-    return this.policy.nextDelay(attempt, Date.now() - began, error);
+    return delayFrom(this.policy, attempt, Date.now() - began, error, this.log);
   }
 
   private retrying(attempt: number, error: Error, delayMs: number): void {

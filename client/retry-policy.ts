@@ -1,3 +1,6 @@
+import { textOf } from "../src/protocol/thrown-value.js";
+import type { Logger } from "./logger.js";
+
 /** Decides whether and when to try connecting again. */
 export interface RetryPolicy {
   /**
@@ -24,3 +27,22 @@ export function defaultRetryPolicy(giveUpAfterMs = 120_000): RetryPolicy {
 
 /** Never retries: a lost connection is closed. */
 export const noRetry: RetryPolicy = { nextDelay: () => null };
+
+/**
+ * `policy`'s delay, read safely: a policy that throws, or gives what is not a wait (NaN, a
+ * negative or infinite number), gives up, with a line in `log`, rather than leave a connection
+ * stuck or retrying without pause.
+ */
+export function delayFrom(policy: RetryPolicy, attempt: number, elapsedMs: number, error: Error | undefined, log: Logger): number | null {
+  let delay: unknown;
+  try {
+    delay = policy.nextDelay(attempt, elapsedMs, error);
+  } catch (thrown) {
+    log.error("The retry policy threw; no further attempt is made.", { error: thrown });
+    return null;
+  }
+  if (delay === null) return null;
+  if (typeof delay === "number" && delay >= 0 && Number.isFinite(delay)) return delay;
+  log.error(`The retry policy gave ${textOf(delay)}, not a delay; no further attempt is made.`);
+  return null;
+}

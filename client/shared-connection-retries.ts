@@ -1,6 +1,6 @@
 import { isFinal, stoppedBeforeConnected } from "./errors.js";
 import type { Logger } from "./logger.js";
-import type { RetryPolicy } from "./retry-policy.js";
+import { delayFrom, type RetryPolicy } from "./retry-policy.js";
 
 /** What the attempts to connect a multiplexer's shared connection need. */
 export interface SharedConnectionRetries {
@@ -29,7 +29,7 @@ export async function connectWithRetries(retries: SharedConnectionRetries): Prom
     } catch (error) {
       const failure = error as Error;
       if (retries.stopping()) throw stoppedBeforeConnected();
-      const delay = isFinal(failure) ? null : retries.policy.nextDelay(attempt, Date.now() - began, failure);
+      const delay = isFinal(failure) ? null : delayFrom(retries.policy, attempt, Date.now() - began, failure, retries.log);
       if (delay === null) {
         retries.gaveUp(failure);
         throw failure;

@@ -1,4 +1,5 @@
 import { MessageType, type HubMessage } from "../src/protocol/messages.js";
+import { errorParts, textOf } from "../src/protocol/thrown-value.js";
 import { isUpload } from "./call-options.js";
 import type { Logger } from "./logger.js";
 
@@ -25,7 +26,7 @@ export function pumpUploads(bound: BoundUploads, send: (message: HubMessage) => 
       await send({ type: MessageType.Completion, invocationId, hasResult: false });
     } catch (error) {
       // As the official client does: an upload's error travels as its message alone.
-      const text = error instanceof Error ? error.message : String(error);
+      const text = errorParts(error)?.[1] ?? textOf(error);
       await send({ type: MessageType.Completion, invocationId, hasResult: false, error: text }).catch((failure: unknown) =>
         logger.debug("Could not end an upload stream with its error.", { invocationId, error: failure }),
       );

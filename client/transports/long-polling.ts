@@ -1,3 +1,4 @@
+import { asError, errorParts } from "../../src/protocol/thrown-value.js";
 import { HttpError } from "../errors.js";
 import { send, withQuery } from "../http.js";
 import type { ClientTransport, TransferFormat, TransportContext } from "./transport.js";
@@ -41,8 +42,9 @@ export class LongPollingTransport implements ClientTransport {
         if (typeof body === "string" ? body.length > 0 : body.byteLength > 0) this.context.events.onData(body);
       } catch (failure) {
         if (!this.running) break;
-        if ((failure as Error).name === "TimeoutError") continue; // our own poll limit: poll again
-        error = failure as Error;
+        // Read safely: an accessTokenFactory may throw anything, undefined included.
+        if (errorParts(failure)?.[0] === "TimeoutError") continue; // our own poll limit: poll again
+        error = asError(failure);
         break;
       }
     }
