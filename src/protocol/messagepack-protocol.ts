@@ -52,7 +52,7 @@ export class MessagePackHubProtocol implements HubProtocol {
     while (records.next()) {
       const message =
         readPlainInvocation(input, records.start, records.end) ??
-        readMessage(this.decodeRecord(input.subarray(records.start, records.end)));
+        readMessage(this.decodeRecord(ownRecord(input, records.start, records.end)));
       if (message) messages = append(messages, message);
     }
     return messages ?? [];
@@ -89,6 +89,21 @@ export class MessagePackHubProtocol implements HubProtocol {
     return value;
   }
 }
+
+/**
+ * The record `[start, end)` of `input`, to decode. The decoder hands binary values out as views
+ * of what it decodes: kept by a hub, a view of a large frame (a small message padded with pings,
+ * or one hub's message in a multiplexed frame) would keep all of it alive. A record that is a
+ * small part of a large buffer is copied first; one that is most of its buffer stays a view.
+ */
+function ownRecord(input: Uint8Array, start: number, end: number): Uint8Array {
+  const record = input.subarray(start, end);
+  const buffer = input.buffer.byteLength;
+  return buffer > largeBuffer && record.length * 2 < buffer ? new Uint8Array(record) : record;
+}
+
+/** Bytes of a buffer past which the decoder's views of a small part of it are not kept. */
+const largeBuffer = 64 * 1024;
 
 /** The shared instance: the protocol keeps only reusable codec buffers. */
 export const messagePackHubProtocol = new MessagePackHubProtocol();

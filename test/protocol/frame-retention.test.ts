@@ -2,6 +2,8 @@ import v8 from "node:v8";
 import { runInNewContext } from "node:vm";
 import { expect, it } from "vitest";
 import { parsePlainInvocation } from "../../src/protocol/json-plain-invocation.js";
+import { MessageType, type InvocationMessage } from "../../src/protocol/messages.js";
+import { messagePackHubProtocol } from "../../src/protocol/messagepack-protocol.js";
 import { ownPayload } from "../../src/protocol/multiplex-frames.js";
 
 // In V8 a slice of 13 characters or more is a view of the whole string it was cut from. A string
@@ -41,5 +43,24 @@ it("keeps no frame alive through the id, target or arguments the JSON fast path 
 
 it("keeps no frame alive through a multiplexed payload held until its hub opens", () => {
   const held = heldBy((frame, bytes, recordEnd) => ownPayload(frame, bytes, 0, recordEnd)[0]);
+  expect(held).toBeLessThan(frames * 100_000);
+});
+
+it("keeps no frame alive through the binary arguments MessagePack hands out as views", () => {
+  // After the message, another of about a megabyte in the same frame.
+  const large = messagePackHubProtocol.writeMessage({ type: MessageType.Invocation, target: "Pad", arguments: [new Uint8Array(1_000_000)] });
+  const kept: unknown[] = [];
+  gc();
+  const before = process.memoryUsage().arrayBuffers;
+  for (let i = 0; i < frames; i++) {
+    const record = messagePackHubProtocol.writeMessage({ type: MessageType.Invocation, target: "Store", arguments: [new Uint8Array(32).fill(i)] });
+    const frame = new Uint8Array(record.length + large.length);
+    frame.set(record);
+    frame.set(large, record.length);
+    kept.push((messagePackHubProtocol.parseMessages(frame)[0] as InvocationMessage).arguments[0]);
+  }
+  gc();
+  const held = process.memoryUsage().arrayBuffers - before;
+  expect(kept).toHaveLength(frames);
   expect(held).toBeLessThan(frames * 100_000);
 });
