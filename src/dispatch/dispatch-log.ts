@@ -22,6 +22,7 @@ export const dispatchLog = logEvents({
   invocationModeMismatch: { level: "debug", message: "Hub method called in the wrong invocation mode" },
   streamCountMismatch: { level: "debug", message: "Hub method called with the wrong number of upload streams" },
   callDenied: { level: "debug", message: "Hub method call denied" },
+  uploadStreamIdInUse: { level: "debug", message: "Invocation refused: one of its stream ids is in use" },
   tooManyUploadStreams: { level: "debug", message: "Invocation refused: too many open upload streams" },
   tooManyStreams: { level: "debug", message: "Stream invocation refused: too many open server streams" },
   hubExceptionThrown: { level: "debug", message: "Hub method threw a HubException" },

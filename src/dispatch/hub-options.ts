@@ -51,7 +51,11 @@ export interface HubOptions {
   maximumQueuedInvocationsPerClient?: number;
   /** The same bound in bytes: the size of the messages that wait. Default 1 MiB. */
   maximumQueuedInvocationBytesPerClient?: number;
-  /** Upload streams one connection may have open; a call that would open more fails. Default 10. */
+  /**
+   * Upload streams one connection may have open, each counted until its call ends (calls with
+   * uploads run beside maximumParallelInvocationsPerClient, so this bounds them); a call that
+   * would open more, or names a stream id already open, fails. Default 10.
+   */
   maximumUploadStreamsPerClient?: number;
   /**
    * Server-to-client streams one connection may have open (`StreamInvocation`s started and not

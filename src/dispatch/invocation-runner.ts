@@ -31,6 +31,12 @@ export class InvocationRunner {
   private scopes: Map<string, InvocationScope> | undefined;
   /** Open upload streams by stream id (made on first use). */
   private uploads: Map<string, UploadStream> | undefined;
+  /**
+   * Upload streams of calls accepted and not yet ended, against maximumUploadStreamsPerClient.
+   * Not the size of `uploads`: a stream the client has ended leaves that map, but its call still
+   * runs, beside maximumParallelInvocationsPerClient, until it lets its streams go.
+   */
+  private uploadsHeld = 0;
   /** Server streams accepted and not yet ended, against maximumStreamsPerClient. */
   private streams = 0;
   private running = 0;
@@ -105,7 +111,7 @@ export class InvocationRunner {
 
   /** Resolves true once no invocation runs or waits, false if that takes more than `ms`. */
   idle(ms: number): Promise<boolean> {
-    const busy = () => this.running > 0 || this.streams > 0 || (this.uploads?.size ?? 0) > 0 || (this.pending?.length ?? 0) > 0;
+    const busy = () => this.running > 0 || this.streams > 0 || this.uploadsHeld > 0 || (this.pending?.length ?? 0) > 0;
     if (!busy()) return Promise.resolve(true);
     return new Promise((resolve) => {
       const timer = setTimeout(() => {
@@ -137,15 +143,19 @@ export class InvocationRunner {
     let uploads: UploadStream[] | undefined;
     if (message.streamIds) {
       const { maximumUploadStreamsPerClient: maxUploads } = options;
-      if ((this.uploads?.size ?? 0) + message.streamIds.length > maxUploads) {
+      const idInUse = this.streamIdInUse(message.streamIds);
+      if (idInUse !== undefined) {
+        return this.refuse(message, dispatchLog.uploadStreamIdInUse, limitTexts.uploadStreamIdInUse(message.target, idInUse));
+      }
+      if (this.uploadsHeld + message.streamIds.length > maxUploads) {
         return this.refuse(message, dispatchLog.tooManyUploadStreams, limitTexts.tooManyUploadStreams(message.target, maxUploads));
       }
+      this.uploadsHeld += message.streamIds.length;
       const capacity = this.runtime.options.streamBufferCapacity;
+      const open = (this.uploads ??= new Map());
       uploads = message.streamIds.map((streamId) => {
         const upload = new UploadStream(capacity, connection.transport);
-        const uploads = (this.uploads ??= new Map());
-        uploads.get(streamId)?.discard();
-        uploads.set(streamId, upload);
+        open.set(streamId, upload);
         return upload;
       });
     }
@@ -164,6 +174,14 @@ export class InvocationRunner {
       );
       this.pending.push(work, this.readingShare());
     }
+  }
+
+  /**
+   * A stream id of `streamIds` that an open upload stream has, or that comes twice, if any.
+   * Taking it would leave the call that has it running with a stream nobody can feed or end.
+   */
+  private streamIdInUse(streamIds: string[]): string | undefined {
+    return streamIds.find((streamId, i) => this.uploads?.has(streamId) || streamIds.indexOf(streamId) !== i);
   }
 
   /** The bytes a queued invocation stands for: its share of the data it arrived in. */
@@ -230,6 +248,7 @@ export class InvocationRunner {
     }
     scope.dispose();
     if (!uploads) return;
+    this.uploadsHeld -= uploads.length;
     message.streamIds!.forEach((streamId, i) => {
       if (this.uploads?.get(streamId) === uploads[i]) this.uploads.delete(streamId);
     });
