@@ -16,6 +16,8 @@ export class HubChannels {
   private readonly prefix: string;
   private readonly subscriptions: LoggedSubscriptions;
   private readonly presenceChannel: string;
+  /** The channels subscribed and not unsubscribed since: a channel left is forgotten only if it is not among them again. */
+  private readonly listening = new Set<string>();
   /** Messages received from the other servers (their heartbeats not included). */
   received = 0;
 
@@ -48,6 +50,7 @@ export class HubChannels {
    * kind, not one made per channel: a connection's channel would hold its own.
    */
   subscribe(channel: string, onPayload: (payload: Uint8Array, channel: string) => void): Promise<void> {
+    this.listening.add(channel);
     return this.subscriptions.subscribe(channel, onPayload);
   }
 
@@ -59,8 +62,15 @@ export class HubChannels {
     return message;
   }
 
-  unsubscribe(channel: string): Promise<void> {
-    this.delivered.forgetChannel(channel);
-    return this.subscriptions.unsubscribe(channel);
+  /**
+   * Stops listening on `channel`, and forgets its send numbers once the unsubscribe is done: what
+   * the backplane delivered until then still comes through the handler (see Backplane.unsubscribe),
+   * and a send it accepts is remembered again. Not when the channel was subscribed again
+   * meanwhile: its numbers then still tell copies from new sends.
+   */
+  async unsubscribe(channel: string): Promise<void> {
+    this.listening.delete(channel);
+    await this.subscriptions.unsubscribe(channel);
+    if (!this.listening.has(channel)) this.delivered.forgetChannel(channel);
   }
 }

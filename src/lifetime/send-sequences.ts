@@ -71,6 +71,13 @@ export class SendSequences {
     return records;
   }
 
+  /** How many channels have send numbers remembered here, from any server. */
+  get channelCount(): number {
+    const channels = new Set<string>();
+    for (const byChannel of this.received.values()) for (const channel of byChannel.keys()) channels.add(channel);
+    return channels.size;
+  }
+
   /** Forgets a channel this server no longer subscribes to (a connection's that left, a group's emptied). */
   forgetChannel(channel: string): void {
     for (const channels of this.received.values()) channels.delete(channel);
