@@ -49,6 +49,7 @@ export function channelEndpointOf(runtime: HubRuntime | undefined): ChannelEndpo
     handler: runtime,
     transports: runtime.options.transports,
     maxBufferedBytes: runtime.options.maximumSendBufferSize,
+    maxMessageBytes: runtime.options.maximumReceiveMessageSize,
     allowStatefulReconnects: runtime.options.allowStatefulReconnects,
     moves: runtime.moves,
   };

@@ -12,6 +12,8 @@ export interface ChannelEndpoint {
   handler: ConnectionHandler;
   transports: readonly TransportName[];
   maxBufferedBytes: number;
+  /** The hub's maximumReceiveMessageSize (null: none): also what its client may send before the hub is open. */
+  maxMessageBytes: number | null;
   /** The hub keeps what it sends for a replay when its client asked for stateful reconnect. */
   allowStatefulReconnects: boolean;
   /** Present when the hub's connections can move between servers (a hub over a backplane). */
