@@ -70,7 +70,7 @@ export class HubServer {
   constructor(private readonly options: HubServerOptions = {}) {
     // Wrapped once: no logger, the application's included, can throw into the code that logs.
     this.log = LogWriter.for(options.logger ?? consoleLogger());
-    this.telemetry = createTelemetry(options.telemetry);
+    this.telemetry = createTelemetry(options.telemetry, this.log);
     if (options.backplane) this.scaleOut = new ServerScaleOut(options.backplane, options.scaleOut, this.log, this.telemetry);
   }
 

@@ -34,9 +34,14 @@ export class Heartbeat {
   now: number = unstamped;
   private timer: ReturnType<typeof setInterval> | undefined;
 
+  /**
+   * `subscriberThrew` is told of a subscriber whose check threw (its owner ends it): the beat
+   * runs in a timer, where a throw would end the process, and the others are still checked.
+   */
   constructor(
     private readonly subscribers: HeartbeatSubscribers,
-    private readonly intervalMs = 1000,
+    private readonly intervalMs: number,
+    private readonly subscriberThrew: (subscriber: HeartbeatSubscriber, error: unknown) => void,
   ) {
     this.now = Date.now();
   }
@@ -69,6 +74,20 @@ export class Heartbeat {
 
   private beat(): void {
     const now = (this.now = Date.now());
-    for (const subscriber of this.subscribers.values()) subscriber.onHeartbeat(now);
+    for (const subscriber of this.subscribers.values()) {
+      try {
+        subscriber.onHeartbeat(now);
+      } catch (error) {
+        this.threw(subscriber, error);
+      }
+    }
+  }
+
+  private threw(subscriber: HeartbeatSubscriber, error: unknown): void {
+    try {
+      this.subscriberThrew(subscriber, error);
+    } catch {
+      // Its owner could not end it either: the beat still goes on for the others.
+    }
   }
 }

@@ -34,6 +34,7 @@ export const dispatchLog = logEvents({
   userIdProviderThrew: { level: "error", message: "userIdProvider threw; the request is refused (500)" },
   onConnectedFailed: { level: "error", message: "onConnected failed" },
   onDisconnectedFailed: { level: "error", message: "onDisconnected threw" },
+  heartbeatFailed: { level: "error", message: "Connection's keep-alive check threw; the connection is closed" },
   lifetimeForgetFailed: { level: "error", message: "Lifetime manager failed to forget a connection" },
   invocationRejected: { level: "error", message: "Invocation ended with an unexpected failure" },
   hubWithoutMethods: { level: "warn", message: "Hub has no @HubMethod(): clients can connect but call nothing" },

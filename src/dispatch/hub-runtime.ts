@@ -106,7 +106,10 @@ export class HubRuntime<THub extends Hub<any> = Hub<any>> {
     };
     // Check every timer at a quarter of the shortest interval, at most once a second.
     const shortest = Math.min(options.keepAliveInterval, options.clientTimeoutInterval, options.handshakeTimeout);
-    this.heartbeat = new Heartbeat(this.sessions, Math.max(10, Math.min(1000, shortest / 4)));
+    // Its subscribers are the sessions: one whose check throws fails only its own connection.
+    this.heartbeat = new Heartbeat(this.sessions, Math.max(10, Math.min(1000, shortest / 4)), (session, error) =>
+      (session as ConnectionSession).closeWithError(error, dispatchLog.heartbeatFailed),
+    );
     const lifetime = this.lifetime;
     this.groups = {
       addToGroup: (connectionId, groupName) => lifetime.addToGroup(connectionId, groupName),

@@ -1,5 +1,7 @@
 import type { HubLifetimeManager } from "../lifetime/hub-lifetime-manager.js";
 import type { Target } from "../lifetime/target.js";
+import type { LogWriter } from "../logger.js";
+import { guardedMeter } from "./guarded-meter.js";
 import { HubTelemetry } from "./hub-telemetry.js";
 import { loadOpenTelemetryApi, type MeterProvider, type TracerProvider } from "./otel-api.js";
 import { attributeNames as a, instrumentationScope, spanEvents } from "./telemetry-names.js";
@@ -21,9 +23,10 @@ export interface TelemetryOptions {
 /**
  * The server's telemetry, or undefined when there is nothing to report to: `@opentelemetry/api`
  * is not installed, `telemetry` is `false`, or no SDK is registered (a meter provider that is the
- * API's no-op, a tracer provider with no delegate). Then no layer does any work for it.
+ * API's no-op, a tracer provider with no delegate). Then no layer does any work for it. Its
+ * instruments never throw: one that does is logged to `log` (see guardedMeter).
  */
-export function createTelemetry(options: TelemetryOptions | false | undefined): HubTelemetry | undefined {
+export function createTelemetry(options: TelemetryOptions | false | undefined, log: LogWriter): HubTelemetry | undefined {
   if (options === false) return undefined;
   const api = loadOpenTelemetryApi();
   if (!api) return undefined;
@@ -33,7 +36,7 @@ export function createTelemetry(options: TelemetryOptions | false | undefined): 
   const metering = meter !== api.createNoopMeter();
   const tracing = !(tracerProvider instanceof api.ProxyTracerProvider) || hasDelegate(tracerProvider);
   if (!metering && !tracing) return undefined;
-  return new HubTelemetry(api, meter, tracing ? tracerProvider.getTracer(instrumentationScope) : undefined);
+  return new HubTelemetry(api, guardedMeter(meter, log), tracing ? tracerProvider.getTracer(instrumentationScope) : undefined);
 }
 
 function hasDelegate(provider: TracerProvider): boolean {

@@ -6,6 +6,10 @@ import { TransportConnection } from "../../src/transports/transport-connection.j
 // The heartbeat checks the collection its owner keeps (a hub's sessions), not one of its own, so
 // that an idle connection is an entry in one collection fewer.
 
+const unexpected = (_subscriber: HeartbeatSubscriber, error: unknown): never => {
+  throw new Error(`no subscriber was expected to throw; one threw ${String(error)}`);
+};
+
 describe("Heartbeat", () => {
   afterEach(() => void vi.useRealTimers());
 
@@ -14,7 +18,7 @@ describe("Heartbeat", () => {
     const beats: Array<[string, number]> = [];
     const subscriber = (name: string): HeartbeatSubscriber => ({ onHeartbeat: (now) => beats.push([name, now]) });
     const owned = new Map<string, HeartbeatSubscriber>();
-    const heartbeat = new Heartbeat(owned, 100);
+    const heartbeat = new Heartbeat(owned, 100, unexpected);
 
     vi.advanceTimersByTime(300);
     expect(beats).toEqual([]); // no subscriber told of yet: no timer
@@ -40,7 +44,7 @@ describe("Heartbeat", () => {
   it("lets a subscriber leave the collection while it is beaten (a connection that times out)", () => {
     vi.useFakeTimers();
     const owned = new Map<string, HeartbeatSubscriber>();
-    const heartbeat = new Heartbeat(owned, 100);
+    const heartbeat = new Heartbeat(owned, 100, unexpected);
     const seen: string[] = [];
     owned.set("a", { onHeartbeat: () => (seen.push("a"), owned.delete("a"), heartbeat.removed()) });
     owned.set("b", { onHeartbeat: () => void seen.push("b") });
@@ -50,10 +54,39 @@ describe("Heartbeat", () => {
     heartbeat.stop();
   });
 
+  it("goes on checking the others when a subscriber throws, and tells its owner which one", () => {
+    vi.useFakeTimers();
+    const owned = new Map<string, HeartbeatSubscriber>();
+    const threw: Array<[HeartbeatSubscriber, unknown]> = [];
+    const heartbeat = new Heartbeat(owned, 100, (subscriber, error) => {
+      threw.push([subscriber, error]);
+      throw new Error("and its owner could not end it either");
+    });
+    const broken = new Error("a broken check");
+    const seen: string[] = [];
+    const faulty: HeartbeatSubscriber = {
+      onHeartbeat: () => {
+        seen.push("a");
+        throw broken;
+      },
+    };
+    owned.set("a", faulty);
+    owned.set("b", { onHeartbeat: () => void seen.push("b") });
+    heartbeat.added();
+    // A throw out of the beat would escape from the timer (vitest's fake timers rethrow it here).
+    vi.advanceTimersByTime(200);
+    expect(seen).toEqual(["a", "b", "a", "b"]);
+    expect(threw).toEqual([
+      [faulty, broken],
+      [faulty, broken],
+    ]);
+    heartbeat.stop();
+  });
+
   it("times a connection made while it was stopped from now, not from when it stopped", () => {
     vi.useFakeTimers();
     const owned = new Map<string, HeartbeatSubscriber>();
-    const heartbeat = new Heartbeat(owned, 100);
+    const heartbeat = new Heartbeat(owned, 100, unexpected);
     vi.advanceTimersByTime(60_000); // a server without connections for a minute
     const timeouts: string[] = [];
     const connection = new HubConnection(

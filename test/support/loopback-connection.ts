@@ -40,7 +40,7 @@ export interface LoopbackConnection {
 }
 
 // Its clock only: these connections are not checked for keep-alive (a test ends long before it would matter).
-const heartbeat = new Heartbeat(new Set(), 60_000);
+const heartbeat = new Heartbeat(new Set(), 60_000, () => {});
 
 /** A handshaken HubConnection over a recording transport. */
 export function loopbackConnection(

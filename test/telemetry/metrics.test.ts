@@ -3,6 +3,7 @@ import { metrics, trace } from "@opentelemetry/api";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import WebSocket from "ws";
 import { HubServer, silentLogger, type HubOptions, type HubServerOptions } from "../../src/index.js";
+import { LogWriter } from "../../src/logger.js";
 import { createTelemetry } from "../../src/telemetry/create-telemetry.js";
 import { waitFor, within } from "../support/wait.js";
 import { histogramAt, startSdk, valueOf, type OpenTelemetrySdk } from "./otel-sdk.js";
@@ -202,10 +203,10 @@ describe("metrics", () => {
 
 describe("telemetry without an SDK", () => {
   it("does nothing while no SDK is registered, and reports to the global providers once one is", async () => {
-    expect(createTelemetry(undefined)).toBeUndefined();
+    expect(createTelemetry(undefined, LogWriter.for(silentLogger))).toBeUndefined();
     const sdk = startSdk();
     try {
-      expect(createTelemetry(false)).toBeUndefined();
+      expect(createTelemetry(false, LogWriter.for(silentLogger))).toBeUndefined();
       metrics.setGlobalMeterProvider(sdk.meterProvider);
       trace.setGlobalTracerProvider(sdk.tracerProvider);
       const server = new HubServer({ logger: silentLogger });
