@@ -4,6 +4,7 @@ import { recoveryWait } from "./lifetime/scale-out-settings.js";
 import type { LogWriter } from "./logger.js";
 import type { HubServerOptions } from "./server-options.js";
 import type { AdmissionCheck, EndpointOptions } from "./transports/connection-endpoint.js";
+import type { RouteChannels } from "./transports/connection-router-types.js";
 import type { ChannelEndpoint } from "./transports/multiplex-settings.js";
 
 /**
@@ -17,8 +18,8 @@ export function endpointOptionsFor(
   resolved: ResolvedHubOptions,
   admit: AdmissionCheck | undefined,
   statefulReconnects: boolean,
-  /** This server's id in the cluster (see ScaleOutOptions.serverId), with a backplane. */
-  serverId: string | undefined,
+  /** With a backplane: this server's id in the cluster (see ScaleOutOptions.serverId), and the backplane as the server calls it. */
+  cluster: { readonly serverId: string; readonly backplane: RouteChannels } | undefined,
 ): EndpointOptions {
   const maxMessage = resolved.maximumReceiveMessageSize;
   return {
@@ -34,9 +35,9 @@ export function endpointOptionsFor(
     minimumNegotiateVersion: 0,
     allowStatefulReconnects: statefulReconnects,
     // Servers on one backplane serve each other's connections' requests: no sticky sessions.
-    routeChannels: server.backplane,
-    serverId,
-    recoveryWaitMs: server.backplane && statefulReconnects ? recoveryWait(server.scaleOut) : undefined,
+    routeChannels: cluster?.backplane,
+    serverId: cluster?.serverId,
+    recoveryWaitMs: cluster && statefulReconnects ? recoveryWait(server.scaleOut) : undefined,
     log,
   };
 }

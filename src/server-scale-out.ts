@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 import type { ResolvedHubOptions } from "./dispatch/hub-options.js";
 import type { HubClassType } from "./hubs/hub-descriptor.js";
 import type { Backplane } from "./lifetime/backplane.js";
+import { settledBackplane } from "./lifetime/settled-backplane.js";
 import type { HubLifetimeManager } from "./lifetime/hub-lifetime-manager.js";
 import { ScaleOutLifetimeManager, type ScaleOutSettings, type ScaleOutStats } from "./lifetime/scale-out-lifetime-manager.js";
 import type { LogWriter } from "./logger.js";
@@ -20,13 +21,17 @@ export class ServerScaleOut {
   private readonly managers: ScaleOutLifetimeManager[] = [];
   /** The first of them for each hub class, for `stats`. */
   private readonly byHub = new Map<HubClassType, ScaleOutLifetimeManager>();
+  /** The application's backplane, as every part of the server calls it: its calls never throw (see settledBackplane). */
+  readonly backplane: Backplane;
 
   constructor(
-    private readonly backplane: Backplane,
+    backplane: Backplane,
     private readonly settings: ScaleOutSettings | undefined,
     private readonly log: LogWriter,
     private readonly telemetry: HubTelemetry | undefined,
-  ) {}
+  ) {
+    this.backplane = settledBackplane(backplane);
+  }
 
   /** A hub's lifetime manager over the backplane: the backplane's own kind, if it makes one, or hubwire's. */
   lifetimeFor(hubClass: HubClassType, hubName: string, options: ResolvedHubOptions, protocols: HubProtocol[]): HubLifetimeManager {

@@ -117,7 +117,7 @@ export class HubServer {
     // Crash recovery rebuilds a hub's connection that travelled in a multiplexed one at the multiplexing endpoint.
     runtime.moves?.attachCarriers(carriedRevival((muxPath) => this.endpoints.get(muxPath)?.multiplexer?.moves?.revival));
     const admit: AdmissionCheck = (request, token) => runtime.admit(request, token);
-    const endpoint = new ConnectionEndpoint(path, endpointOptionsFor(this.options, this.log, resolved, admit, resolved.allowStatefulReconnects, this.scaleOut?.serverId), runtime);
+    const endpoint = new ConnectionEndpoint(path, endpointOptionsFor(this.options, this.log, resolved, admit, resolved.allowStatefulReconnects, this.scaleOut), runtime);
     this.endpoints.set(key, { endpoint, runtime });
     if (!this.runtimes.has(hubClass)) this.runtimes.set(hubClass, runtime);
     return { runtime };
@@ -152,7 +152,7 @@ export class HubServer {
     if (typeof authorize === "function") policies[policy] = authorize;
     const key = this.claimPath(path);
     this.claimPath(`${key}/hub`);
-    const dashboard = new Dashboard(key, options, this.options.backplane, this.log);
+    const dashboard = new Dashboard(key, options, this.scaleOut?.backplane, this.log);
     const { runtime } = this.mapHubWith(`${key}/hub`, dashboardHubClass(dashboard, policy), {
       ...(options.authenticate ? { authenticate: options.authenticate } : {}),
       ...(options.userIdProvider ? { userIdProvider: options.userIdProvider } : {}),
@@ -200,7 +200,7 @@ export class HubServer {
     const { authenticate, userIdProvider } = resolved;
     const admission = { authenticate, userIdProvider, log: this.log, endpoint: path };
     const admit: AdmissionCheck | undefined = authenticate && ((request, token) => authenticateRequest(admission, request, token));
-    const endpoint = new ConnectionEndpoint(path, endpointOptionsFor(this.options, this.log, resolved, admit, false, this.scaleOut?.serverId), new RawConnectionHandler(listener, this.log));
+    const endpoint = new ConnectionEndpoint(path, endpointOptionsFor(this.options, this.log, resolved, admit, false, this.scaleOut), new RawConnectionHandler(listener, this.log));
     this.endpoints.set(key, { endpoint });
   }
 
@@ -226,7 +226,7 @@ export class HubServer {
       transports: supportedTransports,
       protocols: supportedProtocols.map((p) => p.name),
     });
-    const endpointSettings = endpointOptionsFor(this.options, this.log, resolved, undefined, true, this.scaleOut?.serverId);
+    const endpointSettings = endpointOptionsFor(this.options, this.log, resolved, undefined, true, this.scaleOut);
     const handler = new MultiplexHandler({
       path: key,
       recoveryWaitMs: endpointSettings.recoveryWaitMs,

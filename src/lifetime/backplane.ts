@@ -5,7 +5,8 @@ import type { ScaleOutOptions } from "./scale-out-lifetime-manager.js";
  * What a message engine must offer for several hubwire servers to act as one: plain pub/sub on
  * named channels. The scale-out logic lives once, in ScaleOutLifetimeManager; a backplane only
  * moves bytes, and keeps applications that share an engine apart (a channel prefix of its own).
- * `hubwire/redis` provides one over Redis.
+ * `hubwire/redis` provides one over Redis. A call that throws instead of returning a promise is
+ * taken as one that rejected: it costs what an unreachable engine costs, never the process.
  */
 export interface Backplane {
   /**

@@ -15,6 +15,7 @@ export const lifetimeLog = logEvents({
   malformedMessage: { level: "warn", message: "Malformed backplane message dropped" },
   subscribeFailed: { level: "warn", message: "Backplane subscribe failed" },
   unsubscribeFailed: { level: "warn", message: "Backplane unsubscribe failed" },
+  resubscribeFailed: { level: "warn", message: "Backplane resubscribeAll failed; tried again if this server still hears none of its heartbeats" },
   recovered: { level: "info", message: "A connection of a dead server was recovered here; it waits for its client" },
   notRecovered: { level: "warn", message: "A connection of a dead server could not be recovered; its client starts a new connection" },
   remoteGroupChangeFailed: { level: "warn", message: "Group change asked by another server failed; not acknowledged" },

@@ -21,6 +21,8 @@ import { ScaleOutMoves } from "./scale-out-moves.js";
 import { SendCodec } from "./send-codec.js";
 import { resolveSettings, type ResolvedSettings } from "./scale-out-settings.js";
 import { SendSequences } from "./send-sequences.js";
+import { settledBackplane } from "./settled-backplane.js";
+import type { Backplane } from "./backplane.js";
 import type { Target } from "./target.js";
 
 import type { ScaleOutOptions, ScaleOutStats } from "./scale-out-options.js";
@@ -46,6 +48,8 @@ export class ScaleOutLifetimeManager implements HubLifetimeManager {
   private readonly serverId: string;
   private readonly started: Promise<void>;
   private readonly log: LogWriter;
+  /** The application's backplane, whose calls never throw (see settledBackplane). */
+  private readonly backplane: Backplane;
   private readonly channels: HubChannels;
   private readonly outbox: BackplaneOutbox;
   private readonly presence: Presence;
@@ -71,8 +75,8 @@ export class ScaleOutLifetimeManager implements HubLifetimeManager {
     this.settings = resolveSettings(options.settings);
     this.codec = new SendCodec(options.protocols, this.log, options.hubName);
     this.local = new InMemoryLifetimeManager({ maximumGroupsPerConnection: options.maximumGroupsPerConnection });
-    this.channels = new HubChannels(options.backplane, this.log, options.hubName, this.serverId, this.delivered);
-    const { backplane } = options;
+    const backplane = (this.backplane = settledBackplane(options.backplane));
+    this.channels = new HubChannels(backplane, this.log, options.hubName, this.serverId, this.delivered);
     this.outbox = new BackplaneOutbox(
       (channel, payload) => backplane.publish(channel, payload),
       { maxAge: this.settings.outboxMaxAge, maxBytes: this.settings.outboxMaxBytes },
@@ -336,8 +340,10 @@ export class ScaleOutLifetimeManager implements HubLifetimeManager {
    */
   private onUnheard(): void {
     this.log.write(lifetimeLog.unheard, { hub: this.options.hubName, timeout: this.settings.serverTimeout });
-    const { backplane } = this.options;
-    void (backplane.resubscribeAll ? backplane.resubscribeAll() : this.subscribeServerChannels());
+    const { backplane } = this;
+    // subscribeServerChannels logs its own failures.
+    if (!backplane.resubscribeAll) return void this.subscribeServerChannels();
+    backplane.resubscribeAll().catch((error: unknown) => this.log.write(lifetimeLog.resubscribeFailed, { hub: this.options.hubName, error }));
   }
 
   /** One line per outage, when it ends: a warning with the counts if the outbox dropped any. */
