@@ -35,7 +35,14 @@ export class RawConnection {
           connection.abort(asError(error));
         }
       },
-      onClose: (error) => this.closeListener?.(error),
+      onClose: (error) => {
+        try {
+          this.closeListener?.(error);
+        } catch (thrown) {
+          // Called as the transport closes: the connection is over already, and must still be forgotten.
+          log.write(transportLog.rawListenerThrew, { connectionId: connection.connectionId, error: thrown });
+        }
+      },
     };
   }
 

@@ -3,7 +3,8 @@ import { LogLevel, TransferFormat } from "@microsoft/signalr";
 import { HttpConnection } from "@microsoft/signalr/dist/esm/HttpConnection.js";
 import { afterEach, describe, expect, it } from "vitest";
 import WebSocket from "ws";
-import { Hub, HubClass, HubMethod, HubServer, silentLogger } from "../../src/index.js";
+import { Hub, HubClass, HubMethod, HubServer, silentLogger, type LogFields } from "../../src/index.js";
+import { transportLog } from "../../src/transports/transport-log.js";
 import { waitFor } from "../support/wait.js";
 import { negotiate, send } from "./http-client.js";
 
@@ -152,5 +153,39 @@ describe("raw connection endpoints", () => {
     await connection.send("fine");
     expect(await received).toBe("fine");
     await connection.stop();
+  });
+
+  it("logs a close listener that throws, forgets its connection, and serves the others", async () => {
+    const errors: Array<{ message: string; fields?: LogFields }> = [];
+    server = new HubServer({ logger: { debug() {}, info() {}, warn() {}, error: (message, fields) => void errors.push({ message, fields }) } });
+    server.mapConnection("/echo", (connection) => {
+      connection.onData((data) => connection.send(data));
+      connection.onClose(() => {
+        throw new Error("close listener bug");
+      });
+    });
+    base = (await server.listen()).url;
+    // vitest would report it as an error of the whole run, pinned on whichever test ran last.
+    const uncaught: unknown[] = [];
+    const onUncaught = (error: unknown) => void uncaught.push(error);
+    process.on("uncaughtException", onUncaught);
+    try {
+      const open = async () => {
+        const socket = new WebSocket(`${base.replace("http", "ws")}/echo`);
+        await new Promise((resolve, reject) => socket.once("open", resolve).once("error", reject));
+        return socket;
+      };
+      const leaving = await open();
+      const staying = await open();
+      leaving.close();
+      await waitFor(() => server!.connectionCount === 1, () => `the closed connection to be forgotten; ${server!.connectionCount} held`);
+      expect(errors.map((e) => [e.message, (e.fields?.error as Error).message])).toEqual([[transportLog.rawListenerThrew.message, "close listener bug"]]);
+      const echoed = new Promise<string>((resolve) => staying.once("message", (data) => resolve(String(data))));
+      staying.send("still here");
+      expect(await echoed).toBe("still here");
+      expect(uncaught).toEqual([]);
+    } finally {
+      process.off("uncaughtException", onUncaught);
+    }
   });
 });
