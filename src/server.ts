@@ -331,6 +331,7 @@ export class HubServer {
   /**
    * Shuts down cleanly: every hub connection is sent a Close message and its transport closed,
    * onDisconnected runs for each, timers stop, and an HTTP server started by `listen` closes.
+   * Rejects when the backplane's `close()` does, once the HTTP server has closed all the same.
    */
   async close(): Promise<void> {
     if (this.closed) return;
@@ -343,13 +344,17 @@ export class HubServer {
     // then whatever is left (raw connections, connections negotiated but never started).
     await Promise.all(mapped.map(({ runtime }) => runtime?.closeAll()));
     for (const { endpoint } of mapped) endpoint.close();
-    await this.scaleOut?.close();
-    if (this.httpServer && this.ownsHttpServer) {
-      const httpServer = this.httpServer;
-      await new Promise<void>((resolve) => {
-        httpServer.close(() => resolve());
-        httpServer.closeAllConnections();
-      });
+    try {
+      await this.scaleOut?.close();
+    } finally {
+      // A backplane that fails to close must not leave the port open, answering 503.
+      if (this.httpServer && this.ownsHttpServer) {
+        const httpServer = this.httpServer;
+        await new Promise<void>((resolve) => {
+          httpServer.close(() => resolve());
+          httpServer.closeAllConnections();
+        });
+      }
     }
   }
 

@@ -94,6 +94,8 @@ describe("a backplane that throws or rejects where it should not", () => {
 
     const second = await connect(url);
     expect(await second.invoke("Echo", "after")).toBe("after");
+    await second.stop();
+    backplane.fault = "none"; // a close that fails is another test's
     await server!.close();
     server = undefined;
     expect(failures).toEqual([]);
@@ -105,6 +107,16 @@ describe("a backplane that throws or rejects where it should not", () => {
     const client = await connect(await start(backplane));
     expect(await client.invoke("Echo", "alone")).toBe("alone");
     expect(failures).toEqual([]);
+    backplane.fault = "none"; // a close that fails is another test's
+  });
+
+  it("closes the HTTP server when the backplane fails to close, and says so", async () => {
+    const backplane = new MemoryBackplane();
+    const url = await start(backplane);
+    backplane.fault = "reject";
+    await expect(server!.close()).rejects.toThrow("close: the backplane is not connected");
+    server = undefined;
+    await expect(fetch(`${url}/negotiate?negotiateVersion=1`, { method: "POST" })).rejects.toMatchObject({ cause: { code: "ECONNREFUSED" } });
   });
 
   it("logs a resubscribeAll that rejects, and tries again later", async () => {

@@ -34,7 +34,7 @@ export class MemoryBackplane implements Backplane {
   }
 
   close(): Promise<void> {
-    return Promise.resolve();
+    return this.attempt("close", () => undefined);
   }
 
   private attempt<T>(call: string, run: () => T): Promise<T> {
