@@ -1,7 +1,8 @@
-import { ErrorCodes } from "../errors.js";
+import { ErrorCodes, HubwireError } from "../errors.js";
 import type { HubRequest } from "../hubs/hub-context-types.js";
 import type { LogWriter } from "../logger.js";
 import type { Admission } from "../transports/connection-endpoint.js";
+import { textOf } from "../protocol/thrown-value.js";
 import { dispatchLog } from "./dispatch-log.js";
 import type { Authenticate, UserIdProvider } from "./hub-options.js";
 
@@ -19,7 +20,9 @@ export interface AuthenticatedUser {
  * Wraps what `authenticate` returns with the time its authentication ends (a token's expiry).
  * After it the user no longer passes `@Authorize`, and, with `closeOnAuthenticationExpiration`
  * (the default), the connection is closed. A user with a numeric JWT `exp` claim (seconds since
- * the epoch) needs no wrapper: its `exp` is read the same way.
+ * the epoch) needs no wrapper: its `exp` is read the same way. Throws ERR_INVALID_OPTION for an
+ * `expiresAt` that is no time (an Invalid Date, NaN): `authenticate` then refuses the request, as
+ * when it throws, rather than let the user in with an end that never comes or comes at once.
  *
  * @example
  * authenticate: async (request, token) => {
@@ -28,7 +31,14 @@ export interface AuthenticatedUser {
  * }
  */
 export function authenticated(user: unknown, options: { expiresAt: Date | number }): AuthenticatedUser {
-  const expiresAt = options.expiresAt instanceof Date ? options.expiresAt.getTime() : options.expiresAt;
+  const expiresAt: unknown = options.expiresAt instanceof Date ? options.expiresAt.getTime() : options.expiresAt;
+  if (typeof expiresAt !== "number" || Number.isNaN(expiresAt)) {
+    // A token without an expiry read as one (new Date(undefined * 1000)) is the usual cause.
+    throw new HubwireError(
+      ErrorCodes.ERR_INVALID_OPTION,
+      `authenticated(): expiresAt must be a valid Date or a number of ms since the epoch; got ${options.expiresAt instanceof Date ? "an Invalid Date" : textOf(expiresAt)}.`,
+    );
+  }
   return { [authenticatedBrand]: true, user, expiresAt };
 }
 
