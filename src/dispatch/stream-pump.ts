@@ -52,6 +52,8 @@ export async function pumpStream(iterable: AsyncIterable<unknown>, invocationId:
   let iterator: AsyncIterator<unknown> | undefined;
   let failed = false;
   let failure: unknown;
+  /** The producer threw (or rejected) itself: it is over, and is not told to stop. */
+  let producerFailed = false;
   let cancelled = false;
   try {
     iterator = iterable[Symbol.asyncIterator]();
@@ -60,10 +62,16 @@ export async function pumpStream(iterable: AsyncIterable<unknown>, invocationId:
         cancelled = true;
         break;
       }
-      const step = await new Promise<IteratorResult<unknown> | typeof aborted>((resolve, reject) => {
-        wake = resolve;
-        iterator!.next().then(resolve, reject);
-      });
+      let step: IteratorResult<unknown> | typeof aborted;
+      try {
+        step = await new Promise<IteratorResult<unknown> | typeof aborted>((resolve, reject) => {
+          wake = resolve;
+          iterator!.next().then(resolve, reject);
+        });
+      } catch (error) {
+        producerFailed = true;
+        throw error;
+      }
       if (step === aborted) {
         cancelled = true;
         break;
@@ -91,7 +99,9 @@ export async function pumpStream(iterable: AsyncIterable<unknown>, invocationId:
     wake = undefined;
     signal.removeEventListener("abort", onAbort);
   }
-  if (cancelled) {
+  // Cancelled, or failed on this side (an item that cannot be serialized): the producer is still
+  // running, and is told to stop, as a for-await loop that breaks or throws tells it.
+  if (cancelled || (failed && !producerFailed)) {
     // Let the producer run its finally blocks; it may be parked on an await we cannot interrupt.
     // What it throws while being stopped (an AbortError, typically) is expected and dropped.
     try {

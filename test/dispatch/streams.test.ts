@@ -12,6 +12,8 @@ const gc = runInNewContext("gc") as () => void;
 const RS = "\u001e";
 
 let produced = 0;
+/** Streams whose producer ran its finally block. */
+const finished: string[] = [];
 
 @HubClass()
 class StreamingHub extends Hub {
@@ -28,6 +30,19 @@ class StreamingHub extends Hub {
     while (!this.signal.aborted) {
       produced++;
       yield item;
+    }
+  }
+
+  /** Its second item is a BigInt, which JSON cannot write. */
+  @HubMethod("Unwritable")
+  async *unwritable(): AsyncGenerator<unknown> {
+    try {
+      yield 1;
+      yield 10n;
+      yield 3;
+      await new Promise<void>(() => {}); // never ends by itself
+    } finally {
+      finished.push("Unwritable");
     }
   }
 
@@ -146,6 +161,18 @@ describe("streams", () => {
     for (let i = 1; i <= 200; i++) subject.next(i);
     subject.complete();
     expect(await result).toBe(20_100);
+  });
+
+  it("fails a stream whose item cannot be written, and stops its producer", async () => {
+    const client = await connect(await start());
+    finished.length = 0;
+    const items: unknown[] = [];
+    const failure = await new Promise<Error>((resolve) =>
+      client.stream("Unwritable").subscribe({ next: (item) => void items.push(item), error: resolve, complete: () => resolve(new Error("completed")) }),
+    );
+    expect(items).toEqual([1]);
+    expect(failure.message).toContain("An error occurred on the server while streaming results.");
+    await waitFor(() => finished.includes("Unwritable"), "the producer's finally block");
   });
 
   it("does not buffer without bound for a client that stops reading a fast stream", async () => {
