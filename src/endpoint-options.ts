@@ -7,6 +7,9 @@ import type { AdmissionCheck, EndpointOptions } from "./transports/connection-en
 import type { RouteChannels } from "./transports/connection-router-types.js";
 import type { ChannelEndpoint } from "./transports/multiplex-settings.js";
 
+/** How long a closing connection may take unless `closeTimeout` says otherwise. */
+export const defaultCloseTimeout = 5000;
+
 /**
  * What an endpoint of the server runs with, from its hub's (or raw endpoint's) resolved options
  * and the server's. `statefulReconnects`: hubs only; a raw connection has no messages to number
@@ -28,7 +31,7 @@ export function endpointOptionsFor(
     ...(resolved.allowedOrigins ? { allowedOrigins: resolved.allowedOrigins } : {}),
     disconnectTimeoutMs: resolved.disconnectTimeout,
     pollTimeoutMs: resolved.pollTimeout,
-    closeTimeoutMs: server.closeTimeout ?? 5000,
+    closeTimeoutMs: server.closeTimeout ?? defaultCloseTimeout,
     // A frame or POST may hold several messages; the per-message limit is enforced when parsing.
     maxIncomingPayload: maxMessage === null ? 256 * 1024 * 1024 : Math.max(4 * maxMessage, 1024 * 1024),
     maxBufferedBytes: resolved.maximumSendBufferSize,

@@ -28,7 +28,12 @@ export interface HubServerOptions extends HubOptions, HttpServerLimits {
    * (docs/scale-out.md). Every field has a default.
    */
   scaleOut?: ScaleOutSettings;
-  /** How long a closing connection may take: a WebSocket's close handshake, a long-polling client's last poll. Default 5 000 ms. */
+  /**
+   * How long a closing connection may take: a WebSocket's close handshake, a long-polling client's
+   * last poll. On `close()`, each hub then has as long again for its onDisconnected (and an
+   * onConnected still running); hub code that has not settled by then is logged and left running.
+   * Default 5 000 ms.
+   */
   closeTimeout?: number;
   /**
    * OpenTelemetry metrics and traces (docs/observability.md), through `@opentelemetry/api` when it

@@ -37,7 +37,7 @@ import { dashboardHubClass } from "./dashboard/dashboard-hub.js";
 import type { HubServerOptions, ListenAddress, MultiplexerOptions, RawEndpointOptions } from "./server-options.js";
 import { ServerScaleOut } from "./server-scale-out.js";
 import { EndpointPaths, pathOf } from "./endpoint-paths.js";
-import { channelEndpointOf, endpointOptionsFor } from "./endpoint-options.js";
+import { channelEndpointOf, defaultCloseTimeout, endpointOptionsFor } from "./endpoint-options.js";
 
 export type { HubServerOptions, ListenAddress, MultiplexerOptions, RawEndpointOptions } from "./server-options.js";
 
@@ -331,7 +331,9 @@ export class HubServer {
   /**
    * Shuts down cleanly: every hub connection is sent a Close message and its transport closed,
    * onDisconnected runs for each, timers stop, and an HTTP server started by `listen` closes.
-   * Rejects when the backplane's `close()` does, once the HTTP server has closed all the same.
+   * Hub code that has not settled within twice `closeTimeout` (an onConnected or onDisconnected
+   * that never returns) is logged and left running. Rejects when the backplane's `close()` does,
+   * once the HTTP server has closed all the same.
    */
   async close(): Promise<void> {
     if (this.closed) return;
@@ -342,7 +344,8 @@ export class HubServer {
     await this.dashboard?.close();
     // Hub connections first, so each is sent its Close message before its transport ends;
     // then whatever is left (raw connections, connections negotiated but never started).
-    await Promise.all(mapped.map(({ runtime }) => runtime?.closeAll()));
+    const closeTimeout = this.options.closeTimeout ?? defaultCloseTimeout;
+    await Promise.all(mapped.map(({ runtime }) => runtime?.closeAll(closeTimeout)));
     for (const { endpoint } of mapped) endpoint.close();
     try {
       await this.scaleOut?.close();

@@ -138,6 +138,16 @@ export class ConnectionSession implements HubConnectionEvents, HeartbeatSubscrib
     return (this.fields ??= { hub: this.runtime.descriptor.name, connectionId: this.connection.connectionId });
   }
 
+  get hasFinished(): boolean {
+    return this.isFinished;
+  }
+
+  /** What keeps the session from finishing, for the log of a close that stopped waiting for it. */
+  get waitingFor(): string {
+    if (this.startup) return "onConnected";
+    return this.hubConnected ? "onDisconnected" : "the lifetime manager's onDisconnected";
+  }
+
   /** Settles once onDisconnected has run and the lifetime manager has forgotten the connection. */
   get finished(): Promise<void> {
     if (this.isFinished) return Promise.resolve();
@@ -336,6 +346,7 @@ export class ConnectionSession implements HubConnectionEvents, HeartbeatSubscrib
       } catch (failure) {
         runtime.log.write(dispatchLog.onDisconnectedFailed, { ...this.logFields, error: failure });
       }
+      this.hubConnected = false; // its onDisconnected has run
     }
     try {
       await runtime.lifetime.onDisconnected(connection);

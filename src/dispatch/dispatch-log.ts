@@ -35,6 +35,7 @@ export const dispatchLog = logEvents({
   onConnectedFailed: { level: "error", message: "onConnected failed" },
   onDisconnectedFailed: { level: "error", message: "onDisconnected threw" },
   heartbeatFailed: { level: "error", message: "Connection's keep-alive check threw; the connection is closed" },
+  closeLeftRunning: { level: "error", message: "server.close() stopped waiting for hub code that has not settled; it is left running" },
   lifetimeForgetFailed: { level: "error", message: "Lifetime manager failed to forget a connection" },
   invocationRejected: { level: "error", message: "Invocation ended with an unexpected failure" },
   hubWithoutMethods: { level: "warn", message: "Hub has no @HubMethod(): clients can connect but call nothing" },

@@ -223,12 +223,22 @@ export class HubRuntime<THub extends Hub<any> = Hub<any>> {
   /**
    * Tells every connection the server is going away and waits for their onDisconnected. The
    * Close allows reconnecting: the client did nothing wrong, and a restarted (or another)
-   * server can take it back.
+   * server can take it back. A transport takes at most `closeTimeoutMs` to close; each hub then
+   * has as long for what it still runs (its onConnected, its onDisconnected, the lifetime
+   * manager's). Past that, what has not settled is logged and left running: hub code that never
+   * settles must not keep the server from closing.
    */
-  async closeAll(): Promise<void> {
+  async closeAll(closeTimeoutMs: number): Promise<void> {
     const sessions = [...this.sessions.values()];
     for (const session of sessions) session.connection.close({ type: 7, allowReconnect: true });
-    await Promise.all(sessions.map((s) => s.finished));
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const timedOut = new Promise<false>((resolve) => (timer = setTimeout(resolve, 2 * closeTimeoutMs, false)));
+    const finished = await Promise.race([Promise.all(sessions.map((s) => s.finished)).then(() => true as const), timedOut]);
+    clearTimeout(timer);
+    if (!finished) {
+      const running = sessions.filter((s) => !s.hasFinished).map((s) => ({ connectionId: s.connection.connectionId, waitingFor: s.waitingFor }));
+      this.log.write(dispatchLog.closeLeftRunning, { hub: this.descriptor.name, waitedMs: 2 * closeTimeoutMs, connections: running.length, running });
+    }
     this.heartbeat.stop();
   }
 }

@@ -1,0 +1,84 @@
+import { HubConnectionBuilder, LogLevel, type HubConnection } from "@microsoft/signalr";
+import { afterEach, describe, expect, it } from "vitest";
+import { Hub, HubClass, HubMethod, HubServer, type LogFields } from "../../src/index.js";
+import { dispatchLog } from "../../src/dispatch/dispatch-log.js";
+import { waitFor, within } from "../support/wait.js";
+
+// An onConnected or onDisconnected that never settles is the application's bug: it must cost its
+// own connection, never the server's shutdown.
+
+/** Which lifecycle method hangs, for connections that ask with ?hang. */
+let hangIn: "onConnected" | "onDisconnected" = "onConnected";
+const began: string[] = [];
+const disconnected: string[] = [];
+const never = new Promise<void>(() => {});
+
+@HubClass()
+class LifecycleHub extends Hub {
+  @HubMethod("Echo")
+  echo(text: string): string {
+    return text;
+  }
+
+  override onConnected(): Promise<void> | void {
+    began.push(this.context.connectionId);
+    if (hangIn === "onConnected" && this.context.request.query.has("hang")) return never;
+  }
+
+  override onDisconnected(): Promise<void> | void {
+    disconnected.push(this.context.connectionId);
+    if (hangIn === "onDisconnected" && this.context.request.query.has("hang")) return never;
+  }
+}
+
+describe("a lifecycle method that never settles", () => {
+  const errors: Array<{ message: string; fields?: LogFields }> = [];
+  let server: HubServer | undefined;
+  const clients: HubConnection[] = [];
+
+  afterEach(async () => {
+    await Promise.all(clients.splice(0).map((c) => c.stop()));
+    await server?.close();
+    server = undefined;
+    errors.length = 0;
+    began.length = 0;
+    disconnected.length = 0;
+  });
+
+  async function start(): Promise<string> {
+    server = new HubServer({
+      logger: { debug() {}, info() {}, warn() {}, error: (message, fields) => void errors.push({ message, fields }) },
+      closeTimeout: 100,
+    });
+    server.mapHub("/lifecycle", LifecycleHub);
+    const { url } = await server.listen(0, "127.0.0.1");
+    return `${url}/lifecycle`;
+  }
+
+  async function connect(url: string): Promise<HubConnection> {
+    const client = new HubConnectionBuilder().withUrl(url).configureLogging(LogLevel.None).build();
+    clients.push(client);
+    await client.start();
+    return client;
+  }
+
+  it.each(["onConnected", "onDisconnected"] as const)("in %s does not keep server.close() waiting, and is logged", async (where) => {
+    hangIn = where;
+    const url = await start();
+    const hanging = await connect(`${url}?hang=1`);
+    const hangingId = hanging.connectionId!;
+    const other = await connect(url);
+    const otherId = other.connectionId!;
+    expect(await other.invoke("Echo", "fine")).toBe("fine");
+    await waitFor(() => began.includes(hangingId), "the hanging connection's onConnected to begin");
+
+    // Twice closeTimeout: the connections' close, then their hubs' code.
+    await within(server!.close(), "server.close()", 5_000);
+    server = undefined;
+    expect(disconnected).toContain(otherId);
+    const left = errors.filter((e) => e.message === dispatchLog.closeLeftRunning.message);
+    expect(left.map((e) => e.fields)).toEqual([
+      { hub: "LifecycleHub", waitedMs: 200, connections: 1, running: [{ connectionId: hangingId, waitingFor: where }] },
+    ]);
+  });
+});
