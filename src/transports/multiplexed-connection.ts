@@ -1,17 +1,17 @@
 import { HubwireError } from "../errors.js";
 import {
-  ownPayload,
   readControl,
   readEnvelopes,
   writeControl,
   controlChannel,
   type ControlMessage,
 } from "../protocol/multiplex-frames.js";
-import { byteLength, decodeUtf8 } from "../protocol/utf8.js";
+import { decodeUtf8 } from "../protocol/utf8.js";
 import { asError } from "../protocol/thrown-value.js";
 import { adopt, type Refusal } from "./connection-admission.js";
 import { newConnectionId } from "./connection-ids.js";
 import { bearerToken, type ConnectionRequest } from "./connection-request.js";
+import { EarlyMessages } from "./early-messages.js";
 import { HubAdmissions } from "./hub-admissions.js";
 import { HubChannel } from "./hub-channel.js";
 import { sendEnvelope } from "./envelope-sends.js";
@@ -19,18 +19,6 @@ import { multiplexLog } from "./multiplex-log.js";
 import type { ChannelEndpoint, MovedMultiplex, MultiplexSettings, SharedEnvelope } from "./multiplex-settings.js";
 import type { TransportName } from "./transport.js";
 import { TransportConnection, type ConnectionReceiver } from "./transport-connection.js";
-
-/** Messages a client may send on a channel before its hub is open: its handshake, with room to spare. */
-const maxEarlyMessages = 8;
-/** Bytes a client may send on a channel before its hub is open, for a hub without a message size limit. */
-const maxEarlyBytesUnlimitedHub = 32 * 1024;
-
-/** What the client sent on a channel whose hub is being opened, and how much of it there may be. */
-interface EarlyData {
-  messages: Array<[string | Uint8Array, Uint8Array | undefined]>;
-  bytes: number;
-  maxBytes: number;
-}
 
 /**
  * One physical connection that carries several hubs (docs/multiplexing.md). It reads the
@@ -48,7 +36,7 @@ export class MultiplexedConnection implements ConnectionReceiver {
    * What the client sent on a channel whose hub is being opened (its handshake, sent without
    * waiting for `opened`): handed to the hub once it is open.
    */
-  private readonly early = new Map<number, EarlyData>();
+  private readonly early = new Map<number, EarlyMessages>();
   private readonly binary: boolean;
   /**
    * The hubs that received data in the current read of the network, told when it ends: the
@@ -180,7 +168,7 @@ export class MultiplexedConnection implements ConnectionReceiver {
     const hub = this.channels.get(channel);
     if (!hub) {
       const waiting = this.early.get(channel);
-      if (waiting) return this.holdEarly(channel, waiting, payload, utf8, start, end);
+      if (waiting) return waiting.hold(payload, utf8, start, end);
       // Late data for a hub that closed meanwhile is dropped; a channel never opened is a fault.
       if (channel <= this.highestChannel) return;
       if (!this.recovered) throw new HubwireError("ERR_MUX_UNKNOWN_CHANNEL", `Data arrived on channel ${channel}, which was never opened.`);
@@ -199,24 +187,6 @@ export class MultiplexedConnection implements ConnectionReceiver {
     if (hub.text && typeof payload !== "string") hub.connection.receive(decodeUtf8(payload), payload);
     else hub.connection.receive(payload, utf8, start, end);
   };
-
-  /**
-   * Holds what came on a channel whose hub is being admitted (an admission may await a slow
-   * identity service), up to its handshake's share: the count bounds the messages, the hub's
-   * message size the bytes (a handshake larger than that the hub would refuse anyway), so the
-   * connection holds at most maximumHubsPerConnection times that.
-   */
-  private holdEarly(channel: number, waiting: EarlyData, payload: string | Uint8Array, utf8?: Uint8Array, start?: number, end?: number): void {
-    if (waiting.messages.length === maxEarlyMessages) {
-      throw new HubwireError("ERR_MUX_MALFORMED_FRAME", `More than ${maxEarlyMessages} messages arrived on channel ${channel} before its hub was open.`);
-    }
-    // An ASCII frame's offsets are its bytes' (see readEnvelopes); measured before anything is copied.
-    waiting.bytes += start === undefined ? byteLength(payload) : end! - start;
-    if (waiting.bytes > waiting.maxBytes) {
-      throw new HubwireError("ERR_MUX_MALFORMED_FRAME", `More than ${waiting.maxBytes} bytes arrived on channel ${channel} before its hub was open.`);
-    }
-    waiting.messages.push(ownPayload(payload, utf8, start, end));
-  }
 
   onReadStart(): void {
     this.reading = true;
@@ -276,7 +246,7 @@ export class MultiplexedConnection implements ConnectionReceiver {
       return this.refuse(channel, path, "ERR_MUX_UNKNOWN_HUB", `The hub at '${path}' does not allow ${this.transportName}.`, 404);
     }
     this.opening++;
-    this.early.set(channel, { messages: [], bytes: 0, maxBytes: endpoint.maxMessageBytes ?? maxEarlyBytesUnlimitedHub });
+    this.early.set(channel, new EarlyMessages(channel, endpoint.maxMessageBytes));
     this.admitAndOpen(channel, path, text, endpoint)
       .catch((error: unknown) => this.refuse(channel, path, "ERR_MUX_HUB_REFUSED", asError(error).message, 500))
       .finally(() => this.opening--);
