@@ -79,6 +79,8 @@ export class HubMultiplexer implements ChannelHost {
   private attemptAbort: AbortController | undefined;
   private wakeSleep: (() => void) | undefined;
   private stopping = false;
+  /** stop() calls so far: a reattach begun before one ends, whenever its socket comes. */
+  private stops = 0;
   /** The server's reason, when it ended the connection for a fault of ours. */
   private serverError: Error | undefined;
 
@@ -146,12 +148,12 @@ export class HubMultiplexer implements ChannelHost {
   /** Stops every hub of this multiplexer, then the shared connection. A hub started later connects it again. */
   async stop(): Promise<void> {
     this.stopping = true;
+    this.stops++;
     try {
       this.wakeSleep?.();
       this.attemptAbort?.abort(stoppedBeforeConnected());
       await Promise.all([...this.hubs].map((hub) => hub.stop()));
       await this.connecting?.catch(() => {});
-      await this.resuming?.catch(() => {});
       const physical = this.physical;
       if (physical) {
         this.dropPhysical(undefined);
@@ -323,9 +325,12 @@ export class HubMultiplexer implements ChannelHost {
   }
 
   private async reattachPhysical(physical: Physical, channels: HubChannelTransport[], cause: Error): Promise<void> {
+    // stop() wakes the wait, and does not wait for a socket being opened (a black-holed network
+    // may hold it for minutes): what comes after a stop is closed here.
+    const stops = this.stops;
     for (const delay of reattachDelaysMs(this.options.reattachWindowMs ?? defaultReattachWindowMs)) {
       if (delay > 0) await wakeableSleep(delay, (wake) => (this.wakeSleep = wake));
-      if (this.stopping) throw stoppedBeforeConnected();
+      if (this.stops !== stops) throw stoppedBeforeConnected();
       const attempt: Attempt = {};
       let transport: ClientTransport;
       try {
@@ -335,8 +340,7 @@ export class HubMultiplexer implements ChannelHost {
         if (resumeRefused(error)) break; // the server let it go: its hubs start anew at once
         continue;
       }
-      if (this.stopping) {
-        // stop() came while the socket was reopened: it must not outlive the multiplexer's stop.
+      if (this.stops !== stops) {
         await transport.stop().catch(() => {});
         throw stoppedBeforeConnected();
       }
