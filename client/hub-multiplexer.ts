@@ -19,7 +19,8 @@ import { consoleLogger, guardedLogger, type Logger } from "./logger.js";
 import type { HubMultiplexerOptions, MultiplexedHubOptions } from "./multiplexer-options.js";
 import { defaultRetryPolicy, noRetry, type RetryPolicy } from "./retry-policy.js";
 import { startTransport } from "./start-transport.js";
-import { connectWithRetries, wakeableSleep } from "./shared-connection-retries.js";
+import { connectWithRetries } from "./shared-connection-retries.js";
+import { wakeableSleep } from "./wakeable-sleep.js";
 import { defaultReattachWindowMs, reattachDelaysMs } from "./stateful-link.js";
 import type { ClientTransport, Resumable, TransferFormat, TransportEvents, TransportKind } from "./transports/transport.js";
 

@@ -4,6 +4,7 @@ import { isFinal, stoppedBeforeConnected } from "./errors.js";
 import type { ConnectionState } from "./hub-connection.js";
 import type { Logger } from "./logger.js";
 import { defaultRetryPolicy, delayFrom, noRetry, type RetryPolicy } from "./retry-policy.js";
+import { wakeableSleep } from "./wakeable-sleep.js";
 
 /** What the retry loop needs of its connection. */
 export interface RetryHost {
@@ -91,14 +92,7 @@ export class RetryLoop {
 
   /** Waits `ms`, or less if stop() wakes it. */
   sleep(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const timer = setTimeout(done, ms);
-      function done() {
-        clearTimeout(timer);
-        resolve();
-      }
-      this.wakeRetry = done;
-    });
+    return wakeableSleep(ms, (wake) => (this.wakeRetry = wake));
   }
 
   /** Ends the wait in progress now: stop() was called. */

@@ -1,6 +1,7 @@
 import { isFinal, stoppedBeforeConnected } from "./errors.js";
 import type { Logger } from "./logger.js";
 import { delayFrom, type RetryPolicy } from "./retry-policy.js";
+import { wakeableSleep } from "./wakeable-sleep.js";
 
 /** What the attempts to connect a multiplexer's shared connection need. */
 export interface SharedConnectionRetries {
@@ -39,17 +40,4 @@ export async function connectWithRetries(retries: SharedConnectionRetries): Prom
       if (retries.stopping()) throw stoppedBeforeConnected(); // woken by stop(): no attempt follows
     }
   }
-}
-
-/** Waits `ms`, or until the function handed to `setWake` is called (by stop()). */
-export function wakeableSleep(ms: number, setWake: (wake: (() => void) | undefined) => void): Promise<void> {
-  return new Promise<void>((resolve) => {
-    const wake = () => {
-      clearTimeout(timer);
-      setWake(undefined);
-      resolve();
-    };
-    const timer = setTimeout(wake, ms);
-    setWake(wake);
-  });
 }

@@ -21,6 +21,7 @@ import { InMemoryLifetimeManager } from "./lifetime/in-memory-lifetime-manager.j
 import type { ScaleOutStats } from "./lifetime/scale-out-lifetime-manager.js";
 import { consoleLogger, LogWriter } from "./logger.js";
 import { serverLog } from "./server-log.js";
+import { settlesWithin } from "./settles-within.js";
 import { loggablePath, transportLog } from "./transports/transport-log.js";
 import type { HubProtocol } from "./protocol/hub-protocol.js";
 import { jsonHubProtocol } from "./protocol/json-protocol.js";
@@ -387,16 +388,12 @@ export class HubServer {
     for (const { endpoint } of mapped) endpoint.stopAccepting();
     const timeout = options.timeout ?? 30_000;
     this.log.write(serverLog.draining, { connections: this.connectionCount, timeout });
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const timedOut = new Promise<false>((resolve) => (timer = setTimeout(resolve, timeout, false)));
-    const handedOver = Promise.all(mapped.map(({ runtime }) => runtime?.handOver())).then(() => true as const);
+    const handedOver = Promise.all(mapped.map(({ runtime }) => runtime?.handOver()));
     // Their hubs have just been told to reconnect, or dropped its socket to move: a multiplexed
     // connection that does not move ends with them, so its client reopens them on a new
     // connection through another server, not on this one.
     for (const { multiplexer } of mapped) multiplexer?.endAll();
-    const done = await Promise.race([handedOver, timedOut]);
-    clearTimeout(timer);
-    if (done) this.log.write(serverLog.drained);
+    if (await settlesWithin(handedOver, timeout)) this.log.write(serverLog.drained);
     else this.log.write(serverLog.drainTimedOut, { connections: this.connectionCount, timeout });
     await this.close();
   }

@@ -1,3 +1,4 @@
+import { settlesWithin } from "../settles-within.js";
 import { Heartbeat } from "../connection/heartbeat.js";
 import type { HubConnectionOptions } from "../connection/hub-connection.js";
 import type { LogWriter } from "../logger.js";
@@ -231,11 +232,7 @@ export class HubRuntime<THub extends Hub<any> = Hub<any>> {
   async closeAll(closeTimeoutMs: number): Promise<void> {
     const sessions = [...this.sessions.values()];
     for (const session of sessions) session.connection.close({ type: 7, allowReconnect: true });
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const timedOut = new Promise<false>((resolve) => (timer = setTimeout(resolve, 2 * closeTimeoutMs, false)));
-    const finished = await Promise.race([Promise.all(sessions.map((s) => s.finished)).then(() => true as const), timedOut]);
-    clearTimeout(timer);
-    if (!finished) {
+    if (!(await settlesWithin(Promise.all(sessions.map((s) => s.finished)), 2 * closeTimeoutMs))) {
       const running = sessions.filter((s) => !s.hasFinished).map((s) => ({ connectionId: s.connection.connectionId, waitingFor: s.waitingFor }));
       this.log.write(dispatchLog.closeLeftRunning, { hub: this.descriptor.name, waitedMs: 2 * closeTimeoutMs, connections: running.length, running });
     }

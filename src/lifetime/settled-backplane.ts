@@ -12,47 +12,26 @@ const settled = new WeakSet<Backplane>();
 export function settledBackplane(backplane: Backplane): Backplane {
   if (settled.has(backplane)) return backplane;
   const wrapped: Backplane = {
-    publish: (channel, payload) => {
-      try {
-        return backplane.publish(channel, payload);
-      } catch (error) {
-        return Promise.reject(error);
-      }
-    },
-    subscribe: (channel, onMessage) => {
-      try {
-        return backplane.subscribe(channel, onMessage);
-      } catch (error) {
-        return Promise.reject(error);
-      }
-    },
-    unsubscribe: (channel) => {
-      try {
-        return backplane.unsubscribe(channel);
-      } catch (error) {
-        return Promise.reject(error);
-      }
-    },
-    close: () => {
-      try {
-        return backplane.close();
-      } catch (error) {
-        return Promise.reject(error);
-      }
-    },
+    publish: settle((channel, payload) => backplane.publish(channel, payload)),
+    subscribe: settle((channel, onMessage) => backplane.subscribe(channel, onMessage)),
+    unsubscribe: settle((channel) => backplane.unsubscribe(channel)),
+    close: settle(() => backplane.close()),
   };
   // The optional parts only where the backplane has them: their absence means something (see Backplane).
-  if (backplane.resubscribeAll) {
-    wrapped.resubscribeAll = () => {
-      try {
-        return backplane.resubscribeAll!();
-      } catch (error) {
-        return Promise.reject(error);
-      }
-    };
-  }
+  if (backplane.resubscribeAll) wrapped.resubscribeAll = settle(() => backplane.resubscribeAll!());
   // Called when a hub is mapped: a throw there is a setup mistake, reported at startup.
   if (backplane.lifetimeManagerFor) wrapped.lifetimeManagerFor = (options) => backplane.lifetimeManagerFor!(options);
   settled.add(wrapped);
   return wrapped;
+}
+
+/** `call`, returning a rejected promise where it would throw. */
+function settle<A extends unknown[], R>(call: (...args: A) => Promise<R>): (...args: A) => Promise<R> {
+  return (...args) => {
+    try {
+      return call(...args);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  };
 }
