@@ -1,5 +1,5 @@
-import { HubConnectionBuilder, LogLevel, type HubConnection } from "@microsoft/signalr";
 import { afterEach, describe, expect, it } from "vitest";
+import { officialClients } from "../support/official-clients.js";
 import { Hub, HubClass, HubMethod, HubServer, type LogFields } from "../../src/index.js";
 import { dispatchLog } from "../../src/dispatch/dispatch-log.js";
 import { waitFor, within } from "../support/wait.js";
@@ -34,10 +34,10 @@ class LifecycleHub extends Hub {
 describe("a lifecycle method that never settles", () => {
   const errors: Array<{ message: string; fields?: LogFields }> = [];
   let server: HubServer | undefined;
-  const clients: HubConnection[] = [];
+  const { connect, stopAll } = officialClients();
 
   afterEach(async () => {
-    await Promise.all(clients.splice(0).map((c) => c.stop()));
+    await stopAll();
     await server?.close();
     server = undefined;
     errors.length = 0;
@@ -55,12 +55,6 @@ describe("a lifecycle method that never settles", () => {
     return `${url}/lifecycle`;
   }
 
-  async function connect(url: string): Promise<HubConnection> {
-    const client = new HubConnectionBuilder().withUrl(url).configureLogging(LogLevel.None).build();
-    clients.push(client);
-    await client.start();
-    return client;
-  }
 
   it.each(["onConnected", "onDisconnected"] as const)("in %s does not keep server.close() waiting, and is logged", async (where) => {
     hangIn = where;

@@ -1,8 +1,9 @@
-import { HubConnectionBuilder, LogLevel, Subject, type HubConnection } from "@microsoft/signalr";
+import { Subject } from "@microsoft/signalr";
 import { getEventListeners } from "node:events";
 import v8 from "node:v8";
 import { runInNewContext } from "node:vm";
 import { afterEach, describe, expect, it } from "vitest";
+import { officialClients } from "../support/official-clients.js";
 import WebSocket from "ws";
 import { Hub, HubClass, HubMethod, HubServer, silentLogger, UploadStream } from "../../src/index.js";
 import { eventually, waitFor } from "../support/wait.js";
@@ -69,11 +70,11 @@ class StreamingHub extends Hub {
 
 describe("streams", () => {
   let server: HubServer | undefined;
-  const clients: HubConnection[] = [];
+  const { connect, stopAll } = officialClients();
   const sockets: WebSocket[] = [];
   afterEach(async () => {
     for (const socket of sockets.splice(0)) socket.terminate();
-    await Promise.all(clients.splice(0).map((c) => c.stop()));
+    await stopAll();
     await server?.close();
   });
 
@@ -83,12 +84,6 @@ describe("streams", () => {
     return `${(await server.listen()).url}/streams`;
   }
 
-  async function connect(url: string): Promise<HubConnection> {
-    const client = new HubConnectionBuilder().withUrl(url).configureLogging(LogLevel.None).build();
-    await client.start();
-    clients.push(client);
-    return client;
-  }
 
   function timers(): number {
     return process.getActiveResourcesInfo().filter((r) => r === "Timeout").length;

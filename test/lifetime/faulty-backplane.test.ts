@@ -1,5 +1,5 @@
-import { HubConnectionBuilder, LogLevel, type HubConnection } from "@microsoft/signalr";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { officialClients } from "../support/official-clients.js";
 import { Hub, HubClass, HubMethod, HubServer, type LogFields, type Logger } from "../../src/index.js";
 import { lifetimeLog } from "../../src/lifetime/lifetime-log.js";
 import { transportLog } from "../../src/transports/transport-log.js";
@@ -38,7 +38,7 @@ describe("a backplane that throws or rejects where it should not", () => {
   const logger: Logger = { debug: record, info: record, warn: record, error: record };
   const logged = (event: { message: string }) => lines.some((line) => line.message === event.message);
   let server: HubServer | undefined;
-  const clients: HubConnection[] = [];
+  const { connect, stopAll } = officialClients();
 
   // vitest reports these as errors of the whole run, pinned on whichever test ran last: listened
   // for here too, they fail the test that caused them.
@@ -47,7 +47,7 @@ describe("a backplane that throws or rejects where it should not", () => {
     process.on("unhandledRejection", onUnhandled);
   });
   afterEach(async () => {
-    await Promise.all(clients.splice(0).map((c) => c.stop()));
+    await stopAll();
     await server?.close();
     server = undefined;
     process.off("uncaughtException", onUncaught);
@@ -64,12 +64,6 @@ describe("a backplane that throws or rejects where it should not", () => {
     return `${url}/cluster`;
   }
 
-  async function connect(url: string): Promise<HubConnection> {
-    const client = new HubConnectionBuilder().withUrl(url).configureLogging(LogLevel.None).build();
-    clients.push(client);
-    await client.start();
-    return client;
-  }
 
   it("costs what an unreachable backplane costs when its calls start throwing: heartbeats, sends, routes and closes go on", async () => {
     const backplane = new MemoryBackplane();

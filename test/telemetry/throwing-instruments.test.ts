@@ -1,5 +1,5 @@
-import { HubConnectionBuilder, LogLevel, type HubConnection } from "@microsoft/signalr";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { officialClients } from "../support/official-clients.js";
 import { Hub, HubClass, HubMethod, HubServer, type LogFields, type Logger } from "../../src/index.js";
 import { RawJsonClient, RS } from "../robustness/raw-client.js";
 import { waitFor, within } from "../support/wait.js";
@@ -42,7 +42,7 @@ describe("a meter provider whose instruments throw", () => {
   const warnings: Array<{ message: string; fields?: LogFields }> = [];
   const logger: Logger = { debug() {}, info() {}, warn: (message, fields) => void warnings.push({ message, fields }), error() {} };
   let server: HubServer | undefined;
-  const clients: HubConnection[] = [];
+  const { connect, stopAll } = officialClients();
   const raw: RawJsonClient[] = [];
 
   // vitest reports an uncaught exception as an error of the whole run, pinned on whichever test
@@ -51,7 +51,7 @@ describe("a meter provider whose instruments throw", () => {
   afterEach(async () => {
     process.off("uncaughtException", onUncaught);
     for (const client of raw.splice(0)) client.terminate();
-    await Promise.all(clients.splice(0).map((c) => c.stop()));
+    await stopAll();
     await server?.close();
     server = undefined;
     uncaught.length = 0;
@@ -59,12 +59,6 @@ describe("a meter provider whose instruments throw", () => {
     disconnected.length = 0;
   });
 
-  async function connect(url: string): Promise<HubConnection> {
-    const client = new HubConnectionBuilder().withUrl(url).configureLogging(LogLevel.None).build();
-    clients.push(client);
-    await client.start();
-    return client;
-  }
 
   it("costs only their recordings: calls, pings and closes go on, and the server closes", async () => {
     server = new HubServer({ logger, telemetry: { meterProvider: throwingMeterProvider } });
