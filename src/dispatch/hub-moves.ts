@@ -82,6 +82,10 @@ export class HubMoves implements JointMoves {
     return this.lifetime.hasDied?.(holder) ?? false;
   }
 
+  awaitsHolder(token: string): boolean {
+    return this.lifetime.recovery?.awaitsHolder(token) ?? false;
+  }
+
   attach(revival: ConnectionRevival): void {
     const { recovery } = this.lifetime;
     if (recovery) recovery.reviver = (recovered) => this.revive(revival, recovered);

@@ -36,6 +36,8 @@ export interface RecoveryHost {
   lastSeq(): number;
   /** The other live servers of the hub. */
   peers(): Iterable<string>;
+  /** When a heartbeat of the live server `serverId` was last heard; undefined for one not live. */
+  lastHeard(serverId: string): number | undefined;
   channel(kind: "all" | "connection" | "group" | "user" | "server", name?: string): string;
   /** Publishes through the outbox, in order after this server's sends. */
   publish(channel: string, message: BackplaneMessage): void;
@@ -90,6 +92,8 @@ export interface RecoveryCounts {
 export class ConnectionRecovery {
   /** Connections of other servers kept here, by id. */
   private readonly kept = new Map<string, Kept>();
+  /** The ids of the kept connections, by their token (a reconnect names the token): see awaitsHolder. */
+  private readonly idsByToken = new Map<string, string>();
   /** Connections being rebuilt here now: their records stay until the rebuilt connection takes them. */
   private readonly reviving = new Set<string>();
   /** The standby each connection of this server was checkpointed to last. */
@@ -133,7 +137,18 @@ export class ConnectionRecovery {
 
   /** The connection arrived here (moved, or rebuilt) and took the record: nothing of it is kept any more. */
   arrived(connectionId: string): void {
-    this.kept.delete(connectionId);
+    this.drop(connectionId);
+  }
+
+  /**
+   * Whether this server keeps the connection `token` for a holder it has not judged yet: the
+   * holder sends no checkpoint, and presence has not declared it dead or alive. A reconnect for
+   * it waits here (see ConnectionMoves.awaitsHolder): this server's presence, deaf a while,
+   * judges again only a `serverTimeout` after it hears itself.
+   */
+  awaitsHolder(token: string): boolean {
+    const connectionId = this.idsByToken.get(token);
+    return connectionId !== undefined && this.kept.has(connectionId);
   }
 
   /** Holder: a connection of this server ended or moved away; its standby forgets it. */
@@ -163,9 +178,20 @@ export class ConnectionRecovery {
   private tick(): void {
     this.checkpointAll();
     // Kept for a holder that stopped sending checkpoints while alive (it chose another standby
-    // and its `released` was lost, or the connection moved): not recoverable here any more.
-    const stale = Date.now() - 2 * this.times.serverTimeout;
-    for (const [connectionId, kept] of [...this.kept]) if (kept.heardAt < stale) this.forget(connectionId);
+    // and its `released` was lost, or the connection moved): not recoverable here any more. A
+    // holder not heard either may be dead and not yet declared so (this server's presence was
+    // deaf a while, and judges again a timeout after it hears itself): serverGone takes it then.
+    const now = Date.now();
+    const stale = now - 2 * this.times.serverTimeout;
+    for (const [connectionId, kept] of [...this.kept]) {
+      if (kept.heardAt < stale && this.holderAnnounces(kept.holder, now)) this.forget(connectionId);
+    }
+  }
+
+  /** The holder is heard from lately, or is not a live peer at all (gone, or never heard). */
+  private holderAnnounces(holder: string, now: number): boolean {
+    const heardAt = this.host.lastHeard(holder);
+    return heardAt === undefined || heardAt > now - this.times.serverTimeout;
   }
 
   /** Holder: a checkpoint of every stateful connection of this server to its standby. */
@@ -217,7 +243,7 @@ export class ConnectionRecovery {
     const listened = kept?.listening ?? false;
     // Moving here meanwhile, or its record abandoned: kept afresh.
     if (kept && host.moves.incoming.get(connectionId) !== kept.incoming) {
-      this.kept.delete(connectionId);
+      this.drop(connectionId);
       kept = undefined;
     }
     if (!kept) {
@@ -245,6 +271,7 @@ export class ConnectionRecovery {
     // Forgets a past burst by halves, so one busy second does not pad every later recovery.
     kept.burst = Math.max(written, Math.floor(kept.burst / 2));
     kept.checkpoint = checkpoint;
+    this.idsByToken.set(checkpoint.token, connectionId);
     void host.moves.subscribeGroups(connectionId, checkpoint.groups);
     kept.incoming.rebase(lifetimeOf(checkpoint));
   }
@@ -253,7 +280,7 @@ export class ConnectionRecovery {
   private promote(connectionId: string, kept: Kept): void {
     const { host } = this;
     const { checkpoint, incoming } = kept;
-    this.kept.delete(connectionId);
+    this.drop(connectionId);
     this.reviving.add(connectionId);
     const hub = host.hubName;
     let reason: string | undefined;
@@ -298,9 +325,15 @@ export class ConnectionRecovery {
   private forget(connectionId: string): void {
     const kept = this.kept.get(connectionId);
     if (!kept) return;
-    this.kept.delete(connectionId);
+    this.drop(connectionId);
     // A move here shares the record: the move lets go of it when it arrives or fails.
     if (this.host.moves.incoming.get(connectionId) === kept.incoming && !this.host.moves.isMovingHere(connectionId)) this.host.moves.abandon(connectionId);
+  }
+
+  private drop(connectionId: string): void {
+    const token = this.kept.get(connectionId)?.checkpoint?.token;
+    if (token !== undefined) this.idsByToken.delete(token);
+    this.kept.delete(connectionId);
   }
 
   private sendReleased(standby: string, connectionId: string): void {

@@ -63,5 +63,11 @@ export interface LifetimeMoves {
    * Present when crash recovery is on (ScaleOutSettings.recovery): the hub sets its `reviver`,
    * which rebuilds a connection of a dead server here, suspended, for its client to come back to.
    */
-  readonly recovery?: { reviver: ((connection: RecoveredConnection) => Promise<void>) | undefined } | undefined;
+  readonly recovery?:
+    | {
+        reviver: ((connection: RecoveredConnection) => Promise<void>) | undefined;
+        /** See ConnectionMoves.awaitsHolder. */
+        awaitsHolder(token: string): boolean;
+      }
+    | undefined;
 }

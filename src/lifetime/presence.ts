@@ -28,6 +28,8 @@ export interface PresenceEvents {
 interface Peer {
   /** When it counts as gone, unless heard from first. */
   deadline: number;
+  /** When its last heartbeat was heard (a fresh `deadline` after this server was deaf is not a heartbeat). */
+  heardAt: number;
   /** It said it listens, in a heartbeat heard since this server's own path came back. */
   listening: boolean;
 }
@@ -93,6 +95,11 @@ export class Presence {
     return this.peers.has(serverId);
   }
 
+  /** When the live peer `serverId`'s last heartbeat was heard; undefined for one not live (dead, left, never heard). */
+  lastHeard(serverId: string): number | undefined {
+    return this.peers.get(serverId)?.heardAt;
+  }
+
   /** Whether `serverId` was declared dead and has not been heard since (one that left, or never heard, has not died). */
   hasDied(serverId: string): boolean {
     return this.dead.has(serverId);
@@ -121,9 +128,10 @@ export class Presence {
       const listens = this.up && listening;
       if (peer) {
         peer.deadline = now + this.times.timeout;
+        peer.heardAt = now;
         peer.listening ||= listens;
       } else {
-        this.peers.set(serverId, { deadline: now + this.times.timeout, listening: listens });
+        this.peers.set(serverId, { deadline: now + this.times.timeout, heardAt: now, listening: listens });
       }
     }
     this.checkListeners(now);

@@ -113,6 +113,7 @@ export class ConnectionEndpoint {
         serve: (connection, request, reply) => this.serveForwarded(connection, request, reply),
         moves: handler.moves,
         recoveryWaitMs: options.recoveryWaitMs,
+        standbyWaitMs: options.recoveryWaitMs === undefined ? undefined : options.disconnectTimeoutMs,
         timeoutMs: options.pollTimeoutMs + forwardGraceMs,
         maxForwards,
         maxForwardedBytes,

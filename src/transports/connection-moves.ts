@@ -27,6 +27,12 @@ export interface ConnectionMoves {
    * come. A server that left, or that this one has not heard yet (it just started), has not died.
    */
   holderDied?(holder: string, plan: unknown): boolean;
+  /**
+   * True while this server is the crash-recovery standby of the connection `token` and has not
+   * judged its holder yet, dead or alive: a reconnect for it that no server answers waits here
+   * longer than RouterOptions.recoveryWaitMs, since this server's judgement may come late.
+   */
+  awaitsHolder?(token: string): boolean;
   /** Given once by the router: how the hub takes over here a connection whose server died (crash recovery). */
   attach?(revival: ConnectionRevival): void;
   /** Given once by the server: how the hub takes over here a hub connection of a dead server's multiplexed connection. */

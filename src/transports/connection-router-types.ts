@@ -65,6 +65,12 @@ export interface RouterOptions {
    * tried again, while a dead server's standby may not have taken the connection over yet.
    */
   recoveryWaitMs?: number | undefined;
+  /**
+   * With crash recovery on: how long at most such a reconnect waits while this server is the
+   * connection's standby and has not judged its holder yet (ConnectionMoves.awaitsHolder): as
+   * long as a server keeps a stateful connection whose client is away (its disconnect timeout).
+   */
+  standbyWaitMs?: number | undefined;
   /** Requests this server may have forwarded and waiting at once. */
   maxForwards: number;
   /** Bytes of POST bodies this server may hold at once for other servers (read, and waiting to be taken). */

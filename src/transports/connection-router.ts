@@ -165,7 +165,9 @@ export class ConnectionRouter {
       let outcome = await this.forward(token, upgrade, socket);
       // Its server may have died, and its standby not have taken it over yet (presence takes a few seconds).
       const deadline = Date.now() + (this.options.recoveryWaitMs ?? 0);
-      while (outcome.kind === "unknown" && Date.now() < deadline && !socket.destroyed) {
+      const standbyDeadline = Date.now() + (this.options.standbyWaitMs ?? 0);
+      const waits = () => Date.now() < deadline || (Date.now() < standbyDeadline && (this.options.moves?.awaitsHolder?.(token) ?? false));
+      while (outcome.kind === "unknown" && !socket.destroyed && waits()) {
         await new Promise((resolve) => setTimeout(resolve, recoveryRetryMs));
         const here = this.options.registry.get(token);
         if (here) return here;

@@ -249,6 +249,33 @@ describe("crash recovery of stateful connections", () => {
     expect(upgradesThere()).toBeGreaterThan(0); // the move went where it was meant to
   });
 
+  it("recovers a connection whose standby was deaf when its server crashed, and the client's reconnect waits for it", async () => {
+    await startCluster(2, { ...timings, recovery: true });
+    const client = await officialClient(`${proxy!.url}/recovery`, "ada", false);
+    clients.push(client);
+    const id = await client.invoke<string>("Id");
+    await waitFor(() => servers[1]!.connectionCount === 1, "server 1 to hold the connection");
+    await recoverable(0, id);
+    const standby = servers[0]!["scaleOut"]!["managers"][0]!;
+    const lastCheckpoint: number = standby["recovery"]["kept"].get(id).heardAt;
+    await crash(1);
+    // Server 0 hears nothing through the backplane a while (its event loop stalled, or its link
+    // to Redis blinked): past the time it forgets a connection whose holder stopped
+    // checkpointing, and past the usual wait of the client's reconnect. Only then can its
+    // presence, which judges a timeout after it hears itself again, declare server 1 dead.
+    const deaf = setInterval(() => standby["presence"].down(), 20);
+    try {
+      await waitFor(() => Date.now() > lastCheckpoint + 2 * timings.serverTimeout + 3 * timings.heartbeatInterval, "the standby to be deaf past the stale limit");
+    } finally {
+      clearInterval(deaf);
+    }
+    await waitFor(() => servers[0]!.scaleOutStats(RecoveryHub)?.recovery?.recovered === 1, "server 0 to take the connection over", 15_000);
+    expect(await client.invoke("Id")).toBe(id);
+    expect(client.restarts()).toBe(0);
+    await servers[0]!.hubContext(RecoveryHub).clients.client(id).message("after", 1);
+    await waitFor(() => client.received.last("after") === 1, "a send after the recovery");
+  });
+
   it("without recovery, a client whose server crashed starts a new connection", async () => {
     await startCluster(2, timings);
     const { connection, reconnected } = await statefulClient(`${proxy!.url}/recovery`);
