@@ -255,6 +255,8 @@ export class ConnectionRecovery {
         this.kept.set(connectionId, kept);
         await prepared;
         kept.listening = true;
+        // A later checkpoint came while this one waited for the subscriptions, and is applied.
+        if (kept.checkpoint) return;
       } catch {
         // The backplane is away: tried again at the next checkpoint.
         if (this.kept.get(connectionId) === kept) this.forget(connectionId);
