@@ -141,10 +141,10 @@ export class ConnectionRecovery {
   }
 
   /**
-   * Whether this server keeps the connection `token` for a holder it has not judged yet: the
-   * holder sends no checkpoint, and presence has not declared it dead or alive. A reconnect for
-   * it waits here (see ConnectionMoves.awaitsHolder): this server's presence, deaf a while,
-   * judges again only a `serverTimeout` after it hears itself.
+   * Whether this server keeps the connection `token` as its standby: it has not yet rebuilt it
+   * (its holder declared dead) nor forgotten it (its holder alive without it). A reconnect for
+   * it that no server answers waits here (see ConnectionMoves.awaitsHolder): this server's
+   * presence, deaf a while, judges again only a `serverTimeout` after it hears itself.
    */
   awaitsHolder(token: string): boolean {
     const connectionId = this.idsByToken.get(token);

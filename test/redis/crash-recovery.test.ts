@@ -257,7 +257,7 @@ describe("crash recovery of stateful connections", () => {
     await waitFor(() => servers[1]!.connectionCount === 1, "server 1 to hold the connection");
     await recoverable(0, id);
     const standby = servers[0]!["scaleOut"]!["managers"][0]!;
-    const lastCheckpoint: number = standby["recovery"]["kept"].get(id).heardAt;
+    const lastCheckpoint: number = standby["recovery"]!["kept"].get(id)!.heardAt;
     await crash(1);
     // Server 0 hears nothing through the backplane a while (its event loop stalled, or its link
     // to Redis blinked): past the time it forgets a connection whose holder stopped
