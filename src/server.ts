@@ -232,6 +232,7 @@ export class HubServer {
       path: key,
       recoveryWaitMs: endpointSettings.recoveryWaitMs,
       resolve: (hubPath) => channelEndpointOf(this.endpoints.get(hubPath)?.runtime),
+      awaitsHolder: (token) => [...this.endpoints.values()].some(({ runtime }) => runtime?.moves?.awaitsHolder(token) ?? false),
       maximumHubsPerConnection,
       keepAliveIntervalMs: resolved.keepAliveInterval,
       clientTimeoutMs: resolved.clientTimeoutInterval,

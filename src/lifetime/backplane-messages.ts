@@ -83,6 +83,8 @@ export interface CheckpointMessage {
   delivered: DeliveredRecord[];
   /** A hub of a multiplexed connection: what rebuilding that connection needs (transport data, see Transport.carried). */
   carrier?: unknown;
+  /** A hub of a multiplexed connection: that connection's token, which its client reconnects with. */
+  carrierToken?: string | undefined;
 }
 
 /** The connection ended or moved, or its checkpoints go to another standby now: the standby forgets it. */

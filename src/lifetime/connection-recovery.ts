@@ -92,8 +92,8 @@ export interface RecoveryCounts {
 export class ConnectionRecovery {
   /** Connections of other servers kept here, by id. */
   private readonly kept = new Map<string, Kept>();
-  /** The ids of the kept connections, by their token (a reconnect names the token): see awaitsHolder. */
-  private readonly idsByToken = new Map<string, string>();
+  /** The ids of the kept connections, by the token their client reconnects with (a multiplexed hub's is its connection's): see awaitsHolder. */
+  private readonly idsByToken = new Map<string, Set<string>>();
   /** Connections being rebuilt here now: their records stay until the rebuilt connection takes them. */
   private readonly reviving = new Set<string>();
   /** The standby each connection of this server was checkpointed to last. */
@@ -147,8 +147,7 @@ export class ConnectionRecovery {
    * presence, deaf a while, judges again only a `serverTimeout` after it hears itself.
    */
   awaitsHolder(token: string): boolean {
-    const connectionId = this.idsByToken.get(token);
-    return connectionId !== undefined && this.kept.has(connectionId);
+    return this.idsByToken.has(token);
   }
 
   /** Holder: a connection of this server ended or moved away; its standby forgets it. */
@@ -231,6 +230,7 @@ export class ConnectionRecovery {
       lastSeq: host.lastSeq(),
       delivered: host.delivered.records(channels),
       carrier: transport.transport?.carried?.(),
+      carrierToken: transport.transport?.carrierToken,
     };
   }
 
@@ -273,7 +273,10 @@ export class ConnectionRecovery {
     // Forgets a past burst by halves, so one busy second does not pad every later recovery.
     kept.burst = Math.max(written, Math.floor(kept.burst / 2));
     kept.checkpoint = checkpoint;
-    this.idsByToken.set(checkpoint.token, connectionId);
+    const token = reconnectToken(checkpoint);
+    const ids = this.idsByToken.get(token);
+    if (ids) ids.add(connectionId);
+    else this.idsByToken.set(token, new Set([connectionId]));
     void host.moves.subscribeGroups(connectionId, checkpoint.groups);
     kept.incoming.rebase(lifetimeOf(checkpoint));
   }
@@ -333,15 +336,24 @@ export class ConnectionRecovery {
   }
 
   private drop(connectionId: string): void {
-    const token = this.kept.get(connectionId)?.checkpoint?.token;
-    if (token !== undefined) this.idsByToken.delete(token);
+    const checkpoint = this.kept.get(connectionId)?.checkpoint;
     this.kept.delete(connectionId);
+    if (!checkpoint) return;
+    const token = reconnectToken(checkpoint);
+    const ids = this.idsByToken.get(token);
+    ids?.delete(connectionId);
+    if (ids?.size === 0) this.idsByToken.delete(token);
   }
 
   private sendReleased(standby: string, connectionId: string): void {
     const { host } = this;
     host.publish(host.channel("server", standby), { kind: "released", origin: host.serverId, connectionId });
   }
+}
+
+/** The token the connection's client reconnects with: a multiplexed hub's is its connection's. */
+function reconnectToken(checkpoint: CheckpointMessage): string {
+  return checkpoint.carrierToken ?? checkpoint.token;
 }
 
 function lifetimeOf(checkpoint: CheckpointMessage): LifetimeHandoff {

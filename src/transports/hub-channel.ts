@@ -38,6 +38,10 @@ export class HubChannel implements Transport {
     return this.physical.physical.connectionId;
   }
 
+  get carrierToken(): string {
+    return this.physical.physical.connectionToken;
+  }
+
   /** See Transport.carried. */
   carried(): CarriedHub {
     const { physical } = this;

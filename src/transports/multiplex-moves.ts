@@ -200,6 +200,11 @@ export class MultiplexMoves implements ConnectionMoves {
     for (const hub of multiplexPlan(plan)) this.settings.resolve(hub.path)?.moves?.handedOver?.(hub.connectionId, hub.plan);
   }
 
+  /** Any hub of the connection kept here as its standby: they all have the same one. */
+  awaitsHolder(token: string): boolean {
+    return this.settings.awaitsHolder?.(token) ?? false;
+  }
+
   /** As its first hub's presence judges it: every hub of a server runs its own. */
   holderDied(holder: string, plan: unknown): boolean {
     const [hub] = multiplexPlan(plan);

@@ -57,6 +57,8 @@ export interface MultiplexSettings {
   recoveryWaitMs?: number | undefined;
   /** The hub mapped at a path, or undefined. */
   resolve(path: string): ChannelEndpoint | undefined;
+  /** Whether a hub here is the crash-recovery standby of a hub of the multiplexed connection `token` (see ConnectionMoves.awaitsHolder). */
+  awaitsHolder?(token: string): boolean;
   maximumHubsPerConnection: number;
   keepAliveIntervalMs: number;
   clientTimeoutMs: number;

@@ -33,9 +33,11 @@ export interface Transport {
   /**
    * A multiplexed hub's channel: crash recovery keeps the hub on the standby of the multiplexed
    * connection it travels in (`carrierId`, that connection's id), so all of its hubs come back
-   * on one server, with what rebuilding that connection needs (`carried()`, plain data).
+   * on one server, with what rebuilding that connection needs (`carried()`, plain data). Its
+   * client reconnects with that connection's token, `carrierToken`.
    */
   readonly carrierId?: string;
+  readonly carrierToken?: string;
   carried?(): unknown;
   /** Ends the transport gracefully, after what is queued has gone (WebSocket close 1000, SSE end, poll 204). */
   close(): void;

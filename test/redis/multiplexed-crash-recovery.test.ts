@@ -176,6 +176,25 @@ describe("crash recovery of a multiplexed connection", () => {
     await waitFor(() => received.get("/text")!.last("moved") === 1, "a group send after the move");
   }, 60_000);
 
+  it("brings a connection back when its standby was deaf as its server crashed: the client's reconnect waits for it", async () => {
+    const { opened, ids, counts, standby } = await connectAnn(`mux-crash-deaf-${randomUUID()}`);
+    const managers = servers[standby]!["scaleOut"]!["managers"];
+    const lastCheckpoint = Math.min(...[...ids.values()].map((id) => managers.find((manager) => manager["recovery"]?.["kept"].has(id))!["recovery"]!["kept"].get(id)!.heardAt));
+    await crash(1);
+    // As in crash-recovery.test.ts: deaf past the usual wait of the client's reconnect, so only
+    // the standby's knowing that it keeps the connection's hubs holds the reconnect.
+    const deaf = setInterval(() => managers.forEach((manager) => manager["presence"].down()), 20);
+    try {
+      await waitFor(() => Date.now() > lastCheckpoint + 2 * 1_000 + 300, "the standby to be deaf past the stale limit");
+    } finally {
+      clearInterval(deaf);
+    }
+    await waitFor(() => servers[standby]!.scaleOutStats(PackHub)?.recovery?.recovered === 1, "the standby to take the connection over", 15_000);
+    for (const [path, hub] of opened) expect(await hub.invoke("Id")).toBe(ids.get(path));
+    expect(counts.reconnects).toBe(0);
+    expect(servers[standby]!.scaleOutStats(TextHub)?.recovery).toMatchObject({ recovered: 1, lost: 0 });
+  }, 60_000);
+
   it.each([
     ["to its standby", 2],
     ["to a third server", 3],
