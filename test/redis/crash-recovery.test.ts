@@ -250,7 +250,9 @@ describe("crash recovery of stateful connections", () => {
   });
 
   it("recovers a connection whose standby was deaf when its server crashed, and the client's reconnect waits for it", async () => {
-    await startCluster(2, { ...timings, recovery: true });
+    // On a loaded machine each stall past serverTimeout restarts the standby's judgement: the
+    // client's reconnect (up to the disconnect timeout) and the test wait long for it.
+    await startCluster(2, { ...timings, recovery: true }, [60_000, 60_000]);
     const client = await officialClient(`${proxy!.url}/recovery`, "ada", false);
     clients.push(client);
     const id = await client.invoke<string>("Id");
@@ -269,12 +271,12 @@ describe("crash recovery of stateful connections", () => {
     } finally {
       clearInterval(deaf);
     }
-    await waitFor(() => servers[0]!.scaleOutStats(RecoveryHub)?.recovery?.recovered === 1, "server 0 to take the connection over", 15_000);
+    await waitFor(() => servers[0]!.scaleOutStats(RecoveryHub)?.recovery?.recovered === 1, "server 0 to take the connection over", 45_000);
     expect(await client.invoke("Id")).toBe(id);
     expect(client.restarts()).toBe(0);
     await servers[0]!.hubContext(RecoveryHub).clients.client(id).message("after", 1);
     await waitFor(() => client.received.last("after") === 1, "a send after the recovery");
-  });
+  }, 60_000);
 
   it("without recovery, a client whose server crashed starts a new connection", async () => {
     await startCluster(2, timings);

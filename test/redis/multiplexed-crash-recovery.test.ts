@@ -43,7 +43,7 @@ describe("crash recovery of a multiplexed connection", () => {
   }
 
   /** Server `index` (a new one in its place, if there was one), on Redis channels under `channelPrefix`. */
-  function newServer(index: number, channelPrefix: string): HubServer {
+  function newServer(index: number, channelPrefix: string, disconnectTimeout?: number): HubServer {
     const backplane = new RedisBackplane({ url: redisUrl, channelPrefix, logger: serverSilent });
     backplanes[index] = backplane;
     const server = new HubServer({
@@ -51,6 +51,7 @@ describe("crash recovery of a multiplexed connection", () => {
       allowStatefulReconnects: true,
       // Room for what a recovered hub is written: its unacknowledged messages, the empty Completions and the kept sends.
       statefulReconnectBufferSize: 1_000_000,
+      ...(disconnectTimeout === undefined ? {} : { disconnectTimeout }),
       authenticate: (_request, token) => (token ? { sub: token } : null),
       backplane,
       scaleOut: { heartbeatInterval: 100, serverTimeout: 1_000, recovery: true },
@@ -67,10 +68,10 @@ describe("crash recovery of a multiplexed connection", () => {
    * and a MessagePack hub, each in group "room": negotiated on server 0, its socket on server 1
    * (round robin), so server 1 holds it; `standby`, another, can recover every hub.
    */
-  async function connectAnn(channelPrefix: string, count = 2) {
+  async function connectAnn(channelPrefix: string, count = 2, disconnectTimeout?: number) {
     connected.clear();
     backplanes = [];
-    servers = Array.from({ length: count }, (_, index) => newServer(index, channelPrefix));
+    servers = Array.from({ length: count }, (_, index) => newServer(index, channelPrefix, disconnectTimeout));
     const urls = await Promise.all(servers.map(async (server) => (await server.listen()).url));
     proxy = await startRoundRobinProxy(urls);
     hubs = new HubMultiplexer(`${proxy.url}/hubs`, { transports: ["WebSockets"], protocol: messagePack, statefulReconnect: true, accessTokenFactory: () => "ann", logger: silentLogger });
@@ -177,7 +178,8 @@ describe("crash recovery of a multiplexed connection", () => {
   }, 60_000);
 
   it("brings a connection back when its standby was deaf as its server crashed: the client's reconnect waits for it", async () => {
-    const { opened, ids, counts, standby } = await connectAnn(`mux-crash-deaf-${randomUUID()}`);
+    // As in crash-recovery.test.ts, the client's reconnect and the test wait long on a loaded machine.
+    const { opened, ids, counts, standby } = await connectAnn(`mux-crash-deaf-${randomUUID()}`, 2, 60_000);
     const managers = servers[standby]!["scaleOut"]!["managers"];
     const lastCheckpoint = Math.min(...[...ids.values()].map((id) => managers.find((manager) => manager["recovery"]?.["kept"].has(id))!["recovery"]!["kept"].get(id)!.heardAt));
     await crash(1);
@@ -189,7 +191,7 @@ describe("crash recovery of a multiplexed connection", () => {
     } finally {
       clearInterval(deaf);
     }
-    await waitFor(() => servers[standby]!.scaleOutStats(PackHub)?.recovery?.recovered === 1, "the standby to take the connection over", 15_000);
+    await waitFor(() => servers[standby]!.scaleOutStats(PackHub)?.recovery?.recovered === 1, "the standby to take the connection over", 45_000);
     for (const [path, hub] of opened) expect(await hub.invoke("Id")).toBe(ids.get(path));
     expect(counts.reconnects).toBe(0);
     expect(servers[standby]!.scaleOutStats(TextHub)?.recovery).toMatchObject({ recovered: 1, lost: 0 });
