@@ -351,5 +351,5 @@ describe("crash recovery of stateful connections", () => {
     expect(client.restarts()).toBe(0);
     await servers[next]!.hubContext(RecoveryHub).clients.group("room").message("after", 1);
     await waitFor(() => client.received.last("after") === 1, "a group send after the recovery");
-  });
+  }, 60_000);
 });
