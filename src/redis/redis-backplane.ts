@@ -60,6 +60,12 @@ export class RedisBackplane implements Backplane {
   /** Channels with a handler whose subscription Redis has not confirmed: made on the next (re)connect. */
   private readonly unconfirmed = new Set<string>();
   private readonly handlers = new Map<string, (payload: Uint8Array) => void>();
+  /**
+   * Channels whose unsubscribe Redis has not confirmed, with the handler it drops: a reconnect
+   * meanwhile does not subscribe them again (the new connection never had them, and the
+   * unsubscribe, sent on the old one, would leave them subscribed with no handler for good).
+   */
+  private readonly leaving = new Map<string, (payload: Uint8Array) => void>();
   private readonly log: LogWriter;
   private readonly prefix: string;
   /** Settles when the subscriber is first connected with its channels subscribed, or fails to connect. */
@@ -167,8 +173,12 @@ export class RedisBackplane implements Backplane {
     if (!handler) return;
     // The handler hears what Redis delivers until the unsubscribe is done: a publish that counted
     // this server as a receiver is never dropped here unheard (a forwarded request waits for its answer).
-    if (this.subscriber.status === "ready") await this.links.unsubscribe(channel).finally(() => this.forget(channel, handler));
-    else this.forget(channel, handler);
+    if (this.subscriber.status !== "ready") return this.forget(channel, handler);
+    this.leaving.set(channel, handler);
+    await this.links.unsubscribe(channel).finally(() => {
+      if (this.leaving.get(channel) === handler) this.leaving.delete(channel);
+      this.forget(channel, handler);
+    });
   }
 
   /**
@@ -201,6 +211,7 @@ export class RedisBackplane implements Backplane {
     clearInterval(this.linkCheck);
     this.handlers.clear();
     this.unconfirmed.clear();
+    this.leaving.clear();
     await Promise.all([this.publisher, this.subscriber].map((client) => (client.status === "ready" ? client.quit() : client.disconnect())));
   }
 
@@ -222,7 +233,7 @@ export class RedisBackplane implements Backplane {
    * for the next try.
    */
   private async resubscribe(all = !this.links.resubscribesItself): Promise<void> {
-    const channels = all ? [...this.handlers.keys()] : [...this.unconfirmed];
+    const channels = all ? this.wanted() : [...this.unconfirmed];
     if (channels.length === 0) return;
     for (const channel of channels) this.unconfirmed.delete(channel);
     try {
@@ -231,6 +242,13 @@ export class RedisBackplane implements Backplane {
       for (const channel of channels) if (this.handlers.has(channel)) this.unconfirmed.add(channel);
       this.log.write(redisLog.resubscribeFailed, { error });
     }
+  }
+
+  /** Every channel with a handler, but those on their way out (see `leaving`), unless subscribed again since. */
+  private wanted(): string[] {
+    const channels: string[] = [];
+    for (const [channel, handler] of this.handlers) if (this.leaving.get(channel) !== handler) channels.push(channel);
+    return channels;
   }
 
   /** No answer in time: the link may drop everything without ever closing, so make it again. */

@@ -48,8 +48,17 @@ export function singleRedisLinks(url: string, options: RedisOptions | undefined,
     autoResendUnfulfilledCommands: false,
     commandTimeout: answerTimeout,
   });
-  // Subscriptions are remade by the backplane on every (re)connect, however long the outage.
-  const subscriber = new RedisClient(url, { ...options, maxRetriesPerRequest: null, autoResubscribe: false, commandTimeout: answerTimeout });
+  // Subscriptions are remade by the backplane on every (re)connect, however long the outage, from
+  // the channels it needs then. A (UN)SUBSCRIBE in flight when the connection dropped is not sent
+  // again by ioredis: sent before the backplane's own, it would subscribe again a channel left
+  // meanwhile, for good and with no handler (it fails after answerTimeout instead).
+  const subscriber = new RedisClient(url, {
+    ...options,
+    maxRetriesPerRequest: null,
+    autoResubscribe: false,
+    autoResendUnfulfilledCommands: false,
+    commandTimeout: answerTimeout,
+  });
   return {
     publisher,
     subscriber,

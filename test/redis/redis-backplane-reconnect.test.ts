@@ -1,0 +1,64 @@
+import { afterEach, describe, expect, it } from "vitest";
+import { silentLogger } from "../../src/index.js";
+import { RedisBackplane } from "../../src/redis/index.js";
+import { startOwnRedis, type OwnRedis } from "../support/redis.js";
+import { startTcpProxy, type TcpProxy } from "../support/tcp-proxy.js";
+import { waitFor } from "../support/wait.js";
+
+/**
+ * A server's subscribing connection drops (through a proxy the test cuts) while it subscribes to
+ * or leaves a channel: once it is back, Redis holds exactly the channels it still needs. A channel
+ * subscribed for good with no handler would make Redis count this server as a receiver of a
+ * connection or group it no longer has.
+ */
+describe("RedisBackplane across a reconnect", () => {
+  let redis: OwnRedis | undefined;
+  let proxy: TcpProxy | undefined;
+  let backplanes: RedisBackplane[] = [];
+  afterEach(async () => {
+    await Promise.all(backplanes.map((backplane) => backplane.close()));
+    await proxy?.close();
+    await redis?.stop();
+    [backplanes, proxy, redis] = [[], undefined, undefined];
+  });
+
+  /** A subscriber behind the proxy, and a publisher straight to Redis to count its receivers. */
+  async function start() {
+    redis = await startOwnRedis();
+    proxy = await startTcpProxy(Number(new URL(redis.url).port));
+    const options = { channelPrefix: "reconnect", logger: silentLogger, publishTimeout: 5_000 };
+    const subscriber = new RedisBackplane({ ...options, url: proxy.url.replace("http:", "redis:") });
+    const publisher = new RedisBackplane({ ...options, url: redis.url });
+    backplanes.push(subscriber, publisher);
+    const receivers = (channel: string) => publisher.publish(channel, new Uint8Array([0]));
+    const status = () => (subscriber as unknown as { subscriber: { status: string } }).subscriber.status;
+    await subscriber.subscribe("kept", () => {});
+    return { subscriber, receivers, status, proxy };
+  }
+
+  it("does not subscribe again a channel whose unsubscribe was in flight when the connection dropped", async () => {
+    const { subscriber, receivers, proxy } = await start();
+    await subscriber.subscribe("left", () => {});
+    expect(await receivers("left")).toBe(1);
+    // Redis takes the UNSUBSCRIBE, and its answer is lost with the connection.
+    proxy.blackHole({ only: "fromServer" });
+    void subscriber.unsubscribe("left").catch(() => undefined);
+    await waitFor(async () => (await receivers("left")) === 0, "Redis to take the unsubscribe");
+    proxy.cut();
+    await waitFor(async () => (await receivers("kept")) === 1, "the subscriber to be back with its channels", 20_000);
+    expect(await receivers("left")).toBe(0);
+  });
+
+  it("does not subscribe again a channel left during the outage whose subscribe was in flight when the connection dropped", async () => {
+    const { subscriber, receivers, status, proxy } = await start();
+    proxy.blackHole();
+    void subscriber.subscribe("left", () => {}).catch(() => undefined);
+    proxy.refuse(true);
+    proxy.cut();
+    await waitFor(() => status() !== "ready", "the subscriber to see its connection gone");
+    await subscriber.unsubscribe("left");
+    proxy.refuse(false);
+    await waitFor(async () => (await receivers("kept")) === 1, "the subscriber to be back with its channels", 20_000);
+    expect(await receivers("left")).toBe(0);
+  });
+});
