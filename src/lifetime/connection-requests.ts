@@ -70,21 +70,24 @@ export class ConnectionRequests {
     return reply;
   }
 
-  /** A group change for a connection another server holds; resolves once that server acks it. */
-  async changeGroup(action: GroupMessage["action"], connectionId: string, group: string): Promise<void> {
+  /**
+   * A group change for a connection another server holds; resolves once that server acks it.
+   * The ack is returned as it is, not awaited after the publish: it may fail first (its timeout,
+   * or the holder's refusal heard before Redis answers the publish), and it must neither wait
+   * for that answer nor be a rejection no one handles meanwhile.
+   */
+  changeGroup(action: GroupMessage["action"], connectionId: string, group: string): Promise<void> {
     const ackId = this.nextRequestId++;
     const ack = this.pending.wait(ackId, this.host.ackTimeout, undefined, () =>
       new HubwireError("ERR_BACKPLANE_TIMEOUT", `No server acknowledged the group change for connection '${connectionId}'.`),
     );
     const request: GroupMessage = { kind: "group", origin: this.host.serverId, ackId, action, connectionId, group };
-    try {
-      const receivers = await this.request(ackId, this.host.channel("connection", connectionId), request);
+    this.request(ackId, this.host.channel("connection", connectionId), request).then(
       // Nobody holds that connection: ignored, as in a single process.
-      if (receivers === 0) this.pending.settle(ackId, undefined, true);
-    } catch (error) {
-      this.pending.settle(ackId, error);
-    }
-    await ack;
+      (receivers) => receivers === 0 && this.pending.settle(ackId, undefined, true),
+      (error: unknown) => this.pending.settle(ackId, error),
+    );
+    return ack as Promise<void>;
   }
 
   /** An answer on this server's own channel; false for a message that is not one. */
