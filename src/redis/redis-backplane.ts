@@ -212,7 +212,17 @@ export class RedisBackplane implements Backplane {
     this.handlers.clear();
     this.unconfirmed.clear();
     this.leaving.clear();
-    await Promise.all([this.publisher, this.subscriber].map((client) => (client.status === "ready" ? client.quit() : client.disconnect())));
+    await Promise.all([this.publisher, this.subscriber].map((client) => this.end(client)));
+  }
+
+  /**
+   * QUIT where the connection is up, so that what was sent before is answered; one that drops
+   * meanwhile, or a link that never answers (after publishTimeout), is ended all the same: the
+   * backplane is closed either way, and its close must not fail because Redis went.
+   */
+  private async end(client: Redis | Cluster): Promise<void> {
+    if (client.status !== "ready") return client.disconnect();
+    await client.quit().catch(() => client.disconnect());
   }
 
   /**

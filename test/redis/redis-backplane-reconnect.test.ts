@@ -36,6 +36,13 @@ describe("RedisBackplane across a reconnect", () => {
     return { subscriber, receivers, status, proxy };
   }
 
+  it("closes when its connections drop as it quits", async () => {
+    const { subscriber, receivers, proxy } = await start();
+    expect(await receivers("kept")).toBe(1);
+    proxy.cut();
+    await expect(subscriber.close()).resolves.toBeUndefined();
+  });
+
   it("does not subscribe again a channel whose unsubscribe was in flight when the connection dropped", async () => {
     const { subscriber, receivers, proxy } = await start();
     await subscriber.subscribe("left", () => {});
