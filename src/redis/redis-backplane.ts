@@ -153,6 +153,9 @@ export class RedisBackplane implements Backplane {
     this.handlers.set(channel, onMessage);
     // Starting up: wait for the first connection attempt (it subscribes to every channel known then).
     if (!this.subscriberSettled) await this.subscriberStarted;
+    // Left (or subscribed again, by a call that subscribes itself) meanwhile: subscribing now
+    // would leave the channel subscribed with no handler.
+    if (this.handlers.get(channel) !== onMessage) return;
     // Subscribing twice is harmless; while Redis is away the channel is subscribed on reconnecting.
     if (this.subscriber.status !== "ready") {
       this.unconfirmed.add(channel);

@@ -36,6 +36,18 @@ describe("RedisBackplane across a reconnect", () => {
     return { subscriber, receivers, status, proxy };
   }
 
+  it("does not subscribe a channel left while it was starting up", async () => {
+    const { receivers } = await start();
+    const starting = new RedisBackplane({ channelPrefix: "reconnect", logger: silentLogger, url: redis!.url });
+    backplanes.push(starting);
+    const subscribed = starting.subscribe("left", () => {});
+    await starting.unsubscribe("left");
+    await subscribed;
+    await starting.subscribe("kept", () => {});
+    expect(await receivers("kept")).toBe(2);
+    expect(await receivers("left")).toBe(0);
+  });
+
   it("closes when its connections drop as it quits", async () => {
     const { subscriber, receivers, proxy } = await start();
     expect(await receivers("kept")).toBe(1);
