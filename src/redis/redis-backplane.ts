@@ -107,9 +107,12 @@ export class RedisBackplane implements Backplane {
     this.publisherStarted = new Promise<void>((resolve) => (publisherUp = resolve)).then(() => void (this.publisherSettled = true));
     this.publisher.once("ready", () => publisherUp());
     this.publisher.once("error", () => publisherUp());
+    // Closed before its first attempt ended: what waits for it fails as on a connection that is down.
+    this.publisher.once("end", () => publisherUp());
     let subscriberUp: () => void;
     this.subscriberStarted = new Promise<void>((resolve) => (subscriberUp = resolve)).then(() => void (this.subscriberSettled = true));
     this.subscriber.once("error", () => subscriberUp());
+    this.subscriber.once("end", () => subscriberUp());
     this.subscriber.on("ready", () => {
       this.resubscribe().then(() => subscriberUp()); // starting up, nobody waits longer for it
     });

@@ -3,7 +3,7 @@ import { silentLogger } from "../../src/index.js";
 import { RedisBackplane } from "../../src/redis/index.js";
 import { startOwnRedis, type OwnRedis } from "../support/redis.js";
 import { startTcpProxy, type TcpProxy } from "../support/tcp-proxy.js";
-import { waitFor } from "../support/wait.js";
+import { waitFor, within } from "../support/wait.js";
 
 /**
  * A server's subscribing connection drops (through a proxy the test cuts) while it subscribes to
@@ -46,6 +46,16 @@ describe("RedisBackplane across a reconnect", () => {
     await starting.subscribe("kept", () => {});
     expect(await receivers("kept")).toBe(2);
     expect(await receivers("left")).toBe(0);
+  });
+
+  it("settles the publishes and subscribes made before it first connected when it closes", async () => {
+    redis = await startOwnRedis();
+    const closing = new RedisBackplane({ channelPrefix: "reconnect", logger: silentLogger, url: redis.url });
+    const published = closing.publish("early", new Uint8Array([0])).then(() => "published", () => "failed");
+    const subscribed = closing.subscribe("early", () => {}).then(() => "subscribed", () => "failed");
+    await closing.close();
+    expect(await within(published, "the publish to settle")).toBe("failed");
+    await within(subscribed, "the subscribe to settle");
   });
 
   it("closes when its connections drop as it quits", async () => {
