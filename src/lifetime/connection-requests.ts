@@ -110,6 +110,14 @@ export class ConnectionRequests {
     }
   }
 
+  /**
+   * This server closes: its backplane goes, and no answer can come. What still waits fails now
+   * rather than at its timeout (a client result may wait minutes).
+   */
+  close(): void {
+    this.pending.failAll(() => new HubwireError("ERR_SERVER_CLOSED", "The server closed while the request waited for another server's answer."));
+  }
+
   /** A server died or left: what it took fails at once. */
   serverGone(serverId: string): void {
     this.pending.failTakenBy(serverId, serverGone);

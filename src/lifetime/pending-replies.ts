@@ -53,6 +53,11 @@ export class PendingReplies<Id = number> {
     return waiter !== undefined && waiter.holder === undefined;
   }
 
+  /** Fails every request still waiting, with `error()`. */
+  failAll(error: () => Error): void {
+    for (const id of [...this.waiting.keys()]) this.settle(id, error());
+  }
+
   /** Fails every request the server `serverId` took, with `error()`. */
   failTakenBy(serverId: string, error: () => Error): void {
     for (const [id, waiter] of this.waiting) if (waiter.holder === serverId) this.settle(id, error());

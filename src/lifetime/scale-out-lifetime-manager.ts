@@ -163,6 +163,7 @@ export class ScaleOutLifetimeManager implements HubLifetimeManager {
   async close(): Promise<void> {
     this.presence.stop();
     this.recovery?.stop();
+    this.requests.close();
     // After the replies already in the outbox (the closed connections' failed client results).
     this.publish(this.channels.name("presence"), { kind: "leaving", origin: this.serverId });
     const { messages } = this.outbox.size;
