@@ -38,7 +38,8 @@ interface Peer {
  * Who else serves this hub, from heartbeats on one backplane channel. A server publishes one
  * every `heartbeatInterval` and hears its own: that is how it knows its path through the
  * backplane works both ways. A peer not heard for `timeout` while this server hears itself is
- * gone (a crash, or its own link lost); while this server hears nothing itself, it judges no one,
+ * gone (a crash, or its own link lost), once this server has heard its own heartbeat past that
+ * time (see judgePeers); while this server hears nothing itself, it judges no one,
  * and on hearing itself again it gives every peer a fresh `timeout`.
  */
 export class Presence {
@@ -122,6 +123,7 @@ export class Presence {
         // Tell the peers at once that this server listens again: they may be holding for it.
         this.beat();
       }
+      this.judgePeers(now);
     } else {
       this.dead.delete(serverId);
       const peer = this.peers.get(serverId);
@@ -168,16 +170,28 @@ export class Presence {
       this.unheardCalls++;
       this.events.onUnheard();
     }
-    if (this.up) {
-      for (const [serverId, peer] of this.peers) {
-        if (peer.deadline > now) continue;
-        this.peers.delete(serverId);
-        this.dead.add(serverId);
-        this.events.onServerGone(serverId, false);
-      }
-    }
+    this.judgePeers(now);
     this.beat();
     this.checkListeners(now);
+  }
+
+  /**
+   * Declares dead the peers not heard before their deadline, if this server heard its own
+   * heartbeat since that deadline. A heartbeat comes through the presence channel after every
+   * heartbeat published before it: hearing its own proves this server has read what its peers
+   * published until then. The clock alone does not: after its event loop stalled (a long GC
+   * pause, a slow task) for less than `timeout`, the timer may run before the peers' heartbeats
+   * of the stall, waiting unread in the socket, and a live peer would count as dead. Called on
+   * each tick and on each of its own heartbeats, so a death is noticed as soon as before.
+   */
+  private judgePeers(now: number): void {
+    if (!this.up) return;
+    for (const [serverId, peer] of this.peers) {
+      if (peer.deadline > now || this.lastOwnHeartbeat < peer.deadline) continue;
+      this.peers.delete(serverId);
+      this.dead.add(serverId);
+      this.events.onServerGone(serverId, false);
+    }
   }
 
   private beat(): void {
