@@ -100,6 +100,9 @@ export class BackplaneOutbox {
   /** Stops publishing (what is in flight still settles) until `open()`. */
   hold(): void {
     this.holding = true;
+    // An `open()` that came before, while a publish was still in flight, is for an outage that
+    // has ended: this one needs its own, once the path and the peers listen again.
+    this.reopen = false;
   }
 
   /** Publishes again, oldest first, what waited (once what is in flight has settled). */
