@@ -49,9 +49,12 @@ export interface FenceMessage {
   fenceId: number;
 }
 
-/** A server announces itself on the hub's presence channel every heartbeat interval, or says it leaves. */
+/**
+ * A server announces itself on the hub's presence channel every heartbeat interval, or says it
+ * leaves. `sentAt` is on its own clock, read by itself only (see Presence.heard).
+ */
 export type PresenceMessage =
-  | { kind: "alive"; origin: string; listening: boolean }
+  | { kind: "alive"; origin: string; listening: boolean; sentAt?: number }
   | { kind: "leaving"; origin: string };
 
 /** Answers, sent to the asking server's own channel. */

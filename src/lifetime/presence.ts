@@ -5,8 +5,11 @@ export interface PresenceTimes {
 }
 
 export interface PresenceEvents {
-  /** Publishes this server's heartbeat; `listening`: it hears its own, so it receives what is published. */
-  publishHeartbeat(listening: boolean): Promise<unknown>;
+  /**
+   * Publishes this server's heartbeat; `listening`: it hears its own, so it receives what is
+   * published. `sentAt` comes back with it to this server (see Presence.heard).
+   */
+  publishHeartbeat(listening: boolean, sentAt: number): Promise<unknown>;
   /** The server `serverId` sent no heartbeat for `timeout` while this one was listening (`left`: it said it leaves). */
   onServerGone(serverId: string, left: boolean): void;
   /** This server stopped hearing itself, or could not publish its heartbeat. */
@@ -50,6 +53,8 @@ export class Presence {
   private up = false;
   private upAt = 0;
   private lastOwnHeartbeat = 0;
+  /** When the last of its own heartbeats it heard was published: it has read what its peers published until then. */
+  private ownReadUntil = 0;
   private awaiting = false;
   /** Since when its heartbeats go out while it hears none of them (0: it hears itself, or a publish failed since). */
   private unheardSince = 0;
@@ -106,11 +111,12 @@ export class Presence {
     return this.dead.has(serverId);
   }
 
-  /** A heartbeat arrived (this server's own included). */
-  heard(serverId: string, listening: boolean): void {
+  /** A heartbeat arrived (this server's own included, with the `sentAt` it was published with). */
+  heard(serverId: string, listening: boolean, sentAt?: number): void {
     const now = Date.now();
     if (serverId === this.serverId) {
       this.lastOwnHeartbeat = now;
+      this.ownReadUntil = Math.max(this.ownReadUntil, sentAt ?? now);
       if (!this.up) {
         this.up = true;
         this.upAt = now;
@@ -176,18 +182,20 @@ export class Presence {
   }
 
   /**
-   * Declares dead the peers not heard before their deadline, if this server heard its own
-   * heartbeat since that deadline. A heartbeat comes through the presence channel after every
-   * heartbeat published before it: hearing its own proves this server has read what its peers
-   * published until then. The clock alone does not: after its event loop stalled (a long GC
-   * pause, a slow task) for less than `timeout`, the timer may run before the peers' heartbeats
-   * of the stall, waiting unread in the socket, and a live peer would count as dead. Called on
-   * each tick and on each of its own heartbeats, so a death is noticed as soon as before.
+   * Declares dead the peers not heard before their deadline, if this server heard one of its own
+   * heartbeats published since that deadline. A heartbeat comes through the presence channel
+   * after every heartbeat published before it: hearing its own proves this server has read what
+   * its peers published until it published that one (not until it heard it: a heartbeat
+   * published before a stall is read after it, ahead of the peers' of the stall). The clock
+   * alone does not: after its event loop stalled (a long GC pause, a slow task) for less than
+   * `timeout`, the timer may run before the peers' heartbeats of the stall, waiting unread in
+   * the socket, and a live peer would count as dead. Called on each tick and on each of its own
+   * heartbeats, so a death is noticed as soon as before.
    */
   private judgePeers(now: number): void {
     if (!this.up) return;
     for (const [serverId, peer] of this.peers) {
-      if (peer.deadline > now || this.lastOwnHeartbeat < peer.deadline) continue;
+      if (peer.deadline > now || this.ownReadUntil < peer.deadline) continue;
       this.peers.delete(serverId);
       this.dead.add(serverId);
       this.events.onServerGone(serverId, false);
@@ -195,7 +203,7 @@ export class Presence {
   }
 
   private beat(): void {
-    this.events.publishHeartbeat(this.up).then(
+    this.events.publishHeartbeat(this.up, Date.now()).then(
       () => {
         if (!this.up && this.unheardSince === 0) this.unheardSince = Date.now();
       },

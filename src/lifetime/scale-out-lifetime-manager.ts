@@ -87,8 +87,8 @@ export class ScaleOutLifetimeManager implements HubLifetimeManager {
       this.serverId,
       { heartbeatInterval: this.settings.heartbeatInterval, timeout: this.settings.serverTimeout },
       {
-        publishHeartbeat: (listening) =>
-          backplane.publish(this.channels.name("presence"), encodeBackplaneMessage({ kind: "alive", origin: this.serverId, listening })),
+        publishHeartbeat: (listening, sentAt) =>
+          backplane.publish(this.channels.name("presence"), encodeBackplaneMessage({ kind: "alive", origin: this.serverId, listening, sentAt })),
         onServerGone: (serverId, left) => this.onServerGone(serverId, left),
         onDown: () => this.onPathDown(undefined),
         onUnheard: () => this.onUnheard(),
@@ -306,7 +306,7 @@ export class ScaleOutLifetimeManager implements HubLifetimeManager {
 
 
   private onPresence(message: BackplaneMessage): void {
-    if (message.kind === "alive") this.presence.heard(message.origin, message.listening);
+    if (message.kind === "alive") this.presence.heard(message.origin, message.listening, message.sentAt);
     else if (message.kind === "leaving" && message.origin !== this.serverId) this.presence.left(message.origin);
   }
 

@@ -90,4 +90,23 @@ describe("Presence", () => {
     expect(calls).toEqual(["listeners"]);
     presence.stop();
   });
+
+  it("judges a silent peer by its own heartbeats published past the peer's deadline, not by when it read them", () => {
+    // No timer runs here: the clock jumps as it does for a server whose event loop stalls.
+    vi.setSystemTime(0);
+    const presence = new Presence("me", times, events);
+    presence.heard("me", true, 0);
+    presence.heard("peer", true); // its deadline: 300
+    // It published a heartbeat at 200, then stalled until 650, before reading it: the peer's
+    // heartbeats of the stall (it paused too, and beat again at 260) wait behind it, unread.
+    vi.setSystemTime(650);
+    presence.heard("me", true, 200);
+    expect(calls).toEqual([]);
+    presence.heard("peer", true); // its deadline: 950
+    expect(presence.isAlive("peer")).toBe(true);
+    // A heartbeat of its own published past the deadline, with no word from the peer before it: gone.
+    vi.setSystemTime(1_000);
+    presence.heard("me", true, 960);
+    expect(calls).toEqual(["gone peer"]);
+  });
 });

@@ -102,11 +102,11 @@ describe("presence under faults", () => {
     await waitFor(() => Date.now() - presence["lastOwnHeartbeat"] >= timings.heartbeatInterval / 2, "half an interval after a heartbeat of server 0");
     holderPresence["timer"] = setInterval(() => holderPresence["tick"](), timings.heartbeatInterval);
     holderPresence["timer"].unref();
-    const heard: (serverId: string, listening: boolean) => void = presence["heard"].bind(presence);
+    const heard: (serverId: string, listening: boolean, sentAt?: number) => void = presence["heard"].bind(presence);
     const ownId: string = standby["serverId"];
     let stalled: { from: number; until: number } | undefined;
-    presence["heard"] = (serverId: string, listening: boolean) => {
-      heard(serverId, listening);
+    presence["heard"] = (serverId: string, listening: boolean, sentAt?: number) => {
+      heard(serverId, listening, sentAt);
       const peer = presence["peers"].get(holderId);
       if (stalled || serverId !== ownId || !peer || !presence["up"] || Date.now() - peer.heardAt < 20) return;
       stalled = { from: Date.now(), until: peer.heardAt + timings.serverTimeout + 5 };
