@@ -36,8 +36,8 @@ export interface RecoveryHost {
   lastSeq(): number;
   /** The other live servers of the hub. */
   peers(): Iterable<string>;
-  /** When a heartbeat of the live server `serverId` was last heard; undefined for one not live. */
-  lastHeard(serverId: string): number | undefined;
+  /** The last heartbeat heard of the live server `serverId`; undefined for one not live. */
+  lastHeartbeat(serverId: string): { at: number; hearsItselfSince: number | undefined } | undefined;
   channel(kind: "all" | "connection" | "group" | "user" | "server", name?: string): string;
   /** Publishes through the outbox, in order after this server's sends. */
   publish(channel: string, message: BackplaneMessage): void;
@@ -180,17 +180,22 @@ export class ConnectionRecovery {
     // and its `released` was lost, or the connection moved): not recoverable here any more. A
     // holder not heard either may be dead and not yet declared so (this server's presence was
     // deaf a while, and judges again a timeout after it hears itself): serverGone takes it then.
+    // One that did not hear itself held its checkpoints in its outbox: they come later.
     const now = Date.now();
     const stale = now - 2 * this.times.serverTimeout;
     for (const [connectionId, kept] of [...this.kept]) {
-      if (kept.heardAt < stale && this.holderAnnounces(kept.holder, now)) this.forget(connectionId);
+      if (kept.heardAt < stale && this.holderCheckpointsSince(kept.holder, stale, now)) this.forget(connectionId);
     }
   }
 
-  /** The holder is heard from lately, or is not a live peer at all (gone, or never heard). */
-  private holderAnnounces(holder: string, now: number): boolean {
-    const heardAt = this.host.lastHeard(holder);
-    return heardAt === undefined || heardAt > now - this.times.serverTimeout;
+  /**
+   * The holder is heard from lately and has heard itself since `since` (so its checkpoints have
+   * not waited in its outbox since then), or it is not a live peer at all (gone, or never heard).
+   */
+  private holderCheckpointsSince(holder: string, since: number, now: number): boolean {
+    const heartbeat = this.host.lastHeartbeat(holder);
+    if (!heartbeat) return true;
+    return heartbeat.at > now - this.times.serverTimeout && heartbeat.hearsItselfSince !== undefined && heartbeat.hearsItselfSince <= since;
   }
 
   /** Holder: a checkpoint of every stateful connection of this server to its standby. */

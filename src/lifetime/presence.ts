@@ -33,6 +33,11 @@ interface Peer {
   deadline: number;
   /** When its last heartbeat was heard (a fresh `deadline` after this server was deaf is not a heartbeat). */
   heardAt: number;
+  /**
+   * Since when its heartbeats say it hears itself, without a break; undefined while they say it
+   * does not (its outbox then holds what it sends the others, until a while after it does).
+   */
+  hearsItselfSince: number | undefined;
   /** It said it listens, in a heartbeat heard since this server's own path came back. */
   listening: boolean;
 }
@@ -101,9 +106,13 @@ export class Presence {
     return this.peers.has(serverId);
   }
 
-  /** When the live peer `serverId`'s last heartbeat was heard; undefined for one not live (dead, left, never heard). */
-  lastHeard(serverId: string): number | undefined {
-    return this.peers.get(serverId)?.heardAt;
+  /**
+   * When the live peer `serverId`'s last heartbeat was heard, and since when its heartbeats say
+   * it hears itself (see Peer); undefined for one not live (dead, left, never heard).
+   */
+  lastHeartbeat(serverId: string): { at: number; hearsItselfSince: number | undefined } | undefined {
+    const peer = this.peers.get(serverId);
+    return peer && { at: peer.heardAt, hearsItselfSince: peer.hearsItselfSince };
   }
 
   /** Whether `serverId` was declared dead and has not been heard since (one that left, or never heard, has not died). */
@@ -137,9 +146,10 @@ export class Presence {
       if (peer) {
         peer.deadline = now + this.times.timeout;
         peer.heardAt = now;
+        peer.hearsItselfSince = listening ? (peer.hearsItselfSince ?? now) : undefined;
         peer.listening ||= listens;
       } else {
-        this.peers.set(serverId, { deadline: now + this.times.timeout, heardAt: now, listening: listens });
+        this.peers.set(serverId, { deadline: now + this.times.timeout, heardAt: now, hearsItselfSince: listening ? now : undefined, listening: listens });
       }
     }
     this.checkListeners(now);

@@ -136,7 +136,7 @@ export class ScaleOutLifetimeManager implements HubLifetimeManager {
           log: this.log,
           lastSeq: () => this.sendSeq,
           peers: () => this.presence.peerIds(),
-          lastHeard: (serverId) => this.presence.lastHeard(serverId),
+          lastHeartbeat: (serverId) => this.presence.lastHeartbeat(serverId),
           channel: (kind, name) => this.channels.name(kind, name),
           publish: (channel, message) => this.publish(channel, message),
         },

@@ -278,6 +278,39 @@ describe("crash recovery of stateful connections", () => {
     await waitFor(() => client.received.last("after") === 1, "a send after the recovery");
   }, 60_000);
 
+  it("keeps a connection whose server was deaf a while (its checkpoints held in its outbox), and recovers it when that server then dies", async () => {
+    await startCluster(2, { ...timings, recovery: true }, [60_000, 60_000]);
+    const client = await officialClient(`${proxy!.url}/recovery`, "ada", false);
+    clients.push(client);
+    const id = await client.invoke<string>("Id");
+    await waitFor(() => servers[1]!.connectionCount === 1, "server 1 to hold the connection");
+    await recoverable(0, id);
+    const presence = servers[1]!["scaleOut"]!["managers"][0]!["presence"];
+    const kept = () => servers[0]!["scaleOut"]!["managers"][0]!["recovery"]!["kept"].get(id);
+    const record = kept()!;
+    // Server 1 hears nothing through the backplane a while (its subscriber's link is down): its
+    // heartbeats still go out, saying so, and its checkpoints wait in its outbox, past the time
+    // a standby forgets a connection whose live holder stopped checkpointing it. (Each down()
+    // also restarts the time after which an outbox that never hears itself opens anyway.)
+    const heard = presence.heard;
+    presence.heard = () => {};
+    const deaf = setInterval(() => presence.down(), 20);
+    try {
+      await waitFor(() => Date.now() > record.heardAt + 2 * timings.serverTimeout + 3 * timings.heartbeatInterval, "server 1 to be deaf past the stale limit");
+    } finally {
+      clearInterval(deaf);
+      presence.heard = heard;
+    }
+    // Still kept, and the same record of it, not one made afresh from the checkpoints that come now.
+    expect(kept()).toBe(record);
+    await waitFor(() => record.heardAt > Date.now() - timings.serverTimeout, "server 1's held checkpoints to come");
+    expect(kept()).toBe(record);
+    await crash(1);
+    await waitFor(() => servers[0]!.scaleOutStats(RecoveryHub)?.recovery?.recovered === 1, "server 0 to take the connection over", 45_000);
+    expect(await client.invoke("Id")).toBe(id);
+    expect(client.restarts()).toBe(0);
+  }, 60_000);
+
   it("without recovery, a client whose server crashed starts a new connection", async () => {
     await startCluster(2, timings);
     const { connection, reconnected } = await statefulClient(`${proxy!.url}/recovery`);
