@@ -54,10 +54,10 @@ describe("the outbox under faults", () => {
 
     // A second outage before that publish is answered: server 0 hears nothing of itself now,
     // and its outbox must hold until it hears itself and its peer listens again.
-    const heard: (serverId: string, listening: boolean) => void = presence["heard"].bind(presence);
+    const heard: (serverId: string, listening: boolean, sentAt?: number) => void = presence["heard"].bind(presence);
     const ownId: string = manager["serverId"];
-    presence["heard"] = (serverId: string, listening: boolean) => {
-      if (serverId !== ownId) heard(serverId, listening);
+    presence["heard"] = (serverId: string, listening: boolean, sentAt?: number) => {
+      if (serverId !== ownId) heard(serverId, listening, sentAt);
     };
     manager["onPathDown"](undefined);
     expect(presence.hearsItself).toBe(false);
