@@ -3,6 +3,7 @@ import type { HandoffPlan } from "../lifetime/connection-handoff.js";
 import type { LifetimeMoves } from "../lifetime/hub-lifetime-manager.js";
 import type { RecoveredConnection } from "../lifetime/connection-recovery.js";
 import type { CarriedRevival, ConnectionRevival, JointMoves } from "../transports/connection-moves.js";
+import { moveGivenUp } from "../transports/moving-connections.js";
 import type { TransportConnection } from "../transports/transport-connection.js";
 import { ConnectionSession, type SessionHandoff } from "./connection-session.js";
 import type { HubRuntime } from "./hub-runtime.js";
@@ -36,8 +37,10 @@ export class HubMoves implements JointMoves {
     await this.lifetime.prepare(transport.connectionId, { userId, groups });
   }
 
-  async cut(transport: TransportConnection, plan: unknown): Promise<SessionHandoff> {
+  async cut(transport: TransportConnection, plan: unknown, awaited?: () => boolean): Promise<SessionHandoff> {
     await this.fence(transport, plan);
+    // Checked with no wait before letting go: a connection let go after its new server gave up would be lost.
+    if (awaited && !awaited()) throw moveGivenUp();
     return this.letGo(transport, plan);
   }
 

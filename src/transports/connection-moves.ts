@@ -10,8 +10,13 @@ export interface ConnectionMoves {
   plan(connection: TransportConnection): unknown;
   /** New server: gets ready to receive for the connection (it listens for it from now on). */
   prepare(connection: TransportConnection, plan: unknown): Promise<void>;
-  /** Old server: lets go of the connection and returns everything the new server needs to go on. */
-  cut(connection: TransportConnection, plan: unknown): Promise<unknown>;
+  /**
+   * Old server: lets go of the connection and returns everything the new server needs to go on.
+   * Once the connection is ready to let go, and with no wait before it does, `awaited` says
+   * whether the new server still waits for it: if not, the cut fails with moveGivenUp() and lets
+   * go of nothing.
+   */
+  cut(connection: TransportConnection, plan: unknown, awaited?: () => boolean): Promise<unknown>;
   /** New server: the connection is here, suspended until its client's new socket takes over. */
   complete(connection: TransportConnection, plan: unknown, state: unknown): void;
   /** New server: the move failed after `prepare`. */

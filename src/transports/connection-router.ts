@@ -326,7 +326,9 @@ export class ConnectionRouter {
   }
 
   private onAnswer(message: RoutedMessage): void {
-    if (message.kind === "request" || message.kind === "abandon") return;
+    if (message.kind === "request") return;
+    // The server a connection moves to stopped waiting for it: it stays here if not let go yet.
+    if (message.kind === "abandon") return this.moving?.givenUp(message.from, message.id);
     if (message.kind === "ready") {
       if (this.moving) void this.moving.leave(message.from, message.moving, message.id);
       else this.answer(message.from, { kind: "unknown", id: message.id });

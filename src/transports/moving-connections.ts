@@ -35,6 +35,8 @@ export class MovingConnections {
   private readonly arriving = new Map<string, ArrivalWait>();
   /** Connections this server answered `moving` for, by asking server and request id, until its `ready`. */
   private readonly leaving = new Map<string, { connection: TransportConnection; plan: unknown; timer: ReturnType<typeof setTimeout> }>();
+  /** Connections this server is letting go of, by the server they go to and its `ready`'s id, until the cut ends. */
+  private readonly cutting = new Map<string, { connection: TransportConnection; givenUp: boolean }>();
 
   constructor(
     private readonly moves: ConnectionMoves,
@@ -168,20 +170,48 @@ export class MovingConnections {
     clearTimeout(leaving.timer);
     const { connection, plan } = leaving;
     const { connectionId, identity, statefulReconnect } = connection;
+    const cutKey = `${from}:${answerId}`;
+    const cutting = { connection, givenUp: false };
+    this.cutting.set(cutKey, cutting);
     let state: unknown;
     try {
       if (connection.state !== "suspended") throw new HubwireError("ERR_CONNECTION_MOVE_FAILED", "The connection ended before it could move.");
-      state = await this.moves.cut(connection, plan);
+      state = await this.moves.cut(connection, plan, () => !cutting.givenUp);
     } catch (error) {
       this.router.log.write(transportLog.moveFailed, { path: this.router.path, connectionId, error });
-      if (connection.state === "suspended") connection.resumable = true;
+      // Given up by the new server, it is resumable again already, and may be moving elsewhere now (see givenUp).
+      if (!cutting.givenUp && connection.state === "suspended") connection.resumable = true;
       return this.router.answer(from, textReply(answerId, 503, "The connection could not move to this server."));
+    } finally {
+      this.cutting.delete(cutKey);
     }
     connection.movedAway();
     this.router.registry.forget(connection); // releases its route channel too
     this.router.answer(from, { kind: "moved", id: answerId, connectionId, identity, statefulReconnect, state });
     this.moves.handedOver?.(connectionId, plan);
   }
+
+  /**
+   * Holder: server `from` stopped waiting for the connection it said `ready` for (`answerId`):
+   * its presence judged this server dead (a stall longer than serverTimeout, while the calls
+   * settled or the fence came back). Let go after that, the state would go to a server that no
+   * longer takes it, and the connection would be lost everywhere. Not let go yet, it stays here:
+   * the cut lets go of nothing (see ConnectionMoves.cut), and the connection is resumable again
+   * at once, suspended, for its client's next attempt, which may be on its way already (the new
+   * server asks again for the connection as soon as it gives up). Once let go, nothing is left
+   * here to keep: an abandon read after that is ignored (see docs/scale-out.md).
+   */
+  givenUp(from: string, answerId: number): void {
+    const cutting = this.cutting.get(`${from}:${answerId}`);
+    if (!cutting || cutting.givenUp) return;
+    cutting.givenUp = true;
+    if (cutting.connection.state === "suspended") cutting.connection.resumable = true;
+  }
+}
+
+/** What a cut throws when the new server stopped waiting for the connection before it was let go (see MovingConnections.givenUp). */
+export function moveGivenUp(): HubwireError {
+  return new HubwireError("ERR_CONNECTION_MOVE_FAILED", "The new server gave the move up (it judged this server dead): the connection stays here.");
 }
 
 /** How often a move's wait looks whether presence has declared its holder dead. */

@@ -7,6 +7,7 @@ import { MultiplexedConnection } from "./multiplexed-connection.js";
 import type { ChannelEndpoint, MultiplexSettings } from "./multiplex-settings.js";
 import type { MultiplexHandler } from "./multiplex-handler.js";
 import { MultiplexRevival } from "./multiplex-revival.js";
+import { moveGivenUp } from "./moving-connections.js";
 import { transportLog } from "./transport-log.js";
 import { TransportConnection } from "./transport-connection.js";
 
@@ -110,12 +111,14 @@ export class MultiplexMoves implements ConnectionMoves {
     this.arriving.set(physical, arrivals);
   }
 
-  async cut(physical: TransportConnection, plan: unknown): Promise<MultiplexState> {
+  async cut(physical: TransportConnection, plan: unknown, awaited?: () => boolean): Promise<MultiplexState> {
     const multiplexed = physical.receiver;
     if (!(multiplexed instanceof MultiplexedConnection)) throw moveFailed("The connection ended before it could move.");
     const open = new Map([...multiplexed.hubs()].map((hub) => [hub.channel, hub]));
     // Every hub gets ready at once: each waits for its own calls and fences, not for the others'.
     const fenced = await Promise.allSettled(multiplexPlan(plan).map((hub) => this.readyToLetGo(open, hub)));
+    // The new server stopped waiting for it: no hub lets go, and the connection stays here, for its client's next attempt.
+    if (awaited && !awaited()) throw moveGivenUp();
     const failure = fenced.find((outcome) => outcome.status === "rejected");
     let error = failure ? asError(failure.reason) : undefined;
     const ready = fenced.flatMap((outcome) => (outcome as PromiseFulfilledResult<ReadyHub | undefined>).value ?? []);

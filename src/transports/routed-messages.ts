@@ -28,7 +28,11 @@ export interface RoutedRequest {
   movesState?: true | undefined;
 }
 
-/** The client of a forwarded request went away before its answer: the holder lets go of it (a pending poll). */
+/**
+ * The client of a forwarded request went away before its answer: the holder lets go of it (a
+ * pending poll). On the holder's own channel, for a `ready`: the new server stopped waiting for
+ * the connection (see MovingConnections.givenUp).
+ */
 export interface RoutedAbandon {
   kind: "abandon";
   from: string;

@@ -7,8 +7,8 @@ import { RedisBackplane } from "../../src/redis/index.js";
 import { redisUrl } from "../support/redis.js";
 import { startRoundRobinProxy, type RoundRobinProxy } from "../../bench/round-robin-proxy.js";
 import { hubwireClient, officialClient, type StreamClient as Client } from "../support/stream-clients.js";
-import { hangAfterLettingGo, steerTo } from "../support/move-faults.js";
-import { waitFor } from "../support/wait.js";
+import { hangAfterLettingGo, stallWhileLettingGo, steerTo } from "../support/move-faults.js";
+import { waitFor, within } from "../support/wait.js";
 import { startMeter } from "../telemetry/otel-sdk.js";
 
 interface StreamClient {
@@ -248,6 +248,39 @@ describe("crash recovery of stateful connections", () => {
     expect(servers[standby]!.scaleOutStats(RecoveryHub)?.recovery).toMatchObject({ recovered: 1, lost: 0 });
     expect(upgradesThere()).toBeGreaterThan(0); // the move went where it was meant to
   });
+
+  it.each([
+    ["recovery off", timings],
+    ["recovery on", { ...timings, recovery: true }],
+  ])("a holder that stalls past serverTimeout while it lets go keeps the connection its new server gave up on, and the client comes back (%s)", async (_name, scaleOut) => {
+    await startCluster(2, scaleOut);
+    const client = await officialClient(`${proxy!.url}/recovery`, "ada", false);
+    clients.push(client);
+    const id = await client.invoke<string>("Id");
+    await client.invoke("Join", "room");
+    await waitFor(() => servers[1]!.connectionCount === 1 && servers[0]!.connectionCount === 0, "server 1 to hold the connection");
+    if ("recovery" in scaleOut) await recoverable(0, id);
+    // Server 1 stalls the moment it gets ready to let go of the connection (server 0, where the
+    // client comes back, said it is ready): longer than serverTimeout, so that server 0 judges it
+    // dead and gives the move up, and tells it so. Only then does server 1 go on, and it must
+    // keep the connection rather than send its state to a server that no longer takes it. With
+    // recovery on, server 0 has also taken it over: the client comes back to either copy.
+    const stall = stallWhileLettingGo(servers[1]!, backplanes[1]!, "/recovery");
+    const arriving: Map<string, unknown> = servers[0]!["endpoints"].get("/recovery")!.endpoint["router"]!["moving"]!["arriving"];
+    const presence = servers[0]!["scaleOut"]!["managers"][0]!["presence"];
+    const holder = servers[1]!["scaleOut"]!.serverId;
+    proxy!.cutWebSockets();
+    await within(stall.stalled, "server 1 to begin letting go");
+    await waitFor(() => presence.hasDied(holder) && arriving.size === 0, "server 0 to judge server 1 dead and give the move up");
+    await servers[0]!.hubContext(RecoveryHub).clients.client(id).message("meanwhile", 1);
+    stall.resume();
+    await waitFor(() => client.received.last("meanwhile") === 1, "a send made while the holder stalled", 20_000);
+    expect(await client.invoke("Id")).toBe(id);
+    expect(await client.invoke("Whoami")).toBe("ada");
+    expect(client.restarts()).toBe(0);
+    await servers[0]!.hubContext(RecoveryHub).clients.group("room").message("after", 1);
+    await waitFor(() => client.received.last("after") === 1, "a group send after the stall");
+  }, 60_000);
 
   it("recovers a connection whose standby was deaf when its server crashed, and the client's reconnect waits for it", async () => {
     // On a loaded machine each stall past serverTimeout restarts the standby's judgement: the
