@@ -46,9 +46,9 @@ interface Peer {
  * Who else serves this hub, from heartbeats on one backplane channel. A server publishes one
  * every `heartbeatInterval` and hears its own: that is how it knows its path through the
  * backplane works both ways. A peer not heard for `timeout` while this server hears itself is
- * gone (a crash, or its own link lost), once this server has heard its own heartbeat past that
- * time (see judgePeers); while this server hears nothing itself, it judges no one,
- * and on hearing itself again it gives every peer a fresh `timeout`.
+ * gone (a crash, or its own link lost), once this server has heard a heartbeat of its own
+ * published past that time (see judgePeers); while this server hears nothing itself, it judges
+ * no one, and on hearing itself again it gives every peer a fresh `timeout`.
  */
 export class Presence {
   private readonly peers = new Map<string, Peer>();
