@@ -75,6 +75,12 @@ export class MessageBuffer {
     }
     // Before any message arrived none can come again, whatever id the client starts from (as .NET counts).
     this.duplicates = this.received === 0 ? 0 : this.received + 1 - sequenceId;
+    // The peer still holds everything from `sequenceId` on: an Ack past it was lost with the old
+    // transport (written into the dying socket, or dropped while the connection waited). It is due
+    // again, or the peer would keep those messages for good, and a peer whose sends wait for room
+    // in its buffer (hubwire's client) would wait for ever: what it sends again is dropped here
+    // as already handled, so nothing new arrives to be acknowledged.
+    this.lastAcked = Math.min(this.lastAcked, sequenceId - 1);
   }
 
   /** The id to acknowledge when trackable messages arrived since the last Ack, else undefined. */

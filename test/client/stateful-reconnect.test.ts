@@ -4,7 +4,7 @@ import { reattachDelaysMs } from "../../client/stateful-link.js";
 import { messagePack } from "../../client/msgpack.js";
 import type { HubServer, HubServerOptions } from "../../src/index.js";
 import { resetResumeLog, ResumeHub, resumeLog, startResumeServer, type ResumeServer } from "../support/resume-hub.js";
-import { eventually } from "../support/wait.js";
+import { eventually, within } from "../support/wait.js";
 import type { TcpProxy } from "../support/tcp-proxy.js";
 
 describe("hubwire's client with stateful reconnect", () => {
@@ -156,5 +156,36 @@ describe("hubwire's client with stateful reconnect", () => {
     expect(negotiated).toBeGreaterThan(0);
     expect(negotiated).toBeLessThanOrEqual(2);
     expect(after.slice(0, negotiated).every((request) => request.startsWith("upgrade "))).toBe(true);
+  });
+});
+
+describe("acknowledgements lost with a dropped socket", () => {
+  let running: ResumeServer | undefined;
+  let client: HubConnection | undefined;
+  afterEach(async () => {
+    await client?.stop();
+    await running?.close();
+    client = running = undefined;
+    resetResumeLog();
+  });
+
+  it("are sent again on the new socket, so sends held back for room are let through", async () => {
+    running = await startResumeServer({ keepAliveInterval: 60_000 });
+    const { proxy } = running;
+    // Room for three calls: the fourth waits for the server's acknowledgement.
+    client = new HubConnection(`${proxy.url}/resume`, { transports: ["WebSockets"], statefulReconnect: true, reconnect: false, statefulReconnectBufferSize: 100 });
+    await client.start();
+    // The server gets the calls, but its acknowledgement of them is lost on the way.
+    const hole = proxy.blackHole({ only: "fromServer" });
+    for (let i = 0; i < 3; i++) await client.send("Count");
+    await eventually(() => resumeLog.counted, 3);
+    await eventually(() => hole.swallowed.fromServer > 0, true); // the Ack, the server's only message
+    const fourth = client.send("Count");
+    proxy.cut();
+    // The client sends the three again on its new socket (the server drops them: handled
+    // already) and waits to hear they arrived before the fourth may go.
+    await within(fourth, "the fourth call to be let through");
+    await eventually(() => resumeLog.counted, 4);
+    expect(client.state).toBe("Connected");
   });
 });
