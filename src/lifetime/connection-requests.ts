@@ -83,8 +83,10 @@ export class ConnectionRequests {
     );
     const request: GroupMessage = { kind: "group", origin: this.host.serverId, ackId, action, connectionId, group };
     this.request(ackId, this.host.channel("connection", connectionId), request).then(
-      // Nobody holds that connection: ignored, as in a single process.
-      (receivers) => receivers === 0 && this.pending.settle(ackId, undefined, true),
+      (receivers) => {
+        // Nobody holds that connection: ignored, as in a single process.
+        if (receivers === 0) this.pending.settle(ackId, undefined, true);
+      },
       (error: unknown) => this.pending.settle(ackId, error),
     );
     return ack as Promise<void>;

@@ -114,6 +114,35 @@ describe("crash recovery of stateful connections", () => {
     return waitFor(() => (recovery["kept"].get(id)?.checkpointsSince ?? 0) >= 2, `server ${index} to be able to recover the connection`);
   }
 
+  /**
+   * Ada's official client (JSON), held by server 1, which server 0 can recover. Disconnect
+   * timeouts of a minute: on a loaded machine each stall past serverTimeout restarts a deaf
+   * server's judgement, and the client's reconnect may wait long for it.
+   */
+  async function heldByServer1(): Promise<{ client: Client; id: string }> {
+    await startCluster(2, { ...timings, recovery: true }, [60_000, 60_000]);
+    const client = await officialClient(`${proxy!.url}/recovery`, "ada", false);
+    clients.push(client);
+    const id = await client.invoke<string>("Id");
+    await waitFor(() => servers[1]!.connectionCount === 1, "server 1 to hold the connection");
+    await recoverable(0, id);
+    return { client, id };
+  }
+
+  /**
+   * Keeps a server deaf to the backplane until `lastCheckpoint` is older than the time a standby
+   * forgets a connection whose holder stopped checkpointing it, by calling `down` (its presence
+   * hears nothing of itself) every 20 ms.
+   */
+  async function deafPastStaleLimit(down: () => void, lastCheckpoint: number): Promise<void> {
+    const deaf = setInterval(down, 20);
+    try {
+      await waitFor(() => Date.now() > lastCheckpoint + 2 * timings.serverTimeout + 3 * timings.heartbeatInterval, "deaf past the stale limit");
+    } finally {
+      clearInterval(deaf);
+    }
+  }
+
   /** The official client with stateful reconnect; `reconnected` settles with the id of the new connection it had to start. */
   async function statefulClient(url: string): Promise<{ connection: HubConnection; reconnected: Promise<string | undefined> }> {
     const connection = new HubConnectionBuilder()
@@ -283,14 +312,7 @@ describe("crash recovery of stateful connections", () => {
   }, 60_000);
 
   it("recovers a connection whose standby was deaf when its server crashed, and the client's reconnect waits for it", async () => {
-    // On a loaded machine each stall past serverTimeout restarts the standby's judgement: the
-    // client's reconnect (up to the disconnect timeout) and the test wait long for it.
-    await startCluster(2, { ...timings, recovery: true }, [60_000, 60_000]);
-    const client = await officialClient(`${proxy!.url}/recovery`, "ada", false);
-    clients.push(client);
-    const id = await client.invoke<string>("Id");
-    await waitFor(() => servers[1]!.connectionCount === 1, "server 1 to hold the connection");
-    await recoverable(0, id);
+    const { client, id } = await heldByServer1();
     const standby = servers[0]!["scaleOut"]!["managers"][0]!;
     const lastCheckpoint: number = standby["recovery"]!["kept"].get(id)!.heardAt;
     await crash(1);
@@ -298,12 +320,7 @@ describe("crash recovery of stateful connections", () => {
     // to Redis blinked): past the time it forgets a connection whose holder stopped
     // checkpointing, and past the usual wait of the client's reconnect. Only then can its
     // presence, which judges a timeout after it hears itself again, declare server 1 dead.
-    const deaf = setInterval(() => standby["presence"].down(), 20);
-    try {
-      await waitFor(() => Date.now() > lastCheckpoint + 2 * timings.serverTimeout + 3 * timings.heartbeatInterval, "the standby to be deaf past the stale limit");
-    } finally {
-      clearInterval(deaf);
-    }
+    await deafPastStaleLimit(() => standby["presence"].down(), lastCheckpoint);
     await waitFor(() => servers[0]!.scaleOutStats(RecoveryHub)?.recovery?.recovered === 1, "server 0 to take the connection over", 45_000);
     expect(await client.invoke("Id")).toBe(id);
     expect(client.restarts()).toBe(0);
@@ -312,12 +329,7 @@ describe("crash recovery of stateful connections", () => {
   }, 60_000);
 
   it("keeps a connection whose server was deaf a while (its checkpoints held in its outbox), and recovers it when that server then dies", async () => {
-    await startCluster(2, { ...timings, recovery: true }, [60_000, 60_000]);
-    const client = await officialClient(`${proxy!.url}/recovery`, "ada", false);
-    clients.push(client);
-    const id = await client.invoke<string>("Id");
-    await waitFor(() => servers[1]!.connectionCount === 1, "server 1 to hold the connection");
-    await recoverable(0, id);
+    const { client, id } = await heldByServer1();
     const presence = servers[1]!["scaleOut"]!["managers"][0]!["presence"];
     const kept = () => servers[0]!["scaleOut"]!["managers"][0]!["recovery"]!["kept"].get(id);
     const record = kept()!;
@@ -327,11 +339,9 @@ describe("crash recovery of stateful connections", () => {
     // also restarts the time after which an outbox that never hears itself opens anyway.)
     const heard = presence.heard;
     presence.heard = () => {};
-    const deaf = setInterval(() => presence.down(), 20);
     try {
-      await waitFor(() => Date.now() > record.heardAt + 2 * timings.serverTimeout + 3 * timings.heartbeatInterval, "server 1 to be deaf past the stale limit");
+      await deafPastStaleLimit(() => presence.down(), record.heardAt);
     } finally {
-      clearInterval(deaf);
       presence.heard = heard;
     }
     // Still kept, and the same record of it, not one made afresh from the checkpoints that come now.
