@@ -179,7 +179,14 @@ export class RedisBackplane implements Backplane {
     if (!handler) return;
     // The handler hears what Redis delivers until the unsubscribe is done: a publish that counted
     // this server as a receiver is never dropped here unheard (a forwarded request waits for its answer).
-    if (this.subscriber.status !== "ready") return this.forget(channel, handler);
+    if (this.subscriber.status !== "ready") {
+      // A cluster client keeps its own record of the channels, kept while it is away and
+      // subscribed again when it is back: the SUNSUBSCRIBE takes the channel out of it when
+      // ioredis sends it, queued until then (not awaited: it would wait as long as the outage).
+      // One Redis's subscriber remakes nothing itself: forgetting the handler is enough.
+      if (this.links.resubscribesItself) void this.links.unsubscribe(channel).catch(() => undefined);
+      return this.forget(channel, handler);
+    }
     this.leaving.set(channel, handler);
     await this.links.unsubscribe(channel).finally(() => {
       if (this.leaving.get(channel) === handler) this.leaving.delete(channel);

@@ -1,0 +1,89 @@
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { silentLogger } from "../../src/index.js";
+import { RedisBackplane } from "../../src/redis/index.js";
+import { startOwnRedisCluster, type OwnRedisCluster } from "../support/redis-cluster.js";
+import { waitFor } from "../support/wait.js";
+
+/**
+ * A server leaves or joins a channel while the channel's shard, or the whole cluster, is out of
+ * reach: once it is back, the shard holds exactly the channels the server still needs. A channel
+ * left there for good with no handler would make the shard count this server as a receiver of a
+ * connection or group it no longer has; a channel joined but never subscribed would lose what is
+ * sent to it.
+ */
+describe("RedisBackplane on a Redis Cluster across an outage", () => {
+  const shard = 1;
+  let cluster: OwnRedisCluster;
+  /** Channel names (without the prefix) on `shard`: kept, left, joined, and a last one to probe with. */
+  let names: string[] = [];
+  let backplanes: RedisBackplane[] = [];
+  beforeAll(async () => {
+    cluster = await startOwnRedisCluster(3);
+    for (let i = 0; names.length < 4; i++) if ((await cluster.shardOf(`outage:c${i}`)) === shard) names.push(`c${i}`);
+  }, 60_000);
+  afterAll(async () => {
+    await cluster?.stop();
+  });
+  afterEach(async () => {
+    await Promise.all(backplanes.map((backplane) => backplane.close()));
+    backplanes = [];
+    await Promise.all(cluster.nodes.map((node) => node.start())); // a node a test stopped runs again
+    await cluster.waitUntilOk();
+  });
+
+  /** How many subscribers the channel's shard reaches with an SPUBLISH (none while it is down). */
+  async function receivers(name: string): Promise<number> {
+    return Number(await cluster.cli(cluster.nodes[shard]!.port, ["SPUBLISH", `outage:${name}`, "x"]).catch(() => 0));
+  }
+
+  /** A backplane subscribed to `kept` and `left`, on `shard`. */
+  async function start() {
+    const backplane = new RedisBackplane({ cluster: { nodes: cluster.startupNodes }, channelPrefix: "outage", logger: silentLogger, publishTimeout: 1_000 });
+    backplanes.push(backplane);
+    const [kept, left, joined, probe] = names as [string, string, string, string];
+    await backplane.subscribe(kept, () => {});
+    await backplane.subscribe(left, () => {});
+    expect([await receivers(kept), await receivers(left)]).toEqual([1, 1]);
+    const status = () => (backplane as unknown as { subscriber: { status: string } }).subscriber.status;
+    /**
+     * Waits until the backplane is back with `kept` on the shard, then subscribes `probe` there:
+     * Redis answers it after whatever the backplane and ioredis sent that shard's connection before.
+     */
+    const back = async () => {
+      await waitFor(async () => status() === "ready" && (await receivers(kept)) === 1, "the backplane to be back with its channels", 30_000);
+      await backplane.subscribe(probe, () => {});
+    };
+    return { backplane, kept, left, joined, status, back };
+  }
+
+  it("does not subscribe again a channel left while its shard was down", async () => {
+    const { backplane, left, back } = await start();
+    await cluster.nodes[shard]!.stop();
+    // The SUNSUBSCRIBE fails (after publishTimeout): ioredis dropped the channel from those it
+    // remakes when it sent it all the same.
+    const leaving = backplane.unsubscribe(left).catch(() => undefined);
+    await cluster.nodes[shard]!.start();
+    await leaving;
+    await back();
+    expect(await receivers(left)).toBe(0);
+  }, 60_000);
+
+  it("does not subscribe again a channel left while the whole cluster was out of reach", async () => {
+    const { backplane, left, status, back } = await start();
+    await Promise.all(cluster.nodes.map((node) => node.stop()));
+    await waitFor(() => status() !== "ready", "the subscriber to see the cluster gone", 30_000);
+    await backplane.unsubscribe(left);
+    await Promise.all(cluster.nodes.map((node) => node.start()));
+    await back();
+    expect(await receivers(left)).toBe(0);
+  }, 60_000);
+
+  it("subscribes a channel joined while its shard was down once the shard is back", async () => {
+    const { backplane, joined, back } = await start();
+    await cluster.nodes[shard]!.stop();
+    await backplane.subscribe(joined, () => {}).catch(() => undefined);
+    await cluster.nodes[shard]!.start();
+    await back();
+    await waitFor(async () => (await receivers(joined)) === 1, "the joined channel to be subscribed", 30_000);
+  }, 60_000);
+});
