@@ -35,6 +35,7 @@ export function endpointOptionsFor(
     // A frame or POST may hold several messages; the per-message limit is enforced when parsing.
     maxIncomingPayload: maxMessage === null ? 256 * 1024 * 1024 : Math.max(4 * maxMessage, 1024 * 1024),
     maxBufferedBytes: resolved.maximumSendBufferSize,
+    maxNegotiatedConnections: resolved.maximumNegotiatedConnections,
     minimumNegotiateVersion: 0,
     allowStatefulReconnects: statefulReconnects,
     // Servers on one backplane serve each other's connections' requests: no sticky sessions.

@@ -142,6 +142,39 @@ export const postFlood: Attack = {
   },
 };
 
+/**
+ * Negotiates that never open their transport, 16 at a time: the server keeps at most
+ * `maximumNegotiatedConnections` of them, the ones that waited longest dropped first.
+ */
+export const negotiateFlood: Attack = {
+  name: "negotiates that never open their transport",
+  fullSize: 50_000,
+  async run({ url }, count) {
+    const agent = new Agent({ keepAlive: true, maxSockets: 16 });
+    const negotiateOne = async () =>
+      (JSON.parse((await httpRequest(`${url}/negotiate?negotiateVersion=1`, "POST", undefined, agent)).text) as { connectionToken: string })
+        .connectionToken;
+    // The oldest connection's token is the only one kept: the attacker holds next to nothing.
+    const oldest = await negotiateOne();
+    let negotiated = 1;
+    const negotiateOn = async (): Promise<void> => {
+      while (negotiated < count) {
+        negotiated++; // counted before it is sent, so that the 16 together send `count`
+        await negotiateOne();
+      }
+    };
+    await Promise.all(Array.from({ length: 16 }, negotiateOn));
+    // Its transport request: 404 once it has been dropped.
+    const first = await httpRequest(`${url}?id=${encodeURIComponent(oldest)}`, "GET", undefined, agent);
+    return {
+      facts: { negotiated, oldestDropped: first.status === 404 ? 1 : 0 },
+      async end() {
+        agent.destroy();
+      },
+    };
+  },
+};
+
 /** Upload streams opened and never completed, 9 items of 30 KB each. */
 export const uploadFlood: Attack = {
   name: "upload streams never completed (9 x 30 KB each)",

@@ -3,6 +3,7 @@ import {
   callFlood,
   groupFlood,
   measureAttack,
+  negotiateFlood,
   postFlood,
   slowloris,
   streamFlood,
@@ -15,7 +16,7 @@ import {
 import type { CanaryCommand, CanaryEvent } from "./canary-process.js";
 import type { AbuseServerCommand, AbuseServerEvent } from "./server-process.js";
 
-// `npm run bench:abuse -- [--attacks calls,posts,uploads,streams,groups,slowloris] [--scale <0..1>]`
+// `npm run bench:abuse -- [--attacks calls,posts,uploads,streams,groups,negotiates,slowloris] [--scale <0..1>]`
 // Each attack of the abuse suite at full size (the sizes of the attack pass that found them),
 // against a server in its own process with default options, a canary client in a third process
 // (the attacker's own work must not delay it). Reports
@@ -34,6 +35,7 @@ const attacks: Record<string, Attack> = {
   uploads: uploadFlood,
   streams: streamFlood,
   groups: groupFlood,
+  negotiates: negotiateFlood,
   // The default headersTimeout is 10 s: every socket should be gone within 12.
   slowloris: slowloris(15_000),
 };

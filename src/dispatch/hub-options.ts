@@ -97,6 +97,13 @@ export interface HubOptions {
    * a stateful connection whose client does not reconnect, after this many ms. Default 15 000.
    */
   disconnectTimeout?: number;
+  /**
+   * Negotiated connections that may wait for their transport at once. Past it the one that has
+   * waited longest is dropped (its client's transport request then gets 404), so a client that
+   * only negotiates cannot make the server hold `disconnectTimeout` worth of connections.
+   * Default 10 000.
+   */
+  maximumNegotiatedConnections?: number;
   /** Hold a long poll this many ms when there is nothing to send. Default 90 000. */
   pollTimeout?: number;
   /**
@@ -150,6 +157,9 @@ export const hubOptionDefaults = {
   clientResultTimeout: 30_000,
   streamBufferCapacity: 10,
   disconnectTimeout: 15_000,
+  // A client opens its transport as soon as negotiate answers; 10 000 waiting at once is a
+  // reconnect storm's worth, and about 4 MB of heap.
+  maximumNegotiatedConnections: 10_000,
   pollTimeout: 90_000,
   maximumSendBufferSize: 4 * 1024 * 1024,
   allowStatefulReconnects: false,
@@ -202,6 +212,7 @@ export function resolveHubOptions(
   positive("streamBufferCapacity", resolved.streamBufferCapacity, true);
   positive("disconnectTimeout", resolved.disconnectTimeout);
   positive("pollTimeout", resolved.pollTimeout);
+  positive("maximumNegotiatedConnections", resolved.maximumNegotiatedConnections, true);
   positive("maximumSendBufferSize", resolved.maximumSendBufferSize, true);
   positive("statefulReconnectBufferSize", resolved.statefulReconnectBufferSize, true);
   if (resolved.maximumReceiveMessageSize !== null) positive("maximumReceiveMessageSize", resolved.maximumReceiveMessageSize, true);

@@ -49,6 +49,8 @@ export interface EndpointOptions {
   maxIncomingPayload: number;
   /** Unsent bytes a connection may hold for a client that does not read before it is dropped. */
   maxBufferedBytes: number;
+  /** Negotiated connections that may wait for their transport at once (see ConnectionRegistry). */
+  maxNegotiatedConnections: number;
   minimumNegotiateVersion: number;
   /** Offer stateful reconnect to clients that ask for it (WebSockets only). */
   allowStatefulReconnects: boolean;
@@ -92,7 +94,11 @@ export class ConnectionEndpoint {
     private readonly options: EndpointOptions,
     private readonly handler: ConnectionHandler,
   ) {
-    this.registry = new ConnectionRegistry(options.disconnectTimeoutMs, options.maxBufferedBytes);
+    this.registry = new ConnectionRegistry(options.disconnectTimeoutMs, {
+      maxBufferedBytes: options.maxBufferedBytes,
+      maxNegotiatedConnections: options.maxNegotiatedConnections,
+      log: { writer: options.log, path },
+    });
     this.origins = new OriginPolicy(options.allowedOrigins);
     this.admission = new ConnectionAdmission(options.admit, path, options.log);
     this.sends = { path, admission: this.admission, maxIncomingPayload: options.maxIncomingPayload, log: options.log };
@@ -198,7 +204,7 @@ export class ConnectionEndpoint {
     if ("status" in admission) return this.admission.refuse(request, res, admission);
     const version = negotiateVersion(request.queryValue("negotiateVersion"), this.options.minimumNegotiateVersion);
     if ("error" in version) return replyJson(res, JSON.stringify({ error: version.error }));
-    const connection = this.registry.create(version.version >= 1);
+    const connection = this.registry.negotiate(version.version >= 1);
     connection.identity = admission.identity;
     connection.statefulReconnect = this.options.allowStatefulReconnects && request.queryIsTrue("useStatefulReconnect");
     // Findable from every server before the client hears of it: its next request may reach any.

@@ -9,6 +9,10 @@ export const transportLog = logEvents({
   admissionRefused: { level: "debug", message: "Connection refused by the hub's authorization" },
   tooManySends: { level: "debug", message: "Send refused: too many sends wait for this connection" },
   otherUser: { level: "debug", message: "A request authenticated as another user than its connection's was refused" },
+  negotiatedDropped: {
+    level: "warn",
+    message: "Negotiated connections that had not opened their transport were dropped to keep maximumNegotiatedConnections",
+  },
   startFailed: { level: "error", message: "A new connection could not be started" },
   requestFailed: { level: "error", message: "Request failed" },
   upgradeFailed: { level: "error", message: "WebSocket upgrade failed" },

@@ -5,6 +5,7 @@ import {
   callFlood,
   groupFlood,
   measureAttack,
+  negotiateFlood,
   postFlood,
   slowloris,
   streamFlood,
@@ -79,6 +80,14 @@ describe("abuse: one client cannot exhaust the server", () => {
     const report = await attack(groupFlood, 20_000);
     expect(report.facts.joined).toBe(1000);
     expect(report.facts.refused).toBe(19_000);
+    expect(report.growth).toBeLessThan(4 * MB);
+  }, 30_000);
+
+  it("negotiates that never open their transport are kept up to maximumNegotiatedConnections", async () => {
+    // 12,000 negotiates: about 4 MB more, kept for disconnectTimeout, if all were kept.
+    const report = await attack(negotiateFlood, 12_000, { maximumNegotiatedConnections: 200 });
+    expect(report.facts.negotiated).toBe(12_000);
+    expect(report.facts.oldestDropped).toBe(1);
     expect(report.growth).toBeLessThan(4 * MB);
   }, 30_000);
 

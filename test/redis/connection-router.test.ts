@@ -14,6 +14,8 @@ import { send } from "../http-transports/http-client.js";
 import { startOwnRedis, type OwnRedis } from "../support/redis.js";
 import { waitFor, within } from "../support/wait.js";
 
+const unbounded = { maxBufferedBytes: Infinity, maxNegotiatedConnections: Infinity };
+
 type Serve = (connection: TransportConnection, request: RoutedRequest, reply: ForwardedReply) => Promise<void>;
 
 /** The codes of the errors logged, in order. */
@@ -60,7 +62,7 @@ describe("ConnectionRouter: forwarded requests and their bounds", () => {
         log,
       });
     const [backplaneA, backplaneB] = [0, 1].map(() => new RedisBackplane({ url: redis.url, logger: recordingLogger(codes) }));
-    const [registryA, registryB] = [new ConnectionRegistry(60_000, Infinity), new ConnectionRegistry(60_000, Infinity)];
+    const [registryA, registryB] = [new ConnectionRegistry(60_000, unbounded), new ConnectionRegistry(60_000, unbounded)];
     const routerA = router(backplaneA!, registryA, () => Promise.reject(new Error("A holds nothing")));
     const routerB = router(backplaneB!, registryB, options.serve);
     registryB.onForget = (connection) => routerB.release(connection);
