@@ -113,6 +113,7 @@ export class HubServer {
         new InMemoryLifetimeManager({ maximumGroupsPerConnection: resolved.maximumGroupsPerConnection }),
       protocols,
       telemetry: this.telemetry,
+      closeTimeoutMs: this.options.closeTimeout ?? defaultCloseTimeout,
     });
     this.telemetry?.observeSuspended(descriptor.name, () => runtime.suspendedConnections);
     // Crash recovery rebuilds a hub's connection that travelled in a multiplexed one at the multiplexing endpoint.

@@ -15,6 +15,7 @@ import type { TransportConnection } from "../transports/transport-connection.js"
 import type { LogEvent } from "../logger.js";
 import { messageTooLarge } from "../protocol/protocol-error.js";
 import { asError } from "../protocol/thrown-value.js";
+import { settlesWithin } from "../settles-within.js";
 import { ExpiryTimer } from "./authentication-expiry.js";
 import { CallerContext } from "./caller-context.js";
 import { HubCallerClientsImpl } from "./client-targets.js";
@@ -51,7 +52,8 @@ export class ConnectionSession implements HubConnectionEvents, HeartbeatSubscrib
   private calls: InvocationRunner | undefined = undefined;
   /** Invocations are held until onConnected has completed. */
   private started = false;
-  private hubConnected = false;
+  /** How far the connection's start got, and its end undid: the lifetime manager has it, then the hub has run onConnected. */
+  private connectedTo: "nothing" | "lifetime" | "hub" = "nothing";
   private startup: Promise<void> | undefined = undefined;
   /** The start of a handshake whose record separator has not arrived yet (it may span frames or POSTs). */
   private partialHandshake: string | Uint8Array | undefined = undefined;
@@ -80,7 +82,7 @@ export class ConnectionSession implements HubConnectionEvents, HeartbeatSubscrib
     connection.movedIn(protocol, moved.buffer, runtime.options.statefulReconnectBufferSize);
     moves.adopt(connection, moved.lifetime);
     session.started = true;
-    session.hubConnected = true;
+    session.connectedTo = "hub";
     return session;
   }
 
@@ -145,7 +147,7 @@ export class ConnectionSession implements HubConnectionEvents, HeartbeatSubscrib
   /** What keeps the session from finishing, for the log of a close that stopped waiting for it. */
   get waitingFor(): string {
     if (this.startup) return "onConnected";
-    return this.hubConnected ? "onDisconnected" : "the lifetime manager's onDisconnected";
+    return this.connectedTo === "hub" ? "onDisconnected" : "the lifetime manager's onDisconnected";
   }
 
   /** Settles once onDisconnected has run and the lifetime manager has forgotten the connection. */
@@ -254,10 +256,11 @@ export class ConnectionSession implements HubConnectionEvents, HeartbeatSubscrib
     const { runtime, connection } = this;
     try {
       await runtime.lifetime.onConnected(connection);
+      this.connectedTo = "lifetime";
       if (connection.isClosing) return;
       const hub = this.createHub();
       await runtime.filters.connected(lifetimeCall(hub));
-      this.hubConnected = true;
+      this.connectedTo = "hub";
     } catch (error) {
       // Never with allowReconnect: a hub that cannot start will not start on a retry either.
       return this.closeWithError(error, dispatchLog.onConnectedFailed);
@@ -336,25 +339,45 @@ export class ConnectionSession implements HubConnectionEvents, HeartbeatSubscrib
     this.runtime.log.write(dispatchLog.ignoredMessage, { ...this.logFields, type, invocationId });
   }
 
+  /**
+   * The hub's onDisconnected (once its onConnected has run), then the lifetime manager forgets
+   * the connection. An onConnected still running `closeTimeoutMs` after the close is hub code
+   * that may never settle: the manager then forgets the connection at once, so that it does not
+   * keep it (its groups, its user) for good; what that code does to it later finds it gone.
+   */
   private async finish(error: Error | undefined): Promise<void> {
-    const { runtime, connection } = this;
-    await this.startup;
-    if (this.hubConnected) {
+    const { runtime } = this;
+    let forgotten = false;
+    if (this.startup && !(await settlesWithin(this.startup, runtime.closeTimeoutMs))) {
+      runtime.log.write(dispatchLog.onConnectedOutlived, { ...this.logFields, waitedMs: runtime.closeTimeoutMs });
+      // Forgetting a connection the manager is still taking in could leave it there after all.
+      if (this.connectedTo !== "nothing") {
+        await this.forget();
+        forgotten = true;
+      }
+      await this.startup;
+    }
+    if (this.connectedTo === "hub") {
       try {
         const hub = this.createHub();
         await runtime.filters.disconnected(lifetimeCall(hub), error);
       } catch (failure) {
         runtime.log.write(dispatchLog.onDisconnectedFailed, { ...this.logFields, error: failure });
       }
-      this.hubConnected = false; // its onDisconnected has run
+      this.connectedTo = "lifetime"; // its onDisconnected has run
     }
-    try {
-      await runtime.lifetime.onDisconnected(connection);
-    } catch (failure) {
-      runtime.log.write(dispatchLog.lifetimeForgetFailed, { ...this.logFields, error: failure });
-    }
+    if (!forgotten) await this.forget();
     this.isFinished = true;
     this.resolveFinished?.();
+  }
+
+  /** The lifetime manager forgets the connection; a failure is logged. */
+  private async forget(): Promise<void> {
+    try {
+      await this.runtime.lifetime.onDisconnected(this.connection);
+    } catch (failure) {
+      this.runtime.log.write(dispatchLog.lifetimeForgetFailed, { ...this.logFields, error: failure });
+    }
   }
 
   private createHub(): Hub<unknown> {

@@ -36,6 +36,10 @@ export const dispatchLog = logEvents({
   onDisconnectedFailed: { level: "error", message: "onDisconnected threw" },
   heartbeatFailed: { level: "error", message: "Connection's keep-alive check threw; the connection is closed" },
   closeLeftRunning: { level: "error", message: "server.close() stopped waiting for hub code that has not settled; it is left running" },
+  onConnectedOutlived: {
+    level: "error",
+    message: "onConnected has not settled within closeTimeout of its connection's close; the lifetime manager forgets the connection without waiting for it",
+  },
   lifetimeForgetFailed: { level: "error", message: "Lifetime manager failed to forget a connection" },
   invocationRejected: { level: "error", message: "Invocation ended with an unexpected failure" },
   hubWithoutMethods: { level: "warn", message: "Hub has no @HubMethod(): clients can connect but call nothing" },

@@ -40,6 +40,11 @@ export interface HubRuntimeServices {
   protocols: readonly HubProtocol[];
   /** Metrics and traces, when there is somewhere to report them. */
   telemetry?: HubTelemetry;
+  /**
+   * How long a closed connection's lifetime manager entry waits for its hub's onConnected
+   * (see ConnectionSession.finish): the server's `closeTimeout`.
+   */
+  closeTimeoutMs: number;
 }
 
 /** What HubRuntime.observe takes. */
@@ -64,6 +69,7 @@ export class HubRuntime<THub extends Hub<any> = Hub<any>> {
   /** The lifetime manager as hubs' `clients` reach it: with telemetry, sends become span events. */
   readonly sends: HubLifetimeManager;
   readonly telemetry: HubTelemetry | undefined;
+  readonly closeTimeoutMs: number;
   readonly policies: Readonly<Record<string, AuthorizationPolicy>>;
   readonly context: HubContext<ClientOf<THub>>;
   /** The hub's filters around method calls and lifecycle events, composed once (again for each `observe`). */
@@ -93,6 +99,7 @@ export class HubRuntime<THub extends Hub<any> = Hub<any>> {
     };
     const { telemetry } = services;
     this.telemetry = telemetry;
+    this.closeTimeoutMs = services.closeTimeoutMs;
     this.filterList = telemetry ? [telemetryFilter(telemetry, descriptor.name), ...options.filters] : options.filters;
     this.filters = composeFilters(this.filterList);
     this.lifetime = services.lifetime;

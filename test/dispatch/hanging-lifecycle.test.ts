@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { officialClients } from "../support/official-clients.js";
-import { Hub, HubClass, HubMethod, HubServer, type LogFields } from "../../src/index.js";
+import type { HubConnection } from "../../src/connection/hub-connection.js";
+import { Hub, HubClass, HubMethod, HubServer, InMemoryLifetimeManager, type LogFields } from "../../src/index.js";
 import { dispatchLog } from "../../src/dispatch/dispatch-log.js";
 import { waitFor, within } from "../support/wait.js";
 
@@ -12,6 +13,18 @@ let hangIn: "onConnected" | "onDisconnected" = "onConnected";
 const began: string[] = [];
 const disconnected: string[] = [];
 const never = new Promise<void>(() => {});
+/** What a hanging onConnected waits for: `never` unless a test lets it end. */
+let hang = never;
+
+/** Tells which connections the lifetime manager was told to forget. */
+class WatchedLifetimeManager extends InMemoryLifetimeManager {
+  readonly forgotten: string[] = [];
+
+  override async onDisconnected(connection: HubConnection): Promise<void> {
+    this.forgotten.push(connection.connectionId);
+    await super.onDisconnected(connection);
+  }
+}
 
 @HubClass()
 class LifecycleHub extends Hub {
@@ -22,7 +35,9 @@ class LifecycleHub extends Hub {
 
   override onConnected(): Promise<void> | void {
     began.push(this.context.connectionId);
-    if (hangIn === "onConnected" && this.context.request.query.has("hang")) return never;
+    if (hangIn === "onConnected" && this.context.request.query.has("hang")) {
+      return this.groups.addToGroup(this.context.connectionId, "hangers").then(() => hang);
+    }
   }
 
   override onDisconnected(): Promise<void> | void {
@@ -43,14 +58,15 @@ describe("a lifecycle method that never settles", () => {
     errors.length = 0;
     began.length = 0;
     disconnected.length = 0;
+    hang = never;
   });
 
-  async function start(): Promise<string> {
+  async function start(lifetimeManager = new WatchedLifetimeManager()): Promise<string> {
     server = new HubServer({
       logger: { debug() {}, info() {}, warn() {}, error: (message, fields) => void errors.push({ message, fields }) },
       closeTimeout: 100,
     });
-    server.mapHub("/lifecycle", LifecycleHub);
+    server.mapHub("/lifecycle", LifecycleHub, { lifetimeManager });
     const { url } = await server.listen(0, "127.0.0.1");
     return `${url}/lifecycle`;
   }
@@ -74,5 +90,30 @@ describe("a lifecycle method that never settles", () => {
     expect(left.map((e) => e.fields)).toEqual([
       { hub: "LifecycleHub", waitedMs: 200, connections: 1, running: [{ connectionId: hangingId, waitingFor: where }] },
     ]);
+  });
+
+  it("in onConnected does not keep its closed connection in the lifetime manager; onDisconnected follows if it ends", async () => {
+    hangIn = "onConnected";
+    let release!: () => void;
+    hang = new Promise<void>((resolve) => (release = resolve));
+    const lifetime = new WatchedLifetimeManager();
+    const url = await start(lifetime);
+    const hanging = await connect(`${url}?hang=1`);
+    const hangingId = hanging.connectionId!;
+    await waitFor(() => lifetime.hasGroup("hangers"), "the hanging connection to join its group");
+    await hanging.stop();
+
+    // closeTimeout (100 ms) after its close, the manager forgets it and the group it had joined.
+    await waitFor(() => lifetime.forgotten.includes(hangingId), "the lifetime manager to forget the connection");
+    expect(errors.map((e) => e.fields)).toEqual([{ hub: "LifecycleHub", connectionId: hangingId, waitedMs: 100 }]);
+    expect(errors[0]!.message).toBe(dispatchLog.onConnectedOutlived.message);
+    expect(lifetime.has(hangingId)).toBe(false);
+    expect(lifetime.hasGroup("hangers")).toBe(false);
+    expect(disconnected).toEqual([]);
+
+    // Its onConnected ends after all: its onDisconnected runs, and the manager is not told twice.
+    release();
+    await waitFor(() => disconnected.includes(hangingId), "the hub's onDisconnected");
+    expect(lifetime.forgotten.filter((id) => id === hangingId)).toHaveLength(1);
   });
 });
