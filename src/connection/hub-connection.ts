@@ -1,4 +1,5 @@
 import { setMaxListeners } from "node:events";
+import { guardListeners, type ListenerFailures } from "./guarded-signal.js";
 import type { HubProtocol } from "../protocol/hub-protocol.js";
 import { HubwireError } from "../errors.js";
 import { MessageType, type CloseMessage, type CompletionMessage, type HubMessage } from "../protocol/messages.js";
@@ -44,6 +45,8 @@ export interface HubConnectionEvents {
   onSuspended?(connection: HubConnection, error: Error | undefined): void;
   /** Stateful reconnect: the client is back on a new transport, and what it missed was sent again. */
   onResumed?(connection: HubConnection): void;
+  /** A listener on the connection's signal, or on one of its calls' signals, threw (see guardListeners). */
+  onListenerThrew?(connection: HubConnection, error: unknown): void;
 }
 
 const ping = new SerializedHubMessage({ type: MessageType.Ping });
@@ -53,7 +56,7 @@ const ping = new SerializedHubMessage({ type: MessageType.Ping });
  * single ordered write path. Writes never throw into their caller: once the connection is
  * closing they are dropped, and a failed transport reports itself through onClose.
  */
-export class HubConnection implements ConnectionReceiver, HeartbeatSubscriber {
+export class HubConnection implements ConnectionReceiver, HeartbeatSubscriber, ListenerFailures {
   // Fields every connection sets soon after it is made are defined here, in the object itself:
   // added later, they would move to a separate property store (40 bytes more per connection) and
   // give connections of different ages different shapes.
@@ -111,6 +114,18 @@ export class HubConnection implements ConnectionReceiver, HeartbeatSubscriber {
   /** Per-connection storage that lives as long as the connection. */
   get items(): Map<unknown, unknown> {
     return (this.itemsMap ??= new Map());
+  }
+
+  /** Hub code listening on the connection's signal or one of its calls' threw: told, not left to crash the process. */
+  listenerThrew(error: unknown): void {
+    this.events.onListenerThrew?.(this, error);
+  }
+
+  /** The connection's signal as hub code gets it: what its listeners throw is told, not left to crash the process. */
+  get hubSignal(): AbortSignal {
+    const { signal } = this;
+    guardListeners(signal, this);
+    return signal;
   }
 
   /** Fires when the connection ends; created on first use so idle connections don't pay for it. */

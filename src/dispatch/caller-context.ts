@@ -24,7 +24,7 @@ export class CallerContext implements HubCallerContext {
     return this.connection.transportName ?? "";
   }
   get signal(): AbortSignal {
-    return this.connection.signal;
+    return this.connection.hubSignal;
   }
   abort(): void {
     this.connection.close({ type: 7 });

@@ -213,6 +213,10 @@ export class ConnectionSession implements HubConnectionEvents, HeartbeatSubscrib
     this.runtime.log.write(dispatchLog.connectionSuspended, error ? { ...this.logFields, error } : this.logFields);
   }
 
+  onListenerThrew(_connection: HubConnection, error: unknown): void {
+    this.runtime.log.write(dispatchLog.abortListenerThrew, { ...this.logFields, error });
+  }
+
   onResumed(_connection: HubConnection): void {
     this.runtime.log.write(dispatchLog.connectionResumed, this.logFields);
   }

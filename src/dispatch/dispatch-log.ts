@@ -36,6 +36,7 @@ export const dispatchLog = logEvents({
   onDisconnectedFailed: { level: "error", message: "onDisconnected threw" },
   heartbeatFailed: { level: "error", message: "Connection's keep-alive check threw; the connection is closed" },
   closeLeftRunning: { level: "error", message: "server.close() stopped waiting for hub code that has not settled; it is left running" },
+  abortListenerThrew: { level: "error", message: "A listener on a hub's abort signal threw" },
   onConnectedOutlived: {
     level: "error",
     message: "onConnected has not settled within closeTimeout of its connection's close; the lifetime manager forgets the connection without waiting for it",

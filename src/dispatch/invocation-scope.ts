@@ -1,4 +1,5 @@
 import { setMaxListeners } from "node:events";
+import { guardListeners } from "../connection/guarded-signal.js";
 import type { HubConnection } from "../connection/hub-connection.js";
 import type { InvocationScopeView } from "../hubs/hub.js";
 
@@ -18,7 +19,15 @@ export class InvocationScope implements InvocationScopeView {
     readonly invocationId: string | undefined,
   ) {}
 
+  /** The call's signal as hub code gets it: what its listeners throw is told, not left to crash the process. */
   get signal(): AbortSignal {
+    const signal = this.abortSignal;
+    guardListeners(signal, this.connection);
+    return signal;
+  }
+
+  /** The call's signal for hubwire's own listeners. */
+  get abortSignal(): AbortSignal {
     if (!this.controller) {
       this.controller = new AbortController();
       // A method may hand its signal to any number of operations at once (a client result per
@@ -55,6 +64,6 @@ export class InvocationScope implements InvocationScopeView {
 export class ConnectionScope implements InvocationScopeView {
   constructor(private readonly connection: HubConnection) {}
   get signal(): AbortSignal {
-    return this.connection.signal;
+    return this.connection.hubSignal;
   }
 }

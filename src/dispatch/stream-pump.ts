@@ -44,7 +44,7 @@ export interface StreamPumpContext {
  */
 export async function pumpStream(iterable: AsyncIterable<unknown>, invocationId: string, context: StreamPumpContext): Promise<void> {
   const { connection, scope } = context;
-  const signal = scope.signal;
+  const signal = scope.abortSignal;
   // One wake-up slot rather than racing a long-lived promise, which would gain a reaction per item.
   let wake: ((value: typeof aborted) => void) | undefined;
   const onAbort = (): void => wake?.(aborted);
