@@ -3,7 +3,7 @@ import type { Cluster, Redis, RedisOptions } from "ioredis";
 import { HubwireError } from "../errors.js";
 import type { Backplane } from "../lifetime/backplane.js";
 import { consoleLogger, LogWriter, type Logger } from "../logger.js";
-import { clusterLinks, singleRedisLinks, type RedisClusterOptions, type RedisLinks } from "./redis-links.js";
+import { clusterLinks, shardSubscriberBack, singleRedisLinks, type RedisClusterOptions, type RedisLinks } from "./redis-links.js";
 import { redisLog } from "./redis-log.js";
 import { ResubscribeGuard } from "./resubscribe-guard.js";
 
@@ -283,7 +283,7 @@ export class RedisBackplane implements Backplane {
 
   /**
    * On a cluster, one shard may go while the cluster client stays ready: one warning per shard
-   * when it goes, one line when the publisher reaches it again or the subscribers are all back.
+   * when it goes, one line when the publisher reaches it again or its subscriber is back.
    */
   private reportShardOutages(): void {
     const down = new Set<string>();
@@ -298,8 +298,12 @@ export class RedisBackplane implements Backplane {
     this.publisher.on("node error", report("publisher"));
     this.subscriber.on("nodeError", report("subscriber"));
     this.publisher.on("+node", (redis: Redis) => redis.once("ready", () => back("publisher", `${redis.options.host}:${redis.options.port}`)));
-    this.subscriber.on("subscribersReady", () => {
-      for (const key of down) if (key.startsWith("subscriber ")) back("subscriber", key.slice("subscriber ".length));
+    const subscriber = this.subscriber as Cluster;
+    subscriber.on("subscribersReady", () => {
+      for (const key of down) {
+        const node = key.slice("subscriber ".length);
+        if (key.startsWith("subscriber ") && shardSubscriberBack(subscriber, node)) back("subscriber", node);
+      }
     });
   }
 

@@ -108,3 +108,18 @@ export function clusterLinks({ nodes, options }: RedisClusterOptions, { answerTi
     unsubscribe: (channel) => subscriber.sunsubscribe(channel),
   };
 }
+
+/**
+ * Whether ioredis's subscriber for a shard (`host:port`) is up again, or no longer needed. The
+ * cluster client fires `subscribersReady` after each attempt to remake its shard subscribers,
+ * also one that failed, so only that shard's subscriber can tell. It is not ioredis's public
+ * API: an ioredis that does not show it is taken at its word.
+ */
+export function shardSubscriberBack(cluster: Cluster, node: string): boolean {
+  const group = (cluster as unknown as { shardedSubscribers?: { shardedSubscribers?: unknown } }).shardedSubscribers;
+  const subscribers = group?.shardedSubscribers;
+  if (!(subscribers instanceof Map)) return true;
+  const status = (subscribers.get(node) as { subscriberStatus?: unknown } | undefined)?.subscriberStatus;
+  // None: the shard no longer serves a channel of ours. Idle: it serves none we subscribe to.
+  return status === undefined || status === "connected" || status === "idle";
+}

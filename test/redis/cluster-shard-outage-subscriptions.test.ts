@@ -1,5 +1,5 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { silentLogger } from "../../src/index.js";
+import { silentLogger, type LogFields, type Logger } from "../../src/index.js";
 import { RedisBackplane } from "../../src/redis/index.js";
 import { startOwnRedisCluster, type OwnRedisCluster } from "../support/redis-cluster.js";
 import { waitFor } from "../support/wait.js";
@@ -37,8 +37,8 @@ describe("RedisBackplane on a Redis Cluster across an outage", () => {
   }
 
   /** A backplane subscribed to `kept` and `left`, on `shard`. */
-  async function start() {
-    const backplane = new RedisBackplane({ cluster: { nodes: cluster.startupNodes }, channelPrefix: "outage", logger: silentLogger, publishTimeout: 1_000 });
+  async function start(logger: Logger = silentLogger) {
+    const backplane = new RedisBackplane({ cluster: { nodes: cluster.startupNodes }, channelPrefix: "outage", logger, publishTimeout: 1_000 });
     backplanes.push(backplane);
     const [kept, left, joined, probe] = names as [string, string, string, string];
     await backplane.subscribe(kept, () => {});
@@ -85,5 +85,24 @@ describe("RedisBackplane on a Redis Cluster across an outage", () => {
     await cluster.nodes[shard]!.start();
     await back();
     await waitFor(async () => (await receivers(joined)) === 1, "the joined channel to be subscribed", 30_000);
+  }, 60_000);
+
+  it("reports a shard's outage once, and its end once, however long ioredis retries", async () => {
+    const lines: Array<{ message: string; fields?: LogFields }> = [];
+    const keep = (message: string, fields?: LogFields) => void lines.push({ message, fields });
+    const { backplane, back } = await start({ level: "info", debug: () => {}, info: keep, warn: keep, error: keep });
+    const node = `127.0.0.1:${cluster.nodes[shard]!.port}`;
+    const subscriberLines = () => lines.filter((line) => line.fields?.role === "subscriber" && line.fields.node === node).map((line) => line.message);
+    // ioredis's attempts to remake its shard subscribers, each ending with this event, failed or not.
+    let attempts = 0;
+    (backplane as unknown as { subscriber: { on(event: string, listener: () => void): void } }).subscriber.on("subscribersReady", () => attempts++);
+    await cluster.nodes[shard]!.stop();
+    await waitFor(() => subscriberLines().length > 0, "the shard's outage to be reported", 30_000);
+    const before = attempts;
+    await waitFor(() => attempts >= before + 3, "ioredis to try three times more", 30_000);
+    await cluster.nodes[shard]!.start();
+    await back();
+    await waitFor(() => subscriberLines().includes("Redis reachable again"), "the shard to be reported back", 30_000);
+    expect(subscriberLines()).toEqual(["Redis unreachable; retrying", "Redis reachable again"]);
   }, 60_000);
 });

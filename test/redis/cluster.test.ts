@@ -203,8 +203,9 @@ describe("scale-out over a Redis Cluster with sharded pub/sub", () => {
 
   it("resumes delivery after a shard restarts, losing and doubling nothing within the outbox's bounds", async () => {
     const scaleOut = { heartbeatInterval: 100, serverTimeout: 3_000 };
-    const log = recordingLogger();
-    const urls = [await startServer(scaleOut, log), await startServer(scaleOut), await startServer(scaleOut)];
+    // a publishes to the restarted shard; b subscribes there (its group).
+    const [log, subscriberLog] = [recordingLogger(), recordingLogger()];
+    const urls = [await startServer(scaleOut, log), await startServer(scaleOut, subscriberLog), await startServer(scaleOut)];
     const [a, b, c] = [await connect(urls[0]!, "ann"), await connect(urls[1]!, "bob"), await connect(urls[2]!, "cy", true)];
     // The restarted shard holds the group's channel; c's own channel is on another shard, so c
     // gets a's sends through two shards, in whichever order they come.
@@ -248,6 +249,10 @@ describe("scale-out over a Redis Cluster with sharded pub/sub", () => {
     const about = (message: string) => log.lines.filter((line) => line.message === message && line.fields?.node === node).map((line) => line.fields?.role);
     expect(about("Redis unreachable; retrying")).toContain("publisher");
     await waitFor(() => about("Redis reachable again").includes("publisher"), "the publisher to report the shard back");
+    // Its subscriber says so once each way too, not at every retry of ioredis's.
+    const subscriberLines = () => subscriberLog.lines.filter((line) => line.fields?.node === node && line.fields?.role === "subscriber").map((line) => line.message);
+    await waitFor(() => subscriberLines().includes("Redis reachable again"), "the subscriber to report the shard back");
+    expect(subscriberLines()).toEqual(["Redis unreachable; retrying", "Redis reachable again"]);
     const none = { lost: 0, duplicated: 0 };
     expect({ b: tally(b.ticks, sent), c: tally(c.ticks, sent), cDirect: tally(c.ticks, sent, -1) }).toEqual({ b: none, c: none, cDirect: none });
   }, 90_000);
