@@ -8,8 +8,8 @@ import { RedisBackplane } from "../../src/redis/index.js";
 import { startRoundRobinProxy, type RoundRobinProxy } from "../../bench/round-robin-proxy.js";
 import { redisUrl } from "../support/redis.js";
 import { Received } from "../support/stream-clients.js";
-import { hangAfterLettingGo, steerTo } from "../support/move-faults.js";
-import { waitFor } from "../support/wait.js";
+import { hangAfterLettingGo, stallWhileLettingGo, steerTo } from "../support/move-faults.js";
+import { waitFor, within } from "../support/wait.js";
 import { connected, LateHub, PackHub, TextHub, type StreamHub } from "../multiplexing/stream-hubs.js";
 
 // Crash recovery of a multiplexed connection (docs/scale-out.md, "A crashed server"): its
@@ -43,7 +43,7 @@ describe("crash recovery of a multiplexed connection", () => {
   }
 
   /** Server `index` (a new one in its place, if there was one), on Redis channels under `channelPrefix`. */
-  function newServer(index: number, channelPrefix: string, disconnectTimeout?: number): HubServer {
+  function newServer(index: number, channelPrefix: string, disconnectTimeout?: number, recovery = true): HubServer {
     const backplane = new RedisBackplane({ url: redisUrl, channelPrefix, logger: serverSilent });
     backplanes[index] = backplane;
     const server = new HubServer({
@@ -54,7 +54,7 @@ describe("crash recovery of a multiplexed connection", () => {
       ...(disconnectTimeout === undefined ? {} : { disconnectTimeout }),
       authenticate: (_request, token) => (token ? { sub: token } : null),
       backplane,
-      scaleOut: { heartbeatInterval: 100, serverTimeout: 1_000, recovery: true },
+      scaleOut: { heartbeatInterval: 100, serverTimeout: 1_000, recovery },
     });
     server.mapHub("/text", TextHub);
     server.mapHub("/pack", PackHub);
@@ -66,12 +66,13 @@ describe("crash recovery of a multiplexed connection", () => {
   /**
    * `count` servers behind the round-robin proxy, and ann's multiplexed connection with a JSON
    * and a MessagePack hub, each in group "room": negotiated on server 0, its socket on server 1
-   * (round robin), so server 1 holds it; `standby`, another, can recover every hub.
+   * (round robin), so server 1 holds it; `standby`, another, can recover every hub (with
+   * `recovery`; without, -1).
    */
-  async function connectAnn(channelPrefix: string, count = 2, disconnectTimeout?: number) {
+  async function connectAnn(channelPrefix: string, count = 2, disconnectTimeout?: number, recovery = true) {
     connected.clear();
     backplanes = [];
-    servers = Array.from({ length: count }, (_, index) => newServer(index, channelPrefix, disconnectTimeout));
+    servers = Array.from({ length: count }, (_, index) => newServer(index, channelPrefix, disconnectTimeout, recovery));
     const urls = await Promise.all(servers.map(async (server) => (await server.listen()).url));
     proxy = await startRoundRobinProxy(urls);
     hubs = new HubMultiplexer(`${proxy.url}/hubs`, { transports: ["WebSockets"], protocol: messagePack, statefulReconnect: true, accessTokenFactory: () => "ann", logger: silentLogger });
@@ -94,6 +95,7 @@ describe("crash recovery of a multiplexed connection", () => {
       await hub.invoke("Join", "room");
     }
     expect(servers.map((server) => server.connectionCount)).toEqual(servers.map((_server, index) => (index === 1 ? 1 : 0)));
+    if (!recovery) return { urls, opened, received, ids, counts, standby: -1 };
     const recovers = (server: HubServer) =>
       [...ids.values()].every((id) => server["scaleOut"]!["managers"].some((manager) => (manager["recovery"]?.["kept"].get(id)?.checkpointsSince ?? 0) >= 2));
     await waitFor(() => servers.some(recovers), "a standby able to recover every hub");
@@ -226,5 +228,34 @@ describe("crash recovery of a multiplexed connection", () => {
     expect(Object.fromEntries(connected)).toEqual({ text: 1, pack: 1 });
     expect(servers[standby]!.scaleOutStats(PackHub)?.recovery).toMatchObject({ recovered: 1, lost: 0 });
     expect(upgradesThere()).toBeGreaterThan(0); // the move went where it was meant to
+  }, 60_000);
+
+  it.each([
+    ["recovery off", false],
+    ["recovery on", true],
+  ])("keeps a connection whose holder stalls past serverTimeout while its hubs get ready to let go, once the new server gave the move up; the client comes back (%s)", async (_name, recovery) => {
+    const { received, ids, opened, counts } = await connectAnn(`mux-crash-stall-${randomUUID()}`, 2, undefined, recovery);
+    // As crash-recovery.test.ts's plain connection: server 1 stalls the moment its /text hub
+    // gets ready to let go (server 0, where the client comes back, said it is ready), longer
+    // than serverTimeout, so that server 0 judges it dead, gives the move up and tells it so.
+    // Only then does server 1 go on, and it must keep the connection rather than send its hubs'
+    // state to a server that no longer takes it. With recovery on, server 0, the standby, has
+    // also recovered it: the client comes back to either copy.
+    await steerTo(proxy!, 0, 2);
+    const stall = stallWhileLettingGo(servers[1]!, backplanes[1]!, "/text");
+    const arriving: Map<unknown, unknown> = servers[0]!["endpoints"].get("/hubs")!.endpoint["router"]!["moving"]!["arriving"];
+    const presence = servers[0]!["scaleOut"]!["managers"][0]!["presence"];
+    const holder = servers[1]!["scaleOut"]!.serverId;
+    proxy!.cutWebSockets();
+    await within(stall.stalled, "server 1's hubs to begin getting ready to let go");
+    await waitFor(() => presence.hasDied(holder) && arriving.size === 0, "server 0 to judge server 1 dead and give the move up");
+    for (const [path, id] of ids) await servers[0]!.hubContext(hubClasses[path]!).clients.client(id).message("meanwhile", 1);
+    stall.resume();
+    for (const streams of received.values()) await waitFor(() => streams.last("meanwhile") === 1, "a send made while the holder stalled", 20_000);
+    for (const [path, hub] of opened) expect(await hub.invoke("Id")).toBe(ids.get(path));
+    expect(counts.reconnects).toBe(0);
+    expect(Object.fromEntries(connected)).toEqual({ text: 1, pack: 1 });
+    await servers[0]!.hubContext(PackHub).clients.group("room").message("after", 1);
+    await waitFor(() => received.get("/pack")!.last("after") === 1, "a group send after the stall");
   }, 60_000);
 });
