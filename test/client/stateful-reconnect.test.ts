@@ -134,6 +134,31 @@ describe("hubwire's client with stateful reconnect", () => {
     expect(await within1s.invoke<string>("Id")).not.toBe(started.id);
   });
 
+  it("ends the connection on the server when stopped while a socket reattaches, instead of leaving it to wait", async () => {
+    // Only the client's word (the socket closed cleanly) ends the connection before this long.
+    const connection = await start({ disconnectTimeout: 60_000 });
+    await connection.start();
+    const id = await connection.invoke<string>("Id");
+    // The reattaching socket opens (the server hands it the connection), and is held until stop().
+    const resumable = (connection as unknown as { link: { resumable: { reopen(events: unknown): Promise<unknown> } } }).link.resumable;
+    const reopen = resumable.reopen.bind(resumable);
+    let opened!: () => void;
+    const socketOpened = new Promise<void>((resolve) => (opened = resolve));
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    resumable.reopen = async (events) => {
+      const transport = await reopen(events);
+      opened();
+      await released;
+      return transport;
+    };
+    proxy!.cut();
+    await within(socketOpened, "the reattaching socket to open");
+    await connection.stop();
+    release();
+    await eventually(() => resumeLog.events, [`connected ${id}`, "disconnected cleanly"]);
+  });
+
   it("reconnects as a new connection at once when the server has forgotten the old one", async () => {
     const connection = await start({ statefulReconnectBufferSize: 200 });
     let reconnecting = false;
