@@ -11,8 +11,9 @@ export interface ListenerFailures {
  * signal runs each listener wrapped instead, and hands what it throws to `failures`. `onabort`
  * goes through `addEventListener` and is wrapped too. Guarding a signal again changes nothing.
  *
- * Only signals hub code reads are guarded: the properties this adds to a signal cost a few
- * microseconds, which hubwire's own listeners (every stream has one) need not pay.
+ * Only signals hub code reads are guarded: guarding every stream's signal, its pump's own
+ * listener wrapped with the rest, made a stream call cost a fifth more (about 10 of 50 µs of CPU,
+ * client and server in one process), which a stream whose hub never reads its signal need not pay.
  */
 export function guardListeners(signal: AbortSignal, failures: ListenerFailures): void {
   const guarded = signal as GuardedSignal;

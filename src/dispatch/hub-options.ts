@@ -158,7 +158,7 @@ export const hubOptionDefaults = {
   streamBufferCapacity: 10,
   disconnectTimeout: 15_000,
   // A client opens its transport as soon as negotiate answers; 10 000 waiting at once is a
-  // reconnect storm's worth, and about 4 MB of heap.
+  // reconnect storm's worth, and about 5 MB of heap (`npm run bench:abuse`).
   maximumNegotiatedConnections: 10_000,
   pollTimeout: 90_000,
   maximumSendBufferSize: 4 * 1024 * 1024,

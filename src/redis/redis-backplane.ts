@@ -301,8 +301,9 @@ export class RedisBackplane implements Backplane {
     const subscriber = this.subscriber as Cluster;
     subscriber.on("subscribersReady", () => {
       for (const key of down) {
+        if (!key.startsWith("subscriber ")) continue;
         const node = key.slice("subscriber ".length);
-        if (key.startsWith("subscriber ") && shardSubscriberBack(subscriber, node)) back("subscriber", node);
+        if (shardSubscriberBack(subscriber, node)) back("subscriber", node);
       }
     });
   }
