@@ -26,6 +26,12 @@ export interface GroupMessage {
   action: "add" | "remove";
   connectionId: string;
   group: string;
+  /**
+   * Numbered as the origin's sends are (SendMessage.seq), and delivered as they are: a server
+   * taking the connection over learns from the handoff's or checkpoint's delivered records
+   * whether the old server had applied it.
+   */
+  seq?: number;
 }
 
 /** A client result asked of a connection that lives on another server. */

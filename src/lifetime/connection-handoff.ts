@@ -34,12 +34,22 @@ export interface LifetimeHandoff {
 /** Sends one incoming connection may collect while it moves; past it, the move fails rather than hold more. */
 const maxCaptured = 10_000;
 
-/** A send captured for an incoming connection, with what identifies it. */
-interface Captured {
+/** What identifies a send, or a group change, that another server published on a channel. */
+export interface Numbered {
   origin: string;
   channel: string;
   seq: number | undefined;
+}
+
+/** A send captured for an incoming connection, with what identifies it. */
+interface Captured extends Numbered {
   message: SerializedHubMessage;
+}
+
+/** A group change heard for an incoming connection, with what identifies it. */
+interface GroupChange extends Numbered {
+  action: "add" | "remove";
+  group: string;
 }
 
 /** A connection another server still holds, that this server is taking over. */
@@ -49,11 +59,11 @@ export class IncomingConnection {
   /** Sends to it heard since this server subscribed for it, in order. */
   readonly captured: Captured[] = [];
   /**
-   * Group changes for it heard meanwhile, in order. Applied again over the old server's groups
-   * at the cut, they give the right membership: a change is idempotent, and those the old
-   * server applied too are a prefix the later ones override.
+   * Group changes for it heard meanwhile, in order. Those the old server had not applied (its
+   * delivered records tell) are applied again over its groups at the cut: a change is
+   * idempotent, and those it had not applied come after every one it had.
    */
-  readonly groupChanges: Array<["add" | "remove", string]> = [];
+  readonly groupChanges: GroupChange[] = [];
   /** The groups subscribed for it here: every group it was in since the plan. */
   readonly subscribed: Set<string>;
   /** More was sent to it than it may hold (`limit`): the move (or its recovery) fails. */
@@ -91,8 +101,8 @@ export class IncomingConnection {
   }
 
   /** A group change heard for it (its old server applies it too, if it holds it still). */
-  groupChanged(action: "add" | "remove", group: string): void {
-    this.groupChanges.push([action, group]);
+  groupChanged(action: "add" | "remove", group: string, from: Numbered): void {
+    this.groupChanges.push({ ...from, action, group });
     if (action === "add") {
       this.join(group);
       this.subscribed.add(group);
@@ -120,15 +130,20 @@ export class IncomingConnection {
 
   /**
    * A checkpoint of the connection's server (see ConnectionRecovery): forgets what it says was
-   * delivered there, and takes its groups as they were then.
+   * delivered there, and takes its groups as they were then, with the group changes heard here
+   * that it had not applied yet (a checkpoint can come after a change made after it).
    */
   rebase(checkpoint: LifetimeHandoff): void {
-    const kept = this.notDelivered(checkpoint);
+    const delivered = deliveredIn(checkpoint);
+    const captured = this.captured.filter((send) => !delivered(send));
     this.captured.length = 0;
-    this.captured.push(...kept);
+    this.captured.push(...captured);
+    const changes = this.groupChanges.filter((change) => change.seq !== undefined && !delivered(change));
     this.groupChanges.length = 0;
-    for (const group of [...this.groups]) if (!checkpoint.groups.includes(group)) this.leave(group);
-    for (const group of checkpoint.groups) {
+    this.groupChanges.push(...changes);
+    const groups = this.groupsAfter(checkpoint);
+    for (const group of [...this.groups]) if (!groups.has(group)) this.leave(group);
+    for (const group of groups) {
       this.join(group);
       this.subscribed.add(group);
     }
@@ -136,25 +151,33 @@ export class IncomingConnection {
   }
 
   private notDelivered(handoff: LifetimeHandoff): Captured[] {
-    const records = new Map(handoff.delivered.map(([origin, channel, floor, seen]) => [`${origin}\n${channel}`, { floor, seen: new Set(seen) }]));
-    return this.captured.filter(({ origin, channel, seq }) => {
-      if (seq === undefined) return true;
-      // Sent by the old server: what it numbered up to the cut reached the connection there.
-      if (origin === handoff.origin) return seq > handoff.lastSeq;
-      const record = records.get(`${origin}\n${channel}`);
-      return !(record && (seq <= record.floor || record.seen.has(seq)));
-    });
+    const delivered = deliveredIn(handoff);
+    return this.captured.filter((send) => !delivered(send));
   }
 
-  /** The membership at the cut: the old server's, with the changes heard here applied again. */
+  /** The membership at the cut: the old server's, with the changes heard here that it had not applied applied again. */
   groupsAfter(handoff: LifetimeHandoff): Set<string> {
     const groups = new Set(handoff.groups);
-    for (const [action, group] of this.groupChanges) {
-      if (action === "add") groups.add(group);
-      else groups.delete(group);
+    const delivered = deliveredIn(handoff);
+    for (const change of this.groupChanges) {
+      if (change.seq !== undefined && delivered(change)) continue;
+      if (change.action === "add") groups.add(change.group);
+      else groups.delete(change.group);
     }
     return groups;
   }
+}
+
+/** Whether a send or group change reached the connection on the old server, by the handoff's records. */
+function deliveredIn(handoff: LifetimeHandoff): (numbered: Numbered) => boolean {
+  const records = new Map(handoff.delivered.map(([origin, channel, floor, seen]) => [`${origin}\n${channel}`, { floor, seen: new Set(seen) }]));
+  return ({ origin, channel, seq }) => {
+    if (seq === undefined) return false;
+    // Sent by the old server: what it numbered up to the cut reached the connection there.
+    if (origin === handoff.origin) return seq <= handoff.lastSeq;
+    const record = records.get(`${origin}\n${channel}`);
+    return record !== undefined && (seq <= record.floor || record.seen.has(seq));
+  };
 }
 
 /** Told by an IncomingConnection when its groups change. */

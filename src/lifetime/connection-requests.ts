@@ -18,6 +18,8 @@ export interface ConnectionRequestsHost {
   channel(kind: "connection" | "server", name: string): string;
   /** Hands a message to the outbox: it never waits on the backplane. */
   publish(channel: string, message: BackplaneMessage): void;
+  /** Numbers a message as this server's next send (SendMessage.seq). */
+  nextSeq(): number;
   /** Whether the backplane takes messages now (the outbox holds none back). */
   reachable(): boolean;
   /** Publishes at once; resolves with how many servers listen on `channel`. */
@@ -81,7 +83,7 @@ export class ConnectionRequests {
     const ack = this.pending.wait(ackId, this.host.ackTimeout, undefined, () =>
       new HubwireError("ERR_BACKPLANE_TIMEOUT", `No server acknowledged the group change for connection '${connectionId}'.`),
     );
-    const request: GroupMessage = { kind: "group", origin: this.host.serverId, ackId, action, connectionId, group };
+    const request: GroupMessage = { kind: "group", origin: this.host.serverId, ackId, action, connectionId, group, seq: this.host.nextSeq() };
     this.request(ackId, this.host.channel("connection", connectionId), request).then(
       (receivers) => {
         // Nobody holds that connection: ignored, as in a single process.

@@ -120,6 +120,7 @@ export class ScaleOutLifetimeManager implements HubLifetimeManager {
       publish: (channel, message) => this.publish(channel, message),
       reachable: () => this.outbox.isOpen,
       publishNow: (channel, message) => backplane.publish(channel, encodeBackplaneMessage(message)),
+      nextSeq: () => ++this.sendSeq,
       clientResultTimeout: options.clientResultTimeout,
       ackTimeout: options.ackTimeout ?? 10_000,
       serverTimeout: this.settings.serverTimeout,
@@ -291,7 +292,7 @@ export class ScaleOutLifetimeManager implements HubLifetimeManager {
       case "send":
         return this.deliverFromRemote(message, channel);
       case "group":
-        return void this.applyRemoteGroupChange(message);
+        return void this.applyRemoteGroupChange(message, channel);
       case "invoke":
         return void this.requests.answerInvoke(message);
       case "fence":
@@ -364,13 +365,16 @@ export class ScaleOutLifetimeManager implements HubLifetimeManager {
     if (this.moves.incoming.size > 0) this.moves.incoming.capture(message.target, serialized, message.origin, channel, message.seq);
   }
 
-  private async applyRemoteGroupChange(message: GroupMessage): Promise<void> {
+  private async applyRemoteGroupChange(message: GroupMessage, channel: string): Promise<void> {
     const { connectionId, group } = message;
+    // Recorded as a send is, whatever comes of it: a handoff or checkpoint of the connection then
+    // tells whether this server had applied it. A copy is applied again, harmlessly.
+    this.delivered.accept(message.origin, channel, message.seq);
     const incoming = this.moves.incoming.get(connectionId);
     if (incoming) {
       // Moving here: kept, and applied over its old server's groups when it arrives.
       const subscribe = message.action === "add" && !this.local.hasGroup(group) && !this.moves.incoming.hasGroup(group);
-      incoming.groupChanged(message.action, group);
+      incoming.groupChanged(message.action, group, { origin: message.origin, channel, seq: message.seq });
       if (subscribe) await this.subscribeMembers("group", group);
     } else if (this.local.has(connectionId)) {
       // The connection may have left since; its channel then no longer reaches this server.

@@ -47,15 +47,17 @@ describe("a connection moving here: what it is sent meanwhile reaches it once", 
     expect(sequences.records(["hub:all", "hub:group:room"])).toEqual([["peer", "hub:all", 2 - copyWindow, [1, 2]]]);
   });
 
-  it("applies the group changes heard meanwhile over the old server's groups, in order", () => {
+  it("applies the group changes heard meanwhile that the old server had not applied over its groups, in order", () => {
     const incoming = new IncomingConnections().add("c1", { groups: ["a", "b"] });
-    incoming.groupChanged("remove", "a");
-    incoming.groupChanged("add", "c");
-    incoming.groupChanged("add", "a");
-    incoming.groupChanged("remove", "b");
-    // The old server had applied the first two already, and one of its own (d).
-    const handoff: LifetimeHandoff = { origin: "old", lastSeq: 0, groups: ["b", "c", "d"], delivered: [] };
-    expect([...incoming.groupsAfter(handoff)].sort()).toEqual(["a", "c", "d"]);
+    const from = (seq: number) => ({ origin: "peer", channel: "hub:connection:c1", seq });
+    incoming.groupChanged("remove", "a", from(1));
+    incoming.groupChanged("add", "c", from(2));
+    incoming.groupChanged("add", "a", from(3));
+    incoming.groupChanged("remove", "b", from(4));
+    // The old server had applied the first two, then one of its own (d), and a removal of c
+    // made by its own hub after the second: applying that one again would undo the removal.
+    const handoff: LifetimeHandoff = { origin: "old", lastSeq: 0, groups: ["b", "d"], delivered: [["peer", "hub:connection:c1", -Infinity, [1, 2]]] };
+    expect([...incoming.groupsAfter(handoff)].sort()).toEqual(["a", "d"]);
     // Every group it was in since the plan stays subscribed until it arrives.
     expect([...incoming.subscribed].sort()).toEqual(["a", "b", "c"]);
   });
@@ -80,11 +82,11 @@ describe("a connection kept by its standby for crash recovery", () => {
     const kept = connections.add("c1", { groups: ["a"] }, 3);
     connections.capture({ kind: "all" }, send("holder 4"), "holder", "hub:all", 4);
     connections.capture({ kind: "all" }, send("peer 1"), "peer", "hub:all", 1);
-    kept.groupChanged("add", "b");
+    kept.groupChanged("add", "b", { origin: "peer", channel: "hub:connection:c1", seq: 3 });
     connections.capture({ kind: "all" }, send("holder 6"), "holder", "hub:all", 6);
     connections.capture({ kind: "all" }, send("peer 2"), "peer", "hub:all", 2);
     expect(kept.overflowed).toBe(true); // three kept, a fourth refused
-    kept.rebase({ origin: "holder", lastSeq: 5, groups: ["a", "c"], delivered: [["peer", "hub:all", -Infinity, [1]]] });
+    kept.rebase({ origin: "holder", lastSeq: 5, groups: ["a", "c"], delivered: [["peer", "hub:all", -Infinity, [1]], ["peer", "hub:connection:c1", -Infinity, [3]]] });
     expect(names(kept.captured.map(({ message }) => message))).toEqual(["holder 6"]);
     // Room again below the bound: keeping goes on.
     expect(kept.overflowed).toBe(false);
@@ -93,5 +95,19 @@ describe("a connection kept by its standby for crash recovery", () => {
     // The changes heard before the checkpoint are in it: none is applied again over it.
     expect([...kept.groupsAfter({ origin: "holder", lastSeq: 6, groups: ["a", "c"], delivered: [] })].sort()).toEqual(["a", "c"]);
     expect([...kept.subscribed].sort()).toEqual(["a", "b", "c"]);
+  });
+
+  it("applies again over a checkpoint a group change it does not count, until one does", () => {
+    const connections = new IncomingConnections();
+    const kept = connections.add("c1", { groups: ["a"] });
+    // Made by the holder just before it applied this change, the checkpoint comes after it.
+    kept.groupChanged("add", "late", { origin: "peer", channel: "hub:connection:c1", seq: 7 });
+    kept.rebase({ origin: "holder", lastSeq: 1, groups: ["a"], delivered: [] });
+    expect([...kept.groups].sort()).toEqual(["a", "late"]);
+    expect(kept.isIn({ kind: "groups", names: ["late"] })).toBe(true);
+    // The next checkpoint counts it, and has the holder's own later change (it left "late").
+    kept.rebase({ origin: "holder", lastSeq: 2, groups: ["a"], delivered: [["peer", "hub:connection:c1", -Infinity, [7]]] });
+    expect([...kept.groups]).toEqual(["a"]);
+    expect(kept.isIn({ kind: "groups", names: ["late"] })).toBe(false);
   });
 });

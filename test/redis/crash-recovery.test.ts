@@ -354,6 +354,33 @@ describe("crash recovery of stateful connections", () => {
     expect(client.restarts()).toBe(0);
   }, 60_000);
 
+  it("keeps a group change another server asked for when the holder's checkpoint made just before it reaches the standby after it", async () => {
+    const { client, id } = await heldByServer1();
+    // Server 1's checkpoints are held back from now on (its outbox busy, say): the next one is
+    // made before the group change below, and reaches the standby after it.
+    const holderRecovery = servers[1]!["scaleOut"]!["managers"][0]!["recovery"]!;
+    const host = holderRecovery["host"];
+    const publish = host.publish.bind(host);
+    const held: Array<Parameters<typeof publish>> = [];
+    host.publish = (channel, message) => (message.kind === "checkpoint" ? void held.push([channel, message]) : publish(channel, message));
+    await waitFor(() => held.length > 0, "a checkpoint made before the group change");
+    const [first] = held.splice(0);
+    // Asked by server 0, which is also the standby: server 1 applies it and acknowledges it, and
+    // the standby hears it for the connection it keeps.
+    await servers[0]!.hubContext(RecoveryHub).groups.addToGroup(id, "late");
+    const kept = servers[0]!["scaleOut"]!["managers"][0]!["recovery"]!["kept"];
+    await waitFor(() => kept.get(id)?.incoming.groups.has("late") ?? false, "the standby to hear the group change");
+    // The held checkpoint arrives, and server 1 dies before its next one.
+    const heardBefore = kept.get(id)!.heardAt;
+    publish(...first!);
+    await waitFor(() => kept.get(id)!.heardAt > heardBefore, "the standby to get the older checkpoint");
+    await crash(1);
+    await waitFor(() => servers[0]!.scaleOutStats(RecoveryHub)?.recovery?.recovered === 1, "server 0 to take the connection over", 15_000);
+    expect(await client.invoke("Id")).toBe(id);
+    await servers[0]!.hubContext(RecoveryHub).clients.group("late").message("late", 1);
+    await waitFor(() => client.received.last("late") === 1, "a send to the group joined just before the crash");
+  });
+
   it("without recovery, a client whose server crashed starts a new connection", async () => {
     await startCluster(2, timings);
     const { connection, reconnected } = await statefulClient(`${proxy!.url}/recovery`);
