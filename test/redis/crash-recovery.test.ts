@@ -119,8 +119,8 @@ describe("crash recovery of stateful connections", () => {
    * timeouts of a minute: on a loaded machine each stall past serverTimeout restarts a deaf
    * server's judgement, and the client's reconnect may wait long for it.
    */
-  async function heldByServer1(): Promise<{ client: Client; id: string }> {
-    await startCluster(2, { ...timings, recovery: true }, [60_000, 60_000]);
+  async function heldByServer1(scaleOut: ScaleOutSettings = { ...timings, recovery: true }): Promise<{ client: Client; id: string }> {
+    await startCluster(2, scaleOut, [60_000, 60_000]);
     const client = await officialClient(`${proxy!.url}/recovery`, "ada", false);
     clients.push(client);
     const id = await client.invoke<string>("Id");
@@ -355,7 +355,9 @@ describe("crash recovery of stateful connections", () => {
   }, 60_000);
 
   it("keeps a group change another server asked for when the holder's checkpoint made just before it reaches the standby after it", async () => {
-    const { client, id } = await heldByServer1();
+    // A standby forgets a connection two serverTimeouts after its last checkpoint while its
+    // holder lives: longer than the steps below take on a loaded machine.
+    const { client, id } = await heldByServer1({ heartbeatInterval: 100, serverTimeout: 3_000, recovery: true });
     // Server 1's checkpoints are held back from now on (its outbox busy, say): the next one is
     // made before the group change below, and reaches the standby after it.
     const holderRecovery = servers[1]!["scaleOut"]!["managers"][0]!["recovery"]!;
