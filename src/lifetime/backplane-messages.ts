@@ -96,6 +96,20 @@ export interface CheckpointMessage {
   carrierToken?: string | undefined;
 }
 
+/**
+ * A holder's own group change of a connection it checkpoints, told to the connection's standby
+ * at once rather than at the next checkpoint (crash recovery): numbered as the holder's sends
+ * are, so a later checkpoint counts it (see LifetimeHandoff.lastSeq).
+ */
+export interface GroupedMessage {
+  kind: "grouped";
+  origin: string;
+  connectionId: string;
+  action: "add" | "remove";
+  group: string;
+  seq: number;
+}
+
 /** The connection ended or moved, or its checkpoints go to another standby now: the standby forgets it. */
 export interface ReleasedMessage {
   kind: "released";
@@ -111,6 +125,7 @@ export type BackplaneMessage =
   | PresenceMessage
   | FenceMessage
   | CheckpointMessage
+  | GroupedMessage
   | ReleasedMessage;
 
 // One of each for every message. `encode()` would make an encoder per call, and return a view

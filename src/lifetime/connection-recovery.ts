@@ -3,7 +3,7 @@ import type { MessageBufferState } from "../connection/movable-message-buffer.js
 import type { HubConnection } from "../connection/hub-connection.js";
 import { HubwireError } from "../errors.js";
 import type { LogWriter } from "../logger.js";
-import type { BackplaneMessage, CheckpointMessage, ReleasedMessage } from "./backplane-messages.js";
+import type { BackplaneMessage, CheckpointMessage, GroupedMessage, ReleasedMessage } from "./backplane-messages.js";
 import type { IncomingConnection, LifetimeHandoff } from "./connection-handoff.js";
 import type { InMemoryLifetimeManager } from "./in-memory-lifetime-manager.js";
 import { lifetimeLog } from "./lifetime-log.js";
@@ -34,6 +34,8 @@ export interface RecoveryHost {
   readonly log: LogWriter;
   /** The number of this server's last send. */
   lastSeq(): number;
+  /** Numbers a message as this server's next send. */
+  nextSeq(): number;
   /** The other live servers of the hub. */
   peers(): Iterable<string>;
   /** The last heartbeat heard of the live server `serverId`; undefined for one not live. */
@@ -158,11 +160,27 @@ export class ConnectionRecovery {
     this.sendReleased(standby, connectionId);
   }
 
+  /**
+   * Holder: this server's hub changed a group of one of its connections. Its standby hears of
+   * it now, not at the next checkpoint: a crash before that would lose the change.
+   */
+  grouped(connectionId: string, action: "add" | "remove", group: string): void {
+    const standby = this.standbys.get(connectionId);
+    if (standby === undefined) return;
+    const { host } = this;
+    host.publish(host.channel("server", standby), { kind: "grouped", origin: host.serverId, connectionId, action, group, seq: host.nextSeq() });
+  }
+
   /** A message on this server's own channel, for recovery. */
-  onMessage(message: CheckpointMessage | ReleasedMessage): void {
+  onMessage(message: CheckpointMessage | GroupedMessage | ReleasedMessage): void {
     if (message.kind === "checkpoint") return void this.onCheckpoint(message);
     const kept = this.kept.get(message.connectionId);
-    if (kept && kept.holder === message.origin) this.forget(message.connectionId);
+    if (!kept || kept.holder !== message.origin) return;
+    if (message.kind === "released") return this.forget(message.connectionId);
+    // Applied over the checkpoints that do not count it yet (see IncomingConnection.rebase).
+    const { host } = this;
+    kept.incoming.groupChanged(message.action, message.group, { origin: message.origin, channel: host.channel("connection", message.connectionId), seq: message.seq });
+    if (message.action === "add") void host.moves.subscribeGroups(message.connectionId, [message.group]);
   }
 
   /** A server of the hub is gone: the connections kept for it are taken over if it died, forgotten if it left. */

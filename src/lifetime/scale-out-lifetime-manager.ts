@@ -136,6 +136,7 @@ export class ScaleOutLifetimeManager implements HubLifetimeManager {
           delivered: this.delivered,
           log: this.log,
           lastSeq: () => this.sendSeq,
+          nextSeq: () => ++this.sendSeq,
           peers: () => this.presence.peerIds(),
           lastHeartbeat: (serverId) => this.presence.lastHeartbeat(serverId),
           channel: (kind, name) => this.channels.name(kind, name),
@@ -251,13 +252,15 @@ export class ScaleOutLifetimeManager implements HubLifetimeManager {
   }
 
   async addToGroup(connectionId: string, groupName: string): Promise<void> {
-    if (this.local.has(connectionId)) return this.addLocal(connectionId, groupName);
-    return this.requests.changeGroup("add", connectionId, groupName);
+    if (!this.local.has(connectionId)) return this.requests.changeGroup("add", connectionId, groupName);
+    await this.addLocal(connectionId, groupName);
+    this.recovery?.grouped(connectionId, "add", groupName);
   }
 
   async removeFromGroup(connectionId: string, groupName: string): Promise<void> {
-    if (this.local.has(connectionId)) return this.removeLocal(connectionId, groupName);
-    return this.requests.changeGroup("remove", connectionId, groupName);
+    if (!this.local.has(connectionId)) return this.requests.changeGroup("remove", connectionId, groupName);
+    await this.removeLocal(connectionId, groupName);
+    this.recovery?.grouped(connectionId, "remove", groupName);
   }
 
   invokeConnection(connectionId: string, method: string, args: readonly unknown[], options: ClientInvokeOptions = {}): Promise<unknown> {
@@ -302,7 +305,7 @@ export class ScaleOutLifetimeManager implements HubLifetimeManager {
 
   private onReply(message: BackplaneMessage): void {
     if (this.requests.onAnswer(message)) return;
-    if (message.kind === "checkpoint" || message.kind === "released") this.recovery?.onMessage(message);
+    if (message.kind === "checkpoint" || message.kind === "grouped" || message.kind === "released") this.recovery?.onMessage(message);
   }
 
 

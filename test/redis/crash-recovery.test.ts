@@ -383,6 +383,24 @@ describe("crash recovery of stateful connections", () => {
     await waitFor(() => client.received.last("late") === 1, "a send to the group joined just before the crash");
   });
 
+  it("keeps a group change the holder's own hub made after its last checkpoint", async () => {
+    const { client, id } = await heldByServer1({ heartbeatInterval: 100, serverTimeout: 3_000, recovery: true });
+    // No checkpoint of server 1 reaches the standby from now on: the last it has predates the change.
+    const host = servers[1]!["scaleOut"]!["managers"][0]!["recovery"]!["host"];
+    const publish = host.publish.bind(host);
+    let held = 0;
+    host.publish = (channel, message) => (message.kind === "checkpoint" ? void held++ : publish(channel, message));
+    await waitFor(() => held > 0, "a checkpoint held back");
+    await servers[1]!.hubContext(RecoveryHub).groups.addToGroup(id, "mine");
+    const kept = servers[0]!["scaleOut"]!["managers"][0]!["recovery"]!["kept"];
+    await waitFor(() => kept.get(id)?.incoming.groups.has("mine") ?? false, "the standby to hear of the change");
+    await crash(1);
+    await waitFor(() => servers[0]!.scaleOutStats(RecoveryHub)?.recovery?.recovered === 1, "server 0 to take the connection over", 15_000);
+    expect(await client.invoke("Id")).toBe(id);
+    await servers[0]!.hubContext(RecoveryHub).clients.group("mine").message("mine", 1);
+    await waitFor(() => client.received.last("mine") === 1, "a send to the group joined after the last checkpoint");
+  });
+
   it("without recovery, a client whose server crashed starts a new connection", async () => {
     await startCluster(2, timings);
     const { connection, reconnected } = await statefulClient(`${proxy!.url}/recovery`);
