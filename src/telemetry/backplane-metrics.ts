@@ -1,3 +1,4 @@
+import type { RecoveryCounts } from "../lifetime/connection-recovery.js";
 import type { ScaleOutStats } from "../lifetime/scale-out-lifetime-manager.js";
 import type { Attributes, Meter, ObservableResult } from "./otel-api.js";
 import { attributeNames as a, metricNames as m } from "./telemetry-names.js";
@@ -39,6 +40,25 @@ export class BackplaneMetrics {
     meter
       .createObservableGauge(m.outboxLag, { unit: "s", description: "How long the oldest message waiting or in flight to the backplane has waited." })
       .addCallback(each((s) => s.lagMs / 1000));
+    // Crash recovery's, for the hubs that have it on.
+    const recovery = (read: (counts: RecoveryCounts) => number) => (result: ObservableResult) => {
+      for (const hub of this.hubs) {
+        const counts = hub.stats().recovery;
+        if (counts) result.observe(read(counts), hub.attributes);
+      }
+    };
+    meter
+      .createObservableGauge(m.recoveryKept, { unit: "{connection}", description: "Connections of other servers this server keeps as their standby." })
+      .addCallback(recovery((r) => r.kept));
+    meter
+      .createObservableGauge(m.recoveryRecoverable, { unit: "{connection}", description: "Of those, the ones this server could take over now if their server died." })
+      .addCallback(recovery((r) => r.recoverable));
+    meter
+      .createObservableCounter(m.recoveryRecovered, { unit: "{connection}", description: "Connections of dead servers this server took over." })
+      .addCallback(recovery((r) => r.recovered));
+    meter
+      .createObservableCounter(m.recoveryLost, { unit: "{connection}", description: "Connections of dead servers this server kept but could not take over." })
+      .addCallback(recovery((r) => r.lost));
   }
 
   /** Reports `stats` of the scale-out hub named `hub` from now on. */

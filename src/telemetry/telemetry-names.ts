@@ -27,6 +27,10 @@ export const metricNames = {
   outboxMessages: "hubwire.backplane.outbox.messages",
   outboxBytes: "hubwire.backplane.outbox.size",
   outboxLag: "hubwire.backplane.outbox.lag",
+  recoveryKept: "hubwire.recovery.connections.kept",
+  recoveryRecoverable: "hubwire.recovery.connections.recoverable",
+  recoveryRecovered: "hubwire.recovery.connections.recovered",
+  recoveryLost: "hubwire.recovery.connections.lost",
 } as const;
 
 export const attributeNames = {

@@ -9,7 +9,7 @@ import { startRoundRobinProxy, type RoundRobinProxy } from "../../bench/round-ro
 import { hubwireClient, officialClient, type StreamClient as Client } from "../support/stream-clients.js";
 import { hangAfterLettingGo, stallWhileLettingGo, steerTo } from "../support/move-faults.js";
 import { waitFor, within } from "../support/wait.js";
-import { startMeter } from "../telemetry/otel-sdk.js";
+import { startMeter, valueOf } from "../telemetry/otel-sdk.js";
 
 interface StreamClient {
   message(stream: string, n: number): void;
@@ -442,6 +442,12 @@ describe("crash recovery of stateful connections", () => {
     const id = await client.invoke<string>("Id");
     await waitFor(() => servers[1]!.connectionCount === 1, "server 1 to hold the connection");
     await recoverable(0, id);
+    const recovery = async () => {
+      const metrics = await meter.metrics();
+      const at = (name: string) => valueOf(metrics.get(`hubwire.recovery.connections.${name}`), { "hubwire.hub": "RecoveryHub" });
+      return { kept: at("kept"), recoverable: at("recoverable"), recovered: at("recovered"), lost: at("lost") };
+    };
+    expect(await recovery()).toEqual({ kept: 1, recoverable: 1, recovered: 0, lost: 0 });
     // The client cannot come back: the proxy is gone with the crash.
     await proxy!.close();
     proxy = undefined;
@@ -449,6 +455,7 @@ describe("crash recovery of stateful connections", () => {
     await waitFor(() => servers[0]!.scaleOutStats(RecoveryHub)?.recovery?.recovered === 1, "server 0 to take the connection over");
     expect(servers[0]!.connectionCount).toBe(1);
     expect(await active()).toEqual([[{ "signalr.transport": "web_sockets" }, 1]]);
+    expect(await recovery()).toEqual({ kept: 0, recoverable: 0, recovered: 1, lost: 0 });
     await waitFor(() => servers[0]!.connectionCount === 0, "the recovered connection to end");
     await waitFor(() => disconnects === 1, "onDisconnected to run");
     expect(await active()).toEqual([[{ "signalr.transport": "web_sockets" }, 0]]);
