@@ -74,7 +74,7 @@ export class HubTelemetry {
     this.bytesSent = meter.createCounter(m.bytesSent, { unit: "By", description: "Bytes of the hub messages written to clients." });
     this.connectionsDropped = meter.createCounter(m.connectionsDropped, {
       unit: "{connection}",
-      description: "Connections the server dropped for a limit: a full send buffer, a message too large, a full stateful reconnect buffer.",
+      description: "Connections the server dropped for a limit: a full send buffer, a message too large, a full stateful reconnect buffer, too many negotiated.",
     });
     this.activeStreams = meter.createUpDownCounter(m.activeStreams, { unit: "{stream}", description: "Server-to-client streams running." });
     this.activeUploads = meter.createUpDownCounter(m.activeUploads, { unit: "{stream}", description: "Client-to-server (upload) streams open." });
@@ -104,6 +104,11 @@ export class HubTelemetry {
     this.connectionDuration.record((Date.now() - transport.createdAt) / 1000, this.closeAttributes(transportName, status));
     const reason = dropReason(error);
     if (reason) this.connectionsDropped.add(1, this.closeAttributes(transportName, reason, a.dropReason));
+  }
+
+  /** A negotiated connection was dropped before its transport opened, to keep `maximumNegotiatedConnections`. */
+  negotiatedDropped(): void {
+    this.connectionsDropped.add(1, this.closeAttributes(undefined, "negotiated_limit", a.dropReason));
   }
 
   /** Reports how many of a hub's connections wait for their client, read when the SDK collects. */

@@ -32,6 +32,8 @@ export interface ConnectionHandler {
   onConnection(connection: TransportConnection): void;
   /** Present when its connections can move between servers (a hub over a backplane). */
   readonly moves?: ConnectionMoves | undefined;
+  /** A negotiated connection was dropped before its transport opened (see ConnectionRegistry): counted in the metrics. */
+  negotiatedDropped?(): void;
 }
 
 export interface EndpointOptions {
@@ -98,6 +100,7 @@ export class ConnectionEndpoint {
       maxBufferedBytes: options.maxBufferedBytes,
       maxNegotiatedConnections: options.maxNegotiatedConnections,
       log: { writer: options.log, path },
+      negotiatedDropped: () => handler.negotiatedDropped?.(),
     });
     this.origins = new OriginPolicy(options.allowedOrigins);
     this.admission = new ConnectionAdmission(options.admit, path, options.log);

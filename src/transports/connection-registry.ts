@@ -10,6 +10,8 @@ export interface RegistryLimits {
   readonly maxNegotiatedConnections: number;
   /** Where dropped negotiated connections are reported, under the endpoint's path. */
   readonly log?: { readonly writer: LogWriter; readonly path: string } | undefined;
+  /** Told of each negotiated connection dropped (the metrics count it). */
+  negotiatedDropped?(): void;
 }
 
 /**
@@ -103,6 +105,7 @@ export class ConnectionRegistry {
       this.negotiated.delete(connection);
       if (connection.state !== "negotiated") continue; // started or closed since
       this.droppedNegotiated++;
+      this.limits.negotiatedDropped?.();
       connection.close();
     }
   }

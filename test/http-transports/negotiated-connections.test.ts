@@ -1,11 +1,13 @@
 import { randomUUID } from "node:crypto";
 import { Redis } from "ioredis";
+import type { MeterProvider } from "@opentelemetry/sdk-metrics";
 import { afterEach, describe, expect, it } from "vitest";
 import WebSocket from "ws";
 import { Hub, HubClass, HubMethod, HubServer, silentLogger, type HubOptions, type Logger } from "../../src/index.js";
 import { RedisBackplane } from "../../src/redis/index.js";
 import { redisUrl } from "../support/redis.js";
 import { waitFor } from "../support/wait.js";
+import { startMeter, valueOf } from "../telemetry/otel-sdk.js";
 import { negotiate, RS, send } from "./http-client.js";
 
 @HubClass()
@@ -48,10 +50,15 @@ describe("negotiated connections waiting for their transport", () => {
     servers = [];
   });
 
-  async function start(options: HubOptions & { logger?: Logger; backplane?: RedisBackplane }): Promise<string> {
-    const { logger = silentLogger, backplane, ...hubOptions } = options;
+  async function start(options: HubOptions & { logger?: Logger; backplane?: RedisBackplane; meterProvider?: MeterProvider }): Promise<string> {
+    const { logger = silentLogger, backplane, meterProvider, ...hubOptions } = options;
     // Long-polling clients that never come back for their Close are not waited for long.
-    const server = new HubServer({ logger, closeTimeout: 200, ...(backplane ? { backplane } : {}) });
+    const server = new HubServer({
+      logger,
+      closeTimeout: 200,
+      ...(backplane ? { backplane } : {}),
+      ...(meterProvider ? { telemetry: { meterProvider } } : {}),
+    });
     servers.push(server);
     server.mapHub("/plain", PlainHub, hubOptions);
     return `${(await server.listen()).url}/plain`;
@@ -63,9 +70,11 @@ describe("negotiated connections waiting for their transport", () => {
     return tokens;
   }
 
-  it("drops the ones that waited longest past the bound, on every transport", async () => {
-    const hub = await start({ maximumNegotiatedConnections: 4 });
+  it("drops the ones that waited longest past the bound, on every transport, and counts them", async () => {
+    const meter = startMeter();
+    const hub = await start({ maximumNegotiatedConnections: 4, meterProvider: meter.meterProvider });
     const tokens = await negotiateMany(hub, 7);
+    expect(valueOf((await meter.metrics()).get("hubwire.server.connections.dropped"), { "hubwire.drop.reason": "negotiated_limit" })).toBe(3);
     expect(await Promise.all(tokens.slice(0, 3).map((token) => firstPoll(hub, token)))).toEqual([404, 404, 404]);
     expect(await upgrade(hub, tokens[3]!)).toBe(101);
     expect(await Promise.all(tokens.slice(4).map((token) => firstPoll(hub, token)))).toEqual([200, 200, 200]);
