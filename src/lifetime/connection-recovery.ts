@@ -177,7 +177,9 @@ export class ConnectionRecovery {
     const kept = this.kept.get(message.connectionId);
     if (!kept || kept.holder !== message.origin) return;
     if (message.kind === "released") return this.forget(message.connectionId);
-    // Applied over the checkpoints that do not count it yet (see IncomingConnection.rebase).
+    // Applied over the checkpoints that do not count it yet (see IncomingConnection.rebase); a
+    // record a move to this server replaced is left alone (the move carries the groups).
+    if (!this.keeps(message.connectionId)) return;
     const { host } = this;
     kept.incoming.groupChanged(message.action, message.group, { origin: message.origin, channel: host.channel("connection", message.connectionId), seq: message.seq });
     if (message.action === "add") void host.moves.subscribeGroups(message.connectionId, [message.group]);
