@@ -2,6 +2,7 @@ import type { ResolvedHubOptions } from "./dispatch/hub-options.js";
 import type { HubRuntime } from "./dispatch/hub-runtime.js";
 import { recoveryWait } from "./lifetime/scale-out-settings.js";
 import type { LogWriter } from "./logger.js";
+import type { HubTelemetry } from "./telemetry/hub-telemetry.js";
 import type { HubServerOptions } from "./server-options.js";
 import type { AdmissionCheck, EndpointOptions } from "./transports/connection-endpoint.js";
 import type { RouteChannels } from "./transports/connection-router-types.js";
@@ -17,7 +18,8 @@ export const defaultCloseTimeout = 5000;
  */
 export function endpointOptionsFor(
   server: HubServerOptions,
-  log: LogWriter,
+  /** The server's log, and its metrics when it reports any. */
+  { log, telemetry }: { log: LogWriter; telemetry: HubTelemetry | undefined },
   resolved: ResolvedHubOptions,
   admit: AdmissionCheck | undefined,
   statefulReconnects: boolean,
@@ -43,6 +45,7 @@ export function endpointOptionsFor(
     serverId: cluster?.serverId,
     recoveryWaitMs: cluster && statefulReconnects ? recoveryWait(server.scaleOut) : undefined,
     log,
+    negotiatedDropped: telemetry && (() => telemetry.negotiatedDropped()),
   };
 }
 

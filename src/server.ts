@@ -62,6 +62,8 @@ export class HubServer {
   private readonly scaleOut: ServerScaleOut | undefined;
   private readonly log: LogWriter;
   private readonly telemetry: HubTelemetry | undefined;
+  /** The log and the metrics, as every endpoint reports to them. */
+  private readonly reports: { readonly log: LogWriter; readonly telemetry: HubTelemetry | undefined };
   /** Absent unless mounted: then every hub's calls pass through its recorder. */
   private dashboard: Dashboard | undefined;
   private httpServer: Server | undefined;
@@ -72,6 +74,7 @@ export class HubServer {
     // Wrapped once: no logger, the application's included, can throw into the code that logs.
     this.log = LogWriter.for(options.logger ?? consoleLogger());
     this.telemetry = createTelemetry(options.telemetry, this.log);
+    this.reports = { log: this.log, telemetry: this.telemetry };
     if (options.backplane) this.scaleOut = new ServerScaleOut(options.backplane, options.scaleOut, this.log, this.telemetry);
   }
 
@@ -119,7 +122,7 @@ export class HubServer {
     // Crash recovery rebuilds a hub's connection that travelled in a multiplexed one at the multiplexing endpoint.
     runtime.moves?.attachCarriers(carriedRevival((muxPath) => this.endpoints.get(muxPath)?.multiplexer?.moves?.revival));
     const admit: AdmissionCheck = (request, token) => runtime.admit(request, token);
-    const endpoint = new ConnectionEndpoint(path, endpointOptionsFor(this.options, this.log, resolved, admit, resolved.allowStatefulReconnects, this.scaleOut), runtime);
+    const endpoint = new ConnectionEndpoint(path, endpointOptionsFor(this.options, this.reports, resolved, admit, resolved.allowStatefulReconnects, this.scaleOut), runtime);
     this.endpoints.set(key, { endpoint, runtime });
     if (!this.runtimes.has(hubClass)) this.runtimes.set(hubClass, runtime);
     return { runtime };
@@ -202,7 +205,7 @@ export class HubServer {
     const { authenticate, userIdProvider } = resolved;
     const admission = { authenticate, userIdProvider, log: this.log, endpoint: path };
     const admit: AdmissionCheck | undefined = authenticate && ((request, token) => authenticateRequest(admission, request, token));
-    const endpoint = new ConnectionEndpoint(path, endpointOptionsFor(this.options, this.log, resolved, admit, false, this.scaleOut), new RawConnectionHandler(listener, this.log));
+    const endpoint = new ConnectionEndpoint(path, endpointOptionsFor(this.options, this.reports, resolved, admit, false, this.scaleOut), new RawConnectionHandler(listener, this.log));
     this.endpoints.set(key, { endpoint });
   }
 
@@ -228,7 +231,7 @@ export class HubServer {
       transports: supportedTransports,
       protocols: supportedProtocols.map((p) => p.name),
     });
-    const endpointSettings = endpointOptionsFor(this.options, this.log, resolved, undefined, true, this.scaleOut);
+    const endpointSettings = endpointOptionsFor(this.options, this.reports, resolved, undefined, true, this.scaleOut);
     const handler = new MultiplexHandler({
       path: key,
       recoveryWaitMs: endpointSettings.recoveryWaitMs,

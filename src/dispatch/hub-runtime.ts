@@ -165,11 +165,6 @@ export class HubRuntime<THub extends Hub<any> = Hub<any>> {
     return count;
   }
 
-  /** See ConnectionHandler.negotiatedDropped. */
-  negotiatedDropped(): void {
-    this.telemetry?.negotiatedDropped();
-  }
-
   /** A session is over here (its connection closed, or moved to another server). */
   forget(session: ConnectionSession): void {
     this.sessions.delete(session.connection.transport);

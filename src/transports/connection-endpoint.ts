@@ -32,8 +32,6 @@ export interface ConnectionHandler {
   onConnection(connection: TransportConnection): void;
   /** Present when its connections can move between servers (a hub over a backplane). */
   readonly moves?: ConnectionMoves | undefined;
-  /** A negotiated connection was dropped before its transport opened (see ConnectionRegistry): counted in the metrics. */
-  negotiatedDropped?(): void;
 }
 
 export interface EndpointOptions {
@@ -53,6 +51,8 @@ export interface EndpointOptions {
   maxBufferedBytes: number;
   /** Negotiated connections that may wait for their transport at once (see ConnectionRegistry). */
   maxNegotiatedConnections: number;
+  /** Told of each negotiated connection dropped past it (the server's metrics count it). */
+  negotiatedDropped?: (() => void) | undefined;
   minimumNegotiateVersion: number;
   /** Offer stateful reconnect to clients that ask for it (WebSockets only). */
   allowStatefulReconnects: boolean;
@@ -100,7 +100,7 @@ export class ConnectionEndpoint {
       maxBufferedBytes: options.maxBufferedBytes,
       maxNegotiatedConnections: options.maxNegotiatedConnections,
       log: { writer: options.log, path },
-      negotiatedDropped: () => handler.negotiatedDropped?.(),
+      negotiatedDropped: options.negotiatedDropped,
     });
     this.origins = new OriginPolicy(options.allowedOrigins);
     this.admission = new ConnectionAdmission(options.admit, path, options.log);

@@ -11,7 +11,7 @@ export interface RegistryLimits {
   /** Where dropped negotiated connections are reported, under the endpoint's path. */
   readonly log?: { readonly writer: LogWriter; readonly path: string } | undefined;
   /** Told of each negotiated connection dropped (the metrics count it). */
-  negotiatedDropped?(): void;
+  readonly negotiatedDropped?: (() => void) | undefined;
 }
 
 /**

@@ -80,6 +80,16 @@ describe("negotiated connections waiting for their transport", () => {
     expect(await Promise.all(tokens.slice(4).map((token) => firstPoll(hub, token)))).toEqual([200, 200, 200]);
   });
 
+  it("counts those of a multiplexing endpoint in the metrics too", async () => {
+    const meter = startMeter();
+    const server = new HubServer({ logger: silentLogger, telemetry: { meterProvider: meter.meterProvider } });
+    servers.push(server);
+    server.mapMultiplexer("/hubs", { maximumNegotiatedConnections: 2 });
+    const hubs = `${(await server.listen()).url}/hubs`;
+    await negotiateMany(hubs, 5);
+    expect(valueOf((await meter.metrics()).get("hubwire.server.connections.dropped"), { "hubwire.drop.reason": "negotiated_limit" })).toBe(3);
+  });
+
   it("does not count connections that have started", async () => {
     const hub = await start({ maximumNegotiatedConnections: 3 });
     const started = await negotiateMany(hub, 3);
