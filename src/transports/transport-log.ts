@@ -20,7 +20,7 @@ export const transportLog = logEvents({
   forwardFailed: { level: "warn", message: "A request for a connection on another server could not be forwarded" },
   routePublishFailed: { level: "warn", message: "An answer to a forwarded request could not be published" },
   routeSubscribeFailed: { level: "warn", message: "Backplane subscribe failed; this connection is reached only by requests to this server" },
-  routeUnsubscribeFailed: { level: "warn", message: "Backplane unsubscribe failed" },
+  routeUnsubscribeFailed: { level: "warn", message: "Backplane unsubscribe of a connection's route channel failed" },
   moveFailed: { level: "warn", message: "A stateful connection could not move to the server its client reconnected through" },
   malformedRoutedMessage: { level: "warn", message: "Malformed forwarded request dropped" },
 });
