@@ -5,11 +5,11 @@ import type {
   HubClients,
   SingleClientProxy,
 } from "../hubs/client-proxy.js";
-import type { HubLifetimeManager } from "../lifetime/hub-lifetime-manager.js";
 import type { Target } from "../lifetime/target.js";
+import type { ClientSends } from "./observed-calls.js";
 
 interface ProxyState {
-  readonly manager: HubLifetimeManager;
+  readonly manager: ClientSends;
   readonly target: Target;
   /** Set for a single connection, which can also be invoked. */
   readonly connectionId?: string;
@@ -39,13 +39,13 @@ const handler: ProxyHandler<ProxyState> = {
 };
 
 /** A typed client proxy for one target. */
-export function clientProxy<TClient>(manager: HubLifetimeManager, target: Target): ClientProxy<TClient> {
+export function clientProxy<TClient>(manager: ClientSends, target: Target): ClientProxy<TClient> {
   return new Proxy<ProxyState>({ manager, target }, handler) as unknown as ClientProxy<TClient>;
 }
 
 /** A typed proxy for one connection, which can also be asked for a result. */
 export function singleClientProxy<TClient>(
-  manager: HubLifetimeManager,
+  manager: ClientSends,
   connectionId: string,
   invokeOptions?: ClientInvokeOptions,
 ): SingleClientProxy<TClient> {
@@ -57,7 +57,7 @@ export function singleClientProxy<TClient>(
 export class HubClientsImpl<TClient> implements HubClients<TClient> {
   private allProxy: ClientProxy<TClient> | undefined;
 
-  constructor(protected readonly manager: HubLifetimeManager) {}
+  constructor(protected readonly manager: ClientSends) {}
 
   get all(): ClientProxy<TClient> {
     return (this.allProxy ??= clientProxy<TClient>(this.manager, { kind: "all" }));
@@ -96,7 +96,7 @@ export class HubCallerClientsImpl<TClient> extends HubClientsImpl<TClient> imple
   private othersProxy: ClientProxy<TClient> | undefined;
 
   constructor(
-    manager: HubLifetimeManager,
+    manager: ClientSends,
     private readonly connectionId: string,
   ) {
     super(manager);

@@ -36,6 +36,8 @@ export const dispatchLog = logEvents({
   onDisconnectedFailed: { level: "error", message: "onDisconnected threw" },
   heartbeatFailed: { level: "error", message: "Connection's keep-alive check threw; the connection is closed" },
   closeLeftRunning: { level: "error", message: "server.close() stopped waiting for hub code that has not settled; it is left running" },
+  callFailed: { level: "warn", message: "A send or group change of hub code failed (logged in case nothing awaited it)" },
+  callRefusedByClient: { level: "debug", message: "A client result or group change of hub code failed for its client (logged in case nothing awaited it)" },
   abortListenerThrew: { level: "error", message: "A listener on a hub's abort signal threw" },
   onConnectedOutlived: {
     level: "error",

@@ -2,6 +2,7 @@ import { settlesWithin } from "../settles-within.js";
 import { Heartbeat } from "../connection/heartbeat.js";
 import type { HubConnectionOptions } from "../connection/hub-connection.js";
 import type { LogWriter } from "../logger.js";
+import { LimitExceededError } from "../errors.js";
 import { dispatchLog } from "./dispatch-log.js";
 import { callerKey, invocationScopeKey, type CallerView, type ClientOf, type Hub, type InvocationScopeView } from "../hubs/hub.js";
 import type { GroupManager } from "../hubs/client-proxy.js";
@@ -9,6 +10,7 @@ import type { HubDescriptor, HubMethodDescriptor } from "../hubs/hub-descriptor.
 import type { HubLifetimeManager } from "../lifetime/hub-lifetime-manager.js";
 import type { HubProtocol } from "../protocol/hub-protocol.js";
 import { tracedSends } from "../telemetry/create-telemetry.js";
+import { observedGroups, observedSends, type ClientSends, type OnCallFailure } from "./observed-calls.js";
 import type { HubTelemetry } from "../telemetry/hub-telemetry.js";
 import { telemetryFilter } from "../telemetry/telemetry-filter.js";
 import type { HubRequest } from "../hubs/hub-context-types.js";
@@ -66,8 +68,11 @@ export class HubRuntime<THub extends Hub<any> = Hub<any>> {
   readonly protocols: ReadonlyMap<string, HubProtocol>;
   readonly log: LogWriter;
   readonly lifetime: HubLifetimeManager;
-  /** The lifetime manager as hubs' `clients` reach it: with telemetry, sends become span events. */
-  readonly sends: HubLifetimeManager;
+  /**
+   * The lifetime manager as hubs' `clients` reach it: with telemetry, sends become span events;
+   * a failure nothing awaits is logged, not left to end the process (see observedSends).
+   */
+  readonly sends: ClientSends;
   readonly telemetry: HubTelemetry | undefined;
   readonly closeTimeoutMs: number;
   readonly policies: Readonly<Record<string, AuthorizationPolicy>>;
@@ -103,7 +108,8 @@ export class HubRuntime<THub extends Hub<any> = Hub<any>> {
     this.filterList = telemetry ? [telemetryFilter(telemetry, descriptor.name), ...options.filters] : options.filters;
     this.filters = composeFilters(this.filterList);
     this.lifetime = services.lifetime;
-    this.sends = telemetry?.tracer ? tracedSends(telemetry, services.lifetime) : services.lifetime;
+    const onFailure: OnCallFailure = (kind, error) => this.callFailed(kind, error);
+    this.sends = observedSends(telemetry?.tracer ? tracedSends(telemetry, services.lifetime) : services.lifetime, onFailure);
     this.protocols = new Map(services.protocols.map((p) => [p.name.toLowerCase(), p]));
     this.connectionOptions = {
       keepAliveIntervalMs: options.keepAliveInterval,
@@ -119,10 +125,7 @@ export class HubRuntime<THub extends Hub<any> = Hub<any>> {
       (session as ConnectionSession).closeWithError(error, dispatchLog.heartbeatFailed),
     );
     const lifetime = this.lifetime;
-    this.groups = {
-      addToGroup: (connectionId, groupName) => lifetime.addToGroup(connectionId, groupName),
-      removeFromGroup: (connectionId, groupName) => lifetime.removeFromGroup(connectionId, groupName),
-    };
+    this.groups = observedGroups(lifetime, onFailure);
     this.context = Object.freeze({ clients: new HubClientsImpl<ClientOf<THub>>(this.sends), groups: this.groups });
     this.moves = lifetime.moves ? new HubMoves(this, lifetime.moves) : undefined;
   }
@@ -163,6 +166,15 @@ export class HubRuntime<THub extends Hub<any> = Hub<any>> {
     let count = 0;
     for (const transport of this.sessions.keys()) if (transport.state === "suspended") count++;
     return count;
+  }
+
+  /**
+   * A send, client result or group change of hub code failed. Logged in case nothing awaited it:
+   * at debug when a client caused it (a bound it went past, a client result it did not give).
+   */
+  private callFailed(kind: Parameters<OnCallFailure>[0], error: unknown): void {
+    const byClient = kind === "client result" || error instanceof LimitExceededError;
+    this.log.write(byClient ? dispatchLog.callRefusedByClient : dispatchLog.callFailed, { hub: this.descriptor.name, kind, error });
   }
 
   /** A session is over here (its connection closed, or moved to another server). */
