@@ -354,17 +354,33 @@ describe("crash recovery of stateful connections", () => {
     expect(client.restarts()).toBe(0);
   }, 60_000);
 
+  /**
+   * Holds back every checkpoint server 1 makes from now on (its outbox busy, say); `release`
+   * publishes one of them after all.
+   */
+  function holdCheckpoints() {
+    const host = servers[1]!["scaleOut"]!["managers"][0]!["recovery"]!["host"];
+    const publish = host.publish.bind(host);
+    const held: Array<Parameters<typeof publish>> = [];
+    host.publish = (channel, message) => (message.kind === "checkpoint" ? void held.push([channel, message]) : publish(channel, message));
+    return { held, release: (checkpoint: Parameters<typeof publish>) => publish(...checkpoint) };
+  }
+
+  /** Server 1 dies; server 0 takes connection `id` over, and its client gets a send to `group` there. */
+  async function recoveredInGroup(client: Client, id: string, group: string): Promise<void> {
+    await crash(1);
+    await waitFor(() => servers[0]!.scaleOutStats(RecoveryHub)?.recovery?.recovered === 1, "server 0 to take the connection over", 15_000);
+    expect(await client.invoke("Id")).toBe(id);
+    await servers[0]!.hubContext(RecoveryHub).clients.group(group).message(group, 1);
+    await waitFor(() => client.received.last(group) === 1, `a send to group '${group}' on the server that took the connection over`);
+  }
+
   it("keeps a group change another server asked for when the holder's checkpoint made just before it reaches the standby after it", async () => {
     // A standby forgets a connection two serverTimeouts after its last checkpoint while its
     // holder lives: longer than the steps below take on a loaded machine.
     const { client, id } = await heldByServer1({ heartbeatInterval: 100, serverTimeout: 3_000, recovery: true });
-    // Server 1's checkpoints are held back from now on (its outbox busy, say): the next one is
-    // made before the group change below, and reaches the standby after it.
-    const holderRecovery = servers[1]!["scaleOut"]!["managers"][0]!["recovery"]!;
-    const host = holderRecovery["host"];
-    const publish = host.publish.bind(host);
-    const held: Array<Parameters<typeof publish>> = [];
-    host.publish = (channel, message) => (message.kind === "checkpoint" ? void held.push([channel, message]) : publish(channel, message));
+    // The next checkpoint of server 1 is made before the group change below, and reaches the standby after it.
+    const { held, release } = holdCheckpoints();
     await waitFor(() => held.length > 0, "a checkpoint made before the group change");
     const [first] = held.splice(0);
     // Asked by server 0, which is also the standby: server 1 applies it and acknowledges it, and
@@ -374,31 +390,20 @@ describe("crash recovery of stateful connections", () => {
     await waitFor(() => kept.get(id)?.incoming.groups.has("late") ?? false, "the standby to hear the group change");
     // The held checkpoint arrives, and server 1 dies before its next one.
     const heardBefore = kept.get(id)!.heardAt;
-    publish(...first!);
+    release(first!);
     await waitFor(() => kept.get(id)!.heardAt > heardBefore, "the standby to get the older checkpoint");
-    await crash(1);
-    await waitFor(() => servers[0]!.scaleOutStats(RecoveryHub)?.recovery?.recovered === 1, "server 0 to take the connection over", 15_000);
-    expect(await client.invoke("Id")).toBe(id);
-    await servers[0]!.hubContext(RecoveryHub).clients.group("late").message("late", 1);
-    await waitFor(() => client.received.last("late") === 1, "a send to the group joined just before the crash");
+    await recoveredInGroup(client, id, "late");
   });
 
   it("keeps a group change the holder's own hub made after its last checkpoint", async () => {
     const { client, id } = await heldByServer1({ heartbeatInterval: 100, serverTimeout: 3_000, recovery: true });
     // No checkpoint of server 1 reaches the standby from now on: the last it has predates the change.
-    const host = servers[1]!["scaleOut"]!["managers"][0]!["recovery"]!["host"];
-    const publish = host.publish.bind(host);
-    let held = 0;
-    host.publish = (channel, message) => (message.kind === "checkpoint" ? void held++ : publish(channel, message));
-    await waitFor(() => held > 0, "a checkpoint held back");
+    const { held } = holdCheckpoints();
+    await waitFor(() => held.length > 0, "a checkpoint held back");
     await servers[1]!.hubContext(RecoveryHub).groups.addToGroup(id, "mine");
     const kept = servers[0]!["scaleOut"]!["managers"][0]!["recovery"]!["kept"];
     await waitFor(() => kept.get(id)?.incoming.groups.has("mine") ?? false, "the standby to hear of the change");
-    await crash(1);
-    await waitFor(() => servers[0]!.scaleOutStats(RecoveryHub)?.recovery?.recovered === 1, "server 0 to take the connection over", 15_000);
-    expect(await client.invoke("Id")).toBe(id);
-    await servers[0]!.hubContext(RecoveryHub).clients.group("mine").message("mine", 1);
-    await waitFor(() => client.received.last("mine") === 1, "a send to the group joined after the last checkpoint");
+    await recoveredInGroup(client, id, "mine");
   });
 
   it("without recovery, a client whose server crashed starts a new connection", async () => {
