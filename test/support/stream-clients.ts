@@ -207,7 +207,11 @@ export class Traffic {
   /** Resolves once ten more rounds have been sent and received by every receiver, within `ms`. */
   async flowing(what: string, ms?: number): Promise<void> {
     const from = this.sent.direct;
-    await waitFor(() => this.flowed(from + 10), `traffic ${what}`, ms);
+    // On a timeout, where it stopped: the sender's last round, and each receiver's.
+    const where = () =>
+      `traffic ${what} (round ${from + 10} awaited; the sender sent ${this.sent.direct}; ` +
+      `${this.receivers.map((client) => `${client.name} has ${client.received.last("direct")}`).join(", ")})`;
+    await waitFor(() => this.flowed(from + 10), where, ms);
   }
 
   /** Stops sending, and resolves once every receiver has all that was sent. */
