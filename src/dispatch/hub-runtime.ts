@@ -10,7 +10,7 @@ import type { HubDescriptor, HubMethodDescriptor } from "../hubs/hub-descriptor.
 import type { HubLifetimeManager } from "../lifetime/hub-lifetime-manager.js";
 import type { HubProtocol } from "../protocol/hub-protocol.js";
 import { tracedSends } from "../telemetry/create-telemetry.js";
-import { observedGroups, observedSends, type ClientSends, type OnCallFailure } from "./observed-calls.js";
+import { observedGroups, observedSends, type ClientSends, type ObservedCall, type OnCallFailure } from "./observed-calls.js";
 import type { HubTelemetry } from "../telemetry/hub-telemetry.js";
 import { telemetryFilter } from "../telemetry/telemetry-filter.js";
 import type { HubRequest } from "../hubs/hub-context-types.js";
@@ -172,7 +172,7 @@ export class HubRuntime<THub extends Hub<any> = Hub<any>> {
    * A send, client result or group change of hub code failed. Logged in case nothing awaited it:
    * at debug when a client caused it (a bound it went past, a client result it did not give).
    */
-  private callFailed(kind: Parameters<OnCallFailure>[0], error: unknown): void {
+  private callFailed(kind: ObservedCall, error: unknown): void {
     const byClient = kind === "client result" || error instanceof LimitExceededError;
     this.log.write(byClient ? dispatchLog.callRefusedByClient : dispatchLog.callFailed, { hub: this.descriptor.name, kind, error });
   }

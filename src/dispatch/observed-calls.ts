@@ -4,8 +4,11 @@ import type { HubLifetimeManager } from "../lifetime/hub-lifetime-manager.js";
 /** What a hub's `clients` call on the lifetime manager. */
 export type ClientSends = Pick<HubLifetimeManager, "send" | "invokeConnection">;
 
-/** Told of each failure of a send, client result or group change hub code started (see observed). */
-export type OnCallFailure = (kind: "send" | "client result" | "group change", error: unknown) => void;
+/** What hub code starts on the lifetime manager, and may not await. */
+export type ObservedCall = "send" | "client result" | "group change";
+
+/** Told of each failure of a call hub code started (see observedSends). */
+export type OnCallFailure = (kind: ObservedCall, error: unknown) => void;
 
 /**
  * Hub code may start a send, a client result or a group change without awaiting it, as C# code
@@ -29,7 +32,7 @@ export function observedGroups(lifetime: HubLifetimeManager, onFailure: OnCallFa
   };
 }
 
-function observed<T>(promise: Promise<T>, kind: Parameters<OnCallFailure>[0], onFailure: OnCallFailure): Promise<T> {
+function observed<T>(promise: Promise<T>, kind: ObservedCall, onFailure: OnCallFailure): Promise<T> {
   promise.catch((error: unknown) => onFailure(kind, error));
   return promise;
 }

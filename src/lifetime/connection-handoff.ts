@@ -141,7 +141,7 @@ export class IncomingConnection {
     const changes = this.groupChanges.filter((change) => change.seq !== undefined && !delivered(change));
     this.groupChanges.length = 0;
     this.groupChanges.push(...changes);
-    const groups = this.groupsAfter(checkpoint);
+    const groups = withChanges(checkpoint.groups, changes);
     for (const group of [...this.groups]) if (!groups.has(group)) this.leave(group);
     for (const group of groups) {
       this.join(group);
@@ -157,15 +157,19 @@ export class IncomingConnection {
 
   /** The membership at the cut: the old server's, with the changes heard here that it had not applied applied again. */
   groupsAfter(handoff: LifetimeHandoff): Set<string> {
-    const groups = new Set(handoff.groups);
     const delivered = deliveredIn(handoff);
-    for (const change of this.groupChanges) {
-      if (change.seq !== undefined && delivered(change)) continue;
-      if (change.action === "add") groups.add(change.group);
-      else groups.delete(change.group);
-    }
-    return groups;
+    return withChanges(handoff.groups, this.groupChanges.filter((change) => change.seq === undefined || !delivered(change)));
   }
+}
+
+/** `groups` with `changes` applied, in order. */
+function withChanges(groups: readonly string[], changes: readonly GroupChange[]): Set<string> {
+  const after = new Set(groups);
+  for (const { action, group } of changes) {
+    if (action === "add") after.add(group);
+    else after.delete(group);
+  }
+  return after;
 }
 
 /** Whether a send or group change reached the connection on the old server, by the handoff's records. */
