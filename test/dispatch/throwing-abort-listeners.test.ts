@@ -1,7 +1,8 @@
-import { HubConnectionBuilder, LogLevel, type HubConnection } from "@microsoft/signalr";
+import type { HubConnection } from "@microsoft/signalr";
 import { afterEach, describe, expect, it } from "vitest";
 import { dispatchLog } from "../../src/dispatch/dispatch-log.js";
-import { Hub, HubClass, HubMethod, HubServer, type LogFields, type Logger } from "../../src/index.js";
+import { Hub, HubClass, HubMethod } from "../../src/index.js";
+import { startLoggedHub, type LoggedHub, type LoggedLine } from "../support/logged-hub.js";
 import { waitFor } from "../support/wait.js";
 
 /** Every way hub code can listen on a signal, each failing its own way. */
@@ -55,24 +56,17 @@ class ListeningHub extends Hub {
  * nothing but a log line. (Vitest fails a run that has an uncaught exception.)
  */
 describe("abort listeners of hub code that throw", () => {
-  const errors: Array<{ message: string; fields?: LogFields }> = [];
-  let server: HubServer | undefined;
-  let client: HubConnection | undefined;
+  let running: LoggedHub | undefined;
+  let errors: LoggedLine[] = [];
   afterEach(async () => {
-    await client?.stop();
-    await server?.close();
-    [server, client] = [undefined, undefined];
-    errors.length = 0;
+    await running?.stop();
+    running = undefined;
   });
 
   async function start(): Promise<HubConnection> {
-    const logger: Logger = { debug() {}, info() {}, warn() {}, error: (message, fields) => void errors.push({ message, fields }) };
-    server = new HubServer({ logger });
-    server.mapHub("/listening", ListeningHub);
-    const { url } = await server.listen(0, "127.0.0.1");
-    client = new HubConnectionBuilder().withUrl(`${url}/listening`).configureLogging(LogLevel.None).build();
-    await client.start();
-    return client;
+    running = await startLoggedHub("/listening", ListeningHub, { level: "error" });
+    errors = running.lines;
+    return running.client;
   }
 
   const thrown = (where: string) =>

@@ -1,7 +1,8 @@
-import { HubConnectionBuilder, LogLevel, type HubConnection } from "@microsoft/signalr";
+import type { HubConnection } from "@microsoft/signalr";
 import { afterEach, describe, expect, it } from "vitest";
 import { dispatchLog } from "../../src/dispatch/dispatch-log.js";
-import { Hub, HubClass, HubMethod, HubServer, type LogFields, type Logger } from "../../src/index.js";
+import { Hub, HubClass, HubMethod } from "../../src/index.js";
+import { startLoggedHub, type LoggedHub, type LoggedLine } from "../support/logged-hub.js";
 import { waitFor } from "../support/wait.js";
 
 interface Listener {
@@ -43,25 +44,17 @@ class CarelessHub extends Hub<Listener> {
  * rejection.)
  */
 describe("calls hub code starts and does not await", () => {
-  const lines: Array<{ level: string; message: string; fields?: LogFields }> = [];
-  let server: HubServer | undefined;
-  let client: HubConnection | undefined;
+  let running: LoggedHub | undefined;
+  let lines: LoggedLine[] = [];
   afterEach(async () => {
-    await client?.stop();
-    await server?.close();
-    [server, client] = [undefined, undefined];
-    lines.length = 0;
+    await running?.stop();
+    running = undefined;
   });
 
   async function start(): Promise<HubConnection> {
-    const keep = (level: string) => (message: string, fields?: LogFields) => void lines.push({ level, message, fields });
-    const logger: Logger = { level: "debug", debug: keep("debug"), info: () => {}, warn: keep("warn"), error: keep("error") };
-    server = new HubServer({ logger });
-    server.mapHub("/careless", CarelessHub, { maximumGroupsPerConnection: 1 });
-    const { url } = await server.listen(0, "127.0.0.1");
-    client = new HubConnectionBuilder().withUrl(`${url}/careless`).configureLogging(LogLevel.None).build();
-    await client.start();
-    return client;
+    running = await startLoggedHub("/careless", CarelessHub, { level: "debug", hubOptions: { maximumGroupsPerConnection: 1 } });
+    lines = running.lines;
+    return running.client;
   }
 
   const logged = (message: string) => lines.filter((line) => line.message === message);
