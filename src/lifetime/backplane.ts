@@ -33,6 +33,14 @@ export interface Backplane {
    * they go out. Optional: without it, the manager subscribes to its server channels again.
    */
   resubscribeAll?(): Promise<void>;
+  /**
+   * Tells `events` when a connection to the engine drops and when it is back, until the returned
+   * function is called. Optional: without it, a server notices an outage only when a publish
+   * fails or its heartbeats stop coming back, so a restart of the engine shorter than a heartbeat
+   * interval, during which it publishes nothing, goes unseen, and what it publishes before
+   * the other servers have subscribed again is lost to them.
+   */
+  watchLinks?(events: BackplaneLinkEvents): () => void;
   /** Ends the engine connections. */
   close(): Promise<void>;
   /**
@@ -41,4 +49,12 @@ export interface Backplane {
    * use ScaleOutLifetimeManager and hubwire's own format.
    */
   lifetimeManagerFor?(options: ScaleOutOptions): HubLifetimeManager;
+}
+
+/** See Backplane.watchLinks. */
+export interface BackplaneLinkEvents {
+  /** A connection to the engine closed: what was published meanwhile may have reached no one. */
+  dropped(): void;
+  /** A connection is back (a subscribing one with its subscriptions made again). */
+  restored(): void;
 }

@@ -5,7 +5,7 @@ export const lifetimeLog = logEvents({
   undecodableMessage: { level: "warn", message: "Undecodable message from the backplane dropped" },
   noProtocolForMessage: { level: "warn", message: "Message from the backplane in no protocol of this hub dropped" },
   publishFailed: { level: "warn", message: "Backplane publish failed; other servers miss this message" },
-  outboxHolding: { level: "warn", message: "Backplane publish failed; messages for other servers wait in the outbox" },
+  outboxHolding: { level: "warn", message: "Backplane path down; messages for other servers wait in the outbox" },
   outboxResumed: { level: "info", message: "Backplane reachable again; the outbox delivers what waited" },
   outboxDropped: { level: "warn", message: "Backplane reachable again; the outbox dropped messages past its bounds, other servers miss them" },
   outboxLost: { level: "warn", message: "Closing while the backplane is away; the messages waiting in the outbox are lost" },

@@ -12,8 +12,8 @@ export interface PresenceEvents {
   publishHeartbeat(listening: boolean, sentAt: number): Promise<unknown>;
   /** The server `serverId` sent no heartbeat for `timeout` while this one was listening (`left`: it said it leaves). */
   onServerGone(serverId: string, left: boolean): void;
-  /** This server stopped hearing itself, or could not publish its heartbeat. */
-  onDown(): void;
+  /** This server stopped hearing itself, could not publish its heartbeat, or a link to the backplane dropped. */
+  onDown(reason: PathDownReason): void;
   /**
    * Its heartbeats go out, yet it has not heard one of them for `timeout`: its subscription may
    * be lost (the backplane believes it made it, Redis does not have it). Called then, and again
@@ -27,6 +27,9 @@ export interface PresenceEvents {
    */
   onListeners(): void;
 }
+
+/** Why a server's path through the backplane counts as down (a log field). */
+export type PathDownReason = "publish failed" | "heartbeat failed" | "heartbeat unheard" | "link dropped";
 
 interface Peer {
   /** When it counts as gone, unless heard from first. */
@@ -144,6 +147,9 @@ export class Presence {
       const peer = this.peers.get(serverId);
       const listens = this.up && listening;
       if (peer) {
+        // It hears itself again and may be holding its outbox until this server says it listens:
+        // say it now, not at the next tick.
+        if (listening && peer.hearsItselfSince === undefined && this.up) this.beat();
         peer.deadline = now + this.times.timeout;
         peer.heardAt = now;
         peer.hearsItselfSince = listening ? (peer.hearsItselfSince ?? now) : undefined;
@@ -162,13 +168,30 @@ export class Presence {
   }
 
   /** A publish failed: this server's path is down until it hears itself again. */
-  down(): void {
+  down(reason: PathDownReason = "publish failed"): void {
     // It is unheard for lack of a path out, not of a subscription.
     this.unheardSince = 0;
     this.unheardCalls = 0;
     if (!this.up) return;
     this.up = false;
-    this.events.onDown();
+    this.events.onDown(reason);
+  }
+
+  /**
+   * A connection to the backplane dropped (an engine restart, a network fault): until this server
+   * hears itself again, it cannot know that its peers receive what it publishes, nor that it
+   * receives theirs. Unlike `down`, it says nothing of the path out: the checks of a server whose
+   * heartbeats go out but never come back keep counting.
+   */
+  linkDropped(): void {
+    if (!this.up || this.stopped) return;
+    this.up = false;
+    this.events.onDown("link dropped");
+  }
+
+  /** A connection to the backplane is back: a heartbeat now finds out whether the path works, not one at the next tick. */
+  linkRestored(): void {
+    if (!this.up && this.timer && !this.stopped) this.beat();
   }
 
   /** Calls `onListeners` once this server hears itself and its peers listen (or `timeout` after it hears itself). */
@@ -179,7 +202,7 @@ export class Presence {
 
   private tick(): void {
     const now = Date.now();
-    if (this.up && now - this.lastOwnHeartbeat > this.times.timeout) this.down();
+    if (this.up && now - this.lastOwnHeartbeat > this.times.timeout) this.down("heartbeat unheard");
     const { timeout } = this.times;
     // After timeout, 3, 7, 15... timeouts.
     if (!this.up && this.unheardSince > 0 && now - this.unheardSince >= timeout * (2 ** (this.unheardCalls + 1) - 1)) {
@@ -217,7 +240,7 @@ export class Presence {
       () => {
         if (!this.up && this.unheardSince === 0) this.unheardSince = Date.now();
       },
-      () => this.down(),
+      () => this.down("heartbeat failed"),
     );
   }
 

@@ -15,7 +15,7 @@ import type { HubLifetimeManager } from "./hub-lifetime-manager.js";
 import { InMemoryLifetimeManager, invocationOf, type LocalMembership } from "./in-memory-lifetime-manager.js";
 import { HubChannels } from "./hub-channels.js";
 import { ConnectionRequests } from "./connection-requests.js";
-import { Presence } from "./presence.js";
+import { Presence, type PathDownReason } from "./presence.js";
 import { failureReply } from "./remote-errors.js";
 import { ScaleOutMoves } from "./scale-out-moves.js";
 import { SendCodec } from "./send-codec.js";
@@ -53,6 +53,8 @@ export class ScaleOutLifetimeManager implements HubLifetimeManager {
   private readonly channels: HubChannels;
   private readonly outbox: BackplaneOutbox;
   private readonly presence: Presence;
+  /** Stops the backplane's reports of its links dropping and coming back (see Backplane.watchLinks). */
+  private readonly unwatchLinks: (() => void) | undefined;
   /** The number of this server's last send; see SendMessage.seq. */
   private sendSeq = 0;
   private readonly delivered = new SendSequences();
@@ -80,7 +82,7 @@ export class ScaleOutLifetimeManager implements HubLifetimeManager {
     this.outbox = new BackplaneOutbox(
       (channel, payload) => backplane.publish(channel, payload),
       { maxAge: this.settings.outboxMaxAge, maxBytes: this.settings.outboxMaxBytes },
-      (error) => this.onPathDown(error),
+      (error) => this.onPathDown("publish failed", error),
       (waited, drops) => this.onOutboxResumed(waited, drops),
     );
     this.presence = new Presence(
@@ -90,11 +92,12 @@ export class ScaleOutLifetimeManager implements HubLifetimeManager {
         publishHeartbeat: (listening, sentAt) =>
           backplane.publish(this.channels.name("presence"), encodeBackplaneMessage({ kind: "alive", origin: this.serverId, listening, sentAt })),
         onServerGone: (serverId, left) => this.onServerGone(serverId, left),
-        onDown: () => this.onPathDown(undefined),
+        onDown: (reason) => this.onPathDown(reason),
         onUnheard: () => this.onUnheard(),
         onListeners: () => this.outbox.open(),
       },
     );
+    this.unwatchLinks = backplane.watchLinks?.({ dropped: () => this.presence.linkDropped(), restored: () => this.presence.linkRestored() });
     this.started = this.subscribeServerChannels().then(() => this.presence.start());
     this.moves = new ScaleOutMoves({
       serverId: this.serverId,
@@ -164,6 +167,7 @@ export class ScaleOutLifetimeManager implements HubLifetimeManager {
    */
   async close(): Promise<void> {
     this.presence.stop();
+    this.unwatchLinks?.();
     this.recovery?.stop();
     this.requests.close();
     // After the replies already in the outbox (the closed connections' failed client results).
@@ -324,17 +328,17 @@ export class ScaleOutLifetimeManager implements HubLifetimeManager {
   }
 
   /**
-   * A publish failed, or this server stopped hearing itself: hold what goes to other servers
-   * until this server and its peers hear again (a peer whose own link came back later would
-   * miss what went out before).
+   * A publish failed, this server stopped hearing itself, or a link to the backplane dropped:
+   * hold what goes to other servers until this server and its peers hear again (a peer whose own
+   * link came back later would miss what went out before).
    */
-  private onPathDown(error: unknown): void {
+  private onPathDown(reason: PathDownReason, error?: unknown): void {
     if (this.outageStart === undefined) {
       this.outageStart = Date.now();
-      this.log.write(lifetimeLog.outboxHolding, { hub: this.options.hubName, error });
+      this.log.write(lifetimeLog.outboxHolding, error === undefined ? { hub: this.options.hubName, reason } : { hub: this.options.hubName, reason, error });
     }
     this.outbox.hold();
-    this.presence.down();
+    this.presence.down(reason);
     this.presence.awaitListeners();
   }
 

@@ -20,6 +20,7 @@ export function settledBackplane(backplane: Backplane): Backplane {
   // The optional parts only where the backplane has them: their absence means something (see Backplane).
   if (backplane.resubscribeAll) wrapped.resubscribeAll = settle(() => backplane.resubscribeAll!());
   // Called when a hub is mapped: a throw there is a setup mistake, reported at startup.
+  if (backplane.watchLinks) wrapped.watchLinks = (events) => backplane.watchLinks!(events);
   if (backplane.lifetimeManagerFor) wrapped.lifetimeManagerFor = (options) => backplane.lifetimeManagerFor!(options);
   settled.add(wrapped);
   return wrapped;

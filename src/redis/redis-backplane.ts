@@ -1,7 +1,7 @@
 import { Buffer } from "node:buffer";
 import type { Cluster, Redis, RedisOptions } from "ioredis";
 import { HubwireError } from "../errors.js";
-import type { Backplane } from "../lifetime/backplane.js";
+import type { Backplane, BackplaneLinkEvents } from "../lifetime/backplane.js";
 import { consoleLogger, LogWriter, type Logger } from "../logger.js";
 import { clusterLinks, shardSubscriberBack, singleRedisLinks, type RedisClusterOptions, type RedisLinks } from "./redis-links.js";
 import { redisLog } from "./redis-log.js";
@@ -77,6 +77,8 @@ export class RedisBackplane implements Backplane {
   private readonly linkCheck: ReturnType<typeof setInterval>;
   /** On a cluster: holds publishes after a shard's outage until its subscribers are back. */
   private readonly guard: ResubscribeGuard | undefined;
+  /** Told when a connection drops and when it is back (see watchLinks). */
+  private readonly linkWatchers = new Set<BackplaneLinkEvents>();
   /** The publisher's socket while it gathers the writes of one event-loop turn (see gatherWrites). */
   private corked: { uncork(): void } | undefined;
 
@@ -114,8 +116,18 @@ export class RedisBackplane implements Backplane {
     this.subscriber.once("error", () => subscriberUp());
     this.subscriber.once("end", () => subscriberUp());
     this.subscriber.on("ready", () => {
-      this.resubscribe().then(() => subscriberUp()); // starting up, nobody waits longer for it
+      this.resubscribe().then(() => {
+        subscriberUp(); // starting up, nobody waits longer for it
+        this.tellWatchers("restored");
+      });
     });
+    // On one Redis, a restart closes both connections. (A cluster's shards come and go while its
+    // clients stay ready: there, a failed publish arms ResubscribeGuard, and docs/scale-out.md
+    // says what a shard's restart too short to fail one can still lose.)
+    if (!options.cluster) {
+      this.publisher.on("ready", () => this.tellWatchers("restored"));
+      for (const client of [this.publisher, this.subscriber]) client.on("close", () => this.tellWatchers("dropped"));
+    }
     // A cluster's shard subscribers are back (a shard restarted, its slots moved): ioredis made
     // again what it knew; what never got through is made now.
     if (this.links.resubscribesItself) this.subscriber.on("subscribersReady", () => void this.resubscribe());
@@ -192,6 +204,19 @@ export class RedisBackplane implements Backplane {
       if (this.leaving.get(channel) === handler) this.leaving.delete(channel);
       this.forget(channel, handler);
     });
+  }
+
+  /**
+   * Tells `events` when a connection to Redis closes and when it is back, the subscriber once its
+   * channels are subscribed again (on one Redis; see Backplane.watchLinks).
+   */
+  watchLinks(events: BackplaneLinkEvents): () => void {
+    this.linkWatchers.add(events);
+    return () => void this.linkWatchers.delete(events);
+  }
+
+  private tellWatchers(event: keyof BackplaneLinkEvents): void {
+    for (const watcher of this.linkWatchers) watcher[event]();
   }
 
   /**

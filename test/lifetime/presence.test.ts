@@ -91,6 +91,61 @@ describe("Presence", () => {
     presence.stop();
   });
 
+  it("goes down when a link to the backplane drops, and beats at once when one is back", async () => {
+    let beats = 0;
+    const publish = events.publishHeartbeat;
+    events.publishHeartbeat = (listening, sentAt) => (beats++, publish(listening, sentAt));
+    const presence = new Presence("me", times, events);
+    presence.start();
+    presence.heard("me", false);
+    presence.linkDropped();
+    expect(calls).toEqual(["down"]);
+    expect(presence.hearsItself).toBe(false);
+    presence.linkDropped(); // the other link, or a failed reconnect attempt: down once
+    expect(calls).toEqual(["down"]);
+    const before = beats;
+    presence.linkRestored();
+    expect(beats).toBe(before + 1);
+    presence.heard("me", false);
+    const up = beats;
+    presence.stop();
+    // Stopped (the server closes, and its links with it): nothing more.
+    presence.linkDropped();
+    presence.linkRestored();
+    expect(calls).toEqual(["down"]);
+    expect(beats).toBe(up);
+  });
+
+  it("answers a peer that hears itself again with a heartbeat at once: the peer may hold its outbox until it hears this one listen", () => {
+    let beats = 0;
+    const publish = events.publishHeartbeat;
+    events.publishHeartbeat = (listening, sentAt) => (beats++, publish(listening, sentAt));
+    const presence = new Presence("me", times, events);
+    presence.start();
+    presence.heard("me", false);
+    presence.heard("peer", false);
+    const before = beats;
+    presence.heard("peer", true);
+    expect(beats).toBe(before + 1);
+    // Only when it comes back: a peer that goes on listening is answered by the ticks.
+    presence.heard("peer", true);
+    presence.heard("peer", true);
+    expect(beats).toBe(before + 1);
+    presence.stop();
+  });
+
+  it("keeps counting toward asking for its subscriptions again while its links drop and come back unheard", async () => {
+    const presence = await downAndAwaiting();
+    await vi.advanceTimersByTimeAsync(times.timeout + times.heartbeatInterval);
+    expect(calls).toEqual(["unheard"]);
+    // A subscriber that fails to reconnect over and over: it must not hold the outbox for ever.
+    presence.linkDropped();
+    presence.linkRestored();
+    await vi.advanceTimersByTimeAsync(times.timeout);
+    expect(calls).toEqual(["unheard", "listeners"]);
+    presence.stop();
+  });
+
   it("judges a silent peer by its own heartbeats published past the peer's deadline, not by when it read them", () => {
     // No timer runs here: the clock jumps as it does for a server whose event loop stalls.
     vi.setSystemTime(0);

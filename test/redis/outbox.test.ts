@@ -96,7 +96,7 @@ describe("the outbox: sends ride out a Redis outage", () => {
     const server = new HubServer({ logger, backplane, scaleOut: { ...fast, ...options.scaleOut } });
     const context = server.mapHub("/ticks", TickHub);
     servers.push(server);
-    return { context, url: (await server.listen()).url };
+    return { context, backplane, url: (await server.listen()).url };
   }
 
   async function connect(url: string, messagePack = false): Promise<{ connection: HubConnection; received: number[]; announced: string[] }> {
@@ -175,6 +175,35 @@ describe("the outbox: sends ride out a Redis outage", () => {
 
     for (const client of onB) expect(tally(client.received, last)).toEqual({ lost: 0, duplicated: 0, outOfOrder: 0 });
     for (const client of onB) expect(client.announced).toEqual(["during the outage"]);
+  });
+
+  it("delivers a send made after a short Redis restart, before the other server has subscribed again", async () => {
+    // Heartbeats far apart: server A publishes nothing while Redis is down, so no publish of its
+    // own fails; only its links dropping tell it that what it publishes next may reach no one.
+    const quiet: ScaleOutSettings = { heartbeatInterval: 60_000, serverTimeout: 130_000 };
+    proxy = await startTcpProxy(Number(new URL(redis.url).port));
+    const a = await startServer({ scaleOut: quiet });
+    const b = await startServer({ url: proxy.url.replace("http:", "redis:"), scaleOut: quiet });
+    const onB = await connect(b.url);
+    await untilLinked(a.context, onB);
+
+    // Server B cannot reach Redis again until the test lets it.
+    proxy.refuse(true);
+    await redis.stop();
+    await redis.start();
+    const refusedBefore = proxy.refused;
+    await waitFor(() => proxy!.refused > refusedBefore, "server B to try to reconnect and be refused");
+    const links = (backplane: RedisBackplane) => [backplane["publisher"].status, backplane["subscriber"].status];
+    await waitFor(() => links(a.backplane).every((status) => status === "ready"), "server A's links to Redis to be back");
+    await a.context.clients.all.tick(1, "");
+    proxy.refuse(false);
+    await waitFor(() => links(b.backplane).every((status) => status === "ready"), "server B's links to Redis to be back");
+    await waitFor(() => {
+      void a.context.clients.all.tick(2, "");
+      return onB.received.includes(2);
+    }, "server B to hear server A again", 15_000);
+    expect(onB.received[0]).toBe(1);
+    expect(tally(onB.received.filter((n) => n !== 2), 1)).toEqual({ lost: 0, duplicated: 0, outOfOrder: 0 });
   });
 
   it("returns from a hub method that sends while the publishing link is black-holed, and delivers once the link is made again", async () => {

@@ -108,12 +108,13 @@ describe("scale-out over Redis, end to end with the official client", () => {
     expect(c.connection.state).toBe("Connected");
 
     await redis.start();
-    // Each server reconnects on its own schedule: wait until each reaches the other.
-    for (const [from, to] of [[a, b], [b, a]] as const) {
+    // Each server reconnects on its own schedule: wait until each reaches the other (a
+    // broadcast's own server delivers it at once, so each server's says which it came from).
+    for (const [from, to, text] of [[a, b, "after, from A"], [b, a, "after, from B"]] as const) {
       await waitFor(
         () => {
-          void from.connection.invoke("Broadcast", "after").catch(() => undefined);
-          return to.received.includes("after");
+          void from.connection.invoke("Broadcast", text).catch(() => undefined);
+          return to.received.includes(text);
         },
         "the other server to be reached again",
         15_000,
