@@ -90,6 +90,12 @@ export interface CheckpointMessage {
   /** The holder's last send number, and what it had delivered on the connection's channels (see LifetimeHandoff). */
   lastSeq: number;
   delivered: DeliveredRecord[];
+  /**
+   * How many times the connection changed servers (moved, or was recovered) before its holder
+   * got it; absent for none. A standby takes no checkpoint of a lower one than it has: an old
+   * holder's, held in its outbox until after the new holder's came.
+   */
+  generation?: number;
   /** A hub of a multiplexed connection: what rebuilding that connection needs (transport data, see Transport.carried). */
   carrier?: unknown;
   /** A hub of a multiplexed connection: that connection's token, which its client reconnects with. */

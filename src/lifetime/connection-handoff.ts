@@ -24,6 +24,8 @@ export interface LifetimeHandoff {
   lastSeq: number;
   groups: string[];
   delivered: DeliveredRecord[];
+  /** Crash recovery: the connection's generation on the old server (see CheckpointMessage.generation). */
+  generation?: number;
   /**
    * Crash recovery only: empty Completions written before the kept sends, so that none of them
    * takes a sequence id the client already had from the dead server (see ConnectionRecovery).

@@ -98,6 +98,12 @@ export class ConnectionRecovery {
   private readonly idsByToken = new Map<string, Set<string>>();
   /** Connections being rebuilt here now: their records stay until the rebuilt connection takes them. */
   private readonly reviving = new Set<string>();
+  /**
+   * The generation of each connection of this server that came from another (moved or
+   * recovered here), for its checkpoints; none for one that started here (see
+   * CheckpointMessage.generation).
+   */
+  private readonly generations = new Map<string, number>();
   /** The standby each connection of this server was checkpointed to last. */
   private readonly standbys = new Map<string, string>();
   private timer: ReturnType<typeof setInterval> | undefined;
@@ -138,8 +144,14 @@ export class ConnectionRecovery {
   }
 
   /** The connection arrived here (moved, or rebuilt) and took the record: nothing of it is kept any more. */
-  arrived(connectionId: string): void {
+  arrived(connectionId: string, handoff: LifetimeHandoff): void {
     this.drop(connectionId);
+    this.generations.set(connectionId, generationOf(handoff) + 1);
+  }
+
+  /** Holder: the generation of one of this server's connections, for a move away (see CheckpointMessage.generation). */
+  generation(connectionId: string): number | undefined {
+    return this.generations.get(connectionId);
   }
 
   /**
@@ -154,6 +166,7 @@ export class ConnectionRecovery {
 
   /** Holder: a connection of this server ended or moved away; its standby forgets it. */
   released(connectionId: string): void {
+    this.generations.delete(connectionId);
     const standby = this.standbys.get(connectionId);
     if (standby === undefined) return;
     this.standbys.delete(connectionId);
@@ -229,7 +242,10 @@ export class ConnectionRecovery {
       const state = transport.statefulReconnect ? connection.checkpoint() : undefined;
       // The hubs of a multiplexed connection share its standby: it rebuilds them together.
       const standby = state && standbyOf(transport.transport?.carrierId ?? connectionId, peers);
-      if (previous !== undefined && previous !== standby) this.released(connectionId);
+      if (previous !== undefined && previous !== standby) {
+        this.standbys.delete(connectionId);
+        this.sendReleased(previous, connectionId);
+      }
       if (!state || standby === undefined) continue;
       this.standbys.set(connectionId, standby);
       host.publish(host.channel("server", standby), this.checkpointOf(connection, state));
@@ -254,6 +270,7 @@ export class ConnectionRecovery {
       groups,
       lastSeq: host.lastSeq(),
       delivered: host.delivered.records(channels),
+      generation: this.generations.get(connectionId),
       carrier: transport.transport?.carried?.(),
       carrierToken: transport.transport?.carrierToken,
     };
@@ -265,6 +282,8 @@ export class ConnectionRecovery {
     const { connectionId, origin } = checkpoint;
     if (host.local.has(connectionId)) return; // it is this server's now (it moved here)
     let kept = this.kept.get(connectionId);
+    // An old holder's, from before the connection moved, that came after its new holder's.
+    if (kept?.checkpoint && generationOf(checkpoint) < generationOf(kept.checkpoint)) return;
     const listened = kept?.listening ?? false;
     // Moving here meanwhile, or its record abandoned: kept afresh.
     if (kept && host.moves.incoming.get(connectionId) !== kept.incoming) {
@@ -382,11 +401,16 @@ function reconnectToken(checkpoint: CheckpointMessage): string {
 }
 
 function lifetimeOf(checkpoint: CheckpointMessage): LifetimeHandoff {
-  return { origin: checkpoint.origin, lastSeq: checkpoint.lastSeq, groups: checkpoint.groups, delivered: checkpoint.delivered };
+  return { origin: checkpoint.origin, lastSeq: checkpoint.lastSeq, groups: checkpoint.groups, delivered: checkpoint.delivered, generation: checkpoint.generation };
+}
+
+/** A checkpoint's or handoff's generation: 0 for a connection that never changed servers (or from a server before generations). */
+function generationOf(state: { generation?: number | undefined }): number {
+  return typeof state.generation === "number" ? state.generation : 0;
 }
 
 /** The live peer with the highest hash of itself and the connection id (rendezvous hashing): servers that come and go move few standbys. */
-function standbyOf(connectionId: string, peers: readonly string[]): string | undefined {
+export function standbyOf(connectionId: string, peers: readonly string[]): string | undefined {
   let best: string | undefined;
   let bestScore = "";
   for (const peer of peers) {

@@ -144,7 +144,7 @@ export class ScaleOutMoves implements LifetimeMoves {
     const { connectionId } = connection;
     const groups = host.local.groupsOf(connectionId);
     const channels = this.channelsOf(connectionId, connection.userIdentifier, groups);
-    const handoff: LifetimeHandoff = { origin: host.serverId, lastSeq: host.lastSeq(), groups, delivered: host.delivered.records(channels) };
+    const handoff: LifetimeHandoff = { origin: host.serverId, lastSeq: host.lastSeq(), groups, delivered: host.delivered.records(channels), generation: this.recovery?.generation(connectionId) };
     for (const channel of host.leave(connection, true)) void host.unsubscribe(channel);
     return handoff;
   }
@@ -176,7 +176,7 @@ export class ScaleOutMoves implements LifetimeMoves {
     const groups = incoming.groupsAfter(handoff);
     this.movingHere.delete(connectionId);
     this.incoming.take(connectionId);
-    this.recovery?.arrived(connectionId);
+    this.recovery?.arrived(connectionId, handoff);
     void host.local.onConnected(connection);
     for (const group of groups) {
       if (!incoming.subscribed.has(group) && !host.local.hasGroup(group) && !this.incoming.hasGroup(group)) void host.subscribeMembers("group", group);

@@ -4,6 +4,7 @@ import { HttpTransportType, HubConnectionBuilder, LogLevel, type HubConnection }
 import { afterEach, describe, expect, it } from "vitest";
 import { Hub, HubClass, HubMethod, HubServer, silentLogger, type Logger, type ScaleOutSettings } from "../../src/index.js";
 import { RedisBackplane } from "../../src/redis/index.js";
+import { standbyOf } from "../../src/lifetime/connection-recovery.js";
 import { redisUrl } from "../support/redis.js";
 import { startRoundRobinProxy, type RoundRobinProxy } from "../../bench/round-robin-proxy.js";
 import { hubwireClient, officialClient, type StreamClient as Client } from "../support/stream-clients.js";
@@ -487,4 +488,62 @@ describe("crash recovery of stateful connections", () => {
     await servers[next]!.hubContext(RecoveryHub).clients.group("room").message("after", 1);
     await waitFor(() => client.received.last("after") === 1, "a group send after the recovery");
   }, 60_000);
+
+  it("takes no checkpoint of a connection's old server that reaches the standby after its new server's, and recovers it from the new one", async () => {
+    // A standby forgets a connection two serverTimeouts after its last checkpoint while its
+    // holder lives: longer than the steps below take on a loaded machine.
+    await startCluster(3, { heartbeatInterval: 100, serverTimeout: 3_000, recovery: true }, [60_000, 60_000, 60_000]);
+    const client = await officialClient(`${proxy!.url}/recovery`, "ada", false);
+    clients.push(client);
+    const id = await client.invoke<string>("Id");
+    await client.invoke("Join", "room");
+    const serverIds: string[] = servers.map((server) => server["scaleOut"]!.serverId);
+    const recoveryOf = (index: number) => servers[index]!["scaleOut"]!["managers"][0]!["recovery"]!;
+    // The server that is the standby of the connection on either of the other two.
+    const standby = serverIds.indexOf(standbyOf(id, serverIds)!);
+    const [from, to] = [0, 1, 2].filter((index) => index !== standby) as [number, number];
+    const holds = (index: number) => servers.every((server, i) => server.connectionCount === (i === index ? 1 : 0));
+    const moveTo = async (index: number) => {
+      await steerTo(proxy!, index, 3);
+      proxy!.cutWebSockets();
+      await waitFor(() => holds(index), `server ${index} to hold the connection`, 15_000);
+    };
+    const keptBy = (holder: number) => {
+      const kept = recoveryOf(standby)["kept"].get(id);
+      return kept?.holder === serverIds[holder] && kept.checkpointsSince >= 2;
+    };
+    if (!holds(from)) await moveTo(from);
+    await waitFor(() => keptBy(from), "the standby to keep the connection for its first server");
+
+    // The first server's checkpoints of it, the last of which reaches the standby late.
+    const host = recoveryOf(from)["host"];
+    const publish = host.publish.bind(host);
+    let late: Parameters<typeof publish> | undefined;
+    host.publish = (channel, message) => {
+      if (message.kind === "checkpoint" && message.connectionId === id) late = [channel, message];
+      return publish(channel, message);
+    };
+    await waitFor(() => late !== undefined, "a checkpoint of the first server");
+    await moveTo(to);
+    await waitFor(() => keptBy(to), "the standby to keep the connection for its new server");
+    const heard: Array<{ kind: string; origin: string }> = [];
+    const onMessage = recoveryOf(standby).onMessage.bind(recoveryOf(standby));
+    recoveryOf(standby).onMessage = (message) => (heard.push(message), onMessage(message));
+    publish(...late!);
+    await waitFor(() => heard.some((message) => message.kind === "checkpoint" && message.origin === serverIds[from]), "the old server's checkpoint to reach the standby");
+    expect(recoveryOf(standby)["kept"].get(id)!.holder).toBe(serverIds[to]);
+
+    // The old server dies: the standby takes nothing over for it.
+    await crash(from);
+    await waitFor(() => servers[standby]!["scaleOut"]!["managers"][0]!["presence"].hasDied(serverIds[from]!), "the standby to judge the old server dead", 15_000);
+    expect(servers[standby]!.scaleOutStats(RecoveryHub)?.recovery).toMatchObject({ recovered: 0, lost: 0 });
+    expect(servers[standby]!.connectionCount).toBe(0);
+    // The new server dies: the standby takes the connection over from its checkpoints.
+    await crash(to);
+    await waitFor(() => servers[standby]!.connectionCount === 1, "the standby to take the connection over", 15_000);
+    expect(await client.invoke("Id")).toBe(id);
+    expect(client.restarts()).toBe(0);
+    await servers[standby]!.hubContext(RecoveryHub).clients.group("room").message("after", 1);
+    await waitFor(() => client.received.last("after") === 1, "a group send after the recovery");
+  }, 90_000);
 });
