@@ -121,10 +121,12 @@ export class RedisBackplane implements Backplane {
         this.tellWatchers("restored");
       });
     });
-    // On one Redis, a restart closes both connections. (A cluster's shards come and go while its
-    // clients stay ready: there, a failed publish arms ResubscribeGuard, and docs/scale-out.md
-    // says what a shard's restart too short to fail one can still lose.)
-    if (!options.cluster) {
+    // On one Redis, a restart closes both connections. A cluster's clients stay ready while a
+    // shard restarts: its publisher's connection to that shard ends ("-node") and is made again
+    // when next needed ("+node"), and from either, for a while, ResubscribeGuard counts a
+    // publish that reaches fewer subscribers than its channel had as failed.
+    if (this.guard) for (const event of ["-node", "+node"]) this.publisher.on(event, () => this.guard!.failed());
+    else {
       this.publisher.on("ready", () => this.tellWatchers("restored"));
       for (const client of [this.publisher, this.subscriber]) client.on("close", () => this.tellWatchers("dropped"));
     }

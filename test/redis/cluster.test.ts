@@ -4,6 +4,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { Hub, HubClass, HubMethod, HubServer, silentLogger, type LogFields, type Logger, type ScaleOutSettings } from "../../src/index.js";
 import { AspNetCoreRedisBackplane, RedisBackplane } from "../../src/redis/index.js";
 import { startOwnRedisCluster, type OwnRedisCluster } from "../support/redis-cluster.js";
+import { startTcpProxy, type TcpProxy } from "../support/tcp-proxy.js";
 import { waitFor } from "../support/wait.js";
 
 interface ChatClient {
@@ -101,6 +102,7 @@ describe("scale-out over a Redis Cluster with sharded pub/sub", () => {
   let cluster: OwnRedisCluster;
   let servers: HubServer[] = [];
   let clients: HubConnection[] = [];
+  let proxy: TcpProxy | undefined;
   /** Group names whose channels land on shard 0, 1 and 2. */
   const groupOnShard: string[] = [];
 
@@ -117,15 +119,17 @@ describe("scale-out over a Redis Cluster with sharded pub/sub", () => {
   afterEach(async () => {
     await Promise.all(clients.map((c) => c.stop()));
     await Promise.all(servers.map((s) => s.close()));
-    [clients, servers] = [[], []];
+    await proxy?.close();
+    [clients, servers, proxy] = [[], [], undefined];
     await Promise.all(cluster.nodes.map((node) => node.start())); // a node a test stopped runs again
     await cluster.waitUntilOk();
   });
 
-  async function startServer(scaleOut?: ScaleOutSettings, logger: Logger = silentLogger): Promise<string> {
+  /** `natMap`: where this server reaches each node (a proxy of the test's, say), by the node's own address. */
+  async function startServer(scaleOut?: ScaleOutSettings, logger: Logger = silentLogger, natMap?: Record<string, { host: string; port: number }>): Promise<string> {
     const server = new HubServer({
       logger: silentLogger,
-      backplane: new RedisBackplane({ cluster: { nodes: cluster.startupNodes }, logger }),
+      backplane: new RedisBackplane({ cluster: { nodes: cluster.startupNodes, options: natMap && { natMap } }, logger }),
       userIdProvider: (_user, request) => request.query.get("user") ?? undefined,
       scaleOut,
     });
@@ -255,6 +259,49 @@ describe("scale-out over a Redis Cluster with sharded pub/sub", () => {
     expect(subscriberLines()).toEqual(["Redis unreachable; retrying", "Redis reachable again"]);
     const none = { lost: 0, duplicated: 0 };
     expect({ b: tally(b.ticks, sent), c: tally(c.ticks, sent), cDirect: tally(c.ticks, sent, -1) }).toEqual({ b: none, c: none, cDirect: none });
+  }, 90_000);
+
+  it("holds what a server publishes to a shard that restarted too quickly for any publish to fail, until the others subscribe there again", async () => {
+    const scaleOut = { heartbeatInterval: 100, serverTimeout: 3_000 };
+    // A shard that carries neither the hub's heartbeats nor its sends to all: server A publishes
+    // nothing to it while it restarts.
+    const busy = [await cluster.shardOf("hubwire:ChatHub:presence"), await cluster.shardOf("hubwire:ChatHub:all")];
+    const restarted = [0, 1, 2].find((shard) => !busy.includes(shard))!;
+    const group = groupOnShard[restarted]!;
+    // Server B reaches that shard through a proxy, which keeps it away after the restart.
+    const port = cluster.nodes[restarted]!.port;
+    proxy = await startTcpProxy(port);
+    const natMap = { [`127.0.0.1:${port}`]: { host: "127.0.0.1", port: Number(new URL(proxy.url).port) } };
+    const urls = [await startServer(scaleOut), await startServer(scaleOut, silentLogger, natMap)];
+    const [a, b] = [await connect(urls[0]!, "ann"), await connect(urls[1]!, "bob")];
+    await b.connection.invoke("Join", group);
+    await waitFor(async () => {
+      await a.connection.invoke("TickGroup", group, 0);
+      return b.ticks.includes(0);
+    }, "server B to hear the group's sends");
+
+    proxy.refuse(true);
+    await cluster.nodes[restarted]!.stop();
+    await cluster.nodes[restarted]!.start();
+    await cluster.waitUntilOk();
+    const refused = proxy.refused;
+    await waitFor(() => proxy!.refused > refused, "server B to try to subscribe on the restarted shard again, and be refused");
+    const published = () => servers[0]!.scaleOutStats(ChatHub)!.published;
+    const before = published();
+    await a.connection.invoke("TickGroup", group, 1);
+    const outbox = servers[0]!["scaleOut"]!["managers"][0]!["outbox"];
+    await waitFor(() => published() > before || !outbox.isOpen, "server A to publish the send, or hold it");
+    proxy.refuse(false);
+    await waitFor(
+      async () => {
+        await a.connection.invoke("TickGroup", group, 2);
+        return b.ticks.includes(2);
+      },
+      "server B to hear the group's sends again",
+      15_000,
+    );
+    expect(b.ticks.filter((n) => n > 0)[0]).toBe(1);
+    expect(b.ticks.filter((n) => n === 1)).toEqual([1]);
   }, 90_000);
 
   it("is not offered to ASP.NET Core's format, whose backplane uses classic pub/sub", () => {
