@@ -91,46 +91,47 @@ describe("Presence", () => {
     presence.stop();
   });
 
-  it("goes down when a link to the backplane drops, and beats at once when one is back", async () => {
+  /** A started presence that hears itself, and how many heartbeats it published so far. */
+  function hearingItself(): { presence: Presence; beats: () => number } {
     let beats = 0;
     const publish = events.publishHeartbeat;
     events.publishHeartbeat = (listening, sentAt) => (beats++, publish(listening, sentAt));
     const presence = new Presence("me", times, events);
     presence.start();
     presence.heard("me", false);
+    return { presence, beats: () => beats };
+  }
+
+  it("goes down when a link to the backplane drops, and beats at once when one is back", async () => {
+    const { presence, beats } = hearingItself();
     presence.linkDropped();
     expect(calls).toEqual(["down"]);
     expect(presence.hearsItself).toBe(false);
     presence.linkDropped(); // the other link, or a failed reconnect attempt: down once
     expect(calls).toEqual(["down"]);
-    const before = beats;
+    const before = beats();
     presence.linkRestored();
-    expect(beats).toBe(before + 1);
+    expect(beats()).toBe(before + 1);
     presence.heard("me", false);
-    const up = beats;
+    const up = beats();
     presence.stop();
     // Stopped (the server closes, and its links with it): nothing more.
     presence.linkDropped();
     presence.linkRestored();
     expect(calls).toEqual(["down"]);
-    expect(beats).toBe(up);
+    expect(beats()).toBe(up);
   });
 
   it("answers a peer that hears itself again with a heartbeat at once: the peer may hold its outbox until it hears this one listen", () => {
-    let beats = 0;
-    const publish = events.publishHeartbeat;
-    events.publishHeartbeat = (listening, sentAt) => (beats++, publish(listening, sentAt));
-    const presence = new Presence("me", times, events);
-    presence.start();
-    presence.heard("me", false);
+    const { presence, beats } = hearingItself();
     presence.heard("peer", false);
-    const before = beats;
+    const before = beats();
     presence.heard("peer", true);
-    expect(beats).toBe(before + 1);
+    expect(beats()).toBe(before + 1);
     // Only when it comes back: a peer that goes on listening is answered by the ticks.
     presence.heard("peer", true);
     presence.heard("peer", true);
-    expect(beats).toBe(before + 1);
+    expect(beats()).toBe(before + 1);
     presence.stop();
   });
 
