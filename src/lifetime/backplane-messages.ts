@@ -57,10 +57,12 @@ export interface FenceMessage {
 
 /**
  * A server announces itself on the hub's presence channel every heartbeat interval, or says it
- * leaves. `sentAt` is on its own clock, read by itself only (see Presence.heard).
+ * leaves. `sentAt` is on its own clock, read by itself only (see Presence.heard). `linkDropped`:
+ * it does not listen because a connection of its own to the backplane dropped, so what the others
+ * publish now does not reach it (they hold it; see Presence.linkDropped).
  */
 export type PresenceMessage =
-  | { kind: "alive"; origin: string; listening: boolean; sentAt?: number }
+  | { kind: "alive"; origin: string; listening: boolean; sentAt?: number; linkDropped?: true }
   | { kind: "leaving"; origin: string };
 
 /** Answers, sent to the asking server's own channel. */

@@ -7,9 +7,10 @@ export interface PresenceTimes {
 export interface PresenceEvents {
   /**
    * Publishes this server's heartbeat; `listening`: it hears its own, so it receives what is
-   * published. `sentAt` comes back with it to this server (see Presence.heard).
+   * published; `linkDropped`: it does not, because a connection of its own to the backplane
+   * dropped (see linkDropped). `sentAt` comes back with it to this server (see Presence.heard).
    */
-  publishHeartbeat(listening: boolean, sentAt: number): Promise<unknown>;
+  publishHeartbeat(listening: boolean, sentAt: number, linkDropped: boolean): Promise<unknown>;
   /** The server `serverId` sent no heartbeat for `timeout` while this one was listening (`left`: it said it leaves). */
   onServerGone(serverId: string, left: boolean): void;
   /** This server stopped hearing itself, could not publish its heartbeat, or a link to the backplane dropped. */
@@ -26,10 +27,15 @@ export interface PresenceEvents {
    * went out (a subscription that cannot be made again must not hold the outbox for ever).
    */
   onListeners(): void;
+  /**
+   * A live peer that heard itself says a connection of its own to the backplane dropped: what
+   * this server publishes does not reach it until it says it listens again.
+   */
+  onPeerDeaf(serverId: string): void;
 }
 
 /** Why a server's path through the backplane counts as down (a log field). */
-export type PathDownReason = "publish failed" | "heartbeat failed" | "heartbeat unheard" | "link dropped";
+export type PathDownReason = "publish failed" | "heartbeat failed" | "heartbeat unheard" | "link dropped" | "peer not listening";
 
 interface Peer {
   /** When it counts as gone, unless heard from first. */
@@ -41,7 +47,7 @@ interface Peer {
    * does not (its outbox then holds what it sends the others, until a while after it does).
    */
   hearsItselfSince: number | undefined;
-  /** It said it listens, in a heartbeat heard since this server's own path came back. */
+  /** Its last heartbeat, heard since this server's own path came back, said it listens. */
   listening: boolean;
 }
 
@@ -59,11 +65,15 @@ export class Presence {
   private readonly dead = new Set<string>();
   /** This server heard its own heartbeat within `timeout`. */
   private up = false;
+  /** It stopped hearing itself because a connection of its own to the backplane dropped (see linkDropped). */
+  private linkDown = false;
   private upAt = 0;
   private lastOwnHeartbeat = 0;
   /** When the last of its own heartbeats it heard was published: it has read what its peers published until then. */
   private ownReadUntil = 0;
   private awaiting = false;
+  /** When `awaitListeners` began to wait (a wait for a peer that stopped listening starts while this server hears itself). */
+  private awaitingSince = 0;
   /** Since when its heartbeats go out while it hears none of them (0: it hears itself, or a publish failed since). */
   private unheardSince = 0;
   /** `onUnheard` calls since `unheardSince`: the next waits twice as long (each call costs a subscribe per channel). */
@@ -124,13 +134,14 @@ export class Presence {
   }
 
   /** A heartbeat arrived (this server's own included, with the `sentAt` it was published with). */
-  heard(serverId: string, listening: boolean, sentAt?: number): void {
+  heard(serverId: string, listening: boolean, sentAt?: number, linkDropped = false): void {
     const now = Date.now();
     if (serverId === this.serverId) {
       this.lastOwnHeartbeat = now;
       this.ownReadUntil = Math.max(this.ownReadUntil, sentAt ?? now);
       if (!this.up) {
         this.up = true;
+        this.linkDown = false;
         this.upAt = now;
         this.unheardSince = 0;
         this.unheardCalls = 0;
@@ -147,13 +158,16 @@ export class Presence {
       const peer = this.peers.get(serverId);
       const listens = this.up && listening;
       if (peer) {
+        // Not a peer that stalls (a heartbeat unheard for a while): what it misses comes late, not never.
+        const deafened = linkDropped && !listening && peer.hearsItselfSince !== undefined;
         // It hears itself again and may be holding its outbox until this server says it listens:
         // say it now, not at the next tick.
         if (listening && peer.hearsItselfSince === undefined && this.up) this.beat();
         peer.deadline = now + this.times.timeout;
         peer.heardAt = now;
         peer.hearsItselfSince = listening ? (peer.hearsItselfSince ?? now) : undefined;
-        peer.listening ||= listens;
+        peer.listening = listens;
+        if (deafened && this.up) this.events.onPeerDeaf(serverId);
       } else {
         this.peers.set(serverId, { deadline: now + this.times.timeout, heardAt: now, hearsItselfSince: listening ? now : undefined, listening: listens });
       }
@@ -186,7 +200,10 @@ export class Presence {
   linkDropped(): void {
     if (!this.up || this.stopped) return;
     this.up = false;
+    this.linkDown = true;
     this.events.onDown("link dropped");
+    // Tells the peers at once that this server misses what they publish: they hold it until it hears again.
+    this.beat();
   }
 
   /** A connection to the backplane is back: a heartbeat now finds out whether the path works, not one at the next tick. */
@@ -196,6 +213,7 @@ export class Presence {
 
   /** Calls `onListeners` once this server hears itself and its peers listen (or `timeout` after it hears itself). */
   awaitListeners(): void {
+    if (!this.awaiting) this.awaitingSince = Date.now();
     this.awaiting = true;
     this.checkListeners(Date.now());
   }
@@ -236,7 +254,7 @@ export class Presence {
   }
 
   private beat(): void {
-    this.events.publishHeartbeat(this.up, Date.now()).then(
+    this.events.publishHeartbeat(this.up, Date.now(), this.linkDown).then(
       () => {
         if (!this.up && this.unheardSince === 0) this.unheardSince = Date.now();
       },
@@ -257,7 +275,7 @@ export class Presence {
     let all = true;
     for (const peer of this.peers.values()) all &&= peer.listening;
     // A peer that hears nothing itself is waited for at most `timeout`: it may never hear again.
-    if (!all && now - this.upAt < this.times.timeout) return;
+    if (!all && now - Math.max(this.upAt, this.awaitingSince) < this.times.timeout) return;
     this.awaiting = false;
     this.events.onListeners();
   }

@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import type { ClientInvokeOptions } from "../connection/client-results.js";
 import type { HubConnection } from "../connection/hub-connection.js";
-import { LogWriter } from "../logger.js";
+import { LogWriter, type LogFields } from "../logger.js";
 import { lifetimeLog } from "./lifetime-log.js";
 import {
   encodeBackplaneMessage,
@@ -89,12 +89,13 @@ export class ScaleOutLifetimeManager implements HubLifetimeManager {
       this.serverId,
       { heartbeatInterval: this.settings.heartbeatInterval, timeout: this.settings.serverTimeout },
       {
-        publishHeartbeat: (listening, sentAt) =>
-          backplane.publish(this.channels.name("presence"), encodeBackplaneMessage({ kind: "alive", origin: this.serverId, listening, sentAt })),
+        publishHeartbeat: (listening, sentAt, linkDropped) =>
+          backplane.publish(this.channels.name("presence"), encodeBackplaneMessage({ kind: "alive", origin: this.serverId, listening, sentAt, linkDropped: linkDropped || undefined })),
         onServerGone: (serverId, left) => this.onServerGone(serverId, left),
         onDown: (reason) => this.onPathDown(reason),
         onUnheard: () => this.onUnheard(),
         onListeners: () => this.outbox.open(),
+        onPeerDeaf: (serverId) => this.onPeerDeaf(serverId),
       },
     );
     this.unwatchLinks = backplane.watchLinks?.({ dropped: () => this.presence.linkDropped(), restored: () => this.presence.linkRestored() });
@@ -314,7 +315,7 @@ export class ScaleOutLifetimeManager implements HubLifetimeManager {
 
 
   private onPresence(message: BackplaneMessage): void {
-    if (message.kind === "alive") this.presence.heard(message.origin, message.listening, message.sentAt);
+    if (message.kind === "alive") this.presence.heard(message.origin, message.listening, message.sentAt, message.linkDropped === true);
     else if (message.kind === "leaving" && message.origin !== this.serverId) this.presence.left(message.origin);
   }
 
@@ -333,13 +334,28 @@ export class ScaleOutLifetimeManager implements HubLifetimeManager {
    * link came back later would miss what went out before).
    */
   private onPathDown(reason: PathDownReason, error?: unknown): void {
-    if (this.outageStart === undefined) {
-      this.outageStart = Date.now();
-      this.log.write(lifetimeLog.outboxHolding, error === undefined ? { hub: this.options.hubName, reason } : { hub: this.options.hubName, reason, error });
-    }
-    this.outbox.hold();
+    this.holdOutbox(error === undefined ? { reason } : { reason, error });
     this.presence.down(reason);
     this.presence.awaitListeners();
+  }
+
+  /**
+   * A connection of a peer's own to the backplane dropped: what this server publishes now would
+   * not reach it. Held until it says it listens again, or `serverTimeout` (it may never hear
+   * again); only what went out before its heartbeat said so is lost to it.
+   */
+  private onPeerDeaf(serverId: string): void {
+    this.holdOutbox({ reason: "peer not listening", serverId });
+    this.presence.awaitListeners();
+  }
+
+  /** Holds what goes to other servers; one warning per outage. */
+  private holdOutbox(fields: LogFields): void {
+    if (this.outageStart === undefined) {
+      this.outageStart = Date.now();
+      this.log.write(lifetimeLog.outboxHolding, { hub: this.options.hubName, ...fields });
+    }
+    this.outbox.hold();
   }
 
   /**

@@ -22,6 +22,7 @@ describe("Presence", () => {
       onDown: () => void calls.push("down"),
       onUnheard: () => void calls.push("unheard"),
       onListeners: () => void calls.push("listeners"),
+      onPeerDeaf: (id) => void calls.push(`deaf ${id}`),
     };
   });
   afterEach(() => {
@@ -91,35 +92,44 @@ describe("Presence", () => {
     presence.stop();
   });
 
-  /** A started presence that hears itself, and how many heartbeats it published so far. */
-  function hearingItself(): { presence: Presence; beats: () => number } {
+  /** A started presence that hears itself, how many heartbeats it published so far, and what the last said. */
+  function hearingItself(): { presence: Presence; beats: () => number; last: () => { listening: boolean; linkDropped: boolean } } {
     let beats = 0;
+    let last = { listening: false, linkDropped: false };
     const publish = events.publishHeartbeat;
-    events.publishHeartbeat = (listening, sentAt) => (beats++, publish(listening, sentAt));
+    events.publishHeartbeat = (listening, sentAt, linkDropped) => {
+      beats++;
+      last = { listening, linkDropped };
+      return publish(listening, sentAt, linkDropped);
+    };
     const presence = new Presence("me", times, events);
     presence.start();
     presence.heard("me", false);
-    return { presence, beats: () => beats };
+    return { presence, beats: () => beats, last: () => last };
   }
 
-  it("goes down when a link to the backplane drops, and beats at once when one is back", async () => {
-    const { presence, beats } = hearingItself();
+  it("goes down when a link to the backplane drops, says so at once, and beats again when one is back", async () => {
+    const { presence, beats, last } = hearingItself();
+    const up = beats();
     presence.linkDropped();
     expect(calls).toEqual(["down"]);
     expect(presence.hearsItself).toBe(false);
+    expect(beats()).toBe(up + 1);
+    expect(last()).toEqual({ listening: false, linkDropped: true });
     presence.linkDropped(); // the other link, or a failed reconnect attempt: down once
     expect(calls).toEqual(["down"]);
     const before = beats();
     presence.linkRestored();
     expect(beats()).toBe(before + 1);
     presence.heard("me", false);
-    const up = beats();
+    expect(last()).toEqual({ listening: true, linkDropped: false });
+    const again = beats();
     presence.stop();
     // Stopped (the server closes, and its links with it): nothing more.
     presence.linkDropped();
     presence.linkRestored();
     expect(calls).toEqual(["down"]);
-    expect(beats()).toBe(up);
+    expect(beats()).toBe(again);
   });
 
   it("answers a peer that hears itself again with a heartbeat at once: the peer may hold its outbox until it hears this one listen", () => {
@@ -132,6 +142,38 @@ describe("Presence", () => {
     presence.heard("peer", true);
     presence.heard("peer", true);
     expect(beats()).toBe(before + 1);
+    presence.stop();
+  });
+
+  it("tells when a link of a peer that listened drops, and waits for it to listen again, at most a timeout", async () => {
+    const { presence } = hearingItself();
+    presence.heard("peer", false, undefined, true); // starting up: not heard listening yet, nothing to tell
+    presence.heard("peer", true);
+    presence.heard("peer", false); // stalled a while: what it misses comes late, not never
+    presence.heard("peer", true);
+    expect(calls).toEqual([]);
+    presence.heard("peer", false, undefined, true);
+    presence.heard("peer", false, undefined, true);
+    expect(calls).toEqual(["deaf peer"]);
+    // Waited for from now, although this server has heard itself for long.
+    await vi.advanceTimersByTimeAsync(times.timeout / 2);
+    presence.awaitListeners();
+    presence.heard("peer", false);
+    expect(calls).toEqual(["deaf peer"]);
+    presence.heard("peer", true);
+    expect(calls).toEqual(["deaf peer", "listeners"]);
+    // Deaf again, and never back: the wait ends a timeout after it began.
+    presence.heard("peer", false, undefined, true);
+    presence.awaitListeners();
+    const beat = async () => {
+      await vi.advanceTimersByTimeAsync(times.heartbeatInterval);
+      presence.heard("me", false);
+      presence.heard("peer", false);
+    };
+    for (let waited = times.heartbeatInterval; waited < times.timeout; waited += times.heartbeatInterval) await beat();
+    expect(calls).toEqual(["deaf peer", "listeners", "deaf peer"]);
+    await beat();
+    expect(calls).toEqual(["deaf peer", "listeners", "deaf peer", "listeners"]);
     presence.stop();
   });
 

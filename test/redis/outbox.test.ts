@@ -2,6 +2,7 @@ import { HttpTransportType, HubConnectionBuilder, LogLevel, type HubConnection }
 import { MessagePackHubProtocol } from "@microsoft/signalr-protocol-msgpack";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { Hub, HubClass, HubMethod, HubServer, silentLogger, type HubContext, type LogFields, type Logger, type ScaleOutSettings } from "../../src/index.js";
+import { Redis, type RedisOptions } from "ioredis";
 import { RedisBackplane } from "../../src/redis/index.js";
 import { startOwnRedis, type OwnRedis } from "../support/redis.js";
 import { startTcpProxy, type TcpProxy } from "../support/tcp-proxy.js";
@@ -90,9 +91,9 @@ describe("the outbox: sends ride out a Redis outage", () => {
 
   const fast: ScaleOutSettings = { heartbeatInterval: 100, serverTimeout: 1_500 };
 
-  async function startServer(options: { url?: string; logger?: Logger; scaleOut?: ScaleOutSettings } = {}) {
+  async function startServer(options: { url?: string; logger?: Logger; scaleOut?: ScaleOutSettings; redis?: RedisOptions } = {}) {
     const logger = options.logger ?? silentLogger;
-    const backplane = new RedisBackplane({ url: options.url ?? redis.url, logger, publishTimeout: 500 });
+    const backplane = new RedisBackplane({ url: options.url ?? redis.url, redis: options.redis, logger, publishTimeout: 500 });
     const server = new HubServer({ logger, backplane, scaleOut: { ...fast, ...options.scaleOut } });
     const context = server.mapHub("/ticks", TickHub);
     servers.push(server);
@@ -204,6 +205,25 @@ describe("the outbox: sends ride out a Redis outage", () => {
     }, "server B to hear server A again", 15_000);
     expect(onB.received[0]).toBe(1);
     expect(tally(onB.received.filter((n) => n !== 2), 1)).toEqual({ lost: 0, duplicated: 0, outOfOrder: 0 });
+  });
+
+  it("holds what it sends while another server's subscribing link alone is down, and delivers it once that server hears again", async () => {
+    const a = await startServer();
+    // Server B makes a dropped link again after 300 ms: long enough for server A to send meanwhile.
+    const b = await startServer({ redis: { retryStrategy: () => 300 } });
+    const onB = await connect(b.url);
+    await untilLinked(a.context, onB);
+
+    // Redis drops server B's subscribing connection, and only that.
+    const admin = new Redis(redis.url);
+    const subscriber = b.backplane["subscriber"] as Redis;
+    await admin.client("KILL", "ADDR", `127.0.0.1:${subscriber.stream.localPort}`);
+    admin.disconnect();
+    const outbox = servers[0]!["scaleOut"]!["managers"][0]!["outbox"];
+    await waitFor(() => !outbox.isOpen, "server A to hold what it sends: server B said it hears nothing");
+    for (let n = 1; n <= 5; n++) await a.context.clients.all.tick(n, "");
+    await waitFor(() => onB.received.includes(5), "the ticks on server B once it hears again");
+    expect(tally(onB.received, 5)).toEqual({ lost: 0, duplicated: 0, outOfOrder: 0 });
   });
 
   it("returns from a hub method that sends while the publishing link is black-holed, and delivers once the link is made again", async () => {
