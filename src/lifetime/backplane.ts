@@ -34,11 +34,12 @@ export interface Backplane {
    */
   resubscribeAll?(): Promise<void>;
   /**
-   * Tells `events` when a connection to the engine drops and when it is back, until the returned
-   * function is called. Optional: without it, a server notices an outage only when a publish
-   * fails or its heartbeats stop coming back, so a restart of the engine shorter than a heartbeat
-   * interval, during which it publishes nothing, goes unseen, and what it publishes before
-   * the other servers have subscribed again is lost to them.
+   * Tells `events` when a connection that receives from the engine drops and when a connection
+   * is back, until the returned function is called. Optional: without it, a server notices an
+   * outage only when a publish fails or its heartbeats stop coming back, so a restart of the
+   * engine shorter than a heartbeat interval, during which it publishes nothing, goes unseen, and
+   * what it publishes before the other servers have subscribed again is lost to them; and the
+   * other servers do not hold what they send a server whose own subscribing connection dropped.
    */
   watchLinks?(events: BackplaneLinkEvents): () => void;
   /** Ends the engine connections. */
@@ -53,7 +54,7 @@ export interface Backplane {
 
 /** See Backplane.watchLinks. */
 export interface BackplaneLinkEvents {
-  /** A connection to the engine closed: what was published meanwhile may have reached no one. */
+  /** A connection that receives from the engine closed: what is published until it is back does not reach this server. */
   dropped(): void;
   /** A connection is back (a subscribing one with its subscriptions made again). */
   restored(): void;

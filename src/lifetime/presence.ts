@@ -192,10 +192,11 @@ export class Presence {
   }
 
   /**
-   * A connection to the backplane dropped (an engine restart, a network fault): until this server
-   * hears itself again, it cannot know that its peers receive what it publishes, nor that it
-   * receives theirs. Unlike `down`, it says nothing of the path out: the checks of a server whose
-   * heartbeats go out but never come back keep counting.
+   * This server's connection that receives from the backplane dropped (an engine restart, a
+   * network fault): until it hears itself again, it does not receive what its peers publish, nor
+   * can it know that they receive what it publishes (after a restart, they subscribe again too).
+   * Unlike `down`, it says nothing of the path out: the checks of a server whose heartbeats go
+   * out but never come back keep counting.
    */
   linkDropped(): void {
     if (!this.up || this.stopped) return;

@@ -128,7 +128,8 @@ export class RedisBackplane implements Backplane {
     if (this.guard) for (const event of ["-node", "+node"]) this.publisher.on(event, () => this.guard!.failed());
     else {
       this.publisher.on("ready", () => this.tellWatchers("restored"));
-      for (const client of [this.publisher, this.subscriber]) client.on("close", () => this.tellWatchers("dropped"));
+      // Only the subscriber's: a publisher that drops fails its publishes, which the outbox sends again.
+      this.subscriber.on("close", () => this.tellWatchers("dropped"));
     }
     // A cluster's shard subscribers are back (a shard restarted, its slots moved): ioredis made
     // again what it knew; what never got through is made now.
@@ -209,8 +210,8 @@ export class RedisBackplane implements Backplane {
   }
 
   /**
-   * Tells `events` when a connection to Redis closes and when it is back, the subscriber once its
-   * channels are subscribed again (on one Redis; see Backplane.watchLinks).
+   * Tells `events` when the subscribing connection to Redis closes, and when a connection is back
+   * (the subscriber once its channels are subscribed again; on one Redis, see Backplane.watchLinks).
    */
   watchLinks(events: BackplaneLinkEvents): () => void {
     this.linkWatchers.add(events);
