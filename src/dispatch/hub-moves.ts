@@ -91,7 +91,10 @@ export class HubMoves implements JointMoves {
 
   attach(revival: ConnectionRevival): void {
     const { recovery } = this.lifetime;
-    if (recovery) recovery.reviver = (recovered) => this.revive(revival, recovered);
+    if (!recovery) return;
+    recovery.reviver = (recovered) => this.revive(revival, recovered);
+    // A hub of a multiplexed connection lets go with that connection, through its endpoint.
+    recovery.relinquisher = (token, carrier) => (carrier === undefined ? revival.relinquish(token) : (this.carriers?.relinquish(carrier) ?? Promise.resolve(false)));
   }
 
   attachCarriers(carriers: CarriedRevival): void {

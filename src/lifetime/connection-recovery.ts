@@ -111,6 +111,13 @@ export class ConnectionRecovery {
   private lost = 0;
   /** Set by the hub: rebuilds a recovered connection and holds it for its client. */
   reviver: ((connection: RecoveredConnection) => Promise<void>) | undefined;
+  /**
+   * Set by the hub: lets go of a recovered connection, under its client's reconnect token, whose
+   * client has not come for it (its server, judged dead, holds it still); whether it did.
+   */
+  relinquisher: ((token: string, carrier: unknown) => Promise<boolean>) | undefined;
+  /** Connections recovered here, by id, with the server judged dead that held them, until they end or move. */
+  private readonly revivedFrom = new Map<string, { holder: string; token: string; carrier: unknown }>();
 
   constructor(
     private readonly host: RecoveryHost,
@@ -167,6 +174,7 @@ export class ConnectionRecovery {
   /** Holder: a connection of this server ended or moved away; its standby forgets it. */
   released(connectionId: string): void {
     this.generations.delete(connectionId);
+    this.revivedFrom.delete(connectionId);
     const standby = this.standbys.get(connectionId);
     if (standby === undefined) return;
     this.standbys.delete(connectionId);
@@ -196,6 +204,26 @@ export class ConnectionRecovery {
     const { host } = this;
     kept.incoming.groupChanged(message.action, message.group, { origin: message.origin, channel: host.channel("connection", message.connectionId), seq: message.seq });
     if (message.action === "add") void host.moves.subscribeGroups(message.connectionId, [message.group]);
+  }
+
+  /**
+   * A server judged dead is heard again: it was paused (a long GC pause, a stopped process), and
+   * holds its connections still. Each recovered here whose client has not come back here is let
+   * go, without onDisconnected (the connection lives on there); one whose client came here stays,
+   * and is the one that lives on.
+   */
+  serverBack(serverId: string): void {
+    const { host } = this;
+    for (const [connectionId, revived] of [...this.revivedFrom]) {
+      if (revived.holder !== serverId) continue;
+      this.revivedFrom.delete(connectionId);
+      this.relinquisher?.(revived.token, revived.carrier).then(
+        (letGo) => {
+          if (letGo) host.log.write(lifetimeLog.relinquished, { hub: host.hubName, connectionId, holder: serverId });
+        },
+        (error: unknown) => host.log.write(lifetimeLog.notRelinquished, { hub: host.hubName, connectionId, holder: serverId, error }),
+      );
+    }
   }
 
   /** A server of the hub is gone: the connections kept for it are taken over if it died, forgotten if it left. */
@@ -358,6 +386,7 @@ export class ConnectionRecovery {
       () => {
         this.reviving.delete(connectionId);
         this.recovered++;
+        this.revivedFrom.set(connectionId, { holder: kept.holder, token: reconnectToken(checkpoint!), carrier });
         const checkpointAgeMs = Date.now() - kept.heardAt;
         host.log.write(lifetimeLog.recovered, { hub, connectionId, holder: kept.holder, kept: incoming.captured.length, gap, checkpointAgeMs, lastSentId: buffer.lastSentId, lastAcked: buffer.lastAcked });
       },

@@ -61,11 +61,14 @@ export interface LifetimeMoves {
   hasDied?(serverId: string): boolean;
   /**
    * Present when crash recovery is on (ScaleOutSettings.recovery): the hub sets its `reviver`,
-   * which rebuilds a connection of a dead server here, suspended, for its client to come back to.
+   * which rebuilds a connection of a dead server here, suspended, for its client to come back to,
+   * and its `relinquisher`, which lets go of one its client has not come for when that server is
+   * heard again (`carrier`: a hub of a multiplexed connection, see RecoveredConnection.carrier).
    */
   readonly recovery?:
     | {
         reviver: ((connection: RecoveredConnection) => Promise<void>) | undefined;
+        relinquisher: ((token: string, carrier: unknown) => Promise<boolean>) | undefined;
         /** See ConnectionMoves.awaitsHolder. */
         awaitsHolder(token: string): boolean;
       }

@@ -92,6 +92,7 @@ export class ScaleOutLifetimeManager implements HubLifetimeManager {
         publishHeartbeat: (listening, sentAt, linkDropped) =>
           backplane.publish(this.channels.name("presence"), encodeBackplaneMessage({ kind: "alive", origin: this.serverId, listening, sentAt, linkDropped: linkDropped || undefined })),
         onServerGone: (serverId, left) => this.onServerGone(serverId, left),
+        onServerBack: (serverId) => this.recovery?.serverBack(serverId),
         onDown: (reason) => this.onPathDown(reason),
         onUnheard: () => this.onUnheard(),
         onListeners: () => this.outbox.open(),

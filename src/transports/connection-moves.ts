@@ -67,6 +67,8 @@ export interface CarriedRevival {
    * the multiplexed connection is held here, with its other hubs, for its client's reconnect.
    */
   reviveHub(carrier: unknown, connectionId: string, identity: string | undefined, rebuild: (connection: TransportConnection) => void): Promise<void>;
+  /** ConnectionRevival.relinquish for the multiplexed connection `carrier` says, with every hub on it. */
+  relinquish(carrier: unknown): Promise<boolean>;
 }
 
 /** The router's side of crash recovery (see ConnectionMoves.attach). */
@@ -77,4 +79,10 @@ export interface ConnectionRevival {
    * from every server, for its client's reconnect. Rejects if it is here already.
    */
   revive(connectionId: string, token: string, identity: string | undefined, rebuild: (connection: TransportConnection) => void): Promise<void>;
+  /**
+   * Lets go of the connection `token` that `revive` held here, if its client has not come for it:
+   * its server, judged dead, is heard again and holds it still. It ends here as one that moved
+   * away does (no onDisconnected). Resolves whether it did.
+   */
+  relinquish(token: string): Promise<boolean>;
 }

@@ -66,7 +66,9 @@ export class ConnectionRouter {
       askServer: (server, build, client) => this.ask(this.prefix + "server:" + server, build, client),
     });
     const moving = this.moving;
-    if (moving) moves?.attach?.({ revive: (id, token, identity, rebuild) => moving.revive(id, token, identity, rebuild) });
+    if (moving) {
+      moves?.attach?.({ revive: (id, token, identity, rebuild) => moving.revive(id, token, identity, rebuild), relinquish: (token) => moving.relinquish(token) });
+    }
   }
 
   /**

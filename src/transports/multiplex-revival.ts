@@ -67,6 +67,16 @@ export class MultiplexRevival implements CarriedRevival {
     }
   }
 
+  relinquish(value: unknown): Promise<boolean> {
+    let carried: CarriedHub;
+    try {
+      carried = carriedHub(value);
+    } catch (error) {
+      return Promise.reject(error as Error);
+    }
+    return this.revival ? this.revival.relinquish(carried.token) : Promise.resolve(false);
+  }
+
   private start(carried: CarriedHub): Rebuilding {
     let settle!: (error?: Error) => void;
     const held = new Promise<void>((resolve, reject) => (settle = (error) => (error ? reject(error) : resolve())));
@@ -117,6 +127,11 @@ export function carriedRevival(find: (path: string) => MultiplexRevival | undefi
       const revival = typeof path === "string" ? find(path) : undefined;
       if (!revival) return Promise.reject(notRecovered("No multiplexing endpoint of its connection is mapped here."));
       return revival.reviveHub(carrier, connectionId, identity, rebuild);
+    },
+    relinquish(carrier) {
+      const path = (carrier as { path?: unknown } | null)?.path;
+      const revival = typeof path === "string" ? find(path) : undefined;
+      return revival ? revival.relinquish(carrier) : Promise.resolve(false);
     },
   };
 }

@@ -329,6 +329,31 @@ describe("crash recovery of stateful connections", () => {
     await waitFor(() => client.received.last("after") === 1, "a send after the recovery");
   }, 60_000);
 
+  it("lets go of a connection recovered for a server judged dead that is heard again, whose client never left it", async () => {
+    const { client, id } = await heldByServer1();
+    // Server 0 hears nothing of server 1 a while (server 1 paused, say, past serverTimeout):
+    // server 1 counts as dead, and server 0 takes its connection over, while the client stays
+    // on server 1.
+    const presence = servers[0]!["scaleOut"]!["managers"][0]!["presence"];
+    const paused = servers[1]!["scaleOut"]!.serverId;
+    const heard = presence.heard.bind(presence);
+    presence.heard = (serverId, ...rest) => (serverId === paused ? undefined : heard(serverId, ...rest));
+    await waitFor(() => servers[0]!.scaleOutStats(RecoveryHub)?.recovery?.recovered === 1, "server 0 to take the connection over", 15_000);
+    expect(servers[0]!.connectionCount).toBe(1);
+    // Server 1 is heard again: the copy on server 0, which its client never came to, is let go, with no onDisconnected.
+    presence.heard = heard;
+    await waitFor(() => servers[0]!.connectionCount === 0, "server 0 to let go of its copy", 15_000);
+    expect(disconnects).toBe(0);
+    expect(await client.invoke("Id")).toBe(id);
+    expect(client.restarts()).toBe(0);
+    await servers[0]!.hubContext(RecoveryHub).clients.client(id).message("after", 1);
+    await waitFor(() => client.received.last("after") === 1, "a send from server 0 to the connection on server 1");
+    expect(client.received.faults("after", 1)).toMatchObject({ duplicated: 0 });
+    // And server 0 is its standby again.
+    await recoverable(0, id);
+    expect(disconnects).toBe(0);
+  }, 60_000);
+
   it("keeps a connection whose server was deaf a while (its checkpoints held in its outbox), and recovers it when that server then dies", async () => {
     const { client, id } = await heldByServer1();
     const presence = servers[1]!["scaleOut"]!["managers"][0]!["presence"];
