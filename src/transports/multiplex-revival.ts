@@ -121,17 +121,18 @@ export class MultiplexRevival implements CarriedRevival {
  * its checkpoint names (`find`, by path).
  */
 export function carriedRevival(find: (path: string) => MultiplexRevival | undefined): CarriedRevival {
+  const endpointOf = (carrier: unknown): MultiplexRevival | undefined => {
+    const path = (carrier as { path?: unknown } | null)?.path;
+    return typeof path === "string" ? find(path) : undefined;
+  };
   return {
     reviveHub(carrier, connectionId, identity, rebuild) {
-      const path = (carrier as { path?: unknown } | null)?.path;
-      const revival = typeof path === "string" ? find(path) : undefined;
+      const revival = endpointOf(carrier);
       if (!revival) return Promise.reject(notRecovered("No multiplexing endpoint of its connection is mapped here."));
       return revival.reviveHub(carrier, connectionId, identity, rebuild);
     },
     relinquish(carrier) {
-      const path = (carrier as { path?: unknown } | null)?.path;
-      const revival = typeof path === "string" ? find(path) : undefined;
-      return revival ? revival.relinquish(carrier) : Promise.resolve(false);
+      return endpointOf(carrier)?.relinquish(carrier) ?? Promise.resolve(false);
     },
   };
 }
