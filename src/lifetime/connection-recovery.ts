@@ -77,6 +77,8 @@ export interface RecoveryCounts {
   recovered: number;
   /** Connections of dead servers that could not be recovered (past the bounds, or not checkpointed yet). */
   lost: number;
+  /** Of those recovered, the ones let go because their server, judged dead, was heard again and held them still. */
+  relinquished: number;
 }
 
 /**
@@ -109,6 +111,7 @@ export class ConnectionRecovery {
   private timer: ReturnType<typeof setInterval> | undefined;
   private recovered = 0;
   private lost = 0;
+  private relinquished = 0;
   /** Set by the hub: rebuilds a recovered connection and holds it for its client. */
   reviver: ((connection: RecoveredConnection) => Promise<void>) | undefined;
   /**
@@ -136,7 +139,7 @@ export class ConnectionRecovery {
   get counts(): RecoveryCounts {
     let recoverable = 0;
     for (const kept of this.kept.values()) if (kept.checkpoint && kept.checkpointsSince >= 2) recoverable++;
-    return { kept: this.kept.size, recoverable, recovered: this.recovered, lost: this.lost };
+    return { kept: this.kept.size, recoverable, recovered: this.recovered, lost: this.lost, relinquished: this.relinquished };
   }
 
   /**
@@ -219,7 +222,9 @@ export class ConnectionRecovery {
       this.revivedFrom.delete(connectionId);
       this.relinquisher?.(revived.token, revived.carrier).then(
         (letGo) => {
-          if (letGo) host.log.write(lifetimeLog.relinquished, { hub: host.hubName, connectionId, holder: serverId });
+          if (!letGo) return;
+          this.relinquished++;
+          host.log.write(lifetimeLog.relinquished, { hub: host.hubName, connectionId, holder: serverId });
         },
         (error: unknown) => host.log.write(lifetimeLog.notRelinquished, { hub: host.hubName, connectionId, holder: serverId, error }),
       );

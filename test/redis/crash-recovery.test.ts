@@ -344,6 +344,7 @@ describe("crash recovery of stateful connections", () => {
     presence.heard = heard;
     await waitFor(() => servers[0]!.connectionCount === 0, "server 0 to let go of its copy", 15_000);
     expect(disconnects).toBe(0);
+    await waitFor(() => servers[0]!.scaleOutStats(RecoveryHub)?.recovery?.relinquished === 1, "the copy to be counted");
     expect(await client.invoke("Id")).toBe(id);
     expect(client.restarts()).toBe(0);
     await servers[0]!.hubContext(RecoveryHub).clients.client(id).message("after", 1);
@@ -476,9 +477,9 @@ describe("crash recovery of stateful connections", () => {
     const recovery = async () => {
       const metrics = await meter.metrics();
       const at = (name: string) => valueOf(metrics.get(`hubwire.recovery.connections.${name}`), { "hubwire.hub": "RecoveryHub" });
-      return { kept: at("kept"), recoverable: at("recoverable"), recovered: at("recovered"), lost: at("lost") };
+      return { kept: at("kept"), recoverable: at("recoverable"), recovered: at("recovered"), lost: at("lost"), relinquished: at("relinquished") };
     };
-    expect(await recovery()).toEqual({ kept: 1, recoverable: 1, recovered: 0, lost: 0 });
+    expect(await recovery()).toEqual({ kept: 1, recoverable: 1, recovered: 0, lost: 0, relinquished: 0 });
     // The client cannot come back: the proxy is gone with the crash.
     await proxy!.close();
     proxy = undefined;
@@ -486,7 +487,7 @@ describe("crash recovery of stateful connections", () => {
     await waitFor(() => servers[0]!.scaleOutStats(RecoveryHub)?.recovery?.recovered === 1, "server 0 to take the connection over");
     expect(servers[0]!.connectionCount).toBe(1);
     expect(await active()).toEqual([[{ "signalr.transport": "web_sockets" }, 1]]);
-    expect(await recovery()).toEqual({ kept: 0, recoverable: 0, recovered: 1, lost: 0 });
+    expect(await recovery()).toEqual({ kept: 0, recoverable: 0, recovered: 1, lost: 0, relinquished: 0 });
     await waitFor(() => servers[0]!.connectionCount === 0, "the recovered connection to end");
     await waitFor(() => disconnects === 1, "onDisconnected to run");
     expect(await active()).toEqual([[{ "signalr.transport": "web_sockets" }, 0]]);
