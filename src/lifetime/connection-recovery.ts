@@ -3,7 +3,7 @@ import type { MessageBufferState } from "../connection/movable-message-buffer.js
 import type { HubConnection } from "../connection/hub-connection.js";
 import { HubwireError } from "../errors.js";
 import type { LogWriter } from "../logger.js";
-import type { BackplaneMessage, CheckpointMessage, GroupedMessage, ReleasedMessage } from "./backplane-messages.js";
+import type { BackplaneMessage, CheckpointMessage, GroupedMessage, RecoveredMessage, ReleasedMessage } from "./backplane-messages.js";
 import type { IncomingConnection, LifetimeHandoff } from "./connection-handoff.js";
 import type { InMemoryLifetimeManager } from "./in-memory-lifetime-manager.js";
 import { lifetimeLog } from "./lifetime-log.js";
@@ -195,9 +195,24 @@ export class ConnectionRecovery {
     host.publish(host.channel("server", standby), { kind: "grouped", origin: host.serverId, connectionId, action, group, seq: host.nextSeq() });
   }
 
+  /**
+   * A connection recovered here got its client: it lives on here. The server it was recovered
+   * for, if only paused, lets go of its own copy (see recoveredElsewhere); this one is not let go
+   * when that server is heard again (see serverBack).
+   */
+  resumed(connectionId: string): void {
+    const revived = this.revivedFrom.get(connectionId);
+    if (!revived) return;
+    this.revivedFrom.delete(connectionId);
+    const { host } = this;
+    const generation = this.generations.get(connectionId) ?? 0;
+    host.publish(host.channel("server", revived.holder), { kind: "recovered", origin: host.serverId, connectionId, generation });
+  }
+
   /** A message on this server's own channel, for recovery. */
-  onMessage(message: CheckpointMessage | GroupedMessage | ReleasedMessage): void {
+  onMessage(message: CheckpointMessage | GroupedMessage | RecoveredMessage | ReleasedMessage): void {
     if (message.kind === "checkpoint") return void this.onCheckpoint(message);
+    if (message.kind === "recovered") return this.recoveredElsewhere(message);
     const kept = this.kept.get(message.connectionId);
     if (!kept || kept.holder !== message.origin) return;
     if (message.kind === "released") return this.forget(message.connectionId);
@@ -229,6 +244,26 @@ export class ConnectionRecovery {
         (error: unknown) => host.log.write(lifetimeLog.notRelinquished, { hub: host.hubName, connectionId, holder: serverId, error }),
       );
     }
+  }
+
+  /**
+   * This server was judged dead (paused past serverTimeout) and a standby took one of its
+   * connections over, whose client is there now: the copy here lets go, as one that moved away
+   * (no onDisconnected), unless its client is on it (it came back here since) or it is of the
+   * same or a later generation (it moved here since).
+   */
+  private recoveredElsewhere({ origin, connectionId, generation }: RecoveredMessage): void {
+    const connection = this.host.local.get(connectionId);
+    if (!connection || (this.generations.get(connectionId) ?? 0) >= generation) return;
+    const { host } = this;
+    const { transport } = connection;
+    const token = transport.transport?.carrierToken ?? transport.connectionToken;
+    this.relinquisher?.(token, transport.transport?.carried?.()).then(
+      (letGo) => {
+        if (letGo) host.log.write(lifetimeLog.relinquishedToStandby, { hub: host.hubName, connectionId, standby: origin });
+      },
+      (error: unknown) => host.log.write(lifetimeLog.notRelinquished, { hub: host.hubName, connectionId, standby: origin, error }),
+    );
   }
 
   /** A server of the hub is gone: the connections kept for it are taken over if it died, forgotten if it left. */

@@ -311,7 +311,7 @@ export class ScaleOutLifetimeManager implements HubLifetimeManager {
 
   private onReply(message: BackplaneMessage): void {
     if (this.requests.onAnswer(message)) return;
-    if (message.kind === "checkpoint" || message.kind === "grouped" || message.kind === "released") this.recovery?.onMessage(message);
+    if (message.kind === "checkpoint" || message.kind === "grouped" || message.kind === "released" || message.kind === "recovered") this.recovery?.onMessage(message);
   }
 
 

@@ -80,9 +80,10 @@ export interface ConnectionRevival {
    */
   revive(connectionId: string, token: string, identity: string | undefined, rebuild: (connection: TransportConnection) => void): Promise<void>;
   /**
-   * Lets go of the connection `token` that `revive` held here, if its client has not come for it:
-   * its server, judged dead, is heard again and holds it still. It ends here as one that moved
-   * away does (no onDisconnected). Resolves whether it did.
+   * Lets go of the connection `token`, if its client is not on it, for a copy of it that lives on
+   * elsewhere: one `revive` held here whose server, judged dead, is heard again, or this server's
+   * own whose standby took it over and got its client. It ends here as one that moved away does
+   * (no onDisconnected). Resolves whether it did.
    */
   relinquish(token: string): Promise<boolean>;
 }

@@ -139,8 +139,8 @@ export class MovingConnections {
   async relinquish(token: string): Promise<boolean> {
     const { registry } = this.router;
     const connection = registry.get(token);
-    // Its client came here (this copy is the one that lives on), or it ended or moved already.
-    const unclaimed = () => connection?.state === "suspended" && connection.transport === undefined;
+    // Its client is on it (this copy is the one that lives on), or it ended or moved already.
+    const unclaimed = () => connection?.state === "suspended";
     // Each hub of a multiplexed connection asks for it: the first lets go of them all.
     if (!connection || !unclaimed() || this.relinquishing.has(connection)) return false;
     const plan = this.moves.plan(connection);

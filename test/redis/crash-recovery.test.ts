@@ -355,6 +355,33 @@ describe("crash recovery of stateful connections", () => {
     expect(disconnects).toBe(0);
   }, 60_000);
 
+  it("lets go of its own copy of a connection that a standby took over while it was judged dead, once the client is on the standby's", async () => {
+    const { client, id } = await heldByServer1();
+    // Server 0 hears nothing of server 1 a while, and takes the connection over.
+    const presence = servers[0]!["scaleOut"]!["managers"][0]!["presence"];
+    const paused = servers[1]!["scaleOut"]!.serverId;
+    const heard = presence.heard.bind(presence);
+    presence.heard = (serverId, ...rest) => (serverId === paused ? undefined : heard(serverId, ...rest));
+    await waitFor(() => servers[0]!.scaleOutStats(RecoveryHub)?.recovery?.recovered === 1, "server 0 to take the connection over", 15_000);
+    // The client's socket to server 1 drops, and its reconnect reaches server 0's copy.
+    const upgradesThere = await steerTo(proxy!, 0, 2);
+    proxy!.cutWebSockets(1);
+    await waitFor(() => upgradesThere() > 0, "the client to reconnect through server 0");
+    // Server 1 hears that the client is on the copy: its own, with no client, is let go, with no onDisconnected.
+    await waitFor(() => servers[1]!.connectionCount === 0, "server 1 to let go of its copy", 15_000);
+    presence.heard = heard;
+    expect(servers[0]!.connectionCount).toBe(1);
+    expect(await client.invoke("Id")).toBe(id);
+    expect(client.restarts()).toBe(0);
+    expect(disconnects).toBe(0);
+    await servers[1]!.hubContext(RecoveryHub).clients.client(id).message("after", 1);
+    await waitFor(() => client.received.last("after") === 1, "a send from server 1 to the connection on server 0");
+    // Server 1 is its standby now.
+    await recoverable(1, id);
+    expect(servers[0]!.connectionCount).toBe(1);
+    expect(disconnects).toBe(0);
+  }, 60_000);
+
   it("keeps a connection whose server was deaf a while (its checkpoints held in its outbox), and recovers it when that server then dies", async () => {
     const { client, id } = await heldByServer1();
     const presence = servers[1]!["scaleOut"]!["managers"][0]!["presence"];
