@@ -217,9 +217,8 @@ export class ConnectionSession implements HubConnectionEvents, HeartbeatSubscrib
     this.runtime.log.write(dispatchLog.abortListenerThrew, { ...this.logFields, error });
   }
 
-  onResumed(connection: HubConnection): void {
+  onResumed(_connection: HubConnection): void {
     this.runtime.log.write(dispatchLog.connectionResumed, this.logFields);
-    this.runtime.lifetime.moves?.resumed?.(connection);
   }
 
   /** The user's authentication expiry became known or changed (see closeOnExpiry). */

@@ -91,10 +91,7 @@ export class HubMoves implements JointMoves {
 
   attach(revival: ConnectionRevival): void {
     const { recovery } = this.lifetime;
-    if (!recovery) return;
-    recovery.reviver = (recovered) => this.revive(revival, recovered);
-    // A hub of a multiplexed connection lets go with that connection, through its endpoint.
-    recovery.relinquisher = (token, carrier) => (carrier === undefined ? revival.relinquish(token) : (this.carriers?.relinquish(carrier) ?? Promise.resolve(false)));
+    if (recovery) recovery.reviver = (recovered) => this.revive(revival, recovered);
   }
 
   attachCarriers(carriers: CarriedRevival): void {

@@ -118,18 +118,6 @@ export interface GroupedMessage {
   seq: number;
 }
 
-/**
- * A standby took over a connection of this server, which it had judged dead, and the client
- * came to it there: this server, only paused, lets go of its own copy if its client is not on it.
- */
-export interface RecoveredMessage {
-  kind: "recovered";
-  origin: string;
-  connectionId: string;
-  /** The copy's generation (see CheckpointMessage.generation): a copy here of the same or a later one stays. */
-  generation: number;
-}
-
 /** The connection ended or moved, or its checkpoints go to another standby now: the standby forgets it. */
 export interface ReleasedMessage {
   kind: "released";
@@ -146,7 +134,6 @@ export type BackplaneMessage =
   | FenceMessage
   | CheckpointMessage
   | GroupedMessage
-  | RecoveredMessage
   | ReleasedMessage;
 
 // One of each for every message. `encode()` would make an encoder per call, and return a view

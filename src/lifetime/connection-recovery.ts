@@ -3,7 +3,7 @@ import type { MessageBufferState } from "../connection/movable-message-buffer.js
 import type { HubConnection } from "../connection/hub-connection.js";
 import { HubwireError } from "../errors.js";
 import type { LogWriter } from "../logger.js";
-import type { BackplaneMessage, CheckpointMessage, GroupedMessage, RecoveredMessage, ReleasedMessage } from "./backplane-messages.js";
+import type { BackplaneMessage, CheckpointMessage, GroupedMessage, ReleasedMessage } from "./backplane-messages.js";
 import type { IncomingConnection, LifetimeHandoff } from "./connection-handoff.js";
 import type { InMemoryLifetimeManager } from "./in-memory-lifetime-manager.js";
 import { lifetimeLog } from "./lifetime-log.js";
@@ -77,8 +77,6 @@ export interface RecoveryCounts {
   recovered: number;
   /** Connections of dead servers that could not be recovered (past the bounds, or not checkpointed yet). */
   lost: number;
-  /** Of those recovered, the ones let go because their server, judged dead, was heard again and held them still. */
-  relinquished: number;
 }
 
 /**
@@ -111,16 +109,8 @@ export class ConnectionRecovery {
   private timer: ReturnType<typeof setInterval> | undefined;
   private recovered = 0;
   private lost = 0;
-  private relinquished = 0;
   /** Set by the hub: rebuilds a recovered connection and holds it for its client. */
   reviver: ((connection: RecoveredConnection) => Promise<void>) | undefined;
-  /**
-   * Set by the hub: lets go of a recovered connection, under its client's reconnect token, whose
-   * client has not come for it (its server, judged dead, holds it still); whether it did.
-   */
-  relinquisher: ((token: string, carrier: unknown) => Promise<boolean>) | undefined;
-  /** Connections recovered here, by id, with the server judged dead that held them, until they end or move. */
-  private readonly revivedFrom = new Map<string, { holder: string; token: string; carrier: unknown }>();
 
   constructor(
     private readonly host: RecoveryHost,
@@ -139,7 +129,7 @@ export class ConnectionRecovery {
   get counts(): RecoveryCounts {
     let recoverable = 0;
     for (const kept of this.kept.values()) if (kept.checkpoint && kept.checkpointsSince >= 2) recoverable++;
-    return { kept: this.kept.size, recoverable, recovered: this.recovered, lost: this.lost, relinquished: this.relinquished };
+    return { kept: this.kept.size, recoverable, recovered: this.recovered, lost: this.lost };
   }
 
   /**
@@ -177,7 +167,6 @@ export class ConnectionRecovery {
   /** Holder: a connection of this server ended or moved away; its standby forgets it. */
   released(connectionId: string): void {
     this.generations.delete(connectionId);
-    this.revivedFrom.delete(connectionId);
     const standby = this.standbys.get(connectionId);
     if (standby === undefined) return;
     this.standbys.delete(connectionId);
@@ -195,24 +184,9 @@ export class ConnectionRecovery {
     host.publish(host.channel("server", standby), { kind: "grouped", origin: host.serverId, connectionId, action, group, seq: host.nextSeq() });
   }
 
-  /**
-   * A connection recovered here got its client: it lives on here. The server it was recovered
-   * for, if only paused, lets go of its own copy (see recoveredElsewhere); this one is not let go
-   * when that server is heard again (see serverBack).
-   */
-  resumed(connectionId: string): void {
-    const revived = this.revivedFrom.get(connectionId);
-    if (!revived) return;
-    this.revivedFrom.delete(connectionId);
-    const { host } = this;
-    const generation = this.generations.get(connectionId) ?? 0;
-    host.publish(host.channel("server", revived.holder), { kind: "recovered", origin: host.serverId, connectionId, generation });
-  }
-
   /** A message on this server's own channel, for recovery. */
-  onMessage(message: CheckpointMessage | GroupedMessage | RecoveredMessage | ReleasedMessage): void {
+  onMessage(message: CheckpointMessage | GroupedMessage | ReleasedMessage): void {
     if (message.kind === "checkpoint") return void this.onCheckpoint(message);
-    if (message.kind === "recovered") return this.recoveredElsewhere(message);
     const kept = this.kept.get(message.connectionId);
     if (!kept || kept.holder !== message.origin) return;
     if (message.kind === "released") return this.forget(message.connectionId);
@@ -222,48 +196,6 @@ export class ConnectionRecovery {
     const { host } = this;
     kept.incoming.groupChanged(message.action, message.group, { origin: message.origin, channel: host.channel("connection", message.connectionId), seq: message.seq });
     if (message.action === "add") void host.moves.subscribeGroups(message.connectionId, [message.group]);
-  }
-
-  /**
-   * A server judged dead is heard again: it was paused (a long GC pause, a stopped process), and
-   * holds its connections still. Each recovered here whose client has not come back here is let
-   * go, without onDisconnected (the connection lives on there); one whose client came here stays,
-   * and is the one that lives on.
-   */
-  serverBack(serverId: string): void {
-    const { host } = this;
-    for (const [connectionId, revived] of [...this.revivedFrom]) {
-      if (revived.holder !== serverId) continue;
-      this.revivedFrom.delete(connectionId);
-      this.relinquisher?.(revived.token, revived.carrier).then(
-        (letGo) => {
-          if (!letGo) return;
-          this.relinquished++;
-          host.log.write(lifetimeLog.relinquished, { hub: host.hubName, connectionId, holder: serverId });
-        },
-        (error: unknown) => host.log.write(lifetimeLog.notRelinquished, { hub: host.hubName, connectionId, holder: serverId, error }),
-      );
-    }
-  }
-
-  /**
-   * This server was judged dead (paused past serverTimeout) and a standby took one of its
-   * connections over, whose client is there now: the copy here lets go, as one that moved away
-   * (no onDisconnected), unless its client is on it (it came back here since) or it is of the
-   * same or a later generation (it moved here since).
-   */
-  private recoveredElsewhere({ origin, connectionId, generation }: RecoveredMessage): void {
-    const connection = this.host.local.get(connectionId);
-    if (!connection || (this.generations.get(connectionId) ?? 0) >= generation) return;
-    const { host } = this;
-    const { transport } = connection;
-    const token = transport.transport?.carrierToken ?? transport.connectionToken;
-    this.relinquisher?.(token, transport.transport?.carried?.()).then(
-      (letGo) => {
-        if (letGo) host.log.write(lifetimeLog.relinquishedToStandby, { hub: host.hubName, connectionId, standby: origin });
-      },
-      (error: unknown) => host.log.write(lifetimeLog.notRelinquished, { hub: host.hubName, connectionId, standby: origin, error }),
-    );
   }
 
   /** A server of the hub is gone: the connections kept for it are taken over if it died, forgotten if it left. */
@@ -426,7 +358,6 @@ export class ConnectionRecovery {
       () => {
         this.reviving.delete(connectionId);
         this.recovered++;
-        this.revivedFrom.set(connectionId, { holder: kept.holder, token: reconnectToken(checkpoint!), carrier });
         const checkpointAgeMs = Date.now() - kept.heardAt;
         host.log.write(lifetimeLog.recovered, { hub, connectionId, holder: kept.holder, kept: incoming.captured.length, gap, checkpointAgeMs, lastSentId: buffer.lastSentId, lastAcked: buffer.lastAcked });
       },

@@ -57,20 +57,15 @@ export interface LifetimeMoves {
   abandon(connectionId: string): void;
   /** Old server: the new server was sent the state `release` made (crash recovery's standby may forget the connection now). */
   handedOver?(connectionId: string): void;
-  /** A stateful connection here got its client back (crash recovery: one recovered here now lives on here). */
-  resumed?(connection: HubConnection): void;
   /** New server: whether the server the connection moves from has died, as presence judges it. */
   hasDied?(serverId: string): boolean;
   /**
    * Present when crash recovery is on (ScaleOutSettings.recovery): the hub sets its `reviver`,
-   * which rebuilds a connection of a dead server here, suspended, for its client to come back to,
-   * and its `relinquisher`, which lets go of one its client has not come for when that server is
-   * heard again (`carrier`: a hub of a multiplexed connection, see RecoveredConnection.carrier).
+   * which rebuilds a connection of a dead server here, suspended, for its client to come back to.
    */
   readonly recovery?:
     | {
         reviver: ((connection: RecoveredConnection) => Promise<void>) | undefined;
-        relinquisher: ((token: string, carrier: unknown) => Promise<boolean>) | undefined;
         /** See ConnectionMoves.awaitsHolder. */
         awaitsHolder(token: string): boolean;
       }

@@ -114,11 +114,6 @@ export class InMemoryLifetimeManager implements HubLifetimeManager, LocalMembers
     return this.connections.has(connectionId);
   }
 
-  /** The connection `connectionId` here, if it is. */
-  get(connectionId: string): HubConnection | undefined {
-    return this.connections.get(connectionId);
-  }
-
   /** The groups a connection here is in. */
   groupsOf(connectionId: string): string[] {
     const connection = this.connections.get(connectionId);

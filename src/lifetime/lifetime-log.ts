@@ -18,8 +18,5 @@ export const lifetimeLog = logEvents({
   resubscribeFailed: { level: "warn", message: "Backplane resubscribeAll failed; tried again if this server still hears none of its heartbeats" },
   recovered: { level: "info", message: "A connection of a dead server was recovered here; it waits for its client" },
   notRecovered: { level: "warn", message: "A connection of a dead server could not be recovered; its client starts a new connection" },
-  relinquished: { level: "warn", message: "A server judged dead is heard again; the connection recovered here for it is let go, that server still holds it" },
-  notRelinquished: { level: "warn", message: "A connection held on two servers after one was judged dead could not be let go here; it waits for its client" },
-  relinquishedToStandby: { level: "warn", message: "This server was judged dead and a connection of it recovered on its standby, whose client is there now; it is let go here" },
   remoteGroupChangeFailed: { level: "warn", message: "Group change asked by another server failed; not acknowledged" },
 });

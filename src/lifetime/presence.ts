@@ -13,8 +13,6 @@ export interface PresenceEvents {
   publishHeartbeat(listening: boolean, sentAt: number, linkDropped: boolean): Promise<unknown>;
   /** The server `serverId` sent no heartbeat for `timeout` while this one was listening (`left`: it said it leaves). */
   onServerGone(serverId: string, left: boolean): void;
-  /** A server declared gone (not one that left) is heard again: it was paused, not dead. */
-  onServerBack(serverId: string): void;
   /** This server stopped hearing itself, could not publish its heartbeat, or a link to the backplane dropped. */
   onDown(reason: PathDownReason): void;
   /**
@@ -156,7 +154,7 @@ export class Presence {
       }
       this.judgePeers(now);
     } else {
-      if (this.dead.delete(serverId)) this.events.onServerBack(serverId);
+      this.dead.delete(serverId);
       const peer = this.peers.get(serverId);
       const listens = this.up && listening;
       if (peer) {

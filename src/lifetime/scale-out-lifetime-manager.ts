@@ -92,7 +92,6 @@ export class ScaleOutLifetimeManager implements HubLifetimeManager {
         publishHeartbeat: (listening, sentAt, linkDropped) =>
           backplane.publish(this.channels.name("presence"), encodeBackplaneMessage({ kind: "alive", origin: this.serverId, listening, sentAt, linkDropped: linkDropped || undefined })),
         onServerGone: (serverId, left) => this.onServerGone(serverId, left),
-        onServerBack: (serverId) => this.recovery?.serverBack(serverId),
         onDown: (reason) => this.onPathDown(reason),
         onUnheard: () => this.onUnheard(),
         onListeners: () => this.outbox.open(),
@@ -311,7 +310,7 @@ export class ScaleOutLifetimeManager implements HubLifetimeManager {
 
   private onReply(message: BackplaneMessage): void {
     if (this.requests.onAnswer(message)) return;
-    if (message.kind === "checkpoint" || message.kind === "grouped" || message.kind === "released" || message.kind === "recovered") this.recovery?.onMessage(message);
+    if (message.kind === "checkpoint" || message.kind === "grouped" || message.kind === "released") this.recovery?.onMessage(message);
   }
 
 

@@ -59,9 +59,6 @@ export class BackplaneMetrics {
     meter
       .createObservableCounter(m.recoveryLost, { unit: "{connection}", description: "Connections of dead servers this server kept but could not take over." })
       .addCallback(recovery((r) => r.lost));
-    meter
-      .createObservableCounter(m.recoveryRelinquished, { unit: "{connection}", description: "Connections taken over that were let go: their server, judged dead, was heard again." })
-      .addCallback(recovery((r) => r.relinquished));
   }
 
   /** Reports `stats` of the scale-out hub named `hub` from now on. */

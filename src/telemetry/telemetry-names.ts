@@ -31,7 +31,6 @@ export const metricNames = {
   recoveryRecoverable: "hubwire.recovery.connections.recoverable",
   recoveryRecovered: "hubwire.recovery.connections.recovered",
   recoveryLost: "hubwire.recovery.connections.lost",
-  recoveryRelinquished: "hubwire.recovery.connections.relinquished",
 } as const;
 
 export const attributeNames = {

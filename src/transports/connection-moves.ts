@@ -67,8 +67,6 @@ export interface CarriedRevival {
    * the multiplexed connection is held here, with its other hubs, for its client's reconnect.
    */
   reviveHub(carrier: unknown, connectionId: string, identity: string | undefined, rebuild: (connection: TransportConnection) => void): Promise<void>;
-  /** ConnectionRevival.relinquish for the multiplexed connection `carrier` says, with every hub on it. */
-  relinquish(carrier: unknown): Promise<boolean>;
 }
 
 /** The router's side of crash recovery (see ConnectionMoves.attach). */
@@ -79,11 +77,4 @@ export interface ConnectionRevival {
    * from every server, for its client's reconnect. Rejects if it is here already.
    */
   revive(connectionId: string, token: string, identity: string | undefined, rebuild: (connection: TransportConnection) => void): Promise<void>;
-  /**
-   * Lets go of the connection `token`, if its client is not on it, for a copy of it that lives on
-   * elsewhere: one `revive` held here whose server, judged dead, is heard again, or this server's
-   * own whose standby took it over and got its client. It ends here as one that moved away does
-   * (no onDisconnected). Resolves whether it did.
-   */
-  relinquish(token: string): Promise<boolean>;
 }

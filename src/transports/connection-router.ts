@@ -66,9 +66,7 @@ export class ConnectionRouter {
       askServer: (server, build, client) => this.ask(this.prefix + "server:" + server, build, client),
     });
     const moving = this.moving;
-    if (moving) {
-      moves?.attach?.({ revive: (id, token, identity, rebuild) => moving.revive(id, token, identity, rebuild), relinquish: (token) => moving.relinquish(token) });
-    }
+    if (moving) moves?.attach?.({ revive: (id, token, identity, rebuild) => moving.revive(id, token, identity, rebuild) });
   }
 
   /**

@@ -37,8 +37,6 @@ export class MovingConnections {
   private readonly leaving = new Map<string, { connection: TransportConnection; plan: unknown; timer: ReturnType<typeof setTimeout> }>();
   /** Connections this server is letting go of, by the server they go to and its `ready`'s id, until the cut ends. */
   private readonly cutting = new Map<string, { connection: TransportConnection; givenUp: boolean }>();
-  /** Connections recovered here that this server lets go of, their server heard again (see relinquish). */
-  private readonly relinquishing = new Set<TransportConnection>();
 
   constructor(
     private readonly moves: ConnectionMoves,
@@ -133,32 +131,6 @@ export class MovingConnections {
     } finally {
       arrival?.recover(held);
     }
-  }
-
-  /** See ConnectionRevival.relinquish. */
-  async relinquish(token: string): Promise<boolean> {
-    const { registry } = this.router;
-    const connection = registry.get(token);
-    // Its client is on it (this copy is the one that lives on), or it ended or moved already.
-    const unclaimed = () => connection?.state === "suspended";
-    // Each hub of a multiplexed connection asks for it: the first lets go of them all.
-    if (!connection || !unclaimed() || this.relinquishing.has(connection)) return false;
-    const plan = this.moves.plan(connection);
-    if (plan === undefined) return false;
-    this.relinquishing.add(connection);
-    try {
-      await this.moves.cut(connection, plan, unclaimed);
-    } catch (error) {
-      // Its client claimed it meanwhile, or it could not let go: it stays, and waits for its client.
-      if (!unclaimed()) return false;
-      throw error;
-    } finally {
-      this.relinquishing.delete(connection);
-    }
-    connection.movedAway();
-    registry.forget(connection); // releases its route channel too
-    this.moves.handedOver?.(connection.connectionId, plan);
-    return true;
   }
 
   /** A connection that was to move here and did not: nothing of it stays. */

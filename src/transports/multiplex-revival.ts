@@ -67,16 +67,6 @@ export class MultiplexRevival implements CarriedRevival {
     }
   }
 
-  relinquish(value: unknown): Promise<boolean> {
-    let carried: CarriedHub;
-    try {
-      carried = carriedHub(value);
-    } catch (error) {
-      return Promise.reject(error as Error);
-    }
-    return this.revival ? this.revival.relinquish(carried.token) : Promise.resolve(false);
-  }
-
   private start(carried: CarriedHub): Rebuilding {
     let settle!: (error?: Error) => void;
     const held = new Promise<void>((resolve, reject) => (settle = (error) => (error ? reject(error) : resolve())));
@@ -121,18 +111,12 @@ export class MultiplexRevival implements CarriedRevival {
  * its checkpoint names (`find`, by path).
  */
 export function carriedRevival(find: (path: string) => MultiplexRevival | undefined): CarriedRevival {
-  const endpointOf = (carrier: unknown): MultiplexRevival | undefined => {
-    const path = (carrier as { path?: unknown } | null)?.path;
-    return typeof path === "string" ? find(path) : undefined;
-  };
   return {
     reviveHub(carrier, connectionId, identity, rebuild) {
-      const revival = endpointOf(carrier);
+      const path = (carrier as { path?: unknown } | null)?.path;
+      const revival = typeof path === "string" ? find(path) : undefined;
       if (!revival) return Promise.reject(notRecovered("No multiplexing endpoint of its connection is mapped here."));
       return revival.reviveHub(carrier, connectionId, identity, rebuild);
-    },
-    relinquish(carrier) {
-      return endpointOf(carrier)?.relinquish(carrier) ?? Promise.resolve(false);
     },
   };
 }

@@ -19,7 +19,6 @@ describe("Presence", () => {
     events = {
       publishHeartbeat: () => (publishing === "ok" ? Promise.resolve(1) : Promise.reject(new Error("unreachable"))),
       onServerGone: (id) => void calls.push(`gone ${id}`),
-      onServerBack: (id) => void calls.push(`back ${id}`),
       onDown: () => void calls.push("down"),
       onUnheard: () => void calls.push("unheard"),
       onListeners: () => void calls.push("listeners"),
@@ -207,10 +206,5 @@ describe("Presence", () => {
     vi.setSystemTime(1_000);
     presence.heard("me", true, 960);
     expect(calls).toEqual(["gone peer"]);
-    // Heard again: it was paused, not dead; said once.
-    presence.heard("peer", true);
-    presence.heard("peer", true);
-    expect(calls).toEqual(["gone peer", "back peer"]);
-    expect(presence.isAlive("peer")).toBe(true);
   });
 });
