@@ -217,8 +217,9 @@ export class ConnectionSession implements HubConnectionEvents, HeartbeatSubscrib
     this.runtime.log.write(dispatchLog.abortListenerThrew, { ...this.logFields, error });
   }
 
-  onResumed(_connection: HubConnection): void {
+  onResumed(connection: HubConnection): void {
     this.runtime.log.write(dispatchLog.connectionResumed, this.logFields);
+    this.runtime.lifetime.moves?.resumed?.(connection);
   }
 
   /** The user's authentication expiry became known or changed (see closeOnExpiry). */

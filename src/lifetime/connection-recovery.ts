@@ -111,6 +111,11 @@ export class ConnectionRecovery {
   private lost = 0;
   /** Set by the hub: rebuilds a recovered connection and holds it for its client. */
   reviver: ((connection: RecoveredConnection) => Promise<void>) | undefined;
+  /**
+   * Connections rebuilt here whose client has not come back here yet: the server judged dead
+   * may only have paused, and hold them still (see heldTwice).
+   */
+  private readonly awaitingClient = new Set<string>();
 
   constructor(
     private readonly host: RecoveryHost,
@@ -167,6 +172,7 @@ export class ConnectionRecovery {
   /** Holder: a connection of this server ended or moved away; its standby forgets it. */
   released(connectionId: string): void {
     this.generations.delete(connectionId);
+    this.awaitingClient.delete(connectionId);
     const standby = this.standbys.get(connectionId);
     if (standby === undefined) return;
     this.standbys.delete(connectionId);
@@ -182,6 +188,20 @@ export class ConnectionRecovery {
     if (standby === undefined) return;
     const { host } = this;
     host.publish(host.channel("server", standby), { kind: "grouped", origin: host.serverId, connectionId, action, group, seq: host.nextSeq() });
+  }
+
+  /**
+   * Whether a connection here was rebuilt for a server judged dead and its client has not come
+   * back here: that server may only have paused, with the client still on its own copy. A send
+   * to it from this server then goes through the backplane too, so that copy has it.
+   */
+  heldTwice(connectionId: string): boolean {
+    return this.awaitingClient.has(connectionId);
+  }
+
+  /** A connection here got its client back: if it was rebuilt here, this copy is the one that lives on. */
+  resumed(connectionId: string): void {
+    this.awaitingClient.delete(connectionId);
   }
 
   /** A message on this server's own channel, for recovery. */
@@ -358,6 +378,7 @@ export class ConnectionRecovery {
       () => {
         this.reviving.delete(connectionId);
         this.recovered++;
+        this.awaitingClient.add(connectionId);
         const checkpointAgeMs = Date.now() - kept.heardAt;
         host.log.write(lifetimeLog.recovered, { hub, connectionId, holder: kept.holder, kept: incoming.captured.length, gap, checkpointAgeMs, lastSentId: buffer.lastSentId, lastAcked: buffer.lastAcked });
       },

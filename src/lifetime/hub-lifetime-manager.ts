@@ -57,6 +57,8 @@ export interface LifetimeMoves {
   abandon(connectionId: string): void;
   /** Old server: the new server was sent the state `release` made (crash recovery's standby may forget the connection now). */
   handedOver?(connectionId: string): void;
+  /** A stateful connection here got its client back (crash recovery: one rebuilt here lives on here now). */
+  resumed?(connection: HubConnection): void;
   /** New server: whether the server the connection moves from has died, as presence judges it. */
   hasDied?(serverId: string): boolean;
   /**

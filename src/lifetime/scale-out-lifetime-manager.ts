@@ -237,16 +237,19 @@ export class ScaleOutLifetimeManager implements HubLifetimeManager {
     const message = invocationOf(method, args);
     this.local.deliver(target, message);
     if (target.kind === "connections") {
-      const remote = [...new Set(target.ids)].filter((id) => !this.local.has(id));
+      // One rebuilt here for a server judged dead that may hold it still gets it there too.
+      const remote = [...new Set(target.ids)].filter((id) => !this.local.has(id) || this.recovery?.heldTwice(id));
       if (remote.length === 0) return;
       const payloads = this.codec.encode(message);
       for (const id of remote) {
         const channel = this.channels.name("connection", id);
         const one: Target = { kind: "connections", ids: [id] };
         const seq = this.publishSend(channel, one, payloads);
+        // Delivered here already: its copy coming back through the backplane is dropped.
+        if (this.local.has(id)) this.delivered.accept(this.serverId, channel, seq);
         // Moving here: kept now, as it is sent, and its copy coming back through the backplane
         // dropped, or a send made once it has arrived would overtake it.
-        if (this.moves.incoming.get(id) && this.delivered.accept(this.serverId, channel, seq)) this.moves.incoming.capture(one, message, this.serverId, channel, seq);
+        else if (this.moves.incoming.get(id) && this.delivered.accept(this.serverId, channel, seq)) this.moves.incoming.capture(one, message, this.serverId, channel, seq);
       }
       return;
     }

@@ -159,6 +159,11 @@ export class ScaleOutMoves implements LifetimeMoves {
     return this.host.hasDied(serverId);
   }
 
+  /** See LifetimeMoves.resumed. */
+  resumed(connection: HubConnection): void {
+    this.recovery?.resumed(connection.connectionId);
+  }
+
   /** Old server: the new server was sent the state `release` made; the connection's standby may forget it now. */
   handedOver(connectionId: string): void {
     this.host.released(connectionId);

@@ -329,6 +329,27 @@ describe("crash recovery of stateful connections", () => {
     await waitFor(() => client.received.last("after") === 1, "a send after the recovery");
   }, 60_000);
 
+  it("sends from a standby that rebuilt a connection for a server only paused reach the client still on that server", async () => {
+    const { client, id } = await heldByServer1();
+    // Server 0 hears nothing of server 1 a while (server 1 paused past serverTimeout, say), and
+    // takes the connection over, while the client stays on server 1.
+    const presence = servers[0]!["scaleOut"]!["managers"][0]!["presence"];
+    const paused = servers[1]!["scaleOut"]!.serverId;
+    const heard = presence.heard.bind(presence);
+    presence.heard = (serverId, ...rest) => (serverId === paused ? undefined : heard(serverId, ...rest));
+    try {
+      await waitFor(() => servers[0]!.scaleOutStats(RecoveryHub)?.recovery?.recovered === 1, "server 0 to take the connection over", 15_000);
+      expect(servers[0]!.connectionCount).toBe(1);
+      // Server 0's hub sends to the connection it holds too: the client, on server 1, gets it once.
+      for (let n = 1; n <= 3; n++) await servers[0]!.hubContext(RecoveryHub).clients.client(id).message("from the standby", n);
+      await waitFor(() => client.received.last("from the standby") === 3, "the standby's sends on the client");
+      expect(client.received.faults("from the standby", 3)).toEqual({ lost: 0, duplicated: 0, outOfOrder: 0 });
+    } finally {
+      presence.heard = heard;
+    }
+    expect(await client.invoke("Id")).toBe(id);
+  }, 60_000);
+
   it("keeps a connection whose server was deaf a while (its checkpoints held in its outbox), and recovers it when that server then dies", async () => {
     const { client, id } = await heldByServer1();
     const presence = servers[1]!["scaleOut"]!["managers"][0]!["presence"];
