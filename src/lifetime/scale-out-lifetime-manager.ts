@@ -124,7 +124,7 @@ export class ScaleOutLifetimeManager implements HubLifetimeManager {
       publish: (channel, message) => this.publish(channel, message),
       reachable: () => this.outbox.isOpen,
       publishNow: (channel, message) => backplane.publish(channel, encodeBackplaneMessage(message)),
-      nextSeq: () => ++this.sendSeq,
+      nextSeq: () => this.nextSeq(),
       clientResultTimeout: options.clientResultTimeout,
       ackTimeout: options.ackTimeout ?? 10_000,
       serverTimeout: this.settings.serverTimeout,
@@ -140,7 +140,7 @@ export class ScaleOutLifetimeManager implements HubLifetimeManager {
           delivered: this.delivered,
           log: this.log,
           lastSeq: () => this.sendSeq,
-          nextSeq: () => ++this.sendSeq,
+          nextSeq: () => this.nextSeq(),
           peers: () => this.presence.peerIds(),
           lastHeartbeat: (serverId) => this.presence.lastHeartbeat(serverId),
           channel: (kind, name) => this.channels.name(kind, name),
@@ -418,13 +418,18 @@ export class ScaleOutLifetimeManager implements HubLifetimeManager {
 
   /** Returns the send's number. */
   private publishSend(channel: string, target: Target, payloads: Record<string, string | Uint8Array>): number {
-    const message: SendMessage = { kind: "send", origin: this.serverId, target, payloads, seq: ++this.sendSeq };
+    const message: SendMessage = { kind: "send", origin: this.serverId, target, payloads, seq: this.nextSeq() };
     // A connection's or a user's own channel has a receiver only while some server holds it.
     const ownChannel = target.kind === "connections" || (target.kind === "users" && target.ids.length === 1);
     this.outbox.add(channel, encodeBackplaneMessage(message), ownChannel);
     return message.seq!;
   }
 
+
+  /** Numbers a message as this server's next send: its sends, group change requests and `grouped` notices share one sequence. */
+  private nextSeq(): number {
+    return ++this.sendSeq;
+  }
 
   /** Hands a message to the outbox, in order after the others: it never waits on the backplane. */
   private publish(channel: string, message: BackplaneMessage): void {

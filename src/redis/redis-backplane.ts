@@ -125,7 +125,7 @@ export class RedisBackplane implements Backplane {
     // shard restarts: its publisher's connection to that shard ends ("-node") and is made again
     // when next needed ("+node"), and from either, for a while, ResubscribeGuard counts a
     // publish that reaches fewer subscribers than its channel had as failed.
-    if (this.guard) for (const event of ["-node", "+node"]) this.publisher.on(event, () => this.guard!.failed());
+    if (options.cluster) for (const event of ["-node", "+node"]) this.publisher.on(event, () => this.guard?.failed());
     else {
       this.publisher.on("ready", () => this.tellWatchers("restored"));
       // Only the subscriber's: a publisher that drops fails its publishes, which the outbox sends again.

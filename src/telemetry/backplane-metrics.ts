@@ -1,4 +1,3 @@
-import type { RecoveryCounts } from "../lifetime/connection-recovery.js";
 import type { ScaleOutStats } from "../lifetime/scale-out-lifetime-manager.js";
 import type { Attributes, Meter, ObservableResult } from "./otel-api.js";
 import { attributeNames as a, metricNames as m } from "./telemetry-names.js";
@@ -16,8 +15,12 @@ export class BackplaneMetrics {
   private readonly hubs: ObservedHub[] = [];
 
   constructor(meter: Meter) {
-    const each = (read: (stats: ScaleOutStats) => number) => (result: ObservableResult) => {
-      for (const hub of this.hubs) result.observe(read(hub.stats()), hub.attributes);
+    // A figure a hub does not have (crash recovery's, where it is off) is not observed for it.
+    const each = (read: (stats: ScaleOutStats) => number | undefined) => (result: ObservableResult) => {
+      for (const hub of this.hubs) {
+        const value = read(hub.stats());
+        if (value !== undefined) result.observe(value, hub.attributes);
+      }
     };
     meter
       .createObservableCounter(m.backplanePublished, { unit: "{message}", description: "Messages this server published to the other servers (the backplane took them)." })
@@ -40,25 +43,18 @@ export class BackplaneMetrics {
     meter
       .createObservableGauge(m.outboxLag, { unit: "s", description: "How long the oldest message waiting or in flight to the backplane has waited." })
       .addCallback(each((s) => s.lagMs / 1000));
-    // Crash recovery's, for the hubs that have it on.
-    const recovery = (read: (counts: RecoveryCounts) => number) => (result: ObservableResult) => {
-      for (const hub of this.hubs) {
-        const counts = hub.stats().recovery;
-        if (counts) result.observe(read(counts), hub.attributes);
-      }
-    };
     meter
       .createObservableGauge(m.recoveryKept, { unit: "{connection}", description: "Connections of other servers this server keeps as their standby." })
-      .addCallback(recovery((r) => r.kept));
+      .addCallback(each((s) => s.recovery?.kept));
     meter
       .createObservableGauge(m.recoveryRecoverable, { unit: "{connection}", description: "Of those, the ones this server could take over now if their server died." })
-      .addCallback(recovery((r) => r.recoverable));
+      .addCallback(each((s) => s.recovery?.recoverable));
     meter
       .createObservableCounter(m.recoveryRecovered, { unit: "{connection}", description: "Connections of dead servers this server took over." })
-      .addCallback(recovery((r) => r.recovered));
+      .addCallback(each((s) => s.recovery?.recovered));
     meter
       .createObservableCounter(m.recoveryLost, { unit: "{connection}", description: "Connections of dead servers this server kept but could not take over." })
-      .addCallback(recovery((r) => r.lost));
+      .addCallback(each((s) => s.recovery?.lost));
   }
 
   /** Reports `stats` of the scale-out hub named `hub` from now on. */
