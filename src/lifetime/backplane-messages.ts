@@ -62,7 +62,8 @@ export interface FenceMessage {
  * publish now does not reach it (they hold it; see Presence.linkDropped).
  */
 export type PresenceMessage =
-  | { kind: "alive"; origin: string; listening: boolean; sentAt?: number; linkDropped?: true }
+  /** `seq`: the newest of its numbers it had handed the backplane before this heartbeat (ReplayLog.through). */
+  | { kind: "alive"; origin: string; listening: boolean; sentAt?: number; linkDropped?: true; seq?: number }
   | { kind: "leaving"; origin: string };
 
 /** Answers, sent to the asking server's own channel. */
@@ -125,7 +126,34 @@ export interface ReleasedMessage {
   connectionId: string;
 }
 
+/**
+ * Asks the server it is sent to for the numbered messages it handed the backplane after `after`:
+ * the asking server's own link to the backplane dropped, and it missed them (see PeerReplays).
+ */
+export interface ResendMessage {
+  kind: "resend";
+  origin: string;
+  requestId: number;
+  after: number;
+}
+
+/**
+ * A part of the answer to a ResendMessage, on the asking server's own channel: each message as
+ * `[channel, payload]`, as it was published. `from`: the first number the origin still kept.
+ */
+export interface ResentMessage {
+  kind: "resent";
+  origin: string;
+  requestId: number;
+  from: number;
+  part: number;
+  last: boolean;
+  messages: Array<[channel: string, payload: Uint8Array]>;
+}
+
 export type BackplaneMessage =
+  | ResendMessage
+  | ResentMessage
   | SendMessage
   | GroupMessage
   | InvokeMessage

@@ -1,3 +1,5 @@
+import type { Handed } from "./replay-log.js";
+
 /** How long and how much an outbox keeps while it cannot publish. */
 export interface OutboxBounds {
   /** Milliseconds a message may wait; older ones are dropped. */
@@ -28,6 +30,8 @@ interface Entry {
   readonly payload: Uint8Array;
   readonly at: number;
   readonly expectReceiver: boolean;
+  /** The message's number, for a numbered one (SendMessage.seq). */
+  readonly seq: number | undefined;
   state: "waiting" | "in flight" | "done";
 }
 
@@ -65,6 +69,8 @@ export class BackplaneOutbox {
     private readonly onFailure: (error: unknown) => void,
     /** It publishes again after holding; `waited`: what it kept, `drops`: what it dropped meanwhile. */
     private readonly onResumed: (waited: number, drops: OutboxDrops) => void,
+    /** Told of each numbered message as it goes to the backplane, in order (see ReplayLog). */
+    private readonly onHanded?: (message: Handed) => void,
   ) {}
 
   /** Whether it publishes (false while it holds, after a failure and until `open()`). */
@@ -87,9 +93,12 @@ export class BackplaneOutbox {
     return this.counts;
   }
 
-  /** Queues a message; `expectReceiver`: one that no server receives is counted as unreceived. */
-  add(channel: string, payload: Uint8Array, expectReceiver = false): void {
-    this.queue.push({ channel, payload, at: Date.now(), expectReceiver, state: "waiting" });
+  /**
+   * Queues a message; `expectReceiver`: one that no server receives is counted as unreceived;
+   * `seq`: its number, for a numbered one (see onHanded).
+   */
+  add(channel: string, payload: Uint8Array, expectReceiver = false, seq?: number): void {
+    this.queue.push({ channel, payload, at: Date.now(), expectReceiver, seq, state: "waiting" });
     this.messages++;
     this.bytes += payload.byteLength;
     // Open, the bytes bound still holds: a backplane that stalls without failing fills it too.
@@ -120,6 +129,7 @@ export class BackplaneOutbox {
       if (entry.state !== "waiting") continue; // dropped by `trim` while held
       entry.state = "in flight";
       this.inFlight++;
+      if (entry.seq !== undefined) this.onHanded?.(entry as Handed);
       let published: Promise<number>;
       try {
         published = this.publish(entry.channel, entry.payload);

@@ -39,7 +39,10 @@ export interface Backplane {
    * outage only when a publish fails or its heartbeats stop coming back, so a restart of the
    * engine shorter than a heartbeat interval, during which it publishes nothing, goes unseen, and
    * what it publishes before the other servers have subscribed again is lost to them; and the
-   * other servers do not hold what they send a server whose own subscribing connection dropped.
+   * other servers neither hold nor send again what a server whose own subscribing connection
+   * dropped missed. A backplane that reports its links must deliver what one server publishes
+   * to another, on every channel, in the order published, as one Redis connection does: a
+   * server that missed messages asks for those published after the last heartbeat it heard.
    */
   watchLinks?(events: BackplaneLinkEvents): () => void;
   /** Ends the engine connections. */

@@ -38,6 +38,16 @@ export class HubChannels {
     return name === undefined ? this.prefix + kind : `${this.prefix}${kind}:${name}`;
   }
 
+  /** Whether this server listens on `channel` now. */
+  listensTo(channel: string): boolean {
+    return this.listening.has(channel);
+  }
+
+  /** Whether `channel` is of kind `kind` (a named one: a connection's, a server's, ...). */
+  isOf(channel: string, kind: Exclude<ChannelKind, "all" | "presence">): boolean {
+    return channel.startsWith(`${this.prefix}${kind}:`);
+  }
+
   /** Where a send to `target` is published: one group or user has a channel of its own; several go to every server, which dedupes. */
   of(target: Exclude<Target, { kind: "connections" }>): string {
     if (target.kind === "groups" && target.names.length === 1) return this.name("group", target.names[0]!);

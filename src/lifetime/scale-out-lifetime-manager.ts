@@ -7,6 +7,8 @@ import {
   encodeBackplaneMessage,
   type BackplaneMessage,
   type GroupMessage,
+  type ResendMessage,
+  type ResentMessage,
   type SendMessage,
 } from "./backplane-messages.js";
 import { ConnectionRecovery } from "./connection-recovery.js";
@@ -15,11 +17,13 @@ import type { HubLifetimeManager } from "./hub-lifetime-manager.js";
 import { InMemoryLifetimeManager, invocationOf, type LocalMembership } from "./in-memory-lifetime-manager.js";
 import { HubChannels } from "./hub-channels.js";
 import { ConnectionRequests } from "./connection-requests.js";
+import { PeerReplays } from "./peer-replays.js";
 import { Presence, type PathDownReason } from "./presence.js";
 import { failureReply } from "./remote-errors.js";
 import { ScaleOutMoves } from "./scale-out-moves.js";
 import { SendCodec } from "./send-codec.js";
 import { resolveSettings, type ResolvedSettings } from "./scale-out-settings.js";
+import { ReplayLog } from "./replay-log.js";
 import { SendSequences } from "./send-sequences.js";
 import { settledBackplane } from "./settled-backplane.js";
 import type { Backplane } from "./backplane.js";
@@ -52,6 +56,10 @@ export class ScaleOutLifetimeManager implements HubLifetimeManager {
   private readonly backplane: Backplane;
   private readonly channels: HubChannels;
   private readonly outbox: BackplaneOutbox;
+  /** What this server handed the backplane lately, for a peer whose link dropped (see ReplayLog). */
+  private readonly replayLog: ReplayLog;
+  /** After this server's own link dropped: each peer's messages wait for what it sends again (see PeerReplays). */
+  private readonly replays: PeerReplays;
   private readonly presence: Presence;
   /** Stops the backplane's reports of its links dropping and coming back (see Backplane.watchLinks). */
   private readonly unwatchLinks: (() => void) | undefined;
@@ -67,9 +75,21 @@ export class ScaleOutLifetimeManager implements HubLifetimeManager {
   private readonly requests: ConnectionRequests;
   /** Crash recovery of stateful connections, when the settings turn it on. */
   private readonly recovery: ConnectionRecovery | undefined;
-  /** What arrives on connections' channels, and on `all`, groups' and users': one handler each for all (see HubChannels.subscribe). */
-  private readonly onConnectionPayload = (payload: Uint8Array, channel: string): void => this.onConnectionMessage(this.channels.decode(payload, channel), channel);
-  private readonly onSendPayload = (payload: Uint8Array, channel: string): void => this.onSend(this.channels.decode(payload, channel), channel);
+  /**
+   * What arrives on connections' channels, and on `all`, groups' and users': one handler each
+   * for all (see HubChannels.subscribe). A peer's message waits while what it sends again is
+   * awaited (see PeerReplays).
+   */
+  private readonly onConnectionPayload = (payload: Uint8Array, channel: string): void => {
+    const message = this.channels.decode(payload, channel);
+    if (this.replays.holding && this.held(message, payload, () => this.onConnectionMessage(message, channel))) return;
+    this.onConnectionMessage(message, channel);
+  };
+  private readonly onSendPayload = (payload: Uint8Array, channel: string): void => {
+    const message = this.channels.decode(payload, channel);
+    if (this.replays.holding && this.held(message, payload, () => this.onSend(message, channel))) return;
+    this.onSend(message, channel);
+  };
 
   constructor(private readonly options: ScaleOutOptions) {
     this.serverId = options.serverId ?? randomUUID();
@@ -79,26 +99,48 @@ export class ScaleOutLifetimeManager implements HubLifetimeManager {
     this.local = new InMemoryLifetimeManager({ maximumGroupsPerConnection: options.maximumGroupsPerConnection });
     const backplane = (this.backplane = settledBackplane(options.backplane));
     this.channels = new HubChannels(backplane, this.log, options.hubName, this.serverId, this.delivered);
+    const bounds = { maxAge: this.settings.outboxMaxAge, maxBytes: this.settings.outboxMaxBytes };
+    const replayLog = (this.replayLog = new ReplayLog(bounds));
     this.outbox = new BackplaneOutbox(
       (channel, payload) => backplane.publish(channel, payload),
-      { maxAge: this.settings.outboxMaxAge, maxBytes: this.settings.outboxMaxBytes },
+      bounds,
       (error) => this.onPathDown("publish failed", error),
       (waited, drops) => this.onOutboxResumed(waited, drops),
+      (message) => replayLog.handed(message),
+    );
+    const hub = options.hubName;
+    this.replays = new PeerReplays(
+      // Asked once this server's outbox opens; answered through the peer's, which may wait up to serverTimeout for its own peers.
+      { maxBytes: this.settings.outboxMaxBytes, timeout: 2 * this.settings.serverTimeout },
+      {
+        onIncomplete: (serverId, after, from) => this.log.write(lifetimeLog.replayIncomplete, { hub, serverId, missing: from - after - 1 }),
+        onGaveUp: (serverId, reason, held) => this.log.write(lifetimeLog.replayGaveUp, { hub, serverId, reason, held }),
+        onHeldThrew: (error) => this.log.write(lifetimeLog.malformedMessage, { hub, error }),
+      },
     );
     this.presence = new Presence(
       this.serverId,
       { heartbeatInterval: this.settings.heartbeatInterval, timeout: this.settings.serverTimeout },
       {
         publishHeartbeat: (listening, sentAt, linkDropped) =>
-          backplane.publish(this.channels.name("presence"), encodeBackplaneMessage({ kind: "alive", origin: this.serverId, listening, sentAt, linkDropped: linkDropped || undefined })),
+          backplane.publish(
+            this.channels.name("presence"),
+            encodeBackplaneMessage({ kind: "alive", origin: this.serverId, listening, sentAt, linkDropped: linkDropped || undefined, seq: replayLog.through }),
+          ),
         onServerGone: (serverId, left) => this.onServerGone(serverId, left),
         onDown: (reason) => this.onPathDown(reason),
         onUnheard: () => this.onUnheard(),
-        onListeners: () => this.outbox.open(),
+        onListeners: () => this.onListeners(),
         onPeerDeaf: (serverId) => this.onPeerDeaf(serverId),
       },
     );
-    this.unwatchLinks = backplane.watchLinks?.({ dropped: () => this.presence.linkDropped(), restored: () => this.presence.linkRestored() });
+    this.unwatchLinks = backplane.watchLinks?.({
+      dropped: () => {
+        this.replays.linkDropped(this.presence.peerIds());
+        this.presence.linkDropped();
+      },
+      restored: () => this.presence.linkRestored(),
+    });
     this.started = this.subscribeServerChannels().then(() => this.presence.start());
     this.moves = new ScaleOutMoves({
       serverId: this.serverId,
@@ -169,6 +211,7 @@ export class ScaleOutLifetimeManager implements HubLifetimeManager {
   async close(): Promise<void> {
     this.presence.stop();
     this.unwatchLinks?.();
+    this.replays.close();
     this.recovery?.stop();
     this.requests.close();
     // After the replies already in the outbox (the closed connections' failed client results).
@@ -314,11 +357,57 @@ export class ScaleOutLifetimeManager implements HubLifetimeManager {
   private onReply(message: BackplaneMessage): void {
     if (this.requests.onAnswer(message)) return;
     if (message.kind === "checkpoint" || message.kind === "grouped" || message.kind === "released") this.recovery?.onMessage(message);
+    else if (message.kind === "resend") this.onResend(message);
+    else if (message.kind === "resent") this.onResent(message);
+  }
+
+  /** Whether `message` waits for what its server sends again (see PeerReplays); `deliver` delivers it then. */
+  private held(message: BackplaneMessage, payload: Uint8Array, deliver: () => void): boolean {
+    return "origin" in message && message.origin !== this.serverId && this.replays.hold(message.origin, payload.byteLength, deliver);
+  }
+
+  /**
+   * This server and its peers hear again: the outbox publishes what waited, and each peer is asked
+   * for what this server missed while its own link was down, if it was.
+   */
+  private onListeners(): void {
+    this.outbox.open();
+    for (const { serverId, requestId, after } of this.replays.requests()) {
+      this.publish(this.channels.name("server", serverId), { kind: "resend", origin: this.serverId, requestId, after });
+    }
+  }
+
+  /**
+   * A peer's link dropped and it asks for what this server handed the backplane since the last
+   * heartbeat it heard: sent to its own channel, through the outbox, after what waits there for it.
+   */
+  private onResend(request: ResendMessage): void {
+    const to = this.channels.name("server", request.origin);
+    // Not the notices to a server's own channel (a standby's `grouped`): the next checkpoint counts what they said.
+    for (const part of this.replayLog.answer(this.serverId, request, (channel) => this.channels.isOf(channel, "server"))) this.publish(to, part);
+  }
+
+  /** A part of what a peer sent again: each message is delivered as if it had arrived on its channel, if this server listens there. */
+  private onResent(answer: ResentMessage): void {
+    for (const [channel, payload] of answer.messages) {
+      if (!this.channels.listensTo(channel)) continue;
+      try {
+        const message = this.channels.decode(payload, channel);
+        if (this.channels.isOf(channel, "connection")) this.onConnectionMessage(message, channel);
+        else this.onSend(message, channel);
+      } catch (error) {
+        this.log.write(lifetimeLog.malformedMessage, { hub: this.options.hubName, channel, error });
+      }
+    }
+    this.replays.answered(answer.origin, answer.requestId, answer.from, answer.part === 0, answer.last);
   }
 
 
   private onPresence(message: BackplaneMessage): void {
-    if (message.kind === "alive") this.presence.heard(message.origin, message.listening, message.sentAt, message.linkDropped === true);
+    if (message.kind === "alive") {
+      this.presence.heard(message.origin, message.listening, message.sentAt, message.linkDropped === true);
+      if (message.seq !== undefined && message.origin !== this.serverId) this.replays.heartbeat(message.origin, message.seq);
+    }
     else if (message.kind === "leaving" && message.origin !== this.serverId) this.presence.left(message.origin);
   }
 
@@ -328,6 +417,7 @@ export class ScaleOutLifetimeManager implements HubLifetimeManager {
     if (left) this.log.write(lifetimeLog.serverLeft, { hub: this.options.hubName, serverId });
     else this.log.write(lifetimeLog.serverGone, { hub: this.options.hubName, serverId, timeout: this.settings.serverTimeout });
     this.requests.serverGone(serverId);
+    this.replays.forget(serverId);
     this.recovery?.serverGone(serverId, left);
   }
 
@@ -421,7 +511,7 @@ export class ScaleOutLifetimeManager implements HubLifetimeManager {
     const message: SendMessage = { kind: "send", origin: this.serverId, target, payloads, seq: this.nextSeq() };
     // A connection's or a user's own channel has a receiver only while some server holds it.
     const ownChannel = target.kind === "connections" || (target.kind === "users" && target.ids.length === 1);
-    this.outbox.add(channel, encodeBackplaneMessage(message), ownChannel);
+    this.outbox.add(channel, encodeBackplaneMessage(message), ownChannel, message.seq);
     return message.seq!;
   }
 
@@ -433,7 +523,7 @@ export class ScaleOutLifetimeManager implements HubLifetimeManager {
 
   /** Hands a message to the outbox, in order after the others: it never waits on the backplane. */
   private publish(channel: string, message: BackplaneMessage): void {
-    this.outbox.add(channel, encodeBackplaneMessage(message));
+    this.outbox.add(channel, encodeBackplaneMessage(message), false, "seq" in message ? message.seq : undefined);
   }
 
   private subscribeConnection(connectionId: string): Promise<void> {

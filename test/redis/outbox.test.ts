@@ -226,6 +226,44 @@ describe("the outbox: sends ride out a Redis outage", () => {
     expect(tally(onB.received, 5)).toEqual({ lost: 0, duplicated: 0, outOfOrder: 0 });
   });
 
+  /** Server B's Redis connections go through a proxy, which swallows everything on them until B notices and makes new ones. */
+  async function silentlyCutLinkOfB(options: { scaleOutOfA?: ScaleOutSettings; loggerOfB?: Logger } = {}) {
+    proxy = await startTcpProxy(Number(new URL(redis.url).port));
+    const a = await startServer({ scaleOut: options.scaleOutOfA });
+    const b = await startServer({ url: proxy.url.replace("http:", "redis:"), logger: options.loggerOfB });
+    const onB = await connect(b.url);
+    await untilLinked(a.context, onB);
+    const sends = steadySends(a.context);
+    await waitFor(() => onB.received.length >= 20, "ticks on server B before its link is cut");
+    // Pub/sub keeps nothing for a subscriber that does not read: what Redis sends B now is lost.
+    proxy.blackHole();
+    const sentAtCut = sends.sent;
+    const managerOfB = servers[1]!["scaleOut"]!["managers"][0]!;
+    await waitFor(() => !managerOfB.peers.connected, "server B to notice it hears nothing", 15_000);
+    await waitFor(() => managerOfB.peers.connected, "server B to hear again on new connections", 15_000);
+    const sentWhileCut = sends.sent - sentAtCut;
+    const last = await sends.stop();
+    return { onB, last, sentWhileCut };
+  }
+
+  it("delivers to a server whose link was silently cut what another server sent meanwhile, once and in order", async () => {
+    const { onB, last, sentWhileCut } = await silentlyCutLinkOfB();
+    expect(sentWhileCut).toBeGreaterThan(10);
+    await waitFor(() => onB.received.includes(last), "the last tick on server B", 15_000);
+    expect(tally(onB.received, last)).toEqual({ lost: 0, duplicated: 0, outOfOrder: 0 });
+  });
+
+  it("says how much a server whose link was cut may have missed when the sender kept too little to send it again", async () => {
+    const logger = recordingLogger();
+    // Server A keeps what it sent 100 ms at most: server B's cut lasts longer.
+    const { onB, last } = await silentlyCutLinkOfB({ scaleOutOfA: { outboxMaxAge: 100 }, loggerOfB: logger });
+    await waitFor(() => onB.received.includes(last), "the last tick on server B", 15_000);
+    const incomplete = logger.lines.find((line) => line.message.startsWith("Another server kept too little"));
+    const { lost } = tally(onB.received, last);
+    expect(lost).toBeGreaterThan(0);
+    expect(incomplete?.fields?.missing).toBeGreaterThanOrEqual(lost);
+  });
+
   it("returns from a hub method that sends while the publishing link is black-holed, and delivers once the link is made again", async () => {
     proxy = await startTcpProxy(Number(new URL(redis.url).port));
     const a = await startServer({ url: proxy.url.replace("http:", "redis:") });

@@ -1,0 +1,153 @@
+/** A request for what a peer sent while this server's link was down: everything numbered after `after`. */
+export interface ReplayRequest {
+  serverId: string;
+  requestId: number;
+  after: number;
+}
+
+/** Why a peer's messages stopped waiting for its replay before it came in full. */
+export type ReplayGiveUp = "no answer" | "held too much" | "server gone";
+
+export interface PeerReplaysEvents {
+  /** What a peer sent again does not reach back to what this server had heard: numbers `after` + 1 to `from` - 1 may be lost (some were for channels it does not listen to). */
+  onIncomplete(serverId: string, after: number, from: number): void;
+  /** A peer's messages are delivered without its replay, or before its end (the rest, if it comes, comes late). */
+  onGaveUp(serverId: string, reason: ReplayGiveUp, held: number): void;
+  /** A held message failed where it was handed (it would have failed arriving). */
+  onHeldThrew(error: unknown): void;
+}
+
+interface Gate {
+  /** Every message the peer numbered up to this was heard here before the link dropped. */
+  readonly after: number;
+  /** The request that asks for the replay, once made (this server hears again). */
+  requestId: number | undefined;
+  /** What arrived from the peer since, in order: delivered once its replay is in. */
+  readonly held: Array<() => void>;
+  heldBytes: number;
+  timer: ReturnType<typeof setTimeout> | undefined;
+}
+
+/**
+ * A server whose own connection that receives from the backplane dropped misses what the others
+ * publish until it is back, and pub/sub keeps nothing for it. From the drop on, what each peer
+ * sends waits here; once this server hears again it asks each peer for what it handed the
+ * backplane after the last of its messages heard here (see ReplayLog), delivers that, then
+ * what waited: each peer's messages arrive whole and in its order. Copies of what was heard
+ * after all are dropped by the send numbers (SendSequences).
+ */
+export class PeerReplays {
+  private readonly gates = new Map<string, Gate>();
+  /** The number each peer's last heartbeat carried: all its messages up to it went out before. */
+  private readonly heartbeatSeqs = new Map<string, number>();
+  private lastRequestId = 0;
+
+  constructor(
+    private readonly bounds: {
+      /** Bytes of held messages per peer; past it, they are delivered without waiting. */
+      readonly maxBytes: number;
+      /** How long after its request a replay may take to come in full. */
+      readonly timeout: number;
+    },
+    private readonly events: PeerReplaysEvents,
+  ) {}
+
+  /** Whether some peer's messages wait for its replay: the only check a message pays otherwise. */
+  get holding(): boolean {
+    return this.gates.size > 0;
+  }
+
+  /** A peer's heartbeat said it had handed the backplane everything up to `seq`. */
+  heartbeat(serverId: string, seq: number): void {
+    this.heartbeatSeqs.set(serverId, seq);
+  }
+
+  /**
+   * This server's link dropped: the messages of each of `peers` wait from now on for its
+   * replay, from the number its last heartbeat heard here carried (on one connection to the
+   * backplane, a server's messages arrive in the order it published them, so all it published
+   * before that heartbeat was heard before it). A peer whose heartbeats carry no number keeps
+   * no replay and is not waited for. A peer already waited for is asked again, from where it
+   * was, once this server hears again: the answer to the first request may be lost too.
+   */
+  linkDropped(peers: Iterable<string>): void {
+    for (const serverId of peers) {
+      const after = this.heartbeatSeqs.get(serverId);
+      if (after === undefined) continue;
+      const gate = this.gates.get(serverId);
+      if (gate) {
+        clearTimeout(gate.timer);
+        gate.requestId = undefined;
+        continue;
+      }
+      this.gates.set(serverId, { after, requestId: undefined, held: [], heldBytes: 0, timer: undefined });
+    }
+  }
+
+  /**
+   * Keeps `deliver` for later, if `origin`'s messages wait for its replay; returns whether it
+   * did. `bytes`: the message's size, counted against the bound.
+   */
+  hold(origin: string, bytes: number, deliver: () => void): boolean {
+    const gate = this.gates.get(origin);
+    if (!gate) return false;
+    gate.held.push(deliver);
+    gate.heldBytes += bytes;
+    if (gate.heldBytes > this.bounds.maxBytes) this.release(origin, "held too much");
+    return true;
+  }
+
+  /** The requests to make now that this server hears again: one per peer not asked since its link dropped. */
+  requests(): ReplayRequest[] {
+    const requests: ReplayRequest[] = [];
+    for (const [serverId, gate] of this.gates) {
+      if (gate.requestId !== undefined) continue;
+      gate.requestId = ++this.lastRequestId;
+      gate.timer = setTimeout(() => this.release(serverId, "no answer"), this.bounds.timeout);
+      gate.timer.unref();
+      requests.push({ serverId, requestId: gate.requestId, after: gate.after });
+    }
+    return requests;
+  }
+
+  /**
+   * A part of `serverId`'s answer to request `requestId` came, its messages already delivered
+   * (an answer to an older request is delivered too: what it has is older than what waits).
+   * `from`: the first number the peer still had; `last`: the answer's last part, after which
+   * what waited is delivered.
+   */
+  answered(serverId: string, requestId: number, from: number, first: boolean, last: boolean): void {
+    const gate = this.gates.get(serverId);
+    if (!gate || gate.requestId !== requestId) return;
+    if (first && from > gate.after + 1) this.events.onIncomplete(serverId, gate.after, from);
+    if (last) this.release(serverId);
+  }
+
+  /** A peer is gone: what it sent and waited here is delivered, and it is forgotten. */
+  forget(serverId: string): void {
+    this.heartbeatSeqs.delete(serverId);
+    if (this.gates.has(serverId)) this.release(serverId, "server gone");
+  }
+
+  /** Stops the timers; what waits is dropped with the server. */
+  close(): void {
+    for (const gate of this.gates.values()) clearTimeout(gate.timer);
+    this.gates.clear();
+  }
+
+  /** Delivers what waited for `serverId`'s replay, in order; `reason`: why before the replay was in. */
+  private release(serverId: string, reason?: ReplayGiveUp): void {
+    const gate = this.gates.get(serverId);
+    if (!gate) return;
+    this.gates.delete(serverId);
+    clearTimeout(gate.timer);
+    if (reason && reason !== "server gone") this.events.onGaveUp(serverId, reason, gate.held.length);
+    for (const deliver of gate.held) {
+      try {
+        deliver();
+      } catch (error) {
+        this.events.onHeldThrew(error);
+      }
+    }
+  }
+}

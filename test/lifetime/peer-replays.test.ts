@@ -1,0 +1,85 @@
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { PeerReplays, type ReplayGiveUp } from "../../src/lifetime/peer-replays.js";
+
+function replays(bounds = { maxBytes: 100, timeout: 1_000 }) {
+  const incomplete: Array<[string, number, number]> = [];
+  const gaveUp: Array<[string, ReplayGiveUp, number]> = [];
+  const peer = new PeerReplays(bounds, {
+    onIncomplete: (...args) => void incomplete.push(args),
+    onGaveUp: (...args) => void gaveUp.push(args),
+    onHeldThrew: (error) => {
+      throw error;
+    },
+  });
+  return { peer, incomplete, gaveUp };
+}
+
+describe("PeerReplays", () => {
+  afterEach(() => void vi.useRealTimers());
+
+  it("holds a peer's messages from a link drop until the last part of its answer, then delivers them in order", () => {
+    const { peer, incomplete } = replays();
+    peer.heartbeat("A", 40);
+    peer.heartbeat("old", 3);
+    peer.linkDropped(["A", "never numbered"]);
+    const delivered: number[] = [];
+    expect(peer.hold("A", 10, () => delivered.push(1))).toBe(true);
+    expect(peer.hold("never numbered", 10, () => delivered.push(99))).toBe(false);
+    expect(peer.hold("old", 10, () => delivered.push(99))).toBe(false); // not a live peer at the drop
+    expect(peer.requests()).toEqual([{ serverId: "A", requestId: 1, after: 40 }]);
+    expect(peer.requests()).toEqual([]); // asked once
+    peer.hold("A", 10, () => delivered.push(2));
+    peer.answered("A", 1, 41, true, false);
+    expect(delivered).toEqual([]);
+    peer.answered("A", 1, 41, false, true);
+    expect(delivered).toEqual([1, 2]);
+    expect(peer.holding).toBe(false);
+    expect(incomplete).toEqual([]);
+  });
+
+  it("says what may be lost when the answer starts past the number asked for", () => {
+    const { peer, incomplete } = replays();
+    peer.heartbeat("A", 40);
+    peer.linkDropped(["A"]);
+    peer.requests();
+    peer.answered("A", 1, 50, true, true);
+    expect(incomplete).toEqual([["A", 40, 50]]);
+  });
+
+  it("asks again after a second drop, and an answer to the first request does not end the wait", () => {
+    const { peer } = replays();
+    peer.heartbeat("A", 40);
+    peer.linkDropped(["A"]);
+    peer.requests();
+    peer.heartbeat("A", 60); // heard on the new link, before the answer
+    peer.linkDropped(["A"]);
+    const delivered: number[] = [];
+    peer.hold("A", 1, () => delivered.push(1));
+    peer.answered("A", 1, 41, true, true);
+    expect(delivered).toEqual([]);
+    expect(peer.requests()).toEqual([{ serverId: "A", requestId: 2, after: 40 }]);
+    peer.answered("A", 2, 41, true, true);
+    expect(delivered).toEqual([1]);
+  });
+
+  it("delivers what it held without the answer after its timeout, past its byte bound, or when the peer is gone", () => {
+    vi.useFakeTimers();
+    const { peer, gaveUp } = replays({ maxBytes: 100, timeout: 1_000 });
+    for (const id of ["A", "B", "C"]) peer.heartbeat(id, 1);
+    peer.linkDropped(["A", "B", "C"]);
+    const delivered: string[] = [];
+    for (const id of ["A", "B", "C"]) peer.hold(id, 60, () => delivered.push(id));
+    peer.hold("B", 60, () => delivered.push("B2")); // 120 bytes
+    expect(delivered).toEqual(["B", "B2"]);
+    peer.forget("C");
+    expect(delivered).toEqual(["B", "B2", "C"]);
+    peer.requests();
+    vi.advanceTimersByTime(1_000);
+    expect(delivered).toEqual(["B", "B2", "C", "A"]);
+    expect(gaveUp).toEqual([
+      ["B", "held too much", 2],
+      ["A", "no answer", 1],
+    ]);
+    expect(peer.holding).toBe(false);
+  });
+});
