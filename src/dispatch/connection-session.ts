@@ -362,6 +362,11 @@ export class ConnectionSession implements HubConnectionEvents, HeartbeatSubscrib
       }
       await this.startup;
     }
+    // A copy rebuilt here for a server that had only paused: the hub's connection lives on there.
+    if (this.connectedTo === "hub" && runtime.lifetime.moves?.livesElsewhere?.(this.connection)) {
+      runtime.log.write(dispatchLog.copyEnded, this.logFields);
+      this.connectedTo = "lifetime";
+    }
     if (this.connectedTo === "hub") {
       try {
         const hub = this.createHub();

@@ -112,10 +112,10 @@ export class ConnectionRecovery {
   /** Set by the hub: rebuilds a recovered connection and holds it for its client. */
   reviver: ((connection: RecoveredConnection) => Promise<void>) | undefined;
   /**
-   * Connections rebuilt here whose client has not come back here yet: the server judged dead
-   * may only have paused, and hold them still (see heldTwice).
+   * Connections rebuilt here whose client has not come back here yet, with the server judged
+   * dead that held them: it may only have paused, and hold them still (see heldTwice).
    */
-  private readonly awaitingClient = new Set<string>();
+  private readonly awaitingClient = new Map<string, string>();
 
   constructor(
     private readonly host: RecoveryHost,
@@ -197,6 +197,16 @@ export class ConnectionRecovery {
    */
   heldTwice(connectionId: string): boolean {
     return this.awaitingClient.has(connectionId);
+  }
+
+  /**
+   * Whether a connection here was rebuilt for a server judged dead that is heard again, and its
+   * client never came back here: it lives on there, its client on that server's copy (or it
+   * ended there, its onDisconnected run), so this copy ends with no onDisconnected.
+   */
+  livesElsewhere(connectionId: string): boolean {
+    const holder = this.awaitingClient.get(connectionId);
+    return holder !== undefined && this.host.lastHeartbeat(holder) !== undefined;
   }
 
   /** A connection here got its client back: if it was rebuilt here, this copy is the one that lives on. */
@@ -378,7 +388,7 @@ export class ConnectionRecovery {
       () => {
         this.reviving.delete(connectionId);
         this.recovered++;
-        this.awaitingClient.add(connectionId);
+        this.awaitingClient.set(connectionId, kept.holder);
         const checkpointAgeMs = Date.now() - kept.heardAt;
         host.log.write(lifetimeLog.recovered, { hub, connectionId, holder: kept.holder, kept: incoming.captured.length, gap, checkpointAgeMs, lastSentId: buffer.lastSentId, lastAcked: buffer.lastAcked });
       },

@@ -59,6 +59,12 @@ export interface LifetimeMoves {
   handedOver?(connectionId: string): void;
   /** A stateful connection here got its client back (crash recovery: one rebuilt here lives on here now). */
   resumed?(connection: HubConnection): void;
+  /**
+   * Crash recovery: the connection was rebuilt here for a server judged dead that is heard
+   * again (it had only paused), and its client never came back here. It lives on there, where
+   * its hub's onDisconnected runs (or ran): ending here, it runs none.
+   */
+  livesElsewhere?(connection: HubConnection): boolean;
   /** New server: whether the server the connection moves from has died, as presence judges it. */
   hasDied?(serverId: string): boolean;
   /**

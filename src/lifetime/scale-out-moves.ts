@@ -164,6 +164,11 @@ export class ScaleOutMoves implements LifetimeMoves {
     this.recovery?.resumed(connection.connectionId);
   }
 
+  /** See LifetimeMoves.livesElsewhere. */
+  livesElsewhere(connection: HubConnection): boolean {
+    return this.recovery?.livesElsewhere(connection.connectionId) ?? false;
+  }
+
   /** Old server: the new server was sent the state `release` made; the connection's standby may forget it now. */
   handedOver(connectionId: string): void {
     this.host.released(connectionId);

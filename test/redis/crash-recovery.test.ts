@@ -458,6 +458,33 @@ describe("crash recovery of stateful connections", () => {
     expect(servers[0]!.scaleOutStats(RecoveryHub)?.recovery?.recovered).toBe(0);
   });
 
+  it("ends with no onDisconnected the copy a standby rebuilt for a server only paused, and keeps the connection recoverable", async () => {
+    // The standby's copy waits 1.5 s for a client that stays on server 1.
+    await startCluster(2, { ...timings, recovery: true }, [1_500, 60_000]);
+    const client = await officialClient(`${proxy!.url}/recovery`, "ada", false);
+    clients.push(client);
+    const id = await client.invoke<string>("Id");
+    await waitFor(() => servers[1]!.connectionCount === 1, "server 1 to hold the connection");
+    await recoverable(0, id);
+    const presence = servers[0]!["scaleOut"]!["managers"][0]!["presence"];
+    const paused = servers[1]!["scaleOut"]!.serverId;
+    const heard = presence.heard.bind(presence);
+    presence.heard = (serverId, ...rest) => (serverId === paused ? undefined : heard(serverId, ...rest));
+    try {
+      await waitFor(() => servers[0]!.scaleOutStats(RecoveryHub)?.recovery?.recovered === 1, "server 0 to take the connection over", 15_000);
+    } finally {
+      presence.heard = heard;
+    }
+    await waitFor(() => presence.isAlive(paused), "server 0 to hear server 1 again");
+    await waitFor(() => servers[0]!.connectionCount === 0, "the copy on server 0 to end");
+    expect(disconnects).toBe(0);
+    // The connection lives on server 1, and server 0 keeps it again as its standby.
+    expect(await client.invoke("Id")).toBe(id);
+    await recoverable(0, id);
+    await client.stop();
+    await waitFor(() => disconnects === 1, "onDisconnected on server 1");
+  }, 60_000);
+
   it("ends a recovered connection whose client does not come back within the disconnect timeout, with onDisconnected on its new server", async () => {
     // The crashed server would end its own copy after its disconnect timeout: not within the test.
     const meter = startMeter();
