@@ -9,6 +9,8 @@ export interface ReplayRequest {
 export type ReplayGiveUp = "no answer" | "held too much" | "server gone";
 
 export interface PeerReplaysEvents {
+  /** A peer's replay came in full: `resent` messages of it, and `held` that waited for it, are delivered. */
+  onReplayed(serverId: string, resent: number, held: number): void;
   /** What a peer sent again does not reach back to what this server had heard: numbers `after` + 1 to `from` - 1 may be lost (some were for channels it does not listen to). */
   onIncomplete(serverId: string, after: number, from: number): void;
   /** A peer's messages are delivered without its replay, or before its end (the rest, if it comes, comes late). */
@@ -25,6 +27,8 @@ interface Gate {
   /** What arrived from the peer since, in order: delivered once its replay is in. */
   readonly held: Array<() => void>;
   heldBytes: number;
+  /** Messages of the answer so far. */
+  resent: number;
   timer: ReturnType<typeof setTimeout> | undefined;
 }
 
@@ -78,9 +82,10 @@ export class PeerReplays {
       if (gate) {
         clearTimeout(gate.timer);
         gate.requestId = undefined;
+        gate.resent = 0;
         continue;
       }
-      this.gates.set(serverId, { after, requestId: undefined, held: [], heldBytes: 0, timer: undefined });
+      this.gates.set(serverId, { after, requestId: undefined, held: [], heldBytes: 0, resent: 0, timer: undefined });
     }
   }
 
@@ -111,16 +116,19 @@ export class PeerReplays {
   }
 
   /**
-   * A part of `serverId`'s answer to request `requestId` came, its messages already delivered
+   * A part of `serverId`'s answer to request `requestId` came, its `messages` already delivered
    * (an answer to an older request is delivered too: what it has is older than what waits).
    * `from`: the first number the peer still had; `last`: the answer's last part, after which
    * what waited is delivered.
    */
-  answered(serverId: string, requestId: number, from: number, first: boolean, last: boolean): void {
+  answered(serverId: string, requestId: number, part: { from: number; first: boolean; last: boolean; messages: number }): void {
     const gate = this.gates.get(serverId);
     if (!gate || gate.requestId !== requestId) return;
-    if (first && from > gate.after + 1) this.events.onIncomplete(serverId, gate.after, from);
-    if (last) this.release(serverId);
+    if (part.first && part.from > gate.after + 1) this.events.onIncomplete(serverId, gate.after, part.from);
+    gate.resent += part.messages;
+    if (!part.last) return;
+    this.events.onReplayed(serverId, gate.resent, gate.held.length);
+    this.release(serverId);
   }
 
   /** A peer is gone: what it sent and waited here is delivered, and it is forgotten. */

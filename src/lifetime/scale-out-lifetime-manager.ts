@@ -113,6 +113,7 @@ export class ScaleOutLifetimeManager implements HubLifetimeManager {
       // Asked once this server's outbox opens; answered through the peer's, which may wait up to serverTimeout for its own peers.
       { maxBytes: this.settings.outboxMaxBytes, timeout: 2 * this.settings.serverTimeout },
       {
+        onReplayed: (serverId, resent, held) => this.log.write(lifetimeLog.replayed, { hub, serverId, resent, held }),
         onIncomplete: (serverId, after, from) => this.log.write(lifetimeLog.replayIncomplete, { hub, serverId, missing: from - after - 1 }),
         onGaveUp: (serverId, reason, held) => this.log.write(lifetimeLog.replayGaveUp, { hub, serverId, reason, held }),
         onHeldThrew: (error) => this.log.write(lifetimeLog.malformedMessage, { hub, error }),
@@ -399,7 +400,7 @@ export class ScaleOutLifetimeManager implements HubLifetimeManager {
         this.log.write(lifetimeLog.malformedMessage, { hub: this.options.hubName, channel, error });
       }
     }
-    this.replays.answered(answer.origin, answer.requestId, answer.from, answer.part === 0, answer.last);
+    this.replays.answered(answer.origin, answer.requestId, { from: answer.from, first: answer.part === 0, last: answer.last, messages: answer.messages.length });
   }
 
 

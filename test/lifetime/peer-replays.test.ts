@@ -3,22 +3,24 @@ import { PeerReplays, type ReplayGiveUp } from "../../src/lifetime/peer-replays.
 
 function replays(bounds = { maxBytes: 100, timeout: 1_000 }) {
   const incomplete: Array<[string, number, number]> = [];
+  const replayed: Array<[string, number, number]> = [];
   const gaveUp: Array<[string, ReplayGiveUp, number]> = [];
   const peer = new PeerReplays(bounds, {
+    onReplayed: (...args) => void replayed.push(args),
     onIncomplete: (...args) => void incomplete.push(args),
     onGaveUp: (...args) => void gaveUp.push(args),
     onHeldThrew: (error) => {
       throw error;
     },
   });
-  return { peer, incomplete, gaveUp };
+  return { peer, incomplete, gaveUp, replayed };
 }
 
 describe("PeerReplays", () => {
   afterEach(() => void vi.useRealTimers());
 
   it("holds a peer's messages from a link drop until the last part of its answer, then delivers them in order", () => {
-    const { peer, incomplete } = replays();
+    const { peer, incomplete, replayed } = replays();
     peer.heartbeat("A", 40);
     peer.heartbeat("old", 3);
     peer.linkDropped(["A", "never numbered"]);
@@ -29,12 +31,13 @@ describe("PeerReplays", () => {
     expect(peer.requests()).toEqual([{ serverId: "A", requestId: 1, after: 40 }]);
     expect(peer.requests()).toEqual([]); // asked once
     peer.hold("A", 10, () => delivered.push(2));
-    peer.answered("A", 1, 41, true, false);
+    peer.answered("A", 1, { from: 41, first: true, last: false, messages: 1 });
     expect(delivered).toEqual([]);
-    peer.answered("A", 1, 41, false, true);
+    peer.answered("A", 1, { from: 41, first: false, last: true, messages: 1 });
     expect(delivered).toEqual([1, 2]);
     expect(peer.holding).toBe(false);
     expect(incomplete).toEqual([]);
+    expect(replayed).toEqual([["A", 2, 2]]);
   });
 
   it("says what may be lost when the answer starts past the number asked for", () => {
@@ -42,7 +45,7 @@ describe("PeerReplays", () => {
     peer.heartbeat("A", 40);
     peer.linkDropped(["A"]);
     peer.requests();
-    peer.answered("A", 1, 50, true, true);
+    peer.answered("A", 1, { from: 50, first: true, last: true, messages: 1 });
     expect(incomplete).toEqual([["A", 40, 50]]);
   });
 
@@ -55,10 +58,10 @@ describe("PeerReplays", () => {
     peer.linkDropped(["A"]);
     const delivered: number[] = [];
     peer.hold("A", 1, () => delivered.push(1));
-    peer.answered("A", 1, 41, true, true);
+    peer.answered("A", 1, { from: 41, first: true, last: true, messages: 1 });
     expect(delivered).toEqual([]);
     expect(peer.requests()).toEqual([{ serverId: "A", requestId: 2, after: 40 }]);
-    peer.answered("A", 2, 41, true, true);
+    peer.answered("A", 2, { from: 41, first: true, last: true, messages: 1 });
     expect(delivered).toEqual([1]);
   });
 

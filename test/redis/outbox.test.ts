@@ -247,10 +247,13 @@ describe("the outbox: sends ride out a Redis outage", () => {
   }
 
   it("delivers to a server whose link was silently cut what another server sent meanwhile, once and in order", async () => {
-    const { onB, last, sentWhileCut } = await silentlyCutLinkOfB();
+    const logger = recordingLogger();
+    const { onB, last, sentWhileCut } = await silentlyCutLinkOfB({ loggerOfB: logger });
     expect(sentWhileCut).toBeGreaterThan(10);
     await waitFor(() => onB.received.includes(last), "the last tick on server B", 15_000);
     expect(tally(onB.received, last)).toEqual({ lost: 0, duplicated: 0, outOfOrder: 0 });
+    const replayed = logger.lines.find((line) => line.message.startsWith("Another server sent again"));
+    expect(replayed?.fields?.resent).toBeGreaterThanOrEqual(sentWhileCut);
   });
 
   it("says how much a server whose link was cut may have missed when the sender kept too little to send it again", async () => {
