@@ -224,8 +224,9 @@ export class ConnectionRecovery {
     // record a move to this server replaced is left alone (the move carries the groups).
     if (!this.keeps(message.connectionId)) return;
     const { host } = this;
-    kept.incoming.groupChanged(message.action, message.group, { origin: message.origin, channel: host.channel("connection", message.connectionId), seq: message.seq });
+    // Subscribed first: once the record has the group, its channel counts as listened to already.
     if (message.action === "add") void host.moves.subscribeGroups(message.connectionId, [message.group]);
+    kept.incoming.groupChanged(message.action, message.group, { origin: message.origin, channel: host.channel("connection", message.connectionId), seq: message.seq });
   }
 
   /** A server of the hub is gone: the connections kept for it are taken over if it died, forgotten if it left. */

@@ -489,10 +489,11 @@ export class ScaleOutLifetimeManager implements HubLifetimeManager {
     this.delivered.accept(message.origin, channel, message.seq);
     const incoming = this.moves.incoming.get(connectionId);
     if (incoming) {
-      // Moving here: kept, and applied over its old server's groups when it arrives.
-      const subscribe = message.action === "add" && !this.local.hasGroup(group) && !this.moves.incoming.hasGroup(group);
+      // Moving here: kept, and applied over its old server's groups when it arrives. Subscribed
+      // first, and as the record's own: once it has the group, its channel counts as listened to.
+      const subscribed = message.action === "add" ? this.moves.subscribeGroups(connectionId, [group]) : undefined;
       incoming.groupChanged(message.action, group, { origin: message.origin, channel, seq: message.seq });
-      if (subscribe) await this.subscribeMembers("group", group);
+      await subscribed;
     } else if (this.local.has(connectionId)) {
       // The connection may have left since; its channel then no longer reaches this server.
       try {

@@ -388,13 +388,23 @@ describe("crash recovery of stateful connections", () => {
     return { held, release: (checkpoint: Parameters<typeof publish>) => publish(...checkpoint) };
   }
 
-  /** Server 1 dies; server 0 takes connection `id` over, and its client gets a send to `group` there. */
+  /**
+   * Server 1 dies; server 0 takes connection `id` over, and its client gets a send to `group`
+   * made there, and one made on a server that holds none of the group (through the backplane:
+   * server 0 listens to the group for the connection).
+   */
   async function recoveredInGroup(client: Client, id: string, group: string): Promise<void> {
     await crash(1);
     await waitFor(() => servers[0]!.scaleOutStats(RecoveryHub)?.recovery?.recovered === 1, "server 0 to take the connection over", 15_000);
     expect(await client.invoke("Id")).toBe(id);
     await servers[0]!.hubContext(RecoveryHub).clients.group(group).message(group, 1);
     await waitFor(() => client.received.last(group) === 1, `a send to group '${group}' on the server that took the connection over`);
+    const other = new HubServer({ logger: silentLogger, backplane: new RedisBackplane({ url: redisUrl, channelPrefix, logger: silentLogger }), scaleOut: timings });
+    other.mapHub("/recovery", RecoveryHub);
+    servers.push(other);
+    await other.listen();
+    await other.hubContext(RecoveryHub).clients.group(group).message(group, 2);
+    await waitFor(() => client.received.last(group) === 2, `a send to group '${group}' from another server`);
   }
 
   it("keeps a group change another server asked for when the holder's checkpoint made just before it reaches the standby after it", async () => {
