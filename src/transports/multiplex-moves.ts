@@ -133,12 +133,10 @@ export class MultiplexMoves implements ConnectionMoves {
       else if (hub.moves.plan(hub.channel.connection) !== undefined) error = refusal;
     }
     error ??= physical.state !== "suspended" ? moveFailed("The connection ended while it moved.") : undefined;
-    if (error) {
-      // None let go: the connection ends here, its hubs run onDisconnected here, and its client,
-      // refused on the other server, starts anew.
-      physical.abort(error);
-      throw error;
-    }
+    // None let go: the connection stays here, suspended, for its client's next attempt (a fence
+    // late on a busy server, a group joined meanwhile, are not there next time), as a plain
+    // connection does (see MovingConnections.leave).
+    if (error) throw error;
     const hubs = moving.map(({ channel, moves, plan: hubPlan }) => {
       const state = moves.letGo(channel.connection, hubPlan);
       channel.connection.movedAway(); // its session is the new server's now: nothing of it ends here
