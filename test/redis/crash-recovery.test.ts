@@ -117,11 +117,11 @@ describe("crash recovery of stateful connections", () => {
 
   /**
    * Ada's official client (JSON), held by server 1, which server 0 can recover. Disconnect
-   * timeouts of a minute: on a loaded machine each stall past serverTimeout restarts a deaf
-   * server's judgement, and the client's reconnect may wait long for it.
+   * timeouts of a minute unless given: on a loaded machine each stall past serverTimeout
+   * restarts a deaf server's judgement, and the client's reconnect may wait long for it.
    */
-  async function heldByServer1(scaleOut: ScaleOutSettings = { ...timings, recovery: true }): Promise<{ client: Client; id: string }> {
-    await startCluster(2, scaleOut, [60_000, 60_000]);
+  async function heldByServer1(scaleOut: ScaleOutSettings = { ...timings, recovery: true }, disconnectTimeouts = [60_000, 60_000]): Promise<{ client: Client; id: string }> {
+    await startCluster(2, scaleOut, disconnectTimeouts);
     const client = await officialClient(`${proxy!.url}/recovery`, "ada", false);
     clients.push(client);
     const id = await client.invoke<string>("Id");
@@ -329,24 +329,34 @@ describe("crash recovery of stateful connections", () => {
     await waitFor(() => client.received.last("after") === 1, "a send after the recovery");
   }, 60_000);
 
-  it("sends from a standby that rebuilt a connection for a server only paused reach the client still on that server", async () => {
-    const { client, id } = await heldByServer1();
-    // Server 0 hears nothing of server 1 a while (server 1 paused past serverTimeout, say), and
-    // takes the connection over, while the client stays on server 1.
+  /**
+   * Server 0 hears nothing of server 1 (server 1 paused past serverTimeout, say) until it has
+   * taken server 1's connection over, while the client stays on server 1; then `meanwhile`
+   * runs, and server 0 hears server 1 again.
+   */
+  async function takenOverFromPausedServer1(meanwhile: () => Promise<void> = async () => {}): Promise<void> {
     const presence = servers[0]!["scaleOut"]!["managers"][0]!["presence"];
     const paused = servers[1]!["scaleOut"]!.serverId;
     const heard = presence.heard.bind(presence);
     presence.heard = (serverId, ...rest) => (serverId === paused ? undefined : heard(serverId, ...rest));
     try {
       await waitFor(() => servers[0]!.scaleOutStats(RecoveryHub)?.recovery?.recovered === 1, "server 0 to take the connection over", 15_000);
+      await meanwhile();
+    } finally {
+      presence.heard = heard;
+    }
+    await waitFor(() => presence.isAlive(paused), "server 0 to hear server 1 again");
+  }
+
+  it("sends from a standby that rebuilt a connection for a server only paused reach the client still on that server", async () => {
+    const { client, id } = await heldByServer1();
+    await takenOverFromPausedServer1(async () => {
       expect(servers[0]!.connectionCount).toBe(1);
       // Server 0's hub sends to the connection it holds too: the client, on server 1, gets it once.
       for (let n = 1; n <= 3; n++) await servers[0]!.hubContext(RecoveryHub).clients.client(id).message("from the standby", n);
       await waitFor(() => client.received.last("from the standby") === 3, "the standby's sends on the client");
       expect(client.received.faults("from the standby", 3)).toEqual({ lost: 0, duplicated: 0, outOfOrder: 0 });
-    } finally {
-      presence.heard = heard;
-    }
+    });
     expect(await client.invoke("Id")).toBe(id);
   }, 60_000);
 
@@ -470,22 +480,8 @@ describe("crash recovery of stateful connections", () => {
 
   it("ends with no onDisconnected the copy a standby rebuilt for a server only paused, and keeps the connection recoverable", async () => {
     // The standby's copy waits 1.5 s for a client that stays on server 1.
-    await startCluster(2, { ...timings, recovery: true }, [1_500, 60_000]);
-    const client = await officialClient(`${proxy!.url}/recovery`, "ada", false);
-    clients.push(client);
-    const id = await client.invoke<string>("Id");
-    await waitFor(() => servers[1]!.connectionCount === 1, "server 1 to hold the connection");
-    await recoverable(0, id);
-    const presence = servers[0]!["scaleOut"]!["managers"][0]!["presence"];
-    const paused = servers[1]!["scaleOut"]!.serverId;
-    const heard = presence.heard.bind(presence);
-    presence.heard = (serverId, ...rest) => (serverId === paused ? undefined : heard(serverId, ...rest));
-    try {
-      await waitFor(() => servers[0]!.scaleOutStats(RecoveryHub)?.recovery?.recovered === 1, "server 0 to take the connection over", 15_000);
-    } finally {
-      presence.heard = heard;
-    }
-    await waitFor(() => presence.isAlive(paused), "server 0 to hear server 1 again");
+    const { client, id } = await heldByServer1(undefined, [1_500, 60_000]);
+    await takenOverFromPausedServer1();
     await waitFor(() => servers[0]!.connectionCount === 0, "the copy on server 0 to end");
     expect(disconnects).toBe(0);
     // The connection lives on server 1, and server 0 keeps it again as its standby.
