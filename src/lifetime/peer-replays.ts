@@ -11,7 +11,10 @@ export type ReplayGiveUp = "no answer" | "held too much" | "server gone";
 export interface PeerReplaysEvents {
   /** A peer's replay came in full: `resent` messages of it, and `held` that waited for it, are delivered. */
   onReplayed(serverId: string, resent: number, held: number): void;
-  /** What a peer sent again does not reach back to what this server had heard: numbers `after` + 1 to `from` - 1 may be lost (some were for channels it does not listen to). */
+  /**
+   * What a peer sent again does not reach back to what this server had heard: its numbers
+   * `after` + 1 to `from` - 1 may be lost here (some were for channels this one does not listen to).
+   */
   onIncomplete(serverId: string, after: number, from: number): void;
   /** A peer's messages are delivered without its replay, or before its end (the rest, if it comes, comes late). */
   onGaveUp(serverId: string, reason: ReplayGiveUp, held: number): void;
@@ -36,9 +39,9 @@ interface Gate {
  * A server whose own connection that receives from the backplane dropped misses what the others
  * publish until it is back, and pub/sub keeps nothing for it. From the drop on, what each peer
  * sends waits here; once this server hears again it asks each peer for what it handed the
- * backplane after the last of its messages heard here (see ReplayLog), delivers that, then
- * what waited: each peer's messages arrive whole and in its order. Copies of what was heard
- * after all are dropped by the send numbers (SendSequences).
+ * backplane after the number its last heartbeat heard here carried (see ReplayLog), delivers
+ * that, then what waited: each peer's messages arrive whole and in its order. Copies of what
+ * was heard after all are dropped by the send numbers (SendSequences).
  */
 export class PeerReplays {
   private readonly gates = new Map<string, Gate>();
