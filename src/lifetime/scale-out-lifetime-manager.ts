@@ -67,6 +67,9 @@ export class ScaleOutLifetimeManager implements HubLifetimeManager {
   private sendSeq = 0;
   private readonly delivered = new SendSequences();
   private outageStart: number | undefined;
+  /** Messages sent again to peers whose link dropped, and received again from peers (see ScaleOutStats). */
+  private resent = 0;
+  private replayed = 0;
   private readonly settings: ResolvedSettings;
   private readonly codec: SendCodec;
   /** Connections moving here from other servers, or away (see LifetimeMoves). */
@@ -231,7 +234,14 @@ export class ScaleOutLifetimeManager implements HubLifetimeManager {
    */
   get stats(): ScaleOutStats {
     const oldest = this.outbox.oldestAt;
-    const stats: ScaleOutStats = { waiting: this.outbox.size, lagMs: oldest === undefined ? 0 : Date.now() - oldest, received: this.channels.received, ...this.outbox.totals };
+    const stats: ScaleOutStats = {
+      waiting: this.outbox.size,
+      lagMs: oldest === undefined ? 0 : Date.now() - oldest,
+      received: this.channels.received,
+      resent: this.resent,
+      replayed: this.replayed,
+      ...this.outbox.totals,
+    };
     if (this.recovery) stats.recovery = this.recovery.counts;
     return stats;
   }
@@ -385,13 +395,17 @@ export class ScaleOutLifetimeManager implements HubLifetimeManager {
   private onResend(request: ResendMessage): void {
     const to = this.channels.name("server", request.origin);
     // Not the notices to a server's own channel (a standby's `grouped`): the next checkpoint counts what they said.
-    for (const part of this.replayLog.answer(this.serverId, request, (channel) => this.channels.isOf(channel, "server"))) this.publish(to, part);
+    for (const part of this.replayLog.answer(this.serverId, request, (channel) => this.channels.isOf(channel, "server"))) {
+      this.resent += part.messages.length;
+      this.publish(to, part);
+    }
   }
 
   /** A part of what a peer sent again: each message is delivered as if it had arrived on its channel, if this server listens there. */
   private onResent(answer: ResentMessage): void {
     for (const [channel, payload] of answer.messages) {
       if (!this.channels.listensTo(channel)) continue;
+      this.replayed++;
       try {
         const message = this.channels.decode(payload, channel);
         if (this.channels.isOf(channel, "connection")) this.onConnectionMessage(message, channel);

@@ -13,6 +13,10 @@ export interface ScaleOutStats extends OutboxCounts {
   lagMs: number;
   /** Messages received from the other servers (their heartbeats not included). */
   received: number;
+  /** Messages sent again to servers whose own link to the backplane dropped (see docs/scale-out.md). */
+  resent: number;
+  /** Messages other servers sent again to this one after its own link dropped, for channels it listens to (copies of what it had included). */
+  replayed: number;
   /** With `recovery` on: the connections of other servers kept here, and those of dead servers recovered here or not. */
   recovery?: RecoveryCounts;
 }

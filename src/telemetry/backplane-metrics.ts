@@ -35,6 +35,12 @@ export class BackplaneMetrics {
       .createObservableCounter(m.backplaneDropped, { unit: "{message}", description: "Messages the outbox dropped past its bounds while the backplane was away." })
       .addCallback(each((s) => s.dropped));
     meter
+      .createObservableCounter(m.backplaneResent, { unit: "{message}", description: "Messages this server sent again to servers whose own link to the backplane dropped." })
+      .addCallback(each((s) => s.resent));
+    meter
+      .createObservableCounter(m.backplaneReplayed, { unit: "{message}", description: "Messages other servers sent again to this one after its own link to the backplane dropped." })
+      .addCallback(each((s) => s.replayed));
+    meter
       .createObservableGauge(m.outboxMessages, { unit: "{message}", description: "Messages waiting in the outbox or in flight to the backplane." })
       .addCallback(each((s) => s.waiting.messages));
     meter

@@ -24,6 +24,8 @@ export const metricNames = {
   backplaneReceived: "hubwire.backplane.messages.received",
   backplaneUnreceived: "hubwire.backplane.messages.unreceived",
   backplaneDropped: "hubwire.backplane.messages.dropped",
+  backplaneResent: "hubwire.backplane.messages.resent",
+  backplaneReplayed: "hubwire.backplane.messages.replayed",
   outboxMessages: "hubwire.backplane.outbox.messages",
   outboxBytes: "hubwire.backplane.outbox.size",
   outboxLag: "hubwire.backplane.outbox.lag",

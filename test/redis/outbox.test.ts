@@ -254,6 +254,8 @@ describe("the outbox: sends ride out a Redis outage", () => {
     expect(tally(onB.received, last)).toEqual({ lost: 0, duplicated: 0, outOfOrder: 0 });
     const replayed = logger.lines.find((line) => line.message.startsWith("Another server sent again"));
     expect(replayed?.fields?.resent).toBeGreaterThanOrEqual(sentWhileCut);
+    expect(servers[0]!.scaleOutStats(TickHub)?.resent).toBeGreaterThanOrEqual(sentWhileCut);
+    expect(servers[1]!.scaleOutStats(TickHub)?.replayed).toBeGreaterThanOrEqual(sentWhileCut);
   });
 
   it("says how much a server whose link was cut may have missed when the sender kept too little to send it again", async () => {
