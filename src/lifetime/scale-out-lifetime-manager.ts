@@ -142,6 +142,9 @@ export class ScaleOutLifetimeManager implements HubLifetimeManager {
       dropped: () => {
         this.replays.linkDropped(this.presence.peerIds());
         this.presence.linkDropped();
+        // The peers are asked once this server hears again (see onListeners), also when its
+        // presence was already down or had not heard itself yet, and so took no note of the drop.
+        if (this.replays.holding) this.presence.awaitListeners();
       },
       restored: () => this.presence.linkRestored(),
     });

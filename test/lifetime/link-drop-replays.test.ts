@@ -1,0 +1,59 @@
+import { afterEach, describe, expect, it } from "vitest";
+import type { BackplaneLinkEvents } from "../../src/lifetime/backplane.js";
+import { decodeBackplaneMessage, encodeBackplaneMessage, type BackplaneMessage } from "../../src/lifetime/backplane-messages.js";
+import { ScaleOutLifetimeManager } from "../../src/lifetime/scale-out-lifetime-manager.js";
+import { silentLogger } from "../../src/logger.js";
+import { jsonHubProtocol } from "../../src/protocol/json-protocol.js";
+import { MemoryBackplane } from "../support/memory-backplane.js";
+import { waitFor } from "../support/wait.js";
+
+/** A MemoryBackplane that reports its links as a Redis one does (see Backplane.watchLinks). */
+class WatchedBackplane extends MemoryBackplane {
+  links: BackplaneLinkEvents | undefined;
+  watchLinks(events: BackplaneLinkEvents): () => void {
+    this.links = events;
+    return () => void (this.links = undefined);
+  }
+}
+
+describe("a server whose own link to the backplane drops", () => {
+  let manager: ScaleOutLifetimeManager | undefined;
+  afterEach(async () => {
+    await manager?.close();
+    manager = undefined;
+  });
+
+  it("asks its peers for what it missed once it hears again, also when the drop came before it first heard itself", async () => {
+    const backplane = new WatchedBackplane();
+    // Its own heartbeats reach nobody: it has not heard itself yet.
+    backplane.deaf = true;
+    manager = new ScaleOutLifetimeManager({
+      hubName: "Hub",
+      backplane,
+      protocols: [jsonHubProtocol],
+      logger: silentLogger,
+      clientResultTimeout: 5_000,
+      settings: { heartbeatInterval: 20, serverTimeout: 1_000 },
+    });
+    const asked: BackplaneMessage[] = [];
+    await backplane.subscribe("Hub:server:peer", (payload) => void asked.push(decodeBackplaneMessage(payload)));
+    /** A heartbeat of server "peer", which had handed the backplane its messages up to number 7. */
+    const peerBeats = async () => {
+      const deaf = backplane.deaf;
+      backplane.deaf = false;
+      await backplane.publish("Hub:presence", encodeBackplaneMessage({ kind: "alive", origin: "peer", listening: true, sentAt: Date.now(), seq: 7 }));
+      backplane.deaf = deaf;
+    };
+    await peerBeats();
+    await waitFor(() => manager!.peers.count === 1, "the peer to be heard");
+    expect(manager.peers.connected).toBe(false);
+
+    backplane.links!.dropped();
+    backplane.deaf = false; // its link is back: it hears its heartbeats from now on
+    backplane.links!.restored();
+    await waitFor(() => manager!.peers.connected, "the server to hear itself");
+    await peerBeats();
+    await waitFor(() => asked.length > 0, "the peer to be asked for what the server missed");
+    expect(asked[0]).toMatchObject({ kind: "resend", after: 7 });
+  });
+});
