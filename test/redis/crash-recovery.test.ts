@@ -220,6 +220,10 @@ describe("crash recovery of stateful connections", () => {
     // Still in its group, on the server that took it over.
     await hubs[0]!.clients.group("room").message("after", 1);
     await waitFor(() => client.received.last("after") === 1, "a group send after the recovery");
+    // And through the backplane: the server that took it over listens to its group, user and connection.
+    const other = (await anotherServer()).hubContext(RecoveryHub);
+    await Promise.all([other.clients.group("room").message("group from another", 1), other.clients.user("ada").message("user from another", 1), other.clients.client(id).message("connection from another", 1)]);
+    for (const target of ["group", "user", "connection"]) await waitFor(() => client.received.last(`${target} from another`) === 1, `a send to its ${target} from another server`);
     const faults = [...sent].map(([stream, n]) => ({ stream, ...client.received.faults(stream, n) }));
     console.log(`crash of the holder (${name}): ${JSON.stringify(faults.filter((fault) => fault.lost + fault.duplicated + fault.outOfOrder > 0))}`);
   });
@@ -409,12 +413,17 @@ describe("crash recovery of stateful connections", () => {
     expect(await client.invoke("Id")).toBe(id);
     await servers[0]!.hubContext(RecoveryHub).clients.group(group).message(group, 1);
     await waitFor(() => client.received.last(group) === 1, `a send to group '${group}' on the server that took the connection over`);
+    await (await anotherServer()).hubContext(RecoveryHub).clients.group(group).message(group, 2);
+    await waitFor(() => client.received.last(group) === 2, `a send to group '${group}' from another server`);
+  }
+
+  /** A server of the cluster that holds no connection: what it sends reaches the others through the backplane only. */
+  async function anotherServer(): Promise<HubServer> {
     const other = new HubServer({ logger: silentLogger, backplane: new RedisBackplane({ url: redisUrl, channelPrefix, logger: silentLogger }), scaleOut: timings });
     other.mapHub("/recovery", RecoveryHub);
     servers.push(other);
     await other.listen();
-    await other.hubContext(RecoveryHub).clients.group(group).message(group, 2);
-    await waitFor(() => client.received.last(group) === 2, `a send to group '${group}' from another server`);
+    return other;
   }
 
   it("keeps a group change another server asked for when the holder's checkpoint made just before it reaches the standby after it", async () => {
