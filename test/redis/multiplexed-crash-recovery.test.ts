@@ -169,9 +169,14 @@ describe("crash recovery of a multiplexed connection", () => {
     // its port), and server 0 drains; the client's next socket reaches server 1.
     servers[1] = newServer(1, channelPrefix);
     await servers[1].listen(Number(new URL(urls[1]!).port));
-    // Server 0 listens to the group for each recovered hub: a send to it from another server reaches them.
-    for (const path of ids.keys()) await servers[1].hubContext(hubClasses[path]!).clients.group("room").message("from the new server", 1);
-    await waitFor(() => [...received.values()].every((streams) => streams.last("from the new server") === 1), "a group send from the new server");
+    // Server 0 listens to each recovered hub's group, user and connection: sends from another server reach them.
+    for (const [path, id] of ids) {
+      const { clients } = servers[1].hubContext(hubClasses[path]!);
+      await Promise.all([clients.group("room").message("group from the new server", 1), clients.user("ann").message("user from the new server", 1), clients.client(id).message("connection from the new server", 1)]);
+    }
+    for (const target of ["group", "user", "connection"]) {
+      await waitFor(() => [...received.values()].every((streams) => streams.last(`${target} from the new server`) === 1), `a send to each hub's ${target} from the new server`);
+    }
     await servers[0]!.drain({ timeout: 20_000 });
     await waitFor(() => servers[1]!.connectionCount === 1, "the recovered connection to move to server 1");
     for (const [path, hub] of opened) expect(await hub.invoke("Id")).toBe(ids.get(path));
