@@ -115,13 +115,14 @@ describe("the outbox: sends ride out a Redis outage", () => {
     return { connection, received, announced };
   }
 
-  /** Sends numbered ticks from a hub context, one every few milliseconds, until stopped. */
-  function steadySends(context: HubContext<TickClient>) {
+  /** Sends numbered ticks from a hub context, one every few milliseconds, until stopped; to `group` too, as announcements, if given. */
+  function steadySends(context: HubContext<TickClient>, group?: string) {
     let sent = 0;
     let running = true;
     const done = (async () => {
       while (running) {
-        await context.clients.all.tick(++sent, "");
+        const n = ++sent;
+        await Promise.all([context.clients.all.tick(n, ""), group === undefined ? undefined : context.clients.group(group).announce(String(n))]);
         await new Promise((resolve) => setTimeout(resolve, 3));
       }
     })();
@@ -232,9 +233,12 @@ describe("the outbox: sends ride out a Redis outage", () => {
     const a = await startServer({ scaleOut: options.scaleOutOfA });
     const b = await startServer({ url: proxy.url.replace("http:", "redis:"), logger: options.loggerOfB });
     const onB = await connect(b.url);
+    // A second client of B, in MessagePack, in a group that server A sends to as well.
+    const inGroup = await connect(b.url, true);
+    await inGroup.connection.invoke("Join", "g");
     await untilLinked(a.context, onB);
-    const sends = steadySends(a.context);
-    await waitFor(() => onB.received.length >= 20, "ticks on server B before its link is cut");
+    const sends = steadySends(a.context, "g");
+    await waitFor(() => onB.received.length >= 20 && inGroup.announced.length >= 20, "ticks on server B before its link is cut");
     // Pub/sub keeps nothing for a subscriber that does not read: what Redis sends B now is lost.
     proxy.blackHole();
     const sentAtCut = sends.sent;
@@ -243,15 +247,17 @@ describe("the outbox: sends ride out a Redis outage", () => {
     await waitFor(() => managerOfB.peers.connected, "server B to hear again on new connections", 15_000);
     const sentWhileCut = sends.sent - sentAtCut;
     const last = await sends.stop();
-    return { onB, last, sentWhileCut };
+    return { onB, inGroup, last, sentWhileCut };
   }
 
   it("delivers to a server whose link was silently cut what another server sent meanwhile, once and in order", async () => {
     const logger = recordingLogger();
-    const { onB, last, sentWhileCut } = await silentlyCutLinkOfB({ loggerOfB: logger });
+    const { onB, inGroup, last, sentWhileCut } = await silentlyCutLinkOfB({ loggerOfB: logger });
     expect(sentWhileCut).toBeGreaterThan(10);
-    await waitFor(() => onB.received.includes(last), "the last tick on server B", 15_000);
+    await waitFor(() => onB.received.includes(last) && inGroup.announced.includes(String(last)), "the last tick and announcement on server B", 15_000);
     expect(tally(onB.received, last)).toEqual({ lost: 0, duplicated: 0, outOfOrder: 0 });
+    expect(tally(inGroup.received.filter((n) => n > 0), last)).toEqual({ lost: 0, duplicated: 0, outOfOrder: 0 });
+    expect(tally(inGroup.announced.map(Number), last)).toEqual({ lost: 0, duplicated: 0, outOfOrder: 0 });
     const replayed = logger.lines.find((line) => line.message.startsWith("Another server sent again"));
     expect(replayed?.fields?.resent).toBeGreaterThanOrEqual(sentWhileCut);
     expect(servers[0]!.scaleOutStats(TickHub)?.resent).toBeGreaterThanOrEqual(sentWhileCut);
