@@ -50,7 +50,12 @@ describe("RedisBackplane on a Redis Cluster across an outage", () => {
      * Redis answers it after whatever the backplane and ioredis sent that shard's connection before.
      */
     const back = async () => {
-      await waitFor(async () => status() === "ready" && (await receivers(kept)) === 1, "the backplane to be back with its channels", 30_000);
+      let keptReceivers = 0;
+      await waitFor(
+        async () => status() === "ready" && (keptReceivers = await receivers(kept)) === 1,
+        () => `the backplane to be back with its channels (subscriber ${status()}, the kept channel's receivers ${keptReceivers})`,
+        30_000,
+      );
       await backplane.subscribe(probe, () => {});
     };
     return { backplane, kept, left, joined, status, back };
