@@ -7,8 +7,6 @@ import {
   encodeBackplaneMessage,
   type BackplaneMessage,
   type GroupMessage,
-  type ResendMessage,
-  type ResentMessage,
   type SendMessage,
 } from "./backplane-messages.js";
 import { ConnectionRecovery } from "./connection-recovery.js";
@@ -17,13 +15,12 @@ import type { HubLifetimeManager } from "./hub-lifetime-manager.js";
 import { InMemoryLifetimeManager, invocationOf, type LocalMembership } from "./in-memory-lifetime-manager.js";
 import { HubChannels } from "./hub-channels.js";
 import { ConnectionRequests } from "./connection-requests.js";
-import { PeerReplays } from "./peer-replays.js";
 import { Presence, type PathDownReason } from "./presence.js";
 import { failureReply } from "./remote-errors.js";
 import { ScaleOutMoves } from "./scale-out-moves.js";
 import { SendCodec } from "./send-codec.js";
 import { resolveSettings, type ResolvedSettings } from "./scale-out-settings.js";
-import { ReplayLog } from "./replay-log.js";
+import { LinkReplays } from "./link-replays.js";
 import { SendSequences } from "./send-sequences.js";
 import { settledBackplane } from "./settled-backplane.js";
 import type { Backplane } from "./backplane.js";
@@ -56,10 +53,8 @@ export class ScaleOutLifetimeManager implements HubLifetimeManager {
   private readonly backplane: Backplane;
   private readonly channels: HubChannels;
   private readonly outbox: BackplaneOutbox;
-  /** What this server handed the backplane lately, for a peer whose link dropped (see ReplayLog). */
-  private readonly replayLog: ReplayLog;
-  /** After this server's own link dropped: each peer's messages wait for what it sends again (see PeerReplays). */
-  private readonly replays: PeerReplays;
+  /** What a server whose own link dropped missed, sent to it again (see LinkReplays). */
+  private readonly replays: LinkReplays;
   private readonly presence: Presence;
   /** Stops the backplane's reports of its links dropping and coming back (see Backplane.watchLinks). */
   private readonly unwatchLinks: (() => void) | undefined;
@@ -67,9 +62,6 @@ export class ScaleOutLifetimeManager implements HubLifetimeManager {
   private sendSeq = 0;
   private readonly delivered = new SendSequences();
   private outageStart: number | undefined;
-  /** Messages sent again to peers whose link dropped, and received again from peers (see ScaleOutStats). */
-  private resent = 0;
-  private replayed = 0;
   private readonly settings: ResolvedSettings;
   private readonly codec: SendCodec;
   /** Connections moving here from other servers, or away (see LifetimeMoves). */
@@ -81,16 +73,16 @@ export class ScaleOutLifetimeManager implements HubLifetimeManager {
   /**
    * What arrives on connections' channels, and on `all`, groups' and users': one handler each
    * for all (see HubChannels.subscribe). A peer's message waits while what it sends again is
-   * awaited (see PeerReplays).
+   * awaited (see LinkReplays).
    */
   private readonly onConnectionPayload = (payload: Uint8Array, channel: string): void => {
     const message = this.channels.decode(payload, channel);
-    if (this.replays.holding && this.held(message, payload, () => this.onConnectionMessage(message, channel))) return;
+    if (this.replays.holding && this.replays.hold(message, payload, () => this.onConnectionMessage(message, channel))) return;
     this.onConnectionMessage(message, channel);
   };
   private readonly onSendPayload = (payload: Uint8Array, channel: string): void => {
     const message = this.channels.decode(payload, channel);
-    if (this.replays.holding && this.held(message, payload, () => this.onSend(message, channel))) return;
+    if (this.replays.holding && this.replays.hold(message, payload, () => this.onSend(message, channel))) return;
     this.onSend(message, channel);
   };
 
@@ -103,24 +95,25 @@ export class ScaleOutLifetimeManager implements HubLifetimeManager {
     const backplane = (this.backplane = settledBackplane(options.backplane));
     this.channels = new HubChannels(backplane, this.log, options.hubName, this.serverId, this.delivered);
     const bounds = { maxAge: this.settings.outboxMaxAge, maxBytes: this.settings.outboxMaxBytes };
-    const replayLog = (this.replayLog = new ReplayLog(bounds));
+    const replays = (this.replays = new LinkReplays(
+      {
+        serverId: this.serverId,
+        hubName: options.hubName,
+        log: this.log,
+        channels: this.channels,
+        publish: (channel, message) => this.publish(channel, message),
+        deliver: (message, channel) => (this.channels.isOf(channel, "connection") ? this.onConnectionMessage(message, channel) : this.onSend(message, channel)),
+      },
+      bounds,
+      // Asked once this server's outbox opens; answered through the peer's, which may wait up to serverTimeout for its own peers.
+      2 * this.settings.serverTimeout,
+    ));
     this.outbox = new BackplaneOutbox(
       (channel, payload) => backplane.publish(channel, payload),
       bounds,
       (error) => this.onPathDown("publish failed", error),
       (waited, drops) => this.onOutboxResumed(waited, drops),
-      (message) => replayLog.handed(message),
-    );
-    const hub = options.hubName;
-    this.replays = new PeerReplays(
-      // Asked once this server's outbox opens; answered through the peer's, which may wait up to serverTimeout for its own peers.
-      { maxBytes: this.settings.outboxMaxBytes, timeout: 2 * this.settings.serverTimeout },
-      {
-        onReplayed: (serverId, resent, held) => this.log.write(lifetimeLog.replayed, { hub, serverId, resent, held }),
-        onIncomplete: (serverId, after, from) => this.log.write(lifetimeLog.replayIncomplete, { hub, serverId, missing: from - after - 1 }),
-        onGaveUp: (serverId, reason, held) => this.log.write(lifetimeLog.replayGaveUp, { hub, serverId, reason, held }),
-        onHeldThrew: (error) => this.log.write(lifetimeLog.malformedMessage, { hub, error }),
-      },
+      (message) => replays.handed(message),
     );
     this.presence = new Presence(
       this.serverId,
@@ -129,7 +122,7 @@ export class ScaleOutLifetimeManager implements HubLifetimeManager {
         publishHeartbeat: (listening, sentAt, linkDropped) =>
           backplane.publish(
             this.channels.name("presence"),
-            encodeBackplaneMessage({ kind: "alive", origin: this.serverId, listening, sentAt, linkDropped: linkDropped || undefined, seq: replayLog.through }),
+            encodeBackplaneMessage({ kind: "alive", origin: this.serverId, listening, sentAt, linkDropped: linkDropped || undefined, seq: replays.through }),
           ),
         onServerGone: (serverId, left) => this.onServerGone(serverId, left),
         onDown: (reason) => this.onPathDown(reason),
@@ -241,8 +234,8 @@ export class ScaleOutLifetimeManager implements HubLifetimeManager {
       waiting: this.outbox.size,
       lagMs: oldest === undefined ? 0 : Date.now() - oldest,
       received: this.channels.received,
-      resent: this.resent,
-      replayed: this.replayed,
+      resent: this.replays.resent,
+      replayed: this.replays.replayed,
       ...this.outbox.totals,
     };
     if (this.recovery) stats.recovery = this.recovery.counts;
@@ -371,13 +364,7 @@ export class ScaleOutLifetimeManager implements HubLifetimeManager {
   private onReply(message: BackplaneMessage): void {
     if (this.requests.onAnswer(message)) return;
     if (message.kind === "checkpoint" || message.kind === "grouped" || message.kind === "released") this.recovery?.onMessage(message);
-    else if (message.kind === "resend") this.onResend(message);
-    else if (message.kind === "resent") this.onResent(message);
-  }
-
-  /** Whether `message` waits for what its server sends again (see PeerReplays); `deliver` delivers it then. */
-  private held(message: BackplaneMessage, payload: Uint8Array, deliver: () => void): boolean {
-    return "origin" in message && message.origin !== this.serverId && this.replays.hold(message.origin, payload.byteLength, deliver);
+    else this.replays.onMessage(message);
   }
 
   /**
@@ -386,45 +373,13 @@ export class ScaleOutLifetimeManager implements HubLifetimeManager {
    */
   private onListeners(): void {
     this.outbox.open();
-    for (const { serverId, requestId, after } of this.replays.requests()) {
-      this.publish(this.channels.name("server", serverId), { kind: "resend", origin: this.serverId, requestId, after });
-    }
+    this.replays.askPeers();
   }
-
-  /**
-   * A peer's link dropped and it asks for what this server handed the backplane since the last
-   * heartbeat it heard: sent to its own channel, through the outbox, after what waits there for it.
-   */
-  private onResend(request: ResendMessage): void {
-    const to = this.channels.name("server", request.origin);
-    // Not the notices to a server's own channel (a standby's `grouped`): the next checkpoint counts what they said.
-    for (const part of this.replayLog.answer(this.serverId, request, (channel) => this.channels.isOf(channel, "server"))) {
-      this.resent += part.messages.length;
-      this.publish(to, part);
-    }
-  }
-
-  /** A part of what a peer sent again: each message is delivered as if it had arrived on its channel, if this server listens there. */
-  private onResent(answer: ResentMessage): void {
-    for (const [channel, payload] of answer.messages) {
-      if (!this.channels.listensTo(channel)) continue;
-      this.replayed++;
-      try {
-        const message = this.channels.decode(payload, channel);
-        if (this.channels.isOf(channel, "connection")) this.onConnectionMessage(message, channel);
-        else this.onSend(message, channel);
-      } catch (error) {
-        this.log.write(lifetimeLog.malformedMessage, { hub: this.options.hubName, channel, error });
-      }
-    }
-    this.replays.answered(answer.origin, answer.requestId, { from: answer.from, first: answer.part === 0, last: answer.last, messages: answer.messages.length });
-  }
-
 
   private onPresence(message: BackplaneMessage): void {
     if (message.kind === "alive") {
       this.presence.heard(message.origin, message.listening, message.sentAt, message.linkDropped === true);
-      if (message.seq !== undefined && message.origin !== this.serverId) this.replays.heartbeat(message.origin, message.seq);
+      if (message.seq !== undefined) this.replays.heartbeat(message.origin, message.seq);
     }
     else if (message.kind === "leaving" && message.origin !== this.serverId) this.presence.left(message.origin);
   }
