@@ -22,45 +22,10 @@ export class BackplaneMetrics {
         if (value !== undefined) result.observe(value, hub.attributes);
       }
     };
-    meter
-      .createObservableCounter(m.backplanePublished, { unit: "{message}", description: "Messages this server published to the other servers (the backplane took them)." })
-      .addCallback(each((s) => s.published));
-    meter
-      .createObservableCounter(m.backplaneReceived, { unit: "{message}", description: "Messages this server received from the other servers (heartbeats not included)." })
-      .addCallback(each((s) => s.received));
-    meter
-      .createObservableCounter(m.backplaneUnreceived, { unit: "{message}", description: "Published messages for a connection or user no server holds." })
-      .addCallback(each((s) => s.unreceived));
-    meter
-      .createObservableCounter(m.backplaneDropped, { unit: "{message}", description: "Messages the outbox dropped past its bounds while the backplane was away." })
-      .addCallback(each((s) => s.dropped));
-    meter
-      .createObservableCounter(m.backplaneResent, { unit: "{message}", description: "Messages this server sent again to servers whose own link to the backplane dropped." })
-      .addCallback(each((s) => s.resent));
-    meter
-      .createObservableCounter(m.backplaneReplayed, { unit: "{message}", description: "Messages other servers sent again to this one after its own link to the backplane dropped." })
-      .addCallback(each((s) => s.replayed));
-    meter
-      .createObservableGauge(m.outboxMessages, { unit: "{message}", description: "Messages waiting in the outbox or in flight to the backplane." })
-      .addCallback(each((s) => s.waiting.messages));
-    meter
-      .createObservableGauge(m.outboxBytes, { unit: "By", description: "Bytes of the messages waiting in the outbox or in flight to the backplane." })
-      .addCallback(each((s) => s.waiting.bytes));
-    meter
-      .createObservableGauge(m.outboxLag, { unit: "s", description: "How long the oldest message waiting or in flight to the backplane has waited." })
-      .addCallback(each((s) => s.lagMs / 1000));
-    meter
-      .createObservableGauge(m.recoveryKept, { unit: "{connection}", description: "Connections of other servers this server keeps as their standby." })
-      .addCallback(each((s) => s.recovery?.kept));
-    meter
-      .createObservableGauge(m.recoveryRecoverable, { unit: "{connection}", description: "Of those, the ones this server could take over now if their server died." })
-      .addCallback(each((s) => s.recovery?.recoverable));
-    meter
-      .createObservableCounter(m.recoveryRecovered, { unit: "{connection}", description: "Connections of dead servers this server took over." })
-      .addCallback(each((s) => s.recovery?.recovered));
-    meter
-      .createObservableCounter(m.recoveryLost, { unit: "{connection}", description: "Connections of dead servers this server kept but could not take over." })
-      .addCallback(each((s) => s.recovery?.lost));
+    for (const { kind, name, unit, description, read } of figures) {
+      const instrument = kind === "counter" ? meter.createObservableCounter(name, { unit, description }) : meter.createObservableGauge(name, { unit, description });
+      instrument.addCallback(each(read));
+    }
   }
 
   /** Reports `stats` of the scale-out hub named `hub` from now on. */
@@ -68,3 +33,29 @@ export class BackplaneMetrics {
     this.hubs.push({ attributes: { [a.hub]: hub }, stats });
   }
 }
+
+/** One figure of a hub's scale-out stats, as an instrument. */
+interface Figure {
+  kind: "counter" | "gauge";
+  name: string;
+  unit: string;
+  description: string;
+  /** Undefined for a figure the hub does not have (crash recovery's, where it is off). */
+  read: (stats: ScaleOutStats) => number | undefined;
+}
+
+const figures: readonly Figure[] = [
+  { kind: "counter", name: m.backplanePublished, unit: "{message}", description: "Messages this server published to the other servers (the backplane took them).", read: (s) => s.published },
+  { kind: "counter", name: m.backplaneReceived, unit: "{message}", description: "Messages this server received from the other servers (heartbeats not included).", read: (s) => s.received },
+  { kind: "counter", name: m.backplaneUnreceived, unit: "{message}", description: "Published messages for a connection or user no server holds.", read: (s) => s.unreceived },
+  { kind: "counter", name: m.backplaneDropped, unit: "{message}", description: "Messages the outbox dropped past its bounds while the backplane was away.", read: (s) => s.dropped },
+  { kind: "counter", name: m.backplaneResent, unit: "{message}", description: "Messages this server sent again to servers whose own link to the backplane dropped.", read: (s) => s.resent },
+  { kind: "counter", name: m.backplaneReplayed, unit: "{message}", description: "Messages other servers sent again to this one after its own link to the backplane dropped.", read: (s) => s.replayed },
+  { kind: "gauge", name: m.outboxMessages, unit: "{message}", description: "Messages waiting in the outbox or in flight to the backplane.", read: (s) => s.waiting.messages },
+  { kind: "gauge", name: m.outboxBytes, unit: "By", description: "Bytes of the messages waiting in the outbox or in flight to the backplane.", read: (s) => s.waiting.bytes },
+  { kind: "gauge", name: m.outboxLag, unit: "s", description: "How long the oldest message waiting or in flight to the backplane has waited.", read: (s) => s.lagMs / 1000 },
+  { kind: "gauge", name: m.recoveryKept, unit: "{connection}", description: "Connections of other servers this server keeps as their standby.", read: (s) => s.recovery?.kept },
+  { kind: "gauge", name: m.recoveryRecoverable, unit: "{connection}", description: "Of those, the ones this server could take over now if their server died.", read: (s) => s.recovery?.recoverable },
+  { kind: "counter", name: m.recoveryRecovered, unit: "{connection}", description: "Connections of dead servers this server took over.", read: (s) => s.recovery?.recovered },
+  { kind: "counter", name: m.recoveryLost, unit: "{connection}", description: "Connections of dead servers this server kept but could not take over.", read: (s) => s.recovery?.lost },
+];
