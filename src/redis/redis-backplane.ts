@@ -57,8 +57,15 @@ export class RedisBackplane implements Backplane {
   private readonly links: RedisLinks;
   private readonly publisher: Redis | Cluster;
   private readonly subscriber: Redis | Cluster;
-  /** Channels with a handler whose subscription Redis has not confirmed: made on the next (re)connect. */
+  /**
+   * Channels with a handler whose subscription Redis has not confirmed: made on the next
+   * (re)connect, and tried again every `publishTimeout` while the subscriber is up.
+   */
   private readonly unconfirmed = new Set<string>();
+  /** Whether subscribing again failed, and has not succeeded since: one warning for a run of failures. */
+  private resubscribeFailing = false;
+  /** On a cluster, the shards (`host:port`) whose subscriber ended and ioredis has not made again yet. */
+  private readonly remaking = new Set<string>();
   private readonly handlers = new Map<string, (payload: Uint8Array) => void>();
   /**
    * Channels whose unsubscribe Redis has not confirmed, with the handler it drops: a reconnect
@@ -97,11 +104,14 @@ export class RedisBackplane implements Backplane {
       : singleRedisLinks(url, options.redis, { answerTimeout });
     ({ publisher: this.publisher, subscriber: this.subscriber } = this.links);
     this.guard = options.cluster ? new ResubscribeGuard() : undefined;
-    // A subscriber hears nothing on a link that silently drops everything: a PING finds out.
-    // (A cluster's shard subscribers are ioredis's own: they are remade when their shard drops.)
     this.linkCheck = setInterval(() => {
-      if (this.subscriber.status !== "ready" || this.links.resubscribesItself) return;
-      this.subscriber.ping().catch((error: Error) => this.remakeIfSilent(this.subscriber, "subscriber", error));
+      if (this.subscriber.status !== "ready") return;
+      // What Redis refused is tried again (a restarted cluster refuses for a while: CLUSTERDOWN),
+      // on a cluster once no shard's subscriber is still being made again.
+      if (this.unconfirmed.size > 0 && this.remaking.size === 0) void this.resubscribe([...this.unconfirmed]);
+      // A subscriber hears nothing on a link that silently drops everything: a PING finds out.
+      // (A cluster's shard subscribers are ioredis's own: they are remade when their shard drops.)
+      if (!this.links.resubscribesItself) this.subscriber.ping().catch((error: Error) => this.remakeIfSilent(this.subscriber, "subscriber", error));
     }, answerTimeout);
     this.linkCheck.unref();
     // Starting up, publishes and subscriptions wait for the first connection attempt, and no longer.
@@ -116,7 +126,8 @@ export class RedisBackplane implements Backplane {
     this.subscriber.once("error", () => subscriberUp());
     this.subscriber.once("end", () => subscriberUp());
     this.subscriber.on("ready", () => {
-      this.resubscribe().then(() => {
+      // A cluster's subscriber remakes what it knew itself (see onSubscribersRemade).
+      this.resubscribe(this.links.resubscribesItself ? [...this.unconfirmed] : this.wanted()).then(() => {
         subscriberUp(); // starting up, nobody waits longer for it
         this.tellWatchers("restored");
       });
@@ -131,9 +142,12 @@ export class RedisBackplane implements Backplane {
       // Only the subscriber's: a publisher that drops fails its publishes, which the outbox sends again.
       this.subscriber.on("close", () => this.tellWatchers("dropped"));
     }
-    // A cluster's shard subscribers are back (a shard restarted, its slots moved): ioredis made
-    // again what it knew; what never got through is made now.
-    if (this.links.resubscribesItself) this.subscriber.on("subscribersReady", () => void this.resubscribe());
+    if (this.links.resubscribesItself) {
+      // A shard's subscriber ended (its shard restarted, its connection was killed); the pool's
+      // own connections end with no shard named.
+      this.subscriber.on("-node", (_redis: unknown, node?: string) => node !== undefined && this.remaking.add(node));
+      this.subscriber.on("subscribersReady", () => this.onSubscribersRemade());
+    }
     this.subscriber.on(this.links.messageEvent, (channel: Buffer, message: Buffer) => {
       try {
         this.handlers.get(channel.toString())?.(new Uint8Array(message.buffer, message.byteOffset, message.byteLength));
@@ -275,24 +289,41 @@ export class RedisBackplane implements Backplane {
    * await backplane.resubscribeAll(); // harmless when every subscription is in place
    */
   async resubscribeAll(): Promise<void> {
-    if (this.subscriber.status === "ready") await this.resubscribe(true);
+    if (this.subscriber.status === "ready") await this.resubscribe(this.wanted());
   }
 
   /**
-   * Subscribes what the subscriber does not remake itself: every channel on one Redis (or when
-   * asked for `all`), the unconfirmed ones on a cluster. Failures are logged; the channels stay
-   * for the next try.
+   * Subscribes `channels` again. What fails stays unconfirmed, for the next try (see
+   * `unconfirmed`); a run of failures is logged once.
    */
-  private async resubscribe(all = !this.links.resubscribesItself): Promise<void> {
-    const channels = all ? this.wanted() : [...this.unconfirmed];
+  private async resubscribe(channels: string[]): Promise<void> {
     if (channels.length === 0) return;
     for (const channel of channels) this.unconfirmed.delete(channel);
     try {
       await this.links.subscribe(channels);
+      this.resubscribeFailing = false;
     } catch (error) {
       for (const channel of channels) if (this.handlers.has(channel)) this.unconfirmed.add(channel);
-      this.log.write(redisLog.resubscribeFailed, { error });
+      if (!this.resubscribeFailing) this.log.write(redisLog.resubscribeFailed, { error });
+      this.resubscribeFailing = true;
     }
+  }
+
+  /**
+   * ioredis tried to make its shard subscribers again. One made anew subscribes the channels
+   * ioredis knows for its shard, but drops a refusal without a word (a restarted shard refuses
+   * SSUBSCRIBE for a while: CLUSTERDOWN), and the channel would stay unsubscribed for good. So
+   * once a shard's subscriber is back, every channel is subscribed again here (subscribing twice
+   * is harmless); what fails is tried again. Otherwise, only what never got through.
+   */
+  private onSubscribersRemade(): void {
+    let back = false;
+    for (const node of this.remaking) {
+      if (!shardSubscriberBack(this.subscriber as Cluster, node)) continue;
+      this.remaking.delete(node);
+      back = true;
+    }
+    void this.resubscribe(back ? this.wanted() : [...this.unconfirmed]);
   }
 
   /** Every channel with a handler, but those on their way out (see `leaving`), unless subscribed again since. */

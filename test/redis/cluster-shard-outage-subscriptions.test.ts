@@ -92,6 +92,23 @@ describe("RedisBackplane on a Redis Cluster across an outage", () => {
     await waitFor(async () => (await receivers(joined)) === 1, "the joined channel to be subscribed", 30_000);
   }, 60_000);
 
+  it("subscribes again a channel whose shard refused it when ioredis remade the shard's subscriber", async () => {
+    const { kept, back } = await start();
+    const { port } = cluster.nodes[shard]!;
+    // As a just restarted shard does for a while (CLUSTERDOWN), the shard refuses SSUBSCRIBE when
+    // ioredis remakes its subscriber: ioredis drops that failure without a word.
+    await cluster.cli(port, ["ACL", "SETUSER", "default", "-ssubscribe"]);
+    try {
+      await cluster.cli(port, ["ACL", "LOG", "RESET"]);
+      await cluster.cli(port, ["CLIENT", "KILL", "TYPE", "pubsub"]);
+      await waitFor(async () => (await cluster.cli(port, ["ACL", "LOG"])).includes("ssubscribe"), "ioredis to remake the shard's subscriber, and the shard to refuse it");
+      expect(await receivers(kept)).toBe(0);
+    } finally {
+      await cluster.cli(port, ["ACL", "SETUSER", "default", "+ssubscribe"]);
+    }
+    await back();
+  }, 60_000);
+
   it("reports a shard's outage once, and its end once, however long ioredis retries", async () => {
     const lines: Array<{ message: string; fields?: LogFields }> = [];
     const keep = (message: string, fields?: LogFields) => void lines.push({ message, fields });

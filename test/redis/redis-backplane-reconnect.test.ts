@@ -1,3 +1,4 @@
+import { Redis } from "ioredis";
 import { afterEach, describe, expect, it } from "vitest";
 import { silentLogger } from "../../src/index.js";
 import { RedisBackplane } from "../../src/redis/index.js";
@@ -89,5 +90,21 @@ describe("RedisBackplane across a reconnect", () => {
     proxy.refuse(false);
     await waitFor(async () => (await receivers("kept")) === 1, "the subscriber to be back with its channels", 20_000);
     expect(await receivers("left")).toBe(0);
+  });
+
+  it("subscribes again, while it stays connected, the channels Redis refused when it came back", async () => {
+    const { receivers, proxy } = await start();
+    const admin = new Redis(redis!.url);
+    // Redis refuses SUBSCRIBE (through its ACL) when the subscriber reconnects.
+    await admin.call("ACL", "SETUSER", "default", "-subscribe");
+    try {
+      proxy.cut();
+      await waitFor(async () => JSON.stringify(await admin.call("ACL", "LOG")).includes("subscribe"), "Redis to refuse the subscriber's channels");
+      expect(await receivers("kept")).toBe(0);
+    } finally {
+      await admin.call("ACL", "SETUSER", "default", "+subscribe");
+      admin.disconnect();
+    }
+    await waitFor(async () => (await receivers("kept")) === 1, "the channel to be subscribed again", 20_000);
   });
 });
