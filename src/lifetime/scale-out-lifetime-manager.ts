@@ -407,8 +407,8 @@ export class ScaleOutLifetimeManager implements HubLifetimeManager {
 
   /**
    * A connection of a peer's own to the backplane dropped: what this server publishes now would
-   * not reach it. Held until it says it listens again, or `serverTimeout` (it may never hear
-   * again); only what went out before its heartbeat said so is lost to it.
+   * not reach it. Held until it says it listens again, or `serverTimeout`: the peer asks for the
+   * sends it missed before (LinkReplays), never for group change requests, results or fences.
    */
   private onPeerDeaf(serverId: string): void {
     this.holdOutbox({ reason: "peer not listening", serverId });
