@@ -30,17 +30,23 @@ export class LinkReplays {
   /** Messages sent again to peers, and received again from them (see ScaleOutStats). */
   resent = 0;
   replayed = 0;
+  /** A link of this server's dropped and is not back: asked now, a peer's answer could be lost too. */
+  private linkDown = false;
 
   constructor(
     private readonly host: LinkReplaysHost,
     bounds: OutboxBounds,
-    /** How long after its request a peer's answer may take (it comes through the peer's outbox). */
-    timeout: number,
+    times: {
+      /** How long after its request a peer's answer may take (it comes through the peer's outbox). */
+      timeout: number;
+      /** See PeerReplays: one heartbeat interval. */
+      lookback: number;
+    },
   ) {
     this.sent = new ReplayLog(bounds);
     const { log, hubName: hub } = host;
     this.peers = new PeerReplays(
-      { maxBytes: bounds.maxBytes, timeout },
+      { maxBytes: bounds.maxBytes, ...times },
       {
         onReplayed: (serverId, resent, held) => log.write(lifetimeLog.replayed, { hub, serverId, resent, held }),
         onIncomplete: (serverId, after, from) => log.write(lifetimeLog.replayIncomplete, { hub, serverId, missing: from - after - 1 }),
@@ -75,13 +81,23 @@ export class LinkReplays {
     if (serverId !== this.host.serverId) this.peers.heartbeat(serverId, seq);
   }
 
-  /** This server's own link dropped: the messages of each of `peers` wait for what it sends again. */
-  linkDropped(peers: Iterable<string>): void {
-    this.peers.linkDropped(peers);
+  /**
+   * This server's own link dropped (`partial`: one of several, see PeerReplays.linkDropped):
+   * the messages of each of `peers` wait for what it sends again.
+   */
+  linkDropped(peers: Iterable<string>, partial: boolean): void {
+    this.linkDown = true;
+    this.peers.linkDropped(peers, partial);
   }
 
-  /** This server and its peers hear again: each peer whose messages wait is asked for what this server missed. */
+  /** This server's links are back, with their subscriptions. */
+  linkRestored(): void {
+    this.linkDown = false;
+  }
+
+  /** This server's links are back, and it and its peers hear again: each peer whose messages wait is asked for what this server missed. */
   askPeers(): void {
+    if (this.linkDown) return;
     const { host } = this;
     for (const { serverId, requestId, after } of this.peers.requests()) {
       host.publish(host.channels.name("server", serverId), { kind: "resend", origin: host.serverId, requestId, after });

@@ -6,7 +6,7 @@ export interface ReplayRequest {
 }
 
 /** Why a peer's messages stopped waiting for its replay before it came in full. */
-export type ReplayGiveUp = "no answer" | "held too much" | "server gone";
+export type ReplayGiveUp = "no answer" | "link not back" | "held too much" | "server gone";
 
 export interface PeerReplaysEvents {
   /** A peer's replay came in full: `resent` messages of it, and `held` that waited for it, are delivered. */
@@ -32,6 +32,7 @@ interface Gate {
   heldBytes: number;
   /** Messages of the answer so far. */
   resent: number;
+  /** Bounds the wait: for the answer once asked, for the link before (see hold). */
   timer: ReturnType<typeof setTimeout> | undefined;
 }
 
@@ -45,16 +46,21 @@ interface Gate {
  */
 export class PeerReplays {
   private readonly gates = new Map<string, Gate>();
-  /** The number each peer's last heartbeat carried: all its messages up to it went out before. */
-  private readonly heartbeatSeqs = new Map<string, number>();
+  /**
+   * The numbers each peer's heartbeats carried (all its messages up to one went out before
+   * that heartbeat), newest last, back to the newest heard `lookback` before the last.
+   */
+  private readonly heartbeats = new Map<string, Array<{ at: number; seq: number }>>();
   private lastRequestId = 0;
 
   constructor(
     private readonly bounds: {
       /** Bytes of held messages per peer; past it, they are delivered without waiting. */
       readonly maxBytes: number;
-      /** How long after its request a replay may take to come in full. */
+      /** How long after its request a replay may take to come in full; and a message may wait for the link, before. */
       readonly timeout: number;
+      /** After one of several links dropped, how long before the drop the heartbeat a replay starts from was heard. */
+      readonly lookback: number;
     },
     private readonly events: PeerReplaysEvents,
   ) {}
@@ -66,7 +72,11 @@ export class PeerReplays {
 
   /** A peer's heartbeat said it had handed the backplane everything up to `seq`. */
   heartbeat(serverId: string, seq: number): void {
-    this.heartbeatSeqs.set(serverId, seq);
+    const now = Date.now();
+    let heard = this.heartbeats.get(serverId);
+    if (!heard) this.heartbeats.set(serverId, (heard = []));
+    heard.push({ at: now, seq });
+    while (heard.length > 1 && heard[1]!.at <= now - this.bounds.lookback) heard.shift();
   }
 
   /**
@@ -76,16 +86,24 @@ export class PeerReplays {
    * before that heartbeat was heard before it). A peer whose heartbeats carry no number keeps
    * no replay and is not waited for. A peer already waited for is asked again, from where it
    * was, once this server hears again: the answer to the first request may be lost too.
+   *
+   * `partial`: one of several links dropped (a Redis Cluster shard's), and what comes on
+   * different links keeps no order between them: a message on the link that dropped may still
+   * have been on its way when a later heartbeat came on another. The replay then starts from a
+   * heartbeat heard `lookback` before; what was heard since comes twice, and its copies are dropped.
    */
-  linkDropped(peers: Iterable<string>): void {
+  linkDropped(peers: Iterable<string>, partial = false): void {
     for (const serverId of peers) {
-      const after = this.heartbeatSeqs.get(serverId);
-      if (after === undefined) continue;
+      const heard = this.heartbeats.get(serverId);
+      if (!heard) continue;
+      const after = heard[partial ? 0 : heard.length - 1]!.seq;
       const gate = this.gates.get(serverId);
       if (gate) {
         clearTimeout(gate.timer);
+        gate.timer = undefined;
         gate.requestId = undefined;
         gate.resent = 0;
+        if (gate.held.length > 0) this.awaitLink(serverId, gate);
         continue;
       }
       this.gates.set(serverId, { after, requestId: undefined, held: [], heldBytes: 0, resent: 0, timer: undefined });
@@ -99,6 +117,7 @@ export class PeerReplays {
   hold(origin: string, bytes: number, deliver: () => void): boolean {
     const gate = this.gates.get(origin);
     if (!gate) return false;
+    if (gate.requestId === undefined && gate.timer === undefined) this.awaitLink(origin, gate);
     gate.held.push(deliver);
     gate.heldBytes += bytes;
     if (gate.heldBytes > this.bounds.maxBytes) this.release(origin, "held too much");
@@ -111,6 +130,7 @@ export class PeerReplays {
     for (const [serverId, gate] of this.gates) {
       if (gate.requestId !== undefined) continue;
       gate.requestId = ++this.lastRequestId;
+      clearTimeout(gate.timer);
       gate.timer = setTimeout(() => this.release(serverId, "no answer"), this.bounds.timeout);
       gate.timer.unref();
       requests.push({ serverId, requestId: gate.requestId, after: gate.after });
@@ -136,8 +156,17 @@ export class PeerReplays {
 
   /** A peer is gone: what it sent and waited here is delivered, and it is forgotten. */
   forget(serverId: string): void {
-    this.heartbeatSeqs.delete(serverId);
+    this.heartbeats.delete(serverId);
     if (this.gates.has(serverId)) this.release(serverId, "server gone");
+  }
+
+  /**
+   * Messages wait for a link that is not back yet: what comes on a server's other links (a
+   * Redis Cluster's other shards) is held meanwhile, for `timeout` at most.
+   */
+  private awaitLink(serverId: string, gate: Gate): void {
+    gate.timer = setTimeout(() => this.release(serverId, "link not back"), this.bounds.timeout);
+    gate.timer.unref();
   }
 
   /** Stops the timers; what waits is dropped with the server. */

@@ -3,12 +3,7 @@ import type { ClientInvokeOptions } from "../connection/client-results.js";
 import type { HubConnection } from "../connection/hub-connection.js";
 import { LogWriter, type LogFields } from "../logger.js";
 import { lifetimeLog } from "./lifetime-log.js";
-import {
-  encodeBackplaneMessage,
-  type BackplaneMessage,
-  type GroupMessage,
-  type SendMessage,
-} from "./backplane-messages.js";
+import { encodeBackplaneMessage, type BackplaneMessage, type GroupMessage, type SendMessage } from "./backplane-messages.js";
 import { ConnectionRecovery } from "./connection-recovery.js";
 import { BackplaneOutbox, type OutboxDrops } from "./backplane-outbox.js";
 import type { HubLifetimeManager } from "./hub-lifetime-manager.js";
@@ -25,7 +20,6 @@ import { SendSequences } from "./send-sequences.js";
 import { settledBackplane } from "./settled-backplane.js";
 import type { Backplane } from "./backplane.js";
 import type { Target } from "./target.js";
-
 import type { ScaleOutOptions, ScaleOutStats } from "./scale-out-options.js";
 
 export type { ScaleOutSettings } from "./scale-out-settings.js";
@@ -106,7 +100,7 @@ export class ScaleOutLifetimeManager implements HubLifetimeManager {
       },
       bounds,
       // Asked once this server's outbox opens; answered through the peer's, which may wait up to serverTimeout for its own peers.
-      2 * this.settings.serverTimeout,
+      { timeout: 2 * this.settings.serverTimeout, lookback: this.settings.heartbeatInterval },
     ));
     this.outbox = new BackplaneOutbox(
       (channel, payload) => backplane.publish(channel, payload),
@@ -132,14 +126,16 @@ export class ScaleOutLifetimeManager implements HubLifetimeManager {
       },
     );
     this.unwatchLinks = backplane.watchLinks?.({
-      dropped: () => {
-        this.replays.linkDropped(this.presence.peerIds());
-        this.presence.linkDropped();
-        // The peers are asked once this server hears again (see onListeners), also when its
-        // presence was already down or had not heard itself yet, and so took no note of the drop.
+      dropped: (partial) => {
+        this.replays.linkDropped(this.presence.peerIds(), partial);
+        if (!partial) this.presence.linkDropped(); // one of several: it may hear itself on another
+      },
+      restored: () => {
+        this.replays.linkRestored();
+        this.presence.linkRestored();
+        // The peers are asked once this server hears again (see onListeners), also if its presence took no note of the drop.
         if (this.replays.holding) this.presence.awaitListeners();
       },
-      restored: () => this.presence.linkRestored(),
     });
     this.started = this.subscribeServerChannels().then(() => this.presence.start());
     this.moves = new ScaleOutMoves({

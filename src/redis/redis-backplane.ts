@@ -66,6 +66,8 @@ export class RedisBackplane implements Backplane {
   private resubscribeFailing = false;
   /** On a cluster, the shards (`host:port`) whose subscriber ended and ioredis has not made again yet. */
   private readonly remaking = new Set<string>();
+  /** On a cluster, the watchers were told a shard's subscriber dropped, and not yet that all are back. */
+  private shardsDropped = false;
   private readonly handlers = new Map<string, (payload: Uint8Array) => void>();
   /**
    * Channels whose unsubscribe Redis has not confirmed, with the handler it drops: a reconnect
@@ -108,7 +110,7 @@ export class RedisBackplane implements Backplane {
       if (this.subscriber.status !== "ready") return;
       // What Redis refused is tried again (a restarted cluster refuses for a while: CLUSTERDOWN),
       // on a cluster once no shard's subscriber is still being made again.
-      if (this.unconfirmed.size > 0 && this.remaking.size === 0) void this.resubscribe([...this.unconfirmed]);
+      if (this.unconfirmed.size > 0 && this.remaking.size === 0) void this.resubscribe([...this.unconfirmed]).then(() => this.tellIfShardsBack());
       // A subscriber hears nothing on a link that silently drops everything: a PING finds out.
       // (A cluster's shard subscribers are ioredis's own: they are remade when their shard drops.)
       if (!this.links.resubscribesItself) this.subscriber.ping().catch((error: Error) => this.remakeIfSilent(this.subscriber, "subscriber", error));
@@ -129,7 +131,8 @@ export class RedisBackplane implements Backplane {
       // A cluster's subscriber remakes what it knew itself (see onSubscribersRemade).
       this.resubscribe(this.links.resubscribesItself ? [...this.unconfirmed] : this.wanted()).then(() => {
         subscriberUp(); // starting up, nobody waits longer for it
-        this.tellWatchers("restored");
+        if (this.links.resubscribesItself) this.tellIfShardsBack();
+        else this.tellWatchers("restored");
       });
     });
     // On one Redis, a restart closes both connections. A cluster's clients stay ready while a
@@ -143,9 +146,15 @@ export class RedisBackplane implements Backplane {
       this.subscriber.on("close", () => this.tellWatchers("dropped"));
     }
     if (this.links.resubscribesItself) {
-      // A shard's subscriber ended (its shard restarted, its connection was killed); the pool's
-      // own connections end with no shard named.
-      this.subscriber.on("-node", (_redis: unknown, node?: string) => node !== undefined && this.remaking.add(node));
+      // A shard's subscriber ended (its shard restarted, its connection was killed): what that
+      // shard publishes until ioredis makes it again is lost to this server, what the others
+      // publish is not. The pool's own connections end with no shard named.
+      this.subscriber.on("-node", (_redis: unknown, node?: string) => {
+        if (node === undefined) return;
+        this.remaking.add(node);
+        this.shardsDropped = true;
+        this.tellWatchers("dropped", true);
+      });
       this.subscriber.on("subscribersReady", () => this.onSubscribersRemade());
     }
     this.subscriber.on(this.links.messageEvent, (channel: Buffer, message: Buffer) => {
@@ -232,8 +241,18 @@ export class RedisBackplane implements Backplane {
     return () => void this.linkWatchers.delete(events);
   }
 
-  private tellWatchers(event: keyof BackplaneLinkEvents): void {
-    for (const watcher of this.linkWatchers) watcher[event]();
+  private tellWatchers(event: keyof BackplaneLinkEvents, partial = false): void {
+    for (const watcher of this.linkWatchers) {
+      if (event === "dropped") watcher.dropped(partial);
+      else watcher.restored();
+    }
+  }
+
+  /** Tells the watchers the shards' subscribers are back once every one that dropped is, with every channel subscribed. */
+  private tellIfShardsBack(): void {
+    if (!this.shardsDropped || this.remaking.size > 0 || this.unconfirmed.size > 0) return;
+    this.shardsDropped = false;
+    this.tellWatchers("restored");
   }
 
   /**
@@ -323,7 +342,7 @@ export class RedisBackplane implements Backplane {
       this.remaking.delete(node);
       back = true;
     }
-    void this.resubscribe(back ? this.wanted() : [...this.unconfirmed]);
+    void this.resubscribe(back ? this.wanted() : [...this.unconfirmed]).then(() => this.tellIfShardsBack());
   }
 
   /** Every channel with a handler, but those on their way out (see `leaving`), unless subscribed again since. */

@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import type { BackplaneLinkEvents } from "../../src/lifetime/backplane.js";
 import { decodeBackplaneMessage, encodeBackplaneMessage, type BackplaneMessage } from "../../src/lifetime/backplane-messages.js";
 import { ScaleOutLifetimeManager } from "../../src/lifetime/scale-out-lifetime-manager.js";
@@ -19,6 +19,7 @@ class WatchedBackplane extends MemoryBackplane {
 describe("a server whose own link to the backplane drops", () => {
   let manager: ScaleOutLifetimeManager | undefined;
   afterEach(async () => {
+    vi.useRealTimers();
     await manager?.close();
     manager = undefined;
   });
@@ -48,11 +49,40 @@ describe("a server whose own link to the backplane drops", () => {
     await waitFor(() => manager!.peers.count === 1, "the peer to be heard");
     expect(manager.peers.connected).toBe(false);
 
-    backplane.links!.dropped();
+    backplane.links!.dropped(false);
     backplane.deaf = false; // its link is back: it hears its heartbeats from now on
     backplane.links!.restored();
     await waitFor(() => manager!.peers.connected, "the server to hear itself");
     await peerBeats();
+    await waitFor(() => asked.length > 0, "the peer to be asked for what the server missed");
+    expect(asked[0]).toMatchObject({ kind: "resend", after: 7 });
+  });
+
+  it("asks, after one of several links dropped, from the heartbeat heard an interval before the last, once its links are back", async () => {
+    const backplane = new WatchedBackplane();
+    manager = new ScaleOutLifetimeManager({
+      hubName: "Hub",
+      backplane,
+      protocols: [jsonHubProtocol],
+      logger: silentLogger,
+      clientResultTimeout: 5_000,
+      settings: { heartbeatInterval: 20, serverTimeout: 1_000 },
+    });
+    const asked: BackplaneMessage[] = [];
+    await backplane.subscribe("Hub:server:peer", (payload) => void asked.push(decodeBackplaneMessage(payload)));
+    const peerBeats = (seq: number) =>
+      backplane.publish("Hub:presence", encodeBackplaneMessage({ kind: "alive", origin: "peer", listening: true, sentAt: Date.now(), seq }));
+    await waitFor(() => manager!.peers.connected, "the server to hear itself");
+    vi.useFakeTimers({ toFake: ["Date"] });
+    await peerBeats(7);
+    vi.setSystemTime(Date.now() + 20);
+    await peerBeats(9);
+    await waitFor(() => manager!.peers.count === 1, "the peer to be heard");
+
+    // A shard's link: a message of the peer's numbered 8 may still have been on its way there.
+    backplane.links!.dropped(true);
+    expect(manager.peers.connected).toBe(true); // its heartbeats come on another
+    backplane.links!.restored();
     await waitFor(() => asked.length > 0, "the peer to be asked for what the server missed");
     expect(asked[0]).toMatchObject({ kind: "resend", after: 7 });
   });

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { PeerReplays, type ReplayGiveUp } from "../../src/lifetime/peer-replays.js";
 
-function replays(bounds = { maxBytes: 100, timeout: 1_000 }) {
+function replays(bounds = { maxBytes: 100, timeout: 1_000, lookback: 100 }) {
   const incomplete: Array<[string, number, number]> = [];
   const replayed: Array<[string, number, number]> = [];
   const gaveUp: Array<[string, ReplayGiveUp, number]> = [];
@@ -49,6 +49,37 @@ describe("PeerReplays", () => {
     expect(incomplete).toEqual([["A", 40, 50]]);
   });
 
+  it("starts from the heartbeat heard a lookback before the last when one of several links dropped", () => {
+    vi.useFakeTimers();
+    const { peer } = replays();
+    for (const seq of [10, 20, 30, 40]) {
+      peer.heartbeat("A", seq);
+      vi.advanceTimersByTime(60);
+    }
+    peer.heartbeat("B", 5); // heard once: its oldest
+    peer.linkDropped(["A", "B"], true);
+    expect(peer.requests()).toEqual([
+      { serverId: "A", requestId: 1, after: 20 }, // heard 120 ms before 40
+      { serverId: "B", requestId: 2, after: 5 },
+    ]);
+  });
+
+  it("holds what comes on other links while the dropped one is not back for its timeout at most", () => {
+    vi.useFakeTimers();
+    const { peer, gaveUp } = replays({ maxBytes: 100, timeout: 1_000, lookback: 100 });
+    peer.heartbeat("A", 1);
+    peer.linkDropped(["A"], true);
+    vi.advanceTimersByTime(5_000); // nothing held: nothing to bound yet
+    const delivered: number[] = [];
+    peer.hold("A", 1, () => delivered.push(1));
+    vi.advanceTimersByTime(999);
+    expect(delivered).toEqual([]);
+    vi.advanceTimersByTime(1);
+    expect(delivered).toEqual([1]);
+    expect(gaveUp).toEqual([["A", "link not back", 1]]);
+    expect(peer.requests()).toEqual([]);
+  });
+
   it("asks again after a second drop, and an answer to the first request does not end the wait", () => {
     const { peer } = replays();
     peer.heartbeat("A", 40);
@@ -67,7 +98,7 @@ describe("PeerReplays", () => {
 
   it("delivers what it held without the answer after its timeout, past its byte bound, or when the peer is gone", () => {
     vi.useFakeTimers();
-    const { peer, gaveUp } = replays({ maxBytes: 100, timeout: 1_000 });
+    const { peer, gaveUp } = replays({ maxBytes: 100, timeout: 1_000, lookback: 100 });
     for (const id of ["A", "B", "C"]) peer.heartbeat(id, 1);
     peer.linkDropped(["A", "B", "C"]);
     const delivered: string[] = [];

@@ -101,6 +101,7 @@ const channelOf = (kind: string, name: string) => `hubwire:ChatHub:${kind}:${nam
 describe("scale-out over a Redis Cluster with sharded pub/sub", () => {
   let cluster: OwnRedisCluster;
   let servers: HubServer[] = [];
+  let backplanes: RedisBackplane[] = [];
   let clients: HubConnection[] = [];
   let proxy: TcpProxy | undefined;
   /** Group names whose channels land on shard 0, 1 and 2. */
@@ -120,16 +121,18 @@ describe("scale-out over a Redis Cluster with sharded pub/sub", () => {
     await Promise.all(clients.map((c) => c.stop()));
     await Promise.all(servers.map((s) => s.close()));
     await proxy?.close();
-    [clients, servers, proxy] = [[], [], undefined];
+    [clients, servers, backplanes, proxy] = [[], [], [], undefined];
     await Promise.all(cluster.nodes.map((node) => node.start())); // a node a test stopped runs again
     await cluster.waitUntilOk();
   });
 
   /** `natMap`: where this server reaches each node (a proxy of the test's, say), by the node's own address. */
   async function startServer(scaleOut?: ScaleOutSettings, logger: Logger = silentLogger, natMap?: Record<string, { host: string; port: number }>): Promise<string> {
+    const backplane = new RedisBackplane({ cluster: { nodes: cluster.startupNodes, options: natMap && { natMap } }, logger });
+    backplanes.push(backplane);
     const server = new HubServer({
       logger: silentLogger,
-      backplane: new RedisBackplane({ cluster: { nodes: cluster.startupNodes, options: natMap && { natMap } }, logger }),
+      backplane,
       userIdProvider: (_user, request) => request.query.get("user") ?? undefined,
       scaleOut,
     });
@@ -302,6 +305,56 @@ describe("scale-out over a Redis Cluster with sharded pub/sub", () => {
     );
     expect(b.ticks.filter((n) => n > 0)[0]).toBe(1);
     expect(b.ticks.filter((n) => n === 1)).toEqual([1]);
+  }, 90_000);
+
+  it("delivers to a server whose subscriber on one shard dropped what another server sent there meanwhile, once and in order", async () => {
+    const scaleOut = { heartbeatInterval: 100, serverTimeout: 3_000 };
+    // A shard that carries neither the heartbeats nor the sends to all: server B hears itself
+    // throughout, and what comes through the other shards keeps coming.
+    const busy = [await cluster.shardOf("hubwire:ChatHub:presence"), await cluster.shardOf("hubwire:ChatHub:all")];
+    const cut = [0, 1, 2].find((shard) => !busy.includes(shard))!;
+    const group = groupOnShard[cut]!;
+    // Server B reaches that shard through a proxy, which cuts its connections there, and only those.
+    const port = cluster.nodes[cut]!.port;
+    proxy = await startTcpProxy(port);
+    const natMap = { [`127.0.0.1:${port}`]: { host: "127.0.0.1", port: Number(new URL(proxy.url).port) } };
+    const urls = [await startServer(scaleOut), await startServer(scaleOut, silentLogger, natMap)];
+    const [a, b] = [await connect(urls[0]!, "ann"), await connect(urls[1]!, "bob")];
+    await b.connection.invoke("Join", group);
+    await waitFor(async () => {
+      await a.connection.invoke("TickGroup", group, 0);
+      return b.ticks.includes(0);
+    }, "server B to hear the group's sends");
+
+    // Server A sends to the group one tick after another, before, during and after the cut.
+    let sent = 0;
+    let sending = true;
+    const sender = (async () => {
+      while (sending) await a.connection.invoke("TickGroup", group, ++sent);
+    })();
+    await waitFor(() => b.ticks.includes(20), "ticks on server B before the cut");
+    // Until 5 s after server A's links to the shards were made, its guard holds a publish that
+    // reaches fewer receivers than before (see ResubscribeGuard): past that, only the replay
+    // keeps what A sends meanwhile from being lost to B.
+    const guard = backplanes[0]!["guard"]!;
+    await waitFor(() => Date.now() - guard["lastFailure"] > 5_000, "server A's guard to be over", 15_000);
+    // Pub/sub keeps nothing for a subscriber that is gone: what the shard sends B until ioredis
+    // makes B's subscriber there again is lost to it, though A's publishes succeed.
+    proxy.refuse(true);
+    proxy.cut();
+    const atCut = sent;
+    // Kept away while server A sends some twenty ticks more.
+    await waitFor(() => proxy!.refused > 0 && sent > atCut + 20, "server B to try to reach the shard again, and be refused");
+    proxy.refuse(false);
+    const atReturn = sent;
+    await waitFor(() => b.ticks.some((n) => n > atReturn + 20), "ticks on server B after the cut", 15_000);
+    sending = false;
+    await sender;
+    await waitFor(() => b.ticks.includes(sent), "the last tick on server B", 15_000);
+    const ticks = b.ticks.filter((n) => n > 0);
+    expect(tally(ticks, sent)).toEqual({ lost: 0, duplicated: 0 });
+    expect(ticks).toEqual([...ticks].sort((x, y) => x - y));
+    expect(servers[1]!.scaleOutStats(ChatHub)!.replayed).toBeGreaterThan(0);
   }, 90_000);
 
   it("is not offered to ASP.NET Core's format, whose backplane uses classic pub/sub", () => {
