@@ -24,10 +24,8 @@ describe("a server whose own link to the backplane drops", () => {
     manager = undefined;
   });
 
-  it("asks its peers for what it missed once it hears again, also when the drop came before it first heard itself", async () => {
-    const backplane = new WatchedBackplane();
-    // Its own heartbeats reach nobody: it has not heard itself yet.
-    backplane.deaf = true;
+  /** Starts the server's hub on `backplane`; returns what its peer "peer" is asked. */
+  async function startManager(backplane: WatchedBackplane): Promise<BackplaneMessage[]> {
     manager = new ScaleOutLifetimeManager({
       hubName: "Hub",
       backplane,
@@ -38,6 +36,14 @@ describe("a server whose own link to the backplane drops", () => {
     });
     const asked: BackplaneMessage[] = [];
     await backplane.subscribe("Hub:server:peer", (payload) => void asked.push(decodeBackplaneMessage(payload)));
+    return asked;
+  }
+
+  it("asks its peers for what it missed once it hears again, also when the drop came before it first heard itself", async () => {
+    const backplane = new WatchedBackplane();
+    // Its own heartbeats reach nobody: it has not heard itself yet.
+    backplane.deaf = true;
+    const asked = await startManager(backplane);
     /** A heartbeat of server "peer", which had handed the backplane its messages up to number 7. */
     const peerBeats = async () => {
       const deaf = backplane.deaf;
@@ -47,7 +53,7 @@ describe("a server whose own link to the backplane drops", () => {
     };
     await peerBeats();
     await waitFor(() => manager!.peers.count === 1, "the peer to be heard");
-    expect(manager.peers.connected).toBe(false);
+    expect(manager!.peers.connected).toBe(false);
 
     backplane.links!.dropped(false);
     backplane.deaf = false; // its link is back: it hears its heartbeats from now on
@@ -60,16 +66,7 @@ describe("a server whose own link to the backplane drops", () => {
 
   it("asks, after one of several links dropped, from the heartbeat heard an interval before the last, once its links are back", async () => {
     const backplane = new WatchedBackplane();
-    manager = new ScaleOutLifetimeManager({
-      hubName: "Hub",
-      backplane,
-      protocols: [jsonHubProtocol],
-      logger: silentLogger,
-      clientResultTimeout: 5_000,
-      settings: { heartbeatInterval: 20, serverTimeout: 1_000 },
-    });
-    const asked: BackplaneMessage[] = [];
-    await backplane.subscribe("Hub:server:peer", (payload) => void asked.push(decodeBackplaneMessage(payload)));
+    const asked = await startManager(backplane);
     const peerBeats = (seq: number) =>
       backplane.publish("Hub:presence", encodeBackplaneMessage({ kind: "alive", origin: "peer", listening: true, sentAt: Date.now(), seq }));
     await waitFor(() => manager!.peers.connected, "the server to hear itself");
@@ -81,7 +78,7 @@ describe("a server whose own link to the backplane drops", () => {
 
     // A shard's link: a message of the peer's numbered 8 may still have been on its way there.
     backplane.links!.dropped(true);
-    expect(manager.peers.connected).toBe(true); // its heartbeats come on another
+    expect(manager!.peers.connected).toBe(true); // its heartbeats come on another
     backplane.links!.restored();
     await waitFor(() => asked.length > 0, "the peer to be asked for what the server missed");
     expect(asked[0]).toMatchObject({ kind: "resend", after: 7 });

@@ -156,6 +156,28 @@ describe("scale-out over a Redis Cluster with sharded pub/sub", () => {
     return client;
   }
 
+  /**
+   * Servers A and B, with a client each, B's in a group on a shard that carries neither the
+   * hub's heartbeats nor its sends to all; B reaches that shard through the test's proxy.
+   */
+  async function serverBehindProxyOnQuietShard() {
+    const scaleOut = { heartbeatInterval: 100, serverTimeout: 3_000 };
+    const busy = [await cluster.shardOf("hubwire:ChatHub:presence"), await cluster.shardOf("hubwire:ChatHub:all")];
+    const shard = [0, 1, 2].find((each) => !busy.includes(each))!;
+    const group = groupOnShard[shard]!;
+    const port = cluster.nodes[shard]!.port;
+    const shardProxy = (proxy = await startTcpProxy(port));
+    const natMap = { [`127.0.0.1:${port}`]: { host: "127.0.0.1", port: Number(new URL(shardProxy.url).port) } };
+    const urls = [await startServer(scaleOut), await startServer(scaleOut, silentLogger, natMap)];
+    const [a, b] = [await connect(urls[0]!, "ann"), await connect(urls[1]!, "bob")];
+    await b.connection.invoke("Join", group);
+    await waitFor(async () => {
+      await a.connection.invoke("TickGroup", group, 0);
+      return b.ticks.includes(0);
+    }, "server B to hear the group's sends");
+    return { shard, group, a, b, shardProxy };
+  }
+
   it("delivers sends to all, groups on every shard, users and connections across servers, once each", async () => {
     const urls = [await startServer(), await startServer(), await startServer()];
     const [a, b, c] = [await connect(urls[0]!, "ann"), await connect(urls[1]!, "bob", true), await connect(urls[2]!, "bob")];
@@ -265,36 +287,20 @@ describe("scale-out over a Redis Cluster with sharded pub/sub", () => {
   }, 90_000);
 
   it("holds what a server publishes to a shard that restarted too quickly for any publish to fail, until the others subscribe there again", async () => {
-    const scaleOut = { heartbeatInterval: 100, serverTimeout: 3_000 };
-    // A shard that carries neither the hub's heartbeats nor its sends to all: server A publishes
-    // nothing to it while it restarts.
-    const busy = [await cluster.shardOf("hubwire:ChatHub:presence"), await cluster.shardOf("hubwire:ChatHub:all")];
-    const restarted = [0, 1, 2].find((shard) => !busy.includes(shard))!;
-    const group = groupOnShard[restarted]!;
-    // Server B reaches that shard through a proxy, which keeps it away after the restart.
-    const port = cluster.nodes[restarted]!.port;
-    proxy = await startTcpProxy(port);
-    const natMap = { [`127.0.0.1:${port}`]: { host: "127.0.0.1", port: Number(new URL(proxy.url).port) } };
-    const urls = [await startServer(scaleOut), await startServer(scaleOut, silentLogger, natMap)];
-    const [a, b] = [await connect(urls[0]!, "ann"), await connect(urls[1]!, "bob")];
-    await b.connection.invoke("Join", group);
-    await waitFor(async () => {
-      await a.connection.invoke("TickGroup", group, 0);
-      return b.ticks.includes(0);
-    }, "server B to hear the group's sends");
-
-    proxy.refuse(true);
+    // Server A publishes nothing to the shard while it restarts; the proxy keeps B away after.
+    const { shard: restarted, group, a, b, shardProxy } = await serverBehindProxyOnQuietShard();
+    shardProxy.refuse(true);
     await cluster.nodes[restarted]!.stop();
     await cluster.nodes[restarted]!.start();
     await cluster.waitUntilOk();
-    const refused = proxy.refused;
-    await waitFor(() => proxy!.refused > refused, "server B to try to subscribe on the restarted shard again, and be refused");
+    const refused = shardProxy.refused;
+    await waitFor(() => shardProxy.refused > refused, "server B to try to subscribe on the restarted shard again, and be refused");
     const published = () => servers[0]!.scaleOutStats(ChatHub)!.published;
     const before = published();
     await a.connection.invoke("TickGroup", group, 1);
     const outbox = servers[0]!["scaleOut"]!["managers"][0]!["outbox"];
     await waitFor(() => published() > before || !outbox.isOpen, "server A to publish the send, or hold it");
-    proxy.refuse(false);
+    shardProxy.refuse(false);
     await waitFor(
       async () => {
         await a.connection.invoke("TickGroup", group, 2);
@@ -308,23 +314,9 @@ describe("scale-out over a Redis Cluster with sharded pub/sub", () => {
   }, 90_000);
 
   it("delivers to a server whose subscriber on one shard dropped what another server sent there meanwhile, once and in order", async () => {
-    const scaleOut = { heartbeatInterval: 100, serverTimeout: 3_000 };
-    // A shard that carries neither the heartbeats nor the sends to all: server B hears itself
-    // throughout, and what comes through the other shards keeps coming.
-    const busy = [await cluster.shardOf("hubwire:ChatHub:presence"), await cluster.shardOf("hubwire:ChatHub:all")];
-    const cut = [0, 1, 2].find((shard) => !busy.includes(shard))!;
-    const group = groupOnShard[cut]!;
-    // Server B reaches that shard through a proxy, which cuts its connections there, and only those.
-    const port = cluster.nodes[cut]!.port;
-    proxy = await startTcpProxy(port);
-    const natMap = { [`127.0.0.1:${port}`]: { host: "127.0.0.1", port: Number(new URL(proxy.url).port) } };
-    const urls = [await startServer(scaleOut), await startServer(scaleOut, silentLogger, natMap)];
-    const [a, b] = [await connect(urls[0]!, "ann"), await connect(urls[1]!, "bob")];
-    await b.connection.invoke("Join", group);
-    await waitFor(async () => {
-      await a.connection.invoke("TickGroup", group, 0);
-      return b.ticks.includes(0);
-    }, "server B to hear the group's sends");
+    // Server B hears itself throughout, and what comes through the other shards keeps coming;
+    // the proxy cuts its connections to the quiet shard, and only those.
+    const { group, a, b, shardProxy } = await serverBehindProxyOnQuietShard();
 
     // Server A sends to the group one tick after another, before, during and after the cut.
     let sent = 0;
@@ -340,12 +332,12 @@ describe("scale-out over a Redis Cluster with sharded pub/sub", () => {
     await waitFor(() => Date.now() - guard["lastFailure"] > 5_000, "server A's guard to be over", 15_000);
     // Pub/sub keeps nothing for a subscriber that is gone: what the shard sends B until ioredis
     // makes B's subscriber there again is lost to it, though A's publishes succeed.
-    proxy.refuse(true);
-    proxy.cut();
+    shardProxy.refuse(true);
+    shardProxy.cut();
     const atCut = sent;
     // Kept away while server A sends some twenty ticks more.
-    await waitFor(() => proxy!.refused > 0 && sent > atCut + 20, "server B to try to reach the shard again, and be refused");
-    proxy.refuse(false);
+    await waitFor(() => shardProxy.refused > 0 && sent > atCut + 20, "server B to try to reach the shard again, and be refused");
+    shardProxy.refuse(false);
     const atReturn = sent;
     await waitFor(() => b.ticks.some((n) => n > atReturn + 20), "ticks on server B after the cut", 15_000);
     sending = false;
