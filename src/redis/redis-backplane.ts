@@ -233,8 +233,9 @@ export class RedisBackplane implements Backplane {
   }
 
   /**
-   * Tells `events` when the subscribing connection to Redis closes, and when a connection is back
-   * (the subscriber once its channels are subscribed again; on one Redis, see Backplane.watchLinks).
+   * Tells `events` when the subscribing connection to Redis closes (on a cluster, a shard's: a
+   * partial drop), and when the connections are back (a subscriber once its channels are
+   * subscribed again; on one Redis, the publisher too). See Backplane.watchLinks.
    */
   watchLinks(events: BackplaneLinkEvents): () => void {
     this.linkWatchers.add(events);
