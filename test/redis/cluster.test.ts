@@ -286,6 +286,45 @@ describe("scale-out over a Redis Cluster with sharded pub/sub", () => {
     expect({ b: tally(b.ticks, sent), c: tally(c.ticks, sent), cDirect: tally(c.ticks, sent, -1) }).toEqual({ b: none, c: none, cDirect: none });
   }, 90_000);
 
+  it("resumes delivery after the whole cluster restarts, losing and doubling nothing within the outbox's bounds", async () => {
+    const scaleOut = { heartbeatInterval: 100, serverTimeout: 3_000 };
+    const urls = [await startServer(scaleOut), await startServer(scaleOut), await startServer(scaleOut)];
+    const [a, b, c] = [await connect(urls[0]!, "ann"), await connect(urls[1]!, "bob"), await connect(urls[2]!, "cy", true)];
+    const group = groupOnShard[0]!;
+    await b.connection.invoke("Join", group);
+    await c.connection.invoke("Join", group);
+    let sent = 0;
+    let lastTickAt = 0;
+    // Each tick goes to the group, then to c's own channel (negated).
+    const tick = async () => {
+      sent++;
+      lastTickAt = Date.now();
+      await a.connection.invoke("TickGroup", group, sent);
+      await a.connection.invoke("TickConnection", c.id, -sent);
+    };
+    const heard = () => b.ticks.includes(sent) && c.ticks.includes(sent) && c.ticks.includes(-sent);
+    for (let i = 0; i < 20; i++) await tick();
+    await waitFor(heard, "the first ticks");
+
+    await Promise.all(cluster.nodes.map((node) => node.stop()));
+    for (let i = 0; i < 20; i++) await tick(); // the sender is not slowed; the outbox holds these
+    await Promise.all(cluster.nodes.map((node) => node.start()));
+    await cluster.waitUntilOk();
+    await waitFor(
+      async () => {
+        if (heard()) return true;
+        if (Date.now() - lastTickAt > 200) await tick();
+        return false;
+      },
+      () => `delivery to resume (b has ${b.ticks.length}, c has ${c.ticks.length} of ${sent})`,
+      30_000,
+    );
+    for (let i = 0; i < 20; i++) await tick();
+    await waitFor(heard, "the last ticks");
+    const none = { lost: 0, duplicated: 0 };
+    expect({ b: tally(b.ticks, sent), c: tally(c.ticks, sent), cDirect: tally(c.ticks, sent, -1) }).toEqual({ b: none, c: none, cDirect: none });
+  }, 90_000);
+
   it("holds what a server publishes to a shard that restarted too quickly for any publish to fail, until the others subscribe there again", async () => {
     // Server A publishes nothing to the shard while it restarts; the proxy keeps B away after.
     const { shard: restarted, group, a, b, shardProxy } = await serverBehindProxyOnQuietShard();
