@@ -178,6 +178,47 @@ describe("scale-out over a Redis Cluster with sharded pub/sub", () => {
     return { shard, group, a, b, shardProxy };
   }
 
+  /**
+   * Client `a` ticks to `group`, which `b` and `c` join, then to `c`'s own channel (negated): 20
+   * ticks heard before an outage; `whileOut` ticks 20 more while Redis is out (the sender is not
+   * slowed: the outbox holds them), brings it back with `restart`, ticks now and then until both
+   * receivers hear again, then 20 more.
+   */
+  async function ticksAcross(a: Client, group: string, b: Client, c: Client) {
+    await b.connection.invoke("Join", group);
+    await c.connection.invoke("Join", group);
+    let sent = 0;
+    let lastTickAt = 0;
+    const tick = async () => {
+      sent++;
+      lastTickAt = Date.now();
+      await a.connection.invoke("TickGroup", group, sent);
+      await a.connection.invoke("TickConnection", c.id, -sent);
+    };
+    const heard = () => b.ticks.includes(sent) && c.ticks.includes(sent) && c.ticks.includes(-sent);
+    for (let i = 0; i < 20; i++) await tick();
+    await waitFor(heard, "the first ticks");
+    const whileOut = async (restart: () => Promise<unknown>) => {
+      for (let i = 0; i < 20; i++) await tick();
+      await restart();
+      await cluster.waitUntilOk();
+      await waitFor(
+        async () => {
+          if (heard()) return true;
+          if (Date.now() - lastTickAt > 200) await tick();
+          return false;
+        },
+        () => `delivery to resume (b has ${b.ticks.length}, c has ${c.ticks.length} of ${sent})`,
+        30_000,
+      );
+      for (let i = 0; i < 20; i++) await tick();
+      await waitFor(heard, "the last ticks");
+    };
+    const tallies = () => ({ b: tally(b.ticks, sent), c: tally(c.ticks, sent), cDirect: tally(c.ticks, sent, -1) });
+    const none = { b: { lost: 0, duplicated: 0 }, c: { lost: 0, duplicated: 0 }, cDirect: { lost: 0, duplicated: 0 } };
+    return { whileOut, tallies, none };
+  }
+
   it("delivers sends to all, groups on every shard, users and connections across servers, once each", async () => {
     const urls = [await startServer(), await startServer(), await startServer()];
     const [a, b, c] = [await connect(urls[0]!, "ann"), await connect(urls[1]!, "bob", true), await connect(urls[2]!, "bob")];
@@ -240,38 +281,9 @@ describe("scale-out over a Redis Cluster with sharded pub/sub", () => {
     // gets a's sends through two shards, in whichever order they come.
     const restarted = ((await cluster.shardOf(channelOf("connection", c.id))) + 1) % 3;
     const group = groupOnShard[restarted]!;
-    await b.connection.invoke("Join", group);
-    await c.connection.invoke("Join", group);
-
-    let sent = 0;
-    let lastTickAt = 0;
-    // Each tick goes to the group, then to c's own channel (negated).
-    const tick = async () => {
-      sent++;
-      lastTickAt = Date.now();
-      await a.connection.invoke("TickGroup", group, sent);
-      await a.connection.invoke("TickConnection", c.id, -sent);
-    };
-    const heard = () => b.ticks.includes(sent) && c.ticks.includes(sent) && c.ticks.includes(-sent);
-    for (let i = 0; i < 20; i++) await tick();
-    await waitFor(heard, "the first ticks");
-
+    const ticks = await ticksAcross(a, group, b, c);
     await cluster.nodes[restarted]!.stop();
-    for (let i = 0; i < 20; i++) await tick(); // the sender is not slowed; the outbox holds these
-    await cluster.nodes[restarted]!.start();
-    await cluster.waitUntilOk();
-    // Tick now and then until both receivers hear again, then a last batch.
-    await waitFor(
-      async () => {
-        if (heard()) return true;
-        if (Date.now() - lastTickAt > 200) await tick();
-        return false;
-      },
-      () => `delivery to resume (b has ${b.ticks.length}, c has ${c.ticks.length} of ${sent})`,
-      30_000,
-    );
-    for (let i = 0; i < 20; i++) await tick();
-    await waitFor(heard, "the last ticks");
+    await ticks.whileOut(() => cluster.nodes[restarted]!.start());
 
     // The outage of that one shard is reported, and its end.
     const node = `127.0.0.1:${cluster.nodes[restarted]!.port}`;
@@ -282,47 +294,17 @@ describe("scale-out over a Redis Cluster with sharded pub/sub", () => {
     const subscriberLines = () => subscriberLog.lines.filter((line) => line.fields?.node === node && line.fields?.role === "subscriber").map((line) => line.message);
     await waitFor(() => subscriberLines().includes("Redis reachable again"), "the subscriber to report the shard back");
     expect(subscriberLines()).toEqual(["Redis unreachable; retrying", "Redis reachable again"]);
-    const none = { lost: 0, duplicated: 0 };
-    expect({ b: tally(b.ticks, sent), c: tally(c.ticks, sent), cDirect: tally(c.ticks, sent, -1) }).toEqual({ b: none, c: none, cDirect: none });
+    expect(ticks.tallies()).toEqual(ticks.none);
   }, 90_000);
 
   it("resumes delivery after the whole cluster restarts, losing and doubling nothing within the outbox's bounds", async () => {
     const scaleOut = { heartbeatInterval: 100, serverTimeout: 3_000 };
     const urls = [await startServer(scaleOut), await startServer(scaleOut), await startServer(scaleOut)];
     const [a, b, c] = [await connect(urls[0]!, "ann"), await connect(urls[1]!, "bob"), await connect(urls[2]!, "cy", true)];
-    const group = groupOnShard[0]!;
-    await b.connection.invoke("Join", group);
-    await c.connection.invoke("Join", group);
-    let sent = 0;
-    let lastTickAt = 0;
-    // Each tick goes to the group, then to c's own channel (negated).
-    const tick = async () => {
-      sent++;
-      lastTickAt = Date.now();
-      await a.connection.invoke("TickGroup", group, sent);
-      await a.connection.invoke("TickConnection", c.id, -sent);
-    };
-    const heard = () => b.ticks.includes(sent) && c.ticks.includes(sent) && c.ticks.includes(-sent);
-    for (let i = 0; i < 20; i++) await tick();
-    await waitFor(heard, "the first ticks");
-
+    const ticks = await ticksAcross(a, groupOnShard[0]!, b, c);
     await Promise.all(cluster.nodes.map((node) => node.stop()));
-    for (let i = 0; i < 20; i++) await tick(); // the sender is not slowed; the outbox holds these
-    await Promise.all(cluster.nodes.map((node) => node.start()));
-    await cluster.waitUntilOk();
-    await waitFor(
-      async () => {
-        if (heard()) return true;
-        if (Date.now() - lastTickAt > 200) await tick();
-        return false;
-      },
-      () => `delivery to resume (b has ${b.ticks.length}, c has ${c.ticks.length} of ${sent})`,
-      30_000,
-    );
-    for (let i = 0; i < 20; i++) await tick();
-    await waitFor(heard, "the last ticks");
-    const none = { lost: 0, duplicated: 0 };
-    expect({ b: tally(b.ticks, sent), c: tally(c.ticks, sent), cDirect: tally(c.ticks, sent, -1) }).toEqual({ b: none, c: none, cDirect: none });
+    await ticks.whileOut(() => Promise.all(cluster.nodes.map((node) => node.start())));
+    expect(ticks.tallies()).toEqual(ticks.none);
   }, 90_000);
 
   it("holds what a server publishes to a shard that restarted too quickly for any publish to fail, until the others subscribe there again", async () => {
