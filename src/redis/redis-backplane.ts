@@ -64,10 +64,10 @@ export class RedisBackplane implements Backplane {
   private readonly unconfirmed = new Set<string>();
   /** Whether subscribing again failed, and has not succeeded since: one warning for a run of failures. */
   private resubscribeFailing = false;
+  /** Subscriptions made again and not yet answered (see tellIfBack). */
+  private resubscribing = 0;
   /** On a cluster, the shards (`host:port`) whose subscriber ended and ioredis has not made again yet. */
   private readonly remaking = new Set<string>();
-  /** On a cluster, the watchers were told a shard's subscriber dropped, and not yet that all are back. */
-  private shardsDropped = false;
   private readonly handlers = new Map<string, (payload: Uint8Array) => void>();
   /**
    * Channels whose unsubscribe Redis has not confirmed, with the handler it drops: a reconnect
@@ -110,7 +110,7 @@ export class RedisBackplane implements Backplane {
       if (this.subscriber.status !== "ready") return;
       // What Redis refused is tried again (a restarted cluster refuses for a while: CLUSTERDOWN),
       // on a cluster once no shard's subscriber is still being made again.
-      if (this.unconfirmed.size > 0 && this.remaking.size === 0) void this.resubscribe([...this.unconfirmed]).then(() => this.tellIfShardsBack());
+      if (this.unconfirmed.size > 0 && this.remaking.size === 0) void this.resubscribe([...this.unconfirmed]).then(() => this.tellIfBack());
       // A subscriber hears nothing on a link that silently drops everything: a PING finds out.
       // (A cluster's shard subscribers are ioredis's own: they are remade when their shard drops.)
       if (!this.links.resubscribesItself) this.subscriber.ping().catch((error: Error) => this.remakeIfSilent(this.subscriber, "subscriber", error));
@@ -131,8 +131,7 @@ export class RedisBackplane implements Backplane {
       // A cluster's subscriber remakes what it knew itself (see onSubscribersRemade).
       this.resubscribe(this.links.resubscribesItself ? [...this.unconfirmed] : this.wanted()).then(() => {
         subscriberUp(); // starting up, nobody waits longer for it
-        if (this.links.resubscribesItself) this.tellIfShardsBack();
-        else this.tellWatchers("restored");
+        this.tellIfBack();
       });
     });
     // On one Redis, a restart closes both connections. A cluster's clients stay ready while a
@@ -141,7 +140,7 @@ export class RedisBackplane implements Backplane {
     // publish that reaches fewer subscribers than its channel had as failed.
     if (options.cluster) for (const event of ["-node", "+node"]) this.publisher.on(event, () => this.guard?.failed());
     else {
-      this.publisher.on("ready", () => this.tellWatchers("restored"));
+      this.publisher.on("ready", () => this.tellIfBack());
       // Only the subscriber's: a publisher that drops fails its publishes, which the outbox sends again.
       this.subscriber.on("close", () => this.tellWatchers("dropped"));
     }
@@ -152,7 +151,6 @@ export class RedisBackplane implements Backplane {
       this.subscriber.on("-node", (_redis: unknown, node?: string) => {
         if (node === undefined) return;
         this.remaking.add(node);
-        this.shardsDropped = true;
         this.tellWatchers("dropped", true);
       });
       this.subscriber.on("subscribersReady", () => this.onSubscribersRemade());
@@ -249,10 +247,13 @@ export class RedisBackplane implements Backplane {
     }
   }
 
-  /** Tells the watchers the shards' subscribers are back once every one that dropped is, with every channel subscribed. */
-  private tellIfShardsBack(): void {
-    if (!this.shardsDropped || this.remaking.size > 0 || this.unconfirmed.size > 0) return;
-    this.shardsDropped = false;
+  /**
+   * Tells the watchers the links are back, once the subscriber is up with every channel
+   * subscribed: none refused, none on its way, no shard's subscriber still being made again. A
+   * server that missed messages asks for them then, and the answer comes on a channel of its own.
+   */
+  private tellIfBack(): void {
+    if (this.subscriber.status !== "ready" || this.resubscribing > 0 || this.unconfirmed.size > 0 || this.remaking.size > 0) return;
     this.tellWatchers("restored");
   }
 
@@ -319,6 +320,7 @@ export class RedisBackplane implements Backplane {
   private async resubscribe(channels: string[]): Promise<void> {
     if (channels.length === 0) return;
     for (const channel of channels) this.unconfirmed.delete(channel);
+    this.resubscribing++;
     try {
       await this.links.subscribe(channels);
       this.resubscribeFailing = false;
@@ -326,6 +328,8 @@ export class RedisBackplane implements Backplane {
       for (const channel of channels) if (this.handlers.has(channel)) this.unconfirmed.add(channel);
       if (!this.resubscribeFailing) this.log.write(redisLog.resubscribeFailed, { error });
       this.resubscribeFailing = true;
+    } finally {
+      this.resubscribing--;
     }
   }
 
@@ -343,7 +347,7 @@ export class RedisBackplane implements Backplane {
       this.remaking.delete(node);
       back = true;
     }
-    void this.resubscribe(back ? this.wanted() : [...this.unconfirmed]).then(() => this.tellIfShardsBack());
+    void this.resubscribe(back ? this.wanted() : [...this.unconfirmed]).then(() => this.tellIfBack());
   }
 
   /** Every channel with a handler, but those on their way out (see `leaving`), unless subscribed again since. */

@@ -227,6 +227,58 @@ describe("the outbox: sends ride out a Redis outage", () => {
     expect(tally(onB.received, 5)).toEqual({ lost: 0, duplicated: 0, outOfOrder: 0 });
   });
 
+  it("delivers to a server whose subscribing link stays down longer than its presence waits what another server sent meanwhile", async () => {
+    const a = await startServer();
+    // Server B makes its dropped link again after 4 s: by then its presence, which hears nothing,
+    // has stopped waiting for itself (twice serverTimeout), and server A has stopped holding for it.
+    const b = await startServer({ redis: { retryStrategy: () => 4_000 } });
+    const onB = await connect(b.url);
+    await untilLinked(a.context, onB);
+    const sends = steadySends(a.context);
+    await waitFor(() => onB.received.length >= 20, "ticks on server B before its link drops");
+    const admin = new Redis(redis.url);
+    const subscriber = b.backplane["subscriber"] as Redis;
+    await admin.client("KILL", "ADDR", `127.0.0.1:${subscriber.stream.localPort}`);
+    admin.disconnect();
+    const managerOfB = servers[1]!["scaleOut"]!["managers"][0]!;
+    await waitFor(() => !managerOfB.peers.connected, "server B to notice it hears nothing");
+    await waitFor(() => managerOfB.peers.connected, "server B to hear again", 15_000);
+    const heardAgainAt = sends.sent;
+    await waitFor(() => sends.sent > heardAgainAt + 20, "ticks sent after server B hears again");
+    const last = await sends.stop();
+    await waitFor(() => onB.received.includes(last), "the last tick on server B", 15_000);
+    expect(tally(onB.received, last)).toEqual({ lost: 0, duplicated: 0, outOfOrder: 0 });
+  }, 30_000);
+
+  it("asks for what a server missed only once Redis took its subscriptions again, however long it refuses them", async () => {
+    const a = await startServer();
+    const b = await startServer();
+    const onB = await connect(b.url);
+    await untilLinked(a.context, onB);
+    const sends = steadySends(a.context);
+    await waitFor(() => onB.received.length >= 20, "ticks on server B before its link drops");
+    // Server B's subscriber reconnects at once, and Redis refuses its SUBSCRIBE (through its ACL).
+    const admin = new Redis(redis.url);
+    await admin.call("ACL", "SETUSER", "default", "-subscribe");
+    const subscriber = b.backplane["subscriber"] as Redis;
+    await admin.client("KILL", "ADDR", `127.0.0.1:${subscriber.stream.localPort}`);
+    const managerOfB = servers[1]!["scaleOut"]!["managers"][0]!;
+    try {
+      // Hearing nothing for twice serverTimeout, its presence stops waiting and opens its outbox:
+      // asked now, server A's answer would go to a channel B does not have.
+      await waitFor(() => managerOfB["outbox"].isOpen && !managerOfB.peers.connected, "server B to stop waiting to hear itself", 15_000);
+    } finally {
+      await admin.call("ACL", "SETUSER", "default", "+subscribe");
+      admin.disconnect();
+    }
+    await waitFor(() => managerOfB.peers.connected, "server B to hear again", 15_000);
+    const heardAgainAt = sends.sent;
+    await waitFor(() => sends.sent > heardAgainAt + 20, "ticks sent after server B hears again");
+    const last = await sends.stop();
+    await waitFor(() => onB.received.includes(last), "the last tick on server B", 15_000);
+    expect(tally(onB.received, last)).toEqual({ lost: 0, duplicated: 0, outOfOrder: 0 });
+  }, 30_000);
+
   /** Server B's Redis connections go through a proxy, which swallows everything on them until B notices and makes new ones. */
   async function silentlyCutLinkOfB(options: { scaleOutOfA?: ScaleOutSettings; loggerOfB?: Logger } = {}) {
     proxy = await startTcpProxy(Number(new URL(redis.url).port));
