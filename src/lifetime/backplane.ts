@@ -41,9 +41,10 @@ export interface Backplane {
    * what it publishes before the other servers have subscribed again is lost to them; and the
    * other servers neither hold nor send again what a server whose own subscribing connection
    * dropped missed. A server that missed messages asks for those published after the last
-   * heartbeat it heard: a backplane that reports a link must deliver what one server publishes
-   * to another on every channel of that link in the order published, as one Redis connection
-   * does. One with several such links (a Redis Cluster's shards) says which drop is partial.
+   * heartbeat it heard while the link delivered: a backplane that reports a link must deliver
+   * what one server publishes to another on every channel of that link in the order published,
+   * as one Redis connection does. One with several such links (a Redis Cluster's shards) says
+   * which drop is partial.
    */
   watchLinks?(events: BackplaneLinkEvents): () => void;
   /** Ends the engine connections. */
@@ -58,12 +59,16 @@ export interface Backplane {
 
 /** See Backplane.watchLinks. */
 export interface BackplaneLinkEvents {
-  /**
-   * A connection that receives from the engine closed: what is published until it is back does
-   * not reach this server. `partial`: one of several, each carrying some channels in order but
-   * keeping no order with the others; what comes on the others still reaches this server.
-   */
-  dropped(partial: boolean): void;
+  /** A connection that receives from the engine closed: what is published until it is back does not reach this server. */
+  dropped(drop: LinkDrop): void;
   /** The connections are back (the subscribing ones with their subscriptions made again). */
   restored(): void;
+}
+
+/** See BackplaneLinkEvents.dropped. */
+export interface LinkDrop {
+  /** One of several such connections, each carrying some channels in order but keeping no order with the others: what comes on the others still reaches this server. */
+  partial: boolean;
+  /** When (`Date.now()`) the connection was last known to deliver: what was published since may be lost (earlier than now where it was found silent, not closed). */
+  since: number;
 }

@@ -1,4 +1,5 @@
 import type { LogWriter } from "../logger.js";
+import type { LinkDrop } from "./backplane.js";
 import type { BackplaneMessage, ResendMessage, ResentMessage } from "./backplane-messages.js";
 import type { OutboxBounds } from "./backplane-outbox.js";
 import type { HubChannels } from "./hub-channels.js";
@@ -41,6 +42,8 @@ export class LinkReplays {
       timeout: number;
       /** See PeerReplays: one heartbeat interval. */
       lookback: number;
+      /** See PeerReplays: the outbox's maxAge. */
+      history: number;
     },
   ) {
     this.sent = new ReplayLog(bounds);
@@ -81,13 +84,10 @@ export class LinkReplays {
     if (serverId !== this.host.serverId) this.peers.heartbeat(serverId, seq);
   }
 
-  /**
-   * This server's own link dropped (`partial`: one of several, see PeerReplays.linkDropped):
-   * the messages of each of `peers` wait for what it sends again.
-   */
-  linkDropped(peers: Iterable<string>, partial: boolean): void {
+  /** This server's own link dropped (see PeerReplays.linkDropped): the messages of each of `peers` wait for what it sends again. */
+  linkDropped(peers: Iterable<string>, drop: LinkDrop): void {
     this.linkDown = true;
-    this.peers.linkDropped(peers, partial);
+    this.peers.linkDropped(peers, drop);
   }
 
   /** This server's links are back, with their subscriptions. */

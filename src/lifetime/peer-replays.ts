@@ -1,3 +1,5 @@
+import type { LinkDrop } from "./backplane.js";
+
 /** A request for what a peer sent while this server's link was down: everything numbered after `after`. */
 export interface ReplayRequest {
   serverId: string;
@@ -48,7 +50,7 @@ export class PeerReplays {
   private readonly gates = new Map<string, Gate>();
   /**
    * The numbers each peer's heartbeats carried (all its messages up to one went out before
-   * that heartbeat), newest last, back to the newest heard `lookback` before the last.
+   * that heartbeat), with when each was heard, newest last, back `history` before the last.
    */
   private readonly heartbeats = new Map<string, Array<{ at: number; seq: number }>>();
   private lastRequestId = 0;
@@ -59,8 +61,10 @@ export class PeerReplays {
       readonly maxBytes: number;
       /** How long after its request a replay may take to come in full; and a message may wait for the link, before. */
       readonly timeout: number;
-      /** After one of several links dropped, how long before the drop the heartbeat a replay starts from was heard. */
+      /** After one of several links dropped, how long before it was last known to deliver the heartbeat a replay starts from was heard. */
       readonly lookback: number;
+      /** How far back each peer's heartbeats are remembered: as far as what peers keep to send again (the outbox's `maxAge`). */
+      readonly history: number;
     },
     private readonly events: PeerReplaysEvents,
   ) {}
@@ -76,7 +80,7 @@ export class PeerReplays {
     let heard = this.heartbeats.get(serverId);
     if (!heard) this.heartbeats.set(serverId, (heard = []));
     heard.push({ at: now, seq });
-    while (heard.length > 1 && heard[1]!.at <= now - this.bounds.lookback) heard.shift();
+    while (heard.length > 1 && heard[1]!.at <= now - this.bounds.history) heard.shift();
   }
 
   /**
@@ -87,16 +91,22 @@ export class PeerReplays {
    * no replay and is not waited for. A peer already waited for is asked again, from where it
    * was, once this server hears again: the answer to the first request may be lost too.
    *
-   * `partial`: one of several links dropped (a Redis Cluster shard's), and what comes on
-   * different links keeps no order between them: a message on the link that dropped may still
-   * have been on its way when a later heartbeat came on another. The replay then starts from a
-   * heartbeat heard `lookback` before; what was heard since comes twice, and its copies are dropped.
+   * The heartbeat is the last heard by `drop.since`, when the link was last known to deliver (it
+   * may have gone silent before it was found out). After a partial drop (one of several links,
+   * a Redis Cluster shard's), what comes on different links keeps no order between them: a
+   * message on the link that dropped may still have been on its way when a later heartbeat came
+   * on another. The replay then starts from a heartbeat heard `lookback` earlier. What was heard
+   * after it comes twice, and its copies are dropped.
    */
-  linkDropped(peers: Iterable<string>, partial = false): void {
+  linkDropped(peers: Iterable<string>, drop: LinkDrop): void {
+    const by = drop.since - (drop.partial ? this.bounds.lookback : 0);
     for (const serverId of peers) {
       const heard = this.heartbeats.get(serverId);
       if (!heard) continue;
-      const after = heard[partial ? 0 : heard.length - 1]!.seq;
+      // The last heard by then, or the oldest remembered.
+      let at = heard.length - 1;
+      while (at > 0 && heard[at]!.at > by) at--;
+      const after = heard[at]!.seq;
       const gate = this.gates.get(serverId);
       if (gate) {
         clearTimeout(gate.timer);

@@ -100,7 +100,7 @@ export class ScaleOutLifetimeManager implements HubLifetimeManager {
       },
       bounds,
       // Asked once this server's outbox opens; answered through the peer's, which may wait up to serverTimeout for its own peers.
-      { timeout: 2 * this.settings.serverTimeout, lookback: this.settings.heartbeatInterval },
+      { timeout: 2 * this.settings.serverTimeout, lookback: this.settings.heartbeatInterval, history: this.settings.outboxMaxAge },
     ));
     this.outbox = new BackplaneOutbox(
       (channel, payload) => backplane.publish(channel, payload),
@@ -126,9 +126,9 @@ export class ScaleOutLifetimeManager implements HubLifetimeManager {
       },
     );
     this.unwatchLinks = backplane.watchLinks?.({
-      dropped: (partial) => {
-        this.replays.linkDropped(this.presence.peerIds(), partial);
-        if (!partial) this.presence.linkDropped(); // one of several: it may hear itself on another
+      dropped: (drop) => {
+        this.replays.linkDropped(this.presence.peerIds(), drop);
+        if (!drop.partial) this.presence.linkDropped(); // one of several: it may hear itself on another
       },
       restored: () => {
         this.replays.linkRestored();

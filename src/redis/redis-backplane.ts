@@ -1,9 +1,9 @@
 import { Buffer } from "node:buffer";
 import type { Cluster, Redis, RedisOptions } from "ioredis";
 import { HubwireError } from "../errors.js";
-import type { Backplane, BackplaneLinkEvents } from "../lifetime/backplane.js";
+import type { Backplane, BackplaneLinkEvents, LinkDrop } from "../lifetime/backplane.js";
 import { consoleLogger, LogWriter, type Logger } from "../logger.js";
-import { clusterLinks, shardSubscriberBack, singleRedisLinks, type RedisClusterOptions, type RedisLinks } from "./redis-links.js";
+import { clusterLinks, shardSubscriberBack, shardSubscriberConnections, singleRedisLinks, type RedisClusterOptions, type RedisLinks } from "./redis-links.js";
 import { redisLog } from "./redis-log.js";
 import { ResubscribeGuard } from "./resubscribe-guard.js";
 
@@ -68,6 +68,8 @@ export class RedisBackplane implements Backplane {
   private resubscribing = 0;
   /** On a cluster, the shards (`host:port`) whose subscriber ended and ioredis has not made again yet. */
   private readonly remaking = new Set<string>();
+  /** On a cluster, when each shard's subscriber last answered a PING: what it delivered until then arrived. */
+  private readonly shardAnswered = new Map<string, number>();
   private readonly handlers = new Map<string, (payload: Uint8Array) => void>();
   /**
    * Channels whose unsubscribe Redis has not confirmed, with the handler it drops: a reconnect
@@ -112,8 +114,17 @@ export class RedisBackplane implements Backplane {
       // on a cluster once no shard's subscriber is still being made again.
       if (this.unconfirmed.size > 0 && this.remaking.size === 0) void this.resubscribe([...this.unconfirmed]).then(() => this.tellIfBack());
       // A subscriber hears nothing on a link that silently drops everything: a PING finds out.
-      // (A cluster's shard subscribers are ioredis's own: they are remade when their shard drops.)
+      // On a cluster, each shard's: one ended is made again by ioredis (see onSubscribersRemade).
       if (!this.links.resubscribesItself) this.subscriber.ping().catch((error: Error) => this.remakeIfSilent(this.subscriber, "subscriber", error));
+      else {
+        for (const [node, shard] of shardSubscriberConnections(this.subscriber as Cluster)) {
+          const sentAt = Date.now();
+          shard.ping().then(
+            () => this.shardAnswered.set(node, sentAt),
+            (error: Error) => this.remakeIfSilent(shard, "subscriber", error, node),
+          );
+        }
+      }
     }, answerTimeout);
     this.linkCheck.unref();
     // Starting up, publishes and subscriptions wait for the first connection attempt, and no longer.
@@ -142,7 +153,7 @@ export class RedisBackplane implements Backplane {
     else {
       this.publisher.on("ready", () => this.tellIfBack());
       // Only the subscriber's: a publisher that drops fails its publishes, which the outbox sends again.
-      this.subscriber.on("close", () => this.tellWatchers("dropped"));
+      this.subscriber.on("close", () => this.tellWatchers({ partial: false, since: Date.now() }));
     }
     if (this.links.resubscribesItself) {
       // A shard's subscriber ended (its shard restarted, its connection was killed): what that
@@ -151,7 +162,8 @@ export class RedisBackplane implements Backplane {
       this.subscriber.on("-node", (_redis: unknown, node?: string) => {
         if (node === undefined) return;
         this.remaking.add(node);
-        this.tellWatchers("dropped", true);
+        // Found silent by its PING, it may have stopped delivering long before it ended.
+        this.tellWatchers({ partial: true, since: this.shardAnswered.get(node) ?? Date.now() });
       });
       this.subscriber.on("subscribersReady", () => this.onSubscribersRemade());
     }
@@ -240,9 +252,10 @@ export class RedisBackplane implements Backplane {
     return () => void this.linkWatchers.delete(events);
   }
 
-  private tellWatchers(event: keyof BackplaneLinkEvents, partial = false): void {
+  /** Tells the watchers a link dropped, or (with none) that the links are back. */
+  private tellWatchers(drop?: LinkDrop): void {
     for (const watcher of this.linkWatchers) {
-      if (event === "dropped") watcher.dropped(partial);
+      if (drop) watcher.dropped(drop);
       else watcher.restored();
     }
   }
@@ -254,7 +267,7 @@ export class RedisBackplane implements Backplane {
    */
   private tellIfBack(): void {
     if (this.subscriber.status !== "ready" || this.resubscribing > 0 || this.unconfirmed.size > 0 || this.remaking.size > 0) return;
-    this.tellWatchers("restored");
+    this.tellWatchers();
   }
 
   /**
@@ -358,9 +371,9 @@ export class RedisBackplane implements Backplane {
   }
 
   /** No answer in time: the link may drop everything without ever closing, so make it again. */
-  private remakeIfSilent(client: Redis | Cluster, role: string, error: Error): void {
+  private remakeIfSilent(client: Redis | Cluster, role: string, error: Error, node?: string): void {
     if (error.message !== "Command timed out" || client.status !== "ready") return;
-    this.log.write(redisLog.noAnswer, { role, error });
+    this.log.write(redisLog.noAnswer, node === undefined ? { role, error } : { role, node, error });
     client.disconnect(true);
   }
 

@@ -123,3 +123,21 @@ export function shardSubscriberBack(cluster: Cluster, node: string): boolean {
   // None: the shard no longer serves a channel of ours. Idle: it serves none we subscribe to.
   return status === undefined || status === "connected" || status === "idle";
 }
+
+/**
+ * The connections of ioredis's shard subscribers that are up, by shard (`host:port`), for a
+ * PING that finds one gone silent: ioredis checks none, and TCP notices a link that drops
+ * everything only after minutes. Not ioredis's public API: an ioredis that does not show them
+ * gives none.
+ */
+export function shardSubscriberConnections(cluster: Cluster): Array<[string, Redis]> {
+  const group = (cluster as unknown as { shardedSubscribers?: { shardedSubscribers?: unknown } }).shardedSubscribers;
+  const subscribers = group?.shardedSubscribers;
+  if (!(subscribers instanceof Map)) return [];
+  const connections: Array<[string, Redis]> = [];
+  for (const [node, subscriber] of subscribers as Map<string, { getInstance?(): Redis | null }>) {
+    const connection = subscriber.getInstance?.();
+    if (connection?.status === "ready") connections.push([node, connection]);
+  }
+  return connections;
+}

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { PeerReplays, type ReplayGiveUp } from "../../src/lifetime/peer-replays.js";
 
-function replays(bounds = { maxBytes: 100, timeout: 1_000, lookback: 100 }) {
+function replays(bounds = { maxBytes: 100, timeout: 1_000, lookback: 100, history: 1_000 }) {
   const incomplete: Array<[string, number, number]> = [];
   const replayed: Array<[string, number, number]> = [];
   const gaveUp: Array<[string, ReplayGiveUp, number]> = [];
@@ -16,6 +16,9 @@ function replays(bounds = { maxBytes: 100, timeout: 1_000, lookback: 100 }) {
   return { peer, incomplete, gaveUp, replayed };
 }
 
+/** A drop found when it happened (its connection closed). */
+const dropNow = () => ({ partial: false, since: Date.now() });
+
 describe("PeerReplays", () => {
   afterEach(() => void vi.useRealTimers());
 
@@ -23,7 +26,7 @@ describe("PeerReplays", () => {
     const { peer, incomplete, replayed } = replays();
     peer.heartbeat("A", 40);
     peer.heartbeat("old", 3);
-    peer.linkDropped(["A", "never numbered"]);
+    peer.linkDropped(["A", "never numbered"], dropNow());
     const delivered: number[] = [];
     expect(peer.hold("A", 10, () => delivered.push(1))).toBe(true);
     expect(peer.hold("never numbered", 10, () => delivered.push(99))).toBe(false);
@@ -43,7 +46,7 @@ describe("PeerReplays", () => {
   it("says what may be lost when the answer starts past the number asked for", () => {
     const { peer, incomplete } = replays();
     peer.heartbeat("A", 40);
-    peer.linkDropped(["A"]);
+    peer.linkDropped(["A"], dropNow());
     peer.requests();
     peer.answered("A", 1, { from: 50, first: true, last: true, messages: 1 });
     expect(incomplete).toEqual([["A", 40, 50]]);
@@ -56,19 +59,33 @@ describe("PeerReplays", () => {
       peer.heartbeat("A", seq);
       vi.advanceTimersByTime(60);
     }
-    peer.heartbeat("B", 5); // heard once: its oldest
-    peer.linkDropped(["A", "B"], true);
+    peer.heartbeat("B", 5); // heard once, just now: the oldest it has
+    peer.linkDropped(["A", "B"], { partial: true, since: Date.now() });
     expect(peer.requests()).toEqual([
-      { serverId: "A", requestId: 1, after: 20 }, // heard 120 ms before 40
+      { serverId: "A", requestId: 1, after: 30 }, // heard 120 ms before the drop
       { serverId: "B", requestId: 2, after: 5 },
     ]);
   });
 
+  it("starts from the heartbeat heard before a link found silent was last known to deliver", () => {
+    vi.useFakeTimers();
+    const { peer } = replays();
+    const heardAt: number[] = [];
+    for (const seq of [10, 20, 30, 40, 50]) {
+      heardAt.push(Date.now());
+      peer.heartbeat("A", seq);
+      vi.advanceTimersByTime(200);
+    }
+    // It last answered just after heartbeat 20: heartbeats 30 to 50 came on another link.
+    peer.linkDropped(["A"], { partial: false, since: heardAt[1]! + 10 });
+    expect(peer.requests()).toEqual([{ serverId: "A", requestId: 1, after: 20 }]);
+  });
+
   it("holds what comes on other links while the dropped one is not back for its timeout at most", () => {
     vi.useFakeTimers();
-    const { peer, gaveUp } = replays({ maxBytes: 100, timeout: 1_000, lookback: 100 });
+    const { peer, gaveUp } = replays({ maxBytes: 100, timeout: 1_000, lookback: 100, history: 1_000 });
     peer.heartbeat("A", 1);
-    peer.linkDropped(["A"], true);
+    peer.linkDropped(["A"], { partial: true, since: Date.now() });
     vi.advanceTimersByTime(5_000); // nothing held: nothing to bound yet
     const delivered: number[] = [];
     peer.hold("A", 1, () => delivered.push(1));
@@ -83,10 +100,10 @@ describe("PeerReplays", () => {
   it("asks again after a second drop, and an answer to the first request does not end the wait", () => {
     const { peer } = replays();
     peer.heartbeat("A", 40);
-    peer.linkDropped(["A"]);
+    peer.linkDropped(["A"], dropNow());
     peer.requests();
     peer.heartbeat("A", 60); // heard on the new link, before the answer
-    peer.linkDropped(["A"]);
+    peer.linkDropped(["A"], dropNow());
     const delivered: number[] = [];
     peer.hold("A", 1, () => delivered.push(1));
     peer.answered("A", 1, { from: 41, first: true, last: true, messages: 1 });
@@ -98,9 +115,9 @@ describe("PeerReplays", () => {
 
   it("delivers what it held without the answer after its timeout, past its byte bound, or when the peer is gone", () => {
     vi.useFakeTimers();
-    const { peer, gaveUp } = replays({ maxBytes: 100, timeout: 1_000, lookback: 100 });
+    const { peer, gaveUp } = replays({ maxBytes: 100, timeout: 1_000, lookback: 100, history: 1_000 });
     for (const id of ["A", "B", "C"]) peer.heartbeat(id, 1);
-    peer.linkDropped(["A", "B", "C"]);
+    peer.linkDropped(["A", "B", "C"], dropNow());
     const delivered: string[] = [];
     for (const id of ["A", "B", "C"]) peer.hold(id, 60, () => delivered.push(id));
     peer.hold("B", 60, () => delivered.push("B2")); // 120 bytes
