@@ -215,17 +215,34 @@ describe("the outbox: sends ride out a Redis outage", () => {
     const onB = await connect(b.url);
     await untilLinked(a.context, onB);
 
-    // Redis drops server B's subscribing connection, and only that.
-    const admin = new Redis(redis.url);
-    const subscriber = b.backplane["subscriber"] as Redis;
-    await admin.client("KILL", "ADDR", `127.0.0.1:${subscriber.stream.localPort}`);
-    admin.disconnect();
+    await killSubscriberOf(b.backplane);
     const outbox = servers[0]!["scaleOut"]!["managers"][0]!["outbox"];
     await waitFor(() => !outbox.isOpen, "server A to hold what it sends: server B said it hears nothing");
     for (let n = 1; n <= 5; n++) await a.context.clients.all.tick(n, "");
     await waitFor(() => onB.received.includes(5), "the ticks on server B once it hears again");
     expect(tally(onB.received, 5)).toEqual({ lost: 0, duplicated: 0, outOfOrder: 0 });
   });
+
+  /** Server B's hub's scale-out manager. */
+  const managerOfB = () => servers[1]!["scaleOut"]!["managers"][0]!;
+
+  /** Redis drops the backplane's subscribing connection, and only that. */
+  async function killSubscriberOf(backplane: RedisBackplane) {
+    const admin = new Redis(redis.url);
+    const subscriber = backplane["subscriber"] as Redis;
+    await admin.client("KILL", "ADDR", `127.0.0.1:${subscriber.stream.localPort}`);
+    admin.disconnect();
+  }
+
+  /** Once server B hears again and server A sent 20 ticks more, B must have had every tick once, in order. */
+  async function everyTickOnceHeardAgain(sends: ReturnType<typeof steadySends>, onB: { received: number[] }) {
+    await waitFor(() => managerOfB().peers.connected, "server B to hear again", 15_000);
+    const heardAgainAt = sends.sent;
+    await waitFor(() => sends.sent > heardAgainAt + 20, "ticks sent after server B hears again");
+    const last = await sends.stop();
+    await waitFor(() => onB.received.includes(last), "the last tick on server B", 15_000);
+    expect(tally(onB.received, last)).toEqual({ lost: 0, duplicated: 0, outOfOrder: 0 });
+  }
 
   it("delivers to a server whose subscribing link stays down longer than its presence waits what another server sent meanwhile", async () => {
     const a = await startServer();
@@ -236,18 +253,9 @@ describe("the outbox: sends ride out a Redis outage", () => {
     await untilLinked(a.context, onB);
     const sends = steadySends(a.context);
     await waitFor(() => onB.received.length >= 20, "ticks on server B before its link drops");
-    const admin = new Redis(redis.url);
-    const subscriber = b.backplane["subscriber"] as Redis;
-    await admin.client("KILL", "ADDR", `127.0.0.1:${subscriber.stream.localPort}`);
-    admin.disconnect();
-    const managerOfB = servers[1]!["scaleOut"]!["managers"][0]!;
-    await waitFor(() => !managerOfB.peers.connected, "server B to notice it hears nothing");
-    await waitFor(() => managerOfB.peers.connected, "server B to hear again", 15_000);
-    const heardAgainAt = sends.sent;
-    await waitFor(() => sends.sent > heardAgainAt + 20, "ticks sent after server B hears again");
-    const last = await sends.stop();
-    await waitFor(() => onB.received.includes(last), "the last tick on server B", 15_000);
-    expect(tally(onB.received, last)).toEqual({ lost: 0, duplicated: 0, outOfOrder: 0 });
+    await killSubscriberOf(b.backplane);
+    await waitFor(() => !managerOfB().peers.connected, "server B to notice it hears nothing");
+    await everyTickOnceHeardAgain(sends, onB);
   }, 30_000);
 
   it("asks for what a server missed only once Redis took its subscriptions again, however long it refuses them", async () => {
@@ -260,23 +268,16 @@ describe("the outbox: sends ride out a Redis outage", () => {
     // Server B's subscriber reconnects at once, and Redis refuses its SUBSCRIBE (through its ACL).
     const admin = new Redis(redis.url);
     await admin.call("ACL", "SETUSER", "default", "-subscribe");
-    const subscriber = b.backplane["subscriber"] as Redis;
-    await admin.client("KILL", "ADDR", `127.0.0.1:${subscriber.stream.localPort}`);
-    const managerOfB = servers[1]!["scaleOut"]!["managers"][0]!;
+    await killSubscriberOf(b.backplane);
     try {
       // Hearing nothing for twice serverTimeout, its presence stops waiting and opens its outbox:
       // asked now, server A's answer would go to a channel B does not have.
-      await waitFor(() => managerOfB["outbox"].isOpen && !managerOfB.peers.connected, "server B to stop waiting to hear itself", 15_000);
+      await waitFor(() => managerOfB()["outbox"].isOpen && !managerOfB().peers.connected, "server B to stop waiting to hear itself", 15_000);
     } finally {
       await admin.call("ACL", "SETUSER", "default", "+subscribe");
       admin.disconnect();
     }
-    await waitFor(() => managerOfB.peers.connected, "server B to hear again", 15_000);
-    const heardAgainAt = sends.sent;
-    await waitFor(() => sends.sent > heardAgainAt + 20, "ticks sent after server B hears again");
-    const last = await sends.stop();
-    await waitFor(() => onB.received.includes(last), "the last tick on server B", 15_000);
-    expect(tally(onB.received, last)).toEqual({ lost: 0, duplicated: 0, outOfOrder: 0 });
+    await everyTickOnceHeardAgain(sends, onB);
   }, 30_000);
 
   /** Server B's Redis connections go through a proxy, which swallows everything on them until B notices and makes new ones. */
