@@ -5,7 +5,6 @@ import type { Backplane, BackplaneLinkEvents, LinkDrop } from "../lifetime/backp
 import { consoleLogger, LogWriter, type Logger } from "../logger.js";
 import { clusterLinks, shardSubscriberBack, shardSubscriberConnections, singleRedisLinks, type RedisClusterOptions, type RedisLinks } from "./redis-links.js";
 import { redisLog } from "./redis-log.js";
-import { ResubscribeGuard } from "./resubscribe-guard.js";
 
 export type { RedisClusterOptions } from "./redis-links.js";
 
@@ -87,7 +86,6 @@ export class RedisBackplane implements Backplane {
   private publisherSettled = false;
   private readonly linkCheck: ReturnType<typeof setInterval>;
   /** On a cluster: holds publishes after a shard's outage until its subscribers are back. */
-  private readonly guard: ResubscribeGuard | undefined;
   /** Told when a connection drops and when it is back (see watchLinks). */
   private readonly linkWatchers = new Set<BackplaneLinkEvents>();
   /** The publisher's socket while it gathers the writes of one event-loop turn (see gatherWrites). */
@@ -107,7 +105,6 @@ export class RedisBackplane implements Backplane {
       ? clusterLinks(options.cluster, { answerTimeout })
       : singleRedisLinks(url, options.redis, { answerTimeout });
     ({ publisher: this.publisher, subscriber: this.subscriber } = this.links);
-    this.guard = options.cluster ? new ResubscribeGuard() : undefined;
     this.linkCheck = setInterval(() => {
       if (this.subscriber.status !== "ready") return;
       // What Redis refused is tried again (a restarted cluster refuses for a while: CLUSTERDOWN),
@@ -146,11 +143,8 @@ export class RedisBackplane implements Backplane {
       });
     });
     // On one Redis, a restart closes both connections. A cluster's clients stay ready while a
-    // shard restarts: its publisher's connection to that shard ends ("-node") and is made again
-    // when next needed ("+node"), and from either, for a while, ResubscribeGuard counts a
-    // publish that reaches fewer subscribers than its channel had as failed.
-    if (options.cluster) for (const event of ["-node", "+node"]) this.publisher.on(event, () => this.guard?.failed());
-    else {
+    // shard restarts: its subscriber's end is told below.
+    if (!this.links.resubscribesItself) {
       this.publisher.on("ready", () => this.tellIfBack());
       // Only the subscriber's: a publisher that drops fails its publishes, which the outbox sends again.
       this.subscriber.on("close", () => this.tellWatchers({ partial: false, since: Date.now() }));
@@ -162,8 +156,9 @@ export class RedisBackplane implements Backplane {
       this.subscriber.on("-node", (_redis: unknown, node?: string) => {
         if (node === undefined) return;
         this.remaking.add(node);
-        // Found silent by its PING, it may have stopped delivering long before it ended.
-        this.tellWatchers({ partial: true, since: this.shardAnswered.get(node) ?? Date.now() });
+        // Found silent by its PING, it may have stopped delivering long before it ended; one that
+        // never answered one may never have delivered: as far back as anything is remembered.
+        this.tellWatchers({ partial: true, since: this.shardAnswered.get(node) ?? 0 });
       });
       this.subscriber.on("subscribersReady", () => this.onSubscribersRemade());
     }
@@ -184,19 +179,12 @@ export class RedisBackplane implements Backplane {
     if (!this.publisherSettled) await this.publisherStarted;
     const channel = this.prefix + name;
     this.gatherWrites();
-    let receivers: number;
     try {
-      receivers = await this.links.publish(channel, Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength));
+      return await this.links.publish(channel, Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength));
     } catch (error) {
-      this.guard?.failed();
       this.remakeIfSilent(this.publisher, "publisher", error as Error);
       throw error;
     }
-    // Not a failure of Redis: it must not lengthen the grace, or a server that really left would hold it for ever.
-    if (this.guard?.missesReceivers(channel, receivers)) {
-      throw new HubwireError("ERR_BACKPLANE_UNAVAILABLE", `Channel '${channel}' reached ${receivers} subscribers, fewer than before its shard went away: not all are back.`);
-    }
-    return receivers;
   }
 
   async subscribe(name: string, onMessage: (payload: Uint8Array) => void): Promise<void> {
