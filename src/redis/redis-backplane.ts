@@ -85,7 +85,6 @@ export class RedisBackplane implements Backplane {
   private subscriberSettled = false;
   private publisherSettled = false;
   private readonly linkCheck: ReturnType<typeof setInterval>;
-  /** On a cluster: holds publishes after a shard's outage until its subscribers are back. */
   /** Told when a connection drops and when it is back (see watchLinks). */
   private readonly linkWatchers = new Set<BackplaneLinkEvents>();
   /** The publisher's socket while it gathers the writes of one event-loop turn (see gatherWrites). */
@@ -143,13 +142,12 @@ export class RedisBackplane implements Backplane {
       });
     });
     // On one Redis, a restart closes both connections. A cluster's clients stay ready while a
-    // shard restarts: its subscriber's end is told below.
+    // shard restarts, and its subscriber there ends.
     if (!this.links.resubscribesItself) {
       this.publisher.on("ready", () => this.tellIfBack());
       // Only the subscriber's: a publisher that drops fails its publishes, which the outbox sends again.
       this.subscriber.on("close", () => this.tellWatchers({ partial: false, since: Date.now() }));
-    }
-    if (this.links.resubscribesItself) {
+    } else {
       // A shard's subscriber ended (its shard restarted, its connection was killed): what that
       // shard publishes until ioredis makes it again is lost to this server, what the others
       // publish is not. The pool's own connections end with no shard named.
