@@ -108,7 +108,7 @@ export class RedisBackplane implements Backplane {
       if (this.subscriber.status !== "ready") return;
       // What Redis refused is tried again (a restarted cluster refuses for a while: CLUSTERDOWN),
       // on a cluster once no shard's subscriber is still being made again.
-      if (this.unconfirmed.size > 0 && this.remaking.size === 0) void this.resubscribe([...this.unconfirmed]).then(() => this.tellIfBack());
+      if (this.unconfirmed.size > 0 && this.remaking.size === 0) void this.resubscribe([...this.unconfirmed]);
       // A subscriber hears nothing on a link that silently drops everything: a PING finds out.
       // On a cluster, each shard's: one ended is made again by ioredis (see onSubscribersRemade).
       if (!this.links.resubscribesItself) this.subscriber.ping().catch((error: Error) => this.remakeIfSilent(this.subscriber, "subscriber", error));
@@ -135,11 +135,9 @@ export class RedisBackplane implements Backplane {
     this.subscriber.once("error", () => subscriberUp());
     this.subscriber.once("end", () => subscriberUp());
     this.subscriber.on("ready", () => {
-      // A cluster's subscriber remakes what it knew itself (see onSubscribersRemade).
-      this.resubscribe(this.links.resubscribesItself ? [...this.unconfirmed] : this.wanted()).then(() => {
-        subscriberUp(); // starting up, nobody waits longer for it
-        this.tellIfBack();
-      });
+      // A cluster's subscriber remakes what it knew itself (see onSubscribersRemade). Starting
+      // up, nobody waits longer for it.
+      this.resubscribe(this.links.resubscribesItself ? [...this.unconfirmed] : this.wanted()).then(() => subscriberUp());
     });
     // On one Redis, a restart closes both connections. A cluster's clients stay ready while a
     // shard restarts, and its subscriber there ends.
@@ -314,10 +312,10 @@ export class RedisBackplane implements Backplane {
 
   /**
    * Subscribes `channels` again. What fails stays unconfirmed, for the next try (see
-   * `unconfirmed`); a run of failures is logged once.
+   * `unconfirmed`); a run of failures is logged once. Then the links may be back (tellIfBack).
    */
   private async resubscribe(channels: string[]): Promise<void> {
-    if (channels.length === 0) return;
+    if (channels.length === 0) return this.tellIfBack();
     for (const channel of channels) this.unconfirmed.delete(channel);
     this.resubscribing++;
     try {
@@ -330,6 +328,7 @@ export class RedisBackplane implements Backplane {
     } finally {
       this.resubscribing--;
     }
+    this.tellIfBack();
   }
 
   /**
@@ -346,7 +345,7 @@ export class RedisBackplane implements Backplane {
       this.remaking.delete(node);
       back = true;
     }
-    void this.resubscribe(back ? this.wanted() : [...this.unconfirmed]).then(() => this.tellIfBack());
+    void this.resubscribe(back ? this.wanted() : [...this.unconfirmed]);
   }
 
   /** Every channel with a handler, but those on their way out (see `leaving`), unless subscribed again since. */
