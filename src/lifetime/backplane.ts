@@ -44,7 +44,7 @@ export interface Backplane {
    * heartbeat it heard while the link delivered: a backplane that reports a link must deliver
    * what one server publishes to another on every channel of that link in the order published,
    * as one Redis connection does. One with several such links (a Redis Cluster's shards) says
-   * which drop is partial.
+   * which drop is partial, and that its links keep no order between them.
    */
   watchLinks?(events: BackplaneLinkEvents): () => void;
   /** Ends the engine connections. */
@@ -67,8 +67,14 @@ export interface BackplaneLinkEvents {
 
 /** See BackplaneLinkEvents.dropped. */
 export interface LinkDrop {
-  /** One of several such connections, each carrying some channels in order but keeping no order with the others: what comes on the others still reaches this server. */
+  /** One of several such connections: what comes on the others still reaches this server. */
   partial: boolean;
+  /**
+   * The connection is one of several, each carrying some channels in order but keeping no order
+   * with the others (a Redis Cluster's shards): a message on it may still have been on its way
+   * when a later one came on another.
+   */
+  unordered: boolean;
   /** When (`Date.now()`) the connection was last known to deliver: what was published since may be lost (earlier than now where it was found silent, not closed). */
   since: number;
 }

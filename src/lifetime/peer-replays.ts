@@ -61,7 +61,7 @@ export class PeerReplays {
       readonly maxBytes: number;
       /** How long after its request a replay may take to come in full; and a message may wait for the link, before. */
       readonly timeout: number;
-      /** After one of several links dropped, how long before it was last known to deliver the heartbeat a replay starts from was heard. */
+      /** Where links keep no order between them, how long before a dropped one was last known to deliver the heartbeat a replay starts from was heard. */
       readonly lookback: number;
       /** How far back each peer's heartbeats are remembered: as far as what peers keep to send again (the outbox's `maxAge`). */
       readonly history: number;
@@ -92,14 +92,13 @@ export class PeerReplays {
    * was, once this server hears again: the answer to the first request may be lost too.
    *
    * The heartbeat is the last heard by `drop.since`, when the link was last known to deliver (it
-   * may have gone silent before it was found out). After a partial drop (one of several links,
-   * a Redis Cluster shard's), what comes on different links keeps no order between them: a
-   * message on the link that dropped may still have been on its way when a later heartbeat came
-   * on another. The replay then starts from a heartbeat heard `lookback` earlier. What was heard
-   * after it comes twice, and its copies are dropped.
+   * may have gone silent before it was found out). Where links keep no order between them (a
+   * Redis Cluster's shards), a message on the link that dropped may still have been on its way
+   * when a later heartbeat came on another: the replay then starts from a heartbeat heard
+   * `lookback` earlier. What was heard after it comes twice, and its copies are dropped.
    */
   linkDropped(peers: Iterable<string>, drop: LinkDrop): void {
-    const by = drop.since - (drop.partial ? this.bounds.lookback : 0);
+    const by = drop.since - (drop.unordered ? this.bounds.lookback : 0);
     for (const serverId of peers) {
       const heard = this.heartbeats.get(serverId);
       if (!heard) continue;

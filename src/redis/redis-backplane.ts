@@ -69,6 +69,10 @@ export class RedisBackplane implements Backplane {
   private readonly remaking = new Set<string>();
   /** On a cluster, when each shard's subscriber last answered a PING: what it delivered until then arrived. */
   private readonly shardAnswered = new Map<string, number>();
+  /** On a cluster, the connections of ioredis's shard subscribers already seen, each subscribed again to every channel (see madeAnew). */
+  private readonly subscribedOn = new WeakSet<Redis>();
+  /** On a cluster, whether the cluster client was ready since its last close was told (it closes again at each attempt to reconnect). */
+  private clusterUp = false;
   private readonly handlers = new Map<string, (payload: Uint8Array) => void>();
   /**
    * Channels whose unsubscribe Redis has not confirmed, with the handler it drops: a reconnect
@@ -113,7 +117,7 @@ export class RedisBackplane implements Backplane {
       // On a cluster, each shard's: one ended is made again by ioredis (see onSubscribersRemade).
       if (!this.links.resubscribesItself) this.subscriber.ping().catch((error: Error) => this.remakeIfSilent(this.subscriber, "subscriber", error));
       else {
-        for (const [node, shard] of shardSubscriberConnections(this.subscriber as Cluster)) {
+        for (const [node, shard] of shardSubscriberConnections(this.subscriber as Cluster, true) ?? []) {
           const sentAt = Date.now();
           shard.ping().then(
             () => this.shardAnswered.set(node, sentAt),
@@ -135,16 +139,17 @@ export class RedisBackplane implements Backplane {
     this.subscriber.once("error", () => subscriberUp());
     this.subscriber.once("end", () => subscriberUp());
     this.subscriber.on("ready", () => {
-      // A cluster's subscriber remakes what it knew itself (see onSubscribersRemade). Starting
-      // up, nobody waits longer for it.
-      this.resubscribe(this.links.resubscribesItself ? [...this.unconfirmed] : this.wanted()).then(() => subscriberUp());
+      // One Redis's subscriber remakes nothing itself. A cluster's remakes what it knew, but may
+      // lose some of it (see onSubscribersRemade). Starting up, nobody waits longer for it.
+      this.clusterUp = true;
+      this.resubscribe(!this.links.resubscribesItself || this.madeAnew() ? this.wanted() : [...this.unconfirmed]).then(() => subscriberUp());
     });
     // On one Redis, a restart closes both connections. A cluster's clients stay ready while a
     // shard restarts, and its subscriber there ends.
     if (!this.links.resubscribesItself) {
       this.publisher.on("ready", () => this.tellIfBack());
       // Only the subscriber's: a publisher that drops fails its publishes, which the outbox sends again.
-      this.subscriber.on("close", () => this.tellWatchers({ partial: false, since: Date.now() }));
+      this.subscriber.on("close", () => this.tellWatchers({ partial: false, unordered: false, since: Date.now() }));
     } else {
       // A shard's subscriber ended (its shard restarted, its connection was killed): what that
       // shard publishes until ioredis makes it again is lost to this server, what the others
@@ -154,7 +159,15 @@ export class RedisBackplane implements Backplane {
         this.remaking.add(node);
         // Found silent by its PING, it may have stopped delivering long before it ended; one that
         // never answered one may never have delivered: as far back as anything is remembered.
-        this.tellWatchers({ partial: true, since: this.shardAnswered.get(node) ?? 0 });
+        this.tellWatchers({ partial: true, unordered: true, since: this.shardAnswered.get(node) ?? 0 });
+      });
+      // When no node answers it (ioredis's ClusterAllFailedError), the cluster client closes as a
+      // whole, ending every shard's subscriber with no `-node` for any, and makes them all again
+      // once it reconnects.
+      this.subscriber.on("close", () => {
+        if (!this.clusterUp) return;
+        this.clusterUp = false;
+        this.tellWatchers({ partial: false, unordered: true, since: Date.now() });
       });
       this.subscriber.on("subscribersReady", () => this.onSubscribersRemade());
     }
@@ -335,17 +348,33 @@ export class RedisBackplane implements Backplane {
    * ioredis tried to make its shard subscribers again. One made anew subscribes the channels
    * ioredis knows for its shard, but drops a refusal without a word (a restarted shard refuses
    * SSUBSCRIBE for a while: CLUSTERDOWN), and the channel would stay unsubscribed for good. So
-   * once a shard's subscriber is back, every channel is subscribed again here (subscribing twice
-   * is harmless); what fails is tried again. Otherwise, only what never got through.
+   * once ioredis made a shard's subscriber anew, every channel is subscribed again here
+   * (subscribing twice is harmless); what fails is tried again. Otherwise, only what never got
+   * through.
    */
   private onSubscribersRemade(): void {
-    let back = false;
-    for (const node of this.remaking) {
-      if (!shardSubscriberBack(this.subscriber as Cluster, node)) continue;
-      this.remaking.delete(node);
-      back = true;
+    for (const node of this.remaking) if (shardSubscriberBack(this.subscriber as Cluster, node)) this.remaking.delete(node);
+    // The cluster client reconnecting as a whole fires this at each attempt: its `ready` subscribes
+    // again once (subscribed now, the channels would wait in its queue, once per attempt).
+    if (this.subscriber.status !== "ready") return;
+    void this.resubscribe(this.madeAnew() ? this.wanted() : [...this.unconfirmed]);
+  }
+
+  /**
+   * Whether ioredis made a shard subscriber's connection since the last call. Not only after a
+   * shard's `-node`: reconnecting as a whole, the cluster client makes them all anew with no
+   * event for any. An ioredis that does not show its subscribers: taken as yes.
+   */
+  private madeAnew(): boolean {
+    const connections = shardSubscriberConnections(this.subscriber as Cluster, false);
+    if (!connections) return true;
+    let fresh = false;
+    for (const [, connection] of connections) {
+      if (this.subscribedOn.has(connection)) continue;
+      this.subscribedOn.add(connection);
+      fresh = true;
     }
-    void this.resubscribe(back ? this.wanted() : [...this.unconfirmed]);
+    return fresh;
   }
 
   /** Every channel with a handler, but those on their way out (see `leaving`), unless subscribed again since. */

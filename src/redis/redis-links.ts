@@ -109,35 +109,39 @@ export function clusterLinks({ nodes, options }: RedisClusterOptions, { answerTi
   };
 }
 
+/** ioredis's shard subscribers, by shard (`host:port`); none if an ioredis does not show them (not its public API). */
+function shardSubscribers(cluster: Cluster): Map<string, { subscriberStatus?: unknown; getInstance?(): Redis | null }> | undefined {
+  const subscribers = (cluster as unknown as { shardedSubscribers?: { shardedSubscribers?: unknown } }).shardedSubscribers?.shardedSubscribers;
+  return subscribers instanceof Map ? subscribers : undefined;
+}
+
 /**
  * Whether ioredis's subscriber for a shard (`host:port`) is up again, or no longer needed. The
  * cluster client fires `subscribersReady` after each attempt to remake its shard subscribers,
- * also one that failed, so only that shard's subscriber can tell. It is not ioredis's public
- * API: an ioredis that does not show it is taken at its word.
+ * also one that failed, so only that shard's subscriber can tell. An ioredis that does not
+ * show its subscribers is taken at its word.
  */
 export function shardSubscriberBack(cluster: Cluster, node: string): boolean {
-  const group = (cluster as unknown as { shardedSubscribers?: { shardedSubscribers?: unknown } }).shardedSubscribers;
-  const subscribers = group?.shardedSubscribers;
-  if (!(subscribers instanceof Map)) return true;
-  const status = (subscribers.get(node) as { subscriberStatus?: unknown } | undefined)?.subscriberStatus;
+  const subscribers = shardSubscribers(cluster);
+  if (!subscribers) return true;
+  const status = subscribers.get(node)?.subscriberStatus;
   // None: the shard no longer serves a channel of ours. Idle: it serves none we subscribe to.
   return status === undefined || status === "connected" || status === "idle";
 }
 
 /**
- * The connections of ioredis's shard subscribers that are up, by shard (`host:port`), for a
- * PING that finds one gone silent: ioredis checks none, and TCP notices a link that drops
- * everything only after minutes. Not ioredis's public API: an ioredis that does not show them
- * gives none.
+ * The connections of ioredis's shard subscribers, by shard (`host:port`): all it made, or
+ * (`readyOnly`) those up, for a PING that finds one gone silent (ioredis checks none, and TCP
+ * notices a link that drops everything only after minutes). `undefined` if an ioredis does not
+ * show them.
  */
-export function shardSubscriberConnections(cluster: Cluster): Array<[string, Redis]> {
-  const group = (cluster as unknown as { shardedSubscribers?: { shardedSubscribers?: unknown } }).shardedSubscribers;
-  const subscribers = group?.shardedSubscribers;
-  if (!(subscribers instanceof Map)) return [];
+export function shardSubscriberConnections(cluster: Cluster, readyOnly: boolean): Array<[string, Redis]> | undefined {
+  const subscribers = shardSubscribers(cluster);
+  if (!subscribers) return undefined;
   const connections: Array<[string, Redis]> = [];
-  for (const [node, subscriber] of subscribers as Map<string, { getInstance?(): Redis | null }>) {
+  for (const [node, subscriber] of subscribers) {
     const connection = subscriber.getInstance?.();
-    if (connection?.status === "ready") connections.push([node, connection]);
+    if (connection && (!readyOnly || connection.status === "ready")) connections.push([node, connection]);
   }
   return connections;
 }

@@ -55,7 +55,7 @@ describe("a server whose own link to the backplane drops", () => {
     await waitFor(() => manager!.peers.count === 1, "the peer to be heard");
     expect(manager!.peers.connected).toBe(false);
 
-    backplane.links!.dropped({ partial: false, since: Date.now() });
+    backplane.links!.dropped({ partial: false, unordered: false, since: Date.now() });
     backplane.deaf = false; // its link is back: it hears its heartbeats from now on
     backplane.links!.restored();
     await waitFor(() => manager!.peers.connected, "the server to hear itself");
@@ -77,7 +77,7 @@ describe("a server whose own link to the backplane drops", () => {
     await waitFor(() => manager!.peers.count === 1, "the peer to be heard");
 
     // A shard's link: a message of the peer's numbered 8 may still have been on its way there.
-    backplane.links!.dropped({ partial: true, since: Date.now() });
+    backplane.links!.dropped({ partial: true, unordered: true, since: Date.now() });
     expect(manager!.peers.connected).toBe(true); // its heartbeats come on another
     backplane.links!.restored();
     await waitFor(() => asked.length > 0, "the peer to be asked for what the server missed");

@@ -17,7 +17,7 @@ function replays(bounds = { maxBytes: 100, timeout: 1_000, lookback: 100, histor
 }
 
 /** A drop found when it happened (its connection closed). */
-const dropNow = () => ({ partial: false, since: Date.now() });
+const dropNow = () => ({ partial: false, unordered: false, since: Date.now() });
 
 describe("PeerReplays", () => {
   afterEach(() => void vi.useRealTimers());
@@ -52,7 +52,10 @@ describe("PeerReplays", () => {
     expect(incomplete).toEqual([["A", 40, 50]]);
   });
 
-  it("starts from the heartbeat heard a lookback before the last when one of several links dropped", () => {
+  it.each([
+    ["one of them dropped", true],
+    ["all dropped at once", false],
+  ])("starts from the heartbeat heard a lookback before the last where links keep no order between them and %s", (_, partial) => {
     vi.useFakeTimers();
     const { peer } = replays();
     for (const seq of [10, 20, 30, 40]) {
@@ -60,7 +63,7 @@ describe("PeerReplays", () => {
       vi.advanceTimersByTime(60);
     }
     peer.heartbeat("B", 5); // heard once, just now: the oldest it has
-    peer.linkDropped(["A", "B"], { partial: true, since: Date.now() });
+    peer.linkDropped(["A", "B"], { partial, unordered: true, since: Date.now() });
     expect(peer.requests()).toEqual([
       { serverId: "A", requestId: 1, after: 30 }, // heard 120 ms before the drop
       { serverId: "B", requestId: 2, after: 5 },
@@ -77,7 +80,7 @@ describe("PeerReplays", () => {
       vi.advanceTimersByTime(200);
     }
     // It last answered just after heartbeat 20: heartbeats 30 to 50 came on another link.
-    peer.linkDropped(["A"], { partial: false, since: heardAt[1]! + 10 });
+    peer.linkDropped(["A"], { partial: false, unordered: false, since: heardAt[1]! + 10 });
     expect(peer.requests()).toEqual([{ serverId: "A", requestId: 1, after: 20 }]);
   });
 
@@ -85,7 +88,7 @@ describe("PeerReplays", () => {
     vi.useFakeTimers();
     const { peer, gaveUp } = replays({ maxBytes: 100, timeout: 1_000, lookback: 100, history: 1_000 });
     peer.heartbeat("A", 1);
-    peer.linkDropped(["A"], { partial: true, since: Date.now() });
+    peer.linkDropped(["A"], { partial: true, unordered: true, since: Date.now() });
     vi.advanceTimersByTime(5_000); // nothing held: nothing to bound yet
     const delivered: number[] = [];
     peer.hold("A", 1, () => delivered.push(1));

@@ -109,6 +109,27 @@ describe("RedisBackplane on a Redis Cluster across an outage", () => {
     await back();
   }, 60_000);
 
+  it("subscribes again every channel when the cluster client reconnected as a whole, a shard refusing what ioredis remade", async () => {
+    const { backplane, kept, back } = await start();
+    const links: string[] = [];
+    backplane.watchLinks({ dropped: (drop) => links.push(`dropped ${JSON.stringify({ partial: drop.partial, unordered: drop.unordered })}`), restored: () => links.push("restored") });
+    const { port } = cluster.nodes[shard]!;
+    await cluster.cli(port, ["ACL", "SETUSER", "default", "-ssubscribe"]);
+    try {
+      await cluster.cli(port, ["ACL", "LOG", "RESET"]);
+      // What ioredis does itself when no node answers it (ClusterAllFailedError): every shard's
+      // subscriber ends, with no `-node` for any, and all are made again once it reconnects.
+      (backplane as unknown as { subscriber: { disconnect(reconnect: boolean): void } }).subscriber.disconnect(true);
+      await waitFor(async () => (await cluster.cli(port, ["ACL", "LOG"])).includes("ssubscribe"), "the cluster client to remake the shard's subscriber, and the shard to refuse it");
+      expect(await receivers(kept)).toBe(0);
+    } finally {
+      await cluster.cli(port, ["ACL", "SETUSER", "default", "+ssubscribe"]);
+    }
+    await back();
+    await waitFor(() => links.includes("restored"), "the links to be told back");
+    expect(links).toEqual(['dropped {"partial":false,"unordered":true}', "restored"]);
+  }, 60_000);
+
   it("reports a shard's outage once, and its end once, however long ioredis retries", async () => {
     const lines: Array<{ message: string; fields?: LogFields }> = [];
     const keep = (message: string, fields?: LogFields) => void lines.push({ message, fields });

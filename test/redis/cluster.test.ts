@@ -101,6 +101,8 @@ const channelOf = (kind: string, name: string) => `hubwire:ChatHub:${kind}:${nam
 describe("scale-out over a Redis Cluster with sharded pub/sub", () => {
   let cluster: OwnRedisCluster;
   let servers: HubServer[] = [];
+  /** Each server's backplane, by the server's index. */
+  let backplanes: RedisBackplane[] = [];
   let clients: HubConnection[] = [];
   let proxy: TcpProxy | undefined;
   /** Group names whose channels land on shard 0, 1 and 2. */
@@ -120,16 +122,18 @@ describe("scale-out over a Redis Cluster with sharded pub/sub", () => {
     await Promise.all(clients.map((c) => c.stop()));
     await Promise.all(servers.map((s) => s.close()));
     await proxy?.close();
-    [clients, servers, proxy] = [[], [], undefined];
+    [clients, servers, backplanes, proxy] = [[], [], [], undefined];
     await Promise.all(cluster.nodes.map((node) => node.start())); // a node a test stopped runs again
     await cluster.waitUntilOk();
   });
 
   /** `natMap`: where this server reaches each node (a proxy of the test's, say), by the node's own address. */
   async function startServer(scaleOut?: ScaleOutSettings, logger: Logger = silentLogger, natMap?: Record<string, { host: string; port: number }>): Promise<string> {
+    const backplane = new RedisBackplane({ cluster: { nodes: cluster.startupNodes, options: natMap && { natMap } }, logger });
+    backplanes.push(backplane);
     const server = new HubServer({
       logger: silentLogger,
-      backplane: new RedisBackplane({ cluster: { nodes: cluster.startupNodes, options: natMap && { natMap } }, logger }),
+      backplane,
       userIdProvider: (_user, request) => request.query.get("user") ?? undefined,
       scaleOut,
     });
@@ -377,6 +381,20 @@ describe("scale-out over a Redis Cluster with sharded pub/sub", () => {
     // Nothing goes through B's connections to the quiet shard from now on, and nothing closes
     // them: B finds out by a PING that gets no answer.
     await ticksThroughFault(a, b, group, async () => void shardProxy.blackHole());
+  }, 90_000);
+
+  it("delivers to a server whose cluster client reconnected as a whole what another server sent meanwhile, once and in order", async () => {
+    const scaleOut = { heartbeatInterval: 100, serverTimeout: 3_000 };
+    const urls = [await startServer(scaleOut), await startServer(scaleOut)];
+    const [a, b] = [await connect(urls[0]!, "ann"), await connect(urls[1]!, "bob")];
+    const group = groupOnShard[0]!;
+    await b.connection.invoke("Join", group);
+    await ticksThroughFault(a, b, group, async () => {
+      // What ioredis does itself when no node answers it (ClusterAllFailedError): every shard's
+      // subscriber of server B ends, with no `-node` for any, and all are made again once the
+      // cluster client reconnects; what A sends meanwhile is lost to B unless sent again.
+      (backplanes[1] as unknown as { subscriber: { disconnect(reconnect: boolean): void } }).subscriber.disconnect(true);
+    });
   }, 90_000);
 
   it("is not offered to ASP.NET Core's format, whose backplane uses classic pub/sub", () => {
