@@ -3,8 +3,18 @@ import type { Cluster, Redis, RedisOptions } from "ioredis";
 import { HubwireError } from "../errors.js";
 import type { Backplane, BackplaneLinkEvents, LinkDrop } from "../lifetime/backplane.js";
 import { consoleLogger, LogWriter, type Logger } from "../logger.js";
-import { clusterLinks, shardSubscriberBack, shardSubscriberConnections, singleRedisLinks, type RedisClusterOptions, type RedisLinks } from "./redis-links.js";
+import {
+  clusterLinks,
+  endedByRedis,
+  shardSubscriberBack,
+  shardSubscriberConnections,
+  singleRedisLinks,
+  subscribedSlots,
+  type RedisClusterOptions,
+  type RedisLinks,
+} from "./redis-links.js";
 import { redisLog } from "./redis-log.js";
+import { SlotOwners } from "./slot-owners.js";
 
 export type { RedisClusterOptions } from "./redis-links.js";
 
@@ -73,6 +83,8 @@ export class RedisBackplane implements Backplane {
   private readonly subscribedOn = new WeakSet<Redis>();
   /** On a cluster, whether the cluster client was ready since its last close was told (it closes again at each attempt to reconnect). */
   private clusterUp = false;
+  /** On a cluster, who owned each hash slot at the last read of the slot map (see checkSlots). */
+  private readonly slotOwners = new SlotOwners();
   private readonly handlers = new Map<string, (payload: Uint8Array) => void>();
   /**
    * Channels whose unsubscribe Redis has not confirmed, with the handler it drops: a reconnect
@@ -124,6 +136,7 @@ export class RedisBackplane implements Backplane {
             (error: Error) => this.remakeIfSilent(shard, "subscriber", error, node),
           );
         }
+        this.checkSlots();
       }
     }, answerTimeout);
     this.linkCheck.unref();
@@ -142,6 +155,7 @@ export class RedisBackplane implements Backplane {
       // One Redis's subscriber remakes nothing itself. A cluster's remakes what it knew, but may
       // lose some of it (see onSubscribersRemade). Starting up, nobody waits longer for it.
       this.clusterUp = true;
+      if (this.links.resubscribesItself) this.checkSlots(); // the first read to compare with, or a move while it was away
       this.resubscribe(!this.links.resubscribesItself || this.madeAnew() ? this.wanted() : [...this.unconfirmed]).then(() => subscriberUp());
     });
     // On one Redis, a restart closes both connections. A cluster's clients stay ready while a
@@ -170,6 +184,8 @@ export class RedisBackplane implements Backplane {
         this.tellWatchers({ partial: false, unordered: true, since: Date.now() });
       });
       this.subscriber.on("subscribersReady", () => this.onSubscribersRemade());
+      // The slot of a subscribed channel was handed to another shard: no need to wait for the next read of the map.
+      this.subscriber.on("nodeError", (error: Error) => endedByRedis(error) && this.checkSlots());
     }
     this.subscriber.on(this.links.messageEvent, (channel: Buffer, message: Buffer) => {
       try {
@@ -377,6 +393,34 @@ export class RedisBackplane implements Backplane {
     return fresh;
   }
 
+  /**
+   * A resharding or a failover hands hash slots to another shard, and the old owner ends every
+   * subscription in them. ioredis takes no notice: it reads the slot map again when a command is
+   * MOVED, and a subscriber sends none, so the channels would stay unsubscribed for good. So the
+   * map is read every `publishTimeout`, and at once when Redis ends a subscription itself. Where
+   * a slot of a subscribed channel has another owner, what was published there since the read
+   * before may be lost: a drop of that link is told, and the slot's channels are subscribed on
+   * their new owner before the links are back.
+   */
+  private checkSlots(): void {
+    const cluster = this.subscriber as Cluster;
+    const askedAt = Date.now();
+    cluster.refreshSlotsCache((error) => {
+      if (error) return;
+      const record = subscribedSlots(cluster);
+      const watched = record && [...record].filter(([, channels]) => channels.length > 0).map(([slot]) => slot);
+      const moved = this.slotOwners.take(cluster.slots, askedAt, watched);
+      if (moved.slots.length === 0) return;
+      const wanted = this.wanted();
+      const inMoved = record && new Set(moved.slots.flatMap((slot) => record.get(slot) ?? []));
+      const channels = inMoved ? wanted.filter((channel) => inMoved.has(channel)) : wanted;
+      if (channels.length === 0) return;
+      this.log.write(redisLog.slotsMoved, { slots: moved.slots.length, channels: channels.length });
+      this.tellWatchers({ partial: true, unordered: true, since: moved.since });
+      void this.resubscribe(channels);
+    });
+  }
+
   /** Every channel with a handler, but those on their way out (see `leaving`), unless subscribed again since. */
   private wanted(): string[] {
     const channels: string[] = [];
@@ -398,6 +442,7 @@ export class RedisBackplane implements Backplane {
   private reportShardOutages(): void {
     const down = new Set<string>();
     const report = (role: string) => (error: Error, node: string) => {
+      if (endedByRedis(error)) return; // not an outage (see checkSlots)
       if (down.has(`${role} ${node}`)) return;
       down.add(`${role} ${node}`);
       this.log.write(redisLog.unreachable, { role, node, error });

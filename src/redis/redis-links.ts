@@ -109,10 +109,29 @@ export function clusterLinks({ nodes, options }: RedisClusterOptions, { answerTi
   };
 }
 
-/** ioredis's shard subscribers, by shard (`host:port`); none if an ioredis does not show them (not its public API). */
+/** ioredis's group of shard subscribers (not its public API). */
+interface SubscriberGroup {
+  /** Each shard's subscriber, by `host:port`. */
+  shardedSubscribers?: unknown;
+  /** The channels ioredis subscribes again, by hash slot. */
+  channels?: unknown;
+}
+
+const subscriberGroup = (cluster: Cluster) => (cluster as unknown as { shardedSubscribers?: SubscriberGroup }).shardedSubscribers;
+
+/** ioredis's shard subscribers, by shard (`host:port`); none if an ioredis does not show them. */
 function shardSubscribers(cluster: Cluster): Map<string, { subscriberStatus?: unknown; getInstance?(): Redis | null }> | undefined {
-  const subscribers = (cluster as unknown as { shardedSubscribers?: { shardedSubscribers?: unknown } }).shardedSubscribers?.shardedSubscribers;
+  const subscribers = subscriberGroup(cluster)?.shardedSubscribers;
   return subscribers instanceof Map ? subscribers : undefined;
+}
+
+/**
+ * The channels ioredis's subscriber record holds, by hash slot (a channel once per SSUBSCRIBE
+ * it was given); `undefined` if an ioredis does not show them.
+ */
+export function subscribedSlots(cluster: Cluster): Map<number, readonly string[]> | undefined {
+  const channels = subscriberGroup(cluster)?.channels;
+  return channels instanceof Map ? (channels as Map<number, readonly string[]>) : undefined;
 }
 
 /**
@@ -144,4 +163,14 @@ export function shardSubscriberConnections(cluster: Cluster, readyOnly: boolean)
     if (connection && (!readyOnly || connection.status === "ready")) connections.push([node, connection]);
   }
   return connections;
+}
+
+/**
+ * Whether ioredis reports a subscription that Redis ended on its own: a shard that hands a
+ * hash slot to another sends SUNSUBSCRIBE for its channels, and ioredis, which expects that reply
+ * only to its own command, reports it as an error of its command queue. Seen only while no
+ * other command of that connection waits for its answer (one that does takes the reply as its own).
+ */
+export function endedByRedis(error: Error): boolean {
+  return error.message.includes("Last reply: sunsubscribe,");
 }

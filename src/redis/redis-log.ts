@@ -7,4 +7,5 @@ export const redisLog = logEvents({
   unreachable: { level: "warn", message: "Redis unreachable; retrying" },
   noAnswer: { level: "warn", message: "Redis did not answer in time; reconnecting" },
   reachableAgain: { level: "info", message: "Redis reachable again" },
+  slotsMoved: { level: "info", message: "Hash slots of subscribed channels moved to another Redis Cluster shard; subscribing there" },
 });

@@ -397,6 +397,25 @@ describe("scale-out over a Redis Cluster with sharded pub/sub", () => {
     });
   }, 90_000);
 
+  it("delivers to a server whose group's slot moved to another shard what another server sent there meanwhile, once and in order", async () => {
+    const scaleOut = { heartbeatInterval: 100, serverTimeout: 3_000 };
+    const log = recordingLogger();
+    const urls = [await startServer(scaleOut), await startServer(scaleOut, log)];
+    const [a, b] = [await connect(urls[0]!, "ann"), await connect(urls[1]!, "bob")];
+    const group = groupOnShard[0]!;
+    await b.connection.invoke("Join", group);
+    try {
+      // The old owner ends every subscription of the slot; server A's publishes follow MOVED to
+      // the new owner at once, while ioredis does not subscribe B there.
+      await ticksThroughFault(a, b, group, () => cluster.moveSlotOf(channelOf("group", group), 1));
+      expect(await cluster.shardChannels(1)).toContain(channelOf("group", group));
+      // Said once, as what it is: no shard was out of reach.
+      expect(log.lines.map((line) => line.message)).toEqual(["Hash slots of subscribed channels moved to another Redis Cluster shard; subscribing there"]);
+    } finally {
+      await cluster.moveSlotOf(channelOf("group", group), 0);
+    }
+  }, 90_000);
+
   it("is not offered to ASP.NET Core's format, whose backplane uses classic pub/sub", () => {
     const options = { cluster: { nodes: cluster.startupNodes }, hubTypeNames: {} };
     expect(() => new AspNetCoreRedisBackplane(options as never)).toThrow(expect.objectContaining({ code: "ERR_INVALID_OPTION" }));

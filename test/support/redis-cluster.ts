@@ -29,6 +29,11 @@ export interface OwnRedisCluster {
   shardChannels(index: number): Promise<string[]>;
   /** Waits until every node says `cluster_state:ok`. */
   waitUntilOk(): Promise<void>;
+  /**
+   * Moves `channel`'s hash slot to node `to`, as a resharding does (the slot holds no keys, so
+   * none is migrated), and waits until every node agrees; its subscribers there lose it.
+   */
+  moveSlotOf(channel: string, to: number): Promise<void>;
   /** Stops every node and removes their files. */
   stop(): Promise<void>;
 }
@@ -74,6 +79,21 @@ async function makeCluster(masters: number): Promise<OwnRedisCluster> {
     async waitUntilOk() {
       const ok = async () => (await Promise.all(nodes.map((n) => cli(n.port, ["CLUSTER", "INFO"]).catch(() => "")))).every((info) => info.includes("cluster_state:ok"));
       await waitFor(ok, "the Redis Cluster to say cluster_state:ok", 30_000);
+    },
+    async moveSlotOf(channel, to) {
+      const from = await cluster.shardOf(channel);
+      if (from === to) return;
+      const slot = await cli(nodes[0]!.port, ["CLUSTER", "KEYSLOT", channel]);
+      const [source, target] = [nodes[from]!.port, nodes[to]!.port];
+      if ((await cli(source, ["CLUSTER", "COUNTKEYSINSLOT", slot])) !== "0") throw new Error(`slot ${slot} holds keys`);
+      const [sourceId, targetId] = [await cli(source, ["CLUSTER", "MYID"]), await cli(target, ["CLUSTER", "MYID"])];
+      // In the order Redis's documentation gives: importing, migrating, then the owner, target first.
+      await cli(target, ["CLUSTER", "SETSLOT", slot, "IMPORTING", sourceId]);
+      await cli(source, ["CLUSTER", "SETSLOT", slot, "MIGRATING", targetId]);
+      for (const port of [target, source, ...nodes.map((n) => n.port).filter((p) => p !== source && p !== target)]) {
+        await cli(port, ["CLUSTER", "SETSLOT", slot, "NODE", targetId]);
+      }
+      await waitFor(async () => (await cluster.shardOf(channel)) === to, `slot ${slot} to move to node ${to}`);
     },
     async stop() {
       await Promise.all(nodes.map((n) => n.stop()));
