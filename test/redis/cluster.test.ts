@@ -1,98 +1,10 @@
-import { HttpTransportType, HubConnectionBuilder, LogLevel, type HubConnection } from "@microsoft/signalr";
-import { MessagePackHubProtocol } from "@microsoft/signalr-protocol-msgpack";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { Hub, HubClass, HubMethod, HubServer, silentLogger, type LogFields, type Logger, type ScaleOutSettings } from "../../src/index.js";
-import { AspNetCoreRedisBackplane, RedisBackplane } from "../../src/redis/index.js";
+import { silentLogger } from "../../src/index.js";
+import { AspNetCoreRedisBackplane } from "../../src/redis/index.js";
+import { ChatHub, chatServers, channelOf, recordingLogger, tally, type Client } from "../support/cluster-chat.js";
 import { startOwnRedisCluster, type OwnRedisCluster } from "../support/redis-cluster.js";
 import { startTcpProxy, type TcpProxy } from "../support/tcp-proxy.js";
 import { waitFor } from "../support/wait.js";
-
-interface ChatClient {
-  message(text: string): void;
-  tick(n: number): void;
-  answer(question: string): Promise<string>;
-}
-
-/** What a call that needs another server ended with: its value, or its error's code. */
-async function outcome(call: Promise<unknown>): Promise<unknown> {
-  try {
-    return await call;
-  } catch (error) {
-    return (error as { code?: string }).code;
-  }
-}
-
-@HubClass({ name: "ChatHub" })
-class ChatHub extends Hub<ChatClient> {
-  @HubMethod("Broadcast")
-  broadcast(text: string): Promise<void> {
-    return this.clients.all.message(text);
-  }
-
-  @HubMethod("Join")
-  join(group: string): Promise<void> {
-    return this.groups.addToGroup(this.context.connectionId, group);
-  }
-
-  @HubMethod("AddToGroup")
-  addToGroup(connectionId: string, group: string): Promise<unknown> {
-    return outcome(this.groups.addToGroup(connectionId, group).then(() => "added"));
-  }
-
-  @HubMethod("SendToGroup")
-  sendToGroup(group: string, text: string): Promise<void> {
-    return this.clients.group(group).message(text);
-  }
-
-  @HubMethod("SendToUser")
-  sendToUser(user: string, text: string): Promise<void> {
-    return this.clients.user(user).message(text);
-  }
-
-  @HubMethod("SendToConnection")
-  sendToConnection(connectionId: string, text: string): Promise<void> {
-    return this.clients.client(connectionId).message(text);
-  }
-
-  @HubMethod("TickGroup")
-  tickGroup(group: string, n: number): Promise<void> {
-    return this.clients.group(group).tick(n);
-  }
-
-  @HubMethod("TickConnection")
-  tickConnection(connectionId: string, n: number): Promise<void> {
-    return this.clients.client(connectionId).tick(n);
-  }
-
-  @HubMethod("Ask")
-  ask(connectionId: string, question: string): Promise<unknown> {
-    return outcome(this.clients.client(connectionId).invoke("answer", question));
-  }
-}
-
-interface Client {
-  connection: HubConnection;
-  id: string;
-  received: string[];
-  ticks: number[];
-}
-
-/** Ticks a client received, and how they arrived: each number once. */
-function tally(ticks: number[], upTo: number, sign = 1) {
-  const seen = new Set(ticks.filter((n) => Math.sign(n) === sign));
-  let lost = 0;
-  for (let n = 1; n <= upTo; n++) if (!seen.has(sign * n)) lost++;
-  return { lost, duplicated: ticks.filter((n) => Math.sign(n) === sign).length - seen.size };
-}
-
-/** A logger that keeps what the backplane reports. */
-function recordingLogger(): Logger & { lines: Array<{ message: string; fields?: LogFields }> } {
-  const lines: Array<{ message: string; fields?: LogFields }> = [];
-  const keep = (message: string, fields?: LogFields) => void lines.push({ message, fields });
-  return { lines, level: "info", debug: () => {}, info: keep, warn: keep, error: keep };
-}
-
-const channelOf = (kind: string, name: string) => `hubwire:ChatHub:${kind}:${name}`;
 
 /**
  * Three hubwire servers on a 3-shard Redis Cluster of the test's own, with sharded pub/sub,
@@ -100,10 +12,8 @@ const channelOf = (kind: string, name: string) => `hubwire:ChatHub:${kind}:${nam
  */
 describe("scale-out over a Redis Cluster with sharded pub/sub", () => {
   let cluster: OwnRedisCluster;
-  let servers: HubServer[] = [];
-  /** Each server's backplane, by the server's index. */
-  let backplanes: RedisBackplane[] = [];
-  let clients: HubConnection[] = [];
+  const chat = chatServers(() => cluster);
+  const { servers, backplanes, startServer, connect, ticksThroughFault } = chat;
   let proxy: TcpProxy | undefined;
   /** Group names whose channels land on shard 0, 1 and 2. */
   const groupOnShard: string[] = [];
@@ -119,43 +29,12 @@ describe("scale-out over a Redis Cluster with sharded pub/sub", () => {
     await cluster?.stop();
   });
   afterEach(async () => {
-    await Promise.all(clients.map((c) => c.stop()));
-    await Promise.all(servers.map((s) => s.close()));
+    await chat.close();
     await proxy?.close();
-    [clients, servers, backplanes, proxy] = [[], [], [], undefined];
+    proxy = undefined;
     await Promise.all(cluster.nodes.map((node) => node.start())); // a node a test stopped runs again
     await cluster.waitUntilOk();
   });
-
-  /** `natMap`: where this server reaches each node (a proxy of the test's, say), by the node's own address. */
-  async function startServer(scaleOut?: ScaleOutSettings, logger: Logger = silentLogger, natMap?: Record<string, { host: string; port: number }>): Promise<string> {
-    const backplane = new RedisBackplane({ cluster: { nodes: cluster.startupNodes, options: natMap && { natMap } }, logger });
-    backplanes.push(backplane);
-    const server = new HubServer({
-      logger: silentLogger,
-      backplane,
-      userIdProvider: (_user, request) => request.query.get("user") ?? undefined,
-      scaleOut,
-    });
-    server.mapHub("/chat", ChatHub);
-    servers.push(server);
-    return (await server.listen()).url;
-  }
-
-  async function connect(url: string, user: string, messagePack = false): Promise<Client> {
-    const builder = new HubConnectionBuilder()
-      .withUrl(`${url}/chat?user=${user}`, { transport: HttpTransportType.WebSockets })
-      .configureLogging(LogLevel.None);
-    const connection = (messagePack ? builder.withHubProtocol(new MessagePackHubProtocol()) : builder).build();
-    const client: Client = { connection, id: "", received: [], ticks: [] };
-    connection.on("message", (text: string) => client.received.push(text));
-    connection.on("tick", (n: number) => client.ticks.push(n));
-    connection.on("answer", (question: string) => `answer to ${question}`);
-    await connection.start();
-    clients.push(connection);
-    client.id = connection.connectionId!;
-    return client;
-  }
 
   /**
    * Servers A and B, with a client each, B's in a group on a shard that carries neither the
@@ -334,31 +213,6 @@ describe("scale-out over a Redis Cluster with sharded pub/sub", () => {
     expect(b.ticks.filter((n) => n > 0)[0]).toBe(1);
     expect(b.ticks.filter((n) => n === 1)).toEqual([1]);
   }, 90_000);
-
-  /**
-   * Server A's client sends ticks to `group` one after another, before, during and after
-   * `fault`, which runs once B heard some. B must get every tick once, in order, some of them
-   * sent again.
-   */
-  async function ticksThroughFault(a: Client, b: Client, group: string, fault: (sent: () => number) => Promise<void>) {
-    let sent = 0;
-    let sending = true;
-    const sender = (async () => {
-      while (sending) await a.connection.invoke("TickGroup", group, ++sent);
-    })();
-    sender.catch(() => undefined); // awaited below; a test that fails first stops the client under it
-    await waitFor(() => b.ticks.includes(20), "ticks on server B before the fault");
-    await fault(() => sent);
-    const atReturn = sent;
-    await waitFor(() => b.ticks.some((n) => n > atReturn + 20), "ticks on server B after the fault", 15_000);
-    sending = false;
-    await sender;
-    await waitFor(() => b.ticks.includes(sent), "the last tick on server B", 15_000);
-    const ticks = b.ticks.filter((n) => n > 0);
-    expect(tally(ticks, sent)).toEqual({ lost: 0, duplicated: 0 });
-    expect(ticks).toEqual([...ticks].sort((x, y) => x - y));
-    expect(servers[1]!.scaleOutStats(ChatHub)!.replayed).toBeGreaterThan(0);
-  }
 
   it("delivers to a server whose subscriber on one shard dropped what another server sent there meanwhile, once and in order", async () => {
     // Server B hears itself throughout, and what comes through the other shards keeps coming;
