@@ -16,7 +16,7 @@ export interface ClusterNode {
   start(): Promise<void>;
 }
 
-/** A Redis Cluster of a test's own on loopback: masters only, no replicas. */
+/** A Redis Cluster of a test's own on loopback: masters, and replicas if asked. */
 export interface OwnRedisCluster {
   readonly nodes: readonly ClusterNode[];
   /** For `RedisBackplane`'s `cluster.nodes`. */
@@ -25,6 +25,8 @@ export interface OwnRedisCluster {
   cli(port: number, args: string[]): Promise<string>;
   /** The index in `nodes` of the master that owns `channel`'s hash slot. */
   shardOf(channel: string): Promise<number>;
+  /** The indexes in `nodes` of the replicas of master `index`. */
+  replicasOf(index: number): Promise<number[]>;
   /** The shard channels subscribed on node `index` (PUBSUB SHARDCHANNELS). */
   shardChannels(index: number): Promise<string[]>;
   /** Waits until every node says `cluster_state:ok`. */
@@ -49,28 +51,41 @@ export interface OwnRedisCluster {
  * const cluster = await startOwnRedisCluster();
  * new RedisBackplane({ cluster: { nodes: cluster.startupNodes } });
  */
-export function startOwnRedisCluster(masters = 3): Promise<OwnRedisCluster> {
-  return onFreePorts(() => makeCluster(masters));
+export function startOwnRedisCluster(masters = 3, replicasPerMaster = 0): Promise<OwnRedisCluster> {
+  return onFreePorts(() => makeCluster(masters, replicasPerMaster));
 }
 
-async function makeCluster(masters: number): Promise<OwnRedisCluster> {
+async function makeCluster(masters: number, replicasPerMaster: number): Promise<OwnRedisCluster> {
   const dir = await mkdtemp(join(tmpdir(), "hubwire-cluster-"));
   const nodes: Array<ClusterNode & { running(): boolean }> = [];
-  for (let i = 0; i < masters; i++) nodes.push(clusterNode(await freePort(), await freePort(), dir));
+  for (let i = 0; i < masters * (1 + replicasPerMaster); i++) nodes.push(clusterNode(await freePort(), await freePort(), dir));
   const cli = async (port: number, args: string[]) => (await run("redis-cli", ["-h", "127.0.0.1", "-p", String(port), ...args])).stdout.trim();
   const cluster: OwnRedisCluster = {
     nodes,
     startupNodes: nodes.map(({ port }) => ({ host: "127.0.0.1", port })),
     cli,
     async shardOf(channel) {
-      const slot = Number(await cli(nodes[0]!.port, ["CLUSTER", "KEYSLOT", channel]));
+      const running = nodes.filter((node) => node.running());
+      const slot = Number(await cli(running[0]!.port, ["CLUSTER", "KEYSLOT", channel]));
       for (const [index, node] of nodes.entries()) {
+        if (!node.running()) continue;
         // Each line of CLUSTER NODES: id address flags ... slot ranges; "myself" marks the node asked.
         const own = (await cli(node.port, ["CLUSTER", "NODES"])).split("\n").find((line) => line.includes("myself"))!;
         const ranges = own.split(" ").slice(8).map((range) => range.split("-").map(Number));
         if (ranges.some(([from, to = from]) => slot >= from! && slot <= to!)) return index;
       }
       throw new Error(`no node owns slot ${slot} of ${channel}`);
+    },
+    async replicasOf(index) {
+      const id = await cli(nodes[index]!.port, ["CLUSTER", "MYID"]);
+      const replicas: number[] = [];
+      for (const [other, node] of nodes.entries()) {
+        // A replica's own line in CLUSTER NODES: id address flags master-id ...
+        if (!node.running()) continue;
+        const own = (await cli(node.port, ["CLUSTER", "NODES"])).split("\n").find((line) => line.includes("myself"));
+        if (own?.split(" ")[3] === id) replicas.push(other);
+      }
+      return replicas;
     },
     async shardChannels(index) {
       const out = await cli(nodes[index]!.port, ["PUBSUB", "SHARDCHANNELS"]);
@@ -79,6 +94,10 @@ async function makeCluster(masters: number): Promise<OwnRedisCluster> {
     async waitUntilOk() {
       const ok = async () => (await Promise.all(nodes.map((n) => cli(n.port, ["CLUSTER", "INFO"]).catch(() => "")))).every((info) => info.includes("cluster_state:ok"));
       await waitFor(ok, "the Redis Cluster to say cluster_state:ok", 30_000);
+      // A replica that has not synced with its master yet cannot take over (a manual failover waits, then gives up).
+      const synced = async () =>
+        (await Promise.all(nodes.map((n) => cli(n.port, ["INFO", "replication"]).catch(() => "")))).every((info) => !info.includes("role:slave") || info.includes("master_link_status:up"));
+      await waitFor(synced, "every replica to be in sync with its master", 30_000);
     },
     async moveSlotOf(channel, to) {
       const from = await cluster.shardOf(channel);
@@ -103,7 +122,7 @@ async function makeCluster(masters: number): Promise<OwnRedisCluster> {
   try {
     await Promise.all(nodes.map((n) => n.start()));
     const addresses = nodes.map(({ port }) => `127.0.0.1:${port}`);
-    await run("redis-cli", ["--cluster", "create", ...addresses, "--cluster-replicas", "0", "--cluster-yes"]);
+    await run("redis-cli", ["--cluster", "create", ...addresses, "--cluster-replicas", String(replicasPerMaster), "--cluster-yes"]);
     await cluster.waitUntilOk();
   } catch (error) {
     await cluster.stop();
