@@ -6,6 +6,7 @@ import { consoleLogger, LogWriter, type Logger } from "../logger.js";
 import {
   clusterLinks,
   endedByRedis,
+  forgetRepeatedChannels,
   shardSubscriberBack,
   shardSubscriberConnections,
   singleRedisLinks,
@@ -356,6 +357,7 @@ export class RedisBackplane implements Backplane {
       this.resubscribeFailing = true;
     } finally {
       this.resubscribing--;
+      if (this.links.resubscribesItself) forgetRepeatedChannels(this.subscriber as Cluster);
     }
     this.tellIfBack();
   }

@@ -129,9 +129,25 @@ function shardSubscribers(cluster: Cluster): Map<string, { subscriberStatus?: un
  * The channels ioredis's subscriber record holds, by hash slot (a channel once per SSUBSCRIBE
  * it was given); `undefined` if an ioredis does not show them.
  */
-export function subscribedSlots(cluster: Cluster): Map<number, readonly string[]> | undefined {
+export function subscribedSlots(cluster: Cluster): ReadonlyMap<number, readonly string[]> | undefined {
   const channels = subscriberGroup(cluster)?.channels;
   return channels instanceof Map ? (channels as Map<number, readonly string[]>) : undefined;
+}
+
+/**
+ * Leaves one entry per channel in ioredis's record (see subscribedSlots). Each SSUBSCRIBE adds
+ * one, also for a channel the record holds, and ioredis subscribes every entry again when it
+ * makes a shard's subscriber again: subscribing all channels again at each such remake, the
+ * backplane would make the record, and each later remake, grow for good. ioredis removes every
+ * entry of a channel left, so one is as good as several.
+ */
+export function forgetRepeatedChannels(cluster: Cluster): void {
+  const channels = subscriberGroup(cluster)?.channels;
+  if (!(channels instanceof Map)) return;
+  for (const [slot, list] of channels as Map<number, string[]>) {
+    const once = new Set(list);
+    if (once.size < list.length) channels.set(slot, [...once]);
+  }
 }
 
 /**

@@ -1,6 +1,8 @@
+import type { Cluster } from "ioredis";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { silentLogger, type LogFields, type Logger } from "../../src/index.js";
 import { RedisBackplane } from "../../src/redis/index.js";
+import { subscribedSlots } from "../../src/redis/redis-links.js";
 import { startOwnRedisCluster, type OwnRedisCluster } from "../support/redis-cluster.js";
 import { waitFor } from "../support/wait.js";
 
@@ -128,6 +130,21 @@ describe("RedisBackplane on a Redis Cluster across an outage", () => {
     await back();
     await waitFor(() => links.includes("restored"), "the links to be told back");
     expect(links).toEqual(['dropped {"partial":false,"unordered":true}', "restored"]);
+  }, 60_000);
+
+  it("keeps one entry per channel in ioredis's record of them, however often the shard subscribers are made again", async () => {
+    const { backplane, kept } = await start();
+    const record = () => [...subscribedSlots((backplane as unknown as { subscriber: Cluster }).subscriber)!.values()].flat();
+    let restored = 0;
+    backplane.watchLinks({ dropped: () => {}, restored: () => restored++ });
+    const { port } = cluster.nodes[shard]!;
+    for (let remade = 1; remade <= 3; remade++) {
+      await cluster.cli(port, ["CLIENT", "KILL", "TYPE", "pubsub"]);
+      // Back once every channel is subscribed again (the record is tidied before that is told).
+      await waitFor(async () => restored === remade && (await receivers(kept)) === 1, "the shard's subscriber to be made again with its channels", 30_000);
+    }
+    expect(record().length).toBe(new Set(record()).size);
+    expect(record()).toContain(`outage:${kept}`);
   }, 60_000);
 
   it("reports a shard's outage once, and its end once, however long ioredis retries", async () => {
