@@ -3,17 +3,8 @@ import type { Cluster, Redis, RedisOptions } from "ioredis";
 import { HubwireError } from "../errors.js";
 import type { Backplane, BackplaneLinkEvents, LinkDrop } from "../lifetime/backplane.js";
 import { consoleLogger, LogWriter, type Logger } from "../logger.js";
-import {
-  clusterLinks,
-  endedByRedis,
-  forgetRepeatedChannels,
-  shardSubscriberBack,
-  shardSubscriberConnections,
-  singleRedisLinks,
-  subscribedSlots,
-  type RedisClusterOptions,
-  type RedisLinks,
-} from "./redis-links.js";
+import { endedByRedis, forgetRepeatedChannels, shardSubscriberBack, shardSubscriberConnections, subscribedSlots } from "./ioredis-internals.js";
+import { clusterLinks, singleRedisLinks, type RedisClusterOptions, type RedisLinks } from "./redis-links.js";
 import { redisLog } from "./redis-log.js";
 import { SlotOwners } from "./slot-owners.js";
 
@@ -155,8 +146,10 @@ export class RedisBackplane implements Backplane {
     this.subscriber.on("ready", () => {
       // One Redis's subscriber remakes nothing itself. A cluster's remakes what it knew, but may
       // lose some of it (see onSubscribersRemade). Starting up, nobody waits longer for it.
-      this.clusterUp = true;
-      if (this.links.resubscribesItself) this.checkSlots(); // the first read to compare with, or a move while it was away
+      if (this.links.resubscribesItself) {
+        this.clusterUp = true;
+        this.checkSlots(); // the first read to compare with, or a move while it was away
+      }
       this.resubscribe(!this.links.resubscribesItself || this.madeAnew() ? this.wanted() : [...this.unconfirmed]).then(() => subscriberUp());
     });
     // On one Redis, a restart closes both connections. A cluster's clients stay ready while a

@@ -2,7 +2,7 @@ import type { Cluster } from "ioredis";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { silentLogger, type LogFields, type Logger } from "../../src/index.js";
 import { RedisBackplane } from "../../src/redis/index.js";
-import { subscribedSlots } from "../../src/redis/redis-links.js";
+import { subscribedSlots } from "../../src/redis/ioredis-internals.js";
 import { startOwnRedisCluster, type OwnRedisCluster } from "../support/redis-cluster.js";
 import { waitFor } from "../support/wait.js";
 
