@@ -251,7 +251,11 @@ describe("scale-out over a Redis Cluster with sharded pub/sub", () => {
     });
   }, 90_000);
 
-  it("delivers to a server whose group's slot moved to another shard what another server sent there meanwhile, once and in order", async () => {
+  it.each([
+    ["another shard", () => Promise.resolve(1)],
+    ["a shard added to the cluster", () => cluster.addMaster()],
+  ])("delivers to a server whose group's slot moved to %s what another server sent there meanwhile, once and in order", async (_, target) => {
+    const to = await target();
     const scaleOut = { heartbeatInterval: 100, serverTimeout: 3_000 };
     const log = recordingLogger();
     const urls = [await startServer(scaleOut), await startServer(scaleOut, log)];
@@ -261,8 +265,8 @@ describe("scale-out over a Redis Cluster with sharded pub/sub", () => {
     try {
       // The old owner ends every subscription of the slot; server A's publishes follow MOVED to
       // the new owner at once, while ioredis does not subscribe B there.
-      await ticksThroughFault(a, b, group, () => cluster.moveSlotOf(channelOf("group", group), 1));
-      expect(await cluster.shardChannels(1)).toContain(channelOf("group", group));
+      await ticksThroughFault(a, b, group, () => cluster.moveSlotOf(channelOf("group", group), to));
+      expect(await cluster.shardChannels(to)).toContain(channelOf("group", group));
       // Said once, as what it is: no shard was out of reach.
       expect(log.lines.map((line) => line.message)).toEqual(["Hash slots of subscribed channels moved to another Redis Cluster shard; subscribing there"]);
     } finally {

@@ -36,6 +36,8 @@ export interface OwnRedisCluster {
    * none is migrated), and waits until every node agrees; its subscribers there lose it.
    */
   moveSlotOf(channel: string, to: number): Promise<void>;
+  /** Starts one more master, with no slots yet, and joins it to the cluster; its index in `nodes`. */
+  addMaster(): Promise<number>;
   /** Stops every node and removes their files. */
   stop(): Promise<void>;
 }
@@ -102,17 +104,34 @@ async function makeCluster(masters: number, replicasPerMaster: number): Promise<
     async moveSlotOf(channel, to) {
       const from = await cluster.shardOf(channel);
       if (from === to) return;
-      const slot = await cli(nodes[0]!.port, ["CLUSTER", "KEYSLOT", channel]);
+      const running = nodes.filter((node) => node.running()).map((node) => node.port);
+      const slot = await cli(running[0]!, ["CLUSTER", "KEYSLOT", channel]);
       const [source, target] = [nodes[from]!.port, nodes[to]!.port];
       if ((await cli(source, ["CLUSTER", "COUNTKEYSINSLOT", slot])) !== "0") throw new Error(`slot ${slot} holds keys`);
       const [sourceId, targetId] = [await cli(source, ["CLUSTER", "MYID"]), await cli(target, ["CLUSTER", "MYID"])];
       // In the order Redis's documentation gives: importing, migrating, then the owner, target first.
       await cli(target, ["CLUSTER", "SETSLOT", slot, "IMPORTING", sourceId]);
       await cli(source, ["CLUSTER", "SETSLOT", slot, "MIGRATING", targetId]);
-      for (const port of [target, source, ...nodes.map((n) => n.port).filter((p) => p !== source && p !== target)]) {
+      for (const port of [target, source, ...running.filter((p) => p !== source && p !== target)]) {
         await cli(port, ["CLUSTER", "SETSLOT", slot, "NODE", targetId]);
       }
       await waitFor(async () => (await cluster.shardOf(channel)) === to, `slot ${slot} to move to node ${to}`);
+    },
+    async addMaster() {
+      const busPort = await freePort();
+      const node = clusterNode(await freePort(), busPort, dir);
+      await node.start();
+      nodes.push(node);
+      const running = nodes.filter((each) => each.running());
+      await cli(running[0]!.port, ["CLUSTER", "MEET", "127.0.0.1", String(node.port), String(busPort)]);
+      // Each node lists every other one, the handshake done.
+      const knowsAll = async (port: number) => {
+        const lines = (await cli(port, ["CLUSTER", "NODES"])).split("\n");
+        return lines.length === running.length && !lines.some((line) => line.includes("handshake"));
+      };
+      await waitFor(async () => (await Promise.all(running.map((each) => knowsAll(each.port)))).every(Boolean), "every node to know the new master");
+      await cluster.waitUntilOk();
+      return nodes.length - 1;
     },
     async stop() {
       await Promise.all(nodes.map((n) => n.stop()));
