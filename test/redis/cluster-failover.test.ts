@@ -1,5 +1,5 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { chatServers, channelOf } from "../support/cluster-chat.js";
+import { chatServers, channelOf, onCluster } from "../support/cluster-chat.js";
 import { startOwnRedisCluster, type OwnRedisCluster } from "../support/redis-cluster.js";
 import { waitFor } from "../support/wait.js";
 
@@ -9,7 +9,7 @@ import { waitFor } from "../support/wait.js";
  */
 describe("scale-out over a Redis Cluster whose master fails over to its replica", () => {
   let cluster: OwnRedisCluster;
-  const chat = chatServers(() => cluster);
+  const chat = chatServers(onCluster(() => cluster));
   const { startServer, connect, ticksThroughFault } = chat;
   const scaleOut = { heartbeatInterval: 100, serverTimeout: 3_000 };
   const group = "failover";

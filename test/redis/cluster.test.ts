@@ -1,7 +1,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { silentLogger } from "../../src/index.js";
 import { AspNetCoreRedisBackplane } from "../../src/redis/index.js";
-import { ChatHub, chatServers, channelOf, recordingLogger, tally, type Client } from "../support/cluster-chat.js";
+import { ChatHub, chatServers, channelOf, onCluster, recordingLogger, tally, type Client } from "../support/cluster-chat.js";
 import { startOwnRedisCluster, type OwnRedisCluster } from "../support/redis-cluster.js";
 import { startTcpProxy, type TcpProxy } from "../support/tcp-proxy.js";
 import { waitFor } from "../support/wait.js";
@@ -12,7 +12,7 @@ import { waitFor } from "../support/wait.js";
  */
 describe("scale-out over a Redis Cluster with sharded pub/sub", () => {
   let cluster: OwnRedisCluster;
-  const chat = chatServers(() => cluster);
+  const chat = chatServers(onCluster(() => cluster));
   const { servers, backplanes, startServer, connect, ticksThroughFault } = chat;
   let proxy: TcpProxy | undefined;
   /** Group names whose channels land on shard 0, 1 and 2. */
