@@ -13,7 +13,11 @@ export type { RedisClusterOptions } from "./redis-links.js";
 export interface RedisBackplaneOptions {
   /** Where Redis is: `redis://[user:password@]host:port[/db]`. Default `redis://127.0.0.1:6379`. */
   url?: string;
-  /** More ioredis options (TLS, a retry strategy, ...), for both connections. */
+  /**
+   * More ioredis options (TLS, a retry strategy, Sentinel's `sentinels` and `name`, ...), for
+   * both connections. `failoverDetector` is on unless set: after a Sentinel failover, both
+   * connections move to the new master (docs/scale-out.md, "Redis with Sentinel").
+   */
   redis?: RedisOptions;
   /**
    * A Redis Cluster instead of one Redis (`url` and `redis` are then ignored): channels use

@@ -1,0 +1,73 @@
+import { afterEach, describe, it } from "vitest";
+import { RedisBackplane } from "../../src/redis/index.js";
+import { chatServers } from "../support/cluster-chat.js";
+import { startOwnSentinelRedis, type OwnSentinelRedis } from "../support/redis-sentinel.js";
+import { waitFor } from "../support/wait.js";
+
+/**
+ * Redis with Sentinel, as many run it for high availability: a master with a replica, and
+ * hubwire servers that find the master through the Sentinel (ioredis's `sentinels` option).
+ * When the replica takes over, every server's connections move to it.
+ */
+describe("scale-out over Redis with Sentinel, across a failover", () => {
+  let sentinel: OwnSentinelRedis | undefined;
+  const chat = chatServers((logger) => new RedisBackplane({ redis: sentinel!.redis, logger }));
+  const { startServer, connect, ticksThroughFault } = chat;
+  const scaleOut = { heartbeatInterval: 100, serverTimeout: 3_000 };
+  const group = "failover";
+
+  afterEach(async () => {
+    await chat.close();
+    await sentinel?.stop();
+    sentinel = undefined;
+  });
+
+  /** Servers A and B on the Sentinel's master, B's client in `group`. */
+  async function serversOnSentinel() {
+    sentinel = await startOwnSentinelRedis();
+    const urls = [await startServer(scaleOut), await startServer(scaleOut)];
+    const [a, b] = [await connect(urls[0]!, "ann"), await connect(urls[1]!, "bob")];
+    await b.connection.invoke("Join", group);
+    return { a, b, master: await sentinel.master() };
+  }
+
+  /** Waits until both servers' subscribing connections are on the master the Sentinel names now. */
+  async function onNewMaster() {
+    const master = await sentinel!.master();
+    const subscribers = async () => (await sentinel!.cli(master, ["CLIENT", "LIST", "TYPE", "pubsub"])).split("\n").filter((line) => line && !line.includes("name=sentinel"));
+    await waitFor(async () => (await subscribers()).length === 2, "both servers to subscribe on the new master");
+  }
+
+  it("delivers what another server sent to a group while the master died and the replica took over, once and in order", async () => {
+    const { a, b, master } = await serversOnSentinel();
+    await ticksThroughFault(a, b, group, async () => {
+      await sentinel!.killMaster();
+      await sentinel!.waitForMasterOtherThan(master);
+    });
+    await onNewMaster();
+  }, 90_000);
+
+  it("delivers what another server sent to a group during a failover the Sentinel was asked for, once and in order, and moves to the new master", async () => {
+    const { a, b, master } = await serversOnSentinel();
+    // The old master stays up: the servers may hear each other there until they leave it.
+    await ticksThroughFault(
+      a,
+      b,
+      group,
+      async () => {
+        await sentinel!.failOver();
+        await sentinel!.waitForMasterOtherThan(master);
+      },
+      false,
+    );
+    // Not left on the old master, a replica now: a server started since is on the new one, and
+    // a publish on a replica reaches only that replica's subscribers.
+    await onNewMaster();
+    const c = await connect(await startServer(scaleOut), "cy");
+    await c.connection.invoke("Join", group);
+    await waitFor(async () => {
+      await a.connection.invoke("TickGroup", group, -1);
+      return c.ticks.includes(-1);
+    }, "a server started after the failover to hear the others");
+  }, 90_000);
+});
