@@ -1,5 +1,5 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { chatServers, channelOf, onCluster } from "../support/cluster-chat.js";
+import { chatServers, channelOf, onCluster } from "../support/chat-servers.js";
 import { startOwnRedisCluster, type OwnRedisCluster } from "../support/redis-cluster.js";
 import { waitFor } from "../support/wait.js";
 

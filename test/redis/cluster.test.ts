@@ -1,7 +1,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { silentLogger } from "../../src/index.js";
 import { AspNetCoreRedisBackplane } from "../../src/redis/index.js";
-import { ChatHub, chatServers, channelOf, onCluster, recordingLogger, tally, type Client } from "../support/cluster-chat.js";
+import { ChatHub, chatServers, channelOf, onCluster, recordingLogger, tally, type Client } from "../support/chat-servers.js";
 import { startOwnRedisCluster, type OwnRedisCluster } from "../support/redis-cluster.js";
 import { startTcpProxy, type TcpProxy } from "../support/tcp-proxy.js";
 import { waitFor } from "../support/wait.js";

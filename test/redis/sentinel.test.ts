@@ -1,6 +1,6 @@
 import { afterEach, describe, it } from "vitest";
 import { RedisBackplane } from "../../src/redis/index.js";
-import { chatServers } from "../support/cluster-chat.js";
+import { chatServers } from "../support/chat-servers.js";
 import { startOwnSentinelRedis, type OwnSentinelRedis } from "../support/redis-sentinel.js";
 import { waitFor } from "../support/wait.js";
 
