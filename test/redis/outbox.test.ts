@@ -258,6 +258,26 @@ describe("the outbox: sends ride out a Redis outage", () => {
     await everyTickOnceHeardAgain(sends, onB);
   }, 30_000);
 
+  it("delivers every send once and in order across a Redis that answers no one for longer than publishTimeout", async () => {
+    const log = recordingLogger();
+    const a = await startServer({ logger: log });
+    const b = await startServer();
+    const onB = await connect(b.url);
+    await untilLinked(a.context, onB);
+    const sends = steadySends(a.context);
+    await waitFor(() => onB.received.length >= 20, "ticks on server B before Redis stalls");
+    // As a failover's pause, a slow script or a long fork does: for 2 s Redis answers nothing,
+    // and both servers' publishes and PINGs time out (publishTimeout is 500 ms here).
+    const admin = new Redis(redis.url);
+    await admin.client("PAUSE", 2_000, "ALL");
+    admin.disconnect();
+    const stalledAt = sends.sent;
+    await waitFor(() => sends.sent > stalledAt + 20, "ticks sent while Redis stalls");
+    await everyTickOnceHeardAgain(sends, onB);
+    // The stall was long enough to matter: server A's publishing link was made again.
+    expect(log.lines.map((line) => line.message)).toContain("Redis did not answer in time; reconnecting");
+  }, 30_000);
+
   it("asks for what a server missed only once Redis took its subscriptions again, however long it refuses them", async () => {
     const a = await startServer();
     const b = await startServer();
