@@ -323,6 +323,9 @@ export class RedisBackplane implements Backplane {
   private async end(client: Redis | Cluster): Promise<void> {
     if (client.status !== "ready") return client.disconnect();
     await client.quit().catch(() => client.disconnect());
+    // QUIT ends one Redis's connection, but not what ioredis keeps beside it: found through
+    // Sentinel, its subscriptions to the Sentinels' failovers (see singleRedisLinks).
+    if (!this.links.resubscribesItself) client.disconnect();
   }
 
   /**

@@ -1,4 +1,5 @@
 import { afterEach, describe, it } from "vitest";
+import { silentLogger } from "../../src/index.js";
 import { RedisBackplane } from "../../src/redis/index.js";
 import { chatServers } from "../support/chat-servers.js";
 import { startOwnSentinelRedis, type OwnSentinelRedis } from "../support/redis-sentinel.js";
@@ -37,6 +38,20 @@ describe("scale-out over Redis with Sentinel, across a failover", () => {
     const subscribers = async () => (await sentinel!.cli(master, ["CLIENT", "LIST", "TYPE", "pubsub"])).split("\n").filter((line) => line && !line.includes("name=sentinel"));
     await waitFor(async () => (await subscribers()).length === 2, "both servers to subscribe on the new master");
   }
+
+  it("closes its connections to the Sentinel when it closes", async () => {
+    sentinel = await startOwnSentinelRedis();
+    const { port } = sentinel.redis.sentinels[0]!;
+    const clients = async () => (await sentinel!.cli(port, ["CLIENT", "LIST"])).split("\n").filter((line) => line && !line.includes("cmd=client|list")).length;
+    const before = await clients();
+    const backplane = new RedisBackplane({ redis: sentinel.redis, logger: silentLogger });
+    await backplane.subscribe("probe", () => {});
+    await backplane.publish("probe", new Uint8Array([1]));
+    // Each link subscribes to the Sentinel's failovers once it is connected.
+    await waitFor(async () => (await clients()) === before + 2, "both links to watch the Sentinel's failovers");
+    await backplane.close();
+    await waitFor(async () => (await clients()) === before, "the backplane's connections to the Sentinel to close");
+  }, 60_000);
 
   it("delivers what another server sent to a group while the master died and the replica took over, once and in order", async () => {
     const { a, b, master } = await serversOnSentinel();
