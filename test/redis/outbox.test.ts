@@ -234,6 +234,17 @@ describe("the outbox: sends ride out a Redis outage", () => {
     admin.disconnect();
   }
 
+  /** Servers A and B (started with `a` and `b`), B's client hearing A's steady ticks, 20 of them already. */
+  async function ticksFromAToB(options: { a?: Parameters<typeof startServer>[0]; b?: Parameters<typeof startServer>[0] } = {}) {
+    const a = await startServer(options.a);
+    const b = await startServer(options.b);
+    const onB = await connect(b.url);
+    await untilLinked(a.context, onB);
+    const sends = steadySends(a.context);
+    await waitFor(() => onB.received.length >= 20, "ticks on server B before the fault");
+    return { b, onB, sends };
+  }
+
   /** Once server B hears again and server A sent 20 ticks more, B must have had every tick once, in order. */
   async function everyTickOnceHeardAgain(sends: ReturnType<typeof steadySends>, onB: { received: number[] }) {
     await waitFor(() => managerOfB().peers.connected, "server B to hear again", 15_000);
@@ -245,14 +256,9 @@ describe("the outbox: sends ride out a Redis outage", () => {
   }
 
   it("delivers to a server whose subscribing link stays down longer than its presence waits what another server sent meanwhile", async () => {
-    const a = await startServer();
     // Server B makes its dropped link again after 4 s: by then its presence, which hears nothing,
     // has stopped waiting for itself (twice serverTimeout), and server A has stopped holding for it.
-    const b = await startServer({ redis: { retryStrategy: () => 4_000 } });
-    const onB = await connect(b.url);
-    await untilLinked(a.context, onB);
-    const sends = steadySends(a.context);
-    await waitFor(() => onB.received.length >= 20, "ticks on server B before its link drops");
+    const { b, onB, sends } = await ticksFromAToB({ b: { redis: { retryStrategy: () => 4_000 } } });
     await killSubscriberOf(b.backplane);
     await waitFor(() => !managerOfB().peers.connected, "server B to notice it hears nothing");
     await everyTickOnceHeardAgain(sends, onB);
@@ -260,12 +266,7 @@ describe("the outbox: sends ride out a Redis outage", () => {
 
   it("delivers every send once and in order across a Redis that answers no one for longer than publishTimeout", async () => {
     const log = recordingLogger();
-    const a = await startServer({ logger: log });
-    const b = await startServer();
-    const onB = await connect(b.url);
-    await untilLinked(a.context, onB);
-    const sends = steadySends(a.context);
-    await waitFor(() => onB.received.length >= 20, "ticks on server B before Redis stalls");
+    const { onB, sends } = await ticksFromAToB({ a: { logger: log } });
     // As a failover's pause, a slow script or a long fork does: for 2 s Redis answers nothing,
     // and both servers' publishes and PINGs time out (publishTimeout is 500 ms here).
     const admin = new Redis(redis.url);
@@ -279,12 +280,7 @@ describe("the outbox: sends ride out a Redis outage", () => {
   }, 30_000);
 
   it("asks for what a server missed only once Redis took its subscriptions again, however long it refuses them", async () => {
-    const a = await startServer();
-    const b = await startServer();
-    const onB = await connect(b.url);
-    await untilLinked(a.context, onB);
-    const sends = steadySends(a.context);
-    await waitFor(() => onB.received.length >= 20, "ticks on server B before its link drops");
+    const { b, onB, sends } = await ticksFromAToB();
     // Server B's subscriber reconnects at once, and Redis refuses its SUBSCRIBE (through its ACL).
     const admin = new Redis(redis.url);
     await admin.call("ACL", "SETUSER", "default", "-subscribe");
