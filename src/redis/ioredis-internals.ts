@@ -2,8 +2,10 @@ import type { Cluster, Redis } from "ioredis";
 
 /*
  * What the Redis backplane reads of ioredis's cluster client beyond its public API, in one place:
- * its shard subscribers and its record of their channels. Each function has an answer for an
- * ioredis that does not show them (see each).
+ * its shard subscribers, its record of their channels, and the error a subscription that Redis
+ * ended comes as. Each function has an answer for an ioredis that does not show them (see each);
+ * the Redis Cluster tests fail if the installed ioredis stops showing its shard subscribers'
+ * connections, its record, or that error.
  */
 
 /** ioredis's group of shard subscribers (not its public API). */
