@@ -183,7 +183,11 @@ export class RedisBackplane implements Backplane {
       });
       this.subscriber.on("subscribersReady", () => this.onSubscribersRemade());
       // The slot of a subscribed channel was handed to another shard: no need to wait for the next read of the map.
-      this.subscriber.on("nodeError", (error: Error) => endedByRedis(error) && this.checkSlots());
+      this.subscriber.on("nodeError", (error: Error) => {
+        if (!endedByRedis(error)) return;
+        this.slotOwners.ended(Date.now());
+        this.checkSlots();
+      });
     }
     this.subscriber.on(this.links.messageEvent, (channel: Buffer, message: Buffer) => {
       try {
@@ -400,9 +404,9 @@ export class RedisBackplane implements Backplane {
    * subscription in them. ioredis takes no notice: it reads the slot map again when a command is
    * MOVED, and a subscriber sends none, so the channels would stay unsubscribed for good. So the
    * map is read every `publishTimeout`, and at once when Redis ends a subscription itself. Where
-   * a slot of a subscribed channel has another owner, what was published there since the read
-   * before may be lost: a drop of that link is told, and the slot's channels are subscribed on
-   * their new owner before the links are back.
+   * a slot of a subscribed channel has another owner, what was published there since it was last
+   * known in place (see SlotOwners.take) may be lost: a drop of that link is told, and the slot's
+   * channels are subscribed on their new owner before the links are back.
    */
   private checkSlots(): void {
     const cluster = this.subscriber as Cluster;
