@@ -41,8 +41,8 @@ export function singleRedisLinks(url: string, given: RedisOptions | undefined, {
   const { Redis: RedisClient } = requireOptional<typeof import("ioredis")>("ioredis");
   // Found through Sentinel, a master that hands its role on without going down (SENTINEL
   // FAILOVER, a failover of a master Sentinel found unreachable but that stayed up) would keep
-  // the links: a server on it after a restart of others' would not hear them. ioredis reconnects
-  // at a failover's word (`+switch-master`) only when told to.
+  // the links, on a replica from then on: a server that connects afterwards, to the new master,
+  // would not hear this one. ioredis follows a failover's word (`+switch-master`) only when told to.
   const options: RedisOptions = { failoverDetector: true, ...given };
   // A publish while disconnected fails at once, and one in flight when the connection drops
   // fails then, never sent again by ioredis: whoever publishes decides what to send again, in order.
