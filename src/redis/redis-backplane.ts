@@ -118,6 +118,9 @@ export class RedisBackplane implements Backplane {
     ({ publisher: this.publisher, subscriber: this.subscriber } = this.links);
     this.linkCheck = setInterval(() => {
       if (this.subscriber.status !== "ready") return;
+      // ioredis says it remade its shard subscribers before one it was still starting then is up,
+      // and may not say so again once it is: asked here too, or the links would never be back.
+      if (this.remaking.size > 0 && this.forgetRemade() && this.unconfirmed.size === 0) this.tellIfBack();
       // What Redis refused is tried again (a restarted cluster refuses for a while: CLUSTERDOWN),
       // on a cluster once no shard's subscriber is still being made again.
       if (this.unconfirmed.size > 0 && this.remaking.size === 0) void this.resubscribe([...this.unconfirmed]);
@@ -375,11 +378,17 @@ export class RedisBackplane implements Backplane {
    * through.
    */
   private onSubscribersRemade(): void {
-    for (const node of this.remaking) if (shardSubscriberBack(this.subscriber as Cluster, node)) this.remaking.delete(node);
+    this.forgetRemade();
     // The cluster client reconnecting as a whole fires this at each attempt: its `ready` subscribes
     // again once (subscribed now, the channels would wait in its queue, once per attempt).
     if (this.subscriber.status !== "ready") return;
     void this.resubscribe(this.madeAnew() ? this.wanted() : [...this.unconfirmed]);
+  }
+
+  /** Forgets the shards whose subscriber is back (see `remaking`); whether none is left. */
+  private forgetRemade(): boolean {
+    for (const node of this.remaking) if (shardSubscriberBack(this.subscriber as Cluster, node)) this.remaking.delete(node);
+    return this.remaking.size === 0;
   }
 
   /**

@@ -55,7 +55,10 @@ describe("RedisBackplane on a Redis Cluster across an outage", () => {
       let keptReceivers = 0;
       await waitFor(
         async () => status() === "ready" && (keptReceivers = await receivers(kept)) === 1,
-        () => `the backplane to be back with its channels (subscriber ${status()}, the kept channel's receivers ${keptReceivers})`,
+        () => {
+          const { remaking, unconfirmed } = backplane as unknown as { remaking: Set<string>; unconfirmed: Set<string> };
+          return `the backplane to be back with its channels (subscriber ${status()}, the kept channel's receivers ${keptReceivers}, shards being remade ${[...remaking].join(" ")}, unconfirmed ${[...unconfirmed].join(" ")})`;
+        },
         30_000,
       );
       await backplane.subscribe(probe, () => {});
