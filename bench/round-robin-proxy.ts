@@ -20,13 +20,20 @@ export interface RoundRobinProxy {
   close(): Promise<void>;
 }
 
-export async function startRoundRobinProxy(backendUrls: readonly string[]): Promise<RoundRobinProxy> {
+/**
+ * `upgradesInTurn`: WebSocket upgrades take turns among themselves, apart from the HTTP requests,
+ * so that N clients' sockets spread over the backends evenly whatever else each asked first (by
+ * default one turn serves both, and which backend a client's socket reaches depends on how the
+ * clients' requests interleave).
+ */
+export async function startRoundRobinProxy(backendUrls: readonly string[], options: { upgradesInTurn?: boolean } = {}): Promise<RoundRobinProxy> {
   const backends = backendUrls.map((url) => new URL(url));
   const seen: ProxiedKind[][] = backends.map(() => []);
   const sockets = new Set<Duplex>();
   /** Client sides of the WebSockets proxied now (see cutWebSockets). */
   const webSockets = new Map<Duplex, number>();
   let next = 0;
+  let nextUpgrade = 0;
   /** The backend for a request's attempt `attempt` (0 first): the next in turn, then the ones after it. */
   const pick = (first: number, attempt: number) => {
     const index = (first + attempt) % backends.length;
@@ -75,7 +82,7 @@ export async function startRoundRobinProxy(backendUrls: readonly string[]): Prom
     sockets.add(client);
     client.on("error", () => {});
     client.on("close", () => sockets.delete(client));
-    const first = next++;
+    const first = options.upgradesInTurn ? nextUpgrade++ : next++;
     const forward = (attempt: number) => {
       const backend = pick(first, attempt);
       const upstream: Socket = connect(Number(backend.url.port), backend.url.hostname);

@@ -30,7 +30,8 @@ describe("the auction sample in a real browser, on two servers", () => {
   beforeAll(async () => {
     bundle = await bundleAuctionPage();
     servers = await Promise.all([0, 1].map(() => startAuctionServer({ logger: silentLogger, redis: { url: redisUrl, prefix }, rules: { antiSnipingMs } })));
-    proxy = await startRoundRobinProxy(servers.map((server) => server.url));
+    // The four pages' sockets alternate between the servers, however their other requests interleave.
+    proxy = await startRoundRobinProxy(servers.map((server) => server.url), { upgradesInTurn: true });
     browser = await launchChromium();
   }, 60_000);
 
