@@ -5,7 +5,7 @@ import { LogWriter, type LogFields } from "../logger.js";
 import { lifetimeLog } from "./lifetime-log.js";
 import { encodeBackplaneMessage, type BackplaneMessage, type GroupMessage, type SendMessage } from "./backplane-messages.js";
 import { ConnectionRecovery } from "./connection-recovery.js";
-import { BackplaneOutbox, type OutboxDrops } from "./backplane-outbox.js";
+import { BackplaneOutbox } from "./backplane-outbox.js";
 import type { HubLifetimeManager } from "./hub-lifetime-manager.js";
 import { InMemoryLifetimeManager, invocationOf, type LocalMembership } from "./in-memory-lifetime-manager.js";
 import { HubChannels } from "./hub-channels.js";
@@ -15,6 +15,7 @@ import { failureReply } from "./remote-errors.js";
 import { ScaleOutMoves } from "./scale-out-moves.js";
 import { SendCodec } from "./send-codec.js";
 import { resolveSettings, type ResolvedSettings } from "./scale-out-settings.js";
+import { OutageLog } from "./outage-log.js";
 import { LinkReplays } from "./link-replays.js";
 import { SendSequences } from "./send-sequences.js";
 import { settledBackplane } from "./settled-backplane.js";
@@ -55,7 +56,7 @@ export class ScaleOutLifetimeManager implements HubLifetimeManager {
   /** The number of this server's last send; see SendMessage.seq. */
   private sendSeq = 0;
   private readonly delivered = new SendSequences();
-  private outageStart: number | undefined;
+  private readonly outage: OutageLog;
   private readonly settings: ResolvedSettings;
   private readonly codec: SendCodec;
   /** Connections moving here from other servers, or away (see LifetimeMoves). */
@@ -88,6 +89,7 @@ export class ScaleOutLifetimeManager implements HubLifetimeManager {
     this.local = new InMemoryLifetimeManager({ maximumGroupsPerConnection: options.maximumGroupsPerConnection });
     const backplane = (this.backplane = settledBackplane(options.backplane));
     this.channels = new HubChannels(backplane, this.log, options.hubName, this.serverId, this.delivered);
+    this.outage = new OutageLog(this.log, options.hubName);
     const bounds = { maxAge: this.settings.outboxMaxAge, maxBytes: this.settings.outboxMaxBytes };
     const replays = (this.replays = new LinkReplays(
       {
@@ -106,7 +108,7 @@ export class ScaleOutLifetimeManager implements HubLifetimeManager {
       (channel, payload) => backplane.publish(channel, payload),
       bounds,
       (error) => this.onPathDown("publish failed", error),
-      (waited, drops) => this.onOutboxResumed(waited, drops),
+      (waited, drops) => this.outage.resumed(waited, drops),
       (message) => replays.handed(message),
     );
     this.presence = new Presence(
@@ -411,12 +413,9 @@ export class ScaleOutLifetimeManager implements HubLifetimeManager {
     this.presence.awaitListeners();
   }
 
-  /** Holds what goes to other servers; one warning per outage. */
+  /** Holds what goes to other servers (see OutageLog). */
   private holdOutbox(fields: LogFields): void {
-    if (this.outageStart === undefined) {
-      this.outageStart = Date.now();
-      this.log.write(lifetimeLog.outboxHolding, { hub: this.options.hubName, ...fields });
-    }
+    this.outage.holding(fields);
     this.outbox.hold();
   }
 
@@ -432,14 +431,6 @@ export class ScaleOutLifetimeManager implements HubLifetimeManager {
     // subscribeServerChannels logs its own failures.
     if (!backplane.resubscribeAll) return void this.subscribeServerChannels();
     backplane.resubscribeAll().catch((error: unknown) => this.log.write(lifetimeLog.resubscribeFailed, { hub: this.options.hubName, error }));
-  }
-
-  /** One line per outage, when it ends: a warning with the counts if the outbox dropped any. */
-  private onOutboxResumed(waited: number, dropped: OutboxDrops): void {
-    const fields = { hub: this.options.hubName, outageMs: Date.now() - (this.outageStart ?? Date.now()), messages: waited };
-    this.outageStart = undefined;
-    if (dropped.messages > 0) this.log.write(lifetimeLog.outboxDropped, { ...fields, dropped: dropped.messages, droppedBytes: dropped.bytes });
-    else this.log.write(lifetimeLog.outboxResumed, fields);
   }
 
   private deliverFromRemote(message: SendMessage, channel: string): void {
