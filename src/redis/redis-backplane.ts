@@ -97,6 +97,8 @@ export class RedisBackplane implements Backplane {
   private subscriberSettled = false;
   private publisherSettled = false;
   private readonly linkCheck: ReturnType<typeof setInterval>;
+  /** Set by close: a link that ends from then on stays ended. */
+  private closing = false;
   /** Told when a connection drops and when it is back (see watchLinks). */
   private readonly linkWatchers = new Set<BackplaneLinkEvents>();
   /** The publisher's socket while it gathers the writes of one event-loop turn (see gatherWrites). */
@@ -202,6 +204,8 @@ export class RedisBackplane implements Backplane {
     });
     this.reportOutages(this.publisher, "publisher");
     this.reportOutages(this.subscriber, "subscriber");
+    this.connectAgainWhenEnded(this.publisher, "publisher", answerTimeout);
+    this.connectAgainWhenEnded(this.subscriber, "subscriber", answerTimeout);
     if (options.cluster) this.reportShardOutages();
   }
 
@@ -315,6 +319,7 @@ export class RedisBackplane implements Backplane {
   }
 
   async close(): Promise<void> {
+    this.closing = true;
     clearInterval(this.linkCheck);
     this.handlers.clear();
     this.unconfirmed.clear();
@@ -475,6 +480,27 @@ export class RedisBackplane implements Backplane {
         const node = key.slice("subscriber ".length);
         if (shardSubscriberBack(subscriber, node)) back("subscriber", node);
       }
+    });
+  }
+
+  /**
+   * ioredis ends a link for good, retrying no more, in races of its own. One: through Sentinel,
+   * its failover detector hears of the failover while the link, already reconnecting, asks a
+   * Sentinel where the master is; it takes the answer as coming too late and gives the link up.
+   * Until the backplane closes, an ended link connects again: at once, then waiting twice as
+   * long each time it ends again before it is ready, up to `maxWait`.
+   */
+  private connectAgainWhenEnded(client: Redis | Cluster, role: string, maxWait: number): void {
+    let endedInARow = 0;
+    client.on("ready", () => (endedInARow = 0));
+    client.on("end", () => {
+      if (this.closing) return;
+      this.log.write(redisLog.endedByClient, { role });
+      const wait = endedInARow === 0 ? 0 : Math.min(50 * 2 ** endedInARow, maxWait);
+      endedInARow++;
+      setTimeout(() => {
+        if (!this.closing && client.status === "end") client.connect().catch(() => undefined);
+      }, wait).unref();
     });
   }
 

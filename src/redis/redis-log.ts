@@ -6,6 +6,7 @@ export const redisLog = logEvents({
   handlerThrew: { level: "error", message: "Backplane message handler threw" },
   unreachable: { level: "warn", message: "Redis unreachable; retrying" },
   noAnswer: { level: "warn", message: "Redis did not answer in time; reconnecting" },
+  endedByClient: { level: "warn", message: "ioredis gave a Redis link up; connecting it again" },
   reachableAgain: { level: "info", message: "Redis reachable again" },
   slotsMoved: { level: "info", message: "Hash slots of subscribed channels moved to another Redis Cluster shard; subscribing there" },
 });

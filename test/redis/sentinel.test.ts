@@ -1,7 +1,9 @@
-import { afterEach, describe, it } from "vitest";
-import { silentLogger } from "../../src/index.js";
+import type { RedisOptions } from "ioredis";
+import { afterEach, describe, expect, it } from "vitest";
+import { silentLogger, type Logger } from "../../src/index.js";
 import { RedisBackplane } from "../../src/redis/index.js";
-import { chatServers } from "../support/chat-servers.js";
+import { redisLog } from "../../src/redis/redis-log.js";
+import { chatServers, recordingLogger } from "../support/chat-servers.js";
 import { startOwnSentinelRedis, type OwnSentinelRedis } from "../support/redis-sentinel.js";
 import { waitFor } from "../support/wait.js";
 
@@ -12,21 +14,24 @@ import { waitFor } from "../support/wait.js";
  */
 describe("scale-out over Redis with Sentinel, across a failover", () => {
   let sentinel: OwnSentinelRedis | undefined;
-  const chat = chatServers((logger) => new RedisBackplane({ redis: sentinel!.redis, logger }));
+  /** More ioredis options for the servers a test starts. */
+  let moreOptions: RedisOptions = {};
+  const chat = chatServers((logger) => new RedisBackplane({ redis: { ...sentinel!.redis, ...moreOptions }, logger }));
   const { startServer, connect, ticksThroughFault } = chat;
   const scaleOut = { heartbeatInterval: 100, serverTimeout: 3_000 };
   const group = "failover";
 
   afterEach(async () => {
+    moreOptions = {};
     await chat.close();
     await sentinel?.stop();
     sentinel = undefined;
   });
 
-  /** Servers A and B on the Sentinel's master, B's client in `group`. */
-  async function serversOnSentinel() {
+  /** Servers A and B on the Sentinel's master, B's client in `group`; `logger`: their backplanes'. */
+  async function serversOnSentinel(logger: Logger = silentLogger) {
     sentinel = await startOwnSentinelRedis();
-    const urls = [await startServer(scaleOut), await startServer(scaleOut)];
+    const urls = [await startServer(scaleOut, logger), await startServer(scaleOut, logger)];
     const [a, b] = [await connect(urls[0]!, "ann"), await connect(urls[1]!, "bob")];
     await b.connection.invoke("Join", group);
     return { a, b, master: await sentinel.master() };
@@ -60,6 +65,20 @@ describe("scale-out over Redis with Sentinel, across a failover", () => {
       await sentinel!.waitForMasterOtherThan(master);
     });
     await onNewMaster();
+  }, 90_000);
+
+  it("connects again a link that ioredis gave up during the failover", async () => {
+    // ioredis gives a link up when its failover detector hears of the failover while the link
+    // asks the Sentinel where the master is. Waiting a second before each such question keeps
+    // the reconnecting links asking nearly all the time, so that the race is all but certain.
+    moreOptions = { sentinelRetryStrategy: () => 1_000 };
+    const log = recordingLogger();
+    const { a, b, master } = await serversOnSentinel(log);
+    await ticksThroughFault(a, b, group, async () => {
+      await sentinel!.killMaster();
+      await sentinel!.waitForMasterOtherThan(master);
+    });
+    expect(log.lines.map((line) => line.message)).toContain(redisLog.endedByClient.message);
   }, 90_000);
 
   it("delivers what another server sent to a group during a failover the Sentinel was asked for, once and in order, and moves to the new master", async () => {
