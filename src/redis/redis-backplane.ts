@@ -4,6 +4,7 @@ import { HubwireError } from "../errors.js";
 import type { Backplane, BackplaneLinkEvents, LinkDrop } from "../lifetime/backplane.js";
 import { consoleLogger, LogWriter, type Logger } from "../logger.js";
 import { endedByRedis, forgetRepeatedChannels, shardSubscriberBack, shardSubscriberConnections, subscribedSlots } from "./ioredis-internals.js";
+import { reportOutages, reportShardOutages } from "./outage-reports.js";
 import { clusterLinks, singleRedisLinks, type RedisClusterOptions, type RedisLinks } from "./redis-links.js";
 import { redisLog } from "./redis-log.js";
 import { SlotOwners } from "./slot-owners.js";
@@ -202,11 +203,11 @@ export class RedisBackplane implements Backplane {
         this.log.write(redisLog.handlerThrew, { channel: channel.toString(), error });
       }
     });
-    this.reportOutages(this.publisher, "publisher");
-    this.reportOutages(this.subscriber, "subscriber");
+    reportOutages(this.publisher, "publisher", this.log);
+    reportOutages(this.subscriber, "subscriber", this.log);
     this.connectAgainWhenEnded(this.publisher, "publisher", answerTimeout);
     this.connectAgainWhenEnded(this.subscriber, "subscriber", answerTimeout);
-    if (options.cluster) this.reportShardOutages();
+    if (options.cluster) reportShardOutages(this.publisher as Cluster, this.subscriber as Cluster, this.log);
   }
 
   async publish(name: string, payload: Uint8Array): Promise<number> {
@@ -456,34 +457,6 @@ export class RedisBackplane implements Backplane {
   }
 
   /**
-   * On a cluster, one shard may go while the cluster client stays ready: one warning per shard
-   * when it goes, one line when the publisher reaches it again or its subscriber is back.
-   */
-  private reportShardOutages(): void {
-    const down = new Set<string>();
-    const report = (role: string) => (error: Error, node: string) => {
-      if (endedByRedis(error)) return; // not an outage (see checkSlots)
-      if (down.has(`${role} ${node}`)) return;
-      down.add(`${role} ${node}`);
-      this.log.write(redisLog.unreachable, { role, node, error });
-    };
-    const back = (role: string, node: string) => {
-      if (down.delete(`${role} ${node}`)) this.log.write(redisLog.reachableAgain, { role, node });
-    };
-    this.publisher.on("node error", report("publisher"));
-    this.subscriber.on("nodeError", report("subscriber"));
-    this.publisher.on("+node", (redis: Redis) => redis.once("ready", () => back("publisher", `${redis.options.host}:${redis.options.port}`)));
-    const subscriber = this.subscriber as Cluster;
-    subscriber.on("subscribersReady", () => {
-      for (const key of down) {
-        if (!key.startsWith("subscriber ")) continue;
-        const node = key.slice("subscriber ".length);
-        if (shardSubscriberBack(subscriber, node)) back("subscriber", node);
-      }
-    });
-  }
-
-  /**
    * ioredis ends a link for good, retrying no more, in races of its own. One: through Sentinel,
    * its failover detector hears of the failover while the link, already reconnecting, asks a
    * Sentinel where the master is; it takes the answer as coming too late and gives the link up.
@@ -501,21 +474,6 @@ export class RedisBackplane implements Backplane {
       setTimeout(() => {
         if (!this.closing && client.status === "end") client.connect().catch(() => undefined);
       }, wait).unref();
-    });
-  }
-
-  /** One warning when Redis goes away, one line when it is back (ioredis reports every failed retry). */
-  private reportOutages(client: Redis | Cluster, role: string): void {
-    let down = false;
-    client.on("error", (error: Error) => {
-      if (down) return;
-      down = true;
-      this.log.write(redisLog.unreachable, { role, error });
-    });
-    client.on("ready", () => {
-      if (!down) return;
-      down = false;
-      this.log.write(redisLog.reachableAgain, { role });
     });
   }
 }
