@@ -17,7 +17,9 @@ export interface RedisBackplaneOptions {
   /**
    * More ioredis options (TLS, a retry strategy, Sentinel's `sentinels` and `name`, ...), for
    * both connections. `failoverDetector` is on unless set: after a Sentinel failover, both
-   * connections move to the new master (docs/scale-out.md, "Redis with Sentinel").
+   * connections move to the new master (docs/scale-out.md, "Redis with Sentinel"). A retry
+   * strategy may space the attempts out but not stop them: a link ioredis ends is connected
+   * again while the backplane is open.
    */
   redis?: RedisOptions;
   /**
@@ -205,8 +207,12 @@ export class RedisBackplane implements Backplane {
     });
     reportOutages(this.publisher, "publisher", this.log);
     reportOutages(this.subscriber, "subscriber", this.log);
-    this.connectAgainWhenEnded(this.publisher, "publisher", answerTimeout);
-    this.connectAgainWhenEnded(this.subscriber, "subscriber", answerTimeout);
+    // A cluster client ends only when its clusterRetryStrategy gives up, and drops its shard
+    // subscribers' listeners then: it is not connected again.
+    if (!this.links.resubscribesItself) {
+      this.connectAgainWhenEnded(this.publisher as Redis, "publisher", answerTimeout);
+      this.connectAgainWhenEnded(this.subscriber as Redis, "subscriber", answerTimeout);
+    }
     if (options.cluster) reportShardOutages(this.publisher as Cluster, this.subscriber as Cluster, this.log);
   }
 
@@ -463,7 +469,7 @@ export class RedisBackplane implements Backplane {
    * Until the backplane closes, an ended link connects again: at once, then waiting twice as
    * long each time it ends again before it is ready, up to `maxWait`.
    */
-  private connectAgainWhenEnded(client: Redis | Cluster, role: string, maxWait: number): void {
+  private connectAgainWhenEnded(client: Redis, role: string, maxWait: number): void {
     let endedInARow = 0;
     client.on("ready", () => (endedInARow = 0));
     client.on("end", () => {

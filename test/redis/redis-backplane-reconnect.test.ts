@@ -1,7 +1,9 @@
 import { Redis } from "ioredis";
 import { afterEach, describe, expect, it } from "vitest";
 import { silentLogger } from "../../src/index.js";
-import { RedisBackplane } from "../../src/redis/index.js";
+import { RedisBackplane, type RedisBackplaneOptions } from "../../src/redis/index.js";
+import { redisLog } from "../../src/redis/redis-log.js";
+import { recordingLogger } from "../support/chat-servers.js";
 import { startOwnRedis, type OwnRedis } from "../support/redis.js";
 import { startTcpProxy, type TcpProxy } from "../support/tcp-proxy.js";
 import { waitFor, within } from "../support/wait.js";
@@ -23,12 +25,15 @@ describe("RedisBackplane across a reconnect", () => {
     [backplanes, proxy, redis] = [[], undefined, undefined];
   });
 
-  /** A subscriber behind the proxy, and a publisher straight to Redis to count its receivers. */
-  async function start() {
+  /**
+   * A subscriber behind the proxy, and a publisher straight to Redis to count its receivers.
+   * `more`: the subscriber's ioredis options and logger.
+   */
+  async function start(more: Pick<RedisBackplaneOptions, "redis" | "logger"> = {}) {
     redis = await startOwnRedis();
     proxy = await startTcpProxy(Number(new URL(redis.url).port));
     const options = { channelPrefix: "reconnect", logger: silentLogger, publishTimeout: 5_000 };
-    const subscriber = new RedisBackplane({ ...options, url: proxy.url.replace("http:", "redis:") });
+    const subscriber = new RedisBackplane({ ...options, ...more, url: proxy.url.replace("http:", "redis:") });
     const publisher = new RedisBackplane({ ...options, url: redis.url });
     backplanes.push(subscriber, publisher);
     const receivers = (channel: string) => publisher.publish(channel, new Uint8Array([0]));
@@ -107,4 +112,14 @@ describe("RedisBackplane across a reconnect", () => {
     }
     await waitFor(async () => (await receivers("kept")) === 1, "the channel to be subscribed again", 20_000);
   });
+
+  it("connects its links again when a retry strategy gives them up", async () => {
+    const log = recordingLogger();
+    const { subscriber, receivers, proxy } = await start({ redis: { retryStrategy: () => null }, logger: log });
+    proxy.cut();
+    const ended = (role: string) => log.lines.some((line) => line.message === redisLog.endedByClient.message && line.fields?.role === role);
+    await waitFor(() => ended("subscriber") && ended("publisher"), "ioredis to end both links");
+    await waitFor(async () => (await receivers("kept")) === 1, "the subscriber to be back with its channels", 20_000);
+    await waitFor(() => subscriber.publish("kept", new Uint8Array([0])).then(() => true, () => false), "the publisher to be back");
+  }, 30_000);
 });
