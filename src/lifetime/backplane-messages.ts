@@ -62,7 +62,7 @@ export interface FenceMessage {
  * publish now does not reach it (they hold it; see Presence.linkDropped).
  */
 export type PresenceMessage =
-  /** `seq`: the newest of its numbers it had handed the backplane before this heartbeat (ReplayLog.through). */
+  /** `seq`: the newest of its numbers the backplane took, with all before it, before this heartbeat (BackplaneOutbox.confirmedThrough). */
   | { kind: "alive"; origin: string; listening: boolean; sentAt?: number; linkDropped?: true; seq?: number }
   | { kind: "leaving"; origin: string };
 

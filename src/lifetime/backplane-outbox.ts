@@ -56,6 +56,8 @@ export class BackplaneOutbox {
   /** Messages and bytes not done: waiting or in flight. */
   private messages = 0;
   private bytes = 0;
+  /** See `confirmedThrough`. */
+  private confirmed = 0;
   private holding = false;
   /** `open()` came while publishes of the failed round were still in flight. */
   private reopen = false;
@@ -86,6 +88,18 @@ export class BackplaneOutbox {
   /** When the oldest message waiting or in flight was added (ms since the epoch), if any. */
   get oldestAt(): number | undefined {
     return this.head < this.queue.length ? this.queue[this.head]!.at : undefined;
+  }
+
+  /**
+   * The newest number such that the backplane took that message and every numbered one before
+   * it (or they were dropped past the bounds): what a heartbeat may say was published before
+   * it. Not the newest handed: on a Redis Cluster a message in flight may be held by its shard
+   * (a failover's pause) while the heartbeat, on another shard, goes through; a server that
+   * heard that heartbeat before its link dropped would not ask for the held message, which may
+   * then land where it no longer listens.
+   */
+  get confirmedThrough(): number {
+    return this.confirmed;
   }
 
   /** Counts since the outbox was made. */
@@ -198,7 +212,10 @@ export class BackplaneOutbox {
 
   /** Forgets the done messages at the front, and reclaims the array now and then. */
   private compact(): void {
-    while (this.head < this.queue.length && this.queue[this.head]!.state === "done") this.head++;
+    while (this.head < this.queue.length && this.queue[this.head]!.state === "done") {
+      const { seq } = this.queue[this.head++]!;
+      if (seq !== undefined) this.confirmed = seq;
+    }
     if (this.next < this.head) this.next = this.head;
     if (this.head > 1024 && this.head * 2 > this.queue.length) {
       this.queue.splice(0, this.head);

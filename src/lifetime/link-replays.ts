@@ -64,11 +64,6 @@ export class LinkReplays {
     this.sent.handed(message);
   }
 
-  /** The newest number handed, for this server's heartbeats (see ReplayLog.through). */
-  get through(): number {
-    return this.sent.through;
-  }
-
   /** Whether some peer's messages wait for its answer: the only check a message pays otherwise. */
   get holding(): boolean {
     return this.peers.holding;

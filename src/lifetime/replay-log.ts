@@ -35,15 +35,6 @@ export class ReplayLog {
 
   constructor(private readonly bounds: OutboxBounds) {}
 
-  /**
-   * The newest number handed: every message numbered up to it went to the backplane before
-   * anything published after this call. Heartbeats carry it, so a server that hears one knows
-   * it has heard all of this one's messages up to it on its channels.
-   */
-  get through(): number {
-    return this.newest;
-  }
-
   /** A message went to the backplane; one published again after a failure is kept once. */
   handed(message: Handed): void {
     if (message.seq <= this.newest) return;

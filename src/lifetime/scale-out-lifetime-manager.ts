@@ -118,7 +118,7 @@ export class ScaleOutLifetimeManager implements HubLifetimeManager {
         publishHeartbeat: (listening, sentAt, linkDropped) =>
           backplane.publish(
             this.channels.name("presence"),
-            encodeBackplaneMessage({ kind: "alive", origin: this.serverId, listening, sentAt, linkDropped: linkDropped || undefined, seq: replays.through }),
+            encodeBackplaneMessage({ kind: "alive", origin: this.serverId, listening, sentAt, linkDropped: linkDropped || undefined, seq: this.outbox.confirmedThrough }),
           ),
         onServerGone: (serverId, left) => this.onServerGone(serverId, left),
         onDown: (reason) => this.onPathDown(reason),
