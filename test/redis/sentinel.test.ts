@@ -67,6 +67,15 @@ describe("scale-out over Redis with Sentinel, across a failover", () => {
     await onNewMaster();
   }, 90_000);
 
+  it("delivers what another server sent to a group while the master hung and the replica took over, once and in order", async () => {
+    const { a, b, master } = await serversOnSentinel();
+    await ticksThroughFault(a, b, group, async () => {
+      await sentinel!.freezeMaster();
+      await sentinel!.waitForMasterOtherThan(master);
+    });
+    await onNewMaster();
+  }, 90_000);
+
   it("connects again a link that ioredis gave up during the failover", async () => {
     // ioredis gives a link up when its failover detector hears of the failover while the link
     // asks the Sentinel where the master is. Waiting a second before each such question keeps

@@ -19,6 +19,8 @@ export interface OwnSentinelRedis {
   cli(port: number, args: string[]): Promise<string>;
   /** Kills the master (SIGKILL): the Sentinel finds it down after a second and promotes the replica. */
   killMaster(): Promise<void>;
+  /** Stops the master (SIGSTOP): its connections stay open and answer nothing; the Sentinel promotes the replica. */
+  freezeMaster(): Promise<void>;
   /** Asks the Sentinel to hand the master's role to the replica, both running (SENTINEL FAILOVER). */
   failOver(): Promise<void>;
   /** Waits until the Sentinel names a master other than the one on `port`. */
@@ -84,6 +86,9 @@ async function makeSentinelRedis(): Promise<OwnSentinelRedis> {
       cli,
       async killMaster() {
         await stop(ports[await sentinelSays()]!);
+      },
+      async freezeMaster() {
+        ports[await sentinelSays()]!.kill("SIGSTOP");
       },
       async failOver() {
         // Refused (NOGOODSLAVE) until the Sentinel has read the replica's INFO once, some seconds after it found it.
