@@ -1,5 +1,5 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { chatServers, channelOf, onCluster } from "../support/chat-servers.js";
+import { chatServers, channelOf, onCluster, faultSettings } from "../support/chat-servers.js";
 import { startOwnRedisCluster, type OwnRedisCluster } from "../support/redis-cluster.js";
 import { waitFor } from "../support/wait.js";
 
@@ -11,7 +11,7 @@ describe("scale-out over a Redis Cluster whose master fails over to its replica"
   let cluster: OwnRedisCluster;
   const chat = chatServers(onCluster(() => cluster));
   const { startServer, connect, ticksThroughFault } = chat;
-  const scaleOut = { heartbeatInterval: 100, serverTimeout: 3_000 };
+  const scaleOut = faultSettings;
   const group = "failover";
 
   beforeAll(async () => {
@@ -51,5 +51,25 @@ describe("scale-out over a Redis Cluster whose master fails over to its replica"
       await waitFor(async () => (await cluster.shardOf(channelOf("group", group)).catch(() => -1)) === replica, "the replica to take over the group's slot", 30_000);
     });
     expect(await cluster.shardOf(channelOf("group", group))).toBe(replica);
+  }, 90_000);
+
+  it("delivers what another server sent to the group while its master hung (SIGSTOP) and its replica took over, once and in order", async () => {
+    const { a, b, master, replica } = await serversOnShard();
+    try {
+      await ticksThroughFault(
+        a,
+        b,
+        group,
+        async () => {
+          cluster.nodes[master]!.freeze();
+          await waitFor(async () => (await cluster.shardOf(channelOf("group", group)).catch(() => -1)) === replica, "the replica to take over the group's slot", 30_000);
+        },
+        // Server A's sends wait in its outbox while the shard hangs, and may reach the new
+        // master only once B subscribed there: B may miss nothing.
+        false,
+      );
+    } finally {
+      cluster.nodes[master]!.thaw(); // it comes back as a replica
+    }
   }, 90_000);
 });

@@ -1,6 +1,6 @@
 import { afterAll, afterEach, beforeAll, describe, it } from "vitest";
 import { RedisBackplane } from "../../src/redis/index.js";
-import { chatServers, channelOf } from "../support/chat-servers.js";
+import { chatServers, channelOf, faultSettings } from "../support/chat-servers.js";
 import { startOwnRedisCluster, type OwnRedisCluster } from "../support/redis-cluster.js";
 
 /**
@@ -32,7 +32,7 @@ describe("scale-out over a Redis Cluster whose shard held its writes, then hande
     for (let i = 0; !group; i++) if ((await cluster.shardOf(channelOf("group", `g${i}`))) !== presence) group = `g${i}`;
     const source = await cluster.shardOf(channelOf("group", group));
     const target = [0, 1, 2].find((shard) => shard !== source && shard !== presence)!;
-    const scaleOut = { heartbeatInterval: 100, serverTimeout: 3_000 };
+    const scaleOut = faultSettings;
     const urls = [await startServer(scaleOut), await startServer(scaleOut)];
     const [a, b] = [await connect(urls[0]!, "ann"), await connect(urls[1]!, "bob")];
     await b.connection.invoke("Join", group);

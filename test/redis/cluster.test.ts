@@ -1,7 +1,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { silentLogger } from "../../src/index.js";
 import { AspNetCoreRedisBackplane } from "../../src/redis/index.js";
-import { ChatHub, chatServers, channelOf, onCluster, recordingLogger, tally, type Client } from "../support/chat-servers.js";
+import { ChatHub, chatServers, channelOf, onCluster, recordingLogger, tally, type Client, faultSettings } from "../support/chat-servers.js";
 import { startOwnRedisCluster, type OwnRedisCluster } from "../support/redis-cluster.js";
 import { startTcpProxy, type TcpProxy } from "../support/tcp-proxy.js";
 import { waitFor } from "../support/wait.js";
@@ -41,7 +41,7 @@ describe("scale-out over a Redis Cluster with sharded pub/sub", () => {
    * hub's heartbeats nor its sends to all; B reaches that shard through the test's proxy.
    */
   async function serverBehindProxyOnQuietShard() {
-    const scaleOut = { heartbeatInterval: 100, serverTimeout: 3_000 };
+    const scaleOut = faultSettings;
     const busy = [await cluster.shardOf("hubwire:ChatHub:presence"), await cluster.shardOf("hubwire:ChatHub:all")];
     const shard = [0, 1, 2].find((each) => !busy.includes(each))!;
     const group = groupOnShard[shard]!;
@@ -152,7 +152,7 @@ describe("scale-out over a Redis Cluster with sharded pub/sub", () => {
   });
 
   it("resumes delivery after a shard restarts, losing and doubling nothing within the outbox's bounds", async () => {
-    const scaleOut = { heartbeatInterval: 100, serverTimeout: 3_000 };
+    const scaleOut = faultSettings;
     // a publishes to the restarted shard; b subscribes there (its group).
     const [log, subscriberLog] = [recordingLogger(), recordingLogger()];
     const urls = [await startServer(scaleOut, log), await startServer(scaleOut, subscriberLog), await startServer(scaleOut)];
@@ -178,7 +178,7 @@ describe("scale-out over a Redis Cluster with sharded pub/sub", () => {
   }, 90_000);
 
   it("resumes delivery after the whole cluster restarts, losing and doubling nothing within the outbox's bounds", async () => {
-    const scaleOut = { heartbeatInterval: 100, serverTimeout: 3_000 };
+    const scaleOut = faultSettings;
     const urls = [await startServer(scaleOut), await startServer(scaleOut), await startServer(scaleOut)];
     const [a, b, c] = [await connect(urls[0]!, "ann"), await connect(urls[1]!, "bob"), await connect(urls[2]!, "cy", true)];
     const ticks = await ticksAcross(a, groupOnShard[0]!, b, c);
@@ -238,7 +238,7 @@ describe("scale-out over a Redis Cluster with sharded pub/sub", () => {
   }, 90_000);
 
   it("delivers to a server whose cluster client reconnected as a whole what another server sent meanwhile, once and in order", async () => {
-    const scaleOut = { heartbeatInterval: 100, serverTimeout: 3_000 };
+    const scaleOut = faultSettings;
     const urls = [await startServer(scaleOut), await startServer(scaleOut)];
     const [a, b] = [await connect(urls[0]!, "ann"), await connect(urls[1]!, "bob")];
     const group = groupOnShard[0]!;
@@ -258,7 +258,7 @@ describe("scale-out over a Redis Cluster with sharded pub/sub", () => {
     ["another shard (found by reading the slot map alone)", () => Promise.resolve(1), false],
   ])("delivers to a server whose group's slot moved to %s what another server sent there meanwhile, once and in order", async (_, target, hinted) => {
     const to = await target();
-    const scaleOut = { heartbeatInterval: 100, serverTimeout: 3_000 };
+    const scaleOut = faultSettings;
     const log = recordingLogger();
     const urls = [await startServer(scaleOut), await startServer(scaleOut, log)];
     const [a, b] = [await connect(urls[0]!, "ann"), await connect(urls[1]!, "bob")];

@@ -3,7 +3,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { silentLogger, type Logger } from "../../src/index.js";
 import { RedisBackplane } from "../../src/redis/index.js";
 import { redisLog } from "../../src/redis/redis-log.js";
-import { chatServers, recordingLogger } from "../support/chat-servers.js";
+import { chatServers, recordingLogger, faultSettings } from "../support/chat-servers.js";
 import { startOwnSentinelRedis, type OwnSentinelRedis } from "../support/redis-sentinel.js";
 import { waitFor } from "../support/wait.js";
 
@@ -18,7 +18,7 @@ describe("scale-out over Redis with Sentinel, across a failover", () => {
   let moreOptions: RedisOptions = {};
   const chat = chatServers((logger) => new RedisBackplane({ redis: { ...sentinel!.redis, ...moreOptions }, logger }));
   const { startServer, connect, ticksThroughFault } = chat;
-  const scaleOut = { heartbeatInterval: 100, serverTimeout: 3_000 };
+  const scaleOut = faultSettings;
   const group = "failover";
 
   afterEach(async () => {

@@ -99,6 +99,14 @@ export function recordingLogger(): Logger & { lines: Array<{ message: string; fi
 
 export const channelOf = (kind: string, name: string) => `hubwire:ChatHub:${kind}:${name}`;
 
+/**
+ * Scale-out settings for ticksThroughFault: presence quick to notice, and byte bounds no fault
+ * here comes near. Ticks go out as fast as calls return (some 10,000 a second, about 190 bytes
+ * each on the backplane), so a fault of a few seconds, longer on a loaded host, would otherwise
+ * fill the default 16 MB and drop the oldest; what the bounds drop is tested in outbox.test.ts.
+ */
+export const faultSettings = { heartbeatInterval: 100, serverTimeout: 3_000, outboxMaxBytes: 64 * 1024 * 1024 };
+
 /** Where a backplane reaches each Redis node (a proxy of the test's, say), by the node's own address. */
 export type NatMap = Record<string, { host: string; port: number }>;
 

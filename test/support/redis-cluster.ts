@@ -14,6 +14,9 @@ export interface ClusterNode {
   readonly port: number;
   stop(): Promise<void>;
   start(): Promise<void>;
+  /** Stops the process (SIGSTOP): its connections stay open and it answers nothing, until `thaw`. */
+  freeze(): void;
+  thaw(): void;
 }
 
 /** A Redis Cluster of a test's own on loopback: masters, and replicas if asked. */
@@ -152,7 +155,10 @@ async function makeCluster(masters: number, replicasPerMaster: number): Promise<
 
 function clusterNode(port: number, busPort: number, dir: string): ClusterNode & { running(): boolean } {
   let child: ChildProcess | undefined;
-  const running = () => child !== undefined && child.exitCode === null && child.signalCode === null;
+  let frozen = false;
+  const alive = () => child !== undefined && child.exitCode === null && child.signalCode === null;
+  /** Alive and answering: what the helpers above may ask. */
+  const running = () => alive() && !frozen;
   const args = [
     "--port", String(port), "--cluster-port", String(busPort), "--bind", "127.0.0.1", "--cluster-enabled", "yes",
     "--cluster-config-file", join(dir, `nodes-${port}.conf`), "--dir", dir,
@@ -164,16 +170,27 @@ function clusterNode(port: number, busPort: number, dir: string): ClusterNode & 
     port,
     running,
     async start() {
-      if (running()) return;
+      if (alive()) return;
       const started = spawnRedis(args);
       child = started;
       await started.ready;
     },
     async stop() {
-      if (!child || !running()) return;
+      if (!child || !alive()) return;
       const exited = once(child, "exit");
       child.kill("SIGKILL");
+      frozen = false;
       await exited;
+    },
+    freeze() {
+      if (!alive()) return;
+      child!.kill("SIGSTOP");
+      frozen = true;
+    },
+    thaw() {
+      if (!frozen) return;
+      child!.kill("SIGCONT");
+      frozen = false;
     },
   };
 }
