@@ -474,7 +474,8 @@ export class RedisBackplane implements Backplane {
     client.on("ready", () => (endedInARow = 0));
     client.on("end", () => {
       if (this.closing) return;
-      this.log.write(redisLog.endedByClient, { role });
+      // Once until the link is ready again: a link ended at each attempt must not fill the log.
+      if (endedInARow === 0) this.log.write(redisLog.endedByClient, { role });
       const wait = endedInARow === 0 ? 0 : Math.min(50 * 2 ** endedInARow, maxWait);
       endedInARow++;
       setTimeout(() => {

@@ -113,13 +113,19 @@ describe("RedisBackplane across a reconnect", () => {
     await waitFor(async () => (await receivers("kept")) === 1, "the channel to be subscribed again", 20_000);
   });
 
-  it("connects its links again when a retry strategy gives them up", async () => {
+  it("connects its links again when a retry strategy gives them up, saying so once per outage", async () => {
     const log = recordingLogger();
     const { subscriber, receivers, proxy } = await start({ redis: { retryStrategy: () => null }, logger: log });
+    // Each attempt while Redis refuses ends the link again.
+    let ends = 0;
+    (subscriber as unknown as { subscriber: { on(event: "end", listener: () => void): void } }).subscriber.on("end", () => ends++);
+    proxy.refuse(true);
     proxy.cut();
-    const ended = (role: string) => log.lines.some((line) => line.message === redisLog.endedByClient.message && line.fields?.role === role);
-    await waitFor(() => ended("subscriber") && ended("publisher"), "ioredis to end both links");
+    await waitFor(() => ends >= 3, "the subscriber to end three times");
+    proxy.refuse(false);
     await waitFor(async () => (await receivers("kept")) === 1, "the subscriber to be back with its channels", 20_000);
     await waitFor(() => subscriber.publish("kept", new Uint8Array([0])).then(() => true, () => false), "the publisher to be back");
+    const said = log.lines.filter((line) => line.message === redisLog.endedByClient.message).map((line) => line.fields?.role);
+    expect(said.sort()).toEqual(["publisher", "subscriber"]);
   }, 30_000);
 });
