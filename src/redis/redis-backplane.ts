@@ -100,6 +100,8 @@ export class RedisBackplane implements Backplane {
   private subscriberSettled = false;
   private publisherSettled = false;
   private readonly linkCheck: ReturnType<typeof setInterval>;
+  /** Links found silent and being made again, until their socket closes (see remakeIfSilent). */
+  private readonly remadeSilent = new WeakSet<Redis | Cluster>();
   /** Set by close: a link that ends from then on stays ended. */
   private closing = false;
   /** Told when a connection drops and when it is back (see watchLinks). */
@@ -455,9 +457,15 @@ export class RedisBackplane implements Backplane {
     return channels;
   }
 
-  /** No answer in time: the link may drop everything without ever closing, so make it again. */
+  /**
+   * No answer in time: the link may drop everything without ever closing, so make it again.
+   * Once per connection: the publishes in flight on it time out together, and it stays ready
+   * until its socket has closed.
+   */
   private remakeIfSilent(client: Redis | Cluster, role: string, error: Error, node?: string): void {
-    if (error.message !== "Command timed out" || client.status !== "ready") return;
+    if (error.message !== "Command timed out" || client.status !== "ready" || this.remadeSilent.has(client)) return;
+    this.remadeSilent.add(client);
+    client.once("close", () => this.remadeSilent.delete(client));
     this.log.write(redisLog.noAnswer, node === undefined ? { role, error } : { role, node, error });
     client.disconnect(true);
   }

@@ -128,4 +128,19 @@ describe("RedisBackplane across a reconnect", () => {
     const said = log.lines.filter((line) => line.message === redisLog.endedByClient.message).map((line) => line.fields?.role);
     expect(said.sort()).toEqual(["publisher", "subscriber"]);
   }, 30_000);
+
+  it("makes a silent link again once, however many publishes in flight on it time out", async () => {
+    redis = await startOwnRedis();
+    const log = recordingLogger();
+    const backplane = new RedisBackplane({ channelPrefix: "reconnect", logger: log, url: redis.url, publishTimeout: 300 });
+    backplanes.push(backplane);
+    await backplane.publish("warm", new Uint8Array([0]));
+    // Redis answers nothing for a while: the 50 publishes in flight time out together.
+    const admin = new Redis(redis.url);
+    await admin.client("PAUSE", 1_000, "ALL");
+    admin.disconnect();
+    const published = await Promise.allSettled(Array.from({ length: 50 }, () => backplane.publish("stalled", new Uint8Array([1]))));
+    expect(published.every((outcome) => outcome.status === "rejected")).toBe(true);
+    expect(log.lines.filter((line) => line.message === redisLog.noAnswer.message)).toHaveLength(1);
+  });
 });
