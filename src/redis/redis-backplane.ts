@@ -83,7 +83,7 @@ export class RedisBackplane implements Backplane {
   /** On a cluster, whether the cluster client was ready since its last close was told (it closes again at each attempt to reconnect). */
   private clusterUp = false;
   /** On a cluster, who owned each hash slot at the last read of the slot map (see checkSlots). */
-  private readonly slotOwners = new SlotOwners();
+  private readonly slotOwners: SlotOwners;
   private readonly handlers = new Map<string, (payload: Uint8Array) => void>();
   /**
    * Channels whose unsubscribe Redis has not confirmed, with the handler it drops: a reconnect
@@ -102,8 +102,6 @@ export class RedisBackplane implements Backplane {
   private readonly linkCheck: ReturnType<typeof setInterval>;
   /** Links found silent and being made again, until their socket closes (see remakeIfSilent). */
   private readonly remadeSilent = new WeakSet<Redis | Cluster>();
-  /** publishTimeout: how long a command may wait for its answer. */
-  private readonly answerTimeout: number;
   /** Set by close: a link that ends from then on stays ended. */
   private closing = false;
   /** Told when a connection drops and when it is back (see watchLinks). */
@@ -118,8 +116,8 @@ export class RedisBackplane implements Backplane {
     if (!(answerTimeout > 0) || !Number.isFinite(answerTimeout)) {
       throw new HubwireError("ERR_INVALID_OPTION", `publishTimeout must be a positive number; got ${String(answerTimeout)}.`);
     }
-    this.answerTimeout = answerTimeout;
     this.log = LogWriter.for(options.logger ?? consoleLogger());
+    this.slotOwners = new SlotOwners(answerTimeout); // a moved slot's replay starts a publishTimeout earlier still
     this.prefix = exactPrefix ?? `${options.channelPrefix ?? "hubwire"}:`;
     // ioredis is an optional peer dependency, loaded by the links: only Redis users install it.
     this.links = options.cluster
@@ -448,10 +446,7 @@ export class RedisBackplane implements Backplane {
       const channels = inMoved ? wanted.filter((channel) => inMoved.has(channel)) : wanted;
       if (channels.length === 0) return;
       this.log.write(redisLog.slotsMoved, { slots: moved.slots.length, channels: channels.length });
-      // The new owner may take sends (from a server whose publisher, made again in a failover's
-      // pause, read the new map first) before the old one ends this server's subscription, and
-      // heartbeats naming them be heard: the replay starts a publishTimeout earlier still.
-      this.tellWatchers({ partial: true, unordered: true, since: moved.since - this.answerTimeout });
+      this.tellWatchers({ partial: true, unordered: true, since: moved.since });
       void this.resubscribe(channels);
     });
   }

@@ -21,6 +21,13 @@ export class SlotOwners {
   private endedAt: number | undefined;
 
   /**
+   * @param margin how much earlier still a move's `since` is: the new owner may take sends
+   *   (from a server whose publisher, made again in a failover's pause, read the new map first)
+   *   before the old one ends the subscriptions, and heartbeats naming them be heard meanwhile.
+   */
+  constructor(private readonly margin = 0) {}
+
+  /**
    * Redis ended a subscription itself at `at`, as a shard does for the slots it hands on: a read
    * just after may not show the move yet (see take).
    */
@@ -36,10 +43,10 @@ export class SlotOwners {
    * A node may answer a moment behind a change just made (it has not heard of it yet), so the
    * read before may have found a slot in place though its subscriptions had already ended: what
    * was published to a moved slot is taken as possibly missed since the read before that one,
-   * or since Redis was seen ending a subscription, if earlier.
+   * or since Redis was seen ending a subscription, if earlier; `margin` before that.
    */
   take(slots: ReadonlyArray<readonly string[] | undefined>, askedAt: number, watched?: Iterable<number>): SlotMoves {
-    const since = Math.min(this.readsAt[0], this.endedAt ?? Infinity);
+    const since = Math.min(this.readsAt[0], this.endedAt ?? Infinity) - this.margin;
     this.readsAt = [this.readsAt[1], askedAt];
     const owner = (slot: number) => slots[slot]?.[0];
     const before = this.owners;
