@@ -77,4 +77,9 @@ export interface LinkDrop {
   unordered: boolean;
   /** When (`Date.now()`) the connection was last known to deliver: what was published since may be lost (earlier than now where it was found silent, not closed). */
   since: number;
+  /**
+   * The channels (as subscribed) that may have lost messages, where only some did and the
+   * backplane knows which: a Redis Cluster's slots handed to another shard.
+   */
+  channels?: readonly string[];
 }

@@ -80,9 +80,9 @@ export class LinkReplays {
   }
 
   /** This server's own link dropped (see PeerReplays.linkDropped): the messages of each of `peers` wait for what it sends again. */
-  linkDropped(peers: Iterable<string>, drop: LinkDrop): void {
+  linkDropped(peers: Iterable<string>, drop: LinkDrop, replayAfter?: (serverId: string) => number | undefined): void {
     this.linkDown = true;
-    this.peers.linkDropped(peers, drop);
+    this.peers.linkDropped(peers, drop, replayAfter);
   }
 
   /** This server's links are back, with their subscriptions. */

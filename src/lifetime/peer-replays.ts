@@ -25,8 +25,8 @@ export interface PeerReplaysEvents {
 }
 
 interface Gate {
-  /** Every message the peer numbered up to this was heard here before the link dropped. */
-  readonly after: number;
+  /** Every message the peer numbered up to this was heard here before the link dropped (or a later drop, if it knew of fewer). */
+  after: number;
   /** The request that asks for the replay, once made (this server hears again). */
   requestId: number | undefined;
   /** What arrived from the peer since, in order: delivered once its replay is in. */
@@ -89,15 +89,22 @@ export class PeerReplays {
    * backplane, a server's messages arrive in the order it published them, so all it published
    * before that heartbeat was heard before it). A peer whose heartbeats carry no number keeps
    * no replay and is not waited for. A peer already waited for is asked again, from where it
-   * was, once this server hears again: the answer to the first request may be lost too.
+   * was or from where this drop starts if earlier, once this server hears again: the answer to
+   * the first request may be lost too.
    *
    * The heartbeat is the last heard by `drop.since`, when the link was last known to deliver (it
    * may have gone silent before it was found out). Where links keep no order between them (a
    * Redis Cluster's shards), a message on the link that dropped may still have been on its way
    * when a later heartbeat came on another: the replay then starts from a heartbeat heard
    * `lookback` earlier. What was heard after it comes twice, and its copies are dropped.
+   *
+   * Where the drop names its channels (a Redis Cluster's moved slot), `replayAfter` may say,
+   * from the numbers each channel received, where a peer's replay must start at the latest:
+   * a heartbeat that came through another shard can name sends its shard took only after the
+   * slot moved (see SendSequences.replayAfter). It does not start before the oldest heartbeat
+   * remembered: the peer keeps no more than that.
    */
-  linkDropped(peers: Iterable<string>, drop: LinkDrop): void {
+  linkDropped(peers: Iterable<string>, drop: LinkDrop, replayAfter?: (serverId: string) => number | undefined): void {
     const by = drop.since - (drop.unordered ? this.bounds.lookback : 0);
     for (const serverId of peers) {
       const heard = this.heartbeats.get(serverId);
@@ -105,9 +112,12 @@ export class PeerReplays {
       // The last heard by then, or the oldest remembered.
       let at = heard.length - 1;
       while (at > 0 && heard[at]!.at > by) at--;
-      const after = heard[at]!.seq;
+      let after = heard[at]!.seq;
+      const bound = replayAfter?.(serverId);
+      if (bound !== undefined) after = Math.min(after, Math.max(bound, heard[0]!.seq));
       const gate = this.gates.get(serverId);
       if (gate) {
+        gate.after = Math.min(gate.after, after);
         clearTimeout(gate.timer);
         gate.timer = undefined;
         gate.requestId = undefined;

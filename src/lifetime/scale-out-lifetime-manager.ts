@@ -129,7 +129,8 @@ export class ScaleOutLifetimeManager implements HubLifetimeManager {
     );
     this.unwatchLinks = backplane.watchLinks?.({
       dropped: (drop) => {
-        this.replays.linkDropped(this.presence.peerIds(), drop);
+        const { channels } = drop;
+        this.replays.linkDropped(this.presence.peerIds(), drop, channels && ((serverId) => this.delivered.replayAfter(serverId, channels)));
         if (!drop.partial) this.presence.linkDropped(); // one of several: it may hear itself on another
       },
       restored: () => {

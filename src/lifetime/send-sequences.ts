@@ -71,6 +71,24 @@ export class SendSequences {
     return records;
   }
 
+  /**
+   * The highest number a replay of `origin`'s sends may start after and still bring whatever of
+   * them on `channels` this server missed since it last received there: a copy window below the
+   * newest it had on the channel whose newest is the oldest (older ones count as copies, see
+   * accept). Undefined where it had none of its sends on them.
+   */
+  replayAfter(origin: string, channels: readonly string[]): number | undefined {
+    const byChannel = this.received.get(origin);
+    if (!byChannel) return undefined;
+    let start: number | undefined;
+    for (const channel of channels) {
+      // A channel's record holds at least the number that made it, its newest the last.
+      const seen = byChannel.get(channel)?.seen;
+      if (seen && (start === undefined || seen[seen.length - 1]! - copyWindow < start)) start = seen[seen.length - 1]! - copyWindow;
+    }
+    return start;
+  }
+
   /** How many channels have send numbers remembered here, from any server. */
   get channelCount(): number {
     const channels = new Set<string>();

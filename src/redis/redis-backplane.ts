@@ -429,8 +429,8 @@ export class RedisBackplane implements Backplane {
    * MOVED, and a subscriber sends none, so the channels would stay unsubscribed for good. So the
    * map is read every `publishTimeout`, and at once when Redis ends a subscription itself. Where
    * a slot of a subscribed channel has another owner, what was published there since it was last
-   * known in place (see SlotOwners.take) may be lost: a drop of that link is told, and the slot's
-   * channels are subscribed on their new owner before the links are back.
+   * known in place (see SlotOwners.take) may be lost: a drop of that link, with the slot's
+   * channels, is told, and they are subscribed on their new owner before the links are back.
    */
   private checkSlots(): void {
     const cluster = this.subscriber as Cluster;
@@ -446,7 +446,8 @@ export class RedisBackplane implements Backplane {
       const channels = inMoved ? wanted.filter((channel) => inMoved.has(channel)) : wanted;
       if (channels.length === 0) return;
       this.log.write(redisLog.slotsMoved, { slots: moved.slots.length, channels: channels.length });
-      this.tellWatchers({ partial: true, unordered: true, since: moved.since });
+      const names = channels.map((channel) => channel.slice(this.prefix.length));
+      this.tellWatchers({ partial: true, unordered: true, since: moved.since, channels: names });
       void this.resubscribe(channels);
     });
   }

@@ -2,6 +2,7 @@ import { afterEach, describe, expect, it, vi } from "vitest";
 import type { BackplaneLinkEvents } from "../../src/lifetime/backplane.js";
 import { decodeBackplaneMessage, encodeBackplaneMessage, type BackplaneMessage } from "../../src/lifetime/backplane-messages.js";
 import { ScaleOutLifetimeManager } from "../../src/lifetime/scale-out-lifetime-manager.js";
+import { copyWindow } from "../../src/lifetime/send-sequences.js";
 import { silentLogger } from "../../src/logger.js";
 import { jsonHubProtocol } from "../../src/protocol/json-protocol.js";
 import { MemoryBackplane } from "../support/memory-backplane.js";
@@ -82,5 +83,57 @@ describe("a server whose own link to the backplane drops", () => {
     backplane.links!.restored();
     await waitFor(() => asked.length > 0, "the peer to be asked for what the server missed");
     expect(asked[0]).toMatchObject({ kind: "resend", after: 7 });
+  });
+
+  /**
+   * A moved slot: the peer's sends 2001 to 2100 came on `Hub:all`, then its shard handed the
+   * slot on; the peer's later sends went to the new owner, where this server did not listen yet,
+   * and its heartbeats, through another shard, named them (up to 5000) before the move was found.
+   */
+  async function movedSlot(backplane: WatchedBackplane, sends = { first: 2001, last: 2100 }) {
+    const asked = await startManager(backplane);
+    const peerBeats = (seq: number) =>
+      backplane.publish("Hub:presence", encodeBackplaneMessage({ kind: "alive", origin: "peer", listening: true, sentAt: Date.now(), seq }));
+    await waitFor(() => manager!.peers.connected, "the server to hear itself");
+    vi.useFakeTimers({ toFake: ["Date"] });
+    await peerBeats(1000);
+    for (let seq = sends.first; seq <= sends.last; seq++) {
+      const send = { kind: "send", origin: "peer", target: { kind: "all" }, payloads: { json: '{"type":1,"target":"tick","arguments":[]}\u001e' }, seq } as const;
+      await backplane.publish("Hub:all", encodeBackplaneMessage(send));
+    }
+    vi.setSystemTime(Date.now() + 100);
+    await peerBeats(5000);
+    await waitFor(() => manager!.peers.count === 1, "the peer to be heard");
+    vi.setSystemTime(Date.now() + 1000);
+    return asked;
+  }
+
+  it("asks, after a moved slot's channels dropped, from a copy window before the newest send it had on them, whatever heartbeats named since", async () => {
+    const backplane = new WatchedBackplane();
+    const asked = await movedSlot(backplane);
+    backplane.links!.dropped({ partial: true, unordered: true, since: Date.now(), channels: ["Hub:all", "Hub:group:none"] });
+    backplane.links!.restored();
+    await waitFor(() => asked.length > 0, "the peer to be asked for what the server missed");
+    expect(asked[0]).toMatchObject({ kind: "resend", after: 2100 - copyWindow });
+  });
+
+  it("asks from the earlier start when a moved slot's channels drop while it already waits for the peer", async () => {
+    const backplane = new WatchedBackplane();
+    const asked = await movedSlot(backplane);
+    backplane.links!.dropped({ partial: true, unordered: true, since: Date.now() });
+    backplane.links!.dropped({ partial: true, unordered: true, since: Date.now(), channels: ["Hub:all"] });
+    backplane.links!.restored();
+    await waitFor(() => asked.length > 0, "the peer to be asked for what the server missed");
+    expect(asked[0]).toMatchObject({ kind: "resend", after: 2100 - copyWindow });
+  });
+
+  it("asks, after a moved slot's channels dropped, no earlier than the oldest heartbeat it remembers of the peer", async () => {
+    const backplane = new WatchedBackplane();
+    // The peer's last sends on the channel came long before: it keeps no more than its heartbeats since say.
+    const asked = await movedSlot(backplane, { first: 1, last: 10 });
+    backplane.links!.dropped({ partial: true, unordered: true, since: Date.now(), channels: ["Hub:all"] });
+    backplane.links!.restored();
+    await waitFor(() => asked.length > 0, "the peer to be asked for what the server missed");
+    expect(asked[0]).toMatchObject({ kind: "resend", after: 1000 });
   });
 });

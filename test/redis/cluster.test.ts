@@ -1,5 +1,6 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { silentLogger } from "../../src/index.js";
+import type { LinkDrop } from "../../src/lifetime/backplane.js";
 import { AspNetCoreRedisBackplane } from "../../src/redis/index.js";
 import { ChatHub, chatServers, channelOf, onCluster, recordingLogger, tally, type Client, faultSettings } from "../support/chat-servers.js";
 import { startOwnRedisCluster, type OwnRedisCluster } from "../support/redis-cluster.js";
@@ -265,11 +266,15 @@ describe("scale-out over a Redis Cluster with sharded pub/sub", () => {
     const group = groupOnShard[0]!;
     await b.connection.invoke("Join", group);
     if (!hinted) (backplanes[1] as unknown as { subscriber: { removeAllListeners(event: string): void } }).subscriber.removeAllListeners("nodeError");
+    const drops: LinkDrop[] = [];
+    backplanes[1]!.watchLinks({ dropped: (drop) => drops.push(drop), restored: () => {} });
     try {
       // The old owner ends every subscription of the slot; server A's publishes follow MOVED to
       // the new owner at once, while ioredis does not subscribe B there.
       await ticksThroughFault(a, b, group, () => cluster.moveSlotOf(channelOf("group", group), to));
       expect(await cluster.shardChannels(to)).toContain(channelOf("group", group));
+      // The drop names the channel as the hub subscribed it: its replay starts from the sends it had there.
+      expect(drops.flatMap((drop) => drop.channels ?? [])).toContain(`ChatHub:group:${group}`);
       // Said once, as what it is: no shard was out of reach.
       expect(log.lines.map((line) => line.message)).toEqual(["Hash slots of subscribed channels moved to another Redis Cluster shard; subscribing there"]);
     } finally {
