@@ -135,6 +135,18 @@ export interface ResendMessage {
   origin: string;
   requestId: number;
   after: number;
+  /** And those on some channels from an earlier number (see EarlierReplay). */
+  earlier?: EarlierReplay;
+}
+
+/**
+ * Part of a replay that starts earlier than the heartbeats say, on `channels` only: everything
+ * sent there after `after`. A Redis Cluster slot handed to another shard may have taken sends the
+ * heartbeats named before the asking server found the move (see PeerReplays.linkDropped).
+ */
+export interface EarlierReplay {
+  after: number;
+  channels: string[];
 }
 
 /**

@@ -80,7 +80,7 @@ export class LinkReplays {
   }
 
   /** This server's own link dropped (see PeerReplays.linkDropped): the messages of each of `peers` wait for what it sends again. */
-  linkDropped(peers: Iterable<string>, drop: LinkDrop, replayAfter?: (serverId: string) => number | undefined): void {
+  linkDropped(peers: Iterable<string>, drop: LinkDrop, replayAfter?: (serverId: string, channels: readonly string[]) => number | undefined): void {
     this.linkDown = true;
     this.peers.linkDropped(peers, drop, replayAfter);
   }
@@ -94,8 +94,8 @@ export class LinkReplays {
   askPeers(): void {
     if (this.linkDown) return;
     const { host } = this;
-    for (const { serverId, requestId, after } of this.peers.requests()) {
-      host.publish(host.channels.name("server", serverId), { kind: "resend", origin: host.serverId, requestId, after });
+    for (const { serverId, requestId, after, earlier } of this.peers.requests()) {
+      host.publish(host.channels.name("server", serverId), { kind: "resend", origin: host.serverId, requestId, after, earlier });
     }
   }
 

@@ -1,10 +1,12 @@
 import type { LinkDrop } from "./backplane.js";
+import type { EarlierReplay } from "./backplane-messages.js";
 
-/** A request for what a peer sent while this server's link was down: everything numbered after `after`. */
+/** A request for what a peer sent while this server's link was down: everything numbered after `after` (and see `earlier`). */
 export interface ReplayRequest {
   serverId: string;
   requestId: number;
   after: number;
+  earlier?: EarlierReplay;
 }
 
 /** Why a peer's messages stopped waiting for its replay before it came in full. */
@@ -27,6 +29,8 @@ export interface PeerReplaysEvents {
 interface Gate {
   /** Every message the peer numbered up to this was heard here before the link dropped (or a later drop, if it knew of fewer). */
   after: number;
+  /** Channels whose replay starts earlier (see linkDropped). */
+  earlier: EarlierReplay | undefined;
   /** The request that asks for the replay, once made (this server hears again). */
   requestId: number | undefined;
   /** What arrived from the peer since, in order: delivered once its replay is in. */
@@ -98,13 +102,14 @@ export class PeerReplays {
    * when a later heartbeat came on another: the replay then starts from a heartbeat heard
    * `lookback` earlier. What was heard after it comes twice, and its copies are dropped.
    *
-   * Where the drop names its channels (a Redis Cluster's moved slot), `replayAfter` may say,
-   * from the numbers each channel received, where a peer's replay must start at the latest:
-   * a heartbeat that came through another shard can name sends its shard took only after the
-   * slot moved (see SendSequences.replayAfter). It does not start before the oldest heartbeat
-   * remembered: the peer keeps no more than that.
+   * Where the drop names its channels (a Redis Cluster's moved slot), a heartbeat that came
+   * through another shard can name sends the new owner took before this server found the move.
+   * `replayAfter` says, from the numbers each of those channels received, where the peer's
+   * replay must start at the latest to bring them (see SendSequences.replayAfter); where that is
+   * earlier, the replay brings what the peer sent on those channels alone from there
+   * (`earlier`), so that it costs what they carried, not all the peer sent since.
    */
-  linkDropped(peers: Iterable<string>, drop: LinkDrop, replayAfter?: (serverId: string) => number | undefined): void {
+  linkDropped(peers: Iterable<string>, drop: LinkDrop, replayAfter?: (serverId: string, channels: readonly string[]) => number | undefined): void {
     const by = drop.since - (drop.unordered ? this.bounds.lookback : 0);
     for (const serverId of peers) {
       const heard = this.heartbeats.get(serverId);
@@ -112,12 +117,14 @@ export class PeerReplays {
       // The last heard by then, or the oldest remembered.
       let at = heard.length - 1;
       while (at > 0 && heard[at]!.at > by) at--;
-      let after = heard[at]!.seq;
-      const bound = replayAfter?.(serverId);
-      if (bound !== undefined) after = Math.min(after, Math.max(bound, heard[0]!.seq));
+      const after = heard[at]!.seq;
+      const { channels } = drop;
+      const channelsAfter = channels && replayAfter?.(serverId, channels);
+      const earlier = channels && channelsAfter !== undefined && channelsAfter < after ? { after: channelsAfter, channels: [...channels] } : undefined;
       const gate = this.gates.get(serverId);
       if (gate) {
         gate.after = Math.min(gate.after, after);
+        gate.earlier = joined(gate.earlier, earlier);
         clearTimeout(gate.timer);
         gate.timer = undefined;
         gate.requestId = undefined;
@@ -125,7 +132,7 @@ export class PeerReplays {
         if (gate.held.length > 0) this.awaitLink(serverId, gate);
         continue;
       }
-      this.gates.set(serverId, { after, requestId: undefined, held: [], heldBytes: 0, resent: 0, timer: undefined });
+      this.gates.set(serverId, { after, earlier, requestId: undefined, held: [], heldBytes: 0, resent: 0, timer: undefined });
     }
   }
 
@@ -152,7 +159,7 @@ export class PeerReplays {
       clearTimeout(gate.timer);
       gate.timer = setTimeout(() => this.release(serverId, "no answer"), this.bounds.timeout);
       gate.timer.unref();
-      requests.push({ serverId, requestId: gate.requestId, after: gate.after });
+      requests.push({ serverId, requestId: gate.requestId, after: gate.after, earlier: gate.earlier });
     }
     return requests;
   }
@@ -209,4 +216,10 @@ export class PeerReplays {
       }
     }
   }
+}
+
+/** Both earlier parts of a replay as one: from the earlier number, on the channels of either. */
+function joined(one: EarlierReplay | undefined, other: EarlierReplay | undefined): EarlierReplay | undefined {
+  if (!one || !other) return one ?? other;
+  return { after: Math.min(one.after, other.after), channels: [...new Set([...one.channels, ...other.channels])] };
 }

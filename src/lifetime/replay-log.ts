@@ -61,10 +61,15 @@ export class ReplayLog {
 
   /**
    * The answer of server `origin` to `request`, in parts, oldest messages first: those handed
-   * after the number asked for, but for the channels `skip` names.
+   * after the number asked for, and before it those on the channels of its earlier part, but for
+   * the channels `skip` names. `from` says where all of them start: what the earlier part asked
+   * for past this log's bounds is not told (sends older than a whole outbox's age, on channels a
+   * server heard until a slot moved).
    */
   answer(origin: string, request: ResendMessage, skip: (channel: string) => boolean): ResentMessage[] {
-    const { messages, from } = this.after(request.after);
+    const { earlier } = request;
+    const earlierChannels = earlier && new Set(earlier.channels);
+    const { messages, from } = this.after(earlier ? Math.min(request.after, earlier.after) : request.after);
     const parts: ResentMessage[] = [];
     let part: ResentMessage["messages"] = [];
     let bytes = 0;
@@ -72,8 +77,8 @@ export class ReplayLog {
       parts.push({ kind: "resent", origin, requestId: request.requestId, from, part: parts.length, last, messages: part });
       [part, bytes] = [[], 0];
     };
-    for (const { channel, payload } of messages) {
-      if (skip(channel)) continue;
+    for (const { channel, payload, seq } of messages) {
+      if (skip(channel) || (seq <= request.after && !earlierChannels?.has(channel))) continue;
       part.push([channel, payload]);
       bytes += payload.byteLength;
       if (bytes >= partBytes) end(false);

@@ -129,8 +129,7 @@ export class ScaleOutLifetimeManager implements HubLifetimeManager {
     );
     this.unwatchLinks = backplane.watchLinks?.({
       dropped: (drop) => {
-        const { channels } = drop;
-        this.replays.linkDropped(this.presence.peerIds(), drop, channels && ((serverId) => this.delivered.replayAfter(serverId, channels)));
+        this.replays.linkDropped(this.presence.peerIds(), drop, (serverId, channels) => this.delivered.replayAfter(serverId, channels));
         if (!drop.partial) this.presence.linkDropped(); // one of several: it may hear itself on another
       },
       restored: () => {

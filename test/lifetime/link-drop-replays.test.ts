@@ -108,13 +108,13 @@ describe("a server whose own link to the backplane drops", () => {
     return asked;
   }
 
-  it("asks, after a moved slot's channels dropped, from a copy window before the newest send it had on them, whatever heartbeats named since", async () => {
+  it("asks, after a moved slot's channels dropped, for what came on them from a copy window before the newest send it had there, whatever heartbeats named since", async () => {
     const backplane = new WatchedBackplane();
     const asked = await movedSlot(backplane);
     backplane.links!.dropped({ partial: true, unordered: true, since: Date.now(), channels: ["Hub:all", "Hub:group:none"] });
     backplane.links!.restored();
     await waitFor(() => asked.length > 0, "the peer to be asked for what the server missed");
-    expect(asked[0]).toMatchObject({ kind: "resend", after: 2100 - copyWindow });
+    expect(asked[0]).toMatchObject({ kind: "resend", after: 5000, earlier: { after: 2100 - copyWindow, channels: ["Hub:all", "Hub:group:none"] } });
   });
 
   it("asks from the earlier start when a moved slot's channels drop while it already waits for the peer", async () => {
@@ -122,18 +122,20 @@ describe("a server whose own link to the backplane drops", () => {
     const asked = await movedSlot(backplane);
     backplane.links!.dropped({ partial: true, unordered: true, since: Date.now() });
     backplane.links!.dropped({ partial: true, unordered: true, since: Date.now(), channels: ["Hub:all"] });
+    backplane.links!.dropped({ partial: true, unordered: true, since: Date.now(), channels: ["Hub:group:none"] });
     backplane.links!.restored();
     await waitFor(() => asked.length > 0, "the peer to be asked for what the server missed");
-    expect(asked[0]).toMatchObject({ kind: "resend", after: 2100 - copyWindow });
+    expect(asked).toHaveLength(1);
+    expect(asked[0]).toMatchObject({ kind: "resend", after: 5000, earlier: { after: 2100 - copyWindow, channels: ["Hub:all"] } });
   });
 
-  it("asks, after a moved slot's channels dropped, no earlier than the oldest heartbeat it remembers of the peer", async () => {
+  it("asks nothing earlier where the newest sends it had on a moved slot's channels are a copy window past the number its heartbeat named", async () => {
     const backplane = new WatchedBackplane();
-    // The peer's last sends on the channel came long before: it keeps no more than its heartbeats since say.
-    const asked = await movedSlot(backplane, { first: 1, last: 10 });
+    const asked = await movedSlot(backplane, { first: 6001, last: 6100 });
     backplane.links!.dropped({ partial: true, unordered: true, since: Date.now(), channels: ["Hub:all"] });
     backplane.links!.restored();
     await waitFor(() => asked.length > 0, "the peer to be asked for what the server missed");
-    expect(asked[0]).toMatchObject({ kind: "resend", after: 1000 });
+    expect(asked[0]).toMatchObject({ kind: "resend", after: 5000 });
+    expect(asked[0]).not.toHaveProperty("earlier");
   });
 });

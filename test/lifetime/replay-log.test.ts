@@ -41,4 +41,12 @@ describe("ReplayLog", () => {
     ]);
     expect(parts[0]).toMatchObject({ kind: "resent", origin: "A", requestId: 7, from: 1 });
   });
+
+  it("answers, before the number asked for, only what went to the channels of the request's earlier part", () => {
+    const log = new ReplayLog({ maxAge: 60_000, maxBytes: 1_000 });
+    for (let seq = 1; seq <= 6; seq++) log.handed(handed(seq));
+    const parts = log.answer("A", { kind: "resend", origin: "B", requestId: 7, after: 4, earlier: { after: 1, channels: ["c3", "c4"] } }, () => false);
+    expect(parts.map((p) => p.messages.map(([channel]) => channel))).toEqual([["c3", "c4", "c5", "c6"]]);
+    expect(parts[0]).toMatchObject({ from: 1, last: true });
+  });
 });
