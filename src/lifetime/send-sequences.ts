@@ -72,21 +72,24 @@ export class SendSequences {
   }
 
   /**
-   * The highest number a replay of `origin`'s sends may start after and still bring whatever of
-   * them on `channels` this server missed since it last received there: a copy window below the
-   * newest it had on the channel whose newest is the oldest (older ones count as copies, see
-   * accept). Undefined where it had none of its sends on them.
+   * Where a replay of `origin`'s sends on `channels` may start, at the latest, to bring what of
+   * them this server missed there: just before the lowest number it remembers having had on the
+   * channel where that is lowest. A number above it that it never had was missed (a copy of one
+   * it had is dropped); one below it that it never had was sent before this server listened
+   * there (but for a publish that failed and was made again meanwhile), so a replay from further
+   * back would deliver sends made before a connection joined. Undefined where it had none of
+   * `origin`'s sends on them.
    */
   replayAfter(origin: string, channels: readonly string[]): number | undefined {
     const byChannel = this.received.get(origin);
     if (!byChannel) return undefined;
-    let start: number | undefined;
+    let after: number | undefined;
     for (const channel of channels) {
-      // A channel's record holds at least the number that made it, its newest the last.
-      const seen = byChannel.get(channel)?.seen;
-      if (seen && (start === undefined || seen[seen.length - 1]! - copyWindow < start)) start = seen[seen.length - 1]! - copyWindow;
+      const received = byChannel.get(channel);
+      // A channel's record holds at least the number that made it.
+      if (received && (after === undefined || received.seen[received.head]! - 1 < after)) after = received.seen[received.head]! - 1;
     }
-    return start;
+    return after;
   }
 
   /** How many channels have send numbers remembered here, from any server. */

@@ -2,7 +2,6 @@ import { afterEach, describe, expect, it, vi } from "vitest";
 import type { BackplaneLinkEvents } from "../../src/lifetime/backplane.js";
 import { decodeBackplaneMessage, encodeBackplaneMessage, type BackplaneMessage } from "../../src/lifetime/backplane-messages.js";
 import { ScaleOutLifetimeManager } from "../../src/lifetime/scale-out-lifetime-manager.js";
-import { copyWindow } from "../../src/lifetime/send-sequences.js";
 import { silentLogger } from "../../src/logger.js";
 import { jsonHubProtocol } from "../../src/protocol/json-protocol.js";
 import { MemoryBackplane } from "../support/memory-backplane.js";
@@ -108,13 +107,13 @@ describe("a server whose own link to the backplane drops", () => {
     return asked;
   }
 
-  it("asks, after a moved slot's channels dropped, for what came on them from a copy window before the newest send it had there, whatever heartbeats named since", async () => {
+  it("asks, after a moved slot's channels dropped, for what came on them after the first send it remembers there, whatever heartbeats named since", async () => {
     const backplane = new WatchedBackplane();
     const asked = await movedSlot(backplane);
     backplane.links!.dropped({ partial: true, unordered: true, since: Date.now(), channels: ["Hub:all", "Hub:group:none"] });
     backplane.links!.restored();
     await waitFor(() => asked.length > 0, "the peer to be asked for what the server missed");
-    expect(asked[0]).toMatchObject({ kind: "resend", after: 5000, earlier: { after: 2100 - copyWindow, channels: ["Hub:all", "Hub:group:none"] } });
+    expect(asked[0]).toMatchObject({ kind: "resend", after: 5000, earlier: { after: 2000, channels: ["Hub:all", "Hub:group:none"] } });
   });
 
   it("asks from the earlier start when a moved slot's channels drop while it already waits for the peer", async () => {
@@ -126,12 +125,12 @@ describe("a server whose own link to the backplane drops", () => {
     backplane.links!.restored();
     await waitFor(() => asked.length > 0, "the peer to be asked for what the server missed");
     expect(asked).toHaveLength(1);
-    expect(asked[0]).toMatchObject({ kind: "resend", after: 5000, earlier: { after: 2100 - copyWindow, channels: ["Hub:all"] } });
+    expect(asked[0]).toMatchObject({ kind: "resend", after: 5000, earlier: { after: 2000, channels: ["Hub:all"] } });
   });
 
-  it("asks nothing earlier where the newest sends it had on a moved slot's channels are a copy window past the number its heartbeat named", async () => {
+  it("asks nothing earlier where the sends it had on a moved slot's channels are all past the number its heartbeat named", async () => {
     const backplane = new WatchedBackplane();
-    const asked = await movedSlot(backplane, { first: 6001, last: 6100 });
+    const asked = await movedSlot(backplane, { first: 5001, last: 5100 });
     backplane.links!.dropped({ partial: true, unordered: true, since: Date.now(), channels: ["Hub:all"] });
     backplane.links!.restored();
     await waitFor(() => asked.length > 0, "the peer to be asked for what the server missed");

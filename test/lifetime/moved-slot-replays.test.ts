@@ -72,14 +72,16 @@ describe("a server whose group's slot moved, and whose peer's heartbeats named t
     return manager;
   }
 
-  it("gets them again, once each and in order, from the sends it had there", async () => {
+  it("gets them again, once each and in order, and nothing sent there before it listened", async () => {
     const shared = new MemoryBackplane();
     const [linkA, linkB] = [new ServerLink(shared), new ServerLink(shared)];
     const [a, b] = [startServer(linkA), startServer(linkB)];
+    await waitFor(() => a.peers.count === 1 && b.peers.count === 1, "the servers to hear each other");
+    // Before B's client joins: not for it, though A keeps it to send again.
+    await a.send({ kind: "groups", names: ["g"] }, "tick", [0]);
     const client = loopbackConnection();
     await b.onConnected(client.connection);
     await b.addToGroup(client.connection.connectionId, "g");
-    await waitFor(() => a.peers.count === 1 && b.peers.count === 1, "the servers to hear each other");
     // What A sends to the group (its number and origin) and the numbers its heartbeats name, as the backplane carries them.
     const sent: Array<{ origin: string; seq: number }> = [];
     const beats = new Map<string, number[]>();
@@ -101,7 +103,7 @@ describe("a server whose group's slot moved, and whose peer's heartbeats named t
     // A's heartbeats, on another shard, name what A sends there meanwhile.
     linkB.unheard.add("Hub:group:g");
     await sendTicks(11, 30);
-    await waitFor(() => sent.length === 30, "A's sends");
+    await waitFor(() => sent.length === 30, "A's sends since B listened");
     const { origin, seq: last } = sent[29]!;
     // Three of them: the first was heard a heartbeat interval (the drop's lookback) before now.
     await waitFor(() => (beats.get(origin) ?? []).filter((seq) => seq >= last).length >= 3, "A's heartbeats naming its last send");
