@@ -1,5 +1,5 @@
-import { Subject } from "@microsoft/signalr";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { Subject, VERSION } from "@microsoft/signalr";
+import { afterEach, beforeEach, describe, expect, inject, it } from "vitest";
 import { within } from "../support/wait.js";
 import { closed, collect, InteropHarness, nextCall, serverKind, setups } from "./fixture.js";
 
@@ -10,6 +10,17 @@ const complex = {
   Guid: "00010203-0405-0607-0706-050403020100",
   DateTime: new Date(Date.UTC(2000, 0, 1)),
 };
+
+declare module "vitest" {
+  export interface ProvidedContext {
+    /** The official client this project runs the suites with (vitest.config.ts). */
+    officialClientVersion: string;
+  }
+}
+
+it("runs with the official client its project names", () => {
+  expect(VERSION).toBe(inject("officialClientVersion"));
+});
 
 describe.each(setups)("TestHub with the official client over $name", (setup) => {
   const harness = new InteropHarness();
