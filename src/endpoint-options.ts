@@ -40,6 +40,7 @@ export function endpointOptionsFor(
     maxNegotiatedConnections: resolved.maximumNegotiatedConnections,
     minimumNegotiateVersion: 0,
     allowStatefulReconnects: statefulReconnects,
+    authenticationRefresh: resolved.authenticationRefresh,
     // Servers on one backplane serve each other's connections' requests: no sticky sessions.
     routeChannels: cluster?.backplane,
     serverId: cluster?.serverId,

@@ -52,19 +52,26 @@ export class EndpointPaths {
     return this.endpoints.values();
   }
 
-  /** The endpoint a request's URL is for, and whether it asks for negotiate. */
-  match(url: string | undefined): { mapped: MappedEndpoint; rest: "" | "/negotiate" } | undefined {
+  /**
+   * The endpoint a request's URL is for, and whether it asks for negotiate or an authentication
+   * refresh (only where the endpoint serves them: otherwise the path is not hubwire's).
+   */
+  match(url: string | undefined): { mapped: MappedEndpoint; rest: EndpointRest } | undefined {
     if (!url) return undefined;
     const path = pathOf(url);
     const direct = this.endpoints.get(path);
     if (direct) return { mapped: direct, rest: "" };
-    if (path.endsWith("/negotiate")) {
-      const mapped = this.endpoints.get(path.slice(0, -"/negotiate".length) || "/");
-      if (mapped) return { mapped, rest: "/negotiate" };
+    for (const rest of ["/negotiate", "/refresh"] as const) {
+      if (!path.endsWith(rest)) continue;
+      const mapped = this.endpoints.get(path.slice(0, -rest.length) || "/");
+      if (mapped && (rest === "/negotiate" || mapped.endpoint.servesAuthenticationRefresh)) return { mapped, rest };
     }
     return undefined;
   }
 }
+
+/** What follows an endpoint's path in a request's: nothing, negotiate, or an authentication refresh. */
+export type EndpointRest = "" | "/negotiate" | "/refresh";
 
 /** A request URL's path, normalized. */
 export function pathOf(url: string): string {

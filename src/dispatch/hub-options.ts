@@ -127,6 +127,15 @@ export interface HubOptions {
    * `@Authorize`. Connections without a known expiry are never closed for it. Default true.
    */
   closeOnAuthenticationExpiration?: boolean;
+  /**
+   * Serve `<path>/refresh`, SignalR 11's authentication refresh: a client sends a fresh token for
+   * its connection without reconnecting, and the connection's user and authentication expiry
+   * (its close on expiry, its `@Authorize`) follow it. Negotiate then tells the client how long
+   * its token lasts (`tokenLifetimeSeconds`), which the official client 11's
+   * `withAuthenticationRefresh()` refreshes before. A refresh must be the connection's user.
+   * Default false, as in ASP.NET Core.
+   */
+  authenticationRefresh?: boolean;
   /** Who receives what; replace it to scale out. Default: in-memory. */
   lifetimeManager?: HubLifetimeManager;
   /**
@@ -165,6 +174,7 @@ export const hubOptionDefaults = {
   allowStatefulReconnects: false,
   statefulReconnectBufferSize: 100_000,
   closeOnAuthenticationExpiration: true,
+  authenticationRefresh: false,
 } satisfies Partial<HubOptions>;
 
 /** The default user id: `sub`, `id` or `name` of the user object (or the user, if it is a string). */

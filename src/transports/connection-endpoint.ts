@@ -2,6 +2,7 @@ import { Buffer } from "node:buffer";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Duplex } from "node:stream";
 import { WebSocketServer } from "ws";
+import { pathOf, type EndpointRest } from "../endpoint-paths.js";
 import type { LogWriter } from "../logger.js";
 import { closeReason, inBandRefusalParameter, inBandRefusalValue, refusalCloseCode } from "../protocol/upgrade-refusal.js";
 import { asError } from "../protocol/thrown-value.js";
@@ -10,6 +11,7 @@ import { adopt, ConnectionAdmission, type AdmissionCheck, type Admitted } from "
 import type { ConnectionMoves } from "./connection-moves.js";
 import { ConnectionRegistry } from "./connection-registry.js";
 import { bearerToken, ConnectionRequest } from "./connection-request.js";
+import { refreshAuthentication, refreshedConnectionToken, refuseRefresh, tokenLifetimeSeconds } from "./authentication-refresh.js";
 import { ConnectionRouter } from "./connection-router.js";
 import type { RouteChannels } from "./connection-router-types.js";
 import { ForwardedReply } from "./forwarded-reply.js";
@@ -56,6 +58,8 @@ export interface EndpointOptions {
   minimumNegotiateVersion: number;
   /** Offer stateful reconnect to clients that ask for it (WebSockets only). */
   allowStatefulReconnects: boolean;
+  /** Serve `<path>/refresh` (see HubOptions.authenticationRefresh). */
+  authenticationRefresh: boolean;
   /**
    * Set when the server shares a backplane with others: a request for a connection another
    * server holds is served through it (see ConnectionRouter), so no sticky sessions are needed.
@@ -133,13 +137,18 @@ export class ConnectionEndpoint {
     }
   }
 
+  /** Whether it serves `<path>/refresh` (see HubOptions.authenticationRefresh). */
+  get servesAuthenticationRefresh(): boolean {
+    return this.options.authenticationRefresh;
+  }
+
   /** Connections negotiated or running on this endpoint. */
   get connectionCount(): number {
     return this.registry.size;
   }
 
-  /** `rest` is what follows the endpoint path: "" or "/negotiate". */
-  async handleRequest(req: IncomingMessage, res: ServerResponse, rest: string): Promise<void> {
+  /** `rest` is what follows the endpoint path (see EndpointRest). */
+  async handleRequest(req: IncomingMessage, res: ServerResponse, rest: EndpointRest): Promise<void> {
     const verdict = this.origins.check(req);
     if (isPreflight(req)) return this.origins.answerPreflight(req, res, verdict);
     if (verdict === "refused") {
@@ -150,6 +159,10 @@ export class ConnectionEndpoint {
     if (rest === "/negotiate") {
       if (req.method !== "POST") return this.refuseMethod(new ConnectionRequest(req), res, "POST");
       return this.negotiate(req, res);
+    }
+    if (rest === "/refresh") {
+      if (req.method !== "POST") return this.refuseMethod(new ConnectionRequest(req), res, "POST");
+      return this.refresh(req, res);
     }
     const request = new ConnectionRequest(req);
     const token = request.connectionToken();
@@ -212,10 +225,22 @@ export class ConnectionEndpoint {
     connection.statefulReconnect = this.options.allowStatefulReconnects && request.queryIsTrue("useStatefulReconnect");
     // Findable from every server before the client hears of it: its next request may reach any.
     await this.router?.hold(connection);
+    const lifetime = this.options.authenticationRefresh ? tokenLifetimeSeconds(admission.expiresAt) : undefined;
     replyJson(
       res,
-      negotiateResponse(version.version, connection.connectionId, connection.connectionToken, this.options.transports, connection.statefulReconnect),
+      negotiateResponse(version.version, connection.connectionId, connection.connectionToken, this.options.transports, connection.statefulReconnect, lifetime),
     );
+  }
+
+  /** An authentication refresh: served where the connection is, as any request of it (see refreshAuthentication). */
+  private async refresh(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const request = new ConnectionRequest(req);
+    const token = refreshedConnectionToken(request);
+    if (!token) return refuseRefresh(res, 400, "missing_connection_token", "The connection token is required.");
+    const local = this.registry.get(token);
+    if (local) return refreshAuthentication(res, request, local, this.admission);
+    if (!this.router) return refuseRefresh(res, 404, "connection_not_found", "No active connection with the specified ID.");
+    return this.router.sendElsewhere(req, res, request, token, this.options.maxIncomingPayload);
   }
 
   private async upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
@@ -410,6 +435,7 @@ export class ConnectionEndpoint {
       case "GET":
         return this.receiveOn(reply, request, connection, (request.header("accept") ?? "").includes("text/event-stream"));
       case "POST": {
+        if (pathOf(routed.url).endsWith("/refresh")) return refreshAuthentication(reply, request, connection, this.admission);
         const { body, tooLarge } = routed;
         const payload: BodyResult = tooLarge ? { tooLarge } : { body: body ? Buffer.from(body.buffer, body.byteOffset, body.byteLength) : Buffer.alloc(0) };
         return receiveSend(this.sends, reply, request, connection, () => Promise.resolve(payload));

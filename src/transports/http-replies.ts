@@ -1,5 +1,5 @@
 import { Buffer } from "node:buffer";
-import type { OutgoingHttpHeaders, ServerResponse } from "node:http";
+import type { OutgoingHttpHeaders } from "node:http";
 import { STATUS_CODES } from "node:http";
 import type { Duplex } from "node:stream";
 
@@ -30,9 +30,9 @@ export function replyText(res: HttpReply, status: number, body = "", headers: Re
   res.end(body);
 }
 
-/** Answers a JSON body with status 200. */
-export function replyJson(res: ServerResponse, body: string, headers: Record<string, string> = {}): void {
-  res.writeHead(200, { ...headers, "Content-Type": "application/json", "Content-Length": Buffer.byteLength(body) });
+/** Answers a JSON body, with status 200 unless told. */
+export function replyJson(res: HttpReply, body: string, headers: Record<string, string> = {}, status = 200): void {
+  res.writeHead(status, { ...headers, "Content-Type": "application/json", "Content-Length": Buffer.byteLength(body) });
   res.end(body);
 }
 

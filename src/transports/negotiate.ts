@@ -36,6 +36,8 @@ export function negotiateResponse(
   connectionToken: string,
   transports: readonly TransportName[],
   useStatefulReconnect = false,
+  /** How long the client's token lasts, where the endpoint serves authentication refresh (see HubOptions.authenticationRefresh). */
+  tokenLifetimeSeconds?: number,
 ): string {
   return JSON.stringify({
     // Only when the client asked: the official client fails a connection that did not. First,
@@ -45,5 +47,6 @@ export function negotiateResponse(
     connectionId,
     ...(version >= 1 ? { connectionToken } : {}),
     availableTransports: transports.map((transport) => ({ transport, transferFormats: transferFormats[transport] })),
+    ...(tokenLifetimeSeconds === undefined ? {} : { tokenLifetimeSeconds }),
   });
 }

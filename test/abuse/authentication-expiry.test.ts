@@ -2,18 +2,13 @@ import { HttpTransportType, HubConnectionBuilder, HubConnectionState, LogLevel, 
 import { afterEach, describe, expect, it } from "vitest";
 import { HubConnection as HubwireConnection, silentLogger } from "../../client/index.js";
 import type { HubServer } from "../../src/index.js";
-import { within } from "../support/wait.js";
+import { reach, within } from "../support/wait.js";
 import { expectCanaryAnswered, startCanary } from "./canary-beside.js";
 import { disconnects, guardedLog, resetGuardedLog, startGuardedServer, token } from "./guarded-hub.js";
 
 // Long enough for a client to connect and make one call on a loaded machine: each token is made
 // when the client asks for it, so this counts from the request that carries it.
 const lifetimeMs = 2500;
-
-/** Resolves once `time` (ms since the epoch) has passed: the moment under test, not a guess. */
-function reach(time: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, Math.max(0, time - Date.now()) + 5));
-}
 
 describe.each([
   ["WebSockets", HttpTransportType.WebSockets],

@@ -3,15 +3,11 @@ import { HubConnection, type TransportKind } from "../../client/index.js";
 import { HubMultiplexer } from "../../client/multiplex.js";
 import { HubServer, silentLogger } from "../../src/index.js";
 import { adminPolicy, authenticateTestToken, guardedLog, GuardedHub, resetGuardedLog, token } from "../abuse/guarded-hub.js";
+import { reach } from "../support/wait.js";
 
 // Long enough for a client to connect and make a call on a loaded machine (2.5 s was not, once,
 // with many test files at once); each token's expiry counts from when the client asks for it.
 const lifetimeMs = 4000;
-
-/** Resolves once `time` (ms since the epoch) has passed: the moment under test, not a guess. */
-function reach(time: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, Math.max(0, time - Date.now()) + 5));
-}
 
 // Over WebSockets a token comes only with the upgrade; long polls and sends bring a token each.
 describe.each(["LongPolling", "ServerSentEvents"] as TransportKind[])("a token refreshed on a multiplexed %s connection", (transport) => {

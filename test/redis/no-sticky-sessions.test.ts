@@ -103,6 +103,7 @@ describe("no sticky sessions: three servers behind a round-robin proxy", () => {
     for (const server of servers) {
       server.mapHub("/relay", RelayHub);
       server.mapHub("/signed-in", SignedInHub, { authenticate: userOf });
+      server.mapHub("/refreshing", SignedInHub, { authenticate: userOf, authenticationRefresh: true });
       // One upload item fills a stream's buffer; an empty poll comes back after 300 ms.
       server.mapHub("/slow", SlowHub, { streamBufferCapacity: 1, pollTimeout: 300 });
     }
@@ -237,6 +238,21 @@ describe("no sticky sessions: three servers behind a round-robin proxy", () => {
 
       const left = await send(at(0), "DELETE", { headers: as("alice") });
       expect(left.status).toBe(202);
+      await allConnectionsEnded();
+    });
+
+    it("serves an authentication refresh on its connection's server, as that connection's user", async () => {
+      const negotiated = await send(`${urls[0]}/refreshing/negotiate?negotiateVersion=1`, "POST", { headers: as("alice") });
+      const { connectionId, connectionToken } = JSON.parse(negotiated.text) as { connectionId: string; connectionToken: string };
+      expect((await send(`${urls[1]}/refreshing?id=${connectionToken}`, "GET", { headers: as("alice") })).status).toBe(200); // starts on server 1
+      // Server 2 forwards the refresh; server 1 answers it, and refuses another user.
+      const refresh = (user: string) => send(`${urls[2]}/refreshing/refresh`, "POST", { headers: as(user, { "X-SignalR-Connection-Token": connectionToken }) });
+      const refreshed = await refresh("alice");
+      expect([refreshed.status, (JSON.parse(refreshed.text) as { connectionId: string }).connectionId]).toEqual([200, connectionId]);
+      const stolen = await refresh("mallory");
+      expect([stolen.status, (JSON.parse(stolen.text) as { error: string }).error]).toEqual([403, "forbidden"]);
+
+      expect((await send(`${urls[0]}/refreshing?id=${connectionToken}`, "DELETE", { headers: as("alice") })).status).toBe(202);
       await allConnectionsEnded();
     });
 

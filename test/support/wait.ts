@@ -58,3 +58,8 @@ export async function eventually(check: () => unknown, expected: unknown, ms = d
   }
   expect(actual).toEqual(expected);
 }
+
+/** Resolves once `time` (ms since the epoch) has passed: a moment under test (a token's expiry), not a guess. */
+export function reach(time: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, Math.max(0, time - Date.now()) + 5));
+}

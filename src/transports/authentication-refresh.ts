@@ -1,0 +1,51 @@
+import { adopt, type ConnectionAdmission } from "./connection-admission.js";
+import type { ConnectionRequest } from "./connection-request.js";
+import { replyJson, type HttpReply } from "./http-replies.js";
+import type { TransportConnection } from "./transport-connection.js";
+
+/** The header the official client 11 names the connection with in an authentication refresh (also read: `id` in the query). */
+const connectionTokenHeader = "x-signalr-connection-token";
+
+/** The connection token an authentication refresh names its connection with, if any. */
+export function refreshedConnectionToken(request: ConnectionRequest): string | null {
+  return request.header(connectionTokenHeader) ?? request.connectionToken();
+}
+
+/**
+ * Whole seconds until `expiresAt` (ms since the epoch), as negotiate and a refresh report a
+ * token's lifetime; undefined where no expiry is known or it has passed.
+ */
+export function tokenLifetimeSeconds(expiresAt: number | undefined): number | undefined {
+  if (expiresAt === undefined) return undefined;
+  const seconds = Math.floor((expiresAt - Date.now()) / 1000);
+  return seconds > 0 ? seconds : undefined;
+}
+
+/** Answers a refresh that failed: `{ error, error_description }`, as ASP.NET Core's refresh endpoint does. */
+export function refuseRefresh(res: HttpReply, status: number, error: string, description: string): void {
+  replyJson(res, JSON.stringify({ error, error_description: description }), {}, status);
+}
+
+/**
+ * An authentication refresh (`POST <path>/refresh`) for `connection`: the request is
+ * authenticated as any later request of the connection is (it must be the connection's user),
+ * and its user and expiry become the connection's, so that the close on expiry follows the
+ * fresh token. Answers the connection's id, when, and the token's lifetime if it has one.
+ */
+export async function refreshAuthentication(res: HttpReply, request: ConnectionRequest, connection: TransportConnection, admission: ConnectionAdmission): Promise<void> {
+  if (connection.isClosed) return refuseRefresh(res, 404, "connection_not_found", "No active connection with the specified ID.");
+  const verdict = await admission.readmit(connection, request, false);
+  if ("status" in verdict) {
+    admission.refused(request, verdict.status);
+    const error = verdict.status === 401 ? "invalid_token" : verdict.status === 403 ? "forbidden" : "server_error";
+    return refuseRefresh(res, verdict.status, error, verdict.reason || "Authentication failed.");
+  }
+  // It may have ended while the request was authenticated.
+  if (connection.isClosed) return refuseRefresh(res, 404, "connection_not_found", "No active connection with the specified ID.");
+  adopt(connection, verdict);
+  const lifetime = tokenLifetimeSeconds(verdict.expiresAt);
+  replyJson(
+    res,
+    JSON.stringify({ connectionId: connection.connectionId, refreshedAt: new Date().toISOString(), ...(lifetime === undefined ? {} : { tokenLifetimeSeconds: lifetime }) }),
+  );
+}

@@ -1,0 +1,109 @@
+import { afterEach, describe, expect, it } from "vitest";
+import { HttpTransportType, HubConnectionBuilder, HubConnectionState, LogLevel, type HubConnection } from "signalr-11";
+import type { HubOptions, HubServer } from "../../src/index.js";
+import { send } from "../http-transports/http-client.js";
+import { reach } from "../support/wait.js";
+import { bearer, negotiateAs, resetGuardedLog, startGuardedServer, token } from "./guarded-hub.js";
+
+describe("authentication refresh (SignalR 11), with the official client 11", () => {
+  let server: HubServer | undefined;
+  let client: HubConnection | undefined;
+  afterEach(async () => {
+    await client?.stop();
+    await server?.close();
+    client = server = undefined;
+    resetGuardedLog();
+  });
+
+  async function start(hubOptions: HubOptions = {}): Promise<string> {
+    let url: string;
+    ({ server, url } = await startGuardedServer({}, { authenticationRefresh: true, ...hubOptions }));
+    return url;
+  }
+
+  /** Each token is made when the client asks for it, valid `lifetimeMs` from then; the first one's expiry is kept. */
+  function adminTokens(lifetimeMs: number) {
+    const tokens = { first: 0, made: 0 };
+    const next = () => {
+      const expiresAt = Date.now() + lifetimeMs;
+      tokens.first ||= expiresAt;
+      tokens.made++;
+      return token("root", { role: "admin", expiresAt });
+    };
+    return { tokens, next };
+  }
+
+  it("keeps a WebSocket connection past its first token's expiry: the client refreshes before it, as negotiate told it", async () => {
+    const url = await start();
+    // The token lasts 6 s (negotiate says 5, in whole seconds); the client refreshes 4 s before
+    // the end, so after 2.5 s, and again after each refresh: the connection would close at 6 s.
+    const { tokens, next } = adminTokens(6_000);
+    client = new HubConnectionBuilder()
+      .withUrl(url, { transport: HttpTransportType.WebSockets, accessTokenFactory: next })
+      .withAuthenticationRefresh({ refreshBeforeExpirationInMilliseconds: 4_000 })
+      .configureLogging(LogLevel.None)
+      .build();
+    const lifetimes: Array<number | undefined> = [];
+    client.onAuthenticationRefreshed((context) => lifetimes.push(context.newTokenLifetimeInSeconds));
+    await client.start();
+    await reach(tokens.first);
+    expect(client.state).toBe(HubConnectionState.Connected);
+    // @Authorize with the admin policy: the connection's user is the fresh token's, not expired.
+    expect(await client.invoke("Restart")).toBe("restarted");
+    expect(lifetimes.length).toBeGreaterThan(0);
+    expect(lifetimes.every((seconds) => seconds !== undefined && seconds >= 4 && seconds <= 6)).toBe(true);
+    expect(tokens.made).toBeGreaterThan(lifetimes.length); // a fresh one for each refresh
+  }, 30_000);
+
+  it("refreshes a long-polling connection when asked, and reports the token's lifetime", async () => {
+    const url = await start();
+    const { next } = adminTokens(60_000);
+    client = new HubConnectionBuilder()
+      .withUrl(url, { transport: HttpTransportType.LongPolling, accessTokenFactory: next })
+      .configureLogging(LogLevel.None)
+      .build();
+    await client.start();
+    // Whole seconds left of a fresh 60-second token.
+    expect([59, 60]).toContain(await client.refreshAuthentication());
+    expect(await client.invoke("Restart")).toBe("restarted");
+  });
+
+  it("answers refreshes that cannot be served with a status and an error the client can read", async () => {
+    const url = await start();
+    const alice = token("alice", { expiresAt: Date.now() + 60_000 });
+    const connectionToken = await negotiateAs(url, alice);
+    const refresh = async (headers: Record<string, string>, query = "") => {
+      const reply = await send(`${url}/refresh${query}`, "POST", { headers });
+      return [reply.status, reply.status === 200 ? Object.keys(JSON.parse(reply.text) as object) : (JSON.parse(reply.text) as { error: string }).error];
+    };
+    const named = { "X-SignalR-Connection-Token": connectionToken };
+
+    expect(await refresh({ ...named, ...bearer(alice) })).toEqual([200, ["connectionId", "refreshedAt", "tokenLifetimeSeconds"]]);
+    // The connection token may also come in the query, as in every other request of a connection.
+    expect(await refresh(bearer(alice), `?id=${connectionToken}`)).toEqual([200, ["connectionId", "refreshedAt", "tokenLifetimeSeconds"]]);
+    // Another user's token never becomes the connection's; no token is no user, which this hub requires.
+    expect(await refresh({ ...named, ...bearer(token("mallory")) })).toEqual([403, "forbidden"]);
+    expect(await refresh(named)).toEqual([401, "invalid_token"]);
+    expect(await refresh({ "X-SignalR-Connection-Token": "no-such-connection", ...bearer(alice) })).toEqual([404, "connection_not_found"]);
+    expect(await refresh(bearer(alice))).toEqual([400, "missing_connection_token"]);
+    expect((await send(`${url}/refresh`, "GET", { headers: { ...named, ...bearer(alice) } })).status).toBe(405);
+  });
+
+  it("is off unless asked for: no refresh endpoint, and negotiate names no token lifetime", async () => {
+    let url: string;
+    ({ server, url } = await startGuardedServer());
+    const alice = token("alice", { expiresAt: Date.now() + 60_000 });
+    const negotiated = await send(`${url}/negotiate?negotiateVersion=1`, "POST", { headers: bearer(alice) });
+    expect(JSON.parse(negotiated.text)).not.toHaveProperty("tokenLifetimeSeconds");
+    const connectionToken = (JSON.parse(negotiated.text) as { connectionToken: string }).connectionToken;
+    // Not a path of the hub's: the server's own 404, as for any path it does not serve.
+    const reply = await send(`${url}/refresh`, "POST", { headers: { "X-SignalR-Connection-Token": connectionToken, ...bearer(alice) } });
+    expect([reply.status, reply.text]).toEqual([404, "Not Found"]);
+
+    // With it on, negotiate says how long the token lasts, in whole seconds.
+    await server.close();
+    url = await start();
+    const withLifetime = await send(`${url}/negotiate?negotiateVersion=1`, "POST", { headers: bearer(token("alice", { expiresAt: Date.now() + 60_000 })) });
+    expect([59, 60]).toContain((JSON.parse(withLifetime.text) as { tokenLifetimeSeconds: number }).tokenLifetimeSeconds);
+  });
+});
