@@ -15,5 +15,7 @@ export default defineConfig({
     globalSetup: ["test/support/build-dist.ts"],
     testTimeout: 180_000,
     hookTimeout: 180_000,
+    // test/reference runs the interop suites with the pinned official client (see vitest.config.ts).
+    provide: { officialClientVersion: "10.0.11" },
   },
 });
