@@ -82,7 +82,7 @@ interface Server {
  * Runs the app against a server in one process, and asserts each of its lines. The same checks run
  * against ASP.NET Core too: what they expect of hubwire is what the real server does.
  */
-function describeChecks(title: string, startServer: () => Promise<Server>): void {
+function describeChecks(title: string, project: string, startServer: () => Promise<Server>): void {
   describe(title, () => {
     let server: Server | undefined;
     let proxy: TcpProxy | undefined;
@@ -91,7 +91,7 @@ function describeChecks(title: string, startServer: () => Promise<Server>): void
     const unknownLines: string[] = [];
 
     beforeAll(async () => {
-      const assembly = await buildProject(projects.dotnetClient);
+      const assembly = await buildProject(project);
       server = await startServer();
       proxy = await startTcpProxy(Number(new URL(server.url).port));
       const child = spawn("dotnet", [assembly, "--url", server.url, "--proxy", proxy.url, "--combos", combos.join(",")], {
@@ -154,9 +154,13 @@ function describeChecks(title: string, startServer: () => Promise<Server>): void
   });
 }
 
-describe.skipIf(missing)(`the official .NET client${missing ? ` (skipped: ${missing})` : ""}`, () => {
-  describeChecks("against hubwire", () => startInteropServer(0, { logger: silentLogger, allowStatefulReconnects: true }));
-  describeChecks("against ASP.NET Core SignalR, the same checks", async () => {
+// Its version 10 (the one ASP.NET Core 10 ships with), and 11: the newest.
+describe.skipIf(missing).each([
+  ["10.0.15", projects.dotnetClient],
+  ["11.0.0", projects.dotnetClient11],
+])(`the official .NET client %s${missing ? ` (skipped: ${missing})` : ""}`, (_version, project) => {
+  describeChecks("against hubwire", project, () => startInteropServer(0, { logger: silentLogger, allowStatefulReconnects: true }));
+  describeChecks("against ASP.NET Core SignalR, the same checks", project, async () => {
     const reference = await startReferenceServer({ env: { ALLOW_STATEFUL_RECONNECTS: "1" } });
     return { url: reference.url, close: () => reference.stop() };
   });

@@ -1,6 +1,6 @@
 import type { ChildProcess } from "node:child_process";
 
-export declare const projects: { aspnetcore: string; dotnetClient: string };
+export declare const projects: { aspnetcore: string; dotnetClient: string; dotnetClient11: string };
 export declare function dotnetMissingReason(): string | undefined;
 export declare function dotnetMissingFor(what: string): string | undefined;
 export declare function assemblyPath(projectDir: string): string;

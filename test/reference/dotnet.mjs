@@ -11,7 +11,12 @@ const here = fileURLToPath(new URL(".", import.meta.url));
 export const projects = {
   aspnetcore: join(here, "aspnetcore"),
   dotnetClient: join(here, "dotnet-client"),
+  /** The same checks with the client's version 11: its sources are dotnet-client's. */
+  dotnetClient11: join(here, "dotnet-client-11"),
 };
+
+/** Folders whose sources a project compiles besides its own. */
+const sharedSources = new Map([[projects.dotnetClient11, [projects.dotnetClient]]]);
 
 /** Why .NET projects cannot run here, or undefined when the `dotnet` SDK answers. */
 export function dotnetMissingReason() {
@@ -65,7 +70,8 @@ function builtAt(path) {
  */
 export async function buildProject(projectDir) {
   const assembly = assemblyPath(projectDir);
-  if (builtAt(assembly) >= newestSource(projectDir)) return assembly;
+  const newest = Math.max(newestSource(projectDir), ...(sharedSources.get(projectDir) ?? []).map(newestSource));
+  if (builtAt(assembly) >= newest) return assembly;
   await new Promise((resolve, reject) => {
     execFile(
       "dotnet",
