@@ -1,11 +1,11 @@
 import { execFile } from "node:child_process";
-import { mkdtempSync, readFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { beforeAll, describe, expect, it } from "vitest";
 import { buildProject, dotnetMissingFor } from "../reference/dotnet.mjs";
+import { tempFile } from "../support/temp-files.js";
 
 // Run by `npm run test:long`, on dist/ built once by its global setup: the bench's ASP.NET Core
 // SignalR targets (bench/aspnetcore) next to hubwire's, in a tiny run. No speed is asserted.
@@ -17,7 +17,7 @@ type Row = { target: string; operationsPerSecond: number; serverCpuMicrosPerOp: 
 type Report = { results: Record<string, Row[]>; leftOut?: { targets: string[]; reason: string } };
 
 async function bench(args: string[], env: NodeJS.ProcessEnv = process.env): Promise<{ report: Report; stdout: string }> {
-  const out = join(mkdtempSync(join(tmpdir(), "hubwire-bench-")), "result.json");
+  const out = tempFile("result.json");
   const { stdout } = await promisify(execFile)(process.execPath, ["dist/bench/run.js", "--quick", ...args, "--json", out], { cwd: root, env, timeout: 150_000 });
   return { report: JSON.parse(readFileSync(out, "utf8")) as Report, stdout };
 }

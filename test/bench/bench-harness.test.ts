@@ -1,10 +1,9 @@
 import { execFile } from "node:child_process";
-import { mkdtempSync, readFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { describe, expect, it } from "vitest";
+import { tempFile } from "../support/temp-files.js";
 
 // Run by `npm run test:long` (vitest.long.config.ts), on dist/ built once by its global setup.
 
@@ -12,7 +11,7 @@ const root = fileURLToPath(new URL("../..", import.meta.url));
 
 describe("the bench harness", () => {
   it("runs a tiny configuration and reports figures for every target (no speed is asserted)", async () => {
-    const out = join(mkdtempSync(join(tmpdir(), "hubwire-bench-")), "result.json");
+    const out = tempFile("result.json");
     await promisify(execFile)(
       "node",
       ["dist/bench/run.js", "--quick", "--scenario", "echo-1,broadcast-1000,groups,codec", "--targets", "ws,ws-naive,socketio,hubwire-json,hubwire-msgpack,hubwire-lp", "--duration", "2", "--connections", "5", "--json", out],
@@ -36,7 +35,7 @@ describe("the bench harness", () => {
   }, 150_000);
 
   it("runs the cluster scenarios tiny: 1, 2 and 3 nodes with server CPU summed over the nodes and the shared Redis's", async () => {
-    const out = join(mkdtempSync(join(tmpdir(), "hubwire-bench-")), "nodes.json");
+    const out = tempFile("nodes.json");
     const scenarios = ["nodes-broadcast", "nodes-groups", "nodes-direct", "nodes-routed"];
     await promisify(execFile)("node", ["dist/bench/run.js", "--quick", "--scenario", scenarios.join(","), "--duration", "1", "--connections", "6", "--json", out], {
       cwd: root,
@@ -65,7 +64,7 @@ describe("the bench harness", () => {
   }, 180_000);
 
   it("opens idle connections and reports their rate, memory and the server's CPU and wakeups per connection (no figure is asserted)", async () => {
-    const out = join(mkdtempSync(join(tmpdir(), "hubwire-bench-")), "idle.json");
+    const out = tempFile("idle.json");
     await promisify(execFile)("node", ["dist/bench/run.js", "--scenario", "idle", "--targets", "ws,hubwire-json", "--connections", "40", "--repeat", "1", "--json", out], {
       cwd: root,
       timeout: 120_000,
@@ -84,7 +83,7 @@ describe("the bench harness", () => {
   }, 150_000);
 
   it("measures crash recovery at rest: checkpoints flow into Redis only with recovery on (no speed is asserted)", async () => {
-    const out = join(mkdtempSync(join(tmpdir(), "hubwire-bench-")), "recovery.json");
+    const out = tempFile("recovery.json");
     await promisify(execFile)("node", ["dist/bench/recovery-cost.js", "--connections", "20", "--seconds", "2", "--rounds", "1", "--json", out], { cwd: root, timeout: 120_000 });
     type Turn = { recovery: boolean; holderMs: number; standbyMs: number; redisMs: number; redisInBytes: number };
     const { turns } = JSON.parse(readFileSync(out, "utf8")) as { turns: Turn[] };
@@ -95,7 +94,7 @@ describe("the bench harness", () => {
   }, 150_000);
 
   it("counts server instructions per call under valgrind (no count is asserted)", async () => {
-    const out = join(mkdtempSync(join(tmpdir(), "hubwire-bench-")), "instructions.json");
+    const out = tempFile("instructions.json");
     await promisify(execFile)("node", ["dist/bench/run.js", "--instructions", "--targets", "ws,hubwire-json", "--calls", "500", "--connections", "2", "--json", out], {
       cwd: root,
       timeout: 150_000,
@@ -109,7 +108,7 @@ describe("the bench harness", () => {
   }, 180_000);
 
   it("counts server instructions per accepted connection under valgrind (no count is asserted)", async () => {
-    const out = join(mkdtempSync(join(tmpdir(), "hubwire-bench-")), "accepts.json");
+    const out = tempFile("accepts.json");
     await promisify(execFile)("node", ["dist/bench/run.js", "--instructions", "--scenario", "idle", "--targets", "ws,hubwire-json", "--connections", "50", "--json", out], {
       cwd: root,
       timeout: 150_000,
@@ -126,7 +125,7 @@ describe("the bench harness", () => {
     ["broadcast-1000", ["ws", "hubwire-json", "hubwire-mux-msgpack"]],
     ["groups", ["ws", "hubwire-msgpack"]],
   ])("counts server instructions per delivery of %s under valgrind (no count is asserted)", async (scenario, targets) => {
-    const out = join(mkdtempSync(join(tmpdir(), "hubwire-bench-")), "deliveries.json");
+    const out = tempFile("deliveries.json");
     await promisify(execFile)("node", ["dist/bench/run.js", "--instructions", "--scenario", scenario, "--targets", targets.join(","), "--connections", "20", "--json", out], {
       cwd: root,
       timeout: 150_000,
