@@ -1,5 +1,4 @@
-import { cpSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { cpSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { HubConnection } from "../../client/index.js";
@@ -7,6 +6,7 @@ import { fixturePerTest } from "../client/fixture-per-test.js";
 import { generate } from "../../src/codegen/generate.js";
 import { interopHub } from "./generated/interop-hub.client.js";
 import { testHub } from "./generated/test-hub.client.js";
+import { tempFolder } from "../support/temp-files.js";
 
 const root = new URL("../../", import.meta.url).pathname;
 
@@ -30,7 +30,7 @@ describe("hubwire codegen", { timeout: 120_000 }, () => {
   });
 
   it("reports a client as stale once its hub changes, and writes the same bytes twice", () => {
-    const dir = mkdtempSync(join(tmpdir(), "hubwire-codegen-"));
+    const dir = tempFolder();
     cpSync(`${root}samples/notifications`, join(dir, "notifications"), { recursive: true });
     const hubFile = join(dir, "notifications", "notification-hub.ts");
     // The copy imports hubwire from its own place; point it back at this repository's sources.

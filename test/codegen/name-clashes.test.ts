@@ -1,5 +1,4 @@
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { HubConnection } from "../../client/index.js";
@@ -9,13 +8,14 @@ import { memberNames } from "../../src/codegen/member-names.js";
 import { HubServer, silentLogger } from "../../src/index.js";
 import { chatHub } from "./generated/chat-hub.client.js";
 import { ChatHub } from "./readme-chat-hub.js";
+import { tempFolder } from "../support/temp-files.js";
 
 const root = new URL("../../", import.meta.url).pathname;
 const readme = readFileSync(`${root}README.md`, "utf8");
 
 /** A scratch directory for hub sources. */
 function scratch(): { dir: string; write(name: string, code: string): string } {
-  const dir = mkdtempSync(join(tmpdir(), "hubwire-codegen-"));
+  const dir = tempFolder();
   writeFileSync(join(dir, "package.json"), JSON.stringify({ type: "module" }));
   return {
     dir,

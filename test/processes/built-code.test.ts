@@ -1,6 +1,5 @@
 import { HubConnectionBuilder, LogLevel } from "@microsoft/signalr";
 import { execFile, spawn } from "node:child_process";
-import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -11,6 +10,7 @@ import { startNotificationServer, type NotificationServer } from "../../samples/
 import { silentLogger } from "../../src/index.js";
 import { launchChromium } from "../browser/chromium.js";
 import { closed } from "../interop/fixture.js";
+import { tempFolder } from "../support/temp-files.js";
 import { eventually, within } from "../support/wait.js";
 
 // These tests run built code from dist/ (processes, the page's modules), built once for the whole
@@ -60,7 +60,7 @@ describe("the codegen command", () => {
         ({ stdout }) => ({ code: 0, output: stdout }),
         (error: { code: number; stderr: string }) => ({ code: error.code, output: error.stderr }),
       );
-    const empty = mkdtempSync(join(tmpdir(), "hubwire-codegen-"));
+    const empty = tempFolder();
     // Two processes at once: each spends seconds loading the TypeScript compiler.
     const [current, stale] = await Promise.all([
       cli(["samples/notifications/notification-hub.ts", "--out", "samples/notifications/web/generated", "--client-import", "../../../../client/index.js", "--check"]),
