@@ -117,7 +117,9 @@ export class RedisBackplane implements Backplane {
       throw new HubwireError("ERR_INVALID_OPTION", `publishTimeout must be a positive number; got ${String(answerTimeout)}.`);
     }
     this.log = LogWriter.for(options.logger ?? consoleLogger());
-    this.slotOwners = new SlotOwners(answerTimeout); // a moved slot's replay starts a publishTimeout earlier still
+    // A moved slot's replay starts a publishTimeout earlier still, for peers whose sends on its
+    // channels the lifetime manager has none of to start from (see PeerReplays.linkDropped).
+    this.slotOwners = new SlotOwners(answerTimeout);
     this.prefix = exactPrefix ?? `${options.channelPrefix ?? "hubwire"}:`;
     // ioredis is an optional peer dependency, loaded by the links: only Redis users install it.
     this.links = options.cluster

@@ -26,6 +26,11 @@ export function refuseRefresh(res: HttpReply, status: number, error: string, des
   replyJson(res, JSON.stringify({ error, error_description: description }), {}, status);
 }
 
+/** Answers a refresh for a connection this server does not have (or that has ended). */
+export function refuseUnknownConnection(res: HttpReply): void {
+  refuseRefresh(res, 404, "connection_not_found", "No active connection with the specified ID.");
+}
+
 /**
  * An authentication refresh (`POST <path>/refresh`) for `connection`: the request is
  * authenticated as any later request of the connection is (it must be the connection's user),
@@ -33,7 +38,7 @@ export function refuseRefresh(res: HttpReply, status: number, error: string, des
  * fresh token. Answers the connection's id, when, and the token's lifetime if it has one.
  */
 export async function refreshAuthentication(res: HttpReply, request: ConnectionRequest, connection: TransportConnection, admission: ConnectionAdmission): Promise<void> {
-  if (connection.isClosed) return refuseRefresh(res, 404, "connection_not_found", "No active connection with the specified ID.");
+  if (connection.isClosed) return refuseUnknownConnection(res);
   const verdict = await admission.readmit(connection, request, false);
   if ("status" in verdict) {
     admission.refused(request, verdict.status);
@@ -41,7 +46,7 @@ export async function refreshAuthentication(res: HttpReply, request: ConnectionR
     return refuseRefresh(res, verdict.status, error, verdict.reason || "Authentication failed.");
   }
   // It may have ended while the request was authenticated.
-  if (connection.isClosed) return refuseRefresh(res, 404, "connection_not_found", "No active connection with the specified ID.");
+  if (connection.isClosed) return refuseUnknownConnection(res);
   adopt(connection, verdict);
   const lifetime = tokenLifetimeSeconds(verdict.expiresAt);
   replyJson(

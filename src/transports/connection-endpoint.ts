@@ -11,7 +11,7 @@ import { adopt, ConnectionAdmission, type AdmissionCheck, type Admitted } from "
 import type { ConnectionMoves } from "./connection-moves.js";
 import { ConnectionRegistry } from "./connection-registry.js";
 import { bearerToken, ConnectionRequest } from "./connection-request.js";
-import { refreshAuthentication, refreshedConnectionToken, refuseRefresh, tokenLifetimeSeconds } from "./authentication-refresh.js";
+import { refreshAuthentication, refreshedConnectionToken, refuseRefresh, refuseUnknownConnection, tokenLifetimeSeconds } from "./authentication-refresh.js";
 import { ConnectionRouter } from "./connection-router.js";
 import type { RouteChannels } from "./connection-router-types.js";
 import { ForwardedReply } from "./forwarded-reply.js";
@@ -239,7 +239,7 @@ export class ConnectionEndpoint {
     if (!token) return refuseRefresh(res, 400, "missing_connection_token", "The connection token is required.");
     const local = this.registry.get(token);
     if (local) return refreshAuthentication(res, request, local, this.admission);
-    if (!this.router) return refuseRefresh(res, 404, "connection_not_found", "No active connection with the specified ID.");
+    if (!this.router) return refuseUnknownConnection(res);
     return this.router.sendElsewhere(req, res, request, token, this.options.maxIncomingPayload);
   }
 
