@@ -110,7 +110,11 @@ export type LoaderCommand =
   /** Closes every connection the loader holds. */
   | { kind: "close" };
 
-/** A wall-clock timestamp in microseconds that two processes on one machine agree on. */
+/**
+ * Microseconds on the machine's monotonic clock (CLOCK_MONOTONIC on Linux), which every process
+ * on one machine reads alike. Not the wall clock: a step of it between the starts of two processes
+ * (a clock sync) shifts their `performance.timeOrigin` apart and gave negative latencies.
+ */
 export function nowMicros(): number {
-  return Math.round((performance.timeOrigin + performance.now()) * 1000);
+  return Number(process.hrtime.bigint() / 1000n);
 }

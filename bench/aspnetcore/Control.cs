@@ -79,8 +79,11 @@ public sealed partial class Control(IHubContext<BenchHub> hub, ConnectionCount c
     /// <summary>One event line; Console.Out is synchronized, so pacing tasks may write at any time.</summary>
     public void Send(string line) => Console.Out.WriteLine(line);
 
-    /// <summary>Wall-clock µs since the epoch, as the bench's nowMicros() (the loader subtracts it from its own).</summary>
-    private static long NowMicros() => (DateTime.UtcNow.Ticks - DateTime.UnixEpoch.Ticks) / 10;
+    /// <summary>
+    /// µs on the monotonic clock, as the bench's nowMicros() (the loader subtracts it from its own):
+    /// on Linux both read CLOCK_MONOTONIC, which a step of the wall clock leaves alone.
+    /// </summary>
+    private static long NowMicros() => (long)(System.Diagnostics.Stopwatch.GetTimestamp() * (1_000_000.0 / System.Diagnostics.Stopwatch.Frequency));
 
     private static long CpuMicros()
     {
