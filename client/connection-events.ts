@@ -17,6 +17,8 @@ interface EventArguments {
   reconnecting: Error | undefined;
   reconnected: string | null;
   retrying: RetryEvent;
+  authenticationRefreshed: number | undefined;
+  authenticationRefreshFailed: Error;
 }
 
 type Listener<A> = (argument: A) => void;
@@ -31,6 +33,8 @@ export class ConnectionEvents {
     reconnecting: new Set(),
     reconnected: new Set(),
     retrying: new Set(),
+    authenticationRefreshed: new Set(),
+    authenticationRefreshFailed: new Set(),
   };
 
   constructor(private readonly logger: Logger) {}

@@ -1,4 +1,5 @@
 import type { HubProtocol } from "../src/protocol/hub-protocol.js";
+import type { AuthenticationRefreshOptions } from "./authentication-refresh.js";
 import type { Logger } from "./logger.js";
 import type { RetryPolicy } from "./retry-policy.js";
 import type { ClientTransport, TransportEvents, TransportKind } from "./transports/transport.js";
@@ -13,6 +14,15 @@ export interface HubConnectionOptions {
   skipNegotiation?: boolean;
   /** The bearer token, fetched for every connection attempt. */
   accessTokenFactory?: () => string | undefined | Promise<string | undefined>;
+  /**
+   * Keep the connection's authentication fresh where the server serves authentication refresh
+   * (its `authenticationRefresh` option, or ASP.NET Core SignalR 11's): before the token ends
+   * (as negotiate, then each refresh, tell), the client POSTs `<url>/refresh` with a fresh
+   * token from `accessTokenFactory`, which becomes the connection's, so a server that closes
+   * connections whose authentication ended keeps this one. `refreshAuthentication()` refreshes
+   * at any time, this option or not. Default false.
+   */
+  authenticationRefresh?: boolean | AuthenticationRefreshOptions;
   /** HTTP headers of every request (negotiate, polls, sends; not WebSockets in browsers). */
   headers?: Record<string, string>;
   /**

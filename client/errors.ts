@@ -10,6 +10,7 @@ export type ClientErrorCode =
   | "ERR_NO_TRANSPORT"
   | "ERR_CANCELED"
   | "ERR_UNAUTHORIZED"
+  | "ERR_REFRESH"
   | "ERR_HUB"
   | "ERR_MUX_REFUSED"
   | "ERR_MUX_PROTOCOL"

@@ -3,6 +3,7 @@ import { textOf } from "../src/protocol/thrown-value.js";
 import type { HubProtocol } from "../src/protocol/hub-protocol.js";
 import { jsonHubProtocol } from "../src/protocol/json-protocol.js";
 import { MessageType, type HubMessage, type InvocationMessage } from "../src/protocol/messages.js";
+import { AuthenticationRefresher } from "./authentication-refresh.js";
 import { ClientHandlers, type Handler } from "./client-handlers.js";
 import { CallsInFlight, HeldCalls } from "./calls-in-flight.js";
 import { HubClientError, messages, resumeRefused, stoppedBeforeConnected } from "./errors.js";
@@ -60,6 +61,7 @@ export class HubConnection {
   /** Stateful reconnect's bookkeeping, while the connection has it. */
   private link: StatefulLink | undefined;
   private readonly reattachHost: ReattachHost;
+  private readonly refresher: AuthenticationRefresher;
 
   constructor(
     readonly url: string,
@@ -100,6 +102,12 @@ export class HubConnection {
       lose: (cause) => this.lose(cause),
       debug: (message) => this.debug(message),
     };
+    this.refresher = new AuthenticationRefresher(options.authenticationRefresh, {
+      log: this.log,
+      connected: () => this.state === "Connected",
+      refreshed: (lifetime) => this.events.emit("authenticationRefreshed", lifetime),
+      failed: (error) => this.events.emit("authenticationRefreshFailed", error),
+    });
     const connection = this;
     const retryHost: RetryHost = {
       connectOnce: () => this.connectOnce(),
@@ -217,6 +225,27 @@ export class HubConnection {
     return this.events.add("retrying", listener);
   }
 
+  /**
+   * Refreshes the connection's authentication now (see HubConnectionOptions.authenticationRefresh):
+   * the server makes a fresh token from `accessTokenFactory` the connection's. Resolves with how
+   * long that token lasts, in whole seconds, if the server says; rejects with `ERR_UNAUTHORIZED`
+   * (the server refused the token) or `ERR_REFRESH` (no refresh to be had: the server does not
+   * serve it, or the connection was not negotiated).
+   */
+  refreshAuthentication(): Promise<number | undefined> {
+    return this.refresher.refresh();
+  }
+
+  /** An authentication refresh succeeded, automatic or asked for: how long the new token lasts, in whole seconds, if the server said. */
+  onAuthenticationRefreshed(listener: (tokenLifetimeSeconds: number | undefined) => void): () => void {
+    return this.events.add("authenticationRefreshed", listener);
+  }
+
+  /** An authentication refresh failed; an automatic one is tried again while the token lasts, unless the server refused it. */
+  onAuthenticationRefreshFailed(listener: (error: Error) => void): () => void {
+    return this.events.add("authenticationRefreshFailed", listener);
+  }
+
   // ---- connecting ----
 
   private async connectOnce(): Promise<void> {
@@ -262,6 +291,7 @@ export class HubConnection {
       const acknowledge = (sequenceId: number) => void this.sendMessage({ type: MessageType.Ack, sequenceId }).catch(this.debug("Could not send an Ack."));
       this.link = new StatefulLink(started.resumable, this.options.statefulReconnectBufferSize ?? 100_000, acknowledge);
     }
+    this.refresher.connected(started.refresh);
     this.handle(arrived);
   }
 
@@ -355,6 +385,7 @@ export class HubConnection {
   private lose(error?: Error): void {
     if (this.state !== "Connected") return;
     this.keepAlive.stop();
+    this.refresher.stopped();
     this.stopLink(error);
     const transport = this.transport;
     this.transport = undefined;
@@ -373,6 +404,7 @@ export class HubConnection {
   private closed(error: Error | undefined): void {
     if (this.state === "Disconnected") return;
     this.keepAlive.stop();
+    this.refresher.stopped();
     this.stopLink(error);
     this.inFlight.failAll(error);
     this.state = "Disconnected";

@@ -1,16 +1,22 @@
 import { HubClientError, isRefusal, messages } from "./errors.js";
+import { tokenLifetime } from "./authentication-refresh.js";
 import { send, withQuery, type HttpSettings } from "./http.js";
 import type { TransferFormat, TransportKind } from "./transports/transport.js";
 
 export interface NegotiateResult {
   /** The hub URL transports use, `id=` included. */
   url: string;
+  /** The hub URL it was negotiated at (a redirect's), without `id=`: an authentication refresh's. */
+  baseUrl: string;
   connectionId: string;
+  connectionToken: string;
   transports: Array<{ transport: TransportKind; transferFormats: TransferFormat[] }>;
   /** The HTTP settings for this connection: a redirect may have given it its own token. */
   http: HttpSettings;
   /** The server agreed to stateful reconnect (only when the client asked). */
   statefulReconnect: boolean;
+  /** How long the token lasts, in whole seconds, where the server serves authentication refresh. */
+  tokenLifetimeSeconds: number | undefined;
 }
 
 interface NegotiateBody {
@@ -21,6 +27,7 @@ interface NegotiateBody {
   connectionToken?: string;
   negotiateVersion?: number;
   useStatefulReconnect?: boolean;
+  tokenLifetimeSeconds?: unknown;
   availableTransports?: Array<{ transport: TransportKind; transferFormats: TransferFormat[] }>;
 }
 
@@ -60,10 +67,13 @@ export async function negotiate(baseUrl: string, http: HttpSettings, statefulRec
     if (!token || !body.connectionId) throw new HubClientError("ERR_NEGOTIATE", "Invalid negotiation response received.");
     return {
       url: withQuery(url, "id", token),
+      baseUrl: url,
       connectionId: body.connectionId,
+      connectionToken: token,
       transports: body.availableTransports ?? [],
       http: settings,
       statefulReconnect: statefulReconnect && body.useStatefulReconnect === true,
+      tokenLifetimeSeconds: tokenLifetime(body.tokenLifetimeSeconds),
     };
   }
   throw new HubClientError("ERR_NEGOTIATE", "Negotiate redirection limit exceeded.");

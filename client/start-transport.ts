@@ -1,3 +1,4 @@
+import type { RefreshTarget } from "./authentication-refresh.js";
 import type { HubConnectionOptions } from "./connection-options.js";
 import { HubClientError, isRefusal } from "./errors.js";
 import { inBandRefusalParameter, inBandRefusalValue } from "../src/protocol/upgrade-refusal.js";
@@ -18,6 +19,8 @@ export interface StartedTransport {
    * WebSockets do): how a new socket reattaches.
    */
   resumable?: Resumable;
+  /** Where the connection's authentication refreshes go: a negotiated connection's only. */
+  refresh?: RefreshTarget;
 }
 
 /** A WebSocket for a connection that already exists (stateful reconnect: its new socket). */
@@ -84,7 +87,8 @@ export async function startTransport(
       const { url: resumeUrl, http: resumeHttp } = negotiated;
       const resumable: Resumable | undefined =
         negotiated.statefulReconnect && kind === "WebSockets" ? { reopen: (events) => reattachWebSocket(resumeUrl, resumeHttp, format, events) } : undefined;
-      return { transport, connectionId: negotiated.connectionId, ...(resumable ? { resumable } : {}) };
+      const refresh: RefreshTarget = { url: negotiated.baseUrl, connectionToken: negotiated.connectionToken, http: negotiated.http, tokenLifetimeSeconds: negotiated.tokenLifetimeSeconds };
+      return { transport, connectionId: negotiated.connectionId, refresh, ...(resumable ? { resumable } : {}) };
     } catch (error) {
       if (signal?.aborted) throw signal.reason;
       const refused = refusedOr(error);
