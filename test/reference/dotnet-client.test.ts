@@ -2,7 +2,8 @@ import { spawn, type ChildProcessWithoutNullStreams } from "node:child_process";
 import { createInterface } from "node:readline";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startInteropServer, type InteropServer } from "../../samples/interop-server/app.js";
-import { silentLogger } from "../../src/index.js";
+import { silentLogger, type HubServer } from "../../src/index.js";
+import { startGuardedServer } from "../abuse/guarded-hub.js";
 import { startTcpProxy, type TcpProxy } from "../support/tcp-proxy.js";
 import { buildProject, dotnetMissingFor, projects, startReferenceServer } from "./dotnet.mjs";
 
@@ -163,5 +164,32 @@ describe.skipIf(missing).each([
   describeChecks("against ASP.NET Core SignalR, the same checks", project, async () => {
     const reference = await startReferenceServer({ env: { ALLOW_STATEFUL_RECONNECTS: "1" } });
     return { url: reference.url, close: () => reference.stop() };
+  });
+});
+
+// SignalR 11's authentication refresh, which only version 11 of the client has, against a hubwire
+// hub that closes a connection when its user's authentication ends (RefreshChecks.cs).
+describe.skipIf(missing)(`the official .NET client 11.0.0: authentication refresh against hubwire${missing ? ` (skipped: ${missing})` : ""}`, () => {
+  let server: HubServer | undefined;
+  const lines: Array<{ combo: string; check: string; ok: boolean; error: string | null }> = [];
+  let stderr = "";
+
+  beforeAll(async () => {
+    const assembly = await buildProject(projects.dotnetClient11);
+    let url: string;
+    ({ server, url } = await startGuardedServer({}, { authenticationRefresh: true }));
+    const child = spawn("dotnet", [assembly, "--refresh", url], { env: { ...process.env, DOTNET_NOLOGO: "1" } });
+    child.stderr.setEncoding("utf8").on("data", (chunk: string) => (stderr += chunk));
+    createInterface({ input: child.stdout }).on("line", (line) => lines.push(JSON.parse(line) as (typeof lines)[number]));
+    await new Promise((resolve) => child.once("exit", resolve));
+  }, 600_000);
+
+  afterAll(() => server?.close());
+
+  it.each(transports)("keeps a %s connection past its first token's expiry, and refreshes when asked", (transport) => {
+    const line = lines.find((l) => l.combo === `${transport}:json`);
+    expect(line, `no line for ${transport}; stderr:\n${stderr}`).toBeDefined();
+    expect(line!.error).toBeNull();
+    expect(line!.ok).toBe(true);
   });
 });
