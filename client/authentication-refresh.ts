@@ -135,7 +135,7 @@ async function postRefresh(target: RefreshTarget): Promise<number | undefined> {
     body = JSON.parse(response.body as string) as typeof body;
   } catch (error) {
     const statusCode = (error as { statusCode?: number }).statusCode;
-    const text = `Authentication refresh failed: ${describe(error)}`;
+    const text = `Authentication refresh failed: ${reasonOf(error)}`;
     throw new HubClientError(isRefusal(statusCode) ? "ERR_UNAUTHORIZED" : "ERR_REFRESH", text, statusCode);
   }
   return tokenLifetime(body?.tokenLifetimeSeconds);
@@ -147,7 +147,7 @@ export function tokenLifetime(seconds: unknown): number | undefined {
 }
 
 /** The server's `error_description` when its answer has one, else the error's own text. */
-function describe(error: unknown): string {
+function reasonOf(error: unknown): string {
   const text = error instanceof Error ? error.message : String(error);
   const json = /^(\{.*\}): Status code/s.exec(text)?.[1];
   if (!json) return text;

@@ -229,8 +229,9 @@ export class HubConnection {
    * Refreshes the connection's authentication now (see HubConnectionOptions.authenticationRefresh):
    * the server makes a fresh token from `accessTokenFactory` the connection's. Resolves with how
    * long that token lasts, in whole seconds, if the server says; rejects with `ERR_UNAUTHORIZED`
-   * (the server refused the token) or `ERR_REFRESH` (no refresh to be had: the server does not
-   * serve it, or the connection was not negotiated).
+   * (the server refused the token), `ERR_NOT_CONNECTED`, or `ERR_REFRESH` (any other failure:
+   * the server does not serve refreshes or could not be reached, the connection was not
+   * negotiated; see docs/errors.md).
    */
   refreshAuthentication(): Promise<number | undefined> {
     return this.refresher.refresh();

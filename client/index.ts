@@ -5,6 +5,7 @@ export { defaultRetryPolicy, noRetry, type RetryPolicy } from "./retry-policy.js
 export { HubClientError, HubError, HttpError, type ClientErrorCode } from "./errors.js";
 export { consoleLogger, silentLogger, type Logger, type LogLevel, type LogFields } from "./logger.js";
 export type { RetryEvent } from "./connection-events.js";
+export type { AuthenticationRefreshOptions } from "./authentication-refresh.js";
 export type { TransportKind } from "./transports/transport.js";
 export { createHubProxy, registerHandlers, type HubProxy, type HubMethods, type ClientHandlers, type MethodSpec, type ProxyMethod } from "./proxy.js";
 // The default protocol, for naming it: a JSON hub on a MessagePack multiplexer says `protocol: json`.
