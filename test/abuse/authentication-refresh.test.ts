@@ -3,7 +3,7 @@ import { HttpTransportType, HubConnectionBuilder, HubConnectionState, LogLevel, 
 import type { HubOptions, HubServer } from "../../src/index.js";
 import { send } from "../http-transports/http-client.js";
 import { reach } from "../support/wait.js";
-import { bearer, negotiateAs, resetGuardedLog, startGuardedServer, token } from "./guarded-hub.js";
+import { bearer, freshAdminTokens, negotiateAs, resetGuardedLog, startGuardedServer, token } from "./guarded-hub.js";
 
 describe("authentication refresh (SignalR 11), with the official client 11", () => {
   let server: HubServer | undefined;
@@ -21,22 +21,11 @@ describe("authentication refresh (SignalR 11), with the official client 11", () 
     return url;
   }
 
-  /** Each token is made when the client asks for it, valid `lifetimeMs` from then; the last one's expiry is kept. */
-  function adminTokens(lifetimeMs: number) {
-    const tokens = { lastExpiresAt: 0, made: 0 };
-    const next = () => {
-      tokens.lastExpiresAt = Date.now() + lifetimeMs;
-      tokens.made++;
-      return token("root", { role: "admin", expiresAt: tokens.lastExpiresAt });
-    };
-    return { tokens, next };
-  }
-
   it("keeps a WebSocket connection past its first token's expiry: the client refreshes before it, as negotiate told it", async () => {
     const url = await start();
     // The token lasts 6 s (negotiate says 5, in whole seconds); the client refreshes 4 s before
     // the end, so after 2.5 s, and again after each refresh: the connection would close at 6 s.
-    const { tokens, next } = adminTokens(6_000);
+    const { made, next } = freshAdminTokens(6_000);
     client = new HubConnectionBuilder()
       .withUrl(url, { transport: HttpTransportType.WebSockets, accessTokenFactory: next })
       .withAuthenticationRefresh({ refreshBeforeExpirationInMilliseconds: 4_000 })
@@ -46,18 +35,18 @@ describe("authentication refresh (SignalR 11), with the official client 11", () 
     client.onAuthenticationRefreshed((context) => lifetimes.push(context.newTokenLifetimeInSeconds));
     await client.start();
     // The token of the WebSocket's upgrade, the connection's until a refresh replaces it.
-    await reach(tokens.lastExpiresAt);
+    await reach(made.lastExpiresAt);
     expect(client.state).toBe(HubConnectionState.Connected);
     // @Authorize with the admin policy: the connection's user is the fresh token's, not expired.
     expect(await client.invoke("Restart")).toBe("restarted");
     expect(lifetimes.length).toBeGreaterThan(0);
     expect(lifetimes.every((seconds) => seconds !== undefined && seconds >= 4 && seconds <= 6)).toBe(true);
-    expect(tokens.made).toBeGreaterThan(lifetimes.length); // a fresh one for each refresh
+    expect(made.count).toBeGreaterThan(lifetimes.length); // a fresh one for each refresh
   }, 30_000);
 
   it("refreshes a long-polling connection when asked, and reports the token's lifetime", async () => {
     const url = await start();
-    const { next } = adminTokens(60_000);
+    const { next } = freshAdminTokens(60_000);
     client = new HubConnectionBuilder()
       .withUrl(url, { transport: HttpTransportType.LongPolling, accessTokenFactory: next })
       .configureLogging(LogLevel.None)

@@ -69,6 +69,20 @@ export function token(user: string, options: { role?: string; expiresAt?: number
   return [user, options.role ?? "user", ...(options.expiresAt === undefined ? [] : [options.expiresAt])].join(".");
 }
 
+/**
+ * Admin tokens for `root` made as a client asks for them, each valid `lifetimeMs` from then:
+ * `made` counts them and keeps the last one's expiry.
+ */
+export function freshAdminTokens(lifetimeMs: number): { made: { count: number; lastExpiresAt: number }; next: () => string } {
+  const made = { count: 0, lastExpiresAt: 0 };
+  const next = () => {
+    made.lastExpiresAt = Date.now() + lifetimeMs;
+    made.count++;
+    return token("root", { role: "admin", expiresAt: made.lastExpiresAt });
+  };
+  return { made, next };
+}
+
 /** Reads a test token; anything else is anonymous. */
 export function authenticateTestToken(_request: unknown, bearer: string | undefined): unknown {
   const [sub, role, expiresAt] = (bearer ?? "").split(".");

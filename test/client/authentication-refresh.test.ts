@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { HubClientError, HubConnection, silentLogger, type HubConnectionOptions } from "../../client/index.js";
 import type { HubOptions, HubServer } from "../../src/index.js";
-import { resetGuardedLog, startGuardedServer, token } from "../abuse/guarded-hub.js";
+import { freshAdminTokens, resetGuardedLog, startGuardedServer, token } from "../abuse/guarded-hub.js";
 import { reach } from "../support/wait.js";
 
 describe("hubwire's client: authentication refresh", () => {
@@ -20,17 +20,6 @@ describe("hubwire's client: authentication refresh", () => {
     return url;
   }
 
-  /** Each token is made when the client asks for it, valid `lifetimeMs` from then; the last one's expiry is kept. */
-  function tokens(lifetimeMs: number, user = "root") {
-    const made = { lastExpiresAt: 0, count: 0 };
-    const next = () => {
-      made.lastExpiresAt = Date.now() + lifetimeMs;
-      made.count++;
-      return token(user, { role: "admin", expiresAt: made.lastExpiresAt });
-    };
-    return { made, next };
-  }
-
   function connect(url: string, options: HubConnectionOptions): HubConnection {
     return (client = new HubConnection(url, { logger: silentLogger, reconnect: false, ...options }));
   }
@@ -39,7 +28,7 @@ describe("hubwire's client: authentication refresh", () => {
     const url = await start();
     // The token lasts 4 s (negotiate says 3, in whole seconds); the client refreshes 1 s before
     // the end, so after 2 s, and again after each refresh. The server would close the connection at 4 s.
-    const { made, next } = tokens(4_000);
+    const { made, next } = freshAdminTokens(4_000);
     const connection = connect(url, { transports: [transport], accessTokenFactory: next, authenticationRefresh: { refreshBeforeExpiryMs: 1_000 } });
     const lifetimes: Array<number | undefined> = [];
     connection.onAuthenticationRefreshed((seconds) => lifetimes.push(seconds));
@@ -58,7 +47,7 @@ describe("hubwire's client: authentication refresh", () => {
 
   it("is closed by the server at its token's expiry without it: the refresh is what keeps the connection", async () => {
     const url = await start();
-    const { made, next } = tokens(2_000);
+    const { made, next } = freshAdminTokens(2_000);
     const connection = connect(url, { transports: ["WebSockets"], accessTokenFactory: next });
     const closed = new Promise<Error | undefined>((resolve) => connection.onClose(resolve));
     await connection.start();
@@ -70,7 +59,7 @@ describe("hubwire's client: authentication refresh", () => {
 
   it("refreshes when asked, with the option off, and reports the new token's lifetime", async () => {
     const url = await start();
-    const { made, next } = tokens(60_000);
+    const { made, next } = freshAdminTokens(60_000);
     const connection = connect(url, { transports: ["LongPolling"], accessTokenFactory: next });
     const reported: Array<number | undefined> = [];
     connection.onAuthenticationRefreshed((seconds) => reported.push(seconds));
@@ -120,7 +109,7 @@ describe("hubwire's client: authentication refresh", () => {
     // The first automatic refresh (halfway through a 4 s token, of which negotiate names 3: after
     // 1.5 s) meets a failing factory; the next one, at half the time left (after 2.25 s), succeeds.
     let failNext = false;
-    const { made, next } = tokens(4_000);
+    const { made, next } = freshAdminTokens(4_000);
     const factory = () => {
       if (failNext) {
         failNext = false;
