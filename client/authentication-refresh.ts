@@ -51,6 +51,8 @@ const retryWhileLeftMs = 1_000;
 export class AuthenticationRefresher {
   private target: RefreshTarget | undefined;
   private timer: ReturnType<typeof setTimeout> | undefined;
+  /** When the timer's refresh is due (ms since the epoch). */
+  private dueAt: number | undefined;
   private readonly auto: boolean;
   private readonly beforeExpiryMs: number;
 
@@ -70,10 +72,18 @@ export class AuthenticationRefresher {
     if (target?.tokenLifetimeSeconds !== undefined) this.schedule(target.tokenLifetimeSeconds);
   }
 
+  /**
+   * A multiplexed connection's hub opened with a token that lasts `lifetimeSeconds`: an
+   * automatic refresh is due before it ends, unless one is due sooner already.
+   */
+  lifetimeKnown(lifetimeSeconds: number): void {
+    if (this.target) this.schedule(lifetimeSeconds, true);
+  }
+
   /** The connection is down: no refresh until the next one is up. */
   stopped(): void {
     clearTimeout(this.timer);
-    this.timer = undefined;
+    this.timer = this.dueAt = undefined;
     this.target = undefined;
   }
 
@@ -81,7 +91,7 @@ export class AuthenticationRefresher {
   async refresh(): Promise<number | undefined> {
     const target = this.target;
     if (!this.host.connected()) throw new HubClientError("ERR_NOT_CONNECTED", "Cannot refresh authentication when the connection is not active.");
-    if (!target) throw new HubClientError("ERR_REFRESH", "Authentication refresh needs a negotiated connection (not skipNegotiation, a supplied transport or a multiplexed hub).");
+    if (!target) throw new HubClientError("ERR_REFRESH", "Authentication refresh needs a negotiated connection (not skipNegotiation or a supplied transport; a multiplexed hub's is its multiplexer's).");
     let lifetime: number | undefined;
     try {
       lifetime = await postRefresh(target);
@@ -95,21 +105,25 @@ export class AuthenticationRefresher {
     return lifetime;
   }
 
-  private schedule(lifetimeSeconds: number): void {
+  private schedule(lifetimeSeconds: number, unlessSooner = false): void {
     if (!this.auto) return;
     const lifetimeMs = Math.min(lifetimeSeconds, longestLifetimeSeconds) * 1000;
-    const endsAt = Date.now() + lifetimeMs;
-    this.after(lifetimeMs <= this.beforeExpiryMs * 2 ? lifetimeMs / 2 : lifetimeMs - this.beforeExpiryMs, endsAt);
+    const now = Date.now();
+    const delayMs = lifetimeMs <= this.beforeExpiryMs * 2 ? lifetimeMs / 2 : lifetimeMs - this.beforeExpiryMs;
+    if (unlessSooner && this.dueAt !== undefined && this.dueAt <= now + delayMs) return;
+    this.after(delayMs, now + lifetimeMs);
   }
 
   private after(delayMs: number, endsAt: number): void {
     clearTimeout(this.timer);
-    this.timer = setTimeout(() => void this.refreshBy(endsAt), Math.min(delayMs, longestTimerMs));
+    const wait = Math.min(delayMs, longestTimerMs);
+    this.dueAt = Date.now() + wait;
+    this.timer = setTimeout(() => void this.refreshBy(endsAt), wait);
   }
 
   /** The timer's refresh: failures are reported (by refresh) and retried while time is left; a refusal is not. */
   private async refreshBy(endsAt: number): Promise<void> {
-    this.timer = undefined;
+    this.timer = this.dueAt = undefined;
     const target = this.target;
     if (!target || !this.host.connected()) return;
     try {

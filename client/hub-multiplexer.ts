@@ -9,6 +9,8 @@ import {
   controlChannel,
   type ControlMessage,
 } from "../src/protocol/multiplex-frames.js";
+import { AuthenticationRefresher, tokenLifetime } from "./authentication-refresh.js";
+import { ConnectionEvents } from "./connection-events.js";
 import { HubClientError, isFinal, isRefusal, markFinal, messages, resumeRefused, stoppedBeforeConnected } from "./errors.js";
 import { defaultRequestTimeoutMs, withQuery, type HttpSettings } from "./http.js";
 import { EnvelopeOutbox } from "./envelope-outbox.js";
@@ -84,6 +86,9 @@ export class HubMultiplexer implements ChannelHost {
   private stops = 0;
   /** The server's reason, when it ended the connection for a fault of ours. */
   private serverError: Error | undefined;
+  /** The shared connection's authentication refresh: its hubs' tokens are its requests'. */
+  private readonly refresher: AuthenticationRefresher;
+  private readonly refreshEvents: ConnectionEvents;
 
   constructor(
     /** The server's multiplexing endpoint (`mapMultiplexer`'s path). */
@@ -105,6 +110,14 @@ export class HubMultiplexer implements ChannelHost {
       options.keepAliveIntervalMs ?? 15_000,
       options.serverTimeoutMs ?? 30_000,
     );
+    this.refreshEvents = new ConnectionEvents(this.log);
+    this.refresher = new AuthenticationRefresher(options.authenticationRefresh, {
+      log: this.log,
+      // A connection whose socket is being taken over still is, on the server.
+      connected: () => this.physical !== undefined || this.resuming !== undefined,
+      refreshed: (lifetime) => this.refreshEvents.emit("authenticationRefreshed", lifetime),
+      failed: (error) => this.refreshEvents.emit("authenticationRefreshFailed", error),
+    });
   }
 
   /** The shared connection's transport while it runs. */
@@ -144,6 +157,27 @@ export class HubMultiplexer implements ChannelHost {
     });
     this.hubs.add(hub);
     return hub;
+  }
+
+  /**
+   * Refreshes the authentication of every hub on the shared connection now (see
+   * HubConnectionOptions.authenticationRefresh; the server's multiplexer must serve it): each hub
+   * admits the fresh token from `accessTokenFactory` as its own. Resolves with how long the first
+   * of the hubs' tokens lasts, in whole seconds, if the server says; rejects as
+   * `HubConnection.refreshAuthentication` does, `ERR_UNAUTHORIZED` when one hub refuses the token.
+   */
+  refreshAuthentication(): Promise<number | undefined> {
+    return this.refresher.refresh();
+  }
+
+  /** A refresh of the shared connection's authentication succeeded: as HubConnection's. */
+  onAuthenticationRefreshed(listener: (tokenLifetimeSeconds: number | undefined) => void): () => void {
+    return this.refreshEvents.add("authenticationRefreshed", listener);
+  }
+
+  /** A refresh of the shared connection's authentication failed: as HubConnection's. */
+  onAuthenticationRefreshFailed(listener: (error: Error) => void): () => void {
+    return this.refreshEvents.add("authenticationRefreshFailed", listener);
   }
 
   /** Stops every hub of this multiplexer, then the shared connection. A hub started later connects it again. */
@@ -206,6 +240,7 @@ export class HubMultiplexer implements ChannelHost {
       const { transport, resumable } = started;
       this.physical = { transport, kind: transport.kind, nextChannel: 1, resumable, outbox: new EnvelopeOutbox(transport, this.binary) };
       this.serverError = undefined;
+      this.refresher.connected(started.refresh);
       this.takeOver(attempt, started.transport);
       if (started.transport.kind !== "LongPolling") this.keepAlive.start(); // polls are their own keep-alive
     } finally {
@@ -265,6 +300,8 @@ export class HubMultiplexer implements ChannelHost {
         this.pending.delete(message.channel);
         if (channel.isClosed) return this.closeChannel(message.channel); // stopped while opening
         channel.connectionId = message.connectionId;
+        const lifetime = tokenLifetime(message.tokenLifetimeSeconds);
+        if (lifetime !== undefined) this.refresher.lifetimeKnown(lifetime);
         return;
       }
       case "refused": {
@@ -297,6 +334,7 @@ export class HubMultiplexer implements ChannelHost {
     if (!physical) return;
     this.physical = undefined;
     this.keepAlive.stop();
+    this.refresher.stopped();
     if (error) void physical.transport.stop().catch(() => {});
     this.pending.clear();
     const channels = [...this.channels.values()];
@@ -321,7 +359,7 @@ export class HubMultiplexer implements ChannelHost {
     this.channels.clear();
     const resuming = this.reattachPhysical(physical, resumed, cause);
     this.resuming = resuming.finally(() => (this.resuming = undefined));
-    this.resuming.catch(() => {}); // each hub hears of a failure through its own reopen
+    this.resuming.catch(() => this.refresher.stopped()); // each hub hears of a failure through its own reopen
     for (const channel of channels) channel.closed(cause);
   }
 

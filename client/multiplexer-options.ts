@@ -4,7 +4,7 @@ import type { HubConnectionOptions } from "./connection-options.js";
 /** How a `HubMultiplexer` connects, reconnects and stays alive; every hub on it shares these. */
 export type HubMultiplexerOptions = Pick<
   HubConnectionOptions,
-  "transports" | "accessTokenFactory" | "headers" | "withCredentials" | "requestTimeoutMs" | "reconnect" | "keepAliveIntervalMs" | "serverTimeoutMs" | "logger" | "statefulReconnect" | "reattachWindowMs"
+  "transports" | "accessTokenFactory" | "headers" | "withCredentials" | "requestTimeoutMs" | "reconnect" | "keepAliveIntervalMs" | "serverTimeoutMs" | "logger" | "statefulReconnect" | "reattachWindowMs" | "authenticationRefresh"
 > & {
   /**
    * The hubs' protocol unless a hub names its own. A binary one (MessagePack) makes the shared

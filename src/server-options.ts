@@ -76,6 +76,7 @@ export type MultiplexerOptions = Pick<
   | "clientTimeoutInterval"
   | "maximumSendBufferSize"
   | "maximumReceiveMessageSize"
+  | "authenticationRefresh"
 > & {
   /** Hubs one connection may have open at once; an open past it is refused with `ERR_MUX_TOO_MANY_HUBS`. Default 16. */
   maximumHubsPerConnection?: number;

@@ -238,6 +238,7 @@ export class HubServer {
       resolve: (hubPath) => channelEndpointOf(this.endpoints.get(hubPath)?.runtime),
       awaitsHolder: (token) => [...this.endpoints.values()].some(({ runtime }) => runtime?.moves?.awaitsHolder(token) ?? false),
       maximumHubsPerConnection,
+      authenticationRefresh: resolved.authenticationRefresh,
       keepAliveIntervalMs: resolved.keepAliveInterval,
       clientTimeoutMs: resolved.clientTimeoutInterval,
       log: this.log,

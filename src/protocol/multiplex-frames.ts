@@ -30,8 +30,11 @@ export type ControlMessage =
    * `format` is the hub protocol's: a text hub's payloads on a binary connection are UTF-8.
    */
   | { type: "open"; channel: number; path: string; format?: "Text" | "Binary" }
-  /** Server: the hub is open; its connection id is the hub's `this.context.connectionId`. */
-  | { type: "opened"; channel: number; connectionId: string }
+  /**
+   * Server: the hub is open; its connection id is the hub's `this.context.connectionId`. Where
+   * the endpoint serves authentication refresh, how long the token the hub was opened with lasts.
+   */
+  | { type: "opened"; channel: number; connectionId: string; tokenLifetimeSeconds?: number }
   /** Server: the hub was not opened; `statusCode` as an HTTP endpoint would have answered. */
   | { type: "refused"; channel: number; code: string; message: string; statusCode: number }
   /** Either side: the hub connection on `channel` is over. */

@@ -48,7 +48,9 @@ export async function refreshAuthentication(res: HttpReply, request: ConnectionR
   // It may have ended while the request was authenticated.
   if (connection.isClosed) return refuseUnknownConnection(res);
   adopt(connection, verdict);
-  const lifetime = tokenLifetimeSeconds(verdict.expiresAt);
+  // A multiplexed connection's users are its hubs': its token lasts as long as the first of theirs.
+  const { receiver } = connection;
+  const lifetime = tokenLifetimeSeconds(receiver?.earliestAuthExpiry ? receiver.earliestAuthExpiry() : verdict.expiresAt);
   replyJson(
     res,
     JSON.stringify({ connectionId: connection.connectionId, refreshedAt: new Date().toISOString(), ...(lifetime === undefined ? {} : { tokenLifetimeSeconds: lifetime }) }),

@@ -60,6 +60,8 @@ export interface MultiplexSettings {
   /** Whether a hub here is the crash-recovery standby of a hub of the multiplexed connection `token` (see ConnectionMoves.awaitsHolder). */
   awaitsHolder?(token: string): boolean;
   maximumHubsPerConnection: number;
+  /** The endpoint serves `<path>/refresh` (MultiplexerOptions.authenticationRefresh): `opened` says how long a hub's token lasts. */
+  authenticationRefresh?: boolean;
   keepAliveIntervalMs: number;
   clientTimeoutMs: number;
   log: LogWriter;

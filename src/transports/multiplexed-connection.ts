@@ -8,6 +8,7 @@ import {
 } from "../protocol/multiplex-frames.js";
 import { decodeUtf8 } from "../protocol/utf8.js";
 import { asError } from "../protocol/thrown-value.js";
+import { tokenLifetimeSeconds } from "./authentication-refresh.js";
 import { adopt, type Refusal } from "./connection-admission.js";
 import { newConnectionId } from "./connection-ids.js";
 import { bearerToken, type ConnectionRequest } from "./connection-request.js";
@@ -274,7 +275,8 @@ export class MultiplexedConnection implements ConnectionReceiver {
     connection.transport = hub;
     connection.state = "active";
     this.channels.set(channel, hub);
-    this.sendControl({ type: "opened", channel, connectionId: connection.connectionId });
+    const lifetime = this.settings.authenticationRefresh ? tokenLifetimeSeconds(admission.expiresAt) : undefined;
+    this.sendControl({ type: "opened", channel, connectionId: connection.connectionId, ...(lifetime === undefined ? {} : { tokenLifetimeSeconds: lifetime }) });
     try {
       endpoint.handler.onConnection(connection);
     } catch (error) {
@@ -286,6 +288,16 @@ export class MultiplexedConnection implements ConnectionReceiver {
   }
 
   /** A long poll, a send or a DELETE of the connection, or the WebSocket that resumes it: see HubAdmissions. */
+  /** When the first of its hubs' authentications ends (see ConnectionReceiver.earliestAuthExpiry). */
+  earliestAuthExpiry(): number | undefined {
+    let earliest: number | undefined;
+    for (const hub of this.channels.values()) {
+      const expiresAt = hub.connection.authExpiresAt;
+      if (expiresAt !== undefined && (earliest === undefined || expiresAt < earliest)) earliest = expiresAt;
+    }
+    return earliest;
+  }
+
   reauthenticate(request: ConnectionRequest, token: string | undefined): Promise<Refusal | undefined> {
     // Moved here: the hubs came with their identities, and are admitted again here with the client's new socket.
     this.admissions ??= new HubAdmissions(request, token);

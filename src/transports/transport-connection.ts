@@ -46,6 +46,11 @@ export interface ConnectionReceiver {
    * users' authentication follows a fresh token.
    */
   reauthenticate?(request: ConnectionRequest, token: string | undefined): Promise<Refusal | undefined>;
+  /**
+   * A receiver that admits users of its own: when the first of their authentications ends (ms
+   * since the epoch), if any is known. An authentication refresh answers with it.
+   */
+  earliestAuthExpiry?(): number | undefined;
 }
 
 /** `suspended`: a stateful connection whose WebSocket dropped, waiting for its client to come back. */
