@@ -78,6 +78,27 @@ describe("authentication refresh (SignalR 11), with the official client 11", () 
     expect((await send(`${url}/refresh`, "GET", { headers: { ...named, ...bearer(alice) } })).status).toBe(405);
   });
 
+  it("lets a page of an allowed origin refresh: the preflight allows its headers, and the answer names the origin", async () => {
+    const origin = "https://app.example";
+    const url = await start({ allowedOrigins: [origin] });
+    const alice = token("alice", { expiresAt: Date.now() + 60_000 });
+    const connectionToken = await negotiateAs(url, alice);
+    // A browser asks first: the connection token's header is not one a page may send unasked.
+    const preflight = await send(`${url}/refresh`, "OPTIONS", {
+      headers: { Origin: origin, "Access-Control-Request-Method": "POST", "Access-Control-Request-Headers": "authorization,x-signalr-connection-token,x-requested-with" },
+    });
+    expect(preflight.status).toBeLessThan(300);
+    expect(preflight.headers["access-control-allow-origin"]).toBe(origin);
+    expect(preflight.headers["access-control-allow-methods"]).toContain("POST");
+    expect(preflight.headers["access-control-allow-headers"]).toContain("x-signalr-connection-token");
+    const refreshed = await send(`${url}/refresh`, "POST", { headers: { Origin: origin, "X-SignalR-Connection-Token": connectionToken, ...bearer(alice) } });
+    expect(refreshed.status).toBe(200);
+    expect(refreshed.headers["access-control-allow-origin"]).toBe(origin);
+    // Another origin is refused, as on every path of the hub.
+    const elsewhere = await send(`${url}/refresh`, "POST", { headers: { Origin: "https://elsewhere.example", "X-SignalR-Connection-Token": connectionToken, ...bearer(alice) } });
+    expect(elsewhere.status).toBe(403);
+  });
+
   it("is off unless asked for: no refresh endpoint, and negotiate names no token lifetime", async () => {
     let url: string;
     ({ server, url } = await startGuardedServer());
