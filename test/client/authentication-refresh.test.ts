@@ -26,10 +26,11 @@ describe("hubwire's client: authentication refresh", () => {
 
   it.each(["WebSockets", "ServerSentEvents"] as const)("keeps a %s connection past its first token's expiry by refreshing before it, as negotiate said", async (transport) => {
     const url = await start();
-    // The token lasts 4 s (negotiate says 3, in whole seconds); the client refreshes 1 s before
-    // the end, so after 2 s, and again after each refresh. The server would close the connection at 4 s.
-    const { made, next } = freshAdminTokens(4_000);
-    const connection = connect(url, { transports: [transport], accessTokenFactory: next, authenticationRefresh: { refreshBeforeExpiryMs: 1_000 } });
+    // The token lasts 6 s (negotiate says 5, in whole seconds), less than twice the 3 s before
+    // its end the client refreshes: so it refreshes halfway, after 2.5 s, and again after each
+    // refresh; 3.5 s to spare on a loaded machine. The server would close the connection at 6 s.
+    const { made, next } = freshAdminTokens(6_000);
+    const connection = connect(url, { transports: [transport], accessTokenFactory: next, authenticationRefresh: { refreshBeforeExpiryMs: 3_000 } });
     const lifetimes: Array<number | undefined> = [];
     connection.onAuthenticationRefreshed((seconds) => lifetimes.push(seconds));
     const closed: Array<Error | undefined> = [];
@@ -42,7 +43,7 @@ describe("hubwire's client: authentication refresh", () => {
     // @Authorize with the admin policy: the connection's user is a fresh token's, not expired.
     expect(await connection.invoke("Restart")).toBe("restarted");
     expect(lifetimes.length).toBeGreaterThan(0);
-    expect(lifetimes.every((seconds) => seconds !== undefined && seconds >= 2 && seconds <= 4)).toBe(true);
+    expect(lifetimes.every((seconds) => seconds !== undefined && seconds >= 4 && seconds <= 6)).toBe(true);
   }, 30_000);
 
   it("is closed by the server at its token's expiry without it: the refresh is what keeps the connection", async () => {
@@ -106,10 +107,10 @@ describe("hubwire's client: authentication refresh", () => {
 
   it("tries an automatic refresh that failed again, at half the time left, and keeps the connection", async () => {
     const url = await start();
-    // The first automatic refresh (halfway through a 4 s token, of which negotiate names 3: after
-    // 1.5 s) meets a failing factory; the next one, at half the time left (after 2.25 s), succeeds.
+    // The first automatic refresh (halfway through an 8 s token, of which negotiate names 7: after
+    // 3.5 s) meets a failing factory; the next one, at half the time left (after 5.25 s), succeeds.
     let failNext = false;
-    const { made, next } = freshAdminTokens(4_000);
+    const { made, next } = freshAdminTokens(8_000);
     const factory = () => {
       if (failNext) {
         failNext = false;

@@ -42,10 +42,11 @@ describe("authentication refresh of a multiplexed WebSocket connection", () => {
 
   it("keeps every hub open past its first token's expiry: the client refreshes before it, as the hubs' opening said", async () => {
     const url = await start();
-    // Each token lasts 4 s (the opening says 3, in whole seconds); the client refreshes 1 s
-    // before the end, so after 2 s, and again after each refresh. The hubs would close at 4 s.
-    const { made, next } = freshAdminTokens(4_000);
-    multiplexer(url, { accessTokenFactory: next, authenticationRefresh: { refreshBeforeExpiryMs: 1_000 } });
+    // Each token lasts 6 s (the opening says 5, in whole seconds); the client refreshes halfway
+    // (less than twice the 3 s before the end it is given), after 2.5 s, and again after each
+    // refresh. The hubs would close at 6 s.
+    const { made, next } = freshAdminTokens(6_000);
+    multiplexer(url, { accessTokenFactory: next, authenticationRefresh: { refreshBeforeExpiryMs: 3_000 } });
     const lifetimes: Array<number | undefined> = [];
     hubs!.onAuthenticationRefreshed((seconds) => lifetimes.push(seconds));
     const first = await open("/guarded");
@@ -56,7 +57,7 @@ describe("authentication refresh of a multiplexed WebSocket connection", () => {
     expect(await first.hub.invoke("Restart")).toBe("restarted");
     expect(await second.hub.invoke("Restart")).toBe("restarted");
     expect(lifetimes.length).toBeGreaterThan(0);
-    expect(lifetimes.every((seconds) => seconds !== undefined && seconds >= 2 && seconds <= 4)).toBe(true);
+    expect(lifetimes.every((seconds) => seconds !== undefined && seconds >= 4 && seconds <= 6)).toBe(true);
   }, 30_000);
 
   it("without a refresh, a hub is closed at its token's expiry, while the connection goes on", async () => {
