@@ -1,5 +1,6 @@
 import type { Browser } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { adminPolicy, authenticateTestToken, GuardedHub } from "../abuse/guarded-hub.js";
 import { launchChromium } from "./chromium.js";
 import { browserBundle } from "../support/page-bundle.js";
 import { servePage } from "./page-server.js";
@@ -29,6 +30,25 @@ const page = `<!doctype html><meta charset="utf-8"><title>hubwire in a browser</
     result.negotiated = performance.getEntriesByType("resource").map((entry) => new URL(entry.name).pathname).filter((path) => path.endsWith("/negotiate")).sort();
     return result;
   };
+  // Authentication refresh: test tokens "<user>.<role>.<expires at, ms>" of 6 s, refreshed halfway.
+  window.refresh = async () => {
+    let firstExpiresAt;
+    const accessTokenFactory = () => {
+      const expiresAt = Date.now() + 6000;
+      firstExpiresAt ??= expiresAt;
+      return "root.admin." + expiresAt;
+    };
+    const guarded = new HubConnection("/guarded", { reconnect: false, accessTokenFactory, authenticationRefresh: { refreshBeforeExpiryMs: 3000 } });
+    const lifetimes = [];
+    guarded.onAuthenticationRefreshed((seconds) => lifetimes.push(seconds));
+    await guarded.start();
+    await new Promise((resolve) => setTimeout(resolve, firstExpiresAt + 500 - Date.now()));
+    // Failures as text: an error thrown out of the page carries a stack of page URLs.
+    const user = await guarded.invoke("Whoami").catch((error) => String(error));
+    const result = { state: guarded.state, user, refreshed: lifetimes.length > 0 };
+    await guarded.stop();
+    return result;
+  };
   window.ready = true;
 </script>`;
 
@@ -38,7 +58,9 @@ describe("hubwire/client in a real browser", () => {
   let url: string;
 
   beforeAll(async () => {
-    server = await servePage(page, { "/hubwire-client.min.js": await browserBundle("index.ts") });
+    server = await servePage(page, { "/hubwire-client.min.js": await browserBundle("index.ts") }, (hubs) =>
+      hubs.mapHub("/guarded", GuardedHub, { authenticate: authenticateTestToken, authenticationRefresh: true }), { policies: adminPolicy },
+    );
     url = server.url;
     browser = await launchChromium();
   }, 60_000);
@@ -69,4 +91,16 @@ describe("hubwire/client in a real browser", () => {
       await tab.close();
     }
   });
+
+  it("keeps its connection past the first token's end by refreshing its authentication", async () => {
+    const tab = await browser.newPage();
+    try {
+      await tab.goto(url);
+      await tab.waitForFunction(() => (window as unknown as { ready?: boolean }).ready === true);
+      const result = await tab.evaluate(() => (window as unknown as { refresh(): Promise<unknown> }).refresh());
+      expect(result).toEqual({ state: "Connected", user: "root", refreshed: true });
+    } finally {
+      await tab.close();
+    }
+  }, 30_000);
 });

@@ -2,18 +2,19 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { InteropHub } from "../../samples/interop-server/interop-hub.js";
 import { TestHub } from "../../samples/interop-server/test-hub.js";
-import { HubServer, silentLogger } from "../../src/index.js";
+import { HubServer, silentLogger, type HubServerOptions } from "../../src/index.js";
 
 /**
  * A page at `/` and the scripts it loads (`scripts`, by path), beside the interop hubs at
- * `/testhub` and `/interophub` (and whatever `map` adds), on loopback.
+ * `/testhub` and `/interophub` (and whatever `map` adds, on a server with `options`), on loopback.
  */
 export async function servePage(
   page: string,
   scripts: Record<string, Uint8Array>,
   map: (hubs: HubServer) => void = () => {},
+  options: HubServerOptions = {},
 ): Promise<{ url: string; hubs: HubServer; close(): Promise<void> }> {
-  const hubs = new HubServer({ logger: silentLogger });
+  const hubs = new HubServer({ logger: silentLogger, ...options });
   hubs.mapHub("/testhub", TestHub);
   hubs.mapHub("/interophub", InteropHub);
   map(hubs);
