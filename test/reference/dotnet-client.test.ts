@@ -180,8 +180,19 @@ describe.skipIf(missing)(`the official .NET client 11.0.0: authentication refres
     ({ server, url } = await startGuardedServer({}, { authenticationRefresh: true }));
     const child = spawn("dotnet", [assembly, "--refresh", url], { env: { ...process.env, DOTNET_NOLOGO: "1" } });
     child.stderr.setEncoding("utf8").on("data", (chunk: string) => (stderr += chunk));
-    createInterface({ input: child.stdout }).on("line", (line) => lines.push(JSON.parse(line) as (typeof lines)[number]));
-    await new Promise((resolve) => child.once("exit", resolve));
+    createInterface({ input: child.stdout }).on("line", (line) => {
+      try {
+        lines.push(JSON.parse(line) as (typeof lines)[number]);
+      } catch {
+        stderr += `\nnot a check's line: ${line}`;
+      }
+    });
+    // Every line is in once its output has closed, after it exited (or failed to start: then the
+    // tests below say what is missing).
+    await new Promise((resolve) => {
+      child.once("close", resolve);
+      child.once("error", (error) => resolve((stderr += `\nthe .NET client did not start: ${error.message}`)));
+    });
   }, 600_000);
 
   afterAll(() => server?.close());
