@@ -126,7 +126,8 @@ function describeChecks(title: string, project: string, startServer: () => Promi
         }
       });
       child.on("error", (error) => results.failAll(`the .NET client did not start: ${error.message}`));
-      child.on("exit", (code, signal) =>
+      // "close", not "exit": the exit can come before the app's last lines are read.
+      child.on("close", (code, signal) =>
         results.failAll(`the .NET client exited (${code ?? signal}) before this check; stderr:\n${stderr}\nother output:\n${unknownLines.join("\n")}`),
       );
     }, 600_000);
