@@ -35,14 +35,15 @@ export function refuseUnknownConnection(res: HttpReply): void {
  * An authentication refresh (`POST <path>/refresh`) for `connection`: the request is
  * authenticated as any later request of the connection is (it must be the connection's user),
  * and its user and expiry become the connection's, so that the close on expiry follows the
- * fresh token. Answers the connection's id, when, and the token's lifetime if it has one.
+ * fresh token. Answers the token's lifetime when it has one (`{ tokenLifetimeSeconds }`, else
+ * `{}`), as ASP.NET Core 11 does.
  */
 export async function refreshAuthentication(res: HttpReply, request: ConnectionRequest, connection: TransportConnection, admission: ConnectionAdmission): Promise<void> {
   if (connection.isClosed) return refuseUnknownConnection(res);
   const verdict = await admission.readmit(connection, request, false);
   if ("status" in verdict) {
     admission.refused(request, verdict.status);
-    const error = verdict.status === 401 ? "invalid_token" : verdict.status === 403 ? "forbidden" : "server_error";
+    const error = verdict.userChanged ? "user_changed" : verdict.status === 401 ? "invalid_token" : verdict.status === 403 ? "forbidden" : "server_error";
     return refuseRefresh(res, verdict.status, error, verdict.reason || "Authentication failed.");
   }
   // It may have ended while the request was authenticated.
@@ -51,8 +52,5 @@ export async function refreshAuthentication(res: HttpReply, request: ConnectionR
   // A multiplexed connection's users are its hubs': its token lasts as long as the first of theirs.
   const { receiver } = connection;
   const lifetime = tokenLifetimeSeconds(receiver?.earliestAuthExpiry ? receiver.earliestAuthExpiry() : verdict.expiresAt);
-  replyJson(
-    res,
-    JSON.stringify({ connectionId: connection.connectionId, refreshedAt: new Date().toISOString(), ...(lifetime === undefined ? {} : { tokenLifetimeSeconds: lifetime }) }),
-  );
+  replyJson(res, JSON.stringify(lifetime === undefined ? {} : { tokenLifetimeSeconds: lifetime }));
 }

@@ -7,11 +7,12 @@ import type { TransportConnection } from "./transport-connection.js";
 /**
  * The verdict on a request: a user (anything, `null` for anonymous) with its id, the identity
  * every later request of the connection must match, and when its authentication ends; or a
- * refusal with a reason for the client.
+ * refusal with a reason for the client (`userChanged`: the request is another user's than its
+ * connection's, which an authentication refresh names `user_changed`, as ASP.NET Core's does).
  */
 export type Admission =
   | { user: unknown; identity: string; userId?: string | undefined; expiresAt?: number | undefined }
-  | { status: 401 | 403 | 500; reason?: string };
+  | { status: 401 | 403 | 500; reason?: string; userChanged?: true };
 
 export type Admitted = Exclude<Admission, { status: number }>;
 export type Refusal = Extract<Admission, { status: number }>;
@@ -63,7 +64,7 @@ export class ConnectionAdmission {
   otherUser(connection: TransportConnection, admission: Admitted): Refusal | undefined {
     if (connection.identity === undefined || connection.identity === admission.identity) return undefined;
     this.log.write(transportLog.otherUser, { path: this.path, connectionId: connection.connectionId });
-    return { status: 403, reason: "The request is not authenticated as the connection's user." };
+    return { status: 403, reason: "The request is not authenticated as the connection's user.", userChanged: true };
   }
 }
 

@@ -55,4 +55,4 @@ async function admitted(admit: AdmissionCheck, request: ConnectionRequest, token
   }
 }
 
-const otherUser: Refusal = { status: 403, reason: "The request is not authenticated as the connection's user." };
+const otherUser: Refusal = { status: 403, reason: "The request is not authenticated as the connection's user.", userChanged: true };
