@@ -1,10 +1,11 @@
 import type { ChildProcess } from "node:child_process";
 
-export declare const projects: { aspnetcore: string; dotnetClient: string; dotnetClient11: string };
+export declare const projects: { aspnetcore: string; dotnetClient: string; dotnetClient11: string; aspnetcore11: string };
 export declare function dotnetMissingReason(): string | undefined;
 export declare function dotnetMissingFor(what: string): string | undefined;
 export declare function assemblyPath(projectDir: string): string;
 export declare function buildProject(projectDir: string): Promise<string>;
+export declare function aspnetcore11Root(): Promise<string>;
 
 export interface ReferenceServer {
   /** `http://127.0.0.1:<port>` */
@@ -18,4 +19,8 @@ export declare function startReferenceServer(options?: {
   env?: Record<string, string>;
   /** "inherit" passes the server's stderr through. */
   stdio?: "pipe" | "inherit";
+  /** The project to run (default: the reference server, projects.aspnetcore). */
+  project?: string;
+  /** Run it on ASP.NET Core 11 (see aspnetcore11Root). */
+  aspnetcore11?: boolean;
 }): Promise<ReferenceServer>;

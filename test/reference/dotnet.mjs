@@ -1,8 +1,9 @@
 // Builds and runs the .NET projects under test/reference/ (plain JavaScript, so the npm script runs it
 // with node alone; dotnet.d.mts gives the tests its types).
 import { execFile, spawn, spawnSync } from "node:child_process";
-import { readdirSync, statSync } from "node:fs";
-import { basename, join } from "node:path";
+import { cpSync, existsSync, mkdirSync, readdirSync, realpathSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { homedir } from "node:os";
+import { basename, dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
 const here = fileURLToPath(new URL(".", import.meta.url));
@@ -13,6 +14,8 @@ export const projects = {
   dotnetClient: join(here, "dotnet-client"),
   /** The same checks with the client's version 11: its sources are dotnet-client's. */
   dotnetClient11: join(here, "dotnet-client-11"),
+  /** A hub with SignalR 11's authentication refresh, run on ASP.NET Core 11 (see aspnetcore11Root). */
+  aspnetcore11: join(here, "aspnetcore-11"),
 };
 
 /** Folders whose sources a project compiles besides its own. */
@@ -83,14 +86,51 @@ export async function buildProject(projectDir) {
   return assembly;
 }
 
+const runtime11 = join(here, "aspnetcore-11-runtime");
+
 /**
- * Starts the ASP.NET Core reference server (built first if needed) on a free loopback port and
- * resolves once it prints `listening on <url>`.
+ * A .NET root whose shared frameworks are .NET 11 and ASP.NET Core 11, for the SDK here (.NET 10)
+ * cannot install them: their runtime packs (restored from NuGet by aspnetcore-11-runtime) laid
+ * out as shared frameworks beside a copy of the SDK's own `dotnet` host. Made once, in
+ * aspnetcore-11-runtime/root; resolves with that folder.
  */
-export async function startReferenceServer({ env = {}, stdio = "pipe" } = {}) {
-  const assembly = await buildProject(projects.aspnetcore);
-  const child = spawn("dotnet", [assembly], {
-    env: { ...process.env, PORT: "0", DOTNET_NOLOGO: "1", ...env },
+export async function aspnetcore11Root() {
+  const root = join(runtime11, "root");
+  const done = join(root, "assembled");
+  if (existsSync(done)) return root;
+  if (process.platform !== "linux" || process.arch !== "x64") throw new Error("the ASP.NET Core 11 runtime is assembled for linux-x64 only");
+  await new Promise((resolve, reject) => {
+    execFile("dotnet", ["restore", runtime11, "--nologo", "-v", "q"], { timeout: 600_000 }, (error, stdout, stderr) =>
+      error ? reject(new Error(`dotnet restore ${runtime11} failed:\n${stdout}${stderr}`)) : resolve(),
+    );
+  });
+  const packages = process.env.NUGET_PACKAGES ?? join(homedir(), ".nuget", "packages");
+  const pack = (name) => join(packages, name, "11.0.0", "runtimes", "linux-x64");
+  const host = dirname(realpathSync(spawnSync("which", ["dotnet"], { encoding: "utf8" }).stdout.trim()));
+  rmSync(root, { recursive: true, force: true });
+  mkdirSync(root, { recursive: true });
+  cpSync(join(host, "dotnet"), join(root, "dotnet"));
+  cpSync(join(host, "host"), join(root, "host"), { recursive: true });
+  const netcore = join(root, "shared", "Microsoft.NETCore.App", "11.0.0");
+  cpSync(join(pack("microsoft.netcore.app.runtime.linux-x64"), "lib", "net11.0"), netcore, { recursive: true });
+  cpSync(join(pack("microsoft.netcore.app.runtime.linux-x64"), "native"), netcore, { recursive: true });
+  cpSync(join(pack("microsoft.aspnetcore.app.runtime.linux-x64"), "lib", "net11.0"), join(root, "shared", "Microsoft.AspNetCore.App", "11.0.0"), { recursive: true });
+  writeFileSync(done, "");
+  return root;
+}
+
+/**
+ * Starts an ASP.NET Core server (the reference server unless `project` says another; built first
+ * if needed) on a free loopback port and resolves once it prints `listening on <url>`. With
+ * `aspnetcore11`, it runs on ASP.NET Core 11 (see aspnetcore11Root), rolled forward from its
+ * .NET 10 build.
+ */
+export async function startReferenceServer({ env = {}, stdio = "pipe", project = projects.aspnetcore, aspnetcore11 = false } = {}) {
+  const assembly = await buildProject(project);
+  const root = aspnetcore11 ? await aspnetcore11Root() : undefined;
+  const onRoot = root ? { DOTNET_ROOT: root, DOTNET_ROLL_FORWARD: "Major", DOTNET_MULTILEVEL_LOOKUP: "0" } : {};
+  const child = spawn(root ? join(root, "dotnet") : "dotnet", [assembly], {
+    env: { ...process.env, PORT: "0", DOTNET_NOLOGO: "1", ...onRoot, ...env },
     stdio: ["ignore", "pipe", stdio === "inherit" ? "inherit" : "pipe"],
   });
   let output = "";

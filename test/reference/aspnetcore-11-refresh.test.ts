@@ -1,0 +1,107 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { HubConnection, silentLogger } from "../../client/index.js";
+import type { HubServer } from "../../src/index.js";
+import { send } from "../http-transports/http-client.js";
+import { bearer, freshAdminTokens, startGuardedServer, token } from "../abuse/guarded-hub.js";
+import { reach } from "../support/wait.js";
+import { dotnetMissingFor, projects, startReferenceServer, type ReferenceServer } from "./dotnet.mjs";
+
+// SignalR 11's authentication refresh on ASP.NET Core 11 itself (aspnetcore-11: GuardedHub with the
+// same test tokens, on the shared framework dotnet.mjs assembles from the runtime packs): hubwire
+// answers refreshes as it does, and hubwire's client refreshes against it.
+
+const missing = dotnetMissingFor("the ASP.NET Core 11 refresh tests");
+
+describe.skipIf(missing)(`authentication refresh against ASP.NET Core 11${missing ? ` (skipped: ${missing})` : ""}`, () => {
+  let reference: ReferenceServer | undefined;
+  let hubwire: HubServer | undefined;
+  const urls = { aspnetcore: "", hubwire: "" };
+
+  beforeAll(async () => {
+    reference = await startReferenceServer({ project: projects.aspnetcore11, aspnetcore11: true });
+    urls.aspnetcore = `${reference.url}/guarded`;
+    let url: string;
+    ({ server: hubwire, url } = await startGuardedServer({}, { authenticationRefresh: true }));
+    urls.hubwire = url;
+  }, 600_000);
+
+  afterAll(async () => {
+    await reference?.stop();
+    await hubwire?.close();
+  });
+
+  it("runs on ASP.NET Core 11", async () => {
+    expect((await send(`${reference!.url}/runtime`, "GET")).text).toMatch(/^11\./);
+  });
+
+  /** What a server answers each refresh of one script: status, and the body's keys or error. */
+  async function refreshScript(hubUrl: string): Promise<unknown[]> {
+    const alice = token("alice", { expiresAt: Date.now() + 60_000 });
+    const negotiated = await send(`${hubUrl}/negotiate?negotiateVersion=1`, "POST", { headers: bearer(alice) });
+    const { connectionToken, tokenLifetimeSeconds } = JSON.parse(negotiated.text) as { connectionToken: string; tokenLifetimeSeconds: number };
+    const named = { "X-SignalR-Connection-Token": connectionToken };
+    const refresh = async (headers: Record<string, string>, method = "POST") => {
+      const reply = await send(`${hubUrl}/refresh`, method, { headers });
+      if (reply.status === 200) return [200, Object.keys(JSON.parse(reply.text) as object)];
+      // A 401 or 405 of ASP.NET Core's has no body; hubwire's 401 says why, in its own words.
+      if (reply.status === 401 || reply.status === 405) return [reply.status];
+      return [reply.status, (JSON.parse(reply.text) as { error: string }).error];
+    };
+    return [
+      ["negotiate", negotiated.status, tokenLifetimeSeconds >= 59 && tokenLifetimeSeconds <= 60],
+      ["fresh token", ...(await refresh({ ...named, ...bearer(token("alice", { expiresAt: Date.now() + 30_000 })) }))],
+      ["token without an end", ...(await refresh({ ...named, ...bearer(token("alice")) }))],
+      ["another user", ...(await refresh({ ...named, ...bearer(token("mallory", { expiresAt: Date.now() + 30_000 })) }))],
+      ["no token", ...(await refresh(named))],
+      ["expired token", ...(await refresh({ ...named, ...bearer(token("alice", { expiresAt: Date.now() - 1_000 })) }))],
+      ["unknown connection", ...(await refresh({ "X-SignalR-Connection-Token": "no-such-connection", ...bearer(alice) }))],
+      ["no connection token", ...(await refresh(bearer(alice)))],
+      ["GET", ...(await refresh({ ...named, ...bearer(alice) }, "GET"))],
+    ];
+  }
+
+  it("answers every refresh of a script as ASP.NET Core 11 does", async () => {
+    const expected = await refreshScript(urls.aspnetcore);
+    expect(await refreshScript(urls.hubwire)).toEqual(expected);
+    // What they both answered, written out.
+    expect(expected).toEqual([
+      ["negotiate", 200, true],
+      ["fresh token", 200, ["tokenLifetimeSeconds"]],
+      ["token without an end", 200, []],
+      ["another user", 403, "user_changed"],
+      ["no token", 401],
+      ["expired token", 401],
+      ["unknown connection", 404, "connection_not_found"],
+      ["no connection token", 400, "missing_connection_token"],
+      ["GET", 405],
+    ]);
+  });
+
+  it.each(["WebSockets", "ServerSentEvents", "LongPolling"] as const)(
+    "keeps hubwire's client connected over %s past its first token's end, as ASP.NET Core would close it",
+    async (transport) => {
+      // 6 s tokens (negotiate says 5), refreshed halfway (less than twice the 3 s before the end).
+      const { made, next } = freshAdminTokens(6_000);
+      const connection = new HubConnection(urls.aspnetcore, {
+        transports: [transport],
+        accessTokenFactory: next,
+        authenticationRefresh: { refreshBeforeExpiryMs: 3_000 },
+        reconnect: false,
+        logger: silentLogger,
+      });
+      const lifetimes: Array<number | undefined> = [];
+      connection.onAuthenticationRefreshed((seconds) => lifetimes.push(seconds));
+      try {
+        await connection.start();
+        await reach(made.lastExpiresAt + 500);
+        expect(connection.state).toBe("Connected");
+        expect(await connection.invoke("Restart")).toBe("restarted");
+        expect(lifetimes.length).toBeGreaterThan(0);
+        expect(lifetimes.every((seconds) => seconds !== undefined && seconds >= 4 && seconds <= 6)).toBe(true);
+      } finally {
+        await connection.stop();
+      }
+    },
+    30_000,
+  );
+});

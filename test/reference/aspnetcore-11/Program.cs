@@ -1,0 +1,79 @@
+// GuardedHub of test/abuse/guarded-hub.ts on ASP.NET Core SignalR 11, with its authentication
+// refresh on: the ground truth hubwire's refresh is compared with. Prints `listening on <url>`;
+// GET /runtime answers the ASP.NET Core version it runs on.
+using System.Security.Claims;
+using System.Text.Encodings.Web;
+using Microsoft.AspNetCore.Authentication;
+using Microsoft.AspNetCore.Authorization;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Http.Connections;
+using Microsoft.AspNetCore.SignalR;
+using Microsoft.Extensions.Options;
+
+var builder = WebApplication.CreateBuilder(args);
+builder.WebHost.UseUrls("http://127.0.0.1:0");
+builder.Logging.ClearProviders();
+builder.Services.AddSignalR(options => options.EnableDetailedErrors = true);
+builder.Services.AddAuthentication(TestTokens.SchemeName).AddScheme<AuthenticationSchemeOptions, TestTokens>(TestTokens.SchemeName, null);
+builder.Services.AddAuthorization();
+
+var app = builder.Build();
+app.UseAuthentication();
+app.UseAuthorization();
+app.MapGet("/runtime", () => typeof(HttpConnectionDispatcherOptions).Assembly.GetName().Version!.ToString());
+app.MapHub<GuardedHub>("/guarded", options =>
+{
+    options.CloseOnAuthenticationExpiration = true;
+    // An ASP.NET Core 11 option, set by name: this builds against 10 and runs on 11.
+    var refresh = options.GetType().GetProperty("EnableAuthenticationRefresh")
+        ?? throw new InvalidOperationException("not ASP.NET Core 11: HttpConnectionDispatcherOptions has no EnableAuthenticationRefresh");
+    refresh.SetValue(options, true);
+});
+
+await app.StartAsync();
+var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+Console.WriteLine($"listening on {address}");
+await app.WaitForShutdownAsync();
+
+/// <summary>For signed-in users; Restart for admins only (GuardedHub's methods).</summary>
+[Authorize]
+public sealed class GuardedHub : Hub
+{
+    public string? Whoami() => Context.UserIdentifier;
+
+    [Authorize(Roles = "admin")]
+    public string Restart() => "restarted";
+}
+
+/// <summary>
+/// The tests' tokens, `&lt;user&gt;.&lt;role&gt;[.&lt;expires at, ms since the epoch&gt;]`, unsigned as in
+/// guarded-hub.ts; the expiry becomes the ticket's, which SignalR closes connections at and
+/// reports as the token's lifetime. From the Authorization header, or access_token in the query.
+/// </summary>
+public sealed class TestTokens(IOptionsMonitor<AuthenticationSchemeOptions> options, ILoggerFactory logger, UrlEncoder encoder)
+    : AuthenticationHandler<AuthenticationSchemeOptions>(options, logger, encoder)
+{
+    public const string SchemeName = "Test";
+
+    protected override Task<AuthenticateResult> HandleAuthenticateAsync()
+    {
+        string? token = null;
+        var header = Request.Headers.Authorization.ToString();
+        if (header.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase)) token = header["Bearer ".Length..].Trim();
+        else if (Request.Query.TryGetValue("access_token", out var query)) token = query.ToString();
+        if (token is null) return Task.FromResult(AuthenticateResult.NoResult());
+        var parts = token.Split('.');
+        if (parts.Length < 2 || parts[0].Length == 0 || parts[1].Length == 0) return Task.FromResult(AuthenticateResult.Fail("malformed token"));
+        DateTimeOffset? expires = null;
+        if (parts.Length > 2)
+        {
+            if (!long.TryParse(parts[2], out var ms)) return Task.FromResult(AuthenticateResult.Fail("malformed token"));
+            expires = DateTimeOffset.FromUnixTimeMilliseconds(ms);
+            if (expires <= DateTimeOffset.UtcNow) return Task.FromResult(AuthenticateResult.Fail("expired token"));
+        }
+        var identity = new ClaimsIdentity([new Claim(ClaimTypes.NameIdentifier, parts[0]), new Claim(ClaimTypes.Role, parts[1])], SchemeName);
+        var properties = new AuthenticationProperties { ExpiresUtc = expires };
+        return Task.FromResult(AuthenticateResult.Success(new AuthenticationTicket(new ClaimsPrincipal(identity), properties, SchemeName)));
+    }
+}
