@@ -5,8 +5,9 @@ import type { ConnectionSession } from "./connection-session.js";
 import { dispatchLog } from "./dispatch-log.js";
 
 /**
- * Why a connection was closed when its user's authentication expired. A HubException, so its
- * client sees the reason: `Connection closed with an error. HubException: Authentication expired.`
+ * Why a connection was closed when its user's authentication expired: what its hub's
+ * onDisconnected gets. Its client is told, as ASP.NET Core tells it, to come back (a Close with
+ * `allowReconnect` and no error): one that reconnects by itself does so with a fresh token.
  *
  * @example
  * override onDisconnected(error?: Error) {
@@ -66,7 +67,7 @@ export class ExpiryTimer {
     const expiresAt = this.transport.authExpiresAt;
     if (this.transport.isClosed || expiresAt === undefined) return;
     const left = expiresAt - Date.now();
-    if (left <= 0) return this.session.closeWithError(new AuthenticationExpiredError(), dispatchLog.authenticationExpired);
+    if (left <= 0) return this.session.closeForReconnect(new AuthenticationExpiredError(), dispatchLog.authenticationExpired);
     this.timer = setTimeout(() => this.schedule(), Math.min(left, longestDelay));
     this.timer.unref();
   }

@@ -228,6 +228,17 @@ export class ConnectionSession implements HubConnectionEvents, HeartbeatSubscrib
   }
 
   /** Closes the connection with a Close message that carries an error (any thrown value will do). */
+  /**
+   * Ends the connection for `why` (its onDisconnected gets it) with a Close that tells its client
+   * to come back (`allowReconnect`) and no error text, as ASP.NET Core closes a connection whose
+   * authentication ended: a client that reconnects by itself does so with a fresh token.
+   */
+  closeForReconnect(why: Error, event: LogEvent): void {
+    this.runtime.log.write(event, { ...this.logFields, error: why });
+    this.closeError ??= why;
+    this.connection.close({ type: MessageType.Close, allowReconnect: true });
+  }
+
   closeWithError(error: unknown, event: LogEvent = dispatchLog.connectionFaulted): void {
     const { log, options } = this.runtime;
     log.write(event, { ...this.logFields, error });

@@ -122,9 +122,11 @@ export interface HubOptions {
   userIdProvider?: UserIdProvider;
   /**
    * Close a connection when its user's authentication expires (an expiry `authenticate` gave
-   * with `authenticated(user, { expiresAt })`, or a JWT `exp` claim on the user), with a Close
-   * error the client sees. Off, the connection stays, but its user no longer passes
-   * `@Authorize`. Connections without a known expiry are never closed for it. Default true.
+   * with `authenticated(user, { expiresAt })`, or a JWT `exp` claim on the user), as ASP.NET
+   * Core does: a Close with `allowReconnect` and no error, so a client that reconnects by itself
+   * comes back with a fresh token; the hub's onDisconnected gets an AuthenticationExpiredError.
+   * Off, the connection stays, but its user no longer passes `@Authorize`. Connections without a
+   * known expiry are never closed for it. Default true.
    */
   closeOnAuthenticationExpiration?: boolean;
   /**

@@ -54,8 +54,21 @@ describe("hubwire's client: authentication refresh", () => {
     await connection.start();
     const error = await closed;
     expect(Date.now()).toBeGreaterThanOrEqual(made.lastExpiresAt - 50);
-    expect(error).toBeInstanceOf(HubClientError);
-    expect((error as HubClientError).code).toBe("ERR_CLOSED_BY_SERVER");
+    expect(error).toBeUndefined(); // the server asks it to come back, which it does not do with reconnect off
+  });
+
+  it("without it, comes back by itself on a new connection with a fresh token when the server closes one at its token's end", async () => {
+    const url = await start();
+    const { made, next } = freshAdminTokens(2_000);
+    const connection = connect(url, { transports: ["WebSockets"], accessTokenFactory: next, reconnect: { nextDelay: (attempt) => (attempt <= 3 ? 0 : null) } });
+    const reconnected = new Promise<string | null>((resolve) => connection.onReconnected(resolve));
+    await connection.start();
+    const before = connection.connectionId;
+    const firstExpiresAt = made.lastExpiresAt;
+    const after = await reconnected;
+    expect(Date.now()).toBeGreaterThanOrEqual(firstExpiresAt - 50);
+    expect(after).not.toBe(before);
+    expect(await connection.invoke("Restart")).toBe("restarted");
   });
 
   it("refreshes when asked, with the option off, and reports the new token's lifetime", async () => {

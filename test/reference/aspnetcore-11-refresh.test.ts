@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import WebSocket from "ws";
 import { HubConnection, silentLogger } from "../../client/index.js";
 import type { HubServer } from "../../src/index.js";
-import { send } from "../http-transports/http-client.js";
+import { RS, send } from "../http-transports/http-client.js";
 import { bearer, freshAdminTokens, startGuardedServer, token } from "../abuse/guarded-hub.js";
 import { reach } from "../support/wait.js";
 import { dotnetMissingFor, projects, startReferenceServer, type ReferenceServer } from "./dotnet.mjs";
@@ -75,6 +76,26 @@ describe.skipIf(missing)(`authentication refresh against ASP.NET Core 11${missin
       ["no connection token", 400, "missing_connection_token"],
       ["GET", 405],
     ]);
+  });
+
+  /** What a WebSocket client of `hubUrl` reads until the server closes it, its token lasting 1.5 s. */
+  async function untilExpiryCloses(hubUrl: string): Promise<string[]> {
+    const bearerToken = token("root", { role: "admin", expiresAt: Date.now() + 1_500 });
+    const negotiated = await send(`${hubUrl}/negotiate?negotiateVersion=1`, "POST", { headers: bearer(bearerToken) });
+    const { connectionToken } = JSON.parse(negotiated.text) as { connectionToken: string };
+    const socket = new WebSocket(`${hubUrl.replace(/^http/, "ws")}?id=${connectionToken}&access_token=${bearerToken}`);
+    const read: string[] = [];
+    socket.on("message", (data) => read.push(String(data)));
+    await new Promise((resolve) => socket.once("open", resolve));
+    socket.send(`{"protocol":"json","version":1}${RS}`);
+    const code = await new Promise<number>((resolve) => socket.once("close", resolve));
+    return [...read, `closed ${code}`];
+  }
+
+  it("closes a connection at its authentication's end as ASP.NET Core does: a Close asking its client to come back", async () => {
+    const [expected, answered] = await Promise.all([untilExpiryCloses(urls.aspnetcore), untilExpiryCloses(urls.hubwire)]);
+    expect(answered).toEqual(expected);
+    expect(expected).toEqual([`{}${RS}`, `{"type":7,"allowReconnect":true}${RS}`, "closed 1000"]);
   });
 
   it.each(["WebSockets", "ServerSentEvents", "LongPolling"] as const)(
