@@ -227,7 +227,6 @@ export class ConnectionSession implements HubConnectionEvents, HeartbeatSubscrib
     (this.expiryTimer ??= new ExpiryTimer(this, this.connection.transport)).schedule();
   }
 
-  /** Closes the connection with a Close message that carries an error (any thrown value will do). */
   /**
    * Ends the connection for `why` (its onDisconnected gets it) with a Close that tells its client
    * to come back (`allowReconnect`) and no error text, as ASP.NET Core closes a connection whose
@@ -239,6 +238,7 @@ export class ConnectionSession implements HubConnectionEvents, HeartbeatSubscrib
     this.connection.close({ type: MessageType.Close, allowReconnect: true });
   }
 
+  /** Closes the connection with a Close message that carries an error (any thrown value will do). */
   closeWithError(error: unknown, event: LogEvent = dispatchLog.connectionFaulted): void {
     const { log, options } = this.runtime;
     log.write(event, { ...this.logFields, error });
