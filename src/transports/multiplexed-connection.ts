@@ -287,7 +287,6 @@ export class MultiplexedConnection implements ConnectionReceiver {
     if (waiting) for (const [payload, utf8] of waiting.messages) this.route(channel, payload, utf8);
   }
 
-  /** A long poll, a send or a DELETE of the connection, or the WebSocket that resumes it: see HubAdmissions. */
   /** When the first of its hubs' authentications ends (see ConnectionReceiver.earliestAuthExpiry). */
   earliestAuthExpiry(): number | undefined {
     let earliest: number | undefined;
@@ -298,6 +297,7 @@ export class MultiplexedConnection implements ConnectionReceiver {
     return earliest;
   }
 
+  /** A long poll, a send or a DELETE of the connection, or the WebSocket that resumes it: see HubAdmissions. */
   reauthenticate(request: ConnectionRequest, token: string | undefined): Promise<Refusal | undefined> {
     // Moved here: the hubs came with their identities, and are admitted again here with the client's new socket.
     this.admissions ??= new HubAdmissions(request, token);
