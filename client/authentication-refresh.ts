@@ -1,3 +1,4 @@
+import type { ConnectionEvents } from "./connection-events.js";
 import { HubClientError, isRefusal } from "./errors.js";
 import { send, type HttpSettings } from "./http.js";
 import type { Logger } from "./logger.js";
@@ -26,9 +27,9 @@ export interface RefreshTarget {
 /** What the refresher needs of its connection. */
 export interface RefreshHost {
   readonly log: Logger;
+  /** Where each refresh is reported (`authenticationRefreshed`, `authenticationRefreshFailed`). */
+  readonly events: ConnectionEvents;
   connected(): boolean;
-  refreshed(tokenLifetimeSeconds: number | undefined): void;
-  failed(error: Error): void;
 }
 
 /** The header SignalR 11 names the connection with in a refresh. */
@@ -96,12 +97,12 @@ export class AuthenticationRefresher {
     try {
       lifetime = await postRefresh(target);
     } catch (error) {
-      this.host.failed(error as Error);
+      this.host.events.emit("authenticationRefreshFailed", error as Error);
       throw error;
     }
     if (this.target !== target) return lifetime; // the connection changed meanwhile: its own negotiate told it
     if (lifetime !== undefined) this.schedule(lifetime);
-    this.host.refreshed(lifetime);
+    this.host.events.emit("authenticationRefreshed", lifetime);
     return lifetime;
   }
 

@@ -102,12 +102,7 @@ export class HubConnection {
       lose: (cause) => this.lose(cause),
       debug: (message) => this.debug(message),
     };
-    this.refresher = new AuthenticationRefresher(options.authenticationRefresh, {
-      log: this.log,
-      connected: () => this.state === "Connected",
-      refreshed: (lifetime) => this.events.emit("authenticationRefreshed", lifetime),
-      failed: (error) => this.events.emit("authenticationRefreshFailed", error),
-    });
+    this.refresher = new AuthenticationRefresher(options.authenticationRefresh, { log: this.log, events: this.events, connected: () => this.state === "Connected" });
     const connection = this;
     const retryHost: RetryHost = {
       connectOnce: () => this.connectOnce(),

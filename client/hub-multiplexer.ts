@@ -113,10 +113,9 @@ export class HubMultiplexer implements ChannelHost {
     this.refreshEvents = new ConnectionEvents(this.log);
     this.refresher = new AuthenticationRefresher(options.authenticationRefresh, {
       log: this.log,
+      events: this.refreshEvents,
       // A connection whose socket is being taken over still is, on the server.
       connected: () => this.physical !== undefined || this.resuming !== undefined,
-      refreshed: (lifetime) => this.refreshEvents.emit("authenticationRefreshed", lifetime),
-      failed: (error) => this.refreshEvents.emit("authenticationRefreshFailed", error),
     });
   }
 

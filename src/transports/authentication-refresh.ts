@@ -21,7 +21,10 @@ export function tokenLifetimeSeconds(expiresAt: number | undefined): number | un
   return seconds > 0 ? seconds : undefined;
 }
 
-/** Answers a refresh that failed: `{ error, error_description }`, as ASP.NET Core's refresh endpoint does. */
+/**
+ * Answers a refresh that failed: `{ error, error_description }`. The error is ASP.NET Core 11's
+ * (which sends it alone); the description, the text the same refusal has elsewhere, is hubwire's.
+ */
 export function refuseRefresh(res: HttpReply, status: number, error: string, description: string): void {
   replyJson(res, JSON.stringify({ error, error_description: description }), {}, status);
 }

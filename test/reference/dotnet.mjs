@@ -19,7 +19,10 @@ export const projects = {
 };
 
 /** Folders whose sources a project compiles besides its own. */
-const sharedSources = new Map([[projects.dotnetClient11, [projects.dotnetClient]]]);
+const sharedSources = new Map([
+  [projects.dotnetClient11, [projects.dotnetClient]],
+  [projects.aspnetcore11, [projects.aspnetcore]],
+]);
 
 /** Why .NET projects cannot run here, or undefined when the `dotnet` SDK answers. */
 export function dotnetMissingReason() {

@@ -49,7 +49,7 @@ public sealed class GuardedHub : Hub
 /// <summary>
 /// The tests' tokens, `&lt;user&gt;.&lt;role&gt;[.&lt;expires at, ms since the epoch&gt;]`, unsigned as in
 /// guarded-hub.ts; the expiry becomes the ticket's, which SignalR closes connections at and
-/// reports as the token's lifetime. From the Authorization header, or access_token in the query.
+/// reports as the token's lifetime. Read as the reference server reads its tokens (RequestToken).
 /// </summary>
 public sealed class TestTokens(IOptionsMonitor<AuthenticationSchemeOptions> options, ILoggerFactory logger, UrlEncoder encoder)
     : AuthenticationHandler<AuthenticationSchemeOptions>(options, logger, encoder)
@@ -58,10 +58,7 @@ public sealed class TestTokens(IOptionsMonitor<AuthenticationSchemeOptions> opti
 
     protected override Task<AuthenticateResult> HandleAuthenticateAsync()
     {
-        string? token = null;
-        var header = Request.Headers.Authorization.ToString();
-        if (header.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase)) token = header["Bearer ".Length..].Trim();
-        else if (Request.Query.TryGetValue("access_token", out var query)) token = query.ToString();
+        var token = Hubwire.Reference.RequestToken.Of(Request);
         if (token is null) return Task.FromResult(AuthenticateResult.NoResult());
         var parts = token.Split('.');
         if (parts.Length < 2 || parts[0].Length == 0 || parts[1].Length == 0) return Task.FromResult(AuthenticateResult.Fail("malformed token"));

@@ -7,8 +7,8 @@ using Microsoft.Extensions.Options;
 namespace Hubwire.Reference;
 
 /// <summary>
-/// Bearer authentication with the fixture's tokens: from the Authorization header, or the
-/// access_token query parameter (which browsers must use for WebSockets and SSE).
+/// Bearer authentication with the fixture's tokens, as RequestToken reads them (the Authorization
+/// header, or the access_token query parameter).
 /// A request without a valid token stays anonymous; [Authorize] then answers 401 with no body.
 /// </summary>
 public sealed class BearerTokenHandler(IOptionsMonitor<AuthenticationSchemeOptions> options, ILoggerFactory logger, UrlEncoder encoder)
@@ -18,10 +18,7 @@ public sealed class BearerTokenHandler(IOptionsMonitor<AuthenticationSchemeOptio
 
     protected override Task<AuthenticateResult> HandleAuthenticateAsync()
     {
-        string? token = null;
-        var header = Request.Headers.Authorization.ToString();
-        if (header.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase)) token = header["Bearer ".Length..].Trim();
-        else if (Request.Query.TryGetValue("access_token", out var query)) token = query.ToString();
+        var token = RequestToken.Of(Request);
         if (token is null) return Task.FromResult(AuthenticateResult.NoResult());
         var subject = Jwt.Verify(token);
         if (subject is null) return Task.FromResult(AuthenticateResult.Fail("invalid token"));
