@@ -364,6 +364,7 @@ export class HubConnection {
     return {
       onData: (data) => this.onData(data),
       onClose: (error) => this.onTransportClosed(attempt, error),
+      refreshAuthentication: () => this.refresher.refresh(),
     };
   }
 

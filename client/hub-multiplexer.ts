@@ -282,6 +282,7 @@ export class HubMultiplexer implements ChannelHost {
         if (error && !this.serverError && !this.stopping && this.physical.resumable && !resumeRefused(error)) return this.suspendPhysical(error);
         this.dropPhysical(this.serverError ?? error ?? new HubClientError("ERR_CONNECTION_LOST", "The shared connection closed."));
       },
+      refreshAuthentication: () => this.refresher.refresh(),
     };
   }
 

@@ -28,6 +28,8 @@ export class LongPollingTransport implements ClientTransport {
 
   private async poll(): Promise<void> {
     let error: Error | undefined;
+    // One refresh per refusal: a poll refused again right after it fails, as the official client's does.
+    let refreshed = false;
     while (this.running) {
       try {
         const response = await send(this.context.http, {
@@ -38,12 +40,21 @@ export class LongPollingTransport implements ClientTransport {
           timeoutMs: pollTimeoutMs,
         });
         if (response.status === 204) break; // the server ended the connection
+        refreshed = false;
         const body = response.body;
         if (typeof body === "string" ? body.length > 0 : body.byteLength > 0) this.context.events.onData(body);
       } catch (failure) {
         if (!this.running) break;
         // Read safely: an accessTokenFactory may throw anything, undefined included.
         if (errorParts(failure)?.[0] === "TimeoutError") continue; // our own poll limit: poll again
+        const { events } = this.context;
+        if (!refreshed && events.refreshAuthentication && asksForRefresh(failure)) {
+          refreshed = true;
+          // Poll again once the connection's authentication is fresh; a failed refresh ends the connection.
+          error = await events.refreshAuthentication().then(() => undefined, asError);
+          if (error === undefined) continue;
+          break;
+        }
         error = asError(failure);
         break;
       }
@@ -68,4 +79,9 @@ export class LongPollingTransport implements ClientTransport {
       if ((error as { statusCode?: number }).statusCode !== 404) throw error;
     }
   }
+}
+
+/** SignalR 11's answer to a poll that must wait for a fresh authentication: 409 `{"error":"authentication_refresh_required"}`. */
+function asksForRefresh(failure: unknown): boolean {
+  return failure instanceof HttpError && failure.statusCode === 409 && /"error"\s*:\s*"authentication_refresh_required"/.test(failure.message);
 }

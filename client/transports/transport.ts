@@ -8,6 +8,12 @@ export interface TransportEvents {
   onData(data: string | Uint8Array): void;
   /** The transport ended; `error` when it was not asked to. Called once. */
   onClose(error?: Error): void;
+  /**
+   * The server will serve no more polls until the connection's authentication is refreshed
+   * (SignalR 11's 409 `authentication_refresh_required`): resolves once it is, rejects if it
+   * could not be. A connection that cannot refresh leaves this out; the poll then fails.
+   */
+  refreshAuthentication?(): Promise<unknown>;
 }
 
 /** Moves a connection's bytes: started once, stopped once. */

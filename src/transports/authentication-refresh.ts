@@ -29,6 +29,16 @@ export function refuseRefresh(res: HttpReply, status: number, error: string, des
   replyJson(res, JSON.stringify({ error, error_description: description }), {}, status);
 }
 
+/**
+ * SignalR 11's answer to a long poll authenticated as another user than its connection's whose
+ * authentication ends no sooner (or never: an anonymous poll of a hub that admits anonymous
+ * users, a changed cookie): rather than refuse the poll, the server asks its client to refresh
+ * the connection's authentication and poll again. The refresh decides whose the connection is.
+ */
+export function askForRefresh(res: HttpReply): void {
+  refuseRefresh(res, 409, "authentication_refresh_required", "The poll is not authenticated as the connection's user: refresh the authentication, then poll again.");
+}
+
 /** Answers a refresh for a connection this server does not have (or that has ended). */
 export function refuseUnknownConnection(res: HttpReply): void {
   refuseRefresh(res, 404, "connection_not_found", "No active connection with the specified ID.");

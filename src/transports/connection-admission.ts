@@ -8,11 +8,13 @@ import type { TransportConnection } from "./transport-connection.js";
  * The verdict on a request: a user (anything, `null` for anonymous) with its id, the identity
  * every later request of the connection must match, and when its authentication ends; or a
  * refusal with a reason for the client (`userChanged`: the request is another user's than its
- * connection's, which an authentication refresh names `user_changed`, as ASP.NET Core's does).
+ * connection's, which an authentication refresh names `user_changed`, as ASP.NET Core's does;
+ * `endsNoSooner`: that other user's authentication ends no sooner than the connection's, or
+ * never, where SignalR 11 asks a long poll to refresh instead, see ConnectionEndpoint).
  */
 export type Admission =
   | { user: unknown; identity: string; userId?: string | undefined; expiresAt?: number | undefined }
-  | { status: 401 | 403 | 500; reason?: string; userChanged?: true };
+  | { status: 401 | 403 | 500; reason?: string; userChanged?: true; endsNoSooner?: true };
 
 export type Admitted = Exclude<Admission, { status: number }>;
 export type Refusal = Extract<Admission, { status: number }>;
@@ -64,8 +66,15 @@ export class ConnectionAdmission {
   otherUser(connection: TransportConnection, admission: Admitted): Refusal | undefined {
     if (connection.identity === undefined || connection.identity === admission.identity) return undefined;
     this.log.write(transportLog.otherUser, { path: this.path, connectionId: connection.connectionId });
-    return { status: 403, reason: "The request is not authenticated as the connection's user.", userChanged: true };
+    return otherUserRefusal(connection, admission);
   }
+}
+
+/** The refusal of a request authenticated as another user than `connection`'s (see Admission). */
+export function otherUserRefusal(connection: TransportConnection, admission: Admitted): Refusal {
+  const current = connection.authExpiresAt;
+  const endsSooner = current !== undefined && admission.expiresAt !== undefined && admission.expiresAt < current;
+  return { status: 403, reason: "The request is not authenticated as the connection's user.", userChanged: true, ...(endsSooner ? {} : { endsNoSooner: true }) };
 }
 
 /** The admitted user becomes (or, with a fresh token, stays) the connection's. */

@@ -1,4 +1,4 @@
-import { adopt, type Admission, type AdmissionCheck, type Admitted, type Refusal } from "./connection-admission.js";
+import { adopt, otherUserRefusal, type Admission, type AdmissionCheck, type Admitted, type Refusal } from "./connection-admission.js";
 import type { ConnectionRequest } from "./connection-request.js";
 import type { HubChannel } from "./hub-channel.js";
 
@@ -29,8 +29,8 @@ export class HubAdmissions {
     const admissions = await Promise.all(hubs.map((hub) => admitted(hub.admit, request, token)));
     for (const [i, admission] of admissions.entries()) {
       if ("status" in admission) return admission;
-      const { identity } = hubs[i]!.connection;
-      if (identity !== undefined && identity !== admission.identity) return otherUser;
+      const { connection } = hubs[i]!;
+      if (connection.identity !== undefined && connection.identity !== admission.identity) return otherUserRefusal(connection, admission);
     }
     // Requests of one connection overlap (a poll and a send): an older one finishing late changes nothing.
     if (order < this.latestApplied) return undefined;
@@ -55,4 +55,3 @@ async function admitted(admit: AdmissionCheck, request: ConnectionRequest, token
   }
 }
 
-const otherUser: Refusal = { status: 403, reason: "The request is not authenticated as the connection's user.", userChanged: true };

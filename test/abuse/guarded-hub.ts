@@ -83,6 +83,26 @@ export function freshAdminTokens(lifetimeMs: number): { made: { count: number; l
   return { made, next };
 }
 
+/**
+ * A token factory that serves its cached token and, once that has ended, renews it in the
+ * background (as a page's may after a sleep): the first request after the end carries the ended
+ * token. Each token of `user` lasts `lifetimeMs`; `cached.expiresAt` is the current one's end.
+ */
+export function renewingTokens(user: string, lifetimeMs: number): { cached: { token: string; expiresAt: number }; factory: () => string } {
+  const cached = { token: "", expiresAt: 0 };
+  const renew = () => {
+    cached.expiresAt = Date.now() + lifetimeMs;
+    cached.token = token(user, { expiresAt: cached.expiresAt });
+  };
+  renew();
+  const factory = () => {
+    const served = cached.token;
+    if (cached.expiresAt <= Date.now()) void Promise.resolve().then(renew);
+    return served;
+  };
+  return { cached, factory };
+}
+
 /** Reads a test token; anything else is anonymous. */
 export function authenticateTestToken(_request: unknown, bearer: string | undefined): unknown {
   const [sub, role, expiresAt] = (bearer ?? "").split(".");
@@ -104,6 +124,23 @@ export async function startGuardedServer(
   mapCanaryHub(server);
   const { url } = await server.listen();
   return { server, url: `${url}/guarded` };
+}
+
+/** A hub that admits anyone, signed in or not: its user only decides what Whoami answers. */
+@HubClass()
+export class OpenHub extends Hub<{ notice(text: string): void }> {
+  @HubMethod("Whoami")
+  whoami(): string | null {
+    return this.context.userIdentifier ?? null;
+  }
+}
+
+/** OpenHub at `/open`, authenticated by test tokens (an ended one is no user). */
+export async function startOpenServer(hubOptions: HubOptions = {}): Promise<{ server: HubServer; url: string }> {
+  const server = new HubServer({ logger: silentLogger, closeTimeout: 200 });
+  server.mapHub("/open", OpenHub, { authenticate: authenticateTestToken, ...hubOptions });
+  const { url } = await server.listen();
+  return { server, url: `${url}/open` };
 }
 
 export const bearer = (value: string): Record<string, string> => ({ Authorization: `Bearer ${value}` });

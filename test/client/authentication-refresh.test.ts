@@ -1,8 +1,8 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { HubClientError, HubConnection, silentLogger, type HubConnectionOptions } from "../../client/index.js";
 import type { HubOptions, HubServer } from "../../src/index.js";
-import { freshAdminTokens, resetGuardedLog, startGuardedServer, token } from "../abuse/guarded-hub.js";
-import { reach } from "../support/wait.js";
+import { freshAdminTokens, OpenHub, renewingTokens, resetGuardedLog, startGuardedServer, startOpenServer, token } from "../abuse/guarded-hub.js";
+import { reach, waitFor } from "../support/wait.js";
 
 describe("hubwire's client: authentication refresh", () => {
   let server: HubServer | undefined;
@@ -149,4 +149,29 @@ describe("hubwire's client: authentication refresh", () => {
     expect(connection.state).toBe("Connected");
     expect(await connection.invoke("Restart")).toBe("restarted");
   }, 30_000);
+
+  it("refreshes when the server asks a long poll to, and polls on as the connection's user", async () => {
+    // A hub whose connections outlive their tokens (closeOnAuthenticationExpiration off): a poll
+    // with an ended token is no user's, not the connection's, and the server asks for a refresh.
+    let url: string;
+    ({ server, url } = await startOpenServer({ authenticationRefresh: true, closeOnAuthenticationExpiration: false }));
+    const { cached, factory } = renewingTokens("alice", 3_000);
+    const connection = connect(url, { transports: ["LongPolling"], accessTokenFactory: factory });
+    const notices: string[] = [];
+    connection.on("notice", (text: string) => notices.push(text));
+    let refreshes = 0;
+    connection.onAuthenticationRefreshed(() => refreshes++);
+    await connection.start();
+    await reach(cached.expiresAt + 100);
+
+    // The poll under way ends with the notice; the next one carries the ended token.
+    const hub = server!.hubContext(OpenHub);
+    await hub.clients.all.notice("one");
+    await waitFor(() => notices.length === 1, () => `the first notice (state ${connection.state})`);
+    await hub.clients.all.notice("two");
+    await waitFor(() => notices.length === 2, () => `the second notice (state ${connection.state})`);
+    expect(refreshes).toBe(1);
+    expect(connection.state).toBe("Connected");
+    expect(await connection.invoke("Whoami")).toBe("alice");
+  }, 20_000);
 });

@@ -3,8 +3,8 @@ import { HubClientError, type HubConnection } from "../../client/index.js";
 import { HubMultiplexer } from "../../client/multiplex.js";
 import type { HubMultiplexerOptions } from "../../client/multiplexer-options.js";
 import { HubServer, silentLogger, type MultiplexerOptions } from "../../src/index.js";
-import { adminPolicy, authenticateTestToken, freshAdminTokens, GuardedHub, resetGuardedLog, token } from "../abuse/guarded-hub.js";
-import { reach } from "../support/wait.js";
+import { adminPolicy, authenticateTestToken, freshAdminTokens, GuardedHub, OpenHub, renewingTokens, resetGuardedLog, token } from "../abuse/guarded-hub.js";
+import { reach, waitFor } from "../support/wait.js";
 
 // Over a WebSocket a token comes only with the upgrade: a multiplexed connection's hubs keep their
 // authentication past their first token's end only by an authentication refresh of the connection.
@@ -102,4 +102,31 @@ describe("authentication refresh of a multiplexed WebSocket connection", () => {
     await open("/guarded");
     await expect(hubs!.refreshAuthentication()).rejects.toMatchObject({ code: "ERR_REFRESH", statusCode: 404 });
   });
+
+  it("refreshes when the server asks a long poll to, and every hub polls on as its user", async () => {
+    // Hubs whose connections outlive their tokens: a poll with an ended token is no user's, not
+    // the hubs', and the server asks for a refresh of the connection (409).
+    server = new HubServer({ logger: silentLogger, closeTimeout: 200 });
+    server.mapHub("/open", OpenHub, { authenticate: authenticateTestToken, closeOnAuthenticationExpiration: false });
+    server.mapMultiplexer("/hubs", { authenticationRefresh: true });
+    const { url } = await server.listen();
+    const { cached, factory } = renewingTokens("alice", 3_000);
+    multiplexer(`${url}/hubs`, { transports: ["LongPolling"], accessTokenFactory: factory });
+    let refreshes = 0;
+    hubs!.onAuthenticationRefreshed(() => refreshes++);
+    const { hub, closed } = await open("/open");
+    const notices: string[] = [];
+    hub.on("notice", (text: string) => notices.push(text));
+    await reach(cached.expiresAt + 100);
+
+    // The poll under way ends with the notice; the next one carries the ended token.
+    const context = server.hubContext(OpenHub);
+    await context.clients.all.notice("one");
+    await waitFor(() => notices.length === 1, () => `the first notice (closed: ${closed.length})`);
+    await context.clients.all.notice("two");
+    await waitFor(() => notices.length === 2, () => `the second notice (closed: ${closed.length})`);
+    expect(refreshes).toBe(1);
+    expect(closed).toEqual([]);
+    expect(await hub.invoke("Whoami")).toBe("alice");
+  }, 20_000);
 });

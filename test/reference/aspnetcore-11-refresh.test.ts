@@ -78,6 +78,54 @@ describe.skipIf(missing)(`authentication refresh against ASP.NET Core 11${missin
     ]);
   });
 
+  /**
+   * What a server answers each long poll of one script, on a long-polling connection of alice's
+   * whose token ends in a minute: status, and the JSON body's error where there is one.
+   */
+  async function pollScript(hubUrl: string): Promise<unknown[]> {
+    const alice = token("alice", { expiresAt: Date.now() + 60_000 });
+    const negotiated = await send(`${hubUrl}/negotiate?negotiateVersion=1`, "POST", { headers: bearer(alice) });
+    const { connectionToken } = JSON.parse(negotiated.text) as { connectionToken: string };
+    const url = `${hubUrl}?id=${connectionToken}`;
+    const poll = async (headers: Record<string, string>) => {
+      const reply = await send(url, "GET", { headers });
+      const json = String(reply.headers["content-type"]).startsWith("application/json");
+      return json ? [reply.status, (JSON.parse(reply.text) as { error: string }).error] : [reply.status];
+    };
+    const mallory = (expiresAt?: number) => bearer(token("mallory", expiresAt === undefined ? {} : { expiresAt }));
+    const script = [
+      ["first poll", ...(await poll(bearer(alice)))],
+      ["another user, ending later", ...(await poll(mallory(Date.now() + 120_000)))],
+      ["another user, never ending", ...(await poll(mallory()))],
+      ["another user, ending sooner", ...(await poll(mallory(Date.now() + 30_000)))],
+      ["no token", ...(await poll({}))],
+      ["expired token", ...(await poll(bearer(token("alice", { expiresAt: Date.now() - 1_000 }))))],
+    ];
+    // The connection is alice's still: a poll of hers gets the handshake's answer.
+    const answered = poll(bearer(token("alice", { expiresAt: Date.now() + 90_000 })));
+    const handshake = await send(url, "POST", { headers: bearer(alice), body: `{"protocol":"json","version":1}${RS}` });
+    script.push(["handshake", handshake.status], ["alice's poll", ...(await answered)]);
+    await send(url, "DELETE", { headers: bearer(alice) });
+    return script;
+  }
+
+  it("answers every long poll of a script as ASP.NET Core 11 does", async () => {
+    const expected = await pollScript(urls.aspnetcore);
+    expect(await pollScript(urls.hubwire)).toEqual(expected);
+    // What they both answered, written out: another user's poll is refused (403) only when that
+    // user's authentication ends first; else the client is asked to refresh (409).
+    expect(expected).toEqual([
+      ["first poll", 200],
+      ["another user, ending later", 409, "authentication_refresh_required"],
+      ["another user, never ending", 409, "authentication_refresh_required"],
+      ["another user, ending sooner", 403],
+      ["no token", 401],
+      ["expired token", 401],
+      ["handshake", 200],
+      ["alice's poll", 200],
+    ]);
+  });
+
   /** What a WebSocket client of `hubUrl` reads until the server closes it, its token lasting 1.5 s. */
   async function untilExpiryCloses(hubUrl: string): Promise<string[]> {
     const bearerToken = token("root", { role: "admin", expiresAt: Date.now() + 1_500 });
