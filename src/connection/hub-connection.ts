@@ -47,6 +47,8 @@ export interface HubConnectionEvents {
   onResumed?(connection: HubConnection): void;
   /** A listener on the connection's signal, or on one of its calls' signals, threw (see guardListeners). */
   onListenerThrew?(connection: HubConnection, error: unknown): void;
+  /** A later request of the connection changed its user's authentication: `user` is the fresh one. */
+  onAuthenticationRefreshed?(connection: HubConnection): Promise<void>;
 }
 
 const ping = new SerializedHubMessage({ type: MessageType.Ping });
@@ -114,6 +116,11 @@ export class HubConnection implements ConnectionReceiver, HeartbeatSubscriber, L
   /** Per-connection storage that lives as long as the connection. */
   get items(): Map<unknown, unknown> {
     return (this.itemsMap ??= new Map());
+  }
+
+  /** A later request changed the user's authentication (see adopt): the owner's hub hears of it. */
+  onAuthenticationRefreshed(): Promise<void> {
+    return this.events.onAuthenticationRefreshed?.(this) ?? Promise.resolve();
   }
 
   /** Hub code listening on the connection's signal or one of its calls' threw: told, not left to crash the process. */

@@ -222,6 +222,20 @@ export class ConnectionSession implements HubConnectionEvents, HeartbeatSubscrib
     this.runtime.lifetime.moves?.resumed?.(connection);
   }
 
+  /**
+   * A later request changed the user's authentication: the hub's onAuthenticationRefreshed runs
+   * through the filters, once onConnected has completed. What it throws is logged only.
+   */
+  async onAuthenticationRefreshed(connection: HubConnection): Promise<void> {
+    if (!this.started) await this.startup;
+    if (!this.started || connection.isClosing) return;
+    try {
+      await this.runtime.filters.authenticationRefreshed(lifetimeCall(this.createHub()));
+    } catch (error) {
+      this.runtime.log.write(dispatchLog.onAuthenticationRefreshedFailed, { ...this.logFields, error });
+    }
+  }
+
   /** The user's authentication expiry became known or changed (see closeOnExpiry). */
   authExpiryChanged(): void {
     (this.expiryTimer ??= new ExpiryTimer(this, this.connection.transport)).schedule();

@@ -35,6 +35,7 @@ export const dispatchLog = logEvents({
   userIdProviderThrew: { level: "error", message: "userIdProvider threw; the request is refused (500)" },
   onConnectedFailed: { level: "error", message: "onConnected failed" },
   onDisconnectedFailed: { level: "error", message: "onDisconnected threw" },
+  onAuthenticationRefreshedFailed: { level: "error", message: "onAuthenticationRefreshed threw" },
   heartbeatFailed: { level: "error", message: "Connection's keep-alive check threw; the connection is closed" },
   closeLeftRunning: { level: "error", message: "server.close() stopped waiting for hub code that has not settled; it is left running" },
   callFailed: { level: "warn", message: "A send or group change of hub code failed (logged in case nothing awaited it)" },

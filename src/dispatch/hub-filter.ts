@@ -16,7 +16,7 @@ export interface HubInvocationContext {
   readonly headers?: Readonly<Record<string, string>>;
 }
 
-/** A connection's onConnected or onDisconnected on its way through the filters. */
+/** A connection's onConnected, onDisconnected or onAuthenticationRefreshed on its way through the filters. */
 export interface HubLifetimeContext {
   readonly hub: Hub<any>;
   readonly context: HubCallerContext;
@@ -52,6 +52,8 @@ export interface HubFilter {
     error: Error | undefined,
     next: (context: HubLifetimeContext, error: Error | undefined) => Promise<void>,
   ): void | Promise<void>;
+  /** Around the hub's onAuthenticationRefreshed (hubwire's own: ASP.NET Core's filters have none); a throw is logged. */
+  onAuthenticationRefreshed?(context: HubLifetimeContext, next: (context: HubLifetimeContext) => Promise<void>): void | Promise<void>;
 }
 
 /** The filters of a hub composed once, when it is mapped. */
@@ -61,6 +63,7 @@ export interface FilterPipelines {
   readonly invoke: ((invocation: HubInvocationContext) => unknown) | undefined;
   readonly connected: (context: HubLifetimeContext) => Promise<void>;
   readonly disconnected: (context: HubLifetimeContext, error: Error | undefined) => Promise<void>;
+  readonly authenticationRefreshed: (context: HubLifetimeContext) => Promise<void>;
 }
 
 /** Calls a hub method (what the last `next` does). */
@@ -73,6 +76,7 @@ export function composeFilters(filters: readonly HubFilter[]): FilterPipelines {
   let invoke: ((invocation: HubInvocationContext) => Promise<unknown>) | undefined;
   let connected: FilterPipelines["connected"] = async (context) => context.hub.onConnected();
   let disconnected: FilterPipelines["disconnected"] = async (context, error) => context.hub.onDisconnected(error);
+  let authenticationRefreshed: FilterPipelines["authenticationRefreshed"] = async (context) => context.hub.onAuthenticationRefreshed();
   for (const filter of [...filters].reverse()) {
     if (filter.invokeMethod) {
       const next = invoke ?? (async (invocation: HubInvocationContext) => callHubMethod(invocation.hub, invocation.method, invocation.arguments));
@@ -86,6 +90,10 @@ export function composeFilters(filters: readonly HubFilter[]): FilterPipelines {
       const next = disconnected;
       disconnected = async (context, error) => filter.onDisconnected!(context, error, next);
     }
+    if (filter.onAuthenticationRefreshed) {
+      const next = authenticationRefreshed;
+      authenticationRefreshed = async (context) => filter.onAuthenticationRefreshed!(context, next);
+    }
   }
-  return { invoke, connected, disconnected };
+  return { invoke, connected, disconnected, authenticationRefreshed };
 }

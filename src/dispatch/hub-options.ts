@@ -233,7 +233,7 @@ export function resolveHubOptions(
   return resolved;
 }
 
-const filterMethods = ["invokeMethod", "onConnected", "onDisconnected"] as const;
+const filterMethods = ["invokeMethod", "onConnected", "onDisconnected", "onAuthenticationRefreshed"] as const;
 
 /** The filters of one options object, each an object with at least one filter method. */
 function checked(filters: unknown): HubFilter[] {
@@ -242,7 +242,7 @@ function checked(filters: unknown): HubFilter[] {
   filters.forEach((filter: unknown, i) => {
     const candidate = filter as Record<string, unknown> | null;
     if (typeof candidate !== "object" || candidate === null || !filterMethods.some((m) => typeof candidate[m] === "function")) {
-      invalid(`filters[${i}] must be an object with invokeMethod, onConnected or onDisconnected`);
+      invalid(`filters[${i}] must be an object with invokeMethod, onConnected, onDisconnected or onAuthenticationRefreshed`);
     }
     for (const m of filterMethods) {
       if (candidate[m] !== undefined && typeof candidate[m] !== "function") invalid(`filters[${i}].${m} must be a function`);

@@ -39,7 +39,7 @@ export interface HubDescriptor {
   readonly authorize: readonly AuthorizeRule[];
 }
 
-const lifecycleMethods = new Set(["onConnected", "onDisconnected", "constructor"]);
+const lifecycleMethods = new Set(["onConnected", "onDisconnected", "onAuthenticationRefreshed", "constructor"]);
 
 /** Reads a hub class's decorators into a frozen descriptor; a bad hub fails here, at startup. */
 export function describeHub(hubClass: HubClassType): HubDescriptor {

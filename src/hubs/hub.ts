@@ -69,6 +69,20 @@ export abstract class Hub<TClient = Record<string, (...args: never[]) => unknown
 
   /** Runs when a connection has ended; `error` is set when it ended abnormally. */
   onDisconnected(_error?: Error): void | Promise<void> {}
+
+  /**
+   * Runs when a later request of the connection changed its authentication (ASP.NET Core 11's
+   * OnAuthenticationRefreshedAsync): an authentication refresh, a long poll, a send or a resumed
+   * WebSocket brought a token of the same user with other claims or another end. `context.user`
+   * is the fresh one already. Runs once onConnected has completed, beside the connection's calls;
+   * a throw is logged and costs nothing else.
+   *
+   * @example
+   * override async onAuthenticationRefreshed() {
+   *   if ((this.context.user as Claims).role !== "admin") await this.groups.removeFromGroup(this.context.connectionId, "admins");
+   * }
+   */
+  onAuthenticationRefreshed(): void | Promise<void> {}
 }
 
 /** The `TClient` of a hub class. */

@@ -105,5 +105,8 @@ export function telemetryFilter(telemetry: HubTelemetry, hub: string): HubFilter
     onDisconnected(context: HubLifetimeContext, error, next) {
       return around(lifecycleMethods.disconnected, () => next(context, error));
     },
+    onAuthenticationRefreshed(context: HubLifetimeContext, next) {
+      return around(lifecycleMethods.authenticationRefreshed, () => next(context));
+    },
   };
 }

@@ -70,7 +70,7 @@ export const connectionDurationBuckets = [0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2,
 export const invocationDurationBuckets = [0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10];
 
 /** ASP.NET Core's names for the lifecycle spans' `rpc.method` (its hub methods are OnConnectedAsync...). */
-export const lifecycleMethods = { connected: "OnConnectedAsync", disconnected: "OnDisconnectedAsync" } as const;
+export const lifecycleMethods = { connected: "OnConnectedAsync", disconnected: "OnDisconnectedAsync", authenticationRefreshed: "OnAuthenticationRefreshedAsync" } as const;
 
 /** Span events of a hub method's span, one per send it made. */
 export const spanEvents = { send: "hubwire.send", invokeClient: "hubwire.invoke_client" } as const;

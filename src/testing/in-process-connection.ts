@@ -1,4 +1,4 @@
-import { HttpError, HubClientError } from "../../client/errors.js";
+import { HttpError, HubClientError, isRefusal } from "../../client/errors.js";
 import type { HubConnection } from "../../client/hub-connection.js";
 import type { ConnectionSession } from "../dispatch/connection-session.js";
 import type { HubRuntime } from "../dispatch/hub-runtime.js";
@@ -58,6 +58,22 @@ export async function startInProcess(runtime: HubRuntime, request: ConnectionReq
   }
   // The session the hub made for it, so a test can wait for its end (onDisconnected).
   return runtime.sessions.get(connection);
+}
+
+/**
+ * Refreshes an in-process connection's authentication with `request`, as an authentication
+ * refresh on the network does: the hub's check admits it, and it must be the connection's user.
+ * A refusal rejects as hubwire's client's refresh does (`ERR_UNAUTHORIZED` for 401 and 403).
+ * Resolves once the hub's onAuthenticationRefreshed has run, at once where nothing changed.
+ */
+export async function refreshInProcess(runtime: HubRuntime, connection: TransportConnection, request: ConnectionRequest): Promise<void> {
+  const refused = (status: number) =>
+    new HubClientError(isRefusal(status) ? "ERR_UNAUTHORIZED" : "ERR_REFRESH", `Authentication refresh failed: Status code '${status}'`, status);
+  const admission = await runtime.admit(request, bearerToken(request, true));
+  if ("status" in admission) throw refused(admission.status);
+  if (connection.identity !== admission.identity) throw refused(403);
+  if (connection.isClosed) throw new HubClientError("ERR_NOT_CONNECTED", "Cannot refresh authentication when the connection is not active.");
+  await adopt(connection, admission);
 }
 
 /**

@@ -4,6 +4,7 @@ import type { HubStream } from "../../client/hub-stream.js";
 import type { HubMethods } from "../../client/proxy.js";
 import type { ClientOf, Hub } from "../hubs/hub.js";
 import type { NextOptions, ReceivedMessage, ReceivedMessages } from "./received-messages.js";
+import type { RefreshOptions } from "./test-host.js";
 
 type ArgsOf<F> = F extends (...args: infer A) => unknown ? A : unknown[];
 type ResultOf<F> = F extends (...args: never[]) => infer R ? R : unknown;
@@ -68,6 +69,7 @@ export class TestClient<THub extends Hub<any>> {
      * a clean end.
      */
     readonly closed: Promise<Error | undefined>,
+    private readonly refresh: (options: RefreshOptions) => Promise<void>,
   ) {
     this.hub = calls.hub;
     this.send = calls.send;
@@ -108,6 +110,20 @@ export class TestClient<THub extends Hub<any>> {
    */
   answer<K extends keyof ClientOf<THub> & string>(method: K, answer: ClientAnswer<ClientOf<THub>[K]>): () => void {
     return this.connection.on(method, answer as (...args: unknown[]) => unknown);
+  }
+
+  /**
+   * Refreshes the connection's authentication, as SignalR 11's authentication refresh does on the
+   * network: as `user` (or with `token`, for the hub's `authenticate`), who must be the
+   * connection's user. Resolves once the hub's onAuthenticationRefreshed has run; rejects with
+   * `ERR_UNAUTHORIZED` when the hub refuses the user or it is another one.
+   *
+   * @example
+   * await ann.refreshAuthentication({ user: { sub: "ann", roles: [] } });   // no longer an admin
+   * await expect(ann.hub.restart()).rejects.toThrow();
+   */
+  refreshAuthentication(options: RefreshOptions): Promise<void> {
+    return this.refresh(options);
   }
 
   /**

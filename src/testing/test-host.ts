@@ -13,7 +13,7 @@ import { jsonHubProtocol } from "../protocol/json-protocol.js";
 import { messagePackHubProtocol } from "../protocol/messagepack-protocol.js";
 import { HubServer, type HubServerOptions } from "../server.js";
 import { InMemoryLink } from "./in-memory-link.js";
-import { hubCalls, inProcessRequest, startInProcess } from "./in-process-connection.js";
+import { hubCalls, inProcessRequest, refreshInProcess, startInProcess } from "./in-process-connection.js";
 import { ReceivedMessages } from "./received-messages.js";
 import { TestClient, type TestHubCalls, type TestHubSends } from "./test-client.js";
 
@@ -43,6 +43,9 @@ export interface ConnectOptions {
   /** The logger of hubwire's client under the test client. Default: silent. */
   logger?: ClientLogger;
 }
+
+/** Whom a test client's authentication refresh is for: a `user`, or a `token` the hub's `authenticate` reads (see ConnectOptions). */
+export type RefreshOptions = Pick<ConnectOptions, "user" | "token">;
 
 /** The users tests connect as, by their connecting request: the host's `authenticate` reads them. */
 const givenUsers = new WeakMap<HubRequest, unknown>();
@@ -126,8 +129,12 @@ export class TestHost {
       const what = typeof hub === "string" ? `No hub is mapped at '${hub}'` : `${hub.name} is not mapped on this test host`;
       throw new HubwireError("ERR_HUB_NOT_MAPPED", `${what}.`);
     }
-    const request = inProcessRequest(path, options);
-    if ("user" in options) givenUsers.set(request, options.user);
+    const requestOf = (given: ConnectOptions) => {
+      const request = inProcessRequest(path, given);
+      if ("user" in given) givenUsers.set(request, given.user);
+      return request;
+    };
+    const request = requestOf(options);
     const protocol = options.protocol === "messagepack" ? messagePackHubProtocol : jsonHubProtocol;
     const messages = new ReceivedMessages(protocol, options.name ?? `client ${++this.connected}`);
     // The first transport the hub offers is the one its connections see by name (`context.transport`).
@@ -149,7 +156,8 @@ export class TestHost {
     // and forgotten the connection (its groups included), so a test can look at either after it.
     const closed = Promise.all([heard, session?.finished]).then(([error]) => error);
     const calls = hubCalls(runtime.descriptor, connection) as { hub: TestHubCalls<THub>; send: TestHubSends<THub> };
-    const client = new TestClient<THub>(connection, calls, link.connection!.connectionId, messages, closed);
+    const refresh = (given: RefreshOptions) => refreshInProcess(runtime, link.connection!, requestOf({ headers: options.headers, query: options.query, ...given }));
+    const client = new TestClient<THub>(connection, calls, link.connection!.connectionId, messages, closed, refresh);
     this.clients.add(client);
     void closed.then(() => this.clients.delete(client));
     return client;

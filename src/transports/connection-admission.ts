@@ -77,10 +77,27 @@ export function otherUserRefusal(connection: TransportConnection, admission: Adm
   return { status: 403, reason: "The request is not authenticated as the connection's user.", userChanged: true, ...(endsSooner ? {} : { endsNoSooner: true }) };
 }
 
-/** The admitted user becomes (or, with a fresh token, stays) the connection's. */
-export function adopt(connection: TransportConnection, admission: Admitted): void {
+/**
+ * The admitted user becomes (or, with a fresh token, stays) the connection's. A receiver that
+ * runs is told when a later request changed the authentication (another end, or the same user
+ * with other claims): a hub's onAuthenticationRefreshed, which the returned promise awaits.
+ */
+export function adopt(connection: TransportConnection, admission: Admitted): Promise<void> | undefined {
+  const { receiver } = connection;
+  const refreshed = receiver?.onAuthenticationRefreshed !== undefined && authenticationChanged(connection, admission);
   connection.identity ??= admission.identity;
   connection.user = admission.user;
   connection.userId = admission.userId;
   connection.authExpiresAt = admission.expiresAt;
+  return refreshed ? receiver!.onAuthenticationRefreshed!() : undefined;
+}
+
+function authenticationChanged(connection: TransportConnection, admission: Admitted): boolean {
+  if (admission.expiresAt !== connection.authExpiresAt) return true;
+  if (admission.user === connection.user) return false;
+  try {
+    return JSON.stringify(admission.user) !== JSON.stringify(connection.user);
+  } catch {
+    return true; // a user that cannot be compared is taken as changed
+  }
 }

@@ -51,6 +51,8 @@ export interface ConnectionReceiver {
    * since the epoch), if any is known. An authentication refresh answers with it.
    */
   earliestAuthExpiry?(): number | undefined;
+  /** A later request of the connection changed its user's authentication (see adopt); settles once that is handled. */
+  onAuthenticationRefreshed?(): Promise<void>;
 }
 
 /** `suspended`: a stateful connection whose WebSocket dropped, waiting for its client to come back. */

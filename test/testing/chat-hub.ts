@@ -34,6 +34,10 @@ export class ChatHub extends Hub<ChatClient> {
     events.push(`disconnected ${this.context.userIdentifier ?? "anonymous"}${error ? ` (${error.message})` : ""}`);
   }
 
+  override onAuthenticationRefreshed(): void {
+    events.push(`refreshed ${this.context.userIdentifier} (${(this.context.user as { roles: string[] }).roles.join(",")})`);
+  }
+
   @HubMethod("Greet")
   greet(name: string): string {
     return this.greeter.greet(name);

@@ -134,6 +134,22 @@ describe("TestHost: users and authorization", () => {
     expect(await admin.hub.purge()).toBe("purged");
   });
 
+  it("refreshes a client's authentication as the same user, after which the hub and its policies see the fresh one", async () => {
+    start({ authenticate: (_request, token) => (token ? (tokens[token] ?? null) : null) });
+    const ann = await host.connect(ChatHub, { user: { sub: "ann", roles: ["admin"] } });
+    expect(await ann.hub.purge()).toBe("purged");
+    await ann.refreshAuthentication({ user: { sub: "ann", roles: [] } });
+    expect(events).toEqual(["connected ann", "refreshed ann ()"]); // onAuthenticationRefreshed has run
+    await expect(ann.hub.purge()).rejects.toThrow("unauthorized");
+    // Another user, or none, is refused, and the connection keeps its user.
+    await expect(ann.refreshAuthentication({ token: "token-of-bob" })).rejects.toMatchObject({ code: "ERR_UNAUTHORIZED", statusCode: 403 });
+    await expect(ann.refreshAuthentication({ user: null })).rejects.toMatchObject({ code: "ERR_UNAUTHORIZED", statusCode: 403 });
+    expect(await ann.hub.whoAmI()).toMatchObject({ userId: "ann", user: { sub: "ann", roles: [] } });
+    // The same user as before: nothing changed, nothing runs.
+    await ann.refreshAuthentication({ user: { sub: "ann", roles: [] } });
+    expect(events).toEqual(["connected ann", "refreshed ann ()"]);
+  });
+
   it("closes a connection whose authentication expires, telling its client to come back", async () => {
     start();
     const client = await host.connect(ChatHub, { user: authenticated({ sub: "ann", roles: [] }, { expiresAt: Date.now() + 200 }) });
