@@ -73,7 +73,7 @@ export async function refreshInProcess(runtime: HubRuntime, connection: Transpor
   if ("status" in admission) throw refused(admission.status);
   if (connection.identity !== admission.identity) throw refused(403);
   if (connection.isClosed) throw new HubClientError("ERR_NOT_CONNECTED", "Cannot refresh authentication when the connection is not active.");
-  await adopt(connection, admission);
+  await adopt(connection, admission, true);
 }
 
 /**

@@ -1,4 +1,4 @@
-import { adopt, type ConnectionAdmission } from "./connection-admission.js";
+import type { ConnectionAdmission } from "./connection-admission.js";
 import type { ConnectionRequest } from "./connection-request.js";
 import { replyJson, type HttpReply } from "./http-replies.js";
 import type { TransportConnection } from "./transport-connection.js";
@@ -61,7 +61,7 @@ export async function refreshAuthentication(res: HttpReply, request: ConnectionR
   }
   // It may have ended while the request was authenticated.
   if (connection.isClosed) return refuseUnknownConnection(res);
-  adopt(connection, verdict);
+  admission.adopt(connection, verdict);
   // A multiplexed connection's users are its hubs': its token lasts as long as the first of theirs.
   const { receiver } = connection;
   const lifetime = tokenLifetimeSeconds(receiver?.earliestAuthExpiry ? receiver.earliestAuthExpiry() : verdict.expiresAt);

@@ -33,7 +33,14 @@ export class ConnectionAdmission {
     private readonly check: AdmissionCheck | undefined,
     private readonly path: string,
     private readonly log: LogWriter,
+    /** The endpoint serves authentication refresh: a later token that ends sooner changes nothing (see adopt). */
+    private readonly refreshing = false,
   ) {}
+
+  /** A later request's user becomes the connection's, as this endpoint takes fresh tokens (see adopt). */
+  adopt(connection: TransportConnection, admission: Admitted): Promise<void> | undefined {
+    return adopt(connection, admission, this.refreshing);
+  }
 
   /** 401: no user where the hub requires one; 403: a user its rules refuse (or another user); 500: no user id. */
   refused(request: ConnectionRequest, status: number): void {
@@ -81,9 +88,16 @@ export function otherUserRefusal(connection: TransportConnection, admission: Adm
  * The admitted user becomes (or, with a fresh token, stays) the connection's. A receiver that
  * runs is told when a later request changed the authentication (another end, or the same user
  * with other claims): a hub's onAuthenticationRefreshed, which the returned promise awaits.
+ *
+ * `keepsLaterEnd` (an endpoint that serves authentication refresh): a later request whose
+ * authentication ends sooner than the connection's changes nothing, as in ASP.NET Core 11, so a
+ * request that set out with the old token and arrives after a refresh does not undo it.
+ * Without it, the latest request's end is the connection's, whichever is sooner (ASP.NET Core 10).
  */
-export function adopt(connection: TransportConnection, admission: Admitted): Promise<void> | undefined {
+export function adopt(connection: TransportConnection, admission: Admitted, keepsLaterEnd = false): Promise<void> | undefined {
   const { receiver } = connection;
+  const current = connection.authExpiresAt;
+  if (keepsLaterEnd && receiver && current !== undefined && admission.expiresAt !== undefined && admission.expiresAt < current) return undefined;
   const refreshed = receiver?.onAuthenticationRefreshed !== undefined && authenticationChanged(connection, admission);
   connection.identity ??= admission.identity;
   connection.user = admission.user;

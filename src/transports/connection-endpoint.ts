@@ -107,7 +107,7 @@ export class ConnectionEndpoint {
       negotiatedDropped: options.negotiatedDropped,
     });
     this.origins = new OriginPolicy(options.allowedOrigins);
-    this.admission = new ConnectionAdmission(options.admit, path, options.log);
+    this.admission = new ConnectionAdmission(options.admit, path, options.log, options.authenticationRefresh);
     this.sends = { path, admission: this.admission, maxIncomingPayload: options.maxIncomingPayload, log: options.log };
     this.wss = new WebSocketServer({
       noServer: true,
@@ -326,7 +326,7 @@ export class ConnectionEndpoint {
     this.wss.handleUpgrade(req, socket, head, (ws) => {
       socket.removeListener("error", ignoreError); // ws has its own now
       if (connection.isClosed) return ws.terminate(); // timed out meanwhile
-      adopt(connection, admission);
+      this.admission.adopt(connection, admission);
       connection.resume(new WebSocketTransport(ws, socket, connection, this.options));
     });
   }
@@ -365,7 +365,7 @@ export class ConnectionEndpoint {
     if (connection.transport) {
       if (connection.transportName !== kind) return replyText(res, 400, "Cannot change transports mid-connection");
       if (sse) return replyText(res, 409, "A Server-Sent Events stream is already open for this connection.");
-      if (admission && !connection.isClosed) adopt(connection, admission); // a fresh token may extend the authentication
+      if (admission && !connection.isClosed) this.admission.adopt(connection, admission); // a fresh token may extend the authentication
       const over = (connection.transport as LongPollingTransport).attachPoll(res);
       if (over) this.registry.forget(connection); // the client has been told: nothing more to keep
       return;

@@ -1,6 +1,6 @@
 import { isUtf8 } from "node:buffer";
 import type { LogWriter } from "../logger.js";
-import { adopt, type Admitted, type ConnectionAdmission } from "./connection-admission.js";
+import type { Admitted, ConnectionAdmission } from "./connection-admission.js";
 import type { ConnectionRequest } from "./connection-request.js";
 import { replyText, type HttpReply } from "./http-replies.js";
 import type { BodyResult } from "./request-body.js";
@@ -66,7 +66,7 @@ async function receiveInTurn(
   // Backpressure: while a consumer is full the body stays unread, and the client waits.
   await connection.whenReceiving();
   if (connection.isClosed) return replyText(res, 404, "No Connection with that ID");
-  adopt(connection, admission);
+  context.admission.adopt(connection, admission);
   const result = await readPayload();
   if ("aborted" in result) return;
   if ("tooLarge" in result) {

@@ -23,8 +23,9 @@ export class HubAdmissions {
   /**
    * Refused when one of `hubs` refuses the request's token or it is another user's; otherwise
    * each hub's authentication (its expiry) follows it, and hubs opened later are admitted with it.
+   * `keepsLaterEnd`: see adopt (the multiplexer serves authentication refresh).
    */
-  async reauthenticate(hubs: HubChannel[], request: ConnectionRequest, token: string | undefined): Promise<Refusal | undefined> {
+  async reauthenticate(hubs: HubChannel[], request: ConnectionRequest, token: string | undefined, keepsLaterEnd: boolean): Promise<Refusal | undefined> {
     const order = ++this.reauthentications;
     const admissions = await Promise.all(hubs.map((hub) => admitted(hub.admit, request, token)));
     for (const [i, admission] of admissions.entries()) {
@@ -39,7 +40,7 @@ export class HubAdmissions {
     this.token = token;
     for (const [i, hub] of hubs.entries()) {
       if (hub.connection.isClosed) continue;
-      adopt(hub.connection, admissions[i] as Admitted);
+      adopt(hub.connection, admissions[i] as Admitted, keepsLaterEnd);
       hub.connection.request ??= request; // a hub that moved here from another server had none here
     }
     return undefined;

@@ -301,7 +301,7 @@ export class MultiplexedConnection implements ConnectionReceiver {
   reauthenticate(request: ConnectionRequest, token: string | undefined): Promise<Refusal | undefined> {
     // Moved here: the hubs came with their identities, and are admitted again here with the client's new socket.
     this.admissions ??= new HubAdmissions(request, token);
-    return this.admissions.reauthenticate([...this.channels.values()], request, token);
+    return this.admissions.reauthenticate([...this.channels.values()], request, token, this.settings.authenticationRefresh ?? false);
   }
 
   private refuse(channel: number, path: string, code: string, message: string, statusCode: number): void {

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { HttpTransportType, HubConnectionBuilder, HubConnectionState, LogLevel, type HubConnection } from "signalr-11";
 import type { HubOptions, HubServer } from "../../src/index.js";
-import { send } from "../http-transports/http-client.js";
+import { RS, send } from "../http-transports/http-client.js";
 import { reach } from "../support/wait.js";
 import { bearer, freshAdminTokens, negotiateAs, resetGuardedLog, startGuardedServer, token } from "./guarded-hub.js";
 
@@ -43,6 +43,38 @@ describe("authentication refresh (SignalR 11), with the official client 11", () 
     expect(lifetimes.every((seconds) => seconds !== undefined && seconds >= 4 && seconds <= 6)).toBe(true);
     expect(made.count).toBeGreaterThan(lifetimes.length); // a fresh one for each refresh
   }, 30_000);
+
+  it("keeps the later end when a refresh brings a token that ends sooner, as ASP.NET Core 11 does", async () => {
+    const url = await start();
+    const firstEnd = Date.now() + 2_500;
+    let expiresAt = firstEnd;
+    client = new HubConnectionBuilder()
+      .withUrl(url, { transport: HttpTransportType.WebSockets, accessTokenFactory: () => token("root", { role: "admin", expiresAt }) })
+      .configureLogging(LogLevel.None)
+      .build();
+    const closed = new Promise<number>((resolve) => client!.onclose(() => resolve(Date.now())));
+    await client.start();
+    expiresAt = Date.now() + 1_800;
+    expect(await client.refreshAuthentication()).toBe(1); // the token's own lifetime, in whole seconds
+    expect(await closed).toBeGreaterThanOrEqual(firstEnd);
+  });
+
+  it("keeps the later end when a send set out with a token that ends sooner", async () => {
+    const url = await start();
+    const firstEnd = Date.now() + 2_000;
+    const first = token("root", { role: "admin", expiresAt: firstEnd });
+    const pollUrl = `${url}?id=${await negotiateAs(url, first)}`;
+    expect((await send(pollUrl, "GET", { headers: bearer(first) })).status).toBe(200);
+    const answered = send(pollUrl, "GET", { headers: bearer(first) });
+    await send(pollUrl, "POST", { headers: bearer(first), body: `{"protocol":"json","version":1}${RS}` });
+    expect((await answered).text).toBe(`{}${RS}`);
+    // The poll under way is answered with the Close that ends the connection, at the first token's end.
+    const close = send(pollUrl, "GET", { headers: bearer(first) });
+    const ping = await send(pollUrl, "POST", { headers: bearer(token("root", { role: "admin", expiresAt: Date.now() + 500 })), body: `{"type":6}${RS}` });
+    expect(ping.status).toBe(200);
+    expect((await close).text).toBe(`{"type":7,"allowReconnect":true}${RS}`);
+    expect(Date.now()).toBeGreaterThanOrEqual(firstEnd);
+  });
 
   it("refreshes a long-polling connection when asked, and reports the token's lifetime", async () => {
     const url = await start();

@@ -146,6 +146,32 @@ describe.skipIf(missing)(`authentication refresh against ASP.NET Core 11${missin
     expect(expected).toEqual([`{}${RS}`, `{"type":7,"allowReconnect":true}${RS}`, "closed 1000"]);
   });
 
+  /**
+   * Whether a WebSocket connection of `hubUrl` outlives its first token (2.5 s) when a refresh
+   * brings one that ends sooner (1.8 s): the server closes it at the end it keeps.
+   */
+  async function keepsLaterEnd(hubUrl: string): Promise<boolean> {
+    const firstEnd = Date.now() + 2_500;
+    const first = token("root", { role: "admin", expiresAt: firstEnd });
+    const negotiated = await send(`${hubUrl}/negotiate?negotiateVersion=1`, "POST", { headers: bearer(first) });
+    const { connectionToken } = JSON.parse(negotiated.text) as { connectionToken: string };
+    const socket = new WebSocket(`${hubUrl.replace(/^http/, "ws")}?id=${connectionToken}&access_token=${first}`);
+    const closed = new Promise<number>((resolve) => socket.once("close", () => resolve(Date.now())));
+    const handshake = new Promise((resolve) => socket.once("message", resolve));
+    await new Promise((resolve) => socket.once("open", resolve));
+    socket.send(`{"protocol":"json","version":1}${RS}`);
+    await handshake;
+    const sooner = token("root", { role: "admin", expiresAt: Date.now() + 1_800 });
+    const refreshed = await send(`${hubUrl}/refresh`, "POST", { headers: { "X-SignalR-Connection-Token": connectionToken, ...bearer(sooner) } });
+    expect(refreshed.status).toBe(200);
+    return (await closed) >= firstEnd;
+  }
+
+  it("keeps a connection's later end when a refresh brings a token that ends sooner, as ASP.NET Core 11 does", async () => {
+    const kept = await Promise.all([keepsLaterEnd(urls.aspnetcore), keepsLaterEnd(urls.hubwire)]);
+    expect(kept).toEqual([true, true]);
+  });
+
   it.each(["WebSockets", "ServerSentEvents", "LongPolling"] as const)(
     "keeps hubwire's client connected over %s past its first token's end, as ASP.NET Core would close it",
     async (transport) => {
