@@ -202,8 +202,8 @@ export class HubServer {
       transports: supportedTransports,
       protocols: supportedProtocols.map((p) => p.name),
     });
-    const { authenticate, userIdProvider } = resolved;
-    const admission = { authenticate, userIdProvider, log: this.log, endpoint: path };
+    const { authenticate, userIdProvider, maximumAuthenticationExpiration } = resolved;
+    const admission = { authenticate, userIdProvider, log: this.log, endpoint: path, maximumAuthenticationExpiration };
     const admit: AdmissionCheck | undefined = authenticate && ((request, token) => authenticateRequest(admission, request, token));
     const endpoint = new ConnectionEndpoint(path, endpointOptionsFor(this.options, this.reports, resolved, admit, false, this.scaleOut), new RawConnectionHandler(listener, this.log));
     this.endpoints.set(key, { endpoint });

@@ -59,6 +59,8 @@ export interface AdmissionContext {
   log: LogWriter;
   /** For log lines: the hub's name or the endpoint's path. */
   endpoint: string;
+  /** See HubOptions.maximumAuthenticationExpiration (ms); null for none. */
+  maximumAuthenticationExpiration: number | null;
 }
 
 /**
@@ -89,6 +91,8 @@ export async function authenticateRequest(
       user = null;
       expiresAt = undefined;
     }
+    const longest = context.maximumAuthenticationExpiration;
+    if (user !== null && longest !== null) expiresAt = Math.min(expiresAt ?? Infinity, Date.now() + longest);
   }
   let userId: string | undefined;
   try {

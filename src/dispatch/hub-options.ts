@@ -138,10 +138,18 @@ export interface HubOptions {
    * Default false, as in ASP.NET Core.
    */
   authenticationRefresh?: boolean;
+  /**
+   * The longest a request's authentication counts for, in ms from when it is made (ASP.NET Core
+   * 11's MaximumAuthenticationExpiration): a token without an expiry, or one that ends later,
+   * ends then. With `closeOnAuthenticationExpiration`, a connection is then closed unless a
+   * request (a refresh, with `authenticationRefresh`) brings a fresh token in time, so a user's
+   * sign-in is checked again at least this often. Anonymous users have no end. Default null: none.
+   */
+  maximumAuthenticationExpiration?: number | null;
   /** Who receives what; replace it to scale out. Default: in-memory. */
   lifetimeManager?: HubLifetimeManager;
   /**
-   * Code around every method call, onConnected and onDisconnected (see `HubFilter`). The
+   * Code around every method call, onConnected, onDisconnected and onAuthenticationRefreshed (see `HubFilter`). The
    * server's filters and a hub's both apply, the server's first. Default: none.
    */
   filters?: HubFilter[];
@@ -177,6 +185,7 @@ export const hubOptionDefaults = {
   statefulReconnectBufferSize: 100_000,
   closeOnAuthenticationExpiration: true,
   authenticationRefresh: false,
+  maximumAuthenticationExpiration: null,
 } satisfies Partial<HubOptions>;
 
 /** The default user id: `sub`, `id` or `name` of the user object (or the user, if it is a string). */
@@ -228,6 +237,7 @@ export function resolveHubOptions(
   positive("maximumSendBufferSize", resolved.maximumSendBufferSize, true);
   positive("statefulReconnectBufferSize", resolved.statefulReconnectBufferSize, true);
   if (resolved.maximumReceiveMessageSize !== null) positive("maximumReceiveMessageSize", resolved.maximumReceiveMessageSize, true);
+  if (resolved.maximumAuthenticationExpiration !== null) positive("maximumAuthenticationExpiration", resolved.maximumAuthenticationExpiration);
   // Keep the transport order canonical: it is the fallback order clients walk.
   resolved.transports = available.transports.filter((t) => resolved.transports.includes(t));
   return resolved;

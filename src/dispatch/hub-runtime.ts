@@ -101,6 +101,7 @@ export class HubRuntime<THub extends Hub<any> = Hub<any>> {
       userIdProvider: options.userIdProvider,
       log: services.log,
       endpoint: descriptor.name,
+      maximumAuthenticationExpiration: options.maximumAuthenticationExpiration,
     };
     const { telemetry } = services;
     this.telemetry = telemetry;

@@ -13,12 +13,13 @@ export function refreshedConnectionToken(request: ConnectionRequest): string | n
 
 /**
  * Whole seconds until `expiresAt` (ms since the epoch), as negotiate and a refresh report a
- * token's lifetime; undefined where no expiry is known or it has passed.
+ * token's lifetime (0 for less than a second left, as ASP.NET Core 11 writes it); undefined where
+ * no expiry is known or it has passed.
  */
 export function tokenLifetimeSeconds(expiresAt: number | undefined): number | undefined {
   if (expiresAt === undefined) return undefined;
-  const seconds = Math.floor((expiresAt - Date.now()) / 1000);
-  return seconds > 0 ? seconds : undefined;
+  const left = expiresAt - Date.now();
+  return left > 0 ? Math.floor(left / 1000) : undefined;
 }
 
 /**

@@ -147,11 +147,12 @@ describe.skipIf(missing)(`authentication refresh against ASP.NET Core 11${missin
   });
 
   /**
-   * Whether a WebSocket connection of `hubUrl` outlives its first token (2.5 s) when a refresh
-   * brings one that ends sooner (1.8 s): the server closes it at the end it keeps.
+   * Whether a WebSocket connection of `hubUrl` lasts until its first token's end (4 s) when a
+   * refresh brings one that ends sooner (1.5 s): the server closes it at the end it keeps.
+   * ASP.NET Core checks ends once a second and closes up to a second early.
    */
   async function keepsLaterEnd(hubUrl: string): Promise<boolean> {
-    const firstEnd = Date.now() + 2_500;
+    const firstEnd = Date.now() + 4_000;
     const first = token("root", { role: "admin", expiresAt: firstEnd });
     const negotiated = await send(`${hubUrl}/negotiate?negotiateVersion=1`, "POST", { headers: bearer(first) });
     const { connectionToken } = JSON.parse(negotiated.text) as { connectionToken: string };
@@ -161,15 +162,57 @@ describe.skipIf(missing)(`authentication refresh against ASP.NET Core 11${missin
     await new Promise((resolve) => socket.once("open", resolve));
     socket.send(`{"protocol":"json","version":1}${RS}`);
     await handshake;
-    const sooner = token("root", { role: "admin", expiresAt: Date.now() + 1_800 });
+    const sooner = token("root", { role: "admin", expiresAt: Date.now() + 1_500 });
     const refreshed = await send(`${hubUrl}/refresh`, "POST", { headers: { "X-SignalR-Connection-Token": connectionToken, ...bearer(sooner) } });
     expect(refreshed.status).toBe(200);
-    return (await closed) >= firstEnd;
+    return (await closed) >= firstEnd - 1_000;
   }
 
   it("keeps a connection's later end when a refresh brings a token that ends sooner, as ASP.NET Core 11 does", async () => {
     const kept = await Promise.all([keepsLaterEnd(urls.aspnetcore), keepsLaterEnd(urls.hubwire)]);
     expect(kept).toEqual([true, true]);
+  });
+
+  /**
+   * With no request's authentication counting for more than 2 s, for a token without an end:
+   * negotiate's lifetime, a refresh's answer, and what a WebSocket reads until it is closed.
+   */
+  async function cappedScript(hubUrl: string): Promise<unknown[]> {
+    const endless = token("root", { role: "admin" });
+    const negotiated = await send(`${hubUrl}/negotiate?negotiateVersion=1`, "POST", { headers: bearer(endless) });
+    const { connectionToken, tokenLifetimeSeconds } = JSON.parse(negotiated.text) as { connectionToken: string; tokenLifetimeSeconds: number };
+    const opened = Date.now();
+    const socket = new WebSocket(`${hubUrl.replace(/^http/, "ws")}?id=${connectionToken}&access_token=${endless}`);
+    const read: string[] = [];
+    socket.on("message", (data) => read.push(String(data)));
+    const closed = new Promise<number>((resolve) => socket.once("close", (code) => resolve(code)));
+    await new Promise((resolve) => socket.once("open", resolve));
+    socket.send(`{"protocol":"json","version":1}${RS}`);
+    const refreshed = await send(`${hubUrl}/refresh`, "POST", { headers: { "X-SignalR-Connection-Token": connectionToken, ...bearer(endless) } });
+    const refreshedLifetime = (JSON.parse(refreshed.text) as { tokenLifetimeSeconds?: number }).tokenLifetimeSeconds;
+    const code = await closed;
+    return [
+      ["negotiate", [1, 2].includes(tokenLifetimeSeconds)],
+      ["refresh", refreshed.status, refreshedLifetime !== undefined && [1, 2].includes(refreshedLifetime)],
+      ["closed after 1 s", Date.now() - opened >= 1_000], // ASP.NET Core closes up to a second early
+      ["read", ...read, `closed ${code}`],
+    ];
+  }
+
+  it("caps a token without an end at maximumAuthenticationExpiration, as ASP.NET Core 11's MaximumAuthenticationExpiration", async () => {
+    const capped = await startGuardedServer({}, { authenticationRefresh: true, maximumAuthenticationExpiration: 2_000 });
+    try {
+      const [expected, answered] = await Promise.all([cappedScript(`${reference!.url}/guarded-capped`), cappedScript(capped.url)]);
+      expect(answered).toEqual(expected);
+      expect(expected).toEqual([
+        ["negotiate", true],
+        ["refresh", 200, true],
+        ["closed after 1 s", true],
+        ["read", `{}${RS}`, `{"type":7,"allowReconnect":true}${RS}`, "closed 1000"],
+      ]);
+    } finally {
+      await capped.server.close();
+    }
   });
 
   it.each(["WebSockets", "ServerSentEvents", "LongPolling"] as const)(

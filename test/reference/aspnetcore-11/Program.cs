@@ -25,16 +25,28 @@ app.MapGet("/runtime", () => typeof(HttpConnectionDispatcherOptions).Assembly.Ge
 app.MapHub<GuardedHub>("/guarded", options =>
 {
     options.CloseOnAuthenticationExpiration = true;
-    // An ASP.NET Core 11 option, set by name: this builds against 10 and runs on 11.
-    var refresh = options.GetType().GetProperty("EnableAuthenticationRefresh")
-        ?? throw new InvalidOperationException("not ASP.NET Core 11: HttpConnectionDispatcherOptions has no EnableAuthenticationRefresh");
-    refresh.SetValue(options, true);
+    SetOption11(options, "EnableAuthenticationRefresh", true);
+});
+// The same hub, no request's authentication counting for more than 2 seconds.
+app.MapHub<GuardedHub>("/guarded-capped", options =>
+{
+    options.CloseOnAuthenticationExpiration = true;
+    SetOption11(options, "EnableAuthenticationRefresh", true);
+    SetOption11(options, "MaximumAuthenticationExpiration", (TimeSpan?)TimeSpan.FromSeconds(2));
 });
 
 await app.StartAsync();
 var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
 Console.WriteLine($"listening on {address}");
 await app.WaitForShutdownAsync();
+
+// An ASP.NET Core 11 option, set by name: this builds against 10 and runs on 11.
+static void SetOption11(HttpConnectionDispatcherOptions options, string name, object? value)
+{
+    var property = options.GetType().GetProperty(name)
+        ?? throw new InvalidOperationException($"not ASP.NET Core 11: HttpConnectionDispatcherOptions has no {name}");
+    property.SetValue(options, value);
+}
 
 /// <summary>For signed-in users; Restart for admins only (GuardedHub's methods).</summary>
 [Authorize]
