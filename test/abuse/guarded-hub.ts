@@ -133,6 +133,13 @@ export class OpenHub extends Hub<{ notice(text: string): void }> {
   whoami(): string | null {
     return this.context.userIdentifier ?? null;
   }
+
+  /** Sends its caller `notice(text)` after `ms` (10 s at most), when the client may have nothing under way. */
+  @HubMethod("NoticeAfter")
+  noticeAfter(ms: number, text: string): void {
+    const { caller } = this.clients;
+    setTimeout(() => void Promise.resolve(caller.notice(text)).catch(() => {}), Math.min(ms, 10_000)).unref();
+  }
 }
 
 /** OpenHub at `/open`, authenticated by test tokens (an ended one is no user). */

@@ -3,7 +3,7 @@ import { createInterface } from "node:readline";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startInteropServer, type InteropServer } from "../../samples/interop-server/app.js";
 import { silentLogger, type HubServer } from "../../src/index.js";
-import { startGuardedServer } from "../abuse/guarded-hub.js";
+import { startGuardedServer, startOpenServer } from "../abuse/guarded-hub.js";
 import { startTcpProxy, type TcpProxy } from "../support/tcp-proxy.js";
 import { buildProject, dotnetMissingFor, projects, startReferenceServer } from "./dotnet.mjs";
 
@@ -172,14 +172,18 @@ describe.skipIf(missing).each([
 // hub that closes a connection when its user's authentication ends (RefreshChecks.cs).
 describe.skipIf(missing)(`the official .NET client 11.0.0: authentication refresh against hubwire${missing ? ` (skipped: ${missing})` : ""}`, () => {
   let server: HubServer | undefined;
+  let open: HubServer | undefined;
   const lines: Array<{ combo: string; check: string; ok: boolean; error: string | null }> = [];
   let stderr = "";
 
   beforeAll(async () => {
     const assembly = await buildProject(projects.dotnetClient11);
     let url: string;
+    let openUrl: string;
     ({ server, url } = await startGuardedServer({}, { authenticationRefresh: true }));
-    const child = spawn("dotnet", [assembly, "--refresh", url], { env: { ...process.env, DOTNET_NOLOGO: "1" } });
+    // A hub that admits anyone and keeps connections past their tokens' end: a poll with an ended token is asked to refresh.
+    ({ server: open, url: openUrl } = await startOpenServer({ authenticationRefresh: true, closeOnAuthenticationExpiration: false }));
+    const child = spawn("dotnet", [assembly, "--refresh", url, openUrl], { env: { ...process.env, DOTNET_NOLOGO: "1" } });
     child.stderr.setEncoding("utf8").on("data", (chunk: string) => (stderr += chunk));
     createInterface({ input: child.stdout }).on("line", (line) => {
       try {
@@ -196,11 +200,21 @@ describe.skipIf(missing)(`the official .NET client 11.0.0: authentication refres
     });
   }, 600_000);
 
-  afterAll(() => server?.close());
+  afterAll(async () => {
+    await server?.close();
+    await open?.close();
+  });
 
   it.each(transports)("keeps a %s connection past its first token's expiry, and refreshes when asked", (transport) => {
-    const line = lines.find((l) => l.combo === `${transport}:json`);
+    const line = lines.find((l) => l.combo === `${transport}:json` && l.check === "authentication refresh");
     expect(line, `no line for ${transport}; stderr:\n${stderr}`).toBeDefined();
+    expect(line!.error).toBeNull();
+    expect(line!.ok).toBe(true);
+  });
+
+  it("refreshes when a long poll is answered 409 authentication_refresh_required, and polls on", () => {
+    const line = lines.find((l) => l.check === "refresh a poll asks for");
+    expect(line, `no line for the check; stderr:\n${stderr}`).toBeDefined();
     expect(line!.error).toBeNull();
     expect(line!.ok).toBe(true);
   });

@@ -1,7 +1,7 @@
 // Scripted checks of the official .NET SignalR client against a server of the interop fixture
 // (interop-fixture.md). Usage:
 //   DotnetClient --url http://127.0.0.1:PORT --proxy http://127.0.0.1:PROXYPORT --combos WebSockets:json,LongPolling:messagepack
-// (or `--refresh <hub url>`: see RefreshChecks.cs)
+// (or `--refresh <hub url> <open hub url>`: see RefreshChecks.cs)
 // Prints one JSON line per check: {"combo":"WebSockets:json","check":"invoke","ok":true}, or with
 // "ok":false and "error". The reconnect checks connect through --proxy, print {"cut":"<combo>"} and
 // wait for a line on stdin once the driver has cut the proxied connections; the automatic reconnect
@@ -10,9 +10,9 @@ using System.Text.Json;
 using Hubwire.DotnetClient;
 using Microsoft.AspNetCore.Http.Connections;
 
-if (args is ["--refresh", var refreshUrl])
+if (args is ["--refresh", var refreshUrl, var openUrl])
 {
-    await RefreshChecks.Run(refreshUrl);
+    await RefreshChecks.Run(refreshUrl, openUrl);
     return;
 }
 var options = Arguments.Parse(args);
