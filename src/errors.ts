@@ -69,6 +69,8 @@ export const ErrorCodes = {
   ERR_TOO_MANY_GROUPS: "ERR_TOO_MANY_GROUPS",
   /** A connection was closed because its user's authentication expired (closeOnAuthenticationExpiration). */
   ERR_AUTHENTICATION_EXPIRED: "ERR_AUTHENTICATION_EXPIRED",
+  /** A connection was closed because `acceptAuthenticationRefresh` refused a later request's fresh authentication. */
+  ERR_AUTHENTICATION_REFRESH_REJECTED: "ERR_AUTHENTICATION_REFRESH_REJECTED",
   /** `authenticate` threw: the request was refused with 401 (the `code` of its log entry). */
   ERR_AUTHENTICATION_FAILED: "ERR_AUTHENTICATION_FAILED",
   /** `userIdProvider` threw: the request was refused with 500 (the `code` of its log entry). */

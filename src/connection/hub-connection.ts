@@ -49,6 +49,8 @@ export interface HubConnectionEvents {
   onListenerThrew?(connection: HubConnection, error: unknown): void;
   /** A later request of the connection changed its user's authentication: `user` is the fresh one. */
   onAuthenticationRefreshed?(connection: HubConnection): Promise<void>;
+  /** Whether a later request's fresh authentication of the connection's user may change it. */
+  acceptsRefresh?(connection: HubConnection, user: unknown, expiresAt: number | undefined, request: ConnectionRequest): Promise<boolean>;
 }
 
 const ping = new SerializedHubMessage({ type: MessageType.Ping });
@@ -121,6 +123,11 @@ export class HubConnection implements ConnectionReceiver, HeartbeatSubscriber, L
   /** A later request changed the user's authentication (see adopt): the owner's hub hears of it. */
   onAuthenticationRefreshed(): Promise<void> {
     return this.events.onAuthenticationRefreshed?.(this) ?? Promise.resolve();
+  }
+
+  /** Whether a later request's fresh authentication may change the connection's: the owner decides. */
+  acceptsRefresh(user: unknown, expiresAt: number | undefined, request: ConnectionRequest): Promise<boolean> {
+    return this.events.acceptsRefresh?.(this, user, expiresAt, request) ?? Promise.resolve(true);
   }
 
   /** Hub code listening on the connection's signal or one of its calls' threw: told, not left to crash the process. */

@@ -11,6 +11,7 @@ import { MessageType, type HubMessage } from "../protocol/messages.js";
 import { RECORD_SEPARATOR, RECORD_SEPARATOR_CODE } from "../protocol/text-framing.js";
 import { viewOf } from "../protocol/typed-array-access.js";
 import { byteLength, encodeUtf8 } from "../protocol/utf8.js";
+import type { ConnectionRequest } from "../transports/connection-request.js";
 import type { TransportConnection } from "../transports/transport-connection.js";
 import type { LogEvent } from "../logger.js";
 import { messageTooLarge } from "../protocol/protocol-error.js";
@@ -233,6 +234,21 @@ export class ConnectionSession implements HubConnectionEvents, HeartbeatSubscrib
       await this.runtime.filters.authenticationRefreshed(lifetimeCall(this.createHub()));
     } catch (error) {
       this.runtime.log.write(dispatchLog.onAuthenticationRefreshedFailed, { ...this.logFields, error });
+    }
+  }
+
+  /**
+   * Whether a later request's fresh authentication may change the connection's: the hub's
+   * acceptAuthenticationRefresh decides (a throw refuses it, logged); without one, it may.
+   */
+  async acceptsRefresh(connection: HubConnection, user: unknown, expiresAt: number | undefined, request: ConnectionRequest): Promise<boolean> {
+    const accept = this.runtime.options.acceptAuthenticationRefresh;
+    if (!accept) return true;
+    try {
+      return (await accept({ connectionId: connection.connectionId, previousUser: connection.user, user, expiresAt, request })) === true;
+    } catch (error) {
+      this.runtime.log.write(dispatchLog.acceptRefreshThrew, { ...this.logFields, error });
+      return false;
     }
   }
 

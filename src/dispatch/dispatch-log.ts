@@ -36,6 +36,7 @@ export const dispatchLog = logEvents({
   onConnectedFailed: { level: "error", message: "onConnected failed" },
   onDisconnectedFailed: { level: "error", message: "onDisconnected threw" },
   onAuthenticationRefreshedFailed: { level: "error", message: "onAuthenticationRefreshed threw" },
+  acceptRefreshThrew: { level: "error", message: "acceptAuthenticationRefresh threw; the fresh authentication is refused" },
   heartbeatFailed: { level: "error", message: "Connection's keep-alive check threw; the connection is closed" },
   closeLeftRunning: { level: "error", message: "server.close() stopped waiting for hub code that has not settled; it is left running" },
   callFailed: { level: "warn", message: "A send or group change of hub code failed (logged in case nothing awaited it)" },

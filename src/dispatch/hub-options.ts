@@ -22,6 +22,28 @@ export type Authenticate = (request: HubRequest, token: string | undefined) => u
  */
 export type UserIdProvider = (user: unknown, request: HubRequest) => string | undefined;
 
+/** A later request's fresh authentication of a connection's user; see `acceptAuthenticationRefresh`. */
+export interface AuthenticationRefresh {
+  readonly connectionId: string;
+  /** The connection's user until now. */
+  readonly previousUser: unknown;
+  /** The user the request authenticates: the same user (by user id, or as a whole), maybe with other claims. */
+  readonly user: unknown;
+  /** When the fresh authentication ends (ms since the epoch), if it is known. */
+  readonly expiresAt: number | undefined;
+  /** The request that brought it (an authentication refresh, a poll, a send, a resumed WebSocket). */
+  readonly request: HubRequest;
+}
+
+/**
+ * Whether a later request's fresh authentication may become the connection's (ASP.NET Core 11's
+ * OnAuthenticationRefresh): asked only where it changes something (another end, other claims).
+ * `false` (or a throw) refuses it: an authentication refresh is answered 403
+ * `permission_change_rejected` and the connection keeps its user; any other request is refused
+ * with 403 and the connection closed (`ERR_AUTHENTICATION_REFRESH_REJECTED`).
+ */
+export type AcceptAuthenticationRefresh = (refresh: AuthenticationRefresh) => boolean | Promise<boolean>;
+
 /** A named authorization rule for `@Authorize("name")`; the user is never null here. */
 export type AuthorizationPolicy = (user: unknown, context: PolicyContext) => boolean | Promise<boolean>;
 
@@ -146,6 +168,12 @@ export interface HubOptions {
    * sign-in is checked again at least this often. Anonymous users have no end. Default null: none.
    */
   maximumAuthenticationExpiration?: number | null;
+  /**
+   * Decides whether a later request's fresh authentication may replace the connection's (see
+   * `AcceptAuthenticationRefresh`): to refuse, say, one whose roles grew. Default: any of the
+   * connection's user is taken.
+   */
+  acceptAuthenticationRefresh?: AcceptAuthenticationRefresh;
   /** Who receives what; replace it to scale out. Default: in-memory. */
   lifetimeManager?: HubLifetimeManager;
   /**
@@ -155,8 +183,8 @@ export interface HubOptions {
   filters?: HubFilter[];
 }
 
-export type ResolvedHubOptions = Required<Omit<HubOptions, "authenticate" | "allowedOrigins" | "lifetimeManager">> &
-  Pick<HubOptions, "authenticate" | "allowedOrigins" | "lifetimeManager">;
+export type ResolvedHubOptions = Required<Omit<HubOptions, "authenticate" | "allowedOrigins" | "lifetimeManager" | "acceptAuthenticationRefresh">> &
+  Pick<HubOptions, "authenticate" | "allowedOrigins" | "lifetimeManager" | "acceptAuthenticationRefresh">;
 
 export const hubOptionDefaults = {
   enableDetailedErrors: false,

@@ -57,7 +57,15 @@ export async function refreshAuthentication(res: HttpReply, request: ConnectionR
   const verdict = await admission.readmit(connection, request, false);
   if ("status" in verdict) {
     admission.refused(request, verdict.status);
-    const error = verdict.userChanged ? "user_changed" : verdict.status === 401 ? "invalid_token" : verdict.status === 403 ? "forbidden" : "server_error";
+    const error = verdict.refreshRejected
+      ? "permission_change_rejected"
+      : verdict.userChanged
+        ? "user_changed"
+        : verdict.status === 401
+          ? "invalid_token"
+          : verdict.status === 403
+            ? "forbidden"
+            : "server_error";
     return refuseRefresh(res, verdict.status, error, verdict.reason || "Authentication failed.");
   }
   // It may have ended while the request was authenticated.

@@ -1,6 +1,7 @@
+import { ErrorCodes, HubwireError } from "../errors.js";
 import type { LogWriter } from "../logger.js";
 import { bearerToken, type ConnectionRequest } from "./connection-request.js";
-import { replyText, type HttpReply } from "./http-replies.js";
+import { replyJson, replyText, type HttpReply } from "./http-replies.js";
 import { transportLog } from "./transport-log.js";
 import type { TransportConnection } from "./transport-connection.js";
 
@@ -10,11 +11,13 @@ import type { TransportConnection } from "./transport-connection.js";
  * refusal with a reason for the client (`userChanged`: the request is another user's than its
  * connection's, which an authentication refresh names `user_changed`, as ASP.NET Core's does;
  * `endsNoSooner`: that other user's authentication ends no sooner than the connection's, or
- * never, where SignalR 11 asks a long poll to refresh instead, see ConnectionEndpoint).
+ * never, where SignalR 11 asks a long poll to refresh instead, see ConnectionEndpoint;
+ * `refreshRejected`: the connection's user, but a change of its authentication the hub's
+ * acceptAuthenticationRefresh refused).
  */
 export type Admission =
   | { user: unknown; identity: string; userId?: string | undefined; expiresAt?: number | undefined }
-  | { status: 401 | 403 | 500; reason?: string; userChanged?: true; endsNoSooner?: true };
+  | { status: 401 | 403 | 500; reason?: string; userChanged?: true; endsNoSooner?: true; refreshRejected?: true };
 
 export type Admitted = Exclude<Admission, { status: number }>;
 export type Refusal = Extract<Admission, { status: number }>;
@@ -47,9 +50,15 @@ export class ConnectionAdmission {
     this.log.write(transportLog.admissionRefused, { path: this.path, status, hasToken: bearerToken(request, true) !== undefined });
   }
 
-  refuse(request: ConnectionRequest, res: HttpReply, refusal: Refusal, headers: Record<string, string> = {}): void {
+  /**
+   * Refuses a request. One of `connection` whose fresh authentication the hub refused also ends
+   * the connection, as ASP.NET Core 11 ends it (an authentication refresh does not come here).
+   */
+  refuse(request: ConnectionRequest, res: HttpReply, refusal: Refusal, headers: Record<string, string> = {}, connection?: TransportConnection): void {
     this.refused(request, refusal.status);
-    replyText(res, refusal.status, refusal.reason ?? "", headers);
+    if (!refusal.refreshRejected || !connection) return replyText(res, refusal.status, refusal.reason ?? "", headers);
+    replyJson(res, JSON.stringify({ error: "permission_change_rejected", error_description: refusal.reason }), headers, 403);
+    endRejected(connection);
   }
 
   async admit(request: ConnectionRequest, token: string | undefined): Promise<Admission> {
@@ -65,7 +74,11 @@ export class ConnectionAdmission {
     const token = bearerToken(request, allowQueryToken);
     const admission = await this.admit(request, token);
     if ("status" in admission) return admission;
-    const refusal = this.otherUser(connection, admission) ?? (await connection.receiver?.reauthenticate?.(request, token));
+    const refusal =
+      this.otherUser(connection, admission) ??
+      (await connection.receiver?.reauthenticate?.(request, token)) ??
+      (await refreshRefusal(connection, admission, request, this.refreshing));
+    if (refusal?.refreshRejected) this.log.write(transportLog.refreshRejected, { path: this.path, connectionId: connection.connectionId });
     return refusal ?? admission;
   }
 
@@ -96,14 +109,35 @@ export function otherUserRefusal(connection: TransportConnection, admission: Adm
  */
 export function adopt(connection: TransportConnection, admission: Admitted, keepsLaterEnd = false): Promise<void> | undefined {
   const { receiver } = connection;
-  const current = connection.authExpiresAt;
-  if (keepsLaterEnd && receiver && current !== undefined && admission.expiresAt !== undefined && admission.expiresAt < current) return undefined;
+  if (keepsLaterEnd && receiver && endsSooner(connection, admission)) return undefined;
   const refreshed = receiver?.onAuthenticationRefreshed !== undefined && authenticationChanged(connection, admission);
   connection.identity ??= admission.identity;
   connection.user = admission.user;
   connection.userId = admission.userId;
   connection.authExpiresAt = admission.expiresAt;
   return refreshed ? receiver!.onAuthenticationRefreshed!() : undefined;
+}
+
+/**
+ * A refusal where the running connection's receiver does not accept the change `admission` would
+ * make to its authentication (a hub's acceptAuthenticationRefresh); asked only where adopt would
+ * change something.
+ */
+export async function refreshRefusal(connection: TransportConnection, admission: Admitted, request: ConnectionRequest, keepsLaterEnd: boolean): Promise<Refusal | undefined> {
+  const { receiver } = connection;
+  if (!receiver?.acceptsRefresh || (keepsLaterEnd && endsSooner(connection, admission)) || !authenticationChanged(connection, admission)) return undefined;
+  if (await receiver.acceptsRefresh(admission.user, admission.expiresAt, request)) return undefined;
+  return { status: 403, reason: "The fresh authentication was refused.", refreshRejected: true };
+}
+
+/** Ends a connection whose fresh authentication was refused by a request other than an authentication refresh. */
+export function endRejected(connection: TransportConnection): void {
+  connection.abort(new HubwireError(ErrorCodes.ERR_AUTHENTICATION_REFRESH_REJECTED, "The connection's fresh authentication was refused (acceptAuthenticationRefresh)."));
+}
+
+function endsSooner(connection: TransportConnection, admission: Admitted): boolean {
+  const current = connection.authExpiresAt;
+  return current !== undefined && admission.expiresAt !== undefined && admission.expiresAt < current;
 }
 
 function authenticationChanged(connection: TransportConnection, admission: Admitted): boolean {

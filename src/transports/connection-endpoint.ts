@@ -7,7 +7,7 @@ import type { LogWriter } from "../logger.js";
 import { closeReason, inBandRefusalParameter, inBandRefusalValue, refusalCloseCode } from "../protocol/upgrade-refusal.js";
 import { asError } from "../protocol/thrown-value.js";
 import { transportLog } from "./transport-log.js";
-import { adopt, ConnectionAdmission, type AdmissionCheck, type Admitted } from "./connection-admission.js";
+import { adopt, ConnectionAdmission, endRejected, refreshRefusal, type AdmissionCheck, type Admitted } from "./connection-admission.js";
 import type { ConnectionMoves } from "./connection-moves.js";
 import { ConnectionRegistry } from "./connection-registry.js";
 import { bearerToken, ConnectionRequest } from "./connection-request.js";
@@ -272,10 +272,17 @@ export class ConnectionEndpoint {
       const mismatch = this.admission.otherUser(connection, admission);
       if (mismatch) return rejectUpgrade(socket, mismatch.status, mismatch.reason);
       // A stateful connection whose receiver admits users of its own (a multiplexed
-      // connection's hubs, maybe just moved here) has them admitted again by its new socket.
-      if (connection.resumable && connection.receiver?.reauthenticate) {
-        const refusal = await connection.receiver.reauthenticate(request, bearerToken(request, true));
-        if (refusal) return rejectUpgrade(socket, refusal.status, refusal.reason);
+      // connection's hubs, maybe just moved here) has them admitted again by its new socket;
+      // any other may refuse the fresh authentication its new socket brings.
+      if (connection.resumable) {
+        const refusal = connection.receiver?.reauthenticate
+          ? await connection.receiver.reauthenticate(request, bearerToken(request, true))
+          : await refreshRefusal(connection, admission, request, this.options.authenticationRefresh);
+        if (refusal) {
+          rejectUpgrade(socket, refusal.status, refusal.reason);
+          if (refusal.refreshRejected) endRejected(connection);
+          return;
+        }
       }
       // A stateful connection's client is back while its old socket still looks open: that
       // socket is dead on the client's side (a half-open drop). As in ASP.NET Core, the new
@@ -356,7 +363,7 @@ export class ConnectionEndpoint {
         this.admission.refused(request, 409);
         return askForRefresh(res);
       }
-      return this.admission.refuse(request, res, admission);
+      return this.admission.refuse(request, res, admission, {}, connection);
     }
     // Its client left while it was authenticated (or routed here): the response has told its
     // "close" already, so a stream or poll on it would never end and what it took would be lost.
@@ -417,7 +424,7 @@ export class ConnectionEndpoint {
     // A connection already over is only forgotten: its client may no longer hold a valid token.
     if (!connection.isClosed) {
       const admission = await this.admission.readmit(connection, request, false);
-      if ("status" in admission) return this.admission.refuse(request, res, admission);
+      if ("status" in admission) return this.admission.refuse(request, res, admission, {}, connection);
     }
     connection.transport!.abort(); // releases the pending poll with 204 and ends the connection
     this.registry.forget(connection);

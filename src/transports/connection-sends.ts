@@ -41,7 +41,7 @@ export async function receiveSend(
   if (!connection.transport || connection.state === "closed") return replyText(res, 404, "No Connection with that ID");
   // Authenticated before its body is read: a send that is not its connection's user costs nothing.
   const admission = await context.admission.readmit(connection, request, false);
-  if ("status" in admission) return context.admission.refuse(request, res, admission, { Connection: "close" });
+  if ("status" in admission) return context.admission.refuse(request, res, admission, { Connection: "close" }, connection);
   const gate = (connection.sendGate ??= new SendGate(maxWaitingSends));
   if (!(await gate.enter())) {
     context.log.write(transportLog.tooManySends, { path: context.path, connectionId: connection.connectionId });

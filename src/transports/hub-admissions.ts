@@ -1,4 +1,4 @@
-import { adopt, otherUserRefusal, type Admission, type AdmissionCheck, type Admitted, type Refusal } from "./connection-admission.js";
+import { adopt, otherUserRefusal, refreshRefusal, type Admission, type AdmissionCheck, type Admitted, type Refusal } from "./connection-admission.js";
 import type { ConnectionRequest } from "./connection-request.js";
 import type { HubChannel } from "./hub-channel.js";
 
@@ -32,6 +32,8 @@ export class HubAdmissions {
       if ("status" in admission) return admission;
       const { connection } = hubs[i]!;
       if (connection.identity !== undefined && connection.identity !== admission.identity) return otherUserRefusal(connection, admission);
+      const rejected = await refreshRefusal(connection, admission, request, keepsLaterEnd);
+      if (rejected) return rejected;
     }
     // Requests of one connection overlap (a poll and a send): an older one finishing late changes nothing.
     if (order < this.latestApplied) return undefined;

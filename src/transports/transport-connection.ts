@@ -53,6 +53,8 @@ export interface ConnectionReceiver {
   earliestAuthExpiry?(): number | undefined;
   /** A later request of the connection changed its user's authentication (see adopt); settles once that is handled. */
   onAuthenticationRefreshed?(): Promise<void>;
+  /** Whether a later request's fresh authentication of the connection's user may change it (see refreshRefusal). */
+  acceptsRefresh?(user: unknown, expiresAt: number | undefined, request: ConnectionRequest): Promise<boolean>;
 }
 
 /** `suspended`: a stateful connection whose WebSocket dropped, waiting for its client to come back. */

@@ -9,6 +9,7 @@ export const transportLog = logEvents({
   admissionRefused: { level: "debug", message: "Connection refused by the hub's authorization" },
   tooManySends: { level: "debug", message: "Send refused: too many sends wait for this connection" },
   otherUser: { level: "debug", message: "A request authenticated as another user than its connection's was refused" },
+  refreshRejected: { level: "debug", message: "A request's fresh authentication of its connection's user was refused by acceptAuthenticationRefresh" },
   negotiatedDropped: {
     level: "warn",
     message: "Negotiated connections that had not opened their transport were dropped to keep maximumNegotiatedConnections",

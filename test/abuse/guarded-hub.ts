@@ -7,6 +7,7 @@ import {
   HubMethod,
   HubServer,
   silentLogger,
+  type AuthenticationRefresh,
   type HubOptions,
   type HubServerOptions,
 } from "../../src/index.js";
@@ -112,6 +113,10 @@ export function authenticateTestToken(_request: unknown, bearer: string | undefi
 }
 
 export const adminPolicy = { admin: (user: unknown) => (user as { role?: string }).role === "admin" };
+
+/** An acceptAuthenticationRefresh by which no refresh makes a user an admin: roles only ever shrink while connected. */
+export const noPromotion = ({ previousUser, user }: AuthenticationRefresh): boolean =>
+  (user as { role?: string }).role !== "admin" || (previousUser as { role?: string }).role === "admin";
 
 /** GuardedHub at `/guarded`, authenticated by test tokens. */
 export async function startGuardedServer(

@@ -3,7 +3,7 @@ import WebSocket from "ws";
 import { HubConnection, silentLogger } from "../../client/index.js";
 import type { HubServer } from "../../src/index.js";
 import { RS, send } from "../http-transports/http-client.js";
-import { bearer, freshAdminTokens, startGuardedServer, token } from "../abuse/guarded-hub.js";
+import { bearer, freshAdminTokens, noPromotion, startGuardedServer, token } from "../abuse/guarded-hub.js";
 import { reach } from "../support/wait.js";
 import { dotnetMissingFor, projects, startReferenceServer, type ReferenceServer } from "./dotnet.mjs";
 
@@ -212,6 +212,52 @@ describe.skipIf(missing)(`authentication refresh against ASP.NET Core 11${missin
       ]);
     } finally {
       await capped.server.close();
+    }
+  });
+
+  /**
+   * On a long-polling connection of alice's, where no refresh may make a user an admin: what
+   * refreshes and polls bringing a fresh authentication are answered, and whether the connection
+   * is still there after a poll's was refused.
+   */
+  async function noPromotionScript(hubUrl: string): Promise<unknown[]> {
+    const alice = (role: string, ms: number) => token("alice", { role, expiresAt: Date.now() + ms });
+    const first = alice("user", 60_000);
+    const negotiated = await send(`${hubUrl}/negotiate?negotiateVersion=1`, "POST", { headers: bearer(first) });
+    const { connectionToken } = JSON.parse(negotiated.text) as { connectionToken: string };
+    const pollUrl = `${hubUrl}?id=${connectionToken}`;
+    const answer = async (reply: Promise<{ status: number; text: string; headers: Record<string, unknown> }>) => {
+      const { status, text, headers } = await reply;
+      return String(headers["content-type"]).startsWith("application/json") && status !== 200 ? [status, (JSON.parse(text) as { error: string }).error] : [status];
+    };
+    const refresh = (accessToken: string) => answer(send(`${hubUrl}/refresh`, "POST", { headers: { "X-SignalR-Connection-Token": connectionToken, ...bearer(accessToken) } }));
+    const poll = (accessToken: string) => answer(send(pollUrl, "GET", { headers: bearer(accessToken) }));
+    return [
+      ["first poll", ...(await poll(first))],
+      ["refresh, later end", ...(await refresh(alice("user", 120_000)))],
+      ["refresh as an admin", ...(await refresh(alice("admin", 180_000)))],
+      ["poll as an admin", ...(await poll(alice("admin", 180_000)))],
+      ["poll after it", ...(await poll(alice("user", 180_000)))],
+    ];
+  }
+
+  it("lets the hub refuse a fresh authentication as ASP.NET Core 11's OnAuthenticationRefresh does", async () => {
+    const guarded = await startGuardedServer({}, { authenticationRefresh: true, acceptAuthenticationRefresh: noPromotion });
+    try {
+      const expected = await noPromotionScript(`${reference!.url}/guarded-no-promotion`);
+      const answered = await noPromotionScript(guarded.url);
+      // The connection a refused poll ended: ASP.NET Core forgets it at once (404); hubwire
+      // answers its client's next poll with the end (204), as after any close of a long poll.
+      expect(answered.slice(0, -1)).toEqual(expected.slice(0, -1));
+      expect([expected.at(-1), answered.at(-1)]).toEqual([["poll after it", 404], ["poll after it", 204]]);
+      expect(expected.slice(0, -1)).toEqual([
+        ["first poll", 200],
+        ["refresh, later end", 200],
+        ["refresh as an admin", 403, "permission_change_rejected"],
+        ["poll as an admin", 403, "permission_change_rejected"],
+      ]);
+    } finally {
+      await guarded.server.close();
     }
   });
 

@@ -34,6 +34,14 @@ app.MapHub<GuardedHub>("/guarded-capped", options =>
     SetOption11(options, "EnableAuthenticationRefresh", true);
     SetOption11(options, "MaximumAuthenticationExpiration", (TimeSpan?)TimeSpan.FromSeconds(2));
 });
+// The same hub, where no refresh may make a user an admin (RefreshPolicies.NoPromotion).
+app.MapHub<GuardedHub>("/guarded-no-promotion", options =>
+{
+    options.CloseOnAuthenticationExpiration = true;
+    SetOption11(options, "EnableAuthenticationRefresh", true);
+    var onRefresh = options.GetType().GetProperty("OnAuthenticationRefresh")!;
+    SetOption11(options, "OnAuthenticationRefresh", Delegate.CreateDelegate(onRefresh.PropertyType, typeof(RefreshPolicies).GetMethod(nameof(RefreshPolicies.NoPromotion))!));
+});
 
 await app.StartAsync();
 var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
@@ -46,6 +54,18 @@ static void SetOption11(HttpConnectionDispatcherOptions options, string name, ob
     var property = options.GetType().GetProperty(name)
         ?? throw new InvalidOperationException($"not ASP.NET Core 11: HttpConnectionDispatcherOptions has no {name}");
     property.SetValue(options, value);
+}
+
+/// <summary>OnAuthenticationRefresh policies, bound by reflection to ASP.NET Core 11's delegate type.</summary>
+public static class RefreshPolicies
+{
+    /// <summary>No refresh may make a user an admin: roles only ever shrink while connected.</summary>
+    public static Task<bool> NoPromotion(object context)
+    {
+        string? RoleOf(string property) =>
+            (context.GetType().GetProperty(property)!.GetValue(context) as ClaimsPrincipal)?.FindFirst(ClaimTypes.Role)?.Value;
+        return Task.FromResult(RoleOf("NewUser") != "admin" || RoleOf("PreviousUser") == "admin");
+    }
 }
 
 /// <summary>For signed-in users; Restart for admins only (GuardedHub's methods).</summary>
