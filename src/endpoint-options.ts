@@ -47,6 +47,7 @@ export function endpointOptionsFor(
     recoveryWaitMs: cluster && statefulReconnects ? recoveryWait(server.scaleOut) : undefined,
     log,
     negotiatedDropped: telemetry && (() => telemetry.negotiatedDropped()),
+    authenticationRefreshed: telemetry && ((outcome) => telemetry.authenticationRefreshed(outcome)),
   };
 }
 

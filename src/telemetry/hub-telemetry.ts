@@ -39,6 +39,7 @@ export class HubTelemetry {
   private readonly bytesReceived: Counter;
   private readonly bytesSent: Counter;
   private readonly connectionsDropped: Counter;
+  private readonly authenticationRefreshes: Counter;
   private shuttingDown = false;
   private backplane: BackplaneMetrics | undefined;
   /** The hubs whose waiting connections are observed (see observeSuspended). */
@@ -76,6 +77,10 @@ export class HubTelemetry {
       unit: "{connection}",
       description: "Connections the server dropped for a limit: a full send buffer, a message too large, a full stateful reconnect buffer, too many negotiated.",
     });
+    this.authenticationRefreshes = meter.createCounter(m.authenticationRefreshes, {
+      unit: "{refresh}",
+      description: "Authentication refreshes (SignalR 11) answered, by outcome: ok, or the error they were refused with.",
+    });
     this.activeStreams = meter.createUpDownCounter(m.activeStreams, { unit: "{stream}", description: "Server-to-client streams running." });
     this.activeUploads = meter.createUpDownCounter(m.activeUploads, { unit: "{stream}", description: "Client-to-server (upload) streams open." });
   }
@@ -104,6 +109,14 @@ export class HubTelemetry {
     this.connectionDuration.record((Date.now() - transport.createdAt) / 1000, this.closeAttributes(transportName, status));
     const reason = dropReason(error);
     if (reason) this.connectionsDropped.add(1, this.closeAttributes(transportName, reason, a.dropReason));
+  }
+
+  /**
+   * An authentication refresh was answered: `ok`, or the error it was refused with
+   * (`invalid_token`, `user_changed`, `permission_change_rejected`, `connection_not_found`, ...).
+   */
+  authenticationRefreshed(outcome: string): void {
+    this.authenticationRefreshes.add(1, { [a.refreshOutcome]: outcome });
   }
 
   /** A negotiated connection was dropped before its transport opened, to keep `maximumNegotiatedConnections`. */

@@ -26,8 +26,9 @@ export function tokenLifetimeSeconds(expiresAt: number | undefined): number | un
  * Answers a refresh that failed: `{ error, error_description }`. The error is ASP.NET Core 11's
  * (which sends it alone); the description, the text the same refusal has elsewhere, is hubwire's.
  */
-export function refuseRefresh(res: HttpReply, status: number, error: string, description: string): void {
+export function refuseRefresh(res: HttpReply, status: number, error: string, description: string): string {
   replyJson(res, JSON.stringify({ error, error_description: description }), {}, status);
+  return error;
 }
 
 /**
@@ -37,12 +38,12 @@ export function refuseRefresh(res: HttpReply, status: number, error: string, des
  * the connection's authentication and poll again. The refresh decides whose the connection is.
  */
 export function askForRefresh(res: HttpReply): void {
-  refuseRefresh(res, 409, "authentication_refresh_required", "The poll is not authenticated as the connection's user: refresh the authentication, then poll again.");
+  void refuseRefresh(res, 409, "authentication_refresh_required", "The poll is not authenticated as the connection's user: refresh the authentication, then poll again.");
 }
 
 /** Answers a refresh for a connection this server does not have (or that has ended). */
-export function refuseUnknownConnection(res: HttpReply): void {
-  refuseRefresh(res, 404, "connection_not_found", "No active connection with the specified ID.");
+export function refuseUnknownConnection(res: HttpReply): string {
+  return refuseRefresh(res, 404, "connection_not_found", "No active connection with the specified ID.");
 }
 
 /**
@@ -50,9 +51,9 @@ export function refuseUnknownConnection(res: HttpReply): void {
  * authenticated as any later request of the connection is (it must be the connection's user),
  * and its user and expiry become the connection's, so that the close on expiry follows the
  * fresh token. Answers the token's lifetime when it has one (`{ tokenLifetimeSeconds }`, else
- * `{}`), as ASP.NET Core 11 does.
+ * `{}`), as ASP.NET Core 11 does. Resolves with the outcome: `ok`, or the error it answered.
  */
-export async function refreshAuthentication(res: HttpReply, request: ConnectionRequest, connection: TransportConnection, admission: ConnectionAdmission): Promise<void> {
+export async function refreshAuthentication(res: HttpReply, request: ConnectionRequest, connection: TransportConnection, admission: ConnectionAdmission): Promise<string> {
   if (connection.isClosed) return refuseUnknownConnection(res);
   const verdict = await admission.readmit(connection, request, false);
   if ("status" in verdict) {
@@ -75,4 +76,5 @@ export async function refreshAuthentication(res: HttpReply, request: ConnectionR
   const { receiver } = connection;
   const lifetime = tokenLifetimeSeconds(receiver?.earliestAuthExpiry ? receiver.earliestAuthExpiry() : verdict.expiresAt);
   replyJson(res, JSON.stringify(lifetime === undefined ? {} : { tokenLifetimeSeconds: lifetime }));
+  return "ok";
 }

@@ -55,6 +55,8 @@ export interface EndpointOptions {
   maxNegotiatedConnections: number;
   /** Told of each negotiated connection dropped past it (the server's metrics count it). */
   negotiatedDropped?: (() => void) | undefined;
+  /** Told how each authentication refresh this server answered for its own connections ended (the metrics count it). */
+  authenticationRefreshed?: ((outcome: string) => void) | undefined;
   minimumNegotiateVersion: number;
   /** Offer stateful reconnect to clients that ask for it (WebSockets only). */
   allowStatefulReconnects: boolean;
@@ -236,11 +238,16 @@ export class ConnectionEndpoint {
   private async refresh(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const request = new ConnectionRequest(req);
     const token = refreshedConnectionToken(request);
-    if (!token) return refuseRefresh(res, 400, "missing_connection_token", "The connection token is required.");
+    if (!token) return this.refreshAnswered(refuseRefresh(res, 400, "missing_connection_token", "The connection token is required."));
     const local = this.registry.get(token);
-    if (local) return refreshAuthentication(res, request, local, this.admission);
-    if (!this.router) return refuseUnknownConnection(res);
+    if (local) return this.refreshAnswered(await refreshAuthentication(res, request, local, this.admission));
+    if (!this.router) return this.refreshAnswered(refuseUnknownConnection(res));
+    // Counted where the connection is, which answers it.
     return this.router.sendElsewhere(req, res, request, token, this.options.maxIncomingPayload);
+  }
+
+  private refreshAnswered(outcome: string): void {
+    this.options.authenticationRefreshed?.(outcome);
   }
 
   private async upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
@@ -448,7 +455,7 @@ export class ConnectionEndpoint {
       case "GET":
         return this.receiveOn(reply, request, connection, (request.header("accept") ?? "").includes("text/event-stream"));
       case "POST": {
-        if (pathOf(routed.url).endsWith("/refresh")) return refreshAuthentication(reply, request, connection, this.admission);
+        if (pathOf(routed.url).endsWith("/refresh")) return this.refreshAnswered(await refreshAuthentication(reply, request, connection, this.admission));
         const { body, tooLarge } = routed;
         const payload: BodyResult = tooLarge ? { tooLarge } : { body: body ? Buffer.from(body.buffer, body.byteOffset, body.byteLength) : Buffer.alloc(0) };
         return receiveSend(this.sends, reply, request, connection, () => Promise.resolve(payload));

@@ -5,6 +5,8 @@ import WebSocket from "ws";
 import { HubServer, silentLogger, type HubOptions, type HubServerOptions } from "../../src/index.js";
 import { LogWriter } from "../../src/logger.js";
 import { createTelemetry } from "../../src/telemetry/create-telemetry.js";
+import { authenticateTestToken, bearer, negotiateAs, token } from "../abuse/guarded-hub.js";
+import { send } from "../http-transports/http-client.js";
 import { waitFor, within } from "../support/wait.js";
 import { histogramAt, startSdk, valueOf, type OpenTelemetrySdk } from "./otel-sdk.js";
 import { releaseHeld, TelemetryHub } from "./telemetry-hub.js";
@@ -185,6 +187,23 @@ describe("metrics", () => {
     await waitFor(async () => (await dropped("send_buffer_full")) === 1, "the connection not reading to be dropped", 30_000);
     expect(await dropped("message_too_large")).toBe(1);
     expect((await metric("hubwire.server.connections.dropped"))?.dataPoints).toHaveLength(2);
+  });
+
+  it("counts authentication refreshes by outcome", async () => {
+    const url = await start({}, { authenticate: authenticateTestToken, authenticationRefresh: true });
+    const alice = token("alice", { expiresAt: Date.now() + 60_000 });
+    const named = { "X-SignalR-Connection-Token": await negotiateAs(url, alice) };
+    const refresh = (headers: Record<string, string>) => send(`${url}/refresh`, "POST", { headers });
+    expect((await refresh({ ...named, ...bearer(alice) })).status).toBe(200);
+    expect((await refresh({ ...named, ...bearer(alice) })).status).toBe(200);
+    expect((await refresh({ ...named, ...bearer(token("mallory")) })).status).toBe(403);
+    expect((await refresh({ "X-SignalR-Connection-Token": "no-such-connection", ...bearer(alice) })).status).toBe(404);
+    const refreshes = await metric("hubwire.server.authentication_refreshes");
+    expect(refreshes?.descriptor.unit).toBe("{refresh}");
+    expect(valueOf(refreshes, { "hubwire.refresh.outcome": "ok" })).toBe(2);
+    expect(valueOf(refreshes, { "hubwire.refresh.outcome": "user_changed" })).toBe(1);
+    expect(valueOf(refreshes, { "hubwire.refresh.outcome": "connection_not_found" })).toBe(1);
+    expect(refreshes?.dataPoints).toHaveLength(3);
   });
 
   it("tells connections ended by a timeout and by the server's shutdown from normal closures", async () => {
