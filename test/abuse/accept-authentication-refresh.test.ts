@@ -1,10 +1,9 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { HttpTransportType, HubConnectionBuilder, LogLevel, type HubConnection } from "signalr-11";
 import { HubServer, silentLogger, type AuthenticationRefresh, type HubOptions } from "../../src/index.js";
-import { HubMultiplexer } from "../../client/multiplex.js";
 import { RS, send } from "../http-transports/http-client.js";
 import { recordingLogger } from "../support/chat-servers.js";
-import { adminPolicy, authenticateTestToken, bearer, disconnects, GuardedHub, guardedLog, negotiateAs, noPromotion, resetGuardedLog, startGuardedServer, token } from "./guarded-hub.js";
+import { adminPolicy, aliceMultiplexer, authenticateTestToken, bearer, disconnects, GuardedHub, guardedLog, negotiateAs, noPromotion, resetGuardedLog, startGuardedServer, token } from "./guarded-hub.js";
 
 // acceptAuthenticationRefresh (ASP.NET Core 11's OnAuthenticationRefresh): the hub decides whether
 // a later request's fresh authentication of the connection's user may change it.
@@ -109,12 +108,7 @@ describe("acceptAuthenticationRefresh", () => {
     server.mapMultiplexer("/hubs", { authenticationRefresh: true });
     const { url } = await server.listen();
     let role = "user";
-    const hubs = new HubMultiplexer(`${url}/hubs`, {
-      transports: ["WebSockets"],
-      reconnect: false,
-      logger: silentLogger,
-      accessTokenFactory: () => token("alice", { role, expiresAt: Date.now() + 60_000 }),
-    });
+    const hubs = aliceMultiplexer(`${url}/hubs`, () => role);
     try {
       const [first, second] = [hubs.hub("/guarded"), hubs.hub("/guarded-too")];
       await Promise.all([first.start(), second.start()]);

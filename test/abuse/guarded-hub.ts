@@ -1,4 +1,5 @@
 import WebSocket from "ws";
+import { HubMultiplexer } from "../../client/multiplex.js";
 import {
   authenticated,
   Authorize,
@@ -156,6 +157,16 @@ export async function startOpenServer(hubOptions: HubOptions = {}): Promise<{ se
 }
 
 export const bearer = (value: string): Record<string, string> => ({ Authorization: `Bearer ${value}` });
+
+/** A HubMultiplexer of `url` over WebSockets, without reconnect, whose tokens are alice's, with the role `role()` names, for a minute. */
+export function aliceMultiplexer(url: string, role: () => string): HubMultiplexer {
+  return new HubMultiplexer(url, {
+    transports: ["WebSockets"],
+    reconnect: false,
+    logger: silentLogger,
+    accessTokenFactory: () => token("alice", { role: role(), expiresAt: Date.now() + 60_000 }),
+  });
+}
 
 /** Negotiates as `user` (a token, or none) and returns the connection token. */
 export async function negotiateAs(hubUrl: string, user?: string): Promise<string> {

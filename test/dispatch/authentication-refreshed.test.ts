@@ -1,9 +1,8 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { HttpTransportType, HubConnectionBuilder, LogLevel, type HubConnection as OfficialConnection } from "signalr-11";
 import { HubConnection as HubwireConnection, silentLogger } from "../../client/index.js";
-import { HubMultiplexer } from "../../client/multiplex.js";
 import { Authorize, Hub, HubClass, HubMethod, HubServer, type HubFilter, type HubServerOptions } from "../../src/index.js";
-import { adminPolicy, authenticateTestToken, bearer, negotiateAs, token } from "../abuse/guarded-hub.js";
+import { adminPolicy, aliceMultiplexer, authenticateTestToken, bearer, negotiateAs, token } from "../abuse/guarded-hub.js";
 import { send, RS } from "../http-transports/http-client.js";
 import { recordingLogger } from "../support/chat-servers.js";
 import { waitFor } from "../support/wait.js";
@@ -120,12 +119,7 @@ describe("a hub's onAuthenticationRefreshed (ASP.NET Core 11's OnAuthenticationR
   it("runs for each hub of a multiplexed connection whose authentication is refreshed", async () => {
     const url = await start();
     let role = "user";
-    const hubs = new HubMultiplexer(`${url}/hubs`, {
-      transports: ["WebSockets"],
-      reconnect: false,
-      logger: silentLogger,
-      accessTokenFactory: () => token("alice", { role, expiresAt: Date.now() + 60_000 }),
-    });
+    const hubs = aliceMultiplexer(`${url}/hubs`, () => role);
     stops.push(() => hubs.stop());
     const first = hubs.hub("/refreshed");
     const second = hubs.hub("/refreshed-too");
