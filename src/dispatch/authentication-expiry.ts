@@ -38,8 +38,9 @@ const longestDelay = 2 ** 31 - 1;
 /**
  * Closes a hub connection when its user's authentication expires. A later request with a fresh
  * token (long polling, SSE sends, a reconnect) may bring an expiry where none was known, a later
- * one or an earlier one (where the endpoint serves no refresh, see adopt): the timer follows it. The session itself listens (no closure per
- * connection), and only a connection whose expiry is ever known gets an {@link ExpiryTimer}.
+ * one or, where the endpoint serves no refresh (see adopt), an earlier one: the timer follows it.
+ * The session itself listens (no closure per connection), and only a connection whose expiry is
+ * ever known gets an {@link ExpiryTimer}.
  */
 export function closeOnExpiry(session: ConnectionSession, transport: TransportConnection): void {
   transport.authExpiryListener = session;

@@ -38,7 +38,7 @@ export function refuseRefresh(res: HttpReply, status: number, error: string, des
  * the connection's authentication and poll again. The refresh decides whose the connection is.
  */
 export function askForRefresh(res: HttpReply): void {
-  void refuseRefresh(res, 409, "authentication_refresh_required", "The poll is not authenticated as the connection's user: refresh the authentication, then poll again.");
+  refuseRefresh(res, 409, "authentication_refresh_required", "The poll is not authenticated as the connection's user: refresh the authentication, then poll again.");
 }
 
 /** Answers a refresh for a connection this server does not have (or that has ended). */

@@ -92,9 +92,8 @@ export class ConnectionAdmission {
 
 /** The refusal of a request authenticated as another user than `connection`'s (see Admission). */
 export function otherUserRefusal(connection: TransportConnection, admission: Admitted): Refusal {
-  const current = connection.authExpiresAt;
-  const endsSooner = current !== undefined && admission.expiresAt !== undefined && admission.expiresAt < current;
-  return { status: 403, reason: "The request is not authenticated as the connection's user.", userChanged: true, ...(endsSooner ? {} : { endsNoSooner: true }) };
+  const refusal: Refusal = { status: 403, reason: "The request is not authenticated as the connection's user.", userChanged: true };
+  return endsSooner(connection, admission) ? refusal : { ...refusal, endsNoSooner: true };
 }
 
 /**
@@ -135,6 +134,7 @@ export function endRejected(connection: TransportConnection): void {
   connection.abort(new HubwireError(ErrorCodes.ERR_AUTHENTICATION_REFRESH_REJECTED, "The connection's fresh authentication was refused (acceptAuthenticationRefresh)."));
 }
 
+/** Whether `admission`'s authentication ends before the connection's (both known). */
 function endsSooner(connection: TransportConnection, admission: Admitted): boolean {
   const current = connection.authExpiresAt;
   return current !== undefined && admission.expiresAt !== undefined && admission.expiresAt < current;
