@@ -4,7 +4,7 @@ import type { ConnectionSession } from "../dispatch/connection-session.js";
 import type { HubRuntime } from "../dispatch/hub-runtime.js";
 import type { HubDescriptor, HubMethodDescriptor } from "../hubs/hub-descriptor.js";
 import { asError } from "../protocol/thrown-value.js";
-import { adopt } from "../transports/connection-admission.js";
+import { adopt, refreshRefusal } from "../transports/connection-admission.js";
 import { newConnectionId } from "../transports/connection-ids.js";
 import { bearerToken, ConnectionRequest } from "../transports/connection-request.js";
 import { TransportConnection } from "../transports/transport-connection.js";
@@ -62,8 +62,9 @@ export async function startInProcess(runtime: HubRuntime, request: ConnectionReq
 
 /**
  * Refreshes an in-process connection's authentication with `request`, as an authentication
- * refresh on the network does: the hub's check admits it, and it must be the connection's user.
- * A refusal rejects as hubwire's client's refresh does (`ERR_UNAUTHORIZED` for 401 and 403).
+ * refresh on the network does: the hub's check admits it, it must be the connection's user, and
+ * the hub's acceptAuthenticationRefresh may refuse it. A refusal rejects as hubwire's client's
+ * refresh does (`ERR_UNAUTHORIZED` for 401 and 403).
  * Resolves once the hub's onAuthenticationRefreshed has run, at once where nothing changed.
  */
 export async function refreshInProcess(runtime: HubRuntime, connection: TransportConnection, request: ConnectionRequest): Promise<void> {
@@ -72,6 +73,7 @@ export async function refreshInProcess(runtime: HubRuntime, connection: Transpor
   const admission = await runtime.admit(request, bearerToken(request, true));
   if ("status" in admission) throw refused(admission.status);
   if (connection.identity !== admission.identity) throw refused(403);
+  if (await refreshRefusal(connection, admission, request, true)) throw refused(403);
   if (connection.isClosed) throw new HubClientError("ERR_NOT_CONNECTED", "Cannot refresh authentication when the connection is not active.");
   await adopt(connection, admission, true);
 }

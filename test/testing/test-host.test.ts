@@ -150,6 +150,14 @@ describe("TestHost: users and authorization", () => {
     expect(events).toEqual(["connected ann", "refreshed ann ()"]);
   });
 
+  it("refuses a refresh the hub's acceptAuthenticationRefresh says no to, as on the network", async () => {
+    start({}, { acceptAuthenticationRefresh: ({ user }) => !(user as { roles: string[] }).roles.includes("admin") });
+    const bob = await host.connect(ChatHub, { user: { sub: "bob", roles: [] } });
+    await expect(bob.refreshAuthentication({ user: { sub: "bob", roles: ["admin"] } })).rejects.toMatchObject({ code: "ERR_UNAUTHORIZED", statusCode: 403 });
+    await expect(bob.hub.purge()).rejects.toThrow("unauthorized");
+    expect(events).toEqual(["connected bob"]);
+  });
+
   it("closes a connection whose authentication expires, telling its client to come back", async () => {
     start();
     const client = await host.connect(ChatHub, { user: authenticated({ sub: "ann", roles: [] }, { expiresAt: Date.now() + 200 }) });
