@@ -46,7 +46,7 @@ describe("authentication refresh (SignalR 11), with the official client 11", () 
 
   it("keeps the later end when a refresh brings a token that ends sooner, as ASP.NET Core 11 does", async () => {
     const url = await start();
-    const firstEnd = Date.now() + 2_500;
+    const firstEnd = Date.now() + 4_000;
     let expiresAt = firstEnd;
     client = new HubConnectionBuilder()
       .withUrl(url, { transport: HttpTransportType.WebSockets, accessTokenFactory: () => token("root", { role: "admin", expiresAt }) })
@@ -61,7 +61,7 @@ describe("authentication refresh (SignalR 11), with the official client 11", () 
 
   it("keeps the later end when a send set out with a token that ends sooner", async () => {
     const url = await start();
-    const firstEnd = Date.now() + 2_000;
+    const firstEnd = Date.now() + 3_000;
     const first = token("root", { role: "admin", expiresAt: firstEnd });
     const pollUrl = `${url}?id=${await negotiateAs(url, first)}`;
     expect((await send(pollUrl, "GET", { headers: bearer(first) })).status).toBe(200);
