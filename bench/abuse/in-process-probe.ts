@@ -2,6 +2,7 @@ import v8 from "node:v8";
 import { runInNewContext } from "node:vm";
 import { hubStats, releaseHeldCalls } from "./abuse-hub.js";
 import type { ServerProbe } from "./attacks.js";
+import { settledMemory } from "./settled-memory.js";
 
 v8.setFlagsFromString("--expose_gc");
 const gc = runInNewContext("gc") as () => void;
@@ -13,9 +14,7 @@ const gc = runInNewContext("gc") as () => void;
  */
 export const inProcessProbe: ServerProbe = {
   async memory() {
-    gc();
-    const { heapUsed, arrayBuffers } = process.memoryUsage();
-    return heapUsed + arrayBuffers;
+    return (await settledMemory(gc)).bytes;
   },
   async rss() {
     return process.memoryUsage().rss;

@@ -1,4 +1,5 @@
 import { startAbuseServer, hubStats, releaseHeldCalls } from "./abuse-hub.js";
+import { settledMemory } from "./settled-memory.js";
 
 // The attacked server of `npm run bench:abuse`, alone in its process so that what it measures is
 // the server's own memory and CPU. Started with --expose-gc; answers its parent over IPC.
@@ -18,11 +19,8 @@ const reply = (event: AbuseServerEvent) => process.send!(event);
 const { url } = await startAbuseServer();
 process.on("message", async (command: AbuseServerCommand) => {
   switch (command.kind) {
-    case "memory": {
-      gc();
-      const { heapUsed, arrayBuffers, rss } = process.memoryUsage();
-      return reply({ kind: "memory", bytes: heapUsed + arrayBuffers, rss });
-    }
+    case "memory":
+      return reply({ kind: "memory", ...(await settledMemory(gc)) });
     case "cpu": {
       const started = performance.now();
       const before = process.cpuUsage();
