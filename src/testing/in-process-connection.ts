@@ -4,7 +4,7 @@ import type { ConnectionSession } from "../dispatch/connection-session.js";
 import type { HubRuntime } from "../dispatch/hub-runtime.js";
 import type { HubDescriptor, HubMethodDescriptor } from "../hubs/hub-descriptor.js";
 import { asError } from "../protocol/thrown-value.js";
-import { adopt, refreshRefusal } from "../transports/connection-admission.js";
+import { adopt, ConnectionAdmission } from "../transports/connection-admission.js";
 import { newConnectionId } from "../transports/connection-ids.js";
 import { bearerToken, ConnectionRequest } from "../transports/connection-request.js";
 import { TransportConnection } from "../transports/transport-connection.js";
@@ -68,14 +68,15 @@ export async function startInProcess(runtime: HubRuntime, request: ConnectionReq
  * Resolves once the hub's onAuthenticationRefreshed has run, at once where nothing changed.
  */
 export async function refreshInProcess(runtime: HubRuntime, connection: TransportConnection, request: ConnectionRequest): Promise<void> {
-  const refused = (status: number) =>
-    new HubClientError(isRefusal(status) ? "ERR_UNAUTHORIZED" : "ERR_REFRESH", `Authentication refresh failed: Status code '${status}'`, status);
-  const admission = await runtime.admit(request, bearerToken(request, true));
-  if ("status" in admission) throw refused(admission.status);
-  if (connection.identity !== admission.identity) throw refused(403);
-  if (await refreshRefusal(connection, admission, request, true)) throw refused(403);
+  // The hub's admission as its endpoint, which serves refresh, runs it for a later request.
+  const admission = new ConnectionAdmission((req, token) => runtime.admit(req, token), request.path, runtime.log, true);
+  const verdict = await admission.readmit(connection, request, true);
+  if ("status" in verdict) {
+    const { status } = verdict;
+    throw new HubClientError(isRefusal(status) ? "ERR_UNAUTHORIZED" : "ERR_REFRESH", `Authentication refresh failed: Status code '${status}'`, status);
+  }
   if (connection.isClosed) throw new HubClientError("ERR_NOT_CONNECTED", "Cannot refresh authentication when the connection is not active.");
-  await adopt(connection, admission, true);
+  await admission.adopt(connection, verdict);
 }
 
 /**

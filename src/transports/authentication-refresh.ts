@@ -1,4 +1,4 @@
-import type { ConnectionAdmission } from "./connection-admission.js";
+import type { ConnectionAdmission, Refusal } from "./connection-admission.js";
 import type { ConnectionRequest } from "./connection-request.js";
 import { replyJson, type HttpReply } from "./http-replies.js";
 import type { TransportConnection } from "./transport-connection.js";
@@ -41,6 +41,14 @@ export function askForRefresh(res: HttpReply): void {
   refuseRefresh(res, 409, "authentication_refresh_required", "The poll is not authenticated as the connection's user: refresh the authentication, then poll again.");
 }
 
+/** The error a refused refresh is answered with, ASP.NET Core 11's name for its refusal. */
+function refreshError(refusal: Refusal): string {
+  if (refusal.refreshRejected) return "permission_change_rejected";
+  if (refusal.userChanged) return "user_changed";
+  if (refusal.status === 401) return "invalid_token";
+  return refusal.status === 403 ? "forbidden" : "server_error";
+}
+
 /** Answers a refresh for a connection this server does not have (or that has ended). */
 export function refuseUnknownConnection(res: HttpReply): string {
   return refuseRefresh(res, 404, "connection_not_found", "No active connection with the specified ID.");
@@ -58,16 +66,7 @@ export async function refreshAuthentication(res: HttpReply, request: ConnectionR
   const verdict = await admission.readmit(connection, request, false);
   if ("status" in verdict) {
     admission.refused(request, verdict.status);
-    const error = verdict.refreshRejected
-      ? "permission_change_rejected"
-      : verdict.userChanged
-        ? "user_changed"
-        : verdict.status === 401
-          ? "invalid_token"
-          : verdict.status === 403
-            ? "forbidden"
-            : "server_error";
-    return refuseRefresh(res, verdict.status, error, verdict.reason || "Authentication failed.");
+    return refuseRefresh(res, verdict.status, refreshError(verdict), verdict.reason || "Authentication failed.");
   }
   // It may have ended while the request was authenticated.
   if (connection.isClosed) return refuseUnknownConnection(res);

@@ -1,5 +1,6 @@
 import { ErrorCodes, HubwireError } from "../errors.js";
 import type { LogWriter } from "../logger.js";
+import { askForRefresh } from "./authentication-refresh.js";
 import { bearerToken, type ConnectionRequest } from "./connection-request.js";
 import { replyJson, replyText, type HttpReply } from "./http-replies.js";
 import { transportLog } from "./transport-log.js";
@@ -11,7 +12,7 @@ import type { TransportConnection } from "./transport-connection.js";
  * refusal with a reason for the client (`userChanged`: the request is another user's than its
  * connection's, which an authentication refresh names `user_changed`, as ASP.NET Core's does;
  * `endsNoSooner`: that other user's authentication ends no sooner than the connection's, or
- * never, where SignalR 11 asks a long poll to refresh instead, see ConnectionEndpoint;
+ * never, where SignalR 11 asks a long poll to refresh instead, see refusePoll;
  * `refreshRejected`: the connection's user, but a change of its authentication the hub's
  * acceptAuthenticationRefresh refused).
  */
@@ -61,6 +62,17 @@ export class ConnectionAdmission {
     endRejected(connection);
   }
 
+  /**
+   * Refuses a long poll. Where the endpoint serves authentication refresh, a poll of another user
+   * whose authentication ends no sooner, on a running long-polling connection, is asked to
+   * refresh instead (SignalR 11's 409, see askForRefresh).
+   */
+  refusePoll(request: ConnectionRequest, res: HttpReply, refusal: Refusal, connection: TransportConnection): void {
+    if (!this.refreshing || !refusal.endsNoSooner || connection.transportName !== "LongPolling") return this.refuse(request, res, refusal, {}, connection);
+    this.refused(request, 409);
+    askForRefresh(res);
+  }
+
   async admit(request: ConnectionRequest, token: string | undefined): Promise<Admission> {
     return this.check ? this.check(request, token) : anonymous;
   }
@@ -82,16 +94,17 @@ export class ConnectionAdmission {
     return refusal ?? admission;
   }
 
-  /** A refusal when `admission` is not the user `connection` belongs to. */
+  /** A refusal when `admission` is not the user `connection` belongs to (logged). */
   otherUser(connection: TransportConnection, admission: Admitted): Refusal | undefined {
-    if (connection.identity === undefined || connection.identity === admission.identity) return undefined;
-    this.log.write(transportLog.otherUser, { path: this.path, connectionId: connection.connectionId });
-    return otherUserRefusal(connection, admission);
+    const refusal = otherUserRefusal(connection, admission);
+    if (refusal) this.log.write(transportLog.otherUser, { path: this.path, connectionId: connection.connectionId });
+    return refusal;
   }
 }
 
-/** The refusal of a request authenticated as another user than `connection`'s (see Admission). */
-export function otherUserRefusal(connection: TransportConnection, admission: Admitted): Refusal {
+/** A refusal when `admission` is another user than `connection`'s (see Admission); none for the same user, or a connection with none yet. */
+export function otherUserRefusal(connection: TransportConnection, admission: Admitted): Refusal | undefined {
+  if (connection.identity === undefined || connection.identity === admission.identity) return undefined;
   const refusal: Refusal = { status: 403, reason: "The request is not authenticated as the connection's user.", userChanged: true };
   return endsSooner(connection, admission) ? refusal : { ...refusal, endsNoSooner: true };
 }

@@ -11,7 +11,7 @@ import { adopt, ConnectionAdmission, endRejected, refreshRefusal, type Admission
 import type { ConnectionMoves } from "./connection-moves.js";
 import { ConnectionRegistry } from "./connection-registry.js";
 import { bearerToken, ConnectionRequest } from "./connection-request.js";
-import { askForRefresh, refreshAuthentication, refreshedConnectionToken, refuseRefresh, refuseUnknownConnection, tokenLifetimeSeconds } from "./authentication-refresh.js";
+import { refreshAuthentication, refreshedConnectionToken, refuseRefresh, refuseUnknownConnection, tokenLifetimeSeconds } from "./authentication-refresh.js";
 import { ConnectionRouter } from "./connection-router.js";
 import type { RouteChannels } from "./connection-router-types.js";
 import { ForwardedReply } from "./forwarded-reply.js";
@@ -366,11 +366,7 @@ export class ConnectionEndpoint {
     // an EventSource, so SSE may carry its token in the query.
     const admission = connection.isClosed ? undefined : await this.admission.readmit(connection, request, sse);
     if (admission && "status" in admission) {
-      if (admission.endsNoSooner && !sse && connection.transportName === "LongPolling" && this.options.authenticationRefresh) {
-        this.admission.refused(request, 409);
-        return askForRefresh(res);
-      }
-      return this.admission.refuse(request, res, admission, {}, connection);
+      return sse ? this.admission.refuse(request, res, admission, {}, connection) : this.admission.refusePoll(request, res, admission, connection);
     }
     // Its client left while it was authenticated (or routed here): the response has told its
     // "close" already, so a stream or poll on it would never end and what it took would be lost.

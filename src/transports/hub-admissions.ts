@@ -31,9 +31,8 @@ export class HubAdmissions {
     for (const [i, admission] of admissions.entries()) {
       if ("status" in admission) return admission;
       const { connection } = hubs[i]!;
-      if (connection.identity !== undefined && connection.identity !== admission.identity) return otherUserRefusal(connection, admission);
-      const rejected = await refreshRefusal(connection, admission, request, keepsLaterEnd);
-      if (rejected) return rejected;
+      const refusal = otherUserRefusal(connection, admission) ?? (await refreshRefusal(connection, admission, request, keepsLaterEnd));
+      if (refusal) return refusal;
     }
     // Requests of one connection overlap (a poll and a send): an older one finishing late changes nothing.
     if (order < this.latestApplied) return undefined;
