@@ -5,11 +5,21 @@ import type { LogWriter } from "./logger.js";
 import type { HubTelemetry } from "./telemetry/hub-telemetry.js";
 import type { HubServerOptions } from "./server-options.js";
 import type { AdmissionCheck, EndpointOptions } from "./transports/connection-endpoint.js";
+import type { ConnectionLimit } from "./transports/connection-limit.js";
 import type { RouteChannels } from "./transports/connection-router-types.js";
 import type { ChannelEndpoint } from "./transports/multiplex-settings.js";
 
 /** How long a closing connection may take unless `closeTimeout` says otherwise. */
 export const defaultCloseTimeout = 5000;
+
+/** What every endpoint of a server shares: see endpointOptionsFor. */
+export interface EndpointShares {
+  readonly log: LogWriter;
+  /** The server's metrics, when it reports any. */
+  readonly telemetry: HubTelemetry | undefined;
+  /** The server's bound on its connections across its endpoints (maximumConnections). */
+  readonly connectionLimit: ConnectionLimit;
+}
 
 /**
  * What an endpoint of the server runs with, from its hub's (or raw endpoint's) resolved options
@@ -18,8 +28,7 @@ export const defaultCloseTimeout = 5000;
  */
 export function endpointOptionsFor(
   server: HubServerOptions,
-  /** The server's log, and its metrics when it reports any. */
-  { log, telemetry }: { log: LogWriter; telemetry: HubTelemetry | undefined },
+  { log, telemetry, connectionLimit }: EndpointShares,
   resolved: ResolvedHubOptions,
   admit: AdmissionCheck | undefined,
   statefulReconnects: boolean,
@@ -38,6 +47,7 @@ export function endpointOptionsFor(
     maxIncomingPayload: maxMessage === null ? 256 * 1024 * 1024 : Math.max(4 * maxMessage, 1024 * 1024),
     maxBufferedBytes: resolved.maximumSendBufferSize,
     maxNegotiatedConnections: resolved.maximumNegotiatedConnections,
+    connectionLimit,
     minimumNegotiateVersion: 0,
     allowStatefulReconnects: statefulReconnects,
     authenticationRefresh: resolved.authenticationRefresh,

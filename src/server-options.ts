@@ -29,6 +29,16 @@ export interface HubServerOptions extends HubOptions, HttpServerLimits {
    */
   scaleOut?: ScaleOutSettings;
   /**
+   * The most connections the server holds at once, across its hubs, raw and multiplexing
+   * endpoints (negotiated, running or closing; a multiplexed connection is one, whatever its
+   * hubs). Past it, a negotiate, or a WebSocket that skips negotiate, is answered 503 and logged
+   * (a warning a period, with how many were refused); the connections the server holds go on.
+   * Connections that move in from another server of a cluster are taken all the same. An idle
+   * connection holds about 3 KB of heap and 10 KB of the process's memory in all
+   * (docs/benchmarks.md): the default, 100 000, is about 1 GB. `null`: no bound.
+   */
+  maximumConnections?: number | null;
+  /**
    * How long a closing connection may take: a WebSocket's close handshake, a long-polling client's
    * last poll. On `close()`, each hub then has as long again for its onDisconnected (and an
    * onConnected still running); hub code that has not settled by then is logged and left running.

@@ -38,7 +38,8 @@ import { dashboardHubClass } from "./dashboard/dashboard-hub.js";
 import type { HubServerOptions, ListenAddress, MultiplexerOptions, RawEndpointOptions } from "./server-options.js";
 import { ServerScaleOut } from "./server-scale-out.js";
 import { EndpointPaths, pathOf } from "./endpoint-paths.js";
-import { channelEndpointOf, defaultCloseTimeout, endpointOptionsFor } from "./endpoint-options.js";
+import { channelEndpointOf, defaultCloseTimeout, endpointOptionsFor, type EndpointShares } from "./endpoint-options.js";
+import { ConnectionLimit, defaultMaximumConnections } from "./transports/connection-limit.js";
 
 export type { HubServerOptions, ListenAddress, MultiplexerOptions, RawEndpointOptions } from "./server-options.js";
 
@@ -62,8 +63,8 @@ export class HubServer {
   private readonly scaleOut: ServerScaleOut | undefined;
   private readonly log: LogWriter;
   private readonly telemetry: HubTelemetry | undefined;
-  /** The log and the metrics, as every endpoint reports to them. */
-  private readonly reports: { readonly log: LogWriter; readonly telemetry: HubTelemetry | undefined };
+  /** What every endpoint shares of the server: its log, its metrics and its bound on connections. */
+  private readonly shared: EndpointShares;
   /** Absent unless mounted: then every hub's calls pass through its recorder. */
   private dashboard: Dashboard | undefined;
   private httpServer: Server | undefined;
@@ -74,7 +75,14 @@ export class HubServer {
     // Wrapped once: no logger, the application's included, can throw into the code that logs.
     this.log = LogWriter.for(options.logger ?? consoleLogger());
     this.telemetry = createTelemetry(options.telemetry, this.log);
-    this.reports = { log: this.log, telemetry: this.telemetry };
+    const telemetry = this.telemetry;
+    const connectionLimit = new ConnectionLimit(
+      options.maximumConnections === undefined ? defaultMaximumConnections : options.maximumConnections,
+      () => this.connectionCount,
+      this.log,
+      telemetry && (() => telemetry.connectionRefused()),
+    );
+    this.shared = { log: this.log, telemetry, connectionLimit };
     if (options.backplane) this.scaleOut = new ServerScaleOut(options.backplane, options.scaleOut, this.log, this.telemetry);
   }
 
@@ -122,7 +130,7 @@ export class HubServer {
     // Crash recovery rebuilds a hub's connection that travelled in a multiplexed one at the multiplexing endpoint.
     runtime.moves?.attachCarriers(carriedRevival((muxPath) => this.endpoints.get(muxPath)?.multiplexer?.moves?.revival));
     const admit: AdmissionCheck = (request, token) => runtime.admit(request, token);
-    const endpoint = new ConnectionEndpoint(path, endpointOptionsFor(this.options, this.reports, resolved, admit, resolved.allowStatefulReconnects, this.scaleOut), runtime);
+    const endpoint = new ConnectionEndpoint(path, endpointOptionsFor(this.options, this.shared, resolved, admit, resolved.allowStatefulReconnects, this.scaleOut), runtime);
     this.endpoints.set(key, { endpoint, runtime });
     if (!this.runtimes.has(hubClass)) this.runtimes.set(hubClass, runtime);
     return { runtime };
@@ -205,7 +213,7 @@ export class HubServer {
     const { authenticate, userIdProvider, maximumAuthenticationExpiration } = resolved;
     const admission = { authenticate, userIdProvider, log: this.log, endpoint: path, maximumAuthenticationExpiration };
     const admit: AdmissionCheck | undefined = authenticate && ((request, token) => authenticateRequest(admission, request, token));
-    const endpoint = new ConnectionEndpoint(path, endpointOptionsFor(this.options, this.reports, resolved, admit, false, this.scaleOut), new RawConnectionHandler(listener, this.log));
+    const endpoint = new ConnectionEndpoint(path, endpointOptionsFor(this.options, this.shared, resolved, admit, false, this.scaleOut), new RawConnectionHandler(listener, this.log));
     this.endpoints.set(key, { endpoint });
   }
 
@@ -231,7 +239,7 @@ export class HubServer {
       transports: supportedTransports,
       protocols: supportedProtocols.map((p) => p.name),
     });
-    const endpointSettings = endpointOptionsFor(this.options, this.reports, resolved, undefined, true, this.scaleOut);
+    const endpointSettings = endpointOptionsFor(this.options, this.shared, resolved, undefined, true, this.scaleOut);
     const handler = new MultiplexHandler({
       path: key,
       recoveryWaitMs: endpointSettings.recoveryWaitMs,
@@ -354,6 +362,7 @@ export class HubServer {
     const closeTimeout = this.options.closeTimeout ?? defaultCloseTimeout;
     await Promise.all(mapped.map(({ runtime }) => runtime?.closeAll(closeTimeout)));
     for (const { endpoint } of mapped) endpoint.close();
+    this.shared.connectionLimit.close();
     try {
       await this.scaleOut?.close();
     } finally {

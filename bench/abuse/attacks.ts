@@ -1,4 +1,5 @@
 import { Agent, request } from "node:http";
+import type { HubServerOptions } from "../../src/index.js";
 import { connect, type Socket } from "node:net";
 import { Canary } from "./canary.js";
 import { HubSocket, invocation, RS, type WireMessage } from "./hub-socket.js";
@@ -33,6 +34,8 @@ export interface Attack {
   name: string;
   /** Its size in the table of the attacks (the bench); tests run smaller ones. */
   fullSize: number;
+  /** What the attacked server runs with besides its defaults: the bound the attack proves, where its default is too large for a run on loopback. */
+  serverOptions?: HubServerOptions;
   run(target: AttackTarget, size: number): Promise<AttackRun>;
 }
 
@@ -170,6 +173,40 @@ export const negotiateFlood: Attack = {
       facts: { negotiated, oldestDropped: first.status === 404 ? 1 : 0 },
       async end() {
         agent.destroy();
+      },
+    };
+  },
+};
+
+/**
+ * WebSockets opened (each with its handshake) and held, 16 at a time: the server keeps as many
+ * as `maximumConnections` allows, the canary's among them, and answers the rest 503.
+ */
+export const connectionFlood: Attack = {
+  name: "WebSockets held open past maximumConnections (1,000)",
+  fullSize: 5000,
+  serverOptions: { maximumConnections: 1000 },
+  async run({ url }, count) {
+    const held: HubSocket[] = [];
+    let refused = 0;
+    let tried = 0;
+    const openOn = async (): Promise<void> => {
+      while (tried < count) {
+        tried++; // counted before it is opened, so that the 16 together open `count`
+        try {
+          held.push(await HubSocket.open(url));
+        } catch (error) {
+          if (!String(error).includes("503")) throw error;
+          refused++;
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: 16 }, openOn));
+    return {
+      facts: { opened: held.length, refused },
+      async end() {
+        for (const socket of held) socket.close();
+        await Promise.all(held.map((socket) => socket.closed));
       },
     };
   },

@@ -1,6 +1,7 @@
 import { Child } from "../child.js";
 import {
   callFlood,
+  connectionFlood,
   groupFlood,
   measureAttack,
   negotiateFlood,
@@ -16,9 +17,10 @@ import {
 import type { CanaryCommand, CanaryEvent } from "./canary-process.js";
 import type { AbuseServerCommand, AbuseServerEvent } from "./server-process.js";
 
-// `npm run bench:abuse -- [--attacks calls,posts,uploads,streams,groups,negotiates,slowloris] [--scale <0..1>]`
+// `npm run bench:abuse -- [--attacks calls,posts,uploads,streams,groups,negotiates,connections,slowloris] [--scale <0..1>]`
 // Each attack of the abuse suite at full size (the sizes of the attack pass that found them),
-// against a server in its own process with default options, a canary client in a third process
+// against a server in its own process with default options (but for what an attack's
+// serverOptions name), a canary client in a third process
 // (the attacker's own work must not delay it). Reports
 // the server's growth while the attack holds and the canary's latency. Goal: under 50 MB, and
 // the canary's p99 under 1 s.
@@ -36,6 +38,7 @@ const attacks: Record<string, Attack> = {
   streams: streamFlood,
   groups: groupFlood,
   negotiates: negotiateFlood,
+  connections: connectionFlood,
   // The default headersTimeout is 10 s: every socket should be gone within 12.
   slowloris: slowloris(15_000),
 };
@@ -83,11 +86,12 @@ async function startCanary(url: string): Promise<CanaryHandle> {
 
 const mb = (bytes: number) => (bytes / 1024 / 1024).toFixed(1);
 const rows: string[] = [];
-console.log(`hubwire abuse bench: Node ${process.version}, scale ${scale}; one server process per attack, default options\n`);
+console.log(`hubwire abuse bench: Node ${process.version}, scale ${scale}; one server process per attack, default options but for those an attack names\n`);
 for (const key of chosen) {
   const attack = attacks[key];
   if (!attack) throw new Error(`unknown attack '${key}' (have ${Object.keys(attacks).join(", ")})`);
-  const child = new Child<AbuseServerEvent | { kind: "failed"; error: string }, AbuseServerCommand>("./abuse/server-process.js", [], ["--expose-gc"]);
+  const serverArgs = [JSON.stringify(attack.serverOptions ?? {})];
+  const child = new Child<AbuseServerEvent | { kind: "failed"; error: string }, AbuseServerCommand>("./abuse/server-process.js", serverArgs, ["--expose-gc"]);
   try {
     const { url } = await child.next("ready", 30_000);
     const size = Math.max(1, Math.round(attack.fullSize * scale));

@@ -1,8 +1,10 @@
+import type { HubServerOptions } from "../../src/index.js";
 import { startAbuseServer, hubStats, releaseHeldCalls } from "./abuse-hub.js";
 import { settledMemory } from "./settled-memory.js";
 
 // The attacked server of `npm run bench:abuse`, alone in its process so that what it measures is
-// the server's own memory and CPU. Started with --expose-gc; answers its parent over IPC.
+// the server's own memory and CPU. Started with --expose-gc and the attack's server options as
+// JSON; answers its parent over IPC.
 
 export type AbuseServerCommand = { kind: "memory" } | { kind: "cpu"; ms: number } | { kind: "stats" } | { kind: "release" };
 export type AbuseServerEvent =
@@ -16,7 +18,7 @@ const gc = (globalThis as { gc?: () => void }).gc;
 if (!gc) throw new Error("the abuse server needs --expose-gc");
 const reply = (event: AbuseServerEvent) => process.send!(event);
 
-const { url } = await startAbuseServer();
+const { url } = await startAbuseServer(JSON.parse(process.argv[2] ?? "{}") as HubServerOptions);
 process.on("message", async (command: AbuseServerCommand) => {
   switch (command.kind) {
     case "memory":

@@ -39,6 +39,7 @@ export class HubTelemetry {
   private readonly bytesReceived: Counter;
   private readonly bytesSent: Counter;
   private readonly connectionsDropped: Counter;
+  private readonly connectionsRefused: Counter;
   private readonly authenticationRefreshes: Counter;
   private shuttingDown = false;
   private backplane: BackplaneMetrics | undefined;
@@ -76,6 +77,10 @@ export class HubTelemetry {
     this.connectionsDropped = meter.createCounter(m.connectionsDropped, {
       unit: "{connection}",
       description: "Connections the server dropped for a limit: a full send buffer, a message too large, a full stateful reconnect buffer, too many negotiated.",
+    });
+    this.connectionsRefused = meter.createCounter(m.connectionsRefused, {
+      unit: "{connection}",
+      description: "New connections refused with 503 because the server held its maximumConnections.",
     });
     this.authenticationRefreshes = meter.createCounter(m.authenticationRefreshes, {
       unit: "{refresh}",
@@ -122,6 +127,11 @@ export class HubTelemetry {
   /** A negotiated connection was dropped before its transport opened, to keep `maximumNegotiatedConnections`. */
   negotiatedDropped(): void {
     this.connectionsDropped.add(1, this.closeAttributes(undefined, "negotiated_limit", a.dropReason));
+  }
+
+  /** A new connection was refused, the server holding its `maximumConnections`. */
+  connectionRefused(): void {
+    this.connectionsRefused.add(1);
   }
 
   /** Reports how many of a hub's connections wait for their client, read when the SDK collects. */

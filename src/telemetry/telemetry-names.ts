@@ -17,6 +17,7 @@ export const metricNames = {
   bytesReceived: "hubwire.server.bytes.received",
   bytesSent: "hubwire.server.bytes.sent",
   connectionsDropped: "hubwire.server.connections.dropped",
+  connectionsRefused: "hubwire.server.connections.refused",
   authenticationRefreshes: "hubwire.server.authentication_refreshes",
   activeStreams: "hubwire.server.active_streams",
   activeUploads: "hubwire.server.active_uploads",

@@ -9,6 +9,7 @@ import { asError } from "../protocol/thrown-value.js";
 import { transportLog } from "./transport-log.js";
 import { adopt, ConnectionAdmission, endRejected, refreshRefusal, type AdmissionCheck, type Admitted } from "./connection-admission.js";
 import type { ConnectionMoves } from "./connection-moves.js";
+import type { ConnectionLimit } from "./connection-limit.js";
 import { ConnectionRegistry } from "./connection-registry.js";
 import { bearerToken, ConnectionRequest } from "./connection-request.js";
 import { refreshAuthentication, refreshedConnectionToken, refuseRefresh, refuseUnknownConnection, tokenLifetimeSeconds } from "./authentication-refresh.js";
@@ -53,6 +54,8 @@ export interface EndpointOptions {
   maxBufferedBytes: number;
   /** Negotiated connections that may wait for their transport at once (see ConnectionRegistry). */
   maxNegotiatedConnections: number;
+  /** The server's bound on its connections, shared by its endpoints; none: no bound. */
+  connectionLimit?: ConnectionLimit | undefined;
   /** Told of each negotiated connection dropped past it (the server's metrics count it). */
   negotiatedDropped?: (() => void) | undefined;
   /** Told how each authentication refresh this server answered for its own connections ended (the metrics count it). */
@@ -217,6 +220,8 @@ export class ConnectionEndpoint {
   private async negotiate(req: IncomingMessage, res: ServerResponse): Promise<void> {
     // While shutting down, connections that exist still poll and send (to hear their Close); new ones are refused.
     if (this.closed) return replyText(res, 503, "The server is shutting down.");
+    // Before the admission: a server that can take no one runs no authentication for a flood.
+    if (!this.admitsNewConnection()) return replyText(res, 503, tooManyConnections);
     const request = new ConnectionRequest(req);
     const admission = await this.admission.admit(request, bearerToken(request, false));
     if ("status" in admission) return this.admission.refuse(request, res, admission);
@@ -260,13 +265,15 @@ export class ConnectionEndpoint {
       return rejectUpgrade(socket, 404, "WebSockets transport not supported by this end point type");
     }
     const request = new ConnectionRequest(req);
+    const token = request.connectionToken();
+    // A WebSocket that skips negotiate makes a new connection: bounded as a negotiate is.
+    if (!token && !this.admitsNewConnection()) return rejectUpgrade(socket, 503, tooManyConnections);
     const admission = await this.admission.admit(request, bearerToken(request, true));
     if ("status" in admission) {
       this.admission.refused(request, admission.status);
       return rejectUpgrade(socket, admission.status, admission.reason);
     }
 
-    const token = request.connectionToken();
     let connection: TransportConnection | undefined;
     if (token) {
       connection = this.registry.get(token);
@@ -397,6 +404,11 @@ export class ConnectionEndpoint {
     if (!sse) replyPollStarted(res);
   }
 
+  /** Whether the server may take one more connection (see ConnectionLimit). */
+  private admitsNewConnection(): boolean {
+    return this.options.connectionLimit?.admitsNew() ?? true;
+  }
+
   /** Hands a connection whose transport runs to the handler; a handler that throws costs only that connection. */
   private start(connection: TransportConnection): boolean {
     try {
@@ -463,6 +475,9 @@ export class ConnectionEndpoint {
     }
   }
 }
+
+/** The answer to a new connection past the server's maximumConnections. */
+const tooManyConnections = "The server has reached its maximum number of connections.";
 
 /** A shared listener: one closure per socket would live as long as the socket. */
 function ignoreError(): void {}

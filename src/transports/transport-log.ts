@@ -14,6 +14,10 @@ export const transportLog = logEvents({
     level: "warn",
     message: "Negotiated connections that had not opened their transport were dropped to keep maximumNegotiatedConnections",
   },
+  connectionsRefused: {
+    level: "warn",
+    message: "New connections were refused with 503: the server holds its maximumConnections",
+  },
   startFailed: { level: "error", message: "A new connection could not be started" },
   requestFailed: { level: "error", message: "Request failed" },
   upgradeFailed: { level: "error", message: "WebSocket upgrade failed" },

@@ -3,6 +3,7 @@ import type { HubServer, HubServerOptions } from "../../src/index.js";
 import { startAbuseServer } from "../../bench/abuse/abuse-hub.js";
 import {
   callFlood,
+  connectionFlood,
   groupFlood,
   measureAttack,
   negotiateFlood,
@@ -89,6 +90,14 @@ describe("abuse: one client cannot exhaust the server", () => {
     expect(report.facts.negotiated).toBe(12_000);
     expect(report.facts.oldestDropped).toBe(1);
     expect(report.growth).toBeLessThan(4 * MB);
+  }, 30_000);
+
+  it("WebSockets held open past maximumConnections are refused 503 before their upgrade", async () => {
+    // 3,000 connections held: about 21 MB more with both ends in this process, if all were kept.
+    const report = await attack(connectionFlood, 3000, { ...connectionFlood.serverOptions, maximumConnections: 100 });
+    expect(report.facts.opened).toBe(99); // the canary holds the 100th
+    expect(report.facts.refused).toBe(2901);
+    expect(report.growth).toBeLessThan(6 * MB);
   }, 30_000);
 
   it("slowloris sockets (partial headers, partial upgrade) are closed after headersTimeout", async () => {

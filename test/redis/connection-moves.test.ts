@@ -87,6 +87,8 @@ describe("connections move between servers with their state", () => {
   let slowNetwork: SlowRedis | undefined;
   /** A proxy between a client and its server that can cut it off and refuse its reconnects (see clientBehindFront). */
   let front: TcpProxy | undefined;
+  /** Each server's maximumConnections, when a test sets one. */
+  let maximumConnections: number | undefined;
 
   function newServer(logger: Logger = silentLogger): HubServer {
     const server = new HubServer({
@@ -94,6 +96,7 @@ describe("connections move between servers with their state", () => {
       allowStatefulReconnects: true,
       statefulReconnectBufferSize: steadySendBufferSize,
       backplane: new RedisBackplane({ url: slowNetwork?.url ?? redisUrl, channelPrefix, logger: silentLogger }),
+      ...(maximumConnections === undefined ? {} : { maximumConnections }),
     });
     server.mapHub("/moves", MovesHub, { authenticate: userOf });
     server.mapMultiplexer("/hubs");
@@ -120,6 +123,7 @@ describe("connections move between servers with their state", () => {
     await Promise.all(servers.map((server) => server.close()));
     await slowNetwork?.close();
     slowNetwork = undefined;
+    maximumConnections = undefined;
   });
 
   /**
@@ -206,6 +210,24 @@ describe("connections move between servers with their state", () => {
     ["hubwire's client, MessagePack", (url: string) => hubwireClient(url, "ada", true)],
   ])("a dropped WebSocket that comes back through another server moves there: same id, user and groups, nothing lost or doubled (%s)", async (_name, connect) => {
     await dropAndComeBack(connect);
+  });
+
+  it("moves it to a server that holds its maximumConnections already: its client is one the cluster holds, not a new one", async () => {
+    maximumConnections = 1;
+    const urls = await startCluster(2);
+    const client = await hubwireClient(`${proxy!.url}/moves`, "ada", false);
+    clients.push(client);
+    const id = await client.invoke<string>("Id");
+    await waitFor(() => servers[1]!.connectionCount === 1 && servers[0]!.connectionCount === 0, "server 1 to hold the connection");
+    const other = await hubwireClient(`${urls[0]}/moves`, "bob", false);
+    clients.push(other);
+    expect((await fetch(`${urls[0]}/moves/negotiate?negotiateVersion=1`, { method: "POST" })).status).toBe(503); // server 0 is full
+
+    proxy!.cutWebSockets();
+    await waitFor(() => servers[0]!.connectionCount === 2 && servers[1]!.connectionCount === 0, "the connection to move to server 0");
+    expect(await client.invoke("Id")).toBe(id);
+    expect(client.restarts()).toBe(0);
+    expect(await other.invoke("Whoami")).toBe("bob");
   });
 
   it("moves it as well when Redis is slow and uneven: a third of its packets held up to 20 ms", async () => {

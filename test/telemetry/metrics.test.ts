@@ -189,6 +189,16 @@ describe("metrics", () => {
     expect((await metric("hubwire.server.connections.dropped"))?.dataPoints).toHaveLength(2);
   });
 
+  it("counts new connections refused past maximumConnections", async () => {
+    const url = await start({ maximumConnections: 1 });
+    await rawSocket(url);
+    expect((await send(`${url}/negotiate?negotiateVersion=1`, "POST")).status).toBe(503);
+    expect((await send(`${url}/negotiate?negotiateVersion=1`, "POST")).status).toBe(503);
+    const refused = await metric("hubwire.server.connections.refused");
+    expect(refused?.descriptor.unit).toBe("{connection}");
+    expect(valueOf(refused, {})).toBe(2);
+  });
+
   it("counts authentication refreshes by outcome", async () => {
     const url = await start({}, { authenticate: authenticateTestToken, authenticationRefresh: true });
     const alice = token("alice", { expiresAt: Date.now() + 60_000 });
