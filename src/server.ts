@@ -165,7 +165,7 @@ export class HubServer {
     if (typeof authorize === "function") policies[policy] = authorize;
     const key = this.claimPath(path);
     this.claimPath(`${key}/hub`);
-    const dashboard = new Dashboard(key, options, this.scaleOut?.backplane, this.log);
+    const dashboard = new Dashboard(key, options, this.scaleOut?.backplane, this.log, this.shared.connectionLimit);
     const { runtime } = this.mapHubWith(`${key}/hub`, dashboardHubClass(dashboard, policy), {
       ...(options.authenticate ? { authenticate: options.authenticate } : {}),
       ...(options.userIdProvider ? { userIdProvider: options.userIdProvider } : {}),

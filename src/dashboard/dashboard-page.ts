@@ -74,8 +74,9 @@ function render(view) {
   const one = servers.length === 1;
   const on = (s) => (one ? [] : [s.name]);
   const serverHead = one ? [] : ["server"];
-  fill($("servers"), ["server", "id", "up since", "connections", "transports", "protocols"],
-    servers.map((s) => [s.name, short(s.id), time(s.startedAt), s.connections, counts(s.byTransport), counts(s.byProtocol)]));
+  fill($("servers"), ["server", "id", "up since", "connections", "transports", "protocols", "maximumConnections", "refused"],
+    servers.map((s) => [s.name, short(s.id), time(s.startedAt), s.connections, counts(s.byTransport), counts(s.byProtocol),
+      s.maximumConnections === null ? "none" : s.maximumConnections, { text: s.refusedConnections, bad: s.refusedConnections > 0 }]));
   const hubs = servers.flatMap((s) => s.hubs.map((h) => [s, h]));
   fill($("hubs"), [...serverHead, "hub", "path", "connections", "users", "groups", "waiting for client"],
     hubs.map(([s, h]) => [...on(s), h.name, h.path, h.connections, h.users, h.groups, h.waiting]));

@@ -9,6 +9,7 @@ import type { Backplane } from "../lifetime/backplane.js";
 import { ScaleOutLifetimeManager } from "../lifetime/scale-out-lifetime-manager.js";
 import { HubwireError } from "../errors.js";
 import type { LogWriter } from "../logger.js";
+import type { ConnectionLimit } from "../transports/connection-limit.js";
 import { searchConnections, maxSearchResults, type ConnectionDetails } from "./connection-search.js";
 import type { DashboardClient, DashboardService, DashboardView } from "./dashboard-hub.js";
 import { dashboardLog } from "./dashboard-log.js";
@@ -84,11 +85,13 @@ export class Dashboard implements DashboardService {
     options: DashboardOptions,
     backplane: Backplane | undefined,
     private readonly log: LogWriter,
+    /** The server's bound on its connections: the page shows it, and what it refused. */
+    connectionLimit: ConnectionLimit,
   ) {
     const { intervalMs, limits } = checkDashboardOptions(options);
     this.intervalMs = intervalMs;
     this.recorder = new DashboardRecorder(limits);
-    this.summaries = new ServerSummaries(this.id, () => this.hubs, this.recorder);
+    this.summaries = new ServerSummaries(this.id, () => this.hubs, this.recorder, connectionLimit);
     this.peers = backplane && new DashboardPeers(this.id, backplane, this.intervalMs, log, (query) => this.searchHere(query));
     this.page = dashboardPage(path, options.title ?? "hubwire");
     this.timer = setInterval(() => this.tick(), this.intervalMs);

@@ -50,6 +50,10 @@ export interface ServerSummary {
   startedAt: number;
   at: number;
   connections: number;
+  /** The server's maximumConnections (its HTTP connections across endpoints, not its hubs'), null for none. */
+  maximumConnections: number | null;
+  /** New connections refused past it since the server started. */
+  refusedConnections: number;
   byTransport: Record<string, number>;
   byProtocol: Record<string, number>;
   hubs: HubSummary[];
@@ -71,6 +75,7 @@ export class ServerSummaries {
     readonly id: string,
     private readonly hubs: () => readonly ObservedHub[],
     private readonly recorder: DashboardRecorder,
+    private readonly connectionLimit: { readonly maximum: number | null; readonly refused: number },
   ) {}
 
   summary(): ServerSummary {
@@ -100,6 +105,8 @@ export class ServerSummaries {
       startedAt: this.startedAt,
       at: now,
       connections,
+      maximumConnections: this.connectionLimit.maximum,
+      refusedConnections: this.connectionLimit.refused,
       byTransport,
       byProtocol,
       hubs,

@@ -16,6 +16,7 @@ export const defaultMaximumConnections = 100_000;
  * holds already, and refusing it would lose what it was sent.
  */
 export class ConnectionLimit {
+  private refusedInAll = 0;
   private refusedSinceReport = 0;
   private reportTimer: ReturnType<typeof setTimeout> | undefined;
 
@@ -26,17 +27,23 @@ export class ConnectionLimit {
     private readonly count: () => number,
     private readonly log: LogWriter,
     /** Told of each refusal (the metrics count it). */
-    private readonly refused?: (() => void) | undefined,
+    private readonly counted?: (() => void) | undefined,
   ) {
     if (maximum !== null && !(Number.isInteger(maximum) && maximum > 0)) {
       throw new HubwireError("ERR_INVALID_OPTION", `maximumConnections must be a positive integer or null, not ${String(maximum)}.`);
     }
   }
 
+  /** New connections refused since the server started. */
+  get refused(): number {
+    return this.refusedInAll;
+  }
+
   /** Whether a new connection may be made now; a refusal is counted, and reported once a period. */
   admitsNew(): boolean {
     if (this.maximum === null || this.count() < this.maximum) return true;
-    this.refused?.();
+    this.counted?.();
+    this.refusedInAll++;
     this.refusedSinceReport++;
     if (this.reportTimer === undefined) this.report();
     return false;

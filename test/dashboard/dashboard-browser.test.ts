@@ -37,6 +37,7 @@ describe("the dashboard in Chromium", () => {
     const page = await browser.newPage({ viewport: { width: 1280, height: 1100 } });
     await page.goto(`${url}/hubwire#access_token=ops`);
     await shows(page, "#status", "live");
+    await shows(page, "#servers", "100000"); // maximumConnections, by default
     // The token left the address once the page kept it.
     expect(page.url()).toBe(`${url}/hubwire`);
 
