@@ -1,5 +1,7 @@
 import type { HubConnection } from "../connection/hub-connection.js";
+import type { CloseOptions } from "../hubs/client-proxy.js";
 import type { HubCallerContext, HubRequest } from "../hubs/hub-context-types.js";
+import { closeMessage } from "../protocol/messages.js";
 
 /** A hub's view of its connection. */
 export class CallerContext implements HubCallerContext {
@@ -27,13 +29,9 @@ export class CallerContext implements HubCallerContext {
     return this.connection.hubSignal;
   }
   abort(): void {
-    this.connection.close({ type: 7 });
+    this.connection.close(closeMessage());
   }
-  close(options: { error?: string; allowReconnect?: boolean } = {}): void {
-    this.connection.close({
-      type: 7,
-      ...(options.error ? { error: options.error } : {}),
-      ...(options.allowReconnect ? { allowReconnect: true } : {}),
-    });
+  close(options: CloseOptions = {}): void {
+    this.connection.close(closeMessage(options));
   }
 }

@@ -1,4 +1,4 @@
-import type { GroupManager, HubClients } from "../hubs/client-proxy.js";
+import type { ConnectionCloser, GroupManager, HubClients } from "../hubs/client-proxy.js";
 
 /**
  * A hub's clients and groups for code outside hub methods: services, timers, HTTP handlers.
@@ -10,4 +10,6 @@ import type { GroupManager, HubClients } from "../hubs/client-proxy.js";
 export interface HubContext<TClient> {
   readonly clients: HubClients<TClient>;
   readonly groups: GroupManager;
+  /** Ends connections: one, a user's, a group's or all, on every server. */
+  readonly connections: ConnectionCloser;
 }

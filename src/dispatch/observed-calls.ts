@@ -1,11 +1,14 @@
-import type { GroupManager } from "../hubs/client-proxy.js";
+import { HubwireError } from "../errors.js";
+import type { CloseOptions, ConnectionCloser, GroupManager } from "../hubs/client-proxy.js";
 import type { HubLifetimeManager } from "../lifetime/hub-lifetime-manager.js";
+import type { Target } from "../lifetime/target.js";
+import { closeMessage } from "../protocol/messages.js";
 
 /** What a hub's `clients` call on the lifetime manager. */
 export type ClientSends = Pick<HubLifetimeManager, "send" | "invokeConnection">;
 
 /** What hub code starts on the lifetime manager, and may not await. */
-export type ObservedCall = "send" | "client result" | "group change";
+export type ObservedCall = "send" | "client result" | "group change" | "close";
 
 /** Told of each failure of a call hub code started (see observedSends). */
 export type OnCallFailure = (kind: ObservedCall, error: unknown) => void;
@@ -29,6 +32,22 @@ export function observedGroups(lifetime: HubLifetimeManager, onFailure: OnCallFa
   return {
     addToGroup: (connectionId, groupName) => observed(lifetime.addToGroup(connectionId, groupName), "group change", onFailure),
     removeFromGroup: (connectionId, groupName) => observed(lifetime.removeFromGroup(connectionId, groupName), "group change", onFailure),
+  };
+}
+
+/** The closes hub code makes (HubContext.connections), observed as sends are; a lifetime manager without closeConnections refuses them. */
+export function observedCloser(lifetime: HubLifetimeManager, onFailure: OnCallFailure): ConnectionCloser {
+  const close = (target: Target, options?: CloseOptions): Promise<void> => {
+    const closing = lifetime.closeConnections
+      ? lifetime.closeConnections(target, closeMessage(options))
+      : Promise.reject(new HubwireError("ERR_CLOSE_NOT_SUPPORTED", "This hub's lifetime manager cannot close connections (it has no closeConnections)."));
+    return observed(closing, "close", onFailure);
+  };
+  return {
+    close: (connectionId, options) => close({ kind: "connections", ids: [connectionId] }, options),
+    closeUser: (userId, options) => close({ kind: "users", ids: [userId] }, options),
+    closeGroup: (groupName, options) => close({ kind: "groups", names: [groupName] }, options),
+    closeAll: (options) => close({ kind: "all" }, options),
   };
 }
 

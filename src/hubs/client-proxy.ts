@@ -69,6 +69,30 @@ export interface HubCallerClients<TClient> extends HubClients<TClient> {
   othersInGroup(groupName: string): ClientProxy<TClient>;
 }
 
+/** What a server's Close tells its client. */
+export interface CloseOptions {
+  /** Shown to the client as `Server returned an error on close: <error>`. */
+  error?: string;
+  /** Asks the client to reconnect (as a new connection). Default false. */
+  allowReconnect?: boolean;
+}
+
+/**
+ * Ends connections from anywhere, on every server of a cluster: a user signed out on all their
+ * tabs, a group dropped. Each client is sent a Close with `options`, and its server ends the
+ * connection whatever the client does with it; the hub's onDisconnected runs there. A close goes
+ * as a send does (after the sends before it; through the backplane's outbox while it is away).
+ *
+ * @example
+ * await server.hubContext(ChatHub).connections.closeUser("ada", { error: "Signed out." });
+ */
+export interface ConnectionCloser {
+  close(connectionId: string, options?: CloseOptions): Promise<void>;
+  closeUser(userId: string, options?: CloseOptions): Promise<void>;
+  closeGroup(groupName: string, options?: CloseOptions): Promise<void>;
+  closeAll(options?: CloseOptions): Promise<void>;
+}
+
 /** Group membership. Groups are created on first add; membership lasts as long as the connection. */
 export interface GroupManager {
   addToGroup(connectionId: string, groupName: string): Promise<void>;

@@ -1,3 +1,5 @@
+import type { CloseOptions } from "./client-proxy.js";
+
 /** The request that started a connection: the WebSocket upgrade, the SSE GET or the first poll. */
 export interface HubRequest {
   readonly url: string;
@@ -31,5 +33,5 @@ export interface HubCallerContext {
    * Ends the connection with a Close message carrying `error` (shown to the client as
    * `Server returned an error on close: <error>`) and, if set, asking it to reconnect.
    */
-  close(options?: { error?: string; allowReconnect?: boolean }): void;
+  close(options?: CloseOptions): void;
 }

@@ -40,6 +40,8 @@ export interface HubDescriptor {
 }
 
 const lifecycleMethods = new Set(["onConnected", "onDisconnected", "onAuthenticationRefreshed", "constructor"]);
+/** What Hub gives every instance: a method of the same name would hide it, or be hidden (`groups` and `connections` are set on each instance). */
+const hubMembers = new Set(["clients", "context", "groups", "connections", "signal"]);
 
 /** Reads a hub class's decorators into a frozen descriptor; a bad hub fails here, at startup. */
 export function describeHub(hubClass: HubClassType): HubDescriptor {
@@ -96,6 +98,9 @@ function describeMethod(hubClass: HubClassType, recorded: RecordedHubMethod, cla
   }
   if (typeof recorded.propertyKey === "string" && lifecycleMethods.has(recorded.propertyKey)) {
     throw new HubwireError("ERR_HUB_INVALID_METHOD", `${where} is a lifecycle method and cannot be a hub method.`);
+  }
+  if (typeof recorded.propertyKey === "string" && hubMembers.has(recorded.propertyKey)) {
+    throw new HubwireError("ERR_HUB_INVALID_METHOD", `${where} has the name of a Hub member (${[...hubMembers].join(", ")}): rename it, and keep its wire name with @HubMethod("${recorded.wireName}").`);
   }
   if (!/^\S+$/.test(recorded.wireName)) {
     throw new HubwireError("ERR_HUB_INVALID_METHOD", `${where} has an empty or blank hub method name.`);

@@ -85,9 +85,10 @@ export class BackplaneOutbox {
     return { messages: this.messages, bytes: this.bytes };
   }
 
-  /** When the oldest message waiting or in flight was added (ms since the epoch), if any. */
-  get oldestAt(): number | undefined {
-    return this.head < this.queue.length ? this.queue[this.head]!.at : undefined;
+  /** What waits or is in flight, how long the oldest of it has (its delivery lag, ms), and the counts since the outbox was made. */
+  get stats(): OutboxCounts & { waiting: { messages: number; bytes: number }; lagMs: number } {
+    const oldestAt = this.head < this.queue.length ? this.queue[this.head]!.at : undefined;
+    return { waiting: this.size, lagMs: oldestAt === undefined ? 0 : Date.now() - oldestAt, ...this.counts };
   }
 
   /**
@@ -100,11 +101,6 @@ export class BackplaneOutbox {
    */
   get confirmedThrough(): number {
     return this.confirmed;
-  }
-
-  /** Counts since the outbox was made. */
-  get totals(): Readonly<OutboxCounts> {
-    return this.counts;
   }
 
   /**

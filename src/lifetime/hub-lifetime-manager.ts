@@ -1,5 +1,6 @@
 import type { ClientInvokeOptions } from "../connection/client-results.js";
 import type { HubConnection } from "../connection/hub-connection.js";
+import type { CloseMessage } from "../protocol/messages.js";
 import type { HandoffPlan, LifetimeHandoff } from "./connection-handoff.js";
 import type { RecoveredConnection } from "./connection-recovery.js";
 import type { Target } from "./target.js";
@@ -17,6 +18,13 @@ export interface HubLifetimeManager {
    * the message is handed to the transports; a broken or slow socket never fails it.
    */
   send(target: Target, method: string, args: readonly unknown[]): Promise<void>;
+  /**
+   * Ends every connection of `target` on every server, each sent `close` first (its error, and
+   * whether its client may reconnect), whatever its client does with it. It goes as a send of
+   * `close` does, in order after the sends before it, and resolves when a send would. Optional:
+   * without it, HubContext.connections fails with ERR_CLOSE_NOT_SUPPORTED.
+   */
+  closeConnections?(target: Target, close: CloseMessage): Promise<void>;
   /** Adds a connection to a group; an unknown connection id is ignored. */
   addToGroup(connectionId: string, groupName: string): Promise<void>;
   removeFromGroup(connectionId: string, groupName: string): Promise<void>;

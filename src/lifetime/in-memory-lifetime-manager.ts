@@ -2,7 +2,7 @@ import type { ClientInvokeOptions } from "../connection/client-results.js";
 import type { HubConnection } from "../connection/hub-connection.js";
 import { HubwireError, LimitExceededError } from "../errors.js";
 import type { HubProtocol } from "../protocol/hub-protocol.js";
-import { MessageType } from "../protocol/messages.js";
+import { MessageType, type CloseMessage } from "../protocol/messages.js";
 import { SerializedHubMessage } from "../protocol/serialized-message.js";
 import type { HubLifetimeManager } from "./hub-lifetime-manager.js";
 import type { Target } from "./target.js";
@@ -98,6 +98,10 @@ export class InMemoryLifetimeManager implements HubLifetimeManager, LocalMembers
 
   async send(target: Target, method: string, args: readonly unknown[]): Promise<void> {
     this.deliver(target, invocationOf(method, args));
+  }
+
+  async closeConnections(target: Target, close: CloseMessage): Promise<void> {
+    this.deliver(target, new SerializedHubMessage(close)); // a Close ends the connection it is written to
   }
 
   /** Writes a message to the connections of `target` here, each once. */

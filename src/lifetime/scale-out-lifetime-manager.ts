@@ -1,6 +1,8 @@
 import { randomUUID } from "node:crypto";
 import type { ClientInvokeOptions } from "../connection/client-results.js";
 import type { HubConnection } from "../connection/hub-connection.js";
+import type { CloseMessage } from "../protocol/messages.js";
+import { SerializedHubMessage } from "../protocol/serialized-message.js";
 import { LogWriter, type LogFields } from "../logger.js";
 import { lifetimeLog } from "./lifetime-log.js";
 import { encodeBackplaneMessage, type BackplaneMessage, type GroupMessage, type SendMessage } from "./backplane-messages.js";
@@ -227,15 +229,7 @@ export class ScaleOutLifetimeManager implements HubLifetimeManager {
    * const { waiting, unreceived } = manager.stats;
    */
   get stats(): ScaleOutStats {
-    const oldest = this.outbox.oldestAt;
-    const stats: ScaleOutStats = {
-      waiting: this.outbox.size,
-      lagMs: oldest === undefined ? 0 : Date.now() - oldest,
-      received: this.channels.received,
-      resent: this.replays.resent,
-      replayed: this.replays.replayed,
-      ...this.outbox.totals,
-    };
+    const stats: ScaleOutStats = { ...this.outbox.stats, received: this.channels.received, resent: this.replays.resent, replayed: this.replays.replayed };
     if (this.recovery) stats.recovery = this.recovery.counts;
     return stats;
   }
@@ -282,7 +276,15 @@ export class ScaleOutLifetimeManager implements HubLifetimeManager {
   }
 
   async send(target: Target, method: string, args: readonly unknown[]): Promise<void> {
-    const message = invocationOf(method, args);
+    return this.sendEverywhere(target, invocationOf(method, args));
+  }
+
+  closeConnections(target: Target, close: CloseMessage): Promise<void> {
+    return this.sendEverywhere(target, new SerializedHubMessage(close)); // a Close ends the connections it reaches
+  }
+
+  /** `message` to the connections of `target` here, and through the backplane to the others'. */
+  private async sendEverywhere(target: Target, message: SerializedHubMessage): Promise<void> {
     this.local.deliver(target, message);
     if (target.kind === "connections") {
       // One rebuilt here for a server judged dead that may hold it still gets it there too.
@@ -324,7 +326,6 @@ export class ScaleOutLifetimeManager implements HubLifetimeManager {
     return this.requests.invoke(connectionId, method, args, options);
   }
 
-
   private async addLocal(connectionId: string, group: string): Promise<void> {
     const first = !this.local.hasGroup(group) && !this.moves.incoming.hasGroup(group);
     await this.local.addToGroup(connectionId, group);
@@ -336,7 +337,6 @@ export class ScaleOutLifetimeManager implements HubLifetimeManager {
     await this.local.removeFromGroup(connectionId, group);
     if (hadMembers && !this.local.hasGroup(group) && !this.moves.incoming.hasGroup(group)) await this.channels.unsubscribe(this.channels.name("group", group));
   }
-
 
   /** A message on `all`, a group's or a user's channel: for this server's connections of its target. */
   private onSend(message: BackplaneMessage, channel: string): void {

@@ -94,6 +94,11 @@ export type HubMessage =
   | AckMessage
   | SequenceMessage;
 
+/** The Close a server sends: `error` is shown to the client, `allowReconnect` asks it to come back. */
+export function closeMessage({ error, allowReconnect }: { error?: string | undefined; allowReconnect?: boolean | undefined } = {}): CloseMessage {
+  return { type: MessageType.Close, ...(error ? { error } : {}), ...(allowReconnect ? { allowReconnect: true } : {}) };
+}
+
 /** A Completion for a call that returned nothing. */
 export function voidCompletion(invocationId: string): CompletionMessage {
   return { type: MessageType.Completion, invocationId, hasResult: false };

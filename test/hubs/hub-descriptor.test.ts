@@ -77,6 +77,17 @@ describe("describeHub", () => {
     rejects(Lifecycle, "ERR_HUB_INVALID_METHOD", /lifecycle method/);
   });
 
+  it("rejects a hub method that has the name of a Hub member, which would hide it or be hidden", () => {
+    @HubClass()
+    class Hidden extends Hub {
+      // @ts-expect-error: TypeScript refuses it too; a JavaScript hub is told at startup
+      @HubMethod("Connections") connections() {
+        return 1;
+      }
+    }
+    rejects(Hidden, "ERR_HUB_INVALID_METHOD", /has the name of a Hub member .*@HubMethod\("Connections"\)/);
+  });
+
   it("rejects a blank wire name", () => {
     @HubClass()
     class Blank extends Hub {

@@ -132,6 +132,20 @@ export function runLifetimeManagerContract(name: string, fixture: LifetimeManage
       expect(calls(a)).toEqual([]);
     });
 
+    it("closes the connections of a target, each sent its Close after the sends before it", async () => {
+      const [a, b, c] = [await connect("ada"), await connect("ada"), await connect("bob")];
+      await manager.send({ kind: "users", ids: ["ada"] }, "before", []);
+      await manager.closeConnections!({ kind: "users", ids: ["ada"] }, { type: 7, error: "Signed out." });
+      await manager.send({ kind: "all" }, "after", []);
+      await settle();
+      for (const closed of [a, b]) {
+        expect(closed.messages()).toEqual([{ type: 1, target: "before", arguments: [] }, { type: 7, error: "Signed out." }]);
+        expect(closed.connection.transport.isClosed).toBe(true);
+      }
+      expect(calls(c)).toEqual([["after", []]]);
+      expect(c.connection.transport.isClosed).toBe(false);
+    });
+
     it("sends to every connection of a user, and to several users", async () => {
       const [a1, a2, b, anon] = [await connect("alice"), await connect("alice"), await connect("bob"), await connect()];
       await manager.send({ kind: "users", ids: ["alice"] }, "one", []);
