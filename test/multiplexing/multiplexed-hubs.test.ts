@@ -7,7 +7,7 @@ import { jsonHubProtocol } from "../../src/protocol/json-protocol.js";
 import { chatHub } from "../codegen/generated/chat-hub.client.js";
 import { startTcpProxy } from "../support/tcp-proxy.js";
 import { waitFor, within } from "../support/wait.js";
-import { lifecycle, startMuxServer, type MuxServer } from "./mux-hubs.js";
+import { lifecycle, NewsHub, startMuxServer, type MuxServer } from "./mux-hubs.js";
 
 interface Setup {
   name: string;
@@ -138,6 +138,19 @@ describe.each(setups)("several hubs over one connection, $name", (setup) => {
     await within(closed, "the presence hub to close");
     await waitFor(() => lifecycle.includes("presence disconnected carol"), "the presence hub's onDisconnected");
     expect(await game.invoke("Echo", "unaffected")).toBe("unaffected");
+  });
+
+  it("closes a user's connection to one hub from the server, alone; the connection's other hubs go on", async () => {
+    const hubs = multiplexer("ada", { reconnect: false });
+    const news = hubs.hub("/news");
+    const game = hubs.hub("/game");
+    await started(news, game);
+    const closed = new Promise<Error | undefined>((resolve) => news.onClose(resolve));
+    await mux.server.hubContext(NewsHub).connections.closeUser("ada", { error: "Left the news." });
+    expect((await within(closed, "the news hub to close"))?.message).toContain("Left the news.");
+    expect((await game.invoke<Whoami>("Whoami")).user).toBe("ada");
+    await waitFor(() => lifecycle.includes("news disconnected ada"), "the news hub's onDisconnected");
+    expect(lifecycle).not.toContain("game disconnected ada");
   });
 
   it("refuses a hub the user may not use, alone; the others keep working", async () => {
