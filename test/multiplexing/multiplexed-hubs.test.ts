@@ -153,6 +153,21 @@ describe.each(setups)("several hubs over one connection, $name", (setup) => {
     expect(lifecycle).not.toContain("game disconnected ada");
   });
 
+  it("reopens a hub the server closed with allowReconnect, as a new connection to that hub alone", async () => {
+    const hubs = multiplexer("ada");
+    const news = hubs.hub("/news");
+    const game = hubs.hub("/game");
+    await started(news, game);
+    const before = await news.invoke<Whoami>("Whoami");
+    const gameBefore = await game.invoke<Whoami>("Whoami");
+    const reopened = new Promise<string | null>((resolve) => news.onReconnected(resolve));
+    await mux.server.hubContext(NewsHub).connections.close(before.connectionId, { allowReconnect: true });
+    const after = await within(reopened, "the news hub to reopen");
+    expect(after).not.toBe(before.connectionId);
+    expect((await news.invoke<Whoami>("Whoami")).connectionId).toBe(after);
+    expect((await game.invoke<Whoami>("Whoami")).connectionId).toBe(gameBefore.connectionId);
+  });
+
   it("refuses a hub the user may not use, alone; the others keep working", async () => {
     const hubs = multiplexer("dave");
     const news = hubs.hub("/news");
