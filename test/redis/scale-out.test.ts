@@ -4,7 +4,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { Hub, HubClass, HubMethod, HubServer, silentLogger } from "../../src/index.js";
 import { RedisBackplane } from "../../src/redis/index.js";
 import { startOwnRedis, type OwnRedis } from "../support/redis.js";
-import { waitFor } from "../support/wait.js";
+import { waitFor, within } from "../support/wait.js";
 
 interface ChatClient {
   message(text: string): void;
@@ -125,5 +125,19 @@ describe("scale-out over Redis, end to end with the official client", () => {
     expect(b.received.filter((text) => text === "during")).toHaveLength(1);
     // Subscriptions made during the outage work too: c's own channel reaches it from server B.
     expect(await b.connection.invoke("Ask", c.id, "still there?")).toBe("answer to still there?");
+  });
+
+  it("holds a close for another server's connection in the outbox while Redis is away, and closes it once Redis is back", async () => {
+    const [, urlB] = [await startServer(), await startServer()];
+    const b = await connect(urlB);
+    const closed = new Promise<Error | undefined>((resolve) => b.connection.onclose(resolve));
+    await redis.stop();
+    const hub = servers[0]!.hubContext(ChatHub);
+    await hub.clients.client(b.id).message("during");
+    await hub.connections.close(b.id, { error: "Closed during the outage." }); // does not wait for Redis
+    expect(servers[0]!.scaleOutStats(ChatHub)?.waiting.messages).toBeGreaterThanOrEqual(2);
+    await redis.start();
+    expect((await within(closed, "the close to arrive once Redis is back", 20_000))?.message).toContain("Closed during the outage.");
+    expect(b.received).toEqual(["during"]); // the send before it came first
   });
 });
