@@ -6,6 +6,7 @@ import {
   type NotificationClient,
   type NotificationState,
   type PublishRequest,
+  signedOutEverywhere,
 } from "./notification-types.js";
 import { Publisher, topicGroup } from "./publisher.js";
 import type { SampleUser } from "./sample-auth.js";
@@ -61,6 +62,12 @@ export class NotificationHub extends Hub<NotificationClient> {
     const { name } = this.user;
     await this.store.unsubscribe(name, topic);
     for (const id of await this.store.connectionsOf(name)) await this.groups.removeFromGroup(id, topicGroup(topic));
+  }
+
+  /** Signs the user out on every tab, on every instance: the server closes each of their connections. */
+  @HubMethod("SignOut")
+  signOut(): Promise<void> {
+    return this.connections.closeUser(this.user.name, { error: signedOutEverywhere });
   }
 
   @HubMethod("MarkAllRead")

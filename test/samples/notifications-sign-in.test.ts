@@ -54,6 +54,34 @@ describe("the notification sample's page, when connecting goes wrong", () => {
     }
   });
 
+  it("signs a user out on every tab, and no one else", async () => {
+    const { context, page: first } = await openPage();
+    const other = await openPage();
+    try {
+      const signIn = async (page: Page, name: string) => {
+        await page.goto(server.url);
+        await page.fill("input[name=name]", name);
+        await page.click("#sign-in-form button");
+        await page.waitForFunction(() => document.querySelector("#status")?.textContent === "connected", undefined, { timeout: 10_000 });
+      };
+      await signIn(first, "erin");
+      const second = await context.newPage(); // a second tab: the session is in the context's localStorage
+      await second.goto(server.url);
+      await second.waitForFunction(() => document.querySelector("#status")?.textContent === "connected", undefined, { timeout: 10_000 });
+      await signIn(other.page, "frank");
+
+      await first.click("#sign-out");
+      await second.waitForSelector("#signed-out:not([hidden])", { timeout: 10_000 });
+      expect(await status(second)).toBe("signed out");
+      await first.waitForSelector("#sign-in-form", { state: "visible", timeout: 10_000 });
+      expect(await status(other.page)).toBe("connected");
+      expect(await other.page.isVisible("#signed-out")).toBe(false);
+    } finally {
+      await context.close();
+      await other.context.close();
+    }
+  });
+
   it("shows each failed attempt of the first connect, then connects", async () => {
     const { context, page } = await openPage();
     try {

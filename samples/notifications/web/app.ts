@@ -1,7 +1,7 @@
 // The notification sample's page: sign in, connect with hubwire/client and the generated proxy,
 // and keep the inbox, topics and connection status current.
 import { HubConnection, type HubClientError } from "../../../client/index.js";
-import type { Notification, NotificationState } from "../notification-types.js";
+import { signedOutEverywhere, type Notification, type NotificationState } from "../notification-types.js";
 import { notificationHub } from "./generated/notification-hub.client.js";
 
 interface Session {
@@ -132,11 +132,14 @@ async function start(session: Session): Promise<void> {
     setStatus("connected");
     void sync();
   });
-  connection.onClose((error) => (isSignedOut(error) ? signedOut() : setStatus("offline")));
+  // Refused, or closed because the user signed out on one of their tabs.
+  connection.onClose((error) => (isSignedOut(error) || error?.message.includes(signedOutEverywhere) ? signedOut() : setStatus("offline")));
 
   $("mark-read").onclick = () => void hub.markAllRead();
   $("sign-out").onclick = async () => {
     localStorage.removeItem(storageKey);
+    // The server closes every tab of the user, this one included (so the call itself ends unanswered).
+    await hub.signOut().catch(() => undefined);
     await connection.stop();
     showSignIn();
   };

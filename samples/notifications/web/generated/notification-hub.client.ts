@@ -12,6 +12,8 @@ export interface NotificationHubCalls {
   markAllRead(options?: CallOptions): Promise<void>;
   /** The admin form: publishes to a user, a topic or everyone. */
   publish(request: PublishRequest, options?: CallOptions): Promise<number>;
+  /** Signs the user out on every tab, on every instance: the server closes each of their connections. */
+  signOut(options?: CallOptions): Promise<void>;
   /** Subscribes the user (all their tabs) to a topic; returns the topic's recent notifications. */
   subscribe(topic: string, options?: CallOptions): Promise<Notification[]>;
   unsubscribe(topic: string, options?: CallOptions): Promise<void>;
@@ -22,6 +24,7 @@ export interface NotificationHubSends {
   getState(): Promise<void>;
   markAllRead(): Promise<void>;
   publish(request: PublishRequest): Promise<void>;
+  signOut(): Promise<void>;
   subscribe(topic: string): Promise<void>;
   unsubscribe(topic: string): Promise<void>;
 }
@@ -39,6 +42,7 @@ interface NotificationHubShape {
   getState(): NotificationState;
   markAllRead(): void;
   publish(request: PublishRequest): number;
+  signOut(): void;
   subscribe(topic: string): Notification[];
   unsubscribe(topic: string): void;
 }
@@ -49,6 +53,7 @@ export function notificationHub(connection: HubConnection): NotificationHubCalls
     getState: { name: "GetState" },
     markAllRead: { name: "MarkAllRead" },
     publish: { name: "Publish" },
+    signOut: { name: "SignOut" },
     subscribe: { name: "Subscribe" },
     unsubscribe: { name: "Unsubscribe" },
   });
