@@ -6,9 +6,9 @@ import {
   type NotificationClient,
   type NotificationState,
   type PublishRequest,
-  signedOutEverywhere,
 } from "./notification-types.js";
 import { Publisher, topicGroup } from "./publisher.js";
+import { signedOutEverywhere } from "./web/signed-out.js";
 import type { SampleUser } from "./sample-auth.js";
 
 /**

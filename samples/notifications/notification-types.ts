@@ -45,6 +45,3 @@ export interface NotificationClient {
 }
 
 export const availableTopics = ["deployments", "incidents", "releases", "billing"];
-
-/** The error every tab of a user that signed out is closed with (see NotificationHub.signOut). */
-export const signedOutEverywhere = "Signed out on every tab.";

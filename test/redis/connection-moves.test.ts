@@ -249,6 +249,17 @@ describe("connections move between servers with their state", () => {
     expect(await client.invoke("Id")).not.toBe(id);
   });
 
+  it("a connection closed by the server it moves to, as it moves, ends under its id: its client starts anew", async () => {
+    const { client, id } = await heldByServer1((url) => hubwireClient(url, "ada", false));
+    // The new server closes it the moment the old one lets go: the close reaches it wherever it is.
+    whenLettingGo(servers[1]!, "/moves", "before", () => void servers[0]!.hubContext(MovesHub).connections.close(id, { error: "Closed as it moved." }));
+    proxy!.cutWebSockets();
+    await waitFor(() => lives.disconnected === 1, "the connection to end");
+    await waitFor(() => client.restarts() === 1, "the client to start a new connection");
+    expect(await client.invoke("Id")).not.toBe(id);
+    await waitFor(() => servers.reduce((sum, server) => sum + server.connectionCount, 0) === 1, "only the new connection to be held");
+  });
+
   it("a rolling restart of three servers under steady traffic loses, doubles and reorders nothing, for every client", async () => {
     const urls = await startCluster(3);
     const url = `${proxy!.url}/moves`;

@@ -1,8 +1,9 @@
 // The notification sample's page: sign in, connect with hubwire/client and the generated proxy,
 // and keep the inbox, topics and connection status current.
 import { HubConnection, type HubClientError } from "../../../client/index.js";
-import { signedOutEverywhere, type Notification, type NotificationState } from "../notification-types.js";
+import type { Notification, NotificationState } from "../notification-types.js";
 import { notificationHub } from "./generated/notification-hub.client.js";
+import { signedOutEverywhere } from "./signed-out.js";
 
 interface Session {
   token: string;
