@@ -190,14 +190,9 @@ export class HubConnection implements ConnectionReceiver, HeartbeatSubscriber, L
     this.send(payload);
   }
 
-  /**
-   * Sends a message encoded once for all its recipients. A Close (HubLifetimeManager's
-   * closeConnections, wherever it reaches the connection: a send from another server, a move,
-   * a recovery) ends the connection, whatever its client does with it.
-   */
+  /** Sends a message encoded once for all its recipients. */
   writeSerialized(message: SerializedHubMessage): void {
     if (this.closing || !this.protocol) return;
-    if (message.message.type === MessageType.Close) return this.close(message.message);
     const payload = message.payloadFor(this.protocol);
     this.options.telemetry?.sent(this.protocol.name, payload);
     if (this.buffer && isTrackable(message.message.type)) this.keep(payload);

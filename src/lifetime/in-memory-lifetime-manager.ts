@@ -101,12 +101,12 @@ export class InMemoryLifetimeManager implements HubLifetimeManager, LocalMembers
   }
 
   async closeConnections(target: Target, close: CloseMessage): Promise<void> {
-    this.deliver(target, new SerializedHubMessage(close)); // a Close ends the connection it is written to
+    this.deliver(target, new SerializedHubMessage(close));
   }
 
-  /** Writes a message to the connections of `target` here, each once. */
+  /** Writes a message to the connections of `target` here, each once (see deliverTo). */
   deliver(target: Target, message: SerializedHubMessage): void {
-    for (const connection of this.recipients(target)) connection.writeSerialized(message);
+    deliverTo(this.recipients(target), message);
   }
 
   /** The connections here. */
@@ -199,6 +199,18 @@ export class InMemoryLifetimeManager implements HubLifetimeManager, LocalMembers
       }
     }
   }
+}
+
+/**
+ * Writes a message that reached `connections` through a lifetime manager (a send here, from
+ * another server, or kept for a connection that moved or was recovered here). A Close
+ * (closeConnections) ends each connection instead, whatever its client does with it: told
+ * apart once per message, not once per recipient.
+ */
+export function deliverTo(connections: Iterable<HubConnection>, message: SerializedHubMessage): void {
+  const { message: inner } = message;
+  if (inner.type === MessageType.Close) for (const connection of connections) connection.close(inner);
+  else for (const connection of connections) connection.writeSerialized(message);
 }
 
 /** A client invocation, encoded at most once per protocol whatever the number of recipients. */

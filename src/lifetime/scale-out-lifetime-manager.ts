@@ -280,7 +280,7 @@ export class ScaleOutLifetimeManager implements HubLifetimeManager {
   }
 
   closeConnections(target: Target, close: CloseMessage): Promise<void> {
-    return this.sendEverywhere(target, new SerializedHubMessage(close)); // a Close ends the connections it reaches
+    return this.sendEverywhere(target, new SerializedHubMessage(close)); // see deliverTo
   }
 
   /** `message` to the connections of `target` here, and through the backplane to the others'. */

@@ -4,7 +4,7 @@ import { SerializedHubMessage } from "../protocol/serialized-message.js";
 import { HubwireError } from "../errors.js";
 import { IncomingConnections, type HandoffPlan, type LifetimeHandoff } from "./connection-handoff.js";
 import type { LifetimeMoves } from "./hub-lifetime-manager.js";
-import type { InMemoryLifetimeManager } from "./in-memory-lifetime-manager.js";
+import { deliverTo, type InMemoryLifetimeManager } from "./in-memory-lifetime-manager.js";
 import type { ConnectionRecovery } from "./connection-recovery.js";
 import type { SendSequences } from "./send-sequences.js";
 
@@ -194,7 +194,7 @@ export class ScaleOutMoves implements LifetimeMoves {
     }
     this.unsubscribeUnused(incoming.subscribed);
     for (let i = 0; i < (handoff.gap ?? 0); i++) connection.writeSerialized(gapFiller);
-    for (const message of incoming.undelivered(handoff)) connection.writeSerialized(message);
+    for (const message of incoming.undelivered(handoff)) deliverTo([connection], message);
   }
 
   abandon(connectionId: string): void {

@@ -86,12 +86,21 @@ export class ConnectionAdmission {
     const token = bearerToken(request, allowQueryToken);
     const admission = await this.admit(request, token);
     if ("status" in admission) return admission;
+    return (await this.laterRefusal(connection, admission, request, token)) ?? admission;
+  }
+
+  /**
+   * Why a later request of `connection`, authenticated as `admission` with `token`, is refused,
+   * if it is: another user's; refused by a receiver that admits users of its own (a multiplexed
+   * connection's hubs); or a change of its authentication the receiver does not accept (logged).
+   */
+  async laterRefusal(connection: TransportConnection, admission: Admitted, request: ConnectionRequest, token: string | undefined): Promise<Refusal | undefined> {
     const refusal =
       this.otherUser(connection, admission) ??
       (await connection.receiver?.reauthenticate?.(request, token)) ??
       (await refreshRefusal(connection, admission, request, this.refreshing));
     if (refusal?.refreshRejected) this.log.write(transportLog.refreshRejected, { path: this.path, connectionId: connection.connectionId });
-    return refusal ?? admission;
+    return refusal;
   }
 
   /** A refusal when `admission` is not the user `connection` belongs to (logged). */

@@ -7,7 +7,7 @@ import type { LogWriter } from "../logger.js";
 import { closeReason, inBandRefusalParameter, inBandRefusalValue, refusalCloseCode } from "../protocol/upgrade-refusal.js";
 import { asError } from "../protocol/thrown-value.js";
 import { transportLog } from "./transport-log.js";
-import { adopt, ConnectionAdmission, endRejected, refreshRefusal, type AdmissionCheck, type Admitted } from "./connection-admission.js";
+import { adopt, ConnectionAdmission, endRejected, type AdmissionCheck, type Admitted } from "./connection-admission.js";
 import type { ConnectionMoves } from "./connection-moves.js";
 import type { ConnectionLimit } from "./connection-limit.js";
 import { ConnectionRegistry } from "./connection-registry.js";
@@ -283,20 +283,15 @@ export class ConnectionEndpoint {
         connection = await this.router.upgradeElsewhere(socket, request, token, (status, reason) => this.refuseUpgrade(upgrade, status, reason));
         if (!connection) return; // answered there
       }
-      const mismatch = this.admission.otherUser(connection, admission);
-      if (mismatch) return rejectUpgrade(socket, mismatch.status, mismatch.reason);
-      // A stateful connection whose receiver admits users of its own (a multiplexed
-      // connection's hubs, maybe just moved here) has them admitted again by its new socket;
-      // any other may refuse the fresh authentication its new socket brings.
-      if (connection.resumable) {
-        const refusal = connection.receiver?.reauthenticate
-          ? await connection.receiver.reauthenticate(request, bearerToken(request, true))
-          : await refreshRefusal(connection, admission, request, this.options.authenticationRefresh);
-        if (refusal) {
-          rejectUpgrade(socket, refusal.status, refusal.reason);
-          if (refusal.refreshRejected) endRejected(connection);
-          return;
-        }
+      // A stateful connection's new socket is a later request of it, as a poll is (its hubs, for
+      // a multiplexed connection maybe just moved here, admit it again); any other's is the first.
+      const refusal = connection.resumable
+        ? await this.admission.laterRefusal(connection, admission, request, bearerToken(request, true))
+        : this.admission.otherUser(connection, admission);
+      if (refusal) {
+        rejectUpgrade(socket, refusal.status, refusal.reason);
+        if (refusal.refreshRejected) endRejected(connection);
+        return;
       }
       // A stateful connection's client is back while its old socket still looks open: that
       // socket is dead on the client's side (a half-open drop). As in ASP.NET Core, the new

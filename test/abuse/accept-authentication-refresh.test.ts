@@ -3,20 +3,17 @@ import { HttpTransportType, HubConnectionBuilder, LogLevel, type HubConnection }
 import { HubServer, silentLogger, type AuthenticationRefresh, type HubOptions } from "../../src/index.js";
 import { RS, send } from "../http-transports/http-client.js";
 import { recordingLogger } from "../support/chat-servers.js";
-import { adminPolicy, aliceMultiplexer, authenticateTestToken, bearer, disconnects, GuardedHub, guardedLog, negotiateAs, noPromotion, resetGuardedLog, startGuardedServer, token } from "./guarded-hub.js";
+import { adminPolicy, aliceMultiplexer, authenticateTestToken, bearer, disconnects, endGuardedTest, GuardedHub, guardedLog, negotiateAs, noPromotion, startGuardedServer, token } from "./guarded-hub.js";
 
 // acceptAuthenticationRefresh (ASP.NET Core 11's OnAuthenticationRefresh): the hub decides whether
 // a later request's fresh authentication of the connection's user may change it.
-
 
 describe("acceptAuthenticationRefresh", () => {
   let server: HubServer | undefined;
   let client: HubConnection | undefined;
   afterEach(async () => {
-    await client?.stop();
-    await server?.close();
+    await endGuardedTest(client, server);
     client = server = undefined;
-    resetGuardedLog();
   });
 
   async function start(hubOptions: HubOptions, logger = recordingLogger()): Promise<string> {

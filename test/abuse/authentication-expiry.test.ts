@@ -4,7 +4,7 @@ import { HubConnection as HubwireConnection, silentLogger } from "../../client/i
 import type { HubServer } from "../../src/index.js";
 import { reach, within } from "../support/wait.js";
 import { expectCanaryAnswered, startCanary } from "./canary-beside.js";
-import { disconnects, guardedLog, resetGuardedLog, startGuardedServer, token } from "./guarded-hub.js";
+import { disconnects, endGuardedTest, guardedLog, resetGuardedLog, startGuardedServer, token } from "./guarded-hub.js";
 
 // Long enough for a client to connect and make one call on a loaded machine: each token is made
 // when the client asks for it, so this counts from the request that carries it.
@@ -17,10 +17,8 @@ describe.each([
   let server: HubServer | undefined;
   let client: HubConnection | undefined;
   afterEach(async () => {
-    await client?.stop();
-    await server?.close();
+    await endGuardedTest(client, server);
     client = server = undefined;
-    resetGuardedLog();
   });
 
   async function connectAdmin(options: { closeOnAuthenticationExpiration?: boolean } = {}, reconnects = false) {

@@ -3,16 +3,14 @@ import { HttpTransportType, HubConnectionBuilder, HubConnectionState, LogLevel, 
 import type { HubOptions, HubServer } from "../../src/index.js";
 import { RS, send } from "../http-transports/http-client.js";
 import { reach } from "../support/wait.js";
-import { bearer, freshAdminTokens, negotiateAs, resetGuardedLog, startGuardedServer, token } from "./guarded-hub.js";
+import { bearer, endGuardedTest, freshAdminTokens, negotiateAs, startGuardedServer, token } from "./guarded-hub.js";
 
 describe("authentication refresh (SignalR 11), with the official client 11", () => {
   let server: HubServer | undefined;
   let client: HubConnection | undefined;
   afterEach(async () => {
-    await client?.stop();
-    await server?.close();
+    await endGuardedTest(client, server);
     client = server = undefined;
-    resetGuardedLog();
   });
 
   async function start(hubOptions: HubOptions = {}): Promise<string> {

@@ -27,6 +27,13 @@ export function resetGuardedLog(): void {
   disconnectWaiters = [];
 }
 
+/** Ends what a test of these hubs started, its client first, then its server, and clears the guarded log. */
+export async function endGuardedTest(client: { stop(): Promise<void> } | undefined, server: { close(): Promise<void> } | undefined): Promise<void> {
+  await client?.stop();
+  await server?.close();
+  resetGuardedLog();
+}
+
 /** Resolves once `count` GuardedHub connections have run onDisconnected. */
 export function disconnects(count: number): Promise<void> {
   if (guardedLog.disconnects.length >= count) return Promise.resolve();

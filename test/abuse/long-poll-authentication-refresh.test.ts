@@ -3,7 +3,7 @@ import { HttpTransportType, HubConnectionBuilder, HubConnectionState, LogLevel, 
 import type { HubOptions, HubServer } from "../../src/index.js";
 import { send } from "../http-transports/http-client.js";
 import { reach, waitFor } from "../support/wait.js";
-import { bearer, negotiateAs, OpenHub, startOpenServer, token } from "./guarded-hub.js";
+import { bearer, endGuardedTest, negotiateAs, OpenHub, startOpenServer, token } from "./guarded-hub.js";
 
 // SignalR 11: a long poll authenticated as another user than its connection's, whose
 // authentication ends no sooner (an ended token, read as no user), is answered 409
@@ -15,8 +15,7 @@ describe("a long poll that must wait for an authentication refresh (SignalR 11)"
   let server: HubServer | undefined;
   let client: HubConnection | undefined;
   afterEach(async () => {
-    await client?.stop();
-    await server?.close();
+    await endGuardedTest(client, server);
     client = server = undefined;
   });
 

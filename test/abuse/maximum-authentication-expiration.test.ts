@@ -3,7 +3,7 @@ import { HttpTransportType, HubConnectionBuilder, HubConnectionState, LogLevel, 
 import type { HubOptions, HubServer } from "../../src/index.js";
 import { send } from "../http-transports/http-client.js";
 import { reach } from "../support/wait.js";
-import { bearer, startGuardedServer, token } from "./guarded-hub.js";
+import { bearer, endGuardedTest, startGuardedServer, token } from "./guarded-hub.js";
 
 // maximumAuthenticationExpiration (ASP.NET Core 11's MaximumAuthenticationExpiration): no request's
 // authentication counts for longer, so a connection is closed, or refreshes, at least that often.
@@ -13,8 +13,7 @@ describe("maximumAuthenticationExpiration", () => {
   let server: HubServer | undefined;
   let client: HubConnection | undefined;
   afterEach(async () => {
-    await client?.stop();
-    await server?.close();
+    await endGuardedTest(client, server);
     client = server = undefined;
   });
 

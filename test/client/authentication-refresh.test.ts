@@ -1,17 +1,15 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { HubClientError, HubConnection, silentLogger, type HubConnectionOptions } from "../../client/index.js";
 import type { HubOptions, HubServer } from "../../src/index.js";
-import { freshAdminTokens, OpenHub, renewingTokens, resetGuardedLog, startGuardedServer, startOpenServer, token } from "../abuse/guarded-hub.js";
+import { endGuardedTest, freshAdminTokens, OpenHub, renewingTokens, startGuardedServer, startOpenServer, token } from "../abuse/guarded-hub.js";
 import { reach, waitFor } from "../support/wait.js";
 
 describe("hubwire's client: authentication refresh", () => {
   let server: HubServer | undefined;
   let client: HubConnection | undefined;
   afterEach(async () => {
-    await client?.stop();
-    await server?.close();
+    await endGuardedTest(client, server);
     client = server = undefined;
-    resetGuardedLog();
   });
 
   async function start(hubOptions: HubOptions = { authenticationRefresh: true }): Promise<string> {
