@@ -29,10 +29,28 @@ export function observedSends(inner: ClientSends, onFailure: OnCallFailure): Cli
 
 /** The group changes hub code makes, observed as sends are (see observedSends). */
 export function observedGroups(lifetime: HubLifetimeManager, onFailure: OnCallFailure): GroupManager {
+  const add = (connectionId: string, groupName: string) => lifetime.addToGroup(connectionId, groupName);
+  const remove = (connectionId: string, groupName: string) => lifetime.removeFromGroup(connectionId, groupName);
   return {
-    addToGroup: (connectionId, groupName) => observed(lifetime.addToGroup(connectionId, groupName), "group change", onFailure),
-    removeFromGroup: (connectionId, groupName) => observed(lifetime.removeFromGroup(connectionId, groupName), "group change", onFailure),
+    addToGroup: (connectionId, groupName) => observed(add(connectionId, groupName), "group change", onFailure),
+    removeFromGroup: (connectionId, groupName) => observed(remove(connectionId, groupName), "group change", onFailure),
+    addUserToGroup: (userId, groupName) => observed(changeUser(lifetime, userId, groupName, add), "group change", onFailure),
+    removeUserFromGroup: (userId, groupName) => observed(changeUser(lifetime, userId, groupName, remove), "group change", onFailure),
   };
+}
+
+/**
+ * A user's group change is one change per connection the user has, wherever it is: each goes
+ * the way a single connection's does (acknowledged by its server, following it if it moves).
+ */
+async function changeUser(lifetime: HubLifetimeManager, userId: string, groupName: string, change: (connectionId: string, groupName: string) => Promise<void>): Promise<void> {
+  if (!lifetime.connectionsOfUser) {
+    throw new HubwireError("ERR_USER_GROUPS_NOT_SUPPORTED", "This hub's lifetime manager cannot find a user's connections (it has no connectionsOfUser).");
+  }
+  const connectionIds = await lifetime.connectionsOfUser(userId);
+  const changes = await Promise.allSettled(connectionIds.map((connectionId) => change(connectionId, groupName)));
+  const failed = changes.find((settled) => settled.status === "rejected");
+  if (failed) throw failed.reason;
 }
 
 /** The closes hub code makes (HubContext.connections), observed as sends are; a lifetime manager without closeConnections refuses them. */

@@ -97,4 +97,15 @@ export interface ConnectionCloser {
 export interface GroupManager {
   addToGroup(connectionId: string, groupName: string): Promise<void>;
   removeFromGroup(connectionId: string, groupName: string): Promise<void>;
+  /**
+   * Adds every connection the user has now, on every server, to the group; resolves once a
+   * send to the group reaches them all. A connection the user opens later is not added: add it
+   * in onConnected. Rejects with the first connection's error (the others are added all the same).
+   *
+   * @example
+   * await this.groups.addUserToGroup(this.context.userIdentifier!, "team:blue"); // every tab of the user
+   */
+  addUserToGroup(userId: string, groupName: string): Promise<void>;
+  /** Removes every connection the user has now, on every server, from the group. */
+  removeUserFromGroup(userId: string, groupName: string): Promise<void>;
 }

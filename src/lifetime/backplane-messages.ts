@@ -46,6 +46,17 @@ export interface InvokeMessage {
 }
 
 /**
+ * Asks every server, on the hub's `all` channel, for the ids of a user's connections it holds
+ * (HubLifetimeManager.connectionsOfUser); each answers on the asking server's own channel.
+ */
+export interface UserConnectionsMessage {
+  kind: "userConnections";
+  origin: string;
+  requestId: number;
+  userId: string;
+}
+
+/**
  * A server moving a connection to another publishes one on each of the connection's channels and
  * waits to hear it back on all: it has then heard every send published on them before.
  */
@@ -72,7 +83,9 @@ export type ReplyMessage =
   /** The server holding the connection took the client result request: if it dies, the asker stops waiting. */
   | { kind: "taken"; requestId: number; holder: string }
   | { kind: "result"; requestId: number; result: unknown }
-  | { kind: "failure"; requestId: number; name: string; message: string; code?: string };
+  | { kind: "failure"; requestId: number; name: string; message: string; code?: string }
+  /** The user's connections the server `origin` holds, or is taking over (see UserConnectionsMessage). */
+  | { kind: "userConnectionIds"; requestId: number; origin: string; connectionIds: string[] };
 
 /**
  * A stateful connection's state, sent by the server that holds it to the connection's standby
@@ -169,6 +182,7 @@ export type BackplaneMessage =
   | SendMessage
   | GroupMessage
   | InvokeMessage
+  | UserConnectionsMessage
   | ReplyMessage
   | PresenceMessage
   | FenceMessage

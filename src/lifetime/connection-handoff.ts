@@ -240,6 +240,10 @@ export class IncomingConnections implements GroupIndex {
     return this.byUser.has(userId);
   }
 
+  connectionIdsOf(userId: string): string[] {
+    return [...(this.byUser.get(userId) ?? [])].map((incoming) => incoming.connectionId);
+  }
+
   joined(incoming: IncomingConnection, group: string): void {
     // Not while it is being made (add indexes it then), nor once it was taken.
     if (this.byId.get(incoming.connectionId) === incoming) addTo(this.byGroup, group, incoming);

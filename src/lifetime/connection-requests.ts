@@ -1,9 +1,11 @@
 import type { ClientInvokeOptions } from "../connection/client-results.js";
 import { HubwireError } from "../errors.js";
-import type { BackplaneMessage, GroupMessage, InvokeMessage } from "./backplane-messages.js";
+import type { BackplaneMessage, GroupMessage, InvokeMessage, UserConnectionsMessage } from "./backplane-messages.js";
 import type { InMemoryLifetimeManager } from "./in-memory-lifetime-manager.js";
 import { PendingReplies } from "./pending-replies.js";
 import { failureReply, remoteError, serverGone } from "./remote-errors.js";
+import type { ScaleOutMoves } from "./scale-out-moves.js";
+import type { SendSequences } from "./send-sequences.js";
 
 /** How long past its own timeout a remote client result may take to report back. */
 const replyGraceMs = 1_000;
@@ -12,10 +14,18 @@ const replyGraceMs = 1_000;
 export interface ConnectionRequestsHost {
   serverId: string;
   local: InMemoryLifetimeManager;
-  /** Whether `connectionId` is moving here: its old server answers for it until it arrives. */
-  isMovingHere(connectionId: string): boolean;
-  /** The channel of a connection, or of a server (where its answers go). */
-  channel(kind: "connection" | "server", name: string): string;
+  /** Connections moving here: their old servers answer for them until they arrive. */
+  moves: ScaleOutMoves;
+  /** What this server delivered from each origin, by channel. */
+  delivered: SendSequences;
+  /** Applies a group change to a connection held here (subscribing the group's channel for its first member). */
+  changeGroupHere(action: GroupMessage["action"], connectionId: string, group: string): Promise<void>;
+  /** The channel of a connection, of a server (where its answers go), or the hub's `all`. */
+  channel(kind: "connection" | "server" | "all", name?: string): string;
+  /** The live peers, as presence judges them. */
+  peers(): Iterable<string>;
+  /** The ids of the user's connections this server holds or is taking over. */
+  connectionsOfUserHere(userId: string): string[];
   /** Hands a message to the outbox: it never waits on the backplane. */
   publish(channel: string, message: BackplaneMessage): void;
   /** Numbers a message as this server's next send (SendMessage.seq). */
@@ -26,7 +36,7 @@ export interface ConnectionRequestsHost {
   publishNow(channel: string, message: BackplaneMessage): Promise<number>;
   /** The hub's client result timeout, for results asked of a connection on another server. */
   clientResultTimeout: number;
-  /** How long a group change for a connection on another server waits for its ack. */
+  /** How long a group change for a connection on another server waits for its ack, and a user's connections for every server's answer. */
   ackTimeout: number;
   /** How long a live holder may take to say it took a client result request. */
   serverTimeout: number;
@@ -35,13 +45,16 @@ export interface ConnectionRequestsHost {
 /**
  * What a server asks of the server that holds a connection, over the connection's channel: a
  * group change (acknowledged) and a client result (the holder says it took it, then answers);
- * and, as the holder, its answers to the client results others ask of its connections. Answers
- * come on the asking server's own channel. Each request ends once: answered, timed out, or
- * failed because the server that took it is gone.
+ * and, as the holder, its answers to the client results others ask of its connections. It also
+ * asks every server which connections a user has, and answers that question. Answers come on
+ * the asking server's own channel. Each request ends once: answered, timed out, or failed
+ * because the server that took it is gone.
  */
 export class ConnectionRequests {
   private readonly pending = new PendingReplies();
   private nextRequestId = 0;
+  /** Each question for a user's connections still waiting: the peers yet to answer, and the ids found so far. */
+  private readonly userQueries = new Map<number, { unanswered: Set<string>; found: Set<string> }>();
 
   constructor(private readonly host: ConnectionRequestsHost) {}
 
@@ -94,6 +107,38 @@ export class ConnectionRequests {
     return ack as Promise<void>;
   }
 
+  /**
+   * The ids of a user's connections on every server: this server's own, and each live peer's
+   * answer to one question on the hub's `all` channel. A peer that dies meanwhile has none left
+   * to give; one that does not answer in time fails the call (ERR_BACKPLANE_TIMEOUT).
+   */
+  async connectionsOfUser(userId: string): Promise<string[]> {
+    const { host } = this;
+    const found = new Set(host.connectionsOfUserHere(userId));
+    const unanswered = new Set(host.peers());
+    if (unanswered.size === 0) return [...found];
+    const requestId = this.nextRequestId++;
+    const answers = this.pending.wait(requestId, host.ackTimeout, undefined, () =>
+      new HubwireError("ERR_BACKPLANE_TIMEOUT", `Not every server said which connections user '${userId}' has in time.`),
+    );
+    this.userQueries.set(requestId, { unanswered, found });
+    const question: UserConnectionsMessage = { kind: "userConnections", origin: host.serverId, requestId, userId };
+    this.request(requestId, host.channel("all"), question).catch((error: unknown) => this.pending.settle(requestId, error));
+    try {
+      await answers;
+    } finally {
+      this.userQueries.delete(requestId);
+    }
+    return [...found];
+  }
+
+  /** As a peer: the user's connections here, for the server that asks. */
+  answerUserConnections(message: UserConnectionsMessage): void {
+    const { host } = this;
+    const connectionIds = host.connectionsOfUserHere(message.userId);
+    host.publish(host.channel("server", message.origin), { kind: "userConnectionIds", requestId: message.requestId, origin: host.serverId, connectionIds });
+  }
+
   /** An answer on this server's own channel; false for a message that is not one. */
   onAnswer(message: BackplaneMessage): boolean {
     switch (message.kind) {
@@ -109,6 +154,12 @@ export class ConnectionRequests {
       case "failure":
         this.pending.settle(message.requestId, remoteError(message.name, message.message, message.code));
         return true;
+      case "userConnectionIds": {
+        const query = this.userQueries.get(message.requestId);
+        for (const id of message.connectionIds) query?.found.add(id);
+        this.userQueryAnswered(message.requestId, message.origin);
+        return true;
+      }
       default:
         return false;
     }
@@ -122,9 +173,15 @@ export class ConnectionRequests {
     this.pending.failAll(() => new HubwireError("ERR_SERVER_CLOSED", "The server closed while the request waited for another server's answer."));
   }
 
-  /** A server died or left: what it took fails at once. */
+  /** A server died or left: what it took fails at once; it has no connections to name. */
   serverGone(serverId: string): void {
     this.pending.failTakenBy(serverId, serverGone);
+    for (const requestId of [...this.userQueries.keys()]) this.userQueryAnswered(requestId, serverId);
+  }
+
+  private userQueryAnswered(requestId: number, serverId: string): void {
+    const query = this.userQueries.get(requestId);
+    if (query?.unanswered.delete(serverId) && query.unanswered.size === 0) this.pending.settle(requestId, undefined, true);
   }
 
   /** As the holder: a client result another server asks of a connection here. */
@@ -132,7 +189,7 @@ export class ConnectionRequests {
     const { host } = this;
     const { requestId, origin } = message;
     // Its old server answers; one that let go already leaves the asker to its server timeout.
-    if (host.isMovingHere(message.connectionId)) return;
+    if (host.moves.incoming.get(message.connectionId)) return;
     // Only a connection held here is answered for; a connection that left has no channel here.
     if (host.local.has(message.connectionId)) host.publish(host.channel("server", origin), { kind: "taken", requestId, holder: host.serverId });
     let reply: BackplaneMessage;
@@ -143,6 +200,32 @@ export class ConnectionRequests {
       reply = failureReply(requestId, error);
     }
     host.publish(host.channel("server", origin), reply);
+  }
+
+  /** As the holder: a group change another server asks of a connection here; acked, or failed with this server's bound. */
+  async answerGroupChange(message: GroupMessage, channel: string): Promise<void> {
+    const { host } = this;
+    const { connectionId, group } = message;
+    // Recorded as a send is, whatever comes of it: a handoff or checkpoint of the connection then
+    // tells whether this server had applied it. A copy is applied again, harmlessly.
+    host.delivered.accept(message.origin, channel, message.seq);
+    const incoming = host.moves.incoming.get(connectionId);
+    if (incoming) {
+      // Moving here: kept, and applied over its old server's groups when it arrives. Subscribed
+      // first, and as the record's own: once it has the group, its channel counts as listened to.
+      const subscribed = message.action === "add" ? host.moves.subscribeGroups(connectionId, [group]) : undefined;
+      incoming.groupChanged(message.action, group, { origin: message.origin, channel, seq: message.seq });
+      await subscribed;
+    } else if (host.local.has(connectionId)) {
+      // The connection may have left since; its channel then no longer reaches this server.
+      try {
+        await host.changeGroupHere(message.action, connectionId, group);
+      } catch (error) {
+        // A bound of this server (too many groups): the asking server's call fails with it.
+        return host.publish(host.channel("server", message.origin), failureReply(message.ackId, error));
+      }
+    }
+    host.publish(host.channel("server", message.origin), { kind: "ack", ackId: message.ackId });
   }
 
   /** Publishes a request that is answered; rejects (ERR_BACKPLANE_UNAVAILABLE) when it cannot go out. */

@@ -25,6 +25,12 @@ export interface HubLifetimeManager {
    * without it, HubContext.connections fails with ERR_CLOSE_NOT_SUPPORTED.
    */
   closeConnections?(target: Target, close: CloseMessage): Promise<void>;
+  /**
+   * The ids of a user's connections on every server, as each server holds them when asked.
+   * Optional: without it, GroupManager.addUserToGroup and removeUserFromGroup fail with
+   * ERR_USER_GROUPS_NOT_SUPPORTED.
+   */
+  connectionsOfUser?(userId: string): Promise<string[]>;
   /** Adds a connection to a group; an unknown connection id is ignored. */
   addToGroup(connectionId: string, groupName: string): Promise<void>;
   removeFromGroup(connectionId: string, groupName: string): Promise<void>;

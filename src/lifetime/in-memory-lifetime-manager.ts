@@ -75,6 +75,15 @@ export class InMemoryLifetimeManager implements HubLifetimeManager, LocalMembers
     return { groups: emptied, user: userId !== undefined && !this.users.has(userId) ? userId : undefined };
   }
 
+  async connectionsOfUser(userId: string): Promise<string[]> {
+    return this.connectionIdsOf(userId);
+  }
+
+  /** The ids of the user's connections here. */
+  connectionIdsOf(userId: string): string[] {
+    return [...(this.users.get(userId) ?? [])].map((connection) => connection.connectionId);
+  }
+
   async addToGroup(connectionId: string, groupName: string): Promise<void> {
     const connection = this.connections.get(connectionId);
     if (!connection) return;

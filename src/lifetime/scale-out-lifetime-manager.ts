@@ -5,7 +5,7 @@ import type { CloseMessage } from "../protocol/messages.js";
 import { SerializedHubMessage } from "../protocol/serialized-message.js";
 import { LogWriter, type LogFields } from "../logger.js";
 import { lifetimeLog } from "./lifetime-log.js";
-import { encodeBackplaneMessage, type BackplaneMessage, type GroupMessage, type SendMessage } from "./backplane-messages.js";
+import { encodeBackplaneMessage, type BackplaneMessage, type SendMessage } from "./backplane-messages.js";
 import { ConnectionRecovery } from "./connection-recovery.js";
 import { BackplaneOutbox } from "./backplane-outbox.js";
 import type { HubLifetimeManager } from "./hub-lifetime-manager.js";
@@ -13,7 +13,6 @@ import { InMemoryLifetimeManager, invocationOf, type LocalMembership } from "./i
 import { HubChannels } from "./hub-channels.js";
 import { ConnectionRequests } from "./connection-requests.js";
 import { Presence, type PathDownReason } from "./presence.js";
-import { failureReply } from "./remote-errors.js";
 import { ScaleOutMoves } from "./scale-out-moves.js";
 import { SendCodec } from "./send-codec.js";
 import { resolveSettings, type ResolvedSettings } from "./scale-out-settings.js";
@@ -161,8 +160,12 @@ export class ScaleOutLifetimeManager implements HubLifetimeManager {
     this.requests = new ConnectionRequests({
       serverId: this.serverId,
       local: this.local,
-      isMovingHere: (connectionId) => this.moves.incoming.get(connectionId) !== undefined,
+      moves: this.moves,
+      delivered: this.delivered,
+      changeGroupHere: (action, connectionId, group) => (action === "add" ? this.addLocal(connectionId, group) : this.removeLocal(connectionId, group)),
       channel: (kind, name) => this.channels.name(kind, name),
+      peers: () => this.presence.peerIds(),
+      connectionsOfUserHere: (userId) => [...this.local.connectionIdsOf(userId), ...this.moves.incoming.connectionIdsOf(userId)],
       publish: (channel, message) => this.publish(channel, message),
       reachable: () => this.outbox.isOpen,
       publishNow: (channel, message) => backplane.publish(channel, encodeBackplaneMessage(message)),
@@ -309,6 +312,10 @@ export class ScaleOutLifetimeManager implements HubLifetimeManager {
     if (this.moves.incoming.size > 0) this.moves.incoming.capture(target, message, this.serverId, channel, seq);
   }
 
+  connectionsOfUser(userId: string): Promise<string[]> {
+    return this.requests.connectionsOfUser(userId);
+  }
+
   async addToGroup(connectionId: string, groupName: string): Promise<void> {
     if (!this.local.has(connectionId)) return this.requests.changeGroup("add", connectionId, groupName);
     await this.addLocal(connectionId, groupName);
@@ -341,6 +348,7 @@ export class ScaleOutLifetimeManager implements HubLifetimeManager {
   /** A message on `all`, a group's or a user's channel: for this server's connections of its target. */
   private onSend(message: BackplaneMessage, channel: string): void {
     if (message.kind === "fence") return this.moves.fenceHeard(message.origin, message.fenceId, channel);
+    if (message.kind === "userConnections" && message.origin !== this.serverId) return this.requests.answerUserConnections(message);
     if (message.kind !== "send" || message.origin === this.serverId) return;
     this.deliverFromRemote(message, channel);
   }
@@ -351,7 +359,7 @@ export class ScaleOutLifetimeManager implements HubLifetimeManager {
       case "send":
         return this.deliverFromRemote(message, channel);
       case "group":
-        return void this.applyRemoteGroupChange(message, channel);
+        return void this.requests.answerGroupChange(message, channel);
       case "invoke":
         return void this.requests.answerInvoke(message);
       case "fence":
@@ -441,32 +449,6 @@ export class ScaleOutLifetimeManager implements HubLifetimeManager {
     if (this.moves.incoming.size > 0) this.moves.incoming.capture(message.target, serialized, message.origin, channel, message.seq);
   }
 
-  private async applyRemoteGroupChange(message: GroupMessage, channel: string): Promise<void> {
-    const { connectionId, group } = message;
-    // Recorded as a send is, whatever comes of it: a handoff or checkpoint of the connection then
-    // tells whether this server had applied it. A copy is applied again, harmlessly.
-    this.delivered.accept(message.origin, channel, message.seq);
-    const incoming = this.moves.incoming.get(connectionId);
-    if (incoming) {
-      // Moving here: kept, and applied over its old server's groups when it arrives. Subscribed
-      // first, and as the record's own: once it has the group, its channel counts as listened to.
-      const subscribed = message.action === "add" ? this.moves.subscribeGroups(connectionId, [group]) : undefined;
-      incoming.groupChanged(message.action, group, { origin: message.origin, channel, seq: message.seq });
-      await subscribed;
-    } else if (this.local.has(connectionId)) {
-      // The connection may have left since; its channel then no longer reaches this server.
-      try {
-        if (message.action === "add") await this.addLocal(connectionId, group);
-        else await this.removeLocal(connectionId, group);
-      } catch (error) {
-        // A bound of this server (too many groups): the asking server's call fails with it.
-        return this.publish(this.channels.name("server", message.origin), failureReply(message.ackId, error));
-      }
-    }
-    this.publish(this.channels.name("server", message.origin), { kind: "ack", ackId: message.ackId });
-  }
-
-
   /** Returns the send's number. */
   private publishSend(channel: string, target: Target, payloads: Record<string, string | Uint8Array>): number {
     const message: SendMessage = { kind: "send", origin: this.serverId, target, payloads, seq: this.nextSeq() };
@@ -475,7 +457,6 @@ export class ScaleOutLifetimeManager implements HubLifetimeManager {
     this.outbox.add(channel, encodeBackplaneMessage(message), ownChannel, message.seq);
     return message.seq!;
   }
-
 
   /** Numbers a message as this server's next send: its sends, group change requests and `grouped` notices share one sequence. */
   private nextSeq(): number {

@@ -157,6 +157,16 @@ export function runLifetimeManagerContract(name: string, fixture: LifetimeManage
       expect(calls(anon)).toEqual([]);
     });
 
+    it("names every connection of a user, and none of a disconnected one", async () => {
+      const [a1, a2, b] = [await connect("alice"), await connect("alice"), await connect("bob"), await connect()];
+      const ids = async (userId: string) => (await manager.connectionsOfUser!(userId)).sort();
+      expect(await ids("alice")).toEqual([a1.connection.connectionId, a2.connection.connectionId].sort());
+      expect(await ids("bob")).toEqual([b.connection.connectionId]);
+      expect(await ids("carol")).toEqual([]);
+      await manager.onDisconnected(a1.connection);
+      expect(await ids("alice")).toEqual([a2.connection.connectionId]);
+    });
+
     it("forgets a disconnected connection everywhere: all, groups, user", async () => {
       const [a, b] = [await connect("alice"), await connect("bob")];
       await manager.addToGroup(a.connection.connectionId, "g");

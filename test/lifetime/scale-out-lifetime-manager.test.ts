@@ -6,6 +6,7 @@ import { HubException } from "../../src/errors.js";
 import { silentLogger, type LogFields, type Logger } from "../../src/logger.js";
 import type { Backplane } from "../../src/lifetime/backplane.js";
 import { ScaleOutLifetimeManager, type ScaleOutOptions } from "../../src/lifetime/scale-out-lifetime-manager.js";
+import { encodeBackplaneMessage } from "../../src/lifetime/backplane-messages.js";
 import type { HubMessage } from "../../src/protocol/messages.js";
 import { jsonHubProtocol } from "../../src/protocol/json-protocol.js";
 import { messagePackHubProtocol } from "../../src/protocol/messagepack-protocol.js";
@@ -23,7 +24,7 @@ interface Server {
   settle(): Promise<void>;
 }
 
-async function startServer(prefix: string, options: Partial<Pick<ScaleOutOptions, "maximumGroupsPerConnection" | "settings" | "logger">> = {}): Promise<Server> {
+async function startServer(prefix: string, options: Partial<Pick<ScaleOutOptions, "maximumGroupsPerConnection" | "settings" | "logger" | "ackTimeout">> = {}): Promise<Server> {
   const backplane = new RedisBackplane({ url: redisUrl, channelPrefix: prefix, logger: silentLogger });
   const manager = new ScaleOutLifetimeManager({
     hubName: "TestHub",
@@ -152,6 +153,52 @@ describe("scale-out over Redis: two servers", () => {
     expect(invocations(a1).map(([t]) => t)).toEqual(["groups", "alice", "both"]);
     expect(invocations(b1).map(([t]) => t)).toEqual(["groups", "alice", "both"]);
     expect(invocations(b2).map(([t]) => t)).toEqual(["both"]);
+  });
+
+  it("names a user's connections on every server, once each, and none that ended", async () => {
+    await waitFor(() => a.manager.peers.count === 1 && b.manager.peers.count === 1, "the servers to hear each other");
+    const [a1, b1, , b3] = [await connect(a, { userId: "alice" }), await connect(b, { userId: "alice" }), await connect(b, { userId: "bob" }), await connect(b, { userId: "alice" })];
+    const ids = async (userId: string) => (await a.manager.connectionsOfUser(userId)).sort();
+    expect(await ids("alice")).toEqual([a1, b1, b3].map((client) => client.connection.connectionId).sort());
+    await b.manager.onDisconnected(b3.connection);
+    expect(await ids("alice")).toEqual([a1, b1].map((client) => client.connection.connectionId).sort());
+    expect(await ids("carol")).toEqual([]);
+  });
+
+  it("names a connection moving between servers once, also once its old server let go of it", async () => {
+    await waitFor(() => a.manager.peers.count === 1 && b.manager.peers.count === 1, "the servers to hear each other");
+    const moving = await connect(a, { userId: "alice" });
+    const id = moving.connection.connectionId;
+    const plan = a.manager.moves.plan(moving.connection);
+    await b.manager.moves.prepare(id, plan);
+    expect(await a.manager.connectionsOfUser("alice")).toEqual([id]);
+    await a.manager.moves.fence(moving.connection, plan);
+    a.manager.moves.release(moving.connection, plan);
+    expect(await a.manager.connectionsOfUser("alice")).toEqual([id]);
+    b.manager.moves.abandon(id);
+    expect(await a.manager.connectionsOfUser("alice")).toEqual([]);
+  });
+
+  it("fails a user's connections in time when a live server does not answer, and stops waiting for one that dies", async () => {
+    const prefix = `test-${randomUUID()}`;
+    const c = await startServer(prefix, { ackTimeout: 2_000, settings: { heartbeatInterval: 50, serverTimeout: 300 } });
+    // A server that announces itself and answers nothing (one of a version that does not know the question).
+    const silent = new RedisBackplane({ url: redisUrl, channelPrefix: prefix, logger: silentLogger });
+    const heartbeat = () => void silent.publish("TestHub:presence", encodeBackplaneMessage({ kind: "alive", origin: "silent", listening: true, sentAt: Date.now() }));
+    const heartbeats = setInterval(heartbeat, 50);
+    try {
+      const c1 = loopbackConnection({ userId: "alice" });
+      await c.manager.onConnected(c1.connection);
+      await waitFor(() => c.manager.peers.count === 1, "the silent server to be heard");
+      await expect(c.manager.connectionsOfUser("alice")).rejects.toMatchObject({ code: "ERR_BACKPLANE_TIMEOUT" });
+      const asked = c.manager.connectionsOfUser("alice");
+      clearInterval(heartbeats);
+      await expect(asked).resolves.toEqual([c1.connection.connectionId]);
+    } finally {
+      clearInterval(heartbeats);
+      await c.manager.close();
+      await Promise.all([c.backplane.close(), silent.close()]);
+    }
   });
 
   it("stops sending to a connection of the other server once it disconnects", async () => {

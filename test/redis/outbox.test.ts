@@ -45,6 +45,11 @@ class TickHub extends Hub<TickClient> {
     return outcome(this.groups.addToGroup(connectionId, group).then(() => "joined"));
   }
 
+  @HubMethod("JoinUser")
+  joinUser(userId: string, group: string): Promise<unknown> {
+    return outcome(this.groups.addUserToGroup(userId, group).then(() => "joined"));
+  }
+
   @HubMethod("Ask")
   ask(connectionId: string): Promise<unknown> {
     return outcome(this.clients.client(connectionId).invoke("answer"));
@@ -424,7 +429,7 @@ describe("the outbox: sends ride out a Redis outage", () => {
     expect(dropped().map((line) => line.fields!.dropped)).toEqual([5]);
   });
 
-  it("fails group changes and client results for a connection on another server at once while Redis is down, with their code", async () => {
+  it("fails group changes, a user's group changes and client results that need another server at once while Redis is down, with their code", async () => {
     const a = await startServer();
     const b = await startServer();
     const onA = await connect(a.url);
@@ -436,6 +441,7 @@ describe("the outbox: sends ride out a Redis outage", () => {
     await redis.stop();
     // Both end while Redis is still down: nothing waits for it to come back.
     expect(await onA.connection.invoke("JoinOther", onB.connection.connectionId, "ops")).toBe("ERR_BACKPLANE_UNAVAILABLE");
+    expect(await onA.connection.invoke("JoinUser", "ada", "ops")).toBe("ERR_BACKPLANE_UNAVAILABLE");
     expect(await onA.connection.invoke("Ask", onB.connection.connectionId)).toBe("ERR_BACKPLANE_UNAVAILABLE");
     await redis.start();
     await waitFor(async () => (await onA.connection.invoke("JoinOther", onB.connection.connectionId, "ops")) === "joined", "the group change to go through again", 15_000);

@@ -1,0 +1,86 @@
+import { randomUUID } from "node:crypto";
+import { HubConnectionBuilder, HttpTransportType, LogLevel, type HubConnection } from "@microsoft/signalr";
+import { MessagePackHubProtocol } from "@microsoft/signalr-protocol-msgpack";
+import { afterEach, describe, expect, it } from "vitest";
+import { Hub, HubClass, HubMethod, HubServer, silentLogger } from "../../src/index.js";
+import { RedisBackplane } from "../../src/redis/index.js";
+import { redisUrl } from "../support/redis.js";
+import { waitFor } from "../support/wait.js";
+
+// GroupManager.addUserToGroup across servers: every connection of the user, wherever it is,
+// is in the group once the call resolves.
+
+interface TeamClient {
+  news(text: string): void;
+}
+
+@HubClass()
+class ClusterTeamHub extends Hub<TeamClient> {
+  @HubMethod("Enrol")
+  enrol(user: string, team: string): Promise<void> {
+    return this.groups.addUserToGroup(user, team);
+  }
+
+  @HubMethod("Expel")
+  expel(user: string, team: string): Promise<void> {
+    return this.groups.removeUserFromGroup(user, team);
+  }
+}
+
+describe("a user's connections joining a group across servers", () => {
+  let servers: HubServer[] = [];
+  let clients: HubConnection[] = [];
+  afterEach(async () => {
+    await Promise.all(clients.map((client) => client.stop()));
+    await Promise.all(servers.map((server) => server.close()));
+    [clients, servers] = [[], []];
+  });
+
+  /** Two servers on one Redis, under a channel prefix of this test's own, once each hears the other. */
+  async function startTwo(): Promise<string[]> {
+    const channelPrefix = `user-groups-${randomUUID()}`;
+    servers = [0, 1].map(() => {
+      const backplane = new RedisBackplane({ url: redisUrl, channelPrefix, logger: silentLogger });
+      const server = new HubServer({ logger: silentLogger, backplane, scaleOut: { heartbeatInterval: 100, serverTimeout: 1_000 } });
+      server.mapHub("/team", ClusterTeamHub, { authenticate: (_request, token) => (token ? { sub: token } : null) });
+      return server;
+    });
+    const urls = await Promise.all(servers.map(async (server) => `${(await server.listen()).url}/team`));
+    const peers = (server: HubServer) => (server as unknown as { scaleOut: { managers: Array<{ peers: { count: number } }> } }).scaleOut.managers[0]!.peers.count;
+    await waitFor(() => servers.every((server) => peers(server) === 1), "the servers to hear each other");
+    return urls;
+  }
+
+  /** A client of `user`; `news` collects what it is told. */
+  async function connect(url: string, user: string, transport: HttpTransportType, messagePack = false): Promise<string[]> {
+    const builder = new HubConnectionBuilder().withUrl(url, { transport, accessTokenFactory: () => user }).configureLogging(LogLevel.None);
+    const client = (messagePack ? builder.withHubProtocol(new MessagePackHubProtocol()) : builder).build();
+    const news: string[] = [];
+    client.on("news", (text: string) => news.push(text));
+    clients.push(client);
+    await client.start();
+    return news;
+  }
+
+  it("adds the user's connections on both servers, so that the next group send reaches each; removes them as one", async () => {
+    const [first, second] = await startTwo();
+    const adaHere = await connect(first!, "ada", HttpTransportType.WebSockets);
+    const adaThere = await connect(second!, "ada", HttpTransportType.LongPolling, true);
+    const adaThereToo = await connect(second!, "ada", HttpTransportType.ServerSentEvents);
+    const bob = await connect(second!, "bob", HttpTransportType.WebSockets);
+    const team = servers[0]!.hubContext(ClusterTeamHub);
+
+    await clients[3]!.invoke("Enrol", "ada", "blue"); // bob's call, on the second server
+    await team.clients.group("blue").news("welcome");
+    await team.clients.user("bob").news("for bob");
+    for (const news of [adaHere, adaThere, adaThereToo]) await waitFor(() => news.includes("welcome"), "every tab of ada to hear the team");
+    await waitFor(() => bob.includes("for bob"), "bob's own message");
+    expect(bob).toEqual(["for bob"]);
+
+    await team.groups.removeUserFromGroup("ada", "blue");
+    await team.clients.group("blue").news("members only");
+    await team.clients.user("ada").news("to ada");
+    for (const news of [adaHere, adaThere, adaThereToo]) await waitFor(() => news.includes("to ada"), "every tab of ada to hear its own message");
+    for (const news of [adaHere, adaThere, adaThereToo]) expect(news).toEqual(["welcome", "to ada"]);
+  });
+});
