@@ -22,8 +22,8 @@ export interface ConnectionRequestsHost {
   changeGroupHere(action: GroupMessage["action"], connectionId: string, group: string): Promise<void>;
   /** The channel of a connection, of a server (where its answers go), or the hub's `all`. */
   channel(kind: "connection" | "server" | "all", name?: string): string;
-  /** The live peers, as presence judges them. */
-  peers(): Iterable<string>;
+  /** The live peers, as presence judges them, once each has had time to announce itself. */
+  peers(): Promise<Iterable<string>>;
   /** The ids of the user's connections this server holds or is taking over. */
   connectionsOfUserHere(userId: string): string[];
   /** Hands a message to the outbox: it never waits on the backplane. */
@@ -113,23 +113,28 @@ export class ConnectionRequests {
    * to give; one that does not answer in time fails the call (ERR_BACKPLANE_TIMEOUT).
    */
   async connectionsOfUser(userId: string): Promise<string[]> {
-    const { host } = this;
-    const found = new Set(host.connectionsOfUserHere(userId));
-    const unanswered = new Set(host.peers());
-    if (unanswered.size === 0) return [...found];
     const requestId = this.nextRequestId++;
-    const answers = this.pending.wait(requestId, host.ackTimeout, undefined, () =>
+    const answers = this.pending.wait(requestId, this.host.ackTimeout, undefined, () =>
       new HubwireError("ERR_BACKPLANE_TIMEOUT", `Not every server said which connections user '${userId}' has in time.`),
     );
-    this.userQueries.set(requestId, { unanswered, found });
-    const question: UserConnectionsMessage = { kind: "userConnections", origin: host.serverId, requestId, userId };
-    this.request(requestId, host.channel("all"), question).catch((error: unknown) => this.pending.settle(requestId, error));
+    const query = { unanswered: new Set<string>(), found: new Set<string>() };
+    this.userQueries.set(requestId, query);
+    this.askForUser(requestId, userId, query).catch((error: unknown) => this.pending.settle(requestId, error));
     try {
       await answers;
     } finally {
       this.userQueries.delete(requestId);
     }
-    return [...found];
+    return [...query.found];
+  }
+
+  private async askForUser(requestId: number, userId: string, query: { unanswered: Set<string>; found: Set<string> }): Promise<void> {
+    const { host } = this;
+    const peers = await host.peers();
+    for (const id of host.connectionsOfUserHere(userId)) query.found.add(id);
+    for (const serverId of peers) query.unanswered.add(serverId);
+    if (query.unanswered.size === 0) return this.pending.settle(requestId, undefined, true);
+    await this.request(requestId, host.channel("all"), { kind: "userConnections", origin: host.serverId, requestId, userId });
   }
 
   /** As a peer: the user's connections here, for the server that asks. */

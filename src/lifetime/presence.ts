@@ -80,6 +80,8 @@ export class Presence {
   private unheardCalls = 0;
   private timer: ReturnType<typeof setInterval> | undefined;
   private stopped = false;
+  /** When this server began to announce itself, listening on the presence channel already. */
+  private startedAt: number | undefined;
 
   constructor(
     private readonly serverId: string,
@@ -89,6 +91,7 @@ export class Presence {
 
   start(): void {
     if (this.stopped) return; // closed while still subscribing
+    this.startedAt = Date.now();
     this.beat();
     this.timer = setInterval(() => this.tick(), this.times.heartbeatInterval);
     this.timer.unref();
@@ -107,6 +110,18 @@ export class Presence {
   /** The live peers' ids. */
   peerIds(): IterableIterator<string> {
     return this.peers.keys();
+  }
+
+  /**
+   * Resolves once every live peer has had a heartbeat interval to announce itself since this
+   * server began listening (at once after that first interval): until then, `peerIds` may miss
+   * some. Each peer answers this server's first heartbeat with one of its own at once, so the
+   * interval is a bound far above a round trip, whatever the phase of the peers' ticks. Call it
+   * after `start`.
+   */
+  peersAnnounced(): Promise<void> {
+    const wait = (this.startedAt ?? Date.now()) + this.times.heartbeatInterval - Date.now();
+    return wait <= 0 ? Promise.resolve() : new Promise((resolve) => setTimeout(resolve, wait).unref());
   }
 
   /** This server hears its own heartbeats: its path through the backplane works both ways. */
@@ -170,6 +185,9 @@ export class Presence {
         if (deafened && this.up) this.events.onPeerDeaf(serverId);
       } else {
         this.peers.set(serverId, { deadline: now + this.times.timeout, heardAt: now, hearsItselfSince: listening ? now : undefined, listening: listens });
+        // A server that has just started (it does not hear itself yet) learns of this one now,
+        // not at this one's next tick: see peersAnnounced.
+        if (!listening && this.up) this.beat();
       }
     }
     this.checkListeners(now);

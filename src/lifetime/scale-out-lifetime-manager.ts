@@ -164,7 +164,7 @@ export class ScaleOutLifetimeManager implements HubLifetimeManager {
       delivered: this.delivered,
       changeGroupHere: (action, connectionId, group) => (action === "add" ? this.addLocal(connectionId, group) : this.removeLocal(connectionId, group)),
       channel: (kind, name) => this.channels.name(kind, name),
-      peers: () => this.presence.peerIds(),
+      peers: () => this.started.then(() => this.presence.peersAnnounced()).then(() => this.presence.peerIds()),
       connectionsOfUserHere: (userId) => [...this.local.connectionIdsOf(userId), ...this.moves.incoming.connectionIdsOf(userId)],
       publish: (channel, message) => this.publish(channel, message),
       reachable: () => this.outbox.isOpen,

@@ -207,4 +207,27 @@ describe("Presence", () => {
     presence.heard("me", true, 960);
     expect(calls).toEqual(["gone peer"]);
   });
+
+  it("answers a server that has just started with a heartbeat at once, and tells when every peer had time to announce itself", async () => {
+    const beats: boolean[] = [];
+    events.publishHeartbeat = (listening) => (beats.push(listening), Promise.resolve(1));
+    const presence = new Presence("me", times, events);
+    presence.start();
+    presence.heard("me", false);
+    const announced = vi.fn();
+    void presence.peersAnnounced().then(announced);
+    expect(beats).toEqual([false, true]); // its first, and the one that says it hears itself now
+
+    presence.heard("old", true); // a peer that was there before: its tick, nothing to answer
+    presence.heard("new", false); // a peer that has just started and does not hear itself yet
+    expect(beats).toEqual([false, true, true]);
+    expect([...presence.peerIds()]).toEqual(["old", "new"]);
+
+    await vi.advanceTimersByTimeAsync(times.heartbeatInterval - 1);
+    expect(announced).not.toHaveBeenCalled();
+    await vi.advanceTimersByTimeAsync(1);
+    expect(announced).toHaveBeenCalled();
+    await expect(presence.peersAnnounced()).resolves.toBeUndefined();
+    presence.stop();
+  });
 });

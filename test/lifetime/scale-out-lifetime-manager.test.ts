@@ -165,6 +165,21 @@ describe("scale-out over Redis: two servers", () => {
     expect(await ids("carol")).toEqual([]);
   });
 
+  it("names the connections of a server that a server just started has not heard yet", async () => {
+    const prefix = `test-${randomUUID()}`;
+    const c = await startServer(prefix);
+    const alice = loopbackConnection({ userId: "alice" });
+    await c.manager.onConnected(alice.connection);
+    const d = await startServer(prefix);
+    try {
+      // c announces itself once a second: d, a moment old, has not heard it yet.
+      expect(await d.manager.connectionsOfUser("alice")).toEqual([alice.connection.connectionId]);
+    } finally {
+      await Promise.all([c.manager.close(), d.manager.close()]);
+      await Promise.all([c.backplane.close(), d.backplane.close()]);
+    }
+  });
+
   it("names a connection moving between servers once, also once its old server let go of it", async () => {
     await waitFor(() => a.manager.peers.count === 1 && b.manager.peers.count === 1, "the servers to hear each other");
     const moving = await connect(a, { userId: "alice" });
