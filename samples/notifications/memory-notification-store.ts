@@ -9,26 +9,18 @@ export class MemoryNotificationStore extends NotificationStore {
   private readonly byTopic = new Map<string, Notification[]>();
   private readonly announcements: Notification[] = [];
   private readonly unread = new Map<string, number>();
-  private readonly connections = new Map<string, Set<string>>();
+  private readonly users = new Set<string>();
 
   async create(kind: NotificationKind, fields: Omit<Notification, "id" | "kind" | "at">): Promise<Notification> {
     return { id: this.nextId++, kind, ...fields, at: new Date().toISOString() };
   }
 
   async knownUsers(): Promise<string[]> {
-    return [...this.connections.keys()];
+    return [...this.users];
   }
 
-  async connected(user: string, connectionId: string): Promise<void> {
-    setIn(this.connections, user).add(connectionId);
-  }
-
-  async disconnected(user: string, connectionId: string): Promise<void> {
-    this.connections.get(user)?.delete(connectionId);
-  }
-
-  async connectionsOf(user: string): Promise<string[]> {
-    return [...(this.connections.get(user) ?? [])];
+  async remember(user: string): Promise<void> {
+    this.users.add(user);
   }
 
   async topicsOf(user: string): Promise<string[]> {

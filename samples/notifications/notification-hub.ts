@@ -29,14 +29,11 @@ export class NotificationHub extends Hub<NotificationClient> {
     return this.context.user as SampleUser;
   }
 
+  /** A new tab joins the user's topics; Subscribe adds the tabs open then. */
   override async onConnected(): Promise<void> {
     const { name } = this.user;
-    await this.store.connected(name, this.context.connectionId);
+    await this.store.remember(name);
     for (const topic of await this.store.topicsOf(name)) await this.groups.addToGroup(this.context.connectionId, topicGroup(topic));
-  }
-
-  override async onDisconnected(): Promise<void> {
-    await this.store.disconnected(this.user.name, this.context.connectionId);
   }
 
   /** Everything the page shows after (re)connecting. */
@@ -53,7 +50,7 @@ export class NotificationHub extends Hub<NotificationClient> {
     if (!availableTopics.includes(topic)) throw new HubException(`Unknown topic '${topic}'.`);
     const { name } = this.user;
     await this.store.subscribe(name, topic);
-    for (const id of await this.store.connectionsOf(name)) await this.groups.addToGroup(id, topicGroup(topic));
+    await this.groups.addUserToGroup(name, topicGroup(topic));
     return this.store.recentOfTopic(topic);
   }
 
@@ -61,7 +58,7 @@ export class NotificationHub extends Hub<NotificationClient> {
   async unsubscribe(topic: string): Promise<void> {
     const { name } = this.user;
     await this.store.unsubscribe(name, topic);
-    for (const id of await this.store.connectionsOf(name)) await this.groups.removeFromGroup(id, topicGroup(topic));
+    await this.groups.removeUserFromGroup(name, topicGroup(topic));
   }
 
   /** Signs the user out on every tab, on every instance: the server closes each of their connections. */

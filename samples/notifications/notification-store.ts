@@ -5,7 +5,7 @@ export const recentLimit = 50;
 
 /**
  * The sample's state: who is subscribed to what, recent notifications per user, per topic and
- * for everyone, unread counts, and the open connections of each user. In memory for one process
+ * for everyone, and unread counts. In memory for one process
  * (`MemoryNotificationStore`), in Redis when several instances share the work
  * (`RedisNotificationStore`). An abstract class rather than an interface: typedi injects it into
  * the hub by this class.
@@ -15,11 +15,8 @@ export abstract class NotificationStore {
   abstract create(kind: NotificationKind, fields: Omit<Notification, "id" | "kind" | "at">): Promise<Notification>;
   /** Users who have ever connected: an announcement counts as unread for each. */
   abstract knownUsers(): Promise<string[]>;
-  abstract connected(user: string, connectionId: string): Promise<void>;
-  /** The user stays known (announcements still count as unread for them); only the id goes. */
-  abstract disconnected(user: string, connectionId: string): Promise<void>;
-  /** The user's open connections, on this instance or another. */
-  abstract connectionsOf(user: string): Promise<string[]>;
+  /** Remembers a user who connected: from now on announcements count as unread for them. */
+  abstract remember(user: string): Promise<void>;
   /** The user's topics, sorted. */
   abstract topicsOf(user: string): Promise<string[]>;
   abstract subscribe(user: string, topic: string): Promise<void>;

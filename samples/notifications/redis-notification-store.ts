@@ -5,10 +5,9 @@ import { newestOf, NotificationStore, recentLimit } from "./notification-store.j
 /**
  * The sample's state in Redis, for several instances behind a load balancer: each instance
  * delivers over hubwire's Redis backplane and reads and writes the same state here. Keys:
- * `next-id`; sets `users`, `connections:<user>`, `topics:<user>`, `subscribers:<topic>`; lists
- * of notifications as JSON, newest first, `personal:<user>`, `topic:<topic>`, `announcements`;
- * the hash `unread` (user -> count). Connection ids of an instance that crashed stay behind;
- * sends to them find no connection and are ignored.
+ * `next-id`; sets `users`, `topics:<user>`, `subscribers:<topic>`; lists of notifications as
+ * JSON, newest first, `personal:<user>`, `topic:<topic>`, `announcements`; the hash `unread`
+ * (user -> count). Which connections a user has is hubwire's to know, not the store's.
  */
 export class RedisNotificationStore extends NotificationStore {
   private readonly redis: Redis;
@@ -27,16 +26,8 @@ export class RedisNotificationStore extends NotificationStore {
     return this.redis.smembers("users");
   }
 
-  async connected(user: string, connectionId: string): Promise<void> {
-    await run(this.redis.multi().sadd("users", user).sadd(`connections:${user}`, connectionId));
-  }
-
-  async disconnected(user: string, connectionId: string): Promise<void> {
-    await this.redis.srem(`connections:${user}`, connectionId);
-  }
-
-  connectionsOf(user: string): Promise<string[]> {
-    return this.redis.smembers(`connections:${user}`);
+  async remember(user: string): Promise<void> {
+    await this.redis.sadd("users", user);
   }
 
   async topicsOf(user: string): Promise<string[]> {
