@@ -48,7 +48,7 @@ export const ErrorCodes = {
   /** HubContext.connections was used on a hub whose lifetime manager cannot close connections (AspNetCoreRedisBackplane's, or a custom one without closeConnections). */
   ERR_CLOSE_NOT_SUPPORTED: "ERR_CLOSE_NOT_SUPPORTED",
   /** GroupManager.addUserToGroup or removeUserFromGroup was used on a hub whose lifetime manager cannot find a user's connections (AspNetCoreRedisBackplane's, or a custom one without connectionsOfUser). */
-  ERR_USER_GROUPS_NOT_SUPPORTED: "ERR_USER_GROUPS_NOT_SUPPORTED",
+  ERR_USER_CONNECTIONS_NOT_SUPPORTED: "ERR_USER_CONNECTIONS_NOT_SUPPORTED",
   /** The scale-out backplane (Redis) could not be reached for an operation that needs another server. */
   ERR_BACKPLANE_UNAVAILABLE: "ERR_BACKPLANE_UNAVAILABLE",
   /** No server answered a group change for a connection on another server in time. */

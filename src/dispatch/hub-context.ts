@@ -1,4 +1,4 @@
-import type { ConnectionCloser, GroupManager, HubClients } from "../hubs/client-proxy.js";
+import type { ConnectionManager, GroupManager, HubClients } from "../hubs/client-proxy.js";
 
 /**
  * A hub's clients and groups for code outside hub methods: services, timers, HTTP handlers.
@@ -11,5 +11,5 @@ export interface HubContext<TClient> {
   readonly clients: HubClients<TClient>;
   readonly groups: GroupManager;
   /** Ends connections: one, a user's, a group's or all, on every server. */
-  readonly connections: ConnectionCloser;
+  readonly connections: ConnectionManager;
 }

@@ -5,12 +5,12 @@ import type { LogWriter } from "../logger.js";
 import { LimitExceededError } from "../errors.js";
 import { dispatchLog } from "./dispatch-log.js";
 import { callerKey, invocationScopeKey, type CallerView, type ClientOf, type Hub, type InvocationScopeView } from "../hubs/hub.js";
-import type { ConnectionCloser, GroupManager } from "../hubs/client-proxy.js";
+import type { ConnectionManager, GroupManager } from "../hubs/client-proxy.js";
 import type { HubDescriptor, HubMethodDescriptor } from "../hubs/hub-descriptor.js";
 import type { HubLifetimeManager } from "../lifetime/hub-lifetime-manager.js";
 import type { HubProtocol } from "../protocol/hub-protocol.js";
 import { tracedSends } from "../telemetry/create-telemetry.js";
-import { observedCloser, observedGroups, observedSends, type ClientSends, type ObservedCall, type OnCallFailure } from "./observed-calls.js";
+import { observedConnections, observedGroups, observedSends, type ClientSends, type ObservedCall, type OnCallFailure } from "./observed-calls.js";
 import type { HubTelemetry } from "../telemetry/hub-telemetry.js";
 import { telemetryFilter } from "../telemetry/telemetry-filter.js";
 import type { HubRequest } from "../hubs/hub-context-types.js";
@@ -83,7 +83,7 @@ export class HubRuntime<THub extends Hub<any> = Hub<any>> {
   private readonly makeHub: () => unknown;
   private readonly admission: AdmissionContext;
   private readonly groups: GroupManager;
-  private readonly connections: ConnectionCloser;
+  private readonly connections: ConnectionManager;
   /** Methods by the exact spelling clients call them; bounded, as a client may send any spelling. */
   private readonly methodsBySpelling = new Map<string, HubMethodDescriptor>();
 
@@ -128,7 +128,7 @@ export class HubRuntime<THub extends Hub<any> = Hub<any>> {
     );
     const lifetime = this.lifetime;
     this.groups = observedGroups(lifetime, onFailure);
-    this.connections = observedCloser(lifetime, onFailure);
+    this.connections = observedConnections(lifetime, onFailure);
     this.context = Object.freeze({ clients: new HubClientsImpl<ClientOf<THub>>(this.sends), groups: this.groups, connections: this.connections });
     this.moves = lifetime.moves ? new HubMoves(this, lifetime.moves) : undefined;
   }

@@ -1,5 +1,5 @@
 import { HubwireError } from "../errors.js";
-import type { CloseOptions, ConnectionCloser, GroupManager } from "../hubs/client-proxy.js";
+import type { CloseOptions, ConnectionManager, GroupManager } from "../hubs/client-proxy.js";
 import type { HubLifetimeManager } from "../lifetime/hub-lifetime-manager.js";
 import type { Target } from "../lifetime/target.js";
 import { closeMessage } from "../protocol/messages.js";
@@ -44,17 +44,26 @@ export function observedGroups(lifetime: HubLifetimeManager, onFailure: OnCallFa
  * the way a single connection's does (acknowledged by its server, following it if it moves).
  */
 async function changeUser(lifetime: HubLifetimeManager, userId: string, groupName: string, change: (connectionId: string, groupName: string) => Promise<void>): Promise<void> {
-  if (!lifetime.connectionsOfUser) {
-    throw new HubwireError("ERR_USER_GROUPS_NOT_SUPPORTED", "This hub's lifetime manager cannot find a user's connections (it has no connectionsOfUser).");
-  }
-  const connectionIds = await lifetime.connectionsOfUser(userId);
+  const connectionIds = await connectionsOfUser(lifetime, userId);
   const changes = await Promise.allSettled(connectionIds.map((connectionId) => change(connectionId, groupName)));
   const failed = changes.find((settled) => settled.status === "rejected");
   if (failed) throw failed.reason;
 }
 
-/** The closes hub code makes (HubContext.connections), observed as sends are; a lifetime manager without closeConnections refuses them. */
-export function observedCloser(lifetime: HubLifetimeManager, onFailure: OnCallFailure): ConnectionCloser {
+/** The user's connections on every server; a lifetime manager that cannot find them refuses. */
+async function connectionsOfUser(lifetime: HubLifetimeManager, userId: string): Promise<string[]> {
+  if (!lifetime.connectionsOfUser) {
+    throw new HubwireError("ERR_USER_CONNECTIONS_NOT_SUPPORTED", "This hub's lifetime manager cannot find a user's connections (it has no connectionsOfUser).");
+  }
+  return lifetime.connectionsOfUser(userId);
+}
+
+/**
+ * HubContext.connections: the closes hub code makes, observed as sends are (a lifetime manager
+ * without closeConnections refuses them), and the look-up of a user's connections, which code
+ * awaits for its answer.
+ */
+export function observedConnections(lifetime: HubLifetimeManager, onFailure: OnCallFailure): ConnectionManager {
   const close = (target: Target, options?: CloseOptions): Promise<void> => {
     const closing = lifetime.closeConnections
       ? lifetime.closeConnections(target, closeMessage(options))
@@ -62,6 +71,7 @@ export function observedCloser(lifetime: HubLifetimeManager, onFailure: OnCallFa
     return observed(closing, "close", onFailure);
   };
   return {
+    ofUser: (userId) => connectionsOfUser(lifetime, userId),
     close: (connectionId, options) => close({ kind: "connections", ids: [connectionId] }, options),
     closeUser: (userId, options) => close({ kind: "users", ids: [userId] }, options),
     closeGroup: (groupName, options) => close({ kind: "groups", names: [groupName] }, options),

@@ -78,15 +78,23 @@ export interface CloseOptions {
 }
 
 /**
- * Ends connections from anywhere, on every server of a cluster: a user signed out on all their
- * tabs, a group dropped. Each client is sent a Close with `options`, and its server ends the
- * connection whatever the client does with it; the hub's onDisconnected runs there. A close goes
- * as a send does (after the sends before it; through the backplane's outbox while it is away).
+ * A hub's connections on every server of a cluster: a user's, found, and any ended from
+ * anywhere (a user signed out on all their tabs, a group dropped). Each client closed is sent a
+ * Close with `options`, and its server ends the connection whatever the client does with it; the
+ * hub's onDisconnected runs there. A close goes as a send does (after the sends before it;
+ * through the backplane's outbox while it is away).
  *
  * @example
  * await server.hubContext(ChatHub).connections.closeUser("ada", { error: "Signed out." });
+ * const online = (await server.hubContext(ChatHub).connections.ofUser("ada")).length > 0;
  */
-export interface ConnectionCloser {
+export interface ConnectionManager {
+  /**
+   * The ids of the connections the user has now, on every server (empty when the user is
+   * offline). Fails with ERR_BACKPLANE_UNAVAILABLE or ERR_BACKPLANE_TIMEOUT when a server
+   * cannot be asked.
+   */
+  ofUser(userId: string): Promise<string[]>;
   close(connectionId: string, options?: CloseOptions): Promise<void>;
   closeUser(userId: string, options?: CloseOptions): Promise<void>;
   closeGroup(groupName: string, options?: CloseOptions): Promise<void>;

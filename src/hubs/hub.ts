@@ -1,4 +1,4 @@
-import type { ConnectionCloser, GroupManager, HubCallerClients } from "./client-proxy.js";
+import type { ConnectionManager, GroupManager, HubCallerClients } from "./client-proxy.js";
 import type { HubCallerContext } from "./hub-context-types.js";
 
 /** Where the dispatcher puts the running invocation's scope on a hub instance. */
@@ -40,7 +40,7 @@ export abstract class Hub<TClient = Record<string, (...args: never[]) => unknown
   // Set by the dispatcher before any method runs; `declare` keeps class-field semantics from resetting them.
   declare readonly groups: GroupManager;
   /** Ends connections: one, a user's, a group's or all, on every server (the caller's own: `context.close()`). */
-  declare readonly connections: ConnectionCloser;
+  declare readonly connections: ConnectionManager;
   declare readonly [invocationScopeKey]: InvocationScopeView;
   declare readonly [callerKey]: CallerView;
 

@@ -27,8 +27,8 @@ export interface HubLifetimeManager {
   closeConnections?(target: Target, close: CloseMessage): Promise<void>;
   /**
    * The ids of a user's connections on every server, as each server holds them when asked.
-   * Optional: without it, GroupManager.addUserToGroup and removeUserFromGroup fail with
-   * ERR_USER_GROUPS_NOT_SUPPORTED.
+   * Optional: without it, ConnectionManager.ofUser, GroupManager.addUserToGroup and
+   * removeUserFromGroup fail with ERR_USER_CONNECTIONS_NOT_SUPPORTED.
    */
   connectionsOfUser?(userId: string): Promise<string[]>;
   /** Adds a connection to a group; an unknown connection id is ignored. */

@@ -3,7 +3,8 @@ import { Hub, HubClass, HubMethod, silentLogger, type HubLifetimeManager } from 
 import { InMemoryLifetimeManager } from "../../src/lifetime/in-memory-lifetime-manager.js";
 import { TestHost } from "../../src/testing/index.js";
 
-// GroupManager.addUserToGroup and removeUserFromGroup: every connection a user has, in one call.
+// GroupManager.addUserToGroup and removeUserFromGroup: every connection a user has, in one call;
+// ConnectionManager.ofUser: which connections those are.
 
 interface TeamClient {
   news(text: string): void;
@@ -33,7 +34,7 @@ class TeamHub extends Hub<TeamClient> {
   }
 }
 
-describe("a user's connections joining and leaving a group together", () => {
+describe("a user's connections: found, and joining and leaving a group together", () => {
   let host: TestHost;
   afterEach(() => host.close());
 
@@ -57,6 +58,16 @@ describe("a user's connections joining and leaving a group together", () => {
     await bob.hub.tell("blue", "members only");
     expect(await bob.next("news")).toEqual(["members only"]);
     expect([ada1, ada2].map((client) => client.received.length)).toEqual([1, 1]);
+  });
+
+  it("names the connections a user has now, and none once they ended", async () => {
+    start();
+    const { connections } = host.hubContext(TeamHub);
+    expect(await connections.ofUser("ada")).toEqual([]);
+    const [ada1, ada2] = [await as("ada"), await as("ada"), await as("bob")];
+    expect((await connections.ofUser("ada")).sort()).toEqual([ada1.connectionId, ada2.connectionId].sort());
+    await ada1.stop();
+    expect(await connections.ofUser("ada")).toEqual([ada2.connectionId]);
   });
 
   it("takes in no connection the user opens afterwards, and none of a user with no connections", async () => {
@@ -83,7 +94,7 @@ describe("a user's connections joining and leaving a group together", () => {
     expect(full.received).toEqual([]);
   });
 
-  it("refuses with ERR_USER_GROUPS_NOT_SUPPORTED on a lifetime manager that cannot find a user's connections", async () => {
+  it("refuses with ERR_USER_CONNECTIONS_NOT_SUPPORTED on a lifetime manager that cannot find a user's connections", async () => {
     const inner = new InMemoryLifetimeManager();
     const withoutUsers: HubLifetimeManager = {
       onConnected: (connection) => inner.onConnected(connection),
@@ -95,7 +106,8 @@ describe("a user's connections joining and leaving a group together", () => {
     };
     start(withoutUsers);
     const context = host.hubContext(TeamHub);
-    await expect(context.groups.addUserToGroup("ada", "blue")).rejects.toMatchObject({ code: "ERR_USER_GROUPS_NOT_SUPPORTED" });
-    await expect(context.groups.removeUserFromGroup("ada", "blue")).rejects.toMatchObject({ code: "ERR_USER_GROUPS_NOT_SUPPORTED" });
+    await expect(context.groups.addUserToGroup("ada", "blue")).rejects.toMatchObject({ code: "ERR_USER_CONNECTIONS_NOT_SUPPORTED" });
+    await expect(context.groups.removeUserFromGroup("ada", "blue")).rejects.toMatchObject({ code: "ERR_USER_CONNECTIONS_NOT_SUPPORTED" });
+    await expect(context.connections.ofUser("ada")).rejects.toMatchObject({ code: "ERR_USER_CONNECTIONS_NOT_SUPPORTED" });
   });
 });

@@ -70,7 +70,7 @@ runLifetimeManagerContract("ASP.NET Core's Redis backplane format", {
     "treats an unknown group as empty and an unknown connection's membership as a no-op":
       "a group change for a connection no server acks fails with ERR_BACKPLANE_TIMEOUT, as ASP.NET Core's is canceled",
     "names every connection of a user, and none of a disconnected one":
-      "ASP.NET Core's messages cannot ask other servers for a user's connections: the manager has no connectionsOfUser (ERR_USER_GROUPS_NOT_SUPPORTED)",
+      "ASP.NET Core's messages cannot ask other servers for a user's connections: the manager has no connectionsOfUser (ERR_USER_CONNECTIONS_NOT_SUPPORTED)",
     "closes the connections of a target, each sent its Close after the sends before it":
       "ASP.NET Core's messages cannot end another server's connections: the manager has no closeConnections (ERR_CLOSE_NOT_SUPPORTED)",
     "encodes a broadcast once per protocol, not once per recipient":

@@ -8,7 +8,7 @@ import { redisUrl } from "../support/redis.js";
 import { waitFor } from "../support/wait.js";
 
 // GroupManager.addUserToGroup across servers: every connection of the user, wherever it is,
-// is in the group once the call resolves.
+// is in the group once the call resolves. ConnectionManager.ofUser names them.
 
 interface TeamClient {
   news(text: string): void;
@@ -69,6 +69,7 @@ describe("a user's connections joining a group across servers", () => {
     const adaThereToo = await connect(second!, "ada", HttpTransportType.ServerSentEvents);
     const bob = await connect(second!, "bob", HttpTransportType.WebSockets);
     const team = servers[0]!.hubContext(ClusterTeamHub);
+    expect((await team.connections.ofUser("ada")).sort()).toEqual(clients.slice(0, 3).map((client) => client.connectionId).sort());
 
     await clients[3]!.invoke("Enrol", "ada", "blue"); // bob's call, on the second server
     await team.clients.group("blue").news("welcome");
