@@ -1,38 +1,11 @@
 import { afterEach, describe, expect, it } from "vitest";
-import { Hub, HubClass, HubMethod, silentLogger, type HubLifetimeManager } from "../../src/index.js";
+import { silentLogger, type HubLifetimeManager } from "../../src/index.js";
 import { InMemoryLifetimeManager } from "../../src/lifetime/in-memory-lifetime-manager.js";
 import { TestHost } from "../../src/testing/index.js";
+import { TeamHub } from "../support/team-hub.js";
 
 // GroupManager.addUserToGroup and removeUserFromGroup: every connection a user has, in one call;
 // ConnectionManager.ofUser: which connections those are.
-
-interface TeamClient {
-  news(text: string): void;
-}
-
-@HubClass()
-class TeamHub extends Hub<TeamClient> {
-  /** Puts every tab of `user` in the team. */
-  @HubMethod("Enrol")
-  enrol(user: string, team: string): Promise<void> {
-    return this.groups.addUserToGroup(user, team);
-  }
-
-  @HubMethod("Expel")
-  expel(user: string, team: string): Promise<void> {
-    return this.groups.removeUserFromGroup(user, team);
-  }
-
-  @HubMethod("Join")
-  join(team: string): Promise<void> {
-    return this.groups.addToGroup(this.context.connectionId, team);
-  }
-
-  @HubMethod("Tell")
-  tell(team: string, text: string): Promise<void> {
-    return this.clients.group(team).news(text);
-  }
-}
 
 describe("a user's connections: found, and joining and leaving a group together", () => {
   let host: TestHost;

@@ -2,30 +2,14 @@ import { randomUUID } from "node:crypto";
 import { HubConnectionBuilder, HttpTransportType, LogLevel, type HubConnection } from "@microsoft/signalr";
 import { MessagePackHubProtocol } from "@microsoft/signalr-protocol-msgpack";
 import { afterEach, describe, expect, it } from "vitest";
-import { Hub, HubClass, HubMethod, HubServer, silentLogger } from "../../src/index.js";
+import { HubServer, silentLogger } from "../../src/index.js";
 import { RedisBackplane } from "../../src/redis/index.js";
 import { redisUrl } from "../support/redis.js";
+import { TeamHub } from "../support/team-hub.js";
 import { waitFor } from "../support/wait.js";
 
 // GroupManager.addUserToGroup across servers: every connection of the user, wherever it is,
 // is in the group once the call resolves. ConnectionManager.ofUser names them.
-
-interface TeamClient {
-  news(text: string): void;
-}
-
-@HubClass()
-class ClusterTeamHub extends Hub<TeamClient> {
-  @HubMethod("Enrol")
-  enrol(user: string, team: string): Promise<void> {
-    return this.groups.addUserToGroup(user, team);
-  }
-
-  @HubMethod("Expel")
-  expel(user: string, team: string): Promise<void> {
-    return this.groups.removeUserFromGroup(user, team);
-  }
-}
 
 describe("a user's connections joining a group across servers", () => {
   let servers: HubServer[] = [];
@@ -42,7 +26,7 @@ describe("a user's connections joining a group across servers", () => {
     servers = [0, 1].map(() => {
       const backplane = new RedisBackplane({ url: redisUrl, channelPrefix, logger: silentLogger });
       const server = new HubServer({ logger: silentLogger, backplane, scaleOut: { heartbeatInterval: 100, serverTimeout: 1_000 } });
-      server.mapHub("/team", ClusterTeamHub, { authenticate: (_request, token) => (token ? { sub: token } : null) });
+      server.mapHub("/team", TeamHub, { authenticate: (_request, token) => (token ? { sub: token } : null) });
       return server;
     });
     const urls = await Promise.all(servers.map(async (server) => `${(await server.listen()).url}/team`));
@@ -68,7 +52,7 @@ describe("a user's connections joining a group across servers", () => {
     const adaThere = await connect(second!, "ada", HttpTransportType.LongPolling, true);
     const adaThereToo = await connect(second!, "ada", HttpTransportType.ServerSentEvents);
     const bob = await connect(second!, "bob", HttpTransportType.WebSockets);
-    const team = servers[0]!.hubContext(ClusterTeamHub);
+    const team = servers[0]!.hubContext(TeamHub);
     expect((await team.connections.ofUser("ada")).sort()).toEqual(clients.slice(0, 3).map((client) => client.connectionId).sort());
 
     await clients[3]!.invoke("Enrol", "ada", "blue"); // bob's call, on the second server
