@@ -24,6 +24,7 @@ export const errorTexts = {
   connectionClosedWithError: (detail: string) => `Connection closed with an error.${detail}`,
   handshakeCanceled: "Handshake was canceled.",
   handshakeFailed: (detail: string) => `An unexpected error occurred during connection handshake.${detail}`,
+  tooManyUserConnections: "Too many connections for this user.",
   protocolNotSupported: (name: string) => `The protocol '${name}' is not supported.`,
   versionNotSupported: (version: number, name: string) =>
     `The server does not support version ${version} of the '${name}' protocol.`,

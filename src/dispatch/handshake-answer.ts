@@ -39,6 +39,10 @@ export function answerHandshake(runtime: HubRuntime, party: HandshakeParty, data
   if (protocol.transferFormat === "Binary" && connection.transportName === "ServerSentEvents") {
     return void refuseHandshake(runtime, party, errorTexts.transferFormatNotSupported(request.protocol, "Binary"));
   }
+  // Checked here, not at negotiate: the connections counted are those that passed their handshake.
+  if (!runtime.userConnections.admits(connection.userIdentifier)) {
+    return void refuseHandshake(runtime, party, errorTexts.tooManyUserConnections, `more than maximumConnectionsPerUser (${runtime.userConnections.maximum})`);
+  }
   connection.protocol = protocol;
   // Stateful reconnect needs both: the client asked at negotiate, and speaks version 2 here.
   const { transport } = connection;
@@ -58,6 +62,7 @@ export function answerHandshake(runtime: HubRuntime, party: HandshakeParty, data
   // A binary protocol's handshake reply goes out binary, as ASP.NET Core sends it.
   connection.send(protocol.transferFormat === "Binary" ? encodeUtf8(reply) : reply);
   connection.handshakeComplete = true;
+  runtime.userConnections.added(connection.userIdentifier);
   return { remaining: request.remaining };
 }
 

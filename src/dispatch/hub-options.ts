@@ -64,6 +64,12 @@ export interface HubOptions {
   enableDetailedErrors?: boolean;
   /** Largest incoming hub message in bytes; `null` for no limit. Default 32 768. */
   maximumReceiveMessageSize?: number | null;
+  /**
+   * Connections one user may have to the hub on each server at once; `null` for no bound. A
+   * connection past it fails its handshake (`Too many connections for this user.`), and those the
+   * user has go on. Anonymous connections are not counted. Default null.
+   */
+  maximumConnectionsPerUser?: number | null;
   /** Invocations of one connection that may run at once. Default 1. */
   maximumParallelInvocationsPerClient?: number;
   /**
@@ -189,6 +195,7 @@ export type ResolvedHubOptions = Required<Omit<HubOptions, "authenticate" | "all
 export const hubOptionDefaults = {
   enableDetailedErrors: false,
   maximumReceiveMessageSize: 32 * 1024,
+  maximumConnectionsPerUser: null,
   maximumParallelInvocationsPerClient: 1,
   maximumQueuedInvocationsPerClient: 64,
   maximumQueuedInvocationBytesPerClient: 1024 * 1024,
@@ -265,6 +272,7 @@ export function resolveHubOptions(
   positive("maximumSendBufferSize", resolved.maximumSendBufferSize, true);
   positive("statefulReconnectBufferSize", resolved.statefulReconnectBufferSize, true);
   if (resolved.maximumReceiveMessageSize !== null) positive("maximumReceiveMessageSize", resolved.maximumReceiveMessageSize, true);
+  if (resolved.maximumConnectionsPerUser !== null) positive("maximumConnectionsPerUser", resolved.maximumConnectionsPerUser, true);
   if (resolved.maximumAuthenticationExpiration !== null) positive("maximumAuthenticationExpiration", resolved.maximumAuthenticationExpiration);
   // Keep the transport order canonical: it is the fallback order clients walk.
   resolved.transports = available.transports.filter((t) => resolved.transports.includes(t));

@@ -10,6 +10,7 @@ import type { HubDescriptor, HubMethodDescriptor } from "../hubs/hub-descriptor.
 import type { HubLifetimeManager } from "../lifetime/hub-lifetime-manager.js";
 import type { HubProtocol } from "../protocol/hub-protocol.js";
 import { tracedSends } from "../telemetry/create-telemetry.js";
+import { UserConnectionCounts } from "./user-connection-counts.js";
 import { observedConnections, observedGroups, observedSends, type ClientSends, type ObservedCall, type OnCallFailure } from "./observed-calls.js";
 import type { HubTelemetry } from "../telemetry/hub-telemetry.js";
 import { telemetryFilter } from "../telemetry/telemetry-filter.js";
@@ -75,6 +76,8 @@ export class HubRuntime<THub extends Hub<any> = Hub<any>> {
   readonly sends: ClientSends;
   readonly telemetry: HubTelemetry | undefined;
   readonly closeTimeoutMs: number;
+  /** Each user's connections here, against maximumConnectionsPerUser. */
+  readonly userConnections: UserConnectionCounts;
   readonly policies: Readonly<Record<string, AuthorizationPolicy>>;
   readonly context: HubContext<ClientOf<THub>>;
   /** The hub's filters around method calls and lifecycle events, composed once (again for each `observe`). */
@@ -107,6 +110,7 @@ export class HubRuntime<THub extends Hub<any> = Hub<any>> {
     const { telemetry } = services;
     this.telemetry = telemetry;
     this.closeTimeoutMs = services.closeTimeoutMs;
+    this.userConnections = new UserConnectionCounts(options.maximumConnectionsPerUser);
     this.filterList = telemetry ? [telemetryFilter(telemetry, descriptor.name), ...options.filters] : options.filters;
     this.filters = composeFilters(this.filterList);
     this.lifetime = services.lifetime;
@@ -156,6 +160,8 @@ export class HubRuntime<THub extends Hub<any> = Hub<any>> {
   adopt(session: ConnectionSession): void {
     const { transport } = session.connection;
     this.sessions.set(transport, session);
+    // One that moved here passed its handshake elsewhere; a new one is counted at its handshake.
+    if (session.connection.handshakeComplete) this.userConnections.added(session.connection.userIdentifier);
     this.heartbeat.added();
     if (this.options.closeOnAuthenticationExpiration) closeOnExpiry(session, transport);
   }
@@ -182,8 +188,10 @@ export class HubRuntime<THub extends Hub<any> = Hub<any>> {
 
   /** A session is over here (its connection closed, or moved to another server). */
   forget(session: ConnectionSession): void {
-    this.sessions.delete(session.connection.transport);
+    const { connection } = session;
+    const held = this.sessions.delete(connection.transport);
     this.heartbeat.removed();
+    if (held && connection.handshakeComplete) this.userConnections.removed(connection.userIdentifier);
   }
 
   /**

@@ -87,8 +87,9 @@ describe("connections move between servers with their state", () => {
   let slowNetwork: SlowRedis | undefined;
   /** A proxy between a client and its server that can cut it off and refuse its reconnects (see clientBehindFront). */
   let front: TcpProxy | undefined;
-  /** Each server's maximumConnections, when a test sets one. */
+  /** Each server's maximumConnections, and the hub's maximumConnectionsPerUser, when a test sets them. */
   let maximumConnections: number | undefined;
+  let maximumConnectionsPerUser: number | null = null;
 
   function newServer(logger: Logger = silentLogger): HubServer {
     const server = new HubServer({
@@ -98,7 +99,7 @@ describe("connections move between servers with their state", () => {
       backplane: new RedisBackplane({ url: slowNetwork?.url ?? redisUrl, channelPrefix, logger: silentLogger }),
       ...(maximumConnections === undefined ? {} : { maximumConnections }),
     });
-    server.mapHub("/moves", MovesHub, { authenticate: userOf });
+    server.mapHub("/moves", MovesHub, { authenticate: userOf, maximumConnectionsPerUser });
     server.mapMultiplexer("/hubs");
     return server;
   }
@@ -124,6 +125,7 @@ describe("connections move between servers with their state", () => {
     await slowNetwork?.close();
     slowNetwork = undefined;
     maximumConnections = undefined;
+    maximumConnectionsPerUser = null;
   });
 
   /**
@@ -228,6 +230,34 @@ describe("connections move between servers with their state", () => {
     expect(await client.invoke("Id")).toBe(id);
     expect(client.restarts()).toBe(0);
     expect(await other.invoke("Whoami")).toBe("bob");
+  });
+
+  it("moves it to a server where its user has maximumConnectionsPerUser already, and counts it there", async () => {
+    maximumConnectionsPerUser = 1;
+    const urls = await startCluster(2);
+    const client = await hubwireClient(`${proxy!.url}/moves`, "ada", false);
+    clients.push(client);
+    const id = await client.invoke<string>("Id");
+    await waitFor(() => servers[1]!.connectionCount === 1 && servers[0]!.connectionCount === 0, "server 1 to hold the connection");
+    const onServer0 = await hubwireClient(`${urls[0]}/moves`, "ada", false);
+    clients.push(onServer0);
+
+    proxy!.cutWebSockets();
+    await waitFor(() => servers[0]!.connectionCount === 2 && servers[1]!.connectionCount === 0, "the connection to move to server 0");
+    expect(await client.invoke("Id")).toBe(id);
+    expect(client.restarts()).toBe(0);
+    // Both count on server 0 now, and the moved one alone holds the bound: ada's next connection
+    // there is refused until it ends too.
+    const refusal = "Too many connections for this user.";
+    await expect(hubwireClient(`${urls[0]}/moves`, "ada", false)).rejects.toThrow(refusal);
+    await onServer0.stop();
+    await expect(hubwireClient(`${urls[0]}/moves`, "ada", false)).rejects.toThrow(refusal);
+    await client.stop();
+    // Its hub session forgotten, its user's count is down: both happen at once.
+    await waitFor(() => servers[0]!.hubRuntimeAt("/moves")!.sessions.size === 0, "server 0 to end the moved connection");
+    const next = await hubwireClient(`${urls[0]}/moves`, "ada", false);
+    clients.push(next);
+    expect(await next.invoke("Whoami")).toBe("ada");
   });
 
   it("moves it as well when Redis is slow and uneven: a third of its packets held up to 20 ms", async () => {
