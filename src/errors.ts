@@ -47,7 +47,7 @@ export const ErrorCodes = {
   ERR_CONNECTION_CLOSED: "ERR_CONNECTION_CLOSED",
   /** HubContext.connections was used on a hub whose lifetime manager cannot close connections (AspNetCoreRedisBackplane's, or a custom one without closeConnections). */
   ERR_CLOSE_NOT_SUPPORTED: "ERR_CLOSE_NOT_SUPPORTED",
-  /** GroupManager.addUserToGroup or removeUserFromGroup was used on a hub whose lifetime manager cannot find a user's connections (AspNetCoreRedisBackplane's, or a custom one without connectionsOfUser). */
+  /** ConnectionManager.ofUser, GroupManager.addUserToGroup or removeUserFromGroup was used on a hub whose lifetime manager cannot find a user's connections (AspNetCoreRedisBackplane's, or a custom one without connectionsOfUser). */
   ERR_USER_CONNECTIONS_NOT_SUPPORTED: "ERR_USER_CONNECTIONS_NOT_SUPPORTED",
   /** The scale-out backplane (Redis) could not be reached for an operation that needs another server. */
   ERR_BACKPLANE_UNAVAILABLE: "ERR_BACKPLANE_UNAVAILABLE",

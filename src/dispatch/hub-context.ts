@@ -10,6 +10,6 @@ import type { ConnectionManager, GroupManager, HubClients } from "../hubs/client
 export interface HubContext<TClient> {
   readonly clients: HubClients<TClient>;
   readonly groups: GroupManager;
-  /** Ends connections: one, a user's, a group's or all, on every server. */
+  /** Finds a user's connections, and ends connections (one, a user's, a group's or all), on every server. */
   readonly connections: ConnectionManager;
 }

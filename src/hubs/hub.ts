@@ -39,7 +39,7 @@ export interface CallerView {
 export abstract class Hub<TClient = Record<string, (...args: never[]) => unknown>> {
   // Set by the dispatcher before any method runs; `declare` keeps class-field semantics from resetting them.
   declare readonly groups: GroupManager;
-  /** Ends connections: one, a user's, a group's or all, on every server (the caller's own: `context.close()`). */
+  /** Finds a user's connections, and ends connections (one, a user's, a group's or all), on every server (the caller's own: `context.close()`). */
   declare readonly connections: ConnectionManager;
   declare readonly [invocationScopeKey]: InvocationScopeView;
   declare readonly [callerKey]: CallerView;

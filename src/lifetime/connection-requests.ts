@@ -42,6 +42,12 @@ export interface ConnectionRequestsHost {
   serverTimeout: number;
 }
 
+/** A question for a user's connections: the peers yet to answer, and the ids found so far. */
+interface UserQuery {
+  unanswered: Set<string>;
+  found: Set<string>;
+}
+
 /**
  * What a server asks of the server that holds a connection, over the connection's channel: a
  * group change (acknowledged) and a client result (the holder says it took it, then answers);
@@ -53,8 +59,8 @@ export interface ConnectionRequestsHost {
 export class ConnectionRequests {
   private readonly pending = new PendingReplies();
   private nextRequestId = 0;
-  /** Each question for a user's connections still waiting: the peers yet to answer, and the ids found so far. */
-  private readonly userQueries = new Map<number, { unanswered: Set<string>; found: Set<string> }>();
+  /** Each question for a user's connections still waiting. */
+  private readonly userQueries = new Map<number, UserQuery>();
 
   constructor(private readonly host: ConnectionRequestsHost) {}
 
@@ -117,7 +123,7 @@ export class ConnectionRequests {
     const answers = this.pending.wait(requestId, this.host.ackTimeout, undefined, () =>
       new HubwireError("ERR_BACKPLANE_TIMEOUT", `Not every server said which connections user '${userId}' has in time.`),
     );
-    const query = { unanswered: new Set<string>(), found: new Set<string>() };
+    const query: UserQuery = { unanswered: new Set(), found: new Set() };
     this.userQueries.set(requestId, query);
     this.askForUser(requestId, userId, query).catch((error: unknown) => this.pending.settle(requestId, error));
     try {
@@ -128,7 +134,7 @@ export class ConnectionRequests {
     return [...query.found];
   }
 
-  private async askForUser(requestId: number, userId: string, query: { unanswered: Set<string>; found: Set<string> }): Promise<void> {
+  private async askForUser(requestId: number, userId: string, query: UserQuery): Promise<void> {
     const { host } = this;
     const peers = await host.peers();
     for (const id of host.connectionsOfUserHere(userId)) query.found.add(id);
