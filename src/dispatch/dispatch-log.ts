@@ -17,6 +17,7 @@ export const dispatchLog = logEvents({
   copyEnded: { level: "info", message: "A connection rebuilt here for a server that had only paused ended without its client; its onDisconnected runs on that server" },
   authenticationExpired: { level: "debug", message: "Connection closed: its authentication expired" },
   handshakeFailed: { level: "debug", message: "Handshake failed" },
+  userConnectionsRefused: { level: "warn", message: "New connections were refused at their handshake: their user holds maximumConnectionsPerUser" },
   invocationStarted: { level: "debug", message: "Hub method call started" },
   unknownMethod: { level: "debug", message: "Unknown hub method" },
   wrongArgumentCount: { level: "debug", message: "Hub method called with the wrong argument count" },

@@ -40,7 +40,7 @@ export function answerHandshake(runtime: HubRuntime, party: HandshakeParty, data
     return void refuseHandshake(runtime, party, errorTexts.transferFormatNotSupported(request.protocol, "Binary"));
   }
   // Checked here, not at negotiate: the connections counted are those that passed their handshake.
-  if (!runtime.userConnections.admits(connection.userIdentifier)) {
+  if (!runtime.userConnections.admitsAnother(connection.userIdentifier)) {
     return void refuseHandshake(runtime, party, errorTexts.tooManyUserConnections, `more than maximumConnectionsPerUser (${runtime.userConnections.maximum})`);
   }
   connection.protocol = protocol;

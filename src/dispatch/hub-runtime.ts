@@ -110,7 +110,12 @@ export class HubRuntime<THub extends Hub<any> = Hub<any>> {
     const { telemetry } = services;
     this.telemetry = telemetry;
     this.closeTimeoutMs = services.closeTimeoutMs;
-    this.userConnections = new UserConnectionCounts(options.maximumConnectionsPerUser);
+    const { maximumConnectionsPerUser } = options;
+    this.userConnections = new UserConnectionCounts(
+      maximumConnectionsPerUser,
+      (refused) => this.log.write(dispatchLog.userConnectionsRefused, { hub: descriptor.name, refused, maximumConnectionsPerUser }),
+      telemetry && (() => telemetry.userConnectionRefused(descriptor.name)),
+    );
     this.filterList = telemetry ? [telemetryFilter(telemetry, descriptor.name), ...options.filters] : options.filters;
     this.filters = composeFilters(this.filterList);
     this.lifetime = services.lifetime;
@@ -268,5 +273,6 @@ export class HubRuntime<THub extends Hub<any> = Hub<any>> {
       this.log.write(dispatchLog.closeLeftRunning, { hub: this.descriptor.name, waitedMs: 2 * closeTimeoutMs, connections: running.length, running });
     }
     this.heartbeat.stop();
+    this.userConnections.close();
   }
 }

@@ -80,7 +80,7 @@ export class HubTelemetry {
     });
     this.connectionsRefused = meter.createCounter(m.connectionsRefused, {
       unit: "{connection}",
-      description: "New connections refused with 503 because the server held its maximumConnections.",
+      description: "New connections refused: with 503 because the server held its maximumConnections, or at their handshake because their user held maximumConnectionsPerUser.",
     });
     this.authenticationRefreshes = meter.createCounter(m.authenticationRefreshes, {
       unit: "{refresh}",
@@ -131,7 +131,12 @@ export class HubTelemetry {
 
   /** A new connection was refused, the server holding its `maximumConnections`. */
   connectionRefused(): void {
-    this.connectionsRefused.add(1);
+    this.connectionsRefused.add(1, { [a.refusalReason]: "maximum_connections" });
+  }
+
+  /** A new connection of `hub` was refused at its handshake, its user holding `maximumConnectionsPerUser`. */
+  userConnectionRefused(hub: string): void {
+    this.connectionsRefused.add(1, { [a.refusalReason]: "maximum_connections_per_user", [a.hub]: hub });
   }
 
   /** Reports how many of a hub's connections wait for their client, read when the SDK collects. */

@@ -47,6 +47,7 @@ export const attributeNames = {
   outcome: "hubwire.invocation.outcome",
   protocol: "hubwire.protocol",
   dropReason: "hubwire.drop.reason",
+  refusalReason: "hubwire.refusal.reason",
   refreshOutcome: "hubwire.refresh.outcome",
   hub: "hubwire.hub",
   sendTarget: "hubwire.send.target",

@@ -1,9 +1,7 @@
 import { HubwireError } from "../errors.js";
 import type { LogWriter } from "../logger.js";
+import { PeriodicCount } from "../periodic-count.js";
 import { transportLog } from "./transport-log.js";
-
-/** A flood refused at the limit is logged a line a period, with how many were refused, not a line a connection. */
-const reportPeriodMs = 10_000;
 
 /** What a server holds of its connections by default: see HubServerOptions.maximumConnections. */
 export const defaultMaximumConnections = 100_000;
@@ -16,58 +14,38 @@ export const defaultMaximumConnections = 100_000;
  * holds already, and refusing it would lose what it was sent.
  */
 export class ConnectionLimit {
-  private refusedInAll = 0;
-  private refusedSinceReport = 0;
-  private reportTimer: ReturnType<typeof setTimeout> | undefined;
+  private readonly refusals: PeriodicCount;
 
   constructor(
     /** The most connections at once; null: no limit. */
     readonly maximum: number | null,
     /** How many the server holds now: read from its endpoints, so nothing here can drift from them. */
     private readonly count: () => number,
-    private readonly log: LogWriter,
+    log: LogWriter,
     /** Told of each refusal (the metrics count it). */
     private readonly counted?: (() => void) | undefined,
   ) {
     if (maximum !== null && !(Number.isInteger(maximum) && maximum > 0)) {
       throw new HubwireError("ERR_INVALID_OPTION", `maximumConnections must be a positive integer or null, not ${String(maximum)}.`);
     }
+    this.refusals = new PeriodicCount((refused) => log.write(transportLog.connectionsRefused, { refused, maximumConnections: maximum }));
   }
 
   /** New connections refused since the server started. */
   get refused(): number {
-    return this.refusedInAll;
+    return this.refusals.count;
   }
 
   /** Whether a new connection may be made now; a refusal is counted, and reported once a period. */
   admitsNew(): boolean {
     if (this.maximum === null || this.count() < this.maximum) return true;
     this.counted?.();
-    this.refusedInAll++;
-    this.refusedSinceReport++;
-    if (this.reportTimer === undefined) this.report();
+    this.refusals.add();
     return false;
   }
 
   /** Reports what was refused and not reported yet (the server is closing). */
   close(): void {
-    clearTimeout(this.reportTimer);
-    this.reportTimer = undefined;
-    if (this.refusedSinceReport > 0) this.writeReport();
-  }
-
-  /** Reports the refusals since the last report, and looks again a period later while there are any. */
-  private report(): void {
-    if (this.refusedSinceReport === 0) {
-      this.reportTimer = undefined;
-      return;
-    }
-    this.writeReport();
-    this.reportTimer = setTimeout(() => this.report(), reportPeriodMs).unref();
-  }
-
-  private writeReport(): void {
-    this.log.write(transportLog.connectionsRefused, { refused: this.refusedSinceReport, maximumConnections: this.maximum });
-    this.refusedSinceReport = 0;
+    this.refusals.close();
   }
 }

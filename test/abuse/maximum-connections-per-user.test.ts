@@ -2,8 +2,9 @@ import { HttpTransportType, HubConnectionBuilder, LogLevel, type HubConnection }
 import { afterEach, describe, expect, it } from "vitest";
 import { HubConnection as HubwireConnection, silentLogger as quietClient } from "../../client/index.js";
 import { HubMultiplexer } from "../../client/multiplex.js";
-import { HubServer, silentLogger } from "../../src/index.js";
+import { HubServer, silentLogger, type Logger } from "../../src/index.js";
 import { TestHost } from "../../src/testing/index.js";
+import { recordingLogger } from "../support/chat-servers.js";
 import { waitFor } from "../support/wait.js";
 import { OpenHub } from "./guarded-hub.js";
 
@@ -24,8 +25,8 @@ describe("maximumConnectionsPerUser", () => {
     server = undefined;
   });
 
-  async function start(maximumConnectionsPerUser: number): Promise<string> {
-    server = new HubServer({ logger: silentLogger, closeTimeout: 200 });
+  async function start(maximumConnectionsPerUser: number, logger: Logger = silentLogger): Promise<string> {
+    server = new HubServer({ logger, closeTimeout: 200 });
     server.mapHub("/open", OpenHub, { authenticate: byName, maximumConnectionsPerUser });
     server.mapHub("/other", OpenHub, { authenticate: byName, maximumConnectionsPerUser });
     server.mapMultiplexer("/hubs");
@@ -69,13 +70,19 @@ describe("maximumConnectionsPerUser", () => {
     expect(await third.invoke("Whoami")).toBe("ada");
   });
 
-  it("lets exactly the bound through of a burst of a user's connections made at once", async () => {
-    const base = await start(3);
+  it("lets exactly the bound through of a burst of a user's connections made at once, and logs the refusals once a period", async () => {
+    const logger = recordingLogger();
+    const base = await start(3, logger);
     const burst = Array.from({ length: 12 }, () => official(`${base}/open`, "ada"));
     const outcomes = await Promise.allSettled(burst.map((client) => client.start()));
     expect(outcomes.filter((outcome) => outcome.status === "fulfilled")).toHaveLength(3);
     for (const outcome of outcomes) if (outcome.status === "rejected") expect(String(outcome.reason)).toContain(refusal);
     await waitFor(() => server!.connectionCount === 3, "the refused connections to end");
+    // The first refusal at once, the rest once a period (here, unless the machine is very slow: at the server's close).
+    const refusals = () => logger.lines.filter((line) => line.message.includes("maximumConnectionsPerUser")).map((line) => line.fields!);
+    expect(refusals()[0]).toEqual({ hub: "OpenHub", refused: 1, maximumConnectionsPerUser: 3 });
+    await server!.close();
+    expect(refusals().reduce((sum, fields) => sum + (fields.refused as number), 0)).toBe(9);
   });
 
   it("refuses a multiplexed connection's hub past the bound alone: its other hubs go on", async () => {

@@ -196,7 +196,20 @@ describe("metrics", () => {
     expect((await send(`${url}/negotiate?negotiateVersion=1`, "POST")).status).toBe(503);
     const refused = await metric("hubwire.server.connections.refused");
     expect(refused?.descriptor.unit).toBe("{connection}");
-    expect(valueOf(refused, {})).toBe(2);
+    expect(valueOf(refused, { "hubwire.refusal.reason": "maximum_connections" })).toBe(2);
+  });
+
+  it("counts a user's connections refused past maximumConnectionsPerUser, by hub", async () => {
+    const url = await start({}, { authenticate: authenticateTestToken, maximumConnectionsPerUser: 1 });
+    const alice = token("alice");
+    const asAlice = () => new HubConnectionBuilder().withUrl(url, { transport: HttpTransportType.WebSockets, accessTokenFactory: () => alice }).configureLogging(LogLevel.None).build();
+    const first = asAlice();
+    clients.push(first);
+    await first.start();
+    for (let i = 0; i < 2; i++) await expect(asAlice().start()).rejects.toThrow("Too many connections for this user.");
+    const refused = await metric("hubwire.server.connections.refused");
+    expect(valueOf(refused, { "hubwire.refusal.reason": "maximum_connections_per_user", "hubwire.hub": hub })).toBe(2);
+    expect(refused?.dataPoints).toHaveLength(1);
   });
 
   it("counts authentication refreshes by outcome", async () => {
