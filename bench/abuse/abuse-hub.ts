@@ -59,7 +59,8 @@ export async function startAbuseServer(options: HubServerOptions = {}): Promise<
   hubStats.slowCalls = hubStats.uploads = hubStats.streams = 0;
   holdCalls();
   const server = new HubServer({ logger: silentLogger, ...options });
-  server.mapHub("/abuse", AbuseHub);
+  // A bearer token names its user (the attack of one user's connections); none is anonymous, as the other attacks and the canary are.
+  server.mapHub("/abuse", AbuseHub, { authenticate: (_request, token) => (token ? { sub: token } : null) });
   const address = await server.listen(0);
   return { server, address, url: `${address.url}/abuse` };
 }

@@ -186,31 +186,42 @@ export const connectionFlood: Attack = {
   name: "WebSockets held open past maximumConnections (1,000)",
   fullSize: 5000,
   serverOptions: { maximumConnections: 1000 },
-  async run({ url }, count) {
-    const held: HubSocket[] = [];
-    let refused = 0;
-    let tried = 0;
-    const openOn = async (): Promise<void> => {
-      while (tried < count) {
-        tried++; // counted before it is opened, so that the 16 together open `count`
-        try {
-          held.push(await HubSocket.open(url));
-        } catch (error) {
-          if (!String(error).includes("503")) throw error;
-          refused++;
-        }
-      }
-    };
-    await Promise.all(Array.from({ length: 16 }, openOn));
-    return {
-      facts: { opened: held.length, refused },
-      async end() {
-        for (const socket of held) socket.close();
-        await Promise.all(held.map((socket) => socket.closed));
-      },
-    };
-  },
+  run: ({ url }, count) => holdOpen(count, () => HubSocket.open(url), "503"),
 };
+
+/** One user's WebSockets, opened 16 at a time and held, past the hub's maximumConnectionsPerUser. */
+export const userConnectionFlood: Attack = {
+  name: "one user's WebSockets held open past maximumConnectionsPerUser (100)",
+  fullSize: 5000,
+  serverOptions: { maximumConnectionsPerUser: 100 },
+  run: ({ url }, count) => holdOpen(count, () => HubSocket.open(url, "mallory"), "Too many connections for this user."),
+};
+
+/** Opens `count` WebSockets, 16 at a time, and holds those the server takes; a failure that names `refusal` is counted. */
+async function holdOpen(count: number, open: () => Promise<HubSocket>, refusal: string): Promise<AttackRun> {
+  const held: HubSocket[] = [];
+  let refused = 0;
+  let tried = 0;
+  const openOn = async (): Promise<void> => {
+    while (tried < count) {
+      tried++; // counted before it is opened, so that the 16 together open `count`
+      try {
+        held.push(await open());
+      } catch (error) {
+        if (!String(error).includes(refusal)) throw error;
+        refused++;
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: 16 }, openOn));
+  return {
+    facts: { opened: held.length, refused },
+    async end() {
+      for (const socket of held) socket.close();
+      await Promise.all(held.map((socket) => socket.closed));
+    },
+  };
+}
 
 /** Upload streams opened and never completed, 9 items of 30 KB each. */
 export const uploadFlood: Attack = {

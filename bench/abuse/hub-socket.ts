@@ -32,14 +32,19 @@ export class HubSocket {
     this.closed = new Promise((resolve) => socket.once("close", () => resolve()));
   }
 
-  /** Connects to a hub (`http://…/abuse`) and completes the JSON handshake. */
-  static async open(url: string): Promise<HubSocket> {
-    const socket = new WebSocket(url.replace(/^http/, "ws"), { perMessageDeflate: false });
+  /**
+   * Connects to a hub (`http://…/abuse`) and completes the JSON handshake, as `user` when given
+   * (its bearer token); rejects with the server's error when it refuses the handshake.
+   */
+  static async open(url: string, user?: string): Promise<HubSocket> {
+    const address = url.replace(/^http/, "ws") + (user === undefined ? "" : `?access_token=${encodeURIComponent(user)}`);
+    const socket = new WebSocket(address, { perMessageDeflate: false });
     await new Promise((resolve, reject) => socket.once("open", resolve).once("error", reject));
     const client = new HubSocket(socket);
-    const replied = new Promise<void>((resolve) => socket.once("message", () => resolve()));
+    const reply = new Promise<string>((resolve) => socket.once("message", (data: Buffer) => resolve(data.toString())));
     socket.send(`{"protocol":"json","version":1}${RS}`);
-    await replied;
+    const { error } = JSON.parse((await reply).split(RS)[0]!) as { error?: string };
+    if (error !== undefined) throw new Error(`handshake refused: ${error}`);
     return client;
   }
 

@@ -9,6 +9,7 @@ import {
   slowloris,
   streamFlood,
   uploadFlood,
+  userConnectionFlood,
   type Attack,
   type AttackReport,
   type CanaryHandle,
@@ -17,7 +18,7 @@ import {
 import type { CanaryCommand, CanaryEvent } from "./canary-process.js";
 import type { AbuseServerCommand, AbuseServerEvent } from "./server-process.js";
 
-// `npm run bench:abuse -- [--attacks calls,posts,uploads,streams,groups,negotiates,connections,slowloris] [--scale <0..1>]`
+// `npm run bench:abuse -- [--attacks calls,posts,uploads,streams,groups,negotiates,connections,user-connections,slowloris] [--scale <0..1>]`
 // Each attack of the abuse suite at full size (the sizes of the attack pass that found them),
 // against a server in its own process with default options (but for what an attack's
 // serverOptions name), a canary client in a third process
@@ -39,6 +40,7 @@ const attacks: Record<string, Attack> = {
   groups: groupFlood,
   negotiates: negotiateFlood,
   connections: connectionFlood,
+  "user-connections": userConnectionFlood,
   // The default headersTimeout is 10 s: every socket should be gone within 12.
   slowloris: slowloris(15_000),
 };

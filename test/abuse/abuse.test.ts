@@ -11,6 +11,7 @@ import {
   slowloris,
   streamFlood,
   uploadFlood,
+  userConnectionFlood,
   type Attack,
   type AttackReport,
 } from "../../bench/abuse/attacks.js";
@@ -97,6 +98,13 @@ describe("abuse: one client cannot exhaust the server", () => {
     const report = await attack(connectionFlood, 3000, { ...connectionFlood.serverOptions, maximumConnections: 100 });
     expect(report.facts.opened).toBe(99); // the canary holds the 100th
     expect(report.facts.refused).toBe(2901);
+    expect(report.growth).toBeLessThan(6 * MB);
+  }, 30_000);
+
+  it("one user's WebSockets past maximumConnectionsPerUser are refused at their handshake; others connect as before", async () => {
+    const report = await attack(userConnectionFlood, 1000, { maximumConnectionsPerUser: 50 });
+    expect(report.facts.opened).toBe(50); // the canary is anonymous: not counted against the user
+    expect(report.facts.refused).toBe(950);
     expect(report.growth).toBeLessThan(6 * MB);
   }, 30_000);
 
