@@ -78,8 +78,9 @@ function render(view) {
     servers.map((s) => [s.name, short(s.id), time(s.startedAt), s.connections, counts(s.byTransport), counts(s.byProtocol),
       s.maximumConnections === null ? "none" : s.maximumConnections, { text: s.refusedConnections, bad: s.refusedConnections > 0 }]));
   const hubs = servers.flatMap((s) => s.hubs.map((h) => [s, h]));
-  fill($("hubs"), [...serverHead, "hub", "path", "connections", "users", "groups", "waiting for client"],
-    hubs.map(([s, h]) => [...on(s), h.name, h.path, h.connections, h.users, h.groups, h.waiting]));
+  fill($("hubs"), [...serverHead, "hub", "path", "connections", "users", "per user", "refused", "groups", "waiting for client"],
+    hubs.map(([s, h]) => [...on(s), h.name, h.path, h.connections, h.users, h.maximumConnectionsPerUser === null ? "none" : h.maximumConnectionsPerUser,
+      { text: h.refusedUserConnections, bad: h.refusedUserConnections > 0 }, h.groups, h.waiting]));
   fill($("groups"), [...serverHead, "hub", "group", "members"],
     hubs.flatMap(([s, h]) => h.topGroups.map((g) => [...on(s), h.name, g.name, g.size])));
   fill($("methods"), [...serverHead, "hub", "method", "calls", "calls/s", "errors", "p50", "p95", "p99"],

@@ -37,6 +37,9 @@ export interface HubSummary {
   /** Of its connections, the stateful ones whose client is away, waiting for it to reconnect. */
   waiting: number;
   users: number;
+  /** The hub's maximumConnectionsPerUser (null for none), and the new connections refused past it since it was mapped. */
+  maximumConnectionsPerUser: number | null;
+  refusedUserConnections: number;
   groups: number;
   topGroups: Array<{ name: string; size: number }>;
   methods: MethodSummary[];
@@ -148,6 +151,8 @@ export class ServerSummaries {
       connections,
       waiting,
       users: membership?.userCount ?? 0,
+      maximumConnectionsPerUser: hub.runtime.userConnections.maximum,
+      refusedUserConnections: hub.runtime.userConnections.refused,
       groups: membership?.groupCount ?? 0,
       topGroups: top.result(),
       methods,

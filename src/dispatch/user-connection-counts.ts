@@ -22,6 +22,11 @@ export class UserConnectionCounts {
     this.refusals = new PeriodicCount(report);
   }
 
+  /** New connections refused since the hub was mapped. */
+  get refused(): number {
+    return this.refusals.count;
+  }
+
   /**
    * Whether the user (undefined: anonymous, never bounded) may have one more connection; a
    * refusal is counted, and reported once a period.

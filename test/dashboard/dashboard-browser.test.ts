@@ -38,6 +38,7 @@ describe("the dashboard in Chromium", () => {
     await page.goto(`${url}/hubwire#access_token=ops`);
     await shows(page, "#status", "live");
     await shows(page, "#servers", "100000"); // maximumConnections, by default
+    await shows(page, "#hubs", "per user"); // each hub's maximumConnectionsPerUser column
     // The token left the address once the page kept it.
     expect(page.url()).toBe(`${url}/hubwire`);
 

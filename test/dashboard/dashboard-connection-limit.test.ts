@@ -5,7 +5,7 @@ import type { DashboardView } from "../../src/dashboard/dashboard-hub.js";
 import { eventually } from "../support/wait.js";
 import { clientOf, dashboardServer } from "./dashboard-fixture.js";
 
-describe("the dashboard's view of maximumConnections", () => {
+describe("the dashboard's view of maximumConnections and maximumConnectionsPerUser", () => {
   let server: HubServer | undefined;
   const clients: HubConnection[] = [];
 
@@ -41,5 +41,21 @@ describe("the dashboard's view of maximumConnections", () => {
     clients.push(ops);
     await ops.start();
     expect((await ops.invoke<DashboardView>("Snapshot")).servers[0]).toMatchObject({ maximumConnections: null, refusedConnections: 0 });
+  });
+
+  it("shows each hub's maximumConnectionsPerUser and the connections it refused past it", async () => {
+    server = dashboardServer({ logger: silentLogger, maximumConnectionsPerUser: 1 });
+    const { url } = await server.listen();
+    const ops = clientOf(url, "/hubwire/hub", "ops");
+    const ada = clientOf(url, "/rooms", "ada");
+    clients.push(ops, ada);
+    await ops.start();
+    await ada.start();
+    const rooms = async () => (await ops.invoke<DashboardView>("Snapshot")).servers[0]!.hubs.find((hub) => hub.path === "/rooms")!;
+    expect(await rooms()).toMatchObject({ maximumConnectionsPerUser: 1, refusedUserConnections: 0 });
+
+    const adaAgain = clientOf(url, "/rooms", "ada");
+    await expect(adaAgain.start()).rejects.toThrow("Too many connections for this user.");
+    await eventually(async () => (await rooms()).refusedUserConnections, 1);
   });
 });
