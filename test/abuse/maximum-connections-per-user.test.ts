@@ -63,8 +63,11 @@ describe("maximumConnectionsPerUser", () => {
     await Promise.all([bob, adaElsewhere, ...anonymous].map((client) => client.start()));
     expect(await bob.invoke("Whoami")).toBe("bob");
 
-    // One of hers ends: a new one takes its place.
+    // One of hers ends: a new one takes its place once the server has let it go.
+    const firstId = first.connectionId;
     await first.stop();
+    const sessions = server!.hubRuntimeAt("/open")!.sessions;
+    await waitFor(() => ![...sessions.values()].some((session) => session.connection.connectionId === firstId), "the server to let her first connection go");
     const third = official(`${base}/open`, "ada");
     await third.start();
     expect(await third.invoke("Whoami")).toBe("ada");
