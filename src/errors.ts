@@ -47,8 +47,8 @@ export const ErrorCodes = {
   ERR_CONNECTION_CLOSED: "ERR_CONNECTION_CLOSED",
   /** HubContext.connections was used on a hub whose lifetime manager cannot close connections (AspNetCoreRedisBackplane's, or a custom one without closeConnections). */
   ERR_CLOSE_NOT_SUPPORTED: "ERR_CLOSE_NOT_SUPPORTED",
-  /** ConnectionManager.ofUser, GroupManager.addUserToGroup or removeUserFromGroup was used on a hub whose lifetime manager cannot find a user's connections (AspNetCoreRedisBackplane's, or a custom one without connectionsOfUser). */
-  ERR_USER_CONNECTIONS_NOT_SUPPORTED: "ERR_USER_CONNECTIONS_NOT_SUPPORTED",
+  /** ConnectionManager.ofUser or ofGroup, GroupManager.addUserToGroup or removeUserFromGroup was used on a hub whose lifetime manager cannot find a user's or a group's connections (AspNetCoreRedisBackplane's, or a custom one without connectionsOf). */
+  ERR_CONNECTION_LOOKUP_NOT_SUPPORTED: "ERR_CONNECTION_LOOKUP_NOT_SUPPORTED",
   /** The scale-out backplane (Redis) could not be reached for an operation that needs another server. */
   ERR_BACKPLANE_UNAVAILABLE: "ERR_BACKPLANE_UNAVAILABLE",
   /** No server answered a group change for a connection on another server in time. */

@@ -29,8 +29,8 @@ export function observedSends(inner: ClientSends, onFailure: OnCallFailure): Cli
 
 /** The group changes hub code makes, observed as sends are (see observedSends). */
 export function observedGroups(lifetime: HubLifetimeManager, onFailure: OnCallFailure): GroupManager {
-  const add = (connectionId: string, groupName: string) => lifetime.addToGroup(connectionId, groupName);
-  const remove = (connectionId: string, groupName: string) => lifetime.removeFromGroup(connectionId, groupName);
+  const add: GroupChange = (connectionId, groupName) => lifetime.addToGroup(connectionId, groupName);
+  const remove: GroupChange = (connectionId, groupName) => lifetime.removeFromGroup(connectionId, groupName);
   return {
     addToGroup: (connectionId, groupName) => observed(add(connectionId, groupName), "group change", onFailure),
     removeFromGroup: (connectionId, groupName) => observed(remove(connectionId, groupName), "group change", onFailure),
@@ -39,29 +39,33 @@ export function observedGroups(lifetime: HubLifetimeManager, onFailure: OnCallFa
   };
 }
 
+/** One connection's group change, made by the lifetime manager. */
+type GroupChange = (connectionId: string, groupName: string) => Promise<void>;
+
 /**
  * A user's group change is one change per connection the user has, wherever it is: each goes
  * the way a single connection's does (acknowledged by its server, following it if it moves).
  */
-async function changeUser(lifetime: HubLifetimeManager, userId: string, groupName: string, change: (connectionId: string, groupName: string) => Promise<void>): Promise<void> {
-  const connectionIds = await connectionsOfUser(lifetime, userId);
+async function changeUser(lifetime: HubLifetimeManager, userId: string, groupName: string, change: GroupChange): Promise<void> {
+  const connectionIds = await connectionsOf(lifetime, { kind: "users", ids: [userId] });
   const changes = await Promise.allSettled(connectionIds.map((connectionId) => change(connectionId, groupName)));
   const failed = changes.find((settled) => settled.status === "rejected");
   if (failed) throw failed.reason;
 }
 
-/** The user's connections on every server; a lifetime manager that cannot find them refuses. */
-async function connectionsOfUser(lifetime: HubLifetimeManager, userId: string): Promise<string[]> {
-  if (!lifetime.connectionsOfUser) {
-    throw new HubwireError("ERR_USER_CONNECTIONS_NOT_SUPPORTED", "This hub's lifetime manager cannot find a user's connections (it has no connectionsOfUser).");
+/** The connections of a user or a group on every server; a lifetime manager that cannot find them refuses. */
+async function connectionsOf(lifetime: HubLifetimeManager, target: Target): Promise<string[]> {
+  if (!lifetime.connectionsOf) {
+    const why = "This hub's lifetime manager cannot find a user's or a group's connections (it has no connectionsOf).";
+    throw new HubwireError("ERR_CONNECTION_LOOKUP_NOT_SUPPORTED", why);
   }
-  return lifetime.connectionsOfUser(userId);
+  return lifetime.connectionsOf(target);
 }
 
 /**
  * HubContext.connections: the closes hub code makes, observed as sends are (a lifetime manager
- * without closeConnections refuses them), and the look-up of a user's connections, which code
- * awaits for its answer.
+ * without closeConnections refuses them), and the lookups of a user's or a group's connections,
+ * which code awaits for their answer.
  */
 export function observedConnections(lifetime: HubLifetimeManager, onFailure: OnCallFailure): ConnectionManager {
   const close = (target: Target, options?: CloseOptions): Promise<void> => {
@@ -71,7 +75,8 @@ export function observedConnections(lifetime: HubLifetimeManager, onFailure: OnC
     return observed(closing, "close", onFailure);
   };
   return {
-    ofUser: (userId) => connectionsOfUser(lifetime, userId),
+    ofUser: (userId) => connectionsOf(lifetime, { kind: "users", ids: [userId] }),
+    ofGroup: (groupName) => connectionsOf(lifetime, { kind: "groups", names: [groupName] }),
     close: (connectionId, options) => close({ kind: "connections", ids: [connectionId] }, options),
     closeUser: (userId, options) => close({ kind: "users", ids: [userId] }, options),
     closeGroup: (groupName, options) => close({ kind: "groups", names: [groupName] }, options),

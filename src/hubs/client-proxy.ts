@@ -78,11 +78,11 @@ export interface CloseOptions {
 }
 
 /**
- * A hub's connections on every server of a cluster: a user's, found, and any ended from
- * anywhere (a user signed out on all their tabs, a group dropped). Each client closed is sent a
- * Close with `options`, and its server ends the connection whatever the client does with it; the
- * hub's onDisconnected runs there. A close goes as a send does (after the sends before it;
- * through the backplane's outbox while it is away).
+ * A hub's connections on every server of a cluster: a user's or a group's, found, and any ended
+ * from anywhere (a user signed out on all their tabs, a group dropped). Each client closed is
+ * sent a Close with `options`, and its server ends the connection whatever the client does with
+ * it; the hub's onDisconnected runs there. A close goes as a send does (after the sends before
+ * it; through the backplane's outbox while it is away).
  *
  * @example
  * await server.hubContext(ChatHub).connections.closeUser("ada", { error: "Signed out." });
@@ -95,6 +95,8 @@ export interface ConnectionManager {
    * cannot be asked.
    */
   ofUser(userId: string): Promise<string[]>;
+  /** The ids of the group's members now, on every server (how many are in a room); as ofUser fails. */
+  ofGroup(groupName: string): Promise<string[]>;
   close(connectionId: string, options?: CloseOptions): Promise<void>;
   closeUser(userId: string, options?: CloseOptions): Promise<void>;
   closeGroup(groupName: string, options?: CloseOptions): Promise<void>;

@@ -46,14 +46,15 @@ export interface InvokeMessage {
 }
 
 /**
- * Asks every server, on the hub's `all` channel, for the ids of a user's connections it holds
- * (HubLifetimeManager.connectionsOfUser); each answers on the asking server's own channel.
+ * Asks every server, on the hub's `all` channel, for the ids of the connections of `target` (a
+ * user's, a group's) it holds (HubLifetimeManager.connectionsOf); each answers on the asking
+ * server's own channel.
  */
-export interface UserConnectionsMessage {
-  kind: "userConnections";
+export interface ConnectionsOfMessage {
+  kind: "connectionsOf";
   origin: string;
   requestId: number;
-  userId: string;
+  target: Target;
 }
 
 /**
@@ -84,8 +85,8 @@ export type ReplyMessage =
   | { kind: "taken"; requestId: number; holder: string }
   | { kind: "result"; requestId: number; result: unknown }
   | { kind: "failure"; requestId: number; name: string; message: string; code?: string }
-  /** The user's connections the server `origin` holds, or is taking over (see UserConnectionsMessage). */
-  | { kind: "userConnectionIds"; requestId: number; origin: string; connectionIds: string[] };
+  /** The connections the server `origin` holds, or is taking over, of the target asked for (see ConnectionsOfMessage). */
+  | { kind: "connectionIds"; requestId: number; origin: string; connectionIds: string[] };
 
 /**
  * A stateful connection's state, sent by the server that holds it to the connection's standby
@@ -182,7 +183,7 @@ export type BackplaneMessage =
   | SendMessage
   | GroupMessage
   | InvokeMessage
-  | UserConnectionsMessage
+  | ConnectionsOfMessage
   | ReplyMessage
   | PresenceMessage
   | FenceMessage

@@ -240,8 +240,11 @@ export class IncomingConnections implements GroupIndex {
     return this.byUser.has(userId);
   }
 
-  connectionIdsOf(userId: string): string[] {
-    return [...(this.byUser.get(userId) ?? [])].map((incoming) => incoming.connectionId);
+  /** The ids of the incoming connections `target` reaches. */
+  connectionIdsIn(target: Target): string[] {
+    const ids: string[] = [];
+    for (const incoming of this.reachable(target)) if (incoming.isIn(target)) ids.push(incoming.connectionId);
+    return ids;
   }
 
   joined(incoming: IncomingConnection, group: string): void {

@@ -1,6 +1,6 @@
 import type { ClientInvokeOptions } from "../connection/client-results.js";
 import { HubwireError } from "../errors.js";
-import type { BackplaneMessage, GroupMessage, InvokeMessage, UserConnectionsMessage } from "./backplane-messages.js";
+import type { BackplaneMessage, GroupMessage, InvokeMessage } from "./backplane-messages.js";
 import type { InMemoryLifetimeManager } from "./in-memory-lifetime-manager.js";
 import { PendingReplies } from "./pending-replies.js";
 import { failureReply, remoteError, serverGone } from "./remote-errors.js";
@@ -20,12 +20,8 @@ export interface ConnectionRequestsHost {
   delivered: SendSequences;
   /** Applies a group change to a connection held here (subscribing the group's channel for its first member). */
   changeGroupHere(action: GroupMessage["action"], connectionId: string, group: string): Promise<void>;
-  /** The channel of a connection, of a server (where its answers go), or the hub's `all`. */
-  channel(kind: "connection" | "server" | "all", name?: string): string;
-  /** The live peers, as presence judges them, once each has had time to announce itself. */
-  peers(): Promise<Iterable<string>>;
-  /** The ids of the user's connections this server holds or is taking over. */
-  connectionsOfUserHere(userId: string): string[];
+  /** The channel of a connection, or of a server (where its answers go). */
+  channel(kind: "connection" | "server", name: string): string;
   /** Hands a message to the outbox: it never waits on the backplane. */
   publish(channel: string, message: BackplaneMessage): void;
   /** Numbers a message as this server's next send (SendMessage.seq). */
@@ -36,31 +32,22 @@ export interface ConnectionRequestsHost {
   publishNow(channel: string, message: BackplaneMessage): Promise<number>;
   /** The hub's client result timeout, for results asked of a connection on another server. */
   clientResultTimeout: number;
-  /** How long a group change for a connection on another server waits for its ack, and a user's connections for every server's answer. */
+  /** How long a group change for a connection on another server waits for its ack. */
   ackTimeout: number;
   /** How long a live holder may take to say it took a client result request. */
   serverTimeout: number;
 }
 
-/** A question for a user's connections: the peers yet to answer, and the ids found so far. */
-interface UserQuery {
-  unanswered: Set<string>;
-  found: Set<string>;
-}
-
 /**
  * What a server asks of the server that holds a connection, over the connection's channel: a
  * group change (acknowledged) and a client result (the holder says it took it, then answers);
- * and, as the holder, its answers to the client results others ask of its connections. It also
- * asks every server which connections a user has, and answers that question. Answers come on
- * the asking server's own channel. Each request ends once: answered, timed out, or failed
- * because the server that took it is gone.
+ * and, as the holder, its answers to the group changes and client results others ask of its
+ * connections. Answers come on the asking server's own channel. Each request ends once:
+ * answered, timed out, or failed because the server that took it is gone.
  */
 export class ConnectionRequests {
   private readonly pending = new PendingReplies();
   private nextRequestId = 0;
-  /** Each question for a user's connections still waiting. */
-  private readonly userQueries = new Map<number, UserQuery>();
 
   constructor(private readonly host: ConnectionRequestsHost) {}
 
@@ -113,43 +100,6 @@ export class ConnectionRequests {
     return ack as Promise<void>;
   }
 
-  /**
-   * The ids of a user's connections on every server: this server's own, and each live peer's
-   * answer to one question on the hub's `all` channel. A peer that dies meanwhile has none left
-   * to give; one that does not answer in time fails the call (ERR_BACKPLANE_TIMEOUT).
-   */
-  async connectionsOfUser(userId: string): Promise<string[]> {
-    const requestId = this.nextRequestId++;
-    const answers = this.pending.wait(requestId, this.host.ackTimeout, undefined, () =>
-      new HubwireError("ERR_BACKPLANE_TIMEOUT", `Not every server said which connections user '${userId}' has in time.`),
-    );
-    const query: UserQuery = { unanswered: new Set(), found: new Set() };
-    this.userQueries.set(requestId, query);
-    this.askForUser(requestId, userId, query).catch((error: unknown) => this.pending.settle(requestId, error));
-    try {
-      await answers;
-    } finally {
-      this.userQueries.delete(requestId);
-    }
-    return [...query.found];
-  }
-
-  private async askForUser(requestId: number, userId: string, query: UserQuery): Promise<void> {
-    const { host } = this;
-    const peers = await host.peers();
-    for (const id of host.connectionsOfUserHere(userId)) query.found.add(id);
-    for (const serverId of peers) query.unanswered.add(serverId);
-    if (query.unanswered.size === 0) return this.pending.settle(requestId, undefined, true);
-    await this.request(requestId, host.channel("all"), { kind: "userConnections", origin: host.serverId, requestId, userId });
-  }
-
-  /** As a peer: the user's connections here, for the server that asks. */
-  answerUserConnections(message: UserConnectionsMessage): void {
-    const { host } = this;
-    const connectionIds = host.connectionsOfUserHere(message.userId);
-    host.publish(host.channel("server", message.origin), { kind: "userConnectionIds", requestId: message.requestId, origin: host.serverId, connectionIds });
-  }
-
   /** An answer on this server's own channel; false for a message that is not one. */
   onAnswer(message: BackplaneMessage): boolean {
     switch (message.kind) {
@@ -165,12 +115,6 @@ export class ConnectionRequests {
       case "failure":
         this.pending.settle(message.requestId, remoteError(message.name, message.message, message.code));
         return true;
-      case "userConnectionIds": {
-        const query = this.userQueries.get(message.requestId);
-        for (const id of message.connectionIds) query?.found.add(id);
-        this.userQueryAnswered(message.requestId, message.origin);
-        return true;
-      }
       default:
         return false;
     }
@@ -184,15 +128,9 @@ export class ConnectionRequests {
     this.pending.failAll(() => new HubwireError("ERR_SERVER_CLOSED", "The server closed while the request waited for another server's answer."));
   }
 
-  /** A server died or left: what it took fails at once; it has no connections to name. */
+  /** A server died or left: what it took fails at once. */
   serverGone(serverId: string): void {
     this.pending.failTakenBy(serverId, serverGone);
-    for (const requestId of [...this.userQueries.keys()]) this.userQueryAnswered(requestId, serverId);
-  }
-
-  private userQueryAnswered(requestId: number, serverId: string): void {
-    const query = this.userQueries.get(requestId);
-    if (query?.unanswered.delete(serverId) && query.unanswered.size === 0) this.pending.settle(requestId, undefined, true);
   }
 
   /** As the holder: a client result another server asks of a connection here. */
@@ -240,13 +178,26 @@ export class ConnectionRequests {
   }
 
   /** Publishes a request that is answered; rejects (ERR_BACKPLANE_UNAVAILABLE) when it cannot go out. */
-  private async request(id: number, channel: string, message: BackplaneMessage): Promise<number> {
-    // Held, the outbox knows the backplane is away (or not yet heard back from): fail at once.
-    if (!this.host.reachable()) throw new HubwireError("ERR_BACKPLANE_UNAVAILABLE", `The backplane could not take message ${id}: it is unreachable.`);
-    try {
-      return await this.host.publishNow(channel, message);
-    } catch (error) {
-      throw new HubwireError("ERR_BACKPLANE_UNAVAILABLE", `The backplane could not take message ${id}: ${(error as Error).message}`);
-    }
+  private request(id: number, channel: string, message: BackplaneMessage): Promise<number> {
+    return publishRequest(this.host, id, channel, message);
+  }
+}
+
+/**
+ * Publishes a request that is answered, at once rather than through the outbox (its caller is
+ * waiting); rejects with ERR_BACKPLANE_UNAVAILABLE when it cannot go out.
+ */
+export async function publishRequest(
+  host: Pick<ConnectionRequestsHost, "reachable" | "publishNow">,
+  id: number,
+  channel: string,
+  message: BackplaneMessage,
+): Promise<number> {
+  // Held, the outbox knows the backplane is away (or not yet heard back from): fail at once.
+  if (!host.reachable()) throw new HubwireError("ERR_BACKPLANE_UNAVAILABLE", `The backplane could not take message ${id}: it is unreachable.`);
+  try {
+    return await host.publishNow(channel, message);
+  } catch (error) {
+    throw new HubwireError("ERR_BACKPLANE_UNAVAILABLE", `The backplane could not take message ${id}: ${(error as Error).message}`);
   }
 }

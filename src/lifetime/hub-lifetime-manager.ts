@@ -26,11 +26,11 @@ export interface HubLifetimeManager {
    */
   closeConnections?(target: Target, close: CloseMessage): Promise<void>;
   /**
-   * The ids of a user's connections on every server, as each server holds them when asked.
-   * Optional: without it, ConnectionManager.ofUser, GroupManager.addUserToGroup and
-   * removeUserFromGroup fail with ERR_USER_CONNECTIONS_NOT_SUPPORTED.
+   * The ids of the connections of `target` (a user's, a group's) on every server, as each server
+   * holds them when asked. Optional: without it, ConnectionManager.ofUser and ofGroup,
+   * GroupManager.addUserToGroup and removeUserFromGroup fail with ERR_CONNECTION_LOOKUP_NOT_SUPPORTED.
    */
-  connectionsOfUser?(userId: string): Promise<string[]>;
+  connectionsOf?(target: Target): Promise<string[]>;
   /** Adds a connection to a group; an unknown connection id is ignored. */
   addToGroup(connectionId: string, groupName: string): Promise<void>;
   removeFromGroup(connectionId: string, groupName: string): Promise<void>;

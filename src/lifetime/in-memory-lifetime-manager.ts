@@ -75,13 +75,13 @@ export class InMemoryLifetimeManager implements HubLifetimeManager, LocalMembers
     return { groups: emptied, user: userId !== undefined && !this.users.has(userId) ? userId : undefined };
   }
 
-  async connectionsOfUser(userId: string): Promise<string[]> {
-    return this.connectionIdsOf(userId);
+  async connectionsOf(target: Target): Promise<string[]> {
+    return this.connectionIdsIn(target);
   }
 
-  /** The ids of the user's connections here. */
-  connectionIdsOf(userId: string): string[] {
-    return [...(this.users.get(userId) ?? [])].map((connection) => connection.connectionId);
+  /** The ids of the connections of `target` here. */
+  connectionIdsIn(target: Target): string[] {
+    return Array.from(this.recipients(target), (connection) => connection.connectionId);
   }
 
   async addToGroup(connectionId: string, groupName: string): Promise<void> {

@@ -11,6 +11,7 @@ import { BackplaneOutbox } from "./backplane-outbox.js";
 import type { HubLifetimeManager } from "./hub-lifetime-manager.js";
 import { InMemoryLifetimeManager, invocationOf, type LocalMembership } from "./in-memory-lifetime-manager.js";
 import { HubChannels } from "./hub-channels.js";
+import { ConnectionLookups } from "./connection-lookups.js";
 import { ConnectionRequests } from "./connection-requests.js";
 import { Presence, type PathDownReason } from "./presence.js";
 import { ScaleOutMoves } from "./scale-out-moves.js";
@@ -64,6 +65,8 @@ export class ScaleOutLifetimeManager implements HubLifetimeManager {
   readonly moves: ScaleOutMoves;
   /** Group changes and client results for connections other servers hold, and answers for ours. */
   private readonly requests: ConnectionRequests;
+  /** Which connections a user or a group has on every server. */
+  private readonly lookups: ConnectionLookups;
   /** Crash recovery of stateful connections, when the settings turn it on. */
   private readonly recovery: ConnectionRecovery | undefined;
   /**
@@ -164,8 +167,6 @@ export class ScaleOutLifetimeManager implements HubLifetimeManager {
       delivered: this.delivered,
       changeGroupHere: (action, connectionId, group) => (action === "add" ? this.addLocal(connectionId, group) : this.removeLocal(connectionId, group)),
       channel: (kind, name) => this.channels.name(kind, name),
-      peers: () => this.started.then(() => this.presence.peersAnnounced()).then(() => this.presence.peerIds()),
-      connectionsOfUserHere: (userId) => [...this.local.connectionIdsOf(userId), ...this.moves.incoming.connectionIdsOf(userId)],
       publish: (channel, message) => this.publish(channel, message),
       reachable: () => this.outbox.isOpen,
       publishNow: (channel, message) => backplane.publish(channel, encodeBackplaneMessage(message)),
@@ -173,6 +174,16 @@ export class ScaleOutLifetimeManager implements HubLifetimeManager {
       clientResultTimeout: options.clientResultTimeout,
       ackTimeout: options.ackTimeout ?? 10_000,
       serverTimeout: this.settings.serverTimeout,
+    });
+    this.lookups = new ConnectionLookups({
+      serverId: this.serverId,
+      channel: (kind, name) => this.channels.name(kind, name),
+      peers: () => this.started.then(() => this.presence.peersAnnounced()).then(() => this.presence.peerIds()),
+      connectionsHere: (target) => [...this.local.connectionIdsIn(target), ...this.moves.incoming.connectionIdsIn(target)],
+      publish: (channel, message) => this.publish(channel, message),
+      reachable: () => this.outbox.isOpen,
+      publishNow: (channel, message) => backplane.publish(channel, encodeBackplaneMessage(message)),
+      timeout: options.ackTimeout ?? 10_000,
     });
     const { recovery } = this.settings;
     if (recovery) {
@@ -217,6 +228,7 @@ export class ScaleOutLifetimeManager implements HubLifetimeManager {
     this.replays.close();
     this.recovery?.stop();
     this.requests.close();
+    this.lookups.close();
     // After the replies already in the outbox (the closed connections' failed client results).
     this.publish(this.channels.name("presence"), { kind: "leaving", origin: this.serverId });
     const { messages } = this.outbox.size;
@@ -312,8 +324,8 @@ export class ScaleOutLifetimeManager implements HubLifetimeManager {
     if (this.moves.incoming.size > 0) this.moves.incoming.capture(target, message, this.serverId, channel, seq);
   }
 
-  connectionsOfUser(userId: string): Promise<string[]> {
-    return this.requests.connectionsOfUser(userId);
+  connectionsOf(target: Target): Promise<string[]> {
+    return this.lookups.connectionsOf(target);
   }
 
   async addToGroup(connectionId: string, groupName: string): Promise<void> {
@@ -348,7 +360,7 @@ export class ScaleOutLifetimeManager implements HubLifetimeManager {
   /** A message on `all`, a group's or a user's channel: for this server's connections of its target. */
   private onSend(message: BackplaneMessage, channel: string): void {
     if (message.kind === "fence") return this.moves.fenceHeard(message.origin, message.fenceId, channel);
-    if (message.kind === "userConnections" && message.origin !== this.serverId) return this.requests.answerUserConnections(message);
+    if (message.kind === "connectionsOf" && message.origin !== this.serverId) return this.lookups.answer(message);
     if (message.kind !== "send" || message.origin === this.serverId) return;
     this.deliverFromRemote(message, channel);
   }
@@ -368,7 +380,7 @@ export class ScaleOutLifetimeManager implements HubLifetimeManager {
   }
 
   private onReply(message: BackplaneMessage): void {
-    if (this.requests.onAnswer(message)) return;
+    if (this.requests.onAnswer(message) || this.lookups.onAnswer(message)) return;
     if (message.kind === "checkpoint" || message.kind === "grouped" || message.kind === "released") this.recovery?.onMessage(message);
     else this.replays.onMessage(message);
   }
@@ -396,6 +408,7 @@ export class ScaleOutLifetimeManager implements HubLifetimeManager {
     if (left) this.log.write(lifetimeLog.serverLeft, { hub: this.options.hubName, serverId });
     else this.log.write(lifetimeLog.serverGone, { hub: this.options.hubName, serverId, timeout: this.settings.serverTimeout });
     this.requests.serverGone(serverId);
+    this.lookups.serverGone(serverId);
     this.replays.forget(serverId);
     this.recovery?.serverGone(serverId, left);
   }

@@ -5,7 +5,7 @@ import { TestHost } from "../../src/testing/index.js";
 import { TeamHub } from "../support/team-hub.js";
 
 // GroupManager.addUserToGroup and removeUserFromGroup: every connection a user has, in one call;
-// ConnectionManager.ofUser: which connections those are.
+// ConnectionManager.ofUser and ofGroup: which connections a user and a group have.
 
 describe("a user's connections: found, and joining and leaving a group together", () => {
   let host: TestHost;
@@ -43,6 +43,18 @@ describe("a user's connections: found, and joining and leaving a group together"
     expect(await connections.ofUser("ada")).toEqual([ada2.connectionId]);
   });
 
+  it("names a group's members now, and none once they left", async () => {
+    start();
+    const { connections } = host.hubContext(TeamHub);
+    const [ada, bob] = [await as("ada"), await as("bob"), await as("cy")];
+    await ada.hub.join("blue");
+    await bob.hub.join("blue");
+    expect((await connections.ofGroup("blue")).sort()).toEqual([ada.connectionId, bob.connectionId].sort());
+    await bob.stop();
+    expect(await connections.ofGroup("blue")).toEqual([ada.connectionId]);
+    expect(await connections.ofGroup("red")).toEqual([]);
+  });
+
   it("takes in no connection the user opens afterwards, and none of a user with no connections", async () => {
     start();
     const ada1 = await as("ada");
@@ -67,7 +79,7 @@ describe("a user's connections: found, and joining and leaving a group together"
     expect(full.received).toEqual([]);
   });
 
-  it("refuses with ERR_USER_CONNECTIONS_NOT_SUPPORTED on a lifetime manager that cannot find a user's connections", async () => {
+  it("refuses with ERR_CONNECTION_LOOKUP_NOT_SUPPORTED on a lifetime manager that cannot find a user's connections", async () => {
     const inner = new InMemoryLifetimeManager();
     const withoutUsers: HubLifetimeManager = {
       onConnected: (connection) => inner.onConnected(connection),
@@ -79,8 +91,9 @@ describe("a user's connections: found, and joining and leaving a group together"
     };
     start(withoutUsers);
     const context = host.hubContext(TeamHub);
-    await expect(context.groups.addUserToGroup("ada", "blue")).rejects.toMatchObject({ code: "ERR_USER_CONNECTIONS_NOT_SUPPORTED" });
-    await expect(context.groups.removeUserFromGroup("ada", "blue")).rejects.toMatchObject({ code: "ERR_USER_CONNECTIONS_NOT_SUPPORTED" });
-    await expect(context.connections.ofUser("ada")).rejects.toMatchObject({ code: "ERR_USER_CONNECTIONS_NOT_SUPPORTED" });
+    await expect(context.groups.addUserToGroup("ada", "blue")).rejects.toMatchObject({ code: "ERR_CONNECTION_LOOKUP_NOT_SUPPORTED" });
+    await expect(context.groups.removeUserFromGroup("ada", "blue")).rejects.toMatchObject({ code: "ERR_CONNECTION_LOOKUP_NOT_SUPPORTED" });
+    await expect(context.connections.ofUser("ada")).rejects.toMatchObject({ code: "ERR_CONNECTION_LOOKUP_NOT_SUPPORTED" });
+    await expect(context.connections.ofGroup("blue")).rejects.toMatchObject({ code: "ERR_CONNECTION_LOOKUP_NOT_SUPPORTED" });
   });
 });

@@ -69,8 +69,8 @@ runLifetimeManagerContract("ASP.NET Core's Redis backplane format", {
       "the format has one message per group, so a member of two of them receives it twice, as from ASP.NET Core",
     "treats an unknown group as empty and an unknown connection's membership as a no-op":
       "a group change for a connection no server acks fails with ERR_BACKPLANE_TIMEOUT, as ASP.NET Core's is canceled",
-    "names every connection of a user, and none of a disconnected one":
-      "ASP.NET Core's messages cannot ask other servers for a user's connections: the manager has no connectionsOfUser (ERR_USER_CONNECTIONS_NOT_SUPPORTED)",
+    "names every connection of a user and of a group, and none of a disconnected one":
+      "ASP.NET Core's messages cannot ask other servers for a user's or a group's connections: the manager has no connectionsOf (ERR_CONNECTION_LOOKUP_NOT_SUPPORTED)",
     "closes the connections of a target, each sent its Close after the sends before it":
       "ASP.NET Core's messages cannot end another server's connections: the manager has no closeConnections (ERR_CLOSE_NOT_SUPPORTED)",
     "encodes a broadcast once per protocol, not once per recipient":

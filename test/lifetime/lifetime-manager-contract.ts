@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it as vitestIt } from "vitest";
 import type { HubLifetimeManager } from "../../src/lifetime/hub-lifetime-manager.js";
+import type { Target } from "../../src/lifetime/target.js";
 import type { HubProtocol } from "../../src/protocol/hub-protocol.js";
 import type { HubMessage } from "../../src/protocol/messages.js";
 import { jsonHubProtocol } from "../../src/protocol/json-protocol.js";
@@ -157,14 +158,19 @@ export function runLifetimeManagerContract(name: string, fixture: LifetimeManage
       expect(calls(anon)).toEqual([]);
     });
 
-    it("names every connection of a user, and none of a disconnected one", async () => {
+    it("names every connection of a user and of a group, and none of a disconnected one", async () => {
       const [a1, a2, b] = [await connect("alice"), await connect("alice"), await connect("bob"), await connect()];
-      const ids = async (userId: string) => (await manager.connectionsOfUser!(userId)).sort();
-      expect(await ids("alice")).toEqual([a1.connection.connectionId, a2.connection.connectionId].sort());
-      expect(await ids("bob")).toEqual([b.connection.connectionId]);
-      expect(await ids("carol")).toEqual([]);
+      const ids = async (target: Target) => (await manager.connectionsOf!(target)).sort();
+      const users = (id: string): Target => ({ kind: "users", ids: [id] });
+      const room: Target = { kind: "groups", names: ["room"] };
+      expect(await ids(users("alice"))).toEqual([a1.connection.connectionId, a2.connection.connectionId].sort());
+      expect(await ids(users("bob"))).toEqual([b.connection.connectionId]);
+      expect(await ids(users("carol"))).toEqual([]);
+      for (const member of [a1, b]) await manager.addToGroup(member.connection.connectionId, "room");
+      expect(await ids(room)).toEqual([a1.connection.connectionId, b.connection.connectionId].sort());
       await manager.onDisconnected(a1.connection);
-      expect(await ids("alice")).toEqual([a2.connection.connectionId]);
+      expect(await ids(users("alice"))).toEqual([a2.connection.connectionId]);
+      expect(await ids(room)).toEqual([b.connection.connectionId]);
     });
 
     it("forgets a disconnected connection everywhere: all, groups, user", async () => {

@@ -7,6 +7,7 @@ import { silentLogger, type LogFields, type Logger } from "../../src/logger.js";
 import type { Backplane } from "../../src/lifetime/backplane.js";
 import { ScaleOutLifetimeManager, type ScaleOutOptions } from "../../src/lifetime/scale-out-lifetime-manager.js";
 import { encodeBackplaneMessage } from "../../src/lifetime/backplane-messages.js";
+import type { Target } from "../../src/lifetime/target.js";
 import type { HubMessage } from "../../src/protocol/messages.js";
 import { jsonHubProtocol } from "../../src/protocol/json-protocol.js";
 import { messagePackHubProtocol } from "../../src/protocol/messagepack-protocol.js";
@@ -60,6 +61,9 @@ runLifetimeManagerContract("scale-out over Redis", {
   // Sends to other servers go through Redis; the ones this test cares about come back through it too.
   settle: () => contractServer!.settle(),
 });
+
+const ofUser = (userId: string): Target => ({ kind: "users", ids: [userId] });
+const ofGroup = (name: string): Target => ({ kind: "groups", names: [name] });
 
 function invocations(client: LoopbackConnection): Array<[string, unknown[]]> {
   return client
@@ -155,14 +159,20 @@ describe("scale-out over Redis: two servers", () => {
     expect(invocations(b2).map(([t]) => t)).toEqual(["both"]);
   });
 
-  it("names a user's connections on every server, once each, and none that ended", async () => {
+  it("names a user's and a group's connections on every server, once each, and none that ended", async () => {
     await waitFor(() => a.manager.peers.count === 1 && b.manager.peers.count === 1, "the servers to hear each other");
-    const [a1, b1, , b3] = [await connect(a, { userId: "alice" }), await connect(b, { userId: "alice" }), await connect(b, { userId: "bob" }), await connect(b, { userId: "alice" })];
-    const ids = async (userId: string) => (await a.manager.connectionsOfUser(userId)).sort();
-    expect(await ids("alice")).toEqual([a1, b1, b3].map((client) => client.connection.connectionId).sort());
+    const [a1, b1, b2, b3] = [await connect(a, { userId: "alice" }), await connect(b, { userId: "alice" }), await connect(b, { userId: "bob" }), await connect(b, { userId: "alice" })];
+    const ids = async (target: Target) => (await a.manager.connectionsOf(target)).sort();
+    const idsOf = (...clients: LoopbackConnection[]) => clients.map((client) => client.connection.connectionId).sort();
+    expect(await ids(ofUser("alice"))).toEqual(idsOf(a1, b1, b3));
+    for (const client of [a1, b2]) await a.manager.addToGroup(client.connection.connectionId, "room");
+    expect(await ids(ofGroup("room"))).toEqual(idsOf(a1, b2));
     await b.manager.onDisconnected(b3.connection);
-    expect(await ids("alice")).toEqual([a1, b1].map((client) => client.connection.connectionId).sort());
-    expect(await ids("carol")).toEqual([]);
+    await b.manager.onDisconnected(b2.connection);
+    expect(await ids(ofUser("alice"))).toEqual(idsOf(a1, b1));
+    expect(await ids(ofGroup("room"))).toEqual(idsOf(a1));
+    expect(await ids(ofUser("carol"))).toEqual([]);
+    expect(await ids(ofGroup("nobody's"))).toEqual([]);
   });
 
   it("names the connections of a server that a server just started has not heard yet", async () => {
@@ -173,7 +183,7 @@ describe("scale-out over Redis: two servers", () => {
     const d = await startServer(prefix);
     try {
       // c announces itself once a second: d, a moment old, has not heard it yet.
-      expect(await d.manager.connectionsOfUser("alice")).toEqual([alice.connection.connectionId]);
+      expect(await d.manager.connectionsOf(ofUser("alice"))).toEqual([alice.connection.connectionId]);
     } finally {
       await Promise.all([c.manager.close(), d.manager.close()]);
       await Promise.all([c.backplane.close(), d.backplane.close()]);
@@ -184,17 +194,19 @@ describe("scale-out over Redis: two servers", () => {
     await waitFor(() => a.manager.peers.count === 1 && b.manager.peers.count === 1, "the servers to hear each other");
     const moving = await connect(a, { userId: "alice" });
     const id = moving.connection.connectionId;
+    await a.manager.addToGroup(id, "room");
     const plan = a.manager.moves.plan(moving.connection);
     await b.manager.moves.prepare(id, plan);
-    expect(await a.manager.connectionsOfUser("alice")).toEqual([id]);
+    const named = async () => [await a.manager.connectionsOf(ofUser("alice")), await a.manager.connectionsOf(ofGroup("room"))];
+    expect(await named()).toEqual([[id], [id]]);
     await a.manager.moves.fence(moving.connection, plan);
     a.manager.moves.release(moving.connection, plan);
-    expect(await a.manager.connectionsOfUser("alice")).toEqual([id]);
+    expect(await named()).toEqual([[id], [id]]);
     b.manager.moves.abandon(id);
-    expect(await a.manager.connectionsOfUser("alice")).toEqual([]);
+    expect(await named()).toEqual([[], []]);
   });
 
-  it("fails a user's connections in time when a live server does not answer, and stops waiting for one that dies", async () => {
+  it("fails a lookup of a user's connections in time when a live server does not answer, and stops waiting for one that dies", async () => {
     const prefix = `test-${randomUUID()}`;
     const c = await startServer(prefix, { ackTimeout: 2_000, settings: { heartbeatInterval: 50, serverTimeout: 300 } });
     // A server that announces itself and answers nothing (one of a version that does not know the question).
@@ -205,8 +217,8 @@ describe("scale-out over Redis: two servers", () => {
       const c1 = loopbackConnection({ userId: "alice" });
       await c.manager.onConnected(c1.connection);
       await waitFor(() => c.manager.peers.count === 1, "the silent server to be heard");
-      await expect(c.manager.connectionsOfUser("alice")).rejects.toMatchObject({ code: "ERR_BACKPLANE_TIMEOUT" });
-      const asked = c.manager.connectionsOfUser("alice");
+      await expect(c.manager.connectionsOf(ofUser("alice"))).rejects.toMatchObject({ code: "ERR_BACKPLANE_TIMEOUT" });
+      const asked = c.manager.connectionsOf(ofUser("alice"));
       clearInterval(heartbeats);
       await expect(asked).resolves.toEqual([c1.connection.connectionId]);
     } finally {

@@ -9,7 +9,7 @@ import { TeamHub } from "../support/team-hub.js";
 import { waitFor } from "../support/wait.js";
 
 // GroupManager.addUserToGroup across servers: every connection of the user, wherever it is,
-// is in the group once the call resolves. ConnectionManager.ofUser names them.
+// is in the group once the call resolves. ConnectionManager.ofUser and ofGroup name them.
 
 describe("a user's connections joining a group across servers", () => {
   let servers: HubServer[] = [];
@@ -56,6 +56,7 @@ describe("a user's connections joining a group across servers", () => {
     expect((await team.connections.ofUser("ada")).sort()).toEqual(clients.slice(0, 3).map((client) => client.connectionId).sort());
 
     await clients[3]!.invoke("Enrol", "ada", "blue"); // bob's call, on the second server
+    expect((await team.connections.ofGroup("blue")).sort()).toEqual(clients.slice(0, 3).map((client) => client.connectionId).sort());
     await team.clients.group("blue").news("welcome");
     await team.clients.user("bob").news("for bob");
     for (const news of [adaHere, adaThere, adaThereToo]) await waitFor(() => news.includes("welcome"), "every tab of ada to hear the team");
@@ -63,6 +64,7 @@ describe("a user's connections joining a group across servers", () => {
     expect(bob).toEqual(["for bob"]);
 
     await team.groups.removeUserFromGroup("ada", "blue");
+    expect(await team.connections.ofGroup("blue")).toEqual([]);
     await team.clients.group("blue").news("members only");
     await team.clients.user("ada").news("to ada");
     for (const news of [adaHere, adaThere, adaThereToo]) await waitFor(() => news.includes("to ada"), "every tab of ada to hear its own message");
