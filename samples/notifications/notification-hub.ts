@@ -29,11 +29,24 @@ export class NotificationHub extends Hub<NotificationClient> {
     return this.context.user as SampleUser;
   }
 
-  /** A new tab joins the user's topics; Subscribe adds the tabs open then. */
+  /** A new tab joins the user's topics (Subscribe adds the tabs open then), and every tab hears of it. */
   override async onConnected(): Promise<void> {
     const { name } = this.user;
     await this.store.remember(name);
     for (const topic of await this.store.topicsOf(name)) await this.groups.addToGroup(this.context.connectionId, topicGroup(topic));
+    await this.tellTabs();
+  }
+
+  override async onDisconnected(): Promise<void> {
+    // Best effort: a closing server (or a backplane away) cannot look the user's tabs up.
+    await this.tellTabs(this.context.connectionId).catch(() => {});
+  }
+
+  /** Tells every tab of the user how many are open, on every instance; `leaving` is still counted there until it is gone. */
+  private async tellTabs(leaving?: string): Promise<void> {
+    const { name } = this.user;
+    const tabs = (await this.connections.ofUser(name)).filter((id) => id !== leaving);
+    await this.clients.user(name).tabsChanged(tabs.length);
   }
 
   /** Everything the page shows after (re)connecting. */

@@ -42,6 +42,8 @@ export interface NotificationClient {
   notify(notification: Notification): void;
   /** This user's unread count changed (a publication, or another tab marked all read). */
   unreadChanged(count: number): void;
+  /** How many tabs (connections) this user has open now, on every instance: one opened or closed. */
+  tabsChanged(count: number): void;
 }
 
 export const availableTopics = ["deployments", "incidents", "releases", "billing"];

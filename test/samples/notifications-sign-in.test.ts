@@ -82,6 +82,25 @@ describe("the notification sample's page, when connecting goes wrong", () => {
     }
   });
 
+  it("shows on every tab of a user how many tabs are open, as tabs open and close", async () => {
+    const { context, page: first } = await openPage();
+    try {
+      const tabs = (page: Page, text: string) => page.waitForFunction((expected) => document.querySelector("#tabs")?.textContent === expected, text, { timeout: 10_000 });
+      await first.goto(server.url);
+      await first.fill("input[name=name]", "gina");
+      await first.click("#sign-in-form button");
+      await tabs(first, "on this tab");
+      const second = await context.newPage(); // the session is in the context's localStorage
+      await second.goto(server.url);
+      await tabs(second, "on 2 tabs");
+      await tabs(first, "on 2 tabs");
+      await second.close();
+      await tabs(first, "on this tab");
+    } finally {
+      await context.close();
+    }
+  });
+
   it("shows each failed attempt of the first connect, then connects", async () => {
     const { context, page } = await openPage();
     try {

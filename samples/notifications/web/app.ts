@@ -82,6 +82,7 @@ async function start(session: Session): Promise<void> {
       toast(notification);
     },
     unreadChanged: (count) => renderUnread(count),
+    tabsChanged: (count) => renderTabs(count),
   });
 
   // After every (re)connect: restore this user's topics (a restarted server forgot them), then redraw.
@@ -198,6 +199,10 @@ function renderUnread(count: number): void {
   const badge = $("unread");
   badge.textContent = String(count);
   badge.className = count === 0 ? "badge zero" : "badge";
+}
+
+function renderTabs(count: number): void {
+  $("tabs").textContent = count === 1 ? "on this tab" : `on ${count} tabs`;
 }
 
 function toast(notification: Notification): void {

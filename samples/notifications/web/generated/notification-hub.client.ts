@@ -33,6 +33,8 @@ export interface NotificationHubSends {
 export interface NotificationHubHandlers {
   /** A notification for this user arrived. */
   notify?(notification: Notification): void | Promise<void>;
+  /** How many tabs (connections) this user has open now, on every instance: one opened or closed. */
+  tabsChanged?(count: number): void | Promise<void>;
   /** This user's unread count changed (a publication, or another tab marked all read). */
   unreadChanged?(count: number): void | Promise<void>;
 }
