@@ -10,7 +10,7 @@ import { ConnectionRecovery } from "./connection-recovery.js";
 import { BackplaneOutbox } from "./backplane-outbox.js";
 import type { HubLifetimeManager } from "./hub-lifetime-manager.js";
 import { InMemoryLifetimeManager, invocationOf, type LocalMembership } from "./in-memory-lifetime-manager.js";
-import { HubChannels } from "./hub-channels.js";
+import { HubChannels, type ChannelKind } from "./hub-channels.js";
 import { ConnectionLookups } from "./connection-lookups.js";
 import { ConnectionRequests } from "./connection-requests.js";
 import { Presence, type PathDownReason } from "./presence.js";
@@ -160,30 +160,31 @@ export class ScaleOutLifetimeManager implements HubLifetimeManager {
       publishFence: (channel, fenceId) => backplane.publish(channel, encodeBackplaneMessage({ kind: "fence", origin: this.serverId, fenceId })),
       fenceTimeout: this.settings.serverTimeout,
     });
-    this.requests = new ConnectionRequests({
+    // Requests of a connection's holder and lookups across servers ask and are answered alike.
+    const asking = {
       serverId: this.serverId,
+      channel: (kind: ChannelKind, name?: string) => this.channels.name(kind, name),
+      publish: (channel: string, message: BackplaneMessage) => this.publish(channel, message),
+      reachable: () => this.outbox.isOpen,
+      publishNow: (channel: string, message: BackplaneMessage) => backplane.publish(channel, encodeBackplaneMessage(message)),
+    };
+    const ackTimeout = options.ackTimeout ?? 10_000;
+    this.requests = new ConnectionRequests({
+      ...asking,
       local: this.local,
       moves: this.moves,
       delivered: this.delivered,
       changeGroupHere: (action, connectionId, group) => (action === "add" ? this.addLocal(connectionId, group) : this.removeLocal(connectionId, group)),
-      channel: (kind, name) => this.channels.name(kind, name),
-      publish: (channel, message) => this.publish(channel, message),
-      reachable: () => this.outbox.isOpen,
-      publishNow: (channel, message) => backplane.publish(channel, encodeBackplaneMessage(message)),
       nextSeq: () => this.nextSeq(),
       clientResultTimeout: options.clientResultTimeout,
-      ackTimeout: options.ackTimeout ?? 10_000,
+      ackTimeout,
       serverTimeout: this.settings.serverTimeout,
     });
     this.lookups = new ConnectionLookups({
-      serverId: this.serverId,
-      channel: (kind, name) => this.channels.name(kind, name),
+      ...asking,
       peers: () => this.started.then(() => this.presence.peersAnnounced()).then(() => this.presence.peerIds()),
       connectionsHere: (target) => [...this.local.connectionIdsIn(target), ...this.moves.incoming.connectionIdsIn(target)],
-      publish: (channel, message) => this.publish(channel, message),
-      reachable: () => this.outbox.isOpen,
-      publishNow: (channel, message) => backplane.publish(channel, encodeBackplaneMessage(message)),
-      timeout: options.ackTimeout ?? 10_000,
+      timeout: ackTimeout,
     });
     const { recovery } = this.settings;
     if (recovery) {

@@ -5,6 +5,7 @@ import { HubMultiplexer } from "../../client/multiplex.js";
 import { HubServer, silentLogger, type Logger } from "../../src/index.js";
 import { TestHost } from "../../src/testing/index.js";
 import { recordingLogger } from "../support/chat-servers.js";
+import { userOfToken } from "../support/token-user.js";
 import { waitFor } from "../support/wait.js";
 import { OpenHub } from "./guarded-hub.js";
 
@@ -13,8 +14,6 @@ import { OpenHub } from "./guarded-hub.js";
 
 const refusal = "Too many connections for this user.";
 
-/** The bearer token is the user's name; no token is anonymous. */
-const byName = (_request: unknown, token: string | undefined): unknown => (token ? { sub: token } : null);
 
 describe("maximumConnectionsPerUser", () => {
   let server: HubServer | undefined;
@@ -27,8 +26,8 @@ describe("maximumConnectionsPerUser", () => {
 
   async function start(maximumConnectionsPerUser: number, logger: Logger = silentLogger): Promise<string> {
     server = new HubServer({ logger, closeTimeout: 200 });
-    server.mapHub("/open", OpenHub, { authenticate: byName, maximumConnectionsPerUser });
-    server.mapHub("/other", OpenHub, { authenticate: byName, maximumConnectionsPerUser });
+    server.mapHub("/open", OpenHub, { authenticate: userOfToken, maximumConnectionsPerUser });
+    server.mapHub("/other", OpenHub, { authenticate: userOfToken, maximumConnectionsPerUser });
     server.mapMultiplexer("/hubs");
     return (await server.listen()).url;
   }

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from "vitest";
 import type { HubConnection } from "../../client/index.js";
-import { silentLogger, type HubServer } from "../../src/index.js";
+import { silentLogger, type HubServer, type HubServerOptions } from "../../src/index.js";
 import type { DashboardView } from "../../src/dashboard/dashboard-hub.js";
 import { eventually } from "../support/wait.js";
 import { clientOf, dashboardServer } from "./dashboard-fixture.js";
@@ -15,14 +15,19 @@ describe("the dashboard's view of maximumConnections and maximumConnectionsPerUs
     await server?.close();
   });
 
-  it("shows the server's bound and how many new connections it refused", async () => {
-    server = dashboardServer({ logger: silentLogger, maximumConnections: 2 });
+  /** The dashboard's server with `options`, its operator's client (ops), and `users` connected to /rooms. */
+  async function start(options: HubServerOptions, users: string[] = []): Promise<{ url: string; ops: HubConnection }> {
+    server = dashboardServer({ logger: silentLogger, ...options });
     const { url } = await server.listen();
     const ops = clientOf(url, "/hubwire/hub", "ops");
-    const ada = clientOf(url, "/rooms", "ada");
-    clients.push(ops, ada);
-    await ops.start();
-    await ada.start();
+    const connected = users.map((user) => clientOf(url, "/rooms", user));
+    clients.push(ops, ...connected);
+    for (const client of [ops, ...connected]) await client.start();
+    return { url, ops };
+  }
+
+  it("shows the server's bound and how many new connections it refused", async () => {
+    const { url, ops } = await start({ maximumConnections: 2 }, ["ada"]);
     const own = async () => (await ops.invoke<DashboardView>("Snapshot")).servers[0]!;
     expect(await own()).toMatchObject({ maximumConnections: 2, refusedConnections: 0 });
 
@@ -35,22 +40,12 @@ describe("the dashboard's view of maximumConnections and maximumConnectionsPerUs
   });
 
   it("shows no bound where there is none", async () => {
-    server = dashboardServer({ logger: silentLogger, maximumConnections: null });
-    const { url } = await server.listen();
-    const ops = clientOf(url, "/hubwire/hub", "ops");
-    clients.push(ops);
-    await ops.start();
+    const { ops } = await start({ maximumConnections: null });
     expect((await ops.invoke<DashboardView>("Snapshot")).servers[0]).toMatchObject({ maximumConnections: null, refusedConnections: 0 });
   });
 
   it("shows each hub's maximumConnectionsPerUser and the connections it refused past it", async () => {
-    server = dashboardServer({ logger: silentLogger, maximumConnectionsPerUser: 1 });
-    const { url } = await server.listen();
-    const ops = clientOf(url, "/hubwire/hub", "ops");
-    const ada = clientOf(url, "/rooms", "ada");
-    clients.push(ops, ada);
-    await ops.start();
-    await ada.start();
+    const { url, ops } = await start({ maximumConnectionsPerUser: 1 }, ["ada"]);
     const rooms = async () => (await ops.invoke<DashboardView>("Snapshot")).servers[0]!.hubs.find((hub) => hub.path === "/rooms")!;
     expect(await rooms()).toMatchObject({ maximumConnectionsPerUser: 1, refusedUserConnections: 0 });
 

@@ -6,6 +6,7 @@ import { Hub, HubClass, HubMethod, HubServer, silentLogger, type HubLifetimeMana
 import { InMemoryLifetimeManager } from "../../src/lifetime/in-memory-lifetime-manager.js";
 import { TestHost } from "../../src/testing/index.js";
 import { startTcpProxy } from "../support/tcp-proxy.js";
+import { userOfToken } from "../support/token-user.js";
 import { waitFor, within } from "../support/wait.js";
 
 // HubContext.connections (and a hub's this.connections): connections ended from anywhere, each
@@ -40,8 +41,6 @@ class DoorHub extends Hub<DoorClient> {
   }
 }
 
-/** The bearer token is the user's name. */
-const byName = (_request: unknown, token: string | undefined): unknown => (token ? { sub: token } : null);
 
 describe("closing connections from anywhere", () => {
   let server: HubServer | undefined;
@@ -56,7 +55,7 @@ describe("closing connections from anywhere", () => {
 
   async function start(lifetimeManager?: HubLifetimeManager): Promise<void> {
     server = new HubServer({ logger: silentLogger });
-    server.mapHub("/door", DoorHub, { authenticate: byName, ...(lifetimeManager ? { lifetimeManager } : {}) });
+    server.mapHub("/door", DoorHub, { authenticate: userOfToken, ...(lifetimeManager ? { lifetimeManager } : {}) });
     url = `${(await server.listen()).url}/door`;
   }
 
@@ -147,7 +146,7 @@ describe("closing connections from anywhere", () => {
 
   it("ends a stateful connection whose client is away: it cannot resume, and comes back as a new one", async () => {
     server = new HubServer({ logger: silentLogger, allowStatefulReconnects: true });
-    server.mapHub("/door", DoorHub, { authenticate: byName });
+    server.mapHub("/door", DoorHub, { authenticate: userOfToken });
     const { port } = await server.listen();
     const proxy = await startTcpProxy(port);
     stops.push(() => proxy.close());

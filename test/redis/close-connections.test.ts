@@ -1,9 +1,8 @@
-import { randomUUID } from "node:crypto";
 import { HubConnectionBuilder, HttpTransportType, LogLevel, type HubConnection } from "@microsoft/signalr";
 import { afterEach, describe, expect, it } from "vitest";
-import { Hub, HubClass, HubMethod, HubServer, silentLogger } from "../../src/index.js";
-import { RedisBackplane } from "../../src/redis/index.js";
-import { redisUrl } from "../support/redis.js";
+import { Hub, HubClass, HubMethod, type HubServer } from "../../src/index.js";
+import { serversOnRedis } from "../support/redis-servers.js";
+import { userOfToken } from "../support/token-user.js";
 import { waitFor, within } from "../support/wait.js";
 
 // HubContext.connections across servers: a close made on one server reaches the connections of
@@ -42,15 +41,11 @@ describe("closing connections across servers", () => {
     ended.length = 0;
   });
 
-  /** Two servers on one Redis, under a channel prefix of this test's own. */
+  /** Two servers on one Redis. */
   async function startTwo(): Promise<string[]> {
-    const channelPrefix = `close-${randomUUID()}`;
-    servers = [0, 1].map(() => {
-      const server = new HubServer({ logger: silentLogger, backplane: new RedisBackplane({ url: redisUrl, channelPrefix, logger: silentLogger }) });
-      server.mapHub("/door", ClusterDoorHub, { authenticate: (_request, token) => (token ? { sub: token } : null) });
-      return server;
-    });
-    return Promise.all(servers.map(async (server) => `${(await server.listen()).url}/door`));
+    const started = await serversOnRedis(2, (server) => server.mapHub("/door", ClusterDoorHub, { authenticate: userOfToken }));
+    servers = started.servers;
+    return started.urls.map((url) => `${url}/door`);
   }
 
   async function connect(url: string, user: string): Promise<{ client: HubConnection; closed: Promise<Error | undefined> }> {

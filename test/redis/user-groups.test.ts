@@ -1,11 +1,10 @@
-import { randomUUID } from "node:crypto";
 import { HubConnectionBuilder, HttpTransportType, LogLevel, type HubConnection } from "@microsoft/signalr";
 import { MessagePackHubProtocol } from "@microsoft/signalr-protocol-msgpack";
 import { afterEach, describe, expect, it } from "vitest";
-import { HubServer, silentLogger } from "../../src/index.js";
-import { RedisBackplane } from "../../src/redis/index.js";
-import { redisUrl } from "../support/redis.js";
+import type { HubServer } from "../../src/index.js";
+import { serversOnRedis } from "../support/redis-servers.js";
 import { TeamHub } from "../support/team-hub.js";
+import { userOfToken } from "../support/token-user.js";
 import { waitFor } from "../support/wait.js";
 
 // GroupManager.addUserToGroup across servers: every connection of the user, wherever it is,
@@ -20,16 +19,13 @@ describe("a user's connections joining a group across servers", () => {
     [clients, servers] = [[], []];
   });
 
-  /** Two servers on one Redis, under a channel prefix of this test's own, once each hears the other. */
+  /** Two servers on one Redis, once each hears the other. */
   async function startTwo(): Promise<string[]> {
-    const channelPrefix = `user-groups-${randomUUID()}`;
-    servers = [0, 1].map(() => {
-      const backplane = new RedisBackplane({ url: redisUrl, channelPrefix, logger: silentLogger });
-      const server = new HubServer({ logger: silentLogger, backplane, scaleOut: { heartbeatInterval: 100, serverTimeout: 1_000 } });
-      server.mapHub("/team", TeamHub, { authenticate: (_request, token) => (token ? { sub: token } : null) });
-      return server;
+    const started = await serversOnRedis(2, (server) => server.mapHub("/team", TeamHub, { authenticate: userOfToken }), {
+      scaleOut: { heartbeatInterval: 100, serverTimeout: 1_000 },
     });
-    const urls = await Promise.all(servers.map(async (server) => `${(await server.listen()).url}/team`));
+    servers = started.servers;
+    const urls = started.urls.map((url) => `${url}/team`);
     const peers = (server: HubServer) => (server as unknown as { scaleOut: { managers: Array<{ peers: { count: number } }> } }).scaleOut.managers[0]!.peers.count;
     await waitFor(() => servers.every((server) => peers(server) === 1), "the servers to hear each other");
     return urls;
