@@ -14,7 +14,11 @@ export class PeriodicCount {
   private sinceReport = 0;
   private timer: ReturnType<typeof setTimeout> | undefined;
 
-  constructor(private readonly report: (count: number) => void) {}
+  constructor(
+    private readonly report: (count: number) => void,
+    /** Told of each event as it comes (the metrics count it). */
+    private readonly counted?: (() => void) | undefined,
+  ) {}
 
   /** Events counted since it was made. */
   get count(): number {
@@ -22,6 +26,7 @@ export class PeriodicCount {
   }
 
   add(): void {
+    this.counted?.();
     this.total++;
     this.sinceReport++;
     if (this.timer === undefined) this.reportNow();

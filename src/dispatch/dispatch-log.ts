@@ -18,6 +18,7 @@ export const dispatchLog = logEvents({
   authenticationExpired: { level: "debug", message: "Connection closed: its authentication expired" },
   handshakeFailed: { level: "debug", message: "Handshake failed" },
   userConnectionsRefused: { level: "warn", message: "New connections were refused at their handshake: their user holds maximumConnectionsPerUser" },
+  invocationsHeldBack: { level: "warn", message: "Invocations waited their turn: their clients called faster than maximumInvocationsPerSecondPerClient" },
   invocationStarted: { level: "debug", message: "Hub method call started" },
   unknownMethod: { level: "debug", message: "Unknown hub method" },
   wrongArgumentCount: { level: "debug", message: "Hub method called with the wrong argument count" },

@@ -80,6 +80,19 @@ export interface HubOptions {
   /** The same bound in bytes: the size of the messages that wait. Default 1 MiB. */
   maximumQueuedInvocationBytesPerClient?: number;
   /**
+   * Invocations one connection may start per second, on average; `null` for no bound. Every
+   * invocation counts (a call, a send without a result, a stream, one of an unknown method).
+   * Past it, invocations wait their turn in the queue above, and once that is full the server
+   * stops reading from the client: a client that calls too fast is slowed down, never refused,
+   * and a flood costs only its sender. Default null.
+   */
+  maximumInvocationsPerSecondPerClient?: number | null;
+  /**
+   * With maximumInvocationsPerSecondPerClient: how many invocations a client may start at once
+   * after a quiet spell, before the rate holds it back. Default: a second's worth (at least 1).
+   */
+  invocationBurstPerClient?: number;
+  /**
    * Upload streams one connection may have open, each counted until its call ends (calls with
    * uploads run beside maximumParallelInvocationsPerClient, so this bounds them); a call that
    * would open more, or names a stream id already open, fails. Default 10.
@@ -199,6 +212,7 @@ export const hubOptionDefaults = {
   maximumParallelInvocationsPerClient: 1,
   maximumQueuedInvocationsPerClient: 64,
   maximumQueuedInvocationBytesPerClient: 1024 * 1024,
+  maximumInvocationsPerSecondPerClient: null,
   maximumUploadStreamsPerClient: 10,
   // Each open stream holds its iterator, pump and scope (about 3.5 KB in the abuse bench) and
   // keeps the transport busy: 100 is far more than a client needs for its subscriptions, and
@@ -245,6 +259,7 @@ export function resolveHubOptions(
     transports: merged.transports ?? available.transports,
     protocols: merged.protocols ?? available.protocols,
     userIdProvider: merged.userIdProvider ?? defaultUserIdProvider,
+    invocationBurstPerClient: merged.invocationBurstPerClient ?? Math.max(1, Math.ceil(merged.maximumInvocationsPerSecondPerClient ?? 1)),
     filters: [...checked(server.filters), ...checked(hub.filters)],
   };
   for (const t of resolved.transports) {
@@ -273,6 +288,8 @@ export function resolveHubOptions(
   positive("statefulReconnectBufferSize", resolved.statefulReconnectBufferSize, true);
   if (resolved.maximumReceiveMessageSize !== null) positive("maximumReceiveMessageSize", resolved.maximumReceiveMessageSize, true);
   if (resolved.maximumConnectionsPerUser !== null) positive("maximumConnectionsPerUser", resolved.maximumConnectionsPerUser, true);
+  if (resolved.maximumInvocationsPerSecondPerClient !== null) positive("maximumInvocationsPerSecondPerClient", resolved.maximumInvocationsPerSecondPerClient);
+  positive("invocationBurstPerClient", resolved.invocationBurstPerClient, true);
   if (resolved.maximumAuthenticationExpiration !== null) positive("maximumAuthenticationExpiration", resolved.maximumAuthenticationExpiration);
   // Keep the transport order canonical: it is the fallback order clients walk.
   resolved.transports = available.transports.filter((t) => resolved.transports.includes(t));

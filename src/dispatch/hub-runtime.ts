@@ -10,6 +10,7 @@ import type { HubDescriptor, HubMethodDescriptor } from "../hubs/hub-descriptor.
 import type { HubLifetimeManager } from "../lifetime/hub-lifetime-manager.js";
 import type { HubProtocol } from "../protocol/hub-protocol.js";
 import { tracedSends } from "../telemetry/create-telemetry.js";
+import { PeriodicCount } from "../periodic-count.js";
 import { UserConnectionCounts } from "./user-connection-counts.js";
 import { observedConnections, observedGroups, observedSends, type ClientSends, type ObservedCall, type OnCallFailure } from "./observed-calls.js";
 import type { HubTelemetry } from "../telemetry/hub-telemetry.js";
@@ -78,6 +79,8 @@ export class HubRuntime<THub extends Hub<any> = Hub<any>> {
   readonly closeTimeoutMs: number;
   /** Each user's connections here, against maximumConnectionsPerUser. */
   readonly userConnections: UserConnectionCounts;
+  /** Invocations that waited for maximumInvocationsPerSecondPerClient, reported once a period. */
+  readonly invocationsHeldBack: PeriodicCount;
   readonly policies: Readonly<Record<string, AuthorizationPolicy>>;
   readonly context: HubContext<ClientOf<THub>>;
   /** The hub's filters around method calls and lifecycle events, composed once (again for each `observe`). */
@@ -115,6 +118,11 @@ export class HubRuntime<THub extends Hub<any> = Hub<any>> {
       maximumConnectionsPerUser,
       (refused) => this.log.write(dispatchLog.userConnectionsRefused, { hub: descriptor.name, refused, maximumConnectionsPerUser }),
       telemetry && (() => telemetry.userConnectionRefused(descriptor.name)),
+    );
+    const { maximumInvocationsPerSecondPerClient } = options;
+    this.invocationsHeldBack = new PeriodicCount(
+      (heldBack) => this.log.write(dispatchLog.invocationsHeldBack, { hub: descriptor.name, heldBack, maximumInvocationsPerSecondPerClient }),
+      telemetry && (() => telemetry.invocationHeldBack(descriptor.name)),
     );
     this.filterList = telemetry ? [telemetryFilter(telemetry, descriptor.name), ...options.filters] : options.filters;
     this.filters = composeFilters(this.filterList);
@@ -274,5 +282,6 @@ export class HubRuntime<THub extends Hub<any> = Hub<any>> {
     }
     this.heartbeat.stop();
     this.userConnections.close();
+    this.invocationsHeldBack.close();
   }
 }

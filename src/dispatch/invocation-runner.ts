@@ -6,6 +6,7 @@ import { dispatchLog } from "./dispatch-log.js";
 import { errorTexts } from "./error-texts.js";
 import type { HubRuntime } from "./hub-runtime.js";
 import { InvocationQueue } from "./invocation-queue.js";
+import { InvocationRate } from "./invocation-rate.js";
 import { InvocationScope } from "./invocation-scope.js";
 import { invoke, type HubInvocation, type InvocationWork } from "./invoker.js";
 import { limitTexts } from "./limit-texts.js";
@@ -14,9 +15,9 @@ import { UploadStream } from "./upload-stream.js";
 /**
  * One connection's calls: invocations run in arrival order, at most
  * `maximumParallelInvocationsPerClient` at once (server streams and calls with uploads run
- * beside them), the others wait in a bounded queue; each is findable by its id for
- * CancelInvocation, and upload streams by their stream id. Nothing runs before `start` (the
- * hub's onConnected has completed).
+ * beside them) and, with `maximumInvocationsPerSecondPerClient`, no faster than that; the others
+ * wait in a bounded queue. Each is findable by its id for CancelInvocation, and upload streams
+ * by their stream id. Nothing runs before `start` (the hub's onConnected has completed).
  */
 export class InvocationRunner {
   /** Invocations waiting their turn, bounded (made on first use). */
@@ -41,6 +42,12 @@ export class InvocationRunner {
   private streams = 0;
   private running = 0;
   private draining = false;
+  /** The connection's maximumInvocationsPerSecondPerClient (made by its first invocation, when the hub has one). */
+  private rate: InvocationRate | undefined;
+  /** Set while the invocation next in line waits for the rate: it starts when this fires. */
+  private rateTimer: ReturnType<typeof setTimeout> | undefined;
+  /** The queued invocation last counted as held back by the rate, so that each is counted once. */
+  private heldBack: InvocationWork | undefined;
   /** Told when the last invocation ends (a connection about to move waits for it). */
   private idleWaiter: (() => void) | undefined;
 
@@ -104,6 +111,9 @@ export class InvocationRunner {
 
   /** The connection is over here: what waits is dropped, open uploads are discarded. */
   clear(): void {
+    clearTimeout(this.rateTimer);
+    this.rateTimer = undefined;
+    this.heldBack = undefined;
     if (this.pending) for (const work of this.pending.clear()) this.release(work);
     if (this.uploads) for (const upload of this.uploads.values()) upload.discard();
     this.uploads = undefined;
@@ -163,7 +173,7 @@ export class InvocationRunner {
     const scope = new InvocationScope(connection, id);
     const background = stream || uploads !== undefined;
     const work: InvocationWork = { message, scope, uploads, background };
-    if (this.started && !this.pending?.length && (background || this.running < options.maximumParallelInvocationsPerClient)) {
+    if (this.started && !this.pending?.length && (background || this.running < options.maximumParallelInvocationsPerClient) && this.withinRate()) {
       this.startInvocation(work);
     } else {
       this.track(work);
@@ -173,7 +183,30 @@ export class InvocationRunner {
         connection.transport,
       );
       this.pending.push(work, this.readingShare());
+      // Held back by the rate alone, nothing else would start it: drain waits for the rate.
+      if (this.rate && this.rateTimer === undefined) this.drain();
     }
+  }
+
+  /** Whether maximumInvocationsPerSecondPerClient (if the hub has one) lets an invocation start now; if so, it counts. */
+  private withinRate(): boolean {
+    const perSecond = this.runtime.options.maximumInvocationsPerSecondPerClient;
+    if (perSecond === null) return true;
+    const now = performance.now();
+    return (this.rate ??= new InvocationRate(perSecond, this.runtime.options.invocationBurstPerClient, now)).take(now);
+  }
+
+  /** The invocation next in line waits for the rate: counted once, and drained again when it may start. */
+  private waitForRate(next: InvocationWork): void {
+    if (this.heldBack !== next) {
+      this.heldBack = next;
+      this.runtime.invocationsHeldBack.add();
+    }
+    if (this.rateTimer !== undefined) return;
+    this.rateTimer = setTimeout(() => {
+      this.rateTimer = undefined;
+      this.drain();
+    }, this.rate!.msUntilNext(performance.now()));
   }
 
   /**
@@ -261,7 +294,13 @@ export class InvocationRunner {
     const limit = this.runtime.options.maximumParallelInvocationsPerClient;
     const pending = this.pending;
     while (this.started && pending && pending.length > 0 && !this.session.connection.isClosing) {
-      if (!pending.peek()!.background && this.running >= limit) break;
+      const next = pending.peek()!;
+      if (!next.background && this.running >= limit) break;
+      if (!this.withinRate()) {
+        this.waitForRate(next);
+        break;
+      }
+      if (next === this.heldBack) this.heldBack = undefined;
       this.startInvocation(pending.shift()!);
     }
     this.draining = false;

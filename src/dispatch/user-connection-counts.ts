@@ -17,9 +17,9 @@ export class UserConnectionCounts {
     /** Reports the refusals at the first, then once a period with how many came (see PeriodicCount). */
     report: (refused: number) => void,
     /** Told of each refusal (the metrics count it). */
-    private readonly counted?: (() => void) | undefined,
+    counted?: (() => void) | undefined,
   ) {
-    this.refusals = new PeriodicCount(report);
+    this.refusals = new PeriodicCount(report, counted);
   }
 
   /** New connections refused since the hub was mapped. */
@@ -33,7 +33,6 @@ export class UserConnectionCounts {
    */
   admitsAnother(userId: string | undefined): boolean {
     if (this.maximum === null || userId === undefined || (this.counts.get(userId) ?? 0) < this.maximum) return true;
-    this.counted?.();
     this.refusals.add();
     return false;
   }

@@ -40,6 +40,7 @@ export class HubTelemetry {
   private readonly bytesSent: Counter;
   private readonly connectionsDropped: Counter;
   private readonly connectionsRefused: Counter;
+  private readonly invocationsHeldBack: Counter;
   private readonly authenticationRefreshes: Counter;
   private shuttingDown = false;
   private backplane: BackplaneMetrics | undefined;
@@ -81,6 +82,10 @@ export class HubTelemetry {
     this.connectionsRefused = meter.createCounter(m.connectionsRefused, {
       unit: "{connection}",
       description: "New connections refused: with 503 because the server held its maximumConnections, or at their handshake because their user held maximumConnectionsPerUser.",
+    });
+    this.invocationsHeldBack = meter.createCounter(m.invocationsHeldBack, {
+      unit: "{invocation}",
+      description: "Invocations that waited their turn because their client called faster than its hub's maximumInvocationsPerSecondPerClient.",
     });
     this.authenticationRefreshes = meter.createCounter(m.authenticationRefreshes, {
       unit: "{refresh}",
@@ -137,6 +142,11 @@ export class HubTelemetry {
   /** A new connection of `hub` was refused at its handshake, its user holding `maximumConnectionsPerUser`. */
   userConnectionRefused(hub: string): void {
     this.connectionsRefused.add(1, { [a.refusalReason]: "maximum_connections_per_user", [a.hub]: hub });
+  }
+
+  /** An invocation on `hub` waits its turn: its client calls faster than `maximumInvocationsPerSecondPerClient`. */
+  invocationHeldBack(hub: string): void {
+    this.invocationsHeldBack.add(1, { [a.hub]: hub });
   }
 
   /** Reports how many of a hub's connections wait for their client, read when the SDK collects. */

@@ -18,6 +18,7 @@ export const metricNames = {
   bytesSent: "hubwire.server.bytes.sent",
   connectionsDropped: "hubwire.server.connections.dropped",
   connectionsRefused: "hubwire.server.connections.refused",
+  invocationsHeldBack: "hubwire.server.invocations.held_back",
   authenticationRefreshes: "hubwire.server.authentication_refreshes",
   activeStreams: "hubwire.server.active_streams",
   activeUploads: "hubwire.server.active_uploads",

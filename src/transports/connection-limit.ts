@@ -23,12 +23,12 @@ export class ConnectionLimit {
     private readonly count: () => number,
     log: LogWriter,
     /** Told of each refusal (the metrics count it). */
-    private readonly counted?: (() => void) | undefined,
+    counted?: (() => void) | undefined,
   ) {
     if (maximum !== null && !(Number.isInteger(maximum) && maximum > 0)) {
       throw new HubwireError("ERR_INVALID_OPTION", `maximumConnections must be a positive integer or null, not ${String(maximum)}.`);
     }
-    this.refusals = new PeriodicCount((refused) => log.write(transportLog.connectionsRefused, { refused, maximumConnections: maximum }));
+    this.refusals = new PeriodicCount((refused) => log.write(transportLog.connectionsRefused, { refused, maximumConnections: maximum }), counted);
   }
 
   /** New connections refused since the server started. */
@@ -39,7 +39,6 @@ export class ConnectionLimit {
   /** Whether a new connection may be made now; a refusal is counted, and reported once a period. */
   admitsNew(): boolean {
     if (this.maximum === null || this.count() < this.maximum) return true;
-    this.counted?.();
     this.refusals.add();
     return false;
   }

@@ -212,6 +212,18 @@ describe("metrics", () => {
     expect(refused?.dataPoints).toHaveLength(1);
   });
 
+  it("counts invocations held back by maximumInvocationsPerSecondPerClient, by hub", async () => {
+    const url = await start({}, { maximumInvocationsPerSecondPerClient: 10, invocationBurstPerClient: 2 });
+    const client = new HubConnectionBuilder().withUrl(url, { transport: HttpTransportType.WebSockets }).configureLogging(LogLevel.None).build();
+    clients.push(client);
+    await client.start();
+    // Two start at once (the burst); each of the other three waits for the rate.
+    expect(await Promise.all([1, 2, 3, 4, 5].map((i) => client.invoke("Echo", String(i))))).toEqual(["1", "2", "3", "4", "5"]);
+    const heldBack = await metric("hubwire.server.invocations.held_back");
+    expect(heldBack?.descriptor.unit).toBe("{invocation}");
+    expect(valueOf(heldBack, { "hubwire.hub": hub })).toBe(3);
+  });
+
   it("counts authentication refreshes by outcome", async () => {
     const url = await start({}, { authenticate: authenticateTestToken, authenticationRefresh: true });
     const alice = token("alice", { expiresAt: Date.now() + 60_000 });
