@@ -106,6 +106,39 @@ export const callFlood: Attack = {
   },
 };
 
+/**
+ * Echo calls, as fast as one socket takes them, for 3 s: past the hub's
+ * maximumInvocationsPerSecondPerClient they wait their turn, then stay unread in the socket.
+ * `serverCpuPercent` is the server's share of one core over the 3 s; `ms`, how long the window
+ * took (the rate bounds `answered` by its burst plus a second's worth a second).
+ */
+export const callRateFlood: Attack = {
+  name: "echo calls as fast as one socket sends them, for 3 s, past maximumInvocationsPerSecondPerClient (100)",
+  fullSize: 1_000_000,
+  serverOptions: { maximumInvocationsPerSecondPerClient: 100 },
+  async run({ url, probe }, calls) {
+    const socket = await HubSocket.open(url);
+    let answered = 0;
+    socket.onMessage = (message: WireMessage) => {
+      if (message.type === 3) answered++;
+    };
+    const windowMs = 3000;
+    const started = performance.now();
+    const cpu = probe.cpu(windowMs);
+    let sent = 0;
+    while (sent < calls && performance.now() - started < windowMs) {
+      for (let i = 0; i < 100 && sent < calls; i++) socket.send(invocation(String(sent++), "Echo", ["x"]));
+      await socket.writable(64 * kib, Math.max(1, windowMs - (performance.now() - started)));
+      await new Promise((resolve) => setImmediate(resolve)); // reads the answers: a server does not write forever to a client that does not read
+    }
+    const share = await cpu;
+    return {
+      facts: { sent, answered, ms: Math.round(performance.now() - started), serverCpuPercent: Math.round(share * 100) },
+      end: closing(socket, probe),
+    };
+  },
+};
+
 /** Concurrent 1 MB long-polling POSTs while the connection takes no data (its calls wait). */
 export const postFlood: Attack = {
   name: "concurrent 1 MB long-polling POSTs while paused",

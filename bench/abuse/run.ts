@@ -1,6 +1,7 @@
 import { Child } from "../child.js";
 import {
   callFlood,
+  callRateFlood,
   connectionFlood,
   groupFlood,
   measureAttack,
@@ -18,7 +19,7 @@ import {
 import type { CanaryCommand, CanaryEvent } from "./canary-process.js";
 import type { AbuseServerCommand, AbuseServerEvent } from "./server-process.js";
 
-// `npm run bench:abuse -- [--attacks calls,posts,uploads,streams,groups,negotiates,connections,user-connections,slowloris] [--scale <0..1>]`
+// `npm run bench:abuse -- [--attacks calls,posts,uploads,streams,groups,negotiates,connections,user-connections,call-rate,slowloris] [--scale <0..1>] [--unbounded]`
 // Each attack of the abuse suite at full size (the sizes of the attack pass that found them),
 // against a server in its own process with default options (but for what an attack's
 // serverOptions name), a canary client in a third process
@@ -32,6 +33,8 @@ const option = (name: string) => {
   return i >= 0 ? args[i + 1] : undefined;
 };
 const scale = Number(option("scale") ?? 1);
+/** The attacks against a server with its defaults alone, without the bounds they name: what each bound saves. */
+const unbounded = args.includes("--unbounded");
 const attacks: Record<string, Attack> = {
   calls: callFlood,
   posts: postFlood,
@@ -41,6 +44,7 @@ const attacks: Record<string, Attack> = {
   negotiates: negotiateFlood,
   connections: connectionFlood,
   "user-connections": userConnectionFlood,
+  "call-rate": callRateFlood,
   // The default headersTimeout is 10 s: every socket should be gone within 12.
   slowloris: slowloris(15_000),
 };
@@ -88,11 +92,14 @@ async function startCanary(url: string): Promise<CanaryHandle> {
 
 const mb = (bytes: number) => (bytes / 1024 / 1024).toFixed(1);
 const rows: string[] = [];
-console.log(`hubwire abuse bench: Node ${process.version}, scale ${scale}; one server process per attack, default options but for those an attack names\n`);
+console.log(
+  `hubwire abuse bench: Node ${process.version}, scale ${scale}; one server process per attack, default options` +
+    `${unbounded ? " (--unbounded: not even the bounds the attacks name)" : " but for those an attack names"}\n`,
+);
 for (const key of chosen) {
   const attack = attacks[key];
   if (!attack) throw new Error(`unknown attack '${key}' (have ${Object.keys(attacks).join(", ")})`);
-  const serverArgs = [JSON.stringify(attack.serverOptions ?? {})];
+  const serverArgs = [JSON.stringify(unbounded ? {} : (attack.serverOptions ?? {}))];
   const child = new Child<AbuseServerEvent | { kind: "failed"; error: string }, AbuseServerCommand>("./abuse/server-process.js", serverArgs, ["--expose-gc"]);
   try {
     const { url } = await child.next("ready", 30_000);

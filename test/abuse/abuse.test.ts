@@ -3,6 +3,7 @@ import type { HubServer, HubServerOptions } from "../../src/index.js";
 import { startAbuseServer } from "../../bench/abuse/abuse-hub.js";
 import {
   callFlood,
+  callRateFlood,
   connectionFlood,
   groupFlood,
   measureAttack,
@@ -105,6 +106,16 @@ describe("abuse: one client cannot exhaust the server", () => {
     const report = await attack(userConnectionFlood, 1000, { maximumConnectionsPerUser: 50 });
     expect(report.facts.opened).toBe(50); // the canary is anonymous: not counted against the user
     expect(report.facts.refused).toBe(950);
+    expect(report.growth).toBeLessThan(6 * MB);
+  }, 30_000);
+
+  it("echo calls past maximumInvocationsPerSecondPerClient wait their turn, then stay unread", async () => {
+    // Without the bound the server answers every call as fast as it can: 150,000 in the 3 s of the bench's attack.
+    const report = await attack(callRateFlood, 20_000, { maximumInvocationsPerSecondPerClient: 100 });
+    const { sent, answered, ms } = report.facts as { sent: number; answered: number; ms: number };
+    expect(answered).toBeGreaterThan(0);
+    expect(answered).toBeLessThanOrEqual(100 + Math.ceil((100 * ms) / 1000));
+    expect(answered).toBeLessThan(sent);
     expect(report.growth).toBeLessThan(6 * MB);
   }, 30_000);
 
