@@ -62,6 +62,8 @@ export class BackplaneOutbox {
   /** `open()` came while publishes of the failed round were still in flight. */
   private reopen = false;
   private drops: OutboxDrops = { messages: 0, bytes: 0 };
+  /** Told when nothing waits or is in flight, or the outbox holds (see settledOrHeld). */
+  private settleWaiters: Array<() => void> = [];
   private readonly counts: OutboxCounts = { published: 0, unreceived: 0, dropped: 0, droppedBytes: 0 };
 
   constructor(
@@ -114,6 +116,16 @@ export class BackplaneOutbox {
     // Open, the bytes bound still holds: a backplane that stalls without failing fills it too.
     if (this.holding || this.bytes > this.bounds.maxBytes) this.trim();
     this.pump();
+  }
+
+  /**
+   * Resolves once the backplane has taken every message handed so far (nothing waits or is in
+   * flight), or once the outbox holds after a failure: then what waits would go out only after
+   * an `open()`. A closing server waits for it, so that what it sent last is not lost.
+   */
+  settledOrHeld(): Promise<void> {
+    if (this.messages === 0 || (this.holding && this.inFlight === 0)) return Promise.resolve();
+    return new Promise((resolve) => this.settleWaiters.push(resolve));
   }
 
   /** Stops publishing (what is in flight still settles) until `open()`. */
@@ -175,6 +187,9 @@ export class BackplaneOutbox {
       if (this.reopen) this.resume();
     }
     if (!this.holding) this.pump();
+    if (this.settleWaiters.length > 0 && (this.messages === 0 || (this.holding && this.inFlight === 0))) {
+      for (const resolve of this.settleWaiters.splice(0)) resolve();
+    }
   }
 
   private resume(): void {

@@ -8,7 +8,7 @@ export const lifetimeLog = logEvents({
   outboxHolding: { level: "warn", message: "Backplane path down; messages for other servers wait in the outbox" },
   outboxResumed: { level: "info", message: "Backplane reachable again; the outbox delivers what waited" },
   outboxDropped: { level: "warn", message: "Backplane reachable again; the outbox dropped messages past its bounds, other servers miss them" },
-  outboxLost: { level: "warn", message: "Closing while the backplane is away; the messages waiting in the outbox are lost" },
+  outboxLost: { level: "warn", message: "Closing before the backplane took every message; those still in the outbox are lost" },
   unheard: { level: "warn", message: "This server's heartbeats go out but it hears none of them; subscribing to its channels again" },
   serverLeft: { level: "info", message: "A server of this hub closed" },
   serverGone: { level: "warn", message: "A server of this hub stopped announcing itself; it counts as gone" },

@@ -21,6 +21,7 @@ import { OutageLog } from "./outage-log.js";
 import { LinkReplays } from "./link-replays.js";
 import { SendSequences } from "./send-sequences.js";
 import { settledBackplane } from "./settled-backplane.js";
+import { settlesWithin } from "../settles-within.js";
 import type { Backplane } from "./backplane.js";
 import type { Target } from "./target.js";
 import type { ScaleOutOptions, ScaleOutStats } from "./scale-out-options.js";
@@ -220,8 +221,10 @@ export class ScaleOutLifetimeManager implements HubLifetimeManager {
   }
 
   /**
-   * Stops the heartbeat and tells the other servers this one leaves; call it before closing the
-   * backplane (`HubServer.close()` does, for the managers it made).
+   * Stops the heartbeat, tells the other servers this one leaves, and waits (up to
+   * `serverTimeout`) until the backplane has taken what the outbox holds: a send resolved before
+   * close() reaches the other servers, from a process that sends and exits at once too. Call it
+   * before closing the backplane (`HubServer.close()` does, for the managers it made).
    */
   async close(): Promise<void> {
     this.presence.stop();
@@ -232,8 +235,9 @@ export class ScaleOutLifetimeManager implements HubLifetimeManager {
     this.lookups.close();
     // After the replies already in the outbox (the closed connections' failed client results).
     this.publish(this.channels.name("presence"), { kind: "leaving", origin: this.serverId });
+    await settlesWithin(this.outbox.settledOrHeld(), this.settings.serverTimeout);
     const { messages } = this.outbox.size;
-    if (!this.outbox.isOpen && messages > 0) this.log.write(lifetimeLog.outboxLost, { hub: this.options.hubName, messages });
+    if (messages > 0) this.log.write(lifetimeLog.outboxLost, { hub: this.options.hubName, messages });
   }
 
   /**

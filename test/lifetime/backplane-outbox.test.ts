@@ -48,4 +48,28 @@ describe("BackplaneOutbox", () => {
     await settle("c1");
     expect(box.confirmedThrough).toBe(2);
   });
+
+  it("settles once the backplane took every message, or once it holds after a failure", async () => {
+    const { box, settle } = outbox();
+    await box.settledOrHeld(); // nothing handed: at once
+    box.add("a", new Uint8Array(1));
+    box.add("b", new Uint8Array(1));
+    let settled = false;
+    void box.settledOrHeld().then(() => (settled = true));
+    await settle("a");
+    expect(settled).toBe(false);
+    await settle("b");
+    expect(settled).toBe(true);
+
+    box.add("c", new Uint8Array(1));
+    box.add("d", new Uint8Array(1));
+    settled = false;
+    void box.settledOrHeld().then(() => (settled = true));
+    await settle("c", false);
+    expect(settled).toBe(false); // d is still in flight
+    await settle("d");
+    expect(settled).toBe(true);
+    expect(box.size.messages).toBe(1); // c waits for open()
+    await box.settledOrHeld();
+  });
 });
