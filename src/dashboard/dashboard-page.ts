@@ -29,12 +29,12 @@ export function dashboardPage(base: string, title: string): string {
 <header><h1>${escapeHtml(title)}</h1><span id="status">connecting</span><span id="updated" class="muted"></span></header>
 <main>
   <section class="wide"><h2>Servers</h2><table id="servers"></table></section>
-  <section><h2>Hubs</h2><table id="hubs"></table></section>
-  <section><h2>Largest groups</h2><table id="groups"></table></section>
+  <section class="wide"><h2>Hubs</h2><table id="hubs"></table></section>
   <section class="wide"><h2>Methods</h2><table id="methods"></table></section>
   <section class="wide"><h2>Backplane</h2><table id="backplane"></table></section>
+  <section><h2>Largest groups</h2><table id="groups"></table></section>
   <section><h2>Recent calls</h2><table id="calls"></table></section>
-  <section><h2>Connects and disconnects</h2><table id="connections"></table></section>
+  <section class="wide"><h2>Connects and disconnects</h2><table id="connections"></table></section>
   <section class="wide"><h2>Find a connection or user</h2>
     <form id="search"><input name="query" placeholder="connection id or user id" maxlength="200"><button>Find</button></form>
     <table id="found"></table></section>
@@ -78,9 +78,11 @@ function render(view) {
     servers.map((s) => [s.name, short(s.id), time(s.startedAt), s.connections, counts(s.byTransport), counts(s.byProtocol),
       s.maximumConnections === null ? "none" : s.maximumConnections, { text: s.refusedConnections, bad: s.refusedConnections > 0 }]));
   const hubs = servers.flatMap((s) => s.hubs.map((h) => [s, h]));
-  fill($("hubs"), [...serverHead, "hub", "path", "connections", "users", "per user", "refused", "groups", "waiting for client"],
+  fill($("hubs"), [...serverHead, "hub", "path", "connections", "users", "per user", "refused", "calls/s per client", "held back", "groups", "waiting for client"],
     hubs.map(([s, h]) => [...on(s), h.name, h.path, h.connections, h.users, h.maximumConnectionsPerUser === null ? "none" : h.maximumConnectionsPerUser,
-      { text: h.refusedUserConnections, bad: h.refusedUserConnections > 0 }, h.groups, h.waiting]));
+      { text: h.refusedUserConnections, bad: h.refusedUserConnections > 0 },
+      h.maximumInvocationsPerSecondPerClient === null ? "none" : h.maximumInvocationsPerSecondPerClient,
+      { text: h.heldBackInvocations, bad: h.heldBackInvocations > 0 }, h.groups, h.waiting]));
   fill($("groups"), [...serverHead, "hub", "group", "members"],
     hubs.flatMap(([s, h]) => h.topGroups.map((g) => [...on(s), h.name, g.name, g.size])));
   fill($("methods"), [...serverHead, "hub", "method", "calls", "calls/s", "errors", "p50", "p95", "p99"],

@@ -40,6 +40,9 @@ export interface HubSummary {
   /** The hub's maximumConnectionsPerUser (null for none), and the new connections refused past it since it was mapped. */
   maximumConnectionsPerUser: number | null;
   refusedUserConnections: number;
+  /** The hub's maximumInvocationsPerSecondPerClient (null for none), and the invocations that waited for it since the hub was mapped. */
+  maximumInvocationsPerSecondPerClient: number | null;
+  heldBackInvocations: number;
   groups: number;
   topGroups: Array<{ name: string; size: number }>;
   methods: MethodSummary[];
@@ -153,6 +156,8 @@ export class ServerSummaries {
       users: membership?.userCount ?? 0,
       maximumConnectionsPerUser: hub.runtime.userConnections.maximum,
       refusedUserConnections: hub.runtime.userConnections.refused,
+      maximumInvocationsPerSecondPerClient: hub.runtime.options.maximumInvocationsPerSecondPerClient,
+      heldBackInvocations: hub.runtime.invocationsHeldBack.count,
       groups: membership?.groupCount ?? 0,
       topGroups: top.result(),
       methods,

@@ -39,6 +39,7 @@ describe("the dashboard in Chromium", () => {
     await shows(page, "#status", "live");
     await shows(page, "#servers", "100000"); // maximumConnections, by default
     await shows(page, "#hubs", "per user"); // each hub's maximumConnectionsPerUser column
+    await shows(page, "#hubs", "held back"); // and its maximumInvocationsPerSecondPerClient's
     // The token left the address once the page kept it.
     expect(page.url()).toBe(`${url}/hubwire`);
 
@@ -59,7 +60,7 @@ describe("the dashboard in Chromium", () => {
     await grace.invoke("Join", "lobby");
     await grace.invoke("Join", "kitchen");
     await expect.poll(() => page.locator("#groups").innerText(), { timeout: 15_000 }).toMatch(/lobby\s+2/);
-    await expect.poll(() => page.locator("#hubs").innerText(), { timeout: 15_000 }).toMatch(/RoomHub\s+\/rooms\s+2\s+2\s+none\s+0\s+2/);
+    await expect.poll(() => page.locator("#hubs").innerText(), { timeout: 15_000 }).toMatch(/RoomHub\s+\/rooms\s+2\s+2\s+none\s+0\s+none\s+0\s+2/);
 
     await page.fill("#search input", "ada");
     await page.click("#search button");

@@ -5,7 +5,7 @@ import type { DashboardView } from "../../src/dashboard/dashboard-hub.js";
 import { eventually } from "../support/wait.js";
 import { clientOf, dashboardServer } from "./dashboard-fixture.js";
 
-describe("the dashboard's view of maximumConnections and maximumConnectionsPerUser", () => {
+describe("the dashboard's view of maximumConnections, maximumConnectionsPerUser and maximumInvocationsPerSecondPerClient", () => {
   let server: HubServer | undefined;
   const clients: HubConnection[] = [];
 
@@ -41,7 +41,9 @@ describe("the dashboard's view of maximumConnections and maximumConnectionsPerUs
 
   it("shows no bound where there is none", async () => {
     const { ops } = await start({ maximumConnections: null });
-    expect((await ops.invoke<DashboardView>("Snapshot")).servers[0]).toMatchObject({ maximumConnections: null, refusedConnections: 0 });
+    const own = (await ops.invoke<DashboardView>("Snapshot")).servers[0]!;
+    expect(own).toMatchObject({ maximumConnections: null, refusedConnections: 0 });
+    expect(own.hubs.find((hub) => hub.path === "/rooms")).toMatchObject({ maximumConnectionsPerUser: null, maximumInvocationsPerSecondPerClient: null, heldBackInvocations: 0 });
   });
 
   it("shows each hub's maximumConnectionsPerUser and the connections it refused past it", async () => {
@@ -52,5 +54,16 @@ describe("the dashboard's view of maximumConnections and maximumConnectionsPerUs
     const adaAgain = clientOf(url, "/rooms", "ada");
     await expect(adaAgain.start()).rejects.toThrow("Too many connections for this user.");
     await eventually(async () => (await rooms()).refusedUserConnections, 1);
+  });
+
+  it("shows each hub's maximumInvocationsPerSecondPerClient and the calls that waited for it", async () => {
+    const { ops } = await start({ maximumInvocationsPerSecondPerClient: 5, invocationBurstPerClient: 1 }, ["ada"]);
+    const rooms = async () => (await ops.invoke<DashboardView>("Snapshot")).servers[0]!.hubs.find((hub) => hub.path === "/rooms")!;
+    expect(await rooms()).toMatchObject({ maximumInvocationsPerSecondPerClient: 5, heldBackInvocations: 0 });
+
+    const ada = clients[1]!;
+    // The first goes at once (the burst of one); the other two wait their turn.
+    expect(await Promise.all(["a", "b", "c"].map((text) => ada.invoke("Say", "lobby", text)))).toEqual(["a", "b", "c"]);
+    await eventually(async () => (await rooms()).heldBackInvocations, 2);
   });
 });
