@@ -124,8 +124,12 @@ export class BackplaneOutbox {
    * an `open()`. A closing server waits for it, so that what it sent last is not lost.
    */
   settledOrHeld(): Promise<void> {
-    if (this.messages === 0 || (this.holding && this.inFlight === 0)) return Promise.resolve();
+    if (this.isSettledOrHeld) return Promise.resolve();
     return new Promise((resolve) => this.settleWaiters.push(resolve));
+  }
+
+  private get isSettledOrHeld(): boolean {
+    return this.messages === 0 || (this.holding && this.inFlight === 0);
   }
 
   /** Stops publishing (what is in flight still settles) until `open()`. */
@@ -187,7 +191,7 @@ export class BackplaneOutbox {
       if (this.reopen) this.resume();
     }
     if (!this.holding) this.pump();
-    if (this.settleWaiters.length > 0 && (this.messages === 0 || (this.holding && this.inFlight === 0))) {
+    if (this.settleWaiters.length > 0 && this.isSettledOrHeld) {
       for (const resolve of this.settleWaiters.splice(0)) resolve();
     }
   }
