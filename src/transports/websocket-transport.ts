@@ -154,6 +154,20 @@ export class WebSocketTransport implements Transport {
   }
 
   resume(): void {
+    if (!yielded.has(this)) this.socket.resume();
+  }
+
+  /** Stops reading until the event loop's next turn: the other clients' turn comes first (see fullRead). */
+  yieldTurn(): void {
+    if (yielded.has(this)) return;
+    if (yielded.size === 0) setImmediate(resumeYielded);
+    yielded.add(this);
+    this.socket.pause();
+  }
+
+  /** The turn it yielded has passed: reads again, unless its connection stopped receiving meanwhile. */
+  turnPassed(): void {
+    if (this.connection.transport === this && this.connection.receivingPaused) return;
     this.socket.resume();
   }
 
@@ -243,11 +257,30 @@ function onMessage(this: WebSocket, data: Buffer, isBinary: boolean): void {
   else connection.receive(data.toString("utf8"), data);
 }
 
-function onReadEnd(this: Duplex): void {
+function onReadEnd(this: Duplex, chunk: Buffer): void {
   const transport = transportOf(this);
-  if (!transport?.reading) return;
-  transport.reading = false;
-  transport.connection.readEnded();
+  if (!transport) return;
+  if (transport.reading) {
+    transport.reading = false;
+    transport.connection.readEnded();
+  }
+  if (chunk.length >= fullRead) transport.yieldTurn();
+}
+
+/**
+ * Node reads a socket 64 KB at a time, and libuv reads a ready socket up to 32 times in a row.
+ * A read that fills those 64 KB says its client sends faster than its messages are handled (a
+ * flood of small messages, or a large upload): its socket is read again only in the event
+ * loop's next turn, after the other sockets ready now, so that one client cannot hold the loop,
+ * and every other client's calls, for as long as it keeps sending. Smaller reads never wait.
+ */
+const fullRead = 64 * 1024;
+/** Transports whose socket waits for the next turn; resumed together (see fullRead). */
+const yielded = new Set<WebSocketTransport>();
+
+function resumeYielded(): void {
+  for (const transport of yielded) transport.turnPassed();
+  yielded.clear();
 }
 
 const afterSocketData = new JoinedListener(onReadEnd, false);
