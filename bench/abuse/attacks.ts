@@ -139,6 +139,33 @@ export const callRateFlood: Attack = {
   },
 };
 
+/**
+ * Pings, thousands to a WebSocket message, as fast as one socket takes them, for 3 s: messages
+ * that ask for nothing but cost the server their parsing. `bytes` is what the server took.
+ */
+export const pingFlood: Attack = {
+  name: "pings (6,000 to a 64 KB message) as fast as one socket sends them, for 3 s",
+  fullSize: 100_000,
+  async run({ url, probe }, messages) {
+    const socket = await HubSocket.open(url);
+    const frame = `{"type":6}${RS}`.repeat(6000);
+    const windowMs = 3000;
+    const started = performance.now();
+    const cpu = probe.cpu(windowMs);
+    let sent = 0;
+    while (sent < messages && performance.now() - started < windowMs) {
+      socket.send(frame);
+      sent++;
+      await socket.writable(256 * kib, Math.max(1, windowMs - (performance.now() - started)));
+    }
+    const share = await cpu;
+    return {
+      facts: { mb: Math.round(((sent * frame.length) / 1024 / 1024 - socket.buffered / 1024 / 1024) * 10) / 10, ms: Math.round(performance.now() - started), serverCpuPercent: Math.round(share * 100) },
+      end: closing(socket, probe),
+    };
+  },
+};
+
 /** Concurrent 1 MB long-polling POSTs while the connection takes no data (its calls wait). */
 export const postFlood: Attack = {
   name: "concurrent 1 MB long-polling POSTs while paused",

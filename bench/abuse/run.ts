@@ -6,6 +6,7 @@ import {
   groupFlood,
   measureAttack,
   negotiateFlood,
+  pingFlood,
   postFlood,
   slowloris,
   streamFlood,
@@ -19,7 +20,7 @@ import {
 import type { CanaryCommand, CanaryEvent } from "./canary-process.js";
 import type { AbuseServerCommand, AbuseServerEvent } from "./server-process.js";
 
-// `npm run bench:abuse -- [--attacks calls,posts,uploads,streams,groups,negotiates,connections,user-connections,call-rate,slowloris] [--scale <0..1>] [--unbounded]`
+// `npm run bench:abuse -- [--attacks calls,posts,uploads,streams,groups,negotiates,connections,user-connections,call-rate,pings,slowloris] [--scale <0..1>] [--unbounded]`
 // Each attack of the abuse suite at full size (the sizes of the attack pass that found them),
 // against a server in its own process with default options (but for what an attack's
 // serverOptions name), a canary client in a third process
@@ -45,6 +46,7 @@ const attacks: Record<string, Attack> = {
   connections: connectionFlood,
   "user-connections": userConnectionFlood,
   "call-rate": callRateFlood,
+  pings: pingFlood,
   // The default headersTimeout is 10 s: every socket should be gone within 12.
   slowloris: slowloris(15_000),
 };

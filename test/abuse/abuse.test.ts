@@ -8,6 +8,7 @@ import {
   groupFlood,
   measureAttack,
   negotiateFlood,
+  pingFlood,
   postFlood,
   slowloris,
   streamFlood,
@@ -116,6 +117,13 @@ describe("abuse: one client cannot exhaust the server", () => {
     expect(answered).toBeGreaterThan(0);
     expect(answered).toBeLessThanOrEqual(100 + Math.ceil((100 * ms) / 1000));
     expect(answered).toBeLessThan(sent);
+    expect(report.growth).toBeLessThan(6 * MB);
+  }, 30_000);
+
+  it("pings as fast as one socket sends them are read in turns with the other clients", async () => {
+    // Before the turns, the canary made a fifth of its calls, each waiting up to 230 ms (the bench's attack).
+    const report = await attack(pingFlood, 100_000);
+    expect(report.facts.mb).toBeGreaterThan(1);
     expect(report.growth).toBeLessThan(6 * MB);
   }, 30_000);
 
