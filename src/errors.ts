@@ -67,6 +67,8 @@ export const ErrorCodes = {
   ERR_FORWARD_TIMEOUT: "ERR_FORWARD_TIMEOUT",
   /** A server already waits on as many forwarded requests (or bytes of forwarded sends) as it allows (the client gets 503). */
   ERR_TOO_MANY_FORWARDS: "ERR_TOO_MANY_FORWARDS",
+  /** A ClusterBackplane was made outside a cluster's worker (or one forked without setupPrimary()), or setupPrimary() called in a worker. */
+  ERR_CLUSTER_ROLE: "ERR_CLUSTER_ROLE",
   /** An optional part was used without the package it runs on (codegen: typescript6, hubwire/redis: ioredis). */
   ERR_OPTIONAL_DEPENDENCY_MISSING: "ERR_OPTIONAL_DEPENDENCY_MISSING",
   /** A group join would put a connection in more groups than `maximumGroupsPerConnection`. */

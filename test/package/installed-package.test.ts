@@ -100,6 +100,7 @@ describe("the published package", () => {
     expect(loaded.hubwire).toEqual(expect.arrayContaining(["HubServer", "Hub", "HubClass", "HubMethod", "HubwireError"]));
     expect(loaded["hubwire/protocol"]).toEqual(expect.arrayContaining(["JsonHubProtocol", "MessagePackHubProtocol"]));
     expect(loaded["hubwire/redis"]).toEqual(["AspNetCoreRedisBackplane", "RedisBackplane"]);
+    expect(loaded["hubwire/cluster"]).toEqual(["ClusterBackplane"]);
     expect(loaded["hubwire/testing"]).toEqual(expect.arrayContaining(["TestClient", "TestHost", "withSignal"]));
     expect(loaded["hubwire/client"]).toEqual(expect.arrayContaining(["HubConnection", "createHubProxy", "registerHandlers"]));
     expect(loaded["hubwire/client/browser"]).toEqual(loaded["hubwire/client"]);

@@ -4,8 +4,26 @@
 // "listening on <url>". The bearer token names the user; clients may ask for stateful
 // reconnect. On SIGTERM it drains (its stateful connections move to the other servers) and
 // exits. It runs the built code in dist/.
+// With BACKPLANE=cluster, it is a Node cluster instead: a primary that forks WORKERS workers (2
+// unless given), each such a server on the one port they share, over ClusterBackplane; the
+// primary prints "listening on <url>" once every worker listens, and ends them on SIGTERM.
+import cluster from "node:cluster";
 import { consoleLogger, Hub, HubClass, HubMethod, HubServer } from "../../dist/src/index.js";
+import { ClusterBackplane } from "../../dist/src/cluster/index.js";
 import { RedisBackplane } from "../../dist/src/redis/index.js";
+
+const inCluster = process.env.BACKPLANE === "cluster";
+if (inCluster && cluster.isPrimary) {
+  ClusterBackplane.setupPrimary();
+  const workers = Array.from({ length: Number(process.env.WORKERS ?? 2) }, () => cluster.fork());
+  const urls = await Promise.all(workers.map((worker) => new Promise((resolve) => worker.on("message", (message) => message.listening && resolve(message.listening)))));
+  process.stdout.write(`listening on ${urls[0]}\n`);
+  process.once("SIGTERM", () => {
+    for (const worker of workers) worker.kill();
+    process.exit(0);
+  });
+  await new Promise(() => {}); // the primary serves nothing itself
+}
 
 class ChatHub extends Hub {
   id() {
@@ -56,13 +74,14 @@ const server = new HubServer({
   // The tests' sender calls without pause, and the client acknowledges once a second: a second
   // of its replies can pass the default 100 000 bytes, past which its connection could not move.
   statefulReconnectBufferSize: 1_000_000,
-  backplane: new RedisBackplane({ url: process.env.REDIS_URL, channelPrefix: process.env.CHANNEL_PREFIX, logger }),
+  backplane: inCluster ? new ClusterBackplane() : new RedisBackplane({ url: process.env.REDIS_URL, channelPrefix: process.env.CHANNEL_PREFIX, logger }),
   scaleOut: JSON.parse(process.env.SCALE_OUT ?? "{}"),
 });
 server.mapHub("/chat", ChatHub, { authenticate: (_request, bearer) => (bearer ? { sub: bearer } : null) });
 server.mapMultiplexer("/hubs");
 const { url } = await server.listen(Number(process.env.PORT ?? 0));
-process.stdout.write(`listening on ${url}\n`);
+if (inCluster) process.send({ listening: url });
+else process.stdout.write(`listening on ${url}\n`);
 process.once("SIGTERM", () => {
   server.drain().then(
     () => process.exit(0),

@@ -2,6 +2,7 @@
 import { HubServer, HubwireError } from "hubwire";
 import { JsonHubProtocol, MessagePackHubProtocol } from "hubwire/protocol";
 import { RedisBackplane, type RedisBackplaneOptions } from "hubwire/redis";
+import { ClusterBackplane, type ClusterBackplaneOptions } from "hubwire/cluster";
 import { TestHost, type TestClient } from "hubwire/testing";
 import { HubConnection } from "hubwire/client";
 import { messagePack } from "hubwire/client/msgpack";
@@ -9,5 +10,6 @@ import * as browser from "hubwire/client/browser";
 import * as browserMessagePack from "hubwire/client/browser/msgpack";
 
 const redisOptions: RedisBackplaneOptions = { channelPrefix: "app" };
+const clusterOptions: ClusterBackplaneOptions = { requestTimeout: 1_000 };
 export type AnyTestClient = TestClient<never>;
-export const entryPoints = [HubServer, HubwireError, JsonHubProtocol, MessagePackHubProtocol, RedisBackplane, redisOptions, TestHost, HubConnection, messagePack, browser.HubConnection, browserMessagePack.messagePack];
+export const entryPoints = [HubServer, HubwireError, JsonHubProtocol, MessagePackHubProtocol, RedisBackplane, redisOptions, ClusterBackplane, clusterOptions, TestHost, HubConnection, messagePack, browser.HubConnection, browserMessagePack.messagePack];

@@ -1,0 +1,23 @@
+/**
+ * What a worker's ClusterBackplane and the primary's relay say to each other over the cluster's
+ * IPC channel (advanced serialization: payloads travel as bytes). Each carries the key
+ * `hubwireBackplane`, so the application's own messages on the channel pass by untouched.
+ */
+export type ToPrimary =
+  | { hubwireBackplane: "publish"; id: number; channel: string; payload: Uint8Array }
+  | { hubwireBackplane: "subscribe"; id: number; channel: string }
+  | { hubwireBackplane: "unsubscribe"; id: number; channel: string }
+  /** The worker's backplane closed: it receives nothing more. */
+  | { hubwireBackplane: "close"; id: number };
+
+export type ToWorker =
+  /**
+   * The request `id` is done; a publish's `receivers`: the workers it was relayed to. `refused`:
+   * a publish whose bytes did not arrive as bytes (the worker was forked without setupPrimary()).
+   */
+  | { hubwireBackplane: "done"; id: number; receivers: number; refused?: "serialization" }
+  | { hubwireBackplane: "message"; channel: string; payload: Uint8Array };
+
+export function isBackplaneMessage<T extends ToPrimary | ToWorker>(message: unknown): message is T {
+  return typeof message === "object" && message !== null && typeof (message as { hubwireBackplane?: unknown }).hubwireBackplane === "string";
+}

@@ -1,0 +1,2 @@
+export { ClusterBackplane, type ClusterBackplaneOptions } from "./cluster-backplane.js";
+export type { Backplane } from "../lifetime/backplane.js";

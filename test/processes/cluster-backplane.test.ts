@@ -1,0 +1,97 @@
+import { HttpTransportType, HubConnectionBuilder, LogLevel, type HubConnection } from "@microsoft/signalr";
+import { execFile } from "node:child_process";
+import { writeFileSync } from "node:fs";
+import { promisify } from "node:util";
+import { MessagePackHubProtocol } from "@microsoft/signalr-protocol-msgpack";
+import { afterEach, describe, expect, it } from "vitest";
+import { ClusterBackplane } from "../../src/cluster/index.js";
+import { ScaleOutProcesses } from "../support/scale-out-processes.js";
+import { tempFile } from "../support/temp-files.js";
+import { waitFor } from "../support/wait.js";
+
+// A Node cluster (test/support/scale-out-node.mjs with BACKPLANE=cluster): a primary that forks
+// workers on one port, each a hubwire server over ClusterBackplane, no Redis. The primary hands
+// each TCP connection to the next worker, so a client's requests reach workers at random: no
+// sticky sessions, as with Redis.
+
+describe("ClusterBackplane: the workers of a Node cluster as one", () => {
+  const processes = new ScaleOutProcesses();
+  let clients: HubConnection[] = [];
+  afterEach(async () => {
+    await Promise.all(clients.map((client) => client.stop()));
+    clients = [];
+    processes.killAll();
+  });
+
+  /** A client of `user`; `heard` collects what it is sent, as "stream:n". */
+  async function connect(url: string, user: string, transport = HttpTransportType.WebSockets, messagePack = false): Promise<{ client: HubConnection; heard: string[]; pid: number }> {
+    const builder = new HubConnectionBuilder().withUrl(`${url}/chat`, { transport, accessTokenFactory: () => user }).configureLogging(LogLevel.None);
+    const client = (messagePack ? builder.withHubProtocol(new MessagePackHubProtocol()) : builder).build();
+    const heard: string[] = [];
+    client.on("message", (stream: string, n: number) => void heard.push(`${stream}:${n}`));
+    clients.push(client);
+    await client.start();
+    return { client, heard, pid: await client.invoke<number>("ServerPid") };
+  }
+
+  it("sends to all, a group and a connection reach clients on every worker, over every transport, each once", async () => {
+    const { url } = await processes.start("", { clusterWorkers: 2, scaleOut: { heartbeatInterval: 100, serverTimeout: 1_000 } });
+    const transports = [HttpTransportType.WebSockets, HttpTransportType.ServerSentEvents, HttpTransportType.LongPolling];
+    const all = [];
+    for (let i = 0; i < 6; i++) all.push(await connect(url, `user${i}`, transports[i % 3], i === 3));
+    // The primary gives each new TCP connection to the next worker.
+    expect(new Set(all.map((each) => each.pid)).size).toBe(2);
+    for (const { client } of all) await client.invoke("Join", "team");
+
+    const [sender] = all;
+    const other = all.find((each) => each.pid !== sender!.pid)!;
+    await sender!.client.invoke("ToAll", "all", 1);
+    await sender!.client.invoke("ToGroup", "team", "team", 2);
+    await sender!.client.invoke("ToConnection", other.client.connectionId, "direct", 3);
+    for (const [i, each] of all.entries()) {
+      const expected = each === other ? ["all:1", "team:2", "direct:3"] : ["all:1", "team:2"];
+      await waitFor(() => each.heard.length >= expected.length, () => `client ${i} to hear ${expected.join(", ")}; heard ${each.heard.join(", ")}`);
+      expect(each.heard).toEqual(expected);
+    }
+  });
+
+  it("a worker that dies takes only its own connections: they connect again through the other, and sends reach them there", async () => {
+    const { url } = await processes.start("", { clusterWorkers: 2, scaleOut: { heartbeatInterval: 100, serverTimeout: 1_000 } });
+    const ada = await connect(url, "ada");
+    let bob = await connect(url, "bob");
+    while (bob.pid === ada.pid) bob = await connect(url, "bob"); // the primary gives the next connection to the next worker
+    let bobClosed = false;
+    bob.client.onclose(() => (bobClosed = true));
+    process.kill(bob.pid, "SIGKILL");
+    await waitFor(() => bobClosed, "bob's connection to end with its worker");
+    const bobAgain = await connect(url, "bob");
+    expect(bobAgain.pid).toBe(ada.pid);
+    await ada.client.invoke("ToAll", "all", 1);
+    await waitFor(() => bobAgain.heard.includes("all:1") && ada.heard.includes("all:1"), "both to hear the send");
+    expect([ada.heard, bobAgain.heard]).toEqual([["all:1"], ["all:1"]]);
+  });
+
+  it("says how to set it up when it is made outside a worker, or in one forked before setupPrimary()", async () => {
+    expect(() => new ClusterBackplane()).toThrow(expect.objectContaining({ code: "ERR_CLUSTER_ROLE" }));
+    const script = tempFile("late-setup.mjs");
+    const cluster = new URL("../../dist/src/cluster/index.js", import.meta.url).href;
+    writeFileSync(
+      script,
+      `import cluster from "node:cluster";
+import { ClusterBackplane } from ${JSON.stringify(cluster)};
+if (cluster.isPrimary) {
+  const worker = cluster.fork(); // before setupPrimary(): its channel speaks JSON
+  ClusterBackplane.setupPrimary();
+  worker.on("exit", () => process.exit(0));
+} else {
+  const backplane = new ClusterBackplane();
+  await backplane.subscribe("c", () => {});
+  await backplane.publish("c", new Uint8Array([1])).catch((error) => console.log(error.code, error.message));
+  process.exit(0);
+}
+`,
+    );
+    const { stdout } = await promisify(execFile)(process.execPath, [script], { timeout: 15_000 });
+    expect(stdout).toContain("ERR_CLUSTER_ROLE This worker was forked without the serialization a ClusterBackplane needs");
+  });
+});
