@@ -1,12 +1,15 @@
 import cluster from "node:cluster";
 import { HubwireError } from "../errors.js";
 import type { Backplane } from "../lifetime/backplane.js";
-import { ClusterRelay } from "./cluster-relay.js";
+import { LogWriter, consoleLogger, type Logger } from "../logger.js";
+import { lifetimeLog } from "../lifetime/lifetime-log.js";
+import { ClusterRelay, type ClusterRelayOptions } from "./cluster-relay.js";
 import { isBackplaneMessage, type ToPrimary, type ToWorker } from "./cluster-messages.js";
 
 export interface ClusterBackplaneOptions {
   /** How long a publish or a subscription waits for the primary before it fails (ms). Default 2 000. */
   requestTimeout?: number;
+  logger?: Logger;
 }
 
 /** A request to the primary that waits for its answer. */
@@ -43,6 +46,7 @@ export class ClusterBackplane implements Backplane {
   private readonly subscriptions = new Map<string, Subscription>();
   private readonly pending = new Map<number, Pending>();
   private readonly requestTimeout: number;
+  private readonly log: LogWriter;
   private nextId = 0;
   private closed = false;
   private readonly onMessage = (message: unknown): void => {
@@ -55,10 +59,10 @@ export class ClusterBackplane implements Backplane {
    * backplane's bytes need, and the primary relays what they publish. Returns a function that
    * stops relaying.
    */
-  static setupPrimary(): () => void {
+  static setupPrimary(options: ClusterRelayOptions = {}): () => void {
     if (!cluster.isPrimary) throw new HubwireError("ERR_CLUSTER_ROLE", "ClusterBackplane.setupPrimary() is for the cluster's primary; its workers make a ClusterBackplane.");
     cluster.setupPrimary({ serialization: "advanced" });
-    const relay = new ClusterRelay();
+    const relay = new ClusterRelay(options);
     return () => relay.stop();
   }
 
@@ -67,6 +71,7 @@ export class ClusterBackplane implements Backplane {
       throw new HubwireError("ERR_CLUSTER_ROLE", "A ClusterBackplane is made in a worker of a Node cluster; its primary calls ClusterBackplane.setupPrimary().");
     }
     this.requestTimeout = options.requestTimeout ?? 2_000;
+    this.log = LogWriter.for(options.logger ?? consoleLogger());
     process.on("message", this.onMessage);
     process.on("disconnect", this.onDisconnect);
   }
@@ -119,9 +124,18 @@ export class ClusterBackplane implements Backplane {
   }
 
   private received(message: ToWorker): void {
-    if (message.hubwireBackplane === "message") this.subscriptions.get(message.channel)?.onMessage(message.payload);
+    if (message.hubwireBackplane === "message") this.deliver(message.channel, message.payload);
     else if (message.hubwireBackplane === "done" && message.refused === "serialization") this.settle(message.id, forkedWithoutSetup());
     else if (message.hubwireBackplane === "done") this.settle(message.id, undefined, message.receivers);
+  }
+
+  /** A handler that throws costs only its message: this is the worker's IPC listener. */
+  private deliver(channel: string, payload: Uint8Array): void {
+    try {
+      this.subscriptions.get(channel)?.onMessage(payload);
+    } catch (error) {
+      this.log.write(lifetimeLog.backplaneHandlerThrew, { channel, error });
+    }
   }
 
   private settle(requestId: number, error: Error | undefined, receivers = 0): void {

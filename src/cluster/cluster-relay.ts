@@ -1,5 +1,18 @@
 import cluster, { type Worker } from "node:cluster";
+import { LogWriter, consoleLogger, type Logger } from "../logger.js";
+import { clusterLog } from "./cluster-log.js";
 import { isBackplaneMessage, type ToPrimary, type ToWorker } from "./cluster-messages.js";
+
+export interface ClusterRelayOptions {
+  /**
+   * Bytes relayed to one worker that its IPC channel has not written yet: a worker that stops
+   * reading (its event loop blocked, or hung) makes the primary hold what the others send it.
+   * Past this, the worker is ended (SIGKILL), as Redis drops a subscriber that does not read,
+   * so that one worker cannot take the primary's memory, and the cluster with it. Default 64 MiB.
+   */
+  maxUnwrittenBytes?: number;
+  logger?: Logger;
+}
 
 /**
  * The primary's side of ClusterBackplane: the channels each worker subscribed, and every publish
@@ -10,12 +23,18 @@ import { isBackplaneMessage, type ToPrimary, type ToWorker } from "./cluster-mes
 export class ClusterRelay {
   private readonly subscribers = new Map<string, Set<Worker>>();
   private readonly channelsOf = new Map<Worker, Set<string>>();
+  /** Bytes of messages relayed to each worker that its channel has not written yet (see maxUnwrittenBytes). */
+  private readonly unwritten = new Map<Worker, number>();
+  private readonly maxUnwrittenBytes: number;
+  private readonly log: LogWriter;
   private readonly onMessage = (worker: Worker, message: unknown): void => {
     if (isBackplaneMessage<ToPrimary>(message)) this.handle(worker, message);
   };
   private readonly onExit = (worker: Worker): void => this.forget(worker);
 
-  constructor() {
+  constructor(options: ClusterRelayOptions = {}) {
+    this.maxUnwrittenBytes = options.maxUnwrittenBytes ?? 64 * 1024 * 1024;
+    this.log = LogWriter.for(options.logger ?? consoleLogger());
     cluster.on("message", this.onMessage);
     cluster.on("exit", this.onExit);
   }
@@ -26,6 +45,7 @@ export class ClusterRelay {
     cluster.off("exit", this.onExit);
     this.subscribers.clear();
     this.channelsOf.clear();
+    this.unwritten.clear();
   }
 
   private handle(worker: Worker, message: ToPrimary): void {
@@ -38,9 +58,7 @@ export class ClusterRelay {
           return;
         }
         for (const subscriber of this.subscribers.get(message.channel) ?? []) {
-          if (!subscriber.isConnected()) continue;
-          send(subscriber, { hubwireBackplane: "message", channel: message.channel, payload: message.payload });
-          receivers++;
+          if (this.relay(subscriber, message.channel, message.payload)) receivers++;
         }
         break;
       case "subscribe": {
@@ -65,9 +83,29 @@ export class ClusterRelay {
     if (worker.isConnected()) send(worker, { hubwireBackplane: "done", id: message.id, receivers });
   }
 
+  /** Relays a message to a subscribed worker; false if it cannot take it (gone, or ended now for what it left unread). */
+  private relay(worker: Worker, channel: string, payload: Uint8Array): boolean {
+    if (!worker.isConnected()) return false;
+    const unwritten = (this.unwritten.get(worker) ?? 0) + payload.byteLength;
+    if (unwritten > this.maxUnwrittenBytes) {
+      this.log.write(clusterLog.workerEnded, { pid: worker.process.pid, unwrittenBytes: unwritten, maxUnwrittenBytes: this.maxUnwrittenBytes });
+      this.forget(worker);
+      worker.process.kill("SIGKILL");
+      return false;
+    }
+    this.unwritten.set(worker, unwritten);
+    send(worker, { hubwireBackplane: "message", channel, payload }, () => {
+      const left = (this.unwritten.get(worker) ?? 0) - payload.byteLength;
+      if (left > 0) this.unwritten.set(worker, left);
+      else this.unwritten.delete(worker);
+    });
+    return true;
+  }
+
   private forget(worker: Worker): void {
     for (const channel of this.channelsOf.get(worker) ?? []) this.remove(worker, channel);
     this.channelsOf.delete(worker);
+    this.unwritten.delete(worker);
   }
 
   private remove(worker: Worker, channel: string): void {
@@ -77,11 +115,11 @@ export class ClusterRelay {
   }
 }
 
-function send(worker: Worker, message: ToWorker): void {
-  // A worker that disconnects meanwhile makes send throw or report an error: it is forgotten on its exit.
+/** `written`: once the channel has written it (or failed to: the worker is gone, and forgotten on its exit). */
+function send(worker: Worker, message: ToWorker, written?: () => void): void {
   try {
-    worker.send(message, (error: Error | null) => void error);
+    worker.send(message, () => written?.());
   } catch {
-    // as above
+    written?.();
   }
 }

@@ -3,6 +3,8 @@ import { logEvents } from "../logger.js";
 /** Every line the scale-out lifetime manager logs, with its level: each is for the operator of the backplane. */
 export const lifetimeLog = logEvents({
   undecodableMessage: { level: "warn", message: "Undecodable message from the backplane dropped" },
+  /** Logged by a backplane (Redis's, the cluster's) whose subscriber's handler threw. */
+  backplaneHandlerThrew: { level: "error", message: "Backplane message handler threw" },
   noProtocolForMessage: { level: "warn", message: "Message from the backplane in no protocol of this hub dropped" },
   publishFailed: { level: "warn", message: "Backplane publish failed; other servers miss this message" },
   outboxHolding: { level: "warn", message: "Backplane path down; messages for other servers wait in the outbox" },

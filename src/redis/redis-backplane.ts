@@ -6,6 +6,7 @@ import { consoleLogger, LogWriter, type Logger } from "../logger.js";
 import { endedByRedis, forgetRepeatedChannels, shardSubscriberBack, shardSubscriberConnections, subscribedSlots } from "./ioredis-internals.js";
 import { reportOutages, reportShardOutages } from "./outage-reports.js";
 import { clusterLinks, singleRedisLinks, type RedisClusterOptions, type RedisLinks } from "./redis-links.js";
+import { lifetimeLog } from "../lifetime/lifetime-log.js";
 import { redisLog } from "./redis-log.js";
 import { SlotOwners } from "./slot-owners.js";
 
@@ -207,7 +208,7 @@ export class RedisBackplane implements Backplane {
         this.handlers.get(channel.toString())?.(new Uint8Array(message.buffer, message.byteOffset, message.byteLength));
       } catch (error) {
         // A throwing handler must not break the subscriber connection's reader.
-        this.log.write(redisLog.handlerThrew, { channel: channel.toString(), error });
+        this.log.write(lifetimeLog.backplaneHandlerThrew, { channel: channel.toString(), error });
       }
     });
     reportOutages(this.publisher, "publisher", this.log);

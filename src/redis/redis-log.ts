@@ -3,7 +3,6 @@ import { logEvents } from "../logger.js";
 /** Every line the Redis backplane logs, with its level. */
 export const redisLog = logEvents({
   resubscribeFailed: { level: "warn", message: "Redis resubscribe failed" },
-  handlerThrew: { level: "error", message: "Backplane message handler threw" },
   unreachable: { level: "warn", message: "Redis unreachable; retrying" },
   noAnswer: { level: "warn", message: "Redis did not answer in time; reconnecting" },
   endedByClient: { level: "warn", message: "ioredis gave a Redis link up; connecting it again" },

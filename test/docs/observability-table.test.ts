@@ -10,6 +10,7 @@ import { lifetimeLog } from "../../src/lifetime/lifetime-log.js";
 import { redisLog } from "../../src/redis/redis-log.js";
 import { telemetryLog } from "../../src/telemetry/telemetry-log.js";
 import { dashboardLog } from "../../src/dashboard/dashboard-log.js";
+import { clusterLog } from "../../src/cluster/cluster-log.js";
 
 const docs = readFileSync(new URL("../../docs/observability.md", import.meta.url), "utf8");
 
@@ -24,7 +25,7 @@ describe("docs/observability.md", () => {
   });
 
   it("has one row per warning and error line hubwire logs, and no other", () => {
-    const layers: Array<Readonly<Record<string, LogEvent>>> = [serverLog, transportLog, multiplexLog, dispatchLog, lifetimeLog, redisLog, telemetryLog, dashboardLog];
+    const layers: Array<Readonly<Record<string, LogEvent>>> = [serverLog, transportLog, multiplexLog, dispatchLog, lifetimeLog, redisLog, clusterLog, telemetryLog, dashboardLog];
     const lines = layers.flatMap((events) => Object.values(events)).filter((event) => event.level === "warn" || event.level === "error");
     const section = docs.slice(docs.indexOf("## Warnings and errors in the log"), docs.indexOf("## The live dashboard"));
     const rows = [...section.matchAll(/^\| (.+?) \| (warn|error) \|/gm)].map((m) => `${m[2]} ${m[1]}`);

@@ -71,6 +71,22 @@ describe("ClusterBackplane: the workers of a Node cluster as one", () => {
     expect([ada.heard, bobAgain.heard]).toEqual([["all:1"], ["all:1"]]);
   });
 
+  it("a worker that stops reading is ended once the primary holds maxUnwrittenBytes for it; the others go on", async () => {
+    const { url } = await processes.start("", { clusterWorkers: 2, maxUnwrittenBytes: 64 * 1024, scaleOut: { heartbeatInterval: 100, serverTimeout: 1_000 } });
+    const ada = await connect(url, "ada");
+    let bob = await connect(url, "bob");
+    while (bob.pid === ada.pid) bob = await connect(url, "bob");
+    let bobClosed = false;
+    bob.client.onclose(() => (bobClosed = true));
+    void bob.client.invoke("Stall", 30_000).catch(() => {}); // bob's worker reads nothing for 30 s
+    // Sends to all of some 40 KB each (the text in both protocols): bob's worker takes none of them.
+    const big = "x".repeat(20_000); // under maximumReceiveMessageSize
+    for (let i = 0; i < 300 && !bobClosed; i++) await ada.client.invoke("ToAll", big, i);
+    await waitFor(() => bobClosed, "bob's worker to be ended");
+    await ada.client.invoke("ToAll", "after", 1);
+    await waitFor(() => ada.heard.includes("after:1"), "ada to hear a send after");
+  });
+
   it("says how to set it up when it is made outside a worker, or in one forked before setupPrimary()", async () => {
     expect(() => new ClusterBackplane()).toThrow(expect.objectContaining({ code: "ERR_CLUSTER_ROLE" }));
     const script = tempFile("late-setup.mjs");

@@ -6,7 +6,8 @@
 // exits. It runs the built code in dist/.
 // With BACKPLANE=cluster, it is a Node cluster instead: a primary that forks WORKERS workers (2
 // unless given), each such a server on the one port they share, over ClusterBackplane; the
-// primary prints "listening on <url>" once every worker listens, and ends them on SIGTERM.
+// primary prints "listening on <url>" once every worker listens, and ends them on SIGTERM
+// (MAX_UNWRITTEN: its relay's maxUnwrittenBytes).
 import cluster from "node:cluster";
 import { consoleLogger, Hub, HubClass, HubMethod, HubServer } from "../../dist/src/index.js";
 import { ClusterBackplane } from "../../dist/src/cluster/index.js";
@@ -14,7 +15,7 @@ import { RedisBackplane } from "../../dist/src/redis/index.js";
 
 const inCluster = process.env.BACKPLANE === "cluster";
 if (inCluster && cluster.isPrimary) {
-  ClusterBackplane.setupPrimary();
+  ClusterBackplane.setupPrimary(process.env.MAX_UNWRITTEN ? { maxUnwrittenBytes: Number(process.env.MAX_UNWRITTEN) } : {});
   const workers = Array.from({ length: Number(process.env.WORKERS ?? 2) }, () => cluster.fork());
   const urls = await Promise.all(workers.map((worker) => new Promise((resolve) => worker.on("message", (message) => message.listening && resolve(message.listening)))));
   process.stdout.write(`listening on ${urls[0]}\n`);
@@ -59,8 +60,14 @@ class ChatHub extends Hub {
   toConnection(connectionId, stream, n) {
     return this.clients.client(connectionId).message(stream, n);
   }
+
+  /** Holds the server's event loop for `ms`: a server that reads nothing meanwhile. */
+  stall(ms) {
+    const until = Date.now() + ms;
+    while (Date.now() < until);
+  }
 }
-for (const [name, method] of [["Id", "id"], ["Whoami", "whoami"], ["ServerPid", "serverPid"], ["Recoverable", "recoverable"], ["Join", "join"], ["ToAll", "toAll"], ["ToGroup", "toGroup"], ["ToConnection", "toConnection"]]) {
+for (const [name, method] of [["Id", "id"], ["Whoami", "whoami"], ["ServerPid", "serverPid"], ["Recoverable", "recoverable"], ["Join", "join"], ["ToAll", "toAll"], ["ToGroup", "toGroup"], ["ToConnection", "toConnection"], ["Stall", "stall"]]) {
   HubMethod(name)(ChatHub.prototype, method, Object.getOwnPropertyDescriptor(ChatHub.prototype, method));
 }
 HubClass({ name: "ChatHub" })(ChatHub);

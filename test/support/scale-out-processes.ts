@@ -21,13 +21,14 @@ export class ScaleOutProcesses {
   /**
    * Starts a server on `port` (0: any) and resolves with its URL once it listens. `channelPrefix`
    * keeps a test's servers apart from other tests'; `scaleOut`: the servers' ScaleOutSettings;
-   * `clusterWorkers`: a Node cluster of that many servers on one port.
+   * `clusterWorkers`: a Node cluster of that many servers on one port (`maxUnwrittenBytes`: its relay's).
    */
-  start(channelPrefix: string, options: { port?: number; scaleOut?: object; clusterWorkers?: number } = {}): Promise<ScaleOutProcess> {
+  start(channelPrefix: string, options: { port?: number; scaleOut?: object; clusterWorkers?: number; maxUnwrittenBytes?: number } = {}): Promise<ScaleOutProcess> {
     const env: NodeJS.ProcessEnv = { ...process.env, REDIS_URL: redisUrl, CHANNEL_PREFIX: channelPrefix, PORT: String(options.port ?? 0) };
     if (options.scaleOut) env.SCALE_OUT = JSON.stringify(options.scaleOut);
     // A Node cluster of that many workers over ClusterBackplane instead of Redis (see scale-out-node.mjs).
     if (options.clusterWorkers) Object.assign(env, { BACKPLANE: "cluster", WORKERS: String(options.clusterWorkers) });
+    if (options.maxUnwrittenBytes) env.MAX_UNWRITTEN = String(options.maxUnwrittenBytes);
     const child = spawn(process.execPath, [nodeScript], { env, stdio: ["ignore", "pipe", "inherit"] });
     this.children.add(child);
     child.once("exit", () => this.children.delete(child));
