@@ -1,4 +1,5 @@
 import cluster, { type Worker } from "node:cluster";
+import { HubwireError } from "../errors.js";
 import { LogWriter, consoleLogger, type Logger } from "../logger.js";
 import { clusterLog } from "./cluster-log.js";
 import { isBackplaneMessage, type ToPrimary, type ToWorker } from "./cluster-messages.js";
@@ -34,6 +35,7 @@ export class ClusterRelay {
 
   constructor(options: ClusterRelayOptions = {}) {
     this.maxUnwrittenBytes = options.maxUnwrittenBytes ?? 64 * 1024 * 1024;
+    if (!(this.maxUnwrittenBytes > 0)) throw new HubwireError("ERR_INVALID_OPTION", `maxUnwrittenBytes must be a positive number, not ${String(options.maxUnwrittenBytes)}.`);
     this.log = LogWriter.for(options.logger ?? consoleLogger());
     cluster.on("message", this.onMessage);
     cluster.on("exit", this.onExit);
