@@ -61,8 +61,8 @@ export class ClusterBackplane implements Backplane {
    */
   static setupPrimary(options: ClusterRelayOptions = {}): () => void {
     if (!cluster.isPrimary) throw new HubwireError("ERR_CLUSTER_ROLE", "ClusterBackplane.setupPrimary() is for the cluster's primary; its workers make a ClusterBackplane.");
+    const relay = new ClusterRelay(options); // checks the options first
     cluster.setupPrimary({ serialization: "advanced" });
-    const relay = new ClusterRelay(options);
     return () => relay.stop();
   }
 

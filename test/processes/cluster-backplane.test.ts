@@ -87,8 +87,9 @@ describe("ClusterBackplane: the workers of a Node cluster as one", () => {
     await waitFor(() => ada.heard.includes("after:1"), "ada to hear a send after");
   });
 
-  it("says how to set it up when it is made outside a worker, or in one forked before setupPrimary()", async () => {
+  it("says how to set it up when it is made outside a worker, or in one forked before setupPrimary(), or given a bad bound", async () => {
     expect(() => new ClusterBackplane()).toThrow(expect.objectContaining({ code: "ERR_CLUSTER_ROLE" }));
+    expect(() => ClusterBackplane.setupPrimary({ maxUnwrittenBytes: 0 })).toThrow(expect.objectContaining({ code: "ERR_INVALID_OPTION" }));
     const script = tempFile("late-setup.mjs");
     const cluster = new URL("../../dist/src/cluster/index.js", import.meta.url).href;
     writeFileSync(
