@@ -1,10 +1,10 @@
-import { HubConnectionBuilder, HttpTransportType, LogLevel, type HubConnection } from "@microsoft/signalr";
+import { HttpTransportType, type HubConnection } from "@microsoft/signalr";
 import { randomUUID } from "node:crypto";
 import { afterEach, describe, expect, it } from "vitest";
 import { HubServer, silentLogger } from "../../src/index.js";
 import { RedisBackplane } from "../../src/redis/index.js";
 import { redisUrl } from "../support/redis.js";
-import { TeamHub } from "../support/team-hub.js";
+import { TeamHub, teamMember } from "../support/team-hub.js";
 import { userOfToken } from "../support/token-user.js";
 import { waitFor } from "../support/wait.js";
 
@@ -37,16 +37,7 @@ describe("a process that serves no clients sends through the backplane", () => {
     server.mapHub("/team", TeamHub, { authenticate: userOfToken });
     const { url } = await server.listen();
     const transports = [HttpTransportType.WebSockets, HttpTransportType.ServerSentEvents, HttpTransportType.LongPolling];
-    return Promise.all(
-      transports.map(async (transport) => {
-        const client = new HubConnectionBuilder().withUrl(`${url}/team`, { transport, accessTokenFactory: () => "ada" }).configureLogging(LogLevel.None).build();
-        const news: string[] = [];
-        client.on("news", (text: string) => news.push(text));
-        clients.push(client);
-        await client.start();
-        return news;
-      }),
-    );
+    return Promise.all(transports.map((transport) => teamMember(clients, `${url}/team`, "ada", transport)));
   }
 
   it("reaches all, a user, a connection and a user's group, and finds a user's connections", async () => {

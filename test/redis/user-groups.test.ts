@@ -1,9 +1,8 @@
-import { HubConnectionBuilder, HttpTransportType, LogLevel, type HubConnection } from "@microsoft/signalr";
-import { MessagePackHubProtocol } from "@microsoft/signalr-protocol-msgpack";
+import { HttpTransportType, type HubConnection } from "@microsoft/signalr";
 import { afterEach, describe, expect, it } from "vitest";
 import type { HubServer } from "../../src/index.js";
 import { serversOnRedis } from "../support/redis-servers.js";
-import { TeamHub } from "../support/team-hub.js";
+import { TeamHub, teamMember } from "../support/team-hub.js";
 import { userOfToken } from "../support/token-user.js";
 import { waitFor } from "../support/wait.js";
 
@@ -31,16 +30,8 @@ describe("a user's connections joining a group across servers", () => {
     return urls;
   }
 
-  /** A client of `user`; `news` collects what it is told. */
-  async function connect(url: string, user: string, transport: HttpTransportType, messagePack = false): Promise<string[]> {
-    const builder = new HubConnectionBuilder().withUrl(url, { transport, accessTokenFactory: () => user }).configureLogging(LogLevel.None);
-    const client = (messagePack ? builder.withHubProtocol(new MessagePackHubProtocol()) : builder).build();
-    const news: string[] = [];
-    client.on("news", (text: string) => news.push(text));
-    clients.push(client);
-    await client.start();
-    return news;
-  }
+  /** A client of `user`; what it is told. */
+  const connect = (url: string, user: string, transport: HttpTransportType, messagePack = false) => teamMember(clients, url, user, transport, messagePack);
 
   it("adds the user's connections on both servers, so that the next group send reaches each; removes them as one", async () => {
     const [first, second] = await startTwo();

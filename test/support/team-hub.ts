@@ -1,3 +1,5 @@
+import { HubConnectionBuilder, LogLevel, type HttpTransportType, type HubConnection } from "@microsoft/signalr";
+import { MessagePackHubProtocol } from "@microsoft/signalr-protocol-msgpack";
 import { Hub, HubClass, HubMethod } from "../../src/index.js";
 
 // A hub whose methods change a user's groups (GroupManager.addUserToGroup), for the tests of
@@ -29,4 +31,18 @@ export class TeamHub extends Hub<TeamClient> {
   tell(team: string, text: string): Promise<void> {
     return this.clients.group(team).news(text);
   }
+}
+
+/**
+ * The official client of `user` (the bearer token names the user) on the team hub at `url`,
+ * started; it is added to `clients` first, for the test to stop. Resolves with what it is told.
+ */
+export async function teamMember(clients: HubConnection[], url: string, user: string, transport: HttpTransportType, messagePack = false): Promise<string[]> {
+  const builder = new HubConnectionBuilder().withUrl(url, { transport, accessTokenFactory: () => user }).configureLogging(LogLevel.None);
+  const client = (messagePack ? builder.withHubProtocol(new MessagePackHubProtocol()) : builder).build();
+  const news: string[] = [];
+  client.on("news", (text: string) => news.push(text));
+  clients.push(client);
+  await client.start();
+  return news;
 }
