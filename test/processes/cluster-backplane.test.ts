@@ -6,6 +6,7 @@ import { MessagePackHubProtocol } from "@microsoft/signalr-protocol-msgpack";
 import { afterEach, describe, expect, it } from "vitest";
 import { ClusterBackplane } from "../../src/cluster/index.js";
 import { ScaleOutProcesses } from "../support/scale-out-processes.js";
+import { receiversAndSender, Traffic, type StreamClient } from "../support/stream-clients.js";
 import { tempFile } from "../support/temp-files.js";
 import { waitFor } from "../support/wait.js";
 
@@ -17,11 +18,24 @@ import { waitFor } from "../support/wait.js";
 describe("ClusterBackplane: the workers of a Node cluster as one", () => {
   const processes = new ScaleOutProcesses();
   let clients: HubConnection[] = [];
+  let streamClients: StreamClient[] = [];
   afterEach(async () => {
-    await Promise.all(clients.map((client) => client.stop()));
-    clients = [];
+    await Promise.all([...clients, ...streamClients].map((client) => client.stop().catch(() => {})));
+    [clients, streamClients] = [[], []];
     processes.killAll();
   });
+
+  /** The pids of the workers that take new connections now (each new connection goes to the next), asked by short-lived clients. */
+  async function workerPids(url: string, workers: number): Promise<Set<number>> {
+    const pids = new Set<number>();
+    for (let i = 0; i < 2 * workers; i++) {
+      const probe = new HubConnectionBuilder().withUrl(`${url}/chat`, { transport: HttpTransportType.WebSockets, skipNegotiation: true }).configureLogging(LogLevel.None).build();
+      await probe.start();
+      pids.add(await probe.invoke<number>("ServerPid"));
+      await probe.stop();
+    }
+    return pids;
+  }
 
   /** A client of `user`; `heard` collects what it is sent, as "stream:n". */
   async function connect(url: string, user: string, transport = HttpTransportType.WebSockets, messagePack = false): Promise<{ client: HubConnection; heard: string[]; pid: number }> {
@@ -70,6 +84,29 @@ describe("ClusterBackplane: the workers of a Node cluster as one", () => {
     await waitFor(() => bobAgain.heard.includes("all:1") && ada.heard.includes("all:1"), "both to hear the send");
     expect([ada.heard, bobAgain.heard]).toEqual([["all:1"], ["all:1"]]);
   });
+
+  it("a rolling restart of the workers, each drained by SIGTERM, moves every stateful connection: nothing lost, doubled or out of order", async () => {
+    const { url } = await processes.start("", { clusterWorkers: 2, scaleOut: { heartbeatInterval: 100, serverTimeout: 1_000 } });
+    const { receivers, ids, sender, users } = await receiversAndSender(`${url}/chat`, "room", streamClients, "/hubs");
+    const traffic = new Traffic(sender, receivers, ids, "room");
+    await traffic.flowing("before the restarts");
+    const first = await workerPids(url, 2);
+    expect(first.size).toBe(2);
+    for (const pid of first) {
+      const before = await workerPids(url, 2);
+      process.kill(pid, "SIGTERM"); // it drains, exits, and the primary forks its replacement
+      await waitFor(async () => {
+        const now = await workerPids(url, 2);
+        return !now.has(pid) && now.size === 2;
+      }, `worker ${pid} to be replaced`, 30_000);
+      await traffic.flowing(`after worker ${pid} was replaced (of ${[...before].join(", ")})`);
+    }
+    await traffic.stop();
+    expect(traffic.faults().filter((fault) => fault.lost + fault.duplicated + fault.outOfOrder > 0)).toEqual([]);
+    expect(receivers.map((client) => [client.name, client.restarts()])).toEqual(receivers.map((client) => [client.name, 0]));
+    expect(await Promise.all(receivers.map((client) => client.invoke("Id")))).toEqual(ids);
+    expect(await Promise.all(receivers.map((client) => client.invoke("Whoami")))).toEqual(users);
+  }, 90_000);
 
   it("a worker that stops reading is ended once the primary holds maxUnwrittenBytes for it; the others go on", async () => {
     const { url } = await processes.start("", { clusterWorkers: 2, maxUnwrittenBytes: 64 * 1024, scaleOut: { heartbeatInterval: 100, serverTimeout: 1_000 } });

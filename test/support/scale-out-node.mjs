@@ -6,8 +6,8 @@
 // exits. It runs the built code in dist/.
 // With BACKPLANE=cluster, it is a Node cluster instead: a primary that forks WORKERS workers (2
 // unless given), each such a server on the one port they share, over ClusterBackplane; the
-// primary prints "listening on <url>" once every worker listens, and ends them on SIGTERM
-// (MAX_UNWRITTEN: its relay's maxUnwrittenBytes).
+// primary prints "listening on <url>" once every worker listens, replaces a worker that drained
+// and exited, and ends them all on SIGTERM (MAX_UNWRITTEN: its relay's maxUnwrittenBytes).
 import cluster from "node:cluster";
 import { consoleLogger, Hub, HubClass, HubMethod, HubServer } from "../../dist/src/index.js";
 import { ClusterBackplane } from "../../dist/src/cluster/index.js";
@@ -19,8 +19,10 @@ if (inCluster && cluster.isPrimary) {
   const workers = Array.from({ length: Number(process.env.WORKERS ?? 2) }, () => cluster.fork());
   const urls = await Promise.all(workers.map((worker) => new Promise((resolve) => worker.on("message", (message) => message.listening && resolve(message.listening)))));
   process.stdout.write(`listening on ${urls[0]}\n`);
+  // A worker that drained and exited (SIGTERM: a rolling restart) is replaced; one that died is not.
+  cluster.on("exit", (_worker, code) => code === 0 && cluster.fork());
   process.once("SIGTERM", () => {
-    for (const worker of workers) worker.kill();
+    for (const worker of Object.values(cluster.workers ?? {})) worker?.kill();
     process.exit(0);
   });
   await new Promise(() => {}); // the primary serves nothing itself

@@ -29,7 +29,8 @@ export class ScaleOutProcesses {
     // A Node cluster of that many workers over ClusterBackplane instead of Redis (see scale-out-node.mjs).
     if (options.clusterWorkers) Object.assign(env, { BACKPLANE: "cluster", WORKERS: String(options.clusterWorkers) });
     if (options.maxUnwrittenBytes) env.MAX_UNWRITTEN = String(options.maxUnwrittenBytes);
-    const child = spawn(process.execPath, [nodeScript], { env, stdio: ["ignore", "pipe", "inherit"] });
+    // A process group of its own: killAll ends a cluster's workers with their primary, at once.
+    const child = spawn(process.execPath, [nodeScript], { env, stdio: ["ignore", "pipe", "inherit"], detached: true });
     this.children.add(child);
     child.once("exit", () => this.children.delete(child));
     let output = "";
@@ -44,7 +45,13 @@ export class ScaleOutProcesses {
   }
 
   killAll(): void {
-    for (const child of this.children) child.kill("SIGKILL");
+    for (const child of this.children) {
+      try {
+        process.kill(-child.pid!, "SIGKILL");
+      } catch {
+        child.kill("SIGKILL"); // its group is gone already
+      }
+    }
     this.children.clear();
   }
 }
