@@ -144,6 +144,9 @@ describe("authentication refresh (SignalR 11), with the official client 11", () 
     await server.close();
     url = await start();
     const withLifetime = await send(`${url}/negotiate?negotiateVersion=1`, "POST", { headers: bearer(token("alice", { expiresAt: Date.now() + 60_000 })) });
-    expect([59, 60]).toContain((JSON.parse(withLifetime.text) as { tokenLifetimeSeconds: number }).tokenLifetimeSeconds);
+    const { tokenLifetimeSeconds } = JSON.parse(withLifetime.text) as { tokenLifetimeSeconds: number };
+    // The token's minute, less the whole seconds a busy host takes to make it and answer.
+    expect(tokenLifetimeSeconds).toBeGreaterThan(55);
+    expect(tokenLifetimeSeconds).toBeLessThanOrEqual(60);
   });
 });

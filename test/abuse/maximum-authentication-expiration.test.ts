@@ -33,7 +33,10 @@ describe("maximumAuthenticationExpiration", () => {
     const url = await start({ authenticationRefresh: true, maximumAuthenticationExpiration: 60_000 });
     expect([59, 60]).toContain(await negotiatedLifetime(url, token("alice")));
     expect([59, 60]).toContain(await negotiatedLifetime(url, token("alice", { expiresAt: Date.now() + 3_600_000 })));
-    expect([29, 30]).toContain(await negotiatedLifetime(url, token("alice", { expiresAt: Date.now() + 30_000 })));
+    // A token's own end counts from when the test made it: less the whole seconds a busy host takes to answer.
+    const sooner = await negotiatedLifetime(url, token("alice", { expiresAt: Date.now() + 30_000 }));
+    expect(sooner).toBeGreaterThan(25);
+    expect(sooner).toBeLessThanOrEqual(30);
   });
 
   it("closes a connection whose token has no expiry at the maximum, asking its client to come back", async () => {

@@ -49,7 +49,9 @@ describe.skipIf(missing)(`authentication refresh against ASP.NET Core 11${missin
       return [reply.status, (JSON.parse(reply.text) as { error: string }).error];
     };
     return [
-      ["negotiate", negotiated.status, tokenLifetimeSeconds >= 59 && tokenLifetimeSeconds <= 60],
+      // The token's minute, less the whole seconds it takes to make and answer (a server's first
+      // request may wait seconds for its code to be compiled on a busy host).
+      ["negotiate", negotiated.status, tokenLifetimeSeconds > 45 && tokenLifetimeSeconds <= 60],
       ["fresh token", ...(await refresh({ ...named, ...bearer(token("alice", { expiresAt: Date.now() + 30_000 })) }))],
       ["token without an end", ...(await refresh({ ...named, ...bearer(token("alice")) }))],
       ["another user", ...(await refresh({ ...named, ...bearer(token("mallory", { expiresAt: Date.now() + 30_000 })) }))],
