@@ -122,18 +122,14 @@ export const callRateFlood: Attack = {
     socket.onMessage = (message: WireMessage) => {
       if (message.type === 3) answered++;
     };
-    const windowMs = 3000;
-    const started = performance.now();
-    const cpu = probe.cpu(windowMs);
-    let sent = 0;
-    while (sent < calls && performance.now() - started < windowMs) {
-      for (let i = 0; i < 100 && sent < calls; i++) socket.send(invocation(String(sent++), "Echo", ["x"]));
-      await socket.writable(64 * kib, Math.max(1, windowMs - (performance.now() - started)));
+    const { sent, ms, serverCpuPercent } = await forThreeSeconds(socket, probe, calls, 64 * kib, async (sent) => {
+      const batch = Math.min(100, calls - sent);
+      for (let i = 0; i < batch; i++) socket.send(invocation(String(sent + i), "Echo", ["x"]));
       await new Promise((resolve) => setImmediate(resolve)); // reads the answers: a server does not write forever to a client that does not read
-    }
-    const share = await cpu;
+      return batch;
+    });
     return {
-      facts: { sent, answered, ms: Math.round(performance.now() - started), serverCpuPercent: Math.round(share * 100) },
+      facts: { sent, answered, ms, serverCpuPercent },
       end: closing(socket, probe),
     };
   },
@@ -141,7 +137,7 @@ export const callRateFlood: Attack = {
 
 /**
  * Pings, thousands to a WebSocket message, as fast as one socket takes them, for 3 s: messages
- * that ask for nothing but cost the server their parsing. `bytes` is what the server took.
+ * that ask for nothing but cost the server their parsing. `mb` is what the server took.
  */
 export const pingFlood: Attack = {
   name: "pings (6,000 to a 64 KB message) as fast as one socket sends them, for 3 s",
@@ -149,22 +145,40 @@ export const pingFlood: Attack = {
   async run({ url, probe }, messages) {
     const socket = await HubSocket.open(url);
     const frame = `{"type":6}${RS}`.repeat(6000);
-    const windowMs = 3000;
-    const started = performance.now();
-    const cpu = probe.cpu(windowMs);
-    let sent = 0;
-    while (sent < messages && performance.now() - started < windowMs) {
+    const { sent, ms, serverCpuPercent } = await forThreeSeconds(socket, probe, messages, 256 * kib, () => {
       socket.send(frame);
-      sent++;
-      await socket.writable(256 * kib, Math.max(1, windowMs - (performance.now() - started)));
-    }
-    const share = await cpu;
+      return 1;
+    });
     return {
-      facts: { mb: Math.round(((sent * frame.length) / 1024 / 1024 - socket.buffered / 1024 / 1024) * 10) / 10, ms: Math.round(performance.now() - started), serverCpuPercent: Math.round(share * 100) },
+      facts: { mb: Math.round(((sent * frame.length - socket.buffered) / 1024 / 1024) * 10) / 10, ms, serverCpuPercent },
       end: closing(socket, probe),
     };
   },
 };
+
+/**
+ * Sends with `batch` (which says how many it sent) as fast as the socket takes it, pausing while
+ * it holds `holdBytes`, until `count` are sent or 3 s have passed: how many were sent, how long it
+ * took, and the server's share of one core over the 3 s.
+ */
+async function forThreeSeconds(
+  socket: HubSocket,
+  probe: ServerProbe,
+  count: number,
+  holdBytes: number,
+  batch: (sent: number) => number | Promise<number>,
+): Promise<{ sent: number; ms: number; serverCpuPercent: number }> {
+  const windowMs = 3000;
+  const started = performance.now();
+  const cpu = probe.cpu(windowMs);
+  let sent = 0;
+  while (sent < count && performance.now() - started < windowMs) {
+    sent += await batch(sent);
+    await socket.writable(holdBytes, Math.max(1, windowMs - (performance.now() - started)));
+  }
+  const share = await cpu;
+  return { sent, ms: Math.round(performance.now() - started), serverCpuPercent: Math.round(share * 100) };
+}
 
 /** Concurrent 1 MB long-polling POSTs while the connection takes no data (its calls wait). */
 export const postFlood: Attack = {
