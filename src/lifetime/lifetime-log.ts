@@ -14,6 +14,8 @@ export const lifetimeLog = logEvents({
   unheard: { level: "warn", message: "This server's heartbeats go out but it hears none of them; subscribing to its channels again" },
   serverLeft: { level: "info", message: "A server of this hub closed" },
   serverGone: { level: "warn", message: "A server of this hub stopped announcing itself; it counts as gone" },
+  linkDropped: { level: "debug", message: "A link to the backplane dropped; other servers' messages wait until each sends again what this server may have missed" },
+  replayAsked: { level: "debug", message: "Asking another server to send again what this server may have missed" },
   replayed: { level: "info", message: "Another server sent again what this server missed while its link to the backplane was down" },
   replayIncomplete: { level: "warn", message: "Another server kept too little to send again all this server missed while its link to the backplane was down; some of it may be lost" },
   replayGaveUp: { level: "warn", message: "Delivering another server's messages without all it was asked to send again; what this server missed while its link was down may come late or be lost" },

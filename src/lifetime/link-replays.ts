@@ -82,6 +82,8 @@ export class LinkReplays {
   /** This server's own link dropped (see PeerReplays.linkDropped): the messages of each of `peers` wait for what it sends again. */
   linkDropped(peers: Iterable<string>, drop: LinkDrop, replayAfter?: (serverId: string, channels: readonly string[]) => number | undefined): void {
     this.linkDown = true;
+    const { channels, since, partial } = drop;
+    this.host.log.write(lifetimeLog.linkDropped, { hub: this.host.hubName, since, partial, channels });
     this.peers.linkDropped(peers, drop, replayAfter);
   }
 
@@ -95,6 +97,7 @@ export class LinkReplays {
     if (this.linkDown) return;
     const { host } = this;
     for (const { serverId, requestId, after, earlier } of this.peers.requests()) {
+      host.log.write(lifetimeLog.replayAsked, { hub: host.hubName, serverId, after, earlier });
       host.publish(host.channels.name("server", serverId), { kind: "resend", origin: host.serverId, requestId, after, earlier });
     }
   }

@@ -2,6 +2,7 @@ import { HttpTransportType, HubConnectionBuilder, LogLevel, type HubConnection }
 import { MessagePackHubProtocol } from "@microsoft/signalr-protocol-msgpack";
 import { expect } from "vitest";
 import { Hub, HubClass, HubMethod, HubServer, silentLogger, type LogFields, type Logger, type ScaleOutSettings } from "../../src/index.js";
+import { lifetimeLog } from "../../src/lifetime/lifetime-log.js";
 import { RedisBackplane } from "../../src/redis/index.js";
 import type { OwnRedisCluster } from "./redis-cluster.js";
 import { waitFor } from "./wait.js";
@@ -90,6 +91,27 @@ export function tally(ticks: number[], upTo: number, sign = 1) {
   return { lost, duplicated: ticks.filter((n) => Math.sign(n) === sign).length - seen.size };
 }
 
+type LogLevelName = "debug" | "info" | "warn" | "error";
+const replayDebugLines = new Set([lifetimeLog.linkDropped.message, lifetimeLog.replayAsked.message]);
+
+/**
+ * Where ticks were lost, for the message of a failed check: the runs of missing numbers with
+ * when they were sent, and what the servers logged, each in ms from the fault's start.
+ */
+function lossReport(ticks: number[], sentAt: number[], at: { faultStarted: number; faultEnded: number; replayed: number; timeline: string[] }): string {
+  const seen = new Set(ticks);
+  const runs: string[] = [];
+  for (let n = 1; n <= sentAt.length; n++) {
+    if (seen.has(n)) continue;
+    let last = n;
+    while (last < sentAt.length && !seen.has(last + 1)) last++;
+    runs.push(`${n}-${last} sent at ${sentAt[n - 1]! - at.faultStarted}..${sentAt[last - 1]! - at.faultStarted} ms`);
+    n = last;
+  }
+  const logged = at.timeline.map((line) => line.replace(/^\d+/, (time) => `${Number(time) - at.faultStarted} ms`));
+  return [`lost: ${runs.join(", ")}`, `fault ended at ${at.faultEnded - at.faultStarted} ms; server B replayed ${at.replayed}`, ...logged].join("\n");
+}
+
 /** A logger that keeps what the backplane reports. */
 export function recordingLogger(): Logger & { lines: Array<{ message: string; fields?: LogFields }> } {
   const lines: Array<{ message: string; fields?: LogFields }> = [];
@@ -123,13 +145,26 @@ export function chatServers(backplane: (logger: Logger, natMap?: NatMap) => Redi
   /** Each server's backplane, by the server's index. */
   const backplanes: RedisBackplane[] = [];
   const clients: HubConnection[] = [];
+  /** What every server and its backplane logged, debug lines too, with when: shown with a loss. */
+  const timeline: string[] = [];
+
+  /** A logger for server `index` that writes to `into` and to the timeline (of debug lines, the backplane's replays alone). */
+  function logged(index: number, into: Logger): Logger {
+    const line = (level: keyof Logger & LogLevelName) => (message: string, fields?: LogFields) => {
+      if (level === "debug" && !replayDebugLines.has(message)) return;
+      timeline.push(`${Date.now()} server ${index} ${level}: ${message} ${JSON.stringify(fields ?? {})}`);
+      if (level !== "debug") into[level](message, fields);
+    };
+    return { level: "debug", debug: line("debug"), info: line("info"), warn: line("warn"), error: line("error") };
+  }
 
   /** `logger`: the backplane's. */
   async function startServer(scaleOut?: ScaleOutSettings, logger: Logger = silentLogger, natMap?: NatMap): Promise<string> {
-    const own = backplane(logger, natMap);
+    const index = servers.length;
+    const own = backplane(logged(index, logger), natMap);
     backplanes.push(own);
     const server = new HubServer({
-      logger: silentLogger,
+      logger: logged(index, silentLogger),
       backplane: own,
       userIdProvider: (_user, request) => request.query.get("user") ?? undefined,
       scaleOut,
@@ -162,19 +197,27 @@ export function chatServers(backplane: (logger: Logger, natMap?: NatMap) => Redi
   async function ticksThroughFault(a: Client, b: Client, group: string, fault: (sent: () => number) => Promise<void>, resent = true) {
     let sent = 0;
     let sending = true;
+    /** When each tick was sent, by its number less one. */
+    const sentAt: number[] = [];
     const sender = (async () => {
-      while (sending) await a.connection.invoke("TickGroup", group, ++sent);
+      while (sending) {
+        sentAt.push(Date.now());
+        await a.connection.invoke("TickGroup", group, ++sent);
+      }
     })();
     sender.catch(() => undefined); // awaited below; a test that fails first stops the client under it
     await waitFor(() => b.ticks.includes(20), "ticks on server B before the fault");
+    const faultStarted = Date.now();
     await fault(() => sent);
     const atReturn = sent;
+    const faultEnded = Date.now();
     await waitFor(() => b.ticks.some((n) => n > atReturn + 20), "ticks on server B after the fault", 15_000);
     sending = false;
     await sender;
     await waitFor(() => b.ticks.includes(sent), "the last tick on server B", 15_000);
     const ticks = b.ticks.filter((n) => n > 0);
-    expect(tally(ticks, sent)).toEqual({ lost: 0, duplicated: 0 });
+    const losses = () => lossReport(ticks, sentAt, { faultStarted, faultEnded, replayed: servers[1]!.scaleOutStats(ChatHub)!.replayed, timeline });
+    expect(tally(ticks, sent), losses()).toEqual({ lost: 0, duplicated: 0 });
     expect(ticks).toEqual([...ticks].sort((x, y) => x - y));
     if (resent) expect(servers[1]!.scaleOutStats(ChatHub)!.replayed).toBeGreaterThan(0);
   }
@@ -182,7 +225,7 @@ export function chatServers(backplane: (logger: Logger, natMap?: NatMap) => Redi
   async function close(): Promise<void> {
     await Promise.all(clients.map((c) => c.stop()));
     await Promise.all(servers.map((s) => s.close()));
-    for (const list of [clients, servers, backplanes]) list.length = 0;
+    for (const list of [clients, servers, backplanes, timeline]) list.length = 0;
   }
 
   return { servers, backplanes, startServer, connect, ticksThroughFault, close };
