@@ -4,7 +4,7 @@ import type { BackplaneMessage, ResendMessage, ResentMessage } from "./backplane
 import type { OutboxBounds } from "./backplane-outbox.js";
 import type { HubChannels } from "./hub-channels.js";
 import { lifetimeLog } from "./lifetime-log.js";
-import { PeerReplays } from "./peer-replays.js";
+import { PeerReplays, type ReplayRequest } from "./peer-replays.js";
 import { ReplayLog, type Handed } from "./replay-log.js";
 
 /** What LinkReplays needs of the hub's scale-out manager. */
@@ -33,6 +33,8 @@ export class LinkReplays {
   replayed = 0;
   /** A link of this server's dropped and is not back: asked now, a peer's answer could be lost too. */
   private linkDown = false;
+  /** The newest request of each peer answered: a request made again whose first copy came is not answered twice. */
+  private readonly answeredRequests = new Map<string, number>();
 
   constructor(
     private readonly host: LinkReplaysHost,
@@ -40,6 +42,8 @@ export class LinkReplays {
     times: {
       /** How long after its request a peer's answer may take (it comes through the peer's outbox). */
       timeout: number;
+      /** See PeerReplays: how often a request not answered yet is made again. */
+      retry: number;
       /** See PeerReplays: one heartbeat interval. */
       lookback: number;
       /** See PeerReplays: the outbox's maxAge. */
@@ -55,6 +59,7 @@ export class LinkReplays {
         onIncomplete: (serverId, after, from) => log.write(lifetimeLog.replayIncomplete, { hub, serverId, missing: from - after - 1 }),
         onGaveUp: (serverId, reason, held) => log.write(lifetimeLog.replayGaveUp, { hub, serverId, reason, held }),
         onHeldThrew: (error) => log.write(lifetimeLog.malformedMessage, { hub, error }),
+        onAskAgain: (request) => this.ask(request, true),
       },
     );
   }
@@ -96,10 +101,13 @@ export class LinkReplays {
   askPeers(): void {
     if (this.linkDown) return;
     const { host } = this;
-    for (const { serverId, requestId, after, earlier } of this.peers.requests()) {
-      host.log.write(lifetimeLog.replayAsked, { hub: host.hubName, serverId, after, earlier });
-      host.publish(host.channels.name("server", serverId), { kind: "resend", origin: host.serverId, requestId, after, earlier });
-    }
+    for (const request of this.peers.requests()) this.ask(request, false);
+  }
+
+  private ask({ serverId, requestId, after, earlier }: ReplayRequest, again: boolean): void {
+    const { host } = this;
+    host.log.write(lifetimeLog.replayAsked, { hub: host.hubName, serverId, requestId, after, earlier, again });
+    host.publish(host.channels.name("server", serverId), { kind: "resend", origin: host.serverId, requestId, after, earlier });
   }
 
   /** A message of the exchange on this server's own channel; false for any other. */
@@ -113,6 +121,7 @@ export class LinkReplays {
   /** A peer is gone: what it sent and waited here is delivered. */
   forget(serverId: string): void {
     this.peers.forget(serverId);
+    this.answeredRequests.delete(serverId);
   }
 
   close(): void {
@@ -124,6 +133,8 @@ export class LinkReplays {
    * heartbeat it heard: sent to its own channel, through the outbox, after what waits there for it.
    */
   private answer(request: ResendMessage): void {
+    if (request.requestId <= (this.answeredRequests.get(request.origin) ?? 0)) return; // made again, and its first copy came
+    this.answeredRequests.set(request.origin, request.requestId);
     const { host } = this;
     const to = host.channels.name("server", request.origin);
     // Not the notices to a server's own channel (a standby's `grouped`): the next checkpoint counts what they said.

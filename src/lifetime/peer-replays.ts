@@ -24,6 +24,8 @@ export interface PeerReplaysEvents {
   onGaveUp(serverId: string, reason: ReplayGiveUp, held: number): void;
   /** A held message failed where it was handed (it would have failed arriving). */
   onHeldThrew(error: unknown): void;
+  /** No part of the answer to `request` came within `retry`: it is made again (see requests). */
+  onAskAgain(request: ReplayRequest): void;
 }
 
 interface Gate {
@@ -40,6 +42,8 @@ interface Gate {
   resent: number;
   /** Bounds the wait: for the answer once asked, for the link before (see hold). */
   timer: ReturnType<typeof setTimeout> | undefined;
+  /** Asks again while no part of the answer came (see requests). */
+  retry: ReturnType<typeof setInterval> | undefined;
 }
 
 /**
@@ -65,6 +69,8 @@ export class PeerReplays {
       readonly maxBytes: number;
       /** How long after its request a replay may take to come in full; and a message may wait for the link, before. */
       readonly timeout: number;
+      /** How often a request no part of whose answer came yet is made again, within `timeout`. */
+      readonly retry: number;
       /** Where links keep no order between them, how long before a dropped one was last known to deliver the heartbeat a replay starts from was heard. */
       readonly lookback: number;
       /** How far back each peer's heartbeats are remembered: as far as what peers keep to send again (the outbox's `maxAge`). */
@@ -126,13 +132,14 @@ export class PeerReplays {
         gate.after = Math.min(gate.after, after);
         gate.earlier = joined(gate.earlier, earlier);
         clearTimeout(gate.timer);
-        gate.timer = undefined;
+        clearInterval(gate.retry);
+        gate.timer = gate.retry = undefined;
         gate.requestId = undefined;
         gate.resent = 0;
         if (gate.held.length > 0) this.awaitLink(serverId, gate);
         continue;
       }
-      this.gates.set(serverId, { after, earlier, requestId: undefined, held: [], heldBytes: 0, resent: 0, timer: undefined });
+      this.gates.set(serverId, { after, earlier, requestId: undefined, held: [], heldBytes: 0, resent: 0, timer: undefined, retry: undefined });
     }
   }
 
@@ -150,16 +157,25 @@ export class PeerReplays {
     return true;
   }
 
-  /** The requests to make now that this server hears again: one per peer not asked since its link dropped. */
+  /**
+   * The requests to make now that this server hears again: one per peer not asked since its link
+   * dropped. Each is made again, the same, every `retry` until a part of its answer comes: a
+   * request can be lost on its way too, where the peer did not hear its own channel for a while
+   * (a Redis Cluster's slot of it moved, and the peer has not found the move yet). The peer
+   * answers a request once, however often it hears it.
+   */
   requests(): ReplayRequest[] {
     const requests: ReplayRequest[] = [];
     for (const [serverId, gate] of this.gates) {
       if (gate.requestId !== undefined) continue;
       gate.requestId = ++this.lastRequestId;
+      const request: ReplayRequest = { serverId, requestId: gate.requestId, after: gate.after, earlier: gate.earlier };
       clearTimeout(gate.timer);
       gate.timer = setTimeout(() => this.release(serverId, "no answer"), this.bounds.timeout);
       gate.timer.unref();
-      requests.push({ serverId, requestId: gate.requestId, after: gate.after, earlier: gate.earlier });
+      gate.retry = setInterval(() => this.events.onAskAgain(request), this.bounds.retry);
+      gate.retry.unref();
+      requests.push(request);
     }
     return requests;
   }
@@ -173,6 +189,8 @@ export class PeerReplays {
   answered(serverId: string, requestId: number, part: { from: number; first: boolean; last: boolean; messages: number }): void {
     const gate = this.gates.get(serverId);
     if (!gate || gate.requestId !== requestId) return;
+    clearInterval(gate.retry);
+    gate.retry = undefined;
     if (part.first && part.from > gate.after + 1) this.events.onIncomplete(serverId, gate.after, part.from);
     gate.resent += part.messages;
     if (!part.last) return;
@@ -197,7 +215,10 @@ export class PeerReplays {
 
   /** Stops the timers; what waits is dropped with the server. */
   close(): void {
-    for (const gate of this.gates.values()) clearTimeout(gate.timer);
+    for (const gate of this.gates.values()) {
+      clearTimeout(gate.timer);
+      clearInterval(gate.retry);
+    }
     this.gates.clear();
   }
 
@@ -207,6 +228,7 @@ export class PeerReplays {
     if (!gate) return;
     this.gates.delete(serverId);
     clearTimeout(gate.timer);
+    clearInterval(gate.retry);
     if (reason && reason !== "server gone") this.events.onGaveUp(serverId, reason, gate.held.length);
     for (const deliver of gate.held) {
       try {

@@ -106,8 +106,9 @@ export class ScaleOutLifetimeManager implements HubLifetimeManager {
         deliver: (message, channel) => (this.channels.isOf(channel, "connection") ? this.onConnectionMessage(message, channel) : this.onSend(message, channel)),
       },
       bounds,
-      // Asked once this server's outbox opens; answered through the peer's, which may wait up to serverTimeout for its own peers.
-      { timeout: 2 * this.settings.serverTimeout, lookback: this.settings.heartbeatInterval, history: this.settings.outboxMaxAge },
+      // Asked once this server's outbox opens; answered through the peer's, which may wait up to
+      // serverTimeout for its own peers. Asked again a few times meanwhile, if the request was lost.
+      { timeout: 2 * this.settings.serverTimeout, retry: this.settings.serverTimeout / 4, lookback: this.settings.heartbeatInterval, history: this.settings.outboxMaxAge },
     ));
     this.outbox = new BackplaneOutbox(
       (channel, payload) => backplane.publish(channel, payload),

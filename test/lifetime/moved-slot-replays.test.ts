@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from "vitest";
 import type { Backplane, BackplaneLinkEvents } from "../../src/lifetime/backplane.js";
-import { decodeBackplaneMessage } from "../../src/lifetime/backplane-messages.js";
+import { decodeBackplaneMessage, encodeBackplaneMessage, type ResendMessage } from "../../src/lifetime/backplane-messages.js";
 import { ScaleOutLifetimeManager } from "../../src/lifetime/scale-out-lifetime-manager.js";
 import { silentLogger } from "../../src/logger.js";
 import type { HubMessage } from "../../src/protocol/messages.js";
@@ -112,6 +112,70 @@ describe("a server whose group's slot moved, and whose peer's heartbeats named t
     linkB.links!.restored();
     await sendTicks(31, 40);
     await waitFor(() => ticks(client).includes(40), "the last tick");
+    expect(ticks(client)).toEqual(Array.from({ length: 40 }, (_, i) => i + 1));
+  });
+
+  it("asks again when its request found the peer deaf on its own channel, whose slot moved too; the peer answers each request once", async () => {
+    const shared = new MemoryBackplane();
+    const [linkA, linkB] = [new ServerLink(shared), new ServerLink(shared)];
+    const [a, b] = [startServer(linkA), startServer(linkB)];
+    await waitFor(() => a.peers.count === 1 && b.peers.count === 1, "the servers to hear each other");
+    const client = loopbackConnection();
+    await b.onConnected(client.connection);
+    await b.addToGroup(client.connection.connectionId, "g");
+    const sendTicks = async (from: number, to: number) => {
+      for (let n = from; n <= to; n++) await a.send({ kind: "groups", names: ["g"] }, "tick", [n]);
+    };
+    // Each server's id, from its heartbeats.
+    const ids = new Set<string>();
+    await shared.subscribe("Hub:presence", (payload) => {
+      const message = decodeBackplaneMessage(payload);
+      if (message.kind === "alive") ids.add(message.origin);
+    });
+    await waitFor(() => ids.size === 2, "both servers' heartbeats");
+    let idOfA = "";
+    await shared.subscribe("Hub:group:g", (payload) => {
+      const message = decodeBackplaneMessage(payload);
+      if (message.kind === "send") idOfA = message.origin;
+    });
+    await sendTicks(1, 10);
+    await waitFor(() => ticks(client).length === 10 && idOfA !== "", "the first ticks");
+    const idOfB = [...ids].find((id) => id !== idOfA)!;
+    const requests: ResendMessage[] = [];
+    await shared.subscribe(`Hub:server:${idOfA}`, (payload) => {
+      const message = decodeBackplaneMessage(payload);
+      if (message.kind === "resend") requests.push(message);
+    });
+    const answers: number[] = [];
+    await shared.subscribe(`Hub:server:${idOfB}`, (payload) => {
+      const message = decodeBackplaneMessage(payload);
+      if (message.kind === "resent" && message.part === 0) answers.push(message.requestId);
+    });
+
+    // The group's slot and that of A's own channel move: B misses ticks, and A the request for them.
+    linkB.unheard.add("Hub:group:g");
+    linkA.unheard.add(`Hub:server:${idOfA}`);
+    await sendTicks(11, 30);
+    linkB.links!.dropped({ partial: true, unordered: true, since: Date.now() - 1_000, channels: ["Hub:group:g"] });
+    linkB.unheard.delete("Hub:group:g");
+    linkB.links!.restored();
+    await waitFor(() => requests.length >= 2, "B's request and a second copy of it, both unheard by A");
+    // A finds the move of its own channel and subscribes there.
+    linkA.links!.dropped({ partial: true, unordered: true, since: Date.now(), channels: [`Hub:server:${idOfA}`] });
+    linkA.unheard.delete(`Hub:server:${idOfA}`);
+    linkA.links!.restored();
+    await sendTicks(31, 40);
+    await waitFor(() => ticks(client).includes(40), "the last tick");
+    expect(ticks(client)).toEqual(Array.from({ length: 40 }, (_, i) => i + 1));
+    expect(answers).toEqual([requests[0]!.requestId]);
+
+    // A copy of that request heard now is not answered again; a later request is.
+    const { requestId } = requests[0]!;
+    const ask = (id: number) => shared.publish(`Hub:server:${idOfA}`, encodeBackplaneMessage({ kind: "resend", origin: idOfB, requestId: id, after: 0 }));
+    await ask(requestId);
+    await ask(requestId + 100);
+    await waitFor(() => answers.length === 2, "the answer to the later request");
+    expect(answers).toEqual([requestId, requestId + 100]);
     expect(ticks(client)).toEqual(Array.from({ length: 40 }, (_, i) => i + 1));
   });
 });

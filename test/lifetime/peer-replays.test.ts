@@ -1,10 +1,11 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { PeerReplays, type ReplayGiveUp } from "../../src/lifetime/peer-replays.js";
+import { PeerReplays, type ReplayGiveUp, type ReplayRequest } from "../../src/lifetime/peer-replays.js";
 
-function replays(bounds = { maxBytes: 100, timeout: 1_000, lookback: 100, history: 1_000 }) {
+function replays(bounds = { maxBytes: 100, timeout: 1_000, retry: 300, lookback: 100, history: 1_000 }) {
   const incomplete: Array<[string, number, number]> = [];
   const replayed: Array<[string, number, number]> = [];
   const gaveUp: Array<[string, ReplayGiveUp, number]> = [];
+  const askedAgain: ReplayRequest[] = [];
   const peer = new PeerReplays(bounds, {
     onReplayed: (...args) => void replayed.push(args),
     onIncomplete: (...args) => void incomplete.push(args),
@@ -12,8 +13,9 @@ function replays(bounds = { maxBytes: 100, timeout: 1_000, lookback: 100, histor
     onHeldThrew: (error) => {
       throw error;
     },
+    onAskAgain: (request) => void askedAgain.push(request),
   });
-  return { peer, incomplete, gaveUp, replayed };
+  return { peer, incomplete, gaveUp, replayed, askedAgain };
 }
 
 /** A drop found when it happened (its connection closed). */
@@ -86,7 +88,7 @@ describe("PeerReplays", () => {
 
   it("holds what comes on other links while the dropped one is not back for its timeout at most", () => {
     vi.useFakeTimers();
-    const { peer, gaveUp } = replays({ maxBytes: 100, timeout: 1_000, lookback: 100, history: 1_000 });
+    const { peer, gaveUp } = replays({ maxBytes: 100, timeout: 1_000, retry: 300, lookback: 100, history: 1_000 });
     peer.heartbeat("A", 1);
     peer.linkDropped(["A"], { partial: true, unordered: true, since: Date.now() });
     vi.advanceTimersByTime(5_000); // nothing held: nothing to bound yet
@@ -116,9 +118,45 @@ describe("PeerReplays", () => {
     expect(delivered).toEqual([1]);
   });
 
+  it("makes a request again, the same, while no part of its answer came, and no more once one did", () => {
+    vi.useFakeTimers();
+    const { peer, askedAgain } = replays();
+    peer.heartbeat("A", 40);
+    peer.linkDropped(["A"], dropNow());
+    const [request] = peer.requests();
+    expect(request).toEqual({ serverId: "A", requestId: 1, after: 40 });
+    vi.advanceTimersByTime(299);
+    expect(askedAgain).toEqual([]);
+    vi.advanceTimersByTime(301); // two retries
+    expect(askedAgain).toEqual([request, request]);
+    peer.answered("A", 1, { from: 41, first: true, last: false, messages: 1 });
+    vi.advanceTimersByTime(300);
+    expect(askedAgain).toHaveLength(2);
+    peer.answered("A", 1, { from: 41, first: false, last: true, messages: 1 });
+    expect(peer.holding).toBe(false);
+  });
+
+  it("stops asking again when the wait ends, or a new drop makes a new request", () => {
+    vi.useFakeTimers();
+    const { peer, askedAgain, gaveUp } = replays();
+    peer.heartbeat("A", 40);
+    peer.linkDropped(["A"], dropNow());
+    peer.requests();
+    peer.linkDropped(["A"], dropNow());
+    vi.advanceTimersByTime(600);
+    expect(askedAgain).toEqual([]); // the new drop waits for its link, not for request 1
+    peer.requests();
+    vi.advanceTimersByTime(1_000);
+    expect(gaveUp).toEqual([["A", "no answer", 0]]);
+    const asked = askedAgain.length;
+    vi.advanceTimersByTime(1_000);
+    expect(askedAgain).toHaveLength(asked);
+    expect(askedAgain.every((request) => request.requestId === 2)).toBe(true);
+  });
+
   it("delivers what it held without the answer after its timeout, past its byte bound, or when the peer is gone", () => {
     vi.useFakeTimers();
-    const { peer, gaveUp } = replays({ maxBytes: 100, timeout: 1_000, lookback: 100, history: 1_000 });
+    const { peer, gaveUp } = replays({ maxBytes: 100, timeout: 1_000, retry: 300, lookback: 100, history: 1_000 });
     for (const id of ["A", "B", "C"]) peer.heartbeat(id, 1);
     peer.linkDropped(["A", "B", "C"], dropNow());
     const delivered: string[] = [];
