@@ -136,25 +136,31 @@ export const callRateFlood: Attack = {
 };
 
 /**
- * Pings, thousands to a WebSocket message, as fast as one socket takes them, for 3 s: messages
- * that ask for nothing but cost the server their parsing. `mb` is what the server took.
+ * Pings, `perMessage` to a WebSocket message, as fast as one socket takes them, for 3 s:
+ * messages that ask for nothing but cost the server their parsing. `mb` is what the server took.
  */
-export const pingFlood: Attack = {
-  name: "pings (6,000 to a 64 KB message) as fast as one socket sends them, for 3 s",
-  fullSize: 100_000,
-  async run({ url, probe }, messages) {
-    const socket = await HubSocket.open(url);
-    const frame = `{"type":6}${RS}`.repeat(6000);
-    const { sent, ms, serverCpuPercent } = await forThreeSeconds(socket, probe, messages, 256 * kib, () => {
-      socket.send(frame);
-      return 1;
-    });
-    return {
-      facts: { mb: Math.round(((sent * frame.length - socket.buffered) / 1024 / 1024) * 10) / 10, ms, serverCpuPercent },
-      end: closing(socket, probe),
-    };
-  },
-};
+function pingFlood(perMessage: number, size: string): Attack {
+  return {
+    name: `pings (${perMessage.toLocaleString("en-US")} to a ${size} message) as fast as one socket sends them, for 3 s`,
+    fullSize: 100_000,
+    async run({ url, probe }, messages) {
+      const socket = await HubSocket.open(url);
+      const frame = `{"type":6}${RS}`.repeat(perMessage);
+      const { sent, ms, serverCpuPercent } = await forThreeSeconds(socket, probe, messages, Math.max(256 * kib, 2 * frame.length), () => {
+        socket.send(frame);
+        return 1;
+      });
+      return {
+        facts: { mb: Math.round(((sent * frame.length - socket.buffered) / 1024 / 1024) * 10) / 10, ms, serverCpuPercent },
+        end: closing(socket, probe),
+      };
+    },
+  };
+}
+
+export const smallPingMessages = pingFlood(6_000, "64 KB");
+/** The largest message the server takes by default (see maxIncomingPayload): a client's one message is handled in turns too. */
+export const largePingMessages = pingFlood(95_000, "1 MB");
 
 /**
  * Sends with `batch` (which says how many it sent) as fast as the socket takes it, pausing while
