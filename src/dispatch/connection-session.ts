@@ -27,6 +27,7 @@ import type { HubLifetimeContext } from "./hub-filter.js";
 import type { HubRuntime } from "./hub-runtime.js";
 import { ConnectionScope } from "./invocation-scope.js";
 import { InvocationRunner } from "./invocation-runner.js";
+import { readsWaiting, turnEnd, waitTurn, type WaitingRead } from "./read-turns.js";
 
 /** What a connection takes with it to the server it moves to. */
 export interface SessionHandoff {
@@ -168,6 +169,8 @@ export class ConnectionSession implements HubConnectionEvents, HeartbeatSubscrib
       return this.onData(connection, (data as string).slice(start, end), viewOf(utf8!, start, end! - start));
     }
     if (!connection.handshakeComplete) return this.handshake(data);
+    const waiting = readsWaiting(this);
+    if (waiting) return void waiting.push({ data, utf8, start, end });
     this.receive(data, utf8, start, end);
   }
 
@@ -316,16 +319,41 @@ export class ConnectionSession implements HubConnectionEvents, HeartbeatSubscrib
     this.calls?.start();
   }
 
+  /**
+   * A read's messages, a turn's worth at a time: past `turnBytes`, the rest waits for the event
+   * loop's next turn, the other clients' reads going first, and the client is not read meanwhile.
+   */
   private receive(data: string | Uint8Array, utf8?: Uint8Array, start?: number, end?: number): void {
-    const { runtime, connection } = this;
-    const protocol = connection.protocol!;
+    const { connection } = this;
     // A long-polling POST has no frame type, and the .NET client names no Content-Type: its bytes
     // are read by the protocol, as ASP.NET Core does.
-    const binaryPost = typeof data === "string" && utf8 && protocol.transferFormat === "Binary" && connection.transportName === "LongPolling";
+    if (typeof data === "string" && utf8 && connection.protocol!.transferFormat === "Binary" && connection.transportName === "LongPolling") {
+      data = utf8;
+      utf8 = undefined;
+    }
+    const from = start ?? 0;
+    const to = end ?? (typeof data === "string" ? data.length : data.byteLength);
+    const cut = turnEnd(data, from, to);
+    if (cut === to) return this.receiveRecords(data, utf8, start, end);
+    // Text is read in place (the protocol reads parts, see onData); bytes are given as views.
+    let rest: WaitingRead;
+    if (typeof data === "string") {
+      this.receiveRecords(data, utf8, from, cut);
+      rest = { data, utf8, start: cut, end: to };
+    } else {
+      this.receiveRecords(data.subarray(from, cut));
+      rest = { data: data.subarray(cut, to), utf8: undefined, start: undefined, end: undefined };
+    }
+    waitTurn(this, connection, rest, (read) => this.receive(read.data, read.utf8, read.start, read.end));
+  }
+
+  private receiveRecords(data: string | Uint8Array, utf8?: Uint8Array, start?: number, end?: number): void {
+    const { runtime, connection } = this;
+    const protocol = connection.protocol!;
     connection.beginBatch();
     let messages: HubMessage[];
     try {
-      messages = protocol.parseMessages(binaryPost ? utf8 : data, {
+      messages = protocol.parseMessages(data, {
         maximumMessageSize: runtime.options.maximumReceiveMessageSize,
         utf8,
         start,

@@ -6,7 +6,7 @@ import type { FlowControl } from "./upload-stream.js";
  * Reaching either bound stops reading from the client (the WebSocket is paused, the next POST
  * is left unread) until the queue is down to half of both, so a client that calls faster than
  * its calls complete is slowed down instead of filling memory. What the read in progress still
- * holds is queued past the bound: it is at most one read (a frame or a POST body).
+ * holds is queued past the bound: it is at most a turn's part of a read (see read-turns.ts).
  */
 export class InvocationQueue {
   private readonly works: InvocationWork[] = [];
