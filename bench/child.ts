@@ -5,7 +5,8 @@ import { fileURLToPath } from "node:url";
 export class Child<TEvent extends { kind: string }, TCommand> {
   private readonly process: ChildProcess;
   private readonly inbox: TEvent[] = [];
-  private waiter: (() => void) | undefined;
+  /** Each pending `next`'s wake-up: several may wait at once (the workers of a cluster's primary). */
+  private readonly waiters = new Set<() => void>();
   private exited = false;
 
   /** `execPath`: run node through another program (valgrind), which gets `execArgv` first. */
@@ -17,11 +18,11 @@ export class Child<TEvent extends { kind: string }, TCommand> {
     });
     this.process.on("message", (event: TEvent) => {
       this.inbox.push(event);
-      this.waiter?.();
+      for (const waiter of this.waiters) waiter();
     });
     this.process.on("exit", () => {
       this.exited = true;
-      this.waiter?.();
+      for (const waiter of this.waiters) waiter();
     });
   }
 
@@ -29,11 +30,11 @@ export class Child<TEvent extends { kind: string }, TCommand> {
     this.process.send(command as never);
   }
 
-  /** The next message of `kind`; fails if the process exits or `ms` pass first. */
-  async next<K extends TEvent["kind"]>(kind: K, ms: number): Promise<Extract<TEvent, { kind: K }>> {
+  /** The next message of `kind` (that `where` accepts, if given); fails if the process exits or `ms` pass first. */
+  async next<K extends TEvent["kind"]>(kind: K, ms: number, where?: (event: TEvent) => boolean): Promise<Extract<TEvent, { kind: K }>> {
     const deadline = Date.now() + ms;
     for (;;) {
-      const index = this.inbox.findIndex((e) => e.kind === kind || e.kind === "failed");
+      const index = this.inbox.findIndex((e) => (e.kind === kind && (!where || where(e))) || e.kind === "failed");
       if (index >= 0) {
         const [event] = this.inbox.splice(index, 1);
         if (event!.kind === "failed") throw new Error((event as unknown as { error: string }).error);
@@ -43,13 +44,14 @@ export class Child<TEvent extends { kind: string }, TCommand> {
       const left = deadline - Date.now();
       if (left <= 0) throw new Error(`timed out waiting for '${kind}'`);
       await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, left);
-        this.waiter = () => {
+        const wake = (): void => {
           clearTimeout(timer);
+          this.waiters.delete(wake);
           resolve();
         };
+        const timer = setTimeout(wake, left);
+        this.waiters.add(wake);
       });
-      this.waiter = undefined;
     }
   }
 

@@ -1,7 +1,8 @@
 import { resolve } from "node:path";
 import { Redis } from "ioredis";
 import { Child } from "./child.js";
-import type { Setup } from "./interleaved.js";
+import type { PrimaryCommand, PrimaryEvent } from "./cluster-primary.js";
+import type { ServerHandle, Setup } from "./interleaved.js";
 import type { ServerCommand, ServerEvent, TargetName } from "./protocol.js";
 import { startOwnRedis, type OwnRedis } from "./redis-server.js";
 
@@ -24,12 +25,48 @@ export function clusterSetup(nodes: number, target: TargetName, redis: SharedRed
       servers.forEach(own);
       const ports: number[] = [];
       for (const server of servers) ports.push((await server.next("ready", 15_000)).port);
-      const proxy = new Child<{ kind: "ready"; port: number }, never>("./proxy-process.js", ports.map((port) => `http://127.0.0.1:${port}`), []);
-      own(proxy);
-      return { servers, port: (await proxy.next("ready", 15_000)).port };
+      return { servers, port: await behindProxy(ports, own) };
     },
     ...(nodes > 1 ? { sharedCpuMicros: () => redis.cpuMicros() } : {}),
   };
+}
+
+/**
+ * `workers` hubwire nodes as the workers of one Node cluster (node:cluster) over a
+ * ClusterBackplane: their primary (cluster-primary.ts) relays what they publish, and its CPU is
+ * the shared figure, as a Redis's is for the nodes of clusterSetup. The workers share one port,
+ * whose connections the primary hands out in turn; the loader connects through the same
+ * round-robin proxy as the other clusters', so that their latencies compare.
+ */
+export function nodeClusterSetup(workers: number, target: TargetName): Setup {
+  let primary: Child<PrimaryEvent, PrimaryCommand> | undefined;
+  return {
+    label: `${workers} workers (node:cluster)`,
+    target,
+    async start(own) {
+      const started = new Child<PrimaryEvent, PrimaryCommand>("./cluster-primary.js", [String(workers)], []);
+      primary = started;
+      own(started);
+      const servers = Array.from({ length: workers }, (_, worker): ServerHandle => ({
+        send: (command) => started.send({ kind: "worker", worker, command }),
+        next: (kind, ms) => started.next(kind, ms, (event) => "worker" in event && event.worker === worker) as never,
+      }));
+      const ports = new Set<number>();
+      for (const server of servers) ports.add((await server.next("ready", 15_000)).port);
+      return { servers, port: await behindProxy([...ports], own) };
+    },
+    async sharedCpuMicros() {
+      primary!.send({ kind: "cpu" });
+      return (await primary!.next("cpu", 5_000)).micros;
+    },
+  };
+}
+
+/** Starts the round-robin proxy in front of `ports` (see proxy-process.ts); resolves with its port. */
+async function behindProxy(ports: number[], own: (child: { kill(): void }) => void): Promise<number> {
+  const proxy = new Child<{ kind: "ready"; port: number }, never>("./proxy-process.js", ports.map((port) => `http://127.0.0.1:${port}`), []);
+  own(proxy);
+  return (await proxy.next("ready", 15_000)).port;
 }
 
 /**

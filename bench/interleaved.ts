@@ -24,9 +24,15 @@ export interface Setup {
    * killed after the run, or at once if the contender fails), and resolves with the servers
    * whose CPU counts and the port the loader connects to.
    */
-  start(own: (child: { kill(): void }) => void): Promise<{ servers: Child<ServerEvent, ServerCommand>[]; port: number }>;
-  /** CPU used so far by a process the contender relies on but shares (a cluster's Redis), in µs. */
+  start(own: (child: { kill(): void }) => void): Promise<{ servers: ServerHandle[]; port: number }>;
+  /** CPU used so far by a process the contender relies on but shares (a cluster's Redis, or its primary), in µs. */
   sharedCpuMicros?(): Promise<number>;
+}
+
+/** A server the runner drives: a target's own process, or a worker of a Node cluster through its primary. */
+export interface ServerHandle {
+  send(command: ServerCommand): void;
+  next<K extends ServerEvent["kind"]>(kind: K, ms: number): Promise<Extract<ServerEvent, { kind: K }>>;
 }
 
 /** A target's own server process: the setup of the single-server runs. */
@@ -46,7 +52,7 @@ export function targetSetup(target: TargetName): Setup {
 /** A setup's processes, kept for a whole interleaved run, and what its slices add up to. */
 interface Contender {
   setup: Setup;
-  servers: Child<ServerEvent, ServerCommand>[];
+  servers: ServerHandle[];
   loader: Child<LoaderEvent | { kind: "failed"; error: string }, LoaderCommand>;
   owned: Array<{ kill(): void }>;
   /** Direct sends: for each server, the connections (on other servers, where there are others) it sends to. */
@@ -170,7 +176,7 @@ async function step(contender: Contender, action: (contender: Contender) => Prom
  * Whom each server sends its direct sends to: the connections the other servers hold (its own
  * when it is alone), once every connection the loader opened is known to its server.
  */
-async function recipients(servers: Child<ServerEvent, ServerCommand>[], connections: number): Promise<string[][]> {
+async function recipients(servers: ServerHandle[], connections: number): Promise<string[][]> {
   const deadline = Date.now() + 10_000;
   for (;;) {
     const held: string[][] = [];

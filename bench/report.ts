@@ -12,7 +12,7 @@ export interface Row {
   serverCpuMicrosPerOp: number;
   /** How many times the servers' event loops slept and woke, per operation (summed over a cluster's nodes). */
   serverWakeupsPerOp?: number;
-  /** Runs on a cluster: the CPU of the Redis its nodes share, per operation. */
+  /** Runs on a cluster: the CPU of what its nodes share (their Redis, or a Node cluster's primary), per operation. */
   sharedCpuMicrosPerOp?: number;
   serverRssMb: number;
   /** Idle only: server memory (resident) per open connection. */
@@ -37,7 +37,7 @@ export function scenarioTable(run: ScenarioRun, rows: Row[]): string {
   const versus = `x ${baseline}`;
   const head = idle
     ? ["target", "conn/s", versus, "KB/conn", versus, "heap KB/conn", "server us/conn", "wakeups/conn", "loader CPU"]
-    : ["target", `${plural(run.unit)}/s`, versus, "p50 ms", "p99 ms", "p99.9 ms", "server us/op", versus, ...(run.nodes ? ["wakeups/op", "redis us/op"] : []), "server MB", "loader CPU"];
+    : ["target", `${plural(run.unit)}/s`, versus, "p50 ms", "p99 ms", "p99.9 ms", "server us/op", versus, ...(run.nodes ? ["wakeups/op", "backplane us/op"] : []), "server MB", "loader CPU"];
   const lines = rows.map((r) => {
     if (r.error) return [r.target, `failed: ${r.error}`, ...head.slice(2).map(() => "")];
     return idle

@@ -1,7 +1,7 @@
 import { writeFileSync } from "node:fs";
 import { cpus } from "node:os";
 import { Child } from "./child.js";
-import { clusterSetup, SharedRedis } from "./cluster-setup.js";
+import { clusterSetup, nodeClusterSetup, SharedRedis } from "./cluster-setup.js";
 import { runCodec } from "./codec.js";
 import { aspnetcoreComparison } from "./aspnetcore/compare.js";
 import { unavailableTargets } from "./aspnetcore/project.js";
@@ -17,7 +17,7 @@ import { wakeupCostMicros } from "./wakeups.js";
 
 // `npm run bench -- [--quick] [--scenario echo-1,idle,...] [--targets ws,hubwire-json,...]
 //                   [--duration <s>] [--connections <n>] [--echo-rate <calls/s>] [--repeat <n>] [--json <file>]
-//                   [--nodes 1,2,3] [--rate <sends/s>] [--against <built checkout>]`
+//                   [--nodes 1,2,3] [--rate <sends/s>] [--against <built checkout>] [--no-node-cluster]`
 // `npm run bench -- --instructions [--targets ...] [--calls <n>] [--connections <n>]`: server
 // instructions per echo call under valgrind instead of timings; with `--scenario idle`, per
 // accepted connection (`--connections`, 500 unless given, counted after three times as many);
@@ -38,6 +38,8 @@ const onlyNodes = option("nodes")?.split(",").map(Number);
 const clusterRate = option("rate") ? Number(option("rate")) : undefined;
 // Cluster runs: each size also runs the nodes of another built checkout, in the same turns.
 const against = option("against");
+// Cluster runs: each size of 2 or more also runs as the workers of one Node cluster (ClusterBackplane), unless --no-node-cluster.
+const nodeCluster = !flag("no-node-cluster");
 // Measurements on a shared 2-core machine wander, within minutes. Targets take turns: every
 // target's server and loader run side by side, and each target is measured for one-second slices
 // in turn, `repeat` times its duration in all, so that a slow spell of the host falls on all
@@ -103,7 +105,15 @@ for (const run of runs) {
   const targets = run.targets.filter((t) => (!onlyTargets || onlyTargets.includes(t)) && !leftOut.targets.includes(t));
   let rows: Row[];
   if (run.nodes) {
-    const setups = targets.length > 0 ? run.nodes.filter((n) => !onlyNodes || onlyNodes.includes(n)).flatMap((n) => [clusterSetup(n, targets[0]!, redis), ...(against ? [clusterSetup(n, targets[0]!, redis, against)] : [])]) : [];
+    const sizes = run.nodes.filter((n) => !onlyNodes || onlyNodes.includes(n));
+    const setups =
+      targets.length > 0
+        ? sizes.flatMap((n) => [
+            clusterSetup(n, targets[0]!, redis),
+            ...(against ? [clusterSetup(n, targets[0]!, redis, against)] : []),
+            ...(n > 1 && nodeCluster ? [nodeClusterSetup(n, targets[0]!)] : []),
+          ])
+        : [];
     rows = await measureInterleaved(run, setups, Math.max(1, Math.round((repeat * run.durationMs) / sliceMs)), measureSettings);
   } else if (run.scenario !== "idle") {
     rows = await measureInterleaved(run, targets.map(targetSetup), Math.max(1, Math.round((repeat * run.durationMs) / sliceMs)), measureSettings);
@@ -129,7 +139,7 @@ console.log(
     "hubwire / ASP.NET Core: hubwire's figures as ratios to ASP.NET Core SignalR's on the same transport.\n" +
     "server us/op: server CPU time (user + system) per operation; loader CPU: the load process's own use of one core.\n" +
     "wakeups/op (or /conn): the times the server's event loop slept and woke, per operation.\n" +
-    "cluster runs: server us/op and wakeups/op sum every node's, redis us/op is the shared Redis's, x 1 node is the ratio to one node alone (no backplane) behind the same proxy.\n" +
+    "cluster runs: server us/op and wakeups/op sum every node's, backplane us/op is the shared Redis's (a Node cluster's: its primary's, which relays), x 1 node is the ratio to one node alone (no backplane) behind the same proxy.\n" +
     `done in ${((Date.now() - started) / 1000).toFixed(0)} s`,
 );
 if (jsonFile) writeFileSync(jsonFile, JSON.stringify({ date: new Date().toISOString(), quick, wakeupCostMicros: wakeupCost, results, codec, ...(leftOut.reason ? { leftOut } : {}) }, null, 2));

@@ -1,7 +1,7 @@
 import { writeHeapSnapshot } from "node:v8";
 import { nowMicros, type ServerCommand, type ServerEvent } from "./protocol.js";
 import { startHubwire } from "./targets/hubwire.js";
-import { startHubwireNode } from "./targets/hubwire-node.js";
+import { startHubwireClusterWorker, startHubwireNode } from "./targets/hubwire-node.js";
 import { startRawWs } from "./targets/raw-ws.js";
 import { startRawWsNaive } from "./targets/raw-ws-naive.js";
 import { startSocketIo } from "./targets/socketio.js";
@@ -19,6 +19,8 @@ const starters: Record<string, () => Promise<TargetServer>> = {
   // A node of a cluster: the Redis URL (none for a lone node), the cluster's channel prefix and,
   // optionally, its scale-out settings as JSON follow.
   "hubwire-node": () => startHubwireNode(process.argv[3] || undefined, process.argv[4] ?? "bench", process.argv[5] ? JSON.parse(process.argv[5]) : undefined),
+  // A worker of a Node cluster (cluster-primary.ts), over a ClusterBackplane.
+  "hubwire-cluster-node": startHubwireClusterWorker,
 };
 
 const name = process.argv[2] ?? "";

@@ -1,4 +1,5 @@
-import { HubClass, HubServer, silentLogger, type ScaleOutSettings } from "../../src/index.js";
+import { ClusterBackplane } from "../../src/cluster/index.js";
+import { HubClass, HubServer, silentLogger, type Backplane, type ScaleOutSettings } from "../../src/index.js";
 import { RedisBackplane } from "../../src/redis/index.js";
 import { BenchHub, serveBenchHub } from "./hubwire.js";
 import type { TargetServer } from "./target.js";
@@ -22,8 +23,16 @@ class NodeBenchHub extends BenchHub {
  * `channelPrefix` (a cluster's nodes share it), or a lone server without one when no URL is given.
  * `scaleOut`: the cluster's ScaleOutSettings; given, the hub also allows stateful reconnects.
  */
-export async function startHubwireNode(redisUrl: string | undefined, channelPrefix: string, scaleOut?: ScaleOutSettings): Promise<TargetServer> {
-  const backplane = redisUrl ? new RedisBackplane({ url: redisUrl, channelPrefix, logger: silentLogger }) : undefined;
+export function startHubwireNode(redisUrl: string | undefined, channelPrefix: string, scaleOut?: ScaleOutSettings): Promise<TargetServer> {
+  return startNode(redisUrl ? new RedisBackplane({ url: redisUrl, channelPrefix, logger: silentLogger }) : undefined, scaleOut);
+}
+
+/** One worker of a Node cluster of hubwire nodes (see cluster-primary.ts): the bench hub over a ClusterBackplane. */
+export function startHubwireClusterWorker(): Promise<TargetServer> {
+  return startNode(new ClusterBackplane({ logger: silentLogger }));
+}
+
+async function startNode(backplane: Backplane | undefined, scaleOut?: ScaleOutSettings): Promise<TargetServer> {
   const server = new HubServer({
     logger: silentLogger,
     ...(backplane ? { backplane } : {}),
