@@ -32,6 +32,20 @@ async function someRun(): Promise<void> {
   while (counted.length === 0) await new Promise((resolve) => setImmediate(resolve));
 }
 
+/**
+ * Once the server has run some of a flood's `calls`, `other` calls and is answered before most
+ * of the rest ran; then all of them run, in order.
+ */
+async function answeredBetweenTurns(other: RawJsonClient, calls: number): Promise<void> {
+  await someRun();
+  other.send(`{"type":1,"invocationId":"1","target":"Counted","arguments":[]}${RS}`);
+  await other.waitFor(() => other.messages().length === 1, "the other client's answer");
+  // Without turns the whole message ran before the server read anything else.
+  expect(other.messages()[0]!.result).toBeLessThan(calls / 2);
+  await other.waitFor(() => counted.length === calls, "the flood's calls to run", 30_000);
+  expect(counted).toEqual(range(calls));
+}
+
 describe("where a turn's part of a read ends", () => {
   it("ends text just past the first record that ends a turn's bytes or more in", () => {
     const record = `${"x".repeat(999)}${RS}`; // 1,000 characters
@@ -84,13 +98,7 @@ describe("a read of many messages is handled in turns with the other clients", (
     const other = await RawJsonClient.open(url);
     const calls = 80_000; // 3.8 MB
     flood.send(range(calls).map(jsonCall).join(""));
-    await someRun();
-    other.send(`{"type":1,"invocationId":"1","target":"Counted","arguments":[]}${RS}`);
-    await other.waitFor(() => other.messages().length === 1, "the other client's answer");
-    // Without turns the whole message ran before the server read anything else.
-    expect(other.messages()[0]!.result).toBeLessThan(calls / 2);
-    await flood.waitFor(() => counted.length === calls, "the flood's calls to run", 30_000);
-    expect(counted).toEqual(range(calls));
+    await answeredBetweenTurns(other, calls);
     // The client is read again once its message is handled.
     flood.send(jsonCall(calls + 1));
     await flood.waitFor(() => counted.length === calls + 1, "a call after");
@@ -106,12 +114,7 @@ describe("a read of many messages is handled in turns with the other clients", (
     const other = await RawJsonClient.open(url);
     const calls = 150_000; // 3.3 MB
     flood.socket.send(Buffer.concat(range(calls).map(binaryCall)));
-    await someRun();
-    other.send(`{"type":1,"invocationId":"1","target":"Counted","arguments":[]}${RS}`);
-    await other.waitFor(() => other.messages().length === 1, "the other client's answer");
-    expect(other.messages()[0]!.result).toBeLessThan(calls / 2);
-    await other.waitFor(() => counted.length === calls, "the flood's calls to run", 30_000);
-    expect(counted).toEqual(range(calls));
+    await answeredBetweenTurns(other, calls);
     flood.terminate();
     other.terminate();
   }, 60_000);
