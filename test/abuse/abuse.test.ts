@@ -62,12 +62,14 @@ describe("abuse: one client cannot exhaust the server", () => {
   }, 30_000);
 
   it("upload streams past maximumUploadStreamsPerClient fail with a clear error, their items dropped", async () => {
-    // 200 uploads of 9 x 30 KB never completed: 54 MB if all were kept.
+    // 200 uploads of 9 x 30 KB never completed: 54 MB if all were kept. What the 10 running
+    // ones hold is 2.7 MB; the rest of the bound is for reads still buffered on a busy host
+    // (18.5 MB was measured once in some twenty runs).
     const report = await attack(uploadFlood, 200);
     expect(report.facts.running).toBe(10);
     expect(report.facts.refused).toBe(190);
     expect(report.facts.textSeen).toBe(1);
-    expect(report.growth).toBeLessThan(16 * MB);
+    expect(report.growth).toBeLessThan(27 * MB);
   }, 30_000);
 
   it("server streams past maximumStreamsPerClient fail with a clear error; the open ones wait idle", async () => {
