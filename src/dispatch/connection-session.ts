@@ -27,7 +27,7 @@ import type { HubLifetimeContext } from "./hub-filter.js";
 import type { HubRuntime } from "./hub-runtime.js";
 import { ConnectionScope } from "./invocation-scope.js";
 import { InvocationRunner } from "./invocation-runner.js";
-import { readsWaiting, turnEnd, waitTurn, type WaitingRead } from "./read-turns.js";
+import { readsWaiting, splitTurn, waitTurn } from "./read-turns.js";
 
 /** What a connection takes with it to the server it moves to. */
 export interface SessionHandoff {
@@ -331,20 +331,10 @@ export class ConnectionSession implements HubConnectionEvents, HeartbeatSubscrib
       data = utf8;
       utf8 = undefined;
     }
-    const from = start ?? 0;
-    const to = end ?? (typeof data === "string" ? data.length : data.byteLength);
-    const cut = turnEnd(data, from, to);
-    if (cut === to) return this.receiveRecords(data, utf8, start, end);
-    // Text is read in place (the protocol reads parts, see onData); bytes are given as views.
-    let rest: WaitingRead;
-    if (typeof data === "string") {
-      this.receiveRecords(data, utf8, from, cut);
-      rest = { data, utf8, start: cut, end: to };
-    } else {
-      this.receiveRecords(data.subarray(from, cut));
-      rest = { data: data.subarray(cut, to), utf8: undefined, start: undefined, end: undefined };
-    }
-    waitTurn(this, connection, rest, (read) => this.receive(read.data, read.utf8, read.start, read.end));
+    const turn = splitTurn(data, utf8, start, end);
+    if (!turn) return this.receiveRecords(data, utf8, start, end);
+    this.receiveRecords(turn.now.data, turn.now.utf8, turn.now.start, turn.now.end);
+    waitTurn(this, connection, turn.rest, (read) => this.receive(read.data, read.utf8, read.start, read.end));
   }
 
   private receiveRecords(data: string | Uint8Array, utf8?: Uint8Array, start?: number, end?: number): void {

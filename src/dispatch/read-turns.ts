@@ -37,6 +37,28 @@ export interface WaitingRead {
   end: number | undefined;
 }
 
+/**
+ * A read too large for one turn, as this turn's part (`now`) and the rest; undefined when the
+ * read fits in one. ASCII text is cut in place (its protocol reads parts, where characters are
+ * bytes); other text into strings of its own, whose bytes are counted apart; bytes into views.
+ */
+export function splitTurn(data: string | Uint8Array, utf8: Uint8Array | undefined, start: number | undefined, end: number | undefined): { now: WaitingRead; rest: WaitingRead } | undefined {
+  const from = start ?? 0;
+  const to = end ?? (typeof data === "string" ? data.length : data.byteLength);
+  const cut = turnEnd(data, from, to);
+  if (cut === to) return undefined;
+  if (typeof data === "string" && utf8?.length === data.length) {
+    return { now: { data, utf8, start: from, end: cut }, rest: { data, utf8, start: cut, end: to } };
+  }
+  const part = (begin: number, until: number): WaitingRead => ({
+    data: typeof data === "string" ? data.slice(begin, until) : data.subarray(begin, until),
+    utf8: undefined,
+    start: undefined,
+    end: undefined,
+  });
+  return { now: part(from, cut), rest: part(cut, to) };
+}
+
 /** What the turns need of a connection whose reads wait. */
 export interface TurnConnection {
   readonly isClosing: boolean;

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from "vitest";
-import { turnBytes, turnEnd } from "../../src/dispatch/read-turns.js";
+import { splitTurn, turnBytes, turnEnd } from "../../src/dispatch/read-turns.js";
 import { Hub, HubClass, HubMethod, HubServer, silentLogger } from "../../src/index.js";
 import { MessageType } from "../../src/protocol/messages.js";
 import { messagePackHubProtocol } from "../../src/protocol/messagepack-protocol.js";
@@ -75,6 +75,26 @@ describe("where a turn's part of a read ends", () => {
   });
 });
 
+describe("a read's part for this turn, and the rest", () => {
+  it("cuts ASCII text in place, other text into strings of its own (their bytes counted apart), bytes into views", () => {
+    const ascii = range(3000).map(jsonCall).join("");
+    const asciiBytes = Buffer.from(ascii);
+    const inPlace = splitTurn(ascii, asciiBytes, undefined, undefined)!;
+    const cut = turnEnd(ascii, 0, ascii.length);
+    expect(inPlace).toEqual({ now: { data: ascii, utf8: asciiBytes, start: 0, end: cut }, rest: { data: ascii, utf8: asciiBytes, start: cut, end: ascii.length } });
+    const text = range(3000).map((n) => `{"type":1,"target":"Count","arguments":[${n}],"note":"é"}${RS}`).join("");
+    const own = splitTurn(text, Buffer.from(text), undefined, undefined)!;
+    expect(own.now.utf8).toBeUndefined();
+    expect(own.now.start).toBeUndefined();
+    expect(`${own.now.data as string}${own.rest.data as string}`).toBe(text);
+    const bytes = Buffer.concat(range(10_000).map(binaryCall));
+    const views = splitTurn(bytes, undefined, undefined, undefined)!;
+    expect((views.now.data as Uint8Array).buffer).toBe(bytes.buffer);
+    expect(Buffer.concat([views.now.data as Uint8Array, views.rest.data as Uint8Array]).equals(bytes)).toBe(true);
+    expect(splitTurn(jsonCall(1), Buffer.from(jsonCall(1)), undefined, undefined)).toBeUndefined();
+  });
+});
+
 // A WebSocket message or a POST may hold a megabyte of messages (four by the options here):
 // handled in one go, it held the event loop, and every other client, for all of them.
 describe("a read of many messages is handled in turns with the other clients", () => {
@@ -104,6 +124,16 @@ describe("a read of many messages is handled in turns with the other clients", (
     await flood.waitFor(() => counted.length === calls + 1, "a call after");
     flood.terminate();
     other.terminate();
+  }, 60_000);
+
+  it("runs in order the calls of a message of text that is not ASCII, cut into strings of its own", async () => {
+    const url = await start();
+    const flood = await RawJsonClient.open(url);
+    const calls = 20_000; // 1.1 MB
+    flood.send(range(calls).map((n) => `{"type":1,"target":"Count","arguments":[${n}],"note":"é"}${RS}`).join(""));
+    await flood.waitFor(() => counted.length === calls, "the calls to run", 30_000);
+    expect(counted).toEqual(range(calls));
+    flood.terminate();
   }, 60_000);
 
   it("does the same for a MessagePack WebSocket message", async () => {
