@@ -1,13 +1,21 @@
 import type { ClientTransport } from "./transports/transport.js";
 
 /**
+ * How much one message of the outbox holds at most (characters for text, bytes for binary):
+ * under the smallest message a hubwire server takes (1 MiB) even at three bytes a character.
+ * A burst of sends in one turn goes in as many messages as it takes, in order.
+ */
+const maxMessageSize = 256 * 1024;
+
+/**
  * Sends the envelopes of one turn of the event loop in one message of a shared connection's
- * transport (a frame holds any number of envelopes): hubs opened together, or calls made together
- * on several hubs, cost one frame, and one POST on long polling, where the sends of a connection
- * go one at a time.
+ * transport (a frame holds any number of envelopes, up to maxMessageSize): hubs opened together,
+ * or calls made together on several hubs, cost one frame, and one POST on long polling, where
+ * the sends of a connection go one at a time.
  */
 export class EnvelopeOutbox {
   private envelopes: Array<string | Uint8Array> | undefined;
+  private size = 0;
   private sent: Promise<void> | undefined;
 
   constructor(
@@ -17,17 +25,19 @@ export class EnvelopeOutbox {
 
   /** Resolves once the message holding `envelope` has gone, as the transport's send does. */
   send(envelope: string | Uint8Array): Promise<void> {
-    if (!this.envelopes) {
-      this.envelopes = [];
-      this.sent = Promise.resolve().then(() => this.flush());
+    const size = typeof envelope === "string" ? envelope.length : envelope.byteLength;
+    if (!this.envelopes || this.size + size > maxMessageSize) {
+      const envelopes: Array<string | Uint8Array> = (this.envelopes = []);
+      this.size = 0;
+      this.sent = Promise.resolve().then(() => this.flush(envelopes));
     }
     this.envelopes.push(envelope);
+    this.size += size;
     return this.sent!;
   }
 
-  private flush(): Promise<void> {
-    const envelopes = this.envelopes!;
-    this.envelopes = undefined;
+  private flush(envelopes: Array<string | Uint8Array>): Promise<void> {
+    if (this.envelopes === envelopes) this.envelopes = undefined;
     if (envelopes.length === 1) return this.transport.send(envelopes[0]!);
     return this.transport.send(this.binary ? concatBytes(envelopes as Uint8Array[]) : envelopes.join(""));
   }
