@@ -74,6 +74,7 @@ export class ClusterBackplane implements Backplane {
     this.log = LogWriter.for(options.logger ?? consoleLogger());
     process.on("message", this.onMessage);
     process.on("disconnect", this.onDisconnect);
+    process.send({ hubwireBackplane: "hello", id: 0, batches: true } satisfies ToPrimary, undefined, {}, () => {}); // a failure shows in the first request
   }
 
   async publish(channel: string, payload: Uint8Array): Promise<number> {
@@ -124,7 +125,8 @@ export class ClusterBackplane implements Backplane {
   }
 
   private received(message: ToWorker): void {
-    if (message.hubwireBackplane === "message") this.deliver(message.channel, message.payload);
+    if (message.hubwireBackplane === "batch") for (const inner of message.messages) this.received(inner);
+    else if (message.hubwireBackplane === "message") this.deliver(message.channel, message.payload);
     else if (message.hubwireBackplane === "done" && message.refused === "serialization") this.settle(message.id, forkedWithoutSetup());
     else if (message.hubwireBackplane === "done") this.settle(message.id, undefined, message.receivers);
   }

@@ -8,7 +8,13 @@ export type ToPrimary =
   | { hubwireBackplane: "subscribe"; id: number; channel: string }
   | { hubwireBackplane: "unsubscribe"; id: number; channel: string }
   /** The worker's backplane closed: it receives nothing more. */
-  | { hubwireBackplane: "close"; id: number };
+  | { hubwireBackplane: "close"; id: number }
+  /**
+   * Sent first, unanswered: this worker takes what the primary sends it in batches. A worker
+   * forked from older code says nothing and is sent each message alone (a reload forks workers
+   * on the code on disk, which may be older than the primary's).
+   */
+  | { hubwireBackplane: "hello"; id: number; batches: true };
 
 export type ToWorker =
   /**
@@ -16,7 +22,9 @@ export type ToWorker =
    * a publish whose bytes did not arrive as bytes (the worker was forked without setupPrimary()).
    */
   | { hubwireBackplane: "done"; id: number; receivers: number; refused?: "serialization" }
-  | { hubwireBackplane: "message"; channel: string; payload: Uint8Array };
+  | { hubwireBackplane: "message"; channel: string; payload: Uint8Array }
+  /** Several of the above, in order: what the primary had for the worker in one turn. */
+  | { hubwireBackplane: "batch"; messages: ToWorker[] };
 
 export function isBackplaneMessage<T extends ToPrimary | ToWorker>(message: unknown): message is T {
   return typeof message === "object" && message !== null && typeof (message as { hubwireBackplane?: unknown }).hubwireBackplane === "string";

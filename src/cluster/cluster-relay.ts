@@ -15,6 +15,13 @@ export interface ClusterRelayOptions {
   logger?: Logger;
 }
 
+/** What the primary has for a worker that takes batches, sent at the end of the turn (see deliver). */
+interface Pending {
+  readonly messages: ToWorker[];
+  /** The relayed payloads' bytes among them (see maxUnwrittenBytes). */
+  bytes: number;
+}
+
 /**
  * The primary's side of ClusterBackplane: the channels each worker subscribed, and every publish
  * relayed to the workers subscribed to its channel, in the order the primary reads them (each
@@ -26,6 +33,13 @@ export class ClusterRelay {
   private readonly channelsOf = new Map<Worker, Set<string>>();
   /** Bytes of messages relayed to each worker that its channel has not written yet (see maxUnwrittenBytes). */
   private readonly unwritten = new Map<Worker, number>();
+  /**
+   * Workers that take batches (they said so), and what each is sent at the end of this turn:
+   * an IPC message costs the primary about as much to send as the bytes it carries, so what one
+   * read of a worker's channel brings (a burst of publishes) goes to each worker as one.
+   */
+  private readonly batches = new Map<Worker, Pending | undefined>();
+  private flushing = false;
   private readonly maxUnwrittenBytes: number;
   private readonly log: LogWriter;
   private readonly onMessage = (worker: Worker, message: unknown): void => {
@@ -48,6 +62,7 @@ export class ClusterRelay {
     this.subscribers.clear();
     this.channelsOf.clear();
     this.unwritten.clear();
+    this.batches.clear();
   }
 
   private handle(worker: Worker, message: ToPrimary): void {
@@ -56,7 +71,7 @@ export class ClusterRelay {
       case "publish":
         // A worker forked before setupPrimary() sends JSON: its bytes arrive as an object of numbers.
         if (!(message.payload instanceof Uint8Array)) {
-          if (worker.isConnected()) send(worker, { hubwireBackplane: "done", id: message.id, receivers: 0, refused: "serialization" });
+          if (worker.isConnected()) this.deliver(worker, { hubwireBackplane: "done", id: message.id, receivers: 0, refused: "serialization" });
           return;
         }
         for (const subscriber of this.subscribers.get(message.channel) ?? []) {
@@ -79,10 +94,13 @@ export class ClusterRelay {
       case "close":
         this.forget(worker);
         break;
+      case "hello":
+        if (message.batches === true) this.batches.set(worker, undefined);
+        return; // not answered: an older primary would not answer it either
       default:
         return; // a kind of a newer hubwire: not answered, the worker's request fails in time
     }
-    if (worker.isConnected()) send(worker, { hubwireBackplane: "done", id: message.id, receivers });
+    if (worker.isConnected()) this.deliver(worker, { hubwireBackplane: "done", id: message.id, receivers });
   }
 
   /** Relays a message to a subscribed worker; false if it cannot take it (gone, or ended now for what it left unread). */
@@ -96,18 +114,51 @@ export class ClusterRelay {
       return false;
     }
     this.unwritten.set(worker, unwritten);
-    send(worker, { hubwireBackplane: "message", channel, payload }, () => {
-      const left = (this.unwritten.get(worker) ?? 0) - payload.byteLength;
-      if (left > 0) this.unwritten.set(worker, left);
-      else this.unwritten.delete(worker);
-    });
+    this.deliver(worker, { hubwireBackplane: "message", channel, payload }, payload.byteLength);
     return true;
+  }
+
+  /**
+   * Sends `message` to `worker` (`bytes`: of a relayed payload, counted unwritten until its
+   * channel has written it): at once to a worker that takes no batches, else with the others
+   * it has this turn, in order, once the turn's reads are handled.
+   */
+  private deliver(worker: Worker, message: ToWorker, bytes = 0): void {
+    if (!this.batches.has(worker)) return send(worker, message, bytes > 0 ? () => this.written(worker, bytes) : undefined);
+    const pending = this.batches.get(worker);
+    if (pending) {
+      pending.messages.push(message);
+      pending.bytes += bytes;
+    } else this.batches.set(worker, { messages: [message], bytes });
+    if (this.flushing) return;
+    this.flushing = true;
+    setImmediate(() => this.flush());
+  }
+
+  private flush(): void {
+    this.flushing = false;
+    for (const [worker, pending] of this.batches) {
+      if (!pending) continue;
+      this.batches.set(worker, undefined);
+      const { messages, bytes } = pending;
+      if (!worker.isConnected()) continue;
+      const message: ToWorker = messages.length === 1 ? messages[0]! : { hubwireBackplane: "batch", messages };
+      send(worker, message, bytes > 0 ? () => this.written(worker, bytes) : undefined);
+    }
+  }
+
+  /** `worker`'s channel has written `bytes` of relayed payloads. */
+  private written(worker: Worker, bytes: number): void {
+    const left = (this.unwritten.get(worker) ?? 0) - bytes;
+    if (left > 0) this.unwritten.set(worker, left);
+    else this.unwritten.delete(worker);
   }
 
   private forget(worker: Worker): void {
     for (const channel of this.channelsOf.get(worker) ?? []) this.remove(worker, channel);
     this.channelsOf.delete(worker);
     this.unwritten.delete(worker);
+    this.batches.delete(worker);
   }
 
   private remove(worker: Worker, channel: string): void {

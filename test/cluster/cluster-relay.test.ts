@@ -85,6 +85,36 @@ describe("ClusterRelay", () => {
     expect(reading.inbox.filter((m) => m.hubwireBackplane === "message")).toHaveLength(5);
   });
 
+  it("sends a worker that takes batches what it has for it in one turn as one message, in order; one that said nothing each alone", async () => {
+    relay = new ClusterRelay({ logger: silentLogger });
+    const [sender, batched, plain] = [fakeWorker(1), fakeWorker(2), fakeWorker(3)];
+    for (const worker of [sender, batched]) from(worker, { hubwireBackplane: "hello", id: 0, batches: true });
+    for (const worker of [sender, batched, plain]) from(worker, { hubwireBackplane: "subscribe", id: 1, channel: "all" });
+    for (let i = 2; i < 5; i++) from(sender, { hubwireBackplane: "publish", id: i, channel: "all", payload: bytes(i) });
+    // The older worker had each at once; the others wait for the end of the turn.
+    expect(plain.inbox.map((m) => m.hubwireBackplane)).toEqual(["done", "message", "message", "message"]);
+    expect([sender.inbox, batched.inbox]).toEqual([[], []]);
+    await new Promise((resolve) => setImmediate(resolve));
+    const message = (n: number): ToWorker => ({ hubwireBackplane: "message", channel: "all", payload: bytes(n) });
+    const done = (id: number, receivers: number): ToWorker => ({ hubwireBackplane: "done", id, receivers });
+    expect(batched.inbox).toEqual([{ hubwireBackplane: "batch", messages: [done(1, 0), message(2), message(3), message(4)] }]);
+    expect(sender.inbox).toEqual([{ hubwireBackplane: "batch", messages: [done(1, 0), message(2), done(2, 3), message(3), done(3, 3), message(4), done(4, 3)] }]);
+    // A hello is not answered, as an older primary would not answer it.
+    expect(plain.inbox.filter((m) => m.hubwireBackplane === "done").map((m) => (m as { id: number }).id)).toEqual([1]);
+  });
+
+  it("ends a worker that takes batches once what waits for it and what its channel has not written pass maxUnwrittenBytes", async () => {
+    relay = new ClusterRelay({ maxUnwrittenBytes: 1000, logger: silentLogger });
+    const [sender, stuck] = [fakeWorker(1), fakeWorker(2, false)];
+    from(stuck, { hubwireBackplane: "hello", id: 0, batches: true });
+    from(stuck, { hubwireBackplane: "subscribe", id: 1, channel: "all" });
+    for (let i = 0; i < 3; i++) from(sender, { hubwireBackplane: "publish", id: i, channel: "all", payload: bytes(300) });
+    await new Promise((resolve) => setImmediate(resolve)); // 900 bytes sent in one batch, never written
+    from(sender, { hubwireBackplane: "publish", id: 3, channel: "all", payload: bytes(300) });
+    expect(stuck.killed).toEqual(["SIGKILL"]);
+    expect(sender.inbox.filter((m) => m.hubwireBackplane === "done").map((m) => (m as { receivers: number }).receivers)).toEqual([1, 1, 1, 0]);
+  });
+
   it("checks maxUnwrittenBytes", () => {
     expect(() => new ClusterRelay({ maxUnwrittenBytes: -1 })).toThrow(expect.objectContaining({ code: "ERR_INVALID_OPTION" }));
   });
