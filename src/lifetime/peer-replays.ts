@@ -131,9 +131,7 @@ export class PeerReplays {
       if (gate) {
         gate.after = Math.min(gate.after, after);
         gate.earlier = joined(gate.earlier, earlier);
-        clearTimeout(gate.timer);
-        clearInterval(gate.retry);
-        gate.timer = gate.retry = undefined;
+        stopTimers(gate);
         gate.requestId = undefined;
         gate.resent = 0;
         if (gate.held.length > 0) this.awaitLink(serverId, gate);
@@ -215,10 +213,7 @@ export class PeerReplays {
 
   /** Stops the timers; what waits is dropped with the server. */
   close(): void {
-    for (const gate of this.gates.values()) {
-      clearTimeout(gate.timer);
-      clearInterval(gate.retry);
-    }
+    for (const gate of this.gates.values()) stopTimers(gate);
     this.gates.clear();
   }
 
@@ -227,8 +222,7 @@ export class PeerReplays {
     const gate = this.gates.get(serverId);
     if (!gate) return;
     this.gates.delete(serverId);
-    clearTimeout(gate.timer);
-    clearInterval(gate.retry);
+    stopTimers(gate);
     if (reason && reason !== "server gone") this.events.onGaveUp(serverId, reason, gate.held.length);
     for (const deliver of gate.held) {
       try {
@@ -238,6 +232,13 @@ export class PeerReplays {
       }
     }
   }
+}
+
+/** Stops a gate's wait and its requests made again. */
+function stopTimers(gate: Gate): void {
+  clearTimeout(gate.timer);
+  clearInterval(gate.retry);
+  gate.timer = gate.retry = undefined;
 }
 
 /** Both earlier parts of a replay as one: from the earlier number, on the channels of either. */
