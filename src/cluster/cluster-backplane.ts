@@ -49,6 +49,13 @@ export class ClusterBackplane implements Backplane {
   private readonly log: LogWriter;
   private nextId = 0;
   private closed = false;
+  /**
+   * The primary answered the hello (see ToWorker's welcome): a turn's requests then go to it as
+   * one IPC message, which costs both ends about what one request alone does.
+   */
+  private primaryTakesBatches = false;
+  /** The requests of this turn, sent together once it ends (only once the primary takes batches). */
+  private outgoing: ToPrimary[] | undefined;
   private readonly onMessage = (message: unknown): void => {
     if (isBackplaneMessage<ToWorker>(message)) this.received(message);
   };
@@ -118,9 +125,28 @@ export class ClusterBackplane implements Backplane {
         reject(new HubwireError("ERR_BACKPLANE_TIMEOUT", `The cluster's primary did not answer within ${this.requestTimeout} ms.`));
       }, this.requestTimeout);
       this.pending.set(id, { resolve, reject, timer });
-      process.send!(message, undefined, {}, (error: Error | null) => {
-        if (error) this.settle(id, error);
-      });
+      this.send(message);
+    });
+  }
+
+  /** Sends a request at once, or, to a primary that takes batches, with the others of this turn. */
+  private send(message: ToPrimary): void {
+    if (!this.primaryTakesBatches) return this.write(message, [message]);
+    if (this.outgoing) return void this.outgoing.push(message);
+    this.outgoing = [message];
+    setImmediate(() => this.flush());
+  }
+
+  private flush(): void {
+    const messages = this.outgoing!;
+    this.outgoing = undefined;
+    this.write(messages.length === 1 ? messages[0]! : { hubwireBackplane: "batch", id: 0, messages }, messages);
+  }
+
+  /** Writes `message` to the primary; if the channel cannot take it, the `requests` it carries fail. */
+  private write(message: ToPrimary, requests: ToPrimary[]): void {
+    process.send!(message, undefined, {}, (error: Error | null) => {
+      if (error) for (const request of requests) this.settle(request.id, error);
     });
   }
 
@@ -129,6 +155,7 @@ export class ClusterBackplane implements Backplane {
     else if (message.hubwireBackplane === "message") this.deliver(message.channel, message.payload);
     else if (message.hubwireBackplane === "done" && message.refused === "serialization") this.settle(message.id, forkedWithoutSetup());
     else if (message.hubwireBackplane === "done") this.settle(message.id, undefined, message.receivers);
+    else if (message.hubwireBackplane === "welcome") this.primaryTakesBatches = message.batches === true;
   }
 
   /** A handler that throws costs only its message: this is the worker's IPC listener. */

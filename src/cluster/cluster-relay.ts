@@ -95,8 +95,14 @@ export class ClusterRelay {
         this.forget(worker);
         break;
       case "hello":
-        if (message.batches === true) this.batches.set(worker, undefined);
-        return; // not answered: an older primary would not answer it either
+        if (message.batches !== true) return;
+        this.batches.set(worker, undefined);
+        if (worker.isConnected()) this.deliver(worker, { hubwireBackplane: "welcome", batches: true });
+        return;
+      case "batch": // a worker's requests of one turn, in order
+        if (!Array.isArray(message.messages)) return;
+        for (const inner of message.messages) if (isBackplaneMessage<ToPrimary>(inner) && inner.hubwireBackplane !== "batch") this.handle(worker, inner);
+        return;
       default:
         return; // a kind of a newer hubwire: not answered, the worker's request fails in time
     }

@@ -91,16 +91,49 @@ describe("ClusterRelay", () => {
     for (const worker of [sender, batched]) from(worker, { hubwireBackplane: "hello", id: 0, batches: true });
     for (const worker of [sender, batched, plain]) from(worker, { hubwireBackplane: "subscribe", id: 1, channel: "all" });
     for (let i = 2; i < 5; i++) from(sender, { hubwireBackplane: "publish", id: i, channel: "all", payload: bytes(i) });
-    // The older worker had each at once; the others wait for the end of the turn.
+    // The older worker had each at once; the others wait for the end of the turn, after the hello's answer.
     expect(plain.inbox.map((m) => m.hubwireBackplane)).toEqual(["done", "message", "message", "message"]);
     expect([sender.inbox, batched.inbox]).toEqual([[], []]);
     await new Promise((resolve) => setImmediate(resolve));
     const message = (n: number): ToWorker => ({ hubwireBackplane: "message", channel: "all", payload: bytes(n) });
     const done = (id: number, receivers: number): ToWorker => ({ hubwireBackplane: "done", id, receivers });
-    expect(batched.inbox).toEqual([{ hubwireBackplane: "batch", messages: [done(1, 0), message(2), message(3), message(4)] }]);
-    expect(sender.inbox).toEqual([{ hubwireBackplane: "batch", messages: [done(1, 0), message(2), done(2, 3), message(3), done(3, 3), message(4), done(4, 3)] }]);
-    // A hello is not answered, as an older primary would not answer it.
+    const welcome: ToWorker = { hubwireBackplane: "welcome", batches: true };
+    expect(batched.inbox).toEqual([{ hubwireBackplane: "batch", messages: [welcome, done(1, 0), message(2), message(3), message(4)] }]);
+    expect(sender.inbox).toEqual([{ hubwireBackplane: "batch", messages: [welcome, done(1, 0), message(2), done(2, 3), message(3), done(3, 3), message(4), done(4, 3)] }]);
     expect(plain.inbox.filter((m) => m.hubwireBackplane === "done").map((m) => (m as { id: number }).id)).toEqual([1]);
+  });
+
+  it("takes a worker's batch of requests as those requests, in order, and answers each", async () => {
+    relay = new ClusterRelay({ logger: silentLogger });
+    const [sender, receiver] = [fakeWorker(1), fakeWorker(2)];
+    from(receiver, { hubwireBackplane: "subscribe", id: 1, channel: "all" });
+    from(sender, {
+      hubwireBackplane: "batch",
+      id: 0,
+      messages: [
+        { hubwireBackplane: "subscribe", id: 1, channel: "all" },
+        { hubwireBackplane: "publish", id: 2, channel: "all", payload: bytes(1) },
+        { hubwireBackplane: "unsubscribe", id: 3, channel: "all" },
+        { hubwireBackplane: "publish", id: 4, channel: "all", payload: bytes(2) },
+        // Not a request: skipped, as a batch within a batch is.
+        "nonsense" as unknown as ToPrimary,
+        { hubwireBackplane: "batch", id: 0, messages: [{ hubwireBackplane: "publish", id: 5, channel: "all", payload: bytes(3) }] },
+      ],
+    });
+    expect(sender.inbox).toEqual([
+      { hubwireBackplane: "done", id: 1, receivers: 0 },
+      { hubwireBackplane: "message", channel: "all", payload: bytes(1) },
+      { hubwireBackplane: "done", id: 2, receivers: 2 },
+      { hubwireBackplane: "done", id: 3, receivers: 0 },
+      { hubwireBackplane: "done", id: 4, receivers: 1 },
+    ]);
+    expect(receiver.inbox.filter((m) => m.hubwireBackplane === "message")).toEqual([
+      { hubwireBackplane: "message", channel: "all", payload: bytes(1) },
+      { hubwireBackplane: "message", channel: "all", payload: bytes(2) },
+    ]);
+    // A batch whose messages are not a list is dropped (its requests fail in time), the primary unhurt.
+    from(sender, { hubwireBackplane: "batch", id: 0, messages: 7 as unknown as ToPrimary[] });
+    expect(sender.inbox).toHaveLength(5);
   });
 
   it("ends a worker that takes batches once what waits for it and what its channel has not written pass maxUnwrittenBytes", async () => {

@@ -135,6 +135,56 @@ describe("ClusterBackplane: the workers of a Node cluster as one", () => {
     await waitFor(() => ada.heard.includes("after:1"), "ada to hear a send after");
   });
 
+  it("a worker sends a turn's requests as one message to a primary that answered its hello, each alone to one that did not", async () => {
+    // The primary counts the messages it reads; without setupPrimary() it plays a primary of an
+    // older hubwire: it answers and relays as the relay does, but not the hello.
+    const script = tempFile("worker-batches.mjs");
+    const cluster = new URL("../../dist/src/cluster/index.js", import.meta.url).href;
+    writeFileSync(
+      script,
+      `import cluster from "node:cluster";
+import { ClusterBackplane } from ${JSON.stringify(cluster)};
+const older = process.env.OLDER_PRIMARY === "1";
+if (cluster.isPrimary) {
+  if (older) cluster.setupPrimary({ serialization: "advanced" });
+  else ClusterBackplane.setupPrimary();
+  const read = {};
+  const worker = cluster.fork();
+  worker.on("message", (message) => {
+    read[message.hubwireBackplane] = (read[message.hubwireBackplane] ?? 0) + 1;
+    if (!older || message.hubwireBackplane === "hello") return;
+    if (message.hubwireBackplane === "publish") worker.send({ hubwireBackplane: "message", channel: message.channel, payload: message.payload });
+    worker.send({ hubwireBackplane: "done", id: message.id, receivers: 1 });
+  });
+  worker.on("exit", () => {
+    console.log("primary read " + JSON.stringify(read));
+    process.exit(0);
+  });
+} else {
+  const backplane = new ClusterBackplane({ requestTimeout: 10_000 });
+  const heard = [];
+  await backplane.subscribe("c", (payload) => heard.push(payload[0]));
+  const receivers = await Promise.all(Array.from({ length: 100 }, (_, i) => backplane.publish("c", new Uint8Array([i]))));
+  while (heard.length < 100) await new Promise((resolve) => setImmediate(resolve));
+  console.log("worker heard " + heard.join(",") + " receivers " + new Set(receivers).size);
+  process.exit(0);
+}
+`,
+    );
+    const run = async (olderPrimary: boolean) => {
+      const { stdout } = await promisify(execFile)(process.execPath, [script], { timeout: 20_000, env: { ...process.env, OLDER_PRIMARY: olderPrimary ? "1" : "0" } });
+      return stdout;
+    };
+    const inOrder = `worker heard ${Array.from({ length: 100 }, (_, i) => i).join(",")} receivers 1`;
+    const current = await run(false);
+    expect(current).toContain(inOrder);
+    // The subscribe went alone, before the welcome came; the hundred publishes of one turn as one batch.
+    expect(current).toContain(`primary read {"hello":1,"subscribe":1,"batch":1}`);
+    const older = await run(true);
+    expect(older).toContain(inOrder);
+    expect(older).toContain(`primary read {"hello":1,"subscribe":1,"publish":100}`);
+  });
+
   it("says how to set it up when it is made outside a worker, or in one forked before setupPrimary(), or given a bad bound", async () => {
     expect(() => new ClusterBackplane()).toThrow(expect.objectContaining({ code: "ERR_CLUSTER_ROLE" }));
     expect(() => ClusterBackplane.setupPrimary({ maxUnwrittenBytes: 0 })).toThrow(expect.objectContaining({ code: "ERR_INVALID_OPTION" }));
