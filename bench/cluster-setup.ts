@@ -36,15 +36,17 @@ export function clusterSetup(nodes: number, target: TargetName, redis: SharedRed
  * ClusterBackplane: their primary (cluster-primary.ts) relays what they publish, and its CPU is
  * the shared figure, as a Redis's is for the nodes of clusterSetup. The workers share one port,
  * whose connections the primary hands out in turn; the loader connects through the same
- * round-robin proxy as the other clusters', so that their latencies compare.
+ * round-robin proxy as the other clusters', so that their latencies compare. `against`: as for
+ * clusterSetup, the primary and workers of another built checkout.
  */
-export function nodeClusterSetup(workers: number, target: TargetName): Setup {
+export function nodeClusterSetup(workers: number, target: TargetName, against?: string): Setup {
+  const script = against ? resolve(against, "dist/bench/cluster-primary.js") : "./cluster-primary.js";
   let primary: Child<PrimaryEvent, PrimaryCommand> | undefined;
   return {
-    label: `${workers} workers (node:cluster)`,
+    label: `${workers} workers (node:cluster)${against ? " (against)" : ""}`,
     target,
     async start(own) {
-      const started = new Child<PrimaryEvent, PrimaryCommand>("./cluster-primary.js", [String(workers)], []);
+      const started = new Child<PrimaryEvent, PrimaryCommand>(script, [String(workers)], []);
       primary = started;
       own(started);
       const servers = Array.from({ length: workers }, (_, worker): ServerHandle => ({

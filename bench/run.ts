@@ -36,7 +36,7 @@ const jsonFile = option("json");
 const onlyNodes = option("nodes")?.split(",").map(Number);
 // Cluster runs that push (broadcast, groups, direct): sends per second over all nodes, instead of the scenario's.
 const clusterRate = option("rate") ? Number(option("rate")) : undefined;
-// Cluster runs: each size also runs the nodes of another built checkout, in the same turns.
+// Cluster runs: each size also runs the nodes (and the Node cluster) of another built checkout, in the same turns.
 const against = option("against");
 // Cluster runs: each size of 2 or more also runs as the workers of one Node cluster (ClusterBackplane), unless --no-node-cluster.
 const nodeCluster = !flag("no-node-cluster");
@@ -112,6 +112,7 @@ for (const run of runs) {
             clusterSetup(n, targets[0]!, redis),
             ...(against ? [clusterSetup(n, targets[0]!, redis, against)] : []),
             ...(n > 1 && nodeCluster ? [nodeClusterSetup(n, targets[0]!)] : []),
+            ...(n > 1 && nodeCluster && against ? [nodeClusterSetup(n, targets[0]!, against)] : []),
           ])
         : [];
     rows = await measureInterleaved(run, setups, Math.max(1, Math.round((repeat * run.durationMs) / sliceMs)), measureSettings);
