@@ -1,6 +1,6 @@
 import { setMaxListeners } from "node:events";
 import { guardListeners, type ListenerFailures } from "./guarded-signal.js";
-import type { HubProtocol } from "../protocol/hub-protocol.js";
+import type { HubProtocol, RecordFraming } from "../protocol/hub-protocol.js";
 import { HubwireError } from "../errors.js";
 import { MessageType, type CloseMessage, type CompletionMessage, type HubMessage } from "../protocol/messages.js";
 import { SerializedHubMessage } from "../protocol/serialized-message.js";
@@ -113,6 +113,12 @@ export class HubConnection implements ConnectionReceiver, HeartbeatSubscriber, L
 
   get isClosing(): boolean {
     return this.closing;
+  }
+
+  /** How the hub messages the client sends are delimited: its protocol's, once the handshake is done. */
+  get recordFraming(): RecordFraming | undefined {
+    if (!this.handshakeComplete) return undefined;
+    return this.protocol!.transferFormat === "Text" ? "text" : "binary";
   }
 
   /** Per-connection storage that lives as long as the connection. */

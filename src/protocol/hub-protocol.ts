@@ -2,6 +2,13 @@ import type { HubMessage } from "./messages.js";
 
 export type TransferFormat = "Text" | "Binary";
 
+/**
+ * How the hub messages a client sends are delimited in a transport's message: "text", each ends
+ * with the record separator (JSON, the handshake included); "binary", each follows its varint
+ * length (MessagePack).
+ */
+export type RecordFraming = "text" | "binary";
+
 /** What a protocol's parser needs to know about the connection it reads for. */
 export interface ParseOptions {
   /** Largest single message accepted, in bytes; `null` or absent means no limit. */

@@ -2,8 +2,10 @@ import type { EventEmitter } from "node:events";
 
 /** A listener of an event with one argument (a "data" chunk, an error): all this is used for. */
 type Listener = (this: unknown, argument: unknown) => void;
-/** Any such listener, whatever it takes its emitter and argument to be. */
-type AnyListener = (this: never, argument: never) => void;
+/** Any such listener, whatever it takes its emitter and argument to be; `around` ones are given the one they join. */
+type AnyListener = (this: never, argument: never, theirs: never) => void;
+/** Whose listener runs first; `around`: ours runs alone and calls theirs as it sees fit (undefined if it joined none). */
+type Order = "before" | "after" | "around";
 
 /**
  * Adds a listener to an event that already has exactly one, as a single function that calls
@@ -18,16 +20,15 @@ type AnyListener = (this: never, argument: never) => void;
  * replaced (the same function of `ws` for every connection), the last one kept.
  */
 export class JoinedListener {
-  private readonly own: Listener;
+  private readonly own: (this: unknown, argument: unknown, theirs?: Listener) => void;
   private replaced: Listener | undefined;
   private joined: Listener | undefined;
 
-  /** `first`: `own` runs before the listener it joins, else after it. */
   constructor(
     own: AnyListener,
-    private readonly first: boolean,
+    private readonly order: Order,
   ) {
-    this.own = own as Listener;
+    this.own = own as (this: unknown, argument: unknown, theirs?: Listener) => void;
   }
 
   /** Listens with `own` to `event` of `emitter`: joined to its one listener, or added beside others. */
@@ -36,7 +37,7 @@ export class JoinedListener {
     const theirs = present[0];
     // Anything but one plain listener (none, several, a once() wrapper) is left as it is.
     if (present.length !== 1 || !theirs || (theirs as { listener?: unknown }).listener !== undefined) {
-      if (this.first) emitter.prependListener(event, this.own);
+      if (this.order === "before") emitter.prependListener(event, this.own);
       else emitter.on(event, this.own);
       return;
     }
@@ -47,15 +48,20 @@ export class JoinedListener {
   private joinedWith(theirs: Listener): Listener {
     if (this.replaced === theirs && this.joined) return this.joined;
     const own = this.own;
-    const joined: Listener = this.first
-      ? function (this: unknown, argument: unknown) {
-          own.call(this, argument);
-          theirs.call(this, argument);
-        }
-      : function (this: unknown, argument: unknown) {
-          theirs.call(this, argument);
-          own.call(this, argument);
-        };
+    const joined: Listener =
+      this.order === "around"
+        ? function (this: unknown, argument: unknown) {
+            own.call(this, argument, theirs);
+          }
+        : this.order === "before"
+          ? function (this: unknown, argument: unknown) {
+              own.call(this, argument);
+              theirs.call(this, argument);
+            }
+          : function (this: unknown, argument: unknown) {
+              theirs.call(this, argument);
+              own.call(this, argument);
+            };
     (joined as { listener?: Listener }).listener = theirs;
     this.replaced = theirs;
     this.joined = joined;

@@ -4,6 +4,7 @@ import type { Refusal } from "./connection-admission.js";
 import type { ConnectionRequest } from "./connection-request.js";
 import type { SendGate } from "./send-gate.js";
 import type { Transport, TransportName } from "./transport.js";
+import type { RecordFraming } from "../protocol/hub-protocol.js";
 
 /** Whoever consumes a connection's bytes: the hub dispatcher, or a raw connection handler. */
 export interface ConnectionReceiver {
@@ -37,6 +38,12 @@ export interface ConnectionReceiver {
    */
   onReadStart?(): void;
   onReadEnd?(): void;
+  /**
+   * How the hub messages in what the client sends are delimited, once known (a hub connection's
+   * handshake is done): a WebSocket then reads a message too large or fragmented for `ws` in
+   * pieces of whole hub messages (see FrameReader). Undefined: messages are taken whole.
+   */
+  readonly recordFraming?: RecordFraming | undefined;
   /** What was queued for the peer has gone (see TransportConnection.drained): a multiplexed connection wakes its hubs' writers. */
   onDrained?(): void;
   /**

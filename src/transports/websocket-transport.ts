@@ -4,6 +4,8 @@ import { WebSocket } from "ws";
 import { HubwireError } from "../errors.js";
 import { byteLengthOf } from "../protocol/typed-array-access.js";
 import { JoinedListener } from "./joined-listener.js";
+import type { RecordFraming } from "../protocol/hub-protocol.js";
+import { FrameReader, holdsWholeFrames } from "./websocket-pieces.js";
 import type { Transport } from "./transport.js";
 import type { TransportConnection } from "./transport-connection.js";
 import {
@@ -62,10 +64,11 @@ export class WebSocketTransport implements Transport {
     }
     // `ws` turns each chunk read from the network into messages synchronously, in its own "data"
     // listener (no compression, so no message waits for an inflate): the first message of a read
-    // tells the connection a read has begun, and a listener after ws's tells it where the read
-    // ends. Both are joined to ws's one listener (see JoinedListener).
+    // tells the connection a read has begun, and a listener around ws's tells it where the read
+    // ends, and reads a message in pieces where ws would take it whole (see FrameReader). Joined
+    // to ws's one listener (see JoinedListener).
     linkToSocket(stream, socket);
-    afterSocketData.attach(stream, "data");
+    aroundSocketData.attach(stream, "data");
     // Streams waiting for a slow reader are woken when the socket has written what it held.
     stream.on("drain", onDrain);
   }
@@ -79,9 +82,20 @@ export class WebSocketTransport implements Transport {
     return this.limits.maxIncomingPayload;
   }
 
+  /** How the hub messages its client sends are delimited, once its connection knows (see FrameReader). */
+  get recordFraming(): RecordFraming | undefined {
+    return this.connection.transport === this ? this.connection.receiver?.recordFraming : undefined;
+  }
+
+  /** ws's receiver of the socket: a stream it ends once it refuses what it reads. */
+  get wsReceiver(): { readonly destroyed: boolean } | undefined {
+    return (this.socket as unknown as { _receiver?: { destroyed: boolean } })._receiver;
+  }
+
   /** @internal */
   closed(code: number): void {
     clearTimeout(this.closeTimer);
+    readers.delete(this);
     if (this.retired || this.connection.transport !== this) return; // replaced by a reconnecting client's new socket
     // 1000 (normal), 1001 (going away: a browser tab closing) and 1005 (no status: how the
     // SignalR client stops) are clean ends.
@@ -222,7 +236,7 @@ function onReceiverError(this: EventEmitter, error: Error & { code?: string }): 
   if (transport.connection.transport === transport) transport.connection.receiveTooLarge(transport.maxPayload);
 }
 
-const beforeReceiverError = new JoinedListener(onReceiverError, true);
+const beforeReceiverError = new JoinedListener(onReceiverError, "before");
 
 /**
  * A ping is answered with a pong of the same data, as ws would do itself (autoPong): its own
@@ -240,7 +254,7 @@ function onReceiverPing(this: EventEmitter, data: Buffer): void {
   if (transport.connection.transport === transport) transport.connection.controlQueued();
 }
 
-const afterReceiverPing = new JoinedListener(onReceiverPing, false);
+const afterReceiverPing = new JoinedListener(onReceiverPing, "after");
 
 function onMessage(this: WebSocket, data: Buffer, isBinary: boolean): void {
   // Binary arrives as a plain Uint8Array view, not a Buffer: what protocols decode from it
@@ -257,9 +271,36 @@ function onMessage(this: WebSocket, data: Buffer, isBinary: boolean): void {
   else connection.receive(data.toString("utf8"), data);
 }
 
-function onReadEnd(this: Duplex, chunk: Buffer): void {
+/**
+ * What the upgraded socket reads: handed to ws (`wsListener`, ws's own "data" listener), through
+ * a FrameReader where a message is read in pieces; then the read has ended.
+ */
+function onSocketData(this: Duplex, chunk: Buffer, wsListener?: (this: unknown, chunk: Buffer) => void): void {
   const transport = transportOf(this);
-  if (!transport) return;
+  if (wsListener) {
+    if (transport) readFrames(transport, this, chunk, wsListener);
+    else wsListener.call(this, chunk);
+  }
+  if (transport) readEnded(transport, chunk);
+}
+
+/** The readers of the connections whose last read ended within a frame, only while one does. */
+const readers = new Map<WebSocketTransport, FrameReader>();
+
+function readFrames(transport: WebSocketTransport, stream: Duplex, chunk: Buffer, wsListener: (this: unknown, chunk: Buffer) => void): void {
+  let reader = readers.size > 0 ? readers.get(transport) : undefined;
+  if (!reader && holdsWholeFrames(chunk, transport.maxPayload)) return wsListener.call(stream, chunk);
+  reader ??= new FrameReader();
+  // Once ws has refused a frame it has ended its receiver, and takes nothing more.
+  const receiver = transport.wsReceiver;
+  reader.read(chunk, transport, (bytes) => {
+    if (!receiver?.destroyed) wsListener.call(stream, bytes);
+  });
+  if (reader.idle) readers.delete(transport);
+  else readers.set(transport, reader);
+}
+
+function readEnded(transport: WebSocketTransport, chunk: Buffer): void {
   if (transport.reading) {
     transport.reading = false;
     transport.connection.readEnded();
@@ -283,7 +324,7 @@ function resumeYielded(): void {
   yielded.clear();
 }
 
-const afterSocketData = new JoinedListener(onReadEnd, false);
+const aroundSocketData = new JoinedListener(onSocketData, "around");
 
 function onDrain(this: Duplex): void {
   transportOf(this)?.connection.drained();

@@ -14,8 +14,8 @@ describe("JoinedListener", () => {
 
   it("joins an event's one listener into one function, in the order asked, called on the emitter", () => {
     calls.length = 0;
-    const after = new JoinedListener(own, false);
-    const before = new JoinedListener(own, true);
+    const after = new JoinedListener(own, "after");
+    const before = new JoinedListener(own, "before");
     const a = named("a");
     const b = named("b");
     a.on("data", theirs);
@@ -29,8 +29,26 @@ describe("JoinedListener", () => {
     expect(calls).toEqual(["theirs a 1", "own a 1", "own b 2", "theirs b 2"]);
   });
 
+  it("around: calls its own alone, given theirs to call as it sees fit (none where it joined none)", () => {
+    calls.length = 0;
+    function around(this: { name: string }, value: unknown, joined?: (this: unknown, value: unknown) => void): void {
+      calls.push(`around ${this.name} ${String(value)} ${joined ? "joined" : "alone"}`);
+      joined?.call(this, `${String(value)}a`);
+      joined?.call(this, `${String(value)}b`);
+    }
+    const a = named("a");
+    a.on("data", theirs);
+    new JoinedListener(around, "around").attach(a, "data");
+    expect(a.listeners("data")).toEqual([theirs]);
+    a.emit("data", 1);
+    const none = named("none");
+    new JoinedListener(around, "around").attach(none, "data");
+    none.emit("data", 2);
+    expect(calls).toEqual(["around a 1 joined", "theirs a 1a", "theirs a 1b", "around none 2 alone"]);
+  });
+
   it("makes one joined function for every emitter whose listener is the same function", () => {
-    const joint = new JoinedListener(own, false);
+    const joint = new JoinedListener(own, "after");
     const emitters = [named("a"), named("b")];
     for (const emitter of emitters) {
       emitter.on("data", theirs);
@@ -48,7 +66,7 @@ describe("JoinedListener", () => {
     calls.length = 0;
     const emitter = named("a");
     emitter.on("data", theirs);
-    new JoinedListener(own, false).attach(emitter, "data");
+    new JoinedListener(own, "after").attach(emitter, "data");
     emitter.removeListener("data", theirs);
     expect(emitter.listenerCount("data")).toBe(0);
     emitter.emit("data", 1);
@@ -58,18 +76,18 @@ describe("JoinedListener", () => {
   it("adds its own listener beside others where there is not exactly one plain listener", () => {
     calls.length = 0;
     const none = named("none");
-    new JoinedListener(own, false).attach(none, "data");
+    new JoinedListener(own, "after").attach(none, "data");
     expect(none.rawListeners("data")).toEqual([own]);
 
     const two = named("two");
     const first = (): void => void calls.push("first");
     two.on("data", first).on("data", theirs);
-    new JoinedListener(own, true).attach(two, "data");
+    new JoinedListener(own, "before").attach(two, "data");
     expect(two.rawListeners("data")).toEqual([own, first, theirs]);
 
     const once = named("once");
     once.once("data", theirs);
-    new JoinedListener(own, false).attach(once, "data");
+    new JoinedListener(own, "after").attach(once, "data");
     once.emit("data", 1);
     once.emit("data", 2);
     expect(calls).toEqual(["theirs once 1", "own once 1", "own once 2"]);
