@@ -51,6 +51,7 @@ public sealed class Checks(string url, string proxyUrl, Combo combo) : IAsyncDis
         yield return ("automatic reconnect", AutomaticReconnect);
         // Only WebSockets can resume a connection (as in ASP.NET Core).
         if (combo.Transport == HttpTransportType.WebSockets) yield return ("stateful reconnect", StatefulReconnect);
+        if (combo.Transport == HttpTransportType.WebSockets) yield return ("a burst of sends", BurstOfSends);
     }
 
     private HubConnection Build(string baseUrl, string path, Action<IHubConnectionBuilder>? configure = null)
@@ -154,6 +155,20 @@ public sealed class Checks(string url, string proxyUrl, Combo combo) : IAsyncDis
         await interop.SendAsync("Add", 1, 1);
         // One send and this call: the send was processed once, before it.
         Expect(await interop.InvokeAsync<int>("CallCount"), 2, "CallCount after a send");
+    }
+
+    /// <summary>
+    /// Sends not awaited one by one: the client's pipe gathers them, and its WebSocket transport
+    /// sends what the pipe holds (up to its 1 MB bound) as one message, in fragments of the
+    /// pipe's segments, with hub messages across fragments.
+    /// </summary>
+    private async Task BurstOfSends()
+    {
+        var interop = await Connect("/interophub");
+        var padding = new string('x', 1000);
+        var sends = Enumerable.Range(0, 3000).Select(_ => interop.SendAsync("SendToGroup", "nobody", padding)).ToArray();
+        await Task.WhenAll(sends);
+        Expect(await interop.InvokeAsync<int>("CallCount"), 3001, "CallCount after a burst of 3,000 sends");
     }
 
     private async Task Handlers()
