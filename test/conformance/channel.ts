@@ -33,7 +33,8 @@ export abstract class Channel {
   }
 
   /** Sends bytes or text as the transport sends them; resolves with transcript lines of its own (an HTTP status). */
-  abstract send(data: string | Uint8Array): Promise<string[]>;
+  /** `fragmentSize`: over WebSockets, the message in fragments of that many bytes. */
+  abstract send(data: string | Uint8Array, fragmentSize?: number): Promise<string[]>;
 
   /** Ends the connection from the client side. */
   abstract close(): Promise<void>;

@@ -37,7 +37,8 @@ export type Step =
         handshake?: boolean;
       };
     }
-  | { send: Payload; channel?: string }
+  /** `fragments`: WebSockets only, the message sent in fragments of that many bytes (the last shorter). */
+  | { send: Payload; channel?: string; fragments?: number }
   /** Reads messages until the channel's end, a keep-alive ping, a completion of an invocation id, or n messages. */
   | { read: "end" | "ping" | { completion: string } | { messages: number }; channel?: string }
   /** Closes the channel from the client side. */
@@ -101,7 +102,8 @@ export async function runExchange(base: string, exchange: Exchange): Promise<str
       } else if ("send" in step) {
         const { name, channel } = channelOf(step);
         const data = typeof step.send === "string" || step.send instanceof Uint8Array ? step.send : msgpackFrame(step.send.msgpack);
-        write(`${name}> ${describeSent(data)}`, ...(await bounded(channel.send(data), "a send to be taken")));
+        const fragments = step.fragments ? ` (in fragments of ${step.fragments} bytes)` : "";
+        write(`${name}> ${describeSent(data)}${fragments}`, ...(await bounded(channel.send(data, step.fragments), "a send to be taken")));
       } else if ("read" in step) {
         const { name, channel } = channelOf(step);
         const until = step.read;

@@ -51,10 +51,17 @@ class WebSocketChannel extends Channel {
     this.socket.on("close", (code, reason) => this.end(`closed: websocket ${code} ${JSON.stringify(reason.toString())}`));
   }
 
-  async send(data: string | Uint8Array): Promise<string[]> {
+  async send(data: string | Uint8Array, fragmentSize?: number): Promise<string[]> {
     await this.opened;
     // Text frames for text (JSON and every handshake), binary frames for bytes (MessagePack).
-    this.socket.send(data, { binary: typeof data !== "string" });
+    const binary = typeof data !== "string";
+    if (!fragmentSize) this.socket.send(data, { binary });
+    else {
+      const bytes = Buffer.from(data);
+      for (let at = 0; at < bytes.length; at += fragmentSize) {
+        this.socket.send(bytes.subarray(at, at + fragmentSize), { binary, fin: at + fragmentSize >= bytes.length });
+      }
+    }
     return [];
   }
 

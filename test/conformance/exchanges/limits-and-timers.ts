@@ -1,4 +1,5 @@
-import type { Exchange, Step } from "../script.js";
+import type { Exchange, Payload, Step } from "../script.js";
+import { msgpackFrame } from "../framing.js";
 import { call, connect, invocation, modeName, modes, type Mode } from "./build.js";
 
 // Limits (the 32 KiB receive limit, large replies) on the fixture as it is, and timers on the
@@ -12,8 +13,29 @@ const limits = (mode: Mode): { name: string; steps: Step[] }[] => {
     { name: "a message just under the receive limit", steps: t(call(mode, "1", "Echo", ["y".repeat(32 * 1024 - overhead - 100)])) },
     { name: "a message over the receive limit", steps: t([{ send: invocation(mode.protocol, "1", "Echo", ["y".repeat(40 * 1024)]) }, { read: "end" }]) },
     { name: "a large reply", steps: [...connect(mode, "/interophub"), ...call(mode, "1", "Big", [100_000])] },
+    ...(mode.transport === "ws" ? oneMessage(mode) : []),
   ];
 };
+
+/**
+ * Clients gather a burst of hub messages into one WebSocket message (the .NET client in
+ * fragments): one larger than the transport's limit on a message (1 MiB here), and one in
+ * fragments that cut through hub messages.
+ */
+const oneMessage = (mode: Mode): { name: string; steps: Step[] }[] => {
+  const t = (...steps: Step[]) => [...connect(mode, "/testhub"), ...steps];
+  const calls = (count: number, size: number) => joined(Array.from({ length: count }, (_, i) => invocation(mode.protocol, String(i + 1), "Echo", ["y".repeat(size)])));
+  return [
+    { name: "hub messages in one message past the transport's limit", steps: t({ send: calls(40, 30_000) }, { read: { completion: "40" } }) },
+    { name: "hub messages in one message sent in fragments", steps: t({ send: calls(3, 20), fragments: 7 }, { read: { completion: "3" } }) },
+  ];
+};
+
+/** Payloads of one protocol as one: text joined, MessagePack messages framed one after another. */
+function joined(payloads: Payload[]): string | Uint8Array {
+  if (payloads.every((p) => typeof p === "string")) return payloads.join("");
+  return Buffer.concat(payloads.map((p) => (typeof p === "string" ? Buffer.from(p) : p instanceof Uint8Array ? p : msgpackFrame(p.msgpack))));
+}
 
 // Long polling has no keep-alive pings (its polls are its keep-alive), so only the handshake
 // timeout applies to it. The client timeout is left out: ASP.NET Core did not close a silent
