@@ -161,6 +161,8 @@ function pingFlood(perMessage: number, size: string): Attack {
 export const smallPingMessages = pingFlood(6_000, "64 KB");
 /** The largest message the server takes by default (see maxIncomingPayload): a client's one message is handled in turns too. */
 export const largePingMessages = pingFlood(95_000, "1 MB");
+/** Past what ws takes whole: each message is read in pieces of whole hub messages (see FrameReader). */
+export const hugePingMessages = pingFlood(760_000, "8 MB");
 
 /**
  * Sends with `batch` (which says how many it sent) as fast as the socket takes it, pausing while

@@ -4,6 +4,7 @@ import {
   callRateFlood,
   connectionFlood,
   groupFlood,
+  hugePingMessages,
   largePingMessages,
   measureAttack,
   negotiateFlood,
@@ -21,7 +22,7 @@ import {
 import type { CanaryCommand, CanaryEvent } from "./canary-process.js";
 import type { AbuseServerCommand, AbuseServerEvent } from "./server-process.js";
 
-// `npm run bench:abuse -- [--attacks calls,posts,uploads,streams,groups,negotiates,connections,user-connections,call-rate,pings,large-pings,slowloris] [--scale <0..1>] [--unbounded]`
+// `npm run bench:abuse -- [--attacks calls,posts,uploads,streams,groups,negotiates,connections,user-connections,call-rate,pings,large-pings,huge-pings,slowloris] [--scale <0..1>] [--unbounded]`
 // Each attack of the abuse suite at full size (the sizes of the attack pass that found them),
 // against a server in its own process with default options (but for what an attack's
 // serverOptions name), a canary client in a third process
@@ -49,6 +50,7 @@ const attacks: Record<string, Attack> = {
   "call-rate": callRateFlood,
   pings: smallPingMessages,
   "large-pings": largePingMessages,
+  "huge-pings": hugePingMessages,
   // The default headersTimeout is 10 s: every socket should be gone within 12.
   slowloris: slowloris(15_000),
 };

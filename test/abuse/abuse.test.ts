@@ -6,6 +6,7 @@ import {
   callRateFlood,
   connectionFlood,
   groupFlood,
+  hugePingMessages,
   largePingMessages,
   measureAttack,
   negotiateFlood,
@@ -134,6 +135,14 @@ describe("abuse: one client cannot exhaust the server", () => {
     // Before the turns, each message held the loop for all of its 95,000 pings (the bench's attack: a p99 of 60 to 97 ms).
     const report = await attack(largePingMessages, 100_000);
     expect(report.facts.mb).toBeGreaterThan(1);
+    expect(report.growth).toBeLessThan(16 * MB);
+  }, 30_000);
+
+  it("pings in messages of 8 MB, past what ws takes whole, are read in pieces, in turns, the memory bounded", async () => {
+    // Before the pieces, the first message ended the connection (more than 1 MB in one message):
+    // 8 MB went out, no more.
+    const report = await attack(hugePingMessages, 100_000);
+    expect(report.facts.mb).toBeGreaterThan(8.5);
     expect(report.growth).toBeLessThan(16 * MB);
   }, 30_000);
 
