@@ -20,7 +20,7 @@ import { rejectUpgrade, replyJson, replyPollStarted, replyText, type HttpReply }
 import { LongPollingTransport } from "./long-polling-transport.js";
 import { negotiateResponse, negotiateVersion } from "./negotiate.js";
 import { isPreflight, OriginPolicy } from "./origin-policy.js";
-import { readBody, type BodyResult } from "./request-body.js";
+import type { BodyResult } from "./request-body.js";
 import type { RoutedRequest } from "./routed-messages.js";
 import { receiveSend, type SendContext } from "./connection-sends.js";
 import { ServerSentEventsTransport } from "./server-sent-events-transport.js";
@@ -421,7 +421,7 @@ export class ConnectionEndpoint {
   private async send(req: IncomingMessage, res: ServerResponse, request: ConnectionRequest, token: string | null): Promise<void> {
     if (!token) return replyText(res, 400, "Connection ID required");
     const local = this.registry.get(token);
-    if (local) return receiveSend(this.sends, res, request, local, () => readBody(req, this.options.maxIncomingPayload));
+    if (local) return receiveSend(this.sends, res, request, local, { request: req });
     if (!this.router) return replyText(res, 404, "No Connection with that ID");
     return this.router.sendElsewhere(req, res, request, token, this.options.maxIncomingPayload);
   }
@@ -461,7 +461,7 @@ export class ConnectionEndpoint {
         if (pathOf(routed.url).endsWith("/refresh")) return this.refreshAnswered(await refreshAuthentication(reply, request, connection, this.admission));
         const { body, tooLarge } = routed;
         const payload: BodyResult = tooLarge ? { tooLarge } : { body: body ? Buffer.from(body.buffer, body.byteOffset, body.byteLength) : Buffer.alloc(0) };
-        return receiveSend(this.sends, reply, request, connection, () => Promise.resolve(payload));
+        return receiveSend(this.sends, reply, request, connection, { read: payload });
       }
       case "DELETE":
         return this.delete(reply, request, connection);

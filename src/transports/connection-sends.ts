@@ -3,7 +3,9 @@ import type { LogWriter } from "../logger.js";
 import type { Admitted, ConnectionAdmission } from "./connection-admission.js";
 import type { ConnectionRequest } from "./connection-request.js";
 import { replyText, type HttpReply } from "./http-replies.js";
-import type { BodyResult } from "./request-body.js";
+import type { IncomingMessage } from "node:http";
+import { readBodyInPieces } from "./body-pieces.js";
+import { readBody, type BodyResult } from "./request-body.js";
 import { SendGate } from "./send-gate.js";
 import type { TransportConnection } from "./transport-connection.js";
 import { transportLog } from "./transport-log.js";
@@ -33,7 +35,7 @@ export async function receiveSend(
   res: HttpReply,
   request: ConnectionRequest,
   connection: TransportConnection,
-  readPayload: () => Promise<BodyResult>,
+  payload: SendPayload,
 ): Promise<void> {
   if (connection.transportName === "WebSockets") {
     return replyText(res, 405, "POST requests are not allowed for WebSocket connections.");
@@ -48,11 +50,17 @@ export async function receiveSend(
     return replyText(res, 409, "Too many sends are waiting for this connection.", { Connection: "close" });
   }
   try {
-    await receiveInTurn(context, res, request, connection, admission, readPayload);
+    await receiveInTurn(context, res, request, connection, admission, payload);
   } finally {
     gate.leave();
   }
 }
+
+/**
+ * A send's body: the request it is still to be read from (a POST to this server), or read whole
+ * already (one another server forwarded: it read the body, bounded, before it passed it on).
+ */
+export type SendPayload = { request: IncomingMessage } | { read: BodyResult };
 
 /** A POST whose turn it is: its body is read only once the connection takes data again. */
 async function receiveInTurn(
@@ -61,29 +69,42 @@ async function receiveInTurn(
   request: ConnectionRequest,
   connection: TransportConnection,
   admission: Admitted,
-  readPayload: () => Promise<BodyResult>,
+  payload: SendPayload,
 ): Promise<void> {
   // Backpressure: while a consumer is full the body stays unread, and the client waits.
   await connection.whenReceiving();
   if (connection.isClosed) return replyText(res, 404, "No Connection with that ID");
   context.admission.adopt(connection, admission);
-  const result = await readPayload();
-  if ("aborted" in result) return;
-  if ("tooLarge" in result) {
-    // The connection ends as for a message over maximumReceiveMessageSize (a hub sends its
-    // Close message on the SSE stream or the pending poll); the rest of the body is not read.
-    const limit = context.maxIncomingPayload;
-    connection.receiveTooLarge(limit);
-    return replyText(res, 413, `A send carried more than ${limit} bytes.`, { Connection: "close" });
-  }
-  // The connection may have ended while the body was arriving.
-  if (connection.isClosed) return replyText(res, 404, "No Connection with that ID");
-  const { body } = result;
   // JSON is posted as text/plain, MessagePack as application/octet-stream (the .NET client names
   // neither). A body is text only if it is UTF-8, as a WebSocket's text frame must be (one that
   // is not closes with 1007): other bytes arrive as bytes, which a text protocol refuses.
   const binary = (request.header("content-type") ?? "").includes("octet-stream");
-  if (binary || !isUtf8(body)) connection.receive(new Uint8Array(body.buffer, body.byteOffset, body.byteLength));
-  else connection.receive(body.toString("utf8"), body);
+  let received = false;
+  const receive = (body: Buffer) => {
+    received = true;
+    if (binary || !isUtf8(body)) connection.receive(new Uint8Array(body.buffer, body.byteOffset, body.byteLength));
+    else connection.receive(body.toString("utf8"), body);
+  };
+  // Past its handshake, a hub connection's POST is read in pieces of whole hub messages as it
+  // arrives (see readBodyInPieces); the handshake's, and any other, whole.
+  const framing = connection.receiver?.recordFraming;
+  const limit = context.maxIncomingPayload;
+  const result =
+    "read" in payload
+      ? payload.read
+      : framing
+        ? await readBodyInPieces(payload.request, limit, framing, connection, receive)
+        : await readBody(payload.request, limit);
+  if ("aborted" in result) return;
+  if ("tooLarge" in result) {
+    // The connection ends as for a message over maximumReceiveMessageSize (a hub sends its
+    // Close message on the SSE stream or the pending poll); the rest of the body is not read.
+    connection.receiveTooLarge(limit);
+    return replyText(res, 413, `A send carried more than ${limit} bytes.`, { Connection: "close" });
+  }
+  // The connection may have ended while the body was arriving, before any of it was taken (the
+  // rest of a body read in pieces is then left unread); one a piece ended took the send.
+  if (connection.isClosed && !received) return replyText(res, 404, "No Connection with that ID", "body" in result ? {} : { Connection: "close" });
+  if ("body" in result) receive(result.body);
   replyText(res, 200);
 }

@@ -1,7 +1,7 @@
 // `Buffer` imported, not the global (see websocket-frames.ts).
 import { Buffer } from "node:buffer";
 import type { RecordFraming } from "../protocol/hub-protocol.js";
-import { RECORD_SEPARATOR_CODE } from "../protocol/text-framing.js";
+import { noBoundary, recordBoundaries, tooLarge, unreadable, type RecordBoundaries } from "../protocol/record-boundaries.js";
 
 /** What reading a WebSocket's frames needs to know of its connection. */
 export interface FrameSource {
@@ -212,10 +212,12 @@ class PiecedMessage {
   /** Unmasked bytes of a hub message not yet whole, in order. */
   private held: Buffer[] = [];
   private heldBytes = 0;
+  /** Where a hub message ends could not be read: the rest is handed on as it comes. */
+  private unframed = false;
 
   constructor(first: Header, framing: RecordFraming) {
     this.opcode = first.opcode;
-    this.records = framing === "text" ? new TextBoundaries() : new BinaryBoundaries();
+    this.records = recordBoundaries(framing);
     this.frameLeft = 0;
     this.lastFrame = false;
     this.nextFrame(first, undefined);
@@ -243,10 +245,15 @@ class PiecedMessage {
     // Hands on the whole hub messages found, as few messages as fit within maxPayload each.
     let from = 0;
     let cut = 0;
-    for (let next = this.records.next(piece, 0, maxPayload); next !== noBoundary; next = this.records.next(piece, next, maxPayload)) {
+    for (let next = this.unframed ? noBoundary : this.records.next(piece, 0, maxPayload); next !== noBoundary; next = this.records.next(piece, next, maxPayload)) {
       if (next === tooLarge) {
         if (cut > from) this.handOn(piece.subarray(from, cut), sink);
         return this.refuse(maxPayload, sink, at + step);
+      }
+      if (next === unreadable) {
+        // Where a hub message ends cannot be read: the rest goes on as it comes, for the hub to refuse.
+        this.unframed = true;
+        break;
       }
       if (this.heldBytes + next - from > maxPayload && cut > from) {
         this.handOn(piece.subarray(from, cut), sink);
@@ -254,6 +261,7 @@ class PiecedMessage {
       }
       cut = next;
     }
+    if (this.unframed) cut = step;
     if (cut > from) this.handOn(piece.subarray(from, cut), sink);
     if (cut < step) {
       this.held.push(piece.subarray(cut));
@@ -290,63 +298,5 @@ class PiecedMessage {
     this.heldBytes = 0;
     sink(frameHead(this.opcode, maxPayload + 1));
     return end;
-  }
-}
-
-const noBoundary = -1;
-const tooLarge = -2;
-
-/** Finds where hub messages end in a message's bytes, given in order, piece by piece. */
-interface RecordBoundaries {
-  /**
-   * Where the first hub message to end in `piece` after `from` ends (just past it);
-   * `noBoundary` if none does, `tooLarge` if one announces more than `maxPayload` bytes. Called
-   * with `from` where the last call ended, and 0 for the next piece.
-   */
-  next(piece: Buffer, from: number, maxPayload: number): number;
-}
-
-/** JSON: a hub message ends with the record separator. */
-class TextBoundaries implements RecordBoundaries {
-  next(piece: Buffer, from: number): number {
-    const separator = piece.indexOf(RECORD_SEPARATOR_CODE, from);
-    return separator === -1 ? noBoundary : separator + 1;
-  }
-}
-
-/** MessagePack: a hub message is its varint length (1 to 5 bytes, low 7-bit group first), then as many bytes. */
-class BinaryBoundaries implements RecordBoundaries {
-  /** Bytes of the hub message under way still to come, once its length is read. */
-  private left = 0;
-  private length = 0;
-  private lengthBytes = 0;
-  /** The length under way is read: the hub message's bytes come next (it may have none). */
-  private inBody = false;
-
-  next(piece: Buffer, from: number, maxPayload: number): number {
-    let at = from;
-    while (at < piece.length || (this.inBody && this.left === 0)) {
-      if (this.inBody) {
-        const step = Math.min(this.left, piece.length - at);
-        this.left -= step;
-        at += step;
-        if (this.left > 0) return noBoundary;
-        this.inBody = false;
-        return at;
-      }
-      const byte = piece[at++]!;
-      this.length += (byte & 0x7f) * 2 ** (7 * this.lengthBytes);
-      this.lengthBytes++;
-      if (byte & 0x80) {
-        if (this.lengthBytes === 5) return tooLarge;
-        continue;
-      }
-      if (this.length > maxPayload) return tooLarge;
-      this.left = this.length;
-      this.length = 0;
-      this.lengthBytes = 0;
-      this.inBody = true;
-    }
-    return noBoundary;
   }
 }

@@ -4,11 +4,11 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Hub, HubClass, HubMethod, HubServer, silentLogger } from "../../src/index.js";
 import { RawJsonClient, RS } from "../robustness/raw-client.js";
 
-// Clients gather the hub messages of a burst into one WebSocket message: the official JavaScript
-// client every message sent in one turn, the .NET client what its pipe holds, in fragments of
-// its segments. ASP.NET Core reads such a message as a stream; so does hubwire, in pieces of
-// whole hub messages, however large the WebSocket message (ws alone takes one of up to
-// max(4 x maximumReceiveMessageSize, 1 MiB) bytes, whole).
+// Clients gather the hub messages of a burst into one transport message: the official
+// JavaScript client every message sent in one turn, the .NET client what its pipe holds (over
+// WebSockets in fragments of its segments), as one WebSocket message or one POST. ASP.NET Core
+// reads such a message as a stream; so does hubwire, in pieces of whole hub messages, however
+// large (whole, a message is taken up to max(4 x maximumReceiveMessageSize, 1 MiB) bytes).
 
 const MiB = 1024 * 1024;
 
@@ -29,7 +29,7 @@ class BurstHub extends Hub {
 
 }
 
-describe("a burst of hub messages in one WebSocket message larger than ws takes whole", () => {
+describe("a burst of hub messages in one transport message larger than is taken whole", () => {
   let server: HubServer;
   let url: string;
   const clients: HubConnection[] = [];
@@ -44,8 +44,8 @@ describe("a burst of hub messages in one WebSocket message larger than ws takes 
     await server.close();
   });
 
-  async function official(messagePack: boolean): Promise<HubConnection> {
-    const builder = new HubConnectionBuilder().withUrl(url, { transport: HttpTransportType.WebSockets, skipNegotiation: true }).configureLogging(LogLevel.None);
+  async function official(messagePack: boolean, transport = HttpTransportType.WebSockets): Promise<HubConnection> {
+    const builder = new HubConnectionBuilder().withUrl(url, { transport, skipNegotiation: transport === HttpTransportType.WebSockets }).configureLogging(LogLevel.None);
     if (messagePack) builder.withHubProtocol(new MessagePackHubProtocol());
     const client = builder.build();
     clients.push(client);
@@ -53,8 +53,14 @@ describe("a burst of hub messages in one WebSocket message larger than ws takes 
     return client;
   }
 
-  it.each([false, true])("the official client's sends of one turn, 3 MiB in all (MessagePack: %s), are each handled", async (messagePack) => {
-    const client = await official(messagePack);
+  it.each([
+    ["WebSockets", HttpTransportType.WebSockets, false],
+    ["WebSockets", HttpTransportType.WebSockets, true],
+    ["long polling", HttpTransportType.LongPolling, false],
+    ["long polling", HttpTransportType.LongPolling, true],
+    ["Server-Sent Events", HttpTransportType.ServerSentEvents, false],
+  ])("the official client's sends of one turn, 3 MiB in all, are each handled: %s, MessagePack %s", async (_name, transport, messagePack) => {
+    const client = await official(messagePack, transport);
     let closed = false;
     client.onclose(() => (closed = true));
     const sends: Array<Promise<void>> = [];

@@ -1,0 +1,92 @@
+import { Buffer } from "node:buffer";
+import type { IncomingMessage } from "node:http";
+import type { RecordFraming } from "../protocol/hub-protocol.js";
+import { noBoundary, recordBoundaries, tooLarge, unreadable } from "../protocol/record-boundaries.js";
+
+export type PiecesResult = { done: true } | { tooLarge: true } | { aborted: true };
+
+/** What reading a POST in pieces waits for: the connection the body is for (see TransportConnection). */
+export interface PieceReader {
+  /** The connection takes no data for now: the body is read on once it does. */
+  readonly receivingPaused: boolean;
+  whenReceiving(): Promise<void>;
+  /** The connection has ended: the rest of the body is not read. */
+  readonly isClosed: boolean;
+}
+
+/**
+ * Reads a POST's body as it arrives, as ASP.NET Core does, and hands on its hub messages (in
+ * `framing`) to `receive` in pieces: with each read, the hub messages made whole by it. The official clients
+ * gather the messages of a burst into one POST, of any size. A hub message not whole waits, at
+ * most `limit` bytes (past that: tooLarge, and the rest is not read); one not whole when the
+ * body ends, or whose end cannot be found, is handed on as it is, for the hub to refuse. While the connection takes no data the
+ * body is not read, so the client waits; once it has ended, the rest is not read.
+ */
+export function readBodyInPieces(
+  req: IncomingMessage,
+  limit: number,
+  framing: RecordFraming,
+  connection: PieceReader,
+  receive: (piece: Buffer) => void,
+): Promise<PiecesResult> {
+  // A request that waited its turn may have been dropped meanwhile: its events are over.
+  if (req.destroyed) return Promise.resolve({ aborted: true });
+  const boundaries = recordBoundaries(framing);
+  let held: Buffer[] = [];
+  let heldBytes = 0;
+  // Where a hub message ends could not be read, or it announced more than `limit`: the rest goes
+  // on as it comes, for the hub to refuse as it refuses such a message in a body read whole.
+  let unframed = false;
+  const handOn = (whole: Buffer | undefined) => {
+    const parts = whole ? [...held, whole] : held;
+    held = [];
+    heldBytes = 0;
+    receive(parts.length === 1 ? parts[0]! : Buffer.concat(parts));
+  };
+  return new Promise((resolve) => {
+    let done = false;
+    const finish = (result: PiecesResult) => {
+      if (done) return;
+      done = true;
+      resolve(result);
+    };
+    req.on("data", (chunk: Buffer) => {
+      if (done) return;
+      let cut = unframed ? chunk.length : 0;
+      for (let next = unframed ? noBoundary : boundaries.next(chunk, 0, limit); next !== noBoundary; next = boundaries.next(chunk, next, limit)) {
+        if (next === tooLarge || next === unreadable) {
+          unframed = true;
+          cut = chunk.length;
+          break;
+        }
+        cut = next;
+      }
+      if (cut > 0) handOn(chunk.subarray(0, cut));
+      if (connection.isClosed) {
+        req.pause();
+        return finish({ done: true });
+      }
+      if (cut < chunk.length) {
+        held.push(chunk.subarray(cut));
+        heldBytes += chunk.length - cut;
+        if (heldBytes > limit) {
+          req.pause();
+          return finish({ tooLarge: true });
+        }
+      }
+      if (!connection.receivingPaused) return;
+      req.pause();
+      void connection.whenReceiving().then(() => {
+        if (!done) req.resume();
+      });
+    });
+    req.on("end", () => {
+      if (done) return;
+      if (heldBytes > 0) handOn(undefined);
+      finish({ done: true });
+    });
+    req.on("aborted", () => finish({ aborted: true }));
+    req.on("error", () => finish({ aborted: true }));
+    req.on("close", () => finish({ aborted: true }));
+  });
+}
