@@ -35,7 +35,7 @@ const common = [
 /** The checks the app runs for a combination (as Checks.All() lists them). */
 function checksFor(combo: string): string[] {
   if (combo === "ServerSentEvents:messagepack") return ["refuses a binary protocol"];
-  return combo.startsWith("WebSockets:") ? [...common, "stateful reconnect", "a burst of sends"] : common;
+  return combo.startsWith("WebSockets:") ? [...common, "stateful reconnect", "a burst of sends"] : [...common, "a burst of sends"];
 }
 
 interface CheckResult {

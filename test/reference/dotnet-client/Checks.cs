@@ -51,7 +51,7 @@ public sealed class Checks(string url, string proxyUrl, Combo combo) : IAsyncDis
         yield return ("automatic reconnect", AutomaticReconnect);
         // Only WebSockets can resume a connection (as in ASP.NET Core).
         if (combo.Transport == HttpTransportType.WebSockets) yield return ("stateful reconnect", StatefulReconnect);
-        if (combo.Transport == HttpTransportType.WebSockets) yield return ("a burst of sends", BurstOfSends);
+        yield return ("a burst of sends", BurstOfSends);
     }
 
     private HubConnection Build(string baseUrl, string path, Action<IHubConnectionBuilder>? configure = null)
@@ -158,9 +158,9 @@ public sealed class Checks(string url, string proxyUrl, Combo combo) : IAsyncDis
     }
 
     /// <summary>
-    /// Sends not awaited one by one: the client's pipe gathers them, and its WebSocket transport
-    /// sends what the pipe holds (up to its 1 MB bound) as one message, in fragments of the
-    /// pipe's segments, with hub messages across fragments.
+    /// Sends not awaited one by one: the client's pipe gathers them, and its transport sends what
+    /// the pipe holds (up to its 1 MB bound) as one message: a WebSocket message in fragments of
+    /// the pipe's segments, with hub messages across fragments, or one POST.
     /// </summary>
     private async Task BurstOfSends()
     {
