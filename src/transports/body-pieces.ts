@@ -15,12 +15,13 @@ export interface PieceReader {
 }
 
 /**
- * Reads a POST's body as it arrives, as ASP.NET Core does, and hands on its hub messages (in
- * `framing`) to `receive` in pieces: with each read, the hub messages made whole by it. The official clients
- * gather the messages of a burst into one POST, of any size. A hub message not whole waits, at
- * most `limit` bytes (past that: tooLarge, and the rest is not read); one not whole when the
- * body ends, or whose end cannot be found, is handed on as it is, for the hub to refuse. While the connection takes no data the
- * body is not read, so the client waits; once it has ended, the rest is not read.
+ * Reads a POST's body as it arrives, as ASP.NET Core does, and hands its hub messages (in
+ * `framing`) to `receive` in pieces: with each read, the hub messages made whole by it. The
+ * official clients gather the messages of a burst into one POST, of any size. A hub message not
+ * whole waits, at most `limit` bytes (past that: tooLarge, and the rest is not read); one not
+ * whole when the body ends, or whose end cannot be found, is handed on as it is, for the hub to
+ * refuse. Past `limit` bytes, while the connection takes no data the body is not read, so the
+ * client waits; once the connection has ended, the rest is not read.
  */
 export function readBodyInPieces(
   req: IncomingMessage,
@@ -34,6 +35,7 @@ export function readBodyInPieces(
   const boundaries = recordBoundaries(framing);
   let held: Buffer[] = [];
   let heldBytes = 0;
+  let bodyBytes = 0;
   // Where a hub message ends could not be read, or it announced more than `limit`: the rest goes
   // on as it comes, for the hub to refuse as it refuses such a message in a body read whole.
   let unframed = false;
@@ -74,7 +76,10 @@ export function readBodyInPieces(
           return finish({ tooLarge: true });
         }
       }
-      if (!connection.receivingPaused) return;
+      // A body is read on up to `limit` bytes whatever the connection's state, as one read whole
+      // is; past that it waits while the connection takes no data.
+      bodyBytes += chunk.length;
+      if (bodyBytes <= limit || !connection.receivingPaused) return;
       req.pause();
       void connection.whenReceiving().then(() => {
         if (!done) req.resume();

@@ -1,9 +1,9 @@
 import { isUtf8 } from "node:buffer";
+import type { IncomingMessage } from "node:http";
 import type { LogWriter } from "../logger.js";
 import type { Admitted, ConnectionAdmission } from "./connection-admission.js";
 import type { ConnectionRequest } from "./connection-request.js";
 import { replyText, type HttpReply } from "./http-replies.js";
-import type { IncomingMessage } from "node:http";
 import { readBodyInPieces } from "./body-pieces.js";
 import { readBody, type BodyResult } from "./request-body.js";
 import { SendGate } from "./send-gate.js";
@@ -102,9 +102,15 @@ async function receiveInTurn(
     connection.receiveTooLarge(limit);
     return replyText(res, 413, `A send carried more than ${limit} bytes.`, { Connection: "close" });
   }
-  // The connection may have ended while the body was arriving, before any of it was taken (the
-  // rest of a body read in pieces is then left unread); one a piece ended took the send.
-  if (connection.isClosed && !received) return replyText(res, 404, "No Connection with that ID", "body" in result ? {} : { Connection: "close" });
-  if ("body" in result) receive(result.body);
+  if ("done" in result) {
+    // Read in pieces, each taken as it came. If the connection ended meanwhile, before any was
+    // taken the send is refused; after, a piece ended it, and the send was taken. The rest of
+    // the body may be left unread: its socket is closed.
+    if (!connection.isClosed) return replyText(res, 200);
+    return replyText(res, received ? 200 : 404, received ? "" : "No Connection with that ID", { Connection: "close" });
+  }
+  // Read whole: the connection may have ended while the body was arriving.
+  if (connection.isClosed) return replyText(res, 404, "No Connection with that ID");
+  receive(result.body);
   replyText(res, 200);
 }

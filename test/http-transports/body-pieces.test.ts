@@ -70,15 +70,15 @@ describe("readBodyInPieces: a POST read as it arrives, in pieces of whole hub me
     for (const piece of run.pieces) expect(piece.endsWith(RS)).toBe(true);
   });
 
-  it("reads nothing more while the connection takes no data", async () => {
+  it("past the limit, reads nothing more while the connection takes no data; before it, reads on as a body read whole is", async () => {
     const connection = new Connection();
-    const run = await post(connection, 1024);
-    await run.write(records(0, 2));
-    await waitFor(() => run.pieces.length === 1, "the first piece");
+    const run = await post(connection, 20); // a record is 8 bytes
     connection.receivingPaused = true;
+    await run.write(records(0, 2));
+    await waitFor(() => run.pieces.length === 1, "the first piece, under the limit");
     await run.write(records(2, 2));
-    await waitFor(() => run.pieces.length === 2, "the piece read before the pause was seen");
-    // The read that found the connection paused paused the request: what follows stays unread.
+    await waitFor(() => run.pieces.length === 2, "the piece that passed the limit");
+    // The read that passed the limit found the connection paused, and paused the request.
     expect(run.received()!.isPaused()).toBe(true);
     await run.write(records(4, 2));
     expect(run.pieces).toHaveLength(2);
