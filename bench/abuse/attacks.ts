@@ -139,19 +139,22 @@ export const callRateFlood: Attack = {
  * Pings, `perMessage` to a WebSocket message, as fast as one socket takes them, for 3 s:
  * messages that ask for nothing but cost the server their parsing. `mb` is what the server took.
  */
-function pingFlood(perMessage: number, size: string): Attack {
+/** Pings, `perMessage` to a WebSocket message (`size`, for its name), sent as fast as one socket takes them for 3 s. */
+export function pingFlood(perMessage: number, size: string): Attack {
   return {
     name: `pings (${perMessage.toLocaleString("en-US")} to a ${size} message) as fast as one socket sends them, for 3 s`,
     fullSize: 100_000,
     async run({ url, probe }, messages) {
       const socket = await HubSocket.open(url);
+      let closedByServer = false;
+      void socket.closed.then(() => (closedByServer = true));
       const frame = `{"type":6}${RS}`.repeat(perMessage);
       const { sent, ms, serverCpuPercent } = await forThreeSeconds(socket, probe, messages, Math.max(256 * kib, 2 * frame.length), () => {
         socket.send(frame);
         return 1;
       });
       return {
-        facts: { mb: Math.round(((sent * frame.length - socket.buffered) / 1024 / 1024) * 10) / 10, ms, serverCpuPercent },
+        facts: { mb: Math.round(((sent * frame.length - socket.buffered) / 1024 / 1024) * 10) / 10, ms, serverCpuPercent, closedByServer: closedByServer ? 1 : 0 },
         end: closing(socket, probe),
       };
     },
