@@ -1,7 +1,8 @@
-import { Buffer } from "node:buffer";
+import type { Buffer } from "node:buffer";
 import type { IncomingMessage } from "node:http";
 import type { RecordFraming } from "../protocol/hub-protocol.js";
 import { noBoundary, recordBoundaries, tooLarge, unreadable } from "../protocol/record-boundaries.js";
+import { HeldBytes } from "./held-bytes.js";
 
 export type PiecesResult = { done: true } | { tooLarge: true } | { aborted: true };
 
@@ -33,17 +34,22 @@ export function readBodyInPieces(
   // A request that waited its turn may have been dropped meanwhile: its events are over.
   if (req.destroyed) return Promise.resolve({ aborted: true });
   const boundaries = recordBoundaries(framing);
-  let held: Buffer[] = [];
-  let heldBytes = 0;
+  const held = new HeldBytes();
   let bodyBytes = 0;
   // Where a hub message ends could not be read, or it announced more than `limit`: the rest goes
   // on as it comes, for the hub to refuse as it refuses such a message in a body read whole.
   let unframed = false;
-  const handOn = (whole: Buffer | undefined) => {
-    const parts = whole ? [...held, whole] : held;
-    held = [];
-    heldBytes = 0;
-    receive(parts.length === 1 ? parts[0]! : Buffer.concat(parts));
+  /** Where the whole hub messages in `chunk` end; all of it once where one ends cannot be found. */
+  const wholeEnd = (chunk: Buffer): number => {
+    let cut = 0;
+    for (let next = boundaries.next(chunk, 0, limit); next !== noBoundary; next = boundaries.next(chunk, next, limit)) {
+      if (next === tooLarge || next === unreadable) {
+        unframed = true;
+        return chunk.length;
+      }
+      cut = next;
+    }
+    return cut;
   };
   return new Promise((resolve) => {
     let done = false;
@@ -54,24 +60,15 @@ export function readBodyInPieces(
     };
     req.on("data", (chunk: Buffer) => {
       if (done) return;
-      let cut = unframed ? chunk.length : 0;
-      for (let next = unframed ? noBoundary : boundaries.next(chunk, 0, limit); next !== noBoundary; next = boundaries.next(chunk, next, limit)) {
-        if (next === tooLarge || next === unreadable) {
-          unframed = true;
-          cut = chunk.length;
-          break;
-        }
-        cut = next;
-      }
-      if (cut > 0) handOn(chunk.subarray(0, cut));
+      const cut = unframed ? chunk.length : wholeEnd(chunk);
+      if (cut > 0) receive(held.takeWith(chunk.subarray(0, cut)));
       if (connection.isClosed) {
         req.pause();
         return finish({ done: true });
       }
       if (cut < chunk.length) {
-        held.push(chunk.subarray(cut));
-        heldBytes += chunk.length - cut;
-        if (heldBytes > limit) {
+        held.hold(chunk.subarray(cut));
+        if (held.length > limit) {
           req.pause();
           return finish({ tooLarge: true });
         }
@@ -87,7 +84,7 @@ export function readBodyInPieces(
     });
     req.on("end", () => {
       if (done) return;
-      if (heldBytes > 0) handOn(undefined);
+      if (held.length > 0) receive(held.takeWith());
       finish({ done: true });
     });
     req.on("aborted", () => finish({ aborted: true }));

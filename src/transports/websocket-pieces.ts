@@ -2,6 +2,7 @@
 import { Buffer } from "node:buffer";
 import type { RecordFraming } from "../protocol/hub-protocol.js";
 import { noBoundary, recordBoundaries, tooLarge, unreadable, type RecordBoundaries } from "../protocol/record-boundaries.js";
+import { HeldBytes } from "./held-bytes.js";
 
 /** What reading a WebSocket's frames needs to know of its connection. */
 export interface FrameSource {
@@ -176,7 +177,7 @@ export function holdsWholeFrames(chunk: Buffer, maxPayload: number): boolean {
  * The header of a client frame (masked, with a zero mask: its payload as it is) of `opcode`
  * announcing `length` bytes.
  */
-export function frameHead(opcode: number, length: number, fin = true): Buffer {
+function frameHead(opcode: number, length: number, fin = true): Buffer {
   const size = length < 126 ? 6 : length < 65_536 ? 8 : 14;
   const head = Buffer.alloc(size);
   head[0] = (fin ? 0x80 : 0) | opcode;
@@ -209,9 +210,8 @@ class PiecedMessage {
   private lastFrame: boolean;
   private readonly mask = Buffer.alloc(4);
   private maskOffset = 0;
-  /** Unmasked bytes of a hub message not yet whole, in order. */
-  private held: Buffer[] = [];
-  private heldBytes = 0;
+  /** Unmasked bytes of a hub message not yet whole. */
+  private readonly held = new HeldBytes();
   /** Where a hub message ends could not be read: the rest is handed on as it comes. */
   private unframed = false;
 
@@ -255,7 +255,7 @@ class PiecedMessage {
         this.unframed = true;
         break;
       }
-      if (this.heldBytes + next - from > maxPayload && cut > from) {
+      if (this.held.length + next - from > maxPayload && cut > from) {
         this.handOn(piece.subarray(from, cut), sink);
         from = cut;
       }
@@ -264,9 +264,8 @@ class PiecedMessage {
     if (this.unframed) cut = step;
     if (cut > from) this.handOn(piece.subarray(from, cut), sink);
     if (cut < step) {
-      this.held.push(piece.subarray(cut));
-      this.heldBytes += step - cut;
-      if (this.heldBytes > maxPayload) return this.refuse(maxPayload, sink, at + step);
+      this.held.hold(piece.subarray(cut));
+      if (this.held.length > maxPayload) return this.refuse(maxPayload, sink, at + step);
     }
     this.endFrameIfDone(sink);
     return at + step;
@@ -279,23 +278,19 @@ class PiecedMessage {
     this.ended = true;
     // A hub message not whole at the message's end is handed on as it is: the hub refuses it,
     // as it refuses one split across two messages.
-    if (this.heldBytes > 0) this.handOn(undefined, sink);
+    if (this.held.length > 0) this.handOn(undefined, sink);
   }
 
   /** Hands what is held, and then `whole` (the rest of the hub messages made whole), to ws as one message. */
   private handOn(whole: Buffer | undefined, sink: FrameSink): void {
-    const parts = whole ? [...this.held, whole] : this.held;
-    const payload = parts.length === 1 ? parts[0]! : Buffer.concat(parts);
-    this.held = [];
-    this.heldBytes = 0;
+    const payload = this.held.takeWith(whole);
     sink(frameHead(this.opcode, payload.length));
     sink(payload);
   }
 
   private refuse(maxPayload: number, sink: FrameSink, end: number): number {
     this.refused = true;
-    this.held = [];
-    this.heldBytes = 0;
+    this.held.clear();
     sink(frameHead(this.opcode, maxPayload + 1));
     return end;
   }
