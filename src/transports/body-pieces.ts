@@ -1,8 +1,8 @@
 import type { Buffer } from "node:buffer";
-import type { IncomingMessage } from "node:http";
 import type { RecordFraming } from "../protocol/hub-protocol.js";
 import { noBoundary, recordBoundaries, tooLarge, unreadable } from "../protocol/record-boundaries.js";
 import { HeldBytes } from "./held-bytes.js";
+import type { BodySource } from "./request-body.js";
 
 export type PiecesResult = { done: true } | { tooLarge: true } | { aborted: true };
 
@@ -25,7 +25,7 @@ export interface PieceReader {
  * client waits; once the connection has ended, the rest is not read.
  */
 export function readBodyInPieces(
-  req: IncomingMessage,
+  req: BodySource,
   limit: number,
   framing: RecordFraming,
   connection: PieceReader,

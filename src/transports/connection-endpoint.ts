@@ -15,6 +15,7 @@ import { bearerToken, ConnectionRequest } from "./connection-request.js";
 import { refreshAuthentication, refreshedConnectionToken, refuseRefresh, refuseUnknownConnection, tokenLifetimeSeconds } from "./authentication-refresh.js";
 import { ConnectionRouter } from "./connection-router.js";
 import type { RouteChannels } from "./connection-router-types.js";
+import type { ForwardedBody } from "./forwarded-body.js";
 import { ForwardedReply } from "./forwarded-reply.js";
 import { rejectUpgrade, replyJson, replyPollStarted, replyText, type HttpReply } from "./http-replies.js";
 import { LongPollingTransport } from "./long-polling-transport.js";
@@ -128,7 +129,7 @@ export class ConnectionEndpoint {
         serverId: options.serverId,
         path,
         registry: this.registry,
-        serve: (connection, request, reply) => this.serveForwarded(connection, request, reply),
+        serve: (connection, request, reply, body) => this.serveForwarded(connection, request, reply, body),
         moves: handler.moves,
         recoveryWaitMs: options.recoveryWaitMs,
         standbyWaitMs: options.recoveryWaitMs === undefined ? undefined : options.disconnectTimeoutMs,
@@ -451,16 +452,17 @@ export class ConnectionEndpoint {
     return undefined;
   }
 
-  /** A request another server forwarded, for a connection this server holds. */
-  private async serveForwarded(connection: TransportConnection, routed: RoutedRequest, reply: ForwardedReply): Promise<void> {
+  /** A request another server forwarded, for a connection this server holds; `body`: a POST's that comes in parts. */
+  private async serveForwarded(connection: TransportConnection, routed: RoutedRequest, reply: ForwardedReply, body?: ForwardedBody): Promise<void> {
     const request = new ConnectionRequest({ url: routed.url, headers: routed.headers, socket: { remoteAddress: routed.remoteAddress } });
     switch (routed.method) {
       case "GET":
         return this.receiveOn(reply, request, connection, (request.header("accept") ?? "").includes("text/event-stream"));
       case "POST": {
         if (pathOf(routed.url).endsWith("/refresh")) return this.refreshAnswered(await refreshAuthentication(reply, request, connection, this.admission));
-        const { body, tooLarge } = routed;
-        const payload: BodyResult = tooLarge ? { tooLarge } : { body: body ? Buffer.from(body.buffer, body.byteOffset, body.byteLength) : Buffer.alloc(0) };
+        if (body) return receiveSend(this.sends, reply, request, connection, { request: body });
+        const { body: whole, tooLarge } = routed;
+        const payload: BodyResult = tooLarge ? { tooLarge } : { body: whole ? Buffer.from(whole.buffer, whole.byteOffset, whole.byteLength) : Buffer.alloc(0) };
         return receiveSend(this.sends, reply, request, connection, { read: payload });
       }
       case "DELETE":

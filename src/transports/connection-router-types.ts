@@ -1,6 +1,7 @@
 import type { LogWriter } from "../logger.js";
 import type { ConnectionMoves } from "./connection-moves.js";
 import type { ConnectionRegistry } from "./connection-registry.js";
+import type { ForwardedBody } from "./forwarded-body.js";
 import type { ForwardedReply, ForwardedResponse } from "./forwarded-reply.js";
 import type { RoutedRequest } from "./routed-messages.js";
 import type { TransportConnection } from "./transport-connection.js";
@@ -45,7 +46,9 @@ export type ForwardOutcome =
   /** The backplane could not carry it (503), the holder did not answer in time (504), or this server has too many in flight (503). */
   | { kind: "failed"; status: 503 | 504; reason: string }
   /** The client went away before the answer came. */
-  | { kind: "gone" };
+  | { kind: "gone" }
+  /** A part of a POST's body was read by the holder: the next may go. */
+  | { kind: "taken" };
 
 export interface RouterOptions {
   channels: RouteChannels;
@@ -56,8 +59,11 @@ export interface RouterOptions {
   registry: ConnectionRegistry;
   /** Moves suspended stateful connections between servers; without it they stay where they are (409). */
   moves?: ConnectionMoves | undefined;
-  /** Serves a request another server forwarded, for a connection this server holds. */
-  serve(connection: TransportConnection, request: RoutedRequest, reply: ForwardedReply): Promise<void>;
+  /**
+   * Serves a request another server forwarded, for a connection this server holds; a POST whose
+   * body comes in parts with the body to read them from.
+   */
+  serve(connection: TransportConnection, request: RoutedRequest, reply: ForwardedReply, body?: ForwardedBody): Promise<void>;
   /** How long a forwarded request may wait for its answer (a long poll is held up to the poll timeout). */
   timeoutMs: number;
   /**

@@ -4,9 +4,11 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import type { Duplex } from "node:stream";
 import { HubwireError } from "../errors.js";
 import type { ConnectionRequest } from "./connection-request.js";
+import { BodyParts } from "./body-parts.js";
+import { ForwardedBody, bodyGivenUp } from "./forwarded-body.js";
 import { ForwardedReply } from "./forwarded-reply.js";
 import { replyText } from "./http-replies.js";
-import { readBody, type BodyResult } from "./request-body.js";
+import type { BodyResult } from "./request-body.js";
 import {
   decodeRoutedMessage,
   encodeRoutedMessage,
@@ -14,6 +16,8 @@ import {
   type RoutedAnswer,
   type RoutedMessage,
   type RoutedMethod,
+  type RoutedPart,
+  type RoutedRequest,
 } from "./routed-messages.js";
 import type { ClientSide, ForwardAnswer, ForwardedRequest, ForwardOutcome, RouterOptions } from "./connection-router-types.js";
 import { holderDied, MovingConnections } from "./moving-connections.js";
@@ -41,6 +45,8 @@ export class ConnectionRouter {
   private readonly waiting = new Map<number, Waiter>();
   /** Forwarded requests this server is serving, by asking server and id, until answered or abandoned. */
   private readonly serving = new Map<string, ForwardedReply>();
+  /** Bodies of forwarded POSTs that come in parts, by asking server and request id, until answered or abandoned. */
+  private readonly bodies = new Map<string, ForwardedBody>();
   /** Route channels this server subscribed, one per connection it holds. */
   private readonly held = new Set<string>();
   private readonly ready: Promise<void>;
@@ -125,9 +131,11 @@ export class ConnectionRouter {
 
   /**
    * A POST for a connection this server does not hold. Its body is read here, up to `limit` bytes
-   * as for a local one, and forwarded; the client is answered once the connection's server has
-   * taken it (backpressure holds as for a local send). Past `maxForwardedBytes` of such bodies
-   * held at once, a POST is refused with 503 before its body is read.
+   * (as a local one is read whole), and forwarded; a larger one goes in parts of that size, each
+   * read once the holder has taken the one before (see ForwardedBody). The client is answered
+   * once the connection's server has taken it all (backpressure holds as for a local send). Past
+   * `maxForwardedBytes` of such bodies held at once, a POST is refused with 503 before its body
+   * is read.
    */
   async sendElsewhere(req: IncomingMessage, res: ServerResponse, request: ConnectionRequest, token: string, limit: number): Promise<void> {
     const declared = Number(req.headers["content-length"]);
@@ -137,14 +145,45 @@ export class ConnectionRouter {
     }
     this.forwardedBytes += reserved;
     try {
-      const body = await readBody(req, limit);
-      if ("aborted" in body) return;
+      const parts = new BodyParts(req, limit);
+      const first = await parts.next();
+      if (!first) return;
+      if (!first.last) return await this.sendInParts(res, request, token, first.bytes, parts);
       // Only a transport's first request moves a connection, never a send; a holder that says otherwise is not believed.
-      const moved = await this.serveElsewhere(res, request, token, "POST", body);
+      const moved = await this.serveElsewhere(res, request, token, "POST", { body: first.bytes });
       if (moved) replyText(res, 404, "No Connection with that ID");
     } finally {
       this.forwardedBytes -= reserved;
     }
+  }
+
+  /** A POST's body, larger than a whole read, forwarded part after part (see sendElsewhere). */
+  private async sendInParts(res: ServerResponse, request: ConnectionRequest, token: string, first: Buffer, parts: BodyParts): Promise<void> {
+    const channel = this.routeChannel(token);
+    let of = 0;
+    // `tooLarge` too: a holder older than parts refuses the POST as it did any past the limit.
+    const opening = { ...forwarded(request, "POST", { body: first }), more: true, tooLarge: true } as const;
+    let outcome = await this.ask(channel, (id) => ({ kind: "request", from: this.serverId, id: (of = id), ...opening }), res);
+    let last = false;
+    while (outcome.kind === "taken") {
+      const part = await parts.next();
+      // The client left mid-body: the holder lets go of it.
+      if (!part) return this.publish(channel, { kind: "abandon", from: this.serverId, id: of });
+      last = part.last;
+      const build = (id: number): RoutedPart => ({ kind: "part", from: this.serverId, id, of, body: part.bytes, ...(part.last ? { last: true } : {}) });
+      outcome = await this.ask(channel, build, res, of);
+    }
+    // Not answered in time, or not forwarded: the holder, if it has the body, lets go of it.
+    if (outcome.kind === "failed") this.publish(channel, { kind: "abandon", from: this.serverId, id: of });
+    // Answered before its end: the rest of the body is not read, and the client's connection ends.
+    const unread: Record<string, string> = last ? {} : { Connection: "close" };
+    await this.conclude(token, outcome, {
+      reply: (response) => {
+        res.writeHead(response.status, { ...response.headers, ...unread });
+        res.end(response.body);
+      },
+      refuse: (status, reason) => replyText(res, status, reason, unread),
+    });
   }
 
   /**
@@ -201,6 +240,10 @@ export class ConnectionRouter {
         return undefined;
       case "gone":
         return undefined;
+      case "taken":
+        // Only a part of a body is answered so (see sendInParts): from a holder that serves it whole, never.
+        answer.refuse(502, "The connection's server answered out of turn.");
+        return undefined;
     }
   }
 
@@ -225,8 +268,12 @@ export class ConnectionRouter {
     return this.ask(this.routeChannel(token), (id) => ({ kind: "request", from: this.serverId, id, ...request }), client);
   }
 
-  /** Publishes the message `build` makes for a fresh id on `channel`, and waits for its answer as `forward` does. */
-  private async ask(channel: string, build: (id: number) => RoutedMessage, client: ClientSide): Promise<ForwardOutcome> {
+  /**
+   * Publishes the message `build` makes for a fresh id on `channel`, and waits for its answer as
+   * `forward` does. A client that leaves is told to the holder as the abandon of request
+   * `abandons` (a part's POST), or of this one.
+   */
+  private async ask(channel: string, build: (id: number) => RoutedMessage, client: ClientSide, abandons?: number): Promise<ForwardOutcome> {
     const { maxForwards, timeoutMs, path } = this.options;
     if (this.waiting.size >= maxForwards) {
       const error = new HubwireError("ERR_TOO_MANY_FORWARDS", `${maxForwards} forwarded requests are already waiting for an answer.`);
@@ -254,7 +301,7 @@ export class ConnectionRouter {
       const onClientClose = () => {
         if (settled) return;
         settle({ kind: "gone" });
-        this.publish(channel, { kind: "abandon", from: this.serverId, id });
+        this.publish(channel, { kind: "abandon", from: this.serverId, id: abandons ?? id });
       };
       const waiter: Waiter = { settle, unknowns: 0, receivers: undefined };
       this.waiting.set(id, waiter);
@@ -282,6 +329,7 @@ export class ConnectionRouter {
   /** A request forwarded by another server, for a connection this server holds (or held). */
   private onRouted(connection: TransportConnection, message: RoutedMessage): void {
     if (message.kind === "abandon") return this.abandon(`${message.from}:${message.id}`);
+    if (message.kind === "part") return this.takePart(message);
     if (message.kind !== "request") return;
     const { from, id } = message;
     // Moved or ended meanwhile: another server may hold it now, and answers for itself.
@@ -301,13 +349,63 @@ export class ConnectionRouter {
       // Its transport runs here: it cannot move.
       return this.answer(from, textReply(id, 409, "The connection's transport runs on another server."));
     }
+    if (message.method === "POST" && message.more) return this.serveInParts(connection, message);
     const key = `${from}:${id}`;
     const reply = new ForwardedReply((response) => {
       this.serving.delete(key);
       this.answer(from, { kind: "reply", id, ...response });
     });
     this.serving.set(key, reply);
-    this.options.serve(connection, message, reply).catch((error: unknown) => {
+    this.serveRouted(connection, message, reply);
+  }
+
+  /**
+   * A forwarded POST whose body comes in parts: served as any forwarded request, each part read
+   * as it comes (see ForwardedBody), the POST's answer sent back as a part's.
+   */
+  private serveInParts(connection: TransportConnection, message: RoutedRequest): void {
+    const { from, id } = message;
+    const key = `${from}:${id}`;
+    const done = () => {
+      this.serving.delete(key);
+      this.bodies.delete(key);
+    };
+    const body = new ForwardedBody((part, answer) => {
+      if (answer !== "taken") {
+        done();
+        return this.answer(from, { kind: "reply", id: part, ...answer });
+      }
+      this.answer(from, { kind: "taken", id: part });
+      // The forwarding server may die between two parts: the POST is let go of as if its client had left.
+      body.awaitNext(this.options.timeoutMs, () => {
+        reply.abandon();
+        done();
+      });
+    });
+    let answered = false;
+    const reply = new ForwardedReply((response) => {
+      answered = true;
+      body.respond(response);
+    });
+    reply.on("close", () => {
+      body.abort();
+      if (!answered) done();
+    });
+    this.serving.set(key, reply);
+    this.bodies.set(key, body);
+    body.take(id, message.body ?? new Uint8Array(0), false);
+    this.serveRouted(connection, message, reply, body);
+  }
+
+  /** The next part of a body that comes in parts; one whose POST was let go of is answered so. */
+  private takePart(message: RoutedPart): void {
+    const body = this.bodies.get(`${message.from}:${message.of}`);
+    if (!body) return this.answer(message.from, { kind: "reply", id: message.id, ...bodyGivenUp });
+    body.take(message.id, message.body, message.last === true);
+  }
+
+  private serveRouted(connection: TransportConnection, message: RoutedRequest, reply: ForwardedReply, body?: ForwardedBody): void {
+    this.options.serve(connection, message, reply, body).catch((error: unknown) => {
       this.options.log.write(transportLog.requestFailed, { path: this.options.path, error });
       if (!reply.headersSent) reply.writeHead(500);
       reply.end();
@@ -347,6 +445,8 @@ export class ConnectionRouter {
         const { id, holder, connectionId, identity, plan } = message;
         return waiter.settle({ kind: "moving", id, holder, connectionId, identity, plan });
       }
+      case "taken":
+        return waiter.settle({ kind: "taken" });
       case "unknown":
         // Another subscriber (the server the connection moved to) may still answer.
         if (++waiter.unknowns >= (waiter.receivers ?? Number.POSITIVE_INFINITY)) waiter.settle({ kind: "unknown" });

@@ -1,11 +1,10 @@
 import { isUtf8 } from "node:buffer";
-import type { IncomingMessage } from "node:http";
 import type { LogWriter } from "../logger.js";
 import type { Admitted, ConnectionAdmission } from "./connection-admission.js";
 import type { ConnectionRequest } from "./connection-request.js";
 import { replyText, type HttpReply } from "./http-replies.js";
 import { readBodyInPieces } from "./body-pieces.js";
-import { readBody, type BodyResult } from "./request-body.js";
+import { readBody, type BodyResult, type BodySource } from "./request-body.js";
 import { SendGate } from "./send-gate.js";
 import type { TransportConnection } from "./transport-connection.js";
 import { transportLog } from "./transport-log.js";
@@ -57,10 +56,10 @@ export async function receiveSend(
 }
 
 /**
- * A send's body: the request it is still to be read from (a POST to this server), or read whole
- * already (one another server forwarded: it read the body, bounded, before it passed it on).
+ * A send's body: what it is still to be read from (a POST to this server, or one another server
+ * forwards in parts), or read whole already (one another server read, bounded, and forwarded).
  */
-export type SendPayload = { request: IncomingMessage } | { read: BodyResult };
+export type SendPayload = { request: BodySource } | { read: BodyResult };
 
 /** A POST whose turn it is: its body is read only once the connection takes data again. */
 async function receiveInTurn(

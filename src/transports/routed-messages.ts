@@ -8,7 +8,9 @@ export type RoutedMethod = "GET" | "POST" | "DELETE" | "UPGRADE";
 /**
  * A request of a connection that reached a server which does not hold it, sent on the
  * connection's route channel to the server that does. A POST carries its body, already read
- * (and bounded) by the server that received it, or `tooLarge` when it was over the limit.
+ * (and bounded) by the server that received it; one larger than a whole read carries its first
+ * part and `more` (the rest comes in RoutedParts). `tooLarge`: the body is over the limit, so a
+ * server that does not read parts refuses it (413); set with `more` for that reason.
  */
 export interface RoutedRequest {
   kind: "request";
@@ -20,12 +22,30 @@ export interface RoutedRequest {
   headers: IncomingHttpHeaders;
   remoteAddress?: string | undefined;
   body?: Uint8Array | undefined;
+  /** The body goes on in parts (see RoutedPart): this is the first. */
+  more?: true | undefined;
   tooLarge?: true | undefined;
   /**
    * The asking server can take a suspended stateful connection with its state (a `moving`
    * answer). One that does not say so (an older hubwire, mid-deploy) is answered 409 as before.
    */
   movesState?: true | undefined;
+}
+
+/**
+ * The next part of a POST's body (see RoutedRequest.more), sent once the holder has taken the
+ * one before (`taken`). The holder answers it as it answers a request: `taken`, or the POST's
+ * own answer, which may come before the last part (the body was refused, or its connection ended).
+ */
+export interface RoutedPart {
+  kind: "part";
+  from: string;
+  id: number;
+  /** The id of the request whose body this continues. */
+  of: number;
+  body: Uint8Array;
+  /** The body ends with this part. */
+  last?: true | undefined;
 }
 
 /**
@@ -75,9 +95,11 @@ export type RoutedAnswer =
       plan: unknown;
     }
   /** The connection ended on the way: as if no server held it. */
-  | { kind: "unknown"; id: number };
+  | { kind: "unknown"; id: number }
+  /** A part of a POST's body (its request or a RoutedPart) was read: send the next. */
+  | { kind: "taken"; id: number };
 
-export type RoutedMessage = RoutedRequest | RoutedAbandon | RoutedReady | RoutedAnswer;
+export type RoutedMessage = RoutedRequest | RoutedPart | RoutedAbandon | RoutedReady | RoutedAnswer;
 
 /** A plain-text HTTP answer to forwarded request `id`. */
 export function textReply(id: number, status: number, text: string): RoutedAnswer {

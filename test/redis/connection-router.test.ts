@@ -1,4 +1,4 @@
-import { createServer, type Server } from "node:http";
+import { createServer, request as httpRequest, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { LogWriter, type LogFields, type Logger } from "../../src/logger.js";
@@ -6,6 +6,7 @@ import { RedisBackplane } from "../../src/redis/index.js";
 import { ConnectionRegistry } from "../../src/transports/connection-registry.js";
 import { ConnectionRequest } from "../../src/transports/connection-request.js";
 import { ConnectionRouter } from "../../src/transports/connection-router.js";
+import type { ForwardedBody } from "../../src/transports/forwarded-body.js";
 import type { ForwardedReply } from "../../src/transports/forwarded-reply.js";
 import { replyText } from "../../src/transports/http-replies.js";
 import type { RoutedRequest } from "../../src/transports/routed-messages.js";
@@ -16,7 +17,7 @@ import { waitFor, within } from "../support/wait.js";
 
 const unbounded = { maxBufferedBytes: Infinity, maxNegotiatedConnections: Infinity };
 
-type Serve = (connection: TransportConnection, request: RoutedRequest, reply: ForwardedReply) => Promise<void>;
+type Serve = (connection: TransportConnection, request: RoutedRequest, reply: ForwardedReply, body?: ForwardedBody) => Promise<void>;
 
 /** The codes of the errors logged, in order. */
 function recordingLogger(codes: string[]): Logger {
@@ -88,7 +89,7 @@ describe("ConnectionRouter: forwarded requests and their bounds", () => {
       () => held.close(),
     );
     const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/hub?id=`;
-    return { at: url + held.connectionToken, nobody: url + "nobody", codes };
+    return { at: url + held.connectionToken, nobody: url + "nobody", codes, holder: routerB };
   }
 
   it("writes the response of the server that holds the connection, and 404 at once when no server holds it", async () => {
@@ -137,6 +138,82 @@ describe("ConnectionRouter: forwarded requests and their bounds", () => {
     expect([refused.status, refused.text, refused.headers.connection]).toEqual([503, "The server is too busy to reach the connection's server.", "close"]);
     expect(bodies).toEqual(["hello"]);
     expect(codes).toEqual(["ERR_TOO_MANY_FORWARDS"]);
+  });
+
+  // The forwarding server reads a body whole up to 1,024 bytes here; a larger one goes in parts.
+  it("forwards a send larger than a whole read in parts, in order, and answers it once its holder has read them all", async () => {
+    const parts: number[] = [];
+    let received = "";
+    let opening: RoutedRequest | undefined;
+    const { at, holder } = await startPair({
+      serve: async (_c, request, reply, body) => {
+        opening = request;
+        if (!body) return replyText(reply, 500, "sent whole");
+        body.on("data", (chunk: Buffer) => {
+          parts.push(chunk.length);
+          received += chunk.toString();
+        });
+        body.on("end", () => replyText(reply, 200, "all read"));
+      },
+    });
+    const sent = Array.from({ length: 600 }, (_, i) => `${i}`.padStart(8, ".")).join("");
+    const reply = await send(at, "POST", { body: sent });
+    expect([reply.status, reply.text, reply.headers.connection]).toEqual([200, "all read", "keep-alive"]);
+    expect(received).toBe(sent);
+    expect(parts.length).toBeGreaterThanOrEqual(4);
+    expect(parts.slice(0, -1).every((length) => length === 1024)).toBe(true);
+    expect(holder.servingForOthers).toBe(0);
+    // Over the limit too, so that a server older than parts refuses it (413) as it did before.
+    expect(opening).toMatchObject({ method: "POST", more: true, tooLarge: true });
+  });
+
+  it("answers a send in parts as soon as its holder does, leaving the rest unread and ending the client's connection", async () => {
+    let parts = 0;
+    const { at, holder } = await startPair({
+      serve: async (_c, _request, reply, body) => {
+        body!.on("data", () => {
+          if (++parts === 1) replyText(reply, 413, "too large");
+        });
+      },
+    });
+    const reply = await send(at, "POST", { body: "x".repeat(10_000) });
+    expect([reply.status, reply.text, reply.headers.connection]).toEqual([413, "too large", "close"]);
+    expect(parts).toBeLessThanOrEqual(2); // the part after the answer may have been on its way
+    await waitFor(() => holder.servingForOthers === 0, "the holder to let go of the body");
+  });
+
+  it.each([
+    ["while the forwarding server reads the next part", false],
+    ["while its holder holds a part unread", true],
+  ])("lets the holder go of a body in parts whose client left %s", async (_when, pauses) => {
+    let aborted!: () => void;
+    const abandoned = new Promise<void>((resolve) => (aborted = resolve));
+    let parts = 0;
+    const { at, holder } = await startPair({
+      serve: async (_c, _request, _reply, body) => {
+        body!.on("aborted", aborted);
+        body!.on("data", () => {
+          parts++;
+          if (pauses) body!.pause();
+        });
+      },
+    });
+    const taken = holder["takePart"].bind(holder);
+    let partsHeard = 0;
+    holder["takePart"] = (message) => {
+      partsHeard++;
+      taken(message);
+    };
+    // The client sends 2,500 bytes of a longer body, then stops.
+    const req = httpRequest(at, { method: "POST", headers: { "Content-Length": "100000" } });
+    req.on("error", () => {});
+    req.write("y".repeat(2500));
+    if (pauses) await waitFor(() => partsHeard === 1, "the second part to reach the holder, which reads none past the first");
+    else await waitFor(() => parts === 2, "the first two parts to be read");
+    req.destroy();
+    await within(abandoned, "the holder's body to end as a dropped request's");
+    await waitFor(() => holder.servingForOthers === 0, "the holder to let go of the body");
+    expect(parts).toBe(pauses ? 1 : 2);
   });
 
   it("answers 503 and logs ERR_BACKPLANE_UNAVAILABLE while Redis is away", async () => {
