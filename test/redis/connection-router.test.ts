@@ -11,7 +11,10 @@ import type { ForwardedReply } from "../../src/transports/forwarded-reply.js";
 import { replyText } from "../../src/transports/http-replies.js";
 import type { RoutedRequest } from "../../src/transports/routed-messages.js";
 import type { TransportConnection } from "../../src/transports/transport-connection.js";
+import { readBodyInPieces } from "../../src/transports/body-pieces.js";
+import { frameBinaryRecord } from "../../src/protocol/binary-framing.js";
 import { send } from "../http-transports/http-client.js";
+import { seededRandom } from "../robustness/mutations.js";
 import { startOwnRedis, type OwnRedis } from "../support/redis.js";
 import { waitFor, within } from "../support/wait.js";
 
@@ -165,6 +168,44 @@ describe("ConnectionRouter: forwarded requests and their bounds", () => {
     expect(holder.servingForOthers).toBe(0);
     // Over the limit too, so that a server older than parts refuses it (413) as it did before.
     expect(opening).toMatchObject({ method: "POST", more: true, tooLarge: true });
+  });
+
+  it.each([1, 2, 3, 4])("hands its holder's reader every hub message of a send in parts once and in order, however parts and writes cut them (seed %i)", async (seed) => {
+    const random = seededRandom(seed);
+    // MessagePack framing: records of 1 to 3,000 bytes, so some span two or three parts of 1,024.
+    const records = Array.from({ length: 60 }, (_, i) => frameBinaryRecord(new Uint8Array(1 + random(3000)).fill(i)));
+    const sent = Buffer.concat(records);
+    const pieces: Buffer[] = [];
+    const { at } = await startPair({
+      serve: async (_c, _request, reply, body) => {
+        const reading = { receivingPaused: false, isClosed: false, whenReceiving: () => Promise.resolve() };
+        const result = await readBodyInPieces(body!, 4096, "binary", reading, (piece) => pieces.push(Buffer.from(piece)));
+        replyText(reply, "done" in result ? 200 : 400);
+      },
+    });
+    const answered = new Promise<number>((resolve, reject) => {
+      const req = httpRequest(at, { method: "POST", headers: { "Content-Length": String(sent.length) } }, (res) => {
+        res.resume();
+        resolve(res.statusCode!);
+      });
+      req.on("error", reject);
+      // Written in chunks of 1 to 5,000 bytes, each after the one before has gone.
+      const write = async () => {
+        for (let at = 0; at < sent.length; ) {
+          const end = Math.min(sent.length, at + 1 + random(5000));
+          await new Promise<void>((done) => req.write(sent.subarray(at, end), () => done()));
+          at = end;
+        }
+        req.end();
+      };
+      void write();
+    });
+    expect(await answered).toBe(200);
+    // Each piece ends with a whole hub message, and together they are the body.
+    expect(Buffer.concat(pieces).equals(sent)).toBe(true);
+    const ends = new Set(records.map((_, i) => records.slice(0, i + 1).reduce((sum, record) => sum + record.length, 0)));
+    let offset = 0;
+    for (const piece of pieces) expect(ends.has((offset += piece.length))).toBe(true);
   });
 
   it("answers a send in parts as soon as its holder does, leaving the rest unread and ending the client's connection", async () => {
