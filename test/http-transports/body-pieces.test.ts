@@ -2,8 +2,9 @@ import { Buffer } from "node:buffer";
 import { createServer, request, type IncomingMessage, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
-import { readBodyInPieces, type PieceReader, type PiecesResult } from "../../src/transports/body-pieces.js";
+import { readBodyInPieces, type PiecesResult } from "../../src/transports/body-pieces.js";
 import { waitFor } from "../support/wait.js";
+import { PausableConnection } from "../support/piece-reader.js";
 
 // A POST's body read in pieces of whole hub messages, on a real HTTP server, the client writing
 // the body in the chunks a test gives.
@@ -11,26 +12,12 @@ import { waitFor } from "../support/wait.js";
 const RS = "\u001e";
 const records = (from: number, count: number) => Array.from({ length: count }, (_, i) => `{"n":${from + i}}${RS}`).join("");
 
-/** A connection that takes data unless paused, and can end. */
-class Connection implements PieceReader {
-  receivingPaused = false;
-  isClosed = false;
-  private waiters: Array<() => void> = [];
-  whenReceiving(): Promise<void> {
-    return this.receivingPaused ? new Promise((resolve) => this.waiters.push(resolve)) : Promise.resolve();
-  }
-  resume(): void {
-    this.receivingPaused = false;
-    for (const waiter of this.waiters.splice(0)) waiter();
-  }
-}
-
 describe("readBodyInPieces: a POST read as it arrives, in pieces of whole hub messages", () => {
   let server: Server | undefined;
   afterEach(() => void server?.close());
 
   /** A POST to a server that reads its body in pieces: the test writes the body's chunks and ends it. */
-  async function post(connection: Connection, limit: number, framing: "text" | "binary" = "text") {
+  async function post(connection: PausableConnection, limit: number, framing: "text" | "binary" = "text") {
     const pieces: string[] = [];
     let result: PiecesResult | undefined;
     let received: IncomingMessage | undefined;
@@ -56,7 +43,7 @@ describe("readBodyInPieces: a POST read as it arrives, in pieces of whole hub me
   }
 
   it("hands on the hub messages each read makes whole, the rest of one held for the next", async () => {
-    const connection = new Connection();
+    const connection = new PausableConnection();
     const body = records(0, 50);
     const run = await post(connection, 1024);
     for (let at = 0; at < body.length; at += 37) {
@@ -71,7 +58,7 @@ describe("readBodyInPieces: a POST read as it arrives, in pieces of whole hub me
   });
 
   it("past the limit, reads nothing more while the connection takes no data; before it, reads on as a body read whole is", async () => {
-    const connection = new Connection();
+    const connection = new PausableConnection();
     const run = await post(connection, 20); // a record is 8 bytes
     connection.receivingPaused = true;
     await run.write(records(0, 2));
@@ -89,7 +76,7 @@ describe("readBodyInPieces: a POST read as it arrives, in pieces of whole hub me
   });
 
   it("stops with tooLarge when a hub message does not end within the limit", async () => {
-    const run = await post(new Connection(), 100);
+    const run = await post(new PausableConnection(), 100);
     await run.write(`${records(0, 1)}{"pad":"${"x".repeat(200)}`);
     await waitFor(() => run.result() !== undefined, "the refusal");
     expect(run.result()).toEqual({ tooLarge: true });
@@ -97,7 +84,7 @@ describe("readBodyInPieces: a POST read as it arrives, in pieces of whole hub me
   });
 
   it("hands on as it comes what follows a hub message whose end cannot be read, for the hub to refuse", async () => {
-    const run = await post(new Connection(), 1000, "binary");
+    const run = await post(new PausableConnection(), 1000, "binary");
     const whole = Buffer.from([3, 0x61, 0x62, 0x63]);
     const broken = Buffer.from([0xff, 0xff, 0xff, 0xff, 0xff, 0x01, 0x02]);
     await run.write(Buffer.concat([whole, broken]));
@@ -110,14 +97,14 @@ describe("readBodyInPieces: a POST read as it arrives, in pieces of whole hub me
   });
 
   it("hands on a hub message left unfinished at the body's end as it is, and stops reading once the connection ends", async () => {
-    const ends = await post(new Connection(), 1000);
+    const ends = await post(new PausableConnection(), 1000);
     await ends.write(`${records(0, 1)}{"n":`);
     ends.end();
     await waitFor(() => ends.result() !== undefined, "the body's end");
     expect(ends.pieces).toEqual([records(0, 1), '{"n":']);
     server!.close();
 
-    const connection = new Connection();
+    const connection = new PausableConnection();
     const closes = await post(connection, 1000);
     await closes.write(records(0, 1));
     await waitFor(() => closes.pieces.length === 1, "the first piece");

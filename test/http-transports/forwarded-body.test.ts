@@ -1,7 +1,8 @@
 import { Buffer } from "node:buffer";
 import { describe, expect, it } from "vitest";
 import { ForwardedBody, type PartAnswer } from "../../src/transports/forwarded-body.js";
-import { readBodyInPieces, type PieceReader, type PiecesResult } from "../../src/transports/body-pieces.js";
+import { readBodyInPieces, type PiecesResult } from "../../src/transports/body-pieces.js";
+import { PausableConnection } from "../support/piece-reader.js";
 
 // The body of a POST another server forwards in parts, as its connection's server reads it: by
 // readBodyInPieces, as a local POST's body. Each part is answered `taken` once read, so the
@@ -11,22 +12,8 @@ const RS = "\u001e";
 const bytes = (text: string) => new Uint8Array(Buffer.from(text));
 const ok = { status: 200, headers: {}, body: new Uint8Array(0) };
 
-/** A connection that takes data unless paused. */
-class Connection implements PieceReader {
-  receivingPaused = false;
-  isClosed = false;
-  private waiters: Array<() => void> = [];
-  whenReceiving(): Promise<void> {
-    return this.receivingPaused ? new Promise((resolve) => this.waiters.push(resolve)) : Promise.resolve();
-  }
-  resume(): void {
-    this.receivingPaused = false;
-    for (const waiter of this.waiters.splice(0)) waiter();
-  }
-}
-
 /** A body read in pieces by `connection`, with the answers its parts got and the pieces read. */
-function forwardedBody(connection: Connection, limit: number) {
+function forwardedBody(connection: PausableConnection, limit: number) {
   const answers: Array<[number, PartAnswer]> = [];
   const pieces: string[] = [];
   const body = new ForwardedBody((part, answer) => answers.push([part, answer]));
@@ -39,7 +26,7 @@ const nextTick = () => new Promise((resolve) => process.nextTick(resolve));
 
 describe("ForwardedBody: a POST's body that comes in parts from another server", () => {
   it("reads a part that came before its reader listened, once it does, and answers each part but the last taken", async () => {
-    const { body, answers, pieces, read } = forwardedBody(new Connection(), 1000);
+    const { body, answers, pieces, read } = forwardedBody(new PausableConnection(), 1000);
     body.take(1, bytes(`{"n":1}${RS}{"n"`), false);
     expect(answers).toEqual([]); // nobody reads yet
     const result = read();
@@ -59,7 +46,7 @@ describe("ForwardedBody: a POST's body that comes in parts from another server",
   });
 
   it("holds a part, unanswered, while its connection takes no data past the bound, and reads it once it does", async () => {
-    const connection = new Connection();
+    const connection = new PausableConnection();
     const { body, answers, pieces, read } = forwardedBody(connection, 10);
     const result = read();
     await nextTick();
@@ -79,7 +66,7 @@ describe("ForwardedBody: a POST's body that comes in parts from another server",
   });
 
   it("answers the next part with the POST's answer when the reader stopped at a part already taken", async () => {
-    const { body, answers, read } = forwardedBody(new Connection(), 10);
+    const { body, answers, read } = forwardedBody(new PausableConnection(), 10);
     const result = read();
     await nextTick();
     body.take(1, bytes("x".repeat(11)), false); // a hub message over the bound: the read ends
@@ -94,7 +81,7 @@ describe("ForwardedBody: a POST's body that comes in parts from another server",
   });
 
   it("answers the part in flight with the POST's answer when it comes before the part is read", () => {
-    const { body, answers } = forwardedBody(new Connection(), 10);
+    const { body, answers } = forwardedBody(new PausableConnection(), 10);
     body.take(1, bytes(`{"n":1}${RS}`), false); // not read: the POST was refused before its body
     const refused = { status: 403, headers: {}, body: new Uint8Array(0) };
     body.respond(refused);
@@ -102,7 +89,7 @@ describe("ForwardedBody: a POST's body that comes in parts from another server",
   });
 
   it("ends the read as a dropped request's when aborted, and calls back when the next part does not come in time", async () => {
-    const { body, read } = forwardedBody(new Connection(), 100);
+    const { body, read } = forwardedBody(new PausableConnection(), 100);
     const result = read();
     await nextTick();
     body.take(1, bytes(`{"n":1}${RS}`), false);

@@ -15,6 +15,7 @@ import { readBodyInPieces } from "../../src/transports/body-pieces.js";
 import { frameBinaryRecord } from "../../src/protocol/binary-framing.js";
 import { send } from "../http-transports/http-client.js";
 import { seededRandom } from "../robustness/mutations.js";
+import { PausableConnection } from "../support/piece-reader.js";
 import { startOwnRedis, type OwnRedis } from "../support/redis.js";
 import { waitFor, within } from "../support/wait.js";
 
@@ -178,8 +179,7 @@ describe("ConnectionRouter: forwarded requests and their bounds", () => {
     const pieces: Buffer[] = [];
     const { at } = await startPair({
       serve: async (_c, _request, reply, body) => {
-        const reading = { receivingPaused: false, isClosed: false, whenReceiving: () => Promise.resolve() };
-        const result = await readBodyInPieces(body!, 4096, "binary", reading, (piece) => pieces.push(Buffer.from(piece)));
+        const result = await readBodyInPieces(body!, 4096, "binary", new PausableConnection(), (piece) => pieces.push(Buffer.from(piece)));
         replyText(reply, "done" in result ? 200 : 400);
       },
     });
