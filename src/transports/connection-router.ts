@@ -5,7 +5,8 @@ import type { Duplex } from "node:stream";
 import { HubwireError } from "../errors.js";
 import type { ConnectionRequest } from "./connection-request.js";
 import { BodyParts } from "./body-parts.js";
-import { ForwardedBody, bodyGivenUp } from "./forwarded-body.js";
+import type { ForwardedBody } from "./forwarded-body.js";
+import { ForwardedParts } from "./forwarded-parts.js";
 import { ForwardedReply } from "./forwarded-reply.js";
 import { replyText } from "./http-replies.js";
 import type { BodyResult } from "./request-body.js";
@@ -45,8 +46,8 @@ export class ConnectionRouter {
   private readonly waiting = new Map<number, Waiter>();
   /** Forwarded requests this server is serving, by asking server and id, until answered or abandoned. */
   private readonly serving = new Map<string, ForwardedReply>();
-  /** Bodies of forwarded POSTs that come in parts, by asking server and request id, until answered or abandoned. */
-  private readonly bodies = new Map<string, ForwardedBody>();
+  /** Forwarded POSTs whose bodies come in parts. */
+  private readonly parts: ForwardedParts;
   /** Route channels this server subscribed, one per connection it holds. */
   private readonly held = new Set<string>();
   private readonly ready: Promise<void>;
@@ -60,6 +61,7 @@ export class ConnectionRouter {
     this.serverId = options.serverId ?? randomUUID();
     this.prefix = `route:${options.path}:`;
     this.ready = this.subscribe(this.prefix + "server:" + this.serverId, (message) => this.onAnswer(message));
+    this.parts = new ForwardedParts(this.serving, (server, answer) => this.answer(server, answer), options.timeoutMs);
     const { moves } = options;
     this.moving = moves && new MovingConnections(moves, {
       serverId: this.serverId,
@@ -329,7 +331,7 @@ export class ConnectionRouter {
   /** A request forwarded by another server, for a connection this server holds (or held). */
   private onRouted(connection: TransportConnection, message: RoutedMessage): void {
     if (message.kind === "abandon") return this.abandon(`${message.from}:${message.id}`);
-    if (message.kind === "part") return this.takePart(message);
+    if (message.kind === "part") return this.parts.take(message);
     if (message.kind !== "request") return;
     const { from, id } = message;
     // Moved or ended meanwhile: another server may hold it now, and answers for itself.
@@ -349,7 +351,10 @@ export class ConnectionRouter {
       // Its transport runs here: it cannot move.
       return this.answer(from, textReply(id, 409, "The connection's transport runs on another server."));
     }
-    if (message.method === "POST" && message.more) return this.serveInParts(connection, message);
+    if (message.method === "POST" && message.more) {
+      const { reply, body } = this.parts.open(message);
+      return this.serveRouted(connection, message, reply, body);
+    }
     const key = `${from}:${id}`;
     const reply = new ForwardedReply((response) => {
       this.serving.delete(key);
@@ -357,51 +362,6 @@ export class ConnectionRouter {
     });
     this.serving.set(key, reply);
     this.serveRouted(connection, message, reply);
-  }
-
-  /**
-   * A forwarded POST whose body comes in parts: served as any forwarded request, each part read
-   * as it comes (see ForwardedBody), the POST's answer sent back as a part's.
-   */
-  private serveInParts(connection: TransportConnection, message: RoutedRequest): void {
-    const { from, id } = message;
-    const key = `${from}:${id}`;
-    const done = () => {
-      this.serving.delete(key);
-      this.bodies.delete(key);
-    };
-    const body = new ForwardedBody((part, answer) => {
-      if (answer !== "taken") {
-        done();
-        return this.answer(from, { kind: "reply", id: part, ...answer });
-      }
-      this.answer(from, { kind: "taken", id: part });
-      // The forwarding server may die between two parts: the POST is let go of as if its client had left.
-      body.awaitNext(this.options.timeoutMs, () => {
-        reply.abandon();
-        done();
-      });
-    });
-    let answered = false;
-    const reply = new ForwardedReply((response) => {
-      answered = true;
-      body.respond(response);
-    });
-    reply.on("close", () => {
-      body.abort();
-      if (!answered) done();
-    });
-    this.serving.set(key, reply);
-    this.bodies.set(key, body);
-    body.take(id, message.body ?? new Uint8Array(0), false);
-    this.serveRouted(connection, message, reply, body);
-  }
-
-  /** The next part of a body that comes in parts; one whose POST was let go of is answered so. */
-  private takePart(message: RoutedPart): void {
-    const body = this.bodies.get(`${message.from}:${message.of}`);
-    if (!body) return this.answer(message.from, { kind: "reply", id: message.id, ...bodyGivenUp });
-    body.take(message.id, message.body, message.last === true);
   }
 
   private serveRouted(connection: TransportConnection, message: RoutedRequest, reply: ForwardedReply, body?: ForwardedBody): void {

@@ -239,11 +239,12 @@ describe("ConnectionRouter: forwarded requests and their bounds", () => {
         });
       },
     });
-    const taken = holder["takePart"].bind(holder);
+    const forwardedParts = holder["parts"];
+    const take = forwardedParts.take.bind(forwardedParts);
     let partsHeard = 0;
-    holder["takePart"] = (message) => {
+    forwardedParts.take = (message) => {
       partsHeard++;
-      taken(message);
+      take(message);
     };
     // The client sends 2,500 bytes of a longer body, then stops.
     const req = httpRequest(at, { method: "POST", headers: { "Content-Length": "100000" } });
