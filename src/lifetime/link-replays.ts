@@ -100,7 +100,6 @@ export class LinkReplays {
   /** This server's links are back, and it and its peers hear again: each peer whose messages wait is asked for what this server missed. */
   askPeers(): void {
     if (this.linkDown) return;
-    const { host } = this;
     for (const request of this.peers.requests()) this.ask(request, false);
   }
 

@@ -72,7 +72,7 @@ describe("a burst of hub messages in one transport message larger than is taken 
 
   it("a fragmented WebSocket message of 2 MiB in 4 KiB fragments, as the .NET client sends its pipe, hub messages across fragments", async () => {
     const client = await RawJsonClient.open(url);
-    const records = Array.from({ length: 2048 }, (_, i) => `{"type":1,"target":"Add","arguments":["${"z".repeat(1000)}"]}${RS}`).join("");
+    const records = Array.from({ length: 2048 }, () => `{"type":1,"target":"Add","arguments":["${"z".repeat(1000)}"]}${RS}`).join("");
     for (let at = 0; at < records.length; at += 4096) client.socket.send(records.slice(at, at + 4096), { fin: at + 4096 >= records.length });
     client.send(`{"type":1,"invocationId":"1","target":"Count","arguments":[]}${RS}`);
     await client.waitFor(() => client.messages().some((m) => m.invocationId === "1"), "the count");

@@ -1,7 +1,7 @@
 import { spawn, type ChildProcessWithoutNullStreams } from "node:child_process";
 import { createInterface } from "node:readline";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startInteropServer, type InteropServer } from "../../samples/interop-server/app.js";
+import { startInteropServer } from "../../samples/interop-server/app.js";
 import { silentLogger, type HubServer } from "../../src/index.js";
 import { startGuardedServer, startOpenServer } from "../abuse/guarded-hub.js";
 import { startTcpProxy, type TcpProxy } from "../support/tcp-proxy.js";
