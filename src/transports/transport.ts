@@ -21,7 +21,7 @@ export interface Transport {
    * bytes is JSON it wrote itself of printable ASCII (json-completion-bytes.ts): its length in
    * bytes is its length in characters, which a text envelope's header counts.
    */
-  sendUtf8?(utf8: Uint8Array): void;
+  sendUtf8?: ((utf8: Uint8Array) => void) | undefined;
   /**
    * Sends `data` in the multiplexing envelope of `channel` (docs/multiplexing.md), binary or
    * text as `binary` says, written straight into the transport's own framing: one buffer, the

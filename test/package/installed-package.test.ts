@@ -137,6 +137,12 @@ describe("the published package", () => {
       throw new Error(`tsc failed:\n${error.stdout}`);
     });
     expect(existsSync(join(project, "dist/generated/chat-hub.client.js"))).toBe(true);
+    // Again with the strictest checks a project may turn on: the package's declarations (no
+    // skipLibCheck) and the generated client compile under them too.
+    const strict = ["--exactOptionalPropertyTypes", "--noUncheckedIndexedAccess", "--noUnusedLocals", "--noUnusedParameters", "--noImplicitOverride"];
+    await inProject(join(root, "node_modules/.bin/tsc"), ["-p", ".", "--noEmit", ...strict]).catch((error: { stdout: string }) => {
+      throw new Error(`tsc with ${strict.join(" ")} failed:\n${error.stdout}`);
+    });
   }, 300_000);
 
   it("runs the project's hub in process with hubwire/testing, no server listening", async () => {
