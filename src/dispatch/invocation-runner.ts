@@ -283,7 +283,7 @@ export class InvocationRunner {
     if (!uploads) return;
     this.uploadsHeld -= uploads.length;
     message.streamIds!.forEach((streamId, i) => {
-      if (this.uploads?.get(streamId) === uploads[i]) this.uploads.delete(streamId);
+      if (this.uploads && this.uploads.get(streamId) === uploads[i]) this.uploads.delete(streamId);
     });
     for (const upload of uploads) upload.discard();
   }

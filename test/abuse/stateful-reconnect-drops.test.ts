@@ -1,6 +1,6 @@
 import { HttpTransportType, HubConnectionBuilder, HubConnectionState, LogLevel, type HubConnection } from "@microsoft/signalr";
 import { afterEach, describe, expect, it } from "vitest";
-import { Hub, HubClass, HubMethod, HubServer, silentLogger, type HubServerOptions } from "../../src/index.js";
+import { Hub, HubClass, HubMethod, HubServer, silentLogger, type HubContext, type HubServerOptions } from "../../src/index.js";
 import { HubConnection as HubwireConnection } from "../../client/index.js";
 import { startTcpProxy, type TcpProxy } from "../support/tcp-proxy.js";
 import { expectCanaryAnswered, mapCanaryHub, startCanary } from "./canary-beside.js";
@@ -70,7 +70,7 @@ describe("stateful reconnect after a drop the server does not see", () => {
   }
 
   /** Sends messages `from`..`to` both ways without waiting for them to arrive. */
-  function exchange(connection: HubConnection, hub: ReturnType<HubServer["hubContext"]>, from: number, to: number): Promise<unknown> {
+  function exchange(connection: HubConnection, hub: HubContext<CountingClient>, from: number, to: number): Promise<unknown> {
     const sends: Promise<unknown>[] = [];
     for (let n = from; n <= to; n++) {
       sends.push(connection.send("Up", n));

@@ -30,7 +30,8 @@ class CuttableProxy {
     this.server = createServer((client) => {
       if (this.blocked) {
         this.refused++;
-        return client.destroy();
+        client.destroy();
+        return;
       }
       const upstream = new Socket();
       upstream.connect(this.targetPort, "127.0.0.1");

@@ -368,7 +368,7 @@ describe("connections move between servers with their state", () => {
     };
     const logger: Logger = { level: "info", debug: () => {}, info: record("info"), warn: record("warn"), error: record("error") };
     servers = [newServer(logger), newServer(logger)];
-    const [{ url }] = await Promise.all(servers.map((server) => server.listen()));
+    const { url } = (await Promise.all(servers.map((server) => server.listen())))[0]!;
     // A stateful client whose reconnects never get through: its connection waits past the drain.
     const { id } = await clientBehindFront(url);
     await cutOff(servers[0]!, id);

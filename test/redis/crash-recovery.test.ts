@@ -573,7 +573,7 @@ describe("crash recovery of stateful connections", () => {
     };
     const keptBy = (holder: number) => {
       const kept = recoveryOf(standby)["kept"].get(id);
-      return kept?.holder === serverIds[holder] && kept.checkpointsSince >= 2;
+      return kept !== undefined && kept.holder === serverIds[holder] && kept.checkpointsSince >= 2;
     };
     if (!holds(from)) await moveTo(from);
     await waitFor(() => keptBy(from), "the standby to keep the connection for its first server");

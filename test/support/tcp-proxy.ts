@@ -125,7 +125,8 @@ export async function startTcpProxy(targetPort: number): Promise<TcpProxy> {
   const server: Server = createServer((client) => {
     if (refusing) {
       refused++;
-      return client.destroy();
+      client.destroy();
+      return;
     }
     const pair: Pair = { client, upstream: connect(targetPort, "127.0.0.1"), holed: undefined, webSocket: false };
     client.once("data", (chunk: Buffer) => {
