@@ -223,6 +223,30 @@ describe("ConnectionRouter: forwarded requests and their bounds", () => {
     await waitFor(() => holder.servingForOthers === 0, "the holder to let go of the body");
   });
 
+  it("answers 408 to a part that comes after its holder gave up waiting for it", async () => {
+    let gaveUp = false;
+    const { at, holder } = await startPair({
+      timeoutMs: 300,
+      serve: async (_c, _request, _reply, body) => {
+        body!.on("data", () => {});
+        body!.on("aborted", () => (gaveUp = true));
+      },
+    });
+    const answered = new Promise<unknown[]>((resolve, reject) => {
+      const req = httpRequest(at, { method: "POST", headers: { "Content-Length": "3000" } }, (res) => {
+        let text = "";
+        res.on("data", (chunk: Buffer) => (text += chunk.toString()));
+        res.on("end", () => resolve([res.statusCode, text, res.headers.connection]));
+      });
+      req.on("error", reject);
+      // The first part (1,024 bytes) goes and is taken; the next waits for more than the holder waits.
+      req.write("z".repeat(1500));
+      waitFor(() => gaveUp, "the holder to give up on the body").then(() => req.end("z".repeat(1500)), reject);
+    });
+    expect(await answered).toEqual([408, "The rest of the send did not come in time.", "close"]);
+    expect(holder.servingForOthers).toBe(0);
+  });
+
   it.each([
     ["while the forwarding server reads the next part", false],
     ["while its holder holds a part unread", true],
