@@ -58,6 +58,7 @@ export function endpointOptionsFor(
     log,
     negotiatedDropped: telemetry && (() => telemetry.negotiatedDropped()),
     authenticationRefreshed: telemetry && ((outcome) => telemetry.authenticationRefreshed(outcome)),
+    forwarded: telemetry && ((method, end, startedAt, code) => telemetry.requestForwarded(method, end, (performance.now() - startedAt) / 1000, code)),
   };
 }
 

@@ -1,5 +1,6 @@
 import type { TransportConnection } from "../transports/transport-connection.js";
 import type { TransportName } from "../transports/transport.js";
+import type { ForwardEnd } from "../transports/connection-router-types.js";
 import { byteLength } from "../protocol/utf8.js";
 import { isHubException } from "../dispatch/error-texts.js";
 import type { ScaleOutStats } from "../lifetime/scale-out-lifetime-manager.js";
@@ -42,6 +43,7 @@ export class HubTelemetry {
   private readonly connectionsRefused: Counter;
   private readonly invocationsHeldBack: Counter;
   private readonly authenticationRefreshes: Counter;
+  private readonly forwardedRequestDuration: Histogram;
   private shuttingDown = false;
   private backplane: BackplaneMetrics | undefined;
   /** The hubs whose waiting connections are observed (see observeSuspended). */
@@ -50,6 +52,7 @@ export class HubTelemetry {
   private readonly byTransport = new Map<string, Attributes>();
   private readonly byProtocol = new Map<string, Attributes>();
   private readonly byClose = new Map<string, Attributes>();
+  private readonly byForward = new Map<string, Attributes>();
 
   constructor(
     readonly api: OpenTelemetryApi,
@@ -69,6 +72,11 @@ export class HubTelemetry {
     this.invocationDuration = meter.createHistogram(m.invocationDuration, {
       unit: "s",
       description: "The duration of hub method invocations, by hub, method and outcome (its count is the number of calls).",
+      advice: { explicitBucketBoundaries: invocationDurationBuckets },
+    });
+    this.forwardedRequestDuration = meter.createHistogram(m.forwardedRequestDuration, {
+      unit: "s",
+      description: "Requests of connections another server holds, from when they were forwarded to their end, by method and outcome (no sticky sessions).",
       advice: { explicitBucketBoundaries: invocationDurationBuckets },
     });
     this.messagesReceived = meter.createCounter(m.messagesReceived, { unit: "{message}", description: "Hub messages received from clients." });
@@ -127,6 +135,20 @@ export class HubTelemetry {
    */
   authenticationRefreshed(outcome: string): void {
     this.authenticationRefreshes.add(1, { [a.refreshOutcome]: outcome });
+  }
+
+  /**
+   * A request of a connection another server holds ended (see ConnectionRouter): how, and
+   * `seconds` after it was forwarded; `errorType`, the error code of a failed one.
+   */
+  requestForwarded(method: string, outcome: ForwardEnd, seconds: number, errorType: string | undefined): void {
+    const key = `${method} ${outcome} ${errorType ?? ""}`;
+    let attributes = this.byForward.get(key);
+    if (!attributes) {
+      attributes = { [a.requestMethod]: method, [a.forwardOutcome]: outcome, ...(errorType ? { [a.errorType]: errorType } : {}) };
+      this.byForward.set(key, attributes);
+    }
+    this.forwardedRequestDuration.record(seconds, attributes);
   }
 
   /** A negotiated connection was dropped before its transport opened, to keep `maximumNegotiatedConnections`. */

@@ -23,6 +23,7 @@ export const metricNames = {
   activeStreams: "hubwire.server.active_streams",
   activeUploads: "hubwire.server.active_uploads",
   suspendedConnections: "hubwire.server.suspended_connections",
+  forwardedRequestDuration: "hubwire.server.forwarded_request.duration",
   backplanePublished: "hubwire.backplane.messages.published",
   backplaneReceived: "hubwire.backplane.messages.received",
   backplaneUnreceived: "hubwire.backplane.messages.unreceived",
@@ -53,6 +54,8 @@ export const attributeNames = {
   hub: "hubwire.hub",
   sendTarget: "hubwire.send.target",
   sendMethod: "hubwire.send.method",
+  requestMethod: "http.request.method",
+  forwardOutcome: "hubwire.forward.outcome",
 } as const;
 
 /** `signalr.transport`'s well-known values. */

@@ -14,7 +14,7 @@ import { ConnectionRegistry } from "./connection-registry.js";
 import { bearerToken, ConnectionRequest } from "./connection-request.js";
 import { refreshAuthentication, refreshedConnectionToken, refuseRefresh, refuseUnknownConnection, tokenLifetimeSeconds } from "./authentication-refresh.js";
 import { ConnectionRouter } from "./connection-router.js";
-import type { RouteChannels } from "./connection-router-types.js";
+import type { RouteChannels, RouterOptions } from "./connection-router-types.js";
 import type { ForwardedBody } from "./forwarded-body.js";
 import { ForwardedReply } from "./forwarded-reply.js";
 import { rejectUpgrade, replyJson, replyPollStarted, replyText, type HttpReply } from "./http-replies.js";
@@ -61,6 +61,8 @@ export interface EndpointOptions {
   negotiatedDropped?: (() => void) | undefined;
   /** Told how each authentication refresh this server answered for its own connections ended (the metrics count it). */
   authenticationRefreshed?: ((outcome: string) => void) | undefined;
+  /** Told of each request this server forwarded to another once it ended (see RouterOptions.forwarded; the metrics record it). */
+  forwarded?: RouterOptions["forwarded"];
   minimumNegotiateVersion: number;
   /** Offer stateful reconnect to clients that ask for it (WebSockets only). */
   allowStatefulReconnects: boolean;
@@ -136,6 +138,7 @@ export class ConnectionEndpoint {
         timeoutMs: options.pollTimeoutMs + forwardGraceMs,
         maxForwards,
         maxForwardedBytes,
+        forwarded: options.forwarded,
         log: options.log,
       });
       this.registry.onForget = (connection) => router.release(connection);

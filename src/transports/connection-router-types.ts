@@ -1,3 +1,4 @@
+import type { ErrorCode } from "../errors.js";
 import type { LogWriter } from "../logger.js";
 import type { ConnectionMoves } from "./connection-moves.js";
 import type { ConnectionRegistry } from "./connection-registry.js";
@@ -33,6 +34,14 @@ export interface ForwardAnswer {
   refuse(status: number, reason: string): void;
 }
 
+/**
+ * How a forwarded request ended, for the metrics (`hubwire.forward.outcome`): its connection's
+ * server answered it (`served`), the connection moved here (`moved`), no server held it
+ * (`not_found`), it could not be forwarded or answered in time (`failed`), or its client left
+ * first (`abandoned`).
+ */
+export type ForwardEnd = "served" | "moved" | "not_found" | "failed" | "abandoned";
+
 /** How a forwarded request ended. */
 export type ForwardOutcome =
   /** The holder served it: write this response. */
@@ -44,7 +53,7 @@ export type ForwardOutcome =
   /** No server holds the connection. */
   | { kind: "unknown" }
   /** The backplane could not carry it (503), the holder did not answer in time (504), or this server has too many in flight (503). */
-  | { kind: "failed"; status: 503 | 504; reason: string }
+  | { kind: "failed"; status: 503 | 504; reason: string; code: ErrorCode }
   /** The client went away before the answer came. */
   | { kind: "gone" }
   /** A part of a POST's body was read by the holder: the next may go. */
@@ -79,6 +88,12 @@ export interface RouterOptions {
   standbyWaitMs?: number | undefined;
   /** Requests this server may have forwarded and waiting at once. */
   maxForwards: number;
+  /**
+   * Told of each request this server forwarded, once it ended (the metrics record it): its
+   * method (an upgrade's is GET), how it ended, when it was forwarded (performance.now()), and
+   * the error code of a failed one.
+   */
+  forwarded?: ((method: "GET" | "POST" | "DELETE", end: ForwardEnd, startedAt: number, code: ErrorCode | undefined) => void) | undefined;
   /** Bytes of POST bodies this server may hold at once for other servers (read, and waiting to be taken). */
   maxForwardedBytes: number;
   log: LogWriter;

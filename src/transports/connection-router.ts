@@ -20,7 +20,7 @@ import {
   type RoutedPart,
   type RoutedRequest,
 } from "./routed-messages.js";
-import type { ClientSide, ForwardAnswer, ForwardedRequest, ForwardOutcome, RouterOptions } from "./connection-router-types.js";
+import type { ClientSide, ForwardAnswer, ForwardedRequest, ForwardEnd, ForwardOutcome, RouterOptions } from "./connection-router-types.js";
 import { holderDied, MovingConnections } from "./moving-connections.js";
 import { transportLog } from "./transport-log.js";
 import type { TransportConnection } from "./transport-connection.js";
@@ -103,7 +103,7 @@ export class ConnectionRouter {
 
   /** The server is closing: requests waiting on other servers are answered 503 now, not at their timeout. */
   close(): void {
-    for (const waiter of [...this.waiting.values()]) waiter.settle({ kind: "failed", status: 503, reason: "The server is shutting down." });
+    for (const waiter of [...this.waiting.values()]) waiter.settle({ kind: "failed", status: 503, reason: "The server is shutting down.", code: "ERR_SERVER_CLOSED" });
   }
 
   /**
@@ -118,6 +118,7 @@ export class ConnectionRouter {
     method: Exclude<RoutedMethod, "UPGRADE">,
     body?: BodyResult,
   ): Promise<TransportConnection | undefined> {
+    const startedAt = performance.now();
     const outcome = await this.forward(token, forwarded(request, method, body), res);
     const concluded = await this.conclude(token, outcome, {
       reply: (response) => {
@@ -125,7 +126,7 @@ export class ConnectionRouter {
         res.end(response.body);
       },
       refuse: (status, reason) => replyText(res, status, reason),
-    });
+    }, method, startedAt);
     if (concluded !== holderDied) return concluded;
     replyText(res, 503, "The connection's server died while it moved here.");
     return undefined;
@@ -143,6 +144,7 @@ export class ConnectionRouter {
     const declared = Number(req.headers["content-length"]);
     const reserved = Number.isInteger(declared) && declared >= 0 ? Math.min(declared, limit) : limit;
     if (this.forwardedBytes + reserved > this.options.maxForwardedBytes) {
+      this.options.forwarded?.("POST", "failed", performance.now(), "ERR_TOO_MANY_FORWARDS");
       return this.refuseBusy(res, `${this.options.maxForwardedBytes} bytes of sends are already waiting for their connection's server.`);
     }
     this.forwardedBytes += reserved;
@@ -161,6 +163,7 @@ export class ConnectionRouter {
 
   /** A POST's body, larger than a whole read, forwarded part after part (see sendElsewhere). */
   private async sendInParts(res: ServerResponse, request: ConnectionRequest, token: string, first: Buffer, parts: BodyParts): Promise<void> {
+    const startedAt = performance.now();
     const channel = this.routeChannel(token);
     let of = 0;
     // `tooLarge` too: a holder older than parts refuses the POST as it did any past the limit.
@@ -170,7 +173,10 @@ export class ConnectionRouter {
     while (outcome.kind === "taken") {
       const part = await parts.next();
       // The client left mid-body: the holder lets go of it.
-      if (!part) return this.publish(channel, { kind: "abandon", from: this.serverId, id: of });
+      if (!part) {
+        this.options.forwarded?.("POST", "abandoned", startedAt, undefined);
+        return this.publish(channel, { kind: "abandon", from: this.serverId, id: of });
+      }
       last = part.last;
       const build = (id: number): RoutedPart => ({ kind: "part", from: this.serverId, id, of, body: part.bytes, ...(part.last ? { last: true } : {}) });
       outcome = await this.ask(channel, build, res, of);
@@ -185,7 +191,7 @@ export class ConnectionRouter {
         res.end(response.body);
       },
       refuse: (status, reason) => replyText(res, status, reason, unread),
-    });
+    }, "POST", startedAt);
   }
 
   /**
@@ -203,6 +209,7 @@ export class ConnectionRouter {
     if (this.moving) upgrade.movesState = true;
     const answer: ForwardAnswer = { reply: (response) => refuse(response.status, Buffer.from(response.body).toString()), refuse };
     for (;;) {
+      const startedAt = performance.now();
       let outcome = await this.forward(token, upgrade, socket);
       // Its server may have died, and its standby not have taken it over yet (presence takes a few seconds).
       const deadline = Date.now() + (this.options.recoveryWaitMs ?? 0);
@@ -214,7 +221,7 @@ export class ConnectionRouter {
         if (here) return here;
         outcome = await this.forward(token, upgrade, socket);
       }
-      const concluded = await this.conclude(token, outcome, answer);
+      const concluded = await this.conclude(token, outcome, answer, "GET", startedAt);
       if (concluded !== holderDied) return concluded;
       // Its server died while it moved here: its standby is taking it over, so it is asked for again.
       if (socket.destroyed) return undefined;
@@ -223,9 +230,27 @@ export class ConnectionRouter {
 
   /**
    * Ends a forward, over HTTP or a WebSocket upgrade alike: a moved connection is taken here and
-   * returned; anything else is told to the client through `answer`.
+   * returned; anything else is told to the client through `answer`. The end is told to
+   * `options.forwarded` (the metrics).
    */
-  private async conclude(token: string, outcome: ForwardOutcome, answer: ForwardAnswer): Promise<TransportConnection | undefined | typeof holderDied> {
+  private async conclude(
+    token: string,
+    outcome: ForwardOutcome,
+    answer: ForwardAnswer,
+    method: "GET" | "POST" | "DELETE",
+    startedAt: number,
+  ): Promise<TransportConnection | undefined | typeof holderDied> {
+    const concluded = await this.answerOutcome(token, outcome, answer);
+    const { forwarded: tell } = this.options;
+    if (!tell) return concluded;
+    if (outcome.kind === "failed") tell(method, "failed", startedAt, outcome.code);
+    else if (concluded === holderDied) tell(method, "failed", startedAt, "ERR_SERVER_GONE");
+    else if (outcome.kind === "moving" && !concluded) tell(method, "failed", startedAt, "ERR_CONNECTION_MOVE_FAILED");
+    else tell(method, forwardEnds[outcome.kind], startedAt, undefined);
+    return concluded;
+  }
+
+  private async answerOutcome(token: string, outcome: ForwardOutcome, answer: ForwardAnswer): Promise<TransportConnection | undefined | typeof holderDied> {
     switch (outcome.kind) {
       case "moved":
         return this.takeMoved(token, outcome);
@@ -280,7 +305,7 @@ export class ConnectionRouter {
     if (this.waiting.size >= maxForwards) {
       const error = new HubwireError("ERR_TOO_MANY_FORWARDS", `${maxForwards} forwarded requests are already waiting for an answer.`);
       this.options.log.write(transportLog.forwardFailed, { path, error });
-      return { kind: "failed", status: 503, reason: busy };
+      return { kind: "failed", status: 503, reason: busy, code: error.code };
     }
     await this.ready;
     const id = this.nextId++;
@@ -289,7 +314,7 @@ export class ConnectionRouter {
       const timer = setTimeout(() => {
         const error = new HubwireError("ERR_FORWARD_TIMEOUT", `The connection's server did not answer within ${timeoutMs} ms.`);
         this.options.log.write(transportLog.forwardFailed, { path, error });
-        settle({ kind: "failed", status: 504, reason: "The connection's server did not answer in time." });
+        settle({ kind: "failed", status: 504, reason: "The connection's server did not answer in time.", code: error.code });
       }, timeoutMs);
       const settle = (outcome: ForwardOutcome) => {
         if (settled) return;
@@ -316,7 +341,7 @@ export class ConnectionRouter {
         (cause: unknown) => {
           const error = new HubwireError("ERR_BACKPLANE_UNAVAILABLE", `The request could not be forwarded: ${(cause as Error).message}`);
           this.options.log.write(transportLog.forwardFailed, { path, error });
-          settle({ kind: "failed", status: 503, reason: "The connection's server cannot be reached." });
+          settle({ kind: "failed", status: 503, reason: "The connection's server cannot be reached.", code: error.code });
         },
       );
     });
@@ -446,6 +471,17 @@ export class ConnectionRouter {
 }
 
 const busy = "The server is too busy to reach the connection's server.";
+
+/** How each outcome of a forward ends it, for the metrics (a failed one's code is its own). */
+const forwardEnds: Record<ForwardOutcome["kind"], ForwardEnd> = {
+  reply: "served",
+  moved: "moved",
+  moving: "moved",
+  unknown: "not_found",
+  failed: "failed",
+  gone: "abandoned",
+  taken: "failed",
+};
 
 /** How often a reconnect waiting for a recovered connection asks again (see RouterOptions.recoveryWaitMs). */
 const recoveryRetryMs = 200;
