@@ -21,6 +21,8 @@ export class ServerScaleOut {
   private readonly managers: ScaleOutLifetimeManager[] = [];
   /** The first of them for each hub class, for `stats`. */
   private readonly byHub = new Map<HubClassType, ScaleOutLifetimeManager>();
+  /** The names hubwire's managers here share their channels under (see lifetimeFor). */
+  private readonly channelNames = new Set<string>();
   /** The application's backplane, as every part of the server calls it: its calls never throw (see settledBackplane). */
   readonly backplane: Backplane;
 
@@ -33,8 +35,14 @@ export class ServerScaleOut {
     this.backplane = settledBackplane(backplane);
   }
 
-  /** A hub's lifetime manager over the backplane: the backplane's own kind, if it makes one, or hubwire's. */
-  lifetimeFor(hubClass: HubClassType, hubName: string, options: ResolvedHubOptions, protocols: HubProtocol[]): HubLifetimeManager {
+  /**
+   * A hub's lifetime manager over the backplane: the backplane's own kind, if it makes one, or
+   * hubwire's. Each path a hub is mapped at is a hub of its own (its connections, groups and
+   * users), as on a single server: hubwire's manager shares its channels under the hub's name,
+   * and a class mapped again under its name and path (`ChatHub@/v2/chat`), so that the two share
+   * neither sends nor answers. Every server maps the same paths, so the names match.
+   */
+  lifetimeFor(hubClass: HubClassType, hubName: string, path: string, options: ResolvedHubOptions, protocols: HubProtocol[]): HubLifetimeManager {
     const scaleOut = {
       hubName,
       backplane: this.backplane,
@@ -47,10 +55,12 @@ export class ServerScaleOut {
     };
     const foreign = this.backplane.lifetimeManagerFor?.(scaleOut);
     if (foreign) return foreign;
-    const manager = new ScaleOutLifetimeManager(scaleOut);
+    const channelName = this.channelNames.has(hubName) ? `${hubName}@${path}` : hubName;
+    this.channelNames.add(channelName);
+    const manager = new ScaleOutLifetimeManager({ ...scaleOut, hubName: channelName });
     this.managers.push(manager);
     if (!this.byHub.has(hubClass)) this.byHub.set(hubClass, manager);
-    this.telemetry?.observeScaleOut(hubName, () => manager.stats);
+    this.telemetry?.observeScaleOut(channelName, () => manager.stats);
     return manager;
   }
 

@@ -120,7 +120,7 @@ export class HubServer {
       // In memory, or shared over the backplane under the hub's name.
       lifetime:
         resolved.lifetimeManager ??
-        this.scaleOut?.lifetimeFor(hubClass, descriptor.name, resolved, protocols) ??
+        this.scaleOut?.lifetimeFor(hubClass, descriptor.name, path, resolved, protocols) ??
         new InMemoryLifetimeManager({ maximumGroupsPerConnection: resolved.maximumGroupsPerConnection }),
       protocols,
       telemetry: this.telemetry,
