@@ -34,6 +34,8 @@ export interface SessionHandoff {
   protocol: string;
   buffer: MessageBufferState;
   lifetime: LifetimeHandoff;
+  /** The connection's `items` that can move (see movableItems). */
+  items?: Array<[string, unknown]> | undefined;
 }
 
 /**

@@ -14,6 +14,7 @@ export const dispatchLog = logEvents({
   clientSilent: { level: "debug", message: "Client silent; waiting for it to reconnect" },
   connectionSuspended: { level: "debug", message: "Connection suspended: its transport dropped; waiting for its client to reconnect" },
   connectionResumed: { level: "debug", message: "Connection resumed on its client's new transport" },
+  itemsLeftBehind: { level: "warn", message: "Items of a connection that moved to another server stayed behind" },
   copyEnded: { level: "info", message: "A connection rebuilt here for a server that had only paused ended without its client; its onDisconnected runs on that server" },
   authenticationExpired: { level: "debug", message: "Connection closed: its authentication expired" },
   handshakeFailed: { level: "debug", message: "Handshake failed" },

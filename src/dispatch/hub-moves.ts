@@ -6,6 +6,8 @@ import type { CarriedRevival, ConnectionRevival, JointMoves } from "../transport
 import { moveGivenUp } from "../transports/moving-connections.js";
 import type { TransportConnection } from "../transports/transport-connection.js";
 import { ConnectionSession, type SessionHandoff } from "./connection-session.js";
+import { dispatchLog } from "./dispatch-log.js";
+import { arrivedItems, movableItems } from "./movable-items.js";
 import type { HubRuntime } from "./hub-runtime.js";
 
 /** How long a moving connection's calls may go on before they are cancelled (their results move with it). */
@@ -58,7 +60,9 @@ export class HubMoves implements JointMoves {
     if (!session) throw ended();
     const handoff = session.letGo(handoffPlan(plan), this.lifetime);
     this.runtime.telemetry?.connectionMoved(false);
-    return handoff;
+    const { moved, left } = movableItems(session.connection.items);
+    if (left.length > 0) this.runtime.log.write(dispatchLog.itemsLeftBehind, { ...session.logFields, keys: left });
+    return moved.length > 0 ? { ...handoff, items: moved } : handoff;
   }
 
   private movableSession(transport: TransportConnection): ConnectionSession {
@@ -68,7 +72,9 @@ export class HubMoves implements JointMoves {
   }
 
   complete(transport: TransportConnection, _plan: unknown, state: unknown): void {
-    const session = ConnectionSession.movedIn(this.runtime, transport, sessionHandoff(state), this.lifetime);
+    const handoff = sessionHandoff(state);
+    const session = ConnectionSession.movedIn(this.runtime, transport, handoff, this.lifetime);
+    for (const [key, value] of arrivedItems(handoff.items)) session.connection.items.set(key, value);
     this.runtime.adopt(session);
     this.runtime.telemetry?.connectionMoved(true);
   }

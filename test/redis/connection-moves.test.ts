@@ -57,6 +57,23 @@ class MovesHub extends Hub<StreamClient> {
     return "done";
   }
 
+  /** Keeps in the connection's items what can move with it and what cannot. */
+  @HubMethod("Remember")
+  remember(): void {
+    const { items } = this.context;
+    items.set("count", 3);
+    items.set("profile", { name: "ada", tags: ["a", "b"], avatar: new Uint8Array([1, 2]), nothing: null });
+    items.set("seen", new Set(["x"]));
+    items.set(localKey, "here only");
+  }
+
+  /** What the connection's items hold here. */
+  @HubMethod("Recall")
+  recall(): Record<string, unknown> {
+    const { items } = this.context;
+    return { count: items.get("count"), profile: items.get("profile"), seen: items.has("seen"), local: items.has(localKey) };
+  }
+
   @HubMethod("ToAll")
   toAll(stream: string, n: number): Promise<void> {
     return this.clients.all.message(stream, n);
@@ -72,6 +89,9 @@ class MovesHub extends Hub<StreamClient> {
     return this.clients.client(connectionId).message(stream, n);
   }
 }
+
+/** An items key of the server's own (a Symbol cannot cross to another server). */
+const localKey = Symbol("local");
 
 /** The bearer token is the user's name (these tests are about moving, not tokens). */
 function userOf(_request: unknown, bearer: string | undefined): unknown {
@@ -338,6 +358,38 @@ describe("connections move between servers with their state", () => {
     expect(await outcome).toBe("ERR_CONNECTION_MOVED");
     await waitFor(() => servers[0]!.connectionCount === 1 && servers[1]!.connectionCount === 0, "the connection to move to server 0");
     expect(await connection.invoke("Id")).toBe(id);
+  });
+
+  it("moves its items with string keys and plain data, and logs the keys of those that stay behind", async () => {
+    channelPrefix = `moves-${randomUUID()}`;
+    const left: unknown[] = [];
+    const record = (message: string, fields?: Record<string, unknown>) => {
+      if (message.startsWith("Items")) left.push(fields?.keys);
+    };
+    const logger: Logger = { level: "warn", debug: () => {}, info: () => {}, warn: record, error: record };
+    servers = [newServer(logger), newServer(logger)];
+    const urls = await Promise.all(servers.map(async (server) => (await server.listen()).url));
+    proxy = await startRoundRobinProxy(urls);
+    const connection = new HubConnectionBuilder()
+      .withUrl(`${proxy.url}/moves`, { transport: HttpTransportType.WebSockets, accessTokenFactory: () => "ada" })
+      .withStatefulReconnect()
+      .configureLogging(LogLevel.None)
+      .build();
+    await connection.start();
+    clients.push({ stop: () => connection.stop() } as Client);
+    await waitFor(() => servers[1]!.connectionCount === 1, "server 1 to hold the connection");
+    await connection.invoke("Remember");
+
+    proxy.cutWebSockets();
+    await waitFor(() => servers[0]!.connectionCount === 1 && servers[1]!.connectionCount === 0, "the connection to move to server 0");
+    // The bytes are bytes still: JSON writes a byte array as base64.
+    expect(await connection.invoke("Recall")).toEqual({
+      count: 3,
+      profile: { name: "ada", tags: ["a", "b"], avatar: "AQI=", nothing: null },
+      seen: false,
+      local: false,
+    });
+    expect(left).toEqual([["seen", "Symbol(local)"]]);
   });
 
   it("moves a connection whose client is away when its server drains, once the client comes back through another server", async () => {
