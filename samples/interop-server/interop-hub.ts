@@ -6,7 +6,8 @@ export interface InteropClient {
   Result(): number;
 }
 
-const callCountKey = Symbol("callCount");
+/** A string key with a number: it moves with a stateful connection to another server (see docs/scale-out.md). */
+const callCountKey = "callCount";
 
 /** Routing, errors and limits that users of any SignalR server rely on. */
 @HubClass()

@@ -1,8 +1,12 @@
 import { spawn, type ChildProcessWithoutNullStreams } from "node:child_process";
+import { randomUUID } from "node:crypto";
 import { createInterface } from "node:readline";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startInteropServer } from "../../samples/interop-server/app.js";
 import { silentLogger, type HubServer } from "../../src/index.js";
+import { RedisBackplane } from "../../src/redis/index.js";
+import { startRoundRobinProxy } from "../../bench/round-robin-proxy.js";
+import { redisUrl } from "../support/redis.js";
 import { startGuardedServer, startOpenServer } from "../abuse/guarded-hub.js";
 import { startTcpProxy, type TcpProxy } from "../support/tcp-proxy.js";
 import { buildProject, dotnetMissingFor, projects, startReferenceServer } from "./dotnet.mjs";
@@ -156,12 +160,30 @@ function describeChecks(title: string, project: string, startServer: () => Promi
   });
 }
 
+/** Three interop servers sharing a Redis, behind a proxy that sends each request and upgrade to the next. */
+async function startInteropCluster(): Promise<Server> {
+  const channelPrefix = `dotnet-cluster-${randomUUID()}`;
+  const options = () => ({ logger: silentLogger, allowStatefulReconnects: true, backplane: new RedisBackplane({ url: redisUrl, channelPrefix, logger: silentLogger }) });
+  const servers = await Promise.all([0, 1, 2].map(() => startInteropServer(0, options())));
+  const proxy = await startRoundRobinProxy(servers.map((server) => server.url));
+  return {
+    url: proxy.url,
+    close: async () => {
+      await proxy.close();
+      await Promise.all(servers.map((server) => server.close()));
+    },
+  };
+}
+
 // Its version 10 (the one ASP.NET Core 10 ships with), and 11: the newest.
 describe.skipIf(missing).each([
   ["10.0.15", projects.dotnetClient],
   ["11.0.0", projects.dotnetClient11],
 ])(`the official .NET client %s${missing ? ` (skipped: ${missing})` : ""}`, (_version, project) => {
   describeChecks("against hubwire", project, () => startInteropServer(0, { logger: silentLogger, allowStatefulReconnects: true }));
+  // Every request to whichever server comes next: sends, polls, groups, users, client results
+  // and stateful reconnects cross servers through Redis (docs/scale-out.md).
+  describeChecks("against three hubwire servers on one Redis behind a round-robin proxy (no sticky sessions)", project, startInteropCluster);
   describeChecks("against ASP.NET Core SignalR, the same checks", project, async () => {
     const reference = await startReferenceServer({ env: { ALLOW_STATEFUL_RECONNECTS: "1" } });
     return { url: reference.url, close: () => reference.stop() };
