@@ -10,6 +10,7 @@ import type { ConnectionReceiver, TransportConnection } from "../transports/tran
 import { ClientResults, type ClientInvokeOptions } from "./client-results.js";
 import { unstamped, type Heartbeat, type HeartbeatSubscriber } from "./heartbeat.js";
 import { isTrackable } from "../protocol/message-buffer.js";
+import { movableItems } from "./movable-items.js";
 import { MovableMessageBuffer, type MessageBufferState } from "./movable-message-buffer.js";
 import { allocBytes } from "../protocol/byte-pool.js";
 import { decodeUtf8 } from "../protocol/utf8.js";
@@ -219,9 +220,15 @@ export class HubConnection implements ConnectionReceiver, HeartbeatSubscriber, L
     return this.handshakeComplete && !this.closing && this.buffer !== undefined && !this.buffer.overflowed && this.protocol !== undefined;
   }
 
-  /** What another server needs to rebuild the connection if this one dies (see ConnectionRecovery); undefined when it cannot move. */
-  checkpoint(): { protocol: string; buffer: MessageBufferState } | undefined {
-    return this.movable ? { protocol: this.protocol!.name, buffer: this.buffer!.state } : undefined;
+  /**
+   * What another server needs to rebuild the connection if this one dies (see
+   * ConnectionRecovery), its items that can move included; undefined when it cannot move.
+   */
+  checkpoint(): { protocol: string; buffer: MessageBufferState; items?: Array<[string, unknown]> } | undefined {
+    if (!this.movable) return undefined;
+    const state = { protocol: this.protocol!.name, buffer: this.buffer!.state };
+    const items = this.itemsMap && this.itemsMap.size > 0 ? movableItems(this.itemsMap).moved : [];
+    return items.length > 0 ? { ...state, items } : state;
   }
 
   /**

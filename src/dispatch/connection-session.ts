@@ -28,14 +28,15 @@ import type { HubRuntime } from "./hub-runtime.js";
 import { ConnectionScope } from "./invocation-scope.js";
 import { InvocationRunner } from "./invocation-runner.js";
 import { readsWaiting, splitTurn, waitTurn } from "./read-turns.js";
+import { arrivedItems } from "../connection/movable-items.js";
 
 /** What a connection takes with it to the server it moves to. */
 export interface SessionHandoff {
   protocol: string;
   buffer: MessageBufferState;
   lifetime: LifetimeHandoff;
-  /** The connection's `items` that can move (see movableItems). */
-  items?: Array<[string, unknown]> | undefined;
+  /** The connection's `items` that can move (see movableItems); as the handoff or checkpoint carried them. */
+  items?: unknown;
 }
 
 /**
@@ -84,6 +85,7 @@ export class ConnectionSession implements HubConnectionEvents, HeartbeatSubscrib
     const session = new ConnectionSession(runtime, transport);
     const { connection } = session;
     connection.movedIn(protocol, moved.buffer, runtime.options.statefulReconnectBufferSize);
+    for (const [key, value] of arrivedItems(moved.items)) connection.items.set(key, value);
     moves.adopt(connection, moved.lifetime);
     session.started = true;
     session.connectedTo = "hub";

@@ -7,7 +7,7 @@ import { moveGivenUp } from "../transports/moving-connections.js";
 import type { TransportConnection } from "../transports/transport-connection.js";
 import { ConnectionSession, type SessionHandoff } from "./connection-session.js";
 import { dispatchLog } from "./dispatch-log.js";
-import { arrivedItems, movableItems } from "./movable-items.js";
+import { movableItems } from "../connection/movable-items.js";
 import type { HubRuntime } from "./hub-runtime.js";
 
 /** How long a moving connection's calls may go on before they are cancelled (their results move with it). */
@@ -72,9 +72,7 @@ export class HubMoves implements JointMoves {
   }
 
   complete(transport: TransportConnection, _plan: unknown, state: unknown): void {
-    const handoff = sessionHandoff(state);
-    const session = ConnectionSession.movedIn(this.runtime, transport, handoff, this.lifetime);
-    for (const [key, value] of arrivedItems(handoff.items)) session.connection.items.set(key, value);
+    const session = ConnectionSession.movedIn(this.runtime, transport, sessionHandoff(state), this.lifetime);
     this.runtime.adopt(session);
     this.runtime.telemetry?.connectionMoved(true);
   }
@@ -106,10 +104,10 @@ export class HubMoves implements JointMoves {
 
   /** Crash recovery: a connection of a dead server, rebuilt here from its last checkpoint. */
   private revive(revival: ConnectionRevival, recovered: RecoveredConnection): Promise<void> {
-    const { connectionId, token, identity, userId, protocol, buffer, lifetime, carrier } = recovered;
+    const { connectionId, token, identity, userId, protocol, buffer, lifetime, carrier, items } = recovered;
     const rebuild = (transport: TransportConnection): void => {
       transport.userId = userId;
-      const session = ConnectionSession.movedIn(this.runtime, transport, sessionHandoff({ protocol, buffer, lifetime }), this.lifetime);
+      const session = ConnectionSession.movedIn(this.runtime, transport, sessionHandoff({ protocol, buffer, lifetime, items }), this.lifetime);
       this.runtime.adopt(session);
       // Active here from now on, as one that moved here is: it ends here, and is counted out here.
       this.runtime.telemetry?.connectionMoved(true);

@@ -103,6 +103,8 @@ export interface CheckpointMessage {
   userId?: string | undefined;
   protocol: string;
   buffer: MessageBufferState;
+  /** The connection's items that can move (see movableItems), when it has any. */
+  items?: Array<[string, unknown]> | undefined;
   groups: string[];
   /** The holder's last send number, and what it had delivered on the connection's channels (see LifetimeHandoff). */
   lastSeq: number;

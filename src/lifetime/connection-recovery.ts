@@ -22,6 +22,8 @@ export interface RecoveredConnection {
   lifetime: LifetimeHandoff;
   /** A hub of a multiplexed connection: see CheckpointMessage.carrier. */
   carrier?: unknown;
+  /** Its items as of the last checkpoint (see CheckpointMessage.items). */
+  items?: unknown;
 }
 
 /** What ConnectionRecovery needs of the scale-out manager it serves. */
@@ -283,7 +285,7 @@ export class ConnectionRecovery {
     }
   }
 
-  private checkpointOf(connection: HubConnection, state: { protocol: string; buffer: MessageBufferState }): CheckpointMessage {
+  private checkpointOf(connection: HubConnection, state: { protocol: string; buffer: MessageBufferState; items?: Array<[string, unknown]> }): CheckpointMessage {
     const { host } = this;
     const { connectionId, userIdentifier: userId, transport } = connection;
     const groups = host.local.groupsOf(connectionId);
@@ -298,6 +300,7 @@ export class ConnectionRecovery {
       userId,
       protocol: state.protocol,
       buffer: state.buffer,
+      items: state.items,
       groups,
       lastSeq: host.lastSeq(),
       delivered: host.delivered.records(channels),
@@ -384,8 +387,8 @@ export class ConnectionRecovery {
     // Completions, which clients ignore, lets every kept message through: some of them twice.
     const gap = incoming.captured.length + 2 * kept.burst;
     const rebuilt = { ...buffer, recovered: true };
-    const { carrier } = checkpoint!;
-    this.reviver!({ connectionId, token, identity, userId, protocol, buffer: rebuilt, lifetime: { ...lifetimeOf(checkpoint!), gap }, carrier }).then(
+    const { carrier, items } = checkpoint!;
+    this.reviver!({ connectionId, token, identity, userId, protocol, buffer: rebuilt, lifetime: { ...lifetimeOf(checkpoint!), gap }, carrier, items }).then(
       () => {
         this.reviving.delete(connectionId);
         this.recovered++;

@@ -39,6 +39,17 @@ class RecoveryHub extends Hub<StreamClient> {
   join(group: string): Promise<void> {
     return this.groups.addToGroup(this.context.connectionId, group);
   }
+
+  /** Keeps a note in the connection's items (a string key and plain data: it is checkpointed). */
+  @HubMethod("Note")
+  note(text: string): void {
+    this.context.items.set("note", { text });
+  }
+
+  @HubMethod("ReadNote")
+  readNote(): unknown {
+    return this.context.items.get("note") ?? null;
+  }
 }
 
 /** The bearer token is the user's name. */
@@ -177,8 +188,11 @@ describe("crash recovery of stateful connections", () => {
     clients.push(client);
     const id = await client.invoke<string>("Id");
     await client.invoke("Join", "room");
+    await client.invoke("Note", "kept");
     await waitFor(() => servers[1]!.connectionCount === 1 && servers[0]!.connectionCount === 0, "server 1 to hold the connection");
     await recoverable(0, id);
+    const kept = () => servers[0]!["scaleOut"]!["managers"][0]!["recovery"]!["kept"].get(id);
+    await waitFor(() => kept()?.checkpoint?.items !== undefined, "a checkpoint with the note to reach the standby");
 
     // Both servers send on every target; server 1 crashes; server 0 goes on sending while the
     // client comes back, through server 0, and after.
@@ -215,6 +229,7 @@ describe("crash recovery of stateful connections", () => {
     }
     expect(await client.invoke("Id")).toBe(id);
     expect(await client.invoke("Whoami")).toBe("ada");
+    expect(await client.invoke("ReadNote")).toEqual({ text: "kept" }); // from its last checkpoint
     expect(client.restarts()).toBe(0);
     expect(servers[0]!.scaleOutStats(RecoveryHub)?.recovery).toMatchObject({ recovered: 1, lost: 0 });
     // Still in its group, on the server that took it over.

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { arrivedItems, movableItems } from "../../src/dispatch/movable-items.js";
+import { arrivedItems, movableItems } from "../../src/connection/movable-items.js";
 
 // What of a connection's `items` moves with it to another server: string keys with plain data.
 
