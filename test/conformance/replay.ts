@@ -2,8 +2,9 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startInteropServer, type InteropServer } from "../../samples/interop-server/app.js";
-import { silentLogger } from "../../src/index.js";
+import { startInteropServer } from "../../samples/interop-server/app.js";
+import { silentLogger, type HubServerOptions } from "../../src/index.js";
+import type { FixtureServer } from "../interop/fixture.js";
 import { comparable, expectedOf } from "./differences.js";
 import { families } from "./exchanges/index.js";
 import { runAll, type Transcripts } from "./run-all.js";
@@ -23,13 +24,13 @@ export function recorded(family: string): Record<string, string[]> {
  * One test per exchange of these families. CONFORMANCE_ACTUAL=<file> and CONFORMANCE_EXPECTED=<file>
  * keep hubwire's transcripts and the rewritten recordings, to study a difference at leisure.
  */
-export function replay(names: string[]): void {
+export function replay(names: string[], start: (options: HubServerOptions) => Promise<FixtureServer> = (options) => startInteropServer(0, options)): void {
   const variants = Object.keys(hubwireOptions) as ServerVariant[];
-  const servers: InteropServer[] = [];
+  const servers: FixtureServer[] = [];
   let actual: Transcripts;
 
   beforeAll(async () => {
-    servers.push(...(await Promise.all(variants.map((v) => startInteropServer(0, { logger: silentLogger, ...hubwireOptions[v] })))));
+    servers.push(...(await Promise.all(variants.map((v) => start({ logger: silentLogger, ...hubwireOptions[v] })))));
     const urls = Object.fromEntries(variants.map((v, i) => [v, servers[i]!.url])) as Record<ServerVariant, string>;
     actual = await runAll(urls, (family) => names.includes(family));
     const tag = names.join("+");
