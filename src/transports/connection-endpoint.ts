@@ -303,10 +303,8 @@ export class ConnectionEndpoint {
       connection.displaceTransport();
       if (connection.claimSuspended()) return this.resume(connection, admission, req, socket, head);
       if (connection.state !== "negotiated") {
-        // Taken by long polling or SSE: refused as ASP.NET Core refuses it; a second socket gets 409.
-        const other = connection.transportName;
-        if (other !== undefined && other !== "WebSockets") return rejectUpgrade(socket, 400, "Cannot change transports mid-connection");
-        return rejectUpgrade(socket, 409);
+        const { status, reason } = connection.upgradeRefusal;
+        return rejectUpgrade(socket, status, reason);
       }
     } else {
       connection = this.registry.create(false); // skipNegotiation: the connection starts here

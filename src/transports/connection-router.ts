@@ -373,8 +373,9 @@ export class ConnectionRouter {
       if (from === this.serverId) return this.answer(from, { kind: "unknown", id });
       // A stateful connection waiting here for its client moves to the server the client came back through.
       if (message.movesState && this.moving?.offer(connection, from, id)) return;
-      // Its transport runs here: it cannot move.
-      return this.answer(from, textReply(id, 409, "The connection's transport runs on another server."));
+      // Its transport runs here: it cannot move, and the upgrade is refused as here.
+      const { status, reason } = connection.upgradeRefusal;
+      return this.answer(from, textReply(id, status, reason));
     }
     if (message.method === "POST" && message.more) {
       const { reply, body } = this.parts.open(message);

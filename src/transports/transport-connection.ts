@@ -149,6 +149,16 @@ export class TransportConnection {
     return this.transport?.name;
   }
 
+  /**
+   * How a WebSocket upgrade for the connection is refused once its transport runs, wherever it
+   * arrives: as ASP.NET Core refuses it, 400 for long polling or SSE, 409 with no text for a
+   * second WebSocket.
+   */
+  get upgradeRefusal(): { status: 400 | 409; reason: string } {
+    const running = this.transportName;
+    return running !== undefined && running !== "WebSockets" ? { status: 400, reason: "Cannot change transports mid-connection" } : { status: 409, reason: "" };
+  }
+
   /** `shared`: see Transport.send. */
   send(data: string | Uint8Array, shared = false): void {
     const transport = this.transport;
