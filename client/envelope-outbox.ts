@@ -5,7 +5,7 @@ import type { ClientTransport } from "./transports/transport.js";
  * under the smallest message a hubwire server takes (1 MiB) even at three bytes a character.
  * A burst of sends in one turn goes in as many messages as it takes, in order.
  */
-const maxMessageSize = 256 * 1024;
+export const maxMessageSize = 256 * 1024;
 
 /**
  * Sends the envelopes of one turn of the event loop in one message of a shared connection's

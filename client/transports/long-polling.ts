@@ -1,6 +1,7 @@
 import { asError, errorParts } from "../../src/protocol/thrown-value.js";
 import { HttpError } from "../errors.js";
 import { send, withQuery } from "../http.js";
+import { PostQueue } from "./post-queue.js";
 import type { ClientTransport, TransferFormat, TransportContext } from "./transport.js";
 
 /** The client's own limit on a poll, past the server's 90 s hold. */
@@ -13,6 +14,8 @@ export class LongPollingTransport implements ClientTransport {
   private binary = false;
   private running = false;
   private readonly abort = new AbortController();
+
+  private readonly posts = new PostQueue((body) => send(this.context.http, { method: "POST", url: this.url, body }).then(() => undefined));
 
   constructor(private readonly context: TransportContext) {}
 
@@ -63,8 +66,9 @@ export class LongPollingTransport implements ClientTransport {
     this.context.events.onClose(error);
   }
 
-  async send(data: string | Uint8Array): Promise<void> {
-    await send(this.context.http, { method: "POST", url: this.url, body: data });
+  /** One POST at a time, in order (see PostQueue). */
+  send(data: string | Uint8Array): Promise<void> {
+    return this.posts.send(data);
   }
 
   async stop(): Promise<void> {

@@ -1,6 +1,7 @@
 import { HttpError } from "../errors.js";
 import { send, withQuery } from "../http.js";
 import { isNode } from "./environment.js";
+import { PostQueue } from "./post-queue.js";
 import type { ClientTransport, TransferFormat, TransportContext } from "./transport.js";
 
 type EventSourceLike = {
@@ -23,6 +24,8 @@ export class ServerSentEventsTransport implements ClientTransport {
   private reader: ReadableStreamDefaultReader<Uint8Array> | undefined;
   private stopped = false;
   private closed = false;
+
+  private readonly posts = new PostQueue((body) => send(this.context.http, { method: "POST", url: this.url, body }).then(() => undefined));
 
   constructor(private readonly context: TransportContext) {}
 
@@ -94,8 +97,9 @@ export class ServerSentEventsTransport implements ClientTransport {
     }
   }
 
-  async send(data: string | Uint8Array): Promise<void> {
-    await send(this.context.http, { method: "POST", url: this.url, body: data });
+  /** One POST at a time, in order (see PostQueue). */
+  send(data: string | Uint8Array): Promise<void> {
+    return this.posts.send(data);
   }
 
   async stop(): Promise<void> {
