@@ -2,9 +2,19 @@ import { afterEach, beforeEach } from "vitest";
 import { startInteropServer, type InteropServer } from "../../samples/interop-server/app.js";
 import { silentLogger } from "../../src/index.js";
 
+/** A fixture server for one test: one interop server, or several behind one URL (useFixtureServers). */
+export type FixtureServers = InteropServer;
+
+let start: () => Promise<FixtureServers> = () => startInteropServer(0, { logger: silentLogger });
+
+/** The tests imported after this call run against what `starter` starts (a cluster of fixture servers). */
+export function useFixtureServers(starter: () => Promise<FixtureServers>): void {
+  start = starter;
+}
+
 export interface FixturePerTest {
   /** The server of the running test. */
-  readonly server: InteropServer;
+  readonly server: FixtureServers;
   /** Stops `connection` when the test ends; returns it. */
   track<T extends { stop(): Promise<void> }>(connection: T): T;
 }
@@ -14,10 +24,10 @@ export interface FixturePerTest {
  * after it together with every connection the test tracked.
  */
 export function fixturePerTest(): FixturePerTest {
-  let server: InteropServer | undefined;
+  let server: FixtureServers | undefined;
   const connections: Array<{ stop(): Promise<void> }> = [];
   beforeEach(async () => {
-    server = await startInteropServer(0, { logger: silentLogger });
+    server = await start();
   });
   afterEach(async () => {
     await Promise.all(connections.splice(0).map((c) => c.stop()));
