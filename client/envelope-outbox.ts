@@ -1,11 +1,7 @@
+import { maxMessageSize } from "./message-size.js";
 import type { ClientTransport } from "./transports/transport.js";
 
-/**
- * How much one message of the outbox holds at most (characters for text, bytes for binary):
- * under the smallest message a hubwire server takes (1 MiB) even at three bytes a character.
- * A burst of sends in one turn goes in as many messages as it takes, in order.
- */
-export const maxMessageSize = 256 * 1024;
+// A burst of sends in one turn goes in as many messages of maxMessageSize as it takes, in order.
 
 /**
  * Sends the envelopes of one turn of the event loop in one message of a shared connection's

@@ -1,5 +1,4 @@
-import { encodeUtf8 } from "../../src/protocol/utf8.js";
-import { maxMessageSize } from "../envelope-outbox.js";
+import { maxMessageSize } from "../message-size.js";
 
 interface Queued {
   data: string | Uint8Array;
@@ -59,7 +58,8 @@ export class PostQueue {
 function joined(parts: Array<string | Uint8Array>): string | Uint8Array {
   if (parts.length === 1) return parts[0]!;
   if (parts.every((part) => typeof part === "string")) return parts.join("");
-  const bytes = parts.map((part) => (typeof part === "string" ? encodeUtf8(part) : part));
+  const encoder = new TextEncoder();
+  const bytes = parts.map((part) => (typeof part === "string" ? encoder.encode(part) : part));
   const body = new Uint8Array(bytes.reduce((sum, part) => sum + part.length, 0));
   let at = 0;
   for (const part of bytes) {
