@@ -1,4 +1,4 @@
-import { maxMessageSize } from "./message-size.js";
+import { joinPayloads, maxMessageSize } from "./payloads.js";
 import type { ClientTransport } from "./transports/transport.js";
 
 // A burst of sends in one turn goes in as many messages of maxMessageSize as it takes, in order.
@@ -14,10 +14,7 @@ export class EnvelopeOutbox {
   private size = 0;
   private sent: Promise<void> | undefined;
 
-  constructor(
-    private readonly transport: ClientTransport,
-    private readonly binary: boolean,
-  ) {}
+  constructor(private readonly transport: ClientTransport) {}
 
   /** Resolves once the message holding `envelope` has gone, as the transport's send does. */
   send(envelope: string | Uint8Array): Promise<void> {
@@ -34,19 +31,6 @@ export class EnvelopeOutbox {
 
   private flush(envelopes: Array<string | Uint8Array>): Promise<void> {
     if (this.envelopes === envelopes) this.envelopes = undefined;
-    if (envelopes.length === 1) return this.transport.send(envelopes[0]!);
-    return this.transport.send(this.binary ? concatBytes(envelopes as Uint8Array[]) : envelopes.join(""));
+    return this.transport.send(joinPayloads(envelopes));
   }
-}
-
-function concatBytes(parts: Uint8Array[]): Uint8Array {
-  let length = 0;
-  for (const part of parts) length += part.length;
-  const joined = new Uint8Array(length);
-  let at = 0;
-  for (const part of parts) {
-    joined.set(part, at);
-    at += part.length;
-  }
-  return joined;
 }

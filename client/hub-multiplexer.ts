@@ -237,7 +237,7 @@ export class HubMultiplexer implements ChannelHost {
         throw stoppedBeforeConnected();
       }
       const { transport, resumable } = started;
-      this.physical = { transport, kind: transport.kind, nextChannel: 1, resumable, outbox: new EnvelopeOutbox(transport, this.binary) };
+      this.physical = { transport, kind: transport.kind, nextChannel: 1, resumable, outbox: new EnvelopeOutbox(transport) };
       this.serverError = undefined;
       this.refresher.connected(started.refresh);
       this.takeOver(attempt, started.transport);
@@ -383,7 +383,7 @@ export class HubMultiplexer implements ChannelHost {
         await transport.stop().catch(() => {});
         throw stoppedBeforeConnected();
       }
-      this.physical = { ...physical, transport, outbox: new EnvelopeOutbox(transport, this.binary) };
+      this.physical = { ...physical, transport, outbox: new EnvelopeOutbox(transport) };
       // Registered before the server's replays are read: each waits for its hub to take it.
       for (const channel of channels) this.channels.set(channel.number, HubChannelTransport.resumed(this, channel.hubPath, channel.number, channel.isText));
       this.takeOver(attempt, transport);

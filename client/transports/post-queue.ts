@@ -1,4 +1,4 @@
-import { maxMessageSize } from "../message-size.js";
+import { joinPayloads, maxMessageSize } from "../payloads.js";
 
 interface Queued {
   data: string | Uint8Array;
@@ -32,7 +32,7 @@ export class PostQueue {
     while (this.queued.length > 0) {
       const batch = this.nextBatch();
       try {
-        await this.post(joined(batch.map((queued) => queued.data)));
+        await this.post(joinPayloads(batch.map((queued) => queued.data)));
         for (const queued of batch) queued.resolve();
       } catch (error) {
         for (const queued of batch) queued.reject(error);
@@ -52,19 +52,4 @@ export class PostQueue {
     }
     return this.queued.splice(0, count);
   }
-}
-
-/** The payloads as one body: text when all are text; else bytes (text as its UTF-8, a MessagePack connection's handshake). */
-function joined(parts: Array<string | Uint8Array>): string | Uint8Array {
-  if (parts.length === 1) return parts[0]!;
-  if (parts.every((part) => typeof part === "string")) return parts.join("");
-  const encoder = new TextEncoder();
-  const bytes = parts.map((part) => (typeof part === "string" ? encoder.encode(part) : part));
-  const body = new Uint8Array(bytes.reduce((sum, part) => sum + part.length, 0));
-  let at = 0;
-  for (const part of bytes) {
-    body.set(part, at);
-    at += part.length;
-  }
-  return body;
 }

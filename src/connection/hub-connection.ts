@@ -227,8 +227,13 @@ export class HubConnection implements ConnectionReceiver, HeartbeatSubscriber, L
   checkpoint(): { protocol: string; buffer: MessageBufferState; items?: Array<[string, unknown]> } | undefined {
     if (!this.movable) return undefined;
     const state = { protocol: this.protocol!.name, buffer: this.buffer!.state };
-    const items = this.itemsMap && this.itemsMap.size > 0 ? movableItems(this.itemsMap).moved : [];
-    return items.length > 0 ? { ...state, items } : state;
+    const { moved } = this.itemsToMove();
+    return moved.length > 0 ? { ...state, items: moved } : state;
+  }
+
+  /** The items that go with the connection to another server, and the keys of those that cannot (see movableItems). */
+  itemsToMove(): { moved: Array<[string, unknown]>; left: string[] } {
+    return this.itemsMap && this.itemsMap.size > 0 ? movableItems(this.itemsMap) : { moved: [], left: [] };
   }
 
   /**

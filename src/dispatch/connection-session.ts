@@ -129,11 +129,13 @@ export class ConnectionSession implements HubConnectionEvents, HeartbeatSubscrib
     // From here to the return, nothing may wait: what the lifetime manager and the buffer hand over is one moment.
     const lifetime = moves.release(this.connection, plan);
     const { protocol, buffer } = this.connection.moveAway();
+    const { moved: items, left } = this.connection.itemsToMove();
+    if (left.length > 0) this.runtime.log.write(dispatchLog.itemsLeftBehind, { ...this.logFields, keys: left });
     this.runtime.forget(this);
     this.calls?.clear();
     this.isFinished = true;
     this.resolveFinished?.();
-    return { protocol, buffer, lifetime };
+    return items.length > 0 ? { protocol, buffer, lifetime, items } : { protocol, buffer, lifetime };
   }
 
   /** The hub's view of the connection (see CallerView): made when a hub or a filter first reads it. */

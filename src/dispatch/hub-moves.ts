@@ -6,8 +6,6 @@ import type { CarriedRevival, ConnectionRevival, JointMoves } from "../transport
 import { moveGivenUp } from "../transports/moving-connections.js";
 import type { TransportConnection } from "../transports/transport-connection.js";
 import { ConnectionSession, type SessionHandoff } from "./connection-session.js";
-import { dispatchLog } from "./dispatch-log.js";
-import { movableItems } from "../connection/movable-items.js";
 import type { HubRuntime } from "./hub-runtime.js";
 
 /** How long a moving connection's calls may go on before they are cancelled (their results move with it). */
@@ -60,9 +58,7 @@ export class HubMoves implements JointMoves {
     if (!session) throw ended();
     const handoff = session.letGo(handoffPlan(plan), this.lifetime);
     this.runtime.telemetry?.connectionMoved(false);
-    const { moved, left } = movableItems(session.connection.items);
-    if (left.length > 0) this.runtime.log.write(dispatchLog.itemsLeftBehind, { ...session.logFields, keys: left });
-    return moved.length > 0 ? { ...handoff, items: moved } : handoff;
+    return handoff;
   }
 
   private movableSession(transport: TransportConnection): ConnectionSession {

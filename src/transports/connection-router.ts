@@ -120,13 +120,7 @@ export class ConnectionRouter {
   ): Promise<TransportConnection | undefined> {
     const startedAt = performance.now();
     const outcome = await this.forward(token, forwarded(request, method, body), res);
-    const concluded = await this.conclude(token, outcome, {
-      reply: (response) => {
-        res.writeHead(response.status, response.headers);
-        res.end(response.body);
-      },
-      refuse: (status, reason) => replyText(res, status, reason),
-    }, method, startedAt);
+    const concluded = await this.conclude(token, outcome, httpAnswer(res), method, startedAt);
     if (concluded !== holderDied) return concluded;
     replyText(res, 503, "The connection's server died while it moved here.");
     return undefined;
@@ -184,14 +178,7 @@ export class ConnectionRouter {
     // Not answered in time, or not forwarded: the holder, if it has the body, lets go of it.
     if (outcome.kind === "failed") this.publish(channel, { kind: "abandon", from: this.serverId, id: of });
     // Answered before its end: the rest of the body is not read, and the client's connection ends.
-    const unread: Record<string, string> = last ? {} : { Connection: "close" };
-    await this.conclude(token, outcome, {
-      reply: (response) => {
-        res.writeHead(response.status, { ...response.headers, ...unread });
-        res.end(response.body);
-      },
-      refuse: (status, reason) => replyText(res, status, reason, unread),
-    }, "POST", startedAt);
+    await this.conclude(token, outcome, httpAnswer(res, last ? {} : { Connection: "close" }), "POST", startedAt);
   }
 
   /**
@@ -472,6 +459,17 @@ export class ConnectionRouter {
 }
 
 const busy = "The server is too busy to reach the connection's server.";
+
+/** How a forward's end is written to an HTTP client: the holder's response, or a refusal in text; `headers` added to either. */
+function httpAnswer(res: ServerResponse, headers: Record<string, string> = {}): ForwardAnswer {
+  return {
+    reply: (response) => {
+      res.writeHead(response.status, { ...response.headers, ...headers });
+      res.end(response.body);
+    },
+    refuse: (status, reason) => replyText(res, status, reason, headers),
+  };
+}
 
 /** How each outcome of a forward ends it, for the metrics (a failed one's code is its own). */
 const forwardEnds: Record<ForwardOutcome["kind"], ForwardEnd> = {
