@@ -1,11 +1,10 @@
 import { HubConnectionBuilder, LogLevel, type HubConnection } from "@microsoft/signalr";
 import { afterEach, describe, expect, it } from "vitest";
-import { HubServer, silentLogger } from "../../src/index.js";
-import { RedisBackplane } from "../../src/redis/index.js";
+import type { HubServer } from "../../src/index.js";
 import { startOwnRedis, type OwnRedis } from "../support/redis.js";
 import { waitFor, within } from "../support/wait.js";
-import { startMeter, valueOf } from "./otel-sdk.js";
-import { TelemetryHub } from "./telemetry-hub.js";
+import { valueOf } from "./otel-sdk.js";
+import { scaledOutWithMeter } from "./scaled-out.js";
 
 const attributes = { "hubwire.hub": "TelemetryHub" };
 
@@ -20,17 +19,9 @@ describe("backplane metrics", () => {
   });
 
   async function scaledOut(url: string) {
-    const meter = startMeter();
-    const server = new HubServer({
-      logger: silentLogger,
-      backplane: new RedisBackplane({ url, channelPrefix: `telemetry-${process.pid}` }),
-      telemetry: { meterProvider: meter.meterProvider },
-    });
-    servers.push(server);
-    const context = server.mapHub("/telemetry", TelemetryHub);
-    const { url: address } = await server.listen();
-    const value = async (name: string) => valueOf((await meter.metrics()).get(name), attributes);
-    return { server, context, url: `${address}/telemetry`, value };
+    const { server, context, hub, metrics } = await scaledOutWithMeter(url, `telemetry-${process.pid}`, servers);
+    const value = async (name: string) => valueOf((await metrics()).get(name), attributes);
+    return { server, context, url: hub, value };
   }
 
   it("reports what one server published, what another received, and the outbox while the backplane is away", async () => {

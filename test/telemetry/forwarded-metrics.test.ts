@@ -1,10 +1,9 @@
 import { afterEach, describe, expect, it } from "vitest";
-import { HubServer, silentLogger } from "../../src/index.js";
-import { RedisBackplane } from "../../src/redis/index.js";
+import type { HubServer } from "../../src/index.js";
 import { RS, send } from "../http-transports/http-client.js";
 import { startOwnRedis, type OwnRedis } from "../support/redis.js";
-import { histogramAt, startMeter } from "./otel-sdk.js";
-import { TelemetryHub } from "./telemetry-hub.js";
+import { histogramAt } from "./otel-sdk.js";
+import { scaledOutWithMeter } from "./scaled-out.js";
 
 // Without sticky sessions, a request that reaches another server than its connection's is
 // forwarded (docs/scale-out.md): the server that forwarded it records how it ended.
@@ -20,23 +19,15 @@ describe("forwarded request metrics", () => {
   });
 
   async function scaledOut(url: string) {
-    const meter = startMeter();
-    const server = new HubServer({
-      logger: silentLogger,
-      backplane: new RedisBackplane({ url, channelPrefix: `forwarded-metrics-${process.pid}`, logger: silentLogger }),
-      telemetry: { meterProvider: meter.meterProvider },
-    });
-    servers.push(server);
-    server.mapHub("/telemetry", TelemetryHub);
-    const { url: address } = await server.listen();
-    /** How many forwarded requests ended so, and the histogram's boundaries. */
+    const { hub, metrics } = await scaledOutWithMeter(url, `forwarded-metrics-${process.pid}`, servers);
+    /** How many forwarded requests ended so. */
     const forwarded = async (method: string, outcome: string, errorType?: string) => {
-      const metric = (await meter.metrics()).get("hubwire.server.forwarded_request.duration");
+      const metric = (await metrics()).get("hubwire.server.forwarded_request.duration");
       expect(metric?.descriptor.unit).toBe("s");
       const attributes = { "http.request.method": method, "hubwire.forward.outcome": outcome, ...(errorType ? { "error.type": errorType } : {}) };
       return histogramAt(metric, attributes)?.count ?? 0;
     };
-    return { hub: `${address}/telemetry`, forwarded };
+    return { hub, forwarded };
   }
 
   it("records each forwarded request's end on the server that forwarded it: served, moved, not found, failed", async () => {
