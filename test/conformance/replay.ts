@@ -24,7 +24,12 @@ export function recorded(family: string): Record<string, string[]> {
  * One test per exchange of these families. CONFORMANCE_ACTUAL=<file> and CONFORMANCE_EXPECTED=<file>
  * keep hubwire's transcripts and the rewritten recordings, to study a difference at leisure.
  */
-export function replay(names: string[], start: (options: HubServerOptions) => Promise<FixtureServer> = (options) => startInteropServer(0, options)): void {
+export function replay(
+  names: string[],
+  start: (options: HubServerOptions) => Promise<FixtureServer> = (options) => startInteropServer(0, options),
+  /** Which recorded exchanges to replay (all by default). */
+  include: (recording: string[]) => boolean = () => true,
+): void {
   const variants = Object.keys(hubwireOptions) as ServerVariant[];
   const servers: FixtureServer[] = [];
   let actual: Transcripts;
@@ -50,7 +55,7 @@ export function replay(names: string[], start: (options: HubServerOptions) => Pr
   for (const family of names) {
     describe(family, () => {
       const lines = recorded(family);
-      for (const exchange of families[family]!) {
+      for (const exchange of families[family]!.filter((e) => include(lines[e.name] ?? []))) {
         it(exchange.name, () => {
           const recording = lines[exchange.name];
           expect(recording, `no recording of "${exchange.name}": npm run conformance:record`).toBeDefined();

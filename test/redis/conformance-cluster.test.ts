@@ -12,7 +12,9 @@ import { redisUrl } from "../support/redis.js";
 // hubwire servers of the interop fixture on one Redis, behind a proxy that sends each request
 // and upgrade to the next server: a connection's requests reach another server than the one
 // holding it, and are forwarded (docs/scale-out.md). The answers must be the same as one
-// server's, byte for byte where the recordings compare them.
+// server's, byte for byte where the recordings compare them. Exchanges of one connection only:
+// one with two (a and b) orders a send of a's before b's next call, which holds on one server
+// but not across two, where the send crosses Redis while b's call does not.
 
 /** Three servers with `options` on one Redis, behind the round-robin proxy; closed servers first, so their clients are told. */
 async function startCluster(options: HubServerOptions): Promise<FixtureServer> {
@@ -29,5 +31,6 @@ async function startCluster(options: HubServerOptions): Promise<FixtureServer> {
 }
 
 describe("conformance with ASP.NET Core SignalR, through three hubwire servers behind a round-robin proxy", () => {
-  replay(["negotiate", "connection-requests", "handshake", "connections", "limits", "timers", "stateful", "messages", "bad-input"], startCluster);
+  const oneConnection = (recording: string[]) => !recording.some((line) => /^b[ <>]/.test(line));
+  replay(["negotiate", "connection-requests", "handshake", "connections", "limits", "timers", "stateful", "messages", "bad-input"], startCluster, oneConnection);
 });
